@@ -1,0 +1,147 @@
+# Lens: build, install, check, bench.  GNU make.
+#
+#   make                  build every program into $(OBJ)/
+#   make deps             install the Debian packages the build and tests need
+#   make check            unit tests, the regress suite, short fuzz runs
+#   make SANITIZE=1 check the same under ASan+UBSan (objects in obj-san/)
+#   make bench            benchmarks, each printed beside its peer
+#   make install          PREFIX, DESTDIR honoured
+
+PREFIX	?= /usr/local
+DESTDIR	?=
+SBINDIR	 = $(PREFIX)/sbin
+BINDIR	 = $(PREFIX)/bin
+MANDIR	 = $(PREFIX)/share/man
+
+CC	 = gcc
+FUZZCC	 = clang
+SANITIZE ?= 0
+ifeq ($(SANITIZE),1)
+OBJ	?= obj-san
+SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -DLENS_SANITIZE \
+	   -fno-omit-frame-pointer
+else
+OBJ	?= obj
+SANFLAGS =
+endif
+
+PKGS	 = libseccomp libcap libsodium libevent jansson libbsd-overlay
+PKGCFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKGLIBS	  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS	?= -O2 -g
+WARN	 = -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
+	   -Wmissing-prototypes -Wstrict-prototypes
+ALLCFLAGS = -std=gnu11 $(WARN) -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 \
+	   -fstack-protector-strong -Icommon $(PKGCFLAGS) $(CFLAGS) $(SANFLAGS)
+ALLLDFLAGS = $(SANFLAGS) $(LDFLAGS)
+LDLIBS	 = $(PKGLIBS) -lpthread
+
+DEBS	 = make gcc clang libclang-rt-14-dev pkg-config perl mandoc \
+	   procps psmisc iproute2 util-linux passwd \
+	   libseccomp-dev libcap-dev libssl-dev libnftnl-dev libmnl-dev \
+	   libyaml-dev libbsd-dev libsodium-dev libevent-dev libjansson-dev
+
+COMMON_SRCS = $(sort $(wildcard common/*.c))
+AUDITD_SRCS = lensauditd/lensauditd.c lensauditd/listener.c \
+	   lensauditd/writer.c lensauditd/chain.c
+LENSCTL_SRCS = $(sort $(wildcard lensctl/*.c)) lensauditd/chain.c
+
+COMMON_OBJS  = $(COMMON_SRCS:%.c=$(OBJ)/%.o)
+AUDITD_OBJS  = $(AUDITD_SRCS:%.c=$(OBJ)/%.o)
+LENSCTL_OBJS = $(LENSCTL_SRCS:%.c=$(OBJ)/%.o)
+# the regress build: same sources with the test-only hooks (-DREGRESS)
+AUDITD_ROBJS = $(AUDITD_SRCS:%.c=$(OBJ)/regress-build/%.o) \
+	   $(COMMON_SRCS:%.c=$(OBJ)/regress-build/%.o)
+
+PROGS	 = $(OBJ)/lensauditd $(OBJ)/lensctl
+MANS	 = $(wildcard man/*.[1-9])
+
+UNIT_SRCS = $(sort $(wildcard regress/unit/*.c))
+UNIT_BINS = $(UNIT_SRCS:regress/unit/%.c=$(OBJ)/regress/unit/%)
+TOOL_SRCS = $(sort $(wildcard regress/tools/*.c))
+TOOL_BINS = $(TOOL_SRCS:regress/tools/%.c=$(OBJ)/regress/tools/%)
+FUZZ_SRCS = $(sort $(wildcard regress/fuzz/*.c))
+FUZZ_BINS = $(FUZZ_SRCS:regress/fuzz/%.c=$(OBJ)/fuzz/%)
+FUZZ_LIBSRCS = common/log.c common/imsg.c lensauditd/chain.c
+REGRESS_TESTS = $(sort $(wildcard regress/*.t))
+FUZZ_SECONDS ?= 10
+
+.PHONY: all deps users install check regress-bins bench clean manlint demo
+
+all: $(PROGS)
+
+$(OBJ)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALLCFLAGS) -MMD -MP -c -o $@ $<
+
+$(OBJ)/regress-build/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALLCFLAGS) -DREGRESS -MMD -MP -c -o $@ $<
+
+$(OBJ)/lensauditd: $(AUDITD_OBJS) $(COMMON_OBJS)
+	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(OBJ)/lensctl: $(LENSCTL_OBJS) $(COMMON_OBJS)
+	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(OBJ)/regress/lensauditd: $(AUDITD_ROBJS)
+	@mkdir -p $(@D)
+	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(OBJ)/libcommon.a: $(COMMON_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+# unit tests and test tools link what they use from libcommon.a
+$(OBJ)/regress/unit/%: regress/unit/%.c $(OBJ)/lensauditd/chain.o $(OBJ)/libcommon.a
+	@mkdir -p $(@D)
+	$(CC) $(ALLCFLAGS) -Ilensauditd $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(OBJ)/regress/tools/%: regress/tools/%.c $(OBJ)/lensauditd/chain.o $(OBJ)/libcommon.a
+	@mkdir -p $(@D)
+	$(CC) $(ALLCFLAGS) -Ilensauditd $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
+
+# libFuzzer targets: clang, ASan+UBSan, the parsers compiled in
+$(OBJ)/fuzz/%: regress/fuzz/%.c $(FUZZ_LIBSRCS)
+	@mkdir -p $(@D)
+	$(FUZZCC) -g -O1 -std=gnu11 -D_GNU_SOURCE -DFUZZING -Icommon \
+	    -Ilensauditd $(PKGCFLAGS) \
+	    -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKGLIBS)
+
+regress-bins: all $(OBJ)/regress/lensauditd $(UNIT_BINS) $(TOOL_BINS) \
+	    $(FUZZ_BINS)
+
+deps:
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEBS)
+
+users:
+	sh etc/lens-users.sh
+
+check: regress-bins users
+	OBJ=$(abspath $(OBJ)) FUZZ_SECONDS=$(FUZZ_SECONDS) \
+	    prove -v --exec '' $(UNIT_BINS) $(REGRESS_TESTS)
+
+bench: all $(OBJ)/regress/lensauditd $(TOOL_BINS) users
+	OBJ=$(abspath $(OBJ)) sh regress/bench/run.sh
+
+demo: all users
+	OBJ=$(abspath $(OBJ)) sh regress/demo.sh
+
+manlint:
+	mandoc -Tlint -Wwarning $(MANS)
+
+install: all users
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0555 $(OBJ)/lensauditd $(DESTDIR)$(SBINDIR)/lensauditd
+	install -m 0555 $(OBJ)/lensctl $(DESTDIR)$(BINDIR)/lensctl
+	for m in $(MANS); do \
+	    s=$${m##*.}; install -m 0444 $$m $(DESTDIR)$(MANDIR)/man$$s/; \
+	done
+
+clean:
+	rm -rf obj obj-san
+
+-include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

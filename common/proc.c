@@ -1,0 +1,173 @@
+/*
+ * Forking and supervising the children of a Lens daemon.
+ */
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "proc.h"
+#include "sandbox.h"
+
+void
+proc_init(int argc, char **argv)
+{
+	setproctitle_init(argc, argv, environ);
+}
+
+void
+proc_title(const char *fmt, ...)
+{
+	char	 buf[128];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	setproctitle("%s", buf);
+}
+
+void
+proc_socketpair(int fds[2])
+{
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0, fds) == -1)
+		fatal("socketpair");
+}
+
+static int
+kept(int fd, const int *keepfds)
+{
+	if (keepfds == NULL)
+		return 0;
+	for (; *keepfds != -1; keepfds++)
+		if (*keepfds == fd)
+			return 1;
+	return 0;
+}
+
+static void
+close_others(int keep, const int *keepfds)
+{
+	int	 fd, max;
+
+	max = (int)sysconf(_SC_OPEN_MAX);
+	if (max < 0 || max > 65536)
+		max = 65536;
+	for (fd = STDERR_FILENO + 1; fd < max; fd++)
+		if (fd != keep && !kept(fd, keepfds))
+			(void)close(fd);
+}
+
+void
+proc_fork(struct proc_child *c, int (*run)(int, void *), void *arg,
+    const int *keepfds)
+{
+	int		 sp[2];
+	void		*page;
+	pid_t		 pid;
+
+	page = mmap(NULL, sizeof(int32_t), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (page == MAP_FAILED)
+		fatal("mmap");
+	c->sigsys = page;
+	*c->sigsys = -1;
+	proc_socketpair(sp);
+
+	switch ((pid = fork())) {
+	case -1:
+		fatal("fork %s", c->name);
+	case 0:
+		log_procinit(c->name);
+		close(sp[0]);
+		close_others(sp[1], keepfds);
+		sandbox_report_to(c->sigsys);
+		/* default signal handling in the child until it sets its own */
+		signal(SIGCHLD, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGPIPE, SIG_IGN);
+		_exit(run(sp[1], arg));
+	}
+	close(sp[1]);
+	c->pid = pid;
+	c->fd = sp[0];
+	c->status = 0;
+}
+
+const char *
+proc_status(const struct proc_child *c)
+{
+	static char	 buf[160];
+	const char	*sig;
+	int		 st = c->status;
+
+	if (WIFEXITED(st)) {
+		snprintf(buf, sizeof(buf), "exited with status %d",
+		    WEXITSTATUS(st));
+		return buf;
+	}
+	if (!WIFSIGNALED(st)) {
+		snprintf(buf, sizeof(buf), "ended with wait status %#x", st);
+		return buf;
+	}
+	if ((sig = sigabbrev_np(WTERMSIG(st))) == NULL)
+		sig = "?";
+	if (WTERMSIG(st) == SIGSYS && c->sigsys != NULL && *c->sigsys >= 0)
+		snprintf(buf, sizeof(buf),
+		    "killed by SIGSYS: forbidden syscall %s (%d)",
+		    sandbox_syscall_name(*c->sigsys), (int)*c->sigsys);
+	else
+		snprintf(buf, sizeof(buf), "killed by SIG%s (signal %d)", sig,
+		    WTERMSIG(st));
+	return buf;
+}
+
+int
+proc_reap(struct proc_child *c, size_t n, int *abnormal)
+{
+	pid_t	 pid;
+	int	 st, reaped = 0;
+	size_t	 i;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		for (i = 0; i < n; i++) {
+			if (c[i].pid != pid)
+				continue;
+			c[i].pid = 0;
+			c[i].status = st;
+			reaped++;
+			if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+				log_info("%s (pid %d) %s", c[i].name, (int)pid,
+				    proc_status(&c[i]));
+			else {
+				*abnormal = 1;
+				log_warnx("%s (pid %d) %s", c[i].name,
+				    (int)pid, proc_status(&c[i]));
+			}
+		}
+	}
+	return reaped;
+}
+
+void
+proc_kill_all(struct proc_child *c, size_t n, int sig)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (c[i].pid > 0)
+			(void)kill(c[i].pid, sig);
+}

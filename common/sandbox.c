@@ -1,0 +1,127 @@
+/*
+ * seccomp for Lens processes, with libseccomp.  The default action is
+ * SECCOMP_RET_TRAP so that the process can say which call it made; the
+ * SIGSYS handler stores the number in a page shared with the parent and
+ * issues the forbidden call again, which the kernel, finding SIGSYS
+ * blocked inside its own handler, turns into death by SIGSYS.  No other
+ * syscall is needed for that.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+
+#include "log.h"
+#include "sandbox.h"
+
+static volatile int32_t	*report_slot;
+
+/*
+ * Calls the sanitizer runtimes make (reports, shadow memory, stack
+ * unwinding).  Only in sanitizer builds.
+ */
+static const struct sandbox_syscall sanitizer_syscalls[] = {
+	SB_ALLOW(mmap), SB_ALLOW(munmap), SB_ALLOW(mprotect),
+	SB_ALLOW(madvise), SB_ALLOW(openat), SB_ALLOW(readlink),
+	SB_ALLOW(readlinkat), SB_ALLOW(getpid), SB_ALLOW(gettid),
+	SB_ALLOW(tgkill), SB_ALLOW(sched_yield), SB_ALLOW(sigaltstack),
+	SB_ALLOW(rt_sigaction), SB_ALLOW(rt_sigprocmask), SB_ALLOW(prctl),
+	SB_ALLOW(getrlimit), SB_ALLOW(prlimit64), SB_ALLOW(write),
+	SB_ALLOW(close), SB_ALLOW(fstat), SB_ALLOW(newfstatat),
+	SB_ALLOW(pread64), SB_ALLOW(read), SB_ALLOW(exit_group),
+	SB_ALLOW(futex), SB_ALLOW(clock_gettime),
+};
+
+static void
+sigsys_handler(int sig, siginfo_t *si, void *uctx)
+{
+	(void)sig;
+	(void)uctx;
+	if (report_slot != NULL)
+		*report_slot = si->si_syscall;
+	/* SIGSYS is blocked here: trapping again kills us with SIGSYS */
+	syscall(si->si_syscall, 0, 0, 0, 0, 0, 0);
+	_exit(128 + SIGSYS);	/* not reached */
+}
+
+void
+sandbox_report_to(volatile int32_t *slot)
+{
+	report_slot = slot;
+}
+
+const char *
+sandbox_syscall_name(int nr)
+{
+	static char	 name[64];
+	char		*s;
+
+	if ((s = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr))
+	    == NULL) {
+		snprintf(name, sizeof(name), "#%d", nr);
+		return name;
+	}
+	strlcpy(name, s, sizeof(name));
+	free(s);
+	return name;
+}
+
+static void
+add_rules(scmp_filter_ctx ctx, const char *role,
+    const struct sandbox_syscall *list, size_t n)
+{
+	size_t	 i;
+	int	 rc;
+
+	for (i = 0; i < n; i++) {
+		if (list[i].nr < 0)	/* not on this architecture */
+			continue;
+		if (list[i].arg == SB_ANYARG)
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, list[i].nr,
+			    0);
+		else
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, list[i].nr,
+			    1, SCMP_CMP(list[i].arg, SCMP_CMP_EQ,
+			    list[i].value));
+		if (rc < 0)
+			fatalx("%s: seccomp rule for %s: %s", role,
+			    sandbox_syscall_name(list[i].nr), strerror(-rc));
+	}
+}
+
+void
+sandbox_apply(const char *role, const struct sandbox_syscall *list,
+    size_t n)
+{
+	struct sigaction	 sa;
+	scmp_filter_ctx		 ctx;
+	int			 rc;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = sigsys_handler;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGSYS, &sa, NULL) == -1)
+		fatal("%s: sigaction SIGSYS", role);
+
+	if ((ctx = seccomp_init(SCMP_ACT_TRAP)) == NULL)
+		fatalx("%s: seccomp_init failed", role);
+	add_rules(ctx, role, list, n);
+	/* every process may exit and return from a signal handler */
+	add_rules(ctx, role, (const struct sandbox_syscall[]){
+	    SB_ALLOW(exit), SB_ALLOW(exit_group), SB_ALLOW(rt_sigreturn) },
+	    3);
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__) || \
+    defined(LENS_SANITIZE)
+	add_rules(ctx, role, sanitizer_syscalls,
+	    sizeof(sanitizer_syscalls) / sizeof(sanitizer_syscalls[0]));
+#else
+	(void)sanitizer_syscalls;
+#endif
+	if ((rc = seccomp_load(ctx)) < 0)
+		fatalx("%s: seccomp_load: %s", role, strerror(-rc));
+	seccomp_release(ctx);
+}

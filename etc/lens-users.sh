@@ -1,0 +1,10 @@
+#!/bin/sh
+# Create the Lens system users and the operators' group if missing.
+# Run as root by `make install` and before the regress suite.
+set -e
+getent group lens >/dev/null || groupadd --system lens
+for u in _lensvmm _lensnet _lenscred _lensaudit; do
+	getent passwd "$u" >/dev/null && continue
+	useradd --system --no-create-home --home-dir /nonexistent \
+	    --shell /usr/sbin/nologin --user-group "$u"
+done

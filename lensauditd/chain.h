@@ -1,0 +1,292 @@
+/*
+ * The audit chain: record format, hashing, checkpoint signatures and
+ * offline verification.  Shared by lensauditd's writer and lensctl.
+ * man/lens-audit.5 is the user-facing description of this format.
+ *
+ * One record is one line, bytes exactly as below (no whitespace, keys in
+ * this order), terminated by '\n':
+ *
+ * {"seq":S,"time":"T","sandbox":"B","source":"R","id":I,"type":"Y",
+ *  "details":D,"prev":"P","hash":"H"}
+ *
+ *   S  decimal uint64, no leading zero; 1 for the first record ever,
+ *      +1 for every record, across rotated files
+ *   T  RFC 3339 UTC with nanoseconds: 2026-11-23T08:08:10.123456789Z
+ *      (always CHAIN_TIMELEN characters)
+ *   B  sandbox id, 0..64 characters of [A-Za-z0-9._-]
+ *   R  source, 1..31 characters of [a-z0-9_-]
+ *   I  decimal uint64: the sender's event id, deduplicated per source;
+ *      0 for lensauditd's own records
+ *   Y  type, 1..63 characters of [a-z0-9_.-]
+ *   D  a JSON object, compact, keys sorted (jansson JSON_COMPACT |
+ *      JSON_SORT_KEYS | JSON_ENSURE_ASCII)
+ *   P  64 lowercase hex: hash of the previous record, 64 zeros for seq 1
+ *   H  64 lowercase hex: BLAKE2b-256 (crypto_generichash, no key) of
+ *      the 32 raw bytes of P followed by the line's bytes from '{' up
+ *      to, not including, the ',"hash":"' that introduces H.
+ *
+ * Checkpoint: a record with source "lensauditd", id 0, sandbox "",
+ * type "audit.checkpoint" and details
+ *   {"head":"P","head_seq":S-1,"key":"K","sig":"G","sources":{...}}
+ * where head/head_seq name the record just before the checkpoint (so
+ * head equals the checkpoint's own prev), K is the signer's key id
+ * (chain_keyid) and G is the 128-hex Ed25519 detached signature of
+ * chain_ckpt_msg(head_seq, head).  "sources" maps each source name to
+ * the highest event id lensauditd has written for it (used for
+ * deduplication after restart, not by verification).
+ *
+ * The head file (CHAIN_HEADFILE, beside the logs) holds the latest
+ * checkpoint, one line:
+ *   {"file":"lens-audit.000001.log","head":"P","head_seq":N,"key":"K","sig":"G"}
+ * It is replaced atomically after the checkpoint is durable; a log that
+ * ends before head_seq has been truncated.
+ *
+ * Log files are CHAIN_LOGPREFIX NNNNNN CHAIN_LOGSUFFIX, numbered from
+ * 000001; the first record of a file chains to the last of the file
+ * before.  The public key is CHAIN_PUBFILE, one line
+ * "ed25519 <64 hex>\n"; the secret key CHAIN_KEYFILE, one line
+ * "ed25519-secret <128 hex>\n" (libsodium's 64-byte secret key).
+ */
+#ifndef LENS_CHAIN_H
+#define LENS_CHAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define CHAIN_HASHLEN		32
+#define CHAIN_HEXLEN		64
+#define CHAIN_TIMELEN		30
+#define CHAIN_SIGHEXLEN		128
+#define CHAIN_KEYIDLEN		16	/* hex characters */
+#define CHAIN_SANDBOXMAX	64
+#define CHAIN_SOURCEMAX		31
+#define CHAIN_TYPEMAX		63
+#define CHAIN_MAXLINE		(256 * 1024)	/* including '\n' */
+#define CHAIN_CKPT_MSGLEN	56
+#define CHAIN_CKPT_TYPE		"audit.checkpoint"
+#define CHAIN_SELF_SOURCE	"lensauditd"
+
+#define CHAIN_LOGPREFIX		"lens-audit."
+#define CHAIN_LOGSUFFIX		".log"
+#define CHAIN_HEADFILE		"lens-audit.head"
+#define CHAIN_PUBFILE		"audit.pub"
+#define CHAIN_KEYFILE		"audit.key"
+
+enum chain_name { CHAIN_SANDBOX, CHAIN_SOURCE, CHAIN_TYPE };
+
+struct chain_fields {
+	uint64_t	 seq;
+	struct timespec	 time;		/* CLOCK_REALTIME */
+	const char	*sandbox;
+	const char	*source;
+	uint64_t	 id;
+	const char	*type;
+	const char	*details;	/* canonical JSON object */
+	size_t		 detailslen;
+};
+
+/* A parsed line; pointers point into the caller's buffer. */
+struct chain_rec {
+	uint64_t	 seq;
+	uint64_t	 id;
+	const char	*time;			/* CHAIN_TIMELEN bytes */
+	char		 sandbox[CHAIN_SANDBOXMAX + 1];
+	char		 source[CHAIN_SOURCEMAX + 1];
+	char		 type[CHAIN_TYPEMAX + 1];
+	const char	*details;
+	size_t		 detailslen;
+	uint8_t		 prev[CHAIN_HASHLEN];
+	uint8_t		 hash[CHAIN_HASHLEN];	/* as stored */
+	size_t		 hashedlen;		/* bytes covered by hash */
+};
+
+struct chain_ckpt {
+	uint64_t	 head_seq;
+	uint8_t		 head[CHAIN_HASHLEN];
+	char		 keyid[CHAIN_KEYIDLEN + 1];
+	uint8_t		 sig[64];
+};
+
+/* 1 if s is a valid name of that kind, else 0 */
+int	chain_name_ok(const char *s, enum chain_name);
+
+/*
+ * Format a record into buf and compute its hash.  Returns the line's
+ * length including '\n', or -1 (errno EINVAL for a bad field, ENOSPC if
+ * it does not fit in bufsz or CHAIN_MAXLINE).
+ */
+int	chain_format(char *buf, size_t bufsz, const struct chain_fields *,
+	    const uint8_t prev[CHAIN_HASHLEN], uint8_t hash[CHAIN_HASHLEN]);
+
+/*
+ * Parse the structure of one line (len excludes '\n').  Returns 0, or
+ * -1 with *why set to a static description.  Does not check the hash.
+ */
+int	chain_parse(const char *line, size_t len, struct chain_rec *,
+	    const char **why);
+
+/* 0 if the stored hash matches prev + content, -1 otherwise */
+int	chain_check_hash(const char *line, const struct chain_rec *);
+
+void	chain_hash(const uint8_t prev[CHAIN_HASHLEN], const char *bytes,
+	    size_t len, uint8_t out[CHAIN_HASHLEN]);
+
+/* the 56 signed bytes: "lens-audit-ckpt1" || be64(head_seq) || head */
+void	chain_ckpt_msg(uint64_t head_seq, const uint8_t head[CHAIN_HASHLEN],
+	    uint8_t msg[CHAIN_CKPT_MSGLEN]);
+
+/* hex of the first 8 bytes of BLAKE2b-256(public key) */
+void	chain_keyid(const uint8_t pk[32], char keyid[CHAIN_KEYIDLEN + 1]);
+
+/*
+ * Checkpoint details object (see above), signed with sk.  sources is a
+ * canonical JSON object ("{}" when empty).  Returns length or -1.
+ */
+int	chain_ckpt_details(char *buf, size_t bufsz, uint64_t head_seq,
+	    const uint8_t head[CHAIN_HASHLEN], const uint8_t sk[64],
+	    const char *sources);
+
+/* Parse a checkpoint record's details; 0 or -1 with *why. */
+int	chain_ckpt_parse(const struct chain_rec *, struct chain_ckpt *,
+	    const char **why);
+
+/* 0 if the checkpoint's signature verifies with pk */
+int	chain_ckpt_verify(const struct chain_ckpt *, const uint8_t pk[32]);
+
+/* key files; on error -1 with a message naming the file in err */
+int	chain_pubkey_read(const char *path, uint8_t pk[32], char *err,
+	    size_t errlen);
+int	chain_seckey_parse(const char *text, size_t len, uint8_t sk[64]);
+
+void	chain_tohex(const uint8_t *, size_t, char *out);   /* NUL-ends */
+int	chain_fromhex(const char *hex, size_t hexlen, uint8_t *out);
+
+/* RFC 3339 with nanoseconds, exactly CHAIN_TIMELEN chars + NUL */
+void	chain_timefmt(const struct timespec *, char out[CHAIN_TIMELEN + 1]);
+/* parse the same, or a shorter RFC 3339 form for --since; 0 or -1 */
+int	chain_timeparse(const char *s, struct timespec *);
+
+/*
+ * Additions (the head file, log names, verification).
+ */
+
+#define CHAIN_LOGNAMEMAX	64
+
+/* the head file's contents: the checkpoint's fields and its log file */
+struct chain_head {
+	char		 file[CHAIN_LOGNAMEMAX + 1];
+	struct chain_ckpt ckpt;
+};
+
+/* 1 if r is a checkpoint: source CHAIN_SELF_SOURCE, type CHAIN_CKPT_TYPE */
+int	chain_is_ckpt(const struct chain_rec *);
+
+/*
+ * The head file line, keys sorted as in the comment at the top, with
+ * '\n'.  file is the log file that holds the checkpoint record.
+ * Returns the length or -1 (EINVAL bad file name, ENOSPC).
+ */
+int	chain_head_format(char *buf, size_t bufsz, const char *file,
+	    const struct chain_ckpt *);
+/* exact layout, one trailing '\n' allowed; 0 or -1 with *why */
+int	chain_head_parse(const char *text, size_t len, struct chain_head *,
+	    const char **why);
+
+/* "lens-audit.NNNNNN.log" (6 or more digits, canonical, >= 1): 0 or -1 */
+int	chain_logname_num(const char *name, uint64_t *num);
+int	chain_logname(char *buf, size_t bufsz, uint64_t num);
+
+/* key file text ("ed25519 <64 hex>", optional '\n'); 0 or -1 */
+int	chain_pubkey_parse(const char *text, size_t len, uint8_t pk[32]);
+
+/*
+ * "sources" of a checkpoint: {} or {"name":id,...} with valid source
+ * names in strictly increasing order and canonical uint64 ids, which is
+ * what jansson's JSON_COMPACT | JSON_SORT_KEYS gives; 1 if so, else 0.
+ */
+int	chain_sources_ok(const char *, size_t);
+
+/*
+ * Full check of a record's details with jansson: a JSON object that
+ * dumps to the same bytes with JSON_COMPACT | JSON_SORT_KEYS |
+ * JSON_ENSURE_ASCII.  0, or -1 with *why.
+ */
+int	chain_details_canonical(const char *, size_t, const char **why);
+
+/*
+ * Offline verification of a chain of log files, fed in order.
+ *
+ *	v = chain_verify_new(pk, 1, 0);
+ *	chain_verify_head(v, "lens-audit.head", text, len);	(optional)
+ *	chain_verify_file(v, path, name) for every log, in order;
+ *	    stop when it returns -1
+ *	chain_verify_end(v, &result);	0 intact, -1 see result.err
+ *	chain_verify_free(v);
+ *
+ * Verification stops at the first bad record.  How a record that does
+ * not follow its predecessor L (seq s, hash h) is classified, looking
+ * at most one record N ahead:
+ *   - its content does not match its hash: edited;
+ *   - it has seq s and the same prev as L (two records claim the same
+ *     place): if N chains to it, L was inserted, else it was;
+ *   - its seq is not above s: inserted (e.g. a copy of an earlier one);
+ *   - its seq is s+1 but prev is not h: inserted if N has seq s+1 and
+ *     prev h (the chain goes on without it), else edited (rewritten);
+ *   - its seq is above s+1: if N has seq s+1, reordered (or inserted
+ *     when both it and N claim prev h), else deleted.
+ */
+enum chain_verr {
+	CHAIN_VOK = 0,
+	CHAIN_VMALFORMED,	/* a line is not a record */
+	CHAIN_VEDITED,
+	CHAIN_VDELETED,
+	CHAIN_VINSERTED,
+	CHAIN_VREORDERED,
+	CHAIN_VTRUNCATED,	/* torn last line, or ends before the head */
+	CHAIN_VBADSIG,
+	CHAIN_VWRONGKEY,
+	CHAIN_VBADCKPT,		/* checkpoint details bad or inconsistent */
+	CHAIN_VBADHEAD,		/* head file malformed or inconsistent */
+	CHAIN_VIO		/* a file could not be read: errnum */
+};
+
+#define CHAIN_VSTRICT	0x01	/* chain_details_canonical every record */
+
+struct chain_vresult {
+	enum chain_verr	 err;
+	char		 file[256];	/* where, as named by the caller */
+	uint64_t	 line;		/* 1-based; 0: not about one line */
+	uint64_t	 seq;		/* the record's seq there; 0 unknown */
+	int		 errnum;	/* CHAIN_VIO */
+	char		 reason[256];	/* "record edited (...)" */
+	uint64_t	 records;	/* records that verified */
+	uint64_t	 checkpoints;
+	uint64_t	 files;
+	uint64_t	 first_seq, last_seq;	/* 0 if no record */
+	uint64_t	 last_signed_seq;	/* head_seq of the last checkpoint */
+	uint64_t	 unsigned_tail;		/* records after that checkpoint */
+	int		 head;		/* 1 a head file was checked */
+	uint64_t	 head_seq;
+};
+
+struct chain_verifier;
+
+/* first_seq: the first record's seq; 1 means prev must be zeros too */
+struct chain_verifier *chain_verify_new(const uint8_t pk[32],
+	    uint64_t first_seq, int flags);
+/* the head file's contents; its errors are reported by chain_verify_end */
+int	chain_verify_head(struct chain_verifier *, const char *name,
+	    const char *text, size_t len);
+/* one whole log file in memory; 0, or -1 once the chain is bad */
+int	chain_verify_buf(struct chain_verifier *, const char *name,
+	    const char *buf, size_t len);
+/* the same, read from path (name for messages, NULL: path) */
+int	chain_verify_file(struct chain_verifier *, const char *path,
+	    const char *name);
+int	chain_verify_end(struct chain_verifier *, struct chain_vresult *);
+void	chain_verify_free(struct chain_verifier *);
+/* "edited", "deleted", ... */
+const char *chain_verr_str(enum chain_verr);
+
+#endif

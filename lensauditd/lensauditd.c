@@ -1,0 +1,450 @@
+/*
+ * lensauditd parent: configuration, state directory, signing key,
+ * listening socket, and supervision of the listener and the writer.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <sys/syscall.h>
+
+#include <errno.h>
+#include <event.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "chain.h"
+#include "lensauditd.h"
+#include "log.h"
+#include "privsep.h"
+#include "proc.h"
+#include "sandbox.h"
+
+enum { LISTENER, WRITER, NCHILD };
+
+static struct proc_child children[NCHILD] = {
+	{ .name = "listener", .fd = -1 },
+	{ .name = "writer", .fd = -1 },
+};
+static struct event	 ev_child[NCHILD];
+static int		 shutting_down;
+static int		 exit_status;
+
+static const struct sandbox_syscall parent_syscalls[] = {
+	SB_ALLOW(read), SB_ALLOW(write), SB_ALLOW(close), SB_ALLOW(wait4),
+	SB_ALLOW(kill), SB_ALLOW(epoll_wait), SB_ALLOW(epoll_pwait),
+	SB_ALLOW(epoll_ctl), SB_ALLOW(rt_sigprocmask), SB_ALLOW(rt_sigaction),
+	SB_ALLOW(clock_gettime), SB_ALLOW(gettimeofday), SB_ALLOW(getpid),
+	SB_ALLOW(sendto), SB_ALLOW(connect), SB_ALLOW(socket),
+	SB_ALLOW(unlink), SB_ALLOW(brk), SB_ALLOW(mmap), SB_ALLOW(munmap),
+	SB_ALLOW(fstat), SB_ALLOW(newfstatat), SB_ALLOW(lseek),
+};
+
+static __attribute__((noreturn)) void
+usage(void)
+{
+	fprintf(stderr, "usage: lensauditd [-dv] [-D dir] [-n records] "
+	    "[-r size] [-s socket] [-t seconds] [-u user,...]\n");
+	exit(2);
+}
+
+static uint64_t
+parse_number(const char *opt, const char *s, uint64_t min, uint64_t max,
+    int sizes)
+{
+	char			*end;
+	unsigned long long	 v;
+	uint64_t		 mult = 1;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (s[0] < '0' || s[0] > '9' || errno != 0)
+		goto bad;
+	if (sizes && *end != '\0') {
+		switch (*end) {
+		case 'k': case 'K': mult = 1ULL << 10; break;
+		case 'm': case 'M': mult = 1ULL << 20; break;
+		case 'g': case 'G': mult = 1ULL << 30; break;
+		default: goto bad;
+		}
+		end++;
+	}
+	if (*end != '\0' || v > max / mult || v * mult < min)
+		goto bad;
+	return v * mult;
+bad:
+	fprintf(stderr, "lensauditd: -%s %s: expected a number from %llu to "
+	    "%llu%s\n", opt, s, (unsigned long long)min,
+	    (unsigned long long)max, sizes ? " (k, m, g suffixes allowed)" :
+	    "");
+	exit(2);
+}
+
+static void
+parse_users(struct auditd_conf *conf, const char *list)
+{
+	char			*dup, *p, *name, err[256];
+	struct privsep_user	 u;
+	struct auditd_allowed	*a;
+
+	if ((dup = strdup(list)) == NULL)
+		fatal("strdup");
+	p = dup;
+	conf->nallowed = 0;
+	while ((name = strsep(&p, ",")) != NULL) {
+		if (*name == '\0')
+			continue;
+		if (conf->nallowed == AUDITD_MAXALLOWED)
+			fatalx("-u: more than %d users", AUDITD_MAXALLOWED);
+		if (privsep_user(name, &u, err, sizeof(err)) == -1)
+			fatalx("-u: %s", err);
+		a = &conf->allowed[conf->nallowed++];
+		a->uid = u.uid;
+		/* _lensnet may append as source "lensnet" */
+		strlcpy(a->source, name[0] == '_' ? name + 1 : name,
+		    sizeof(a->source));
+		if (!chain_name_ok(a->source, CHAIN_SOURCE))
+			fatalx("-u: user %s does not make a valid source name "
+			    "(%s)", name, a->source);
+	}
+	free(dup);
+}
+
+static void
+write_file(int dirfd, const char *name, mode_t mode, const char *data,
+    size_t len)
+{
+	int	 fd;
+
+	if ((fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    mode)) == -1)
+		fatal("create %s", name);
+	if (write(fd, data, len) != (ssize_t)len)
+		fatal("write %s", name);
+	if (fsync(fd) == -1)
+		fatal("fsync %s", name);
+	close(fd);
+}
+
+/* the state directory, and the key pair on first start */
+static void
+setup_dir(struct auditd_conf *conf)
+{
+	struct group	*gr;
+	struct stat	 st;
+	gid_t		 gid;
+	int		 dirfd, fd;
+	uint8_t		 pk[crypto_sign_PUBLICKEYBYTES];
+	uint8_t		 sk[crypto_sign_SECRETKEYBYTES];
+	char		 hex[2 * crypto_sign_SECRETKEYBYTES + 1];
+	char		 line[2 * crypto_sign_SECRETKEYBYTES + 32];
+	char		 keytext[512];
+	ssize_t		 n;
+
+	gid = (gr = getgrnam(AUDITD_GROUP)) != NULL ? gr->gr_gid :
+	    conf->user.gid;
+	if (mkdir(conf->dir, 02750) == -1 && errno != EEXIST)
+		fatal("mkdir %s", conf->dir);
+	if ((dirfd = open(conf->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		fatal("open %s", conf->dir);
+	if (fstat(dirfd, &st) == -1)
+		fatal("stat %s", conf->dir);
+	if (fchown(dirfd, conf->user.uid, gid) == -1 ||
+	    fchmod(dirfd, 02750) == -1)
+		fatal("chown/chmod %s", conf->dir);
+
+	if ((fd = openat(dirfd, CHAIN_KEYFILE, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		if (errno != ENOENT)
+			fatal("open %s/%s", conf->dir, CHAIN_KEYFILE);
+		crypto_sign_keypair(pk, sk);
+		chain_tohex(sk, sizeof(sk), hex);
+		snprintf(line, sizeof(line), "ed25519-secret %s\n", hex);
+		(void)unlinkat(dirfd, CHAIN_PUBFILE, 0);
+		write_file(dirfd, CHAIN_KEYFILE, 0400, line, strlen(line));
+		if (fchownat(dirfd, CHAIN_KEYFILE, conf->user.uid,
+		    conf->user.gid, AT_SYMLINK_NOFOLLOW) == -1)
+			fatal("chown %s", CHAIN_KEYFILE);
+		explicit_bzero(line, sizeof(line));
+		explicit_bzero(hex, sizeof(hex));
+		log_info("generated the audit signing key in %s/%s",
+		    conf->dir, CHAIN_KEYFILE);
+	} else {
+		n = read(fd, keytext, sizeof(keytext) - 1);
+		close(fd);
+		if (n < 0)
+			fatal("read %s/%s", conf->dir, CHAIN_KEYFILE);
+		if (chain_seckey_parse(keytext, n, sk) == -1)
+			fatalx("%s/%s: not an \"ed25519-secret <128 hex>\" "
+			    "line", conf->dir, CHAIN_KEYFILE);
+		explicit_bzero(keytext, sizeof(keytext));
+		crypto_sign_ed25519_sk_to_pk(pk, sk);
+		if (fchmod(dirfd, 02750) == -1)
+			fatal("chmod %s", conf->dir);
+	}
+	explicit_bzero(sk, sizeof(sk));
+
+	/* publish (or re-publish) the public key beside the log */
+	chain_tohex(pk, sizeof(pk), hex);
+	snprintf(line, sizeof(line), "ed25519 %s\n", hex);
+	if ((fd = openat(dirfd, CHAIN_PUBFILE, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) != -1) {
+		n = read(fd, keytext, sizeof(keytext) - 1);
+		close(fd);
+		if (n != (ssize_t)strlen(line) || memcmp(keytext, line, n) != 0)
+			fatalx("%s/%s does not match the signing key in %s; "
+			    "move the wrong one aside", conf->dir,
+			    CHAIN_PUBFILE, CHAIN_KEYFILE);
+	} else {
+		write_file(dirfd, CHAIN_PUBFILE, 0444, line, strlen(line));
+		if (fsync(dirfd) == -1)
+			fatal("fsync %s", conf->dir);
+	}
+	close(dirfd);
+}
+
+static int
+setup_socket(const char *path)
+{
+	struct sockaddr_un	 sun;
+	char			 dir[sizeof(sun.sun_path)], *slash;
+	int			 fd;
+	mode_t			 old;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path))
+		fatalx("socket path too long: %s", path);
+	strlcpy(dir, path, sizeof(dir));
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) == -1 && errno != EEXIST)
+			fatal("mkdir %s", dir);
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1)
+		fatal("socket");
+	if (unlink(path) == -1 && errno != ENOENT)
+		fatal("unlink %s", path);
+	/* anyone may connect: peers are judged by SO_PEERCRED */
+	old = umask(0111);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		fatal("bind %s", path);
+	umask(old);
+	if (listen(fd, 128) == -1)
+		fatal("listen %s", path);
+	return fd;
+}
+
+static void
+parent_shutdown(void)
+{
+	if (shutting_down)
+		return;
+	shutting_down = 1;
+	/* the writer checkpoints and exits once the listener is gone */
+	proc_kill_all(&children[LISTENER], 1, SIGTERM);
+}
+
+static void
+parent_sig(int sig, short ev, void *arg)
+{
+	int	 abnormal = 0;
+	size_t	 i;
+
+	(void)ev;
+	(void)arg;
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		log_info("shutting down on SIG%s", sigabbrev_np(sig));
+		parent_shutdown();
+		break;
+	case SIGHUP:
+		log_info("SIGHUP: nothing to reload");
+		break;
+	case SIGCHLD:
+		proc_reap(children, NCHILD, &abnormal);
+		if (abnormal) {
+			exit_status = 1;
+			shutting_down = 1;
+			/* one half-working process is not an audit log */
+			proc_kill_all(children, NCHILD, SIGTERM);
+		} else
+			parent_shutdown();
+		for (i = 0; i < NCHILD; i++)
+			if (children[i].pid != 0)
+				return;
+		event_loopexit(NULL);
+		break;
+	}
+}
+
+static void
+parent_child_fd(int fd, short ev, void *arg)
+{
+	struct proc_child	*c = arg;
+	char			 buf[256];
+	ssize_t			 n;
+
+	(void)ev;
+	n = read(fd, buf, sizeof(buf));
+	if (n == -1 && errno == EAGAIN)
+		return;
+	if (n > 0) {
+		log_warnx("unexpected bytes from %s", c->name);
+		return;
+	}
+	/* the child is gone or going; SIGCHLD tells how */
+	event_del(&ev_child[c - children]);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct auditd_conf	 conf;
+	struct event		 ev_term, ev_int, ev_hup, ev_chld;
+	const char		*users = AUDITD_CLIENTS;
+	char			 err[256];
+	int			 ch, debug = 0, verbose = 0, keep[4];
+	size_t			 i;
+
+	memset(&conf, 0, sizeof(conf));
+	strlcpy(conf.sock, AUDITD_SOCKET, sizeof(conf.sock));
+	strlcpy(conf.dir, AUDITD_DIR, sizeof(conf.dir));
+	conf.ckpt_records = 10000;
+	conf.ckpt_secs = 60;
+	conf.rotate_size = 64ULL << 20;
+
+	while ((ch = getopt(argc, argv, "dD:n:r:s:t:u:v")) != -1) {
+		switch (ch) {
+		case 'd':
+			debug = 1;
+			break;
+		case 'D':
+			if (optarg[0] != '/' || strlcpy(conf.dir, optarg,
+			    sizeof(conf.dir)) >= sizeof(conf.dir)) {
+				fprintf(stderr, "lensauditd: -D %s: need an "
+				    "absolute path\n", optarg);
+				exit(2);
+			}
+			break;
+		case 'n':
+			conf.ckpt_records = parse_number("n", optarg, 1,
+			    100000000, 0);
+			break;
+		case 'r':
+			conf.rotate_size = parse_number("r", optarg, 65536,
+			    1ULL << 40, 1);
+			break;
+		case 's':
+			if (strlcpy(conf.sock, optarg, sizeof(conf.sock)) >=
+			    sizeof(conf.sock)) {
+				fprintf(stderr, "lensauditd: -s %s: path too "
+				    "long\n", optarg);
+				exit(2);
+			}
+			break;
+		case 't':
+			conf.ckpt_secs = parse_number("t", optarg, 1, 86400, 0);
+			break;
+		case 'u':
+			users = optarg;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+
+	log_init(debug, LOG_DAEMON);
+	log_setverbose(verbose);
+	log_procinit("parent");
+	if (geteuid() != 0)
+		fatalx("must run as root");
+	if (sodium_init() < 0)
+		fatalx("sodium_init failed");
+	if (privsep_user(AUDITD_USER, &conf.user, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	parse_users(&conf, users);
+	privsep_emptydir(LENS_EMPTYDIR);
+	setup_dir(&conf);
+#ifdef REGRESS
+	conf.regress_sigsys = getenv("LENS_REGRESS_SIGSYS");
+#endif
+	if (!debug && daemon(0, 0) == -1)
+		fatal("daemon");
+	proc_init(argc, argv);
+	conf.parent = getpid();
+	conf.listen_fd = setup_socket(conf.sock);
+	proc_socketpair(conf.link);
+
+	keep[0] = conf.listen_fd;
+	keep[1] = conf.link[0];
+	keep[2] = -1;
+	proc_fork(&children[LISTENER], listener_main, &conf, keep);
+	keep[0] = conf.link[1];
+	keep[1] = -1;
+	proc_fork(&children[WRITER], writer_main, &conf, keep);
+	close(conf.listen_fd);
+	close(conf.link[0]);
+	close(conf.link[1]);
+	proc_title("parent");
+
+	event_init();
+	signal_set(&ev_term, SIGTERM, parent_sig, NULL);
+	signal_set(&ev_int, SIGINT, parent_sig, NULL);
+	signal_set(&ev_hup, SIGHUP, parent_sig, NULL);
+	signal_set(&ev_chld, SIGCHLD, parent_sig, NULL);
+	signal_add(&ev_term, NULL);
+	signal_add(&ev_int, NULL);
+	signal_add(&ev_hup, NULL);
+	signal_add(&ev_chld, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	for (i = 0; i < NCHILD; i++) {
+		event_set(&ev_child[i], children[i].fd, EV_READ | EV_PERSIST,
+		    parent_child_fd, &children[i]);
+		event_add(&ev_child[i], NULL);
+	}
+
+	/* the parent needs no privilege to supervise */
+	privsep_limit_caps(NULL, 0);
+	sandbox_apply("parent", parent_syscalls,
+	    sizeof(parent_syscalls) / sizeof(parent_syscalls[0]));
+	regress_hook(&conf, "parent");
+	log_info("started: socket %s, log directory %s", conf.sock, conf.dir);
+
+	event_dispatch();
+	log_info("exiting");
+	return exit_status;
+}
+
+void
+regress_hook(const struct auditd_conf *conf, const char *role)
+{
+#ifdef REGRESS
+	/* test-only: make a forbidden syscall to prove the filter kills */
+	if (conf->regress_sigsys != NULL &&
+	    strcmp(conf->regress_sigsys, role) == 0) {
+		log_info("regress: calling ptrace(2) under seccomp");
+		(void)syscall(SYS_ptrace, 0, 0, 0, 0);
+	}
+#else
+	(void)conf;
+	(void)role;
+#endif
+}

@@ -1,0 +1,84 @@
+/*
+ * lensauditd: the audit writer.  Three processes:
+ *
+ *   parent    root, no capabilities left once the children run: creates
+ *             the state directory, the signing key on first start, the
+ *             listening socket; supervises.
+ *   listener  _lensaudit, chroot to an empty directory: accepts
+ *             clients, checks SO_PEERCRED, parses and canonicalizes
+ *             their events, forwards them to the writer.  Holds no key.
+ *   writer    _lensaudit, chroot to the state directory: the hash chain,
+ *             checkpoint signatures, group commit with fdatasync,
+ *             rotation, recovery.  Never sees a client's bytes.
+ */
+#ifndef LENSAUDITD_H
+#define LENSAUDITD_H
+
+#include <sys/types.h>
+#include <limits.h>
+#include <stdint.h>
+
+#include "lensauditd_imsg.h"
+#include "privsep.h"
+
+#define AUDITD_SOCKET		"/run/lens/lensauditd.sock"
+#define AUDITD_DIR		"/var/lib/lens/audit"
+#define AUDITD_USER		"_lensaudit"
+#define AUDITD_GROUP		"lens"
+#define AUDITD_CLIENTS		"_lensvmm,_lensnet,_lenscred"
+#define AUDITD_MAXALLOWED	32
+#define AUDITD_MAXCLIENTS	256
+#define AUDITD_MAXSOURCES	1024
+
+struct auditd_allowed {
+	uid_t	 uid;
+	char	 source[AUDIT_SOURCE_SIZE];	/* the one it may use */
+};
+
+struct auditd_conf {
+	char			 sock[108];
+	char			 dir[PATH_MAX];
+	uint64_t		 ckpt_records;	/* checkpoint every N ... */
+	unsigned int		 ckpt_secs;	/* ... or T seconds */
+	uint64_t		 rotate_size;	/* bytes */
+	struct privsep_user	 user;
+	struct auditd_allowed	 allowed[AUDITD_MAXALLOWED];
+	int			 nallowed;
+	int			 listen_fd;
+	int			 link[2];	/* listener <-> writer */
+	pid_t			 parent;
+	const char		*regress_sigsys;	/* -DREGRESS only */
+};
+
+/* listener <-> writer; peerid is the listener's connection number */
+enum auditd_imsg {
+	IMSG_W_HELLO = 0x41100001,	/* struct w_hello */
+	IMSG_W_WELCOME,			/* struct w_welcome */
+	IMSG_W_APPEND,			/* struct w_append + details */
+	IMSG_W_ACK,			/* struct audit_ack */
+};
+
+struct w_hello {
+	char		 source[AUDIT_SOURCE_SIZE];
+};
+
+struct w_welcome {
+	uint64_t	 last_id;
+	uint32_t	 refused;	/* too many sources */
+	uint32_t	 pad;
+};
+
+struct w_append {
+	uint64_t	 id;
+	char		 source[AUDIT_SOURCE_SIZE];
+	char		 sandbox[AUDIT_SANDBOX_SIZE];
+	char		 type[AUDIT_TYPE_SIZE];
+	uint8_t		 pad[7];
+	/* followed by canonical JSON details */
+};
+
+int	listener_main(int parentfd, void *conf);
+int	writer_main(int parentfd, void *conf);
+void	regress_hook(const struct auditd_conf *, const char *role);
+
+#endif

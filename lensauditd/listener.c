@@ -1,0 +1,478 @@
+/*
+ * lensauditd listener: the only process that reads clients' bytes.
+ * It authenticates each peer by SO_PEERCRED, checks every frame's type
+ * and size, validates names, canonicalizes the details JSON, and hands
+ * well-formed events to the writer.  It holds no key and cannot open
+ * files.
+ */
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <stdint.h>
+#include <event.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chain.h"
+#include "imsgev.h"
+#include "lensauditd.h"
+#include "log.h"
+#include "privsep.h"
+#include "proc.h"
+#include "sandbox.h"
+
+#define WRITER_HIGHWATER	(8 * 1024 * 1024)
+#define WRITER_LOWWATER		(1 * 1024 * 1024)
+
+enum cstate { C_NEW, C_WAIT_WELCOME, C_READY };
+
+struct client {
+	TAILQ_ENTRY(client)	 entry;
+	struct imsgev		 iev;
+	uint32_t		 peerid;
+	uid_t			 uid;
+	pid_t			 pid;
+	enum cstate		 state;
+	char			 source[AUDIT_SOURCE_SIZE];
+	uint64_t		 last_id;
+};
+
+static TAILQ_HEAD(, client) clients = TAILQ_HEAD_INITIALIZER(clients);
+static int			 nclients;
+static uint32_t			 next_peerid = 1;
+static struct imsgev		 writer;
+static struct event		 ev_accept, ev_parent, ev_term;
+static int			 writer_paused;
+static struct auditd_conf	*conf;
+
+static const struct sandbox_syscall listener_syscalls[] = {
+	SB_ALLOW(read), SB_ALLOW(write), SB_ALLOW(close),
+	SB_ALLOW(recvmsg), SB_ALLOW(sendmsg), SB_ALLOW(accept4),
+	SB_ALLOW_ARG(getsockopt, 2, SO_PEERCRED),
+	SB_ALLOW(epoll_wait), SB_ALLOW(epoll_pwait), SB_ALLOW(epoll_ctl),
+	SB_ALLOW(poll), SB_ALLOW(rt_sigprocmask), SB_ALLOW(rt_sigaction),
+	SB_ALLOW(clock_gettime), SB_ALLOW(gettimeofday), SB_ALLOW(getpid),
+	SB_ALLOW(brk), SB_ALLOW(mmap), SB_ALLOW(munmap), SB_ALLOW(mremap),
+	SB_ALLOW(sendto), SB_ALLOW(connect), SB_ALLOW(socket),
+	SB_ALLOW(fcntl),
+};
+
+static void	client_dispatch(int, short, void *);
+static void	writer_dispatch(int, short, void *);
+
+static void
+client_close(struct client *c, const char *why)
+{
+	if (why != NULL)
+		log_warnx("client %u (uid %u, pid %d%s%s): %s; disconnected",
+		    c->peerid, (unsigned)c->uid, (int)c->pid,
+		    c->source[0] ? ", source " : "", c->source, why);
+	else
+		log_debug("client %u (pid %d) disconnected", c->peerid,
+		    (int)c->pid);
+	TAILQ_REMOVE(&clients, c, entry);
+	nclients--;
+	imsgev_clear(&c->iev);
+	free(c);
+	if (nclients < AUDITD_MAXCLIENTS)
+		event_add(&ev_accept, NULL);
+}
+
+static struct client *
+client_find(uint32_t peerid)
+{
+	struct client	*c;
+
+	TAILQ_FOREACH(c, &clients, entry)
+		if (c->peerid == peerid)
+			return c;
+	return NULL;
+}
+
+static int
+allowed_source(uid_t uid, const char *source)
+{
+	int	 i;
+
+	if (uid == 0)
+		return 1;
+	for (i = 0; i < conf->nallowed; i++)
+		if (conf->allowed[i].uid == uid &&
+		    strcmp(conf->allowed[i].source, source) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+allowed_uid(uid_t uid)
+{
+	int	 i;
+
+	if (uid == 0)
+		return 1;
+	for (i = 0; i < conf->nallowed; i++)
+		if (conf->allowed[i].uid == uid)
+			return 1;
+	return 0;
+}
+
+/* a NUL-terminated string inside a fixed-size field */
+static int
+field_str(const char *f, size_t size)
+{
+	return memchr(f, '\0', size) != NULL;
+}
+
+/* backpressure: stop reading clients while the writer is behind */
+static void
+writer_queued(void)
+{
+	imsgev_add(&writer);
+	if (!writer_paused && writer.ibuf.wqueued > WRITER_HIGHWATER) {
+		struct client	*c;
+
+		writer_paused = 1;
+		TAILQ_FOREACH(c, &clients, entry)
+			imsgev_pause(&c->iev, 1);
+	}
+}
+
+static const char *
+client_hello(struct client *c, struct imsg *im)
+{
+	struct audit_hello	 h;
+	struct w_hello		 wh;
+	struct client		*o;
+
+	if (c->state != C_NEW)
+		return "HELLO sent twice";
+	if (imsg_expect(im, sizeof(h)) == -1)
+		return "HELLO of the wrong size";
+	memcpy(&h, im->data, sizeof(h));
+	if (h.version != AUDIT_PROTO_VERSION)
+		return "unsupported protocol version";
+	if (!field_str(h.source, sizeof(h.source)) ||
+	    !chain_name_ok(h.source, CHAIN_SOURCE))
+		return "invalid source name";
+	if (!allowed_source(c->uid, h.source))
+		return "source name not allowed for this user";
+	TAILQ_FOREACH(o, &clients, entry)
+		if (o != c && o->state != C_NEW &&
+		    strcmp(o->source, h.source) == 0)
+			return "another connection already uses this source";
+	strlcpy(c->source, h.source, sizeof(c->source));
+	memset(&wh, 0, sizeof(wh));
+	strlcpy(wh.source, h.source, sizeof(wh.source));
+	if (imsg_compose(&writer.ibuf, IMSG_W_HELLO, c->peerid, 0, -1, &wh,
+	    sizeof(wh)) == -1)
+		fatal("queue for the writer");
+	writer_queued();
+	c->state = C_WAIT_WELCOME;
+	return NULL;
+}
+
+static const char *
+client_append(struct client *c, struct imsg *im)
+{
+	struct audit_append	 a;
+	struct w_append		 wa;
+	json_t			*details;
+	json_error_t		 jerr;
+	struct ibuf		*buf;
+	char			*canon;
+	size_t			 dlen, clen;
+	static char		 why[256];
+
+	if (c->state != C_READY)
+		return "APPEND before WELCOME";
+	if (im->datalen < sizeof(a) + 2 ||
+	    im->datalen > sizeof(a) + AUDIT_DETAILS_MAX)
+		return "APPEND of the wrong size";
+	memcpy(&a, im->data, sizeof(a));
+	dlen = im->datalen - sizeof(a);
+	if (a.id <= c->last_id)
+		return "event ids not increasing";
+	if (a.id > INT64_MAX)
+		return "event id above 2^63-1";
+	if (!field_str(a.sandbox, sizeof(a.sandbox)) ||
+	    !chain_name_ok(a.sandbox, CHAIN_SANDBOX))
+		return "invalid sandbox name";
+	if (!field_str(a.type, sizeof(a.type)) ||
+	    !chain_name_ok(a.type, CHAIN_TYPE))
+		return "invalid event type";
+	details = json_loadb((const char *)im->data + sizeof(a), dlen,
+	    JSON_REJECT_DUPLICATES, &jerr);
+	if (details == NULL) {
+		snprintf(why, sizeof(why), "details are not JSON: %s "
+		    "(column %d)", jerr.text, jerr.column);
+		return why;
+	}
+	if (!json_is_object(details)) {
+		json_decref(details);
+		return "details are not a JSON object";
+	}
+	canon = json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS |
+	    JSON_ENSURE_ASCII);
+	json_decref(details);
+	if (canon == NULL)
+		return "details cannot be serialized";
+	clen = strlen(canon);
+	if (clen > IMSG_MAXPAYLOAD - sizeof(wa) ||
+	    clen > CHAIN_MAXLINE - 1024) {
+		free(canon);
+		return "details too long once canonical";
+	}
+	memset(&wa, 0, sizeof(wa));
+	wa.id = a.id;
+	strlcpy(wa.source, c->source, sizeof(wa.source));
+	strlcpy(wa.sandbox, a.sandbox, sizeof(wa.sandbox));
+	strlcpy(wa.type, a.type, sizeof(wa.type));
+	if ((buf = imsg_create(&writer.ibuf, IMSG_W_APPEND, c->peerid, 0,
+	    sizeof(wa) + clen)) == NULL ||
+	    imsg_add(buf, &wa, sizeof(wa)) == -1 ||
+	    imsg_add(buf, canon, clen) == -1)
+		fatal("queue for the writer");
+	imsg_close(&writer.ibuf, buf);
+	free(canon);
+	writer_queued();
+	c->last_id = a.id;
+	return NULL;
+}
+
+static void
+client_dispatch(int fd, short event, void *arg)
+{
+	struct client	*c = arg;
+	struct imsg	 im;
+	const char	*why;
+	ssize_t		 n;
+	int		 rc;
+
+	(void)fd;
+	if (event & EV_WRITE) {
+		if (imsg_write(&c->iev.ibuf) == -1) {
+			client_close(c, errno == EPIPE ? NULL :
+			    "write failed");
+			return;
+		}
+	}
+	if (event & EV_READ) {
+		n = imsg_read(&c->iev.ibuf);
+		if (n == 0) {
+			client_close(c, NULL);
+			return;
+		}
+		if (n == -1 && errno != EAGAIN) {
+			client_close(c, "read failed");
+			return;
+		}
+		for (;;) {
+			if ((rc = imsg_get(&c->iev.ibuf, &im)) == -1) {
+				client_close(c, "malformed frame");
+				return;
+			}
+			if (rc == 0)
+				break;
+			switch (im.hdr.type) {
+			case IMSG_AUDIT_HELLO:
+				why = client_hello(c, &im);
+				break;
+			case IMSG_AUDIT_APPEND:
+				why = client_append(c, &im);
+				break;
+			default:
+				why = "unknown message type";
+				break;
+			}
+			imsg_free(&im);
+			if (why != NULL) {
+				client_close(c, why);
+				return;
+			}
+		}
+	}
+	imsgev_add(&c->iev);
+}
+
+static void
+accept_cb(int lfd, short event, void *arg)
+{
+	struct client	*c;
+	uid_t		 uid;
+	gid_t		 gid;
+	pid_t		 pid;
+	int		 fd;
+
+	(void)event;
+	(void)arg;
+	if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) ==
+	    -1) {
+		if (errno != EAGAIN && errno != EINTR &&
+		    errno != ECONNABORTED)
+			log_warn("accept");
+		return;
+	}
+	if (imsg_peercred(fd, &uid, &gid, &pid) == -1) {
+		log_warn("SO_PEERCRED");
+		close(fd);
+		return;
+	}
+	if (!allowed_uid(uid)) {
+		log_warnx("refused connection from uid %u (pid %d): not root "
+		    "or an audit client user", (unsigned)uid, (int)pid);
+		close(fd);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_warn("calloc");
+		close(fd);
+		return;
+	}
+	c->peerid = next_peerid++;
+	if (next_peerid == 0)
+		next_peerid = 1;
+	c->uid = uid;
+	c->pid = pid;
+	c->state = C_NEW;
+	imsgev_init(&c->iev, fd, client_dispatch, c);
+	if (writer_paused)
+		imsgev_pause(&c->iev, 1);
+	TAILQ_INSERT_TAIL(&clients, c, entry);
+	if (++nclients >= AUDITD_MAXCLIENTS) {
+		log_warnx("%d clients connected, not accepting more until one "
+		    "leaves", nclients);
+		event_del(&ev_accept);
+	}
+	log_debug("client %u: uid %u pid %d connected", c->peerid,
+	    (unsigned)uid, (int)pid);
+}
+
+static void
+writer_msg(struct imsg *im)
+{
+	struct client		*c;
+	struct w_welcome	 w;
+	struct audit_welcome	 aw;
+	struct audit_ack	 ack;
+
+	switch (im->hdr.type) {
+	case IMSG_W_WELCOME:
+		if (imsg_expect(im, sizeof(w)) == -1)
+			fatalx("writer sent a WELCOME of the wrong size");
+		memcpy(&w, im->data, sizeof(w));
+		if ((c = client_find(im->hdr.peerid)) == NULL)
+			return;
+		if (w.refused) {
+			client_close(c, "too many sources");
+			return;
+		}
+		aw.last_id = w.last_id;
+		c->state = C_READY;
+		if (imsgev_compose(&c->iev, IMSG_AUDIT_WELCOME, 0, 0, -1, &aw,
+		    sizeof(aw)) == -1)
+			client_close(c, "send queue full");
+		break;
+	case IMSG_W_ACK:
+		if (imsg_expect(im, sizeof(ack)) == -1)
+			fatalx("writer sent an ACK of the wrong size");
+		memcpy(&ack, im->data, sizeof(ack));
+		if ((c = client_find(im->hdr.peerid)) == NULL)
+			return;
+		if (imsgev_compose(&c->iev, IMSG_AUDIT_ACK, 0, 0, -1, &ack,
+		    sizeof(ack)) == -1)
+			client_close(c, "send queue full");
+		break;
+	default:
+		fatalx("writer sent message type %#x", im->hdr.type);
+	}
+}
+
+static void
+writer_dispatch(int fd, short event, void *arg)
+{
+	struct imsg	 im;
+	struct client	*c;
+	ssize_t		 n;
+	int		 rc;
+
+	(void)fd;
+	(void)arg;
+	if (event & EV_WRITE) {
+		if (imsg_write(&writer.ibuf) == -1)
+			fatal("writer link");
+		if (writer_paused && writer.ibuf.wqueued < WRITER_LOWWATER) {
+			writer_paused = 0;
+			TAILQ_FOREACH(c, &clients, entry)
+				imsgev_pause(&c->iev, 0);
+		}
+	}
+	if (event & EV_READ) {
+		n = imsg_read(&writer.ibuf);
+		if (n == 0)
+			fatalx("writer went away");
+		if (n == -1 && errno != EAGAIN)
+			fatal("writer link");
+		while ((rc = imsg_get(&writer.ibuf, &im)) == 1) {
+			writer_msg(&im);
+			imsg_free(&im);
+		}
+		if (rc == -1)
+			fatal("writer link");
+	}
+	imsgev_add(&writer);
+}
+
+static void
+listener_parent(int fd, short event, void *arg)
+{
+	char	 buf[64];
+
+	(void)event;
+	(void)arg;
+	if (read(fd, buf, sizeof(buf)) == -1 && errno == EAGAIN)
+		return;
+	fatalx("parent went away");
+}
+
+static void
+listener_term(int sig, short event, void *arg)
+{
+	(void)sig;
+	(void)event;
+	(void)arg;
+	/* closing the writer link tells the writer to checkpoint and stop */
+	log_debug("SIGTERM: stopping");
+	exit(0);
+}
+
+int
+listener_main(int parentfd, void *arg)
+{
+	conf = arg;
+	privsep_drop(NULL, &conf->user, NULL, 0);
+	privsep_pdeathsig(conf->parent);
+	proc_title("listener");
+
+	event_init();
+	signal_set(&ev_term, SIGTERM, listener_term, NULL);
+	signal_add(&ev_term, NULL);
+	event_set(&ev_accept, conf->listen_fd, EV_READ | EV_PERSIST,
+	    accept_cb, NULL);
+	event_add(&ev_accept, NULL);
+	event_set(&ev_parent, parentfd, EV_READ | EV_PERSIST,
+	    listener_parent, NULL);
+	event_add(&ev_parent, NULL);
+	imsgev_init(&writer, conf->link[0], writer_dispatch, NULL);
+	writer.ibuf.maxqueue = 64 * 1024 * 1024;
+
+	sandbox_apply("listener", listener_syscalls,
+	    sizeof(listener_syscalls) / sizeof(listener_syscalls[0]));
+	regress_hook(conf, "listener");
+	event_dispatch();
+	return 1;
+}

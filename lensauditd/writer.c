@@ -1,0 +1,756 @@
+/*
+ * lensauditd writer: the only process that writes the audit log.
+ *
+ * Events arrive from the listener already validated and canonical.  The
+ * writer chains them (chain.c), appends everything that is available in
+ * one batch, fdatasyncs, and only then acknowledges the batch (group
+ * commit).  It signs a checkpoint every N records, every T seconds and
+ * at clean shutdown, rotates by size (a file always ends with a
+ * checkpoint before the next one starts), and on start recovers the
+ * tail: a torn last line is reported and cut off, anything else that
+ * does not verify stops the writer.
+ */
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/tree.h>
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <event.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef __unused
+#define __unused __attribute__((unused))
+#endif
+
+#include "chain.h"
+#include "imsgev.h"
+#include "lensauditd.h"
+#include "log.h"
+#include "privsep.h"
+#include "proc.h"
+#include "sandbox.h"
+
+#define BATCH_MAX	(4 * 1024 * 1024)	/* stop reading, commit */
+#define HEADTMP		CHAIN_HEADFILE ".tmp"
+#define LOCKFILE	"lens-audit.lock"
+
+struct source {
+	RB_ENTRY(source)	 entry;
+	char			 name[AUDIT_SOURCE_SIZE];
+	uint64_t		 max_id;
+};
+
+static int
+source_cmp(struct source *a, struct source *b)
+{
+	return strcmp(a->name, b->name);
+}
+
+RB_HEAD(sources, source);
+RB_GENERATE_STATIC(sources, source, entry, source_cmp)
+
+struct ack {
+	uint32_t	 peerid;
+	uint64_t	 id;
+};
+
+static struct {
+	struct auditd_conf	*conf;
+	int			 dirfd;
+	int			 logfd;
+	unsigned int		 fileno;
+	uint64_t		 filesize;	/* durable bytes */
+	uint64_t		 seq;		/* last record formatted */
+	uint8_t			 last[CHAIN_HASHLEN];
+	uint64_t		 since_ckpt;	/* records since checkpoint */
+	char			*buf;		/* the batch */
+	size_t			 len, cap;
+	struct ack		*acks;
+	size_t			 nacks, capacks;
+	char			 headline[512];	/* head file, once durable */
+	int			 headpending;
+	struct sources		 sources;
+	int			 nsources;
+	uint8_t			*sk;		/* sodium_malloc'd */
+	char			 keyid[CHAIN_KEYIDLEN + 1];
+	int			 stopping;
+	uint64_t		 ncommits, nrecords;	/* for the stop line */
+} w;
+
+static struct imsgev	 listener;
+static struct event	 ev_parent, ev_term, ev_timer;
+
+static const struct sandbox_syscall writer_syscalls[] = {
+	SB_ALLOW(read), SB_ALLOW(write), SB_ALLOW(pread64), SB_ALLOW(close),
+	SB_ALLOW(openat), SB_ALLOW(fstat), SB_ALLOW(newfstatat),
+	SB_ALLOW(fdatasync), SB_ALLOW(fsync), SB_ALLOW(ftruncate),
+	SB_ALLOW(rename), SB_ALLOW(renameat), SB_ALLOW(lseek),
+	SB_ALLOW(recvmsg), SB_ALLOW(sendmsg), SB_ALLOW(poll),
+	SB_ALLOW(epoll_wait), SB_ALLOW(epoll_pwait), SB_ALLOW(epoll_ctl),
+	SB_ALLOW(rt_sigprocmask), SB_ALLOW(rt_sigaction),
+	SB_ALLOW(clock_gettime), SB_ALLOW(gettimeofday), SB_ALLOW(getpid),
+	SB_ALLOW(brk), SB_ALLOW(mmap), SB_ALLOW(munmap), SB_ALLOW(mremap),
+	SB_ALLOW(sendto), SB_ALLOW(connect), SB_ALLOW(socket),
+};
+
+static void	writer_commit(void);
+
+static void
+logname(unsigned int n, char *name, size_t len)
+{
+	snprintf(name, len, CHAIN_LOGPREFIX "%06u" CHAIN_LOGSUFFIX, n);
+}
+
+static struct source *
+source_get(const char *name, int create)
+{
+	struct source	 key, *s;
+
+	strlcpy(key.name, name, sizeof(key.name));
+	if ((s = RB_FIND(sources, &w.sources, &key)) != NULL || !create)
+		return s;
+	if (w.nsources >= AUDITD_MAXSOURCES)
+		return NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		fatal("calloc");
+	strlcpy(s->name, name, sizeof(s->name));
+	RB_INSERT(sources, &w.sources, s);
+	w.nsources++;
+	return s;
+}
+
+static void
+source_seen(const char *name, uint64_t id)
+{
+	struct source	*s;
+
+	if (strcmp(name, CHAIN_SELF_SOURCE) == 0)
+		return;
+	/* recovery must know every source it finds, whatever the limit */
+	if ((s = source_get(name, 0)) == NULL) {
+		if ((s = calloc(1, sizeof(*s))) == NULL)
+			fatal("calloc");
+		strlcpy(s->name, name, sizeof(s->name));
+		RB_INSERT(sources, &w.sources, s);
+		w.nsources++;
+	}
+	if (id > s->max_id)
+		s->max_id = id;
+}
+
+/* {"name":id,...} in strcmp order, which is the order jansson sorts in */
+static int
+sources_json(char *out, size_t len)
+{
+	struct source	*s;
+	size_t		 off = 0;
+	int		 n;
+
+	out[off++] = '{';
+	RB_FOREACH(s, sources, &w.sources) {
+		n = snprintf(out + off, len - off, "%s\"%s\":%llu",
+		    off > 1 ? "," : "", s->name,
+		    (unsigned long long)s->max_id);
+		if (n < 0 || (size_t)n >= len - off - 1)
+			return -1;
+		off += n;
+	}
+	out[off++] = '}';
+	out[off] = '\0';
+	return (int)off;
+}
+
+static void
+batch_reserve(size_t need)
+{
+	size_t	 ncap;
+	char	*nbuf;
+
+	if (w.cap - w.len >= need)
+		return;
+	ncap = w.cap ? w.cap : 1024 * 1024;
+	while (ncap - w.len < need)
+		ncap *= 2;
+	if ((nbuf = realloc(w.buf, ncap)) == NULL)
+		fatal("batch buffer");
+	w.buf = nbuf;
+	w.cap = ncap;
+}
+
+static void
+ack_add(uint32_t peerid, uint64_t id)
+{
+	if (w.nacks > 0 && w.acks[w.nacks - 1].peerid == peerid) {
+		w.acks[w.nacks - 1].id = id;
+		return;
+	}
+	if (w.nacks == w.capacks) {
+		size_t		 n = w.capacks ? 2 * w.capacks : 64;
+		struct ack	*a;
+
+		if ((a = reallocarray(w.acks, n, sizeof(*a))) == NULL)
+			fatal("acks");
+		w.acks = a;
+		w.capacks = n;
+	}
+	w.acks[w.nacks].peerid = peerid;
+	w.acks[w.nacks].id = id;
+	w.nacks++;
+}
+
+static void	writer_checkpoint(void);
+
+/* format one record onto the batch and advance the chain */
+static void
+writer_record(const char *sandbox, const char *source, uint64_t id,
+    const char *type, const char *details, size_t dlen)
+{
+	struct chain_fields	 f;
+	uint8_t			 hash[CHAIN_HASHLEN];
+	int			 n;
+
+	memset(&f, 0, sizeof(f));
+	f.seq = w.seq + 1;
+	clock_gettime(CLOCK_REALTIME, &f.time);
+	f.sandbox = sandbox;
+	f.source = source;
+	f.id = id;
+	f.type = type;
+	f.details = details;
+	f.detailslen = dlen;
+	batch_reserve(CHAIN_MAXLINE);
+	if ((n = chain_format(w.buf + w.len, w.cap - w.len, &f, w.last,
+	    hash)) == -1)
+		fatal("format record %llu (type %s, source %s)",
+		    (unsigned long long)f.seq, type, source);
+	w.len += n;
+	w.seq = f.seq;
+	w.nrecords++;
+	memcpy(w.last, hash, sizeof(hash));
+	if (strcmp(type, CHAIN_CKPT_TYPE) == 0)
+		w.since_ckpt = 0;
+	else if (++w.since_ckpt >= w.conf->ckpt_records)
+		writer_checkpoint();
+}
+
+static void
+writer_checkpoint(void)
+{
+	static char	 sources[AUDITD_MAXSOURCES * 64 + 16];
+	static char	 details[sizeof(sources) + 1024];
+	uint8_t		 msg[CHAIN_CKPT_MSGLEN], sig[crypto_sign_BYTES];
+	char		 headhex[CHAIN_HEXLEN + 1], sighex[CHAIN_SIGHEXLEN + 1];
+	char		 file[64];
+	int		 n;
+
+	if (sources_json(sources, sizeof(sources)) == -1)
+		fatalx("sources do not fit in a checkpoint");
+	if ((n = chain_ckpt_details(details, sizeof(details), w.seq, w.last,
+	    w.sk, sources)) == -1)
+		fatalx("cannot build checkpoint details");
+
+	/* the head file carries the same signature */
+	chain_ckpt_msg(w.seq, w.last, msg);
+	crypto_sign_detached(sig, NULL, msg, sizeof(msg), w.sk);
+	chain_tohex(w.last, CHAIN_HASHLEN, headhex);
+	chain_tohex(sig, sizeof(sig), sighex);
+	logname(w.fileno, file, sizeof(file));
+	snprintf(w.headline, sizeof(w.headline), "{\"file\":\"%s\","
+	    "\"head\":\"%s\",\"head_seq\":%llu,\"key\":\"%s\","
+	    "\"sig\":\"%s\"}\n", file, headhex, (unsigned long long)w.seq,
+	    w.keyid, sighex);
+	w.headpending = 1;
+	writer_record("", CHAIN_SELF_SOURCE, 0, CHAIN_CKPT_TYPE, details, n);
+}
+
+static void
+write_all(int fd, const char *buf, size_t len, const char *what)
+{
+	ssize_t	 n;
+
+	while (len > 0) {
+		if ((n = write(fd, buf, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("write %s", what);
+		}
+		buf += n;
+		len -= n;
+	}
+}
+
+static void
+write_head(void)
+{
+	int	 fd;
+
+	if ((fd = openat(w.dirfd, HEADTMP, O_WRONLY | O_CREAT | O_TRUNC |
+	    O_NOFOLLOW | O_CLOEXEC, 0640)) == -1)
+		fatal("create %s", HEADTMP);
+	write_all(fd, w.headline, strlen(w.headline), HEADTMP);
+	if (fsync(fd) == -1)
+		fatal("fsync %s", HEADTMP);
+	close(fd);
+	if (renameat(w.dirfd, HEADTMP, w.dirfd, CHAIN_HEADFILE) == -1)
+		fatal("rename %s", HEADTMP);
+	if (fsync(w.dirfd) == -1)
+		fatal("fsync log directory");
+	w.headpending = 0;
+}
+
+static void
+open_log(unsigned int n, int create)
+{
+	char	 name[64];
+	int	 flags = O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC;
+
+	logname(n, name, sizeof(name));
+	if (create)
+		flags |= O_CREAT | O_EXCL;
+	if ((w.logfd = openat(w.dirfd, name, flags, 0640)) == -1)
+		fatal("open %s", name);
+	if (create && fsync(w.dirfd) == -1)
+		fatal("fsync log directory");
+	w.fileno = n;
+}
+
+static void
+rotate(void)
+{
+	char	 name[64];
+
+	close(w.logfd);
+	open_log(w.fileno + 1, 1);
+	w.filesize = 0;
+	logname(w.fileno, name, sizeof(name));
+	log_info("rotated to %s at seq %llu", name,
+	    (unsigned long long)w.seq);
+}
+
+static void
+writer_commit(void)
+{
+	struct audit_ack	 ack;
+	size_t			 i;
+	int			 rotating = 0;
+
+	if (w.filesize + w.len >= w.conf->rotate_size && w.len > 0) {
+		/* a file ends with a checkpoint before the next begins */
+		if (w.since_ckpt > 0)
+			writer_checkpoint();
+		rotating = 1;
+	}
+	if (w.len > 0) {
+		write_all(w.logfd, w.buf, w.len, "audit log");
+		if (fdatasync(w.logfd) == -1)
+			fatal("fdatasync audit log");
+		w.filesize += w.len;
+		w.len = 0;
+		w.ncommits++;
+	}
+	if (w.headpending)
+		write_head();
+	/* only now is the batch durable: acknowledge it */
+	for (i = 0; i < w.nacks; i++) {
+		ack.id = w.acks[i].id;
+		if (imsgev_compose(&listener, IMSG_W_ACK, w.acks[i].peerid, 0, -1,
+		    &ack, sizeof(ack)) == -1)
+			fatal("queue ack");
+	}
+	w.nacks = 0;
+	if (rotating)
+		rotate();
+	if (w.cap > 4 * BATCH_MAX) {	/* one huge batch: give it back */
+		free(w.buf);
+		w.buf = NULL;
+		w.cap = 0;
+	}
+}
+
+static void
+writer_stop(const char *why)
+{
+	if (w.stopping)
+		return;
+	w.stopping = 1;
+	log_debug("stopping: %s", why);
+	if (w.since_ckpt > 0)
+		writer_checkpoint();
+	writer_commit();
+	log_info("stopped at seq %llu (%s): %llu records in %llu commits, "
+	    "%.1f records per fdatasync", (unsigned long long)w.seq, why,
+	    (unsigned long long)w.nrecords, (unsigned long long)w.ncommits,
+	    w.ncommits ? (double)w.nrecords / w.ncommits : 0.0);
+	exit(0);
+}
+
+static void
+writer_msg(struct imsg *im)
+{
+	struct w_hello		 h;
+	struct w_welcome	 wel;
+	struct w_append		 a;
+	struct source		*s;
+
+	switch (im->hdr.type) {
+	case IMSG_W_HELLO:
+		if (imsg_expect(im, sizeof(h)) == -1)
+			fatalx("HELLO of the wrong size from the listener");
+		memcpy(&h, im->data, sizeof(h));
+		h.source[sizeof(h.source) - 1] = '\0';
+		memset(&wel, 0, sizeof(wel));
+		if ((s = source_get(h.source, 1)) == NULL) {
+			log_warnx("source %s refused: %d sources known",
+			    h.source, w.nsources);
+			wel.refused = 1;
+		} else
+			wel.last_id = s->max_id;
+		if (imsgev_compose(&listener, IMSG_W_WELCOME, im->hdr.peerid, 0,
+		    -1, &wel, sizeof(wel)) == -1)
+			fatal("queue welcome");
+		break;
+	case IMSG_W_APPEND:
+		if (im->datalen < sizeof(a) + 2)
+			fatalx("APPEND of the wrong size from the listener");
+		memcpy(&a, im->data, sizeof(a));
+		a.source[sizeof(a.source) - 1] = '\0';
+		a.sandbox[sizeof(a.sandbox) - 1] = '\0';
+		a.type[sizeof(a.type) - 1] = '\0';
+		if ((s = source_get(a.source, 0)) == NULL)
+			fatalx("APPEND for source %s without HELLO", a.source);
+		if (a.id > s->max_id) {
+			s->max_id = a.id;
+			writer_record(a.sandbox, a.source, a.id, a.type,
+			    (const char *)im->data + sizeof(a),
+			    im->datalen - sizeof(a));
+		}
+		/* a duplicate is acknowledged, not written again */
+		ack_add(im->hdr.peerid, a.id);
+		break;
+	default:
+		fatalx("listener sent message type %#x", im->hdr.type);
+	}
+}
+
+static void
+link_dispatch(int fd, short event, void *arg)
+{
+	struct imsg	 im;
+	ssize_t		 n;
+	int		 rc;
+
+	(void)fd;
+	(void)arg;
+	if (event & EV_WRITE) {
+		if (imsg_write(&listener.ibuf) == -1 && errno != EPIPE)
+			fatal("listener link");
+	}
+	if (event & EV_READ) {
+		/* take everything there is, then commit it as one batch */
+		while (w.len < BATCH_MAX) {
+			n = imsg_read(&listener.ibuf);
+			if (n == -1 && errno == EAGAIN)
+				break;
+			if (n == -1)
+				fatal("listener link");
+			while ((rc = imsg_get(&listener.ibuf, &im)) == 1) {
+				writer_msg(&im);
+				imsg_free(&im);
+			}
+			if (rc == -1)
+				fatal("listener link");
+			if (n == 0) {
+				writer_commit();
+				writer_stop("the listener is gone");
+			}
+		}
+		writer_commit();
+	}
+	imsgev_add(&listener);
+}
+
+static void
+writer_timer(int fd, short event, void *arg)
+{
+	struct timeval	 tv;
+
+	(void)fd;
+	(void)event;
+	(void)arg;
+	if (w.since_ckpt > 0) {
+		writer_checkpoint();
+		writer_commit();
+		imsgev_add(&listener);
+	}
+	tv.tv_sec = w.conf->ckpt_secs;
+	tv.tv_usec = 0;
+	evtimer_add(&ev_timer, &tv);
+}
+
+static void
+writer_parent(int fd, short event, void *arg)
+{
+	char	 buf[64];
+
+	(void)event;
+	(void)arg;
+	if (read(fd, buf, sizeof(buf)) == -1 && errno == EAGAIN)
+		return;
+	writer_stop("the parent is gone");
+}
+
+static void
+writer_term(int sig, short event, void *arg)
+{
+	(void)sig;
+	(void)event;
+	(void)arg;
+	writer_stop("SIGTERM");
+}
+
+static void
+load_key(void)
+{
+	char	 text[512];
+	uint8_t	 pk[crypto_sign_PUBLICKEYBYTES];
+	ssize_t	 n;
+	int	 fd;
+
+	if ((w.sk = sodium_malloc(crypto_sign_SECRETKEYBYTES)) == NULL)
+		fatal("sodium_malloc");
+	if ((fd = openat(w.dirfd, CHAIN_KEYFILE, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		fatal("open %s", CHAIN_KEYFILE);
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n < 0)
+		fatal("read %s", CHAIN_KEYFILE);
+	if (chain_seckey_parse(text, n, w.sk) == -1)
+		fatalx("%s: not a secret key", CHAIN_KEYFILE);
+	explicit_bzero(text, sizeof(text));
+	if (sodium_mprotect_readonly(w.sk) == -1)
+		fatal("sodium_mprotect_readonly");
+	crypto_sign_ed25519_sk_to_pk(pk, w.sk);
+	chain_keyid(pk, w.keyid);
+}
+
+/* merge the "sources" of a checkpoint record into the table */
+static void
+merge_ckpt_sources(const struct chain_rec *r, const char *where)
+{
+	json_t		*d, *srcs, *v;
+	const char	*k;
+
+	if ((d = json_loadb(r->details, r->detailslen, 0, NULL)) == NULL ||
+	    (srcs = json_object_get(d, "sources")) == NULL ||
+	    !json_is_object(srcs))
+		fatalx("%s: checkpoint seq %llu has no sources", where,
+		    (unsigned long long)r->seq);
+	json_object_foreach(srcs, k, v) {
+		if (!chain_name_ok(k, CHAIN_SOURCE) || !json_is_integer(v) ||
+		    json_integer_value(v) < 0)
+			fatalx("%s: checkpoint seq %llu: bad source entry",
+			    where, (unsigned long long)r->seq);
+		source_seen(k, (uint64_t)json_integer_value(v));
+	}
+	json_decref(d);
+}
+
+/* the last line of the file before the current one: its checkpoint */
+static void
+recover_previous(unsigned int n)
+{
+	char		 name[64], *buf, *start;
+	struct chain_rec r;
+	struct stat	 st;
+	const char	*why;
+	size_t		 want;
+	ssize_t		 got;
+	int		 fd;
+
+	logname(n, name, sizeof(name));
+	if ((fd = openat(w.dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC))
+	    == -1)
+		fatal("open %s", name);
+	if (fstat(fd, &st) == -1)
+		fatal("stat %s", name);
+	want = st.st_size < CHAIN_MAXLINE + 1 ? (size_t)st.st_size :
+	    CHAIN_MAXLINE + 1;
+	if (want < 2 || (buf = malloc(want + 1)) == NULL)
+		fatalx("%s: empty or unreadable, but a later file exists",
+		    name);
+	if ((got = pread(fd, buf, want, st.st_size - want)) != (ssize_t)want)
+		fatal("read %s", name);
+	close(fd);
+	if (buf[want - 1] != '\n')
+		fatalx("%s: does not end with a complete record", name);
+	buf[want - 1] = '\0';
+	start = (start = strrchr(buf, '\n')) ? start + 1 : buf;
+	if (chain_parse(start, strlen(start), &r, &why) == -1 ||
+	    chain_check_hash(start, &r) == -1 ||
+	    strcmp(r.type, CHAIN_CKPT_TYPE) != 0)
+		fatalx("%s: the last record is not a valid checkpoint%s%s",
+		    name, why ? ": " : "", why ? why : "");
+	merge_ckpt_sources(&r, name);
+	w.seq = r.seq;
+	memcpy(w.last, r.hash, CHAIN_HASHLEN);
+	free(buf);
+}
+
+/*
+ * Find the newest file, check its chain from its first record, and cut
+ * off a torn last line.  Returns the number of bytes cut.
+ */
+static size_t
+recover(char *torn_at, size_t len)
+{
+	DIR		*d;
+	struct dirent	*de;
+	unsigned int	 n, max = 0;
+	char		 name[64], tail[8];
+	struct stat	 st;
+	struct chain_rec r;
+	const char	*p, *nl, *why;
+	size_t		 off = 0, cut = 0;
+	uint64_t	 line = 0;
+
+	if ((d = fdopendir(dup(w.dirfd))) == NULL)
+		fatal("opendir log directory");
+	while ((de = readdir(d)) != NULL) {
+		if (sscanf(de->d_name, CHAIN_LOGPREFIX "%6u" CHAIN_LOGSUFFIX
+		    "%1s", &n, tail) != 1)
+			continue;
+		logname(n, name, sizeof(name));
+		if (strcmp(name, de->d_name) == 0 && n > max)
+			max = n;
+	}
+	closedir(d);
+
+	memset(w.last, 0, sizeof(w.last));
+	w.seq = 0;
+	if (max == 0) {
+		open_log(1, 1);
+		log_info("new audit chain in %s", w.conf->dir);
+		return 0;
+	}
+	if (max > 1)
+		recover_previous(max - 1);
+	open_log(max, 0);
+	logname(max, name, sizeof(name));
+	if (fstat(w.logfd, &st) == -1)
+		fatal("stat %s", name);
+	if (st.st_size == 0) {
+		w.filesize = 0;
+		return 0;
+	}
+	if ((p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, w.logfd, 0))
+	    == MAP_FAILED)
+		fatal("mmap %s", name);
+	while (off < (size_t)st.st_size) {
+		line++;
+		if ((nl = memchr(p + off, '\n', st.st_size - off)) == NULL) {
+			cut = st.st_size - off;
+			break;
+		}
+		if (chain_parse(p + off, nl - (p + off), &r, &why) == -1)
+			fatalx("%s line %llu: %s; the log was damaged or "
+			    "modified (see lensctl audit verify)", name,
+			    (unsigned long long)line, why);
+		if (chain_check_hash(p + off, &r) == -1 ||
+		    r.seq != w.seq + 1 ||
+		    memcmp(r.prev, w.last, CHAIN_HASHLEN) != 0)
+			fatalx("%s line %llu: seq %llu does not continue the "
+			    "chain; the log was damaged or modified (see "
+			    "lensctl audit verify)", name,
+			    (unsigned long long)line,
+			    (unsigned long long)r.seq);
+		if (strcmp(r.type, CHAIN_CKPT_TYPE) == 0) {
+			merge_ckpt_sources(&r, name);
+			w.since_ckpt = 0;
+		} else {
+			source_seen(r.source, r.id);
+			w.since_ckpt++;
+		}
+		w.seq = r.seq;
+		memcpy(w.last, r.hash, CHAIN_HASHLEN);
+		off = nl - p + 1;
+	}
+	munmap((void *)p, st.st_size);
+	if (cut > 0) {
+		if (ftruncate(w.logfd, off) == -1 || fsync(w.logfd) == -1)
+			fatal("truncate %s", name);
+		log_warnx("%s: torn last record (%zu bytes at offset %zu) "
+		    "removed: it was never acknowledged", name, cut, off);
+		snprintf(torn_at, len, "{\"bytes\":%zu,\"file\":\"%s\","
+		    "\"offset\":%zu}", cut, name, off);
+	}
+	w.filesize = off;
+	return cut;
+}
+
+int
+writer_main(int parentfd, void *arg)
+{
+	struct timeval	 tv;
+	char		 torn[256] = "", details[512];
+	int		 lockfd;
+
+	w.conf = arg;
+	RB_INIT(&w.sources);
+	umask(027);
+	privsep_drop(w.conf->dir, &w.conf->user, NULL, 0);
+	privsep_pdeathsig(w.conf->parent);
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		fatal("PR_SET_DUMPABLE");
+	proc_title("writer");
+	if ((w.dirfd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		fatal("open log directory");
+	/* a writer killed with its parent may still be exiting: wait */
+	if ((lockfd = openat(w.dirfd, LOCKFILE, O_RDWR | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) == -1)
+		fatal("open %s", LOCKFILE);
+	if (flock(lockfd, LOCK_EX) == -1)
+		fatal("lock %s", LOCKFILE);
+	load_key();
+	recover(torn, sizeof(torn));
+
+	event_init();
+	signal_set(&ev_term, SIGTERM, writer_term, NULL);
+	signal_add(&ev_term, NULL);
+	event_set(&ev_parent, parentfd, EV_READ | EV_PERSIST, writer_parent,
+	    NULL);
+	event_add(&ev_parent, NULL);
+	evtimer_set(&ev_timer, writer_timer, NULL);
+	tv.tv_sec = w.conf->ckpt_secs;
+	tv.tv_usec = 0;
+	evtimer_add(&ev_timer, &tv);
+	imsgev_init(&listener, w.conf->link[1], link_dispatch, NULL);
+	listener.ibuf.maxqueue = 64 * 1024 * 1024;
+
+	sandbox_apply("writer", writer_syscalls,
+	    sizeof(writer_syscalls) / sizeof(writer_syscalls[0]));
+	regress_hook(w.conf, "writer");
+
+	/* every start is on the record, with what recovery cut off */
+	snprintf(details, sizeof(details), "{\"key\":\"%s\",\"pid\":%d%s%s}",
+	    w.keyid, (int)getpid(), torn[0] ? ",\"torn\":" : "",
+	    torn[0] ? torn : "");
+	writer_record("", CHAIN_SELF_SOURCE, 0, "audit.start", details,
+	    strlen(details));
+	writer_commit();
+	log_info("ready at seq %llu, file %06u", (unsigned long long)w.seq,
+	    w.fileno);
+	event_dispatch();
+	return 1;
+}

@@ -1,0 +1,35 @@
+/*
+ * lensctl: one command group per file (audit.c, ...), each exporting a
+ * struct lensctl_group that lensctl.c lists in its dispatch table.
+ *
+ * A command's main gets argv[0] set to its full name ("lensctl audit
+ * show") so that getopt's messages name it, and returns the exit
+ * status: 0 success, 1 failure (e.g. a log that does not verify),
+ * 2 usage errors and unusable input.
+ */
+#ifndef LENSCTL_H
+#define LENSCTL_H
+
+#include <stdio.h>
+
+#define LENSCTL_OK	0
+#define LENSCTL_FAIL	1
+#define LENSCTL_USAGE	2
+
+struct lensctl_cmd {
+	const char	*name;
+	int		(*main)(int argc, char *argv[]);
+	const char	*synopsis;	/* options and arguments, for usage */
+};
+
+struct lensctl_group {
+	const char			*name;
+	const struct lensctl_cmd	*cmds;	/* ends with a NULL name */
+};
+
+extern const struct lensctl_group audit_group;
+
+/* usage of one command (or the whole group if cmd is NULL); returns 2 */
+int	lensctl_usage(const struct lensctl_group *, const char *cmd);
+
+#endif
