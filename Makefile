@@ -47,12 +47,12 @@ AUDITD_SRCS = lensauditd/lensauditd.c lensauditd/listener.c \
 	   lensauditd/writer.c lensauditd/chain.c
 LENSCTL_SRCS = $(sort $(wildcard lensctl/*.c)) lensauditd/chain.c
 
-COMMON_OBJS  = $(COMMON_SRCS:%.c=$(OBJ)/%.o)
-AUDITD_OBJS  = $(AUDITD_SRCS:%.c=$(OBJ)/%.o)
-LENSCTL_OBJS = $(LENSCTL_SRCS:%.c=$(OBJ)/%.o)
+COMMON_OBJS  = $(COMMON_SRCS:%.c=$(OBJ)/o/%.o)
+AUDITD_OBJS  = $(AUDITD_SRCS:%.c=$(OBJ)/o/%.o)
+LENSCTL_OBJS = $(LENSCTL_SRCS:%.c=$(OBJ)/o/%.o)
 # the regress build: same sources with the test-only hooks (-DREGRESS)
-AUDITD_ROBJS = $(AUDITD_SRCS:%.c=$(OBJ)/regress-build/%.o) \
-	   $(COMMON_SRCS:%.c=$(OBJ)/regress-build/%.o)
+AUDITD_ROBJS = $(AUDITD_SRCS:%.c=$(OBJ)/r/%.o) \
+	   $(COMMON_SRCS:%.c=$(OBJ)/r/%.o)
 
 PROGS	 = $(OBJ)/lensauditd $(OBJ)/lensctl
 MANS	 = $(wildcard man/*.[1-9])
@@ -71,11 +71,11 @@ FUZZ_SECONDS ?= 10
 
 all: $(PROGS)
 
-$(OBJ)/%.o: %.c
+$(OBJ)/o/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) -MMD -MP -c -o $@ $<
 
-$(OBJ)/regress-build/%.o: %.c
+$(OBJ)/r/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) -DREGRESS -MMD -MP -c -o $@ $<
 
@@ -94,11 +94,11 @@ $(OBJ)/libcommon.a: $(COMMON_OBJS)
 	ar rcs $@ $^
 
 # unit tests and test tools link what they use from libcommon.a
-$(OBJ)/regress/unit/%: regress/unit/%.c $(OBJ)/lensauditd/chain.o $(OBJ)/libcommon.a
+$(OBJ)/regress/unit/%: regress/unit/%.c $(OBJ)/o/lensauditd/chain.o $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) -Ilensauditd $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(OBJ)/regress/tools/%: regress/tools/%.c $(OBJ)/lensauditd/chain.o $(OBJ)/libcommon.a
+$(OBJ)/regress/tools/%: regress/tools/%.c $(OBJ)/o/lensauditd/chain.o $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) -Ilensauditd $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -51,6 +52,16 @@ privsep_emptydir(const char *dir)
 	DIR		*d;
 	struct dirent	*de;
 
+	char		 path[PATH_MAX], *p;
+
+	if (strlcpy(path, dir, sizeof(path)) >= sizeof(path))
+		fatalx("path too long: %s", dir);
+	for (p = path + 1; (p = strchr(p, '/')) != NULL; p++) {
+		*p = '\0';
+		if (mkdir(path, 0755) == -1 && errno != EEXIST)
+			fatal("mkdir %s", path);
+		*p = '/';
+	}
 	if (mkdir(dir, 0755) == -1 && errno != EEXIST)
 		fatal("mkdir %s", dir);
 	if (lstat(dir, &st) == -1)

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,7 +84,7 @@ chain_fromhex(const char *hex, size_t hexlen, uint8_t *out)
 		hi = unhex[h[2 * i]];
 		lo = unhex[h[2 * i + 1]];
 		bad |= (hi == 0) | (lo == 0);
-		out[i] = (uint8_t)(((hi - 1) << 4) | ((lo - 1) & 0xf));
+		out[i] = (uint8_t)(((hi - 1u) << 4) | ((lo - 1u) & 0xf));
 	}
 	return bad ? -1 : 0;
 }
@@ -1086,6 +1087,27 @@ struct vrec {
 
 enum vpend { PEND_NONE, PEND_SIBLING, PEND_BADPREV, PEND_JUMP };
 
+/*
+ * What can be found out about a line on its own (structure, hash,
+ * details), computed by several threads for a batch of lines before
+ * the chain is followed through the batch in order.
+ */
+struct vpre {
+	const char	*line;
+	size_t		 len;
+	const char	*why;		/* it does not parse, or strict */
+	uint64_t	 seq;
+	uint8_t		 prev[CHAIN_HASHLEN];
+	uint8_t		 hash[CHAIN_HASHLEN];
+	unsigned char	 parsed;
+	unsigned char	 hashok;
+	unsigned char	 ckpt;		/* chain_is_ckpt */
+};
+
+#define VBATCH		8192	/* lines */
+#define VPARMIN		1024	/* fewer lines are done by one thread */
+#define VMAXTHREADS	8
+
 struct chain_verifier {
 	uint8_t		 pk[32];
 	char		 keyid[CHAIN_KEYIDLEN + 1];
@@ -1113,6 +1135,10 @@ struct chain_verifier {
 	size_t		 headrec_file;
 
 	uint64_t	 records, ckpts, last_ckpt_seq, last_signed;
+
+	struct vpre	*pre;		/* grows up to VBATCH */
+	size_t		 precap;
+	int		 nworkers;	/* threads besides the caller */
 };
 
 const char *
@@ -1162,6 +1188,7 @@ struct chain_verifier *
 chain_verify_new(const uint8_t pk[32], uint64_t first_seq, int flags)
 {
 	struct chain_verifier	*v;
+	long			 n;
 
 	if (first_seq == 0) {
 		errno = EINVAL;
@@ -1174,6 +1201,13 @@ chain_verify_new(const uint8_t pk[32], uint64_t first_seq, int flags)
 	v->first_seq = first_seq;
 	v->flags = flags;
 	v->headrec_file = SIZE_MAX;
+	if (!(flags & CHAIN_VSERIAL)) {
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+		v->nworkers = n < 2 ? 0 : n > VMAXTHREADS ? VMAXTHREADS - 1 :
+		    (int)n - 1;
+	}
+	/* jansson seeds its hash tables once; do it before any thread */
+	json_object_seed(0);
 	return v;
 }
 
@@ -1188,6 +1222,7 @@ chain_verify_free(struct chain_verifier *v)
 		free(v->files[i]);
 	free(v->files);
 	free(v->filenum);
+	free(v->pre);
 	free(v);
 }
 
@@ -1342,14 +1377,17 @@ vresolve(struct chain_verifier *v, const struct vrec *n)
 /* checks of a record that chains; 0 or -1 (v->done) */
 static int
 vaccept(struct chain_verifier *v, const struct vrec *r,
-    const struct chain_rec *cr)
+    const struct vpre *p)
 {
+	struct chain_rec cr;
 	struct chain_ckpt c;
 	const char	*why;
-	int		 ckpt = chain_is_ckpt(cr);
+	int		 ckpt = p->ckpt;
 
 	if (ckpt) {
-		if (chain_ckpt_parse(cr, &c, &why) == -1) {
+		/* parsed before, so this cannot fail */
+		if (chain_parse(p->line, p->len, &cr, &why) == -1 ||
+		    chain_ckpt_parse(&cr, &c, &why) == -1) {
 			vfail(v, CHAIN_VBADCKPT, r->file, r->line, r->seq,
 			    "bad checkpoint (%s)", why);
 			return -1;
@@ -1418,6 +1456,75 @@ vaccept(struct chain_verifier *v, const struct vrec *r,
 	return 0;
 }
 
+/* structure and hash of lines, each on its own: any thread */
+static void
+vprep(int flags, struct vpre *pre, size_t n)
+{
+	struct chain_rec r;
+	size_t		 i;
+
+	for (i = 0; i < n; i++) {
+		pre[i].parsed = pre[i].hashok = 0;
+		if (chain_parse(pre[i].line, pre[i].len, &r, &pre[i].why) == -1)
+			continue;
+		pre[i].parsed = 1;
+		pre[i].seq = r.seq;
+		memcpy(pre[i].prev, r.prev, CHAIN_HASHLEN);
+		memcpy(pre[i].hash, r.hash, CHAIN_HASHLEN);
+		pre[i].hashok = chain_check_hash(pre[i].line, &r) == 0;
+		pre[i].ckpt = (unsigned char)chain_is_ckpt(&r);
+		pre[i].why = NULL;
+		if (pre[i].hashok && (flags & CHAIN_VSTRICT))
+			(void)chain_details_canonical(r.details, r.detailslen,
+			    &pre[i].why);
+	}
+}
+
+struct vwork {
+	pthread_t	 t;
+	int		 flags;
+	struct vpre	*pre;
+	size_t		 n;
+	int		 started;
+};
+
+static void *
+vwork_main(void *arg)
+{
+	struct vwork	*w = arg;
+
+	vprep(w->flags, w->pre, w->n);
+	return NULL;
+}
+
+static void
+vprep_batch(struct chain_verifier *v, struct vpre *pre, size_t n)
+{
+	struct vwork	 w[VMAXTHREADS];
+	size_t		 per, off = 0;
+	int		 i, nw = v->nworkers;
+
+	if (nw == 0 || n < VPARMIN) {
+		vprep(v->flags, pre, n);
+		return;
+	}
+	per = n / (size_t)(nw + 1);
+	for (i = 0; i < nw; i++, off += per) {
+		w[i].flags = v->flags;
+		w[i].pre = pre + off;
+		w[i].n = per;
+		w[i].started = pthread_create(&w[i].t, NULL, vwork_main,
+		    &w[i]) == 0;
+	}
+	vprep(v->flags, pre + off, n - off);
+	for (i = 0; i < nw; i++) {
+		if (w[i].started)
+			pthread_join(w[i].t, NULL);
+		else
+			vprep(v->flags, w[i].pre, w[i].n);
+	}
+}
+
 /* the seq of a line that does not parse, if it starts like a record */
 static uint64_t
 vguess_seq(const char *line, size_t len)
@@ -1431,58 +1538,54 @@ vguess_seq(const char *line, size_t len)
 	return 0;
 }
 
+/* follow the chain to one more line */
 static void
-vline(struct chain_verifier *v, const char *line, size_t len, int torn)
+vline(struct chain_verifier *v, const struct vpre *p, int torn)
 {
-	struct chain_rec cr;
 	struct vrec	 r;
-	const char	*why = NULL;
 	const uint8_t	*eprev;
 	uint64_t	 eseq;
-	int		 parsed;
 
 	v->curline++;
-	parsed = chain_parse(line, len, &cr, &why) == 0;
-	if (parsed) {
-		r.seq = cr.seq;
-		memcpy(r.prev, cr.prev, CHAIN_HASHLEN);
-		memcpy(r.hash, cr.hash, CHAIN_HASHLEN);
+	if (p->parsed) {
+		r.seq = p->seq;
+		memcpy(r.prev, p->prev, CHAIN_HASHLEN);
+		memcpy(r.hash, p->hash, CHAIN_HASHLEN);
 	}
 	r.file = v->nfiles - 1;
 	r.line = v->curline;
 	if (v->pend != PEND_NONE) {
-		vresolve(v, parsed ? &r : NULL);
+		vresolve(v, p->parsed ? &r : NULL);
 		return;
 	}
 	if (torn) {
 		vfail(v, CHAIN_VTRUNCATED, r.file, r.line,
-		    parsed ? r.seq : vguess_seq(line, len),
+		    p->parsed ? r.seq : vguess_seq(p->line, p->len),
 		    "log truncated (last line torn: no newline at the end "
 		    "of the file)");
 		return;
 	}
-	if (!parsed) {
+	if (!p->parsed) {
 		vfail(v, CHAIN_VMALFORMED, r.file, r.line,
-		    vguess_seq(line, len), "malformed record (%s)",
-		    len == 0 ? "empty line" : why);
+		    vguess_seq(p->line, p->len), "malformed record (%s)",
+		    p->len == 0 ? "empty line" : p->why);
 		return;
 	}
-	if (chain_check_hash(line, &cr) == -1) {
+	if (!p->hashok) {
 		vfail(v, CHAIN_VEDITED, r.file, r.line, r.seq,
 		    "record edited (content does not match its hash)");
 		return;
 	}
-	if ((v->flags & CHAIN_VSTRICT) &&
-	    chain_details_canonical(cr.details, cr.detailslen, &why) == -1) {
+	if (p->why != NULL) {
 		vfail(v, CHAIN_VMALFORMED, r.file, r.line, r.seq,
-		    "malformed record (%s)", why);
+		    "malformed record (%s)", p->why);
 		return;
 	}
 	/* r.seq is never 0, so eseq 0 (last.seq was UINT64_MAX) fails */
 	eseq = vexpect(v, &eprev);
 	if (r.seq == eseq &&
 	    (eprev == NULL || memcmp(r.prev, eprev, CHAIN_HASHLEN) == 0)) {
-		(void)vaccept(v, &r, &cr);
+		(void)vaccept(v, &r, p);
 		return;
 	}
 	v->pr = r;
@@ -1512,25 +1615,56 @@ vline(struct chain_verifier *v, const char *line, size_t len, int torn)
 		v->pend = PEND_JUMP;
 }
 
-/* complete lines of buf; returns the bytes used */
+/* complete lines of buf, in batches; returns the bytes used */
 static size_t
 vfeed(struct chain_verifier *v, const char *buf, size_t len)
 {
 	const char	*p = buf, *end = buf + len, *nl;
+	struct vpre	*np;
+	size_t		 n, i, cap;
 
-	while (!v->done && p < end &&
-	    (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-		vline(v, p, (size_t)(nl - p), 0);
-		p = nl + 1;
+	while (!v->done) {
+		for (n = 0; p < end &&
+		    (nl = memchr(p, '\n', (size_t)(end - p))) != NULL; n++) {
+			if (n == v->precap) {
+				if (v->precap == VBATCH)
+					break;
+				cap = v->precap == 0 ? 64 : v->precap * 2;
+				if ((np = reallocarray(v->pre, cap,
+				    sizeof(*np))) == NULL) {
+					vfail(v, CHAIN_VIO, SIZE_MAX, 0, 0,
+					    "%s", strerror(errno));
+					v->res.errnum = errno;
+					return 0;
+				}
+				v->pre = np;
+				v->precap = cap;
+			}
+			v->pre[n].line = p;
+			v->pre[n].len = (size_t)(nl - p);
+			p = nl + 1;
+		}
+		if (n == 0)
+			break;
+		vprep_batch(v, v->pre, n);
+		for (i = 0; i < n && !v->done; i++)
+			vline(v, &v->pre[i], 0);
 	}
 	return (size_t)(p - buf);
 }
 
+/* the end of a file: bytes after the last newline are a torn line */
 static int
 vfile_end(struct chain_verifier *v, const char *rest, size_t len)
 {
-	if (!v->done && len > 0)
-		vline(v, rest, len, 1);
+	struct vpre	 p;
+
+	if (!v->done && len > 0) {
+		p.line = rest;
+		p.len = len;
+		vprep(v->flags, &p, 1);
+		vline(v, &p, 1);
+	}
 	return v->done ? -1 : 0;
 }
 
@@ -1552,7 +1686,7 @@ chain_verify_buf(struct chain_verifier *v, const char *name, const char *buf,
 	return vfile_end(v, buf + used, len - used);
 }
 
-#define VBUFSZ	(4 * 1024 * 1024)
+#define VBUFSZ	(8 * 1024 * 1024)
 
 int
 chain_verify_file(struct chain_verifier *v, const char *path,
@@ -1580,6 +1714,8 @@ chain_verify_file(struct chain_verifier *v, const char *path,
 		if (n == 0)
 			break;
 		have += (size_t)n;
+		if (have < VBUFSZ)
+			continue;	/* fill the buffer: larger batches */
 		used = vfeed(v, buf, have);
 		if (v->done)
 			break;
@@ -1593,8 +1729,10 @@ chain_verify_file(struct chain_verifier *v, const char *path,
 			break;
 		}
 	}
-	if (!v->done)
-		(void)vfile_end(v, buf, have);
+	if (!v->done) {
+		used = vfeed(v, buf, have);
+		(void)vfile_end(v, buf + used, have - used);
+	}
 	free(buf);
 	close(fd);
 	return v->done ? -1 : 0;
@@ -1629,6 +1767,8 @@ chain_verify_end(struct chain_verifier *v, struct chain_vresult *res)
 		    (unsigned long long)(v->have_last ? v->last.seq : 0),
 		    v->headname,
 		    (unsigned long long)(v->head.ckpt.head_seq + 1));
+		if (!v->have_last && v->nfiles == 0)
+			strlcpy(v->res.file, v->headname, sizeof(v->res.file));
 	}
 	v->res.records = v->records;
 	v->res.checkpoints = v->ckpts;

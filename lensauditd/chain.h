@@ -215,7 +215,9 @@ int	chain_sources_ok(const char *, size_t);
 int	chain_details_canonical(const char *, size_t, const char **why);
 
 /*
- * Offline verification of a chain of log files, fed in order.
+ * Offline verification of a chain of log files, fed in order.  Lines
+ * are parsed and hashed in batches by one thread per CPU (unless
+ * CHAIN_VSERIAL); the chain itself is followed in order.
  *
  *	v = chain_verify_new(pk, 1, 0);
  *	chain_verify_head(v, "lens-audit.head", text, len);	(optional)
@@ -252,6 +254,7 @@ enum chain_verr {
 };
 
 #define CHAIN_VSTRICT	0x01	/* chain_details_canonical every record */
+#define CHAIN_VSERIAL	0x02	/* no worker threads */
 
 struct chain_vresult {
 	enum chain_verr	 err;

@@ -13,6 +13,7 @@
 #include <event.h>
 #include <jansson.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,13 +268,18 @@ client_dispatch(int fd, short event, void *arg)
 			client_close(c, NULL);
 			return;
 		}
+		if (n == -1 && errno == ECONNRESET) {
+			client_close(c, NULL);
+			return;
+		}
 		if (n == -1 && errno != EAGAIN) {
-			client_close(c, "read failed");
+			client_close(c, strerror(errno));
 			return;
 		}
 		for (;;) {
 			if ((rc = imsg_get(&c->iev.ibuf, &im)) == -1) {
-				client_close(c, "malformed frame");
+				client_close(c, "malformed frame (bad length, "
+				    "flags or descriptor)");
 				return;
 			}
 			if (rc == 0)
@@ -454,6 +460,8 @@ int
 listener_main(int parentfd, void *arg)
 {
 	conf = arg;
+	/* jansson would read /dev/urandom on first use, inside the chroot */
+	json_object_seed(randombytes_random() | 1);
 	privsep_drop(NULL, &conf->user, NULL, 0);
 	privsep_pdeathsig(conf->parent);
 	proc_title("listener");

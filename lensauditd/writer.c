@@ -709,6 +709,7 @@ writer_main(int parentfd, void *arg)
 	w.conf = arg;
 	RB_INIT(&w.sources);
 	umask(027);
+	json_object_seed(randombytes_random() | 1);
 	privsep_drop(w.conf->dir, &w.conf->user, NULL, 0);
 	privsep_pdeathsig(w.conf->parent);
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <sodium.h>
 
 #include "log.h"
@@ -211,6 +212,23 @@ match(const struct filter *f, const struct chain_rec *r)
 	return 1;
 }
 
+/* details must be a JSON object (canonical form is for verify --strict) */
+static const char *
+details_why(const struct chain_rec *r)
+{
+	json_t		*j;
+	json_error_t	 e;
+	const char	*why = NULL;
+
+	if ((j = json_loadb(r->details, r->detailslen, JSON_REJECT_DUPLICATES,
+	    &e)) == NULL)
+		return "details: not valid JSON";
+	if (!json_is_object(j))
+		why = "details: not a JSON object";
+	json_decref(j);
+	return why;
+}
+
 /* 0, 1 if some line was malformed, 2 if the file could not be read */
 static int
 show_file(const struct filter *f, const char *path, const char *name)
@@ -234,8 +252,7 @@ show_file(const struct filter *f, const char *path, const char *name)
 		if (len > 0 && line[len - 1] == '\n')
 			len--;
 		if (chain_parse(line, len, &r, &why) == -1 ||
-		    chain_details_canonical(r.details, r.detailslen,
-		    &why) == -1) {
+		    (why = details_why(&r)) != NULL) {
 			warnx("%s:%llu: malformed record (%s)", name,
 			    (unsigned long long)lineno,
 			    len == 0 ? "empty line" : why);
