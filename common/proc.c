@@ -168,6 +168,7 @@ proc_kill_all(struct proc_child *c, size_t n, int sig)
 	size_t	 i;
 
 	for (i = 0; i < n; i++)
-		if (c[i].pid > 0)
-			(void)kill(c[i].pid, sig);
+		if (c[i].pid > 0 && kill(c[i].pid, sig) == -1 &&
+		    errno != ESRCH)
+			log_warn("kill %s (pid %d)", c[i].name, (int)c[i].pid);
 }

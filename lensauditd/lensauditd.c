@@ -421,8 +421,8 @@ main(int argc, char *argv[])
 		event_add(&ev_child[i], NULL);
 	}
 
-	/* the parent needs no privilege to supervise */
-	privsep_limit_caps(NULL, 0);
+	/* supervising takes only signalling children of another uid */
+	privsep_limit_caps((cap_value_t[]){ CAP_KILL }, 1);
 	sandbox_apply("parent", parent_syscalls,
 	    sizeof(parent_syscalls) / sizeof(parent_syscalls[0]));
 	regress_hook(&conf, "parent");
