@@ -93,11 +93,14 @@ proc_fork(struct proc_child *c, int (*run)(int, void *), void *arg,
 		close(sp[0]);
 		close_others(sp[1], keepfds);
 		sandbox_report_to(c->sigsys);
-		/* default signal handling in the child until it sets its own */
+		/*
+		 * The parent decides when its children stop (SIGTERM);
+		 * a ^C or hangup sent to the whole group is the parent's.
+		 */
 		signal(SIGCHLD, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGINT, SIG_IGN);
 		signal(SIGPIPE, SIG_IGN);
 		_exit(run(sp[1], arg));
 	}

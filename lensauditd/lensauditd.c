@@ -384,7 +384,11 @@ main(int argc, char *argv[])
 	privsep_emptydir(LENS_EMPTYDIR);
 	setup_dir(&conf);
 #ifdef REGRESS
-	conf.regress_sigsys = getenv("LENS_REGRESS_SIGSYS");
+	/* copied: setproctitle() reuses the environment's memory */
+	if (getenv("LENS_REGRESS_SIGSYS") != NULL &&
+	    (conf.regress_sigsys = strdup(getenv("LENS_REGRESS_SIGSYS"))) ==
+	    NULL)
+		fatal("strdup");
 #endif
 	if (!debug && daemon(0, 0) == -1)
 		fatal("daemon");

@@ -22,6 +22,7 @@
 #include <event.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -105,12 +106,6 @@ static const struct sandbox_syscall writer_syscalls[] = {
 };
 
 static void	writer_commit(void);
-
-static void
-logname(unsigned int n, char *name, size_t len)
-{
-	snprintf(name, len, CHAIN_LOGPREFIX "%06u" CHAIN_LOGSUFFIX, n);
-}
 
 static struct source *
 source_get(const char *name, int create)
@@ -249,9 +244,9 @@ writer_checkpoint(void)
 {
 	static char	 sources[AUDITD_MAXSOURCES * 64 + 16];
 	static char	 details[sizeof(sources) + 1024];
-	uint8_t		 msg[CHAIN_CKPT_MSGLEN], sig[crypto_sign_BYTES];
-	char		 headhex[CHAIN_HEXLEN + 1], sighex[CHAIN_SIGHEXLEN + 1];
-	char		 file[64];
+	uint8_t		 msg[CHAIN_CKPT_MSGLEN];
+	struct chain_ckpt ck;
+	char		 file[CHAIN_LOGNAMEMAX + 1];
 	int		 n;
 
 	if (sources_json(sources, sizeof(sources)) == -1)
@@ -260,16 +255,16 @@ writer_checkpoint(void)
 	    w.sk, sources)) == -1)
 		fatalx("cannot build checkpoint details");
 
-	/* the head file carries the same signature */
+	/* the head file carries the same (deterministic) signature */
+	memset(&ck, 0, sizeof(ck));
+	ck.head_seq = w.seq;
+	memcpy(ck.head, w.last, CHAIN_HASHLEN);
+	strlcpy(ck.keyid, w.keyid, sizeof(ck.keyid));
 	chain_ckpt_msg(w.seq, w.last, msg);
-	crypto_sign_detached(sig, NULL, msg, sizeof(msg), w.sk);
-	chain_tohex(w.last, CHAIN_HASHLEN, headhex);
-	chain_tohex(sig, sizeof(sig), sighex);
-	logname(w.fileno, file, sizeof(file));
-	snprintf(w.headline, sizeof(w.headline), "{\"file\":\"%s\","
-	    "\"head\":\"%s\",\"head_seq\":%llu,\"key\":\"%s\","
-	    "\"sig\":\"%s\"}\n", file, headhex, (unsigned long long)w.seq,
-	    w.keyid, sighex);
+	crypto_sign_detached(ck.sig, NULL, msg, sizeof(msg), w.sk);
+	chain_logname(file, sizeof(file), w.fileno);
+	if (chain_head_format(w.headline, sizeof(w.headline), file, &ck) == -1)
+		fatalx("cannot build the head file");
 	w.headpending = 1;
 	writer_record("", CHAIN_SELF_SOURCE, 0, CHAIN_CKPT_TYPE, details, n);
 }
@@ -312,10 +307,10 @@ write_head(void)
 static void
 open_log(unsigned int n, int create)
 {
-	char	 name[64];
+	char	 name[CHAIN_LOGNAMEMAX + 1];
 	int	 flags = O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC;
 
-	logname(n, name, sizeof(name));
+	chain_logname(name, sizeof(name), n);
 	if (create)
 		flags |= O_CREAT | O_EXCL;
 	if ((w.logfd = openat(w.dirfd, name, flags, 0640)) == -1)
@@ -328,12 +323,12 @@ open_log(unsigned int n, int create)
 static void
 rotate(void)
 {
-	char	 name[64];
+	char	 name[CHAIN_LOGNAMEMAX + 1];
 
 	close(w.logfd);
 	open_log(w.fileno + 1, 1);
 	w.filesize = 0;
-	logname(w.fileno, name, sizeof(name));
+	chain_logname(name, sizeof(name), w.fileno);
 	log_info("rotated to %s at seq %llu", name,
 	    (unsigned long long)w.seq);
 }
@@ -571,7 +566,7 @@ merge_ckpt_sources(const struct chain_rec *r, const char *where)
 static void
 recover_previous(unsigned int n)
 {
-	char		 name[64], *buf, *start;
+	char		 name[CHAIN_LOGNAMEMAX + 1], *buf, *start;
 	struct chain_rec r;
 	struct stat	 st;
 	const char	*why;
@@ -579,7 +574,7 @@ recover_previous(unsigned int n)
 	ssize_t		 got;
 	int		 fd;
 
-	logname(n, name, sizeof(name));
+	chain_logname(name, sizeof(name), n);
 	if ((fd = openat(w.dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC))
 	    == -1)
 		fatal("open %s", name);
@@ -617,8 +612,9 @@ recover(char *torn_at, size_t len)
 {
 	DIR		*d;
 	struct dirent	*de;
-	unsigned int	 n, max = 0;
-	char		 name[64], tail[8];
+	uint64_t	 n;
+	unsigned int	 max = 0;
+	char		 name[CHAIN_LOGNAMEMAX + 1];
 	struct stat	 st;
 	struct chain_rec r;
 	const char	*p, *nl, *why;
@@ -628,12 +624,11 @@ recover(char *torn_at, size_t len)
 	if ((d = fdopendir(dup(w.dirfd))) == NULL)
 		fatal("opendir log directory");
 	while ((de = readdir(d)) != NULL) {
-		if (sscanf(de->d_name, CHAIN_LOGPREFIX "%6u" CHAIN_LOGSUFFIX
-		    "%1s", &n, tail) != 1)
-			continue;
-		logname(n, name, sizeof(name));
-		if (strcmp(name, de->d_name) == 0 && n > max)
+		if (chain_logname_num(de->d_name, &n) == 0 && n > max) {
+			if (n >= UINT_MAX)
+				fatalx("%s: file number too large", de->d_name);
 			max = n;
+		}
 	}
 	closedir(d);
 
@@ -647,7 +642,7 @@ recover(char *torn_at, size_t len)
 	if (max > 1)
 		recover_previous(max - 1);
 	open_log(max, 0);
-	logname(max, name, sizeof(name));
+	chain_logname(name, sizeof(name), max);
 	if (fstat(w.logfd, &st) == -1)
 		fatal("stat %s", name);
 	if (st.st_size == 0) {

@@ -442,7 +442,8 @@ audit_verify(int argc, char *argv[])
 	struct timespec	 t0;
 	struct logs	 l;
 	const char	*dir = NULL, *pubkey = NULL, *ldir;
-	char		 dirbuf[PATH_MAX], path[PATH_MAX], err[PATH_MAX + 128];
+	char		 dirbuf[PATH_MAX], keypath[PATH_MAX], path[PATH_MAX];
+	char		 err[PATH_MAX + 128];
 	char		 headbuf[1024];
 	uint8_t		 pk[32];
 	uint64_t	 first_seq = 1;
@@ -491,12 +492,12 @@ audit_verify(int argc, char *argv[])
 	}
 	ldir = logs_dir(dir, argc, argv, dirbuf, sizeof(dirbuf));
 	if (pubkey == NULL) {
-		if (snprintf(path, sizeof(path), "%s/%s", ldir,
-		    CHAIN_PUBFILE) >= (int)sizeof(path)) {
+		if (snprintf(keypath, sizeof(keypath), "%s/%s", ldir,
+		    CHAIN_PUBFILE) >= (int)sizeof(keypath)) {
 			warnx("%s: path too long", ldir);
 			return LENSCTL_USAGE;
 		}
-		pubkey = path;
+		pubkey = keypath;
 	}
 	if (chain_pubkey_read(pubkey, pk, err, sizeof(err)) == -1) {
 		warnx("%s", err);

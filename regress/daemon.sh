@@ -19,7 +19,8 @@ wait_until() {
 }
 
 _auditd_ready_count() {
-	grep -c 'ready at seq' "$T/auditd.log" 2>/dev/null || true
+	[ -f "$T/auditd.log" ] || { echo 0; return; }
+	grep -c 'ready at seq' "$T/auditd.log"
 }
 
 # auditd_start [lensauditd flags]: start on $T/audit and $T/auditd.sock,

@@ -1,0 +1,797 @@
+#!/bin/sh
+# lensauditd for real: a real daemon on a private directory and socket,
+# real files, real fdatasync.  First start (key files, modes, audit.start),
+# events landing exactly once, checkpoints by count, by time and at
+# shutdown, rotation, deduplication across reconnects and restarts, torn
+# tail recovery, refusal to start on a damaged log or a mismatched key,
+# peer credentials, and option errors.  Every check compares exact values.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/daemon.sh"
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "1..0 # skip lensauditd must run as root"
+	exit 0
+fi
+if ! id _lensaudit >/dev/null 2>&1 || ! getent group lens >/dev/null; then
+	echo "1..0 # skip no _lensaudit user or lens group (make users)"
+	exit 0
+fi
+
+tap_plan 135
+tmpdir_setup
+at_exit 'auditd_stop; try_stop'
+# auditd_start counts "ready" lines in this file: it has to exist
+: >"$T/auditd.log"
+# other users (nobody, _lensnet) must reach the socket inside $T
+chmod 0711 "$T"
+
+MKAUDITLOG=$TOOLS/mkauditlog
+for b in "$AUDITD" "$LENSCTL" "$TOOLS/auditstream" "$TOOLS/auditpeer" \
+    "$MKAUDITLOG"; do
+	if [ ! -f "$b" ] || [ ! -x "$b" ]; then
+		echo "Bail out! $b is not built (make all regress-bins)"
+		exit 1
+	fi
+done
+
+# Sanitizer builds: LeakSanitizer's exit-time check clone()s a tracer,
+# which the daemon's seccomp filters kill with SIGSYS, so every process
+# of lensauditd would end "killed by SIGSYS".  The daemon runs with
+# detect_leaks=0 here (through a wrapper, so the tools keep it), and one
+# TODO test below states the problem.
+AUDITD_REAL=$AUDITD
+SANBUILD=
+if grep -aq __asan_init "$AUDITD"; then
+	SANBUILD=1
+	cat >"$T/lensauditd" <<-EOF
+	#!/bin/sh
+	ASAN_OPTIONS="\${ASAN_OPTIONS:+\$ASAN_OPTIONS:}detect_leaks=0" exec "$AUDITD_REAL" "\$@"
+	EOF
+	chmod 0755 "$T/lensauditd"
+	AUDITD=$T/lensauditd
+fi
+
+A=$T/audit
+SOCK=$T/auditd.sock
+L1=lens-audit.000001.log
+HEAD=lens-audit.head
+ZERO=0000000000000000000000000000000000000000000000000000000000000000
+# without a checkpoint interval getting in the way
+QUIET="-t 86400"
+
+# --- helpers -------------------------------------------------------------
+
+# is DESC GOT WANT: pass when GOT and WANT are the same string
+is() {
+	if [ "$2" = "$3" ]; then
+		ok 0 "$1"
+	else
+		ok 1 "$1"
+		diag "got:  $2" "want: $3"
+	fi
+}
+
+# ok_todo STATUS DESC REASON: a known bug, reported as TAP TODO
+ok_todo() {
+	_tap_n=$((_tap_n + 1))
+	if [ "$1" -eq 0 ] 2>/dev/null; then
+		echo "ok $_tap_n - $2 # TODO $3"
+	else
+		echo "not ok $_tap_n - $2 # TODO $3"
+	fi
+}
+
+# mark; ...; since: the lines lensauditd logged after the mark
+mark() {
+	_mark=$(wc -l <"$T/auditd.log")
+}
+since() {
+	sed -n "$((_mark + 1)),\$p" "$T/auditd.log"
+}
+
+# show DIR: every record of DIR, from lensctl audit show --json, as
+# tab-separated fields in $T/rec:
+#   1 seq  2 sandbox  3 source  4 id  5 type  6 details  7 prev  8 hash
+#   9 time
+# and the raw lines in $T/show.out; fails unless every line parsed
+show() {
+	"$LENSCTL" audit show --dir "$1" --json >"$T/show.out" 2>"$T/show.err" ||
+	    { diag "lensctl audit show failed:" "$(cat "$T/show.err")"; return 1; }
+	sed -n 's/^{"seq":\([0-9]*\),"time":"\([^"]*\)","sandbox":"\([^"]*\)","source":"\([^"]*\)","id":\([0-9]*\),"type":"\([^"]*\)","details":\(.*\),"prev":"\([0-9a-f]\{64\}\)","hash":"\([0-9a-f]\{64\}\)"}$/\1\t\3\t\4\t\5\t\6\t\7\t\8\t\9\t\2/p' \
+	    "$T/show.out" >"$T/rec"
+	[ "$(wc -l <"$T/rec")" -eq "$(wc -l <"$T/show.out")" ] ||
+	    { diag "some records did not parse"; return 1; }
+}
+
+# rec SEQ COL: one field of one record in $T/rec
+rec() {
+	awk -F'\t' -v s="$1" -v c="$2" '$1 == s { print $c }' "$T/rec"
+}
+
+# last COL: that field of the last record
+last() {
+	tail -n 1 "$T/rec" | cut -f "$1"
+}
+
+# ckpts: the seqs of the checkpoints in $T/rec, on one line
+ckpts() {
+	awk -F'\t' '$5 == "audit.checkpoint" && $3 == "lensauditd" {
+	    printf "%s%s", sep, $1; sep = " " } END { print "" }' "$T/rec"
+}
+
+# nck: "N checkpoints" (or "1 checkpoint") in $T/rec, as verify says it
+nck() {
+	_c=$(ckpts | wc -w)
+	[ "$_c" -eq 1 ] && echo "1 checkpoint" || echo "$_c checkpoints"
+}
+
+# verify DIR: lensctl audit verify; sets $vrc, $T/vout, $T/verr
+verify() {
+	"$LENSCTL" audit verify --dir "$1" >"$T/vout" 2>"$T/verr"
+	vrc=$?
+}
+
+# verify_ok DESC DIR SUMMARY: verify exits 0 with SUMMARY as first line
+verify_ok() {
+	verify "$2"
+	if [ "$vrc" -eq 0 ] && [ "$(head -n 1 "$T/vout")" = "$3" ]; then
+		ok 0 "$1"
+	else
+		ok 1 "$1"
+		diag "verify exit $vrc" "$(cat "$T/vout" "$T/verr")" "want: $3"
+	fi
+}
+
+# try DIR [flags]: lensauditd -d on DIR and $T/try.sock, output in
+# $T/try.log, until it exits ($rc is its status) or its writer is ready
+# ($rc=running, stop it with try_stop); $rc=hung after 10 s
+TRY_PID=
+TRY_SH=
+try() {
+	_dir=$1
+	shift
+	rm -f "$T/try.rc" "$T/try.pid"
+	: >"$T/try.log"
+	( "$AUDITD" -d -D "$_dir" -s "$T/try.sock" "$@" >"$T/try.log" 2>&1 &
+	  echo $! >"$T/try.pid"
+	  wait $!
+	  echo $? >"$T/try.rc" ) &
+	TRY_SH=$!
+	_n=200
+	while [ "$_n" -gt 0 ]; do
+		if [ -s "$T/try.rc" ]; then
+			rc=$(cat "$T/try.rc")
+			wait "$TRY_SH"
+			TRY_SH=
+			return
+		fi
+		if grep -q 'ready at seq' "$T/try.log"; then
+			TRY_PID=$(cat "$T/try.pid")
+			rc=running
+			return
+		fi
+		sleep 0.05
+		_n=$((_n - 1))
+	done
+	TRY_PID=$(cat "$T/try.pid" 2>/dev/null)
+	rc=hung
+}
+try_stop() {
+	[ -n "$TRY_PID" ] && kill -TERM "$TRY_PID" 2>/dev/null
+	[ -n "$TRY_SH" ] && wait "$TRY_SH"
+	TRY_PID=
+	TRY_SH=
+}
+
+# fresh_dir NAME: keep the current state directory as $T/NAME, so the
+# next auditd_start begins a new chain
+fresh_dir() {
+	mv "$A" "$T/$1"
+}
+
+# as USER CMD...: run CMD with USER's uid and gid, no other groups
+as() {
+	_u=$1
+	shift
+	setpriv --reuid="$(id -u "$_u")" --regid="$(id -g "$_u")" \
+	    --clear-groups "$@"
+}
+
+# peer SCENARIO SOURCE: auditpeer's answers on one line
+peer() {
+	"$TOOLS/auditpeer" "$SOCK" "$@" | tr '\n' ' ' | sed 's/ $//'
+}
+
+# stream SOURCE N [auditstream flags]: N events, fails unless all acked
+stream() {
+	_src=$1
+	_cnt=$2
+	shift 2
+	"$TOOLS/auditstream" -s "$SOCK" -S "$_src" -n "$_cnt" -t 20 "$@" \
+	    >"$T/stream.out" 2>"$T/stream.err" &&
+	    grep -q "^events $_cnt seconds " "$T/stream.out" ||
+	    { diag "auditstream failed:" "$(cat "$T/stream.err")"; return 1; }
+}
+
+# seconds since midnight of an RFC 3339 time from the log
+tod() {
+	echo "$1" | awk -F'[T:Z]' '{ printf "%.9f\n", $2 * 3600 + $3 * 60 + $4 }'
+}
+
+# the key id lensauditd must use, computed independently of it:
+# hex of the first 8 bytes of BLAKE2b-256(public key); without xxd or
+# b2sum, what the first audit.start says
+keyid() {
+	if [ -n "$HAVE_B2" ]; then
+		cut -d' ' -f2 "$1" | xxd -r -p | b2sum -l 256 | cut -c1-16
+	else
+		sed -n '1s/.*"details":{"key":"\([0-9a-f]*\)".*/\1/p' \
+		    "$(dirname "$1")/$L1"
+	fi
+}
+HAVE_B2=
+command -v xxd >/dev/null && command -v b2sum >/dev/null && HAVE_B2=1
+
+# --- 1. first start ------------------------------------------------------
+
+auditd_start $QUIET || { echo "Bail out! lensauditd does not start"; exit 1; }
+WPID=$(auditd_child writer)
+
+is "1: state directory setgid, _lensaudit:lens, 2750" \
+    "$(stat -c '%a %U %G' "$A")" "2750 _lensaudit lens"
+is "1: audit.key 0400, owned by _lensaudit" \
+    "$(stat -c '%a %U %G' "$A/audit.key")" "400 _lensaudit _lensaudit"
+grep -Eqx 'ed25519-secret [0-9a-f]{128}' "$A/audit.key" &&
+    [ "$(wc -c <"$A/audit.key")" -eq 144 ]
+ok $? "1: audit.key is one \"ed25519-secret <128 hex>\" line"
+is "1: audit.pub 0444, root:lens (group from the setgid directory)" \
+    "$(stat -c '%a %U %G' "$A/audit.pub")" "444 root lens"
+grep -Eqx 'ed25519 [0-9a-f]{64}' "$A/audit.pub" &&
+    [ "$(wc -c <"$A/audit.pub")" -eq 73 ]
+ok $? "1: audit.pub is one \"ed25519 <64 hex>\" line"
+# the public key is the second half of libsodium's secret key
+is "1: audit.pub is the public half of audit.key" \
+    "$(cut -d' ' -f2 "$A/audit.pub")" "$(cut -d' ' -f2 "$A/audit.key" | cut -c65-128)"
+is "1: log file 0640, _lensaudit:lens" \
+    "$(stat -c '%a %U %G' "$A/$L1")" "640 _lensaudit lens"
+is "1: lock file 0600, _lensaudit" \
+    "$(stat -c '%a %U' "$A/lens-audit.lock")" "600 _lensaudit"
+is "1: socket is mode 0666 (peers are judged by SO_PEERCRED)" \
+    "$(stat -c '%F %a' "$SOCK")" "socket 666"
+KEYID=$(keyid "$A/audit.pub")
+if [ -n "$HAVE_B2" ]; then
+	[ ${#KEYID} -eq 16 ]
+	ok $? "1: key id computed independently ($KEYID)"
+else
+	skip "no xxd or b2sum to compute the key id"
+fi
+show "$A"
+is "1: the log is one record" "$(wc -l <"$T/rec")" 1
+is "1: record 1 is audit.start by lensauditd, id 0, no sandbox, prev zeros" \
+    "$(rec 1 2)|$(rec 1 3)|$(rec 1 4)|$(rec 1 5)|$(rec 1 7)" \
+    "|lensauditd|0|audit.start|$ZERO"
+is "1: audit.start details name the key id and the writer's pid" \
+    "$(rec 1 6)" "{\"key\":\"$KEYID\",\"pid\":$WPID}"
+grep -q "^parent\[$AUDITD_PID\]: generated the audit signing key in $A/audit.key\$" \
+    "$T/auditd.log" &&
+    grep -q "^writer\[$WPID\]: new audit chain in $A\$" "$T/auditd.log" &&
+    grep -q "^writer\[$WPID\]: ready at seq 1, file 000001\$" "$T/auditd.log"
+ok $? "1: log says key generated, new chain, ready at seq 1"
+verify_ok "1: lensctl audit verify passes on the first start" "$A" \
+    "audit chain intact: 1 record (seq 1 to 1) in 1 file, 0 checkpoints"
+
+# --- 2. events land once, with their fields ------------------------------
+
+stream lensnet 20 -b sb-42 -T net.allow -p 3
+ok $? "2: auditstream: 20 events acknowledged"
+is "2: auditpeer good: welcome 0, its event acknowledged" \
+    "$(peer good peer)" "welcome 0 ack 1000000 open"
+show "$A"
+is "2: 22 records: start, 20 events, the peer's" "$(wc -l <"$T/rec")" 22
+bad=$(awk -F'\t' '$1 >= 2 && $1 <= 21 && !($2 == "sb-42" &&
+    $3 == "lensnet" && $4 == $1 - 1 && $5 == "net.allow" &&
+    $6 == "{\"n\":" $1 - 1 ",\"pad\":\"xxx\"}") { print $1 }' "$T/rec")
+is "2: seq 2-21: sandbox sb-42, source lensnet, type net.allow, id and n 1-20" \
+    "$bad" ""
+is "2: each n from 1 to 20 exactly once" \
+    "$(grep -c '"source":"lensnet"' "$T/show.out")|$(sed -n 's/.*"details":{"n":\([0-9]*\),.*/\1/p' "$T/show.out" | sort -n | uniq | tr '\n' ' ')" \
+    "20|1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 "
+is "2: the peer's event: sb-1, peer, id 1000000, test.good, canonical details" \
+    "$(rec 22 2)|$(rec 22 3)|$(rec 22 4)|$(rec 22 5)|$(rec 22 6)" \
+    'sb-1|peer|1000000|test.good|{"a":[1],"b":2}'
+# a second connection of the same source numbers above what was written
+stream lensnet 5 -b sb-42 -T net.deny
+ok $? "2: auditstream again: 5 events acknowledged"
+show "$A"
+is "2: the new events have ids 21-25, n 1-5" \
+    "$(awk -F'\t' '$5 == "net.deny" { printf "%s:%s ", $4, $6 }' "$T/rec")" \
+    '21:{"n":1,"pad":""} 22:{"n":2,"pad":""} 23:{"n":3,"pad":""} 24:{"n":4,"pad":""} 25:{"n":5,"pad":""} '
+bad=$(awk -F'\t' 'NR > 1 && ($1 != prevseq + 1 || $7 != prevhash) { print $1 }
+    { prevseq = $1; prevhash = $8 }' "$T/rec")
+is "2: every record follows the one before (seq + 1, prev = its hash)" "$bad" ""
+verify_ok "2: verify passes while the daemon runs" "$A" \
+    "audit chain intact: 27 records (seq 1 to 27) in 1 file, 0 checkpoints"
+
+# SIGTERM: a final checkpoint, and the head file names the record before
+mark
+auditd_stop
+ok $? "2: SIGTERM: lensauditd exits 0"
+show "$A"
+is "2: SIGTERM wrote a final checkpoint at seq 28, after seq 27" \
+    "$(last 1)|$(last 3)|$(last 5)|$(last 7)" \
+    "28|lensauditd|audit.checkpoint|$(rec 27 8)"
+sig=$(last 6 | sed -n 's/.*"sig":"\([0-9a-f]\{128\}\)".*/\1/p')
+is "2: checkpoint details: head, head_seq, key, sig, sources" "$(last 6)" \
+    "{\"head\":\"$(rec 27 8)\",\"head_seq\":27,\"key\":\"$KEYID\",\"sig\":\"$sig\",\"sources\":{\"lensnet\":25,\"peer\":1000000}}"
+is "2: head file names seq 27, its hash, the file, key and signature" \
+    "$(cat "$A/$HEAD")" \
+    "{\"file\":\"$L1\",\"head\":\"$(rec 27 8)\",\"head_seq\":27,\"key\":\"$KEYID\",\"sig\":\"$sig\"}"
+is "2: head file 0640, _lensaudit:lens" \
+    "$(stat -c '%a %U %G' "$A/$HEAD")" "640 _lensaudit lens"
+since | grep -q "^writer\[$WPID\]: stopped at seq 28 (the listener is gone): 28 records in [0-9]* commits"
+ok $? "2: the writer logs where it stopped"
+verify_ok "2: verify passes after the stop" "$A" \
+    "audit chain intact: 28 records (seq 1 to 28) in 1 file, 1 checkpoint"
+grep -qx 'head file matches: checkpoint after seq 27' "$T/vout"
+ok $? "2: verify checks the head file against the log"
+fresh_dir case2
+
+# --- 3. checkpoints by count, by time, at shutdown -----------------------
+
+auditd_start -n 7 $QUIET
+KEYID=$(keyid "$A/audit.pub")
+stream test 40
+ok $? "3: -n 7: 40 events acknowledged"
+mark
+auditd_stop
+ok $? "3: -n 7: clean stop"
+show "$A"
+# 41 records (audit.start and 40 events) take a checkpoint after every 7,
+# and the stop one more for the last 6
+is "3: -n 7: 47 records, checkpoints at seq 8 16 24 32 40 and 47 (stop)" \
+    "$(wc -l <"$T/rec")|$(ckpts)" "47|8 16 24 32 40 47"
+bad=$(awk -F'\t' '$5 == "audit.checkpoint" { if (n != 7 && $1 != 47)
+    print $1 ":" n; n = 0; next } { n++ }' "$T/rec")
+is "3: -n 7: exactly 7 records between checkpoints" "$bad" ""
+bad=$(awk -F'\t' '$5 == "audit.checkpoint" && (index($6, "{\"head\":\"" ph \
+    "\",\"head_seq\":" ps ",") != 1 || $7 != ph) { print $1 }
+    { ps = $1; ph = $8 }' "$T/rec")
+is "3: every checkpoint signs the record just before it (head, head_seq)" \
+    "$bad" ""
+sig=$(last 6 | sed -n 's/.*"sig":"\([0-9a-f]\{128\}\)".*/\1/p')
+is "3: head file: the stop checkpoint, after seq 46" "$(cat "$A/$HEAD")" \
+    "{\"file\":\"$L1\",\"head\":\"$(rec 46 8)\",\"head_seq\":46,\"key\":\"$KEYID\",\"sig\":\"$sig\"}"
+verify_ok "3: -n 7: verify passes" "$A" \
+    "audit chain intact: 47 records (seq 1 to 47) in 1 file, 6 checkpoints"
+# restart: audit.start and 6 events make 7, so the last record is a
+# checkpoint already and the stop adds none
+auditd_start -n 7 $QUIET
+stream test 6
+mark
+auditd_stop
+show "$A"
+is "3: stop after a checkpoint adds none (last record seq 55 is the -n one)" \
+    "$(wc -l <"$T/rec")|$(ckpts)|$(last 7)" \
+    "55|8 16 24 32 40 47 55|$(rec 54 8)"
+since | grep -q '^writer\[[0-9]*\]: stopped at seq 55 '
+ok $? "3: the writer stopped at seq 55"
+is "3: the ids of source test continue across the restart (41-46)" \
+    "$(awk -F'\t' '$1 > 47 && $3 == "test" { printf "%s ", $4 }' "$T/rec")" \
+    "41 42 43 44 45 46 "
+fresh_dir case3n
+
+# -t 1: a checkpoint within a second of the last event while idle
+auditd_start -n 1000 -t 1
+stream test 5
+show "$A"
+L=$(awk -F'\t' '$5 == "test.event" { s = $1 } END { print s }' "$T/rec")
+wait_until 4 sh -c "'$LENSCTL' audit show --dir '$A' --json | tail -n 1 |
+    grep -q '\"type\":\"audit.checkpoint\",\"details\":{\"head\":\"[0-9a-f]*\",\"head_seq\":$L,'"
+ok $? "3: -t 1: a checkpoint after the last event (seq $L) appears while idle"
+show "$A"
+C=$(wc -l <"$T/rec")
+ct=$(tod "$(last 9)")
+et=$(tod "$(rec "$L" 9)")
+awk -v c="$ct" -v e="$et" 'BEGIN { d = c - e; if (d < 0) d += 86400;
+    exit !(d > 0 && d < 1.5) }'
+ok $? "3: -t 1: it came less than 1.5 s after the event ($et -> $ct)"
+is "3: -t 1: the head file is updated while running" \
+    "$(sed -n 's/.*"head_seq":\([0-9]*\),.*/\1/p' "$A/$HEAD")" "$L"
+sleep 2.5
+show "$A"
+is "3: -t 1: idle with nothing new, no further checkpoint in 2.5 s" \
+    "$(wc -l <"$T/rec")" "$C"
+kill -0 "$AUDITD_PID"
+ok $? "3: -t 1: the daemon is still running"
+mark
+auditd_stop
+show "$A"
+is "3: -t 1: stop right after a checkpoint adds nothing" \
+    "$(wc -l <"$T/rec")" "$C"
+verify_ok "3: -t 1: verify passes" "$A" \
+    "audit chain intact: $C records (seq 1 to $C) in 1 file, $(nck)"
+fresh_dir case3t
+
+# --- 4. rotation ---------------------------------------------------------
+
+mark
+auditd_start -n 1000 -r 65536 $QUIET
+stream early 3
+# about 1.2 KB per event and at most 5 per batch: several files
+stream bulk 250 -p 1000 -w 5
+ok $? "4: 250 events of 1 KB acknowledged"
+auditd_stop
+ok $? "4: clean stop"
+NF=$(ls "$A" | grep -c '^lens-audit\.[0-9]\{6\}\.log$')
+[ "$NF" -ge 3 ]
+ok $? "4: -r 65536 made several files ($NF)"
+f=$(ls "$A" | grep '^lens-audit\.[0-9]*\.log$' | tr '\n' ' ')
+want=
+i=1
+while [ "$i" -le "$NF" ]; do
+	want="$want$(printf 'lens-audit.%06d.log ' "$i")"
+	i=$((i + 1))
+done
+is "4: files are numbered 000001 to $(printf %06d "$NF") without gaps" "$f" "$want"
+bad=
+i=1
+while [ "$i" -lt "$NF" ]; do
+	cur=$A/$(printf 'lens-audit.%06d.log' "$i")
+	nxt=$A/$(printf 'lens-audit.%06d.log' $((i + 1)))
+	tl=$(tail -n 1 "$cur")
+	tseq=$(echo "$tl" | sed -n 's/^{"seq":\([0-9]*\),.*/\1/p')
+	thash=$(echo "$tl" | sed -n 's/.*"hash":"\([0-9a-f]*\)"}$/\1/p')
+	echo "$tl" | grep -q '"source":"lensauditd","id":0,"type":"audit.checkpoint"' ||
+	    bad="$bad $i:not-checkpoint"
+	[ "$(stat -c %s "$cur")" -ge 65536 ] || bad="$bad $i:small"
+	# a file grows past the size by at most one batch (5 events)
+	[ "$(stat -c %s "$cur")" -lt $((65536 + 8192)) ] || bad="$bad $i:big"
+	if [ -s "$nxt" ]; then
+		hl=$(head -n 1 "$nxt")
+		echo "$hl" | grep -q "^{\"seq\":$((tseq + 1)),.*,\"prev\":\"$thash\",\"hash\":" ||
+		    bad="$bad $((i + 1)):chain"
+	fi
+	since | grep -q "rotated to lens-audit.$(printf %06d $((i + 1))).log at seq $tseq\$" ||
+	    bad="$bad $((i + 1)):log"
+	i=$((i + 1))
+done
+is "4: every file but the last ends with a checkpoint, the next chains to it, the rotation is logged" \
+    "$bad" ""
+show "$A"
+R=$(wc -l <"$T/rec")
+is "4: every event exactly once (bulk 1-250, early 1-3)" \
+    "$(awk -F'\t' '$3 == "bulk" { b[$4]++ } $3 == "early" { e[$4]++ }
+    END { for (i = 1; i <= 250; i++) if (b[i] == 1) nb++;
+    for (i = 1; i <= 3; i++) if (e[i] == 1) ne++;
+    print length(b) " " nb " " length(e) " " ne }' "$T/rec")" "250 250 3 3"
+verify_ok "4: verify passes over all $NF files" "$A" \
+    "audit chain intact: $R records (seq 1 to $R) in $NF files, $(nck)"
+LASTF=$(printf 'lens-audit.%06d.log' "$NF")
+lastck=$(awk -F'\t' '$5 == "audit.checkpoint" { s = $1 } END { print s }' "$T/rec")
+is "4: the head file names the newest file's last checkpoint" \
+    "$(sed -n 's/^{"file":"\([^"]*\)",.*"head_seq":\([0-9]*\),.*/\1 \2/p' "$A/$HEAD")" \
+    "$(grep -l "^{\"seq\":$lastck," "$A"/lens-audit.*.log | xargs -n1 basename) $((lastck - 1))"
+
+# restart: the chain goes on in the newest file
+lines=$(wc -l <"$A/$LASTF")
+lastsz=$(stat -c %s "$A/$LASTF")
+H=$(last 8)
+mark
+auditd_start -n 1000 -r 65536 $QUIET
+since | grep -q "ready at seq $((R + 1)), file $(printf %06d "$NF")\$"
+ok $? "4: restart: ready at seq $((R + 1)) in file $(printf %06d "$NF")"
+auditd_stop
+sed -n "$((lines + 1))p" "$A/$LASTF" |
+    grep -q "^{\"seq\":$((R + 1)),\"time\":\"[^\"]*\",\"sandbox\":\"\",\"source\":\"lensauditd\",\"id\":0,\"type\":\"audit.start\",.*,\"prev\":\"$H\","
+ok $? "4: restart: audit.start is appended to $LASTF and chains to seq $R"
+# the restart's two records (about 1 KB) may themselves cross the size
+NF2=$(ls "$A" | grep -c '^lens-audit\.[0-9]*\.log$')
+if [ "$lastsz" -lt $((65536 - 2048)) ]; then
+	is "4: restart: no new file ($LASTF had $lastsz bytes)" "$NF2" "$NF"
+else
+	is "4: restart: at most one new file ($LASTF had $lastsz bytes)" \
+	    "$(( NF2 == NF || NF2 == NF + 1 ))" 1
+fi
+show "$A"
+R=$(wc -l <"$T/rec")
+verify_ok "4: restart: verify passes" "$A" \
+    "audit chain intact: $R records (seq 1 to $R) in $NF2 files, $(nck)"
+# the newest non-empty file
+NF=$NF2
+[ -s "$A/$(printf 'lens-audit.%06d.log' "$NF")" ] || NF=$((NF - 1))
+LASTF=$(printf 'lens-audit.%06d.log' "$NF")
+
+# a crash right after a rotation leaves an empty newest file: the chain
+# and the sources come from the checkpoint that ends the file before
+H=$(last 8)
+NEWF=$(printf 'lens-audit.%06d.log' $((NF + 1)))
+[ -e "$A/$NEWF" ] ||
+    install -m 0640 -o _lensaudit -g lens /dev/null "$A/$NEWF"
+mark
+auditd_start -n 1000 -r 65536 $QUIET
+since | grep -q "ready at seq $((R + 1)), file $(printf %06d $((NF + 1)))\$"
+ok $? "4: empty newest file: ready at seq $((R + 1)) in it"
+is "4: empty newest file: WELCOME still knows source early (from the checkpoint)" \
+    "$(peer hello early)" "welcome 3 open"
+auditd_stop
+head -n 1 "$A/$NEWF" |
+    grep -q "^{\"seq\":$((R + 1)),.*\"type\":\"audit.start\",.*,\"prev\":\"$H\","
+ok $? "4: empty newest file: its first record chains to the previous file's last"
+show "$A"
+R=$(wc -l <"$T/rec")
+verify_ok "4: empty newest file: verify passes" "$A" \
+    "audit chain intact: $R records (seq 1 to $R) in $((NF + 1)) files, $(nck)"
+
+# a file before the newest that does not end with a checkpoint
+rm -rf "$T/rotbad"
+cp -a "$A" "$T/rotbad"
+sed -i '$d' "$T/rotbad/$LASTF"
+cp "$T/rotbad/$NEWF" "$T/rotbad.newest"
+try "$T/rotbad" $QUIET
+is "4: previous file without a final checkpoint: exit 1" "$rc" 1
+grep -q "^writer\[[0-9]*\]: $LASTF: the last record is not a valid checkpoint\$" "$T/try.log"
+ok $? "4: ... the writer names the file"
+cmp -s "$T/rotbad/$NEWF" "$T/rotbad.newest"
+ok $? "4: ... nothing appended"
+fresh_dir case4
+
+# --- 5. deduplication ----------------------------------------------------
+
+auditd_start -n 1000 -r 64k $QUIET
+KEYID=$(keyid "$A/audit.pub")
+is "5: first connection: welcome 0, ack" "$(peer good dup)" \
+    "welcome 0 ack 1000000 open"
+is "5: same source again: welcome 1000000, the resent id acknowledged" \
+    "$(peer good dup)" "welcome 1000000 ack 1000000 open"
+show "$A"
+is "5: one test.good record for source dup" \
+    "$(awk -F'\t' '$3 == "dup" { printf "%s:%s ", $4, $5 }' "$T/rec")" \
+    "1000000:test.good "
+auditd_stop
+auditd_start -n 1000 -r 64k $QUIET
+is "5: after a clean restart: welcome 1000000, ack, not written again" \
+    "$(peer good dup)" "welcome 1000000 ack 1000000 open"
+stream crash 4
+# a crash: kill -9 the writer (killing only the parent races: the writer
+# may see the parent's socket close and checkpoint before PDEATHSIG)
+kill -KILL "$(auditd_child writer)"
+wait "$AUDITD_PID"
+is "5: writer killed: lensauditd exits 1" "$?" 1
+AUDITD_PID=
+show "$A"
+is "5: before the crash the last record is event 4 of crash (unsigned)" \
+    "$(last 3)|$(last 4)|$(last 5)" "crash|4|test.event"
+auditd_start -n 1000 -r 64k $QUIET
+is "5: after the crash and restart: WELCOME carries 4, recovered from the records" \
+    "$(peer hello crash)" "welcome 4 open"
+stream crash 2
+auditd_stop
+show "$A"
+is "5: crash events: ids 1-6 once each; dup: one record" \
+    "$(awk -F'\t' '$3 == "crash" { printf "%s ", $4 }' "$T/rec")|$(grep -c '"source":"dup"' "$T/show.out")" \
+    "1 2 3 4 5 6 |1"
+R=$(wc -l <"$T/rec")
+verify_ok "5: verify passes" "$A" \
+    "audit chain intact: $R records (seq 1 to $R) in 1 file, $(nck)"
+
+# --- 6. torn tail --------------------------------------------------------
+
+off=$(stat -c %s "$A/$L1")
+printf '{"seq":99' >>"$A/$L1"
+mark
+auditd_start -n 1000 $QUIET
+WPID=$(auditd_child writer)
+is "6: the writer logs the torn record it removed" \
+    "$(since | grep torn)" \
+    "writer[$WPID]: $L1: torn last record (9 bytes at offset $off) removed: it was never acknowledged"
+show "$A"
+is "6: audit.start details: key, pid, torn file, offset and bytes" \
+    "$(rec $((R + 1)) 5)|$(rec $((R + 1)) 6)" \
+    "audit.start|{\"key\":\"$KEYID\",\"pid\":$WPID,\"torn\":{\"bytes\":9,\"file\":\"$L1\",\"offset\":$off}}"
+tail -c "+$((off + 1))" "$A/$L1" | head -n 1 |
+    grep -q "^{\"seq\":$((R + 1)),\"time\":\"[^\"]*\",\"sandbox\":\"\",\"source\":\"lensauditd\",\"id\":0,\"type\":\"audit.start\","
+ok $? "6: the partial bytes are gone: audit.start begins at offset $off"
+is "6: every line of the file is a record (no leftover bytes)" \
+    "$(wc -l <"$A/$L1")|$(tail -c 1 "$A/$L1" | od -An -c | tr -d ' ')" \
+    "$((R + 1))|\\n"
+auditd_stop
+show "$A"
+R=$(wc -l <"$T/rec")
+verify_ok "6: verify passes after the cut" "$A" \
+    "audit chain intact: $R records (seq 1 to $R) in 1 file, $(nck)"
+# a torn record at the very start of a file
+cp "$A/$L1" "$T/l1.saved"
+head -c 100 "$T/l1.saved" >"$T/partial"
+rm -rf "$T/tornfirst"
+cp -a "$A" "$T/tornfirst"
+install -m 0640 -o _lensaudit -g lens "$T/partial" \
+    "$T/tornfirst/lens-audit.000002.log"
+try "$T/tornfirst" -n 1000 $QUIET
+is "6: torn first record of a file: the writer starts" "$rc" running
+try_stop
+grep -q '"details":{"key":"[0-9a-f]*","pid":[0-9]*,"torn":{"bytes":100,"file":"lens-audit.000002.log","offset":0}}' \
+    "$T/tornfirst/lens-audit.000002.log"
+ok $? "6: ... the cut is recorded with offset 0 and 100 bytes"
+verify_ok "6: ... verify passes" "$T/tornfirst" \
+    "audit chain intact: $((R + 2)) records (seq 1 to $((R + 2))) in 2 files, $(($(ckpts | wc -w) + 1)) checkpoints"
+
+# --- 7. damage in the middle: refuse to start -----------------------------
+
+cp "$A/$HEAD" "$T/head.saved"
+# the dup record (seq 2) has details {"a":[1],"b":2}
+sed -n 2p "$A/$L1" | grep -q '"details":{"a":\[1\],"b":2}'
+ok $? "7: line 2 is the record to damage"
+sed -i '2s/"details":{"a":\[1\],"b":2}/"details":{"a":[1],"b":3}/' "$A/$L1"
+cp "$A/$L1" "$T/damaged"
+try "$A" $QUIET
+is "7: edited details: lensauditd exits 1" "$rc" 1
+grep -q "^writer\[[0-9]*\]: $L1 line 2: seq 2 does not continue the chain; the log was damaged or modified (see lensctl audit verify)\$" \
+    "$T/try.log"
+ok $? "7: ... the writer names the file and line"
+grep -q '^parent\[[0-9]*\]: writer (pid [0-9]*) exited with status 1$' "$T/try.log" &&
+    ! grep -q 'ready at seq' "$T/try.log"
+ok $? "7: ... the parent reports the writer's exit; never ready"
+cmp -s "$A/$L1" "$T/damaged" && cmp -s "$A/$HEAD" "$T/head.saved"
+ok $? "7: ... nothing appended to the log, head file unchanged"
+verify "$A"
+is "7: ... and lensctl audit verify points at the same record" \
+    "$vrc|$(head -n 1 "$T/verr")" \
+    "1|lensctl: $L1:2: seq 2: record edited (content does not match its hash)"
+# a deleted record
+cp "$T/l1.saved" "$A/$L1"
+sed -i 3d "$A/$L1"
+cp "$A/$L1" "$T/damaged"
+try "$A" $QUIET
+is "7: deleted record: exit 1" "$rc" 1
+grep -q "^writer\[[0-9]*\]: $L1 line 3: seq 4 does not continue the chain;" "$T/try.log" &&
+    cmp -s "$A/$L1" "$T/damaged"
+ok $? "7: ... line 3 (seq 4) named, nothing appended"
+# a line that is not a record
+cp "$T/l1.saved" "$A/$L1"
+sed -i '3s/.*/hello/' "$A/$L1"
+cp "$A/$L1" "$T/damaged"
+try "$A" $QUIET
+is "7: malformed line: exit 1" "$rc" 1
+grep -q "^writer\[[0-9]*\]: $L1 line 3: .*; the log was damaged or modified" "$T/try.log" &&
+    cmp -s "$A/$L1" "$T/damaged"
+ok $? "7: ... line 3 named, nothing appended"
+cp "$T/l1.saved" "$A/$L1"
+verify_ok "7: the restored log verifies again" "$A" \
+    "audit chain intact: $R records (seq 1 to $R) in 1 file, $(nck)"
+
+# --- 8. keys ------------------------------------------------------------
+
+cp "$A/audit.pub" "$T/pub.saved"
+cp "$A/audit.key" "$T/key.saved"
+"$MKAUDITLOG" -K -d "$T/otherkey" -e another-key >/dev/null 2>&1 &&
+    [ -s "$T/otherkey/audit.pub" ] && ! cmp -s "$T/otherkey/audit.pub" "$T/pub.saved"
+ok $? "8: another key pair made"
+cp "$T/otherkey/audit.pub" "$A/audit.pub"
+try "$A" $QUIET
+is "8: mismatched audit.pub: exit 1" "$rc" 1
+is "8: ... with a message naming both files" "$(cat "$T/try.log")" \
+    "parent[$(cat "$T/try.pid")]: $A/audit.pub does not match the signing key in audit.key; move the wrong one aside"
+cmp -s "$A/$L1" "$T/l1.saved" && cmp -s "$A/audit.pub" "$T/otherkey/audit.pub"
+ok $? "8: ... the log and the wrong audit.pub are left alone"
+rm "$A/audit.pub"
+try "$A" $QUIET
+is "8: audit.pub missing: starts" "$rc" running
+try_stop
+cmp -s "$A/audit.pub" "$T/pub.saved" &&
+    [ "$(stat -c '%a %U %G' "$A/audit.pub")" = "444 root lens" ]
+ok $? "8: ... and publishes the same public key again, 0444"
+echo garbage >"$A/audit.key"
+try "$A" $QUIET
+is "8: malformed audit.key: exit 1" "$rc" 1
+grep -qx "parent\[[0-9]*\]: $A/audit.key: not an \"ed25519-secret <128 hex>\" line" "$T/try.log"
+ok $? "8: ... message names the file and the expected format"
+cp "$T/key.saved" "$A/audit.key"
+# the secret key lost while the log exists: the log must stay verifiable
+# with the audit.pub in the directory (today a new key is generated and
+# the old audit.pub is deleted)
+rm -rf "$T/nokey"
+cp -a "$A" "$T/nokey"
+rm "$T/nokey/audit.key"
+try "$T/nokey" $QUIET
+[ "$rc" = running ] && try_stop
+verify "$T/nokey"
+ok_todo "$vrc" "8: audit.key missing with a log present: the log stays verifiable ($(head -n 1 "$T/verr"))" \
+    "lensauditd.c setup_dir() makes a new key and unlinks audit.pub"
+
+# --- 9. socket, users, options ---------------------------------------------
+
+auditd_start $QUIET
+mark
+is "9: default users: _lensnet may use source lensnet" \
+    "$(as _lensnet "$TOOLS/auditpeer" "$SOCK" hello lensnet | tr '\n' ' ')" \
+    "welcome 0 open "
+is "9: default users: _lensnet may not use source lensvmm" \
+    "$(as _lensnet "$TOOLS/auditpeer" "$SOCK" hello lensvmm | tr '\n' ' ')" \
+    "closed "
+since | grep -q "^listener\[[0-9]*\]: client [0-9]* (uid $(id -u _lensnet), pid [0-9]*, source lensvmm): source name not allowed for this user; disconnected\$" ||
+    since | grep -q "^listener\[[0-9]*\]: client [0-9]* (uid $(id -u _lensnet), pid [0-9]*): source name not allowed for this user; disconnected\$"
+ok $? "9: ... the listener logs why"
+is "9: default users: nobody is refused" \
+    "$(as nobody "$TOOLS/auditpeer" "$SOCK" hello nobody | tr '\n' ' ')" \
+    "closed "
+since | grep -q "^listener\[[0-9]*\]: refused connection from uid 65534 (pid [0-9]*): not root or an audit client user\$"
+ok $? "9: ... the listener logs the uid"
+auditd_stop
+auditd_start -u nobody $QUIET
+mark
+is "9: -u nobody: nobody may use source nobody" \
+    "$(as nobody "$TOOLS/auditpeer" "$SOCK" hello nobody | tr '\n' ' ')" \
+    "welcome 0 open "
+is "9: -u nobody replaces the default list: _lensnet is refused" \
+    "$(as _lensnet "$TOOLS/auditpeer" "$SOCK" hello lensnet | tr '\n' ' ')" \
+    "closed "
+since | grep -q "^listener\[[0-9]*\]: refused connection from uid $(id -u _lensnet) (pid [0-9]*): not root or an audit client user\$"
+ok $? "9: ... the listener logs the uid"
+auditd_stop
+
+# -u with a user that does not exist
+"$AUDITD" -d -D "$T/nouser" -s "$T/nouser.sock" -u _lensvmm,nosuchuser \
+    >"$T/out" 2>"$T/err"
+rc=$?
+is "9: -u nosuchuser (-d): exit 1, message names the user" \
+    "$rc|$(sed 's/^parent\[[0-9]*\]: //' "$T/err")" \
+    "1|-u: user nosuchuser does not exist (etc/lens-users.sh creates the Lens users)"
+[ ! -e "$T/nouser" ] && [ ! -e "$T/nouser.sock" ]
+ok $? "9: ... nothing created"
+# without -d the same error goes only to syslog: nothing on the terminal
+"$AUDITD" -D "$T/nouser" -s "$T/nouser.sock" -u nosuchuser \
+    >"$T/out" 2>"$T/err"
+rc=$?
+[ "$rc" -eq 1 ] && grep -q nosuchuser "$T/err"
+ok_todo $? "9: -u nosuchuser without -d: exit $rc, message on stderr ($(cat "$T/err"))" \
+    "startup errors go only to syslog unless -d (log_init before option checks)"
+
+# sanitizer build with leak detection on: a clean stop must still be clean
+if [ -n "$SANBUILD" ]; then
+	AUDITD=$AUDITD_REAL
+	try "$T/sanleak" $QUIET
+	[ "$rc" = running ] && try_stop
+	AUDITD=$T/lensauditd
+	rc=$(cat "$T/try.rc" 2>/dev/null)
+	killed=$(grep -c 'killed by SIGSYS' "$T/try.log")
+	[ "$rc" = 0 ] && [ "$killed" -eq 0 ]
+	ok_todo $? "9: sanitizer build, LeakSanitizer on: clean stop exits 0 (exit $rc, $killed processes killed by SIGSYS)" \
+	    "common/sandbox.c sanitizer_syscalls lacks clone (LSan StopTheWorld at exit)"
+else
+	skip "not a sanitizer build"
+fi
+
+# option errors: exit 2, the flag and the value named, nothing created
+NUM_N='expected a number from 1 to 100000000'
+NUM_R='expected a number from 65536 to 1099511627776 (k, m, g suffixes allowed)'
+NUM_T='expected a number from 1 to 86400'
+for c in "n|0|$NUM_N" "n|100000001|$NUM_N" "n|x|$NUM_N" "n|-1|$NUM_N" \
+    "n|5k|$NUM_N" "r|65535|$NUM_R" "r|63k|$NUM_R" "r|1025g|$NUM_R" \
+    "r|1t|$NUM_R" "t|0|$NUM_T" "t|86401|$NUM_T" "t|1.5|$NUM_T"; do
+	flag=${c%%|*}
+	rest=${c#*|}
+	val=${rest%%|*}
+	msg=${rest#*|}
+	timeout 10 "$AUDITD" -d -D "$T/opt" -s "$T/opt.sock" "-$flag" "$val" \
+	    >"$T/out" 2>"$T/err"
+	rc=$?
+	is "9: -$flag $val: exit 2, named" "$rc|$(cat "$T/err")" \
+	    "2|lensauditd: -$flag $val: $msg"
+done
+timeout 10 "$AUDITD" -d -D relative/dir -s "$T/opt.sock" >"$T/out" 2>"$T/err"
+is "9: -D relative/dir: exit 2, named" "$?|$(cat "$T/err")" \
+    "2|lensauditd: -D relative/dir: need an absolute path"
+long=$T/$(printf '%0120d' 0).sock
+timeout 10 "$AUDITD" -d -D "$T/opt" -s "$long" >"$T/out" 2>"$T/err"
+is "9: -s with a path too long: exit 2, named" "$?|$(cat "$T/err")" \
+    "2|lensauditd: -s $long: path too long"
+timeout 10 "$AUDITD" -d -D "$T/opt" -s "$T/opt.sock" -x >"$T/out" 2>"$T/err"
+is "9: unknown option: exit 2 and the usage" "$?|$(tail -n 1 "$T/err")" \
+    "2|usage: lensauditd [-dv] [-D dir] [-n records] [-r size] [-s socket] [-t seconds] [-u user,...]"
+timeout 10 "$AUDITD" -d -D "$T/opt" -s "$T/opt.sock" extra >"$T/out" 2>"$T/err"
+is "9: an operand: exit 2 and the usage" "$?|$(cat "$T/err")" \
+    "2|usage: lensauditd [-dv] [-D dir] [-n records] [-r size] [-s socket] [-t seconds] [-u user,...]"
+[ ! -e "$T/opt" ] && [ ! -e "$T/opt.sock" ]
+ok $? "9: option errors create nothing"
+
+tap_done
