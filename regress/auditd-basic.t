@@ -155,7 +155,7 @@ try() {
 	( "$AUDITD" -d -D "$_dir" -s "$T/try.sock" "$@" >"$T/try.log" 2>&1 &
 	  echo $! >"$T/try.pid"
 	  wait $!
-	  echo $? >"$T/try.rc" ) &
+	  echo $? >"$T/try.rc" ) 2>/dev/null &
 	TRY_SH=$!
 	_n=200
 	while [ "$_n" -gt 0 ]; do

@@ -5,6 +5,8 @@
  * restarts).  Each event's details are {"n":K,"pad":"..."} with K from
  * 1 to N, so a test can check that each is in the log exactly once.
  *
+ * With -r, at most that many events per second are offered.
+ *
  * Prints one line: events, seconds, events/s, p50 and p99 latency from
  * the moment an event was queued to its acknowledgement.
  */
@@ -28,6 +30,7 @@ static const char	*type = "test.event";
 static char		*pad;
 static struct event	 ev_tick;
 static time_t		 deadline;
+static double		 rate, t0;	/* events/s to offer, 0: no limit */
 
 static double
 now(void)
@@ -44,7 +47,8 @@ fill(void)
 	char	 buf[4096];
 	int	 n;
 
-	while (queued < total && queued - auditc_acked(ac) < window) {
+	while (queued < total && queued - auditc_acked(ac) < window &&
+	    (rate == 0 || queued < rate * (now() - t0))) {
 		n = snprintf(buf, sizeof(buf), "{\"n\":%llu,\"pad\":\"%s\"}",
 		    (unsigned long long)queued + 1, pad);
 		if (auditc_event(ac, sandbox, type, buf, n) == -1) {
@@ -78,7 +82,7 @@ cb(struct auditc *a, enum auditc_note n, void *arg)
 static void
 tick(int fd, short ev, void *arg)
 {
-	struct timeval	 tv = { 0, 100000 };
+	struct timeval	 tv = { 0, 10000 };
 
 	(void)fd;
 	(void)ev;
@@ -103,10 +107,10 @@ main(int argc, char *argv[])
 {
 	const char	*sock = "/run/lens/lensauditd.sock", *source = "test";
 	struct timeval	 tv = { 0, 100000 };
-	double		 t0, el;
+	double		 el;
 	int		 ch, timeout = 0;
 
-	while ((ch = getopt(argc, argv, "b:n:p:S:s:t:T:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:n:p:r:S:s:t:T:w:")) != -1) {
 		switch (ch) {
 		case 'b':
 			sandbox = optarg;
@@ -116,6 +120,9 @@ main(int argc, char *argv[])
 			break;
 		case 'p':
 			padlen = strtoul(optarg, NULL, 10);
+			break;
+		case 'r':
+			rate = strtod(optarg, NULL);
 			break;
 		case 'S':
 			source = optarg;
@@ -134,7 +141,7 @@ main(int argc, char *argv[])
 			break;
 		default:
 			fprintf(stderr, "usage: auditstream [-b sandbox] "
-			    "[-n events] [-p padbytes] [-S source] "
+			    "[-n events] [-p padbytes] [-r rate] [-S source] "
 			    "[-s socket] [-t timeout] [-T type] [-w window]\n");
 			return 2;
 		}
