@@ -67,7 +67,8 @@ FUZZ_LIBSRCS = common/log.c common/imsg.c lensauditd/chain.c
 REGRESS_TESTS = $(sort $(wildcard regress/*.t))
 FUZZ_SECONDS ?= 10
 
-.PHONY: all deps users install check regress-bins bench clean manlint demo
+.PHONY: all deps users install check regress-bins bench clean manlint demo \
+	fuzz-long
 
 all: $(PROGS)
 
@@ -119,9 +120,13 @@ deps:
 users:
 	sh etc/lens-users.sh
 
-check: regress-bins users
+check: regress-bins users manlint
 	OBJ=$(abspath $(OBJ)) FUZZ_SECONDS=$(FUZZ_SECONDS) \
 	    prove -v --exec '' $(UNIT_BINS) $(REGRESS_TESTS)
+
+fuzz-long: $(FUZZ_BINS)
+	OBJ=$(abspath $(OBJ)) FUZZ_SECONDS=$${FUZZ_SECONDS:-600} \
+	    prove -v --exec '' regress/fuzz.t
 
 bench: all $(OBJ)/regress/lensauditd $(TOOL_BINS) users
 	OBJ=$(abspath $(OBJ)) sh regress/bench/run.sh

@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <sys/syscall.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <event.h>
 #include <fcntl.h>
@@ -134,6 +135,22 @@ write_file(int dirfd, const char *name, mode_t mode, const char *data,
 	close(fd);
 }
 
+static int
+has_logs(int dirfd)
+{
+	DIR		*d;
+	struct dirent	*de;
+	uint64_t	 n;
+	int		 found = 0, fd;
+
+	if ((fd = dup(dirfd)) == -1 || (d = fdopendir(fd)) == NULL)
+		fatal("read log directory");
+	while (!found && (de = readdir(d)) != NULL)
+		found = chain_logname_num(de->d_name, &n) == 0;
+	closedir(d);
+	return found;
+}
+
 /* the state directory, and the key pair on first start */
 static void
 setup_dir(struct auditd_conf *conf)
@@ -166,6 +183,13 @@ setup_dir(struct auditd_conf *conf)
 	    O_CLOEXEC)) == -1) {
 		if (errno != ENOENT)
 			fatal("open %s/%s", conf->dir, CHAIN_KEYFILE);
+		/* a new key for an existing log would orphan its signatures */
+		if (faccessat(dirfd, CHAIN_PUBFILE, F_OK, AT_SYMLINK_NOFOLLOW)
+		    == 0 || has_logs(dirfd))
+			fatalx("%s/%s is missing but the directory already "
+			    "holds a log or %s; restore the key, or move the "
+			    "log aside to start a new chain", conf->dir,
+			    CHAIN_KEYFILE, CHAIN_PUBFILE);
 		crypto_sign_keypair(pk, sk);
 		chain_tohex(sk, sizeof(sk), hex);
 		snprintf(line, sizeof(line), "ed25519-secret %s\n", hex);
@@ -371,7 +395,8 @@ main(int argc, char *argv[])
 	if (optind != argc)
 		usage();
 
-	log_init(debug, LOG_DAEMON);
+	/* errors before daemonizing go to stderr */
+	log_init(1, LOG_DAEMON);
 	log_setverbose(verbose);
 	log_procinit("parent");
 	if (geteuid() != 0)
@@ -390,6 +415,7 @@ main(int argc, char *argv[])
 	    NULL)
 		fatal("strdup");
 #endif
+	log_init(debug, LOG_DAEMON);
 	if (!debug && daemon(0, 0) == -1)
 		fatal("daemon");
 	proc_init(argc, argv);
