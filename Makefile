@@ -38,6 +38,7 @@ ALLLDFLAGS = $(SANFLAGS) $(LDFLAGS)
 LDLIBS	 = $(PKGLIBS) -lpthread
 
 DEBS	 = make gcc clang libclang-rt-14-dev pkg-config perl mandoc \
+	   busybox-static bubblewrap \
 	   procps psmisc iproute2 util-linux passwd \
 	   libseccomp-dev libcap-dev libssl-dev libnftnl-dev libmnl-dev \
 	   libyaml-dev libbsd-dev libsodium-dev libevent-dev libjansson-dev
@@ -47,7 +48,11 @@ AUDITD_SRCS = lensauditd/lensauditd.c lensauditd/listener.c \
 	   lensauditd/writer.c lensauditd/chain.c
 LENSCTL_SRCS = $(sort $(wildcard lensctl/*.c)) lensauditd/chain.c
 
+VMM_SRCS     = $(sort $(wildcard lensvmm/*.c))
+INIT_SRCS    = $(sort $(wildcard lensvmm/guest/*.c))
+
 COMMON_OBJS  = $(COMMON_SRCS:%.c=$(OBJ)/o/%.o)
+VMM_OBJS     = $(VMM_SRCS:%.c=$(OBJ)/o/%.o)
 AUDITD_OBJS  = $(AUDITD_SRCS:%.c=$(OBJ)/o/%.o)
 LENSCTL_OBJS = $(LENSCTL_SRCS:%.c=$(OBJ)/o/%.o)
 # the regress build: same sources with the test-only hooks (-DREGRESS)
@@ -55,6 +60,12 @@ AUDITD_ROBJS = $(AUDITD_SRCS:%.c=$(OBJ)/r/%.o) \
 	   $(COMMON_SRCS:%.c=$(OBJ)/r/%.o)
 
 PROGS	 = $(OBJ)/lensauditd $(OBJ)/lensctl
+ifneq ($(VMM_SRCS),)
+PROGS	+= $(OBJ)/lensvmm
+endif
+ifneq ($(INIT_SRCS),)
+PROGS	+= $(OBJ)/lens-init
+endif
 MANS	 = $(wildcard man/*.[1-9])
 
 UNIT_SRCS = $(sort $(wildcard regress/unit/*.c))
@@ -85,6 +96,18 @@ $(OBJ)/lensauditd: $(AUDITD_OBJS) $(COMMON_OBJS)
 
 $(OBJ)/lensctl: $(LENSCTL_OBJS) $(COMMON_OBJS)
 	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(OBJ)/lensvmm: $(VMM_OBJS) $(OBJ)/libcommon.a
+	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
+
+# lens-init is static and self-contained: it runs inside any rootfs.
+# No sanitizers (they need a dynamic runtime), no libbsd.
+INIT_CFLAGS = -std=gnu11 $(WARN) -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -O2 -g \
+	   -fstack-protector-strong -Icommon
+$(OBJ)/lens-init: $(INIT_SRCS) common/imsg.c common/imsg.h \
+	    common/lensinit_proto.h $(wildcard lensvmm/guest/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(INIT_CFLAGS) -static -o $@ $(INIT_SRCS) common/imsg.c
 
 $(OBJ)/regress/lensauditd: $(AUDITD_ROBJS)
 	@mkdir -p $(@D)
@@ -142,6 +165,10 @@ install: all users
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 0555 $(OBJ)/lensauditd $(DESTDIR)$(SBINDIR)/lensauditd
 	install -m 0555 $(OBJ)/lensctl $(DESTDIR)$(BINDIR)/lensctl
+	[ ! -x $(OBJ)/lensvmm ] || \
+	    install -m 0555 $(OBJ)/lensvmm $(DESTDIR)$(SBINDIR)/lensvmm
+	[ ! -x $(OBJ)/lens-init ] || { install -d $(DESTDIR)$(PREFIX)/libexec/lens && \
+	    install -m 0555 $(OBJ)/lens-init $(DESTDIR)$(PREFIX)/libexec/lens/; }
 	for m in $(MANS); do \
 	    s=$${m##*.}; install -m 0444 $$m $(DESTDIR)$(MANDIR)/man$$s/; \
 	done

@@ -1,0 +1,164 @@
+/*
+ * lensctl <-> lensvmm on /run/lens/lensvmm.sock (root and members of
+ * group "lens", checked with SO_PEERCRED).  Framing is common/imsg.h.
+ *
+ * One request per connection.  RUN and EXEC turn the connection into
+ * an attach stream for that process: the client sends STDIN,
+ * STDIN_EOF, RESIZE and SIGNAL; lensvmm sends STDOUT and STDERR, then
+ * EXIT and closes.  With RUN_DETACH, RUN answers CREATED and closes.
+ * Every other request is answered by zero or more data messages and
+ * then OK, or by ERROR.
+ *
+ * Sandboxes are named by id (64 hex), by name, or by a unique id prefix.
+ */
+#ifndef LENS_LENSVMM_IMSG_H
+#define LENS_LENSVMM_IMSG_H
+
+#include <stdint.h>
+
+#define CTL_ID_SIZE	65		/* 64 hex + NUL */
+#define CTL_NAME_SIZE	64
+#define CTL_PATH_SIZE	1024
+#define CTL_USER_SIZE	64
+#define CTL_CWD_SIZE	256
+#define CTL_MAXSTRINGS	1024		/* argv + env + volumes */
+
+enum lensvmm_imsg {
+	/* lensctl -> lensvmm */
+	IMSG_CTL_RUN = 0x56000001,	/* struct ctl_run + strings */
+	IMSG_CTL_EXEC,			/* struct ctl_exec + strings */
+	IMSG_CTL_PS,			/* struct ctl_ps */
+	IMSG_CTL_STOP,			/* struct ctl_stop */
+	IMSG_CTL_RM,			/* struct ctl_rm */
+	IMSG_CTL_LOGS,			/* struct ctl_logs */
+	IMSG_CTL_INSPECT,		/* struct ctl_ref */
+	IMSG_CTL_STDIN,			/* 1..IMSG_MAXPAYLOAD bytes */
+	IMSG_CTL_STDIN_EOF,		/* empty */
+	IMSG_CTL_RESIZE,		/* struct ctl_winsize */
+	IMSG_CTL_SIGNAL,		/* struct ctl_signal */
+	/* lensvmm -> lensctl */
+	IMSG_CTL_CREATED,		/* struct ctl_created */
+	IMSG_CTL_STDOUT,		/* bytes */
+	IMSG_CTL_STDERR,		/* bytes */
+	IMSG_CTL_EXIT,			/* struct ctl_exit */
+	IMSG_CTL_PS_ENTRY,		/* struct ctl_sandbox */
+	IMSG_CTL_JSON,			/* inspect: a JSON object, bytes */
+	IMSG_CTL_OK,			/* empty: request done */
+	IMSG_CTL_ERROR,			/* struct ctl_error, then close */
+};
+
+#define RUN_DETACH	0x01	/* -d */
+#define RUN_STDIN	0x02	/* -i */
+#define RUN_TTY		0x04	/* -t */
+#define RUN_RM		0x08	/* --rm */
+#define RUN_ROOT	0x10	/* -u root */
+
+struct ctl_run {
+	uint32_t	flags;
+	uint16_t	rows, cols;
+	char		name[CTL_NAME_SIZE];	/* "" = generated */
+	char		rootfs[CTL_PATH_SIZE];
+	char		backend[16];		/* "jail", "microvm", "auto" */
+	uint64_t	memory;			/* bytes, 0 = default */
+	uint32_t	cpu_millis;		/* 1500 = 1.5 cpus, 0 = none */
+	uint32_t	pids;			/* 0 = default */
+	char		user[CTL_USER_SIZE];	/* "" = 1000 */
+	char		cwd[CTL_CWD_SIZE];
+	uint32_t	argc, envc, nvolumes;
+	uint32_t	pad;
+	/*
+	 * followed by argc, envc, then nvolumes NUL-terminated strings
+	 * ("SRC:DST[:ro]"), exactly filling the payload
+	 */
+};
+
+struct ctl_exec {
+	char		sandbox[CTL_NAME_SIZE + 1];	/* id, name or prefix */
+	uint8_t		pad0[3];
+	uint32_t	flags;			/* RUN_STDIN, RUN_TTY, RUN_ROOT */
+	uint16_t	rows, cols;
+	char		user[CTL_USER_SIZE];
+	char		cwd[CTL_CWD_SIZE];
+	uint32_t	argc, envc;
+	/* followed by argc then envc NUL-terminated strings */
+};
+
+struct ctl_ref {
+	char		sandbox[CTL_NAME_SIZE + 1];
+	uint8_t		pad[7];
+};
+
+struct ctl_ps {
+	uint32_t	all;			/* -a: stopped ones too */
+	uint32_t	pad;
+};
+
+struct ctl_stop {
+	struct ctl_ref	ref;
+	uint32_t	timeout_secs;		/* then SIGKILL */
+	uint32_t	pad;
+};
+
+struct ctl_rm {
+	struct ctl_ref	ref;
+	uint32_t	force;			/* stop it first */
+	uint32_t	pad;
+};
+
+struct ctl_logs {
+	struct ctl_ref	ref;
+	uint32_t	follow;
+	uint32_t	pad;
+};
+
+struct ctl_winsize {
+	uint16_t	rows, cols;
+	uint32_t	pad;
+};
+
+struct ctl_signal {
+	int32_t		sig;
+	uint32_t	pad;
+};
+
+struct ctl_created {
+	char		id[CTL_ID_SIZE];
+	char		name[CTL_NAME_SIZE];
+	char		backend[16];
+	uint8_t		pad[7];
+};
+
+struct ctl_exit {
+	int32_t		code;		/* as the shell reports it */
+	int32_t		sig;		/* killed by, or 0 */
+	uint32_t	oom;		/* killed by the OOM killer */
+	uint32_t	pad;
+};
+
+#define SANDBOX_CREATED	1
+#define SANDBOX_RUNNING	2
+#define SANDBOX_STOPPED	3
+
+struct ctl_sandbox {
+	char		id[CTL_ID_SIZE];
+	char		name[CTL_NAME_SIZE];
+	char		backend[16];
+	uint8_t		pad[7];
+	uint32_t	state;
+	int32_t		exit_code;
+	int64_t		created;	/* unix seconds */
+	char		command[256];	/* argv joined, truncated */
+};
+
+/* exit codes of lensctl run/exec, as users know them from docker */
+#define CTL_EXIT_LENS		125	/* Lens could not run it */
+#define CTL_EXIT_NOEXEC		126	/* found but not executable */
+#define CTL_EXIT_NOTFOUND	127	/* command not found */
+
+struct ctl_error {
+	int32_t		code;		/* CTL_EXIT_* */
+	uint32_t	pad;
+	char		msg[512];
+};
+
+#endif
