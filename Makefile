@@ -74,7 +74,7 @@ TOOL_SRCS = $(sort $(wildcard regress/tools/*.c))
 TOOL_BINS = $(TOOL_SRCS:regress/tools/%.c=$(OBJ)/regress/tools/%)
 FUZZ_SRCS = $(sort $(wildcard regress/fuzz/*.c))
 FUZZ_BINS = $(FUZZ_SRCS:regress/fuzz/%.c=$(OBJ)/fuzz/%)
-FUZZ_LIBSRCS = common/log.c common/imsg.c lensauditd/chain.c
+FUZZ_LIBSRCS = common/log.c common/imsg.c common/canonjson.c lensauditd/chain.c
 REGRESS_TESTS = $(sort $(wildcard regress/*.t))
 FUZZ_SECONDS ?= 10
 
@@ -169,6 +169,9 @@ install: all users
 	    install -m 0555 $(OBJ)/lensvmm $(DESTDIR)$(SBINDIR)/lensvmm
 	[ ! -x $(OBJ)/lens-init ] || { install -d $(DESTDIR)$(PREFIX)/libexec/lens && \
 	    install -m 0555 $(OBJ)/lens-init $(DESTDIR)$(PREFIX)/libexec/lens/; }
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	sed 's,/usr/local,$(PREFIX),g' etc/lensauditd.service \
+	    >$(DESTDIR)$(PREFIX)/lib/systemd/system/lensauditd.service
 	for m in $(MANS); do \
 	    s=$${m##*.}; install -m 0444 $$m $(DESTDIR)$(MANDIR)/man$$s/; \
 	done

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "auditc.h"
+#include "canonjson.h"
 #include "imsgev.h"
 #include "lensauditd_imsg.h"
 #include "log.h"
@@ -310,14 +311,19 @@ auditc_event(struct auditc *ac, const char *sandbox, const char *type,
 		errno = EINVAL;
 		return -1;
 	}
-	/* a bad event would be refused forever: refuse it here instead */
-	if ((j = json_loadb(details, len, JSON_REJECT_DUPLICATES, NULL)) ==
-	    NULL || !json_is_object(j)) {
+	/*
+	 * A bad event would be refused forever: refuse it here instead.
+	 * Canonical details (the usual case) are good without jansson.
+	 */
+	if (!canonjson_check(details, len)) {
+		if ((j = json_loadb(details, len, JSON_REJECT_DUPLICATES,
+		    NULL)) == NULL || !json_is_object(j)) {
+			json_decref(j);
+			errno = EINVAL;
+			return -1;
+		}
 		json_decref(j);
-		errno = EINVAL;
-		return -1;
 	}
-	json_decref(j);
 	if (ac->queued_bytes + sizeof(*a) + len > ac->maxqueue) {
 		errno = ENOBUFS;
 		return -1;

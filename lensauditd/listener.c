@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "canonjson.h"
 #include "chain.h"
 #include "imsgev.h"
 #include "lensauditd.h"
@@ -185,6 +186,7 @@ client_append(struct client *c, struct imsg *im)
 	json_t			*details;
 	json_error_t		 jerr;
 	struct ibuf		*buf;
+	const char		*dp;
 	char			*canon;
 	size_t			 dlen, clen;
 	static char		 why[256];
@@ -206,23 +208,30 @@ client_append(struct client *c, struct imsg *im)
 	if (!field_str(a.type, sizeof(a.type)) ||
 	    !chain_name_ok(a.type, CHAIN_TYPE))
 		return "invalid event type";
-	details = json_loadb((const char *)im->data + sizeof(a), dlen,
-	    JSON_REJECT_DUPLICATES, &jerr);
-	if (details == NULL) {
-		snprintf(why, sizeof(why), "details are not JSON: %s "
-		    "(column %d)", jerr.text, jerr.column);
-		return why;
-	}
-	if (!json_is_object(details)) {
+	dp = (const char *)im->data + sizeof(a);
+	if (canonjson_check(dp, dlen)) {
+		/* already what jansson would make of it: use it as it is */
+		canon = NULL;
+		clen = dlen;
+	} else {
+		details = json_loadb(dp, dlen, JSON_REJECT_DUPLICATES, &jerr);
+		if (details == NULL) {
+			snprintf(why, sizeof(why), "details are not JSON: %s "
+			    "(column %d)", jerr.text, jerr.column);
+			return why;
+		}
+		if (!json_is_object(details)) {
+			json_decref(details);
+			return "details are not a JSON object";
+		}
+		canon = json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS |
+		    JSON_ENSURE_ASCII);
 		json_decref(details);
-		return "details are not a JSON object";
+		if (canon == NULL)
+			return "details cannot be serialized";
+		dp = canon;
+		clen = strlen(canon);
 	}
-	canon = json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS |
-	    JSON_ENSURE_ASCII);
-	json_decref(details);
-	if (canon == NULL)
-		return "details cannot be serialized";
-	clen = strlen(canon);
 	if (clen > IMSG_MAXPAYLOAD - sizeof(wa) ||
 	    clen > CHAIN_MAXLINE - 1024) {
 		free(canon);
@@ -236,7 +245,7 @@ client_append(struct client *c, struct imsg *im)
 	if ((buf = imsg_create(&writer.ibuf, IMSG_W_APPEND, c->peerid, 0,
 	    sizeof(wa) + clen)) == NULL ||
 	    imsg_add(buf, &wa, sizeof(wa)) == -1 ||
-	    imsg_add(buf, canon, clen) == -1)
+	    imsg_add(buf, dp, clen) == -1)
 		fatal("queue for the writer");
 	imsg_close(&writer.ibuf, buf);
 	free(canon);
