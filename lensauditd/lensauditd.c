@@ -459,6 +459,8 @@ main(int argc, char *argv[])
 	log_info("started: socket %s, log directory %s", conf.sock, conf.dir);
 
 	event_dispatch();
+	if (unlink(conf.sock) == -1 && errno != ENOENT)
+		log_warn("unlink %s", conf.sock);
 	log_info("exiting");
 	return exit_status;
 }
