@@ -9,7 +9,8 @@
  *     shorter key first when it is a prefix of a longer one
  *     (compare_keys); with JSON_REJECT_DUPLICATES that means strictly
  *     increasing;
- *   - strings: bytes 0x20-0x7f other than '"' and '\' as they are;
+ *   - strings: bytes 0x20-0x7f other than '"' and '\' as they are
+ *     (DEL included: it is not a control character to JSON);
  *     '"' '\' BS FF LF CR TAB as \" \\ \b \f \n \r \t; other control
  *     characters as \u00XX and code points above 0x7f as \uXXXX, upper
  *     case hex, a surrogate pair above 0xffff; '/' is not escaped.
@@ -19,8 +20,8 @@
  *     no leading zero, no "-0", within long long;
  *   - true, false, null, arrays.
  * Not accepted although canonical (the caller falls back to jansson):
- * reals, whose canonical form is jansson's dtoa; a raw DEL byte; deeper
- * nesting than CANONJSON_MAXDEPTH.
+ * reals, whose canonical form is jansson's dtoa, and deeper nesting than
+ * CANONJSON_MAXDEPTH.
  */
 #include <stdint.h>
 #include <string.h>
@@ -35,10 +36,30 @@ struct cj {
 static const unsigned char plain[256] = {
 	[0x20 ... 0x21] = 1,	/* not '"' */
 	[0x23 ... 0x5b] = 1,	/* not '\\' */
-	[0x5d ... 0x7e] = 1,	/* not DEL, nothing above */
+	[0x5d ... 0x7f] = 1,	/* DEL too (jansson writes it raw) */
 };
 
 static int	cj_value(struct cj *, int);
+
+#define ONES	0x0101010101010101ULL
+#define HIGHS	0x8080808080808080ULL
+
+/*
+ * Nonzero if one of the 8 bytes at p is not plain: above 0x7f, below
+ * 0x20 (Hacker's Delight "has less than"), '"' or '\' ("has zero" of
+ * the XOR).  Each test is exact as to whether some byte matches.
+ */
+static inline uint64_t
+special8(const unsigned char *p)
+{
+	uint64_t	 w, q, b;
+
+	memcpy(&w, p, sizeof(w));
+	q = w ^ (ONES * '"');
+	b = w ^ (ONES * '\\');
+	return (w | ((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) |
+	    ((b - ONES) & ~b)) & HIGHS;
+}
 
 /* four upper case hex digits (as jansson's "%04X"), or -1 */
 static long
@@ -70,6 +91,8 @@ cj_string(struct cj *c, int *esc)
 
 	*esc = 0;
 	for (;;) {
+		while (end - p >= 8 && !special8(p))
+			p += 8;
 		while (p < end && plain[*p])
 			p++;
 		if (p >= end)
@@ -77,7 +100,7 @@ cj_string(struct cj *c, int *esc)
 		if (*p == '"')
 			break;
 		if (*p != '\\' || end - p < 2)
-			return 0;	/* control, DEL, non-ASCII, or cut */
+			return 0;	/* control, non-ASCII, or cut */
 		*esc = 1;
 		switch (p[1]) {
 		case '"':
@@ -132,9 +155,10 @@ cj_number(struct cj *c)
 		if (neg)
 			return 0;	/* "-0" dumps as "0" */
 		p++;
-	} else
+	} else {
 		while (p < end && *p >= '0' && *p <= '9')
 			p++;
+	}
 	/* "01", or a real: '.', 'e', 'E' */
 	if (p < end && ((*p >= '0' && *p <= '9') || *p == '.' || *p == 'e' ||
 	    *p == 'E'))
@@ -148,16 +172,17 @@ cj_number(struct cj *c)
 	return 1;
 }
 
-/*
- * The next decoded byte of a valid string's contents [p, end), or -1
- * at the end.  Escapes are decoded to UTF-8, as jansson stores keys.
- */
+/* a cursor over the contents [p, end) of a string cj_string accepted */
 struct cj_dec {
 	const unsigned char	*p, *end;
-	unsigned char		 b[4];
+	unsigned char		 b[4];	/* the rest of a UTF-8 sequence */
 	int			 i, n;
 };
 
+/*
+ * The next byte of the decoded string, or -1 at the end.  Escapes are
+ * decoded to UTF-8, which is how jansson stores keys.
+ */
 static int
 dec_next(struct cj_dec *d)
 {

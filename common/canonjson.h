@@ -18,9 +18,9 @@
  * with JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII; else 0.
  *
  * 0 is always safe: it means "use jansson".  Some canonical texts get 0
- * too: those with a real number, a raw DEL (0x7f) in a string, or
- * nesting deeper than CANONJSON_MAXDEPTH.  No allocation; the stack
- * use is bounded by CANONJSON_MAXDEPTH.
+ * too: those with a real number or nesting deeper than
+ * CANONJSON_MAXDEPTH.  No allocation; the stack use is bounded by
+ * CANONJSON_MAXDEPTH.
  */
 int	canonjson_check(const char *buf, size_t len);
 
