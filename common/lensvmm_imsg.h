@@ -80,6 +80,7 @@ struct ctl_exec {
 	char		user[CTL_USER_SIZE];
 	char		cwd[CTL_CWD_SIZE];
 	uint32_t	argc, envc;
+	uint32_t	pad1;			/* 8-byte multiple: 408 */
 	/* followed by argc then envc NUL-terminated strings */
 };
 

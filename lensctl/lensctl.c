@@ -1,10 +1,14 @@
 /*
  * lensctl: administration of Lens.
  *
- *	lensctl [-v] group command [argument ...]
+ *	lensctl [-v] [-s socket] group command [argument ...]
+ *	lensctl [-v] [-s socket] command [argument ...]
  *
  * Command groups live in their own files; add one by listing its
- * struct lensctl_group in groups[] below.
+ * struct lensctl_group in groups[] below.  The commands of the groups
+ * in toplevel[] are also commands of their own ("lensctl run" is
+ * "lensctl sandbox run").  -s names lensvmm's control socket for them
+ * (it sets LENS_VMM_SOCKET).
  */
 #include <err.h>
 #include <getopt.h>
@@ -18,8 +22,26 @@
 
 static const struct lensctl_group *const groups[] = {
 	&audit_group,
+	&sandbox_group,
 };
 #define NGROUPS	(sizeof(groups) / sizeof(groups[0]))
+
+/* groups whose commands are also top-level ones */
+static const struct lensctl_group *const toplevel[] = {
+	&sandbox_group,
+};
+#define NTOPLEVEL (sizeof(toplevel) / sizeof(toplevel[0]))
+
+static int
+is_toplevel(const struct lensctl_group *g)
+{
+	size_t	 i;
+
+	for (i = 0; i < NTOPLEVEL; i++)
+		if (toplevel[i] == g)
+			return 1;
+	return 0;
+}
 
 static void
 print_cmds(const struct lensctl_group *g, const char *only, int *first)
@@ -29,9 +51,10 @@ print_cmds(const struct lensctl_group *g, const char *only, int *first)
 	for (c = g->cmds; c->name != NULL; c++) {
 		if (only != NULL && strcmp(only, c->name) != 0)
 			continue;
-		fprintf(stderr, "%s lensctl [-v] %s %s %s\n",
-		    *first ? "usage:" : "      ", g->name, c->name,
-		    c->synopsis);
+		fprintf(stderr, "%s lensctl [-v] %s%s%s %s\n",
+		    *first ? "usage:" : "      ",
+		    is_toplevel(g) ? "" : g->name, is_toplevel(g) ? "" : " ",
+		    c->name, c->synopsis);
 		*first = 0;
 	}
 }
@@ -67,8 +90,12 @@ main(int argc, char *argv[])
 
 	log_init(1, LOG_USER);
 	log_procinit("lensctl");
-	while ((ch = getopt(argc, argv, "+v")) != -1) {
+	while ((ch = getopt(argc, argv, "+s:v")) != -1) {
 		switch (ch) {
+		case 's':
+			if (setenv("LENS_VMM_SOCKET", optarg, 1) == -1)
+				err(LENSCTL_USAGE, "setenv");
+			break;
 		case 'v':
 			log_setverbose(log_getverbose() + 1);
 			break;
@@ -84,8 +111,21 @@ main(int argc, char *argv[])
 		if (strcmp(argv[0], groups[i]->name) == 0)
 			g = groups[i];
 	if (g == NULL) {
-		warnx("unknown command: %s", argv[0]);
-		return usage();
+		/* a top-level command: lensctl run ... */
+		for (i = 0; i < NTOPLEVEL && g == NULL; i++)
+			for (c = toplevel[i]->cmds; c->name != NULL; c++)
+				if (strcmp(argv[0], c->name) == 0) {
+					g = toplevel[i];
+					break;
+				}
+		if (g == NULL) {
+			warnx("unknown command: %s", argv[0]);
+			return usage();
+		}
+		snprintf(name, sizeof(name), "lensctl %s", c->name);
+		argv[0] = name;
+		optind = 0;
+		return c->main(argc, argv);
 	}
 	if (argc < 2)
 		return lensctl_usage(g, NULL);

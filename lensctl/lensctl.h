@@ -5,7 +5,8 @@
  * A command's main gets argv[0] set to its full name ("lensctl audit
  * show") so that getopt's messages name it, and returns the exit
  * status: 0 success, 1 failure (e.g. a log that does not verify),
- * 2 usage errors and unusable input.
+ * 2 usage errors and unusable input.  run and exec are the exception:
+ * they exit with the workload's status, or 125/126/127 (lensvmm_imsg.h).
  */
 #ifndef LENSCTL_H
 #define LENSCTL_H
@@ -28,6 +29,7 @@ struct lensctl_group {
 };
 
 extern const struct lensctl_group audit_group;
+extern const struct lensctl_group sandbox_group;	/* also top-level */
 
 /* usage of one command (or the whole group if cmd is NULL); returns 2 */
 int	lensctl_usage(const struct lensctl_group *, const char *cmd);

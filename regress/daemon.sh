@@ -58,3 +58,92 @@ auditd_kill9() {
 	wait "$AUDITD_PID" 2>/dev/null
 	AUDITD_PID=
 }
+
+# ---- lensvmm (sandboxes)
+VMM=${VMM:-$OBJ/lensvmm}
+LENSINIT=${LENSINIT:-$OBJ/lens-init}
+# VMM_SOCK: $T/vmm.sock, set by vmm_start ($T is not known yet here)
+# the pattern of lensvmm's log line that says it serves its socket
+VMM_READY=${VMM_READY:-'started: socket'}
+
+# vmm_require: skip the whole test file (TAP plan 1..0) unless lensvmm
+# and lens-init are built and this is root; call before tap_plan
+vmm_require() {
+	_why=
+	[ -x "$VMM" ] || _why="lensvmm not built"
+	[ -z "$_why" ] && [ ! -x "$LENSINIT" ] && _why="lens-init not built"
+	[ -z "$_why" ] && [ "$(id -u)" -ne 0 ] && _why="not root"
+	[ -z "$_why" ] && [ ! -x /bin/busybox ] && _why="no /bin/busybox"
+	if [ -n "$_why" ]; then
+		echo "1..0 # SKIP $_why"
+		exit 0
+	fi
+}
+
+_vmm_ready_count() {
+	[ -f "$T/vmm.log" ] || { echo 0; return; }
+	grep -c -- "$VMM_READY" "$T/vmm.log"
+}
+
+# vmm_start [lensvmm flags]: start lensvmm on $T/vmm.sock with its
+# state in $T/state, logging to $T/vmm.log; lensauditd must run on
+# $T/auditd.sock (it is started here if this test has not started it);
+# waits until lensvmm logs that it is ready and answers `ps`
+vmm_start() {
+	if [ -z "${AUDITD_PID:-}" ]; then
+		auditd_start || return 1
+	fi
+	VMM_SOCK=$T/vmm.sock
+	mkdir -p "$T/state"
+	_before=$(_vmm_ready_count)
+	"$VMM" -d -s "$VMM_SOCK" -D "$T/state" -a "$T/auditd.sock" \
+	    -i "$LENSINIT" "$@" >>"$T/vmm.log" 2>&1 &
+	VMM_PID=$!
+	if ! wait_until 20 sh -c \
+	    "[ \$(grep -c -- '$VMM_READY' '$T/vmm.log') -gt $_before ]" ||
+	    ! wait_until 10 "$LENSCTL" -s "$VMM_SOCK" ps; then
+		echo "# lensvmm did not become ready; its log:" >&2
+		sed 's/^/#   /' "$T/vmm.log" >&2
+		return 1
+	fi
+}
+
+vmm_stop() {
+	[ -n "${VMM_PID:-}" ] || return 0
+	kill -TERM "$VMM_PID" 2>/dev/null
+	wait "$VMM_PID" 2>/dev/null
+	_rc=$?
+	VMM_PID=
+	return $_rc
+}
+
+# kill -9 lensvmm's parent only
+vmm_kill9() {
+	kill -KILL "$VMM_PID" 2>/dev/null
+	wait "$VMM_PID" 2>/dev/null
+	VMM_PID=
+}
+
+# lensctl on this test's lensvmm
+lctl() {
+	"$LENSCTL" -s "$VMM_SOCK" "$@"
+}
+
+# rootfs_setup: $ROOTFS, the test rootfs of regress/mkrootfs.sh, built
+# once under $OBJ/regress and reused
+rootfs_setup() {
+	ROOTFS=$OBJ/regress/rootfs
+	sh "${LENS_REGRESS:-$(dirname "$0")}/mkrootfs.sh" "$ROOTFS" >&2 ||
+	    return 1
+	export ROOTFS
+}
+
+# vmm_setup: the usual start of a sandbox test after tap_plan and
+# tmpdir_setup: $ROOTFS built, lensauditd and lensvmm running, both
+# stopped at exit; bails out if they do not start
+vmm_setup() {
+	chmod 0755 "$T"		# lensvmm's unprivileged processes use it
+	at_exit 'vmm_stop; auditd_stop'
+	rootfs_setup || { echo "Bail out! cannot build the test rootfs"; exit 1; }
+	vmm_start "$@" || { echo "Bail out! lensvmm did not start"; exit 1; }
+}

@@ -319,4 +319,7 @@ say "at the same batch and record size, median of 3 runs (its latency is"
 say "one write+fdatasync of a batch); verification = b2sum -l 256 over the"
 say "same log bytes (one thread).  lensauditd latency = from auditc_event()"
 say "in the client to its ACK; with window $W_TPUT it is mostly queueing."
+
+# ---- sandboxes: its own table (skipped while lensvmm is not built)
+OBJ=$OBJ sh "$HERE/bench/sandbox.sh" || exit 1
 exit 0

@@ -1,0 +1,1656 @@
+/*
+ * lensctl run, exec, ps, stop, rm, logs, inspect: sandboxes, through
+ * lensvmm's control socket (common/lensvmm_imsg.h).
+ *
+ *	lensctl run [-d] [-i] [-t] [--name N] [--rm] [--rootfs DIR]
+ *	    [--backend jail|microvm|auto] [-e K[=V]] [-w DIR] [-u USER]
+ *	    [-v SRC:DST[:ro]] [--memory SIZE] [--cpus N] [--pids N] -- CMD ...
+ *	lensctl exec [-i] [-t] [-e K[=V]] [-u USER] [-w DIR] ID -- CMD ...
+ *	lensctl ps [-a] [--json]
+ *	lensctl stop [-t SECS] ID ...
+ *	lensctl rm [-f] ID ...
+ *	lensctl logs [-f] ID
+ *	lensctl inspect ID ...
+ *
+ * Every command takes -s SOCKET; without it LENS_VMM_SOCKET, then
+ * /run/lens/lensvmm.sock.  Everything is validated here first, so that
+ * a mistake is named before anything starts; lensvmm checks again.
+ *
+ * run and exec exit with the workload's status, or 125 (Lens could not
+ * run it), 126 (not executable), 127 (not found), as docker does.  The
+ * other commands exit 0, 1 (lensvmm refused or failed) or 2 (usage).
+ */
+#include <sys/types.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <ctype.h>
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "imsg.h"
+#include "log.h"
+#include "lensvmm_imsg.h"
+#include "lensctl.h"
+
+#define VMM_SOCKET	"/run/lens/lensvmm.sock"
+#define DEFAULT_ROOTFS	"/var/lib/lens/rootfs/default"
+#define MIN_MEMORY	(4ULL << 20)		/* lens-init and a shell */
+#define MAX_PIDS	4194304			/* pid_max's ceiling */
+#define MAX_STOP_SECS	86400
+#define STDIN_HIWAT	(1024 * 1024)		/* stop reading stdin above */
+
+static int	sb_run(int, char **);
+static int	sb_exec(int, char **);
+static int	sb_ps(int, char **);
+static int	sb_stop(int, char **);
+static int	sb_rm(int, char **);
+static int	sb_logs(int, char **);
+static int	sb_inspect(int, char **);
+
+static const struct lensctl_cmd sandbox_cmds[] = {
+	{ "run", sb_run, "[-dit] [--name name] [--rm] [--rootfs dir] "
+	    "[--backend jail|microvm|auto] [-e key[=value]] [-w dir] "
+	    "[-u user] [-v src:dst[:ro]] [--memory size] [--cpus n] "
+	    "[--pids n] [-s socket] -- command [arg ...]" },
+	{ "exec", sb_exec, "[-it] [-e key[=value]] [-u user] [-w dir] "
+	    "[-s socket] id -- command [arg ...]" },
+	{ "ps", sb_ps, "[-a] [--json] [-s socket]" },
+	{ "stop", sb_stop, "[-t secs] [-s socket] id ..." },
+	{ "rm", sb_rm, "[-f] [-s socket] id ..." },
+	{ "logs", sb_logs, "[-f] [-s socket] id" },
+	{ "inspect", sb_inspect, "[-s socket] id ..." },
+	{ NULL, NULL, NULL }
+};
+
+const struct lensctl_group sandbox_group = { "sandbox", sandbox_cmds };
+
+/* a growing list of strings (not owned) */
+struct strv {
+	const char	**v;
+	size_t		  n;
+};
+
+struct runopts {
+	int		 detach, interactive, tty, rm;
+	const char	*name, *backend, *user, *cwd, *socket;
+	char		 rootfs[PATH_MAX];
+	uint64_t	 memory;
+	uint32_t	 cpu_millis, pids;
+	struct strv	 env, vols;
+	char		**heap;		/* "K=V" built from -e K */
+	size_t		 nheap;
+};
+
+/* the connection to lensvmm */
+struct conn {
+	struct imsgbuf	 ib;
+	const char	*path;
+};
+
+/*
+ * small helpers
+ */
+
+static int
+strv_add(struct strv *sv, const char *s)
+{
+	const char	**v;
+
+	if ((v = reallocarray(sv->v, sv->n + 1, sizeof(*v))) == NULL)
+		return -1;
+	v[sv->n++] = s;
+	sv->v = v;
+	return 0;
+}
+
+static const char *
+vmm_socket(const char *opt)
+{
+	const char	*s;
+
+	if (opt != NULL)
+		return opt;
+	if ((s = getenv("LENS_VMM_SOCKET")) != NULL && *s != '\0')
+		return s;
+	return VMM_SOCKET;
+}
+
+/* copy with a length check; -1 if src does not fit */
+static int
+copystr(char *dst, size_t dstsz, const char *src)
+{
+	return strlcpy(dst, src, dstsz) >= dstsz ? -1 : 0;
+}
+
+/* printable copy of a fixed-size field from lensvmm */
+static void
+field(char *dst, size_t dstsz, const char *src, size_t srcsz)
+{
+	size_t	 i, n = strnlen(src, srcsz);
+
+	if (n >= dstsz)
+		n = dstsz - 1;
+	for (i = 0; i < n; i++)
+		dst[i] = isprint((unsigned char)src[i]) ? src[i] : '?';
+	dst[n] = '\0';
+}
+
+static int
+write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t	*p = buf;
+	ssize_t		 n;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				struct pollfd pfd = { fd, POLLOUT, 0 };
+
+				(void)poll(&pfd, 1, -1);
+				continue;
+			}
+			return -1;
+		}
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* id, name or unique id prefix: checked here only for form */
+static int
+check_ref(const char *ref, struct ctl_ref *r)
+{
+	const char	*p;
+
+	if (*ref == '\0' || strlen(ref) > CTL_NAME_SIZE) {
+		warnx("%s: not a sandbox id or name (1 to %d characters)",
+		    *ref == '\0' ? "\"\"" : ref, CTL_NAME_SIZE);
+		return -1;
+	}
+	for (p = ref; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-' &&
+		    *p != '.') {
+			warnx("%s: not a sandbox id or name (letters, digits, "
+			    "'_', '-', '.')", ref);
+			return -1;
+		}
+	if (r != NULL) {
+		memset(r, 0, sizeof(*r));
+		(void)copystr(r->sandbox, sizeof(r->sandbox), ref);
+	}
+	return 0;
+}
+
+/*
+ * option values
+ */
+
+/* 512m, 1g, 1048576, 2GiB ...; 0 on success */
+static int
+parse_memory(const char *s, uint64_t *out)
+{
+	const char	*p = s;
+	uint64_t	 v = 0, mul = 1;
+	int		 digits = 0;
+
+	while (isdigit((unsigned char)*p)) {
+		if (v > (UINT64_MAX - 9) / 10)
+			goto toolarge;
+		v = v * 10 + (*p++ - '0');
+		digits++;
+	}
+	if (digits == 0) {
+		warnx("--memory %s: not a size (like 512m or 2g)", s);
+		return -1;
+	}
+	switch (tolower((unsigned char)*p)) {
+	case '\0':
+		break;
+	case 'b':
+		p++;
+		break;
+	case 'k':
+		mul = 1ULL << 10;
+		p++;
+		break;
+	case 'm':
+		mul = 1ULL << 20;
+		p++;
+		break;
+	case 'g':
+		mul = 1ULL << 30;
+		p++;
+		break;
+	case 't':
+		mul = 1ULL << 40;
+		p++;
+		break;
+	default:
+		goto bad;
+	}
+	if (mul > 1) {		/* k, kb, kib */
+		if (tolower((unsigned char)p[0]) == 'i' &&
+		    tolower((unsigned char)p[1]) == 'b')
+			p += 2;
+		else if (tolower((unsigned char)p[0]) == 'b')
+			p++;
+	}
+	if (*p != '\0')
+		goto bad;
+	if (v > UINT64_MAX / mul)
+		goto toolarge;
+	v *= mul;
+	if (v < MIN_MEMORY) {
+		warnx("--memory %s: too small (at least %llum)", s,
+		    MIN_MEMORY >> 20);
+		return -1;
+	}
+	*out = v;
+	return 0;
+ bad:
+	warnx("--memory %s: unknown unit (use b, k, m, g or t)", s);
+	return -1;
+ toolarge:
+	warnx("--memory %s: too large", s);
+	return -1;
+}
+
+/* 1.5 -> 1500; at most the host's CPUs */
+static int
+parse_cpus(const char *s, uint32_t *out)
+{
+	const char	*p = s;
+	uint64_t	 whole = 0, frac = 0;
+	long		 ncpu;
+	int		 digits = 0, fdigits = 0;
+
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	while (isdigit((unsigned char)*p)) {
+		if (whole > 1000000)
+			goto toolarge;
+		whole = whole * 10 + (*p++ - '0');
+		digits++;
+	}
+	if (*p == '.') {
+		p++;
+		while (isdigit((unsigned char)*p)) {
+			if (++fdigits > 3) {
+				warnx("--cpus %s: at most 3 decimals", s);
+				return -1;
+			}
+			frac = frac * 10 + (*p++ - '0');
+		}
+	}
+	if (digits + fdigits == 0 || *p != '\0') {
+		warnx("--cpus %s: not a number of CPUs (like 1 or 1.5)", s);
+		return -1;
+	}
+	while (fdigits++ < 3)
+		frac *= 10;
+	whole = whole * 1000 + frac;
+	if (whole == 0) {
+		warnx("--cpus %s: must be more than 0", s);
+		return -1;
+	}
+	if (ncpu > 0 && whole > (uint64_t)ncpu * 1000)
+		goto toolarge;
+	*out = (uint32_t)whole;
+	return 0;
+ toolarge:
+	warnx("--cpus %s: more than the %ld CPUs of this host", s, ncpu);
+	return -1;
+}
+
+/* a decimal in [min, max] */
+static int
+parse_uint(const char *opt, const char *s, uint64_t min, uint64_t max,
+    uint64_t *out)
+{
+	char			*end;
+	unsigned long long	 v;
+
+	errno = 0;
+	if (!isdigit((unsigned char)*s) ||
+	    (v = strtoull(s, &end, 10), *end != '\0')) {
+		warnx("%s %s: not a number", opt, s);
+		return -1;
+	}
+	if (errno == ERANGE || v < min || v > max) {
+		warnx("%s %s: out of range (%" PRIu64 " to %" PRIu64 ")",
+		    opt, s, min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* no "." or ".." component */
+static int
+path_clean(const char *p)
+{
+	const char	*c = p;
+	size_t		 n;
+
+	while (*c != '\0') {
+		while (*c == '/')
+			c++;
+		n = strcspn(c, "/");
+		if ((n == 1 && c[0] == '.') ||
+		    (n == 2 && c[0] == '.' && c[1] == '.'))
+			return -1;
+		c += n;
+	}
+	return 0;
+}
+
+/* SRC:DST[:ro|:rw], both absolute, SRC existing */
+static int
+check_volume(const char *v)
+{
+	char		 src[PATH_MAX], dst[PATH_MAX];
+	const char	*c1, *c2, *mode = NULL;
+	struct stat	 st;
+	size_t		 n;
+
+	if ((c1 = strchr(v, ':')) == NULL) {
+		warnx("-v %s: not SRC:DST[:ro]", v);
+		return -1;
+	}
+	if ((c2 = strchr(c1 + 1, ':')) != NULL) {
+		mode = c2 + 1;
+		if (strcmp(mode, "ro") != 0 && strcmp(mode, "rw") != 0) {
+			warnx("-v %s: unknown mode \"%s\" (ro or rw)", v,
+			    mode);
+			return -1;
+		}
+	} else
+		c2 = c1 + strlen(c1);
+	if ((n = c1 - v) >= sizeof(src) ||
+	    (size_t)(c2 - c1 - 1) >= sizeof(dst)) {
+		warnx("-v %s: path too long", v);
+		return -1;
+	}
+	memcpy(src, v, n);
+	src[n] = '\0';
+	memcpy(dst, c1 + 1, c2 - c1 - 1);
+	dst[c2 - c1 - 1] = '\0';
+	if (src[0] != '/' || dst[0] != '/') {
+		warnx("-v %s: %s path \"%s\" is not absolute", v,
+		    src[0] != '/' ? "host" : "sandbox",
+		    src[0] != '/' ? src : dst);
+		return -1;
+	}
+	if (path_clean(dst) == -1 || strspn(dst, "/") == strlen(dst)) {
+		warnx("-v %s: sandbox path \"%s\" must not be / or contain "
+		    ". or ..", v, dst);
+		return -1;
+	}
+	if (stat(src, &st) == -1) {
+		warn("-v %s: %s", v, src);
+		return -1;
+	}
+	return 0;
+}
+
+/* K=V, or K alone: K's value here (docker's -e K) */
+static int
+add_env(struct runopts *o, const char *e)
+{
+	const char	*eq, *val;
+	char		*kv, **heap;
+	size_t		 klen;
+
+	eq = strchr(e, '=');
+	klen = eq != NULL ? (size_t)(eq - e) : strlen(e);
+	if (klen == 0) {
+		warnx("-e %s: empty variable name", e);
+		return -1;
+	}
+	if (eq != NULL) {
+		if (strv_add(&o->env, e) == -1) {
+			warn(NULL);
+			return -1;
+		}
+		return 0;
+	}
+	if ((val = getenv(e)) == NULL) {
+		warnx("-e %s: no '=' and %s is not set here (use -e %s=VALUE)",
+		    e, e, e);
+		return -1;
+	}
+	if ((heap = reallocarray(o->heap, o->nheap + 1,
+	    sizeof(*heap))) == NULL) {
+		warn(NULL);
+		return -1;
+	}
+	o->heap = heap;
+	if (asprintf(&kv, "%s=%s", e, val) == -1) {
+		warn(NULL);
+		return -1;
+	}
+	o->heap[o->nheap++] = kv;
+	if (strv_add(&o->env, kv) == -1) {
+		warn(NULL);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_name(const char *n)
+{
+	const char	*p;
+
+	if (*n == '\0' || strlen(n) >= CTL_NAME_SIZE ||
+	    !isalnum((unsigned char)*n)) {
+		warnx("--name %s: must start with a letter or digit and have "
+		    "at most %d characters", n, CTL_NAME_SIZE - 1);
+		return -1;
+	}
+	for (p = n; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-' &&
+		    *p != '.') {
+			warnx("--name %s: only letters, digits, '_', '-' and "
+			    "'.'", n);
+			return -1;
+		}
+	return 0;
+}
+
+static int
+is_root(const char *u)
+{
+	return u != NULL && (strcmp(u, "root") == 0 || strcmp(u, "0") == 0 ||
+	    strcmp(u, "0:0") == 0);
+}
+
+enum {
+	OPT_NAME = 256, OPT_RM, OPT_ROOTFS, OPT_BACKEND, OPT_MEMORY,
+	OPT_CPUS, OPT_PIDS, OPT_JSON
+};
+
+static const struct option run_longopts[] = {
+	{ "detach",	no_argument,		NULL, 'd' },
+	{ "interactive", no_argument,		NULL, 'i' },
+	{ "tty",	no_argument,		NULL, 't' },
+	{ "env",	required_argument,	NULL, 'e' },
+	{ "workdir",	required_argument,	NULL, 'w' },
+	{ "user",	required_argument,	NULL, 'u' },
+	{ "volume",	required_argument,	NULL, 'v' },
+	{ "socket",	required_argument,	NULL, 's' },
+	{ "name",	required_argument,	NULL, OPT_NAME },
+	{ "rm",		no_argument,		NULL, OPT_RM },
+	{ "rootfs",	required_argument,	NULL, OPT_ROOTFS },
+	{ "backend",	required_argument,	NULL, OPT_BACKEND },
+	{ "memory",	required_argument,	NULL, OPT_MEMORY },
+	{ "cpus",	required_argument,	NULL, OPT_CPUS },
+	{ "pids",	required_argument,	NULL, OPT_PIDS },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const struct option exec_longopts[] = {
+	{ "interactive", no_argument,		NULL, 'i' },
+	{ "tty",	no_argument,		NULL, 't' },
+	{ "env",	required_argument,	NULL, 'e' },
+	{ "workdir",	required_argument,	NULL, 'w' },
+	{ "user",	required_argument,	NULL, 'u' },
+	{ "socket",	required_argument,	NULL, 's' },
+	{ NULL, 0, NULL, 0 }
+};
+
+/*
+ * options of run (isrun) or exec; optind is left at the operands.
+ * -1 a bad value (said why), -2 a usage error.
+ */
+static int
+parse_runopts(int argc, char *argv[], int isrun, struct runopts *o)
+{
+	const char	*rootfs = DEFAULT_ROOTFS;
+	struct stat	 st;
+	uint64_t	 v;
+	int		 ch;
+
+	memset(o, 0, sizeof(*o));
+	while ((ch = getopt_long(argc, argv,
+	    isrun ? "+de:is:tu:v:w:" : "+e:is:tu:w:",
+	    isrun ? run_longopts : exec_longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			o->detach = 1;
+			break;
+		case 'i':
+			o->interactive = 1;
+			break;
+		case 't':
+			o->tty = 1;
+			break;
+		case 'e':
+			if (add_env(o, optarg) == -1)
+				return -1;
+			break;
+		case 'w':
+			if (optarg[0] != '/' ||
+			    strlen(optarg) >= CTL_CWD_SIZE) {
+				warnx("-w %s: not an absolute path (of at most "
+				    "%d characters)", optarg, CTL_CWD_SIZE - 1);
+				return -1;
+			}
+			o->cwd = optarg;
+			break;
+		case 'u':
+			if (*optarg == '\0' ||
+			    strlen(optarg) >= CTL_USER_SIZE ||
+			    strpbrk(optarg, "/\n") != NULL) {
+				warnx("-u %s: not a user name or uid[:gid]",
+				    optarg);
+				return -1;
+			}
+			o->user = optarg;
+			break;
+		case 'v':
+			if (check_volume(optarg) == -1)
+				return -1;
+			if (strv_add(&o->vols, optarg) == -1) {
+				warn(NULL);
+				return -1;
+			}
+			break;
+		case 's':
+			o->socket = optarg;
+			break;
+		case OPT_NAME:
+			if (check_name(optarg) == -1)
+				return -1;
+			o->name = optarg;
+			break;
+		case OPT_RM:
+			o->rm = 1;
+			break;
+		case OPT_ROOTFS:
+			rootfs = optarg;
+			break;
+		case OPT_BACKEND:
+			if (strcmp(optarg, "jail") != 0 &&
+			    strcmp(optarg, "microvm") != 0 &&
+			    strcmp(optarg, "auto") != 0) {
+				warnx("--backend %s: unknown backend (jail, "
+				    "microvm or auto)", optarg);
+				return -1;
+			}
+			o->backend = optarg;
+			break;
+		case OPT_MEMORY:
+			if (parse_memory(optarg, &o->memory) == -1)
+				return -1;
+			break;
+		case OPT_CPUS:
+			if (parse_cpus(optarg, &o->cpu_millis) == -1)
+				return -1;
+			break;
+		case OPT_PIDS:
+			if (parse_uint("--pids", optarg, 1, MAX_PIDS, &v) == -1)
+				return -1;
+			o->pids = (uint32_t)v;
+			break;
+		default:
+			return -2;	/* getopt said why */
+		}
+	}
+	if (o->tty && o->interactive && !isatty(STDIN_FILENO)) {
+		warnx("-t with -i: standard input is not a terminal");
+		return -1;
+	}
+	if (!isrun)
+		return 0;
+	if (stat(rootfs, &st) == -1) {
+		warn("--rootfs %s", rootfs);
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		warnx("--rootfs %s: not a directory", rootfs);
+		return -1;
+	}
+	if (realpath(rootfs, o->rootfs) == NULL) {
+		warn("--rootfs %s", rootfs);
+		return -1;
+	}
+	if (strlen(o->rootfs) >= CTL_PATH_SIZE) {
+		warnx("--rootfs %s: path too long", rootfs);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+runopts_free(struct runopts *o)
+{
+	size_t	 i;
+
+	for (i = 0; i < o->nheap; i++)
+		free(o->heap[i]);
+	free(o->heap);
+	free(o->env.v);
+	free(o->vols.v);
+}
+
+/*
+ * the connection
+ */
+
+static struct conn *
+conn_open(const char *sockopt)
+{
+	struct sockaddr_un	 sun;
+	struct conn		*c;
+	const char		*path = vmm_socket(sockopt);
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (copystr(sun.sun_path, sizeof(sun.sun_path), path) == -1) {
+		warnx("%s: socket path too long", path);
+		return NULL;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		warn("socket");
+		return NULL;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		warn("cannot connect to lensvmm at %s%s", path,
+		    errno == ENOENT || errno == ECONNREFUSED ?
+		    " (is lensvmm running?)" : "");
+		close(fd);
+		return NULL;
+	}
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1) {
+		warn("fcntl");
+		close(fd);
+		return NULL;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		warn(NULL);
+		close(fd);
+		return NULL;
+	}
+	imsg_init(&c->ib, fd);
+	c->path = path;
+	return c;
+}
+
+static void
+conn_close(struct conn *c)
+{
+	if (c == NULL)
+		return;
+	imsg_clear(&c->ib);
+	close(c->ib.fd);
+	free(c);
+}
+
+static int
+conn_send(struct conn *c, uint32_t type, const void *data, size_t len)
+{
+	if (imsg_compose(&c->ib, type, 0, 0, -1, data, len) == -1 ||
+	    imsg_flush(&c->ib) == -1) {
+		warn("lensvmm at %s", c->path);
+		return -1;
+	}
+	return 0;
+}
+
+/* the next message: 1, or 0 when lensvmm closed, -1 on error */
+static int
+conn_recv(struct conn *c, struct imsg *im)
+{
+	struct pollfd	 pfd;
+	ssize_t		 n;
+	int		 r;
+
+	for (;;) {
+		if ((r = imsg_get(&c->ib, im)) == 1)
+			return 1;
+		if (r == -1) {
+			warn("lensvmm at %s", c->path);
+			return -1;
+		}
+		pfd.fd = c->ib.fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			warn("poll");
+			return -1;
+		}
+		if ((n = imsg_read(&c->ib)) == 0)
+			return 0;
+		if (n == -1 && errno != EAGAIN) {
+			warn("lensvmm at %s", c->path);
+			return -1;
+		}
+	}
+}
+
+/* ERROR's message, printed; returns its code */
+static int
+print_error(const struct imsg *im)
+{
+	struct ctl_error	 e;
+	char			 msg[sizeof(e.msg)];
+
+	if (imsg_expect(im, sizeof(e)) == -1) {
+		warnx("lensvmm sent an ERROR of the wrong size (%zu bytes)",
+		    im->datalen);
+		return CTL_EXIT_LENS;
+	}
+	memcpy(&e, im->data, sizeof(e));
+	field(msg, sizeof(msg), e.msg, sizeof(e.msg));
+	warnx("%s", msg[0] != '\0' ? msg : "lensvmm refused the request");
+	if (e.code == CTL_EXIT_NOEXEC || e.code == CTL_EXIT_NOTFOUND)
+		return e.code;
+	return CTL_EXIT_LENS;
+}
+
+/*
+ * run and exec: the attach loop
+ */
+
+static int		 sigpipe_fds[2] = { -1, -1 };
+static struct termios	 saved_tio;
+static int		 tio_saved;
+
+static void
+tty_restore(void)
+{
+	if (tio_saved) {
+		(void)tcsetattr(STDIN_FILENO, TCSADRAIN, &saved_tio);
+		tio_saved = 0;
+	}
+}
+
+static void
+on_signal(int sig)
+{
+	int		 save = errno;
+	unsigned char	 b = (unsigned char)sig;
+
+	/* a full pipe already has a wakeup pending */
+	if (write(sigpipe_fds[1], &b, 1) == -1) {
+		errno = save;
+		return;
+	}
+	errno = save;
+}
+
+static int
+signals_setup(void)
+{
+	struct sigaction	 sa;
+	const int		 sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT,
+				    SIGWINCH };
+	size_t			 i;
+
+	if (pipe2(sigpipe_fds, O_NONBLOCK | O_CLOEXEC) == -1) {
+		warn("pipe2");
+		return -1;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (sigaction(sigs[i], &sa, NULL) == -1) {
+			warn("sigaction");
+			return -1;
+		}
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+static int
+tty_raw(void)
+{
+	struct termios	 tio;
+
+	if (!isatty(STDIN_FILENO))
+		return 0;
+	if (tcgetattr(STDIN_FILENO, &saved_tio) == -1) {
+		warn("tcgetattr");
+		return -1;
+	}
+	tio = saved_tio;
+	cfmakeraw(&tio);
+	tio_saved = 1;
+	atexit(tty_restore);
+	if (tcsetattr(STDIN_FILENO, TCSADRAIN, &tio) == -1) {
+		warn("tcsetattr");
+		tio_saved = 0;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+winsize(uint16_t *rows, uint16_t *cols)
+{
+	struct winsize	 ws;
+
+	*rows = 24;
+	*cols = 80;
+	if ((ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 ||
+	    ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0) && ws.ws_row > 0 &&
+	    ws.ws_col > 0) {
+		*rows = ws.ws_row;
+		*cols = ws.ws_col;
+	}
+}
+
+struct attach {
+	struct conn	*c;
+	int		 tty;		/* -t: send RESIZE */
+	int		 in_open;	/* forwarding stdin */
+	int		 out_dead[3];	/* fd 1 or 2 gone: drop its output */
+	int		 wdead;		/* lensvmm stopped reading */
+};
+
+static int
+attach_queue(struct attach *a, uint32_t type, const void *data, size_t len)
+{
+	if (a->wdead)
+		return 0;
+	if (imsg_compose(&a->c->ib, type, 0, 0, -1, data, len) == -1) {
+		warn("lensvmm at %s", a->c->path);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+attach_signals(struct attach *a)
+{
+	struct ctl_winsize	 w;
+	struct ctl_signal	 s;
+	unsigned char		 b[32];
+	ssize_t			 n, i;
+
+	while ((n = read(sigpipe_fds[0], b, sizeof(b))) > 0)
+		for (i = 0; i < n; i++) {
+			if (b[i] == SIGWINCH) {
+				if (!a->tty)
+					continue;
+				memset(&w, 0, sizeof(w));
+				winsize(&w.rows, &w.cols);
+				if (attach_queue(a, IMSG_CTL_RESIZE, &w,
+				    sizeof(w)) == -1)
+					return -1;
+				continue;
+			}
+			memset(&s, 0, sizeof(s));
+			s.sig = b[i];
+			log_debug("forwarding signal %d", s.sig);
+			if (attach_queue(a, IMSG_CTL_SIGNAL, &s,
+			    sizeof(s)) == -1)
+				return -1;
+		}
+	return 0;
+}
+
+static int
+attach_stdin(struct attach *a)
+{
+	static uint8_t	 buf[IMSG_MAXPAYLOAD];
+	ssize_t		 n;
+
+	n = read(STDIN_FILENO, buf, sizeof(buf));
+	if (n == -1 && (errno == EINTR || errno == EAGAIN))
+		return 0;
+	if (n == -1)
+		warn("standard input");
+	if (n <= 0) {
+		a->in_open = 0;
+		return attach_queue(a, IMSG_CTL_STDIN_EOF, NULL, 0);
+	}
+	return attach_queue(a, IMSG_CTL_STDIN, buf, n);
+}
+
+static void
+attach_output(struct attach *a, int fd, const struct imsg *im)
+{
+	if (a->out_dead[fd] || im->datalen == 0)
+		return;
+	if (write_all(fd, im->data, im->datalen) == -1) {
+		/* keep going for the exit status; the output is lost */
+		a->out_dead[fd] = 1;
+		if (fd == STDOUT_FILENO)
+			warn("standard output");
+	}
+}
+
+/* -2 while running, else the exit status of lensctl */
+static int
+attach_msg(struct attach *a, const struct imsg *im)
+{
+	struct ctl_exit		 x;
+
+	switch (im->hdr.type) {
+	case IMSG_CTL_STDOUT:
+		attach_output(a, STDOUT_FILENO, im);
+		return -2;
+	case IMSG_CTL_STDERR:
+		attach_output(a, STDERR_FILENO, im);
+		return -2;
+	case IMSG_CTL_CREATED:
+		if (imsg_expect(im, sizeof(struct ctl_created)) == -1)
+			break;
+		return -2;
+	case IMSG_CTL_EXIT:
+		if (imsg_expect(im, sizeof(x)) == -1)
+			break;
+		memcpy(&x, im->data, sizeof(x));
+		tty_restore();
+		if (x.oom)
+			warnx("the command was killed by the OOM killer "
+			    "(out of memory in the sandbox)");
+		log_debug("exit code %d signal %d oom %u", x.code, x.sig,
+		    x.oom);
+		if (x.code < 0 || x.code > 255)
+			return CTL_EXIT_LENS;
+		return x.code;
+	case IMSG_CTL_ERROR:
+		tty_restore();
+		return print_error(im);
+	default:
+		tty_restore();
+		warnx("lensvmm sent an unexpected message (type %#x)",
+		    im->hdr.type);
+		return CTL_EXIT_LENS;
+	}
+	tty_restore();
+	warnx("lensvmm sent message type %#x of the wrong size (%zu bytes)",
+	    im->hdr.type, im->datalen);
+	return CTL_EXIT_LENS;
+}
+
+static int
+attach_loop(struct attach *a)
+{
+	struct pollfd	 pfd[3];
+	struct imsg	 im;
+	ssize_t		 n;
+	int		 r, nfd, rc;
+
+	for (;;) {
+		if (!a->wdead && a->c->ib.wqueued > 0 &&
+		    (r = imsg_write(&a->c->ib)) == -1) {
+			/* lensvmm may still have an EXIT or ERROR to read */
+			if (errno != EPIPE && errno != ECONNRESET)
+				warn("lensvmm at %s", a->c->path);
+			a->wdead = 1;
+		}
+		pfd[0].fd = a->c->ib.fd;
+		pfd[0].events = POLLIN;
+		if (!a->wdead && a->c->ib.wqueued > 0)
+			pfd[0].events |= POLLOUT;
+		pfd[1].fd = sigpipe_fds[0];
+		pfd[1].events = POLLIN;
+		pfd[2].fd = -1;
+		pfd[2].events = 0;
+		pfd[2].revents = 0;
+		nfd = 2;
+		if (a->in_open && a->c->ib.wqueued < STDIN_HIWAT) {
+			pfd[2].fd = STDIN_FILENO;
+			pfd[2].events = POLLIN;
+			nfd = 3;
+		}
+		if (poll(pfd, nfd, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			warn("poll");
+			return CTL_EXIT_LENS;
+		}
+		if ((pfd[1].revents & POLLIN) && attach_signals(a) == -1)
+			return CTL_EXIT_LENS;
+		if (nfd == 3 && (pfd[2].revents & (POLLIN | POLLHUP | POLLERR))
+		    && attach_stdin(a) == -1)
+			return CTL_EXIT_LENS;
+		if (nfd == 3 && (pfd[2].revents & POLLNVAL))
+			a->in_open = 0;
+		if ((pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) == 0)
+			continue;
+		if ((n = imsg_read(&a->c->ib)) == -1 && errno == EAGAIN)
+			continue;
+		if (n == -1 && errno != ECONNRESET) {
+			warn("lensvmm at %s", a->c->path);
+			return CTL_EXIT_LENS;
+		}
+		for (;;) {
+			if ((r = imsg_get(&a->c->ib, &im)) == 0)
+				break;
+			if (r == -1) {
+				tty_restore();
+				warn("lensvmm at %s", a->c->path);
+				return CTL_EXIT_LENS;
+			}
+			rc = attach_msg(a, &im);
+			imsg_free(&im);
+			if (rc != -2)
+				return rc;
+		}
+		if (n <= 0) {
+			tty_restore();
+			warnx("lensvmm closed the connection before the "
+			    "command ended");
+			return CTL_EXIT_LENS;
+		}
+	}
+}
+
+/* queue RUN or EXEC with its fixed part and strings */
+static int
+queue_request(struct conn *c, uint32_t type, const void *fixed,
+    size_t fixedlen, const struct strv *lists, size_t nlists)
+{
+	struct ibuf	*b;
+	size_t		 len = fixedlen, i, j, nstr = 0;
+
+	for (i = 0; i < nlists; i++)
+		for (j = 0; j < lists[i].n; j++) {
+			len += strlen(lists[i].v[j]) + 1;
+			nstr++;
+		}
+	if (nstr > CTL_MAXSTRINGS) {
+		warnx("too many arguments, variables and volumes (%zu, at "
+		    "most %d)", nstr, CTL_MAXSTRINGS);
+		return -1;
+	}
+	if (len > IMSG_MAXPAYLOAD) {
+		warnx("command, environment and volumes too long (%zu bytes, "
+		    "at most %d)", len - fixedlen, IMSG_MAXPAYLOAD -
+		    (int)fixedlen);
+		return -1;
+	}
+	if ((b = imsg_create(&c->ib, type, 0, 0, len)) == NULL) {
+		warn("lensvmm request");
+		return -1;
+	}
+	if (imsg_add(b, fixed, fixedlen) == -1)
+		goto fail;
+	for (i = 0; i < nlists; i++)
+		for (j = 0; j < lists[i].n; j++)
+			if (imsg_add(b, lists[i].v[j],
+			    strlen(lists[i].v[j]) + 1) == -1)
+				goto fail;
+	imsg_close(&c->ib, b);
+	return 0;
+ fail:
+	warn("lensvmm request");
+	imsg_abort(b);
+	return -1;
+}
+
+static int
+attach(struct conn *c, const struct runopts *o)
+{
+	struct attach	 a;
+	int		 rc;
+
+	memset(&a, 0, sizeof(a));
+	a.c = c;
+	a.in_open = o->interactive;
+	if (signals_setup() == -1)
+		return CTL_EXIT_LENS;
+	/* window size changes are passed on even when stdin is no tty */
+	a.tty = o->tty;
+	if (o->tty && isatty(STDIN_FILENO) && tty_raw() == -1)
+		return CTL_EXIT_LENS;
+	rc = attach_loop(&a);
+	tty_restore();
+	return rc;
+}
+
+static int
+sb_run(int argc, char *argv[])
+{
+	struct runopts	 o;
+	struct ctl_run	 r;
+	struct strv	 lists[3];
+	struct conn	*c = NULL;
+	struct imsg	 im;
+	struct ctl_created cr;
+	char		 id[CTL_ID_SIZE];
+	int		 rc = CTL_EXIT_LENS, n;
+
+	if ((rc = parse_runopts(argc, argv, 1, &o)) != 0) {
+		runopts_free(&o);
+		if (rc == -2)
+			lensctl_usage(&sandbox_group, "run");
+		return CTL_EXIT_LENS;
+	}
+	rc = CTL_EXIT_LENS;
+	argc -= optind;
+	argv += optind;
+	if (argc < 1) {
+		warnx("run: no command given");
+		goto usage;
+	}
+	memset(&r, 0, sizeof(r));
+	r.flags = (o.detach ? RUN_DETACH : 0) |
+	    (o.interactive ? RUN_STDIN : 0) | (o.tty ? RUN_TTY : 0) |
+	    (o.rm ? RUN_RM : 0) | (is_root(o.user) ? RUN_ROOT : 0);
+	if (o.tty)
+		winsize(&r.rows, &r.cols);
+	if (o.name != NULL)
+		(void)copystr(r.name, sizeof(r.name), o.name);
+	(void)copystr(r.rootfs, sizeof(r.rootfs), o.rootfs);
+	(void)copystr(r.backend, sizeof(r.backend),
+	    o.backend != NULL ? o.backend : "auto");
+	r.memory = o.memory;
+	r.cpu_millis = o.cpu_millis;
+	r.pids = o.pids;
+	if (o.user != NULL)
+		(void)copystr(r.user, sizeof(r.user), o.user);
+	if (o.cwd != NULL)
+		(void)copystr(r.cwd, sizeof(r.cwd), o.cwd);
+	r.argc = argc;
+	r.envc = o.env.n;
+	r.nvolumes = o.vols.n;
+	lists[0].v = (const char **)argv;
+	lists[0].n = argc;
+	lists[1] = o.env;
+	lists[2] = o.vols;
+
+	if ((c = conn_open(o.socket)) == NULL)
+		goto done;
+	if (queue_request(c, IMSG_CTL_RUN, &r, sizeof(r), lists, 3) == -1)
+		goto done;
+	if (!o.detach) {
+		rc = attach(c, &o);
+		goto done;
+	}
+	if (imsg_flush(&c->ib) == -1) {
+		warn("lensvmm at %s", c->path);
+		goto done;
+	}
+	if ((n = conn_recv(c, &im)) == 0)
+		warnx("lensvmm closed the connection without an answer");
+	if (n != 1)
+		goto done;
+	if (im.hdr.type == IMSG_CTL_CREATED &&
+	    imsg_expect(&im, sizeof(cr)) == 0) {
+		memcpy(&cr, im.data, sizeof(cr));
+		field(id, sizeof(id), cr.id, sizeof(cr.id));
+		printf("%s\n", id);
+		rc = fflush(stdout) == 0 ? 0 : CTL_EXIT_LENS;
+	} else if (im.hdr.type == IMSG_CTL_ERROR)
+		rc = print_error(&im);
+	else
+		warnx("lensvmm sent an unexpected answer (type %#x, %zu "
+		    "bytes)", im.hdr.type, im.datalen);
+	imsg_free(&im);
+ done:
+	conn_close(c);
+	runopts_free(&o);
+	return rc;
+ usage:
+	runopts_free(&o);
+	lensctl_usage(&sandbox_group, "run");
+	return CTL_EXIT_LENS;
+}
+
+static int
+sb_exec(int argc, char *argv[])
+{
+	struct runopts	 o;
+	struct ctl_exec	 x;
+	struct strv	 lists[2];
+	struct conn	*c = NULL;
+	struct ctl_ref	 ref;
+	int		 rc = CTL_EXIT_LENS;
+
+	if ((rc = parse_runopts(argc, argv, 0, &o)) != 0) {
+		runopts_free(&o);
+		if (rc == -2)
+			lensctl_usage(&sandbox_group, "exec");
+		return CTL_EXIT_LENS;
+	}
+	rc = CTL_EXIT_LENS;
+	argc -= optind;
+	argv += optind;
+	if (argc < 1) {
+		warnx("exec: no sandbox given");
+		goto usage;
+	}
+	if (check_ref(argv[0], &ref) == -1) {
+		runopts_free(&o);
+		return CTL_EXIT_LENS;
+	}
+	argc--;
+	argv++;
+	if (argc > 0 && strcmp(argv[0], "--") == 0) {
+		argc--;
+		argv++;
+	}
+	if (argc < 1) {
+		warnx("exec: no command given");
+		goto usage;
+	}
+	memset(&x, 0, sizeof(x));
+	memcpy(x.sandbox, ref.sandbox, sizeof(x.sandbox));
+	x.flags = (o.interactive ? RUN_STDIN : 0) | (o.tty ? RUN_TTY : 0) |
+	    (is_root(o.user) ? RUN_ROOT : 0);
+	if (o.tty)
+		winsize(&x.rows, &x.cols);
+	if (o.user != NULL)
+		(void)copystr(x.user, sizeof(x.user), o.user);
+	if (o.cwd != NULL)
+		(void)copystr(x.cwd, sizeof(x.cwd), o.cwd);
+	x.argc = argc;
+	x.envc = o.env.n;
+	lists[0].v = (const char **)argv;
+	lists[0].n = argc;
+	lists[1] = o.env;
+	if ((c = conn_open(o.socket)) == NULL)
+		goto done;
+	if (queue_request(c, IMSG_CTL_EXEC, &x, sizeof(x), lists, 2) == -1)
+		goto done;
+	rc = attach(c, &o);
+ done:
+	conn_close(c);
+	runopts_free(&o);
+	return rc;
+ usage:
+	runopts_free(&o);
+	lensctl_usage(&sandbox_group, "exec");
+	return CTL_EXIT_LENS;
+}
+
+/*
+ * the request/answer commands
+ */
+
+/* send one request; hand each data message to fn until OK */
+static int
+request(const char *sock, uint32_t type, const void *data, size_t len,
+    int (*fn)(const struct imsg *, void *), void *arg)
+{
+	struct conn	*c;
+	struct imsg	 im;
+	int		 rc = LENSCTL_FAIL, n;
+
+	if ((c = conn_open(sock)) == NULL)
+		return LENSCTL_FAIL;
+	if (conn_send(c, type, data, len) == -1)
+		goto done;
+	for (;;) {
+		if ((n = conn_recv(c, &im)) == 0)
+			warnx("lensvmm closed the connection before answering");
+		if (n != 1)
+			break;
+		if (im.hdr.type == IMSG_CTL_OK) {
+			rc = LENSCTL_OK;
+			imsg_free(&im);
+			break;
+		}
+		if (im.hdr.type == IMSG_CTL_ERROR) {
+			(void)print_error(&im);
+			imsg_free(&im);
+			break;
+		}
+		n = fn != NULL ? fn(&im, arg) : -1;
+		if (n == -1)
+			warnx("lensvmm sent an unexpected message (type %#x, "
+			    "%zu bytes)", im.hdr.type, im.datalen);
+		imsg_free(&im);
+		if (n == -1)
+			break;
+	}
+ done:
+	conn_close(c);
+	return rc;
+}
+
+static const char *
+state_name(uint32_t st)
+{
+	switch (st) {
+	case SANDBOX_CREATED:
+		return "created";
+	case SANDBOX_RUNNING:
+		return "running";
+	case SANDBOX_STOPPED:
+		return "exited";
+	default:
+		return "unknown";
+	}
+}
+
+static void
+ago(char *buf, size_t sz, int64_t created)
+{
+	int64_t	 d = (int64_t)time(NULL) - created;
+
+	if (created <= 0)
+		snprintf(buf, sz, "-");
+	else if (d < 1)
+		snprintf(buf, sz, "just now");
+	else if (d < 60)
+		snprintf(buf, sz, "%" PRId64 " second%s ago", d,
+		    d == 1 ? "" : "s");
+	else if (d < 3600)
+		snprintf(buf, sz, "%" PRId64 " minute%s ago", d / 60,
+		    d / 60 == 1 ? "" : "s");
+	else if (d < 86400 * 2)
+		snprintf(buf, sz, "%" PRId64 " hour%s ago", d / 3600,
+		    d / 3600 == 1 ? "" : "s");
+	else
+		snprintf(buf, sz, "%" PRId64 " days ago", d / 86400);
+}
+
+struct psopts {
+	int	 json;
+	int	 header;
+};
+
+static int
+ps_entry(const struct imsg *im, void *arg)
+{
+	struct psopts		*po = arg;
+	struct ctl_sandbox	 s;
+	char			 id[CTL_ID_SIZE], name[CTL_NAME_SIZE];
+	char			 backend[17], cmd[sizeof(s.command) + 1];
+	char			 status[32], when[64];
+	struct tm		 tm;
+	time_t			 t;
+	json_t			*j;
+	char			*str;
+
+	if (im->hdr.type != IMSG_CTL_PS_ENTRY ||
+	    imsg_expect(im, sizeof(s)) == -1)
+		return -1;
+	memcpy(&s, im->data, sizeof(s));
+	field(id, sizeof(id), s.id, sizeof(s.id));
+	field(name, sizeof(name), s.name, sizeof(s.name));
+	field(backend, sizeof(backend), s.backend, sizeof(s.backend));
+	field(cmd, sizeof(cmd), s.command, sizeof(s.command));
+	if (po->json) {
+		t = (time_t)s.created;
+		if (gmtime_r(&t, &tm) == NULL ||
+		    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+			snprintf(when, sizeof(when), "-");
+		j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:s}",
+		    "id", id, "name", name, "backend", backend,
+		    "status", state_name(s.state),
+		    "exit_code", (json_int_t)s.exit_code,
+		    "created", when, "created_unix", (json_int_t)s.created,
+		    "command", cmd);
+		if (j == NULL || (str = json_dumps(j, JSON_COMPACT)) == NULL) {
+			json_decref(j);
+			warnx("cannot make JSON for %s", id);
+			return 0;
+		}
+		printf("%s\n", str);
+		free(str);
+		json_decref(j);
+		return 0;
+	}
+	if (!po->header) {
+		printf("%-12s  %-20s  %-8s  %-12s  %-16s  %s\n", "ID", "NAME",
+		    "BACKEND", "STATUS", "CREATED", "COMMAND");
+		po->header = 1;
+	}
+	if (s.state == SANDBOX_STOPPED)
+		snprintf(status, sizeof(status), "exited (%d)",
+		    (int)s.exit_code);
+	else
+		snprintf(status, sizeof(status), "%s", state_name(s.state));
+	ago(when, sizeof(when), s.created);
+	printf("%-12.12s  %-20s  %-8s  %-12s  %-16s  %s\n", id, name,
+	    backend, status, when, cmd);
+	return 0;
+}
+
+static const struct option ps_longopts[] = {
+	{ "all",	no_argument,		NULL, 'a' },
+	{ "json",	no_argument,		NULL, OPT_JSON },
+	{ "socket",	required_argument,	NULL, 's' },
+	{ NULL, 0, NULL, 0 }
+};
+
+static int
+sb_ps(int argc, char *argv[])
+{
+	struct psopts	 po;
+	struct ctl_ps	 p;
+	const char	*sock = NULL;
+	int		 ch, rc;
+
+	memset(&po, 0, sizeof(po));
+	memset(&p, 0, sizeof(p));
+	while ((ch = getopt_long(argc, argv, "as:", ps_longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'a':
+			p.all = 1;
+			break;
+		case 's':
+			sock = optarg;
+			break;
+		case OPT_JSON:
+			po.json = 1;
+			break;
+		default:
+			return lensctl_usage(&sandbox_group, "ps");
+		}
+	}
+	if (optind != argc)
+		return lensctl_usage(&sandbox_group, "ps");
+	rc = request(sock, IMSG_CTL_PS, &p, sizeof(p), ps_entry, &po);
+	if (rc == LENSCTL_OK && !po.json && !po.header)
+		printf("%-12s  %-20s  %-8s  %-12s  %-16s  %s\n", "ID", "NAME",
+		    "BACKEND", "STATUS", "CREATED", "COMMAND");
+	if (fflush(stdout) != 0) {
+		warn("standard output");
+		rc = LENSCTL_FAIL;
+	}
+	return rc;
+}
+
+/* stop and rm: one request per sandbox named */
+static int
+sb_stop_rm(int argc, char *argv[], int isstop)
+{
+	struct ctl_stop	 st;
+	struct ctl_rm	 rm;
+	struct ctl_ref	 ref;
+	const char	*sock = NULL;
+	uint64_t	 v;
+	uint32_t	 timeout = 10;
+	int		 ch, force = 0, rc = LENSCTL_OK, i;
+
+	while ((ch = getopt(argc, argv, isstop ? "s:t:" : "fs:")) != -1) {
+		switch (ch) {
+		case 'f':
+			force = 1;
+			break;
+		case 's':
+			sock = optarg;
+			break;
+		case 't':
+			if (parse_uint("-t", optarg, 0, MAX_STOP_SECS, &v) == -1)
+				return LENSCTL_USAGE;
+			timeout = (uint32_t)v;
+			break;
+		default:
+			return lensctl_usage(&sandbox_group,
+			    isstop ? "stop" : "rm");
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		return lensctl_usage(&sandbox_group, isstop ? "stop" : "rm");
+	for (i = 0; i < argc; i++)
+		if (check_ref(argv[i], NULL) == -1)
+			return LENSCTL_USAGE;
+	for (i = 0; i < argc; i++) {
+		(void)check_ref(argv[i], &ref);
+		if (isstop) {
+			memset(&st, 0, sizeof(st));
+			st.ref = ref;
+			st.timeout_secs = timeout;
+			ch = request(sock, IMSG_CTL_STOP, &st, sizeof(st),
+			    NULL, NULL);
+		} else {
+			memset(&rm, 0, sizeof(rm));
+			rm.ref = ref;
+			rm.force = force;
+			ch = request(sock, IMSG_CTL_RM, &rm, sizeof(rm),
+			    NULL, NULL);
+		}
+		if (ch == LENSCTL_OK)
+			printf("%s\n", argv[i]);
+		else
+			rc = LENSCTL_FAIL;
+		fflush(stdout);
+	}
+	return rc;
+}
+
+static int
+sb_stop(int argc, char *argv[])
+{
+	return sb_stop_rm(argc, argv, 1);
+}
+
+static int
+sb_rm(int argc, char *argv[])
+{
+	return sb_stop_rm(argc, argv, 0);
+}
+
+static int
+logs_data(const struct imsg *im, void *arg)
+{
+	int	*dead = arg;
+	int	 fd;
+
+	if (im->hdr.type == IMSG_CTL_STDOUT)
+		fd = STDOUT_FILENO;
+	else if (im->hdr.type == IMSG_CTL_STDERR)
+		fd = STDERR_FILENO;
+	else
+		return -1;
+	if (dead[fd] || im->datalen == 0)
+		return 0;
+	if (write_all(fd, im->data, im->datalen) == -1) {
+		dead[fd] = 1;
+		if (fd == STDOUT_FILENO) {
+			warn("standard output");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+sb_logs(int argc, char *argv[])
+{
+	struct ctl_logs	 l;
+	const char	*sock = NULL;
+	int		 ch, dead[3] = { 0, 0, 0 };
+
+	memset(&l, 0, sizeof(l));
+	while ((ch = getopt(argc, argv, "fs:")) != -1) {
+		switch (ch) {
+		case 'f':
+			l.follow = 1;
+			break;
+		case 's':
+			sock = optarg;
+			break;
+		default:
+			return lensctl_usage(&sandbox_group, "logs");
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 1)
+		return lensctl_usage(&sandbox_group, "logs");
+	if (check_ref(argv[0], &l.ref) == -1)
+		return LENSCTL_USAGE;
+	signal(SIGPIPE, SIG_IGN);
+	return request(sock, IMSG_CTL_LOGS, &l, sizeof(l), logs_data, dead);
+}
+
+static int
+inspect_json(const struct imsg *im, void *arg)
+{
+	json_t		*j;
+	json_error_t	 jerr;
+
+	(void)arg;
+	if (im->hdr.type != IMSG_CTL_JSON)
+		return -1;
+	j = json_loadb(im->data, im->datalen, 0, &jerr);
+	if (j == NULL) {
+		warnx("lensvmm sent malformed JSON: %s", jerr.text);
+		return -1;
+	}
+	if (json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == -1)
+		warnx("cannot print the JSON");
+	putchar('\n');
+	json_decref(j);
+	return 0;
+}
+
+static int
+sb_inspect(int argc, char *argv[])
+{
+	struct ctl_ref	 ref;
+	const char	*sock = NULL;
+	int		 ch, i, rc = LENSCTL_OK;
+
+	while ((ch = getopt(argc, argv, "s:")) != -1) {
+		switch (ch) {
+		case 's':
+			sock = optarg;
+			break;
+		default:
+			return lensctl_usage(&sandbox_group, "inspect");
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		return lensctl_usage(&sandbox_group, "inspect");
+	for (i = 0; i < argc; i++)
+		if (check_ref(argv[i], NULL) == -1)
+			return LENSCTL_USAGE;
+	for (i = 0; i < argc; i++) {
+		(void)check_ref(argv[i], &ref);
+		if (request(sock, IMSG_CTL_INSPECT, &ref, sizeof(ref),
+		    inspect_json, NULL) != LENSCTL_OK)
+			rc = LENSCTL_FAIL;
+		fflush(stdout);
+	}
+	return rc;
+}

@@ -1,0 +1,1760 @@
+/*
+ * lensvmm parent: options, the control socket, the sandbox table and
+ * its state directory, cgroups, audit events, and the jail process of
+ * every sandbox.
+ *
+ * Runs as root with only the capabilities sandbox setup needs (see
+ * keep_caps below and lensvmm.8) and under a deny-list seccomp filter:
+ * every sandbox is forked from the parent and inherits its filter, so an
+ * allow-list with a kill action here would be the workload's too.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <err.h>
+#include <errno.h>
+#include <event.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <grp.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auditc.h"
+#include "imsgev.h"
+#include "log.h"
+#include "lensvmm.h"
+#include "privsep.h"
+#include "sandbox.h"
+
+struct reply {
+	TAILQ_ENTRY(reply)	 entry;
+	struct imsgev		 iev;
+	int			 closing;
+	int			 logfd;		/* LOGS: the console log */
+	int			 follow;
+	char			 id[CTL_ID_SIZE];
+	struct event		 ev_poll;
+};
+
+struct waiter {
+	TAILQ_ENTRY(waiter)	 entry;
+	struct reply		*r;
+};
+
+struct sbx {
+	TAILQ_ENTRY(sbx)	 entry;
+	char			 id[CTL_ID_SIZE];
+	char			 name[CTL_NAME_SIZE];
+	int			 slot;
+	uid_t			 base;
+	int			 state;
+	int32_t			 exit_code, exit_sig;
+	int			 oom;
+	int64_t			 created, started, finished;
+	struct ctl_run		 run;
+	char			*strings;	/* argv, env, volumes */
+	size_t			 stringslen;
+	char			 dir[PATH_MAX];
+	struct cgroup		 cg;
+	struct proc_child	 child;
+	struct imsgev		 iev;
+	int			 jail_open;
+	struct reply		*starter;	/* RUN waiting for READY */
+	uint32_t		 next_exec;
+	int			 exited;	/* J_EXIT seen */
+	int			 remove;	/* rm once stopped */
+	int			 removed;
+	TAILQ_HEAD(, waiter)	 waiters;
+	pid_t			 initpid;
+};
+
+static TAILQ_HEAD(, sbx)	 sandboxes = TAILQ_HEAD_INITIALIZER(sandboxes);
+static TAILQ_HEAD(, reply)	 replies = TAILQ_HEAD_INITIALIZER(replies);
+static struct proc_child	 control = { .name = "control", .fd = -1 };
+static struct imsgev		 ctl_iev;
+static struct auditc		*audit;
+static char			 statedir[PATH_MAX], sockpath[108];
+static char			 auditsock[108], initpath[PATH_MAX];
+static char			 emptydir[PATH_MAX];
+static pid_t			 parent_pid;
+static int			 shutting_down;
+
+static void	jail_dispatch(int, short, void *);
+static void	sbx_stopped(struct sbx *);
+static void	sbx_free(struct sbx *);
+static void	reply_free(struct reply *);
+
+/* capabilities the parent keeps (inherited by each jail process) */
+static const cap_value_t keep_caps[] = {
+	CAP_SYS_ADMIN,		/* namespaces, setns, mounts, idmapped rootfs */
+	CAP_SETUID, CAP_SETGID,	/* uid/gid maps; jail process drops to its uid */
+	CAP_CHOWN,		/* upper layer owned by the sandbox's root */
+	CAP_DAC_OVERRIDE,	/* remove what sandboxes left in their upper */
+	CAP_FOWNER,		/* ... owned by their uids */
+	CAP_KILL,		/* stop sandboxes and jail processes */
+	CAP_SYS_CHROOT,		/* setns(mnt), chroot of the jail process */
+	CAP_SETPCAP,		/* the jail process empties its bounding set */
+};
+
+static __attribute__((noreturn)) void
+usage(void)
+{
+	fprintf(stderr, "usage: lensvmm [-dv] [-a auditsock] [-D statedir] "
+	    "[-i lens-init] [-s socket]\n");
+	exit(2);
+}
+
+/* --- replies to lensctl ---------------------------------------------- */
+
+static void
+reply_dispatch(int fd, short event, void *arg)
+{
+	struct reply	*r = arg;
+	char		 buf[1];
+
+	(void)fd;
+	if (event & EV_READ) {
+		/* nothing is read after the request; EOF: the client left */
+		if (read(r->iev.ibuf.fd, buf, sizeof(buf)) <= 0 &&
+		    errno != EAGAIN) {
+			reply_free(r);
+			return;
+		}
+	}
+	if (event & EV_WRITE) {
+		if (imsg_write(&r->iev.ibuf) == -1) {
+			reply_free(r);
+			return;
+		}
+		if (r->closing && TAILQ_EMPTY(&r->iev.ibuf.wq)) {
+			reply_free(r);
+			return;
+		}
+	}
+	imsgev_add(&r->iev);
+}
+
+static struct reply *
+reply_new(int fd)
+{
+	struct reply	*r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		log_warn("calloc");
+		close(fd);
+		return NULL;
+	}
+	r->logfd = -1;
+	imsgev_init(&r->iev, fd, reply_dispatch, r);
+	TAILQ_INSERT_TAIL(&replies, r, entry);
+	return r;
+}
+
+static void
+reply_free(struct reply *r)
+{
+	struct sbx	*sb;
+	struct waiter	*w, *wn;
+
+	TAILQ_REMOVE(&replies, r, entry);
+	TAILQ_FOREACH(sb, &sandboxes, entry) {
+		if (sb->starter == r)
+			sb->starter = NULL;
+		TAILQ_FOREACH_SAFE(w, &sb->waiters, entry, wn)
+			if (w->r == r) {
+				TAILQ_REMOVE(&sb->waiters, w, entry);
+				free(w);
+			}
+	}
+	if (r->logfd != -1) {
+		close(r->logfd);
+		if (event_initialized(&r->ev_poll))
+			evtimer_del(&r->ev_poll);
+	}
+	if (r->iev.ibuf.fd != -1)
+		imsgev_clear(&r->iev);
+	free(r);
+}
+
+static void
+reply_send(struct reply *r, uint32_t type, const void *data, size_t len)
+{
+	if (r->closing)
+		return;
+	if (imsgev_compose(&r->iev, type, 0, 0, -1, data, len) == -1) {
+		log_warnx("client reply queue full");
+		reply_free(r);
+	}
+}
+
+static void
+reply_last(struct reply *r, uint32_t type, const void *data, size_t len)
+{
+	reply_send(r, type, data, len);
+	r->closing = 1;
+}
+
+static void
+reply_error(struct reply *r, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+reply_error(struct reply *r, int code, const char *fmt, ...)
+{
+	struct ctl_error	 ce;
+	va_list			 ap;
+
+	memset(&ce, 0, sizeof(ce));
+	ce.code = code;
+	va_start(ap, fmt);
+	vsnprintf(ce.msg, sizeof(ce.msg), fmt, ap);
+	va_end(ap);
+	log_debug("error: %s", ce.msg);
+	reply_last(r, IMSG_CTL_ERROR, &ce, sizeof(ce));
+}
+
+static void
+reply_ok(struct reply *r)
+{
+	reply_last(r, IMSG_CTL_OK, NULL, 0);
+}
+
+/* --- audit ------------------------------------------------------------ */
+
+static void
+audit_event(const struct sbx *sb, const char *type, json_t *details)
+{
+	char	*s;
+
+	json_object_set_new(details, "backend", json_string("jail"));
+	json_object_set_new(details, "name", json_string(sb->name));
+	if ((s = json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+		fatalx("audit: json_dumps");
+	json_decref(details);
+	if (auditc_event(audit, sb->id, type, s, strlen(s)) == -1)
+		log_warn("audit: %s event for %s not queued", type, sb->id);
+	free(s);
+}
+
+static json_t *
+strings_json(const char *p, uint32_t n, const char **next)
+{
+	json_t		*a = json_array();
+	uint32_t	 i;
+
+	for (i = 0; i < n; i++) {
+		json_array_append_new(a, json_string(p));
+		p += strlen(p) + 1;
+	}
+	if (next != NULL)
+		*next = p;
+	return a;
+}
+
+static void
+audit_cb(struct auditc *ac, enum auditc_note n, void *arg)
+{
+	(void)ac;
+	(void)arg;
+	if (n == AUDITC_READY)
+		log_info("audit: connected to lensauditd");
+	else if (n == AUDITC_LOST)
+		log_warnx("audit: lost lensauditd; no sandbox starts until it "
+		    "is back");
+}
+
+/* --- state ------------------------------------------------------------ */
+
+static const char *
+state_name(int st)
+{
+	switch (st) {
+	case SANDBOX_CREATED:
+		return "created";
+	case SANDBOX_RUNNING:
+		return "running";
+	default:
+		return "stopped";
+	}
+}
+
+static json_t *
+sbx_json(const struct sbx *sb)
+{
+	json_t		*j, *argv, *env, *vols, *res;
+	const char	*p = sb->strings;
+
+	argv = strings_json(p, sb->run.argc, &p);
+	env = strings_json(p, sb->run.envc, &p);
+	vols = strings_json(p, sb->run.nvolumes, &p);
+	res = json_pack("{s:I, s:I, s:I}", "memory", (json_int_t)sb->run.memory,
+	    "cpu_millis", (json_int_t)sb->run.cpu_millis, "pids",
+	    (json_int_t)(sb->run.pids ? sb->run.pids : VMM_DEFAULT_PIDS));
+	j = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:s,"
+	    " s:b, s:b, s:b, s:b, s:b, s:I, s:I, s:s, s:I, s:I, s:I, s:i,"
+	    " s:i, s:b, s:i}",
+	    "id", sb->id, "name", sb->name, "backend", "jail",
+	    "rootfs", sb->run.rootfs, "command", argv, "env", env,
+	    "volumes", vols, "resources", res, "user",
+	    (sb->run.flags & RUN_ROOT) ? "root" : (sb->run.user[0] ?
+	    sb->run.user : "1000"), "cwd", sb->run.cwd,
+	    "tty", (sb->run.flags & RUN_TTY) != 0,
+	    "stdin", (sb->run.flags & RUN_STDIN) != 0,
+	    "detach", (sb->run.flags & RUN_DETACH) != 0,
+	    "autoremove", (sb->run.flags & RUN_RM) != 0,
+	    "root", (sb->run.flags & RUN_ROOT) != 0,
+	    "uid_base", (json_int_t)sb->base, "uid_count",
+	    (json_int_t)VMM_UIDRANGE, "state", state_name(sb->state),
+	    "created", (json_int_t)sb->created, "started",
+	    (json_int_t)sb->started, "finished", (json_int_t)sb->finished,
+	    "exit_code", sb->exit_code, "signal", sb->exit_sig,
+	    "oom_killed", sb->oom, "pid", (int)sb->initpid);
+	if (j == NULL)
+		fatalx("json_pack");
+	json_object_set_new(j, "cgroup", json_string(sb->cg.paths[0]));
+	json_object_set_new(j, "state_dir", json_string(sb->dir));
+	return j;
+}
+
+/* config.json: everything inspect shows; written atomically */
+static int
+sbx_save(const struct sbx *sb)
+{
+	char	 path[PATH_MAX + 32], tmp[PATH_MAX + 32];
+	json_t	*j;
+	json_t	*strs;
+	int	 rc;
+
+	if (sb->removed)
+		return 0;
+	j = sbx_json(sb);
+	strs = json_stringn(sb->strings, sb->stringslen);
+	json_object_set_new(j, "_strings", strs);
+	json_object_set_new(j, "_slot", json_integer(sb->slot));
+	json_object_set_new(j, "_flags", json_integer(sb->run.flags));
+	snprintf(path, sizeof(path), "%s/config.json", sb->dir);
+	snprintf(tmp, sizeof(tmp), "%s/config.json.tmp", sb->dir);
+	rc = json_dump_file(j, tmp, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_decref(j);
+	if (rc == -1 || rename(tmp, path) == -1) {
+		log_warn("write %s", path);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)f;
+	if (flag == FTW_DP || flag == FTW_D)
+		return rmdir(path) == -1 && errno != ENOENT ? -1 : 0;
+	return unlink(path) == -1 && errno != ENOENT ? -1 : 0;
+}
+
+static int
+rm_tree(const char *dir)
+{
+	if (access(dir, F_OK) == -1 && errno == ENOENT)
+		return 0;
+	return nftw(dir, rm_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}
+
+/* undo what creation did: cgroup, state directory; forget it */
+static void
+sbx_destroy_files(struct sbx *sb)
+{
+	if (sb->cg.n > 0) {
+		(void)cgroup_kill(&sb->cg);
+		(void)cgroup_destroy(&sb->cg);
+	}
+	if (sb->dir[0] != '\0' && rm_tree(sb->dir) == -1)
+		log_warn("remove %s", sb->dir);
+	sb->removed = 1;
+}
+
+static struct sbx *
+sbx_find(const char *ref, char *err, size_t errlen)
+{
+	struct sbx	*sb, *found = NULL;
+	size_t		 n = strlen(ref), hits = 0;
+
+	TAILQ_FOREACH(sb, &sandboxes, entry)
+		if (!sb->removed && (strcmp(sb->id, ref) == 0 ||
+		    strcmp(sb->name, ref) == 0))
+			return sb;
+	TAILQ_FOREACH(sb, &sandboxes, entry)
+		if (!sb->removed && strncmp(sb->id, ref, n) == 0) {
+			found = sb;
+			hits++;
+		}
+	if (hits == 1)
+		return found;
+	snprintf(err, errlen, hits ? "sandbox reference %s is ambiguous" :
+	    "no such sandbox: %s", ref);
+	return NULL;
+}
+
+static int
+slot_used(int slot)
+{
+	struct sbx	*sb;
+
+	TAILQ_FOREACH(sb, &sandboxes, entry)
+		if (!sb->removed && sb->slot == slot)
+			return 1;
+	return 0;
+}
+
+static int
+slot_alloc(void)
+{
+	int	 slot;
+	int	 n = 0;
+	struct sbx *sb;
+
+	TAILQ_FOREACH(sb, &sandboxes, entry)
+		if (!sb->removed)
+			n++;
+	if (n >= VMM_MAXSANDBOXES)
+		return -1;
+	for (slot = 0; slot < VMM_MAXSANDBOXES * 4; slot++) {
+		if (slot_used(slot))
+			continue;
+		if (jail_user_collides(VMM_UIDBASE + VMM_UIDRANGE * slot,
+		    VMM_UIDRANGE)) {
+			log_info("uid range of slot %d is in use on the host; "
+			    "skipped", slot);
+			continue;
+		}
+		return slot;
+	}
+	return -1;
+}
+
+/* --- fork of a jail process ---------------------------------------------- */
+
+static int
+close_except(const int *keep, int nkeep)
+{
+	int	 i, j, lo = STDERR_FILENO + 1, hi, t;
+	int	 sorted[16];
+
+	for (i = 0; i < nkeep; i++)
+		sorted[i] = keep[i];
+	for (i = 0; i < nkeep; i++)
+		for (j = i + 1; j < nkeep; j++)
+			if (sorted[j] < sorted[i]) {
+				t = sorted[i];
+				sorted[i] = sorted[j];
+				sorted[j] = t;
+			}
+	for (i = 0; i < nkeep; i++) {
+		hi = sorted[i] - 1;
+		if (sorted[i] < lo)
+			continue;
+		if (hi >= lo && close_range(lo, hi, 0) == -1)
+			return -1;
+		lo = sorted[i] + 1;
+	}
+	return close_range(lo, ~0U, 0);
+}
+
+static int
+jail_fork(struct sbx *sb, struct jail_conf *jc)
+{
+	int	 sp[2], keep[16], n = 0, i;
+	pid_t	 pid;
+	void	*page;
+
+	page = mmap(NULL, sizeof(int32_t), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (page == MAP_FAILED)
+		return -1;
+	sb->child.sigsys = page;
+	*sb->child.sigsys = -1;
+	sb->child.name = "jail";
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+	    sp) == -1) {
+		munmap(page, sizeof(int32_t));
+		sb->child.sigsys = NULL;
+		return -1;
+	}
+	switch ((pid = fork())) {
+	case -1:
+		close(sp[0]);
+		close(sp[1]);
+		munmap(page, sizeof(int32_t));
+		sb->child.sigsys = NULL;
+		return -1;
+	case 0:
+		log_procinit("jail");
+		keep[n++] = sp[1];
+		keep[n++] = jc->initfd;
+		keep[n++] = jc->consolefd;
+		if (jc->oomfd != -1)
+			keep[n++] = jc->oomfd;
+		for (i = 0; i < 4 && jc->cgprocs[i] != -1; i++)
+			keep[n++] = jc->cgprocs[i];
+		if (close_except(keep, n) == -1)
+			fatal("close_range");
+		sandbox_report_to(sb->child.sigsys);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGINT, SIG_IGN);
+		signal(SIGPIPE, SIG_IGN);
+		_exit(sandbox_main(sp[1], jc));
+	}
+	close(sp[1]);
+	sb->child.pid = pid;
+	sb->child.fd = sp[0];
+	imsgev_init(&sb->iev, sp[0], jail_dispatch, sb);
+	sb->jail_open = 1;
+	return 0;
+}
+
+/* --- requests ------------------------------------------------------------- */
+
+static int
+parse_volumes(struct sbx *sb, struct volume *vols, char *err, size_t errlen)
+{
+	const char	*p = sb->strings;
+	char		 spec[CTL_PATH_SIZE * 2 + 8], *dst, *opt;
+	uint32_t	 i;
+	struct stat	 st;
+
+	for (i = 0; i < sb->run.argc + sb->run.envc; i++)
+		p += strlen(p) + 1;
+	for (i = 0; i < sb->run.nvolumes; i++, p += strlen(p) + 1) {
+		strlcpy(spec, p, sizeof(spec));
+		dst = strchr(spec, ':');
+		*dst++ = '\0';
+		if ((opt = strchr(dst, ':')) != NULL)
+			*opt++ = '\0';
+		if (realpath(spec, vols[i].src) == NULL) {
+			snprintf(err, errlen, "volume %.400s: %s", spec,
+			    strerror(errno));
+			return -1;
+		}
+		if (stat(vols[i].src, &st) == -1 || (!S_ISDIR(st.st_mode) &&
+		    !S_ISREG(st.st_mode))) {
+			snprintf(err, errlen, "volume %.400s: not a directory "
+			    "or regular file", spec);
+			return -1;
+		}
+		strlcpy(vols[i].dst, dst, sizeof(vols[i].dst));
+		vols[i].ro = opt != NULL && strcmp(opt, "ro") == 0;
+	}
+	return 0;
+}
+
+static void
+init_exec_build(struct ibuf *b, uint32_t flags, uint16_t rows, uint16_t cols,
+    const char *user, const char *cwd, uint32_t argc, uint32_t envc)
+{
+	struct init_exec	 ie;
+
+	memset(&ie, 0, sizeof(ie));
+	if (flags & RUN_TTY)
+		ie.flags |= INIT_EXEC_TTY;
+	if (flags & RUN_STDIN)
+		ie.flags |= INIT_EXEC_STDIN;
+	if (flags & RUN_ROOT)
+		ie.flags |= INIT_EXEC_ROOT;
+	ie.rows = rows;
+	ie.cols = cols;
+	ie.argc = argc;
+	ie.envc = envc;
+	strlcpy(ie.user, user, sizeof(ie.user));
+	strlcpy(ie.cwd, cwd, sizeof(ie.cwd));
+	if (imsg_add(b, &ie, sizeof(ie)) == -1)
+		fatal("imsg_add");
+}
+
+static size_t
+strings_len(const char *p, uint32_t n)
+{
+	const char	*s = p;
+	uint32_t	 i;
+
+	for (i = 0; i < n; i++)
+		p += strlen(p) + 1;
+	return (size_t)(p - s);
+}
+
+static int
+send_exec(struct sbx *sb, uint32_t id, int fd, uint32_t flags, uint16_t rows,
+    uint16_t cols, const char *user, const char *cwd, uint32_t argc,
+    uint32_t envc, const char *strs)
+{
+	struct ibuf	*b;
+	size_t		 len = strings_len(strs, argc + envc);
+
+	if (sizeof(struct init_exec) + len > IMSG_MAXPAYLOAD)
+		return -1;
+	if ((b = imsg_create(&sb->iev.ibuf, IMSG_J_EXEC, id, 0,
+	    sizeof(struct init_exec) + len)) == NULL)
+		return -1;
+	init_exec_build(b, flags, rows, cols, user, cwd, argc, envc);
+	if (imsg_add(b, strs, len) == -1) {
+		imsg_abort(b);
+		return -1;
+	}
+	b->fd = fd;
+	imsg_close(&sb->iev.ibuf, b);
+	imsgev_add(&sb->iev);
+	return 0;
+}
+
+static void
+audit_exec(struct sbx *sb, uint32_t id, uid_t by, const char *strs,
+    uint32_t argc, int main)
+{
+	json_t	*d;
+
+	d = json_pack("{s:o, s:i, s:b, s:I}", "command",
+	    strings_json(strs, argc, NULL), "exec_id", (int)id, "main", main,
+	    "uid", (json_int_t)by);
+	audit_event(sb, "sandbox.exec", d);
+}
+
+static int
+audit_refuses(struct reply *r)
+{
+	if (auditc_ready(audit))
+		return 0;
+	reply_error(r, CTL_EXIT_LENS, "lensauditd is not reachable at %s: no "
+	    "sandbox starts without an audit log", auditsock);
+	return 1;
+}
+
+static void
+req_run(struct reply *r, struct imsg *im, uid_t by)
+{
+	struct sbx		*sb;
+	struct jail_conf	 jc;
+	struct volume		 vols[VMM_MAXVOLUMES];
+	struct stat		 st;
+	struct ctl_run		 run;
+	char			 err[512], path[PATH_MAX + 32];
+	uint8_t			 rnd[32];
+	int			 i, initfd = -1, consolefd = -1, oomfd = -1;
+	int			 cgprocs[4] = { -1, -1, -1, -1 };
+	json_t			*d;
+
+	memcpy(&run, im->data, sizeof(run));
+	if (strcmp(run.backend, "microvm") == 0) {
+		reply_error(r, CTL_EXIT_LENS, "the microvm backend is not "
+		    "available in this build; use --backend jail");
+		return;
+	}
+	if (audit_refuses(r))
+		return;
+	if (run.name[0] != '\0' && sbx_find(run.name, err, sizeof(err)) !=
+	    NULL) {
+		reply_error(r, CTL_EXIT_LENS, "the name %s is already in use",
+		    run.name);
+		return;
+	}
+	if (stat(run.rootfs, &st) == -1) {
+		reply_error(r, CTL_EXIT_LENS, "rootfs %s: %s", run.rootfs,
+		    strerror(errno));
+		return;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		reply_error(r, CTL_EXIT_LENS, "rootfs %s: not a directory",
+		    run.rootfs);
+		return;
+	}
+	if ((sb = calloc(1, sizeof(*sb))) == NULL) {
+		reply_error(r, CTL_EXIT_LENS, "out of memory");
+		return;
+	}
+	TAILQ_INIT(&sb->waiters);
+	sb->run = run;
+	sb->child.fd = -1;
+	sb->stringslen = im->datalen - sizeof(run);
+	if ((sb->strings = malloc(sb->stringslen + 1)) == NULL) {
+		free(sb);
+		reply_error(r, CTL_EXIT_LENS, "out of memory");
+		return;
+	}
+	memcpy(sb->strings, (char *)im->data + sizeof(run), sb->stringslen);
+	if (parse_volumes(sb, vols, err, sizeof(err)) == -1) {
+		reply_error(r, CTL_EXIT_LENS, "%s", err);
+		goto fail_mem;
+	}
+	arc4random_buf(rnd, sizeof(rnd));
+	for (i = 0; i < 32; i++)
+		snprintf(sb->id + 2 * i, 3, "%02x", rnd[i]);
+	if (run.name[0] != '\0')
+		strlcpy(sb->name, run.name, sizeof(sb->name));
+	else
+		snprintf(sb->name, sizeof(sb->name), "lens-%.12s", sb->id);
+	if ((sb->slot = slot_alloc()) == -1) {
+		reply_error(r, CTL_EXIT_LENS, "no free sandbox slot (at most "
+		    "%d sandboxes)", VMM_MAXSANDBOXES);
+		goto fail_mem;
+	}
+	sb->base = VMM_UIDBASE + VMM_UIDRANGE * (uid_t)sb->slot;
+	sb->created = time(NULL);
+	sb->state = SANDBOX_CREATED;
+	sb->next_exec = 1;
+	TAILQ_INSERT_TAIL(&sandboxes, sb, entry);
+
+	/* state directory: lower and root are mount points, upper/work
+	 * belong to the sandbox's root */
+	if ((size_t)snprintf(sb->dir, sizeof(sb->dir), "%s/sandboxes/%s",
+	    statedir, sb->id) >= sizeof(sb->dir))
+		fatalx("state directory path too long");
+	if (mkdir(sb->dir, 0711) == -1) {
+		reply_error(r, CTL_EXIT_LENS, "mkdir %s: %s", sb->dir,
+		    strerror(errno));
+		sb->dir[0] = '\0';
+		goto fail;
+	}
+	{
+		static const char *const sub[] = { "lower", "root", "upper",
+		    "work" };
+
+		for (i = 0; i < 4; i++) {
+			snprintf(path, sizeof(path), "%s/%s", sb->dir, sub[i]);
+			if (mkdir(path, 0755) == -1 || (i >= 2 &&
+			    chown(path, sb->base, sb->base) == -1)) {
+				reply_error(r, CTL_EXIT_LENS, "create %s: %s",
+				    path, strerror(errno));
+				goto fail;
+			}
+		}
+		snprintf(path, sizeof(path), "%s/work", sb->dir);
+		(void)chmod(path, 0700);
+	}
+	snprintf(path, sizeof(path), "%s/console.log", sb->dir);
+	if ((consolefd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND |
+	    O_CLOEXEC, 0640)) == -1) {
+		reply_error(r, CTL_EXIT_LENS, "create %s: %s", path,
+		    strerror(errno));
+		goto fail;
+	}
+	if ((initfd = open(initpath, O_RDONLY | O_CLOEXEC)) == -1) {
+		reply_error(r, CTL_EXIT_LENS, "lens-init %s: %s", initpath,
+		    strerror(errno));
+		goto fail;
+	}
+	if (cgroup_create(&sb->cg, sb->id, run.memory, run.cpu_millis,
+	    run.pids ? run.pids : VMM_DEFAULT_PIDS, err, sizeof(err)) == -1) {
+		sb->cg.n = 0;
+		reply_error(r, CTL_EXIT_LENS, "%s", err);
+		goto fail;
+	}
+	if (cgroup_open_procs(&sb->cg, cgprocs) == -1 ||
+	    (oomfd = cgroup_open_oom(&sb->cg)) == -1) {
+		reply_error(r, CTL_EXIT_LENS, "cgroup %s: %s", sb->cg.paths[0],
+		    strerror(errno));
+		goto fail;
+	}
+	if (sbx_save(sb) == -1) {
+		reply_error(r, CTL_EXIT_LENS, "cannot write the state of "
+		    "sandbox %s", sb->id);
+		goto fail;
+	}
+	d = sbx_json(sb);
+	json_object_set_new(d, "uid", json_integer(by));
+	json_object_del(d, "env");	/* may hold secrets */
+	audit_event(sb, "sandbox.create", d);
+
+	memset(&jc, 0, sizeof(jc));
+	strlcpy(jc.id, sb->id, sizeof(jc.id));
+	strlcpy(jc.name, sb->name, sizeof(jc.name));
+	strlcpy(jc.dir, sb->dir, sizeof(jc.dir));
+	strlcpy(jc.rootfs, run.rootfs, sizeof(jc.rootfs));
+	strlcpy(jc.emptydir, emptydir, sizeof(jc.emptydir));
+	jc.base = sb->base;
+	jc.flags = run.flags;
+	jc.volumes = vols;
+	jc.nvolumes = (int)run.nvolumes;
+	jc.initfd = initfd;
+	jc.consolefd = consolefd;
+	for (i = 0; i < 4; i++)
+		jc.cgprocs[i] = cgprocs[i];
+	jc.oomfd = oomfd;
+	jc.cgv2 = sb->cg.v2;
+	jc.parent = parent_pid;
+	if (jail_fork(sb, &jc) == -1) {
+		reply_error(r, CTL_EXIT_LENS, "fork the jail process: %s",
+		    strerror(errno));
+		audit_event(sb, "sandbox.destroy", json_pack("{s:s}",
+		    "reason", "setup failed"));
+		goto fail;
+	}
+	sb->starter = r;
+	close(initfd);
+	close(consolefd);
+	close(oomfd);
+	for (i = 0; i < 4; i++)
+		if (cgprocs[i] != -1)
+			close(cgprocs[i]);
+	log_info("sandbox %s (%s): starting, uids %u-%u", sb->name, sb->id,
+	    (unsigned)sb->base, (unsigned)(sb->base + VMM_UIDRANGE - 1));
+	return;
+fail:
+	if (initfd != -1)
+		close(initfd);
+	if (consolefd != -1)
+		close(consolefd);
+	if (oomfd != -1)
+		close(oomfd);
+	for (i = 0; i < 4; i++)
+		if (cgprocs[i] != -1)
+			close(cgprocs[i]);
+	sbx_destroy_files(sb);
+	sbx_free(sb);
+	return;
+fail_mem:
+	free(sb->strings);
+	free(sb);
+}
+
+static void
+req_exec(struct reply *r, struct imsg *im, uid_t by)
+{
+	struct ctl_exec	 x;
+	struct sbx	*sb;
+	char		 err[256];
+	const char	*strs;
+	uint32_t	 id;
+
+	memcpy(&x, im->data, sizeof(x));
+	if ((sb = sbx_find(x.sandbox, err, sizeof(err))) == NULL) {
+		reply_error(r, CTL_EXIT_LENS, "%s", err);
+		return;
+	}
+	if (sb->state != SANDBOX_RUNNING || sb->exited || !sb->jail_open) {
+		reply_error(r, CTL_EXIT_LENS, "sandbox %s is not running",
+		    sb->name);
+		return;
+	}
+	if (audit_refuses(r))
+		return;
+	strs = (const char *)im->data + sizeof(x);
+	id = ++sb->next_exec;
+	if (send_exec(sb, id, r->iev.ibuf.fd, x.flags, x.rows, x.cols, x.user,
+	    x.cwd, x.argc, x.envc, strs) == -1) {
+		reply_error(r, CTL_EXIT_LENS, "command too long");
+		return;
+	}
+	audit_exec(sb, id, by, strs, x.argc, 0);
+	/* the connection now belongs to the jail process */
+	event_del(&r->iev.ev);
+	r->iev.events = 0;
+	r->iev.ibuf.fd = -1;
+	reply_free(r);
+}
+
+static void
+req_ps(struct reply *r, struct imsg *im)
+{
+	struct ctl_ps		 ps;
+	struct ctl_sandbox	 cs;
+	struct sbx		*sb;
+	const char		*p;
+	uint32_t		 i;
+	size_t			 n;
+
+	memcpy(&ps, im->data, sizeof(ps));
+	TAILQ_FOREACH(sb, &sandboxes, entry) {
+		if (sb->removed || (!ps.all && sb->state == SANDBOX_STOPPED))
+			continue;
+		memset(&cs, 0, sizeof(cs));
+		strlcpy(cs.id, sb->id, sizeof(cs.id));
+		strlcpy(cs.name, sb->name, sizeof(cs.name));
+		strlcpy(cs.backend, "jail", sizeof(cs.backend));
+		cs.state = (uint32_t)sb->state;
+		cs.exit_code = sb->exit_code;
+		cs.created = sb->created;
+		for (i = 0, p = sb->strings; i < sb->run.argc; i++) {
+			n = strlen(cs.command);
+			snprintf(cs.command + n, sizeof(cs.command) - n, "%s%s",
+			    i ? " " : "", p);
+			p += strlen(p) + 1;
+		}
+		reply_send(r, IMSG_CTL_PS_ENTRY, &cs, sizeof(cs));
+	}
+	reply_ok(r);
+}
+
+static void
+stop_sandbox(struct sbx *sb, uint32_t grace_ms)
+{
+	struct j_stop	 js;
+
+	if (!sb->jail_open || sb->exited)
+		return;
+	memset(&js, 0, sizeof(js));
+	js.grace_ms = grace_ms;
+	if (imsgev_compose(&sb->iev, IMSG_J_STOP, 0, 0, -1, &js,
+	    sizeof(js)) == -1)
+		fatal("compose for a jail process");
+}
+
+static void
+add_waiter(struct sbx *sb, struct reply *r)
+{
+	struct waiter	*w;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		reply_error(r, CTL_EXIT_LENS, "out of memory");
+		return;
+	}
+	w->r = r;
+	TAILQ_INSERT_TAIL(&sb->waiters, w, entry);
+}
+
+static void
+req_stop(struct reply *r, struct imsg *im, uid_t by)
+{
+	struct ctl_stop	 st;
+	struct sbx	*sb;
+	char		 err[256];
+
+	memcpy(&st, im->data, sizeof(st));
+	if ((sb = sbx_find(st.ref.sandbox, err, sizeof(err))) == NULL) {
+		reply_error(r, CTL_EXIT_LENS, "%s", err);
+		return;
+	}
+	if (sb->state == SANDBOX_STOPPED) {
+		reply_ok(r);
+		return;
+	}
+	audit_event(sb, "sandbox.stop", json_pack("{s:I, s:I}", "uid",
+	    (json_int_t)by, "timeout", (json_int_t)st.timeout_secs));
+	add_waiter(sb, r);
+	stop_sandbox(sb, st.timeout_secs * 1000);
+}
+
+static void
+sbx_remove(struct sbx *sb, const char *why)
+{
+	audit_event(sb, "sandbox.destroy", json_pack("{s:s}", "reason", why));
+	sbx_destroy_files(sb);
+	log_info("sandbox %s (%s) removed", sb->name, sb->id);
+}
+
+static void
+req_rm(struct reply *r, struct imsg *im, uid_t by)
+{
+	struct ctl_rm	 rm;
+	struct sbx	*sb;
+	char		 err[256];
+
+	memcpy(&rm, im->data, sizeof(rm));
+	if ((sb = sbx_find(rm.ref.sandbox, err, sizeof(err))) == NULL) {
+		reply_error(r, CTL_EXIT_LENS, "%s", err);
+		return;
+	}
+	if (sb->state != SANDBOX_STOPPED) {
+		if (!rm.force) {
+			reply_error(r, CTL_EXIT_LENS, "sandbox %s is running: "
+			    "stop it first or use rm -f", sb->name);
+			return;
+		}
+		audit_event(sb, "sandbox.stop", json_pack("{s:I, s:I, s:b}",
+		    "uid", (json_int_t)by, "timeout", (json_int_t)0, "force",
+		    1));
+		sb->remove = 1;
+		add_waiter(sb, r);
+		stop_sandbox(sb, 0);
+		return;
+	}
+	sbx_remove(sb, "rm");
+	if (sb->child.pid == 0)
+		sbx_free(sb);
+	reply_ok(r);
+}
+
+static void
+logs_pump(int fd, short ev, void *arg)
+{
+	struct reply	*r = arg;
+	struct sbx	*sb;
+	char		 buf[32768], err[256];
+	ssize_t		 n;
+	struct timeval	 tv;
+
+	(void)fd;
+	(void)ev;
+	while (r->iev.ibuf.wqueued < 1024 * 1024) {
+		n = read(r->logfd, buf, sizeof(buf));
+		if (n > 0) {
+			reply_send(r, IMSG_CTL_STDOUT, buf, (size_t)n);
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		break;
+	}
+	sb = sbx_find(r->id, err, sizeof(err));
+	if (r->iev.ibuf.wqueued < 1024 * 1024 && (!r->follow || sb == NULL ||
+	    sb->state == SANDBOX_STOPPED)) {
+		/* one last look after the end */
+		while ((n = read(r->logfd, buf, sizeof(buf))) > 0)
+			reply_send(r, IMSG_CTL_STDOUT, buf, (size_t)n);
+		reply_ok(r);
+		return;
+	}
+	tv.tv_sec = 0;
+	tv.tv_usec = 200000;
+	evtimer_add(&r->ev_poll, &tv);
+}
+
+static void
+req_logs(struct reply *r, struct imsg *im)
+{
+	struct ctl_logs	 lg;
+	struct sbx	*sb;
+	char		 err[256], path[PATH_MAX + 32];
+
+	memcpy(&lg, im->data, sizeof(lg));
+	if ((sb = sbx_find(lg.ref.sandbox, err, sizeof(err))) == NULL) {
+		reply_error(r, CTL_EXIT_LENS, "%s", err);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/console.log", sb->dir);
+	if ((r->logfd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) ==
+	    -1) {
+		reply_error(r, CTL_EXIT_LENS, "%s: %s", path, strerror(errno));
+		return;
+	}
+	r->follow = lg.follow;
+	strlcpy(r->id, sb->id, sizeof(r->id));
+	evtimer_set(&r->ev_poll, logs_pump, r);
+	logs_pump(-1, 0, r);
+}
+
+static void
+req_inspect(struct reply *r, struct imsg *im)
+{
+	struct ctl_ref	 rf;
+	struct sbx	*sb;
+	char		 err[256], *s;
+	json_t		*j;
+
+	memcpy(&rf, im->data, sizeof(rf));
+	if ((sb = sbx_find(rf.sandbox, err, sizeof(err))) == NULL) {
+		reply_error(r, CTL_EXIT_LENS, "%s", err);
+		return;
+	}
+	j = sbx_json(sb);
+	s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_decref(j);
+	if (s == NULL || strlen(s) > IMSG_MAXPAYLOAD) {
+		free(s);
+		reply_error(r, CTL_EXIT_LENS, "inspect: description too "
+		    "large");
+		return;
+	}
+	reply_send(r, IMSG_CTL_JSON, s, strlen(s));
+	free(s);
+	reply_ok(r);
+}
+
+static void
+control_dispatch(int fd, short event, void *arg)
+{
+	struct imsg	 im;
+	struct reply	*r;
+	ssize_t		 n;
+	int		 rc;
+
+	(void)fd;
+	(void)arg;
+	if (event & EV_WRITE) {
+		if (imsg_write(&ctl_iev.ibuf) == -1)
+			fatal("write to control");
+	}
+	if (event & EV_READ) {
+		n = imsg_read(&ctl_iev.ibuf);
+		if (n == 0 || (n == -1 && errno != EAGAIN)) {
+			event_del(&ctl_iev.ev);
+			ctl_iev.events = 0;
+			return;		/* SIGCHLD says why */
+		}
+		while ((rc = imsg_get(&ctl_iev.ibuf, &im)) == 1) {
+			/* control checked the request; the fd is the client */
+			if (im.fd == -1)
+				fatalx("request from control without a "
+				    "connection");
+			if ((r = reply_new(im.fd)) == NULL) {
+				imsg_free(&im);
+				continue;
+			}
+			im.fd = -1;
+			/* attach streams: their bytes are the jail's */
+			if (im.hdr.type == IMSG_CTL_RUN ||
+			    im.hdr.type == IMSG_CTL_EXEC)
+				imsgev_pause(&r->iev, 1);
+			if (shutting_down) {
+				reply_error(r, CTL_EXIT_LENS, "lensvmm is "
+				    "shutting down");
+				imsg_free(&im);
+				continue;
+			}
+			switch (im.hdr.type) {
+			case IMSG_CTL_RUN:
+				req_run(r, &im, im.hdr.peerid);
+				break;
+			case IMSG_CTL_EXEC:
+				req_exec(r, &im, im.hdr.peerid);
+				break;
+			case IMSG_CTL_PS:
+				req_ps(r, &im);
+				break;
+			case IMSG_CTL_STOP:
+				req_stop(r, &im, im.hdr.peerid);
+				break;
+			case IMSG_CTL_RM:
+				req_rm(r, &im, im.hdr.peerid);
+				break;
+			case IMSG_CTL_LOGS:
+				req_logs(r, &im);
+				break;
+			case IMSG_CTL_INSPECT:
+				req_inspect(r, &im);
+				break;
+			default:
+				fatalx("unexpected message %#x from control",
+				    im.hdr.type);
+			}
+			imsg_free(&im);
+		}
+		if (rc == -1)
+			fatalx("bad frame from control");
+	}
+	imsgev_add(&ctl_iev);
+}
+
+/* --- jail processes ----------------------------------------------------- */
+
+static void
+sbx_free(struct sbx *sb)
+{
+	struct waiter	*w;
+
+	while ((w = TAILQ_FIRST(&sb->waiters)) != NULL) {
+		TAILQ_REMOVE(&sb->waiters, w, entry);
+		free(w);
+	}
+	if (sb->jail_open)
+		imsgev_clear(&sb->iev);
+	if (sb->child.sigsys != NULL)
+		munmap((void *)sb->child.sigsys, sizeof(int32_t));
+	TAILQ_REMOVE(&sandboxes, sb, entry);
+	free(sb->strings);
+	free(sb);
+}
+
+/* the jail process reported READY: start the main command */
+static void
+sbx_ready(struct sbx *sb, pid_t initpid)
+{
+	struct ctl_created	 cc;
+	struct reply		*r = sb->starter;
+	const char		*strs = sb->strings;
+	int			 fd = -1;
+
+	sb->state = SANDBOX_RUNNING;
+	sb->started = time(NULL);
+	sb->initpid = initpid;
+	sbx_save(sb);
+	if (r != NULL && !(sb->run.flags & RUN_DETACH))
+		fd = r->iev.ibuf.fd;
+	if (send_exec(sb, 1, fd, sb->run.flags, sb->run.rows, sb->run.cols,
+	    sb->run.user, sb->run.cwd, sb->run.argc, sb->run.envc, strs) ==
+	    -1) {
+		if (r != NULL)
+			reply_error(r, CTL_EXIT_LENS, "command too long");
+		sb->starter = NULL;
+		stop_sandbox(sb, 0);
+		return;
+	}
+	audit_exec(sb, 1, 0, strs, sb->run.argc, 1);
+	log_info("sandbox %s (%s): running, lens-init pid %d", sb->name,
+	    sb->id, (int)initpid);
+	sb->starter = NULL;
+	if (r == NULL)
+		return;
+	if (fd != -1) {
+		event_del(&r->iev.ev);
+		r->iev.events = 0;
+		r->iev.ibuf.fd = -1;
+		reply_free(r);
+		return;
+	}
+	memset(&cc, 0, sizeof(cc));
+	strlcpy(cc.id, sb->id, sizeof(cc.id));
+	strlcpy(cc.name, sb->name, sizeof(cc.name));
+	strlcpy(cc.backend, "jail", sizeof(cc.backend));
+	reply_last(r, IMSG_CTL_CREATED, &cc, sizeof(cc));
+}
+
+/* the sandbox ended (or never started): clean up, answer waiters */
+static void
+sbx_stopped(struct sbx *sb)
+{
+	struct waiter	*w;
+
+	if (sb->state == SANDBOX_STOPPED)
+		return;
+	sb->state = SANDBOX_STOPPED;
+	sb->finished = time(NULL);
+	sb->initpid = 0;
+	if (sb->cg.n > 0) {
+		(void)cgroup_kill(&sb->cg);
+		(void)cgroup_destroy(&sb->cg);
+	}
+	audit_event(sb, "sandbox.exit", json_pack("{s:i, s:i, s:b}",
+	    "exit_code", sb->exit_code, "signal", sb->exit_sig, "oom_killed",
+	    sb->oom));
+	log_info("sandbox %s (%s): stopped, exit code %d%s", sb->name, sb->id,
+	    sb->exit_code, sb->oom ? " (OOM killed)" : "");
+	if (sb->remove || (sb->run.flags & RUN_RM))
+		sbx_remove(sb, sb->remove ? "rm -f" : "--rm");
+	else
+		sbx_save(sb);
+	while ((w = TAILQ_FIRST(&sb->waiters)) != NULL) {
+		TAILQ_REMOVE(&sb->waiters, w, entry);
+		reply_ok(w->r);
+		free(w);
+	}
+	if (sb->jail_open && imsgev_compose(&sb->iev, IMSG_J_FINISH, 0, 0,
+	    -1, NULL, 0) == -1)
+		fatal("compose for a jail process");
+}
+
+static void
+jail_gone(struct sbx *sb, const char *why)
+{
+	if (sb->jail_open) {
+		imsgev_clear(&sb->iev);
+		sb->jail_open = 0;
+	}
+	if (sb->state == SANDBOX_STOPPED)
+		return;
+	if (sb->starter != NULL) {
+		reply_error(sb->starter, CTL_EXIT_LENS, "%s", why);
+		sb->starter = NULL;
+		audit_event(sb, "sandbox.destroy", json_pack("{s:s, s:s}",
+		    "reason", "setup failed", "error", why));
+		sb->state = SANDBOX_STOPPED;
+		sbx_destroy_files(sb);
+		return;
+	}
+	if (!sb->exited) {
+		sb->exit_code = CTL_EXIT_LENS;
+		sb->exit_sig = 0;
+	}
+	sbx_stopped(sb);
+}
+
+static const char *
+jail_message(struct sbx *sb, struct imsg *im)
+{
+	struct j_ready		 jr;
+	struct ctl_error	 ce;
+	struct ctl_exit		 ex;
+	struct j_exec_exit	 je;
+	static char		 msg[600];
+
+	if (im->fd != -1)
+		return "descriptor from a jail process";
+	switch (im->hdr.type) {
+	case IMSG_J_READY:
+		if (sb->state != SANDBOX_CREATED ||
+		    imsg_expect(im, sizeof(jr)) == -1)
+			return "bad READY";
+		memcpy(&jr, im->data, sizeof(jr));
+		sbx_ready(sb, jr.initpid);
+		break;
+	case IMSG_J_FAILED:
+		if (sb->state != SANDBOX_CREATED ||
+		    imsg_expect(im, sizeof(ce)) == -1)
+			return "bad FAILED";
+		memcpy(&ce, im->data, sizeof(ce));
+		ce.msg[sizeof(ce.msg) - 1] = '\0';
+		log_warnx("sandbox %s: %s", sb->name, ce.msg);
+		snprintf(msg, sizeof(msg), "sandbox setup failed: %s", ce.msg);
+		jail_gone(sb, msg);
+		break;
+	case IMSG_J_EXEC_EXIT:
+		if (imsg_expect(im, sizeof(je)) == -1)
+			return "bad EXEC_EXIT";
+		memcpy(&je, im->data, sizeof(je));
+		if (im->hdr.peerid != 1)
+			audit_event(sb, "sandbox.exec_exit", json_pack(
+			    "{s:i, s:i, s:i}", "exec_id", (int)im->hdr.peerid,
+			    "exit_code", je.code, "signal", je.sig));
+		break;
+	case IMSG_J_EXIT:
+		if (sb->state != SANDBOX_RUNNING || sb->exited ||
+		    imsg_expect(im, sizeof(ex)) == -1)
+			return "bad EXIT";
+		memcpy(&ex, im->data, sizeof(ex));
+		sb->exited = 1;
+		sb->exit_code = ex.code;
+		sb->exit_sig = ex.sig;
+		sb->oom = ex.oom != 0;
+		sbx_stopped(sb);
+		break;
+	default:
+		return "unknown message";
+	}
+	return NULL;
+}
+
+static void
+jail_dispatch(int fd, short event, void *arg)
+{
+	struct sbx	*sb = arg;
+	struct imsg	 im;
+	const char	*why;
+	ssize_t		 n;
+	int		 rc;
+
+	(void)fd;
+	if (event & EV_WRITE) {
+		if (imsg_write(&sb->iev.ibuf) == -1) {
+			jail_gone(sb, "lost the jail process");
+			return;
+		}
+	}
+	if (event & EV_READ) {
+		n = imsg_read(&sb->iev.ibuf);
+		if (n == 0 || (n == -1 && errno != EAGAIN)) {
+			jail_gone(sb, "the jail process ended");
+			return;
+		}
+		while (sb->jail_open &&
+		    (rc = imsg_get(&sb->iev.ibuf, &im)) == 1) {
+			why = jail_message(sb, &im);
+			imsg_free(&im);
+			if (why != NULL) {
+				log_warnx("sandbox %s: %s; killing it",
+				    sb->name, why);
+				kill(sb->child.pid, SIGKILL);
+				jail_gone(sb, why);
+				return;
+			}
+		}
+		if (!sb->jail_open)
+			return;
+		if (rc == -1) {
+			kill(sb->child.pid, SIGKILL);
+			jail_gone(sb, "bad frame from the jail process");
+			return;
+		}
+	}
+	imsgev_add(&sb->iev);
+}
+
+/* --- recovery ----------------------------------------------------------- */
+
+static void
+recover_cgroup(const char *id, void *arg)
+{
+	struct cgroup	 cg;
+	struct sbx	*sb;
+	int		 n;
+
+	(void)arg;
+	TAILQ_FOREACH(sb, &sandboxes, entry)
+		if (strcmp(sb->id, id) == 0 && sb->state != SANDBOX_STOPPED)
+			return;
+	cgroup_path(&cg, id);
+	if ((n = cgroup_kill(&cg)) > 0)
+		log_info("recovery: killed %d leftover processes of %s", n, id);
+	if (cgroup_destroy(&cg) == 0)
+		log_info("recovery: removed the cgroups of %s", id);
+}
+
+static void
+recover_mounts(void)
+{
+	FILE	*f;
+	char	 line[4096], prefix[PATH_MAX + 16], *p, *mp;
+	int	 i, found;
+	size_t	 plen;
+
+	snprintf(prefix, sizeof(prefix), "%s/sandboxes/", statedir);
+	plen = strlen(prefix);
+	/* deepest first: repeat while anything is found */
+	for (i = 0; i < 16; i++) {
+		found = 0;
+		if ((f = fopen("/proc/self/mountinfo", "re")) == NULL)
+			return;
+		while (fgets(line, sizeof(line), f) != NULL) {
+			p = line;
+			/* 5th field is the mount point */
+			strsep(&p, " ");
+			strsep(&p, " ");
+			strsep(&p, " ");
+			strsep(&p, " ");
+			if ((mp = strsep(&p, " ")) == NULL)
+				continue;
+			if (strncmp(mp, prefix, plen) == 0) {
+				if (umount2(mp, MNT_DETACH) == 0)
+					log_info("recovery: unmounted %s", mp);
+				found = 1;
+			}
+		}
+		fclose(f);
+		if (!found)
+			break;
+	}
+}
+
+static void
+recover(void)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 path[PATH_MAX + 300];
+	json_t		*j;
+	json_error_t	 je;
+	struct sbx	*sb;
+	const char	*s;
+	size_t		 len;
+
+	recover_mounts();
+	snprintf(path, sizeof(path), "%s/sandboxes", statedir);
+	if ((d = opendir(path)) == NULL)
+		fatal("opendir %s", path);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/sandboxes/%s/config.json",
+		    statedir, de->d_name);
+		if (strlen(de->d_name) != 64 ||
+		    (j = json_load_file(path, JSON_REJECT_DUPLICATES |
+		    JSON_ALLOW_NUL, &je)) ==
+		    NULL) {
+			snprintf(path, sizeof(path), "%s/sandboxes/%s",
+			    statedir, de->d_name);
+			log_warnx("recovery: %s has no usable config.json; "
+			    "removed", path);
+			(void)rm_tree(path);
+			continue;
+		}
+		if ((sb = calloc(1, sizeof(*sb))) == NULL)
+			fatal("calloc");
+		TAILQ_INIT(&sb->waiters);
+		sb->child.fd = -1;
+		strlcpy(sb->id, de->d_name, sizeof(sb->id));
+		if ((size_t)snprintf(sb->dir, sizeof(sb->dir),
+		    "%s/sandboxes/%s", statedir, sb->id) >= sizeof(sb->dir))
+			fatalx("state directory path too long");
+		cgroup_path(&sb->cg, sb->id);
+		s = json_string_value(json_object_get(j, "name"));
+		strlcpy(sb->name, s ? s : sb->id, sizeof(sb->name));
+		s = json_string_value(json_object_get(j, "rootfs"));
+		strlcpy(sb->run.rootfs, s ? s : "", sizeof(sb->run.rootfs));
+		sb->slot = (int)json_integer_value(json_object_get(j, "_slot"));
+		sb->base = VMM_UIDBASE + VMM_UIDRANGE * (uid_t)sb->slot;
+		sb->run.flags = (uint32_t)json_integer_value(json_object_get(j,
+		    "_flags"));
+		sb->run.argc = (uint32_t)json_array_size(json_object_get(j,
+		    "command"));
+		sb->run.envc = (uint32_t)json_array_size(json_object_get(j,
+		    "env"));
+		sb->run.nvolumes = (uint32_t)json_array_size(json_object_get(j,
+		    "volumes"));
+		sb->run.memory = (uint64_t)json_integer_value(json_object_get(
+		    json_object_get(j, "resources"), "memory"));
+		sb->run.cpu_millis = (uint32_t)json_integer_value(
+		    json_object_get(json_object_get(j, "resources"),
+		    "cpu_millis"));
+		sb->run.pids = (uint32_t)json_integer_value(json_object_get(
+		    json_object_get(j, "resources"), "pids"));
+		s = json_string_value(json_object_get(j, "cwd"));
+		strlcpy(sb->run.cwd, s ? s : "", sizeof(sb->run.cwd));
+		s = json_string_value(json_object_get(j, "_strings"));
+		len = json_string_length(json_object_get(j, "_strings"));
+		if ((sb->strings = malloc(len + 1)) == NULL)
+			fatal("malloc");
+		memcpy(sb->strings, s ? s : "", s ? len : 0);
+		sb->stringslen = len;
+		if (strings_len(sb->strings, 0) > len || s == NULL ||
+		    sb->slot < 0 || sb->slot >= VMM_MAXSANDBOXES * 4) {
+			sb->run.argc = sb->run.envc = sb->run.nvolumes = 0;
+		} else {
+			/* the strings must hold what the counts say */
+			const char	*p = sb->strings, *end = p + len;
+			uint32_t	 i, n = sb->run.argc + sb->run.envc +
+			    sb->run.nvolumes;
+
+			for (i = 0; i < n && p < end; i++) {
+				const char *nul = memchr(p, '\0', end - p);
+
+				if (nul == NULL)
+					break;
+				p = nul + 1;
+			}
+			if (i != n)
+				sb->run.argc = sb->run.envc =
+				    sb->run.nvolumes = 0;
+		}
+		sb->state = SANDBOX_STOPPED;
+		sb->exit_code = (int32_t)json_integer_value(json_object_get(j,
+		    "exit_code"));
+		sb->exit_sig = (int32_t)json_integer_value(json_object_get(j,
+		    "signal"));
+		sb->oom = json_is_true(json_object_get(j, "oom_killed"));
+		sb->created = json_integer_value(json_object_get(j, "created"));
+		sb->started = json_integer_value(json_object_get(j, "started"));
+		sb->finished = json_integer_value(json_object_get(j,
+		    "finished"));
+		s = json_string_value(json_object_get(j, "state"));
+		TAILQ_INSERT_TAIL(&sandboxes, sb, entry);
+		if (s != NULL && strcmp(s, "stopped") != 0) {
+			/* it was running when lensvmm died: it is gone now */
+			log_info("recovery: sandbox %s (%s) was %s; marked "
+			    "stopped", sb->name, sb->id, s);
+			(void)cgroup_kill(&sb->cg);
+			(void)cgroup_destroy(&sb->cg);
+			sb->exit_code = 255;
+			sb->finished = time(NULL);
+			audit_event(sb, "sandbox.exit", json_pack("{s:i, s:b}",
+			    "exit_code", 255, "recovered", 1));
+			if (sb->run.flags & RUN_RM) {
+				sbx_remove(sb, "--rm (recovered)");
+				sbx_free(sb);
+			} else
+				sbx_save(sb);
+		}
+		json_decref(j);
+	}
+	closedir(d);
+	cgroup_scan(recover_cgroup, NULL);
+}
+
+/* --- main --------------------------------------------------------------- */
+
+static void
+parent_sig(int sig, short ev, void *arg)
+{
+	struct sbx	*sb, *next;
+	pid_t		 pid;
+	int		 st, abnormal = 0;
+
+	(void)ev;
+	(void)arg;
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		log_info("shutting down on SIG%s", sigabbrev_np(sig));
+		shutting_down = 1;
+		TAILQ_FOREACH(sb, &sandboxes, entry)
+			stop_sandbox(sb, 2000);
+		if (control.pid > 0)
+			kill(control.pid, SIGTERM);
+		break;
+	case SIGHUP:
+		log_info("SIGHUP: nothing to reload");
+		break;
+	case SIGCHLD:
+		while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+			if (pid == control.pid) {
+				control.pid = 0;
+				control.status = st;
+				if (!shutting_down)
+					fatalx("control %s", proc_status(
+					    &control));
+				continue;
+			}
+			TAILQ_FOREACH_SAFE(sb, &sandboxes, entry, next) {
+				if (sb->child.pid != pid)
+					continue;
+				sb->child.pid = 0;
+				sb->child.status = st;
+				if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+					log_warnx("sandbox %s: jail process %s",
+					    sb->name, proc_status(&sb->child));
+				jail_gone(sb, proc_status(&sb->child));
+				if (sb->removed)
+					sbx_free(sb);
+			}
+		}
+		(void)abnormal;
+		if (shutting_down) {
+			TAILQ_FOREACH(sb, &sandboxes, entry)
+				if (sb->child.pid != 0)
+					return;
+			if (control.pid == 0)
+				event_loopexit(NULL);
+		}
+		break;
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct control_conf	 cc;
+	struct event		 ev_term, ev_int, ev_hup, ev_chld;
+	struct sockaddr_un	 sun;
+	struct group		*gr;
+	char			 path[PATH_MAX + 16];
+	int			 ch, debug = 0, verbose = 0, keep[3];
+	mode_t			 old;
+
+	strlcpy(sockpath, VMM_SOCKET, sizeof(sockpath));
+	strlcpy(statedir, VMM_STATEDIR, sizeof(statedir));
+	strlcpy(auditsock, VMM_AUDITSOCK, sizeof(auditsock));
+	strlcpy(initpath, VMM_LENSINIT, sizeof(initpath));
+	while ((ch = getopt(argc, argv, "a:dD:i:s:v")) != -1) {
+		switch (ch) {
+		case 'a':
+			if (strlcpy(auditsock, optarg, sizeof(auditsock)) >=
+			    sizeof(auditsock))
+				errx(2, "-a %s: path too long", optarg);
+			break;
+		case 'd':
+			debug = 1;
+			break;
+		case 'D':
+			if (optarg[0] != '/' || strlcpy(statedir, optarg,
+			    sizeof(statedir)) >= sizeof(statedir) - 128 ||
+			    strpbrk(optarg, ",:") != NULL)
+				errx(2, "-D %s: need a short absolute path "
+				    "without ',' or ':'", optarg);
+			break;
+		case 'i':
+			if (optarg[0] != '/' || strlcpy(initpath, optarg,
+			    sizeof(initpath)) >= sizeof(initpath))
+				errx(2, "-i %s: need an absolute path", optarg);
+			break;
+		case 's':
+			if (strlcpy(sockpath, optarg, sizeof(sockpath)) >=
+			    sizeof(sockpath))
+				errx(2, "-s %s: path too long", optarg);
+			break;
+		case 'v':
+			verbose++;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+
+	log_init(1, LOG_DAEMON);
+	log_setverbose(verbose);
+	log_procinit("parent");
+	if (geteuid() != 0)
+		fatalx("must run as root");
+	if (access(initpath, X_OK) == -1)
+		fatal("lens-init %s", initpath);
+	memset(&cc, 0, sizeof(cc));
+	cc.lens_gid = (gr = getgrnam(VMM_GROUP)) != NULL ? gr->gr_gid :
+	    (gid_t)-1;
+	if (cc.lens_gid == (gid_t)-1)
+		log_warnx("group %s does not exist: only root may use lensctl",
+		    VMM_GROUP);
+	{
+		struct privsep_user	 u;
+		char			 err[256];
+
+		if (privsep_user(VMM_USER, &u, err, sizeof(err)) == -1)
+			fatalx("%s", err);
+	}
+	privsep_emptydir(LENS_EMPTYDIR);
+	strlcpy(emptydir, LENS_EMPTYDIR, sizeof(emptydir));
+	if (cgroup_init() == -1)
+		fatal("cgroups");
+	if (mkdir(statedir, 0755) == -1 && errno != EEXIST)
+		fatal("mkdir %s", statedir);
+	snprintf(path, sizeof(path), "%s/sandboxes", statedir);
+	if (mkdir(path, 0711) == -1 && errno != EEXIST)
+		fatal("mkdir %s", path);
+
+	/* the socket: group lens may connect */
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strlcpy(sun.sun_path, sockpath, sizeof(sun.sun_path));
+	{
+		char	 dir[sizeof(sun.sun_path)], *slash;
+
+		strlcpy(dir, sockpath, sizeof(dir));
+		if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+			*slash = '\0';
+			if (mkdir(dir, 0755) == -1 && errno != EEXIST)
+				fatal("mkdir %s", dir);
+		}
+	}
+	if ((cc.listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1)
+		fatal("socket");
+	if (unlink(sockpath) == -1 && errno != ENOENT)
+		fatal("unlink %s", sockpath);
+	old = umask(0117);
+	if (bind(cc.listen_fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		fatal("bind %s", sockpath);
+	umask(old);
+	if (chown(sockpath, 0, cc.lens_gid == (gid_t)-1 ? 0 : cc.lens_gid) ==
+	    -1 || chmod(sockpath, 0660) == -1)
+		fatal("chown/chmod %s", sockpath);
+	if (listen(cc.listen_fd, 128) == -1)
+		fatal("listen %s", sockpath);
+
+	log_init(debug, LOG_DAEMON);
+	if (!debug && daemon(0, 0) == -1)
+		fatal("daemon");
+	proc_init(argc, argv);
+	parent_pid = getpid();
+	cc.parent = parent_pid;
+	keep[0] = cc.listen_fd;
+	keep[1] = -1;
+	proc_fork(&control, control_main, &cc, keep);
+	close(cc.listen_fd);
+	proc_title("parent");
+
+	event_init();
+	signal_set(&ev_term, SIGTERM, parent_sig, NULL);
+	signal_set(&ev_int, SIGINT, parent_sig, NULL);
+	signal_set(&ev_hup, SIGHUP, parent_sig, NULL);
+	signal_set(&ev_chld, SIGCHLD, parent_sig, NULL);
+	signal_add(&ev_term, NULL);
+	signal_add(&ev_int, NULL);
+	signal_add(&ev_hup, NULL);
+	signal_add(&ev_chld, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	imsgev_init(&ctl_iev, control.fd, control_dispatch, NULL);
+	if ((audit = auditc_new(auditsock, "lensvmm", audit_cb, NULL)) == NULL)
+		fatal("audit client");
+	recover();
+
+	privsep_limit_caps(keep_caps, sizeof(keep_caps) / sizeof(keep_caps[0]));
+	if (jail_seccomp_parent() == -1)
+		fatalx("cannot load the parent's seccomp filter");
+	log_info("started: socket %s, state %s, lens-init %s, audit %s",
+	    sockpath, statedir, initpath, auditsock);
+	event_dispatch();
+	log_info("exiting");
+	return 0;
+}

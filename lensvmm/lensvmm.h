@@ -1,0 +1,149 @@
+/*
+ * lensvmm: sandbox lifecycle.  Process roles, one file each:
+ *
+ *	lensvmm.c	parent (root, limited capabilities, deny-list seccomp):
+ *			sandbox table, state directory, cgroups, audit, and
+ *			the fork of one jail process per sandbox
+ *	control.c	control child (_lensvmm, empty chroot, allow-list
+ *			seccomp): lensctl connections, SO_PEERCRED,
+ *			request validation
+ *	jail.c		namespace, mount and cgroup setup of a sandbox, run
+ *			in the jail process while it is still privileged,
+ *			and the workload's seccomp filter
+ *	sandbox.c	the jail process once set up (the sandbox's host
+ *			root uid, no capabilities, chroot, allow-list
+ *			seccomp): lens-init channel, attach streams, console
+ *			log, exit report
+ *	cgroup.c	cgroup v1 and v2 limits, kill, removal, OOM counter
+ */
+#ifndef LENSVMM_H
+#define LENSVMM_H
+
+#include <sys/types.h>
+#include <stdint.h>
+#include <limits.h>
+
+#include "lensvmm_imsg.h"
+#include "lensinit_proto.h"
+#include "proc.h"
+
+#define VMM_USER		"_lensvmm"
+#define VMM_GROUP		"lens"
+#define VMM_SOCKET		"/run/lens/lensvmm.sock"
+#define VMM_STATEDIR		"/var/lib/lens"
+#define VMM_AUDITSOCK		"/run/lens/lensauditd.sock"
+#ifndef VMM_PREFIX
+#define VMM_PREFIX		"/usr/local"
+#endif
+#define VMM_LENSINIT		VMM_PREFIX "/libexec/lens/lens-init"
+
+#define VMM_MAXSANDBOXES	1024
+#define VMM_UIDBASE		1000000u
+#define VMM_UIDRANGE		65536u
+#define VMM_DEFAULT_PIDS	4096
+#define VMM_MIN_MEMORY		(4ULL << 20)
+#define VMM_CONSOLE_MAX		(64ULL << 20)	/* console.log cap */
+#define VMM_READY_TIMEOUT	10		/* seconds for lens-init */
+#define VMM_MAXVOLUMES		64
+#define VMM_MAXGROUPMEMBERS	256
+
+/* control -> parent: the validated request, hdr.type = IMSG_CTL_*,
+ * hdr.peerid = the peer's uid, with the client connection as the fd */
+
+/* parent <-> jail process */
+enum vmm_jail_imsg {
+	IMSG_J_READY = 0x4a000001,	/* jail: struct j_ready */
+	IMSG_J_FAILED,			/* jail: struct ctl_error; setup failed */
+	IMSG_J_EXEC,			/* parent: struct init_exec + strings,
+					 * peerid = exec id, fd = client or none */
+	IMSG_J_EXEC_EXIT,		/* jail: struct j_exec_exit */
+	IMSG_J_STOP,			/* parent: struct j_stop */
+	IMSG_J_EXIT,			/* jail: struct ctl_exit; sandbox ended */
+	IMSG_J_FINISH,			/* parent: empty; answer clients, exit */
+};
+
+struct j_ready {
+	int32_t		initpid;	/* host pid of lens-init */
+	uint32_t	pad;
+};
+
+struct j_exec_exit {
+	int32_t		code;
+	int32_t		sig;
+	int32_t		err;		/* !0: start failed (ctl exit code) */
+	uint32_t	pad;
+};
+
+struct j_stop {
+	uint32_t	grace_ms;
+	uint32_t	pad;
+};
+
+struct volume {
+	char		src[PATH_MAX];
+	char		dst[CTL_PATH_SIZE];
+	int		ro;
+};
+
+/* what the jail process needs, filled by the parent before the fork */
+struct jail_conf {
+	char		 id[CTL_ID_SIZE];
+	char		 name[CTL_NAME_SIZE];
+	char		 dir[PATH_MAX];		/* STATEDIR/sandboxes/ID */
+	char		 rootfs[PATH_MAX];
+	char		 emptydir[PATH_MAX];
+	uid_t		 base;			/* host uid of sandbox root */
+	uint32_t	 flags;			/* RUN_* */
+	struct volume	*volumes;
+	int		 nvolumes;
+	int		 initfd;		/* lens-init binary, O_RDONLY */
+	int		 consolefd;		/* console.log, O_APPEND */
+	int		 cgprocs[4];		/* cgroup.procs, -1 ended */
+	int		 oomfd;			/* OOM counter file or -1 */
+	int		 cgv2;
+	uint64_t	 memory;
+	uint32_t	 pids;
+	pid_t		 parent;
+	volatile int32_t *sigsys;
+};
+
+/* control.c */
+struct control_conf {
+	int		 listen_fd;
+	gid_t		 lens_gid;
+	pid_t		 parent;
+};
+int	control_main(int fd, void *arg);
+
+/* jail.c: set the sandbox up and start lens-init; the init channel in
+ * *initfd and its host pid in *initpid; -1 with a message in err */
+int	jail_start(struct jail_conf *, int *chan, int *console,
+	    pid_t *initpid, char *err, size_t errlen);
+/* the parent's deny-list filter, inherited by every sandbox */
+int	jail_seccomp_parent(void);
+int	jail_user_collides(uid_t base, uid_t range);
+
+/* sandbox.c: the jail process once set up */
+int	sandbox_main(int fd, void *arg);
+
+/* cgroup.c */
+struct cgroup {
+	int		 v2;
+	char		 paths[4][PATH_MAX];	/* per hierarchy, "" unused */
+	int		 n;
+};
+int	cgroup_init(void);	/* detect v1/v2; 0 or -1 */
+int	cgroup_is_v2(void);
+int	cgroup_write_str(const char *path, const char *s);
+int	cgroup_create(struct cgroup *, const char *id, uint64_t memory,
+	    uint32_t cpu_millis, uint32_t pids, char *err, size_t errlen);
+void	cgroup_path(struct cgroup *, const char *id);
+int	cgroup_open_procs(const struct cgroup *, int fds[4]);
+int	cgroup_open_oom(const struct cgroup *);
+uint64_t cgroup_oom_count(int fd);
+int	cgroup_kill(const struct cgroup *);	/* count of live procs */
+int	cgroup_destroy(const struct cgroup *);	/* 0 all removed */
+/* the ids of cgroups lens/ holds: callback per id */
+void	cgroup_scan(void (*)(const char *id, void *), void *);
+
+#endif

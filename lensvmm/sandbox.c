@@ -1,0 +1,789 @@
+/*
+ * The jail process of one sandbox.  Forked by the parent as root, it
+ * sets the sandbox up (jail.c), then becomes the sandbox's host root uid
+ * in an empty chroot with no capabilities and an allow-list seccomp
+ * filter.  From then on it holds the lens-init channel (whose frames
+ * are hostile), relays the attach streams of lensctl connections the
+ * parent passes it, writes the console log, and reports how the
+ * sandbox ended.
+ */
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <event.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "imsgev.h"
+#include "log.h"
+#include "lensvmm.h"
+#include "privsep.h"
+#include "sandbox.h"
+
+#define CLIENT_HIGHWATER	(1024 * 1024)
+#define CLIENT_LOWWATER		(256 * 1024)
+
+struct exec {
+	TAILQ_ENTRY(exec)	 entry;
+	uint32_t		 id;
+	int			 main;
+	int			 attached;	/* client connection open */
+	struct imsgev		 client;
+	int			 done;		/* EXIT or ERROR from init */
+	int			 closing;	/* close once flushed */
+	struct ctl_exit		 exit;
+	int			 failed;
+	struct ctl_error	 error;
+};
+
+static TAILQ_HEAD(, exec) execs = TAILQ_HEAD_INITIALIZER(execs);
+static struct jail_conf	*conf;
+static struct imsgev	 parent, init;
+static struct event	 ev_console, ev_chld, ev_ready, ev_kill, ev_exit;
+static pid_t		 initpid;
+static int		 ready, ending, ended, finishing, init_paused;
+static uint64_t		 console_written;
+static struct ctl_exit	 sandbox_exit;
+static int		 main_done;
+static struct ctl_exit	 main_exit;
+static char		 protocol_error[256];
+
+static const struct sandbox_syscall jail_syscalls[] = {
+	SB_ALLOW(read), SB_ALLOW(write), SB_ALLOW(close), SB_ALLOW(recvmsg),
+	SB_ALLOW(sendmsg), SB_ALLOW(epoll_wait), SB_ALLOW(epoll_pwait),
+	SB_ALLOW(epoll_ctl), SB_ALLOW(poll), SB_ALLOW(rt_sigprocmask),
+	SB_ALLOW(rt_sigaction), SB_ALLOW(clock_gettime),
+	SB_ALLOW(gettimeofday), SB_ALLOW(getpid), SB_ALLOW(brk),
+	SB_ALLOW(mmap), SB_ALLOW(munmap), SB_ALLOW(mremap), SB_ALLOW(wait4),
+	SB_ALLOW(kill), SB_ALLOW(pread64), SB_ALLOW(fcntl), SB_ALLOW(sendto),
+	SB_ALLOW(connect), SB_ALLOW(socket), SB_ALLOW(fstat),
+	SB_ALLOW(newfstatat), SB_ALLOW(lseek),
+};
+
+static void	client_dispatch(int, short, void *);
+static void	maybe_exit(void);
+static void	console_read(int, short, void *);
+static int	console_fd = -1;
+
+static char		 console_tail[200];
+
+/* the last line lens-init wrote, for errors before READY */
+static void
+tail_keep(const char *buf, size_t len)
+{
+	size_t	 have = strlen(console_tail), i;
+
+	if (len >= sizeof(console_tail) - 1) {
+		buf += len - (sizeof(console_tail) - 1);
+		len = sizeof(console_tail) - 1;
+		have = 0;
+	} else if (have + len >= sizeof(console_tail)) {
+		memmove(console_tail, console_tail + (have + len -
+		    (sizeof(console_tail) - 1)), sizeof(console_tail) - 1 -
+		    len);
+		have = sizeof(console_tail) - 1 - len;
+	}
+	memcpy(console_tail + have, buf, len);
+	console_tail[have + len] = '\0';
+	for (i = 0; console_tail[i]; i++)
+		if ((unsigned char)console_tail[i] < 0x20 ||
+		    console_tail[i] == 0x7f)
+			console_tail[i] = ' ';
+}
+
+static void
+console_append(const void *buf, size_t len)
+{
+	static const char	 note[] = "\n[lensvmm: console log full]\n";
+
+	if (console_written >= VMM_CONSOLE_MAX)
+		return;
+	if (console_written + len > VMM_CONSOLE_MAX) {
+		if (write(conf->consolefd, note, sizeof(note) - 1) == -1)
+			log_warn("console log");
+		console_written = VMM_CONSOLE_MAX;
+		return;
+	}
+	if (write(conf->consolefd, buf, len) == (ssize_t)len)
+		console_written += len;
+}
+
+static struct exec *
+exec_find(uint32_t id)
+{
+	struct exec	*e;
+
+	TAILQ_FOREACH(e, &execs, entry)
+		if (e->id == id)
+			return e;
+	return NULL;
+}
+
+static void
+backpressure(void)
+{
+	struct exec	*e;
+	size_t		 max = 0;
+
+	TAILQ_FOREACH(e, &execs, entry)
+		if (e->attached && e->client.ibuf.wqueued > max)
+			max = e->client.ibuf.wqueued;
+	if (!init_paused && max > CLIENT_HIGHWATER) {
+		init_paused = 1;
+		imsgev_pause(&init, 1);
+	} else if (init_paused && max < CLIENT_LOWWATER) {
+		init_paused = 0;
+		imsgev_pause(&init, 0);
+	}
+}
+
+static void
+client_close(struct exec *e)
+{
+	if (!e->attached)
+		return;
+	imsgev_clear(&e->client);
+	e->attached = 0;
+	backpressure();
+	maybe_exit();
+}
+
+/* queue for the client; a client that cannot keep up is dropped */
+static void
+client_send(struct exec *e, uint32_t type, const void *data, size_t len)
+{
+	if (!e->attached || e->closing)
+		return;
+	if (imsgev_compose(&e->client, type, 0, 0, -1, data, len) == -1) {
+		log_warnx("exec %u: client too slow, detached", e->id);
+		client_close(e);
+		return;
+	}
+	backpressure();
+}
+
+/* the last message to a client, then close it once written */
+static void
+client_last(struct exec *e, uint32_t type, const void *data, size_t len)
+{
+	client_send(e, type, data, len);
+	if (!e->attached)
+		return;
+	e->closing = 1;
+	if (e->client.ibuf.wqueued == 0 && TAILQ_EMPTY(&e->client.ibuf.wq))
+		client_close(e);
+}
+
+static void
+maybe_exit(void)
+{
+	struct exec	*e;
+
+	if (!finishing)
+		return;
+	TAILQ_FOREACH(e, &execs, entry)
+		if (e->attached)
+			return;
+	event_loopexit(NULL);
+}
+
+static void
+kill_sandbox(void)
+{
+	if (initpid > 0 && !ended && kill(initpid, SIGKILL) == -1 &&
+	    errno != ESRCH)
+		log_warn("kill lens-init");
+}
+
+static void
+kill_timeout(int fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	log_info("grace period over: killing the sandbox");
+	kill_sandbox();
+}
+
+/* orderly shutdown: lens-init TERMs, waits grace_ms, KILLs, exits */
+static void
+shutdown_sandbox(uint32_t grace_ms)
+{
+	struct init_shutdown	 sd;
+	struct timeval		 tv;
+
+	if (ended)
+		return;
+	if (grace_ms == 0) {
+		kill_sandbox();
+		return;
+	}
+	if (!ending) {
+		memset(&sd, 0, sizeof(sd));
+		sd.grace_ms = grace_ms;
+		if (imsgev_compose(&init, IMSG_INIT_SHUTDOWN, 0, 0, -1, &sd,
+		    sizeof(sd)) == -1)
+			kill_sandbox();
+	}
+	ending = 1;
+	/* lens-init gets the grace and a second; then the pid ns dies */
+	tv.tv_sec = grace_ms / 1000 + 1;
+	tv.tv_usec = (grace_ms % 1000) * 1000;
+	evtimer_del(&ev_kill);
+	evtimer_add(&ev_kill, &tv);
+}
+
+static void
+init_broken(const char *why)
+{
+	if (protocol_error[0] == '\0') {
+		log_warnx("lens-init: %s; killing the sandbox", why);
+		snprintf(protocol_error, sizeof(protocol_error),
+		    "lens-init: %s", why);
+	}
+	if (init.ibuf.fd != -1) {
+		imsgev_clear(&init);
+		init.ibuf.fd = -1;
+	}
+	kill_sandbox();
+}
+
+static int
+exec_error_code(const struct init_error *ie)
+{
+	if (ie->stage == INIT_ERR_EXEC)
+		return ie->err == ENOENT || ie->err == ENOTDIR ?
+		    CTL_EXIT_NOTFOUND : CTL_EXIT_NOEXEC;
+	return CTL_EXIT_LENS;
+}
+
+static void
+exec_finished(struct exec *e)
+{
+	struct j_exec_exit	 je;
+
+	e->done = 1;
+	memset(&je, 0, sizeof(je));
+	je.code = e->failed ? e->error.code : e->exit.code;
+	je.sig = e->failed ? 0 : e->exit.sig;
+	je.err = e->failed ? e->error.code : 0;
+	if (imsgev_compose(&parent, IMSG_J_EXEC_EXIT, e->id, 0, -1, &je,
+	    sizeof(je)) == -1)
+		fatal("compose for the parent");
+	if (e->main) {
+		/* the sandbox lives as long as its main process */
+		main_done = 1;
+		main_exit = e->exit;
+		if (e->failed) {
+			main_exit.code = e->error.code;
+			main_exit.sig = 0;
+		}
+		shutdown_sandbox(2000);
+		return;		/* its client is answered on FINISH */
+	}
+	if (e->failed)
+		client_last(e, IMSG_CTL_ERROR, &e->error, sizeof(e->error));
+	else
+		client_last(e, IMSG_CTL_EXIT, &e->exit, sizeof(e->exit));
+}
+
+static const char *
+init_message(struct imsg *im)
+{
+	struct init_ready	 rd;
+	struct init_error	 ie;
+	struct init_exit	 ix;
+	struct j_ready		 jr;
+	struct exec		*e = NULL;
+
+	if (im->hdr.peerid != 0 && (e = exec_find(im->hdr.peerid)) == NULL)
+		return "message for an unknown exec id";
+	if (e != NULL && e->done)
+		return "message for an exec that already ended";
+	switch (im->hdr.type) {
+	case IMSG_INIT_READY:
+		if (ready || e != NULL || imsg_expect(im, sizeof(rd)) == -1)
+			return "bad READY";
+		memcpy(&rd, im->data, sizeof(rd));
+		if (rd.version != LENSINIT_PROTO_VERSION)
+			return "unsupported protocol version";
+		ready = 1;
+		evtimer_del(&ev_ready);
+		memset(&jr, 0, sizeof(jr));
+		jr.initpid = initpid;
+		if (imsgev_compose(&parent, IMSG_J_READY, 0, 0, -1, &jr,
+		    sizeof(jr)) == -1)
+			fatal("compose for the parent");
+		break;
+	case IMSG_INIT_STARTED:
+		if (e == NULL || imsg_expect(im, sizeof(struct init_started))
+		    == -1)
+			return "bad STARTED";
+		break;
+	case IMSG_INIT_ERROR:
+		if (e == NULL || imsg_expect(im, sizeof(ie)) == -1)
+			return "bad ERROR";
+		memcpy(&ie, im->data, sizeof(ie));
+		if (memchr(ie.msg, '\0', sizeof(ie.msg)) == NULL)
+			return "ERROR message not NUL-terminated";
+		e->failed = 1;
+		memset(&e->error, 0, sizeof(e->error));
+		e->error.code = exec_error_code(&ie);
+		snprintf(e->error.msg, sizeof(e->error.msg), "%s", ie.msg);
+		exec_finished(e);
+		break;
+	case IMSG_INIT_STDOUT:
+	case IMSG_INIT_STDERR:
+		if (e == NULL || im->datalen == 0)
+			return "bad STDOUT/STDERR";
+		if (e->main)
+			console_append(im->data, im->datalen);
+		client_send(e, im->hdr.type == IMSG_INIT_STDOUT ?
+		    IMSG_CTL_STDOUT : IMSG_CTL_STDERR, im->data, im->datalen);
+		break;
+	case IMSG_INIT_EXIT:
+		if (e == NULL || imsg_expect(im, sizeof(ix)) == -1)
+			return "bad EXIT";
+		memcpy(&ix, im->data, sizeof(ix));
+		if (ix.code < 0 || ix.code > 255 || ix.sig < 0 || ix.sig > 64)
+			return "EXIT with an impossible status";
+		memset(&e->exit, 0, sizeof(e->exit));
+		e->exit.code = ix.code;
+		e->exit.sig = ix.sig;
+		exec_finished(e);
+		break;
+	default:
+		return "unknown message type";
+	}
+	return NULL;
+}
+
+static void
+init_dispatch(int fd, short event, void *arg)
+{
+	struct imsg	 im;
+	const char	*why;
+	ssize_t		 n;
+	int		 rc;
+
+	(void)fd;
+	(void)arg;
+	if (event & EV_WRITE) {
+		if (imsg_write(&init.ibuf) == -1 && errno != EPIPE) {
+			init_broken("write failed");
+			return;
+		}
+	}
+	if (event & EV_READ) {
+		n = imsg_read(&init.ibuf);
+		if (n == 0 || (n == -1 && errno != EAGAIN)) {
+			/* lens-init ended: SIGCHLD says how */
+			imsgev_clear(&init);
+			init.ibuf.fd = -1;
+			return;
+		}
+		while ((rc = imsg_get(&init.ibuf, &im)) == 1) {
+			if (im.fd != -1) {
+				imsg_free(&im);
+				init_broken("a descriptor on the channel");
+				return;
+			}
+			why = init_message(&im);
+			imsg_free(&im);
+			if (why != NULL) {
+				init_broken(why);
+				return;
+			}
+		}
+		if (rc == -1) {
+			init_broken("malformed frame");
+			return;
+		}
+	}
+	imsgev_add(&init);
+}
+
+static void
+console_read(int fd, short event, void *arg)
+{
+	char	 buf[16384];
+	ssize_t	 n;
+
+	(void)event;
+	(void)arg;
+	n = read(fd, buf, sizeof(buf));
+	if (n > 0) {
+		console_append(buf, (size_t)n);
+		if (!ready)
+			tail_keep(buf, (size_t)n);
+		return;
+	}
+	if (n == -1 && errno == EINTR)
+		return;
+	if (n == -1 && errno == EAGAIN && !ended)
+		return;
+	event_del(&ev_console);
+	close(fd);
+	console_fd = -1;
+}
+
+static void
+client_message(struct exec *e, struct imsg *im)
+{
+	struct ctl_winsize	 ws;
+	struct ctl_signal	 cs;
+	struct init_winsize	 iw;
+	struct init_signal	 is;
+
+	if (e->done || init.ibuf.fd == -1)
+		return;
+	switch (im->hdr.type) {
+	case IMSG_CTL_STDIN:
+		if (im->datalen == 0)
+			goto bad;
+		imsgev_compose(&init, IMSG_INIT_STDIN, e->id, 0, -1, im->data,
+		    im->datalen);
+		break;
+	case IMSG_CTL_STDIN_EOF:
+		if (im->datalen != 0)
+			goto bad;
+		imsgev_compose(&init, IMSG_INIT_STDIN_EOF, e->id, 0, -1, NULL,
+		    0);
+		break;
+	case IMSG_CTL_RESIZE:
+		if (imsg_expect(im, sizeof(ws)) == -1)
+			goto bad;
+		memcpy(&ws, im->data, sizeof(ws));
+		memset(&iw, 0, sizeof(iw));
+		iw.rows = ws.rows;
+		iw.cols = ws.cols;
+		imsgev_compose(&init, IMSG_INIT_RESIZE, e->id, 0, -1, &iw,
+		    sizeof(iw));
+		break;
+	case IMSG_CTL_SIGNAL:
+		if (imsg_expect(im, sizeof(cs)) == -1)
+			goto bad;
+		memcpy(&cs, im->data, sizeof(cs));
+		if (cs.sig < 1 || cs.sig > 64)
+			goto bad;
+		memset(&is, 0, sizeof(is));
+		is.sig = cs.sig;
+		imsgev_compose(&init, IMSG_INIT_SIGNAL, e->id, 0, -1, &is,
+		    sizeof(is));
+		break;
+	default:
+		goto bad;
+	}
+	return;
+bad:
+	log_warnx("exec %u: bad message %#x from the client, detached", e->id,
+	    im->hdr.type);
+	client_close(e);
+}
+
+static void
+client_dispatch(int fd, short event, void *arg)
+{
+	struct exec	*e = arg;
+	struct imsg	 im;
+	ssize_t		 n;
+	int		 rc;
+
+	(void)fd;
+	if (event & EV_WRITE) {
+		if (imsg_write(&e->client.ibuf) == -1) {
+			client_close(e);
+			return;
+		}
+		if (e->closing && TAILQ_EMPTY(&e->client.ibuf.wq)) {
+			client_close(e);
+			return;
+		}
+		backpressure();
+	}
+	if (event & EV_READ) {
+		n = imsg_read(&e->client.ibuf);
+		if (n == 0 || (n == -1 && errno != EAGAIN)) {
+			/* the client went away; the process goes on */
+			client_close(e);
+			return;
+		}
+		while ((rc = imsg_get(&e->client.ibuf, &im)) == 1) {
+			if (im.fd != -1) {
+				imsg_free(&im);
+				client_close(e);
+				return;
+			}
+			client_message(e, &im);
+			imsg_free(&im);
+			if (!e->attached)
+				return;
+		}
+		if (rc == -1) {
+			client_close(e);
+			return;
+		}
+	}
+	imsgev_add(&e->client);
+}
+
+static void
+parent_exec(struct imsg *im)
+{
+	struct init_exec	 ie;
+	struct exec		*e;
+	struct ctl_error	 ce;
+
+	if (im->datalen < sizeof(ie) || im->hdr.peerid == 0 ||
+	    exec_find(im->hdr.peerid) != NULL)
+		fatalx("bad EXEC from the parent");
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		fatal("calloc");
+	e->id = im->hdr.peerid;
+	e->main = TAILQ_EMPTY(&execs);
+	TAILQ_INSERT_TAIL(&execs, e, entry);
+	if (im->fd != -1) {
+		imsgev_init(&e->client, im->fd, client_dispatch, e);
+		e->attached = 1;
+		im->fd = -1;
+	}
+	if (ending || ended || init.ibuf.fd == -1) {
+		memset(&ce, 0, sizeof(ce));
+		ce.code = CTL_EXIT_LENS;
+		strlcpy(ce.msg, "the sandbox is stopping", sizeof(ce.msg));
+		e->done = 1;
+		client_last(e, IMSG_CTL_ERROR, &ce, sizeof(ce));
+		return;
+	}
+	if (imsgev_compose(&init, IMSG_INIT_EXEC, e->id, 0, -1, im->data,
+	    im->datalen) == -1)
+		init_broken("channel full");
+}
+
+static void
+finish(void)
+{
+	struct exec	*e;
+	struct ctl_error ce;
+	struct timeval	 tv;
+
+	finishing = 1;
+	tv.tv_sec = 5;
+	tv.tv_usec = 0;
+	evtimer_add(&ev_exit, &tv);
+	TAILQ_FOREACH(e, &execs, entry) {
+		if (!e->attached)
+			continue;
+		if (e->main && protocol_error[0] == '\0' && e->failed)
+			client_last(e, IMSG_CTL_ERROR, &e->error,
+			    sizeof(e->error));
+		else if (e->main && protocol_error[0] == '\0' && e->done) {
+			e->exit.oom = sandbox_exit.oom;
+			client_last(e, IMSG_CTL_EXIT, &e->exit,
+			    sizeof(e->exit));
+		} else if (e->main && protocol_error[0] == '\0')
+			client_last(e, IMSG_CTL_EXIT, &sandbox_exit,
+			    sizeof(sandbox_exit));
+		else {
+			memset(&ce, 0, sizeof(ce));
+			ce.code = CTL_EXIT_LENS;
+			strlcpy(ce.msg, protocol_error[0] ? protocol_error :
+			    "the sandbox stopped", sizeof(ce.msg));
+			client_last(e, IMSG_CTL_ERROR, &ce, sizeof(ce));
+		}
+	}
+	maybe_exit();
+}
+
+static void
+parent_dispatch(int fd, short event, void *arg)
+{
+	struct imsg	 im;
+	struct j_stop	 js;
+	ssize_t		 n;
+	int		 rc;
+
+	(void)fd;
+	(void)arg;
+	if (event & EV_WRITE) {
+		if (imsg_write(&parent.ibuf) == -1)
+			fatal("write to the parent");
+	}
+	if (event & EV_READ) {
+		n = imsg_read(&parent.ibuf);
+		if (n == 0 || (n == -1 && errno != EAGAIN)) {
+			kill_sandbox();
+			exit(1);
+		}
+		while ((rc = imsg_get(&parent.ibuf, &im)) == 1) {
+			switch (im.hdr.type) {
+			case IMSG_J_EXEC:
+				parent_exec(&im);
+				break;
+			case IMSG_J_STOP:
+				if (imsg_expect(&im, sizeof(js)) == -1)
+					fatalx("bad STOP from the parent");
+				memcpy(&js, im.data, sizeof(js));
+				shutdown_sandbox(js.grace_ms);
+				break;
+			case IMSG_J_FINISH:
+				finish();
+				break;
+			default:
+				fatalx("unexpected message %#x from the parent",
+				    im.hdr.type);
+			}
+			imsg_free(&im);
+		}
+		if (rc == -1)
+			fatalx("bad frame from the parent");
+	}
+	imsgev_add(&parent);
+}
+
+static void
+on_sigchld(int sig, short ev, void *arg)
+{
+	int		 st;
+	pid_t		 pid;
+	uint64_t	 ooms;
+
+	(void)sig;
+	(void)ev;
+	(void)arg;
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (pid != initpid || ended)
+			continue;
+		ended = 1;
+		evtimer_del(&ev_kill);
+		evtimer_del(&ev_ready);
+		memset(&sandbox_exit, 0, sizeof(sandbox_exit));
+		ooms = cgroup_oom_count(conf->oomfd);
+		if (main_done)
+			sandbox_exit = main_exit;
+		else if (WIFSIGNALED(st)) {
+			sandbox_exit.sig = WTERMSIG(st);
+			sandbox_exit.code = 128 + WTERMSIG(st);
+		} else if (WIFEXITED(st))
+			sandbox_exit.code = ready ? WEXITSTATUS(st) :
+			    CTL_EXIT_LENS;
+		if (protocol_error[0] != '\0' && !main_done)
+			sandbox_exit.code = CTL_EXIT_LENS;
+		sandbox_exit.oom = ooms > 0;
+		log_info("sandbox ended: code %d, signal %d%s",
+		    sandbox_exit.code, sandbox_exit.sig,
+		    sandbox_exit.oom ? ", OOM" : "");
+		if (!ready) {
+			struct ctl_error	 ce;
+
+			memset(&ce, 0, sizeof(ce));
+			ce.code = CTL_EXIT_LENS;
+			/* what it said last */
+			while (console_fd != -1)
+				console_read(console_fd, EV_READ, NULL);
+			snprintf(ce.msg, sizeof(ce.msg), "lens-init ended "
+			    "before it was ready (%s %d)%s%s%s%s",
+			    WIFSIGNALED(st) ? "signal" : "status",
+			    WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
+			    protocol_error[0] ? ": " : "", protocol_error,
+			    console_tail[0] ? ": " : "", console_tail);
+			if (imsgev_compose(&parent, IMSG_J_FAILED, 0, 0, -1,
+			    &ce, sizeof(ce)) == -1)
+				fatal("compose for the parent");
+			continue;
+		}
+		if (imsgev_compose(&parent, IMSG_J_EXIT, 0, 0, -1,
+		    &sandbox_exit, sizeof(sandbox_exit)) == -1)
+			fatal("compose for the parent");
+	}
+}
+
+static void
+ready_timeout(int fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	init_broken("no READY in time");
+}
+
+static void
+exit_timeout(int fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	event_loopexit(NULL);
+}
+
+int
+sandbox_main(int fd, void *arg)
+{
+	struct privsep_user	 u;
+	struct ctl_error	 ce;
+	struct timeval		 tv;
+	char			 err[512];
+	int			 chan, console;
+
+	conf = arg;
+	signal(SIGCHLD, SIG_DFL);
+	privsep_pdeathsig(conf->parent);
+	proc_title("jail %s", conf->name);
+	if (jail_start(conf, &chan, &console, &initpid, err, sizeof(err)) ==
+	    -1) {
+		imsg_init(&parent.ibuf, fd);
+		memset(&ce, 0, sizeof(ce));
+		ce.code = CTL_EXIT_LENS;
+		strlcpy(ce.msg, err, sizeof(ce.msg));
+		if (imsg_compose(&parent.ibuf, IMSG_J_FAILED, 0, 0, -1, &ce,
+		    sizeof(ce)) == -1 || imsg_flush(&parent.ibuf) == -1)
+			fatal("report to the parent");
+		return 1;
+	}
+	close(conf->initfd);
+	while (conf->cgprocs[0] != -1) {
+		int	 i;
+
+		for (i = 0; i < 4 && conf->cgprocs[i] != -1; i++) {
+			close(conf->cgprocs[i]);
+			conf->cgprocs[i] = -1;
+		}
+	}
+	/* the sandbox's host root, in an empty chroot, nothing more */
+	memset(&u, 0, sizeof(u));
+	snprintf(u.name, sizeof(u.name), "sandbox-%u", (unsigned)conf->base);
+	u.uid = conf->base;
+	u.gid = conf->base;
+	privsep_drop(conf->emptydir, &u, NULL, 0);
+
+	event_init();
+	fcntl(chan, F_SETFL, fcntl(chan, F_GETFL) | O_NONBLOCK);
+	fcntl(console, F_SETFL, fcntl(console, F_GETFL) | O_NONBLOCK);
+	imsgev_init(&parent, fd, parent_dispatch, NULL);
+	imsgev_init(&init, chan, init_dispatch, NULL);
+	console_fd = console;
+	event_set(&ev_console, console, EV_READ | EV_PERSIST, console_read,
+	    NULL);
+	event_add(&ev_console, NULL);
+	signal_set(&ev_chld, SIGCHLD, on_sigchld, NULL);
+	signal_add(&ev_chld, NULL);
+	evtimer_set(&ev_ready, ready_timeout, NULL);
+	evtimer_set(&ev_kill, kill_timeout, NULL);
+	evtimer_set(&ev_exit, exit_timeout, NULL);
+	tv.tv_sec = VMM_READY_TIMEOUT;
+	tv.tv_usec = 0;
+	evtimer_add(&ev_ready, &tv);
+	sandbox_apply("jail", jail_syscalls,
+	    sizeof(jail_syscalls) / sizeof(jail_syscalls[0]));
+	/* lens-init may have ended while we were not looking */
+	on_sigchld(SIGCHLD, 0, NULL);
+
+	event_dispatch();
+	return 0;
+}
