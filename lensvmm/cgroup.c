@@ -2,7 +2,8 @@
  * cgroups of the sandboxes, run in the parent.  Version 2 (the unified
  * hierarchy) when /sys/fs/cgroup/cgroup.controllers exists, otherwise
  * version 1 with the memory, pids and cpu hierarchies.  Every sandbox
- * gets lens/ID in each hierarchy (v1) or /sys/fs/cgroup/lens/ID (v2).
+ * gets NAME/ID in each hierarchy (v1) or /sys/fs/cgroup/NAME/ID (v2),
+ * NAME being this instance's parent cgroup (-c, by default "lens").
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -22,36 +23,96 @@
 #define CGROOT	"/sys/fs/cgroup"
 
 static int	 v2 = -1;
+static char	 cgname[CGROUP_NAME_MAX + 1] = "lens";
 static const char *const v1ctl[] = { "memory", "pids", "cpu" };
 #define NV1	3
 
+/* a parent cgroup name: one path component, [A-Za-z0-9._-] */
 int
-cgroup_init(void)
+cgroup_name_ok(const char *name)
+{
+	size_t	 i, len = strlen(name);
+
+	if (len == 0 || len > CGROUP_NAME_MAX || strcmp(name, ".") == 0 ||
+	    strcmp(name, "..") == 0 || strncmp(name, "cgroup.", 7) == 0)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') ||
+		    (name[i] >= 'A' && name[i] <= 'Z') ||
+		    (name[i] >= '0' && name[i] <= '9') ||
+		    name[i] == '.' || name[i] == '_' || name[i] == '-'))
+			return 0;
+	return 1;
+}
+
+/* the parent cgroup of this instance in hierarchy i */
+static void
+parent_path(char *path, size_t len, size_t i)
+{
+	if (v2 == 1)
+		snprintf(path, len, CGROOT "/%s", cgname);
+	else
+		snprintf(path, len, CGROOT "/%s/%s", v1ctl[i], cgname);
+}
+
+int
+cgroup_init(const char *name)
 {
 	struct stat	 st;
 	size_t		 i;
-	char		 path[PATH_MAX];
+	char		 path[PATH_MAX], ctl[PATH_MAX + 32];
 
+	if (!cgroup_name_ok(name)) {
+		errno = EINVAL;
+		return -1;
+	}
+	strlcpy(cgname, name, sizeof(cgname));
 	v2 = stat(CGROOT "/cgroup.controllers", &st) == 0;
 	if (v2) {
-		/* controllers for lens/ and below */
-		if (mkdir(CGROOT "/lens", 0755) == -1 && errno != EEXIST)
+		/* controllers for NAME/ and below */
+		parent_path(path, sizeof(path), 0);
+		if (mkdir(path, 0755) == -1 && errno != EEXIST) {
+			log_warn("mkdir %s", path);
 			return -1;
+		}
 		(void)cgroup_write_str(CGROOT "/cgroup.subtree_control",
 		    "+memory +pids +cpu");
-		if (cgroup_write_str(CGROOT "/lens/cgroup.subtree_control",
-		    "+memory +pids +cpu") == -1)
-			log_warn("enable controllers in " CGROOT "/lens");
+		snprintf(ctl, sizeof(ctl), "%s/cgroup.subtree_control", path);
+		if (cgroup_write_str(ctl, "+memory +pids +cpu") == -1)
+			log_warn("enable controllers in %s", path);
 		return 0;
 	}
 	for (i = 0; i < NV1; i++) {
-		snprintf(path, sizeof(path), CGROOT "/%s/lens", v1ctl[i]);
+		parent_path(path, sizeof(path), i);
 		if (mkdir(path, 0755) == -1 && errno != EEXIST) {
 			log_warn("mkdir %s", path);
 			return -1;
 		}
 	}
 	return 0;
+}
+
+/* at exit: remove this instance's parent cgroups if they are empty */
+void
+cgroup_fini(void)
+{
+	size_t	 i, n = v2 == 1 ? 1 : NV1;
+	char	 path[PATH_MAX];
+
+	if (v2 == -1)
+		return;
+	for (i = 0; i < n; i++) {
+		parent_path(path, sizeof(path), i);
+		if (rmdir(path) == -1 && errno != ENOENT && errno != EBUSY &&
+		    errno != ENOTEMPTY)
+			log_warn("rmdir %s", path);
+	}
+}
+
+const char *
+cgroup_parent(void)
+{
+	return cgname;
 }
 
 int
@@ -98,14 +159,14 @@ cgroup_path(struct cgroup *cg, const char *id)
 	memset(cg, 0, sizeof(*cg));
 	cg->v2 = cgroup_is_v2();
 	if (cg->v2) {
-		snprintf(cg->paths[0], sizeof(cg->paths[0]), CGROOT "/lens/%s",
-		    id);
+		snprintf(cg->paths[0], sizeof(cg->paths[0]), CGROOT "/%s/%s",
+		    cgname, id);
 		cg->n = 1;
 		return;
 	}
 	for (i = 0; i < NV1; i++)
-		snprintf(cg->paths[i], sizeof(cg->paths[i]), CGROOT "/%s/lens/%s",
-		    v1ctl[i], id);
+		snprintf(cg->paths[i], sizeof(cg->paths[i]), CGROOT
+		    "/%s/%s/%s", v1ctl[i], cgname, id);
 	cg->n = NV1;
 }
 
@@ -291,11 +352,7 @@ cgroup_scan(void (*cb)(const char *, void *), void *arg)
 	size_t		 i, n = cgroup_is_v2() ? 1 : NV1;
 
 	for (i = 0; i < n; i++) {
-		if (cgroup_is_v2())
-			snprintf(path, sizeof(path), CGROOT "/lens");
-		else
-			snprintf(path, sizeof(path), CGROOT "/%s/lens",
-			    v1ctl[i]);
+		parent_path(path, sizeof(path), i);
 		if ((d = opendir(path)) == NULL)
 			continue;
 		while ((de = readdir(d)) != NULL) {

@@ -8,12 +8,14 @@
  * every sandbox is forked from the parent and inherits its filter, so an
  * allow-list with a kill action here would be the workload's too.
  */
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/un.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include <dirent.h>
@@ -61,6 +63,7 @@ struct sbx {
 	char			 id[CTL_ID_SIZE];
 	char			 name[CTL_NAME_SIZE];
 	int			 slot;
+	int			 slotfd;	/* flock of the slot, or -1 */
 	uid_t			 base;
 	int			 state;
 	int32_t			 exit_code, exit_sig;
@@ -79,6 +82,8 @@ struct sbx {
 	int			 exited;	/* J_EXIT seen */
 	int			 remove;	/* rm once stopped */
 	int			 removed;
+	int			 stop_pending;	/* stop asked before READY */
+	uint32_t		 stop_grace;
 	TAILQ_HEAD(, waiter)	 waiters;
 	pid_t			 initpid;
 };
@@ -87,6 +92,7 @@ static TAILQ_HEAD(, sbx)	 sandboxes = TAILQ_HEAD_INITIALIZER(sandboxes);
 static TAILQ_HEAD(, reply)	 replies = TAILQ_HEAD_INITIALIZER(replies);
 static struct proc_child	 control = { .name = "control", .fd = -1 };
 static struct imsgev		 ctl_iev;
+static struct event_base	*evbase;
 static struct auditc		*audit;
 static char			 statedir[PATH_MAX], sockpath[108];
 static char			 auditsock[108], initpath[PATH_MAX];
@@ -97,6 +103,7 @@ static int			 shutting_down;
 static void	jail_dispatch(int, short, void *);
 static void	sbx_stopped(struct sbx *);
 static void	sbx_free(struct sbx *);
+static void	slot_unlock(struct sbx *);
 static void	reply_free(struct reply *);
 
 /* capabilities the parent keeps (inherited by each jail process) */
@@ -114,8 +121,8 @@ static const cap_value_t keep_caps[] = {
 static __attribute__((noreturn)) void
 usage(void)
 {
-	fprintf(stderr, "usage: lensvmm [-dv] [-a auditsock] [-D statedir] "
-	    "[-i lens-init] [-s socket]\n");
+	fprintf(stderr, "usage: lensvmm [-dv] [-a auditsock] [-c cgroup] "
+	    "[-D statedir] [-i lens-init] [-s socket]\n");
 	exit(2);
 }
 
@@ -387,6 +394,8 @@ sbx_destroy_files(struct sbx *sb)
 	if (sb->dir[0] != '\0' && rm_tree(sb->dir) == -1)
 		log_warn("remove %s", sb->dir);
 	sb->removed = 1;
+	/* its uids own nothing any more */
+	slot_unlock(sb);
 }
 
 static struct sbx *
@@ -422,13 +431,50 @@ slot_used(int slot)
 	return 0;
 }
 
+/*
+ * A slot (a host uid range) belongs to one sandbox on the whole host,
+ * whichever lensvmm runs it: its holder keeps an flock on
+ * VMM_SLOTDIR/N from the sandbox's creation to its removal (and loses
+ * it when it dies).  The descriptor, or -1 when another holds it.
+ */
 static int
-slot_alloc(void)
+slot_lock(int slot)
+{
+	char	 path[sizeof(VMM_SLOTDIR) + 16];
+	int	 fd;
+
+	snprintf(path, sizeof(path), VMM_SLOTDIR "/%d", slot);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	    0600)) == -1) {
+		log_warn("open %s", path);
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno != EWOULDBLOCK)
+			log_warn("flock %s", path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void
+slot_unlock(struct sbx *sb)
+{
+	if (sb->slotfd != -1) {
+		close(sb->slotfd);
+		sb->slotfd = -1;
+	}
+}
+
+static int
+slot_alloc(int *fd)
 {
 	int	 slot;
 	int	 n = 0;
 	struct sbx *sb;
 
+	*fd = -1;
 	TAILQ_FOREACH(sb, &sandboxes, entry)
 		if (!sb->removed)
 			n++;
@@ -443,6 +489,9 @@ slot_alloc(void)
 			    "skipped", slot);
 			continue;
 		}
+		/* not taken by another lensvmm */
+		if ((*fd = slot_lock(slot)) == -1)
+			continue;
 		return slot;
 	}
 	return -1;
@@ -505,6 +554,17 @@ jail_fork(struct sbx *sb, struct jail_conf *jc)
 		return -1;
 	case 0:
 		log_procinit("jail");
+		/*
+		 * The parent's event base is not the jail process's: give
+		 * it a backend of its own (so nothing here touches the
+		 * parent's epoll instance and signal pipe), then free it
+		 * with all its events, which also gives back the signals;
+		 * sandbox_main() makes a new base.
+		 */
+		if (event_reinit(evbase) == -1)
+			fatalx("event_reinit");
+		event_base_free(evbase);
+		evbase = NULL;
 		keep[n++] = sp[1];
 		keep[n++] = jc->initfd;
 		keep[n++] = jc->consolefd;
@@ -689,6 +749,7 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 	TAILQ_INIT(&sb->waiters);
 	sb->run = run;
 	sb->child.fd = -1;
+	sb->slotfd = -1;
 	sb->stringslen = im->datalen - sizeof(run);
 	if ((sb->strings = malloc(sb->stringslen + 1)) == NULL) {
 		free(sb);
@@ -707,7 +768,7 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 		strlcpy(sb->name, run.name, sizeof(sb->name));
 	else
 		snprintf(sb->name, sizeof(sb->name), "lens-%.12s", sb->id);
-	if ((sb->slot = slot_alloc()) == -1) {
+	if ((sb->slot = slot_alloc(&sb->slotfd)) == -1) {
 		reply_error(r, CTL_EXIT_LENS, "no free sandbox slot (at most "
 		    "%d sandboxes)", VMM_MAXSANDBOXES);
 		goto fail_mem;
@@ -906,6 +967,17 @@ stop_sandbox(struct sbx *sb, uint32_t grace_ms)
 
 	if (!sb->jail_open || sb->exited)
 		return;
+	if (sb->state == SANDBOX_CREATED) {
+		/*
+		 * Still starting: the stop is for its command, which starts
+		 * on READY and is then stopped like any other (an attached
+		 * run sees 143 or 137, not a failed start).
+		 */
+		if (!sb->stop_pending || grace_ms < sb->stop_grace)
+			sb->stop_grace = grace_ms;
+		sb->stop_pending = 1;
+		return;
+	}
 	memset(&js, 0, sizeof(js));
 	js.grace_ms = grace_ms;
 	if (imsgev_compose(&sb->iev, IMSG_J_STOP, 0, 0, -1, &js,
@@ -1164,6 +1236,7 @@ sbx_free(struct sbx *sb)
 		imsgev_clear(&sb->iev);
 	if (sb->child.sigsys != NULL)
 		munmap((void *)sb->child.sigsys, sizeof(int32_t));
+	slot_unlock(sb);
 	TAILQ_REMOVE(&sandboxes, sb, entry);
 	free(sb->strings);
 	free(sb);
@@ -1196,6 +1269,10 @@ sbx_ready(struct sbx *sb, pid_t initpid)
 	audit_exec(sb, 1, 0, strs, sb->run.argc, 1);
 	log_info("sandbox %s (%s): running, lens-init pid %d", sb->name,
 	    sb->id, (int)initpid);
+	if (sb->stop_pending) {
+		sb->stop_pending = 0;
+		stop_sandbox(sb, sb->stop_grace);
+	}
 	sb->starter = NULL;
 	if (r == NULL)
 		return;
@@ -1250,19 +1327,29 @@ sbx_stopped(struct sbx *sb)
 static void
 jail_gone(struct sbx *sb, const char *why)
 {
+	struct waiter	*w;
+
 	if (sb->jail_open) {
 		imsgev_clear(&sb->iev);
 		sb->jail_open = 0;
 	}
 	if (sb->state == SANDBOX_STOPPED)
 		return;
-	if (sb->starter != NULL) {
-		reply_error(sb->starter, CTL_EXIT_LENS, "%s", why);
+	if (sb->state == SANDBOX_CREATED) {
+		/* setup failed: nothing ran; the sandbox goes */
+		if (sb->starter != NULL)
+			reply_error(sb->starter, CTL_EXIT_LENS, "%s", why);
 		sb->starter = NULL;
 		audit_event(sb, "sandbox.destroy", json_pack("{s:s, s:s}",
 		    "reason", "setup failed", "error", why));
 		sb->state = SANDBOX_STOPPED;
 		sbx_destroy_files(sb);
+		/* stop or rm -f waiting for it: it is gone */
+		while ((w = TAILQ_FIRST(&sb->waiters)) != NULL) {
+			TAILQ_REMOVE(&sb->waiters, w, entry);
+			reply_ok(w->r);
+			free(w);
+		}
 		return;
 	}
 	if (!sb->exited) {
@@ -1374,22 +1461,59 @@ jail_dispatch(int fd, short event, void *arg)
 
 /* --- recovery ----------------------------------------------------------- */
 
+/* kill what is left in the cgroups of sandbox id and remove them */
 static void
-recover_cgroup(const char *id, void *arg)
+recover_cgroup_of(const char *id)
 {
 	struct cgroup	 cg;
-	struct sbx	*sb;
-	int		 n;
+	struct stat	 st;
+	int		 n, i, found = 0;
 
-	(void)arg;
-	TAILQ_FOREACH(sb, &sandboxes, entry)
-		if (strcmp(sb->id, id) == 0 && sb->state != SANDBOX_STOPPED)
-			return;
 	cgroup_path(&cg, id);
+	for (i = 0; i < cg.n; i++)
+		if (stat(cg.paths[i], &st) == 0)
+			found = 1;
+	if (!found)
+		return;
 	if ((n = cgroup_kill(&cg)) > 0)
 		log_info("recovery: killed %d leftover processes of %s", n, id);
 	if (cgroup_destroy(&cg) == 0)
 		log_info("recovery: removed the cgroups of %s", id);
+}
+
+/*
+ * A cgroup under this instance's parent: only those of sandboxes in our
+ * state directory are ours.  Anything else belongs to another lensvmm
+ * that was given the same -c name, and is left alone.
+ */
+static void
+recover_cgroup(const char *id, void *arg)
+{
+	struct sbx	*sb;
+
+	(void)arg;
+	TAILQ_FOREACH(sb, &sandboxes, entry)
+		if (strcmp(sb->id, id) == 0)
+			break;
+	if (sb == NULL) {
+		log_warnx("recovery: cgroup %s/%s is not a sandbox of %s; "
+		    "left alone", cgroup_parent(), id, statedir);
+		return;
+	}
+	if (sb->state == SANDBOX_STOPPED)
+		recover_cgroup_of(id);
+}
+
+static int
+is_id(const char *s)
+{
+	size_t	 i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' &&
+		    s[i] <= 'f')))
+			return 0;
+	return i == CTL_ID_SIZE - 1;
 }
 
 static void
@@ -1449,7 +1573,7 @@ recover(void)
 			continue;
 		snprintf(path, sizeof(path), "%s/sandboxes/%s/config.json",
 		    statedir, de->d_name);
-		if (strlen(de->d_name) != 64 ||
+		if (!is_id(de->d_name) ||
 		    (j = json_load_file(path, JSON_REJECT_DUPLICATES |
 		    JSON_ALLOW_NUL, &je)) ==
 		    NULL) {
@@ -1457,6 +1581,10 @@ recover(void)
 			    statedir, de->d_name);
 			log_warnx("recovery: %s has no usable config.json; "
 			    "removed", path);
+			/* it may have died between its cgroup and its
+			 * config.json: the cgroup goes too */
+			if (is_id(de->d_name))
+				recover_cgroup_of(de->d_name);
 			(void)rm_tree(path);
 			continue;
 		}
@@ -1464,6 +1592,7 @@ recover(void)
 			fatal("calloc");
 		TAILQ_INIT(&sb->waiters);
 		sb->child.fd = -1;
+		sb->slotfd = -1;
 		strlcpy(sb->id, de->d_name, sizeof(sb->id));
 		if ((size_t)snprintf(sb->dir, sizeof(sb->dir),
 		    "%s/sandboxes/%s", statedir, sb->id) >= sizeof(sb->dir))
@@ -1529,6 +1658,12 @@ recover(void)
 		sb->finished = json_integer_value(json_object_get(j,
 		    "finished"));
 		s = json_string_value(json_object_get(j, "state"));
+		/* its files in upper/ are owned by its uids: keep them */
+		if (sb->slot >= 0 && sb->slot < VMM_MAXSANDBOXES * 4 &&
+		    (sb->slotfd = slot_lock(sb->slot)) == -1)
+			log_warnx("recovery: the uids of sandbox %s (slot %d) "
+			    "are taken by another lensvmm", sb->name,
+			    sb->slot);
 		TAILQ_INSERT_TAIL(&sandboxes, sb, entry);
 		if (s != NULL && strcmp(s, "stopped") != 0) {
 			/* it was running when lensvmm died: it is gone now */
@@ -1619,19 +1754,28 @@ main(int argc, char *argv[])
 	struct sockaddr_un	 sun;
 	struct group		*gr;
 	char			 path[PATH_MAX + 16];
-	int			 ch, debug = 0, verbose = 0, keep[3];
+	char			 cgname[CGROUP_NAME_MAX + 1];
+	int			 ch, debug = 0, verbose = 0, keep[3], lockfd;
 	mode_t			 old;
 
 	strlcpy(sockpath, VMM_SOCKET, sizeof(sockpath));
 	strlcpy(statedir, VMM_STATEDIR, sizeof(statedir));
 	strlcpy(auditsock, VMM_AUDITSOCK, sizeof(auditsock));
 	strlcpy(initpath, VMM_LENSINIT, sizeof(initpath));
-	while ((ch = getopt(argc, argv, "a:dD:i:s:v")) != -1) {
+	strlcpy(cgname, VMM_CGROUP, sizeof(cgname));
+	while ((ch = getopt(argc, argv, "a:c:dD:i:s:v")) != -1) {
 		switch (ch) {
 		case 'a':
 			if (strlcpy(auditsock, optarg, sizeof(auditsock)) >=
 			    sizeof(auditsock))
 				errx(2, "-a %s: path too long", optarg);
+			break;
+		case 'c':
+			if (!cgroup_name_ok(optarg))
+				errx(2, "-c %s: need a name of at most %d "
+				    "letters, digits, '.', '_' or '-'", optarg,
+				    CGROUP_NAME_MAX);
+			strlcpy(cgname, optarg, sizeof(cgname));
 			break;
 		case 'd':
 			debug = 1;
@@ -1685,10 +1829,35 @@ main(int argc, char *argv[])
 	}
 	privsep_emptydir(LENS_EMPTYDIR);
 	strlcpy(emptydir, LENS_EMPTYDIR, sizeof(emptydir));
-	if (cgroup_init() == -1)
-		fatal("cgroups");
 	if (mkdir(statedir, 0755) == -1 && errno != EEXIST)
 		fatal("mkdir %s", statedir);
+	/* one lensvmm per state directory: recovery would kill the other's
+	 * sandboxes */
+	snprintf(path, sizeof(path), "%s/lensvmm.lock", statedir);
+	if ((lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
+		fatal("open %s", path);
+	if (flock(lockfd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK)
+			fatalx("another lensvmm uses the state directory %s",
+			    statedir);
+		fatal("lock %s", path);
+	}
+	if (cgroup_init(cgname) == -1)
+		fatal("cgroups under %s", cgname);
+	if ((mkdir("/run/lens", 0755) == -1 && errno != EEXIST) ||
+	    (mkdir(VMM_SLOTDIR, 0700) == -1 && errno != EEXIST))
+		fatal("mkdir %s", VMM_SLOTDIR);
+	/* a descriptor per sandbox (its jail process, its slot) and client */
+	{
+		struct rlimit	 rl;
+
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur <
+		    rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+				log_warn("RLIMIT_NOFILE");
+		}
+	}
 	snprintf(path, sizeof(path), "%s/sandboxes", statedir);
 	if (mkdir(path, 0711) == -1 && errno != EEXIST)
 		fatal("mkdir %s", path);
@@ -1734,7 +1903,8 @@ main(int argc, char *argv[])
 	close(cc.listen_fd);
 	proc_title("parent");
 
-	event_init();
+	if ((evbase = event_init()) == NULL)
+		fatalx("event_init");
 	signal_set(&ev_term, SIGTERM, parent_sig, NULL);
 	signal_set(&ev_int, SIGINT, parent_sig, NULL);
 	signal_set(&ev_hup, SIGHUP, parent_sig, NULL);
@@ -1752,9 +1922,11 @@ main(int argc, char *argv[])
 	privsep_limit_caps(keep_caps, sizeof(keep_caps) / sizeof(keep_caps[0]));
 	if (jail_seccomp_parent() == -1)
 		fatalx("cannot load the parent's seccomp filter");
-	log_info("started: socket %s, state %s, lens-init %s, audit %s",
-	    sockpath, statedir, initpath, auditsock);
+	log_info("started: socket %s, state %s, cgroup %s, lens-init %s, "
+	    "audit %s", sockpath, statedir, cgroup_parent(), initpath,
+	    auditsock);
 	event_dispatch();
+	cgroup_fini();
 	log_info("exiting");
 	return 0;
 }

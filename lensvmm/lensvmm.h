@@ -32,6 +32,7 @@
 #define VMM_SOCKET		"/run/lens/lensvmm.sock"
 #define VMM_STATEDIR		"/var/lib/lens"
 #define VMM_AUDITSOCK		"/run/lens/lensauditd.sock"
+#define VMM_SLOTDIR		"/run/lens/uid-slots"	/* host-wide */
 #ifndef VMM_PREFIX
 #define VMM_PREFIX		"/usr/local"
 #endif
@@ -132,7 +133,12 @@ struct cgroup {
 	char		 paths[4][PATH_MAX];	/* per hierarchy, "" unused */
 	int		 n;
 };
-int	cgroup_init(void);	/* detect v1/v2; 0 or -1 */
+#define CGROUP_NAME_MAX	64
+#define VMM_CGROUP		"lens"
+int	cgroup_name_ok(const char *);
+int	cgroup_init(const char *parent);	/* detect v1/v2; 0 or -1 */
+void	cgroup_fini(void);	/* remove the parent cgroups if empty */
+const char *cgroup_parent(void);
 int	cgroup_is_v2(void);
 int	cgroup_write_str(const char *path, const char *s);
 int	cgroup_create(struct cgroup *, const char *id, uint64_t memory,
@@ -143,7 +149,7 @@ int	cgroup_open_oom(const struct cgroup *);
 uint64_t cgroup_oom_count(int fd);
 int	cgroup_kill(const struct cgroup *);	/* count of live procs */
 int	cgroup_destroy(const struct cgroup *);	/* 0 all removed */
-/* the ids of cgroups lens/ holds: callback per id */
+/* the ids of the cgroups this instance's parent holds: callback per id */
 void	cgroup_scan(void (*)(const char *id, void *), void *);
 
 #endif

@@ -566,6 +566,29 @@ parent_exec(struct imsg *im)
 		init_broken("channel full");
 }
 
+/*
+ * The sandbox ended, and with it (as in Docker, where the end of the
+ * main process ends the container) every process in it: an exec that
+ * lens-init did not report was killed by the end of its pid namespace.
+ */
+static void
+exec_killed(struct exec *e)
+{
+	struct j_exec_exit	 je;
+
+	e->done = 1;
+	memset(&e->exit, 0, sizeof(e->exit));
+	e->exit.code = 128 + SIGKILL;
+	e->exit.sig = SIGKILL;
+	e->exit.oom = sandbox_exit.oom;
+	memset(&je, 0, sizeof(je));
+	je.code = e->exit.code;
+	je.sig = e->exit.sig;
+	if (imsgev_compose(&parent, IMSG_J_EXEC_EXIT, e->id, 0, -1, &je,
+	    sizeof(je)) == -1)
+		fatal("compose for the parent");
+}
+
 static void
 finish(void)
 {
@@ -578,9 +601,14 @@ finish(void)
 	tv.tv_usec = 0;
 	evtimer_add(&ev_exit, &tv);
 	TAILQ_FOREACH(e, &execs, entry) {
+		if (!e->main && !e->done && protocol_error[0] == '\0')
+			exec_killed(e);
 		if (!e->attached)
 			continue;
-		if (e->main && protocol_error[0] == '\0' && e->failed)
+		if (!e->main && protocol_error[0] == '\0')
+			client_last(e, IMSG_CTL_EXIT, &e->exit,
+			    sizeof(e->exit));
+		else if (e->main && protocol_error[0] == '\0' && e->failed)
 			client_last(e, IMSG_CTL_ERROR, &e->error,
 			    sizeof(e->error));
 		else if (e->main && protocol_error[0] == '\0' && e->done) {
@@ -762,7 +790,8 @@ sandbox_main(int fd, void *arg)
 	u.gid = conf->base;
 	privsep_drop(conf->emptydir, &u, NULL, 0);
 
-	event_init();
+	if (event_init() == NULL)
+		fatalx("event_init");
 	fcntl(chan, F_SETFL, fcntl(chan, F_GETFL) | O_NONBLOCK);
 	fcntl(console, F_SETFL, fcntl(console, F_GETFL) | O_NONBLOCK);
 	imsgev_init(&parent, fd, parent_dispatch, NULL);

@@ -97,7 +97,7 @@ vmm_start() {
 	mkdir -p "$T/state"
 	_before=$(_vmm_ready_count)
 	"$VMM" -d -s "$VMM_SOCK" -D "$T/state" -a "$T/auditd.sock" \
-	    -i "$LENSINIT" "$@" >>"$T/vmm.log" 2>&1 &
+	    -i "$LENSINIT" -c "lens-$(basename "$T")" "$@" >>"$T/vmm.log" 2>&1 &
 	VMM_PID=$!
 	if ! wait_until 20 sh -c \
 	    "[ \$(grep -c -- '$VMM_READY' '$T/vmm.log') -gt $_before ]" ||

@@ -39,7 +39,7 @@
 #define CLOSE_RANGE_CLOEXEC	(1U << 2)
 #endif
 
-#define PTY_DRAIN_MS	250	/* pty output after the process was reaped */
+#define DRAIN_MS	250	/* output read after the process was reaped */
 
 enum { P_STATUS = 1, P_OUT, P_ERR, P_IN };
 
@@ -53,7 +53,7 @@ struct child {
 	int		 in, out, err;	/* -1 once closed */
 	int		 started, failed, reaped, wstatus;
 	int		 eof_pending, in_dropped;
-	uint64_t	 drain_at;	/* pty: stop waiting for output */
+	uint64_t	 drain_at;	/* stop waiting for output */
 	char		*ibuf;		/* stdin not yet written */
 	size_t		 ioff, ilen;
 	char		*argv0, *cwd;
@@ -610,7 +610,7 @@ exec_reaped(struct initctx *ctx, pid_t pid, int wstatus)
 			continue;
 		c->reaped = 1;
 		c->wstatus = wstatus;
-		c->drain_at = now_ms() + PTY_DRAIN_MS;
+		c->drain_at = now_ms() + DRAIN_MS;
 		return 1;
 	}
 	return 0;
@@ -798,11 +798,12 @@ exec_finish(struct initctx *ctx)
 			continue;
 		}
 		/*
-		 * A pty gives EIO once nobody has the other side open; if a
-		 * leftover background process still has it, stop waiting a
-		 * little after the reap.
+		 * Output ends at EOF (pipes) or EIO (a pty) once nobody holds
+		 * the other side.  A leftover background process that still
+		 * holds it must not hold back the exit: a little after the
+		 * reap, take what is there and stop waiting (as docker does).
 		 */
-		if (c->tty && c->out != -1) {
+		if (c->out != -1 || c->err != -1) {
 			if (now < c->drain_at || ctl_backlogged(ctx)) {
 				left = c->drain_at > now ?
 				    (int)(c->drain_at - now) : 50;
@@ -810,17 +811,20 @@ exec_finish(struct initctx *ctx)
 					timeout = left;
 				continue;
 			}
-			while (c->out != -1 && !ctl_backlogged(ctx)) {
+			while (c->out != -1 && !ctl_backlogged(ctx))
 				if (child_read(ctx, c, &c->out,
 				    IMSG_INIT_STDOUT) == -1)
 					break;
-			}
-			if (c->out != -1 && ctl_backlogged(ctx))
+			while (c->err != -1 && !ctl_backlogged(ctx))
+				if (child_read(ctx, c, &c->err,
+				    IMSG_INIT_STDERR) == -1)
+					break;
+			if (ctl_backlogged(ctx))
 				continue;
-			if (c->out != -1) {
+			if (c->tty)
 				c->master = -1;
-				closefd(&c->out);
-			}
+			closefd(&c->out);
+			closefd(&c->err);
 		}
 		if (c->out != -1 || c->err != -1)
 			continue;
