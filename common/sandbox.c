@@ -66,6 +66,13 @@ sigsys_handler(int sig, siginfo_t *si, void *uctx)
 	_exit(128 + SIGSYS);	/* not reached */
 }
 
+/* a process that loads a filter of its own (not sandbox_apply) */
+void
+sandbox_filtered(void)
+{
+	SET_SANDBOXED();
+}
+
 void
 sandbox_report_to(volatile int32_t *slot)
 {

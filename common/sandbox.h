@@ -27,6 +27,8 @@ void	sandbox_report_to(volatile int32_t *slot);
 /* load the filter for role; fatal() if it cannot be loaded */
 void	sandbox_apply(const char *role, const struct sandbox_syscall *,
 	    size_t n);
+/* say that this process runs under a filter loaded by other means */
+void	sandbox_filtered(void);
 /* name of a syscall number on this architecture (static buffer) */
 const char *sandbox_syscall_name(int nr);
 

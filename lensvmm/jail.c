@@ -52,6 +52,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sandbox.h"
 #include "lensvmm.h"
 
 #define NS_FLAGS	(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | \
@@ -446,6 +447,7 @@ jail_seccomp_parent(void)
 
 	if ((ctx = seccomp_init(SCMP_ACT_ALLOW)) == NULL)
 		return -1;
+	sandbox_filtered();
 	if (deny_list(ctx, common_deny, sizeof(common_deny) /
 	    sizeof(common_deny[0])) == 0 &&
 	    deny_list(ctx, parent_deny, sizeof(parent_deny) /
