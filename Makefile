@@ -25,7 +25,8 @@ OBJ	?= obj
 SANFLAGS =
 endif
 
-PKGS	 = libseccomp libcap libsodium libevent jansson libbsd-overlay
+PKGS	 = libseccomp libcap libsodium libevent jansson libbsd-overlay \
+	   libnftnl libmnl yaml-0.1 libssl libcrypto
 PKGCFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKGLIBS	  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -49,10 +50,14 @@ AUDITD_SRCS = lensauditd/lensauditd.c lensauditd/listener.c \
 LENSCTL_SRCS = $(sort $(wildcard lensctl/*.c)) lensauditd/chain.c
 
 VMM_SRCS     = $(sort $(wildcard lensvmm/*.c))
+NETD_SRCS    = $(sort $(wildcard lensnetd/*.c))
 INIT_SRCS    = $(sort $(wildcard lensvmm/guest/*.c))
 
 COMMON_OBJS  = $(COMMON_SRCS:%.c=$(OBJ)/o/%.o)
 VMM_OBJS     = $(VMM_SRCS:%.c=$(OBJ)/o/%.o)
+NETD_OBJS    = $(NETD_SRCS:%.c=$(OBJ)/o/%.o)
+# lensnetd's roles without its main, for unit tests and test tools
+NETD_LIBOBJS = $(filter-out %/lensnetd.o,$(NETD_OBJS))
 AUDITD_OBJS  = $(AUDITD_SRCS:%.c=$(OBJ)/o/%.o)
 LENSCTL_OBJS = $(LENSCTL_SRCS:%.c=$(OBJ)/o/%.o)
 # the regress build: same sources with the test-only hooks (-DREGRESS)
@@ -62,6 +67,9 @@ AUDITD_ROBJS = $(AUDITD_SRCS:%.c=$(OBJ)/r/%.o) \
 PROGS	 = $(OBJ)/lensauditd $(OBJ)/lensctl
 ifneq ($(VMM_SRCS),)
 PROGS	+= $(OBJ)/lensvmm
+endif
+ifneq ($(wildcard lensnetd/lensnetd.c),)
+PROGS	+= $(OBJ)/lensnetd
 endif
 ifneq ($(INIT_SRCS),)
 PROGS	+= $(OBJ)/lens-init
@@ -74,7 +82,9 @@ TOOL_SRCS = $(sort $(wildcard regress/tools/*.c))
 TOOL_BINS = $(TOOL_SRCS:regress/tools/%.c=$(OBJ)/regress/tools/%)
 FUZZ_SRCS = $(sort $(wildcard regress/fuzz/*.c))
 FUZZ_BINS = $(FUZZ_SRCS:regress/fuzz/%.c=$(OBJ)/fuzz/%)
-FUZZ_LIBSRCS = common/log.c common/imsg.c common/canonjson.c lensauditd/chain.c lensvmm/guest/request.c
+FUZZ_LIBSRCS = common/log.c common/imsg.c common/canonjson.c lensauditd/chain.c \
+	   lensvmm/guest/request.c $(wildcard common/policy.c lensnetd/addr.c \
+	   lensnetd/dnswire.c lensnetd/peek.c)
 REGRESS_TESTS = $(sort $(wildcard regress/*.t))
 FUZZ_SECONDS ?= 10
 
@@ -100,6 +110,13 @@ $(OBJ)/lensctl: $(LENSCTL_OBJS) $(COMMON_OBJS)
 $(OBJ)/lensvmm: $(VMM_OBJS) $(OBJ)/libcommon.a
 	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(OBJ)/libnetd.a: $(NETD_LIBOBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(OBJ)/lensnetd: $(NETD_OBJS) $(OBJ)/libcommon.a
+	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
+
 # lens-init is static and self-contained: it runs inside any rootfs.
 # No sanitizers (they need a dynamic runtime), no libbsd.
 INIT_CFLAGS = -std=gnu11 $(WARN) -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -O2 -g \
@@ -118,19 +135,21 @@ $(OBJ)/libcommon.a: $(COMMON_OBJS)
 	ar rcs $@ $^
 
 # unit tests and test tools link what they use from libcommon.a
-$(OBJ)/regress/unit/%: regress/unit/%.c $(OBJ)/o/lensauditd/chain.o $(OBJ)/libcommon.a
+$(OBJ)/regress/unit/%: regress/unit/%.c $(OBJ)/o/lensauditd/chain.o \
+	    $(OBJ)/libnetd.a $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
-	$(CC) $(ALLCFLAGS) -Ilensauditd $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALLCFLAGS) -Ilensauditd -Ilensnetd $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(OBJ)/regress/tools/%: regress/tools/%.c $(OBJ)/o/lensauditd/chain.o $(OBJ)/libcommon.a
+$(OBJ)/regress/tools/%: regress/tools/%.c $(OBJ)/o/lensauditd/chain.o \
+	    $(OBJ)/libnetd.a $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
-	$(CC) $(ALLCFLAGS) -Ilensauditd $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALLCFLAGS) -Ilensauditd -Ilensnetd $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
 
 # libFuzzer targets: clang, ASan+UBSan, the parsers compiled in
 $(OBJ)/fuzz/%: regress/fuzz/%.c $(FUZZ_LIBSRCS)
 	@mkdir -p $(@D)
 	$(FUZZCC) -g -O1 -std=gnu11 -D_GNU_SOURCE -DFUZZING -Icommon \
-	    -Ilensauditd $(PKGCFLAGS) \
+	    -Ilensauditd -Ilensnetd $(PKGCFLAGS) \
 	    -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKGLIBS)
 
 regress-bins: all $(OBJ)/regress/lensauditd $(UNIT_BINS) $(TOOL_BINS) \

@@ -1,0 +1,147 @@
+/*
+ * lensnetd message types.  Framing is common/imsg.h; every receiver
+ * checks the exact payload size of a type before use.
+ *
+ * 1. lensvmm -> lensnetd on /run/lens/lensnetd.sock (peer _lensvmm or
+ *    root, SO_PEERCRED).  One connection per sandbox, held open for the
+ *    sandbox's lifetime: when it closes, lensnetd tears the sandbox's
+ *    network down.
+ *
+ *	lensvmm: NETD_ATTACH (struct netd_attach + policy text; fd: the
+ *		 sandbox's network namespace for a jail, none for microvm)
+ *	lensnetd: NETD_ATTACHED (struct netd_attached; fd: the tap device
+ *		 for microvm, none for a jail) or NETD_ERROR
+ *	lensvmm: NETD_DETACH (empty) or close
+ *
+ * 2. lensnetd parent <-> its children (socketpairs).  Sandboxes are
+ *    named by a small integer `sbx` the parent assigns (hdr.peerid).
+ *    The parent creates every socket inside the sandbox's gateway
+ *    namespace and hands it over; children never change namespace.
+ */
+#ifndef LENS_LENSNETD_IMSG_H
+#define LENS_LENSNETD_IMSG_H
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <stdint.h>
+
+#include "lensvmm_imsg.h"	/* CTL_ID_SIZE */
+
+#define NETD_NAME_SIZE	256		/* DNS name, NUL-terminated */
+
+enum lensnetd_imsg {
+	/* lensvmm <-> lensnetd */
+	IMSG_NETD_ATTACH = 0x4e000001,
+	IMSG_NETD_ATTACHED,
+	IMSG_NETD_DETACH,
+	IMSG_NETD_ERROR,		/* struct netd_error */
+
+	/* parent -> dns, proxy */
+	IMSG_NETD_CONFIG = 0x4e000100,	/* struct netd_config, once at start */
+	IMSG_NETD_SANDBOX,		/* struct netd_sandbox + policy text */
+	IMSG_NETD_LISTENER,		/* struct netd_listener + fd */
+	IMSG_NETD_SANDBOX_GONE,		/* empty: close everything of sbx */
+	IMSG_NETD_INWARD_SOCKET,	/* parent -> proxy: struct netd_inward
+					 * + fd: an unconnected TCP socket made
+					 * in the gateway namespace */
+	/* proxy -> parent */
+	IMSG_NETD_INWARD_REQUEST,	/* struct netd_inward */
+	/* dns -> parent -> proxy: names the sandbox's DNS handed out */
+	IMSG_NETD_DNSMAP,		/* struct netd_dnsmap */
+	/* proxy -> parent -> dns, and back: resolve a name for upstream */
+	IMSG_NETD_RESOLVE,		/* struct netd_resolve */
+	IMSG_NETD_RESOLVED,		/* struct netd_resolved */
+	/* dns, proxy -> parent: an audit event to send (canonical JSON) */
+	IMSG_NETD_AUDIT,		/* struct netd_audit + details JSON */
+};
+
+struct netd_error {
+	char		msg[512];
+};
+
+#define NETD_BACKEND_JAIL	1	/* veth into the given netns */
+#define NETD_BACKEND_MICROVM	2	/* tap in the gateway, fd returned */
+
+struct netd_attach {
+	char		sandbox[CTL_ID_SIZE];	/* 64 hex id */
+	uint8_t		pad[3];
+	uint32_t	backend;		/* NETD_BACKEND_* */
+	uint32_t	npublish;		/* -p entries, after the policy */
+	uint32_t	policylen;		/* bytes of policy text */
+	uint32_t	pad2;
+	/*
+	 * followed by policylen bytes of policy (YAML, may be 0: the
+	 * default policy) and npublish NUL-terminated "-p" strings
+	 */
+};
+
+struct netd_attached {
+	struct in_addr	addr;		/* the sandbox's address */
+	struct in_addr	gateway;	/* its gateway, DNS and proxy */
+	uint8_t		prefixlen;
+	uint8_t		pad[1];
+	uint16_t	proxyport;	/* HTTP(S)_PROXY port on the gateway */
+	uint32_t	mtu;
+	char		ifname[16];	/* inside the sandbox (jail) */
+};
+
+struct netd_config {
+	struct sockaddr_storage	upstream;	/* DNS upstream, port set */
+	uint32_t	nhostaddrs;
+	uint32_t	pad;
+	/* host's own addresses, refused as answers and destinations */
+	struct sockaddr_storage	hostaddrs[32];
+};
+
+struct netd_sandbox {
+	char		sandbox[CTL_ID_SIZE];
+	uint8_t		pad[3];
+	struct in_addr	addr, gateway;	/* as in netd_attached */
+	uint32_t	policylen;
+	/* followed by policylen bytes of policy text */
+};
+
+#define NETD_L_DNS_UDP		1
+#define NETD_L_DNS_TCP		2
+#define NETD_L_TRANSPARENT	3	/* redirected TCP, SO_ORIGINAL_DST */
+#define NETD_L_CONNECT		4	/* explicit HTTP proxy port */
+#define NETD_L_PUBLISH		5	/* host side of a published port */
+
+struct netd_listener {
+	uint32_t	kind;		/* NETD_L_* */
+	uint16_t	port;		/* PUBLISH: sandbox-side port */
+	uint16_t	pad;
+};
+
+struct netd_inward {
+	uint64_t	reqid;
+	uint16_t	port;		/* sandbox-side port */
+	uint16_t	pad[3];
+};
+
+struct netd_dnsmap {
+	char		name[NETD_NAME_SIZE];
+	struct sockaddr_storage	addr;	/* port 0 */
+	uint32_t	ttl;		/* seconds */
+	uint32_t	pad;
+};
+
+struct netd_resolve {
+	uint64_t	reqid;
+	char		name[NETD_NAME_SIZE];
+};
+
+#define NETD_MAXADDRS	8
+struct netd_resolved {
+	uint64_t	reqid;
+	int32_t		error;		/* 0, or an EAI_* / NXDOMAIN reason */
+	uint32_t	naddrs;
+	struct sockaddr_storage	addrs[NETD_MAXADDRS];	/* port 0 */
+};
+
+struct netd_audit {
+	char		type[64];	/* "net.connect", "dns.deny", ... */
+	/* followed by canonical JSON details */
+};
+
+#endif

@@ -1,0 +1,99 @@
+/*
+ * The sandbox policy (lns-policy.yaml, see lns-policy.yaml(5) and
+ * etc/lns-policy.schema.json): parsed with libyaml into an immutable
+ * model, then asked for verdicts.  Evaluation: a matching deny always
+ * wins, then a matching allow, then a matching ask, then
+ * defaultVerdict; rule order never matters.
+ *
+ * Used by lensctl (policy check/show), lensvmm (validates --policy before
+ * a sandbox starts) and lensnetd (parent, dns, proxy), so it lives here.
+ */
+#ifndef LENS_POLICY_H
+#define LENS_POLICY_H
+
+#include <sys/socket.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define POLICY_MAXSIZE	(60 * 1024)	/* fits one imsg with a header */
+
+enum verdict {
+	VERDICT_DENY = 0,
+	VERDICT_ALLOW,
+	VERDICT_ASK,			/* behaves as deny until approvals */
+};
+
+struct policy_error {
+	char		file[256];
+	unsigned int	line, column;	/* 1-based; 0 when not positional */
+	char		msg[256];	/* names the field and the bad value */
+};
+
+struct policy;
+
+/* NULL on error with *err filled ("file:line:column: msg") */
+struct policy	*policy_load(const char *path, struct policy_error *err);
+struct policy	*policy_parse(const char *name, const void *buf, size_t len,
+		    struct policy_error *err);
+void		 policy_free(struct policy *);
+/* "file:line:column: msg" (or "file: msg") into buf */
+void		 policy_strerror(const struct policy_error *, char *buf,
+		    size_t len);
+/* the built-in policy when none is given: deny everything */
+struct policy	*policy_default(void);
+/* sha256 of the source bytes, hex (for audit records) */
+const char	*policy_hash(const struct policy *);
+/* canonical JSON of the model (lensctl policy show, inspect) */
+char		*policy_json(const struct policy *);
+
+const char	*verdict_name(enum verdict);
+
+/*
+ * Decisions.  Names are compared case-insensitively without a trailing
+ * dot; a rule "*.suffix" matches names strictly below suffix; a rule
+ * without ":port" matches every port.
+ */
+struct policy_http_decision {
+	enum verdict	verdict;
+	int		tls_terminate;	/* the matching allow rule says so */
+	const char	*rule;		/* the rule's match text, for audit */
+};
+/* HTTP(S) by SNI or Host */
+void	policy_http(const struct policy *, const char *host, uint16_t port,
+	    struct policy_http_decision *);
+/* raw TCP to a name lensnetd resolved (tcp rules, then http rules do not apply) */
+enum verdict	policy_tcp_name(const struct policy *, const char *name,
+		    uint16_t port, const char **rule);
+/* raw TCP/UDP to an address: only CIDR rules (tcp: or udp:) can match */
+enum verdict	policy_tcp_addr(const struct policy *, const struct sockaddr *,
+		    uint16_t port, const char **rule);
+enum verdict	policy_udp_addr(const struct policy *, const struct sockaddr *,
+		    uint16_t port, const char **rule);
+/*
+ * DNS: may this name be resolved?  ALLOW when any http or tcp rule
+ * with verdict allow or ask could match the name on some port and no
+ * port-less deny rule matches it; with defaultVerdict allow, every name
+ * not denied.  Otherwise DENY (answered NXDOMAIN).
+ */
+enum verdict	policy_dns(const struct policy *, const char *name);
+
+struct policy_publish {
+	char		addr[64];	/* host address, default 127.0.0.1 */
+	uint16_t	hostport, port;	/* host side, sandbox side */
+	int		proto;		/* IPPROTO_TCP */
+};
+/* "[ADDR:]HOSTPORT:PORT[/tcp]" (lensctl run -p, publish: entries) */
+int	policy_parse_publish(const char *, struct policy_publish *,
+	    char *err, size_t errlen);
+size_t	policy_npublish(const struct policy *);
+const struct policy_publish *policy_publish_at(const struct policy *,
+	    size_t);
+
+struct policy_resources {
+	uint32_t	cpu_millis;	/* 0 = not set */
+	uint64_t	memory;		/* bytes, 0 = not set */
+	uint32_t	pids;		/* 0 = not set */
+};
+const struct policy_resources *policy_resources(const struct policy *);
+
+#endif

@@ -1,0 +1,166 @@
+/*
+ * Address classes that a sandbox must never reach through lensnetd
+ * unless a policy rule names the range: the host itself, private
+ * networks, link-local and metadata services, and every IPv6 spelling
+ * of an IPv4 address in those ranges.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <stdint.h>
+#include <string.h>
+
+#include "lensnetd.h"
+
+struct v4range {
+	uint32_t	 net;
+	int		 bits;
+	const char	*why;
+};
+
+/* RFC 6890 special-purpose IPv4 ranges that are not the internet */
+static const struct v4range v4ranges[] = {
+	{ 0x00000000, 8,  "this-network" },	/* 0/8 */
+	{ 0x0a000000, 8,  "private" },		/* 10/8 */
+	{ 0x64400000, 10, "cgnat" },		/* 100.64/10 */
+	{ 0x7f000000, 8,  "loopback" },		/* 127/8 */
+	{ 0xa9fea9fe, 32, "metadata" },		/* 169.254.169.254 */
+	{ 0xa9fe0000, 16, "link-local" },	/* 169.254/16 */
+	{ 0xac100000, 12, "private" },		/* 172.16/12 */
+	{ 0xc0000000, 24, "ietf-protocol" },	/* 192.0.0/24 */
+	{ 0xc0000200, 24, "documentation" },	/* 192.0.2/24 */
+	{ 0xc0586300, 24, "6to4-relay" },	/* 192.88.99/24 */
+	{ 0xc0a80000, 16, "private" },		/* 192.168/16 */
+	{ 0xc6336400, 24, "documentation" },	/* 198.51.100/24 */
+	{ 0xcb007100, 24, "documentation" },	/* 203.0.113/24 */
+	{ 0xe0000000, 4,  "multicast" },	/* 224/4 */
+	{ 0xf0000000, 4,  "reserved" },		/* 240/4, broadcast */
+};
+
+static const char *
+v4_forbidden(uint32_t a)
+{
+	size_t	i;
+
+	/* the most specific first: metadata before link-local */
+	for (i = 0; i < sizeof(v4ranges) / sizeof(v4ranges[0]); i++) {
+		const struct v4range *r = &v4ranges[i];
+		uint32_t mask = r->bits == 0 ? 0 : ~0u << (32 - r->bits);
+
+		if ((a & mask) == r->net)
+			return r->why;
+	}
+	return NULL;
+}
+
+static uint32_t
+be32at(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+static int
+prefix_is(const uint8_t *a, const uint8_t *p, int bytes)
+{
+	return memcmp(a, p, bytes) == 0;
+}
+
+static const char *
+v6_forbidden(const struct in6_addr *in6)
+{
+	static const uint8_t nat64[12] =
+	    { 0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0 };
+	static const uint8_t mapped[12] =
+	    { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	static const uint8_t compat[12] = { 0 };
+	static const uint8_t metadata[16] =
+	    { 0xfd, 0x00, 0x0e, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0x54 };
+	const uint8_t	*a = in6->s6_addr;
+	const char	*why;
+
+	if (IN6_IS_ADDR_UNSPECIFIED(in6))
+		return "this-network";
+	if (IN6_IS_ADDR_LOOPBACK(in6))
+		return "loopback";
+	if (memcmp(a, metadata, 16) == 0)
+		return "metadata";
+	/* IPv6 forms that carry an IPv4 address: judge that address */
+	if (prefix_is(a, mapped, 12) || prefix_is(a, nat64, 12) ||
+	    prefix_is(a, compat, 12)) {
+		why = v4_forbidden(be32at(a + 12));
+		return why ? why : prefix_is(a, compat, 12) ?
+		    "ipv4-compatible" : NULL;
+	}
+	if (a[0] == 0x20 && a[1] == 0x02) {		/* 6to4 2002::/16 */
+		why = v4_forbidden(be32at(a + 2));
+		return why ? why : "6to4";
+	}
+	if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0 && a[3] == 0)
+		return "teredo";			/* 2001::/32 */
+	if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x0d && a[3] == 0xb8)
+		return "documentation";			/* 2001:db8::/32 */
+	if ((a[0] & 0xfe) == 0xfc)
+		return "private";			/* fc00::/7 */
+	if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
+		return "link-local";			/* fe80::/10 */
+	if (a[0] == 0xfe && (a[1] & 0xc0) == 0xc0)
+		return "site-local";			/* fec0::/10 */
+	if (a[0] == 0xff)
+		return "multicast";
+	if (a[0] == 0x01 && a[1] == 0 && prefix_is(a + 2, compat, 6))
+		return "discard";			/* 100::/64 */
+	return NULL;
+}
+
+static int
+same_addr(const struct sockaddr *sa, const struct sockaddr_storage *ss)
+{
+	if (sa->sa_family != ss->ss_family)
+		return 0;
+	if (sa->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)sa)->sin_addr.s_addr ==
+		    ((const struct sockaddr_in *)ss)->sin_addr.s_addr;
+	if (sa->sa_family == AF_INET6)
+		return memcmp(&((const struct sockaddr_in6 *)sa)->sin6_addr,
+		    &((const struct sockaddr_in6 *)ss)->sin6_addr, 16) == 0;
+	return 0;
+}
+
+const char *
+addr_forbidden(const struct sockaddr *sa,
+    const struct sockaddr_storage *hostaddrs, size_t nhostaddrs)
+{
+	size_t	i;
+
+	for (i = 0; i < nhostaddrs; i++)
+		if (same_addr(sa, &hostaddrs[i]))
+			return "host";
+	switch (sa->sa_family) {
+	case AF_INET:
+		return v4_forbidden(ntohl(
+		    ((const struct sockaddr_in *)sa)->sin_addr.s_addr));
+	case AF_INET6:
+		return v6_forbidden(
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr);
+	default:
+		return "family";
+	}
+}
+
+const char *
+addr_str(const struct sockaddr *sa, char *buf, size_t len)
+{
+	const void	*a;
+
+	if (sa->sa_family == AF_INET)
+		a = &((const struct sockaddr_in *)sa)->sin_addr;
+	else if (sa->sa_family == AF_INET6)
+		a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+	else
+		return strlcpy(buf, "?", len), buf;
+	if (inet_ntop(sa->sa_family, a, buf, len) == NULL)
+		return strlcpy(buf, "?", len), buf;
+	return buf;
+}
