@@ -48,6 +48,9 @@ struct reply {
 	struct imsgev		 iev;
 	int			 closing;
 	int			 logfd;		/* LOGS: the console log */
+	off_t			 logoff;	/* of logbuf[0] in the file */
+	size_t			 loghave;
+	unsigned char		*logbuf;	/* a record and a read's worth */
 	int			 follow;
 	char			 id[CTL_ID_SIZE];
 	struct event		 ev_poll;
@@ -188,6 +191,7 @@ reply_free(struct reply *r)
 				free(w);
 			}
 	}
+	free(r->logbuf);
 	if (r->logfd != -1) {
 		close(r->logfd);
 		if (event_initialized(&r->ev_poll))
@@ -204,8 +208,14 @@ reply_send(struct reply *r, uint32_t type, const void *data, size_t len)
 	if (r->closing)
 		return;
 	if (imsgev_compose(&r->iev, type, 0, 0, -1, data, len) == -1) {
+		/*
+		 * The client does not read.  Not freed here: callers go on
+		 * using r; the shut socket makes the event loop free it.
+		 */
 		log_warnx("client reply queue full");
-		reply_free(r);
+		r->closing = 1;
+		shutdown(r->iev.ibuf.fd, SHUT_RDWR);
+		imsgev_add(&r->iev);
 	}
 }
 
@@ -1060,38 +1070,92 @@ req_rm(struct reply *r, struct imsg *im, uid_t by)
 	reply_ok(r);
 }
 
+#define LOGBUF_SIZE	(sizeof(struct logrec) + LOG_RECMAX + 32768)
+
+/*
+ * Send every whole record of console.log read so far.  Returns 0, or
+ * -1 after replying with an error when a record header is impossible.
+ */
+static int
+logs_records(struct reply *r)
+{
+	struct logrec	 rec;
+	size_t		 off = 0;
+
+	while (r->loghave - off >= sizeof(rec)) {
+		memcpy(&rec, r->logbuf + off, sizeof(rec));
+		if ((rec.stream != LOG_STDOUT && rec.stream != LOG_STDERR) ||
+		    rec.len == 0 || rec.len > LOG_RECMAX) {
+			reply_error(r, CTL_EXIT_LENS, "console.log: bad record "
+			    "at offset %lld (stream %u, length %u)",
+			    (long long)(r->logoff + off), rec.stream, rec.len);
+			return -1;
+		}
+		if (r->loghave - off - sizeof(rec) < rec.len)
+			break;
+		reply_send(r, rec.stream == LOG_STDOUT ? IMSG_CTL_STDOUT :
+		    IMSG_CTL_STDERR, r->logbuf + off + sizeof(rec), rec.len);
+		off += sizeof(rec) + rec.len;
+	}
+	memmove(r->logbuf, r->logbuf + off, r->loghave - off);
+	r->loghave -= off;
+	r->logoff += off;
+	return 0;
+}
+
+/* read what is there; 1 at the end of the file, 0 to come back, -1 done */
+static int
+logs_read(struct reply *r)
+{
+	ssize_t	 n;
+
+	while (r->iev.ibuf.wqueued < 1024 * 1024 && !r->closing) {
+		n = read(r->logfd, r->logbuf + r->loghave,
+		    LOGBUF_SIZE - r->loghave);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			reply_error(r, CTL_EXIT_LENS, "console.log: %s",
+			    strerror(errno));
+			return -1;
+		}
+		r->loghave += n;
+		if (logs_records(r) == -1)
+			return -1;
+		if (n == 0)
+			return 1;
+	}
+	return r->closing ? -1 : 0;
+}
+
 static void
 logs_pump(int fd, short ev, void *arg)
 {
 	struct reply	*r = arg;
 	struct sbx	*sb;
-	char		 buf[32768], err[256];
-	ssize_t		 n;
+	char		 err[256];
 	struct timeval	 tv;
+	int		 end;
 
 	(void)fd;
 	(void)ev;
-	while (r->iev.ibuf.wqueued < 1024 * 1024) {
-		n = read(r->logfd, buf, sizeof(buf));
-		if (n > 0) {
-			reply_send(r, IMSG_CTL_STDOUT, buf, (size_t)n);
-			continue;
-		}
-		if (n == -1 && errno == EINTR)
-			continue;
-		break;
-	}
+	if ((end = logs_read(r)) == -1)
+		return;
 	sb = sbx_find(r->id, err, sizeof(err));
-	if (r->iev.ibuf.wqueued < 1024 * 1024 && (!r->follow || sb == NULL ||
+	if (end && (!r->follow || sb == NULL ||
 	    sb->state == SANDBOX_STOPPED)) {
 		/* one last look after the end */
-		while ((n = read(r->logfd, buf, sizeof(buf))) > 0)
-			reply_send(r, IMSG_CTL_STDOUT, buf, (size_t)n);
-		reply_ok(r);
+		if (logs_read(r) != 1)
+			return;
+		if (r->loghave != 0)
+			reply_error(r, CTL_EXIT_LENS, "console.log: truncated "
+			    "record at offset %lld", (long long)r->logoff);
+		else
+			reply_ok(r);
 		return;
 	}
 	tv.tv_sec = 0;
-	tv.tv_usec = 200000;
+	tv.tv_usec = end ? 200000 : 10000;
 	evtimer_add(&r->ev_poll, &tv);
 }
 
@@ -1111,6 +1175,10 @@ req_logs(struct reply *r, struct imsg *im)
 	if ((r->logfd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) ==
 	    -1) {
 		reply_error(r, CTL_EXIT_LENS, "%s: %s", path, strerror(errno));
+		return;
+	}
+	if ((r->logbuf = malloc(LOGBUF_SIZE)) == NULL) {
+		reply_error(r, CTL_EXIT_LENS, "out of memory");
 		return;
 	}
 	r->follow = lg.follow;

@@ -44,6 +44,22 @@
 #define VMM_DEFAULT_PIDS	4096
 #define VMM_MIN_MEMORY		(4ULL << 20)
 #define VMM_CONSOLE_MAX		(64ULL << 20)	/* console.log cap */
+
+/*
+ * console.log is a sequence of records, each a header and len bytes,
+ * so that `lensctl logs` gives stdout and stderr back apart and in
+ * order.  lens-init's own messages are LOG_STDERR.  The jail process
+ * writes it; the parent reads it and checks every header (the jail
+ * process runs as the sandbox's host uid, so the file is not trusted).
+ */
+#define LOG_STDOUT		1
+#define LOG_STDERR		2
+#define LOG_RECMAX		65536
+struct logrec {
+	uint8_t		stream;		/* LOG_STDOUT or LOG_STDERR */
+	uint8_t		pad[3];
+	uint32_t	len;		/* 1..LOG_RECMAX */
+};
 #define VMM_READY_TIMEOUT	10		/* seconds for lens-init */
 #define VMM_MAXVOLUMES		64
 #define VMM_MAXGROUPMEMBERS	256

@@ -9,6 +9,7 @@
  */
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -55,7 +56,7 @@ static struct ctl_exit	 main_exit;
 static char		 protocol_error[256];
 
 static const struct sandbox_syscall jail_syscalls[] = {
-	SB_ALLOW(read), SB_ALLOW(write), SB_ALLOW(close), SB_ALLOW(recvmsg),
+	SB_ALLOW(read), SB_ALLOW(write), SB_ALLOW(writev), SB_ALLOW(close), SB_ALLOW(recvmsg),
 	SB_ALLOW(sendmsg), SB_ALLOW(epoll_wait), SB_ALLOW(epoll_pwait),
 	SB_ALLOW(epoll_ctl), SB_ALLOW(poll), SB_ALLOW(rt_sigprocmask),
 	SB_ALLOW(rt_sigaction), SB_ALLOW(clock_gettime),
@@ -98,20 +99,33 @@ tail_keep(const char *buf, size_t len)
 }
 
 static void
-console_append(const void *buf, size_t len)
+console_append(int stream, const void *buf, size_t len)
 {
 	static const char	 note[] = "\n[lensvmm: console log full]\n";
+	struct logrec		 rec;
+	struct iovec		 iov[2];
 
-	if (console_written >= VMM_CONSOLE_MAX)
+	if (console_written >= VMM_CONSOLE_MAX || len == 0)
 		return;
-	if (console_written + len > VMM_CONSOLE_MAX) {
-		if (write(conf->consolefd, note, sizeof(note) - 1) == -1)
-			log_warn("console log");
+	if (console_written + sizeof(rec) + len > VMM_CONSOLE_MAX) {
 		console_written = VMM_CONSOLE_MAX;
-		return;
+		stream = LOG_STDERR;
+		buf = note;
+		len = sizeof(note) - 1;
 	}
-	if (write(conf->consolefd, buf, len) == (ssize_t)len)
-		console_written += len;
+	memset(&rec, 0, sizeof(rec));
+	rec.stream = stream;
+	rec.len = len;
+	iov[0].iov_base = &rec;
+	iov[0].iov_len = sizeof(rec);
+	iov[1].iov_base = (void *)buf;
+	iov[1].iov_len = len;
+	/* O_APPEND: one writev is one record, whole or failed */
+	if (writev(conf->consolefd, iov, 2) == (ssize_t)(sizeof(rec) + len)) {
+		if (console_written < VMM_CONSOLE_MAX)
+			console_written += sizeof(rec) + len;
+	} else
+		log_warn("console log");
 }
 
 static struct exec *
@@ -343,7 +357,8 @@ init_message(struct imsg *im)
 		if (e == NULL || im->datalen == 0)
 			return "bad STDOUT/STDERR";
 		if (e->main)
-			console_append(im->data, im->datalen);
+			console_append(im->hdr.type == IMSG_INIT_STDOUT ?
+			    LOG_STDOUT : LOG_STDERR, im->data, im->datalen);
 		client_send(e, im->hdr.type == IMSG_INIT_STDOUT ?
 		    IMSG_CTL_STDOUT : IMSG_CTL_STDERR, im->data, im->datalen);
 		break;
@@ -419,7 +434,7 @@ console_read(int fd, short event, void *arg)
 	(void)arg;
 	n = read(fd, buf, sizeof(buf));
 	if (n > 0) {
-		console_append(buf, (size_t)n);
+		console_append(LOG_STDERR, buf, (size_t)n);
 		if (!ready)
 			tail_keep(buf, (size_t)n);
 		return;

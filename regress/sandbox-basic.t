@@ -7,7 +7,7 @@
 . "$(dirname "$0")/daemon.sh"
 vmm_require
 
-tap_plan 45
+tap_plan 46
 tmpdir_setup
 vmm_setup
 R="--rootfs $ROOTFS"
@@ -95,10 +95,12 @@ ok $? "inspect by name"
 grep -q "$id" "$T/inspect"
 ok $? "inspect's JSON names the id"
 wait_until 5 sh -c "'$LENSCTL' -s '$VMM_SOCK' logs basic-1 2>&1 | grep -q logerr"
-# lensvmm keeps one console log per sandbox: both streams, merged
-lctl logs basic-1 >"$T/logs.out" 2>&1
-grep -q logged "$T/logs.out" && grep -q logerr "$T/logs.out"
-ok $? "logs: what its command wrote to stdout and stderr"
+# lensvmm keeps one console log per sandbox, streams apart
+lctl logs basic-1 >"$T/logs.out" 2>"$T/logs.err"
+grep -qx logged "$T/logs.out" && ! grep -q logerr "$T/logs.out"
+ok $? "logs: the command's stdout on stdout ($(cat "$T/logs.out"))"
+grep -qx logerr "$T/logs.err" && ! grep -q logged "$T/logs.err"
+ok $? "logs: the command's stderr on stderr ($(cat "$T/logs.err"))"
 out=$(lctl exec basic-1 -- sh -c 'echo in-exec; exit 7')
 [ $? -eq 7 ] && [ "$out" = in-exec ]
 ok $? "exec by name: output and exit code 7"

@@ -112,14 +112,19 @@ while [ $i -lt 25 ]; do
 	ids="$ids $(lctl ps --json | grep "\"name\":\"${P}many-$i\"" | sed 's/.*"id":"\([0-9a-f]*\)".*/\1/')"
 	i=$((i + 1))
 done
-i=0
+i=0 pids=
 while [ $i -lt 25 ]; do
 	lctl rm -f ${P}many-$i >/dev/null &
 	pids="$pids $!"
 	i=$((i + 1))
 done
-wait $pids
-ok 0 "removed all 25"
+good=0
+for p in $pids; do
+	wait "$p" && good=$((good + 1))
+done
+n=$(lctl ps -a | grep -c " ${P}many-")
+[ "$good" -eq 25 ] && [ "$n" -eq 0 ]
+ok $? "rm -f of 25 at once: all succeed ($good) and ps -a lists none ($n)"
 wait_until 10 noleft $ids
 out=$(leftovers $ids)
 [ -z "$out" ]

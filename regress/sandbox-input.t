@@ -9,7 +9,7 @@
 . "$(dirname "$0")/daemon.sh"
 vmm_require
 
-tap_plan 53
+tap_plan 56
 tmpdir_setup
 vmm_setup
 R="--rootfs $ROOTFS"
@@ -99,6 +99,26 @@ ok $? "no sandbox was created by the garbage ($n)"
 kill -0 "$VMM_PID"
 ok $? "lensvmm still runs"
 peer good "ok closed "
+
+# console.log is written by the jail process (the sandbox's host uid):
+# lensvmm reads it as untrusted and names a bad record
+id=$(lctl run -d --name input-log $R -- sh -c 'echo first; exec sleep 600')
+wait_until 5 sh -c "'$LENSCTL' -s '$VMM_SOCK' logs input-log | grep -q first"
+printf '\011\000\000\000\001\000\000\000x' >>"$T/state/sandboxes/$id/console.log"
+out=$(lctl logs input-log 2>&1)
+[ $? -eq 1 ] && echo "$out" | grep -q 'console.log: bad record at offset [0-9]* (stream 9, length 1)' &&
+    echo "$out" | grep -q first
+ok $? "a forged console.log record: the good part, then a clear error ($out)"
+printf '\001\000\000\000\377\377\377\377' >"$T/state/sandboxes/$id/console.log"
+out=$(lctl logs input-log 2>&1)
+[ $? -eq 1 ] && echo "$out" | grep -q 'length 4294967295'
+ok $? "an impossible record length is refused ($out)"
+lctl stop -t 1 input-log >/dev/null 2>&1
+printf '\001\000\000\000\010\000\000\000abc' >"$T/state/sandboxes/$id/console.log"
+out=$(lctl logs input-log 2>&1)
+[ $? -eq 1 ] && echo "$out" | grep -q 'truncated record at offset 0'
+ok $? "a truncated last record is named ($out)"
+lctl rm -f input-log >/dev/null
 out=$(lctl run --rm $R -- echo still-serving)
 [ "$out" = still-serving ]
 ok $? "a good client is still served ('$out')"
