@@ -18,6 +18,7 @@
 #include "imsgev.h"
 #include "lensauditd_imsg.h"
 #include "log.h"
+#include "unixsock.h"
 
 #define RETRY_MIN_MS	50
 #define RETRY_MAX_MS	2000
@@ -199,7 +200,6 @@ static void
 auditc_connect(int fd, short event, void *arg)
 {
 	struct auditc		*ac = arg;
-	struct sockaddr_un	 sun;
 	struct audit_hello	 h;
 	int			 s;
 
@@ -207,18 +207,9 @@ auditc_connect(int fd, short event, void *arg)
 	(void)event;
 	if (ac->state != AC_DOWN)
 		return;
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	strlcpy(sun.sun_path, ac->path, sizeof(sun.sun_path));
-	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0)) == -1) {
-		log_warn("audit: socket");
-		schedule_retry(ac);
-		return;
-	}
-	if (connect(s, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+	if ((s = unixsock_connect(ac->path, SOCK_NONBLOCK | SOCK_CLOEXEC))
+	    == -1) {
 		log_debug("audit: connect %s: %s", ac->path, strerror(errno));
-		close(s);
 		schedule_retry(ac);
 		return;
 	}

@@ -28,6 +28,7 @@
 #include "privsep.h"
 #include "proc.h"
 #include "sandbox.h"
+#include "unixsock.h"
 
 enum { LISTENER, WRITER, NCHILD };
 
@@ -236,40 +237,6 @@ setup_dir(struct auditd_conf *conf)
 	close(dirfd);
 }
 
-static int
-setup_socket(const char *path)
-{
-	struct sockaddr_un	 sun;
-	char			 dir[sizeof(sun.sun_path)], *slash;
-	int			 fd;
-	mode_t			 old;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
-	    sizeof(sun.sun_path))
-		fatalx("socket path too long: %s", path);
-	strlcpy(dir, path, sizeof(dir));
-	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
-		*slash = '\0';
-		if (mkdir(dir, 0755) == -1 && errno != EEXIST)
-			fatal("mkdir %s", dir);
-	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0)) == -1)
-		fatal("socket");
-	if (unlink(path) == -1 && errno != ENOENT)
-		fatal("unlink %s", path);
-	/* anyone may connect: peers are judged by SO_PEERCRED */
-	old = umask(0111);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
-		fatal("bind %s", path);
-	umask(old);
-	if (listen(fd, 128) == -1)
-		fatal("listen %s", path);
-	return fd;
-}
-
 static void
 parent_shutdown(void)
 {
@@ -420,7 +387,7 @@ main(int argc, char *argv[])
 		fatal("daemon");
 	proc_init(argc, argv);
 	conf.parent = getpid();
-	conf.listen_fd = setup_socket(conf.sock);
+	conf.listen_fd = unixsock_listen(conf.sock, 0666, (gid_t)-1);
 	proc_socketpair(conf.link);
 
 	keep[0] = conf.listen_fd;

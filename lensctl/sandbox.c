@@ -49,6 +49,7 @@
 #include "log.h"
 #include "lensvmm_imsg.h"
 #include "lensctl.h"
+#include "unixsock.h"
 
 #define VMM_SOCKET	"/run/lens/lensvmm.sock"
 #define DEFAULT_ROOTFS	"/var/lib/lens/rootfs/default"
@@ -661,26 +662,14 @@ runopts_free(struct runopts *o)
 static struct conn *
 conn_open(const char *sockopt)
 {
-	struct sockaddr_un	 sun;
 	struct conn		*c;
 	const char		*path = vmm_socket(sockopt);
 	int			 fd;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (copystr(sun.sun_path, sizeof(sun.sun_path), path) == -1) {
-		warnx("%s: socket path too long", path);
-		return NULL;
-	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
-		warn("socket");
-		return NULL;
-	}
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+	if ((fd = unixsock_connect(path, SOCK_CLOEXEC)) == -1) {
 		warn("cannot connect to lensvmm at %s%s", path,
 		    errno == ENOENT || errno == ECONNREFUSED ?
 		    " (is lensvmm running?)" : "");
-		close(fd);
 		return NULL;
 	}
 	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1) {

@@ -42,6 +42,7 @@
 #include "lensvmm.h"
 #include "privsep.h"
 #include "sandbox.h"
+#include "unixsock.h"
 
 struct reply {
 	TAILQ_ENTRY(reply)	 entry;
@@ -1819,12 +1820,10 @@ main(int argc, char *argv[])
 {
 	struct control_conf	 cc;
 	struct event		 ev_term, ev_int, ev_hup, ev_chld;
-	struct sockaddr_un	 sun;
 	struct group		*gr;
 	char			 path[PATH_MAX + 16];
 	char			 cgname[CGROUP_NAME_MAX + 1];
 	int			 ch, debug = 0, verbose = 0, keep[3], lockfd;
-	mode_t			 old;
 
 	strlcpy(sockpath, VMM_SOCKET, sizeof(sockpath));
 	strlcpy(statedir, VMM_STATEDIR, sizeof(statedir));
@@ -1931,33 +1930,8 @@ main(int argc, char *argv[])
 		fatal("mkdir %s", path);
 
 	/* the socket: group lens may connect */
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	strlcpy(sun.sun_path, sockpath, sizeof(sun.sun_path));
-	{
-		char	 dir[sizeof(sun.sun_path)], *slash;
-
-		strlcpy(dir, sockpath, sizeof(dir));
-		if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
-			*slash = '\0';
-			if (mkdir(dir, 0755) == -1 && errno != EEXIST)
-				fatal("mkdir %s", dir);
-		}
-	}
-	if ((cc.listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0)) == -1)
-		fatal("socket");
-	if (unlink(sockpath) == -1 && errno != ENOENT)
-		fatal("unlink %s", sockpath);
-	old = umask(0117);
-	if (bind(cc.listen_fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
-		fatal("bind %s", sockpath);
-	umask(old);
-	if (chown(sockpath, 0, cc.lens_gid == (gid_t)-1 ? 0 : cc.lens_gid) ==
-	    -1 || chmod(sockpath, 0660) == -1)
-		fatal("chown/chmod %s", sockpath);
-	if (listen(cc.listen_fd, 128) == -1)
-		fatal("listen %s", sockpath);
+	cc.listen_fd = unixsock_listen(sockpath, 0660,
+	    cc.lens_gid == (gid_t)-1 ? 0 : cc.lens_gid);
 
 	log_init(debug, LOG_DAEMON);
 	if (!debug && daemon(0, 0) == -1)

@@ -17,19 +17,15 @@
 #include <unistd.h>
 
 #include "imsg.h"
+#include "unixsock.h"
 #include "lensauditd_imsg.h"
 
 static int
 dial(const char *path)
 {
-	struct sockaddr_un	 sun;
-	int			 fd;
+	int	 fd;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
-	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1 ||
-	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+	if ((fd = unixsock_connect(path, 0)) == -1) {
 		perror(path);
 		exit(1);
 	}
