@@ -51,20 +51,15 @@ rootfs_setup || die "cannot build the test rootfs"
 R=$ROOTFS
 vmm_start || die "lensvmm did not start"
 
-# ms timings of N runs of a command into a file, one per line
-timed() {
-	_out=$1 _n=$2
-	shift 2
-	: >"$_out"
-	_i=0
-	while [ $_i -lt "$_n" ]; do
-		_t0=$(date +%s%N)
-		"$@" >/dev/null 2>"$T/timed.err" ||
-		    { cat "$T/timed.err" >&2; die "failed: $*"; }
-		_t1=$(date +%s%N)
-		echo $(((_t1 - _t0) / 1000)) >>"$_out"
-		_i=$((_i + 1))
-	done
+# one run of a command, its wall time in microseconds appended to a file
+timed1() {
+	_out=$1
+	shift
+	_t0=$(date +%s%N)
+	"$@" >/dev/null 2>"$T/timed.err" ||
+	    { cat "$T/timed.err" >&2; die "failed: $*"; }
+	_t1=$(date +%s%N)
+	echo $(((_t1 - _t0) / 1000)) >>"$_out"
 }
 pct() { sort -n "$1" | awk -v p="$2" '{ a[NR] = $1 } END {
     i = int(NR * p / 100 + 0.999); if (i < 1) i = 1; printf "%.1f", a[i] / 1000 }'; }
@@ -73,11 +68,18 @@ BWRAP="bwrap --unshare-user --unshare-pid --unshare-ipc --unshare-uts \
 --unshare-net --unshare-cgroup --ro-bind $R / --proc /proc --dev /dev \
 --tmpfs /tmp"
 
-# warm up both
-timed "$T/warm" 3 "$LENSCTL" -s "$VMM_SOCK" run --rm --rootfs "$R" -- /bin/true
-timed "$T/warm" 3 $BWRAP /bin/true
-timed "$T/lens" "$RUNS" "$LENSCTL" -s "$VMM_SOCK" run --rm --rootfs "$R" -- /bin/true
-timed "$T/bwrap" "$RUNS" $BWRAP /bin/true
+# alternate the two, so that a change of load on the machine falls on
+# both alike; three warm-up runs each are not counted
+: >"$T/lens"
+: >"$T/bwrap"
+i=-3
+while [ $i -lt "$RUNS" ]; do
+	[ $i -lt 0 ] && _l=$T/warm _b=$T/warm || _l=$T/lens _b=$T/bwrap
+	timed1 "$_l" "$LENSCTL" -s "$VMM_SOCK" run --rm --rootfs "$R" -- /bin/true
+	# shellcheck disable=SC2086
+	timed1 "$_b" $BWRAP /bin/true
+	i=$((i + 1))
+done
 L50=$(pct "$T/lens" 50) L95=$(pct "$T/lens" 95)
 B50=$(pct "$T/bwrap" 50) B95=$(pct "$T/bwrap" 95)
 
