@@ -29,6 +29,7 @@ struct lensctl_group {
 };
 
 extern const struct lensctl_group audit_group;
+extern const struct lensctl_group policy_group;
 extern const struct lensctl_group sandbox_group;	/* also top-level */
 
 /* usage of one command (or the whole group if cmd is NULL); returns 2 */
