@@ -321,11 +321,18 @@ yload(struct pctx *c, const unsigned char *buf, size_t len, int *empty)
 				line = parser.problem_mark.line + 1;
 				col = parser.problem_mark.column + 1;
 			}
-			seterr(c->err, c->name, line, col,
-			    "YAML syntax error: %s%s%s",
-			    parser.problem ? parser.problem : "unknown",
-			    parser.context ? " " : "",
-			    parser.context ? parser.context : "");
+			if (parser.context != NULL &&
+			    parser.error != YAML_READER_ERROR)
+				seterr(c->err, c->name, line, col,
+				    "YAML syntax error: %s %s started at "
+				    "%zu:%zu", parser.problem ? parser.problem :
+				    "unknown", parser.context,
+				    parser.context_mark.line + 1,
+				    parser.context_mark.column + 1);
+			else
+				seterr(c->err, c->name, line, col,
+				    "YAML syntax error: %s", parser.problem ?
+				    parser.problem : "unknown");
 			goto out;
 		}
 		line = ev.start_mark.line + 1;
