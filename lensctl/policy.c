@@ -9,8 +9,11 @@
  * lensnetd's control interface.
  */
 #include <err.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "policy.h"
@@ -35,6 +38,56 @@ print_error(const struct policy_error *perr)
 
 	policy_strerror(perr, buf, sizeof(buf));
 	fprintf(stderr, "%s\n", buf);
+}
+
+/*
+ * lensctl run --policy FILE: read the file once, validate exactly those
+ * bytes, and hand both back (the text is what travels to lensnetd).
+ * -1 with the error printed.
+ */
+int
+lensctl_policy_read(const char *path, struct policy **polp, char **textp,
+    size_t *lenp)
+{
+	struct policy_error	 perr;
+	struct policy		*pol;
+	char			*buf;
+	size_t			 len = 0;
+	ssize_t			 n;
+	int			 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		warn("--policy %s", path);
+		return -1;
+	}
+	if ((buf = malloc(POLICY_MAXSIZE + 1)) == NULL) {
+		warn(NULL);
+		close(fd);
+		return -1;
+	}
+	while (len < POLICY_MAXSIZE + 1) {
+		if ((n = read(fd, buf + len, POLICY_MAXSIZE + 1 - len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			warn("--policy %s", path);
+			close(fd);
+			free(buf);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		len += n;
+	}
+	close(fd);
+	if ((pol = policy_parse(path, buf, len, &perr)) == NULL) {
+		print_error(&perr);
+		free(buf);
+		return -1;
+	}
+	*polp = pol;
+	*textp = buf;
+	*lenp = len;
+	return 0;
 }
 
 static int

@@ -18,7 +18,7 @@ GOOD=$(cd "$R" && ls etc/lns-policy.yaml etc/policy-examples/*.yaml \
 BAD=$(cd "$R/regress/policy/bad" && ls *.yaml)
 ngood=$(echo $GOOD | wc -w)
 nbad=$(echo $BAD | wc -w)
-tap_plan $((ngood * 4 + nbad * 2 + 18))
+tap_plan $((ngood * 4 + nbad * 2 + 21))
 tmpdir_setup
 
 if [ ! -x "$LENSCTL" ]; then
@@ -184,5 +184,20 @@ ok $? "show of a bad file: the error, exit 1"
 run policy frobnicate x
 [ "$rc" -eq 2 ] && grep -q 'unknown command: policy frobnicate' "$T/err"
 ok $? "unknown policy command: exit 2"
+
+# lensctl run --policy validates before it talks to lensvmm (exit 125)
+mkdir rootfs
+run -s "$T/no.sock" run --rootfs "$T/rootfs" \
+    --policy "$R/regress/policy/bad/verdict-typo.yaml" -- true
+[ "$rc" -eq 125 ] && [ "$(cat "$T/err")" = "$R/regress/policy/bad/verdict-typo.yaml:8:18: network.egress.http[1].verdict: \"alow\" is not one of allow, deny, ask" ]
+ok $? "run --policy with a bad file: the error, exit 125"
+run -s "$T/no.sock" run --rootfs "$T/rootfs" --policy "$T/none.yaml" -- true
+[ "$rc" -eq 125 ] && grep -q -- "--policy $T/none.yaml: No such file" "$T/err"
+ok $? "run --policy with a missing file: exit 125"
+run -s "$T/no.sock" run --rootfs "$T/rootfs" \
+    --policy "$R/etc/lns-policy.yaml" -- true
+[ "$rc" -eq 125 ] && grep -q "cannot connect" "$T/err" &&
+    ! grep -q policy "$T/err"
+ok $? "run --policy with a good file gets as far as connecting"
 
 tap_done
