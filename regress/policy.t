@@ -6,6 +6,8 @@
 # against the same files: it must accept every good one and refuse every
 # bad one, except the bad ones whose first line says "# schema: accepts"
 # (what a schema cannot express: duplicate keys, anchors, ...).
+# Then the same on a few hundred one-value variants written by
+# regress/policy/variants.py.
 . "$(dirname "$0")/lib.sh"
 
 LENSCTL=${LENSCTL:-$OBJ/lensctl}
@@ -18,7 +20,7 @@ GOOD=$(cd "$R" && ls etc/lns-policy.yaml etc/policy-examples/*.yaml \
 BAD=$(cd "$R/regress/policy/bad" && ls *.yaml)
 ngood=$(echo $GOOD | wc -w)
 nbad=$(echo $BAD | wc -w)
-tap_plan $((ngood * 4 + nbad * 2 + 21))
+tap_plan $((ngood * 4 + nbad * 2 + 24))
 tmpdir_setup
 
 if [ ! -x "$LENSCTL" ]; then
@@ -93,6 +95,45 @@ for f in $BAD; do
 	fi
 done
 cd "$T" || exit 1
+
+# variants: parser and schema agree, or the parser alone refuses
+mkdir variants
+$PY "$R/regress/policy/variants.py" variants
+ok $? "variants written"
+(cd variants && $PY "$R/regress/policy/schemacheck.py" "$SCHEMA" *.yaml) \
+    >variants.schema 2>&1
+while read -r name want; do
+	if "$LENSCTL" policy check "variants/$name" >/dev/null 2>&1; then
+		echo "$name valid"
+	else
+		echo "$name invalid"
+	fi
+done <variants/expect.txt >variants.parser
+set -- $($PY -c 'import sys
+p = dict(l.split()[:2] for l in open("variants.parser"))
+s = dict((l.split()[0], l.split()[1].rstrip(":")) for l in open("variants.schema"))
+agree = strict = 0
+bad = []
+for l in open("variants/expect.txt"):
+    n, w = l.split()
+    if w == "agree":
+        agree += 1
+        ok = p[n] == s.get(n)
+    else:
+        strict += 1
+        ok = p[n] == "invalid" and s.get(n) == "valid"
+    if not ok:
+        bad.append("%s(parser:%s,schema:%s,want:%s)" % (n, p[n], s.get(n), w))
+print(agree, strict, *bad)')
+nagree=$1 nstrict=$2
+shift 2
+bad="$*"
+[ -z "$bad" ] && [ "$nagree" -gt 200 ]
+ok $? "$nagree variants: parser and schema agree; $nstrict refused by the parser alone"
+[ -z "$bad" ] || diag $bad
+[ "$(grep -c ' valid$' variants.schema)" -gt 50 ] &&
+    [ "$(grep -c ' invalid: ' variants.schema)" -gt 100 ]
+ok $? "variants: many valid and many invalid ones"
 
 # the model of the commented example, exactly
 run policy show "$R/etc/lns-policy.yaml"
