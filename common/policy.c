@@ -485,6 +485,7 @@ static const char *const stype_re[] = {
 	    "([ \t]*(Z|[-+][0-9][0-9]?(:[0-9][0-9])?))?)$",
 };
 
+/* compiled on first use and kept: not for several threads at once */
 static int
 stype_match(enum stype t, const char *s)
 {
