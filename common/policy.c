@@ -47,7 +47,7 @@
 #define MAXDEPTH	32		/* nesting of collections */
 #define MAXNAME		253		/* a DNS name without the dot */
 #define MAXSTR		1024		/* paths, header values */
-#define MEM_MIN		(1024ULL * 1024)
+#define MEM_MIN		(4ULL << 20)	/* lensvmm's VMM_MIN_MEMORY */
 #define MEM_MAX		(1024ULL * 1024 * 1024 * 1024)
 #define CPUS_MAX	1024
 #define PIDS_MAX	4194304
@@ -1550,7 +1550,7 @@ parse_memory(struct pctx *c, const struct ynode *n, uint64_t *out)
 	}
 	if (x > MEM_MAX / mul || x * mul < MEM_MIN)
 		return perr(c, n, "resources.memory", "%s is out of range "
-		    "(1m to 1024g)", qv(n, v, sizeof(v)));
+		    "(4m to 1024g)", qv(n, v, sizeof(v)));
 	*out = x * mul;
 	return 0;
  bad:

@@ -499,10 +499,10 @@ test_resources(void)
 		{ "resources: {cpus: 1, memory: 512m, pids: 256}", 1000,
 		    512ULL << 20, 256 },
 		{ "resources: {cpus: 1.5, memory: 2g}", 1500, 2ULL << 30, 0 },
-		{ "resources: {cpus: 0.001, memory: 1024k}", 1, 1 << 20, 0 },
-		{ "resources: {cpus: .25, memory: 2M}", 250, 2 << 20, 0 },
-		{ "resources: {cpus: 2., memory: 1048576}", 2000, 1 << 20, 0 },
-		{ "resources: {cpus: 0.0015, memory: \"3145728\"}", 1, 3 << 20,
+		{ "resources: {cpus: 0.001, memory: 4096k}", 1, 4 << 20, 0 },
+		{ "resources: {cpus: .25, memory: 5M}", 250, 5 << 20, 0 },
+		{ "resources: {cpus: 2., memory: 4194304}", 2000, 4 << 20, 0 },
+		{ "resources: {cpus: 0.0015, memory: \"6291456\"}", 1, 6 << 20,
 		    0 },
 		{ "resources: {cpus: 1024.000, memory: 1024G, pids: 4194304}",
 		    1024000, 1ULL << 40, 4194304 },
@@ -579,7 +579,13 @@ test_errors(void)
 	    "t.yaml:2:21: resources.memory: \"99999999999999g\" is not a size "
 	    "(bytes, or a number with k, m or g)");
 	bad("version: 1\nresources: {memory: 1025g}\n",
-	    "t.yaml:2:21: resources.memory: \"1025g\" is out of range (1m to "
+	    "t.yaml:2:21: resources.memory: \"1025g\" is out of range (4m to "
+	    "1024g)");
+	bad("version: 1\nresources: {memory: 4194303}\n",
+	    "t.yaml:2:21: resources.memory: 4194303 is out of range (4194304 to "
+	    "1099511627776)");
+	bad("version: 1\nresources: {memory: 1024k}\n",
+	    "t.yaml:2:21: resources.memory: \"1024k\" is out of range (4m to "
 	    "1024g)");
 	bad("version: 1\nresources: {cpus: 1e3}\n",
 	    "t.yaml:2:19: resources.cpus: expected a number, got a string "
