@@ -42,7 +42,8 @@ DEBS	 = make gcc clang libclang-rt-14-dev pkg-config perl mandoc \
 	   busybox-static bubblewrap \
 	   procps psmisc iproute2 util-linux passwd \
 	   libseccomp-dev libcap-dev libssl-dev libnftnl-dev libmnl-dev \
-	   libyaml-dev libbsd-dev libsodium-dev libevent-dev libjansson-dev
+	   libyaml-dev libbsd-dev libsodium-dev libevent-dev libjansson-dev \
+	   python3-jsonschema python3-yaml
 
 COMMON_SRCS = $(sort $(wildcard common/*.c))
 AUDITD_SRCS = lensauditd/lensauditd.c lensauditd/listener.c \

@@ -29,7 +29,13 @@ struct lensctl_group {
 };
 
 extern const struct lensctl_group audit_group;
+extern const struct lensctl_group policy_group;
 extern const struct lensctl_group sandbox_group;	/* also top-level */
+
+struct policy;
+/* lensctl run --policy: read and validate; -1 with the error printed */
+int	lensctl_policy_read(const char *path, struct policy **,
+	    char **text, size_t *len);
 
 /* usage of one command (or the whole group if cmd is NULL); returns 2 */
 int	lensctl_usage(const struct lensctl_group *, const char *cmd);

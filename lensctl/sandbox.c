@@ -4,7 +4,8 @@
  *
  *	lensctl run [-d] [-i] [-t] [--name N] [--rm] [--rootfs DIR]
  *	    [--backend jail|microvm|auto] [-e K[=V]] [-w DIR] [-u USER]
- *	    [-v SRC:DST[:ro]] [--memory SIZE] [--cpus N] [--pids N] -- CMD ...
+ *	    [-v SRC:DST[:ro]] [--memory SIZE] [--cpus N] [--pids N]
+ *	    [--policy FILE] -- CMD ...
  *	lensctl exec [-i] [-t] [-e K[=V]] [-u USER] [-w DIR] ID -- CMD ...
  *	lensctl ps [-a] [--json]
  *	lensctl stop [-t SECS] ID ...
@@ -48,6 +49,7 @@
 #include "imsg.h"
 #include "log.h"
 #include "lensvmm_imsg.h"
+#include "policy.h"
 #include "lensctl.h"
 #include "unixsock.h"
 
@@ -70,7 +72,7 @@ static const struct lensctl_cmd sandbox_cmds[] = {
 	{ "run", sb_run, "[-dit] [--name name] [--rm] [--rootfs dir] "
 	    "[--backend jail|microvm|auto] [-e key[=value]] [-w dir] "
 	    "[-u user] [-v src:dst[:ro]] [--memory size] [--cpus n] "
-	    "[--pids n] [-s socket] -- command [arg ...]" },
+	    "[--pids n] [--policy file] [-s socket] -- command [arg ...]" },
 	{ "exec", sb_exec, "[-it] [-e key[=value]] [-u user] [-w dir] "
 	    "[-s socket] id -- command [arg ...]" },
 	{ "ps", sb_ps, "[-a] [--json] [-s socket]" },
@@ -98,6 +100,16 @@ struct runopts {
 	struct strv	 env, vols;
 	char		**heap;		/* "K=V" built from -e K */
 	size_t		 nheap;
+	/*
+	 * --policy: validated here so that a bad file is named before
+	 * anything starts.  The text is what lensvmm will carry to
+	 * lensnetd (struct netd_attach + policy text) once the control
+	 * protocol has a field for it; until then only its resources are
+	 * used, as defaults for --memory, --cpus and --pids.
+	 */
+	struct policy	*policy;
+	char		*policytext;
+	size_t		 policylen;
 };
 
 /* the connection to lensvmm */
@@ -488,7 +500,7 @@ is_root(const char *u)
 
 enum {
 	OPT_NAME = 256, OPT_RM, OPT_ROOTFS, OPT_BACKEND, OPT_MEMORY,
-	OPT_CPUS, OPT_PIDS, OPT_JSON
+	OPT_CPUS, OPT_PIDS, OPT_JSON, OPT_POLICY
 };
 
 static const struct option run_longopts[] = {
@@ -507,6 +519,7 @@ static const struct option run_longopts[] = {
 	{ "memory",	required_argument,	NULL, OPT_MEMORY },
 	{ "cpus",	required_argument,	NULL, OPT_CPUS },
 	{ "pids",	required_argument,	NULL, OPT_PIDS },
+	{ "policy",	required_argument,	NULL, OPT_POLICY },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -614,6 +627,15 @@ parse_runopts(int argc, char *argv[], int isrun, struct runopts *o)
 				return -1;
 			o->pids = (uint32_t)v;
 			break;
+		case OPT_POLICY:
+			if (o->policy != NULL) {
+				warnx("--policy %s: only one --policy", optarg);
+				return -1;
+			}
+			if (lensctl_policy_read(optarg, &o->policy,
+			    &o->policytext, &o->policylen) == -1)
+				return -1;
+			break;
 		default:
 			return -2;	/* getopt said why */
 		}
@@ -653,6 +675,8 @@ runopts_free(struct runopts *o)
 	free(o->heap);
 	free(o->env.v);
 	free(o->vols.v);
+	policy_free(o->policy);
+	free(o->policytext);
 }
 
 /*
@@ -1156,6 +1180,16 @@ sb_run(int argc, char *argv[])
 	r.memory = o.memory;
 	r.cpu_millis = o.cpu_millis;
 	r.pids = o.pids;
+	if (o.policy != NULL) {		/* the options win over the policy */
+		const struct policy_resources *pr = policy_resources(o.policy);
+
+		if (r.memory == 0)
+			r.memory = pr->memory;
+		if (r.cpu_millis == 0)
+			r.cpu_millis = pr->cpu_millis;
+		if (r.pids == 0)
+			r.pids = pr->pids;
+	}
 	if (o.user != NULL)
 		(void)copystr(r.user, sizeof(r.user), o.user);
 	if (o.cwd != NULL)

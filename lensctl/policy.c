@@ -1,0 +1,148 @@
+/*
+ * lensctl policy: sandbox policy files, lns-policy.yaml(5).
+ *
+ *	lensctl policy check file ...
+ *	lensctl policy show file
+ *
+ * Both work offline on a file.  Showing the policy a running sandbox
+ * uses ("policy show ID") needs lensnetd, which holds it; it comes with
+ * lensnetd's control interface.
+ */
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "policy.h"
+#include "lensctl.h"
+
+static int	policy_check(int, char **);
+static int	policy_show(int, char **);
+
+static const struct lensctl_cmd policy_cmds[] = {
+	{ "check", policy_check, "file ..." },
+	{ "show", policy_show, "file" },
+	{ NULL, NULL, NULL }
+};
+
+const struct lensctl_group policy_group = { "policy", policy_cmds };
+
+/* the error exactly as the parser words it: "file:line:col: msg" */
+static void
+print_error(const struct policy_error *perr)
+{
+	char	 buf[sizeof(perr->file) + sizeof(perr->msg) + 32];
+
+	policy_strerror(perr, buf, sizeof(buf));
+	fprintf(stderr, "%s\n", buf);
+}
+
+/*
+ * lensctl run --policy FILE: read the file once, validate exactly those
+ * bytes, and hand both back (the text is what travels to lensnetd).
+ * -1 with the error printed.
+ */
+int
+lensctl_policy_read(const char *path, struct policy **polp, char **textp,
+    size_t *lenp)
+{
+	struct policy_error	 perr;
+	struct policy		*pol;
+	char			*buf;
+	size_t			 len = 0;
+	ssize_t			 n;
+	int			 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		warn("--policy %s", path);
+		return -1;
+	}
+	if ((buf = malloc(POLICY_MAXSIZE + 1)) == NULL) {
+		warn(NULL);
+		close(fd);
+		return -1;
+	}
+	while (len < POLICY_MAXSIZE + 1) {
+		if ((n = read(fd, buf + len, POLICY_MAXSIZE + 1 - len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			warn("--policy %s", path);
+			close(fd);
+			free(buf);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		len += n;
+	}
+	close(fd);
+	if ((pol = policy_parse(path, buf, len, &perr)) == NULL) {
+		print_error(&perr);
+		free(buf);
+		return -1;
+	}
+	*polp = pol;
+	*textp = buf;
+	*lenp = len;
+	return 0;
+}
+
+static int
+policy_check(int argc, char *argv[])
+{
+	struct policy_error	 perr;
+	struct policy		*pol;
+	int			 ch, i, rc = LENSCTL_OK;
+
+	while ((ch = getopt(argc, argv, "")) != -1)
+		return lensctl_usage(&policy_group, "check");
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		return lensctl_usage(&policy_group, "check");
+	for (i = 0; i < argc; i++) {
+		if ((pol = policy_load(argv[i], &perr)) == NULL) {
+			print_error(&perr);
+			rc = LENSCTL_FAIL;
+			continue;
+		}
+		printf("%s: ok\n", argv[i]);
+		policy_free(pol);
+	}
+	if (fflush(stdout) == EOF)
+		err(LENSCTL_FAIL, "stdout");
+	return rc;
+}
+
+static int
+policy_show(int argc, char *argv[])
+{
+	struct policy_error	 perr;
+	struct policy		*pol;
+	char			*json;
+	int			 ch;
+
+	while ((ch = getopt(argc, argv, "")) != -1)
+		return lensctl_usage(&policy_group, "show");
+	argc -= optind;
+	argv += optind;
+	if (argc != 1)
+		return lensctl_usage(&policy_group, "show");
+	if ((pol = policy_load(argv[0], &perr)) == NULL) {
+		print_error(&perr);
+		return LENSCTL_FAIL;
+	}
+	if ((json = policy_json(pol)) == NULL) {
+		policy_free(pol);
+		errx(LENSCTL_FAIL, "%s: cannot encode the policy", argv[0]);
+	}
+	printf("%s\n", json);
+	free(json);
+	policy_free(pol);
+	if (fflush(stdout) == EOF)
+		err(LENSCTL_FAIL, "stdout");
+	return LENSCTL_OK;
+}

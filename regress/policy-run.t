@@ -1,0 +1,71 @@
+#!/bin/sh
+# lensctl run --policy with a running lensvmm: a bad policy starts
+# nothing (exit 125, the parser's error), and a good one's resources
+# reach the sandbox's cgroup unless an option says otherwise.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/daemon.sh"
+vmm_require
+
+tap_plan 8
+tmpdir_setup
+vmm_setup
+R="--rootfs $ROOTFS"
+
+CG=lens-$(basename "$T")
+cg() {	# cg ID V2FILE V1FILE
+	for f in "/sys/fs/cgroup/$CG/$1/$2" /sys/fs/cgroup/*/"$CG/$1/$3"; do
+		[ -f "$f" ] && { cat "$f"; return; }
+	done
+	echo none
+}
+
+cat >"$T/p.yaml" <<'P'
+version: 1
+network:
+  egress:
+    http:
+      - {match: pypi.org, verdict: allow}
+resources: {cpus: 0.5, memory: 48m, pids: 66}
+P
+cat >"$T/bad.yaml" <<'P'
+version: 1
+resources: {cpus: 0.5, memory: 48x}
+P
+
+# a bad policy: nothing reaches lensvmm
+lctl run -d --name pol-bad --policy "$T/bad.yaml" $R -- sleep 600 \
+    >"$T/out" 2>"$T/err"
+rc=$?
+[ "$rc" -eq 125 ] && [ "$(cat "$T/err")" = "$T/bad.yaml:2:32: resources.memory: \"48x\" is not a size (bytes, or a number with k, m or g)" ]
+ok $? "bad policy: exit $rc, $(cat "$T/err")"
+lctl ps -a >"$T/ps"
+! grep -q pol-bad "$T/ps"
+ok $? "bad policy: no sandbox was created"
+
+# the policy's resources
+id=$(lctl run -d --name pol-1 --policy "$T/p.yaml" $R -- sleep 600)
+ok $? "run -d --policy: started ($id)"
+[ "$(cg "$id" memory.max memory.limit_in_bytes)" = 50331648 ]
+ok $? "memory 48m from the policy ($(cg "$id" memory.max memory.limit_in_bytes))"
+[ "$(cg "$id" pids.max pids.max)" = 66 ]
+ok $? "pids 66 from the policy ($(cg "$id" pids.max pids.max))"
+q=$(cg "$id" cpu.max cpu.cfs_quota_us)
+case $q in
+"50000 100000"|50000) ok 0 "cpus 0.5 from the policy ($q)" ;;
+*) ok 1 "cpus 0.5 from the policy ($q)" ;;
+esac
+lctl rm -f "$id" >/dev/null
+
+# options win over the policy
+id=$(lctl run -d --name pol-2 --policy "$T/p.yaml" --memory 64m --pids 77 \
+    $R -- sleep 600)
+[ "$(cg "$id" memory.max memory.limit_in_bytes)" = 67108864 ] &&
+    [ "$(cg "$id" pids.max pids.max)" = 77 ]
+ok $? "--memory and --pids win over the policy"
+q=$(cg "$id" cpu.max cpu.cfs_quota_us)
+case $q in
+"50000 100000"|50000) ok 0 "cpus still from the policy ($q)" ;;
+*) ok 1 "cpus still from the policy ($q)" ;;
+esac
+lctl rm -f "$id" >/dev/null
+tap_done
