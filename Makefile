@@ -39,7 +39,7 @@ ALLLDFLAGS = $(SANFLAGS) $(LDFLAGS)
 LDLIBS	 = $(PKGLIBS) -lpthread
 
 DEBS	 = make gcc clang libclang-rt-14-dev pkg-config perl mandoc \
-	   busybox-static bubblewrap \
+	   busybox-static bubblewrap squid tinyproxy dnsmasq \
 	   procps psmisc iproute2 util-linux passwd \
 	   libseccomp-dev libcap-dev libssl-dev libnftnl-dev libmnl-dev \
 	   libyaml-dev libbsd-dev libsodium-dev libevent-dev libjansson-dev

@@ -411,8 +411,9 @@ idle_pss() {
 }
 [ $SQ_OK = 1 ] && idle_pss squid "$SQ_PID" "$NB" idle \
     -x "127.0.0.1:$SQ_PORT" "$NW_BENCH" $BENCHPORT "$NIDLE"
-[ $LENS_OK = 1 ] && idle_pss lens "$PROXY_PID" sbx "$SNB" idle \
-    -H bench.test "$NW_BENCH" $BENCHPORT "$NIDLE"
+# (lensctl itself, not the sbx function: idle_pss stops it by its pid)
+[ $LENS_OK = 1 ] && idle_pss lens "$PROXY_PID" "$LENSCTL" -s "$VMM_SOCK" \
+    exec "$SBX" -- "$SNB" idle -H bench.test "$NW_BENCH" $BENCHPORT "$NIDLE"
 perconn() { [ -s "$T/$1.pss" ] && awk -v n="$NIDLE" '{ printf "%.2f",
     ($2 - $1) / n }' "$T/$1.pss"; }
 per10k() { [ -s "$T/$1.pss" ] && awk -v n="$NIDLE" '{ printf "%.1f",
