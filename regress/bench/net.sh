@@ -36,6 +36,9 @@
 #   BENCH_NET_IDLE       idle connections (default 10000)
 #   VMM_NETD_FLAG        lensvmm's option naming lensnetd's socket
 #                        (default "-n $T/netd.sock")
+#   LENSCTL_RUN_POLICY   how `lensctl run` gets the sandbox's policy
+#                        (default "--policy $T/policy.yaml"; the file
+#                        allows bench.test and denies the rest)
 set -u
 
 : "${OBJ:=$(cd "$(dirname "$0")/../.." && pwd)/obj}"
@@ -69,6 +72,7 @@ done
 tmpdir_setup
 chmod 0755 "$T"
 : "${VMM_NETD_FLAG:=-n $T/netd.sock}"
+: "${LENSCTL_RUN_POLICY=--policy $T/policy.yaml}"
 
 # ---- the test internet, with netbench serve on bench.test:8080
 NW_NETBENCH=$NETBENCH
@@ -143,7 +147,7 @@ measure() {
 		return 0
 	fi
 	: >"$T/$_s.$_w.failed"
-	why "$_s" "$_w failed: $(tail -n 1 "$T/run.err" | cut -c 1-120)"
+	why "${_s}_$_w" "$_w failed: $(tail -n 1 "$T/run.err" | cut -c 1-120)"
 	return 1
 }
 
@@ -276,11 +280,12 @@ lens_start() {
 	      - match: bench.test
 	        verdict: allow
 	EOF
+	# shellcheck disable=SC2086
 	SBX=$("$LENSCTL" -s "$VMM_SOCK" run -d --rootfs \
-	    "$OBJ/regress/netbench-rootfs" --policy "$T/policy.yaml" \
+	    "$OBJ/regress/netbench-rootfs" $LENSCTL_RUN_POLICY \
 	    --name "netbench$$" -- sleep 1000000 2>"$T/run.err") ||
-	    { why lens "lensctl run: $(tail -n 1 "$T/run.err")"; SBX=;
-	    return 1; }
+	    { why lens "lensctl run $LENSCTL_RUN_POLICY: $(head -n 1 \
+	    "$T/run.err")"; SBX=; return 1; }
 	# the gateway: the sandbox's resolver, else its HTTP_PROXY
 	GW=$(sbx cat /etc/resolv.conf 2>/dev/null |
 	    awk '$1 == "nameserver" { print $2; exit }')
@@ -395,7 +400,7 @@ idle_pss() {
 	_n=0
 	while ! grep -q '^established=' "$T/$_s.idle" 2>/dev/null; do
 		if ! kill -0 $_ip 2>/dev/null || [ $_n -ge 1800 ]; then
-			why "$_s" "idle: $(tail -n 1 "$T/$_s.idle.err" |
+			why "${_s}_idle" "idle: $(tail -n 1 "$T/$_s.idle.err" |
 			    cut -c 1-120)"
 			stop_pid $_ip
 			return 1
@@ -406,7 +411,7 @@ idle_pss() {
 	sleep 1
 	_a=$(pss "$_pid")
 	stop_pid $_ip
-	isnum "$_b" && isnum "$_a" || { why "$_s" "no smaps_rollup"; return 1; }
+	isnum "$_b" && isnum "$_a" || { why "${_s}_idle" "no smaps_rollup"; return 1; }
 	echo "$_b $_a" >"$T/$_s.pss"
 }
 [ $SQ_OK = 1 ] && idle_pss squid "$SQ_PID" "$NB" idle \
@@ -425,11 +430,23 @@ M10_S=$(per10k squid) M10_L=$(per10k lens)
 # compare NAME LVALUE PVALUE OP TARGET TARGETTEXT [PEERSIDE]: one row
 # comparing lensnetd (L) with a peer (P) by ratio L/P against TARGET
 row() { printf '%-40s | %10s | %10s | %6s | %-18s | %s\n' "$@"; }
-skipwhy() { # the reason the lensnetd or the peer value is missing
+# reason SIDE_WHAT: why a figure is missing: the reason of that
+# measurement, else of the side as a whole
+reason() {
+	eval "_r=\${WHY_$1:-\${WHY_${1%%_*}:-no figure}}"
+	echo "$_r"
+}
+skipwhy() { # lside_what lval pside_what: the reason for the first missing
 	if ! isnum "$2"; then
-		eval "echo \"skipped: \${WHY_$1:-no figure}\""
+		_r=$(reason "$1")
 	else
-		eval "echo \"skipped: \${WHY_$3:-no figure}\""
+		_r=$(reason "$3")
+	fi
+	# long reasons in full below the table
+	if [ ${#_r} -le 48 ]; then
+		echo "skipped: $_r"
+	else
+		echo "skipped: $(echo "$_r" | cut -c 1-44)..."
 	fi
 }
 cmprow() { # label lside lval pside pval op target ttext
@@ -465,12 +482,12 @@ fi
 say ""
 row "metric" "lensnetd" "peer" "ratio" "target" "result"
 row "----------------------------------------" "----------" "----------" \
-    "------" "-----------------" "------"
-cmprow "Mbit/s transparent, peer direct" lens "$L_TP" direct "$D_TP" \
+    "------" "------------------" "------"
+cmprow "Mbit/s transparent, peer direct" lens_get "$L_TP" direct_get "$D_TP" \
     ">=" 0.80 ">= 0.80 x direct"
-cmprow "Mbit/s transparent, peer squid" lens "$L_TP" squid "$S_TP" \
+cmprow "Mbit/s transparent, peer squid" lens_get "$L_TP" squid_get "$S_TP" \
     ">=" 1.5 ">= 1.5 x squid"
-cmprow "Mbit/s transparent, peer tinyproxy" lens "$L_TP" tinyproxy \
+cmprow "Mbit/s transparent, peer tinyproxy" lens_get "$L_TP" tinyproxy_get \
     "$P_TP" ">=" 1.5 ">= 1.5 x tinyproxy"
 if isnum "$C_TP" && isnum "$S_TP"; then
 	inforow "Mbit/s CONNECT :3128, peer squid" "$(fmt0 "$C_TP")" \
@@ -478,7 +495,7 @@ if isnum "$C_TP" && isnum "$S_TP"; then
 else
 	row "Mbit/s CONNECT :3128, peer squid" "$(num0 "$C_TP")" \
 	    "$(num0 "$S_TP")" \
-	    "-" "-" "$(skipwhy lensc "$C_TP" squid)"
+	    "-" "-" "$(skipwhy lensc_get "$C_TP" squid_get)"
 fi
 # added latency: lensnetd's transparent proxy minus direct; the peer
 # column is squid's (a target only for lensnetd)
@@ -491,16 +508,17 @@ if isnum "$LA50"; then
 	    "$(fmt1 "${SA99:-0}")" "-" "-" "info"
 else
 	row "added p50 us/connection, peer squid" "-" "${SA50:--}" "-" \
-	    "<= 150 us" "$(skipwhy lens "$L_P50" direct)"
+	    "<= 150 us" "$(skipwhy lens_conn "$L_P50" direct_conn)"
 	row "added p99 us/connection, peer squid" "-" "${SA99:--}" "-" "-" \
-	    "$(skipwhy lens "$L_P99" direct)"
+	    "$(skipwhy lens_conn "$L_P99" direct_conn)"
 fi
 CA50=$(added "$C_P50" "$D_P50")
 if isnum "$CA50"; then
 	inforow "added p50 us/connection, CONNECT" "$(fmt1 "$CA50")" \
 	    "$(fmt1 "${SA50:-0}")"
 fi
-cmprow "DNS answers/s, peer dnsmasq forwarder" lens "$Q_L" dnsmasq "$Q_DM" \
+cmprow "DNS answers/s, peer dnsmasq forwarder" lens_dns "$Q_L" \
+    dnsmasq_dns "$Q_DM" \
     ">=" 1.0 ">= 1.0 x dnsmasq"
 if isnum "$M_L" && isnum "$M_S"; then
 	inforow "PSS KiB per idle connection, peer squid" "$M_L" "$M_S" \
@@ -509,23 +527,20 @@ if isnum "$M_L" && isnum "$M_S"; then
 	    "$(ratio "$M10_L" "$M10_S")"
 else
 	row "PSS KiB per idle connection, peer squid" "${M_L:--}" "${M_S:--}" \
-	    "-" "-" "$(skipwhy lens "$M_L" squid)"
+	    "-" "-" "$(skipwhy lens_idle "$M_L" squid_idle)"
 	row "PSS MiB per 10k idle conns, peer squid" "${M10_L:--}" \
-	    "${M10_S:--}" "-" "-" "$(skipwhy lens "$M10_L" squid)"
+	    "${M10_S:--}" "-" "-" "$(skipwhy lens_idle "$M10_L" squid_idle)"
 fi
 say ""
 say "ratio = lensnetd / peer.  lensnetd runs are netbench inside a jail"
 say "sandbox (lensctl exec; transparent: connect to bench.test, redirected"
 say "by nftables; CONNECT: -x gateway:3128); direct = a client namespace"
-say "with a veth pair into the test internet; squid and tinyproxy = CONNECT"
-say "proxies on 127.0.0.1 in the host namespace (no cache; squid" \
-    "$(squid -v 2>/dev/null | sed -n 's/.*Version \([^ ]*\).*/\1/p;q')," \
-    "tinyproxy $(tinyproxy -v 2>/dev/null | awk '{ print $2 }'))."
+say "with a veth pair into the test internet; squid" \
+    "$(squid -v 2>/dev/null | sed -n 's/.*Version \([^ ]*\).*/\1/p;q')" \
+    "and tinyproxy $(tinyproxy -v 2>/dev/null | awk '{ print $2 }') ="
+say "CONNECT proxies on 127.0.0.1 in the host namespace (no cache)."
 say "Latency: connect() to the last byte of GET /, 10 warm-up connections"
 say "not counted.  Memory: PSS growth of the proxy process over $NIDLE idle"
 say "keep-alive connections, per connection and scaled to 10,000."
-for s in direct squid tinyproxy dnsmasq upstream lens lensc; do
-	eval "_w=\${WHY_$s:-}"
-	[ -n "$_w" ] && say "$s: $_w"
-done
+set | sed -n "s/^WHY_\([a-z_]*\)='*\(.*[^']\)'*\$/skipped or failed, \1: \2/p"
 exit 0

@@ -62,7 +62,7 @@
 
 #define HEAD_MAX	8192		/* request or response head */
 #define BODY_CHUNK	(1024 * 1024)	/* static body buffer, recv buffer */
-#define IO_TIMEOUT	30		/* seconds, for every client socket */
+#define IO_TIMEOUT	10		/* seconds, for every client socket */
 #define CONN_WARMUP	10
 #define MAX_BYTES	(1ULL << 40)
 #define MAX_CONNS	1000000
