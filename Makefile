@@ -39,7 +39,7 @@ ALLLDFLAGS = $(SANFLAGS) $(LDFLAGS)
 LDLIBS	 = $(PKGLIBS) -lpthread
 
 DEBS	 = make gcc clang libclang-rt-14-dev pkg-config perl mandoc \
-	   busybox-static bubblewrap squid tinyproxy dnsmasq \
+	   busybox-static bubblewrap \
 	   procps psmisc iproute2 util-linux passwd \
 	   libseccomp-dev libcap-dev libssl-dev libnftnl-dev libmnl-dev \
 	   libyaml-dev libbsd-dev libsodium-dev libevent-dev libjansson-dev
@@ -154,6 +154,9 @@ $(OBJ)/fuzz/%: regress/fuzz/%.c $(FUZZ_LIBSRCS)
 
 regress-bins: all $(OBJ)/regress/lensauditd $(UNIT_BINS) $(TOOL_BINS) \
 	    $(FUZZ_BINS)
+
+# make bench, regress/bench/net.sh: the peers of lensnetd
+DEBS	+= squid tinyproxy dnsmasq-base
 
 deps:
 	apt-get update -q
