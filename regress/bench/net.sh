@@ -32,7 +32,8 @@
 #   BENCH_NET_ROUNDS     transfer rounds, median taken (default 3)
 #   BENCH_NET_CONNS      connections per latency run (default 2000)
 #   BENCH_NET_DNS_SECONDS  seconds per DNS run (default 5)
-#   BENCH_NET_DNS_CACHE  dnsmasq --cache-size for the peer (default 1000)
+#   BENCH_NET_DNS_CACHE  dnsmasq --cache-size for the peer (default:
+#                        CACHE_ENTRIES of lensnetd/dns.c, else 8192)
 #   BENCH_NET_IDLE       idle connections (default 10000)
 #   VMM_NETD_FLAG        lensvmm's option naming lensnetd's socket
 #                        (default "-n $T/netd.sock")
@@ -48,7 +49,10 @@ BYTES=${BENCH_NET_BYTES:-1073741824}
 ROUNDS=${BENCH_NET_ROUNDS:-3}
 CONNS=${BENCH_NET_CONNS:-2000}
 DNSSECS=${BENCH_NET_DNS_SECONDS:-5}
-DNSCACHE=${BENCH_NET_DNS_CACHE:-1000}
+# the peer's cache as large as lensnetd's (entries)
+DNSCACHE=$(sed -n 's/^#define[[:space:]]*CACHE_ENTRIES[[:space:]]*\([0-9]*\).*/\1/p' \
+    "$HERE/../lensnetd/dns.c" 2>/dev/null)
+DNSCACHE=${BENCH_NET_DNS_CACHE:-${DNSCACHE:-8192}}
 IDLE=${BENCH_NET_IDLE:-10000}
 NETBENCH=$OBJ/regress/tools/netbench
 BENCHPORT=8080
@@ -195,7 +199,10 @@ squid_start() {
 	EOF
 	squid -N -f "$T/squid.conf" >"$T/squid.out" 2>&1 &
 	SQ_PID=$!
-	if ! wait_until 30 listening "$SQ_PORT"; then
+	# (done when it listens or has exited)
+	wait_until 30 sh -c "ss -Hltn 'sport = :$SQ_PORT' | grep -q . ||
+	    ! kill -0 $SQ_PID"
+	if ! listening "$SQ_PORT"; then
 		why squid "squid did not start: $(cat "$T/squid.out" \
 		    "$T/squid-cache.log" | grep -i 'error\|fatal' | tail -n 1)"
 		stop_pid "$SQ_PID"
@@ -226,7 +233,9 @@ tinyproxy_start() {
 	EOF
 	tinyproxy -d -c "$T/tinyproxy.conf" >"$T/tinyproxy.out" 2>&1 &
 	TP_PID=$!
-	if ! wait_until 30 listening "$TP_PORT"; then
+	wait_until 30 sh -c "ss -Hltn 'sport = :$TP_PORT' | grep -q . ||
+	    ! kill -0 $TP_PID"
+	if ! listening "$TP_PORT"; then
 		why tinyproxy "tinyproxy did not start: $(cat \
 		    "$T/tinyproxy.out" "$T/tinyproxy.log" | tail -n 1)"
 		stop_pid "$TP_PID"
