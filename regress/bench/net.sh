@@ -311,7 +311,11 @@ sbx() { "$LENSCTL" -s "$VMM_SOCK" exec "$SBX" -- "$@"; }
 lens_stop() {
 	[ -n "$SBX" ] && "$LENSCTL" -s "$VMM_SOCK" rm -f "$SBX" >/dev/null 2>&1
 	vmm_stop
-	stop_pid "$NETD_PID"
+	if [ -n "$NETD_PID" ]; then
+		stop_pid "$NETD_PID"
+		# the instance lock lensnetd leaves behind
+		rm -f "/run/lens/bench$$.lock"
+	fi
 	auditd_stop
 }
 
