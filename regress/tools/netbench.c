@@ -883,6 +883,7 @@ cmd_dns(int argc, char *argv[])
 	struct pollfd	 pfd;
 	socklen_t	 len;
 	uint64_t	 queries = 0, answers = 0, errors = 0, lost = 0;
+	uint64_t	 refused = 0;
 	double		 t0, tend, t, s;
 	size_t		 qlen, i, window;
 	ssize_t		 n;
@@ -926,11 +927,7 @@ cmd_dns(int argc, char *argv[])
 			if (send(fd, q, qlen, 0) == -1) {
 				if (errno == EAGAIN || errno == ENOBUFS ||
 				    errno == ECONNREFUSED) {
-					if (errno == ECONNREFUSED && queries +
-					    answers == 0)
-						errx(1, "%s: connection refused "
-						    "(no DNS server there)",
-						    argv[1]);
+					refused += errno == ECONNREFUSED;
 					slot[i].busy = 0;
 					break;
 				}
@@ -953,8 +950,10 @@ cmd_dns(int argc, char *argv[])
 				if (errno == EAGAIN || errno == EWOULDBLOCK ||
 				    errno == EINTR)
 					break;
-				if (errno == ECONNREFUSED)
-					continue;	/* ICMP of a lost one */
+				if (errno == ECONNREFUSED) {
+					refused++;	/* ICMP port unreachable */
+					continue;
+				}
 				err(1, "recv from %s", argv[1]);
 			}
 			/* a reply to one of ours, same question */
@@ -978,6 +977,9 @@ cmd_dns(int argc, char *argv[])
 	    (unsigned long long)answers, (unsigned long long)errors,
 	    (unsigned long long)lost, s, answers / s);
 	free(slot);
+	if (answers == 0 && errors == 0 && refused > 0)
+		errx(1, "no answer from %s: port unreachable (no DNS server "
+		    "there)", argv[1]);
 	if (answers == 0)
 		errx(1, "no answer from %s for %s (%llu errors, %llu lost)",
 		    argv[1], argv[2], (unsigned long long)errors,
