@@ -322,7 +322,7 @@ lens_stop() {
 squid_start && SQ_OK=1 || SQ_OK=0
 tinyproxy_start && TP_OK=1 || TP_OK=0
 lens_start >"$T/lens.out" 2>&1 || LENS_OK=0
-[ $LENS_OK = 1 ] || why lensc "$WHY_lens"
+[ $LENS_OK = 1 ] || why lensc "${WHY_lens:-lensnetd did not start}"
 
 say ""
 say "network benchmark: $(uname -srm), $(nproc) CPUs; load average" \
@@ -371,7 +371,7 @@ D_P50=$(lat direct p50_us) D_P99=$(lat direct p99_us)
 S_P50=$(lat squid p50_us) S_P99=$(lat squid p99_us)
 P_P50=$(lat tinyproxy p50_us) P_P99=$(lat tinyproxy p99_us)
 L_P50=$(lat lens p50_us) L_P99=$(lat lens p99_us)
-C_P50=$(lat lensc p50_us) C_P99=$(lat lensc p99_us)
+C_P50=$(lat lensc p50_us)
 added() { isnum "$1" && isnum "$2" && calc "$1 - $2"; }
 
 # ---- 3. DNS: dnsmasq as a caching forwarder on the far end of the
