@@ -156,6 +156,9 @@ $(OBJ)/fuzz/%: regress/fuzz/%.c $(FUZZ_LIBSRCS)
 regress-bins: all $(OBJ)/regress/lensauditd $(UNIT_BINS) $(TOOL_BINS) \
 	    $(FUZZ_BINS)
 
+# make bench, regress/bench/net.sh: the peers of lensnetd
+DEBS	+= squid tinyproxy dnsmasq-base
+
 deps:
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEBS)

@@ -17,6 +17,9 @@
 #	NW_PRIVATE		10.x address with a web server on :80
 #	NW_CA			the CA certificate that signed the servers'
 #	NW_LOG			dnsmasq's query log
+#	NW_BENCH		bench.test (TTL 300): with NW_NETBENCH set
+#				to the netbench binary, `netbench serve` on
+#				:8080 (regress/bench/net.sh)
 #
 # Names in dnsmasq: ok.test, other.test, denied.test (-> NW_OTHER),
 # echo.test, rebind.test (-> 127.0.0.1), private.test (-> NW_PRIVATE),
@@ -34,6 +37,7 @@ networld_up() {
 	NW_ECHO=198.19.$_o.22
 	NW_DNS=198.19.$_o.53
 	NW_PRIVATE=10.$_o.77.1
+	NW_BENCH=198.19.$_o.80
 	NW_LOG=$T/dnsmasq.log
 	if [ -n "$(ip route show "198.19.$_o.0/24")" ] ||
 	    [ -n "$(ip route show "198.18.$_o.0/30")" ]; then
@@ -53,6 +57,7 @@ networld_up() {
 	for _a in "$NW_OK" "$NW_OTHER" "$NW_ECHO" "$NW_DNS" "$NW_PRIVATE"; do
 		ip -n "$NW_NS" addr add "$_a/32" dev lo || return 1
 	done &&
+	ip -n "$NW_NS" addr add "$NW_BENCH/32" dev lo &&
 	ip route add "198.19.$_o.0/24" via "$_nlink" dev "$_hif" ||
 	    { echo "Bail out! cannot build the test internet"; exit 1; }
 	for _a in "$NW_OK" "$NW_OTHER" "$NW_ECHO" "$NW_DNS"; do
@@ -61,6 +66,10 @@ networld_up() {
 			exit 1
 		}
 	done
+	ip route get "$NW_BENCH" | grep -q "dev $_hif" || {
+		echo "Bail out! $NW_BENCH is not routed into $NW_NS"
+		exit 1
+	}
 
 	_networld_pki || { echo "Bail out! cannot make the test CA"; exit 1; }
 	for _w in ok other private; do
@@ -76,6 +85,9 @@ networld_up() {
 	    -accept "$NW_OTHER:443" -cert "$T/pki/other.crt" \
 	    -key "$T/pki/other.key")
 	_nw_bg busybox nc -ll -p 2222 -e /bin/cat
+	if [ -n "${NW_NETBENCH:-}" ]; then
+		_nw_bg "$NW_NETBENCH" serve "$NW_BENCH:8080"
+	fi
 	_nw_bg dnsmasq --keep-in-foreground --no-resolv --no-hosts \
 	    --user=root --bind-interfaces --listen-address="$NW_DNS" \
 	    --port=53 --log-queries --log-facility="$NW_LOG" \
@@ -86,7 +98,8 @@ networld_up() {
 	    --host-record="mixed.test,$NW_OK" \
 	    --host-record="mixed.test,10.0.0.1" \
 	    --address="/meta.test/169.254.169.254" \
-	    --address="/v6only.test/::1"
+	    --address="/v6only.test/::1" \
+	    --host-record="bench.test,$NW_BENCH,300"
 	NW_CA=$T/pki/ca.crt
 	wait_until 10 sh -c "ip netns exec $NW_NS ss -ltnu >'$T/nw.ss' &&
 	    grep -q '$NW_OK:443 ' '$T/nw.ss' && grep -q '$NW_OTHER:443 ' '$T/nw.ss' &&
@@ -96,7 +109,14 @@ networld_up() {
 		cat "$T/networld.log"
 		exit 1
 	}
+	if [ -n "${NW_NETBENCH:-}" ] && ! wait_until 10 sh -c \
+	    "ip netns exec $NW_NS ss -ltn | grep -q '$NW_BENCH:8080 '"; then
+		echo "Bail out! netbench serve did not start"
+		cat "$T/networld.log"
+		exit 1
+	fi
 	export NW_NS NW_DNS NW_OK NW_OTHER NW_ECHO NW_PRIVATE NW_CA NW_LOG
+	export NW_BENCH
 }
 
 # run a server in the test internet, remembered for networld_down

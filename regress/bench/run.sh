@@ -3,7 +3,9 @@
 # latency beside the raw limit of this disk (regress/tools/rawappend: a
 # plain loop appending records of the same size with one write and one
 # fdatasync per batch, at the batch size lensauditd actually used), and
-# the speed of `lensctl audit verify`.  Prints one table.
+# the speed of `lensctl audit verify`.  Prints one table; then
+# regress/bench/sandbox.sh and regress/bench/net.sh (lensnetd beside
+# direct, squid, tinyproxy and dnsmasq) print theirs.
 #
 # Run as root with $OBJ set (make bench does both).  No timed assertion:
 # a missed target is printed as "missed" and the exit status stays 0; a
@@ -322,4 +324,6 @@ say "in the client to its ACK; with window $W_TPUT it is mostly queueing."
 
 # ---- sandboxes: its own table (skipped while lensvmm is not built)
 OBJ=$OBJ sh "$HERE/bench/sandbox.sh" || exit 1
+# ---- network: its own table (lensnetd rows skipped while not built)
+OBJ=$OBJ sh "$HERE/bench/net.sh" || exit 1
 exit 0
