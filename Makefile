@@ -44,7 +44,7 @@ LDLIBS	 = $(PKGLIBS) -lpthread
 
 DEBS	 = make gcc clang libclang-rt-14-dev pkg-config perl mandoc \
 	   busybox-static bubblewrap \
-	   qemu-system-x86 cpio e2fsprogs binutils \
+	   qemu-system-x86 cpio e2fsprogs erofs-utils binutils \
 	   procps psmisc iproute2 util-linux passwd \
 	   libseccomp-dev libcap-dev libssl-dev libnftnl-dev libmnl-dev \
 	   libyaml-dev libbsd-dev libsodium-dev libevent-dev libjansson-dev

@@ -7,12 +7,13 @@
 # namespace of the test, virtio-rng.  Device conventions as with lensvmm.
 #
 # Boots: (1) tmpfs upper layer, network, exit codes; (2) /dev/vdb as the
-# upper layer, SHUTDOWN, the layer clean on disk afterwards; (3) no
-# lens.control port; (4) a bad lens.ip: both end the machine with a
-# message on the console.  `make guest` runs first (a no-op when done).
+# upper layer, a pty, SHUTDOWN, the layer clean on disk afterwards;
+# (3) no lens.control port; (4) a bad lens.ip: both end the machine with
+# a message on the console; (5) an erofs rootfs, 1 MiB through cat over
+# the virtio console, both ways.  `make guest` runs first (a no-op when done).
 . "$(dirname "$0")/lib.sh"
 
-N=28
+N=32
 tap_plan $N
 tmpdir_setup
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -51,6 +52,7 @@ ip netns exec "$NS" ip tuntap add dev "$TAP" mode tap &&
     ip netns exec "$NS" ip link set lo up || skip_all "cannot set up the tap"
 
 QPID=
+ROOTIMG=rootfs.ext4
 at_exit '[ -z "$QPID" ] || kill $QPID 2>/dev/null'
 
 # boot APPEND [qemu args]: QEMU in the background; $T/console, $T/ctl
@@ -69,7 +71,7 @@ boot() {
 	    -serial "file:$T/console" \
 	    -kernel "$G/vmlinuz" -initrd "$G/initramfs.cpio" \
 	    -append "console=ttyS0 panic=-1 reboot=t $_a" \
-	    -drive "file=$G/rootfs.ext4,if=none,id=vda,readonly=on,format=raw" \
+	    -drive "file=$G/$ROOTIMG,if=none,id=vda,readonly=on,format=raw" \
 	    -device virtio-blk-device,drive=vda \
 	    -object rng-random,id=rng0,filename=/dev/urandom \
 	    -device virtio-rng-device,rng=rng0 \
@@ -173,8 +175,8 @@ boot "lens.verbose" $CTL \
     -drive "file=$T/vdb.img,if=none,id=vdb,format=raw" \
     -device virtio-blk-device,drive=vdb
 start=$(date +%s%N)
-"$DRIVE" -v -T 60 -c "$T/ctl" -S 1000@1500 -- sh -c \
-    'trap "" TERM; echo persisted >/home/alice/kept; sync; sleep 60' \
+"$DRIVE" -v -T 60 -c "$T/ctl" -t -S 1000@1500 -- sh -c \
+    'trap "" TERM; tty; echo persisted >/home/alice/kept; sync; sleep 60' \
     >"$T/out" 2>"$T/err"
 rc=$?
 wait_qemu 20
@@ -183,6 +185,8 @@ ms=$((($(date +%s%N) - start) / 1000000))
 [ $rc -eq 137 ]
 ok $? "SHUTDOWN: a process ignoring SIGTERM is SIGKILLed (rc $rc, ${ms} ms)"
 [ $rc -eq 137 ] || { sed 's/^/#   /' "$T/err"; console_diag; }
+grep -q "^/dev/pts/[0-9]" "$T/out"
+ok $? "-t: a pty from the guest's devpts ($(tr -d '\r' <"$T/out" | head -1))"
 grep -q "lens-init: rootfs mounted, upper layer /dev/vdb" "$T/console"
 ok $? "console: upper layer /dev/vdb"
 debugfs -R "cat /upper/home/alice/kept" "$T/vdb.img" 2>/dev/null >"$T/kept"
@@ -215,5 +219,29 @@ wait $dpid 2>/dev/null
 grep -q 'lens-init: kernel command line: lens.ip: bad value "198.18.0.300/24"' \
     "$T/console"
 ok $? "console: names the key and the value"
+
+# 5: an erofs image; 1 MiB each way through the virtio console
+if [ -f "$G/rootfs.erofs" ]; then
+	ROOTIMG=rootfs.erofs
+	head -c 1048576 /dev/urandom >"$T/rand"
+	# shellcheck disable=SC2086
+	boot "lens.verbose lens.rootfstype=erofs" $CTL
+	start=$(date +%s%N)
+	"$DRIVE" -T 60 -c "$T/ctl" -i -- cat <"$T/rand" >"$T/rand.out" \
+	    2>"$T/err"
+	rc=$?
+	ms=$((($(date +%s%N) - start) / 1000000))
+	wait_qemu 20
+	ok $? "boot 5: the erofs VM ends"
+	grep -qi "erofs.*vda.*mounted" "$T/console"
+	ok $? "/dev/vda mounted as erofs"
+	cmp -s "$T/rand" "$T/rand.out" && [ $rc -eq 0 ]
+	ok $? "1 MiB of random bytes through cat, byte-exact (rc $rc, ${ms} ms with the boot)"
+	ROOTIMG=rootfs.ext4
+else
+	skip "no rootfs.erofs (no mkfs.erofs: apt-get install erofs-utils)"
+	skip "no rootfs.erofs"
+	skip "no rootfs.erofs"
+fi
 
 tap_done

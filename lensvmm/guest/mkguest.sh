@@ -6,6 +6,7 @@
 #	OUTDIR/initramfs.cpio	newc: LENS-INIT as /init, the modules it
 #				loads and /lib/modules/load (their order)
 #	OUTDIR/rootfs.ext4	a busybox rootfs (regress/mkrootfs.sh)
+#	OUTDIR/rootfs.erofs	the same as erofs, when mkfs.erofs is there
 #	OUTDIR/kernel.release	the kernel's uname -r
 #   mkguest.sh pin
 #	rewrite kernel.pin to the archive's current cloud kernel
@@ -201,6 +202,11 @@ cmd_build() {
 	    -E root_owner=0:0 -d "$out/rootfs" "$out/rootfs.ext4.new" 32M \
 	    >/dev/null
 	mv -f "$out/rootfs.ext4.new" "$out/rootfs.ext4"
+	rm -f "$out/rootfs.erofs"
+	if command -v mkfs.erofs >/dev/null; then
+		mkfs.erofs --quiet -T0 "$out/rootfs.erofs.new" "$out/rootfs"
+		mv -f "$out/rootfs.erofs.new" "$out/rootfs.erofs"
+	fi
 	rm -rf "$w"
 	echo "mkguest.sh: $out/vmlinuz $out/initramfs.cpio $out/rootfs.ext4"
 }
