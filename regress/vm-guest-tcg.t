@@ -13,7 +13,7 @@
 # the virtio console, both ways.  `make guest` runs first (a no-op when done).
 . "$(dirname "$0")/lib.sh"
 
-N=32
+N=33
 tap_plan $N
 tmpdir_setup
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -106,7 +106,7 @@ console_diag() { sed 's/^/#   /' "$T/console" | grep -i 'lens-init\|panic\|error
 # 1: tmpfs upper layer, network, exit codes
 start=$(date +%s%N)
 # shellcheck disable=SC2086
-boot "lens.verbose lens.ip=$SUB.2/30 lens.gw=$SUB.1 lens.mtu=1400 lens.hostname=vmtest" \
+boot "stray lens.verbose lens.ip=$SUB.2/30 lens.gw=$SUB.1 lens.mtu=1400 lens.hostname=vmtest" \
     $CTL $NET
 "$DRIVE" -v -T 60 -c "$T/ctl" -r -x true -x 'exit 3' -x 'kill -USR1 $$' \
     -- sh -c '
@@ -164,6 +164,9 @@ grep -q "lens-init: .* modules loaded" "$T/console" &&
     grep -q "lens-init: control channel /dev/vport[0-9]*p1" "$T/console" &&
     [ "$(grep -c 'Linux version' "$T/console")" -eq 1 ]
 ok $? "console log: modules loaded, control channel on port 1, one boot"
+grep -q "lens-init: kernel command line word for init ignored: stray" \
+    "$T/console"
+ok $? "a word the kernel hands to init as an argument is ignored"
 grep -q "lens-init: control channel /dev/vport[0-9]*p1" "$T/console" ||
     grep 'lens-init' "$T/console" | sed 's/^/#   /'
 

@@ -384,13 +384,23 @@ main(int argc, char *argv[])
 	const char		*hostname = NULL;
 	size_t			 n, room = 0, i;
 	uint64_t		 now;
-	int			 ch, fd = 3, fdset = 0, mounts = 0, sfd;
+	int			 ch, fd = 3, mounts = 0, sfd;
 	int			 nochild;
 	int			 timeout, t;
 	long			 l;
 	char			*ep;
 
-	while ((ch = getopt(argc, argv, "f:h:mv")) != -1) {
+	/*
+	 * The kernel started us (a microVM): PID 1, no channel on 3, no -f.
+	 * Its leftover command line words in argv are not ours to parse.
+	 */
+	if (getpid() == 1 && fcntl(3, F_GETFD) == -1) {
+		for (i = 1; i < (size_t)argc; i++)
+			if (argv[i][0] == '-' && strchr(argv[i], 'f') != NULL)
+				break;
+		vmmode = i == (size_t)argc;
+	}
+	while (!vmmode && (ch = getopt(argc, argv, "f:h:mv")) != -1) {
 		switch (ch) {
 		case 'f':
 			errno = 0;
@@ -399,7 +409,6 @@ main(int argc, char *argv[])
 			    l > 65535)
 				usage();
 			fd = (int)l;
-			fdset = 1;
 			break;
 		case 'h':
 			hostname = optarg;
@@ -414,13 +423,14 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
-	if (optind != argc)
+	if (!vmmode && optind != argc)
 		usage();
 
-	if (getpid() == 1 && !fdset && fcntl(fd, F_GETFD) == -1) {
-		/* the kernel started us: a microVM */
-		vmmode = 1;
+	if (vmmode) {
 		fd = vm_setup(&ctx.verbose, hostname);
+		for (i = 1; i < (size_t)argc; i++)
+			ilog_debug(&ctx, "kernel command line word for init "
+			    "ignored: %s", argv[i]);
 		hostname = NULL;
 		mounts = 1;
 	}
