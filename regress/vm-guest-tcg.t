@@ -6,14 +6,14 @@
 # regress/tools/initdrive -c), virtio-net on a tap in a network
 # namespace of the test, virtio-rng.  Device conventions as with lensvmm.
 #
-# Boots: (1) tmpfs upper layer, network, exit codes; (2) /dev/vdb as the
-# upper layer, a pty, SHUTDOWN, the layer clean on disk afterwards;
-# (3) no lens.control port; (4) a bad lens.ip: both end the machine with
-# a message on the console; (5) an erofs rootfs, 1 MiB through cat over
-# the virtio console, both ways.  `make guest` runs first (a no-op when done).
+# Boots: (1) an erofs image, tmpfs upper layer, network, exit codes,
+# 1 MiB through cat over the virtio console both ways, the log on hvc0;
+# (2) an ext4 image, /dev/vdb as the upper layer, a pty, SHUTDOWN, the
+# layer clean on disk afterwards; (3) no lens.control port; (4) a bad
+# lens.ip: both end the machine with a message on the console.  `make guest` runs first (a no-op when done).
 . "$(dirname "$0")/lib.sh"
 
-N=33
+N=34
 tap_plan $N
 tmpdir_setup
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -103,13 +103,22 @@ wait_qemu() {
 }
 console_diag() { sed 's/^/#   /' "$T/console" | grep -i 'lens-init\|panic\|error' | tail -20; }
 
-# 1: tmpfs upper layer, network, exit codes
+# 1: erofs image (ext4 without mkfs.erofs), tmpfs upper layer, network,
+# exit codes, 1 MiB through cat both ways, the log on hvc0 too
+if [ -f "$G/rootfs.erofs" ]; then
+	ROOTIMG=rootfs.erofs
+	FSOPT=lens.rootfstype=erofs
+else
+	FSOPT=
+fi
+head -c 1048576 /dev/urandom >"$T/rand"
 start=$(date +%s%N)
 # shellcheck disable=SC2086
-boot "stray lens.verbose lens.ip=$SUB.2/30 lens.gw=$SUB.1 lens.mtu=1400 lens.hostname=vmtest" \
-    $CTL $NET
-"$DRIVE" -v -T 60 -c "$T/ctl" -r -x true -x 'exit 3' -x 'kill -USR1 $$' \
-    -- sh -c '
+boot "stray lens.verbose $FSOPT lens.ip=$SUB.2/30 lens.gw=$SUB.1 \
+    lens.mtu=1400 lens.hostname=vmtest console=hvc0" $CTL $NET \
+    -chardev "file,id=con0,path=$T/hvc0" -device virtconsole,chardev=con0,nr=0
+"$DRIVE" -v -T 90 -c "$T/ctl" -r -i -x true -x 'exit 3' \
+    -x 'kill -USR1 $$' -- sh -c 'cat; {
 	cat /etc/lens-image
 	echo written >/etc/lens-write && cat /etc/lens-write
 	awk "\$2 == \"/\" { print \"root:\", \$1, \$3, \$4 }" /proc/mounts
@@ -120,25 +129,34 @@ boot "stray lens.verbose lens.ip=$SUB.2/30 lens.gw=$SUB.1 lens.mtu=1400 lens.hos
 	sed -n "s/^nameserver /ns: /p" /etc/resolv.conf
 	ping -c 1 -W 3 '"$SUB.1"' >/dev/null 2>&1 && echo "ping: ok"
 	echo "rng: $(cat /sys/class/misc/hw_random/rng_current)"
-	echo "uid: $(id -u)"' >"$T/out" 2>"$T/err"
+	echo "uid: $(id -u)"; } >&2' <"$T/rand" >"$T/rand.out" 2>"$T/out"
 rc=$?
 ms=$((($(date +%s%N) - start) / 1000000))
+ROOTIMG=rootfs.ext4
 wait_qemu 20
-ok $? "boot 1: the VM ends by itself when the channel closes (${ms} ms to the last EXIT)"
+ok $? "boot 1: the VM ends by itself when the channel closes"
 diag "boot 1 took ${ms} ms from QEMU's start to the last EXIT"
-grep -q "^initdrive: ready, version 1" "$T/err"
+grep -q "^initdrive: ready, version 1" "$T/out"
 ok $? "READY over the lens.control port"
 [ $rc -eq 0 ]
 ok $? "exec 1 exits 0 (rc $rc)"
-[ $rc -eq 0 ] || { sed 's/^/#   /' "$T/err"; console_diag; }
-grep -q "^initdrive: exec 2: exit 0 sig 0" "$T/err"
+[ $rc -eq 0 ] || { sed 's/^/#   /' "$T/out"; console_diag; }
+grep -q "^initdrive: exec 2: exit 0 sig 0" "$T/out"
 ok $? "exec true: exit 0"
-grep -q "^initdrive: exec 3: exit 3 sig 0" "$T/err"
+grep -q "^initdrive: exec 3: exit 3 sig 0" "$T/out"
 ok $? "exec exit 3: exit 3"
-grep -q "^initdrive: exec 4: exit 138 sig 10" "$T/err"
+grep -q "^initdrive: exec 4: exit 138 sig 10" "$T/out"
 ok $? "exec killed by SIGUSR1: 138, signal 10"
+cmp -s "$T/rand" "$T/rand.out"
+ok $? "1 MiB of random bytes through cat over the virtio console, byte-exact"
 grep -q "^lens guest rootfs, kernel " "$T/out"
 ok $? "a file of the rootfs image is readable"
+if [ -n "$FSOPT" ]; then
+	grep -qi "erofs.*vda.*mounted" "$T/console"
+	ok $? "/dev/vda mounted as erofs"
+else
+	skip "no rootfs.erofs (no mkfs.erofs: apt-get install erofs-utils)"
+fi
 grep -qx written "$T/out"
 ok $? "a write into /etc lands (read-only image below)"
 grep -q "^root: overlay overlay rw,.*lowerdir=/lens/lower,upperdir=/lens/rw/upper" \
@@ -160,15 +178,19 @@ grep -q "^rng: virtio_rng" "$T/out"
 ok $? "virtio-rng is the hwrng"
 grep -qx "uid: 0" "$T/out"
 ok $? "-r: root in the guest"
-grep -q "lens-init: .* modules loaded" "$T/console" &&
-    grep -q "lens-init: control channel /dev/vport[0-9]*p1" "$T/console" &&
+# lens-init's lines move to hvc0 once virtio_console is in
+cat "$T/console" "$T/hvc0" >"$T/logs"
+grep -q "lens-init: .* modules loaded" "$T/logs" &&
+    grep -q "lens-init: control channel /dev/vport[0-9]*p1" "$T/logs" &&
     [ "$(grep -c 'Linux version' "$T/console")" -eq 1 ]
 ok $? "console log: modules loaded, control channel on port 1, one boot"
+grep -q "lens-init: control channel /dev/vport[0-9]*p1" "$T/logs" ||
+    grep 'lens-init' "$T/logs" | sed 's/^/#   /'
 grep -q "lens-init: kernel command line word for init ignored: stray" \
-    "$T/console"
+    "$T/console" "$T/hvc0"
 ok $? "a word the kernel hands to init as an argument is ignored"
-grep -q "lens-init: control channel /dev/vport[0-9]*p1" "$T/console" ||
-    grep 'lens-init' "$T/console" | sed 's/^/#   /'
+grep -q "lens-init: set up in" "$T/hvc0"
+ok $? "console=hvc0: the log on virtio console port 0 once the module is in"
 
 # 2: /dev/vdb as the upper layer; SHUTDOWN; the layer is clean afterwards
 truncate -s 64M "$T/vdb.img"
@@ -179,7 +201,8 @@ boot "lens.verbose" $CTL \
     -device virtio-blk-device,drive=vdb
 start=$(date +%s%N)
 "$DRIVE" -v -T 60 -c "$T/ctl" -t -S 1000@1500 -- sh -c \
-    'trap "" TERM; tty; echo persisted >/home/alice/kept; sync; sleep 60' \
+    'trap "" TERM; tty; cat /etc/lens-image; echo persisted >/home/alice/kept;
+    sync; sleep 60' \
     >"$T/out" 2>"$T/err"
 rc=$?
 wait_qemu 20
@@ -190,6 +213,9 @@ ok $? "SHUTDOWN: a process ignoring SIGTERM is SIGKILLed (rc $rc, ${ms} ms)"
 [ $rc -eq 137 ] || { sed 's/^/#   /' "$T/err"; console_diag; }
 grep -q "^/dev/pts/[0-9]" "$T/out"
 ok $? "-t: a pty from the guest's devpts ($(tr -d '\r' <"$T/out" | head -1))"
+grep -q "EXT4-fs (vda): mounted" "$T/console" &&
+    grep -q "^lens guest rootfs, kernel " "$T/out"
+ok $? "an ext4 image: mounted, a file of it readable"
 grep -q "lens-init: rootfs mounted, upper layer /dev/vdb" "$T/console"
 ok $? "console: upper layer /dev/vdb"
 debugfs -R "cat /upper/home/alice/kept" "$T/vdb.img" 2>/dev/null >"$T/kept"
@@ -222,29 +248,5 @@ wait $dpid 2>/dev/null
 grep -q 'lens-init: kernel command line: lens.ip: bad value "198.18.0.300/24"' \
     "$T/console"
 ok $? "console: names the key and the value"
-
-# 5: an erofs image; 1 MiB each way through the virtio console
-if [ -f "$G/rootfs.erofs" ]; then
-	ROOTIMG=rootfs.erofs
-	head -c 1048576 /dev/urandom >"$T/rand"
-	# shellcheck disable=SC2086
-	boot "lens.verbose lens.rootfstype=erofs" $CTL
-	start=$(date +%s%N)
-	"$DRIVE" -T 60 -c "$T/ctl" -i -- cat <"$T/rand" >"$T/rand.out" \
-	    2>"$T/err"
-	rc=$?
-	ms=$((($(date +%s%N) - start) / 1000000))
-	wait_qemu 20
-	ok $? "boot 5: the erofs VM ends"
-	grep -qi "erofs.*vda.*mounted" "$T/console"
-	ok $? "/dev/vda mounted as erofs"
-	cmp -s "$T/rand" "$T/rand.out" && [ $rc -eq 0 ]
-	ok $? "1 MiB of random bytes through cat, byte-exact (rc $rc, ${ms} ms with the boot)"
-	ROOTIMG=rootfs.ext4
-else
-	skip "no rootfs.erofs (no mkfs.erofs: apt-get install erofs-utils)"
-	skip "no rootfs.erofs"
-	skip "no rootfs.erofs"
-fi
 
 tap_done

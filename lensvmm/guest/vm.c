@@ -2,7 +2,8 @@
  * lens-init as the /init of a microVM's initramfs: from the kernel's
  * hands to the agent loop.
  *
- *  1. /proc, /sys, /dev (devtmpfs); 0, 1, 2 on /dev/console
+ *  1. /proc, /sys, /dev (devtmpfs); 0, 1, 2 on /dev/console (again after
+ *     the modules: console=hvc0 needs virtio_console)
  *  2. the lens.* keys of /proc/cmdline (vmconf.c)
  *  3. the modules listed in /lib/modules/load, in that (dependency)
  *     order, with finit_module(2); the build writes the list
@@ -76,6 +77,23 @@ console_fds(void)
 		    open("/dev/null", O_RDWR) != fd)
 			exit(1);
 	}
+}
+
+/*
+ * With console=hvc0 the console is there only once virtio_console is
+ * loaded: take /dev/console again, it is the preferred console now.
+ */
+static void
+console_again(void)
+{
+	int	 fd;
+
+	if ((fd = open("/dev/console", O_RDWR | O_NOCTTY | O_CLOEXEC)) == -1)
+		return;
+	(void)dup2(fd, 0);
+	(void)dup2(fd, 1);
+	(void)dup2(fd, 2);
+	close(fd);
 }
 
 static void
@@ -311,6 +329,7 @@ vm_setup(int *verbose, const char *hostname)
 	ilog_debug_vm(vc.verbose, "microVM mode");
 
 	load_modules(vc.verbose);
+	console_again();
 	mount_root(&vc);
 	ilog_debug_vm(vc.verbose, "rootfs mounted, upper layer %s",
 	    upperfd != -1 ? "/dev/vdb" : "tmpfs");
