@@ -81,14 +81,20 @@ sha_of() { sha256sum "$1" | cut -d' ' -f1; }
 fetch() {
 	local dl=$1 f got
 	mkdir -p "$dl"
-	for f in "$dl"/"${PKG}"_*.deb; do
+	DEB=
+	# keep the pinned package only: an old pin's .deb goes
+	for f in "$dl"/*.deb; do
 		[ -f "$f" ] || continue
-		if [ "$(sha_of "$f")" = "$SHA" ]; then
-			DEB=$f
-			return 0
-		fi
+		case $(basename "$f") in
+		"${PKG}"_*)
+			if [ -z "$DEB" ] && [ "$(sha_of "$f")" = "$SHA" ]; then
+				DEB=$f
+				continue
+			fi ;;
+		esac
 		rm -f "$f"
 	done
+	[ -z "$DEB" ] || return 0
 	if ! apt-cache show "$PKG=$VER" >/dev/null 2>&1; then
 		die "the pinned guest kernel $PKG $VER is no longer in the" \
 		    "Debian archive (or apt-get update was never run here)." \
