@@ -44,7 +44,6 @@ LDLIBS	 = $(PKGLIBS) -lpthread
 
 DEBS	 = make gcc clang libclang-rt-14-dev pkg-config perl mandoc \
 	   busybox-static bubblewrap \
-	   qemu-system-x86 cpio e2fsprogs erofs-utils binutils \
 	   procps psmisc iproute2 util-linux passwd \
 	   libseccomp-dev libcap-dev libssl-dev libnftnl-dev libmnl-dev \
 	   libyaml-dev libbsd-dev libsodium-dev libevent-dev libjansson-dev
@@ -134,6 +133,7 @@ $(OBJ)/lens-init: $(INIT_SRCS) common/imsg.c common/imsg.h \
 # the microVM guest: kernel and modules from the pinned Debian package,
 # lens-init as the initramfs's /init, a busybox rootfs as an ext4 image
 GUEST	 = $(OBJ)/guest
+DEBS	+= qemu-system-x86 cpio e2fsprogs erofs-utils binutils
 guest: $(GUEST)/.built
 $(GUEST)/.built: $(OBJ)/lens-init lensvmm/guest/mkguest.sh \
 	    lensvmm/guest/kernel.pin regress/mkrootfs.sh
