@@ -5,6 +5,10 @@
 #   make check            unit tests, the regress suite, short fuzz runs
 #   make SANITIZE=1 check the same under ASan+UBSan (objects in obj-san/)
 #   make bench            benchmarks, each printed beside its peer
+#   make guest            the microVM guest: Debian cloud kernel (pinned in
+#                         lensvmm/guest/kernel.pin), initramfs, test rootfs
+#   make guest-pin        move kernel.pin to the archive's current kernel
+#   make regress-vm-tcg   only the guest test under QEMU TCG (also in check)
 #   make install          PREFIX, DESTDIR honoured
 
 PREFIX	?= /usr/local
@@ -84,13 +88,13 @@ TOOL_BINS = $(TOOL_SRCS:regress/tools/%.c=$(OBJ)/regress/tools/%)
 FUZZ_SRCS = $(sort $(wildcard regress/fuzz/*.c))
 FUZZ_BINS = $(FUZZ_SRCS:regress/fuzz/%.c=$(OBJ)/fuzz/%)
 FUZZ_LIBSRCS = common/log.c common/imsg.c common/canonjson.c lensauditd/chain.c \
-	   lensvmm/guest/request.c $(wildcard common/policy.c lensnetd/addr.c \
+	   lensvmm/guest/request.c lensvmm/guest/vmconf.c $(wildcard common/policy.c lensnetd/addr.c \
 	   lensnetd/dnswire.c lensnetd/peek.c)
 REGRESS_TESTS = $(sort $(wildcard regress/*.t))
 FUZZ_SECONDS ?= 10
 
 .PHONY: all deps users install check regress-bins bench clean manlint demo \
-	fuzz-long
+	fuzz-long guest guest-pin regress-vm-tcg
 
 all: $(PROGS)
 
@@ -126,6 +130,19 @@ $(OBJ)/lens-init: $(INIT_SRCS) common/imsg.c common/imsg.h \
 	    common/lensinit_proto.h $(wildcard lensvmm/guest/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(INIT_CFLAGS) -static -o $@ $(INIT_SRCS) common/imsg.c
+
+# the microVM guest: kernel and modules from the pinned Debian package,
+# lens-init as the initramfs's /init, a busybox rootfs as an ext4 image
+GUEST	 = $(OBJ)/guest
+DEBS	+= qemu-system-x86 cpio e2fsprogs erofs-utils binutils
+guest: $(GUEST)/.built
+$(GUEST)/.built: $(OBJ)/lens-init lensvmm/guest/mkguest.sh \
+	    lensvmm/guest/kernel.pin regress/mkrootfs.sh
+	bash lensvmm/guest/mkguest.sh build $(GUEST) $(OBJ)/lens-init
+	touch $@
+
+guest-pin:
+	bash lensvmm/guest/mkguest.sh pin
 
 $(OBJ)/regress/lensauditd: $(AUDITD_ROBJS)
 	@mkdir -p $(@D)
@@ -169,6 +186,9 @@ users:
 check: regress-bins users manlint
 	OBJ=$(abspath $(OBJ)) FUZZ_SECONDS=$(FUZZ_SECONDS) \
 	    prove -v --exec '' $(UNIT_BINS) $(REGRESS_TESTS)
+
+regress-vm-tcg: $(OBJ)/lens-init $(OBJ)/regress/tools/initdrive guest
+	OBJ=$(abspath $(OBJ)) prove -v --exec '' regress/vm-guest-tcg.t
 
 fuzz-long: $(FUZZ_BINS)
 	OBJ=$(abspath $(OBJ)) FUZZ_SECONDS=$${FUZZ_SECONDS:-600} \

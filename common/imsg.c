@@ -54,6 +54,7 @@ imsg_init(struct imsgbuf *ib, int fd)
 	TAILQ_INIT(&ib->wq);
 	ib->wqueued = 0;
 	ib->maxqueue = IMSG_DEFAULT_MAXQUEUE;
+	ib->nosock = 0;
 }
 
 /*
@@ -103,9 +104,22 @@ imsg_read(struct imsgbuf *ib)
 	msg.msg_control = cbuf.buf;
 	msg.msg_controllen = sizeof(cbuf.buf);
 
+	if (ib->nosock) {
+		/* a character device (a virtio console port): no descriptors */
+		do {
+			n = read(ib->fd, iov.iov_base, iov.iov_len);
+		} while (n == -1 && errno == EINTR);
+		if (n > 0)
+			ib->rlen += n;
+		return n;
+	}
 	do {
 		n = recvmsg(ib->fd, &msg, MSG_CMSG_CLOEXEC);
 	} while (n == -1 && errno == EINTR);
+	if (n == -1 && errno == ENOTSOCK) {
+		ib->nosock = 1;
+		return imsg_read(ib);
+	}
 	if (n == -1)
 		return -1;
 
@@ -361,7 +375,19 @@ imsg_write(struct imsgbuf *ib)
 			memcpy(CMSG_DATA(cmsg), &fd, sizeof(fd));
 		}
 
-		n = sendmsg(ib->fd, &msg, MSG_NOSIGNAL);
+		if (ib->nosock && fd != -1) {
+			/* no way to pass a descriptor */
+			errno = ENOTSOCK;
+			return -1;
+		}
+		if (ib->nosock)
+			n = writev(ib->fd, iov, iovcnt);
+		else
+			n = sendmsg(ib->fd, &msg, MSG_NOSIGNAL);
+		if (n == -1 && errno == ENOTSOCK && !ib->nosock) {
+			ib->nosock = 1;
+			continue;
+		}
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;

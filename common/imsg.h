@@ -14,6 +14,11 @@
  *
  * Every receiver checks the payload size for the message type before
  * it looks at the payload (IMSG_DATA_SIZE, imsg_expect()).
+ *
+ * The channel may also be a character device with stream semantics (the
+ * virtio console port of lens-init in a microVM): the first ENOTSOCK
+ * switches the imsgbuf to read(2)/writev(2), and composing a message with
+ * a descriptor then makes imsg_write() fail with ENOTSOCK.
  */
 #ifndef LENS_IMSG_H
 #define LENS_IMSG_H
@@ -61,6 +66,7 @@ struct imsgbuf {
 	TAILQ_HEAD(, ibuf) wq;
 	size_t		 wqueued;		/* bytes waiting in wq */
 	size_t		 maxqueue;		/* compose fails past this */
+	int		 nosock;	/* fd is no socket: read(2)/writev(2) */
 };
 
 struct imsg {

@@ -35,6 +35,11 @@ void	 ilog(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 ilog_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 ilog_debug(struct initctx *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
+/* log (with errno, or without: x) and end: exit, or in a VM vm_end() */
+void	 ifatal(const char *, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+void	 ifatalx(const char *, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
 uint64_t now_ms(void);
 /* queue a message to the host; dropped when the channel is gone */
 void	 ctl_send(struct initctx *, uint32_t type, uint32_t id,

@@ -3,6 +3,10 @@
  *
  *	lens-init [-mv] [-f fd] [-h hostname]
  *
+ * Started by the kernel as the /init of a microVM (PID 1, no descriptor
+ * 3), it first sets the machine up (vm.c) and takes the virtio console
+ * port "lens.control" as its channel; at the end it resets the machine.
+ *
  * It reaps every process of the sandbox, runs commands for the host
  * (exec.c) and speaks the agent protocol (common/lensinit_proto.h) on
  * the inherited control channel.  When the channel closes, on SHUTDOWN
@@ -32,11 +36,13 @@
 #include "guest.h"
 #include "lensinit_proto.h"
 #include "request.h"
+#include "vm.h"
 
 #define DEFAULT_GRACE_MS	5000	/* channel closed, or SIGTERM */
 #define FLUSH_MS		5000	/* for the last messages, at the end */
 
 static struct initctx	 ctx;
+static int		 vmmode;	/* the /init of a microVM */
 
 static void __attribute__((noreturn))
 usage(void)
@@ -91,8 +97,8 @@ ilog_debug(struct initctx *c, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void __attribute__((noreturn))
-fatal(const char *fmt, ...)
+void
+ifatal(const char *fmt, ...)
 {
 	va_list	 ap;
 	int	 e = errno;
@@ -100,6 +106,21 @@ fatal(const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog(e, fmt, ap);
 	va_end(ap);
+	if (vmmode)
+		vm_end();
+	exit(1);
+}
+
+void
+ifatalx(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vlog(0, fmt, ap);
+	va_end(ap);
+	if (vmmode)
+		vm_end();
 	exit(1);
 }
 
@@ -363,12 +384,23 @@ main(int argc, char *argv[])
 	const char		*hostname = NULL;
 	size_t			 n, room = 0, i;
 	uint64_t		 now;
-	int			 ch, fd = 3, mounts = 0, sfd, nochild;
+	int			 ch, fd = 3, mounts = 0, sfd;
+	int			 nochild;
 	int			 timeout, t;
 	long			 l;
 	char			*ep;
 
-	while ((ch = getopt(argc, argv, "f:h:mv")) != -1) {
+	/*
+	 * The kernel started us (a microVM): PID 1, no channel on 3, no -f.
+	 * Its leftover command line words in argv are not ours to parse.
+	 */
+	if (getpid() == 1 && fcntl(3, F_GETFD) == -1) {
+		for (i = 1; i < (size_t)argc; i++)
+			if (argv[i][0] == '-' && strchr(argv[i], 'f') != NULL)
+				break;
+		vmmode = i == (size_t)argc;
+	}
+	while (!vmmode && (ch = getopt(argc, argv, "f:h:mv")) != -1) {
 		switch (ch) {
 		case 'f':
 			errno = 0;
@@ -391,16 +423,24 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
-	if (optind != argc)
+	if (!vmmode && optind != argc)
 		usage();
 
+	if (vmmode) {
+		fd = vm_setup(&ctx.verbose, hostname);
+		for (i = 1; i < (size_t)argc; i++)
+			ilog_debug(&ctx, "kernel command line word for init "
+			    "ignored: %s", argv[i]);
+		hostname = NULL;
+		mounts = 1;
+	}
 	if (fcntl(fd, F_GETFD) == -1)
-		fatal("control channel fd %d", fd);
+		ifatal("control channel fd %d", fd);
 	std_fds();
 	if (fd < 3) {
 		/* keep the channel away from 0, 1, 2 */
 		if ((ch = fcntl(fd, F_DUPFD_CLOEXEC, 3)) == -1)
-			fatal("dup");
+			ifatal("dup");
 		close(fd);
 		if (open("/dev/null", O_RDWR) != fd)
 			std_fds();
@@ -408,7 +448,7 @@ main(int argc, char *argv[])
 	}
 	if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1 ||
 	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1)
-		fatal("control channel fd %d", fd);
+		ifatal("control channel fd %d", fd);
 
 	ctx.pid1 = getpid() == 1;
 	if (!ctx.pid1 && prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
@@ -440,7 +480,7 @@ main(int argc, char *argv[])
 	sigaddset(&set, SIGWINCH);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1 ||
 	    (sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
-		fatal("signalfd");
+		ifatal("signalfd");
 
 	memset(&rd, 0, sizeof(rd));
 	rd.version = LENSINIT_PROTO_VERSION;
@@ -479,10 +519,10 @@ main(int argc, char *argv[])
 			struct pslot	*nps;
 
 			if ((np = reallocarray(pfd, n, sizeof(*pfd))) == NULL)
-				fatal("poll set");
+				ifatal("poll set");
 			pfd = np;
 			if ((nps = reallocarray(ps, n, sizeof(*ps))) == NULL)
-				fatal("poll set");
+				ifatal("poll set");
 			ps = nps;
 			room = n;
 		}
@@ -496,7 +536,7 @@ main(int argc, char *argv[])
 		if (poll(pfd, n, timeout) == -1) {
 			if (errno == EINTR)
 				continue;
-			fatal("poll");
+			ifatal("poll");
 		}
 		if (pfd[0].revents & POLLIN)
 			on_signal(&ctx, sfd);
@@ -511,5 +551,7 @@ main(int argc, char *argv[])
 	if (!ctx.ctl_dead)
 		(void)imsg_flush(&ctx.ibuf);
 	ilog_debug(&ctx, "exit");
+	if (vmmode)
+		vm_end();
 	return 0;
 }

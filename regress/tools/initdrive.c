@@ -4,6 +4,7 @@
  *   initdrive [-irtv] [-u user] [-w cwd] [-e K=V]... [-s SIG@MS]...
  *	[-S GRACE_MS[@MS]] [-z ROWSxCOLS] [-R ROWSxCOLS@MS]... [-x SHCMD]...
  *	[-b BADKIND]... [-T SECS] -- INIT-COMMAND... -- CMD ARGS...
+ *   initdrive -c SOCKET [same options] -- CMD ARGS...
  *
  * It runs INIT-COMMAND with one end of a socketpair on fd 3, waits for
  * READY, sends the bad requests of -b (each must get ERROR stage
@@ -14,6 +15,10 @@
  * SHUTDOWN.  When every exec has ended it closes the channel and waits
  * for INIT-COMMAND.
  *
+ * With -c the channel is a connection to the Unix socket SOCKET (the
+ * QEMU chardev of a microVM's lens.control port), retried until it is
+ * there; no INIT-COMMAND is run.
+ *
  * Exit: the EXIT code of exec 1; for an ERROR: 127 (exec, ENOENT), 126
  * (exec, other errno), 125 (user, cwd, setup), with the message on
  * stderr; 124 on timeout (-T, default 60 s).  -v reports READY,
@@ -21,6 +26,7 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -55,10 +61,10 @@ static int		 verbose;
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: initdrive [-irtv] [-u user] [-w cwd] "
-	    "[-e K=V] [-s SIG@MS] [-S GRACE[@MS]]\n"
-	    "\t[-z RxC] [-R RxC@MS] [-x SHCMD] [-b BAD] [-T SECS] -- "
-	    "INIT... -- CMD...\n");
+	fprintf(stderr, "usage: initdrive [-irtv] [-c SOCKET] [-u user] "
+	    "[-w cwd] [-e K=V] [-s SIG@MS]\n"
+	    "\t[-S GRACE[@MS]] [-z RxC] [-R RxC@MS] [-x SHCMD] [-b BAD] "
+	    "[-T SECS] -- [INIT... --] CMD...\n");
 	exit(125);
 }
 
@@ -191,6 +197,33 @@ writeall(int fd, const void *p, size_t n)
 	}
 }
 
+/* the listening end may not be there yet: retry until the alarm */
+static int
+connect_unix(const char *path)
+{
+	struct sockaddr_un	 sun;
+	struct timespec		 ts = { 0, 50 * 1000000 };
+	int			 s;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "initdrive: %s: path too long\n", path);
+		exit(125);
+	}
+	memcpy(sun.sun_path, path, strlen(path));
+	for (;;) {
+		if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+			die("socket");
+		if (connect(s, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+			return s;
+		if (errno != ENOENT && errno != ECONNREFUSED)
+			die(path);
+		close(s);
+		nanosleep(&ts, NULL);
+	}
+}
+
 static int
 parse_rc(const char *s, int *r, int *c, uint64_t *ms)
 {
@@ -214,7 +247,7 @@ main(int argc, char *argv[])
 	struct timer	 timers[MAXTIMERS];
 	char		*envs[64], *extra[MAXEXTRA], *bad[MAXBAD];
 	char		**initcmd, **cmd, *ep;
-	const char	*user = "", *cwd = "";
+	const char	*user = "", *cwd = "", *sockpath = NULL;
 	int		 ntimers = 0, nenv = 0, nextra = 0, nbad = 0;
 	int		 tty = 0, in = 0, root = 0, rows = 24, cols = 80;
 	int		 ch, sv[2], i, ncmd, ninit, timeout_s = 60;
@@ -226,12 +259,15 @@ main(int argc, char *argv[])
 	ssize_t		 n;
 	static char	 buf[IMSG_MAXPAYLOAD];
 
-	while ((ch = getopt(argc, argv, "b:e:irR:s:S:tT:u:vw:x:z:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:c:e:irR:s:S:tT:u:vw:x:z:")) != -1) {
 		switch (ch) {
 		case 'b':
 			if (nbad == MAXBAD)
 				usage();
 			bad[nbad++] = optarg;
+			break;
+		case 'c':
+			sockpath = optarg;
 			break;
 		case 'e':
 			if (nenv == 64)
@@ -298,6 +334,13 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 	initcmd = argv;
+	if (sockpath != NULL) {
+		if (argc < 1)
+			usage();
+		cmd = argv;
+		ncmd = argc;
+		goto parsed;
+	}
 	for (ninit = 0; ninit < argc && strcmp(argv[ninit], "--") != 0;
 	    ninit++)
 		;
@@ -306,10 +349,18 @@ main(int argc, char *argv[])
 	argv[ninit] = NULL;
 	cmd = argv + ninit + 1;
 	ncmd = argc - ninit - 1;
-
+ parsed:
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGALRM, on_alarm);
 	alarm(timeout_s);
+
+	if (sockpath != NULL) {
+		sv[0] = connect_unix(sockpath);
+		if (verbose)
+			fprintf(stderr, "initdrive: connected to %s\n",
+			    sockpath);
+		goto connected;
+	}
 
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
 		die("socketpair");
@@ -332,6 +383,7 @@ main(int argc, char *argv[])
 	}
 	setpgid(initpid, initpid);
 	close(sv[1]);
+ connected:
 	fcntl(sv[0], F_SETFL, O_NONBLOCK);
 	imsg_init(&ib, sv[0]);
 	extra_left = nextra;
@@ -517,8 +569,8 @@ main(int argc, char *argv[])
 					extra_left--;
 					if (verbose)
 						fprintf(stderr, "initdrive: "
-						    "exec %u: exit %d\n", id,
-						    ex.code);
+						    "exec %u: exit %d sig %d\n",
+						    id, ex.code, ex.sig);
 				}
 				break;
 			default:
@@ -536,6 +588,12 @@ main(int argc, char *argv[])
 		fprintf(stderr, "initdrive: %d bad requests not refused\n",
 		    bad_left);
 	imsg_flush(&ib);
+	if (sockpath != NULL) {
+		/* lens-init ends the machine when the channel closes */
+		shutdown(sv[0], SHUT_WR);
+		close(sv[0]);
+		return code;
+	}
 	close(sv[0]);
 	while (waitpid(initpid, &st, 0) == -1 && errno == EINTR)
 		;

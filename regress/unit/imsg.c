@@ -21,7 +21,7 @@
 
 #include "imsg.h"
 
-#define NTESTS		60
+#define NTESTS		63
 #define PUMP_TRIES	200000
 
 struct pair {
@@ -922,6 +922,50 @@ test_bad_args(void)
 	pair_close(&p);
 }
 
+/* a descriptor that is no socket (a pipe, as a virtio console port) */
+static void
+test_nosock(void)
+{
+	struct imsgbuf	*w, *r;
+	struct imsg	 im;
+	char		 payload[3000];
+	int		 pp[2], rv, i, got = 0;
+
+	if (pipe2(pp, O_CLOEXEC) == -1)
+		err(1, "pipe2");
+	if ((w = malloc(sizeof(*w))) == NULL ||
+	    (r = malloc(sizeof(*r))) == NULL)
+		err(1, "malloc");
+	imsg_init(w, pp[1]);
+	imsg_init(r, pp[0]);
+	memset(payload, 'p', sizeof(payload));
+	for (i = 0; i < 5; i++)
+		if (imsg_compose(w, 20 + i, i, 0, -1, payload,
+		    sizeof(payload)) == -1)
+			err(1, "compose");
+	rv = imsg_write(w);
+	ok(rv == 1 && w->nosock && w->wqueued == 0,
+	    "not a socket: imsg_write falls back to writev");
+	while (got < 5 && imsg_read(r) > 0)
+		while (imsg_get(r, &im) == 1) {
+			if (im.hdr.type == (uint32_t)(20 + got) &&
+			    im.datalen == sizeof(payload) &&
+			    memcmp(im.data, payload, sizeof(payload)) == 0)
+				got++;
+			imsg_free(&im);
+		}
+	ok(got == 5 && r->nosock, "not a socket: imsg_read falls back to read");
+	rv = imsg_compose(w, 30, 0, 0, dup(0), "x", 1);
+	ok(rv == 0 && imsg_write(w) == -1 && errno == ENOTSOCK,
+	    "not a socket: a descriptor cannot travel (ENOTSOCK)");
+	imsg_clear(w);
+	imsg_clear(r);
+	close(pp[0]);
+	close(pp[1]);
+	free(w);
+	free(r);
+}
+
 int
 main(void)
 {
@@ -949,6 +993,7 @@ main(void)
 	test_peercred();
 	test_expect();
 	test_bad_args();
+	test_nosock();
 	ok(count_fds() == base, "no descriptor leaked by the whole run");
 
 	if (tests_run != NTESTS) {
