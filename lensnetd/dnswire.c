@@ -756,6 +756,25 @@ dns_name_towire(const char *s, uint8_t *wire, size_t *wirelen)
 	return 0;
 }
 
+int
+dns_wire_totext(const uint8_t *wire, size_t wl, char *text)
+{
+	size_t	off = 0, tl = 0;
+
+	text[0] = '\0';
+	while (off < wl && wire[off] != 0) {
+		if (wire[off] > DNS_MAXLABEL || wire[off] >= wl - off ||
+		    text_label(text, &tl, wire + off + 1, wire[off]) == -1)
+			return -1;
+		off += 1 + wire[off];
+	}
+	if (off + 1 != wl)
+		return -1;
+	if (tl == 0)
+		strlcpy(text, ".", DNS_TEXTSIZE);
+	return 0;
+}
+
 const char *
 dns_type_str(uint16_t t, char *buf, size_t len)
 {

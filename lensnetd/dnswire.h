@@ -167,5 +167,7 @@ void	dns_filter_msg(const struct dns_question *q, const struct dns_msg *,
 const char *dns_type_str(uint16_t, char *buf, size_t len);
 /* a presentation name to wire form; -1 if it is not a name */
 int	dns_name_towire(const char *, uint8_t *wire, size_t *wirelen);
+/* wire form (uncompressed, from dns_name_towire) to the text form above */
+int	dns_wire_totext(const uint8_t *wire, size_t wirelen, char *text);
 
 #endif
