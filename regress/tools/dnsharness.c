@@ -200,11 +200,13 @@ main(int argc, char *argv[])
 	struct imsg		 im;
 	const char		*upstream = NULL, *listen_at = NULL;
 	const char		*policy = NULL;
-	char			 line[512];
+	char			 line[512], *eol;
+	size_t			 llen = 0;
 	socklen_t		 slen;
 	ssize_t			 n;
 	int			 ch, us, ts, one = 1, st, stdin_open = 1;
 
+	proc_init(argc, argv);
 	memset(&conf, 0, sizeof(conf));
 	while ((ch = getopt(argc, argv, "H:l:p:u:")) != -1) {
 		switch (ch) {
@@ -271,10 +273,24 @@ main(int argc, char *argv[])
 			err(1, "poll");
 		}
 		if (pfd[1].revents & (POLLIN | POLLHUP)) {
-			if (fgets(line, sizeof(line), stdin) == NULL)
+			/* read(2), not stdio: poll must see what is left */
+			n = read(STDIN_FILENO, line + llen,
+			    sizeof(line) - 1 - llen);
+			if (n <= 0)
 				stdin_open = 0;
 			else
-				command(line);
+				llen += n;
+			while ((eol = memchr(line, '\n', llen)) != NULL ||
+			    llen == sizeof(line) - 1) {
+				size_t	 k = eol ? (size_t)(eol - line) + 1 : llen;
+				char	 cmd[sizeof(line)];
+
+				memcpy(cmd, line, k);
+				cmd[k] = '\0';
+				memmove(line, line + k, llen - k);
+				llen -= k;
+				command(cmd);
+			}
 		}
 		if (!(pfd[0].revents & (POLLIN | POLLHUP)))
 			continue;
