@@ -1304,8 +1304,9 @@ parent_dispatch(int fd, short ev, void *arg)
 }
 
 /*
- * arg: the struct privsep_user to run as, or NULL for NETD_USER.  The
- * parent must have made LENS_EMPTYDIR (privsep_emptydir).
+ * Runs as NETD_USER in LENS_EMPTYDIR, which the parent must have
+ * checked (privsep_emptydir).  arg is not used: everything else comes
+ * over fd (NETD_CONFIG first).
  */
 int
 dns_main(int fd, void *arg)
@@ -1313,9 +1314,8 @@ dns_main(int fd, void *arg)
 	struct privsep_user	 user;
 	char			 err[256];
 
-	if (arg != NULL)
-		user = *(struct privsep_user *)arg;
-	else if (privsep_user(NETD_USER, &user, err, sizeof(err)) == -1)
+	(void)arg;
+	if (privsep_user(NETD_USER, &user, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	/* jansson would read /dev/urandom on first use, in the chroot */
 	json_object_seed(arc4random() | 1);

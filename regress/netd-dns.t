@@ -13,11 +13,11 @@
 # privilege drop.
 . "$(dirname "$0")/lib.sh"
 
-tap_plan 34
+tap_plan 35
 
 if [ "$(id -u)" -ne 0 ] || ! command -v dnsmasq >/dev/null ||
     ! command -v dig >/dev/null || ! command -v ip >/dev/null; then
-	for i in $(seq 34); do
+	for i in $(seq 35); do
 		skip "needs root, dnsmasq (dnsmasq-base) and dig (bind9-dnsutils)"
 	done
 	exit 0
@@ -246,6 +246,14 @@ ok $? "dns child: Seccomp 2"
 ok $? "dns child: CapEff 0"
 [ "$(st "$DPID" Uid)" = "$(id -u _lensnet)" ] && [ "$(id -u _lensnet)" -ne 0 ]
 ok $? "dns child runs as _lensnet ($(st "$DPID" Uid))"
+
+# a new policy for the sandbox (NETD_SANDBOX again): denied.test allowed
+sed 's/verdict: deny$/verdict: allow/' "$T/policy.yaml" >"$T/policy2.yaml"
+echo "policy $T/policy2.yaml" >&3
+sleep 0.3
+a=$(short denied.test A)
+[ "$a" = 198.18.1.30 ]
+ok $? "a policy reload takes effect ($a)"
 
 # the upstream goes away: SERVFAIL after the retry, the cache still serves
 kill "$(cat "$T/dnsmasq.pid")"
