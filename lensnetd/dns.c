@@ -176,6 +176,7 @@ static const struct sandbox_syscall dns_syscalls[] = {
 	SB_ALLOW(mmap), SB_ALLOW(munmap), SB_ALLOW(mremap),
 	SB_ALLOW(madvise), SB_ALLOW(getrandom), SB_ALLOW(rt_sigprocmask),
 	SB_ALLOW(rt_sigaction),
+	SB_ALLOW(futex),	/* libc locks, in policy_parse among others */
 };
 
 static void	lookup_read(int, short, void *);
@@ -1311,14 +1312,31 @@ parent_dispatch(int fd, short ev, void *arg)
 int
 dns_main(int fd, void *arg)
 {
+	static const char	 warmup[] = "version: 1\nnetwork:\n"
+	    "  defaultVerdict: deny\n  egress:\n    http:\n"
+	    "      - match: \"*.warm-up.test\"\n        verdict: allow\n";
 	struct privsep_user	 user;
-	char			 err[256];
+	struct policy_error	 perr;
+	struct policy		*pol;
+	char			 err[600];
 
 	(void)arg;
 	if (privsep_user(NETD_USER, &user, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	/* jansson would read /dev/urandom on first use, in the chroot */
 	json_object_seed(arc4random() | 1);
+	/*
+	 * What policy_parse and policy_dns initialise on first use (the
+	 * digest's library configuration, regex tables) is loaded now,
+	 * before the chroot and the syscall filter.
+	 */
+	if ((pol = policy_parse("warm-up", warmup, strlen(warmup),
+	    &perr)) == NULL) {
+		policy_strerror(&perr, err, sizeof(err));
+		fatalx("the built-in warm-up policy: %s", err);
+	}
+	(void)policy_dns(pol, "warm-up.test");
+	policy_free(pol);
 	privsep_drop(NULL, &user, NULL, 0);
 	privsep_pdeathsig(getppid());
 	proc_title("dns");

@@ -294,9 +294,10 @@ main(int argc, char *argv[])
 		}
 		if (!(pfd[0].revents & (POLLIN | POLLHUP)))
 			continue;
-		if ((n = imsg_read(&ibuf)) == -1 && errno != EAGAIN)
+		if ((n = imsg_read(&ibuf)) == -1 && errno != EAGAIN &&
+		    errno != ECONNRESET)
 			err(1, "read from the child");
-		if (n == 0) {
+		if (n == 0 || (n == -1 && errno == ECONNRESET)) {
 			if (waitpid(child.pid, &st, 0) == -1)
 				err(1, "waitpid");
 			child.status = st;
