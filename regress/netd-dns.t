@@ -13,11 +13,11 @@
 # privilege drop.
 . "$(dirname "$0")/lib.sh"
 
-tap_plan 35
+tap_plan 37
 
 if [ "$(id -u)" -ne 0 ] || ! command -v dnsmasq >/dev/null ||
     ! command -v dig >/dev/null || ! command -v ip >/dev/null; then
-	for i in $(seq 35); do
+	for i in $(seq 37); do
 		skip "needs root, dnsmasq (dnsmasq-base) and dig (bind9-dnsutils)"
 	done
 	exit 0
@@ -171,6 +171,13 @@ ok $? "a CNAME to an allowed name is answered ($a)"
 a=$(short +tcp ok.test A)
 [ "$a" = 198.18.1.10 ]
 ok $? "DNS over TCP from the client"
+a=$(q +tcp +keepopen +short ok.test A mixed.test A alias.test A | tr '\n' ' ')
+[ "$a" = "198.18.1.10 198.18.1.20 ok2.test. 198.18.1.40 " ]
+ok $? "three queries on one TCP connection ($a)"
+n=$(ip netns exec $NC bash -c "exec 5<>/dev/tcp/$GW/53 || exit 1
+	s=\$(date +%s); cat <&5 >/dev/null; echo \$((\$(date +%s) - s))")
+[ -n "$n" ] && [ "$n" -ge 9 ] && [ "$n" -le 13 ]
+ok $? "an idle TCP connection is closed after 10 s (${n:-?} s)"
 n=$(q +tcp +short big.test A | wc -l)
 [ "$n" -eq 60 ]
 ok $? "60 records of big.test: the truncated UDP answer was retried over TCP upstream ($n)"
