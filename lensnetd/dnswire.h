@@ -20,7 +20,7 @@
 #define DNS_MAXLABEL	63
 #define DNS_TEXTSIZE	256		/* presentation form, NUL included */
 #define DNS_MAXRR	64		/* answer records kept from a message */
-#define DNS_MAXRDATA	512		/* decompressed rdata kept per record */
+#define DNS_MAXRDATA	4096		/* decompressed rdata kept per record */
 #define DNS_MAXCHAIN	8		/* CNAME hops followed */
 #define DNS_UDPMIN	512
 #define DNS_UDPMAX	1232		/* what we accept to send over UDP */

@@ -570,6 +570,29 @@ test_answers(void)
 	    memcmp(msg.rr[0].rdata, "\0\12\2mx\2ok\4test", 14) == 0,
 	    "MX rdata decompressed");
 
+	/* other types for an allowed name: passed on, rdata as it is */
+	hdr(&p, 7, 0, 1, 0, 0, 0);
+	question(&p, "ok.test", DNS_T_TXT);
+	dns_parse_query(p.b, p.n, &dq, &why);
+	hdr(&p, 9, DNS_QR, 1, 2, 0, 0);
+	question(&p, "ok.test", DNS_T_TXT);
+	u16(&p, 0xc00c);
+	u16(&p, DNS_T_TXT);
+	u16(&p, 1);
+	u32(&p, 60);
+	u16(&p, 1004);
+	for (i = 0; i < 4; i++) {
+		u8(&p, 250);
+		memset(p.b + p.n, 'a' + i, 250);
+		p.n += 250;
+	}
+	rr_a(&p, NULL, "198.18.1.10", 60);
+	n = rebuild(&p, q, &res, out, sizeof(out), &back);
+	ok(n > 0 && back.nrr == 1 && back.rr[0].type == DNS_T_TXT &&
+	    back.rr[0].rdlen == 1004 && back.rr[0].rdata[251] == 'b' &&
+	    res.naddrs == 0, "a TXT record of 1004 bytes is passed on, the A "
+	    "beside it is not");
+
 	/* TTLs: clamped, aged, top bit, SOA for negative answers */
 	hdr(&p, 7, 0, 1, 0, 0, 0);
 	question(&p, "ok.test", DNS_T_A);
