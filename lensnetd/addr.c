@@ -111,8 +111,8 @@ v6_embedded_v4(const struct in6_addr *in6, uint32_t *v4)
 static const char *
 v6_forbidden(const struct in6_addr *in6)
 {
-	static const uint8_t metadata[16] =
-	    { 0xfd, 0x00, 0x0e, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0x54 };
+	static const uint8_t metadata[16] = {
+	    0xfd, 0x00, 0x0e, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0x54 };
 	static const uint8_t zero6[6] = { 0 };
 	const uint8_t	*a = in6->s6_addr;
 	const char	*why, *form;

@@ -42,7 +42,8 @@
 #include "proc.h"
 #include "sandbox.h"
 
-#ifndef __unused		/* libbsd's tree.h wants it, its cdefs.h does not */
+/* libbsd's tree.h wants __unused, its cdefs.h does not define it */
+#ifndef __unused
 #define __unused __attribute__((unused))
 #endif
 
@@ -158,7 +159,8 @@ static TAILQ_HEAD(, sandbox)	 sandboxes = TAILQ_HEAD_INITIALIZER(sandboxes);
 static TAILQ_HEAD(, lookup)	 lookups = TAILQ_HEAD_INITIALIZER(lookups);
 static int			 nlookups;
 static struct ctree		 cache = RB_INITIALIZER(&cache);
-static TAILQ_HEAD(centryq, centry) cache_lru = TAILQ_HEAD_INITIALIZER(cache_lru);
+static TAILQ_HEAD(centryq, centry) cache_lru =
+				 TAILQ_HEAD_INITIALIZER(cache_lru);
 static size_t			 cache_n, cache_bytes;
 static uint64_t			 next_connid = 1;
 static struct dns_msg		 scratch_msg;	/* one parse at a time */
@@ -714,9 +716,13 @@ lookup_tcp(struct lookup *l, short ev)
 	    l->tlen < 2 + (size_t)(l->tbuf[0] << 8 | l->tbuf[1]))
 		return;
 	n = l->tbuf[0] << 8 | l->tbuf[1];
-	if (dns_parse_msg(l->tbuf + 2, n, &scratch_msg, &why) == -1 || scratch_msg.id != l->id ||
-	    !dns_same_question(&scratch_msg.q, &l->q))
+	if (dns_parse_msg(l->tbuf + 2, n, &scratch_msg, &why) == -1)
 		goto fail;
+	if (scratch_msg.id != l->id ||
+	    !dns_same_question(&scratch_msg.q, &l->q)) {
+		why = "answer does not match the query";
+		goto fail;
+	}
 	lookup_finish(l, l->tbuf + 2, n);
 	return;
  fail:

@@ -116,7 +116,7 @@ struct dns_filter {
 	int		(*name_ok)(void *, const char *);
 	void		*arg;
 	uint32_t	maxttl;		/* TTLs handed out are clamped to it */
-	uint32_t	age;		/* seconds since the answer was received */
+	uint32_t	age;		/* seconds since the answer came */
 };
 
 struct dns_result {

@@ -149,8 +149,9 @@ print_msg(struct imsg *im)
 		printf("resolved reqid=%llu error=%d addrs=",
 		    (unsigned long long)r.reqid, r.error);
 		for (i = 0; i < r.naddrs; i++)
-			printf("%s%s", i ? "," : "", addr_str((struct sockaddr *)
-			    &r.addrs[i], abuf, sizeof(abuf)));
+			printf("%s%s", i ? "," : "", addr_str(
+			    (struct sockaddr *)&r.addrs[i], abuf,
+			    sizeof(abuf)));
 		printf("\n");
 		break;
 	default:
@@ -213,7 +214,8 @@ main(int argc, char *argv[])
 		case 'H':
 			if (conf.nhostaddrs == 32)
 				errx(1, "too many -H");
-			parse_addr(optarg, 0, &conf.hostaddrs[conf.nhostaddrs++]);
+			parse_addr(optarg, 0,
+			    &conf.hostaddrs[conf.nhostaddrs++]);
 			break;
 		case 'l':
 			listen_at = optarg;
@@ -282,7 +284,8 @@ main(int argc, char *argv[])
 				llen += n;
 			while ((eol = memchr(line, '\n', llen)) != NULL ||
 			    llen == sizeof(line) - 1) {
-				size_t	 k = eol ? (size_t)(eol - line) + 1 : llen;
+				size_t	 k = eol ?
+				    (size_t)(eol - line) + 1 : llen;
 				char	 cmd[sizeof(line)];
 
 				memcpy(cmd, line, k);

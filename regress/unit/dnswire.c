@@ -207,7 +207,7 @@ test_query(void)
 	struct pkt		 p;
 	struct dns_query	 q;
 	const char		*why;
-	char			 big[400];
+	char			 big[400], lab[65];
 	enum dns_perr		 r;
 	int			 i;
 
@@ -288,12 +288,14 @@ test_query(void)
 	/* 255 bytes on the wire: 3 x (1+63) + (1+61) + 1 */
 	big[0] = '\0';
 	for (i = 0; i < 3; i++) {
-		strlcat(big, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-		    sizeof(big));
-		strlcat(big, ".", sizeof(big));
+		memset(lab, 'a', 63);
+		lab[63] = '.';
+		lab[64] = '\0';
+		strlcat(big, lab, sizeof(big));
 	}
-	strlcat(big, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
-	    sizeof(big));
+	memset(lab, 'b', 61);
+	lab[61] = '\0';
+	strlcat(big, lab, sizeof(big));
 	hdr(&p, 1, 0, 1, 0, 0, 0);
 	question(&p, big, DNS_T_A);
 	ok(pq(&p, &q, &why) == DNS_P_OK && q.q.wirelen == 255 &&
