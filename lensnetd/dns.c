@@ -61,6 +61,9 @@
 #define TTL_NEG		30		/* a negative answer without SOA */
 #define DENY_ENTRIES	1024		/* rate-limited names per sandbox */
 #define DENY_GAP_MS	1000
+#define MAP_SLOTS	256		/* DNSMAPs remembered per sandbox */
+#define PARENT_HIGH	(8 * 1024 * 1024)	/* stop reading sandboxes */
+#define PARENT_LOW	(1 * 1024 * 1024)	/* ... until this */
 
 struct sandbox;
 
@@ -88,6 +91,14 @@ struct denyent {
 };
 RB_HEAD(denytree, denyent);
 
+/* a DNSMAP sent lately: not sent again while the proxy surely has it */
+struct mapslot {
+	char			 name[DNS_TEXTSIZE];
+	struct sockaddr_storage	 addr;
+	time_t			 sent;
+	uint32_t		 ttl;
+};
+
 struct sandbox {
 	TAILQ_ENTRY(sandbox)	 entry;
 	uint32_t		 sbx;
@@ -101,6 +112,7 @@ struct sandbox {
 	int			 npending;
 	struct denytree		 denies;
 	int			 ndenies;
+	struct mapslot		 maps[MAP_SLOTS];
 };
 
 struct resolve {
@@ -158,6 +170,7 @@ static int			 configured;
 static TAILQ_HEAD(, sandbox)	 sandboxes = TAILQ_HEAD_INITIALIZER(sandboxes);
 static TAILQ_HEAD(, lookup)	 lookups = TAILQ_HEAD_INITIALIZER(lookups);
 static int			 nlookups;
+static int			 parent_slow;	/* its queue is too long */
 static struct ctree		 cache = RB_INITIALIZER(&cache);
 static TAILQ_HEAD(centryq, centry) cache_lru =
 				 TAILQ_HEAD_INITIALIZER(cache_lru);
@@ -235,11 +248,59 @@ sandbox_find(uint32_t sbx)
 	return NULL;
 }
 
+/* read a sandbox's listeners, unless told to wait */
+static void
+sandbox_listen(struct sandbox *sb)
+{
+	if (parent_slow)
+		return;
+	if (sb->udpfd != -1)
+		event_add(&sb->ev_udp, NULL);
+	if (sb->tcpfd != -1 && !sb->tcp_paused)
+		event_add(&sb->ev_tcp, NULL);
+}
+
+/*
+ * Backpressure: while the parent does not take what is queued for it
+ * (DNSMAP, audit), no new query is read from any sandbox.
+ */
+static void
+parent_queued(void)
+{
+	struct sandbox	*sb;
+
+	imsgev_add(&parent);
+	if (parent_slow || parent.ibuf.wqueued <= PARENT_HIGH)
+		return;
+	log_warnx("the parent is %zu bytes behind: queries wait",
+	    parent.ibuf.wqueued);
+	parent_slow = 1;
+	TAILQ_FOREACH(sb, &sandboxes, entry) {
+		if (sb->udpfd != -1)
+			event_del(&sb->ev_udp);
+		if (sb->tcpfd != -1)
+			event_del(&sb->ev_tcp);
+	}
+}
+
+static void
+parent_drained(void)
+{
+	struct sandbox	*sb;
+
+	if (!parent_slow || parent.ibuf.wqueued >= PARENT_LOW)
+		return;
+	parent_slow = 0;
+	TAILQ_FOREACH(sb, &sandboxes, entry)
+		sandbox_listen(sb);
+}
+
 static void
 to_parent(uint32_t type, uint32_t peerid, const void *data, size_t len)
 {
-	if (imsgev_compose(&parent, type, peerid, 0, -1, data, len) == -1)
+	if (imsg_compose(&parent.ibuf, type, peerid, 0, -1, data, len) == -1)
 		fatal("queue for the parent");
+	parent_queued();
 }
 
 /* audit */
@@ -270,7 +331,7 @@ audit_emit(struct sandbox *sb, const char *type, const char *name,
 	    imsg_add(b, s, strlen(s)) == -1)
 		fatal("queue an audit event");
 	imsg_close(&parent.ibuf, b);
-	imsgev_add(&parent);
+	parent_queued();
 	free(s);
 }
 
@@ -492,9 +553,38 @@ static void
 dnsmap_send(struct sandbox *sb, const char *name, const struct dns_result *r)
 {
 	struct netd_dnsmap	 m;
-	size_t			 i;
+	struct mapslot		*ms;
+	const uint8_t		*k;
+	size_t			 i, j, klen;
+	uint32_t		 h;
+	time_t			 now = now_s();
 
 	for (i = 0; i < r->naddrs; i++) {
+		/* FNV-1a of name and address picks the slot */
+		h = 2166136261u;
+		for (j = 0; name[j] != '\0'; j++)
+			h = (h ^ (uint8_t)name[j]) * 16777619u;
+		if (r->addrs[i].ss.ss_family == AF_INET) {
+			k = (const uint8_t *)&((const struct sockaddr_in *)
+			    &r->addrs[i].ss)->sin_addr;
+			klen = 4;
+		} else {
+			k = (const uint8_t *)&((const struct sockaddr_in6 *)
+			    &r->addrs[i].ss)->sin6_addr;
+			klen = 16;
+		}
+		for (j = 0; j < klen; j++)
+			h = (h ^ k[j]) * 16777619u;
+		ms = &sb->maps[h % MAP_SLOTS];
+		if (strcmp(ms->name, name) == 0 &&
+		    memcmp(&ms->addr, &r->addrs[i].ss, sizeof(ms->addr)) == 0 &&
+		    now - ms->sent < (time_t)(ms->ttl / 2) &&
+		    r->addrs[i].ttl <= ms->ttl - (now - ms->sent))
+			continue;	/* the proxy has it, for longer */
+		strlcpy(ms->name, name, sizeof(ms->name));
+		ms->addr = r->addrs[i].ss;
+		ms->sent = now;
+		ms->ttl = r->addrs[i].ttl;
 		memset(&m, 0, sizeof(m));
 		strlcpy(m.name, name, sizeof(m.name));
 		m.addr = r->addrs[i].ss;
@@ -934,7 +1024,7 @@ tconn_close(struct tconn *c)
 	free(c);
 	if (sb->tcp_paused && sb->tcpfd != -1) {
 		sb->tcp_paused = 0;
-		event_add(&sb->ev_tcp, NULL);
+		sandbox_listen(sb);
 	}
 }
 
@@ -1183,14 +1273,12 @@ msg_listener(struct imsg *im)
 	if (nl.kind == NETD_L_DNS_UDP) {
 		sb->udpfd = fd;
 		event_set(&sb->ev_udp, fd, EV_READ | EV_PERSIST, udp_read, sb);
-		event_add(&sb->ev_udp, NULL);
 	} else {
 		sb->tcpfd = fd;
 		event_set(&sb->ev_tcp, fd, EV_READ | EV_PERSIST, tcp_accept,
 		    sb);
-		if (!sb->tcp_paused)
-			event_add(&sb->ev_tcp, NULL);
 	}
+	sandbox_listen(sb);
 }
 
 static void
@@ -1291,6 +1379,7 @@ parent_dispatch(int fd, short ev, void *arg)
 	if (ev & EV_WRITE) {
 		if (imsg_write(&parent.ibuf) == -1)
 			fatal("parent link");
+		parent_drained();
 	}
 	if (ev & EV_READ) {
 		n = imsg_read(&parent.ibuf);

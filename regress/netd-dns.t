@@ -13,11 +13,11 @@
 # privilege drop.
 . "$(dirname "$0")/lib.sh"
 
-tap_plan 37
+tap_plan 38
 
 if [ "$(id -u)" -ne 0 ] || ! command -v dnsmasq >/dev/null ||
     ! command -v dig >/dev/null || ! command -v ip >/dev/null; then
-	for i in $(seq 37); do
+	for i in $(seq 38); do
 		skip "needs root, dnsmasq (dnsmasq-base) and dig (bind9-dnsutils)"
 	done
 	exit 0
@@ -190,6 +190,9 @@ short ok.test A >/dev/null; short +tcp ok.test A >/dev/null
 after=$(count 'query\[A\] ok.test' "$T/dnsmasq.log")
 [ "$before" -eq 1 ] && [ "$after" -eq 1 ]
 ok $? "cache: four client queries, one upstream query ($before, $after)"
+n=$(grep -c '^dnsmap sbx=1 name=ok.test addr=198.18.1.10 ' "$T/out")
+[ "$n" -eq 1 ]
+ok $? "a DNSMAP is not repeated while the proxy surely has it ($n)"
 
 s=$(status ok.test ANY)
 [ "$s" = REFUSED ]
