@@ -11,8 +11,19 @@
  * and a random id per try, TCP when the answer is truncated), and the
  * answer is rebuilt with only what may be handed out: no private,
  * loopback, link-local, metadata or host addresses (DNS rebinding), no
- * CNAME to a name the policy denies.  Every address handed out is told
- * to the parent (NETD_DNSMAP) for the proxy.
+ * CNAME to a name the policy denies ("dns.strip" events say what was
+ * dropped).  Every address handed out is told to the parent
+ * (NETD_DNSMAP) for the proxy, again only once the proxy's copy may
+ * have expired.  ANY, AXFR, IXFR, MAILA, MAILB and classes other than
+ * IN are REFUSED; other types for an allowed name are forwarded.
+ * NETD_RESOLVE (the proxy's own lookups) gets A and AAAA with the same
+ * stripping; its name is not checked against the DNS policy (the proxy
+ * decided), CNAME targets are when the sandbox is known.
+ *
+ * Limits: 2 tries of 2 s upstream (then SERVFAIL), 512 lookups in
+ * flight, 256 client queries in flight and 32 TCP connections (10 s
+ * idle) per sandbox, a cache of 8192 answers or 8 MiB with TTLs held
+ * between 5 s and 1 h (negative answers: the SOA minimum, else 30 s).
  */
 #include <sys/socket.h>
 #include <sys/time.h>
