@@ -49,6 +49,9 @@ DEBS	 = make gcc clang libclang-rt-14-dev pkg-config perl mandoc \
 	   libyaml-dev libbsd-dev libsodium-dev libevent-dev libjansson-dev \
 	   python3-jsonschema python3-yaml
 
+# regress/netd-dns.t: the test upstream and the client
+DEBS	+= dnsmasq-base bind9-dnsutils
+
 COMMON_SRCS = $(sort $(wildcard common/*.c))
 AUDITD_SRCS = lensauditd/lensauditd.c lensauditd/listener.c \
 	   lensauditd/writer.c lensauditd/chain.c
@@ -162,6 +165,11 @@ $(OBJ)/regress/tools/%: regress/tools/%.c $(OBJ)/o/lensauditd/chain.o \
 	    $(OBJ)/libnetd.a $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) -Ilensauditd -Ilensnetd $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The dns harness needs common/policy.c; until that exists in the tree it
+# links a test-only stand-in (regress/tools/fake/policy_fake.c).
+$(OBJ)/regress/tools/dnsharness: \
+	    $(if $(wildcard common/policy.c),,regress/tools/fake/policy_fake.c)
 
 # libFuzzer targets: clang, ASan+UBSan, the parsers compiled in
 $(OBJ)/fuzz/%: regress/fuzz/%.c $(FUZZ_LIBSRCS)

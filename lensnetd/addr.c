@@ -67,18 +67,56 @@ prefix_is(const uint8_t *a, const uint8_t *p, int bytes)
 	return memcmp(a, p, bytes) == 0;
 }
 
+/*
+ * The IPv4 address an IPv6 address carries, if it is one of the forms
+ * that do: IPv4-mapped ::ffff:0:0/96, IPv4-translated ::ffff:0:0:0/96
+ * (SIIT), IPv4-compatible ::/96, NAT64 64:ff9b::/96, 6to4 2002::/16.
+ * Returns the form's name, or NULL.
+ */
 static const char *
-v6_forbidden(const struct in6_addr *in6)
+v6_embedded_v4(const struct in6_addr *in6, uint32_t *v4)
 {
 	static const uint8_t nat64[12] =
 	    { 0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0 };
 	static const uint8_t mapped[12] =
 	    { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	static const uint8_t translated[12] =
+	    { 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0 };
 	static const uint8_t compat[12] = { 0 };
-	static const uint8_t metadata[16] =
-	    { 0xfd, 0x00, 0x0e, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0x54 };
 	const uint8_t	*a = in6->s6_addr;
-	const char	*why;
+
+	if (prefix_is(a, mapped, 12)) {
+		*v4 = be32at(a + 12);
+		return "ipv4-mapped";
+	}
+	if (prefix_is(a, translated, 12)) {
+		*v4 = be32at(a + 12);
+		return "ipv4-translated";
+	}
+	if (prefix_is(a, nat64, 12)) {
+		*v4 = be32at(a + 12);
+		return "nat64";
+	}
+	if (prefix_is(a, compat, 12)) {
+		*v4 = be32at(a + 12);
+		return "ipv4-compatible";
+	}
+	if (a[0] == 0x20 && a[1] == 0x02) {
+		*v4 = be32at(a + 2);
+		return "6to4";
+	}
+	return NULL;
+}
+
+static const char *
+v6_forbidden(const struct in6_addr *in6)
+{
+	static const uint8_t metadata[16] = {
+	    0xfd, 0x00, 0x0e, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0x54 };
+	static const uint8_t zero6[6] = { 0 };
+	const uint8_t	*a = in6->s6_addr;
+	const char	*why, *form;
+	uint32_t	 v4;
 
 	if (IN6_IS_ADDR_UNSPECIFIED(in6))
 		return "this-network";
@@ -87,20 +125,25 @@ v6_forbidden(const struct in6_addr *in6)
 	if (memcmp(a, metadata, 16) == 0)
 		return "metadata";
 	/* IPv6 forms that carry an IPv4 address: judge that address */
-	if (prefix_is(a, mapped, 12) || prefix_is(a, nat64, 12) ||
-	    prefix_is(a, compat, 12)) {
-		why = v4_forbidden(be32at(a + 12));
-		return why ? why : prefix_is(a, compat, 12) ?
-		    "ipv4-compatible" : NULL;
+	if ((form = v6_embedded_v4(in6, &v4)) != NULL) {
+		why = v4_forbidden(v4);
+		if (why != NULL)
+			return why;
+		/* only the mapped and NAT64 forms are usable as they are */
+		if (strcmp(form, "ipv4-mapped") == 0 ||
+		    strcmp(form, "nat64") == 0)
+			return NULL;
+		return form;
 	}
-	if (a[0] == 0x20 && a[1] == 0x02) {		/* 6to4 2002::/16 */
-		why = v4_forbidden(be32at(a + 2));
-		return why ? why : "6to4";
-	}
+	if (a[0] == 0x00 && a[1] == 0x64 && a[2] == 0xff && a[3] == 0x9b &&
+	    a[4] == 0x00 && a[5] == 0x01)
+		return "nat64-local";			/* 64:ff9b:1::/48 */
 	if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0 && a[3] == 0)
 		return "teredo";			/* 2001::/32 */
 	if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x0d && a[3] == 0xb8)
 		return "documentation";			/* 2001:db8::/32 */
+	if (a[0] == 0x3f && a[1] == 0xff && (a[2] & 0xf0) == 0)
+		return "documentation";			/* 3fff::/20 */
 	if ((a[0] & 0xfe) == 0xfc)
 		return "private";			/* fc00::/7 */
 	if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
@@ -109,7 +152,7 @@ v6_forbidden(const struct in6_addr *in6)
 		return "site-local";			/* fec0::/10 */
 	if (a[0] == 0xff)
 		return "multicast";
-	if (a[0] == 0x01 && a[1] == 0 && prefix_is(a + 2, compat, 6))
+	if (a[0] == 0x01 && a[1] == 0 && prefix_is(a + 2, zero6, 6))
 		return "discard";			/* 100::/64 */
 	return NULL;
 }
@@ -132,11 +175,23 @@ const char *
 addr_forbidden(const struct sockaddr *sa,
     const struct sockaddr_storage *hostaddrs, size_t nhostaddrs)
 {
-	size_t	i;
+	struct sockaddr_in	 sin;
+	size_t			 i;
+	uint32_t		 v4;
 
 	for (i = 0; i < nhostaddrs; i++)
 		if (same_addr(sa, &hostaddrs[i]))
 			return "host";
+	/* the host's IPv4 addresses in an IPv6 spelling are the host too */
+	if (sa->sa_family == AF_INET6 && v6_embedded_v4(
+	    &((const struct sockaddr_in6 *)sa)->sin6_addr, &v4) != NULL) {
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_addr.s_addr = htonl(v4);
+		for (i = 0; i < nhostaddrs; i++)
+			if (same_addr((struct sockaddr *)&sin, &hostaddrs[i]))
+				return "host";
+	}
 	switch (sa->sa_family) {
 	case AF_INET:
 		return v4_forbidden(ntohl(

@@ -1,0 +1,1457 @@
+/*
+ * lensnetd dns child: the filtering resolver every sandbox's DNS is
+ * redirected to.  It runs as _lensnet in an empty chroot under seccomp
+ * and holds nothing but the listening sockets the parent made in each
+ * gateway namespace (hdr.peerid names the sandbox).
+ *
+ * A query for a name the sandbox's policy does not allow is answered
+ * NXDOMAIN and audited ("dns.deny", at most one event per name and
+ * sandbox each second, counts carried).  An allowed one is answered
+ * from the cache or forwarded to the upstream (UDP from a fresh socket
+ * and a random id per try, TCP when the answer is truncated), and the
+ * answer is rebuilt with only what may be handed out: no private,
+ * loopback, link-local, metadata or host addresses (DNS rebinding), no
+ * CNAME to a name the policy denies ("dns.strip" events say what was
+ * dropped).  Every address handed out is told to the parent
+ * (NETD_DNSMAP) for the proxy, again only once the proxy's copy may
+ * have expired.  ANY, AXFR, IXFR, MAILA, MAILB and classes other than
+ * IN are REFUSED; other types for an allowed name are forwarded.
+ * NETD_RESOLVE (the proxy's own lookups) gets A and AAAA with the same
+ * stripping; its name is not checked against the DNS policy (the proxy
+ * decided), CNAME targets are when the sandbox is known.
+ *
+ * Limits: 2 tries of 2 s upstream (then SERVFAIL), 512 lookups in
+ * flight, 256 client queries in flight and 32 TCP connections (10 s
+ * idle) per sandbox, a cache of 8192 answers or 8 MiB with TTLs held
+ * between 5 s and 1 h (negative answers: the SOA minimum, else 30 s).
+ */
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/tree.h>
+#include <sys/queue.h>
+#include <sys/types.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <event.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <netdb.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dnswire.h"
+#include "imsgev.h"
+#include "lensnetd.h"
+#include "log.h"
+#include "policy.h"
+#include "privsep.h"
+#include "proc.h"
+#include "sandbox.h"
+
+/* libbsd's tree.h wants __unused, its cdefs.h does not define it */
+#ifndef __unused
+#define __unused __attribute__((unused))
+#endif
+
+#define TRY_TIMEOUT	2		/* seconds per upstream try */
+#define TRIES		2		/* UDP tries before SERVFAIL */
+#define TCP_IDLE	10		/* client TCP connection idle, s */
+#define MAX_CONNS	32		/* client TCP connections per sandbox */
+#define MAX_PENDING	256		/* client queries in flight, sandbox */
+#define MAX_LOOKUPS	512		/* upstream queries in flight */
+#define MAX_WAITERS	64		/* clients waiting on one lookup */
+#define CACHE_ENTRIES	8192
+#define CACHE_BYTES	(8 * 1024 * 1024)
+#define TTL_MIN		5		/* cache at least this long */
+#define TTL_MAX		3600		/* ... at most, and hand out no more */
+#define TTL_NEG		30		/* a negative answer without SOA */
+#define DENY_ENTRIES	1024		/* rate-limited names per sandbox */
+#define DENY_GAP_MS	1000
+#define MAP_SLOTS	256		/* DNSMAPs remembered per sandbox */
+#define PARENT_HIGH	(8 * 1024 * 1024)	/* stop reading sandboxes */
+#define PARENT_LOW	(1 * 1024 * 1024)	/* ... until this */
+
+struct sandbox;
+
+struct tconn {
+	TAILQ_ENTRY(tconn)	 entry;
+	struct sandbox		*sb;
+	uint64_t		 id;
+	int			 fd;
+	struct event		 ev, ev_idle;
+	uint8_t			*rbuf;		/* 2 + DNS_TCPMAX */
+	size_t			 rlen;
+	uint8_t			*wbuf;
+	size_t			 wlen, wpos;
+	int			 busy;		/* a query is being answered */
+};
+
+struct denyent {
+	RB_ENTRY(denyent)	 node;
+	char			 type[16];
+	char			 name[DNS_TEXTSIZE];
+	char			 qtype[16];
+	char			 reason[128];
+	uint64_t		 last;		/* ms, monotonic */
+	uint32_t		 pending;	/* not yet in an event */
+};
+RB_HEAD(denytree, denyent);
+
+/* a DNSMAP sent lately: not sent again while the proxy surely has it */
+struct mapslot {
+	char			 name[DNS_TEXTSIZE];
+	struct sockaddr_storage	 addr;
+	time_t			 sent;
+	uint32_t		 ttl;
+};
+
+struct sandbox {
+	TAILQ_ENTRY(sandbox)	 entry;
+	uint32_t		 sbx;
+	char			 id[CTL_ID_SIZE];
+	struct policy		*pol;		/* NULL: every name denied */
+	int			 udpfd, tcpfd;
+	struct event		 ev_udp, ev_tcp, ev_flush;
+	int			 tcp_paused;
+	TAILQ_HEAD(, tconn)	 conns;
+	int			 nconns;
+	int			 npending;
+	struct denytree		 denies;
+	int			 ndenies;
+	struct mapslot		 maps[MAP_SLOTS];
+};
+
+struct resolve {
+	uint64_t		 reqid;
+	uint32_t		 peerid;
+	int			 left;		/* lookups not yet back */
+	struct netd_resolved	 out;
+	int			 rcode;		/* worst seen */
+};
+
+enum wkind { W_UDP, W_TCP, W_RESOLVE };
+
+struct waiter {
+	TAILQ_ENTRY(waiter)	 entry;
+	enum wkind		 kind;
+	uint32_t		 sbx;
+	uint64_t		 connid;	/* W_TCP */
+	struct sockaddr_storage	 from;		/* W_UDP */
+	socklen_t		 fromlen;
+	uint16_t		 id, flags, udpsize;
+	int			 edns;
+	struct dns_question	 q;		/* as the client asked */
+	struct resolve		*res;		/* W_RESOLVE */
+};
+TAILQ_HEAD(waitq, waiter);
+
+struct lookup {
+	TAILQ_ENTRY(lookup)	 entry;
+	struct dns_question	 q;		/* lower case */
+	uint16_t		 id;
+	int			 fd, tcp, tries;
+	struct event		 ev, ev_to;
+	uint8_t			 qbuf[2 + DNS_HDRSZ + DNS_MAXWIRE + 4];
+	size_t			 qlen;
+	uint8_t			*tbuf;		/* TCP answer */
+	size_t			 tlen, twpos;
+	struct waitq		 waiters;
+	int			 nwaiters;
+};
+
+struct centry {
+	RB_ENTRY(centry)	 node;
+	TAILQ_ENTRY(centry)	 lru;
+	char			 name[DNS_TEXTSIZE];
+	uint16_t		 qtype;
+	time_t			 stored, expires;
+	uint8_t			*pkt;
+	size_t			 len;
+};
+RB_HEAD(ctree, centry);
+
+static struct imsgev		 parent;
+static struct netd_config	 conf;
+static int			 configured;
+static TAILQ_HEAD(, sandbox)	 sandboxes = TAILQ_HEAD_INITIALIZER(sandboxes);
+static TAILQ_HEAD(, lookup)	 lookups = TAILQ_HEAD_INITIALIZER(lookups);
+static int			 nlookups;
+static int			 parent_slow;	/* its queue is too long */
+static struct ctree		 cache = RB_INITIALIZER(&cache);
+static TAILQ_HEAD(centryq, centry) cache_lru =
+				 TAILQ_HEAD_INITIALIZER(cache_lru);
+static size_t			 cache_n, cache_bytes;
+static uint64_t			 next_connid = 1;
+static struct dns_msg		 scratch_msg;	/* one parse at a time */
+static uint8_t			 pktbuf[2 + DNS_TCPMAX];
+
+static const struct sandbox_syscall dns_syscalls[] = {
+	SB_ALLOW(read), SB_ALLOW(write), SB_ALLOW(close),
+	SB_ALLOW(recvmsg), SB_ALLOW(sendmsg), SB_ALLOW(recvfrom),
+	SB_ALLOW(sendto), SB_ALLOW(accept4), SB_ALLOW(connect),
+	SB_ALLOW_ARG(socket, 0, AF_INET), SB_ALLOW_ARG(socket, 0, AF_INET6),
+	SB_ALLOW_ARG(getsockopt, 2, SO_ERROR),
+	SB_ALLOW(fcntl), SB_ALLOW(epoll_wait), SB_ALLOW(epoll_pwait),
+	SB_ALLOW(epoll_ctl), SB_ALLOW(poll), SB_ALLOW(clock_gettime),
+	SB_ALLOW(gettimeofday), SB_ALLOW(getpid), SB_ALLOW(brk),
+	SB_ALLOW(mmap), SB_ALLOW(munmap), SB_ALLOW(mremap),
+	SB_ALLOW(madvise), SB_ALLOW(getrandom), SB_ALLOW(rt_sigprocmask),
+	SB_ALLOW(rt_sigaction),
+	SB_ALLOW(futex),	/* libc locks, in policy_parse among others */
+};
+
+static void	lookup_read(int, short, void *);
+static void	lookup_timeout(int, short, void *);
+static void	tconn_io(int, short, void *);
+static void	tconn_close(struct tconn *);
+
+static int
+denycmp(struct denyent *a, struct denyent *b)
+{
+	int	c;
+
+	if ((c = strcmp(a->type, b->type)) != 0)
+		return c;
+	return strcmp(a->name, b->name);
+}
+RB_GENERATE_STATIC(denytree, denyent, node, denycmp)
+
+static int
+centrycmp(struct centry *a, struct centry *b)
+{
+	if (a->qtype != b->qtype)
+		return a->qtype < b->qtype ? -1 : 1;
+	return strcmp(a->name, b->name);
+}
+RB_GENERATE_STATIC(ctree, centry, node, centrycmp)
+
+static time_t
+now_s(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct sandbox *
+sandbox_find(uint32_t sbx)
+{
+	struct sandbox	*sb;
+
+	TAILQ_FOREACH(sb, &sandboxes, entry)
+		if (sb->sbx == sbx)
+			return sb;
+	return NULL;
+}
+
+/* read a sandbox's listeners, unless told to wait */
+static void
+sandbox_listen(struct sandbox *sb)
+{
+	if (parent_slow)
+		return;
+	if (sb->udpfd != -1)
+		event_add(&sb->ev_udp, NULL);
+	if (sb->tcpfd != -1 && !sb->tcp_paused)
+		event_add(&sb->ev_tcp, NULL);
+}
+
+/*
+ * Backpressure: while the parent does not take what is queued for it
+ * (DNSMAP, audit), no new query is read from any sandbox.
+ */
+static void
+parent_queued(void)
+{
+	struct sandbox	*sb;
+
+	imsgev_add(&parent);
+	if (parent_slow || parent.ibuf.wqueued <= PARENT_HIGH)
+		return;
+	log_warnx("the parent is %zu bytes behind: queries wait",
+	    parent.ibuf.wqueued);
+	parent_slow = 1;
+	TAILQ_FOREACH(sb, &sandboxes, entry) {
+		if (sb->udpfd != -1)
+			event_del(&sb->ev_udp);
+		if (sb->tcpfd != -1)
+			event_del(&sb->ev_tcp);
+	}
+}
+
+static void
+parent_drained(void)
+{
+	struct sandbox	*sb;
+
+	if (!parent_slow || parent.ibuf.wqueued >= PARENT_LOW)
+		return;
+	parent_slow = 0;
+	TAILQ_FOREACH(sb, &sandboxes, entry)
+		sandbox_listen(sb);
+}
+
+static void
+to_parent(uint32_t type, uint32_t peerid, const void *data, size_t len)
+{
+	if (imsg_compose(&parent.ibuf, type, peerid, 0, -1, data, len) == -1)
+		fatal("queue for the parent");
+	parent_queued();
+}
+
+/* audit */
+
+static void
+audit_emit(struct sandbox *sb, const char *type, const char *name,
+    const char *qtype, const char *reason, uint32_t count)
+{
+	struct netd_audit	 a;
+	struct ibuf		*b;
+	json_t			*j;
+	char			*s;
+
+	j = json_pack("{s:I,s:s,s:s,s:s,s:s}", "count", (json_int_t)count,
+	    "name", name, "qtype", qtype, "reason", reason,
+	    "sandbox", sb->id);
+	if (j == NULL)
+		fatalx("audit details for %s", name);
+	s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+	json_decref(j);
+	if (s == NULL)
+		fatalx("audit details for %s", name);
+	memset(&a, 0, sizeof(a));
+	strlcpy(a.type, type, sizeof(a.type));
+	if ((b = imsg_create(&parent.ibuf, IMSG_NETD_AUDIT, sb->sbx, 0,
+	    sizeof(a) + strlen(s))) == NULL ||
+	    imsg_add(b, &a, sizeof(a)) == -1 ||
+	    imsg_add(b, s, strlen(s)) == -1)
+		fatal("queue an audit event");
+	imsg_close(&parent.ibuf, b);
+	parent_queued();
+	free(s);
+}
+
+static void
+deny_arm(struct sandbox *sb)
+{
+	struct timeval	tv = { 1, 0 };
+
+	if (!evtimer_pending(&sb->ev_flush, NULL))
+		evtimer_add(&sb->ev_flush, &tv);
+}
+
+/*
+ * An event of this type for this name, rate-limited: the first goes
+ * out at once, the next ones within a second are counted and carried
+ * by the next event or the flush timer.
+ */
+static void
+deny_note(struct sandbox *sb, const char *type, const char *name,
+    uint16_t qtype, const char *reason)
+{
+	struct denyent	 key, *e;
+	char		 tbuf[16];
+	uint64_t	 now = now_ms();
+
+	dns_type_str(qtype, tbuf, sizeof(tbuf));
+	strlcpy(key.type, type, sizeof(key.type));
+	strlcpy(key.name, name, sizeof(key.name));
+	if ((e = RB_FIND(denytree, &sb->denies, &key)) == NULL) {
+		if (sb->ndenies >= DENY_ENTRIES ||
+		    (e = calloc(1, sizeof(*e))) == NULL) {
+			/* no room to rate-limit it: the event goes now */
+			audit_emit(sb, type, name, tbuf, reason, 1);
+			return;
+		}
+		strlcpy(e->type, type, sizeof(e->type));
+		strlcpy(e->name, name, sizeof(e->name));
+		RB_INSERT(denytree, &sb->denies, e);
+		sb->ndenies++;
+	} else if (now - e->last < DENY_GAP_MS) {
+		e->pending++;
+		strlcpy(e->qtype, tbuf, sizeof(e->qtype));
+		strlcpy(e->reason, reason, sizeof(e->reason));
+		deny_arm(sb);
+		return;
+	}
+	audit_emit(sb, type, name, tbuf, reason, e->pending + 1);
+	e->pending = 0;
+	e->last = now;
+	deny_arm(sb);
+}
+
+/* flush counts whose second is over; forget names quiet for a while */
+static void
+deny_flush(struct sandbox *sb, int all)
+{
+	struct denyent	*e, *next;
+	uint64_t	 now = now_ms();
+
+	RB_FOREACH_SAFE(e, denytree, &sb->denies, next) {
+		if (e->pending > 0 && (all || now - e->last >= DENY_GAP_MS)) {
+			audit_emit(sb, e->type, e->name, e->qtype, e->reason,
+			    e->pending);
+			e->pending = 0;
+			e->last = now;
+		}
+		if (all || (e->pending == 0 && now - e->last > 10000)) {
+			RB_REMOVE(denytree, &sb->denies, e);
+			sb->ndenies--;
+			free(e);
+		}
+	}
+	if (!all && !RB_EMPTY(&sb->denies))
+		deny_arm(sb);
+}
+
+static void
+deny_timer(int fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	deny_flush(arg, 0);
+}
+
+/* cache */
+
+static void
+cache_remove(struct centry *c)
+{
+	RB_REMOVE(ctree, &cache, c);
+	TAILQ_REMOVE(&cache_lru, c, lru);
+	cache_n--;
+	cache_bytes -= c->len + sizeof(*c);
+	free(c->pkt);
+	free(c);
+}
+
+static struct centry *
+cache_get(const struct dns_question *q)
+{
+	struct centry	 key, *c;
+
+	strlcpy(key.name, q->name, sizeof(key.name));
+	key.qtype = q->qtype;
+	if ((c = RB_FIND(ctree, &cache, &key)) == NULL)
+		return NULL;
+	if (now_s() >= c->expires) {
+		cache_remove(c);
+		return NULL;
+	}
+	TAILQ_REMOVE(&cache_lru, c, lru);
+	TAILQ_INSERT_HEAD(&cache_lru, c, lru);
+	return c;
+}
+
+static void
+cache_put(const struct dns_question *q, const struct dns_msg *msg,
+    const uint8_t *pkt, size_t len)
+{
+	struct centry	*c, *old;
+	uint32_t	 ttl = 0;
+	size_t		 i;
+	int		 rcode = msg->flags & DNS_RCMASK;
+
+	if (rcode != DNS_NOERROR && rcode != DNS_NXDOMAIN)
+		return;
+	for (i = 0; i < msg->nrr; i++)
+		if (i == 0 || msg->rr[i].ttl < ttl)
+			ttl = msg->rr[i].ttl;
+	if (msg->nrr == 0 || rcode == DNS_NXDOMAIN)
+		ttl = msg->negttl ? msg->negttl : TTL_NEG;
+	ttl = ttl < TTL_MIN ? TTL_MIN : ttl > TTL_MAX ? TTL_MAX : ttl;
+	if (len > CACHE_BYTES / 16)
+		return;
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->pkt = malloc(len)) == NULL) {
+		free(c);
+		return;
+	}
+	strlcpy(c->name, q->name, sizeof(c->name));
+	c->qtype = q->qtype;
+	memcpy(c->pkt, pkt, len);
+	c->len = len;
+	c->stored = now_s();
+	c->expires = c->stored + ttl;
+	if ((old = RB_FIND(ctree, &cache, c)) != NULL)
+		cache_remove(old);
+	while (!TAILQ_EMPTY(&cache_lru) && (cache_n + 1 > CACHE_ENTRIES ||
+	    cache_bytes + len + sizeof(*c) > CACHE_BYTES))
+		cache_remove(TAILQ_LAST(&cache_lru, centryq));
+	RB_INSERT(ctree, &cache, c);
+	TAILQ_INSERT_HEAD(&cache_lru, c, lru);
+	cache_n++;
+	cache_bytes += len + sizeof(*c);
+}
+
+/* answers */
+
+static int
+name_allowed(void *arg, const char *name)
+{
+	struct sandbox	*sb = arg;
+
+	return sb != NULL && sb->pol != NULL &&
+	    policy_dns(sb->pol, name) == VERDICT_ALLOW;
+}
+
+static struct tconn *
+tconn_find(struct sandbox *sb, uint64_t id)
+{
+	struct tconn	*c;
+
+	TAILQ_FOREACH(c, &sb->conns, entry)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+static void
+tconn_send(struct tconn *c, const uint8_t *pkt, size_t len)
+{
+	struct timeval	 tv = { TCP_IDLE, 0 };
+
+	free(c->wbuf);
+	if ((c->wbuf = malloc(len + 2)) == NULL) {
+		tconn_close(c);
+		return;
+	}
+	c->wbuf[0] = len >> 8;
+	c->wbuf[1] = len & 0xff;
+	memcpy(c->wbuf + 2, pkt, len);
+	c->wlen = len + 2;
+	c->wpos = 0;
+	event_del(&c->ev);
+	event_set(&c->ev, c->fd, EV_WRITE | EV_PERSIST, tconn_io, c);
+	event_add(&c->ev, NULL);
+	evtimer_add(&c->ev_idle, &tv);
+}
+
+/* send pkt to the client of w */
+static void
+client_send(struct sandbox *sb, struct waiter *w, const uint8_t *pkt,
+    size_t len)
+{
+	struct tconn	*c;
+
+	if (w->kind == W_UDP) {
+		if (sb->udpfd != -1 && sendto(sb->udpfd, pkt, len, 0,
+		    (struct sockaddr *)&w->from, w->fromlen) == -1)
+			log_debug("sandbox %u: send answer: %s", sb->sbx,
+			    strerror(errno));
+	} else if ((c = tconn_find(sb, w->connid)) != NULL) {
+		c->busy = 0;
+		tconn_send(c, pkt, len);
+	}
+}
+
+static void
+dnsmap_send(struct sandbox *sb, const char *name, const struct dns_result *r)
+{
+	struct netd_dnsmap	 m;
+	struct mapslot		*ms;
+	const uint8_t		*k;
+	size_t			 i, j, klen;
+	uint32_t		 h;
+	time_t			 now = now_s();
+
+	for (i = 0; i < r->naddrs; i++) {
+		/* FNV-1a of name and address picks the slot */
+		h = 2166136261u;
+		for (j = 0; name[j] != '\0'; j++)
+			h = (h ^ (uint8_t)name[j]) * 16777619u;
+		if (r->addrs[i].ss.ss_family == AF_INET) {
+			k = (const uint8_t *)&((const struct sockaddr_in *)
+			    &r->addrs[i].ss)->sin_addr;
+			klen = 4;
+		} else {
+			k = (const uint8_t *)&((const struct sockaddr_in6 *)
+			    &r->addrs[i].ss)->sin6_addr;
+			klen = 16;
+		}
+		for (j = 0; j < klen; j++)
+			h = (h ^ k[j]) * 16777619u;
+		ms = &sb->maps[h % MAP_SLOTS];
+		if (strcmp(ms->name, name) == 0 &&
+		    memcmp(&ms->addr, &r->addrs[i].ss, sizeof(ms->addr)) == 0 &&
+		    now - ms->sent < (time_t)(ms->ttl / 2) &&
+		    r->addrs[i].ttl <= ms->ttl - (now - ms->sent))
+			continue;	/* the proxy has it, for longer */
+		strlcpy(ms->name, name, sizeof(ms->name));
+		ms->addr = r->addrs[i].ss;
+		ms->sent = now;
+		ms->ttl = r->addrs[i].ttl;
+		memset(&m, 0, sizeof(m));
+		strlcpy(m.name, name, sizeof(m.name));
+		m.addr = r->addrs[i].ss;
+		m.ttl = r->addrs[i].ttl;
+		to_parent(IMSG_NETD_DNSMAP, sb->sbx, &m, sizeof(m));
+	}
+}
+
+static void
+resolve_done(struct resolve *r)
+{
+	if (r->out.naddrs == 0 && r->out.error == 0)
+		r->out.error = r->rcode == DNS_NXDOMAIN ? EAI_NONAME :
+		    r->rcode == DNS_NOERROR ? EAI_NODATA : EAI_AGAIN;
+	if (r->out.naddrs > 0)
+		r->out.error = 0;
+	r->out.reqid = r->reqid;
+	to_parent(IMSG_NETD_RESOLVED, r->peerid, &r->out, sizeof(r->out));
+	free(r);
+}
+
+/* a lookup is over: answer one waiter from msg (NULL: SERVFAIL) */
+static void
+waiter_answer(struct waiter *w, const struct dns_msg *msg, uint32_t age)
+{
+	struct sandbox		*sb = sandbox_find(w->sbx);
+	struct dns_filter	 f;
+	struct dns_result	 res;
+	uint8_t			 out[DNS_TCPMAX];
+	size_t			 len, i;
+
+	if (sb != NULL && w->kind != W_RESOLVE)
+		sb->npending--;
+	memset(&f, 0, sizeof(f));
+	f.hostaddrs = conf.hostaddrs;
+	f.nhostaddrs = conf.nhostaddrs;
+	f.name_ok = sb != NULL || w->kind != W_RESOLVE ? name_allowed : NULL;
+	f.arg = sb;
+	f.maxttl = TTL_MAX;
+	f.age = age;
+
+	if (w->kind == W_RESOLVE) {
+		struct resolve *r = w->res;
+
+		if (msg != NULL) {
+			dns_filter_msg(&w->q, msg, &f, &res, NULL);
+			for (i = 0; i < res.naddrs &&
+			    r->out.naddrs < NETD_MAXADDRS; i++)
+				r->out.addrs[r->out.naddrs++] =
+				    res.addrs[i].ss;
+			if (res.denied[0] != '\0')
+				r->out.error = EAI_NONAME;
+			if (r->rcode == -1 || res.rcode == DNS_NOERROR)
+				r->rcode = res.rcode;
+		} else if (r->rcode == -1)
+			r->rcode = DNS_SERVFAIL;
+		if (--r->left == 0)
+			resolve_done(r);
+		return;
+	}
+	if (sb == NULL)
+		return;
+	if (msg == NULL) {
+		len = dns_build_error(out, sizeof(out), w->id, w->flags, &w->q,
+		    DNS_SERVFAIL, w->edns);
+	} else {
+		len = dns_build_answer(out, w->kind == W_UDP ? w->udpsize :
+		    sizeof(out), w->id, w->flags, &w->q, w->edns, msg, &f,
+		    &res);
+		if (res.denied[0] != '\0')
+			deny_note(sb, "dns.deny", res.denied, w->q.qtype,
+			    "cname target not allowed");
+		else if (res.nstripped > 0)
+			deny_note(sb, "dns.strip", w->q.name, w->q.qtype,
+			    res.why);
+		if (len > 0)
+			dnsmap_send(sb, w->q.name, &res);
+	}
+	if (len > 0)
+		client_send(sb, w, out, len);
+}
+
+/* upstream */
+
+static void
+lookup_free(struct lookup *l)
+{
+	struct waiter	*w;
+
+	while ((w = TAILQ_FIRST(&l->waiters)) != NULL) {
+		TAILQ_REMOVE(&l->waiters, w, entry);
+		free(w);
+	}
+	if (l->fd != -1) {
+		event_del(&l->ev);
+		close(l->fd);
+	}
+	evtimer_del(&l->ev_to);
+	free(l->tbuf);
+	TAILQ_REMOVE(&lookups, l, entry);
+	nlookups--;
+	free(l);
+}
+
+static void
+lookup_finish(struct lookup *l, const uint8_t *pkt, size_t len)
+{
+	struct waiter	*w;
+	const char	*why;
+	struct dns_msg	*msg = NULL;
+
+	if (pkt != NULL) {
+		if (dns_parse_msg(pkt, len, &scratch_msg, &why) == -1)
+			log_warnx("upstream answer for %s: %s", l->q.name, why);
+		else {
+			msg = &scratch_msg;
+			cache_put(&l->q, msg, pkt, len);
+		}
+	}
+	TAILQ_FOREACH(w, &l->waiters, entry)
+		waiter_answer(w, msg, 0);
+	lookup_free(l);
+}
+
+static int
+lookup_send(struct lookup *l)
+{
+	struct timeval	 tv = { TRY_TIMEOUT, 0 };
+	socklen_t	 slen;
+	uint8_t		*q = l->qbuf + 2;
+
+	if (l->fd != -1) {
+		event_del(&l->ev);
+		close(l->fd);
+	}
+	l->id = arc4random_uniform(65536);
+	if ((l->qlen = dns_build_query(q, sizeof(l->qbuf) - 2, l->id,
+	    &l->q)) == 0)
+		return -1;
+	l->qbuf[0] = l->qlen >> 8;
+	l->qbuf[1] = l->qlen & 0xff;
+	slen = conf.upstream.ss_family == AF_INET ?
+	    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+	/* a fresh socket each try: the kernel picks a random port */
+	if ((l->fd = socket(conf.upstream.ss_family, (l->tcp ? SOCK_STREAM :
+	    SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1) {
+		log_warn("upstream socket");
+		return -1;
+	}
+	if (connect(l->fd, (struct sockaddr *)&conf.upstream, slen) == -1 &&
+	    errno != EINPROGRESS) {
+		log_warn("connect to the upstream");
+		return -1;
+	}
+	if (l->tcp) {
+		l->twpos = 0;
+		l->tlen = 0;
+		event_set(&l->ev, l->fd, EV_WRITE | EV_PERSIST, lookup_read,
+		    l);
+	} else {
+		if (send(l->fd, q, l->qlen, 0) == -1)
+			log_debug("send to the upstream: %s", strerror(errno));
+		event_set(&l->ev, l->fd, EV_READ | EV_PERSIST, lookup_read, l);
+	}
+	event_add(&l->ev, NULL);
+	evtimer_add(&l->ev_to, &tv);
+	return 0;
+}
+
+static void
+lookup_timeout(int fd, short ev, void *arg)
+{
+	struct lookup	*l = arg;
+
+	(void)fd;
+	(void)ev;
+	if (++l->tries < TRIES && lookup_send(l) == 0)
+		return;
+	log_debug("upstream: no answer for %s", l->q.name);
+	lookup_finish(l, NULL, 0);
+}
+
+static void
+lookup_tcp(struct lookup *l, short ev)
+{
+	ssize_t		 n;
+	int		 err;
+	socklen_t	 elen = sizeof(err);
+	const char	*why = "connection failed";
+
+	if (ev & EV_WRITE) {
+		if (l->twpos == 0 && (getsockopt(l->fd, SOL_SOCKET, SO_ERROR,
+		    &err, &elen) == -1 || err != 0))
+			goto fail;
+		n = write(l->fd, l->qbuf + l->twpos, l->qlen + 2 - l->twpos);
+		if (n == -1) {
+			if (errno == EAGAIN || errno == EINTR)
+				return;
+			goto fail;
+		}
+		l->twpos += n;
+		if (l->twpos == l->qlen + 2) {
+			event_del(&l->ev);
+			event_set(&l->ev, l->fd, EV_READ | EV_PERSIST,
+			    lookup_read, l);
+			event_add(&l->ev, NULL);
+		}
+		return;
+	}
+	if (l->tbuf == NULL && (l->tbuf = malloc(2 + DNS_TCPMAX)) == NULL)
+		goto fail;
+	n = read(l->fd, l->tbuf + l->tlen, 2 + DNS_TCPMAX - l->tlen);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0)
+		goto fail;
+	l->tlen += n;
+	if (l->tlen < 2 ||
+	    l->tlen < 2 + (size_t)(l->tbuf[0] << 8 | l->tbuf[1]))
+		return;
+	n = l->tbuf[0] << 8 | l->tbuf[1];
+	if (dns_parse_msg(l->tbuf + 2, n, &scratch_msg, &why) == -1)
+		goto fail;
+	if (scratch_msg.id != l->id ||
+	    !dns_same_question(&scratch_msg.q, &l->q)) {
+		why = "answer does not match the query";
+		goto fail;
+	}
+	lookup_finish(l, l->tbuf + 2, n);
+	return;
+ fail:
+	log_debug("upstream over TCP for %s failed: %s", l->q.name, why);
+	lookup_finish(l, NULL, 0);
+}
+
+static void
+lookup_read(int fd, short ev, void *arg)
+{
+	struct lookup	*l = arg;
+	const char	*why;
+	ssize_t		 n;
+
+	if (l->tcp) {
+		lookup_tcp(l, ev);
+		return;
+	}
+	if ((n = recv(fd, pktbuf, sizeof(pktbuf), 0)) == -1) {
+		if (errno != EAGAIN && errno != EINTR)
+			log_debug("upstream for %s: %s", l->q.name,
+			    strerror(errno));
+		return;			/* ICMP errors: wait for the timer */
+	}
+	if (dns_parse_msg(pktbuf, n, &scratch_msg, &why) == -1 &&
+	    (n < DNS_HDRSZ || !(pktbuf[2] & (DNS_TC >> 8)))) {
+		log_debug("upstream answer for %s ignored: %s", l->q.name,
+		    why);
+		return;
+	}
+	if (n >= DNS_HDRSZ && (pktbuf[2] & (DNS_TC >> 8))) {
+		/* truncated: the question must still match */
+		if ((pktbuf[0] << 8 | pktbuf[1]) != l->id)
+			return;
+		l->tcp = 1;
+		if (lookup_send(l) == -1)
+			lookup_finish(l, NULL, 0);
+		return;
+	}
+	if (scratch_msg.id != l->id ||
+	    !dns_same_question(&scratch_msg.q, &l->q)) {
+		log_debug("upstream answer for %s does not match the query",
+		    l->q.name);
+		return;
+	}
+	lookup_finish(l, pktbuf, n);
+}
+
+static struct lookup *
+lookup_get(const struct dns_question *cq)
+{
+	struct lookup	*l;
+
+	TAILQ_FOREACH(l, &lookups, entry)
+		if (l->q.qtype == cq->qtype && strcmp(l->q.name, cq->name) == 0)
+			return l->nwaiters < MAX_WAITERS ? l : NULL;
+	if (nlookups >= MAX_LOOKUPS || (l = calloc(1, sizeof(*l))) == NULL)
+		return NULL;
+	strlcpy(l->q.name, cq->name, sizeof(l->q.name));
+	if (dns_name_towire(l->q.name, l->q.wire, &l->q.wirelen) == -1) {
+		free(l);
+		return NULL;
+	}
+	l->q.qtype = cq->qtype;
+	l->q.qclass = DNS_C_IN;
+	l->fd = -1;
+	TAILQ_INIT(&l->waiters);
+	evtimer_set(&l->ev_to, lookup_timeout, l);
+	TAILQ_INSERT_TAIL(&lookups, l, entry);
+	nlookups++;
+	if (lookup_send(l) == -1) {
+		lookup_free(l);
+		return NULL;
+	}
+	return l;
+}
+
+/* answer w from the cache or through a lookup; w is taken */
+static void
+resolve(struct waiter *w)
+{
+	struct centry	*c;
+	struct lookup	*l;
+	const char	*why;
+
+	if ((c = cache_get(&w->q)) != NULL) {
+		if (dns_parse_msg(c->pkt, c->len, &scratch_msg, &why) == 0) {
+			waiter_answer(w, &scratch_msg, now_s() - c->stored);
+			free(w);
+			return;
+		}
+		cache_remove(c);
+	}
+	if ((l = lookup_get(&w->q)) == NULL) {
+		waiter_answer(w, NULL, 0);
+		free(w);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&l->waiters, w, entry);
+	l->nwaiters++;
+}
+
+/* queries from sandboxes */
+
+/*
+ * The answer to pkt, or 0 when it is dropped or forwarded; *taken says
+ * whether w went to resolve() (which frees it).
+ */
+static size_t
+query(struct sandbox *sb, const uint8_t *pkt, size_t len, struct waiter *w,
+    uint8_t *out, size_t outlen, int *taken)
+{
+	struct dns_query	 dq;
+	const char		*why;
+	enum dns_perr		 perr;
+	char			 tbuf[16];
+	int			 rcode;
+
+	*taken = 0;
+	perr = dns_parse_query(pkt, len, &dq, &why);
+	switch (perr) {
+	case DNS_P_OK:
+		break;
+	case DNS_P_DROP:
+		log_debug("sandbox %u: packet dropped: %s", sb->sbx, why);
+		return 0;
+	default:
+		log_debug("sandbox %u: bad query: %s", sb->sbx, why);
+		return dns_build_error(out, outlen, dq.id, dq.flags, &dq.q,
+		    perr == DNS_P_NOTIMP ? DNS_NOTIMP : DNS_FORMERR, 0);
+	}
+	rcode = -1;
+	if (dq.q.qclass != DNS_C_IN)
+		rcode = DNS_REFUSED;
+	else if (dq.q.qtype == DNS_T_ANY || dq.q.qtype == DNS_T_AXFR ||
+	    dq.q.qtype == 251 || dq.q.qtype == DNS_T_MAILA ||
+	    dq.q.qtype == DNS_T_MAILB || dq.q.qtype == DNS_T_OPT)
+		rcode = DNS_REFUSED;
+	else if (!name_allowed(sb, dq.q.name)) {
+		deny_note(sb, "dns.deny", dq.q.name, dq.q.qtype,
+		    sb->pol == NULL ? "no policy" : "policy");
+		rcode = DNS_NXDOMAIN;
+	} else if (!configured || sb->npending >= MAX_PENDING)
+		rcode = DNS_SERVFAIL;
+	if (rcode != -1) {
+		log_debug("sandbox %u: %s %s: rcode %d", sb->sbx, dq.q.name,
+		    dns_type_str(dq.q.qtype, tbuf, sizeof(tbuf)), rcode);
+		return dns_build_error(out, outlen, dq.id, dq.flags, &dq.q,
+		    rcode, dq.edns);
+	}
+	w->sbx = sb->sbx;
+	w->id = dq.id;
+	w->flags = dq.flags;
+	w->edns = dq.edns;
+	w->udpsize = w->kind == W_UDP ? dq.udpsize : DNS_TCPMAX;
+	w->q = dq.q;
+	sb->npending++;
+	*taken = 1;
+	resolve(w);
+	return 0;
+}
+
+static void
+udp_read(int fd, short ev, void *arg)
+{
+	struct sandbox	*sb = arg;
+	struct waiter	*w;
+	uint8_t		 out[DNS_UDPMIN];
+	ssize_t		 n;
+	size_t		 olen;
+	int		 i, taken;
+
+	(void)ev;
+	for (i = 0; i < 64; i++) {
+		if ((w = calloc(1, sizeof(*w))) == NULL)
+			return;
+		w->kind = W_UDP;
+		w->fromlen = sizeof(w->from);
+		n = recvfrom(fd, pktbuf, sizeof(pktbuf), 0,
+		    (struct sockaddr *)&w->from, &w->fromlen);
+		if (n == -1) {
+			if (errno != EAGAIN && errno != EINTR)
+				log_warn("sandbox %u: udp", sb->sbx);
+			free(w);
+			return;
+		}
+		olen = query(sb, pktbuf, n, w, out, sizeof(out), &taken);
+		if (taken)
+			continue;
+		if (olen > 0)
+			(void)sendto(fd, out, olen, 0,
+			    (struct sockaddr *)&w->from, w->fromlen);
+		free(w);
+	}
+}
+
+static void
+tconn_close(struct tconn *c)
+{
+	struct sandbox	*sb = c->sb;
+
+	event_del(&c->ev);
+	evtimer_del(&c->ev_idle);
+	close(c->fd);
+	free(c->rbuf);
+	free(c->wbuf);
+	TAILQ_REMOVE(&sb->conns, c, entry);
+	sb->nconns--;
+	free(c);
+	if (sb->tcp_paused && sb->tcpfd != -1) {
+		sb->tcp_paused = 0;
+		sandbox_listen(sb);
+	}
+}
+
+static void
+tconn_idle(int fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	tconn_close(arg);
+}
+
+static void
+tconn_wait_read(struct tconn *c)
+{
+	event_del(&c->ev);
+	event_set(&c->ev, c->fd, EV_READ | EV_PERSIST, tconn_io, c);
+	event_add(&c->ev, NULL);
+}
+
+/* one complete framed query in c->rbuf? handle it */
+static void
+tconn_query(struct tconn *c)
+{
+	struct waiter	*w;
+	uint8_t		 out[DNS_UDPMIN];
+	size_t		 qlen, olen;
+	uint64_t	 id = c->id;
+	struct sandbox	*sb = c->sb;
+	int		 taken;
+
+	if (c->rlen < 2)
+		return;
+	qlen = c->rbuf[0] << 8 | c->rbuf[1];
+	if (c->rlen < 2 + qlen)
+		return;
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		tconn_close(c);
+		return;
+	}
+	w->kind = W_TCP;
+	w->connid = c->id;
+	c->busy = 1;
+	event_del(&c->ev);
+	olen = query(sb, c->rbuf + 2, qlen, w, out, sizeof(out), &taken);
+	if (!taken)
+		free(w);
+	/* c may be gone now if the answer came from the cache */
+	if ((c = tconn_find(sb, id)) == NULL)
+		return;
+	memmove(c->rbuf, c->rbuf + 2 + qlen, c->rlen - 2 - qlen);
+	c->rlen -= 2 + qlen;
+	if (!taken) {
+		if (olen == 0) {	/* not a query at all */
+			tconn_close(c);
+			return;
+		}
+		c->busy = 0;
+		tconn_send(c, out, olen);
+	}
+}
+
+static void
+tconn_io(int fd, short ev, void *arg)
+{
+	struct tconn	*c = arg;
+	struct timeval	 tv = { TCP_IDLE, 0 };
+	ssize_t		 n;
+
+	if (ev & EV_WRITE) {
+		n = write(fd, c->wbuf + c->wpos, c->wlen - c->wpos);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			tconn_close(c);
+			return;
+		}
+		c->wpos += n;
+		if (c->wpos < c->wlen)
+			return;
+		free(c->wbuf);
+		c->wbuf = NULL;
+		c->wlen = c->wpos = 0;
+		tconn_wait_read(c);
+		tconn_query(c);		/* a pipelined one already read */
+		return;
+	}
+	n = read(fd, c->rbuf + c->rlen, 2 + DNS_TCPMAX - c->rlen);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		tconn_close(c);
+		return;
+	}
+	c->rlen += n;
+	evtimer_add(&c->ev_idle, &tv);
+	tconn_query(c);
+}
+
+static void
+tcp_accept(int fd, short ev, void *arg)
+{
+	struct sandbox	*sb = arg;
+	struct tconn	*c;
+	struct timeval	 tv = { TCP_IDLE, 0 };
+	int		 s;
+
+	(void)ev;
+	if ((s = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1) {
+		if (errno != EAGAIN && errno != EINTR &&
+		    errno != ECONNABORTED)
+			log_warn("sandbox %u: accept", sb->sbx);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->rbuf = malloc(2 + DNS_TCPMAX)) == NULL) {
+		free(c);
+		close(s);
+		return;
+	}
+	c->sb = sb;
+	c->fd = s;
+	c->id = next_connid++;
+	TAILQ_INSERT_TAIL(&sb->conns, c, entry);
+	if (++sb->nconns >= MAX_CONNS) {
+		sb->tcp_paused = 1;
+		event_del(&sb->ev_tcp);
+	}
+	evtimer_set(&c->ev_idle, tconn_idle, c);
+	evtimer_add(&c->ev_idle, &tv);
+	event_set(&c->ev, s, EV_READ | EV_PERSIST, tconn_io, c);
+	event_add(&c->ev, NULL);
+}
+
+/* the parent */
+
+static void
+sandbox_close_listeners(struct sandbox *sb, int kind)
+{
+	if ((kind == 0 || kind == NETD_L_DNS_UDP) && sb->udpfd != -1) {
+		event_del(&sb->ev_udp);
+		close(sb->udpfd);
+		sb->udpfd = -1;
+	}
+	if ((kind == 0 || kind == NETD_L_DNS_TCP) && sb->tcpfd != -1) {
+		event_del(&sb->ev_tcp);
+		close(sb->tcpfd);
+		sb->tcpfd = -1;
+	}
+}
+
+static void
+sandbox_gone(struct sandbox *sb)
+{
+	struct tconn	*c;
+	struct lookup	*l;
+	struct waiter	*w, *wn;
+
+	/* its clients get no answer; RESOLVE requests do */
+	TAILQ_FOREACH(l, &lookups, entry)
+		TAILQ_FOREACH_SAFE(w, &l->waiters, entry, wn)
+			if (w->kind != W_RESOLVE && w->sbx == sb->sbx) {
+				TAILQ_REMOVE(&l->waiters, w, entry);
+				l->nwaiters--;
+				free(w);
+			}
+	deny_flush(sb, 1);
+	evtimer_del(&sb->ev_flush);
+	sandbox_close_listeners(sb, 0);
+	while ((c = TAILQ_FIRST(&sb->conns)) != NULL)
+		tconn_close(c);
+	policy_free(sb->pol);
+	TAILQ_REMOVE(&sandboxes, sb, entry);
+	log_debug("sandbox %u (%s) gone", sb->sbx, sb->id);
+	free(sb);
+}
+
+static void
+msg_sandbox(struct imsg *im)
+{
+	struct netd_sandbox	 ns;
+	struct policy_error	 err;
+	struct sandbox		*sb;
+	struct policy		*pol = NULL;
+	char			 ebuf[600], name[CTL_ID_SIZE + 16];
+
+	if (im->datalen < sizeof(ns))
+		fatalx("NETD_SANDBOX of the wrong size");
+	memcpy(&ns, im->data, sizeof(ns));
+	if (ns.policylen > POLICY_MAXSIZE ||
+	    im->datalen != sizeof(ns) + ns.policylen)
+		fatalx("NETD_SANDBOX of the wrong size");
+	if (memchr(ns.sandbox, '\0', sizeof(ns.sandbox)) == NULL)
+		fatalx("NETD_SANDBOX: sandbox id not terminated");
+	if (im->hdr.peerid == 0)
+		fatalx("NETD_SANDBOX for sandbox 0");
+	if (ns.policylen > 0) {
+		snprintf(name, sizeof(name), "sandbox %s", ns.sandbox);
+		pol = policy_parse(name, (const char *)im->data + sizeof(ns),
+		    ns.policylen, &err);
+		if (pol == NULL) {
+			policy_strerror(&err, ebuf, sizeof(ebuf));
+			log_warnx("sandbox %u: policy refused, every name "
+			    "denied: %s", im->hdr.peerid, ebuf);
+		}
+	}
+	if ((sb = sandbox_find(im->hdr.peerid)) != NULL) {
+		policy_free(sb->pol);	/* a reload */
+		sb->pol = pol;
+		return;
+	}
+	if ((sb = calloc(1, sizeof(*sb))) == NULL)
+		fatal("sandbox");
+	sb->sbx = im->hdr.peerid;
+	strlcpy(sb->id, ns.sandbox, sizeof(sb->id));
+	sb->pol = pol;
+	sb->udpfd = sb->tcpfd = -1;
+	TAILQ_INIT(&sb->conns);
+	RB_INIT(&sb->denies);
+	evtimer_set(&sb->ev_flush, deny_timer, sb);
+	TAILQ_INSERT_TAIL(&sandboxes, sb, entry);
+	log_debug("sandbox %u (%s) added", sb->sbx, sb->id);
+}
+
+static void
+msg_listener(struct imsg *im)
+{
+	struct netd_listener	 nl;
+	struct sandbox		*sb;
+	int			 fd;
+
+	if (imsg_expect(im, sizeof(nl)) == -1 || im->fd == -1)
+		fatalx("NETD_LISTENER of the wrong size or without a socket");
+	memcpy(&nl, im->data, sizeof(nl));
+	fd = im->fd;
+	im->fd = -1;
+	if ((sb = sandbox_find(im->hdr.peerid)) == NULL ||
+	    (nl.kind != NETD_L_DNS_UDP && nl.kind != NETD_L_DNS_TCP)) {
+		log_warnx("listener of kind %u for sandbox %u: not mine",
+		    nl.kind, im->hdr.peerid);
+		close(fd);
+		return;
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1)
+		fatal("listener O_NONBLOCK");
+	sandbox_close_listeners(sb, nl.kind);
+	if (nl.kind == NETD_L_DNS_UDP) {
+		sb->udpfd = fd;
+		event_set(&sb->ev_udp, fd, EV_READ | EV_PERSIST, udp_read, sb);
+	} else {
+		sb->tcpfd = fd;
+		event_set(&sb->ev_tcp, fd, EV_READ | EV_PERSIST, tcp_accept,
+		    sb);
+	}
+	sandbox_listen(sb);
+}
+
+static void
+msg_resolve(struct imsg *im)
+{
+	struct netd_resolve	 nr;
+	struct resolve		*r;
+	struct waiter		*w;
+	uint16_t		 types[2] = { DNS_T_A, DNS_T_AAAA };
+	struct dns_question	 q;
+	int			 i;
+
+	if (imsg_expect(im, sizeof(nr)) == -1)
+		fatalx("NETD_RESOLVE of the wrong size");
+	memcpy(&nr, im->data, sizeof(nr));
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		fatal("resolve");
+	r->reqid = nr.reqid;
+	r->peerid = im->hdr.peerid;
+	r->rcode = -1;
+	memset(&q, 0, sizeof(q));
+	if (memchr(nr.name, '\0', sizeof(nr.name)) == NULL ||
+	    dns_name_towire(nr.name, q.wire, &q.wirelen) == -1 ||
+	    dns_wire_totext(q.wire, q.wirelen, q.name) == -1 ||
+	    !configured) {
+		r->out.error = configured ? EAI_NONAME : EAI_AGAIN;
+		resolve_done(r);
+		return;
+	}
+	r->left = 2;
+	for (i = 0; i < 2; i++) {
+		if ((w = calloc(1, sizeof(*w))) == NULL)
+			fatal("resolve");
+		w->kind = W_RESOLVE;
+		w->sbx = im->hdr.peerid;
+		w->res = r;
+		w->q = q;
+		w->q.qtype = types[i];
+		w->q.qclass = DNS_C_IN;
+		resolve(w);
+	}
+}
+
+static void
+msg_config(struct imsg *im)
+{
+	if (imsg_expect(im, sizeof(conf)) == -1)
+		fatalx("NETD_CONFIG of the wrong size");
+	memcpy(&conf, im->data, sizeof(conf));
+	if (conf.nhostaddrs > sizeof(conf.hostaddrs) /
+	    sizeof(conf.hostaddrs[0]))
+		fatalx("NETD_CONFIG with %u host addresses", conf.nhostaddrs);
+	if (conf.upstream.ss_family != AF_INET &&
+	    conf.upstream.ss_family != AF_INET6)
+		fatalx("NETD_CONFIG: upstream of family %d",
+		    conf.upstream.ss_family);
+	configured = 1;
+}
+
+static void
+parent_msg(struct imsg *im)
+{
+	struct sandbox	*sb;
+
+	switch (im->hdr.type) {
+	case IMSG_NETD_CONFIG:
+		msg_config(im);
+		break;
+	case IMSG_NETD_SANDBOX:
+		msg_sandbox(im);
+		break;
+	case IMSG_NETD_LISTENER:
+		msg_listener(im);
+		break;
+	case IMSG_NETD_SANDBOX_GONE:
+		if (imsg_expect(im, 0) == -1)
+			fatalx("NETD_SANDBOX_GONE of the wrong size");
+		if ((sb = sandbox_find(im->hdr.peerid)) != NULL)
+			sandbox_gone(sb);
+		break;
+	case IMSG_NETD_RESOLVE:
+		msg_resolve(im);
+		break;
+	default:
+		fatalx("parent sent message type %#x", im->hdr.type);
+	}
+}
+
+static void
+parent_dispatch(int fd, short ev, void *arg)
+{
+	struct imsg	 im;
+	ssize_t		 n;
+	int		 rc;
+
+	(void)fd;
+	(void)arg;
+	if (ev & EV_WRITE) {
+		if (imsg_write(&parent.ibuf) == -1)
+			fatal("parent link");
+		parent_drained();
+	}
+	if (ev & EV_READ) {
+		n = imsg_read(&parent.ibuf);
+		if (n == 0) {
+			log_debug("parent went away");
+			exit(0);
+		}
+		if (n == -1 && errno != EAGAIN)
+			fatal("parent link");
+		while ((rc = imsg_get(&parent.ibuf, &im)) == 1) {
+			parent_msg(&im);
+			imsg_free(&im);
+		}
+		if (rc == -1)
+			fatal("parent link");
+	}
+	imsgev_add(&parent);
+}
+
+/*
+ * Runs as NETD_USER in LENS_EMPTYDIR, which the parent must have
+ * checked (privsep_emptydir).  arg is not used: everything else comes
+ * over fd (NETD_CONFIG first).
+ */
+int
+dns_main(int fd, void *arg)
+{
+	static const char	 warmup[] = "version: 1\nnetwork:\n"
+	    "  defaultVerdict: deny\n  egress:\n    http:\n"
+	    "      - match: \"*.warm-up.test\"\n        verdict: allow\n";
+	struct privsep_user	 user;
+	struct policy_error	 perr;
+	struct policy		*pol;
+	char			 err[600];
+
+	(void)arg;
+	if (privsep_user(NETD_USER, &user, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	/* jansson would read /dev/urandom on first use, in the chroot */
+	json_object_seed(arc4random() | 1);
+	/*
+	 * What policy_parse and policy_dns initialise on first use (the
+	 * digest's library configuration, regex tables) is loaded now,
+	 * before the chroot and the syscall filter.
+	 */
+	if ((pol = policy_parse("warm-up", warmup, strlen(warmup),
+	    &perr)) == NULL) {
+		policy_strerror(&perr, err, sizeof(err));
+		fatalx("the built-in warm-up policy: %s", err);
+	}
+	(void)policy_dns(pol, "warm-up.test");
+	policy_free(pol);
+	privsep_drop(NULL, &user, NULL, 0);
+	privsep_pdeathsig(getppid());
+	proc_title("dns");
+
+	event_init();
+	imsgev_init(&parent, fd, parent_dispatch, NULL);
+	parent.ibuf.maxqueue = 64 * 1024 * 1024;
+	sandbox_apply("dns", dns_syscalls,
+	    sizeof(dns_syscalls) / sizeof(dns_syscalls[0]));
+	event_dispatch();
+	return 1;
+}
