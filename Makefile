@@ -166,11 +166,6 @@ $(OBJ)/regress/tools/%: regress/tools/%.c $(OBJ)/o/lensauditd/chain.o \
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) -Ilensauditd -Ilensnetd $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
 
-# The dns harness needs common/policy.c; until that exists in the tree it
-# links a test-only stand-in (regress/tools/fake/policy_fake.c).
-$(OBJ)/regress/tools/dnsharness: \
-	    $(if $(wildcard common/policy.c),,regress/tools/fake/policy_fake.c)
-
 # libFuzzer targets: clang, ASan+UBSan, the parsers compiled in
 $(OBJ)/fuzz/%: regress/fuzz/%.c $(FUZZ_LIBSRCS)
 	@mkdir -p $(@D)
