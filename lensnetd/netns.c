@@ -5,7 +5,7 @@
  * it, and the veth pair with it, so the sandbox has no network left).
  *
  * In the gateway: lo, the gateway's end of a veth pair (jail) or a tap
- * device (microvm) with the .1 of a /30, no IPv6, no forwarding, the
+ * device (microvm) with the .1 of a /30, no IPv6 address, no forwarding, the
  * nft table (nft.c) and the listening sockets.  In the sandbox's
  * namespace: the other end of the veth with the .2 and a default route
  * through the gateway, no IPv6.  Everything is done over rtnetlink
@@ -345,11 +345,19 @@ netns_gateway(struct netns_gw *gw, int sbxnsfd, char *err, size_t errlen)
 	}
 	if (fstat(gw->nsfd, &st) == 0)
 		gw->inode = (unsigned long)st.st_ino;
+	/*
+	 * No forwarding.  IPv6 stays on in the gateway but its interfaces
+	 * get no address (addr_gen_mode none): IPv6 from the sandbox then
+	 * reaches the nft table, which counts and drops it (with
+	 * disable_ipv6 the stack would drop it uncounted).
+	 */
 	if (sysctl_set("/proc/sys/net/ipv4/ip_forward", "0", 0) == -1 ||
-	    sysctl_set("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1", 1) ==
+	    sysctl_set("/proc/sys/net/ipv6/conf/all/forwarding", "0", 1) ==
 	    -1 ||
-	    sysctl_set("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1",
-	    1) == -1) {
+	    sysctl_set("/proc/sys/net/ipv6/conf/default/addr_gen_mode", "1",
+	    1) == -1 ||
+	    sysctl_set("/proc/sys/net/ipv6/conf/default/accept_ra", "0", 1) ==
+	    -1) {
 		nerr(err, errlen, "gateway: sysctl");
 		goto fail;
 	}
