@@ -317,6 +317,12 @@ init_message(struct imsg *im)
 		evtimer_del(&ev_ready);
 		memset(&jr, 0, sizeof(jr));
 		jr.initpid = initpid;
+		if (conf->netdfd != -1) {
+			jr.net = 1;
+			jr.addr = conf->net.addr;
+			jr.gateway = conf->net.gateway;
+			jr.proxyport = conf->net.proxyport;
+		}
 		if (imsgev_compose(&parent, IMSG_J_READY, 0, 0, -1, &jr,
 		    sizeof(jr)) == -1)
 			fatal("compose for the parent");
