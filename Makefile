@@ -83,7 +83,7 @@ TOOL_BINS = $(TOOL_SRCS:regress/tools/%.c=$(OBJ)/regress/tools/%)
 FUZZ_SRCS = $(sort $(wildcard regress/fuzz/*.c))
 FUZZ_BINS = $(FUZZ_SRCS:regress/fuzz/%.c=$(OBJ)/fuzz/%)
 FUZZ_LIBSRCS = common/log.c common/imsg.c common/canonjson.c lensauditd/chain.c \
-	   lensvmm/guest/request.c $(wildcard common/policy.c lensnetd/addr.c \
+	   lensvmm/guest/request.c $(wildcard common/policy.c lensnetd/addr.c lensnetd/attach.c \
 	   lensnetd/dnswire.c lensnetd/peek.c)
 REGRESS_TESTS = $(sort $(wildcard regress/*.t))
 FUZZ_SECONDS ?= 10
