@@ -171,6 +171,12 @@ main(int argc, char *argv[])
 		if (imsg_compose(&ibuf, strcmp(bad, "type") == 0 ?
 		    IMSG_NETD_DETACH : IMSG_NETD_ATTACH, 0, 0, nsfd, buf,
 		    len) == -1 || imsg_flush(&ibuf) == -1) {
+			imsg_clear(&ibuf);
+			/* lensnetd hung up first (a refused peer) */
+			if (errno == EPIPE || errno == ECONNRESET) {
+				printf("closed\n");
+				return 3;
+			}
 			perror("send ATTACH");
 			return 1;
 		}
@@ -240,6 +246,7 @@ main(int argc, char *argv[])
 					return 1;
 				}
 				memcpy(&ne, im.data, sizeof(ne));
+				imsg_free(&im);
 				ne.msg[sizeof(ne.msg) - 1] = '\0';
 				printf("error %s\n", ne.msg);
 				return 2;
