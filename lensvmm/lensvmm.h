@@ -127,6 +127,15 @@ struct control_conf {
 };
 int	control_main(int fd, void *arg);
 
+/*
+ * netd.c.  netd_connect: attach a sandbox to lensnetd at sockpath (jail:
+ * nsfd its network namespace, kept by the caller; microvm: nsfd -1 and
+ * *tapfd gets the tap).  Returns the connection, to hold for the
+ * sandbox's life (closing it removes the network), or -1 with err.
+ */
+int	netd_connect(const char *sockpath, const char *id, uint32_t backend,
+	    int nsfd, const char *publish, uint32_t npublish,
+	    struct netd_attached *, int *tapfd, char *err, size_t errlen);
 /* netd.c: attach the sandbox whose first process is pid to lensnetd
  * (c->netdfd, c->net); -1 with a message in err: the sandbox must not
  * start (fail closed) */

@@ -26,7 +26,9 @@
 #define NETD_TIMEOUT	10	/* seconds for lensnetd's answer */
 
 int
-netd_attach(struct jail_conf *c, pid_t pid, char *err, size_t errlen)
+netd_connect(const char *sockpath, const char *id, uint32_t backend,
+    int nsfd, const char *publish, uint32_t npublish,
+    struct netd_attached *na, int *tapfd, char *err, size_t errlen)
 {
 	struct sockaddr_un	 sun;
 	struct netd_attach	 a;
@@ -35,27 +37,31 @@ netd_attach(struct jail_conf *c, pid_t pid, char *err, size_t errlen)
 	struct imsg		 im;
 	struct ibuf		*b;
 	struct pollfd		 pfd;
-	char			 path[64];
 	size_t			 plen;
 	ssize_t			 n;
-	int			 s = -1, nsfd = -1, rc;
+	int			 s = -1, fd = -1, rc;
 	uint32_t		 i;
 	const char		*p;
 
-	c->netdfd = -1;
-	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
-	if ((nsfd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "open %s: %s", path, strerror(errno));
+	if (tapfd != NULL)
+		*tapfd = -1;
+	if ((backend == NETD_BACKEND_JAIL) != (nsfd != -1)) {
+		snprintf(err, errlen, "lensnetd: a jail needs its network "
+		    "namespace, a microvm none");
+		return -1;
+	}
+	if (nsfd != -1 && (fd = fcntl(nsfd, F_DUPFD_CLOEXEC, 3)) == -1) {
+		snprintf(err, errlen, "dup: %s", strerror(errno));
 		return -1;
 	}
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
-	strlcpy(sun.sun_path, c->netdsock, sizeof(sun.sun_path));
+	strlcpy(sun.sun_path, sockpath, sizeof(sun.sun_path));
 	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
 	    connect(s, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		snprintf(err, errlen, "lensnetd is not reachable at %s (%s): "
 		    "no sandbox starts without its network gatekeeper",
-		    c->netdsock, strerror(errno));
+		    sockpath, strerror(errno));
 		goto fail;
 	}
 	if ((ibuf = malloc(sizeof(*ibuf))) == NULL) {
@@ -64,23 +70,23 @@ netd_attach(struct jail_conf *c, pid_t pid, char *err, size_t errlen)
 	}
 	imsg_init(ibuf, s);
 	memset(&a, 0, sizeof(a));
-	strlcpy(a.sandbox, c->id, sizeof(a.sandbox));
-	a.backend = NETD_BACKEND_JAIL;
-	a.npublish = c->npublish;
+	strlcpy(a.sandbox, id, sizeof(a.sandbox));
+	a.backend = backend;
+	a.npublish = npublish;
 	a.policylen = 0;		/* the default policy */
-	for (i = 0, p = c->publish, plen = 0; i < c->npublish; i++) {
+	for (i = 0, p = publish, plen = 0; i < npublish; i++) {
 		plen += strlen(p) + 1;
 		p += strlen(p) + 1;
 	}
 	if ((b = imsg_create(ibuf, IMSG_NETD_ATTACH, 0, 0, sizeof(a) + plen))
 	    == NULL || imsg_add(b, &a, sizeof(a)) == -1 ||
-	    (plen > 0 && imsg_add(b, c->publish, plen) == -1)) {
+	    (plen > 0 && imsg_add(b, publish, plen) == -1)) {
 		snprintf(err, errlen, "lensnetd: request too large");
 		goto fail;
 	}
-	b->fd = nsfd;
+	b->fd = fd;
 	imsg_close(ibuf, b);
-	nsfd = -1;			/* the queue's now */
+	fd = -1;			/* the queue's now */
 	if (imsg_flush(ibuf) == -1) {
 		snprintf(err, errlen, "lensnetd: send: %s", strerror(errno));
 		goto fail;
@@ -118,32 +124,58 @@ netd_attach(struct jail_conf *c, pid_t pid, char *err, size_t errlen)
 		imsg_free(&im);
 		goto fail;
 	}
-	if (im.hdr.type != IMSG_NETD_ATTACHED || im.fd != -1 ||
-	    imsg_expect(&im, sizeof(c->net)) == -1) {
+	if (im.hdr.type != IMSG_NETD_ATTACHED ||
+	    (im.fd != -1) != (backend == NETD_BACKEND_MICROVM) ||
+	    imsg_expect(&im, sizeof(*na)) == -1) {
 		snprintf(err, errlen, "lensnetd: unexpected answer %#x",
 		    im.hdr.type);
 		imsg_free(&im);
 		goto fail;
 	}
-	memcpy(&c->net, im.data, sizeof(c->net));
+	memcpy(na, im.data, sizeof(*na));
+	if (tapfd != NULL) {
+		*tapfd = im.fd;
+		im.fd = -1;
+	}
 	imsg_free(&im);
-	if (c->net.prefixlen < 1 || c->net.prefixlen > 30 ||
-	    c->net.gateway.s_addr == INADDR_ANY || c->net.proxyport == 0) {
+	if (na->prefixlen < 1 || na->prefixlen > 30 ||
+	    na->gateway.s_addr == INADDR_ANY || na->proxyport == 0) {
 		snprintf(err, errlen, "lensnetd: ATTACHED with a bad address");
+		if (tapfd != NULL && *tapfd != -1) {
+			close(*tapfd);
+			*tapfd = -1;
+		}
 		goto fail;
 	}
 	imsg_clear(ibuf);
 	free(ibuf);
-	c->netdfd = s;
-	return 0;
+	return s;
 fail:
 	if (ibuf != NULL) {
 		imsg_clear(ibuf);
 		free(ibuf);
 	}
-	if (nsfd != -1)
-		close(nsfd);
+	if (fd != -1)
+		close(fd);
 	if (s != -1)
 		close(s);
 	return -1;
+}
+
+int
+netd_attach(struct jail_conf *c, pid_t pid, char *err, size_t errlen)
+{
+	char	 path[64];
+	int	 nsfd;
+
+	c->netdfd = -1;
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	if ((nsfd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	c->netdfd = netd_connect(c->netdsock, c->id, NETD_BACKEND_JAIL, nsfd,
+	    c->publish, c->npublish, &c->net, NULL, err, errlen);
+	close(nsfd);
+	return c->netdfd == -1 ? -1 : 0;
 }
