@@ -152,8 +152,15 @@ $(OBJ)/fuzz/%: regress/fuzz/%.c $(FUZZ_LIBSRCS)
 	    -Ilensauditd -Ilensnetd $(PKGCFLAGS) \
 	    -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKGLIBS)
 
+# lensnetd with test roles instead of dns.c and proxy.c (netd-routes.t)
+$(OBJ)/regress/lensnetd-routes: $(OBJ)/o/lensnetd/lensnetd.o \
+	    regress/netd/routes.c $(OBJ)/libnetd.a $(OBJ)/libcommon.a
+	@mkdir -p $(@D)
+	$(CC) $(ALLCFLAGS) -Ilensnetd $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
+
 regress-bins: all $(OBJ)/regress/lensauditd $(UNIT_BINS) $(TOOL_BINS) \
-	    $(FUZZ_BINS)
+	    $(FUZZ_BINS) $(if $(wildcard lensnetd/lensnetd.c), \
+	    $(OBJ)/regress/lensnetd-routes)
 
 deps:
 	apt-get update -q
