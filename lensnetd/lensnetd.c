@@ -439,9 +439,10 @@ conn_send_error(struct sbx *sb, const char *fmt, ...)
 	va_end(ap);
 	log_warnx("attach from uid %u refused: %s", (unsigned)sb->uid,
 	    ne.msg);
+	/* the first and only thing sent: it fits the socket's buffer */
 	if (imsg_compose(&sb->iev.ibuf, IMSG_NETD_ERROR, 0, 0, -1, &ne,
 	    sizeof(ne)) == 0)
-		(void)imsg_flush(&sb->iev.ibuf);
+		(void)imsg_write(&sb->iev.ibuf);
 }
 
 /* a host listener for a published port */
@@ -500,9 +501,23 @@ sbx_attach(struct sbx *sb, struct imsg *im)
 	static const int	 kinds[4] = { NETD_L_DNS_UDP, NETD_L_DNS_TCP,
 	    NETD_L_TRANSPARENT, NETD_L_CONNECT };
 
+	struct sbx		*o;
+
 	if (attach_parse(im->data, im->datalen, im->fd != -1, &req, err,
 	    sizeof(err)) == -1) {
 		conn_send_error(sb, "%s", err);
+		return -1;
+	}
+	TAILQ_FOREACH(o, &sbxs, entry)
+		if (o->attached && strcmp(o->sandbox, req.a.sandbox) == 0) {
+			conn_send_error(sb, "sandbox %s is already attached",
+			    req.a.sandbox);
+			return -1;
+		}
+	/* fail closed: no network without an audit log */
+	if (!auditc_ready(audit)) {
+		conn_send_error(sb, "lensauditd is not reachable at %s: no "
+		    "sandbox gets a network without an audit log", auditsock);
 		return -1;
 	}
 	/* the policy (from lensvmm, the operator's) and the -p strings */

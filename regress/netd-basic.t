@@ -19,7 +19,7 @@ if [ "$(id -u)" -ne 0 ] || [ ! -x "$NETD" ] || [ ! -x "$ATTACH" ] ||
 	exit 0
 fi
 
-tap_plan 71
+tap_plan 74
 tmpdir_setup
 chmod 0755 "$T"
 SB=lnsb$$
@@ -27,11 +27,12 @@ INST=netdt$$
 at_exit 'netd_stop; auditd_stop; ip netns del $SB 2>/dev/null; rm -f /run/lens/$INST.lock'
 
 netd_start() {
-	_before=$(grep -c 'started: instance' "$T/netd.log" 2>/dev/null || echo 0)
+	_before=$(grep -c 'audit: connected to lensauditd' "$T/netd.log" 2>/dev/null || echo 0)
 	"$NETD" -d -v -n "$INST" -s "$T/netd.sock" -a "$T/auditd.sock" \
 	    -u 198.18.0.53 "$@" >>"$T/netd.log" 2>&1 &
 	NETD_PID=$!
-	wait_until 10 sh -c "[ \$(grep -c 'started: instance' '$T/netd.log') -gt $_before ]"
+	# ready once it reaches lensauditd (no attach before)
+	wait_until 10 sh -c "[ \$(grep -c 'audit: connected to lensauditd' '$T/netd.log') -gt $_before ]"
 }
 
 netd_stop() {
@@ -194,6 +195,10 @@ ok $? "the attach is audited (net.attach)"
 cat "$T"/audit/*.log | grep '"net.attach"' | grep -q '"source":"lensnet"'
 ok $? "... with source lensnet"
 
+"$ATTACH" "$T/netd.sock" "/run/netns/$SB" </dev/null >"$T/dup.out" 2>&1
+grep -q '^error sandbox 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef is already attached' "$T/dup.out"
+ok $? "a second attach of the same sandbox is refused ($(cat "$T/dup.out"))"
+
 # --- privileges ----------------------------------------------------------
 # CAP_KILL 5, CAP_NET_BIND_SERVICE 10, CAP_NET_ADMIN 12, CAP_SYS_ADMIN 21
 [ "$(field "$NETD_PID" CapEff)" = 0000000000201420 ] &&
@@ -349,6 +354,13 @@ wait "$ATTACH_PID"
 
 netd_start
 ok $? "lensnetd starts again"
+auditd_stop
+wait_until 5 grep -q 'audit: lost lensauditd' "$T/netd.log"
+"$ATTACH" "$T/netd.sock" "/run/netns/$SB" </dev/null >"$T/bad.out" 2>&1
+grep -q '^error lensauditd is not reachable at .*: no sandbox gets a network without an audit log' "$T/bad.out"
+ok $? "lensauditd down: no attach ($(cat "$T/bad.out"))"
+! ip netns exec "$SB" ip link show eth0 >/dev/null 2>&1
+ok $? "... and no network"
 netd_stop
 ok $? "SIGTERM: clean exit 0"
 [ ! -e "$T/netd.sock" ]

@@ -29,7 +29,7 @@ netd_start() {
 	"$NETD" -d -v -n "$INST" -s "$T/netd.sock" -a "$T/auditd.sock" \
 	    -u 198.18.0.53 >>"$T/netd.log" 2>&1 &
 	NETD_PID=$!
-	wait_until 10 grep -q 'started: instance' "$T/netd.log"
+	wait_until 10 grep -q 'audit: connected to lensauditd' "$T/netd.log"
 }
 
 netd_stop() {

@@ -21,11 +21,12 @@ INST=netds$$
 at_exit 'netd_stop; rm -f /run/lens/$INST.lock'
 
 netd_start() {
-	_before=$(grep -c 'started: instance' "$T/netd.log" 2>/dev/null || echo 0)
+	_before=$(grep -c 'audit: connected to lensauditd' "$T/netd.log" 2>/dev/null || echo 0)
 	"$NETD" -d -v -n "$INST" -s "$T/netd.sock" -a "$T/auditd.sock" \
 	    -u 198.18.0.53 >>"$T/netd.log" 2>&1 &
 	NETD_PID=$!
-	wait_until 10 sh -c "[ \$(grep -c 'started: instance' '$T/netd.log') -gt $_before ]"
+	# ready once it reaches lensauditd (no attach before)
+	wait_until 10 sh -c "[ \$(grep -c 'audit: connected to lensauditd' '$T/netd.log') -gt $_before ]"
 }
 
 netd_stop() {
