@@ -111,8 +111,11 @@ struct jail_conf {
 	uint32_t	 pids;
 	pid_t		 parent;
 	volatile int32_t *sigsys;
-	/* lensnetd: socket ("" none), -p strings; the answer */
+	/* lensnetd: socket ("" none), policy (NULL: default), -p strings;
+	 * the answer */
 	char		 netdsock[108];
+	const char	*policy;
+	size_t		 policylen;
 	const char	*publish;		/* npublish strings */
 	uint32_t	 npublish;
 	int		 netdfd;		/* held for the sandbox's life */
@@ -130,12 +133,14 @@ int	control_main(int fd, void *arg);
 /*
  * netd.c.  netd_connect: attach a sandbox to lensnetd at sockpath (jail:
  * nsfd its network namespace, kept by the caller; microvm: nsfd -1 and
- * *tapfd gets the tap).  Returns the connection, to hold for the
+ * *tapfd gets the tap; policy: its YAML text, or NULL and 0 for the
+ * default policy).  Returns the connection, to hold for the
  * sandbox's life (closing it removes the network), or -1 with err.
  */
 int	netd_connect(const char *sockpath, const char *id, uint32_t backend,
-	    int nsfd, const char *publish, uint32_t npublish,
-	    struct netd_attached *, int *tapfd, char *err, size_t errlen);
+	    int nsfd, const char *policy, size_t policylen,
+	    const char *publish, uint32_t npublish, struct netd_attached *,
+	    int *tapfd, char *err, size_t errlen);
 /* netd.c: attach the sandbox whose first process is pid to lensnetd
  * (c->netdfd, c->net); -1 with a message in err: the sandbox must not
  * start (fail closed) */

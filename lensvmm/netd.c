@@ -27,8 +27,9 @@
 
 int
 netd_connect(const char *sockpath, const char *id, uint32_t backend,
-    int nsfd, const char *publish, uint32_t npublish,
-    struct netd_attached *na, int *tapfd, char *err, size_t errlen)
+    int nsfd, const char *policy, size_t policylen, const char *publish,
+    uint32_t npublish, struct netd_attached *na, int *tapfd, char *err,
+    size_t errlen)
 {
 	struct sockaddr_un	 sun;
 	struct netd_attach	 a;
@@ -73,13 +74,14 @@ netd_connect(const char *sockpath, const char *id, uint32_t backend,
 	strlcpy(a.sandbox, id, sizeof(a.sandbox));
 	a.backend = backend;
 	a.npublish = npublish;
-	a.policylen = 0;		/* the default policy */
+	a.policylen = (uint32_t)policylen;	/* 0: the default policy */
 	for (i = 0, p = publish, plen = 0; i < npublish; i++) {
 		plen += strlen(p) + 1;
 		p += strlen(p) + 1;
 	}
-	if ((b = imsg_create(ibuf, IMSG_NETD_ATTACH, 0, 0, sizeof(a) + plen))
-	    == NULL || imsg_add(b, &a, sizeof(a)) == -1 ||
+	if ((b = imsg_create(ibuf, IMSG_NETD_ATTACH, 0, 0, sizeof(a) +
+	    policylen + plen)) == NULL || imsg_add(b, &a, sizeof(a)) == -1 ||
+	    (policylen > 0 && imsg_add(b, policy, policylen) == -1) ||
 	    (plen > 0 && imsg_add(b, publish, plen) == -1)) {
 		snprintf(err, errlen, "lensnetd: request too large");
 		goto fail;
@@ -175,7 +177,8 @@ netd_attach(struct jail_conf *c, pid_t pid, char *err, size_t errlen)
 		return -1;
 	}
 	c->netdfd = netd_connect(c->netdsock, c->id, NETD_BACKEND_JAIL, nsfd,
-	    c->publish, c->npublish, &c->net, NULL, err, errlen);
+	    c->policy, c->policylen, c->publish, c->npublish, &c->net, NULL,
+	    err, errlen);
 	close(nsfd);
 	return c->netdfd == -1 ? -1 : 0;
 }
