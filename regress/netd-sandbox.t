@@ -15,7 +15,7 @@ if [ ! -x "$NETD" ] || ! command -v nft >/dev/null; then
 	exit 0
 fi
 
-tap_plan 24
+tap_plan 27
 tmpdir_setup
 INST=netds$$
 at_exit 'netd_stop; rm -f /run/lens/$INST.lock'
@@ -101,6 +101,22 @@ lctl run --rm $R -p "127.0.0.1:$port:80" -- true >"$T/out" 2>&1
 ok $? "lensctl run -p 127.0.0.1:$port:80 ($(cat "$T/out"))"
 grep -q 'attached (uid 0): jail, address 10.200.0.2, gateway netns net:\[[0-9]*\], 1 published' "$T/netd.log"
 ok $? "... lensnetd published one port"
+
+# lensnetd dies under a running sandbox: its network goes
+lctl run -d --name nd2 $R -- sleep 60 >"$T/out" 2>&1
+lctl exec nd2 ip -o link >"$T/out" 2>&1
+grep -q ' eth0@' "$T/out"
+ok $? "a running sandbox has eth0"
+kill -KILL "$NETD_PID"
+wait "$NETD_PID" 2>/dev/null
+NETD_PID=
+wait_until 10 sh -c "'$LENSCTL' -s '$VMM_SOCK' exec nd2 ip -o link | grep -vq eth0"
+lctl exec nd2 ip -o link >"$T/out" 2>&1
+[ "$(grep -c . "$T/out")" -eq 1 ] && grep -q ' lo:' "$T/out"
+ok $? "lensnetd killed: the running sandbox is left with loopback only"
+wait_until 5 grep -q 'lensnetd closed its connection: the sandbox has no network any more' "$T/vmm.log"
+ok $? "... and lensvmm says so"
+lctl rm -f nd2 >/dev/null 2>&1
 
 # fail closed: lensnetd down, no sandbox
 netd_stop
