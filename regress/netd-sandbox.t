@@ -96,7 +96,8 @@ ok $? "lensctl run -p refuses udp ($(cat "$T/out"))"
 lctl run --rm $R -p 127.0.0.1:70000:80 -- true >"$T/out" 2>&1
 [ $? -eq 125 ] && grep -q 'expected \[ADDR:\]HOSTPORT:PORT' "$T/out"
 ok $? "lensctl run -p refuses a bad port"
-port=$((20000 + $$ % 20000))
+port=$(python3 -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 lctl run --rm $R -p "127.0.0.1:$port:80" -- true >"$T/out" 2>&1
 ok $? "lensctl run -p 127.0.0.1:$port:80 ($(cat "$T/out"))"
 grep -q 'attached (uid 0): jail, address 10.200.0.2, gateway netns net:\[[0-9]*\], 1 published' "$T/netd.log"
