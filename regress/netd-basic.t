@@ -19,7 +19,7 @@ if [ "$(id -u)" -ne 0 ] || [ ! -x "$NETD" ] || [ ! -x "$ATTACH" ] ||
 	exit 0
 fi
 
-tap_plan 74
+tap_plan 75
 tmpdir_setup
 chmod 0755 "$T"
 SB=lnsb$$
@@ -82,6 +82,23 @@ in_sb() {
 field() {
 	awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
 }
+
+# bad options: exit 2 with the reason
+badopt() {	# badopt EXPECTED-TEXT lensnetd-args...
+	_want=$1; shift
+	"$NETD" -d -n "$INST" -s "$T/netd.sock" "$@" >"$T/opt.out" 2>&1
+	_rc=$?
+	[ "$_rc" -eq 2 ] && grep -q -- "$_want" "$T/opt.out" ||
+	    { diag "lensnetd $*: exit $_rc: $(cat "$T/opt.out")"; return 1; }
+}
+r=0
+badopt '-u is required' || r=1
+badopt '-u 300.1.2.3: need ADDRESS' -u 300.1.2.3 || r=1
+badopt '-u 198.18.0.53:0: need ADDRESS' -u 198.18.0.53:0 || r=1
+badopt '-p 10.200.0.1/16: host bits set' -u 198.18.0.53 -p 10.200.0.1/16 || r=1
+badopt '-p 10.0.0.0/8: need an IPv4 network' -u 198.18.0.53 -p 10.0.0.0/8 || r=1
+badopt '-n a/b: need at most 23' -u 198.18.0.53 -n a/b || r=1
+ok $r "bad options are refused with exit 2, naming the option"
 
 auditd_start || { echo "Bail out! lensauditd did not start"; exit 1; }
 ip netns add "$SB" || { echo "Bail out! ip netns add"; exit 1; }

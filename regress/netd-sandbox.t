@@ -10,8 +10,9 @@
 . "$(dirname "$0")/daemon.sh"
 vmm_require
 NETD=${NETD:-$OBJ/lensnetd}
-if [ ! -x "$NETD" ] || ! command -v nft >/dev/null; then
-	echo "1..0 # SKIP needs lensnetd and nft"
+if [ ! -x "$NETD" ] || ! command -v nft >/dev/null ||
+    ! command -v python3 >/dev/null; then
+	echo "1..0 # SKIP needs lensnetd, nft and python3"
 	exit 0
 fi
 
