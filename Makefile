@@ -40,7 +40,7 @@ LDLIBS	 = $(PKGLIBS) -lpthread
 
 DEBS	 = make gcc clang libclang-rt-14-dev pkg-config perl mandoc \
 	   busybox-static bubblewrap \
-	   procps psmisc iproute2 util-linux passwd \
+	   procps psmisc iproute2 util-linux passwd nftables python3 \
 	   libseccomp-dev libcap-dev libssl-dev libnftnl-dev libmnl-dev \
 	   libyaml-dev libbsd-dev libsodium-dev libevent-dev libjansson-dev
 
@@ -193,11 +193,16 @@ install: all users
 	install -m 0555 $(OBJ)/lensctl $(DESTDIR)$(BINDIR)/lensctl
 	[ ! -x $(OBJ)/lensvmm ] || \
 	    install -m 0555 $(OBJ)/lensvmm $(DESTDIR)$(SBINDIR)/lensvmm
+	[ ! -x $(OBJ)/lensnetd ] || \
+	    install -m 0555 $(OBJ)/lensnetd $(DESTDIR)$(SBINDIR)/lensnetd
 	[ ! -x $(OBJ)/lens-init ] || { install -d $(DESTDIR)$(PREFIX)/libexec/lens && \
 	    install -m 0555 $(OBJ)/lens-init $(DESTDIR)$(PREFIX)/libexec/lens/; }
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
 	sed 's,/usr/local,$(PREFIX),g' etc/lensauditd.service \
 	    >$(DESTDIR)$(PREFIX)/lib/systemd/system/lensauditd.service
+	[ ! -x $(OBJ)/lensnetd ] || sed 's,/usr/local,$(PREFIX),g' \
+	    etc/lensnetd.service \
+	    >$(DESTDIR)$(PREFIX)/lib/systemd/system/lensnetd.service
 	for m in $(MANS); do \
 	    s=$${m##*.}; install -m 0444 $$m $(DESTDIR)$(MANDIR)/man$$s/; \
 	done
