@@ -521,7 +521,12 @@ sbx_attach(struct sbx *sb, struct imsg *im)
 		return -1;
 	}
 	/* the policy (from lensvmm, the operator's) and the -p strings */
-	pol = policy_parse("attach", req.policy, req.policylen, &pe);
+	memset(&pe, 0, sizeof(pe));
+	strlcpy(pe.msg, "cannot make the default policy", sizeof(pe.msg));
+	if (req.policylen == 0)
+		pol = policy_default();
+	else
+		pol = policy_parse("attach", req.policy, req.policylen, &pe);
 	if (pol == NULL) {
 		policy_strerror(&pe, perr, sizeof(perr));
 		conn_send_error(sb, "policy: %s", perr);

@@ -45,6 +45,12 @@ policy_parse(const char *name, const void *buf, size_t len,
 	return &empty_policy;
 }
 
+__attribute__((weak)) struct policy *
+policy_default(void)
+{
+	return &empty_policy;
+}
+
 __attribute__((weak)) void
 policy_free(struct policy *p)
 {
