@@ -44,7 +44,7 @@ LDLIBS	 = $(PKGLIBS) -lpthread
 
 DEBS	 = make gcc clang libclang-rt-14-dev pkg-config perl mandoc \
 	   busybox-static bubblewrap \
-	   procps psmisc iproute2 util-linux passwd \
+	   procps psmisc iproute2 util-linux passwd nftables python3 \
 	   libseccomp-dev libcap-dev libssl-dev libnftnl-dev libmnl-dev \
 	   libyaml-dev libbsd-dev libsodium-dev libevent-dev libjansson-dev \
 	   python3-jsonschema python3-yaml
@@ -91,7 +91,8 @@ TOOL_BINS = $(TOOL_SRCS:regress/tools/%.c=$(OBJ)/regress/tools/%)
 FUZZ_SRCS = $(sort $(wildcard regress/fuzz/*.c))
 FUZZ_BINS = $(FUZZ_SRCS:regress/fuzz/%.c=$(OBJ)/fuzz/%)
 FUZZ_LIBSRCS = common/log.c common/imsg.c common/canonjson.c lensauditd/chain.c \
-	   lensvmm/guest/request.c lensvmm/guest/vmconf.c $(wildcard common/policy.c lensnetd/addr.c \
+	   lensvmm/guest/request.c lensvmm/guest/vmconf.c \
+	   $(wildcard common/policy.c lensnetd/addr.c lensnetd/attach.c \
 	   lensnetd/dnswire.c lensnetd/peek.c)
 REGRESS_TESTS = $(sort $(wildcard regress/*.t))
 FUZZ_SECONDS ?= 10
@@ -173,8 +174,15 @@ $(OBJ)/fuzz/%: regress/fuzz/%.c $(FUZZ_LIBSRCS)
 	    -Ilensauditd -Ilensnetd $(PKGCFLAGS) \
 	    -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKGLIBS)
 
+# lensnetd with test roles instead of dns.c and proxy.c (netd-routes.t)
+$(OBJ)/regress/lensnetd-routes: $(OBJ)/o/lensnetd/lensnetd.o \
+	    regress/netd/routes.c $(OBJ)/libnetd.a $(OBJ)/libcommon.a
+	@mkdir -p $(@D)
+	$(CC) $(ALLCFLAGS) -Ilensnetd $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
+
 regress-bins: all $(OBJ)/regress/lensauditd $(UNIT_BINS) $(TOOL_BINS) \
-	    $(FUZZ_BINS)
+	    $(FUZZ_BINS) $(if $(wildcard lensnetd/lensnetd.c), \
+	    $(OBJ)/regress/lensnetd-routes)
 
 # make bench, regress/bench/net.sh: the peers of lensnetd
 DEBS	+= squid tinyproxy dnsmasq-base
@@ -213,11 +221,16 @@ install: all users
 	install -m 0555 $(OBJ)/lensctl $(DESTDIR)$(BINDIR)/lensctl
 	[ ! -x $(OBJ)/lensvmm ] || \
 	    install -m 0555 $(OBJ)/lensvmm $(DESTDIR)$(SBINDIR)/lensvmm
+	[ ! -x $(OBJ)/lensnetd ] || \
+	    install -m 0555 $(OBJ)/lensnetd $(DESTDIR)$(SBINDIR)/lensnetd
 	[ ! -x $(OBJ)/lens-init ] || { install -d $(DESTDIR)$(PREFIX)/libexec/lens && \
 	    install -m 0555 $(OBJ)/lens-init $(DESTDIR)$(PREFIX)/libexec/lens/; }
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
 	sed 's,/usr/local,$(PREFIX),g' etc/lensauditd.service \
 	    >$(DESTDIR)$(PREFIX)/lib/systemd/system/lensauditd.service
+	[ ! -x $(OBJ)/lensnetd ] || sed 's,/usr/local,$(PREFIX),g' \
+	    etc/lensnetd.service \
+	    >$(DESTDIR)$(PREFIX)/lib/systemd/system/lensnetd.service
 	for m in $(MANS); do \
 	    s=$${m##*.}; install -m 0444 $$m $(DESTDIR)$(MANDIR)/man$$s/; \
 	done

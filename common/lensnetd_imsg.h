@@ -11,6 +11,8 @@
  *		 sandbox's network namespace for a jail, none for microvm)
  *	lensnetd: NETD_ATTACHED (struct netd_attached; fd: the tap device
  *		 for microvm, none for a jail) or NETD_ERROR
+ *		 (the tap is IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, in the
+ *		 gateway namespace; it lives as long as that descriptor)
  *	lensvmm: NETD_DETACH (empty) or close
  *
  * 2. lensnetd parent <-> its children (socketpairs).  Sandboxes are

@@ -65,12 +65,14 @@ struct ctl_run {
 	char		user[CTL_USER_SIZE];	/* "" = 1000 */
 	char		cwd[CTL_CWD_SIZE];
 	uint32_t	argc, envc, nvolumes;
-	uint32_t	pad;
+	uint32_t	npublish;		/* -p (was padding: 0 = none) */
 	/*
-	 * followed by argc, envc, then nvolumes NUL-terminated strings
-	 * ("SRC:DST[:ro]"), exactly filling the payload
+	 * followed by argc, envc, nvolumes NUL-terminated strings
+	 * ("SRC:DST[:ro]"), then npublish ("[ADDR:]HOSTPORT:PORT[/tcp]"),
+	 * exactly filling the payload
 	 */
 };
+#define CTL_MAXPUBLISH	32
 
 struct ctl_exec {
 	char		sandbox[CTL_NAME_SIZE + 1];	/* id, name or prefix */

@@ -4,8 +4,8 @@
  *
  *	lensctl run [-d] [-i] [-t] [--name N] [--rm] [--rootfs DIR]
  *	    [--backend jail|microvm|auto] [-e K[=V]] [-w DIR] [-u USER]
- *	    [-v SRC:DST[:ro]] [--memory SIZE] [--cpus N] [--pids N]
- *	    [--policy FILE] -- CMD ...
+ *	    [-v SRC:DST[:ro]] [-p [ADDR:]HOSTPORT:PORT[/tcp]] [--memory SIZE]
+ *	    [--cpus N] [--pids N] [--policy FILE] -- CMD ...
  *	lensctl exec [-i] [-t] [-e K[=V]] [-u USER] [-w DIR] ID -- CMD ...
  *	lensctl ps [-a] [--json]
  *	lensctl stop [-t SECS] ID ...
@@ -26,6 +26,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <ctype.h>
 #include <err.h>
@@ -71,8 +74,9 @@ static int	sb_inspect(int, char **);
 static const struct lensctl_cmd sandbox_cmds[] = {
 	{ "run", sb_run, "[-dit] [--name name] [--rm] [--rootfs dir] "
 	    "[--backend jail|microvm|auto] [-e key[=value]] [-w dir] "
-	    "[-u user] [-v src:dst[:ro]] [--memory size] [--cpus n] "
-	    "[--pids n] [--policy file] [-s socket] -- command [arg ...]" },
+	    "[-u user] [-v src:dst[:ro]] [-p [addr:]hostport:port[/tcp]] "
+	    "[--memory size] [--cpus n] [--pids n] [--policy file] "
+	    "[-s socket] -- command [arg ...]" },
 	{ "exec", sb_exec, "[-it] [-e key[=value]] [-u user] [-w dir] "
 	    "[-s socket] id -- command [arg ...]" },
 	{ "ps", sb_ps, "[-a] [--json] [-s socket]" },
@@ -97,7 +101,7 @@ struct runopts {
 	char		 rootfs[PATH_MAX];
 	uint64_t	 memory;
 	uint32_t	 cpu_millis, pids;
-	struct strv	 env, vols;
+	struct strv	 env, vols, pubs;
 	char		**heap;		/* "K=V" built from -e K */
 	size_t		 nheap;
 	/*
@@ -378,6 +382,59 @@ path_clean(const char *p)
 }
 
 /* SRC:DST[:ro|:rw], both absolute, SRC existing */
+/* -p [ADDR:]HOSTPORT:PORT[/tcp]: ports 1-65535, ADDR IPv4 or [IPv6] */
+static int
+check_publish(const char *spec)
+{
+	char		 buf[128], *p, *hp, *sp, *slash, *e;
+	unsigned long	 port;
+	struct in6_addr	 a6;
+	struct in_addr	 a4;
+	int		 i;
+
+	if (strlcpy(buf, spec, sizeof(buf)) >= sizeof(buf))
+		goto bad;
+	if ((slash = strchr(buf, '/')) != NULL) {
+		*slash++ = '\0';
+		if (strcmp(slash, "tcp") != 0) {
+			warnx("-p %s: only tcp can be published", spec);
+			return -1;
+		}
+	}
+	p = buf;
+	if (*p == '[') {
+		if ((e = strstr(p, "]:")) == NULL)
+			goto bad;
+		*e = '\0';
+		if (inet_pton(AF_INET6, p + 1, &a6) != 1)
+			goto bad;
+		p = e + 2;
+	}
+	if ((sp = strrchr(p, ':')) == NULL)
+		goto bad;
+	*sp++ = '\0';
+	if ((hp = strrchr(p, ':')) != NULL) {
+		*hp++ = '\0';
+		if (buf[0] == '[' || inet_pton(AF_INET, p, &a4) != 1)
+			goto bad;
+	} else
+		hp = p;
+	for (i = 0; i < 2; i++) {
+		const char *s = i == 0 ? hp : sp;
+
+		errno = 0;
+		port = strtoul(s, &e, 10);
+		if (*s < '0' || *s > '9' || *e != '\0' || errno != 0 ||
+		    port < 1 || port > 65535)
+			goto bad;
+	}
+	return 0;
+bad:
+	warnx("-p %s: expected [ADDR:]HOSTPORT:PORT[/tcp] with ports from 1 "
+	    "to 65535", spec);
+	return -1;
+}
+
 static int
 check_volume(const char *v)
 {
@@ -511,6 +568,7 @@ static const struct option run_longopts[] = {
 	{ "workdir",	required_argument,	NULL, 'w' },
 	{ "user",	required_argument,	NULL, 'u' },
 	{ "volume",	required_argument,	NULL, 'v' },
+	{ "publish",	required_argument,	NULL, 'p' },
 	{ "socket",	required_argument,	NULL, 's' },
 	{ "name",	required_argument,	NULL, OPT_NAME },
 	{ "rm",		no_argument,		NULL, OPT_RM },
@@ -547,7 +605,7 @@ parse_runopts(int argc, char *argv[], int isrun, struct runopts *o)
 
 	memset(o, 0, sizeof(*o));
 	while ((ch = getopt_long(argc, argv,
-	    isrun ? "+de:is:tu:v:w:" : "+e:is:tu:w:",
+	    isrun ? "+de:ip:s:tu:v:w:" : "+e:is:tu:w:",
 	    isrun ? run_longopts : exec_longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
@@ -586,6 +644,19 @@ parse_runopts(int argc, char *argv[], int isrun, struct runopts *o)
 			if (check_volume(optarg) == -1)
 				return -1;
 			if (strv_add(&o->vols, optarg) == -1) {
+				warn(NULL);
+				return -1;
+			}
+			break;
+		case 'p':
+			if (check_publish(optarg) == -1)
+				return -1;
+			if (o->pubs.n == CTL_MAXPUBLISH) {
+				warnx("-p %s: at most %d published ports",
+				    optarg, CTL_MAXPUBLISH);
+				return -1;
+			}
+			if (strv_add(&o->pubs, optarg) == -1) {
 				warn(NULL);
 				return -1;
 			}
@@ -675,6 +746,7 @@ runopts_free(struct runopts *o)
 	free(o->heap);
 	free(o->env.v);
 	free(o->vols.v);
+	free(o->pubs.v);
 	policy_free(o->policy);
 	free(o->policytext);
 }
@@ -1146,7 +1218,7 @@ sb_run(int argc, char *argv[])
 {
 	struct runopts	 o;
 	struct ctl_run	 r;
-	struct strv	 lists[3];
+	struct strv	 lists[4];
 	struct conn	*c = NULL;
 	struct imsg	 im;
 	struct ctl_created cr;
@@ -1197,14 +1269,16 @@ sb_run(int argc, char *argv[])
 	r.argc = argc;
 	r.envc = o.env.n;
 	r.nvolumes = o.vols.n;
+	r.npublish = o.pubs.n;
 	lists[0].v = (const char **)argv;
 	lists[0].n = argc;
 	lists[1] = o.env;
 	lists[2] = o.vols;
+	lists[3] = o.pubs;
 
 	if ((c = conn_open(o.socket)) == NULL)
 		goto done;
-	if (queue_request(c, IMSG_CTL_RUN, &r, sizeof(r), lists, 3) == -1)
+	if (queue_request(c, IMSG_CTL_RUN, &r, sizeof(r), lists, 4) == -1)
 		goto done;
 	if (!o.detach) {
 		rc = attach(c, &o);

@@ -20,17 +20,90 @@
 #define LENSNETD_H
 
 #include <sys/socket.h>
+#include <sys/types.h>
+#include <netinet/in.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "lensnetd_imsg.h"
+#include "privsep.h"
 
 #define NETD_USER		"_lensnet"
 #define NETD_SOCKET		"/run/lens/lensnetd.sock"
 #define NETD_AUDITSOCK		"/run/lens/lensauditd.sock"
 
-/* role entry points, run in the forked child with its socketpair */
+/*
+ * role entry points, run in the forked child with its socketpair; arg
+ * is a struct netd_role.  A role drops privileges itself:
+ * privsep_drop(NULL, &role->user, NULL, 0), privsep_pdeathsig(role->parent),
+ * then its seccomp filter.
+ */
+struct netd_role {
+	pid_t			 parent;	/* the lensnetd parent */
+	struct privsep_user	 user;		/* NETD_USER */
+	int			 debug, verbose;
+};
 int	dns_main(int fd, void *arg);
 int	proxy_main(int fd, void *arg);
+
+/* ports of the listeners in every gateway namespace (on the gateway) */
+#define NETD_PORT_DNS		53	/* udp and tcp */
+#define NETD_PORT_TRANSPARENT	15001	/* redirected tcp */
+#define NETD_PORT_CONNECT	3128	/* HTTP_PROXY, HTTPS_PROXY */
+#define NETD_MTU		1500
+#define NETD_GW_IFNAME		"lens0"	/* gateway side, in the gateway */
+#define NETD_SBX_IFNAME		"eth0"	/* sandbox side (jail) */
+#define NETD_TAP_IFNAME		"tap0"	/* microvm: tap in the gateway */
+#define NETD_TABLE		"lens"	/* nft table (inet) in the gateway */
+#define NETD_MAXPUBLISH		32
+
+/*
+ * netns.c.  The parent moves its only thread between namespaces: every
+ * function that works in a namespace enters it and leaves it again
+ * before it returns; netns_leave() is fatal when it cannot return to the
+ * host's namespace (the daemon never goes on in the wrong one).
+ */
+struct netns_gw {
+	int		 nsfd;		/* the gateway namespace, or -1 */
+	int		 tapfd;		/* microvm: the tap device, or -1 */
+	struct in_addr	 addr, gw;	/* sandbox .2, gateway .1 of a /30 */
+	char		 ifname[16];	/* the gateway's interface */
+	unsigned long	 inode;		/* of the namespace, for logs */
+};
+void	netns_init(void);		/* remember the host namespace */
+int	netns_enter(int nsfd);
+void	netns_leave(void);
+/* a new gateway for a sandbox: sbxnsfd the sandbox's netns (jail) or -1
+ * (microvm: a tap); -1 with a message in err, nothing left behind */
+int	netns_gateway(struct netns_gw *, int sbxnsfd, char *err,
+	    size_t errlen);
+/* listening sockets in the gateway (kind NETD_L_*), -1 on error */
+int	netns_listener(const struct netns_gw *, int kind, char *err,
+	    size_t errlen);
+/* an unconnected tcp socket in the gateway (inward connections) */
+int	netns_socket(const struct netns_gw *);
+/* remove the table, the interface and the namespace */
+void	netns_teardown(struct netns_gw *);
+
+/* nft.c: called inside the gateway namespace */
+struct nft_conf {
+	char		 ifname[16];	/* the sandbox's side in the gateway */
+	struct in_addr	 gw;
+	uint16_t	 dnsport, tproxyport, proxyport;
+};
+int	nft_setup(const struct nft_conf *, char *err, size_t errlen);
+int	nft_teardown(char *err, size_t errlen);
+
+/* attach.c: a NETD_ATTACH payload, checked; pointers into data */
+struct attach_req {
+	struct netd_attach	 a;
+	const char		*policy;	/* policylen bytes, not NUL-ended */
+	size_t			 policylen;
+	const char		*publish[NETD_MAXPUBLISH];
+	uint32_t		 npublish;
+};
+int	attach_parse(const void *data, size_t len, int has_fd,
+	    struct attach_req *, char *err, size_t errlen);
 
 /*
  * addr.c.  Why an address must never be a DNS answer or a proxy

@@ -177,7 +177,8 @@ path_ok(const char *p, int colon_ok)
 
 /*
  * n NUL-terminated strings exactly filling [p, end); returns the
- * message of the first problem or NULL.  kind: 0 argv, 1 env, 2 volume
+ * message of the first problem or NULL.  kind: 0 argv, 1 env, 2 volume,
+ * 3 published port
  */
 static const char *
 strings_ok(const char *p, const char *end, uint32_t n, int kind,
@@ -218,6 +219,14 @@ strings_ok(const char *p, const char *end, uint32_t n, int kind,
 			    strncmp(dst, "/proc", 5) == 0 ||
 			    strncmp(dst, "/dev", 4) == 0)
 				goto badvol;
+		}
+		/* -p: the shape here, every field in lensnetd */
+		if (kind == 3 && (nul == p || nul - p > 100 ||
+		    strchr(p, ':') == NULL || strspn(p, "0123456789abcdef"
+		    "ABCDEF.:[]/tcp") != (size_t)(nul - p))) {
+			snprintf(why, sizeof(why), "bad -p \"%.64s\": expected "
+			    "[ADDR:]HOSTPORT:PORT[/tcp]", p);
+			return why;
 		}
 		p = nul + 1;
 	}
@@ -264,17 +273,16 @@ check_run(struct imsg *im)
 	if (!printable(r.user) || !printable(r.cwd) ||
 	    (r.cwd[0] != '\0' && r.cwd[0] != '/'))
 		return "bad user or working directory";
-	if (r.pad != 0)
-		return "RUN padding not zero";
-	nstr = (uint64_t)r.argc + r.envc + r.nvolumes;
+	nstr = (uint64_t)r.argc + r.envc + r.nvolumes + r.npublish;
 	if (r.argc < 1 || nstr > CTL_MAXSTRINGS ||
-	    r.nvolumes > VMM_MAXVOLUMES)
-		return "bad argument, environment or volume counts";
+	    r.nvolumes > VMM_MAXVOLUMES || r.npublish > CTL_MAXPUBLISH)
+		return "bad argument, environment, volume or -p counts";
 	p = (const char *)im->data + sizeof(r);
 	end = (const char *)im->data + im->datalen;
 	if ((why = strings_ok(p, end, r.argc, 0, &p)) != NULL ||
 	    (why = strings_ok(p, end, r.envc, 1, &p)) != NULL ||
-	    (why = strings_ok(p, end, r.nvolumes, 2, &p)) != NULL)
+	    (why = strings_ok(p, end, r.nvolumes, 2, &p)) != NULL ||
+	    (why = strings_ok(p, end, r.npublish, 3, &p)) != NULL)
 		return why;
 	if (p != end)
 		return "bytes after the last string";

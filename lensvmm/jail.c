@@ -35,6 +35,7 @@
 #include <linux/openat2.h>
 #include <linux/capability.h>
 #include <net/if.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -207,6 +208,40 @@ jerr(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
+/* /etc/resolv.conf: the gateway, where lensnetd answers DNS */
+static int
+write_resolv(struct jail_conf *c, int rootfd, char *err, size_t errlen)
+{
+	char	 buf[160], gw[INET_ADDRSTRLEN];
+	int	 etc, fd, n;
+
+	if (inet_ntop(AF_INET, &c->net.gateway, gw, sizeof(gw)) == NULL) {
+		errno = 0;
+		return jerr(err, errlen, "lensnetd: bad gateway address");
+	}
+	n = snprintf(buf, sizeof(buf), "# lensnetd, the gateway of this "
+	    "sandbox, answers DNS\nnameserver %s\n", gw);
+	if ((etc = path_in_root(rootfd, "/etc", 1, c->base)) == -1)
+		return jerr(err, errlen, "rootfs: /etc");
+	if (unlinkat(etc, "resolv.conf", 0) == -1 && errno != ENOENT) {
+		close(etc);
+		return jerr(err, errlen, "remove the image's /etc/resolv.conf");
+	}
+	if ((fd = openat(etc, "resolv.conf", O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0644)) == -1) {
+		close(etc);
+		return jerr(err, errlen, "create /etc/resolv.conf");
+	}
+	close(etc);
+	if (write(fd, buf, (size_t)n) != n || fchown(fd, c->base, c->base) ==
+	    -1) {
+		close(fd);
+		return jerr(err, errlen, "write /etc/resolv.conf");
+	}
+	close(fd);
+	return 0;
+}
+
 /* the sandbox's mounts, made in its mount namespace by the jail process */
 static int
 setup_mounts(struct jail_conf *c, int usernsfd, char *err, size_t errlen)
@@ -343,6 +378,10 @@ setup_mounts(struct jail_conf *c, int usernsfd, char *err, size_t errlen)
 		goto fail;
 	}
 	close(fd);
+
+	/* lensnetd's resolver, replacing whatever the image has there */
+	if (c->netdfd != -1 && write_resolv(c, rootfd, err, errlen) == -1)
+		goto fail;
 
 	/* volumes: bind mounts, read-only ones made so recursively */
 	for (i = 0; i < c->nvolumes; i++) {
@@ -659,6 +698,7 @@ jail_start(struct jail_conf *c, int *chan, int *console, pid_t *initpid,
 	struct pollfd	 pfd;
 
 	*chan = *console = -1;
+	c->netdfd = -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) == -1 ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, isp) == -1 ||
 	    pipe2(cp, O_CLOEXEC) == -1) {
@@ -694,6 +734,9 @@ jail_start(struct jail_conf *c, int *chan, int *console, pid_t *initpid,
 			goto fail;
 		}
 	}
+	/* the network, before anything runs in the sandbox */
+	if (c->netdsock[0] != '\0' && netd_attach(c, pid, err, errlen) == -1)
+		goto fail;
 	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
 	if ((usernsfd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		jerr(err, errlen, "open %s", path);
@@ -769,6 +812,10 @@ fail:
 		close(mntfd);
 	if (oldmnt != -1)
 		close(oldmnt);
+	if (c->netdfd != -1) {
+		close(c->netdfd);
+		c->netdfd = -1;
+	}
 	return -1;
 }
 

@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <err.h>
 #include <errno.h>
@@ -90,6 +91,7 @@ struct sbx {
 	uint32_t		 stop_grace;
 	TAILQ_HEAD(, waiter)	 waiters;
 	pid_t			 initpid;
+	struct j_ready		 net;		/* net: attached to lensnetd */
 };
 
 static TAILQ_HEAD(, sbx)	 sandboxes = TAILQ_HEAD_INITIALIZER(sandboxes);
@@ -101,6 +103,7 @@ static struct auditc		*audit;
 static char			 statedir[PATH_MAX], sockpath[108];
 static char			 auditsock[108], initpath[PATH_MAX];
 static char			 emptydir[PATH_MAX];
+static char			 netdsock[108];	/* "" without lensnetd */
 static pid_t			 parent_pid;
 static int			 shutting_down;
 
@@ -126,7 +129,7 @@ static __attribute__((noreturn)) void
 usage(void)
 {
 	fprintf(stderr, "usage: lensvmm [-dv] [-a auditsock] [-c cgroup] "
-	    "[-D statedir] [-i lens-init] [-s socket]\n");
+	    "[-D statedir] [-i lens-init] [-n netdsock] [-s socket]\n");
 	exit(2);
 }
 
@@ -345,6 +348,20 @@ sbx_json(const struct sbx *sb)
 	if (j == NULL)
 		fatalx("json_pack");
 	json_object_set_new(j, "cgroup", json_string(sb->cg.paths[0]));
+	if (sb->run.npublish > 0)
+		json_object_set_new(j, "publish", strings_json(p,
+		    sb->run.npublish, NULL));
+	if (sb->net.net) {
+		char	 a[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &sb->net.addr, a, sizeof(a));
+		inet_ntop(AF_INET, &sb->net.gateway, g, sizeof(g));
+		json_object_set_new(j, "network", json_pack("{s:s, s:s, s:i}",
+		    "address", a, "gateway", g, "proxy_port",
+		    (int)sb->net.proxyport));
+	} else
+		json_object_set_new(j, "network", json_string(
+		    netdsock[0] ? "lensnetd" : "none (loopback only)"));
 	json_object_set_new(j, "state_dir", json_string(sb->dir));
 	return j;
 }
@@ -669,21 +686,76 @@ strings_len(const char *p, uint32_t n)
 	return (size_t)(p - s);
 }
 
+/* does the environment strs (after argc arguments) set key? */
+static int
+env_has(const char *strs, uint32_t argc, uint32_t envc, const char *key)
+{
+	const char	*p = strs + strings_len(strs, argc);
+	size_t		 kl = strlen(key);
+	uint32_t	 i;
+
+	for (i = 0; i < envc; i++, p += strlen(p) + 1)
+		if (strncmp(p, key, kl) == 0 && p[kl] == '=')
+			return 1;
+	return 0;
+}
+
+/*
+ * The proxy settings of a sandbox attached to lensnetd, added to the
+ * environment of every command unless the command sets them itself:
+ * NUL-separated into buf; their count.
+ */
+static uint32_t
+proxy_env(const struct sbx *sb, const char *strs, uint32_t argc,
+    uint32_t envc, char *buf, size_t size, size_t *len)
+{
+	static const char *const keys[] = { "HTTP_PROXY", "HTTPS_PROXY",
+	    "http_proxy", "https_proxy", "NO_PROXY", "no_proxy" };
+	char		 gw[INET_ADDRSTRLEN];
+	uint32_t	 n = 0;
+	size_t		 i;
+	int		 w;
+
+	*len = 0;
+	if (!sb->net.net || inet_ntop(AF_INET, &sb->net.gateway, gw,
+	    sizeof(gw)) == NULL)
+		return 0;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (env_has(strs, argc, envc, keys[i]))
+			continue;
+		if (i < 4)
+			w = snprintf(buf + *len, size - *len, "%s=http://%s:%u",
+			    keys[i], gw, sb->net.proxyport);
+		else
+			w = snprintf(buf + *len, size - *len,
+			    "%s=localhost,127.0.0.1,::1", keys[i]);
+		if (w < 0 || (size_t)w >= size - *len)
+			break;
+		*len += (size_t)w + 1;
+		n++;
+	}
+	return n;
+}
+
 static int
 send_exec(struct sbx *sb, uint32_t id, int fd, uint32_t flags, uint16_t rows,
     uint16_t cols, const char *user, const char *cwd, uint32_t argc,
     uint32_t envc, const char *strs)
 {
 	struct ibuf	*b;
-	size_t		 len = strings_len(strs, argc + envc);
+	size_t		 len = strings_len(strs, argc + envc), xlen;
+	char		 extra[512];
+	uint32_t	 nx;
 
-	if (sizeof(struct init_exec) + len > IMSG_MAXPAYLOAD)
+	nx = proxy_env(sb, strs, argc, envc, extra, sizeof(extra), &xlen);
+	if (sizeof(struct init_exec) + len + xlen > IMSG_MAXPAYLOAD)
 		return -1;
 	if ((b = imsg_create(&sb->iev.ibuf, IMSG_J_EXEC, id, 0,
-	    sizeof(struct init_exec) + len)) == NULL)
+	    sizeof(struct init_exec) + len + xlen)) == NULL)
 		return -1;
-	init_exec_build(b, flags, rows, cols, user, cwd, argc, envc);
-	if (imsg_add(b, strs, len) == -1) {
+	init_exec_build(b, flags, rows, cols, user, cwd, argc, envc + nx);
+	if (imsg_add(b, strs, len) == -1 ||
+	    (xlen > 0 && imsg_add(b, extra, xlen) == -1)) {
 		imsg_abort(b);
 		return -1;
 	}
@@ -737,6 +809,11 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 	}
 	if (audit_refuses(r))
 		return;
+	if (run.npublish > 0 && netdsock[0] == '\0') {
+		reply_error(r, CTL_EXIT_LENS, "-p needs lensnetd (lensvmm -n), "
+		    "and this lensvmm runs sandboxes without a network");
+		return;
+	}
 	if (run.name[0] != '\0' && sbx_find(run.name, err, sizeof(err)) !=
 	    NULL) {
 		reply_error(r, CTL_EXIT_LENS, "the name %s is already in use",
@@ -868,6 +945,11 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 	jc.oomfd = oomfd;
 	jc.cgv2 = sb->cg.v2;
 	jc.parent = parent_pid;
+	jc.netdfd = -1;
+	strlcpy(jc.netdsock, netdsock, sizeof(jc.netdsock));
+	jc.npublish = run.npublish;
+	jc.publish = sb->strings + strings_len(sb->strings, run.argc +
+	    run.envc + run.nvolumes);
 	if (jail_fork(sb, &jc) == -1) {
 		reply_error(r, CTL_EXIT_LENS, "fork the jail process: %s",
 		    strerror(errno));
@@ -1313,8 +1395,9 @@ sbx_free(struct sbx *sb)
 
 /* the jail process reported READY: start the main command */
 static void
-sbx_ready(struct sbx *sb, pid_t initpid)
+sbx_ready(struct sbx *sb, const struct j_ready *jr)
 {
+	pid_t			 initpid = jr->initpid;
 	struct ctl_created	 cc;
 	struct reply		*r = sb->starter;
 	const char		*strs = sb->strings;
@@ -1323,6 +1406,8 @@ sbx_ready(struct sbx *sb, pid_t initpid)
 	sb->state = SANDBOX_RUNNING;
 	sb->started = time(NULL);
 	sb->initpid = initpid;
+	if (jr->net)
+		sb->net = *jr;
 	sbx_save(sb);
 	if (r != NULL && !(sb->run.flags & RUN_DETACH))
 		fd = r->iev.ibuf.fd;
@@ -1445,7 +1530,11 @@ jail_message(struct sbx *sb, struct imsg *im)
 		    imsg_expect(im, sizeof(jr)) == -1)
 			return "bad READY";
 		memcpy(&jr, im->data, sizeof(jr));
-		sbx_ready(sb, jr.initpid);
+		if (jr.net && netdsock[0] == '\0')
+			return "READY with a network nobody asked for";
+		if (!jr.net && netdsock[0] != '\0')
+			return "READY without the network of lensnetd";
+		sbx_ready(sb, &jr);
 		break;
 	case IMSG_J_FAILED:
 		if (sb->state != SANDBOX_CREATED ||
@@ -1830,7 +1919,7 @@ main(int argc, char *argv[])
 	strlcpy(auditsock, VMM_AUDITSOCK, sizeof(auditsock));
 	strlcpy(initpath, VMM_LENSINIT, sizeof(initpath));
 	strlcpy(cgname, VMM_CGROUP, sizeof(cgname));
-	while ((ch = getopt(argc, argv, "a:c:dD:i:s:v")) != -1) {
+	while ((ch = getopt(argc, argv, "a:c:dD:i:n:s:v")) != -1) {
 		switch (ch) {
 		case 'a':
 			if (strlcpy(auditsock, optarg, sizeof(auditsock)) >=
@@ -1858,6 +1947,12 @@ main(int argc, char *argv[])
 			if (optarg[0] != '/' || strlcpy(initpath, optarg,
 			    sizeof(initpath)) >= sizeof(initpath))
 				errx(2, "-i %s: need an absolute path", optarg);
+			break;
+		case 'n':
+			if (optarg[0] != '/' || strlcpy(netdsock, optarg,
+			    sizeof(netdsock)) >= sizeof(netdsock))
+				errx(2, "-n %s: need an absolute path of at most "
+				    "%zu bytes", optarg, sizeof(netdsock) - 1);
 			break;
 		case 's':
 			if (strlcpy(sockpath, optarg, sizeof(sockpath)) >=
@@ -1965,8 +2060,8 @@ main(int argc, char *argv[])
 	if (jail_seccomp_parent() == -1)
 		fatalx("cannot load the parent's seccomp filter");
 	log_info("started: socket %s, state %s, cgroup %s, lens-init %s, "
-	    "audit %s", sockpath, statedir, cgroup_parent(), initpath,
-	    auditsock);
+	    "audit %s, network %s", sockpath, statedir, cgroup_parent(),
+	    initpath, auditsock, netdsock[0] ? netdsock : "none");
 	event_dispatch();
 	cgroup_fini();
 	log_info("exiting");

@@ -20,11 +20,13 @@
 #define LENSVMM_H
 
 #include <sys/types.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <limits.h>
 
 #include "lensvmm_imsg.h"
 #include "lensinit_proto.h"
+#include "lensnetd_imsg.h"
 #include "proc.h"
 
 #define VMM_USER		"_lensvmm"
@@ -81,7 +83,10 @@ enum vmm_jail_imsg {
 
 struct j_ready {
 	int32_t		initpid;	/* host pid of lens-init */
-	uint32_t	pad;
+	uint32_t	net;		/* 1: attached to lensnetd */
+	struct in_addr	addr, gateway;	/* the sandbox's, its gateway's */
+	uint16_t	proxyport;	/* HTTP(S)_PROXY on the gateway */
+	uint16_t	pad[3];
 };
 
 struct j_exec_exit {
@@ -122,6 +127,15 @@ struct jail_conf {
 	uint32_t	 pids;
 	pid_t		 parent;
 	volatile int32_t *sigsys;
+	/* lensnetd: socket ("" none), policy (NULL: default), -p strings;
+	 * the answer */
+	char		 netdsock[108];
+	const char	*policy;
+	size_t		 policylen;
+	const char	*publish;		/* npublish strings */
+	uint32_t	 npublish;
+	int		 netdfd;		/* held for the sandbox's life */
+	struct netd_attached net;		/* when netdfd != -1 */
 };
 
 /* control.c */
@@ -131,6 +145,22 @@ struct control_conf {
 	pid_t		 parent;
 };
 int	control_main(int fd, void *arg);
+
+/*
+ * netd.c.  netd_connect: attach a sandbox to lensnetd at sockpath (jail:
+ * nsfd its network namespace, kept by the caller; microvm: nsfd -1 and
+ * *tapfd gets the tap; policy: its YAML text, or NULL and 0 for the
+ * default policy).  Returns the connection, to hold for the
+ * sandbox's life (closing it removes the network), or -1 with err.
+ */
+int	netd_connect(const char *sockpath, const char *id, uint32_t backend,
+	    int nsfd, const char *policy, size_t policylen,
+	    const char *publish, uint32_t npublish, struct netd_attached *,
+	    int *tapfd, char *err, size_t errlen);
+/* netd.c: attach the sandbox whose first process is pid to lensnetd
+ * (c->netdfd, c->net); -1 with a message in err: the sandbox must not
+ * start (fail closed) */
+int	netd_attach(struct jail_conf *c, pid_t pid, char *err, size_t errlen);
 
 /* jail.c: set the sandbox up and start lens-init; the init channel in
  * *initfd and its host pid in *initpid; -1 with a message in err */

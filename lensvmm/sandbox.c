@@ -47,6 +47,7 @@ static TAILQ_HEAD(, exec) execs = TAILQ_HEAD_INITIALIZER(execs);
 static struct jail_conf	*conf;
 static struct imsgev	 parent, init;
 static struct event	 ev_console, ev_chld, ev_ready, ev_kill, ev_exit;
+static struct event	 ev_netd;
 static pid_t		 initpid;
 static int		 ready, ending, ended, finishing, init_paused;
 static uint64_t		 console_written;
@@ -331,6 +332,12 @@ init_message(struct imsg *im)
 		evtimer_del(&ev_ready);
 		memset(&jr, 0, sizeof(jr));
 		jr.initpid = initpid;
+		if (conf->netdfd != -1) {
+			jr.net = 1;
+			jr.addr = conf->net.addr;
+			jr.gateway = conf->net.gateway;
+			jr.proxyport = conf->net.proxyport;
+		}
 		if (imsgev_compose(&parent, IMSG_J_READY, 0, 0, -1, &jr,
 		    sizeof(jr)) == -1)
 			fatal("compose for the parent");
@@ -747,6 +754,27 @@ on_sigchld(int sig, short ev, void *arg)
 	}
 }
 
+/*
+ * lensnetd never writes after ATTACHED: EOF means it went away, and the
+ * sandbox's network with it (its gateway namespace died).  The sandbox
+ * goes on with loopback only; say so once.
+ */
+static void
+netd_gone(int fd, short ev, void *arg)
+{
+	char	 c;
+
+	(void)ev;
+	(void)arg;
+	if (read(fd, &c, 1) == -1 && errno == EAGAIN)
+		return;
+	log_warnx("lensnetd closed its connection: the sandbox has no "
+	    "network any more");
+	event_del(&ev_netd);
+	close(fd);
+	conf->netdfd = -1;
+}
+
 static void
 ready_timeout(int fd, short ev, void *arg)
 {
@@ -817,6 +845,13 @@ sandbox_main(int fd, void *arg)
 	event_add(&ev_console, NULL);
 	signal_set(&ev_chld, SIGCHLD, on_sigchld, NULL);
 	signal_add(&ev_chld, NULL);
+	if (conf->netdfd != -1) {
+		fcntl(conf->netdfd, F_SETFL, fcntl(conf->netdfd, F_GETFL) |
+		    O_NONBLOCK);
+		event_set(&ev_netd, conf->netdfd, EV_READ | EV_PERSIST,
+		    netd_gone, NULL);
+		event_add(&ev_netd, NULL);
+	}
 	evtimer_set(&ev_ready, ready_timeout, NULL);
 	evtimer_set(&ev_kill, kill_timeout, NULL);
 	evtimer_set(&ev_exit, exit_timeout, NULL);

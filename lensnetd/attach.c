@@ -1,0 +1,104 @@
+/*
+ * The NETD_ATTACH request lensvmm sends (common/lensnetd_imsg.h):
+ * checked here, field by field, before the parent acts on any of it.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lensnetd.h"
+#include "policy.h"
+
+static int
+aerr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+aerr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int
+zero(const uint8_t *p, size_t n)
+{
+	while (n-- > 0)
+		if (*p++ != 0)
+			return 0;
+	return 1;
+}
+
+int
+attach_parse(const void *data, size_t len, int has_fd,
+    struct attach_req *req, char *err, size_t errlen)
+{
+	const char	*p, *end, *nul;
+	size_t		 i;
+
+	memset(req, 0, sizeof(*req));
+	if (data == NULL || len < sizeof(req->a))
+		return aerr(err, errlen, "ATTACH: %zu bytes, need at least %zu",
+		    len, sizeof(req->a));
+	memcpy(&req->a, data, sizeof(req->a));
+	if (memchr(req->a.sandbox, '\0', sizeof(req->a.sandbox)) == NULL)
+		return aerr(err, errlen, "ATTACH: sandbox id not "
+		    "NUL-terminated");
+	for (i = 0; req->a.sandbox[i] != '\0'; i++)
+		if (!((req->a.sandbox[i] >= '0' && req->a.sandbox[i] <= '9') ||
+		    (req->a.sandbox[i] >= 'a' && req->a.sandbox[i] <= 'f')))
+			break;
+	if (i != CTL_ID_SIZE - 1 || req->a.sandbox[i] != '\0')
+		return aerr(err, errlen, "ATTACH: sandbox id is not 64 "
+		    "lowercase hex digits");
+	if (!zero(req->a.pad, sizeof(req->a.pad)) || req->a.pad2 != 0)
+		return aerr(err, errlen, "ATTACH: padding not zero");
+	switch (req->a.backend) {
+	case NETD_BACKEND_JAIL:
+		if (!has_fd)
+			return aerr(err, errlen, "ATTACH: backend jail needs "
+			    "the sandbox's network namespace as descriptor");
+		break;
+	case NETD_BACKEND_MICROVM:
+		if (has_fd)
+			return aerr(err, errlen, "ATTACH: backend microvm "
+			    "takes no descriptor");
+		break;
+	default:
+		return aerr(err, errlen, "ATTACH: unknown backend %u",
+		    req->a.backend);
+	}
+	if (req->a.policylen > POLICY_MAXSIZE)
+		return aerr(err, errlen, "ATTACH: policy of %u bytes, at most "
+		    "%u", req->a.policylen, (unsigned)POLICY_MAXSIZE);
+	if (req->a.npublish > NETD_MAXPUBLISH)
+		return aerr(err, errlen, "ATTACH: %u published ports, at most "
+		    "%d", req->a.npublish, NETD_MAXPUBLISH);
+	p = (const char *)data + sizeof(req->a);
+	end = (const char *)data + len;
+	if ((size_t)(end - p) < req->a.policylen)
+		return aerr(err, errlen, "ATTACH: policy length %u beyond the "
+		    "message", req->a.policylen);
+	req->policy = p;
+	req->policylen = req->a.policylen;
+	p += req->a.policylen;
+	for (i = 0; i < req->a.npublish; i++) {
+		if (p >= end || (nul = memchr(p, '\0', end - p)) == NULL)
+			return aerr(err, errlen, "ATTACH: published port %zu "
+			    "missing or not NUL-terminated", i + 1);
+		if (nul == p || nul - p > 127)
+			return aerr(err, errlen, "ATTACH: published port %zu: "
+			    "length %zu", i + 1, (size_t)(nul - p));
+		req->publish[i] = p;
+		p = nul + 1;
+	}
+	req->npublish = req->a.npublish;
+	if (p != end)
+		return aerr(err, errlen, "ATTACH: %zu bytes after the last "
+		    "field", (size_t)(end - p));
+	return 0;
+}

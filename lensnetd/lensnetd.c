@@ -1,0 +1,1057 @@
+/*
+ * lensnetd parent: options, the dns and proxy children, the control
+ * socket for lensvmm, one gateway namespace per attached sandbox
+ * (netns.c, nft.c), every listening socket, the routing of the
+ * children's messages, and the audit client.
+ *
+ * Runs as root with CAP_NET_ADMIN, CAP_SYS_ADMIN (setns, unshare),
+ * CAP_NET_BIND_SERVICE and CAP_KILL only, under a deny-list seccomp
+ * filter.  It reads no network traffic: only lensvmm's requests (a peer
+ * of uid 0 or _lensvmm) and its children's messages, both checked for
+ * size and content before use.  A child that dies or breaks the
+ * protocol ends the daemon (fail closed: every gateway goes with it).
+ */
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <arpa/inet.h>
+#include <linux/nsfs.h>
+#include <netinet/in.h>
+
+#include <err.h>
+#include <errno.h>
+#include <event.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <jansson.h>
+#include <pwd.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "auditc.h"
+#include "imsgev.h"
+#include "log.h"
+#include "lensnetd.h"
+#include "policy.h"
+#include "privsep.h"
+#include "proc.h"
+#include "sandbox.h"
+
+#define ATTACH_TIMEOUT	10		/* seconds for the ATTACH message */
+#define MAXCONNS	4096
+
+enum { DNS, PROXY, NCHILD };
+
+struct sbx {
+	TAILQ_ENTRY(sbx)	 entry;
+	uint32_t		 id;		/* peerid towards the children */
+	char			 sandbox[CTL_ID_SIZE];
+	struct imsgev		 iev;		/* lensvmm's connection */
+	struct event		 ev_timeout;
+	uid_t			 uid;
+	int			 attached;
+	int			 slot;		/* in the pool, or -1 */
+	uint32_t		 backend;
+	struct netns_gw		 gw;
+};
+
+static TAILQ_HEAD(, sbx)	 sbxs = TAILQ_HEAD_INITIALIZER(sbxs);
+static struct proc_child	 children[NCHILD] = {
+	{ .name = "dns", .fd = -1 },
+	{ .name = "proxy", .fd = -1 },
+};
+static struct imsgev		 child_iev[NCHILD];
+static struct netd_role		 role;
+static struct netd_config	 config;
+static struct auditc		*audit;
+static struct event		 ev_accept;
+static int			 listen_fd = -1;
+static uid_t			 vmm_uid = (uid_t)-1;
+static char			 sockpath[sizeof(((struct sockaddr_un *)0)->sun_path)];
+static char			 auditsock[sizeof(sockpath)];
+static char			 instance[32] = "lensnetd";
+static uint32_t			 pool_base;	/* host order */
+static int			 pool_bits;
+static uint8_t			*pool_used;
+static size_t			 pool_slots;
+static uint32_t			 next_id = 1;
+static int			 nconns, shutting_down, exit_status;
+
+/* capabilities the parent keeps */
+static const cap_value_t keep_caps[] = {
+	CAP_NET_ADMIN,		/* veth, tap, addresses, routes, nftables */
+	CAP_SYS_ADMIN,		/* unshare and setns of network namespaces */
+	CAP_NET_BIND_SERVICE,	/* DNS on port 53, published ports < 1024 */
+	CAP_KILL,		/* stop the children (_lensnet) */
+};
+
+static void	sbx_free(struct sbx *, const char *why);
+static void	child_dispatch(int, short, void *);
+
+static __attribute__((noreturn)) void
+usage(void)
+{
+	fprintf(stderr, "usage: lensnetd [-dv] [-a auditsock] [-n instance] "
+	    "[-p pool] [-s socket] -u upstream[:port]\n");
+	exit(2);
+}
+
+/* --- options ----------------------------------------------------------- */
+
+static void
+parse_upstream(const char *s, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+	char			 buf[INET6_ADDRSTRLEN + 16], *port = NULL, *e;
+	unsigned long		 p = 53;
+
+	memset(ss, 0, sizeof(*ss));
+	if (strlcpy(buf, s, sizeof(buf)) >= sizeof(buf))
+		goto bad;
+	if (buf[0] == '[') {
+		if ((e = strchr(buf, ']')) == NULL)
+			goto bad;
+		*e = '\0';
+		if (e[1] == ':')
+			port = e + 2;
+		else if (e[1] != '\0')
+			goto bad;
+		memmove(buf, buf + 1, strlen(buf + 1) + 1);
+	} else if ((e = strchr(buf, ':')) != NULL && strchr(e + 1, ':') ==
+	    NULL) {
+		*e = '\0';
+		port = e + 1;
+	}
+	if (port != NULL) {
+		errno = 0;
+		p = strtoul(port, &e, 10);
+		if (*port < '0' || *port > '9' || *e != '\0' || errno != 0 ||
+		    p < 1 || p > 65535)
+			goto bad;
+	}
+	if (inet_pton(AF_INET, buf, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)p);
+		return;
+	}
+	if (inet_pton(AF_INET6, buf, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)p);
+		return;
+	}
+bad:
+	errx(2, "-u %s: need ADDRESS, ADDRESS:PORT or [IPV6]:PORT", s);
+}
+
+static void
+parse_pool(const char *s)
+{
+	char		 buf[32], *slash, *e;
+	struct in_addr	 a;
+	unsigned long	 bits;
+
+	if (strlcpy(buf, s, sizeof(buf)) >= sizeof(buf) ||
+	    (slash = strchr(buf, '/')) == NULL)
+		goto bad;
+	*slash = '\0';
+	errno = 0;
+	bits = strtoul(slash + 1, &e, 10);
+	if (slash[1] < '0' || slash[1] > '9' || *e != '\0' || errno != 0 ||
+	    bits < 14 || bits > 30 || inet_pton(AF_INET, buf, &a) != 1)
+		goto bad;
+	pool_base = ntohl(a.s_addr);
+	pool_bits = (int)bits;
+	if ((pool_base & (0xffffffffu >> bits)) != 0)
+		errx(2, "-p %s: host bits set in the network address", s);
+	pool_slots = (size_t)1 << (30 - bits);
+	if ((pool_used = calloc(pool_slots, 1)) == NULL)
+		err(1, "calloc");
+	return;
+bad:
+	errx(2, "-p %s: need an IPv4 network A.B.C.D/LEN with LEN from 14 "
+	    "to 30", s);
+}
+
+static int
+pool_alloc(struct in_addr *net)
+{
+	size_t	 i;
+
+	for (i = 0; i < pool_slots; i++)
+		if (!pool_used[i]) {
+			pool_used[i] = 1;
+			net->s_addr = htonl(pool_base + 4 * (uint32_t)i);
+			return (int)i;
+		}
+	return -1;
+}
+
+/* the host's own addresses: refused as DNS answers and destinations */
+static void
+host_addrs(struct netd_config *c)
+{
+	struct ifaddrs	*ifa, *i;
+	size_t		 len;
+
+	if (getifaddrs(&ifa) == -1)
+		fatal("getifaddrs");
+	for (i = ifa; i != NULL && c->nhostaddrs < 32; i = i->ifa_next) {
+		if (i->ifa_addr == NULL)
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET)
+			len = sizeof(struct sockaddr_in);
+		else if (i->ifa_addr->sa_family == AF_INET6)
+			len = sizeof(struct sockaddr_in6);
+		else
+			continue;
+		memcpy(&c->hostaddrs[c->nhostaddrs++], i->ifa_addr, len);
+	}
+	freeifaddrs(ifa);
+}
+
+/* --- audit ---------------------------------------------------------------- */
+
+static void
+audit_cb(struct auditc *ac, enum auditc_note n, void *arg)
+{
+	(void)ac;
+	(void)arg;
+	if (n == AUDITC_READY)
+		log_info("audit: connected to lensauditd");
+	else if (n == AUDITC_LOST)
+		log_warnx("audit: lost lensauditd; events are kept until it "
+		    "is back");
+}
+
+static int
+audit_json(const char *sandbox, const char *type, json_t *details)
+{
+	char	*s;
+	int	 rc;
+
+	if ((s = json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+		fatalx("audit: json_dumps");
+	json_decref(details);
+	if ((rc = auditc_event(audit, sandbox, type, s, strlen(s))) == -1)
+		log_warn("audit: %s event for %s not queued", type, sandbox);
+	free(s);
+	return rc;
+}
+
+/* --- the children ------------------------------------------------------ */
+
+static void
+to_child(int c, uint32_t type, uint32_t peerid, int fd, const void *data,
+    size_t len)
+{
+	if (imsgev_compose(&child_iev[c], type, peerid, 0, fd, data, len) ==
+	    -1) {
+		log_warn("message %#x to %s", type, children[c].name);
+		if (fd != -1)
+			close(fd);
+		/* a child that cannot keep up is as good as dead */
+		fatalx("%s does not read its messages", children[c].name);
+	}
+}
+
+static struct sbx *
+sbx_by_id(uint32_t id)
+{
+	struct sbx	*sb;
+
+	TAILQ_FOREACH(sb, &sbxs, entry)
+		if (sb->attached && sb->id == id)
+			return sb;
+	return NULL;
+}
+
+static void
+child_bad(int c, const struct imsg *im, const char *why)
+{
+	log_warnx("%s: bad message %#x (%zu bytes): %s; exiting",
+	    children[c].name, im->hdr.type, im->datalen, why);
+	exit(1);
+}
+
+static void
+child_audit(int c, struct imsg *im)
+{
+	struct netd_audit	 na;
+	struct sbx		*sb;
+	const char		*details;
+	size_t			 dlen;
+
+	if (im->datalen < sizeof(na) + 2)
+		child_bad(c, im, "AUDIT too short");
+	memcpy(&na, im->data, sizeof(na));
+	if (memchr(na.type, '\0', sizeof(na.type)) == NULL)
+		child_bad(c, im, "AUDIT type not NUL-terminated");
+	details = (const char *)im->data + sizeof(na);
+	dlen = im->datalen - sizeof(na);
+	sb = im->hdr.peerid != 0 ? sbx_by_id(im->hdr.peerid) : NULL;
+	if (auditc_event(audit, sb != NULL ? sb->sandbox : "", na.type,
+	    details, dlen) == -1)
+		log_warn("audit: %s event from %s refused", na.type,
+		    children[c].name);
+}
+
+static void
+child_inward(struct imsg *im)
+{
+	struct netd_inward	 in;
+	struct sbx		*sb;
+	int			 s = -1;
+
+	if (imsg_expect(im, sizeof(in)) == -1)
+		child_bad(PROXY, im, "INWARD_REQUEST size");
+	memcpy(&in, im->data, sizeof(in));
+	if ((sb = sbx_by_id(im->hdr.peerid)) == NULL)
+		log_debug("inward request for gone sandbox %u",
+		    im->hdr.peerid);
+	else if ((s = netns_socket(&sb->gw)) == -1)
+		log_warn("sandbox %s: inward socket", sb->sandbox);
+	/* without a descriptor: refused */
+	to_child(PROXY, IMSG_NETD_INWARD_SOCKET, im->hdr.peerid, s, &in,
+	    sizeof(in));
+}
+
+static void
+child_message(int c, struct imsg *im)
+{
+	if (im->fd != -1)
+		child_bad(c, im, "a descriptor from a child");
+	switch (im->hdr.type) {
+	case IMSG_NETD_AUDIT:
+		child_audit(c, im);
+		return;
+	case IMSG_NETD_DNSMAP:
+		if (c != DNS || imsg_expect(im, sizeof(struct netd_dnsmap)) ==
+		    -1)
+			child_bad(c, im, "DNSMAP");
+		to_child(PROXY, im->hdr.type, im->hdr.peerid, -1, im->data,
+		    im->datalen);
+		return;
+	case IMSG_NETD_RESOLVED:
+		if (c != DNS || imsg_expect(im, sizeof(struct netd_resolved)) ==
+		    -1)
+			child_bad(c, im, "RESOLVED");
+		to_child(PROXY, im->hdr.type, im->hdr.peerid, -1, im->data,
+		    im->datalen);
+		return;
+	case IMSG_NETD_RESOLVE:
+		if (c != PROXY || imsg_expect(im, sizeof(struct netd_resolve))
+		    == -1)
+			child_bad(c, im, "RESOLVE");
+		to_child(DNS, im->hdr.type, im->hdr.peerid, -1, im->data,
+		    im->datalen);
+		return;
+	case IMSG_NETD_INWARD_REQUEST:
+		if (c != PROXY)
+			child_bad(c, im, "INWARD_REQUEST");
+		child_inward(im);
+		return;
+	default:
+		child_bad(c, im, "unexpected type");
+	}
+}
+
+static void
+child_dispatch(int fd, short event, void *arg)
+{
+	int		 c = (int)(intptr_t)arg;
+	struct imsgev	*iev = &child_iev[c];
+	struct imsg	 im;
+	ssize_t		 n;
+	int		 rc;
+
+	(void)fd;
+	if (event & EV_WRITE) {
+		if (imsg_write(&iev->ibuf) == -1 && errno != EAGAIN) {
+			/* gone: SIGCHLD says how */
+			event_del(&iev->ev);
+			iev->events = 0;
+			return;
+		}
+	}
+	if (event & EV_READ) {
+		n = imsg_read(&iev->ibuf);
+		if (n == 0 || (n == -1 && errno != EAGAIN)) {
+			event_del(&iev->ev);
+			iev->events = 0;
+			return;
+		}
+		while ((rc = imsg_get(&iev->ibuf, &im)) == 1) {
+			child_message(c, &im);
+			imsg_free(&im);
+		}
+		if (rc == -1) {
+			log_warnx("%s: malformed frame; exiting",
+			    children[c].name);
+			exit(1);
+		}
+	}
+	imsgev_add(iev);
+}
+
+/* the roles, with their process title */
+static int
+dns_run(int fd, void *arg)
+{
+	proc_title("dns");
+	return dns_main(fd, arg);
+}
+
+static int
+proxy_run(int fd, void *arg)
+{
+	proc_title("proxy");
+	return proxy_main(fd, arg);
+}
+
+/* --- sandboxes ------------------------------------------------------------- */
+
+static void
+conn_send_error(struct sbx *sb, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+conn_send_error(struct sbx *sb, const char *fmt, ...)
+{
+	struct netd_error	 ne;
+	va_list			 ap;
+
+	memset(&ne, 0, sizeof(ne));
+	va_start(ap, fmt);
+	vsnprintf(ne.msg, sizeof(ne.msg), fmt, ap);
+	va_end(ap);
+	log_warnx("attach from uid %u refused: %s", (unsigned)sb->uid,
+	    ne.msg);
+	/* the first and only thing sent: it fits the socket's buffer */
+	if (imsg_compose(&sb->iev.ibuf, IMSG_NETD_ERROR, 0, 0, -1, &ne,
+	    sizeof(ne)) == 0)
+		(void)imsg_write(&sb->iev.ibuf);
+}
+
+/* a host listener for a published port */
+static int
+publish_listener(const struct policy_publish *pp, char *err, size_t errlen)
+{
+	struct sockaddr_storage	 ss;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
+	socklen_t		 slen;
+	int			 s, one = 1;
+
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, pp->addr, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(pp->hostport);
+		slen = sizeof(*sin);
+	} else if (inet_pton(AF_INET6, pp->addr, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(pp->hostport);
+		slen = sizeof(*sin6);
+	} else {
+		snprintf(err, errlen, "published port: bad address %.63s",
+		    pp->addr);
+		return -1;
+	}
+	if ((s = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1 ||
+	    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+	    bind(s, (struct sockaddr *)&ss, slen) == -1 ||
+	    listen(s, 128) == -1) {
+		snprintf(err, errlen, "published port %.63s:%u: %s", pp->addr,
+		    pp->hostport, strerror(errno));
+		if (s != -1)
+			close(s);
+		return -1;
+	}
+	return s;
+}
+
+static int
+sbx_attach(struct sbx *sb, struct imsg *im)
+{
+	struct attach_req	 req;
+	struct netd_sandbox	 ns;
+	struct netd_attached	 na;
+	struct netd_listener	 nl;
+	struct policy_publish	 pubs[2 * NETD_MAXPUBLISH];
+	struct policy_error	 pe;
+	struct policy		*pol;
+	struct in_addr		 net;
+	struct ibuf		*b;
+	char			 err[512], perr[256];
+	int			 fds[4 + 2 * NETD_MAXPUBLISH], nfds = 0, i;
+	size_t			 npubs = 0, k;
+	static const int	 kinds[4] = { NETD_L_DNS_UDP, NETD_L_DNS_TCP,
+	    NETD_L_TRANSPARENT, NETD_L_CONNECT };
+
+	struct sbx		*o;
+
+	if (attach_parse(im->data, im->datalen, im->fd != -1, &req, err,
+	    sizeof(err)) == -1) {
+		conn_send_error(sb, "%s", err);
+		return -1;
+	}
+	TAILQ_FOREACH(o, &sbxs, entry)
+		if (o->attached && strcmp(o->sandbox, req.a.sandbox) == 0) {
+			conn_send_error(sb, "sandbox %s is already attached",
+			    req.a.sandbox);
+			return -1;
+		}
+	/* fail closed: no network without an audit log */
+	if (!auditc_ready(audit)) {
+		conn_send_error(sb, "lensauditd is not reachable at %s: no "
+		    "sandbox gets a network without an audit log", auditsock);
+		return -1;
+	}
+	/* the policy (from lensvmm, the operator's) and the -p strings */
+	memset(&pe, 0, sizeof(pe));
+	strlcpy(pe.msg, "cannot make the default policy", sizeof(pe.msg));
+	if (req.policylen == 0)
+		pol = policy_default();
+	else
+		pol = policy_parse("attach", req.policy, req.policylen, &pe);
+	if (pol == NULL) {
+		policy_strerror(&pe, perr, sizeof(perr));
+		conn_send_error(sb, "policy: %s", perr);
+		return -1;
+	}
+	for (k = 0; k < policy_npublish(pol) && npubs < NETD_MAXPUBLISH; k++)
+		pubs[npubs++] = *policy_publish_at(pol, k);
+	policy_free(pol);
+	for (k = 0; k < req.npublish; k++)
+		if (policy_parse_publish(req.publish[k], &pubs[npubs++], perr,
+		    sizeof(perr)) == -1) {
+			conn_send_error(sb, "-p %s: %s", req.publish[k], perr);
+			return -1;
+		}
+	if (im->fd != -1 && ioctl(im->fd, NS_GET_NSTYPE) != CLONE_NEWNET) {
+		conn_send_error(sb, "ATTACH: the descriptor is not a network "
+		    "namespace");
+		return -1;
+	}
+	if ((sb->slot = pool_alloc(&net)) == -1) {
+		conn_send_error(sb, "address pool exhausted");
+		return -1;
+	}
+	strlcpy(sb->sandbox, req.a.sandbox, sizeof(sb->sandbox));
+	sb->backend = req.a.backend;
+	sb->gw.gw.s_addr = htonl(ntohl(net.s_addr) + 1);
+	sb->gw.addr.s_addr = htonl(ntohl(net.s_addr) + 2);
+	if (netns_gateway(&sb->gw, im->fd, err, sizeof(err)) == -1) {
+		conn_send_error(sb, "sandbox %s: %s", sb->sandbox, err);
+		return -1;
+	}
+	for (i = 0; i < 4; i++)
+		if ((fds[nfds++] = netns_listener(&sb->gw, kinds[i], err,
+		    sizeof(err))) == -1) {
+			nfds--;
+			goto fail;
+		}
+	for (k = 0; k < npubs; k++)
+		if ((fds[nfds++] = publish_listener(&pubs[k], err,
+		    sizeof(err))) == -1) {
+			nfds--;
+			goto fail;
+		}
+	/* audited before anything is handed out (fail closed) */
+	if (audit_json(sb->sandbox, "net.attach", json_pack(
+	    "{s:s, s:s, s:s, s:s, s:I}", "backend",
+	    sb->backend == NETD_BACKEND_JAIL ? "jail" : "microvm",
+	    "address", inet_ntoa(sb->gw.addr), "gateway",
+	    inet_ntop(AF_INET, &sb->gw.gw, perr, sizeof(perr)) ? perr : "?",
+	    "interface", sb->gw.ifname, "published", (json_int_t)npubs)) ==
+	    -1) {
+		snprintf(err, sizeof(err), "the audit queue refused the event");
+		goto fail;
+	}
+
+	sb->id = next_id++;
+	sb->attached = 1;
+	memset(&ns, 0, sizeof(ns));
+	strlcpy(ns.sandbox, sb->sandbox, sizeof(ns.sandbox));
+	ns.addr = sb->gw.addr;
+	ns.gateway = sb->gw.gw;
+	ns.policylen = (uint32_t)req.policylen;
+	for (i = 0; i < NCHILD; i++) {
+		if ((b = imsg_create(&child_iev[i].ibuf, IMSG_NETD_SANDBOX,
+		    sb->id, 0, sizeof(ns) + req.policylen)) == NULL ||
+		    imsg_add(b, &ns, sizeof(ns)) == -1 ||
+		    imsg_add(b, req.policy, req.policylen) == -1)
+			fatal("SANDBOX for %s", children[i].name);
+		imsg_close(&child_iev[i].ibuf, b);
+		imsgev_add(&child_iev[i]);
+	}
+	for (i = 0; i < nfds; i++) {
+		memset(&nl, 0, sizeof(nl));
+		nl.kind = i < 4 ? (uint32_t)kinds[i] : NETD_L_PUBLISH;
+		nl.port = i < 4 ? 0 : pubs[i - 4].port;
+		to_child(i < 2 ? DNS : PROXY, IMSG_NETD_LISTENER, sb->id,
+		    fds[i], &nl, sizeof(nl));
+	}
+	memset(&na, 0, sizeof(na));
+	na.addr = sb->gw.addr;
+	na.gateway = sb->gw.gw;
+	na.prefixlen = 30;
+	na.proxyport = NETD_PORT_CONNECT;
+	na.mtu = NETD_MTU;
+	strlcpy(na.ifname, sb->backend == NETD_BACKEND_JAIL ?
+	    NETD_SBX_IFNAME : NETD_TAP_IFNAME, sizeof(na.ifname));
+	if (imsgev_compose(&sb->iev, IMSG_NETD_ATTACHED, 0, 0, sb->gw.tapfd,
+	    &na, sizeof(na)) == -1)
+		fatal("compose ATTACHED");
+	sb->gw.tapfd = -1;	/* lensvmm's now */
+	log_info("sandbox %s attached (uid %u): %s, address %s, gateway "
+	    "netns net:[%lu], %zu published", sb->sandbox, (unsigned)sb->uid,
+	    sb->backend == NETD_BACKEND_JAIL ? "jail" : "microvm",
+	    inet_ntoa(sb->gw.addr), sb->gw.inode, npubs);
+	return 0;
+fail:
+	for (i = 0; i < nfds; i++)
+		close(fds[i]);
+	conn_send_error(sb, "sandbox %s: %s", sb->sandbox, err);
+	netns_teardown(&sb->gw);
+	return -1;
+}
+
+static void
+sbx_free(struct sbx *sb, const char *why)
+{
+	int	 i;
+
+	TAILQ_REMOVE(&sbxs, sb, entry);
+	nconns--;
+	evtimer_del(&sb->ev_timeout);
+	if (sb->attached) {
+		for (i = 0; i < NCHILD; i++)
+			if (children[i].pid > 0)
+				to_child(i, IMSG_NETD_SANDBOX_GONE, sb->id, -1,
+				    NULL, 0);
+		netns_teardown(&sb->gw);
+		log_info("sandbox %s detached: %s", sb->sandbox, why);
+		(void)audit_json(sb->sandbox, "net.detach", json_pack("{s:s}",
+		    "reason", why));
+	} else if (sb->gw.nsfd != -1)
+		netns_teardown(&sb->gw);
+	if (sb->slot != -1)
+		pool_used[sb->slot] = 0;
+	if (sb->iev.ibuf.fd != -1)
+		imsgev_clear(&sb->iev);
+	free(sb);
+	if (!shutting_down && nconns < MAXCONNS)
+		event_add(&ev_accept, NULL);
+}
+
+static void
+conn_timeout(int fd, short ev, void *arg)
+{
+	struct sbx	*sb = arg;
+
+	(void)fd;
+	(void)ev;
+	log_warnx("connection from uid %u: no ATTACH within %d s; closed",
+	    (unsigned)sb->uid, ATTACH_TIMEOUT);
+	sbx_free(sb, "timeout");
+}
+
+static void
+conn_dispatch(int fd, short event, void *arg)
+{
+	struct sbx	*sb = arg;
+	struct imsg	 im;
+	ssize_t		 n;
+	int		 rc;
+
+	(void)fd;
+	if (event & EV_WRITE) {
+		if (imsg_write(&sb->iev.ibuf) == -1 && errno != EAGAIN) {
+			sbx_free(sb, "connection lost");
+			return;
+		}
+	}
+	if (event & EV_READ) {
+		n = imsg_read(&sb->iev.ibuf);
+		if (n == 0 || (n == -1 && errno != EAGAIN)) {
+			sbx_free(sb, "connection closed");
+			return;
+		}
+		while ((rc = imsg_get(&sb->iev.ibuf, &im)) == 1) {
+			if (im.hdr.type == IMSG_NETD_ATTACH && !sb->attached) {
+				evtimer_del(&sb->ev_timeout);
+				rc = sbx_attach(sb, &im);
+				imsg_free(&im);
+				if (rc == -1) {
+					sbx_free(sb, "attach failed");
+					return;
+				}
+				continue;
+			}
+			if (im.hdr.type == IMSG_NETD_DETACH && sb->attached &&
+			    im.datalen == 0 && im.fd == -1) {
+				imsg_free(&im);
+				sbx_free(sb, "detach");
+				return;
+			}
+			if (sb->attached)
+				log_warnx("sandbox %s: unexpected message %#x "
+				    "(%zu bytes); detached", sb->sandbox,
+				    im.hdr.type, im.datalen);
+			else
+				conn_send_error(sb, "expected ATTACH, got "
+				    "message %#x (%zu bytes)", im.hdr.type,
+				    im.datalen);
+			imsg_free(&im);
+			sbx_free(sb, "protocol error");
+			return;
+		}
+		if (rc == -1) {
+			log_warnx("connection from uid %u: malformed frame; "
+			    "closed", (unsigned)sb->uid);
+			sbx_free(sb, "malformed frame");
+			return;
+		}
+	}
+	imsgev_add(&sb->iev);
+}
+
+static void
+conn_accept(int fd, short event, void *arg)
+{
+	struct sbx	*sb;
+	struct timeval	 tv;
+	uid_t		 uid;
+	gid_t		 gid;
+	pid_t		 pid;
+	int		 s;
+
+	(void)event;
+	(void)arg;
+	if ((s = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) ==
+	    -1) {
+		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			log_warn("accept");
+		return;
+	}
+	if (imsg_peercred(s, &uid, &gid, &pid) == -1) {
+		log_warn("SO_PEERCRED");
+		close(s);
+		return;
+	}
+	if (uid != 0 && uid != vmm_uid) {
+		log_warnx("connection from uid %u (pid %d) refused: only root "
+		    "and %s may attach sandboxes", (unsigned)uid, (int)pid,
+		    "_lensvmm");
+		close(s);
+		return;
+	}
+	if ((sb = calloc(1, sizeof(*sb))) == NULL) {
+		log_warn("calloc");
+		close(s);
+		return;
+	}
+	sb->uid = uid;
+	sb->slot = -1;
+	sb->gw.nsfd = sb->gw.tapfd = -1;
+	TAILQ_INSERT_TAIL(&sbxs, sb, entry);
+	if (++nconns >= MAXCONNS)
+		event_del(&ev_accept);
+	imsgev_init(&sb->iev, s, conn_dispatch, sb);
+	evtimer_set(&sb->ev_timeout, conn_timeout, sb);
+	tv.tv_sec = ATTACH_TIMEOUT;
+	tv.tv_usec = 0;
+	evtimer_add(&sb->ev_timeout, &tv);
+}
+
+/* --- seccomp ------------------------------------------------------------ */
+
+/*
+ * A deny-list, as lensvmm's parent: the parent runs libnftnl, libmnl,
+ * getifaddrs and libevent, whose exact syscalls vary with the libc; it
+ * never executes, forks, traces, mounts or loads anything.
+ */
+static const int parent_deny[] = {
+	SCMP_SYS(execve), SCMP_SYS(execveat), SCMP_SYS(fork), SCMP_SYS(vfork),
+	SCMP_SYS(clone), SCMP_SYS(clone3), SCMP_SYS(ptrace),
+	SCMP_SYS(process_vm_readv), SCMP_SYS(process_vm_writev),
+	SCMP_SYS(mount), SCMP_SYS(umount2), SCMP_SYS(pivot_root),
+	SCMP_SYS(chroot), SCMP_SYS(open_tree), SCMP_SYS(move_mount),
+	SCMP_SYS(mount_setattr), SCMP_SYS(fsopen), SCMP_SYS(fsconfig),
+	SCMP_SYS(fsmount), SCMP_SYS(fspick), SCMP_SYS(keyctl),
+	SCMP_SYS(add_key), SCMP_SYS(request_key), SCMP_SYS(bpf),
+	SCMP_SYS(userfaultfd), SCMP_SYS(perf_event_open),
+	SCMP_SYS(kexec_load), SCMP_SYS(kexec_file_load),
+	SCMP_SYS(open_by_handle_at), SCMP_SYS(name_to_handle_at),
+	SCMP_SYS(init_module), SCMP_SYS(finit_module),
+	SCMP_SYS(delete_module), SCMP_SYS(iopl), SCMP_SYS(ioperm),
+	SCMP_SYS(swapon), SCMP_SYS(swapoff), SCMP_SYS(reboot),
+	SCMP_SYS(syslog), SCMP_SYS(acct), SCMP_SYS(settimeofday),
+	SCMP_SYS(clock_settime), SCMP_SYS(clock_adjtime), SCMP_SYS(adjtimex),
+	SCMP_SYS(quotactl), SCMP_SYS(uselib), SCMP_SYS(vhangup),
+	SCMP_SYS(setuid), SCMP_SYS(setgid), SCMP_SYS(setreuid),
+	SCMP_SYS(setregid), SCMP_SYS(setresuid), SCMP_SYS(setresgid),
+	SCMP_SYS(setgroups), SCMP_SYS(capset), SCMP_SYS(io_uring_setup),
+	SCMP_SYS(io_uring_enter), SCMP_SYS(io_uring_register),
+};
+
+static const uint64_t unshare_deny[] = {
+	CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS, CLONE_NEWIPC,
+	CLONE_NEWCGROUP, CLONE_FS, CLONE_FILES, CLONE_SYSVSEM,
+};
+
+static void
+seccomp_parent(void)
+{
+	scmp_filter_ctx	 ctx;
+	size_t		 i;
+
+	if ((ctx = seccomp_init(SCMP_ACT_ALLOW)) == NULL)
+		fatalx("seccomp_init");
+	sandbox_filtered();
+	for (i = 0; i < sizeof(parent_deny) / sizeof(parent_deny[0]); i++)
+		if (parent_deny[i] >= 0 && seccomp_rule_add(ctx,
+		    SCMP_ACT_ERRNO(EPERM), parent_deny[i], 0) < 0)
+			fatalx("seccomp rule for %s",
+			    sandbox_syscall_name(parent_deny[i]));
+	/* network namespaces only (a user namespace would give
+	 * capabilities back) */
+	for (i = 0; i < sizeof(unshare_deny) / sizeof(unshare_deny[0]); i++)
+		if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
+		    SCMP_SYS(unshare), 1, SCMP_A0(SCMP_CMP_MASKED_EQ,
+		    unshare_deny[i], unshare_deny[i])) < 0)
+			fatalx("seccomp rules for unshare");
+	if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setns), 1,
+	    SCMP_A1(SCMP_CMP_NE, CLONE_NEWNET)) < 0)
+		fatalx("seccomp rule for setns");
+	if (seccomp_load(ctx) < 0)
+		fatalx("seccomp_load");
+	seccomp_release(ctx);
+}
+
+/* --- main -------------------------------------------------------------- */
+
+static void
+shutdown_all(const char *why)
+{
+	struct sbx	*sb;
+
+	shutting_down = 1;
+	event_del(&ev_accept);
+	while ((sb = TAILQ_FIRST(&sbxs)) != NULL)
+		sbx_free(sb, why);
+	proc_kill_all(children, NCHILD, SIGTERM);
+}
+
+static void
+parent_sig(int sig, short ev, void *arg)
+{
+	int	 abnormal = 0, i;
+
+	(void)ev;
+	(void)arg;
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		log_info("shutting down on SIG%s", sigabbrev_np(sig));
+		shutdown_all("lensnetd stopping");
+		break;
+	case SIGHUP:
+		log_info("SIGHUP: nothing to reload");
+		break;
+	case SIGCHLD:
+		proc_reap(children, NCHILD, &abnormal);
+		if (!shutting_down) {
+			log_warnx("a child ended; every sandbox loses its "
+			    "network");
+			exit_status = 1;
+			shutdown_all("lensnetd child died");
+		}
+		for (i = 0; i < NCHILD; i++)
+			if (children[i].pid != 0)
+				return;
+		event_loopexit(NULL);
+		break;
+	}
+}
+
+static int
+setup_socket(const char *path)
+{
+	struct sockaddr_un	 sun;
+	char			 dir[sizeof(sun.sun_path)], *slash;
+	int			 fd;
+	mode_t			 old;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
+	strlcpy(dir, path, sizeof(dir));
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) == -1 && errno != EEXIST)
+			fatal("mkdir %s", dir);
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1)
+		fatal("socket");
+	/* a socket left by a lensnetd that died: ours now */
+	if (unlink(path) == -1 && errno != ENOENT)
+		fatal("unlink %s", path);
+	/* anyone may connect: peers are judged by SO_PEERCRED */
+	old = umask(0111);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		fatal("bind %s", path);
+	umask(old);
+	if (listen(fd, 128) == -1)
+		fatal("listen %s", path);
+	return fd;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct event	 ev_term, ev_int, ev_hup, ev_chld;
+	struct passwd	*pw;
+	char		 err[256], lockpath[sizeof(sockpath) + 64];
+	int		 ch, debug = 0, verbose = 0, keep[2], lockfd, i;
+	int		 have_upstream = 0;
+
+	strlcpy(sockpath, NETD_SOCKET, sizeof(sockpath));
+	strlcpy(auditsock, NETD_AUDITSOCK, sizeof(auditsock));
+	parse_pool("10.200.0.0/16");
+	while ((ch = getopt(argc, argv, "a:dn:p:s:u:v")) != -1) {
+		switch (ch) {
+		case 'a':
+			if (strlcpy(auditsock, optarg, sizeof(auditsock)) >=
+			    sizeof(auditsock))
+				errx(2, "-a %s: path too long", optarg);
+			break;
+		case 'd':
+			debug = 1;
+			break;
+		case 'n':
+			if (optarg[0] == '\0' || strlen(optarg) >= 24 ||
+			    strspn(optarg, "abcdefghijklmnopqrstuvwxyz"
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+			    strlen(optarg))
+				errx(2, "-n %s: need at most 23 letters, "
+				    "digits, '-', '_' or '.'", optarg);
+			strlcpy(instance, optarg, sizeof(instance));
+			break;
+		case 'p':
+			free(pool_used);
+			parse_pool(optarg);
+			break;
+		case 's':
+			if (strlcpy(sockpath, optarg, sizeof(sockpath)) >=
+			    sizeof(sockpath))
+				errx(2, "-s %s: path too long", optarg);
+			break;
+		case 'u':
+			parse_upstream(optarg, &config.upstream);
+			have_upstream = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	if (!have_upstream)
+		errx(2, "-u is required: the DNS upstream the dns child "
+		    "forwards allowed names to");
+
+	log_init(1, LOG_DAEMON);
+	log_setverbose(verbose);
+	log_procinit("parent");
+	if (geteuid() != 0)
+		fatalx("must run as root");
+	if (privsep_user(NETD_USER, &role.user, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	if ((pw = getpwnam("_lensvmm")) != NULL)
+		vmm_uid = pw->pw_uid;
+	else
+		log_warnx("user _lensvmm does not exist: only root may "
+		    "attach sandboxes");
+	privsep_emptydir(LENS_EMPTYDIR);
+	/* one lensnetd per instance name */
+	if (mkdir("/run/lens", 0755) == -1 && errno != EEXIST)
+		fatal("mkdir /run/lens");
+	snprintf(lockpath, sizeof(lockpath), "/run/lens/%s.lock", instance);
+	if ((lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) ==
+	    -1)
+		fatal("open %s", lockpath);
+	if (flock(lockfd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK)
+			fatalx("another lensnetd runs as instance %s",
+			    instance);
+		fatal("lock %s", lockpath);
+	}
+	host_addrs(&config);
+	listen_fd = setup_socket(sockpath);
+
+	log_init(debug, LOG_DAEMON);
+	if (!debug && daemon(0, 0) == -1)
+		fatal("daemon");
+	proc_init(argc, argv);
+	netns_init();
+	role.parent = getpid();
+	role.debug = debug;
+	role.verbose = verbose;
+	keep[0] = -1;
+	proc_fork(&children[DNS], dns_run, &role, keep);
+	proc_fork(&children[PROXY], proxy_run, &role, keep);
+	proc_title("parent");
+
+	if (event_init() == NULL)
+		fatalx("event_init");
+	signal_set(&ev_term, SIGTERM, parent_sig, NULL);
+	signal_set(&ev_int, SIGINT, parent_sig, NULL);
+	signal_set(&ev_hup, SIGHUP, parent_sig, NULL);
+	signal_set(&ev_chld, SIGCHLD, parent_sig, NULL);
+	signal_add(&ev_term, NULL);
+	signal_add(&ev_int, NULL);
+	signal_add(&ev_hup, NULL);
+	signal_add(&ev_chld, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	for (i = 0; i < NCHILD; i++) {
+		imsgev_init(&child_iev[i], children[i].fd, child_dispatch,
+		    (void *)(intptr_t)i);
+		to_child(i, IMSG_NETD_CONFIG, 0, -1, &config, sizeof(config));
+	}
+	if ((audit = auditc_new(auditsock, "lensnet", audit_cb, NULL)) ==
+	    NULL)
+		fatal("audit client");
+	event_set(&ev_accept, listen_fd, EV_READ | EV_PERSIST, conn_accept,
+	    NULL);
+	event_add(&ev_accept, NULL);
+
+	privsep_limit_caps(keep_caps, sizeof(keep_caps) / sizeof(keep_caps[0]));
+	seccomp_parent();
+	log_info("started: instance %s, socket %s, pool %s/%d, audit %s",
+	    instance, sockpath, inet_ntoa((struct in_addr){ htonl(pool_base) }),
+	    pool_bits, auditsock);
+	event_dispatch();
+	if (unlink(sockpath) == -1 && errno != ENOENT)
+		log_warn("unlink %s", sockpath);
+	log_info("exiting");
+	return exit_status;
+}

@@ -1,0 +1,184 @@
+/*
+ * The lensvmm side of lensnetd (common/lensnetd_imsg.h), run in a
+ * sandbox's jail process while it is still root: one connection per
+ * sandbox, NETD_ATTACH with the sandbox's network namespace, then the
+ * connection is held until the jail process ends, which makes lensnetd
+ * tear the sandbox's network down.  Any failure stops the sandbox from
+ * starting (fail closed).
+ */
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/un.h>
+
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "imsg.h"
+#include "lensvmm.h"
+
+#define NETD_TIMEOUT	10	/* seconds for lensnetd's answer */
+
+int
+netd_connect(const char *sockpath, const char *id, uint32_t backend,
+    int nsfd, const char *policy, size_t policylen, const char *publish,
+    uint32_t npublish, struct netd_attached *na, int *tapfd, char *err,
+    size_t errlen)
+{
+	struct sockaddr_un	 sun;
+	struct netd_attach	 a;
+	struct netd_error	 ne;
+	struct imsgbuf		*ibuf = NULL;
+	struct imsg		 im;
+	struct ibuf		*b;
+	struct pollfd		 pfd;
+	size_t			 plen;
+	ssize_t			 n;
+	int			 s = -1, fd = -1, rc;
+	uint32_t		 i;
+	const char		*p;
+
+	if (tapfd != NULL)
+		*tapfd = -1;
+	if ((backend == NETD_BACKEND_JAIL) != (nsfd != -1)) {
+		snprintf(err, errlen, "lensnetd: a jail needs its network "
+		    "namespace, a microvm none");
+		return -1;
+	}
+	if (nsfd != -1 && (fd = fcntl(nsfd, F_DUPFD_CLOEXEC, 3)) == -1) {
+		snprintf(err, errlen, "dup: %s", strerror(errno));
+		return -1;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strlcpy(sun.sun_path, sockpath, sizeof(sun.sun_path));
+	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    connect(s, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		snprintf(err, errlen, "lensnetd is not reachable at %s (%s): "
+		    "no sandbox starts without its network gatekeeper",
+		    sockpath, strerror(errno));
+		goto fail;
+	}
+	if ((ibuf = malloc(sizeof(*ibuf))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	imsg_init(ibuf, s);
+	memset(&a, 0, sizeof(a));
+	strlcpy(a.sandbox, id, sizeof(a.sandbox));
+	a.backend = backend;
+	a.npublish = npublish;
+	a.policylen = (uint32_t)policylen;	/* 0: the default policy */
+	for (i = 0, p = publish, plen = 0; i < npublish; i++) {
+		plen += strlen(p) + 1;
+		p += strlen(p) + 1;
+	}
+	if ((b = imsg_create(ibuf, IMSG_NETD_ATTACH, 0, 0, sizeof(a) +
+	    policylen + plen)) == NULL || imsg_add(b, &a, sizeof(a)) == -1 ||
+	    (policylen > 0 && imsg_add(b, policy, policylen) == -1) ||
+	    (plen > 0 && imsg_add(b, publish, plen) == -1)) {
+		snprintf(err, errlen, "lensnetd: request too large");
+		goto fail;
+	}
+	b->fd = fd;
+	imsg_close(ibuf, b);
+	fd = -1;			/* the queue's now */
+	if (imsg_flush(ibuf) == -1) {
+		snprintf(err, errlen, "lensnetd: send: %s", strerror(errno));
+		goto fail;
+	}
+	for (;;) {
+		pfd.fd = s;
+		pfd.events = POLLIN;
+		if ((rc = poll(&pfd, 1, NETD_TIMEOUT * 1000)) == -1 &&
+		    errno == EINTR)
+			continue;
+		if (rc != 1) {
+			snprintf(err, errlen, "lensnetd did not answer in %d "
+			    "seconds", NETD_TIMEOUT);
+			goto fail;
+		}
+		if ((n = imsg_read(ibuf)) == -1 && errno == EAGAIN)
+			continue;
+		if (n <= 0) {
+			snprintf(err, errlen, "lensnetd closed the connection "
+			    "without an answer");
+			goto fail;
+		}
+		if ((rc = imsg_get(ibuf, &im)) == -1) {
+			snprintf(err, errlen, "lensnetd: malformed answer");
+			goto fail;
+		}
+		if (rc == 1)
+			break;
+	}
+	if (im.hdr.type == IMSG_NETD_ERROR &&
+	    imsg_expect(&im, sizeof(ne)) == 0) {
+		memcpy(&ne, im.data, sizeof(ne));
+		ne.msg[sizeof(ne.msg) - 1] = '\0';
+		snprintf(err, errlen, "lensnetd: %s", ne.msg);
+		imsg_free(&im);
+		goto fail;
+	}
+	if (im.hdr.type != IMSG_NETD_ATTACHED ||
+	    (im.fd != -1) != (backend == NETD_BACKEND_MICROVM) ||
+	    imsg_expect(&im, sizeof(*na)) == -1) {
+		snprintf(err, errlen, "lensnetd: unexpected answer %#x",
+		    im.hdr.type);
+		imsg_free(&im);
+		goto fail;
+	}
+	memcpy(na, im.data, sizeof(*na));
+	if (tapfd != NULL) {
+		*tapfd = im.fd;
+		im.fd = -1;
+	}
+	imsg_free(&im);
+	if (na->prefixlen < 1 || na->prefixlen > 30 ||
+	    na->gateway.s_addr == INADDR_ANY || na->proxyport == 0) {
+		snprintf(err, errlen, "lensnetd: ATTACHED with a bad address");
+		if (tapfd != NULL && *tapfd != -1) {
+			close(*tapfd);
+			*tapfd = -1;
+		}
+		goto fail;
+	}
+	imsg_clear(ibuf);
+	free(ibuf);
+	return s;
+fail:
+	if (ibuf != NULL) {
+		imsg_clear(ibuf);
+		free(ibuf);
+	}
+	if (fd != -1)
+		close(fd);
+	if (s != -1)
+		close(s);
+	return -1;
+}
+
+int
+netd_attach(struct jail_conf *c, pid_t pid, char *err, size_t errlen)
+{
+	char	 path[64];
+	int	 nsfd;
+
+	c->netdfd = -1;
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	if ((nsfd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	c->netdfd = netd_connect(c->netdsock, c->id, NETD_BACKEND_JAIL, nsfd,
+	    c->policy, c->policylen, c->publish, c->npublish, &c->net, NULL,
+	    err, errlen);
+	close(nsfd);
+	return c->netdfd == -1 ? -1 : 0;
+}
