@@ -749,8 +749,49 @@ dnsmap_lookup(struct sbx *s, const struct sockaddr_storage *a,
 }
 
 /*
+ * Does the CIDR rule text ("ADDR/BITS", maybe "[ADDR]/BITS", maybe
+ * ":PORT" after it) name a range inside the class why?  A rule such as
+ * 0.0.0.0/0 matches every address but names no private range: it must
+ * not open loopback or metadata.
+ */
+static int
+rule_names_class(const char *rule, const char *why)
+{
+	struct sockaddr_storage	 ss;
+	char			 buf[128], *slash, *a = buf;
+	const char		*rwhy;
+	long			 bits;
+
+	if (rule == NULL || strlcpy(buf, rule, sizeof(buf)) >= sizeof(buf))
+		return 0;
+	if ((slash = strchr(buf, '/')) == NULL)
+		return 0;
+	*slash = '\0';
+	bits = strtol(slash + 1, NULL, 10);
+	if (a[0] == '[') {
+		a++;
+		if (slash[-1] != ']')
+			return 0;
+		slash[-1] = '\0';
+	}
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, a, &((struct sockaddr_in *)&ss)->sin_addr) == 1)
+		ss.ss_family = AF_INET;
+	else if (inet_pton(AF_INET6, a,
+	    &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1)
+		ss.ss_family = AF_INET6;
+	else
+		return 0;
+	if (bits < (ss.ss_family == AF_INET ? 8 : 16))
+		return 0;
+	rwhy = addr_forbidden((struct sockaddr *)&ss, config.hostaddrs,
+	    config.nhostaddrs);
+	return rwhy != NULL && strcmp(rwhy, why) == 0;
+}
+
+/*
  * Why address a may not be a destination on port, or NULL: a
- * forbidden class is refused unless a CIDR rule allows the address.
+ * forbidden class is refused unless a CIDR rule names a range of it.
  */
 static const char *
 addr_refused(struct conn *c, const struct sockaddr_storage *a,
@@ -765,7 +806,7 @@ addr_refused(struct conn *c, const struct sockaddr_storage *a,
 	/* only a rule naming the range, never defaultVerdict: allow */
 	*rule = NULL;
 	if (policy_tcp_addr(c->sbx->pol, (const struct sockaddr *)a, c->port,
-	    rule) == VERDICT_ALLOW && *rule != NULL)
+	    rule) == VERDICT_ALLOW && rule_names_class(*rule, why))
 		return NULL;
 	return why;
 }
