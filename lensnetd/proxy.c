@@ -104,6 +104,7 @@ struct conn {
 	int			 have_dst;
 	struct dir		 up, down;	/* up: client to upstream */
 	size_t			 consumed;	/* CONNECT head, not forwarded */
+	int			 forward;	/* plain HTTP through the proxy port */
 	struct timespec		 start, peekstart;
 	int			 timedout;
 	const char		*verdict;	/* set by conn_fail */
@@ -608,7 +609,7 @@ conn_relay(struct conn *c)
 	c->state = S_RELAY;
 	if (c->tls_terminate && tls_intercept != NULL && tls_intercept(c) == 0)
 		return;
-	if (c->kind == NETD_L_CONNECT) {
+	if (c->kind == NETD_L_CONNECT && !c->forward) {
 		static const char ok[] =
 		    "HTTP/1.1 200 Connection established\r\n\r\n";
 
@@ -988,6 +989,68 @@ conn_connected(struct conn *c)
 	conn_relay(c);
 }
 
+/*
+ * Plain HTTP through the proxy port ("GET http://host[:port]/path
+ * HTTP/1.1"): the request line is rewritten to origin form, and
+ * "Connection: close" added so that the client's next request, maybe
+ * for another host, never travels over this upstream connection.  The
+ * Host header, when given, must name the same host and port.
+ */
+static int
+forward_rewrite(struct conn *c, const struct peek_http *h, char *host,
+    int *isip, const char **why)
+{
+	static const char close_hdr[] = "Connection: close\r\n";
+	uint8_t		*b = c->up.buf + c->up.off;
+	const char	*tgt = (const char *)b + h->target_off;
+	size_t		 alen = 0, cut, pos, csz = sizeof(close_hdr) - 1;
+	uint16_t	 hport;
+
+	while (7 + alen < h->target_len && tgt[7 + alen] != '/' &&
+	    tgt[7 + alen] != '?' && tgt[7 + alen] != '#')
+		alen++;
+	if (memchr(tgt + 7, '@', alen) != NULL) {
+		*why = "user information in the URL";
+		return -1;
+	}
+	if (peek_hostport(tgt + 7, alen, 0, host, NETD_NAME_SIZE, &c->port,
+	    isip, why) == -1)
+		return -1;
+	if (c->port == 0)
+		c->port = 80;
+	if (h->has_host) {
+		hport = h->host_port != 0 ? h->host_port : 80;
+		if (strcmp(h->host, host) != 0 || hport != c->port) {
+			*why = "Host header disagrees with the URL";
+			return -1;
+		}
+	}
+	if (c->up.len + csz > PROXY_BUFSZ - c->up.off) {
+		*why = "no room to rewrite the request";
+		return -1;
+	}
+	/* "http://authority" goes; a path-less URL gets "/" */
+	cut = 7 + alen;
+	if (7 + alen == h->target_len || tgt[7 + alen] != '/') {
+		b[h->target_off + cut - 1] = '/';
+		cut--;
+	}
+	memmove(b + h->target_off, b + h->target_off + cut,
+	    c->up.len - h->target_off - cut);
+	c->up.len -= cut;
+	/* after the request line */
+	for (pos = 0; pos + 1 < c->up.len; pos++)
+		if (b[pos] == '\r' && b[pos + 1] == '\n')
+			break;
+	pos += 2;
+	memmove(b + pos + csz, b + pos, c->up.len - pos);
+	memcpy(b + pos, close_hdr, csz);
+	c->up.len += csz;
+	c->forward = 1;
+	c->proto = "http";
+	return 0;
+}
+
 static void
 peek_decide(struct conn *c, int timedout)
 {
@@ -1015,21 +1078,31 @@ peek_decide(struct conn *c, int timedout)
 			conn_fail(c, 400, reason);
 			return;
 		}
-		if (strcmp(h.method, "CONNECT") != 0) {
-			conn_fail(c, 405, "only CONNECT is proxied here "
-			    "(plain HTTP forward proxying is not)");
-			return;
-		}
 		tgt = (const char *)b + h.target_off;
-		if (peek_hostport(tgt, h.target_len, 1, host, sizeof(host),
-		    &c->port, &isip, &why) == -1) {
-			snprintf(reason, sizeof(reason), "bad CONNECT "
-			    "target: %s", why);
-			conn_fail(c, 400, reason);
-			return;
+		if (strcmp(h.method, "CONNECT") != 0) {
+			if (h.target_len < 7 ||
+			    strncasecmp(tgt, "http://", 7) != 0) {
+				conn_fail(c, 405, "only CONNECT and absolute "
+				    "http:// requests are proxied here");
+				return;
+			}
+			if (forward_rewrite(c, &h, host, &isip, &why) == -1) {
+				snprintf(reason, sizeof(reason), "bad forward "
+				    "request: %s", why);
+				conn_fail(c, 400, reason);
+				return;
+			}
+		} else {
+			if (peek_hostport(tgt, h.target_len, 1, host,
+			    sizeof(host), &c->port, &isip, &why) == -1) {
+				snprintf(reason, sizeof(reason), "bad CONNECT "
+				    "target: %s", why);
+				conn_fail(c, 400, reason);
+				return;
+			}
+			c->consumed = h.headlen;
+			c->proto = "connect";
 		}
-		c->consumed = h.headlen;
-		c->proto = "connect";
 		if (isip) {
 			struct sockaddr_in	*s4 = (struct sockaddr_in *)&c->orig;
 			struct sockaddr_in6	*s6 = (struct sockaddr_in6 *)&c->orig;
@@ -1050,7 +1123,8 @@ peek_decide(struct conn *c, int timedout)
 		}
 		strlcpy(c->name, host, sizeof(c->name));
 		evtimer_del(&c->tev);
-		decide_name(c, 1);
+		/* a tunnel may carry any TCP a tcp rule allows; a request not */
+		decide_name(c, !c->forward);
 		return;
 	}
 

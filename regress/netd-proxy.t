@@ -22,7 +22,7 @@ if [ "$(id -u)" != 0 ] || ! command -v nft >/dev/null ||
 	exit 0
 fi
 
-tap_plan 69
+tap_plan 75
 tmpdir_setup
 
 N=$(( ($$ % 200) + 20 ))
@@ -132,7 +132,7 @@ EOF
 bg "$G" "$H" run -P "$T/policy" -S $CL -t $GW:15001 -c $GW:3128 \
     -p 198.18.$N.1:18080:7 -C 1500 -B 200 \
     -r ok.test=$REAL -r loop.test=127.0.0.1 -r meta.test=169.254.169.254 \
-    -r mapped.test=::ffff:127.0.0.1 -r nowhere.test=$DROP \
+    -r mapped.test=::ffff:127.0.0.1 -r nowhere.test=$DROP -r a.web.test=$EVIL \
     -m echo.test=$ECHO -m priv.test=10.9.9.9 -m ok.test=$REAL \
     >"$T/h.out" 2>"$T/h.err"
 HPID=$!
@@ -379,10 +379,34 @@ out=$(connect_status 'CONNECT ok.test:443 HTTP/1.1\r\nHost: a\r\n  folded\r\n\r\
 [ "$out" = 400 ]
 ok $? "CONNECT with obsolete line folding: $out"
 
+# plain HTTP through the proxy port
 mark
-out=$(connect_status 'GET http://ok.test/id.txt HTTP/1.1\r\nHost: ok.test\r\n\r\n')
+out=$($CURL $P http://ok.test/id.txt)
+[ "$out" = real-server ]
+ok $? "GET http://ok.test/ through the proxy port: $out"
+audit_has '"verdict":"allow"' '"listener":"connect"' '"proto":"http"' \
+    '"name":"ok.test"' "\"destination\":\"$REAL\"" '"port":80'
+ok $? "audit: forward proxy allow"
+
+out=$($CURL $P http://ok.test/id.txt http://a.web.test/id.txt | tr '\n' ' ')
+[ "$out" = "real-server evil-server " ]
+ok $? "two hosts over one client connection each reach their own server ($out)"
+
+out=$($CURL $P -o /dev/null -w '%{http_code}' http://bad.test/)
+[ "$out" = 403 ]
+ok $? "GET http://bad.test/ through the proxy port: $out"
+
+out=$(connect_status 'GET http://ok.test/id.txt HTTP/1.1\r\nHost: bad.test\r\n\r\n')
+[ "$out" = 400 ]
+ok $? "forward request whose Host disagrees with the URL: $out"
+
+out=$(connect_status 'GET http://user@ok.test/ HTTP/1.1\r\nHost: ok.test\r\n\r\n')
+[ "$out" = 400 ]
+ok $? "forward request with user information: $out"
+
+out=$(connect_status 'GET /id.txt HTTP/1.1\r\nHost: ok.test\r\n\r\n')
 [ "$out" = 405 ]
-ok $? "plain HTTP forward proxying: $out"
+ok $? "origin-form request to the proxy port: $out"
 
 mark
 out=$(connect_status 'CONNECT ok.test:81 HTTP/1.1\r\n\r\n')
