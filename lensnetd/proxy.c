@@ -1205,16 +1205,20 @@ conn_peek_read(struct conn *c)
 		conn_close(c, "client reset while the proxy was peeking");
 		return;
 	}
-	if (n == 0)
+	if (n == 0) {
 		c->up.eof = 1;
+		if (c->up.len == 0 && c->kind == NETD_L_CONNECT) {
+			conn_close(c, "closed before sending anything");
+			return;
+		}
+	}
 	c->up.len += n;
 	c->up.bytes += n;
 	if (c->up.len == (size_t)n && n > 0)
 		/* first bytes: the whole hello or head within peek_ms */
 		conn_timer(c, pconf.peek_ms);
+	/* may close c: nothing after it */
 	peek_decide(c, 0);
-	if (c->state == S_PEEK && c->up.eof && c->up.len == 0)
-		conn_close(c, "closed before sending anything");
 }
 
 static void

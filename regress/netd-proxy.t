@@ -34,6 +34,7 @@ DROP=198.18.$N.15 PRIV=10.99.$N.13
 PIDS=
 
 cleanup() {
+	[ "$_tap_failed" -eq 0 ] || diag "harness log:" "$(tail -n 40 "$T/h.err")"
 	for p in $PIDS; do kill "$p" 2>/dev/null; done
 	sleep 0.3
 	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done

@@ -382,6 +382,8 @@ run(int argc, char **argv)
 	if (waitpid(child.pid, &child.status, 0) == -1)
 		err(1, "waitpid");
 	printf("proxy %s\n", proc_status(&child));
+	imsg_clear(ib);
+	free(ib);
 	(void)ss;
 	return WIFEXITED(child.status) && WEXITSTATUS(child.status) == 0 ?
 	    0 : 1;
@@ -565,6 +567,9 @@ hold(int n, const char *proxy, const char *target)
 			good++;
 	}
 	printf("held %d\n", good);
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+	free(fds);
 	return good == n ? 0 : 1;
 }
 
