@@ -22,7 +22,7 @@ if [ "$(id -u)" != 0 ] || ! command -v nft >/dev/null ||
 	exit 0
 fi
 
-tap_plan 75
+tap_plan 78
 tmpdir_setup
 
 N=$(( ($$ % 200) + 20 ))
@@ -131,7 +131,7 @@ cidr allow 10.99.0.0/16 7
 http allow nowhere.test *
 EOF
 bg "$G" "$H" run -P "$T/policy" -S $CL -t $GW:15001 -c $GW:3128 \
-    -p 198.18.$N.1:18080:7 -C 1500 -B 200 \
+    -p 198.18.$N.1:18080:7 -C 1500 -B 200 -I 5000 \
     -r ok.test=$REAL -r loop.test=127.0.0.1 -r meta.test=169.254.169.254 \
     -r mapped.test=::ffff:127.0.0.1 -r nowhere.test=$DROP -r a.web.test=$EVIL \
     -m echo.test=$ECHO -m priv.test=10.9.9.9 -m ok.test=$REAL \
@@ -427,6 +427,18 @@ mark
 out=$(connect_status 'CONNECT unknown.web.test:443 HTTP/1.1\r\n\r\n')
 [ "$out" = 502 ]
 ok $? "CONNECT to an allowed name that does not resolve: $out"
+
+# an idle tunnel is closed after the idle timeout (-I 5000)
+mark
+out=$(inc "$H" send $GW:3128 "CONNECT $ECHO:7 HTTP/1.1\\r\\n\\r\\nidle" 8000)
+case $out in *idle*"[eof]"*) true ;; *) false ;; esac
+ok $? "an idle tunnel: echoed, then closed by the proxy"
+audit_has '"verdict":"allow"' '"reason":"idle timeout"' '"bytes_in":4'
+ok $? "audit: closed by the idle timeout"
+d=$(tail -n +$((MARK + 1)) "$T/h.out" | grep 'idle timeout' |
+    sed 's/.*"duration_ms":\([0-9]*\).*/\1/')
+[ -n "$d" ] && [ "$d" -ge 5000 ] && [ "$d" -lt 7500 ]
+ok $? "idle close after ${d:-?} ms (timeout 5000 ms)"
 
 # a published port: host side on the gateway, into the client
 bg "$C" "$H" echo $CL:7 >/dev/null
