@@ -22,7 +22,7 @@ if [ "$(id -u)" != 0 ] || ! command -v nft >/dev/null ||
 	exit 0
 fi
 
-tap_plan 78
+tap_plan 80
 tmpdir_setup
 
 N=$(( ($$ % 200) + 20 ))
@@ -270,6 +270,13 @@ ok $? "raw TCP to a DNS-mapped allowed name, half-close: echo then EOF"
 audit_has '"verdict":"allow"' '"name":"echo.test"' '"proto":"tcp"' \
     '"bytes_out":15' '"bytes_in":15' '"rule":"echo.test:7"'
 ok $? "audit: allow echo.test with 15 bytes each way"
+
+mark
+out=$(inc "$H" send $ECHO:7 'server-speaks-first' 0 3000)
+case $out in "server-speaks-first"*"[eof]"*) true ;; *) false ;; esac
+ok $? "raw TCP that sends nothing for 3 s (longer than the peek) is decided as raw"
+audit_has '"verdict":"allow"' '"name":"echo.test"' '"bytes_out":19'
+ok $? "audit: allow after the peek timeout"
 
 mark
 out=$(inc "$H" send $ECHO:8 'x')

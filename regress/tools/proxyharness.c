@@ -23,9 +23,9 @@
  *   proxyharness echo addr:port
  *	An echo server (poll, non-blocking); on EOF it flushes and shuts
  *	its side down.
- *   proxyharness send addr:port DATA [wait-ms]
- *	Connects, sends DATA (\r \n escapes), shuts down its write side,
- *	prints everything until EOF.
+ *   proxyharness send addr:port DATA [wait-ms [pre-ms]]
+ *	Connects, waits pre-ms, sends DATA (\r \n escapes), waits
+ *	wait-ms, shuts down its write side, prints everything until EOF.
  *   proxyharness hold N proxy:port target:port
  *	Opens N CONNECT tunnels at once, waits for every 200, then sends
  *	one line through each and checks its echo; prints "held N".
@@ -502,7 +502,7 @@ tcp_connect(const char *where)
 }
 
 static int
-sendrecv(const char *where, const char *data, int waitms)
+sendrecv(const char *where, const char *data, int waitms, int prems)
 {
 	char	 buf[65536];
 	size_t	 n;
@@ -511,6 +511,8 @@ sendrecv(const char *where, const char *data, int waitms)
 
 	n = unescape(data, buf, sizeof(buf));
 	fd = tcp_connect(where);
+	if (prems > 0)
+		usleep(prems * 1000);
 	if (write(fd, buf, n) != (ssize_t)n)
 		err(1, "write");
 	if (waitms > 0)
@@ -584,8 +586,9 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "echo") == 0 && argc == 3)
 		return echo(argv[2]);
-	if (strcmp(argv[1], "send") == 0 && (argc == 4 || argc == 5))
-		return sendrecv(argv[2], argv[3], argc == 5 ? atoi(argv[4]) : 0);
+	if (strcmp(argv[1], "send") == 0 && argc >= 4 && argc <= 6)
+		return sendrecv(argv[2], argv[3], argc >= 5 ? atoi(argv[4]) : 0,
+		    argc == 6 ? atoi(argv[5]) : 0);
 	if (strcmp(argv[1], "hold") == 0 && argc == 5)
 		return hold(atoi(argv[2]), argv[3], argv[4]);
 	errx(1, "bad usage");
