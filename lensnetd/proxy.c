@@ -105,6 +105,7 @@ struct conn {
 	struct dir		 up, down;	/* up: client to upstream */
 	size_t			 consumed;	/* CONNECT head, not forwarded */
 	int			 forward;	/* plain HTTP through the proxy port */
+	int			 sni_check;	/* tunnel: hold bytes until the SNI is seen */
 	struct timespec		 start, peekstart;
 	int			 timedout;
 	const char		*verdict;	/* set by conn_fail */
@@ -191,6 +192,7 @@ static void	conn_update(struct conn *);
 static void	conn_connect_next(struct conn *);
 static void	listener_accept(int, short, void *);
 static void	accept_pause(int);
+static int	tunnel_sni(struct conn *);
 
 static uint64_t
 ms_since(const struct timespec *t)
@@ -590,7 +592,7 @@ conn_update(struct conn *c)
 			cw |= EV_WRITE;
 		if (!c->down.eof && c->down.len < PROXY_BUFSZ)
 			uw |= EV_READ;
-		if (c->up.len > 0)
+		if (c->up.len > 0 && !c->sni_check)
 			uw |= EV_WRITE;
 		break;
 	default:
@@ -626,6 +628,8 @@ conn_relay(struct conn *c)
 		c->up.len -= c->consumed;
 		c->up.bytes -= c->consumed;
 	}
+	if (c->sni_check && tunnel_sni(c) == -1)
+		return;
 	if (c->up.len == 0) {
 		dir_free(&c->up);
 		if (c->up.eof) {
@@ -635,6 +639,55 @@ conn_relay(struct conn *c)
 	}
 	conn_timer(c, pconf.idle_ms);
 	conn_update(c);
+}
+
+/*
+ * A CONNECT tunnel to a name an http rule allows: when the client
+ * speaks TLS in it, its SNI must be that name (no fronting another
+ * host behind the allowed one).  The bytes wait until that is known.
+ * -1 when the connection was closed.
+ */
+static int
+tunnel_sni(struct conn *c)
+{
+	char		 sni[NETD_NAME_SIZE], reason[600];
+	const char	*why = NULL;
+	const uint8_t	*b = c->up.buf != NULL ? c->up.buf + c->up.off : NULL;
+	enum peek_result r;
+
+	if (c->up.len == 0) {
+		if (c->up.eof)
+			c->sni_check = 0;
+		return 0;
+	}
+	switch (peek_proto(b, c->up.len)) {
+	case PEEK_P_UNKNOWN:
+		if (!c->up.eof)
+			return 0;
+		/* FALLTHROUGH */
+	case PEEK_P_HTTP:
+	case PEEK_P_OTHER:
+		c->sni_check = 0;
+		return 0;
+	case PEEK_P_TLS:
+		break;
+	}
+	r = peek_tls(b, c->up.len, sni, &why);
+	if (r == PEEK_NEED_MORE && !c->up.eof)
+		return 0;
+	if (r == PEEK_NONE || (r == PEEK_FOUND && strcmp(sni, c->name) == 0)) {
+		c->sni_check = 0;
+		return 0;
+	}
+	if (r == PEEK_FOUND)
+		snprintf(reason, sizeof(reason), "SNI %s in a tunnel to %s",
+		    sni, c->name);
+	else
+		snprintf(reason, sizeof(reason), "bad ClientHello in the "
+		    "tunnel: %s", why != NULL ? why : "incomplete");
+	c->verdict = "deny";
+	conn_close(c, reason);
+	return -1;
 }
 
 /* both ways finished */
@@ -866,6 +919,8 @@ decide_name(struct conn *c, int tcp_too)
 	if (d.verdict == VERDICT_ALLOW) {
 		c->rule = d.rule;
 		c->tls_terminate = d.tls_terminate;
+		/* a tunnel allowed as HTTP(S): its TLS must name the same host */
+		c->sni_check = c->kind == NETD_L_CONNECT && !c->forward;
 	} else if (tcp_too && policy_tcp_name(c->sbx->pol, c->name, c->port,
 	    &rule) == VERDICT_ALLOW) {
 		c->rule = rule;
@@ -1235,6 +1290,8 @@ conn_event(int fd, short ev, void *arg)
 		return;
 	case S_RELAY:
 		if (conn_relay_event(c, fd, ev) == -1)
+			return;
+		if (c->sni_check && tunnel_sni(c) == -1)
 			return;
 		break;
 	default:

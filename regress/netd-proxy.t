@@ -22,7 +22,7 @@ if [ "$(id -u)" != 0 ] || ! command -v nft >/dev/null ||
 	exit 0
 fi
 
-tap_plan 80
+tap_plan 84
 tmpdir_setup
 
 N=$(( ($$ % 200) + 20 ))
@@ -338,6 +338,25 @@ out=$($CURL $P -o /dev/null -w '%{http_connect}' https://bad.test/)
 ok $? "CONNECT bad.test:443: $out"
 audit_has '"verdict":"deny"' '"listener":"connect"' '"name":"bad.test"'
 ok $? "audit: CONNECT deny"
+
+# TLS in a tunnel must name the tunnel's host
+mark
+out=$(echo | inc timeout 10 openssl s_client -proxy $GW:3128 \
+    -connect ok.test:443 -servername ok.test -CAfile "$T/ca.pem" 2>&1 |
+    grep 'Verify return code' | head -n 1)
+case $out in *"return code: 0 (ok)"*) true ;; *) false ;; esac
+ok $? "CONNECT ok.test:443 with SNI ok.test: $out"
+audit_has '"verdict":"allow"' '"listener":"connect"' '"name":"ok.test"'
+ok $? "audit: tunnel with a matching SNI allowed"
+mark
+echo | inc timeout 10 openssl s_client -proxy $GW:3128 \
+    -connect ok.test:443 -servername bad.test -CAfile "$T/ca.pem" \
+    >"$T/sc.out" 2>&1
+grep -q 'no peer certificate available' "$T/sc.out" &&
+    ! grep -q -- '-----BEGIN CERTIFICATE-----' "$T/sc.out"
+ok $? "CONNECT ok.test:443 with SNI bad.test: no handshake"
+audit_has '"verdict":"deny"' '"listener":"connect"' 'SNI bad.test in a tunnel to ok.test'
+ok $? "audit: fronting through the tunnel refused"
 
 connect_status() {
 	inc "$H" send $GW:3128 "$1" | head -n 1 | cut -d' ' -f2
