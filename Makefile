@@ -43,8 +43,8 @@ ALLLDFLAGS = $(SANFLAGS) $(LDFLAGS)
 LDLIBS	 = $(PKGLIBS) -lpthread
 
 DEBS	 = make gcc clang libclang-rt-14-dev pkg-config perl mandoc \
-	   busybox-static bubblewrap \
-	   procps psmisc iproute2 util-linux passwd nftables python3 \
+	   busybox-static bubblewrap curl nftables openssl python3 \
+	   procps psmisc iproute2 util-linux passwd \
 	   libseccomp-dev libcap-dev libssl-dev libnftnl-dev libmnl-dev \
 	   libyaml-dev libbsd-dev libsodium-dev libevent-dev libjansson-dev \
 	   python3-jsonschema python3-yaml
@@ -86,7 +86,10 @@ MANS	 = $(wildcard man/*.[1-9])
 
 UNIT_SRCS = $(sort $(wildcard regress/unit/*.c))
 UNIT_BINS = $(UNIT_SRCS:regress/unit/%.c=$(OBJ)/regress/unit/%)
-TOOL_SRCS = $(sort $(wildcard regress/tools/*.c))
+# policy_fake.c is a test-only stand-in for common/policy.c, linked into
+# proxyharness alone
+TOOL_SRCS = $(filter-out regress/tools/policy_fake.c,\
+	   $(sort $(wildcard regress/tools/*.c)))
 TOOL_BINS = $(TOOL_SRCS:regress/tools/%.c=$(OBJ)/regress/tools/%)
 FUZZ_SRCS = $(sort $(wildcard regress/fuzz/*.c))
 FUZZ_BINS = $(FUZZ_SRCS:regress/fuzz/%.c=$(OBJ)/fuzz/%)
@@ -163,6 +166,12 @@ $(OBJ)/regress/unit/%: regress/unit/%.c $(OBJ)/o/lensauditd/chain.o \
 	$(CC) $(ALLCFLAGS) -Ilensauditd -Ilensnetd $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(OBJ)/regress/tools/%: regress/tools/%.c $(OBJ)/o/lensauditd/chain.o \
+	    $(OBJ)/libnetd.a $(OBJ)/libcommon.a
+	@mkdir -p $(@D)
+	$(CC) $(ALLCFLAGS) -Ilensauditd -Ilensnetd $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(OBJ)/regress/tools/proxyharness: regress/tools/proxyharness.c \
+	    regress/tools/policy_fake.c $(OBJ)/o/lensauditd/chain.o \
 	    $(OBJ)/libnetd.a $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) -Ilensauditd -Ilensnetd $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)

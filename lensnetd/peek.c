@@ -1,0 +1,586 @@
+/*
+ * ClientHello SNI and HTTP/1.x request head parsing for the proxy.
+ * Everything here reads hostile bytes: every length is checked against
+ * what is left before it is used, and nothing past PEEK_MAX is read.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <ctype.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "peek.h"
+
+#define TLS_REC_HANDSHAKE	22
+#define TLS_HS_CLIENT_HELLO	1
+#define TLS_EXT_SERVER_NAME	0
+#define TLS_SNI_HOST_NAME	0
+#define TLS_MAXRECORD		(16384 + 256)	/* plaintext, with slack */
+#define TLS_MAXEXTS		128
+
+enum peek_proto
+peek_proto(const uint8_t *buf, size_t len)
+{
+	size_t	 i;
+
+	if (len == 0)
+		return PEEK_P_UNKNOWN;
+	if (buf[0] == TLS_REC_HANDSHAKE) {
+		if (len < 2)
+			return PEEK_P_UNKNOWN;
+		return buf[1] == 3 ? PEEK_P_TLS : PEEK_P_OTHER;
+	}
+	/* a method: upper-case letters then a space */
+	for (i = 0; i < len && i < PEEK_METHOD_SIZE; i++) {
+		if (buf[i] == ' ')
+			return i > 0 ? PEEK_P_HTTP : PEEK_P_OTHER;
+		if (buf[i] < 'A' || buf[i] > 'Z')
+			return PEEK_P_OTHER;
+	}
+	return i < PEEK_METHOD_SIZE ? PEEK_P_UNKNOWN : PEEK_P_OTHER;
+}
+
+static int
+looks_like_ip(const char *name)
+{
+	struct in_addr	 in;
+	const char	*last;
+	size_t		 i;
+
+	/* every spelling inet_aton takes: 1.2.3.4, 0x7f.1, 2130706433 */
+	if (inet_aton(name, &in))
+		return 1;
+	/* no top-level domain is numeric */
+	last = strrchr(name, '.');
+	last = last == NULL ? name : last + 1;
+	if (*last == '\0')
+		return 0;
+	for (i = 0; last[i] != '\0'; i++)
+		if (!isdigit((unsigned char)last[i]))
+			return 0;
+	return 1;
+}
+
+int
+peek_valid_hostname(const char *s, size_t len)
+{
+	char	 tmp[NETD_NAME_SIZE];
+	size_t	 i, label = 0;
+
+	if (len == 0 || len > 253)
+		return 0;
+	for (i = 0; i < len; i++) {
+		unsigned char c = s[i];
+
+		if (c == '.') {
+			if (label == 0 || s[i - 1] == '-')
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (!(isalnum(c) || c == '-' || c == '_'))
+			return 0;
+		if (c == '-' && label == 0)
+			return 0;
+		if (++label > 63)
+			return 0;
+	}
+	if (label == 0 || s[len - 1] == '-')
+		return 0;
+	memcpy(tmp, s, len);
+	tmp[len] = '\0';
+	return !looks_like_ip(tmp);
+}
+
+static void
+lower_copy(char *dst, const char *src, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < len; i++)
+		dst[i] = tolower((unsigned char)src[i]);
+	dst[len] = '\0';
+}
+
+/* big-endian reads; the caller has checked the bounds */
+static unsigned int
+be16(const uint8_t *p)
+{
+	return (unsigned int)p[0] << 8 | p[1];
+}
+
+static unsigned int
+be24(const uint8_t *p)
+{
+	return (unsigned int)p[0] << 16 | (unsigned int)p[1] << 8 | p[2];
+}
+
+static enum peek_result
+tls_sni_ext(const uint8_t *p, size_t len, char *sni, const char **why)
+{
+	size_t	 list, nlen;
+
+	if (len < 2) {
+		*why = "server_name extension too short";
+		return PEEK_BAD;
+	}
+	list = be16(p);
+	if (list != len - 2) {
+		*why = "server_name list length disagrees with the extension";
+		return PEEK_BAD;
+	}
+	p += 2;
+	if (list < 3) {
+		*why = "empty server_name list";
+		return PEEK_BAD;
+	}
+	if (p[0] != TLS_SNI_HOST_NAME) {
+		*why = "server_name entry is not a host_name";
+		return PEEK_BAD;
+	}
+	nlen = be16(p + 1);
+	if (nlen > list - 3) {
+		*why = "host_name runs past the server_name list";
+		return PEEK_BAD;
+	}
+	if (nlen < list - 3) {
+		*why = "several server_name entries";
+		return PEEK_BAD;
+	}
+	if (nlen == 0 || nlen >= NETD_NAME_SIZE) {
+		*why = "host_name length out of range";
+		return PEEK_BAD;
+	}
+	if (memchr(p + 3, '\0', nlen) != NULL ||
+	    !peek_valid_hostname((const char *)p + 3, nlen)) {
+		*why = "host_name is not a valid DNS name (or is an IP literal)";
+		return PEEK_BAD;
+	}
+	lower_copy(sni, (const char *)p + 3, nlen);
+	return PEEK_FOUND;
+}
+
+static enum peek_result
+tls_client_hello(const uint8_t *p, size_t len, char *sni, const char **why)
+{
+	uint16_t	 seen[TLS_MAXEXTS];
+	size_t		 pos = 0, n, extlen, nseen = 0, i;
+	enum peek_result rv = PEEK_NONE;
+
+	if (len < 2 + 32 + 1) {
+		*why = "ClientHello too short";
+		return PEEK_BAD;
+	}
+	if (p[0] != 3) {
+		*why = "ClientHello version is not 3.x";
+		return PEEK_BAD;
+	}
+	pos = 2 + 32;
+	n = p[pos++];			/* session id */
+	if (n > 32 || n > len - pos) {
+		*why = "bad session id length";
+		return PEEK_BAD;
+	}
+	pos += n;
+	if (len - pos < 2) {
+		*why = "ClientHello ends before the cipher suites";
+		return PEEK_BAD;
+	}
+	n = be16(p + pos);
+	pos += 2;
+	if (n < 2 || n % 2 != 0 || n > len - pos) {
+		*why = "bad cipher suites length";
+		return PEEK_BAD;
+	}
+	pos += n;
+	if (len - pos < 1) {
+		*why = "ClientHello ends before the compression methods";
+		return PEEK_BAD;
+	}
+	n = p[pos++];
+	if (n < 1 || n > len - pos) {
+		*why = "bad compression methods length";
+		return PEEK_BAD;
+	}
+	pos += n;
+	if (pos == len)
+		return PEEK_NONE;	/* no extensions at all */
+	if (len - pos < 2) {
+		*why = "truncated extensions length";
+		return PEEK_BAD;
+	}
+	extlen = be16(p + pos);
+	pos += 2;
+	if (extlen != len - pos) {
+		*why = "extensions length disagrees with the ClientHello";
+		return PEEK_BAD;
+	}
+	while (pos < len) {
+		unsigned int	 type;
+
+		if (len - pos < 4) {
+			*why = "truncated extension header";
+			return PEEK_BAD;
+		}
+		type = be16(p + pos);
+		n = be16(p + pos + 2);
+		pos += 4;
+		if (n > len - pos) {
+			*why = "extension runs past the ClientHello";
+			return PEEK_BAD;
+		}
+		for (i = 0; i < nseen; i++)
+			if (seen[i] == type) {
+				*why = "duplicate extension";
+				return PEEK_BAD;
+			}
+		if (nseen == TLS_MAXEXTS) {
+			*why = "too many extensions";
+			return PEEK_BAD;
+		}
+		seen[nseen++] = type;
+		if (type == TLS_EXT_SERVER_NAME) {
+			rv = tls_sni_ext(p + pos, n, sni, why);
+			if (rv == PEEK_BAD)
+				return rv;
+		}
+		pos += n;
+	}
+	return rv;
+}
+
+enum peek_result
+peek_tls(const uint8_t *buf, size_t len, char *sni, const char **why)
+{
+	uint8_t		 hs[PEEK_MAX];
+	size_t		 hslen = 0, pos = 0, rlen, need;
+
+	*why = NULL;
+	sni[0] = '\0';
+	if (len > PEEK_MAX)
+		len = PEEK_MAX;
+	/* reassemble the handshake from as many records as it takes */
+	for (;;) {
+		if (hslen >= 4) {
+			if (hs[0] != TLS_HS_CLIENT_HELLO) {
+				*why = "first handshake message is not a ClientHello";
+				return PEEK_BAD;
+			}
+			need = be24(hs + 1);
+			if (need > PEEK_MAX - 4 - 5) {
+				*why = "ClientHello longer than the proxy reads";
+				return PEEK_BAD;
+			}
+			if (hslen >= need + 4) {
+				if (hslen > need + 4) {
+					*why = "data after the ClientHello in its record";
+					return PEEK_BAD;
+				}
+				return tls_client_hello(hs + 4, need, sni, why);
+			}
+		}
+		if (len - pos < 5)
+			break;
+		if (buf[pos] != TLS_REC_HANDSHAKE) {
+			*why = "non-handshake record before the ClientHello ended";
+			return PEEK_BAD;
+		}
+		if (buf[pos + 1] != 3) {
+			*why = "record version is not 3.x";
+			return PEEK_BAD;
+		}
+		rlen = be16(buf + pos + 3);
+		if (rlen == 0 || rlen > TLS_MAXRECORD) {
+			*why = "bad record length";
+			return PEEK_BAD;
+		}
+		if (rlen > len - pos - 5)
+			break;
+		if (rlen > sizeof(hs) - hslen) {
+			*why = "ClientHello longer than the proxy reads";
+			return PEEK_BAD;
+		}
+		memcpy(hs + hslen, buf + pos + 5, rlen);
+		hslen += rlen;
+		pos += 5 + rlen;
+	}
+	if (len >= PEEK_MAX) {
+		*why = "ClientHello longer than the proxy reads";
+		return PEEK_BAD;
+	}
+	return PEEK_NEED_MORE;
+}
+
+static int
+is_tchar(unsigned char c)
+{
+	return isalnum(c) || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static int
+parse_port(const char *s, size_t len, uint16_t *port)
+{
+	unsigned long	 v = 0;
+	size_t		 i;
+
+	if (len == 0 || len > 5)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	if (v == 0 || v > 65535)
+		return -1;
+	*port = v;
+	return 0;
+}
+
+int
+peek_hostport(const char *s, size_t len, int needport, char *host,
+    size_t hostsize, uint16_t *port, int *is_ip, const char **why)
+{
+	const char	*colon, *hend;
+	char		 tmp[NETD_NAME_SIZE];
+	struct in6_addr	 in6;
+	struct in_addr	 in4;
+	size_t		 hlen;
+
+	*port = 0;
+	*is_ip = 0;
+	if (len == 0) {
+		*why = "empty host";
+		return -1;
+	}
+	if (s[0] == '[') {
+		hend = memchr(s, ']', len);
+		if (hend == NULL) {
+			*why = "IPv6 literal without ']'";
+			return -1;
+		}
+		hlen = hend - s - 1;
+		if (hlen == 0 || hlen >= sizeof(tmp) || hlen >= hostsize) {
+			*why = "bad IPv6 literal length";
+			return -1;
+		}
+		memcpy(tmp, s + 1, hlen);
+		tmp[hlen] = '\0';
+		if (inet_pton(AF_INET6, tmp, &in6) != 1) {
+			*why = "bad IPv6 literal";
+			return -1;
+		}
+		*is_ip = 6;
+		colon = hend + 1 < s + len ? hend + 1 : NULL;
+		if (colon != NULL && *colon != ':') {
+			*why = "junk after the IPv6 literal";
+			return -1;
+		}
+	} else {
+		colon = memchr(s, ':', len);
+		hlen = colon != NULL ? (size_t)(colon - s) : len;
+		if (hlen == 0 || hlen >= sizeof(tmp) || hlen >= hostsize) {
+			*why = "bad host length";
+			return -1;
+		}
+		memcpy(tmp, s, hlen);
+		tmp[hlen] = '\0';
+		if (memchr(tmp, '\0', hlen) != NULL) {
+			*why = "NUL in host";
+			return -1;
+		}
+		/* one trailing dot names the same host */
+		if (hlen > 1 && tmp[hlen - 1] == '.')
+			tmp[--hlen] = '\0';
+		if (inet_pton(AF_INET, tmp, &in4) == 1)
+			*is_ip = 4;
+		else if (!peek_valid_hostname(tmp, hlen)) {
+			*why = "host is not a valid DNS name or address";
+			return -1;
+		}
+	}
+	if (colon != NULL) {
+		if (parse_port(colon + 1, s + len - colon - 1, port) == -1) {
+			*why = "bad port";
+			return -1;
+		}
+	} else if (needport) {
+		*why = "port missing";
+		return -1;
+	}
+	lower_copy(host, tmp, strlen(tmp));
+	return 0;
+}
+
+/*
+ * The next line of the head at pos: its length without CRLF in *llen.
+ * 1 found, 0 need more, -1 bad.
+ */
+static int
+next_line(const uint8_t *buf, size_t len, size_t pos, size_t *llen,
+    const char **why)
+{
+	size_t	 i;
+
+	for (i = pos; i < len; i++) {
+		if (i - pos > PEEK_HTTP_MAXLINE) {
+			*why = "line too long";
+			return -1;
+		}
+		if (buf[i] == '\0') {
+			*why = "NUL in request head";
+			return -1;
+		}
+		if (buf[i] == '\n') {
+			*why = "bare LF in request head";
+			return -1;
+		}
+		if (buf[i] == '\r') {
+			if (i + 1 == len)
+				return 0;
+			if (buf[i + 1] != '\n') {
+				*why = "bare CR in request head";
+				return -1;
+			}
+			*llen = i - pos;
+			return 1;
+		}
+	}
+	if (len - pos > PEEK_HTTP_MAXLINE) {
+		*why = "line too long";
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_request_line(const uint8_t *p, size_t len, struct peek_http *h,
+    size_t base, const char **why)
+{
+	size_t	 i = 0, t;
+
+	while (i < len && is_tchar(p[i]))
+		i++;
+	if (i == 0 || i >= PEEK_METHOD_SIZE || i == len || p[i] != ' ') {
+		*why = "bad method";
+		return -1;
+	}
+	memcpy(h->method, p, i);
+	h->method[i] = '\0';
+	t = ++i;
+	while (i < len && p[i] > 0x20 && p[i] < 0x7f)
+		i++;
+	if (i == t || i == len || p[i] != ' ') {
+		*why = "bad request target";
+		return -1;
+	}
+	h->target_off = base + t;
+	h->target_len = i - t;
+	i++;
+	if (len - i != 8 || memcmp(p + i, "HTTP/1.", 7) != 0 ||
+	    !isdigit(p[i + 7])) {
+		*why = "not an HTTP/1.x request";
+		return -1;
+	}
+	h->minor = p[i + 7] - '0';
+	return 0;
+}
+
+static int
+parse_header(const uint8_t *p, size_t len, struct peek_http *h,
+    size_t base, const char **why)
+{
+	size_t	 i = 0, vs, ve, nlen;
+
+	if (p[0] == ' ' || p[0] == '\t') {
+		*why = "obsolete line folding";
+		return -1;
+	}
+	while (i < len && is_tchar(p[i]))
+		i++;
+	if (i == 0 || i == len || p[i] != ':') {
+		*why = "bad header name";
+		return -1;
+	}
+	nlen = i;
+	vs = i + 1;
+	while (vs < len && (p[vs] == ' ' || p[vs] == '\t'))
+		vs++;
+	ve = len;
+	while (ve > vs && (p[ve - 1] == ' ' || p[ve - 1] == '\t'))
+		ve--;
+	for (i = vs; i < ve; i++)
+		if ((p[i] < 0x20 && p[i] != '\t') || p[i] == 0x7f) {
+			*why = "control character in a header value";
+			return -1;
+		}
+	if (nlen == 4 && strncasecmp((const char *)p, "host", 4) == 0) {
+		if (h->has_host) {
+			*why = "several Host headers";
+			return -1;
+		}
+		h->has_host = 1;
+		h->host_off = base + vs;
+		h->host_len = ve - vs;
+		if (peek_hostport((const char *)p + vs, ve - vs, 0, h->host,
+		    sizeof(h->host), &h->host_port, &h->host_is_ip, why) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+enum peek_result
+peek_http(const uint8_t *buf, size_t len, struct peek_http *h,
+    const char **why)
+{
+	size_t	 pos = 0, llen = 0;
+	int	 nheaders = 0, r;
+
+	*why = NULL;
+	memset(h, 0, sizeof(*h));
+	if (len > PEEK_MAX)
+		len = PEEK_MAX;
+	r = next_line(buf, len, 0, &llen, why);
+	if (r == 0)
+		goto more;
+	if (r == -1)
+		return PEEK_BAD;
+	if (parse_request_line(buf, llen, h, 0, why) == -1)
+		return PEEK_BAD;
+	pos = llen + 2;
+	for (;;) {
+		r = next_line(buf, len, pos, &llen, why);
+		if (r == 0)
+			goto more;
+		if (r == -1)
+			return PEEK_BAD;
+		if (llen == 0)
+			break;
+		if (++nheaders > PEEK_HTTP_MAXHEADERS) {
+			*why = "too many headers";
+			return PEEK_BAD;
+		}
+		if (parse_header(buf + pos, llen, h, pos, why) == -1)
+			return PEEK_BAD;
+		pos += llen + 2;
+	}
+	h->headlen = pos + 2;
+	if (!h->has_host) {
+		/* CONNECT names its host in the target */
+		if (h->minor >= 1 && strcmp(h->method, "CONNECT") != 0) {
+			*why = "HTTP/1.1 request without Host";
+			return PEEK_BAD;
+		}
+		return PEEK_NONE;
+	}
+	return PEEK_FOUND;
+ more:
+	if (len >= PEEK_MAX) {
+		*why = "request head longer than the proxy reads";
+		return PEEK_BAD;
+	}
+	return PEEK_NEED_MORE;
+}

@@ -1,0 +1,80 @@
+/*
+ * What the proxy learns from the first bytes a sandbox sends on a
+ * connection (hostile input): the SNI of a TLS ClientHello, or the head
+ * of an HTTP/1.x request.  Nothing here allocates or keeps state; the
+ * caller accumulates at most PEEK_MAX bytes and asks again after every
+ * read.
+ */
+#ifndef LENSNETD_PEEK_H
+#define LENSNETD_PEEK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lensnetd_imsg.h"	/* NETD_NAME_SIZE */
+
+#define PEEK_MAX		(16 * 1024)	/* never look further */
+#define PEEK_HTTP_MAXLINE	8192		/* request line or header */
+#define PEEK_HTTP_MAXHEADERS	100
+
+enum peek_result {
+	PEEK_NEED_MORE,		/* consistent so far, not complete */
+	PEEK_FOUND,		/* complete, a name was found */
+	PEEK_NONE,		/* complete (or not this protocol), no name */
+	PEEK_BAD,		/* malformed: refuse the connection */
+};
+
+enum peek_proto {
+	PEEK_P_UNKNOWN,		/* need more bytes to tell */
+	PEEK_P_TLS,		/* a TLS handshake record */
+	PEEK_P_HTTP,		/* an HTTP/1.x request line starts */
+	PEEK_P_OTHER,		/* something else: raw TCP */
+};
+
+/* which parser applies to the first len bytes */
+enum peek_proto	peek_proto(const uint8_t *buf, size_t len);
+
+/*
+ * TLS: the host_name of the server_name extension, lowercased, into
+ * sni (NETD_NAME_SIZE).  FOUND with a name, NONE for a ClientHello
+ * without server_name, BAD with *why for anything malformed or
+ * suspicious (several names, another name type, an IP literal, invalid
+ * characters, a handshake longer than PEEK_MAX).
+ */
+enum peek_result peek_tls(const uint8_t *buf, size_t len, char *sni,
+	    const char **why);
+
+#define PEEK_METHOD_SIZE	24
+
+struct peek_http {
+	char		method[PEEK_METHOD_SIZE];
+	size_t		target_off, target_len;	/* into the buffer */
+	int		minor;			/* HTTP/1.minor */
+	size_t		headlen;		/* through the empty line */
+	/* the Host header (exactly one), split into name and port */
+	int		has_host;
+	char		host[NETD_NAME_SIZE];	/* lowercased, [] removed */
+	int		host_is_ip;		/* v4 or v6 literal */
+	uint16_t	host_port;		/* 0 when not given */
+	size_t		host_off, host_len;	/* the value, into the buffer */
+};
+
+/*
+ * HTTP: the request head.  FOUND when complete with a Host header,
+ * NONE when complete without one (HTTP/1.0), BAD with *why.
+ */
+enum peek_result peek_http(const uint8_t *buf, size_t len,
+	    struct peek_http *, const char **why);
+
+/*
+ * "name:port", "1.2.3.4:port", "[v6]:port" (port required when
+ * needport, else optional: port 0).  The name is validated as a DNS
+ * host name and lowercased.  0, or -1 with *why.
+ */
+int	peek_hostport(const char *s, size_t len, int needport, char *host,
+	    size_t hostsize, uint16_t *port, int *is_ip, const char **why);
+
+/* a DNS host name: LDH labels of 1-63, 1-253 in all, no IP literal */
+int	peek_valid_hostname(const char *, size_t len);
+
+#endif

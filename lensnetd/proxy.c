@@ -1,0 +1,1782 @@
+/*
+ * lensnetd proxy child (_lensnet, empty chroot, seccomp): every TCP
+ * connection a sandbox makes ends here.
+ *
+ *  - transparent listener: TCP redirected by the gateway's nftables.
+ *    The original destination comes from SO_ORIGINAL_DST.  The first
+ *    bytes decide: a ClientHello's SNI or an HTTP Host names the host,
+ *    the policy judges the name, and the upstream connection goes to
+ *    THE NAME, resolved by lensnetd (NETD_RESOLVE), on the original
+ *    port; never to the address the sandbox chose.  Without a name the
+ *    connection is raw TCP: allowed only to an address lensnetd's DNS
+ *    handed this sandbox for a name a tcp rule allows on that port, or
+ *    to one a CIDR rule allows.
+ *  - CONNECT listener: an explicit HTTP proxy; the same decision on the
+ *    request's host:port.
+ *  - published ports: the host side accepts, the parent gives us a
+ *    socket in the gateway namespace (NETD_INWARD_SOCKET) and we
+ *    connect it to the sandbox.
+ * Addresses in a forbidden class (addr_forbidden()) are refused unless
+ * a CIDR rule names them.  Every connection ends in one audit event.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <event.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "imsgev.h"
+#include "lensnetd.h"
+#include "log.h"
+#include "peek.h"
+#include "policy.h"
+#include "privsep.h"
+#include "proc.h"
+#include "proxy.h"
+#include "sandbox.h"
+
+#ifndef SO_ORIGINAL_DST
+#define SO_ORIGINAL_DST		80	/* linux/netfilter_ipv4.h */
+#endif
+#ifndef IP6T_SO_ORIGINAL_DST
+#define IP6T_SO_ORIGINAL_DST	80	/* linux/netfilter_ipv6/ip6_tables.h */
+#endif
+
+#define DNSMAP_MAX		4096	/* remembered answers per sandbox */
+#define DNSMAP_GRACE		300	/* seconds past the TTL */
+#define AUDIT_BURST		200	/* events per second per sandbox */
+#define FD_RESERVE		32
+
+enum cstate {
+	S_PEEK,			/* reading the first bytes */
+	S_RESOLVE,		/* waiting for NETD_RESOLVED */
+	S_INWARD,		/* waiting for NETD_INWARD_SOCKET */
+	S_CONNECT,		/* non-blocking connect upstream */
+	S_RELAY,
+	S_DONE,
+};
+
+struct dir {
+	uint8_t		*buf;		/* PROXY_BUFSZ, while holding data */
+	size_t		 off, len;
+	int		 eof;		/* source said EOF */
+	int		 shut;		/* shutdown(SHUT_WR) sent to dest */
+	uint64_t	 bytes;
+};
+
+struct sbx;
+
+struct conn {
+	TAILQ_ENTRY(conn)	 entry;		/* in conns */
+	TAILQ_ENTRY(conn)	 sentry;	/* in sbx->conns */
+	struct sbx		*sbx;
+	uint32_t		 kind;		/* NETD_L_* */
+	enum cstate		 state;
+	uint64_t		 reqid;		/* RESOLVE or INWARD */
+	int			 cfd, ufd;	/* client, upstream */
+	struct event		 cev, uev, tev;
+	short			 cflags, uflags;
+	struct sockaddr_storage	 peer;		/* who connected */
+	struct sockaddr_storage	 orig;		/* where it meant to go */
+	uint16_t		 port;		/* destination port */
+	char			 name[NETD_NAME_SIZE];
+	const char		*proto;		/* "tls", "http", "tcp" */
+	const char		*rule;
+	int			 tls_terminate;
+	struct sockaddr_storage	 addrs[NETD_MAXADDRS];
+	int			 naddrs, curaddr;
+	struct sockaddr_storage	 dst;		/* connected to */
+	int			 have_dst;
+	struct dir		 up, down;	/* up: client to upstream */
+	size_t			 consumed;	/* CONNECT head, not forwarded */
+	int			 forward;	/* plain HTTP through the proxy port */
+	int			 sni_check;	/* tunnel: hold bytes until the SNI is seen */
+	struct timespec		 start, peekstart;
+	int			 timedout;
+	const char		*verdict;	/* set by conn_fail */
+};
+
+struct dnsmap {
+	TAILQ_ENTRY(dnsmap)	 entry;
+	char			 name[NETD_NAME_SIZE];
+	struct sockaddr_storage	 addr;
+	time_t			 expires;
+};
+
+struct listener {
+	TAILQ_ENTRY(listener)	 entry;		/* in sbx->listeners */
+	struct sbx		*sbx;
+	int			 fd;
+	int			 family;
+	uint32_t		 kind;
+	uint16_t		 port;		/* PUBLISH: sandbox side */
+	struct event		 ev;
+	int			 active;
+};
+
+struct auditagg {
+	time_t		 window;		/* second of the window */
+	unsigned int	 sent;			/* events sent in it */
+	uint64_t	 allow, deny, bytes_out, bytes_in;	/* not sent */
+};
+
+struct sbx {
+	TAILQ_ENTRY(sbx)	 entry;
+	uint32_t		 id;
+	char			 sandbox[CTL_ID_SIZE + 1];
+	struct in_addr		 addr, gateway;
+	struct policy		*pol;
+	TAILQ_HEAD(, listener)	 listeners;
+	TAILQ_HEAD(, conn)	 conns;
+	TAILQ_HEAD(, dnsmap)	 dnsmap;
+	int			 ndnsmap;
+	struct auditagg		 agg;
+};
+
+static TAILQ_HEAD(, sbx)	 sbxs = TAILQ_HEAD_INITIALIZER(sbxs);
+static TAILQ_HEAD(, conn)	 conns = TAILQ_HEAD_INITIALIZER(conns);
+static struct imsgev		 parent;
+static struct netd_config	 config;
+static struct proxy_conf	 pconf;
+static struct event		 ev_term, ev_tick;
+static uint64_t			 next_reqid = 1;
+static long			 nconns, maxconns;
+static int			 accept_paused;
+
+/*
+ * TLS interception seam.  When set, an allowed connection whose rule
+ * says tlsTerminate (c->tls_terminate) is handed to this function
+ * after the upstream name is known and instead of the pass-through
+ * relay; it returns 0 when it took the connection over.  Nothing sets
+ * it yet: such hosts are passed through and audited "tls":
+ * "passthrough".
+ */
+static int	(*tls_intercept)(struct conn *) = NULL;
+
+static const struct sandbox_syscall proxy_syscalls[] = {
+	SB_ALLOW(read), SB_ALLOW(write), SB_ALLOW(close),
+	SB_ALLOW(recvmsg), SB_ALLOW(sendmsg), SB_ALLOW(accept4),
+	SB_ALLOW(connect), SB_ALLOW(shutdown),
+	SB_ALLOW_ARG(socket, 0, AF_INET), SB_ALLOW_ARG(socket, 0, AF_INET6),
+	SB_ALLOW_ARG(socket, 0, AF_UNIX),	/* syslog */
+	SB_ALLOW_ARG(getsockopt, 2, SO_ORIGINAL_DST),
+	SB_ALLOW_ARG(getsockopt, 2, SO_ERROR),
+	SB_ALLOW_ARG(setsockopt, 2, TCP_NODELAY),
+	SB_ALLOW(getsockname),
+	SB_ALLOW(epoll_wait), SB_ALLOW(epoll_pwait), SB_ALLOW(epoll_ctl),
+	SB_ALLOW(poll), SB_ALLOW(rt_sigprocmask), SB_ALLOW(rt_sigaction),
+	SB_ALLOW(clock_gettime), SB_ALLOW(gettimeofday), SB_ALLOW(getpid),
+	SB_ALLOW(brk), SB_ALLOW(mmap), SB_ALLOW(munmap), SB_ALLOW(mremap),
+	SB_ALLOW(madvise), SB_ALLOW(sendto), SB_ALLOW(fcntl),
+};
+
+static void	conn_event(int, short, void *);
+static void	conn_timeout(int, short, void *);
+static void	conn_close(struct conn *, const char *reason);
+static void	conn_update(struct conn *);
+static void	conn_connect_next(struct conn *);
+static void	listener_accept(int, short, void *);
+static void	accept_pause(int);
+static int	tunnel_sni(struct conn *);
+
+static uint64_t
+ms_since(const struct timespec *t)
+{
+	struct timespec	 now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)(now.tv_sec - t->tv_sec) * 1000 +
+	    (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+static void
+ms_timeval(unsigned int ms, struct timeval *tv)
+{
+	tv->tv_sec = ms / 1000;
+	tv->tv_usec = (ms % 1000) * 1000;
+}
+
+static struct sbx *
+sbx_find(uint32_t id)
+{
+	struct sbx	*s;
+
+	TAILQ_FOREACH(s, &sbxs, entry)
+		if (s->id == id)
+			return s;
+	return NULL;
+}
+
+static uint16_t
+ss_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	return 0;
+}
+
+static void
+ss_setport(struct sockaddr_storage *ss, uint16_t port)
+{
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+	else if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+}
+
+static socklen_t
+ss_len(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) :
+	    sizeof(struct sockaddr_in6);
+}
+
+static int
+ss_sameaddr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		    ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	if (a->ss_family == AF_INET6)
+		return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		    &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
+	return 0;
+}
+
+/* an IPv4-mapped IPv6 address as the IPv4 address it carries */
+static void
+ss_unmap(struct sockaddr_storage *ss)
+{
+	struct sockaddr_in6	*s6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in	 s4;
+
+	if (ss->ss_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+		return;
+	memset(&s4, 0, sizeof(s4));
+	s4.sin_family = AF_INET;
+	s4.sin_port = s6->sin6_port;
+	memcpy(&s4.sin_addr, &s6->sin6_addr.s6_addr[12], 4);
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, &s4, sizeof(s4));
+}
+
+/* audit */
+
+static const char *
+kind_name(uint32_t kind)
+{
+	switch (kind) {
+	case NETD_L_TRANSPARENT:
+		return "transparent";
+	case NETD_L_CONNECT:
+		return "connect";
+	case NETD_L_PUBLISH:
+		return "publish";
+	}
+	return "unknown";
+}
+
+static int
+audit_send(struct sbx *s, const char *type, json_t *o)
+{
+	struct netd_audit	 a;
+	struct ibuf		*b;
+	char			*js;
+	size_t			 len;
+	int			 rv = -1;
+
+	js = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+	if (js == NULL)
+		return -1;
+	len = strlen(js);
+	memset(&a, 0, sizeof(a));
+	strlcpy(a.type, type, sizeof(a.type));
+	if ((b = imsg_create(&parent.ibuf, IMSG_NETD_AUDIT, s->id, 0,
+	    sizeof(a) + len)) != NULL) {
+		if (imsg_add(b, &a, sizeof(a)) == 0 &&
+		    imsg_add(b, js, len) == 0) {
+			imsg_close(&parent.ibuf, b);
+			imsgev_add(&parent);
+			rv = 0;
+		} else
+			imsg_abort(b);
+	}
+	free(js);
+	return rv;
+}
+
+/* what was held back in the last window: counts are never lost */
+static void
+audit_flush(struct sbx *s)
+{
+	struct auditagg	*g = &s->agg;
+	json_t		*o;
+
+	if (g->allow + g->deny == 0)
+		return;
+	o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:s}",
+	    "sandbox", s->sandbox, "allowed", (json_int_t)g->allow,
+	    "denied", (json_int_t)g->deny,
+	    "bytes_out", (json_int_t)g->bytes_out,
+	    "bytes_in", (json_int_t)g->bytes_in,
+	    "reason", "flood: events aggregated");
+	if (o != NULL && audit_send(s, "net.connect.summary", o) == 0)
+		g->allow = g->deny = g->bytes_out = g->bytes_in = 0;
+	json_decref(o);
+}
+
+static void
+audit_conn(struct conn *c, const char *verdict, const char *reason)
+{
+	struct sbx	*s = c->sbx;
+	struct auditagg	*g = &s->agg;
+	char		 addr[INET6_ADDRSTRLEN], peer[INET6_ADDRSTRLEN];
+	json_t		*o;
+	time_t		 now = time(NULL);
+	int		 deny = strcmp(verdict, "allow") != 0;	/* or error */
+
+	if (now != g->window) {
+		audit_flush(s);
+		g->window = now;
+		g->sent = 0;
+	}
+	if (g->sent >= pconf.audit_burst) {
+ aggregate:
+		if (deny)
+			g->deny++;
+		else
+			g->allow++;
+		g->bytes_out += c->up.bytes;
+		g->bytes_in += c->down.bytes;
+		return;
+	}
+	o = json_pack("{s:s,s:s,s:s,s:i,s:I,s:I,s:I}",
+	    "sandbox", s->sandbox, "verdict", verdict,
+	    "listener", kind_name(c->kind), "port", (int)c->port,
+	    "bytes_out", (json_int_t)c->up.bytes,
+	    "bytes_in", (json_int_t)c->down.bytes,
+	    "duration_ms", (json_int_t)ms_since(&c->start));
+	if (o == NULL)
+		goto aggregate;
+	if (c->name[0] != '\0')
+		json_object_set_new(o, "name", json_string(c->name));
+	if (c->proto != NULL)
+		json_object_set_new(o, "proto", json_string(c->proto));
+	if (c->have_dst)
+		json_object_set_new(o, "destination", json_string(
+		    addr_str((struct sockaddr *)&c->dst, addr, sizeof(addr))));
+	else if (c->orig.ss_family != 0)
+		json_object_set_new(o, "destination", json_string(
+		    addr_str((struct sockaddr *)&c->orig, addr, sizeof(addr))));
+	if (c->kind == NETD_L_PUBLISH && c->peer.ss_family != 0)
+		json_object_set_new(o, "peer", json_string(
+		    addr_str((struct sockaddr *)&c->peer, peer, sizeof(peer))));
+	if (c->rule != NULL)
+		json_object_set_new(o, "rule", json_string(c->rule));
+	if (reason != NULL)
+		json_object_set_new(o, "reason", json_string(reason));
+	if (c->tls_terminate)
+		json_object_set_new(o, "tls", json_string("passthrough"));
+	if (audit_send(s, c->kind == NETD_L_PUBLISH ? "net.publish" :
+	    "net.connect", o) == -1) {
+		json_decref(o);
+		goto aggregate;
+	}
+	json_decref(o);
+	g->sent++;
+}
+
+static void
+tick(int fd, short ev, void *arg)
+{
+	struct timeval	 tv = { 1, 0 };
+	struct sbx	*s;
+	time_t		 now = time(NULL);
+
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	if (accept_paused && nconns < maxconns - FD_RESERVE)
+		accept_pause(0);
+	TAILQ_FOREACH(s, &sbxs, entry)
+		if (s->agg.window != now) {
+			audit_flush(s);
+			s->agg.sent = 0;
+			s->agg.window = now;
+		}
+	evtimer_add(&ev_tick, &tv);
+}
+
+/* accept pausing when descriptors run short */
+
+static void
+accept_pause(int pause)
+{
+	struct sbx	*s;
+	struct listener	*l;
+
+	if (pause == accept_paused)
+		return;
+	accept_paused = pause;
+	if (pause)
+		log_warnx("%ld connections: accepting paused", nconns);
+	TAILQ_FOREACH(s, &sbxs, entry)
+		TAILQ_FOREACH(l, &s->listeners, entry) {
+			if (pause && l->active)
+				event_del(&l->ev);
+			else if (!pause)
+				event_add(&l->ev, NULL);
+			l->active = !pause;
+		}
+}
+
+/* connections */
+
+static void
+dir_free(struct dir *d)
+{
+	free(d->buf);
+	d->buf = NULL;
+	d->off = d->len = 0;
+}
+
+static int
+dir_space(struct dir *d)
+{
+	if (d->buf == NULL) {
+		if ((d->buf = malloc(PROXY_BUFSZ)) == NULL)
+			return -1;
+		d->off = d->len = 0;
+	}
+	if (d->off > 0 && d->off + d->len == PROXY_BUFSZ) {
+		memmove(d->buf, d->buf + d->off, d->len);
+		d->off = 0;
+	}
+	return 0;
+}
+
+static void
+conn_close(struct conn *c, const char *reason)
+{
+	if (c->state != S_DONE)
+		audit_conn(c, c->verdict != NULL ? c->verdict :
+		    c->state == S_RELAY ? "allow" : "error", reason);
+	if (event_initialized(&c->cev))
+		event_del(&c->cev);
+	if (event_initialized(&c->uev))
+		event_del(&c->uev);
+	evtimer_del(&c->tev);
+	if (c->cfd != -1)
+		close(c->cfd);
+	if (c->ufd != -1)
+		close(c->ufd);
+	dir_free(&c->up);
+	dir_free(&c->down);
+	TAILQ_REMOVE(&conns, c, entry);
+	TAILQ_REMOVE(&c->sbx->conns, c, sentry);
+	free(c);
+	if (--nconns < maxconns - FD_RESERVE)
+		accept_pause(0);
+}
+
+static void
+conn_timer(struct conn *c, unsigned int ms)
+{
+	struct timeval	 tv;
+
+	ms_timeval(ms, &tv);
+	evtimer_add(&c->tev, &tv);
+}
+
+/* a short answer to the client, best effort, then close */
+static void
+conn_respond(struct conn *c, int code, const char *text, const char *body,
+    const char *reason)
+{
+	char	 buf[512];
+	int	 n;
+
+	n = snprintf(buf, sizeof(buf), "HTTP/1.1 %d %s\r\n"
+	    "Content-Type: text/plain\r\nContent-Length: %zu\r\n"
+	    "Connection: close\r\n\r\n%s", code, text, strlen(body), body);
+	/* a fresh socket's send buffer takes it; if not, the close tells */
+	if (n > 0 && (size_t)n < sizeof(buf) && write(c->cfd, buf, n) != n)
+		log_debug("proxy: short %d response", code);
+	conn_close(c, reason);
+}
+
+static void
+conn_fail(struct conn *c, int code, const char *reason)
+{
+	char		 body[300];
+	const char	*text;
+
+	c->verdict = code == 400 || code == 403 || code == 405 ? "deny" :
+	    "error";
+	if (c->kind != NETD_L_CONNECT &&
+	    !(c->kind == NETD_L_TRANSPARENT && c->proto != NULL &&
+	    strcmp(c->proto, "http") == 0 && c->state != S_RELAY)) {
+		conn_close(c, reason);
+		return;
+	}
+	switch (code) {
+	case 400:
+		text = "Bad Request";
+		break;
+	case 403:
+		text = "Forbidden";
+		break;
+	case 405:
+		text = "Method Not Allowed";
+		break;
+	case 504:
+		text = "Gateway Timeout";
+		break;
+	default:
+		code = 502;
+		text = "Bad Gateway";
+	}
+	snprintf(body, sizeof(body), "lens proxy: %s\n", reason);
+	conn_respond(c, code, text, body, reason);
+}
+
+static void
+conn_setev(struct conn *c, int fd, struct event *ev, short *cur,
+    short want)
+{
+	if (*cur == want && event_initialized(ev))
+		return;
+	if (event_initialized(ev))
+		event_del(ev);
+	*cur = want;
+	event_set(ev, fd, want | EV_PERSIST, conn_event, c);
+	if (want != 0)
+		event_add(ev, NULL);
+}
+
+static void
+conn_update(struct conn *c)
+{
+	short	 cw = 0, uw = 0;
+
+	switch (c->state) {
+	case S_PEEK:
+		cw = EV_READ;
+		break;
+	case S_CONNECT:
+		uw = EV_WRITE;
+		break;
+	case S_RELAY:
+		if (!c->up.eof && c->up.len < PROXY_BUFSZ)
+			cw |= EV_READ;
+		if (c->down.len > 0)
+			cw |= EV_WRITE;
+		if (!c->down.eof && c->down.len < PROXY_BUFSZ)
+			uw |= EV_READ;
+		if (c->up.len > 0 && !c->sni_check)
+			uw |= EV_WRITE;
+		break;
+	default:
+		break;
+	}
+	if (c->cfd != -1)
+		conn_setev(c, c->cfd, &c->cev, &c->cflags, cw);
+	if (c->ufd != -1)
+		conn_setev(c, c->ufd, &c->uev, &c->uflags, uw);
+}
+
+/* start relaying: the client's held bytes go up first */
+static void
+conn_relay(struct conn *c)
+{
+	c->state = S_RELAY;
+	if (c->tls_terminate && tls_intercept != NULL && tls_intercept(c) == 0)
+		return;
+	if (c->kind == NETD_L_CONNECT && !c->forward) {
+		static const char ok[] =
+		    "HTTP/1.1 200 Connection established\r\n\r\n";
+
+		if (dir_space(&c->down) == -1) {
+			conn_close(c, "out of memory");
+			return;
+		}
+		/* the 200 is ours: not counted as the upstream's bytes */
+		memcpy(c->down.buf, ok, sizeof(ok) - 1);
+		c->down.off = 0;
+		c->down.len = sizeof(ok) - 1;
+		/* pipelined bytes after the head stay, the head goes */
+		c->up.off += c->consumed;
+		c->up.len -= c->consumed;
+		c->up.bytes -= c->consumed;
+	}
+	if (c->sni_check && tunnel_sni(c) == -1)
+		return;
+	if (c->up.len == 0) {
+		dir_free(&c->up);
+		if (c->up.eof) {
+			shutdown(c->ufd, SHUT_WR);
+			c->up.shut = 1;
+		}
+	}
+	conn_timer(c, pconf.idle_ms);
+	conn_update(c);
+}
+
+/*
+ * A CONNECT tunnel to a name an http rule allows: when the client
+ * speaks TLS in it, its SNI must be that name (no fronting another
+ * host behind the allowed one).  The bytes wait until that is known.
+ * -1 when the connection was closed.
+ */
+static int
+tunnel_sni(struct conn *c)
+{
+	char		 sni[NETD_NAME_SIZE], reason[600];
+	const char	*why = NULL;
+	const uint8_t	*b = c->up.buf != NULL ? c->up.buf + c->up.off : NULL;
+	enum peek_result r;
+
+	if (c->up.len == 0) {
+		if (c->up.eof)
+			c->sni_check = 0;
+		return 0;
+	}
+	switch (peek_proto(b, c->up.len)) {
+	case PEEK_P_UNKNOWN:
+		if (!c->up.eof)
+			return 0;
+		/* FALLTHROUGH */
+	case PEEK_P_HTTP:
+	case PEEK_P_OTHER:
+		c->sni_check = 0;
+		return 0;
+	case PEEK_P_TLS:
+		break;
+	}
+	r = peek_tls(b, c->up.len, sni, &why);
+	if (r == PEEK_NEED_MORE && !c->up.eof)
+		return 0;
+	if (r == PEEK_NONE || (r == PEEK_FOUND && strcmp(sni, c->name) == 0)) {
+		c->sni_check = 0;
+		return 0;
+	}
+	if (r == PEEK_FOUND)
+		snprintf(reason, sizeof(reason), "SNI %s in a tunnel to %s",
+		    sni, c->name);
+	else
+		snprintf(reason, sizeof(reason), "bad ClientHello in the "
+		    "tunnel: %s", why != NULL ? why : "incomplete");
+	c->verdict = "deny";
+	conn_close(c, reason);
+	return -1;
+}
+
+/* both ways finished */
+static int
+conn_finished(struct conn *c)
+{
+	return c->up.eof && c->up.len == 0 && c->down.eof &&
+	    c->down.len == 0;
+}
+
+/* -1 when the connection was closed */
+static int
+dir_read(struct conn *c, struct dir *d, int from, int to)
+{
+	ssize_t	 n;
+
+	if (dir_space(d) == -1) {
+		conn_close(c, "out of memory");
+		return -1;
+	}
+	n = read(from, d->buf + d->off + d->len,
+	    PROXY_BUFSZ - d->off - d->len);
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EINTR)
+			return 0;
+		conn_close(c, NULL);
+		return -1;
+	}
+	if (n == 0) {
+		d->eof = 1;
+		if (d->len == 0) {
+			dir_free(d);
+			if (!d->shut) {
+				shutdown(to, SHUT_WR);
+				d->shut = 1;
+			}
+		}
+		return 0;
+	}
+	d->len += n;
+	d->bytes += n;
+	return 0;
+}
+
+static int
+dir_write(struct conn *c, struct dir *d, int to)
+{
+	ssize_t	 n;
+
+	n = write(to, d->buf + d->off, d->len);
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EINTR)
+			return 0;
+		conn_close(c, NULL);
+		return -1;
+	}
+	d->off += n;
+	d->len -= n;
+	if (d->len == 0) {
+		dir_free(d);
+		if (d->eof && !d->shut) {
+			shutdown(to, SHUT_WR);
+			d->shut = 1;
+		}
+	}
+	return 0;
+}
+
+/* -1 when the connection was closed */
+static int
+conn_relay_event(struct conn *c, int fd, short ev)
+{
+	if (fd == c->cfd) {
+		if ((ev & EV_WRITE) && c->down.len > 0 &&
+		    dir_write(c, &c->down, c->cfd) == -1)
+			return -1;
+		if ((ev & EV_READ) && !c->up.eof &&
+		    dir_read(c, &c->up, c->cfd, c->ufd) == -1)
+			return -1;
+	} else {
+		if ((ev & EV_WRITE) && c->up.len > 0 &&
+		    dir_write(c, &c->up, c->ufd) == -1)
+			return -1;
+		if ((ev & EV_READ) && !c->down.eof &&
+		    dir_read(c, &c->down, c->ufd, c->cfd) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* decisions */
+
+static struct dnsmap *
+dnsmap_lookup(struct sbx *s, const struct sockaddr_storage *a,
+    struct dnsmap *after)
+{
+	struct dnsmap	*m, *next;
+	time_t		 now = time(NULL);
+
+	m = after == NULL ? TAILQ_FIRST(&s->dnsmap) : TAILQ_NEXT(after, entry);
+	for (; m != NULL; m = next) {
+		next = TAILQ_NEXT(m, entry);
+		if (m->expires < now) {
+			TAILQ_REMOVE(&s->dnsmap, m, entry);
+			s->ndnsmap--;
+			free(m);
+			continue;
+		}
+		if (ss_sameaddr(&m->addr, a))
+			return m;
+	}
+	return NULL;
+}
+
+/*
+ * Does the CIDR rule text ("ADDR/BITS", maybe "[ADDR]/BITS", maybe
+ * ":PORT" after it) name a range inside the class why?  A rule such as
+ * 0.0.0.0/0 matches every address but names no private range: it must
+ * not open loopback or metadata.
+ */
+static int
+rule_names_class(const char *rule, const char *why)
+{
+	struct sockaddr_storage	 ss;
+	char			 buf[128], *slash, *a = buf;
+	const char		*rwhy;
+	long			 bits;
+
+	if (rule == NULL || strlcpy(buf, rule, sizeof(buf)) >= sizeof(buf))
+		return 0;
+	if ((slash = strchr(buf, '/')) == NULL)
+		return 0;
+	*slash = '\0';
+	bits = strtol(slash + 1, NULL, 10);
+	if (a[0] == '[') {
+		a++;
+		if (slash[-1] != ']')
+			return 0;
+		slash[-1] = '\0';
+	}
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, a, &((struct sockaddr_in *)&ss)->sin_addr) == 1)
+		ss.ss_family = AF_INET;
+	else if (inet_pton(AF_INET6, a,
+	    &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1)
+		ss.ss_family = AF_INET6;
+	else
+		return 0;
+	if (bits < (ss.ss_family == AF_INET ? 8 : 16))
+		return 0;
+	rwhy = addr_forbidden((struct sockaddr *)&ss, config.hostaddrs,
+	    config.nhostaddrs);
+	return rwhy != NULL && strcmp(rwhy, why) == 0;
+}
+
+/*
+ * Why address a may not be a destination on port, or NULL: a
+ * forbidden class is refused unless a CIDR rule names a range of it.
+ */
+static const char *
+addr_refused(struct conn *c, const struct sockaddr_storage *a,
+    const char **rule)
+{
+	const char	*why;
+
+	why = addr_forbidden((const struct sockaddr *)a, config.hostaddrs,
+	    config.nhostaddrs);
+	if (why == NULL)
+		return NULL;
+	/* only a rule naming the range, never defaultVerdict: allow */
+	*rule = NULL;
+	if (policy_tcp_addr(c->sbx->pol, (const struct sockaddr *)a, c->port,
+	    rule) == VERDICT_ALLOW && rule_names_class(*rule, why))
+		return NULL;
+	return why;
+}
+
+/* raw TCP to an address: DNS-mapped allowed name, or a CIDR rule */
+static void
+decide_addr(struct conn *c)
+{
+	struct dnsmap	*m = NULL;
+	const char	*why, *rule = NULL;
+	char		 reason[128];
+	int		 allowed = 0;
+
+	c->proto = c->proto == NULL ? "tcp" : c->proto;
+	while ((m = dnsmap_lookup(c->sbx, &c->orig, m)) != NULL) {
+		if (policy_tcp_name(c->sbx->pol, m->name, c->port, &rule) ==
+		    VERDICT_ALLOW) {
+			strlcpy(c->name, m->name, sizeof(c->name));
+			c->rule = rule;
+			allowed = 1;
+			break;
+		}
+	}
+	if (!allowed && policy_tcp_addr(c->sbx->pol,
+	    (const struct sockaddr *)&c->orig, c->port, &rule) ==
+	    VERDICT_ALLOW) {
+		c->rule = rule;
+		allowed = 1;
+	}
+	if (!allowed) {
+		conn_fail(c, 403, "policy: address not handed out by lensnetd "
+		    "DNS for an allowed name, and no CIDR rule");
+		return;
+	}
+	if ((why = addr_refused(c, &c->orig, &rule)) != NULL) {
+		snprintf(reason, sizeof(reason), "forbidden address (%s)", why);
+		conn_fail(c, 403, reason);
+		return;
+	}
+	c->addrs[0] = c->orig;
+	c->naddrs = 1;
+	c->curaddr = 0;
+	conn_connect_next(c);
+}
+
+/* by name: HTTP/TLS rules (or tcp rules through CONNECT), then resolve */
+static void
+decide_name(struct conn *c, int tcp_too)
+{
+	struct policy_http_decision d;
+	struct netd_resolve	 r;
+	const char		*rule = NULL;
+
+	memset(&d, 0, sizeof(d));
+	policy_http(c->sbx->pol, c->name, c->port, &d);
+	if (d.verdict == VERDICT_ALLOW) {
+		c->rule = d.rule;
+		c->tls_terminate = d.tls_terminate;
+		/* a tunnel allowed as HTTP(S): its TLS must name the same host */
+		c->sni_check = c->kind == NETD_L_CONNECT && !c->forward;
+	} else if (tcp_too && policy_tcp_name(c->sbx->pol, c->name, c->port,
+	    &rule) == VERDICT_ALLOW) {
+		c->rule = rule;
+	} else {
+		c->rule = d.rule;
+		conn_fail(c, 403, d.verdict == VERDICT_ASK ?
+		    "policy: ask (no approval channel yet)" :
+		    "policy: name not allowed");
+		return;
+	}
+	memset(&r, 0, sizeof(r));
+	r.reqid = c->reqid = next_reqid++;
+	strlcpy(r.name, c->name, sizeof(r.name));
+	if (imsgev_compose(&parent, IMSG_NETD_RESOLVE, c->sbx->id, 0, -1, &r,
+	    sizeof(r)) == -1) {
+		conn_fail(c, 502, "resolver queue full");
+		return;
+	}
+	c->state = S_RESOLVE;
+	conn_update(c);
+	conn_timer(c, pconf.resolve_ms);
+}
+
+static void
+resolved(struct conn *c, const struct netd_resolved *r)
+{
+	const char	*why = NULL, *rule = NULL;
+	char		 reason[400];
+	uint32_t	 i;
+
+	c->naddrs = 0;
+	if (r->error != 0 || r->naddrs == 0) {
+		snprintf(reason, sizeof(reason), "cannot resolve %s (%d)",
+		    c->name, (int)r->error);
+		conn_fail(c, 502, reason);
+		return;
+	}
+	for (i = 0; i < r->naddrs && i < NETD_MAXADDRS; i++) {
+		struct sockaddr_storage a = r->addrs[i];
+		const char *w;
+
+		if (a.ss_family != AF_INET && a.ss_family != AF_INET6)
+			continue;
+		ss_unmap(&a);
+		if ((w = addr_refused(c, &a, &rule)) != NULL) {
+			why = w;
+			continue;
+		}
+		c->addrs[c->naddrs++] = a;
+	}
+	if (c->naddrs == 0) {
+		snprintf(reason, sizeof(reason), "%s resolves to a forbidden "
+		    "address (%s)", c->name, why != NULL ? why : "no address");
+		conn_fail(c, 403, reason);
+		return;
+	}
+	c->curaddr = 0;
+	conn_connect_next(c);
+}
+
+static void
+conn_connect_next(struct conn *c)
+{
+	struct sockaddr_storage	*a;
+	int			 fd;
+
+	for (; c->curaddr < c->naddrs; c->curaddr++) {
+		a = &c->addrs[c->curaddr];
+		ss_setport(a, c->port);
+		fd = socket(a->ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0);
+		if (fd == -1) {
+			conn_fail(c, 502, "socket: out of descriptors");
+			return;
+		}
+		if (connect(fd, (struct sockaddr *)a, ss_len(a)) == -1 &&
+		    errno != EINPROGRESS) {
+			close(fd);
+			continue;
+		}
+		c->ufd = fd;
+		c->dst = *a;
+		c->have_dst = 1;
+		c->state = S_CONNECT;
+		conn_update(c);
+		conn_timer(c, pconf.connect_ms);
+		return;
+	}
+	conn_fail(c, c->timedout ? 504 : 502, c->timedout ?
+	    "upstream connect timed out" : "upstream connect failed");
+}
+
+static void
+conn_drop_upstream(struct conn *c)
+{
+	if (event_initialized(&c->uev))
+		event_del(&c->uev);
+	memset(&c->uev, 0, sizeof(c->uev));
+	c->uflags = 0;
+	if (c->ufd != -1)
+		close(c->ufd);
+	c->ufd = -1;
+	c->have_dst = 0;
+}
+
+static void
+conn_connected(struct conn *c)
+{
+	int		 err = 0, one = 1;
+	socklen_t	 len = sizeof(err);
+
+	if (getsockopt(c->ufd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	if (err != 0) {
+		conn_drop_upstream(c);
+		c->curaddr++;
+		conn_connect_next(c);
+		return;
+	}
+	(void)setsockopt(c->ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	conn_relay(c);
+}
+
+/*
+ * Plain HTTP through the proxy port ("GET http://host[:port]/path
+ * HTTP/1.1"): the request line is rewritten to origin form, and
+ * "Connection: close" added so that the client's next request, maybe
+ * for another host, never travels over this upstream connection.  The
+ * Host header, when given, must name the same host and port.
+ */
+static int
+forward_rewrite(struct conn *c, const struct peek_http *h, char *host,
+    int *isip, const char **why)
+{
+	static const char close_hdr[] = "Connection: close\r\n";
+	uint8_t		*b = c->up.buf + c->up.off;
+	const char	*tgt = (const char *)b + h->target_off;
+	size_t		 alen = 0, cut, pos, csz = sizeof(close_hdr) - 1;
+	uint16_t	 hport;
+
+	while (7 + alen < h->target_len && tgt[7 + alen] != '/' &&
+	    tgt[7 + alen] != '?' && tgt[7 + alen] != '#')
+		alen++;
+	if (memchr(tgt + 7, '@', alen) != NULL) {
+		*why = "user information in the URL";
+		return -1;
+	}
+	if (peek_hostport(tgt + 7, alen, 0, host, NETD_NAME_SIZE, &c->port,
+	    isip, why) == -1)
+		return -1;
+	if (c->port == 0)
+		c->port = 80;
+	if (h->has_host) {
+		hport = h->host_port != 0 ? h->host_port : 80;
+		if (strcmp(h->host, host) != 0 || hport != c->port) {
+			*why = "Host header disagrees with the URL";
+			return -1;
+		}
+	}
+	if (c->up.len + csz > PROXY_BUFSZ - c->up.off) {
+		*why = "no room to rewrite the request";
+		return -1;
+	}
+	/* "http://authority" goes; a path-less URL gets "/" */
+	cut = 7 + alen;
+	if (7 + alen == h->target_len || tgt[7 + alen] != '/') {
+		b[h->target_off + cut - 1] = '/';
+		cut--;
+	}
+	memmove(b + h->target_off, b + h->target_off + cut,
+	    c->up.len - h->target_off - cut);
+	c->up.len -= cut;
+	/* after the request line */
+	for (pos = 0; pos + 1 < c->up.len; pos++)
+		if (b[pos] == '\r' && b[pos + 1] == '\n')
+			break;
+	pos += 2;
+	memmove(b + pos + csz, b + pos, c->up.len - pos);
+	memcpy(b + pos, close_hdr, csz);
+	c->up.len += csz;
+	c->forward = 1;
+	c->proto = "http";
+	return 0;
+}
+
+static void
+peek_decide(struct conn *c, int timedout)
+{
+	struct peek_http h;
+	enum peek_result r;
+	const char	*why = NULL, *tgt;
+	const uint8_t	*b = c->up.buf != NULL ? c->up.buf + c->up.off : NULL;
+	size_t		 n = c->up.len;
+	int		 isip;
+	char		 reason[400], host[NETD_NAME_SIZE];
+
+	if (c->kind == NETD_L_CONNECT) {
+		c->proto = "http";
+		r = n == 0 ? PEEK_NEED_MORE : peek_http(b, n, &h, &why);
+		if (r == PEEK_NEED_MORE) {
+			if (timedout || c->up.eof)
+				conn_fail(c, timedout ? 504 : 400, timedout ?
+				    "timed out reading the request" :
+				    "request head ended early");
+			return;
+		}
+		if (r == PEEK_BAD) {
+			snprintf(reason, sizeof(reason), "bad request: %s",
+			    why);
+			conn_fail(c, 400, reason);
+			return;
+		}
+		tgt = (const char *)b + h.target_off;
+		if (strcmp(h.method, "CONNECT") != 0) {
+			if (h.target_len < 7 ||
+			    strncasecmp(tgt, "http://", 7) != 0) {
+				conn_fail(c, 405, "only CONNECT and absolute "
+				    "http:// requests are proxied here");
+				return;
+			}
+			if (forward_rewrite(c, &h, host, &isip, &why) == -1) {
+				snprintf(reason, sizeof(reason), "bad forward "
+				    "request: %s", why);
+				conn_fail(c, 400, reason);
+				return;
+			}
+		} else {
+			if (peek_hostport(tgt, h.target_len, 1, host,
+			    sizeof(host), &c->port, &isip, &why) == -1) {
+				snprintf(reason, sizeof(reason), "bad CONNECT "
+				    "target: %s", why);
+				conn_fail(c, 400, reason);
+				return;
+			}
+			c->consumed = h.headlen;
+			c->proto = "connect";
+		}
+		if (isip) {
+			struct sockaddr_in	*s4 = (struct sockaddr_in *)&c->orig;
+			struct sockaddr_in6	*s6 = (struct sockaddr_in6 *)&c->orig;
+
+			memset(&c->orig, 0, sizeof(c->orig));
+			if (isip == 4) {
+				s4->sin_family = AF_INET;
+				inet_pton(AF_INET, host, &s4->sin_addr);
+			} else {
+				s6->sin6_family = AF_INET6;
+				inet_pton(AF_INET6, host, &s6->sin6_addr);
+			}
+			ss_unmap(&c->orig);
+			ss_setport(&c->orig, c->port);
+			evtimer_del(&c->tev);
+			decide_addr(c);
+			return;
+		}
+		strlcpy(c->name, host, sizeof(c->name));
+		evtimer_del(&c->tev);
+		/* a tunnel may carry any TCP a tcp rule allows; a request not */
+		decide_name(c, !c->forward);
+		return;
+	}
+
+	/* transparent */
+	switch (n == 0 ? PEEK_P_UNKNOWN : peek_proto(b, n)) {
+	case PEEK_P_UNKNOWN:
+		if (!timedout && !c->up.eof)
+			return;
+		if (n > 0) {
+			conn_fail(c, 400, "first bytes undecided at timeout");
+			return;
+		}
+		/* nothing sent: a server-speaks-first protocol */
+		break;
+	case PEEK_P_OTHER:
+		break;
+	case PEEK_P_TLS:
+		c->proto = "tls";
+		r = peek_tls(b, n, c->name, &why);
+		if (r == PEEK_NEED_MORE) {
+			if (timedout || c->up.eof)
+				conn_fail(c, 400, "incomplete ClientHello");
+			return;
+		}
+		if (r == PEEK_BAD) {
+			snprintf(reason, sizeof(reason), "bad ClientHello: %s",
+			    why);
+			conn_fail(c, 400, reason);
+			return;
+		}
+		if (r == PEEK_FOUND) {
+			evtimer_del(&c->tev);
+			decide_name(c, 0);
+			return;
+		}
+		break;
+	case PEEK_P_HTTP:
+		c->proto = "http";
+		r = peek_http(b, n, &h, &why);
+		if (r == PEEK_NEED_MORE) {
+			if (timedout || c->up.eof)
+				conn_fail(c, 400, timedout ?
+				    "timed out reading the request" :
+				    "request head ended early");
+			return;
+		}
+		if (r == PEEK_BAD) {
+			snprintf(reason, sizeof(reason), "bad request: %s",
+			    why);
+			conn_fail(c, 400, reason);
+			return;
+		}
+		if (r == PEEK_FOUND && !h.host_is_ip) {
+			strlcpy(c->name, h.host, sizeof(c->name));
+			evtimer_del(&c->tev);
+			decide_name(c, 0);
+			return;
+		}
+		break;
+	}
+	evtimer_del(&c->tev);
+	decide_addr(c);
+}
+
+static void
+conn_peek_read(struct conn *c)
+{
+	ssize_t	 n;
+
+	if (dir_space(&c->up) == -1) {
+		conn_close(c, "out of memory");
+		return;
+	}
+	n = read(c->cfd, c->up.buf + c->up.len, PEEK_MAX - c->up.len);
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		conn_close(c, "client reset while the proxy was peeking");
+		return;
+	}
+	if (n == 0) {
+		c->up.eof = 1;
+		if (c->up.len == 0 && c->kind == NETD_L_CONNECT) {
+			conn_close(c, "closed before sending anything");
+			return;
+		}
+	}
+	c->up.len += n;
+	c->up.bytes += n;
+	if (c->up.len == (size_t)n && n > 0)
+		/* first bytes: the whole hello or head within peek_ms */
+		conn_timer(c, pconf.peek_ms);
+	/* may close c: nothing after it */
+	peek_decide(c, 0);
+}
+
+static void
+conn_event(int fd, short ev, void *arg)
+{
+	struct conn	*c = arg;
+
+	switch (c->state) {
+	case S_PEEK:
+		conn_peek_read(c);
+		return;
+	case S_CONNECT:
+		conn_connected(c);
+		return;
+	case S_RELAY:
+		if (conn_relay_event(c, fd, ev) == -1)
+			return;
+		if (c->sni_check && tunnel_sni(c) == -1)
+			return;
+		break;
+	default:
+		return;
+	}
+	if (conn_finished(c)) {
+		conn_close(c, NULL);
+		return;
+	}
+	conn_timer(c, pconf.idle_ms);
+	conn_update(c);
+}
+
+static void
+conn_timeout(int fd, short ev, void *arg)
+{
+	struct conn	*c = arg;
+
+	(void)fd;
+	(void)ev;
+	switch (c->state) {
+	case S_PEEK:
+		peek_decide(c, 1);
+		return;
+	case S_RESOLVE:
+		conn_fail(c, 504, "resolving timed out");
+		return;
+	case S_INWARD:
+		conn_close(c, "no inward socket from the parent");
+		return;
+	case S_CONNECT:
+		conn_drop_upstream(c);
+		c->timedout = 1;
+		c->curaddr++;
+		conn_connect_next(c);
+		return;
+	case S_RELAY:
+		conn_close(c, "idle timeout");
+		return;
+	default:
+		return;
+	}
+}
+
+static struct conn *
+conn_new(struct listener *l, int fd)
+{
+	struct conn	*c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->sbx = l->sbx;
+	c->kind = l->kind;
+	c->cfd = fd;
+	c->ufd = -1;
+	clock_gettime(CLOCK_MONOTONIC, &c->start);
+	evtimer_set(&c->tev, conn_timeout, c);
+	TAILQ_INSERT_TAIL(&conns, c, entry);
+	TAILQ_INSERT_TAIL(&l->sbx->conns, c, sentry);
+	if (++nconns >= maxconns)
+		accept_pause(1);
+	return c;
+}
+
+static void
+listener_accept(int fd, short ev, void *arg)
+{
+	struct listener		*l = arg;
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(ss);
+	struct conn		*c;
+	struct netd_inward	 in;
+	int			 s, level, opt;
+
+	(void)ev;
+	if ((s = accept4(fd, (struct sockaddr *)&ss, &len,
+	    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1) {
+		if (errno == EMFILE || errno == ENFILE) {
+			log_warnx("accept: out of descriptors");
+			accept_pause(1);
+		}
+		return;
+	}
+	if ((c = conn_new(l, s)) == NULL) {
+		close(s);
+		return;
+	}
+	c->peer = ss;
+	switch (l->kind) {
+	case NETD_L_TRANSPARENT:
+		len = sizeof(c->orig);
+		level = l->family == AF_INET6 ? SOL_IPV6 : SOL_IP;
+		opt = l->family == AF_INET6 ? IP6T_SO_ORIGINAL_DST :
+		    SO_ORIGINAL_DST;
+		if (getsockopt(s, level, opt, &c->orig, &len) == -1) {
+			conn_close(c, "no original destination "
+			    "(not redirected)");
+			return;
+		}
+		ss_unmap(&c->orig);
+		c->port = ss_port(&c->orig);
+		c->state = S_PEEK;
+		conn_update(c);
+		conn_timer(c, pconf.peek_first_ms);
+		break;
+	case NETD_L_CONNECT:
+		c->state = S_PEEK;
+		conn_update(c);
+		conn_timer(c, pconf.peek_ms);
+		break;
+	case NETD_L_PUBLISH:
+		c->port = l->port;
+		c->proto = "tcp";
+		memset(&in, 0, sizeof(in));
+		in.reqid = c->reqid = next_reqid++;
+		in.port = l->port;
+		if (imsgev_compose(&parent, IMSG_NETD_INWARD_REQUEST,
+		    l->sbx->id, 0, -1, &in, sizeof(in)) == -1) {
+			conn_close(c, "parent queue full");
+			return;
+		}
+		c->state = S_INWARD;
+		conn_timer(c, pconf.connect_ms);
+		break;
+	}
+}
+
+static struct conn *
+conn_by_reqid(uint32_t sbx, uint64_t reqid, enum cstate st)
+{
+	struct sbx	*s;
+	struct conn	*c;
+
+	if ((s = sbx_find(sbx)) == NULL)
+		return NULL;
+	TAILQ_FOREACH(c, &s->conns, sentry)
+		if (c->reqid == reqid && c->state == st)
+			return c;
+	return NULL;
+}
+
+static void
+inward_socket(struct conn *c, int fd)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&c->orig;
+
+	memset(&c->orig, 0, sizeof(c->orig));
+	sin->sin_family = AF_INET;
+	sin->sin_addr = c->sbx->addr;
+	sin->sin_port = htons(c->port);
+	c->dst = c->orig;
+	c->have_dst = 1;
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1 ||
+	    (connect(fd, (struct sockaddr *)&c->orig, sizeof(*sin)) == -1 &&
+	    errno != EINPROGRESS)) {
+		close(fd);
+		conn_close(c, "cannot connect into the sandbox");
+		return;
+	}
+	c->ufd = fd;
+	c->naddrs = 0;
+	c->state = S_CONNECT;
+	conn_update(c);
+	conn_timer(c, pconf.connect_ms);
+}
+
+/* the parent */
+
+static void
+sbx_gone(struct sbx *s)
+{
+	struct listener	*l;
+	struct dnsmap	*m;
+	struct conn	*c;
+
+	while ((c = TAILQ_FIRST(&s->conns)) != NULL)
+		conn_close(c, "sandbox gone");
+	audit_flush(s);
+	while ((l = TAILQ_FIRST(&s->listeners)) != NULL) {
+		TAILQ_REMOVE(&s->listeners, l, entry);
+		if (l->active)
+			event_del(&l->ev);
+		close(l->fd);
+		free(l);
+	}
+	while ((m = TAILQ_FIRST(&s->dnsmap)) != NULL) {
+		TAILQ_REMOVE(&s->dnsmap, m, entry);
+		free(m);
+	}
+	TAILQ_REMOVE(&sbxs, s, entry);
+	policy_free(s->pol);
+	free(s);
+}
+
+static const char *
+msg_sandbox(struct imsg *im)
+{
+	struct netd_sandbox	 ns;
+	struct policy_error	 err;
+	struct policy		*pol;
+	struct sbx		*s;
+	static char		 msg[1024];
+
+	if (im->datalen < sizeof(ns))
+		return "short NETD_SANDBOX";
+	memcpy(&ns, im->data, sizeof(ns));
+	if (ns.policylen != im->datalen - sizeof(ns))
+		return "NETD_SANDBOX policy length disagrees with the size";
+	if (memchr(ns.sandbox, '\0', sizeof(ns.sandbox)) == NULL)
+		return "NETD_SANDBOX id not terminated";
+	if (ns.policylen == 0)
+		pol = policy_default();
+	else
+		pol = policy_parse(ns.sandbox, (uint8_t *)im->data +
+		    sizeof(ns), ns.policylen, &err);
+	if (pol == NULL) {
+		char	 e[512];
+
+		policy_strerror(&err, e, sizeof(e));
+		snprintf(msg, sizeof(msg), "sandbox %s: bad policy, "
+		    "everything denied: %s", ns.sandbox, e);
+		log_warnx("%s", msg);
+		if ((pol = policy_default()) == NULL)
+			fatalx("no default policy");
+	}
+	if ((s = sbx_find(im->hdr.peerid)) == NULL) {
+		if ((s = calloc(1, sizeof(*s))) == NULL)
+			fatal("calloc");
+		s->id = im->hdr.peerid;
+		TAILQ_INIT(&s->listeners);
+		TAILQ_INIT(&s->conns);
+		TAILQ_INIT(&s->dnsmap);
+		TAILQ_INSERT_TAIL(&sbxs, s, entry);
+	} else
+		policy_free(s->pol);
+	strlcpy(s->sandbox, ns.sandbox, sizeof(s->sandbox));
+	s->addr = ns.addr;
+	s->gateway = ns.gateway;
+	s->pol = pol;
+	return NULL;
+}
+
+static const char *
+msg_listener(struct imsg *im)
+{
+	struct netd_listener	 nl;
+	struct listener		*l;
+	struct sbx		*s;
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(ss);
+
+	if (imsg_expect(im, sizeof(nl)) == -1)
+		return "bad NETD_LISTENER size";
+	if (im->fd == -1)
+		return "NETD_LISTENER without a descriptor";
+	memcpy(&nl, im->data, sizeof(nl));
+	if ((s = sbx_find(im->hdr.peerid)) == NULL)
+		return "NETD_LISTENER for an unknown sandbox";
+	if (nl.kind != NETD_L_TRANSPARENT && nl.kind != NETD_L_CONNECT &&
+	    nl.kind != NETD_L_PUBLISH)
+		return "NETD_LISTENER of a kind the proxy does not serve";
+	if (getsockname(im->fd, (struct sockaddr *)&ss, &len) == -1)
+		return "NETD_LISTENER descriptor is not a socket";
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		fatal("calloc");
+	l->sbx = s;
+	l->fd = im->fd;
+	im->fd = -1;
+	l->family = ss.ss_family;
+	l->kind = nl.kind;
+	l->port = nl.port;
+	if (fcntl(l->fd, F_SETFL, O_NONBLOCK) == -1)
+		log_warn("listener fcntl");
+	event_set(&l->ev, l->fd, EV_READ | EV_PERSIST, listener_accept, l);
+	if (!accept_paused) {
+		event_add(&l->ev, NULL);
+		l->active = 1;
+	}
+	TAILQ_INSERT_TAIL(&s->listeners, l, entry);
+	return NULL;
+}
+
+static const char *
+msg_dnsmap(struct imsg *im)
+{
+	struct netd_dnsmap	 d;
+	struct dnsmap		*m;
+	struct sbx		*s;
+
+	if (imsg_expect(im, sizeof(d)) == -1)
+		return "bad NETD_DNSMAP size";
+	memcpy(&d, im->data, sizeof(d));
+	if ((s = sbx_find(im->hdr.peerid)) == NULL)
+		return NULL;	/* raced with SANDBOX_GONE */
+	if (memchr(d.name, '\0', sizeof(d.name)) == NULL ||
+	    (d.addr.ss_family != AF_INET && d.addr.ss_family != AF_INET6))
+		return "bad NETD_DNSMAP entry";
+	ss_unmap(&d.addr);
+	TAILQ_FOREACH(m, &s->dnsmap, entry)
+		if (ss_sameaddr(&m->addr, &d.addr) &&
+		    strcasecmp(m->name, d.name) == 0)
+			break;
+	if (m != NULL)
+		TAILQ_REMOVE(&s->dnsmap, m, entry);
+	else if (s->ndnsmap >= DNSMAP_MAX) {
+		m = TAILQ_FIRST(&s->dnsmap);
+		TAILQ_REMOVE(&s->dnsmap, m, entry);
+	} else {
+		if ((m = calloc(1, sizeof(*m))) == NULL)
+			fatal("calloc");
+		s->ndnsmap++;
+	}
+	strlcpy(m->name, d.name, sizeof(m->name));
+	m->addr = d.addr;
+	m->expires = time(NULL) + d.ttl + DNSMAP_GRACE;
+	TAILQ_INSERT_TAIL(&s->dnsmap, m, entry);
+	return NULL;
+}
+
+static const char *
+parent_msg(struct imsg *im)
+{
+	struct netd_resolved	 r;
+	struct netd_inward	 in;
+	struct conn		*c;
+	struct sbx		*s;
+
+	switch (im->hdr.type) {
+	case IMSG_NETD_CONFIG:
+		if (imsg_expect(im, sizeof(config)) == -1)
+			return "bad NETD_CONFIG size";
+		memcpy(&config, im->data, sizeof(config));
+		if (config.nhostaddrs > 32)
+			return "NETD_CONFIG with too many host addresses";
+		return NULL;
+	case IMSG_NETD_SANDBOX:
+		return msg_sandbox(im);
+	case IMSG_NETD_LISTENER:
+		return msg_listener(im);
+	case IMSG_NETD_SANDBOX_GONE:
+		if (imsg_expect(im, 0) == -1)
+			return "bad NETD_SANDBOX_GONE size";
+		if ((s = sbx_find(im->hdr.peerid)) != NULL)
+			sbx_gone(s);
+		return NULL;
+	case IMSG_NETD_DNSMAP:
+		return msg_dnsmap(im);
+	case IMSG_NETD_RESOLVED:
+		if (imsg_expect(im, sizeof(r)) == -1)
+			return "bad NETD_RESOLVED size";
+		memcpy(&r, im->data, sizeof(r));
+		if (r.naddrs > NETD_MAXADDRS)
+			return "NETD_RESOLVED with too many addresses";
+		if ((c = conn_by_reqid(im->hdr.peerid, r.reqid, S_RESOLVE))
+		    != NULL) {
+			evtimer_del(&c->tev);
+			resolved(c, &r);
+		}
+		return NULL;
+	case IMSG_NETD_INWARD_SOCKET:
+		if (imsg_expect(im, sizeof(in)) == -1)
+			return "bad NETD_INWARD_SOCKET size";
+		memcpy(&in, im->data, sizeof(in));
+		c = conn_by_reqid(im->hdr.peerid, in.reqid, S_INWARD);
+		if (c == NULL || im->fd == -1) {
+			if (c != NULL)
+				conn_close(c, "parent gave no inward socket");
+			return NULL;
+		}
+		inward_socket(c, im->fd);
+		im->fd = -1;
+		return NULL;
+	default:
+		return "unexpected message type";
+	}
+}
+
+static void
+parent_dispatch(int fd, short ev, void *arg)
+{
+	struct imsg	 im;
+	const char	*why;
+	ssize_t		 n;
+	int		 r;
+
+	(void)fd;
+	(void)arg;
+	if (ev & EV_WRITE) {
+		if (imsg_write(&parent.ibuf) == -1)
+			fatal("proxy: write to parent");
+	}
+	if (ev & EV_READ) {
+		n = imsg_read(&parent.ibuf);
+		if (n == 0)
+			fatalx("proxy: parent closed the channel");
+		if (n == -1 && errno != EAGAIN)
+			fatal("proxy: read from parent");
+		while ((r = imsg_get(&parent.ibuf, &im)) == 1) {
+			if ((why = parent_msg(&im)) != NULL)
+				fatalx("proxy: from the parent, type %#x: %s",
+				    im.hdr.type, why);
+			imsg_free(&im);
+		}
+		if (r == -1)
+			fatal("proxy: bad frame from the parent");
+	}
+	imsgev_add(&parent);
+}
+
+static void
+proxy_term(int sig, short ev, void *arg)
+{
+	struct sbx	*s;
+
+	(void)sig;
+	(void)ev;
+	(void)arg;
+	while ((s = TAILQ_FIRST(&sbxs)) != NULL)
+		sbx_gone(s);
+	(void)imsg_flush(&parent.ibuf);
+	exit(0);
+}
+
+static void
+limits(void)
+{
+	struct rlimit	 rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		fatal("getrlimit");
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("setrlimit NOFILE %lu", (unsigned long)rl.rlim_max);
+	(void)getrlimit(RLIMIT_NOFILE, &rl);
+	/* two descriptors per connection, some for listeners and logs */
+	maxconns = rl.rlim_cur > 4 * FD_RESERVE ?
+	    (long)(rl.rlim_cur - 2 * FD_RESERVE) / 2 : FD_RESERVE;
+	if (rl.rlim_cur < 4096)
+		log_warnx("RLIMIT_NOFILE is %lu: at most %ld connections",
+		    (unsigned long)rl.rlim_cur, maxconns);
+}
+
+int
+proxy_main(int fd, void *arg)
+{
+	struct timeval	 tv = { 1, 0 };
+	char		 err[256];
+
+	log_procinit("proxy");
+	if (arg != NULL)
+		pconf = *(struct proxy_conf *)arg;
+	else {
+		memset(&pconf, 0, sizeof(pconf));
+		if (privsep_user(NETD_USER, &pconf.user, err,
+		    sizeof(err)) == -1)
+			fatalx("proxy: %s", err);
+		pconf.parent = getppid();
+	}
+#define DEF(f, v) if (pconf.f == 0) pconf.f = (v)
+	DEF(peek_first_ms, PROXY_PEEK_FIRST_MS);
+	DEF(peek_ms, PROXY_PEEK_MS);
+	DEF(resolve_ms, PROXY_RESOLVE_MS);
+	DEF(connect_ms, PROXY_CONNECT_MS);
+	DEF(idle_ms, PROXY_IDLE_MS);
+	DEF(audit_burst, AUDIT_BURST);
+#undef DEF
+	signal(SIGPIPE, SIG_IGN);
+	limits();
+	/* jansson reads /dev/urandom on first use otherwise, inside the chroot */
+	json_object_seed(arc4random() | 1);
+	privsep_drop(NULL, &pconf.user, NULL, 0);
+	privsep_pdeathsig(pconf.parent);
+	proc_title("proxy");
+
+	event_init();
+	signal_set(&ev_term, SIGTERM, proxy_term, NULL);
+	signal_add(&ev_term, NULL);
+	evtimer_set(&ev_tick, tick, NULL);
+	evtimer_add(&ev_tick, &tv);
+	imsgev_init(&parent, fd, parent_dispatch, NULL);
+	parent.ibuf.maxqueue = 16 * 1024 * 1024;
+	imsgev_add(&parent);
+
+	sandbox_apply("proxy", proxy_syscalls,
+	    sizeof(proxy_syscalls) / sizeof(proxy_syscalls[0]));
+	event_dispatch();
+	return 1;
+}

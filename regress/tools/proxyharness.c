@@ -1,0 +1,595 @@
+/*
+ * Test harness for the lensnetd proxy child.
+ *
+ *   proxyharness run [options]
+ *	Plays the lensnetd parent: forks proxy_main() with a socketpair,
+ *	sends NETD_CONFIG, NETD_SANDBOX (sandbox 1, the fake policy of
+ *	regress/tools/policy_fake.c read from -P), the listeners it
+ *	creates in its own network namespace, and DNSMAP entries; answers
+ *	NETD_RESOLVE from a static table and NETD_INWARD_REQUEST with a
+ *	fresh socket; prints every audit event as one line:
+ *		audit TYPE {json}
+ *	and "ready PID" once the proxy has everything.
+ *	-P file		policy (fake format)
+ *	-S addr		the sandbox address (published ports connect to it)
+ *	-t addr:port	transparent listener
+ *	-c addr:port	CONNECT listener
+ *	-p addr:port:sbxport  published port
+ *	-r name=addr	resolver entry (repeatable, several per name)
+ *	-m name=addr	DNSMAP entry
+ *	-H addr		a host address (refused as destination)
+ *	-T ms		peek-first timeout; -I ms idle timeout; -B n audit burst
+ *	-C ms		connect timeout
+ *   proxyharness echo addr:port
+ *	An echo server (poll, non-blocking); on EOF it flushes and shuts
+ *	its side down.
+ *   proxyharness send addr:port DATA [wait-ms [pre-ms]]
+ *	Connects, waits pre-ms, sends DATA (\r \n escapes), waits
+ *	wait-ms, shuts down its write side, prints everything until EOF.
+ *   proxyharness hold N proxy:port target:port
+ *	Opens N CONNECT tunnels at once, waits for every 200, then sends
+ *	one line through each and checks its echo; prints "held N".
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <sys/resource.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "imsg.h"
+#include "lensnetd.h"
+#include "log.h"
+#include "policy.h"
+#include "proc.h"
+#include "proxy.h"
+
+#define MAXENT	64
+
+struct ent {
+	char			 name[NETD_NAME_SIZE];
+	struct sockaddr_storage	 addr;
+};
+
+static struct ent	 resolv[MAXENT], dnsmap[MAXENT];
+static int		 nresolv, ndnsmap;
+static volatile sig_atomic_t quit;
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	quit = 1;
+}
+
+static int
+parse_addr(const char *s, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in	*s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6	*s6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, s, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		return 0;
+	}
+	return -1;
+}
+
+/* "addr:port" or "[v6]:port" */
+static void
+parse_addrport(const char *s, struct sockaddr_storage *ss)
+{
+	char		 buf[128], *p;
+	const char	*a;
+
+	strlcpy(buf, s, sizeof(buf));
+	if ((p = strrchr(buf, ':')) == NULL)
+		errx(1, "%s: no port", s);
+	*p++ = '\0';
+	a = buf;
+	if (buf[0] == '[') {
+		a = buf + 1;
+		if (p - buf < 3 || p[-2] != ']')
+			errx(1, "%s: bad [v6]", s);
+		p[-2] = '\0';
+	}
+	if (parse_addr(a, ss) == -1)
+		errx(1, "%s: bad address", s);
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons(atoi(p));
+	else
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(atoi(p));
+}
+
+static socklen_t
+sslen(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) :
+	    sizeof(struct sockaddr_in6);
+}
+
+static int
+listen_on(const char *s)
+{
+	struct sockaddr_storage	 ss;
+	int			 fd, one = 1;
+
+	parse_addrport(s, &ss);
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		err(1, "socket");
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sslen(&ss)) == -1)
+		err(1, "bind %s", s);
+	if (listen(fd, 4096) == -1)
+		err(1, "listen");
+	return fd;
+}
+
+static void
+add_ent(struct ent *t, int *n, const char *s)
+{
+	const char	*eq = strchr(s, '=');
+
+	if (eq == NULL || *n == MAXENT || (size_t)(eq - s) >= NETD_NAME_SIZE)
+		errx(1, "%s: want name=addr", s);
+	memcpy(t[*n].name, s, eq - s);
+	t[*n].name[eq - s] = '\0';
+	if (parse_addr(eq + 1, &t[*n].addr) == -1)
+		errx(1, "%s: bad address", s);
+	(*n)++;
+}
+
+static void
+send_msg(struct imsgbuf *ib, uint32_t type, uint32_t peerid, int fd,
+    const void *data, size_t len)
+{
+	if (imsg_compose(ib, type, peerid, 0, fd, data, len) == -1)
+		err(1, "imsg_compose");
+	if (imsg_flush(ib) == -1)
+		err(1, "imsg_flush");
+}
+
+static void
+answer(struct imsgbuf *ib, struct imsg *im)
+{
+	struct netd_resolve	 rq;
+	struct netd_resolved	 rs;
+	struct netd_inward	 in;
+	struct netd_audit	 a;
+	int			 i, fd;
+
+	switch (im->hdr.type) {
+	case IMSG_NETD_AUDIT:
+		if (im->datalen < sizeof(a))
+			errx(1, "short audit");
+		memcpy(&a, im->data, sizeof(a));
+		printf("audit %.*s %.*s\n", (int)strnlen(a.type,
+		    sizeof(a.type)), a.type, (int)(im->datalen - sizeof(a)),
+		    (char *)im->data + sizeof(a));
+		fflush(stdout);
+		break;
+	case IMSG_NETD_RESOLVE:
+		if (imsg_expect(im, sizeof(rq)) == -1)
+			errx(1, "bad RESOLVE");
+		memcpy(&rq, im->data, sizeof(rq));
+		rq.name[sizeof(rq.name) - 1] = '\0';
+		memset(&rs, 0, sizeof(rs));
+		rs.reqid = rq.reqid;
+		for (i = 0; i < nresolv && rs.naddrs < NETD_MAXADDRS; i++)
+			if (strcasecmp(resolv[i].name, rq.name) == 0)
+				rs.addrs[rs.naddrs++] = resolv[i].addr;
+		rs.error = rs.naddrs == 0 ? EAI_NONAME : 0;
+		fprintf(stderr, "harness: resolve %s: %u addresses\n",
+		    rq.name, rs.naddrs);
+		send_msg(ib, IMSG_NETD_RESOLVED, im->hdr.peerid, -1, &rs,
+		    sizeof(rs));
+		break;
+	case IMSG_NETD_INWARD_REQUEST:
+		if (imsg_expect(im, sizeof(in)) == -1)
+			errx(1, "bad INWARD_REQUEST");
+		memcpy(&in, im->data, sizeof(in));
+		if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+			err(1, "socket");
+		send_msg(ib, IMSG_NETD_INWARD_SOCKET, im->hdr.peerid, fd, &in,
+		    sizeof(in));
+		break;
+	default:
+		errx(1, "unexpected message %#x from the proxy", im->hdr.type);
+	}
+}
+
+static int
+run(int argc, char **argv)
+{
+	struct netd_config	 cfg;
+	struct netd_sandbox	 sb;
+	struct netd_listener	 nl;
+	struct netd_dnsmap	 dm;
+	struct proxy_conf	 pc;
+	struct proc_child	 child = { .name = "proxy" };
+	struct imsgbuf		*ib;
+	struct imsg		 im;
+	struct sockaddr_storage	 ss;
+	char			 policy[POLICY_MAXSIZE], err_[256];
+	const char		*tlisten[8], *clisten[8], *publish[8];
+	int			 nt = 0, nc = 0, np = 0, ch, i, fd, r;
+	size_t			 plen = 0;
+	FILE			*f;
+	struct pollfd		 pfd;
+	uint8_t			*msg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	memset(&sb, 0, sizeof(sb));
+	memset(&pc, 0, sizeof(pc));
+	strlcpy(sb.sandbox, "0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef", sizeof(sb.sandbox));
+	while ((ch = getopt(argc, argv, "B:C:c:H:I:m:P:p:r:S:T:t:")) != -1) {
+		switch (ch) {
+		case 'B':
+			pc.audit_burst = atoi(optarg);
+			break;
+		case 'C':
+			pc.connect_ms = atoi(optarg);
+			break;
+		case 'c':
+			if (nc < 8)
+				clisten[nc++] = optarg;
+			break;
+		case 'H':
+			if (cfg.nhostaddrs == 32 || parse_addr(optarg,
+			    &cfg.hostaddrs[cfg.nhostaddrs]) == -1)
+				errx(1, "-H %s", optarg);
+			cfg.nhostaddrs++;
+			break;
+		case 'I':
+			pc.idle_ms = atoi(optarg);
+			break;
+		case 'm':
+			add_ent(dnsmap, &ndnsmap, optarg);
+			break;
+		case 'P':
+			if ((f = fopen(optarg, "r")) == NULL)
+				err(1, "%s", optarg);
+			plen = fread(policy, 1, sizeof(policy), f);
+			fclose(f);
+			break;
+		case 'p':
+			if (np < 8)
+				publish[np++] = optarg;
+			break;
+		case 'r':
+			add_ent(resolv, &nresolv, optarg);
+			break;
+		case 'S':
+			if (inet_pton(AF_INET, optarg, &sb.addr) != 1)
+				errx(1, "-S %s", optarg);
+			break;
+		case 'T':
+			pc.peek_first_ms = atoi(optarg);
+			break;
+		case 't':
+			if (nt < 8)
+				tlisten[nt++] = optarg;
+			break;
+		default:
+			errx(1, "bad option");
+		}
+	}
+	if (privsep_user(NETD_USER, &pc.user, err_, sizeof(err_)) == -1)
+		errx(1, "%s", err_);
+	pc.parent = getpid();
+	sb.policylen = plen;
+
+	log_init(1, 0);
+	signal(SIGTERM, on_term);
+	signal(SIGINT, on_term);
+	signal(SIGPIPE, SIG_IGN);
+	proc_fork(&child, proxy_main, &pc, NULL);
+	if ((ib = malloc(sizeof(*ib))) == NULL)
+		err(1, "malloc");
+	imsg_init(ib, child.fd);
+
+	send_msg(ib, IMSG_NETD_CONFIG, 0, -1, &cfg, sizeof(cfg));
+	if ((msg = malloc(sizeof(sb) + plen)) == NULL)
+		err(1, "malloc");
+	memcpy(msg, &sb, sizeof(sb));
+	memcpy(msg + sizeof(sb), policy, plen);
+	send_msg(ib, IMSG_NETD_SANDBOX, 1, -1, msg, sizeof(sb) + plen);
+	free(msg);
+	for (i = 0; i < ndnsmap; i++) {
+		memset(&dm, 0, sizeof(dm));
+		strlcpy(dm.name, dnsmap[i].name, sizeof(dm.name));
+		dm.addr = dnsmap[i].addr;
+		dm.ttl = 300;
+		send_msg(ib, IMSG_NETD_DNSMAP, 1, -1, &dm, sizeof(dm));
+	}
+	for (i = 0; i < nt + nc + np; i++) {
+		memset(&nl, 0, sizeof(nl));
+		if (i < nt) {
+			nl.kind = NETD_L_TRANSPARENT;
+			fd = listen_on(tlisten[i]);
+		} else if (i < nt + nc) {
+			nl.kind = NETD_L_CONNECT;
+			fd = listen_on(clisten[i - nt]);
+		} else {
+			char	 buf[128], *p;
+
+			strlcpy(buf, publish[i - nt - nc], sizeof(buf));
+			if ((p = strrchr(buf, ':')) == NULL)
+				errx(1, "-p %s", buf);
+			*p++ = '\0';
+			nl.kind = NETD_L_PUBLISH;
+			nl.port = atoi(p);
+			fd = listen_on(buf);
+		}
+		send_msg(ib, IMSG_NETD_LISTENER, 1, fd, &nl, sizeof(nl));
+	}
+	printf("ready %d\n", (int)child.pid);
+	fflush(stdout);
+
+	while (!quit) {
+		pfd.fd = child.fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 500) == -1) {
+			if (errno == EINTR)
+				continue;
+			err(1, "poll");
+		}
+		if (!(pfd.revents & (POLLIN | POLLHUP)))
+			continue;
+		if (imsg_read(ib) == 0)
+			break;
+		while ((r = imsg_get(ib, &im)) == 1) {
+			answer(ib, &im);
+			imsg_free(&im);
+		}
+		if (r == -1)
+			errx(1, "bad frame from the proxy");
+	}
+	/* a last look for audit events, then stop the child */
+	kill(child.pid, SIGTERM);
+	for (i = 0; i < 40; i++) {
+		pfd.fd = child.fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		if (imsg_read(ib) <= 0)
+			break;
+		while (imsg_get(ib, &im) == 1) {
+			if (im.hdr.type == IMSG_NETD_AUDIT)
+				answer(ib, &im);
+			imsg_free(&im);
+		}
+	}
+	if (waitpid(child.pid, &child.status, 0) == -1)
+		err(1, "waitpid");
+	printf("proxy %s\n", proc_status(&child));
+	imsg_clear(ib);
+	free(ib);
+	(void)ss;
+	return WIFEXITED(child.status) && WEXITSTATUS(child.status) == 0 ?
+	    0 : 1;
+}
+
+/* echo server */
+
+struct echo {
+	int	 fd;
+	char	 buf[65536];
+	size_t	 len;
+	int	 eof;
+};
+
+static int
+echo(const char *where)
+{
+	struct echo	**cl = NULL;
+	struct pollfd	*pf = NULL;
+	struct rlimit	 rl;
+	int		 lfd, n = 0, i, fd;
+	ssize_t		 r;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	lfd = listen_on(where);
+	printf("echo listening\n");
+	fflush(stdout);
+	for (;;) {
+		if ((pf = reallocarray(pf, n + 1, sizeof(*pf))) == NULL)
+			err(1, NULL);
+		pf[0].fd = lfd;
+		pf[0].events = POLLIN;
+		for (i = 0; i < n; i++) {
+			pf[i + 1].fd = cl[i]->fd;
+			pf[i + 1].events = cl[i]->len > 0 ? POLLOUT :
+			    cl[i]->eof ? 0 : POLLIN;
+		}
+		if (poll(pf, n + 1, -1) == -1)
+			err(1, "poll");
+		for (i = n - 1; i >= 0; i--) {
+			struct echo *e = cl[i];
+			short rev = pf[i + 1].revents;
+
+			if (rev & POLLOUT) {
+				r = write(e->fd, e->buf, e->len);
+				if (r > 0) {
+					memmove(e->buf, e->buf + r, e->len - r);
+					e->len -= r;
+				} else
+					goto drop;
+				if (e->len == 0 && e->eof)
+					goto drop;
+			} else if (rev & (POLLIN | POLLHUP | POLLERR)) {
+				r = read(e->fd, e->buf, sizeof(e->buf));
+				if (r <= 0) {
+					if (r == 0 && e->len > 0) {
+						e->eof = 1;
+						continue;
+					}
+					goto drop;
+				}
+				e->len = r;
+			}
+			continue;
+ drop:
+			shutdown(e->fd, SHUT_WR);
+			close(e->fd);
+			free(e);
+			cl[i] = cl[--n];
+		}
+		if (pf[0].revents & POLLIN) {
+			if ((fd = accept(lfd, NULL, NULL)) == -1)
+				continue;
+			if ((cl = reallocarray(cl, n + 1, sizeof(*cl))) == NULL ||
+			    (cl[n] = calloc(1, sizeof(**cl))) == NULL)
+				err(1, NULL);
+			cl[n++]->fd = fd;
+		}
+	}
+}
+
+static size_t
+unescape(const char *s, char *out, size_t size)
+{
+	size_t	 n = 0;
+
+	for (; *s != '\0' && n < size; s++) {
+		if (s[0] == '\\' && s[1] == 'r') {
+			out[n++] = '\r';
+			s++;
+		} else if (s[0] == '\\' && s[1] == 'n') {
+			out[n++] = '\n';
+			s++;
+		} else
+			out[n++] = *s;
+	}
+	return n;
+}
+
+static int
+tcp_connect(const char *where)
+{
+	struct sockaddr_storage	 ss;
+	int			 fd;
+
+	parse_addrport(where, &ss);
+	if ((fd = socket(ss.ss_family, SOCK_STREAM, 0)) == -1)
+		err(1, "socket");
+	if (connect(fd, (struct sockaddr *)&ss, sslen(&ss)) == -1)
+		err(1, "connect %s", where);
+	return fd;
+}
+
+static int
+sendrecv(const char *where, const char *data, int waitms, int prems)
+{
+	char	 buf[65536];
+	size_t	 n;
+	ssize_t	 r;
+	int	 fd;
+
+	n = unescape(data, buf, sizeof(buf));
+	fd = tcp_connect(where);
+	if (prems > 0)
+		usleep(prems * 1000);
+	if (write(fd, buf, n) != (ssize_t)n)
+		err(1, "write");
+	if (waitms > 0)
+		usleep(waitms * 1000);
+	shutdown(fd, SHUT_WR);
+	while ((r = read(fd, buf, sizeof(buf))) > 0)
+		fwrite(buf, 1, r, stdout);
+	if (r == -1)
+		printf("\n[read error: %s]\n", strerror(errno));
+	else
+		printf("\n[eof]\n");
+	return 0;
+}
+
+static int
+hold(int n, const char *proxy, const char *target)
+{
+	struct rlimit	 rl;
+	char		 req[256], buf[512];
+	int		*fds, i, good = 0;
+	ssize_t		 r;
+	size_t		 len;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if ((fds = calloc(n, sizeof(int))) == NULL)
+		err(1, NULL);
+	len = snprintf(req, sizeof(req), "CONNECT %s HTTP/1.1\r\n"
+	    "Host: %s\r\n\r\n", target, target);
+	for (i = 0; i < n; i++) {
+		fds[i] = tcp_connect(proxy);
+		if (write(fds[i], req, len) != (ssize_t)len)
+			err(1, "write");
+	}
+	for (i = 0; i < n; i++) {
+		r = read(fds[i], buf, 39);	/* "HTTP/1.1 200 Connection established\r\n\r\n" */
+		if (r != 39 || strncmp(buf, "HTTP/1.1 200 ", 13) != 0)
+			errx(1, "tunnel %d: %.*s", i, (int)(r > 0 ? r : 0), buf);
+	}
+	printf("established %d\n", n);
+	fflush(stdout);
+	sleep(1);
+	for (i = 0; i < n; i++) {
+		len = snprintf(req, sizeof(req), "line %d\n", i);
+		if (write(fds[i], req, len) != (ssize_t)len)
+			err(1, "write %d", i);
+	}
+	for (i = 0; i < n; i++) {
+		len = snprintf(req, sizeof(req), "line %d\n", i);
+		r = read(fds[i], buf, sizeof(buf));
+		if (r == (ssize_t)len && memcmp(buf, req, len) == 0)
+			good++;
+	}
+	printf("held %d\n", good);
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+	free(fds);
+	return good == n ? 0 : 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2)
+		errx(1, "usage: proxyharness run|echo|send|hold ...");
+	if (strcmp(argv[1], "run") == 0) {
+		proc_init(argc, argv);
+		return run(argc - 1, argv + 1);
+	}
+	if (strcmp(argv[1], "echo") == 0 && argc == 3)
+		return echo(argv[2]);
+	if (strcmp(argv[1], "send") == 0 && argc >= 4 && argc <= 6)
+		return sendrecv(argv[2], argv[3], argc >= 5 ? atoi(argv[4]) : 0,
+		    argc == 6 ? atoi(argv[5]) : 0);
+	if (strcmp(argv[1], "hold") == 0 && argc == 5)
+		return hold(atoi(argv[2]), argv[3], argv[4]);
+	errx(1, "bad usage");
+}
