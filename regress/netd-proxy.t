@@ -22,7 +22,7 @@ if [ "$(id -u)" != 0 ] || ! command -v nft >/dev/null ||
 	exit 0
 fi
 
-tap_plan 84
+tap_plan 89
 tmpdir_setup
 
 N=$(( ($$ % 200) + 20 ))
@@ -106,6 +106,7 @@ ok $? "test CA and ok.test certificate"
 mkdir -p "$T/real" "$T/evil"
 echo real-server >"$T/real/id.txt"
 echo evil-server >"$T/evil/id.txt"
+head -c 33554432 /dev/urandom >"$T/real/big.bin"
 bg "$I" busybox httpd -f -p $REAL:80 -h "$T/real"
 bg "$I" busybox httpd -f -p $EVIL:80 -h "$T/evil"
 (cd "$T/real" && exec ip netns exec "$I" openssl s_server -quiet -WWW \
@@ -129,11 +130,13 @@ tcp allow priv.test 7
 cidr allow $ECHO/32 7
 cidr allow 10.99.0.0/16 7
 http allow nowhere.test *
+http allow tt.test 443 terminate
 EOF
 bg "$G" "$H" run -P "$T/policy" -S $CL -t $GW:15001 -c $GW:3128 \
     -p 198.18.$N.1:18080:7 -C 1500 -B 200 -I 5000 \
     -r ok.test=$REAL -r loop.test=127.0.0.1 -r meta.test=169.254.169.254 \
     -r mapped.test=::ffff:127.0.0.1 -r nowhere.test=$DROP -r a.web.test=$EVIL \
+    -r tt.test=$REAL \
     -m echo.test=$ECHO -m priv.test=10.9.9.9 -m ok.test=$REAL \
     >"$T/h.out" 2>"$T/h.err"
 HPID=$!
@@ -213,6 +216,30 @@ mark
 out=$($CURL --resolve ok.test:80:$UNMAPPED http://ok.test/id.txt)
 [ "$out" = real-server ]
 ok $? "HTTP to an address nobody listens on still reaches ok.test"
+
+# tlsTerminate hosts: passed through until interception exists
+mark
+out=$($CURL -k --resolve tt.test:443:$EVIL https://tt.test/id.txt)
+[ "$out" = real-server ]
+ok $? "a tlsTerminate host is passed through today: $out"
+audit_has '"verdict":"allow"' '"name":"tt.test"' '"tls":"passthrough"' \
+    '"rule":"tt.test:443"'
+ok $? "audit: says passthrough"
+
+# 32 MiB through a client reading at 8 MB/s: backpressure, not buffering
+mark
+want=$(sha256sum <"$T/real/big.bin" | cut -d' ' -f1)
+got=$(inc curl -s --max-time 30 --limit-rate 8M --resolve ok.test:80:$REAL \
+    http://ok.test/big.bin | sha256sum | cut -d' ' -f1)
+hwm=$(st "$PROXY" VmHWM)
+[ "$got" = "$want" ]
+ok $? "32 MiB download through a rate-limited client intact"
+# ASan's quarantine keeps freed buffers: a looser bound there
+case $OBJ in *obj-san*) lim=262144 ;; *) lim=16384 ;; esac
+[ -n "$hwm" ] && [ "$hwm" -lt $lim ]
+ok $? "the proxy did not buffer it: VmHWM $hwm kB < $lim kB"
+audit_has '"verdict":"allow"' '"name":"ok.test"' '"bytes_in":335'
+ok $? "audit: the bytes of the download"
 
 # denied names
 mark
