@@ -65,11 +65,14 @@ struct ctl_run {
 	char		user[CTL_USER_SIZE];	/* "" = 1000 */
 	char		cwd[CTL_CWD_SIZE];
 	uint32_t	argc, envc, nvolumes;
-	uint32_t	npublish;		/* -p (was padding: 0 = none) */
+	uint32_t	npublish;		/* -p, 0 = none */
+	uint32_t	policylen;		/* --policy: bytes, 0 = none */
+	uint32_t	pad;
 	/*
 	 * followed by argc, envc, nvolumes NUL-terminated strings
 	 * ("SRC:DST[:ro]"), then npublish ("[ADDR:]HOSTPORT:PORT[/tcp]"),
-	 * exactly filling the payload
+	 * then policylen bytes of policy (lns-policy.yaml text), exactly
+	 * filling the payload
 	 */
 };
 #define CTL_MAXPUBLISH	32

@@ -37,6 +37,14 @@ struct policy;
 int	lensctl_policy_read(const char *path, struct policy **,
 	    char **text, size_t *len);
 
+/*
+ * lensctl policy show ID: the policy text a running sandbox got, from
+ * lensvmm on sock (NULL: the default socket).  *text is NULL for a
+ * sandbox with the default policy.  -1 with the error printed.
+ */
+int	lensctl_sandbox_policy(const char *sock, const char *ref,
+	    char **text, size_t *len);
+
 /* usage of one command (or the whole group if cmd is NULL); returns 2 */
 int	lensctl_usage(const struct lensctl_group *, const char *cmd);
 

@@ -2,12 +2,14 @@
  * lensctl policy: sandbox policy files, lns-policy.yaml(5).
  *
  *	lensctl policy check file ...
- *	lensctl policy show file
+ *	lensctl policy show [-s socket] file | id
  *
- * Both work offline on a file.  Showing the policy a running sandbox
- * uses ("policy show ID") needs lensnetd, which holds it; it comes with
- * lensnetd's control interface.
+ * Both work offline on a file.  show also takes a sandbox (an argument
+ * that is no file): lensvmm keeps the policy text each sandbox was
+ * given and hands it to lensnetd; show prints what that text means.
  */
+#include <sys/stat.h>
+
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +26,7 @@ static int	policy_show(int, char **);
 
 static const struct lensctl_cmd policy_cmds[] = {
 	{ "check", policy_check, "file ..." },
-	{ "show", policy_show, "file" },
+	{ "show", policy_show, "[-s socket] file | id" },
 	{ NULL, NULL, NULL }
 };
 
@@ -122,18 +124,41 @@ policy_show(int argc, char *argv[])
 {
 	struct policy_error	 perr;
 	struct policy		*pol;
-	char			*json;
+	struct stat		 st;
+	const char		*sock = NULL;
+	char			*json, *text;
+	size_t			 len;
 	int			 ch;
 
-	while ((ch = getopt(argc, argv, "")) != -1)
-		return lensctl_usage(&policy_group, "show");
+	while ((ch = getopt(argc, argv, "s:")) != -1) {
+		switch (ch) {
+		case 's':
+			sock = optarg;
+			break;
+		default:
+			return lensctl_usage(&policy_group, "show");
+		}
+	}
 	argc -= optind;
 	argv += optind;
 	if (argc != 1)
 		return lensctl_usage(&policy_group, "show");
-	if ((pol = policy_load(argv[0], &perr)) == NULL) {
-		print_error(&perr);
-		return LENSCTL_FAIL;
+	if (stat(argv[0], &st) == 0 || strchr(argv[0], '/') != NULL) {
+		if ((pol = policy_load(argv[0], &perr)) == NULL) {
+			print_error(&perr);
+			return LENSCTL_FAIL;
+		}
+	} else {
+		/* a sandbox */
+		if (lensctl_sandbox_policy(sock, argv[0], &text, &len) == -1)
+			return LENSCTL_FAIL;
+		pol = text == NULL ? policy_default() :
+		    policy_parse(argv[0], text, len, &perr);
+		free(text);
+		if (pol == NULL) {
+			print_error(&perr);
+			return LENSCTL_FAIL;
+		}
 	}
 	if ((json = policy_json(pol)) == NULL) {
 		policy_free(pol);

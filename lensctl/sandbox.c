@@ -1153,10 +1153,11 @@ attach_loop(struct attach *a)
 /* queue RUN or EXEC with its fixed part and strings */
 static int
 queue_request(struct conn *c, uint32_t type, const void *fixed,
-    size_t fixedlen, const struct strv *lists, size_t nlists)
+    size_t fixedlen, const struct strv *lists, size_t nlists,
+    const void *tail, size_t taillen)
 {
 	struct ibuf	*b;
-	size_t		 len = fixedlen, i, j, nstr = 0;
+	size_t		 len = fixedlen + taillen, i, j, nstr = 0;
 
 	for (i = 0; i < nlists; i++)
 		for (j = 0; j < lists[i].n; j++) {
@@ -1169,9 +1170,9 @@ queue_request(struct conn *c, uint32_t type, const void *fixed,
 		return -1;
 	}
 	if (len > IMSG_MAXPAYLOAD) {
-		warnx("command, environment and volumes too long (%zu bytes, "
-		    "at most %d)", len - fixedlen, IMSG_MAXPAYLOAD -
-		    (int)fixedlen);
+		warnx("command, environment, volumes%s too long (%zu bytes, "
+		    "at most %d)", taillen ? " and policy" : "", len - fixedlen,
+		    IMSG_MAXPAYLOAD - (int)fixedlen);
 		return -1;
 	}
 	if ((b = imsg_create(&c->ib, type, 0, 0, len)) == NULL) {
@@ -1185,6 +1186,8 @@ queue_request(struct conn *c, uint32_t type, const void *fixed,
 			if (imsg_add(b, lists[i].v[j],
 			    strlen(lists[i].v[j]) + 1) == -1)
 				goto fail;
+	if (taillen > 0 && imsg_add(b, tail, taillen) == -1)
+		goto fail;
 	imsg_close(&c->ib, b);
 	return 0;
  fail:
@@ -1278,7 +1281,9 @@ sb_run(int argc, char *argv[])
 
 	if ((c = conn_open(o.socket)) == NULL)
 		goto done;
-	if (queue_request(c, IMSG_CTL_RUN, &r, sizeof(r), lists, 4) == -1)
+	r.policylen = (uint32_t)o.policylen;
+	if (queue_request(c, IMSG_CTL_RUN, &r, sizeof(r), lists, 4,
+	    o.policytext, o.policylen) == -1)
 		goto done;
 	if (!o.detach) {
 		rc = attach(c, &o);
@@ -1368,7 +1373,8 @@ sb_exec(int argc, char *argv[])
 	lists[1] = o.env;
 	if ((c = conn_open(o.socket)) == NULL)
 		goto done;
-	if (queue_request(c, IMSG_CTL_EXEC, &x, sizeof(x), lists, 2) == -1)
+	if (queue_request(c, IMSG_CTL_EXEC, &x, sizeof(x), lists, 2, NULL, 0)
+	    == -1)
 		goto done;
 	rc = attach(c, &o);
  done:
@@ -1716,6 +1722,62 @@ inspect_json(const struct imsg *im, void *arg)
 		warnx("cannot print the JSON");
 	putchar('\n');
 	json_decref(j);
+	return 0;
+}
+
+struct policy_text {
+	char	*text;
+	size_t	 len;
+};
+
+static int
+inspect_policy(const struct imsg *im, void *arg)
+{
+	struct policy_text	*pt = arg;
+	json_t			*j, *p, *t;
+	json_error_t		 jerr;
+	int			 rc = -1;
+
+	if (im->hdr.type != IMSG_CTL_JSON)
+		return -1;
+	if ((j = json_loadb(im->data, im->datalen, 0, &jerr)) == NULL) {
+		warnx("lensvmm sent malformed JSON: %s", jerr.text);
+		return -1;
+	}
+	p = json_object_get(j, "policy");
+	if (json_is_string(p))			/* the default policy */
+		rc = 0;
+	else if ((t = json_object_get(p, "text")) != NULL &&
+	    json_is_string(t)) {
+		pt->len = json_string_length(t);
+		if ((pt->text = malloc(pt->len + 1)) == NULL)
+			warn(NULL);
+		else {
+			memcpy(pt->text, json_string_value(t), pt->len + 1);
+			rc = 0;
+		}
+	} else
+		warnx("lensvmm did not say which policy the sandbox has");
+	json_decref(j);
+	return rc;
+}
+
+int
+lensctl_sandbox_policy(const char *sock, const char *ref, char **text,
+    size_t *len)
+{
+	struct ctl_ref		 r;
+	struct policy_text	 pt = { NULL, 0 };
+
+	if (check_ref(ref, &r) == -1)
+		return -1;
+	if (request(sock, IMSG_CTL_INSPECT, &r, sizeof(r), inspect_policy,
+	    &pt) != LENSCTL_OK) {
+		free(pt.text);
+		return -1;
+	}
+	*text = pt.text;
+	*len = pt.len;
 	return 0;
 }
 

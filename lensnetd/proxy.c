@@ -1734,22 +1734,20 @@ limits(void)
 		    (unsigned long)rl.rlim_cur, maxconns);
 }
 
+void
+proxy_tune(const struct proxy_conf *pc)
+{
+	pconf = *pc;
+}
+
+/* arg: the struct netd_role the parent hands every role */
 int
 proxy_main(int fd, void *arg)
 {
-	struct timeval	 tv = { 1, 0 };
-	char		 err[256];
+	const struct netd_role	*role = arg;
+	struct timeval		 tv = { 1, 0 };
 
 	log_procinit("proxy");
-	if (arg != NULL)
-		pconf = *(struct proxy_conf *)arg;
-	else {
-		memset(&pconf, 0, sizeof(pconf));
-		if (privsep_user(NETD_USER, &pconf.user, err,
-		    sizeof(err)) == -1)
-			fatalx("proxy: %s", err);
-		pconf.parent = getppid();
-	}
 #define DEF(f, v) if (pconf.f == 0) pconf.f = (v)
 	DEF(peek_first_ms, PROXY_PEEK_FIRST_MS);
 	DEF(peek_ms, PROXY_PEEK_MS);
@@ -1762,8 +1760,8 @@ proxy_main(int fd, void *arg)
 	limits();
 	/* jansson reads /dev/urandom on first use otherwise, inside the chroot */
 	json_object_seed(arc4random() | 1);
-	privsep_drop(NULL, &pconf.user, NULL, 0);
-	privsep_pdeathsig(pconf.parent);
+	privsep_drop(NULL, &role->user, NULL, 0);
+	privsep_pdeathsig(role->parent);
 	proc_title("proxy");
 
 	event_init();

@@ -26,6 +26,7 @@
 #include "imsgev.h"
 #include "log.h"
 #include "lensvmm.h"
+#include "policy.h"
 #include "privsep.h"
 #include "sandbox.h"
 
@@ -277,8 +278,11 @@ check_run(struct imsg *im)
 	if (r.argc < 1 || nstr > CTL_MAXSTRINGS ||
 	    r.nvolumes > VMM_MAXVOLUMES || r.npublish > CTL_MAXPUBLISH)
 		return "bad argument, environment, volume or -p counts";
+	if (r.policylen > POLICY_MAXSIZE ||
+	    r.policylen > im->datalen - sizeof(r))
+		return "bad policy length";
 	p = (const char *)im->data + sizeof(r);
-	end = (const char *)im->data + im->datalen;
+	end = (const char *)im->data + im->datalen - r.policylen;
 	if ((why = strings_ok(p, end, r.argc, 0, &p)) != NULL ||
 	    (why = strings_ok(p, end, r.envc, 1, &p)) != NULL ||
 	    (why = strings_ok(p, end, r.nvolumes, 2, &p)) != NULL ||

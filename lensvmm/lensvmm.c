@@ -41,6 +41,7 @@
 #include "imsgev.h"
 #include "log.h"
 #include "lensvmm.h"
+#include "policy.h"
 #include "privsep.h"
 #include "sandbox.h"
 #include "unixsock.h"
@@ -76,6 +77,9 @@ struct sbx {
 	int64_t			 created, started, finished;
 	struct ctl_run		 run;
 	char			*strings;	/* argv, env, volumes */
+	char			*policy;	/* --policy text, or NULL */
+	size_t			 policylen;
+	char			 policyhash[65];
 	size_t			 stringslen;
 	char			 dir[PATH_MAX];
 	struct cgroup		 cg;
@@ -362,6 +366,10 @@ sbx_json(const struct sbx *sb)
 	} else
 		json_object_set_new(j, "network", json_string(
 		    netdsock[0] ? "lensnetd" : "none (loopback only)"));
+	json_object_set_new(j, "policy", sb->policy == NULL ?
+	    json_string("default (deny)") : json_pack("{s:s, s:I, s:s%}",
+	    "sha256", sb->policyhash, "bytes", (json_int_t)sb->policylen,
+	    "text", sb->policy, sb->policylen));
 	json_object_set_new(j, "state_dir", json_string(sb->dir));
 	return j;
 }
@@ -380,6 +388,9 @@ sbx_save(const struct sbx *sb)
 	j = sbx_json(sb);
 	strs = json_stringn(sb->strings, sb->stringslen);
 	json_object_set_new(j, "_strings", strs);
+	if (sb->policy != NULL)
+		json_object_set_new(j, "_policy", json_stringn(sb->policy,
+		    sb->policylen));
 	json_object_set_new(j, "_slot", json_integer(sb->slot));
 	json_object_set_new(j, "_flags", json_integer(sb->run.flags));
 	snprintf(path, sizeof(path), "%s/config.json", sb->dir);
@@ -787,6 +798,40 @@ audit_refuses(struct reply *r)
 	return 1;
 }
 
+/*
+ * Keep the --policy text of a new sandbox after checking it; lensnetd
+ * gets it at attach.  The parser is lensnetd's, so that what lensctl
+ * and lensvmm accept is what lensnetd enforces.
+ */
+static int
+policy_take(struct sbx *sb, const char *text, size_t len, char *err,
+    size_t errlen)
+{
+	struct policy_error	 pe;
+	struct policy		*pol;
+	char			 msg[512];
+
+	if (netdsock[0] == '\0') {
+		snprintf(err, errlen, "--policy needs lensnetd (lensvmm -n), "
+		    "and this lensvmm runs sandboxes without a network");
+		return -1;
+	}
+	if ((pol = policy_parse("policy", text, len, &pe)) == NULL) {
+		policy_strerror(&pe, msg, sizeof(msg));
+		snprintf(err, errlen, "%s", msg);
+		return -1;
+	}
+	strlcpy(sb->policyhash, policy_hash(pol), sizeof(sb->policyhash));
+	policy_free(pol);
+	if ((sb->policy = malloc(len)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	memcpy(sb->policy, text, len);
+	sb->policylen = len;
+	return 0;
+}
+
 static void
 req_run(struct reply *r, struct imsg *im, uid_t by)
 {
@@ -838,13 +883,20 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 	sb->run = run;
 	sb->child.fd = -1;
 	sb->slotfd = -1;
-	sb->stringslen = im->datalen - sizeof(run);
+	/* control checked the lengths */
+	sb->stringslen = im->datalen - sizeof(run) - run.policylen;
 	if ((sb->strings = malloc(sb->stringslen + 1)) == NULL) {
 		free(sb);
 		reply_error(r, CTL_EXIT_LENS, "out of memory");
 		return;
 	}
 	memcpy(sb->strings, (char *)im->data + sizeof(run), sb->stringslen);
+	if (run.policylen > 0 && policy_take(sb, (char *)im->data +
+	    sizeof(run) + sb->stringslen, run.policylen, err, sizeof(err))
+	    == -1) {
+		reply_error(r, CTL_EXIT_LENS, "%s", err);
+		goto fail_mem;
+	}
 	if (parse_volumes(sb, vols, err, sizeof(err)) == -1) {
 		reply_error(r, CTL_EXIT_LENS, "%s", err);
 		goto fail_mem;
@@ -948,6 +1000,8 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 	jc.netdfd = -1;
 	strlcpy(jc.netdsock, netdsock, sizeof(jc.netdsock));
 	jc.npublish = run.npublish;
+	jc.policy = sb->policy;
+	jc.policylen = sb->policylen;
 	jc.publish = sb->strings + strings_len(sb->strings, run.argc +
 	    run.envc + run.nvolumes);
 	if (jail_fork(sb, &jc) == -1) {
@@ -982,6 +1036,7 @@ fail:
 	return;
 fail_mem:
 	free(sb->strings);
+	free(sb->policy);
 	free(sb);
 }
 
@@ -1390,6 +1445,7 @@ sbx_free(struct sbx *sb)
 	slot_unlock(sb);
 	TAILQ_REMOVE(&sandboxes, sb, entry);
 	free(sb->strings);
+	free(sb->policy);
 	free(sb);
 }
 
@@ -1785,6 +1841,15 @@ recover(void)
 			fatal("malloc");
 		memcpy(sb->strings, s ? s : "", s ? len : 0);
 		sb->stringslen = len;
+		if ((s = json_string_value(json_object_get(j, "_policy"))) !=
+		    NULL) {
+			char	 perr[512];
+
+			if (policy_take(sb, s, json_string_length(
+			    json_object_get(j, "_policy")), perr,
+			    sizeof(perr)) == -1)
+				log_warnx("%s: policy: %s", sb->id, perr);
+		}
 		if (strings_len(sb->strings, 0) > len || s == NULL ||
 		    sb->slot < 0 || sb->slot >= VMM_MAXSANDBOXES * 4) {
 			sb->run.argc = sb->run.envc = sb->run.nvolumes = 0;

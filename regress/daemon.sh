@@ -147,3 +147,49 @@ vmm_setup() {
 	rootfs_setup || { echo "Bail out! cannot build the test rootfs"; exit 1; }
 	vmm_start "$@" || { echo "Bail out! lensvmm did not start"; exit 1; }
 }
+
+# ---- lensnetd (the network)
+NETD=${NETD:-$OBJ/lensnetd}
+
+# netd_require: skip the test file unless lensnetd, nft and python3 are
+# there (and what vmm_require wants); call before tap_plan
+netd_require() {
+	vmm_require
+	if [ ! -x "$NETD" ] || ! command -v nft >/dev/null ||
+	    ! command -v python3 >/dev/null; then
+		echo "1..0 # SKIP needs lensnetd, nft and python3"
+		exit 0
+	fi
+}
+
+# netd_start UPSTREAM [lensnetd flags]: lensnetd on $T/netd.sock with
+# the DNS upstream UPSTREAM, logging to $T/netd.log; ready once it has
+# reached lensauditd (which must run on $T/auditd.sock)
+netd_start() {
+	_up=$1
+	shift
+	NETD_INST=${NETD_INST:-n$$}
+	_before=$(grep -c 'audit: connected to lensauditd' "$T/netd.log" \
+	    2>/dev/null || echo 0)
+	"$NETD" -d -v -n "$NETD_INST" -s "$T/netd.sock" -a "$T/auditd.sock" \
+	    -u "$_up" "$@" >>"$T/netd.log" 2>&1 &
+	NETD_PID=$!
+	wait_until 10 sh -c "[ \$(grep -c 'audit: connected to lensauditd' \
+	    '$T/netd.log') -gt $_before ]"
+}
+
+netd_stop() {
+	[ -n "${NETD_PID:-}" ] || return 0
+	kill -TERM "$NETD_PID" 2>/dev/null
+	wait "$NETD_PID" 2>/dev/null
+	_rc=$?
+	NETD_PID=
+	rm -f "/run/lens/$NETD_INST.lock"
+	return $_rc
+}
+
+netd_kill9() {
+	kill -KILL "$NETD_PID" 2>/dev/null
+	wait "$NETD_PID" 2>/dev/null
+	NETD_PID=
+}

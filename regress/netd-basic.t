@@ -9,7 +9,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/daemon.sh"
 
-NETD=${NETD:-$OBJ/lensnetd}
 ATTACH=$OBJ/regress/tools/netdattach
 BB=/bin/busybox
 if [ "$(id -u)" -ne 0 ] || [ ! -x "$NETD" ] || [ ! -x "$ATTACH" ] ||
@@ -24,25 +23,9 @@ tmpdir_setup
 chmod 0755 "$T"
 SB=lnsb$$
 INST=netdt$$
+NETD_INST=$INST
 at_exit 'netd_stop; auditd_stop; ip netns del $SB 2>/dev/null; rm -f /run/lens/$INST.lock'
 
-netd_start() {
-	_before=$(grep -c 'audit: connected to lensauditd' "$T/netd.log" 2>/dev/null || echo 0)
-	"$NETD" -d -v -n "$INST" -s "$T/netd.sock" -a "$T/auditd.sock" \
-	    -u 198.18.0.53 "$@" >>"$T/netd.log" 2>&1 &
-	NETD_PID=$!
-	# ready once it reaches lensauditd (no attach before)
-	wait_until 10 sh -c "[ \$(grep -c 'audit: connected to lensauditd' '$T/netd.log') -gt $_before ]"
-}
-
-netd_stop() {
-	[ -n "${NETD_PID:-}" ] || return 0
-	kill -TERM "$NETD_PID" 2>/dev/null
-	wait "$NETD_PID" 2>/dev/null
-	_rc=$?
-	NETD_PID=
-	return $_rc
-}
 
 # attach_bg NAME [netdattach flags]: attach $SB, holding the connection
 # through the fifo $T/NAME.hold (fd 3 here... opened by attach_hold)
@@ -102,7 +85,7 @@ ok $r "bad options are refused with exit 2, naming the option"
 
 auditd_start || { echo "Bail out! lensauditd did not start"; exit 1; }
 ip netns add "$SB" || { echo "Bail out! ip netns add"; exit 1; }
-netd_start
+netd_start 198.18.0.53
 ok $? "lensnetd starts"
 
 # --- attach ----------------------------------------------------------
@@ -299,7 +282,7 @@ grep -q '^closed' "$T/bad.out" &&
     grep -q 'connection from uid 0: malformed frame; closed' "$T/netd.log"
 ok $? "a malformed frame closes the connection, logged"
 "$ATTACH" -p 127.0.0.1:99999:80 "$T/netd.sock" "/run/netns/$SB" </dev/null >"$T/bad.out" 2>&1
-grep -q '^error -p 127.0.0.1:99999:80: bad host port' "$T/bad.out"
+grep -q '^error -p 127.0.0.1:99999:80: host port "99999" is not a number' "$T/bad.out"
 ok $? "a bad -p is refused ($(cat "$T/bad.out"))"
 python3 -c 'import socket,sys,time
 s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
@@ -347,7 +330,7 @@ ok $? "... and the attach connection is closed"
 exec 3>&-
 [ -S "$T/netd.sock" ]
 ok $? "a stale socket is left behind"
-netd_start
+netd_start 198.18.0.53
 ok $? "a restarted lensnetd replaces the stale socket"
 attach_bg a3
 exec 3>"$T/a3.hold"
@@ -369,7 +352,7 @@ ok $? "... the sandbox's network is gone"
 exec 3>&-
 wait "$ATTACH_PID"
 
-netd_start
+netd_start 198.18.0.53
 ok $? "lensnetd starts again"
 auditd_stop
 wait_until 5 grep -q 'audit: lost lensauditd' "$T/netd.log"

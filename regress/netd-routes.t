@@ -22,22 +22,10 @@ tmpdir_setup
 chmod 0755 "$T"
 SB=lnrt$$
 INST=netdr$$
+NETD_INST=$INST
 ID=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff
 at_exit 'netd_stop; auditd_stop; [ -n "${LPID:-}" ] && kill $LPID 2>/dev/null; ip netns del $SB 2>/dev/null; rm -f /run/lens/$INST.lock'
 
-netd_start() {
-	"$NETD" -d -v -n "$INST" -s "$T/netd.sock" -a "$T/auditd.sock" \
-	    -u 198.18.0.53 >>"$T/netd.log" 2>&1 &
-	NETD_PID=$!
-	wait_until 10 grep -q 'audit: connected to lensauditd' "$T/netd.log"
-}
-
-netd_stop() {
-	[ -n "${NETD_PID:-}" ] || return 0
-	kill -TERM "$NETD_PID" 2>/dev/null
-	wait "$NETD_PID" 2>/dev/null
-	NETD_PID=
-}
 
 auditd_start || { echo "Bail out! lensauditd did not start"; exit 1; }
 ip netns add "$SB" || { echo "Bail out! ip netns add"; exit 1; }
@@ -50,7 +38,7 @@ c, a = s.accept()
 open("'"$T"'/inward", "w").write(a[0] + " " + c.recv(100).decode())' &
 LPID=$!
 wait_until 5 test -e "$T/listening"
-netd_start
+netd_start 198.18.0.53
 ok $? "lensnetd with the test roles starts"
 
 mkfifo "$T/hold"

@@ -9,7 +9,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/daemon.sh"
 vmm_require
-NETD=${NETD:-$OBJ/lensnetd}
 if [ ! -x "$NETD" ] || ! command -v nft >/dev/null ||
     ! command -v python3 >/dev/null; then
 	echo "1..0 # SKIP needs lensnetd, nft and python3"
@@ -19,27 +18,13 @@ fi
 tap_plan 27
 tmpdir_setup
 INST=netds$$
+NETD_INST=$INST
 at_exit 'netd_stop; rm -f /run/lens/$INST.lock'
 
-netd_start() {
-	_before=$(grep -c 'audit: connected to lensauditd' "$T/netd.log" 2>/dev/null || echo 0)
-	"$NETD" -d -v -n "$INST" -s "$T/netd.sock" -a "$T/auditd.sock" \
-	    -u 198.18.0.53 >>"$T/netd.log" 2>&1 &
-	NETD_PID=$!
-	# ready once it reaches lensauditd (no attach before)
-	wait_until 10 sh -c "[ \$(grep -c 'audit: connected to lensauditd' '$T/netd.log') -gt $_before ]"
-}
-
-netd_stop() {
-	[ -n "${NETD_PID:-}" ] || return 0
-	kill -TERM "$NETD_PID" 2>/dev/null
-	wait "$NETD_PID" 2>/dev/null
-	NETD_PID=
-}
 
 chmod 0755 "$T"
 auditd_start || { echo "Bail out! lensauditd did not start"; exit 1; }
-netd_start || { echo "Bail out! lensnetd did not start"; exit 1; }
+netd_start 198.18.0.53 || { echo "Bail out! lensnetd did not start"; exit 1; }
 vmm_setup -n "$T/netd.sock"
 R="--rootfs $ROOTFS"
 
@@ -128,7 +113,7 @@ rc=$?
 ok $? "lensnetd down: the sandbox does not start (exit $rc)"
 grep -q 'lensnetd is not reachable' "$T/out"
 ok $? "... and says why ($(cat "$T/out"))"
-netd_start
+netd_start 198.18.0.53
 lctl run --rm $R -- true >"$T/out" 2>&1
 ok $? "lensnetd back: sandboxes start again"
 

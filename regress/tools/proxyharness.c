@@ -224,6 +224,7 @@ run(int argc, char **argv)
 	struct netd_listener	 nl;
 	struct netd_dnsmap	 dm;
 	struct proxy_conf	 pc;
+	struct netd_role	 role;
 	struct proc_child	 child = { .name = "proxy" };
 	struct imsgbuf		*ib;
 	struct imsg		 im;
@@ -239,6 +240,7 @@ run(int argc, char **argv)
 	memset(&cfg, 0, sizeof(cfg));
 	memset(&sb, 0, sizeof(sb));
 	memset(&pc, 0, sizeof(pc));
+	memset(&role, 0, sizeof(role));
 	strlcpy(sb.sandbox, "0123456789abcdef0123456789abcdef"
 	    "0123456789abcdef0123456789abcdef", sizeof(sb.sandbox));
 	while ((ch = getopt(argc, argv, "B:C:c:H:I:m:P:p:r:S:T:t:")) != -1) {
@@ -293,16 +295,17 @@ run(int argc, char **argv)
 			errx(1, "bad option");
 		}
 	}
-	if (privsep_user(NETD_USER, &pc.user, err_, sizeof(err_)) == -1)
+	if (privsep_user(NETD_USER, &role.user, err_, sizeof(err_)) == -1)
 		errx(1, "%s", err_);
-	pc.parent = getpid();
+	role.parent = getpid();
+	proxy_tune(&pc);
 	sb.policylen = plen;
 
 	log_init(1, 0);
 	signal(SIGTERM, on_term);
 	signal(SIGINT, on_term);
 	signal(SIGPIPE, SIG_IGN);
-	proc_fork(&child, proxy_main, &pc, NULL);
+	proc_fork(&child, proxy_main, &role, NULL);
 	if ((ib = malloc(sizeof(*ib))) == NULL)
 		err(1, "malloc");
 	imsg_init(ib, child.fd);
