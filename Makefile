@@ -86,10 +86,7 @@ MANS	 = $(wildcard man/*.[1-9])
 
 UNIT_SRCS = $(sort $(wildcard regress/unit/*.c))
 UNIT_BINS = $(UNIT_SRCS:regress/unit/%.c=$(OBJ)/regress/unit/%)
-# policy_fake.c is a test-only stand-in for common/policy.c, linked into
-# proxyharness alone
-TOOL_SRCS = $(filter-out regress/tools/policy_fake.c,\
-	   $(sort $(wildcard regress/tools/*.c)))
+TOOL_SRCS = $(sort $(wildcard regress/tools/*.c))
 TOOL_BINS = $(TOOL_SRCS:regress/tools/%.c=$(OBJ)/regress/tools/%)
 FUZZ_SRCS = $(sort $(wildcard regress/fuzz/*.c))
 FUZZ_BINS = $(FUZZ_SRCS:regress/fuzz/%.c=$(OBJ)/fuzz/%)
@@ -166,12 +163,6 @@ $(OBJ)/regress/unit/%: regress/unit/%.c $(OBJ)/o/lensauditd/chain.o \
 	$(CC) $(ALLCFLAGS) -Ilensauditd -Ilensnetd $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(OBJ)/regress/tools/%: regress/tools/%.c $(OBJ)/o/lensauditd/chain.o \
-	    $(OBJ)/libnetd.a $(OBJ)/libcommon.a
-	@mkdir -p $(@D)
-	$(CC) $(ALLCFLAGS) -Ilensauditd -Ilensnetd $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
-
-$(OBJ)/regress/tools/proxyharness: regress/tools/proxyharness.c \
-	    regress/tools/policy_fake.c $(OBJ)/o/lensauditd/chain.o \
 	    $(OBJ)/libnetd.a $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) -Ilensauditd -Ilensnetd $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)

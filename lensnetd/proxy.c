@@ -803,30 +803,35 @@ dnsmap_lookup(struct sbx *s, const struct sockaddr_storage *a,
 }
 
 /*
- * Does the CIDR rule text ("ADDR/BITS", maybe "[ADDR]/BITS", maybe
- * ":PORT" after it) name a range inside the class why?  A rule such as
- * 0.0.0.0/0 matches every address but names no private range: it must
- * not open loopback or metadata.
+ * Does the CIDR rule's match text name a range inside the class why?
+ * The text is as in lns-policy.yaml(5): "a.b.c.d[/len]:PORTS" or
+ * "[v6addr[/len]]:PORTS", an address without len being a /32 or /128.
+ * A rule such as 0.0.0.0/0 matches every address but names no private
+ * range (DESIGN.md section 5: only a rule naming the CIDR explicitly):
+ * it must not open loopback or metadata.
  */
 static int
 rule_names_class(const char *rule, const char *why)
 {
 	struct sockaddr_storage	 ss;
-	char			 buf[128], *slash, *a = buf;
-	const char		*rwhy;
-	long			 bits;
+	char			 buf[128], *a = buf, *end, *slash;
+	const char		*rwhy, *errstr;
+	long long		 bits = -1;
 
 	if (rule == NULL || strlcpy(buf, rule, sizeof(buf)) >= sizeof(buf))
 		return 0;
-	if ((slash = strchr(buf, '/')) == NULL)
-		return 0;
-	*slash = '\0';
-	bits = strtol(slash + 1, NULL, 10);
-	if (a[0] == '[') {
-		a++;
-		if (slash[-1] != ']')
+	if (buf[0] == '[') {
+		a = buf + 1;
+		if ((end = strchr(a, ']')) == NULL || end[1] != ':')
 			return 0;
-		slash[-1] = '\0';
+	} else if ((end = strrchr(buf, ':')) == NULL)
+		return 0;
+	*end = '\0';
+	if ((slash = strchr(a, '/')) != NULL) {
+		*slash = '\0';
+		bits = strtonum(slash + 1, 0, 128, &errstr);
+		if (errstr != NULL)
+			return 0;
 	}
 	memset(&ss, 0, sizeof(ss));
 	if (inet_pton(AF_INET, a, &((struct sockaddr_in *)&ss)->sin_addr) == 1)
@@ -836,7 +841,10 @@ rule_names_class(const char *rule, const char *why)
 		ss.ss_family = AF_INET6;
 	else
 		return 0;
-	if (bits < (ss.ss_family == AF_INET ? 8 : 16))
+	if (bits == -1)
+		bits = ss.ss_family == AF_INET ? 32 : 128;
+	/* 10.0.0.0/8 and fc00::/7 are the widest classes a rule may name */
+	if (bits < (ss.ss_family == AF_INET ? 8 : 7))
 		return 0;
 	rwhy = addr_forbidden((struct sockaddr *)&ss, config.hostaddrs,
 	    config.nhostaddrs);

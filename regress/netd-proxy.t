@@ -1,7 +1,7 @@
 #!/bin/sh
 # The lensnetd proxy child in real network namespaces, driven by
-# regress/tools/proxyharness (which plays the lensnetd parent and uses
-# the test-only fake policy of regress/tools/policy_fake.c):
+# regress/tools/proxyharness (which plays the lensnetd parent and sends
+# a real lns-policy.yaml(5) policy, parsed by common/policy.c):
 #
 #   client netns --veth-- gateway netns (harness + proxy) --veth-- "internet"
 #   10.233.N.2            10.233.N.1, 198.18.N.1                 198.18.N.x
@@ -22,7 +22,7 @@ if [ "$(id -u)" != 0 ] || ! command -v nft >/dev/null ||
 	exit 0
 fi
 
-tap_plan 89
+tap_plan 93
 tmpdir_setup
 
 N=$(( ($$ % 200) + 20 ))
@@ -30,7 +30,7 @@ S=$(printf '%x' $$)$(od -An -N2 -tx1 /dev/urandom | tr -d ' \n')
 C=lpc$S G=lpg$S I=lpi$S
 GW=10.233.$N.1 CL=10.233.$N.2
 REAL=198.18.$N.10 EVIL=198.18.$N.12 ECHO=198.18.$N.13 UNMAPPED=198.18.$N.14
-DROP=198.18.$N.15 PRIV=10.99.$N.13
+DROP=198.18.$N.15 PRIV=10.99.$N.13 PRIV2=10.98.$N.13
 PIDS=
 
 cleanup() {
@@ -60,10 +60,11 @@ ing ip addr add $GW/24 dev g0 && ing ip link set g0 up &&
 ing ip addr add 198.18.$N.1/24 dev g1 && ing ip link set g1 up &&
 ing ip link set lo up &&
 ing ip route add 10.99.$N.0/24 via 198.18.$N.2 &&
+ing ip route add 10.98.$N.0/24 via 198.18.$N.2 &&
 ini ip addr add 198.18.$N.2/24 dev i0 && ini ip link set i0 up &&
 ini ip link set lo up && ini ip route add 10.233.$N.0/24 via 198.18.$N.1 &&
 for a in $REAL $EVIL $ECHO $DROP; do ini ip addr add $a/32 dev lo || exit 1; done &&
-ini ip addr add $PRIV/32 dev lo
+ini ip addr add $PRIV/32 dev lo && ini ip addr add $PRIV2/32 dev lo
 ok $? "namespaces $C $G $I with veth links"
 
 r=$(ing ip route get $REAL | head -n 1)
@@ -118,19 +119,28 @@ PIDS="$PIDS $!"
 bg "$I" "$H" echo 0.0.0.0:7 >/dev/null
 
 cat >"$T/policy" <<EOF
-default deny
-http allow ok.test *
-http allow *.web.test *
-http deny bad.test *
-http allow loop.test *
-http allow meta.test *
-http allow mapped.test *
-tcp allow echo.test 7
-tcp allow priv.test 7
-cidr allow $ECHO/32 7
-cidr allow 10.99.0.0/16 7
-http allow nowhere.test *
-http allow tt.test 443 terminate
+version: 1
+network:
+  defaultVerdict: deny
+  egress:
+    http:
+      - {match: ok.test, verdict: allow}
+      - {match: "*.web.test", verdict: allow}
+      - {match: bad.test, verdict: deny}
+      - {match: loop.test, verdict: allow}
+      - {match: meta.test, verdict: allow}
+      - {match: mapped.test, verdict: allow}
+      - {match: nowhere.test, verdict: allow}
+      - {match: "tt.test:443", verdict: allow, tlsTerminate: true}
+    tcp:
+      - {match: "echo.test:7", verdict: allow}
+      - {match: "priv.test:7", verdict: allow}
+      - {match: "$ECHO/32:7", verdict: allow}
+      - {match: "10.99.0.0/16:7", verdict: allow}
+      # an address without /len is a /32: it names the private address
+      - {match: "$PRIV2:7", verdict: allow}
+      # contains every address but names no private range
+      - {match: "0.0.0.0/0:9", verdict: allow}
 EOF
 bg "$G" "$H" run -P "$T/policy" -S $CL -t $GW:15001 -c $GW:3128 \
     -p 198.18.$N.1:18080:7 -C 1500 -B 200 -I 5000 \
@@ -316,6 +326,20 @@ case $out in private-ok*) true ;; *) false ;; esac
 ok $? "raw TCP to $PRIV: a CIDR rule naming 10.99/16 opens it"
 audit_has '"verdict":"allow"' "\"destination\":\"$PRIV\"" '"rule":"10.99.0.0/16:7"'
 ok $? "audit: allow by the CIDR rule"
+
+mark
+out=$(inc "$H" send $PRIV2:7 'private-exact')
+case $out in private-exact*) true ;; *) false ;; esac
+ok $? "raw TCP to $PRIV2: a CIDR rule naming the address alone opens it"
+audit_has '"verdict":"allow"' "\"destination\":\"$PRIV2\"" "\"rule\":\"$PRIV2:7\""
+ok $? "audit: allow by the /32 rule without /len"
+
+mark
+out=$(inc "$H" send $PRIV:9 'x')
+case $out in x*) false ;; *) true ;; esac
+ok $? "raw TCP to $PRIV:9: 0.0.0.0/0:9 contains it but names no private range"
+audit_has '"verdict":"deny"' "\"destination\":\"$PRIV\"" 'forbidden address (private)'
+ok $? "audit: refused as private despite 0.0.0.0/0"
 
 # private and metadata destinations
 mark

@@ -3,14 +3,15 @@
  *
  *   proxyharness run [options]
  *	Plays the lensnetd parent: forks proxy_main() with a socketpair,
- *	sends NETD_CONFIG, NETD_SANDBOX (sandbox 1, the fake policy of
- *	regress/tools/policy_fake.c read from -P), the listeners it
+ *	sends NETD_CONFIG, NETD_SANDBOX (sandbox 1: struct netd_sandbox
+ *	then the lns-policy.yaml text read from -P, as lensnetd.c sends
+ *	it; none means the built-in deny-all policy), the listeners it
  *	creates in its own network namespace, and DNSMAP entries; answers
  *	NETD_RESOLVE from a static table and NETD_INWARD_REQUEST with a
  *	fresh socket; prints every audit event as one line:
  *		audit TYPE {json}
  *	and "ready PID" once the proxy has everything.
- *	-P file		policy (fake format)
+ *	-P file		policy, lns-policy.yaml(5)
  *	-S addr		the sandbox address (published ports connect to it)
  *	-t addr:port	transparent listener
  *	-c addr:port	CONNECT listener
