@@ -265,10 +265,13 @@ lens_start() {
 	    "$OBJ/regress/netbench-rootfs" >"$T/rootfs.out" 2>&1 ||
 	    { why lens "mknetrootfs.sh: $(tail -n 1 "$T/rootfs.out")"; return 1; }
 	at_exit lens_stop
-	auditd_start >/dev/null 2>&1 ||
+	# as in production (and regress/netd-e2e.t): lensnetd's children run
+	# as _lensnet, which lensauditd must accept
+	auditd_start -u _lensnet >/dev/null 2>&1 ||
 	    { why lens "lensauditd did not start"; return 1; }
-	"$OBJ/lensnetd" -d -s "$T/netd.sock" -a "$T/auditd.sock" \
-	    -n "bench$$" -u "$NW_DNS" >>"$T/netd.log" 2>&1 &
+	NETD_INST=bench$$
+	"$OBJ/lensnetd" -d -n "$NETD_INST" -s "$T/netd.sock" \
+	    -a "$T/auditd.sock" -u "$NW_DNS" >>"$T/netd.log" 2>&1 &
 	NETD_PID=$!
 	if ! wait_until 20 test -S "$T/netd.sock"; then
 		why lens "lensnetd did not start: $(tail -n 1 "$T/netd.log")"
@@ -314,7 +317,7 @@ lens_stop() {
 	if [ -n "$NETD_PID" ]; then
 		stop_pid "$NETD_PID"
 		# the instance lock lensnetd leaves behind
-		rm -f "/run/lens/bench$$.lock"
+		rm -f "/run/lens/$NETD_INST.lock"
 	fi
 	auditd_stop
 }
