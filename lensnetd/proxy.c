@@ -764,16 +764,30 @@ conn_relay_event(struct conn *c, int fd, short ev)
 		if ((ev & EV_WRITE) && c->down.len > 0 &&
 		    dir_write(c, &c->down, c->cfd) == -1)
 			return -1;
-		if ((ev & EV_READ) && !c->up.eof &&
-		    dir_read(c, &c->up, c->cfd, c->ufd) == -1)
-			return -1;
+		if ((ev & EV_READ) && !c->up.eof) {
+			if (dir_read(c, &c->up, c->cfd, c->ufd) == -1)
+				return -1;
+			/*
+			 * pass it on at once: most writes complete, the
+			 * interest on both sockets stays read-only and no
+			 * epoll_ctl is needed per chunk (held while a
+			 * tunnel's SNI is not yet known)
+			 */
+			if (c->up.len > 0 && !c->sni_check &&
+			    dir_write(c, &c->up, c->ufd) == -1)
+				return -1;
+		}
 	} else {
 		if ((ev & EV_WRITE) && c->up.len > 0 &&
 		    dir_write(c, &c->up, c->ufd) == -1)
 			return -1;
-		if ((ev & EV_READ) && !c->down.eof &&
-		    dir_read(c, &c->down, c->ufd, c->cfd) == -1)
-			return -1;
+		if ((ev & EV_READ) && !c->down.eof) {
+			if (dir_read(c, &c->down, c->ufd, c->cfd) == -1)
+				return -1;
+			if (c->down.len > 0 &&
+			    dir_write(c, &c->down, c->cfd) == -1)
+				return -1;
+		}
 	}
 	return 0;
 }

@@ -15,7 +15,7 @@
 #define PROXY_RESOLVE_MS	10000
 #define PROXY_CONNECT_MS	10000
 #define PROXY_IDLE_MS		(15 * 60 * 1000)
-#define PROXY_BUFSZ		(64 * 1024)	/* each way */
+#define PROXY_BUFSZ		(256 * 1024)	/* each way */
 
 struct proxy_conf {
 	unsigned int		 peek_first_ms, peek_ms, resolve_ms;

@@ -20,6 +20,7 @@
 #	NW_BENCH		bench.test (TTL 300): with NW_NETBENCH set
 #				to the netbench binary, `netbench serve` on
 #				:8080 (regress/bench/net.sh)
+#	NW_DNSMASQ_ARGS		(in) more dnsmasq options, split on blanks
 #
 # Names in dnsmasq: ok.test, other.test, denied.test (-> NW_OTHER),
 # echo.test, rebind.test (-> 127.0.0.1), private.test (-> NW_PRIVATE),
@@ -99,7 +100,7 @@ networld_up() {
 	    --host-record="mixed.test,10.0.0.1" \
 	    --address="/meta.test/169.254.169.254" \
 	    --address="/v6only.test/::1" \
-	    --host-record="bench.test,$NW_BENCH,300"
+	    --host-record="bench.test,$NW_BENCH,300" ${NW_DNSMASQ_ARGS:-}
 	NW_CA=$T/pki/ca.crt
 	wait_until 10 sh -c "ip netns exec $NW_NS ss -ltnu >'$T/nw.ss' &&
 	    grep -q '$NW_OK:443 ' '$T/nw.ss' && grep -q '$NW_OTHER:443 ' '$T/nw.ss' &&
