@@ -58,6 +58,8 @@ VMM_OBJS     = $(VMM_SRCS:%.c=$(OBJ)/o/%.o)
 NETD_OBJS    = $(NETD_SRCS:%.c=$(OBJ)/o/%.o)
 # lensnetd's roles without its main, for unit tests and test tools
 NETD_LIBOBJS = $(filter-out %/lensnetd.o,$(NETD_OBJS))
+# the microVM monitor (lensvmm/vm*.c) without lensvmm's main, for vmrun
+VMM_LIBOBJS  = $(filter $(OBJ)/o/lensvmm/vm%.o,$(VMM_OBJS))
 AUDITD_OBJS  = $(AUDITD_SRCS:%.c=$(OBJ)/o/%.o)
 LENSCTL_OBJS = $(LENSCTL_SRCS:%.c=$(OBJ)/o/%.o)
 # the regress build: same sources with the test-only hooks (-DREGRESS)
@@ -83,7 +85,8 @@ TOOL_BINS = $(TOOL_SRCS:regress/tools/%.c=$(OBJ)/regress/tools/%)
 FUZZ_SRCS = $(sort $(wildcard regress/fuzz/*.c))
 FUZZ_BINS = $(FUZZ_SRCS:regress/fuzz/%.c=$(OBJ)/fuzz/%)
 FUZZ_LIBSRCS = common/log.c common/imsg.c common/canonjson.c lensauditd/chain.c \
-	   lensvmm/guest/request.c $(wildcard common/policy.c lensnetd/addr.c \
+	   lensvmm/guest/request.c lensvmm/vm_virtq.c \
+	   $(wildcard common/policy.c lensnetd/addr.c \
 	   lensnetd/dnswire.c lensnetd/peek.c)
 REGRESS_TESTS = $(sort $(wildcard regress/*.t))
 FUZZ_SECONDS ?= 10
@@ -114,6 +117,24 @@ $(OBJ)/libnetd.a: $(NETD_LIBOBJS)
 	rm -f $@
 	ar rcs $@ $^
 
+$(OBJ)/libvmm.a: $(VMM_LIBOBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+# the freestanding test guest of the microVM monitor: no libc, no
+# sanitizers, a flat binary loaded at 1 MiB (lensvmm/testguest/link.ld)
+TG_SRCS	 = $(sort $(wildcard lensvmm/testguest/*.c)) lensvmm/testguest/entry.S
+TG_CFLAGS = -std=gnu11 $(WARN) -O2 -ffreestanding -nostdlib -static -fno-pic \
+	   -fno-pie -no-pie -mno-red-zone -mgeneral-regs-only \
+	   -fno-stack-protector -fno-builtin
+$(OBJ)/testguest.bin: $(TG_SRCS) $(wildcard lensvmm/testguest/*.h) \
+	    lensvmm/testguest/link.ld lensvmm/vm_testinfo.h
+	@mkdir -p $(@D)
+	$(CC) $(TG_CFLAGS) -Wl,-T,lensvmm/testguest/link.ld \
+	    -Wl,--build-id=none -Wl,--no-warn-rwx-segments \
+	    -o $(OBJ)/testguest.elf $(TG_SRCS)
+	objcopy -O binary $(OBJ)/testguest.elf $@
+
 $(OBJ)/lensnetd: $(NETD_OBJS) $(OBJ)/libcommon.a
 	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -136,12 +157,12 @@ $(OBJ)/libcommon.a: $(COMMON_OBJS)
 
 # unit tests and test tools link what they use from libcommon.a
 $(OBJ)/regress/unit/%: regress/unit/%.c $(OBJ)/o/lensauditd/chain.o \
-	    $(OBJ)/libnetd.a $(OBJ)/libcommon.a
+	    $(OBJ)/libnetd.a $(OBJ)/libvmm.a $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) -Ilensauditd -Ilensnetd $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(OBJ)/regress/tools/%: regress/tools/%.c $(OBJ)/o/lensauditd/chain.o \
-	    $(OBJ)/libnetd.a $(OBJ)/libcommon.a
+	    $(OBJ)/libnetd.a $(OBJ)/libvmm.a $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) -Ilensauditd -Ilensnetd $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -153,7 +174,7 @@ $(OBJ)/fuzz/%: regress/fuzz/%.c $(FUZZ_LIBSRCS)
 	    -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKGLIBS)
 
 regress-bins: all $(OBJ)/regress/lensauditd $(UNIT_BINS) $(TOOL_BINS) \
-	    $(FUZZ_BINS)
+	    $(FUZZ_BINS) $(OBJ)/testguest.bin
 
 deps:
 	apt-get update -q

@@ -39,7 +39,7 @@
 #define VM_MAX_MEMORY		(64ULL << 30)
 
 #define VM_GDT_ADDR		0x500
-#define VM_TESTINFO_ADDR	0x5000
+#define VM_TESTINFO_ADDR	TESTINFO_ADDR
 #define VM_ZEROPAGE_ADDR	0x7000
 #define VM_PML4_ADDR		0x9000
 #define VM_PDPT_ADDR		0xa000
@@ -60,24 +60,7 @@
 #define VM_UART_PORT		0x3f8
 #define VM_UART_IRQ		4
 
-/* handed to the test guest at VM_TESTINFO_ADDR */
-#define TESTINFO_MAGIC		0x4c454e5354475431ULL	/* "LENSTGT1" */
-struct testinfo_dev {
-	uint32_t	type;		/* virtio device id */
-	uint32_t	gsi;
-	uint64_t	base;
-	uint32_t	flags;		/* TESTDEV_* */
-	uint32_t	pad;
-};
-#define TESTDEV_RO		0x1	/* a block device attached read-only */
-struct testinfo {
-	uint64_t	magic;
-	uint64_t	memsize;	/* bytes of low RAM */
-	uint32_t	ndevs;
-	uint32_t	ncpus;
-	struct testinfo_dev dev[VM_MAXDEVS];
-	char		cmdline[256];	/* "case=NAME ..." */
-};
+#include "vm_testinfo.h"
 
 struct vm;
 struct vdev;
