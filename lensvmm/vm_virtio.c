@@ -20,10 +20,7 @@
 static void	 virtio_reset(struct vdev *);
 static void	 virtio_notify_cb(void *, int, short);
 
-struct notify_arg {
-	struct vdev	*dev;
-	unsigned int	 q;
-};
+#define VIRTIO_MAXLOG	8	/* protocol errors logged per device */
 
 int
 virtio_feature(const struct vdev *dev, unsigned int bit)
@@ -38,7 +35,6 @@ virtio_attach(struct vm *vm, const struct vdev_ops *ops, uint64_t features,
 	struct vdev		*dev;
 	struct kvm_irqfd	 irqfd;
 	struct kvm_ioeventfd	 ioev;
-	struct notify_arg	*na;
 	unsigned int		 q;
 
 	if (vm->ndev >= VM_MAXDEVS || ops->nqueues > VM_MAXQUEUES)
@@ -80,11 +76,10 @@ virtio_attach(struct vm *vm, const struct vdev_ops *ops, uint64_t features,
 		ioev.flags = KVM_IOEVENTFD_FLAG_DATAMATCH;
 		if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &ioev) == -1)
 			fatal("%s: KVM_IOEVENTFD queue %u", ops->name, q);
-		if ((na = calloc(1, sizeof(*na))) == NULL)
-			fatal("%s", __func__);
-		na->dev = dev;
-		na->q = q;
-		vm_add_poll(vm, dev->notifyfd[q], POLLIN, virtio_notify_cb, na);
+		dev->notifyarg[q].dev = dev;
+		dev->notifyarg[q].q = q;
+		vm_add_poll(vm, dev->notifyfd[q], POLLIN, virtio_notify_cb,
+		    &dev->notifyarg[q]);
 	}
 	vm->dev[vm->ndev++] = dev;
 	return (dev);
@@ -108,7 +103,7 @@ virtio_detach(struct vdev *dev)
 static void
 virtio_notify_cb(void *arg, int fd, short revents)
 {
-	struct notify_arg	*na = arg;
+	struct vdev_notify	*na = arg;
 	struct vdev		*dev = na->dev;
 	uint64_t		 v;
 
@@ -154,9 +149,15 @@ virtio_needs_reset(struct vdev *dev, unsigned int q, const char *why)
 	unsigned int	 i;
 
 	dev->bad_chains++;
-	if (!(dev->status & VIRTIO_STATUS_NEEDS_RESET))
-		log_warnx("%s: queue %u: %s; device needs reset",
-		    dev->ops->name, q, why);
+	if (!(dev->status & VIRTIO_STATUS_NEEDS_RESET)) {
+		/* a guest can repeat this forever: log the first few */
+		if (dev->logged < VIRTIO_MAXLOG)
+			log_warnx("%s: queue %u: %s; device needs reset%s",
+			    dev->ops->name, q, why,
+			    dev->logged + 1 == VIRTIO_MAXLOG ?
+			    " (further reports suppressed)" : "");
+		dev->logged++;
+	}
 	for (i = 0; i < dev->ops->nqueues; i++)
 		dev->vq[i].broken = 1;
 	dev->live = 0;
@@ -217,7 +218,7 @@ virtio_set_status(struct vdev *dev, uint32_t val)
 		return;
 	}
 	if ((val & old) != (old & ~VIRTIO_STATUS_NEEDS_RESET)) {
-		log_warnx("%s: driver cleared status bits (%#x -> %#x), "
+		log_debug("%s: driver cleared status bits (%#x -> %#x), "
 		    "ignored", dev->ops->name, old, val);
 		return;
 	}
@@ -227,7 +228,7 @@ virtio_set_status(struct vdev *dev, uint32_t val)
 		if (!(old & VIRTIO_STATUS_DRIVER) ||
 		    (want & ~dev->host_features) != 0 ||
 		    !(want & (1ULL << VIRTIO_F_VERSION_1))) {
-			log_warnx("%s: features %#llx not accepted (offered "
+			log_debug("%s: features %#llx not accepted (offered "
 			    "%#llx, VERSION_1 required)", dev->ops->name,
 			    (unsigned long long)want,
 			    (unsigned long long)dev->host_features);

@@ -83,6 +83,11 @@ struct vdev_ops {
 	void	(*reset)(struct vdev *);
 };
 
+struct vdev_notify {
+	struct vdev		*dev;
+	unsigned int		 q;
+};
+
 struct vdev {
 	struct vm		*vm;
 	const struct vdev_ops	*ops;
@@ -102,9 +107,11 @@ struct vdev {
 	uint32_t		 cfg_generation;
 	struct virtq		 vq[VM_MAXQUEUES];
 	int			 notifyfd[VM_MAXQUEUES];
+	struct vdev_notify	 notifyarg[VM_MAXQUEUES];
 	uint32_t		 queue_num[VM_MAXQUEUES];
 	int			 live;		/* DRIVER_OK and not broken */
-	uint64_t		 bad_chains;
+	uint64_t		 bad_chains;	/* protocol errors seen */
+	unsigned int		 logged;	/* of them, logged */
 };
 
 struct vdev	*virtio_attach(struct vm *, const struct vdev_ops *,

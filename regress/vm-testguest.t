@@ -18,7 +18,7 @@
 CASES="basic loop oob hole hugelen wrap nextoob availidx headoob qsize
 ringoob indirect rowrite blkbad garbage"
 ncases=$(echo $CASES | wc -w)
-tap_plan $((2 * ncases + 4))
+tap_plan $((2 * ncases + 5))
 tmpdir_setup
 
 VMRUN=$OBJ/regress/tools/vmrun
@@ -33,7 +33,7 @@ direct|nested)
 	;;
 *)
 	i=0
-	while [ $i -lt $((2 * ncases + 4)) ]; do
+	while [ $i -lt $((2 * ncases + 5)) ]; do
 		skip "${mode#none: }"
 		i=$((i + 1))
 	done
@@ -104,6 +104,17 @@ ok $? "basic: the writable disk holds the guest's 4 sectors"
 n=$(grep -c "^VDA .*: $vdasum\$" "$out")
 [ "$n" -eq "$ncases" ]
 ok $? "the read-only disk is unchanged after every case ($n of $ncases)"
+n=0 missing=
+for c in $CASES; do
+	case $c in basic|rowrite) continue ;; esac
+	if grep -q "^E $c: .*device needs reset" "$out"; then
+		n=$((n + 1))
+	else
+		missing="$missing $c"
+	fi
+done
+[ -z "$missing" ]
+ok $? "the VMM logged the reason for NEEDS_RESET in $n hostile cases${missing:+ (not in:$missing)}"
 grep -q '^G basic: hvc0: hello from the test guest$' "$out"
 ok $? "basic: the guest's hvc0 line is in the console log"
 ! grep -E '^E .*(AddressSanitizer|LeakSanitizer|runtime error|Segmentation|Aborted)' \
