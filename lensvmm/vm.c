@@ -443,6 +443,7 @@ vm_create(const struct vm_config *conf)
 		fatal("%s", __func__);
 	vm->kvm_fd = vm->vm_fd = vm->mem_fd = vm->wakefd = -1;
 	vm->ncpus = conf->ncpus;
+	vm->sandbox = conf->sandbox;
 	pthread_mutex_init(&vm->pollmtx, NULL);
 	pthread_mutex_init(&vm->stopmtx, NULL);
 	pthread_cond_init(&vm->stopcond, NULL);
@@ -635,6 +636,8 @@ vcpu_main(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	if (vm->sandbox)
+		vm_sandbox(VM_SB_VCPU);
 	while (!vm_stopped(vm)) {
 		if (ioctl(c->fd, KVM_RUN, 0) == -1) {
 			if (errno == EINTR || errno == EAGAIN) {
@@ -700,6 +703,8 @@ io_main(void *arg)
 
 	sigfillset(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (vm->sandbox)
+		vm_sandbox(VM_SB_IO);
 	while (!vm_stopped(vm)) {
 		n = 0;
 		pfd[n].fd = vm->wakefd;
@@ -747,6 +752,8 @@ vm_run(struct vm *vm)
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
+	if (vm->sandbox)
+		vm_sandbox(VM_SB_PROCESS);
 
 	if (pthread_create(&vm->iothread, NULL, io_main, vm) != 0)
 		fatalx("vm: io thread");

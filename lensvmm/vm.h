@@ -12,6 +12,7 @@
  *	vm_virtio.c	virtio-mmio transport (version 2)
  *	vm_uart.c, vm_i8042.c, vm_blk.c, vm_console.c, vm_net.c, vm_rng.c
  *			the devices
+ *	vm_sandbox.c	seccomp allow-lists: process, vCPU and I/O threads
  *
  * Guest physical layout (low memory):
  *	0x0500	GDT			0x7000	boot_params (zero page)
@@ -99,6 +100,13 @@ struct vm_config {
 	uint8_t		 mac[6];
 	int		 control_fd;	/* console port 1 bridge, -1: none */
 	int		 rng;
+	int		 sandbox;	/* seccomp per thread role */
+};
+
+enum vm_sandbox_role {
+	VM_SB_PROCESS,
+	VM_SB_VCPU,
+	VM_SB_IO,
 };
 
 enum vm_stop {
@@ -146,6 +154,7 @@ struct vm {
 	pthread_cond_t	 stopcond;
 	enum vm_stop	 stop;
 	char		 stopwhy[256];
+	int		 sandbox;
 	uint64_t	 mmio_exits;
 	uint64_t	 pio_exits;
 };
@@ -162,6 +171,9 @@ int		 vm_add_poll(struct vm *, int fd, short events,
 		    void (*)(void *, int, short), void *);
 void		 vm_poll_enable(struct vm *, int idx, int on);
 int		 vm_irq_line(struct vm *, int gsi, int level);
+
+/* vm_sandbox.c */
+void		 vm_sandbox(enum vm_sandbox_role);
 
 /* vm_boot.c */
 int		 vm_load_testguest(struct vm *, const char *path,

@@ -8,7 +8,11 @@
 # on the guest's final i8042 reset, and every TAP line of the guest
 # must be "ok".  Host-side effects checked too: the writable disk's
 # bytes, the read-only disk untouched, the hvc0 line in the console
-# log, and no sanitizer report (under make SANITIZE=1).
+# log, and no sanitizer report (under make SANITIZE=1).  Every case runs
+# the way the daemon's vm process will: seccomp filters on the process
+# and on each vCPU and I/O thread, chrooted into an empty directory as
+# an unprivileged uid (vmrun -S -U); "basic" runs once more without
+# them, so LeakSanitizer (off under seccomp) checks it too.
 # Where /dev/kvm is missing, KVM comes from a nested QEMU guest (see
 # regress/vmkvm.sh); without either, every test is skipped with the
 # reason.
@@ -18,7 +22,7 @@
 CASES="basic loop oob hole hugelen wrap nextoob availidx headoob qsize
 ringoob indirect rowrite blkbad garbage"
 ncases=$(echo $CASES | wc -w)
-tap_plan $((2 * ncases + 5))
+tap_plan $((2 * ncases + 7))
 tmpdir_setup
 
 VMRUN=$OBJ/regress/tools/vmrun
@@ -33,7 +37,7 @@ direct|nested)
 	;;
 *)
 	i=0
-	while [ $i -lt $((2 * ncases + 5)) ]; do
+	while [ $i -lt $((2 * ncases + 7)) ]; do
 		skip "${mode#none: }"
 		i=$((i + 1))
 	done
@@ -51,10 +55,15 @@ vdasum=$(md5sum <"$T/w/vda.img" | cut -c1-32)
 cp "$GUEST" "$T/w/testguest.bin"
 
 cat >"$T/run.sh" <<EOF
-for c in $(echo $CASES); do
+for c in $(echo $CASES) nosb; do
 	cp vdb0.img vdb.img
+	if [ \$c = nosb ]; then
+		sb= t=basic
+	else
+		sb="-S -U 60999 -R \$(pwd)/empty" t=\$c
+	fi
 	$VMRUN -m 64 -E -d vda.img -w vdb.img -n lvt0 -N 198.18.0.1/24 \\
-	    -T testguest.bin -t \$c >out.\$c 2>err.\$c
+	    \$sb -T testguest.bin -t \$t >out.\$c 2>err.\$c
 	rc=\$?
 	sed "s/^/G \$c: /" out.\$c
 	sed "s/^/E \$c: /" err.\$c
@@ -94,6 +103,15 @@ for c in $CASES; do
 	fi
 done
 
+r=$(sed -n "s/^RC nosb: //p" "$out")
+[ "$r" = 0 ] && ! grep -q '^G nosb: not ok' "$out" &&
+    grep -q '^G nosb: 1\.\.' "$out"
+ok $? "basic without seccomp and privsep: exit ${r:-none}, all ok"
+n=$(grep -c '^E .*: vmrun: uid 60999 gid 60999, chroot .*, no_new_privs 1$' \
+    "$out")
+[ "$n" -eq "$ncases" ]
+ok $? "$n of $ncases cases ran as uid 60999 in a chroot with no_new_privs and seccomp"
+
 good=1
 for s in 2 3 4 5; do
 	grep -qx "VDB $s: lens vdb sector $s" "$out" || good=0
@@ -102,8 +120,8 @@ grep -qx 'VDBX: 0' "$out" || good=0
 [ $good = 1 ]
 ok $? "basic: the writable disk holds the guest's 4 sectors"
 n=$(grep -c "^VDA .*: $vdasum\$" "$out")
-[ "$n" -eq "$ncases" ]
-ok $? "the read-only disk is unchanged after every case ($n of $ncases)"
+[ "$n" -eq $((ncases + 1)) ]
+ok $? "the read-only disk is unchanged after every case ($n of $((ncases + 1)))"
 n=0 missing=
 for c in $CASES; do
 	case $c in basic|rowrite) continue ;; esac

@@ -3,7 +3,7 @@
  * for tests and benchmarks.
  *
  *	vmrun [-E] [-c ncpus] [-d vda] [-w vdb] [-m MiB] [-n tap [-N cidr]]
- *	    [-o log]
+ *	    [-o log] [-S] [-U uid [-R root]]
  *	    (-T testguest.bin [-t case] | -k kernel [-i initrd] [-a cmdline])
  *
  *	-E	bridge console port 1 ("lens.control") to an echo thread
@@ -11,12 +11,18 @@
  *	-n	attach to the tap device of that name (IFF_VNET_HDR)
  *	-N	and bring it up with ADDR/PREFIX on the host side
  *	-o	console log (uart and hvc0); default standard output
+ *	-S	seccomp filters on the process and every thread
+ *	-U uid	once the VM is built: chroot into an empty directory
+ *		(-R dir, default /var/lib/lens/empty) and become uid
  *
  * Prints "vmrun: stopped: REASON (detail)" and counters on stderr.
  * Exit status: 0 when the guest reset the machine, 2 on shutdown or
  * halt, 1 on an error.
  */
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <netinet/in.h>
@@ -35,6 +41,8 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "privsep.h"
+#include "sandbox.h"
 #include "../../lensvmm/vm.h"
 
 static void *
@@ -116,11 +124,47 @@ disk_open(const char *path, int ro)
 	return (fd);
 }
 
+/*
+ * With seccomp: run the VM in a child and report a trapped syscall by
+ * name the way lensvmm's parent does (the child records it in a shared
+ * page before it dies of SIGSYS).
+ */
+static void
+sandbox_child(void)
+{
+	volatile int32_t	*slot;
+	pid_t			 pid;
+	int			 st;
+
+	slot = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (slot == MAP_FAILED)
+		err(1, "mmap");
+	*slot = -1;
+	if ((pid = fork()) == -1)
+		err(1, "fork");
+	if (pid == 0) {
+		sandbox_report_to(slot);
+		return;
+	}
+	closefrom(3);		/* the child's disks, tap, console bridge */
+	if (waitpid(pid, &st, 0) == -1)
+		err(1, "waitpid");
+	if (WIFSIGNALED(st)) {
+		fprintf(stderr, "vmrun: VM process killed by signal %d%s%s\n",
+		    WTERMSIG(st), *slot != -1 ? ", syscall " : "",
+		    *slot != -1 ? sandbox_syscall_name(*slot) : "");
+		exit(1);
+	}
+	exit(WIFEXITED(st) ? WEXITSTATUS(st) : 1);
+}
+
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: vmrun [-E] [-c ncpus] [-d vda] [-w vdb] "
 	    "[-m MiB] [-n tap [-N addr/prefix]] [-o log]\n"
+	    "\t[-S] [-U uid [-R root]]\n"
 	    "\t(-T testguest [-t case] | -k kernel [-i initrd] "
 	    "[-a cmdline])\n");
 	exit(1);
@@ -135,6 +179,9 @@ main(int argc, char *argv[])
 	pthread_t	 echo;
 	int		 ch, echofd = -1, sv[2], stop;
 	const char	*errstr, *tapname = NULL, *tapaddr = NULL;
+	const char	*root = LENS_EMPTYDIR;
+	struct privsep_user pu;
+	long long	 uid = 0;
 	double		 secs;
 	static const uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
 
@@ -150,7 +197,7 @@ main(int argc, char *argv[])
 	conf.rng = 1;
 	memcpy(conf.mac, mac, 6);
 	log_init(1, 0);
-	while ((ch = getopt(argc, argv, "a:c:d:Ei:k:m:N:n:o:T:t:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:c:d:Ei:k:m:N:n:o:R:ST:t:U:w:")) != -1) {
 		switch (ch) {
 		case 'a':
 			conf.cmdline = optarg;
@@ -194,8 +241,19 @@ main(int argc, char *argv[])
 			if (conf.console_fd == -1)
 				err(1, "%s", optarg);
 			break;
+		case 'R':
+			root = optarg;
+			break;
+		case 'S':
+			conf.sandbox = 1;
+			break;
 		case 'T':
 			conf.testguest = optarg;
+			break;
+		case 'U':
+			uid = strtonum(optarg, 1, UINT32_MAX - 1, &errstr);
+			if (errstr != NULL)
+				errx(1, "-U %s: %s", optarg, errstr);
 			break;
 		case 't':
 			conf.testcase = optarg;
@@ -216,11 +274,24 @@ main(int argc, char *argv[])
 			tap_config(tapname, tapaddr);
 	}
 	setvbuf(stdout, NULL, _IONBF, 0);
+	if (conf.sandbox)
+		sandbox_child();
 	if ((vm = vm_create(&conf)) == NULL)
 		errx(1, "could not create the VM");
 	if (echofd != -1 &&
 	    pthread_create(&echo, NULL, echo_main, &echofd) != 0)
 		errx(1, "echo thread");
+	if (uid != 0) {
+		memset(&pu, 0, sizeof(pu));
+		snprintf(pu.name, sizeof(pu.name), "%lld", uid);
+		pu.uid = uid;
+		pu.gid = uid;
+		privsep_emptydir(root);
+		privsep_drop(root, &pu, NULL, 0);
+		fprintf(stderr, "vmrun: uid %d gid %d, chroot %s, "
+		    "no_new_privs %d\n", (int)getuid(), (int)getgid(), root,
+		    prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0));
+	}
 	gettimeofday(&t0, NULL);
 	stop = vm_run(vm);
 	gettimeofday(&t1, NULL);
