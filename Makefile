@@ -191,7 +191,7 @@ fuzz-long: $(FUZZ_BINS)
 	OBJ=$(abspath $(OBJ)) FUZZ_SECONDS=$${FUZZ_SECONDS:-600} \
 	    prove -v --exec '' regress/fuzz.t
 
-bench: all $(OBJ)/regress/lensauditd $(TOOL_BINS) users
+bench: all $(OBJ)/regress/lensauditd $(TOOL_BINS) $(OBJ)/testguest.bin users
 	OBJ=$(abspath $(OBJ)) sh regress/bench/run.sh
 
 demo: all users

@@ -42,6 +42,9 @@ static const struct sandbox_syscall vm_process_syscalls[] = {
 	SB_ALLOW_ARG(seccomp, 0, SECCOMP_SET_MODE_FILTER),
 	SB_ALLOW_ARG(seccomp, 0, SECCOMP_GET_ACTION_AVAIL),
 	SB_ALLOW_ARG(seccomp, 0, SECCOMP_GET_NOTIF_SIZES),
+#if defined(__SANITIZE_ADDRESS__) || defined(LENS_SANITIZE)
+	SB_ALLOW(sched_getaffinity),	/* ASan's thread start-up */
+#endif
 };
 
 static const struct sandbox_syscall vm_vcpu_syscalls[] = {

@@ -12,6 +12,8 @@
  *			hostile drivers: the VMM must mark the device
  *			NEEDS_RESET (or fail the request) and keep running;
  *			the device must work again after a reset
+ *	bench n=N	N MMIO reads of a virtio register and N port reads
+ *			of the uart, each a round trip to the VMM (make bench)
  * Network addresses: guest 198.18.0.2, host side of the tap 198.18.0.1.
  */
 #include "tg.h"
@@ -839,6 +841,29 @@ hostile_garbage(void)
 	expect_recovers("garbage");
 }
 
+static void
+bench(void)
+{
+	struct gdev	 d;
+	char		 arg[16];
+	uint32_t	 n = 0, i, bad = 0;
+	const char	*p;
+
+	if (cmdline_get("n", arg, sizeof(arg)) == 0)
+		for (p = arg; *p >= '0' && *p <= '9'; p++)
+			n = n * 10 + (*p - '0');
+	if (gdev_find(&d, 4, 0) == -1) {
+		ok(0, "bench: rng device");
+		return;
+	}
+	for (i = 0; i < n; i++)
+		bad += rd32(&d, 0) != 0x74726976;
+	ok(bad == 0, "bench: %u MMIO reads", n);
+	for (i = 0; i < n; i++)
+		bad += (inb(0x3fd) & 0x60) != 0x60;
+	ok(bad == 0, "bench: %u port reads", n);
+}
+
 void	tg_main(void);
 
 void
@@ -878,6 +903,8 @@ tg_main(void)
 		hostile_blkbad();
 	else if (streq(tcase, "garbage"))
 		hostile_garbage();
+	else if (streq(tcase, "bench"))
+		bench();
 	else
 		ok(0, "unknown test case \"%s\"", tcase);
 	tg_finish();

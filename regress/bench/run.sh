@@ -322,4 +322,5 @@ say "in the client to its ACK; with window $W_TPUT it is mostly queueing."
 
 # ---- sandboxes: its own table (skipped while lensvmm is not built)
 OBJ=$OBJ sh "$HERE/bench/sandbox.sh" || exit 1
+OBJ=$OBJ sh "$HERE/bench/vm.sh" || exit 1
 exit 0
