@@ -454,12 +454,14 @@ vm_create(const struct vm_config *conf)
 		log_warn("vm: /dev/kvm");
 		goto fail;
 	}
-	if ((v = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0)) != KVM_API_VERSION) {
+	v = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (v != KVM_API_VERSION) {
 		log_warnx("vm: KVM API version %d, want %d", v,
 		    KVM_API_VERSION);
 		goto fail;
 	}
-	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) <= 0 ||
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION,
+	    KVM_CAP_IMMEDIATE_EXIT) <= 0 ||
 	    ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQFD) <= 0 ||
 	    ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD) <= 0) {
 		log_warnx("vm: KVM lacks immediate exit, irqfd or ioeventfd");

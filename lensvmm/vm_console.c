@@ -277,7 +277,8 @@ cons_ctlfd_cb(void *arg, int fd, short revents)
 
 	(void)revents;
 	pthread_mutex_lock(&dev->mtx);
-	if (!dev->live || !dev->vq[Q_RX1].ready || !vq_pending(&dev->vq[Q_RX1])) {
+	if (!dev->live || !dev->vq[Q_RX1].ready ||
+	    !vq_pending(&dev->vq[Q_RX1])) {
 		vm_poll_enable(dev->vm, c->pollidx, 0);
 		pthread_mutex_unlock(&dev->mtx);
 		return;

@@ -57,7 +57,8 @@ static const struct sandbox_syscall vm_vcpu_syscalls[] = {
 };
 
 static const struct sandbox_syscall vm_io_syscalls[] = {
-	SB_ALLOW(poll), SB_ALLOW(ppoll), SB_ALLOW(read), SB_ALLOW(readv), SB_ALLOW(write),
+	SB_ALLOW(poll), SB_ALLOW(ppoll), SB_ALLOW(read), SB_ALLOW(readv),
+	SB_ALLOW(write),
 	SB_ALLOW(pread64), SB_ALLOW(pwrite64), SB_ALLOW(fdatasync),
 	SB_ALLOW(getrandom), SB_ALLOW(sendto), SB_ALLOW(futex),
 	SB_ALLOW(tgkill), SB_ALLOW(getpid), SB_ALLOW(gettid),

@@ -145,7 +145,8 @@ uart_in(void *arg, uint16_t off, uint8_t *data, int len)
 		v = LSR_THRE | LSR_TEMT | (u->rxlen > 0 ? LSR_DR : 0);
 		break;
 	case UART_MSR:
-		if (u->mcr & MCR_LOOP)	/* DTR->DSR RTS->CTS OUT1->RI OUT2->DCD */
+		/* loopback: DTR->DSR RTS->CTS OUT1->RI OUT2->DCD */
+		if (u->mcr & MCR_LOOP)
 			v = ((u->mcr & 0x01) << 5) | ((u->mcr & 0x02) << 3) |
 			    ((u->mcr & 0x04) << 4) | ((u->mcr & 0x08) << 4);
 		else

@@ -16,7 +16,7 @@
 
 #define VQ_MAXSIZE		1024	/* largest queue a device offers */
 #define VQ_MAXSEG		VQ_MAXSIZE	/* iovecs in one chain */
-#define VQ_MAXINDIRECT		VQ_MAXSIZE	/* entries in one indirect table */
+#define VQ_MAXINDIRECT		VQ_MAXSIZE	/* entries of an indirect table */
 
 #define VRING_DESC_F_NEXT	1
 #define VRING_DESC_F_WRITE	2

@@ -197,7 +197,8 @@ main(int argc, char *argv[])
 	conf.rng = 1;
 	memcpy(conf.mac, mac, 6);
 	log_init(1, 0);
-	while ((ch = getopt(argc, argv, "a:c:d:Ei:k:m:N:n:o:R:ST:t:U:w:")) != -1) {
+	while ((ch = getopt(argc, argv,
+	    "a:c:d:Ei:k:m:N:n:o:R:ST:t:U:w:")) != -1) {
 		switch (ch) {
 		case 'a':
 			conf.cmdline = optarg;
