@@ -85,7 +85,8 @@ TOOL_BINS = $(TOOL_SRCS:regress/tools/%.c=$(OBJ)/regress/tools/%)
 FUZZ_SRCS = $(sort $(wildcard regress/fuzz/*.c))
 FUZZ_BINS = $(FUZZ_SRCS:regress/fuzz/%.c=$(OBJ)/fuzz/%)
 FUZZ_LIBSRCS = common/log.c common/imsg.c common/canonjson.c lensauditd/chain.c \
-	   lensvmm/guest/request.c lensvmm/vm_virtq.c \
+	   lensvmm/guest/request.c common/sandbox.c \
+	   $(sort $(wildcard lensvmm/vm*.c)) \
 	   $(wildcard common/policy.c lensnetd/addr.c \
 	   lensnetd/dnswire.c lensnetd/peek.c)
 REGRESS_TESTS = $(sort $(wildcard regress/*.t))

@@ -294,20 +294,21 @@ vcpu_msrs(struct vcpu *c)
 		{ MSR_IA32_TSC, 0 },
 		{ MSR_IA32_MISC_ENABLE, 1 },	/* fast strings */
 	};
-	struct {
-		struct kvm_msrs		hdr;
-		struct kvm_msr_entry	e[sizeof(init) / sizeof(init[0])];
-	} msrs;
-	unsigned int	 i;
+	struct kvm_msrs	*msrs;
+	unsigned int	 i, nmsrs = sizeof(init) / sizeof(init[0]);
 	int		 n;
 
-	memset(&msrs, 0, sizeof(msrs));
-	for (i = 0; i < sizeof(init) / sizeof(init[0]); i++) {
-		msrs.e[i].index = init[i].idx;
-		msrs.e[i].data = init[i].val;
+	msrs = calloc(1, sizeof(*msrs) + nmsrs * sizeof(msrs->entries[0]));
+	if (msrs == NULL)
+		fatal("%s", __func__);
+	for (i = 0; i < nmsrs; i++) {
+		msrs->entries[i].index = init[i].idx;
+		msrs->entries[i].data = init[i].val;
 	}
-	msrs.hdr.nmsrs = i;
-	if ((n = ioctl(c->fd, KVM_SET_MSRS, &msrs)) == -1) {
+	msrs->nmsrs = nmsrs;
+	n = ioctl(c->fd, KVM_SET_MSRS, msrs);
+	free(msrs);
+	if (n == -1) {
 		log_warn("vm: KVM_SET_MSRS");
 		return (-1);
 	}
