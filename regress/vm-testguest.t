@@ -26,6 +26,7 @@ tap_plan $((2 * ncases + 7))
 tmpdir_setup
 
 VMRUN=$OBJ/regress/tools/vmrun
+CASE_TIMEOUT=${VM_CASE_TIMEOUT:-300}	# seconds per VM (nested: emulated)
 GUEST=$OBJ/testguest.bin
 mode=$(kvm_mode)
 if [ ! -x "$VMRUN" ] || [ ! -f "$GUEST" ]; then
@@ -53,6 +54,7 @@ perl -e 'for $s (0..511) { print pack("C*", map { ($s * 7 + $_) & 255 }
 dd if=/dev/zero of="$T/w/vdb0.img" bs=1024 count=1024 2>/dev/null
 vdasum=$(md5sum <"$T/w/vda.img" | cut -c1-32)
 cp "$GUEST" "$T/w/testguest.bin"
+printf 'lens uart input\n' >"$T/w/uartin"
 
 cat >"$T/run.sh" <<EOF
 for c in $(echo $CASES) nosb; do
@@ -62,7 +64,7 @@ for c in $(echo $CASES) nosb; do
 	else
 		sb="-S -U 60999 -R \$(pwd)/empty" t=\$c
 	fi
-	$VMRUN -m 64 -E -d vda.img -w vdb.img -n lvt0 -N 198.18.0.1/24 \\
+	timeout $CASE_TIMEOUT $VMRUN -m 64 -E -I uartin -d vda.img -w vdb.img -n lvt0 -N 198.18.0.1/24 \\
 	    \$sb -T testguest.bin -t \$t >out.\$c 2>err.\$c
 	rc=\$?
 	sed "s/^/G \$c: /" out.\$c

@@ -320,7 +320,8 @@ irq_setup(void)
 	__asm__ volatile("sti");
 }
 
-/* Edge-triggered, active high, fixed delivery to APIC 0. */
+/* Edge-triggered, active high, fixed delivery to APIC 0.  The uart's
+ * line is level-triggered; edge here means one interrupt per rise. */
 void
 irq_route(uint32_t gsi)
 {

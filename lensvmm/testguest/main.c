@@ -167,6 +167,34 @@ test_uart(void)
 	    "pending with IER 0");
 }
 
+/* Input the host gave the uart (vmrun -I): IRQ 4, then RBR. */
+static void
+test_uart_input(void)
+{
+	static const char want[] = "lens uart input\n";
+	char		 got[sizeof(want)];
+	uint32_t	 i, before, n = 0;
+
+	irq_setup();
+	irq_route(4);
+	before = irq_count(4);
+	outb(0x3f9, 0x01);		/* IER: received data available */
+	for (i = 0; i < 40000000 && irq_count(4) == before; i++)
+		__asm__ volatile("pause");
+	__asm__ volatile("cli");
+	ok(irq_count(4) > before, "uart: receive interrupt on IRQ 4 through "
+	    "KVM_IRQ_LINE and the IOAPIC");
+	for (i = 0; i < 4000000 && n < sizeof(want) - 1; i++)
+		if (inb(0x3fd) & 1)
+			got[n++] = inb(0x3f8);
+	got[n] = '\0';
+	outb(0x3f9, 0x00);
+	ok(n == sizeof(want) - 1 && memcmp(got, want, n) == 0,
+	    "uart: %u input bytes from the host read through RBR", n);
+	ok(!(inb(0x3fd) & 1) && (inb(0x3fa) & 0x0f) == 0x01,
+	    "uart: no data and no interrupt pending once drained");
+}
+
 static void
 test_discovery(void)
 {
@@ -879,6 +907,7 @@ tg_main(void)
 	if (cmdline_get("case", tcase, sizeof(tcase)) == -1)
 		memcpy(tcase, "basic", 6);
 	if (streq(tcase, "basic")) {
+		test_uart_input();	/* first: the input waits in the FIFO */
 		test_uart();
 		test_discovery();
 		test_features();

@@ -2,11 +2,12 @@
  * vmrun: run the microVM monitor (lensvmm/vm*.c) outside the daemon,
  * for tests and benchmarks.
  *
- *	vmrun [-E] [-c ncpus] [-d vda] [-w vdb] [-m MiB] [-n tap [-N cidr]]
+ *	vmrun [-E] [-I uartin] [-c ncpus] [-d vda] [-w vdb] [-m MiB] [-n tap [-N cidr]]
  *	    [-o log] [-S] [-U uid [-R root]]
  *	    (-T testguest.bin [-t case] | -k kernel [-i initrd] [-a cmdline])
  *
  *	-E	bridge console port 1 ("lens.control") to an echo thread
+ *	-I	uart input from this file
  *	-d/-w	read-only (vda) and writable (vdb) disks
  *	-n	attach to the tap device of that name (IFF_VNET_HDR)
  *	-N	and bring it up with ADDR/PREFIX on the host side
@@ -162,7 +163,7 @@ sandbox_child(void)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: vmrun [-E] [-c ncpus] [-d vda] [-w vdb] "
+	fprintf(stderr, "usage: vmrun [-E] [-I uartin] [-c ncpus] [-d vda] [-w vdb] "
 	    "[-m MiB] [-n tap [-N addr/prefix]] [-o log]\n"
 	    "\t[-S] [-U uid [-R root]]\n"
 	    "\t(-T testguest [-t case] | -k kernel [-i initrd] "
@@ -198,7 +199,7 @@ main(int argc, char *argv[])
 	memcpy(conf.mac, mac, 6);
 	log_init(1, 0);
 	while ((ch = getopt(argc, argv,
-	    "a:c:d:Ei:k:m:N:n:o:R:ST:t:U:w:")) != -1) {
+	    "a:c:d:EI:i:k:m:N:n:o:R:ST:t:U:w:")) != -1) {
 		switch (ch) {
 		case 'a':
 			conf.cmdline = optarg;
@@ -217,6 +218,12 @@ main(int argc, char *argv[])
 				err(1, "socketpair");
 			conf.control_fd = sv[0];
 			echofd = sv[1];
+			break;
+		case 'I':
+			conf.uart_in_fd = open(optarg, O_RDONLY | O_CLOEXEC |
+			    O_NONBLOCK);
+			if (conf.uart_in_fd == -1)
+				err(1, "%s", optarg);
 			break;
 		case 'i':
 			conf.initrd = optarg;
