@@ -8,6 +8,8 @@
  *
  *	-E	bridge console port 1 ("lens.control") to an echo thread
  *	-I	uart input from this file
+ *	-l secs	stop the VM after secs seconds (and without -S print where
+ *		each vCPU was)
  *	-d/-w	read-only (vda) and writable (vdb) disks
  *	-n	attach to the tap device of that name (IFF_VNET_HDR)
  *	-N	and bring it up with ADDR/PREFIX on the host side
@@ -45,6 +47,21 @@
 #include "privsep.h"
 #include "sandbox.h"
 #include "../../lensvmm/vm.h"
+
+static struct {
+	struct vm	*vm;
+	long long	 secs;
+} timer_arg;
+
+static void *
+timer_main(void *arg)
+{
+	struct vm	*vm = ((typeof(timer_arg) *)arg)->vm;
+
+	sleep(((typeof(timer_arg) *)arg)->secs);
+	vm_request_stop(vm, VM_STOP_REQUEST, "time limit reached");
+	return (NULL);
+}
 
 static void *
 echo_main(void *arg)
@@ -182,7 +199,10 @@ main(int argc, char *argv[])
 	const char	*errstr, *tapname = NULL, *tapaddr = NULL;
 	const char	*root = LENS_EMPTYDIR;
 	struct privsep_user pu;
-	long long	 uid = 0;
+	long long	 uid = 0, limit = 0;
+	pthread_t	 timer;
+	struct kvm_regs	 regs;
+	unsigned int	 i;
 	double		 secs;
 	static const uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
 
@@ -199,7 +219,7 @@ main(int argc, char *argv[])
 	memcpy(conf.mac, mac, 6);
 	log_init(1, 0);
 	while ((ch = getopt(argc, argv,
-	    "a:c:d:EI:i:k:m:N:n:o:R:ST:t:U:w:")) != -1) {
+	    "a:c:d:EI:i:k:l:m:N:n:o:R:ST:t:U:w:")) != -1) {
 		switch (ch) {
 		case 'a':
 			conf.cmdline = optarg;
@@ -230,6 +250,11 @@ main(int argc, char *argv[])
 			break;
 		case 'k':
 			conf.kernel = optarg;
+			break;
+		case 'l':
+			limit = strtonum(optarg, 1, 86400, &errstr);
+			if (errstr != NULL)
+				errx(1, "-l %s: %s", optarg, errstr);
 			break;
 		case 'm':
 			conf.memsize = strtonum(optarg, 16, 65536, &errstr);
@@ -300,6 +325,13 @@ main(int argc, char *argv[])
 		    "no_new_privs %d\n", (int)getuid(), (int)getgid(), root,
 		    prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0));
 	}
+	if (limit > 0) {
+		timer_arg.vm = vm;
+		timer_arg.secs = limit;
+		if (pthread_create(&timer, NULL, timer_main, &timer_arg) != 0)
+			errx(1, "timer thread");
+		pthread_detach(timer);
+	}
 	gettimeofday(&t0, NULL);
 	stop = vm_run(vm);
 	gettimeofday(&t1, NULL);
@@ -309,6 +341,14 @@ main(int argc, char *argv[])
 	fprintf(stderr, "vmrun: %.3f s, %llu mmio exits, %llu pio exits\n",
 	    secs, (unsigned long long)vm->mmio_exits,
 	    (unsigned long long)vm->pio_exits);
+	/* where the vCPUs were (not under -S: the filter has no GET_REGS) */
+	for (i = 0; limit > 0 && stop == VM_STOP_REQUEST && !conf.sandbox &&
+	    i < vm->ncpus; i++)
+		if (ioctl(vm->cpu[i].fd, KVM_GET_REGS, &regs) == 0)
+			fprintf(stderr, "vmrun: cpu %u: rip %#llx rsp %#llx "
+			    "rflags %#llx\n", i, (unsigned long long)regs.rip,
+			    (unsigned long long)regs.rsp,
+			    (unsigned long long)regs.rflags);
 	vm_destroy(vm);
 	if (echofd != -1) {
 		close(conf.control_fd);
