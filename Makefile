@@ -9,6 +9,9 @@
 #                         lensvmm/guest/kernel.pin), initramfs, test rootfs
 #   make guest-pin        move kernel.pin to the archive's current kernel
 #   make regress-vm-tcg   only the guest test under QEMU TCG (also in check)
+#   make regress-vm-nested the KVM tests (test guest, Linux under lensvmm)
+#                         under a nested KVM in QEMU TCG where /dev/kvm is
+#                         missing: slow, not in check
 #   make install          PREFIX, DESTDIR honoured
 
 PREFIX	?= /usr/local
@@ -47,10 +50,14 @@ DEBS	 = make gcc clang libclang-rt-14-dev pkg-config perl mandoc \
 	   procps psmisc iproute2 util-linux passwd \
 	   libseccomp-dev libcap-dev libssl-dev libnftnl-dev libmnl-dev \
 	   libyaml-dev libbsd-dev libsodium-dev libevent-dev libjansson-dev \
-	   python3-jsonschema python3-yaml
-
-# regress/netd-dns.t: the test upstream and the client
-DEBS	+= dnsmasq-base bind9-dnsutils
+	   python3-jsonschema python3-yaml \
+	   dnsmasq-base bind9-dnsutils \
+	   qemu-system-x86 cpio e2fsprogs erofs-utils binutils \
+	   squid tinyproxy
+# dnsmasq, dig: the test internet's DNS (regress/networld.sh) and the
+# client; qemu and the image tools: the microVM guest (make guest) and
+# the nested KVM of regress/vmkvm.sh; squid, tinyproxy: make bench's
+# peers of lensnetd
 
 COMMON_SRCS = $(sort $(wildcard common/*.c))
 AUDITD_SRCS = lensauditd/lensauditd.c lensauditd/listener.c \
@@ -66,22 +73,16 @@ VMM_OBJS     = $(VMM_SRCS:%.c=$(OBJ)/o/%.o)
 NETD_OBJS    = $(NETD_SRCS:%.c=$(OBJ)/o/%.o)
 # lensnetd's roles without its main, for unit tests and test tools
 NETD_LIBOBJS = $(filter-out %/lensnetd.o,$(NETD_OBJS))
+# the microVM monitor (lensvmm/vm*.c) without lensvmm's main, for vmrun
+VMM_LIBOBJS  = $(filter $(OBJ)/o/lensvmm/vm%.o,$(VMM_OBJS))
 AUDITD_OBJS  = $(AUDITD_SRCS:%.c=$(OBJ)/o/%.o)
 LENSCTL_OBJS = $(LENSCTL_SRCS:%.c=$(OBJ)/o/%.o)
 # the regress build: same sources with the test-only hooks (-DREGRESS)
 AUDITD_ROBJS = $(AUDITD_SRCS:%.c=$(OBJ)/r/%.o) \
 	   $(COMMON_SRCS:%.c=$(OBJ)/r/%.o)
 
-PROGS	 = $(OBJ)/lensauditd $(OBJ)/lensctl
-ifneq ($(VMM_SRCS),)
-PROGS	+= $(OBJ)/lensvmm
-endif
-ifneq ($(wildcard lensnetd/lensnetd.c),)
-PROGS	+= $(OBJ)/lensnetd
-endif
-ifneq ($(INIT_SRCS),)
-PROGS	+= $(OBJ)/lens-init
-endif
+PROGS	 = $(OBJ)/lensauditd $(OBJ)/lensctl $(OBJ)/lensvmm $(OBJ)/lensnetd \
+	   $(OBJ)/lens-init
 MANS	 = $(wildcard man/*.[1-9])
 
 UNIT_SRCS = $(sort $(wildcard regress/unit/*.c))
@@ -91,14 +92,15 @@ TOOL_BINS = $(TOOL_SRCS:regress/tools/%.c=$(OBJ)/regress/tools/%)
 FUZZ_SRCS = $(sort $(wildcard regress/fuzz/*.c))
 FUZZ_BINS = $(FUZZ_SRCS:regress/fuzz/%.c=$(OBJ)/fuzz/%)
 FUZZ_LIBSRCS = common/log.c common/imsg.c common/canonjson.c lensauditd/chain.c \
-	   lensvmm/guest/request.c lensvmm/guest/vmconf.c \
-	   $(wildcard common/policy.c lensnetd/addr.c lensnetd/attach.c \
-	   lensnetd/dnswire.c lensnetd/peek.c)
+	   lensvmm/guest/request.c lensvmm/guest/vmconf.c common/sandbox.c \
+	   $(sort $(wildcard lensvmm/vm*.c)) \
+	   common/policy.c lensnetd/addr.c lensnetd/attach.c \
+	   lensnetd/dnswire.c lensnetd/peek.c
 REGRESS_TESTS = $(sort $(wildcard regress/*.t))
 FUZZ_SECONDS ?= 10
 
 .PHONY: all deps users install check regress-bins bench clean manlint demo \
-	fuzz-long guest guest-pin regress-vm-tcg
+	fuzz-long guest guest-pin regress-vm-tcg regress-vm-nested
 
 all: $(PROGS)
 
@@ -123,6 +125,24 @@ $(OBJ)/libnetd.a: $(NETD_LIBOBJS)
 	rm -f $@
 	ar rcs $@ $^
 
+$(OBJ)/libvmm.a: $(VMM_LIBOBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+# the freestanding test guest of the microVM monitor: no libc, no
+# sanitizers, a flat binary loaded at 1 MiB (lensvmm/testguest/link.ld)
+TG_SRCS	 = $(sort $(wildcard lensvmm/testguest/*.c)) lensvmm/testguest/entry.S
+TG_CFLAGS = -std=gnu11 $(WARN) -O2 -ffreestanding -nostdlib -static -fno-pic \
+	   -fno-pie -no-pie -mno-red-zone -mgeneral-regs-only \
+	   -fno-stack-protector -fno-builtin
+$(OBJ)/testguest.bin: $(TG_SRCS) $(wildcard lensvmm/testguest/*.h) \
+	    lensvmm/testguest/link.ld lensvmm/vm_testinfo.h
+	@mkdir -p $(@D)
+	$(CC) $(TG_CFLAGS) -Wl,-T,lensvmm/testguest/link.ld \
+	    -Wl,--build-id=none -Wl,--no-warn-rwx-segments \
+	    -o $(OBJ)/testguest.elf $(TG_SRCS)
+	objcopy -O binary $(OBJ)/testguest.elf $@
+
 $(OBJ)/lensnetd: $(NETD_OBJS) $(OBJ)/libcommon.a
 	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -138,7 +158,6 @@ $(OBJ)/lens-init: $(INIT_SRCS) common/imsg.c common/imsg.h \
 # the microVM guest: kernel and modules from the pinned Debian package,
 # lens-init as the initramfs's /init, a busybox rootfs as an ext4 image
 GUEST	 = $(OBJ)/guest
-DEBS	+= qemu-system-x86 cpio e2fsprogs erofs-utils binutils
 guest: $(GUEST)/.built
 $(GUEST)/.built: $(OBJ)/lens-init lensvmm/guest/mkguest.sh \
 	    lensvmm/guest/kernel.pin regress/mkrootfs.sh
@@ -158,12 +177,12 @@ $(OBJ)/libcommon.a: $(COMMON_OBJS)
 
 # unit tests and test tools link what they use from libcommon.a
 $(OBJ)/regress/unit/%: regress/unit/%.c $(OBJ)/o/lensauditd/chain.o \
-	    $(OBJ)/libnetd.a $(OBJ)/libcommon.a
+	    $(OBJ)/libnetd.a $(OBJ)/libvmm.a $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) -Ilensauditd -Ilensnetd $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(OBJ)/regress/tools/%: regress/tools/%.c $(OBJ)/o/lensauditd/chain.o \
-	    $(OBJ)/libnetd.a $(OBJ)/libcommon.a
+	    $(OBJ)/libnetd.a $(OBJ)/libvmm.a $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) -Ilensauditd -Ilensnetd $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -181,11 +200,7 @@ $(OBJ)/regress/lensnetd-routes: $(OBJ)/o/lensnetd/lensnetd.o \
 	$(CC) $(ALLCFLAGS) -Ilensnetd $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
 
 regress-bins: all $(OBJ)/regress/lensauditd $(UNIT_BINS) $(TOOL_BINS) \
-	    $(FUZZ_BINS) $(if $(wildcard lensnetd/lensnetd.c), \
-	    $(OBJ)/regress/lensnetd-routes)
-
-# make bench, regress/bench/net.sh: the peers of lensnetd
-DEBS	+= squid tinyproxy dnsmasq-base
+	    $(FUZZ_BINS) $(OBJ)/testguest.bin $(OBJ)/regress/lensnetd-routes
 
 deps:
 	apt-get update -q
@@ -201,11 +216,15 @@ check: regress-bins users manlint
 regress-vm-tcg: $(OBJ)/lens-init $(OBJ)/regress/tools/initdrive guest
 	OBJ=$(abspath $(OBJ)) prove -v --exec '' regress/vm-guest-tcg.t
 
+regress-vm-nested: regress-bins
+	OBJ=$(abspath $(OBJ)) VM_NESTED=1 prove -v --exec '' \
+	    regress/vm-testguest.t regress/vm-linux.t
+
 fuzz-long: $(FUZZ_BINS)
 	OBJ=$(abspath $(OBJ)) FUZZ_SECONDS=$${FUZZ_SECONDS:-600} \
 	    prove -v --exec '' regress/fuzz.t
 
-bench: all $(OBJ)/regress/lensauditd $(TOOL_BINS) users
+bench: all $(OBJ)/regress/lensauditd $(TOOL_BINS) $(OBJ)/testguest.bin users
 	OBJ=$(abspath $(OBJ)) sh regress/bench/run.sh
 
 demo: all users

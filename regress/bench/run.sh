@@ -324,6 +324,8 @@ say "in the client to its ACK; with window $W_TPUT it is mostly queueing."
 
 # ---- sandboxes: its own table (skipped while lensvmm is not built)
 OBJ=$OBJ sh "$HERE/bench/sandbox.sh" || exit 1
-# ---- network: its own table (lensnetd rows skipped while not built)
+# ---- network: its own table
 OBJ=$OBJ sh "$HERE/bench/net.sh" || exit 1
+# ---- microVM exits with the test guest: its own table
+OBJ=$OBJ sh "$HERE/bench/vm.sh" || exit 1
 exit 0
