@@ -5,7 +5,7 @@
  * One request per connection.  RUN and EXEC turn the connection into
  * an attach stream for that process: the client sends STDIN,
  * STDIN_EOF, RESIZE and SIGNAL; lensvmm sends STDOUT and STDERR, then
- * EXIT and closes.  With RUN_DETACH, RUN answers CREATED and closes.
+ * EXIT and closes.  RUN's first answer is BACKEND (which one and why).  With RUN_DETACH, RUN answers CREATED and closes.
  * Every other request is answered by zero or more data messages and
  * then OK, or by ERROR.
  *
@@ -45,6 +45,7 @@ enum lensvmm_imsg {
 	IMSG_CTL_JSON,			/* inspect: a JSON object, bytes */
 	IMSG_CTL_OK,			/* empty: request done */
 	IMSG_CTL_ERROR,			/* struct ctl_error, then close */
+	IMSG_CTL_BACKEND,		/* RUN: struct ctl_backend, first */
 };
 
 #define RUN_DETACH	0x01	/* -d */
@@ -132,6 +133,14 @@ struct ctl_created {
 	char		name[CTL_NAME_SIZE];
 	char		backend[16];
 	uint8_t		pad[7];
+};
+
+/* the backend a RUN got and why, before anything else on the stream */
+struct ctl_backend {
+	char		backend[16];	/* "jail" or "microvm" */
+	uint32_t	chosen;		/* 1: named by --backend, not auto */
+	uint32_t	pad;
+	char		why[232];
 };
 
 struct ctl_exit {

@@ -96,6 +96,8 @@ struct sbx {
 	TAILQ_HEAD(, waiter)	 waiters;
 	pid_t			 initpid;
 	struct j_ready		 net;		/* net: attached to lensnetd */
+	char			 backend[16];	/* "jail" or "microvm" */
+	char			 backend_why[256];
 };
 
 static TAILQ_HEAD(, sbx)	 sandboxes = TAILQ_HEAD_INITIALIZER(sandboxes);
@@ -108,6 +110,9 @@ static char			 statedir[PATH_MAX], sockpath[108];
 static char			 auditsock[108], initpath[PATH_MAX];
 static char			 emptydir[PATH_MAX];
 static char			 netdsock[108];	/* "" without lensnetd */
+static char			 guestdir[PATH_MAX];	/* microvm: kernel, initramfs */
+static char			 imagedir[PATH_MAX];	/* microvm: image cache */
+static uint32_t			 boot_timeout = VMM_VM_BOOT_TIMEOUT;
 static pid_t			 parent_pid;
 static int			 shutting_down;
 
@@ -133,7 +138,8 @@ static __attribute__((noreturn)) void
 usage(void)
 {
 	fprintf(stderr, "usage: lensvmm [-dv] [-a auditsock] [-c cgroup] "
-	    "[-D statedir] [-i lens-init] [-n netdsock] [-s socket]\n");
+	    "[-D statedir] [-g guestdir] [-i lens-init]\n"
+	    "\t[-n netdsock] [-s socket] [-T boot-timeout]\n");
 	exit(2);
 }
 
@@ -266,7 +272,7 @@ audit_event(const struct sbx *sb, const char *type, json_t *details)
 {
 	char	*s;
 
-	json_object_set_new(details, "backend", json_string("jail"));
+	json_object_set_new(details, "backend", json_string(sb->backend));
 	json_object_set_new(details, "name", json_string(sb->name));
 	if ((s = json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
 		fatalx("audit: json_dumps");
@@ -333,7 +339,7 @@ sbx_json(const struct sbx *sb)
 	j = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:s,"
 	    " s:b, s:b, s:b, s:b, s:b, s:I, s:I, s:s, s:I, s:I, s:I, s:i,"
 	    " s:i, s:b, s:i}",
-	    "id", sb->id, "name", sb->name, "backend", "jail",
+	    "id", sb->id, "name", sb->name, "backend", sb->backend,
 	    "rootfs", sb->run.rootfs, "command", argv, "env", env,
 	    "volumes", vols, "resources", res, "user",
 	    (sb->run.flags & RUN_ROOT) ? "root" : (sb->run.user[0] ?
@@ -352,6 +358,9 @@ sbx_json(const struct sbx *sb)
 	if (j == NULL)
 		fatalx("json_pack");
 	json_object_set_new(j, "cgroup", json_string(sb->cg.paths[0]));
+	if (sb->backend_why[0] != '\0')
+		json_object_set_new(j, "backend_reason",
+		    json_string(sb->backend_why));
 	if (sb->run.npublish > 0)
 		json_object_set_new(j, "publish", strings_json(p,
 		    sb->run.npublish, NULL));
@@ -828,6 +837,72 @@ policy_take(struct sbx *sb, const char *text, size_t len, char *err,
 	return 0;
 }
 
+/*
+ * The backend of a new sandbox: auto (the default) takes microvm where
+ * the probe says a Linux guest can boot and jail elsewhere, with the
+ * reason; microvm where it cannot boot is refused, never downgraded.
+ * The client hears the choice first (IMSG_CTL_BACKEND).
+ */
+static int
+choose_backend(const struct ctl_run *run, struct ctl_backend *cb,
+    struct reply *r)
+{
+	char	 why[200];
+	int	 ok;
+
+	memset(cb, 0, sizeof(*cb));
+	if (strcmp(run->backend, "jail") == 0) {
+		strlcpy(cb->backend, "jail", sizeof(cb->backend));
+		strlcpy(cb->why, "--backend jail", sizeof(cb->why));
+		cb->chosen = 1;
+		goto tell;
+	}
+	ok = microvm_probe(VMM_KVM, VMM_CPUINFO, guestdir, why,
+	    sizeof(why)) == 0;
+	if (strcmp(run->backend, "microvm") == 0) {
+		if (!ok) {
+			reply_error(r, CTL_EXIT_LENS, "backend microvm "
+			    "unavailable: %s", why);
+			return -1;
+		}
+		strlcpy(cb->backend, "microvm", sizeof(cb->backend));
+		snprintf(cb->why, sizeof(cb->why), "--backend microvm: %s",
+		    why);
+		cb->chosen = 1;
+	} else if (ok) {
+		strlcpy(cb->backend, "microvm", sizeof(cb->backend));
+		snprintf(cb->why, sizeof(cb->why), "auto: %s", why);
+	} else {
+		strlcpy(cb->backend, "jail", sizeof(cb->backend));
+		snprintf(cb->why, sizeof(cb->why), "microvm unavailable: %s",
+		    why);
+	}
+	if (strcmp(cb->backend, "microvm") == 0) {
+		if (run->nvolumes > 0) {
+			reply_error(r, CTL_EXIT_LENS, "backend microvm: -v "
+			    "volumes are not supported in a microVM (yet); "
+			    "use --backend jail");
+			return -1;
+		}
+		if (run->memory != 0 && run->memory < VMM_VM_MIN_MEMORY) {
+			reply_error(r, CTL_EXIT_LENS, "backend microvm: "
+			    "--memory %llu MiB is too small for a Linux guest "
+			    "(at least %llu MiB)",
+			    (unsigned long long)(run->memory >> 20),
+			    (unsigned long long)(VMM_VM_MIN_MEMORY >> 20));
+			return -1;
+		}
+	}
+tell:
+	reply_send(r, IMSG_CTL_BACKEND, cb, sizeof(*cb));
+	/* before the connection may go to the jail process */
+	if (imsg_flush(&r->iev.ibuf) == -1 && errno != EAGAIN) {
+		reply_error(r, CTL_EXIT_LENS, "client: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static void
 req_run(struct reply *r, struct imsg *im, uid_t by)
 {
@@ -836,6 +911,7 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 	struct volume		 vols[VMM_MAXVOLUMES];
 	struct stat		 st;
 	struct ctl_run		 run;
+	struct ctl_backend	 cb;
 	char			 err[512], path[PATH_MAX + 32];
 	uint8_t			 rnd[32];
 	int			 i, initfd = -1, consolefd = -1, oomfd = -1;
@@ -843,12 +919,9 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 	json_t			*d;
 
 	memcpy(&run, im->data, sizeof(run));
-	if (strcmp(run.backend, "microvm") == 0) {
-		reply_error(r, CTL_EXIT_LENS, "the microvm backend is not "
-		    "available in this build; use --backend jail");
-		return;
-	}
 	if (audit_refuses(r))
+		return;
+	if (choose_backend(&run, &cb, r) == -1)
 		return;
 	if (run.npublish > 0 && netdsock[0] == '\0') {
 		reply_error(r, CTL_EXIT_LENS, "-p needs lensnetd (lensvmm -n), "
@@ -877,6 +950,8 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 	}
 	TAILQ_INIT(&sb->waiters);
 	sb->run = run;
+	strlcpy(sb->backend, cb.backend, sizeof(sb->backend));
+	strlcpy(sb->backend_why, cb.why, sizeof(sb->backend_why));
 	sb->child.fd = -1;
 	sb->slotfd = -1;
 	/* control checked the lengths */
@@ -954,7 +1029,9 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 		    strerror(errno));
 		goto fail;
 	}
-	if (cgroup_create(&sb->cg, sb->id, run.memory, run.cpu_millis,
+	if (cgroup_create(&sb->cg, sb->id, run.memory == 0 ? 0 :
+	    strcmp(sb->backend, "microvm") == 0 ? run.memory +
+	    VMM_VM_OVERHEAD : run.memory, run.cpu_millis,
 	    run.pids ? run.pids : VMM_DEFAULT_PIDS, err, sizeof(err)) == -1) {
 		sb->cg.n = 0;
 		reply_error(r, CTL_EXIT_LENS, "%s", err);
@@ -1000,6 +1077,17 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 	jc.policylen = sb->policylen;
 	jc.publish = sb->strings + strings_len(sb->strings, run.argc +
 	    run.envc + run.nvolumes);
+	if (strcmp(sb->backend, "microvm") == 0) {
+		jc.backend = BACKEND_MICROVM;
+		strlcpy(jc.guestdir, guestdir, sizeof(jc.guestdir));
+		strlcpy(jc.imagedir, imagedir, sizeof(jc.imagedir));
+		strlcpy(jc.fstype, diskimg_default_fstype(),
+		    sizeof(jc.fstype));
+		jc.memory = run.memory;
+		jc.ncpus = run.cpu_millis == 0 ? 1 :
+		    (run.cpu_millis + 999) / 1000;
+		jc.boot_timeout = boot_timeout;
+	}
 	if (jail_fork(sb, &jc) == -1) {
 		reply_error(r, CTL_EXIT_LENS, "fork the jail process: %s",
 		    strerror(errno));
@@ -1014,7 +1102,8 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 	for (i = 0; i < 4; i++)
 		if (cgprocs[i] != -1)
 			close(cgprocs[i]);
-	log_info("sandbox %s (%s): starting, uids %u-%u", sb->name, sb->id,
+	log_info("sandbox %s (%s): starting, backend %s (%s), uids %u-%u",
+	    sb->name, sb->id, sb->backend, sb->backend_why,
 	    (unsigned)sb->base, (unsigned)(sb->base + VMM_UIDRANGE - 1));
 	return;
 fail:
@@ -1089,7 +1178,7 @@ req_ps(struct reply *r, struct imsg *im)
 		memset(&cs, 0, sizeof(cs));
 		strlcpy(cs.id, sb->id, sizeof(cs.id));
 		strlcpy(cs.name, sb->name, sizeof(cs.name));
-		strlcpy(cs.backend, "jail", sizeof(cs.backend));
+		strlcpy(cs.backend, sb->backend, sizeof(cs.backend));
 		cs.state = (uint32_t)sb->state;
 		cs.exit_code = sb->exit_code;
 		cs.created = sb->created;
@@ -1492,7 +1581,7 @@ sbx_ready(struct sbx *sb, const struct j_ready *jr)
 	memset(&cc, 0, sizeof(cc));
 	strlcpy(cc.id, sb->id, sizeof(cc.id));
 	strlcpy(cc.name, sb->name, sizeof(cc.name));
-	strlcpy(cc.backend, "jail", sizeof(cc.backend));
+	strlcpy(cc.backend, sb->backend, sizeof(cc.backend));
 	reply_last(r, IMSG_CTL_CREATED, &cc, sizeof(cc));
 }
 
@@ -1812,6 +1901,11 @@ recover(void)
 		strlcpy(sb->name, s ? s : sb->id, sizeof(sb->name));
 		s = json_string_value(json_object_get(j, "rootfs"));
 		strlcpy(sb->run.rootfs, s ? s : "", sizeof(sb->run.rootfs));
+		s = json_string_value(json_object_get(j, "backend"));
+		strlcpy(sb->backend, s != NULL && strcmp(s, "microvm") == 0 ?
+		    "microvm" : "jail", sizeof(sb->backend));
+		s = json_string_value(json_object_get(j, "backend_reason"));
+		strlcpy(sb->backend_why, s ? s : "", sizeof(sb->backend_why));
 		sb->slot = (int)json_integer_value(json_object_get(j, "_slot"));
 		sb->base = VMM_UIDBASE + VMM_UIDRANGE * (uid_t)sb->slot;
 		sb->run.flags = (uint32_t)json_integer_value(json_object_get(j,
@@ -1980,8 +2074,27 @@ main(int argc, char *argv[])
 	strlcpy(auditsock, VMM_AUDITSOCK, sizeof(auditsock));
 	strlcpy(initpath, VMM_LENSINIT, sizeof(initpath));
 	strlcpy(cgname, VMM_CGROUP, sizeof(cgname));
-	while ((ch = getopt(argc, argv, "a:c:dD:i:n:s:v")) != -1) {
+	strlcpy(guestdir, VMM_GUESTDIR, sizeof(guestdir));
+	while ((ch = getopt(argc, argv, "a:c:dD:g:i:n:s:T:v")) != -1) {
 		switch (ch) {
+		case 'g':
+			if (optarg[0] != '/' || strlcpy(guestdir, optarg,
+			    sizeof(guestdir)) >= sizeof(guestdir) - 32 ||
+			    strpbrk(optarg, " \t\n") != NULL)
+				errx(2, "-g %s: need an absolute path without "
+				    "blanks", optarg);
+			break;
+		case 'T':
+			{
+				const char	*errstr;
+
+				boot_timeout = strtonum(optarg, 1, 3600,
+				    &errstr);
+				if (errstr != NULL)
+					errx(2, "-T %s: seconds %s", optarg,
+					    errstr);
+			}
+			break;
 		case 'a':
 			if (strlcpy(auditsock, optarg, sizeof(auditsock)) >=
 			    sizeof(auditsock))
@@ -2084,6 +2197,12 @@ main(int argc, char *argv[])
 	snprintf(path, sizeof(path), "%s/sandboxes", statedir);
 	if (mkdir(path, 0711) == -1 && errno != EEXIST)
 		fatal("mkdir %s", path);
+	if ((size_t)snprintf(imagedir, sizeof(imagedir), "%.*s/%s",
+	    (int)(sizeof(imagedir) - sizeof(VMM_IMAGEDIR) - 1), statedir,
+	    VMM_IMAGEDIR) >= sizeof(imagedir))
+		fatalx("state directory path too long");
+	if (mkdir(imagedir, 0700) == -1 && errno != EEXIST)
+		fatal("mkdir %s", imagedir);
 
 	/* the socket: group lens may connect */
 	cc.listen_fd = unixsock_listen(sockpath, 0660,
@@ -2123,6 +2242,16 @@ main(int argc, char *argv[])
 	log_info("started: socket %s, state %s, cgroup %s, lens-init %s, "
 	    "audit %s, network %s", sockpath, statedir, cgroup_parent(),
 	    initpath, auditsock, netdsock[0] ? netdsock : "none");
+	{
+		char	 why[200];
+
+		if (microvm_probe(VMM_KVM, VMM_CPUINFO, guestdir, why,
+		    sizeof(why)) == 0)
+			log_info("backend auto: microvm (%s)", why);
+		else
+			log_info("backend auto: jail (microvm unavailable: "
+			    "%s)", why);
+	}
 	event_dispatch();
 	cgroup_fini();
 	log_info("exiting");

@@ -15,6 +15,15 @@
  *			seccomp): lens-init channel, attach streams, console
  *			log, exit report
  *	cgroup.c	cgroup v1 and v2 limits, kill, removal, OOM counter
+ *	probe.c		can this host boot a Linux microVM (backend auto)
+ *	diskimg.c	rootfs directory -> cached erofs/ext4 image, and the
+ *			per-sandbox writable ext4 image (microvm)
+ *	microvm.c	the microvm backend's replacement of jail.c: builds
+ *			the disks, attaches the tap and forks the `vm'
+ *			process (the KVM monitor, lensvmm/vm*.c) as the
+ *			sandbox's own uid in a chroot with seccomp per
+ *			thread; sandbox.c then drives lens-init over the
+ *			console port exactly as it does in a jail
  */
 #ifndef LENSVMM_H
 #define LENSVMM_H
@@ -39,6 +48,20 @@
 #define VMM_PREFIX		"/usr/local"
 #endif
 #define VMM_LENSINIT		VMM_PREFIX "/libexec/lens/lens-init"
+#define VMM_GUESTDIR		VMM_PREFIX "/share/lens/guest"
+#define VMM_GUEST_KERNEL	"vmlinuz"
+#define VMM_GUEST_INITRD	"initramfs.cpio"
+#define VMM_KVM			"/dev/kvm"
+#define VMM_CPUINFO		"/proc/cpuinfo"
+#define VMM_IMAGEDIR		"images"	/* under the state directory */
+#define VMM_VM_MEMORY		(512ULL << 20)	/* guest RAM without -m */
+#define VMM_VM_MIN_MEMORY	(64ULL << 20)
+#define VMM_VM_OVERHEAD		(96ULL << 20)	/* cgroup: RAM + this */
+#define VMM_VM_SCRATCH		(2ULL << 30)	/* vdb, sparse */
+#define VMM_VM_BOOT_TIMEOUT	60		/* seconds for READY */
+
+#define BACKEND_JAIL		0
+#define BACKEND_MICROVM		1
 
 #define VMM_MAXSANDBOXES	1024
 #define VMM_UIDBASE		1000000u
@@ -136,6 +159,13 @@ struct jail_conf {
 	uint32_t	 npublish;
 	int		 netdfd;		/* held for the sandbox's life */
 	struct netd_attached net;		/* when netdfd != -1 */
+	/* microvm */
+	int		 backend;		/* BACKEND_* */
+	char		 guestdir[PATH_MAX];
+	char		 imagedir[PATH_MAX];	/* the image cache */
+	char		 fstype[8];		/* erofs or ext4 */
+	unsigned int	 ncpus;
+	uint32_t	 boot_timeout;		/* seconds */
 };
 
 /* control.c */
@@ -169,6 +199,31 @@ int	jail_start(struct jail_conf *, int *chan, int *console,
 /* the parent's deny-list filter, inherited by every sandbox */
 int	jail_seccomp_parent(void);
 int	jail_user_collides(uid_t base, uid_t range);
+
+/* probe.c: 0 if a Linux microVM can boot here, else -1; why says
+ * which (or what was found) */
+int	microvm_probe(const char *kvm, const char *cpuinfo,
+	    const char *guestdir, char *why, size_t whylen);
+int	probe_kvm(const char *kvm, char *why, size_t whylen);
+int	probe_cpuinfo(const char *path, const char **which, char *why,
+	    size_t whylen);
+int	probe_guest(const char *guestdir, char *why, size_t whylen);
+
+/* diskimg.c */
+const char *diskimg_default_fstype(void);
+int	diskimg_key(const char *rootfs, const char *fstype, char key[65],
+	    uint64_t *bytes, char *err, size_t errlen);
+int	diskimg_rootfs(const char *cachedir, const char *rootfs,
+	    const char *fstype, char *path, size_t pathlen, int *cached,
+	    char *err, size_t errlen);
+int	diskimg_scratch(const char *path, uint64_t size, char *err,
+	    size_t errlen);
+
+/* microvm.c: like jail_start, for the microvm backend: *chan is the
+ * lens-init channel (console port 1), *console the VM's console
+ * output, *pid the vm process */
+int	microvm_start(struct jail_conf *, int *chan, int *console,
+	    pid_t *pid, char *err, size_t errlen);
 
 /* sandbox.c: the jail process once set up */
 int	sandbox_main(int fd, void *arg);

@@ -805,9 +805,11 @@ sandbox_main(int fd, void *arg)
 	conf = arg;
 	signal(SIGCHLD, SIG_DFL);
 	privsep_pdeathsig(conf->parent);
-	proc_title("jail %s", conf->name);
-	if (jail_start(conf, &chan, &console, &initpid, err, sizeof(err)) ==
-	    -1) {
+	proc_title("%s %s", conf->backend == BACKEND_MICROVM ? "microvm" :
+	    "jail", conf->name);
+	if ((conf->backend == BACKEND_MICROVM ? microvm_start(conf, &chan,
+	    &console, &initpid, err, sizeof(err)) : jail_start(conf, &chan,
+	    &console, &initpid, err, sizeof(err))) == -1) {
 		imsg_init(&parent.ibuf, fd);
 		memset(&ce, 0, sizeof(ce));
 		ce.code = CTL_EXIT_LENS;
@@ -855,7 +857,9 @@ sandbox_main(int fd, void *arg)
 	evtimer_set(&ev_ready, ready_timeout, NULL);
 	evtimer_set(&ev_kill, kill_timeout, NULL);
 	evtimer_set(&ev_exit, exit_timeout, NULL);
-	tv.tv_sec = VMM_READY_TIMEOUT;
+	/* a microVM boots a kernel first */
+	tv.tv_sec = conf->backend == BACKEND_MICROVM ? conf->boot_timeout :
+	    VMM_READY_TIMEOUT;
 	tv.tv_usec = 0;
 	evtimer_add(&ev_ready, &tv);
 	sandbox_apply("jail", jail_syscalls,
