@@ -1031,6 +1031,31 @@ attach_output(struct attach *a, int fd, const struct imsg *im)
 	}
 }
 
+/*
+ * RUN's first answer: the backend and why.  Said on stderr when lensvmm
+ * chose it (auto), so that a fallback to the jail is never silent;
+ * quiet when --backend named it.
+ */
+static int
+backend_note(const struct imsg *im)
+{
+	struct ctl_backend	 b;
+	char			 name[sizeof(b.backend) + 1];
+	char			 why[sizeof(b.why) + 1];
+
+	if (imsg_expect(im, sizeof(b)) == -1)
+		return -1;
+	memcpy(&b, im->data, sizeof(b));
+	field(name, sizeof(name), b.backend, sizeof(b.backend));
+	field(why, sizeof(why), b.why, sizeof(b.why));
+	log_debug("backend %s (%s)", name, why);
+	if (!b.chosen) {
+		fprintf(stderr, "lensctl: backend %s (%s)\n", name, why);
+		fflush(stderr);
+	}
+	return 0;
+}
+
 /* -2 while running, else the exit status of lensctl */
 static int
 attach_msg(struct attach *a, const struct imsg *im)
@@ -1046,6 +1071,10 @@ attach_msg(struct attach *a, const struct imsg *im)
 		return -2;
 	case IMSG_CTL_CREATED:
 		if (imsg_expect(im, sizeof(struct ctl_created)) == -1)
+			break;
+		return -2;
+	case IMSG_CTL_BACKEND:
+		if (backend_note(im) == -1)
 			break;
 		return -2;
 	case IMSG_CTL_EXIT:
@@ -1293,7 +1322,17 @@ sb_run(int argc, char *argv[])
 		warn("lensvmm at %s", c->path);
 		goto done;
 	}
-	if ((n = conn_recv(c, &im)) == 0)
+	if ((n = conn_recv(c, &im)) == 1 && im.hdr.type == IMSG_CTL_BACKEND) {
+		if (backend_note(&im) == -1) {
+			warnx("lensvmm sent a backend message of the wrong "
+			    "size (%zu bytes)", im.datalen);
+			imsg_free(&im);
+			goto done;
+		}
+		imsg_free(&im);
+		n = conn_recv(c, &im);
+	}
+	if (n == 0)
 		warnx("lensvmm closed the connection without an answer");
 	if (n != 1)
 		goto done;
