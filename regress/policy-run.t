@@ -9,7 +9,7 @@ vmm_require
 tap_plan 8
 tmpdir_setup
 vmm_setup
-R="--rootfs $ROOTFS"
+R="--rootfs $ROOTFS --backend jail"	# the jail backend, named: quiet, and a jail on KVM hosts too
 
 CG=lens-$(basename "$T")
 cg() {	# cg ID V2FILE V1FILE
