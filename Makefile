@@ -12,7 +12,8 @@
 #   make regress-vm-nested the KVM tests (test guest, Linux under lensvmm)
 #                         under a nested KVM in QEMU TCG where /dev/kvm is
 #                         missing: slow, not in check
-#   make install          PREFIX, DESTDIR honoured
+#   make install          PREFIX, DESTDIR honoured; the guest of make guest
+#                         (if built) into PREFIX/share/lens/guest
 
 PREFIX	?= /usr/local
 DESTDIR	?=
@@ -244,6 +245,9 @@ install: all users
 	    install -m 0555 $(OBJ)/lensnetd $(DESTDIR)$(SBINDIR)/lensnetd
 	[ ! -x $(OBJ)/lens-init ] || { install -d $(DESTDIR)$(PREFIX)/libexec/lens && \
 	    install -m 0555 $(OBJ)/lens-init $(DESTDIR)$(PREFIX)/libexec/lens/; }
+	[ ! -f $(GUEST)/.built ] || { install -d $(DESTDIR)$(PREFIX)/share/lens/guest && \
+	    install -m 0444 $(GUEST)/vmlinuz $(GUEST)/initramfs.cpio \
+	    $(GUEST)/kernel.release $(DESTDIR)$(PREFIX)/share/lens/guest/; }
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
 	sed 's,/usr/local,$(PREFIX),g' etc/lensauditd.service \
 	    >$(DESTDIR)$(PREFIX)/lib/systemd/system/lensauditd.service

@@ -113,6 +113,7 @@ static char			 netdsock[108];	/* "" without lensnetd */
 static char			 guestdir[PATH_MAX];	/* microvm: kernel, initramfs */
 static char			 imagedir[PATH_MAX];	/* microvm: image cache */
 static uint32_t			 boot_timeout = VMM_VM_BOOT_TIMEOUT;
+static char			 kernel_args[512];	/* microvm: -k */
 static pid_t			 parent_pid;
 static int			 shutting_down;
 
@@ -139,7 +140,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: lensvmm [-dv] [-a auditsock] [-c cgroup] "
 	    "[-D statedir] [-g guestdir] [-i lens-init]\n"
-	    "\t[-n netdsock] [-s socket] [-T boot-timeout]\n");
+	    "\t[-k kernel-args] [-n netdsock] [-s socket] [-T boot-timeout]\n");
 	exit(2);
 }
 
@@ -1087,6 +1088,7 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 		jc.ncpus = run.cpu_millis == 0 ? 1 :
 		    (run.cpu_millis + 999) / 1000;
 		jc.boot_timeout = boot_timeout;
+		strlcpy(jc.kernel_args, kernel_args, sizeof(jc.kernel_args));
 	}
 	if (jail_fork(sb, &jc) == -1) {
 		reply_error(r, CTL_EXIT_LENS, "fork the jail process: %s",
@@ -2075,7 +2077,7 @@ main(int argc, char *argv[])
 	strlcpy(initpath, VMM_LENSINIT, sizeof(initpath));
 	strlcpy(cgname, VMM_CGROUP, sizeof(cgname));
 	strlcpy(guestdir, VMM_GUESTDIR, sizeof(guestdir));
-	while ((ch = getopt(argc, argv, "a:c:dD:g:i:n:s:T:v")) != -1) {
+	while ((ch = getopt(argc, argv, "a:c:dD:g:i:k:n:s:T:v")) != -1) {
 		switch (ch) {
 		case 'g':
 			if (optarg[0] != '/' || strlcpy(guestdir, optarg,
@@ -2083,6 +2085,14 @@ main(int argc, char *argv[])
 			    strpbrk(optarg, " \t\n") != NULL)
 				errx(2, "-g %s: need an absolute path without "
 				    "blanks", optarg);
+			break;
+		case 'k':
+			if (strlcpy(kernel_args, optarg, sizeof(kernel_args)) >=
+			    sizeof(kernel_args) || strpbrk(optarg, "\"\n") !=
+			    NULL)
+				errx(2, "-k: at most %zu bytes of kernel "
+				    "arguments, without quotes or newlines",
+				    sizeof(kernel_args) - 1);
 			break;
 		case 'T':
 			{

@@ -166,6 +166,7 @@ struct jail_conf {
 	char		 fstype[8];		/* erofs or ext4 */
 	unsigned int	 ncpus;
 	uint32_t	 boot_timeout;		/* seconds */
+	char		 kernel_args[512];	/* more kernel words */
 };
 
 /* control.c */

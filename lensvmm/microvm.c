@@ -148,6 +148,11 @@ microvm_start(struct jail_conf *c, int *chan, int *console, pid_t *pidp,
 	hostname(c->name, host, sizeof(host));
 	snprintf(cmdline, sizeof(cmdline), "console=ttyS0 quiet panic=-1 "
 	    "reboot=k lens.rootfstype=%s lens.hostname=%s", c->fstype, host);
+	if (c->kernel_args[0] != '\0') {
+		i = strlen(cmdline);
+		snprintf(cmdline + i, sizeof(cmdline) - i, " %s",
+		    c->kernel_args);
+	}
 	if (c->netdsock[0] != '\0') {
 		c->netdfd = netd_connect(c->netdsock, c->id,
 		    NETD_BACKEND_MICROVM, -1, c->policy, c->policylen,
