@@ -217,9 +217,9 @@ check: regress-bins users manlint
 regress-vm-tcg: $(OBJ)/lens-init $(OBJ)/regress/tools/initdrive guest
 	OBJ=$(abspath $(OBJ)) prove -v --exec '' regress/vm-guest-tcg.t
 
-regress-vm-nested: regress-bins
+regress-vm-nested: regress-bins guest
 	OBJ=$(abspath $(OBJ)) VM_NESTED=1 prove -v --exec '' \
-	    regress/vm-testguest.t regress/vm-linux.t
+	    regress/vm-testguest.t regress/vm-linux.t regress/vm-sandbox.t
 
 fuzz-long: $(FUZZ_BINS)
 	OBJ=$(abspath $(OBJ)) FUZZ_SECONDS=$${FUZZ_SECONDS:-600} \

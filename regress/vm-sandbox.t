@@ -1,0 +1,167 @@
+#!/bin/sh
+# The microvm backend end to end: lensauditd, lensvmm (-g the guest of
+# `make guest') and lensctl run --backend microvm -- /bin/true, a
+# command's stdout, stderr and exit status through the console port,
+# auto picking microvm, exec into a running microVM, its writable
+# layer, the cached rootfs image, and the vm process confined like
+# Firecracker's jailer (own uid, chroot in the sandbox's root
+# directory, no capabilities, NO_NEW_PRIVS, seccomp).
+#
+# Needs KVM that can boot Linux: /dev/kvm with vmx or svm in
+# /proc/cpuinfo (direct), or, under `make regress-vm-nested', a nested
+# KVM in QEMU TCG (regress/vmkvm.sh; minutes).  Skipped with the reason
+# elsewhere, e.g. on a PVM /dev/kvm or without /dev/kvm at all.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/vmkvm.sh"
+. "$(dirname "$0")/daemon.sh"
+
+NTESTS=16
+tap_plan $NTESTS
+tmpdir_setup
+chmod 0755 "$T"
+
+GUEST=${GUEST:-$OBJ/guest}
+mode=$(kvm_mode)
+if [ "$mode" = direct ] && ! grep -qw -e vmx -e svm /proc/cpuinfo; then
+	mode="none: /dev/kvm without vmx/svm (PVM): a Linux guest does not boot here"
+fi
+for f in "$OBJ/lensvmm" "$OBJ/lensauditd" "$OBJ/lensctl" "$OBJ/lens-init"; do
+	[ -x "$f" ] || mode="none: $f not built"
+done
+[ -f "$GUEST/vmlinuz" ] && [ -f "$GUEST/initramfs.cpio" ] ||
+    mode="none: no guest in $GUEST (make guest)"
+[ "$(id -u)" -eq 0 ] || mode="none: not root"
+case $mode in
+direct|nested)
+	diag "KVM: $mode, guest $GUEST ($(cat "$GUEST/kernel.release" 2>/dev/null))"
+	;;
+*)
+	i=0
+	while [ $i -lt $NTESTS ]; do
+		skip "${mode#none: }"
+		i=$((i + 1))
+	done
+	tap_done
+	;;
+esac
+
+rootfs_setup || { echo "Bail out! cannot build the test rootfs"; exit 1; }
+mkdir -p "$T/w/guest"
+cp -a "$ROOTFS" "$T/w/rootfs"
+cp "$GUEST/vmlinuz" "$GUEST/initramfs.cpio" "$T/w/guest/"
+if [ "$mode" = nested ]; then
+	BOOT=600
+	KARGS="tsc_early_khz=2000000 lpj=4000000 no_timer_check"
+else
+	BOOT=60
+	KARGS="no_timer_check"
+fi
+
+cat >"$T/run.sh" <<EOF
+W=\$(pwd)
+AUDITD=$OBJ/lensauditd VMM=$OBJ/lensvmm LENSCTL=$OBJ/lensctl
+INIT=$OBJ/lens-init
+if ! grep -q '^_lensvmm:' /etc/passwd 2>/dev/null; then
+	# the nested guest: no users, no cgroup file system yet
+	mkdir -p /etc /run /var/lib
+	printf 'root:x:0:0::/root:/bin/sh\n_lensvmm:x:990:990::/:/bin/false\n_lensaudit:x:991:991::/:/bin/false\n' >>/etc/passwd
+	printf 'root:x:0:\nlens:x:989:\n_lensvmm:x:990:\n_lensaudit:x:991:\n' >>/etc/group
+	grep -q cgroup2 /proc/mounts || mount -t cgroup2 none /sys/fs/cgroup
+fi
+chmod 0755 "\$W"
+waitlog() {	# waitlog FILE PATTERN SECS
+	n=\$((\$3 * 10))
+	while [ \$n -gt 0 ]; do
+		grep -q -- "\$2" "\$1" 2>/dev/null && return 0
+		sleep 0.1
+		n=\$((n - 1))
+	done
+	echo "X: \$1 has no '\$2':"; sed 's/^/X:   /' "\$1"
+	return 1
+}
+\$AUDITD -d -D "\$W/audit" -s "\$W/auditd.sock" >"\$W/auditd.log" 2>&1 &
+waitlog "\$W/auditd.log" 'ready at seq' 60 || exit 1
+\$VMM -d -v -s "\$W/vmm.sock" -D "\$W/state" -a "\$W/auditd.sock" -i "\$INIT" \\
+    -c lens-vmsbx -g "\$W/guest" -T $BOOT -k "$KARGS" >"\$W/vmm.log" 2>&1 &
+waitlog "\$W/vmm.log" 'started: socket' 60 || exit 1
+C="\$LENSCTL -s \$W/vmm.sock"
+R="--rootfs \$W/rootfs"
+
+t0=\$(date +%s)
+\$C run --rm --backend microvm \$R -- /bin/true >o1 2>e1
+echo "R1: \$?"
+echo "T1: \$((\$(date +%s) - t0))"
+sed 's/^/E1: /' e1
+\$C run --rm --backend microvm \$R -- sh -c 'echo hello-vm; echo err-vm >&2; exit 3' >o2 2>e2
+echo "R2: \$?"
+sed 's/^/O2: /' o2
+sed 's/^/E2: /' e2
+# auto, detached: it runs until stopped
+id=\$(\$C run -d --name vmbox \$R -- sleep 3600 2>e3)
+echo "R3: \$? \$id"
+sed 's/^/E3: /' e3
+\$C inspect vmbox >insp
+sed -n 's/^ *"backend": "\(.*\)",*\$/BACKEND: \1/p; s/^ *"pid": \([0-9]*\).*/PID: \1/p' insp
+\$C ps | sed 's/^/PS: /'
+\$C exec vmbox -- uname -r | sed 's/^/UNAME: /'
+\$C exec vmbox -- sh -c 'echo kept >/etc/newfile; cat /etc/newfile' | sed 's/^/WRITE: /'
+pid=\$(sed -n 's/^ *"pid": \([0-9]*\).*/\1/p' insp)
+if [ -n "\$pid" ] && [ -d /proc/\$pid ]; then
+	grep -E '^(Uid|NoNewPrivs|Seccomp|CapEff):' /proc/\$pid/status | tr -s '\t ' ' ' | sed 's/^/VMPROC: /'
+	echo "VMROOT: \$(readlink /proc/\$pid/root)"
+	echo "VMTHREADS: \$(ls /proc/\$pid/task | wc -l)"
+	for t in /proc/\$pid/task/*; do grep '^Seccomp:' \$t/status; done | sort | uniq -c | sed 's/^/VMTSECCOMP: /'
+fi
+echo "SBDIR: \$W/state/sandboxes/\$id/root"
+\$C stop -t 5 vmbox >/dev/null 2>&1
+\$C rm vmbox >/dev/null 2>&1
+echo "IMAGES: \$(ls \$W/state/images | grep -c 'erofs\$\\|ext4\$')"
+grep -c 'cached .* image' vmm.log | sed 's/^/CACHED: /'
+sed 's/^/L: /' vmm.log | tail -n 40
+EOF
+
+KVM_BINS="$OBJ/lensauditd $OBJ/lensvmm $OBJ/lensctl $OBJ/lens-init"
+for b in mkfs.erofs mkfs.ext4; do
+	p=$(command -v $b 2>/dev/null) && KVM_BINS="$KVM_BINS $p"
+done
+out=$T/out
+KVM_QEMU_TIMEOUT=${KVM_QEMU_TIMEOUT:-1500} kvm_run "$T/run.sh" "$T/w" "$out" ||
+    { diag "kvm run failed:"; tail -n 40 "$out" | sed 's/^/#   /'; }
+cp "$out" "${VM_SANDBOX_OUT:-/dev/null}" 2>/dev/null
+v() { sed -n "s/^$1: //p" "$out" | head -n 1; }
+
+[ "$(v R1)" = 0 ]
+ok $? "lensctl run --backend microvm -- /bin/true: exit $(v R1) in $(v T1) s"
+[ "$(v R2)" = 3 ]
+ok $? "a command's exit status comes back from the guest ($(v R2))"
+[ "$(v O2)" = hello-vm ]
+ok $? "its stdout ($(v O2))"
+[ "$(v E2)" = err-vm ]
+ok $? "its stderr, apart ($(v E2))"
+! grep -q '^E1: ' "$out"
+ok $? "--backend microvm says nothing of its own on stderr"
+set -- $(v R3)
+[ "${1:-}" = 0 ] && [ ${#2} -eq 64 ]
+ok $? "auto, -d: started ($*)"
+v E3 | grep -q '^lensctl: backend microvm (auto: /dev/kvm with'
+ok $? "auto picks microvm and says why ($(v E3))"
+[ "$(v BACKEND)" = microvm ]
+ok $? "inspect: backend microvm"
+grep '^PS: ' "$out" | grep vmbox | grep -qw microvm
+ok $? "ps: backend microvm"
+[ "$(v UNAME)" = "$(cat "$GUEST/kernel.release" 2>/dev/null)" ]
+ok $? "exec runs in the guest kernel ($(v UNAME))"
+[ "$(v WRITE)" = kept ]
+ok $? "the rootfs is writable through the overlay on vdb ($(v WRITE))"
+grep -q '^VMPROC: Uid: [1-9]' "$out" && grep -q '^VMPROC: CapEff: 0*$' "$out"
+ok $? "the vm process: its own uid, no capabilities ($(grep '^VMPROC: Uid' "$out"))"
+grep -q '^VMPROC: NoNewPrivs: 1' "$out" && grep -q '^VMPROC: Seccomp: 2' "$out"
+ok $? "the vm process: NO_NEW_PRIVS and seccomp"
+[ -n "$(v VMROOT)" ] && [ "$(v VMROOT)" = "$(v SBDIR)" ]
+ok $? "the vm process is chrooted in the sandbox's root directory ($(v VMROOT))"
+n=$(v VMTHREADS)
+[ "${n:-0}" -ge 3 ] && ! grep '^VMTSECCOMP: ' "$out" | grep -qv 'Seccomp: 2'
+ok $? "every thread of the vm process (${n:-0}) is under seccomp"
+[ "$(v IMAGES)" = 1 ] && [ "$(v CACHED)" -ge 2 ]
+ok $? "one rootfs image, built once and reused ($(v IMAGES) image, $(v CACHED) reuses)"
+tap_done
