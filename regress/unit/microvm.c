@@ -42,7 +42,10 @@ skip(const char *what, const char *why)
 	printf("ok %d - %s # SKIP %s\n", tests_run, what, why);
 }
 
-/* a path in the test directory (kept: the test is short-lived) */
+/* a path in the test directory, freed at the end */
+static char	*paths[256];
+static int	 npaths;
+
 static const char *
 at(const char *fmt, ...)
 {
@@ -52,10 +55,12 @@ at(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(rel, sizeof(rel), fmt, ap);
 	va_end(ap);
-	if (asprintf(&p, "%s/%s", dir, rel) == -1) {
+	if (npaths == (int)(sizeof(paths) / sizeof(paths[0])) ||
+	    asprintf(&p, "%s/%s", dir, rel) == -1) {
 		printf("Bail out! out of memory\n");
 		exit(1);
 	}
+	paths[npaths++] = p;
 	return p;
 }
 
@@ -287,5 +292,7 @@ main(void)
 	test_images();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	(void)sh(cmd);
+	while (npaths > 0)
+		free(paths[--npaths]);
 	return tests_failed != 0 || tests_run != 14 + 14;
 }
