@@ -250,6 +250,9 @@ install: all users
 	[ ! -x $(OBJ)/lensnetd ] || sed 's,/usr/local,$(PREFIX),g' \
 	    etc/lensnetd.service \
 	    >$(DESTDIR)$(PREFIX)/lib/systemd/system/lensnetd.service
+	install -d $(DESTDIR)/etc/lens
+	[ -e $(DESTDIR)/etc/lens/lns-policy.yaml ] || install -m 0644 \
+	    etc/policy-examples/minimal.yaml $(DESTDIR)/etc/lens/lns-policy.yaml
 	for m in $(MANS); do \
 	    s=$${m##*.}; install -m 0444 $$m $(DESTDIR)$(MANDIR)/man$$s/; \
 	done

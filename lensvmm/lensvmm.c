@@ -108,6 +108,7 @@ static char			 statedir[PATH_MAX], sockpath[108];
 static char			 auditsock[108], initpath[PATH_MAX];
 static char			 emptydir[PATH_MAX];
 static char			 netdsock[108];	/* "" without lensnetd */
+static char			 defpolicy[256];	/* -P */
 static pid_t			 parent_pid;
 static int			 shutting_down;
 
@@ -133,7 +134,8 @@ static __attribute__((noreturn)) void
 usage(void)
 {
 	fprintf(stderr, "usage: lensvmm [-dv] [-a auditsock] [-c cgroup] "
-	    "[-D statedir] [-i lens-init] [-n netdsock] [-s socket]\n");
+	    "[-D statedir] [-i lens-init] [-n netdsock] [-P policy]\n"
+	    "              [-s socket]\n");
 	exit(2);
 }
 
@@ -367,7 +369,7 @@ sbx_json(const struct sbx *sb)
 		json_object_set_new(j, "network", json_string(
 		    netdsock[0] ? "lensnetd" : "none (loopback only)"));
 	json_object_set_new(j, "policy", sb->policy == NULL ?
-	    json_string("default (deny)") : json_pack("{s:s, s:I, s:s%}",
+	    json_string("none (deny everything)") : json_pack("{s:s, s:I, s:s%}",
 	    "sha256", sb->policyhash, "bytes", (json_int_t)sb->policylen,
 	    "text", sb->policy, sb->policylen));
 	json_object_set_new(j, "state_dir", json_string(sb->dir));
@@ -799,25 +801,35 @@ audit_refuses(struct reply *r)
 }
 
 /*
- * Keep the --policy text of a new sandbox after checking it; lensnetd
- * gets it at attach (without lensnetd the sandbox has loopback only,
- * less than any policy allows).  The parser is lensnetd's, so that what lensctl
- * and lensvmm accept is what lensnetd enforces.
+ * Keep the policy text of a new sandbox after checking it (NAME is what
+ * an error names: "policy" for --policy, the file for the default), and
+ * take its resources where the run request left them unset;
+ * lensnetd gets it at attach (without lensnetd the sandbox has loopback
+ * only, less than any policy allows).  The parser is lensnetd's, so
+ * that what lensctl and lensvmm accept is what lensnetd enforces.
  */
 static int
-policy_take(struct sbx *sb, const char *text, size_t len, char *err,
-    size_t errlen)
+policy_take(struct sbx *sb, const char *name, const char *text, size_t len,
+    char *err, size_t errlen)
 {
+	const struct policy_resources *pr;
 	struct policy_error	 pe;
 	struct policy		*pol;
 	char			 msg[512];
 
-	if ((pol = policy_parse("policy", text, len, &pe)) == NULL) {
+	if ((pol = policy_parse(name, text, len, &pe)) == NULL) {
 		policy_strerror(&pe, msg, sizeof(msg));
 		snprintf(err, errlen, "%s", msg);
 		return -1;
 	}
 	strlcpy(sb->policyhash, policy_hash(pol), sizeof(sb->policyhash));
+	pr = policy_resources(pol);	/* lensctl's options win */
+	if (sb->run.memory == 0)
+		sb->run.memory = pr->memory;
+	if (sb->run.cpu_millis == 0)
+		sb->run.cpu_millis = pr->cpu_millis;
+	if (sb->run.pids == 0)
+		sb->run.pids = pr->pids;
 	policy_free(pol);
 	if ((sb->policy = malloc(len)) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -826,6 +838,61 @@ policy_take(struct sbx *sb, const char *text, size_t len, char *err,
 	memcpy(sb->policy, text, len);
 	sb->policylen = len;
 	return 0;
+}
+
+/*
+ * A run without --policy gets the operator's default (-P), read anew
+ * for each sandbox so that an edit needs no restart.  No file: no
+ * policy, which lensnetd enforces as deny everything.  A file that is
+ * there but unreadable, too big or wrong refuses the sandbox: a
+ * default the operator wrote is never silently replaced by another.
+ */
+static int
+policy_default_take(struct sbx *sb, char *err, size_t errlen)
+{
+	struct stat	 st;
+	char		*text;
+	ssize_t		 n;
+	int		 fd;
+
+	if ((fd = open(defpolicy, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "default policy %s: %s", defpolicy,
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1)
+		snprintf(err, errlen, "default policy %s: %s", defpolicy,
+		    strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		snprintf(err, errlen, "default policy %s: not a regular file",
+		    defpolicy);
+	else if (st.st_size > POLICY_MAXSIZE)
+		snprintf(err, errlen, "default policy %s: larger than %d "
+		    "bytes", defpolicy, POLICY_MAXSIZE);
+	else
+		err[0] = '\0';
+	if (err[0] != '\0') {
+		close(fd);
+		return -1;
+	}
+	if ((text = malloc(st.st_size + 1)) == NULL) {
+		close(fd);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	n = read(fd, text, st.st_size + 1);
+	close(fd);
+	if (n == -1 || n > st.st_size) {
+		snprintf(err, errlen, "default policy %s: %s", defpolicy,
+		    n == -1 ? strerror(errno) : "changed while read");
+		free(text);
+		return -1;
+	}
+	n = policy_take(sb, defpolicy, text, n, err, errlen);
+	free(text);
+	return n;
 }
 
 static void
@@ -887,9 +954,9 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 		return;
 	}
 	memcpy(sb->strings, (char *)im->data + sizeof(run), sb->stringslen);
-	if (run.policylen > 0 && policy_take(sb, (char *)im->data +
-	    sizeof(run) + sb->stringslen, run.policylen, err, sizeof(err))
-	    == -1) {
+	if ((run.policylen > 0 ? policy_take(sb, "policy", (char *)im->data +
+	    sizeof(run) + sb->stringslen, run.policylen, err, sizeof(err)) :
+	    policy_default_take(sb, err, sizeof(err))) == -1) {
 		reply_error(r, CTL_EXIT_LENS, "%s", err);
 		goto fail_mem;
 	}
@@ -954,8 +1021,9 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 		    strerror(errno));
 		goto fail;
 	}
-	if (cgroup_create(&sb->cg, sb->id, run.memory, run.cpu_millis,
-	    run.pids ? run.pids : VMM_DEFAULT_PIDS, err, sizeof(err)) == -1) {
+	if (cgroup_create(&sb->cg, sb->id, sb->run.memory,
+	    sb->run.cpu_millis, sb->run.pids ? sb->run.pids : VMM_DEFAULT_PIDS,
+	    err, sizeof(err)) == -1) {
 		sb->cg.n = 0;
 		reply_error(r, CTL_EXIT_LENS, "%s", err);
 		goto fail;
@@ -1841,7 +1909,7 @@ recover(void)
 		    NULL) {
 			char	 perr[512];
 
-			if (policy_take(sb, s, json_string_length(
+			if (policy_take(sb, "policy", s, json_string_length(
 			    json_object_get(j, "_policy")), perr,
 			    sizeof(perr)) == -1)
 				log_warnx("%s: policy: %s", sb->id, perr);
@@ -1980,7 +2048,8 @@ main(int argc, char *argv[])
 	strlcpy(auditsock, VMM_AUDITSOCK, sizeof(auditsock));
 	strlcpy(initpath, VMM_LENSINIT, sizeof(initpath));
 	strlcpy(cgname, VMM_CGROUP, sizeof(cgname));
-	while ((ch = getopt(argc, argv, "a:c:dD:i:n:s:v")) != -1) {
+	strlcpy(defpolicy, VMM_POLICY, sizeof(defpolicy));
+	while ((ch = getopt(argc, argv, "a:c:dD:i:n:P:s:v")) != -1) {
 		switch (ch) {
 		case 'a':
 			if (strlcpy(auditsock, optarg, sizeof(auditsock)) >=
@@ -2014,6 +2083,12 @@ main(int argc, char *argv[])
 			    sizeof(netdsock)) >= sizeof(netdsock))
 				errx(2, "-n %s: need an absolute path of at most "
 				    "%zu bytes", optarg, sizeof(netdsock) - 1);
+			break;
+		case 'P':
+			if (optarg[0] != '/' || strlcpy(defpolicy, optarg,
+			    sizeof(defpolicy)) >= sizeof(defpolicy))
+				errx(2, "-P %s: need an absolute path of at most "
+				    "%zu bytes", optarg, sizeof(defpolicy) - 1);
 			break;
 		case 's':
 			if (strlcpy(sockpath, optarg, sizeof(sockpath)) >=
