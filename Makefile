@@ -176,10 +176,12 @@ $(OBJ)/libcommon.a: $(COMMON_OBJS)
 	ar rcs $@ $^
 
 # unit tests and test tools link what they use from libcommon.a
-$(OBJ)/regress/unit/%: regress/unit/%.c $(OBJ)/o/lensauditd/chain.o \
-	    $(OBJ)/libnetd.a $(OBJ)/libvmm.a $(OBJ)/libcommon.a
+$(OBJ)/regress/unit/%: regress/unit/%.c regress/unit/tap.h \
+	    $(OBJ)/o/lensauditd/chain.o $(OBJ)/libnetd.a $(OBJ)/libvmm.a \
+	    $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
-	$(CC) $(ALLCFLAGS) -Ilensauditd -Ilensnetd $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALLCFLAGS) -Ilensauditd -Ilensnetd $(ALLLDFLAGS) -o $@ \
+	    $(filter-out %.h,$^) $(LDLIBS)
 
 $(OBJ)/regress/tools/%: regress/tools/%.c $(OBJ)/o/lensauditd/chain.o \
 	    $(OBJ)/libnetd.a $(OBJ)/libvmm.a $(OBJ)/libcommon.a
