@@ -177,10 +177,12 @@ $(OBJ)/libcommon.a: $(COMMON_OBJS)
 	ar rcs $@ $^
 
 # unit tests and test tools link what they use from libcommon.a
-$(OBJ)/regress/unit/%: regress/unit/%.c $(OBJ)/o/lensauditd/chain.o \
-	    $(OBJ)/libnetd.a $(OBJ)/libvmm.a $(OBJ)/libcommon.a
+$(OBJ)/regress/unit/%: regress/unit/%.c regress/unit/tap.h \
+	    $(OBJ)/o/lensauditd/chain.o $(OBJ)/libnetd.a $(OBJ)/libvmm.a \
+	    $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
-	$(CC) $(ALLCFLAGS) -Ilensauditd -Ilensnetd $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALLCFLAGS) -Ilensauditd -Ilensnetd $(ALLLDFLAGS) -o $@ \
+	    $(filter-out %.h,$^) $(LDLIBS)
 
 $(OBJ)/regress/tools/%: regress/tools/%.c $(OBJ)/o/lensauditd/chain.o \
 	    $(OBJ)/libnetd.a $(OBJ)/libvmm.a $(OBJ)/libcommon.a
@@ -254,6 +256,9 @@ install: all users
 	[ ! -x $(OBJ)/lensnetd ] || sed 's,/usr/local,$(PREFIX),g' \
 	    etc/lensnetd.service \
 	    >$(DESTDIR)$(PREFIX)/lib/systemd/system/lensnetd.service
+	install -d $(DESTDIR)/etc/lens
+	[ -e $(DESTDIR)/etc/lens/lns-policy.yaml ] || install -m 0644 \
+	    etc/policy-examples/minimal.yaml $(DESTDIR)/etc/lens/lns-policy.yaml
 	for m in $(MANS); do \
 	    s=$${m##*.}; install -m 0444 $$m $(DESTDIR)$(MANDIR)/man$$s/; \
 	done

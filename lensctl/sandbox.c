@@ -105,11 +105,10 @@ struct runopts {
 	char		**heap;		/* "K=V" built from -e K */
 	size_t		 nheap;
 	/*
-	 * --policy: validated here so that a bad file is named before
-	 * anything starts.  The text is what lensvmm will carry to
-	 * lensnetd (struct netd_attach + policy text) once the control
-	 * protocol has a field for it; until then only its resources are
-	 * used, as defaults for --memory, --cpus and --pids.
+	 * --policy: validated here so that a bad file is named (with its
+	 * path) before anything starts; lensvmm checks it again, takes
+	 * its resources where no option set them, and carries the text
+	 * to lensnetd.
 	 */
 	struct policy	*policy;
 	char		*policytext;
@@ -1284,16 +1283,6 @@ sb_run(int argc, char *argv[])
 	r.memory = o.memory;
 	r.cpu_millis = o.cpu_millis;
 	r.pids = o.pids;
-	if (o.policy != NULL) {		/* the options win over the policy */
-		const struct policy_resources *pr = policy_resources(o.policy);
-
-		if (r.memory == 0)
-			r.memory = pr->memory;
-		if (r.cpu_millis == 0)
-			r.cpu_millis = pr->cpu_millis;
-		if (r.pids == 0)
-			r.pids = pr->pids;
-	}
 	if (o.user != NULL)
 		(void)copystr(r.user, sizeof(r.user), o.user);
 	if (o.cwd != NULL)

@@ -114,6 +114,7 @@ static char			 guestdir[PATH_MAX];	/* microvm: kernel, initramfs */
 static char			 imagedir[PATH_MAX];	/* microvm: image cache */
 static uint32_t			 boot_timeout = VMM_VM_BOOT_TIMEOUT;
 static char			 kernel_args[512];	/* microvm: -k */
+static char			 defpolicy[256];	/* -P */
 static pid_t			 parent_pid;
 static int			 shutting_down;
 
@@ -140,7 +141,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: lensvmm [-dv] [-a auditsock] [-c cgroup] "
 	    "[-D statedir] [-g guestdir] [-i lens-init]\n"
-	    "\t[-k kernel-args] [-n netdsock] [-s socket] [-T boot-timeout]\n");
+	    "\t[-k kernel-args] [-n netdsock] [-P policy] [-s socket] "
+	    "[-T boot-timeout]\n");
 	exit(2);
 }
 
@@ -377,7 +379,7 @@ sbx_json(const struct sbx *sb)
 		json_object_set_new(j, "network", json_string(
 		    netdsock[0] ? "lensnetd" : "none (loopback only)"));
 	json_object_set_new(j, "policy", sb->policy == NULL ?
-	    json_string("default (deny)") : json_pack("{s:s, s:I, s:s%}",
+	    json_string("none (deny everything)") : json_pack("{s:s, s:I, s:s%}",
 	    "sha256", sb->policyhash, "bytes", (json_int_t)sb->policylen,
 	    "text", sb->policy, sb->policylen));
 	json_object_set_new(j, "state_dir", json_string(sb->dir));
@@ -809,25 +811,35 @@ audit_refuses(struct reply *r)
 }
 
 /*
- * Keep the --policy text of a new sandbox after checking it; lensnetd
- * gets it at attach (without lensnetd the sandbox has loopback only,
- * less than any policy allows).  The parser is lensnetd's, so that what lensctl
- * and lensvmm accept is what lensnetd enforces.
+ * Keep the policy text of a new sandbox after checking it (NAME is what
+ * an error names: "policy" for --policy, the file for the default), and
+ * take its resources where the run request left them unset;
+ * lensnetd gets it at attach (without lensnetd the sandbox has loopback
+ * only, less than any policy allows).  The parser is lensnetd's, so
+ * that what lensctl and lensvmm accept is what lensnetd enforces.
  */
 static int
-policy_take(struct sbx *sb, const char *text, size_t len, char *err,
-    size_t errlen)
+policy_take(struct sbx *sb, const char *name, const char *text, size_t len,
+    char *err, size_t errlen)
 {
+	const struct policy_resources *pr;
 	struct policy_error	 pe;
 	struct policy		*pol;
 	char			 msg[512];
 
-	if ((pol = policy_parse("policy", text, len, &pe)) == NULL) {
+	if ((pol = policy_parse(name, text, len, &pe)) == NULL) {
 		policy_strerror(&pe, msg, sizeof(msg));
 		snprintf(err, errlen, "%s", msg);
 		return -1;
 	}
 	strlcpy(sb->policyhash, policy_hash(pol), sizeof(sb->policyhash));
+	pr = policy_resources(pol);	/* lensctl's options win */
+	if (sb->run.memory == 0)
+		sb->run.memory = pr->memory;
+	if (sb->run.cpu_millis == 0)
+		sb->run.cpu_millis = pr->cpu_millis;
+	if (sb->run.pids == 0)
+		sb->run.pids = pr->pids;
 	policy_free(pol);
 	if ((sb->policy = malloc(len)) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -904,6 +916,61 @@ tell:
 	return 0;
 }
 
+/*
+ * A run without --policy gets the operator's default (-P), read anew
+ * for each sandbox so that an edit needs no restart.  No file: no
+ * policy, which lensnetd enforces as deny everything.  A file that is
+ * there but unreadable, too big or wrong refuses the sandbox: a
+ * default the operator wrote is never silently replaced by another.
+ */
+static int
+policy_default_take(struct sbx *sb, char *err, size_t errlen)
+{
+	struct stat	 st;
+	char		*text;
+	ssize_t		 n;
+	int		 fd;
+
+	if ((fd = open(defpolicy, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "default policy %s: %s", defpolicy,
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1)
+		snprintf(err, errlen, "default policy %s: %s", defpolicy,
+		    strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		snprintf(err, errlen, "default policy %s: not a regular file",
+		    defpolicy);
+	else if (st.st_size > POLICY_MAXSIZE)
+		snprintf(err, errlen, "default policy %s: larger than %d "
+		    "bytes", defpolicy, POLICY_MAXSIZE);
+	else
+		err[0] = '\0';
+	if (err[0] != '\0') {
+		close(fd);
+		return -1;
+	}
+	if ((text = malloc(st.st_size + 1)) == NULL) {
+		close(fd);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	n = read(fd, text, st.st_size + 1);
+	close(fd);
+	if (n == -1 || n > st.st_size) {
+		snprintf(err, errlen, "default policy %s: %s", defpolicy,
+		    n == -1 ? strerror(errno) : "changed while read");
+		free(text);
+		return -1;
+	}
+	n = policy_take(sb, defpolicy, text, n, err, errlen);
+	free(text);
+	return n;
+}
+
 static void
 req_run(struct reply *r, struct imsg *im, uid_t by)
 {
@@ -963,14 +1030,23 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 		return;
 	}
 	memcpy(sb->strings, (char *)im->data + sizeof(run), sb->stringslen);
-	if (run.policylen > 0 && policy_take(sb, (char *)im->data +
-	    sizeof(run) + sb->stringslen, run.policylen, err, sizeof(err))
-	    == -1) {
+	if ((run.policylen > 0 ? policy_take(sb, "policy", (char *)im->data +
+	    sizeof(run) + sb->stringslen, run.policylen, err, sizeof(err)) :
+	    policy_default_take(sb, err, sizeof(err))) == -1) {
 		reply_error(r, CTL_EXIT_LENS, "%s", err);
 		goto fail_mem;
 	}
 	if (parse_volumes(sb, vols, err, sizeof(err)) == -1) {
 		reply_error(r, CTL_EXIT_LENS, "%s", err);
+		goto fail_mem;
+	}
+	/* the policy's resources may have set the memory */
+	if (strcmp(sb->backend, "microvm") == 0 && sb->run.memory != 0 &&
+	    sb->run.memory < VMM_VM_MIN_MEMORY) {
+		reply_error(r, CTL_EXIT_LENS, "backend microvm: memory %llu "
+		    "MiB is too small for a Linux guest (at least %llu MiB)",
+		    (unsigned long long)(sb->run.memory >> 20),
+		    (unsigned long long)(VMM_VM_MIN_MEMORY >> 20));
 		goto fail_mem;
 	}
 	arc4random_buf(rnd, sizeof(rnd));
@@ -1030,10 +1106,11 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 		    strerror(errno));
 		goto fail;
 	}
-	if (cgroup_create(&sb->cg, sb->id, run.memory == 0 ? 0 :
-	    strcmp(sb->backend, "microvm") == 0 ? run.memory +
-	    VMM_VM_OVERHEAD : run.memory, run.cpu_millis,
-	    run.pids ? run.pids : VMM_DEFAULT_PIDS, err, sizeof(err)) == -1) {
+	if (cgroup_create(&sb->cg, sb->id, sb->run.memory == 0 ? 0 :
+	    strcmp(sb->backend, "microvm") == 0 ? sb->run.memory +
+	    VMM_VM_OVERHEAD : sb->run.memory, sb->run.cpu_millis,
+	    sb->run.pids ? sb->run.pids : VMM_DEFAULT_PIDS, err,
+	    sizeof(err)) == -1) {
 		sb->cg.n = 0;
 		reply_error(r, CTL_EXIT_LENS, "%s", err);
 		goto fail;
@@ -1084,9 +1161,9 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 		strlcpy(jc.imagedir, imagedir, sizeof(jc.imagedir));
 		strlcpy(jc.fstype, diskimg_default_fstype(),
 		    sizeof(jc.fstype));
-		jc.memory = run.memory;
-		jc.ncpus = run.cpu_millis == 0 ? 1 :
-		    (run.cpu_millis + 999) / 1000;
+		jc.memory = sb->run.memory;
+		jc.ncpus = sb->run.cpu_millis == 0 ? 1 :
+		    (sb->run.cpu_millis + 999) / 1000;
 		jc.boot_timeout = boot_timeout;
 		strlcpy(jc.kernel_args, kernel_args, sizeof(jc.kernel_args));
 	}
@@ -1937,7 +2014,7 @@ recover(void)
 		    NULL) {
 			char	 perr[512];
 
-			if (policy_take(sb, s, json_string_length(
+			if (policy_take(sb, "policy", s, json_string_length(
 			    json_object_get(j, "_policy")), perr,
 			    sizeof(perr)) == -1)
 				log_warnx("%s: policy: %s", sb->id, perr);
@@ -2077,7 +2154,8 @@ main(int argc, char *argv[])
 	strlcpy(initpath, VMM_LENSINIT, sizeof(initpath));
 	strlcpy(cgname, VMM_CGROUP, sizeof(cgname));
 	strlcpy(guestdir, VMM_GUESTDIR, sizeof(guestdir));
-	while ((ch = getopt(argc, argv, "a:c:dD:g:i:k:n:s:T:v")) != -1) {
+	strlcpy(defpolicy, VMM_POLICY, sizeof(defpolicy));
+	while ((ch = getopt(argc, argv, "a:c:dD:g:i:k:n:P:s:T:v")) != -1) {
 		switch (ch) {
 		case 'g':
 			if (optarg[0] != '/' || strlcpy(guestdir, optarg,
@@ -2137,6 +2215,12 @@ main(int argc, char *argv[])
 			    sizeof(netdsock)) >= sizeof(netdsock))
 				errx(2, "-n %s: need an absolute path of at most "
 				    "%zu bytes", optarg, sizeof(netdsock) - 1);
+			break;
+		case 'P':
+			if (optarg[0] != '/' || strlcpy(defpolicy, optarg,
+			    sizeof(defpolicy)) >= sizeof(defpolicy))
+				errx(2, "-P %s: need an absolute path of at most "
+				    "%zu bytes", optarg, sizeof(defpolicy) - 1);
 			break;
 		case 's':
 			if (strlcpy(sockpath, optarg, sizeof(sockpath)) >=

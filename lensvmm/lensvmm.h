@@ -41,6 +41,7 @@
 #define VMM_USER		"_lensvmm"
 #define VMM_GROUP		"lens"
 #define VMM_SOCKET		"/run/lens/lensvmm.sock"
+#define VMM_POLICY		"/etc/lens/lns-policy.yaml"	/* the default */
 #define VMM_STATEDIR		"/var/lib/lens"
 #define VMM_AUDITSOCK		"/run/lens/lensauditd.sock"
 #define VMM_SLOTDIR		"/run/lens/uid-slots"	/* host-wide */

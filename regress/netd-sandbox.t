@@ -97,10 +97,13 @@ ok $? "a running sandbox has eth0"
 kill -KILL "$NETD_PID"
 wait "$NETD_PID" 2>/dev/null
 NETD_PID=
-wait_until 10 sh -c "'$LENSCTL' -s '$VMM_SOCK' exec nd2 ip -o link | grep -vq eth0"
+# (the gateway namespace, and with it the veth pair, goes in the
+# kernel's netns cleanup work, some time after lensnetd's death)
+wait_until 10 sh -c "! '$LENSCTL' -s '$VMM_SOCK' exec nd2 ip -o link |
+    grep -q eth0"
 lctl exec nd2 ip -o link >"$T/out" 2>&1
 [ "$(grep -c . "$T/out")" -eq 1 ] && grep -q ' lo:' "$T/out"
-ok $? "lensnetd killed: the running sandbox is left with loopback only"
+ok $? "lensnetd killed: the running sandbox is left with loopback only ($(tr '\n' ' ' <"$T/out"))"
 wait_until 5 grep -q 'lensnetd closed its connection: the sandbox has no network any more' "$T/vmm.log"
 ok $? "... and lensvmm says so"
 lctl rm -f nd2 >/dev/null 2>&1

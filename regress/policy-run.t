@@ -1,12 +1,15 @@
 #!/bin/sh
 # lensctl run --policy with a running lensvmm: a bad policy starts
 # nothing (exit 125, the parser's error), and a good one's resources
-# reach the sandbox's cgroup unless an option says otherwise.
+# reach the sandbox's cgroup unless an option says otherwise.  Without
+# --policy, lensvmm's default (-P FILE, here $T/default-policy.yaml):
+# none while the file is missing, read anew for each sandbox, never
+# replaced by another when it is wrong.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/daemon.sh"
 vmm_require
 
-tap_plan 8
+tap_plan 18
 tmpdir_setup
 vmm_setup
 R="--rootfs $ROOTFS --backend jail"	# the jail backend, named: quiet, and a jail on KVM hosts too
@@ -68,4 +71,55 @@ case $q in
 *) ok 1 "cpus still from the policy ($q)" ;;
 esac
 lctl rm -f "$id" >/dev/null
+
+# the default policy: none while the file is missing
+D=$T/default-policy.yaml
+id=$(lctl run -d $R -- sleep 600)
+lctl inspect "$id" >"$T/insp"
+grep -q '"policy": "none (deny everything)"' "$T/insp" && [ "$(cg "$id" pids.max pids.max)" = 4096 ]
+ok $? "no default policy file: no policy, lensvmm's pids limit ($(cg "$id" pids.max pids.max))"
+lctl rm -f "$id" >/dev/null
+
+sed 's/pids: 66/pids: 55/' "$T/p.yaml" >"$D"
+id=$(lctl run -d $R -- sleep 600)
+[ "$(cg "$id" pids.max pids.max)" = 55 ]
+ok $? "the default policy's resources apply ($(cg "$id" pids.max pids.max))"
+lctl policy show "$id" >"$T/shown" 2>&1
+"$LENSCTL" policy show "$D" >"$T/shown-file" 2>&1
+cmp -s "$T/shown" "$T/shown-file" && grep -q '"pids": *55' "$T/shown"
+ok $? "policy show ID: the default policy"
+sum=$(sha256sum "$D" | cut -c1-64)
+lctl inspect "$id" >"$T/insp2"
+grep -q "\"sha256\": \"$sum\"" "$T/insp2"
+ok $? "inspect: the default policy's sha256"
+lctl rm -f "$id" >/dev/null
+
+id=$(lctl run -d --policy "$T/p.yaml" $R -- sleep 600)
+[ "$(cg "$id" pids.max pids.max)" = 66 ]
+ok $? "--policy wins over the default ($(cg "$id" pids.max pids.max))"
+lctl rm -f "$id" >/dev/null
+
+sed -i 's/pids: 55/pids: 44/' "$D"
+id=$(lctl run -d $R -- sleep 600)
+[ "$(cg "$id" pids.max pids.max)" = 44 ]
+ok $? "an edited default applies to the next sandbox without a restart ($(cg "$id" pids.max pids.max))"
+lctl rm -f "$id" >/dev/null
+
+printf 'version: 1\nnetwork:\n  egress: {bogus: 1}\n' >"$D"
+lctl run -d --name def-bad $R -- sleep 600 >"$T/out" 2>"$T/err"
+rc=$?
+[ "$rc" -eq 125 ] && grep -q "^lensctl: $D:3:12: network.egress: unknown key \"bogus\"" "$T/err"
+ok $? "a wrong default refuses the sandbox: exit $rc, $(cat "$T/err")"
+lctl ps -a >"$T/ps"
+! grep -q def-bad "$T/ps"
+ok $? "... and creates nothing"
+
+rm "$D"; mkdir "$D"
+lctl run --rm $R -- true >"$T/out" 2>"$T/err"
+rc=$?
+[ "$rc" -eq 125 ] && grep -q "default policy $D: not a regular file" "$T/err"
+ok $? "a default that is a directory: exit $rc, $(cat "$T/err")"
+rmdir "$D"
+lctl run --rm $R -- true
+ok $? "the default removed: sandboxes start again"
 tap_done

@@ -7,7 +7,6 @@
  * may say 0 for a canonical text (a real, deep nesting) but
  * never 1 for one that is not.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include <jansson.h>
 
 #include "canonjson.h"
+#include "tap.h"
 
 #define DUMPFLAGS	(JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII)
 
@@ -153,25 +153,7 @@ static const struct example examples[] = {
 	{ "{\"a\":1}\0", 9, 0, 0, "trailing NUL" },
 };
 
-static int	 ntests, nfailed;
 
-static void ok(int, const char *, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-ok(int cond, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	ntests++;
-	if (!cond)
-		nfailed++;
-	printf("%sok %d - ", cond ? "" : "not ", ntests);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-}
 
 /* 1 if jansson loads buf as an object and dumps it to the same bytes */
 static int
@@ -343,12 +325,10 @@ main(void)
 	int	 plan;
 
 	plan = (int)(sizeof(examples) / sizeof(examples[0])) + 2 + 5 + 3;
-	printf("1..%d\n", plan);
+	tap_plan(plan);
 	test_examples();
 	test_prefixes();
 	test_depth();
 	test_long();
-	if (ntests != plan)
-		printf("# planned %d tests, ran %d\n", plan, ntests);
-	return nfailed != 0 || ntests != plan;
+	return tap_done();
 }

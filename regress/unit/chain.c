@@ -4,7 +4,6 @@
  * Ed25519 with the RFC 8032 test key.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,25 +12,9 @@
 #include <sodium.h>
 
 #include "chain.h"
+#include "tap.h"
 
-static int	 ntests, nfailed;
 
-static void ok(int, const char *, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-ok(int cond, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	ntests++;
-	if (!cond)
-		nfailed++;
-	printf("%sok %d - ", cond ? "" : "not ", ntests);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
 
 static const char ZERO64[] =
     "0000000000000000000000000000000000000000000000000000000000000000";
@@ -811,7 +794,7 @@ main(void)
 		printf("Bail out! sodium_init\n");
 		return 1;
 	}
-	printf("1..186\n");
+	tap_plan(186);
 	test_format_parse();
 	test_format_rejects();
 	test_parse_rejects();
@@ -821,7 +804,5 @@ main(void)
 	test_time();
 	test_details();
 	test_verify();
-	if (ntests != 186)
-		printf("# planned 186 tests, ran %d\n", ntests);
-	return nfailed != 0 || ntests != 186;
+	return tap_done();
 }

@@ -9,7 +9,6 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,24 +16,8 @@
 
 #include "dnswire.h"
 #include "lensnetd.h"
+#include "tap.h"
 
-static int	tests_run, tests_failed;
-
-static void
-ok(int cond, const char *fmt, ...)
-{
-	va_list	ap;
-
-	tests_run++;
-	if (!cond)
-		tests_failed++;
-	printf("%sok %d - ", cond ? "" : "not ", tests_run);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-}
 
 /* a packet under construction */
 struct pkt {
@@ -698,6 +681,5 @@ main(void)
 	test_query();
 	test_answers();
 	test_names();
-	printf("1..%d\n", tests_run);
-	return tests_failed != 0;
+	return tap_done();
 }

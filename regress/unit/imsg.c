@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "imsg.h"
+#include "tap.h"
 
 #define NTESTS		63
 #define PUMP_TRIES	200000
@@ -30,18 +31,6 @@ struct pair {
 	struct imsgbuf	*r;
 };
 
-static int	 tests_run;
-static int	 tests_failed;
-
-static void
-ok(int cond, const char *desc)
-{
-	tests_run++;
-	if (!cond)
-		tests_failed++;
-	printf("%sok %d - %s\n", cond ? "" : "not ", tests_run, desc);
-	fflush(stdout);
-}
 
 static void
 diag(const char *what, int rv)
@@ -973,7 +962,7 @@ main(void)
 
 	signal(SIGPIPE, SIG_DFL);	/* MSG_NOSIGNAL must protect us */
 	alarm(300);
-	printf("1..%d\n", NTESTS);
+	tap_plan(NTESTS);
 	fflush(stdout);
 	base = count_fds();
 
@@ -996,9 +985,5 @@ main(void)
 	test_nosock();
 	ok(count_fds() == base, "no descriptor leaked by the whole run");
 
-	if (tests_run != NTESTS) {
-		printf("# planned %d tests, ran %d\n", NTESTS, tests_run);
-		return 1;
-	}
-	return tests_failed != 0;
+	return tap_done();
 }

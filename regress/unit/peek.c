@@ -14,27 +14,7 @@
 #include <openssl/err.h>
 
 #include "peek.h"
-
-static int	 tests_run, tests_failed;
-
-static void
-ok(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-ok(int cond, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	tests_run++;
-	if (!cond)
-		tests_failed++;
-	printf("%sok %d - ", cond ? "" : "not ", tests_run);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-}
+#include "tap.h"
 
 /* the first flight of a real OpenSSL client */
 static size_t
@@ -425,6 +405,5 @@ main(void)
 {
 	test_tls();
 	test_http();
-	printf("1..%d\n", tests_run);
-	return tests_failed != 0;
+	return tap_done();
 }

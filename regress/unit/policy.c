@@ -8,33 +8,14 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "policy.h"
+#include "tap.h"
 
-static int	 ntests, nfailed;
 
-static int ok(int, const char *, ...) __attribute__((format(printf, 2, 3)));
-
-static int
-ok(int cond, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	ntests++;
-	if (!cond)
-		nfailed++;
-	printf("%sok %d - ", cond ? "" : "not ", ntests);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	return cond;
-}
 
 static struct policy *
 P(const char *text)
@@ -700,6 +681,5 @@ main(void)
 	test_resources();
 	test_errors();
 	test_misc();
-	printf("1..%d\n", ntests);
-	return nfailed != 0;
+	return tap_done();
 }

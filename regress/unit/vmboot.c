@@ -15,23 +15,14 @@
 #include "log.h"
 #include "../../lensvmm/vm.h"
 #include "../../lensvmm/vm_virtio.h"
+#include "tap.h"
 
 #define MEM	(64ULL << 20)
 
-static int		 tests_run, tests_failed;
 static struct vm	 vm;
 static char		 tmpl[] = "/tmp/vmboot.XXXXXX";
 static char		 kpath[64], ipath[64];
 
-static void
-ok(int cond, const char *desc)
-{
-	tests_run++;
-	if (!cond)
-		tests_failed++;
-	printf("%sok %d - %s\n", cond ? "" : "not ", tests_run, desc);
-	fflush(stdout);
-}
 
 static void
 put(const char *path, const void *p, size_t len)
@@ -420,6 +411,5 @@ main(void)
 	unlink(kpath);
 	unlink(ipath);
 	free(vm.mem.base);
-	printf("1..%d\n", tests_run);
-	return (tests_failed != 0);
+	return tap_done();
 }
