@@ -63,9 +63,9 @@ AUDITD=$OBJ/lensauditd VMM=$OBJ/lensvmm LENSCTL=$OBJ/lensctl
 INIT=$OBJ/lens-init
 if ! grep -q '^_lensvmm:' /etc/passwd 2>/dev/null; then
 	# the nested guest: no users, no cgroup file system yet
-	mkdir -p /etc /run /var/lib
-	printf 'root:x:0:0::/root:/bin/sh\n_lensvmm:x:990:990::/:/bin/false\n_lensaudit:x:991:991::/:/bin/false\n_lensnet:x:992:992::/:/bin/false\n' >>/etc/passwd
-	printf 'root:x:0:\nlens:x:989:\n_lensvmm:x:990:\n_lensaudit:x:991:\n_lensnet:x:992:\n' >>/etc/group
+	mkdir -p /etc /run/lens /var/lib/lens
+	printf 'root:x:0:0::/root:/bin/sh\n_lensvmm:x:990:990::/:/bin/false\n_lensaudit:x:991:991::/:/bin/false\n_lensnet:x:992:992::/:/bin/false\n_lenscred:x:993:993::/:/bin/false\n' >>/etc/passwd
+	printf 'root:x:0:\nlens:x:989:\n_lensvmm:x:990:\n_lensaudit:x:991:\n_lensnet:x:992:\n_lenscred:x:993:\n' >>/etc/group
 	grep -q cgroup2 /proc/mounts || mount -t cgroup2 none /sys/fs/cgroup
 fi
 chmod 0755 "\$W"
