@@ -104,7 +104,7 @@ sed 's/^/E3: /' e3
 sed -n 's/^ *"backend": "\(.*\)",*\$/BACKEND: \1/p; s/^ *"pid": \([0-9]*\).*/PID: \1/p' insp
 \$C ps | sed 's/^/PS: /'
 \$C exec vmbox -- uname -r | sed 's/^/UNAME: /'
-\$C exec vmbox -- sh -c 'echo kept >/etc/newfile; cat /etc/newfile' | sed 's/^/WRITE: /'
+\$C exec -u root vmbox -- sh -c 'echo kept >/etc/newfile; cat /etc/newfile' | sed 's/^/WRITE: /'
 pid=\$(sed -n 's/^ *"pid": \([0-9]*\).*/\1/p' insp)
 if [ -n "\$pid" ] && [ -d /proc/\$pid ]; then
 	grep -E '^(Uid|NoNewPrivs|Seccomp|CapEff):' /proc/\$pid/status | tr -s '\t ' ' ' | sed 's/^/VMPROC: /'
@@ -116,7 +116,7 @@ echo "SBDIR: \$W/state/sandboxes/\$id/root"
 \$C stop -t 5 vmbox >/dev/null 2>&1
 \$C rm vmbox >/dev/null 2>&1
 echo "IMAGES: \$(ls \$W/state/images | grep -c 'erofs\$\\|ext4\$')"
-grep -c 'cached .* image' vmm.log | sed 's/^/CACHED: /'
+grep -c 'cached image' vmm.log | sed 's/^/CACHED: /'
 sed 's/^/L: /' vmm.log | tail -n 40
 EOF
 
