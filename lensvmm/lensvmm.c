@@ -1641,8 +1641,9 @@ sbx_ready(struct sbx *sb, const struct j_ready *jr)
 		return;
 	}
 	audit_exec(sb, 1, 0, strs, sb->run.argc, 1);
-	log_info("sandbox %s (%s): running, lens-init pid %d", sb->name,
-	    sb->id, (int)initpid);
+	log_info("sandbox %s (%s): running, %s pid %d", sb->name,
+	    sb->id, strcmp(sb->backend, "microvm") == 0 ? "vm process" :
+	    "lens-init", (int)initpid);
 	if (sb->stop_pending) {
 		sb->stop_pending = 0;
 		stop_sandbox(sb, sb->stop_grace);

@@ -160,7 +160,7 @@ ok $? "the vm process: NO_NEW_PRIVS and seccomp"
 [ -n "$(v VMROOT)" ] && [ "$(v VMROOT)" = "$(v SBDIR)" ]
 ok $? "the vm process is chrooted in the sandbox's root directory ($(v VMROOT))"
 n=$(v VMTHREADS)
-[ "${n:-0}" -ge 3 ] && ! grep '^VMTSECCOMP: ' "$out" | grep -qv 'Seccomp: 2'
+[ "${n:-0}" -ge 3 ] && ! grep '^VMTSECCOMP: ' "$out" | grep -qv 'Seccomp:[[:space:]]*2$'
 ok $? "every thread of the vm process (${n:-0}) is under seccomp"
 [ "$(v IMAGES)" = 1 ] && [ "$(v CACHED)" -ge 2 ]
 ok $? "one rootfs image, built once and reused ($(v IMAGES) image, $(v CACHED) reuses)"
