@@ -872,6 +872,17 @@ choose_backend(const struct ctl_run *run, struct ctl_backend *cb,
 	}
 	ok = microvm_probe(VMM_KVM, VMM_CPUINFO, guestdir, why,
 	    sizeof(why)) == 0;
+	/* what a microVM cannot give this request */
+	if (ok && run->nvolumes > 0) {
+		ok = 0;
+		strlcpy(why, "-v volumes need the jail", sizeof(why));
+	} else if (ok && run->memory != 0 && run->memory < VMM_VM_MIN_MEMORY) {
+		ok = 0;
+		snprintf(why, sizeof(why), "--memory %llu MiB is too small "
+		    "for a Linux guest (at least %llu MiB)",
+		    (unsigned long long)(run->memory >> 20),
+		    (unsigned long long)(VMM_VM_MIN_MEMORY >> 20));
+	}
 	if (strcmp(run->backend, "microvm") == 0) {
 		if (!ok) {
 			reply_error(r, CTL_EXIT_LENS, "backend microvm "
@@ -889,22 +900,6 @@ choose_backend(const struct ctl_run *run, struct ctl_backend *cb,
 		strlcpy(cb->backend, "jail", sizeof(cb->backend));
 		snprintf(cb->why, sizeof(cb->why), "microvm unavailable: %s",
 		    why);
-	}
-	if (strcmp(cb->backend, "microvm") == 0) {
-		if (run->nvolumes > 0) {
-			reply_error(r, CTL_EXIT_LENS, "backend microvm: -v "
-			    "volumes are not supported in a microVM (yet); "
-			    "use --backend jail");
-			return -1;
-		}
-		if (run->memory != 0 && run->memory < VMM_VM_MIN_MEMORY) {
-			reply_error(r, CTL_EXIT_LENS, "backend microvm: "
-			    "--memory %llu MiB is too small for a Linux guest "
-			    "(at least %llu MiB)",
-			    (unsigned long long)(run->memory >> 20),
-			    (unsigned long long)(VMM_VM_MIN_MEMORY >> 20));
-			return -1;
-		}
 	}
 tell:
 	reply_send(r, IMSG_CTL_BACKEND, cb, sizeof(*cb));

@@ -15,7 +15,7 @@
 . "$(dirname "$0")/vmkvm.sh"
 . "$(dirname "$0")/daemon.sh"
 
-NTESTS=16
+NTESTS=18
 tap_plan $NTESTS
 tmpdir_setup
 chmod 0755 "$T"
@@ -115,6 +115,12 @@ fi
 echo "SBDIR: \$W/state/sandboxes/\$id/root"
 \$C stop -t 5 vmbox >/dev/null 2>&1
 \$C rm vmbox >/dev/null 2>&1
+# what a microVM cannot do: volumes
+\$C run --rm --backend microvm -v /tmp:/mnt \$R -- true >/dev/null 2>e4
+echo "R4: \$?"
+sed 's/^/E4: /' e4
+timeout 60 \$C run --rm -v /tmp:/mnt \$R -- true >/dev/null 2>e5
+sed -n 1p e5 | sed 's/^/E5: /'
 echo "IMAGES: \$(ls \$W/state/images | grep -c 'erofs\$\\|ext4\$')"
 grep -c 'cached image' vmm.log | sed 's/^/CACHED: /'
 sed 's/^/L: /' vmm.log | tail -n 40
@@ -162,6 +168,10 @@ ok $? "the vm process is chrooted in the sandbox's root directory ($(v VMROOT))"
 n=$(v VMTHREADS)
 [ "${n:-0}" -ge 3 ] && ! grep '^VMTSECCOMP: ' "$out" | grep -qv 'Seccomp:[[:space:]]*2$'
 ok $? "every thread of the vm process (${n:-0}) is under seccomp"
+[ "$(v R4)" = 125 ] && v E4 | grep -q 'backend microvm unavailable: -v volumes need the jail'
+ok $? "--backend microvm -v: refused, the reason named ($(v R4): $(v E4))"
+v E5 | grep -q '^lensctl: backend jail (microvm unavailable: -v volumes need the jail)'
+ok $? "auto with -v: the jail, and why ($(v E5))"
 [ "$(v IMAGES)" = 1 ] && [ "$(v CACHED)" -ge 2 ]
 ok $? "one rootfs image, built once and reused ($(v IMAGES) image, $(v CACHED) reuses)"
 tap_done
