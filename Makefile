@@ -105,6 +105,9 @@ FUZZ_SECONDS ?= 10
 
 all: $(PROGS)
 
+# lensvmm's default paths of lens-init and the guest follow PREFIX
+$(OBJ)/o/lensvmm/%.o: ALLCFLAGS += -DVMM_PREFIX='"$(PREFIX)"'
+
 $(OBJ)/o/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) -MMD -MP -c -o $@ $<
