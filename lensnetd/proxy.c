@@ -65,7 +65,8 @@
 #define FD_RESERVE		32
 #define RCACHE_MAX		1024	/* resolved names kept per sandbox */
 #define SPLICE_ROUNDS		4	/* pipe fills per event and way */
-#define PIPE_IDLE		2	/* s: an empty idle pipe is closed */
+#define PIPE_SIZE		(256 * 1024)	/* asked, per pipe */
+#define PIPE_POOL		16	/* empty pipes kept for reuse */
 
 enum cstate {
 	S_PEEK,			/* reading the first bytes */
@@ -81,8 +82,9 @@ enum cstate {
  * path: peeking, rewriting, a tunnel's SNI check, TLS interception
  * later) or in a pipe (the splice(2) path, once the connection is
  * decided and buf is empty), never both: len counts what is held in
- * the one in use.  Both are made on the first data and released when
- * empty (the pipe once the connection has been idle PIPE_IDLE s).
+ * the one in use.  Both are taken on the first data and given back
+ * when empty: an idle connection holds neither (pipes go back to a
+ * small pool, so a busy one does not make a pipe per chunk).
  */
 struct dir {
 	uint8_t		*buf;		/* PROXY_BUFSZ, while holding data */
@@ -123,9 +125,6 @@ struct conn {
 	int			 sni_check;	/* tunnel: hold bytes until the SNI is seen */
 	int			 splice;	/* relay may use pipes */
 	int			 cached;	/* addresses from the rcache */
-	TAILQ_ENTRY(conn)	 pentry;	/* in piped: holds a pipe */
-	int			 piped;
-	time_t			 lastio;	/* monotonic s, while piped */
 	struct timespec		 start, peekstart;
 	int			 timedout;
 	const char		*verdict;	/* set by conn_fail */
@@ -171,9 +170,13 @@ struct sbx {
 
 static TAILQ_HEAD(, sbx)	 sbxs = TAILQ_HEAD_INITIALIZER(sbxs);
 static TAILQ_HEAD(, conn)	 conns = TAILQ_HEAD_INITIALIZER(conns);
-static TAILQ_HEAD(, conn)	 piped = TAILQ_HEAD_INITIALIZER(piped);
-static long			 npipefds;	/* pipe ends open */
+static long			 npipefds;	/* pipe ends open, pool too */
 static long			 nofile;	/* RLIMIT_NOFILE */
+static struct {
+	int		 fd[2];
+	size_t		 cap;
+}				 pool[PIPE_POOL];
+static int			 npool;
 static struct imsgev		 parent;
 static struct netd_config	 config;
 static struct proxy_conf	 pconf;
@@ -217,7 +220,7 @@ static void	conn_update(struct conn *);
 static void	conn_connect_next(struct conn *);
 static void	listener_accept(int, short, void *);
 static void	resolved(struct conn *, const struct netd_resolved *);
-static void	pipes_reap(time_t now);
+static int	conns_room(long);
 static void	accept_pause(int);
 static int	tunnel_sni(struct conn *);
 
@@ -451,9 +454,8 @@ tick(int fd, short ev, void *arg)
 	(void)fd;
 	(void)ev;
 	(void)arg;
-	if (accept_paused && nconns < maxconns - FD_RESERVE)
+	if (accept_paused && conns_room(FD_RESERVE))
 		accept_pause(0);
-	pipes_reap(mono_sec());
 	TAILQ_FOREACH(s, &sbxs, entry)
 		if (s->agg.window != now) {
 			audit_flush(s);
@@ -496,48 +498,31 @@ dir_free(struct dir *d)
 	d->off = d->len = 0;
 }
 
+/* descriptors left for connections: pipes count against them */
+static int
+conns_room(long reserve)
+{
+	return nconns + (npipefds + 1) / 2 < maxconns - reserve;
+}
+
+/* an empty pipe goes back to the pool, one holding bytes is closed */
 static void
 dir_unpipe(struct dir *d)
 {
 	if (d->pipe[0] == -1)
 		return;
-	close(d->pipe[0]);
-	close(d->pipe[1]);
+	if (d->len == 0 && npool < PIPE_POOL) {
+		pool[npool].fd[0] = d->pipe[0];
+		pool[npool].fd[1] = d->pipe[1];
+		pool[npool].cap = d->cap;
+		npool++;
+	} else {
+		close(d->pipe[0]);
+		close(d->pipe[1]);
+		npipefds -= 2;
+	}
 	d->pipe[0] = d->pipe[1] = -1;
 	d->len = 0;
-	npipefds -= 2;
-}
-
-static void
-conn_unpipe(struct conn *c)
-{
-	dir_unpipe(&c->up);
-	dir_unpipe(&c->down);
-	if (c->piped) {
-		TAILQ_REMOVE(&piped, c, pentry);
-		c->piped = 0;
-	}
-}
-
-/* empty pipes of connections idle for PIPE_IDLE s go back */
-static void
-pipes_reap(time_t now)
-{
-	struct conn	*c, *next;
-
-	for (c = TAILQ_FIRST(&piped); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, pentry);
-		if (now - c->lastio < PIPE_IDLE)
-			continue;
-		if (c->up.pipe[0] != -1 && c->up.len == 0)
-			dir_unpipe(&c->up);
-		if (c->down.pipe[0] != -1 && c->down.len == 0)
-			dir_unpipe(&c->down);
-		if (c->up.pipe[0] == -1 && c->down.pipe[0] == -1) {
-			TAILQ_REMOVE(&piped, c, pentry);
-			c->piped = 0;
-		}
-	}
 }
 
 /*
@@ -554,7 +539,16 @@ dir_piped(struct conn *c, struct dir *d)
 		return 1;
 	if (!c->splice || d->len > 0 || (d == &c->up && c->sni_check))
 		return 0;
-	if (nconns * 2 + npipefds + 2 + FD_RESERVE > nofile)
+	if (npool > 0) {
+		npool--;
+		d->pipe[0] = pool[npool].fd[0];
+		d->pipe[1] = pool[npool].fd[1];
+		d->cap = pool[npool].cap;
+		dir_free(d);
+		return 1;
+	}
+	/* never at the cost of a connection's descriptors */
+	if (nconns * 2 + npipefds + 2 + 2 * FD_RESERVE > nofile)
 		return 0;
 	if (pipe2(d->pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
 		d->pipe[0] = d->pipe[1] = -1;
@@ -563,13 +557,10 @@ dir_piped(struct conn *c, struct dir *d)
 	npipefds += 2;
 	dir_free(d);
 	/* smaller than asked when the user's pipe pages run short */
+	(void)fcntl(d->pipe[1], F_SETPIPE_SZ, PIPE_SIZE);
 	if ((sz = fcntl(d->pipe[1], F_GETPIPE_SZ)) <= 0)
 		sz = 4096;
 	d->cap = sz;
-	if (!c->piped) {
-		TAILQ_INSERT_TAIL(&piped, c, pentry);
-		c->piped = 1;
-	}
 	return 1;
 }
 
@@ -612,11 +603,12 @@ conn_close(struct conn *c, const char *reason)
 		close(c->ufd);
 	dir_free(&c->up);
 	dir_free(&c->down);
-	conn_unpipe(c);
+	dir_unpipe(&c->up);
+	dir_unpipe(&c->down);
 	TAILQ_REMOVE(&conns, c, entry);
 	TAILQ_REMOVE(&c->sbx->conns, c, sentry);
 	free(c);
-	if (--nconns < maxconns - FD_RESERVE)
+	if (--nconns, conns_room(FD_RESERVE))
 		accept_pause(0);
 }
 
@@ -885,8 +877,7 @@ dir_write(struct conn *c, struct dir *d, int to)
 	d->len -= n;
 	if (d->len == 0) {
 		dir_free(d);
-		if (d->eof)
-			dir_unpipe(d);
+		dir_unpipe(d);
 		if (d->eof && !d->shut) {
 			shutdown(to, SHUT_WR);
 			d->shut = 1;
@@ -918,7 +909,7 @@ dir_pass(struct conn *c, struct dir *d, int from, int to)
 			break;
 		if (dir_write(c, d, to) == -1)
 			return -1;
-		if (d->len > 0 || d->pipe[0] == -1)
+		if (d->len > 0 || !c->splice)
 			break;		/* the destination is full, or buffered */
 	}
 	return 0;
@@ -928,8 +919,6 @@ dir_pass(struct conn *c, struct dir *d, int from, int to)
 static int
 conn_relay_event(struct conn *c, int fd, short ev)
 {
-	if (c->piped)
-		c->lastio = mono_sec();
 	if (fd == c->cfd) {
 		if ((ev & EV_WRITE) && c->down.len > 0 &&
 		    dir_write(c, &c->down, c->cfd) == -1)
@@ -1551,7 +1540,7 @@ conn_new(struct listener *l, int fd)
 	evtimer_set(&c->tev, conn_timeout, c);
 	TAILQ_INSERT_TAIL(&conns, c, entry);
 	TAILQ_INSERT_TAIL(&l->sbx->conns, c, sentry);
-	if (++nconns >= maxconns)
+	if (++nconns, !conns_room(0))
 		accept_pause(1);
 	return c;
 }
