@@ -834,8 +834,14 @@ dir_read(struct conn *c, struct dir *d, int from, int to)
 		    PROXY_BUFSZ - d->off - d->len);
 	}
 	if (n == -1) {
-		if (errno == EAGAIN || errno == EINTR)
+		if (errno == EAGAIN || errno == EINTR) {
+			/* nothing came: an empty way holds nothing */
+			if (d->len == 0) {
+				dir_free(d);
+				dir_unpipe(d);
+			}
 			return 0;
+		}
 		conn_close(c, NULL);
 		return -1;
 	}
