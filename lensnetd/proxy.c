@@ -91,6 +91,8 @@ struct dir {
 	size_t		 off, len;
 	int		 pipe[2];	/* splice path, or -1 */
 	size_t		 cap;		/* of the pipe */
+	int		 full;		/* the pipe took nothing: its slots
+					 * are used up before cap bytes */
 	int		 eof;		/* source said EOF */
 	int		 shut;		/* shutdown(SHUT_WR) sent to dest */
 	uint64_t	 bytes;
@@ -523,6 +525,7 @@ dir_unpipe(struct dir *d)
 	}
 	d->pipe[0] = d->pipe[1] = -1;
 	d->len = 0;
+	d->full = 0;
 }
 
 /*
@@ -700,11 +703,12 @@ conn_update(struct conn *c)
 		uw = EV_WRITE;
 		break;
 	case S_RELAY:
-		if (!c->up.eof && c->up.len < dir_cap(&c->up))
+		if (!c->up.eof && c->up.len < dir_cap(&c->up) && !c->up.full)
 			cw |= EV_READ;
 		if (c->down.len > 0)
 			cw |= EV_WRITE;
-		if (!c->down.eof && c->down.len < dir_cap(&c->down))
+		if (!c->down.eof && c->down.len < dir_cap(&c->down) &&
+		    !c->down.full)
 			uw |= EV_READ;
 		if (c->up.len > 0 && !c->sni_check)
 			uw |= EV_WRITE;
@@ -839,7 +843,13 @@ dir_read(struct conn *c, struct dir *d, int from, int to)
 			if (d->len == 0) {
 				dir_free(d);
 				dir_unpipe(d);
-			}
+			} else if (d->pipe[0] != -1)
+				/*
+				 * the source was readable, or the pipe is
+				 * full: not read again before some of it is
+				 * written (no spinning on a full pipe)
+				 */
+				d->full = 1;
 			return 0;
 		}
 		conn_close(c, NULL);
@@ -881,6 +891,8 @@ dir_write(struct conn *c, struct dir *d, int to)
 	if (d->pipe[0] == -1)
 		d->off += n;
 	d->len -= n;
+	if (n > 0)
+		d->full = 0;
 	if (d->len == 0) {
 		dir_free(d);
 		dir_unpipe(d);
