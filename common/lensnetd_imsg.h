@@ -138,6 +138,9 @@ struct netd_resolved {
 	uint64_t	reqid;
 	int32_t		error;		/* 0, or an EAI_* / NXDOMAIN reason */
 	uint32_t	naddrs;
+	uint32_t	ttl;		/* seconds the answer holds (0: do
+					 * not keep it) */
+	uint32_t	pad;
 	struct sockaddr_storage	addrs[NETD_MAXADDRS];	/* port 0 */
 };
 

@@ -306,6 +306,15 @@ parent_drained(void)
 		sandbox_listen(sb);
 }
 
+/* send what is queued now (a connection waits), not on the next turn */
+static void
+parent_push(void)
+{
+	(void)imsg_write(&parent.ibuf);	/* an error shows in the dispatch */
+	imsgev_add(&parent);
+	parent_drained();
+}
+
 static void
 to_parent(uint32_t type, uint32_t peerid, const void *data, size_t len)
 {
@@ -612,8 +621,12 @@ resolve_done(struct resolve *r)
 		    r->rcode == DNS_NOERROR ? EAI_NODATA : EAI_AGAIN;
 	if (r->out.naddrs > 0)
 		r->out.error = 0;
+	if (r->out.error != 0 || r->out.ttl == UINT32_MAX)
+		r->out.ttl = 0;
 	r->out.reqid = r->reqid;
 	to_parent(IMSG_NETD_RESOLVED, r->peerid, &r->out, sizeof(r->out));
+	/* a connection waits for it: sent now, not on the next loop turn */
+	parent_push();
 	free(r);
 }
 
@@ -642,6 +655,12 @@ waiter_answer(struct waiter *w, const struct dns_msg *msg, uint32_t age)
 
 		if (msg != NULL) {
 			dns_filter_msg(&w->q, msg, &f, &res, NULL);
+			/*
+			 * the proxy keeps the addresses as long as they all
+			 * hold (an empty answer, NODATA, bounds nothing)
+			 */
+			if (res.naddrs > 0 && res.minttl < r->out.ttl)
+				r->out.ttl = res.minttl;
 			for (i = 0; i < res.naddrs &&
 			    r->out.naddrs < NETD_MAXADDRS; i++)
 				r->out.addrs[r->out.naddrs++] =
@@ -650,8 +669,11 @@ waiter_answer(struct waiter *w, const struct dns_msg *msg, uint32_t age)
 				r->out.error = EAI_NONAME;
 			if (r->rcode == -1 || res.rcode == DNS_NOERROR)
 				r->rcode = res.rcode;
-		} else if (r->rcode == -1)
-			r->rcode = DNS_SERVFAIL;
+		} else {
+			r->out.ttl = 0;
+			if (r->rcode == -1)
+				r->rcode = DNS_SERVFAIL;
+		}
 		if (--r->left == 0)
 			resolve_done(r);
 		return;
@@ -1310,6 +1332,7 @@ msg_resolve(struct imsg *im)
 	r->reqid = nr.reqid;
 	r->peerid = im->hdr.peerid;
 	r->rcode = -1;
+	r->out.ttl = UINT32_MAX;
 	memset(&q, 0, sizeof(q));
 	if (memchr(nr.name, '\0', sizeof(nr.name)) == NULL ||
 	    dns_name_towire(nr.name, q.wire, &q.wirelen) == -1 ||

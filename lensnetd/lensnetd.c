@@ -267,6 +267,14 @@ to_child(int c, uint32_t type, uint32_t peerid, int fd, const void *data,
 	}
 }
 
+/* a connection waits for this one: sent now, not on the next loop turn */
+static void
+child_push(int c)
+{
+	(void)imsg_write(&child_iev[c].ibuf);	/* errors: in the dispatch */
+	imsgev_add(&child_iev[c]);
+}
+
 static struct sbx *
 sbx_by_id(uint32_t id)
 {
@@ -350,6 +358,7 @@ child_message(int c, struct imsg *im)
 			child_bad(c, im, "RESOLVED");
 		to_child(PROXY, im->hdr.type, im->hdr.peerid, -1, im->data,
 		    im->datalen);
+		child_push(PROXY);
 		return;
 	case IMSG_NETD_RESOLVE:
 		if (c != PROXY || imsg_expect(im, sizeof(struct netd_resolve))
@@ -357,6 +366,7 @@ child_message(int c, struct imsg *im)
 			child_bad(c, im, "RESOLVE");
 		to_child(DNS, im->hdr.type, im->hdr.peerid, -1, im->data,
 		    im->datalen);
+		child_push(DNS);
 		return;
 	case IMSG_NETD_INWARD_REQUEST:
 		if (c != PROXY)

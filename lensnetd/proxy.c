@@ -24,6 +24,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -48,6 +49,7 @@
 #include "privsep.h"
 #include "proc.h"
 #include "proxy.h"
+#include "rcache.h"
 #include "sandbox.h"
 
 #ifndef SO_ORIGINAL_DST
@@ -61,6 +63,10 @@
 #define DNSMAP_GRACE		300	/* seconds past the TTL */
 #define AUDIT_BURST		200	/* events per second per sandbox */
 #define FD_RESERVE		32
+#define RCACHE_MAX		1024	/* resolved names kept per sandbox */
+#define SPLICE_ROUNDS		4	/* pipe fills per event and way */
+#define PIPE_SIZE		(256 * 1024)	/* asked, per pipe */
+#define PIPE_POOL		16	/* empty pipes kept for reuse */
 
 enum cstate {
 	S_PEEK,			/* reading the first bytes */
@@ -71,9 +77,22 @@ enum cstate {
 	S_DONE,
 };
 
+/*
+ * One way of a relay.  Its bytes are held either in buf (the userspace
+ * path: peeking, rewriting, a tunnel's SNI check, TLS interception
+ * later) or in a pipe (the splice(2) path, once the connection is
+ * decided and buf is empty), never both: len counts what is held in
+ * the one in use.  Both are taken on the first data and given back
+ * when empty: an idle connection holds neither (pipes go back to a
+ * small pool, so a busy one does not make a pipe per chunk).
+ */
 struct dir {
 	uint8_t		*buf;		/* PROXY_BUFSZ, while holding data */
 	size_t		 off, len;
+	int		 pipe[2];	/* splice path, or -1 */
+	size_t		 cap;		/* of the pipe */
+	int		 full;		/* the pipe took nothing: its slots
+					 * are used up before cap bytes */
 	int		 eof;		/* source said EOF */
 	int		 shut;		/* shutdown(SHUT_WR) sent to dest */
 	uint64_t	 bytes;
@@ -106,6 +125,8 @@ struct conn {
 	size_t			 consumed;	/* CONNECT head, not forwarded */
 	int			 forward;	/* plain HTTP through the proxy port */
 	int			 sni_check;	/* tunnel: hold bytes until the SNI is seen */
+	int			 splice;	/* relay may use pipes */
+	int			 cached;	/* addresses from the rcache */
 	struct timespec		 start, peekstart;
 	int			 timedout;
 	const char		*verdict;	/* set by conn_fail */
@@ -145,11 +166,19 @@ struct sbx {
 	TAILQ_HEAD(, conn)	 conns;
 	TAILQ_HEAD(, dnsmap)	 dnsmap;
 	int			 ndnsmap;
+	struct rcache		 rc;		/* NETD_RESOLVED answers */
 	struct auditagg		 agg;
 };
 
 static TAILQ_HEAD(, sbx)	 sbxs = TAILQ_HEAD_INITIALIZER(sbxs);
 static TAILQ_HEAD(, conn)	 conns = TAILQ_HEAD_INITIALIZER(conns);
+static long			 npipefds;	/* pipe ends open, pool too */
+static long			 nofile;	/* RLIMIT_NOFILE */
+static struct {
+	int		 fd[2];
+	size_t		 cap;
+}				 pool[PIPE_POOL];
+static int			 npool;
 static struct imsgev		 parent;
 static struct netd_config	 config;
 static struct proxy_conf	 pconf;
@@ -183,6 +212,7 @@ static const struct sandbox_syscall proxy_syscalls[] = {
 	SB_ALLOW(clock_gettime), SB_ALLOW(gettimeofday), SB_ALLOW(getpid),
 	SB_ALLOW(brk), SB_ALLOW(mmap), SB_ALLOW(munmap), SB_ALLOW(mremap),
 	SB_ALLOW(madvise), SB_ALLOW(sendto), SB_ALLOW(fcntl),
+	SB_ALLOW(pipe2), SB_ALLOW(splice),
 };
 
 static void	conn_event(int, short, void *);
@@ -191,6 +221,8 @@ static void	conn_close(struct conn *, const char *reason);
 static void	conn_update(struct conn *);
 static void	conn_connect_next(struct conn *);
 static void	listener_accept(int, short, void *);
+static void	resolved(struct conn *, const struct netd_resolved *);
+static int	conns_room(long);
 static void	accept_pause(int);
 static int	tunnel_sni(struct conn *);
 
@@ -209,6 +241,15 @@ ms_timeval(unsigned int ms, struct timeval *tv)
 {
 	tv->tv_sec = ms / 1000;
 	tv->tv_usec = (ms % 1000) * 1000;
+}
+
+static time_t
+mono_sec(void)
+{
+	struct timespec	 now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec;
 }
 
 static struct sbx *
@@ -415,7 +456,7 @@ tick(int fd, short ev, void *arg)
 	(void)fd;
 	(void)ev;
 	(void)arg;
-	if (accept_paused && nconns < maxconns - FD_RESERVE)
+	if (accept_paused && conns_room(FD_RESERVE))
 		accept_pause(0);
 	TAILQ_FOREACH(s, &sbxs, entry)
 		if (s->agg.window != now) {
@@ -459,6 +500,80 @@ dir_free(struct dir *d)
 	d->off = d->len = 0;
 }
 
+/* descriptors left for connections: pipes count against them */
+static int
+conns_room(long reserve)
+{
+	return nconns + (npipefds + 1) / 2 < maxconns - reserve;
+}
+
+/* an empty pipe goes back to the pool, one holding bytes is closed */
+static void
+dir_unpipe(struct dir *d)
+{
+	if (d->pipe[0] == -1)
+		return;
+	if (d->len == 0 && npool < PIPE_POOL) {
+		pool[npool].fd[0] = d->pipe[0];
+		pool[npool].fd[1] = d->pipe[1];
+		pool[npool].cap = d->cap;
+		npool++;
+	} else {
+		close(d->pipe[0]);
+		close(d->pipe[1]);
+		npipefds -= 2;
+	}
+	d->pipe[0] = d->pipe[1] = -1;
+	d->len = 0;
+	d->full = 0;
+}
+
+/*
+ * Does this way go through a pipe?  Only an empty way of a decided
+ * connection switches, and only while descriptors are plentiful (the
+ * two of every connection come first); else it stays buffered.
+ */
+static int
+dir_piped(struct conn *c, struct dir *d)
+{
+	int	 sz;
+
+	if (d->pipe[0] != -1)
+		return 1;
+	if (!c->splice || d->len > 0 || (d == &c->up && c->sni_check))
+		return 0;
+	if (npool > 0) {
+		npool--;
+		d->pipe[0] = pool[npool].fd[0];
+		d->pipe[1] = pool[npool].fd[1];
+		d->cap = pool[npool].cap;
+		dir_free(d);
+		return 1;
+	}
+	/* never at the cost of a connection's descriptors */
+	if (nconns * 2 + npipefds + 2 + 2 * FD_RESERVE > nofile)
+		return 0;
+	if (pipe2(d->pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
+		d->pipe[0] = d->pipe[1] = -1;
+		return 0;
+	}
+	npipefds += 2;
+	dir_free(d);
+	/* smaller than asked when the user's pipe pages run short */
+	(void)fcntl(d->pipe[1], F_SETPIPE_SZ, PIPE_SIZE);
+	if ((sz = fcntl(d->pipe[1], F_GETPIPE_SZ)) <= 0)
+		sz = 4096;
+	d->cap = sz;
+	return 1;
+}
+
+/* what a way may hold before its source is no longer read */
+static size_t
+dir_cap(const struct dir *d)
+{
+	return d->pipe[0] != -1 ? d->cap : PROXY_BUFSZ;
+}
+
 static int
 dir_space(struct dir *d)
 {
@@ -491,10 +606,12 @@ conn_close(struct conn *c, const char *reason)
 		close(c->ufd);
 	dir_free(&c->up);
 	dir_free(&c->down);
+	dir_unpipe(&c->up);
+	dir_unpipe(&c->down);
 	TAILQ_REMOVE(&conns, c, entry);
 	TAILQ_REMOVE(&c->sbx->conns, c, sentry);
 	free(c);
-	if (--nconns < maxconns - FD_RESERVE)
+	if (--nconns, conns_room(FD_RESERVE))
 		accept_pause(0);
 }
 
@@ -586,11 +703,12 @@ conn_update(struct conn *c)
 		uw = EV_WRITE;
 		break;
 	case S_RELAY:
-		if (!c->up.eof && c->up.len < PROXY_BUFSZ)
+		if (!c->up.eof && c->up.len < dir_cap(&c->up) && !c->up.full)
 			cw |= EV_READ;
 		if (c->down.len > 0)
 			cw |= EV_WRITE;
-		if (!c->down.eof && c->down.len < PROXY_BUFSZ)
+		if (!c->down.eof && c->down.len < dir_cap(&c->down) &&
+		    !c->down.full)
 			uw |= EV_READ;
 		if (c->up.len > 0 && !c->sni_check)
 			uw |= EV_WRITE;
@@ -611,6 +729,8 @@ conn_relay(struct conn *c)
 	c->state = S_RELAY;
 	if (c->tls_terminate && tls_intercept != NULL && tls_intercept(c) == 0)
 		return;
+	/* the bytes are not looked at any more: straight through pipes */
+	c->splice = !pconf.buffered;
 	if (c->kind == NETD_L_CONNECT && !c->forward) {
 		static const char ok[] =
 		    "HTTP/1.1 200 Connection established\r\n\r\n";
@@ -704,15 +824,34 @@ dir_read(struct conn *c, struct dir *d, int from, int to)
 {
 	ssize_t	 n;
 
-	if (dir_space(d) == -1) {
-		conn_close(c, "out of memory");
-		return -1;
-	}
-	n = read(from, d->buf + d->off + d->len,
-	    PROXY_BUFSZ - d->off - d->len);
-	if (n == -1) {
-		if (errno == EAGAIN || errno == EINTR)
+	if (dir_piped(c, d)) {
+		if (d->len >= d->cap)
 			return 0;
+		n = splice(from, NULL, d->pipe[1], NULL, d->cap - d->len,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	} else {
+		if (dir_space(d) == -1) {
+			conn_close(c, "out of memory");
+			return -1;
+		}
+		n = read(from, d->buf + d->off + d->len,
+		    PROXY_BUFSZ - d->off - d->len);
+	}
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EINTR) {
+			/* nothing came: an empty way holds nothing */
+			if (d->len == 0) {
+				dir_free(d);
+				dir_unpipe(d);
+			} else if (d->pipe[0] != -1)
+				/*
+				 * the source was readable, or the pipe is
+				 * full: not read again before some of it is
+				 * written (no spinning on a full pipe)
+				 */
+				d->full = 1;
+			return 0;
+		}
 		conn_close(c, NULL);
 		return -1;
 	}
@@ -720,6 +859,7 @@ dir_read(struct conn *c, struct dir *d, int from, int to)
 		d->eof = 1;
 		if (d->len == 0) {
 			dir_free(d);
+			dir_unpipe(d);
 			if (!d->shut) {
 				shutdown(to, SHUT_WR);
 				d->shut = 1;
@@ -737,21 +877,58 @@ dir_write(struct conn *c, struct dir *d, int to)
 {
 	ssize_t	 n;
 
-	n = write(to, d->buf + d->off, d->len);
+	if (d->pipe[0] != -1)
+		n = splice(d->pipe[0], NULL, to, NULL, d->len,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	else
+		n = write(to, d->buf + d->off, d->len);
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EINTR)
 			return 0;
 		conn_close(c, NULL);
 		return -1;
 	}
-	d->off += n;
+	if (d->pipe[0] == -1)
+		d->off += n;
 	d->len -= n;
+	if (n > 0)
+		d->full = 0;
 	if (d->len == 0) {
 		dir_free(d);
+		dir_unpipe(d);
 		if (d->eof && !d->shut) {
 			shutdown(to, SHUT_WR);
 			d->shut = 1;
 		}
+	}
+	return 0;
+}
+
+/*
+ * Read a way's source and pass it on at once: most writes complete,
+ * the interest on both sockets stays read-only and no epoll_ctl is
+ * needed per chunk (held while a tunnel's SNI is not yet known).
+ * Through a pipe, a few fills per event while the source has more and
+ * the destination takes it all.  -1 when the connection was closed.
+ */
+static int
+dir_pass(struct conn *c, struct dir *d, int from, int to)
+{
+	size_t	 held;
+	int	 i;
+
+	for (i = 0; i < SPLICE_ROUNDS && !d->eof; i++) {
+		held = d->len;
+		if (dir_read(c, d, from, to) == -1)
+			return -1;
+		if (d->len == held)
+			break;		/* nothing more now, or EOF */
+		if (d == &c->up && c->sni_check)
+			break;
+		if (dir_write(c, d, to) == -1)
+			return -1;
+		if (d->len > 0 || !c->splice)
+			break;		/* the destination is full, or buffered */
 	}
 	return 0;
 }
@@ -764,30 +941,16 @@ conn_relay_event(struct conn *c, int fd, short ev)
 		if ((ev & EV_WRITE) && c->down.len > 0 &&
 		    dir_write(c, &c->down, c->cfd) == -1)
 			return -1;
-		if ((ev & EV_READ) && !c->up.eof) {
-			if (dir_read(c, &c->up, c->cfd, c->ufd) == -1)
-				return -1;
-			/*
-			 * pass it on at once: most writes complete, the
-			 * interest on both sockets stays read-only and no
-			 * epoll_ctl is needed per chunk (held while a
-			 * tunnel's SNI is not yet known)
-			 */
-			if (c->up.len > 0 && !c->sni_check &&
-			    dir_write(c, &c->up, c->ufd) == -1)
-				return -1;
-		}
+		if ((ev & EV_READ) && !c->up.eof &&
+		    dir_pass(c, &c->up, c->cfd, c->ufd) == -1)
+			return -1;
 	} else {
 		if ((ev & EV_WRITE) && c->up.len > 0 &&
 		    dir_write(c, &c->up, c->ufd) == -1)
 			return -1;
-		if ((ev & EV_READ) && !c->down.eof) {
-			if (dir_read(c, &c->down, c->ufd, c->cfd) == -1)
-				return -1;
-			if (c->down.len > 0 &&
-			    dir_write(c, &c->down, c->cfd) == -1)
-				return -1;
-		}
+		if ((ev & EV_READ) && !c->down.eof &&
+		    dir_pass(c, &c->down, c->ufd, c->cfd) == -1)
+			return -1;
 	}
 	return 0;
 }
@@ -934,6 +1097,8 @@ decide_name(struct conn *c, int tcp_too)
 {
 	struct policy_http_decision d;
 	struct netd_resolve	 r;
+	struct netd_resolved	 rr;
+	const struct rcache_entry *e;
 	const char		*rule = NULL;
 
 	memset(&d, 0, sizeof(d));
@@ -953,6 +1118,18 @@ decide_name(struct conn *c, int tcp_too)
 		    "policy: name not allowed");
 		return;
 	}
+	/*
+	 * what lensnetd resolved this name to lately: the same addresses
+	 * a NETD_RESOLVE would bring, judged again in resolved()
+	 */
+	if ((e = rcache_get(&c->sbx->rc, c->name, mono_sec())) != NULL) {
+		memset(&rr, 0, sizeof(rr));
+		rr.naddrs = e->naddrs;
+		memcpy(rr.addrs, e->addrs, e->naddrs * sizeof(e->addrs[0]));
+		c->cached = 1;
+		resolved(c, &rr);
+		return;
+	}
 	memset(&r, 0, sizeof(r));
 	r.reqid = c->reqid = next_reqid++;
 	strlcpy(r.name, c->name, sizeof(r.name));
@@ -961,6 +1138,9 @@ decide_name(struct conn *c, int tcp_too)
 		conn_fail(c, 502, "resolver queue full");
 		return;
 	}
+	/* the connection waits for it: sent now, not on the next turn */
+	(void)imsg_write(&parent.ibuf);	/* an error shows in the dispatch */
+	imsgev_add(&parent);
 	c->state = S_RESOLVE;
 	conn_update(c);
 	conn_timer(c, pconf.resolve_ms);
@@ -1031,6 +1211,9 @@ conn_connect_next(struct conn *c)
 		conn_timer(c, pconf.connect_ms);
 		return;
 	}
+	/* stale addresses, maybe: the next connection asks again */
+	if (c->cached)
+		rcache_del(&c->sbx->rc, c->name);
 	conn_fail(c, c->timedout ? 504 : 502, c->timedout ?
 	    "upstream connect timed out" : "upstream connect failed");
 }
@@ -1365,6 +1548,8 @@ conn_new(struct listener *l, int fd)
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
+	c->up.pipe[0] = c->up.pipe[1] = -1;
+	c->down.pipe[0] = c->down.pipe[1] = -1;
 	c->sbx = l->sbx;
 	c->kind = l->kind;
 	c->cfd = fd;
@@ -1373,7 +1558,7 @@ conn_new(struct listener *l, int fd)
 	evtimer_set(&c->tev, conn_timeout, c);
 	TAILQ_INSERT_TAIL(&conns, c, entry);
 	TAILQ_INSERT_TAIL(&l->sbx->conns, c, sentry);
-	if (++nconns >= maxconns)
+	if (++nconns, !conns_room(0))
 		accept_pause(1);
 	return c;
 }
@@ -1503,6 +1688,7 @@ sbx_gone(struct sbx *s)
 		TAILQ_REMOVE(&s->dnsmap, m, entry);
 		free(m);
 	}
+	rcache_clear(&s->rc);
 	TAILQ_REMOVE(&sbxs, s, entry);
 	policy_free(s->pol);
 	free(s);
@@ -1546,9 +1732,13 @@ msg_sandbox(struct imsg *im)
 		TAILQ_INIT(&s->listeners);
 		TAILQ_INIT(&s->conns);
 		TAILQ_INIT(&s->dnsmap);
+		rcache_init(&s->rc, RCACHE_MAX);
 		TAILQ_INSERT_TAIL(&sbxs, s, entry);
-	} else
+	} else {
 		policy_free(s->pol);
+		/* the dns resolves CNAME targets by the sandbox's policy */
+		rcache_clear(&s->rc);
+	}
 	strlcpy(s->sandbox, ns.sandbox, sizeof(s->sandbox));
 	s->addr = ns.addr;
 	s->gateway = ns.gateway;
@@ -1612,6 +1802,8 @@ msg_dnsmap(struct imsg *im)
 	    (d.addr.ss_family != AF_INET && d.addr.ss_family != AF_INET6))
 		return "bad NETD_DNSMAP entry";
 	ss_unmap(&d.addr);
+	/* the name has other addresses now: resolve it again */
+	rcache_check(&s->rc, d.name, &d.addr);
 	TAILQ_FOREACH(m, &s->dnsmap, entry)
 		if (ss_sameaddr(&m->addr, &d.addr) &&
 		    strcasecmp(m->name, d.name) == 0)
@@ -1670,6 +1862,8 @@ parent_msg(struct imsg *im)
 		if ((c = conn_by_reqid(im->hdr.peerid, r.reqid, S_RESOLVE))
 		    != NULL) {
 			evtimer_del(&c->tev);
+			rcache_put(&c->sbx->rc, c->name, r.addrs, r.naddrs,
+			    r.error == 0 ? r.ttl : 0, mono_sec());
 			resolved(c, &r);
 		}
 		return NULL;
@@ -1748,6 +1942,7 @@ limits(void)
 	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
 		log_warn("setrlimit NOFILE %lu", (unsigned long)rl.rlim_max);
 	(void)getrlimit(RLIMIT_NOFILE, &rl);
+	nofile = rl.rlim_cur;
 	/* two descriptors per connection, some for listeners and logs */
 	maxconns = rl.rlim_cur > 4 * FD_RESERVE ?
 	    (long)(rl.rlim_cur - 2 * FD_RESERVE) / 2 : FD_RESERVE;

@@ -21,6 +21,7 @@ struct proxy_conf {
 	unsigned int		 peek_first_ms, peek_ms, resolve_ms;
 	unsigned int		 connect_ms, idle_ms;	/* 0: default */
 	unsigned int		 audit_burst;	/* events/s per sandbox */
+	int			 buffered;	/* 1: never splice(2) */
 };
 
 void	proxy_tune(const struct proxy_conf *);

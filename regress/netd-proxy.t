@@ -11,7 +11,9 @@
 # a real HTTP server (busybox httpd) and a real HTTPS server (openssl
 # s_server, certificate for ok.test from a CA made here) on the real
 # address of ok.test, impostors on another address, and echo servers.
-# Every case checks the audit line the proxy sent.
+# Every case checks the audit line the proxy sent.  The harness's
+# answers carry a TTL of 2 s (-L 2): the proxy's resolve cache is
+# tested by counting the RESOLVEs the harness logs.
 . "$(dirname "$0")/lib.sh"
 
 H=$OBJ/regress/tools/proxyharness
@@ -22,7 +24,7 @@ if [ "$(id -u)" != 0 ] || ! command -v nft >/dev/null ||
 	exit 0
 fi
 
-tap_plan 93
+tap_plan 102
 tmpdir_setup
 
 N=$(( ($$ % 200) + 20 ))
@@ -146,7 +148,7 @@ bg "$G" "$H" run -P "$T/policy" -S $CL -t $GW:15001 -c $GW:3128 \
     -p 198.18.$N.1:18080:7 -C 1500 -B 200 -I 5000 \
     -r ok.test=$REAL -r loop.test=127.0.0.1 -r meta.test=169.254.169.254 \
     -r mapped.test=::ffff:127.0.0.1 -r nowhere.test=$DROP -r a.web.test=$EVIL \
-    -r tt.test=$REAL \
+    -r tt.test=$REAL -L 2 -M ok.test=198.18.$N.99 \
     -m echo.test=$ECHO -m priv.test=10.9.9.9 -m ok.test=$REAL \
     >"$T/h.out" 2>"$T/h.err"
 HPID=$!
@@ -239,11 +241,16 @@ ok $? "audit: says passthrough"
 # 32 MiB through a client reading at 8 MB/s: backpressure, not buffering
 mark
 want=$(sha256sum <"$T/real/big.bin" | cut -d' ' -f1)
+(sleep 1.5; ls -l "/proc/$PROXY/fd" | grep -c 'pipe:' >"$T/pipes") &
+spid=$!
 got=$(inc curl -s --max-time 30 --limit-rate 8M --resolve ok.test:80:$REAL \
     http://ok.test/big.bin | sha256sum | cut -d' ' -f1)
 hwm=$(st "$PROXY" VmHWM)
+wait $spid
 [ "$got" = "$want" ]
 ok $? "32 MiB download through a rate-limited client intact"
+[ "$(cat "$T/pipes")" -ge 2 ]
+ok $? "it went through a pipe (splice): $(cat "$T/pipes") pipe ends open midway"
 # ASan's quarantine keeps freed buffers: a looser bound there
 case $OBJ in *obj-san*) lim=262144 ;; *) lim=16384 ;; esac
 [ -n "$hwm" ] && [ "$hwm" -lt $lim ]
@@ -542,6 +549,67 @@ n_sum=$(tail -n +$((MARK + 1)) "$T/h.out" | grep '^audit net.connect.summary ' |
     sed 's/.*"allowed":\([0-9]*\).*/\1/' | awk '{ s += $1 } END { print s + 0 }')
 [ $((n_ev + n_sum)) -eq 1000 ] && [ "$n_sum" -gt 0 ]
 ok $? "audit: 1000 connections = $n_ev events + $n_sum in flood summaries"
+
+# the resolve cache: answers kept for their TTL (2 s here), per name
+nres() { grep -c "^harness: resolve $1:" "$T/h.err"; }
+waitlog() {
+	_i=0
+	while [ "$(grep -c "$1" "$T/h.err")" -lt "$2" ] && [ $_i -lt 30 ]; do
+		sleep 0.1; _i=$((_i + 1))
+	done
+}
+sleep 2.2
+r0=$(nres ok.test)
+o1=$($CURL --resolve ok.test:80:$REAL http://ok.test/id.txt)
+o2=$($CURL --resolve ok.test:80:$EVIL http://ok.test/id.txt)
+r1=$(nres ok.test)
+[ "$o1" = real-server ] && [ "$o2" = real-server ] && [ $((r1 - r0)) -eq 1 ]
+ok $? "two connections within the TTL: $((r1 - r0)) RESOLVE, both at the real server ($o1, $o2; the second aimed at $EVIL)"
+sleep 2.2
+o1=$($CURL --resolve ok.test:80:$REAL http://ok.test/id.txt)
+r2=$(nres ok.test)
+[ "$o1" = real-server ] && [ $((r2 - r1)) -eq 1 ]
+ok $? "after the TTL the name is resolved again ($((r2 - r1)))"
+kill -USR1 "$HPID"
+waitlog 'DNSMAP sent' 1
+o1=$($CURL --resolve ok.test:80:$REAL http://ok.test/id.txt)
+r3=$(nres ok.test)
+[ "$o1" = real-server ] && [ $((r3 - r2)) -eq 1 ]
+ok $? "a DNS answer giving ok.test another address drops the cached one ($((r3 - r2)))"
+o1=$($CURL --resolve ok.test:80:$REAL http://ok.test/id.txt)
+r4=$(nres ok.test)
+[ "$o1" = real-server ] && [ "$r4" -eq "$r3" ]
+ok $? "and the new answer is cached again ($((r4 - r3)))"
+kill -USR2 "$HPID"
+waitlog 'policy sent again' 1
+o1=$($CURL --resolve ok.test:80:$REAL http://ok.test/id.txt)
+r5=$(nres ok.test)
+[ "$o1" = real-server ] && [ $((r5 - r4)) -eq 1 ]
+ok $? "a policy reload empties the cache ($((r5 - r4)))"
+
+# the splice path: 16 MiB each way through raw TCP to the echo server,
+# the client's half-close passed on, the echo's end back
+mark
+out=$(inc "$H" blast $ECHO:7 16777216 2>&1)
+[ "$out" = "blast sent=16777216 got=16777216 same=1" ]
+ok $? "16 MiB each way through pipes, echoed byte for byte, then EOF ($out)"
+audit_has '"verdict":"allow"' '"name":"echo.test"' '"bytes_out":16777216' \
+    '"bytes_in":16777216'
+ok $? "audit: exact byte counts both ways"
+
+# idle connections that carried data hold no pipe (beyond the pool)
+inc "$H" hold 200 $GW:3128 $ECHO:7 4 >"$T/hold.out" 2>&1 &
+hpid=$!
+_i=0
+while ! grep -q '^held' "$T/hold.out" && [ $_i -lt 100 ]; do
+	sleep 0.1; _i=$((_i + 1))
+done
+sleep 0.5
+np=$(ls -l "/proc/$PROXY/fd" | grep -c 'pipe:')
+nsock=$(ls -l "/proc/$PROXY/fd" | grep -c 'socket:')
+wait $hpid
+grep -q '^held 200' "$T/hold.out" && [ "$nsock" -ge 400 ] && [ "$np" -le 32 ]
+ok $? "200 idle tunnels after data: $nsock sockets, $np pipe ends (pool of 16 at most)"
 
 # the proxy survived all of it under its filter
 kill -0 "$PROXY" 2>/dev/null && [ "$(st "$PROXY" Seccomp)" = 2 ]

@@ -21,15 +21,27 @@
  *	-H addr		a host address (refused as destination)
  *	-T ms		peek-first timeout; -I ms idle timeout; -B n audit burst
  *	-C ms		connect timeout
+ *	-L s		TTL of the RESOLVED answers (default 0: the proxy
+ *			keeps none); each RESOLVE is logged to stderr as
+ *			"harness: resolve NAME: N addresses"
+ *	-M name=addr	DNSMAP entry sent on SIGUSR1 (repeatable)
+ *	-b		the proxy never splices (struct proxy_conf buffered)
+ *	SIGUSR2 sends NETD_SANDBOX with the same policy again (a reload).
  *   proxyharness echo addr:port
  *	An echo server (poll, non-blocking); on EOF it flushes and shuts
  *	its side down.
  *   proxyharness send addr:port DATA [wait-ms [pre-ms]]
  *	Connects, waits pre-ms, sends DATA (\r \n escapes), waits
  *	wait-ms, shuts down its write side, prints everything until EOF.
- *   proxyharness hold N proxy:port target:port
+ *   proxyharness hold N proxy:port target:port [linger-s]
  *	Opens N CONNECT tunnels at once, waits for every 200, then sends
- *	one line through each and checks its echo; prints "held N".
+ *	one line through each and checks its echo; prints "held N", then
+ *	keeps them open linger-s seconds.
+ *   proxyharness blast addr:port BYTES
+ *	Sends BYTES of a position-dependent pattern while reading what
+ *	comes back, shuts its write side down after the last byte, reads
+ *	to EOF and prints "blast sent=N got=M same=0|1" (same: what came
+ *	back is exactly what was sent, as from an echo server).
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -65,9 +77,19 @@ struct ent {
 	struct sockaddr_storage	 addr;
 };
 
-static struct ent	 resolv[MAXENT], dnsmap[MAXENT];
-static int		 nresolv, ndnsmap;
-static volatile sig_atomic_t quit;
+static struct ent	 resolv[MAXENT], dnsmap[MAXENT], dnsmap2[MAXENT];
+static int		 nresolv, ndnsmap, ndnsmap2;
+static uint32_t		 resolve_ttl;
+static volatile sig_atomic_t quit, usr1, usr2;
+
+static void
+on_usr(int sig)
+{
+	if (sig == SIGUSR1)
+		usr1 = 1;
+	else
+		usr2 = 1;
+}
 
 static void
 on_term(int sig)
@@ -198,6 +220,7 @@ answer(struct imsgbuf *ib, struct imsg *im)
 			if (strcasecmp(resolv[i].name, rq.name) == 0)
 				rs.addrs[rs.naddrs++] = resolv[i].addr;
 		rs.error = rs.naddrs == 0 ? EAI_NONAME : 0;
+		rs.ttl = rs.naddrs > 0 ? resolve_ttl : 0;
 		fprintf(stderr, "harness: resolve %s: %u addresses\n",
 		    rq.name, rs.naddrs);
 		send_msg(ib, IMSG_NETD_RESOLVED, im->hdr.peerid, -1, &rs,
@@ -244,8 +267,18 @@ run(int argc, char **argv)
 	memset(&role, 0, sizeof(role));
 	strlcpy(sb.sandbox, "0123456789abcdef0123456789abcdef"
 	    "0123456789abcdef0123456789abcdef", sizeof(sb.sandbox));
-	while ((ch = getopt(argc, argv, "B:C:c:H:I:m:P:p:r:S:T:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "B:bC:c:H:I:L:M:m:P:p:r:S:T:t:")) !=
+	    -1) {
 		switch (ch) {
+		case 'b':
+			pc.buffered = 1;
+			break;
+		case 'L':
+			resolve_ttl = atoi(optarg);
+			break;
+		case 'M':
+			add_ent(dnsmap2, &ndnsmap2, optarg);
+			break;
 		case 'B':
 			pc.audit_burst = atoi(optarg);
 			break;
@@ -307,6 +340,8 @@ run(int argc, char **argv)
 	signal(SIGINT, on_term);
 	signal(SIGPIPE, SIG_IGN);
 	proc_fork(&child, proxy_main, &role, NULL);
+	signal(SIGUSR1, on_usr);
+	signal(SIGUSR2, on_usr);
 	if ((ib = malloc(sizeof(*ib))) == NULL)
 		err(1, "malloc");
 	imsg_init(ib, child.fd);
@@ -350,6 +385,30 @@ run(int argc, char **argv)
 	fflush(stdout);
 
 	while (!quit) {
+		if (usr1) {
+			usr1 = 0;
+			for (i = 0; i < ndnsmap2; i++) {
+				memset(&dm, 0, sizeof(dm));
+				strlcpy(dm.name, dnsmap2[i].name,
+				    sizeof(dm.name));
+				dm.addr = dnsmap2[i].addr;
+				dm.ttl = 300;
+				send_msg(ib, IMSG_NETD_DNSMAP, 1, -1, &dm,
+				    sizeof(dm));
+			}
+			fprintf(stderr, "harness: %d DNSMAP sent\n", ndnsmap2);
+		}
+		if (usr2) {
+			usr2 = 0;
+			if ((msg = malloc(sizeof(sb) + plen)) == NULL)
+				err(1, "malloc");
+			memcpy(msg, &sb, sizeof(sb));
+			memcpy(msg + sizeof(sb), policy, plen);
+			send_msg(ib, IMSG_NETD_SANDBOX, 1, -1, msg,
+			    sizeof(sb) + plen);
+			free(msg);
+			fprintf(stderr, "harness: policy sent again\n");
+		}
 		pfd.fd = child.fd;
 		pfd.events = POLLIN;
 		if (poll(&pfd, 1, 500) == -1) {
@@ -531,8 +590,66 @@ sendrecv(const char *where, const char *data, int waitms, int prems)
 	return 0;
 }
 
+static uint8_t
+pattern(uint64_t i)
+{
+	return (uint8_t)((i * 131) ^ (i >> 11) ^ (i >> 19));
+}
+
 static int
-hold(int n, const char *proxy, const char *target)
+blast(const char *where, uint64_t total)
+{
+	struct pollfd	 pfd;
+	uint8_t		 buf[65536];
+	uint64_t	 sent = 0, got = 0, i;
+	ssize_t		 r;
+	size_t		 len;
+	int		 fd, same = 1, eof = 0;
+
+	signal(SIGPIPE, SIG_IGN);
+	fd = tcp_connect(where);
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
+		err(1, "fcntl");
+	if (total == 0)
+		shutdown(fd, SHUT_WR);
+	while (!eof) {
+		pfd.fd = fd;
+		pfd.events = POLLIN | (sent < total ? POLLOUT : 0);
+		if (poll(&pfd, 1, 30000) <= 0)
+			errx(1, "blast: stalled at sent=%llu got=%llu",
+			    (unsigned long long)sent, (unsigned long long)got);
+		if (pfd.revents & POLLOUT) {
+			len = total - sent < sizeof(buf) ? total - sent :
+			    sizeof(buf);
+			for (i = 0; i < len; i++)
+				buf[i] = pattern(sent + i);
+			if ((r = write(fd, buf, len)) == -1 && errno != EAGAIN)
+				err(1, "blast: write");
+			if (r > 0 && (sent += r) == total)
+				shutdown(fd, SHUT_WR);
+		}
+		if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
+			if ((r = read(fd, buf, sizeof(buf))) == -1) {
+				if (errno == EAGAIN)
+					continue;
+				err(1, "blast: read");
+			}
+			if (r == 0)
+				eof = 1;
+			for (i = 0; i < (uint64_t)r; i++)
+				if (buf[i] != pattern(got + i))
+					same = 0;
+			got += r;
+		}
+	}
+	close(fd);
+	printf("blast sent=%llu got=%llu same=%d\n", (unsigned long long)sent,
+	    (unsigned long long)got, same && got == sent);
+	return 0;
+}
+
+static int
+hold(int n, const char *proxy, const char *target, int linger)
 {
 	struct rlimit	 rl;
 	char		 req[256], buf[512];
@@ -573,6 +690,9 @@ hold(int n, const char *proxy, const char *target)
 			good++;
 	}
 	printf("held %d\n", good);
+	fflush(stdout);
+	if (linger > 0)
+		sleep(linger);
 	for (i = 0; i < n; i++)
 		close(fds[i]);
 	free(fds);
@@ -583,7 +703,7 @@ int
 main(int argc, char **argv)
 {
 	if (argc < 2)
-		errx(1, "usage: proxyharness run|echo|send|hold ...");
+		errx(1, "usage: proxyharness run|echo|send|hold|blast ...");
 	if (strcmp(argv[1], "run") == 0) {
 		proc_init(argc, argv);
 		return run(argc - 1, argv + 1);
@@ -593,7 +713,10 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "send") == 0 && argc >= 4 && argc <= 6)
 		return sendrecv(argv[2], argv[3], argc >= 5 ? atoi(argv[4]) : 0,
 		    argc == 6 ? atoi(argv[5]) : 0);
-	if (strcmp(argv[1], "hold") == 0 && argc == 5)
-		return hold(atoi(argv[2]), argv[3], argv[4]);
+	if (strcmp(argv[1], "hold") == 0 && (argc == 5 || argc == 6))
+		return hold(atoi(argv[2]), argv[3], argv[4],
+		    argc == 6 ? atoi(argv[5]) : 0);
+	if (strcmp(argv[1], "blast") == 0 && argc == 4)
+		return blast(argv[2], strtoull(argv[3], NULL, 10));
 	errx(1, "bad usage");
 }
