@@ -15,17 +15,7 @@
 #include <string.h>
 
 #include "rcache.h"
-
-static int	 n, failed;
-
-static void
-ok(int cond, const char *what)
-{
-	n++;
-	if (!cond)
-		failed++;
-	printf("%sok %d - %s\n", cond ? "" : "not ", n, what);
-}
+#include "tap.h"
 
 static struct sockaddr_storage
 a4(const char *s)
@@ -72,7 +62,7 @@ main(void)
 	char			 name[64], longname[NETD_NAME_SIZE + 10];
 	int			 i, all;
 
-	printf("1..27\n");
+	tap_plan(27);
 	rcache_init(&rc, 4);
 
 	ok(rcache_get(&rc, "ok.test", 100) == NULL, "empty cache: a miss");
@@ -180,5 +170,5 @@ main(void)
 	rcache_init(&rc, 0);
 	rcache_put(&rc, "ok.test", addrs, 1, 60, 0);
 	ok(rc.n == 0, "a cache of size 0 keeps nothing");
-	return failed != 0;
+	return tap_done();
 }
