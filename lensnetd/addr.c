@@ -157,17 +157,17 @@ v6_forbidden(const struct in6_addr *in6)
 	return NULL;
 }
 
-static int
-same_addr(const struct sockaddr *sa, const struct sockaddr_storage *ss)
+int
+addr_same(const struct sockaddr *a, const struct sockaddr *b)
 {
-	if (sa->sa_family != ss->ss_family)
+	if (a->sa_family != b->sa_family)
 		return 0;
-	if (sa->sa_family == AF_INET)
-		return ((const struct sockaddr_in *)sa)->sin_addr.s_addr ==
-		    ((const struct sockaddr_in *)ss)->sin_addr.s_addr;
-	if (sa->sa_family == AF_INET6)
-		return memcmp(&((const struct sockaddr_in6 *)sa)->sin6_addr,
-		    &((const struct sockaddr_in6 *)ss)->sin6_addr, 16) == 0;
+	if (a->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		    ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	if (a->sa_family == AF_INET6)
+		return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		    &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
 	return 0;
 }
 
@@ -180,7 +180,7 @@ addr_forbidden(const struct sockaddr *sa,
 	uint32_t		 v4;
 
 	for (i = 0; i < nhostaddrs; i++)
-		if (same_addr(sa, &hostaddrs[i]))
+		if (addr_same(sa, (const struct sockaddr *)&hostaddrs[i]))
 			return "host";
 	/* the host's IPv4 addresses in an IPv6 spelling are the host too */
 	if (sa->sa_family == AF_INET6 && v6_embedded_v4(
@@ -189,7 +189,8 @@ addr_forbidden(const struct sockaddr *sa,
 		sin.sin_family = AF_INET;
 		sin.sin_addr.s_addr = htonl(v4);
 		for (i = 0; i < nhostaddrs; i++)
-			if (same_addr((struct sockaddr *)&sin, &hostaddrs[i]))
+			if (addr_same((struct sockaddr *)&sin,
+			    (const struct sockaddr *)&hostaddrs[i]))
 				return "host";
 	}
 	switch (sa->sa_family) {

@@ -115,6 +115,8 @@ int	attach_parse(const void *data, size_t len, int has_fd,
  */
 const char *addr_forbidden(const struct sockaddr *,
 	    const struct sockaddr_storage *hostaddrs, size_t nhostaddrs);
+/* the same IPv4 or IPv6 address (ports and scopes not compared) */
+int	addr_same(const struct sockaddr *, const struct sockaddr *);
 /* numeric text of an address without port, into buf (INET6_ADDRSTRLEN) */
 const char *addr_str(const struct sockaddr *, char *buf, size_t len);
 

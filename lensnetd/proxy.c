@@ -289,20 +289,6 @@ ss_len(const struct sockaddr_storage *ss)
 	    sizeof(struct sockaddr_in6);
 }
 
-static int
-ss_sameaddr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return 0;
-	if (a->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-		    ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-	if (a->ss_family == AF_INET6)
-		return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-		    &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
-	return 0;
-}
-
 /* an IPv4-mapped IPv6 address as the IPv4 address it carries */
 static void
 ss_unmap(struct sockaddr_storage *ss)
@@ -973,7 +959,8 @@ dnsmap_lookup(struct sbx *s, const struct sockaddr_storage *a,
 			free(m);
 			continue;
 		}
-		if (ss_sameaddr(&m->addr, a))
+		if (addr_same((struct sockaddr *)&m->addr,
+		    (struct sockaddr *)a))
 			return m;
 	}
 	return NULL;
@@ -1805,7 +1792,8 @@ msg_dnsmap(struct imsg *im)
 	/* the name has other addresses now: resolve it again */
 	rcache_check(&s->rc, d.name, &d.addr);
 	TAILQ_FOREACH(m, &s->dnsmap, entry)
-		if (ss_sameaddr(&m->addr, &d.addr) &&
+		if (addr_same((struct sockaddr *)&m->addr,
+		    (struct sockaddr *)&d.addr) &&
 		    strcasecmp(m->name, d.name) == 0)
 			break;
 	if (m != NULL)

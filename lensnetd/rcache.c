@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lensnetd.h"
 #include "rcache.h"
 
 /* libbsd's tree.h wants __unused, its cdefs.h does not define it */
@@ -112,20 +113,6 @@ rcache_del(struct rcache *rc, const char *name)
 		rcache_remove(rc, e);
 }
 
-static int
-same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return 0;
-	if (a->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-		    ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-	if (a->ss_family == AF_INET6)
-		return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-		    &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
-	return 0;
-}
-
 void
 rcache_check(struct rcache *rc, const char *name,
     const struct sockaddr_storage *addr)
@@ -136,7 +123,8 @@ rcache_check(struct rcache *rc, const char *name,
 	if ((e = rcache_find(rc, name)) == NULL)
 		return;
 	for (i = 0; i < e->naddrs; i++)
-		if (same_addr(&e->addrs[i], addr))
+		if (addr_same((const struct sockaddr *)&e->addrs[i],
+		    (const struct sockaddr *)addr))
 			return;
 	rcache_remove(rc, e);
 }

@@ -16,12 +16,7 @@ INIT="unshare --pid --fork --mount-proc $OBJ/lens-init -v"
 
 if [ "$(id -u)" -ne 0 ] || ! unshare --pid --fork --mount-proc true \
     2>/dev/null; then
-	i=0
-	while [ $i -lt 48 ]; do
-		skip "needs root and pid namespaces"
-		i=$((i + 1))
-	done
-	tap_done
+	skip_rest "needs root and pid namespaces"
 fi
 
 # drive [initdrive options] -- CMD...: lens-init in a fresh pid namespace

@@ -49,6 +49,14 @@ skip() {
 	echo "ok $_tap_n # skip $*"
 }
 
+# skip_rest REASON: every planned test not run yet is skipped; exits
+skip_rest() {
+	while [ "$_tap_n" -lt "$_tap_plan" ]; do
+		skip "$*"
+	done
+	tap_done
+}
+
 # at_exit CMD: run CMD (a shell string) at exit, before $T is removed
 at_exit() {
 	_tap_atexit="$_tap_atexit

@@ -20,23 +20,14 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 DRIVE=$OBJ/regress/tools/initdrive
 G=$OBJ/guest
 
-skip_all() {
-	i=0
-	while [ $i -lt $N ]; do
-		skip "$1"
-		i=$((i + 1))
-	done
-	tap_done
-}
-
-[ "$(id -u)" -eq 0 ] || skip_all "needs root (tap, network namespace)"
+[ "$(id -u)" -eq 0 ] || skip_rest "needs root (tap, network namespace)"
 command -v qemu-system-x86_64 >/dev/null ||
-    skip_all "no qemu-system-x86_64 (apt-get install qemu-system-x86)"
-[ -c /dev/net/tun ] || skip_all "no /dev/net/tun"
-[ -x "$DRIVE" ] || skip_all "no $DRIVE (make regress-bins)"
+    skip_rest "no qemu-system-x86_64 (apt-get install qemu-system-x86)"
+[ -c /dev/net/tun ] || skip_rest "no /dev/net/tun"
+[ -x "$DRIVE" ] || skip_rest "no $DRIVE (make regress-bins)"
 if ! make -s -C "$TOP" OBJ="$OBJ" guest >"$T/make.log" 2>&1; then
 	sed 's/^/# /' "$T/make.log"
-	skip_all "make guest failed: $(grep mkguest.sh "$T/make.log" |
+	skip_rest "make guest failed: $(grep mkguest.sh "$T/make.log" |
 	    tail -1)"
 fi
 
@@ -44,12 +35,12 @@ fi
 NS=lensvm$$
 TAP=ltap$$
 SUB=198.18.$(($$ % 200 + 20))
-ip netns add "$NS" || skip_all "cannot create a network namespace"
+ip netns add "$NS" || skip_rest "cannot create a network namespace"
 at_exit "ip netns del $NS 2>/dev/null"
 ip netns exec "$NS" ip tuntap add dev "$TAP" mode tap &&
     ip netns exec "$NS" ip addr add "$SUB.1/30" dev "$TAP" &&
     ip netns exec "$NS" ip link set "$TAP" up &&
-    ip netns exec "$NS" ip link set lo up || skip_all "cannot set up the tap"
+    ip netns exec "$NS" ip link set lo up || skip_rest "cannot set up the tap"
 
 QPID=
 ROOTIMG=rootfs.ext4

@@ -38,12 +38,7 @@ direct|nested)
 	diag "KVM: $mode, kernel $VM_KERNEL"
 	;;
 *)
-	i=0
-	while [ $i -lt $NTESTS ]; do
-		skip "${mode#none: }"
-		i=$((i + 1))
-	done
-	tap_done
+	skip_rest "${mode#none: }"
 	;;
 esac
 

@@ -36,12 +36,7 @@ direct|nested)
 	diag "KVM: $mode, guest $GUEST ($(cat "$GUEST/kernel.release" 2>/dev/null))"
 	;;
 *)
-	i=0
-	while [ $i -lt $NTESTS ]; do
-		skip "${mode#none: }"
-		i=$((i + 1))
-	done
-	tap_done
+	skip_rest "${mode#none: }"
 	;;
 esac
 

@@ -37,12 +37,7 @@ direct|nested)
 	diag "KVM: $mode"
 	;;
 *)
-	i=0
-	while [ $i -lt $((2 * ncases + 7)) ]; do
-		skip "${mode#none: }"
-		i=$((i + 1))
-	done
-	tap_done
+	skip_rest "${mode#none: }"
 	;;
 esac
 
