@@ -550,12 +550,16 @@ slot_alloc(int *fd)
 
 /* --- fork of a jail process ---------------------------------------------- */
 
-static int
+int
 close_except(const int *keep, int nkeep)
 {
 	int	 i, j, lo = STDERR_FILENO + 1, hi, t;
 	int	 sorted[16];
 
+	if (nkeep > (int)(sizeof(sorted) / sizeof(sorted[0]))) {
+		errno = EINVAL;
+		return -1;
+	}
 	for (i = 0; i < nkeep; i++)
 		sorted[i] = keep[i];
 	for (i = 0; i < nkeep; i++)

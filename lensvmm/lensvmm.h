@@ -194,6 +194,10 @@ int	netd_connect(const char *sockpath, const char *id, uint32_t backend,
  * start (fail closed) */
 int	netd_attach(struct jail_conf *c, pid_t pid, char *err, size_t errlen);
 
+/* lensvmm.c: close every descriptor above stderr but the nkeep (<= 16)
+ * in keep (the jail and vm processes start that way) */
+int	close_except(const int *keep, int nkeep);
+
 /* jail.c: set the sandbox up and start lens-init; the init channel in
  * *initfd and its host pid in *initpid; -1 with a message in err */
 int	jail_start(struct jail_conf *, int *chan, int *console,

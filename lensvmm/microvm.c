@@ -41,23 +41,6 @@
 #include "privsep.h"
 #include "vm.h"
 
-static int
-keep_only(const int *keep, int nkeep)
-{
-	int	 fd, i, k, maxfd = (int)sysconf(_SC_OPEN_MAX);
-
-	if (maxfd < 0 || maxfd > 65536)
-		maxfd = 65536;
-	for (fd = STDERR_FILENO + 1; fd < maxfd; fd++) {
-		for (i = 0, k = 0; i < nkeep; i++)
-			if (keep[i] == fd)
-				k = 1;
-		if (!k)
-			(void)close(fd);
-	}
-	return 0;
-}
-
 /* the sandbox's name as a host name lens-init accepts */
 static void
 hostname(const char *name, char *out, size_t outlen)
@@ -120,7 +103,7 @@ microvm_start(struct jail_conf *c, int *chan, int *console, pid_t *pidp,
 	char		 cmdline[VM_CMDLINE_MAX], host[64];
 	char		 a[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN];
 	int		 cached, rofd = -1, rwfd = -1, tapfd = -1;
-	int		 sv[2] = { -1, -1 }, cp[2] = { -1, -1 }, keep[8], n = 0;
+	int		 sv[2] = { -1, -1 }, cp[2] = { -1, -1 }, keep[12], n = 0;
 	pid_t		 pid, self = getpid();
 	size_t		 i;
 
@@ -216,7 +199,10 @@ microvm_start(struct jail_conf *c, int *chan, int *console, pid_t *pidp,
 			keep[n++] = tapfd;
 		for (i = 0; i < 4 && c->cgprocs[i] != -1; i++)
 			keep[n++] = c->cgprocs[i];
-		keep_only(keep, n);
+		if (close_except(keep, n) == -1) {
+			log_warn("vm process: close its other descriptors");
+			_exit(1);
+		}
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGCHLD, SIG_DFL);
 		vm_process(c, &vc, self);
