@@ -78,7 +78,9 @@ done
 EOF
 KVM_BINS=$VMRUN
 out=$T/out
-kvm_run "$T/run.sh" "$T/w" "$out"
+# nested, 16 VMs take ~15 min on two idle cores; the default 900 s
+# ended the last one (nosb) on a loaded machine
+KVM_QEMU_TIMEOUT=${KVM_QEMU_TIMEOUT:-2400} kvm_run "$T/run.sh" "$T/w" "$out"
 rc=$?
 [ $rc -eq 0 ] || { diag "kvm run failed ($rc):"; tail -n 40 "$out" |
     sed 's/^/#   /'; }
