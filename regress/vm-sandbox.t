@@ -52,34 +52,11 @@ else
 	KARGS="no_timer_check"
 fi
 
+cp "$(dirname "$0")/vmlens.sh" "$T/w/"
 cat >"$T/run.sh" <<EOF
-W=\$(pwd)
 AUDITD=$OBJ/lensauditd VMM=$OBJ/lensvmm LENSCTL=$OBJ/lensctl
-INIT=$OBJ/lens-init
-if ! grep -q '^_lensvmm:' /etc/passwd 2>/dev/null; then
-	# the nested guest: no users, no cgroup file system yet
-	mkdir -p /etc /run/lens /var/lib/lens
-	printf 'root:x:0:0::/root:/bin/sh\n_lensvmm:x:990:990::/:/bin/false\n_lensaudit:x:991:991::/:/bin/false\n_lensnet:x:992:992::/:/bin/false\n_lenscred:x:993:993::/:/bin/false\n' >>/etc/passwd
-	printf 'root:x:0:\nlens:x:989:\n_lensvmm:x:990:\n_lensaudit:x:991:\n_lensnet:x:992:\n_lenscred:x:993:\n' >>/etc/group
-	grep -q cgroup2 /proc/mounts || mount -t cgroup2 none /sys/fs/cgroup
-fi
-chmod 0755 "\$W"
-waitlog() {	# waitlog FILE PATTERN SECS
-	n=\$((\$3 * 10))
-	while [ \$n -gt 0 ]; do
-		grep -q -- "\$2" "\$1" 2>/dev/null && return 0
-		sleep 0.1
-		n=\$((n - 1))
-	done
-	echo "X: \$1 has no '\$2':"; sed 's/^/X:   /' "\$1"
-	return 1
-}
-\$AUDITD -d -D "\$W/audit" -s "\$W/auditd.sock" >"\$W/auditd.log" 2>&1 &
-waitlog "\$W/auditd.log" 'ready at seq' 60 || exit 1
-\$VMM -d -v -s "\$W/vmm.sock" -D "\$W/state" -a "\$W/auditd.sock" -i "\$INIT" \\
-    -c lens-vmsbx -g "\$W/guest" -T $BOOT -k "$KARGS" >"\$W/vmm.log" 2>&1 &
-waitlog "\$W/vmm.log" 'started: socket' 60 || exit 1
-C="\$LENSCTL -s \$W/vmm.sock"
+INIT=$OBJ/lens-init BOOT=$BOOT KARGS="$KARGS"
+. ./vmlens.sh
 R="--rootfs \$W/rootfs"
 
 t0=\$(date +%s)
