@@ -16,8 +16,8 @@
  * The cache is bounded (lensvmm -C): after a build, and at lensvmm's
  * start, the least recently used images go until the images' disk
  * usage (st_blocks, ext4 images are sparse) is within the limit.  The
- * image just built is never removed, even alone over the limit.  A
- * cache hit sets the image's mtime to now: the mtime is the time of
+ * eviction after a build never removes the image just built, even alone
+ * over the limit.  A cache hit sets the image's mtime to now: the mtime is the time of
  * last use (atime would depend on the mount's relatime).
  *
  * Locking: CACHE/KEY.lock, flock(2)ed exclusively around everything
@@ -45,8 +45,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <signal.h>
 #include <limits.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -16,8 +16,9 @@
  *			log, exit report
  *	cgroup.c	cgroup v1 and v2 limits, kill, removal, OOM counter
  *	probe.c		can this host boot a Linux microVM (backend auto)
- *	diskimg.c	rootfs directory -> cached erofs/ext4 image, and the
- *			per-sandbox writable ext4 image (microvm)
+ *	diskimg.c	rootfs directory -> erofs/ext4 image in a bounded LRU
+ *			cache (-C), and the per-sandbox writable ext4
+ *			image (microvm)
  *	microvm.c	the microvm backend's replacement of jail.c: builds
  *			the disks, attaches the tap and forks the `vm'
  *			process (the KVM monitor, lensvmm/vm*.c) as the
