@@ -8,11 +8,29 @@
  *		is the sha256 of the tree: every entry's relative path,
  *		type, mode, owner, size, mtime, ctime and symlink target,
  *		so a changed file means a new image and an unchanged tree
- *		is reused.  Built into a temporary name and renamed; a
- *		lock file per key keeps two sandboxes from building it
- *		twice.
+ *		is reused.  Built into a temporary name (KEY.TYPE.PID)
+ *		and renamed.
  *	vdb	a sparse ext4 image per sandbox: the overlay's upper layer
  *		inside the guest.
+ *
+ * The cache is bounded (lensvmm -C): after a build, and at lensvmm's
+ * start, the least recently used images go until the images' disk
+ * usage (st_blocks, ext4 images are sparse) is within the limit.  The
+ * eviction after a build never removes the image just built, even alone
+ * over the limit.  A cache hit sets the image's mtime to now: the mtime is the time of
+ * last use (atime would depend on the mount's relatime).
+ *
+ * Locking: CACHE/KEY.lock, flock(2)ed exclusively around everything
+ * done to KEY: lookup and open, build and rename, eviction (which only
+ * tries, LOCK_NB, and skips a busy key).  So an image is never removed
+ * between "it is there" and "it is open".  Once open, removing it is
+ * harmless: the descriptor keeps the data, so an image a running VM
+ * uses may be evicted.  A lock file is removed with its image (or when
+ * a build fails), always by the process holding its lock; so whoever
+ * gets the lock checks that its descriptor is still the file at the
+ * lock's name and starts over if not (it waited on a removed file while
+ * a newcomer locks a new one).  Keeping lock files forever instead
+ * would leave one per key ever built.
  *
  * The tools run as root with a closed stdin, their output kept for the
  * error message (its last line).
@@ -22,10 +40,13 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,6 +54,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "lensvmm.h"
 
 static const char *const erofs_tools[] = { "/usr/bin/mkfs.erofs",
@@ -280,18 +302,329 @@ mkfs(const char *fstype, const char *src, const char *img, uint64_t bytes,
 	return run(argv, err, errlen);
 }
 
+/* --- the cache ----------------------------------------------------- */
+
+/* 1024, 512M, 4G, 4GiB ...: bytes in *out; else -1 and why in err */
+int
+diskimg_cache_limit(const char *s, uint64_t *out, char *err, size_t errlen)
+{
+	const char	*p = s;
+	uint64_t	 v = 0, mul = 1;
+
+	if (!isdigit((unsigned char)*p)) {
+		snprintf(err, errlen, "not a size (like 512M or 4G)");
+		return -1;
+	}
+	for (; isdigit((unsigned char)*p); p++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			goto toolarge;
+		v = v * 10 + (*p - '0');
+	}
+	switch (toupper((unsigned char)*p)) {
+	case 'K':
+		mul = 1ULL << 10;
+		break;
+	case 'M':
+		mul = 1ULL << 20;
+		break;
+	case 'G':
+		mul = 1ULL << 30;
+		break;
+	case 'T':
+		mul = 1ULL << 40;
+		break;
+	}
+	if (mul > 1) {
+		p++;
+		if (toupper((unsigned char)p[0]) == 'I' &&
+		    toupper((unsigned char)p[1]) == 'B')
+			p += 2;
+	}
+	if (toupper((unsigned char)*p) == 'B')
+		p++;
+	if (*p != '\0') {
+		snprintf(err, errlen, "unknown unit (bytes, or K, M, G, T)");
+		return -1;
+	}
+	if (v > UINT64_MAX / mul)
+		goto toolarge;
+	*out = v * mul;
+	return 0;
+toolarge:
+	snprintf(err, errlen, "too large");
+	return -1;
+}
+
+enum { NAME_OTHER, NAME_IMAGE, NAME_LOCK, NAME_TMP };
+
+/* what a cache entry is: KEY.TYPE, KEY.lock or KEY.TYPE.PID (*pid) */
+static int
+name_kind(const char *name, pid_t *pid)
+{
+	const char	*p, *errstr;
+	size_t		 i;
+
+	for (i = 0; i < 64; i++)
+		if (!isxdigit((unsigned char)name[i]) ||
+		    isupper((unsigned char)name[i]))
+			return NAME_OTHER;
+	p = name + 64;
+	if (strcmp(p, ".lock") == 0)
+		return NAME_LOCK;
+	if (strncmp(p, ".erofs", 6) == 0)
+		p += 6;
+	else if (strncmp(p, ".ext4", 5) == 0)
+		p += 5;
+	else
+		return NAME_OTHER;
+	if (*p == '\0')
+		return NAME_IMAGE;
+	if (*p != '.' || !isdigit((unsigned char)p[1]))
+		return NAME_OTHER;
+	*pid = (pid_t)strtonum(p + 1, 1, INT_MAX, &errstr);
+	return errstr == NULL ? NAME_TMP : NAME_OTHER;
+}
+
 /*
- * The image of rootfs in cachedir (created 0700 if missing): its path
- * in path, whether it was already there in *cached.
+ * Lock the key of lock file path (how: LOCK_EX, or with LOCK_NB): the
+ * descriptor, or -1 and errno (EWOULDBLOCK: busy).  Starts over when
+ * the file it locked is no longer the one at path (see above).
+ */
+static int
+lock_key(const char *path, int how)
+{
+	struct stat	 fst, pst;
+	int		 fd, e;
+
+	for (;;) {
+		if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW |
+		    O_CLOEXEC, 0600)) == -1)
+			return -1;
+		while (flock(fd, how) == -1)
+			if (errno != EINTR) {
+				e = errno;
+				close(fd);
+				errno = e;
+				return -1;
+			}
+		if (fstat(fd, &fst) == -1) {
+			e = errno;
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		if (stat(path, &pst) == 0 && pst.st_dev == fst.st_dev &&
+		    pst.st_ino == fst.st_ino)
+			return fd;
+		close(fd);
+	}
+}
+
+/* is there an image of the key name starts with in directory dfd */
+static int
+has_image(int dfd, const char *name)
+{
+	struct stat	 st;
+	char		 img[80];
+
+	snprintf(img, sizeof(img), "%.64s.erofs", name);
+	if (fstatat(dfd, img, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return 1;
+	snprintf(img, sizeof(img), "%.64s.ext4", name);
+	return fstatat(dfd, img, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+struct cached {
+	char		 name[72];	/* KEY.TYPE */
+	struct timespec	 used;		/* mtime: built or last hit */
+	uint64_t	 bytes;		/* st_blocks * 512 */
+};
+
+static int
+cached_cmp(const void *va, const void *vb)
+{
+	const struct cached	*a = va, *b = vb;
+
+	if (a->used.tv_sec != b->used.tv_sec)
+		return a->used.tv_sec < b->used.tv_sec ? -1 : 1;
+	if (a->used.tv_nsec != b->used.tv_nsec)
+		return a->used.tv_nsec < b->used.tv_nsec ? -1 : 1;
+	return strcmp(a->name, b->name);
+}
+
+/*
+ * Remove the least recently used images of cachedir until they use at
+ * most limit bytes; never keep (an image's name, or NULL), nor an image
+ * whose key is locked.  Each removal is logged.  The number removed, or
+ * -1 (logged) if cachedir cannot be read.
  */
 int
-diskimg_rootfs(const char *cachedir, const char *rootfs, const char *fstype,
-    char *path, size_t pathlen, int *cached, char *err, size_t errlen)
+diskimg_evict(const char *cachedir, uint64_t limit, const char *keep)
 {
+	struct cached	*c = NULL, *t;
+	struct dirent	*de;
+	struct stat	 st;
+	DIR		*d;
+	char		 lock[PATH_MAX];
+	uint64_t	 total = 0, kept = 0;
+	size_t		 n = 0, max = 0, i;
+	pid_t		 pid;
+	int		 dfd, lfd, removed = 0;
+
+	if ((d = opendir(cachedir)) == NULL) {
+		log_warn("image cache %s", cachedir);
+		return -1;
+	}
+	dfd = dirfd(d);
+	while ((de = readdir(d)) != NULL) {
+		if (name_kind(de->d_name, &pid) != NAME_IMAGE ||
+		    fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		total += (uint64_t)st.st_blocks * 512;
+		if (keep != NULL && strcmp(de->d_name, keep) == 0) {
+			kept = (uint64_t)st.st_blocks * 512;
+			continue;
+		}
+		if (n == max) {
+			if ((t = reallocarray(c, max + 64, sizeof(*c))) ==
+			    NULL) {
+				log_warn("image cache %s", cachedir);
+				break;
+			}
+			c = t;
+			max += 64;
+		}
+		strlcpy(c[n].name, de->d_name, sizeof(c[n].name));
+		c[n].used = st.st_mtim;
+		c[n].bytes = (uint64_t)st.st_blocks * 512;
+		n++;
+	}
+	if (n > 0)
+		qsort(c, n, sizeof(*c), cached_cmp);
+	for (i = 0; i < n && total > limit; i++) {
+		snprintf(lock, sizeof(lock), "%s/%.64s.lock", cachedir,
+		    c[i].name);
+		if ((lfd = lock_key(lock, LOCK_EX | LOCK_NB)) == -1) {
+			if (errno == EWOULDBLOCK)
+				log_info("image cache: %s is busy, kept",
+				    c[i].name);
+			else
+				log_warn("image cache: lock %s", lock);
+			continue;
+		}
+		if (fstatat(dfd, c[i].name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+			if (errno != ENOENT) {
+				log_warn("image cache: %s/%s", cachedir,
+				    c[i].name);
+				close(lfd);
+				continue;
+			}
+			total -= c[i].bytes;	/* another one removed it */
+		} else if (st.st_mtim.tv_sec != c[i].used.tv_sec ||
+		    st.st_mtim.tv_nsec != c[i].used.tv_nsec) {
+			/* used since: no longer the least recent */
+			close(lfd);
+			continue;
+		} else if (unlinkat(dfd, c[i].name, 0) == -1) {
+			log_warn("image cache: remove %s/%s", cachedir,
+			    c[i].name);
+			close(lfd);
+			continue;
+		} else {
+			total -= c[i].bytes;
+			removed++;
+			log_info("image cache: removed %s (%llu KiB, least "
+			    "recently used)", c[i].name,
+			    (unsigned long long)(c[i].bytes >> 10));
+		}
+		/* no image: its lock file goes too, while locked */
+		(void)unlink(lock);
+		close(lfd);
+	}
+	if (kept > limit)
+		log_warnx("image cache: %s alone uses %llu KiB, over the "
+		    "limit of %llu KiB; kept, it is in use", keep,
+		    (unsigned long long)(kept >> 10),
+		    (unsigned long long)(limit >> 10));
+	else if (total > limit)
+		log_warnx("image cache: %llu KiB, over the limit of %llu KiB: "
+		    "the rest is in use", (unsigned long long)(total >> 10),
+		    (unsigned long long)(limit >> 10));
+	free(c);
+	closedir(d);
+	return removed;
+}
+
+/*
+ * At lensvmm's start: remove what interrupted builds left (temporary
+ * images of processes that are gone, lock files of keys without an
+ * image that nobody holds), then evict down to limit.
+ */
+int
+diskimg_cache_clean(const char *cachedir, uint64_t limit)
+{
+	struct dirent	*de;
+	DIR		*d;
+	char		 path[PATH_MAX];
+	pid_t		 pid;
+	int		 lfd;
+
+	if ((d = opendir(cachedir)) == NULL) {
+		log_warn("image cache %s", cachedir);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		switch (name_kind(de->d_name, &pid)) {
+		case NAME_TMP:
+			if (kill(pid, 0) == 0 || errno != ESRCH)
+				break;
+			if (unlinkat(dirfd(d), de->d_name, 0) == -1)
+				log_warn("image cache: remove %s/%s",
+				    cachedir, de->d_name);
+			else
+				log_info("image cache: removed %s, left by "
+				    "process %d", de->d_name, (int)pid);
+			break;
+		case NAME_LOCK:
+			snprintf(path, sizeof(path), "%s/%s", cachedir,
+			    de->d_name);
+			if ((lfd = lock_key(path, LOCK_EX | LOCK_NB)) == -1)
+				break;		/* busy: a build */
+			if (!has_image(dirfd(d), de->d_name)) {
+				if (unlink(path) == -1)
+					log_warn("image cache: remove %s",
+					    path);
+				else
+					log_info("image cache: removed %s, "
+					    "a lock without an image",
+					    de->d_name);
+			}
+			close(lfd);
+			break;
+		}
+	}
+	closedir(d);
+	return diskimg_evict(cachedir, limit, NULL);
+}
+
+/*
+ * The image of rootfs in cachedir (created 0700 if missing), open
+ * read-only: the descriptor, its path in path, whether it was already
+ * there in *cached.  After a build the cache is evicted down to limit
+ * bytes.  -1 with err on failure.
+ */
+int
+diskimg_rootfs(const char *cachedir, uint64_t limit, const char *rootfs,
+    const char *fstype, char *path, size_t pathlen, int *cached, char *err,
+    size_t errlen)
+{
+	static const struct timespec used[2] = { { 0, UTIME_OMIT },
+	    { 0, UTIME_NOW } };
 	char		 key[65], lock[PATH_MAX], tmp[PATH_MAX];
 	uint64_t	 bytes;
 	struct stat	 st;
-	int		 lfd, rc;
+	int		 fd, lfd, rc;
 
 	*cached = 0;
 	if (strcmp(fstype, "erofs") != 0 && strcmp(fstype, "ext4") != 0) {
@@ -316,32 +649,40 @@ diskimg_rootfs(const char *cachedir, const char *rootfs, const char *fstype,
 		    cachedir);
 		return -1;
 	}
-	if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-		*cached = 1;
-		return 0;
-	}
-	if ((lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
-		snprintf(err, errlen, "%s: %s", lock, strerror(errno));
+	if ((lfd = lock_key(lock, LOCK_EX)) == -1) {
+		snprintf(err, errlen, "lock %s: %s", lock, strerror(errno));
 		return -1;
 	}
-	while (flock(lfd, LOCK_EX) == -1)
-		if (errno != EINTR) {
-			snprintf(err, errlen, "lock %s: %s", lock,
-			    strerror(errno));
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) != -1) {
+		if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+			snprintf(err, errlen, "%s: not a regular file", path);
+			close(fd);
 			close(lfd);
 			return -1;
 		}
-	/* another sandbox may have built it while we waited */
-	if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+		/* a use: least recently used goes first */
+		if (futimens(fd, used) == -1)
+			log_warn("image cache: %s: set mtime", path);
 		*cached = 1;
-		rc = 0;
-		goto out;
+		close(lfd);
+		return fd;
+	}
+	if (errno != ENOENT) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(lfd);
+		return -1;
 	}
 	/* ext4: room for the tree, its metadata and the journal */
 	rc = mkfs(fstype, rootfs, tmp, bytes + bytes / 4 + (32ULL << 20),
 	    err, errlen);
 	if (rc == 0 && rename(tmp, path) == -1) {
 		snprintf(err, errlen, "rename %s: %s", tmp, strerror(errno));
+		rc = -1;
+	}
+	if (rc == 0 && (fd = open(path, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		(void)unlink(path);
 		rc = -1;
 	}
 	if (rc == -1) {
@@ -351,11 +692,13 @@ diskimg_rootfs(const char *cachedir, const char *rootfs, const char *fstype,
 		    fstype, err);
 		strlcpy(err, e2, errlen);
 		(void)unlink(tmp);
+		(void)unlink(lock);	/* no image: see above */
+		close(lfd);
+		return -1;
 	}
-out:
-	(void)unlink(lock);
 	close(lfd);
-	return rc;
+	(void)diskimg_evict(cachedir, limit, strrchr(path, '/') + 1);
+	return fd;
 }
 
 /* a fresh, empty, sparse ext4 image of size bytes at path */

@@ -114,6 +114,7 @@ static char			 guestdir[PATH_MAX];	/* microvm: kernel, initramfs */
 static char			 imagedir[PATH_MAX];	/* microvm: image cache */
 static uint32_t			 boot_timeout = VMM_VM_BOOT_TIMEOUT;
 static char			 kernel_args[512];	/* microvm: -k */
+static uint64_t			 imagecache = VMM_IMAGECACHE;	/* -C */
 static char			 defpolicy[256];	/* -P */
 static pid_t			 parent_pid;
 static int			 shutting_down;
@@ -139,10 +140,10 @@ static const cap_value_t keep_caps[] = {
 static __attribute__((noreturn)) void
 usage(void)
 {
-	fprintf(stderr, "usage: lensvmm [-dv] [-a auditsock] [-c cgroup] "
-	    "[-D statedir] [-g guestdir] [-i lens-init]\n"
-	    "\t[-k kernel-args] [-n netdsock] [-P policy] [-s socket] "
-	    "[-T boot-timeout]\n");
+	fprintf(stderr, "usage: lensvmm [-dv] [-a auditsock] [-C cachesize] "
+	    "[-c cgroup] [-D statedir]\n"
+	    "\t[-g guestdir] [-i lens-init] [-k kernel-args] [-n netdsock] "
+	    "[-P policy]\n\t[-s socket] [-T boot-timeout]\n");
 	exit(2);
 }
 
@@ -1158,6 +1159,7 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 		jc.backend = BACKEND_MICROVM;
 		strlcpy(jc.guestdir, guestdir, sizeof(jc.guestdir));
 		strlcpy(jc.imagedir, imagedir, sizeof(jc.imagedir));
+		jc.imagecache = imagecache;
 		strlcpy(jc.fstype, diskimg_default_fstype(),
 		    sizeof(jc.fstype));
 		jc.memory = sb->run.memory;
@@ -2155,7 +2157,7 @@ main(int argc, char *argv[])
 	strlcpy(cgname, VMM_CGROUP, sizeof(cgname));
 	strlcpy(guestdir, VMM_GUESTDIR, sizeof(guestdir));
 	strlcpy(defpolicy, VMM_POLICY, sizeof(defpolicy));
-	while ((ch = getopt(argc, argv, "a:c:dD:g:i:k:n:P:s:T:v")) != -1) {
+	while ((ch = getopt(argc, argv, "a:C:c:dD:g:i:k:n:P:s:T:v")) != -1) {
 		switch (ch) {
 		case 'g':
 			if (optarg[0] != '/' || strlcpy(guestdir, optarg,
@@ -2187,6 +2189,16 @@ main(int argc, char *argv[])
 			if (strlcpy(auditsock, optarg, sizeof(auditsock)) >=
 			    sizeof(auditsock))
 				errx(2, "-a %s: path too long", optarg);
+			break;
+		case 'C':
+			{
+				char	 why[64];
+
+				if (diskimg_cache_limit(optarg, &imagecache,
+				    why, sizeof(why)) == -1)
+					errx(2, "-C %s: image cache size: %s",
+					    optarg, why);
+			}
 			break;
 		case 'c':
 			if (!cgroup_name_ok(optarg))
@@ -2297,6 +2309,7 @@ main(int argc, char *argv[])
 		fatalx("state directory path too long");
 	if (mkdir(imagedir, 0700) == -1 && errno != EEXIST)
 		fatal("mkdir %s", imagedir);
+	(void)diskimg_cache_clean(imagedir, imagecache);
 
 	/* the socket: group lens may connect */
 	cc.listen_fd = unixsock_listen(sockpath, 0660,

@@ -16,8 +16,9 @@
  *			log, exit report
  *	cgroup.c	cgroup v1 and v2 limits, kill, removal, OOM counter
  *	probe.c		can this host boot a Linux microVM (backend auto)
- *	diskimg.c	rootfs directory -> cached erofs/ext4 image, and the
- *			per-sandbox writable ext4 image (microvm)
+ *	diskimg.c	rootfs directory -> erofs/ext4 image in a bounded LRU
+ *			cache (-C), and the per-sandbox writable ext4
+ *			image (microvm)
  *	microvm.c	the microvm backend's replacement of jail.c: builds
  *			the disks, attaches the tap and forks the `vm'
  *			process (the KVM monitor, lensvmm/vm*.c) as the
@@ -55,6 +56,7 @@
 #define VMM_KVM			"/dev/kvm"
 #define VMM_CPUINFO		"/proc/cpuinfo"
 #define VMM_IMAGEDIR		"images"	/* under the state directory */
+#define VMM_IMAGECACHE		(4ULL << 30)	/* its default limit (-C) */
 #define VMM_VM_MEMORY		(512ULL << 20)	/* guest RAM without -m */
 #define VMM_VM_MIN_MEMORY	(64ULL << 20)
 #define VMM_VM_OVERHEAD		(96ULL << 20)	/* cgroup: RAM + this */
@@ -164,6 +166,7 @@ struct jail_conf {
 	int		 backend;		/* BACKEND_* */
 	char		 guestdir[PATH_MAX];
 	char		 imagedir[PATH_MAX];	/* the image cache */
+	uint64_t	 imagecache;		/* its limit in bytes (-C) */
 	char		 fstype[8];		/* erofs or ext4 */
 	unsigned int	 ncpus;
 	uint32_t	 boot_timeout;		/* seconds */
@@ -219,9 +222,16 @@ int	probe_guest(const char *guestdir, char *why, size_t whylen);
 const char *diskimg_default_fstype(void);
 int	diskimg_key(const char *rootfs, const char *fstype, char key[65],
 	    uint64_t *bytes, char *err, size_t errlen);
-int	diskimg_rootfs(const char *cachedir, const char *rootfs,
-	    const char *fstype, char *path, size_t pathlen, int *cached,
-	    char *err, size_t errlen);
+/* the image open read-only (its path, was it cached), the cache then
+ * evicted down to limit bytes; -1 with err */
+int	diskimg_rootfs(const char *cachedir, uint64_t limit,
+	    const char *rootfs, const char *fstype, char *path,
+	    size_t pathlen, int *cached, char *err, size_t errlen);
+int	diskimg_cache_limit(const char *s, uint64_t *bytes, char *err,
+	    size_t errlen);
+int	diskimg_evict(const char *cachedir, uint64_t limit,
+	    const char *keep);
+int	diskimg_cache_clean(const char *cachedir, uint64_t limit);
 int	diskimg_scratch(const char *path, uint64_t size, char *err,
 	    size_t errlen);
 

@@ -108,18 +108,15 @@ microvm_start(struct jail_conf *c, int *chan, int *console, pid_t *pidp,
 	size_t		 i;
 
 	c->netdfd = -1;
-	if (diskimg_rootfs(c->imagedir, c->rootfs, c->fstype, img,
-	    sizeof(img), &cached, err, errlen) == -1)
+	/* opened under the key's lock: eviction cannot come in between */
+	if ((rofd = diskimg_rootfs(c->imagedir, c->imagecache, c->rootfs,
+	    c->fstype, img, sizeof(img), &cached, err, errlen)) == -1)
 		return -1;
 	log_info("rootfs %s: %s image %s", c->rootfs, cached ? "cached" :
 	    "built", img);
 	snprintf(scratch, sizeof(scratch), "%s/writable.ext4", c->dir);
 	if (diskimg_scratch(scratch, VMM_VM_SCRATCH, err, errlen) == -1)
-		return -1;
-	if ((rofd = open(img, O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "%s: %s", img, strerror(errno));
 		goto fail;
-	}
 	if ((rwfd = open(scratch, O_RDWR | O_CLOEXEC)) == -1) {
 		snprintf(err, errlen, "%s: %s", scratch, strerror(errno));
 		goto fail;

@@ -170,6 +170,20 @@ test_probe(void)
 	}
 }
 
+/* diskimg_rootfs, its descriptor closed: 0 or -1 */
+static int
+rootfs(const char *cache, const char *root, const char *fstype, char *img,
+    size_t imglen, int *cached, char *err, size_t errlen)
+{
+	int	 fd;
+
+	if ((fd = diskimg_rootfs(cache, 4ULL << 30, root, fstype, img,
+	    imglen, cached, err, errlen)) == -1)
+		return -1;
+	close(fd);
+	return 0;
+}
+
 static void
 test_images(void)
 {
@@ -202,7 +216,7 @@ test_images(void)
 			skip("erofs image", "no mkfs.erofs/fsck.erofs "
 			    "(erofs-utils)");
 	} else {
-		r = diskimg_rootfs(at("cache"), root, "erofs", img, sizeof(img),
+		r = rootfs(at("cache"), root, "erofs", img, sizeof(img),
 		    &cached, err, sizeof(err));
 		res(r == 0 && !cached && le32_at(img, 1024) == 0xe0f5e1e2U,
 		    "erofs: built, erofs superblock magic", r ? err : img);
@@ -213,13 +227,13 @@ test_images(void)
 		    img, at("x-erofs"), at("x-erofs"), at("x-erofs"));
 		res(sh(cmd) == 0, "erofs: the files, modes and symlink are "
 		    "in it (fsck.erofs --extract)", NULL);
-		r = diskimg_rootfs(at("cache"), root, "erofs", img2,
+		r = rootfs(at("cache"), root, "erofs", img2,
 		    sizeof(img2), &cached, err, sizeof(err));
 		res(r == 0 && cached && strcmp(img, img2) == 0,
 		    "erofs: an unchanged tree reuses the cached image", img2);
 		sleep(1);	/* a visibly later mtime, whatever the fs */
 		put(at("rootfs/etc/hello"), "changed\n");
-		r = diskimg_rootfs(at("cache"), root, "erofs", img3,
+		r = rootfs(at("cache"), root, "erofs", img3,
 		    sizeof(img3), &cached, err, sizeof(err));
 		res(r == 0 && !cached && strcmp(img, img3) != 0 &&
 		    stat(img, &st) == 0,
@@ -231,7 +245,7 @@ test_images(void)
 		for (r = 0; r < 2; r++)
 			skip("ext4 image", "no mkfs.ext4/debugfs (e2fsprogs)");
 	} else {
-		r = diskimg_rootfs(at("cache"), root, "ext4", img, sizeof(img),
+		r = rootfs(at("cache"), root, "ext4", img, sizeof(img),
 		    &cached, err, sizeof(err));
 		res(r == 0 && !cached && (le32_at(img, 1024 + 56) & 0xffff) ==
 		    0xef53, "ext4: built with mkfs.ext4 -d, ext4 magic",
@@ -242,20 +256,20 @@ test_images(void)
 		    NULL);
 	}
 
-	r = diskimg_rootfs(at("cache"), at("none"), "erofs", img, sizeof(img),
+	r = rootfs(at("cache"), at("none"), "erofs", img, sizeof(img),
 	    &cached, err, sizeof(err));
 	res(r == -1 && strstr(err, "none: No such file or directory") != NULL,
 	    "bad rootfs: a missing directory is named", err);
-	r = diskimg_rootfs(at("cache"), at("rootfs/etc/hello"), "erofs", img,
+	r = rootfs(at("cache"), at("rootfs/etc/hello"), "erofs", img,
 	    sizeof(img), &cached, err, sizeof(err));
 	res(r == -1 && strstr(err, "hello: not a directory") != NULL,
 	    "bad rootfs: a file is not a directory", err);
-	r = diskimg_rootfs(at("cache"), root, "xfs", img, sizeof(img),
+	r = rootfs(at("cache"), root, "xfs", img, sizeof(img),
 	    &cached, err, sizeof(err));
 	res(r == -1 && strstr(err, "image type xfs: want erofs or ext4"),
 	    "bad image type is named", err);
 	put(at("cachefile"), "");
-	r = diskimg_rootfs(at("cachefile/sub"), root, "ext4", img,
+	r = rootfs(at("cachefile/sub"), root, "ext4", img,
 	    sizeof(img), &cached, err, sizeof(err));
 	res(r == -1 && strstr(err, "cachefile/sub") != NULL,
 	    "an unusable cache directory is named", err);
