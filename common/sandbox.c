@@ -79,6 +79,12 @@ sandbox_report_to(volatile int32_t *slot)
 	report_slot = slot;
 }
 
+int
+sandbox_reported(void)
+{
+	return report_slot != NULL ? *report_slot : -1;
+}
+
 const char *
 sandbox_syscall_name(int nr)
 {

@@ -24,6 +24,8 @@ struct sandbox_syscall {
 
 /* where a trapped process records the syscall number (set by proc.c) */
 void	sandbox_report_to(volatile int32_t *slot);
+/* the number a trapped process recorded there, or -1 */
+int	sandbox_reported(void);
 /* load the filter for role; fatal() if it cannot be loaded */
 void	sandbox_apply(const char *role, const struct sandbox_syscall *,
 	    size_t n);

@@ -723,6 +723,19 @@ on_sigchld(int sig, short ev, void *arg)
 		} else if (WIFEXITED(st))
 			sandbox_exit.code = ready ? WEXITSTATUS(st) :
 			    CTL_EXIT_LENS;
+		/* the vm process shares our report page (sandbox.h) */
+		if (conf->backend == BACKEND_MICROVM && WIFSIGNALED(st) &&
+		    WTERMSIG(st) == SIGSYS && protocol_error[0] == '\0') {
+			int	 nr = sandbox_reported();
+
+			snprintf(protocol_error, sizeof(protocol_error),
+			    "the vm process was killed by SIGSYS: forbidden "
+			    "syscall %s (%d)", nr == -1 ? "unknown" :
+			    sandbox_syscall_name(nr), nr);
+			log_warnx("%s", protocol_error);
+			if (!main_done)
+				sandbox_exit.sig = 0;
+		}
 		if (protocol_error[0] != '\0' && !main_done)
 			sandbox_exit.code = CTL_EXIT_LENS;
 		sandbox_exit.oom = ooms > 0;

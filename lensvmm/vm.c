@@ -445,6 +445,7 @@ vm_create(const struct vm_config *conf)
 	vm->kvm_fd = vm->vm_fd = vm->mem_fd = vm->wakefd = -1;
 	vm->ncpus = conf->ncpus;
 	vm->sandbox = conf->sandbox;
+	vm->trap_role = conf->trap_role;
 	pthread_mutex_init(&vm->pollmtx, NULL);
 	pthread_mutex_init(&vm->stopmtx, NULL);
 	pthread_cond_init(&vm->stopcond, NULL);
@@ -640,7 +641,7 @@ vcpu_main(void *arg)
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	if (vm->sandbox)
-		vm_sandbox(VM_SB_VCPU);
+		vm_sandbox(vm, VM_SB_VCPU);
 	while (!vm_stopped(vm)) {
 		if (ioctl(c->fd, KVM_RUN, 0) == -1) {
 			if (errno == EINTR || errno == EAGAIN) {
@@ -704,10 +705,13 @@ io_main(void *arg)
 	uint64_t	 v;
 	sigset_t	 set;
 
+	/* signals go to the other threads; SIGSYS must stay deliverable
+	 * or a trapped call kills without the syscall being named */
 	sigfillset(&set);
+	sigdelset(&set, SIGSYS);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if (vm->sandbox)
-		vm_sandbox(VM_SB_IO);
+		vm_sandbox(vm, VM_SB_IO);
 	while (!vm_stopped(vm)) {
 		n = 0;
 		pfd[n].fd = vm->wakefd;
@@ -756,7 +760,7 @@ vm_run(struct vm *vm)
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
 	if (vm->sandbox)
-		vm_sandbox(VM_SB_PROCESS);
+		vm_sandbox(vm, VM_SB_PROCESS);
 
 	if (pthread_create(&vm->iothread, NULL, io_main, vm) != 0)
 		fatalx("vm: io thread");

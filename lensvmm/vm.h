@@ -101,6 +101,9 @@ struct vm_config {
 	int		 control_fd;	/* console port 1 bridge, -1: none */
 	int		 rng;
 	int		 sandbox;	/* seccomp per thread role */
+	int		 trap_role;	/* regress: 1 + the vm_sandbox_role
+					   that makes a forbidden call once
+					   filtered (vmrun -K); 0: none */
 };
 
 enum vm_sandbox_role {
@@ -155,6 +158,7 @@ struct vm {
 	enum vm_stop	 stop;
 	char		 stopwhy[256];
 	int		 sandbox;
+	int		 trap_role;
 	uint64_t	 mmio_exits;
 	uint64_t	 pio_exits;
 };
@@ -173,7 +177,7 @@ void		 vm_poll_enable(struct vm *, int idx, int on);
 int		 vm_irq_line(struct vm *, int gsi, int level);
 
 /* vm_sandbox.c */
-void		 vm_sandbox(enum vm_sandbox_role);
+void		 vm_sandbox(struct vm *, enum vm_sandbox_role);
 
 /* vm_boot.c */
 int		 vm_load_testguest(struct vm *, const char *path,

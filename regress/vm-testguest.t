@@ -22,7 +22,7 @@
 CASES="basic loop oob hole hugelen wrap nextoob availidx headoob qsize
 ringoob indirect rowrite blkbad garbage"
 ncases=$(echo $CASES | wc -w)
-tap_plan $((2 * ncases + 7))
+tap_plan $((2 * ncases + 10))
 tmpdir_setup
 
 VMRUN=$OBJ/regress/tools/vmrun
@@ -75,6 +75,13 @@ for c in $(echo $CASES) nosb; do
 	fi
 	echo "VDA \$c: \$(md5sum <vda.img | cut -c1-32)"
 done
+# each thread role's filter kills a forbidden call, and it is named
+for r in process vcpu io; do
+	timeout $CASE_TIMEOUT $VMRUN -m 64 -S -U 60999 -R \$(pwd)/empty \
+	    -K \$r -T testguest.bin -t basic >/dev/null 2>err.trap
+	echo "RC trap-\$r: \$?"
+	sed "s/^/E trap-\$r: /" err.trap
+done
 EOF
 KVM_BINS=$VMRUN
 out=$T/out
@@ -106,7 +113,7 @@ r=$(sed -n "s/^RC nosb: //p" "$out")
 [ "$r" = 0 ] && ! grep -q '^G nosb: not ok' "$out" &&
     grep -q '^G nosb: 1\.\.' "$out"
 ok $? "basic without seccomp and privsep: exit ${r:-none}, all ok"
-n=$(grep -c '^E .*: vmrun: uid 60999 gid 60999, chroot .*, no_new_privs 1$' \
+n=$(grep -c '^E [a-z]*: vmrun: uid 60999 gid 60999, chroot .*, no_new_privs 1$' \
     "$out")
 [ "$n" -eq "$ncases" ]
 ok $? "$n of $ncases cases ran as uid 60999 in a chroot with no_new_privs and seccomp"
@@ -134,6 +141,11 @@ done
 ok $? "the VMM logged the reason for NEEDS_RESET in $n hostile cases${missing:+ (not in:$missing)}"
 grep -q '^G basic: hvc0: hello from the test guest$' "$out"
 ok $? "basic: the guest's hvc0 line is in the console log"
+for r in process vcpu io; do
+	[ "$(sed -n "s/^RC trap-$r: //p" "$out")" = 1 ] &&
+	    grep -q "^E trap-$r: vmrun: VM process killed by signal 31, syscall ptrace\$" "$out"
+	ok $? "seccomp of the $r thread: a forbidden call kills the VM process and is named ($(sed -n "s/^E trap-$r: vmrun: VM process //p" "$out"))"
+done
 ! grep -E '^E .*(AddressSanitizer|LeakSanitizer|runtime error|Segmentation|Aborted)' \
     "$out" >"$T/san"
 ok $? "no sanitizer report or crash from the VMM in any case"

@@ -3,7 +3,7 @@
  * for tests and benchmarks.
  *
  *	vmrun [-E] [-I uartin] [-c ncpus] [-d vda] [-w vdb] [-m MiB] [-n tap [-N cidr]]
- *	    [-o log] [-S] [-U uid [-R root]]
+ *	    [-o log] [-S [-K role]] [-U uid [-R root]]
  *	    (-T testguest.bin [-t case] | -k kernel [-i initrd] [-a cmdline])
  *
  *	-E	bridge console port 1 ("lens.control") to an echo thread
@@ -15,6 +15,8 @@
  *	-N	and bring it up with ADDR/PREFIX on the host side
  *	-o	console log (uart and hvc0); default standard output
  *	-S	seccomp filters on the process and every thread
+ *	-K role	with -S: the thread of that role (process, vcpu, io)
+ *		makes a forbidden call (ptrace) once its filter is on
  *	-U uid	once the VM is built: chroot into an empty directory
  *		(-R dir, default /var/lib/lens/empty) and become uid
  *
@@ -182,7 +184,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: vmrun [-E] [-I uartin] [-c ncpus] [-d vda] [-w vdb] "
 	    "[-m MiB] [-n tap [-N addr/prefix]] [-o log]\n"
-	    "\t[-S] [-U uid [-R root]]\n"
+	    "\t[-S [-K role]] [-U uid [-R root]]\n"
 	    "\t(-T testguest [-t case] | -k kernel [-i initrd] "
 	    "[-a cmdline])\n");
 	exit(1);
@@ -219,7 +221,7 @@ main(int argc, char *argv[])
 	memcpy(conf.mac, mac, 6);
 	log_init(1, 0);
 	while ((ch = getopt(argc, argv,
-	    "a:c:d:EI:i:k:l:m:N:n:o:R:ST:t:U:w:")) != -1) {
+	    "a:c:d:EI:i:K:k:l:m:N:n:o:R:ST:t:U:w:")) != -1) {
 		switch (ch) {
 		case 'a':
 			conf.cmdline = optarg;
@@ -247,6 +249,17 @@ main(int argc, char *argv[])
 			break;
 		case 'i':
 			conf.initrd = optarg;
+			break;
+		case 'K':
+			if (strcmp(optarg, "process") == 0)
+				conf.trap_role = 1 + VM_SB_PROCESS;
+			else if (strcmp(optarg, "vcpu") == 0)
+				conf.trap_role = 1 + VM_SB_VCPU;
+			else if (strcmp(optarg, "io") == 0)
+				conf.trap_role = 1 + VM_SB_IO;
+			else
+				errx(1, "-K %s: want process, vcpu or io",
+				    optarg);
 			break;
 		case 'k':
 			conf.kernel = optarg;
