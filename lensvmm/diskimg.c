@@ -293,6 +293,13 @@ mkfs(const char *fstype, const char *src, const char *img, uint64_t bytes,
 	argv[n++] = (char *)"-F";
 	argv[n++] = (char *)"-E";
 	argv[n++] = (char *)"nodiscard";
+	/*
+	 * No journal: the rootfs image is read-only, and the writable
+	 * layer lives and dies with its sandbox.  A 2 GiB layer with a
+	 * journal costs 66 MiB of disk per sandbox, without one 1 MiB.
+	 */
+	argv[n++] = (char *)"-O";
+	argv[n++] = (char *)"^has_journal";
 	if (src != NULL) {
 		argv[n++] = (char *)"-d";
 		argv[n++] = (char *)src;
@@ -672,7 +679,7 @@ diskimg_rootfs(const char *cachedir, uint64_t limit, const char *rootfs,
 		close(lfd);
 		return -1;
 	}
-	/* ext4: room for the tree, its metadata and the journal */
+	/* ext4: room for the tree and its metadata */
 	rc = mkfs(fstype, rootfs, tmp, bytes + bytes / 4 + (32ULL << 20),
 	    err, errlen);
 	if (rc == 0 && rename(tmp, path) == -1) {
