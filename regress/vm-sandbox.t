@@ -15,7 +15,7 @@
 . "$(dirname "$0")/vmkvm.sh"
 . "$(dirname "$0")/daemon.sh"
 
-NTESTS=18
+NTESTS=20
 tap_plan $NTESTS
 tmpdir_setup
 chmod 0755 "$T"
@@ -69,13 +69,15 @@ echo "R2: \$?"
 sed 's/^/O2: /' o2
 sed 's/^/E2: /' e2
 # auto, detached: it runs until stopped
-id=\$(\$C run -d --name vmbox \$R -- sleep 3600 2>e3)
+id=\$(\$C run -d --name vmbox --cpus 2 --memory 300m \$R -- sleep 3600 2>e3)
 echo "R3: \$? \$id"
 sed 's/^/E3: /' e3
 \$C inspect vmbox >insp
 sed -n 's/^ *"backend": "\(.*\)",*\$/BACKEND: \1/p; s/^ *"pid": \([0-9]*\).*/PID: \1/p' insp
 \$C ps | sed 's/^/PS: /'
 \$C exec vmbox -- uname -r | sed 's/^/UNAME: /'
+\$C exec vmbox -- grep -c '^processor' /proc/cpuinfo | sed 's/^/NCPU: /'
+\$C exec vmbox -- sed -n 's/^MemTotal: *\([0-9]*\) kB/MEMKB: \1/p' /proc/meminfo
 \$C exec -u root vmbox -- sh -c 'echo kept >/etc/newfile; cat /etc/newfile' | sed 's/^/WRITE: /'
 pid=\$(sed -n 's/^ *"pid": \([0-9]*\).*/\1/p' insp)
 if [ -n "\$pid" ] && [ -d /proc/\$pid ]; then
@@ -129,6 +131,11 @@ grep '^PS: ' "$out" | grep vmbox | grep -qw microvm
 ok $? "ps: backend microvm"
 [ "$(v UNAME)" = "$(cat "$GUEST/kernel.release" 2>/dev/null)" ]
 ok $? "exec runs in the guest kernel ($(v UNAME))"
+[ "$(v NCPU)" = 2 ]
+ok $? "--cpus 2: the guest has 2 vCPUs ($(v NCPU))"
+m=$(v MEMKB)
+[ "${m:-0}" -gt 250000 ] && [ "${m:-0}" -le 307200 ]
+ok $? "--memory 300m: the guest's MemTotal is ${m:-none} kB (300 MiB less the kernel's own)"
 [ "$(v WRITE)" = kept ]
 ok $? "the rootfs is writable through the overlay on vdb ($(v WRITE))"
 grep -q '^VMPROC: Uid: [1-9]' "$out" && grep -q '^VMPROC: CapEff: 0*$' "$out"
