@@ -38,21 +38,7 @@ static char	 dir[] = "/tmp/lens-unit-diskimg.XXXXXX";
 static char	 logbuf[8192];
 static int	 logsave = -1;
 
-static void
-res(int good, const char *what, const char *detail)
-{
-	if (detail != NULL && *detail != '\0')
-		ok(good, "%s (%s)", what, detail);
-	else
-		ok(good, "%s", what);
-}
 
-static void
-skip(int n, const char *what, const char *why)
-{
-	while (n-- > 0)
-		ok(1, "%s # SKIP %s", what, why);
-}
 
 static void
 bail(const char *what)
@@ -278,7 +264,7 @@ test_parse(const char *argv0)
 	strlcpy(bin, argv0, sizeof(bin));
 	snprintf(cmd, sizeof(cmd), "%s/../../lensvmm", dirname(bin));
 	if (access(cmd, X_OK) == -1) {
-		skip(1, "lensvmm -C 4X is refused", "no lensvmm built");
+		tap_skip(1, "lensvmm -C 4X is refused", "no lensvmm built");
 		return;
 	}
 	strlcat(cmd, " -C 4X 2>&1", sizeof(cmd));
@@ -288,7 +274,7 @@ test_parse(const char *argv0)
 	out[n] = '\0';
 	out[strcspn(out, "\n")] = '\0';
 	st = pclose(p);
-	res(WIFEXITED(st) && WEXITSTATUS(st) == 2 &&
+	ok_detail(WIFEXITED(st) && WEXITSTATUS(st) == 2 &&
 	    strstr(out, "-C 4X: image cache size: unknown unit") != NULL,
 	    "lensvmm -C 4X is refused at start, naming option and value",
 	    out);
@@ -312,17 +298,17 @@ test_images(void)
 	strlcpy(cache, at("cache"), sizeof(cache));
 	/* build, then hit: the same file */
 	fa = image(cache, BIG, tree("ta", "a\n"), "erofs", a, &cached);
-	res(fa != -1 && !cached && exists(a) && strstr(a, ".erofs") != NULL,
+	ok_detail(fa != -1 && !cached && exists(a) && strstr(a, ".erofs") != NULL,
 	    "build: a new image in the cache", a);
 	fx = image(cache, BIG, at("ta"), "erofs", x, &cached);
-	res(fx != -1 && cached && strcmp(a, x) == 0 && fstat(fa, &st1) == 0 &&
+	ok_detail(fx != -1 && cached && strcmp(a, x) == 0 && fstat(fa, &st1) == 0 &&
 	    fstat(fx, &st2) == 0 && st1.st_ino == st2.st_ino,
 	    "hit: the same tree returns the same image, open", x);
 	close(fx);
 	if (tool(ext4_tools, 4) != NULL) {
 		fd = image(cache, BIG, at("ta"), "ext4", d, &cached);
 		fx = image(cache, BIG, at("ta"), "ext4", x, &cached);
-		res(fd != -1 && fx != -1 && cached && strcmp(d, x) == 0 &&
+		ok_detail(fd != -1 && fx != -1 && cached && strcmp(d, x) == 0 &&
 		    fstat(fd, &st1) == 0 && fstat(fx, &st2) == 0 &&
 		    st1.st_ino == st2.st_ino && (uint64_t)st1.st_blocks *
 		    512 < (uint64_t)st1.st_size, "ext4: build then hit, "
@@ -332,11 +318,11 @@ test_images(void)
 		(void)unlink(d);
 		(void)unlink(at("cache/%.64s.lock", strrchr(d, '/') + 1));
 	} else
-		skip(1, "ext4: build then hit", "no mkfs.ext4 (e2fsprogs)");
+		tap_skip(1, "ext4: build then hit", "no mkfs.ext4 (e2fsprogs)");
 
 	/* a changed file: a new key, the old image still there */
 	fb = image(cache, BIG, tree("ta", "changed\n"), "erofs", b, &cached);
-	res(fb != -1 && !cached && strcmp(a, b) != 0 && exists(a),
+	ok_detail(fb != -1 && !cached && strcmp(a, b) != 0 && exists(a),
 	    "a changed file in the tree gives a new image", b);
 	fc = image(cache, BIG, tree("tc", "c\n"), "erofs", c, &cached);
 	if (fc == -1)
@@ -352,11 +338,11 @@ test_images(void)
 	r = diskimg_evict(cache, ua + ub + uc - 1, NULL);
 	snprintf(lock, sizeof(lock), "%s/%.64s.lock", cache,
 	    strrchr(a, '/') + 1);
-	res(r == 1 && !exists(a) && !exists(lock) && exists(b) && exists(c),
+	ok_detail(r == 1 && !exists(a) && !exists(lock) && exists(b) && exists(c),
 	    "LRU: one byte over the limit removes the least recently used "
 	    "image (and its lock file)", NULL);
 	/* the descriptor of the removed image still reads it */
-	res(pread(fa, magic, 4, 1024) == 4 && magic[0] == 0xe2 &&
+	ok_detail(pread(fa, magic, 4, 1024) == 4 && magic[0] == 0xe2 &&
 	    magic[1] == 0xe1 && magic[2] == 0xf5 && magic[3] == 0xe0,
 	    "an image open (a running VM) reads on after its eviction",
 	    NULL);
@@ -364,12 +350,12 @@ test_images(void)
 
 	/* a hit is a use: b becomes the most recent, c goes */
 	fx = image(cache, BIG, at("ta"), "erofs", x, &cached);
-	res(fx != -1 && cached && strcmp(x, b) == 0 && stat(b, &st1) == 0 &&
+	ok_detail(fx != -1 && cached && strcmp(x, b) == 0 && stat(b, &st1) == 0 &&
 	    st1.st_mtime >= start, "hit: marks the image used (mtime now)",
 	    x);
 	close(fx);
 	r = diskimg_evict(cache, ub + uc - 1, NULL);
-	res(r == 1 && exists(b) && !exists(c),
+	ok_detail(r == 1 && exists(b) && !exists(c),
 	    "LRU: after a hit on the older image, the other one goes", NULL);
 	close(fb);
 	close(fc);
@@ -378,12 +364,12 @@ test_images(void)
 	log_begin();
 	fd = image(cache, 0, tree("td", "d\n"), "erofs", d, &cached);
 	l = log_end();
-	res(fd != -1 && !cached && exists(d) && !exists(b) &&
+	ok_detail(fd != -1 && !cached && exists(d) && !exists(b) &&
 	    strstr(l, "alone uses") != NULL &&
 	    strstr(l, "over the limit of 0 KiB") != NULL,
 	    "limit 0: the image just built stays (logged), the others go",
 	    fd == -1 ? d : NULL);
-	res(strstr(l, "removed") != NULL && strstr(l, strrchr(b, '/') + 1) !=
+	ok_detail(strstr(l, "removed") != NULL && strstr(l, strrchr(b, '/') + 1) !=
 	    NULL, "the removal is logged with the image's name", NULL);
 	close(fd);
 
@@ -397,13 +383,13 @@ test_images(void)
 	log_begin();
 	r = diskimg_evict(cache, 0, NULL);
 	l = log_end();
-	res(pid != -1 && r == 1 && exists(e) && !exists(d) &&
+	ok_detail(pid != -1 && r == 1 && exists(e) && !exists(d) &&
 	    strstr(l, "busy, kept") != NULL,
 	    "a key another process holds locked is skipped, the next goes",
 	    NULL);
 	release(pid, rel);
 	r = diskimg_evict(cache, 0, NULL);
-	res(r == 1 && !exists(e) && !exists(lock),
+	ok_detail(r == 1 && !exists(e) && !exists(lock),
 	    "once unlocked it is evicted", NULL);
 	close(fe);
 
@@ -441,7 +427,7 @@ test_images(void)
 		r = poll(&pfd, 1, 5000) == 1 && read(rdy, &ch, 1) == 1;
 	}
 	fd = lock_key(lock, LOCK_EX | LOCK_NB);
-	res(pid != -1 && seen && r && fd == -1 && errno == EWOULDBLOCK,
+	ok_detail(pid != -1 && seen && r && fd == -1 && errno == EWOULDBLOCK,
 	    "a waiter on a removed lock file locks the new one: a newcomer "
 	    "finds the key busy", !seen ? "the waiter was not seen waiting" :
 	    !r ? "the waiter never got the lock" : fd != -1 ?
@@ -498,23 +484,23 @@ test_clean(void)
 	log_begin();
 	r = diskimg_cache_clean(cache, BIG);
 	l = log_end();
-	res(r == 0 && !exists(dead), "clean: the temporary image of a dead "
+	ok_detail(r == 0 && !exists(dead), "clean: the temporary image of a dead "
 	    "process is removed", dead);
-	res(exists(live), "clean: the temporary image of a live process "
+	ok_detail(exists(live), "clean: the temporary image of a live process "
 	    "stays", live);
-	res(strstr(l, gone) != NULL && strstr(l, k1) != NULL,
+	ok_detail(strstr(l, gone) != NULL && strstr(l, k1) != NULL,
 	    "clean: the removal is logged with the file's name", NULL);
-	res(!exists(stale) && strstr(l, "a lock without an image") != NULL,
+	ok_detail(!exists(stale) && strstr(l, "a lock without an image") != NULL,
 	    "clean: a lock file without image nor holder is removed "
 	    "(logged)", stale);
-	res(pid != -1 && exists(held), "clean: a held lock file stays (a "
+	ok_detail(pid != -1 && exists(held), "clean: a held lock file stays (a "
 	    "build)", held);
-	res(exists(withimg) && exists(img), "clean: the lock file of an "
+	ok_detail(exists(withimg) && exists(img), "clean: the lock file of an "
 	    "image stays", withimg);
-	res(exists(notes), "clean: other files are not touched", notes);
+	ok_detail(exists(notes), "clean: other files are not touched", notes);
 	release(pid, rel);
 	r = diskimg_cache_clean(cache, 0);
-	res(r == 1 && !exists(img) && !exists(withimg) && exists(live),
+	ok_detail(r == 1 && !exists(img) && !exists(withimg) && exists(live),
 	    "clean: then evicts down to the limit", NULL);
 }
 
@@ -531,9 +517,9 @@ main(int argc, char *argv[])
 	tap_plan(NPARSE + NIMAGE + NCLEAN);
 	test_parse(argv[0]);
 	if (tool(erofs_tools, 4) == NULL)
-		skip(NIMAGE, "image cache", "no mkfs.erofs (erofs-utils)");
+		tap_skip(NIMAGE, "image cache", "no mkfs.erofs (erofs-utils)");
 	else if (geteuid() != 0)
-		skip(NIMAGE, "image cache", "not root (the jail process is)");
+		tap_skip(NIMAGE, "image cache", "not root (the jail process is)");
 	else
 		test_images();
 	test_clean();

@@ -24,20 +24,7 @@
 
 static char	 dir[] = "/tmp/lens-unit-microvm.XXXXXX";
 
-static void
-res(int good, const char *what, const char *detail)
-{
-	if (detail != NULL && *detail != '\0')
-		ok(good, "%s (%s)", what, detail);
-	else
-		ok(good, "%s", what);
-}
 
-static void
-skip(const char *what, const char *why)
-{
-	ok(1, "%s # SKIP %s", what, why);
-}
 
 /* a path in the test directory, freed at the end */
 static char	*paths[256];
@@ -103,70 +90,70 @@ test_probe(void)
 	int		 r;
 
 	r = probe_kvm(at("no-such-kvm"), why, sizeof(why));
-	res(r == -1 && strstr(why, "no ") == why && strstr(why, "no-such-kvm"),
+	ok_detail(r == -1 && strstr(why, "no ") == why && strstr(why, "no-such-kvm"),
 	    "probe: a missing /dev/kvm is named", why);
 	r = probe_kvm("/dev/null", why, sizeof(why));
-	res(r == -1 && strstr(why, "/dev/null: not KVM") != NULL,
+	ok_detail(r == -1 && strstr(why, "/dev/null: not KVM") != NULL,
 	    "probe: a device that is not KVM", why);
 
 	put(at("cpu-none"), "processor\t: 0\nflags\t\t: fpu vme de pse tsc "
 	    "msr pae vmxe svmx hypervisor\n\n");
 	r = probe_cpuinfo(at("cpu-none"), &which, why, sizeof(why));
-	res(r == 0 && strstr(why, "neither vmx nor svm") != NULL,
+	ok_detail(r == 0 && strstr(why, "neither vmx nor svm") != NULL,
 	    "probe: flags without vmx or svm (whole words only)", why);
 	put(at("cpu-vmx"), "processor\t: 0\nflags\t\t: fpu vme\n\n"
 	    "processor\t: 1\nflags\t\t: fpu vmx ept\n");
 	r = probe_cpuinfo(at("cpu-vmx"), &which, why, sizeof(why));
-	res(r == 1 && strcmp(which, "vmx") == 0, "probe: vmx found", which);
+	ok_detail(r == 1 && strcmp(which, "vmx") == 0, "probe: vmx found", which);
 	put(at("cpu-svm"), "flags\t\t: fpu svm npt\n");
 	r = probe_cpuinfo(at("cpu-svm"), &which, why, sizeof(why));
-	res(r == 1 && strcmp(which, "svm") == 0, "probe: svm found", which);
+	ok_detail(r == 1 && strcmp(which, "svm") == 0, "probe: svm found", which);
 	put(at("cpu-noflags"), "processor\t: 0\nmodel name\t: x\n");
 	r = probe_cpuinfo(at("cpu-noflags"), &which, why, sizeof(why));
-	res(r == 0 && strstr(why, "no flags line") != NULL,
+	ok_detail(r == 0 && strstr(why, "no flags line") != NULL,
 	    "probe: cpuinfo without a flags line", why);
 	r = probe_cpuinfo(at("cpu-missing"), &which, why, sizeof(why));
-	res(r == -1 && strstr(why, "cpu-missing: No such file") != NULL,
+	ok_detail(r == -1 && strstr(why, "cpu-missing: No such file") != NULL,
 	    "probe: a missing cpuinfo", why);
 
 	mkdir(at("guest"), 0755);
 	r = probe_guest(at("guest"), why, sizeof(why));
-	res(r == -1 && strstr(why, "no guest kernel") != NULL &&
+	ok_detail(r == -1 && strstr(why, "no guest kernel") != NULL &&
 	    strstr(why, "guest/vmlinuz") != NULL,
 	    "probe: no guest kernel", why);
 	put(at("guest/vmlinuz"), "k");
 	r = probe_guest(at("guest"), why, sizeof(why));
-	res(r == -1 && strstr(why, "no guest initramfs") != NULL &&
+	ok_detail(r == -1 && strstr(why, "no guest initramfs") != NULL &&
 	    strstr(why, "initramfs.cpio") != NULL,
 	    "probe: no guest initramfs", why);
 	mkdir(at("guest/initramfs.cpio"), 0755);
 	r = probe_guest(at("guest"), why, sizeof(why));
-	res(r == -1 && strstr(why, "no guest initramfs") != NULL,
+	ok_detail(r == -1 && strstr(why, "no guest initramfs") != NULL,
 	    "probe: an initramfs that is a directory does not count", why);
 	rmdir(at("guest/initramfs.cpio"));
 	put(at("guest/initramfs.cpio"), "i");
 	why[0] = '\0';
 	r = probe_guest(at("guest"), why, sizeof(why));
-	res(r == 0 && why[0] == '\0', "probe: kernel and initramfs there",
+	ok_detail(r == 0 && why[0] == '\0', "probe: kernel and initramfs there",
 	    why);
 
 	/* the order: KVM first, then the CPU, then the guest */
 	r = microvm_probe(at("no-such-kvm"), at("cpu-vmx"), at("guest"), why,
 	    sizeof(why));
-	res(r == -1 && strstr(why, "no-such-kvm") != NULL,
+	ok_detail(r == -1 && strstr(why, "no-such-kvm") != NULL,
 	    "probe: without /dev/kvm nothing else matters", why);
 	if (probe_kvm("/dev/kvm", why, sizeof(why)) == 0) {
 		r = microvm_probe("/dev/kvm", at("cpu-none"), at("guest"),
 		    why, sizeof(why));
-		res(r == -1 && strstr(why, "neither vmx nor svm") != NULL,
+		ok_detail(r == -1 && strstr(why, "neither vmx nor svm") != NULL,
 		    "probe: /dev/kvm without vmx/svm (PVM) is refused", why);
 		r = microvm_probe("/dev/kvm", at("cpu-svm"), at("guest"),
 		    why, sizeof(why));
-		res(r == 0 && strstr(why, "/dev/kvm with svm") != NULL,
+		ok_detail(r == 0 && strstr(why, "/dev/kvm with svm") != NULL,
 		    "probe: /dev/kvm, svm and a guest: microvm", why);
 	} else {
-		skip("probe: /dev/kvm without vmx/svm (PVM) is refused", why);
-		skip("probe: /dev/kvm, svm and a guest: microvm", why);
+		tap_skip(1, "probe: /dev/kvm without vmx/svm (PVM) is refused", why);
+		tap_skip(1, "probe: /dev/kvm, svm and a guest: microvm", why);
 	}
 }
 
@@ -204,38 +191,38 @@ test_images(void)
 
 	r = diskimg_key(root, "erofs", key, NULL, err, sizeof(err));
 	r |= diskimg_key(root, "erofs", key2, NULL, err, sizeof(err));
-	res(r == 0 && strlen(key) == 64 && strcmp(key, key2) == 0,
+	ok_detail(r == 0 && strlen(key) == 64 && strcmp(key, key2) == 0,
 	    "key: the same tree gives the same key", key);
 	r = diskimg_key(root, "ext4", key2, NULL, err, sizeof(err));
-	res(r == 0 && strcmp(key, key2) != 0,
+	ok_detail(r == 0 && strcmp(key, key2) != 0,
 	    "key: another image type, another key", key2);
 
 	if (tool(erofs_tools, 4) == NULL || access("/usr/bin/fsck.erofs",
 	    X_OK) == -1) {
 		for (r = 0; r < 4; r++)
-			skip("erofs image", "no mkfs.erofs/fsck.erofs "
+			tap_skip(1, "erofs image", "no mkfs.erofs/fsck.erofs "
 			    "(erofs-utils)");
 	} else {
 		r = rootfs(at("cache"), root, "erofs", img, sizeof(img),
 		    &cached, err, sizeof(err));
-		res(r == 0 && !cached && le32_at(img, 1024) == 0xe0f5e1e2U,
+		ok_detail(r == 0 && !cached && le32_at(img, 1024) == 0xe0f5e1e2U,
 		    "erofs: built, erofs superblock magic", r ? err : img);
 		snprintf(cmd, sizeof(cmd), "fsck.erofs --extract=%s %s "
 		    ">/dev/null 2>&1 && grep -qx 'hello from the image' "
 		    "%s/etc/hello && [ -x %s/bin/tool ] && "
 		    "[ \"$(readlink %s/link)\" = etc/hello ]", at("x-erofs"),
 		    img, at("x-erofs"), at("x-erofs"), at("x-erofs"));
-		res(sh(cmd) == 0, "erofs: the files, modes and symlink are "
+		ok_detail(sh(cmd) == 0, "erofs: the files, modes and symlink are "
 		    "in it (fsck.erofs --extract)", NULL);
 		r = rootfs(at("cache"), root, "erofs", img2,
 		    sizeof(img2), &cached, err, sizeof(err));
-		res(r == 0 && cached && strcmp(img, img2) == 0,
+		ok_detail(r == 0 && cached && strcmp(img, img2) == 0,
 		    "erofs: an unchanged tree reuses the cached image", img2);
 		sleep(1);	/* a visibly later mtime, whatever the fs */
 		put(at("rootfs/etc/hello"), "changed\n");
 		r = rootfs(at("cache"), root, "erofs", img3,
 		    sizeof(img3), &cached, err, sizeof(err));
-		res(r == 0 && !cached && strcmp(img, img3) != 0 &&
+		ok_detail(r == 0 && !cached && strcmp(img, img3) != 0 &&
 		    stat(img, &st) == 0,
 		    "erofs: a changed file makes a new image", img3);
 	}
@@ -243,49 +230,49 @@ test_images(void)
 	if (tool(ext4_tools, 4) == NULL || access("/usr/sbin/debugfs",
 	    X_OK) == -1) {
 		for (r = 0; r < 2; r++)
-			skip("ext4 image", "no mkfs.ext4/debugfs (e2fsprogs)");
+			tap_skip(1, "ext4 image", "no mkfs.ext4/debugfs (e2fsprogs)");
 	} else {
 		r = rootfs(at("cache"), root, "ext4", img, sizeof(img),
 		    &cached, err, sizeof(err));
-		res(r == 0 && !cached && (le32_at(img, 1024 + 56) & 0xffff) ==
+		ok_detail(r == 0 && !cached && (le32_at(img, 1024 + 56) & 0xffff) ==
 		    0xef53, "ext4: built with mkfs.ext4 -d, ext4 magic",
 		    r ? err : img);
 		snprintf(cmd, sizeof(cmd), "debugfs -R 'cat /etc/hello' %s "
 		    "2>/dev/null | grep -qx changed", img);
-		res(sh(cmd) == 0, "ext4: the file's content is in it (debugfs)",
+		ok_detail(sh(cmd) == 0, "ext4: the file's content is in it (debugfs)",
 		    NULL);
 	}
 
 	r = rootfs(at("cache"), at("none"), "erofs", img, sizeof(img),
 	    &cached, err, sizeof(err));
-	res(r == -1 && strstr(err, "none: No such file or directory") != NULL,
+	ok_detail(r == -1 && strstr(err, "none: No such file or directory") != NULL,
 	    "bad rootfs: a missing directory is named", err);
 	r = rootfs(at("cache"), at("rootfs/etc/hello"), "erofs", img,
 	    sizeof(img), &cached, err, sizeof(err));
-	res(r == -1 && strstr(err, "hello: not a directory") != NULL,
+	ok_detail(r == -1 && strstr(err, "hello: not a directory") != NULL,
 	    "bad rootfs: a file is not a directory", err);
 	r = rootfs(at("cache"), root, "xfs", img, sizeof(img),
 	    &cached, err, sizeof(err));
-	res(r == -1 && strstr(err, "image type xfs: want erofs or ext4"),
+	ok_detail(r == -1 && strstr(err, "image type xfs: want erofs or ext4"),
 	    "bad image type is named", err);
 	put(at("cachefile"), "");
 	r = rootfs(at("cachefile/sub"), root, "ext4", img,
 	    sizeof(img), &cached, err, sizeof(err));
-	res(r == -1 && strstr(err, "cachefile/sub") != NULL,
+	ok_detail(r == -1 && strstr(err, "cachefile/sub") != NULL,
 	    "an unusable cache directory is named", err);
 
 	if (tool(ext4_tools, 4) != NULL) {
 		r = diskimg_scratch(at("vdb.ext4"), 64ULL << 20, err,
 		    sizeof(err));
-		res(r == 0 && stat(at("vdb.ext4"), &st) == 0 &&
+		ok_detail(r == 0 && stat(at("vdb.ext4"), &st) == 0 &&
 		    st.st_size == (64 << 20) &&
 		    (uint64_t)st.st_blocks * 512 < (16ULL << 20) &&
 		    (le32_at(at("vdb.ext4"), 1024 + 56) & 0xffff) == 0xef53,
 		    "writable layer: a sparse 64 MiB ext4", r ? err : NULL);
 	} else
-		skip("writable layer", "no mkfs.ext4");
+		tap_skip(1, "writable layer", "no mkfs.ext4");
 	r = diskimg_scratch(at("tiny.ext4"), 1 << 20, err, sizeof(err));
-	res(r == -1 && strstr(err, "too small") != NULL,
+	ok_detail(r == -1 && strstr(err, "too small") != NULL,
 	    "writable layer: too small is refused", err);
 }
 

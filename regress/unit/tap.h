@@ -3,7 +3,8 @@
  * test line and returns its condition; tap_plan() announces the number
  * of tests first, or tap_done() prints it last when it is only known
  * then; tap_done() is main's exit status (a failed test, or a count
- * other than the plan, fails).
+ * other than the plan, fails).  ok_detail() adds "(detail)" when there
+ * is one; tap_skip() counts n tests as skipped, with the reason.
  */
 #ifndef LENS_REGRESS_TAP_H
 #define LENS_REGRESS_TAP_H
@@ -31,6 +32,21 @@ ok(int cond, const char *fmt, ...)
 	printf("\n");
 	fflush(stdout);
 	return cond;
+}
+
+static int __attribute__((unused))
+ok_detail(int cond, const char *what, const char *detail)
+{
+	if (detail != NULL && *detail != '\0')
+		return ok(cond, "%s (%s)", what, detail);
+	return ok(cond, "%s", what);
+}
+
+static void __attribute__((unused))
+tap_skip(int n, const char *what, const char *why)
+{
+	while (n-- > 0)
+		ok(1, "%s # SKIP %s", what, why);
 }
 
 static void __attribute__((unused))
