@@ -128,7 +128,7 @@ $NS $DNSMASQ --keep-in-foreground --no-resolv --no-hosts --user=root \
     >dnsmasq.out 2>&1 &
 UPPIDS="$UPPIDS $!"
 n=0
-until wget -q -O - -T 5 http://198.19.7.10/ >up.out 2>&1 &&
+until timeout 5 wget -q -O - http://198.19.7.10/ >up.out 2>&1 &&
     grep -q 'query\|started' dnsmasq.log 2>/dev/null || [ $n -ge 60 ]; do
 	sleep 1
 	n=$((n + 1))
@@ -149,8 +149,9 @@ id=$($C run -d --name vmnet --backend microvm --policy "$W/policy.yaml" \
 echo "R1: $? $id"
 echo "T1: $(($(date +%s) - t0))"
 sed 's/^/E1: /' e1
-x() { $C exec vmnet -- "$@"; }
-xr() { $C exec -u root vmnet -- "$@"; }
+# (a hung exec must not take the whole run with it)
+x() { timeout 300 $C exec vmnet -- "$@"; }
+xr() { timeout 300 $C exec -u root vmnet -- "$@"; }
 sed -n 's/.*\(sandbox [0-9a-f]* attached.*\)/ATTACHED: \1/p' netd.log
 ino=$(sed -n 's/.*attached.*gateway netns net:\[\([0-9]*\)\].*/\1/p' netd.log |
     head -n 1)
@@ -175,12 +176,17 @@ echo "MTU: $(x cat /sys/class/net/eth0/mtu)"
 x ip route | sed 's/^/ROUTE: /'
 x cat /etc/resolv.conf | sed 's/^/RESOLV: /'
 x env | grep -i '_proxy=' | sed 's/^/ENV: /'
-rx() { gw cat /sys/class/net/tap0/statistics/$1_packets; }
-r0=$(rx rx) s0=$(rx tx)
+pkts() {	# packets in, out of the gateway's tap0 (its /proc/net/dev)
+	gw cat /proc/net/dev | sed -n 's/^ *tap0: *//p' |
+	    awk '{ print $2, $10 }'
+}
+set -- $(pkts)
+r0=${1:-0} s0=${2:-0}
 G=$(x sed -n 's/^nameserver //p' /etc/resolv.conf)
 xr ping -c 2 -W 10 "$G" >ping.out 2>&1
 echo "PING: $? $(grep -c 'bytes from' ping.out)"
-echo "TAPPKTS: $(($(rx rx) - r0)) $(($(rx tx) - s0))"
+set -- $(pkts)
+echo "TAPPKTS: $((${1:-0} - r0)) $((${2:-0} - s0))"
 dropped() {
 	gw $NFT list counter inet lens dropped 2>/dev/null |
 	    sed -n 's/.*packets \([0-9]*\).*/\1/p'
@@ -191,17 +197,17 @@ echo "PINGUP: $?"
 echo "DROPPED: $d0 $(dropped)"
 x nslookup ok.test 2>&1 | sed 's/^/NSOK: /'
 x nslookup denied.test 2>&1 | sed 's/^/NSDENY: /'
-x wget -q -O - -T 30 http://ok.test/ >w1 2>&1
+x timeout 30 wget -q -O - http://ok.test/ >w1 2>&1
 echo "HTTPP: $? $(cat w1)"
-x env -u http_proxy -u HTTP_PROXY wget -q -O - -T 30 http://ok.test/ \
+x env -u http_proxy -u HTTP_PROXY timeout 30 wget -q -O - http://ok.test/ \
     >w2 2>&1
 echo "HTTPT: $? $(cat w2)"
-x wget -q -O - -T 30 http://denied.test/ >w3 2>&1
+x timeout 30 wget -q -O - http://denied.test/ >w3 2>&1
 echo "DENYP: $? $(cat w3)"
-x env -u http_proxy -u HTTP_PROXY wget -q -O - -T 15 http://198.19.7.11/ \
+x env -u http_proxy -u HTTP_PROXY timeout 15 wget -q -O - http://198.19.7.11/ \
     >w4 2>&1
 echo "DENYIPT: $? $(cat w4)"
-x wget -q -O - -T 30 http://198.19.7.11/ >w5 2>&1
+x timeout 30 wget -q -O - http://198.19.7.11/ >w5 2>&1
 echo "DENYIPP: $? $(cat w5)"
 echo "HTTPD: $(grep -c response httpd-ok.log) $(grep -c . httpd-other.log)"
 sleep 2
@@ -237,7 +243,7 @@ KVM_MODS="nf_tables nft_ct nft_redir nft_objref nft_chain_nat nf_nat
     nf_conntrack veth"
 out=$T/out
 t0=$(date +%s)
-KVM_QEMU_TIMEOUT=${KVM_QEMU_TIMEOUT:-3000} kvm_run "$T/run.sh" "$T/w" "$out" ||
+KVM_QEMU_TIMEOUT=${KVM_QEMU_TIMEOUT:-2400} kvm_run "$T/run.sh" "$T/w" "$out" ||
     { diag "kvm run failed:"; tail -n 60 "$out" | sed 's/^/#   /'; }
 diag "the run took $(($(date +%s) - t0)) s"
 cp "$out" "${VM_NET_OUT:-/dev/null}" 2>/dev/null
@@ -264,7 +270,8 @@ grep "^AUDIT1: " "$out" | grep '"type":"net.attach"' | grep "$ID" |
 ok $? "... and audited net.attach: microvm, tap0, $ADDR"
 [ -n "$(v GWNS)" ] && v GWADDR | grep -q "inet $GW/30 "
 ok $? "the gateway namespace has tap0 with $GW/30 ($(v GWADDR))"
-v GWLINK | grep -q 'state UP' && v GWLINK | grep -q 'tun type tap.*vnet_hdr on'
+v GWLINK | grep -q '<[A-Z_,]*,UP[,>]' &&
+    v GWLINK | grep -q 'tun type tap.*vnet_hdr on'
 ok $? "... a tap with a vnet header, up ($(v GWLINK | sed 's/.*\(tun type [^\\]*\).*/\1/'))"
 [ "$(v VMTAP)" = tap0 ]
 ok $? "the vm process holds the tap (iff $(v VMTAP))"

@@ -35,7 +35,8 @@
 # linux-image-*-cloud-amd64 package in $OBJ/vmkernel/ (fetched there
 # with `apt-get download' once if it is missing).
 
-KVM_QEMU_TIMEOUT=${KVM_QEMU_TIMEOUT:-900}
+# KVM_QEMU_TIMEOUT: seconds for a nested run (900 unless the caller sets
+# it, e.g. KVM_QEMU_TIMEOUT=${KVM_QEMU_TIMEOUT:-1500} kvm_run ...)
 
 _kvm_kernel() {
 	[ -n "${VM_KERNEL:-}" ] && [ -n "${VM_KMODDIR:-}" ] && return 0
@@ -260,7 +261,7 @@ kvm_run() {
 	chmod +x "$_r/init"
 	(cd "$_r" && find . | cpio -o -H newc 2>/dev/null | gzip -1) \
 	    >"$_r.cpio.gz" || return 1
-	timeout "$KVM_QEMU_TIMEOUT" qemu-system-x86_64 -M microvm \
+	timeout "${KVM_QEMU_TIMEOUT:-900}" qemu-system-x86_64 -M microvm \
 	    -accel tcg,thread=multi -cpu max,+svm -smp 2 -m 1024 \
 	    -nographic -no-reboot -nodefaults -serial stdio \
 	    -kernel "$VM_KERNEL" -initrd "$_r.cpio.gz" \
