@@ -21,7 +21,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/vmkvm.sh"
 
-NTESTS=33
+NTESTS=35
 tap_plan $NTESTS
 tmpdir_setup
 chmod 0755 "$T"
@@ -89,8 +89,7 @@ VMM_FLAGS="-n $(pwd)/netd.sock"
 R="--rootfs $W/rootfs"
 cleanup() {
 	kill $UPPIDS $NETD_PID $VMM_PID $AUDITD_PID 2>/dev/null
-	$IP netns del $UPNS 2>/dev/null
-	$IP link del ${UPNS}h 2>/dev/null
+	$IP netns del $UPNS 2>/dev/null	# the veth pair with it
 }
 trap cleanup EXIT
 
@@ -226,6 +225,18 @@ echo "GWGONE: $gone"
 sleep 2
 $LENSCTL audit show --json --dir "$W/audit" >audit2 2>&1
 grep '"type":"net\.detach"' audit2 | sed 's/^/AUDIT2: /'
+
+# a microVM whose command is the fetch: run --rm, to its end
+out=$(timeout 600 $C run --rm --backend microvm --policy "$W/policy.yaml" \
+    $R -- wget -q -O - http://ok.test/ 2>e2)
+echo "RUN2: $? $out"
+sed 's/^/E2: /' e2
+n=0
+while [ "$(grep -c ' detached: ' netd.log)" -lt 2 ] && [ $n -lt 600 ]; do
+	sleep 0.1
+	n=$((n + 1))
+done
+grep ' attached \| detached: ' netd.log | sed -n '3,$s/^/NETD2: /p'
 $LENSCTL audit verify --dir "$W/audit" >verify 2>&1
 echo "VERIFY: $? $(cat verify)"
 sed 's/^/N: /' netd.log | tail -n 40
@@ -335,6 +346,11 @@ grep "^AUDIT2: " "$out" | grep -q "$ID"
 ok $? "... audited net.detach"
 [ "$(v GWGONE)" = yes ] && [ -n "$(v GWNS)" ]
 ok $? "... and let its gateway namespace go"
+[ "$(v RUN2)" = "0 ok-web" ]
+ok $? "run --rm --backend microvm -- wget http://ok.test/: its own HTTP_PROXY ($(v RUN2))"
+grep '^NETD2: ' "$out" | grep -q 'attached (uid [0-9]*): microvm' &&
+    grep '^NETD2: ' "$out" | grep -q 'detached: '
+ok $? "... attached and detached again ($(grep -c '^NETD2: ' "$out") lines)"
 v VERIFY | grep -q '^0 '
 ok $? "the audit log verifies ($(v VERIFY))"
 ! grep -q '^KVMRUN: modprobe ' "$out"
