@@ -90,6 +90,7 @@ R="--rootfs $W/rootfs"
 cleanup() {
 	kill $UPPIDS $NETD_PID $VMM_PID $AUDITD_PID 2>/dev/null
 	$IP netns del $UPNS 2>/dev/null	# the veth pair with it
+	rm -f /run/lens/$NETINST.lock
 }
 trap cleanup EXIT
 
