@@ -1,10 +1,10 @@
 # Sourced by the scripts that regress/vmkvm.sh's kvm_run runs under KVM
-# (vm-sandbox.t, regress/bench/vm.sh), from their working directory W,
-# which holds guest/ (make guest's vmlinuz and initramfs.cpio) and
-# rootfs/: starts lensauditd and lensvmm (microvm guest guest/, boot
-# limit $BOOT s, kernel arguments $KARGS, more lensvmm flags in
-# $VMM_FLAGS if set, e.g. "-n SOCKET" for lensnetd) and sets C, the
-# lensctl command for that lensvmm, and AUDITD_PID, VMM_PID.  Needs
+# (vm-sandbox.t, vm-net.t, regress/bench/vm.sh), from their working
+# directory W, which holds guest/ (make guest's vmlinuz and
+# initramfs.cpio) and rootfs/: starts lensauditd and lensvmm (microvm
+# guest guest/, boot limit $BOOT s, kernel arguments $KARGS, more lensvmm
+# flags in $VMM_FLAGS if set, e.g. "-n SOCKET" for lensnetd) and sets C,
+# the lensctl command for that lensvmm, and AUDITD_PID, VMM_PID.  Needs
 # AUDITD VMM LENSCTL INIT BOOT KARGS; exits 1 if a daemon does not come
 # up.  Defines waitlog FILE PATTERN SECS.
 W=$(pwd)
