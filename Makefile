@@ -224,7 +224,8 @@ regress-vm-tcg: $(OBJ)/lens-init $(OBJ)/regress/tools/initdrive guest
 
 regress-vm-nested: regress-bins guest
 	OBJ=$(abspath $(OBJ)) VM_NESTED=1 prove -v --exec '' \
-	    regress/vm-testguest.t regress/vm-linux.t regress/vm-sandbox.t
+	    regress/vm-testguest.t regress/vm-linux.t regress/vm-sandbox.t \
+	    regress/vm-net.t
 
 fuzz-long: $(FUZZ_BINS)
 	OBJ=$(abspath $(OBJ)) FUZZ_SECONDS=$${FUZZ_SECONDS:-600} \

@@ -10,6 +10,7 @@
 #include <linux/if_tun.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -163,10 +164,18 @@ struct vdev *
 net_create(struct vm *vm, int tapfd, const uint8_t mac[6])
 {
 	struct net	*n;
-	int		 hdr = NET_HDR_LEN;
+	int		 hdr = NET_HDR_LEN, fl;
 
 	if (ioctl(tapfd, TUNSETVNETHDRSZ, &hdr) == -1)
 		log_warn("virtio-net: TUNSETVNETHDRSZ");
+	/*
+	 * net_tap_cb reads until the tap is empty: a blocking read would
+	 * stop the io thread, with the device's lock held, at the first
+	 * frame it does not have (lensnetd hands over a blocking tap)
+	 */
+	if ((fl = fcntl(tapfd, F_GETFL)) == -1 ||
+	    fcntl(tapfd, F_SETFL, fl | O_NONBLOCK) == -1)
+		fatal("virtio-net: O_NONBLOCK on the tap");
 	if ((n = calloc(1, sizeof(*n))) == NULL)
 		fatal("%s", __func__);
 	n->tapfd = tapfd;

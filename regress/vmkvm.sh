@@ -16,12 +16,27 @@
 #				kvm-amd loaded.  Direct: it runs here in a
 #				fresh network namespace (unshare -n).
 #
+#	KVM_MODS		(nested) more kernel modules for the guest,
+#				by name ("nf_tables nft_ct veth"): with
+#				what they depend on (modules.dep, made with
+#				busybox depmod if the kernel has none) they
+#				go into the initramfs and are loaded in
+#				dependency order before the script runs; the
+#				kernel's own module requests (request_module,
+#				/proc/sys/kernel/modprobe) are served from
+#				them too, and what it asks for that is not
+#				there is logged in /tmp/kvm-modprobe.log
+#				and after the script as "KVMRUN: modprobe".
+#				A name the kernel has built in is skipped;
+#				one it does not have at all fails kvm_run.
+#
 # The kernel for the nested guest: $VM_KERNEL (a vmlinuz whose modules
 # are under $VM_KMODDIR), else $VM_KERNEL_DEB, else a Debian
 # linux-image-*-cloud-amd64 package in $OBJ/vmkernel/ (fetched there
 # with `apt-get download' once if it is missing).
 
-KVM_QEMU_TIMEOUT=${KVM_QEMU_TIMEOUT:-900}
+# KVM_QEMU_TIMEOUT: seconds for a nested run (900 unless the caller sets
+# it, e.g. KVM_QEMU_TIMEOUT=${KVM_QEMU_TIMEOUT:-1500} kvm_run ...)
 
 _kvm_kernel() {
 	[ -n "${VM_KERNEL:-}" ] && [ -n "${VM_KMODDIR:-}" ] && return 0
@@ -78,6 +93,89 @@ kvm_mode() {
 	echo nested
 }
 
+_kvm_unpack_mod() {	# unpack_mod FILE DEST: a .ko, .ko.xz or .ko.zst
+	case $1 in
+	*.xz) xz -dc "$1" >"$2" ;;
+	*.zst) zstd -qdc "$1" >"$2" ;;
+	*.gz) gzip -dc "$1" >"$2" ;;
+	*) cp "$1" "$2" ;;
+	esac
+}
+
+# _kvm_mods ROOT: the modules of $KVM_MODS and their dependencies into
+# ROOT/mod (as NAME.ko, NAME with _ for -), their names in load order in
+# ROOT/mod/order, their aliases in ROOT/mod/modules.alias
+_kvm_mods() {
+	: >"$1/mod/order"
+	: >"$1/mod/modules.alias"
+	[ -n "${KVM_MODS:-}" ] || return 0
+	if [ ! -f "$VM_KMODDIR/modules.dep" ]; then
+		case $VM_KMODDIR in
+		*/lib/modules/*)
+			busybox depmod -b "${VM_KMODDIR%/lib/modules/*}" \
+			    "$(basename "$VM_KMODDIR")" 2>/dev/null
+			;;
+		esac
+	fi
+	if [ ! -f "$VM_KMODDIR/modules.dep" ]; then
+		echo "kvm_run: KVM_MODS: no modules.dep in $VM_KMODDIR" >&2
+		return 1
+	fi
+	# depth first over modules.dep: a module after all it needs
+	_paths=$(awk -v want="$KVM_MODS" '
+	function norm(s) {
+		sub(/.*\//, "", s)
+		sub(/\.ko(\.(xz|zst|gz))?:?$/, "", s)
+		gsub(/-/, "_", s)
+		return s
+	}
+	function visit(p,	i, n, d) {
+		if (p in done)
+			return
+		done[p] = 1
+		n = split(deps[p], d, " ")
+		for (i = 1; i <= n; i++)
+			visit(d[i])
+		print p
+	}
+	FILENAME ~ /modules\.builtin$/ { builtin[norm($1)] = 1; next }
+	{
+		p = $1
+		sub(/:$/, "", p)
+		path[norm(p)] = p
+		deps[p] = ""
+		for (i = 2; i <= NF; i++)
+			deps[p] = deps[p] " " $i
+	}
+	END {
+		n = split(want, w, " ")
+		for (i = 1; i <= n; i++) {
+			x = norm(w[i])
+			if (x in path)
+				visit(path[x])
+			else if (!(x in builtin)) {
+				print "kvm_run: KVM_MODS: no module " w[i] \
+				    " in this kernel" >"/dev/stderr"
+				bad = 1
+			}
+		}
+		exit bad
+	}' $(ls "$VM_KMODDIR/modules.builtin" 2>/dev/null) \
+	    "$VM_KMODDIR/modules.dep") || return 1
+	for _p in $_paths; do
+		_n=$(basename "$_p")
+		_n=$(echo "${_n%%.ko*}" | tr - _)
+		_kvm_unpack_mod "$VM_KMODDIR/$_p" "$1/mod/$_n.ko" || return 1
+		echo "$_n" >>"$1/mod/order"
+	done
+	# the aliases of what is shipped, for the kernel's module requests
+	[ ! -f "$VM_KMODDIR/modules.alias" ] ||
+	    awk 'NR == FNR { have[$1] = 1; next }
+		$1 == "alias" && ($3 in have) { print $2, $3 }' \
+	    "$1/mod/order" "$VM_KMODDIR/modules.alias" \
+	    >"$1/mod/modules.alias"
+}
+
 _kvm_copy_bin() {	# root binary: the binary and its shared libraries
 	mkdir -p "$1$(dirname "$2")"
 	cp "$2" "$1$2"
@@ -112,12 +210,23 @@ kvm_run() {
 	    drivers/net/tun; do
 		_f=$(ls "$VM_KMODDIR"/kernel/$_m.ko* 2>/dev/null | head -n 1)
 		[ -n "$_f" ] || continue
-		case $_f in
-		*.xz) xz -dc "$_f" >"$_r/mod/$(basename "$_m").ko" ;;
-		*.zst) zstd -qdc "$_f" >"$_r/mod/$(basename "$_m").ko" ;;
-		*) cp "$_f" "$_r/mod/$(basename "$_m").ko" ;;
-		esac
+		_kvm_unpack_mod "$_f" "$_r/mod/$(basename "$_m").ko"
 	done
+	_kvm_mods "$_r" || { rm -rf "$_r"; return 1; }
+	# the kernel's request_module(): from /mod, what is missing logged
+	cat >"$_r/bin/kvm-modprobe" <<-'EOM'
+	#!/bin/busybox sh
+	for a; do n=$a; done
+	m=$(awk -v a="$n" '$1 == a { print $2; exit }' /mod/modules.alias)
+	m=$(echo "${m:-$n}" | tr - _)
+	if [ -f "/mod/$m.ko" ]; then
+		[ -d "/sys/module/$m" ] && exit 0
+		insmod "/mod/$m.ko" && exit 0
+	fi
+	echo "$n: not in the initramfs" >>/tmp/kvm-modprobe.log
+	exit 1
+	EOM
+	chmod +x "$_r/bin/kvm-modprobe"
 	for _b in $KVM_BINS; do
 		_kvm_copy_bin "$_r" "$_b"
 	done
@@ -134,17 +243,25 @@ kvm_run() {
 		[ ! -f /mod/$m.ko ] || insmod /mod/$m.ko ||
 		    echo "KVMRUN: insmod $m failed"
 	done
+	echo /bin/kvm-modprobe >/proc/sys/kernel/modprobe
+	while read -r m; do
+		[ -d "/sys/module/$m" ] ||
+		    insmod "/mod/$m.ko" || echo "KVMRUN: insmod $m failed"
+	done </mod/order
 	[ -c /dev/kvm ] || echo "KVMRUN: no /dev/kvm in the nested guest"
 	ip link set lo up
 	echo "KVMRUN: begin"
 	cd /kvmwork && sh .kvm-script 2>&1
-	echo "KVMRUN: end $?"
+	rc=$?
+	[ ! -s /tmp/kvm-modprobe.log ] ||
+	    sed 's/^/KVMRUN: modprobe /' /tmp/kvm-modprobe.log
+	echo "KVMRUN: end $rc"
 	poweroff -f
 	EOI
 	chmod +x "$_r/init"
 	(cd "$_r" && find . | cpio -o -H newc 2>/dev/null | gzip -1) \
 	    >"$_r.cpio.gz" || return 1
-	timeout "$KVM_QEMU_TIMEOUT" qemu-system-x86_64 -M microvm \
+	timeout "${KVM_QEMU_TIMEOUT:-900}" qemu-system-x86_64 -M microvm \
 	    -accel tcg,thread=multi -cpu max,+svm -smp 2 -m 1024 \
 	    -nographic -no-reboot -nodefaults -serial stdio \
 	    -kernel "$VM_KERNEL" -initrd "$_r.cpio.gz" \

@@ -1,11 +1,12 @@
 # Sourced by the scripts that regress/vmkvm.sh's kvm_run runs under KVM
-# (vm-sandbox.t, regress/bench/vm.sh), from their working directory W,
-# which holds guest/ (make guest's vmlinuz and initramfs.cpio) and
-# rootfs/: starts lensauditd and lensvmm (microvm guest guest/, boot
-# limit $BOOT s, kernel arguments $KARGS) and sets C, the lensctl
-# command for that lensvmm.  Needs AUDITD VMM LENSCTL INIT BOOT KARGS;
-# exits 1 if a daemon does not come up.  Defines waitlog FILE PATTERN
-# SECS.
+# (vm-sandbox.t, vm-net.t, regress/bench/vm.sh), from their working
+# directory W, which holds guest/ (make guest's vmlinuz and
+# initramfs.cpio) and rootfs/: starts lensauditd and lensvmm (microvm
+# guest guest/, boot limit $BOOT s, kernel arguments $KARGS, more lensvmm
+# flags in $VMM_FLAGS if set, e.g. "-n SOCKET" for lensnetd) and sets C,
+# the lensctl command for that lensvmm, and AUDITD_PID, VMM_PID.  Needs
+# AUDITD VMM LENSCTL INIT BOOT KARGS; exits 1 if a daemon does not come
+# up.  Defines waitlog FILE PATTERN SECS.
 W=$(pwd)
 if ! grep -q '^_lensvmm:' /etc/passwd 2>/dev/null; then
 	# the nested guest: no users, no cgroup file system yet
@@ -26,8 +27,11 @@ waitlog() {	# waitlog FILE PATTERN SECS
 	return 1
 }
 $AUDITD -d -D "$W/audit" -s "$W/auditd.sock" >"$W/auditd.log" 2>&1 &
+AUDITD_PID=$!
 waitlog "$W/auditd.log" 'ready at seq' 60 || exit 1
 $VMM -d -v -s "$W/vmm.sock" -D "$W/state" -a "$W/auditd.sock" -i "$INIT" \
-    -c lens-vmsbx -g "$W/guest" -T "$BOOT" -k "$KARGS" >"$W/vmm.log" 2>&1 &
+    -c lens-vmsbx -g "$W/guest" -T "$BOOT" -k "$KARGS" ${VMM_FLAGS:-} \
+    >"$W/vmm.log" 2>&1 &
+VMM_PID=$!
 waitlog "$W/vmm.log" 'started: socket' 60 || exit 1
 C="$LENSCTL -s $W/vmm.sock"
