@@ -54,6 +54,7 @@
 #include "lensvmm_imsg.h"
 #include "policy.h"
 #include "lensctl.h"
+#include "size.h"
 #include "unixsock.h"
 
 #define VMM_SOCKET	"/run/lens/lensvmm.sock"
@@ -226,57 +227,19 @@ check_ref(const char *ref, struct ctl_ref *r)
 static int
 parse_memory(const char *s, uint64_t *out)
 {
-	const char	*p = s;
-	uint64_t	 v = 0, mul = 1;
-	int		 digits = 0;
+	const char	*why;
+	uint64_t	 v;
 
-	while (isdigit((unsigned char)*p)) {
-		if (v > (UINT64_MAX - 9) / 10)
-			goto toolarge;
-		v = v * 10 + (*p++ - '0');
-		digits++;
-	}
-	if (digits == 0) {
-		warnx("--memory %s: not a size (like 512m or 2g)", s);
+	if (size_parse(s, &v, &why) == -1) {
+		if (strcmp(why, "not a size") == 0)
+			warnx("--memory %s: not a size (like 512m or 2g)", s);
+		else if (strcmp(why, "unknown unit") == 0)
+			warnx("--memory %s: unknown unit (use b, k, m, g or "
+			    "t)", s);
+		else
+			warnx("--memory %s: %s", s, why);
 		return -1;
 	}
-	switch (tolower((unsigned char)*p)) {
-	case '\0':
-		break;
-	case 'b':
-		p++;
-		break;
-	case 'k':
-		mul = 1ULL << 10;
-		p++;
-		break;
-	case 'm':
-		mul = 1ULL << 20;
-		p++;
-		break;
-	case 'g':
-		mul = 1ULL << 30;
-		p++;
-		break;
-	case 't':
-		mul = 1ULL << 40;
-		p++;
-		break;
-	default:
-		goto bad;
-	}
-	if (mul > 1) {		/* k, kb, kib */
-		if (tolower((unsigned char)p[0]) == 'i' &&
-		    tolower((unsigned char)p[1]) == 'b')
-			p += 2;
-		else if (tolower((unsigned char)p[0]) == 'b')
-			p++;
-	}
-	if (*p != '\0')
-		goto bad;
-	if (v > UINT64_MAX / mul)
-		goto toolarge;
-	v *= mul;
 	if (v < MIN_MEMORY) {
 		warnx("--memory %s: too small (at least %llum)", s,
 		    MIN_MEMORY >> 20);
@@ -284,12 +247,6 @@ parse_memory(const char *s, uint64_t *out)
 	}
 	*out = v;
 	return 0;
- bad:
-	warnx("--memory %s: unknown unit (use b, k, m, g or t)", s);
-	return -1;
- toolarge:
-	warnx("--memory %s: too large", s);
-	return -1;
 }
 
 /* 1.5 -> 1500; at most the host's CPUs */

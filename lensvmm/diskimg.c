@@ -311,57 +311,6 @@ mkfs(const char *fstype, const char *src, const char *img, uint64_t bytes,
 
 /* --- the cache ----------------------------------------------------- */
 
-/* 1024, 512M, 4G, 4GiB ...: bytes in *out; else -1 and why in err */
-int
-diskimg_cache_limit(const char *s, uint64_t *out, char *err, size_t errlen)
-{
-	const char	*p = s;
-	uint64_t	 v = 0, mul = 1;
-
-	if (!isdigit((unsigned char)*p)) {
-		snprintf(err, errlen, "not a size (like 512M or 4G)");
-		return -1;
-	}
-	for (; isdigit((unsigned char)*p); p++) {
-		if (v > (UINT64_MAX - 9) / 10)
-			goto toolarge;
-		v = v * 10 + (*p - '0');
-	}
-	switch (toupper((unsigned char)*p)) {
-	case 'K':
-		mul = 1ULL << 10;
-		break;
-	case 'M':
-		mul = 1ULL << 20;
-		break;
-	case 'G':
-		mul = 1ULL << 30;
-		break;
-	case 'T':
-		mul = 1ULL << 40;
-		break;
-	}
-	if (mul > 1) {
-		p++;
-		if (toupper((unsigned char)p[0]) == 'I' &&
-		    toupper((unsigned char)p[1]) == 'B')
-			p += 2;
-	}
-	if (toupper((unsigned char)*p) == 'B')
-		p++;
-	if (*p != '\0') {
-		snprintf(err, errlen, "unknown unit (bytes, or K, M, G, T)");
-		return -1;
-	}
-	if (v > UINT64_MAX / mul)
-		goto toolarge;
-	*out = v * mul;
-	return 0;
-toolarge:
-	snprintf(err, errlen, "too large");
-	return -1;
-}
-
 enum { NAME_OTHER, NAME_IMAGE, NAME_LOCK, NAME_TMP };
 
 /* what a cache entry is: KEY.TYPE, KEY.lock or KEY.TYPE.PID (*pid) */

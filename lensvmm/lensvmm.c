@@ -44,6 +44,7 @@
 #include "policy.h"
 #include "privsep.h"
 #include "sandbox.h"
+#include "size.h"
 #include "unixsock.h"
 
 struct reply {
@@ -2192,12 +2193,13 @@ main(int argc, char *argv[])
 			break;
 		case 'C':
 			{
-				char	 why[64];
+				const char	*why;
 
-				if (diskimg_cache_limit(optarg, &imagecache,
-				    why, sizeof(why)) == -1)
-					errx(2, "-C %s: image cache size: %s",
-					    optarg, why);
+				if (size_parse(optarg, &imagecache, &why)
+				    == -1)
+					errx(2, "-C %s: image cache size: %s "
+					    "(bytes, or K, M, G, T)", optarg,
+					    why);
 			}
 			break;
 		case 'c':

@@ -227,8 +227,6 @@ int	diskimg_key(const char *rootfs, const char *fstype, char key[65],
 int	diskimg_rootfs(const char *cachedir, uint64_t limit,
 	    const char *rootfs, const char *fstype, char *path,
 	    size_t pathlen, int *cached, char *err, size_t errlen);
-int	diskimg_cache_limit(const char *s, uint64_t *bytes, char *err,
-	    size_t errlen);
 int	diskimg_evict(const char *cachedir, uint64_t limit,
 	    const char *keep);
 int	diskimg_cache_clean(const char *cachedir, uint64_t limit);

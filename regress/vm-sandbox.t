@@ -21,16 +21,8 @@ tmpdir_setup
 chmod 0755 "$T"
 
 GUEST=${GUEST:-$OBJ/guest}
-mode=$(kvm_mode)
-if [ "$mode" = direct ] && ! grep -qw -e vmx -e svm /proc/cpuinfo; then
-	mode="none: /dev/kvm without vmx/svm (PVM): a Linux guest does not boot here"
-fi
-for f in "$OBJ/lensvmm" "$OBJ/lensauditd" "$OBJ/lensctl" "$OBJ/lens-init"; do
-	[ -x "$f" ] || mode="none: $f not built"
-done
-[ -f "$GUEST/vmlinuz" ] && [ -f "$GUEST/initramfs.cpio" ] ||
-    mode="none: no guest in $GUEST (make guest)"
-[ "$(id -u)" -eq 0 ] || mode="none: not root"
+mode=$(kvm_linux_mode "$GUEST" "$OBJ/lensvmm" "$OBJ/lensauditd" \
+    "$OBJ/lensctl" "$OBJ/lens-init")
 case $mode in
 direct|nested)
 	diag "KVM: $mode, guest $GUEST ($(cat "$GUEST/kernel.release" 2>/dev/null))"
@@ -44,13 +36,7 @@ rootfs_setup || { echo "Bail out! cannot build the test rootfs"; exit 1; }
 mkdir -p "$T/w/guest"
 cp -a "$ROOTFS" "$T/w/rootfs"
 cp "$GUEST/vmlinuz" "$GUEST/initramfs.cpio" "$T/w/guest/"
-if [ "$mode" = nested ]; then
-	BOOT=600
-	KARGS="tsc_early_khz=2000000 lpj=4000000 no_timer_check"
-else
-	BOOT=60
-	KARGS="no_timer_check"
-fi
+kvm_linux_boot "$mode"
 
 cp "$(dirname "$0")/vmlens.sh" "$T/w/"
 cat >"$T/run.sh" <<EOF

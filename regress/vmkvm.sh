@@ -16,6 +16,15 @@
 #				kvm-amd loaded.  Direct: it runs here in a
 #				fresh network namespace (unshare -n).
 #
+#	kvm_linux_mode GUEST [BIN...]
+#				kvm_mode narrowed to what a microVM with
+#				Linux needs: vmx/svm where /dev/kvm is
+#				direct (a PVM one does not boot Linux), the
+#				binaries BIN built, GUEST holding the kernel
+#				and initramfs of `make guest', root.
+#	kvm_linux_boot MODE	sets BOOT (lensvmm -T, seconds) and KARGS
+#				(kernel arguments) for that mode.
+#
 #	KVM_MODS		(nested) more kernel modules for the guest,
 #				by name ("nf_tables nft_ct veth"): with
 #				what they depend on (modules.dep, made with
@@ -91,6 +100,32 @@ kvm_mode() {
 		return
 	fi
 	echo nested
+}
+
+kvm_linux_mode() {
+	_g=$1
+	shift
+	_m=$(kvm_mode)
+	if [ "$_m" = direct ] && ! grep -qw -e vmx -e svm /proc/cpuinfo; then
+		_m="none: /dev/kvm without vmx/svm (PVM): a Linux guest does not boot here"
+	fi
+	for _b; do
+		[ -x "$_b" ] || _m="none: $_b not built"
+	done
+	[ -f "$_g/vmlinuz" ] && [ -f "$_g/initramfs.cpio" ] ||
+	    _m="none: no guest in $_g (make guest)"
+	[ "$(id -u)" -eq 0 ] || _m="none: not root"
+	echo "$_m"
+}
+
+kvm_linux_boot() {
+	if [ "$1" = nested ]; then
+		BOOT=900
+		KARGS="tsc_early_khz=2000000 lpj=4000000 no_timer_check"
+	else
+		BOOT=60
+		KARGS="no_timer_check"
+	fi
 }
 
 _kvm_unpack_mod() {	# unpack_mod FILE DEST: a .ko, .ko.xz or .ko.zst

@@ -85,31 +85,25 @@ END {
 
 # ---- 2. start to first exec and memory, beside QEMU -M microvm
 GUEST=${GUEST:-$OBJ/guest}
-why=
-if [ "$mode" = direct ] && ! grep -qw -e vmx -e svm /proc/cpuinfo; then
-	why="/dev/kvm without vmx/svm (PVM): a Linux guest does not boot here"
-fi
-[ -f "$GUEST/vmlinuz" ] && [ -f "$GUEST/initramfs.cpio" ] ||
-    why=${why:-"no guest in $GUEST (make guest)"}
+mode=$(kvm_linux_mode "$GUEST" "$OBJ/lensvmm" "$OBJ/lensauditd" \
+    "$OBJ/lensctl" "$OBJ/lens-init" "$OBJ/regress/tools/firstout" \
+    "$OBJ/regress/tools/initdrive")
 QEMU=$(command -v qemu-system-x86_64 2>/dev/null) ||
-    why=${why:-"no qemu-system-x86_64 for the peer"}
-for b in lensvmm lensauditd lensctl lens-init regress/tools/firstout \
-    regress/tools/initdrive; do
-	[ -x "$OBJ/$b" ] || why=${why:-"$OBJ/$b not built"}
-done
-if [ -n "$why" ]; then
+    mode="none: no qemu-system-x86_64 for the peer"
+case $mode in
+direct|nested)
+	;;
+*)
 	say ""
-	say "microVM start and memory: skipped ($why)"
+	say "microVM start and memory: skipped (${mode#none: })"
 	exit 0
-fi
+	;;
+esac
+kvm_linux_boot "$mode"
 if [ "$mode" = nested ]; then
 	RUNS=${BENCH_VM_RUNS:-4}
-	BOOT=600
-	KARGS="tsc_early_khz=2000000 lpj=4000000 no_timer_check"
 else
 	RUNS=${BENCH_VM_RUNS:-20}
-	BOOT=60
-	KARGS="no_timer_check"
 fi
 MEM=256
 . "$HERE/daemon.sh"

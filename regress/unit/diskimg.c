@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "size.h"
 #include "tap.h"
 #include "../../lensvmm/diskimg.c"
 
@@ -238,7 +239,8 @@ test_parse(const char *argv0)
 		{ "99999999999999999999", "too large" },
 		{ "17179869184G", "too large" },
 	};
-	char		 err[128], cmd[PATH_MAX + 64], out[512], bin[PATH_MAX];
+	char		 cmd[PATH_MAX + 64], out[512], bin[PATH_MAX];
+	const char	*why;
 	uint64_t	 v;
 	size_t		 i, n;
 	FILE		*p;
@@ -246,18 +248,18 @@ test_parse(const char *argv0)
 
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		v = 12345;
-		err[0] = '\0';
-		r = diskimg_cache_limit(good[i].s, &v, err, sizeof(err));
+		why = "";
+		r = size_parse(good[i].s, &v, &why);
 		ok(r == 0 && v == good[i].v, "limit: %s is %llu bytes (got "
 		    "%llu%s%s)", good[i].s, (unsigned long long)good[i].v,
-		    (unsigned long long)v, *err ? ", " : "", err);
+		    (unsigned long long)v, *why ? ", " : "", why);
 	}
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		err[0] = '\0';
-		r = diskimg_cache_limit(bad[i].s, &v, err, sizeof(err));
-		ok(r == -1 && strstr(err, bad[i].why) != NULL,
+		why = "";
+		r = size_parse(bad[i].s, &v, &why);
+		ok(r == -1 && strcmp(why, bad[i].why) == 0,
 		    "limit: '%s' is refused: %s (%s)", bad[i].s, bad[i].why,
-		    err);
+		    why);
 	}
 
 	/* the program next to this one's build directory */
