@@ -97,7 +97,7 @@ FUZZ_LIBSRCS = common/log.c common/imsg.c common/canonjson.c lensauditd/chain.c 
 	   $(sort $(wildcard lensvmm/vm*.c)) \
 	   common/policy.c lensnetd/addr.c lensnetd/attach.c \
 	   lensnetd/dnswire.c lensnetd/peek.c
-REGRESS_TESTS = $(sort $(wildcard regress/*.t))
+REGRESS_TESTS = $(sort $(wildcard regress/*.t)) $(sort $(wildcard regress/attack/*.t))
 FUZZ_SECONDS ?= 10
 
 .PHONY: all deps users install check regress-bins bench clean manlint demo \
