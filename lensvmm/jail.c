@@ -727,12 +727,9 @@ jail_start(struct jail_conf *c, int *chan, int *console, pid_t *initpid,
 		jerr(err, errlen, "write the uid/gid map");
 		goto fail;
 	}
-	for (i = 0; i < 4 && c->cgprocs[i] != -1; i++) {
-		n = snprintf(path, sizeof(path), "%d", (int)pid);
-		if (write(c->cgprocs[i], path, (size_t)n) != n) {
-			jerr(err, errlen, "join the sandbox's cgroup");
-			goto fail;
-		}
+	if (cgroup_join(c->cgprocs, pid) == -1) {
+		jerr(err, errlen, "join the sandbox's cgroup");
+		goto fail;
 	}
 	/* the network, before anything runs in the sandbox */
 	if (c->netdsock[0] != '\0' && netd_attach(c, pid, err, errlen) == -1)

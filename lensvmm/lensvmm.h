@@ -260,6 +260,7 @@ int	cgroup_create(struct cgroup *, const char *id, uint64_t memory,
 	    uint32_t cpu_millis, uint32_t pids, char *err, size_t errlen);
 void	cgroup_path(struct cgroup *, const char *id);
 int	cgroup_open_procs(const struct cgroup *, int fds[4]);
+int	cgroup_join(int fds[4], pid_t);	/* write pid, close all */
 int	cgroup_open_oom(const struct cgroup *);
 uint64_t cgroup_oom_count(int fd);
 int	cgroup_kill(const struct cgroup *);	/* count of live procs */

@@ -61,16 +61,20 @@ vm_process(struct jail_conf *c, struct vm_config *vc, pid_t jailpid)
 	struct privsep_user	 u;
 	struct vm		*vm;
 	char			 root[PATH_MAX + 8];
-	int			 i, stop;
+	int			 stop;
 
 	log_procinit("vm");
-	/* into the sandbox's cgroup before the guest's memory exists */
-	for (i = 0; i < 4 && c->cgprocs[i] != -1; i++)
-		if (write(c->cgprocs[i], "0", 1) != 1) {
-			dprintf(vc->console_fd, "lensvmm: vm process: cgroup: "
-			    "%s\n", strerror(errno));
-			_exit(CTL_EXIT_LENS);
-		}
+	/*
+	 * Into the sandbox's cgroup before the guest's memory exists; the
+	 * root-opened cgroup.procs descriptors are closed here, before the
+	 * guest runs: a device model taken over by the guest must not be
+	 * able to move host processes into the cgroup teardown kills.
+	 */
+	if (cgroup_join(c->cgprocs, 0) == -1) {
+		dprintf(vc->console_fd, "lensvmm: vm process: cgroup: %s\n",
+		    strerror(errno));
+		_exit(CTL_EXIT_LENS);
+	}
 	if ((vm = vm_create(vc)) == NULL) {
 		dprintf(vc->console_fd, "lensvmm: cannot create the VM "
 		    "(%llu MiB, %u vCPUs, kernel %s)\n",
