@@ -534,6 +534,17 @@ seccomp_workload(void)
 			    SCMP_CMP_MASKED_EQ, pflags[k], pflags[k])) < 0)
 				goto out;
 	}
+	/*
+	 * lens-init's control channel stays lens-init's: no taking a
+	 * descriptor from another process (pidfd_getfd), and no pidfd of
+	 * pid 1 (lens-init) at all; lens-init is also non-dumpable, which
+	 * closes /proc/1/fd and the ptrace checks to the sandbox's root
+	 */
+	if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(pidfd_getfd),
+	    0) < 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(pidfd_open),
+	    1, SCMP_A0(SCMP_CMP_EQ, 1)) < 0)
+		goto out;
 	/* no faking input on a terminal */
 	if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
 	    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffff, TIOCSTI)) < 0 ||
