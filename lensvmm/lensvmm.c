@@ -2203,7 +2203,9 @@ main(int argc, char *argv[])
 			    sizeof(protect[0])))
 				errx(2, "-x %s: need an absolute path, at most "
 				    "%d times", optarg, VMM_MAXPROTECT);
-			protect[nprotect++] = optarg;
+			/* a copy: setproctitle() reuses argv's memory */
+			if ((protect[nprotect++] = strdup(optarg)) == NULL)
+				err(1, "strdup");
 			break;
 		case 'g':
 			if (optarg[0] != '/' || strlcpy(guestdir, optarg,
