@@ -104,6 +104,7 @@ ok $? "a root-owned rootfs under $LIB works for U ($out $(head -n 1 "$T/err"))"
 
 # U's own rootfs: works; -v of a file U cannot read: refused
 cp -a "$ROOTFS" "$T/own"
+cp "$T/own/bin/busybox" "$T/own/busybox"	# what refused() runs
 chown -R $U:$U "$T/own"
 mkdir -p "$T/pub"
 echo "root only" >"$T/pub/secret"
