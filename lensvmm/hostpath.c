@@ -20,6 +20,7 @@
  *	  (VMM_ROOTFSLIB and below excepted), compared by device and
  *	  inode, walking "..": no spelling of a path gets around it.
  */
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -41,7 +42,6 @@
 #include "log.h"
 #include "lensvmm.h"
 
-#define HOSTPATH_TIMEOUT	10	/* seconds for the caller's open */
 
 int
 caller_get(int sock, struct caller *c)
@@ -75,6 +75,16 @@ open_as_caller(int s, const struct caller *c, const char *path, int kind)
 	int		 fd, mode;
 
 	why[0] = '\0';
+	/*
+	 * Nothing of lensvmm's for the caller's uid to take: none of its
+	 * descriptors, and non-dumpable (no ptrace, no /proc/PID/mem, no
+	 * pidfd_getfd by that uid) whatever fs.suid_dumpable says
+	 */
+	if (close_except(&s, 1) == -1 || prctl(PR_SET_DUMPABLE, 0) == -1) {
+		snprintf(why, sizeof(why), "cannot drop lensvmm's "
+		    "descriptors: %s", strerror(errno));
+		goto fail;
+	}
 	if (setgroups((size_t)c->ngroups, c->groups) == -1 ||
 	    setresgid(c->gid, c->gid, c->gid) == -1 ||
 	    setresuid(c->uid, c->uid, c->uid) == -1) {
@@ -141,7 +151,7 @@ fail:
 
 int
 hostpath_open(const struct caller *c, const char *path, int kind,
-    char *why, size_t whylen)
+    int timeout_ms, char *why, size_t whylen)
 {
 	struct msghdr	 msg;
 	struct cmsghdr	*cm;
@@ -173,14 +183,15 @@ hostpath_open(const struct caller *c, const char *path, int kind,
 	close(sp[1]);
 	pfd.fd = sp[0];
 	pfd.events = POLLIN;
-	while ((n = poll(&pfd, 1, HOSTPATH_TIMEOUT * 1000)) == -1 &&
+	while ((n = poll(&pfd, 1, timeout_ms > 0 ? timeout_ms : 0)) == -1 &&
 	    errno == EINTR)
 		;
 	if (n != 1) {
 		/* a hung file system (FUSE, NFS) must not hang lensvmm */
 		kill(pid, SIGKILL);
-		snprintf(why, whylen, "no answer from the file system in %d "
-		    "s", HOSTPATH_TIMEOUT);
+		snprintf(why, whylen, "no answer from the file system in "
+		    "time (%d s for all paths of a request)",
+		    HOSTPATH_TIMEOUT);
 		n = -2;
 	} else {
 		memset(&msg, 0, sizeof(msg));

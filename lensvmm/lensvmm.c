@@ -668,10 +668,24 @@ volumes_close(struct volume *vols, uint32_t n)
 		}
 }
 
+/* milliseconds until deadline (CLOCK_MONOTONIC), 0 once it passed */
+static int
+ms_left(const struct timespec *deadline)
+{
+	struct timespec	 now;
+	long long	 ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (long long)(deadline->tv_sec - now.tv_sec) * 1000 +
+	    (deadline->tv_nsec - now.tv_nsec) / 1000000;
+	return ms > 0 ? (int)ms : 0;
+}
+
 /* each source opened as the caller and checked (hostpath.c) */
 static int
-parse_volumes(struct sbx *sb, const struct caller *who, struct volume *vols,
-    char *err, size_t errlen)
+parse_volumes(struct sbx *sb, const struct caller *who,
+    const struct timespec *deadline, struct volume *vols, char *err,
+    size_t errlen)
 {
 	const char	*p = sb->strings;
 	char		 spec[CTL_PATH_SIZE * 2 + 8], *dst, *opt, why[256];
@@ -689,7 +703,8 @@ parse_volumes(struct sbx *sb, const struct caller *who, struct volume *vols,
 			*opt++ = '\0';
 		strlcpy(vols[i].src, spec, sizeof(vols[i].src));
 		if ((vols[i].fd = hostpath_open(who, spec, HOSTPATH_VOLUME,
-		    why, sizeof(why))) == -1 || hostpath_check(who,
+		    ms_left(deadline), why, sizeof(why))) == -1 ||
+		    hostpath_check(who,
 		    vols[i].fd, HOSTPATH_VOLUME, protect, nprotect, why,
 		    sizeof(why)) == -1) {
 			snprintf(err, errlen, "volume %.200s: %.250s", spec,
@@ -1001,6 +1016,7 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 	struct jail_conf	 jc;
 	struct volume		 vols[VMM_MAXVOLUMES];
 	struct caller		 who;
+	struct timespec		 deadline;
 	struct ctl_run		 run;
 	struct ctl_backend	 cb;
 	char			 err[512], path[PATH_MAX + 32], why[256];
@@ -1034,8 +1050,11 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 		reply_error(r, CTL_EXIT_LENS, "cannot tell who is asking");
 		return;
 	}
-	if ((rootfd = hostpath_open(&who, run.rootfs, HOSTPATH_DIR, why,
-	    sizeof(why))) == -1 || hostpath_check(&who, rootfd, HOSTPATH_DIR,
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += HOSTPATH_TIMEOUT;
+	if ((rootfd = hostpath_open(&who, run.rootfs, HOSTPATH_DIR,
+	    ms_left(&deadline), why, sizeof(why))) == -1 ||
+	    hostpath_check(&who, rootfd, HOSTPATH_DIR,
 	    protect, nprotect, why, sizeof(why)) == -1) {
 		reply_error(r, CTL_EXIT_LENS, "rootfs %s: %s", run.rootfs, why);
 		if (rootfd != -1)
@@ -1068,7 +1087,7 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 		reply_error(r, CTL_EXIT_LENS, "%s", err);
 		goto fail_mem;
 	}
-	if (parse_volumes(sb, &who, vols, err, sizeof(err)) == -1) {
+	if (parse_volumes(sb, &who, &deadline, vols, err, sizeof(err)) == -1) {
 		reply_error(r, CTL_EXIT_LENS, "%s", err);
 		goto fail_mem;
 	}

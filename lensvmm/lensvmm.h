@@ -260,8 +260,9 @@ struct caller {
 #define HOSTPATH_VOLUME	 1	/* a -v source: directory or regular file */
 int	caller_get(int sock, struct caller *);	/* SO_PEERCRED, GROUPS */
 /* an O_PATH descriptor, or -1 with why filled */
+#define HOSTPATH_TIMEOUT 10	/* seconds for all the opens of a request */
 int	hostpath_open(const struct caller *, const char *path, int kind,
-	    char *why, size_t whylen);
+	    int timeout_ms, char *why, size_t whylen);
 /* 0, or -1 with why: state directories, and a rootfs's owner */
 int	hostpath_check(const struct caller *, int fd, int kind,
 	    const char *const *state, int nstate, char *why, size_t whylen);
