@@ -275,6 +275,13 @@ hostpath_check(const struct caller *c, int fd, int kind,
 		snprintf(why, whylen, "%s", strerror(errno));
 		return -1;
 	}
+	/* the child checked the type as the caller; again, as root */
+	if (!S_ISDIR(st.st_mode) && (kind == HOSTPATH_DIR ||
+	    !S_ISREG(st.st_mode))) {
+		snprintf(why, whylen, "not a directory%s", kind ==
+		    HOSTPATH_DIR ? "" : " or regular file");
+		return -1;
+	}
 	/* the nearest of the rootfs library and each state directory
 	 * above (or at) fd decides: inside the library is fine */
 	if (stat(VMM_ROOTFSLIB, &dirs[0]) == -1 || !S_ISDIR(dirs[0].st_mode))
