@@ -337,6 +337,40 @@ path_clean(const char *p)
 	return 0;
 }
 
+/*
+ * An absolute path without "." and ".." components and repeated
+ * slashes, in place, by its spelling alone (lensvmm follows no symbolic
+ * link, so the spelling is what it opens)
+ */
+static void
+path_lexical(char *p)
+{
+	char	*r = p, *w = p;
+	size_t	 n;
+
+	while (*r != '\0') {
+		while (*r == '/')
+			r++;
+		n = strcspn(r, "/");
+		if (n == 0)
+			break;
+		if (n == 1 && r[0] == '.')
+			;
+		else if (n == 2 && r[0] == '.' && r[1] == '.') {
+			while (w > p && *--w != '/')
+				;
+		} else {
+			*w++ = '/';
+			memmove(w, r, n);
+			w += n;
+		}
+		r += n;
+	}
+	if (w == p)
+		*w++ = '/';
+	*w = '\0';
+}
+
 /* SRC:DST[:ro|:rw], both absolute, SRC existing */
 /* -p [ADDR:]HOSTPORT:PORT[/tcp]: ports 1-65535, ADDR IPv4 or [IPv6] */
 static int
@@ -681,10 +715,25 @@ parse_runopts(int argc, char *argv[], int isrun, struct runopts *o)
 		warnx("--rootfs %s: not a directory", rootfs);
 		return -1;
 	}
-	if (realpath(rootfs, o->rootfs) == NULL) {
+	/*
+	 * As given, made absolute, symbolic links not resolved here:
+	 * lensvmm follows none (one planted in a shared directory must
+	 * not choose what the sandbox gets), so naming one is refused.
+	 */
+	if (rootfs[0] == '/') {
+		if (strlcpy(o->rootfs, rootfs, sizeof(o->rootfs)) >=
+		    sizeof(o->rootfs)) {
+			warnx("--rootfs %s: path too long", rootfs);
+			return -1;
+		}
+	} else if (getcwd(o->rootfs, sizeof(o->rootfs)) == NULL ||
+	    strlcat(o->rootfs, "/", sizeof(o->rootfs)) >= sizeof(o->rootfs) ||
+	    strlcat(o->rootfs, rootfs, sizeof(o->rootfs)) >=
+	    sizeof(o->rootfs)) {
 		warn("--rootfs %s", rootfs);
 		return -1;
 	}
+	path_lexical(o->rootfs);
 	if (strlen(o->rootfs) >= CTL_PATH_SIZE) {
 		warnx("--rootfs %s: path too long", rootfs);
 		return -1;

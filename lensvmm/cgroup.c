@@ -247,6 +247,34 @@ cgroup_open_procs(const struct cgroup *cg, int fds[4])
 	return 0;
 }
 
+/*
+ * Move pid (0: the caller) into the sandbox's cgroups through the
+ * cgroup.procs descriptors of cgroup_open_procs(), then close them all,
+ * written or not, and mark them -1: nothing that runs after this (the
+ * sandbox's jail process, its vm process) keeps a root-opened handle
+ * that could move any host process into the cgroup teardown kills.
+ */
+int
+cgroup_join(int fds[4], pid_t pid)
+{
+	char	 buf[32];
+	int	 i, n, rc = 0, saved = 0;
+
+	n = snprintf(buf, sizeof(buf), "%d", (int)pid);
+	for (i = 0; i < 4 && fds[i] != -1; i++)
+		if (rc == 0 && write(fds[i], buf, (size_t)n) != n) {
+			saved = errno;
+			rc = -1;
+		}
+	for (i = 0; i < 4; i++)
+		if (fds[i] != -1) {
+			close(fds[i]);
+			fds[i] = -1;
+		}
+	errno = saved;
+	return rc;
+}
+
 int
 cgroup_open_oom(const struct cgroup *cg)
 {

@@ -242,9 +242,46 @@ write_resolv(struct jail_conf *c, int rootfd, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Detached copies of the rootfs and of the volumes, made from the
+ * descriptors the parent opened as the caller (never from their paths)
+ * while this process is still in the host's mount namespace, where
+ * those descriptors' mounts are.  trees[0] the rootfs, trees[1 + i]
+ * volume i; all -1 on failure.
+ */
+static int
+clone_trees(struct jail_conf *c, int *trees, char *err, size_t errlen)
+{
+	int	 i;
+
+	for (i = 0; i <= c->nvolumes; i++)
+		trees[i] = -1;
+	if ((trees[0] = sys_open_tree(c->rootfd, "", OPEN_TREE_CLONE |
+	    OPEN_TREE_CLOEXEC | AT_EMPTY_PATH)) == -1) {
+		jerr(err, errlen, "rootfs %s", c->rootfs);
+		goto fail;
+	}
+	for (i = 0; i < c->nvolumes; i++)
+		if ((trees[1 + i] = sys_open_tree(c->volumes[i].fd, "",
+		    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE |
+		    AT_EMPTY_PATH)) == -1) {
+			jerr(err, errlen, "volume %s", c->volumes[i].src);
+			goto fail;
+		}
+	return 0;
+fail:
+	for (i = 0; i <= c->nvolumes; i++)
+		if (trees[i] != -1) {
+			close(trees[i]);
+			trees[i] = -1;
+		}
+	return -1;
+}
+
 /* the sandbox's mounts, made in its mount namespace by the jail process */
 static int
-setup_mounts(struct jail_conf *c, int usernsfd, char *err, size_t errlen)
+setup_mounts(struct jail_conf *c, int usernsfd, const int *trees, char *err,
+    size_t errlen)
 {
 	struct mount_attr	 attr;
 	char			 lower[PATH_MAX + 16], upper[PATH_MAX + 16];
@@ -265,9 +302,7 @@ setup_mounts(struct jail_conf *c, int usernsfd, char *err, size_t errlen)
 		return jerr(err, errlen, "make the sandbox mounts private");
 
 	/* the rootfs, read-only, its uids shifted into the sandbox's range */
-	if ((tree = sys_open_tree(AT_FDCWD, c->rootfs, OPEN_TREE_CLONE |
-	    OPEN_TREE_CLOEXEC)) == -1)
-		return jerr(err, errlen, "rootfs %s", c->rootfs);
+	tree = trees[0];
 	memset(&attr, 0, sizeof(attr));
 	attr.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY |
 	    MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
@@ -277,18 +312,13 @@ setup_mounts(struct jail_conf *c, int usernsfd, char *err, size_t errlen)
 		    "host owners, shown as nobody)", c->rootfs);
 		attr.attr_set &= ~(uint64_t)MOUNT_ATTR_IDMAP;
 		attr.userns_fd = 0;
-		if (sys_mount_setattr(tree, "", AT_EMPTY_PATH, &attr) == -1) {
-			close(tree);
+		if (sys_mount_setattr(tree, "", AT_EMPTY_PATH, &attr) == -1)
 			return jerr(err, errlen, "rootfs %s: read-only mount",
 			    c->rootfs);
-		}
 	}
 	if (sys_move_mount(tree, "", AT_FDCWD, lower,
-	    MOVE_MOUNT_F_EMPTY_PATH) == -1) {
-		close(tree);
+	    MOVE_MOUNT_F_EMPTY_PATH) == -1)
 		return jerr(err, errlen, "mount rootfs on %s", lower);
-	}
-	close(tree);
 	if ((size_t)snprintf(opts, sizeof(opts),
 	    "lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work) >=
 	    sizeof(opts) || strpbrk(c->dir, ",:") != NULL) {
@@ -387,12 +417,8 @@ setup_mounts(struct jail_conf *c, int usernsfd, char *err, size_t errlen)
 	for (i = 0; i < c->nvolumes; i++) {
 		struct volume	*v = &c->volumes[i];
 
-		if (stat(v->src, &st) == -1) {
-			jerr(err, errlen, "volume %s", v->src);
-			goto fail;
-		}
-		if ((tree = sys_open_tree(AT_FDCWD, v->src, OPEN_TREE_CLONE |
-		    OPEN_TREE_CLOEXEC | AT_RECURSIVE)) == -1) {
+		tree = trees[1 + i];
+		if (fstat(v->fd, &st) == -1) {
 			jerr(err, errlen, "volume %s", v->src);
 			goto fail;
 		}
@@ -401,24 +427,20 @@ setup_mounts(struct jail_conf *c, int usernsfd, char *err, size_t errlen)
 		    (v->ro ? MOUNT_ATTR_RDONLY : 0);
 		if (sys_mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE,
 		    &attr) == -1) {
-			close(tree);
 			jerr(err, errlen, "volume %s: mount flags", v->src);
 			goto fail;
 		}
 		if ((fd = path_in_root(rootfd, v->dst, S_ISDIR(st.st_mode),
 		    c->base)) == -1) {
-			close(tree);
 			jerr(err, errlen, "volume target %s", v->dst);
 			goto fail;
 		}
 		if (sys_move_mount(tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH |
 		    MOVE_MOUNT_T_EMPTY_PATH) == -1) {
-			close(tree);
 			close(fd);
 			jerr(err, errlen, "volume %s on %s", v->src, v->dst);
 			goto fail;
 		}
-		close(tree);
 		close(fd);
 	}
 	close(rootfd);
@@ -534,6 +556,17 @@ seccomp_workload(void)
 			    SCMP_CMP_MASKED_EQ, pflags[k], pflags[k])) < 0)
 				goto out;
 	}
+	/*
+	 * lens-init's control channel stays lens-init's: no taking a
+	 * descriptor from another process (pidfd_getfd), and no pidfd of
+	 * pid 1 (lens-init) at all; lens-init is also non-dumpable, which
+	 * closes /proc/1/fd and the ptrace checks to the sandbox's root
+	 */
+	if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(pidfd_getfd),
+	    0) < 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(pidfd_open),
+	    1, SCMP_A0(SCMP_CMP_EQ, 1)) < 0)
+		goto out;
 	/* no faking input on a terminal */
 	if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
 	    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffff, TIOCSTI)) < 0 ||
@@ -691,7 +724,7 @@ jail_start(struct jail_conf *c, int *chan, int *console, pid_t *initpid,
 {
 	int		 sync[2] = { -1, -1 }, isp[2] = { -1, -1 };
 	int		 cp[2] = { -1, -1 }, usernsfd = -1, mntfd = -1;
-	int		 oldmnt = -1, i, st;
+	int		 oldmnt = -1, i, st, trees[1 + VMM_MAXVOLUMES];
 	char		 path[64], msg[512];
 	pid_t		 pid = -1;
 	ssize_t		 n;
@@ -699,6 +732,8 @@ jail_start(struct jail_conf *c, int *chan, int *console, pid_t *initpid,
 
 	*chan = *console = -1;
 	c->netdfd = -1;
+	if (clone_trees(c, trees, err, errlen) == -1)
+		return -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) == -1 ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, isp) == -1 ||
 	    pipe2(cp, O_CLOEXEC) == -1) {
@@ -727,12 +762,9 @@ jail_start(struct jail_conf *c, int *chan, int *console, pid_t *initpid,
 		jerr(err, errlen, "write the uid/gid map");
 		goto fail;
 	}
-	for (i = 0; i < 4 && c->cgprocs[i] != -1; i++) {
-		n = snprintf(path, sizeof(path), "%d", (int)pid);
-		if (write(c->cgprocs[i], path, (size_t)n) != n) {
-			jerr(err, errlen, "join the sandbox's cgroup");
-			goto fail;
-		}
+	if (cgroup_join(c->cgprocs, pid) == -1) {
+		jerr(err, errlen, "join the sandbox's cgroup");
+		goto fail;
 	}
 	/* the network, before anything runs in the sandbox */
 	if (c->netdsock[0] != '\0' && netd_attach(c, pid, err, errlen) == -1)
@@ -752,7 +784,7 @@ jail_start(struct jail_conf *c, int *chan, int *console, pid_t *initpid,
 		jerr(err, errlen, "enter the sandbox's mount namespace");
 		goto fail;
 	}
-	if (setup_mounts(c, usernsfd, err, errlen) == -1) {
+	if (setup_mounts(c, usernsfd, trees, err, errlen) == -1) {
 		if (setns(oldmnt, CLONE_NEWNS) == -1)
 			fatal("return to the host's mount namespace");
 		goto fail;
@@ -765,6 +797,10 @@ jail_start(struct jail_conf *c, int *chan, int *console, pid_t *initpid,
 	close(mntfd);
 	close(oldmnt);
 	usernsfd = mntfd = oldmnt = -1;
+	for (i = 0; i <= c->nvolumes; i++) {
+		close(trees[i]);
+		trees[i] = -1;
+	}
 
 	if (write(sync[0], "G", 1) != 1) {
 		jerr(err, errlen, "start the sandbox");
@@ -812,6 +848,9 @@ fail:
 		close(mntfd);
 	if (oldmnt != -1)
 		close(oldmnt);
+	for (i = 0; i <= c->nvolumes; i++)
+		if (trees[i] != -1)
+			close(trees[i]);
 	if (c->netdfd != -1) {
 		close(c->netdfd);
 		c->netdfd = -1;

@@ -108,6 +108,11 @@ static struct imsgev		 ctl_iev;
 static struct event_base	*evbase;
 static struct auditc		*audit;
 static char			 statedir[PATH_MAX], sockpath[108];
+/* Lens state directories no rootfs or volume may be, hold or be in:
+ * the fixed ones, -D, and the other daemons' (-x) */
+static const char		*protect[4 + VMM_MAXPROTECT] = {
+	"/var/lib/lens", "/etc/lens", "/run/lens", statedir };
+static int			 nprotect = 4;
 static char			 auditsock[108], initpath[PATH_MAX];
 static char			 emptydir[PATH_MAX];
 static char			 netdsock[108];	/* "" without lensnetd */
@@ -144,7 +149,7 @@ usage(void)
 	fprintf(stderr, "usage: lensvmm [-dv] [-a auditsock] [-C cachesize] "
 	    "[-c cgroup] [-D statedir]\n"
 	    "\t[-g guestdir] [-i lens-init] [-k kernel-args] [-n netdsock] "
-	    "[-P policy]\n\t[-s socket] [-T boot-timeout]\n");
+	    "[-P policy]\n\t[-s socket] [-T boot-timeout] [-x statedir]\n");
 	exit(2);
 }
 
@@ -556,7 +561,7 @@ int
 close_except(const int *keep, int nkeep)
 {
 	int	 i, j, lo = STDERR_FILENO + 1, hi, t;
-	int	 sorted[16];
+	int	 sorted[16 + VMM_MAXVOLUMES];
 
 	if (nkeep > (int)(sizeof(sorted) / sizeof(sorted[0]))) {
 		errno = EINVAL;
@@ -585,7 +590,7 @@ close_except(const int *keep, int nkeep)
 static int
 jail_fork(struct sbx *sb, struct jail_conf *jc)
 {
-	int	 sp[2], keep[16], n = 0, i;
+	int	 sp[2], keep[16 + VMM_MAXVOLUMES], n = 0, i;
 	pid_t	 pid;
 	void	*page;
 
@@ -629,6 +634,9 @@ jail_fork(struct sbx *sb, struct jail_conf *jc)
 			keep[n++] = jc->oomfd;
 		for (i = 0; i < 4 && jc->cgprocs[i] != -1; i++)
 			keep[n++] = jc->cgprocs[i];
+		keep[n++] = jc->rootfd;
+		for (i = 0; i < jc->nvolumes; i++)
+			keep[n++] = jc->volumes[i].fd;
 		if (close_except(keep, n) == -1)
 			fatal("close_range");
 		sandbox_report_to(sb->child.sigsys);
@@ -648,14 +656,43 @@ jail_fork(struct sbx *sb, struct jail_conf *jc)
 
 /* --- requests ------------------------------------------------------------- */
 
+static void
+volumes_close(struct volume *vols, uint32_t n)
+{
+	uint32_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (vols[i].fd != -1) {
+			close(vols[i].fd);
+			vols[i].fd = -1;
+		}
+}
+
+/* milliseconds until deadline (CLOCK_MONOTONIC), 0 once it passed */
 static int
-parse_volumes(struct sbx *sb, struct volume *vols, char *err, size_t errlen)
+ms_left(const struct timespec *deadline)
+{
+	struct timespec	 now;
+	long long	 ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (long long)(deadline->tv_sec - now.tv_sec) * 1000 +
+	    (deadline->tv_nsec - now.tv_nsec) / 1000000;
+	return ms > 0 ? (int)ms : 0;
+}
+
+/* each source opened as the caller and checked (hostpath.c) */
+static int
+parse_volumes(struct sbx *sb, const struct caller *who,
+    const struct timespec *deadline, struct volume *vols, char *err,
+    size_t errlen)
 {
 	const char	*p = sb->strings;
-	char		 spec[CTL_PATH_SIZE * 2 + 8], *dst, *opt;
+	char		 spec[CTL_PATH_SIZE * 2 + 8], *dst, *opt, why[256];
 	uint32_t	 i;
-	struct stat	 st;
 
+	for (i = 0; i < sb->run.nvolumes; i++)
+		vols[i].fd = -1;
 	for (i = 0; i < sb->run.argc + sb->run.envc; i++)
 		p += strlen(p) + 1;
 	for (i = 0; i < sb->run.nvolumes; i++, p += strlen(p) + 1) {
@@ -664,15 +701,15 @@ parse_volumes(struct sbx *sb, struct volume *vols, char *err, size_t errlen)
 		*dst++ = '\0';
 		if ((opt = strchr(dst, ':')) != NULL)
 			*opt++ = '\0';
-		if (realpath(spec, vols[i].src) == NULL) {
-			snprintf(err, errlen, "volume %.400s: %s", spec,
-			    strerror(errno));
-			return -1;
-		}
-		if (stat(vols[i].src, &st) == -1 || (!S_ISDIR(st.st_mode) &&
-		    !S_ISREG(st.st_mode))) {
-			snprintf(err, errlen, "volume %.400s: not a directory "
-			    "or regular file", spec);
+		strlcpy(vols[i].src, spec, sizeof(vols[i].src));
+		if ((vols[i].fd = hostpath_open(who, spec, HOSTPATH_VOLUME,
+		    ms_left(deadline), why, sizeof(why))) == -1 ||
+		    hostpath_check(who,
+		    vols[i].fd, HOSTPATH_VOLUME, protect, nprotect, why,
+		    sizeof(why)) == -1) {
+			snprintf(err, errlen, "volume %.200s: %.250s", spec,
+			    why);
+			volumes_close(vols, i + 1);
 			return -1;
 		}
 		strlcpy(vols[i].dst, dst, sizeof(vols[i].dst));
@@ -978,16 +1015,20 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 	struct sbx		*sb;
 	struct jail_conf	 jc;
 	struct volume		 vols[VMM_MAXVOLUMES];
-	struct stat		 st;
+	struct caller		 who;
+	struct timespec		 deadline;
 	struct ctl_run		 run;
 	struct ctl_backend	 cb;
-	char			 err[512], path[PATH_MAX + 32];
+	char			 err[512], path[PATH_MAX + 32], why[256];
 	uint8_t			 rnd[32];
 	int			 i, initfd = -1, consolefd = -1, oomfd = -1;
+	int			 rootfd = -1;
 	int			 cgprocs[4] = { -1, -1, -1, -1 };
 	json_t			*d;
 
 	memcpy(&run, im->data, sizeof(run));
+	for (i = 0; i < VMM_MAXVOLUMES; i++)
+		vols[i].fd = -1;
 	if (audit_refuses(r))
 		return;
 	if (choose_backend(&run, &cb, r) == -1)
@@ -1003,18 +1044,26 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 		    run.name);
 		return;
 	}
-	if (stat(run.rootfs, &st) == -1) {
-		reply_error(r, CTL_EXIT_LENS, "rootfs %s: %s", run.rootfs,
-		    strerror(errno));
+	/* the caller's own view of the host: group lens may run
+	 * sandboxes, not read what it could not read itself */
+	if (caller_get(r->iev.ibuf.fd, &who) == -1 || who.uid != by) {
+		reply_error(r, CTL_EXIT_LENS, "cannot tell who is asking");
 		return;
 	}
-	if (!S_ISDIR(st.st_mode)) {
-		reply_error(r, CTL_EXIT_LENS, "rootfs %s: not a directory",
-		    run.rootfs);
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += HOSTPATH_TIMEOUT;
+	if ((rootfd = hostpath_open(&who, run.rootfs, HOSTPATH_DIR,
+	    ms_left(&deadline), why, sizeof(why))) == -1 ||
+	    hostpath_check(&who, rootfd, HOSTPATH_DIR,
+	    protect, nprotect, why, sizeof(why)) == -1) {
+		reply_error(r, CTL_EXIT_LENS, "rootfs %s: %s", run.rootfs, why);
+		if (rootfd != -1)
+			close(rootfd);
 		return;
 	}
 	if ((sb = calloc(1, sizeof(*sb))) == NULL) {
 		reply_error(r, CTL_EXIT_LENS, "out of memory");
+		close(rootfd);
 		return;
 	}
 	TAILQ_INIT(&sb->waiters);
@@ -1027,6 +1076,7 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 	sb->stringslen = im->datalen - sizeof(run) - run.policylen;
 	if ((sb->strings = malloc(sb->stringslen + 1)) == NULL) {
 		free(sb);
+		close(rootfd);
 		reply_error(r, CTL_EXIT_LENS, "out of memory");
 		return;
 	}
@@ -1037,7 +1087,7 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 		reply_error(r, CTL_EXIT_LENS, "%s", err);
 		goto fail_mem;
 	}
-	if (parse_volumes(sb, vols, err, sizeof(err)) == -1) {
+	if (parse_volumes(sb, &who, &deadline, vols, err, sizeof(err)) == -1) {
 		reply_error(r, CTL_EXIT_LENS, "%s", err);
 		goto fail_mem;
 	}
@@ -1137,6 +1187,7 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 	strlcpy(jc.name, sb->name, sizeof(jc.name));
 	strlcpy(jc.dir, sb->dir, sizeof(jc.dir));
 	strlcpy(jc.rootfs, run.rootfs, sizeof(jc.rootfs));
+	jc.rootfd = rootfd;
 	strlcpy(jc.emptydir, emptydir, sizeof(jc.emptydir));
 	jc.base = sb->base;
 	jc.flags = run.flags;
@@ -1180,6 +1231,8 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 	close(initfd);
 	close(consolefd);
 	close(oomfd);
+	close(rootfd);
+	volumes_close(vols, VMM_MAXVOLUMES);
 	for (i = 0; i < 4; i++)
 		if (cgprocs[i] != -1)
 			close(cgprocs[i]);
@@ -1197,10 +1250,14 @@ fail:
 	for (i = 0; i < 4; i++)
 		if (cgprocs[i] != -1)
 			close(cgprocs[i]);
+	close(rootfd);
+	volumes_close(vols, VMM_MAXVOLUMES);
 	sbx_destroy_files(sb);
 	sbx_free(sb);
 	return;
 fail_mem:
+	close(rootfd);
+	volumes_close(vols, VMM_MAXVOLUMES);
 	free(sb->strings);
 	free(sb->policy);
 	free(sb);
@@ -2158,8 +2215,17 @@ main(int argc, char *argv[])
 	strlcpy(cgname, VMM_CGROUP, sizeof(cgname));
 	strlcpy(guestdir, VMM_GUESTDIR, sizeof(guestdir));
 	strlcpy(defpolicy, VMM_POLICY, sizeof(defpolicy));
-	while ((ch = getopt(argc, argv, "a:C:c:dD:g:i:k:n:P:s:T:v")) != -1) {
+	while ((ch = getopt(argc, argv, "a:C:c:dD:g:i:k:n:P:s:T:vx:")) != -1) {
 		switch (ch) {
+		case 'x':
+			if (optarg[0] != '/' || nprotect == (int)(sizeof(protect) /
+			    sizeof(protect[0])))
+				errx(2, "-x %s: need an absolute path, at most "
+				    "%d times", optarg, VMM_MAXPROTECT);
+			/* a copy: setproctitle() reuses argv's memory */
+			if ((protect[nprotect++] = strdup(optarg)) == NULL)
+				err(1, "strdup");
+			break;
 		case 'g':
 			if (optarg[0] != '/' || strlcpy(guestdir, optarg,
 			    sizeof(guestdir)) >= sizeof(guestdir) - 32 ||

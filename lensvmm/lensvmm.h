@@ -19,6 +19,8 @@
  *	diskimg.c	rootfs directory -> erofs/ext4 image in a bounded LRU
  *			cache (-C), and the per-sandbox writable ext4
  *			image (microvm)
+ *	hostpath.c	--rootfs and -v sources: opened once as the
+ *			caller, no symlinks, owner and state directories
  *	microvm.c	the microvm backend's replacement of jail.c: builds
  *			the disks, attaches the tap and forks the `vm'
  *			process (the KVM monitor, lensvmm/vm*.c) as the
@@ -46,6 +48,9 @@
 #define VMM_STATEDIR		"/var/lib/lens"
 #define VMM_AUDITSOCK		"/run/lens/lensauditd.sock"
 #define VMM_SLOTDIR		"/run/lens/uid-slots"	/* host-wide */
+/* the operator's shared rootfs trees: root-owned ones serve anybody */
+#define VMM_ROOTFSLIB		"/var/lib/lens/rootfs"
+#define VMM_MAXPROTECT		8	/* -x state directories */
 #ifndef VMM_PREFIX
 #define VMM_PREFIX		"/usr/local"
 #endif
@@ -131,6 +136,7 @@ struct volume {
 	char		src[PATH_MAX];
 	char		dst[CTL_PATH_SIZE];
 	int		ro;
+	int		fd;		/* O_PATH, opened as the caller */
 };
 
 /* what the jail process needs, filled by the parent before the fork */
@@ -139,6 +145,7 @@ struct jail_conf {
 	char		 name[CTL_NAME_SIZE];
 	char		 dir[PATH_MAX];		/* STATEDIR/sandboxes/ID */
 	char		 rootfs[PATH_MAX];
+	int		 rootfd;		/* O_PATH, opened as the caller */
 	char		 emptydir[PATH_MAX];
 	uid_t		 base;			/* host uid of sandbox root */
 	uint32_t	 flags;			/* RUN_* */
@@ -242,6 +249,24 @@ int	microvm_start(struct jail_conf *, int *chan, int *console,
 /* sandbox.c: the jail process once set up */
 int	sandbox_main(int fd, void *arg);
 
+/* hostpath.c: --rootfs and -v sources, opened as the caller */
+struct caller {
+	uid_t		 uid;
+	gid_t		 gid;
+	gid_t		 groups[VMM_MAXGROUPMEMBERS];
+	int		 ngroups;
+};
+#define HOSTPATH_DIR	 0	/* a rootfs: a directory */
+#define HOSTPATH_VOLUME	 1	/* a -v source: directory or regular file */
+int	caller_get(int sock, struct caller *);	/* SO_PEERCRED, GROUPS */
+/* an O_PATH descriptor, or -1 with why filled */
+#define HOSTPATH_TIMEOUT 10	/* seconds for all the opens of a request */
+int	hostpath_open(const struct caller *, const char *path, int kind,
+	    int timeout_ms, char *why, size_t whylen);
+/* 0, or -1 with why: state directories, and a rootfs's owner */
+int	hostpath_check(const struct caller *, int fd, int kind,
+	    const char *const *state, int nstate, char *why, size_t whylen);
+
 /* cgroup.c */
 struct cgroup {
 	int		 v2;
@@ -260,6 +285,7 @@ int	cgroup_create(struct cgroup *, const char *id, uint64_t memory,
 	    uint32_t cpu_millis, uint32_t pids, char *err, size_t errlen);
 void	cgroup_path(struct cgroup *, const char *id);
 int	cgroup_open_procs(const struct cgroup *, int fds[4]);
+int	cgroup_join(int fds[4], pid_t);	/* write pid, close all */
 int	cgroup_open_oom(const struct cgroup *);
 uint64_t cgroup_oom_count(int fd);
 int	cgroup_kill(const struct cgroup *);	/* count of live procs */

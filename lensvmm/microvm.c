@@ -61,16 +61,20 @@ vm_process(struct jail_conf *c, struct vm_config *vc, pid_t jailpid)
 	struct privsep_user	 u;
 	struct vm		*vm;
 	char			 root[PATH_MAX + 8];
-	int			 i, stop;
+	int			 stop;
 
 	log_procinit("vm");
-	/* into the sandbox's cgroup before the guest's memory exists */
-	for (i = 0; i < 4 && c->cgprocs[i] != -1; i++)
-		if (write(c->cgprocs[i], "0", 1) != 1) {
-			dprintf(vc->console_fd, "lensvmm: vm process: cgroup: "
-			    "%s\n", strerror(errno));
-			_exit(CTL_EXIT_LENS);
-		}
+	/*
+	 * Into the sandbox's cgroup before the guest's memory exists; the
+	 * root-opened cgroup.procs descriptors are closed here, before the
+	 * guest runs: a device model taken over by the guest must not be
+	 * able to move host processes into the cgroup teardown kills.
+	 */
+	if (cgroup_join(c->cgprocs, 0) == -1) {
+		dprintf(vc->console_fd, "lensvmm: vm process: cgroup: %s\n",
+		    strerror(errno));
+		_exit(CTL_EXIT_LENS);
+	}
 	if ((vm = vm_create(vc)) == NULL) {
 		dprintf(vc->console_fd, "lensvmm: cannot create the VM "
 		    "(%llu MiB, %u vCPUs, kernel %s)\n",
@@ -100,7 +104,7 @@ microvm_start(struct jail_conf *c, int *chan, int *console, pid_t *pidp,
 	struct vm_config vc;
 	char		 img[PATH_MAX], scratch[PATH_MAX + 16];
 	char		 kernel[PATH_MAX + 16], initrd[PATH_MAX + 16];
-	char		 cmdline[VM_CMDLINE_MAX], host[64];
+	char		 cmdline[VM_CMDLINE_MAX], host[64], rootpath[64];
 	char		 a[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN];
 	int		 cached, rofd = -1, rwfd = -1, tapfd = -1;
 	int		 sv[2] = { -1, -1 }, cp[2] = { -1, -1 }, keep[12], n = 0;
@@ -108,9 +112,22 @@ microvm_start(struct jail_conf *c, int *chan, int *console, pid_t *pidp,
 	size_t		 i;
 
 	c->netdfd = -1;
-	/* opened under the key's lock: eviction cannot come in between */
-	if ((rofd = diskimg_rootfs(c->imagedir, c->imagecache, c->rootfs,
-	    c->fstype, img, sizeof(img), &cached, err, errlen)) == -1)
+	/*
+	 * The rootfs the parent opened as the caller, never its path
+	 * again: through our descriptor, which the image tools inherit
+	 * (run() forks them from here) at the same number.  Opened under
+	 * the key's lock: eviction cannot come in between.
+	 */
+	snprintf(rootpath, sizeof(rootpath), "/proc/self/fd/%d/.", c->rootfd);
+	if (fcntl(c->rootfd, F_SETFD, 0) == -1) {
+		snprintf(err, errlen, "rootfs %s: %s", c->rootfs,
+		    strerror(errno));
+		return -1;
+	}
+	rofd = diskimg_rootfs(c->imagedir, c->imagecache, rootpath,
+	    c->fstype, img, sizeof(img), &cached, err, errlen);
+	(void)fcntl(c->rootfd, F_SETFD, FD_CLOEXEC);
+	if (rofd == -1)
 		return -1;
 	log_info("rootfs %s: %s image %s", c->rootfs, cached ? "cached" :
 	    "built", img);

@@ -87,7 +87,8 @@ _vmm_ready_count() {
 
 # vmm_start [lensvmm flags]: start lensvmm on $T/vmm.sock with its
 # state in $T/state, logging to $T/vmm.log; lensauditd must run on
-# $T/auditd.sock (it is started here if this test has not started it),
+# $T/auditd.sock (it is started here if this test has not started it;
+# its state directory $T/audit is one lensvmm keeps out of sandboxes),
 # its default policy is $T/default-policy.yaml (none unless the test
 # writes one);
 # waits until lensvmm logs that it is ready and answers `ps`
@@ -100,7 +101,7 @@ vmm_start() {
 	_before=$(_vmm_ready_count)
 	"$VMM" -d -s "$VMM_SOCK" -D "$T/state" -a "$T/auditd.sock" \
 	    -i "$LENSINIT" -c "lens-$(basename "$T")" \
-	    -P "$T/default-policy.yaml" "$@" >>"$T/vmm.log" 2>&1 &
+	    -P "$T/default-policy.yaml" -x "$T/audit" "$@" >>"$T/vmm.log" 2>&1 &
 	VMM_PID=$!
 	if ! wait_until 20 sh -c \
 	    "[ \$(grep -c -- '$VMM_READY' '$T/vmm.log') -gt $_before ]" ||

@@ -33,8 +33,9 @@ leftovers() {
 noleft() { [ -z "$(leftovers "$@")" ]; }
 
 ids=
+mkdir -p "$T/vol"	# a volume, not $T itself: that holds the state directories
 for i in 1 2 3; do
-	ids="$ids $(lctl run -d --name ${P}cl-$i -v "$T:/mnt:ro" $R -- sh -c 'sleep 600 & sleep 600')"
+	ids="$ids $(lctl run -d --name ${P}cl-$i -v "$T/vol:/mnt:ro" $R -- sh -c 'sleep 600 & sleep 600')"
 done
 [ -n "$(leftovers $ids)" ]
 ok $? "while they run, the check sees their mounts and processes"
@@ -51,6 +52,7 @@ ok $? "their state directories are gone ($n left)"
 
 # SIGKILL lensvmm with sandboxes running, start it again
 ids=
+mkdir -p "$T/vol"	# a volume, not $T itself: that holds the state directories
 for i in 1 2; do
 	ids="$ids $(lctl run -d --name ${P}k-$i $R -- sh -c 'sleep 600 & sleep 600')"
 done

@@ -15,7 +15,7 @@
 . "$(dirname "$0")/vmkvm.sh"
 . "$(dirname "$0")/daemon.sh"
 
-NTESTS=20
+NTESTS=21
 tap_plan $NTESTS
 tmpdir_setup
 chmod 0755 "$T"
@@ -71,6 +71,8 @@ if [ -n "\$pid" ] && [ -d /proc/\$pid ]; then
 	echo "VMROOT: \$(readlink /proc/\$pid/root)"
 	echo "VMTHREADS: \$(ls /proc/\$pid/task | wc -l)"
 	for t in /proc/\$pid/task/*; do grep '^Seccomp:' \$t/status; done | sort | uniq -c | sed 's/^/VMTSECCOMP: /'
+	echo "VMFDS: \$(ls /proc/\$pid/fd | wc -l)"
+	for f in /proc/\$pid/fd/*; do readlink \$f; done | grep -c 'cgroup' | sed 's/^/VMCGFDS: /'
 fi
 echo "SBDIR: \$W/state/sandboxes/\$id/root"
 \$C stop -t 5 vmbox >/dev/null 2>&1
@@ -133,6 +135,9 @@ ok $? "the vm process is chrooted in the sandbox's root directory ($(v VMROOT))"
 n=$(v VMTHREADS)
 [ "${n:-0}" -ge 3 ] && ! grep '^VMTSECCOMP: ' "$out" | grep -qv 'Seccomp:[[:space:]]*2$'
 ok $? "every thread of the vm process (${n:-0}) is under seccomp"
+n=$(v VMFDS)
+[ "${n:-0}" -gt 0 ] && [ "$(v VMCGFDS)" = 0 ]
+ok $? "the vm process holds no cgroup descriptor (cgroup.procs closed before the guest runs: $(v VMCGFDS) of ${n:-0})"
 [ "$(v R4)" = 125 ] && v E4 | grep -q 'backend microvm unavailable: -v volumes need the jail'
 ok $? "--backend microvm -v: refused, the reason named ($(v R4): $(v E4))"
 v E5 | grep -q '^lensctl: backend jail (microvm unavailable: -v volumes need the jail)'

@@ -451,6 +451,13 @@ main(int argc, char *argv[])
 		ifatal("control channel fd %d", fd);
 
 	ctx.pid1 = getpid() == 1;
+	/*
+	 * Non-dumpable: the sandbox's root (no CAP_SYS_PTRACE) can then
+	 * neither open /proc/1/fd nor take the control channel with
+	 * pidfd_getfd(2).  What we start is dumpable again after its exec.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0) == -1)
+		ifatal("PR_SET_DUMPABLE");
 	if (!ctx.pid1 && prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
 		ilog_warn("PR_SET_CHILD_SUBREAPER");
 	TAILQ_INIT(&ctx.children);

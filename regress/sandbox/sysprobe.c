@@ -88,6 +88,8 @@ main(void)
 	P(io_uring_setup, 1, params);
 	P(io_uring_enter, -1, 0, 0, 0, NULL, 0);
 	P(io_uring_register, -1, 0, NULL, 0);
+	P(pidfd_getfd, -1, 3, 0);		/* EBADF unfiltered */
+	P(pidfd_open, 1, 0);			/* lens-init */
 	P(unshare, CLONE_NEWUSER);
 	r = syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, NULL, NULL, 0);
 	if (r == 0)

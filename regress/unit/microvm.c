@@ -243,6 +243,56 @@ test_images(void)
 		    NULL);
 	}
 
+	/*
+	 * The microvm backend's way (lensvmm/microvm.c): the rootfs as
+	 * the descriptor lensvmm opened as the caller, through
+	 * /proc/self/fd/N/., which the image tools inherit: the same key
+	 * as by its path, and an image built from it
+	 */
+	{
+		char	 fdpath[64];
+		int	 rfd;
+
+		rfd = open(root, O_PATH | O_DIRECTORY);
+		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d/.", rfd);
+		r = diskimg_key(root, "ext4", key, NULL, err, sizeof(err));
+		r |= diskimg_key(fdpath, "ext4", key2, NULL, err, sizeof(err));
+		ok_detail(rfd != -1 && r == 0 && strcmp(key, key2) == 0,
+		    "key: the same through the rootfs's descriptor", fdpath);
+		put(at("rootfs/etc/byfd"), "through the descriptor\n");
+		if (tool(ext4_tools, 4) == NULL || access("/usr/sbin/debugfs",
+		    X_OK) == -1)
+			tap_skip(1, "ext4 image through the descriptor",
+			    "no mkfs.ext4/debugfs (e2fsprogs)");
+		else {
+			r = rootfs(at("cache"), fdpath, "ext4", img,
+			    sizeof(img), &cached, err, sizeof(err));
+			snprintf(cmd, sizeof(cmd), "debugfs -R 'cat /etc/byfd' "
+			    "%s 2>/dev/null | grep -qx 'through the "
+			    "descriptor'", img);
+			ok_detail(r == 0 && !cached && sh(cmd) == 0, "ext4: "
+			    "built through the descriptor, with its files",
+			    r ? err : img);
+		}
+		if (tool(erofs_tools, 4) == NULL || access("/usr/bin/fsck.erofs",
+		    X_OK) == -1)
+			tap_skip(1, "erofs image through the descriptor",
+			    "no mkfs.erofs/fsck.erofs (erofs-utils)");
+		else {
+			r = rootfs(at("cache"), fdpath, "erofs", img,
+			    sizeof(img), &cached, err, sizeof(err));
+			snprintf(cmd, sizeof(cmd), "fsck.erofs --extract=%s "
+			    "%s >/dev/null 2>&1 && grep -qx 'through the "
+			    "descriptor' %s/etc/byfd", at("x-fd"), img,
+			    at("x-fd"));
+			ok_detail(r == 0 && !cached && sh(cmd) == 0, "erofs: "
+			    "built through the descriptor, with its files",
+			    r ? err : img);
+		}
+		if (rfd != -1)
+			close(rfd);
+	}
+
 	r = rootfs(at("cache"), at("none"), "erofs", img, sizeof(img),
 	    &cached, err, sizeof(err));
 	ok_detail(r == -1 && strstr(err, "none: No such file or directory") != NULL,
@@ -285,7 +335,7 @@ main(void)
 		printf("Bail out! mkdtemp: %s\n", strerror(errno));
 		return 1;
 	}
-	tap_plan(14 + 14);
+	tap_plan(14 + 17);
 	test_probe();
 	test_images();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
