@@ -85,6 +85,7 @@ static struct {
 	int			 nsources;
 	uint8_t			*sk;		/* sodium_malloc'd */
 	char			 keyid[CHAIN_KEYIDLEN + 1];
+	uint8_t			 logid[CHAIN_LOGIDLEN];
 	int			 stopping;
 	uint64_t		 ncommits, nrecords;	/* for the stop line */
 } w;
@@ -233,7 +234,8 @@ writer_record(const char *sandbox, const char *source, uint64_t id,
 	w.seq = f.seq;
 	w.nrecords++;
 	memcpy(w.last, hash, sizeof(hash));
-	if (strcmp(type, CHAIN_CKPT_TYPE) == 0)
+	if (strcmp(type, CHAIN_CKPT_TYPE) == 0 &&
+	    strcmp(source, CHAIN_SELF_SOURCE) == 0)
 		w.since_ckpt = 0;
 	else if (++w.since_ckpt >= w.conf->ckpt_records)
 		writer_checkpoint();
@@ -244,24 +246,16 @@ writer_checkpoint(void)
 {
 	static char	 sources[AUDITD_MAXSOURCES * 64 + 16];
 	static char	 details[sizeof(sources) + 1024];
-	uint8_t		 msg[CHAIN_CKPT_MSGLEN];
 	struct chain_ckpt ck;
 	char		 file[CHAIN_LOGNAMEMAX + 1];
 	int		 n;
 
 	if (sources_json(sources, sizeof(sources)) == -1)
 		fatalx("sources do not fit in a checkpoint");
-	if ((n = chain_ckpt_details(details, sizeof(details), w.seq, w.last,
-	    w.sk, sources)) == -1)
+	/* the head file and the witness carry the same signature */
+	if ((n = chain_ckpt_details_log(details, sizeof(details), w.seq,
+	    w.last, w.logid, w.sk, sources, &ck)) == -1)
 		fatalx("cannot build checkpoint details");
-
-	/* the head file carries the same (deterministic) signature */
-	memset(&ck, 0, sizeof(ck));
-	ck.head_seq = w.seq;
-	memcpy(ck.head, w.last, CHAIN_HASHLEN);
-	strlcpy(ck.keyid, w.keyid, sizeof(ck.keyid));
-	chain_ckpt_msg(w.seq, w.last, msg);
-	crypto_sign_detached(ck.sig, NULL, msg, sizeof(msg), w.sk);
 	chain_logname(file, sizeof(file), w.fileno);
 	if (chain_head_format(w.headline, sizeof(w.headline), file, &ck) == -1)
 		fatalx("cannot build the head file");
@@ -285,11 +279,30 @@ write_all(int fd, const char *buf, size_t len, const char *what)
 	}
 }
 
+/*
+ * The witness outside the log directory (the parent opened it): every
+ * checkpoint's head line, appended and fsync'd before the checkpoint
+ * counts as durable.  Also logged, for syslog or the journal.
+ */
+static void
+write_witness(void)
+{
+	log_info("checkpoint %.*s", (int)strcspn(w.headline, "\n"),
+	    w.headline);
+	if (w.conf->witness_fd == -1)
+		return;
+	write_all(w.conf->witness_fd, w.headline, strlen(w.headline),
+	    "witness");
+	if (fsync(w.conf->witness_fd) == -1)
+		fatal("fsync witness");
+}
+
 static void
 write_head(void)
 {
 	int	 fd;
 
+	write_witness();
 	if ((fd = openat(w.dirfd, HEADTMP, O_WRONLY | O_CREAT | O_TRUNC |
 	    O_NOFOLLOW | O_CLOEXEC, 0640)) == -1)
 		fatal("create %s", HEADTMP);
@@ -404,6 +417,9 @@ writer_msg(struct imsg *im)
 			fatalx("HELLO of the wrong size from the listener");
 		memcpy(&h, im->data, sizeof(h));
 		h.source[sizeof(h.source) - 1] = '\0';
+		if (strcmp(h.source, CHAIN_SELF_SOURCE) == 0)
+			fatalx("the listener sent HELLO for source %s, which "
+			    "is lensauditd's own: refused", h.source);
 		memset(&wel, 0, sizeof(wel));
 		if ((s = source_get(h.source, 1)) == NULL) {
 			log_warnx("source %s refused: %d sources known",
@@ -424,6 +440,11 @@ writer_msg(struct imsg *im)
 		a.type[sizeof(a.type) - 1] = '\0';
 		if ((s = source_get(a.source, 0)) == NULL)
 			fatalx("APPEND for source %s without HELLO", a.source);
+		/* only lensauditd writes audit.* (checkpoints, starts) */
+		if (chain_type_reserved(a.type) ||
+		    strcmp(a.source, CHAIN_SELF_SOURCE) == 0)
+			fatalx("the listener sent a record of reserved type "
+			    "%s (source %s): refused", a.type, a.source);
 		if (a.id > s->max_id) {
 			s->max_id = a.id;
 			writer_record(a.sandbox, a.source, a.id, a.type,
@@ -538,6 +559,34 @@ load_key(void)
 		fatal("sodium_mprotect_readonly");
 	crypto_sign_ed25519_sk_to_pk(pk, w.sk);
 	chain_keyid(pk, w.keyid);
+
+	if ((fd = openat(w.dirfd, CHAIN_LOGIDFILE, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		fatal("open %s", CHAIN_LOGIDFILE);
+	n = read(fd, text, sizeof(text));
+	close(fd);
+	if (n < 0 || chain_logid_parse(text, (size_t)n, w.logid) == -1)
+		fatalx("%s: not a log id", CHAIN_LOGIDFILE);
+}
+
+/* lensauditd's own record: the only kind that may be of type audit.* */
+static int
+own_record(const struct chain_rec *r)
+{
+	return strcmp(r->source, CHAIN_SELF_SOURCE) == 0 && r->id == 0 &&
+	    r->sandbox[0] == '\0';
+}
+
+/* recovery: a client's record of a reserved type is not lensauditd's */
+static void
+recover_client_record(const struct chain_rec *r, const char *where)
+{
+	if (chain_type_reserved(r->type))
+		log_warnx("%s: seq %llu: record of reserved type %s from "
+		    "source %s (id %llu) was not written by lensauditd: "
+		    "not a checkpoint", where, (unsigned long long)r->seq,
+		    r->type, r->source, (unsigned long long)r->id);
+	source_seen(r->source, r->id);
 }
 
 /* merge the "sources" of a checkpoint record into the table */
@@ -594,7 +643,7 @@ recover_previous(unsigned int n)
 	start = (start = strrchr(buf, '\n')) ? start + 1 : buf;
 	if (chain_parse(start, strlen(start), &r, &why) == -1 ||
 	    chain_check_hash(start, &r) == -1 ||
-	    strcmp(r.type, CHAIN_CKPT_TYPE) != 0)
+	    strcmp(r.type, CHAIN_CKPT_TYPE) != 0 || !own_record(&r))
 		fatalx("%s: the last record is not a valid checkpoint%s%s",
 		    name, why ? ": " : "", why ? why : "");
 	merge_ckpt_sources(&r, name);
@@ -670,11 +719,11 @@ recover(char *torn_at, size_t len)
 			    "lensctl audit verify)", name,
 			    (unsigned long long)line,
 			    (unsigned long long)r.seq);
-		if (strcmp(r.type, CHAIN_CKPT_TYPE) == 0) {
+		if (strcmp(r.type, CHAIN_CKPT_TYPE) == 0 && own_record(&r)) {
 			merge_ckpt_sources(&r, name);
 			w.since_ckpt = 0;
 		} else {
-			source_seen(r.source, r.id);
+			recover_client_record(&r, name);
 			w.since_ckpt++;
 		}
 		w.seq = r.seq;
