@@ -54,8 +54,8 @@ static __attribute__((noreturn)) void
 usage(void)
 {
 	fprintf(stderr, "usage: lensauditd [-dv] [-D dir] [-n records] "
-	    "[-P pubfile] [-r size] [-s socket]\n"
-	    "\t[-t seconds] [-u user,...] [-W witness]\n");
+	    "[-P pubfile] [-r size] [-s socket] [-t seconds] [-u user,...] "
+	    "[-W witness]\n");
 	exit(2);
 }
 

@@ -581,7 +581,7 @@ own_record(const struct chain_rec *r)
 static void
 recover_client_record(const struct chain_rec *r, const char *where)
 {
-	if (chain_type_reserved(r->type))
+	if (chain_type_reserved(r->type) && !own_record(r))
 		log_warnx("%s: seq %llu: record of reserved type %s from "
 		    "source %s (id %llu) was not written by lensauditd: "
 		    "not a checkpoint", where, (unsigned long long)r->seq,

@@ -732,20 +732,6 @@ audit_verify(int argc, char *argv[])
 	}
 	if (quiet)
 		return LENSCTL_OK;
-	if (res.haslogid) {
-		chain_tohex(res.logid, CHAIN_LOGIDLEN, hex);
-		printf("log id %s\n", hex);
-	}
-	if (witness != NULL)
-		printf("witness %s: %llu checkpoint%s in the log, the last "
-		    "after seq %llu\n", witness,
-		    (unsigned long long)res.witnessed,
-		    res.witnessed == 1 ? "" : "s",
-		    (unsigned long long)res.witness_seq);
-	if (res.legacy_ckpts > 0)
-		printf("note: %llu checkpoint%s without a log id (written "
-		    "before log ids)\n", (unsigned long long)res.legacy_ckpts,
-		    res.legacy_ckpts == 1 ? "" : "s");
 	printf("audit chain intact: %llu record%s", (unsigned long long)
 	    res.records, res.records == 1 ? "" : "s");
 	if (res.records > 0)
@@ -765,6 +751,20 @@ audit_verify(int argc, char *argv[])
 		printf("head file matches: checkpoint after seq %llu\n",
 		    (unsigned long long)res.head_seq);
 	printf("trusted key %s: fingerprint %s\n", pubkey, keyid);
+	if (res.haslogid) {
+		chain_tohex(res.logid, CHAIN_LOGIDLEN, hex);
+		printf("log id %s\n", hex);
+	}
+	if (witness != NULL)
+		printf("witness %s: %llu checkpoint%s in the log, the last "
+		    "after seq %llu\n", witness,
+		    (unsigned long long)res.witnessed,
+		    res.witnessed == 1 ? "" : "s",
+		    (unsigned long long)res.witness_seq);
+	if (res.legacy_ckpts > 0)
+		printf("note: %llu checkpoint%s without a log id (written "
+		    "before log ids)\n", (unsigned long long)res.legacy_ckpts,
+		    res.legacy_ckpts == 1 ? "" : "s");
 	if (res.checkpoints == 0 && res.records > 0)
 		warnx("warning: no checkpoint: none of the %llu records is "
 		    "signed", (unsigned long long)res.records);
