@@ -1223,6 +1223,7 @@ struct chain_verifier {
 	uint8_t		 logid[CHAIN_LOGIDLEN];
 	char		 logid_from[200];
 	int		 logid_bad;	/* two sources disagree */
+	char		 logid_badfrom[200];	/* the second one */
 	char		 logid_reason[512];
 
 	struct chain_head *wit;		/* witness entries */
@@ -1373,6 +1374,7 @@ chain_verify_logid(struct chain_verifier *v, const char *from,
 	if (v->logid_bad || memcmp(v->logid, logid, CHAIN_LOGIDLEN) == 0)
 		return;
 	v->logid_bad = 1;
+	strlcpy(v->logid_badfrom, from, sizeof(v->logid_badfrom));
 	chain_tohex(v->logid, CHAIN_LOGIDLEN, a);
 	chain_tohex(logid, CHAIN_LOGIDLEN, b);
 	snprintf(v->logid_reason, sizeof(v->logid_reason), "log id mismatch "
@@ -2058,8 +2060,7 @@ chain_verify_end(struct chain_verifier *v, struct chain_vresult *res)
 	}
 	if (!v->done && v->logid_bad) {
 		vfail(v, CHAIN_VLOGID, SIZE_MAX, 0, 0, "%s", v->logid_reason);
-		strlcpy(v->res.file, v->headname[0] ? v->headname : "log",
-		    sizeof(v->res.file));
+		strlcpy(v->res.file, v->logid_badfrom, sizeof(v->res.file));
 	}
 	if (!v->done && v->head_state == 1 && (!v->have_last ||
 	    v->last.seq < v->head.ckpt.head_seq + 1)) {

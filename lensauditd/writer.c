@@ -81,6 +81,8 @@ static struct {
 	size_t			 nacks, capacks;
 	char			 headline[512];	/* head file, once durable */
 	int			 headpending;
+	char			*witbuf;	/* witness lines, once durable */
+	size_t			 witlen, witcap;
 	struct sources		 sources;
 	int			 nsources;
 	uint8_t			*sk;		/* sodium_malloc'd */
@@ -241,6 +243,29 @@ writer_record(const char *sandbox, const char *source, uint64_t id,
 		writer_checkpoint();
 }
 
+/* every checkpoint goes to the witness, not only a batch's last */
+static void
+witness_add(const char *line)
+{
+	size_t	 len = strlen(line), ncap;
+	char	*nbuf;
+
+	log_info("checkpoint %.*s", (int)len - 1, line);
+	if (w.conf->witness_fd == -1)
+		return;
+	if (w.witcap - w.witlen < len) {
+		ncap = w.witcap ? w.witcap : 4096;
+		while (ncap - w.witlen < len)
+			ncap *= 2;
+		if ((nbuf = realloc(w.witbuf, ncap)) == NULL)
+			fatal("witness buffer");
+		w.witbuf = nbuf;
+		w.witcap = ncap;
+	}
+	memcpy(w.witbuf + w.witlen, line, len);
+	w.witlen += len;
+}
+
 static void
 writer_checkpoint(void)
 {
@@ -260,6 +285,7 @@ writer_checkpoint(void)
 	if (chain_head_format(w.headline, sizeof(w.headline), file, &ck) == -1)
 		fatalx("cannot build the head file");
 	w.headpending = 1;
+	witness_add(w.headline);
 	writer_record("", CHAIN_SELF_SOURCE, 0, CHAIN_CKPT_TYPE, details, n);
 }
 
@@ -287,14 +313,12 @@ write_all(int fd, const char *buf, size_t len, const char *what)
 static void
 write_witness(void)
 {
-	log_info("checkpoint %.*s", (int)strcspn(w.headline, "\n"),
-	    w.headline);
-	if (w.conf->witness_fd == -1)
+	if (w.witlen == 0)
 		return;
-	write_all(w.conf->witness_fd, w.headline, strlen(w.headline),
-	    "witness");
+	write_all(w.conf->witness_fd, w.witbuf, w.witlen, "witness");
 	if (fsync(w.conf->witness_fd) == -1)
 		fatal("fsync witness");
+	w.witlen = 0;
 }
 
 static void
