@@ -38,9 +38,10 @@ run audit verify --dir "$L" --pubkey "$T/trusted.pub"
 [ "$rc" -eq 0 ] && grep -qx "trusted key $T/trusted.pub: fingerprint $GOOD" "$T/out"
 ok $? "the genuine log verifies and the trusted key's fingerprint is printed"
 
-# the forgery: everything in the directory replaced, consistently
+# the forgery: everything in the directory replaced, consistently (in
+# the format without log ids, which every verifier reads)
 rm -rf "$L"
-"$MKAUDITLOG" -d "$L" -k -e forger-key -n 20 -c 10
+"$MKAUDITLOG" -d "$L" -k -e forger-key -n 20 -c 10 -L
 BAD=$(keyid "$L/lens-audit.head")
 run audit verify --dir "$L" --pubkey "$T/trusted.pub"
 [ "$rc" -eq 1 ] &&
@@ -58,7 +59,7 @@ ok $? "forged log beside the genuine audit.pub: its first checkpoint, wrong key"
 
 # a forgery with nothing signed: no checkpoint, no head
 rm -rf "$L"
-"$MKAUDITLOG" -d "$L" -k -e forger-key -n 20 -c 0
+"$MKAUDITLOG" -d "$L" -k -e forger-key -n 20 -c 0 -L
 cp "$T/trusted.pub" "$L/audit.pub"
 run audit verify --dir "$L" --pubkey "$T/trusted.pub"
 [ "$rc" -eq 1 ] &&
@@ -68,7 +69,7 @@ ok $? "forged log without a single signature: fails (strict), not a warning"
 # the default trusted key is /etc/lens/audit.pub, never the copy
 # beside the log: where none is installed, verify fails and says so
 rm -rf "$L"
-"$MKAUDITLOG" -d "$L" -k -e forger-key -n 20 -c 10
+"$MKAUDITLOG" -d "$L" -k -e forger-key -n 20 -c 10 -L
 mkdir "$T/empty"
 if [ -e /etc/lens ]; then
 	# hide the host's copy in a private mount namespace
