@@ -88,6 +88,8 @@ static struct {
 	uint8_t			*sk;		/* sodium_malloc'd */
 	char			 keyid[CHAIN_KEYIDLEN + 1];
 	uint8_t			 logid[CHAIN_LOGIDLEN];
+	struct chain_ckpt	 lastck;	/* recovery: the last checkpoint */
+	unsigned int		 lastck_file;	/* 0: none */
 	int			 stopping;
 	uint64_t		 ncommits, nrecords;	/* for the stop line */
 } w;
@@ -635,6 +637,19 @@ merge_ckpt_sources(const struct chain_rec *r, const char *where)
 	json_decref(d);
 }
 
+/* recovery: a checkpoint of lensauditd's, in log file n */
+static void
+recover_ckpt(const struct chain_rec *r, const char *where, unsigned int n)
+{
+	const char	*why;
+
+	merge_ckpt_sources(r, where);
+	if (chain_ckpt_parse(r, &w.lastck, &why) == -1)
+		fatalx("%s: checkpoint seq %llu: %s", where,
+		    (unsigned long long)r->seq, why);
+	w.lastck_file = n;
+}
+
 /* the last line of the file before the current one: its checkpoint */
 static void
 recover_previous(unsigned int n)
@@ -670,7 +685,7 @@ recover_previous(unsigned int n)
 	    strcmp(r.type, CHAIN_CKPT_TYPE) != 0 || !own_record(&r))
 		fatalx("%s: the last record is not a valid checkpoint%s%s",
 		    name, why ? ": " : "", why ? why : "");
-	merge_ckpt_sources(&r, name);
+	recover_ckpt(&r, name, n);
 	w.seq = r.seq;
 	memcpy(w.last, r.hash, CHAIN_HASHLEN);
 	free(buf);
@@ -744,7 +759,7 @@ recover(char *torn_at, size_t len)
 			    (unsigned long long)line,
 			    (unsigned long long)r.seq);
 		if (strcmp(r.type, CHAIN_CKPT_TYPE) == 0 && own_record(&r)) {
-			merge_ckpt_sources(&r, name);
+			recover_ckpt(&r, name, max);
 			w.since_ckpt = 0;
 		} else {
 			recover_client_record(&r, name);
@@ -765,6 +780,138 @@ recover(char *torn_at, size_t len)
 	}
 	w.filesize = off;
 	return cut;
+}
+
+/*
+ * The head file against the log just recovered.  Behind the last
+ * checkpoint (a crash between the log's fdatasync and the head's
+ * rename) or missing, it is written again from that checkpoint; ahead
+ * of it, or without any log, the log was cut: refuse to go on writing
+ * (and so to overwrite the evidence).
+ */
+static void
+recover_head(void)
+{
+	struct chain_head h;
+	const char	*why;
+	char		 text[1024], file[CHAIN_LOGNAMEMAX + 1];
+	ssize_t		 n;
+	int		 fd;
+
+	if ((fd = openat(w.dirfd, CHAIN_HEADFILE, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		if (errno != ENOENT)
+			fatal("open %s", CHAIN_HEADFILE);
+		if (w.lastck_file == 0)
+			return;
+		log_warnx("%s is missing: written again from the last "
+		    "checkpoint (after seq %llu)", CHAIN_HEADFILE,
+		    (unsigned long long)w.lastck.head_seq);
+	} else {
+		n = read(fd, text, sizeof(text));
+		close(fd);
+		if (n < 0)
+			fatal("read %s", CHAIN_HEADFILE);
+		if (chain_head_parse(text, (size_t)n, &h, &why) == -1)
+			fatalx("%s: %s; see lensctl audit verify",
+			    CHAIN_HEADFILE, why);
+		if (w.lastck_file == 0 ||
+		    h.ckpt.head_seq > w.lastck.head_seq)
+			fatalx("%s names the checkpoint after seq %llu, but "
+			    "the log's last checkpoint is %s%llu: the log was "
+			    "truncated (see lensctl audit verify)",
+			    CHAIN_HEADFILE, (unsigned long long)h.ckpt.head_seq,
+			    w.lastck_file == 0 ? "none, seq " : "after seq ",
+			    (unsigned long long)(w.lastck_file == 0 ? w.seq :
+			    w.lastck.head_seq));
+		if (h.ckpt.head_seq == w.lastck.head_seq)
+			return;
+		log_warnx("%s names the checkpoint after seq %llu, the log "
+		    "has one after seq %llu: written again", CHAIN_HEADFILE,
+		    (unsigned long long)h.ckpt.head_seq,
+		    (unsigned long long)w.lastck.head_seq);
+	}
+	chain_logname(file, sizeof(file), w.lastck_file);
+	if (chain_head_format(w.headline, sizeof(w.headline), file,
+	    &w.lastck) == -1)
+		fatalx("cannot build the head file");
+	w.headpending = 1;
+}
+
+/*
+ * The witness's last checkpoint must be of this log and in it: a log cut
+ * back behind its witness is not written on.
+ */
+static void
+witness_check(int fd, off_t end)
+{
+	struct chain_head h;
+	const char	*why, *line;
+	char		 buf[1024], a[CHAIN_LOGIDHEXLEN + 1];
+	char		 b[CHAIN_LOGIDHEXLEN + 1];
+	size_t		 n;
+
+	n = end > (off_t)sizeof(buf) - 1 ? sizeof(buf) - 1 : (size_t)end;
+	if (pread(fd, buf, n, end - (off_t)n) != (ssize_t)n)
+		fatal("read witness");
+	buf[n - 1] = '\0';	/* its newline */
+	line = (line = strrchr(buf, '\n')) != NULL ? line + 1 : buf;
+	if (chain_head_parse(line, strlen(line), &h, &why) == -1)
+		fatalx("witness %s: last line: %s", w.conf->witness, why);
+	if (!h.ckpt.haslog ||
+	    memcmp(h.ckpt.logid, w.logid, CHAIN_LOGIDLEN) != 0) {
+		chain_tohex(h.ckpt.logid, CHAIN_LOGIDLEN, a);
+		chain_tohex(w.logid, CHAIN_LOGIDLEN, b);
+		fatalx("witness %s is of log %s, this log is %s: a witness "
+		    "belongs to one log; move it aside for a new chain",
+		    w.conf->witness, h.ckpt.haslog ? a : "(none)", b);
+	}
+	if (w.lastck_file == 0 || h.ckpt.head_seq > w.lastck.head_seq)
+		fatalx("witness %s names the checkpoint after seq %llu, but "
+		    "the log's last checkpoint is %s%llu: the log was "
+		    "truncated (see lensctl audit verify --witness)",
+		    w.conf->witness, (unsigned long long)h.ckpt.head_seq,
+		    w.lastck_file == 0 ? "none, seq " : "after seq ",
+		    (unsigned long long)(w.lastck_file == 0 ? w.seq :
+		    w.lastck.head_seq));
+}
+
+/*
+ * A witness line torn by a crash (never fsync'd, so never counted as
+ * durable) is cut off, so the next one starts on a line of its own.
+ */
+static void
+recover_witness(void)
+{
+	char	 buf[1024];
+	off_t	 end, off;
+	ssize_t	 n;
+	int	 fd = w.conf->witness_fd;
+
+	if (fd == -1 || (end = lseek(fd, 0, SEEK_END)) <= 0)
+		return;
+	for (off = end; off > 0; ) {
+		n = off > (off_t)sizeof(buf) ? (ssize_t)sizeof(buf) :
+		    (ssize_t)off;
+		if (pread(fd, buf, n, off - n) != n)
+			fatal("read witness");
+		while (n > 0 && buf[n - 1] != '\n')
+			n--;
+		if (n > 0) {
+			off = off - (off > (off_t)sizeof(buf) ?
+			    (off_t)sizeof(buf) : off) + n;
+			break;
+		}
+		off -= off > (off_t)sizeof(buf) ? (off_t)sizeof(buf) : off;
+	}
+	if (off != end) {
+		if (ftruncate(fd, off) == -1 || fsync(fd) == -1)
+			fatal("truncate witness");
+		log_warnx("witness: torn last line (%lld bytes) removed",
+		    (long long)(end - off));
+	}
+	if (off > 0)
+		witness_check(fd, off);
 }
 
 int
@@ -793,6 +940,8 @@ writer_main(int parentfd, void *arg)
 		fatal("lock %s", LOCKFILE);
 	load_key();
 	recover(torn, sizeof(torn));
+	recover_head();
+	recover_witness();
 
 	event_init();
 	signal_set(&ev_term, SIGTERM, writer_term, NULL);

@@ -15,7 +15,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "1..0 # skip lensauditd must run as root"
 	exit 0
 fi
-tap_plan 15
+tap_plan 17
 tmpdir_setup
 at_exit 'auditd_stop'
 MKAUDITLOG=$TOOLS/mkauditlog
@@ -70,6 +70,18 @@ ok $rc "cut back to a checkpoint, head rewritten: the log alone cannot tell"
 expect "... the witness can: log truncated, named" \
     "lensctl: $L1:$C3: seq $C3: log truncated (it ends at seq $C3; the witness $T/audit.witness names the checkpoint after seq $((LAST - 1)))" \
     audit verify --dir "$A" --pubkey "$T/audit.pub" --witness "$T/audit.witness"
+
+# lensauditd does not write on behind its witness
+timeout 20 "$AUDITD" -d -D "$A" -s "$T/auditd.sock" -P "$T/audit.pub" \
+    -W "$T/audit.witness" >"$T/start.log" 2>&1
+[ "$?" -eq 1 ] && grep -q "^writer\[[0-9]*\]: witness $T/audit.witness names the checkpoint after seq $((LAST - 1)), but the log's last checkpoint is after seq $((C3 - 1)): the log was truncated (see lensctl audit verify --witness)\$" "$T/start.log"
+ok $? "lensauditd refuses to go on writing the truncated log"
+# nor when the head file is still the later one
+sed -n '$p' "$T/audit.witness" >"$A/lens-audit.head"
+timeout 20 "$AUDITD" -d -D "$A" -s "$T/auditd.sock" -P "$T/audit.pub" \
+    >"$T/start.log" 2>&1
+[ "$?" -eq 1 ] && grep -q "^writer\[[0-9]*\]: lens-audit.head names the checkpoint after seq $((LAST - 1)), but the log's last checkpoint is after seq $((C3 - 1)): the log was truncated" "$T/start.log"
+ok $? "... nor, without the witness, a log cut behind its head file"
 
 # a checkpoint of the witness that is not in the log (rewritten there)
 rm -rf "$A"
