@@ -27,6 +27,7 @@
 #define TAILLEN		149	/* ,"prev":"<64>","hash":"<64>"} */
 #define HASHTAILLEN	75	/* ,"hash":"<64>"} */
 #define CKPT_MAGIC	"lens-audit-ckpt1"
+#define CKPT_MAGIC2	"lens-audit-ckpt2"
 
 #define LIT(p, end, s)	((size_t)((end) - (p)) >= sizeof(s) - 1 && \
 			    memcmp((p), (s), sizeof(s) - 1) == 0)
@@ -686,6 +687,41 @@ chain_ckpt_msg(uint64_t head_seq, const uint8_t head[CHAIN_HASHLEN],
 	memcpy(msg + 24, head, CHAIN_HASHLEN);
 }
 
+size_t
+chain_ckpt_msg_of(const struct chain_ckpt *c, uint8_t msg[CHAIN_CKPT_MSGMAX])
+{
+	int	 i;
+
+	if (!c->haslog) {
+		chain_ckpt_msg(c->head_seq, c->head, msg);
+		return CHAIN_CKPT_MSGLEN;
+	}
+	memcpy(msg, CKPT_MAGIC2, 16);
+	memcpy(msg + 16, c->logid, CHAIN_LOGIDLEN);
+	for (i = 0; i < 8; i++)
+		msg[32 + i] = (uint8_t)(c->head_seq >> (56 - 8 * i));
+	memcpy(msg + 40, c->head, CHAIN_HASHLEN);
+	return CHAIN_CKPT_MSGMAX;
+}
+
+int
+chain_type_reserved(const char *type)
+{
+	return strncmp(type, CHAIN_RESERVED_PREFIX,
+	    sizeof(CHAIN_RESERVED_PREFIX) - 1) == 0;
+}
+
+int
+chain_logid_parse(const char *text, size_t len, uint8_t logid[CHAIN_LOGIDLEN])
+{
+	if (len > 0 && text[len - 1] == '\n')
+		len--;
+	if (len != CHAIN_LOGIDHEXLEN ||
+	    chain_fromhex(text, CHAIN_LOGIDHEXLEN, logid) == -1)
+		return -1;
+	return 0;
+}
+
 void
 chain_keyid(const uint8_t pk[32], char keyid[CHAIN_KEYIDLEN + 1])
 {
@@ -741,9 +777,20 @@ chain_ckpt_details(char *buf, size_t bufsz, uint64_t head_seq,
     const uint8_t head[CHAIN_HASHLEN], const uint8_t sk[64],
     const char *sources)
 {
-	uint8_t		 msg[CHAIN_CKPT_MSGLEN], sig[64], pk[32];
+	return chain_ckpt_details_log(buf, bufsz, head_seq, head, NULL, sk,
+	    sources, NULL);
+}
+
+int
+chain_ckpt_details_log(char *buf, size_t bufsz, uint64_t head_seq,
+    const uint8_t head[CHAIN_HASHLEN], const uint8_t *logid,
+    const uint8_t sk[64], const char *sources, struct chain_ckpt *out)
+{
+	struct chain_ckpt c;
+	uint8_t		 msg[CHAIN_CKPT_MSGMAX], pk[32];
 	char		 headhex[CHAIN_HEXLEN + 1], sighex[CHAIN_SIGHEXLEN + 1];
-	char		 keyid[CHAIN_KEYIDLEN + 1];
+	char		 loghex[CHAIN_LOGIDHEXLEN + 1];
+	size_t		 mlen;
 	int		 n;
 
 	if (sources == NULL || !chain_sources_ok(sources, strlen(sources)) ||
@@ -751,22 +798,39 @@ chain_ckpt_details(char *buf, size_t bufsz, uint64_t head_seq,
 		errno = EINVAL;
 		return -1;
 	}
-	chain_ckpt_msg(head_seq, head, msg);
-	if (crypto_sign_detached(sig, NULL, msg, sizeof(msg), sk) != 0 ||
+	memset(&c, 0, sizeof(c));
+	c.head_seq = head_seq;
+	memcpy(c.head, head, CHAIN_HASHLEN);
+	if (logid != NULL) {
+		c.haslog = 1;
+		memcpy(c.logid, logid, CHAIN_LOGIDLEN);
+	}
+	mlen = chain_ckpt_msg_of(&c, msg);
+	if (crypto_sign_detached(c.sig, NULL, msg, mlen, sk) != 0 ||
 	    crypto_sign_ed25519_sk_to_pk(pk, sk) != 0) {
 		errno = EINVAL;
 		return -1;
 	}
-	chain_keyid(pk, keyid);
+	chain_keyid(pk, c.keyid);
 	chain_tohex(head, CHAIN_HASHLEN, headhex);
-	chain_tohex(sig, sizeof(sig), sighex);
-	n = snprintf(buf, bufsz, "{\"head\":\"%s\",\"head_seq\":%llu,"
-	    "\"key\":\"%s\",\"sig\":\"%s\",\"sources\":%s}", headhex,
-	    (unsigned long long)head_seq, keyid, sighex, sources);
+	chain_tohex(c.sig, sizeof(c.sig), sighex);
+	if (c.haslog) {
+		chain_tohex(c.logid, CHAIN_LOGIDLEN, loghex);
+		n = snprintf(buf, bufsz, "{\"head\":\"%s\",\"head_seq\":%llu,"
+		    "\"key\":\"%s\",\"log\":\"%s\",\"sig\":\"%s\","
+		    "\"sources\":%s}", headhex, (unsigned long long)head_seq,
+		    c.keyid, loghex, sighex, sources);
+	} else
+		n = snprintf(buf, bufsz, "{\"head\":\"%s\",\"head_seq\":%llu,"
+		    "\"key\":\"%s\",\"sig\":\"%s\",\"sources\":%s}",
+		    headhex, (unsigned long long)head_seq, c.keyid, sighex,
+		    sources);
 	if (n < 0 || (size_t)n >= bufsz) {
 		errno = ENOSPC;
 		return -1;
 	}
+	if (out != NULL)
+		*out = c;
 	return n;
 }
 
@@ -801,6 +865,16 @@ scan_ckpt_fields(const char **pp, const char *end, struct chain_ckpt *c)
 	memcpy(c->keyid, p, CHAIN_KEYIDLEN);
 	c->keyid[CHAIN_KEYIDLEN] = '\0';
 	p += CHAIN_KEYIDLEN;
+	c->haslog = 0;
+	memset(c->logid, 0, sizeof(c->logid));
+	if (LIT(p, end, "\",\"log\":\"")) {
+		p += 9;
+		if (end - p < CHAIN_LOGIDHEXLEN ||
+		    chain_fromhex(p, CHAIN_LOGIDHEXLEN, c->logid) == -1)
+			return "log: not 32 lowercase hex digits";
+		c->haslog = 1;
+		p += CHAIN_LOGIDHEXLEN;
+	}
 	if (!LIT(p, end, "\",\"sig\":\""))
 		return "\"sig\" missing or misplaced";
 	p += 9;
@@ -850,10 +924,11 @@ chain_ckpt_parse(const struct chain_rec *r, struct chain_ckpt *c,
 int
 chain_ckpt_verify(const struct chain_ckpt *c, const uint8_t pk[32])
 {
-	uint8_t	 msg[CHAIN_CKPT_MSGLEN];
+	uint8_t	 msg[CHAIN_CKPT_MSGMAX];
+	size_t	 len;
 
-	chain_ckpt_msg(c->head_seq, c->head, msg);
-	return crypto_sign_verify_detached(c->sig, msg, sizeof(msg), pk) == 0 ?
+	len = chain_ckpt_msg_of(c, msg);
+	return crypto_sign_verify_detached(c->sig, msg, len, pk) == 0 ?
 	    0 : -1;
 }
 
@@ -907,6 +982,7 @@ chain_head_format(char *buf, size_t bufsz, const char *file,
     const struct chain_ckpt *c)
 {
 	char	 headhex[CHAIN_HEXLEN + 1], sighex[CHAIN_SIGHEXLEN + 1];
+	char	 log[CHAIN_LOGIDHEXLEN + 10];
 	uint64_t num;
 	int	 n;
 
@@ -918,9 +994,15 @@ chain_head_format(char *buf, size_t bufsz, const char *file,
 	}
 	chain_tohex(c->head, CHAIN_HASHLEN, headhex);
 	chain_tohex(c->sig, sizeof(c->sig), sighex);
+	log[0] = '\0';
+	if (c->haslog) {
+		memcpy(log, ",\"log\":\"", 8);
+		chain_tohex(c->logid, CHAIN_LOGIDLEN, log + 8);
+		strlcat(log, "\"", sizeof(log));
+	}
 	n = snprintf(buf, bufsz, "{\"file\":\"%s\",\"head\":\"%s\","
-	    "\"head_seq\":%llu,\"key\":\"%s\",\"sig\":\"%s\"}\n", file,
-	    headhex, (unsigned long long)c->head_seq, c->keyid, sighex);
+	    "\"head_seq\":%llu,\"key\":\"%s\"%s,\"sig\":\"%s\"}\n", file,
+	    headhex, (unsigned long long)c->head_seq, c->keyid, log, sighex);
 	if (n < 0 || (size_t)n >= bufsz) {
 		errno = ENOSPC;
 		return -1;
@@ -1133,6 +1215,22 @@ struct chain_verifier {
 	size_t		 headrec_file;
 
 	uint64_t	 records, ckpts, last_ckpt_seq, last_signed;
+	uint64_t	 legacy;		/* checkpoints without a log id */
+	int		 last_haslog;
+	int		 need_time;	/* the next record is the first unsigned */
+
+	int		 haslogid;	/* the log id the checkpoints carry */
+	uint8_t		 logid[CHAIN_LOGIDLEN];
+	char		 logid_from[200];
+	int		 logid_bad;	/* two sources disagree */
+	char		 logid_badfrom[200];	/* the second one */
+	char		 logid_reason[512];
+
+	struct chain_head *wit;		/* witness entries */
+	size_t		 nwit, wnext;
+	char		 witname[256];
+	int		 wit_bad;
+	char		 wit_reason[512];
 
 	struct vpre	*pre;		/* grows up to VBATCH */
 	size_t		 precap;
@@ -1145,7 +1243,8 @@ chain_verr_str(enum chain_verr e)
 	static const char *const s[] = {
 		"intact", "malformed", "edited", "deleted", "inserted",
 		"reordered", "truncated", "bad signature", "wrong key",
-		"bad checkpoint", "bad head file", "unreadable"
+		"bad checkpoint", "bad head file", "unreadable",
+		"log id mismatch", "witness mismatch"
 	};
 
 	if ((size_t)e >= sizeof(s) / sizeof(s[0]))
@@ -1199,6 +1298,7 @@ chain_verify_new(const uint8_t pk[32], uint64_t first_seq, int flags)
 	v->first_seq = first_seq;
 	v->flags = flags;
 	v->headrec_file = SIZE_MAX;
+	v->need_time = 1;
 	if (!(flags & CHAIN_VSERIAL)) {
 		n = sysconf(_SC_NPROCESSORS_ONLN);
 		v->nworkers = n < 2 ? 0 : n > VMAXTHREADS ? VMAXTHREADS - 1 :
@@ -1221,6 +1321,7 @@ chain_verify_free(struct chain_verifier *v)
 	free(v->files);
 	free(v->filenum);
 	free(v->pre);
+	free(v->wit);
 	free(v);
 }
 
@@ -1253,6 +1354,143 @@ chain_verify_head(struct chain_verifier *v, const char *name,
 		return -1;
 	}
 	v->head_state = 1;
+	if (v->head.ckpt.haslog)
+		chain_verify_logid(v, v->headname, v->head.ckpt.logid);
+	return 0;
+}
+
+void
+chain_verify_logid(struct chain_verifier *v, const char *from,
+    const uint8_t logid[CHAIN_LOGIDLEN])
+{
+	char	 a[CHAIN_LOGIDHEXLEN + 1], b[CHAIN_LOGIDHEXLEN + 1];
+
+	if (!v->haslogid) {
+		v->haslogid = 1;
+		memcpy(v->logid, logid, CHAIN_LOGIDLEN);
+		strlcpy(v->logid_from, from, sizeof(v->logid_from));
+		return;
+	}
+	if (v->logid_bad || memcmp(v->logid, logid, CHAIN_LOGIDLEN) == 0)
+		return;
+	v->logid_bad = 1;
+	strlcpy(v->logid_badfrom, from, sizeof(v->logid_badfrom));
+	chain_tohex(v->logid, CHAIN_LOGIDLEN, a);
+	chain_tohex(logid, CHAIN_LOGIDLEN, b);
+	snprintf(v->logid_reason, sizeof(v->logid_reason), "log id mismatch "
+	    "(%s names log %s, %s names log %s)", v->logid_from, a, from, b);
+}
+
+static void wbad(struct chain_verifier *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+wbad(struct chain_verifier *v, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (v->wit_bad)
+		return;
+	v->wit_bad = 1;
+	va_start(ap, fmt);
+	vsnprintf(v->wit_reason, sizeof(v->wit_reason), fmt, ap);
+	va_end(ap);
+}
+
+int
+chain_verify_witness(struct chain_verifier *v, const char *name,
+    const char *text, size_t len)
+{
+	const char	*p = text, *end = text + len, *nl, *why;
+	struct chain_head h, *nw;
+	uint64_t	 line = 0;
+	char		 from[300];
+
+	strlcpy(v->witname, name, sizeof(v->witname));
+	while (p < end && !v->wit_bad) {
+		line++;
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL) {
+			wbad(v, "witness malformed (%s:%llu: no newline at "
+			    "the end)", name, (unsigned long long)line);
+			break;
+		}
+		if (chain_head_parse(p, (size_t)(nl - p), &h, &why) == -1) {
+			wbad(v, "witness malformed (%s:%llu: %s)", name,
+			    (unsigned long long)line, why);
+			break;
+		}
+		if (!h.ckpt.haslog)
+			wbad(v, "witness malformed (%s:%llu: no log id)", name,
+			    (unsigned long long)line);
+		else if (strcmp(h.ckpt.keyid, v->keyid) != 0)
+			wbad(v, "wrong key (%s:%llu: signed by key %s, the "
+			    "trusted key is %s)", name,
+			    (unsigned long long)line, h.ckpt.keyid, v->keyid);
+		else if (chain_ckpt_verify(&h.ckpt, v->pk) == -1)
+			wbad(v, "bad signature (%s:%llu: does not verify with "
+			    "key %s)", name, (unsigned long long)line,
+			    v->keyid);
+		else if (v->nwit > 0 &&
+		    h.ckpt.head_seq <= v->wit[v->nwit - 1].ckpt.head_seq)
+			wbad(v, "witness malformed (%s:%llu: seq %llu after "
+			    "seq %llu; the log was rolled back)", name,
+			    (unsigned long long)line,
+			    (unsigned long long)h.ckpt.head_seq,
+			    (unsigned long long)
+			    v->wit[v->nwit - 1].ckpt.head_seq);
+		if (v->wit_bad)
+			break;
+		if ((nw = reallocarray(v->wit, v->nwit + 1,
+		    sizeof(*nw))) == NULL) {
+			wbad(v, "%s: %s", name, strerror(errno));
+			break;
+		}
+		v->wit = nw;
+		v->wit[v->nwit++] = h;
+		snprintf(from, sizeof(from), "witness %s", name);
+		chain_verify_logid(v, from, h.ckpt.logid);
+		p = nl + 1;
+	}
+	return v->wit_bad ? -1 : 0;
+}
+
+/* the witness entries up to record r (c: its checkpoint, or NULL) */
+static int
+vwitness(struct chain_verifier *v, const struct vrec *r,
+    const struct chain_ckpt *c)
+{
+	const struct chain_ckpt *e;
+
+	while (v->wnext < v->nwit) {
+		e = &v->wit[v->wnext].ckpt;
+		if (e->head_seq + 1 > r->seq)
+			return 0;
+		if (e->head_seq + 1 < r->seq) {
+			/* before the first record verified */
+			v->wnext++;
+			continue;
+		}
+		if (c == NULL) {
+			vfail(v, CHAIN_VWITNESS, r->file, r->line, r->seq,
+			    "witness mismatch (%s names a checkpoint after "
+			    "seq %llu; this record is not one: the log was "
+			    "rewritten)", v->witname,
+			    (unsigned long long)e->head_seq);
+			return -1;
+		}
+		if (memcmp(c->head, e->head, CHAIN_HASHLEN) != 0 ||
+		    c->haslog != e->haslog ||
+		    memcmp(c->logid, e->logid, CHAIN_LOGIDLEN) != 0 ||
+		    memcmp(c->sig, e->sig, sizeof(c->sig)) != 0) {
+			vfail(v, CHAIN_VWITNESS, r->file, r->line, r->seq,
+			    "witness mismatch (this checkpoint is not the one "
+			    "%s names after seq %llu: the log was rewritten)",
+			    v->witname, (unsigned long long)e->head_seq);
+			return -1;
+		}
+		v->wnext++;
+		v->res.witnessed++;
+	}
 	return 0;
 }
 
@@ -1372,6 +1610,56 @@ vresolve(struct chain_verifier *v, const struct vrec *n)
 	v->pend = PEND_NONE;
 }
 
+/* the log id of a checkpoint that verified */
+static int
+vlogid(struct chain_verifier *v, const struct vrec *r,
+    const struct chain_ckpt *c)
+{
+	char	 a[CHAIN_LOGIDHEXLEN + 1], b[CHAIN_LOGIDHEXLEN + 1];
+
+	if (!c->haslog) {
+		if (v->last_haslog) {
+			vfail(v, CHAIN_VLOGID, r->file, r->line, r->seq,
+			    "log id mismatch (checkpoint without a log id "
+			    "after checkpoints with one)");
+			return -1;
+		}
+		v->legacy++;
+		return 0;
+	}
+	if (!v->haslogid) {
+		v->haslogid = 1;
+		memcpy(v->logid, c->logid, CHAIN_LOGIDLEN);
+		snprintf(v->logid_from, sizeof(v->logid_from), "the "
+		    "checkpoint at seq %llu", (unsigned long long)r->seq);
+	} else if (memcmp(v->logid, c->logid, CHAIN_LOGIDLEN) != 0) {
+		chain_tohex(c->logid, CHAIN_LOGIDLEN, a);
+		chain_tohex(v->logid, CHAIN_LOGIDLEN, b);
+		vfail(v, CHAIN_VLOGID, r->file, r->line, r->seq,
+		    "log id mismatch (checkpoint signed for log %s; %s names "
+		    "log %s: a checkpoint of another log)", a, v->logid_from,
+		    b);
+		return -1;
+	}
+	v->last_haslog = 1;
+	return 0;
+}
+
+/* the time of a record that parsed */
+static int
+vtime(const struct vpre *p, struct timespec *ts)
+{
+	struct chain_rec r;
+	const char	*why;
+	char		 t[CHAIN_TIMELEN + 1];
+
+	if (chain_parse(p->line, p->len, &r, &why) == -1)
+		return -1;
+	memcpy(t, r.time, CHAIN_TIMELEN);
+	t[CHAIN_TIMELEN] = '\0';
+	return chain_timeparse(t, ts);
+}
+
 /* checks of a record that chains; 0 or -1 (v->done) */
 static int
 vaccept(struct chain_verifier *v, const struct vrec *r,
@@ -1409,7 +1697,11 @@ vaccept(struct chain_verifier *v, const struct vrec *r,
 			    "verify with key %s)", v->keyid);
 			return -1;
 		}
+		if (vlogid(v, r, &c) == -1)
+			return -1;
 	}
+	if (vwitness(v, r, ckpt ? &c : NULL) == -1)
+		return -1;
 	if (v->head_state == 1) {
 		if (r->seq == v->head.ckpt.head_seq) {
 			if (memcmp(r->hash, v->head.ckpt.head,
@@ -1446,6 +1738,12 @@ vaccept(struct chain_verifier *v, const struct vrec *r,
 		v->ckpts++;
 		v->last_ckpt_seq = r->seq;
 		v->last_signed = r->seq - 1;
+		v->res.unsigned_time_ok = 0;
+		v->need_time = 1;
+	} else if (v->need_time) {
+		/* the oldest record no checkpoint covers (yet) */
+		v->need_time = 0;
+		v->res.unsigned_time_ok = vtime(p, &v->res.unsigned_time) == 0;
 	}
 	if (v->records++ == 0)
 		v->res.first_seq = r->seq;
@@ -1756,6 +2054,14 @@ chain_verify_end(struct chain_verifier *v, struct chain_vresult *res)
 		vfail(v, v->head_err, SIZE_MAX, 1, 0, "%s", v->head_reason);
 		strlcpy(v->res.file, v->headname, sizeof(v->res.file));
 	}
+	if (!v->done && v->wit_bad) {
+		vfail(v, CHAIN_VWITNESS, SIZE_MAX, 0, 0, "%s", v->wit_reason);
+		strlcpy(v->res.file, v->witname, sizeof(v->res.file));
+	}
+	if (!v->done && v->logid_bad) {
+		vfail(v, CHAIN_VLOGID, SIZE_MAX, 0, 0, "%s", v->logid_reason);
+		strlcpy(v->res.file, v->logid_badfrom, sizeof(v->res.file));
+	}
 	if (!v->done && v->head_state == 1 && (!v->have_last ||
 	    v->last.seq < v->head.ckpt.head_seq + 1)) {
 		f = v->have_last ? v->last.file : v->nfiles - 1;
@@ -1768,6 +2074,24 @@ chain_verify_end(struct chain_verifier *v, struct chain_vresult *res)
 		if (!v->have_last && v->nfiles == 0)
 			strlcpy(v->res.file, v->headname, sizeof(v->res.file));
 	}
+	if (!v->done && v->wnext < v->nwit) {
+		f = v->have_last ? v->last.file : v->nfiles - 1;
+		vfail(v, CHAIN_VTRUNCATED, f, v->have_last ? v->last.line : 0,
+		    v->have_last ? v->last.seq : 0, "log truncated (it ends "
+		    "at seq %llu; the witness %s names the checkpoint after "
+		    "seq %llu)",
+		    (unsigned long long)(v->have_last ? v->last.seq : 0),
+		    v->witname,
+		    (unsigned long long)v->wit[v->nwit - 1].ckpt.head_seq);
+		if (!v->have_last && v->nfiles == 0)
+			strlcpy(v->res.file, v->witname, sizeof(v->res.file));
+	}
+	v->res.haslogid = v->haslogid;
+	memcpy(v->res.logid, v->logid, CHAIN_LOGIDLEN);
+	v->res.legacy_ckpts = v->legacy;
+	v->res.last_ckpt_haslog = v->last_haslog;
+	v->res.witness_seq = v->nwit > 0 ? v->wit[v->nwit - 1].ckpt.head_seq :
+	    0;
 	v->res.records = v->records;
 	v->res.checkpoints = v->ckpts;
 	v->res.files = v->nfiles;

@@ -27,19 +27,30 @@
  *
  * Checkpoint: a record with source "lensauditd", id 0, sandbox "",
  * type "audit.checkpoint" and details
- *   {"head":"P","head_seq":S-1,"key":"K","sig":"G","sources":{...}}
+ *   {"head":"P","head_seq":S-1,"key":"K","log":"L","sig":"G",
+ *    "sources":{...}}
  * where head/head_seq name the record just before the checkpoint (so
  * head equals the checkpoint's own prev), K is the signer's key id
- * (chain_keyid) and G is the 128-hex Ed25519 detached signature of
- * chain_ckpt_msg(head_seq, head).  "sources" maps each source name to
+ * (chain_keyid), L the log id (32 lowercase hex: 128 random bits made
+ * when the chain was started, CHAIN_LOGIDFILE) and G is the 128-hex
+ * Ed25519 detached signature of chain_ckpt_msg_of(): "lens-audit-ckpt2"
+ * || L (16 bytes) || be64(head_seq) || head.  Checkpoints written
+ * before log ids existed have no "log" and sign "lens-audit-ckpt1" ||
+ * be64(head_seq) || head (legacy).  "sources" maps each source name to
  * the highest event id lensauditd has written for it (used for
  * deduplication after restart, not by verification).
  *
+ * Record types "audit.*" are lensauditd's own (source "lensauditd",
+ * id 0); clients may not send them.
+ *
  * The head file (CHAIN_HEADFILE, beside the logs) holds the latest
  * checkpoint, one line:
- *   {"file":"lens-audit.000001.log","head":"P","head_seq":N,"key":"K","sig":"G"}
- * It is replaced atomically after the checkpoint is durable; a log that
- * ends before head_seq has been truncated.
+ *   {"file":"lens-audit.000001.log","head":"P","head_seq":N,"key":"K",
+ *    "log":"L","sig":"G"}
+ * ("log" absent for a legacy checkpoint).  It is replaced atomically
+ * after the checkpoint is durable; a log that ends before head_seq has
+ * been truncated.  A witness file (outside the log directory) gets the
+ * same line appended for every checkpoint.
  *
  * Log files are CHAIN_LOGPREFIX NNNNNN CHAIN_LOGSUFFIX, numbered from
  * 000001; the first record of a file chains to the last of the file
@@ -63,7 +74,11 @@
 #define CHAIN_SOURCEMAX		31
 #define CHAIN_TYPEMAX		63
 #define CHAIN_MAXLINE		(256 * 1024)	/* including '\n' */
-#define CHAIN_CKPT_MSGLEN	56
+#define CHAIN_CKPT_MSGLEN	56	/* legacy: no log id */
+#define CHAIN_CKPT_MSGMAX	72	/* with the log id */
+#define CHAIN_LOGIDLEN		16	/* bytes */
+#define CHAIN_LOGIDHEXLEN	32
+#define CHAIN_RESERVED_PREFIX	"audit."	/* types only lensauditd writes */
 #define CHAIN_CKPT_TYPE		"audit.checkpoint"
 #define CHAIN_SELF_SOURCE	"lensauditd"
 
@@ -72,6 +87,8 @@
 #define CHAIN_HEADFILE		"lens-audit.head"
 #define CHAIN_PUBFILE		"audit.pub"
 #define CHAIN_KEYFILE		"audit.key"
+#define CHAIN_LOGIDFILE		"audit.logid"	/* "<32 hex>\n" */
+#define CHAIN_TRUSTED_PUB	"/etc/lens/audit.pub"
 
 enum chain_name { CHAIN_SANDBOX, CHAIN_SOURCE, CHAIN_TYPE };
 
@@ -105,6 +122,8 @@ struct chain_ckpt {
 	uint64_t	 head_seq;
 	uint8_t		 head[CHAIN_HASHLEN];
 	char		 keyid[CHAIN_KEYIDLEN + 1];
+	int		 haslog;	/* 0: legacy, no log id */
+	uint8_t		 logid[CHAIN_LOGIDLEN];
 	uint8_t		 sig[64];
 };
 
@@ -136,6 +155,17 @@ void	chain_hash(const uint8_t prev[CHAIN_HASHLEN], const char *bytes,
 void	chain_ckpt_msg(uint64_t head_seq, const uint8_t head[CHAIN_HASHLEN],
 	    uint8_t msg[CHAIN_CKPT_MSGLEN]);
 
+/* the signed bytes of c (either version); returns their length */
+size_t	chain_ckpt_msg_of(const struct chain_ckpt *c,
+	    uint8_t msg[CHAIN_CKPT_MSGMAX]);
+
+/* 1 if type is reserved to lensauditd ("audit.*") */
+int	chain_type_reserved(const char *type);
+
+/* log id file text ("<32 hex>", optional '\n'); 0 or -1 */
+int	chain_logid_parse(const char *text, size_t len,
+	    uint8_t logid[CHAIN_LOGIDLEN]);
+
 /* hex of the first 8 bytes of BLAKE2b-256(public key) */
 void	chain_keyid(const uint8_t pk[32], char keyid[CHAIN_KEYIDLEN + 1]);
 
@@ -146,6 +176,10 @@ void	chain_keyid(const uint8_t pk[32], char keyid[CHAIN_KEYIDLEN + 1]);
 int	chain_ckpt_details(char *buf, size_t bufsz, uint64_t head_seq,
 	    const uint8_t head[CHAIN_HASHLEN], const uint8_t sk[64],
 	    const char *sources);
+/* the same with a log id (NULL: legacy); fills *c unless c is NULL */
+int	chain_ckpt_details_log(char *buf, size_t bufsz, uint64_t head_seq,
+	    const uint8_t head[CHAIN_HASHLEN], const uint8_t *logid,
+	    const uint8_t sk[64], const char *sources, struct chain_ckpt *c);
 
 /* Parse a checkpoint record's details; 0 or -1 with *why. */
 int	chain_ckpt_parse(const struct chain_rec *, struct chain_ckpt *,
@@ -250,7 +284,9 @@ enum chain_verr {
 	CHAIN_VWRONGKEY,
 	CHAIN_VBADCKPT,		/* checkpoint details bad or inconsistent */
 	CHAIN_VBADHEAD,		/* head file malformed or inconsistent */
-	CHAIN_VIO		/* a file could not be read: errnum */
+	CHAIN_VIO,		/* a file could not be read: errnum */
+	CHAIN_VLOGID,		/* a checkpoint or head of another log */
+	CHAIN_VWITNESS		/* witness malformed, or the log differs */
 };
 
 #define CHAIN_VSTRICT	0x01	/* chain_details_canonical every record */
@@ -262,7 +298,7 @@ struct chain_vresult {
 	uint64_t	 line;		/* 1-based; 0: not about one line */
 	uint64_t	 seq;		/* the record's seq there; 0 unknown */
 	int		 errnum;	/* CHAIN_VIO */
-	char		 reason[256];	/* "record edited (...)" */
+	char		 reason[512];	/* "record edited (...)" */
 	uint64_t	 records;	/* records that verified */
 	uint64_t	 checkpoints;
 	uint64_t	 files;
@@ -271,6 +307,14 @@ struct chain_vresult {
 	uint64_t	 unsigned_tail;		/* records after that checkpoint */
 	int		 head;		/* 1 a head file was checked */
 	uint64_t	 head_seq;
+	int		 haslogid;	/* logid is known */
+	uint8_t		 logid[CHAIN_LOGIDLEN];
+	uint64_t	 legacy_ckpts;	/* checkpoints without a log id */
+	int		 last_ckpt_haslog;	/* the last one has a log id */
+	int		 unsigned_time_ok;	/* unsigned_time is set */
+	struct timespec	 unsigned_time;	/* of the first unsigned record */
+	uint64_t	 witnessed;	/* witness entries matched */
+	uint64_t	 witness_seq;	/* head_seq of the last entry */
 };
 
 struct chain_verifier;
@@ -280,6 +324,22 @@ struct chain_verifier *chain_verify_new(const uint8_t pk[32],
 	    uint64_t first_seq, int flags);
 /* the head file's contents; its errors are reported by chain_verify_end */
 int	chain_verify_head(struct chain_verifier *, const char *name,
+	    const char *text, size_t len);
+/*
+ * The log id the checkpoints must carry, and where it comes from (for
+ * messages); a second call with another id is a failure reported by
+ * chain_verify_end.  Checkpoints without a log id are legacy: they may
+ * come only before the first one with a log id.
+ */
+void	chain_verify_logid(struct chain_verifier *, const char *from,
+	    const uint8_t logid[CHAIN_LOGIDLEN]);
+/*
+ * A witness file: head lines (see the top), in increasing head_seq,
+ * each signed with the key.  Every checkpoint it names at or after the
+ * first record verified must be in the log, and the log must reach the
+ * last one.  Errors are reported by chain_verify_end.
+ */
+int	chain_verify_witness(struct chain_verifier *, const char *name,
 	    const char *text, size_t len);
 /* one whole log file in memory; 0, or -1 once the chain is bad */
 int	chain_verify_buf(struct chain_verifier *, const char *name,

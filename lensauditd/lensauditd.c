@@ -54,7 +54,8 @@ static __attribute__((noreturn)) void
 usage(void)
 {
 	fprintf(stderr, "usage: lensauditd [-dv] [-D dir] [-n records] "
-	    "[-r size] [-s socket] [-t seconds] [-u user,...]\n");
+	    "[-P pubfile] [-r size] [-s socket] [-t seconds] [-u user,...] "
+	    "[-W witness]\n");
 	exit(2);
 }
 
@@ -152,6 +153,107 @@ has_logs(int dirfd)
 	return found;
 }
 
+/* "dir" or under it, comparing resolved paths (path itself may not exist) */
+static int
+inside_dir(const char *dir, const char *path)
+{
+	char	 rdir[PATH_MAX], rpar[PATH_MAX], par[PATH_MAX], *slash;
+	size_t	 n;
+
+	if (realpath(dir, rdir) == NULL)
+		fatal("%s", dir);
+	strlcpy(par, path, sizeof(par));
+	if ((slash = strrchr(par, '/')) == NULL)
+		return 0;
+	if (slash == par)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if (realpath(par, rpar) == NULL)
+		return 0;	/* reported when it is opened */
+	n = strlen(rdir);
+	return strncmp(rpar, rdir, n) == 0 &&
+	    (rpar[n] == '\0' || rpar[n] == '/' || strcmp(rdir, "/") == 0);
+}
+
+/*
+ * The trusted copy of the public key, outside the log directory, for
+ * lensctl audit verify: written when missing (at key creation, or the
+ * first start after an upgrade), and never silently replaced: a copy
+ * that differs from the signing key stops lensauditd.
+ */
+static void
+publish_trusted(const struct auditd_conf *conf, const char *line)
+{
+	char	 text[256], dir[PATH_MAX], *slash;
+	ssize_t	 n;
+	int	 fd;
+
+	if ((fd = open(conf->pubfile, O_RDONLY | O_NOFOLLOW | O_CLOEXEC))
+	    != -1) {
+		n = read(fd, text, sizeof(text));
+		close(fd);
+		if (n != (ssize_t)strlen(line) || memcmp(text, line, n) != 0)
+			fatalx("%s does not match the signing key in %s/%s: "
+			    "the log directory or the trusted key was "
+			    "replaced; find out which, and move the wrong "
+			    "one aside", conf->pubfile, conf->dir,
+			    CHAIN_KEYFILE);
+		return;
+	}
+	if (errno != ENOENT)
+		fatal("open %s", conf->pubfile);
+	strlcpy(dir, conf->pubfile, sizeof(dir));
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) == -1 && errno != EEXIST)
+			fatal("mkdir %s", dir);
+	}
+	if ((fd = open(conf->pubfile, O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0444)) == -1)
+		fatal("create %s", conf->pubfile);
+	if (write(fd, line, strlen(line)) != (ssize_t)strlen(line) ||
+	    fsync(fd) == -1)
+		fatal("write %s", conf->pubfile);
+	close(fd);
+	log_info("published the trusted audit public key in %s",
+	    conf->pubfile);
+}
+
+/*
+ * The log id: 128 random bits, made with the key and whenever a new
+ * chain starts (no log yet), kept while the chain lives.
+ */
+static void
+setup_logid(int dirfd, const struct auditd_conf *conf, int newchain)
+{
+	uint8_t	 id[CHAIN_LOGIDLEN];
+	char	 hex[CHAIN_LOGIDHEXLEN + 2], text[64];
+	ssize_t	 n;
+	int	 fd;
+
+	if (!newchain && (fd = openat(dirfd, CHAIN_LOGIDFILE, O_RDONLY |
+	    O_NOFOLLOW | O_CLOEXEC)) != -1) {
+		n = read(fd, text, sizeof(text));
+		close(fd);
+		if (n < 0 || chain_logid_parse(text, (size_t)n, id) == -1)
+			fatalx("%s/%s: not a log id (32 lowercase hex digits)",
+			    conf->dir, CHAIN_LOGIDFILE);
+		return;
+	}
+	if (!newchain && errno != ENOENT)
+		fatal("open %s/%s", conf->dir, CHAIN_LOGIDFILE);
+	randombytes_buf(id, sizeof(id));
+	chain_tohex(id, sizeof(id), hex);
+	strlcat(hex, "\n", sizeof(hex));
+	(void)unlinkat(dirfd, CHAIN_LOGIDFILE, 0);
+	write_file(dirfd, CHAIN_LOGIDFILE, 0444, hex, strlen(hex));
+	if (fsync(dirfd) == -1)
+		fatal("fsync %s", conf->dir);
+	log_info("%s log id %.32s in %s/%s", newchain ? "new chain:" :
+	    "existing chain without one:", hex, conf->dir, CHAIN_LOGIDFILE);
+}
+
 /* the state directory, and the key pair on first start */
 static void
 setup_dir(struct auditd_conf *conf)
@@ -234,6 +336,8 @@ setup_dir(struct auditd_conf *conf)
 		if (fsync(dirfd) == -1)
 			fatal("fsync %s", conf->dir);
 	}
+	publish_trusted(conf, line);
+	setup_logid(dirfd, conf, !has_logs(dirfd));
 	close(dirfd);
 }
 
@@ -313,11 +417,13 @@ main(int argc, char *argv[])
 	memset(&conf, 0, sizeof(conf));
 	strlcpy(conf.sock, AUDITD_SOCKET, sizeof(conf.sock));
 	strlcpy(conf.dir, AUDITD_DIR, sizeof(conf.dir));
+	strlcpy(conf.pubfile, CHAIN_TRUSTED_PUB, sizeof(conf.pubfile));
+	conf.witness_fd = -1;
 	conf.ckpt_records = 10000;
 	conf.ckpt_secs = 60;
 	conf.rotate_size = 64ULL << 20;
 
-	while ((ch = getopt(argc, argv, "dD:n:r:s:t:u:v")) != -1) {
+	while ((ch = getopt(argc, argv, "dD:n:P:r:s:t:u:vW:")) != -1) {
 		switch (ch) {
 		case 'd':
 			debug = 1;
@@ -333,6 +439,16 @@ main(int argc, char *argv[])
 		case 'n':
 			conf.ckpt_records = parse_number("n", optarg, 1,
 			    100000000, 0);
+			break;
+		case 'P':
+		case 'W':
+			if (optarg[0] != '/' || strlcpy(ch == 'P' ?
+			    conf.pubfile : conf.witness, optarg, PATH_MAX) >=
+			    PATH_MAX) {
+				fprintf(stderr, "lensauditd: -%c %s: need an "
+				    "absolute path\n", ch, optarg);
+				exit(2);
+			}
 			break;
 		case 'r':
 			conf.rotate_size = parse_number("r", optarg, 65536,
@@ -374,7 +490,19 @@ main(int argc, char *argv[])
 		fatalx("%s", err);
 	parse_users(&conf, users);
 	privsep_emptydir(LENS_EMPTYDIR);
+	/* what an intruder in the log directory could replace is no witness */
+	if (mkdir(conf.dir, 02750) == -1 && errno != EEXIST)
+		fatal("mkdir %s", conf.dir);
+	if (inside_dir(conf.dir, conf.pubfile))
+		fatalx("-P %s: must be outside the log directory %s",
+		    conf.pubfile, conf.dir);
+	if (conf.witness[0] != '\0' && inside_dir(conf.dir, conf.witness))
+		fatalx("-W %s: must be outside the log directory %s",
+		    conf.witness, conf.dir);
 	setup_dir(&conf);
+	if (conf.witness[0] != '\0' && (conf.witness_fd = open(conf.witness,
+	    O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644)) == -1)
+		fatal("open witness %s", conf.witness);
 #ifdef REGRESS
 	/* copied: setproctitle() reuses the environment's memory */
 	if (getenv("LENS_REGRESS_SIGSYS") != NULL &&
@@ -395,8 +523,11 @@ main(int argc, char *argv[])
 	keep[2] = -1;
 	proc_fork(&children[LISTENER], listener_main, &conf, keep);
 	keep[0] = conf.link[1];
-	keep[1] = -1;
+	keep[1] = conf.witness_fd;
+	keep[2] = -1;
 	proc_fork(&children[WRITER], writer_main, &conf, keep);
+	if (conf.witness_fd != -1)
+		close(conf.witness_fd);
 	close(conf.listen_fd);
 	close(conf.link[0]);
 	close(conf.link[1]);

@@ -38,6 +38,9 @@ struct auditd_allowed {
 struct auditd_conf {
 	char			 sock[108];
 	char			 dir[PATH_MAX];
+	char			 pubfile[PATH_MAX];	/* trusted copy (-P) */
+	char			 witness[PATH_MAX];	/* -W, "" none */
+	int			 witness_fd;		/* the writer's */
 	uint64_t		 ckpt_records;	/* checkpoint every N ... */
 	unsigned int		 ckpt_secs;	/* ... or T seconds */
 	uint64_t		 rotate_size;	/* bytes */

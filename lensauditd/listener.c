@@ -161,6 +161,8 @@ client_hello(struct client *c, struct imsg *im)
 	if (!field_str(h.source, sizeof(h.source)) ||
 	    !chain_name_ok(h.source, CHAIN_SOURCE))
 		return "invalid source name";
+	if (strcmp(h.source, CHAIN_SELF_SOURCE) == 0)
+		return "source " CHAIN_SELF_SOURCE " is reserved to lensauditd";
 	if (!allowed_source(c->uid, h.source))
 		return "source name not allowed for this user";
 	TAILQ_FOREACH(o, &clients, entry)
@@ -208,6 +210,12 @@ client_append(struct client *c, struct imsg *im)
 	if (!field_str(a.type, sizeof(a.type)) ||
 	    !chain_name_ok(a.type, CHAIN_TYPE))
 		return "invalid event type";
+	if (chain_type_reserved(a.type)) {
+		snprintf(why, sizeof(why), "event %llu: type %s refused: "
+		    CHAIN_RESERVED_PREFIX "* types are reserved to lensauditd",
+		    (unsigned long long)a.id, a.type);
+		return why;
+	}
 	dp = (const char *)im->data + sizeof(a);
 	if (canonjson_check(dp, dlen)) {
 		/* already what jansson would make of it: use it as it is */

@@ -81,10 +81,15 @@ static struct {
 	size_t			 nacks, capacks;
 	char			 headline[512];	/* head file, once durable */
 	int			 headpending;
+	char			*witbuf;	/* witness lines, once durable */
+	size_t			 witlen, witcap;
 	struct sources		 sources;
 	int			 nsources;
 	uint8_t			*sk;		/* sodium_malloc'd */
 	char			 keyid[CHAIN_KEYIDLEN + 1];
+	uint8_t			 logid[CHAIN_LOGIDLEN];
+	struct chain_ckpt	 lastck;	/* recovery: the last checkpoint */
+	unsigned int		 lastck_file;	/* 0: none */
 	int			 stopping;
 	uint64_t		 ncommits, nrecords;	/* for the stop line */
 } w;
@@ -233,10 +238,34 @@ writer_record(const char *sandbox, const char *source, uint64_t id,
 	w.seq = f.seq;
 	w.nrecords++;
 	memcpy(w.last, hash, sizeof(hash));
-	if (strcmp(type, CHAIN_CKPT_TYPE) == 0)
+	if (strcmp(type, CHAIN_CKPT_TYPE) == 0 &&
+	    strcmp(source, CHAIN_SELF_SOURCE) == 0)
 		w.since_ckpt = 0;
 	else if (++w.since_ckpt >= w.conf->ckpt_records)
 		writer_checkpoint();
+}
+
+/* every checkpoint goes to the witness, not only a batch's last */
+static void
+witness_add(const char *line)
+{
+	size_t	 len = strlen(line), ncap;
+	char	*nbuf;
+
+	log_info("checkpoint %.*s", (int)len - 1, line);
+	if (w.conf->witness_fd == -1)
+		return;
+	if (w.witcap - w.witlen < len) {
+		ncap = w.witcap ? w.witcap : 4096;
+		while (ncap - w.witlen < len)
+			ncap *= 2;
+		if ((nbuf = realloc(w.witbuf, ncap)) == NULL)
+			fatal("witness buffer");
+		w.witbuf = nbuf;
+		w.witcap = ncap;
+	}
+	memcpy(w.witbuf + w.witlen, line, len);
+	w.witlen += len;
 }
 
 static void
@@ -244,28 +273,21 @@ writer_checkpoint(void)
 {
 	static char	 sources[AUDITD_MAXSOURCES * 64 + 16];
 	static char	 details[sizeof(sources) + 1024];
-	uint8_t		 msg[CHAIN_CKPT_MSGLEN];
 	struct chain_ckpt ck;
 	char		 file[CHAIN_LOGNAMEMAX + 1];
 	int		 n;
 
 	if (sources_json(sources, sizeof(sources)) == -1)
 		fatalx("sources do not fit in a checkpoint");
-	if ((n = chain_ckpt_details(details, sizeof(details), w.seq, w.last,
-	    w.sk, sources)) == -1)
+	/* the head file and the witness carry the same signature */
+	if ((n = chain_ckpt_details_log(details, sizeof(details), w.seq,
+	    w.last, w.logid, w.sk, sources, &ck)) == -1)
 		fatalx("cannot build checkpoint details");
-
-	/* the head file carries the same (deterministic) signature */
-	memset(&ck, 0, sizeof(ck));
-	ck.head_seq = w.seq;
-	memcpy(ck.head, w.last, CHAIN_HASHLEN);
-	strlcpy(ck.keyid, w.keyid, sizeof(ck.keyid));
-	chain_ckpt_msg(w.seq, w.last, msg);
-	crypto_sign_detached(ck.sig, NULL, msg, sizeof(msg), w.sk);
 	chain_logname(file, sizeof(file), w.fileno);
 	if (chain_head_format(w.headline, sizeof(w.headline), file, &ck) == -1)
 		fatalx("cannot build the head file");
 	w.headpending = 1;
+	witness_add(w.headline);
 	writer_record("", CHAIN_SELF_SOURCE, 0, CHAIN_CKPT_TYPE, details, n);
 }
 
@@ -285,11 +307,28 @@ write_all(int fd, const char *buf, size_t len, const char *what)
 	}
 }
 
+/*
+ * The witness outside the log directory (the parent opened it): every
+ * checkpoint's head line, appended and fsync'd before the checkpoint
+ * counts as durable.  Also logged, for syslog or the journal.
+ */
+static void
+write_witness(void)
+{
+	if (w.witlen == 0)
+		return;
+	write_all(w.conf->witness_fd, w.witbuf, w.witlen, "witness");
+	if (fsync(w.conf->witness_fd) == -1)
+		fatal("fsync witness");
+	w.witlen = 0;
+}
+
 static void
 write_head(void)
 {
 	int	 fd;
 
+	write_witness();
 	if ((fd = openat(w.dirfd, HEADTMP, O_WRONLY | O_CREAT | O_TRUNC |
 	    O_NOFOLLOW | O_CLOEXEC, 0640)) == -1)
 		fatal("create %s", HEADTMP);
@@ -404,6 +443,9 @@ writer_msg(struct imsg *im)
 			fatalx("HELLO of the wrong size from the listener");
 		memcpy(&h, im->data, sizeof(h));
 		h.source[sizeof(h.source) - 1] = '\0';
+		if (strcmp(h.source, CHAIN_SELF_SOURCE) == 0)
+			fatalx("the listener sent HELLO for source %s, which "
+			    "is lensauditd's own: refused", h.source);
 		memset(&wel, 0, sizeof(wel));
 		if ((s = source_get(h.source, 1)) == NULL) {
 			log_warnx("source %s refused: %d sources known",
@@ -424,6 +466,11 @@ writer_msg(struct imsg *im)
 		a.type[sizeof(a.type) - 1] = '\0';
 		if ((s = source_get(a.source, 0)) == NULL)
 			fatalx("APPEND for source %s without HELLO", a.source);
+		/* only lensauditd writes audit.* (checkpoints, starts) */
+		if (chain_type_reserved(a.type) ||
+		    strcmp(a.source, CHAIN_SELF_SOURCE) == 0)
+			fatalx("the listener sent a record of reserved type "
+			    "%s (source %s): refused", a.type, a.source);
 		if (a.id > s->max_id) {
 			s->max_id = a.id;
 			writer_record(a.sandbox, a.source, a.id, a.type,
@@ -538,6 +585,34 @@ load_key(void)
 		fatal("sodium_mprotect_readonly");
 	crypto_sign_ed25519_sk_to_pk(pk, w.sk);
 	chain_keyid(pk, w.keyid);
+
+	if ((fd = openat(w.dirfd, CHAIN_LOGIDFILE, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		fatal("open %s", CHAIN_LOGIDFILE);
+	n = read(fd, text, sizeof(text));
+	close(fd);
+	if (n < 0 || chain_logid_parse(text, (size_t)n, w.logid) == -1)
+		fatalx("%s: not a log id", CHAIN_LOGIDFILE);
+}
+
+/* lensauditd's own record: the only kind that may be of type audit.* */
+static int
+own_record(const struct chain_rec *r)
+{
+	return strcmp(r->source, CHAIN_SELF_SOURCE) == 0 && r->id == 0 &&
+	    r->sandbox[0] == '\0';
+}
+
+/* recovery: a client's record of a reserved type is not lensauditd's */
+static void
+recover_client_record(const struct chain_rec *r, const char *where)
+{
+	if (chain_type_reserved(r->type) && !own_record(r))
+		log_warnx("%s: seq %llu: record of reserved type %s from "
+		    "source %s (id %llu) was not written by lensauditd: "
+		    "not a checkpoint", where, (unsigned long long)r->seq,
+		    r->type, r->source, (unsigned long long)r->id);
+	source_seen(r->source, r->id);
 }
 
 /* merge the "sources" of a checkpoint record into the table */
@@ -560,6 +635,19 @@ merge_ckpt_sources(const struct chain_rec *r, const char *where)
 		source_seen(k, (uint64_t)json_integer_value(v));
 	}
 	json_decref(d);
+}
+
+/* recovery: a checkpoint of lensauditd's, in log file n */
+static void
+recover_ckpt(const struct chain_rec *r, const char *where, unsigned int n)
+{
+	const char	*why;
+
+	merge_ckpt_sources(r, where);
+	if (chain_ckpt_parse(r, &w.lastck, &why) == -1)
+		fatalx("%s: checkpoint seq %llu: %s", where,
+		    (unsigned long long)r->seq, why);
+	w.lastck_file = n;
 }
 
 /* the last line of the file before the current one: its checkpoint */
@@ -594,10 +682,10 @@ recover_previous(unsigned int n)
 	start = (start = strrchr(buf, '\n')) ? start + 1 : buf;
 	if (chain_parse(start, strlen(start), &r, &why) == -1 ||
 	    chain_check_hash(start, &r) == -1 ||
-	    strcmp(r.type, CHAIN_CKPT_TYPE) != 0)
+	    strcmp(r.type, CHAIN_CKPT_TYPE) != 0 || !own_record(&r))
 		fatalx("%s: the last record is not a valid checkpoint%s%s",
 		    name, why ? ": " : "", why ? why : "");
-	merge_ckpt_sources(&r, name);
+	recover_ckpt(&r, name, n);
 	w.seq = r.seq;
 	memcpy(w.last, r.hash, CHAIN_HASHLEN);
 	free(buf);
@@ -670,11 +758,11 @@ recover(char *torn_at, size_t len)
 			    "lensctl audit verify)", name,
 			    (unsigned long long)line,
 			    (unsigned long long)r.seq);
-		if (strcmp(r.type, CHAIN_CKPT_TYPE) == 0) {
-			merge_ckpt_sources(&r, name);
+		if (strcmp(r.type, CHAIN_CKPT_TYPE) == 0 && own_record(&r)) {
+			recover_ckpt(&r, name, max);
 			w.since_ckpt = 0;
 		} else {
-			source_seen(r.source, r.id);
+			recover_client_record(&r, name);
 			w.since_ckpt++;
 		}
 		w.seq = r.seq;
@@ -692,6 +780,138 @@ recover(char *torn_at, size_t len)
 	}
 	w.filesize = off;
 	return cut;
+}
+
+/*
+ * The head file against the log just recovered.  Behind the last
+ * checkpoint (a crash between the log's fdatasync and the head's
+ * rename) or missing, it is written again from that checkpoint; ahead
+ * of it, or without any log, the log was cut: refuse to go on writing
+ * (and so to overwrite the evidence).
+ */
+static void
+recover_head(void)
+{
+	struct chain_head h;
+	const char	*why;
+	char		 text[1024], file[CHAIN_LOGNAMEMAX + 1];
+	ssize_t		 n;
+	int		 fd;
+
+	if ((fd = openat(w.dirfd, CHAIN_HEADFILE, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		if (errno != ENOENT)
+			fatal("open %s", CHAIN_HEADFILE);
+		if (w.lastck_file == 0)
+			return;
+		log_warnx("%s is missing: written again from the last "
+		    "checkpoint (after seq %llu)", CHAIN_HEADFILE,
+		    (unsigned long long)w.lastck.head_seq);
+	} else {
+		n = read(fd, text, sizeof(text));
+		close(fd);
+		if (n < 0)
+			fatal("read %s", CHAIN_HEADFILE);
+		if (chain_head_parse(text, (size_t)n, &h, &why) == -1)
+			fatalx("%s: %s; see lensctl audit verify",
+			    CHAIN_HEADFILE, why);
+		if (w.lastck_file == 0 ||
+		    h.ckpt.head_seq > w.lastck.head_seq)
+			fatalx("%s names the checkpoint after seq %llu, but "
+			    "the log's last checkpoint is %s%llu: the log was "
+			    "truncated (see lensctl audit verify)",
+			    CHAIN_HEADFILE, (unsigned long long)h.ckpt.head_seq,
+			    w.lastck_file == 0 ? "none, seq " : "after seq ",
+			    (unsigned long long)(w.lastck_file == 0 ? w.seq :
+			    w.lastck.head_seq));
+		if (h.ckpt.head_seq == w.lastck.head_seq)
+			return;
+		log_warnx("%s names the checkpoint after seq %llu, the log "
+		    "has one after seq %llu: written again", CHAIN_HEADFILE,
+		    (unsigned long long)h.ckpt.head_seq,
+		    (unsigned long long)w.lastck.head_seq);
+	}
+	chain_logname(file, sizeof(file), w.lastck_file);
+	if (chain_head_format(w.headline, sizeof(w.headline), file,
+	    &w.lastck) == -1)
+		fatalx("cannot build the head file");
+	w.headpending = 1;
+}
+
+/*
+ * The witness's last checkpoint must be of this log and in it: a log cut
+ * back behind its witness is not written on.
+ */
+static void
+witness_check(int fd, off_t end)
+{
+	struct chain_head h;
+	const char	*why, *line;
+	char		 buf[1024], a[CHAIN_LOGIDHEXLEN + 1];
+	char		 b[CHAIN_LOGIDHEXLEN + 1];
+	size_t		 n;
+
+	n = end > (off_t)sizeof(buf) - 1 ? sizeof(buf) - 1 : (size_t)end;
+	if (pread(fd, buf, n, end - (off_t)n) != (ssize_t)n)
+		fatal("read witness");
+	buf[n - 1] = '\0';	/* its newline */
+	line = (line = strrchr(buf, '\n')) != NULL ? line + 1 : buf;
+	if (chain_head_parse(line, strlen(line), &h, &why) == -1)
+		fatalx("witness %s: last line: %s", w.conf->witness, why);
+	if (!h.ckpt.haslog ||
+	    memcmp(h.ckpt.logid, w.logid, CHAIN_LOGIDLEN) != 0) {
+		chain_tohex(h.ckpt.logid, CHAIN_LOGIDLEN, a);
+		chain_tohex(w.logid, CHAIN_LOGIDLEN, b);
+		fatalx("witness %s is of log %s, this log is %s: a witness "
+		    "belongs to one log; move it aside for a new chain",
+		    w.conf->witness, h.ckpt.haslog ? a : "(none)", b);
+	}
+	if (w.lastck_file == 0 || h.ckpt.head_seq > w.lastck.head_seq)
+		fatalx("witness %s names the checkpoint after seq %llu, but "
+		    "the log's last checkpoint is %s%llu: the log was "
+		    "truncated (see lensctl audit verify --witness)",
+		    w.conf->witness, (unsigned long long)h.ckpt.head_seq,
+		    w.lastck_file == 0 ? "none, seq " : "after seq ",
+		    (unsigned long long)(w.lastck_file == 0 ? w.seq :
+		    w.lastck.head_seq));
+}
+
+/*
+ * A witness line torn by a crash (never fsync'd, so never counted as
+ * durable) is cut off, so the next one starts on a line of its own.
+ */
+static void
+recover_witness(void)
+{
+	char	 buf[1024];
+	off_t	 end, off;
+	ssize_t	 n;
+	int	 fd = w.conf->witness_fd;
+
+	if (fd == -1 || (end = lseek(fd, 0, SEEK_END)) <= 0)
+		return;
+	for (off = end; off > 0; ) {
+		n = off > (off_t)sizeof(buf) ? (ssize_t)sizeof(buf) :
+		    (ssize_t)off;
+		if (pread(fd, buf, n, off - n) != n)
+			fatal("read witness");
+		while (n > 0 && buf[n - 1] != '\n')
+			n--;
+		if (n > 0) {
+			off = off - (off > (off_t)sizeof(buf) ?
+			    (off_t)sizeof(buf) : off) + n;
+			break;
+		}
+		off -= off > (off_t)sizeof(buf) ? (off_t)sizeof(buf) : off;
+	}
+	if (off != end) {
+		if (ftruncate(fd, off) == -1 || fsync(fd) == -1)
+			fatal("truncate witness");
+		log_warnx("witness: torn last line (%lld bytes) removed",
+		    (long long)(end - off));
+	}
+	if (off > 0)
+		witness_check(fd, off);
 }
 
 int
@@ -720,6 +940,8 @@ writer_main(int parentfd, void *arg)
 		fatal("lock %s", LOCKFILE);
 	load_key();
 	recover(torn, sizeof(torn));
+	recover_head();
+	recover_witness();
 
 	event_init();
 	signal_set(&ev_term, SIGTERM, writer_term, NULL);

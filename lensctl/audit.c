@@ -3,9 +3,18 @@
  *
  *	lensctl audit show [--dir dir] [--sandbox id] [--type type]
  *	    [--since time] [--json] [log ...]
- *	lensctl audit verify [--dir dir] [--pubkey file] [--quiet]
- *	    [--strict] [--first-seq seq] [--no-head] [log ...]
+ *	lensctl audit verify [--dir dir] [--pubkey file] [--witness file]
+ *	    [--lenient] [--interval seconds] [--quiet] [--strict]
+ *	    [--first-seq seq] [--no-head] [log ...]
+ *
+ * The public key is the trusted one, outside the log directory
+ * (CHAIN_TRUSTED_PUB or --pubkey), never the audit.pub beside the log,
+ * which must be the same key.  By default a missing head file, a head
+ * file that is not the last checkpoint, a last checkpoint without a log
+ * id and unsigned records older than the checkpoint interval fail;
+ * --lenient makes them warnings.
  */
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <dirent.h>
@@ -15,6 +24,7 @@
 #include <fnmatch.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +39,7 @@
 #include "lensctl.h"
 
 #define AUDIT_DIR	"/var/lib/lens/audit"
+#define UNSIGNED_GRACE	10	/* seconds past the checkpoint interval */
 
 static int	audit_show(int, char **);
 static int	audit_verify(int, char **);
@@ -36,7 +47,8 @@ static int	audit_verify(int, char **);
 static const struct lensctl_cmd audit_cmds[] = {
 	{ "show", audit_show, "[--dir dir] [--sandbox id] [--type type] "
 	    "[--since time] [--json] [log ...]" },
-	{ "verify", audit_verify, "[--dir dir] [--pubkey file] [--quiet] "
+	{ "verify", audit_verify, "[--dir dir] [--pubkey file] "
+	    "[--witness file] [--lenient]\n\t[--interval seconds] [--quiet] "
 	    "[--strict] [--first-seq seq] [--no-head] [log ...]" },
 	{ NULL, NULL, NULL }
 };
@@ -370,9 +382,9 @@ parse_seq(const char *s, uint64_t *v)
 	return 0;
 }
 
-/* the head file's text; 1 read, 0 absent, -1 error (warned) */
+/* a small file's text; 1 read, 0 absent, -1 error (warned) */
 static int
-read_head(const char *path, char *buf, size_t bufsz, size_t *len)
+read_small(const char *path, char *buf, size_t bufsz, size_t *len)
 {
 	ssize_t	 n;
 	int	 fd;
@@ -398,7 +410,96 @@ read_head(const char *path, char *buf, size_t bufsz, size_t *len)
 		*len += (size_t)n;
 	}
 	close(fd);
+	if (*len == bufsz) {
+		warnx("%s: too large", path);
+		return -1;
+	}
 	return 1;
+}
+
+/* a whole file in memory; NULL (warned) on error */
+static char *
+read_all(const char *path, size_t *len)
+{
+	char	*buf = NULL, *nb;
+	size_t	 cap = 0;
+	ssize_t	 n;
+	int	 fd;
+
+	*len = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		warn("%s", path);
+		return NULL;
+	}
+	for (;;) {
+		if (*len == cap) {
+			cap = cap ? cap * 2 : 65536;
+			if ((nb = realloc(buf, cap)) == NULL) {
+				warn(NULL);
+				goto fail;
+			}
+			buf = nb;
+		}
+		n = read(fd, buf + *len, cap - *len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			warn("%s", path);
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		*len += (size_t)n;
+	}
+	close(fd);
+	return buf;
+ fail:
+	free(buf);
+	close(fd);
+	return NULL;
+}
+
+/*
+ * The trusted key, and the audit.pub beside the log, which must be the
+ * same key when it is there.  LENSCTL_OK, or an exit status (warned).
+ */
+static int
+trusted_key(const char *pubkey, int given, const char *ldir, uint8_t pk[32],
+    char keyid[CHAIN_KEYIDLEN + 1])
+{
+	char	 path[PATH_MAX], err[PATH_MAX + 128], sideid[CHAIN_KEYIDLEN + 1];
+	uint8_t	 side[32];
+	struct stat st;
+
+	if (chain_pubkey_read(pubkey, pk, err, sizeof(err)) == -1) {
+		warnx("%s", err);
+		warnx("verify needs the trusted public key: %s, which "
+		    "lensauditd installs (its -P), or --pubkey FILE; the %s "
+		    "beside the log is not trusted", CHAIN_TRUSTED_PUB,
+		    CHAIN_PUBFILE);
+		return given ? LENSCTL_USAGE : LENSCTL_FAIL;
+	}
+	chain_keyid(pk, keyid);
+	if (snprintf(path, sizeof(path), "%s/%s", ldir, CHAIN_PUBFILE) >=
+	    (int)sizeof(path)) {
+		warnx("%s: path too long", ldir);
+		return LENSCTL_USAGE;
+	}
+	if (stat(path, &st) == -1 && errno == ENOENT)
+		return LENSCTL_OK;
+	if (chain_pubkey_read(path, side, err, sizeof(err)) == -1) {
+		warnx("%s", err);
+		return LENSCTL_FAIL;
+	}
+	if (sodium_memcmp(side, pk, sizeof(side)) != 0) {
+		chain_keyid(side, sideid);
+		warnx("%s: key fingerprint mismatch: %s beside the log is key "
+		    "%s, the trusted key %s is key %s (a log signed with "
+		    "another key, or forged)", path, CHAIN_PUBFILE, sideid,
+		    pubkey, keyid);
+		return LENSCTL_FAIL;
+	}
+	return LENSCTL_OK;
 }
 
 static void
@@ -413,6 +514,23 @@ report(const struct chain_vresult *res)
 		warnx("%s:%llu: seq %llu: %s", res->file,
 		    (unsigned long long)res->line,
 		    (unsigned long long)res->seq, res->reason);
+}
+
+/* a completeness problem: a warning with --lenient, else a failure */
+static int strictness(int, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+strictness(int lenient, const char *fmt, ...)
+{
+	char	 buf[512];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	warnx("%s%s", lenient ? "warning: " : "", buf);
+	return !lenient;
 }
 
 static double
@@ -431,26 +549,30 @@ audit_verify(int argc, char *argv[])
 	static const struct option opts[] = {
 		{ "dir",	required_argument,	NULL, 'd' },
 		{ "first-seq",	required_argument,	NULL, 'f' },
+		{ "interval",	required_argument,	NULL, 'i' },
+		{ "lenient",	no_argument,		NULL, 'l' },
 		{ "no-head",	no_argument,		NULL, 'H' },
 		{ "pubkey",	required_argument,	NULL, 'p' },
 		{ "quiet",	no_argument,		NULL, 'q' },
 		{ "strict",	no_argument,		NULL, 's' },
+		{ "witness",	required_argument,	NULL, 'w' },
 		{ NULL,		0,			NULL, 0 }
 	};
 	struct chain_verifier *v = NULL;
 	struct chain_vresult res;
-	struct timespec	 t0;
+	struct timespec	 t0, now;
 	struct logs	 l;
-	const char	*dir = NULL, *pubkey = NULL, *ldir;
-	char		 dirbuf[PATH_MAX], keypath[PATH_MAX], path[PATH_MAX];
-	char		 err[PATH_MAX + 128];
-	char		 headbuf[1024];
-	uint8_t		 pk[32];
-	uint64_t	 first_seq = 1;
-	size_t		 i, headlen;
+	const char	*dir = NULL, *pubkey = CHAIN_TRUSTED_PUB, *ldir;
+	const char	*witness = NULL;
+	char		 dirbuf[PATH_MAX], path[PATH_MAX], idpath[PATH_MAX];
+	char		 headbuf[1024], idbuf[128], *wbuf = NULL;
+	char		 keyid[CHAIN_KEYIDLEN + 1], hex[CHAIN_LOGIDHEXLEN + 1];
+	uint8_t		 pk[32], logid[CHAIN_LOGIDLEN];
+	uint64_t	 first_seq = 1, interval = 60, age = 0;
+	size_t		 i, headlen, idlen, wlen = 0;
 	double		 secs;
 	int		 ch, quiet = 0, strict = 0, nohead = 0, head = 0;
-	int		 rc;
+	int		 lenient = 0, pkgiven = 0, hasid = 0, rc, bad = 0;
 
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
@@ -467,8 +589,23 @@ audit_verify(int argc, char *argv[])
 		case 'H':
 			nohead = 1;
 			break;
+		case 'i':
+			if (parse_seq(optarg, &interval) == -1 ||
+			    interval > 86400) {
+				warnx("--interval: not a number of seconds "
+				    "from 1 to 86400: %s", optarg);
+				return lensctl_usage(&audit_group, "verify");
+			}
+			break;
+		case 'l':
+			lenient = 1;
+			break;
 		case 'p':
 			pubkey = optarg;
+			pkgiven = 1;
+			break;
+		case 'w':
+			witness = optarg;
 			break;
 		case 'q':
 			quiet = 1;
@@ -491,43 +628,56 @@ audit_verify(int argc, char *argv[])
 		return LENSCTL_USAGE;
 	}
 	ldir = logs_dir(dir, argc, argv, dirbuf, sizeof(dirbuf));
-	if (pubkey == NULL) {
-		if (snprintf(keypath, sizeof(keypath), "%s/%s", ldir,
-		    CHAIN_PUBFILE) >= (int)sizeof(keypath)) {
-			warnx("%s: path too long", ldir);
-			return LENSCTL_USAGE;
-		}
-		pubkey = keypath;
-	}
-	if (chain_pubkey_read(pubkey, pk, err, sizeof(err)) == -1) {
-		warnx("%s", err);
-		return LENSCTL_USAGE;
-	}
+	if ((rc = trusted_key(pubkey, pkgiven, ldir, pk, keyid)) != LENSCTL_OK)
+		return rc;
 	if (!nohead) {
 		if (snprintf(path, sizeof(path), "%s/%s", ldir,
 		    CHAIN_HEADFILE) >= (int)sizeof(path)) {
 			warnx("%s: path too long", ldir);
 			return LENSCTL_USAGE;
 		}
-		if ((head = read_head(path, headbuf, sizeof(headbuf),
+		if ((head = read_small(path, headbuf, sizeof(headbuf),
 		    &headlen)) == -1)
 			return LENSCTL_USAGE;
 	}
-	if (logs_get(&l, ldir, argc, argv) == -1)
+	if (snprintf(idpath, sizeof(idpath), "%s/%s", ldir,
+	    CHAIN_LOGIDFILE) >= (int)sizeof(idpath)) {
+		warnx("%s: path too long", ldir);
 		return LENSCTL_USAGE;
-	if (l.n == 0 && !head) {
+	}
+	if ((hasid = read_small(idpath, idbuf, sizeof(idbuf), &idlen)) == -1)
+		return LENSCTL_USAGE;
+	if (hasid && chain_logid_parse(idbuf, idlen, logid) == -1) {
+		warnx("%s: not a log id (32 lowercase hex digits)", idpath);
+		return LENSCTL_FAIL;
+	}
+	if (witness != NULL && (wbuf = read_all(witness, &wlen)) == NULL)
+		return LENSCTL_USAGE;
+	if (logs_get(&l, ldir, argc, argv) == -1) {
+		free(wbuf);
+		return LENSCTL_USAGE;
+	}
+	if (l.n == 0 && !head && wlen == 0) {
 		warnx("%s: no audit log files", ldir);
+		free(wbuf);
 		return LENSCTL_USAGE;
 	}
 	if ((v = chain_verify_new(pk, first_seq,
 	    strict ? CHAIN_VSTRICT : 0)) == NULL) {
 		warn(NULL);
 		logs_free(&l);
+		free(wbuf);
 		return LENSCTL_USAGE;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* the witness first: the log id others must match is its */
+	if (witness != NULL)
+		(void)chain_verify_witness(v, witness, wbuf, wlen);
+	free(wbuf);
 	if (head)
 		(void)chain_verify_head(v, path, headbuf, headlen);
+	if (hasid)
+		chain_verify_logid(v, CHAIN_LOGIDFILE, logid);
 	for (i = 0; i < l.n; i++)
 		if (chain_verify_file(v, l.path[i], l.name[i]) == -1)
 			break;
@@ -542,9 +692,42 @@ audit_verify(int argc, char *argv[])
 	}
 	if (rc == -1) {
 		report(&res);
+		warnx("trusted key %s: fingerprint %s", pubkey, keyid);
 		if (log_getverbose() > 0)
 			fprintf(stderr, "%llu records verified before it\n",
 			    (unsigned long long)res.records);
+		return LENSCTL_FAIL;
+	}
+	/* what the chain alone cannot prove: strict unless --lenient */
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (res.unsigned_tail > 0 && res.unsigned_time_ok &&
+	    now.tv_sec > res.unsigned_time.tv_sec)
+		age = (uint64_t)(now.tv_sec - res.unsigned_time.tv_sec);
+	if (!nohead && !res.head && res.checkpoints > 0) {
+		bad |= strictness(lenient, "no %s: truncation after the last "
+		    "checkpoint cannot be detected", CHAIN_HEADFILE);
+	} else if (res.head && res.head_seq != res.last_signed_seq) {
+		bad |= strictness(lenient, "%s names the checkpoint after seq "
+		    "%llu, but the last checkpoint in the log is after seq "
+		    "%llu", CHAIN_HEADFILE, (unsigned long long)res.head_seq,
+		    (unsigned long long)res.last_signed_seq);
+	}
+	if (res.unsigned_tail > 0 && age > interval + UNSIGNED_GRACE)
+		bad |= strictness(lenient, "%llu record%s after seq %llu not "
+		    "covered by a signature, the oldest %llu s old (more than "
+		    "the checkpoint interval, %llu s)",
+		    (unsigned long long)res.unsigned_tail,
+		    res.unsigned_tail == 1 ? "" : "s",
+		    (unsigned long long)(res.last_seq - res.unsigned_tail),
+		    (unsigned long long)age, (unsigned long long)interval);
+	if (res.checkpoints > 0 && !res.last_ckpt_haslog)
+		bad |= strictness(lenient, "the last checkpoint (after seq "
+		    "%llu) signs no log id: it predates log ids, and could "
+		    "be another log's", (unsigned long long)
+		    res.last_signed_seq);
+	if (bad) {
+		warnx("audit log not proven complete (--lenient to accept "
+		    "this); trusted key %s: fingerprint %s", pubkey, keyid);
 		return LENSCTL_FAIL;
 	}
 	if (quiet)
@@ -567,6 +750,21 @@ audit_verify(int argc, char *argv[])
 	if (res.head)
 		printf("head file matches: checkpoint after seq %llu\n",
 		    (unsigned long long)res.head_seq);
+	printf("trusted key %s: fingerprint %s\n", pubkey, keyid);
+	if (res.haslogid) {
+		chain_tohex(res.logid, CHAIN_LOGIDLEN, hex);
+		printf("log id %s\n", hex);
+	}
+	if (witness != NULL)
+		printf("witness %s: %llu checkpoint%s in the log, the last "
+		    "after seq %llu\n", witness,
+		    (unsigned long long)res.witnessed,
+		    res.witnessed == 1 ? "" : "s",
+		    (unsigned long long)res.witness_seq);
+	if (res.legacy_ckpts > 0)
+		printf("note: %llu checkpoint%s without a log id (written "
+		    "before log ids)\n", (unsigned long long)res.legacy_ckpts,
+		    res.legacy_ckpts == 1 ? "" : "s");
 	if (res.checkpoints == 0 && res.records > 0)
 		warnx("warning: no checkpoint: none of the %llu records is "
 		    "signed", (unsigned long long)res.records);
@@ -576,9 +774,6 @@ audit_verify(int argc, char *argv[])
 		    res.unsigned_tail == 1 ? "" : "s",
 		    (unsigned long long)(res.last_seq - res.unsigned_tail),
 		    res.unsigned_tail == 1 ? "is" : "are");
-	if (!res.head && !nohead)
-		warnx("warning: no %s: truncation after the last checkpoint "
-		    "cannot be detected", CHAIN_HEADFILE);
 	if (log_getverbose() > 0 && secs > 0)
 		fprintf(stderr, "verified in %.3f s, %.0f records/s\n", secs,
 		    (double)res.records / secs);

@@ -17,7 +17,7 @@ if ! id _lensaudit >/dev/null 2>&1 || ! getent group lens >/dev/null; then
 	exit 0
 fi
 
-tap_plan 138
+tap_plan 139
 tmpdir_setup
 at_exit 'auditd_stop; try_stop'
 # auditd_start counts "ready" lines in this file: it has to exist
@@ -98,9 +98,19 @@ nck() {
 	[ "$_c" -eq 1 ] && echo "1 checkpoint" || echo "$_c checkpoints"
 }
 
-# verify DIR: lensctl audit verify; sets $vrc, $T/vout, $T/verr
+# verify DIR: lensctl audit verify with DIR's trusted key and witness
+# ($T/audit.pub and $T/audit.witness for $A, else DIR.pub and
+# DIR.witness); sets $vrc, $T/vout, $T/verr
 verify() {
-	"$LENSCTL" audit verify --dir "$1" >"$T/vout" 2>"$T/verr"
+	if [ "$1" = "$A" ]; then
+		set -- "$1" "$T/audit"
+	else
+		set -- "$1" "$1"
+	fi
+	_w=
+	[ -f "$2.witness" ] && _w="--witness $2.witness"
+	"$LENSCTL" audit verify --dir "$1" --pubkey "$2.pub" $_w \
+	    >"$T/vout" 2>"$T/verr"
 	vrc=$?
 }
 
@@ -125,7 +135,8 @@ try() {
 	shift
 	rm -f "$T/try.rc" "$T/try.pid"
 	: >"$T/try.log"
-	( "$AUDITD" -d -D "$_dir" -s "$T/try.sock" "$@" >"$T/try.log" 2>&1 &
+	( "$AUDITD" -d -D "$_dir" -s "$T/try.sock" -P "$_dir.pub" "$@" \
+	    >"$T/try.log" 2>&1 &
 	  echo $! >"$T/try.pid"
 	  wait $!
 	  echo $? >"$T/try.rc" ) 2>/dev/null &
@@ -180,6 +191,8 @@ try_stop() {
 # next auditd_start begins a new chain
 fresh_dir() {
 	mv "$A" "$T/$1"
+	mv "$T/audit.pub" "$T/$1.pub"
+	mv "$T/audit.witness" "$T/$1.witness"
 }
 
 # as USER CMD...: run CMD with USER's uid and gid, no other groups
@@ -314,11 +327,14 @@ is "2: SIGTERM wrote a final checkpoint at seq 28, after seq 27" \
     "$(last 1)|$(last 3)|$(last 5)|$(last 7)" \
     "28|lensauditd|audit.checkpoint|$(rec 27 8)"
 sig=$(last 6 | sed -n 's/.*"sig":"\([0-9a-f]\{128\}\)".*/\1/p')
-is "2: checkpoint details: head, head_seq, key, sig, sources" "$(last 6)" \
-    "{\"head\":\"$(rec 27 8)\",\"head_seq\":27,\"key\":\"$KEYID\",\"sig\":\"$sig\",\"sources\":{\"lensnet\":25,\"peer\":1000000}}"
-is "2: head file names seq 27, its hash, the file, key and signature" \
+LOGID=$(cat "$A/audit.logid")
+is "2: checkpoint details: head, head_seq, key, log id, sig, sources" "$(last 6)" \
+    "{\"head\":\"$(rec 27 8)\",\"head_seq\":27,\"key\":\"$KEYID\",\"log\":\"$LOGID\",\"sig\":\"$sig\",\"sources\":{\"lensnet\":25,\"peer\":1000000}}"
+is "2: head file names seq 27, its hash, the file, key, log id and signature" \
     "$(cat "$A/$HEAD")" \
-    "{\"file\":\"$L1\",\"head\":\"$(rec 27 8)\",\"head_seq\":27,\"key\":\"$KEYID\",\"sig\":\"$sig\"}"
+    "{\"file\":\"$L1\",\"head\":\"$(rec 27 8)\",\"head_seq\":27,\"key\":\"$KEYID\",\"log\":\"$LOGID\",\"sig\":\"$sig\"}"
+is "2: the witness has the same line" "$(cat "$T/audit.witness")" \
+    "$(cat "$A/$HEAD")"
 is "2: head file 0640, _lensaudit:lens" \
     "$(stat -c '%a %U %G' "$A/$HEAD")" "640 _lensaudit lens"
 since | grep -q "^writer\[$WPID\]: stopped at seq 28 (the listener is gone): 28 records in [0-9]* commits"
@@ -353,7 +369,7 @@ is "3: every checkpoint signs the record just before it (head, head_seq)" \
     "$bad" ""
 sig=$(last 6 | sed -n 's/.*"sig":"\([0-9a-f]\{128\}\)".*/\1/p')
 is "3: head file: the stop checkpoint, after seq 46" "$(cat "$A/$HEAD")" \
-    "{\"file\":\"$L1\",\"head\":\"$(rec 46 8)\",\"head_seq\":46,\"key\":\"$KEYID\",\"sig\":\"$sig\"}"
+    "{\"file\":\"$L1\",\"head\":\"$(rec 46 8)\",\"head_seq\":46,\"key\":\"$KEYID\",\"log\":\"$(cat "$A/audit.logid")\",\"sig\":\"$sig\"}"
 verify_ok "3: -n 7: verify passes" "$A" \
     "audit chain intact: 47 records (seq 1 to 47) in 1 file, 6 checkpoints"
 # restart: audit.start and 6 events make 7, so the last record is a
@@ -684,6 +700,7 @@ cp "$T/key.saved" "$A/audit.key"
 NOKEY_MSG="audit.key is missing but the directory already holds a log or audit.pub; restore the key, or move the log aside to start a new chain"
 rm -rf "$T/nokey"
 cp -a "$A" "$T/nokey"
+cp "$T/audit.pub" "$T/nokey.pub"
 rm "$T/nokey/audit.key"
 show "$T/nokey"
 RK=$(wc -l <"$T/rec")
@@ -780,10 +797,10 @@ is "9: -s with a path too long: exit 2, named" "$?|$(cat "$T/err")" \
     "2|lensauditd: -s $long: path too long"
 timeout 10 "$AUDITD" -d -D "$T/opt" -s "$T/opt.sock" -x >"$T/out" 2>"$T/err"
 is "9: unknown option: exit 2 and the usage" "$?|$(tail -n 1 "$T/err")" \
-    "2|usage: lensauditd [-dv] [-D dir] [-n records] [-r size] [-s socket] [-t seconds] [-u user,...]"
+    "2|usage: lensauditd [-dv] [-D dir] [-n records] [-P pubfile] [-r size] [-s socket] [-t seconds] [-u user,...] [-W witness]"
 timeout 10 "$AUDITD" -d -D "$T/opt" -s "$T/opt.sock" extra >"$T/out" 2>"$T/err"
 is "9: an operand: exit 2 and the usage" "$?|$(cat "$T/err")" \
-    "2|usage: lensauditd [-dv] [-D dir] [-n records] [-r size] [-s socket] [-t seconds] [-u user,...]"
+    "2|usage: lensauditd [-dv] [-D dir] [-n records] [-P pubfile] [-r size] [-s socket] [-t seconds] [-u user,...] [-W witness]"
 [ ! -e "$T/opt" ] && [ ! -e "$T/opt.sock" ]
 ok $? "9: option errors create nothing"
 

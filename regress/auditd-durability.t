@@ -45,7 +45,8 @@ ok $? "clean stop"
 ok $? "$N events in the log, each once ($(wc -l <"$T/ns") lines, $(uniq <"$T/ns" | wc -l) distinct)"
 [ "$(head -n 1 "$T/ns")" -eq 1 ] && [ "$(tail -n 1 "$T/ns")" -eq $N ]
 ok $? "numbered 1 to $N"
-"$LENSCTL" audit verify --quiet --dir "$T/audit"
+"$LENSCTL" audit verify --quiet --dir "$T/audit" --pubkey "$T/audit.pub" \
+    --witness "$T/audit.witness"
 ok $? "the chain verifies after $KILLS crashes"
 if [ "$_tap_failed" -ne 0 ]; then
 	diag "lensauditd log:"

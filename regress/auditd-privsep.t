@@ -60,7 +60,8 @@ ok $? "clean stop exits 0"
 for role in writer listener parent; do
 	: >"$T/auditd.log"
 	LENS_REGRESS_SIGSYS=$role "$OBJ/regress/lensauditd" -d -D "$T/audit" \
-	    -s "$T/auditd.sock" >>"$T/auditd.log" 2>&1
+	    -s "$T/auditd.sock" -P "$T/audit.pub" -W "$T/audit.witness" \
+	    >>"$T/auditd.log" 2>&1
 	rc=$?
 	case $role in
 	parent)

@@ -24,10 +24,12 @@ _auditd_ready_count() {
 }
 
 # auditd_start [lensauditd flags]: start on $T/audit and $T/auditd.sock,
+# the trusted key in $T/audit.pub, the witness $T/audit.witness,
 # log to $T/auditd.log, wait until the writer is ready
 auditd_start() {
 	_before=$(_auditd_ready_count)
-	"$AUDITD" -d -D "$T/audit" -s "$T/auditd.sock" "$@" \
+	"$AUDITD" -d -D "$T/audit" -s "$T/auditd.sock" -P "$T/audit.pub" \
+	    -W "$T/audit.witness" "$@" \
 	    >>"$T/auditd.log" 2>&1 &
 	AUDITD_PID=$!
 	if ! wait_until 20 sh -c \

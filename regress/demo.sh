@@ -75,14 +75,15 @@ say "lensctl audit show --type net.connect, then --type dns.deny (what the sandb
     cut -c 1-200
 "$LENSCTL" audit show --dir "$T/audit" --type 'dns.deny' | cut -c 1-200
 
-say "lensctl audit verify"
-"$LENSCTL" audit verify --dir "$T/audit" || die "the log does not verify"
+say "lensctl audit verify (the trusted key and the witness lensauditd kept outside the log directory)"
+"$LENSCTL" audit verify --dir "$T/audit" --pubkey "$T/audit.pub" \
+    --witness "$T/audit.witness" || die "the log does not verify"
 
 say "editing one record of a copy: verification must fail and name it"
 mkdir "$T/copy"
 cp "$T/audit/"*.log "$T/audit/audit.pub" "$T/audit/lens-audit.head" "$T/copy/"
 sed -i '3s/"seq":3,/"seq":30,/' "$T/copy/lens-audit.000001.log"
-if "$LENSCTL" audit verify --dir "$T/copy"; then
+if "$LENSCTL" audit verify --dir "$T/copy" --pubkey "$T/audit.pub"; then
 	die "the edited log verified: this is a bug"
 fi
 say "demo done"

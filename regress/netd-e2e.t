@@ -203,6 +203,7 @@ out=$(lctl run --rm $RUN -- curl -sS --max-time 10 http://ok.test/)
 ok $? "a restarted lensnetd serves new sandboxes ($out)"
 
 lctl rm -f e2e >/dev/null
-out=$("$LENSCTL" audit verify --dir "$T/audit" 2>&1)
+out=$("$LENSCTL" audit verify --dir "$T/audit" --pubkey "$T/audit.pub" \
+    --witness "$T/audit.witness" 2>&1)
 ok $? "the audit log verifies ($out)"
 tap_done

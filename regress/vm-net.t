@@ -223,7 +223,7 @@ while [ "$(grep -c ' detached: ' netd.log)" -lt 2 ] && [ $n -lt 600 ]; do
 	n=$((n + 1))
 done
 grep ' attached \| detached: ' netd.log | sed -n '3,$s/^/NETD2: /p'
-$LENSCTL audit verify --dir "$W/audit" >verify 2>&1
+$LENSCTL audit verify --dir "$W/audit" --pubkey "$W/audit.pub" >verify 2>&1
 echo "VERIFY: $? $(cat verify)"
 sed 's/^/N: /' netd.log | tail -n 40
 sed 's/^/L: /' vmm.log | tail -n 30

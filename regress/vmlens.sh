@@ -26,7 +26,8 @@ waitlog() {	# waitlog FILE PATTERN SECS
 	echo "X: $1 has no '$2':"; sed 's/^/X:   /' "$1"
 	return 1
 }
-$AUDITD -d -D "$W/audit" -s "$W/auditd.sock" >"$W/auditd.log" 2>&1 &
+$AUDITD -d -D "$W/audit" -s "$W/auditd.sock" -P "$W/audit.pub" \
+    >"$W/auditd.log" 2>&1 &
 AUDITD_PID=$!
 waitlog "$W/auditd.log" 'ready at seq' 60 || exit 1
 $VMM -d -v -s "$W/vmm.sock" -D "$W/state" -a "$W/auditd.sock" -i "$INIT" \

@@ -189,7 +189,8 @@ L_RECS=$B_RECS L_COMMITS=$B_COMMITS L_PER=$B_PER
 L_CPU_C=$CPU_C L_CPU_L=$CPU_L L_CPU_W=$CPU_W
 
 # what lensauditd wrote must verify
-"$LENSCTL" audit verify --quiet --dir "$T/audit" 2>"$T/verify.err" ||
+"$LENSCTL" audit verify --quiet --dir "$T/audit" --pubkey "$T/audit.pub" \
+    --witness "$T/audit.witness" 2>"$T/verify.err" ||
     { cat "$T/verify.err" >&2; die "the log lensauditd wrote does not verify"; }
 RECSIZE=$(cat "$T"/audit/lens-audit.*.log | awk '/"source":"bench(lat)?"/ {
     s += length($0) + 1; n++ } END { printf "%d", s / n + 0.5 }')
@@ -210,7 +211,7 @@ raw 1 2000
 R1_RATE=$R_RATE R1_P50=$R_P50
 
 # ---- verification speed on a large signed log
-rm -rf "$T/audit"
+rm -rf "$T/audit" "$T/audit.pub" "$T/audit.witness"
 VDIR=$T/verify
 if [ -x "$MKAUDITLOG" ]; then
 	# mkauditlog lines are (fixed part) + details; aim at $SIZE bytes
@@ -225,6 +226,8 @@ if [ -x "$MKAUDITLOG" ]; then
 	    -s "$VDETAILS" >/dev/null 2>"$T/mk.err" ||
 	    { cat "$T/mk.err" >&2; die "mkauditlog -n $NVERIFY failed"; }
 	VSRC="mkauditlog -n $NVERIFY -c 10000 -s $VDETAILS"
+	# the generator's key is the trusted one here
+	cp "$VDIR/audit.pub" "$VDIR.pub"
 else
 	# no generator: let lensauditd write it
 	auditd_start -n 10000 || die "lensauditd did not start"
@@ -234,6 +237,7 @@ else
 	auditd_stop || die "lensauditd did not stop cleanly"
 	rm -rf "$VDIR"
 	mv "$T/audit" "$VDIR"
+	cp "$T/audit.pub" "$VDIR.pub"
 	VSRC="lensauditd, $NVERIFY events"
 fi
 VLINE=$(awk '{ s += length($0) + 1 } END { printf "%.1f", s / NR }' \
@@ -242,7 +246,8 @@ VBYTES=$(cat "$VDIR"/lens-audit.*.log | wc -c)
 # warm the page cache, so both sides read from memory
 cat "$VDIR"/lens-audit.*.log >/dev/null
 t0=$(date +%s.%N)
-"$LENSCTL" -v audit verify --dir "$VDIR" >"$T/verify.out" 2>"$T/verify.err" ||
+"$LENSCTL" -v audit verify --dir "$VDIR" --pubkey "$VDIR.pub" \
+    >"$T/verify.out" 2>"$T/verify.err" ||
     { cat "$T/verify.out" "$T/verify.err" >&2; die "verify of the large log failed"; }
 t1=$(date +%s.%N)
 VRECS=$(sed -n 's/^audit chain intact: \([0-9]*\) record.*/\1/p' "$T/verify.out")

@@ -3,7 +3,7 @@
  * details, the head file, key files, times, and the verifier.
  *
  * Input: a log file.  If its first line starts with {"file": it is
- * taken as the head file instead.  Every line goes through chain_parse,
+ * taken as the head file instead, and also as a one-line witness.  Every line goes through chain_parse,
  * and one that parses must come out of chain_format byte for byte the
  * same (the layout is canonical), then through the hash check and, for
  * a checkpoint, chain_ckpt_parse and the signature check.  The whole
@@ -115,6 +115,7 @@ others(const char *buf, size_t len)
 			abort();
 	}
 	(void)chain_pubkey_parse(buf, len, key);
+	(void)chain_logid_parse(buf, len, key);
 	(void)chain_seckey_parse(buf, len, key);
 	(void)chain_sources_ok(buf, len);
 	if (len < sizeof(s)) {
@@ -128,6 +129,7 @@ others(const char *buf, size_t len)
 				abort();
 		}
 		(void)chain_logname_num(s, &num);
+		(void)chain_type_reserved(s);
 	}
 }
 
@@ -161,6 +163,18 @@ verify(const char *head, size_t headlen, const char *buf, size_t len)
 		(void)chain_verify_buf(v, "lens-audit.000003.log", buf + half,
 		    len - half);
 	(void)chain_verify_end(v, &res);
+	chain_verify_free(v);
+
+	/* the head line as a witness, with the log id of audit.logid */
+	if (head == NULL)
+		return;
+	if ((v = chain_verify_new(pk, 1, CHAIN_VSERIAL)) == NULL)
+		abort();
+	(void)chain_verify_witness(v, "witness", head, headlen);
+	chain_verify_logid(v, CHAIN_LOGIDFILE, pk);
+	(void)chain_verify_buf(v, "lens-audit.000001.log", buf, len);
+	if (chain_verify_end(v, &res) == -1 && res.reason[0] == '\0')
+		abort();
 	chain_verify_free(v);
 }
 

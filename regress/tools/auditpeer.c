@@ -4,7 +4,10 @@
  * the daemon did: "closed" when it dropped the connection, "welcome N"
  * and "ack N" for its answers.
  *
- *   auditpeer SOCKET SCENARIO [SOURCE]
+ *   auditpeer SOCKET SCENARIO [SOURCE [TYPE]]
+ *
+ * Scenario "typed" sends HELLO and one APPEND (id 5) of type TYPE,
+ * e.g. a forged audit.checkpoint.
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -184,6 +187,10 @@ main(int argc, char *argv[])
 			append(fd, 7, "", "test.x", "{}");
 			append(fd, 7, "", "test.x", "{}");
 		}
+	} else if (strcmp(sc, "typed") == 0 && argc > 4) {
+		hello(fd, source, AUDIT_PROTO_VERSION);
+		usleep(200000);
+		append(fd, 5, "", argv[4], "{\"forged\":true}");
 	} else if (strcmp(sc, "dup-source") == 0) {
 		fd2 = dial(argv[1]);
 		hello(fd2, source, AUDIT_PROTO_VERSION);

@@ -4,14 +4,20 @@
  * tamper tests and the verification benchmark.  The content is
  * deterministic: the same options give the same bytes (with -e).
  *
- *	mkauditlog -d DIR [-kH] [-e SEED] [-n RECORDS] [-c INTERVAL]
+ *	mkauditlog -d DIR [-kHL] [-e SEED] [-n RECORDS] [-c INTERVAL]
  *	    [-f FILES] [-s DETAILSIZE] [-u UNSIGNED] [-t START]
+ *	    [-l LOGID] [-W WITNESS]
  *	mkauditlog -K -d DIR [-e SEED]
  *	mkauditlog -R FIRST[-LAST] FILE
  *
  * -R is a tamper helper: it recomputes prev and hash of lines
  * FIRST..LAST of FILE (1-based, LAST defaults to the end), each
  * chained to the line before it, as a forger without the key would.
+ *
+ * The log id is -l (32 hex), else the one in DIR/audit.logid, else one
+ * derived from SEED (random without -e), written to DIR/audit.logid;
+ * -L writes legacy checkpoints without a log id.  -W appends every
+ * checkpoint's head line to WITNESS, as lensauditd -W does.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -49,6 +55,8 @@ struct gen {
 	struct chain_ckpt ckpt;
 	char		*line;
 	size_t		 linesz;
+	const uint8_t	*logid;		/* NULL: legacy */
+	FILE		*witness;
 };
 
 static void	usage(void) __attribute__((noreturn));
@@ -56,9 +64,10 @@ static void	usage(void) __attribute__((noreturn));
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: mkauditlog -d dir [-kH] [-e seed] "
+	fprintf(stderr, "usage: mkauditlog -d dir [-kHL] [-e seed] "
 	    "[-n records] [-c interval]\n"
 	    "\t[-f files] [-s detailsize] [-u unsigned] [-t start]\n"
+	    "\t[-l logid] [-W witness]\n"
 	    "       mkauditlog -K -d dir [-e seed]\n"
 	    "       mkauditlog -R first[-last] file\n");
 	exit(2);
@@ -252,8 +261,8 @@ checkpoint(struct gen *g)
 		    (unsigned long long)g->srcid[s]);
 	}
 	strlcat(sources, "}", sizeof(sources));
-	if (chain_ckpt_details(details, sizeof(details), g->seq, g->prev,
-	    g->sk, sources) == -1)
+	if (chain_ckpt_details_log(details, sizeof(details), g->seq, g->prev,
+	    g->logid, g->sk, sources, NULL) == -1)
 		err(1, "chain_ckpt_details");
 	emit(g, "", CHAIN_SELF_SOURCE, 0, CHAIN_CKPT_TYPE, details);
 	/* what the head file will say */
@@ -263,6 +272,51 @@ checkpoint(struct gen *g)
 		errx(1, "checkpoint does not parse: %s", why);
 	strlcpy(g->ckptfile, g->file, sizeof(g->ckptfile));
 	g->have_ckpt = 1;
+	if (g->witness != NULL) {
+		char	 head[512];
+
+		if ((n = chain_head_format(head, sizeof(head), g->ckptfile,
+		    &g->ckpt)) == -1 ||
+		    fwrite(head, 1, (size_t)n, g->witness) != (size_t)n)
+			err(1, "witness");
+	}
+}
+
+/* the log id (see the top); NULL for -L */
+static const uint8_t *
+getlogid(const char *dir, const char *hex, const char *seed, int legacy,
+    uint8_t id[CHAIN_LOGIDLEN])
+{
+	char	 path[PATH_MAX], buf[128];
+	ssize_t	 n;
+	int	 fd;
+
+	if (legacy)
+		return NULL;
+	if (hex != NULL) {
+		if (chain_logid_parse(hex, strlen(hex), id) == -1)
+			errx(2, "-l: not 32 lowercase hex digits: %s", hex);
+	} else {
+		snprintf(path, sizeof(path), "%s/%s", dir, CHAIN_LOGIDFILE);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
+			n = read(fd, buf, sizeof(buf));
+			close(fd);
+			if (n < 0 || chain_logid_parse(buf, (size_t)n, id) ==
+			    -1)
+				errx(1, "%s: not a log id", path);
+			return id;
+		}
+		if (seed != NULL)
+			crypto_generichash(id, CHAIN_LOGIDLEN,
+			    (const unsigned char *)seed, strlen(seed),
+			    (const unsigned char *)"lens-logid", 10);
+		else
+			randombytes_buf(id, CHAIN_LOGIDLEN);
+	}
+	chain_tohex(id, CHAIN_LOGIDLEN, buf);
+	strlcat(buf, "\n", sizeof(buf));
+	writefile(dir, CHAIN_LOGIDFILE, buf, strlen(buf), 0444);
+	return id;
 }
 
 /* recompute prev and hash of lines first..last of path */
@@ -335,6 +389,9 @@ main(int argc, char *argv[])
 {
 	struct gen	 g;
 	const char	*seed = NULL, *start = NULL, *range = NULL;
+	const char	*logidhex = NULL, *witness = NULL;
+	uint8_t		 logid[CHAIN_LOGIDLEN];
+	int		 legacy = 0;
 	uint64_t	 nrec = 100, interval = 10, nfiles = 1, unsig = 0, i;
 	uint64_t	 total, nckpt;
 	size_t		 detailsize = 64;
@@ -344,7 +401,7 @@ main(int argc, char *argv[])
 	if (sodium_init() == -1)
 		errx(1, "sodium_init");
 	memset(&g, 0, sizeof(g));
-	while ((ch = getopt(argc, argv, "c:d:e:f:HKkn:R:s:t:u:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:d:e:f:HKkLl:n:R:s:t:u:W:")) != -1) {
 		switch (ch) {
 		case 'c':
 			interval = num(optarg, "-c");
@@ -368,8 +425,17 @@ main(int argc, char *argv[])
 		case 'k':
 			keygen = 1;
 			break;
+		case 'L':
+			legacy = 1;
+			break;
+		case 'l':
+			logidhex = optarg;
+			break;
 		case 'n':
 			nrec = num(optarg, "-n");
+			break;
+		case 'W':
+			witness = optarg;
 			break;
 		case 'R':
 			range = optarg;
@@ -406,6 +472,9 @@ main(int argc, char *argv[])
 		readkey(g.dir, g.sk);
 	if (keyonly)
 		return 0;
+	g.logid = getlogid(g.dir, logidhex, seed, legacy, logid);
+	if (witness != NULL && (g.witness = fopen(witness, "a")) == NULL)
+		err(1, "%s", witness);
 
 	if (start == NULL)
 		start = "2026-01-01T00:00:00Z";
@@ -431,6 +500,8 @@ main(int argc, char *argv[])
 		event(&g, i, detailsize);
 	if (g.fp != NULL && fclose(g.fp) == EOF)
 		err(1, "%s", g.file);
+	if (g.witness != NULL && fclose(g.witness) == EOF)
+		err(1, "%s", witness);
 	if (g.have_ckpt && !nohead) {
 		if ((n = chain_head_format(head, sizeof(head), g.ckptfile,
 		    &g.ckpt)) == -1)

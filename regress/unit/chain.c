@@ -637,25 +637,44 @@ test_details(void)
 	    "lower-case \\u escape is not jansson's: rejected");
 }
 
+/*
+ * mkchain's checkpoints: with this log id (NULL: legacy), legacy up to
+ * seq mk_legacy_until; their head lines appended to mk_witness
+ */
+static const uint8_t	*mk_logid;
+static uint64_t		 mk_legacy_until;
+static uint64_t		 mk_logid_until;	/* legacy after it; 0 none */
+static char		 mk_witness[64 * 1024];
+static size_t		 mk_witlen;
+
 /* a chain of n records in buf; returns its length */
 static size_t
 mkchain(char *buf, size_t bufsz, uint64_t n, const uint8_t sk[64],
     uint64_t ckevery)
 {
 	struct chain_fields f;
+	struct chain_ckpt c;
 	uint8_t		 prev[CHAIN_HASHLEN] = { 0 }, hash[CHAIN_HASHLEN];
 	char		 d[1024];
 	size_t		 len = 0;
 	uint64_t	 seq;
 	int		 k;
 
+	mk_witlen = 0;
 	for (seq = 1; seq <= n; seq++) {
 		fields_init(&f);
 		f.seq = seq;
 		f.time.tv_sec += (time_t)seq;
 		if (ckevery != 0 && seq % ckevery == 0) {
-			k = chain_ckpt_details(d, sizeof(d), seq - 1, prev, sk,
-			    "{}");
+			k = chain_ckpt_details_log(d, sizeof(d), seq - 1, prev,
+			    seq <= mk_legacy_until || (mk_logid_until != 0 &&
+			    seq > mk_logid_until) ? NULL : mk_logid, sk, "{}",
+			    &c);
+			if (k > 0 && mk_witlen + 512 < sizeof(mk_witness))
+				mk_witlen += (size_t)chain_head_format(
+				    mk_witness + mk_witlen,
+				    sizeof(mk_witness) - mk_witlen,
+				    "lens-audit.000001.log", &c);
 			f.sandbox = "";
 			f.source = CHAIN_SELF_SOURCE;
 			f.type = CHAIN_CKPT_TYPE;
@@ -787,6 +806,163 @@ test_verify(void)
 	free(b2);
 }
 
+static void
+test_logid(void)
+{
+	struct chain_rec r;
+	struct chain_ckpt c;
+	struct chain_head h;
+	struct chain_fields f;
+	struct chain_verifier *v;
+	struct chain_vresult res;
+	uint8_t		 seed[32], pk[32], sk[64], head[CHAIN_HASHLEN];
+	uint8_t		 id[CHAIN_LOGIDLEN], id2[CHAIN_LOGIDLEN];
+	uint8_t		 msg[CHAIN_CKPT_MSGMAX], hash[CHAIN_HASHLEN];
+	char		 d[1024], line[2048], idhex[CHAIN_LOGIDHEXLEN + 1];
+	char		*buf, *dump, wit[64 * 1024];
+	const char	*why, *p;
+	json_t		*j;
+	size_t		 len, o, wl;
+	int		 n;
+
+	chain_fromhex(RFC_SEED, 64, seed);
+	crypto_sign_seed_keypair(pk, sk, seed);
+	memset(head, 0x11, sizeof(head));
+	memset(id, 0xab, sizeof(id));
+	memset(id2, 0xcd, sizeof(id2));
+	chain_tohex(id, sizeof(id), idhex);
+
+	memset(&c, 0, sizeof(c));
+	c.head_seq = 5;
+	memcpy(c.head, head, sizeof(head));
+	ok(chain_ckpt_msg_of(&c, msg) == CHAIN_CKPT_MSGLEN &&
+	    memcmp(msg, "lens-audit-ckpt1", 16) == 0,
+	    "legacy checkpoint message: 56 bytes, ckpt1");
+	c.haslog = 1;
+	memcpy(c.logid, id, sizeof(id));
+	ok(chain_ckpt_msg_of(&c, msg) == CHAIN_CKPT_MSGMAX &&
+	    memcmp(msg, "lens-audit-ckpt2", 16) == 0 && msg[16] == 0xab &&
+	    msg[31] == 0xab && msg[32] == 0 && msg[39] == 5 &&
+	    msg[40] == 0x11 && msg[71] == 0x11,
+	    "checkpoint message with a log id: ckpt2, log id, seq, head");
+
+	n = chain_ckpt_details_log(d, sizeof(d), 5, head, id, sk, "{}", &c);
+	j = json_loads(d, 0, NULL);
+	dump = j == NULL ? NULL : json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS |
+	    JSON_ENSURE_ASCII);
+	ok(n > 0 && dump != NULL && strcmp(dump, d) == 0 &&
+	    strstr(d, idhex) != NULL && c.haslog,
+	    "details with a log id: canonical, the log id in them");
+	free(dump);
+	json_decref(j);
+	fields_init(&f);
+	f.seq = 6;
+	f.sandbox = "";
+	f.source = CHAIN_SELF_SOURCE;
+	f.id = 0;
+	f.type = CHAIN_CKPT_TYPE;
+	f.details = d;
+	f.detailslen = (size_t)n;
+	n = chain_format(line, sizeof(line), &f, head, hash);
+	ok(n > 0 && chain_parse(line, (size_t)n - 1, &r, &why) == 0 &&
+	    chain_ckpt_parse(&r, &c, &why) == 0 && c.haslog &&
+	    memcmp(c.logid, id, sizeof(id)) == 0 &&
+	    chain_ckpt_verify(&c, pk) == 0,
+	    "checkpoint with a log id parses and verifies");
+	c.logid[3] ^= 1;
+	ok(chain_ckpt_verify(&c, pk) == -1, "another log id: signature fails");
+	c.logid[3] ^= 1;
+	c.haslog = 0;
+	ok(chain_ckpt_verify(&c, pk) == -1,
+	    "the same signature as a legacy checkpoint fails");
+	c.haslog = 1;
+	n = chain_head_format(line, sizeof(line), "lens-audit.000001.log", &c);
+	ok(n > 0 && chain_head_parse(line, (size_t)n, &h, &why) == 0 &&
+	    h.ckpt.haslog && memcmp(h.ckpt.logid, id, sizeof(id)) == 0 &&
+	    strstr(line, ",\"log\":\"") != NULL &&
+	    strstr(line, "\"key\":\"") < strstr(line, "\"log\":\"") &&
+	    strstr(line, "\"log\":\"") < strstr(line, "\"sig\":\""),
+	    "head line with a log id: round trip, key < log < sig");
+	p = strstr(line, idhex);
+	line[p - line + 31] = '"';	/* 31 hex digits */
+	ok(chain_head_parse(line, (size_t)n, &h, &why) == -1,
+	    "head line with a short log id rejected");
+
+	ok(chain_type_reserved("audit.checkpoint") &&
+	    chain_type_reserved("audit.x") && !chain_type_reserved("audit") &&
+	    !chain_type_reserved("auditx.y") &&
+	    !chain_type_reserved("net.audit.x"), "audit.* types are reserved");
+	ok(chain_logid_parse(idhex, 32, id2) == 0 &&
+	    memcmp(id, id2, sizeof(id)) == 0 &&
+	    chain_logid_parse("ABABABABABABABABABABABABABABABAB", 32, id2) ==
+	    -1 && chain_logid_parse(idhex, 31, id2) == -1,
+	    "log id file: 32 lower-case hex digits");
+
+	/* the verifier */
+	memset(id2, 0xcd, sizeof(id2));
+	if ((buf = malloc(1 << 20)) == NULL)
+		abort();
+	mk_logid = id;
+	mk_legacy_until = 0;
+	len = mkchain(buf, 1 << 20, 100, sk, 10);
+	memcpy(wit, mk_witness, mk_witlen);
+	wl = mk_witlen;
+	ok(verify(buf, len, pk, 0, &res) == 0 && res.haslogid &&
+	    memcmp(res.logid, id, sizeof(id)) == 0 && res.last_ckpt_haslog &&
+	    res.legacy_ckpts == 0, "chain with log ids verifies, log id known");
+	v = chain_verify_new(pk, 1, 0);
+	chain_verify_logid(v, "audit.logid", id2);
+	(void)chain_verify_buf(v, "log", buf, len);
+	ok(chain_verify_end(v, &res) == -1 && res.err == CHAIN_VLOGID &&
+	    res.seq == 10, "a checkpoint of another log id: log id mismatch");
+	chain_verify_free(v);
+	v = chain_verify_new(pk, 1, 0);
+	chain_verify_witness(v, "w", wit, wl);
+	(void)chain_verify_buf(v, "log", buf, len);
+	ok(chain_verify_end(v, &res) == 0 && res.witnessed == 10 &&
+	    res.witness_seq == 99, "witness: every checkpoint found");
+	chain_verify_free(v);
+	o = line_off(buf, 90);
+	v = chain_verify_new(pk, 1, 0);
+	chain_verify_witness(v, "w", wit, wl);
+	(void)chain_verify_buf(v, "log", buf, o);
+	ok(chain_verify_end(v, &res) == -1 && res.err == CHAIN_VTRUNCATED &&
+	    res.seq == 89, "log cut behind the witness: truncated");
+	chain_verify_free(v);
+	o = line_off(wit, 2);
+	memcpy(line, wit, o);		/* first line */
+	memmove(wit, wit + o, wl - o);	/* lines 2.., then line 1 */
+	memcpy(wit + wl - o, line, o);
+	v = chain_verify_new(pk, 1, 0);
+	chain_verify_witness(v, "w", wit, wl);
+	(void)chain_verify_buf(v, "log", buf, len);
+	ok(chain_verify_end(v, &res) == -1 && res.err == CHAIN_VWITNESS,
+	    "witness out of order: refused");
+	chain_verify_free(v);
+
+	/* legacy checkpoints: before the first with a log id only */
+	mk_legacy_until = 50;
+	len = mkchain(buf, 1 << 20, 100, sk, 10);
+	ok(verify(buf, len, pk, 0, &res) == 0 && res.legacy_ckpts == 5 &&
+	    res.last_ckpt_haslog, "legacy checkpoints, then log ids: intact");
+	mk_logid = NULL;
+	len = mkchain(buf, 1 << 20, 100, sk, 10);
+	ok(verify(buf, len, pk, 0, &res) == 0 && res.legacy_ckpts == 10 &&
+	    !res.last_ckpt_haslog && !res.haslogid,
+	    "legacy chain: intact, no log id (verify's strictness decides)");
+	mk_logid = id;
+	mk_legacy_until = 0;
+	mk_logid_until = 40;
+	len = mkchain(buf, 1 << 20, 100, sk, 10);
+	ok(verify(buf, len, pk, 0, &res) == -1 && res.err == CHAIN_VLOGID &&
+	    res.seq == 50, "a legacy checkpoint after ones with a log id: "
+	    "log id mismatch");
+	mk_logid_until = 0;
+	mk_logid = NULL;
+	mk_legacy_until = 0;
+	free(buf);
+}
+
 int
 main(void)
 {
@@ -794,7 +970,7 @@ main(void)
 		printf("Bail out! sodium_init\n");
 		return 1;
 	}
-	tap_plan(186);
+	tap_plan(186 + 18);
 	test_format_parse();
 	test_format_rejects();
 	test_parse_rejects();
@@ -804,5 +980,6 @@ main(void)
 	test_time();
 	test_details();
 	test_verify();
+	test_logid();
 	return tap_done();
 }
