@@ -1079,6 +1079,7 @@ main(int argc, char *argv[])
 	signal_add(&ev_chld, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	for (i = 0; i < NCHILD; i++) {
+		proc_log_watch(&children[i]);
 		imsgev_init(&child_iev[i], children[i].fd, child_dispatch,
 		    (void *)(intptr_t)i);
 		to_child(i, IMSG_NETD_CONFIG, 0, -1, &config, sizeof(config));

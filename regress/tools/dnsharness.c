@@ -280,6 +280,7 @@ main(int argc, char *argv[])
 		err(1, "tcp %s", listen_at);
 
 	proc_fork(&child, dns_main, NULL, NULL);
+	proc_log_fork(&child);
 	imsg_init(&ibuf, child.fd);
 	send_msg(IMSG_NETD_CONFIG, -1, &conf, sizeof(conf));
 	for (i = 0; i < nhosts; i++)

@@ -343,6 +343,7 @@ run(int argc, char **argv)
 	signal(SIGINT, on_term);
 	signal(SIGPIPE, SIG_IGN);
 	proc_fork(&child, proxy_main, &role, NULL);
+	proc_log_fork(&child);
 	signal(SIGUSR1, on_usr);
 	signal(SIGUSR2, on_usr);
 	if ((ib = malloc(sizeof(*ib))) == NULL)
