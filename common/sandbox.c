@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ucontext.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -60,11 +61,31 @@ static void
 sigsys_handler(int sig, siginfo_t *si, void *uctx)
 {
 	(void)sig;
-	(void)uctx;
 	if (report_slot != NULL)
 		*report_slot = si->si_syscall;
-	/* SIGSYS is blocked here: trapping again kills us with SIGSYS */
+	/*
+	 * SIGSYS is blocked here: trapping again kills us with SIGSYS.
+	 * Again with the same arguments, so that a rule that looks at them
+	 * (sendto to a descriptor, socket of a family) traps it again.
+	 */
+#if defined(__x86_64__)
+	{
+		const greg_t *g = ((ucontext_t *)uctx)->uc_mcontext.gregs;
+
+		syscall(si->si_syscall, g[REG_RDI], g[REG_RSI], g[REG_RDX],
+		    g[REG_R10], g[REG_R8], g[REG_R9]);
+	}
+#elif defined(__aarch64__)
+	{
+		const unsigned long long *r =
+		    ((ucontext_t *)uctx)->uc_mcontext.regs;
+
+		syscall(si->si_syscall, r[0], r[1], r[2], r[3], r[4], r[5]);
+	}
+#else
+	(void)uctx;
 	syscall(si->si_syscall, 0, 0, 0, 0, 0, 0);
+#endif
 	_exit(128 + SIGSYS);	/* not reached */
 }
 
