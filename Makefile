@@ -81,6 +81,8 @@ LENSCTL_OBJS = $(LENSCTL_SRCS:%.c=$(OBJ)/o/%.o)
 # the regress build: same sources with the test-only hooks (-DREGRESS)
 AUDITD_ROBJS = $(AUDITD_SRCS:%.c=$(OBJ)/r/%.o) \
 	   $(COMMON_SRCS:%.c=$(OBJ)/r/%.o)
+# lensnetd and lensvmm: their own objects, common's with the hooks
+# (LENS_REGRESS_SIGSYS in common/sandbox.c)
 
 PROGS	 = $(OBJ)/lensauditd $(OBJ)/lensctl $(OBJ)/lensvmm $(OBJ)/lensnetd \
 	   $(OBJ)/lens-init
@@ -175,6 +177,14 @@ $(OBJ)/regress/lensauditd: $(AUDITD_ROBJS)
 	@mkdir -p $(@D)
 	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(OBJ)/regress/lensnetd: $(NETD_OBJS) $(COMMON_SRCS:%.c=$(OBJ)/r/%.o)
+	@mkdir -p $(@D)
+	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(OBJ)/regress/lensvmm: $(VMM_OBJS) $(COMMON_SRCS:%.c=$(OBJ)/r/%.o)
+	@mkdir -p $(@D)
+	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(OBJ)/libcommon.a: $(COMMON_OBJS)
 	rm -f $@
 	ar rcs $@ $^
@@ -205,7 +215,8 @@ $(OBJ)/regress/lensnetd-routes: $(OBJ)/o/lensnetd/lensnetd.o \
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) -Ilensnetd $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
 
-regress-bins: all $(OBJ)/regress/lensauditd $(UNIT_BINS) $(TOOL_BINS) \
+regress-bins: all $(OBJ)/regress/lensauditd $(OBJ)/regress/lensnetd \
+	    $(OBJ)/regress/lensvmm $(UNIT_BINS) $(TOOL_BINS) \
 	    $(FUZZ_BINS) $(OBJ)/testguest.bin $(OBJ)/regress/lensnetd-routes
 
 deps:

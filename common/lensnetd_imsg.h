@@ -55,6 +55,20 @@ enum lensnetd_imsg {
 	IMSG_NETD_RESOLVED,		/* struct netd_resolved */
 	/* dns, proxy -> parent: an audit event to send (canonical JSON) */
 	IMSG_NETD_AUDIT,		/* struct netd_audit + details JSON */
+
+	/*
+	 * parent -> dns, proxy: an address the host has now, or no more
+	 * (every interface's, tracked live): refused as an answer and as a
+	 * destination.  The whole set after CONFIG, then each change.
+	 */
+	IMSG_NETD_HOSTADDR_ADD = 0x4e000200,	/* struct netd_hostaddr */
+	IMSG_NETD_HOSTADDR_DEL,			/* struct netd_hostaddr */
+	/*
+	 * dns -> parent: a TCP connection to the upstream, please (the dns
+	 * child has neither socket(2) nor connect(2)); parent -> dns: the
+	 * same, with the connecting socket, or without when it failed
+	 */
+	IMSG_NETD_UPSTREAM_TCP,			/* struct netd_upstream */
 };
 
 struct netd_error {
@@ -89,10 +103,14 @@ struct netd_attached {
 
 struct netd_config {
 	struct sockaddr_storage	upstream;	/* DNS upstream, port set */
-	uint32_t	nhostaddrs;
-	uint32_t	pad;
-	/* host's own addresses, refused as answers and destinations */
-	struct sockaddr_storage	hostaddrs[32];
+};
+
+struct netd_upstream {
+	uint64_t	reqid;
+};
+
+struct netd_hostaddr {
+	struct sockaddr_storage	addr;	/* AF_INET or AF_INET6, port 0 */
 };
 
 struct netd_sandbox {

@@ -2,7 +2,8 @@
  * Logging for every Lens program: syslog when daemonized, stderr when
  * running in the foreground (-d).  Each line carries the process role
  * set with log_procinit() so that the parent and its children can be
- * told apart.
+ * told apart.  Children send their lines to the parent (log_tofd(),
+ * log_relay()), which names them by what it knows: their role and pid.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "log.h"
 
 static int	 log_debug_mode;
+static int	 log_fd = -1;
 static int	 log_verbose;
 static const char *log_procname = "lens";
 
@@ -46,12 +48,78 @@ log_getverbose(void)
 	return log_verbose;
 }
 
+void
+log_tofd(int fd)
+{
+	log_fd = fd;
+}
+
+/* a line from or for a process: one write(2), so that lines don't mix */
+static void
+log_line(int pri, const char *procname, int pid, const char *sep,
+    const char *msg)
+{
+	char	 line[2400];
+	int	 n;
+
+	if (!log_debug_mode) {
+		syslog(pri, "%s[%d]: %s%s%s", procname, pid, sep[0] ? sep : "",
+		    sep[0] ? ": " : "", msg);
+		return;
+	}
+	n = snprintf(line, sizeof(line), "%s[%d]: %s%s%s\n", procname, pid,
+	    sep, sep[0] ? ": " : "", msg);
+	if (n <= 0)
+		return;
+	if ((size_t)n >= sizeof(line)) {
+		n = sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
+	(void)!write(STDERR_FILENO, line, n);
+}
+
+int
+log_relay(int fd, const char *name, int pid)
+{
+	char		 buf[2400], *claimed, *msg, *p;
+	ssize_t		 n;
+	size_t		 clen;
+	int		 pri;
+
+	/* read(2): one datagram, one line */
+	while ((n = read(fd, buf, sizeof(buf) - 1)) > 0) {
+		buf[n] = '\0';
+		pri = (unsigned char)buf[0] <= LOG_DEBUG ?
+		    (unsigned char)buf[0] : LOG_ERR;
+		claimed = buf + 1;
+		clen = strnlen(claimed, (size_t)n - 1);
+		msg = clen + 1 < (size_t)n - 1 ? claimed + clen + 1 : "";
+		for (p = buf + 1; p < buf + n; p++)
+			if (*p != '\0' && ((unsigned char)*p < 0x20 ||
+			    *p == 0x7f))
+				*p = '?';
+		/* the role is the parent's word; a child's own name follows */
+		log_line(pri, name, pid, strcmp(claimed, name) == 0 ? "" :
+		    claimed, msg);
+	}
+	return n == -1 && (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+}
+
 static void
 log_str(int pri, const char *msg)
 {
 	char	 line[2300];
 	int	 n;
 
+	if (log_fd != -1) {
+		/* priority, our name, NUL, the message: one datagram */
+		n = snprintf(line, sizeof(line), "%c%s%c%s", (char)pri,
+		    log_procname, '\0', msg);
+		if (n > 0)
+			(void)!write(log_fd, line, (size_t)n < sizeof(line) ?
+			    (size_t)n : sizeof(line) - 1);
+		return;
+	}
 	if (!log_debug_mode) {
 		syslog(pri, "%s: %s", log_procname, msg);
 		return;

@@ -9,6 +9,19 @@
 #include <stdarg.h>
 
 void	log_init(int debug, int facility);
+/*
+ * A child of a daemon: every line goes to its parent over fd (a
+ * seqpacket socket, common/proc.c), which writes it where the daemon's
+ * log is (syslog, or stderr with -d) under the child's name and pid.
+ * The child opens no log itself: no syslog socket, no writable stderr.
+ */
+void	log_tofd(int fd);
+/*
+ * The parent's side: read every line waiting on fd (from the child
+ * name, pid) and log it.  Control characters are replaced.  0 when
+ * all was read, -1 at the end (the child and its children are gone).
+ */
+int	log_relay(int fd, const char *name, int pid);
 void	log_procinit(const char *procname);
 void	log_setverbose(int verbose);
 int	log_getverbose(void);

@@ -2,12 +2,15 @@
  * Forking and supervising the children of a Lens daemon.
  */
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <event.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -45,6 +48,112 @@ proc_socketpair(int fds[2])
 		fatal("socketpair");
 }
 
+void
+proc_logpair(int lp[2])
+{
+	int	 sz = 256 * 1024;
+
+	/* seqpacket: one record a line, and an end when the child ends */
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, lp) == -1)
+		fatal("socketpair for the log");
+	/* the parent reads without blocking; a child never waits on it */
+	if (fcntl(lp[0], F_SETFL, O_NONBLOCK) == -1 ||
+	    fcntl(lp[1], F_SETFL, O_NONBLOCK) == -1)
+		fatal("log channel");
+	(void)setsockopt(lp[1], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+}
+
+void
+proc_child_stdio(int logfd)
+{
+	int	 fd;
+
+	log_tofd(logfd);
+	if ((fd = open("/dev/null", O_RDWR)) == -1)
+		fatal("/dev/null");
+	if (dup2(fd, STDIN_FILENO) == -1 || dup2(fd, STDOUT_FILENO) == -1)
+		fatal("dup2 /dev/null");
+#if !defined(__SANITIZE_ADDRESS__) && !defined(LENS_SANITIZE)
+	/* the daemon's log (-d) is not the child's to write */
+	if (dup2(fd, STDERR_FILENO) == -1)
+		fatal("dup2 /dev/null");
+#endif
+	if (fd > STDERR_FILENO)
+		close(fd);
+}
+
+static void
+proc_log_event(int fd, short ev, void *arg)
+{
+	struct proc_child	*c = arg;
+
+	(void)fd;
+	(void)ev;
+	/* at its end: nothing more to wait for */
+	if (c->logfd != -1 && log_relay(c->logfd, c->name, (int)c->pid) ==
+	    -1 && c->logev != NULL)
+		event_del(c->logev);
+}
+
+void
+proc_log_watch(struct proc_child *c)
+{
+	struct event	*ev;
+
+	if (c->logfd == -1 || c->logev != NULL)
+		return;
+	if ((ev = calloc(1, sizeof(*ev))) == NULL)
+		fatal("calloc");
+	event_set(ev, c->logfd, EV_READ | EV_PERSIST, proc_log_event, c);
+	if (event_add(ev, NULL) == -1)
+		fatal("event_add");
+	c->logev = ev;
+}
+
+void
+proc_log_relay(struct proc_child *c)
+{
+	if (c->logfd != -1)
+		log_relay(c->logfd, c->name, (int)c->pid);
+}
+
+void
+proc_log_fork(struct proc_child *c)
+{
+	struct pollfd	 pfd;
+	pid_t		 pid;
+
+	switch ((pid = fork())) {
+	case -1:
+		fatal("fork the log relay of %s", c->name);
+	case 0:
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		pfd.fd = c->logfd;
+		pfd.events = POLLIN;
+		for (;;) {
+			if (poll(&pfd, 1, -1) == -1 && errno != EINTR)
+				_exit(1);
+			if (log_relay(c->logfd, c->name, (int)c->pid) == -1)
+				_exit(0);
+		}
+	}
+	close(c->logfd);
+	c->logfd = -1;
+}
+
+void
+proc_log_unwatch(struct proc_child *c)
+{
+	if (c->logev != NULL) {
+		event_del(c->logev);
+		free(c->logev);
+		c->logev = NULL;
+	}
+	if (c->logfd != -1)
+		close(c->logfd);
+	c->logfd = -1;
+}
+
 static int
 kept(int fd, const int *keepfds)
 {
@@ -57,7 +166,7 @@ kept(int fd, const int *keepfds)
 }
 
 static void
-close_others(int keep, const int *keepfds)
+close_others(int keep, int keep2, const int *keepfds)
 {
 	int	 fd, max;
 
@@ -65,7 +174,7 @@ close_others(int keep, const int *keepfds)
 	if (max < 0 || max > 65536)
 		max = 65536;
 	for (fd = STDERR_FILENO + 1; fd < max; fd++)
-		if (fd != keep && !kept(fd, keepfds))
+		if (fd != keep && fd != keep2 && !kept(fd, keepfds))
 			(void)close(fd);
 }
 
@@ -73,7 +182,7 @@ void
 proc_fork(struct proc_child *c, int (*run)(int, void *), void *arg,
     const int *keepfds)
 {
-	int		 sp[2];
+	int		 sp[2], lp[2];
 	void		*page;
 	pid_t		 pid;
 
@@ -84,6 +193,7 @@ proc_fork(struct proc_child *c, int (*run)(int, void *), void *arg,
 	c->sigsys = page;
 	*c->sigsys = -1;
 	proc_socketpair(sp);
+	proc_logpair(lp);
 
 	switch ((pid = fork())) {
 	case -1:
@@ -91,7 +201,9 @@ proc_fork(struct proc_child *c, int (*run)(int, void *), void *arg,
 	case 0:
 		log_procinit(c->name);
 		close(sp[0]);
-		close_others(sp[1], keepfds);
+		close(lp[0]);
+		close_others(sp[1], lp[1], keepfds);
+		proc_child_stdio(lp[1]);
 		sandbox_report_to(c->sigsys);
 		/*
 		 * The parent decides when its children stop (SIGTERM);
@@ -105,9 +217,12 @@ proc_fork(struct proc_child *c, int (*run)(int, void *), void *arg,
 		_exit(run(sp[1], arg));
 	}
 	close(sp[1]);
+	close(lp[1]);
 	c->pid = pid;
 	c->fd = sp[0];
 	c->status = 0;
+	c->logfd = lp[0];
+	c->logev = NULL;
 }
 
 const char *
@@ -149,6 +264,8 @@ proc_reap(struct proc_child *c, size_t n, int *abnormal)
 		for (i = 0; i < n; i++) {
 			if (c[i].pid != pid)
 				continue;
+			/* its last words first, then how it ended */
+			proc_log_relay(&c[i]);
 			c[i].pid = 0;
 			c[i].status = st;
 			reaped++;

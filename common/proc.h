@@ -18,6 +18,8 @@ struct proc_child {
 	int			 fd;		/* parent's end, or -1 */
 	int			 status;	/* from waitpid once reaped */
 	volatile int32_t	*sigsys;	/* shared: trapped syscall */
+	int			 logfd;		/* its log lines, or -1 */
+	void			*logev;		/* proc_log_watch() */
 };
 
 /*
@@ -29,6 +31,23 @@ struct proc_child {
  */
 void	proc_fork(struct proc_child *, int (*run)(int fd, void *arg),
 	    void *arg, const int *keepfds);
+/*
+ * The log channel of a child forked by other means than proc_fork():
+ * proc_logpair() before fork(2); in the child proc_child_stdio(lp[1])
+ * (its log goes to the parent; stdin, stdout and stderr become
+ * /dev/null, stderr stays in sanitizer builds for their reports); in
+ * the parent c->logfd = lp[0], lp[1] closed.
+ */
+void	proc_logpair(int lp[2]);
+void	proc_child_stdio(int logfd);
+/* relay c's log lines from the event loop (event_init() done) */
+void	proc_log_watch(struct proc_child *);
+/* read what c logged so far (before saying how it ended) */
+void	proc_log_relay(struct proc_child *);
+/* programs without an event loop: relay in a process of their own */
+void	proc_log_fork(struct proc_child *);
+/* stop relaying, close c->logfd */
+void	proc_log_unwatch(struct proc_child *);
 /* socketpair for two children; both ends close-on-exec, non-blocking */
 void	proc_socketpair(int fds[2]);
 void	proc_init(int argc, char **argv);

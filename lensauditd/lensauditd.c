@@ -544,6 +544,7 @@ main(int argc, char *argv[])
 	signal_add(&ev_chld, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	for (i = 0; i < NCHILD; i++) {
+		proc_log_watch(&children[i]);
 		event_set(&ev_child[i], children[i].fd, EV_READ | EV_PERSIST,
 		    parent_child_fd, &children[i]);
 		event_add(&ev_child[i], NULL);

@@ -9,9 +9,12 @@
 #include <arpa/inet.h>
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "imsg.h"
 #include "lensnetd.h"
+#include "log.h"
 
 struct v4range {
 	uint32_t	 net;
@@ -219,4 +222,78 @@ addr_str(const struct sockaddr *sa, char *buf, size_t len)
 	if (inet_ntop(sa->sa_family, a, buf, len) == NULL)
 		return strlcpy(buf, "?", len), buf;
 	return buf;
+}
+
+/*
+ * The host's own addresses as the dns and proxy children keep them:
+ * the parent tells each change (NETD_HOSTADDR_ADD, _DEL), there is no
+ * upper bound.  Lookups go through addr_forbidden() with the array.
+ */
+static ssize_t
+addrset_find(const struct addrset *s, const struct sockaddr *sa)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->n; i++)
+		if (addr_same((const struct sockaddr *)&s->v[i], sa))
+			return (ssize_t)i;
+	return -1;
+}
+
+int
+addrset_add(struct addrset *s, const struct sockaddr *sa)
+{
+	struct sockaddr_storage	*v;
+	size_t			 cap;
+
+	if (sa->sa_family != AF_INET && sa->sa_family != AF_INET6)
+		return -1;
+	if (addrset_find(s, sa) != -1)
+		return 0;
+	if (s->n == s->cap) {
+		cap = s->cap == 0 ? 32 : s->cap * 2;
+		if ((v = reallocarray(s->v, cap, sizeof(*v))) == NULL)
+			return -1;
+		s->v = v;
+		s->cap = cap;
+	}
+	memset(&s->v[s->n], 0, sizeof(s->v[s->n]));
+	memcpy(&s->v[s->n], sa, sa->sa_family == AF_INET ?
+	    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
+	s->n++;
+	return 1;
+}
+
+int
+addrset_del(struct addrset *s, const struct sockaddr *sa)
+{
+	ssize_t	 i;
+
+	if ((i = addrset_find(s, sa)) == -1)
+		return 0;
+	s->v[i] = s->v[--s->n];
+	return 1;
+}
+
+/* a NETD_HOSTADDR_ADD or _DEL applied to s; NULL, or what was wrong */
+const char *
+addrset_imsg(struct addrset *s, const struct imsg *im)
+{
+	struct netd_hostaddr	 h;
+	char			 buf[INET6_ADDRSTRLEN];
+	int			 add = im->hdr.type == IMSG_NETD_HOSTADDR_ADD;
+
+	if (imsg_expect(im, sizeof(h)) == -1)
+		return "NETD_HOSTADDR of the wrong size";
+	memcpy(&h, im->data, sizeof(h));
+	if (h.addr.ss_family != AF_INET && h.addr.ss_family != AF_INET6)
+		return "NETD_HOSTADDR of another family";
+	if (add && addrset_add(s, (struct sockaddr *)&h.addr) == -1)
+		fatal("host addresses");
+	if (!add)
+		(void)addrset_del(s, (struct sockaddr *)&h.addr);
+	log_debug("host address %s %s (%zu now)", addr_str(
+	    (struct sockaddr *)&h.addr, buf, sizeof(buf)), add ? "refused" :
+	    "no longer refused", s->n);
+	return NULL;
 }

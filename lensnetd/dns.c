@@ -7,8 +7,10 @@
  * A query for a name the sandbox's policy does not allow is answered
  * NXDOMAIN and audited ("dns.deny", at most one event per name and
  * sandbox each second, counts carried).  An allowed one is answered
- * from the cache or forwarded to the upstream (UDP from a fresh socket
- * and a random id per try, TCP when the answer is truncated), and the
+ * from the cache or forwarded to the upstream (UDP from a socket picked
+ * at random per try out of a pool connected to the upstream before the
+ * filter, with a random id; TCP when the answer is truncated, over a
+ * connection the parent makes), and the
  * answer is rebuilt with only what may be handed out: no private,
  * loopback, link-local, metadata or host addresses (DNS rebinding), no
  * CNAME to a name the policy denies ("dns.strip" events say what was
@@ -25,6 +27,7 @@
  * idle) per sandbox, a cache of 8192 answers or 8 MiB with TTLs held
  * between 5 s and 1 h (negative answers: the SOA minimum, else 30 s).
  */
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/tree.h>
@@ -33,6 +36,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <event.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -64,6 +68,8 @@
 #define MAX_CONNS	32		/* client TCP connections per sandbox */
 #define MAX_PENDING	256		/* client queries in flight, sandbox */
 #define MAX_LOOKUPS	512		/* upstream queries in flight */
+#define UDP_POOL	MAX_LOOKUPS	/* upstream UDP sockets, one a lookup */
+#define FD_TOP		65536		/* the pool ends below this */
 #define MAX_WAITERS	64		/* clients waiting on one lookup */
 #define CACHE_ENTRIES	8192
 #define CACHE_BYTES	(8 * 1024 * 1024)
@@ -155,6 +161,7 @@ struct lookup {
 	struct dns_question	 q;		/* lower case */
 	uint16_t		 id;
 	int			 fd, tcp, tries;
+	uint64_t		 tcpreq;	/* waiting for a TCP socket */
 	struct event		 ev, ev_to;
 	uint8_t			 qbuf[2 + DNS_HDRSZ + DNS_MAXWIRE + 4];
 	size_t			 qlen;
@@ -178,6 +185,19 @@ RB_HEAD(ctree, centry);
 static struct imsgev		 parent;
 static struct netd_config	 conf;
 static int			 configured;
+static struct addrset		 hostaddrs;
+/*
+ * The upstream UDP sockets: connected to the upstream before the
+ * filter, at descriptors udp_base and up, where RLIMIT_NOFILE (lowered
+ * to udp_base, for good) puts no other descriptor.  The filter lets
+ * only descriptors below udp_base name a destination (sendto, sendmsg)
+ * and has no socket(2) nor connect(2): a compromised dns can send to
+ * the upstream and to its sandboxes' gateway sockets, nowhere else.
+ */
+static int			 udp_base = -1;
+static int			 udp_free[UDP_POOL];
+static int			 nudp_free;
+static uint64_t			 next_tcpreq = 1;
 static TAILQ_HEAD(, sandbox)	 sandboxes = TAILQ_HEAD_INITIALIZER(sandboxes);
 static TAILQ_HEAD(, lookup)	 lookups = TAILQ_HEAD_INITIALIZER(lookups);
 static int			 nlookups;
@@ -192,11 +212,15 @@ static uint8_t			 pktbuf[2 + DNS_TCPMAX];
 
 static const struct sandbox_syscall dns_syscalls[] = {
 	SB_ALLOW(read), SB_ALLOW(write), SB_ALLOW(close),
-	SB_ALLOW(recvmsg), SB_ALLOW(sendmsg), SB_ALLOW(recvfrom),
-	SB_ALLOW(sendto), SB_ALLOW(accept4), SB_ALLOW(connect),
-	SB_ALLOW_ARG(socket, 0, AF_INET), SB_ALLOW_ARG(socket, 0, AF_INET6),
+	SB_ALLOW(recvmsg), SB_ALLOW(recvfrom), SB_ALLOW(accept4),
+	/* to the upstream: a connected socket, no destination named */
+	SB_ALLOW_ARG(sendto, 4, 0),
+	/* sendto and sendmsg naming one: below udp_base (dns_filter()) */
 	SB_ALLOW_ARG(getsockopt, 2, SO_ERROR),
-	SB_ALLOW(fcntl), SB_ALLOW(epoll_wait), SB_ALLOW(epoll_pwait),
+	/* no F_DUPFD: a pool socket never gets a number below udp_base */
+	SB_ALLOW_ARG(fcntl, 1, F_GETFL), SB_ALLOW_ARG(fcntl, 1, F_SETFL),
+	SB_ALLOW_ARG(fcntl, 1, F_GETFD), SB_ALLOW_ARG(fcntl, 1, F_SETFD),
+	SB_ALLOW(epoll_wait), SB_ALLOW(epoll_pwait),
 	SB_ALLOW(epoll_ctl), SB_ALLOW(poll), SB_ALLOW(clock_gettime),
 	SB_ALLOW(gettimeofday), SB_ALLOW(getpid), SB_ALLOW(brk),
 	SB_ALLOW(mmap), SB_ALLOW(munmap), SB_ALLOW(mremap),
@@ -643,8 +667,8 @@ waiter_answer(struct waiter *w, const struct dns_msg *msg, uint32_t age)
 	if (sb != NULL && w->kind != W_RESOLVE)
 		sb->npending--;
 	memset(&f, 0, sizeof(f));
-	f.hostaddrs = conf.hostaddrs;
-	f.nhostaddrs = conf.nhostaddrs;
+	f.hostaddrs = hostaddrs.v;
+	f.nhostaddrs = hostaddrs.n;
 	f.name_ok = sb != NULL || w->kind != W_RESOLVE ? name_allowed : NULL;
 	f.arg = sb;
 	f.maxttl = TTL_MAX;
@@ -702,6 +726,45 @@ waiter_answer(struct waiter *w, const struct dns_msg *msg, uint32_t age)
 
 /* upstream */
 
+/* a pool socket picked at random, or -1 when all are in use */
+static int
+udp_take(void)
+{
+	uint32_t	 i;
+	int		 fd;
+
+	if (nudp_free == 0)
+		return -1;
+	i = arc4random_uniform(nudp_free);
+	fd = udp_free[i];
+	udp_free[i] = udp_free[--nudp_free];
+	return fd;
+}
+
+/* back to the pool, with nothing left to read from the last lookup */
+static void
+udp_put(int fd)
+{
+	while (recv(fd, pktbuf, sizeof(pktbuf), 0) != -1 || errno == EINTR ||
+	    errno == ECONNREFUSED)
+		;
+	udp_free[nudp_free++] = fd;
+}
+
+/* the lookup's socket: a pool one goes back, a TCP one is closed */
+static void
+lookup_release(struct lookup *l)
+{
+	if (l->fd == -1)
+		return;
+	event_del(&l->ev);
+	if (l->fd >= udp_base)
+		udp_put(l->fd);
+	else
+		close(l->fd);
+	l->fd = -1;
+}
+
 static void
 lookup_free(struct lookup *l)
 {
@@ -711,10 +774,7 @@ lookup_free(struct lookup *l)
 		TAILQ_REMOVE(&l->waiters, w, entry);
 		free(w);
 	}
-	if (l->fd != -1) {
-		event_del(&l->ev);
-		close(l->fd);
-	}
+	lookup_release(l);
 	evtimer_del(&l->ev_to);
 	free(l->tbuf);
 	TAILQ_REMOVE(&lookups, l, entry);
@@ -745,46 +805,75 @@ lookup_finish(struct lookup *l, const uint8_t *pkt, size_t len)
 static int
 lookup_send(struct lookup *l)
 {
-	struct timeval	 tv = { TRY_TIMEOUT, 0 };
-	socklen_t	 slen;
-	uint8_t		*q = l->qbuf + 2;
+	struct timeval		 tv = { TRY_TIMEOUT, 0 };
+	struct netd_upstream	 u;
+	uint8_t			*q = l->qbuf + 2;
 
-	if (l->fd != -1) {
-		event_del(&l->ev);
-		close(l->fd);
-	}
+	lookup_release(l);
+	l->tcpreq = 0;
 	l->id = arc4random_uniform(65536);
 	if ((l->qlen = dns_build_query(q, sizeof(l->qbuf) - 2, l->id,
 	    &l->q)) == 0)
 		return -1;
 	l->qbuf[0] = l->qlen >> 8;
 	l->qbuf[1] = l->qlen & 0xff;
-	slen = conf.upstream.ss_family == AF_INET ?
-	    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-	/* a fresh socket each try: the kernel picks a random port */
-	if ((l->fd = socket(conf.upstream.ss_family, (l->tcp ? SOCK_STREAM :
-	    SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1) {
-		log_warn("upstream socket");
-		return -1;
-	}
-	if (connect(l->fd, (struct sockaddr *)&conf.upstream, slen) == -1 &&
-	    errno != EINPROGRESS) {
-		log_warn("connect to the upstream");
-		return -1;
-	}
 	if (l->tcp) {
-		l->twpos = 0;
-		l->tlen = 0;
-		event_set(&l->ev, l->fd, EV_WRITE | EV_PERSIST, lookup_read,
-		    l);
-	} else {
-		if (send(l->fd, q, l->qlen, 0) == -1)
-			log_debug("send to the upstream: %s", strerror(errno));
-		event_set(&l->ev, l->fd, EV_READ | EV_PERSIST, lookup_read, l);
+		/* the parent connects it (lookup_tcp_socket()) */
+		memset(&u, 0, sizeof(u));
+		u.reqid = l->tcpreq = next_tcpreq++;
+		if (imsgev_compose(&parent, IMSG_NETD_UPSTREAM_TCP, 0, 0, -1,
+		    &u, sizeof(u)) == -1) {
+			log_warn("upstream over TCP for %s", l->q.name);
+			return -1;
+		}
+		evtimer_add(&l->ev_to, &tv);
+		return 0;
 	}
+	/* a socket of the pool, at random: a random source port */
+	if ((l->fd = udp_take()) == -1) {
+		log_warnx("upstream for %s: every pool socket is in use",
+		    l->q.name);
+		return -1;
+	}
+	if (send(l->fd, q, l->qlen, 0) == -1)
+		log_debug("send to the upstream: %s", strerror(errno));
+	event_set(&l->ev, l->fd, EV_READ | EV_PERSIST, lookup_read, l);
 	event_add(&l->ev, NULL);
 	evtimer_add(&l->ev_to, &tv);
 	return 0;
+}
+
+/* the parent's answer to an UPSTREAM_TCP: a connecting socket, or none */
+static void
+lookup_tcp_socket(struct imsg *im)
+{
+	struct netd_upstream	 u;
+	struct lookup		*l;
+
+	if (imsg_expect(im, sizeof(u)) == -1)
+		fatalx("NETD_UPSTREAM_TCP of the wrong size");
+	memcpy(&u, im->data, sizeof(u));
+	TAILQ_FOREACH(l, &lookups, entry)
+		if (l->tcp && l->tcpreq == u.reqid && l->fd == -1)
+			break;
+	if (l == NULL) {		/* a try that has timed out */
+		if (im->fd != -1)
+			close(im->fd);
+		return;
+	}
+	l->tcpreq = 0;
+	if (im->fd == -1) {
+		log_debug("upstream over TCP for %s: the parent has no "
+		    "socket", l->q.name);
+		lookup_finish(l, NULL, 0);
+		return;
+	}
+	l->fd = im->fd;
+	im->fd = -1;
+	l->twpos = 0;
+	l->tlen = 0;
+	event_set(&l->ev, l->fd, EV_WRITE | EV_PERSIST, lookup_read, l);
+	event_add(&l->ev, NULL);
 }
 
 static void
@@ -1362,9 +1451,6 @@ msg_config(struct imsg *im)
 	if (imsg_expect(im, sizeof(conf)) == -1)
 		fatalx("NETD_CONFIG of the wrong size");
 	memcpy(&conf, im->data, sizeof(conf));
-	if (conf.nhostaddrs > sizeof(conf.hostaddrs) /
-	    sizeof(conf.hostaddrs[0]))
-		fatalx("NETD_CONFIG with %u host addresses", conf.nhostaddrs);
 	if (conf.upstream.ss_family != AF_INET &&
 	    conf.upstream.ss_family != AF_INET6)
 		fatalx("NETD_CONFIG: upstream of family %d",
@@ -1377,9 +1463,18 @@ parent_msg(struct imsg *im)
 {
 	struct sandbox	*sb;
 
+	const char	*why;
+
 	switch (im->hdr.type) {
 	case IMSG_NETD_CONFIG:
-		msg_config(im);
+		fatalx("a second NETD_CONFIG");
+	case IMSG_NETD_HOSTADDR_ADD:
+	case IMSG_NETD_HOSTADDR_DEL:
+		if ((why = addrset_imsg(&hostaddrs, im)) != NULL)
+			fatalx("from the parent: %s", why);
+		break;
+	case IMSG_NETD_UPSTREAM_TCP:
+		lookup_tcp_socket(im);
 		break;
 	case IMSG_NETD_SANDBOX:
 		msg_sandbox(im);
@@ -1433,6 +1528,97 @@ parent_dispatch(int fd, short ev, void *arg)
 	imsgev_add(&parent);
 }
 
+/* NETD_CONFIG, the parent's first message: read before the filter */
+static void
+config_wait(void)
+{
+	struct pollfd	 pfd;
+	struct imsg	 im;
+	ssize_t		 n;
+	int		 rc;
+
+	pfd.fd = parent.ibuf.fd;
+	pfd.events = POLLIN;
+	for (;;) {
+		if ((rc = imsg_get(&parent.ibuf, &im)) == -1)
+			fatal("parent link");
+		if (rc == 1)
+			break;
+		if (poll(&pfd, 1, -1) == -1 && errno != EINTR)
+			fatal("poll");
+		if ((n = imsg_read(&parent.ibuf)) == 0)
+			fatalx("the parent went away before NETD_CONFIG");
+		if (n == -1 && errno != EAGAIN)
+			fatal("parent link");
+	}
+	if (im.hdr.type != IMSG_NETD_CONFIG)
+		fatalx("the parent's first message is %#x, not NETD_CONFIG",
+		    im.hdr.type);
+	msg_config(&im);
+	imsg_free(&im);
+}
+
+/*
+ * The upstream UDP sockets, connected now, moved to descriptors
+ * udp_base and up; then RLIMIT_NOFILE goes down to udp_base for good
+ * (no capability raises it again), so that no other descriptor ever
+ * has a number from udp_base up.
+ */
+static void
+udp_pool(void)
+{
+	struct rlimit	 rl;
+	socklen_t	 slen;
+	rlim_t		 top;
+	int		 i, s;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		fatal("getrlimit");
+	top = rl.rlim_max < FD_TOP ? rl.rlim_max : FD_TOP;
+	if (top < 1024 + UDP_POOL)
+		fatalx("RLIMIT_NOFILE's hard limit %lu is too low: the dns "
+		    "child needs %d", (unsigned long)rl.rlim_max,
+		    1024 + UDP_POOL);
+	udp_base = (int)(top - UDP_POOL);
+	rl.rlim_cur = top;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		fatal("setrlimit NOFILE %lu", (unsigned long)top);
+	slen = conf.upstream.ss_family == AF_INET ?
+	    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+	for (i = 0; i < UDP_POOL; i++) {
+		/* each bound to a port of its own, at random */
+		if ((s = socket(conf.upstream.ss_family, SOCK_DGRAM |
+		    SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
+			fatal("upstream socket");
+		if (connect(s, (struct sockaddr *)&conf.upstream, slen) == -1)
+			fatal("connect to the upstream");
+		if (dup3(s, udp_base + i, O_CLOEXEC) == -1)
+			fatal("dup3 to %d", udp_base + i);
+		close(s);
+		udp_free[nudp_free++] = udp_base + i;
+	}
+	rl.rlim_cur = rl.rlim_max = (rlim_t)udp_base;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		fatal("setrlimit NOFILE %d", udp_base);
+	sandbox_regress_fd(udp_base);
+	log_debug("%d upstream sockets at descriptors %d to %d", UDP_POOL,
+	    udp_base, udp_base + UDP_POOL - 1);
+}
+
+static void
+dns_filter(void)
+{
+	/* naming a destination: only below the pool (the sandboxes') */
+	const struct sandbox_syscall extra[] = {
+		SB_ALLOW_LT(sendto, 0, udp_base),
+		SB_ALLOW_LT(sendmsg, 0, udp_base),
+	};
+
+	sandbox_apply2("dns", dns_syscalls,
+	    sizeof(dns_syscalls) / sizeof(dns_syscalls[0]), extra,
+	    sizeof(extra) / sizeof(extra[0]));
+}
+
 /*
  * Runs as NETD_USER in LENS_EMPTYDIR, which the parent must have
  * checked (privsep_emptydir).  arg is not used: everything else comes
@@ -1473,8 +1659,10 @@ dns_main(int fd, void *arg)
 	event_init();
 	imsgev_init(&parent, fd, parent_dispatch, NULL);
 	parent.ibuf.maxqueue = 64 * 1024 * 1024;
-	sandbox_apply("dns", dns_syscalls,
-	    sizeof(dns_syscalls) / sizeof(dns_syscalls[0]));
+	/* the upstream, and the sockets to it, before the filter */
+	config_wait();
+	udp_pool();
+	dns_filter();
 	event_dispatch();
 	return 1;
 }

@@ -27,7 +27,6 @@
 #include <errno.h>
 #include <event.h>
 #include <fcntl.h>
-#include <ifaddrs.h>
 #include <jansson.h>
 #include <pwd.h>
 #include <sched.h>
@@ -98,6 +97,8 @@ static const cap_value_t keep_caps[] = {
 };
 
 static void	sbx_free(struct sbx *, const char *why);
+static void	to_child(int, uint32_t, uint32_t, int, const void *, size_t);
+static void	child_push(int);
 static void	child_dispatch(int, short, void *);
 
 static __attribute__((noreturn)) void
@@ -199,27 +200,27 @@ pool_alloc(struct in_addr *net)
 	return -1;
 }
 
-/* the host's own addresses: refused as DNS answers and destinations */
-static void
-host_addrs(struct netd_config *c)
-{
-	struct ifaddrs	*ifa, *i;
-	size_t		 len;
+/* the host's own addresses, to both children: refused as DNS answers
+ * and as destinations (before the children exist: sent by
+ * hostaddr_replay() after CONFIG) */
+static int	 children_configured;
 
-	if (getifaddrs(&ifa) == -1)
-		fatal("getifaddrs");
-	for (i = ifa; i != NULL && c->nhostaddrs < 32; i = i->ifa_next) {
-		if (i->ifa_addr == NULL)
-			continue;
-		if (i->ifa_addr->sa_family == AF_INET)
-			len = sizeof(struct sockaddr_in);
-		else if (i->ifa_addr->sa_family == AF_INET6)
-			len = sizeof(struct sockaddr_in6);
-		else
-			continue;
-		memcpy(&c->hostaddrs[c->nhostaddrs++], i->ifa_addr, len);
+static void
+hostaddr_changed(const struct sockaddr *sa, int add)
+{
+	struct netd_hostaddr	 h;
+	int			 i;
+
+	if (!children_configured)
+		return;
+	memset(&h, 0, sizeof(h));
+	memcpy(&h.addr, sa, sa->sa_family == AF_INET ?
+	    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
+	for (i = 0; i < NCHILD; i++) {
+		to_child(i, add ? IMSG_NETD_HOSTADDR_ADD :
+		    IMSG_NETD_HOSTADDR_DEL, 0, -1, &h, sizeof(h));
+		child_push(i);
 	}
-	freeifaddrs(ifa);
 }
 
 /* --- audit ---------------------------------------------------------------- */
@@ -336,6 +337,33 @@ child_inward(struct imsg *im)
 	    sizeof(in));
 }
 
+/*
+ * A TCP connection to the DNS upstream, connecting, for the dns child
+ * (which may not make one itself), or -1.  Made here, in the host's
+ * namespace.
+ */
+static int
+upstream_tcp(void)
+{
+	socklen_t	 slen;
+	int		 s;
+
+	slen = config.upstream.ss_family == AF_INET ?
+	    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+	if ((s = socket(config.upstream.ss_family, SOCK_STREAM |
+	    SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1) {
+		log_warn("upstream socket for dns");
+		return -1;
+	}
+	if (connect(s, (struct sockaddr *)&config.upstream, slen) == -1 &&
+	    errno != EINPROGRESS) {
+		log_warn("connect to the DNS upstream");
+		close(s);
+		return -1;
+	}
+	return s;
+}
+
 static void
 child_message(int c, struct imsg *im)
 {
@@ -372,6 +400,14 @@ child_message(int c, struct imsg *im)
 		if (c != PROXY)
 			child_bad(c, im, "INWARD_REQUEST");
 		child_inward(im);
+		return;
+	case IMSG_NETD_UPSTREAM_TCP:
+		if (c != DNS || imsg_expect(im, sizeof(struct netd_upstream))
+		    == -1)
+			child_bad(c, im, "UPSTREAM_TCP");
+		to_child(DNS, im->hdr.type, 0, upstream_tcp(), im->data,
+		    im->datalen);
+		child_push(DNS);
 		return;
 	default:
 		child_bad(c, im, "unexpected type");
@@ -935,11 +971,11 @@ setup_socket(const char *path)
 int
 main(int argc, char *argv[])
 {
-	struct event	 ev_term, ev_int, ev_hup, ev_chld;
+	struct event	 ev_term, ev_int, ev_hup, ev_chld, ev_hostaddr;
 	struct passwd	*pw;
 	char		 err[256], lockpath[sizeof(sockpath) + 64];
 	int		 ch, debug = 0, verbose = 0, keep[2], lockfd, i;
-	int		 have_upstream = 0;
+	int		 have_upstream = 0, hostaddr_fd;
 
 	strlcpy(sockpath, NETD_SOCKET, sizeof(sockpath));
 	strlcpy(auditsock, NETD_AUDITSOCK, sizeof(auditsock));
@@ -1015,7 +1051,7 @@ main(int argc, char *argv[])
 			    instance);
 		fatal("lock %s", lockpath);
 	}
-	host_addrs(&config);
+	hostaddr_fd = hostaddr_init(hostaddr_changed);
 	listen_fd = setup_socket(sockpath);
 
 	log_init(debug, LOG_DAEMON);
@@ -1043,10 +1079,16 @@ main(int argc, char *argv[])
 	signal_add(&ev_chld, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	for (i = 0; i < NCHILD; i++) {
+		proc_log_watch(&children[i]);
 		imsgev_init(&child_iev[i], children[i].fd, child_dispatch,
 		    (void *)(intptr_t)i);
 		to_child(i, IMSG_NETD_CONFIG, 0, -1, &config, sizeof(config));
 	}
+	children_configured = 1;
+	hostaddr_replay(hostaddr_changed);
+	event_set(&ev_hostaddr, hostaddr_fd, EV_READ | EV_PERSIST,
+	    hostaddr_event, NULL);
+	event_add(&ev_hostaddr, NULL);
 	if ((audit = auditc_new(auditsock, "lensnet", audit_cb, NULL)) ==
 	    NULL)
 		fatal("audit client");

@@ -117,6 +117,32 @@ const char *addr_forbidden(const struct sockaddr *,
 	    const struct sockaddr_storage *hostaddrs, size_t nhostaddrs);
 /* the same IPv4 or IPv6 address (ports and scopes not compared) */
 int	addr_same(const struct sockaddr *, const struct sockaddr *);
+/*
+ * A set of host addresses (addr.c), grown as needed: add returns 1 when
+ * the address is new, 0 when it was there, -1 on a bad family or no
+ * memory; del returns 1 when it was there.
+ */
+struct addrset {
+	struct sockaddr_storage	*v;
+	size_t			 n, cap;
+};
+int	addrset_add(struct addrset *, const struct sockaddr *);
+int	addrset_del(struct addrset *, const struct sockaddr *);
+struct imsg;
+/* a NETD_HOSTADDR_ADD or _DEL applied: NULL, or what was wrong */
+const char *addrset_imsg(struct addrset *, const struct imsg *);
+/*
+ * hostaddr.c, in the parent: the host's addresses, tracked live with
+ * rtnetlink (RTM_NEWADDR, RTM_DELADDR).  hostaddr_init() reads them all
+ * and subscribes; each address that appears on the host or leaves it
+ * for good (on no interface any more) is passed to cb (add 1 or 0).
+ * hostaddr_event() reads the notifications (non-blocking fd).
+ */
+int	hostaddr_init(void (*cb)(const struct sockaddr *, int add));
+void	hostaddr_event(int fd, short ev, void *arg);
+/* every address the host has now, to cb(…, 1) */
+void	hostaddr_replay(void (*cb)(const struct sockaddr *, int add));
+
 /* numeric text of an address without port, into buf (INET6_ADDRSTRLEN) */
 const char *addr_str(const struct sockaddr *, char *buf, size_t len);
 

@@ -181,6 +181,7 @@ static struct {
 static int			 npool;
 static struct imsgev		 parent;
 static struct netd_config	 config;
+static struct addrset		 hostaddrs;	/* the host's, live */
 static struct proxy_conf	 pconf;
 static struct event		 ev_term, ev_tick;
 static uint64_t			 next_reqid = 1;
@@ -201,8 +202,14 @@ static const struct sandbox_syscall proxy_syscalls[] = {
 	SB_ALLOW(read), SB_ALLOW(write), SB_ALLOW(close),
 	SB_ALLOW(recvmsg), SB_ALLOW(sendmsg), SB_ALLOW(accept4),
 	SB_ALLOW(connect), SB_ALLOW(shutdown),
-	SB_ALLOW_ARG(socket, 0, AF_INET), SB_ALLOW_ARG(socket, 0, AF_INET6),
-	SB_ALLOW_ARG(socket, 0, AF_UNIX),	/* syslog */
+	/*
+	 * TCP over IPv4 and IPv6 only: no AF_UNIX (the host's abstract
+	 * sockets), no netlink, no UDP.  connect(2) cannot be filtered by
+	 * address; it can only name an address of the socket's family.
+	 * Logs go through the parent (common/log.c), not to syslog.
+	 */
+	SB_ALLOW_ARG2M(socket, 0, AF_INET, 1, 0xf, SOCK_STREAM),
+	SB_ALLOW_ARG2M(socket, 0, AF_INET6, 1, 0xf, SOCK_STREAM),
 	SB_ALLOW_ARG(getsockopt, 2, SO_ORIGINAL_DST),
 	SB_ALLOW_ARG(getsockopt, 2, SO_ERROR),
 	SB_ALLOW_ARG(setsockopt, 2, TCP_NODELAY),
@@ -1010,8 +1017,8 @@ rule_names_class(const char *rule, const char *why)
 	/* 10.0.0.0/8 and fc00::/7 are the widest classes a rule may name */
 	if (bits < (ss.ss_family == AF_INET ? 8 : 7))
 		return 0;
-	rwhy = addr_forbidden((struct sockaddr *)&ss, config.hostaddrs,
-	    config.nhostaddrs);
+	rwhy = addr_forbidden((struct sockaddr *)&ss, hostaddrs.v,
+	    hostaddrs.n);
 	return rwhy != NULL && strcmp(rwhy, why) == 0;
 }
 
@@ -1025,8 +1032,8 @@ addr_refused(struct conn *c, const struct sockaddr_storage *a,
 {
 	const char	*why;
 
-	why = addr_forbidden((const struct sockaddr *)a, config.hostaddrs,
-	    config.nhostaddrs);
+	why = addr_forbidden((const struct sockaddr *)a, hostaddrs.v,
+	    hostaddrs.n);
 	if (why == NULL)
 		return NULL;
 	/* only a rule naming the range, never defaultVerdict: allow */
@@ -1174,10 +1181,21 @@ static void
 conn_connect_next(struct conn *c)
 {
 	struct sockaddr_storage	*a;
+	const char		*why, *refused = NULL, *rule = NULL;
+	char			 reason[128];
 	int			 fd;
 
 	for (; c->curaddr < c->naddrs; c->curaddr++) {
 		a = &c->addrs[c->curaddr];
+		/*
+		 * judged again right before connect(2), against the host's
+		 * addresses as they are now (an interface may have come up
+		 * since the name was resolved or the decision made)
+		 */
+		if ((why = addr_refused(c, a, &rule)) != NULL) {
+			refused = why;
+			continue;
+		}
 		ss_setport(a, c->port);
 		fd = socket(a->ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 		    SOCK_CLOEXEC, 0);
@@ -1201,6 +1219,12 @@ conn_connect_next(struct conn *c)
 	/* stale addresses, maybe: the next connection asks again */
 	if (c->cached)
 		rcache_del(&c->sbx->rc, c->name);
+	if (refused != NULL) {
+		snprintf(reason, sizeof(reason), "forbidden address (%s)",
+		    refused);
+		conn_fail(c, 403, reason);
+		return;
+	}
 	conn_fail(c, c->timedout ? 504 : 502, c->timedout ?
 	    "upstream connect timed out" : "upstream connect failed");
 }
@@ -1826,9 +1850,10 @@ parent_msg(struct imsg *im)
 		if (imsg_expect(im, sizeof(config)) == -1)
 			return "bad NETD_CONFIG size";
 		memcpy(&config, im->data, sizeof(config));
-		if (config.nhostaddrs > 32)
-			return "NETD_CONFIG with too many host addresses";
 		return NULL;
+	case IMSG_NETD_HOSTADDR_ADD:
+	case IMSG_NETD_HOSTADDR_DEL:
+		return addrset_imsg(&hostaddrs, im);
 	case IMSG_NETD_SANDBOX:
 		return msg_sandbox(im);
 	case IMSG_NETD_LISTENER:

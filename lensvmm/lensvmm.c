@@ -590,7 +590,7 @@ close_except(const int *keep, int nkeep)
 static int
 jail_fork(struct sbx *sb, struct jail_conf *jc)
 {
-	int	 sp[2], keep[16 + VMM_MAXVOLUMES], n = 0, i;
+	int	 sp[2], lp[2], keep[16 + VMM_MAXVOLUMES], n = 0, i;
 	pid_t	 pid;
 	void	*page;
 
@@ -607,10 +607,13 @@ jail_fork(struct sbx *sb, struct jail_conf *jc)
 		sb->child.sigsys = NULL;
 		return -1;
 	}
+	proc_logpair(lp);
 	switch ((pid = fork())) {
 	case -1:
 		close(sp[0]);
 		close(sp[1]);
+		close(lp[0]);
+		close(lp[1]);
 		munmap(page, sizeof(int32_t));
 		sb->child.sigsys = NULL;
 		return -1;
@@ -628,6 +631,7 @@ jail_fork(struct sbx *sb, struct jail_conf *jc)
 		event_base_free(evbase);
 		evbase = NULL;
 		keep[n++] = sp[1];
+		keep[n++] = lp[1];
 		keep[n++] = jc->initfd;
 		keep[n++] = jc->consolefd;
 		if (jc->oomfd != -1)
@@ -639,6 +643,7 @@ jail_fork(struct sbx *sb, struct jail_conf *jc)
 			keep[n++] = jc->volumes[i].fd;
 		if (close_except(keep, n) == -1)
 			fatal("close_range");
+		proc_child_stdio(lp[1]);
 		sandbox_report_to(sb->child.sigsys);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGHUP, SIG_IGN);
@@ -647,8 +652,11 @@ jail_fork(struct sbx *sb, struct jail_conf *jc)
 		_exit(sandbox_main(sp[1], jc));
 	}
 	close(sp[1]);
+	close(lp[1]);
 	sb->child.pid = pid;
 	sb->child.fd = sp[0];
+	sb->child.logfd = lp[0];
+	proc_log_watch(&sb->child);
 	imsgev_init(&sb->iev, sp[0], jail_dispatch, sb);
 	sb->jail_open = 1;
 	return 0;
@@ -1071,6 +1079,7 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 	strlcpy(sb->backend, cb.backend, sizeof(sb->backend));
 	strlcpy(sb->backend_why, cb.why, sizeof(sb->backend_why));
 	sb->child.fd = -1;
+	sb->child.logfd = -1;
 	sb->slotfd = -1;
 	/* control checked the lengths */
 	sb->stringslen = im->datalen - sizeof(run) - run.policylen;
@@ -1665,6 +1674,7 @@ sbx_free(struct sbx *sb)
 		imsgev_clear(&sb->iev);
 	if (sb->child.sigsys != NULL)
 		munmap((void *)sb->child.sigsys, sizeof(int32_t));
+	proc_log_unwatch(&sb->child);
 	slot_unlock(sb);
 	TAILQ_REMOVE(&sandboxes, sb, entry);
 	free(sb->strings);
@@ -2030,6 +2040,7 @@ recover(void)
 			fatal("calloc");
 		TAILQ_INIT(&sb->waiters);
 		sb->child.fd = -1;
+		sb->child.logfd = -1;
 		sb->slotfd = -1;
 		strlcpy(sb->id, de->d_name, sizeof(sb->id));
 		if ((size_t)snprintf(sb->dir, sizeof(sb->dir),
@@ -2166,6 +2177,7 @@ parent_sig(int sig, short ev, void *arg)
 	case SIGCHLD:
 		while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 			if (pid == control.pid) {
+				proc_log_relay(&control);
 				control.pid = 0;
 				control.status = st;
 				if (!shutting_down)
@@ -2176,6 +2188,8 @@ parent_sig(int sig, short ev, void *arg)
 			TAILQ_FOREACH_SAFE(sb, &sandboxes, entry, next) {
 				if (sb->child.pid != pid)
 					continue;
+				/* its last words, then the jail gone */
+				proc_log_relay(&sb->child);
 				sb->child.pid = 0;
 				sb->child.status = st;
 				if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
@@ -2407,6 +2421,7 @@ main(int argc, char *argv[])
 	signal_add(&ev_chld, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	imsgev_init(&ctl_iev, control.fd, control_dispatch, NULL);
+	proc_log_watch(&control);
 	if ((audit = auditc_new(auditsock, "lensvmm", audit_cb, NULL)) == NULL)
 		fatal("audit client");
 	recover();

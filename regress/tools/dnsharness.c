@@ -110,6 +110,30 @@ send_policy(const char *path)
 	free(buf);
 }
 
+static struct sockaddr_storage	 upstream_ss;
+
+/* what the lensnetd parent does for the dns child: a TCP connection */
+static void
+upstream_tcp(struct imsg *im)
+{
+	socklen_t	 slen;
+	int		 s;
+
+	if (imsg_expect(im, sizeof(struct netd_upstream)) == -1)
+		errx(1, "UPSTREAM_TCP of the wrong size");
+	slen = upstream_ss.ss_family == AF_INET ?
+	    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+	if ((s = socket(upstream_ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1)
+		err(1, "socket");
+	if (connect(s, (struct sockaddr *)&upstream_ss, slen) == -1 &&
+	    errno != EINPROGRESS) {
+		close(s);
+		s = -1;
+	}
+	send_msg(IMSG_NETD_UPSTREAM_TCP, s, im->data, im->datalen);
+}
+
 static void
 print_msg(struct imsg *im)
 {
@@ -120,6 +144,9 @@ print_msg(struct imsg *im)
 	uint32_t		 i;
 
 	switch (im->hdr.type) {
+	case IMSG_NETD_UPSTREAM_TCP:
+		upstream_tcp(im);
+		return;
 	case IMSG_NETD_DNSMAP:
 		if (imsg_expect(im, sizeof(m)) == -1)
 			errx(1, "DNSMAP of the wrong size");
@@ -195,6 +222,7 @@ int
 main(int argc, char *argv[])
 {
 	struct netd_config	 conf;
+	struct netd_hostaddr	 hosts[32];
 	struct netd_listener	 nl;
 	struct sockaddr_storage	 la;
 	struct pollfd		 pfd[2];
@@ -206,16 +234,17 @@ main(int argc, char *argv[])
 	socklen_t		 slen;
 	ssize_t			 n;
 	int			 ch, us, ts, one = 1, st, stdin_open = 1;
+	int			 nhosts = 0, i;
 
 	proc_init(argc, argv);
 	memset(&conf, 0, sizeof(conf));
 	while ((ch = getopt(argc, argv, "H:l:p:u:")) != -1) {
 		switch (ch) {
 		case 'H':
-			if (conf.nhostaddrs == 32)
+			if (nhosts == 32)
 				errx(1, "too many -H");
-			parse_addr(optarg, 0,
-			    &conf.hostaddrs[conf.nhostaddrs++]);
+			memset(&hosts[nhosts], 0, sizeof(hosts[nhosts]));
+			parse_addr(optarg, 0, &hosts[nhosts++].addr);
 			break;
 		case 'l':
 			listen_at = optarg;
@@ -251,8 +280,13 @@ main(int argc, char *argv[])
 		err(1, "tcp %s", listen_at);
 
 	proc_fork(&child, dns_main, NULL, NULL);
+	proc_log_fork(&child);
 	imsg_init(&ibuf, child.fd);
 	send_msg(IMSG_NETD_CONFIG, -1, &conf, sizeof(conf));
+	for (i = 0; i < nhosts; i++)
+		send_msg(IMSG_NETD_HOSTADDR_ADD, -1, &hosts[i],
+		    sizeof(hosts[i]));
+	upstream_ss = conf.upstream;
 	send_policy(policy);
 	memset(&nl, 0, sizeof(nl));
 	nl.kind = NETD_L_DNS_UDP;

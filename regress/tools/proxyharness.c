@@ -244,6 +244,7 @@ static int
 run(int argc, char **argv)
 {
 	struct netd_config	 cfg;
+	struct netd_hostaddr	 hosts[32];
 	struct netd_sandbox	 sb;
 	struct netd_listener	 nl;
 	struct netd_dnsmap	 dm;
@@ -256,6 +257,7 @@ run(int argc, char **argv)
 	char			 policy[POLICY_MAXSIZE], err_[256];
 	const char		*tlisten[8], *clisten[8], *publish[8];
 	int			 nt = 0, nc = 0, np = 0, ch, i, fd, r;
+	int			 nhosts = 0;
 	size_t			 plen = 0;
 	FILE			*f;
 	struct pollfd		 pfd;
@@ -290,10 +292,11 @@ run(int argc, char **argv)
 				clisten[nc++] = optarg;
 			break;
 		case 'H':
-			if (cfg.nhostaddrs == 32 || parse_addr(optarg,
-			    &cfg.hostaddrs[cfg.nhostaddrs]) == -1)
+			memset(&hosts[nhosts], 0, sizeof(hosts[nhosts]));
+			if (nhosts == 32 || parse_addr(optarg,
+			    &hosts[nhosts].addr) == -1)
 				errx(1, "-H %s", optarg);
-			cfg.nhostaddrs++;
+			nhosts++;
 			break;
 		case 'I':
 			pc.idle_ms = atoi(optarg);
@@ -340,6 +343,7 @@ run(int argc, char **argv)
 	signal(SIGINT, on_term);
 	signal(SIGPIPE, SIG_IGN);
 	proc_fork(&child, proxy_main, &role, NULL);
+	proc_log_fork(&child);
 	signal(SIGUSR1, on_usr);
 	signal(SIGUSR2, on_usr);
 	if ((ib = malloc(sizeof(*ib))) == NULL)
@@ -347,6 +351,9 @@ run(int argc, char **argv)
 	imsg_init(ib, child.fd);
 
 	send_msg(ib, IMSG_NETD_CONFIG, 0, -1, &cfg, sizeof(cfg));
+	for (i = 0; i < nhosts; i++)
+		send_msg(ib, IMSG_NETD_HOSTADDR_ADD, 0, -1, &hosts[i],
+		    sizeof(hosts[i]));
 	if ((msg = malloc(sizeof(sb) + plen)) == NULL)
 		err(1, "malloc");
 	memcpy(msg, &sb, sizeof(sb));
