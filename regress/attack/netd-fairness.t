@@ -24,7 +24,7 @@ if [ "$(id -u)" -ne 0 ] || [ ! -x "$NETD" ] || [ ! -x "$ATTACH" ] ||
 	exit 0
 fi
 
-tap_plan 11
+tap_plan 21
 tmpdir_setup
 chmod 0755 "$T"
 HOS=lnfh$$
@@ -33,6 +33,20 @@ NETD_INST=netdf$$
 HID=0000000000000000000000000000000000000000000000000000000000000bad
 VID=000000000000000000000000000000000000000000000000000000000000600d
 at_exit 'for p in ${HPID:-} ${APIDS:-} ${SPIDS:-}; do kill $p 2>/dev/null; done; netd_stop; auditd_stop; ip netns del $HOS 2>/dev/null; ip netns del $VIC 2>/dev/null'
+
+# the limits' options are checked strictly (exit 2, naming option and value)
+for c in "-c 0|-c 0: need the connections one sandbox may hold open, 1 to 65536" \
+    "-c 65537|-c 65537: need" "-c 12x|-c 12x: need" "-c -5|-c -5: need" \
+    "-l 257|-l 257: need the DNS lookups one sandbox may have in flight, 1 to 256" \
+    "-l 0|-l 0: need" "-r 0|-r 0: need RATE[:BURST]" "-r 10:5|-r 10:5: need" \
+    "-r 10:|-r 10:: need" "-r x|-r x: need"; do
+	opt=${c%%|*}
+	"$NETD" -d -n "$NETD_INST" -s "$T/opt.sock" $opt -u 198.18.0.53 \
+	    >"$T/opt.out" 2>&1
+	rc=$?
+	[ "$rc" -eq 2 ] && grep -qF -- "${c#*|}" "$T/opt.out"
+	ok $? "lensnetd $opt: exit 2, $(cat "$T/opt.out")"
+done
 
 # *.hole.test goes to a server in the test internet that drops queries
 NW_DNSMASQ_ARGS="--server=/hole.test/127.0.0.1#5300 --dns-forward-max=10000"
