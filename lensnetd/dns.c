@@ -31,8 +31,10 @@
  * sandbox has at most netd_limits.lookups lookups in flight or waiting
  * for a slot: past that its new ones are answered SERVFAIL at once and
  * counted (one "net.limit" event per second).  When all 512 slots are
- * taken, new lookups wait in their sandbox's queue, and a slot that
- * frees goes to the queues in turn, one sandbox after the other.
+ * taken, a sandbox that holds fewer than another (by two or more)
+ * takes the slot of that one's oldest lookup (lookup_preempt()); else
+ * its new lookups wait in its queue, and a slot that frees goes to the
+ * queues in turn, one sandbox after the other.
  */
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -139,6 +141,7 @@ struct sandbox {
 	int			 nqueued;
 	TAILQ_ENTRY(sandbox)	 rrentry;	/* in rrq while queued */
 	uint64_t		 refused;	/* this second */
+	uint64_t		 preempted;	/* ... and given up */
 };
 
 struct resolve {
@@ -198,6 +201,7 @@ static TAILQ_HEAD(, lookup)	 lookups = TAILQ_HEAD_INITIALIZER(lookups);
 static int			 nlookups;
 /* sandboxes with lookups waiting for a slot, served in turn */
 static TAILQ_HEAD(, sandbox)	 rrq = TAILQ_HEAD_INITIALIZER(rrq);
+static int			 dequeue_busy;
 static int			 parent_slow;	/* its queue is too long */
 static struct ctree		 cache = RB_INITIALIZER(&cache);
 static TAILQ_HEAD(centryq, centry) cache_lru =
@@ -227,6 +231,7 @@ static void	lookup_timeout(int, short, void *);
 static void	tconn_io(int, short, void *);
 static void	tconn_close(struct tconn *);
 static void	lookup_dequeue(void);
+static void	lookup_preempt(struct sandbox *);
 
 static int
 denycmp(struct denyent *a, struct denyent *b)
@@ -446,6 +451,11 @@ deny_flush(struct sandbox *sb, int all)
 		audit_json(sb, "net.limit", limit_event(sb->id, "dns-lookups",
 		    netd_limits.lookups, sb->refused));
 		sb->refused = 0;
+	}
+	if (sb->preempted > 0) {
+		audit_json(sb, "net.limit", limit_event(sb->id, "dns-share",
+		    MAX_LOOKUPS, sb->preempted));
+		sb->preempted = 0;
 	}
 
 	RB_FOREACH_SAFE(e, denytree, &sb->denies, next) {
@@ -1022,6 +1032,8 @@ resolve(struct waiter *w)
 		limit_note(sb);
 		goto fail;
 	}
+	if (nlookups >= MAX_LOOKUPS && sb != NULL)
+		lookup_preempt(sb);
 	if (nlookups >= MAX_LOOKUPS) {
 		if (sb == NULL)
 			goto fail;
@@ -1042,19 +1054,58 @@ resolve(struct waiter *w)
 }
 
 /*
+ * All slots are taken and sb wants one: when another sandbox holds
+ * more than sb's share and one more, its oldest lookup that only it
+ * waits on is given up (SERVFAIL to its clients) and the slot is sb's.
+ * So many sandboxes at their limit cannot make another wait for their
+ * lookups to time out: each gets an equal share of the 512.
+ */
+static void
+lookup_preempt(struct sandbox *sb)
+{
+	struct sandbox	*h = NULL, *s;
+	struct lookup	*l;
+	struct waiter	*w;
+
+	TAILQ_FOREACH(s, &sandboxes, entry)
+		if (h == NULL || s->nlookups > h->nlookups)
+			h = s;
+	if (h == NULL || h == sb || h->nlookups <= sb->nlookups + 1)
+		return;
+	TAILQ_FOREACH(l, &lookups, entry) {	/* oldest first */
+		if (l->owner != h->sbx)
+			continue;
+		TAILQ_FOREACH(w, &l->waiters, entry)
+			if (w->sbx != h->sbx)
+				break;
+		if (w == NULL)
+			break;
+	}
+	if (l == NULL)
+		return;
+	log_debug("sandbox %u: %s given up for sandbox %u (%d lookups "
+	    "against %d)", h->sbx, l->q.name, sb->sbx, h->nlookups,
+	    sb->nlookups);
+	h->preempted++;
+	deny_arm(h);
+	dequeue_busy++;		/* the slot is sb's, not the queues' */
+	lookup_finish(l, NULL, 0);
+	dequeue_busy--;
+}
+
+/*
  * Slots are free: the sandboxes with waiting lookups take them in
  * turn, one each, the one served going to the end of the line.
  */
 static void
 lookup_dequeue(void)
 {
-	static int	 busy;		/* resolve() may come back here */
 	struct sandbox	*sb;
 	struct waiter	*w;
 
-	if (busy)
+	if (dequeue_busy)	/* resolve() may come back here */
 		return;
-	busy = 1;
+	dequeue_busy++;
 	while (nlookups < MAX_LOOKUPS && (sb = TAILQ_FIRST(&rrq)) != NULL) {
 		w = TAILQ_FIRST(&sb->queued);
 		TAILQ_REMOVE(&sb->queued, w, entry);
@@ -1063,7 +1114,7 @@ lookup_dequeue(void)
 			TAILQ_INSERT_TAIL(&rrq, sb, rrentry);
 		resolve(w);
 	}
-	busy = 0;
+	dequeue_busy--;
 }
 
 /* queries from sandboxes */

@@ -2,13 +2,13 @@
 # network namespace (or the test internet's).  Python 3, standard
 # library only.
 #
-#   fairness.py hostile OKADDR GATEWAY STATUSFILE
+#   fairness.py hostile OKADDR GATEWAY STATUSFILE [QPS [dns]]
 #	Floods the sandbox's own limits until killed: keeps 1000
 #	connections to slow.ok.test:8081 (an upstream that never answers)
 #	and 250 to h<random>.hole.test (whose lookups never come back),
-#	reopening every one that is closed 20 ms later, and sends 500 DNS
-#	queries a second for q<n>.hole.test to the gateway.  Writes its
-#	counters to STATUSFILE twice a second.
+#	reopening every one that is closed 20 ms later (none with "dns"),
+#	and sends QPS (500) DNS queries a second for q<n>.hole.test to the
+#	gateway.  Writes its counters to STATUSFILE twice a second.
 #   fairness.py victim OKADDR GATEWAY N TAG
 #	N DNS lookups of TAG<i>.v.ok.test and N HTTP fetches of
 #	http://TAG<i>.f.ok.test/ (fresh names: each needs an upstream
@@ -61,7 +61,8 @@ def drop(addr, port, ready):
         s.recv(4096)
 
 
-def hostile(okaddr, gw, status):
+def hostile(okaddr, gw, status, qps="500", only=""):
+    qps = int(qps)
     nofile(4096)
     sel = selectors.DefaultSelector()
     st = {"attempts": 0, "closed": 0, "dns_sent": 0, "dns_servfail": 0,
@@ -92,9 +93,9 @@ def hostile(okaddr, gw, status):
     d.setblocking(False)
     d.connect((gw, 53))
     sel.register(d, selectors.EVENT_READ, "dns")
-    for _ in range(250):
+    for _ in range(0 if only == "dns" else 250):
         open_conn("hole")
-    for _ in range(1000):
+    for _ in range(0 if only == "dns" else 1000):
         open_conn("slow")
     start = last = time.monotonic()
     qn = 0
@@ -135,8 +136,8 @@ def hostile(okaddr, gw, status):
         reopen[:] = [(t, k) for t, k in reopen if t > now]
         for k in due:
             open_conn(k)
-        # 500 queries a second, each for a fresh name
-        while st["dns_sent"] < (now - start) * 500:
+        # qps queries a second, each for a fresh name
+        while st["dns_sent"] < (now - start) * qps:
             qn += 1
             try:
                 d.send(dns_query(qn & 0xffff, "q%d-%d.hole.test" %

@@ -24,7 +24,7 @@ if [ "$(id -u)" -ne 0 ] || [ ! -x "$NETD" ] || [ ! -x "$ATTACH" ] ||
 	exit 0
 fi
 
-tap_plan 21
+tap_plan 25
 tmpdir_setup
 chmod 0755 "$T"
 HOS=lnfh$$
@@ -32,7 +32,7 @@ VIC=lnfv$$
 NETD_INST=netdf$$
 HID=0000000000000000000000000000000000000000000000000000000000000bad
 VID=000000000000000000000000000000000000000000000000000000000000600d
-at_exit 'for p in ${HPID:-} ${APIDS:-} ${SPIDS:-}; do kill $p 2>/dev/null; done; netd_stop; auditd_stop; ip netns del $HOS 2>/dev/null; ip netns del $VIC 2>/dev/null'
+at_exit 'for p in ${HPID:-} ${HPIDS:-} ${APIDS:-} ${SPIDS:-}; do kill $p 2>/dev/null; done; netd_stop; auditd_stop; for n in $NSS; do ip netns del $n 2>/dev/null; done'
 
 # the limits' options are checked strictly (exit 2, naming option and value)
 for c in "-c 0|-c 0: need the connections one sandbox may hold open, 1 to 65536" \
@@ -75,15 +75,18 @@ ulimit -S -n 2048 && ulimit -H -n 2048 ||
 auditd_start -u _lensnet || { echo "Bail out! lensauditd did not start"; exit 1; }
 netd_start "$NW_DNS" || { echo "Bail out! lensnetd did not start"; exit 1; }
 
-attach() {	# attach NETNS ID FD: attached while this shell holds FD
+NSS=
+attach() {	# attach NETNS ID: attached while a holder keeps its fifo open
 	ip netns add "$1" && mkfifo "$T/$1.hold" || return 1
+	NSS="$NSS $1"
 	"$ATTACH" -i "$2" -P "$T/policy.yaml" "$T/netd.sock" "/run/netns/$1" \
 	    <"$T/$1.hold" >"$T/$1.out" 2>&1 &
 	APIDS="${APIDS:-} $!"
-	eval "exec $3>\"\$T/\$1.hold\""
+	sleep 3600 >"$T/$1.hold" &
+	APIDS="$APIDS $!"
 	wait_until 10 grep -q '^attached' "$T/$1.out"
 }
-attach "$HOS" "$HID" 7 && attach "$VIC" "$VID" 8
+attach "$HOS" "$HID" && attach "$VIC" "$VID"
 ok $? "two sandboxes attached ($(cat "$T/$HOS.out") / $(cat "$T/$VIC.out"))"
 HGW=$(awk '/^attached/ { sub("/.*", "", $3); print $3 }' "$T/$HOS.out")
 VGW=$(awk '/^attached/ { sub("/.*", "", $3); print $3 }' "$T/$VIC.out")
@@ -116,8 +119,8 @@ ok $? "the hostile sandbox floods ($(cat "$T/hostile" 2>/dev/null))"
 flood=$(victim flood)
 summary_ok "$flood"
 ok $? "under the flood, the second sandbox's 50 lookups and 50 fetches succeed, each within 2 s ($flood; alone: ${base##* })"
-summary_ok "$flood" || grep -v ' ok ' "$T/victim-flood" | head -n 5 |
-    while read -r l; do diag "$l"; done
+summary_ok "$flood" || grep -v '^summary' "$T/victim-flood" |
+    sort -k4 -n | tail -n 5 | while read -r l; do diag "$l"; done
 kill -0 "$HPID" 2>/dev/null
 ok $? "the hostile sandbox flooded all along ($(cat "$T/hostile"))"
 kill "$HPID"
@@ -159,4 +162,46 @@ ok $? "nothing of the second sandbox was refused"
 again=$(victim after)
 summary_ok "$again"
 ok $? "after the flood the second sandbox is served as before ($again)"
+
+# --- the resolver's 512 slots, all taken by nine sandboxes at their 64:
+# a tenth's lookups take the slot of the oldest lookup of one holding
+# more than its share, at once, instead of waiting for one to time out
+netd_stop
+netd_start "$NW_DNS" || { echo "Bail out! lensnetd did not restart"; exit 1; }
+r=0
+for i in 1 2 3 4 5 6 7 8 9; do
+	attach "lnf$i-$$" "$(printf '%064d' "$i")" || r=1
+done
+attach "lnfw$$" "$VID" || r=1
+ok $r "ten sandboxes attached"
+VGW=$(awk '/^attached/ { sub("/.*", "", $3); print $3 }' "$T/lnfw$$.out")
+VIC=lnfw$$
+HPIDS=
+for i in 1 2 3 4 5 6 7 8 9; do
+	gw=$(awk '/^attached/ { sub("/.*", "", $3); print $3 }' "$T/lnf$i-$$.out")
+	ip netns exec "lnf$i-$$" $PY hostile "$NW_OK" "$gw" "$T/h$i" 200 dns &
+	HPIDS="$HPIDS $!"
+done
+full() {	# every flooder 4 s on (the lookups' life) and refused
+	for i in 1 2 3 4 5 6 7 8 9; do
+		grep -q 'dns_sent=[0-9][0-9][0-9][0-9]' "$T/h$i" 2>/dev/null ||
+		    return 1
+	done
+}
+wait_until 30 full
+ok $? "nine sandboxes flood DNS ($(cat "$T/h9" 2>/dev/null))"
+queued=$(victim queued)
+summary_ok "$queued"
+ok $? "the tenth's 50 lookups and 50 fetches succeed, each within 2 s ($queued)"
+summary_ok "$queued" || grep -v '^summary' "$T/victim-queued" |
+    sort -k4 -n | tail -n 5 | while read -r l; do diag "$l"; done
+for p in $HPIDS; do kill "$p"; done
+HPIDS=
+shared() {	# the nine's lookups given up for the tenth, audited
+	"$LENSCTL" audit show --json --dir "$T/audit" 2>/dev/null |
+	    grep '"type":"net.limit"' | grep '"dns-share"' >"$T/share"
+	[ -s "$T/share" ] && ! grep -q "\"$VID\"" "$T/share"
+}
+wait_until 10 shared
+ok $? "the slots it took from the nine are audited as their net.limit dns-share summaries ($(wc -l <"$T/share") events)"
 tap_done
