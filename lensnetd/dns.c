@@ -26,6 +26,17 @@
  * flight, 256 client queries in flight and 32 TCP connections (10 s
  * idle) per sandbox, a cache of 8192 answers or 8 MiB with TTLs held
  * between 5 s and 1 h (negative answers: the SOA minimum, else 30 s).
+ *
+ * Fairness: each upstream lookup belongs to the sandbox whose query
+ * (or whose proxied connection's NETD_RESOLVE) started it; another
+ * sandbox asking the same question meanwhile waits on it for free.  A
+ * sandbox has at most netd_limits.lookups lookups in flight or waiting
+ * for a slot: past that its new ones are answered SERVFAIL at once and
+ * counted (one "net.limit" event per second).  When all 512 slots are
+ * taken, a sandbox that holds fewer than another (by two or more)
+ * takes the slot of that one's oldest lookup (lookup_preempt()); else
+ * its new lookups wait in its queue, and a slot that frees goes to the
+ * queues in turn, one sandbox after the other.
  */
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -70,7 +81,7 @@
 #define MAX_LOOKUPS	512		/* upstream queries in flight */
 #define UDP_POOL	MAX_LOOKUPS	/* upstream UDP sockets, one a lookup */
 #define FD_TOP		65536		/* the pool ends below this */
-#define MAX_WAITERS	64		/* clients waiting on one lookup */
+#define MAX_WAITERS	64		/* one sandbox's waiting on a lookup */
 #define CACHE_ENTRIES	8192
 #define CACHE_BYTES	(8 * 1024 * 1024)
 #define TTL_MIN		5		/* cache at least this long */
@@ -130,6 +141,13 @@ struct sandbox {
 	struct denytree		 denies;
 	int			 ndenies;
 	struct mapslot		 maps[MAP_SLOTS];
+	/* fairness: lookups it started, waiting ones, refusals */
+	int			 nlookups;
+	TAILQ_HEAD(, waiter)	 queued;	/* wait for a slot */
+	int			 nqueued;
+	TAILQ_ENTRY(sandbox)	 rrentry;	/* in rrq while queued */
+	uint64_t		 refused;	/* this second */
+	uint64_t		 preempted;	/* ... and given up */
 };
 
 struct resolve {
@@ -158,6 +176,7 @@ TAILQ_HEAD(waitq, waiter);
 
 struct lookup {
 	TAILQ_ENTRY(lookup)	 entry;
+	uint32_t		 owner;		/* the sandbox, or 0 */
 	struct dns_question	 q;		/* lower case */
 	uint16_t		 id;
 	int			 fd, tcp, tries;
@@ -168,7 +187,6 @@ struct lookup {
 	uint8_t			*tbuf;		/* TCP answer */
 	size_t			 tlen, twpos;
 	struct waitq		 waiters;
-	int			 nwaiters;
 };
 
 struct centry {
@@ -201,6 +219,9 @@ static uint64_t			 next_tcpreq = 1;
 static TAILQ_HEAD(, sandbox)	 sandboxes = TAILQ_HEAD_INITIALIZER(sandboxes);
 static TAILQ_HEAD(, lookup)	 lookups = TAILQ_HEAD_INITIALIZER(lookups);
 static int			 nlookups;
+/* sandboxes with lookups waiting for a slot, served in turn */
+static TAILQ_HEAD(, sandbox)	 rrq = TAILQ_HEAD_INITIALIZER(rrq);
+static int			 dequeue_busy;
 static int			 parent_slow;	/* its queue is too long */
 static struct ctree		 cache = RB_INITIALIZER(&cache);
 static TAILQ_HEAD(centryq, centry) cache_lru =
@@ -233,6 +254,8 @@ static void	lookup_read(int, short, void *);
 static void	lookup_timeout(int, short, void *);
 static void	tconn_io(int, short, void *);
 static void	tconn_close(struct tconn *);
+static void	lookup_dequeue(void);
+static void	lookup_preempt(struct sandbox *);
 
 static int
 denycmp(struct denyent *a, struct denyent *b)
@@ -349,24 +372,20 @@ to_parent(uint32_t type, uint32_t peerid, const void *data, size_t len)
 
 /* audit */
 
+/* an event of type with details j (taken) for the parent to send */
 static void
-audit_emit(struct sandbox *sb, const char *type, const char *name,
-    const char *qtype, const char *reason, uint32_t count)
+audit_json(struct sandbox *sb, const char *type, json_t *j)
 {
 	struct netd_audit	 a;
 	struct ibuf		*b;
-	json_t			*j;
 	char			*s;
 
-	j = json_pack("{s:I,s:s,s:s,s:s,s:s}", "count", (json_int_t)count,
-	    "name", name, "qtype", qtype, "reason", reason,
-	    "sandbox", sb->id);
 	if (j == NULL)
-		fatalx("audit details for %s", name);
+		fatalx("audit details for %s", type);
 	s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
 	json_decref(j);
 	if (s == NULL)
-		fatalx("audit details for %s", name);
+		fatalx("audit details for %s", type);
 	memset(&a, 0, sizeof(a));
 	strlcpy(a.type, type, sizeof(a.type));
 	if ((b = imsg_create(&parent.ibuf, IMSG_NETD_AUDIT, sb->sbx, 0,
@@ -377,6 +396,15 @@ audit_emit(struct sandbox *sb, const char *type, const char *name,
 	imsg_close(&parent.ibuf, b);
 	parent_queued();
 	free(s);
+}
+
+static void
+audit_emit(struct sandbox *sb, const char *type, const char *name,
+    const char *qtype, const char *reason, uint32_t count)
+{
+	audit_json(sb, type, json_pack("{s:I,s:s,s:s,s:s,s:s}", "count",
+	    (json_int_t)count, "name", name, "qtype", qtype,
+	    "reason", reason, "sandbox", sb->id));
 }
 
 static void
@@ -428,12 +456,31 @@ deny_note(struct sandbox *sb, const char *type, const char *name,
 	deny_arm(sb);
 }
 
+/* a lookup refused by the sandbox's limit: counted, in the next event */
+static void
+limit_note(struct sandbox *sb)
+{
+	sb->refused++;
+	deny_arm(sb);
+}
+
 /* flush counts whose second is over; forget names quiet for a while */
 static void
 deny_flush(struct sandbox *sb, int all)
 {
 	struct denyent	*e, *next;
 	uint64_t	 now = now_ms();
+
+	if (sb->refused > 0) {
+		audit_json(sb, "net.limit", limit_event(sb->id, "dns-lookups",
+		    netd_limits.lookups, sb->refused));
+		sb->refused = 0;
+	}
+	if (sb->preempted > 0) {
+		audit_json(sb, "net.limit", limit_event(sb->id, "dns-share",
+		    MAX_LOOKUPS, sb->preempted));
+		sb->preempted = 0;
+	}
 
 	RB_FOREACH_SAFE(e, denytree, &sb->denies, next) {
 		if (e->pending > 0 && (all || now - e->last >= DENY_GAP_MS)) {
@@ -769,6 +816,7 @@ static void
 lookup_free(struct lookup *l)
 {
 	struct waiter	*w;
+	struct sandbox	*sb;
 
 	while ((w = TAILQ_FIRST(&l->waiters)) != NULL) {
 		TAILQ_REMOVE(&l->waiters, w, entry);
@@ -779,7 +827,10 @@ lookup_free(struct lookup *l)
 	free(l->tbuf);
 	TAILQ_REMOVE(&lookups, l, entry);
 	nlookups--;
+	if (l->owner != 0 && (sb = sandbox_find(l->owner)) != NULL)
+		sb->nlookups--;
 	free(l);
+	lookup_dequeue();
 }
 
 static void
@@ -983,14 +1034,37 @@ lookup_read(int fd, short ev, void *arg)
 	lookup_finish(l, pktbuf, n);
 }
 
+/* the lookup asking cq already, or NULL */
 static struct lookup *
-lookup_get(const struct dns_question *cq)
+lookup_find(const struct dns_question *cq)
 {
 	struct lookup	*l;
 
 	TAILQ_FOREACH(l, &lookups, entry)
 		if (l->q.qtype == cq->qtype && strcmp(l->q.name, cq->name) == 0)
-			return l->nwaiters < MAX_WAITERS ? l : NULL;
+			return l;
+	return NULL;
+}
+
+/* how many of l's waiters are sandbox sbx's */
+static int
+lookup_waiters(const struct lookup *l, uint32_t sbx)
+{
+	const struct waiter	*w;
+	int			 n = 0;
+
+	TAILQ_FOREACH(w, &l->waiters, entry)
+		if (w->sbx == sbx)
+			n++;
+	return n;
+}
+
+/* a lookup for cq started by sb (NULL: nobody's), under the 512 */
+static struct lookup *
+lookup_new(const struct dns_question *cq, struct sandbox *sb)
+{
+	struct lookup	*l;
+
 	if (nlookups >= MAX_LOOKUPS || (l = calloc(1, sizeof(*l))) == NULL)
 		return NULL;
 	strlcpy(l->q.name, cq->name, sizeof(l->q.name));
@@ -1005,6 +1079,10 @@ lookup_get(const struct dns_question *cq)
 	evtimer_set(&l->ev_to, lookup_timeout, l);
 	TAILQ_INSERT_TAIL(&lookups, l, entry);
 	nlookups++;
+	if (sb != NULL) {
+		l->owner = sb->sbx;
+		sb->nlookups++;
+	}
 	if (lookup_send(l) == -1) {
 		lookup_free(l);
 		return NULL;
@@ -1018,6 +1096,7 @@ resolve(struct waiter *w)
 {
 	struct centry	*c;
 	struct lookup	*l;
+	struct sandbox	*sb;
 	const char	*why;
 
 	if ((c = cache_get(&w->q)) != NULL) {
@@ -1028,13 +1107,103 @@ resolve(struct waiter *w)
 		}
 		cache_remove(c);
 	}
-	if ((l = lookup_get(&w->q)) == NULL) {
-		waiter_answer(w, NULL, 0);
-		free(w);
+	/* the same question asked already: no slot taken */
+	if ((l = lookup_find(&w->q)) != NULL) {
+		if (lookup_waiters(l, w->sbx) >= MAX_WAITERS)
+			goto fail;
+		goto wait;
+	}
+	sb = sandbox_find(w->sbx);
+	if (sb != NULL &&
+	    sb->nlookups + sb->nqueued >= (int)netd_limits.lookups) {
+		log_debug("sandbox %u: %s: %d lookups in flight, refused",
+		    sb->sbx, w->q.name, sb->nlookups + sb->nqueued);
+		limit_note(sb);
+		goto fail;
+	}
+	if (nlookups >= MAX_LOOKUPS && sb != NULL)
+		lookup_preempt(sb);
+	if (nlookups >= MAX_LOOKUPS) {
+		if (sb == NULL)
+			goto fail;
+		/* lookup_dequeue() starts it when its turn comes */
+		TAILQ_INSERT_TAIL(&sb->queued, w, entry);
+		if (sb->nqueued++ == 0)
+			TAILQ_INSERT_TAIL(&rrq, sb, rrentry);
 		return;
 	}
+	if ((l = lookup_new(&w->q, sb)) == NULL)
+		goto fail;
+ wait:
 	TAILQ_INSERT_TAIL(&l->waiters, w, entry);
-	l->nwaiters++;
+	return;
+ fail:
+	waiter_answer(w, NULL, 0);
+	free(w);
+}
+
+/*
+ * All slots are taken and sb wants one: when another sandbox holds
+ * more than sb's share and one more, its oldest lookup that only it
+ * waits on is given up (SERVFAIL to its clients) and the slot is sb's.
+ * So many sandboxes at their limit cannot make another wait for their
+ * lookups to time out: each gets an equal share of the 512.
+ */
+static void
+lookup_preempt(struct sandbox *sb)
+{
+	struct sandbox	*h = NULL, *s;
+	struct lookup	*l;
+	struct waiter	*w;
+
+	TAILQ_FOREACH(s, &sandboxes, entry)
+		if (h == NULL || s->nlookups > h->nlookups)
+			h = s;
+	if (h == NULL || h == sb || h->nlookups <= sb->nlookups + 1)
+		return;
+	TAILQ_FOREACH(l, &lookups, entry) {	/* oldest first */
+		if (l->owner != h->sbx)
+			continue;
+		TAILQ_FOREACH(w, &l->waiters, entry)
+			if (w->sbx != h->sbx)
+				break;
+		if (w == NULL)
+			break;
+	}
+	if (l == NULL)
+		return;
+	log_debug("sandbox %u: %s given up for sandbox %u (%d lookups "
+	    "against %d)", h->sbx, l->q.name, sb->sbx, h->nlookups,
+	    sb->nlookups);
+	h->preempted++;
+	deny_arm(h);
+	dequeue_busy++;		/* the slot is sb's, not the queues' */
+	lookup_finish(l, NULL, 0);
+	dequeue_busy--;
+}
+
+/*
+ * Slots are free: the sandboxes with waiting lookups take them in
+ * turn, one each, the one served going to the end of the line.
+ */
+static void
+lookup_dequeue(void)
+{
+	struct sandbox	*sb;
+	struct waiter	*w;
+
+	if (dequeue_busy)	/* resolve() may come back here */
+		return;
+	dequeue_busy++;
+	while (nlookups < MAX_LOOKUPS && (sb = TAILQ_FIRST(&rrq)) != NULL) {
+		w = TAILQ_FIRST(&sb->queued);
+		TAILQ_REMOVE(&sb->queued, w, entry);
+		TAILQ_REMOVE(&rrq, sb, rrentry);
+		if (--sb->nqueued > 0)
+			TAILQ_INSERT_TAIL(&rrq, sb, rrentry);
+		resolve(w);
+	}
+	dequeue_busy--;
 }
 
 /* queries from sandboxes */
@@ -1305,13 +1474,24 @@ sandbox_gone(struct sandbox *sb)
 	struct waiter	*w, *wn;
 
 	/* its clients get no answer; RESOLVE requests do */
-	TAILQ_FOREACH(l, &lookups, entry)
+	TAILQ_FOREACH(l, &lookups, entry) {
+		if (l->owner == sb->sbx)
+			l->owner = 0;
 		TAILQ_FOREACH_SAFE(w, &l->waiters, entry, wn)
 			if (w->kind != W_RESOLVE && w->sbx == sb->sbx) {
 				TAILQ_REMOVE(&l->waiters, w, entry);
-				l->nwaiters--;
 				free(w);
 			}
+	}
+	if (sb->nqueued > 0)
+		TAILQ_REMOVE(&rrq, sb, rrentry);
+	while ((w = TAILQ_FIRST(&sb->queued)) != NULL) {
+		TAILQ_REMOVE(&sb->queued, w, entry);
+		if (w->kind == W_RESOLVE)
+			waiter_answer(w, NULL, 0);
+		free(w);
+	}
+	sb->nqueued = 0;
 	deny_flush(sb, 1);
 	evtimer_del(&sb->ev_flush);
 	sandbox_close_listeners(sb, 0);
@@ -1364,6 +1544,7 @@ msg_sandbox(struct imsg *im)
 	sb->pol = pol;
 	sb->udpfd = sb->tcpfd = -1;
 	TAILQ_INIT(&sb->conns);
+	TAILQ_INIT(&sb->queued);
 	RB_INIT(&sb->denies);
 	evtimer_set(&sb->ev_flush, deny_timer, sb);
 	TAILQ_INSERT_TAIL(&sandboxes, sb, entry);

@@ -104,8 +104,9 @@ static void	child_dispatch(int, short, void *);
 static __attribute__((noreturn)) void
 usage(void)
 {
-	fprintf(stderr, "usage: lensnetd [-dv] [-a auditsock] [-n instance] "
-	    "[-p pool] [-s socket] -u upstream[:port]\n");
+	fprintf(stderr, "usage: lensnetd [-dv] [-a auditsock] [-c conns] "
+	    "[-l lookups] [-n instance]\n"
+	    "\t[-p pool] [-r rate[:burst]] [-s socket] -u upstream[:port]\n");
 	exit(2);
 }
 
@@ -980,12 +981,19 @@ main(int argc, char *argv[])
 	strlcpy(sockpath, NETD_SOCKET, sizeof(sockpath));
 	strlcpy(auditsock, NETD_AUDITSOCK, sizeof(auditsock));
 	parse_pool("10.200.0.0/16");
-	while ((ch = getopt(argc, argv, "a:dn:p:s:u:v")) != -1) {
+	while ((ch = getopt(argc, argv, "a:c:dl:n:p:r:s:u:v")) != -1) {
 		switch (ch) {
 		case 'a':
 			if (strlcpy(auditsock, optarg, sizeof(auditsock)) >=
 			    sizeof(auditsock))
 				errx(2, "-a %s: path too long", optarg);
+			break;
+		case 'c':
+		case 'l':
+		case 'r':
+			if (limits_option(&netd_limits, ch, optarg, err,
+			    sizeof(err)) == -1)
+				errx(2, "%s", err);
 			break;
 		case 'd':
 			debug = 1;
@@ -1101,6 +1109,9 @@ main(int argc, char *argv[])
 	log_info("started: instance %s, socket %s, pool %s/%d, audit %s",
 	    instance, sockpath, inet_ntoa((struct in_addr){ htonl(pool_base) }),
 	    pool_bits, auditsock);
+	log_info("per sandbox: %u connections, %u new each second (%u at "
+	    "once), %u DNS lookups in flight", netd_limits.conns,
+	    netd_limits.rate, netd_limits.burst, netd_limits.lookups);
 	event_dispatch();
 	if (unlink(sockpath) == -1 && errno != ENOENT)
 		log_warn("unlink %s", sockpath);

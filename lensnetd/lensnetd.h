@@ -46,6 +46,38 @@ struct netd_role {
 int	dns_main(int fd, void *arg);
 int	proxy_main(int fd, void *arg);
 
+/*
+ * limits.c: what one sandbox may take of lensnetd, so that it cannot
+ * deny service to another (lensnetd -c, -l, -r).  The parent sets
+ * netd_limits before it forks the children.
+ */
+#define NETD_LIM_CONNS		256	/* open proxy connections */
+#define NETD_LIM_CONNS_MAX	65536
+#define NETD_LIM_LOOKUPS	64	/* DNS lookups in flight or waiting */
+#define NETD_LIM_LOOKUPS_MAX	256	/* half the dns child's 512 */
+#define NETD_LIM_RATE		100	/* new connections each second */
+#define NETD_LIM_RATE_MAX	100000
+#define NETD_LIM_BURST		200	/* ... and at once */
+#define NETD_LIM_BURST_MAX	1000000
+struct netd_limits {
+	unsigned int	 conns, lookups, rate, burst;
+};
+extern struct netd_limits netd_limits;
+/* option opt ('c', 'l', 'r') with its argument; -1 with a message */
+int	limits_option(struct netd_limits *, int opt, const char *arg,
+	    char *err, size_t errlen);
+/* a token bucket: 0 when a token was there (and is taken), else -1 */
+struct tbucket {
+	uint64_t	 last_ms;	/* 0: not used yet (full) */
+	uint64_t	 milli;		/* thousandths of a token */
+};
+int	tbucket_take(struct tbucket *, unsigned int rate, unsigned int burst,
+	    uint64_t now_ms);
+/* the details of a net.limit summary event (a jansson json_t *) */
+struct json_t;
+struct json_t *limit_event(const char *sandbox, const char *limit,
+	    unsigned int max, uint64_t refused);
+
 /* ports of the listeners in every gateway namespace (on the gateway) */
 #define NETD_PORT_DNS		53	/* udp and tcp */
 #define NETD_PORT_TRANSPARENT	15001	/* redirected tcp */

@@ -100,6 +100,12 @@ struct dir {
 
 struct sbx;
 
+/* the limits a sandbox's new connection may be refused by */
+enum { LIM_CONNS, LIM_PUBLISHED, LIM_RATE, LIM_N };
+static const char *const lim_names[LIM_N] = {
+	"connections", "published-connections", "connection-rate",
+};
+
 struct conn {
 	TAILQ_ENTRY(conn)	 entry;		/* in conns */
 	TAILQ_ENTRY(conn)	 sentry;	/* in sbx->conns */
@@ -168,6 +174,10 @@ struct sbx {
 	int			 ndnsmap;
 	struct rcache		 rc;		/* NETD_RESOLVED answers */
 	struct auditagg		 agg;
+	/* per-sandbox limits (netd_limits): [0] egress, [1] published */
+	int			 nconns[2];
+	struct tbucket		 rate;		/* new egress connections */
+	uint64_t		 refused[LIM_N];	/* this second */
 };
 
 static TAILQ_HEAD(, sbx)	 sbxs = TAILQ_HEAD_INITIALIZER(sbxs);
@@ -186,6 +196,8 @@ static struct proxy_conf	 pconf;
 static struct event		 ev_term, ev_tick;
 static uint64_t			 next_reqid = 1;
 static long			 nconns, maxconns;
+static unsigned int		 sbx_maxconns;	/* netd_limits.conns, or
+						 * less: half of maxconns */
 static int			 accept_paused;
 
 /*
@@ -257,6 +269,15 @@ mono_sec(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return now.tv_sec;
+}
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec	 now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
 static struct sbx *
@@ -439,6 +460,50 @@ audit_conn(struct conn *c, const char *verdict, const char *reason)
 	g->sent++;
 }
 
+/* one net.limit event per limit that refused something this second */
+static void
+limit_flush(struct sbx *s)
+{
+	json_t		*o;
+	unsigned int	 max;
+	int		 i;
+
+	for (i = 0; i < LIM_N; i++) {
+		if (s->refused[i] == 0)
+			continue;
+		max = i == LIM_RATE ? netd_limits.rate : sbx_maxconns;
+		if ((o = limit_event(s->sandbox, lim_names[i], max,
+		    s->refused[i])) == NULL)
+			continue;	/* counted on, sent next second */
+		if (audit_send(s, "net.limit", o) == 0)
+			s->refused[i] = 0;
+		json_decref(o);
+	}
+}
+
+/*
+ * May this listener's sandbox open one more connection?  No when it
+ * holds its share already or opens them faster than its rate: the
+ * connection is closed at once, without a slot of anyone else's.
+ */
+static int
+sbx_admit(struct listener *l)
+{
+	struct sbx	*s = l->sbx;
+	int		 pub = l->kind == NETD_L_PUBLISH;
+
+	if ((unsigned int)s->nconns[pub] >= sbx_maxconns) {
+		s->refused[pub ? LIM_PUBLISHED : LIM_CONNS]++;
+		return -1;
+	}
+	if (!pub && tbucket_take(&s->rate, netd_limits.rate,
+	    netd_limits.burst, mono_ms()) == -1) {
+		s->refused[LIM_RATE]++;
+		return -1;
+	}
+	return 0;
+}
+
 static void
 tick(int fd, short ev, void *arg)
 {
@@ -451,12 +516,14 @@ tick(int fd, short ev, void *arg)
 	(void)arg;
 	if (accept_paused && conns_room(FD_RESERVE))
 		accept_pause(0);
-	TAILQ_FOREACH(s, &sbxs, entry)
+	TAILQ_FOREACH(s, &sbxs, entry) {
 		if (s->agg.window != now) {
 			audit_flush(s);
 			s->agg.sent = 0;
 			s->agg.window = now;
 		}
+		limit_flush(s);
+	}
 	evtimer_add(&ev_tick, &tv);
 }
 
@@ -603,6 +670,7 @@ conn_close(struct conn *c, const char *reason)
 	dir_unpipe(&c->down);
 	TAILQ_REMOVE(&conns, c, entry);
 	TAILQ_REMOVE(&c->sbx->conns, c, sentry);
+	c->sbx->nconns[c->kind == NETD_L_PUBLISH]--;
 	free(c);
 	if (--nconns, conns_room(FD_RESERVE))
 		accept_pause(0);
@@ -1569,6 +1637,7 @@ conn_new(struct listener *l, int fd)
 	evtimer_set(&c->tev, conn_timeout, c);
 	TAILQ_INSERT_TAIL(&conns, c, entry);
 	TAILQ_INSERT_TAIL(&l->sbx->conns, c, sentry);
+	l->sbx->nconns[c->kind == NETD_L_PUBLISH]++;
 	if (++nconns, !conns_room(0))
 		accept_pause(1);
 	return c;
@@ -1591,6 +1660,10 @@ listener_accept(int fd, short ev, void *arg)
 			log_warnx("accept: out of descriptors");
 			accept_pause(1);
 		}
+		return;
+	}
+	if (sbx_admit(l) == -1) {
+		close(s);
 		return;
 	}
 	if ((c = conn_new(l, s)) == NULL) {
@@ -1688,6 +1761,7 @@ sbx_gone(struct sbx *s)
 	while ((c = TAILQ_FIRST(&s->conns)) != NULL)
 		conn_close(c, "sandbox gone");
 	audit_flush(s);
+	limit_flush(s);
 	while ((l = TAILQ_FIRST(&s->listeners)) != NULL) {
 		TAILQ_REMOVE(&s->listeners, l, entry);
 		if (l->active)
@@ -1962,6 +2036,14 @@ limits(void)
 	if (rl.rlim_cur < 4096)
 		log_warnx("RLIMIT_NOFILE is %lu: at most %ld connections",
 		    (unsigned long)rl.rlim_cur, maxconns);
+	/* one sandbox never takes more than half of them */
+	sbx_maxconns = netd_limits.conns;
+	if (sbx_maxconns > maxconns / 2) {
+		sbx_maxconns = maxconns / 2 > 0 ? maxconns / 2 : 1;
+		log_warnx("%u connections per sandbox: more than half of "
+		    "the %ld this proxy can hold, %u instead",
+		    netd_limits.conns, maxconns, sbx_maxconns);
+	}
 }
 
 void

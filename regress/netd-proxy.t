@@ -144,8 +144,10 @@ network:
       # contains every address but names no private range
       - {match: "0.0.0.0/0:9", verdict: allow}
 EOF
+# the per-sandbox limits well above the 1000 tunnels held at once below
+# (regress/attack/netd-fairness.t tests them)
 bg "$G" "$H" run -P "$T/policy" -S $CL -t $GW:15001 -c $GW:3128 \
-    -p 198.18.$N.1:18080:7 -C 1500 -B 200 -I 5000 \
+    -p 198.18.$N.1:18080:7 -C 1500 -B 200 -I 5000 -O c=2000 -O r=100000 \
     -r ok.test=$REAL -r loop.test=127.0.0.1 -r meta.test=169.254.169.254 \
     -r mapped.test=::ffff:127.0.0.1 -r nowhere.test=$DROP -r a.web.test=$EVIL \
     -r tt.test=$REAL -L 2 -M ok.test=198.18.$N.99 \

@@ -276,8 +276,11 @@ lens_start() {
 	auditd_start -u _lensnet >/dev/null 2>&1 ||
 	    { why lens "lensauditd did not start"; return 1; }
 	NETD_INST=bench$$
+	# one sandbox measured at capacity (BENCH_NET_IDLE connections):
+	# the per-sandbox limits as high as they go
 	"$OBJ/lensnetd" -d -n "$NETD_INST" -s "$T/netd.sock" \
-	    -a "$T/auditd.sock" -u "$NW_DNS" >>"$T/netd.log" 2>&1 &
+	    -a "$T/auditd.sock" -u "$NW_DNS" -c 65536 -l 256 \
+	    -r 100000:1000000 >>"$T/netd.log" 2>&1 &
 	NETD_PID=$!
 	if ! wait_until 20 test -S "$T/netd.sock"; then
 		why lens "lensnetd did not start: $(tail -n 1 "$T/netd.log")"

@@ -26,6 +26,7 @@
  *			"harness: resolve NAME: N addresses"
  *	-M name=addr	DNSMAP entry sent on SIGUSR1 (repeatable)
  *	-b		the proxy never splices (struct proxy_conf buffered)
+ *	-O X=VALUE	a per-sandbox limit, as lensnetd -X VALUE (c, l, r)
  *	SIGUSR2 sends NETD_SANDBOX with the same policy again (a reload).
  *   proxyharness echo addr:port
  *	An echo server (poll, non-blocking); on EOF it flushes and shuts
@@ -269,7 +270,7 @@ run(int argc, char **argv)
 	memset(&role, 0, sizeof(role));
 	strlcpy(sb.sandbox, "0123456789abcdef0123456789abcdef"
 	    "0123456789abcdef0123456789abcdef", sizeof(sb.sandbox));
-	while ((ch = getopt(argc, argv, "B:bC:c:H:I:L:M:m:P:p:r:S:T:t:")) !=
+	while ((ch = getopt(argc, argv, "B:bC:c:H:I:L:M:m:O:P:p:r:S:T:t:")) !=
 	    -1) {
 		switch (ch) {
 		case 'b':
@@ -303,6 +304,13 @@ run(int argc, char **argv)
 			break;
 		case 'm':
 			add_ent(dnsmap, &ndnsmap, optarg);
+			break;
+		case 'O':
+			if (optarg[0] == '\0' || optarg[1] != '=' ||
+			    limits_option(&netd_limits, optarg[0], optarg + 2,
+			    err_, sizeof(err_)) == -1)
+				errx(1, "-O %s: %s", optarg, optarg[0] != '\0' &&
+				    optarg[1] == '=' ? err_ : "need X=VALUE");
 			break;
 		case 'P':
 			if ((f = fopen(optarg, "r")) == NULL)
