@@ -789,16 +789,22 @@ http_refuse(struct conn *c, const uint8_t *p, size_t n)
 {
 	struct peek_http h;
 	const char	*why;
-	char		 reason[400];
+	char		 reason[400], host[NETD_NAME_SIZE];
+	uint16_t	 port;
+	size_t		 cut;
+	int		 isip;
 
 	if (n == 0)
 		return;
 	if (c->refused == 0) {
-		if (peek_http(p, n, &h, &why) == PEEK_FOUND)
+		if (peek_http(p, n, &h, &why) == PEEK_FOUND) {
+			if (peek_http_target(p, &h, host, &port, &isip, &cut,
+			    &why) != 1)
+				strlcpy(host, h.host, sizeof(host));
 			snprintf(reason, sizeof(reason), "pipelined request "
-			    "(Host %s) after the first refused: one request "
-			    "per plain HTTP connection", h.host);
-		else
+			    "for %s after the first refused: one request "
+			    "per plain HTTP connection", host);
+		} else
 			snprintf(reason, sizeof(reason), "%zu bytes after the "
 			    "first request refused: one request per plain "
 			    "HTTP connection", n);
