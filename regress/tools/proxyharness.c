@@ -609,6 +609,7 @@ stall(const char *where, const char *data)
 {
 	struct sockaddr_storage	 ss;
 	struct linger		 lg = { 1, 0 };
+	struct pollfd		 pfd;
 	sigset_t		 set;
 	char			 buf[4096];
 	size_t			 n;
@@ -628,7 +629,9 @@ stall(const char *where, const char *data)
 		err(1, "connect %s", where);
 	if (write(fd, buf, n) != (ssize_t)n)
 		err(1, "write");
-	if (read(fd, buf, 1) != 1)
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, 10000) != 1 || read(fd, buf, 1) != 1)
 		errx(1, "stall: no answer");
 	printf("flowing\n");
 	fflush(stdout);
