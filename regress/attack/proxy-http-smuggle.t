@@ -13,7 +13,7 @@
 . "$(dirname "$0")/proxyworld.sh"
 
 pw_need || exit 0
-tap_plan 42
+tap_plan 43
 tmpdir_setup
 
 pw_setup
@@ -202,5 +202,7 @@ ok $? "CONNECT: an absolute-form request for bad.test in the tunnel refused"
 [ "$(tr -d '\r' <"$T/real.log" | grep -ci '^host: bad.test')" = 0 ] &&
     ! tr -d '\r' <"$T/real.log" | grep -qi 'http://bad.test'
 ok $? "ok.test never received a request naming bad.test"
+kill -0 "$PROXY" && ! grep -q Sanitizer "$T/h.err"
+ok $? "the proxy still runs, no sanitizer report"
 
 tap_done
