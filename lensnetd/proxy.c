@@ -13,6 +13,10 @@
  *    to one a CIDR rule allows.
  *  - CONNECT listener: an explicit HTTP proxy; the same decision on the
  *    request's host:port.
+ *  - plain HTTP (transparent, absolute-form through the CONNECT listener,
+ *    or in a tunnel an http rule allows) carries one request: the one
+ *    decided.  Its body is framed and what follows it never goes
+ *    upstream (http_frame).
  *  - published ports: the host side accepts, the parent gives us a
  *    socket in the gateway namespace (NETD_INWARD_SOCKET) and we
  *    connect it to the sandbox.
