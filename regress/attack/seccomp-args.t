@@ -104,7 +104,8 @@ for c in listener:socket-unix:socket writer:socket-unix:socket \
 	role=${c%%:*}; rest=${c#*:}; call=${rest%%:*}; sys=${rest#*:}
 	: >"$T/auditd.log"
 	LENS_REGRESS_SIGSYS=$role:$call timeout 20 "$RAUDITD" -d \
-	    -D "$T/audit" -s "$T/auditd.sock" >>"$T/auditd.log" 2>&1
+	    -D "$T/audit" -s "$T/auditd.sock" -P "$T/audit.pub" \
+	    >>"$T/auditd.log" 2>&1
 	rc=$?
 	died "$role" "$call" "$sys" "$T/auditd.log"
 	ok $? "lensauditd $role: $call kills it, the parent names $sys"
