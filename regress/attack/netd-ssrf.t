@@ -113,17 +113,22 @@ raw() {	# raw DST PORT REQUEST: the bytes of the answer, printable
 	    tr -c '[:print:]\n' '.' | head -c 300
 }
 hits() { [ ! -s "$T/host-hits" ]; }
-breach() {	# breach OUTPUT: did the host's listener answer or see anyone?
-	echo "$1" | grep -q host-secret || ! hits
+mark() { H0=$(wc -l <"$T/host-hits"); }
+breach() {	# breach OUTPUT: did the host's listener answer, or see anyone
+		# since mark?
+	echo "$1" | grep -q host-secret || [ "$(wc -l <"$T/host-hits")" -gt "$H0" ]
 }
 
 for h in $SPELL; do
+	mark
 	out=$(raw "$NW_OK" 80 "GET / HTTP/1.1\r\nHost: $h:$HP\r\nConnection: close\r\n\r\n")
 	! breach "$out"
 	ok $? "transparent, Host: $h:$HP -> not the host ($(echo "$out" | head -n 1))"
+	mark
 	out=$(raw "$PH" "$PP" "GET http://$h:$HP/ HTTP/1.1\r\nHost: $h:$HP\r\nConnection: close\r\n\r\n")
 	! breach "$out"
 	ok $? "HTTP_PROXY, GET http://$h:$HP/ -> not the host ($(echo "$out" | head -n 1))"
+	mark
 	out=$(raw "$PH" "$PP" "CONNECT $h:$HP HTTP/1.1\r\nHost: $h:$HP\r\n\r\nGET / HTTP/1.0\r\n\r\n")
 	! breach "$out"
 	ok $? "CONNECT $h:$HP -> not the host ($(echo "$out" | head -n 1))"
@@ -145,6 +150,7 @@ echo "$out" | grep -q '^ok-web'
 ok $? "transparent, Host: 169.254.169.254 to ok.test's address ends at ok.test ($(echo "$out" | tail -n 1))"
 
 # raw TCP under a 0.0.0.0/0 rule: still not the host's own address
+mark
 out=$(raw "$HLINK" "$HP" "hello\n")
 ! breach "$out"
 ok $? "raw TCP to the host's address $HLINK:$HP under 0.0.0.0/0:* -> refused"
