@@ -12,7 +12,7 @@ LENS_REGRESS=$(cd "$(dirname "$0")/.." && pwd)
 . "$LENS_REGRESS/daemon.sh"
 vmm_require
 
-tap_plan 8
+tap_plan 10
 tmpdir_setup
 vmm_setup
 R="--rootfs $ROOTFS --backend jail"
@@ -51,4 +51,19 @@ ok $? "its files are not on the host's disk ($f)"
 lctl rm -f w >/dev/null
 [ ! -e "$T/state/sandboxes/$id" ]
 ok $? "rm removes the sandbox's state directory"
+
+# a tree deeper than PATH_MAX in the writable layer must not defeat rm
+# (a guard: removal by path on the host would give up with ENAMETOOLONG
+# and leave the files; lensvmm's nftw removal coped before the tmpfs
+# too, and now nothing of the layer is on the host)
+id=$(lctl run -d --name deep $R -u root -- sleep 600)
+# built from the bottom (each step wraps the tree in a new parent): no
+# path the sandbox uses is long
+lctl exec -u root deep -- sh -c 'cd /var/tmp && mkdir c && echo deep >c/f && \
+    L=d0123456789abcdef0123456789 && i=0 && while [ $i -lt 300 ]; do \
+    mkdir $L && mv c $L/ && mv $L c || exit 1; i=$((i + 1)); done'
+ok $? "the sandbox made a tree 300 directories (8700 bytes of path) deep"
+lctl rm -f deep >/dev/null 2>&1
+[ ! -e "$T/state/sandboxes/$id" ]
+ok $? "rm removes its state directory all the same"
 tap_done
