@@ -1127,8 +1127,8 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 	sb->next_exec = 1;
 	TAILQ_INSERT_TAIL(&sandboxes, sb, entry);
 
-	/* state directory: lower and root are mount points, upper/work
-	 * belong to the sandbox's root */
+	/* state directory: lower, root and (jail: its tmpfs writable
+	 * layer) upper are mount points in the sandbox's namespace */
 	if ((size_t)snprintf(sb->dir, sizeof(sb->dir), "%s/sandboxes/%s",
 	    statedir, sb->id) >= sizeof(sb->dir))
 		fatalx("state directory path too long");
