@@ -89,6 +89,7 @@
 #define TTL_NEG		30		/* a negative answer without SOA */
 #define DENY_ENTRIES	1024		/* rate-limited names per sandbox */
 #define DENY_GAP_MS	1000
+#define DENY_RATE	20		/* dns.deny events a sandbox a second */
 #define MAP_SLOTS	256		/* DNSMAPs remembered per sandbox */
 #define PARENT_HIGH	(8 * 1024 * 1024)	/* stop reading sandboxes */
 #define PARENT_LOW	(1 * 1024 * 1024)	/* ... until this */
@@ -148,6 +149,12 @@ struct sandbox {
 	TAILQ_ENTRY(sandbox)	 rrentry;	/* in rrq while queued */
 	uint64_t		 refused;	/* this second */
 	uint64_t		 preempted;	/* ... and given up */
+	/* dns.deny events this second; beyond DENY_RATE, summed */
+	uint64_t		 deny_window;	/* ms, start of the second */
+	uint32_t		 deny_sent;
+	uint64_t		 flood_count;	/* refusals not in an event */
+	uint64_t		 flood_events;	/* events they would have been */
+	char			 flood_last[DNS_TEXTSIZE];
 };
 
 struct resolve {
@@ -417,9 +424,44 @@ deny_arm(struct sandbox *sb)
 }
 
 /*
+ * May one more event for this sandbox go out this second?  A sandbox
+ * asking for a new name each time would otherwise make one audit event
+ * per query (the per-name limit below never sees a name twice).
+ */
+static int
+deny_budget(struct sandbox *sb, uint64_t now)
+{
+	if (now - sb->deny_window >= DENY_GAP_MS) {
+		sb->deny_window = now;
+		sb->deny_sent = 0;
+	}
+	if (sb->deny_sent >= DENY_RATE)
+		return 0;
+	sb->deny_sent++;
+	return 1;
+}
+
+/* an event of count refusals, or, over the budget, into the summary */
+static void
+deny_out(struct sandbox *sb, const char *type, const char *name,
+    const char *qtype, const char *reason, uint32_t count, uint64_t now)
+{
+	if (deny_budget(sb, now)) {
+		audit_emit(sb, type, name, qtype, reason, count);
+		return;
+	}
+	sb->flood_count += count;
+	sb->flood_events++;
+	strlcpy(sb->flood_last, name, sizeof(sb->flood_last));
+	deny_arm(sb);
+}
+
+/*
  * An event of this type for this name, rate-limited: the first goes
  * out at once, the next ones within a second are counted and carried
- * by the next event or the flush timer.
+ * by the next event or the flush timer.  Over the sandbox's budget of
+ * DENY_RATE events a second, they are summed into one
+ * dns.deny.summary event a second (deny_flush).
  */
 static void
 deny_note(struct sandbox *sb, const char *type, const char *name,
@@ -436,7 +478,7 @@ deny_note(struct sandbox *sb, const char *type, const char *name,
 		if (sb->ndenies >= DENY_ENTRIES ||
 		    (e = calloc(1, sizeof(*e))) == NULL) {
 			/* no room to rate-limit it: the event goes now */
-			audit_emit(sb, type, name, tbuf, reason, 1);
+			deny_out(sb, type, name, tbuf, reason, 1, now);
 			return;
 		}
 		strlcpy(e->type, type, sizeof(e->type));
@@ -450,7 +492,7 @@ deny_note(struct sandbox *sb, const char *type, const char *name,
 		deny_arm(sb);
 		return;
 	}
-	audit_emit(sb, type, name, tbuf, reason, e->pending + 1);
+	deny_out(sb, type, name, tbuf, reason, e->pending + 1, now);
 	e->pending = 0;
 	e->last = now;
 	deny_arm(sb);
@@ -484,8 +526,8 @@ deny_flush(struct sandbox *sb, int all)
 
 	RB_FOREACH_SAFE(e, denytree, &sb->denies, next) {
 		if (e->pending > 0 && (all || now - e->last >= DENY_GAP_MS)) {
-			audit_emit(sb, e->type, e->name, e->qtype, e->reason,
-			    e->pending);
+			deny_out(sb, e->type, e->name, e->qtype, e->reason,
+			    e->pending, now);
 			e->pending = 0;
 			e->last = now;
 		}
@@ -494,6 +536,14 @@ deny_flush(struct sandbox *sb, int all)
 			sb->ndenies--;
 			free(e);
 		}
+	}
+	if (sb->flood_count > 0) {
+		audit_json(sb, "dns.deny.summary", json_pack(
+		    "{s:I,s:I,s:s,s:s,s:s}", "count",
+		    (json_int_t)sb->flood_count, "events",
+		    (json_int_t)sb->flood_events, "last", sb->flood_last,
+		    "reason", "flood: events aggregated", "sandbox", sb->id));
+		sb->flood_count = sb->flood_events = 0;
 	}
 	if (!all && !RB_EMPTY(&sb->denies))
 		deny_arm(sb);

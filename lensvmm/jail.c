@@ -294,12 +294,36 @@ setup_mounts(struct jail_conf *c, int usernsfd, const int *trees, char *err,
 	size_t			 k;
 
 	snprintf(lower, sizeof(lower), "%s/lower", c->dir);
-	snprintf(upper, sizeof(upper), "%s/upper", c->dir);
-	snprintf(work, sizeof(work), "%s/work", c->dir);
+	snprintf(upper, sizeof(upper), "%s/upper/data", c->dir);
+	snprintf(work, sizeof(work), "%s/upper/work", c->dir);
 	snprintf(root, sizeof(root), "%s/root", c->dir);
 
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1)
 		return jerr(err, errlen, "make the sandbox mounts private");
+
+	/*
+	 * The writable layer: a tmpfs of this mount namespace, never the
+	 * host's disk (a sandbox writing without end would fill the file
+	 * system of the state directory, the host's).  Its pages are the
+	 * sandbox's memory (charged to its cgroup): it holds at most half
+	 * of --memory (a full layer leaves the rest to the processes: the
+	 * writer gets ENOSPC, not the OOM killer), else tmpfs's own bound,
+	 * half the host's RAM.
+	 */
+	if (c->memory != 0)
+		snprintf(opts, sizeof(opts), "mode=0755,size=%llu",
+		    (unsigned long long)c->memory / 2);
+	else
+		snprintf(opts, sizeof(opts), "mode=0755");
+	if ((size_t)snprintf(work, sizeof(work), "%s/upper", c->dir) >=
+	    sizeof(work) || mount("lens-upper", work, "tmpfs", MS_NOSUID |
+	    MS_NODEV, opts) == -1)
+		return jerr(err, errlen, "tmpfs for the writable layer on %s",
+		    work);
+	snprintf(work, sizeof(work), "%s/upper/work", c->dir);
+	if (mkdir(upper, 0755) == -1 || chown(upper, c->base, c->base) == -1 ||
+	    mkdir(work, 0700) == -1 || chown(work, c->base, c->base) == -1)
+		return jerr(err, errlen, "writable layer %s", upper);
 
 	/* the rootfs, read-only, its uids shifted into the sandbox's range */
 	tree = trees[0];

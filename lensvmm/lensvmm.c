@@ -1127,8 +1127,8 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 	sb->next_exec = 1;
 	TAILQ_INSERT_TAIL(&sandboxes, sb, entry);
 
-	/* state directory: lower and root are mount points, upper/work
-	 * belong to the sandbox's root */
+	/* state directory: lower, root and (jail: its tmpfs writable
+	 * layer) upper are mount points in the sandbox's namespace */
 	if ((size_t)snprintf(sb->dir, sizeof(sb->dir), "%s/sandboxes/%s",
 	    statedir, sb->id) >= sizeof(sb->dir))
 		fatalx("state directory path too long");
@@ -1208,6 +1208,7 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 		jc.cgprocs[i] = cgprocs[i];
 	jc.oomfd = oomfd;
 	jc.cgv2 = sb->cg.v2;
+	jc.memory = sb->run.memory;	/* jail: bounds the writable layer */
 	jc.parent = parent_pid;
 	jc.netdfd = -1;
 	strlcpy(jc.netdsock, netdsock, sizeof(jc.netdsock));
@@ -1223,7 +1224,6 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 		jc.imagecache = imagecache;
 		strlcpy(jc.fstype, diskimg_default_fstype(),
 		    sizeof(jc.fstype));
-		jc.memory = sb->run.memory;
 		jc.ncpus = sb->run.cpu_millis == 0 ? 1 :
 		    (sb->run.cpu_millis + 999) / 1000;
 		jc.boot_timeout = boot_timeout;
