@@ -60,6 +60,16 @@ gerr(char *err, size_t errlen, const char *field, const char *val,
 	return -1;
 }
 
+/* does s have a control character (which no message shows raw)? */
+static int
+has_ctrl(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
 /* ---- numbers ---- */
 
 static const char units[] = "bkmgt";
@@ -235,6 +245,8 @@ gr_publish(const char *field, const char *spec, struct gr_publish *pp,
 	if (strlen(spec) > GR_SPEC_MAX)
 		return gerr(err, errlen, field, spec, "longer than %d "
 		    "characters", GR_SPEC_MAX);
+	if (has_ctrl(spec))
+		return gerr(err, errlen, field, spec, "a control character");
 	strlcpy(buf, spec, sizeof(buf));
 	s = buf;
 	if ((slash = strchr(s, '/')) != NULL) {
@@ -342,10 +354,8 @@ gr_volume(const char *field, const char *spec, struct gr_volume *v,
 	const char	*c1, *c2, *why;
 
 	memset(v, 0, sizeof(*v));
-	for (c1 = spec; *c1 != '\0'; c1++)
-		if ((unsigned char)*c1 < 0x20 || *c1 == 0x7f)
-			return gerr(err, errlen, field, spec, "a control "
-			    "character");
+	if (has_ctrl(spec))
+		return gerr(err, errlen, field, spec, "a control character");
 	if ((c1 = strchr(spec, ':')) == NULL)
 		return gerr(err, errlen, field, spec, "not SRC:DST[:ro|:rw]");
 	if ((c2 = strchr(c1 + 1, ':')) != NULL) {
@@ -365,7 +375,7 @@ gr_volume(const char *field, const char *spec, struct gr_volume *v,
 		    why);
 	if (strcmp(v->dst, "/") == 0 || under(v->dst, "/proc") ||
 	    under(v->dst, "/dev"))
-		return gerr(err, errlen, field, spec, "sandbox path \"%s\" "
+		return gerr(err, errlen, field, spec, "sandbox path \"%.64s\" "
 		    "is /, or in /proc or /dev", v->dst);
 	return 0;
 }

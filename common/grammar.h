@@ -25,7 +25,7 @@
 #define GR_CPUS_MAX	1024		/* whole CPUs */
 #define GR_PIDS_MAX	4194304		/* the kernel's PID_MAX_LIMIT */
 #define GR_SPEC_MAX	127		/* a -p or publish: entry */
-#define GR_ERRSIZE	256		/* enough for every message */
+#define GR_ERRSIZE	384		/* enough for every message */
 
 /*
  * A size: decimal digits (no leading zero) and an optional unit b, k,

@@ -206,6 +206,8 @@ static const struct {
 	    "\"fe80::1%eth0\" is not an IPv6 address" },
 	{ "[::1]:80", NULL, 0, 0, "-p [::1]:80: expected [ADDR:]HOSTPORT:"
 	    "PORT[/tcp]" },
+	{ "8080:80/\001", NULL, 0, 0, "-p \"8080:80/\\x01\": a control "
+	    "character" },
 	{ "1.2.3.4:80:80:80", NULL, 0, 0, "-p 1.2.3.4:80:80:80: expected "
 	    "[ADDR:]HOSTPORT:PORT[/tcp] (IPv6 addresses in brackets)" },
 };
