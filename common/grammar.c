@@ -382,38 +382,36 @@ gr_volume(const char *field, const char *spec, struct gr_volume *v,
 
 /* ---- names ---- */
 
+/* 1 to max letters, digits, '_', '-' and '.', the first a letter or digit */
 static int
-namechars(const char *s, size_t max)
+namechars(const char *field, const char *s, size_t max, const char *what,
+    char *err, size_t errlen)
 {
 	size_t	 i;
 
-	if (!isalnum((unsigned char)s[0]))
-		return 0;
 	for (i = 0; s[i] != '\0'; i++)
-		if (i >= max || (!isalnum((unsigned char)s[i]) &&
-		    s[i] != '_' && s[i] != '-' && s[i] != '.'))
-			return 0;
-	return 1;
+		if (i >= max || !(isalnum((unsigned char)s[i]) ||
+		    (i > 0 && (s[i] == '_' || s[i] == '-' || s[i] == '.'))))
+			break;
+	if (i == 0 || s[i] != '\0')
+		return gerr(err, errlen, field, s, "not a %s (1 to %zu "
+		    "letters, digits, '_', '-' or '.', starting with a letter "
+		    "or digit)", what, max);
+	return 0;
 }
 
 int
 gr_name(const char *field, const char *s, char *err, size_t errlen)
 {
-	if (!namechars(s, CTL_NAME_SIZE - 1))
-		return gerr(err, errlen, field, s, "not a sandbox name (1 to "
-		    "%d letters, digits, '_', '-' or '.', starting with a "
-		    "letter or digit)", CTL_NAME_SIZE - 1);
-	return 0;
+	return namechars(field, s, CTL_NAME_SIZE - 1, "sandbox name", err,
+	    errlen);
 }
 
 int
 gr_ref(const char *field, const char *s, char *err, size_t errlen)
 {
-	if (!namechars(s, CTL_ID_SIZE - 1))
-		return gerr(err, errlen, field, s, "not a sandbox id or name "
-		    "(1 to %d letters, digits, '_', '-' or '.', starting with "
-		    "a letter or digit)", CTL_ID_SIZE - 1);
-	return 0;
+	return namechars(field, s, CTL_ID_SIZE - 1, "sandbox id or name", err,
+	    errlen);
 }
 
 int

@@ -24,7 +24,7 @@
 #define GR_MEMORY_MAX	(1ULL << 50)	/* 1024t */
 #define GR_CPUS_MAX	1024		/* whole CPUs */
 #define GR_PIDS_MAX	4194304		/* the kernel's PID_MAX_LIMIT */
-#define GR_SPEC_MAX	127		/* a -p or publish: entry */
+#define GR_SPEC_MAX	127		/* a -p or publish entry */
 #define GR_ERRSIZE	384		/* enough for every message */
 
 /*
@@ -49,8 +49,8 @@ int	gr_port(const char *s, size_t len);
 
 /* "[ADDR:]HOSTPORT:PORT[/tcp]", ADDR IPv4 or [IPv6] */
 struct gr_publish {
-	char		addr[INET6_ADDRSTRLEN];	/* default 127.0.0.1 */
-	uint16_t	hostport, port;		/* host side, sandbox side */
+	char		addr[INET6_ADDRSTRLEN]; /* default 127.0.0.1 */
+	uint16_t	hostport, port;	/* host side, sandbox side */
 	int		proto;			/* IPPROTO_TCP */
 };
 int	gr_publish(const char *field, const char *spec, struct gr_publish *,

@@ -13,9 +13,7 @@
 #include "grammar.h"
 #include "tap.h"
 
-#define NSIZE	(sizeof(sizes) / sizeof(sizes[0]))
-#define NCPU	(sizeof(cpus) / sizeof(cpus[0]))
-#define NUINT	(sizeof(uints) / sizeof(uints[0]))
+#define NNUM	(sizeof(nums) / sizeof(nums[0]))
 #define NPORT	(sizeof(ports) / sizeof(ports[0]))
 #define NPUB	(sizeof(pubs) / sizeof(pubs[0]))
 #define NVOL	(sizeof(vols) / sizeof(vols[0]))
@@ -42,100 +40,94 @@ check(char *what, int r, const char *got, const char *err)
 	return ok_detail(r == -1 && strcmp(got, err) == 0, what, d);
 }
 
+/* gr_size, gr_cpus (min, max unused) and gr_uint */
+enum { SZ, CPU, NUM };
 static const struct {
+	int		 kind;
 	const char	*s;
 	uint64_t	 min, max, v;
 	const char	*err;
-} sizes[] = {
-	{ "4G", ANY, 4ULL << 30, NULL },
-	{ "512M", ANY, 512ULL << 20, NULL },
-	{ "100", ANY, 100, NULL },
-	{ "1k", ANY, 1024, NULL },
-	{ "2GiB", ANY, 2ULL << 30, NULL },
-	{ "3gb", ANY, 3ULL << 30, NULL },
-	{ "7B", ANY, 7, NULL },
-	{ "0", ANY, 0, NULL },
-	{ "18446744073709551615", ANY, UINT64_MAX, NULL },
-	{ "16777215t", ANY, 16777215ULL << 40, NULL },
-	{ "2t", MEM, 2ULL << 40, NULL },
-	{ "1024t", MEM, 1ULL << 50, NULL },
-	{ "4m", MEM, 4ULL << 20, NULL },
-	{ "4194304", MEM, 4ULL << 20, NULL },
-	{ "", MEM, 0, "f \"\": not a size (like 512m or 2g)" },
-	{ "G", MEM, 0, "f G: not a size (like 512m or 2g)" },
-	{ "-1", MEM, 0, "f -1: not a size (like 512m or 2g)" },
-	{ "+4m", MEM, 0, "f +4m: not a size (like 512m or 2g)" },
-	{ " 4G", MEM, 0, "f \" 4G\": not a size (like 512m or 2g)" },
-	{ "0512m", MEM, 0, "f 0512m: leading zero" },
-	{ "00", ANY, 0, "f 00: leading zero" },
-	{ "4X", MEM, 0, "f 4X: unknown unit (b, k, m, g or t)" },
-	{ "4GB1", MEM, 0, "f 4GB1: unknown unit (b, k, m, g or t)" },
-	{ "4kbb", MEM, 0, "f 4kbb: unknown unit (b, k, m, g or t)" },
-	{ "4ki", MEM, 0, "f 4ki: unknown unit (b, k, m, g or t)" },
-	{ "4.5g", MEM, 0, "f 4.5g: unknown unit (b, k, m, g or t)" },
-	{ "4g ", MEM, 0, "f \"4g \": unknown unit (b, k, m, g or t)" },
-	{ "4p", MEM, 0, "f 4p: unknown unit (b, k, m, g or t)" },
-	{ "18446744073709551616", ANY, 0, "f 18446744073709551616: too "
+} nums[] = {
+	{ SZ, "4G", ANY, 4ULL << 30, NULL },
+	{ SZ, "512M", ANY, 512ULL << 20, NULL },
+	{ SZ, "100", ANY, 100, NULL },
+	{ SZ, "1k", ANY, 1024, NULL },
+	{ SZ, "2GiB", ANY, 2ULL << 30, NULL },
+	{ SZ, "3gb", ANY, 3ULL << 30, NULL },
+	{ SZ, "7B", ANY, 7, NULL },
+	{ SZ, "0", ANY, 0, NULL },
+	{ SZ, "18446744073709551615", ANY, UINT64_MAX, NULL },
+	{ SZ, "16777215t", ANY, 16777215ULL << 40, NULL },
+	{ SZ, "2t", MEM, 2ULL << 40, NULL },
+	{ SZ, "1024t", MEM, 1ULL << 50, NULL },
+	{ SZ, "4m", MEM, 4ULL << 20, NULL },
+	{ SZ, "4194304", MEM, 4ULL << 20, NULL },
+	{ SZ, "", MEM, 0, "f \"\": not a size (like 512m or 2g)" },
+	{ SZ, "G", MEM, 0, "f G: not a size (like 512m or 2g)" },
+	{ SZ, "-1", MEM, 0, "f -1: not a size (like 512m or 2g)" },
+	{ SZ, "+4m", MEM, 0, "f +4m: not a size (like 512m or 2g)" },
+	{ SZ, " 4G", MEM, 0, "f \" 4G\": not a size (like 512m or 2g)" },
+	{ SZ, "0512m", MEM, 0, "f 0512m: leading zero" },
+	{ SZ, "00", ANY, 0, "f 00: leading zero" },
+	{ SZ, "4X", MEM, 0, "f 4X: unknown unit (b, k, m, g or t)" },
+	{ SZ, "4GB1", MEM, 0, "f 4GB1: unknown unit (b, k, m, g or t)" },
+	{ SZ, "4kbb", MEM, 0, "f 4kbb: unknown unit (b, k, m, g or t)" },
+	{ SZ, "4ki", MEM, 0, "f 4ki: unknown unit (b, k, m, g or t)" },
+	{ SZ, "4.5g", MEM, 0, "f 4.5g: unknown unit (b, k, m, g or t)" },
+	{ SZ, "4g ", MEM, 0, "f \"4g \": unknown unit (b, k, m, g or t)" },
+	{ SZ, "4p", MEM, 0, "f 4p: unknown unit (b, k, m, g or t)" },
+	{ SZ, "18446744073709551616", ANY, 0, "f 18446744073709551616: too "
 	    "large" },
-	{ "99999999999999999999999", ANY, 0, "f 99999999999999999999999: "
+	{ SZ, "99999999999999999999999", ANY, 0, "f 99999999999999999999999: "
 	    "too large" },
-	{ "16777216t", ANY, 0, "f 16777216t: too large" },
-	{ "17179869184G", ANY, 0, "f 17179869184G: too large" },
-	{ "1025t", MEM, 0, "f 1025t: too large (at most 1024t)" },
-	{ "99999999999999g", MEM, 0, "f 99999999999999g: too large (at most "
-	    "1024t)" },
-	{ "0", MEM, 0, "f 0: too small (at least 4m)" },
-	{ "4194303", MEM, 0, "f 4194303: too small (at least 4m)" },
-	{ "4095k", MEM, 0, "f 4095k: too small (at least 4m)" },
-};
-
-static const struct {
-	const char	*s;
-	uint32_t	 v;
-	const char	*err;
-} cpus[] = {
-	{ "1", 1000, NULL },
-	{ "1.5", 1500, NULL },
-	{ ".25", 250, NULL },
-	{ "2.", 2000, NULL },
-	{ "0.001", 1, NULL },
-	{ "0.5", 500, NULL },
-	{ "1024", 1024000, NULL },
-	{ "1024.000", 1024000, NULL },
-	{ "", 0, "c \"\": not a number of CPUs (like 1 or 1.5)" },
-	{ ".", 0, "c .: not a number of CPUs (like 1 or 1.5)" },
-	{ "-1", 0, "c -1: not a number of CPUs (like 1 or 1.5)" },
-	{ "01", 0, "c 01: not a number of CPUs (like 1 or 1.5)" },
-	{ "1e3", 0, "c 1e3: not a number of CPUs (like 1 or 1.5)" },
-	{ "1.5x", 0, "c 1.5x: not a number of CPUs (like 1 or 1.5)" },
-	{ "1..5", 0, "c 1..5: not a number of CPUs (like 1 or 1.5)" },
-	{ " 1", 0, "c \" 1\": not a number of CPUs (like 1 or 1.5)" },
-	{ "1.2345", 0, "c 1.2345: at most 3 decimals" },
-	{ "0.0005", 0, "c 0.0005: at most 3 decimals" },
-	{ "0", 0, "c 0: out of range (0.001 to 1024)" },
-	{ "0.000", 0, "c 0.000: out of range (0.001 to 1024)" },
-	{ "1024.001", 0, "c 1024.001: out of range (0.001 to 1024)" },
-	{ "1025", 0, "c 1025: out of range (0.001 to 1024)" },
-	{ "99999999999999999999999", 0, "c 99999999999999999999999: out of "
-	    "range (0.001 to 1024)" },
-};
-
-static const struct {
-	const char	*s;
-	uint64_t	 v;
-	const char	*err;
-} uints[] = {
-	{ "1", 1, NULL },
-	{ "4194304", 4194304, NULL },
-	{ "0", 0, "n 0: out of range (1 to 4194304)" },
-	{ "4194305", 0, "n 4194305: out of range (1 to 4194304)" },
-	{ "99999999999999999999999", 0, "n 99999999999999999999999: out of "
-	    "range (1 to 4194304)" },
-	{ "", 0, "n \"\": not a number" },
-	{ "01", 0, "n 01: not a number" },
-	{ "+1", 0, "n +1: not a number" },
-	{ "1 ", 0, "n \"1 \": not a number" },
-	{ "0x10", 0, "n 0x10: not a number" },
+	{ SZ, "16777216t", ANY, 0, "f 16777216t: too large" },
+	{ SZ, "17179869184G", ANY, 0, "f 17179869184G: too large" },
+	{ SZ, "1025t", MEM, 0, "f 1025t: too large (at most 1024t)" },
+	{ SZ, "99999999999999g", MEM, 0,
+	    "f 99999999999999g: too large (at most 1024t)" },
+	{ SZ, "0", MEM, 0, "f 0: too small (at least 4m)" },
+	{ SZ, "4194303", MEM, 0, "f 4194303: too small (at least 4m)" },
+	{ SZ, "4095k", MEM, 0, "f 4095k: too small (at least 4m)" },
+	{ CPU, "1", 0, 0, 1000, NULL },
+	{ CPU, "1.5", 0, 0, 1500, NULL },
+	{ CPU, ".25", 0, 0, 250, NULL },
+	{ CPU, "2.", 0, 0, 2000, NULL },
+	{ CPU, "0.001", 0, 0, 1, NULL },
+	{ CPU, "0.5", 0, 0, 500, NULL },
+	{ CPU, "1024", 0, 0, 1024000, NULL },
+	{ CPU, "1024.000", 0, 0, 1024000, NULL },
+	{ CPU, "", 0, 0, 0, "c \"\": not a number of CPUs (like 1 or 1.5)" },
+	{ CPU, ".", 0, 0, 0, "c .: not a number of CPUs (like 1 or 1.5)" },
+	{ CPU, "-1", 0, 0, 0, "c -1: not a number of CPUs (like 1 or 1.5)" },
+	{ CPU, "01", 0, 0, 0, "c 01: not a number of CPUs (like 1 or 1.5)" },
+	{ CPU, "1e3", 0, 0, 0, "c 1e3: not a number of CPUs (like 1 or 1.5)" },
+	{ CPU, "1.5x", 0, 0, 0,
+	    "c 1.5x: not a number of CPUs (like 1 or 1.5)" },
+	{ CPU, "1..5", 0, 0, 0,
+	    "c 1..5: not a number of CPUs (like 1 or 1.5)" },
+	{ CPU, " 1", 0, 0, 0,
+	    "c \" 1\": not a number of CPUs (like 1 or 1.5)" },
+	{ CPU, "1.2345", 0, 0, 0, "c 1.2345: at most 3 decimals" },
+	{ CPU, "0.0005", 0, 0, 0, "c 0.0005: at most 3 decimals" },
+	{ CPU, "0", 0, 0, 0, "c 0: out of range (0.001 to 1024)" },
+	{ CPU, "0.000", 0, 0, 0, "c 0.000: out of range (0.001 to 1024)" },
+	{ CPU, "1024.001", 0, 0, 0,
+	    "c 1024.001: out of range (0.001 to 1024)" },
+	{ CPU, "1025", 0, 0, 0, "c 1025: out of range (0.001 to 1024)" },
+	{ CPU, "99999999999999999999999", 0, 0, 0,
+	    "c 99999999999999999999999: out of range (0.001 to 1024)" },
+	{ NUM, "1", 1, GR_PIDS_MAX, 1, NULL },
+	{ NUM, "4194304", 1, GR_PIDS_MAX, 4194304, NULL },
+	{ NUM, "0", 1, GR_PIDS_MAX, 0, "n 0: out of range (1 to 4194304)" },
+	{ NUM, "4194305", 1, GR_PIDS_MAX, 0,
+	    "n 4194305: out of range (1 to 4194304)" },
+	{ NUM, "99999999999999999999999", 1, GR_PIDS_MAX, 0,
+	    "n 99999999999999999999999: out of range (1 to 4194304)" },
+	{ NUM, "", 1, GR_PIDS_MAX, 0, "n \"\": not a number" },
+	{ NUM, "01", 1, GR_PIDS_MAX, 0, "n 01: not a number" },
+	{ NUM, "+1", 1, GR_PIDS_MAX, 0, "n +1: not a number" },
+	{ NUM, "1 ", 1, GR_PIDS_MAX, 0, "n \"1 \": not a number" },
+	{ NUM, "0x10", 1, GR_PIDS_MAX, 0, "n 0x10: not a number" },
 };
 
 static const struct {
@@ -150,124 +142,121 @@ static const struct {
 	{ "-1", 2, -1 }, { "+1", 2, -1 }, { " 1", 2, -1 },
 };
 
-static const struct {
-	const char	*spec, *addr;
-	uint16_t	 hostport, port;
-	const char	*err;
-} pubs[] = {
-	{ "8080:80", "127.0.0.1", 8080, 80, NULL },
-	{ "8080:80/tcp", "127.0.0.1", 8080, 80, NULL },
-	{ "0.0.0.0:8443:443/tcp", "0.0.0.0", 8443, 443, NULL },
-	{ "10.1.2.3:1:65535", "10.1.2.3", 1, 65535, NULL },
-	{ "[::1]:9000:90", "::1", 9000, 90, NULL },
-	{ "[2001:DB8:0::1]:80:80", "2001:db8::1", 80, 80, NULL },
-	{ "[::ffff:1.2.3.4]:80:80/tcp", "::ffff:1.2.3.4", 80, 80, NULL },
-	{ "70000:80", NULL, 0, 0, "-p 70000:80: host port \"70000\" is not "
+/* the parsers of strings with a result: what they make of spec, printed */
+struct spec {
+	const char	*spec, *want, *err;
+};
+
+static const struct spec pubs[] = {
+	{ "8080:80", "127.0.0.1 8080 80", NULL },
+	{ "8080:80/tcp", "127.0.0.1 8080 80", NULL },
+	{ "0.0.0.0:8443:443/tcp", "0.0.0.0 8443 443", NULL },
+	{ "10.1.2.3:1:65535", "10.1.2.3 1 65535", NULL },
+	{ "[::1]:9000:90", "::1 9000 90", NULL },
+	{ "[2001:DB8:0::1]:80:80", "2001:db8::1 80 80", NULL },
+	{ "[::ffff:1.2.3.4]:80:80/tcp", "::ffff:1.2.3.4 80 80", NULL },
+	{ "70000:80", NULL, "-p 70000:80: host port \"70000\" is not "
 	    "a number from 1 to 65535" },
-	{ "65536:80", NULL, 0, 0, "-p 65536:80: host port \"65536\" is not "
+	{ "65536:80", NULL, "-p 65536:80: host port \"65536\" is not "
 	    "a number from 1 to 65535" },
-	{ "8080:65536", NULL, 0, 0, "-p 8080:65536: sandbox port \"65536\" "
+	{ "8080:65536", NULL, "-p 8080:65536: sandbox port \"65536\" "
 	    "is not a number from 1 to 65535" },
-	{ "a:b:c:d", NULL, 0, 0, "-p a:b:c:d: expected [ADDR:]HOSTPORT:PORT"
+	{ "a:b:c:d", NULL, "-p a:b:c:d: expected [ADDR:]HOSTPORT:PORT"
 	    "[/tcp] (IPv6 addresses in brackets)" },
-	{ "8080:80/udp", NULL, 0, 0, "-p 8080:80/udp: protocol \"udp\" is "
+	{ "8080:80/udp", NULL, "-p 8080:80/udp: protocol \"udp\" is "
 	    "not supported (only tcp)" },
-	{ "8080:80/TCP", NULL, 0, 0, "-p 8080:80/TCP: protocol \"TCP\" is "
+	{ "8080:80/TCP", NULL, "-p 8080:80/TCP: protocol \"TCP\" is "
 	    "not supported (only tcp)" },
-	{ "8080:80/tcp/tcp", NULL, 0, 0, "-p 8080:80/tcp/tcp: protocol "
+	{ "8080:80/tcp/tcp", NULL, "-p 8080:80/tcp/tcp: protocol "
 	    "\"tcp/tcp\" is not supported (only tcp)" },
-	{ "8080:80/", NULL, 0, 0, "-p 8080:80/: protocol \"\" is not "
+	{ "8080:80/", NULL, "-p 8080:80/: protocol \"\" is not "
 	    "supported (only tcp)" },
-	{ "80", NULL, 0, 0, "-p 80: expected [ADDR:]HOSTPORT:PORT[/tcp]" },
-	{ "", NULL, 0, 0, "-p \"\": expected [ADDR:]HOSTPORT:PORT[/tcp]" },
-	{ ":80", NULL, 0, 0, "-p :80: host port \"\" is not a number from 1 "
+	{ "80", NULL, "-p 80: expected [ADDR:]HOSTPORT:PORT[/tcp]" },
+	{ "", NULL, "-p \"\": expected [ADDR:]HOSTPORT:PORT[/tcp]" },
+	{ ":80", NULL, "-p :80: host port \"\" is not a number from 1 "
 	    "to 65535" },
-	{ "80:", NULL, 0, 0, "-p 80:: sandbox port \"\" is not a number "
+	{ "80:", NULL, "-p 80:: sandbox port \"\" is not a number "
 	    "from 1 to 65535" },
-	{ "0:80", NULL, 0, 0, "-p 0:80: host port \"0\" is not a number "
+	{ "0:80", NULL, "-p 0:80: host port \"0\" is not a number "
 	    "from 1 to 65535" },
-	{ "80:0", NULL, 0, 0, "-p 80:0: sandbox port \"0\" is not a number "
+	{ "80:0", NULL, "-p 80:0: sandbox port \"0\" is not a number "
 	    "from 1 to 65535" },
-	{ "080:80", NULL, 0, 0, "-p 080:80: host port \"080\" is not a "
+	{ "080:80", NULL, "-p 080:80: host port \"080\" is not a "
 	    "number from 1 to 65535" },
-	{ "-1:80", NULL, 0, 0, "-p -1:80: host port \"-1\" is not a number "
+	{ "-1:80", NULL, "-p -1:80: host port \"-1\" is not a number "
 	    "from 1 to 65535" },
-	{ "1.2.3:80:80", NULL, 0, 0, "-p 1.2.3:80:80: \"1.2.3\" is not an "
+	{ "1.2.3:80:80", NULL, "-p 1.2.3:80:80: \"1.2.3\" is not an "
 	    "IPv4 address (IPv6 in brackets)" },
-	{ "localhost:80:80", NULL, 0, 0, "-p localhost:80:80: \"localhost\" "
+	{ "localhost:80:80", NULL, "-p localhost:80:80: \"localhost\" "
 	    "is not an IPv4 address (IPv6 in brackets)" },
-	{ "::1:80:80", NULL, 0, 0, "-p ::1:80:80: expected [ADDR:]HOSTPORT:"
+	{ "::1:80:80", NULL, "-p ::1:80:80: expected [ADDR:]HOSTPORT:"
 	    "PORT[/tcp] (IPv6 addresses in brackets)" },
-	{ "[::1:80:80", NULL, 0, 0, "-p [::1:80:80: expected [IPv6]:"
+	{ "[::1:80:80", NULL, "-p [::1:80:80: expected [IPv6]:"
 	    "HOSTPORT:PORT" },
-	{ "[1.2.3.4]:80:80", NULL, 0, 0, "-p [1.2.3.4]:80:80: \"1.2.3.4\" "
+	{ "[1.2.3.4]:80:80", NULL, "-p [1.2.3.4]:80:80: \"1.2.3.4\" "
 	    "is not an IPv6 address" },
-	{ "[fe80::1%eth0]:80:80", NULL, 0, 0, "-p [fe80::1%eth0]:80:80: "
+	{ "[fe80::1%eth0]:80:80", NULL, "-p [fe80::1%eth0]:80:80: "
 	    "\"fe80::1%eth0\" is not an IPv6 address" },
-	{ "[::1]:80", NULL, 0, 0, "-p [::1]:80: expected [ADDR:]HOSTPORT:"
+	{ "[::1]:80", NULL, "-p [::1]:80: expected [ADDR:]HOSTPORT:"
 	    "PORT[/tcp]" },
-	{ "8080:80/\001", NULL, 0, 0, "-p \"8080:80/\\x01\": a control "
+	{ "8080:80/\001", NULL, "-p \"8080:80/\\x01\": a control "
 	    "character" },
-	{ "1.2.3.4:80:80:80", NULL, 0, 0, "-p 1.2.3.4:80:80:80: expected "
+	{ "1.2.3.4:80:80:80", NULL, "-p 1.2.3.4:80:80:80: expected "
 	    "[ADDR:]HOSTPORT:PORT[/tcp] (IPv6 addresses in brackets)" },
 };
 
-static const struct {
-	const char	*spec, *src, *dst;
-	int		 ro;
-	const char	*err;
-} vols[] = {
-	{ "/a:/b", "/a", "/b", 0, NULL },
-	{ "/a:/b:ro", "/a", "/b", 1, NULL },
-	{ "/a:/b:rw", "/a", "/b", 0, NULL },
-	{ "//a//b/:/c//d/", "/a/b", "/c/d", 0, NULL },
-	{ "/:/mnt", "/", "/mnt", 0, NULL },
-	{ "/a:/procfs", "/a", "/procfs", 0, NULL },
-	{ "/a:/devices/x", "/a", "/devices/x", 0, NULL },
-	{ "/a:/b/proc", "/a", "/b/proc", 0, NULL },
-	{ "/a:/.x/..y", "/a", "/.x/..y", 0, NULL },
-	{ "/tmp", NULL, NULL, 0, "-v /tmp: not SRC:DST[:ro|:rw]" },
-	{ "", NULL, NULL, 0, "-v \"\": not SRC:DST[:ro|:rw]" },
-	{ "tmp:/x", NULL, NULL, 0, "-v tmp:/x: host path \"tmp\" is not "
+static const struct spec vols[] = {
+	{ "/a:/b", "/a /b rw", NULL },
+	{ "/a:/b:ro", "/a /b ro", NULL },
+	{ "/a:/b:rw", "/a /b rw", NULL },
+	{ "//a//b/:/c//d/", "/a/b /c/d rw", NULL },
+	{ "/:/mnt", "/ /mnt rw", NULL },
+	{ "/a:/procfs", "/a /procfs rw", NULL },
+	{ "/a:/devices/x", "/a /devices/x rw", NULL },
+	{ "/a:/b/proc", "/a /b/proc rw", NULL },
+	{ "/a:/.x/..y", "/a /.x/..y rw", NULL },
+	{ "/tmp", NULL, "-v /tmp: not SRC:DST[:ro|:rw]" },
+	{ "", NULL, "-v \"\": not SRC:DST[:ro|:rw]" },
+	{ "tmp:/x", NULL, "-v tmp:/x: host path \"tmp\" is not "
 	    "absolute" },
-	{ ":/x", NULL, NULL, 0, "-v :/x: host path \"\" is not absolute" },
-	{ "/tmp:x", NULL, NULL, 0, "-v /tmp:x: sandbox path \"x\" is not "
+	{ ":/x", NULL, "-v :/x: host path \"\" is not absolute" },
+	{ "/tmp:x", NULL, "-v /tmp:x: sandbox path \"x\" is not "
 	    "absolute" },
-	{ "/tmp:", NULL, NULL, 0, "-v /tmp:: sandbox path \"\" is not "
+	{ "/tmp:", NULL, "-v /tmp:: sandbox path \"\" is not "
 	    "absolute" },
-	{ "/tmp:/x:rx", NULL, NULL, 0, "-v /tmp:/x:rx: unknown mode \"rx\" "
+	{ "/tmp:/x:rx", NULL, "-v /tmp:/x:rx: unknown mode \"rx\" "
 	    "(ro or rw)" },
-	{ "/tmp:/x:", NULL, NULL, 0, "-v /tmp:/x:: unknown mode \"\" (ro or "
+	{ "/tmp:/x:", NULL, "-v /tmp:/x:: unknown mode \"\" (ro or "
 	    "rw)" },
-	{ "/tmp:/x:RO", NULL, NULL, 0, "-v /tmp:/x:RO: unknown mode \"RO\" "
+	{ "/tmp:/x:RO", NULL, "-v /tmp:/x:RO: unknown mode \"RO\" "
 	    "(ro or rw)" },
-	{ "/tmp:/x:ro:rw", NULL, NULL, 0, "-v /tmp:/x:ro:rw: unknown mode "
+	{ "/tmp:/x:ro:rw", NULL, "-v /tmp:/x:ro:rw: unknown mode "
 	    "\"ro:rw\" (ro or rw)" },
-	{ "/tmp:/", NULL, NULL, 0, "-v /tmp:/: sandbox path \"/\" is /, or "
+	{ "/tmp:/", NULL, "-v /tmp:/: sandbox path \"/\" is /, or "
 	    "in /proc or /dev" },
-	{ "/tmp:///", NULL, NULL, 0, "-v /tmp:///: sandbox path \"/\" is /, "
+	{ "/tmp:///", NULL, "-v /tmp:///: sandbox path \"/\" is /, "
 	    "or in /proc or /dev" },
-	{ "/tmp:/proc", NULL, NULL, 0, "-v /tmp:/proc: sandbox path "
+	{ "/tmp:/proc", NULL, "-v /tmp:/proc: sandbox path "
 	    "\"/proc\" is /, or in /proc or /dev" },
-	{ "/tmp://proc", NULL, NULL, 0, "-v /tmp://proc: sandbox path "
+	{ "/tmp://proc", NULL, "-v /tmp://proc: sandbox path "
 	    "\"/proc\" is /, or in /proc or /dev" },
-	{ "/tmp:/proc/sys/", NULL, NULL, 0, "-v /tmp:/proc/sys/: sandbox "
+	{ "/tmp:/proc/sys/", NULL, "-v /tmp:/proc/sys/: sandbox "
 	    "path \"/proc/sys\" is /, or in /proc or /dev" },
-	{ "/tmp:/dev", NULL, NULL, 0, "-v /tmp:/dev: sandbox path \"/dev\" "
+	{ "/tmp:/dev", NULL, "-v /tmp:/dev: sandbox path \"/dev\" "
 	    "is /, or in /proc or /dev" },
-	{ "/tmp://dev//", NULL, NULL, 0, "-v /tmp://dev//: sandbox path "
+	{ "/tmp://dev//", NULL, "-v /tmp://dev//: sandbox path "
 	    "\"/dev\" is /, or in /proc or /dev" },
-	{ "/tmp:/a/../proc", NULL, NULL, 0, "-v /tmp:/a/../proc: sandbox "
+	{ "/tmp:/a/../proc", NULL, "-v /tmp:/a/../proc: sandbox "
 	    "path \"/a/../proc\" has a . or .. component" },
-	{ "/tmp:/a/./b", NULL, NULL, 0, "-v /tmp:/a/./b: sandbox path "
+	{ "/tmp:/a/./b", NULL, "-v /tmp:/a/./b: sandbox path "
 	    "\"/a/./b\" has a . or .. component" },
-	{ "/tmp:/a/..", NULL, NULL, 0, "-v /tmp:/a/..: sandbox path "
+	{ "/tmp:/a/..", NULL, "-v /tmp:/a/..: sandbox path "
 	    "\"/a/..\" has a . or .. component" },
-	{ "/..:/a", NULL, NULL, 0, "-v /..:/a: host path \"/..\" has a . or "
+	{ "/..:/a", NULL, "-v /..:/a: host path \"/..\" has a . or "
 	    ".. component" },
-	{ "/tmp:/a\nb", NULL, NULL, 0, "-v \"/tmp:/a\\x0ab\": a control "
+	{ "/tmp:/a\nb", NULL, "-v \"/tmp:/a\\x0ab\": a control "
 	    "character" },
-	{ "/a\x7f:/b", NULL, NULL, 0, "-v \"/a\\x7f:/b\": a control "
+	{ "/a\x7f:/b", NULL, "-v \"/a\\x7f:/b\": a control "
 	    "character" },
 };
 
@@ -299,64 +288,36 @@ static const struct {
 };
 
 static void
-test_sizes(void)
+test_numbers(void)
 {
+	static const char *const kinds[] = { "size", "cpus", "count" };
 	char		 err[GR_ERRSIZE], what[128];
 	uint64_t	 v;
+	uint32_t	 m;
 	size_t		 i;
 	int		 r;
 
-	for (i = 0; i < NSIZE; i++) {
-		v = 12345;
+	for (i = 0; i < NNUM; i++) {
+		v = m = 12345;
 		err[0] = '\0';
-		r = gr_size("f", sizes[i].s, sizes[i].min, sizes[i].max, &v,
-		    err, sizeof(err));
-		snprintf(what, sizeof(what), "size \"%s\" %s", sizes[i].s,
-		    sizes[i].err ? "refused" : "taken");
-		if (sizes[i].err == NULL && r == 0 && v != sizes[i].v)
+		if (nums[i].kind == SZ)
+			r = gr_size("f", nums[i].s, nums[i].min, nums[i].max,
+			    &v, err, sizeof(err));
+		else if (nums[i].kind == CPU) {
+			r = gr_cpus("c", nums[i].s, &m, err, sizeof(err));
+			v = m;
+		} else
+			r = gr_uint("n", nums[i].s, nums[i].min, nums[i].max,
+			    &v, err, sizeof(err));
+		snprintf(what, sizeof(what), "%s \"%s\" %s",
+		    kinds[nums[i].kind], nums[i].s, nums[i].err ? "refused" :
+		    "taken");
+		if (nums[i].err == NULL && r == 0 && v != nums[i].v) {
+			snprintf(err, sizeof(err), "%llu",
+			    (unsigned long long)v);
 			r = -1;
-		check(what, r, err, sizes[i].err);
-	}
-}
-
-static void
-test_cpus(void)
-{
-	char		 err[GR_ERRSIZE], what[128];
-	uint32_t	 v;
-	size_t		 i;
-	int		 r;
-
-	for (i = 0; i < NCPU; i++) {
-		v = 12345;
-		err[0] = '\0';
-		r = gr_cpus("c", cpus[i].s, &v, err, sizeof(err));
-		snprintf(what, sizeof(what), "cpus \"%s\" %s", cpus[i].s,
-		    cpus[i].err ? "refused" : "taken");
-		if (cpus[i].err == NULL && r == 0 && v != cpus[i].v)
-			r = -1;
-		check(what, r, err, cpus[i].err);
-	}
-}
-
-static void
-test_uints(void)
-{
-	char		 err[GR_ERRSIZE], what[128];
-	uint64_t	 v;
-	size_t		 i;
-	int		 r;
-
-	for (i = 0; i < NUINT; i++) {
-		v = 12345;
-		err[0] = '\0';
-		r = gr_uint("n", uints[i].s, 1, GR_PIDS_MAX, &v, err,
-		    sizeof(err));
-		snprintf(what, sizeof(what), "count \"%s\" %s", uints[i].s,
-		    uints[i].err ? "refused" : "taken");
-		if (uints[i].err == NULL && r == 0 && v != uints[i].v)
-			r = -1;
-		check(what, r, err, uints[i].err);
+		}
+		check(what, r, err, nums[i].err);
 	}
 }
 
@@ -373,29 +334,63 @@ test_ports(void)
 	}
 }
 
+/* gr_publish, its result printed into out */
+static int
+publish(const char *spec, char *out, size_t outlen, char *err,
+    size_t errlen)
+{
+	struct gr_publish	 pp;
+
+	if (gr_publish("-p", spec, &pp, err, errlen) == -1)
+		return -1;
+	snprintf(out, outlen, "%s %u %u%s", pp.addr, pp.hostport, pp.port,
+	    pp.proto == IPPROTO_TCP ? "" : " not tcp");
+	return 0;
+}
+
+/* gr_volume, its result printed into out */
+static int
+volume(const char *spec, char *out, size_t outlen, char *err,
+    size_t errlen)
+{
+	struct gr_volume	 v;
+
+	if (gr_volume("-v", spec, &v, err, errlen) == -1)
+		return -1;
+	snprintf(out, outlen, "%.100s %.100s %s", v.src, v.dst, v.ro ? "ro" :
+	    "rw");
+	return 0;
+}
+
+static void
+test_specs(const char *kind, const struct spec *t, size_t n,
+    int (*parse)(const char *, char *, size_t, char *, size_t))
+{
+	char	 err[GR_ERRSIZE], out[256], what[128];
+	size_t	 i;
+	int	 r;
+
+	for (i = 0; i < n; i++) {
+		err[0] = out[0] = '\0';
+		r = parse(t[i].spec, out, sizeof(out), err, sizeof(err));
+		snprintf(what, sizeof(what), "%s \"%s\" %s", kind, t[i].spec,
+		    t[i].err ? "refused" : "taken");
+		if (t[i].err == NULL && r == 0 && strcmp(out, t[i].want)) {
+			snprintf(err, sizeof(err), "%s", out);
+			r = -1;
+		}
+		check(what, r, err, t[i].err);
+	}
+}
+
 static void
 test_publish(void)
 {
 	struct gr_publish	 pp;
-	char			 err[GR_ERRSIZE], what[128], spec[200];
-	size_t			 i;
+	char			 err[GR_ERRSIZE], spec[200];
 	int			 r;
 
-	for (i = 0; i < NPUB; i++) {
-		err[0] = '\0';
-		r = gr_publish("-p", pubs[i].spec, &pp, err, sizeof(err));
-		snprintf(what, sizeof(what), "publish \"%s\" %s", pubs[i].spec,
-		    pubs[i].err ? "refused" : "taken");
-		if (pubs[i].err == NULL && r == 0 &&
-		    (strcmp(pp.addr, pubs[i].addr) != 0 ||
-		    pp.hostport != pubs[i].hostport ||
-		    pp.port != pubs[i].port || pp.proto != IPPROTO_TCP)) {
-			snprintf(err, sizeof(err), "%s %u %u", pp.addr,
-			    pp.hostport, pp.port);
-			r = -1;
-		}
-		check(what, r, err, pubs[i].err);
-	}
+	test_specs("publish", pubs, NPUB, publish);
 	memset(spec, '1', sizeof(spec));
 	spec[GR_SPEC_MAX] = '\0';
 	r = gr_publish("-p", spec, &pp, err, sizeof(err));
@@ -412,25 +407,10 @@ static void
 test_volumes(void)
 {
 	struct gr_volume	 v;
-	char			 err[GR_ERRSIZE], what[128];
-	char			 big[CTL_PATH_SIZE + 16];
-	size_t			 i;
+	char			 err[GR_ERRSIZE], big[CTL_PATH_SIZE + 16];
 	int			 r;
 
-	for (i = 0; i < NVOL; i++) {
-		err[0] = '\0';
-		r = gr_volume("-v", vols[i].spec, &v, err, sizeof(err));
-		snprintf(what, sizeof(what), "volume \"%s\" %s", vols[i].spec,
-		    vols[i].err ? "refused" : "taken");
-		if (vols[i].err == NULL && r == 0 &&
-		    (strcmp(v.src, vols[i].src) != 0 ||
-		    strcmp(v.dst, vols[i].dst) != 0 || v.ro != vols[i].ro)) {
-			snprintf(err, sizeof(err), "%.100s %.100s %d", v.src, v.dst,
-			    v.ro);
-			r = -1;
-		}
-		check(what, r, err, vols[i].err);
-	}
+	test_specs("volume", vols, NVOL, volume);
 	/* a sandbox path of CTL_PATH_SIZE - 1 characters fits, one more not */
 	big[0] = '/';
 	big[1] = ':';
@@ -498,11 +478,9 @@ test_names(void)
 int
 main(void)
 {
-	tap_plan(NSIZE + NCPU + NUINT + NPORT + NPUB + 2 + NVOL + 2 + NNAME +
+	tap_plan(NNUM + NPORT + NPUB + 2 + NVOL + 2 + NNAME +
 	    3 + 6);
-	test_sizes();
-	test_cpus();
-	test_uints();
+	test_numbers();
 	test_ports();
 	test_publish();
 	test_volumes();
