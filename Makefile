@@ -194,18 +194,18 @@ $(OBJ)/libcommon.a: $(COMMON_OBJS)
 # unit tests and test tools link what they use from the archives; their
 # depfiles (-MMD) name every header and every source they #include
 # (regress/unit/diskimg.c includes lensvmm/diskimg.c), so an edit of
-# either rebuilds them
+# either rebuilds them (and only $< of the sources is compiled)
 $(OBJ)/regress/unit/%: regress/unit/%.c $(OBJ)/o/lensauditd/chain.o \
 	    $(OBJ)/libnetd.a $(OBJ)/libvmm.a $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) $(DEPFLAGS) -Ilensauditd -Ilensnetd $(ALLLDFLAGS) \
-	    -o $@ $^ $(TEST_LIBS) $(LDLIBS)
+	    -o $@ $< $(filter %.o %.a,$^) $(TEST_LIBS) $(LDLIBS)
 
 $(OBJ)/regress/tools/%: regress/tools/%.c $(OBJ)/o/lensauditd/chain.o \
 	    $(OBJ)/libnetd.a $(OBJ)/libvmm.a $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) $(DEPFLAGS) -Ilensauditd -Ilensnetd $(ALLLDFLAGS) \
-	    -o $@ $^ $(TEST_LIBS) $(LDLIBS)
+	    -o $@ $< $(filter %.o %.a,$^) $(TEST_LIBS) $(LDLIBS)
 
 # libFuzzer targets: clang, ASan+UBSan, the parsers compiled in (and
 # rebuilt when any header changes)
@@ -221,8 +221,8 @@ $(OBJ)/fuzz/%: regress/fuzz/%.c $(FUZZ_LIBSRCS) $(wildcard common/*.h \
 $(OBJ)/regress/lensnetd-routes: $(OBJ)/o/lensnetd/lensnetd.o \
 	    regress/netd/routes.c $(OBJ)/libnetd.a $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
-	$(CC) $(ALLCFLAGS) $(DEPFLAGS) -Ilensnetd $(ALLLDFLAGS) -o $@ $^ \
-	    $(NETD_LIBS) $(LDLIBS)
+	$(CC) $(ALLCFLAGS) $(DEPFLAGS) -Ilensnetd $(ALLLDFLAGS) -o $@ \
+	    regress/netd/routes.c $(filter %.o %.a,$^) $(NETD_LIBS) $(LDLIBS)
 
 regress-bins: all $(OBJ)/regress/lensauditd $(UNIT_BINS) $(TOOL_BINS) \
 	    $(FUZZ_BINS) $(OBJ)/testguest.bin $(OBJ)/regress/lensnetd-routes
