@@ -33,10 +33,20 @@ OBJ	?= obj
 SANFLAGS =
 endif
 
-PKGS	 = libseccomp libcap libsodium libevent jansson libbsd-overlay \
-	   libnftnl libmnl yaml-0.1 libssl libcrypto
-PKGCFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKGLIBS	  := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# each program links only the libraries it uses; libssl only for the
+# unit test that makes real ClientHellos (regress/unit/peek.c)
+BASE_PKGS = libseccomp libcap libsodium libevent jansson libbsd-overlay
+AUDITD_PKGS = $(BASE_PKGS)
+LENSCTL_PKGS = libsodium jansson libbsd-overlay yaml-0.1
+VMM_PKGS = $(BASE_PKGS) yaml-0.1
+NETD_PKGS = $(BASE_PKGS) yaml-0.1 libnftnl libmnl
+TEST_PKGS = $(NETD_PKGS) libssl libcrypto
+PKGCFLAGS := $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
+AUDITD_LIBS  := $(shell pkg-config --libs $(AUDITD_PKGS) 2>/dev/null)
+LENSCTL_LIBS := $(shell pkg-config --libs $(LENSCTL_PKGS) 2>/dev/null)
+VMM_LIBS     := $(shell pkg-config --libs $(VMM_PKGS) 2>/dev/null)
+NETD_LIBS    := $(shell pkg-config --libs $(NETD_PKGS) 2>/dev/null)
+TEST_LIBS    := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 
 CFLAGS	?= -O2 -g
 WARN	 = -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
@@ -44,7 +54,9 @@ WARN	 = -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
 ALLCFLAGS = -std=gnu11 $(WARN) -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 \
 	   -fstack-protector-strong -Icommon $(PKGCFLAGS) $(CFLAGS) $(SANFLAGS)
 ALLLDFLAGS = $(SANFLAGS) $(LDFLAGS)
-LDLIBS	 = $(PKGLIBS) -lpthread
+# a program compiled and linked in one step: its depfile beside it
+DEPFLAGS = -MMD -MP -MT $@ -MF $@.d
+LDLIBS	 = -lpthread
 
 DEBS	 = make gcc clang libclang-rt-14-dev pkg-config perl mandoc \
 	   busybox-static bubblewrap curl nftables openssl python3 \
@@ -79,10 +91,10 @@ VMM_LIBOBJS  = $(filter $(OBJ)/o/lensvmm/vm%.o,$(VMM_OBJS))
 AUDITD_OBJS  = $(AUDITD_SRCS:%.c=$(OBJ)/o/%.o)
 LENSCTL_OBJS = $(LENSCTL_SRCS:%.c=$(OBJ)/o/%.o)
 # the regress build: same sources with the test-only hooks (-DREGRESS)
-AUDITD_ROBJS = $(AUDITD_SRCS:%.c=$(OBJ)/r/%.o) \
-	   $(COMMON_SRCS:%.c=$(OBJ)/r/%.o)
-# lensnetd and lensvmm: their own objects, common's with the hooks
-# (LENS_REGRESS_SIGSYS in common/sandbox.c)
+AUDITD_ROBJS = $(AUDITD_SRCS:%.c=$(OBJ)/r/%.o)
+# common's objects with the hooks (LENS_REGRESS_SIGSYS in
+# common/sandbox.c), for the regress builds of the three daemons
+COMMON_ROBJS = $(COMMON_SRCS:%.c=$(OBJ)/r/%.o)
 
 PROGS	 = $(OBJ)/lensauditd $(OBJ)/lensctl $(OBJ)/lensvmm $(OBJ)/lensnetd \
 	   $(OBJ)/lens-init
@@ -97,7 +109,7 @@ FUZZ_BINS = $(FUZZ_SRCS:regress/fuzz/%.c=$(OBJ)/fuzz/%)
 FUZZ_LIBSRCS = common/log.c common/imsg.c common/canonjson.c lensauditd/chain.c \
 	   lensvmm/guest/request.c lensvmm/guest/vmconf.c common/sandbox.c \
 	   $(sort $(wildcard lensvmm/vm*.c)) \
-	   common/policy.c lensnetd/addr.c lensnetd/attach.c \
+	   common/policy.c common/grammar.c lensnetd/addr.c lensnetd/attach.c \
 	   lensnetd/dnswire.c lensnetd/peek.c
 REGRESS_TESTS = $(sort $(wildcard regress/*.t)) $(sort $(wildcard regress/attack/*.t))
 FUZZ_SECONDS ?= 10
@@ -118,14 +130,15 @@ $(OBJ)/r/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) -DREGRESS -MMD -MP -c -o $@ $<
 
-$(OBJ)/lensauditd: $(AUDITD_OBJS) $(COMMON_OBJS)
-	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
+# every program: its objects, what it uses of libcommon.a, its libraries
+$(OBJ)/lensauditd: $(AUDITD_OBJS) $(OBJ)/libcommon.a
+	$(CC) $(ALLLDFLAGS) -o $@ $^ $(AUDITD_LIBS) $(LDLIBS)
 
-$(OBJ)/lensctl: $(LENSCTL_OBJS) $(COMMON_OBJS)
-	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
+$(OBJ)/lensctl: $(LENSCTL_OBJS) $(OBJ)/libcommon.a
+	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LENSCTL_LIBS) $(LDLIBS)
 
 $(OBJ)/lensvmm: $(VMM_OBJS) $(OBJ)/libcommon.a
-	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALLLDFLAGS) -o $@ $^ $(VMM_LIBS) $(LDLIBS)
 
 $(OBJ)/libnetd.a: $(NETD_LIBOBJS)
 	rm -f $@
@@ -150,7 +163,7 @@ $(OBJ)/testguest.bin: $(TG_SRCS) $(wildcard lensvmm/testguest/*.h) \
 	objcopy -O binary $(OBJ)/testguest.elf $@
 
 $(OBJ)/lensnetd: $(NETD_OBJS) $(OBJ)/libcommon.a
-	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALLLDFLAGS) -o $@ $^ $(NETD_LIBS) $(LDLIBS)
 
 # lens-init is static and self-contained: it runs inside any rootfs.
 # No sanitizers (they need a dynamic runtime), no libbsd.
@@ -173,47 +186,58 @@ $(GUEST)/.built: $(OBJ)/lens-init lensvmm/guest/mkguest.sh \
 guest-pin:
 	bash lensvmm/guest/mkguest.sh pin
 
-$(OBJ)/regress/lensauditd: $(AUDITD_ROBJS)
-	@mkdir -p $(@D)
-	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
+$(OBJ)/libcommon-r.a: $(COMMON_ROBJS)
+	rm -f $@
+	ar rcs $@ $^
 
-$(OBJ)/regress/lensnetd: $(NETD_OBJS) $(COMMON_SRCS:%.c=$(OBJ)/r/%.o)
+$(OBJ)/regress/lensauditd: $(AUDITD_ROBJS) $(OBJ)/libcommon-r.a
 	@mkdir -p $(@D)
-	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALLLDFLAGS) -o $@ $^ $(AUDITD_LIBS) $(LDLIBS)
 
-$(OBJ)/regress/lensvmm: $(VMM_OBJS) $(COMMON_SRCS:%.c=$(OBJ)/r/%.o)
+$(OBJ)/regress/lensnetd: $(NETD_OBJS) $(OBJ)/libcommon-r.a
 	@mkdir -p $(@D)
-	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALLLDFLAGS) -o $@ $^ $(NETD_LIBS) $(LDLIBS)
+
+$(OBJ)/regress/lensvmm: $(VMM_OBJS) $(OBJ)/libcommon-r.a
+	@mkdir -p $(@D)
+	$(CC) $(ALLLDFLAGS) -o $@ $^ $(VMM_LIBS) $(LDLIBS)
 
 $(OBJ)/libcommon.a: $(COMMON_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
-# unit tests and test tools link what they use from libcommon.a
-$(OBJ)/regress/unit/%: regress/unit/%.c regress/unit/tap.h \
-	    $(OBJ)/o/lensauditd/chain.o $(OBJ)/libnetd.a $(OBJ)/libvmm.a \
-	    $(OBJ)/libcommon.a
+# unit tests and test tools link what they use from the archives; their
+# depfiles (-MMD) name every header and every source they #include
+# (regress/unit/diskimg.c includes lensvmm/diskimg.c), so an edit of
+# either rebuilds them (and only $< of the sources is compiled)
+$(OBJ)/regress/unit/%: regress/unit/%.c $(OBJ)/o/lensauditd/chain.o \
+	    $(OBJ)/libnetd.a $(OBJ)/libvmm.a $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
-	$(CC) $(ALLCFLAGS) -Ilensauditd -Ilensnetd $(ALLLDFLAGS) -o $@ \
-	    $(filter-out %.h,$^) $(LDLIBS)
+	$(CC) $(ALLCFLAGS) $(DEPFLAGS) -Ilensauditd -Ilensnetd $(ALLLDFLAGS) \
+	    -o $@ $< $(filter %.o %.a,$^) $(TEST_LIBS) $(LDLIBS)
 
 $(OBJ)/regress/tools/%: regress/tools/%.c $(OBJ)/o/lensauditd/chain.o \
 	    $(OBJ)/libnetd.a $(OBJ)/libvmm.a $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
-	$(CC) $(ALLCFLAGS) -Ilensauditd -Ilensnetd $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALLCFLAGS) $(DEPFLAGS) -Ilensauditd -Ilensnetd $(ALLLDFLAGS) \
+	    -o $@ $< $(filter %.o %.a,$^) $(TEST_LIBS) $(LDLIBS)
 
-# libFuzzer targets: clang, ASan+UBSan, the parsers compiled in
-$(OBJ)/fuzz/%: regress/fuzz/%.c $(FUZZ_LIBSRCS)
+# libFuzzer targets: clang, ASan+UBSan, the parsers compiled in (and
+# rebuilt when any header changes)
+$(OBJ)/fuzz/%: regress/fuzz/%.c $(FUZZ_LIBSRCS) $(wildcard common/*.h \
+	    lensauditd/*.h lensnetd/*.h lensvmm/*.h lensvmm/guest/*.h)
 	@mkdir -p $(@D)
 	$(FUZZCC) -g -O1 -std=gnu11 -D_GNU_SOURCE -DFUZZING -Icommon \
 	    -Ilensauditd -Ilensnetd $(PKGCFLAGS) \
-	    -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKGLIBS)
+	    -fsanitize=fuzzer,address,undefined -o $@ $(filter %.c,$^) \
+	    $(TEST_LIBS)
 
 # lensnetd with test roles instead of dns.c and proxy.c (netd-routes.t)
 $(OBJ)/regress/lensnetd-routes: $(OBJ)/o/lensnetd/lensnetd.o \
 	    regress/netd/routes.c $(OBJ)/libnetd.a $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
-	$(CC) $(ALLCFLAGS) -Ilensnetd $(ALLLDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALLCFLAGS) $(DEPFLAGS) -Ilensnetd $(ALLLDFLAGS) -o $@ \
+	    regress/netd/routes.c $(filter %.o %.a,$^) $(NETD_LIBS) $(LDLIBS)
 
 regress-bins: all $(OBJ)/regress/lensauditd $(OBJ)/regress/lensnetd \
 	    $(OBJ)/regress/lensvmm $(UNIT_BINS) $(TOOL_BINS) \
@@ -251,7 +275,9 @@ demo: all users
 manlint:
 	mandoc -Tlint -Wwarning $(MANS)
 
-install: all users
+# with DESTDIR (a package build) no users are made on the build host:
+# the package's postinst runs etc/lens-users.sh (or make users)
+install: all $(if $(DESTDIR),,users)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 0555 $(OBJ)/lensauditd $(DESTDIR)$(SBINDIR)/lensauditd

@@ -42,15 +42,12 @@
 #include <sodium.h>
 #include <yaml.h>
 
+#include "grammar.h"
 #include "policy.h"
 
 #define MAXDEPTH	32		/* nesting of collections */
 #define MAXNAME		253		/* a DNS name without the dot */
 #define MAXSTR		1024		/* paths, header values */
-#define MEM_MIN		(4ULL << 20)	/* lensvmm's VMM_MIN_MEMORY */
-#define MEM_MAX		(1024ULL * 1024 * 1024 * 1024)
-#define CPUS_MAX	1024
-#define PIDS_MAX	4194304
 
 /* ---- the model ---- */
 
@@ -118,7 +115,7 @@ struct policy {
 	size_t		 nhttp;
 	struct net_rule	*tcp, *udp;
 	size_t		 ntcp, nudp;
-	struct policy_publish *publish;
+	struct gr_publish *publish;
 	size_t		 npublish;
 	struct credential *creds;
 	size_t		 ncreds;
@@ -599,6 +596,14 @@ perr(struct pctx *c, const struct ynode *n, const char *path,
 	return -1;
 }
 
+/* a message of grammar.c, which names the field and value itself */
+static int
+gperr(struct pctx *c, const struct ynode *n, const char *msg)
+{
+	seterr(c->err, c->name, n->line, n->col, "%s", msg);
+	return -1;
+}
+
 static int
 want(struct pctx *c, const struct ynode *n, const char *path, enum ytype t)
 {
@@ -854,23 +859,6 @@ parse_hostpat(const char *s, size_t len, struct hostpat *hp)
 	return norm_name(s, len, hp->name);
 }
 
-/* a decimal port 1-65535 without leading zeros; -1 if not */
-static int
-parse_port(const char *s, size_t len)
-{
-	unsigned int	 p = 0;
-	size_t		 i;
-
-	if (len == 0 || len > 5 || s[0] == '0')
-		return -1;
-	for (i = 0; i < len; i++) {
-		if (!isdigit((unsigned char)s[i]))
-			return -1;
-		p = p * 10 + (s[i] - '0');
-	}
-	return p >= 1 && p <= 65535 ? (int)p : -1;
-}
-
 /* does name (normalized) match the pattern? */
 static int
 hostpat_match(const struct hostpat *hp, const char *name)
@@ -1050,7 +1038,7 @@ parse_hostport(struct pctx *c, const struct ynode *v, const char *p,
 	hl = v->len;
 	if ((colon = strrchr(s, ':')) != NULL) {
 		hl = colon - s;
-		if ((pt = parse_port(colon + 1, strlen(colon + 1))) == -1)
+		if ((pt = gr_port(colon + 1, strlen(colon + 1))) == -1)
 			return perr(c, v, p, "%s: port \"%s\" is not a number "
 			    "from 1 to 65535", qv(v, q, sizeof(q)), colon + 1);
 		*port = pt;
@@ -1173,13 +1161,13 @@ parse_net_rule(struct pctx *c, const struct ynode *n, const char *path,
 		lo = 1;
 		hi = 65535;
 	} else if ((dash = strchr(ps, '-')) != NULL) {
-		lo = parse_port(ps, dash - ps);
-		hi = parse_port(dash + 1, strlen(dash + 1));
+		lo = gr_port(ps, dash - ps);
+		hi = gr_port(dash + 1, strlen(dash + 1));
 		if (lo == -1 || hi == -1 || lo > hi)
 			return perr(c, v, p, "%s: port range \"%s\" is not "
 			    "LOW-HIGH with 1 <= LOW <= HIGH <= 65535",
 			    qv(v, q, sizeof(q)), ps);
-	} else if ((lo = hi = parse_port(ps, strlen(ps))) == -1)
+	} else if ((lo = hi = gr_port(ps, strlen(ps))) == -1)
 		return perr(c, v, p, "%s: port \"%s\" is not a number from 1 "
 		    "to 65535, a range N-M or *", qv(v, q, sizeof(q)), ps);
 	r->lo = lo;
@@ -1254,7 +1242,7 @@ parse_network(struct pctx *c, struct policy *pol, const struct ynode *n)
 	    "publish", NULL };
 	const struct ynode	*v, *e;
 	const char		*s;
-	char			 p[192], q[128], msg[160];
+	char			 p[192], q[128], msg[GR_ERRSIZE];
 	size_t			 i, j;
 
 	if (want(c, n, "network", Y_MAP) == -1 ||
@@ -1277,9 +1265,8 @@ parse_network(struct pctx *c, struct policy *pol, const struct ynode *n)
 		pathf(p, sizeof(p), "network.publish[%zu]", i);
 		if (get_str(c, e, p, 128, &s) == -1)
 			return -1;
-		if (policy_parse_publish(s, &pol->publish[i], msg,
-		    sizeof(msg)) == -1)
-			return perr(c, e, p, "%s: %s", qv(e, q, sizeof(q)), msg);
+		if (gr_publish(p, s, &pol->publish[i], msg, sizeof(msg)) == -1)
+			return gperr(c, e, msg);
 		for (j = 0; j < i; j++)
 			if (pol->publish[j].hostport ==
 			    pol->publish[i].hostport &&
@@ -1450,15 +1437,11 @@ parse_credentials(struct pctx *c, struct policy *pol, const struct ynode *n)
 	return 0;
 }
 
-/* cpus: a plain decimal 0.001 to 1024, kept in thousandths */
+/* cpus: a plain decimal (grammar.h), kept in thousandths */
 static int
 parse_cpus(struct pctx *c, const struct ynode *n, uint32_t *out)
 {
-	const char	*s = n->str, *d;
-	char		 v[128];
-	unsigned long	 ip = 0, frac = 0;
-	size_t		 i, nd;
-	int		 rest = 0;
+	char	 v[128], msg[GR_ERRSIZE];
 
 	if (n->type != Y_SCALAR || !n->plain ||
 	    (stype(n) != S_INT && stype(n) != S_FLOAT)) {
@@ -1468,56 +1451,19 @@ parse_cpus(struct pctx *c, const struct ynode *n, uint32_t *out)
 		return perr(c, n, "resources.cpus", "expected a number, got "
 		    "%s", kind(n));
 	}
-	d = strchr(s, '.');
-	nd = d ? (size_t)(d - s) : strlen(s);
-	if (nd > 1 && s[0] == '0')
-		goto bad;
-	for (i = 0; i < nd; i++) {
-		if (!isdigit((unsigned char)s[i]))
-			goto bad;
-		if (ip <= CPUS_MAX)
-			ip = ip * 10 + (s[i] - '0');
-	}
-	if (d != NULL) {
-		for (i = 1; d[i] != '\0'; i++) {
-			if (!isdigit((unsigned char)d[i]))
-				goto bad;
-			if (i <= 3)
-				frac = frac * 10 + (d[i] - '0');
-			else if (d[i] != '0')
-				rest = 1;
-		}
-		for (; i <= 3; i++)
-			frac *= 10;
-	}
-	if (ip > CPUS_MAX || (ip == CPUS_MAX && (frac || rest)) ||
-	    (ip == 0 && frac == 0))
-		return perr(c, n, "resources.cpus", "%s is out of range "
-		    "(0.001 to %d)", s, CPUS_MAX);
-	*out = ip * 1000 + frac;
+	if (gr_cpus("resources.cpus", n->str, out, msg, sizeof(msg)) == -1)
+		return gperr(c, n, msg);
 	return 0;
- bad:
-	return perr(c, n, "resources.cpus", "%s is not a plain decimal "
-	    "number", s);
 }
 
-/* memory: bytes (integer) or "N", "Nk", "Nm", "Ng" */
+/* memory: bytes (an integer) or a size like "512m" (grammar.h) */
 static int
 parse_memory(struct pctx *c, const struct ynode *n, uint64_t *out)
 {
-	unsigned long long	 x = 0, mul = 1;
-	const char		*s = n->str;
-	char			 v[128];
-	size_t			 i, len;
+	char	 v[128], msg[GR_ERRSIZE];
 
-	if (n->type == Y_SCALAR && n->plain && stype(n) == S_INT) {
-		if (get_uint(c, n, "resources.memory", MEM_MIN, MEM_MAX,
-		    &x) == -1)
-			return -1;
-		*out = x;
-		return 0;
-	}
-	if (n->type != Y_SCALAR || stype(n) != S_STR) {
+	if (n->type != Y_SCALAR || (stype(n) != S_STR &&
+	    (!n->plain || stype(n) != S_INT))) {
 		if (n->type == Y_SCALAR && stype(n) != S_NULL)
 			return perr(c, n, "resources.memory", "expected bytes "
 			    "or a size like 512m, got %s %s", kind(n),
@@ -1525,37 +1471,13 @@ parse_memory(struct pctx *c, const struct ynode *n, uint64_t *out)
 		return perr(c, n, "resources.memory", "expected bytes or a "
 		    "size like 512m, got %s", kind(n));
 	}
-	len = n->len;
-	if (len > 0) {
-		switch (s[len - 1]) {
-		case 'k': case 'K':
-			mul = 1024;
-			break;
-		case 'm': case 'M':
-			mul = 1024 * 1024;
-			break;
-		case 'g': case 'G':
-			mul = 1024 * 1024 * 1024;
-			break;
-		}
-	}
-	if (mul != 1)
-		len--;
-	if (len == 0 || len > 13 || s[0] == '0')
-		goto bad;
-	for (i = 0; i < len; i++) {
-		if (!isdigit((unsigned char)s[i]))
-			goto bad;
-		x = x * 10 + (s[i] - '0');
-	}
-	if (x > MEM_MAX / mul || x * mul < MEM_MIN)
-		return perr(c, n, "resources.memory", "%s is out of range "
-		    "(4m to 1024g)", qv(n, v, sizeof(v)));
-	*out = x * mul;
+	if (strlen(n->str) != n->len)
+		return perr(c, n, "resources.memory", "%s is not a size",
+		    qv(n, v, sizeof(v)));
+	if (gr_size("resources.memory", n->str, GR_MEMORY_MIN, GR_MEMORY_MAX,
+	    out, msg, sizeof(msg)) == -1)
+		return gperr(c, n, msg);
 	return 0;
- bad:
-	return perr(c, n, "resources.memory", "%s is not a size (bytes, or "
-	    "a number with k, m or g)", qv(n, v, sizeof(v)));
 }
 
 static int
@@ -1575,7 +1497,7 @@ parse_resources(struct pctx *c, struct policy *pol, const struct ynode *n)
 	    parse_memory(c, v, &pol->res.memory) == -1)
 		return -1;
 	if ((v = mget(n, "pids")) != NULL) {
-		if (get_uint(c, v, "resources.pids", 1, PIDS_MAX, &x) == -1)
+		if (get_uint(c, v, "resources.pids", 1, GR_PIDS_MAX, &x) == -1)
 			return -1;
 		pol->res.pids = x;
 	}
@@ -1617,11 +1539,9 @@ static void
 set_hash(struct policy *pol, const void *buf, size_t len)
 {
 	unsigned char	 md[crypto_hash_sha256_BYTES];
-	unsigned int	 i;
 
 	crypto_hash_sha256(md, buf, len);
-	for (i = 0; i < sizeof(md); i++)
-		snprintf(pol->hash + 2 * i, 3, "%02x", md[i]);
+	sodium_bin2hex(pol->hash, sizeof(pol->hash), md, sizeof(md));
 }
 
 struct policy *
@@ -1773,7 +1693,7 @@ policy_npublish(const struct policy *pol)
 	return pol->npublish;
 }
 
-const struct policy_publish *
+const struct gr_publish *
 policy_publish_at(const struct policy *pol, size_t i)
 {
 	return i < pol->npublish ? &pol->publish[i] : NULL;
@@ -1783,89 +1703,6 @@ const struct policy_resources *
 policy_resources(const struct policy *pol)
 {
 	return &pol->res;
-}
-
-/* ---- publish ---- */
-
-int
-policy_parse_publish(const char *spec, struct policy_publish *pp,
-    char *err, size_t errlen)
-{
-	char		 buf[128], *s, *slash, *hp, *p, *colon;
-	unsigned char	 a[16];
-	int		 hport, port, af = AF_INET;
-
-	memset(pp, 0, sizeof(*pp));
-	if (strlcpy(buf, spec, sizeof(buf)) >= sizeof(buf)) {
-		snprintf(err, errlen, "too long");
-		return -1;
-	}
-	s = buf;
-	if ((slash = strchr(s, '/')) != NULL) {
-		*slash++ = '\0';
-		if (strcmp(slash, "tcp") != 0) {
-			snprintf(err, errlen, "protocol \"%s\" is not "
-			    "supported (only tcp)", slash);
-			return -1;
-		}
-	}
-	strlcpy(pp->addr, "127.0.0.1", sizeof(pp->addr));
-	if (s[0] == '[') {
-		char *rb = strchr(s, ']');
-
-		if (rb == NULL || rb[1] != ':') {
-			snprintf(err, errlen, "expected [IPv6]:HOSTPORT:PORT");
-			return -1;
-		}
-		*rb = '\0';
-		if (inet_pton(AF_INET6, s + 1, a) != 1) {
-			snprintf(err, errlen, "\"%s\" is not an IPv6 address",
-			    s + 1);
-			return -1;
-		}
-		af = AF_INET6;
-		hp = rb + 2;
-	} else if ((colon = strchr(s, ':')) != NULL &&
-	    strchr(colon + 1, ':') != NULL) {
-		*colon = '\0';
-		if (strchr(colon + 1, ':') != strrchr(colon + 1, ':')) {
-			snprintf(err, errlen, "expected [ADDR:]HOSTPORT:PORT"
-			    "[/tcp] (IPv6 addresses in brackets)");
-			return -1;
-		}
-		if (inet_pton(AF_INET, s, a) != 1) {
-			snprintf(err, errlen, "\"%s\" is not an IPv4 address "
-			    "(IPv6 in brackets)", s);
-			return -1;
-		}
-		hp = colon + 1;
-	} else {
-		hp = s;
-		af = 0;
-	}
-	if ((p = strchr(hp, ':')) == NULL || strchr(p + 1, ':') != NULL) {
-		snprintf(err, errlen, "expected [ADDR:]HOSTPORT:PORT[/tcp]");
-		return -1;
-	}
-	*p++ = '\0';
-	if ((hport = parse_port(hp, strlen(hp))) == -1) {
-		snprintf(err, errlen, "host port \"%s\" is not a number from "
-		    "1 to 65535", hp);
-		return -1;
-	}
-	if ((port = parse_port(p, strlen(p))) == -1) {
-		snprintf(err, errlen, "sandbox port \"%s\" is not a number "
-		    "from 1 to 65535", p);
-		return -1;
-	}
-	if (af != 0 && inet_ntop(af, a, pp->addr, sizeof(pp->addr)) == NULL) {
-		snprintf(err, errlen, "bad address");
-		return -1;
-	}
-	pp->hostport = hport;
-	pp->port = port;
-	pp->proto = IPPROTO_TCP;
-	return 0;
 }
 
 /* ---- decisions ---- */

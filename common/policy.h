@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "grammar.h"
+
 #define POLICY_MAXSIZE	(60 * 1024)	/* fits one imsg with a header */
 
 enum verdict {
@@ -77,16 +79,9 @@ enum verdict	policy_udp_addr(const struct policy *, const struct sockaddr *,
  */
 enum verdict	policy_dns(const struct policy *, const char *name);
 
-struct policy_publish {
-	char		addr[64];	/* host address, default 127.0.0.1 */
-	uint16_t	hostport, port;	/* host side, sandbox side */
-	int		proto;		/* IPPROTO_TCP */
-};
-/* "[ADDR:]HOSTPORT:PORT[/tcp]" (lensctl run -p, publish: entries) */
-int	policy_parse_publish(const char *, struct policy_publish *,
-	    char *err, size_t errlen);
 size_t	policy_npublish(const struct policy *);
-const struct policy_publish *policy_publish_at(const struct policy *,
+/* the publish: entries, parsed by gr_publish() (grammar.h) */
+const struct gr_publish *policy_publish_at(const struct policy *,
 	    size_t);
 
 struct policy_resources {

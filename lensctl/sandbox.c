@@ -53,14 +53,12 @@
 #include "log.h"
 #include "lensvmm_imsg.h"
 #include "policy.h"
+#include "grammar.h"
 #include "lensctl.h"
-#include "size.h"
 #include "unixsock.h"
 
 #define VMM_SOCKET	"/run/lens/lensvmm.sock"
 #define DEFAULT_ROOTFS	"/var/lib/lens/rootfs/default"
-#define MIN_MEMORY	(4ULL << 20)		/* lens-init and a shell */
-#define MAX_PIDS	4194304			/* pid_max's ceiling */
 #define MAX_STOP_SECS	86400
 #define STDIN_HIWAT	(1024 * 1024)		/* stop reading stdin above */
 
@@ -198,20 +196,12 @@ write_all(int fd, const void *buf, size_t len)
 static int
 check_ref(const char *ref, struct ctl_ref *r)
 {
-	const char	*p;
+	char	 err[GR_ERRSIZE];
 
-	if (*ref == '\0' || strlen(ref) > CTL_NAME_SIZE) {
-		warnx("%s: not a sandbox id or name (1 to %d characters)",
-		    *ref == '\0' ? "\"\"" : ref, CTL_NAME_SIZE);
+	if (gr_ref("sandbox", ref, err, sizeof(err)) == -1) {
+		warnx("%s", err);
 		return -1;
 	}
-	for (p = ref; *p != '\0'; p++)
-		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-' &&
-		    *p != '.') {
-			warnx("%s: not a sandbox id or name (letters, digits, "
-			    "'_', '-', '.')", ref);
-			return -1;
-		}
 	if (r != NULL) {
 		memset(r, 0, sizeof(*r));
 		(void)copystr(r->sandbox, sizeof(r->sandbox), ref);
@@ -223,76 +213,24 @@ check_ref(const char *ref, struct ctl_ref *r)
  * option values
  */
 
-/* 512m, 1g, 1048576, 2GiB ...; 0 on success */
-static int
-parse_memory(const char *s, uint64_t *out)
-{
-	const char	*why;
-	uint64_t	 v;
-
-	if (size_parse(s, &v, &why) == -1) {
-		if (strcmp(why, "not a size") == 0)
-			warnx("--memory %s: not a size (like 512m or 2g)", s);
-		else if (strcmp(why, "unknown unit") == 0)
-			warnx("--memory %s: unknown unit (use b, k, m, g or "
-			    "t)", s);
-		else
-			warnx("--memory %s: %s", s, why);
-		return -1;
-	}
-	if (v < MIN_MEMORY) {
-		warnx("--memory %s: too small (at least %llum)", s,
-		    MIN_MEMORY >> 20);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-/* 1.5 -> 1500; at most the host's CPUs */
+/* 1.5 -> 1500 (grammar.h); at most the host's CPUs */
 static int
 parse_cpus(const char *s, uint32_t *out)
 {
-	const char	*p = s;
-	uint64_t	 whole = 0, frac = 0;
-	long		 ncpu;
-	int		 digits = 0, fdigits = 0;
+	char	 err[GR_ERRSIZE];
+	long	 ncpu;
 
+	if (gr_cpus("--cpus", s, out, err, sizeof(err)) == -1) {
+		warnx("%s", err);
+		return -1;
+	}
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	while (isdigit((unsigned char)*p)) {
-		if (whole > 1000000)
-			goto toolarge;
-		whole = whole * 10 + (*p++ - '0');
-		digits++;
-	}
-	if (*p == '.') {
-		p++;
-		while (isdigit((unsigned char)*p)) {
-			if (++fdigits > 3) {
-				warnx("--cpus %s: at most 3 decimals", s);
-				return -1;
-			}
-			frac = frac * 10 + (*p++ - '0');
-		}
-	}
-	if (digits + fdigits == 0 || *p != '\0') {
-		warnx("--cpus %s: not a number of CPUs (like 1 or 1.5)", s);
+	if (ncpu > 0 && *out > (uint64_t)ncpu * 1000) {
+		warnx("--cpus %s: more than the %ld CPUs of this host", s,
+		    ncpu);
 		return -1;
 	}
-	while (fdigits++ < 3)
-		frac *= 10;
-	whole = whole * 1000 + frac;
-	if (whole == 0) {
-		warnx("--cpus %s: must be more than 0", s);
-		return -1;
-	}
-	if (ncpu > 0 && whole > (uint64_t)ncpu * 1000)
-		goto toolarge;
-	*out = (uint32_t)whole;
 	return 0;
- toolarge:
-	warnx("--cpus %s: more than the %ld CPUs of this host", s, ncpu);
-	return -1;
 }
 
 /* a decimal in [min, max] */
@@ -300,39 +238,11 @@ static int
 parse_uint(const char *opt, const char *s, uint64_t min, uint64_t max,
     uint64_t *out)
 {
-	char			*end;
-	unsigned long long	 v;
+	char	 err[GR_ERRSIZE];
 
-	errno = 0;
-	if (!isdigit((unsigned char)*s) ||
-	    (v = strtoull(s, &end, 10), *end != '\0')) {
-		warnx("%s %s: not a number", opt, s);
+	if (gr_uint(opt, s, min, max, out, err, sizeof(err)) == -1) {
+		warnx("%s", err);
 		return -1;
-	}
-	if (errno == ERANGE || v < min || v > max) {
-		warnx("%s %s: out of range (%" PRIu64 " to %" PRIu64 ")",
-		    opt, s, min, max);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-/* no "." or ".." component */
-static int
-path_clean(const char *p)
-{
-	const char	*c = p;
-	size_t		 n;
-
-	while (*c != '\0') {
-		while (*c == '/')
-			c++;
-		n = strcspn(c, "/");
-		if ((n == 1 && c[0] == '.') ||
-		    (n == 2 && c[0] == '.' && c[1] == '.'))
-			return -1;
-		c += n;
 	}
 	return 0;
 }
@@ -371,103 +281,34 @@ path_lexical(char *p)
 	*w = '\0';
 }
 
-/* SRC:DST[:ro|:rw], both absolute, SRC existing */
-/* -p [ADDR:]HOSTPORT:PORT[/tcp]: ports 1-65535, ADDR IPv4 or [IPv6] */
+/* -p [ADDR:]HOSTPORT:PORT[/tcp] (grammar.h) */
 static int
 check_publish(const char *spec)
 {
-	char		 buf[128], *p, *hp, *sp, *slash, *e;
-	unsigned long	 port;
-	struct in6_addr	 a6;
-	struct in_addr	 a4;
-	int		 i;
+	struct gr_publish	 pp;
+	char			 err[GR_ERRSIZE];
 
-	if (strlcpy(buf, spec, sizeof(buf)) >= sizeof(buf))
-		goto bad;
-	if ((slash = strchr(buf, '/')) != NULL) {
-		*slash++ = '\0';
-		if (strcmp(slash, "tcp") != 0) {
-			warnx("-p %s: only tcp can be published", spec);
-			return -1;
-		}
-	}
-	p = buf;
-	if (*p == '[') {
-		if ((e = strstr(p, "]:")) == NULL)
-			goto bad;
-		*e = '\0';
-		if (inet_pton(AF_INET6, p + 1, &a6) != 1)
-			goto bad;
-		p = e + 2;
-	}
-	if ((sp = strrchr(p, ':')) == NULL)
-		goto bad;
-	*sp++ = '\0';
-	if ((hp = strrchr(p, ':')) != NULL) {
-		*hp++ = '\0';
-		if (buf[0] == '[' || inet_pton(AF_INET, p, &a4) != 1)
-			goto bad;
-	} else
-		hp = p;
-	for (i = 0; i < 2; i++) {
-		const char *s = i == 0 ? hp : sp;
-
-		errno = 0;
-		port = strtoul(s, &e, 10);
-		if (*s < '0' || *s > '9' || *e != '\0' || errno != 0 ||
-		    port < 1 || port > 65535)
-			goto bad;
+	if (gr_publish("-p", spec, &pp, err, sizeof(err)) == -1) {
+		warnx("%s", err);
+		return -1;
 	}
 	return 0;
-bad:
-	warnx("-p %s: expected [ADDR:]HOSTPORT:PORT[/tcp] with ports from 1 "
-	    "to 65535", spec);
-	return -1;
 }
 
+/* -v SRC:DST[:ro|:rw] (grammar.h), SRC existing */
 static int
-check_volume(const char *v)
+check_volume(const char *spec)
 {
-	char		 src[PATH_MAX], dst[PATH_MAX];
-	const char	*c1, *c2, *mode = NULL;
-	struct stat	 st;
-	size_t		 n;
+	struct gr_volume	 v;
+	struct stat		 st;
+	char			 err[GR_ERRSIZE];
 
-	if ((c1 = strchr(v, ':')) == NULL) {
-		warnx("-v %s: not SRC:DST[:ro]", v);
+	if (gr_volume("-v", spec, &v, err, sizeof(err)) == -1) {
+		warnx("%s", err);
 		return -1;
 	}
-	if ((c2 = strchr(c1 + 1, ':')) != NULL) {
-		mode = c2 + 1;
-		if (strcmp(mode, "ro") != 0 && strcmp(mode, "rw") != 0) {
-			warnx("-v %s: unknown mode \"%s\" (ro or rw)", v,
-			    mode);
-			return -1;
-		}
-	} else
-		c2 = c1 + strlen(c1);
-	if ((n = c1 - v) >= sizeof(src) ||
-	    (size_t)(c2 - c1 - 1) >= sizeof(dst)) {
-		warnx("-v %s: path too long", v);
-		return -1;
-	}
-	memcpy(src, v, n);
-	src[n] = '\0';
-	memcpy(dst, c1 + 1, c2 - c1 - 1);
-	dst[c2 - c1 - 1] = '\0';
-	if (src[0] != '/' || dst[0] != '/') {
-		warnx("-v %s: %s path \"%s\" is not absolute", v,
-		    src[0] != '/' ? "host" : "sandbox",
-		    src[0] != '/' ? src : dst);
-		return -1;
-	}
-	if (path_clean(dst) == -1 || strspn(dst, "/") == strlen(dst)) {
-		warnx("-v %s: sandbox path \"%s\" must not be / or contain "
-		    ". or ..", v, dst);
-		return -1;
-	}
-	if (stat(src, &st) == -1) {
-		warn("-v %s: %s", v, src);
+	if (stat(v.src, &st) == -1) {
+		warn("-v %s: %s", spec, v.src);
 		return -1;
 	}
 	return 0;
@@ -520,21 +361,12 @@ add_env(struct runopts *o, const char *e)
 static int
 check_name(const char *n)
 {
-	const char	*p;
+	char	 err[GR_ERRSIZE];
 
-	if (*n == '\0' || strlen(n) >= CTL_NAME_SIZE ||
-	    !isalnum((unsigned char)*n)) {
-		warnx("--name %s: must start with a letter or digit and have "
-		    "at most %d characters", n, CTL_NAME_SIZE - 1);
+	if (gr_name("--name", n, err, sizeof(err)) == -1) {
+		warnx("%s", err);
 		return -1;
 	}
-	for (p = n; *p != '\0'; p++)
-		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-' &&
-		    *p != '.') {
-			warnx("--name %s: only letters, digits, '_', '-' and "
-			    "'.'", n);
-			return -1;
-		}
 	return 0;
 }
 
@@ -591,6 +423,7 @@ parse_runopts(int argc, char *argv[], int isrun, struct runopts *o)
 	const char	*rootfs = DEFAULT_ROOTFS;
 	struct stat	 st;
 	uint64_t	 v;
+	char		 err[GR_ERRSIZE];
 	int		 ch;
 
 	memset(o, 0, sizeof(*o));
@@ -676,15 +509,18 @@ parse_runopts(int argc, char *argv[], int isrun, struct runopts *o)
 			o->backend = optarg;
 			break;
 		case OPT_MEMORY:
-			if (parse_memory(optarg, &o->memory) == -1)
+			if (gr_size("--memory", optarg, GR_MEMORY_MIN,
+			    GR_MEMORY_MAX, &o->memory, err, sizeof(err)) == -1) {
+				warnx("%s", err);
 				return -1;
+			}
 			break;
 		case OPT_CPUS:
 			if (parse_cpus(optarg, &o->cpu_millis) == -1)
 				return -1;
 			break;
 		case OPT_PIDS:
-			if (parse_uint("--pids", optarg, 1, MAX_PIDS, &v) == -1)
+			if (parse_uint("--pids", optarg, 1, GR_PIDS_MAX, &v) == -1)
 				return -1;
 			o->pids = (uint32_t)v;
 			break;

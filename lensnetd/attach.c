@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "grammar.h"
 #include "lensnetd.h"
 #include "policy.h"
 
@@ -48,11 +49,7 @@ attach_parse(const void *data, size_t len, int has_fd,
 	if (memchr(req->a.sandbox, '\0', sizeof(req->a.sandbox)) == NULL)
 		return aerr(err, errlen, "ATTACH: sandbox id not "
 		    "NUL-terminated");
-	for (i = 0; req->a.sandbox[i] != '\0'; i++)
-		if (!((req->a.sandbox[i] >= '0' && req->a.sandbox[i] <= '9') ||
-		    (req->a.sandbox[i] >= 'a' && req->a.sandbox[i] <= 'f')))
-			break;
-	if (i != CTL_ID_SIZE - 1 || req->a.sandbox[i] != '\0')
+	if (!gr_id(req->a.sandbox))
 		return aerr(err, errlen, "ATTACH: sandbox id is not 64 "
 		    "lowercase hex digits");
 	if (!zero(req->a.pad, sizeof(req->a.pad)) || req->a.pad2 != 0)
@@ -90,7 +87,7 @@ attach_parse(const void *data, size_t len, int has_fd,
 		if (p >= end || (nul = memchr(p, '\0', end - p)) == NULL)
 			return aerr(err, errlen, "ATTACH: published port %zu "
 			    "missing or not NUL-terminated", i + 1);
-		if (nul == p || nul - p > 127)
+		if (nul == p || nul - p > GR_SPEC_MAX)
 			return aerr(err, errlen, "ATTACH: published port %zu: "
 			    "length %zu", i + 1, (size_t)(nul - p));
 		req->publish[i] = p;

@@ -494,7 +494,7 @@ conn_send_error(struct sbx *sb, const char *fmt, ...)
 
 /* a host listener for a published port */
 static int
-publish_listener(const struct policy_publish *pp, char *err, size_t errlen)
+publish_listener(const struct gr_publish *pp, char *err, size_t errlen)
 {
 	struct sockaddr_storage	 ss;
 	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
@@ -537,7 +537,7 @@ sbx_attach(struct sbx *sb, struct imsg *im)
 	struct netd_sandbox	 ns;
 	struct netd_attached	 na;
 	struct netd_listener	 nl;
-	struct policy_publish	 pubs[2 * NETD_MAXPUBLISH];
+	struct gr_publish	 pubs[2 * NETD_MAXPUBLISH];
 	struct policy_error	 pe;
 	struct policy		*pol;
 	struct in_addr		 net;
@@ -583,9 +583,9 @@ sbx_attach(struct sbx *sb, struct imsg *im)
 		pubs[npubs++] = *policy_publish_at(pol, k);
 	policy_free(pol);
 	for (k = 0; k < req.npublish; k++)
-		if (policy_parse_publish(req.publish[k], &pubs[npubs++], perr,
+		if (gr_publish("-p", req.publish[k], &pubs[npubs++], perr,
 		    sizeof(perr)) == -1) {
-			conn_send_error(sb, "-p %s: %s", req.publish[k], perr);
+			conn_send_error(sb, "%s", perr);
 			return -1;
 		}
 	if (im->fd != -1 && ioctl(im->fd, NS_GET_NSTYPE) != CLONE_NEWNET) {

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "grammar.h"
 #include "imsgev.h"
 #include "log.h"
 #include "lensvmm.h"
@@ -112,39 +113,6 @@ field(const char *f, size_t size)
 }
 
 static int
-name_ok_len(const char *s, size_t max)
-{
-	size_t	 i;
-
-	if (s[0] == '\0' || strlen(s) > max)
-		return 0;
-	for (i = 0; s[i]; i++) {
-		char	 ch = s[i];
-
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') ||
-		    (i > 0 && (ch == '-' || ch == '_' || ch == '.')))
-			continue;
-		return 0;
-	}
-	return 1;
-}
-
-/* a sandbox name: at most 63 characters */
-static int
-name_ok(const char *s)
-{
-	return name_ok_len(s, CTL_NAME_SIZE - 1);
-}
-
-/* a reference: a name, a full id (64 hex) or an id prefix */
-static int
-ref_str_ok(const char *s)
-{
-	return name_ok_len(s, CTL_ID_SIZE - 1);
-}
-
-static int
 printable(const char *s)
 {
 	for (; *s; s++)
@@ -179,15 +147,17 @@ path_ok(const char *p, int colon_ok)
 /*
  * n NUL-terminated strings exactly filling [p, end); returns the
  * message of the first problem or NULL.  kind: 0 argv, 1 env, 2 volume,
- * 3 published port
+ * 3 published port (grammar.h)
  */
 static const char *
 strings_ok(const char *p, const char *end, uint32_t n, int kind,
     const char **next)
 {
-	static char	 why[256];
-	const char	*nul, *eq;
-	uint32_t	 i;
+	static char		 why[GR_ERRSIZE];
+	struct gr_volume	 vol;
+	struct gr_publish	 pub;
+	const char		*nul, *eq;
+	uint32_t		 i;
 
 	for (i = 0; i < n; i++) {
 		if (p >= end || (nul = memchr(p, '\0', end - p)) == NULL)
@@ -199,49 +169,22 @@ strings_ok(const char *p, const char *end, uint32_t n, int kind,
 			    "\"%.64s\": not KEY=VALUE", p);
 			return why;
 		}
-		if (kind == 2) {
-			char	 v[CTL_PATH_SIZE * 2 + 8], *src, *dst, *opt;
-
-			if ((size_t)(nul - p) >= sizeof(v))
-				return "volume spec too long";
-			memcpy(v, p, nul - p + 1);
-			src = v;
-			if ((dst = strchr(src, ':')) == NULL)
-				goto badvol;
-			*dst++ = '\0';
-			if ((opt = strchr(dst, ':')) != NULL) {
-				*opt++ = '\0';
-				if (strcmp(opt, "ro") && strcmp(opt, "rw"))
-					goto badvol;
-			}
-			if (!path_ok(src, 0) || !path_ok(dst, 0) ||
-			    strcmp(dst, "/") == 0 || strlen(dst) >=
-			    CTL_PATH_SIZE || strlen(src) >= CTL_PATH_SIZE ||
-			    strncmp(dst, "/proc", 5) == 0 ||
-			    strncmp(dst, "/dev", 4) == 0)
-				goto badvol;
-		}
-		/* -p: the shape here, every field in lensnetd */
-		if (kind == 3 && (nul == p || nul - p > 100 ||
-		    strchr(p, ':') == NULL || strspn(p, "0123456789abcdef"
-		    "ABCDEF.:[]/tcp") != (size_t)(nul - p))) {
-			snprintf(why, sizeof(why), "bad -p \"%.64s\": expected "
-			    "[ADDR:]HOSTPORT:PORT[/tcp]", p);
+		if (kind == 2 && gr_volume("volume", p, &vol, why,
+		    sizeof(why)) == -1)
 			return why;
-		}
+		if (kind == 3 && gr_publish("-p", p, &pub, why,
+		    sizeof(why)) == -1)
+			return why;
 		p = nul + 1;
 	}
 	*next = p;
 	return NULL;
-badvol:
-	snprintf(why, sizeof(why), "bad volume spec \"%.128s\": expected "
-	    "SRC:DST[:ro] with absolute paths (DST not /, /proc or /dev)", p);
-	return why;
 }
 
 static const char *
 check_run(struct imsg *im)
 {
+	static char	 namewhy[GR_ERRSIZE];
 	struct ctl_run	 r;
 	const char	*p, *end, *why;
 	uint64_t	 nstr;
@@ -255,9 +198,9 @@ check_run(struct imsg *im)
 	    sizeof(r.rootfs)) || !field(r.backend, sizeof(r.backend)) ||
 	    !field(r.user, sizeof(r.user)) || !field(r.cwd, sizeof(r.cwd)))
 		return "RUN fields not NUL-terminated";
-	if (r.name[0] != '\0' && !name_ok(r.name))
-		return "bad name: letters, digits, '-', '_', '.', starting "
-		    "with a letter or digit, at most 63";
+	if (r.name[0] != '\0' && gr_name("name", r.name, namewhy,
+	    sizeof(namewhy)) == -1)
+		return namewhy;
 	if (r.rootfs[0] == '\0')
 		return "no rootfs given (--rootfs DIR)";
 	if (!path_ok(r.rootfs, 0) || strcmp(r.rootfs, "/") == 0)
@@ -265,11 +208,12 @@ check_run(struct imsg *im)
 	if (r.backend[0] != '\0' && strcmp(r.backend, "jail") &&
 	    strcmp(r.backend, "auto") && strcmp(r.backend, "microvm"))
 		return "unknown backend (jail, microvm, auto)";
-	if (r.memory != 0 && r.memory < VMM_MIN_MEMORY)
-		return "memory limit below 4 MiB";
-	if (r.cpu_millis > 1024 * 1000)
+	if (r.memory != 0 && (r.memory < GR_MEMORY_MIN ||
+	    r.memory > GR_MEMORY_MAX))
+		return "memory limit below 4m or above 1024t";
+	if (r.cpu_millis > GR_CPUS_MAX * 1000)
 		return "cpu limit above 1024 cpus";
-	if (r.pids > 4194304)
+	if (r.pids > GR_PIDS_MAX)
 		return "pids limit above 4194304";
 	if (!printable(r.user) || !printable(r.cwd) ||
 	    (r.cwd[0] != '\0' && r.cwd[0] != '/'))
@@ -297,7 +241,7 @@ static int
 ref_ok(const struct ctl_ref *r)
 {
 	return field(r->sandbox, sizeof(r->sandbox)) &&
-	    ref_str_ok(r->sandbox);
+	    gr_ref("sandbox", r->sandbox, NULL, 0) == 0;
 }
 
 static const char *
@@ -309,7 +253,8 @@ check_exec(struct imsg *im)
 	if (im->datalen < sizeof(x))
 		return "EXEC request too short";
 	memcpy(&x, im->data, sizeof(x));
-	if (!field(x.sandbox, sizeof(x.sandbox)) || !ref_str_ok(x.sandbox))
+	if (!field(x.sandbox, sizeof(x.sandbox)) ||
+	    gr_ref("sandbox", x.sandbox, NULL, 0) == -1)
 		return "bad sandbox reference";
 	if (x.flags & ~(RUN_STDIN | RUN_TTY | RUN_ROOT))
 		return "unknown EXEC flags";

@@ -136,7 +136,6 @@ diskimg_key(const char *rootfs, const char *fstype, char key[65],
 {
 	unsigned char	 md[crypto_hash_sha256_BYTES];
 	struct stat	 st;
-	size_t		 i;
 	int		 rc;
 
 	if (stat(rootfs, &st) == -1) {
@@ -162,8 +161,7 @@ diskimg_key(const char *rootfs, const char *fstype, char key[65],
 		return -1;
 	}
 	crypto_hash_sha256_final(&walk_hash, md);
-	for (i = 0; i < sizeof(md); i++)
-		snprintf(key + 2 * i, 3, "%02x", md[i]);
+	sodium_bin2hex(key, 65, md, sizeof(md));
 	if (bytes != NULL)
 		*bytes = walk_bytes;
 	return 0;

@@ -28,6 +28,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <jansson.h>
+#include <sodium.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -38,13 +39,13 @@
 #include <unistd.h>
 
 #include "auditc.h"
+#include "grammar.h"
 #include "imsgev.h"
 #include "log.h"
 #include "lensvmm.h"
 #include "policy.h"
 #include "privsep.h"
 #include "sandbox.h"
-#include "size.h"
 #include "unixsock.h"
 
 struct reply {
@@ -695,33 +696,34 @@ parse_volumes(struct sbx *sb, const struct caller *who,
     const struct timespec *deadline, struct volume *vols, char *err,
     size_t errlen)
 {
-	const char	*p = sb->strings;
-	char		 spec[CTL_PATH_SIZE * 2 + 8], *dst, *opt, why[256];
-	uint32_t	 i;
+	const char		*p = sb->strings;
+	struct gr_volume	 v;
+	char			 why[256];
+	uint32_t		 i;
 
 	for (i = 0; i < sb->run.nvolumes; i++)
 		vols[i].fd = -1;
 	for (i = 0; i < sb->run.argc + sb->run.envc; i++)
 		p += strlen(p) + 1;
 	for (i = 0; i < sb->run.nvolumes; i++, p += strlen(p) + 1) {
-		strlcpy(spec, p, sizeof(spec));
-		dst = strchr(spec, ':');
-		*dst++ = '\0';
-		if ((opt = strchr(dst, ':')) != NULL)
-			*opt++ = '\0';
-		strlcpy(vols[i].src, spec, sizeof(vols[i].src));
-		if ((vols[i].fd = hostpath_open(who, spec, HOSTPATH_VOLUME,
+		/* control checked them with the same parser */
+		if (gr_volume("volume", p, &v, err, errlen) == -1) {
+			volumes_close(vols, i);
+			return -1;
+		}
+		strlcpy(vols[i].src, v.src, sizeof(vols[i].src));
+		if ((vols[i].fd = hostpath_open(who, v.src, HOSTPATH_VOLUME,
 		    ms_left(deadline), why, sizeof(why))) == -1 ||
 		    hostpath_check(who,
 		    vols[i].fd, HOSTPATH_VOLUME, protect, nprotect, why,
 		    sizeof(why)) == -1) {
-			snprintf(err, errlen, "volume %.200s: %.250s", spec,
+			snprintf(err, errlen, "volume %.200s: %.250s", v.src,
 			    why);
 			volumes_close(vols, i + 1);
 			return -1;
 		}
-		strlcpy(vols[i].dst, dst, sizeof(vols[i].dst));
-		vols[i].ro = opt != NULL && strcmp(opt, "ro") == 0;
+		strlcpy(vols[i].dst, v.dst, sizeof(vols[i].dst));
+		vols[i].ro = v.ro;
 	}
 	return 0;
 }
@@ -1110,8 +1112,7 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 		goto fail_mem;
 	}
 	arc4random_buf(rnd, sizeof(rnd));
-	for (i = 0; i < 32; i++)
-		snprintf(sb->id + 2 * i, 3, "%02x", rnd[i]);
+	sodium_bin2hex(sb->id, sizeof(sb->id), rnd, sizeof(rnd));
 	if (run.name[0] != '\0')
 		strlcpy(sb->name, run.name, sizeof(sb->name));
 	else
@@ -1952,18 +1953,6 @@ recover_cgroup(const char *id, void *arg)
 		recover_cgroup_of(id);
 }
 
-static int
-is_id(const char *s)
-{
-	size_t	 i;
-
-	for (i = 0; s[i] != '\0'; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' &&
-		    s[i] <= 'f')))
-			return 0;
-	return i == CTL_ID_SIZE - 1;
-}
-
 static void
 recover_mounts(void)
 {
@@ -2021,7 +2010,7 @@ recover(void)
 			continue;
 		snprintf(path, sizeof(path), "%s/sandboxes/%s/config.json",
 		    statedir, de->d_name);
-		if (!is_id(de->d_name) ||
+		if (!gr_id(de->d_name) ||
 		    (j = json_load_file(path, JSON_REJECT_DUPLICATES |
 		    JSON_ALLOW_NUL, &je)) ==
 		    NULL) {
@@ -2031,7 +2020,7 @@ recover(void)
 			    "removed", path);
 			/* it may have died between its cgroup and its
 			 * config.json: the cgroup goes too */
-			if (is_id(de->d_name))
+			if (gr_id(de->d_name))
 				recover_cgroup_of(de->d_name);
 			(void)rm_tree(path);
 			continue;
@@ -2273,13 +2262,11 @@ main(int argc, char *argv[])
 			break;
 		case 'C':
 			{
-				const char	*why;
+				char	 why[GR_ERRSIZE];
 
-				if (size_parse(optarg, &imagecache, &why)
-				    == -1)
-					errx(2, "-C %s: image cache size: %s "
-					    "(bytes, or K, M, G, T)", optarg,
-					    why);
+				if (gr_size("-C", optarg, 0, UINT64_MAX,
+				    &imagecache, why, sizeof(why)) == -1)
+					errx(2, "%s", why);
 			}
 			break;
 		case 'c':

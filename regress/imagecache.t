@@ -17,7 +17,7 @@ at_exit 'vmm_stop; auditd_stop'
 "$VMM" -d -C 4Q -s "$T/no.sock" -D "$T/nostate" >"$T/out" 2>&1
 rc=$?
 [ $rc -eq 2 ] && [ ! -e "$T/nostate" ] &&
-    grep -q -- '-C 4Q: image cache size: unknown unit' "$T/out"
+    grep -q -- '-C 4Q: unknown unit' "$T/out"
 ok $? "-C 4Q is refused at start, naming option and value (exit $rc: $(head -n 1 "$T/out"))"
 
 I=$T/state/images

@@ -80,8 +80,8 @@ lctl run --rm $R -p 127.0.0.1:1:80/udp -- true >"$T/out" 2>&1
 [ $? -eq 125 ] && grep -q 'only tcp' "$T/out"
 ok $? "lensctl run -p refuses udp ($(cat "$T/out"))"
 lctl run --rm $R -p 127.0.0.1:70000:80 -- true >"$T/out" 2>&1
-[ $? -eq 125 ] && grep -q 'expected \[ADDR:\]HOSTPORT:PORT' "$T/out"
-ok $? "lensctl run -p refuses a bad port"
+[ $? -eq 125 ] && grep -q 'host port "70000" is not a number from 1 to 65535' "$T/out"
+ok $? "lensctl run -p refuses a bad port ($(cat "$T/out"))"
 port=$(python3 -c 'import socket
 s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 lctl run --rm $R -p "127.0.0.1:$port:80" -- true >"$T/out" 2>&1

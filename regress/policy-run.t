@@ -39,7 +39,7 @@ P
 lctl run -d --name pol-bad --policy "$T/bad.yaml" $R -- sleep 600 \
     >"$T/out" 2>"$T/err"
 rc=$?
-[ "$rc" -eq 125 ] && [ "$(cat "$T/err")" = "$T/bad.yaml:2:32: resources.memory: \"48x\" is not a size (bytes, or a number with k, m or g)" ]
+[ "$rc" -eq 125 ] && [ "$(cat "$T/err")" = "$T/bad.yaml:2:32: resources.memory 48x: unknown unit (b, k, m, g or t)" ]
 ok $? "bad policy: exit $rc, $(cat "$T/err")"
 lctl ps -a >"$T/ps"
 ! grep -q pol-bad "$T/ps"

@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/daemon.sh"
 
-tap_plan 46
+tap_plan 58
 tmpdir_setup
 mkdir "$T/rootfs"
 : >"$T/file"
@@ -30,13 +30,19 @@ refused 125 '--memory 12x: unknown unit' run $R --memory 12x -- true
 refused 125 '--memory 0: too small' run $R --memory 0 -- true
 refused 125 '--memory abc: not a size' run $R --memory abc -- true
 refused 125 '--cpus abc: not a number' run $R --cpus abc -- true
-refused 125 '--cpus 0: must be more than 0' run $R --cpus 0 -- true
+refused 125 '--cpus 0: out of range (0.001 to 1024)' run $R --cpus 0 -- true
+refused 125 '--cpus 1.2345: at most 3 decimals' run $R --cpus 1.2345 -- true
+refused 125 '--memory 0512m: leading zero' run $R --memory 0512m -- true
+refused 125 '--memory 1025t: too large (at most 1024t)' run $R --memory 1025t -- true
 refused 125 "--cpus 999: more than the $(nproc) CPUs" run $R --cpus 999 -- true
 refused 125 '--pids 0: out of range' run $R --pids 0 -- true
 refused 125 '-v /tmp: not SRC:DST' run $R -v /tmp -- true
 refused 125 '-v tmp:/x: host path "tmp" is not absolute' run $R -v tmp:/x -- true
 refused 125 '-v /tmp:x: sandbox path "x" is not absolute' run $R -v /tmp:x -- true
 refused 125 '-v /tmp:/x:rx: unknown mode' run $R -v /tmp:/x:rx -- true
+refused 125 '-v /tmp://proc: sandbox path "/proc" is /, or in /proc or /dev' run $R -v /tmp://proc -- true
+refused 125 '-p 8080:80/udp: protocol "udp" is not supported' run $R -p 8080:80/udp -- true
+refused 125 '-p 65536:80: host port "65536" is not a number' run $R -p 65536:80 -- true
 refused 125 "-v $T/none:/x: $T/none: No such file" run $R -v "$T/none:/x" -- true
 refused 125 '-e =v: empty variable name' run $R -e =v -- true
 refused 125 '-e LENS_NOT_SET_X: no' run $R -e LENS_NOT_SET_X -- true
@@ -50,8 +56,9 @@ refused 2 '-t x: not a number' stop -t x sb
 refused 2 'a/b: not a sandbox id or name' rm a/b
 
 # a value that passes reaches the socket: the checks are not blanket
-LENS_SET_X=1 "$LENSCTL" -s "$NOSOCK" run $R --memory 512m --cpus 1.5 \
-    --pids 64 -v /tmp:/mnt:ro -e A=1 -e LENS_SET_X -w /tmp -u bob \
+LENS_SET_X=1 "$LENSCTL" -s "$NOSOCK" run $R --memory 2t --cpus 1.5 \
+    --pids 64 -v /tmp:/mnt:ro -p '[::1]:8080:80/tcp' -e A=1 -e LENS_SET_X \
+    -w /tmp -u bob \
     --backend jail --name ok-1 -- true 2>"$T/err"
 [ $? -eq 125 ] && grep -q "cannot connect to lensvmm at $NOSOCK" "$T/err"
 ok $? "good arguments get as far as connecting ($(cat "$T/err"))"

@@ -6,7 +6,7 @@
  * Every input either gives an error with a message and, when
  * positional, a line and column inside the input, or a policy whose
  * canonical JSON exists and whose decisions can be asked for.  The
- * input is also tried as a publish entry ("[ADDR:]HOSTPORT:PORT").
+ * publish entries' grammar has its own target (grammar.c).
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -78,9 +78,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct policy_error	 err;
-	struct policy_publish	 pp;
 	struct policy		*pol;
-	char			*json, *s, ebuf[600], perr[160];
+	char			*json, ebuf[600];
 
 	if ((pol = policy_parse("fuzz.yaml", data, size, &err)) == NULL) {
 		if (err.msg[0] == '\0')
@@ -96,14 +95,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		decisions(pol);
 		free(json);
 		policy_free(pol);
-	}
-	if (size < 256 && (s = malloc(size + 1)) != NULL) {
-		memcpy(s, data, size);
-		s[size] = '\0';
-		if (policy_parse_publish(s, &pp, perr, sizeof(perr)) == 0 &&
-		    (pp.hostport == 0 || pp.port == 0))
-			abort();
-		free(s);
 	}
 	return 0;
 }

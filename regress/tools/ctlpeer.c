@@ -186,6 +186,10 @@ main(int argc, char *argv[])
 		run(fd, rootfs, 1, 1, 0, "/bin/true\0NOEQUALS", 19, 0);
 	else if (strcmp(sc, "run-bad-volume") == 0)
 		run(fd, rootfs, 1, 0, 1, "/bin/true\0../etc:/x", 20, 0);
+	else if (strcmp(sc, "run-volume-dev") == 0)
+		run(fd, rootfs, 1, 0, 1, "/bin/true\0/tmp://dev", 21, 0);
+	else if (strcmp(sc, "run-volume-proc") == 0)
+		run(fd, rootfs, 1, 0, 1, "/bin/true\0/tmp://proc", 22, 0);
 	else if (strcmp(sc, "run-relative-rootfs") == 0)
 		run(fd, "rootfs", 1, 0, 0, "/bin/true", 10, 0);
 	else if (strcmp(sc, "two-requests") == 0) {

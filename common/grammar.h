@@ -1,0 +1,84 @@
+/*
+ * The small input grammars shared by the command line (lensctl),
+ * the policy file (common/policy.c) and the daemons that check what
+ * they are sent (lensvmm's control, lensnetd): sizes, CPUs, counts,
+ * ports, published ports, volumes, sandbox names, references and ids.
+ * One parser each, so that every place accepts the same spellings.
+ *
+ * A parser given a field ("--memory", "resources.memory", "-v") fills
+ * err with "FIELD VALUE: reason" when it refuses, the value shown as
+ * given (quoted and escaped when it is empty or not plain printable),
+ * and returns -1; 0 and the result otherwise.
+ */
+#ifndef LENS_GRAMMAR_H
+#define LENS_GRAMMAR_H
+
+#include <netinet/in.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lensvmm_imsg.h"
+
+#define GR_MEMORY_MIN	(4ULL << 20)	/* lens-init and a shell */
+#define GR_MEMORY_MAX	(1ULL << 50)	/* 1024t */
+#define GR_CPUS_MAX	1024		/* whole CPUs */
+#define GR_PIDS_MAX	4194304		/* the kernel's PID_MAX_LIMIT */
+#define GR_SPEC_MAX	127		/* a -p or publish entry */
+#define GR_ERRSIZE	384		/* enough for every message */
+
+/*
+ * A size: decimal digits (no leading zero) and an optional unit b, k,
+ * m, g or t in either case, k to t optionally followed by b or ib;
+ * powers of 1024.  In [min, max].
+ */
+int	gr_size(const char *field, const char *s, uint64_t min, uint64_t max,
+	    uint64_t *out, char *err, size_t errlen);
+
+/* CPUs: a plain decimal with at most 3 decimals, 0.001 to GR_CPUS_MAX,
+ * in thousandths ("1.5" is 1500) */
+int	gr_cpus(const char *field, const char *s, uint32_t *millis,
+	    char *err, size_t errlen);
+
+/* a decimal without sign or leading zero in [min, max] */
+int	gr_uint(const char *field, const char *s, uint64_t min, uint64_t max,
+	    uint64_t *out, char *err, size_t errlen);
+
+/* a port: len decimal digits, 1 to 65535, no leading zero; -1 if not */
+int	gr_port(const char *s, size_t len);
+
+/* "[ADDR:]HOSTPORT:PORT[/tcp]", ADDR IPv4 or [IPv6] */
+struct gr_publish {
+	char		addr[INET6_ADDRSTRLEN]; /* default 127.0.0.1 */
+	uint16_t	hostport, port;	/* host side, sandbox side */
+	int		proto;			/* IPPROTO_TCP */
+};
+int	gr_publish(const char *field, const char *spec, struct gr_publish *,
+	    char *err, size_t errlen);
+
+/*
+ * "SRC:DST[:ro|:rw]": both absolute, printable, without "." or ".."
+ * components, shorter than CTL_PATH_SIZE; DST not / and not in /proc
+ * or /dev.  The paths come out with repeated and trailing slashes
+ * removed.
+ */
+struct gr_volume {
+	char		src[CTL_PATH_SIZE];
+	char		dst[CTL_PATH_SIZE];
+	int		ro;
+};
+int	gr_volume(const char *field, const char *spec, struct gr_volume *,
+	    char *err, size_t errlen);
+
+/* a sandbox name: 1 to CTL_NAME_SIZE - 1 letters, digits, '_', '-' and
+ * '.', the first a letter or digit */
+int	gr_name(const char *field, const char *s, char *err, size_t errlen);
+
+/* a reference to a sandbox: a name, an id or an id prefix (the same
+ * characters, up to CTL_ID_SIZE - 1) */
+int	gr_ref(const char *field, const char *s, char *err, size_t errlen);
+
+/* a sandbox id: exactly CTL_ID_SIZE - 1 lowercase hex digits; 1 if so */
+int	gr_id(const char *s);
+
+#endif
