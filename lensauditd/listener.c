@@ -250,6 +250,7 @@ client_append(struct client *c, struct imsg *im)
 	strlcpy(wa.source, c->source, sizeof(wa.source));
 	strlcpy(wa.sandbox, a.sandbox, sizeof(wa.sandbox));
 	strlcpy(wa.type, a.type, sizeof(wa.type));
+	wa.detailslen = (uint32_t)clen;
 	if ((buf = imsg_create(&writer.ibuf, IMSG_W_APPEND, c->peerid, 0,
 	    sizeof(wa) + clen)) == NULL ||
 	    imsg_add(buf, &wa, sizeof(wa)) == -1 ||

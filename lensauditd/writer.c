@@ -440,7 +440,8 @@ writer_msg(struct imsg *im)
 	switch (im->hdr.type) {
 	case IMSG_W_HELLO:
 		if (imsg_expect(im, sizeof(h)) == -1)
-			fatalx("HELLO of the wrong size from the listener");
+			fatalx("listener: bad message %#x (%zu bytes): HELLO "
+			    "is %zu", im->hdr.type, im->datalen, sizeof(h));
 		memcpy(&h, im->data, sizeof(h));
 		h.source[sizeof(h.source) - 1] = '\0';
 		if (strcmp(h.source, CHAIN_SELF_SOURCE) == 0)
@@ -459,8 +460,14 @@ writer_msg(struct imsg *im)
 		break;
 	case IMSG_W_APPEND:
 		if (im->datalen < sizeof(a) + 2)
-			fatalx("APPEND of the wrong size from the listener");
+			fatalx("listener: bad message %#x (%zu bytes): APPEND "
+			    "too short", im->hdr.type, im->datalen);
 		memcpy(&a, im->data, sizeof(a));
+		if (a.detailslen < 2 || im->datalen - sizeof(a) !=
+		    a.detailslen)
+			fatalx("listener: bad message %#x (%zu bytes): APPEND "
+			    "announces %u bytes of details", im->hdr.type,
+			    im->datalen, a.detailslen);
 		a.source[sizeof(a.source) - 1] = '\0';
 		a.sandbox[sizeof(a.sandbox) - 1] = '\0';
 		a.type[sizeof(a.type) - 1] = '\0';

@@ -1802,8 +1802,8 @@ dns_filter(void)
 
 /*
  * Runs as NETD_USER in LENS_EMPTYDIR, which the parent must have
- * checked (privsep_emptydir).  arg is not used: everything else comes
- * over fd (NETD_CONFIG first).
+ * checked (privsep_emptydir).  arg is the struct netd_role; everything
+ * else comes over fd (NETD_CONFIG first).
  */
 int
 dns_main(int fd, void *arg)
@@ -1811,14 +1811,11 @@ dns_main(int fd, void *arg)
 	static const char	 warmup[] = "version: 1\nnetwork:\n"
 	    "  defaultVerdict: deny\n  egress:\n    http:\n"
 	    "      - match: \"*.warm-up.test\"\n        verdict: allow\n";
-	struct privsep_user	 user;
+	const struct netd_role	*role = arg;
 	struct policy_error	 perr;
 	struct policy		*pol;
 	char			 err[600];
 
-	(void)arg;
-	if (privsep_user(NETD_USER, &user, err, sizeof(err)) == -1)
-		fatalx("%s", err);
 	/* jansson would read /dev/urandom on first use, in the chroot */
 	json_object_seed(arc4random() | 1);
 	/*
@@ -1833,8 +1830,9 @@ dns_main(int fd, void *arg)
 	}
 	(void)policy_dns(pol, "warm-up.test");
 	policy_free(pol);
-	privsep_drop(NULL, &user, NULL, 0);
-	privsep_pdeathsig(getppid());
+	privsep_drop(NULL, &role->user, NULL, 0);
+	/* the parent recorded before fork(2): getppid() proves nothing */
+	privsep_pdeathsig(role->parent);
 	proc_title("dns");
 
 	event_init();

@@ -380,6 +380,16 @@ check_request(struct imsg *im)
 	}
 }
 
+/*
+ * The same checks, made again by the parent on what this child sent
+ * it: the parent trusts no child (DESIGN.md section 3).
+ */
+const char *
+control_request_check(struct imsg *im)
+{
+	return check_request(im);
+}
+
 static void
 client_dispatch(int fd, short event, void *arg)
 {
@@ -554,11 +564,12 @@ control_main(int fd, void *arg)
 	char			 err[256];
 
 	conf = arg;
-	privsep_pdeathsig(conf->parent);
 	if (privsep_user(VMM_USER, &u, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	proc_title("control");
 	privsep_drop(NULL, &u, NULL, 0);
+	/* after the uid change, which clears it */
+	privsep_pdeathsig(conf->parent);
 	event_init();
 	imsgev_init(&parent, fd, parent_dispatch, NULL);
 	event_set(&ev_accept, conf->listen_fd, EV_READ | EV_PERSIST,

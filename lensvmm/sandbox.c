@@ -821,6 +821,7 @@ sandbox_main(int fd, void *arg)
 
 	conf = arg;
 	signal(SIGCHLD, SIG_DFL);
+	/* while it starts the sandbox as root; armed again after the drop */
 	privsep_pdeathsig(conf->parent);
 	proc_title("%s %s", conf->backend == BACKEND_MICROVM ? "microvm" :
 	    "jail", conf->name);
@@ -851,6 +852,8 @@ sandbox_main(int fd, void *arg)
 	u.uid = conf->base;
 	u.gid = conf->base;
 	privsep_drop(conf->emptydir, &u, NULL, 0);
+	/* the uid change cleared the parent-death signal */
+	privsep_pdeathsig(conf->parent);
 
 	if (event_init() == NULL)
 		fatalx("event_init");
