@@ -525,9 +525,50 @@ parse_header(const uint8_t *p, size_t len, struct peek_http *h,
 		h->has_host = 1;
 		h->host_off = base + vs;
 		h->host_len = ve - vs;
+		if (memchr(p + vs, '@', ve - vs) != NULL) {
+			*why = "user information in Host";
+			return -1;
+		}
+		if (memchr(p + vs, ' ', ve - vs) != NULL ||
+		    memchr(p + vs, '\t', ve - vs) != NULL) {
+			*why = "whitespace in Host";
+			return -1;
+		}
 		if (peek_hostport((const char *)p + vs, ve - vs, 0, h->host,
 		    sizeof(h->host), &h->host_port, &h->host_is_ip, why) == -1)
 			return -1;
+	}
+	if (nlen == 14 &&
+	    strncasecmp((const char *)p, "content-length", 14) == 0) {
+		if (h->has_clen) {
+			*why = "several Content-Length headers";
+			return -1;
+		}
+		h->has_clen = 1;
+		if (ve == vs || ve - vs > 18) {
+			*why = "bad Content-Length";
+			return -1;
+		}
+		for (i = vs; i < ve; i++) {
+			if (!isdigit(p[i])) {
+				*why = "bad Content-Length";
+				return -1;
+			}
+			h->clen = h->clen * 10 + (p[i] - '0');
+		}
+	}
+	if (nlen == 17 &&
+	    strncasecmp((const char *)p, "transfer-encoding", 17) == 0) {
+		if (h->chunked) {
+			*why = "several Transfer-Encoding headers";
+			return -1;
+		}
+		if (ve - vs != 7 ||
+		    strncasecmp((const char *)p + vs, "chunked", 7) != 0) {
+			*why = "Transfer-Encoding other than chunked";
+			return -1;
+		}
+		h->chunked = 1;
 	}
 	return 0;
 }
@@ -568,6 +609,14 @@ peek_http(const uint8_t *buf, size_t len, struct peek_http *h,
 		pos += llen + 2;
 	}
 	h->headlen = pos + 2;
+	if (h->chunked && h->has_clen) {
+		*why = "Transfer-Encoding with Content-Length";
+		return PEEK_BAD;
+	}
+	if (h->chunked && h->minor == 0) {
+		*why = "Transfer-Encoding in HTTP/1.0";
+		return PEEK_BAD;
+	}
 	if (!h->has_host) {
 		/* CONNECT names its host in the target */
 		if (h->minor >= 1 && strcmp(h->method, "CONNECT") != 0) {
@@ -583,4 +632,220 @@ peek_http(const uint8_t *buf, size_t len, struct peek_http *h,
 		return PEEK_BAD;
 	}
 	return PEEK_NEED_MORE;
+}
+
+int
+peek_http_target(const uint8_t *buf, const struct peek_http *h, char *host,
+    uint16_t *port, int *is_ip, size_t *cut, const char **why)
+{
+	const char	*tgt = (const char *)buf + h->target_off;
+	size_t		 alen = 0;
+
+	*port = 0;
+	*is_ip = 0;
+	*cut = 0;
+	if (tgt[0] == '/' || (h->target_len == 1 && tgt[0] == '*'))
+		return 0;
+	if (h->target_len < 7 || strncasecmp(tgt, "http://", 7) != 0) {
+		*why = "request target is neither origin form nor http://";
+		return -1;
+	}
+	while (7 + alen < h->target_len && tgt[7 + alen] != '/' &&
+	    tgt[7 + alen] != '?' && tgt[7 + alen] != '#')
+		alen++;
+	if (memchr(tgt + 7, '@', alen) != NULL) {
+		*why = "user information in the URL";
+		return -1;
+	}
+	if (peek_hostport(tgt + 7, alen, 0, host, NETD_NAME_SIZE, port,
+	    is_ip, why) == -1)
+		return -1;
+	*cut = 7 + alen;
+	return 1;
+}
+
+static int
+is_hop_header(const uint8_t *p, size_t len)
+{
+	static const char *const hop[] = {
+		"connection", "keep-alive", "proxy-connection",
+	};
+	size_t	 i, n;
+
+	for (i = 0; i < sizeof(hop) / sizeof(hop[0]); i++) {
+		n = strlen(hop[i]);
+		if (len > n && p[n] == ':' &&
+		    strncasecmp((const char *)p, hop[i], n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+size_t
+peek_http_rewrite(const uint8_t *buf, const struct peek_http *h, size_t cut,
+    uint8_t *out, size_t outsize)
+{
+	static const char close_hdr[] = "Connection: close\r\n\r\n";
+	size_t	 o = 0, pos, eol, n, tend = h->target_off + h->target_len;
+
+#define PUT(src, len) do {						\
+	if ((len) > outsize - o)					\
+		return 0;						\
+	memcpy(out + o, (src), (len));					\
+	o += (len);							\
+} while (0)
+	if (cut > h->target_len)
+		return 0;
+	PUT(buf, h->target_off);
+	if (cut > 0 && (cut == h->target_len || buf[h->target_off + cut] != '/'))
+		PUT("/", 1);
+	PUT(buf + h->target_off + cut, h->target_len - cut);
+	/* the rest of the request line, then each header but hop-by-hop */
+	for (pos = tend; pos < h->headlen - 2; pos = eol + 2) {
+		for (eol = pos; buf[eol] != '\r'; eol++)
+			;
+		n = eol + 2 - pos;
+		if (pos == tend || !is_hop_header(buf + pos, n))
+			PUT(buf + pos, n);
+	}
+	PUT(close_hdr, sizeof(close_hdr) - 1);
+#undef PUT
+	return o;
+}
+
+enum {
+	B_DONE, B_FIXED, B_SIZE, B_SIZE_MORE, B_EXT, B_SIZE_LF, B_DATA,
+	B_DATA_CR, B_DATA_LF, B_TRAILER_START, B_TRAILER, B_TRAILER_LF,
+	B_END_LF,
+};
+
+void
+peek_body_init(struct peek_body *b, const struct peek_http *h)
+{
+	memset(b, 0, sizeof(*b));
+	if (h->chunked)
+		b->state = B_SIZE;
+	else if (h->has_clen && h->clen > 0) {
+		b->state = B_FIXED;
+		b->left = h->clen;
+	} else
+		b->state = B_DONE;
+}
+
+static int
+hexval(uint8_t c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+enum peek_result
+peek_body(struct peek_body *b, const uint8_t *buf, size_t len, size_t *used,
+    const char **why)
+{
+	size_t	 i = 0, n;
+	uint8_t	 c;
+	int	 v;
+
+	*why = NULL;
+	while (i < len && b->state != B_DONE) {
+		c = buf[i];
+		switch (b->state) {
+		case B_FIXED:
+		case B_DATA:
+			n = len - i < b->left ? len - i : (size_t)b->left;
+			b->left -= n;
+			i += n;
+			if (b->left == 0)
+				b->state = b->state == B_FIXED ? B_DONE :
+				    B_DATA_CR;
+			continue;
+		case B_SIZE:
+		case B_SIZE_MORE:
+			if ((v = hexval(c)) != -1) {
+				if (b->left >> 56 != 0) {
+					*why = "chunk size too large";
+					return PEEK_BAD;
+				}
+				b->left = b->left << 4 | v;
+				b->state = B_SIZE_MORE;
+				break;
+			}
+			if (b->state == B_SIZE) {
+				*why = "bad chunk size";
+				return PEEK_BAD;
+			}
+			if (c == ';') {
+				b->state = B_EXT;
+				b->line = 0;
+			} else if (c == '\r')
+				b->state = B_SIZE_LF;
+			else {
+				*why = "bad chunk size";
+				return PEEK_BAD;
+			}
+			break;
+		case B_EXT:
+		case B_TRAILER:
+			if (c == '\r') {
+				b->state = b->state == B_EXT ? B_SIZE_LF :
+				    B_TRAILER_LF;
+				break;
+			}
+			if (c == '\n' || c == '\0' ||
+			    ++b->line > PEEK_HTTP_MAXLINE) {
+				*why = c == '\n' ? "bare LF in the chunked body" :
+				    c == '\0' ? "NUL in the chunked body" :
+				    "chunk line too long";
+				return PEEK_BAD;
+			}
+			break;
+		case B_SIZE_LF:
+		case B_DATA_LF:
+		case B_TRAILER_LF:
+		case B_END_LF:
+			if (c != '\n') {
+				*why = "bare CR in the chunked body";
+				return PEEK_BAD;
+			}
+			if (b->state == B_SIZE_LF)
+				b->state = b->left > 0 ? B_DATA :
+				    B_TRAILER_START;
+			else if (b->state == B_DATA_LF) {
+				b->state = B_SIZE;
+				b->left = 0;
+			} else if (b->state == B_TRAILER_LF)
+				b->state = B_TRAILER_START;
+			else
+				b->state = B_DONE;
+			break;
+		case B_DATA_CR:
+			if (c != '\r') {
+				*why = "chunk data longer than its size";
+				return PEEK_BAD;
+			}
+			b->state = B_DATA_LF;
+			break;
+		case B_TRAILER_START:
+			if (c == '\r')
+				b->state = B_END_LF;
+			else if (c == ' ' || c == '\t') {
+				*why = "obsolete line folding in the trailer";
+				return PEEK_BAD;
+			} else {
+				b->state = B_TRAILER;
+				b->line = 0;
+				continue;	/* the same byte, as a trailer's */
+			}
+			break;
+		}
+		i++;
+	}
+	*used = i;
+	return b->state == B_DONE ? PEEK_FOUND : PEEK_NEED_MORE;
 }

@@ -57,6 +57,10 @@ struct peek_http {
 	int		host_is_ip;		/* v4 or v6 literal */
 	uint16_t	host_port;		/* 0 when not given */
 	size_t		host_off, host_len;	/* the value, into the buffer */
+	/* how the body is framed (refused: both, several, not chunked) */
+	int		chunked;		/* Transfer-Encoding: chunked */
+	int		has_clen;
+	uint64_t	clen;			/* Content-Length */
 };
 
 /*
@@ -65,6 +69,47 @@ struct peek_http {
  */
 enum peek_result peek_http(const uint8_t *buf, size_t len,
 	    struct peek_http *, const char **why);
+
+/*
+ * The request target: 1 in absolute form "http://authority[/...]"
+ * (case-insensitive scheme), with the authority's host, port (0 when
+ * not given) and *is_ip, and in *cut the length of "http://authority";
+ * 0 in origin form ("/..." or "*"); -1 with *why for anything else
+ * (another scheme, user information, a bad authority).
+ */
+int	peek_http_target(const uint8_t *buf, const struct peek_http *,
+	    char *host, uint16_t *port, int *is_ip, size_t *cut,
+	    const char **why);
+
+/*
+ * The head as the proxy sends it upstream: the first cut bytes of the
+ * target removed (absolute to origin form, "/" when no path is left),
+ * Connection, Keep-Alive and Proxy-Connection headers dropped and
+ * "Connection: close" added.  Its length, or 0 when out is too small.
+ */
+size_t	peek_http_rewrite(const uint8_t *buf, const struct peek_http *,
+	    size_t cut, uint8_t *out, size_t outsize);
+
+/*
+ * Where a request's body ends, fed as its bytes arrive: a
+ * Content-Length body, or chunked to its last chunk and trailers
+ * (strict: CRLF only, no obs-fold, no bare CR or LF, sizes in hex
+ * below 2^60).  A request with neither has no body.
+ */
+struct peek_body {
+	int		state;
+	uint64_t	left;		/* of the body or of the chunk */
+	size_t		line;		/* bytes of the current line */
+};
+
+void	peek_body_init(struct peek_body *, const struct peek_http *);
+/*
+ * NEED_MORE: all len bytes belong to the body, which goes on; FOUND:
+ * the body ended after the first *used bytes (what follows is another
+ * request); BAD with *why.
+ */
+enum peek_result peek_body(struct peek_body *, const uint8_t *buf,
+	    size_t len, size_t *used, const char **why);
 
 /*
  * "name:port", "1.2.3.4:port", "[v6]:port" (port required when

@@ -13,6 +13,10 @@
  *    to one a CIDR rule allows.
  *  - CONNECT listener: an explicit HTTP proxy; the same decision on the
  *    request's host:port.
+ *  - plain HTTP (transparent, absolute-form through the CONNECT listener,
+ *    or in a tunnel an http rule allows) carries one request: the one
+ *    decided.  Its body is framed and what follows it never goes
+ *    upstream (http_frame).
  *  - published ports: the host side accepts, the parent gives us a
  *    socket in the gateway namespace (NETD_INWARD_SOCKET) and we
  *    connect it to the sandbox.
@@ -20,6 +24,7 @@
  * a CIDR rule names them.  Every connection ends in one audit event.
  */
 #include <sys/types.h>
+#include <sys/ioctl.h>
 #include <sys/queue.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -131,6 +136,10 @@ struct conn {
 	size_t			 consumed;	/* CONNECT head, not forwarded */
 	int			 forward;	/* plain HTTP through the proxy port */
 	int			 sni_check;	/* tunnel: hold bytes until the SNI is seen */
+	int			 http_once;	/* one plain HTTP request, framed */
+	struct peek_body	 body;		/* where its body ends */
+	int			 req_done;	/* all of it went upstream */
+	uint64_t		 refused;	/* client bytes after it, dropped */
 	int			 splice;	/* relay may use pipes */
 	int			 cached;	/* addresses from the rcache */
 	struct timespec		 start, peekstart;
@@ -231,7 +240,7 @@ static const struct sandbox_syscall proxy_syscalls[] = {
 	SB_ALLOW(clock_gettime), SB_ALLOW(gettimeofday), SB_ALLOW(getpid),
 	SB_ALLOW(brk), SB_ALLOW(mmap), SB_ALLOW(munmap), SB_ALLOW(mremap),
 	SB_ALLOW(madvise), SB_ALLOW(sendto), SB_ALLOW(fcntl),
-	SB_ALLOW(pipe2), SB_ALLOW(splice),
+	SB_ALLOW(pipe2), SB_ALLOW(splice), SB_ALLOW_ARG(ioctl, 1, FIONREAD),
 };
 
 static void	conn_event(int, short, void *);
@@ -244,6 +253,7 @@ static void	resolved(struct conn *, const struct netd_resolved *);
 static int	conns_room(long);
 static void	accept_pause(int);
 static int	tunnel_sni(struct conn *);
+static int	tunnel_http(struct conn *);
 
 static uint64_t
 ms_since(const struct timespec *t)
@@ -567,22 +577,40 @@ conns_room(long reserve)
 	return nconns + (npipefds + 1) / 2 < maxconns - reserve;
 }
 
+/*
+ * Is this pipe provably empty?  The kernel says so, not only the count
+ * a way keeps: a pipe holding one connection's bytes must never carry
+ * them into another's.
+ */
+static int
+pipe_empty(int rfd)
+{
+	int	 n = -1;
+
+	return ioctl(rfd, FIONREAD, &n) == 0 && n == 0;
+}
+
+static void
+pipe_close(int fd[2])
+{
+	close(fd[0]);
+	close(fd[1]);
+	npipefds -= 2;
+}
+
 /* an empty pipe goes back to the pool, one holding bytes is closed */
 static void
 dir_unpipe(struct dir *d)
 {
 	if (d->pipe[0] == -1)
 		return;
-	if (d->len == 0 && npool < PIPE_POOL) {
+	if (d->len == 0 && npool < PIPE_POOL && pipe_empty(d->pipe[0])) {
 		pool[npool].fd[0] = d->pipe[0];
 		pool[npool].fd[1] = d->pipe[1];
 		pool[npool].cap = d->cap;
 		npool++;
-	} else {
-		close(d->pipe[0]);
-		close(d->pipe[1]);
-		npipefds -= 2;
-	}
+	} else
+		pipe_close(d->pipe);
 	d->pipe[0] = d->pipe[1] = -1;
 	d->len = 0;
 	d->full = 0;
@@ -600,10 +628,17 @@ dir_piped(struct conn *c, struct dir *d)
 
 	if (d->pipe[0] != -1)
 		return 1;
-	if (!c->splice || d->len > 0 || (d == &c->up && c->sni_check))
+	if (!c->splice || d->len > 0 ||
+	    (d == &c->up && (c->sni_check || c->http_once)))
 		return 0;
-	if (npool > 0) {
+	while (npool > 0) {
 		npool--;
+		/* dir_unpipe pooled it empty: checked again all the same */
+		if (!pipe_empty(pool[npool].fd[0])) {
+			log_warnx("proxy: a pooled pipe holds bytes: closed");
+			pipe_close(pool[npool].fd);
+			continue;
+		}
 		d->pipe[0] = pool[npool].fd[0];
 		d->pipe[1] = pool[npool].fd[1];
 		d->cap = pool[npool].cap;
@@ -664,10 +699,11 @@ conn_close(struct conn *c, const char *reason)
 		close(c->cfd);
 	if (c->ufd != -1)
 		close(c->ufd);
-	dir_free(&c->up);
-	dir_free(&c->down);
+	/* unpiped while the counts still say what the pipes hold */
 	dir_unpipe(&c->up);
 	dir_unpipe(&c->down);
+	dir_free(&c->up);
+	dir_free(&c->down);
 	TAILQ_REMOVE(&conns, c, entry);
 	TAILQ_REMOVE(&c->sbx->conns, c, sentry);
 	c->sbx->nconns[c->kind == NETD_L_PUBLISH]--;
@@ -823,6 +859,185 @@ conn_relay(struct conn *c)
 }
 
 /*
+ * Bytes the client sent after its one request: never sent upstream.
+ * The first ones are audited as a refusal, naming the host of the
+ * request they carry when a whole head is among them.
+ */
+static void
+http_refuse(struct conn *c, const uint8_t *p, size_t n)
+{
+	struct peek_http h;
+	const char	*why;
+	char		 reason[400], host[NETD_NAME_SIZE];
+	uint16_t	 port;
+	size_t		 cut;
+	int		 isip;
+
+	if (n == 0)
+		return;
+	if (c->refused == 0) {
+		if (peek_http(p, n, &h, &why) == PEEK_FOUND) {
+			if (peek_http_target(p, &h, host, &port, &isip, &cut,
+			    &why) != 1)
+				strlcpy(host, h.host, sizeof(host));
+			snprintf(reason, sizeof(reason), "pipelined request "
+			    "for %s after the first refused: one request "
+			    "per plain HTTP connection", host);
+		} else
+			snprintf(reason, sizeof(reason), "%zu bytes after the "
+			    "first request refused: one request per plain "
+			    "HTTP connection", n);
+		audit_conn(c, "deny", reason);
+	}
+	c->refused += n;
+}
+
+/*
+ * The last n bytes c->up holds came from the client: the rest of the
+ * request's body, or what follows it (dropped).  -1 with *why when the
+ * body cannot be framed.
+ */
+static int
+http_body(struct conn *c, size_t n, const char **why)
+{
+	uint8_t	*p = c->up.buf + c->up.off + c->up.len - n;
+	size_t	 used = 0;
+
+	if (!c->req_done) {
+		switch (peek_body(&c->body, p, n, &used, why)) {
+		case PEEK_BAD:
+			return -1;
+		case PEEK_FOUND:
+			c->req_done = 1;
+			break;
+		default:
+			return 0;
+		}
+	}
+	http_refuse(c, p + used, n - used);
+	c->up.len -= n - used;
+	c->up.bytes -= n - used;
+	return 0;
+}
+
+/*
+ * One plain HTTP request per connection (transparent, forwarded, or in
+ * a tunnel an http rule allows): only the request that was decided goes
+ * upstream.  Its head, at the start of what c->up holds, is rewritten
+ * (origin form when cut > 0; Connection, Keep-Alive, Proxy-Connection
+ * replaced by "Connection: close"), its body framed, and what the
+ * client sends after it is refused.  -1 with *why.
+ */
+static int
+http_frame(struct conn *c, const struct peek_http *h, size_t cut,
+    const char **why)
+{
+	uint8_t		 head[PEEK_MAX + 64];
+	uint8_t		*b = c->up.buf + c->up.off;
+	size_t		 nlen, rest = c->up.len - h->headlen;
+
+	if ((nlen = peek_http_rewrite(b, h, cut, head, sizeof(head))) == 0 ||
+	    c->up.off + nlen + rest > PROXY_BUFSZ) {
+		*why = "no room to rewrite the request";
+		return -1;
+	}
+	memmove(b + nlen, b + h->headlen, rest);
+	memcpy(b, head, nlen);
+	c->up.len = nlen + rest;
+	c->http_once = 1;
+	peek_body_init(&c->body, h);
+	return http_body(c, rest, why);
+}
+
+/*
+ * A request names one host: its absolute-form target (http:// only)
+ * and its Host header must agree, host and port (80 when not given);
+ * in origin form without Host it names deflt (NULL: refused).  The
+ * name in host, its port in *port (0: none given), 4 or 6 when it is
+ * an address in *isip; *cut as peek_http_target.  -1 with *why.
+ */
+static int
+http_host(const uint8_t *b, const struct peek_http *h, const char *deflt,
+    char *host, uint16_t *port, int *isip, size_t *cut, const char **why)
+{
+	int	 r;
+
+	if ((r = peek_http_target(b, h, host, port, isip, cut, why)) == -1)
+		return -1;
+	if (r == 0) {
+		if (!h->has_host && deflt == NULL) {
+			*why = "no host named";
+			return -1;
+		}
+		if (!h->has_host) {
+			strlcpy(host, deflt, NETD_NAME_SIZE);
+			*port = 0;
+			*isip = 0;
+			return 0;
+		}
+		strlcpy(host, h->host, NETD_NAME_SIZE);
+		*port = h->host_port;
+		*isip = h->host_is_ip;
+		return 0;
+	}
+	if (h->has_host && (strcmp(h->host, host) != 0 ||
+	    (h->host_port != 0 ? h->host_port : 80) !=
+	    (*port != 0 ? *port : 80))) {
+		*why = "Host header disagrees with the URL";
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Plain HTTP in a tunnel an http rule allows: the request must name
+ * the tunnel's host, and it is the only one (http_frame).  -1 when
+ * the connection was closed.
+ */
+static int
+tunnel_http(struct conn *c)
+{
+	struct peek_http h;
+	const uint8_t	*b = c->up.buf + c->up.off;
+	const char	*why = NULL;
+	char		 host[NETD_NAME_SIZE], reason[600];
+	uint16_t	 port;
+	size_t		 cut;
+	int		 isip;
+
+	switch (peek_http(b, c->up.len, &h, &why)) {
+	case PEEK_NEED_MORE:
+		if (!c->up.eof)
+			return 0;
+		why = "request head ended early";
+		break;
+	case PEEK_BAD:
+		break;
+	case PEEK_NONE:
+	case PEEK_FOUND:
+		if (http_host(b, &h, c->name, host, &port, &isip, &cut,
+		    &why) == -1)
+			break;
+		if (strcmp(host, c->name) != 0) {
+			snprintf(reason, sizeof(reason), "HTTP request for "
+			    "%s in a tunnel to %s", host, c->name);
+			c->verdict = "deny";
+			conn_close(c, reason);
+			return -1;
+		}
+		c->sni_check = 0;
+		if (http_frame(c, &h, cut, &why) == 0)
+			return 0;
+		break;
+	}
+	snprintf(reason, sizeof(reason), "bad HTTP request in the tunnel: %s",
+	    why != NULL ? why : "malformed");
+	c->verdict = "deny";
+	conn_close(c, reason);
+	return -1;
+}
+
+/*
  * A CONNECT tunnel to a name an http rule allows: when the client
  * speaks TLS in it, its SNI must be that name (no fronting another
  * host behind the allowed one).  The bytes wait until that is known.
@@ -846,10 +1061,11 @@ tunnel_sni(struct conn *c)
 		if (!c->up.eof)
 			return 0;
 		/* FALLTHROUGH */
-	case PEEK_P_HTTP:
 	case PEEK_P_OTHER:
 		c->sni_check = 0;
 		return 0;
+	case PEEK_P_HTTP:
+		return tunnel_http(c);
 	case PEEK_P_TLS:
 		break;
 	}
@@ -902,8 +1118,8 @@ dir_read(struct conn *c, struct dir *d, int from, int to)
 		if (errno == EAGAIN || errno == EINTR) {
 			/* nothing came: an empty way holds nothing */
 			if (d->len == 0) {
-				dir_free(d);
 				dir_unpipe(d);
+				dir_free(d);
 			} else if (d->pipe[0] != -1)
 				/*
 				 * the source was readable, or the pipe is
@@ -919,8 +1135,8 @@ dir_read(struct conn *c, struct dir *d, int from, int to)
 	if (n == 0) {
 		d->eof = 1;
 		if (d->len == 0) {
-			dir_free(d);
 			dir_unpipe(d);
+			dir_free(d);
 			if (!d->shut) {
 				shutdown(to, SHUT_WR);
 				d->shut = 1;
@@ -930,6 +1146,25 @@ dir_read(struct conn *c, struct dir *d, int from, int to)
 	}
 	d->len += n;
 	d->bytes += n;
+	if (d == &c->up && c->http_once) {
+		const char	*why = NULL;
+		char		 reason[300];
+
+		if (http_body(c, n, &why) == -1) {
+			snprintf(reason, sizeof(reason), "bad request body: %s",
+			    why);
+			c->verdict = "deny";
+			conn_close(c, reason);
+			return -1;
+		}
+		/* a client that goes on sending after its request: enough */
+		if (c->refused > PROXY_BUFSZ) {
+			conn_close(c, "too many bytes after the request");
+			return -1;
+		}
+		if (d->len == 0)
+			dir_free(d);
+	}
 	return 0;
 }
 
@@ -955,8 +1190,8 @@ dir_write(struct conn *c, struct dir *d, int to)
 	if (n > 0)
 		d->full = 0;
 	if (d->len == 0) {
-		dir_free(d);
 		dir_unpipe(d);
+		dir_free(d);
 		if (d->eof && !d->shut) {
 			shutdown(to, SHUT_WR);
 			d->shut = 1;
@@ -1328,68 +1563,6 @@ conn_connected(struct conn *c)
 	conn_relay(c);
 }
 
-/*
- * Plain HTTP through the proxy port ("GET http://host[:port]/path
- * HTTP/1.1"): the request line is rewritten to origin form, and
- * "Connection: close" added so that the client's next request, maybe
- * for another host, never travels over this upstream connection.  The
- * Host header, when given, must name the same host and port.
- */
-static int
-forward_rewrite(struct conn *c, const struct peek_http *h, char *host,
-    int *isip, const char **why)
-{
-	static const char close_hdr[] = "Connection: close\r\n";
-	uint8_t		*b = c->up.buf + c->up.off;
-	const char	*tgt = (const char *)b + h->target_off;
-	size_t		 alen = 0, cut, pos, csz = sizeof(close_hdr) - 1;
-	uint16_t	 hport;
-
-	while (7 + alen < h->target_len && tgt[7 + alen] != '/' &&
-	    tgt[7 + alen] != '?' && tgt[7 + alen] != '#')
-		alen++;
-	if (memchr(tgt + 7, '@', alen) != NULL) {
-		*why = "user information in the URL";
-		return -1;
-	}
-	if (peek_hostport(tgt + 7, alen, 0, host, NETD_NAME_SIZE, &c->port,
-	    isip, why) == -1)
-		return -1;
-	if (c->port == 0)
-		c->port = 80;
-	if (h->has_host) {
-		hport = h->host_port != 0 ? h->host_port : 80;
-		if (strcmp(h->host, host) != 0 || hport != c->port) {
-			*why = "Host header disagrees with the URL";
-			return -1;
-		}
-	}
-	if (c->up.len + csz > PROXY_BUFSZ - c->up.off) {
-		*why = "no room to rewrite the request";
-		return -1;
-	}
-	/* "http://authority" goes; a path-less URL gets "/" */
-	cut = 7 + alen;
-	if (7 + alen == h->target_len || tgt[7 + alen] != '/') {
-		b[h->target_off + cut - 1] = '/';
-		cut--;
-	}
-	memmove(b + h->target_off, b + h->target_off + cut,
-	    c->up.len - h->target_off - cut);
-	c->up.len -= cut;
-	/* after the request line */
-	for (pos = 0; pos + 1 < c->up.len; pos++)
-		if (b[pos] == '\r' && b[pos + 1] == '\n')
-			break;
-	pos += 2;
-	memmove(b + pos + csz, b + pos, c->up.len - pos);
-	memcpy(b + pos, close_hdr, csz);
-	c->up.len += csz;
-	c->forward = 1;
-	c->proto = "http";
-	return 0;
-}
-
 static void
 peek_decide(struct conn *c, int timedout)
 {
@@ -1397,8 +1570,9 @@ peek_decide(struct conn *c, int timedout)
 	enum peek_result r;
 	const char	*why = NULL, *tgt;
 	const uint8_t	*b = c->up.buf != NULL ? c->up.buf + c->up.off : NULL;
-	size_t		 n = c->up.len;
-	int		 isip;
+	size_t		 n = c->up.len, cut;
+	uint16_t	 hport;
+	int		 isip, rv;
 	char		 reason[400], host[NETD_NAME_SIZE];
 
 	if (c->kind == NETD_L_CONNECT) {
@@ -1425,12 +1599,24 @@ peek_decide(struct conn *c, int timedout)
 				    "http:// requests are proxied here");
 				return;
 			}
-			if (forward_rewrite(c, &h, host, &isip, &why) == -1) {
+			/*
+			 * plain HTTP through the proxy port: to origin form,
+			 * one request (http_frame)
+			 */
+			rv = http_host(b, &h, NULL, host, &c->port, &isip,
+			    &cut, &why);
+			if (rv == 0 && !isip)
+				/* named in a refusal http_frame audits */
+				strlcpy(c->name, host, sizeof(c->name));
+			if (rv == -1 || http_frame(c, &h, cut, &why) == -1) {
 				snprintf(reason, sizeof(reason), "bad forward "
 				    "request: %s", why);
 				conn_fail(c, 400, reason);
 				return;
 			}
+			if (c->port == 0)
+				c->port = 80;
+			c->forward = 1;
 		} else {
 			if (peek_hostport(tgt, h.target_len, 1, host,
 			    sizeof(host), &c->port, &isip, &why) == -1) {
@@ -1517,7 +1703,15 @@ peek_decide(struct conn *c, int timedout)
 			return;
 		}
 		if (r == PEEK_FOUND && !h.host_is_ip) {
+			/* Host and an absolute-form target agree */
 			strlcpy(c->name, h.host, sizeof(c->name));
+			if (http_host(b, &h, NULL, host, &hport, &isip, &cut,
+			    &why) == -1 || http_frame(c, &h, cut, &why) == -1) {
+				snprintf(reason, sizeof(reason), "bad request: "
+				    "%s", why);
+				conn_fail(c, 400, reason);
+				return;
+			}
 			evtimer_del(&c->tev);
 			decide_name(c, 0);
 			return;
@@ -1581,7 +1775,9 @@ conn_event(int fd, short ev, void *arg)
 	default:
 		return;
 	}
-	if (conn_finished(c)) {
+	/* one request: done when its response is */
+	if (conn_finished(c) || (c->http_once && c->req_done &&
+	    c->down.eof && c->down.len == 0)) {
 		conn_close(c, NULL);
 		return;
 	}

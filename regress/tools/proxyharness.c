@@ -43,6 +43,20 @@
  *	comes back, shuts its write side down after the last byte, reads
  *	to EOF and prints "blast sent=N got=M same=0|1" (same: what came
  *	back is exactly what was sent, as from an echo server).
+ *   proxyharness stall addr:port DATA
+ *	Connects with a small receive buffer, sends DATA, prints
+ *	"flowing" once the first byte of the answer came, then reads no
+ *	more; on SIGUSR1 resets the connection (SO_LINGER 0) and prints
+ *	"reset".
+ *   proxyharness httpd addr:port LOG
+ *	A keep-alive HTTP/1.1 server that records everything it receives
+ *	in LOG (appended) and answers every request head (each empty line
+ *	ending one) with a 200 of three bytes, whatever the request says
+ *	about Connection: an upstream that keeps connections open.
+ *   proxyharness converse addr:port DATA1 DATA2
+ *	Sends DATA1, waits for the first byte of the answer, sends DATA2
+ *	(when the connection still takes it), shuts its write side down
+ *	and prints everything until EOF.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -605,6 +619,153 @@ sendrecv(const char *where, const char *data, int waitms, int prems)
 	return 0;
 }
 
+static int
+stall(const char *where, const char *data)
+{
+	struct sockaddr_storage	 ss;
+	struct linger		 lg = { 1, 0 };
+	struct pollfd		 pfd;
+	sigset_t		 set;
+	char			 buf[4096];
+	size_t			 n;
+	int			 fd, small = 4096, sig;
+
+	n = unescape(data, buf, sizeof(buf));
+	parse_addrport(where, &ss);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	if ((fd = socket(ss.ss_family, SOCK_STREAM, 0)) == -1)
+		err(1, "socket");
+	/* before connect: the window it announces stays small */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)) == -1)
+		err(1, "SO_RCVBUF");
+	if (connect(fd, (struct sockaddr *)&ss, sslen(&ss)) == -1)
+		err(1, "connect %s", where);
+	if (write(fd, buf, n) != (ssize_t)n)
+		err(1, "write");
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, 10000) != 1 || read(fd, buf, 1) != 1)
+		errx(1, "stall: no answer");
+	printf("flowing\n");
+	fflush(stdout);
+	if (sigwait(&set, &sig) != 0)
+		errx(1, "sigwait");
+	if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) == -1)
+		err(1, "SO_LINGER");
+	close(fd);
+	printf("reset\n");
+	return 0;
+}
+
+struct hconn {
+	int	 fd;
+	int	 match;		/* of "\r\n\r\n" seen so far */
+};
+
+static int
+httpd(const char *where, const char *logpath)
+{
+	static const char	 ok[] = "HTTP/1.1 200 OK\r\n"
+	    "Content-Length: 3\r\n\r\nok\n";
+	static const char	 end[] = "\r\n\r\n";
+	struct hconn		*cl = NULL;
+	struct pollfd		*pf = NULL;
+	char			 buf[65536];
+	int			 lfd, logfd, n = 0, i, fd;
+	ssize_t			 r, j;
+
+	signal(SIGPIPE, SIG_IGN);
+	if ((logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+	    0644)) == -1)
+		err(1, "%s", logpath);
+	lfd = listen_on(where);
+	printf("httpd listening\n");
+	fflush(stdout);
+	for (;;) {
+		if ((pf = reallocarray(pf, n + 1, sizeof(*pf))) == NULL)
+			err(1, NULL);
+		pf[0].fd = lfd;
+		pf[0].events = POLLIN;
+		for (i = 0; i < n; i++) {
+			pf[i + 1].fd = cl[i].fd;
+			pf[i + 1].events = POLLIN;
+		}
+		if (poll(pf, n + 1, -1) == -1)
+			err(1, "poll");
+		for (i = n - 1; i >= 0; i--) {
+			if ((pf[i + 1].revents & (POLLIN | POLLHUP |
+			    POLLERR)) == 0)
+				continue;
+			if ((r = read(cl[i].fd, buf, sizeof(buf))) <= 0) {
+				close(cl[i].fd);
+				cl[i] = cl[--n];
+				continue;
+			}
+			if (write(logfd, buf, r) != r)
+				err(1, "%s", logpath);
+			for (j = 0; j < r; j++) {
+				if (buf[j] == end[cl[i].match])
+					cl[i].match++;
+				else
+					cl[i].match = buf[j] == '\r';
+				if (cl[i].match == 4) {
+					cl[i].match = 0;
+					if (write(cl[i].fd, ok, sizeof(ok) -
+					    1) == -1)
+						warn("httpd: write");
+				}
+			}
+		}
+		if (pf[0].revents & POLLIN) {
+			if ((fd = accept(lfd, NULL, NULL)) == -1)
+				continue;
+			if ((cl = reallocarray(cl, n + 1, sizeof(*cl))) ==
+			    NULL)
+				err(1, NULL);
+			cl[n].fd = fd;
+			cl[n++].match = 0;
+		}
+	}
+}
+
+static int
+converse(const char *where, const char *d1, const char *d2)
+{
+	struct pollfd	 pfd;
+	char		 buf[65536];
+	size_t		 n;
+	ssize_t		 r;
+	int		 fd;
+
+	signal(SIGPIPE, SIG_IGN);
+	fd = tcp_connect(where);
+	n = unescape(d1, buf, sizeof(buf));
+	if (write(fd, buf, n) != (ssize_t)n)
+		err(1, "write");
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, 10000) != 1)
+		errx(1, "converse: no answer to the first request");
+	if ((r = read(fd, buf, sizeof(buf))) > 0)
+		fwrite(buf, 1, r, stdout);
+	if (r > 0) {
+		n = unescape(d2, buf, sizeof(buf));
+		if (write(fd, buf, n) != (ssize_t)n)
+			printf("\n[second write: %s]\n", strerror(errno));
+		shutdown(fd, SHUT_WR);
+		while (poll(&pfd, 1, 10000) == 1 &&
+		    (r = read(fd, buf, sizeof(buf))) > 0)
+			fwrite(buf, 1, r, stdout);
+	}
+	if (r == -1)
+		printf("\n[read error: %s]\n", strerror(errno));
+	else
+		printf("\n[eof]\n");
+	return 0;
+}
+
 static uint8_t
 pattern(uint64_t i)
 {
@@ -731,6 +892,12 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "hold") == 0 && (argc == 5 || argc == 6))
 		return hold(atoi(argv[2]), argv[3], argv[4],
 		    argc == 6 ? atoi(argv[5]) : 0);
+	if (strcmp(argv[1], "stall") == 0 && argc == 4)
+		return stall(argv[2], argv[3]);
+	if (strcmp(argv[1], "httpd") == 0 && argc == 4)
+		return httpd(argv[2], argv[3]);
+	if (strcmp(argv[1], "converse") == 0 && argc == 5)
+		return converse(argv[2], argv[3], argv[4]);
 	if (strcmp(argv[1], "blast") == 0 && argc == 4)
 		return blast(argv[2], strtoull(argv[3], NULL, 10));
 	errx(1, "bad usage");

@@ -400,10 +400,151 @@ test_http(void)
 	    &isip, &why) == -1, "leading hyphen");
 }
 
+/* the body of request head+body fed in pieces of step bytes */
+static enum peek_result
+body(const char *req, size_t step, size_t *end)
+{
+	struct peek_http h;
+	struct peek_body b;
+	const char	*why;
+	size_t		 len = strlen(req), pos, n, used;
+	enum peek_result r;
+
+	if (peek_http((const uint8_t *)req, len, &h, &why) == PEEK_BAD) {
+		printf("# head BAD: %s\n", why);
+		return PEEK_BAD;
+	}
+	peek_body_init(&b, &h);
+	for (pos = h.headlen; ; pos += n) {
+		n = len - pos < step ? len - pos : step;
+		r = peek_body(&b, (const uint8_t *)req + pos, n, &used, &why);
+		if (r == PEEK_BAD)
+			printf("# body BAD: %s\n", why);
+		if (r != PEEK_NEED_MORE) {
+			*end = pos + used;
+			return r;
+		}
+		if (used != n || pos + n == len) {
+			*end = pos + n;
+			return r;
+		}
+	}
+}
+
+static void
+test_framing(void)
+{
+	struct peek_http h;
+	const char	*why, *r;
+	char		 host[NETD_NAME_SIZE];
+	uint8_t		 out[PEEK_MAX + 64];
+	uint16_t	 port;
+	size_t		 end, cut, n, step;
+	int		 isip, good;
+
+	ok(http("POST / HTTP/1.1\r\nHost: a.test\r\nContent-Length: 3\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n", &h) == PEEK_BAD,
+	    "Transfer-Encoding with Content-Length");
+	ok(http("POST / HTTP/1.1\r\nHost: a.test\r\nContent-Length: 3\r\n"
+	    "Content-Length: 3\r\n\r\n", &h) == PEEK_BAD,
+	    "two Content-Length headers, even equal");
+	ok(http("POST / HTTP/1.1\r\nHost: a.test\r\nContent-Length: +3\r\n\r\n",
+	    &h) == PEEK_BAD, "Content-Length with a sign");
+	ok(http("POST / HTTP/1.1\r\nHost: a.test\r\nContent-Length: "
+	    "1234567890123456789\r\n\r\n", &h) == PEEK_BAD,
+	    "Content-Length of 19 digits");
+	ok(http("POST / HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: "
+	    "gzip, chunked\r\n\r\n", &h) == PEEK_BAD,
+	    "Transfer-Encoding other than chunked");
+	ok(http("POST / HTTP/1.0\r\nHost: a.test\r\nTransfer-Encoding: "
+	    "chunked\r\n\r\n", &h) == PEEK_BAD, "Transfer-Encoding in HTTP/1.0");
+	ok(http("GET / HTTP/1.1\r\nHost: u@a.test\r\n\r\n", &h) == PEEK_BAD,
+	    "Host with user information");
+	ok(http("GET / HTTP/1.1\r\nHost: a.test b.test\r\n\r\n", &h) ==
+	    PEEK_BAD, "Host with whitespace inside");
+
+	/* where bodies end, whole and a byte at a time */
+	for (step = 1, good = 1; step <= 4096; step *= 4096) {
+		r = "POST / HTTP/1.1\r\nHost: a.test\r\nContent-Length: 5\r\n"
+		    "\r\nhelloGET";
+		good &= body(r, step, &end) == PEEK_FOUND &&
+		    end == strlen(r) - 3;
+		r = "POST / HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: "
+		    "chunked\r\n\r\n3;ext=1\r\nabc\r\nA\r\n0123456789\r\n"
+		    "0\r\nT: 1\r\n\r\nGET";
+		good &= body(r, step, &end) == PEEK_FOUND &&
+		    end == strlen(r) - 3;
+		r = "GET / HTTP/1.1\r\nHost: a.test\r\n\r\nGET";
+		good &= body(r, step, &end) == PEEK_FOUND &&
+		    end == strlen(r) - 3;
+		r = "POST / HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: "
+		    "chunked\r\n\r\n5\r\nab";
+		good &= body(r, step, &end) == PEEK_NEED_MORE &&
+		    end == strlen(r);
+	}
+	ok(good, "body ends: Content-Length, chunked with extension and "
+	    "trailer, none; in one piece and byte by byte");
+#define CHUNKED "POST / HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: " \
+	    "chunked\r\n\r\n"
+	ok(body(CHUNKED "3\nabc\r\n0\r\n\r\n", 1, &end) == PEEK_BAD,
+	    "chunk size line ended by a bare LF");
+	ok(body(CHUNKED "3\r\nabcd\r\n0\r\n\r\n", 1, &end) == PEEK_BAD,
+	    "chunk longer than its size");
+	ok(body(CHUNKED "x\r\n", 1, &end) == PEEK_BAD, "chunk size not hex");
+	ok(body(CHUNKED "3 \r\nabc\r\n", 1, &end) == PEEK_BAD,
+	    "whitespace after the chunk size");
+	ok(body(CHUNKED "10000000000000000\r\n", 1, &end) == PEEK_BAD,
+	    "chunk size of 2^64");
+	ok(body(CHUNKED "0\r\n folded\r\n\r\n", 1, &end) == PEEK_BAD,
+	    "obsolete line folding in the trailer");
+	ok(body(CHUNKED "0\r\nT: 1\rX\r\n\r\n", 1, &end) == PEEK_BAD,
+	    "bare CR in the trailer");
+#undef CHUNKED
+
+	/* the target */
+	r = "GET http://A.Test:8080/p?q HTTP/1.1\r\nHost: a.test:8080\r\n\r\n";
+	ok(http(r, &h) == PEEK_FOUND && peek_http_target((const uint8_t *)r,
+	    &h, host, &port, &isip, &cut, &why) == 1 &&
+	    strcmp(host, "a.test") == 0 && port == 8080 && cut == 18,
+	    "absolute form: host, port and what is cut");
+	r = "GET HTTP://b.test HTTP/1.1\r\nHost: a.test\r\n\r\n";
+	ok(http(r, &h) == PEEK_FOUND && peek_http_target((const uint8_t *)r,
+	    &h, host, &port, &isip, &cut, &why) == 1 &&
+	    strcmp(host, "b.test") == 0 && port == 0,
+	    "absolute form without path names its host");
+	r = "GET http://u@b.test/ HTTP/1.1\r\nHost: a.test\r\n\r\n";
+	ok(http(r, &h) == PEEK_FOUND && peek_http_target((const uint8_t *)r,
+	    &h, host, &port, &isip, &cut, &why) == -1,
+	    "absolute form with user information");
+	r = "GET https://b.test/ HTTP/1.1\r\nHost: a.test\r\n\r\n";
+	ok(http(r, &h) == PEEK_FOUND && peek_http_target((const uint8_t *)r,
+	    &h, host, &port, &isip, &cut, &why) == -1,
+	    "another scheme");
+	r = "OPTIONS * HTTP/1.1\r\nHost: a.test\r\n\r\n";
+	ok(http(r, &h) == PEEK_FOUND && peek_http_target((const uint8_t *)r,
+	    &h, host, &port, &isip, &cut, &why) == 0, "asterisk form");
+
+	/* the head sent upstream */
+	r = "GET http://a.test?x HTTP/1.1\r\nConnection: keep-alive\r\n"
+	    "Host: a.test\r\nProxy-Connection: keep-alive\r\nKeep-Alive: 30"
+	    "\r\nConnectionX: 1\r\n\r\nBODY";
+	ok(http(r, &h) == PEEK_FOUND && peek_http_target((const uint8_t *)r,
+	    &h, host, &port, &isip, &cut, &why) == 1 &&
+	    (n = peek_http_rewrite((const uint8_t *)r, &h, cut, out,
+	    sizeof(out))) > 0 && n == strlen("GET /?x HTTP/1.1\r\nHost: "
+	    "a.test\r\nConnectionX: 1\r\nConnection: close\r\n\r\n") &&
+	    memcmp(out, "GET /?x HTTP/1.1\r\nHost: a.test\r\nConnectionX: 1\r\n"
+	    "Connection: close\r\n\r\n", n) == 0,
+	    "rewrite: origin form, hop-by-hop headers replaced");
+	ok(peek_http_rewrite((const uint8_t *)r, &h, cut, out, 20) == 0,
+	    "rewrite: too small an output");
+}
+
 int
 main(void)
 {
 	test_tls();
 	test_http();
+	test_framing();
 	return tap_done();
 }
