@@ -388,6 +388,7 @@ audit_json(struct sandbox *sb, const char *type, json_t *j)
 		fatalx("audit details for %s", type);
 	memset(&a, 0, sizeof(a));
 	strlcpy(a.type, type, sizeof(a.type));
+	a.detailslen = (uint32_t)strlen(s);
 	if ((b = imsg_create(&parent.ibuf, IMSG_NETD_AUDIT, sb->sbx, 0,
 	    sizeof(a) + strlen(s))) == NULL ||
 	    imsg_add(b, &a, sizeof(a)) == -1 ||

@@ -307,6 +307,8 @@ child_audit(int c, struct imsg *im)
 	if (im->datalen < sizeof(na) + 2)
 		child_bad(c, im, "AUDIT too short");
 	memcpy(&na, im->data, sizeof(na));
+	if (na.detailslen < 2 || im->datalen - sizeof(na) != na.detailslen)
+		child_bad(c, im, "AUDIT of another size than it announces");
 	if (memchr(na.type, '\0', sizeof(na.type)) == NULL)
 		child_bad(c, im, "AUDIT type not NUL-terminated");
 	details = (const char *)im->data + sizeof(na);

@@ -375,6 +375,7 @@ audit_send(struct sbx *s, const char *type, json_t *o)
 	len = strlen(js);
 	memset(&a, 0, sizeof(a));
 	strlcpy(a.type, type, sizeof(a.type));
+	a.detailslen = (uint32_t)len;
 	if ((b = imsg_create(&parent.ibuf, IMSG_NETD_AUDIT, s->id, 0,
 	    sizeof(a) + len)) != NULL) {
 		if (imsg_add(b, &a, sizeof(a)) == 0 &&

@@ -11,6 +11,10 @@
 #		creates, stops nor removes a sandbox.  Before the fix the
 #		parent copied the payload unchecked ("control checked the
 #		lengths").
+#	lensnetd dns, proxy -> parent, AUDIT and RESOLVE: the parent ends
+#		lensnetd (exit 1) naming peer, type and size, and forwards
+#		nothing.  Before the fix AUDIT carried no length of its own:
+#		a short or long one went on to lensauditd.
 #	lensauditd listener -> writer, HELLO and APPEND: the writer ends
 #		the daemon (exit 1, not a crash) naming peer, type and size,
 #		and writes no record.  Before the fix APPEND carried no
@@ -26,7 +30,7 @@ for b in "$RVMM" "$RAUDITD" "$TOOLS/auditpeer"; do
 	[ -x "$b" ] || { echo "1..0 # SKIP $b not built (make regress-bins)"; exit 0; }
 done
 
-tap_plan 50
+tap_plan 62
 tmpdir_setup
 chmod 0755 "$T"
 
@@ -115,5 +119,58 @@ for t in RUN:1 EXEC:2 PS:3 STOP:4 RM:5 LOGS:6 INSPECT:7; do
 		[ $? -eq 0 ]
 		ok $? "lensvmm: control's $how $name: lensvmm stops cleanly"
 	done
+done
+
+# --- lensnetd: dns, proxy -> parent
+vmm_stop
+ATTACH=$OBJ/regress/tools/netdattach
+RNETD=$OBJ/regress/lensnetd
+SB=lnms$$
+NETD_INST=nms$$
+at_exit 'netd_stop; ip netns del $SB 2>/dev/null'
+ip netns add "$SB" || { echo "Bail out! ip netns add"; exit 1; }
+printf 'version: 1\nnetwork:\n  defaultVerdict: deny\n  egress:\n    http:\n      - match: "ok.test"\n        verdict: allow\n' \
+    >"$T/net-policy.yaml"
+for c in dns:4e000109:short:dns dns:4e000109:long:dns \
+    proxy:4e000109:short:deny proxy:4e000109:long:deny \
+    proxy:4e000107:short:ok proxy:4e000107:long:ok; do
+	role=${c%%:*}; rest=${c#*:}; type=${rest%%:*}; rest=${rest#*:}
+	how=${rest%%:*}; what=${rest#*:}
+	rm -f "$T/netd.log"	# (netd_start counts its lines)
+	NETD=$RNETD LENS_REGRESS_MSGSIZE=$role:$type:$how \
+	    netd_start 198.18.0.53 || { sed "s/^/#   /" "$T/netd.log"; echo "Bail out! lensnetd did not start"; exit 1; }
+	rm -f "$T/hold"; mkfifo "$T/hold"
+	"$ATTACH" -P "$T/net-policy.yaml" "$T/netd.sock" "/run/netns/$SB" \
+	    <"$T/hold" >"$T/a.out" 2>&1 &
+	apid=$!
+	exec 3>"$T/hold"
+	wait_until 10 grep -q '^attached' "$T/a.out"
+	case $what in
+	dns)	ip netns exec "$SB" timeout 3 /bin/busybox nslookup \
+		    denied-$how.test 10.200.0.1 >/dev/null 2>&1 ;;
+	deny)	http_proxy=http://10.200.0.1:3128 ip netns exec "$SB" \
+		    timeout 3 /bin/busybox wget -q -O /dev/null \
+		    http://denied-$how.test/ >/dev/null 2>&1 ;;
+	ok)	http_proxy=http://10.200.0.1:3128 ip netns exec "$SB" \
+		    timeout 3 /bin/busybox wget -q -O /dev/null \
+		    http://ok.test/ >/dev/null 2>&1 ;;
+	esac
+	# bounded: a lensnetd that let the message through lives on
+	( sleep 10; kill -TERM "$NETD_PID" 2>/dev/null ) &
+	guard=$!
+	wait "$NETD_PID"
+	rc=$?
+	kill "$guard" 2>/dev/null
+	NETD_PID=
+	rm -f "/run/lens/$NETD_INST.lock"
+	exec 3>&-
+	wait "$apid" 2>/dev/null
+	[ "$rc" -eq 1 ] &&
+	    grep -q "parent.*$role: bad message 0x$type ([0-9]* bytes)" "$T/netd.log"
+	r=$?
+	ok $r "lensnetd: $role's $how 0x$type: the parent names peer, type and size, lensnetd exits 1 (exit $rc)"
+	[ $r -eq 0 ] || sed 's/^/#   /' "$T/netd.log" | tail -n 8
+	! grep -rqs "denied-$how.test" "$T/audit"
+	ok $? "lensnetd: $role's $how 0x$type: nothing of it reaches the audit log"
 done
 tap_done
