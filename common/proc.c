@@ -308,7 +308,10 @@ proc_start(const struct proc_role *r, const struct privsep_user *u,
 		fatalx("%s: event_init", r->name);
 	if (r->init != NULL)
 		r->init(arg);
-	sandbox_apply(r->name, r->syscalls, r->nsyscalls);
+	if (r->filter != NULL)
+		r->filter(arg);
+	else
+		sandbox_apply(r->name, r->syscalls, r->nsyscalls);
 	event_dispatch();
 	return 1;
 }

@@ -88,7 +88,11 @@ struct proc_role {
 	size_t				 nsyscalls;
 	void				(*preinit)(void *arg);
 	void				(*init)(void *arg);
+	/* instead of syscalls[]: a filter with values known only now */
+	void				(*filter)(void *arg);
 };
+/* .syscalls and .nsyscalls of a role from one static table */
+#define PROC_SECCOMP(t)	.syscalls = (t), .nsyscalls = sizeof(t) / sizeof((t)[0])
 int	proc_start(const struct proc_role *, const struct privsep_user *,
 	    pid_t parent, void *arg);
 

@@ -480,9 +480,7 @@ listener_main(int parentfd, void *arg)
 {
 	static const struct proc_role	 role = {
 		.name = "listener",
-		.syscalls = listener_syscalls,
-		.nsyscalls = sizeof(listener_syscalls) /
-		    sizeof(listener_syscalls[0]),
+		PROC_SECCOMP(listener_syscalls),
 		.init = listener_init,
 	};
 

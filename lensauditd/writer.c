@@ -982,9 +982,7 @@ writer_main(int parentfd, void *arg)
 {
 	static const struct proc_role	 role = {
 		.name = "writer",
-		.syscalls = writer_syscalls,
-		.nsyscalls = sizeof(writer_syscalls) /
-		    sizeof(writer_syscalls[0]),
+		PROC_SECCOMP(writer_syscalls),
 		.init = writer_init,
 	};
 	struct proc_role		 r = role;

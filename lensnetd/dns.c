@@ -1788,7 +1788,7 @@ udp_pool(void)
 }
 
 static void
-dns_filter(void)
+dns_filter(void *arg)
 {
 	/* naming a destination: only below the pool (the sandboxes') */
 	const struct sandbox_syscall extra[] = {
@@ -1796,9 +1796,46 @@ dns_filter(void)
 		SB_ALLOW_LT(sendmsg, 0, udp_base),
 	};
 
+	(void)arg;
 	sandbox_apply2("dns", dns_syscalls,
 	    sizeof(dns_syscalls) / sizeof(dns_syscalls[0]), extra,
 	    sizeof(extra) / sizeof(extra[0]));
+}
+
+/*
+ * As root, before the chroot: what policy_parse and policy_dns
+ * initialise on first use (the digest's library configuration, regex
+ * tables), and jansson's seed (it would read /dev/urandom).
+ */
+static void
+dns_preinit(void *arg)
+{
+	static const char	 warmup[] = "version: 1\nnetwork:\n"
+	    "  defaultVerdict: deny\n  egress:\n    http:\n"
+	    "      - match: \"*.warm-up.test\"\n        verdict: allow\n";
+	struct policy_error	 perr;
+	struct policy		*pol;
+	char			 err[600];
+
+	(void)arg;
+	json_object_seed(arc4random() | 1);
+	if ((pol = policy_parse("warm-up", warmup, strlen(warmup),
+	    &perr)) == NULL) {
+		policy_strerror(&perr, err, sizeof(err));
+		fatalx("the built-in warm-up policy: %s", err);
+	}
+	(void)policy_dns(pol, "warm-up.test");
+	policy_free(pol);
+}
+
+/* the upstream, and the sockets to it, before the filter */
+static void
+dns_init(void *arg)
+{
+	imsgev_init(&parent, *(int *)arg, parent_dispatch, NULL);
+	parent.ibuf.maxqueue = 64 * 1024 * 1024;
+	config_wait();
+	udp_pool();
 }
 
 /*
@@ -1809,40 +1846,13 @@ dns_filter(void)
 int
 dns_main(int fd, void *arg)
 {
-	static const char	 warmup[] = "version: 1\nnetwork:\n"
-	    "  defaultVerdict: deny\n  egress:\n    http:\n"
-	    "      - match: \"*.warm-up.test\"\n        verdict: allow\n";
-	const struct netd_role	*role = arg;
-	struct policy_error	 perr;
-	struct policy		*pol;
-	char			 err[600];
+	static const struct proc_role	 role = {
+		.name = "dns",
+		.preinit = dns_preinit,
+		.init = dns_init,
+		.filter = dns_filter,
+	};
+	const struct netd_role		*nr = arg;
 
-	/* jansson would read /dev/urandom on first use, in the chroot */
-	json_object_seed(arc4random() | 1);
-	/*
-	 * What policy_parse and policy_dns initialise on first use (the
-	 * digest's library configuration, regex tables) is loaded now,
-	 * before the chroot and the syscall filter.
-	 */
-	if ((pol = policy_parse("warm-up", warmup, strlen(warmup),
-	    &perr)) == NULL) {
-		policy_strerror(&perr, err, sizeof(err));
-		fatalx("the built-in warm-up policy: %s", err);
-	}
-	(void)policy_dns(pol, "warm-up.test");
-	policy_free(pol);
-	privsep_drop(NULL, &role->user, NULL, 0);
-	/* the parent recorded before fork(2): getppid() proves nothing */
-	privsep_pdeathsig(role->parent);
-	proc_title("dns");
-
-	event_init();
-	imsgev_init(&parent, fd, parent_dispatch, NULL);
-	parent.ibuf.maxqueue = 64 * 1024 * 1024;
-	/* the upstream, and the sockets to it, before the filter */
-	config_wait();
-	udp_pool();
-	dns_filter();
-	event_dispatch();
-	return 1;
+	return proc_start(&role, &nr->user, nr->parent, &fd);
 }

@@ -455,21 +455,6 @@ child_dispatch(int fd, short event, void *arg)
 	imsgev_add(iev);
 }
 
-/* the roles, with their process title */
-static int
-dns_run(int fd, void *arg)
-{
-	proc_title("dns");
-	return dns_main(fd, arg);
-}
-
-static int
-proxy_run(int fd, void *arg)
-{
-	proc_title("proxy");
-	return proxy_main(fd, arg);
-}
-
 /* --- sandboxes ------------------------------------------------------------- */
 
 static void
@@ -1073,8 +1058,8 @@ main(int argc, char *argv[])
 	role.debug = debug;
 	role.verbose = verbose;
 	keep[0] = -1;
-	proc_fork(&children[DNS], dns_run, &role, keep);
-	proc_fork(&children[PROXY], proxy_run, &role, keep);
+	proc_fork(&children[DNS], dns_main, &role, keep);
+	proc_fork(&children[PROXY], proxy_main, &role, keep);
 	proc_title("parent");
 
 	if (event_init() == NULL)

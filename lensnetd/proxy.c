@@ -2249,14 +2249,11 @@ proxy_tune(const struct proxy_conf *pc)
 	pconf = *pc;
 }
 
-/* arg: the struct netd_role the parent hands every role */
-int
-proxy_main(int fd, void *arg)
+/* as root, before the chroot */
+static void
+proxy_preinit(void *arg)
 {
-	const struct netd_role	*role = arg;
-	struct timeval		 tv = { 1, 0 };
-
-	log_procinit("proxy");
+	(void)arg;
 #define DEF(f, v) if (pconf.f == 0) pconf.f = (v)
 	DEF(peek_first_ms, PROXY_PEEK_FIRST_MS);
 	DEF(peek_ms, PROXY_PEEK_MS);
@@ -2269,21 +2266,34 @@ proxy_main(int fd, void *arg)
 	limits();
 	/* jansson reads /dev/urandom on first use otherwise, inside the chroot */
 	json_object_seed(arc4random() | 1);
-	privsep_drop(NULL, &role->user, NULL, 0);
-	privsep_pdeathsig(role->parent);
-	proc_title("proxy");
+}
 
-	event_init();
+static void
+proxy_init(void *arg)
+{
+	struct timeval	 tv = { 1, 0 };
+
 	signal_set(&ev_term, SIGTERM, proxy_term, NULL);
 	signal_add(&ev_term, NULL);
 	evtimer_set(&ev_tick, tick, NULL);
 	evtimer_add(&ev_tick, &tv);
-	imsgev_init(&parent, fd, parent_dispatch, NULL);
+	imsgev_init(&parent, *(int *)arg, parent_dispatch, NULL);
 	parent.ibuf.maxqueue = 16 * 1024 * 1024;
 	imsgev_add(&parent);
+}
 
-	sandbox_apply("proxy", proxy_syscalls,
-	    sizeof(proxy_syscalls) / sizeof(proxy_syscalls[0]));
-	event_dispatch();
-	return 1;
+/* arg: the struct netd_role the parent hands every role */
+int
+proxy_main(int fd, void *arg)
+{
+	static const struct proc_role	 role = {
+		.name = "proxy",
+		PROC_SECCOMP(proxy_syscalls),
+		.preinit = proxy_preinit,
+		.init = proxy_init,
+	};
+	const struct netd_role		*nr = arg;
+
+	log_procinit("proxy");
+	return proc_start(&role, &nr->user, nr->parent, &fd);
 }

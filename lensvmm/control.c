@@ -563,9 +563,7 @@ control_main(int fd, void *arg)
 {
 	static const struct proc_role	 role = {
 		.name = "control",
-		.syscalls = control_syscalls,
-		.nsyscalls = sizeof(control_syscalls) /
-		    sizeof(control_syscalls[0]),
+		PROC_SECCOMP(control_syscalls),
 		.init = control_init,
 	};
 	struct privsep_user		 u;
