@@ -390,6 +390,9 @@ proc_dispatch(int fd, short event, void *arg)
 				}
 				m->handler(&im, ch->arg);
 				imsg_free(&im);
+				/* the handler closed the channel */
+				if (ch->iev.ibuf.fd == -1)
+					return;
 			}
 			if (rc == -1) {
 				proc_chan_lost(ch, "malformed frame");

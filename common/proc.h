@@ -116,7 +116,9 @@ struct proc_msg {
  * called with why (as when the peer closes it or an I/O error
  * happens); lost NULL means fatal.  more(), if set, is asked after
  * each read whether to read again at once (batching); done(), if set,
- * runs after the messages of one event were handled.
+ * runs after the messages of one event were handled, wrote() after a
+ * write.  A handler may close the channel (imsgev_clear): the dispatch
+ * then ends at once.
  */
 struct proc_chan {
 	struct imsgev		 iev;
