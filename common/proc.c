@@ -325,6 +325,12 @@ proc_msg_check(const char *peer, const struct proc_msg *msgs, size_t n,
 	for (i = 0; i < n; i++) {
 		if (msgs[i].type != im->hdr.type)
 			continue;
+		if (im->fd != -1 && !msgs[i].fd) {
+			log_warnx("%s: bad message %#x (%zu bytes): a "
+			    "descriptor it does not carry", peer, im->hdr.type,
+			    im->datalen);
+			return NULL;
+		}
 		if (im->datalen >= msgs[i].min && im->datalen <= msgs[i].max)
 			return &msgs[i];
 		if (msgs[i].min == msgs[i].max)

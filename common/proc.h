@@ -98,15 +98,18 @@ int	proc_start(const struct proc_role *, const struct privsep_user *,
 
 /*
  * One message type a channel accepts: its payload is min..max bytes
- * (exact when min == max), checked before handler runs.
+ * (exact when min == max), and it carries a descriptor only if fd says
+ * it may; checked before handler runs.
  */
 struct proc_msg {
 	uint32_t	 type;
 	size_t		 min, max;
 	void		(*handler)(struct imsg *, void *arg);
+	int		 fd;		/* may carry a descriptor */
 };
-#define PROC_MSG(t, size, h)		{ (t), (size), (size), (h) }
-#define PROC_MSGV(t, lo, hi, h)		{ (t), (lo), (hi), (h) }
+#define PROC_MSG(t, size, h)		{ (t), (size), (size), (h), 0 }
+#define PROC_MSGV(t, lo, hi, h)		{ (t), (lo), (hi), (h), 0 }
+#define PROC_MSG_FD(t, size, h)		{ (t), (size), (size), (h), 1 }
 
 /*
  * A channel to one peer, driven by proc_dispatch(): writes what is
