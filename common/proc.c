@@ -303,7 +303,7 @@ proc_start(const struct proc_role *r, const struct privsep_user *u,
 	privsep_drop(r->root, u, r->caps, r->ncaps);
 	/* after the uid change, which cleared it */
 	privsep_pdeathsig(parent);
-	proc_title("%s", r->name);
+	proc_title("%s", r->title != NULL ? r->title : r->name);
 	if (event_init() == NULL)
 		fatalx("%s: event_init", r->name);
 	if (r->init != NULL)

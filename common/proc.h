@@ -81,6 +81,7 @@ void	proc_kill_all(struct proc_child *, size_t n, int sig);
  */
 struct proc_role {
 	const char			*name;
+	const char			*title;		/* NULL: name */
 	const char			*root;
 	const cap_value_t		*caps;
 	int				 ncaps;
