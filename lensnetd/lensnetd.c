@@ -272,7 +272,8 @@ to_child(int c, uint32_t type, uint32_t peerid, int fd, const void *data,
 static void
 child_push(int c)
 {
-	(void)imsg_write(&child_ch[c].iev.ibuf);	/* errors: in the dispatch */
+	/* errors: in the dispatch */
+	(void)imsg_write(&child_ch[c].iev.ibuf);
 	imsgev_add(&child_ch[c].iev);
 }
 
