@@ -18,6 +18,7 @@
 #include "imsgev.h"
 #include "lensauditd_imsg.h"
 #include "log.h"
+#include "proc.h"
 #include "unixsock.h"
 
 #define RETRY_MIN_MS	50
@@ -39,7 +40,7 @@ struct auditc {
 	auditc_cb		 cb;
 	void			*arg;
 	int			 state;
-	struct imsgev		 iev;
+	struct proc_chan	 ch;		/* to lensauditd */
 	struct event		 ev_retry;
 	int			 retry_ms;
 	TAILQ_HEAD(, qevent)	 queue;		/* unacknowledged, in order */
@@ -80,7 +81,7 @@ auditc_down(struct auditc *ac, const char *why)
 		return;
 	if (why != NULL)
 		log_warnx("audit: %s: %s; reconnecting", ac->path, why);
-	imsgev_clear(&ac->iev);
+	imsgev_clear(&ac->ch.iev);
 	ac->state = AC_DOWN;
 	ac->next = NULL;
 	schedule_retry(ac);
@@ -97,12 +98,12 @@ auditc_send(struct auditc *ac)
 	if (ac->state != AC_READY)
 		return;
 	while (ac->next != NULL &&
-	    ac->iev.ibuf.wqueued < ac->iev.ibuf.maxqueue / 2) {
+	    ac->ch.iev.ibuf.wqueued < ac->ch.iev.ibuf.maxqueue / 2) {
 		if (ac->next->id == 0)
 			ac->next->id = ac->next_id++;
 		a = (struct audit_append *)ac->next->data;
 		a->id = ac->next->id;
-		if (imsg_compose(&ac->iev.ibuf, IMSG_AUDIT_APPEND, 0, 0, -1,
+		if (imsg_compose(&ac->ch.iev.ibuf, IMSG_AUDIT_APPEND, 0, 0, -1,
 		    ac->next->data, ac->next->len) == -1) {
 			if (errno == ENOBUFS)
 				break;
@@ -110,7 +111,7 @@ auditc_send(struct auditc *ac)
 		}
 		ac->next = TAILQ_NEXT(ac->next, entry);
 	}
-	imsgev_add(&ac->iev);
+	imsgev_add(&ac->ch.iev);
 }
 
 static void
@@ -134,66 +135,58 @@ auditc_ack(struct auditc *ac, uint64_t id)
 		note(ac, AUDITC_ACKED);
 }
 
+/* sizes are checked by proc_dispatch() before these run */
 static void
-auditc_dispatch(int fd, short event, void *arg)
+msg_welcome(struct imsg *im, void *arg)
 {
 	struct auditc		*ac = arg;
-	struct imsg		 im;
 	struct audit_welcome	 wel;
-	struct audit_ack	 ack;
-	ssize_t			 n;
-	int			 rc;
 
-	(void)fd;
-	if (event & EV_WRITE) {
-		if (imsg_write(&ac->iev.ibuf) == -1) {
-			auditc_down(ac, strerror(errno));
-			return;
-		}
+	if (ac->state != AC_HELLO) {
+		auditc_down(ac, "WELCOME out of turn from lensauditd");
+		return;
 	}
-	if (event & EV_READ) {
-		n = imsg_read(&ac->iev.ibuf);
-		if (n == 0 || (n == -1 && errno != EAGAIN)) {
-			auditc_down(ac, n == 0 ? "connection closed" :
-			    strerror(errno));
-			return;
-		}
-		while ((rc = imsg_get(&ac->iev.ibuf, &im)) == 1) {
-			switch (im.hdr.type) {
-			case IMSG_AUDIT_WELCOME:
-				if (ac->state != AC_HELLO ||
-				    imsg_expect(&im, sizeof(wel)) == -1)
-					goto bad;
-				memcpy(&wel, im.data, sizeof(wel));
-				if (wel.last_id >= ac->next_id)
-					ac->next_id = wel.last_id + 1;
-				ac->state = AC_READY;
-				ac->retry_ms = RETRY_MIN_MS;
-				ac->next = TAILQ_FIRST(&ac->queue);
-				note(ac, AUDITC_READY);
-				break;
-			case IMSG_AUDIT_ACK:
-				if (ac->state != AC_READY ||
-				    imsg_expect(&im, sizeof(ack)) == -1)
-					goto bad;
-				memcpy(&ack, im.data, sizeof(ack));
-				auditc_ack(ac, ack.id);
-				break;
-			default:
-				goto bad;
-			}
-			imsg_free(&im);
-		}
-		if (rc == -1) {
-			auditc_down(ac, "malformed frame from lensauditd");
-			return;
-		}
+	memcpy(&wel, im->data, sizeof(wel));
+	if (wel.last_id >= ac->next_id)
+		ac->next_id = wel.last_id + 1;
+	ac->state = AC_READY;
+	ac->retry_ms = RETRY_MIN_MS;
+	ac->next = TAILQ_FIRST(&ac->queue);
+	note(ac, AUDITC_READY);
+}
+
+static void
+msg_ack(struct imsg *im, void *arg)
+{
+	struct auditc		*ac = arg;
+	struct audit_ack	 ack;
+
+	if (ac->state != AC_READY) {
+		auditc_down(ac, "ACK out of turn from lensauditd");
+		return;
 	}
-	auditc_send(ac);
-	return;
-bad:
-	imsg_free(&im);
-	auditc_down(ac, "unexpected message from lensauditd");
+	memcpy(&ack, im->data, sizeof(ack));
+	auditc_ack(ac, ack.id);
+}
+
+static const struct proc_msg auditd_msgs[] = {
+	PROC_MSG(IMSG_AUDIT_WELCOME, sizeof(struct audit_welcome),
+	    msg_welcome),
+	PROC_MSG(IMSG_AUDIT_ACK, sizeof(struct audit_ack), msg_ack),
+};
+
+static void
+auditc_sendmore(void *arg)
+{
+	auditc_send(arg);
+}
+
+static void
+auditc_lost(struct proc_chan *ch, const char *why)
+{
+	struct auditc	*ac = ch->arg;
+
+	auditc_down(ac, strcmp(why, "gone") == 0 ? "connection closed" : why);
 }
 
 static void
@@ -216,9 +209,13 @@ auditc_connect(int fd, short event, void *arg)
 	memset(&h, 0, sizeof(h));
 	h.version = AUDIT_PROTO_VERSION;
 	strlcpy(h.source, ac->source, sizeof(h.source));
-	imsgev_init(&ac->iev, s, auditc_dispatch, ac);
+	proc_chan_init(&ac->ch, s, "lensauditd", auditd_msgs,
+	    sizeof(auditd_msgs) / sizeof(auditd_msgs[0]), ac);
+	ac->ch.done = auditc_sendmore;
+	ac->ch.wrote = auditc_sendmore;
+	ac->ch.lost = auditc_lost;
 	ac->state = AC_HELLO;
-	if (imsgev_compose(&ac->iev, IMSG_AUDIT_HELLO, 0, 0, -1, &h,
+	if (imsgev_compose(&ac->ch.iev, IMSG_AUDIT_HELLO, 0, 0, -1, &h,
 	    sizeof(h)) == -1)
 		fatal("audit: compose hello");
 }
@@ -259,7 +256,7 @@ auditc_free(struct auditc *ac)
 	if (ac == NULL)
 		return;
 	if (ac->state != AC_DOWN)
-		imsgev_clear(&ac->iev);
+		imsgev_clear(&ac->ch.iev);
 	evtimer_del(&ac->ev_retry);
 	while ((q = TAILQ_FIRST(&ac->queue)) != NULL) {
 		TAILQ_REMOVE(&ac->queue, q, entry);

@@ -33,6 +33,10 @@
 #include <unistd.h>
 
 #include "imsg.h"
+#ifdef REGRESS
+#include <stdio.h>
+#include "log.h"
+#endif
 
 #define IMSG_IOVMAX	64	/* messages handed to one sendmsg(2) */
 
@@ -282,6 +286,48 @@ imsg_add(struct ibuf *b, const void *data, size_t datalen)
 	return 0;
 }
 
+#ifdef REGRESS
+/*
+ * Test-only (-DREGRESS): LENS_REGRESS_MSGSIZE=ROLE:TYPE:short|long
+ * makes the process whose role (log_procinit) is ROLE send every
+ * message of TYPE (hexadecimal) one byte short or one byte long, as a
+ * compromised child would: the receiver must refuse it by its size.
+ */
+static void
+imsg_regress_size(struct ibuf *b, uint32_t type)
+{
+	const char	*want, *role;
+	char		 how[8];
+	unsigned int	 t;
+	size_t		 len;
+	uint8_t		*nb;
+
+	if ((want = getenv("LENS_REGRESS_MSGSIZE")) == NULL)
+		return;
+	role = log_getprocname();
+	len = strlen(role);
+	if (strncmp(want, role, len) != 0 || want[len] != ':' ||
+	    sscanf(want + len + 1, "%x:%7s", &t, how) != 2 || t != type)
+		return;
+	if (strcmp(how, "short") == 0 && b->wpos > IMSG_HDRSZ) {
+		b->wpos--;
+		log_info("regress: %s sends %#x one byte short (%zu bytes)",
+		    role, type, b->wpos - IMSG_HDRSZ);
+	} else if (strcmp(how, "long") == 0 &&
+	    b->wpos - IMSG_HDRSZ < IMSG_MAXPAYLOAD) {
+		if (b->wpos == b->size) {
+			if ((nb = realloc(b->buf, b->size + 1)) == NULL)
+				return;
+			b->buf = nb;
+			b->size++;
+		}
+		b->buf[b->wpos++] = 0;
+		log_info("regress: %s sends %#x one byte long (%zu bytes)",
+		    role, type, b->wpos - IMSG_HDRSZ);
+	}
+}
+#endif
+
 /* The length is what was added, which may be less than announced. */
 void
 imsg_close(struct imsgbuf *ib, struct ibuf *b)
@@ -291,6 +337,9 @@ imsg_close(struct imsgbuf *ib, struct ibuf *b)
 	if (b == NULL)
 		return;
 	memcpy(&hdr, b->buf, sizeof(hdr));
+#ifdef REGRESS
+	imsg_regress_size(b, hdr.type);
+#endif
 	hdr.len = b->wpos;
 	hdr.flags = b->fd != -1 ? IMSG_F_FD : 0;
 	memcpy(b->buf, &hdr, sizeof(hdr));

@@ -164,7 +164,8 @@ struct netd_resolved {
 
 struct netd_audit {
 	char		type[64];	/* "net.connect", "dns.deny", ... */
-	/* followed by canonical JSON details */
+	uint32_t	detailslen;	/* the message's exact size, less this */
+	/* followed by detailslen bytes of canonical JSON details */
 };
 
 #endif

@@ -36,6 +36,12 @@ log_procinit(const char *procname)
 		log_procname = procname;
 }
 
+const char *
+log_getprocname(void)
+{
+	return log_procname;
+}
+
 void
 log_setverbose(int verbose)
 {

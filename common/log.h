@@ -23,6 +23,8 @@ void	log_tofd(int fd);
  */
 int	log_relay(int fd, const char *name, int pid);
 void	log_procinit(const char *procname);
+/* the role name given to log_procinit() ("lens" before) */
+const char *log_getprocname(void);
 void	log_setverbose(int verbose);
 int	log_getverbose(void);
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "privsep.h"
 #include "proc.h"
 #include "sandbox.h"
 
@@ -291,4 +292,138 @@ proc_kill_all(struct proc_child *c, size_t n, int sig)
 		if (c[i].pid > 0 && kill(c[i].pid, sig) == -1 &&
 		    errno != ESRCH)
 			log_warn("kill %s (pid %d)", c[i].name, (int)c[i].pid);
+}
+
+int
+proc_start(const struct proc_role *r, const struct privsep_user *u,
+    pid_t parent, void *arg)
+{
+	if (r->preinit != NULL)
+		r->preinit(arg);
+	privsep_drop(r->root, u, r->caps, r->ncaps);
+	/* after the uid change, which cleared it */
+	privsep_pdeathsig(parent);
+	proc_title("%s", r->title != NULL ? r->title : r->name);
+	if (event_init() == NULL)
+		fatalx("%s: event_init", r->name);
+	if (r->init != NULL)
+		r->init(arg);
+	if (r->filter != NULL)
+		r->filter(arg);
+	else
+		sandbox_apply(r->name, r->syscalls, r->nsyscalls);
+	event_dispatch();
+	return 1;
+}
+
+const struct proc_msg *
+proc_msg_check(const char *peer, const struct proc_msg *msgs, size_t n,
+    const struct imsg *im)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		if (msgs[i].type != im->hdr.type)
+			continue;
+		if (im->fd != -1 && !msgs[i].fd) {
+			log_warnx("%s: bad message %#x (%zu bytes): a "
+			    "descriptor it does not carry", peer, im->hdr.type,
+			    im->datalen);
+			return NULL;
+		}
+		if (im->datalen >= msgs[i].min && im->datalen <= msgs[i].max)
+			return &msgs[i];
+		if (msgs[i].min == msgs[i].max)
+			log_warnx("%s: bad message %#x (%zu bytes): its size "
+			    "is %zu", peer, im->hdr.type, im->datalen,
+			    msgs[i].min);
+		else
+			log_warnx("%s: bad message %#x (%zu bytes): its size "
+			    "is %zu to %zu", peer, im->hdr.type, im->datalen,
+			    msgs[i].min, msgs[i].max);
+		return NULL;
+	}
+	log_warnx("%s: bad message %#x (%zu bytes): unknown type", peer,
+	    im->hdr.type, im->datalen);
+	return NULL;
+}
+
+static void
+proc_chan_lost(struct proc_chan *ch, const char *why)
+{
+	if (ch->iev.events != 0)
+		event_del(&ch->iev.ev);
+	ch->iev.events = 0;
+	if (ch->lost == NULL)
+		fatalx("%s: %s", ch->peer, why);
+	ch->lost(ch, why);
+}
+
+static void
+proc_dispatch(int fd, short event, void *arg)
+{
+	struct proc_chan	*ch = arg;
+	const struct proc_msg	*m;
+	struct imsg		 im;
+	ssize_t			 n;
+	int			 rc;
+
+	(void)fd;
+	if (event & EV_WRITE) {
+		if (imsg_write(&ch->iev.ibuf) == -1 && errno != EAGAIN) {
+			proc_chan_lost(ch, errno == EPIPE ? "gone" :
+			    "write failed");
+			return;
+		}
+		if (ch->wrote != NULL)
+			ch->wrote(ch->arg);
+	}
+	if (event & EV_READ) {
+		do {
+			n = imsg_read(&ch->iev.ibuf);
+			if (n == -1 && errno == EAGAIN)
+				break;
+			if (n == -1) {
+				proc_chan_lost(ch, "read failed");
+				return;
+			}
+			while ((rc = imsg_get(&ch->iev.ibuf, &im)) == 1) {
+				if ((m = proc_msg_check(ch->peer, ch->msgs,
+				    ch->nmsgs, &im)) == NULL) {
+					imsg_free(&im);
+					proc_chan_lost(ch, "bad message");
+					return;
+				}
+				m->handler(&im, ch->arg);
+				imsg_free(&im);
+				/* the handler closed the channel */
+				if (ch->iev.ibuf.fd == -1)
+					return;
+			}
+			if (rc == -1) {
+				proc_chan_lost(ch, "malformed frame");
+				return;
+			}
+			if (n == 0) {
+				if (ch->done != NULL)
+					ch->done(ch->arg);
+				proc_chan_lost(ch, "gone");
+				return;
+			}
+		} while (ch->more != NULL && ch->more(ch->arg));
+		if (ch->done != NULL)
+			ch->done(ch->arg);
+	}
+	imsgev_add(&ch->iev);
+}
+
+void
+proc_chan_init(struct proc_chan *ch, int fd, const char *peer,
+    const struct proc_msg *msgs, size_t nmsgs, void *arg)
+{
+	ch->peer = peer;
+	ch->msgs = msgs;
+	ch->nmsgs = nmsgs;
+	ch->arg = arg;
+	imsgev_init(&ch->iev, fd, proc_dispatch, ch);
 }

@@ -8,9 +8,15 @@
 #define LENS_PROC_H
 
 #include <sys/types.h>
+#include <sys/capability.h>
+#include <stddef.h>
 #include <stdint.h>
 
+#include "imsgev.h"
+
 struct event_base;
+struct privsep_user;
+struct sandbox_syscall;
 
 struct proc_child {
 	const char		*name;		/* role, e.g. "writer" */
@@ -61,5 +67,78 @@ int	proc_reap(struct proc_child *, size_t n, int *abnormal);
 const char *proc_status(const struct proc_child *);
 /* signal every live child */
 void	proc_kill_all(struct proc_child *, size_t n, int sig);
+
+/*
+ * A child role, as a daemon declares it (DESIGN.md section 2).
+ * proc_start() runs it, in this order: preinit (as root: what must be
+ * read or warmed up before the chroot), chroot to root (NULL: the empty
+ * directory), setgroups/setresgid/setresuid to user, only caps[] kept,
+ * NO_NEW_PRIVS; then the parent-death signal checked against parent
+ * (recorded before fork: the kernel clears it on the uid change, and
+ * getppid() after the fork proves nothing), the title, event_init(),
+ * init (its events and channels), the seccomp table last, then the
+ * event loop.  Returns the exit status of the child.
+ */
+struct proc_role {
+	const char			*name;
+	const char			*title;		/* NULL: name */
+	const char			*root;
+	const cap_value_t		*caps;
+	int				 ncaps;
+	const struct sandbox_syscall	*syscalls;
+	size_t				 nsyscalls;
+	void				(*preinit)(void *arg);
+	void				(*init)(void *arg);
+	/* instead of syscalls[]: a filter with values known only now */
+	void				(*filter)(void *arg);
+};
+/* .syscalls and .nsyscalls of a role from one static table */
+#define PROC_SECCOMP(t)	.syscalls = (t), .nsyscalls = sizeof(t) / sizeof((t)[0])
+int	proc_start(const struct proc_role *, const struct privsep_user *,
+	    pid_t parent, void *arg);
+
+/*
+ * One message type a channel accepts: its payload is min..max bytes
+ * (exact when min == max), and it carries a descriptor only if fd says
+ * it may; checked before handler runs.
+ */
+struct proc_msg {
+	uint32_t	 type;
+	size_t		 min, max;
+	void		(*handler)(struct imsg *, void *arg);
+	int		 fd;		/* may carry a descriptor */
+};
+#define PROC_MSG(t, size, h)		{ (t), (size), (size), (h), 0 }
+#define PROC_MSGV(t, lo, hi, h)		{ (t), (lo), (hi), (h), 0 }
+#define PROC_MSG_FD(t, size, h)		{ (t), (size), (size), (h), 1 }
+
+/*
+ * A channel to one peer, driven by proc_dispatch(): writes what is
+ * queued, reads, checks every message's type and size against msgs[]
+ * and only then calls its handler.  An unknown type or a bad size is
+ * logged naming peer, type and size, and ends the channel: lost() is
+ * called with why (as when the peer closes it or an I/O error
+ * happens); lost NULL means fatal.  more(), if set, is asked after
+ * each read whether to read again at once (batching); done(), if set,
+ * runs after the messages of one event were handled, wrote() after a
+ * write.  A handler may close the channel (imsgev_clear): the dispatch
+ * then ends at once.
+ */
+struct proc_chan {
+	struct imsgev		 iev;
+	const char		*peer;
+	const struct proc_msg	*msgs;
+	size_t			 nmsgs;
+	void			*arg;
+	int			 (*more)(void *arg);
+	void			 (*done)(void *arg);
+	void			 (*wrote)(void *arg);
+	void			 (*lost)(struct proc_chan *, const char *why);
+};
+void	proc_chan_init(struct proc_chan *, int fd, const char *peer,
+	    const struct proc_msg *, size_t nmsgs, void *arg);
+/* the message's entry in msgs[], or NULL after logging why not */
+const struct proc_msg *proc_msg_check(const char *peer,
+	    const struct proc_msg *, size_t nmsgs, const struct imsg *);
 
 #endif

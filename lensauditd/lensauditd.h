@@ -76,8 +76,9 @@ struct w_append {
 	char		 source[AUDIT_SOURCE_SIZE];
 	char		 sandbox[AUDIT_SANDBOX_SIZE];
 	char		 type[AUDIT_TYPE_SIZE];
-	uint8_t		 pad[7];
-	/* followed by canonical JSON details */
+	uint8_t		 pad[3];
+	uint32_t	 detailslen;	/* the message's exact size, less this */
+	/* followed by detailslen bytes of canonical JSON details */
 };
 
 int	listener_main(int parentfd, void *conf);

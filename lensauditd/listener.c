@@ -47,7 +47,8 @@ struct client {
 static TAILQ_HEAD(, client) clients = TAILQ_HEAD_INITIALIZER(clients);
 static int			 nclients;
 static uint32_t			 next_peerid = 1;
-static struct imsgev		 writer;
+static struct proc_chan		 wchan;	/* to the writer */
+#define writer	wchan.iev
 static struct event		 ev_accept, ev_parent, ev_term;
 static int			 writer_paused;
 static struct auditd_conf	*conf;
@@ -65,7 +66,6 @@ static const struct sandbox_syscall listener_syscalls[] = {
 };
 
 static void	client_dispatch(int, short, void *);
-static void	writer_dispatch(int, short, void *);
 
 static void
 client_close(struct client *c, const char *why)
@@ -250,6 +250,7 @@ client_append(struct client *c, struct imsg *im)
 	strlcpy(wa.source, c->source, sizeof(wa.source));
 	strlcpy(wa.sandbox, a.sandbox, sizeof(wa.sandbox));
 	strlcpy(wa.type, a.type, sizeof(wa.type));
+	wa.detailslen = (uint32_t)clen;
 	if ((buf = imsg_create(&writer.ibuf, IMSG_W_APPEND, c->peerid, 0,
 	    sizeof(wa) + clen)) == NULL ||
 	    imsg_add(buf, &wa, sizeof(wa)) == -1 ||
@@ -375,79 +376,61 @@ accept_cb(int lfd, short event, void *arg)
 	    (unsigned)uid, (int)pid);
 }
 
+/* sizes are checked by proc_dispatch() before these run */
 static void
-writer_msg(struct imsg *im)
+msg_welcome(struct imsg *im, void *arg)
 {
 	struct client		*c;
 	struct w_welcome	 w;
 	struct audit_welcome	 aw;
-	struct audit_ack	 ack;
 
-	switch (im->hdr.type) {
-	case IMSG_W_WELCOME:
-		if (imsg_expect(im, sizeof(w)) == -1)
-			fatalx("writer sent a WELCOME of the wrong size");
-		memcpy(&w, im->data, sizeof(w));
-		if ((c = client_find(im->hdr.peerid)) == NULL)
-			return;
-		if (w.refused) {
-			client_close(c, "too many sources");
-			return;
-		}
-		aw.last_id = w.last_id;
-		c->state = C_READY;
-		if (imsgev_compose(&c->iev, IMSG_AUDIT_WELCOME, 0, 0, -1, &aw,
-		    sizeof(aw)) == -1)
-			client_close(c, "send queue full");
-		break;
-	case IMSG_W_ACK:
-		if (imsg_expect(im, sizeof(ack)) == -1)
-			fatalx("writer sent an ACK of the wrong size");
-		memcpy(&ack, im->data, sizeof(ack));
-		if ((c = client_find(im->hdr.peerid)) == NULL)
-			return;
-		if (imsgev_compose(&c->iev, IMSG_AUDIT_ACK, 0, 0, -1, &ack,
-		    sizeof(ack)) == -1)
-			client_close(c, "send queue full");
-		break;
-	default:
-		fatalx("writer sent message type %#x", im->hdr.type);
+	(void)arg;
+	memcpy(&w, im->data, sizeof(w));
+	if ((c = client_find(im->hdr.peerid)) == NULL)
+		return;
+	if (w.refused) {
+		client_close(c, "too many sources");
+		return;
 	}
+	aw.last_id = w.last_id;
+	c->state = C_READY;
+	if (imsgev_compose(&c->iev, IMSG_AUDIT_WELCOME, 0, 0, -1, &aw,
+	    sizeof(aw)) == -1)
+		client_close(c, "send queue full");
 }
 
 static void
-writer_dispatch(int fd, short event, void *arg)
+msg_ack(struct imsg *im, void *arg)
 {
-	struct imsg	 im;
-	struct client	*c;
-	ssize_t		 n;
-	int		 rc;
+	struct client		*c;
+	struct audit_ack	 ack;
 
-	(void)fd;
 	(void)arg;
-	if (event & EV_WRITE) {
-		if (imsg_write(&writer.ibuf) == -1)
-			fatal("writer link");
-		if (writer_paused && writer.ibuf.wqueued < WRITER_LOWWATER) {
-			writer_paused = 0;
-			TAILQ_FOREACH(c, &clients, entry)
-				imsgev_pause(&c->iev, 0);
-		}
+	memcpy(&ack, im->data, sizeof(ack));
+	if ((c = client_find(im->hdr.peerid)) == NULL)
+		return;
+	if (imsgev_compose(&c->iev, IMSG_AUDIT_ACK, 0, 0, -1, &ack,
+	    sizeof(ack)) == -1)
+		client_close(c, "send queue full");
+}
+
+static const struct proc_msg writer_msgs[] = {
+	PROC_MSG(IMSG_W_WELCOME, sizeof(struct w_welcome), msg_welcome),
+	PROC_MSG(IMSG_W_ACK, sizeof(struct audit_ack), msg_ack),
+};
+
+/* the writer took what was queued: the clients may send again */
+static void
+writer_wrote(void *arg)
+{
+	struct client	*c;
+
+	(void)arg;
+	if (writer_paused && writer.ibuf.wqueued < WRITER_LOWWATER) {
+		writer_paused = 0;
+		TAILQ_FOREACH(c, &clients, entry)
+			imsgev_pause(&c->iev, 0);
 	}
-	if (event & EV_READ) {
-		n = imsg_read(&writer.ibuf);
-		if (n == 0)
-			fatalx("writer went away");
-		if (n == -1 && errno != EAGAIN)
-			fatal("writer link");
-		while ((rc = imsg_get(&writer.ibuf, &im)) == 1) {
-			writer_msg(&im);
-			imsg_free(&im);
-		}
-		if (rc == -1)
-			fatal("writer link");
-	}
-	imsgev_add(&writer);
 }
 
 static void
@@ -473,17 +456,11 @@ listener_term(int sig, short event, void *arg)
 	exit(0);
 }
 
-int
-listener_main(int parentfd, void *arg)
+static void
+listener_init(void *arg)
 {
-	conf = arg;
-	/* jansson would read /dev/urandom on first use, inside the chroot */
-	json_object_seed(randombytes_random() | 1);
-	privsep_drop(NULL, &conf->user, NULL, 0);
-	privsep_pdeathsig(conf->parent);
-	proc_title("listener");
+	int	 parentfd = *(int *)arg;
 
-	event_init();
 	signal_set(&ev_term, SIGTERM, listener_term, NULL);
 	signal_add(&ev_term, NULL);
 	event_set(&ev_accept, conf->listen_fd, EV_READ | EV_PERSIST,
@@ -492,12 +469,23 @@ listener_main(int parentfd, void *arg)
 	event_set(&ev_parent, parentfd, EV_READ | EV_PERSIST,
 	    listener_parent, NULL);
 	event_add(&ev_parent, NULL);
-	imsgev_init(&writer, conf->link[0], writer_dispatch, NULL);
+	proc_chan_init(&wchan, conf->link[0], "writer", writer_msgs,
+	    sizeof(writer_msgs) / sizeof(writer_msgs[0]), NULL);
+	wchan.wrote = writer_wrote;
 	writer.ibuf.maxqueue = 64 * 1024 * 1024;
+}
 
-	sandbox_apply("listener", listener_syscalls,
-	    sizeof(listener_syscalls) / sizeof(listener_syscalls[0]));
-	regress_hook(conf, "listener");
-	event_dispatch();
-	return 1;
+int
+listener_main(int parentfd, void *arg)
+{
+	static const struct proc_role	 role = {
+		.name = "listener",
+		PROC_SECCOMP(listener_syscalls),
+		.init = listener_init,
+	};
+
+	conf = arg;
+	/* jansson would read /dev/urandom on first use, inside the chroot */
+	json_object_seed(randombytes_random() | 1);
+	return proc_start(&role, &conf->user, conf->parent, &parentfd);
 }

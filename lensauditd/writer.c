@@ -68,6 +68,8 @@ struct ack {
 
 static struct {
 	struct auditd_conf	*conf;
+	int			 parentfd;
+	char			 torn[256];	/* what recovery cut off */
 	int			 dirfd;
 	int			 logfd;
 	unsigned int		 fileno;
@@ -94,7 +96,8 @@ static struct {
 	uint64_t		 ncommits, nrecords;	/* for the stop line */
 } w;
 
-static struct imsgev	 listener;
+static struct proc_chan	 lchan;	/* to the listener */
+#define listener	lchan.iev
 static struct event	 ev_parent, ev_term, ev_timer;
 
 static const struct sandbox_syscall writer_syscalls[] = {
@@ -429,97 +432,93 @@ writer_stop(const char *why)
 	exit(0);
 }
 
+/* sizes are checked by proc_dispatch() before these run */
 static void
-writer_msg(struct imsg *im)
+msg_hello(struct imsg *im, void *arg)
 {
 	struct w_hello		 h;
 	struct w_welcome	 wel;
-	struct w_append		 a;
 	struct source		*s;
 
-	switch (im->hdr.type) {
-	case IMSG_W_HELLO:
-		if (imsg_expect(im, sizeof(h)) == -1)
-			fatalx("HELLO of the wrong size from the listener");
-		memcpy(&h, im->data, sizeof(h));
-		h.source[sizeof(h.source) - 1] = '\0';
-		if (strcmp(h.source, CHAIN_SELF_SOURCE) == 0)
-			fatalx("the listener sent HELLO for source %s, which "
-			    "is lensauditd's own: refused", h.source);
-		memset(&wel, 0, sizeof(wel));
-		if ((s = source_get(h.source, 1)) == NULL) {
-			log_warnx("source %s refused: %d sources known",
-			    h.source, w.nsources);
-			wel.refused = 1;
-		} else
-			wel.last_id = s->max_id;
-		if (imsgev_compose(&listener, IMSG_W_WELCOME, im->hdr.peerid, 0,
-		    -1, &wel, sizeof(wel)) == -1)
-			fatal("queue welcome");
-		break;
-	case IMSG_W_APPEND:
-		if (im->datalen < sizeof(a) + 2)
-			fatalx("APPEND of the wrong size from the listener");
-		memcpy(&a, im->data, sizeof(a));
-		a.source[sizeof(a.source) - 1] = '\0';
-		a.sandbox[sizeof(a.sandbox) - 1] = '\0';
-		a.type[sizeof(a.type) - 1] = '\0';
-		if ((s = source_get(a.source, 0)) == NULL)
-			fatalx("APPEND for source %s without HELLO", a.source);
-		/* only lensauditd writes audit.* (checkpoints, starts) */
-		if (chain_type_reserved(a.type) ||
-		    strcmp(a.source, CHAIN_SELF_SOURCE) == 0)
-			fatalx("the listener sent a record of reserved type "
-			    "%s (source %s): refused", a.type, a.source);
-		if (a.id > s->max_id) {
-			s->max_id = a.id;
-			writer_record(a.sandbox, a.source, a.id, a.type,
-			    (const char *)im->data + sizeof(a),
-			    im->datalen - sizeof(a));
-		}
-		/* a duplicate is acknowledged, not written again */
-		ack_add(im->hdr.peerid, a.id);
-		break;
-	default:
-		fatalx("listener sent message type %#x", im->hdr.type);
-	}
+	(void)arg;
+	memcpy(&h, im->data, sizeof(h));
+	h.source[sizeof(h.source) - 1] = '\0';
+	if (strcmp(h.source, CHAIN_SELF_SOURCE) == 0)
+		fatalx("the listener sent HELLO for source %s, which "
+		    "is lensauditd's own: refused", h.source);
+	memset(&wel, 0, sizeof(wel));
+	if ((s = source_get(h.source, 1)) == NULL) {
+		log_warnx("source %s refused: %d sources known",
+		    h.source, w.nsources);
+		wel.refused = 1;
+	} else
+		wel.last_id = s->max_id;
+	if (imsgev_compose(&listener, IMSG_W_WELCOME, im->hdr.peerid, 0,
+	    -1, &wel, sizeof(wel)) == -1)
+		fatal("queue welcome");
 }
 
 static void
-link_dispatch(int fd, short event, void *arg)
+msg_append(struct imsg *im, void *arg)
 {
-	struct imsg	 im;
-	ssize_t		 n;
-	int		 rc;
+	struct w_append		 a;
+	struct source		*s;
 
-	(void)fd;
 	(void)arg;
-	if (event & EV_WRITE) {
-		if (imsg_write(&listener.ibuf) == -1 && errno != EPIPE)
-			fatal("listener link");
+	memcpy(&a, im->data, sizeof(a));
+	/* the exact size: what the message announces */
+	if (im->datalen - sizeof(a) != a.detailslen)
+		fatalx("listener: bad message %#x (%zu bytes): APPEND "
+		    "announces %u bytes of details", im->hdr.type,
+		    im->datalen, a.detailslen);
+	a.source[sizeof(a.source) - 1] = '\0';
+	a.sandbox[sizeof(a.sandbox) - 1] = '\0';
+	a.type[sizeof(a.type) - 1] = '\0';
+	if ((s = source_get(a.source, 0)) == NULL)
+		fatalx("APPEND for source %s without HELLO", a.source);
+	/* only lensauditd writes audit.* (checkpoints, starts) */
+	if (chain_type_reserved(a.type) ||
+	    strcmp(a.source, CHAIN_SELF_SOURCE) == 0)
+		fatalx("the listener sent a record of reserved type "
+		    "%s (source %s): refused", a.type, a.source);
+	if (a.id > s->max_id) {
+		s->max_id = a.id;
+		writer_record(a.sandbox, a.source, a.id, a.type,
+		    (const char *)im->data + sizeof(a),
+		    im->datalen - sizeof(a));
 	}
-	if (event & EV_READ) {
-		/* take everything there is, then commit it as one batch */
-		while (w.len < BATCH_MAX) {
-			n = imsg_read(&listener.ibuf);
-			if (n == -1 && errno == EAGAIN)
-				break;
-			if (n == -1)
-				fatal("listener link");
-			while ((rc = imsg_get(&listener.ibuf, &im)) == 1) {
-				writer_msg(&im);
-				imsg_free(&im);
-			}
-			if (rc == -1)
-				fatal("listener link");
-			if (n == 0) {
-				writer_commit();
-				writer_stop("the listener is gone");
-			}
-		}
-		writer_commit();
-	}
-	imsgev_add(&listener);
+	/* a duplicate is acknowledged, not written again */
+	ack_add(im->hdr.peerid, a.id);
+}
+
+static const struct proc_msg link_msgs[] = {
+	PROC_MSG(IMSG_W_HELLO, sizeof(struct w_hello), msg_hello),
+	PROC_MSGV(IMSG_W_APPEND, sizeof(struct w_append) + 2,
+	    sizeof(struct w_append) + AUDIT_DETAILS_MAX, msg_append),
+};
+
+/* take everything there is, then commit it as one batch */
+static int
+link_more(void *arg)
+{
+	(void)arg;
+	return w.len < BATCH_MAX;
+}
+
+static void
+link_done(void *arg)
+{
+	(void)arg;
+	writer_commit();
+}
+
+static void
+link_lost(struct proc_chan *ch, const char *why)
+{
+	(void)ch;
+	if (strcmp(why, "gone") == 0)
+		writer_stop("the listener is gone");
+	fatalx("listener link: %s", why);
 }
 
 static void
@@ -914,22 +913,18 @@ recover_witness(void)
 		witness_check(fd, off);
 }
 
-int
-writer_main(int parentfd, void *arg)
-{
-	struct timeval	 tv;
-	char		 torn[256] = "", details[512];
-	int		 lockfd;
+static void	writer_started(int, short, void *);
 
-	w.conf = arg;
-	RB_INIT(&w.sources);
-	umask(027);
-	json_object_seed(randombytes_random() | 1);
-	privsep_drop(w.conf->dir, &w.conf->user, NULL, 0);
-	privsep_pdeathsig(w.conf->parent);
+static void
+writer_init(void *arg)
+{
+	static struct event	 ev_start;
+	struct timeval		 tv, now = { 0, 0 };
+	int			 lockfd;
+
+	(void)arg;
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		fatal("PR_SET_DUMPABLE");
-	proc_title("writer");
 	if ((w.dirfd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		fatal("open log directory");
 	/* a writer killed with its parent may still be exiting: wait */
@@ -939,36 +934,64 @@ writer_main(int parentfd, void *arg)
 	if (flock(lockfd, LOCK_EX) == -1)
 		fatal("lock %s", LOCKFILE);
 	load_key();
-	recover(torn, sizeof(torn));
+	recover(w.torn, sizeof(w.torn));
 	recover_head();
 	recover_witness();
 
-	event_init();
 	signal_set(&ev_term, SIGTERM, writer_term, NULL);
 	signal_add(&ev_term, NULL);
-	event_set(&ev_parent, parentfd, EV_READ | EV_PERSIST, writer_parent,
+	event_set(&ev_parent, w.parentfd, EV_READ | EV_PERSIST, writer_parent,
 	    NULL);
 	event_add(&ev_parent, NULL);
 	evtimer_set(&ev_timer, writer_timer, NULL);
 	tv.tv_sec = w.conf->ckpt_secs;
 	tv.tv_usec = 0;
 	evtimer_add(&ev_timer, &tv);
-	imsgev_init(&listener, w.conf->link[1], link_dispatch, NULL);
+	proc_chan_init(&lchan, w.conf->link[1], "listener", link_msgs,
+	    sizeof(link_msgs) / sizeof(link_msgs[0]), NULL);
+	lchan.more = link_more;
+	lchan.done = link_done;
+	lchan.lost = link_lost;
 	listener.ibuf.maxqueue = 64 * 1024 * 1024;
+	/* under the syscall filter, from the event loop */
+	evtimer_set(&ev_start, writer_started, NULL);
+	evtimer_add(&ev_start, &now);
+}
 
-	sandbox_apply("writer", writer_syscalls,
-	    sizeof(writer_syscalls) / sizeof(writer_syscalls[0]));
-	regress_hook(w.conf, "writer");
+static void
+writer_started(int fd, short event, void *arg)
+{
+	char	 details[512];
 
+	(void)fd;
+	(void)event;
+	(void)arg;
 	/* every start is on the record, with what recovery cut off */
 	snprintf(details, sizeof(details), "{\"key\":\"%s\",\"pid\":%d%s%s}",
-	    w.keyid, (int)getpid(), torn[0] ? ",\"torn\":" : "",
-	    torn[0] ? torn : "");
+	    w.keyid, (int)getpid(), w.torn[0] ? ",\"torn\":" : "",
+	    w.torn[0] ? w.torn : "");
 	writer_record("", CHAIN_SELF_SOURCE, 0, "audit.start", details,
 	    strlen(details));
 	writer_commit();
 	log_info("ready at seq %llu, file %06u", (unsigned long long)w.seq,
 	    w.fileno);
-	event_dispatch();
-	return 1;
+}
+
+int
+writer_main(int parentfd, void *arg)
+{
+	static const struct proc_role	 role = {
+		.name = "writer",
+		PROC_SECCOMP(writer_syscalls),
+		.init = writer_init,
+	};
+	struct proc_role		 r = role;
+
+	w.conf = arg;
+	w.parentfd = parentfd;
+	RB_INIT(&w.sources);
+	umask(027);
+	json_object_seed(randombytes_random() | 1);
+	r.root = w.conf->dir;
+	return proc_start(&r, &w.conf->user, w.conf->parent, NULL);
 }

@@ -207,7 +207,7 @@ struct centry {
 };
 RB_HEAD(ctree, centry);
 
-static struct imsgev		 parent;
+static struct proc_chan		 pchan;	/* to the parent */
 static struct netd_config	 conf;
 static int			 configured;
 static struct addrset		 hostaddrs;
@@ -334,11 +334,11 @@ parent_queued(void)
 {
 	struct sandbox	*sb;
 
-	imsgev_add(&parent);
-	if (parent_slow || parent.ibuf.wqueued <= PARENT_HIGH)
+	imsgev_add(&pchan.iev);
+	if (parent_slow || pchan.iev.ibuf.wqueued <= PARENT_HIGH)
 		return;
 	log_warnx("the parent is %zu bytes behind: queries wait",
-	    parent.ibuf.wqueued);
+	    pchan.iev.ibuf.wqueued);
 	parent_slow = 1;
 	TAILQ_FOREACH(sb, &sandboxes, entry) {
 		if (sb->udpfd != -1)
@@ -353,7 +353,7 @@ parent_drained(void)
 {
 	struct sandbox	*sb;
 
-	if (!parent_slow || parent.ibuf.wqueued >= PARENT_LOW)
+	if (!parent_slow || pchan.iev.ibuf.wqueued >= PARENT_LOW)
 		return;
 	parent_slow = 0;
 	TAILQ_FOREACH(sb, &sandboxes, entry)
@@ -364,15 +364,16 @@ parent_drained(void)
 static void
 parent_push(void)
 {
-	(void)imsg_write(&parent.ibuf);	/* an error shows in the dispatch */
-	imsgev_add(&parent);
+	/* an error shows in the dispatch */
+	(void)imsg_write(&pchan.iev.ibuf);
+	imsgev_add(&pchan.iev);
 	parent_drained();
 }
 
 static void
 to_parent(uint32_t type, uint32_t peerid, const void *data, size_t len)
 {
-	if (imsg_compose(&parent.ibuf, type, peerid, 0, -1, data, len) == -1)
+	if (imsg_compose(&pchan.iev.ibuf, type, peerid, 0, -1, data, len) == -1)
 		fatal("queue for the parent");
 	parent_queued();
 }
@@ -395,12 +396,13 @@ audit_json(struct sandbox *sb, const char *type, json_t *j)
 		fatalx("audit details for %s", type);
 	memset(&a, 0, sizeof(a));
 	strlcpy(a.type, type, sizeof(a.type));
-	if ((b = imsg_create(&parent.ibuf, IMSG_NETD_AUDIT, sb->sbx, 0,
+	a.detailslen = (uint32_t)strlen(s);
+	if ((b = imsg_create(&pchan.iev.ibuf, IMSG_NETD_AUDIT, sb->sbx, 0,
 	    sizeof(a) + strlen(s))) == NULL ||
 	    imsg_add(b, &a, sizeof(a)) == -1 ||
 	    imsg_add(b, s, strlen(s)) == -1)
 		fatal("queue an audit event");
-	imsg_close(&parent.ibuf, b);
+	imsg_close(&pchan.iev.ibuf, b);
 	parent_queued();
 	free(s);
 }
@@ -922,7 +924,7 @@ lookup_send(struct lookup *l)
 		/* the parent connects it (lookup_tcp_socket()) */
 		memset(&u, 0, sizeof(u));
 		u.reqid = l->tcpreq = next_tcpreq++;
-		if (imsgev_compose(&parent, IMSG_NETD_UPSTREAM_TCP, 0, 0, -1,
+		if (imsgev_compose(&pchan.iev, IMSG_NETD_UPSTREAM_TCP, 0, 0, -1,
 		    &u, sizeof(u)) == -1) {
 			log_warn("upstream over TCP for %s", l->q.name);
 			return -1;
@@ -946,11 +948,12 @@ lookup_send(struct lookup *l)
 
 /* the parent's answer to an UPSTREAM_TCP: a connecting socket, or none */
 static void
-lookup_tcp_socket(struct imsg *im)
+lookup_tcp_socket(struct imsg *im, void *arg)
 {
 	struct netd_upstream	 u;
 	struct lookup		*l;
 
+	(void)arg;
 	if (imsg_expect(im, sizeof(u)) == -1)
 		fatalx("NETD_UPSTREAM_TCP of the wrong size");
 	memcpy(&u, im->data, sizeof(u));
@@ -1554,7 +1557,7 @@ sandbox_gone(struct sandbox *sb)
 }
 
 static void
-msg_sandbox(struct imsg *im)
+msg_sandbox(struct imsg *im, void *arg)
 {
 	struct netd_sandbox	 ns;
 	struct policy_error	 err;
@@ -1562,6 +1565,7 @@ msg_sandbox(struct imsg *im)
 	struct policy		*pol = NULL;
 	char			 ebuf[600], name[CTL_ID_SIZE + 16];
 
+	(void)arg;
 	if (im->datalen < sizeof(ns))
 		fatalx("NETD_SANDBOX of the wrong size");
 	memcpy(&ns, im->data, sizeof(ns));
@@ -1602,12 +1606,13 @@ msg_sandbox(struct imsg *im)
 }
 
 static void
-msg_listener(struct imsg *im)
+msg_listener(struct imsg *im, void *arg)
 {
 	struct netd_listener	 nl;
 	struct sandbox		*sb;
 	int			 fd;
 
+	(void)arg;
 	if (imsg_expect(im, sizeof(nl)) == -1 || im->fd == -1)
 		fatalx("NETD_LISTENER of the wrong size or without a socket");
 	memcpy(&nl, im->data, sizeof(nl));
@@ -1635,7 +1640,7 @@ msg_listener(struct imsg *im)
 }
 
 static void
-msg_resolve(struct imsg *im)
+msg_resolve(struct imsg *im, void *arg)
 {
 	struct netd_resolve	 nr;
 	struct resolve		*r;
@@ -1644,6 +1649,7 @@ msg_resolve(struct imsg *im)
 	struct dns_question	 q;
 	int			 i;
 
+	(void)arg;
 	if (imsg_expect(im, sizeof(nr)) == -1)
 		fatalx("NETD_RESOLVE of the wrong size");
 	memcpy(&nr, im->data, sizeof(nr));
@@ -1690,73 +1696,67 @@ msg_config(struct imsg *im)
 }
 
 static void
-parent_msg(struct imsg *im)
+msg_config_again(struct imsg *im, void *arg)
 {
-	struct sandbox	*sb;
-
-	const char	*why;
-
-	switch (im->hdr.type) {
-	case IMSG_NETD_CONFIG:
-		fatalx("a second NETD_CONFIG");
-	case IMSG_NETD_HOSTADDR_ADD:
-	case IMSG_NETD_HOSTADDR_DEL:
-		if ((why = addrset_imsg(&hostaddrs, im)) != NULL)
-			fatalx("from the parent: %s", why);
-		break;
-	case IMSG_NETD_UPSTREAM_TCP:
-		lookup_tcp_socket(im);
-		break;
-	case IMSG_NETD_SANDBOX:
-		msg_sandbox(im);
-		break;
-	case IMSG_NETD_LISTENER:
-		msg_listener(im);
-		break;
-	case IMSG_NETD_SANDBOX_GONE:
-		if (imsg_expect(im, 0) == -1)
-			fatalx("NETD_SANDBOX_GONE of the wrong size");
-		if ((sb = sandbox_find(im->hdr.peerid)) != NULL)
-			sandbox_gone(sb);
-		break;
-	case IMSG_NETD_RESOLVE:
-		msg_resolve(im);
-		break;
-	default:
-		fatalx("parent sent message type %#x", im->hdr.type);
-	}
+	(void)im;
+	(void)arg;
+	fatalx("a second NETD_CONFIG");
 }
 
 static void
-parent_dispatch(int fd, short ev, void *arg)
+msg_hostaddr(struct imsg *im, void *arg)
 {
-	struct imsg	 im;
-	ssize_t		 n;
-	int		 rc;
+	const char	*why;
 
-	(void)fd;
 	(void)arg;
-	if (ev & EV_WRITE) {
-		if (imsg_write(&parent.ibuf) == -1)
-			fatal("parent link");
-		parent_drained();
+	if ((why = addrset_imsg(&hostaddrs, im)) != NULL)
+		fatalx("from the parent: %s", why);
+}
+
+static void
+msg_sandbox_gone(struct imsg *im, void *arg)
+{
+	struct sandbox	*sb;
+
+	(void)arg;
+	if ((sb = sandbox_find(im->hdr.peerid)) != NULL)
+		sandbox_gone(sb);
+}
+
+/* what the parent sends, checked by proc_dispatch() before the handler */
+static const struct proc_msg parent_msgs[] = {
+	PROC_MSG(IMSG_NETD_CONFIG, sizeof(struct netd_config),
+	    msg_config_again),
+	PROC_MSG(IMSG_NETD_HOSTADDR_ADD, sizeof(struct netd_hostaddr),
+	    msg_hostaddr),
+	PROC_MSG(IMSG_NETD_HOSTADDR_DEL, sizeof(struct netd_hostaddr),
+	    msg_hostaddr),
+	PROC_MSG_FD(IMSG_NETD_UPSTREAM_TCP, sizeof(struct netd_upstream),
+	    lookup_tcp_socket),
+	PROC_MSGV(IMSG_NETD_SANDBOX, sizeof(struct netd_sandbox),
+	    sizeof(struct netd_sandbox) + POLICY_MAXSIZE, msg_sandbox),
+	PROC_MSG_FD(IMSG_NETD_LISTENER, sizeof(struct netd_listener),
+	    msg_listener),
+	PROC_MSG(IMSG_NETD_SANDBOX_GONE, 0, msg_sandbox_gone),
+	PROC_MSG(IMSG_NETD_RESOLVE, sizeof(struct netd_resolve), msg_resolve),
+};
+
+static void
+parent_wrote(void *arg)
+{
+	(void)arg;
+	parent_drained();
+}
+
+static void
+parent_lost(struct proc_chan *ch, const char *why)
+{
+	(void)ch;
+	if (strcmp(why, "gone") == 0) {
+		log_debug("parent went away");
+		exit(0);
 	}
-	if (ev & EV_READ) {
-		n = imsg_read(&parent.ibuf);
-		if (n == 0) {
-			log_debug("parent went away");
-			exit(0);
-		}
-		if (n == -1 && errno != EAGAIN)
-			fatal("parent link");
-		while ((rc = imsg_get(&parent.ibuf, &im)) == 1) {
-			parent_msg(&im);
-			imsg_free(&im);
-		}
-		if (rc == -1)
-			fatal("parent link");
-	}
-	imsgev_add(&parent);
+	fatalx("parent link: %s", why);
 }
 
 /* NETD_CONFIG, the parent's first message: read before the filter */
@@ -1768,16 +1768,16 @@ config_wait(void)
 	ssize_t		 n;
 	int		 rc;
 
-	pfd.fd = parent.ibuf.fd;
+	pfd.fd = pchan.iev.ibuf.fd;
 	pfd.events = POLLIN;
 	for (;;) {
-		if ((rc = imsg_get(&parent.ibuf, &im)) == -1)
+		if ((rc = imsg_get(&pchan.iev.ibuf, &im)) == -1)
 			fatal("parent link");
 		if (rc == 1)
 			break;
 		if (poll(&pfd, 1, -1) == -1 && errno != EINTR)
 			fatal("poll");
-		if ((n = imsg_read(&parent.ibuf)) == 0)
+		if ((n = imsg_read(&pchan.iev.ibuf)) == 0)
 			fatalx("the parent went away before NETD_CONFIG");
 		if (n == -1 && errno != EAGAIN)
 			fatal("parent link");
@@ -1837,7 +1837,7 @@ udp_pool(void)
 }
 
 static void
-dns_filter(void)
+dns_filter(void *arg)
 {
 	/* naming a destination: only below the pool (the sandboxes') */
 	const struct sandbox_syscall extra[] = {
@@ -1845,37 +1845,29 @@ dns_filter(void)
 		SB_ALLOW_LT(sendmsg, 0, udp_base),
 	};
 
+	(void)arg;
 	sandbox_apply2("dns", dns_syscalls,
 	    sizeof(dns_syscalls) / sizeof(dns_syscalls[0]), extra,
 	    sizeof(extra) / sizeof(extra[0]));
 }
 
 /*
- * Runs as NETD_USER in LENS_EMPTYDIR, which the parent must have
- * checked (privsep_emptydir).  arg is not used: everything else comes
- * over fd (NETD_CONFIG first).
+ * As root, before the chroot: what policy_parse and policy_dns
+ * initialise on first use (the digest's library configuration, regex
+ * tables), and jansson's seed (it would read /dev/urandom).
  */
-int
-dns_main(int fd, void *arg)
+static void
+dns_preinit(void *arg)
 {
 	static const char	 warmup[] = "version: 1\nnetwork:\n"
 	    "  defaultVerdict: deny\n  egress:\n    http:\n"
 	    "      - match: \"*.warm-up.test\"\n        verdict: allow\n";
-	struct privsep_user	 user;
 	struct policy_error	 perr;
 	struct policy		*pol;
 	char			 err[600];
 
 	(void)arg;
-	if (privsep_user(NETD_USER, &user, err, sizeof(err)) == -1)
-		fatalx("%s", err);
-	/* jansson would read /dev/urandom on first use, in the chroot */
 	json_object_seed(arc4random() | 1);
-	/*
-	 * What policy_parse and policy_dns initialise on first use (the
-	 * digest's library configuration, regex tables) is loaded now,
-	 * before the chroot and the syscall filter.
-	 */
 	if ((pol = policy_parse("warm-up", warmup, strlen(warmup),
 	    &perr)) == NULL) {
 		policy_strerror(&perr, err, sizeof(err));
@@ -1883,17 +1875,36 @@ dns_main(int fd, void *arg)
 	}
 	(void)policy_dns(pol, "warm-up.test");
 	policy_free(pol);
-	privsep_drop(NULL, &user, NULL, 0);
-	privsep_pdeathsig(getppid());
-	proc_title("dns");
+}
 
-	event_init();
-	imsgev_init(&parent, fd, parent_dispatch, NULL);
-	parent.ibuf.maxqueue = 64 * 1024 * 1024;
-	/* the upstream, and the sockets to it, before the filter */
+/* the upstream, and the sockets to it, before the filter */
+static void
+dns_init(void *arg)
+{
+	proc_chan_init(&pchan, *(int *)arg, "parent", parent_msgs,
+	    sizeof(parent_msgs) / sizeof(parent_msgs[0]), NULL);
+	pchan.wrote = parent_wrote;
+	pchan.lost = parent_lost;
+	pchan.iev.ibuf.maxqueue = 64 * 1024 * 1024;
 	config_wait();
 	udp_pool();
-	dns_filter();
-	event_dispatch();
-	return 1;
+}
+
+/*
+ * Runs as NETD_USER in LENS_EMPTYDIR, which the parent must have
+ * checked (privsep_emptydir).  arg is the struct netd_role; everything
+ * else comes over fd (NETD_CONFIG first).
+ */
+int
+dns_main(int fd, void *arg)
+{
+	static const struct proc_role	 role = {
+		.name = "dns",
+		.preinit = dns_preinit,
+		.init = dns_init,
+		.filter = dns_filter,
+	};
+	const struct netd_role		*nr = arg;
+
+	return proc_start(&role, &nr->user, nr->parent, &fd);
 }

@@ -71,7 +71,7 @@ static struct proc_child	 children[NCHILD] = {
 	{ .name = "dns", .fd = -1 },
 	{ .name = "proxy", .fd = -1 },
 };
-static struct imsgev		 child_iev[NCHILD];
+static struct proc_chan		 child_ch[NCHILD];
 static struct netd_role		 role;
 static struct netd_config	 config;
 static struct auditc		*audit;
@@ -99,7 +99,6 @@ static const cap_value_t keep_caps[] = {
 static void	sbx_free(struct sbx *, const char *why);
 static void	to_child(int, uint32_t, uint32_t, int, const void *, size_t);
 static void	child_push(int);
-static void	child_dispatch(int, short, void *);
 
 static __attribute__((noreturn)) void
 usage(void)
@@ -259,7 +258,7 @@ static void
 to_child(int c, uint32_t type, uint32_t peerid, int fd, const void *data,
     size_t len)
 {
-	if (imsgev_compose(&child_iev[c], type, peerid, 0, fd, data, len) ==
+	if (imsgev_compose(&child_ch[c].iev, type, peerid, 0, fd, data, len) ==
 	    -1) {
 		log_warn("message %#x to %s", type, children[c].name);
 		if (fd != -1)
@@ -273,8 +272,9 @@ to_child(int c, uint32_t type, uint32_t peerid, int fd, const void *data,
 static void
 child_push(int c)
 {
-	(void)imsg_write(&child_iev[c].ibuf);	/* errors: in the dispatch */
-	imsgev_add(&child_iev[c]);
+	/* errors: in the dispatch */
+	(void)imsg_write(&child_ch[c].iev.ibuf);
+	imsgev_add(&child_ch[c].iev);
 }
 
 static struct sbx *
@@ -307,6 +307,8 @@ child_audit(int c, struct imsg *im)
 	if (im->datalen < sizeof(na) + 2)
 		child_bad(c, im, "AUDIT too short");
 	memcpy(&na, im->data, sizeof(na));
+	if (na.detailslen < 2 || im->datalen - sizeof(na) != na.detailslen)
+		child_bad(c, im, "AUDIT of another size than it announces");
 	if (memchr(na.type, '\0', sizeof(na.type)) == NULL)
 		child_bad(c, im, "AUDIT type not NUL-terminated");
 	details = (const char *)im->data + sizeof(na);
@@ -365,107 +367,81 @@ upstream_tcp(void)
 	return s;
 }
 
+/*
+ * What the children send; sizes and descriptors are checked by
+ * proc_dispatch() from the tables below before these run.
+ */
 static void
-child_message(int c, struct imsg *im)
+msg_audit(struct imsg *im, void *arg)
 {
-	if (im->fd != -1)
-		child_bad(c, im, "a descriptor from a child");
-	switch (im->hdr.type) {
-	case IMSG_NETD_AUDIT:
-		child_audit(c, im);
-		return;
-	case IMSG_NETD_DNSMAP:
-		if (c != DNS || imsg_expect(im, sizeof(struct netd_dnsmap)) ==
-		    -1)
-			child_bad(c, im, "DNSMAP");
-		to_child(PROXY, im->hdr.type, im->hdr.peerid, -1, im->data,
-		    im->datalen);
-		return;
-	case IMSG_NETD_RESOLVED:
-		if (c != DNS || imsg_expect(im, sizeof(struct netd_resolved)) ==
-		    -1)
-			child_bad(c, im, "RESOLVED");
-		to_child(PROXY, im->hdr.type, im->hdr.peerid, -1, im->data,
-		    im->datalen);
-		child_push(PROXY);
-		return;
-	case IMSG_NETD_RESOLVE:
-		if (c != PROXY || imsg_expect(im, sizeof(struct netd_resolve))
-		    == -1)
-			child_bad(c, im, "RESOLVE");
-		to_child(DNS, im->hdr.type, im->hdr.peerid, -1, im->data,
-		    im->datalen);
-		child_push(DNS);
-		return;
-	case IMSG_NETD_INWARD_REQUEST:
-		if (c != PROXY)
-			child_bad(c, im, "INWARD_REQUEST");
-		child_inward(im);
-		return;
-	case IMSG_NETD_UPSTREAM_TCP:
-		if (c != DNS || imsg_expect(im, sizeof(struct netd_upstream))
-		    == -1)
-			child_bad(c, im, "UPSTREAM_TCP");
-		to_child(DNS, im->hdr.type, 0, upstream_tcp(), im->data,
-		    im->datalen);
-		child_push(DNS);
-		return;
-	default:
-		child_bad(c, im, "unexpected type");
-	}
+	child_audit((int)(intptr_t)arg, im);
 }
 
 static void
-child_dispatch(int fd, short event, void *arg)
+msg_dnsmap(struct imsg *im, void *arg)
 {
-	int		 c = (int)(intptr_t)arg;
-	struct imsgev	*iev = &child_iev[c];
-	struct imsg	 im;
-	ssize_t		 n;
-	int		 rc;
-
-	(void)fd;
-	if (event & EV_WRITE) {
-		if (imsg_write(&iev->ibuf) == -1 && errno != EAGAIN) {
-			/* gone: SIGCHLD says how */
-			event_del(&iev->ev);
-			iev->events = 0;
-			return;
-		}
-	}
-	if (event & EV_READ) {
-		n = imsg_read(&iev->ibuf);
-		if (n == 0 || (n == -1 && errno != EAGAIN)) {
-			event_del(&iev->ev);
-			iev->events = 0;
-			return;
-		}
-		while ((rc = imsg_get(&iev->ibuf, &im)) == 1) {
-			child_message(c, &im);
-			imsg_free(&im);
-		}
-		if (rc == -1) {
-			log_warnx("%s: malformed frame; exiting",
-			    children[c].name);
-			exit(1);
-		}
-	}
-	imsgev_add(iev);
+	(void)arg;
+	to_child(PROXY, im->hdr.type, im->hdr.peerid, -1, im->data,
+	    im->datalen);
 }
 
-/* the roles, with their process title */
-static int
-dns_run(int fd, void *arg)
+static void
+msg_resolved(struct imsg *im, void *arg)
 {
-	proc_title("dns");
-	return dns_main(fd, arg);
+	msg_dnsmap(im, arg);
+	child_push(PROXY);
 }
 
-static int
-proxy_run(int fd, void *arg)
+static void
+msg_resolve(struct imsg *im, void *arg)
 {
-	proc_title("proxy");
-	return proxy_main(fd, arg);
+	(void)arg;
+	to_child(DNS, im->hdr.type, im->hdr.peerid, -1, im->data,
+	    im->datalen);
+	child_push(DNS);
+}
+
+static void
+msg_inward(struct imsg *im, void *arg)
+{
+	(void)arg;
+	child_inward(im);
+}
+
+static void
+msg_upstream(struct imsg *im, void *arg)
+{
+	(void)arg;
+	to_child(DNS, im->hdr.type, 0, upstream_tcp(), im->data, im->datalen);
+	child_push(DNS);
+}
+
+#define AUDIT_MSG	PROC_MSGV(IMSG_NETD_AUDIT, \
+	    sizeof(struct netd_audit) + 2, IMSG_MAXPAYLOAD, msg_audit)
+static const struct proc_msg dns_msgs[] = {
+	AUDIT_MSG,
+	PROC_MSG(IMSG_NETD_DNSMAP, sizeof(struct netd_dnsmap), msg_dnsmap),
+	PROC_MSG(IMSG_NETD_RESOLVED, sizeof(struct netd_resolved),
+	    msg_resolved),
+	PROC_MSG(IMSG_NETD_UPSTREAM_TCP, sizeof(struct netd_upstream),
+	    msg_upstream),
+};
+static const struct proc_msg proxy_msgs[] = {
+	AUDIT_MSG,
+	PROC_MSG(IMSG_NETD_RESOLVE, sizeof(struct netd_resolve), msg_resolve),
+	PROC_MSG(IMSG_NETD_INWARD_REQUEST, sizeof(struct netd_inward),
+	    msg_inward),
+};
+
+/* a child gone (SIGCHLD says how), or what it sent: the end */
+static void
+child_lost(struct proc_chan *ch, const char *why)
+{
+	if (strcmp(why, "gone") == 0 || strcmp(why, "read failed") == 0 ||
+	    strcmp(why, "write failed") == 0)
+		return;
+	log_warnx("%s: %s; exiting", ch->peer, why);
+	exit(1);
 }
 
 /* --- sandboxes ------------------------------------------------------------- */
@@ -637,13 +613,13 @@ sbx_attach(struct sbx *sb, struct imsg *im)
 	ns.gateway = sb->gw.gw;
 	ns.policylen = (uint32_t)req.policylen;
 	for (i = 0; i < NCHILD; i++) {
-		if ((b = imsg_create(&child_iev[i].ibuf, IMSG_NETD_SANDBOX,
+		if ((b = imsg_create(&child_ch[i].iev.ibuf, IMSG_NETD_SANDBOX,
 		    sb->id, 0, sizeof(ns) + req.policylen)) == NULL ||
 		    imsg_add(b, &ns, sizeof(ns)) == -1 ||
 		    imsg_add(b, req.policy, req.policylen) == -1)
 			fatal("SANDBOX for %s", children[i].name);
-		imsg_close(&child_iev[i].ibuf, b);
-		imsgev_add(&child_iev[i]);
+		imsg_close(&child_ch[i].iev.ibuf, b);
+		imsgev_add(&child_ch[i].iev);
 	}
 	for (i = 0; i < nfds; i++) {
 		memset(&nl, 0, sizeof(nl));
@@ -1071,8 +1047,8 @@ main(int argc, char *argv[])
 	role.debug = debug;
 	role.verbose = verbose;
 	keep[0] = -1;
-	proc_fork(&children[DNS], dns_run, &role, keep);
-	proc_fork(&children[PROXY], proxy_run, &role, keep);
+	proc_fork(&children[DNS], dns_main, &role, keep);
+	proc_fork(&children[PROXY], proxy_main, &role, keep);
 	proc_title("parent");
 
 	if (event_init() == NULL)
@@ -1088,8 +1064,16 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	for (i = 0; i < NCHILD; i++) {
 		proc_log_watch(&children[i]);
-		imsgev_init(&child_iev[i], children[i].fd, child_dispatch,
-		    (void *)(intptr_t)i);
+		if (i == DNS)
+			proc_chan_init(&child_ch[i], children[i].fd, "dns",
+			    dns_msgs, sizeof(dns_msgs) / sizeof(dns_msgs[0]),
+			    (void *)(intptr_t)i);
+		else
+			proc_chan_init(&child_ch[i], children[i].fd, "proxy",
+			    proxy_msgs, sizeof(proxy_msgs) /
+			    sizeof(proxy_msgs[0]), (void *)(intptr_t)i);
+		child_ch[i].lost = child_lost;
+		imsgev_add(&child_ch[i].iev);
 		to_child(i, IMSG_NETD_CONFIG, 0, -1, &config, sizeof(config));
 	}
 	children_configured = 1;

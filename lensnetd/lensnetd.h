@@ -34,9 +34,9 @@
 
 /*
  * role entry points, run in the forked child with its socketpair; arg
- * is a struct netd_role.  A role drops privileges itself:
- * privsep_drop(NULL, &role->user, NULL, 0), privsep_pdeathsig(role->parent),
- * then its seccomp filter.
+ * is a struct netd_role.  Each starts with proc_start() (common/proc.h):
+ * privileges dropped to role->user, the parent-death signal checked
+ * against role->parent, its seccomp filter last.
  */
 struct netd_role {
 	pid_t			 parent;	/* the lensnetd parent */

@@ -198,7 +198,7 @@ static struct {
 	size_t		 cap;
 }				 pool[PIPE_POOL];
 static int			 npool;
-static struct imsgev		 parent;
+static struct proc_chan		 pchan;	/* to the parent */
 static struct netd_config	 config;
 static struct addrset		 hostaddrs;	/* the host's, live */
 static struct proxy_conf	 pconf;
@@ -375,12 +375,13 @@ audit_send(struct sbx *s, const char *type, json_t *o)
 	len = strlen(js);
 	memset(&a, 0, sizeof(a));
 	strlcpy(a.type, type, sizeof(a.type));
-	if ((b = imsg_create(&parent.ibuf, IMSG_NETD_AUDIT, s->id, 0,
+	a.detailslen = (uint32_t)len;
+	if ((b = imsg_create(&pchan.iev.ibuf, IMSG_NETD_AUDIT, s->id, 0,
 	    sizeof(a) + len)) != NULL) {
 		if (imsg_add(b, &a, sizeof(a)) == 0 &&
 		    imsg_add(b, js, len) == 0) {
-			imsg_close(&parent.ibuf, b);
-			imsgev_add(&parent);
+			imsg_close(&pchan.iev.ibuf, b);
+			imsgev_add(&pchan.iev);
 			rv = 0;
 		} else
 			imsg_abort(b);
@@ -1430,14 +1431,15 @@ decide_name(struct conn *c, int tcp_too)
 	memset(&r, 0, sizeof(r));
 	r.reqid = c->reqid = next_reqid++;
 	strlcpy(r.name, c->name, sizeof(r.name));
-	if (imsgev_compose(&parent, IMSG_NETD_RESOLVE, c->sbx->id, 0, -1, &r,
+	if (imsgev_compose(&pchan.iev, IMSG_NETD_RESOLVE, c->sbx->id, 0, -1, &r,
 	    sizeof(r)) == -1) {
 		conn_fail(c, 502, "resolver queue full");
 		return;
 	}
 	/* the connection waits for it: sent now, not on the next turn */
-	(void)imsg_write(&parent.ibuf);	/* an error shows in the dispatch */
-	imsgev_add(&parent);
+	/* an error shows in the dispatch */
+	(void)imsg_write(&pchan.iev.ibuf);
+	imsgev_add(&pchan.iev);
 	c->state = S_RESOLVE;
 	conn_update(c);
 	conn_timer(c, pconf.resolve_ms);
@@ -1895,7 +1897,7 @@ listener_accept(int fd, short ev, void *arg)
 		memset(&in, 0, sizeof(in));
 		in.reqid = c->reqid = next_reqid++;
 		in.port = l->port;
-		if (imsgev_compose(&parent, IMSG_NETD_INWARD_REQUEST,
+		if (imsgev_compose(&pchan.iev, IMSG_NETD_INWARD_REQUEST,
 		    l->sbx->id, 0, -1, &in, sizeof(in)) == -1) {
 			conn_close(c, "parent queue full");
 			return;
@@ -2168,37 +2170,35 @@ parent_msg(struct imsg *im)
 	}
 }
 
+/* sizes and descriptors are checked by proc_dispatch() from this table */
 static void
-parent_dispatch(int fd, short ev, void *arg)
+msg_parent(struct imsg *im, void *arg)
 {
-	struct imsg	 im;
 	const char	*why;
-	ssize_t		 n;
-	int		 r;
 
-	(void)fd;
 	(void)arg;
-	if (ev & EV_WRITE) {
-		if (imsg_write(&parent.ibuf) == -1)
-			fatal("proxy: write to parent");
-	}
-	if (ev & EV_READ) {
-		n = imsg_read(&parent.ibuf);
-		if (n == 0)
-			fatalx("proxy: parent closed the channel");
-		if (n == -1 && errno != EAGAIN)
-			fatal("proxy: read from parent");
-		while ((r = imsg_get(&parent.ibuf, &im)) == 1) {
-			if ((why = parent_msg(&im)) != NULL)
-				fatalx("proxy: from the parent, type %#x: %s",
-				    im.hdr.type, why);
-			imsg_free(&im);
-		}
-		if (r == -1)
-			fatal("proxy: bad frame from the parent");
-	}
-	imsgev_add(&parent);
+	if ((why = parent_msg(im)) != NULL)
+		fatalx("proxy: from the parent, type %#x: %s", im->hdr.type,
+		    why);
 }
+
+static const struct proc_msg parent_msgs[] = {
+	PROC_MSG(IMSG_NETD_CONFIG, sizeof(struct netd_config), msg_parent),
+	PROC_MSG(IMSG_NETD_HOSTADDR_ADD, sizeof(struct netd_hostaddr),
+	    msg_parent),
+	PROC_MSG(IMSG_NETD_HOSTADDR_DEL, sizeof(struct netd_hostaddr),
+	    msg_parent),
+	PROC_MSGV(IMSG_NETD_SANDBOX, sizeof(struct netd_sandbox),
+	    sizeof(struct netd_sandbox) + POLICY_MAXSIZE, msg_parent),
+	PROC_MSG_FD(IMSG_NETD_LISTENER, sizeof(struct netd_listener),
+	    msg_parent),
+	PROC_MSG(IMSG_NETD_SANDBOX_GONE, 0, msg_parent),
+	PROC_MSG(IMSG_NETD_DNSMAP, sizeof(struct netd_dnsmap), msg_parent),
+	PROC_MSG(IMSG_NETD_RESOLVED, sizeof(struct netd_resolved),
+	    msg_parent),
+	PROC_MSG_FD(IMSG_NETD_INWARD_SOCKET, sizeof(struct netd_inward),
+	    msg_parent),
+};
 
 static void
 proxy_term(int sig, short ev, void *arg)
@@ -2210,7 +2210,7 @@ proxy_term(int sig, short ev, void *arg)
 	(void)arg;
 	while ((s = TAILQ_FIRST(&sbxs)) != NULL)
 		sbx_gone(s);
-	(void)imsg_flush(&parent.ibuf);
+	(void)imsg_flush(&pchan.iev.ibuf);
 	exit(0);
 }
 
@@ -2248,14 +2248,11 @@ proxy_tune(const struct proxy_conf *pc)
 	pconf = *pc;
 }
 
-/* arg: the struct netd_role the parent hands every role */
-int
-proxy_main(int fd, void *arg)
+/* as root, before the chroot */
+static void
+proxy_preinit(void *arg)
 {
-	const struct netd_role	*role = arg;
-	struct timeval		 tv = { 1, 0 };
-
-	log_procinit("proxy");
+	(void)arg;
 #define DEF(f, v) if (pconf.f == 0) pconf.f = (v)
 	DEF(peek_first_ms, PROXY_PEEK_FIRST_MS);
 	DEF(peek_ms, PROXY_PEEK_MS);
@@ -2268,21 +2265,35 @@ proxy_main(int fd, void *arg)
 	limits();
 	/* jansson reads /dev/urandom on first use otherwise, inside the chroot */
 	json_object_seed(arc4random() | 1);
-	privsep_drop(NULL, &role->user, NULL, 0);
-	privsep_pdeathsig(role->parent);
-	proc_title("proxy");
+}
 
-	event_init();
+static void
+proxy_init(void *arg)
+{
+	struct timeval	 tv = { 1, 0 };
+
 	signal_set(&ev_term, SIGTERM, proxy_term, NULL);
 	signal_add(&ev_term, NULL);
 	evtimer_set(&ev_tick, tick, NULL);
 	evtimer_add(&ev_tick, &tv);
-	imsgev_init(&parent, fd, parent_dispatch, NULL);
-	parent.ibuf.maxqueue = 16 * 1024 * 1024;
-	imsgev_add(&parent);
+	proc_chan_init(&pchan, *(int *)arg, "parent", parent_msgs,
+	    sizeof(parent_msgs) / sizeof(parent_msgs[0]), NULL);
+	pchan.iev.ibuf.maxqueue = 16 * 1024 * 1024;
+	imsgev_add(&pchan.iev);
+}
 
-	sandbox_apply("proxy", proxy_syscalls,
-	    sizeof(proxy_syscalls) / sizeof(proxy_syscalls[0]));
-	event_dispatch();
-	return 1;
+/* arg: the struct netd_role the parent hands every role */
+int
+proxy_main(int fd, void *arg)
+{
+	static const struct proc_role	 role = {
+		.name = "proxy",
+		PROC_SECCOMP(proxy_syscalls),
+		.preinit = proxy_preinit,
+		.init = proxy_init,
+	};
+	const struct netd_role		*nr = arg;
+
+	log_procinit("proxy");
+	return proc_start(&role, &nr->user, nr->parent, &fd);
 }

@@ -46,7 +46,7 @@ struct client {
 
 static TAILQ_HEAD(, client) clients = TAILQ_HEAD_INITIALIZER(clients);
 static int		 nclients;
-static struct imsgev	 parent;
+static struct proc_chan	 pchan;	/* to the parent: nothing comes back */
 static struct event	 ev_accept;
 static struct control_conf *conf;
 
@@ -325,6 +325,16 @@ check_request(struct imsg *im)
 	}
 }
 
+/*
+ * The same checks, made again by the parent on what this child sent
+ * it: the parent trusts no child (DESIGN.md section 3).
+ */
+const char *
+control_request_check(struct imsg *im)
+{
+	return check_request(im);
+}
+
 static void
 client_dispatch(int fd, short event, void *arg)
 {
@@ -386,9 +396,9 @@ client_dispatch(int fd, short event, void *arg)
 				/* the request and the connection to the parent */
 				event_del(&c->iev.ev);
 				c->iev.events = 0;
-				if (imsgev_compose(&parent, im.hdr.type, c->uid,
-				    0, c->iev.ibuf.fd, im.data, im.datalen) ==
-				    -1)
+				if (imsgev_compose(&pchan.iev, im.hdr.type,
+				    c->uid, 0, c->iev.ibuf.fd, im.data,
+				    im.datalen) == -1)
 					fatal("queue for the parent");
 				c->iev.ibuf.fd = -1;
 				client_free(c);
@@ -470,47 +480,42 @@ control_accept(int fd, short ev, void *arg)
 	evtimer_add(&c->ev_timeout, &tv);
 }
 
+/* the parent closed the channel, or sent something (it never does) */
 static void
-parent_dispatch(int fd, short event, void *arg)
+parent_lost(struct proc_chan *ch, const char *why)
 {
-	ssize_t	 n;
-	struct imsg im;
+	(void)ch;
+	if (strcmp(why, "gone") == 0)
+		exit(0);
+	fatalx("parent: %s", why);
+}
 
-	(void)fd;
-	(void)arg;
-	if (event & EV_WRITE) {
-		if (imsg_write(&parent.ibuf) == -1)
-			fatal("write to the parent");
-	}
-	if (event & EV_READ) {
-		n = imsg_read(&parent.ibuf);
-		if (n == 0 || (n == -1 && errno != EAGAIN))
-			exit(0);
-		if (imsg_get(&parent.ibuf, &im) != 0)
-			fatalx("unexpected message from the parent");
-	}
-	imsgev_add(&parent);
+static void
+control_init(void *arg)
+{
+	int	 fd = *(int *)arg;
+
+	proc_chan_init(&pchan, fd, "parent", NULL, 0, NULL);
+	pchan.lost = parent_lost;
+	imsgev_add(&pchan.iev);
+	event_set(&ev_accept, conf->listen_fd, EV_READ | EV_PERSIST,
+	    control_accept, NULL);
+	event_add(&ev_accept, NULL);
 }
 
 int
 control_main(int fd, void *arg)
 {
-	struct privsep_user	 u;
-	char			 err[256];
+	static const struct proc_role	 role = {
+		.name = "control",
+		PROC_SECCOMP(control_syscalls),
+		.init = control_init,
+	};
+	struct privsep_user		 u;
+	char				 err[256];
 
 	conf = arg;
-	privsep_pdeathsig(conf->parent);
 	if (privsep_user(VMM_USER, &u, err, sizeof(err)) == -1)
 		fatalx("%s", err);
-	proc_title("control");
-	privsep_drop(NULL, &u, NULL, 0);
-	event_init();
-	imsgev_init(&parent, fd, parent_dispatch, NULL);
-	event_set(&ev_accept, conf->listen_fd, EV_READ | EV_PERSIST,
-	    control_accept, NULL);
-	event_add(&ev_accept, NULL);
-	sandbox_apply("control", control_syscalls,
-	    sizeof(control_syscalls) / sizeof(control_syscalls[0]));
-	event_dispatch();
-	return 0;
+	return proc_start(&role, &u, conf->parent, &fd);
 }

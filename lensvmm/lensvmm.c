@@ -1083,7 +1083,7 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 	sb->child.fd = -1;
 	sb->child.logfd = -1;
 	sb->slotfd = -1;
-	/* control checked the lengths */
+	/* its lengths were checked on receipt (control_dispatch) */
 	sb->stringslen = im->datalen - sizeof(run) - run.policylen;
 	if ((sb->strings = malloc(sb->stringslen + 1)) == NULL) {
 		free(sb);
@@ -1590,6 +1590,7 @@ control_dispatch(int fd, short event, void *arg)
 {
 	struct imsg	 im;
 	struct reply	*r;
+	const char	*why;
 	ssize_t		 n;
 	int		 rc;
 
@@ -1607,7 +1608,7 @@ control_dispatch(int fd, short event, void *arg)
 			return;		/* SIGCHLD says why */
 		}
 		while ((rc = imsg_get(&ctl_iev.ibuf, &im)) == 1) {
-			/* control checked the request; the fd is the client */
+			/* the fd is the client */
 			if (im.fd == -1)
 				fatalx("request from control without a "
 				    "connection");
@@ -1616,6 +1617,16 @@ control_dispatch(int fd, short event, void *arg)
 				continue;
 			}
 			im.fd = -1;
+			/* checked again: a parent trusts no child */
+			if ((why = control_request_check(&im)) != NULL) {
+				log_warnx("control: bad message %#x (%zu "
+				    "bytes): %s; dropped", im.hdr.type,
+				    im.datalen, why);
+				reply_error(r, CTL_EXIT_LENS, "lensvmm refused "
+				    "the request from its control process");
+				imsg_free(&im);
+				continue;
+			}
 			/* attach streams: their bytes are the jail's */
 			if (im.hdr.type == IMSG_CTL_RUN ||
 			    im.hdr.type == IMSG_CTL_EXEC)

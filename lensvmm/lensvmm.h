@@ -187,6 +187,9 @@ struct control_conf {
 	pid_t		 parent;
 };
 int	control_main(int fd, void *arg);
+/* NULL if im is a well-formed request of its type, else why not */
+struct imsg;
+const char *control_request_check(struct imsg *im);
 
 /*
  * netd.c.  netd_connect: attach a sandbox to lensnetd at sockpath (jail:

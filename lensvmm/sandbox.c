@@ -810,20 +810,64 @@ exit_timeout(int fd, short ev, void *arg)
 	event_loopexit(NULL);
 }
 
+static int	 chan, console;
+
+/* under the sandbox's uid in the empty chroot: events, then the filter */
+static void
+jail_init(void *arg)
+{
+	struct timeval	 tv;
+	int		 fd = *(int *)arg;
+
+	fcntl(chan, F_SETFL, fcntl(chan, F_GETFL) | O_NONBLOCK);
+	fcntl(console, F_SETFL, fcntl(console, F_GETFL) | O_NONBLOCK);
+	imsgev_init(&parent, fd, parent_dispatch, NULL);
+	imsgev_init(&init, chan, init_dispatch, NULL);
+	console_fd = console;
+	event_set(&ev_console, console, EV_READ | EV_PERSIST, console_read,
+	    NULL);
+	event_add(&ev_console, NULL);
+	signal_set(&ev_chld, SIGCHLD, on_sigchld, NULL);
+	signal_add(&ev_chld, NULL);
+	if (conf->netdfd != -1) {
+		fcntl(conf->netdfd, F_SETFL, fcntl(conf->netdfd, F_GETFL) |
+		    O_NONBLOCK);
+		event_set(&ev_netd, conf->netdfd, EV_READ | EV_PERSIST,
+		    netd_gone, NULL);
+		event_add(&ev_netd, NULL);
+	}
+	evtimer_set(&ev_ready, ready_timeout, NULL);
+	evtimer_set(&ev_kill, kill_timeout, NULL);
+	evtimer_set(&ev_exit, exit_timeout, NULL);
+	/* a microVM boots a kernel first */
+	tv.tv_sec = conf->backend == BACKEND_MICROVM ? conf->boot_timeout :
+	    VMM_READY_TIMEOUT;
+	tv.tv_usec = 0;
+	evtimer_add(&ev_ready, &tv);
+	/* lens-init may have ended before SIGCHLD was watched */
+	on_sigchld(SIGCHLD, 0, NULL);
+}
+
 int
 sandbox_main(int fd, void *arg)
 {
+	struct proc_role	 role = {
+		.name = "jail",
+		PROC_SECCOMP(jail_syscalls),
+		.init = jail_init,
+	};
 	struct privsep_user	 u;
 	struct ctl_error	 ce;
-	struct timeval		 tv;
-	char			 err[512];
-	int			 chan, console;
+	char			 err[512], title[128];
 
 	conf = arg;
 	signal(SIGCHLD, SIG_DFL);
+	/* while it starts the sandbox as root; armed again after the drop */
 	privsep_pdeathsig(conf->parent);
-	proc_title("%s %s", conf->backend == BACKEND_MICROVM ? "microvm" :
-	    "jail", conf->name);
+	snprintf(title, sizeof(title), "%s %s", conf->backend ==
+	    BACKEND_MICROVM ? "microvm" : "jail", conf->name);
+	proc_title("%s", title);
+	role.title = title;
 	if ((conf->backend == BACKEND_MICROVM ? microvm_start(conf, &chan,
 	    &console, &initpid, err, sizeof(err)) : jail_start(conf, &chan,
 	    &console, &initpid, err, sizeof(err))) == -1) {
@@ -850,40 +894,7 @@ sandbox_main(int fd, void *arg)
 	snprintf(u.name, sizeof(u.name), "sandbox-%u", (unsigned)conf->base);
 	u.uid = conf->base;
 	u.gid = conf->base;
-	privsep_drop(conf->emptydir, &u, NULL, 0);
-
-	if (event_init() == NULL)
-		fatalx("event_init");
-	fcntl(chan, F_SETFL, fcntl(chan, F_GETFL) | O_NONBLOCK);
-	fcntl(console, F_SETFL, fcntl(console, F_GETFL) | O_NONBLOCK);
-	imsgev_init(&parent, fd, parent_dispatch, NULL);
-	imsgev_init(&init, chan, init_dispatch, NULL);
-	console_fd = console;
-	event_set(&ev_console, console, EV_READ | EV_PERSIST, console_read,
-	    NULL);
-	event_add(&ev_console, NULL);
-	signal_set(&ev_chld, SIGCHLD, on_sigchld, NULL);
-	signal_add(&ev_chld, NULL);
-	if (conf->netdfd != -1) {
-		fcntl(conf->netdfd, F_SETFL, fcntl(conf->netdfd, F_GETFL) |
-		    O_NONBLOCK);
-		event_set(&ev_netd, conf->netdfd, EV_READ | EV_PERSIST,
-		    netd_gone, NULL);
-		event_add(&ev_netd, NULL);
-	}
-	evtimer_set(&ev_ready, ready_timeout, NULL);
-	evtimer_set(&ev_kill, kill_timeout, NULL);
-	evtimer_set(&ev_exit, exit_timeout, NULL);
-	/* a microVM boots a kernel first */
-	tv.tv_sec = conf->backend == BACKEND_MICROVM ? conf->boot_timeout :
-	    VMM_READY_TIMEOUT;
-	tv.tv_usec = 0;
-	evtimer_add(&ev_ready, &tv);
-	sandbox_apply("jail", jail_syscalls,
-	    sizeof(jail_syscalls) / sizeof(jail_syscalls[0]));
-	/* lens-init may have ended while we were not looking */
-	on_sigchld(SIGCHLD, 0, NULL);
-
-	event_dispatch();
+	role.root = conf->emptydir;
+	proc_start(&role, &u, conf->parent, &fd);
 	return 0;
 }

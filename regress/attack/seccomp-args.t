@@ -103,9 +103,10 @@ for c in listener:socket-unix:socket writer:socket-unix:socket \
     listener:connect:connect writer:connect:connect; do
 	role=${c%%:*}; rest=${c#*:}; call=${rest%%:*}; sys=${rest#*:}
 	: >"$T/auditd.log"
+	# its own trusted key: not the host's /etc/lens/audit.pub
 	LENS_REGRESS_SIGSYS=$role:$call timeout 20 "$RAUDITD" -d \
 	    -D "$T/audit" -s "$T/auditd.sock" -P "$T/audit.pub" \
-	    >>"$T/auditd.log" 2>&1
+	    -W "$T/audit.witness" >>"$T/auditd.log" 2>&1
 	rc=$?
 	died "$role" "$call" "$sys" "$T/auditd.log"
 	ok $? "lensauditd $role: $call kills it, the parent names $sys"

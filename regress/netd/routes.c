@@ -81,6 +81,7 @@ on_sandbox(int dns, struct imsg *im)
 		send_msg(IMSG_NETD_DNSMAP, im->hdr.peerid, &dm, sizeof(dm));
 		memset(buf, 0, sizeof(buf));
 		strlcpy(na->type, "dns.test", sizeof(na->type));
+		na->detailslen = (uint32_t)strlen(details);
 		memcpy(buf + sizeof(*na), details, strlen(details));
 		send_msg(IMSG_NETD_AUDIT, im->hdr.peerid, buf,
 		    sizeof(*na) + strlen(details));

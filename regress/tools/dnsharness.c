@@ -230,6 +230,8 @@ main(int argc, char *argv[])
 	const char		*upstream = NULL, *listen_at = NULL;
 	const char		*policy = NULL;
 	char			 line[512], *eol;
+	char			 why[256];
+	struct netd_role	 role;
 	size_t			 llen = 0;
 	socklen_t		 slen;
 	ssize_t			 n;
@@ -279,7 +281,10 @@ main(int argc, char *argv[])
 	    listen(ts, 64) == -1)
 		err(1, "tcp %s", listen_at);
 
-	proc_fork(&child, dns_main, NULL, NULL);
+	if (privsep_user(NETD_USER, &role.user, why, sizeof(why)) == -1)
+		errx(1, "%s", why);
+	role.parent = getpid();
+	proc_fork(&child, dns_main, &role, NULL);
 	proc_log_fork(&child);
 	imsg_init(&ibuf, child.fd);
 	send_msg(IMSG_NETD_CONFIG, -1, &conf, sizeof(conf));

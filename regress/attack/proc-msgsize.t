@@ -1,0 +1,176 @@
+#!/bin/sh
+# A compromised child sends its parent (or its peer) a message one
+# byte short or one byte long: the receiver checks the exact size for
+# the type before any handler runs, logs the peer, type and size, and
+# never acts on it (DESIGN.md section 3: a parent trusts no child).
+# The regress builds (LENS_REGRESS_MSGSIZE=ROLE:TYPE:short|long,
+# common/imsg.c) make the named role mangle every message of TYPE.
+#
+#	lensvmm control -> parent, every request type: the parent drops
+#		the request with an error, keeps serving, and neither
+#		creates, stops nor removes a sandbox.  Before the fix the
+#		parent copied the payload unchecked ("control checked the
+#		lengths").
+#	lensnetd dns, proxy -> parent, AUDIT and RESOLVE: the parent ends
+#		lensnetd (exit 1) naming peer, type and size, and forwards
+#		nothing.  Before the fix AUDIT carried no length of its own:
+#		a short or long one went on to lensauditd.
+#	lensauditd listener -> writer, HELLO and APPEND: the writer ends
+#		the daemon (exit 1, not a crash) naming peer, type and size,
+#		and writes no record.  Before the fix APPEND carried no
+#		length of its own: a short or long one went on to the
+#		record's formatting, whose failure named none of them.
+LENS_REGRESS=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../daemon.sh"
+vmm_require
+RVMM=$OBJ/regress/lensvmm
+RAUDITD=$OBJ/regress/lensauditd
+for b in "$RVMM" "$RAUDITD" "$TOOLS/auditpeer"; do
+	[ -x "$b" ] || { echo "1..0 # SKIP $b not built (make regress-bins)"; exit 0; }
+done
+
+tap_plan 62
+tmpdir_setup
+chmod 0755 "$T"
+
+# --- lensauditd: listener -> writer
+for c in 41100001:short 41100001:long 41100003:short 41100003:long; do
+	rm -rf "$T/audit"
+	: >"$T/auditd.log"
+	rm -f "$T/audit.pub" "$T/audit.witness"
+	LENS_REGRESS_MSGSIZE=listener:$c timeout 20 "$RAUDITD" -d \
+	    -D "$T/audit" -s "$T/auditd.sock" -P "$T/audit.pub" \
+	    -W "$T/audit.witness" >>"$T/auditd.log" 2>&1 &
+	apid=$!
+	wait_until 10 grep -q 'ready at seq' "$T/auditd.log"
+	"$TOOLS/auditpeer" "$T/auditd.sock" typed sizer regress.sizecheck \
+	    >"$T/peer.out" 2>&1
+	wait "$apid"
+	rc=$?
+	[ "$rc" -eq 1 ] &&
+	    grep -q "writer.*listener: bad message 0x${c%%:*} ([0-9]* bytes)" \
+	    "$T/auditd.log"
+	r=$?
+	ok $r "lensauditd: listener's ${c#*:} 0x${c%%:*}: the writer names peer, type and size, the daemon exits 1 (exit $rc)"
+	[ $r -eq 0 ] || sed 's/^/#   /' "$T/auditd.log" | tail -n 6
+	! grep -rqs 'regress.sizecheck' "$T/audit"
+	ok $? "lensauditd: listener's ${c#*:} 0x${c%%:*}: no record written"
+done
+
+# --- lensvmm: control -> parent
+auditd_start || { echo "Bail out! lensauditd did not start"; exit 1; }
+at_exit 'vmm_stop; auditd_stop'
+rootfs_setup || { echo "Bail out! cannot build the test rootfs"; exit 1; }
+R="--rootfs $ROOTFS --backend jail"
+
+# sbx_state NAME: its STATUS column in ps -a
+sbx_state() {
+	lctl ps -a | awk -v n="$1" '$2 == n { print $4 }'
+}
+
+for t in RUN:1 EXEC:2 PS:3 STOP:4 RM:5 LOGS:6 INSPECT:7; do
+	for how in short long; do
+		name=${t%%:*}
+		type=5600000${t#*:}
+		: >"$T/vmm.log"
+		rm -rf "$T/state"
+		mkdir -p "$T/state"
+		# vmm_start asks ps whether it is ready: not when ps is hooked
+		LENS_REGRESS_MSGSIZE=control:$type:$how "$RVMM" -d \
+		    -s "$T/vmm.sock" -D "$T/state" -a "$T/auditd.sock" \
+		    -i "$LENSINIT" -c "lens-$(basename "$T")" -x "$T/audit" \
+		    >>"$T/vmm.log" 2>&1 &
+		VMM_PID=$!
+		VMM_SOCK=$T/vmm.sock
+		wait_until 20 grep -q -- "$VMM_READY" "$T/vmm.log" ||
+		    { echo "Bail out! lensvmm did not start"; exit 1; }
+		case $name in
+		RUN)	out=$(lctl run --name ms-new $R -- echo hello 2>&1) ;;
+		*)	lctl run -d --name ms-1 $R -- sleep 600 >/dev/null 2>&1 ||
+			    { echo "Bail out! no sandbox to aim at"; exit 1; }
+			case $name in
+			EXEC)	out=$(lctl exec ms-1 echo hello 2>&1) ;;
+			STOP)	out=$(lctl stop ms-1 2>&1) ;;
+			RM)	out=$(lctl rm -f ms-1 2>&1) ;;
+			LOGS)	out=$(lctl logs ms-1 2>&1) ;;
+			INSPECT) out=$(lctl inspect ms-1 2>&1) ;;
+			esac ;;
+		esac
+		[ "$name" = PS ] && out=$(lctl ps 2>&1)
+		echo "$out" | grep -q 'refused the request from its control process' &&
+		    grep -q "parent.*control: bad message 0x$type ([0-9]* bytes)" "$T/vmm.log"
+		r=$?
+		ok $r "lensvmm: control's $how $name is refused, the parent names peer, type and size"
+		[ $r -eq 0 ] || { diag "lensctl: $out"; sed 's/^/#   /' "$T/vmm.log" | tail -n 6; }
+		# never acted on: no new sandbox, ms-1 still running;
+		# and the parent keeps serving (ps is not the hooked type)
+		if [ "$name" = RUN ]; then
+			[ -z "$(lctl ps -a | tail -n +2)" ]
+		elif [ "$name" = PS ]; then
+			kill -0 "$VMM_PID" && ! echo "$out" | grep -q ms-1 &&
+			    pgrep -f 'lensvmm: jail ms-1' >/dev/null &&
+			    lctl inspect ms-1 | grep -q '"running"'
+		else
+			[ "$(sbx_state ms-1)" = running ]
+		fi
+		ok $? "lensvmm: control's $how $name: not acted on, lensvmm still serves"
+		vmm_stop
+		[ $? -eq 0 ]
+		ok $? "lensvmm: control's $how $name: lensvmm stops cleanly"
+	done
+done
+
+# --- lensnetd: dns, proxy -> parent
+vmm_stop
+ATTACH=$OBJ/regress/tools/netdattach
+RNETD=$OBJ/regress/lensnetd
+SB=lnms$$
+NETD_INST=nms$$
+at_exit 'netd_stop; ip netns del $SB 2>/dev/null'
+ip netns add "$SB" || { echo "Bail out! ip netns add"; exit 1; }
+printf 'version: 1\nnetwork:\n  defaultVerdict: deny\n  egress:\n    http:\n      - match: "ok.test"\n        verdict: allow\n' \
+    >"$T/net-policy.yaml"
+for c in dns:4e000109:short:dns dns:4e000109:long:dns \
+    proxy:4e000109:short:deny proxy:4e000109:long:deny \
+    proxy:4e000107:short:ok proxy:4e000107:long:ok; do
+	role=${c%%:*}; rest=${c#*:}; type=${rest%%:*}; rest=${rest#*:}
+	how=${rest%%:*}; what=${rest#*:}
+	rm -f "$T/netd.log"	# (netd_start counts its lines)
+	NETD=$RNETD LENS_REGRESS_MSGSIZE=$role:$type:$how \
+	    netd_start 198.18.0.53 || { sed "s/^/#   /" "$T/netd.log"; echo "Bail out! lensnetd did not start"; exit 1; }
+	rm -f "$T/hold"; mkfifo "$T/hold"
+	"$ATTACH" -P "$T/net-policy.yaml" "$T/netd.sock" "/run/netns/$SB" \
+	    <"$T/hold" >"$T/a.out" 2>&1 &
+	apid=$!
+	exec 3>"$T/hold"
+	wait_until 10 grep -q '^attached' "$T/a.out"
+	case $what in
+	dns)	ip netns exec "$SB" timeout 3 /bin/busybox nslookup \
+		    denied-$how.test 10.200.0.1 >/dev/null 2>&1 ;;
+	deny)	http_proxy=http://10.200.0.1:3128 ip netns exec "$SB" \
+		    timeout 3 /bin/busybox wget -q -O /dev/null \
+		    http://denied-$how.test/ >/dev/null 2>&1 ;;
+	ok)	http_proxy=http://10.200.0.1:3128 ip netns exec "$SB" \
+		    timeout 3 /bin/busybox wget -q -O /dev/null \
+		    http://ok.test/ >/dev/null 2>&1 ;;
+	esac
+	# bounded: a lensnetd that let the message through lives on
+	( sleep 10; kill -TERM "$NETD_PID" 2>/dev/null ) &
+	guard=$!
+	wait "$NETD_PID"
+	rc=$?
+	kill "$guard" 2>/dev/null
+	NETD_PID=
+	rm -f "/run/lens/$NETD_INST.lock"
+	exec 3>&-
+	wait "$apid" 2>/dev/null
+	[ "$rc" -eq 1 ] &&
+	    grep -q "parent.*$role: bad message 0x$type ([0-9]* bytes)" "$T/netd.log"
+	r=$?
+	ok $r "lensnetd: $role's $how 0x$type: the parent names peer, type and size, lensnetd exits 1 (exit $rc)"
+	[ $r -eq 0 ] || sed 's/^/#   /' "$T/netd.log" | tail -n 8
+	! grep -rqs "denied-$how.test" "$T/audit"
+	ok $? "lensnetd: $role's $how 0x$type: nothing of it reaches the audit log"
+done
+tap_done
