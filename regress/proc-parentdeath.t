@@ -38,7 +38,8 @@ gone_within_1s() {
 	return 1
 }
 
-kids() {	# kids PID PATTERN
+kids() {	# kids PID PATTERN: once a child has taken that title (bounded)
+	wait_until 10 pgrep -P "$1" -f "$2"
 	pgrep -P "$1" -f "$2" | head -n 1
 }
 
