@@ -390,6 +390,11 @@ proc_dispatch(int fd, short event, void *arg)
 			while ((rc = imsg_get(&ch->iev.ibuf, &im)) == 1) {
 				if ((m = proc_msg_check(ch->peer, ch->msgs,
 				    ch->nmsgs, &im)) == NULL) {
+					if (ch->refused != NULL &&
+					    ch->refused(&im, ch->arg)) {
+						imsg_free(&im);
+						continue;
+					}
 					imsg_free(&im);
 					proc_chan_lost(ch, "bad message");
 					return;

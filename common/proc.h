@@ -118,7 +118,10 @@ struct proc_msg {
  * and only then calls its handler.  An unknown type or a bad size is
  * logged naming peer, type and size, and ends the channel: lost() is
  * called with why (as when the peer closes it or an I/O error
- * happens); lost NULL means fatal.  more(), if set, is asked after
+ * happens); lost NULL means fatal.  refused(), if set, is given a
+ * message that failed the check instead: it returns 1 to drop that
+ * message and read on (a request of its own, answered by the
+ * receiver), 0 to end the channel as above.  more(), if set, is asked after
  * each read whether to read again at once (batching); done(), if set,
  * runs after the messages of one event were handled, wrote() after a
  * write.  A handler may close the channel (imsgev_clear): the dispatch
@@ -134,6 +137,7 @@ struct proc_chan {
 	void			 (*done)(void *arg);
 	void			 (*wrote)(void *arg);
 	void			 (*lost)(struct proc_chan *, const char *why);
+	int			 (*refused)(struct imsg *, void *arg);
 };
 void	proc_chan_init(struct proc_chan *, int fd, const char *peer,
 	    const struct proc_msg *, size_t nmsgs, void *arg);

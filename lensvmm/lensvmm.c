@@ -86,7 +86,8 @@ struct sbx {
 	char			 dir[PATH_MAX];
 	struct cgroup		 cg;
 	struct proc_child	 child;
-	struct imsgev		 iev;
+	struct proc_chan	 jch;		/* to its jail process */
+	char			 jpeer[CTL_NAME_SIZE + 8];
 	int			 jail_open;
 	struct reply		*starter;	/* RUN waiting for READY */
 	uint32_t		 next_exec;
@@ -105,7 +106,7 @@ struct sbx {
 static TAILQ_HEAD(, sbx)	 sandboxes = TAILQ_HEAD_INITIALIZER(sandboxes);
 static TAILQ_HEAD(, reply)	 replies = TAILQ_HEAD_INITIALIZER(replies);
 static struct proc_child	 control = { .name = "control", .fd = -1 };
-static struct imsgev		 ctl_iev;
+static struct proc_chan		 ctl_chan;
 static struct event_base	*evbase;
 static struct auditc		*audit;
 static char			 statedir[PATH_MAX], sockpath[108];
@@ -126,9 +127,9 @@ static char			 defpolicy[256];	/* -P */
 static pid_t			 parent_pid;
 static int			 shutting_down;
 
-static void	jail_dispatch(int, short, void *);
 static void	sbx_stopped(struct sbx *);
 static void	sbx_free(struct sbx *);
+static void	jail_chan_init(struct sbx *, int);
 static void	slot_unlock(struct sbx *);
 static void	reply_free(struct reply *);
 
@@ -658,8 +659,7 @@ jail_fork(struct sbx *sb, struct jail_conf *jc)
 	sb->child.fd = sp[0];
 	sb->child.logfd = lp[0];
 	proc_log_watch(&sb->child);
-	imsgev_init(&sb->iev, sp[0], jail_dispatch, sb);
-	sb->jail_open = 1;
+	jail_chan_init(sb, sp[0]);
 	return 0;
 }
 
@@ -826,7 +826,7 @@ send_exec(struct sbx *sb, uint32_t id, int fd, uint32_t flags, uint16_t rows,
 	nx = proxy_env(sb, strs, argc, envc, extra, sizeof(extra), &xlen);
 	if (sizeof(struct init_exec) + len + xlen > IMSG_MAXPAYLOAD)
 		return -1;
-	if ((b = imsg_create(&sb->iev.ibuf, IMSG_J_EXEC, id, 0,
+	if ((b = imsg_create(&sb->jch.iev.ibuf, IMSG_J_EXEC, id, 0,
 	    sizeof(struct init_exec) + len + xlen)) == NULL)
 		return -1;
 	init_exec_build(b, flags, rows, cols, user, cwd, argc, envc + nx);
@@ -836,8 +836,8 @@ send_exec(struct sbx *sb, uint32_t id, int fd, uint32_t flags, uint16_t rows,
 		return -1;
 	}
 	b->fd = fd;
-	imsg_close(&sb->iev.ibuf, b);
-	imsgev_add(&sb->iev);
+	imsg_close(&sb->jch.iev.ibuf, b);
+	imsgev_add(&sb->jch.iev);
 	return 0;
 }
 
@@ -1083,7 +1083,7 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 	sb->child.fd = -1;
 	sb->child.logfd = -1;
 	sb->slotfd = -1;
-	/* its lengths were checked on receipt (control_dispatch) */
+	/* its lengths were checked on receipt (ctl_msgs[], ctl_request) */
 	sb->stringslen = im->datalen - sizeof(run) - run.policylen;
 	if ((sb->strings = malloc(sb->stringslen + 1)) == NULL) {
 		free(sb);
@@ -1361,7 +1361,7 @@ stop_sandbox(struct sbx *sb, uint32_t grace_ms)
 	}
 	memset(&js, 0, sizeof(js));
 	js.grace_ms = grace_ms;
-	if (imsgev_compose(&sb->iev, IMSG_J_STOP, 0, 0, -1, &js,
+	if (imsgev_compose(&sb->jch.iev, IMSG_J_STOP, 0, 0, -1, &js,
 	    sizeof(js)) == -1)
 		fatal("compose for a jail process");
 }
@@ -1585,90 +1585,151 @@ req_inspect(struct reply *r, struct imsg *im)
 	reply_ok(r);
 }
 
-static void
-control_dispatch(int fd, short event, void *arg)
+/*
+ * A request from control, its type and size checked against ctl_msgs[]
+ * (proc_dispatch): the client's connection, or NULL when the request
+ * was answered already.  Its contents are checked again: a parent
+ * trusts no child.
+ */
+static struct reply *
+ctl_request(struct imsg *im)
 {
-	struct imsg	 im;
 	struct reply	*r;
 	const char	*why;
-	ssize_t		 n;
-	int		 rc;
+	int		 fd = im->fd;
 
-	(void)fd;
+	/* the fd is the client */
+	if (fd == -1)
+		fatalx("request from control without a connection");
+	im->fd = -1;
+	if ((r = reply_new(fd)) == NULL)
+		return NULL;
+	if ((why = control_request_check(im)) != NULL) {
+		log_warnx("control: bad message %#x (%zu bytes): %s; dropped",
+		    im->hdr.type, im->datalen, why);
+		reply_error(r, CTL_EXIT_LENS, "lensvmm refused the request "
+		    "from its control process");
+		return NULL;
+	}
+	/* attach streams: their bytes are the jail's */
+	if (im->hdr.type == IMSG_CTL_RUN || im->hdr.type == IMSG_CTL_EXEC)
+		imsgev_pause(&r->iev, 1);
+	if (shutting_down) {
+		reply_error(r, CTL_EXIT_LENS, "lensvmm is shutting down");
+		return NULL;
+	}
+	return r;
+}
+
+static void
+ctl_run(struct imsg *im, void *arg)
+{
+	struct reply	*r;
+
 	(void)arg;
-	if (event & EV_WRITE) {
-		if (imsg_write(&ctl_iev.ibuf) == -1)
-			fatal("write to control");
-	}
-	if (event & EV_READ) {
-		n = imsg_read(&ctl_iev.ibuf);
-		if (n == 0 || (n == -1 && errno != EAGAIN)) {
-			event_del(&ctl_iev.ev);
-			ctl_iev.events = 0;
-			return;		/* SIGCHLD says why */
-		}
-		while ((rc = imsg_get(&ctl_iev.ibuf, &im)) == 1) {
-			/* the fd is the client */
-			if (im.fd == -1)
-				fatalx("request from control without a "
-				    "connection");
-			if ((r = reply_new(im.fd)) == NULL) {
-				imsg_free(&im);
-				continue;
-			}
-			im.fd = -1;
-			/* checked again: a parent trusts no child */
-			if ((why = control_request_check(&im)) != NULL) {
-				log_warnx("control: bad message %#x (%zu "
-				    "bytes): %s; dropped", im.hdr.type,
-				    im.datalen, why);
-				reply_error(r, CTL_EXIT_LENS, "lensvmm refused "
-				    "the request from its control process");
-				imsg_free(&im);
-				continue;
-			}
-			/* attach streams: their bytes are the jail's */
-			if (im.hdr.type == IMSG_CTL_RUN ||
-			    im.hdr.type == IMSG_CTL_EXEC)
-				imsgev_pause(&r->iev, 1);
-			if (shutting_down) {
-				reply_error(r, CTL_EXIT_LENS, "lensvmm is "
-				    "shutting down");
-				imsg_free(&im);
-				continue;
-			}
-			switch (im.hdr.type) {
-			case IMSG_CTL_RUN:
-				req_run(r, &im, im.hdr.peerid);
-				break;
-			case IMSG_CTL_EXEC:
-				req_exec(r, &im, im.hdr.peerid);
-				break;
-			case IMSG_CTL_PS:
-				req_ps(r, &im);
-				break;
-			case IMSG_CTL_STOP:
-				req_stop(r, &im, im.hdr.peerid);
-				break;
-			case IMSG_CTL_RM:
-				req_rm(r, &im, im.hdr.peerid);
-				break;
-			case IMSG_CTL_LOGS:
-				req_logs(r, &im);
-				break;
-			case IMSG_CTL_INSPECT:
-				req_inspect(r, &im);
-				break;
-			default:
-				fatalx("unexpected message %#x from control",
-				    im.hdr.type);
-			}
-			imsg_free(&im);
-		}
-		if (rc == -1)
-			fatalx("bad frame from control");
-	}
-	imsgev_add(&ctl_iev);
+	if ((r = ctl_request(im)) != NULL)
+		req_run(r, im, im->hdr.peerid);
+}
+
+static void
+ctl_exec(struct imsg *im, void *arg)
+{
+	struct reply	*r;
+
+	(void)arg;
+	if ((r = ctl_request(im)) != NULL)
+		req_exec(r, im, im->hdr.peerid);
+}
+
+static void
+ctl_ps(struct imsg *im, void *arg)
+{
+	struct reply	*r;
+
+	(void)arg;
+	if ((r = ctl_request(im)) != NULL)
+		req_ps(r, im);
+}
+
+static void
+ctl_stop(struct imsg *im, void *arg)
+{
+	struct reply	*r;
+
+	(void)arg;
+	if ((r = ctl_request(im)) != NULL)
+		req_stop(r, im, im->hdr.peerid);
+}
+
+static void
+ctl_rm(struct imsg *im, void *arg)
+{
+	struct reply	*r;
+
+	(void)arg;
+	if ((r = ctl_request(im)) != NULL)
+		req_rm(r, im, im->hdr.peerid);
+}
+
+static void
+ctl_logs(struct imsg *im, void *arg)
+{
+	struct reply	*r;
+
+	(void)arg;
+	if ((r = ctl_request(im)) != NULL)
+		req_logs(r, im);
+}
+
+static void
+ctl_inspect(struct imsg *im, void *arg)
+{
+	struct reply	*r;
+
+	(void)arg;
+	if ((r = ctl_request(im)) != NULL)
+		req_inspect(r, im);
+}
+
+static const struct proc_msg ctl_msgs[] = {
+	{ IMSG_CTL_RUN, sizeof(struct ctl_run), IMSG_MAXPAYLOAD, ctl_run, 1 },
+	{ IMSG_CTL_EXEC, sizeof(struct ctl_exec), IMSG_MAXPAYLOAD, ctl_exec,
+	    1 },
+	PROC_MSG_FD(IMSG_CTL_PS, sizeof(struct ctl_ps), ctl_ps),
+	PROC_MSG_FD(IMSG_CTL_STOP, sizeof(struct ctl_stop), ctl_stop),
+	PROC_MSG_FD(IMSG_CTL_RM, sizeof(struct ctl_rm), ctl_rm),
+	PROC_MSG_FD(IMSG_CTL_LOGS, sizeof(struct ctl_logs), ctl_logs),
+	PROC_MSG_FD(IMSG_CTL_INSPECT, sizeof(struct ctl_ref), ctl_inspect),
+};
+
+/*
+ * A request of the wrong type or size (proc_msg_check logged peer,
+ * type and size): its client is told, the request dropped, and control
+ * served on.
+ */
+static int
+ctl_refused(struct imsg *im, void *arg)
+{
+	struct reply	*r;
+	int		 fd = im->fd;
+
+	(void)arg;
+	if (fd == -1)
+		return 1;	/* nobody to answer */
+	im->fd = -1;
+	if ((r = reply_new(fd)) != NULL)
+		reply_error(r, CTL_EXIT_LENS, "lensvmm refused the request "
+		    "from its control process");
+	return 1;
+}
+
+static void
+ctl_lost(struct proc_chan *ch, const char *why)
+{
+	(void)ch;
+	/* control ended: SIGCHLD says why */
+	if (strcmp(why, "gone") != 0 && strcmp(why, "read failed") != 0)
+		fatalx("control: %s", why);
 }
 
 /* --- jail processes ----------------------------------------------------- */
@@ -1683,7 +1744,7 @@ sbx_free(struct sbx *sb)
 		free(w);
 	}
 	if (sb->jail_open)
-		imsgev_clear(&sb->iev);
+		imsgev_clear(&sb->jch.iev);
 	if (sb->child.sigsys != NULL)
 		munmap((void *)sb->child.sigsys, sizeof(int32_t));
 	proc_log_unwatch(&sb->child);
@@ -1775,7 +1836,7 @@ sbx_stopped(struct sbx *sb)
 		reply_ok(w->r);
 		free(w);
 	}
-	if (sb->jail_open && imsgev_compose(&sb->iev, IMSG_J_FINISH, 0, 0,
+	if (sb->jail_open && imsgev_compose(&sb->jch.iev, IMSG_J_FINISH, 0, 0,
 	    -1, NULL, 0) == -1)
 		fatal("compose for a jail process");
 }
@@ -1786,7 +1847,7 @@ jail_gone(struct sbx *sb, const char *why)
 	struct waiter	*w;
 
 	if (sb->jail_open) {
-		imsgev_clear(&sb->iev);
+		imsgev_clear(&sb->jch.iev);
 		sb->jail_open = 0;
 	}
 	if (sb->state == SANDBOX_STOPPED)
@@ -1815,108 +1876,126 @@ jail_gone(struct sbx *sb, const char *why)
 	sbx_stopped(sb);
 }
 
-static const char *
-jail_message(struct sbx *sb, struct imsg *im)
+/*
+ * A message from a jail process that its state does not allow: the
+ * process parses what the workload's lens-init sends and may be
+ * compromised; the sandbox ends, lensvmm does not.
+ */
+static void
+jail_refuse(struct sbx *sb, const char *why)
 {
-	struct j_ready		 jr;
-	struct ctl_error	 ce;
-	struct ctl_exit		 ex;
-	struct j_exec_exit	 je;
-	static char		 msg[600];
-
-	if (im->fd != -1)
-		return "descriptor from a jail process";
-	switch (im->hdr.type) {
-	case IMSG_J_READY:
-		if (sb->state != SANDBOX_CREATED ||
-		    imsg_expect(im, sizeof(jr)) == -1)
-			return "bad READY";
-		memcpy(&jr, im->data, sizeof(jr));
-		if (jr.net && netdsock[0] == '\0')
-			return "READY with a network nobody asked for";
-		if (!jr.net && netdsock[0] != '\0')
-			return "READY without the network of lensnetd";
-		sbx_ready(sb, &jr);
-		break;
-	case IMSG_J_FAILED:
-		if (sb->state != SANDBOX_CREATED ||
-		    imsg_expect(im, sizeof(ce)) == -1)
-			return "bad FAILED";
-		memcpy(&ce, im->data, sizeof(ce));
-		ce.msg[sizeof(ce.msg) - 1] = '\0';
-		log_warnx("sandbox %s: %s", sb->name, ce.msg);
-		snprintf(msg, sizeof(msg), "sandbox setup failed: %s", ce.msg);
-		jail_gone(sb, msg);
-		break;
-	case IMSG_J_EXEC_EXIT:
-		if (imsg_expect(im, sizeof(je)) == -1)
-			return "bad EXEC_EXIT";
-		memcpy(&je, im->data, sizeof(je));
-		if (im->hdr.peerid != 1)
-			audit_event(sb, "sandbox.exec_exit", json_pack(
-			    "{s:i, s:i, s:i}", "exec_id", (int)im->hdr.peerid,
-			    "exit_code", je.code, "signal", je.sig));
-		break;
-	case IMSG_J_EXIT:
-		if (sb->state != SANDBOX_RUNNING || sb->exited ||
-		    imsg_expect(im, sizeof(ex)) == -1)
-			return "bad EXIT";
-		memcpy(&ex, im->data, sizeof(ex));
-		sb->exited = 1;
-		sb->exit_code = ex.code;
-		sb->exit_sig = ex.sig;
-		sb->oom = ex.oom != 0;
-		sbx_stopped(sb);
-		break;
-	default:
-		return "unknown message";
-	}
-	return NULL;
+	log_warnx("sandbox %s: %s; killing it", sb->name, why);
+	if (sb->child.pid > 0)
+		kill(sb->child.pid, SIGKILL);
+	jail_gone(sb, why);
 }
 
 static void
-jail_dispatch(int fd, short event, void *arg)
+jail_ready(struct imsg *im, void *arg)
 {
 	struct sbx	*sb = arg;
-	struct imsg	 im;
-	const char	*why;
-	ssize_t		 n;
-	int		 rc;
+	struct j_ready	 jr;
 
-	(void)fd;
-	if (event & EV_WRITE) {
-		if (imsg_write(&sb->iev.ibuf) == -1) {
-			jail_gone(sb, "lost the jail process");
-			return;
-		}
+	if (sb->state != SANDBOX_CREATED) {
+		jail_refuse(sb, "READY twice");
+		return;
 	}
-	if (event & EV_READ) {
-		n = imsg_read(&sb->iev.ibuf);
-		if (n == 0 || (n == -1 && errno != EAGAIN)) {
-			jail_gone(sb, "the jail process ended");
-			return;
-		}
-		while (sb->jail_open &&
-		    (rc = imsg_get(&sb->iev.ibuf, &im)) == 1) {
-			why = jail_message(sb, &im);
-			imsg_free(&im);
-			if (why != NULL) {
-				log_warnx("sandbox %s: %s; killing it",
-				    sb->name, why);
-				kill(sb->child.pid, SIGKILL);
-				jail_gone(sb, why);
-				return;
-			}
-		}
-		if (!sb->jail_open)
-			return;
-		if (rc == -1) {
-			kill(sb->child.pid, SIGKILL);
-			jail_gone(sb, "bad frame from the jail process");
-			return;
-		}
+	memcpy(&jr, im->data, sizeof(jr));
+	if (jr.net && netdsock[0] == '\0')
+		jail_refuse(sb, "READY with a network nobody asked for");
+	else if (!jr.net && netdsock[0] != '\0')
+		jail_refuse(sb, "READY without the network of lensnetd");
+	else
+		sbx_ready(sb, &jr);
+}
+
+static void
+jail_failed(struct imsg *im, void *arg)
+{
+	struct sbx		*sb = arg;
+	struct ctl_error	 ce;
+	static char		 msg[600];
+
+	if (sb->state != SANDBOX_CREATED) {
+		jail_refuse(sb, "FAILED after READY");
+		return;
 	}
-	imsgev_add(&sb->iev);
+	memcpy(&ce, im->data, sizeof(ce));
+	ce.msg[sizeof(ce.msg) - 1] = '\0';
+	log_warnx("sandbox %s: %s", sb->name, ce.msg);
+	snprintf(msg, sizeof(msg), "sandbox setup failed: %s", ce.msg);
+	jail_gone(sb, msg);
+}
+
+static void
+jail_exec_exit(struct imsg *im, void *arg)
+{
+	struct sbx		*sb = arg;
+	struct j_exec_exit	 je;
+
+	memcpy(&je, im->data, sizeof(je));
+	if (im->hdr.peerid != 1)
+		audit_event(sb, "sandbox.exec_exit", json_pack(
+		    "{s:i, s:i, s:i}", "exec_id", (int)im->hdr.peerid,
+		    "exit_code", je.code, "signal", je.sig));
+}
+
+static void
+jail_exit(struct imsg *im, void *arg)
+{
+	struct sbx	*sb = arg;
+	struct ctl_exit	 ex;
+
+	if (sb->state != SANDBOX_RUNNING || sb->exited) {
+		jail_refuse(sb, "EXIT before READY or twice");
+		return;
+	}
+	memcpy(&ex, im->data, sizeof(ex));
+	sb->exited = 1;
+	sb->exit_code = ex.code;
+	sb->exit_sig = ex.sig;
+	sb->oom = ex.oom != 0;
+	sbx_stopped(sb);
+}
+
+static const struct proc_msg jail_msgs[] = {
+	PROC_MSG(IMSG_J_READY, sizeof(struct j_ready), jail_ready),
+	PROC_MSG(IMSG_J_FAILED, sizeof(struct ctl_error), jail_failed),
+	PROC_MSG(IMSG_J_EXEC_EXIT, sizeof(struct j_exec_exit),
+	    jail_exec_exit),
+	PROC_MSG(IMSG_J_EXIT, sizeof(struct ctl_exit), jail_exit),
+};
+
+/*
+ * The channel to a jail process ended: it closed it, or sent a message
+ * of a type or size not in jail_msgs[] or a malformed frame
+ * (proc_dispatch logged peer, type and size), and is killed.
+ */
+static void
+jail_lost(struct proc_chan *ch, const char *why)
+{
+	struct sbx	*sb = ch->arg;
+
+	if (strcmp(why, "gone") == 0 || strcmp(why, "read failed") == 0) {
+		jail_gone(sb, "the jail process ended");
+		return;
+	}
+	if (strcmp(why, "write failed") == 0) {
+		jail_gone(sb, "lost the jail process");
+		return;
+	}
+	jail_refuse(sb, why);
+}
+
+/* the channel to sb's jail process, fd the parent's end */
+static void
+jail_chan_init(struct sbx *sb, int fd)
+{
+	snprintf(sb->jpeer, sizeof(sb->jpeer), "jail %s", sb->name);
+	proc_chan_init(&sb->jch, fd, sb->jpeer, jail_msgs,
+	    sizeof(jail_msgs) / sizeof(jail_msgs[0]), sb);
+	sb->jch.lost = jail_lost;
+	sb->jail_open = 1;
 }
 
 /* --- recovery ----------------------------------------------------------- */
@@ -2418,7 +2497,10 @@ main(int argc, char *argv[])
 	signal_add(&ev_hup, NULL);
 	signal_add(&ev_chld, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	imsgev_init(&ctl_iev, control.fd, control_dispatch, NULL);
+	proc_chan_init(&ctl_chan, control.fd, "control", ctl_msgs,
+	    sizeof(ctl_msgs) / sizeof(ctl_msgs[0]), NULL);
+	ctl_chan.refused = ctl_refused;
+	ctl_chan.lost = ctl_lost;
 	proc_log_watch(&control);
 	if ((audit = auditc_new(auditsock, "lensvmm", audit_cb, NULL)) == NULL)
 		fatal("audit client");

@@ -11,6 +11,13 @@
 #		creates, stops nor removes a sandbox.  Before the fix the
 #		parent copied the payload unchecked ("control checked the
 #		lengths").
+#	lensvmm jail -> parent, every message type (READY, FAILED,
+#		EXEC_EXIT, EXIT): the jail process parses the workload's
+#		lens-init frames and may be compromised; the parent names
+#		peer, type and size, kills that sandbox, and goes on serving
+#		the others.  Before the change (a loop of its own) the
+#		parent refused them with "bad READY" and the like, naming
+#		neither type nor size.
 #	lensnetd dns, proxy -> parent, AUDIT and RESOLVE: the parent ends
 #		lensnetd (exit 1) naming peer, type and size, and forwards
 #		nothing.  Before the fix AUDIT carried no length of its own:
@@ -30,7 +37,7 @@ for b in "$RVMM" "$RAUDITD" "$TOOLS/auditpeer"; do
 	[ -x "$b" ] || { echo "1..0 # SKIP $b not built (make regress-bins)"; exit 0; }
 done
 
-tap_plan 62
+tap_plan 86
 tmpdir_setup
 chmod 0755 "$T"
 
@@ -118,6 +125,77 @@ for t in RUN:1 EXEC:2 PS:3 STOP:4 RM:5 LOGS:6 INSPECT:7; do
 		vmm_stop
 		[ $? -eq 0 ]
 		ok $? "lensvmm: control's $how $name: lensvmm stops cleanly"
+	done
+done
+
+# --- lensvmm: jail -> parent
+# vmm_jail_start TYPE HOW [INIT]: lensvmm whose jail processes mangle TYPE
+vmm_jail_start() {
+	: >"$T/vmm.log"
+	rm -rf "$T/state"
+	mkdir -p "$T/state"
+	LENS_REGRESS_MSGSIZE=jail:$1:$2 "$RVMM" -d \
+	    -s "$T/vmm.sock" -D "$T/state" -a "$T/auditd.sock" \
+	    -i "${3:-$LENSINIT}" -c "lens-$(basename "$T")" -x "$T/audit" \
+	    >>"$T/vmm.log" 2>&1 &
+	VMM_PID=$!
+	VMM_SOCK=$T/vmm.sock
+	wait_until 20 grep -q -- "$VMM_READY" "$T/vmm.log" ||
+	    { echo "Bail out! lensvmm did not start"; exit 1; }
+}
+# no_jail NAME: its jail process is gone, its sandbox not running
+no_jail() {
+	wait_until 10 sh -c "! pgrep -f 'lensvmm: [j]ail $1 ' >/dev/null" &&
+	    [ "$(sbx_state "$1")" != running ]
+}
+for t in READY:1 FAILED:2 EXEC_EXIT:4 EXIT:6; do
+	for how in short long; do
+		name=${t%%:*}
+		type=4a00000${t#*:}
+		init=
+		[ "$name" = FAILED ] && init=/bin/false
+		vmm_jail_start "$type" "$how" $init
+		case $name in
+		READY|FAILED)
+			lctl run -d --name ms-2 $R -- sleep 600 >/dev/null 2>&1 ;;
+		EXEC_EXIT)
+			lctl run -d --name ms-1 $R -- sleep 600 >/dev/null 2>&1 &&
+			lctl run -d --name ms-2 $R -- sleep 600 >/dev/null 2>&1 ||
+			    { echo "Bail out! no sandbox to aim at"; exit 1; }
+			lctl exec ms-2 true >/dev/null 2>&1 ;;
+		EXIT)
+			lctl run -d --name ms-1 $R -- sleep 600 >/dev/null 2>&1 ||
+			    { echo "Bail out! no sandbox to aim at"; exit 1; }
+			lctl run --name ms-2 $R -- true >/dev/null 2>&1 ;;
+		esac
+		wait_until 10 grep -q "parent.*jail ms-2: bad message 0x$type ([0-9]* bytes)" "$T/vmm.log"
+		r=$?
+		ok $r "lensvmm: jail's $how $name: the parent names peer, type and size"
+		[ $r -eq 0 ] || sed 's/^/#   /' "$T/vmm.log" | tail -n 6
+		# that sandbox ends, lensvmm serves on, another sandbox runs
+		# (READY, FAILED: every jail process is hooked, so a second
+		# one is refused the same way and lensvmm survives it too)
+		case $name in
+		READY|FAILED)
+			no_jail ms-2 &&
+			! lctl run -d --name ms-3 $R -- sleep 600 >/dev/null 2>&1 &&
+			wait_until 10 grep -q "parent.*jail ms-3: bad message 0x$type" "$T/vmm.log" &&
+			no_jail ms-3 ;;
+		EXEC_EXIT)
+			no_jail ms-2 &&
+			pgrep -f 'lensvmm: jail ms-1 ' >/dev/null &&
+			[ "$(sbx_state ms-1)" = running ] ;;
+		EXIT)
+			no_jail ms-2 &&
+			[ "$(lctl exec ms-1 echo hello 2>&1)" = hello ] ;;
+		esac &&
+		    kill -0 "$VMM_PID" && lctl ps -a >/dev/null
+		r=$?
+		ok $r "lensvmm: jail's $how $name: that sandbox ends, lensvmm and the others run on"
+		[ $r -eq 0 ] || { pgrep -af "lensvmm: jail" | sed "s/^/#   /"; lctl ps -a | sed 's/^/#   /'; sed 's/^/#   /' "$T/vmm.log" | tail -n 6; }
+		vmm_stop
+		[ $? -eq 0 ]
+		ok $? "lensvmm: jail's $how $name: lensvmm stops cleanly"
 	done
 done
 
