@@ -109,7 +109,7 @@ FUZZ_BINS = $(FUZZ_SRCS:regress/fuzz/%.c=$(OBJ)/fuzz/%)
 FUZZ_LIBSRCS = common/log.c common/imsg.c common/canonjson.c lensauditd/chain.c \
 	   lensvmm/guest/request.c lensvmm/guest/vmconf.c common/sandbox.c \
 	   $(sort $(wildcard lensvmm/vm*.c)) \
-	   common/policy.c common/grammar.c lensnetd/addr.c lensnetd/attach.c \
+	   $(wildcard common/policy_*.c) common/grammar.c lensnetd/addr.c lensnetd/attach.c \
 	   lensnetd/dnswire.c lensnetd/peek.c
 REGRESS_TESTS = $(sort $(wildcard regress/*.t)) $(sort $(wildcard regress/attack/*.t))
 FUZZ_SECONDS ?= 10

@@ -1,12 +1,12 @@
 /*
  * The sandbox policy (lns-policy.yaml, see lns-policy.yaml(5) and
  * etc/lns-policy.schema.json): parsed with libyaml into an immutable
- * model, then asked for verdicts.  Evaluation: a matching deny always
- * wins, then a matching allow, then a matching ask, then
- * defaultVerdict; rule order never matters.
- *
- * Used by lensctl (policy check/show), lensvmm (validates --policy before
- * a sandbox starts) and lensnetd (parent, dns, proxy), so it lives here.
+ * model (policy_yaml.c, only in unprivileged processes: lensctl and
+ * lensvmm's policy child), which travels between processes as a fixed
+ * binary model (policy_wire.c) that every receiver decodes and checks
+ * completely, then asked for verdicts (policy_eval.c).  Evaluation: a
+ * matching deny always wins, then a matching allow, then a matching
+ * ask, then defaultVerdict; rule order never matters.
  */
 #ifndef LENS_POLICY_H
 #define LENS_POLICY_H
@@ -18,6 +18,8 @@
 #include "grammar.h"
 
 #define POLICY_MAXSIZE	(60 * 1024)	/* fits one imsg with a header */
+#define POLICY_MODEL_MAXSIZE POLICY_MAXSIZE	/* the binary model, too */
+#define POLICY_MAXITEMS	4096		/* entries of any one list */
 
 enum verdict {
 	VERDICT_DENY = 0,
@@ -41,9 +43,21 @@ void		 policy_free(struct policy *);
 /* "file:line:column: msg" (or "file: msg") into buf */
 void		 policy_strerror(const struct policy_error *, char *buf,
 		    size_t len);
+/*
+ * The binary model: policy_encode writes it into buf (at most size
+ * bytes; buf may be NULL with size 0) and returns its length, like
+ * snprintf.  policy_decode checks every byte of it (version, counts,
+ * lengths, every value as the YAML loader would) and returns the same
+ * model, policy_hash included, or NULL with *err filled ("name: ...",
+ * naming the byte offset and the field).
+ */
+size_t		 policy_encode(const struct policy *, void *buf, size_t size);
+struct policy	*policy_decode(const char *name, const void *buf, size_t len,
+		    struct policy_error *err);
 /* the built-in policy when none is given: deny everything */
 struct policy	*policy_default(void);
-/* sha256 of the source bytes, hex (for audit records) */
+/* sha256 of the source (YAML) bytes, hex (for audit records); a
+ * decoded model has the hash of the source it was parsed from */
 const char	*policy_hash(const struct policy *);
 /* canonical JSON of the model (lensctl policy show, inspect) */
 char		*policy_json(const struct policy *);

@@ -1,5 +1,5 @@
 /*
- * The sandbox policy: lns-policy.yaml(5).
+ * Loading lns-policy.yaml(5) into the policy model (policy_int.h).
  *
  * policy_parse() validates the bytes (size, UTF-8), builds a small
  * document tree from libyaml's events (refusing anchors, aliases, tags,
@@ -9,23 +9,14 @@
  * Plain scalars are typed as YAML 1.1 (and PyYAML) type them, so that
  * "on", "8080:30" or "1e3" are not taken for the string the writer may
  * have meant; the JSON Schema (etc/lns-policy.schema.json) sees the same
- * types.
+ * types.  The values themselves are checked by the model's builders
+ * (policy_model.c), which the binary model's decoder shares.
  *
- * The model is immutable after parsing.  Decisions: a matching deny
- * wins, then a matching allow, then a matching ask, then
- * defaultVerdict; the rule reported for audit is the most specific one
- * of the winning verdict, so rule order never changes anything.
- *
- * policy_tcp_addr/policy_udp_addr consult only CIDR rules (an address
- * literal in a rule is a /32 or /128).  When none matches they return
- * defaultVerdict with *rule NULL: the caller refuses a private, loopback,
- * metadata, ... destination (lensnetd/addr.c) unless *rule is set and the
- * verdict is allow.
+ * Only unprivileged processes call this (lensctl, lensvmm's policy
+ * child): no root process parses YAML (DESIGN.md section 2).
  */
 #include <sys/types.h>
 #include <sys/stat.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -38,106 +29,17 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <jansson.h>
-#include <sodium.h>
 #include <yaml.h>
 
 #include "grammar.h"
 #include "policy.h"
+#include "policy_int.h"
 
 #define MAXDEPTH	32		/* nesting of collections */
-#define MAXNAME		253		/* a DNS name without the dot */
-#define MAXSTR		1024		/* paths, header values */
-
-/* ---- the model ---- */
-
-struct hostpat {
-	char		 name[MAXNAME + 1];	/* lower case, no final dot */
-	int		 wildcard;		/* "*.name": strictly below */
-};
-
-struct cidr {
-	int		 af;
-	uint8_t		 addr[16];
-	unsigned int	 plen;
-};
-
-struct http_sub {
-	char		*method;
-	char		*path;
-	enum verdict	 verdict;
-};
-
-struct http_rule {
-	char		*match;			/* as written */
-	struct hostpat	 host;
-	uint16_t	 port;			/* 0: every port */
-	enum verdict	 verdict;
-	int		 tls;
-	struct http_sub	*subs;
-	size_t		 nsubs;
-};
-
-struct net_rule {				/* tcp: and udp: */
-	char		*match;
-	int		 is_cidr;
-	struct hostpat	 host;
-	struct cidr	 cidr;
-	uint16_t	 lo, hi;		/* 1-65535 for "*" */
-	enum verdict	 verdict;
-};
-
-enum inj_type {
-	INJ_HEADER, INJ_QUERY, INJ_BASIC, INJ_HMAC, INJ_SIGV4, INJ_OAUTH2
-};
-static const char *const inj_names[] = {
-	"header", "query", "basic", "hmac", "sigv4", "oauth2", NULL
-};
-
-struct injection {
-	enum inj_type	 type;
-	char		*host;
-	char		*name;			/* NULL when not given */
-	char		*value;
-};
-
-struct credential {
-	char		*id;
-	char		*envvar;
-	struct injection *inj;
-	size_t		 ninj;
-};
-
-struct policy {
-	char		 hash[2 * 32 + 1];
-	enum verdict	 defverdict;
-	struct http_rule *http;
-	size_t		 nhttp;
-	struct net_rule	*tcp, *udp;
-	size_t		 ntcp, nudp;
-	struct gr_publish *publish;
-	size_t		 npublish;
-	struct credential *creds;
-	size_t		 ncreds;
-	struct policy_resources res;
-};
-
-
-const char *
-verdict_name(enum verdict v)
-{
-	switch (v) {
-	case VERDICT_DENY:
-		return "deny";
-	case VERDICT_ALLOW:
-		return "allow";
-	case VERDICT_ASK:
-		return "ask";
-	}
-	return "deny";
-}
 
 /* ---- errors ---- */
+
+#define seterr	pm_seterr
 
 struct ynode;
 
@@ -145,38 +47,6 @@ struct pctx {
 	struct policy_error	*err;
 	const char		*name;
 };
-
-static void
-seterr(struct policy_error *err, const char *file, unsigned int line,
-    unsigned int col, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static void
-seterr(struct policy_error *err, const char *file, unsigned int line,
-    unsigned int col, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	if (err == NULL)
-		return;
-	memset(err, 0, sizeof(*err));
-	strlcpy(err->file, file, sizeof(err->file));
-	err->line = line;
-	err->column = col;
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-}
-
-void
-policy_strerror(const struct policy_error *err, char *buf, size_t len)
-{
-	if (err->line > 0)
-		snprintf(buf, len, "%s:%u:%u: %s", err->file, err->line,
-		    err->column, err->msg);
-	else
-		snprintf(buf, len, "%s: %s", err->file, err->msg);
-}
 
 /* ---- the document tree ---- */
 
@@ -240,40 +110,6 @@ offset_pos(const unsigned char *buf, size_t len, size_t off,
 		} else if ((buf[i] & 0xc0) != 0x80)
 			(*col)++;
 	}
-}
-
-/* offset of the first byte that is not well-formed UTF-8, or len */
-static size_t
-utf8_bad(const unsigned char *s, size_t len)
-{
-	size_t		 i = 0, n, k;
-	uint32_t	 c, min;
-
-	while (i < len) {
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if ((s[i] & 0xe0) == 0xc0) {
-			n = 1; c = s[i] & 0x1f; min = 0x80;
-		} else if ((s[i] & 0xf0) == 0xe0) {
-			n = 2; c = s[i] & 0x0f; min = 0x800;
-		} else if ((s[i] & 0xf8) == 0xf0) {
-			n = 3; c = s[i] & 0x07; min = 0x10000;
-		} else
-			return i;
-		if (len - i <= n)
-			return i;
-		for (k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return i;
-			c = c << 6 | (s[i + k] & 0x3f);
-		}
-		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-			return i;
-		i += n + 1;
-	}
-	return len;
 }
 
 static const char *
@@ -545,36 +381,14 @@ kind(const struct ynode *n)
 
 /* ---- walking the tree ---- */
 
-/* the scalar as a quoted, escaped, shortened string for messages */
 static const char *
 qv(const struct ynode *n, char *buf, size_t size)
 {
-	size_t		 i, o = 0;
-	unsigned char	 ch;
-
 	if (n->type != Y_SCALAR) {
 		snprintf(buf, size, "%s", kind(n));
 		return buf;
 	}
-	buf[o++] = '"';
-	for (i = 0; i < n->len && o + 8 < size; i++) {
-		ch = n->str[i];
-		if (i >= 64) {
-			memcpy(buf + o, "...", 3);
-			o += 3;
-			break;
-		}
-		if (ch == '"' || ch == '\\') {
-			buf[o++] = '\\';
-			buf[o++] = ch;
-		} else if (ch < 0x20 || ch == 0x7f)
-			o += snprintf(buf + o, size - o, "\\x%02x", ch);
-		else
-			buf[o++] = ch;
-	}
-	buf[o++] = '"';
-	buf[o] = '\0';
-	return buf;
+	return pm_quote(n->str, n->len, buf, size);
 }
 
 static int
@@ -810,147 +624,6 @@ require(struct pctx *c, const struct ynode *n, const char *path,
 	return 0;
 }
 
-/* ---- names, ports, addresses ---- */
-
-/*
- * A DNS name into out: lower case, without the final dot.  -1 when it
- * is empty, too long, has an empty or too long label or a character
- * outside [A-Za-z0-9_-].
- */
-static int
-norm_name(const char *s, size_t len, char *out)
-{
-	size_t	 i, label = 0;
-
-	if (len > 0 && s[len - 1] == '.')
-		len--;
-	if (len == 0 || len > MAXNAME)
-		return -1;
-	for (i = 0; i < len; i++) {
-		unsigned char ch = s[i];
-
-		if (ch == '.') {
-			if (label == 0)
-				return -1;
-			label = 0;
-		} else if (isalnum(ch) || ch == '-' || ch == '_') {
-			if (++label > 63)
-				return -1;
-		} else
-			return -1;
-		out[i] = tolower(ch);
-	}
-	if (label == 0)
-		return -1;
-	out[len] = '\0';
-	return 0;
-}
-
-/* a host pattern: name or "*.name" */
-static int
-parse_hostpat(const char *s, size_t len, struct hostpat *hp)
-{
-	memset(hp, 0, sizeof(*hp));
-	if (len >= 2 && s[0] == '*' && s[1] == '.') {
-		hp->wildcard = 1;
-		s += 2;
-		len -= 2;
-	}
-	return norm_name(s, len, hp->name);
-}
-
-/* does name (normalized) match the pattern? */
-static int
-hostpat_match(const struct hostpat *hp, const char *name)
-{
-	size_t	 nl, pl;
-
-	if (!hp->wildcard)
-		return strcmp(hp->name, name) == 0;
-	nl = strlen(name);
-	pl = strlen(hp->name);
-	return nl > pl + 1 && name[nl - pl - 1] == '.' &&
-	    strcmp(name + nl - pl, hp->name) == 0;
-}
-
-static int
-cidr_parse(const char *s, size_t len, struct cidr *cd, const char **why)
-{
-	char		 buf[INET6_ADDRSTRLEN + 8], *slash;
-	unsigned int	 max, i, bits;
-	int		 pl;
-
-	memset(cd, 0, sizeof(*cd));
-	*why = "is not an address or CIDR";
-	if (len >= sizeof(buf))
-		return -1;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	if ((slash = strchr(buf, '/')) != NULL)
-		*slash++ = '\0';
-	if (inet_pton(AF_INET, buf, cd->addr) == 1) {
-		cd->af = AF_INET;
-		max = 32;
-	} else if (inet_pton(AF_INET6, buf, cd->addr) == 1) {
-		cd->af = AF_INET6;
-		max = 128;
-	} else
-		return -1;
-	cd->plen = max;
-	if (slash != NULL) {
-		if (*slash == '\0' || strlen(slash) > 3 ||
-		    (slash[0] == '0' && slash[1] != '\0'))
-			return -1;
-		for (pl = 0, i = 0; slash[i] != '\0'; i++) {
-			if (!isdigit((unsigned char)slash[i]))
-				return -1;
-			pl = pl * 10 + slash[i] - '0';
-		}
-		if ((unsigned int)pl > max) {
-			*why = "has a prefix length out of range";
-			return -1;
-		}
-		cd->plen = pl;
-	}
-	for (bits = cd->plen; bits < max; bits++)
-		if (cd->addr[bits / 8] & (0x80 >> (bits % 8))) {
-			*why = "has host bits set beyond the prefix length";
-			return -1;
-		}
-	return 0;
-}
-
-static int
-cidr_match(const struct cidr *cd, const struct sockaddr *sa)
-{
-	static const uint8_t v4mapped[12] =
-	    { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	const uint8_t	*a;
-	unsigned int	 full, rest;
-
-	if (sa == NULL)
-		return 0;
-	if (sa->sa_family == AF_INET)
-		a = (const uint8_t *)
-		    &((const struct sockaddr_in *)sa)->sin_addr;
-	else if (sa->sa_family == AF_INET6)
-		a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
-	else
-		return 0;
-	if (sa->sa_family == AF_INET6 && cd->af == AF_INET &&
-	    memcmp(a, v4mapped, sizeof(v4mapped)) == 0)
-		a += sizeof(v4mapped);		/* ::ffff:a.b.c.d */
-	else if (sa->sa_family != cd->af)
-		return 0;
-	full = cd->plen / 8;
-	rest = cd->plen % 8;
-	if (memcmp(a, cd->addr, full) != 0)
-		return 0;
-	if (rest && ((a[full] ^ cd->addr[full]) & (0xff00 >> rest) & 0xff))
-		return 0;
-	return 1;
-}
-
 /* ---- the sections ---- */
 
 /* a field path ("network.egress.http[1].verdict") into buf */
@@ -978,42 +651,52 @@ xstrdup(struct pctx *c, const char *s)
 	return d;
 }
 
+/* a builder's refusal of the value of n */
+static int
+berr(struct pctx *c, const struct ynode *n, const char *path, const char *why)
+{
+	char	 q[128];
+
+	return perr(c, n, path, "%s%s", qv(n, q, sizeof(q)), why);
+}
+
+/* at most POLICY_MAXITEMS entries in the sequence n */
+static int
+want_seq(struct pctx *c, const struct ynode *n, const char *path)
+{
+	if (want(c, n, path, Y_SEQ) == -1)
+		return -1;
+	if (n->nkids > POLICY_MAXITEMS)
+		return perr(c, n, path, "more than %d entries",
+		    POLICY_MAXITEMS);
+	return 0;
+}
+
 static int
 parse_http_sub(struct pctx *c, const struct ynode *n, const char *path,
     struct http_sub *sub)
 {
 	static const char *const keys[] = { "method", "path", "verdict",
 	    NULL };
-	static const char *const methods[] = { "GET", "HEAD", "POST", "PUT",
-	    "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE", "*", NULL };
 	const struct ynode	*v;
 	const char		*s;
-	char			 p[192], q[128];
+	char			 p[192], why[PM_WHY];
 	int			 m;
-	size_t			 i;
 
 	if (want(c, n, path, Y_MAP) == -1 || check_keys(c, n, path, keys))
 		return -1;
 	pathf(p, sizeof(p), "%s.method", path);
 	if (require(c, n, path, "method", &v) == -1 ||
-	    get_enum(c, v, p, methods, &m) == -1)
+	    get_enum(c, v, p, pm_methods, &m) == -1)
 		return -1;
 	pathf(p, sizeof(p), "%s.path", path);
 	if (require(c, n, path, "path", &v) == -1 ||
-	    get_str(c, v, p, MAXSTR, &s) == -1)
+	    get_str(c, v, p, PM_SUB_PATH, &s) == -1)
 		return -1;
-	if (s[0] != '/')
-		return perr(c, v, p, "%s does not start with /",
-		    qv(v, q, sizeof(q)));
-	for (i = 0; s[i] != '\0'; i++)
-		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f)
-			return perr(c, v, p, "%s: only printable ASCII "
-			    "without spaces", qv(v, q, sizeof(q)));
-	if (strstr(s, "***") != NULL)
-		return perr(c, v, p, "%s: use * (one segment) or ** (any "
-		    "depth), not ***", qv(v, q, sizeof(q)));
+	if (pm_sub_path(s, why, sizeof(why)) == -1)
+		return berr(c, v, p, why);
 	if ((sub->path = xstrdup(c, s)) == NULL ||
-	    (sub->method = xstrdup(c, methods[m])) == NULL)
+	    (sub->method = xstrdup(c, pm_methods[m])) == NULL)
 		return -1;
 	pathf(p, sizeof(p), "%s.verdict", path);
 	if (require(c, n, path, "verdict", &v) == -1 ||
@@ -1027,28 +710,13 @@ static int
 parse_hostport(struct pctx *c, const struct ynode *v, const char *p,
     struct hostpat *hp, uint16_t *port)
 {
-	const char	*s, *colon;
-	char		 q[128];
-	int		 pt;
-	size_t		 hl;
+	const char	*s;
+	char		 why[PM_WHY];
 
-	if (get_str(c, v, p, MAXNAME + 8, &s) == -1)
+	if (get_str(c, v, p, PM_HTTP_MATCH, &s) == -1)
 		return -1;
-	*port = 0;
-	hl = v->len;
-	if ((colon = strrchr(s, ':')) != NULL) {
-		hl = colon - s;
-		if ((pt = gr_port(colon + 1, strlen(colon + 1))) == -1)
-			return perr(c, v, p, "%s: port \"%s\" is not a number "
-			    "from 1 to 65535", qv(v, q, sizeof(q)), colon + 1);
-		*port = pt;
-	}
-	if (hl == 1 && s[0] == '*')
-		return perr(c, v, p, "%s: a bare * is not a rule, use "
-		    "defaultVerdict", qv(v, q, sizeof(q)));
-	if (parse_hostpat(s, hl, hp) == -1)
-		return perr(c, v, p, "%s is not a host name or *.suffix",
-		    qv(v, q, sizeof(q)));
+	if (pm_hostport(s, hp, port, why, sizeof(why)) == -1)
+		return berr(c, v, p, why);
 	return 0;
 }
 
@@ -1080,7 +748,7 @@ parse_http_rule(struct pctx *c, const struct ynode *n, const char *path,
 		return -1;
 	pathf(p, sizeof(p), "%s.rules", path);
 	if ((v = mget(n, "rules")) != NULL) {
-		if (want(c, v, p, Y_SEQ) == -1)
+		if (want_seq(c, v, p) == -1)
 			return -1;
 		if (v->nkids > 0 && (r->subs = calloc(v->nkids,
 		    sizeof(*r->subs))) == NULL)
@@ -1102,76 +770,19 @@ parse_net_rule(struct pctx *c, const struct ynode *n, const char *path,
 {
 	static const char *const keys[] = { "match", "verdict", NULL };
 	const struct ynode	*v;
-	const char		*s, *colon, *dash, *why, *hs, *ps;
-	char			 p[192], q[128];
-	size_t			 hl;
-	int			 lo, hi;
+	const char		*s;
+	char			 p[192], why[PM_WHY];
 
 	if (want(c, n, path, Y_MAP) == -1 || check_keys(c, n, path, keys))
 		return -1;
 	pathf(p, sizeof(p), "%s.match", path);
 	if (require(c, n, path, "match", &v) == -1 ||
-	    get_str(c, v, p, MAXNAME + 16, &s) == -1)
+	    get_str(c, v, p, PM_NET_MATCH, &s) == -1)
 		return -1;
 	if ((r->match = xstrdup(c, s)) == NULL)
 		return -1;
-	if (s[0] == '[') {
-		const char *rb = strchr(s, ']');
-
-		if (rb == NULL || rb[1] != ':')
-			return perr(c, v, p, "%s: expected [IPv6/len]:port",
-			    qv(v, q, sizeof(q)));
-		hs = s + 1;
-		hl = rb - hs;
-		ps = rb + 2;
-		if (cidr_parse(hs, hl, &r->cidr, &why) == -1 ||
-		    r->cidr.af != AF_INET6)
-			return perr(c, v, p, "%s: \"%.*s\" %s", qv(v, q,
-			    sizeof(q)), (int)hl, hs, r->cidr.af == AF_INET ?
-			    "is not an IPv6 address" : why);
-		r->is_cidr = 1;
-	} else {
-		if ((colon = strrchr(s, ':')) == NULL)
-			return perr(c, v, p, "%s: expected HOST:PORT, "
-			    "CIDR:PORT or [IPv6/len]:PORT (PORT may be N, "
-			    "N-M or *)", qv(v, q, sizeof(q)));
-		hs = s;
-		hl = colon - s;
-		ps = colon + 1;
-		if (memchr(hs, ':', hl) != NULL)
-			return perr(c, v, p, "%s: write IPv6 addresses in "
-			    "brackets: [2001:db8::/32]:443",
-			    qv(v, q, sizeof(q)));
-		if (hl > 0 && (isdigit((unsigned char)hs[hl - 1]) ||
-		    memchr(hs, '/', hl) != NULL) &&
-		    strspn(hs, "0123456789./") >= hl) {
-			if (cidr_parse(hs, hl, &r->cidr, &why) == -1)
-				return perr(c, v, p, "%s: \"%.*s\" %s",
-				    qv(v, q, sizeof(q)), (int)hl, hs, why);
-			r->is_cidr = 1;
-		} else if (hl == 1 && hs[0] == '*')
-			return perr(c, v, p, "%s: a bare * is not a rule, "
-			    "use defaultVerdict", qv(v, q, sizeof(q)));
-		else if (parse_hostpat(hs, hl, &r->host) == -1)
-			return perr(c, v, p, "%s: \"%.*s\" is not a host "
-			    "name, *.suffix or CIDR", qv(v, q, sizeof(q)),
-			    (int)hl, hs);
-	}
-	if (strcmp(ps, "*") == 0) {
-		lo = 1;
-		hi = 65535;
-	} else if ((dash = strchr(ps, '-')) != NULL) {
-		lo = gr_port(ps, dash - ps);
-		hi = gr_port(dash + 1, strlen(dash + 1));
-		if (lo == -1 || hi == -1 || lo > hi)
-			return perr(c, v, p, "%s: port range \"%s\" is not "
-			    "LOW-HIGH with 1 <= LOW <= HIGH <= 65535",
-			    qv(v, q, sizeof(q)), ps);
-	} else if ((lo = hi = gr_port(ps, strlen(ps))) == -1)
-		return perr(c, v, p, "%s: port \"%s\" is not a number from 1 "
-		    "to 65535, a range N-M or *", qv(v, q, sizeof(q)), ps);
-	r->lo = lo;
-	r->hi = hi;
+	if (pm_net_match(s, r, why, sizeof(why)) == -1)
+		return berr(c, v, p, why);
 	pathf(p, sizeof(p), "%s.verdict", path);
 	if (require(c, n, path, "verdict", &v) == -1 ||
 	    get_verdict(c, v, p, &r->verdict) == -1)
@@ -1186,7 +797,7 @@ parse_net_rules(struct pctx *c, const struct ynode *n, const char *path,
 	char	 p[192];
 	size_t	 i;
 
-	if (want(c, n, path, Y_SEQ) == -1)
+	if (want_seq(c, n, path) == -1)
 		return -1;
 	if (n->nkids > 0 && (*out = calloc(n->nkids, sizeof(**out))) == NULL)
 		return perr(c, NULL, "", "out of memory");
@@ -1211,7 +822,7 @@ parse_egress(struct pctx *c, struct policy *pol, const struct ynode *n)
 	    check_keys(c, n, "network.egress", keys) == -1)
 		return -1;
 	if ((v = mget(n, "http")) != NULL) {
-		if (want(c, v, "network.egress.http", Y_SEQ) == -1)
+		if (want_seq(c, v, "network.egress.http") == -1)
 			return -1;
 		if (v->nkids > 0 && (pol->http = calloc(v->nkids,
 		    sizeof(*pol->http))) == NULL)
@@ -1243,7 +854,8 @@ parse_network(struct pctx *c, struct policy *pol, const struct ynode *n)
 	const struct ynode	*v, *e;
 	const char		*s;
 	char			 p[192], q[128], msg[GR_ERRSIZE];
-	size_t			 i, j;
+	size_t			 i;
+	long			 j;
 
 	if (want(c, n, "network", Y_MAP) == -1 ||
 	    check_keys(c, n, "network", keys) == -1)
@@ -1255,7 +867,7 @@ parse_network(struct pctx *c, struct policy *pol, const struct ynode *n)
 		return -1;
 	if ((v = mget(n, "publish")) == NULL)
 		return 0;
-	if (want(c, v, "network.publish", Y_SEQ) == -1)
+	if (want_seq(c, v, "network.publish") == -1)
 		return -1;
 	if (v->nkids > 0 && (pol->publish = calloc(v->nkids,
 	    sizeof(*pol->publish))) == NULL)
@@ -1263,48 +875,18 @@ parse_network(struct pctx *c, struct policy *pol, const struct ynode *n)
 	for (i = 0; i < v->nkids; i++) {
 		e = v->kids[i];
 		pathf(p, sizeof(p), "network.publish[%zu]", i);
-		if (get_str(c, e, p, 128, &s) == -1)
+		if (get_str(c, e, p, PM_PUBLISH, &s) == -1)
 			return -1;
 		if (gr_publish(p, s, &pol->publish[i], msg, sizeof(msg)) == -1)
 			return gperr(c, e, msg);
-		for (j = 0; j < i; j++)
-			if (pol->publish[j].hostport ==
-			    pol->publish[i].hostport &&
-			    strcmp(pol->publish[j].addr,
-			    pol->publish[i].addr) == 0)
-				return perr(c, e, p, "%s: %s port %u is "
-				    "already published by network.publish[%zu]",
-				    qv(e, q, sizeof(q)), pol->publish[i].addr,
-				    pol->publish[i].hostport, j);
+		if ((j = pm_publish_dup(pol, i)) != -1)
+			return perr(c, e, p, "%s: %s port %u is already "
+			    "published by network.publish[%ld]",
+			    qv(e, q, sizeof(q)), pol->publish[i].addr,
+			    pol->publish[i].hostport, j);
 		pol->npublish++;
 	}
 	return 0;
-}
-
-static int
-valid_ident(const char *s, int envvar)
-{
-	size_t	 i;
-
-	if (envvar ? !(isalpha((unsigned char)s[0]) || s[0] == '_') :
-	    !isalnum((unsigned char)s[0]))
-		return 0;
-	for (i = 1; s[i] != '\0'; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '_' &&
-		    (envvar || (s[i] != '-' && s[i] != '.')))
-			return 0;
-	return 1;
-}
-
-/* an HTTP token (header or query parameter name) */
-static int
-valid_token(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if (!isalnum((unsigned char)*s) &&
-		    strchr("!#$%&'*+.^_`|~-", *s) == NULL)
-			return 0;
-	return 1;
 }
 
 static int
@@ -1315,17 +897,16 @@ parse_injection(struct pctx *c, const struct ynode *n, const char *path,
 	    NULL };
 	const struct ynode	*v;
 	const char		*s;
-	char			 p[192], q[128];
+	char			 p[192], why[PM_WHY];
 	struct hostpat		 hp;
 	uint16_t		 port;
 	int			 t;
-	size_t			 i;
 
 	if (want(c, n, path, Y_MAP) == -1 || check_keys(c, n, path, keys))
 		return -1;
 	pathf(p, sizeof(p), "%s.type", path);
 	if (require(c, n, path, "type", &v) == -1 ||
-	    get_enum(c, v, p, inj_names, &t) == -1)
+	    get_enum(c, v, p, pm_inj_names, &t) == -1)
 		return -1;
 	in->type = t;
 	pathf(p, sizeof(p), "%s.host", path);
@@ -1335,32 +916,26 @@ parse_injection(struct pctx *c, const struct ynode *n, const char *path,
 		return -1;
 	pathf(p, sizeof(p), "%s.name", path);
 	if ((v = mget(n, "name")) != NULL) {
-		if (get_str(c, v, p, 128, &s) == -1)
+		if (get_str(c, v, p, PM_INJ_NAME, &s) == -1)
 			return -1;
-		if (!valid_token(s))
-			return perr(c, v, p, "%s is not a header or parameter "
-			    "name", qv(v, q, sizeof(q)));
+		if (pm_inj_name(s, why, sizeof(why)) == -1)
+			return berr(c, v, p, why);
 		if ((in->name = xstrdup(c, s)) == NULL)
 			return -1;
-	} else if (t == INJ_HEADER || t == INJ_QUERY || t == INJ_HMAC)
+	} else if (pm_inj_needs_name(t))
 		return perr(c, n, path, "missing key \"name\" (needed by "
-		    "type %s)", inj_names[t]);
+		    "type %s)", pm_inj_names[t]);
 	pathf(p, sizeof(p), "%s.value", path);
 	if ((v = mget(n, "value")) != NULL) {
-		if (get_str(c, v, p, MAXSTR, &s) == -1)
+		if (get_str(c, v, p, PM_INJ_VALUE, &s) == -1)
 			return -1;
-		for (i = 0; s[i] != '\0'; i++)
-			if (s[i] == '\r' || s[i] == '\n')
-				return perr(c, v, p, "%s contains a line "
-				    "break", qv(v, q, sizeof(q)));
-		if (strstr(s, "{secret}") == NULL)
-			return perr(c, v, p, "%s does not contain {secret}",
-			    qv(v, q, sizeof(q)));
+		if (pm_inj_value(s, why, sizeof(why)) == -1)
+			return berr(c, v, p, why);
 		if ((in->value = xstrdup(c, s)) == NULL)
 			return -1;
-	} else if (t == INJ_HEADER || t == INJ_QUERY)
+	} else if (pm_inj_needs_value(t))
 		return perr(c, n, path, "missing key \"value\" (needed by "
-		    "type %s)", inj_names[t]);
+		    "type %s)", pm_inj_names[t]);
 	return 0;
 }
 
@@ -1372,10 +947,11 @@ parse_credentials(struct pctx *c, struct policy *pol, const struct ynode *n)
 	const struct ynode	*e, *v;
 	struct credential	*cr;
 	const char		*s;
-	char			 p[192], pp[192], q[128];
+	char			 p[192], pp[192], q[128], why[PM_WHY];
 	size_t			 i, j;
+	long			 d;
 
-	if (want(c, n, "credentials", Y_SEQ) == -1)
+	if (want_seq(c, n, "credentials") == -1)
 		return -1;
 	if (n->nkids > 0 && (pol->creds = calloc(n->nkids,
 	    sizeof(*pol->creds))) == NULL)
@@ -1390,37 +966,29 @@ parse_credentials(struct pctx *c, struct policy *pol, const struct ynode *n)
 			return -1;
 		pathf(pp, sizeof(pp), "%s.id", p);
 		if (require(c, e, p, "id", &v) == -1 ||
-		    get_str(c, v, pp, 64, &s) == -1)
+		    get_str(c, v, pp, PM_CRED_ID, &s) == -1)
 			return -1;
-		if (!valid_ident(s, 0))
-			return perr(c, v, pp, "%s: letters, digits, _ - . "
-			    "only, starting with a letter or digit",
-			    qv(v, q, sizeof(q)));
-		for (j = 0; j < i; j++)
-			if (strcmp(pol->creds[j].id, s) == 0)
-				return perr(c, v, pp, "%s is already the id "
-				    "of credentials[%zu]", qv(v, q, sizeof(q)),
-				    j);
+		if (pm_cred_id(s, why, sizeof(why)) == -1)
+			return berr(c, v, pp, why);
+		if ((d = pm_cred_id_dup(pol, i, s)) != -1)
+			return perr(c, v, pp, "%s is already the id of "
+			    "credentials[%ld]", qv(v, q, sizeof(q)), d);
 		if ((cr->id = xstrdup(c, s)) == NULL)
 			return -1;
 		pathf(pp, sizeof(pp), "%s.envVar", p);
 		if (require(c, e, p, "envVar", &v) == -1 ||
-		    get_str(c, v, pp, 128, &s) == -1)
+		    get_str(c, v, pp, PM_ENVVAR, &s) == -1)
 			return -1;
-		if (!valid_ident(s, 1))
-			return perr(c, v, pp, "%s is not an environment "
-			    "variable name ([A-Za-z_][A-Za-z0-9_]*)",
-			    qv(v, q, sizeof(q)));
-		for (j = 0; j < i; j++)
-			if (strcmp(pol->creds[j].envvar, s) == 0)
-				return perr(c, v, pp, "%s is already the "
-				    "envVar of credentials[%zu]",
-				    qv(v, q, sizeof(q)), j);
+		if (pm_envvar(s, why, sizeof(why)) == -1)
+			return berr(c, v, pp, why);
+		if ((d = pm_envvar_dup(pol, i, s)) != -1)
+			return perr(c, v, pp, "%s is already the envVar of "
+			    "credentials[%ld]", qv(v, q, sizeof(q)), d);
 		if ((cr->envvar = xstrdup(c, s)) == NULL)
 			return -1;
 		pathf(pp, sizeof(pp), "%s.injections", p);
 		if (require(c, e, p, "injections", &v) == -1 ||
-		    want(c, v, pp, Y_SEQ) == -1)
+		    want_seq(c, v, pp) == -1)
 			return -1;
 		if (v->nkids == 0)
 			return perr(c, v, pp, "needs at least one injection");
@@ -1534,16 +1102,6 @@ parse_top(struct pctx *c, struct policy *pol, const struct ynode *root)
 	return 0;
 }
 
-/* libsodium's SHA-256: no library configuration to load, no locks */
-static void
-set_hash(struct policy *pol, const void *buf, size_t len)
-{
-	unsigned char	 md[crypto_hash_sha256_BYTES];
-
-	crypto_hash_sha256(md, buf, len);
-	sodium_bin2hex(pol->hash, sizeof(pol->hash), md, sizeof(md));
-}
-
 struct policy *
 policy_parse(const char *name, const void *buf, size_t len,
     struct policy_error *err)
@@ -1552,7 +1110,7 @@ policy_parse(const char *name, const void *buf, size_t len,
 	struct policy	*pol;
 	struct ynode	*root;
 	unsigned int	 line, col;
-	size_t		 bad;
+	size_t		 bad, msize;
 	int		 empty;
 
 	if (len > POLICY_MAXSIZE) {
@@ -1560,7 +1118,7 @@ policy_parse(const char *name, const void *buf, size_t len,
 		    POLICY_MAXSIZE);
 		return NULL;
 	}
-	if ((bad = utf8_bad(buf, len)) < len) {
+	if ((bad = pm_utf8_bad(buf, len)) < len) {
 		offset_pos(buf, len, bad, &line, &col);
 		seterr(err, c.name, line, col, "not UTF-8 (byte 0x%02x)",
 		    ((const unsigned char *)buf)[bad]);
@@ -1572,19 +1130,25 @@ policy_parse(const char *name, const void *buf, size_t len,
 			    "version: 1)");
 		return NULL;
 	}
-	if ((pol = calloc(1, sizeof(*pol))) == NULL) {
+	if ((pol = pm_new()) == NULL) {
 		ynode_free(root);
 		seterr(err, c.name, 0, 0, "out of memory");
 		return NULL;
 	}
-	pol->defverdict = VERDICT_DENY;
 	if (parse_top(&c, pol, root) == -1) {
 		ynode_free(root);
 		policy_free(pol);
 		return NULL;
 	}
 	ynode_free(root);
-	set_hash(pol, buf, len);
+	/* what cannot travel as a binary model is not a policy */
+	if ((msize = policy_encode(pol, NULL, 0)) > POLICY_MODEL_MAXSIZE) {
+		seterr(err, c.name, 0, 0, "its model takes %zu bytes, more "
+		    "than %d", msize, POLICY_MODEL_MAXSIZE);
+		policy_free(pol);
+		return NULL;
+	}
+	pm_hash_source(pol, buf, len);
 	return pol;
 }
 
@@ -1626,437 +1190,3 @@ policy_load(const char *path, struct policy_error *err)
 	return pol;
 }
 
-struct policy *
-policy_default(void)
-{
-	struct policy	*pol;
-
-	if ((pol = calloc(1, sizeof(*pol))) == NULL)
-		return NULL;
-	pol->defverdict = VERDICT_DENY;
-	set_hash(pol, "", 0);
-	return pol;
-}
-
-static void
-free_rules(struct net_rule *r, size_t n)
-{
-	size_t	 i;
-
-	for (i = 0; i < n; i++)
-		free(r[i].match);
-	free(r);
-}
-
-void
-policy_free(struct policy *pol)
-{
-	size_t	 i, j;
-
-	if (pol == NULL)
-		return;
-	for (i = 0; i < pol->nhttp; i++) {
-		for (j = 0; j < pol->http[i].nsubs; j++) {
-			free(pol->http[i].subs[j].method);
-			free(pol->http[i].subs[j].path);
-		}
-		free(pol->http[i].subs);
-		free(pol->http[i].match);
-	}
-	free(pol->http);
-	free_rules(pol->tcp, pol->ntcp);
-	free_rules(pol->udp, pol->nudp);
-	free(pol->publish);
-	for (i = 0; i < pol->ncreds; i++) {
-		for (j = 0; j < pol->creds[i].ninj; j++) {
-			free(pol->creds[i].inj[j].host);
-			free(pol->creds[i].inj[j].name);
-			free(pol->creds[i].inj[j].value);
-		}
-		free(pol->creds[i].inj);
-		free(pol->creds[i].id);
-		free(pol->creds[i].envvar);
-	}
-	free(pol->creds);
-	free(pol);
-}
-
-const char *
-policy_hash(const struct policy *pol)
-{
-	return pol->hash;
-}
-
-size_t
-policy_npublish(const struct policy *pol)
-{
-	return pol->npublish;
-}
-
-const struct gr_publish *
-policy_publish_at(const struct policy *pol, size_t i)
-{
-	return i < pol->npublish ? &pol->publish[i] : NULL;
-}
-
-const struct policy_resources *
-policy_resources(const struct policy *pol)
-{
-	return &pol->res;
-}
-
-/* ---- decisions ---- */
-
-/*
- * Among the matching rules, the verdict: deny, then allow, then ask.
- * best[v] is the most specific matching rule of verdict v so far.
- */
-struct pick {
-	int		 any[3];
-	const char	*rule[3];
-	long		 score[3];
-	int		 tls[3];
-};
-
-static void
-pick_add(struct pick *pk, enum verdict v, const char *match, long score,
-    int tls)
-{
-	if (!pk->any[v] || score > pk->score[v] ||
-	    (score == pk->score[v] && strcmp(match, pk->rule[v]) < 0)) {
-		pk->rule[v] = match;
-		pk->score[v] = score;
-	}
-	pk->any[v] = 1;
-	pk->tls[v] |= tls;
-}
-
-static enum verdict
-pick_result(const struct policy *pol, const struct pick *pk,
-    const char **rule, int *tls)
-{
-	static const enum verdict order[] = { VERDICT_DENY, VERDICT_ALLOW,
-	    VERDICT_ASK };
-	size_t	 i;
-
-	for (i = 0; i < 3; i++)
-		if (pk->any[order[i]]) {
-			if (rule)
-				*rule = pk->rule[order[i]];
-			if (tls)
-				*tls = pk->tls[order[i]];
-			return order[i];
-		}
-	if (rule)
-		*rule = NULL;
-	if (tls)
-		*tls = 0;
-	return pol->defverdict;
-}
-
-/* exact names first, then longer suffixes; port-specific first */
-static long
-name_score(const struct hostpat *hp, unsigned int portspan)
-{
-	return ((long)(!hp->wildcard) << 40) |
-	    ((long)strlen(hp->name) << 20) | (65536 - portspan);
-}
-
-void
-policy_http(const struct policy *pol, const char *host, uint16_t port,
-    struct policy_http_decision *d)
-{
-	char		 name[MAXNAME + 1];
-	struct pick	 pk;
-	size_t		 i;
-
-	memset(d, 0, sizeof(*d));
-	memset(&pk, 0, sizeof(pk));
-	if (host == NULL || norm_name(host, strlen(host), name) == -1) {
-		d->verdict = VERDICT_DENY;
-		return;
-	}
-	for (i = 0; i < pol->nhttp; i++) {
-		const struct http_rule *r = &pol->http[i];
-
-		if ((r->port != 0 && r->port != port) ||
-		    !hostpat_match(&r->host, name))
-			continue;
-		pick_add(&pk, r->verdict, r->match,
-		    name_score(&r->host, r->port ? 1 : 65535), r->tls);
-	}
-	d->verdict = pick_result(pol, &pk, &d->rule, &d->tls_terminate);
-}
-
-static enum verdict
-net_name(const struct policy *pol, const struct net_rule *rules, size_t n,
-    const char *name, uint16_t port, const char **rule)
-{
-	char		 nm[MAXNAME + 1];
-	struct pick	 pk;
-	size_t		 i;
-
-	if (rule)
-		*rule = NULL;
-	if (name == NULL || norm_name(name, strlen(name), nm) == -1)
-		return VERDICT_DENY;
-	memset(&pk, 0, sizeof(pk));
-	for (i = 0; i < n; i++) {
-		const struct net_rule *r = &rules[i];
-
-		if (r->is_cidr || port < r->lo || port > r->hi ||
-		    !hostpat_match(&r->host, nm))
-			continue;
-		pick_add(&pk, r->verdict, r->match,
-		    name_score(&r->host, r->hi - r->lo + 1), 0);
-	}
-	return pick_result(pol, &pk, rule, NULL);
-}
-
-enum verdict
-policy_tcp_name(const struct policy *pol, const char *name, uint16_t port,
-    const char **rule)
-{
-	return net_name(pol, pol->tcp, pol->ntcp, name, port, rule);
-}
-
-static enum verdict
-net_addr(const struct policy *pol, const struct net_rule *rules, size_t n,
-    const struct sockaddr *sa, uint16_t port, const char **rule)
-{
-	struct pick	 pk;
-	size_t		 i;
-
-	memset(&pk, 0, sizeof(pk));
-	for (i = 0; i < n; i++) {
-		const struct net_rule *r = &rules[i];
-
-		if (!r->is_cidr || port < r->lo || port > r->hi ||
-		    !cidr_match(&r->cidr, sa))
-			continue;
-		pick_add(&pk, r->verdict, r->match,
-		    ((long)r->cidr.plen << 20) | (65536 - (r->hi - r->lo + 1)),
-		    0);
-	}
-	return pick_result(pol, &pk, rule, NULL);
-}
-
-enum verdict
-policy_tcp_addr(const struct policy *pol, const struct sockaddr *sa,
-    uint16_t port, const char **rule)
-{
-	return net_addr(pol, pol->tcp, pol->ntcp, sa, port, rule);
-}
-
-enum verdict
-policy_udp_addr(const struct policy *pol, const struct sockaddr *sa,
-    uint16_t port, const char **rule)
-{
-	return net_addr(pol, pol->udp, pol->nudp, sa, port, rule);
-}
-
-/*
- * Names: a port-less deny (an http rule without :port, a tcp or udp
- * rule with every port) that matches refuses the name; otherwise it
- * resolves when defaultVerdict is allow or ask (asking needs the
- * connection, hence the name) or some allow or ask rule of http, tcp or
- * udp matches it on some port.
- */
-static void
-dns_scan(const struct net_rule *rules, size_t n, const char *name,
-    int *deny, int *allow)
-{
-	size_t	 i;
-
-	for (i = 0; i < n; i++) {
-		const struct net_rule *r = &rules[i];
-
-		if (r->is_cidr || !hostpat_match(&r->host, name))
-			continue;
-		if (r->verdict == VERDICT_DENY) {
-			if (r->lo == 1 && r->hi == 65535)
-				*deny = 1;
-		} else
-			*allow = 1;
-	}
-}
-
-enum verdict
-policy_dns(const struct policy *pol, const char *name)
-{
-	char	 nm[MAXNAME + 1];
-	size_t	 i;
-	int	 deny = 0, allow = 0;
-
-	if (name == NULL || norm_name(name, strlen(name), nm) == -1)
-		return VERDICT_DENY;
-	for (i = 0; i < pol->nhttp; i++) {
-		const struct http_rule *r = &pol->http[i];
-
-		if (!hostpat_match(&r->host, nm))
-			continue;
-		if (r->verdict == VERDICT_DENY) {
-			if (r->port == 0)
-				deny = 1;
-		} else
-			allow = 1;
-	}
-	dns_scan(pol->tcp, pol->ntcp, nm, &deny, &allow);
-	dns_scan(pol->udp, pol->nudp, nm, &deny, &allow);
-	if (deny)
-		return VERDICT_DENY;
-	if (allow || pol->defverdict != VERDICT_DENY)
-		return VERDICT_ALLOW;
-	return VERDICT_DENY;
-}
-
-/* ---- JSON ---- */
-
-static json_t *
-json_rules(const struct net_rule *rules, size_t n)
-{
-	char		 cidr[INET6_ADDRSTRLEN + 8];
-	json_t		*a, *o;
-	size_t		 i;
-
-	if ((a = json_array()) == NULL)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		const struct net_rule *r = &rules[i];
-
-		o = json_pack("{s:s, s:s, s:i, s:i}", "match", r->match,
-		    "verdict", verdict_name(r->verdict), "portMin", r->lo,
-		    "portMax", r->hi);
-		if (o == NULL)
-			goto fail;
-		if (r->is_cidr) {
-			if (inet_ntop(r->cidr.af, r->cidr.addr, cidr,
-			    sizeof(cidr)) == NULL)
-				goto fail2;
-			snprintf(cidr + strlen(cidr), sizeof(cidr) -
-			    strlen(cidr), "/%u", r->cidr.plen);
-			if (json_object_set_new(o, "cidr",
-			    json_string(cidr)) == -1)
-				goto fail2;
-		} else if (json_object_set_new(o, "host",
-		    json_string(r->host.name)) == -1 ||
-		    json_object_set_new(o, "wildcard",
-		    json_boolean(r->host.wildcard)) == -1)
-			goto fail2;
-		if (json_array_append_new(a, o) == -1)
-			goto fail;
-	}
-	return a;
- fail2:
-	json_decref(o);
- fail:
-	json_decref(a);
-	return NULL;
-}
-
-static json_t *
-json_model(const struct policy *pol)
-{
-	json_t	*top, *http, *o, *subs, *s, *pub, *creds, *inj, *res;
-	size_t	 i, j;
-
-	top = json_pack("{s:i, s:{s:s, s:{s:[], s:o*, s:o*}, s:[]}, "
-	    "s:[], s:{}}",
-	    "version", 1,
-	    "network",
-		"defaultVerdict", verdict_name(pol->defverdict),
-		"egress",
-		    "http",
-		    "tcp", json_rules(pol->tcp, pol->ntcp),
-		    "udp", json_rules(pol->udp, pol->nudp),
-		"publish",
-	    "credentials",
-	    "resources");
-	if (top == NULL)
-		return NULL;
-	http = json_object_get(json_object_get(json_object_get(top,
-	    "network"), "egress"), "http");
-	pub = json_object_get(json_object_get(top, "network"), "publish");
-	creds = json_object_get(top, "credentials");
-	res = json_object_get(top, "resources");
-	if (json_object_size(json_object_get(json_object_get(top, "network"),
-	    "egress")) != 3)
-		goto fail;
-	for (i = 0; i < pol->nhttp; i++) {
-		const struct http_rule *r = &pol->http[i];
-
-		if ((subs = json_array()) == NULL)
-			goto fail;
-		for (j = 0; j < r->nsubs; j++) {
-			s = json_pack("{s:s, s:s, s:s}", "method",
-			    r->subs[j].method, "path", r->subs[j].path,
-			    "verdict", verdict_name(r->subs[j].verdict));
-			if (s == NULL || json_array_append_new(subs, s) == -1) {
-				json_decref(subs);
-				goto fail;
-			}
-		}
-		o = json_pack("{s:s, s:s, s:b, s:o, s:s, s:b, s:i}",
-		    "match", r->match, "verdict", verdict_name(r->verdict),
-		    "tlsTerminate", r->tls, "rules", subs,
-		    "host", r->host.name, "wildcard", r->host.wildcard,
-		    "port", r->port);
-		if (o == NULL || json_array_append_new(http, o) == -1)
-			goto fail;
-	}
-	for (i = 0; i < pol->npublish; i++) {
-		o = json_pack("{s:s, s:i, s:i, s:s}", "addr",
-		    pol->publish[i].addr, "hostPort", pol->publish[i].hostport,
-		    "port", pol->publish[i].port, "proto", "tcp");
-		if (o == NULL || json_array_append_new(pub, o) == -1)
-			goto fail;
-	}
-	for (i = 0; i < pol->ncreds; i++) {
-		const struct credential *cr = &pol->creds[i];
-
-		if ((inj = json_array()) == NULL)
-			goto fail;
-		for (j = 0; j < cr->ninj; j++) {
-			const struct injection *in = &cr->inj[j];
-
-			s = json_pack("{s:s, s:s}", "type",
-			    inj_names[in->type], "host", in->host);
-			if (s == NULL || (in->name && json_object_set_new(s,
-			    "name", json_string(in->name)) == -1) ||
-			    (in->value && json_object_set_new(s, "value",
-			    json_string(in->value)) == -1) ||
-			    json_array_append_new(inj, s) == -1) {
-				json_decref(inj);
-				goto fail;
-			}
-		}
-		o = json_pack("{s:s, s:s, s:o}", "id", cr->id, "envVar",
-		    cr->envvar, "injections", inj);
-		if (o == NULL || json_array_append_new(creds, o) == -1)
-			goto fail;
-	}
-	if ((pol->res.cpu_millis && json_object_set_new(res, "cpuMillis",
-	    json_integer(pol->res.cpu_millis)) == -1) ||
-	    (pol->res.memory && json_object_set_new(res, "memory",
-	    json_integer(pol->res.memory)) == -1) ||
-	    (pol->res.pids && json_object_set_new(res, "pids",
-	    json_integer(pol->res.pids)) == -1))
-		goto fail;
-	return top;
- fail:
-	json_decref(top);
-	return NULL;
-}
-
-char *
-policy_json(const struct policy *pol)
-{
-	json_t	*j;
-	char	*s;
-
-	if ((j = json_model(pol)) == NULL)
-		return NULL;
-	s = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
-	json_decref(j);
-	return s;
-}

@@ -1,0 +1,146 @@
+/*
+ * The policy model, shared by the files of common/policy*.c and by
+ * nothing else: policy_model.c builds and checks it, policy_yaml.c
+ * fills it from lns-policy.yaml (libyaml), policy_wire.c from the
+ * binary model (policy_encode/policy_decode), policy_eval.c asks it for
+ * verdicts, policy_json.c exports it.  Both ways in go through the
+ * checks of policy_model.c, so a decoded model is always one the YAML
+ * path could have built.
+ */
+#ifndef LENS_POLICY_INT_H
+#define LENS_POLICY_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "grammar.h"
+#include "policy.h"
+
+#define MAXNAME		253		/* a DNS name without the dot */
+#define MAXSTR		1024		/* paths, header values */
+
+/* the longest string of each field, in bytes */
+#define PM_HTTP_MATCH	(MAXNAME + 8)
+#define PM_NET_MATCH	(MAXNAME + 16)
+#define PM_SUB_PATH	MAXSTR
+#define PM_PUBLISH	128
+#define PM_CRED_ID	64
+#define PM_ENVVAR	128
+#define PM_INJ_HOST	(MAXNAME + 8)
+#define PM_INJ_NAME	128
+#define PM_INJ_VALUE	MAXSTR
+
+#define PM_WHY		256		/* a builder's reason */
+
+struct hostpat {
+	char		 name[MAXNAME + 1];	/* lower case, no final dot */
+	int		 wildcard;		/* "*.name": strictly below */
+};
+
+struct cidr {
+	int		 af;
+	uint8_t		 addr[16];
+	unsigned int	 plen;
+};
+
+struct http_sub {
+	char		*method;
+	char		*path;
+	enum verdict	 verdict;
+};
+
+struct http_rule {
+	char		*match;			/* as written */
+	struct hostpat	 host;
+	uint16_t	 port;			/* 0: every port */
+	enum verdict	 verdict;
+	int		 tls;
+	struct http_sub	*subs;
+	size_t		 nsubs;
+};
+
+struct net_rule {				/* tcp: and udp: */
+	char		*match;
+	int		 is_cidr;
+	struct hostpat	 host;
+	struct cidr	 cidr;
+	uint16_t	 lo, hi;		/* 1-65535 for "*" */
+	enum verdict	 verdict;
+};
+
+enum inj_type {
+	INJ_HEADER, INJ_QUERY, INJ_BASIC, INJ_HMAC, INJ_SIGV4, INJ_OAUTH2
+};
+extern const char *const pm_inj_names[];	/* by enum inj_type, NULL */
+extern const char *const pm_methods[];		/* the rules' methods, NULL */
+
+struct injection {
+	enum inj_type	 type;
+	char		*host;
+	char		*name;			/* NULL when not given */
+	char		*value;			/* NULL when not given */
+};
+
+struct credential {
+	char		*id;
+	char		*envvar;
+	struct injection *inj;
+	size_t		 ninj;
+};
+
+struct policy {
+	char		 hash[2 * 32 + 1];
+	enum verdict	 defverdict;
+	struct http_rule *http;
+	size_t		 nhttp;
+	struct net_rule	*tcp, *udp;
+	size_t		 ntcp, nudp;
+	struct gr_publish *publish;
+	size_t		 npublish;
+	struct credential *creds;
+	size_t		 ncreds;
+	struct policy_resources res;
+};
+
+/* errors: "file:line:column: msg" (line 0: "file: msg") */
+void	pm_seterr(struct policy_error *, const char *file, unsigned int line,
+	    unsigned int col, const char *fmt, ...)
+	    __attribute__((format(printf, 5, 6)));
+/* s as a quoted, escaped, shortened string for messages */
+const char *pm_quote(const char *s, size_t len, char *buf, size_t size);
+
+/* the offset of the first byte that is not well-formed UTF-8, or len */
+size_t	pm_utf8_bad(const unsigned char *, size_t);
+
+/* a new empty model (defaultVerdict deny), NULL when out of memory */
+struct policy *pm_new(void);
+/* the hash of the source bytes */
+void	pm_hash_source(struct policy *, const void *, size_t);
+
+/*
+ * The builders: each checks one value the way lns-policy.yaml(5) says
+ * and fills the model, or returns -1 with why set to the reason, which
+ * follows the quoted value in a message (it starts with ": " or " ").
+ */
+int	pm_hostport(const char *s, struct hostpat *, uint16_t *port,
+	    char *why, size_t);
+int	pm_net_match(const char *s, struct net_rule *, char *why, size_t);
+int	pm_sub_path(const char *s, char *why, size_t);
+int	pm_cred_id(const char *s, char *why, size_t);
+int	pm_envvar(const char *s, char *why, size_t);
+int	pm_inj_name(const char *s, char *why, size_t);
+int	pm_inj_value(const char *s, char *why, size_t);
+/* does type t need a name, a value? */
+int	pm_inj_needs_name(enum inj_type);
+int	pm_inj_needs_value(enum inj_type);
+/* the index of an earlier entry this one repeats, or -1 */
+long	pm_publish_dup(const struct policy *, size_t i);
+long	pm_cred_id_dup(const struct policy *, size_t i, const char *id);
+long	pm_envvar_dup(const struct policy *, size_t i, const char *envvar);
+
+/* evaluation's name helpers (policy_eval.c), also used by builders */
+int	norm_name(const char *s, size_t len, char *out);
+int	hostpat_parse(const char *s, size_t len, struct hostpat *);
+int	cidr_parse(const char *s, size_t len, struct cidr *, const char **);
+
+#endif

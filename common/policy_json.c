@@ -1,0 +1,167 @@
+/*
+ * The policy model as canonical JSON (lensctl policy show, inspect):
+ * keys sorted, compact, every derived field spelled out, so that two
+ * models are the same policy exactly when their JSON is the same.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "policy.h"
+#include "policy_int.h"
+
+static json_t *
+json_rules(const struct net_rule *rules, size_t n)
+{
+	char		 cidr[INET6_ADDRSTRLEN + 8];
+	json_t		*a, *o;
+	size_t		 i;
+
+	if ((a = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		const struct net_rule *r = &rules[i];
+
+		o = json_pack("{s:s, s:s, s:i, s:i}", "match", r->match,
+		    "verdict", verdict_name(r->verdict), "portMin", r->lo,
+		    "portMax", r->hi);
+		if (o == NULL)
+			goto fail;
+		if (r->is_cidr) {
+			if (inet_ntop(r->cidr.af, r->cidr.addr, cidr,
+			    sizeof(cidr)) == NULL)
+				goto fail2;
+			snprintf(cidr + strlen(cidr), sizeof(cidr) -
+			    strlen(cidr), "/%u", r->cidr.plen);
+			if (json_object_set_new(o, "cidr",
+			    json_string(cidr)) == -1)
+				goto fail2;
+		} else if (json_object_set_new(o, "host",
+		    json_string(r->host.name)) == -1 ||
+		    json_object_set_new(o, "wildcard",
+		    json_boolean(r->host.wildcard)) == -1)
+			goto fail2;
+		if (json_array_append_new(a, o) == -1)
+			goto fail;
+	}
+	return a;
+ fail2:
+	json_decref(o);
+ fail:
+	json_decref(a);
+	return NULL;
+}
+
+static json_t *
+json_model(const struct policy *pol)
+{
+	json_t	*top, *http, *o, *subs, *s, *pub, *creds, *inj, *res;
+	size_t	 i, j;
+
+	top = json_pack("{s:i, s:{s:s, s:{s:[], s:o*, s:o*}, s:[]}, "
+	    "s:[], s:{}}",
+	    "version", 1,
+	    "network",
+		"defaultVerdict", verdict_name(pol->defverdict),
+		"egress",
+		    "http",
+		    "tcp", json_rules(pol->tcp, pol->ntcp),
+		    "udp", json_rules(pol->udp, pol->nudp),
+		"publish",
+	    "credentials",
+	    "resources");
+	if (top == NULL)
+		return NULL;
+	http = json_object_get(json_object_get(json_object_get(top,
+	    "network"), "egress"), "http");
+	pub = json_object_get(json_object_get(top, "network"), "publish");
+	creds = json_object_get(top, "credentials");
+	res = json_object_get(top, "resources");
+	if (json_object_size(json_object_get(json_object_get(top, "network"),
+	    "egress")) != 3)
+		goto fail;
+	for (i = 0; i < pol->nhttp; i++) {
+		const struct http_rule *r = &pol->http[i];
+
+		if ((subs = json_array()) == NULL)
+			goto fail;
+		for (j = 0; j < r->nsubs; j++) {
+			s = json_pack("{s:s, s:s, s:s}", "method",
+			    r->subs[j].method, "path", r->subs[j].path,
+			    "verdict", verdict_name(r->subs[j].verdict));
+			if (s == NULL || json_array_append_new(subs, s) == -1) {
+				json_decref(subs);
+				goto fail;
+			}
+		}
+		o = json_pack("{s:s, s:s, s:b, s:o, s:s, s:b, s:i}",
+		    "match", r->match, "verdict", verdict_name(r->verdict),
+		    "tlsTerminate", r->tls, "rules", subs,
+		    "host", r->host.name, "wildcard", r->host.wildcard,
+		    "port", r->port);
+		if (o == NULL || json_array_append_new(http, o) == -1)
+			goto fail;
+	}
+	for (i = 0; i < pol->npublish; i++) {
+		o = json_pack("{s:s, s:i, s:i, s:s}", "addr",
+		    pol->publish[i].addr, "hostPort", pol->publish[i].hostport,
+		    "port", pol->publish[i].port, "proto", "tcp");
+		if (o == NULL || json_array_append_new(pub, o) == -1)
+			goto fail;
+	}
+	for (i = 0; i < pol->ncreds; i++) {
+		const struct credential *cr = &pol->creds[i];
+
+		if ((inj = json_array()) == NULL)
+			goto fail;
+		for (j = 0; j < cr->ninj; j++) {
+			const struct injection *in = &cr->inj[j];
+
+			s = json_pack("{s:s, s:s}", "type",
+			    pm_inj_names[in->type], "host", in->host);
+			if (s == NULL || (in->name && json_object_set_new(s,
+			    "name", json_string(in->name)) == -1) ||
+			    (in->value && json_object_set_new(s, "value",
+			    json_string(in->value)) == -1) ||
+			    json_array_append_new(inj, s) == -1) {
+				json_decref(inj);
+				goto fail;
+			}
+		}
+		o = json_pack("{s:s, s:s, s:o}", "id", cr->id, "envVar",
+		    cr->envvar, "injections", inj);
+		if (o == NULL || json_array_append_new(creds, o) == -1)
+			goto fail;
+	}
+	if ((pol->res.cpu_millis && json_object_set_new(res, "cpuMillis",
+	    json_integer(pol->res.cpu_millis)) == -1) ||
+	    (pol->res.memory && json_object_set_new(res, "memory",
+	    json_integer(pol->res.memory)) == -1) ||
+	    (pol->res.pids && json_object_set_new(res, "pids",
+	    json_integer(pol->res.pids)) == -1))
+		goto fail;
+	return top;
+ fail:
+	json_decref(top);
+	return NULL;
+}
+
+char *
+policy_json(const struct policy *pol)
+{
+	json_t	*j;
+	char	*s;
+
+	if ((j = json_model(pol)) == NULL)
+		return NULL;
+	s = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
+	json_decref(j);
+	return s;
+}
