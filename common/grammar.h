@@ -1,6 +1,6 @@
 /*
  * The small input grammars shared by the command line (lensctl),
- * the policy file (common/policy.c) and the daemons that check what
+ * the policy file (common/policy_yaml.c, policy_wire.c) and the daemons that check what
  * they are sent (lensvmm's control, lensnetd): sizes, CPUs, counts,
  * ports, published ports, volumes, sandbox names, references and ids.
  * One parser each, so that every place accepts the same spellings.

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for common/policy.c: policy_parse on arbitrary bytes
+ * libFuzzer target for common/policy_yaml.c: policy_parse on arbitrary bytes
  * (a policy file is operator input, but it also travels to lensnetd
  * over a socket and may come from a policy server).
  *

@@ -1,5 +1,5 @@
 /*
- * Unit test of common/policy.c (TAP): parsing, errors with their exact
+ * Unit test of common/policy_*.c (TAP): parsing, errors with their exact
  * position and wording, and every decision function.  Decisions are
  * checked with the rules in both orders, since order must never
  * matter.

@@ -1,0 +1,238 @@
+/*
+ * libFuzzer target for common/policy_wire.c: policy_decode on arbitrary
+ * bytes (the binary model reaches lensnetd's parent from lensvmm's jail
+ * processes, and its dns and proxy children from the parent).
+ *
+ * Every input is refused with a message, or decodes to a model that
+ * (1) encodes back to exactly the input, (2) can be asked for every
+ * decision, and (3) is one the YAML loader builds too: the model
+ * written out as YAML parses to the same canonical JSON.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy.h"
+#include "policy_int.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+struct out {
+	char	*buf;
+	size_t	 len, size;
+};
+
+static void
+emit(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+emit(struct out *o, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(o->buf + o->len, o->size - o->len, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			abort();
+		if ((size_t)n < o->size - o->len)
+			break;
+		o->size = 2 * o->size + n;
+		if ((o->buf = realloc(o->buf, o->size)) == NULL)
+			abort();
+	}
+	o->len += n;
+}
+
+/* a YAML double-quoted scalar */
+static void
+q(struct out *o, const char *s)
+{
+	emit(o, "\"");
+	for (; *s != '\0'; s++) {
+		unsigned char ch = *s;
+
+		if (ch == '"' || ch == '\\')
+			emit(o, "\\%c", ch);
+		else if (ch < 0x20 || ch == 0x7f)
+			emit(o, "\\x%02x", ch);
+		else
+			emit(o, "%c", ch);
+	}
+	emit(o, "\"");
+}
+
+static void
+net(struct out *o, const char *name, const struct net_rule *r, size_t n)
+{
+	size_t	 i;
+
+	emit(o, "    %s:\n", name);
+	for (i = 0; i < n; i++) {
+		emit(o, "      - match: ");
+		q(o, r[i].match);
+		emit(o, "\n        verdict: %s\n", verdict_name(r[i].verdict));
+	}
+	if (n == 0)
+		emit(o, "      []\n");
+}
+
+static char *
+yaml(const struct policy *pol)
+{
+	struct out	 o = { NULL, 0, 0 };
+	size_t		 i, j;
+
+	emit(&o, "version: 1\nnetwork:\n  defaultVerdict: %s\n  egress:\n"
+	    "    http:\n", verdict_name(pol->defverdict));
+	for (i = 0; i < pol->nhttp; i++) {
+		const struct http_rule *r = &pol->http[i];
+
+		emit(&o, "      - match: ");
+		q(&o, r->match);
+		emit(&o, "\n        verdict: %s\n        tlsTerminate: %s\n"
+		    "        rules:\n", verdict_name(r->verdict),
+		    r->tls ? "true" : "false");
+		for (j = 0; j < r->nsubs; j++) {
+			emit(&o, "          - method: ");
+			q(&o, r->subs[j].method);
+			emit(&o, "\n            path: ");
+			q(&o, r->subs[j].path);
+			emit(&o, "\n            verdict: %s\n",
+			    verdict_name(r->subs[j].verdict));
+		}
+		if (r->nsubs == 0)
+			emit(&o, "          []\n");
+	}
+	if (pol->nhttp == 0)
+		emit(&o, "      []\n");
+	net(&o, "tcp", pol->tcp, pol->ntcp);
+	net(&o, "udp", pol->udp, pol->nudp);
+	emit(&o, "  publish:\n");
+	for (i = 0; i < pol->npublish; i++)
+		emit(&o, strchr(pol->publish[i].addr, ':') ?
+		    "    - \"[%s]:%u:%u\"\n" : "    - \"%s:%u:%u\"\n",
+		    pol->publish[i].addr, pol->publish[i].hostport,
+		    pol->publish[i].port);
+	if (pol->npublish == 0)
+		emit(&o, "    []\n");
+	emit(&o, "credentials:\n");
+	for (i = 0; i < pol->ncreds; i++) {
+		const struct credential *cr = &pol->creds[i];
+
+		emit(&o, "  - id: ");
+		q(&o, cr->id);
+		emit(&o, "\n    envVar: ");
+		q(&o, cr->envvar);
+		emit(&o, "\n    injections:\n");
+		for (j = 0; j < cr->ninj; j++) {
+			emit(&o, "      - type: %s\n        host: ",
+			    pm_inj_names[cr->inj[j].type]);
+			q(&o, cr->inj[j].host);
+			if (cr->inj[j].name) {
+				emit(&o, "\n        name: ");
+				q(&o, cr->inj[j].name);
+			}
+			if (cr->inj[j].value) {
+				emit(&o, "\n        value: ");
+				q(&o, cr->inj[j].value);
+			}
+			emit(&o, "\n");
+		}
+	}
+	if (pol->ncreds == 0)
+		emit(&o, "  []\n");
+	emit(&o, "resources:\n");
+	if (pol->res.cpu_millis)
+		emit(&o, "  cpus: %u.%03u\n", pol->res.cpu_millis / 1000,
+		    pol->res.cpu_millis % 1000);
+	if (pol->res.memory)
+		emit(&o, "  memory: %llu\n",
+		    (unsigned long long)pol->res.memory);
+	if (pol->res.pids)
+		emit(&o, "  pids: %u\n", pol->res.pids);
+	if (!pol->res.cpu_millis && !pol->res.memory && !pol->res.pids)
+		emit(&o, "  {}\n");
+	return o.buf;
+}
+
+static void
+decisions(const struct policy *pol)
+{
+	static const char *const names[] = { "api.github.com",
+	    "a.b.pypi.org", "pypi.org", "GitHub.COM.", "", "x..y" };
+	struct policy_http_decision	 d;
+	struct sockaddr_in		 sin;
+	const char			*rule;
+	size_t				 i;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	inet_pton(AF_INET, "10.0.5.7", &sin.sin_addr);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		policy_http(pol, names[i], 443, &d);
+		if (d.verdict > VERDICT_ASK ||
+		    policy_tcp_name(pol, names[i], 22, &rule) > VERDICT_ASK ||
+		    policy_dns(pol, names[i]) > VERDICT_ASK)
+			abort();
+	}
+	if (policy_tcp_addr(pol, (struct sockaddr *)&sin, 5432, &rule) >
+	    VERDICT_ASK)
+		abort();
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct policy_error	 err;
+	struct policy		*pol, *again;
+	uint8_t			*enc;
+	char			*j1, *j2, *text, ebuf[600];
+
+	memset(&err, 0, sizeof(err));
+	if ((pol = policy_decode("fuzz", data, size, &err)) == NULL) {
+		if (err.msg[0] == '\0' || err.line != 0)
+			abort();
+		policy_strerror(&err, ebuf, sizeof(ebuf));
+		return 0;
+	}
+	if (policy_encode(pol, NULL, 0) != size ||
+	    (enc = malloc(size)) == NULL)
+		abort();
+	if (policy_encode(pol, enc, size) != size ||
+	    memcmp(enc, data, size) != 0)
+		abort();
+	free(enc);
+	if (strlen(policy_hash(pol)) != 64)
+		abort();
+	decisions(pol);
+	/* the YAML loader builds the same model */
+	text = yaml(pol);
+	if ((again = policy_parse("fuzz.yaml", text, strlen(text), &err)) ==
+	    NULL) {
+		policy_strerror(&err, ebuf, sizeof(ebuf));
+		fprintf(stderr, "decoded, but as YAML refused: %s\n%s", ebuf,
+		    text);
+		abort();
+	}
+	j1 = policy_json(pol);
+	j2 = policy_json(again);
+	if (j1 == NULL || j2 == NULL || strcmp(j1, j2) != 0) {
+		fprintf(stderr, "decoded %s\nYAML    %s\n", j1, j2);
+		abort();
+	}
+	free(j1);
+	free(j2);
+	free(text);
+	policy_free(again);
+	policy_free(pol);
+	return 0;
+}
