@@ -39,8 +39,10 @@ BASE_PKGS = libseccomp libcap libsodium libevent jansson libbsd-overlay
 AUDITD_PKGS = $(BASE_PKGS)
 LENSCTL_PKGS = libsodium jansson libbsd-overlay yaml-0.1
 VMM_PKGS = $(BASE_PKGS) yaml-0.1
-NETD_PKGS = $(BASE_PKGS) yaml-0.1 libnftnl libmnl
-TEST_PKGS = $(NETD_PKGS) libssl libcrypto
+# lensnetd takes the policy as a binary model: no libyaml (no root
+# process parses YAML, DESIGN.md section 2)
+NETD_PKGS = $(BASE_PKGS) libnftnl libmnl
+TEST_PKGS = $(NETD_PKGS) yaml-0.1 libssl libcrypto
 PKGCFLAGS := $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
 AUDITD_LIBS  := $(shell pkg-config --libs $(AUDITD_PKGS) 2>/dev/null)
 LENSCTL_LIBS := $(shell pkg-config --libs $(LENSCTL_PKGS) 2>/dev/null)

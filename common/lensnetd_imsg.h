@@ -7,7 +7,7 @@
  *    sandbox's lifetime: when it closes, lensnetd tears the sandbox's
  *    network down.
  *
- *	lensvmm: NETD_ATTACH (struct netd_attach + policy text; fd: the
+ *	lensvmm: NETD_ATTACH (struct netd_attach + policy model; fd: the
  *		 sandbox's network namespace for a jail, none for microvm)
  *	lensnetd: NETD_ATTACHED (struct netd_attached; fd: the tap device
  *		 for microvm, none for a jail) or NETD_ERROR
@@ -40,7 +40,7 @@ enum lensnetd_imsg {
 
 	/* parent -> dns, proxy */
 	IMSG_NETD_CONFIG = 0x4e000100,	/* struct netd_config, once at start */
-	IMSG_NETD_SANDBOX,		/* struct netd_sandbox + policy text */
+	IMSG_NETD_SANDBOX,		/* struct netd_sandbox + policy model */
 	IMSG_NETD_LISTENER,		/* struct netd_listener + fd */
 	IMSG_NETD_SANDBOX_GONE,		/* empty: close everything of sbx */
 	IMSG_NETD_INWARD_SOCKET,	/* parent -> proxy: struct netd_inward
@@ -83,11 +83,13 @@ struct netd_attach {
 	uint8_t		pad[3];
 	uint32_t	backend;		/* NETD_BACKEND_* */
 	uint32_t	npublish;		/* -p entries, after the policy */
-	uint32_t	policylen;		/* bytes of policy text */
+	uint32_t	policylen;		/* bytes of policy model */
 	uint32_t	pad2;
 	/*
-	 * followed by policylen bytes of policy (YAML, may be 0: the
-	 * default policy) and npublish NUL-terminated "-p" strings
+	 * followed by policylen bytes of the binary policy model
+	 * (policy_encode, at most POLICY_MODEL_MAXSIZE; 0: the default
+	 * policy), checked by policy_decode on receipt, and npublish
+	 * NUL-terminated "-p" strings
 	 */
 };
 
@@ -118,7 +120,8 @@ struct netd_sandbox {
 	uint8_t		pad[3];
 	struct in_addr	addr, gateway;	/* as in netd_attached */
 	uint32_t	policylen;
-	/* followed by policylen bytes of policy text */
+	/* followed by policylen bytes of the binary policy model, as
+	 * received in NETD_ATTACH (0: the default policy) */
 };
 
 #define NETD_L_DNS_UDP		1

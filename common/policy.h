@@ -54,6 +54,8 @@ void		 policy_strerror(const struct policy_error *, char *buf,
 size_t		 policy_encode(const struct policy *, void *buf, size_t size);
 struct policy	*policy_decode(const char *name, const void *buf, size_t len,
 		    struct policy_error *err);
+/* the binary model in a new buffer (to free), NULL when out of memory */
+void		*policy_model(const struct policy *, size_t *len);
 /* the built-in policy when none is given: deny everything */
 struct policy	*policy_default(void);
 /* sha256 of the source (YAML) bytes, hex (for audit records); a

@@ -173,6 +173,18 @@ policy_encode(const struct policy *pol, void *buf, size_t size)
 	return w.off;
 }
 
+void *
+policy_model(const struct policy *pol, size_t *lenp)
+{
+	void	*b;
+
+	*lenp = policy_encode(pol, NULL, 0);
+	if ((b = malloc(*lenp)) == NULL)
+		return NULL;
+	(void)policy_encode(pol, b, *lenp);
+	return b;
+}
+
 /* ---- decoding ---- */
 
 struct rd {

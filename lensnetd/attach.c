@@ -69,9 +69,10 @@ attach_parse(const void *data, size_t len, int has_fd,
 		return aerr(err, errlen, "ATTACH: unknown backend %u",
 		    req->a.backend);
 	}
-	if (req->a.policylen > POLICY_MAXSIZE)
-		return aerr(err, errlen, "ATTACH: policy of %u bytes, at most "
-		    "%u", req->a.policylen, (unsigned)POLICY_MAXSIZE);
+	if (req->a.policylen > POLICY_MODEL_MAXSIZE)
+		return aerr(err, errlen, "ATTACH: policy model of %u bytes, at "
+		    "most %u", req->a.policylen,
+		    (unsigned)POLICY_MODEL_MAXSIZE);
 	if (req->a.npublish > NETD_MAXPUBLISH)
 		return aerr(err, errlen, "ATTACH: %u published ports, at most "
 		    "%d", req->a.npublish, NETD_MAXPUBLISH);

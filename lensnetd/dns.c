@@ -1569,7 +1569,7 @@ msg_sandbox(struct imsg *im, void *arg)
 	if (im->datalen < sizeof(ns))
 		fatalx("NETD_SANDBOX of the wrong size");
 	memcpy(&ns, im->data, sizeof(ns));
-	if (ns.policylen > POLICY_MAXSIZE ||
+	if (ns.policylen > POLICY_MODEL_MAXSIZE ||
 	    im->datalen != sizeof(ns) + ns.policylen)
 		fatalx("NETD_SANDBOX of the wrong size");
 	if (memchr(ns.sandbox, '\0', sizeof(ns.sandbox)) == NULL)
@@ -1578,7 +1578,7 @@ msg_sandbox(struct imsg *im, void *arg)
 		fatalx("NETD_SANDBOX for sandbox 0");
 	if (ns.policylen > 0) {
 		snprintf(name, sizeof(name), "sandbox %s", ns.sandbox);
-		pol = policy_parse(name, (const char *)im->data + sizeof(ns),
+		pol = policy_decode(name, (const char *)im->data + sizeof(ns),
 		    ns.policylen, &err);
 		if (pol == NULL) {
 			policy_strerror(&err, ebuf, sizeof(ebuf));
@@ -1734,7 +1734,7 @@ static const struct proc_msg parent_msgs[] = {
 	PROC_MSG_FD(IMSG_NETD_UPSTREAM_TCP, sizeof(struct netd_upstream),
 	    lookup_tcp_socket),
 	PROC_MSGV(IMSG_NETD_SANDBOX, sizeof(struct netd_sandbox),
-	    sizeof(struct netd_sandbox) + POLICY_MAXSIZE, msg_sandbox),
+	    sizeof(struct netd_sandbox) + POLICY_MODEL_MAXSIZE, msg_sandbox),
 	PROC_MSG_FD(IMSG_NETD_LISTENER, sizeof(struct netd_listener),
 	    msg_listener),
 	PROC_MSG(IMSG_NETD_SANDBOX_GONE, 0, msg_sandbox_gone),
@@ -1852,29 +1852,15 @@ dns_filter(void *arg)
 }
 
 /*
- * As root, before the chroot: what policy_parse and policy_dns
- * initialise on first use (the digest's library configuration, regex
- * tables), and jansson's seed (it would read /dev/urandom).
+ * As root, before the chroot: jansson's seed (it would read
+ * /dev/urandom).  The policy needs nothing: it comes as a binary model
+ * (policy_decode), never as YAML.
  */
 static void
 dns_preinit(void *arg)
 {
-	static const char	 warmup[] = "version: 1\nnetwork:\n"
-	    "  defaultVerdict: deny\n  egress:\n    http:\n"
-	    "      - match: \"*.warm-up.test\"\n        verdict: allow\n";
-	struct policy_error	 perr;
-	struct policy		*pol;
-	char			 err[600];
-
 	(void)arg;
 	json_object_seed(arc4random() | 1);
-	if ((pol = policy_parse("warm-up", warmup, strlen(warmup),
-	    &perr)) == NULL) {
-		policy_strerror(&perr, err, sizeof(err));
-		fatalx("the built-in warm-up policy: %s", err);
-	}
-	(void)policy_dns(pol, "warm-up.test");
-	policy_free(pol);
 }
 
 /* the upstream, and the sockets to it, before the filter */

@@ -549,7 +549,7 @@ sbx_attach(struct sbx *sb, struct imsg *im)
 	if (req.policylen == 0)
 		pol = policy_default();
 	else
-		pol = policy_parse("attach", req.policy, req.policylen, &pe);
+		pol = policy_decode("attach", req.policy, req.policylen, &pe);
 	if (pol == NULL) {
 		policy_strerror(&pe, perr, sizeof(perr));
 		conn_send_error(sb, "policy: %s", perr);

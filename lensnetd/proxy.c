@@ -1996,7 +1996,7 @@ msg_sandbox(struct imsg *im)
 	if (ns.policylen == 0)
 		pol = policy_default();
 	else
-		pol = policy_parse(ns.sandbox, (uint8_t *)im->data +
+		pol = policy_decode(ns.sandbox, (uint8_t *)im->data +
 		    sizeof(ns), ns.policylen, &err);
 	if (pol == NULL) {
 		char	 e[512];
@@ -2189,7 +2189,7 @@ static const struct proc_msg parent_msgs[] = {
 	PROC_MSG(IMSG_NETD_HOSTADDR_DEL, sizeof(struct netd_hostaddr),
 	    msg_parent),
 	PROC_MSGV(IMSG_NETD_SANDBOX, sizeof(struct netd_sandbox),
-	    sizeof(struct netd_sandbox) + POLICY_MAXSIZE, msg_parent),
+	    sizeof(struct netd_sandbox) + POLICY_MODEL_MAXSIZE, msg_parent),
 	PROC_MSG_FD(IMSG_NETD_LISTENER, sizeof(struct netd_listener),
 	    msg_parent),
 	PROC_MSG(IMSG_NETD_SANDBOX_GONE, 0, msg_parent),

@@ -2,7 +2,7 @@
  * dnsharness: plays the lensnetd parent for the dns child, for the
  * regress suite (regress/netd-dns.t) while the real parent is written.
  * It binds a UDP and a TCP socket on ADDR:PORT, forks dns_main, sends
- * NETD_CONFIG (upstream), NETD_SANDBOX (the policy file's text) and
+ * NETD_CONFIG (upstream), NETD_SANDBOX (the policy file's model) and
  * both listeners, then prints what the child sends, one line each:
  *
  *	ready pid=PID
@@ -82,21 +82,25 @@ send_msg(uint32_t type, int fd, const void *data, size_t len)
 		err(1, "send to the child");
 }
 
+/* the policy file as lensnetd's parent sends it: its binary model */
 static void
 send_policy(const char *path)
 {
 	struct netd_sandbox	 ns;
+	struct policy_error	 perr;
+	struct policy		*pol;
 	struct ibuf		*b;
-	char			*buf;
-	FILE			*f;
+	char			 ebuf[600];
+	void			*buf;
 	size_t			 len;
 
-	if ((f = fopen(path, "r")) == NULL)
-		err(1, "%s", path);
-	if ((buf = malloc(POLICY_MAXSIZE)) == NULL)
+	if ((pol = policy_load(path, &perr)) == NULL) {
+		policy_strerror(&perr, ebuf, sizeof(ebuf));
+		errx(1, "%s", ebuf);
+	}
+	if ((buf = policy_model(pol, &len)) == NULL)
 		err(1, NULL);
-	len = fread(buf, 1, POLICY_MAXSIZE, f);
-	fclose(f);
+	policy_free(pol);
 	memset(&ns, 0, sizeof(ns));
 	strlcpy(ns.sandbox, "dnsharness", sizeof(ns.sandbox));
 	ns.policylen = len;

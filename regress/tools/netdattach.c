@@ -7,11 +7,13 @@
  * lensnetd dropped the connection without a word, then "detached" when
  * it lets go.
  *
- *   netdattach [-dm] [-b bad] [-i id] [-P policyfile] [-p spec]...
- *       socket netns|-
+ *   netdattach [-dm] [-b bad] [-i id] [-M model | -P policyfile]
+ *       [-p spec]... socket netns|-
  *
  *   -m		microvm: no namespace, expect a tap descriptor back
  *   -d		send DETACH (instead of closing) on stdin EOF
+ *   -P file	the policy (lns-policy.yaml), sent as its binary model
+ *   -M file	these bytes as the binary model, unchecked
  *   -b bad	a bad request: short, nofd, fd-microvm, id, pad, trailing,
  *		policylen, frame, twice, type, notns
  */
@@ -30,6 +32,7 @@
 
 #include "imsg.h"
 #include "lensnetd_imsg.h"
+#include "policy.h"
 
 static int
 dial(const char *path)
@@ -52,7 +55,7 @@ static __attribute__((noreturn)) void
 usage(void)
 {
 	fprintf(stderr, "usage: netdattach [-dm] [-b bad] [-i id] "
-	    "[-P policyfile] [-p spec]... socket netns|-\n");
+	    "[-M model | -P policyfile] [-p spec]... socket netns|-\n");
 	exit(2);
 }
 
@@ -68,13 +71,14 @@ main(int argc, char *argv[])
 	char			 gw[INET_ADDRSTRLEN], addr[INET_ADDRSTRLEN];
 	char			*pubs[32], policy[65536];
 	const char		*bad = "", *id = NULL, *policyfile = NULL;
+	const char		*modelfile = NULL;
 	uint8_t			 buf[sizeof(a) + sizeof(policy) + 4096];
 	size_t			 len, plen = 0;
 	int			 ch, fd, nsfd = -1, micro = 0, detach = 0;
 	int			 npub = 0, i, rc, got = 0;
 	ssize_t			 n;
 
-	while ((ch = getopt(argc, argv, "b:di:mP:p:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:di:M:mP:p:")) != -1) {
 		switch (ch) {
 		case 'b':
 			bad = optarg;
@@ -84,6 +88,9 @@ main(int argc, char *argv[])
 			break;
 		case 'i':
 			id = optarg;
+			break;
+		case 'M':
+			modelfile = optarg;
 			break;
 		case 'm':
 			micro = 1;
@@ -110,9 +117,27 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	if (policyfile != NULL) {
-		if ((fd = open(policyfile, O_RDONLY)) == -1 ||
+		struct policy_error	 perr;
+		struct policy		*pol;
+		char			 ebuf[600];
+		void			*m;
+
+		if ((pol = policy_load(policyfile, &perr)) == NULL) {
+			policy_strerror(&perr, ebuf, sizeof(ebuf));
+			fprintf(stderr, "netdattach: %s\n", ebuf);
+			return 1;
+		}
+		if ((m = policy_model(pol, &plen)) == NULL ||
+		    plen > sizeof(policy))
+			return 1;
+		memcpy(policy, m, plen);
+		free(m);
+		policy_free(pol);
+	}
+	if (modelfile != NULL) {
+		if ((fd = open(modelfile, O_RDONLY)) == -1 ||
 		    (n = read(fd, policy, sizeof(policy))) < 0) {
-			perror(policyfile);
+			perror(modelfile);
 			return 1;
 		}
 		plen = (size_t)n;

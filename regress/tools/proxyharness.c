@@ -4,7 +4,7 @@
  *   proxyharness run [options]
  *	Plays the lensnetd parent: forks proxy_main() with a socketpair,
  *	sends NETD_CONFIG, NETD_SANDBOX (sandbox 1: struct netd_sandbox
- *	then the lns-policy.yaml text read from -P, as lensnetd.c sends
+ *	then the binary model of the policy read from -P, as lensnetd.c sends
  *	it; none means the built-in deny-all policy), the listeners it
  *	creates in its own network namespace, and DNSMAP entries; answers
  *	NETD_RESOLVE from a static table and NETD_INWARD_REQUEST with a
@@ -269,12 +269,14 @@ run(int argc, char **argv)
 	struct imsgbuf		*ib;
 	struct imsg		 im;
 	struct sockaddr_storage	 ss;
-	char			 policy[POLICY_MAXSIZE], err_[256];
+	char			 policy[POLICY_MODEL_MAXSIZE], err_[256];
+	struct policy_error	 perr;
+	struct policy		*pol;
+	void			*m;
 	const char		*tlisten[8], *clisten[8], *publish[8];
 	int			 nt = 0, nc = 0, np = 0, ch, i, fd, r;
 	int			 nhosts = 0;
 	size_t			 plen = 0;
-	FILE			*f;
 	struct pollfd		 pfd;
 	uint8_t			*msg;
 
@@ -326,11 +328,17 @@ run(int argc, char **argv)
 				errx(1, "-O %s: %s", optarg, optarg[0] != '\0' &&
 				    optarg[1] == '=' ? err_ : "need X=VALUE");
 			break;
-		case 'P':
-			if ((f = fopen(optarg, "r")) == NULL)
-				err(1, "%s", optarg);
-			plen = fread(policy, 1, sizeof(policy), f);
-			fclose(f);
+		case 'P':	/* sent as lensnetd's parent does: the model */
+			if ((pol = policy_load(optarg, &perr)) == NULL) {
+				policy_strerror(&perr, err_, sizeof(err_));
+				errx(1, "%s", err_);
+			}
+			if ((m = policy_model(pol, &plen)) == NULL ||
+			    plen > sizeof(policy))
+				errx(1, "%s: no model", optarg);
+			memcpy(policy, m, plen);
+			free(m);
+			policy_free(pol);
 			break;
 		case 'p':
 			if (np < 8)
