@@ -81,6 +81,8 @@ struct sbx {
 	char			*strings;	/* argv, env, volumes */
 	char			*policy;	/* --policy text, or NULL */
 	size_t			 policylen;
+	void			*model;		/* its binary model */
+	size_t			 modellen;
 	char			 policyhash[65];
 	size_t			 stringslen;
 	char			 dir[PATH_MAX];
@@ -864,27 +866,24 @@ audit_refuses(struct reply *r)
 }
 
 /*
- * Keep the policy text of a new sandbox after checking it (NAME is what
- * an error names: "policy" for --policy, the file for the default), and
- * take its resources where the run request left them unset;
- * lensnetd gets it at attach (without lensnetd the sandbox has loopback
- * only, less than any policy allows).  The parser is lensnetd's, so
- * that what lensctl and lensvmm accept is what lensnetd enforces.
+ * Keep the policy of a new sandbox: its text (for inspect and the state
+ * file) and its binary model, which the policy process (policy.c) parsed
+ * and this process checked (NAME is what an error names: "policy" for
+ * --policy, the file for the default); take its resources where the run
+ * request left them unset.  lensnetd gets the model at attach (without
+ * lensnetd the sandbox has loopback only, less than any policy allows).
+ * No root process parses the YAML.
  */
 static int
 policy_take(struct sbx *sb, const char *name, const char *text, size_t len,
     char *err, size_t errlen)
 {
 	const struct policy_resources *pr;
-	struct policy_error	 pe;
 	struct policy		*pol;
-	char			 msg[512];
 
-	if ((pol = policy_parse(name, text, len, &pe)) == NULL) {
-		policy_strerror(&pe, msg, sizeof(msg));
-		snprintf(err, errlen, "%s", msg);
+	if (policy_model_parse(name, text, len, &pol, &sb->model,
+	    &sb->modellen, err, errlen) == -1)
 		return -1;
-	}
 	strlcpy(sb->policyhash, policy_hash(pol), sizeof(sb->policyhash));
 	pr = policy_resources(pol);	/* lensctl's options win */
 	if (sb->run.memory == 0)
@@ -1214,8 +1213,8 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 	jc.netdfd = -1;
 	strlcpy(jc.netdsock, netdsock, sizeof(jc.netdsock));
 	jc.npublish = run.npublish;
-	jc.policy = sb->policy;
-	jc.policylen = sb->policylen;
+	jc.model = sb->model;
+	jc.modellen = sb->modellen;
 	jc.publish = sb->strings + strings_len(sb->strings, run.argc +
 	    run.envc + run.nvolumes);
 	if (strcmp(sb->backend, "microvm") == 0) {
@@ -1270,6 +1269,7 @@ fail_mem:
 	volumes_close(vols, VMM_MAXVOLUMES);
 	free(sb->strings);
 	free(sb->policy);
+	free(sb->model);
 	free(sb);
 }
 
@@ -1752,6 +1752,7 @@ sbx_free(struct sbx *sb)
 	TAILQ_REMOVE(&sandboxes, sb, entry);
 	free(sb->strings);
 	free(sb->policy);
+	free(sb->model);
 	free(sb);
 }
 

@@ -160,11 +160,11 @@ struct jail_conf {
 	uint32_t	 pids;
 	pid_t		 parent;
 	volatile int32_t *sigsys;
-	/* lensnetd: socket ("" none), policy (NULL: default), -p strings;
-	 * the answer */
+	/* lensnetd: socket ("" none), the policy's binary model (NULL:
+	 * the default policy), -p strings; the answer */
 	char		 netdsock[108];
-	const char	*policy;
-	size_t		 policylen;
+	const void	*model;
+	size_t		 modellen;
 	const char	*publish;		/* npublish strings */
 	uint32_t	 npublish;
 	int		 netdfd;		/* held for the sandbox's life */
@@ -194,18 +194,28 @@ const char *control_request_check(struct imsg *im);
 /*
  * netd.c.  netd_connect: attach a sandbox to lensnetd at sockpath (jail:
  * nsfd its network namespace, kept by the caller; microvm: nsfd -1 and
- * *tapfd gets the tap; policy: its YAML text, or NULL and 0 for the
- * default policy).  Returns the connection, to hold for the
+ * *tapfd gets the tap; model: the policy's binary model, or NULL and 0
+ * for the default policy).  Returns the connection, to hold for the
  * sandbox's life (closing it removes the network), or -1 with err.
  */
 int	netd_connect(const char *sockpath, const char *id, uint32_t backend,
-	    int nsfd, const char *policy, size_t policylen,
+	    int nsfd, const void *model, size_t modellen,
 	    const char *publish, uint32_t npublish, struct netd_attached *,
 	    int *tapfd, char *err, size_t errlen);
 /* netd.c: attach the sandbox whose first process is pid to lensnetd
  * (c->netdfd, c->net); -1 with a message in err: the sandbox must not
  * start (fail closed) */
 int	netd_attach(struct jail_conf *c, pid_t pid, char *err, size_t errlen);
+
+/*
+ * policy.c: parse a policy's YAML in a short-lived unprivileged process
+ * and return the model it sent, checked: *polp decoded from it and
+ * *modelp its bytes (both to free); -1 with the parser's error in err.
+ */
+struct policy;
+int	policy_model_parse(const char *name, const char *text, size_t len,
+	    struct policy **polp, void **modelp, size_t *modellenp, char *err,
+	    size_t errlen);
 
 /* lensvmm.c: close every descriptor above stderr but the nkeep (<= 16)
  * in keep (the jail and vm processes start that way) */

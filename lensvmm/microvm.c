@@ -152,7 +152,7 @@ microvm_start(struct jail_conf *c, int *chan, int *console, pid_t *pidp,
 	}
 	if (c->netdsock[0] != '\0') {
 		c->netdfd = netd_connect(c->netdsock, c->id,
-		    NETD_BACKEND_MICROVM, -1, c->policy, c->policylen,
+		    NETD_BACKEND_MICROVM, -1, c->model, c->modellen,
 		    c->publish, c->npublish, &c->net, &tapfd, err, errlen);
 		if (c->netdfd == -1)
 			goto fail;

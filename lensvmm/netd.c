@@ -27,7 +27,7 @@
 
 int
 netd_connect(const char *sockpath, const char *id, uint32_t backend,
-    int nsfd, const char *policy, size_t policylen, const char *publish,
+    int nsfd, const void *model, size_t modellen, const char *publish,
     uint32_t npublish, struct netd_attached *na, int *tapfd, char *err,
     size_t errlen)
 {
@@ -74,14 +74,14 @@ netd_connect(const char *sockpath, const char *id, uint32_t backend,
 	strlcpy(a.sandbox, id, sizeof(a.sandbox));
 	a.backend = backend;
 	a.npublish = npublish;
-	a.policylen = (uint32_t)policylen;	/* 0: the default policy */
+	a.policylen = (uint32_t)modellen;	/* 0: the default policy */
 	for (i = 0, p = publish, plen = 0; i < npublish; i++) {
 		plen += strlen(p) + 1;
 		p += strlen(p) + 1;
 	}
 	if ((b = imsg_create(ibuf, IMSG_NETD_ATTACH, 0, 0, sizeof(a) +
-	    policylen + plen)) == NULL || imsg_add(b, &a, sizeof(a)) == -1 ||
-	    (policylen > 0 && imsg_add(b, policy, policylen) == -1) ||
+	    modellen + plen)) == NULL || imsg_add(b, &a, sizeof(a)) == -1 ||
+	    (modellen > 0 && imsg_add(b, model, modellen) == -1) ||
 	    (plen > 0 && imsg_add(b, publish, plen) == -1)) {
 		snprintf(err, errlen, "lensnetd: request too large");
 		goto fail;
@@ -177,7 +177,7 @@ netd_attach(struct jail_conf *c, pid_t pid, char *err, size_t errlen)
 		return -1;
 	}
 	c->netdfd = netd_connect(c->netdsock, c->id, NETD_BACKEND_JAIL, nsfd,
-	    c->policy, c->policylen, c->publish, c->npublish, &c->net, NULL,
+	    c->model, c->modellen, c->publish, c->npublish, &c->net, NULL,
 	    err, errlen);
 	close(nsfd);
 	return c->netdfd == -1 ? -1 : 0;
