@@ -271,7 +271,7 @@ for c in "short:ATTACH: 76 bytes, need at least 84" \
     "fd-microvm:backend microvm takes no descriptor" \
     "id:sandbox id is not 64 lowercase hex digits" \
     "pad:padding not zero" "trailing:4 bytes after the last field" \
-    "policylen:policy of 1000000 bytes" \
+    "policylen:policy model of 1000000 bytes" \
     "type:expected ATTACH, got message 0x4e000003" \
     "notns:the descriptor is not a network namespace"; do
 	badcase "${c%%:*}" "${c#*:}" || { r=1; diag "bad case ${c%%:*}: $(cat "$T/bad.out")"; }
