@@ -53,7 +53,7 @@ struct wr {
 static void
 put(struct wr *w, const void *p, size_t n)
 {
-	if (w->off <= w->size && n <= w->size - w->off)
+	if (n > 0 && w->off <= w->size && n <= w->size - w->off)
 		memcpy(w->buf + w->off, p, n);
 	w->off += n;
 }

@@ -88,9 +88,11 @@ net(struct out *o, const char *name, const struct net_rule *r, size_t n)
 static char *
 yaml(const struct policy *pol)
 {
-	struct out	 o = { NULL, 0, 0 };
+	struct out	 o = { NULL, 0, 4096 };
 	size_t		 i, j;
 
+	if ((o.buf = malloc(o.size)) == NULL)
+		abort();
 	emit(&o, "version: 1\nnetwork:\n  defaultVerdict: %s\n  egress:\n"
 	    "    http:\n", verdict_name(pol->defverdict));
 	for (i = 0; i < pol->nhttp; i++) {
