@@ -66,7 +66,7 @@
 #include "policy.h"
 #include "privsep.h"
 #include "proc.h"
-#include "sandbox.h"
+#include "seccomp_filter.h"
 
 /* libbsd's tree.h wants __unused, its cdefs.h does not define it */
 #ifndef __unused
