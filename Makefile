@@ -79,7 +79,7 @@ AUDITD_SRCS = lensauditd/lensauditd.c lensauditd/listener.c \
 	   lensauditd/writer.c lensauditd/chain.c
 LENSCTL_SRCS = $(sort $(wildcard lensctl/*.c)) lensauditd/chain.c
 
-VMM_SRCS     = $(sort $(wildcard lensvmm/*.c))
+VMM_SRCS     = $(sort $(wildcard lensvmm/*.c lensvmm/vm/*.c))
 NETD_SRCS    = $(sort $(wildcard lensnetd/*.c))
 INIT_SRCS    = $(sort $(wildcard lensvmm/guest/*.c))
 
@@ -88,14 +88,14 @@ VMM_OBJS     = $(VMM_SRCS:%.c=$(OBJ)/o/%.o)
 NETD_OBJS    = $(NETD_SRCS:%.c=$(OBJ)/o/%.o)
 # lensnetd's roles without its main, for unit tests and test tools
 NETD_LIBOBJS = $(filter-out %/lensnetd.o,$(NETD_OBJS))
-# the microVM monitor (lensvmm/vm*.c) without lensvmm's main, for vmrun
-VMM_LIBOBJS  = $(filter $(OBJ)/o/lensvmm/vm%.o,$(VMM_OBJS))
+# the microVM monitor (lensvmm/vm/*.c) without lensvmm's main, for vmrun
+VMM_LIBOBJS  = $(filter $(OBJ)/o/lensvmm/vm/%.o,$(VMM_OBJS))
 AUDITD_OBJS  = $(AUDITD_SRCS:%.c=$(OBJ)/o/%.o)
 LENSCTL_OBJS = $(LENSCTL_SRCS:%.c=$(OBJ)/o/%.o)
 # the regress build: same sources with the test-only hooks (-DREGRESS)
 AUDITD_ROBJS = $(AUDITD_SRCS:%.c=$(OBJ)/r/%.o)
 # common's objects with the hooks (LENS_REGRESS_SIGSYS in
-# common/sandbox.c), for the regress builds of the three daemons
+# common/seccomp_filter.c), for the regress builds of the three daemons
 COMMON_ROBJS = $(COMMON_SRCS:%.c=$(OBJ)/r/%.o)
 
 PROGS	 = $(OBJ)/lensauditd $(OBJ)/lensctl $(OBJ)/lensvmm $(OBJ)/lensnetd \
@@ -109,8 +109,8 @@ TOOL_BINS = $(TOOL_SRCS:regress/tools/%.c=$(OBJ)/regress/tools/%)
 FUZZ_SRCS = $(sort $(wildcard regress/fuzz/*.c))
 FUZZ_BINS = $(FUZZ_SRCS:regress/fuzz/%.c=$(OBJ)/fuzz/%)
 FUZZ_LIBSRCS = common/log.c common/imsg.c common/canonjson.c lensauditd/chain.c \
-	   lensvmm/guest/request.c lensvmm/guest/vmconf.c common/sandbox.c \
-	   $(sort $(wildcard lensvmm/vm*.c)) \
+	   lensvmm/guest/request.c lensvmm/guest/vmconf.c common/seccomp_filter.c \
+	   $(sort $(wildcard lensvmm/vm/*.c)) \
 	   $(wildcard common/policy_*.c) common/grammar.c lensnetd/addr.c lensnetd/attach.c \
 	   lensnetd/dnswire.c lensnetd/peek.c
 REGRESS_TESTS = $(sort $(wildcard regress/*.t)) $(sort $(wildcard regress/attack/*.t))
@@ -157,7 +157,7 @@ TG_CFLAGS = -std=gnu11 $(WARN) -O2 -ffreestanding -nostdlib -static -fno-pic \
 	   -fno-pie -no-pie -mno-red-zone -mgeneral-regs-only \
 	   -fno-stack-protector -fno-builtin
 $(OBJ)/testguest.bin: $(TG_SRCS) $(wildcard lensvmm/testguest/*.h) \
-	    lensvmm/testguest/link.ld lensvmm/vm_testinfo.h
+	    lensvmm/testguest/link.ld lensvmm/vm/vm_testinfo.h
 	@mkdir -p $(@D)
 	$(CC) $(TG_CFLAGS) -Wl,-T,lensvmm/testguest/link.ld \
 	    -Wl,--build-id=none -Wl,--no-warn-rwx-segments \
@@ -227,7 +227,8 @@ $(OBJ)/regress/tools/%: regress/tools/%.c $(OBJ)/o/lensauditd/chain.o \
 # libFuzzer targets: clang, ASan+UBSan, the parsers compiled in (and
 # rebuilt when any header changes)
 $(OBJ)/fuzz/%: regress/fuzz/%.c $(FUZZ_LIBSRCS) $(wildcard common/*.h \
-	    lensauditd/*.h lensnetd/*.h lensvmm/*.h lensvmm/guest/*.h)
+	    lensauditd/*.h lensnetd/*.h lensvmm/*.h lensvmm/vm/*.h \
+	    lensvmm/guest/*.h)
 	@mkdir -p $(@D)
 	$(FUZZCC) -g -O1 -std=gnu11 -D_GNU_SOURCE -DFUZZING -Icommon \
 	    -Ilensauditd -Ilensnetd $(PKGCFLAGS) \

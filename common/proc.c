@@ -21,7 +21,7 @@
 #include "log.h"
 #include "privsep.h"
 #include "proc.h"
-#include "sandbox.h"
+#include "seccomp_filter.h"
 
 void
 proc_init(int argc, char **argv)

@@ -27,7 +27,7 @@
 #include "log.h"
 #include "privsep.h"
 #include "proc.h"
-#include "sandbox.h"
+#include "seccomp_filter.h"
 #include "unixsock.h"
 
 enum { LISTENER, WRITER, NCHILD };

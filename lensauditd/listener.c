@@ -26,7 +26,7 @@
 #include "log.h"
 #include "privsep.h"
 #include "proc.h"
-#include "sandbox.h"
+#include "seccomp_filter.h"
 
 #define WRITER_HIGHWATER	(8 * 1024 * 1024)
 #define WRITER_LOWWATER		(1 * 1024 * 1024)

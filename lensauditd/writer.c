@@ -40,7 +40,7 @@
 #include "log.h"
 #include "privsep.h"
 #include "proc.h"
-#include "sandbox.h"
+#include "seccomp_filter.h"
 
 #define BATCH_MAX	(4 * 1024 * 1024)	/* stop reading, commit */
 #define HEADTMP		CHAIN_HEADFILE ".tmp"

@@ -66,7 +66,7 @@
 #include "policy.h"
 #include "privsep.h"
 #include "proc.h"
-#include "sandbox.h"
+#include "seccomp_filter.h"
 
 /* libbsd's tree.h wants __unused, its cdefs.h does not define it */
 #ifndef __unused
@@ -254,7 +254,7 @@ static const struct sandbox_syscall dns_syscalls[] = {
 	SB_ALLOW(mmap), SB_ALLOW(munmap), SB_ALLOW(mremap),
 	SB_ALLOW(madvise), SB_ALLOW(getrandom), SB_ALLOW(rt_sigprocmask),
 	SB_ALLOW(rt_sigaction),
-	SB_ALLOW(futex),	/* libc locks, in policy_parse among others */
+	SB_ALLOW(futex),	/* libc locks */
 };
 
 static void	lookup_read(int, short, void *);

@@ -46,7 +46,7 @@
 #include "policy.h"
 #include "privsep.h"
 #include "proc.h"
-#include "sandbox.h"
+#include "seccomp_filter.h"
 
 #define ATTACH_TIMEOUT	10		/* seconds for the ATTACH message */
 #define MAXCONNS	4096

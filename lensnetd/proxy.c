@@ -55,7 +55,7 @@
 #include "proc.h"
 #include "proxy.h"
 #include "rcache.h"
-#include "sandbox.h"
+#include "seccomp_filter.h"
 
 #ifndef SO_ORIGINAL_DST
 #define SO_ORIGINAL_DST		80	/* linux/netfilter_ipv4.h */

@@ -29,7 +29,7 @@
 #include "lensvmm.h"
 #include "policy.h"
 #include "privsep.h"
-#include "sandbox.h"
+#include "seccomp_filter.h"
 
 #define MAXCLIENTS	256
 #define REQ_TIMEOUT	10

@@ -53,7 +53,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "sandbox.h"
+#include "seccomp_filter.h"
 #include "lensvmm.h"
 
 #define NS_FLAGS	(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | \

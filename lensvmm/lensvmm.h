@@ -3,14 +3,16 @@
  *
  *	lensvmm.c	parent (root, limited capabilities, deny-list seccomp):
  *			sandbox table, state directory, cgroups, audit, and
- *			the fork of one jail process per sandbox
+ *			the fork of one jail process per sandbox; split by
+ *			concern into lensvmm.c, reply.c, audit.c, run.c,
+ *			state.c, stop.c, slots.c and consolelog.c (parent.h)
  *	control.c	control child (_lensvmm, empty chroot, allow-list
  *			seccomp): lensctl connections, SO_PEERCRED,
  *			request validation
  *	jail.c		namespace, mount and cgroup setup of a sandbox, run
  *			in the jail process while it is still privileged,
  *			and the workload's seccomp filter
- *	sandbox.c	the jail process once set up (the sandbox's host
+ *	jailproc.c	the jail process once set up (the sandbox's host
  *			root uid, no capabilities, chroot, allow-list
  *			seccomp): lens-init channel, attach streams, console
  *			log, exit report
@@ -23,9 +25,9 @@
  *			caller, no symlinks, owner and state directories
  *	microvm.c	the microvm backend's replacement of jail.c: builds
  *			the disks, attaches the tap and forks the `vm'
- *			process (the KVM monitor, lensvmm/vm*.c) as the
+ *			process (the KVM monitor, lensvmm/vm/) as the
  *			sandbox's own uid in a chroot with seccomp per
- *			thread; sandbox.c then drives lens-init over the
+ *			thread; jailproc.c then drives lens-init over the
  *			console port exactly as it does in a jail
  */
 #ifndef LENSVMM_H
@@ -217,7 +219,7 @@ int	policy_model_parse(const char *name, const char *text, size_t len,
 	    struct policy **polp, void **modelp, size_t *modellenp, char *err,
 	    size_t errlen);
 
-/* lensvmm.c: close every descriptor above stderr but the nkeep (<= 16)
+/* run.c: close every descriptor above stderr but the nkeep (<= 16)
  * in keep (the jail and vm processes start that way) */
 int	close_except(const int *keep, int nkeep);
 
@@ -259,7 +261,7 @@ int	diskimg_scratch(const char *path, uint64_t size, char *err,
 int	microvm_start(struct jail_conf *, int *chan, int *console,
 	    pid_t *pid, char *err, size_t errlen);
 
-/* sandbox.c: the jail process once set up */
+/* jailproc.c: the jail process once set up */
 int	sandbox_main(int fd, void *arg);
 
 /* hostpath.c: --rootfs and -v sources, opened as the caller */

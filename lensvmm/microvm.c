@@ -7,7 +7,7 @@
  *	  overlay's upper layer in the guest), diskimg.c;
  *	- the tap device from lensnetd (NETD_BACKEND_MICROVM) when the
  *	  sandbox has a network, its address on the kernel command line;
- *	- then forks the `vm' process, the KVM monitor of lensvmm/vm*.c,
+ *	- then forks the `vm' process, the KVM monitor of lensvmm/vm/,
  *	  confined the way Firecracker's jailer confines firecracker: into
  *	  the sandbox's cgroup, every descriptor but its own closed, the
  *	  VM built (guest memory, /dev/kvm, vCPUs, devices), then chroot
@@ -18,7 +18,7 @@
  *
  * The jail process keeps the other end of console port 1 ("lens.control",
  * lens-init's channel in the guest) and the read end of the VM's console
- * output; from there on sandbox.c runs unchanged: lens-init speaks the
+ * output; from there on jailproc.c runs unchanged: lens-init speaks the
  * same protocol, and the vm process stands where lens-init's host pid
  * stands in a jail (SIGKILL ends the sandbox, its exit ends it too).
  */
@@ -39,7 +39,7 @@
 #include "log.h"
 #include "lensvmm.h"
 #include "privsep.h"
-#include "vm.h"
+#include "vm/vm.h"
 
 /* the sandbox's name as a host name lens-init accepts */
 static void

@@ -28,7 +28,7 @@
 #include "log.h"
 #include "policy.h"
 #include "privsep.h"
-#include "sandbox.h"
+#include "seccomp_filter.h"
 
 #define POLICY_TIMEOUT_MS	10000	/* a parse takes milliseconds */
 

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The microVM monitor (lensvmm/vm*.c, run by obj/regress/tools/vmrun)
+# The microVM monitor (lensvmm/vm/*.c, run by obj/regress/tools/vmrun)
 # under real KVM with the freestanding test guest (lensvmm/testguest/).
 # One VM per case: "basic" drives every device the way a driver does;
 # the others are hostile drivers (descriptor loops, addresses outside

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../vm_testinfo.h"
+#include "../vm/vm_testinfo.h"
 
 #define TG_QSIZE	16
 

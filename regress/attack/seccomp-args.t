@@ -2,7 +2,7 @@
 # What a compromised child could still do under its seccomp filter: the
 # processes that parse hostile input may not make the sockets or the
 # connections they do not need.  The regress builds of lensnetd, lensvmm
-# and lensauditd (LENS_REGRESS_SIGSYS=ROLE:CALL, common/sandbox.c) make
+# and lensauditd (LENS_REGRESS_SIGSYS=ROLE:CALL, common/seccomp_filter.c) make
 # the named role try CALL once its filter is loaded; each must die of
 # SIGSYS and the parent must name the call.  Before the fix each call
 # below was allowed (syslog needed socket(AF_UNIX) and connect(2), the

@@ -1,6 +1,6 @@
 /*
  * libFuzzer target for the virtio-mmio transport and the device models
- * (lensvmm/vm_virtio.c, vm_blk.c, vm_rng.c, vm_console.c, vm_net.c)
+ * (lensvmm/vm/vm_virtio.c, vm_blk.c, vm_rng.c, vm_console.c, vm_net.c)
  * without KVM: a hostile driver's register accesses and queue contents
  * against a guest memory image.  Queue notifies take the transport's
  * fallback path (no ioeventfd), so device code runs synchronously;
@@ -25,8 +25,8 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "../../lensvmm/vm.h"
-#include "../../lensvmm/vm_virtio.h"
+#include "../../lensvmm/vm/vm.h"
+#include "../../lensvmm/vm/vm_virtio.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

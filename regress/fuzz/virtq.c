@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for the split-virtqueue walker (lensvmm/vm_virtq.c):
+ * libFuzzer target for the split-virtqueue walker (lensvmm/vm/vm_virtq.c):
  * the input is a guest memory image plus the queue's registers.  Every
  * chain the walker returns must lie inside guest memory, within the
  * segment limit, with consistent byte counts; copies must stay inside
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lensvmm/vm_virtq.h"
+#include "../../lensvmm/vm/vm_virtq.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

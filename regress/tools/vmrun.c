@@ -1,5 +1,5 @@
 /*
- * vmrun: run the microVM monitor (lensvmm/vm*.c) outside the daemon,
+ * vmrun: run the microVM monitor (lensvmm/vm/) outside the daemon,
  * for tests and benchmarks.
  *
  *	vmrun [-E] [-I uartin] [-c ncpus] [-d vda] [-w vdb] [-m MiB] [-n tap [-N cidr]]
@@ -47,8 +47,8 @@
 
 #include "log.h"
 #include "privsep.h"
-#include "sandbox.h"
-#include "../../lensvmm/vm.h"
+#include "seccomp_filter.h"
+#include "../../lensvmm/vm/vm.h"
 
 static struct {
 	struct vm	*vm;

@@ -1,5 +1,5 @@
 /*
- * Unit test of the split-virtqueue walker (lensvmm/vm_virtq.c) against
+ * Unit test of the split-virtqueue walker (lensvmm/vm/vm_virtq.c) against
  * a plain memory buffer standing in for guest RAM: address checks
  * (bounds, the MMIO hole, high memory, addr + len wraparound), ring
  * setup checks, loops and over-long chains, indirect tables, the
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lensvmm/vm_virtq.h"
+#include "../../lensvmm/vm/vm_virtq.h"
 
 #define MEMSZ		(1 << 20)
 #define QS		16

@@ -1,6 +1,6 @@
 /*
- * Unit test of the microVM's guest loading (lensvmm/vm_boot.c) and
- * ACPI tables (lensvmm/vm_acpi.c) on a plain memory buffer, no KVM:
+ * Unit test of the microVM's guest loading (lensvmm/vm/vm_boot.c) and
+ * ACPI tables (lensvmm/vm/vm_acpi.c) on a plain memory buffer, no KVM:
  * bzImage setup-header checks, the zero page (command line, e820,
  * initramfs, RSDP address), ELF vmlinux program-header bounds, the test
  * guest loader, and the tables' checksums, pointers and AML.  TAP.
@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "../../lensvmm/vm.h"
-#include "../../lensvmm/vm_virtio.h"
+#include "../../lensvmm/vm/vm.h"
+#include "../../lensvmm/vm/vm_virtio.h"
 #include "tap.h"
 
 #define MEM	(64ULL << 20)

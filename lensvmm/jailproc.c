@@ -25,7 +25,7 @@
 #include "log.h"
 #include "lensvmm.h"
 #include "privsep.h"
-#include "sandbox.h"
+#include "seccomp_filter.h"
 
 #define CLIENT_HIGHWATER	(1024 * 1024)
 #define CLIENT_LOWWATER		(256 * 1024)
@@ -727,7 +727,7 @@ on_sigchld(int sig, short ev, void *arg)
 		} else if (WIFEXITED(st))
 			sandbox_exit.code = ready ? WEXITSTATUS(st) :
 			    CTL_EXIT_LENS;
-		/* the vm process shares our report page (sandbox.h) */
+		/* the vm process shares our report page (seccomp_filter.h) */
 		if (conf->backend == BACKEND_MICROVM && WIFSIGNALED(st) &&
 		    WTERMSIG(st) == SIGSYS && protocol_error[0] == '\0') {
 			int	 nr = sandbox_reported();

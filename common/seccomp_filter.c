@@ -18,7 +18,7 @@
 #include <netinet/in.h>
 
 #include "log.h"
-#include "sandbox.h"
+#include "seccomp_filter.h"
 
 static volatile int32_t	*report_slot;
 

@@ -4,8 +4,8 @@
  * number in a page it shares with its parent and dies of SIGSYS, and
  * the parent logs the syscall by name (proc_reap()).
  */
-#ifndef LENS_SANDBOX_H
-#define LENS_SANDBOX_H
+#ifndef LENS_SECCOMP_FILTER_H
+#define LENS_SECCOMP_FILTER_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -21,7 +21,7 @@
 #include <sys/syscall.h>
 
 #include "log.h"
-#include "sandbox.h"
+#include "seccomp_filter.h"
 #include "vm.h"
 
 #define N(a)	(sizeof(a) / sizeof((a)[0]))
