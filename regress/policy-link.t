@@ -29,8 +29,11 @@ ok $? "lensauditd has no policy_ or yaml_ symbols ($(tr '\n' ' ' <"$T/bad"))"
 ! ldd "$OBJ/lensauditd" | grep -i yaml
 ok $? "lensauditd is not linked with libyaml"
 
-callers=$(cd "$OBJ/o/lensvmm" && for o in *.o; do
-	nm "$o" | grep -qE ' U (policy_parse|policy_load)$' && echo "$o"
+# the objects of lensvmm's sources of this tree (not stale ones)
+src=$(cd "$(dirname "$0")/.." && pwd)
+callers=$(for c in "$src"/lensvmm/*.c; do
+	o=$OBJ/o/lensvmm/$(basename "$c" .c).o
+	nm "$o" | grep -qE ' U (policy_parse|policy_load)$' && basename "$o"
 done)
 [ "$callers" = policy.o ]
 ok $? "in lensvmm only the policy process calls the YAML parser (${callers:-none})"
