@@ -9,7 +9,7 @@
 . "$(dirname "$0")/daemon.sh"
 vmm_require
 
-tap_plan 18
+tap_plan 20
 tmpdir_setup
 vmm_setup
 R="--rootfs $ROOTFS --backend jail"	# the jail backend, named: quiet, and a jail on KVM hosts too
@@ -122,4 +122,18 @@ ok $? "a default that is a directory: exit $rc, $(cat "$T/err")"
 rmdir "$D"
 lctl run --rm $R -- true
 ok $? "the default removed: sandboxes start again"
+
+# a restart: the policy process parses a recovered sandbox's policy again
+id=$(lctl run -d --name pol-rec --policy "$T/p.yaml" $R -- sleep 600)
+vmm_stop
+vmm_start || { echo "Bail out! lensvmm did not restart"; exit 1; }
+sum=$(sha256sum "$T/p.yaml" | cut -c1-64)
+lctl inspect pol-rec >"$T/insp3" 2>&1
+grep -q "\"sha256\": \"$sum\"" "$T/insp3" && ! grep -q "$id: policy:" "$T/vmm.log"
+ok $? "after a restart: the recovered sandbox's policy, parsed again"
+lctl policy show pol-rec >"$T/shown3" 2>&1
+"$LENSCTL" policy show "$T/p.yaml" >"$T/shown3-file" 2>&1
+cmp -s "$T/shown3" "$T/shown3-file"
+ok $? "... policy show ID after the restart"
+lctl rm -f pol-rec >/dev/null
 tap_done
