@@ -157,9 +157,12 @@ policy_model_parse(const char *name, const char *text, size_t len,
 	close(p[0]);
 	if (timedout)
 		kill(pid, SIGKILL);
-	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+	while ((n = waitpid(pid, &st, 0)) == -1 && errno == EINTR)
 		;
-	if (timedout)
+	if (n == -1)
+		snprintf(err, errlen, "the policy process: waitpid: %s",
+		    strerror(errno));
+	else if (timedout)
 		snprintf(err, errlen, "the policy process took more than %d ms",
 		    POLICY_TIMEOUT_MS);
 	else if (WIFSIGNALED(st))
