@@ -111,19 +111,6 @@ client_request(struct imsg *im, void *arg)
 		imsgev_pause(&c->ch.iev, 1);
 }
 
-/* the wrong size or an unknown type: answered, dropped, read on */
-static int
-client_refused(struct imsg *im, void *arg)
-{
-	struct client	*c = arg;
-	char		 msg[CRED_ERR_SIZE];
-
-	snprintf(msg, sizeof(msg), "bad request %#x (%zu bytes): unknown "
-	    "type, a wrong size or a descriptor", im->hdr.type, im->datalen);
-	client_error(c, im->hdr.type, msg);
-	return 1;
-}
-
 static const struct proc_msg client_msgs[] = {
 	PROC_MSG(IMSG_CRED_CA_CREATE, sizeof(struct cred_sandbox),
 	    client_request),
@@ -133,6 +120,31 @@ static const struct proc_msg client_msgs[] = {
 	PROC_MSG(IMSG_CRED_LEAF_REQ, sizeof(struct cred_leaf_req),
 	    client_request),
 };
+
+/* the wrong size or an unknown type: answered, dropped, read on */
+static int
+client_refused(struct imsg *im, void *arg)
+{
+	struct client	*c = arg;
+	char		 msg[CRED_ERR_SIZE];
+	size_t		 i, n = sizeof(client_msgs) / sizeof(client_msgs[0]);
+
+	for (i = 0; i < n && client_msgs[i].type != im->hdr.type; i++)
+		;
+	if (i == n)
+		snprintf(msg, sizeof(msg), "bad request %#x (%zu bytes): "
+		    "unknown type", im->hdr.type, im->datalen);
+	else if (im->fd != -1)
+		snprintf(msg, sizeof(msg), "bad request %#x (%zu bytes): a "
+		    "descriptor it does not carry", im->hdr.type, im->datalen);
+	else
+		snprintf(msg, sizeof(msg), "bad request %#x (%zu bytes): its "
+		    "size is %zu", im->hdr.type, im->datalen,
+		    client_msgs[i].min);
+	client_error(c, im->hdr.type, msg);
+	return 1;
+}
+
 
 static int
 allowed_uid(uid_t uid)
