@@ -70,7 +70,8 @@ put_file(const char *path, const void *data, size_t len, mode_t mode)
 	}
 }
 
-/* one answer; 0 ok, 1 error reply, -1 closed */
+/* one answer; 0 ok, 1 error reply, -1 closed; quiet 1 prints only
+ * errors, 2 nothing */
 static int
 answer(struct imsgbuf *ib, const char *out1, const char *out2, int quiet)
 {
@@ -101,7 +102,7 @@ answer(struct imsgbuf *ib, const char *out1, const char *out2, int quiet)
 			printf("bad CA reply\n");
 			exit(1);
 		}
-		if (!quiet)
+		if (quiet == 0)
 			printf("ca %s %.64s %lld\n", ca.created ? "created" :
 			    "existing", ca.sandbox, (long long)ca.notafter);
 		if (out1 != NULL)
@@ -115,7 +116,7 @@ answer(struct imsgbuf *ib, const char *out1, const char *out2, int quiet)
 			printf("bad LEAF reply\n");
 			exit(1);
 		}
-		if (!quiet)
+		if (quiet == 0)
 			printf("leaf %.64s %lld\n", lf.sandbox,
 			    (long long)lf.notafter);
 		if (out1 != NULL)
@@ -136,7 +137,8 @@ answer(struct imsgbuf *ib, const char *out1, const char *out2, int quiet)
 		}
 		memcpy(&e, im.data, sizeof(e));
 		e.msg[sizeof(e.msg) - 1] = '\0';
-		printf("error %#x %s\n", e.request, e.msg);
+		if (quiet < 2)
+			printf("error %#x %s\n", e.request, e.msg);
 		rc = 1;
 		break;
 	default:
@@ -305,13 +307,12 @@ main(int argc, char *argv[])
 		for (i = 0; i < n; i++)
 			leaf_req(fd, argv[3], argv[4]);
 		for (i = 0; i < n; i++) {
-			if ((rc = answer(&ib, NULL, NULL, 1)) == 0)
+			if ((rc = answer(&ib, NULL, NULL, first ? 1 : 2)) == 0)
 				nok++;
 			else if (rc == -1)
 				break;
-			else if (!first)
-				continue;
-			first = 0;
+			else
+				first = 0;
 		}
 		printf("%ld ok\n", nok);
 		rc = nok == n ? 0 : 1;
