@@ -184,6 +184,8 @@ hexval(int c)
 	return -1;
 }
 
+#define CHUNK	(1024 * 1024)
+
 static int
 memscan(const char *pid, const char *hex)
 {
@@ -213,22 +215,30 @@ memscan(const char *pid, const char *hex)
 		perror(path);
 		return 1;
 	}
+	if ((buf = malloc(CHUNK + sizeof(needle))) == NULL)
+		return 1;
 	while (fgets(line, sizeof(line), maps) != NULL) {
 		if (sscanf(line, "%lx-%lx", &lo, &hi) != 2 ||
 		    strstr(line, "[vvar") != NULL ||
 		    strstr(line, "[vsyscall]") != NULL)
 			continue;
-		size = hi - lo;
-		if ((buf = malloc(size)) == NULL)
+		/* a sanitizer's shadow reservations (terabytes) hold no key */
+		if (hi - lo > (1UL << 30))
 			continue;
-		/* every mapping, PROT_NONE ones too (sodium_malloc's) */
-		n = pread(fd, buf, size, (off_t)lo);
-		for (i = 0; n >= (ssize_t)nlen && i <= (size_t)n - nlen; i++)
-			if (buf[i] == needle[0] &&
-			    memcmp(buf + i, needle, nlen) == 0)
-				found++;
-		free(buf);
+		/* every mapping, PROT_NONE ones too (sodium_malloc's), in
+		 * chunks that overlap by the needle's length */
+		for (; lo < hi; lo += CHUNK) {
+			size = hi - lo < CHUNK + nlen - 1 ? hi - lo :
+			    CHUNK + nlen - 1;
+			n = pread(fd, buf, size, (off_t)lo);
+			for (i = 0; n >= (ssize_t)nlen &&
+			    i <= (size_t)n - nlen && i < CHUNK; i++)
+				if (buf[i] == needle[0] &&
+				    memcmp(buf + i, needle, nlen) == 0)
+					found++;
+		}
 	}
+	free(buf);
 	fclose(maps);
 	close(fd);
 	printf("%ld\n", found);
@@ -259,15 +269,18 @@ cakey(const char *keyfile, const char *cafile)
 		return 1;
 	}
 	close(fd);
-	if ((plain = malloc(n)) == NULL ||
-	    crypto_secretbox_open_easy(plain, file + hdr, n - hdr, file + 8,
+	if ((plain = malloc(n)) == NULL)
+		return 1;
+	if (crypto_secretbox_open_easy(plain, file + hdr, n - hdr, file + 8,
 	    key) != 0) {
 		fprintf(stderr, "credpeer: %s: does not open\n", cafile);
+		free(plain);
 		return 1;
 	}
 	for (i = 0; i < 32; i++)
 		printf("%02x", plain[CRED_SANDBOX_SIZE + i]);
 	printf("\n");
+	free(plain);
 	return 0;
 }
 
