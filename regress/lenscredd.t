@@ -192,7 +192,8 @@ ok $? "a 64 KiB LEAF: refused ($out)"
 out=$(cp_ badframe)
 [ "$out" = closed ]
 ok $? "a malformed frame ends that connection ($out)"
-grep -q 'listener.*client [0-9]* (uid 0, pid [0-9]*): bad message 0x43000002 (71 bytes): its size is 72' "$T/credd.log"
+# (the listener's log goes through the parent: wait for it)
+wait_until 5 grep -q 'listener.*client [0-9]* (uid 0, pid [0-9]*): bad message 0x43000002 (71 bytes): its size is 72' "$T/credd.log"
 ok $? "the listener logs peer, type and size"
 cp_ get sb1 >/dev/null && kill -0 "$CREDD_PID"
 ok $? "lenscredd serves on"
@@ -218,7 +219,7 @@ ok $? "uid nobody with primary group lens is refused ($out)"
 out=$(as _lenscred _lenscred '' "$CP" "$S" get sb1 2>&1)
 [ "$out" = closed ]
 ok $? "lenscredd's own user _lenscred is refused too ($out)"
-grep -q "refused connection from uid $(id -u nobody) gid $(getent group lens | cut -d: -f3) (pid [0-9]*): not root or a user lenscredd serves" "$T/credd.log"
+wait_until 5 grep -q "refused connection from uid $(id -u nobody) gid $(getent group lens | cut -d: -f3) (pid [0-9]*): not root or a user lenscredd serves" "$T/credd.log"
 ok $? "the refusal is logged with uid, gid and pid"
 
 # ---- destroy
