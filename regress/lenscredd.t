@@ -338,8 +338,12 @@ for how in short long; do
 	CREDD_PID=$!
 	wait_until 20 grep -q 'vault.*ready:' "$T/credd.log"
 	out=$(cp_ leaf sb2 api.example.test)
+	# bounded: a vault that took the message serves on
+	( sleep 10; kill -TERM "$CREDD_PID" 2>/dev/null ) &
+	guard=$!
 	wait "$CREDD_PID"
 	rc=$?
+	kill "$guard" 2>/dev/null
 	CREDD_PID=
 	[ "$rc" -eq 1 ] &&
 	    grep -q "vault.*listener: bad message 0x43000004 ([0-9]* bytes): its size is 328" "$T/credd.log"
@@ -351,7 +355,8 @@ done
 # ---- seccomp: the vault has no socket or connect
 for call in socket-unix connect; do
 	: >"$T/credd.log"
-	LENS_REGRESS_SIGSYS=vault:$call "$CREDD" -d -D "$C" -s "$S" \
+	# bounded: a vault that survives the call serves on
+	LENS_REGRESS_SIGSYS=vault:$call timeout 20 "$CREDD" -d -D "$C" -s "$S" \
 	    >>"$T/credd.log" 2>&1
 	rc=$?
 	sc=${call%-unix}
