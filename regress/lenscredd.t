@@ -22,7 +22,7 @@ for b in "$CREDD" "$CP"; do
 done
 command -v openssl >/dev/null || { echo "1..0 # SKIP no openssl"; exit 0; }
 
-tap_plan 74
+tap_plan 76
 tmpdir_setup
 chmod 0755 "$T"
 at_exit 'credd_stop; [ -n "${SRV:-}" ] && kill $SRV 2>/dev/null'
@@ -364,4 +364,16 @@ for call in socket-unix connect; do
 	    grep -q "vault (pid [0-9]*) killed by SIGSYS: forbidden syscall $sc " "$T/credd.log"
 	ok $? "vault tries $sc: killed by SIGSYS, named, lenscredd exits 1 (exit $rc)"
 done
+
+# ---- at most 256 sandboxes have a CA
+credd_start -D "$T/many" || { echo "Bail out! lenscredd did not start"; exit 1; }
+out=$(cp_ creates m 260 | tr '\n' '|')
+[ "$out" = "error 0x43000001 sandbox m257: 256 sandboxes have a CA, the most lenscredd keeps|256 ok|" ] &&
+    [ "$(ls "$T/many/ca" | wc -l)" -eq 256 ]
+ok $? "the 257th CA is refused, 256 sealed ($out)"
+cp_ destroy m1 >/dev/null
+out=$(cp_ create m300)
+echo "$out" | grep -q '^ca created m300 '
+ok $? "a destroyed CA frees its slot ($out)"
+credd_stop
 tap_done

@@ -9,6 +9,8 @@
  *   credpeer SOCKET leaf SANDBOX NAME [CHAIN.pem KEY.pem]
  *   credpeer SOCKET leaves SANDBOX NAME N	N leaves on one connection;
  *					"N ok" and the first error
+ *   credpeer SOCKET creates PREFIX N	CA_CREATE PREFIX1..PREFIXN on one
+ *					connection; "N ok" and the first error
  *   credpeer SOCKET raw TYPE SIZE SANDBOX	a request of any type and
  *					size, then CA_GET SANDBOX on the same
  *					connection
@@ -319,6 +321,24 @@ main(int argc, char *argv[])
 		n = strtol(argv[5], NULL, 10);
 		for (i = 0; i < n; i++)
 			leaf_req(fd, argv[3], argv[4]);
+		for (i = 0; i < n; i++) {
+			if ((rc = answer(&ib, NULL, NULL, first ? 1 : 2)) == 0)
+				nok++;
+			else if (rc == -1)
+				break;
+			else
+				first = 0;
+		}
+		printf("%ld ok\n", nok);
+		rc = nok == n ? 0 : 1;
+	} else if (strcmp(op, "creates") == 0 && argc == 5) {
+		char	 sb[CRED_SANDBOX_SIZE];
+
+		n = strtol(argv[4], NULL, 10);
+		for (i = 0; i < n; i++) {
+			snprintf(sb, sizeof(sb), "%s%ld", argv[3], i + 1);
+			sandbox_req(fd, IMSG_CRED_CA_CREATE, sb);
+		}
 		for (i = 0; i < n; i++) {
 			if ((rc = answer(&ib, NULL, NULL, first ? 1 : 2)) == 0)
 				nok++;
