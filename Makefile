@@ -33,19 +33,22 @@ OBJ	?= obj
 SANFLAGS =
 endif
 
-# each program links only the libraries it uses; libssl only for the
-# unit test that makes real ClientHellos (regress/unit/peek.c)
+# each program links only the libraries it uses: libcrypto for
+# lenscredd's sandbox CAs; libssl only for the tests (real ClientHellos
+# in regress/unit/peek.c, TLS clients in the test tools)
 BASE_PKGS = libseccomp libcap libsodium libevent jansson libbsd-overlay
 AUDITD_PKGS = $(BASE_PKGS)
 LENSCTL_PKGS = libsodium jansson libbsd-overlay yaml-0.1
 VMM_PKGS = $(BASE_PKGS) yaml-0.1
 NETD_PKGS = $(BASE_PKGS) yaml-0.1 libnftnl libmnl
+CRED_PKGS = $(BASE_PKGS) libcrypto
 TEST_PKGS = $(NETD_PKGS) libssl libcrypto
 PKGCFLAGS := $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
 AUDITD_LIBS  := $(shell pkg-config --libs $(AUDITD_PKGS) 2>/dev/null)
 LENSCTL_LIBS := $(shell pkg-config --libs $(LENSCTL_PKGS) 2>/dev/null)
 VMM_LIBS     := $(shell pkg-config --libs $(VMM_PKGS) 2>/dev/null)
 NETD_LIBS    := $(shell pkg-config --libs $(NETD_PKGS) 2>/dev/null)
+CRED_LIBS    := $(shell pkg-config --libs $(CRED_PKGS) 2>/dev/null)
 TEST_LIBS    := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 
 CFLAGS	?= -O2 -g
@@ -75,6 +78,7 @@ DEBS	 = make gcc clang libclang-rt-14-dev pkg-config perl mandoc \
 COMMON_SRCS = $(sort $(wildcard common/*.c))
 AUDITD_SRCS = lensauditd/lensauditd.c lensauditd/listener.c \
 	   lensauditd/writer.c lensauditd/chain.c
+CRED_SRCS = $(sort $(wildcard lenscredd/*.c))
 LENSCTL_SRCS = $(sort $(wildcard lensctl/*.c)) lensauditd/chain.c
 
 VMM_SRCS     = $(sort $(wildcard lensvmm/*.c lensvmm/vm/*.c))
@@ -89,15 +93,17 @@ NETD_LIBOBJS = $(filter-out %/lensnetd.o,$(NETD_OBJS))
 # the microVM monitor (lensvmm/vm/*.c) without lensvmm's main, for vmrun
 VMM_LIBOBJS  = $(filter $(OBJ)/o/lensvmm/vm/%.o,$(VMM_OBJS))
 AUDITD_OBJS  = $(AUDITD_SRCS:%.c=$(OBJ)/o/%.o)
+CRED_OBJS    = $(CRED_SRCS:%.c=$(OBJ)/o/%.o)
 LENSCTL_OBJS = $(LENSCTL_SRCS:%.c=$(OBJ)/o/%.o)
 # the regress build: same sources with the test-only hooks (-DREGRESS)
 AUDITD_ROBJS = $(AUDITD_SRCS:%.c=$(OBJ)/r/%.o)
+CRED_ROBJS   = $(CRED_SRCS:%.c=$(OBJ)/r/%.o)
 # common's objects with the hooks (LENS_REGRESS_SIGSYS in
-# common/seccomp_filter.c), for the regress builds of the three daemons
+# common/seccomp_filter.c), for the regress builds of the daemons
 COMMON_ROBJS = $(COMMON_SRCS:%.c=$(OBJ)/r/%.o)
 
 PROGS	 = $(OBJ)/lensauditd $(OBJ)/lensctl $(OBJ)/lensvmm $(OBJ)/lensnetd \
-	   $(OBJ)/lens-init
+	   $(OBJ)/lens-init $(OBJ)/lenscredd
 MANS	 = $(wildcard man/*.[1-9])
 
 UNIT_SRCS = $(sort $(wildcard regress/unit/*.c))
@@ -133,6 +139,9 @@ $(OBJ)/r/%.o: %.c
 # every program: its objects, what it uses of libcommon.a, its libraries
 $(OBJ)/lensauditd: $(AUDITD_OBJS) $(OBJ)/libcommon.a
 	$(CC) $(ALLLDFLAGS) -o $@ $^ $(AUDITD_LIBS) $(LDLIBS)
+
+$(OBJ)/lenscredd: $(CRED_OBJS) $(OBJ)/libcommon.a
+	$(CC) $(ALLLDFLAGS) -o $@ $^ $(CRED_LIBS) $(LDLIBS)
 
 $(OBJ)/lensctl: $(LENSCTL_OBJS) $(OBJ)/libcommon.a
 	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LENSCTL_LIBS) $(LDLIBS)
@@ -194,6 +203,10 @@ $(OBJ)/regress/lensauditd: $(AUDITD_ROBJS) $(OBJ)/libcommon-r.a
 	@mkdir -p $(@D)
 	$(CC) $(ALLLDFLAGS) -o $@ $^ $(AUDITD_LIBS) $(LDLIBS)
 
+$(OBJ)/regress/lenscredd: $(CRED_ROBJS) $(OBJ)/libcommon-r.a
+	@mkdir -p $(@D)
+	$(CC) $(ALLLDFLAGS) -o $@ $^ $(CRED_LIBS) $(LDLIBS)
+
 $(OBJ)/regress/lensnetd: $(NETD_OBJS) $(OBJ)/libcommon-r.a
 	@mkdir -p $(@D)
 	$(CC) $(ALLLDFLAGS) -o $@ $^ $(NETD_LIBS) $(LDLIBS)
@@ -241,6 +254,7 @@ $(OBJ)/regress/lensnetd-routes: $(OBJ)/o/lensnetd/lensnetd.o \
 	    regress/netd/routes.c $(filter %.o %.a,$^) $(NETD_LIBS) $(LDLIBS)
 
 regress-bins: all $(OBJ)/regress/lensauditd $(OBJ)/regress/lensnetd \
+	    $(OBJ)/regress/lenscredd \
 	    $(OBJ)/regress/lensvmm $(UNIT_BINS) $(TOOL_BINS) \
 	    $(FUZZ_BINS) $(OBJ)/testguest.bin $(OBJ)/regress/lensnetd-routes
 
@@ -290,6 +304,7 @@ install: all $(if $(DESTDIR),,users)
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 0555 $(OBJ)/lensauditd $(DESTDIR)$(SBINDIR)/lensauditd
 	install -m 0555 $(OBJ)/lensctl $(DESTDIR)$(BINDIR)/lensctl
+	install -m 0555 $(OBJ)/lenscredd $(DESTDIR)$(SBINDIR)/lenscredd
 	[ ! -x $(OBJ)/lensvmm ] || \
 	    install -m 0555 $(OBJ)/lensvmm $(DESTDIR)$(SBINDIR)/lensvmm
 	[ ! -x $(OBJ)/lensnetd ] || \
@@ -305,6 +320,8 @@ install: all $(if $(DESTDIR),,users)
 	[ ! -x $(OBJ)/lensnetd ] || sed 's,/usr/local,$(PREFIX),g' \
 	    etc/lensnetd.service \
 	    >$(DESTDIR)$(PREFIX)/lib/systemd/system/lensnetd.service
+	sed 's,/usr/local,$(PREFIX),g' etc/lenscredd.service \
+	    >$(DESTDIR)$(PREFIX)/lib/systemd/system/lenscredd.service
 	install -d $(DESTDIR)/etc/lens
 	[ -e $(DESTDIR)/etc/lens/lns-policy.yaml ] || install -m 0644 \
 	    etc/policy-examples/minimal.yaml $(DESTDIR)/etc/lens/lns-policy.yaml

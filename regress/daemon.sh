@@ -199,3 +199,46 @@ netd_kill9() {
 	wait "$NETD_PID" 2>/dev/null
 	NETD_PID=
 }
+
+# ---- lenscredd (the sandbox CAs)
+CREDD=${CREDD:-$OBJ/lenscredd}
+
+_credd_ready_count() {
+	[ -f "$T/credd.log" ] || { echo 0; return; }
+	grep -c 'vault.*ready:' "$T/credd.log"
+}
+
+# credd_start [lenscredd flags]: lenscredd on $T/cred.sock with its
+# state in $T/cred, logging to $T/credd.log; waits until the vault
+# says it is ready; 1 (and its log) if it does not
+credd_start() {
+	_before=$(_credd_ready_count)
+	"$CREDD" -d -D "$T/cred" -s "$T/cred.sock" "$@" >>"$T/credd.log" 2>&1 &
+	CREDD_PID=$!
+	if ! wait_until 20 sh -c \
+	    "[ \$(grep -c 'vault.*ready:' '$T/credd.log') -gt $_before ]"; then
+		echo "# lenscredd did not become ready; its log:" >&2
+		sed 's/^/#   /' "$T/credd.log" | tail -n 20 >&2
+		return 1
+	fi
+}
+
+# the pid of a child role of the running lenscredd
+credd_child() {
+	pgrep -P "$CREDD_PID" -f "lenscredd: $1" | head -n 1
+}
+
+credd_stop() {
+	[ -n "${CREDD_PID:-}" ] || return 0
+	kill -TERM "$CREDD_PID" 2>/dev/null
+	wait "$CREDD_PID" 2>/dev/null
+	_rc=$?
+	CREDD_PID=
+	return $_rc
+}
+
+credd_kill9() {
+	kill -KILL "$CREDD_PID" 2>/dev/null
+	wait "$CREDD_PID" 2>/dev/null
+	CREDD_PID=
+}
