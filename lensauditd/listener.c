@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "canonjson.h"
-#include "chain.h"
+#include "chainwrite.h"
 #include "imsgev.h"
 #include "lensauditd.h"
 #include "log.h"
