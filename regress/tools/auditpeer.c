@@ -7,7 +7,12 @@
  *   auditpeer SOCKET SCENARIO [SOURCE [TYPE]]
  *
  * Scenario "typed" sends HELLO and one APPEND (id 5) of type TYPE,
- * e.g. a forged audit.checkpoint.
+ * e.g. a forged audit.checkpoint.  "hello-short", "hello-long",
+ * "append-short" and "append-long" send a HELLO or an APPEND one byte
+ * below or above the sizes lensauditd accepts, otherwise well-formed.
+ * "held" sends HELLO, prints the WELCOME, waits for end of file on its
+ * standard input, then sends one good APPEND (id 2000000): a client
+ * that stays connected while others misbehave.
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -86,6 +91,57 @@ append(int fd, uint64_t id, const char *sandbox, const char *type,
 	msg(fd, IMSG_AUDIT_APPEND, buf, sizeof(a) + dlen);
 }
 
+/* an APPEND of id 5 whose details are a JSON object of dlen bytes */
+static void
+append_sized(int fd, size_t dlen)
+{
+	static uint8_t		 buf[sizeof(struct audit_append) +
+				    AUDIT_DETAILS_MAX + 1];
+	struct audit_append	 a;
+	uint8_t			*d = buf + sizeof(a);
+
+	if (dlen < 1 || dlen > AUDIT_DETAILS_MAX + 1)
+		abort();
+	memset(&a, 0, sizeof(a));
+	a.id = 5;
+	strlcpy(a.type, "test.sized", sizeof(a.type));
+	memcpy(buf, &a, sizeof(a));
+	/* "{" alone, or {"p":"xxx..."} */
+	memset(d, 'x', dlen);
+	d[0] = '{';
+	if (dlen >= 8) {
+		memcpy(d, "{\"p\":\"", 6);
+		memcpy(d + dlen - 2, "\"}", 2);
+	}
+	msg(fd, IMSG_AUDIT_APPEND, buf, sizeof(a) + dlen);
+}
+
+/* print answers until the first one (or the daemon closes) */
+static int
+first_answer(int fd)
+{
+	struct imsgbuf	 ib;
+	struct imsg	 im;
+	ssize_t		 n;
+	uint64_t	 v;
+
+	imsg_init(&ib, fd);
+	for (;;) {
+		if ((n = imsg_read(&ib)) == 0 || (n == -1 && errno != EAGAIN)) {
+			printf("closed\n");
+			return -1;
+		}
+		if (imsg_get(&ib, &im) == 1) {
+			memcpy(&v, im.data, im.datalen >= 8 ? 8 : 0);
+			printf("%s %llu\n", im.hdr.type == IMSG_AUDIT_WELCOME ?
+			    "welcome" : "answer", (unsigned long long)v);
+			imsg_free(&im);
+			fflush(stdout);
+			return 0;
+		}
+	}
+}
+
 /* print every answer until the daemon closes or goes quiet for 1.5 s */
 static void
 answers(int fd)
@@ -156,6 +212,36 @@ main(int argc, char *argv[])
 		raw(fd, IMSG_AUDIT_HELLO, IMSG_HDRSZ, 0x8000, 0, NULL, 0);
 	} else if (strcmp(sc, "fd-flag-no-fd") == 0) {
 		raw(fd, IMSG_AUDIT_HELLO, IMSG_HDRSZ, IMSG_F_FD, 0, NULL, 0);
+	} else if (strcmp(sc, "hello-short") == 0 ||
+	    strcmp(sc, "hello-long") == 0) {
+		struct audit_hello	 h;
+		uint8_t			 hb[sizeof(h) + 1];
+
+		memset(hb, 0, sizeof(hb));
+		memset(&h, 0, sizeof(h));
+		h.version = AUDIT_PROTO_VERSION;
+		strlcpy(h.source, source, sizeof(h.source));
+		memcpy(hb, &h, sizeof(h));
+		msg(fd, IMSG_AUDIT_HELLO, hb,
+		    strcmp(sc, "hello-short") == 0 ? sizeof(h) - 1 :
+		    sizeof(h) + 1);
+	} else if (strcmp(sc, "append-short") == 0) {
+		hello(fd, source, AUDIT_PROTO_VERSION);
+		if (first_answer(fd) == -1)
+			return 1;
+		append_sized(fd, 1);
+	} else if (strcmp(sc, "append-long") == 0) {
+		hello(fd, source, AUDIT_PROTO_VERSION);
+		if (first_answer(fd) == -1)
+			return 1;
+		append_sized(fd, AUDIT_DETAILS_MAX + 1);
+	} else if (strcmp(sc, "held") == 0) {
+		hello(fd, source, AUDIT_PROTO_VERSION);
+		if (first_answer(fd) == -1)
+			return 1;
+		while (read(STDIN_FILENO, big, sizeof(big)) > 0)
+			;
+		append(fd, 2000000, "sb-1", "test.held", "{}");
 	} else if (strcmp(sc, "hello-size") == 0) {
 		msg(fd, IMSG_AUDIT_HELLO, "lensvmm", 7);
 	} else if (strcmp(sc, "bad-version") == 0) {
