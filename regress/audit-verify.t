@@ -11,12 +11,7 @@ MKAUDITLOG=${MKAUDITLOG:-$OBJ/regress/tools/mkauditlog}
 tap_plan 47
 tmpdir_setup
 
-for b in "$LENSCTL" "$MKAUDITLOG"; do
-	if [ ! -f "$b" ] || [ ! -x "$b" ]; then
-		echo "Bail out! $b is not built"
-		exit 1
-	fi
-done
+require_built "$LENSCTL" "$MKAUDITLOG"
 
 L=lens-audit.000001.log
 

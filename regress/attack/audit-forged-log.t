@@ -14,9 +14,7 @@ MKAUDITLOG=${MKAUDITLOG:-$OBJ/regress/tools/mkauditlog}
 
 tap_plan 8
 tmpdir_setup
-for b in "$LENSCTL" "$MKAUDITLOG"; do
-	[ -x "$b" ] || { echo "Bail out! $b is not built"; exit 1; }
-done
+require_built "$LENSCTL" "$MKAUDITLOG"
 
 # run ARGS: lensctl; sets $rc, $T/out, $T/err
 run() {
