@@ -4,9 +4,7 @@
 # Every verify failure is checked for the exact record and reason.
 
 . "$(dirname "$0")/lib.sh"
-
-LENSCTL=${LENSCTL:-$OBJ/lensctl}
-MKAUDITLOG=${MKAUDITLOG:-$OBJ/regress/tools/mkauditlog}
+. "$(dirname "$0")/daemon.sh"
 
 tap_plan 47
 tmpdir_setup

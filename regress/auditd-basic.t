@@ -18,7 +18,6 @@ at_exit 'auditd_stop; try_stop'
 # other users (nobody, _lensnet) must reach the socket inside $T
 chmod 0711 "$T"
 
-MKAUDITLOG=$TOOLS/mkauditlog
 require_built "$AUDITD" "$LENSCTL" "$TOOLS/auditstream" "$TOOLS/auditpeer" \
     "$MKAUDITLOG"
 

@@ -5,6 +5,7 @@
 AUDITD=${AUDITD:-$OBJ/lensauditd}
 LENSCTL=${LENSCTL:-$OBJ/lensctl}
 TOOLS=$OBJ/regress/tools
+MKAUDITLOG=${MKAUDITLOG:-$TOOLS/mkauditlog}
 
 # wait_until SECONDS CMD...: poll every 50 ms until CMD succeeds
 wait_until() {
@@ -163,14 +164,17 @@ rootfs_setup() {
 	export ROOTFS
 }
 
-# vmm_setup: the usual start of a sandbox test after tap_plan and
-# tmpdir_setup: $ROOTFS built, lensauditd and lensvmm running, both
-# stopped at exit; bails out if they do not start
+# vmm_setup [lensvmm flags]: the usual start of a sandbox test after
+# tap_plan and tmpdir_setup: $ROOTFS built, lensauditd and lensvmm
+# running, both stopped at exit; bails out if they do not start.  $R:
+# lensctl run's options for a sandbox of $ROOTFS on the jail backend
+# (named: quiet, and a jail on KVM hosts too)
 vmm_setup() {
 	chmod 0755 "$T"		# lensvmm's unprivileged processes use it
 	at_exit 'vmm_stop; auditd_stop'
 	rootfs_setup || { echo "Bail out! cannot build the test rootfs"; exit 1; }
 	vmm_start "$@" || { echo "Bail out! lensvmm did not start"; exit 1; }
+	R="--rootfs $ROOTFS --backend jail"
 }
 
 # netrootfs_setup: $NR, the rootfs with network clients (curl, dig,

@@ -8,9 +8,7 @@
 # (/etc/lens/audit.pub or --pubkey), print its fingerprint, and fail
 # naming the fingerprints when the key beside the log is another one.
 . "$(dirname "$0")/../lib.sh"
-
-LENSCTL=${LENSCTL:-$OBJ/lensctl}
-MKAUDITLOG=${MKAUDITLOG:-$OBJ/regress/tools/mkauditlog}
+. "$(dirname "$0")/../daemon.sh"
 
 tap_plan 8
 tmpdir_setup

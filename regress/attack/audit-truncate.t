@@ -15,7 +15,6 @@ auditd_require
 tap_plan 17
 tmpdir_setup
 at_exit 'auditd_stop'
-MKAUDITLOG=$TOOLS/mkauditlog
 require_built "$AUDITD" "$LENSCTL" "$TOOLS/auditstream" "$MKAUDITLOG"
 A=$T/audit
 L1=lens-audit.000001.log
