@@ -266,31 +266,23 @@ append(struct client *c, struct imsg *im)
 	return NULL;
 }
 
+/* what hello() or append() refuses ends the client's channel */
 static void
-client_hello(struct imsg *im, void *arg)
+client_msg(struct imsg *im, void *arg)
 {
 	struct client	*c = arg;
 	const char	*why;
 
-	if ((why = hello(c, im)) != NULL)
-		proc_chan_fail(&c->ch, why);
-}
-
-static void
-client_append(struct imsg *im, void *arg)
-{
-	struct client	*c = arg;
-	const char	*why;
-
-	if ((why = append(c, im)) != NULL)
+	why = im->hdr.type == IMSG_AUDIT_HELLO ? hello(c, im) : append(c, im);
+	if (why != NULL)
 		proc_chan_fail(&c->ch, why);
 }
 
 /* a client is any member of the allowed uids: it may send anything */
 static const struct proc_msg client_msgs[] = {
-	PROC_MSG(IMSG_AUDIT_HELLO, sizeof(struct audit_hello), client_hello),
+	PROC_MSG(IMSG_AUDIT_HELLO, sizeof(struct audit_hello), client_msg),
 	PROC_MSGV(IMSG_AUDIT_APPEND, sizeof(struct audit_append) + 2,
-	    sizeof(struct audit_append) + AUDIT_DETAILS_MAX, client_append),
+	    sizeof(struct audit_append) + AUDIT_DETAILS_MAX, client_msg),
 };
 
 /*

@@ -116,35 +116,13 @@ append_sized(int fd, size_t dlen)
 	msg(fd, IMSG_AUDIT_APPEND, buf, sizeof(a) + dlen);
 }
 
-/* print answers until the first one (or the daemon closes) */
+/*
+ * Print every answer until the daemon closes or goes quiet for 1.5 s;
+ * with first, only the first one (waiting up to 10 s for it).  -1 if
+ * the daemon closed or said nothing.
+ */
 static int
-first_answer(int fd)
-{
-	struct imsgbuf	 ib;
-	struct imsg	 im;
-	ssize_t		 n;
-	uint64_t	 v;
-
-	imsg_init(&ib, fd);
-	for (;;) {
-		if ((n = imsg_read(&ib)) == 0 || (n == -1 && errno != EAGAIN)) {
-			printf("closed\n");
-			return -1;
-		}
-		if (imsg_get(&ib, &im) == 1) {
-			memcpy(&v, im.data, im.datalen >= 8 ? 8 : 0);
-			printf("%s %llu\n", im.hdr.type == IMSG_AUDIT_WELCOME ?
-			    "welcome" : "answer", (unsigned long long)v);
-			imsg_free(&im);
-			fflush(stdout);
-			return 0;
-		}
-	}
-}
-
-/* print every answer until the daemon closes or goes quiet for 1.5 s */
-static void
-answers(int fd)
+answers(int fd, int first)
 {
 	struct imsgbuf	 ib;
 	struct imsg	 im;
@@ -154,13 +132,13 @@ answers(int fd)
 
 	imsg_init(&ib, fd);
 	for (;;) {
-		if (poll(&pfd, 1, 1500) <= 0) {
+		if (poll(&pfd, 1, first ? 10000 : 1500) <= 0) {
 			printf("open\n");
-			return;
+			return first ? -1 : 0;
 		}
 		if ((n = imsg_read(&ib)) == 0 || (n == -1 && errno != EAGAIN)) {
 			printf("closed\n");
-			return;
+			return -1;
 		}
 		while (imsg_get(&ib, &im) == 1) {
 			memcpy(&v, im.data, im.datalen >= 8 ? 8 : 0);
@@ -171,6 +149,10 @@ answers(int fd)
 			else
 				printf("type %#x\n", im.hdr.type);
 			imsg_free(&im);
+			if (first) {
+				fflush(stdout);
+				return 0;
+			}
 		}
 		fflush(stdout);
 	}
@@ -227,17 +209,17 @@ main(int argc, char *argv[])
 		    sizeof(h) + 1);
 	} else if (strcmp(sc, "append-short") == 0) {
 		hello(fd, source, AUDIT_PROTO_VERSION);
-		if (first_answer(fd) == -1)
+		if (answers(fd, 1) == -1)
 			return 1;
 		append_sized(fd, 1);
 	} else if (strcmp(sc, "append-long") == 0) {
 		hello(fd, source, AUDIT_PROTO_VERSION);
-		if (first_answer(fd) == -1)
+		if (answers(fd, 1) == -1)
 			return 1;
 		append_sized(fd, AUDIT_DETAILS_MAX + 1);
 	} else if (strcmp(sc, "held") == 0) {
 		hello(fd, source, AUDIT_PROTO_VERSION);
-		if (first_answer(fd) == -1)
+		if (answers(fd, 1) == -1)
 			return 1;
 		while (read(STDIN_FILENO, big, sizeof(big)) > 0)
 			;
@@ -282,13 +264,13 @@ main(int argc, char *argv[])
 		hello(fd2, source, AUDIT_PROTO_VERSION);
 		usleep(200000);
 		hello(fd, source, AUDIT_PROTO_VERSION);
-		answers(fd);
+		(void)answers(fd, 0);
 		close(fd2);
 		return 0;
 	} else {
 		fprintf(stderr, "auditpeer: unknown scenario %s\n", sc);
 		return 2;
 	}
-	answers(fd);
+	(void)answers(fd, 0);
 	return 0;
 }
