@@ -9,6 +9,9 @@
 #	require_cmds curl dig		# skip the whole file unless found
 #	require_built "$OBJ/lensctl"	# bail out unless built
 #	log_if_failed NAME FILE [N]	# FILE (last N lines) if any failed
+#	deny_policy FILE <<EOF		# a policy: egress denied but for
+#	    http: ...			# the rules on stdin
+#	EOF
 #
 # $OBJ is where make put the binaries (default: obj beside regress/).
 
@@ -36,6 +39,18 @@ require_built() {
 		[ -f "$_b" ] && [ -x "$_b" ] ||
 		    { echo "Bail out! $_b is not built (make regress-bins)"; exit 1; }
 	done
+}
+
+# deny_policy FILE: write FILE, a policy (lns-policy.yaml(5)) whose
+# network egress is denied but for the rules on standard input: YAML
+# indented as egress's own keys ("    http:", "    tcp:"), optionally
+# followed by more top-level keys ("resources: ...")
+deny_policy() {
+	{
+		printf 'version: 1\nnetwork:\n  defaultVerdict: deny\n'
+		printf '  egress:\n'
+		cat
+	} >"$1"
 }
 
 tap_plan() {

@@ -19,11 +19,7 @@ cp "$NW_CA" "$T/ca.crt"
 chmod 0644 "$T/ca.crt"
 mkdir -p "$T/pki" && chmod 0755 "$T/pki"
 
-cat >"$T/policy.yaml" <<EOF
-version: 1
-network:
-  defaultVerdict: deny
-  egress:
+deny_policy "$T/policy.yaml" <<EOF
     http:
       - {match: ok.test, verdict: allow}
       - {match: other.test, verdict: allow}

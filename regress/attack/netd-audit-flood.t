@@ -23,11 +23,7 @@ netrootfs_setup
 mkdir -p "$NR/usr/local/bin"
 gcc -static -O1 -o "$NR/usr/local/bin/dnsflood" "$LENS_REGRESS/netd/dnsflood.c"
 ok $? "dnsflood built static into the rootfs"
-cat >"$T/policy.yaml" <<EOF
-version: 1
-network:
-  defaultVerdict: deny
-  egress:
+deny_policy "$T/policy.yaml" <<EOF
     http:
       - {match: ok.test, verdict: allow}
 EOF

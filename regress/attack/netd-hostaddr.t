@@ -35,11 +35,7 @@ ip -n "$NW_NS" addr add "$HA/32" dev lo ||
 _nw_bg busybox httpd -f -p "$HA:80" -h "$T/www-world"
 
 netrootfs_setup
-cat >"$T/policy.yaml" <<EOF
-version: 1
-network:
-  defaultVerdict: deny
-  egress:
+deny_policy "$T/policy.yaml" <<EOF
     http:
       - {match: hostaddr.test, verdict: allow}
 EOF
