@@ -76,10 +76,12 @@ DEBS	 = make gcc clang libclang-rt-14-dev pkg-config perl mandoc \
 # peers of lensnetd
 
 COMMON_SRCS = $(sort $(wildcard common/*.c))
-AUDITD_SRCS = lensauditd/lensauditd.c lensauditd/listener.c \
-	   lensauditd/writer.c lensauditd/chain.c
-CRED_SRCS = $(sort $(wildcard lenscredd/*.c))
-LENSCTL_SRCS = $(sort $(wildcard lensctl/*.c)) lensauditd/chain.c
+# each program compiles only its own directory; what two programs share
+# (the audit chain and its verifier for lensauditd and lensctl) is in
+# common/ and comes from libcommon.a
+AUDITD_SRCS  = $(sort $(wildcard lensauditd/*.c))
+CRED_SRCS    = $(sort $(wildcard lenscredd/*.c))
+LENSCTL_SRCS = $(sort $(wildcard lensctl/*.c))
 
 VMM_SRCS     = $(sort $(wildcard lensvmm/*.c lensvmm/vm/*.c))
 NETD_SRCS    = $(sort $(wildcard lensnetd/*.c))
@@ -112,7 +114,8 @@ TOOL_SRCS = $(sort $(wildcard regress/tools/*.c))
 TOOL_BINS = $(TOOL_SRCS:regress/tools/%.c=$(OBJ)/regress/tools/%)
 FUZZ_SRCS = $(sort $(wildcard regress/fuzz/*.c))
 FUZZ_BINS = $(FUZZ_SRCS:regress/fuzz/%.c=$(OBJ)/fuzz/%)
-FUZZ_LIBSRCS = common/log.c common/imsg.c common/canonjson.c lensauditd/chain.c \
+FUZZ_LIBSRCS = common/log.c common/imsg.c common/canonjson.c common/chain.c \
+	   common/verify.c lensauditd/chainwrite.c \
 	   lensvmm/guest/request.c lensvmm/guest/vmconf.c common/seccomp_filter.c \
 	   $(sort $(wildcard lensvmm/vm/*.c)) \
 	   common/policy.c common/grammar.c lensnetd/addr.c lensnetd/attach.c \
@@ -223,13 +226,13 @@ $(OBJ)/libcommon.a: $(COMMON_OBJS)
 # depfiles (-MMD) name every header and every source they #include
 # (regress/unit/diskimg.c includes lensvmm/diskimg.c), so an edit of
 # either rebuilds them (and only $< of the sources is compiled)
-$(OBJ)/regress/unit/%: regress/unit/%.c $(OBJ)/o/lensauditd/chain.o \
+$(OBJ)/regress/unit/%: regress/unit/%.c $(OBJ)/o/lensauditd/chainwrite.o \
 	    $(OBJ)/libnetd.a $(OBJ)/libvmm.a $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) $(DEPFLAGS) -Ilensauditd -Ilensnetd $(ALLLDFLAGS) \
 	    -o $@ $< $(filter %.o %.a,$^) $(TEST_LIBS) $(LDLIBS)
 
-$(OBJ)/regress/tools/%: regress/tools/%.c $(OBJ)/o/lensauditd/chain.o \
+$(OBJ)/regress/tools/%: regress/tools/%.c $(OBJ)/o/lensauditd/chainwrite.o \
 	    $(OBJ)/libnetd.a $(OBJ)/libvmm.a $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) $(DEPFLAGS) -Ilensauditd -Ilensnetd $(ALLLDFLAGS) \

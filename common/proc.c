@@ -401,6 +401,11 @@ proc_dispatch(int fd, short event, void *arg)
 				}
 				m->handler(&im, ch->arg);
 				imsg_free(&im);
+				/* the handler refused it: lost() may free ch */
+				if (ch->failed != NULL) {
+					proc_chan_lost(ch, ch->failed);
+					return;
+				}
 				/* the handler closed the channel */
 				if (ch->iev.ibuf.fd == -1)
 					return;
@@ -430,5 +435,13 @@ proc_chan_init(struct proc_chan *ch, int fd, const char *peer,
 	ch->msgs = msgs;
 	ch->nmsgs = nmsgs;
 	ch->arg = arg;
+	ch->failed = NULL;
 	imsgev_init(&ch->iev, fd, proc_dispatch, ch);
+}
+
+void
+proc_chan_fail(struct proc_chan *ch, const char *why)
+{
+	if (ch->failed == NULL)
+		ch->failed = why;
 }

@@ -68,11 +68,7 @@ ip netns exec $NI dnsmasq --no-resolv --no-hosts --addn-hosts="$T/hosts" \
     --local-ttl=300 --cache-size=0
 at_exit "[ -f $T/dnsmasq.pid ] && kill \$(cat $T/dnsmasq.pid) 2>/dev/null"
 
-cat >"$T/policy.yaml" <<'EOF'
-version: 1
-network:
-  defaultVerdict: deny
-  egress:
+deny_policy "$T/policy.yaml" <<'EOF'
     http:
       - match: ok.test
         verdict: allow

@@ -27,6 +27,13 @@
 #		and writes no record.  Before the fix APPEND carried no
 #		length of its own: a short or long one went on to the
 #		record's formatting, whose failure named none of them.
+#	lensauditd client -> listener, HELLO and APPEND (auditpeer, not a
+#		regress build: a client is any allowed user, e.g. a hostile
+#		member of an audit client's group): the listener names the
+#		client, type and size, ends that connection, writes nothing,
+#		and serves a client that stayed connected meanwhile.  Before
+#		the change (a loop of its own) it said "HELLO of the wrong
+#		size", naming neither type nor size.
 LENS_REGRESS=$(cd "$(dirname "$0")/.." && pwd)
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../daemon.sh"
@@ -37,7 +44,7 @@ for b in "$RVMM" "$RAUDITD" "$TOOLS/auditpeer"; do
 	[ -x "$b" ] || { echo "1..0 # SKIP $b not built (make regress-bins)"; exit 0; }
 done
 
-tap_plan 86
+tap_plan 95
 tmpdir_setup
 chmod 0755 "$T"
 
@@ -64,6 +71,53 @@ for c in 41100001:short 41100001:long 41100003:short 41100003:long; do
 	! grep -rqs 'regress.sizecheck' "$T/audit"
 	ok $? "lensauditd: listener's ${c#*:} 0x${c%%:*}: no record written"
 done
+
+# --- lensauditd: client -> listener
+rm -rf "$T/audit" "$T/audit.pub" "$T/audit.witness"
+auditd_start || { echo "Bail out! lensauditd did not start"; exit 1; }
+rm -f "$T/held.in"; mkfifo "$T/held.in"
+"$TOOLS/auditpeer" "$T/auditd.sock" held keeper <"$T/held.in" \
+    >"$T/held.out" 2>&1 &
+held=$!
+exec 4>"$T/held.in"
+wait_until 10 grep -q '^welcome 0$' "$T/held.out"
+ok $? "lensauditd: a client stays connected (welcomed)"
+# scenario type size expected-size answers
+for c in "hello-short 41000001 35 36 closed" \
+    "hello-long 41000001 37 36 closed" \
+    "append-short 41000002 145 146 to 60144 welcome 0 closed" \
+    "append-long 41000002 60145 146 to 60144 welcome 0 closed"; do
+	set -- $c
+	sc=$1 type=$2 size=$3
+	shift 3
+	case $1 in
+	36) want=36; shift ;;
+	*) want="$1 $2 $3"; shift 3 ;;
+	esac
+	from=$(($(wc -l <"$T/auditd.log") + 1))
+	out=$("$TOOLS/auditpeer" "$T/auditd.sock" "$sc" sizer | tr '\n' ' ')
+	[ "$out" = "$* " ] &&
+	    wait_until 5 sh -c "tail -n +$from '$T/auditd.log' | grep -q \
+	    'listener\[[0-9]*\]: client [0-9]* (uid 0, pid [0-9]*[^)]*): bad message 0x$type ($size bytes): its size is $want\$'"
+	r=$?
+	ok $r "lensauditd: client's $sc (0x$type, $size bytes): refused ('$out'), logged naming client, type and size"
+	[ $r -eq 0 ] || tail -n +$from "$T/auditd.log" | sed 's/^/#   /'
+done
+exec 4>&-
+wait "$held"
+grep -q '^ack 2000000$' "$T/held.out"
+ok $? "lensauditd: the client that stayed connected is still served: $(tr '\n' ' ' <"$T/held.out")"
+kill -0 "$AUDITD_PID" && [ -n "$(auditd_child listener)" ] &&
+    [ -n "$(auditd_child writer)" ]
+ok $? "lensauditd: still runs with both children"
+[ "$("$LENSCTL" audit show --dir "$T/audit" --type test.sized --json |
+    wc -l)" -eq 0 ] &&
+    [ "$("$LENSCTL" audit show --dir "$T/audit" --type test.held --json |
+    wc -l)" -eq 1 ]
+ok $? "lensauditd: no record of a refused message, the held client's written"
+auditd_stop
+ok $? "lensauditd: clean stop"
+rm -rf "$T/audit" "$T/audit.pub" "$T/audit.witness"
 
 # --- lensvmm: control -> parent
 auditd_start || { echo "Bail out! lensauditd did not start"; exit 1; }
