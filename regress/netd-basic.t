@@ -363,8 +363,12 @@ for victim in dns proxy; do
 	other=proxy
 	[ "$victim" = proxy ] && other=dns
 	netd_start 198.18.0.53 || { echo "Bail out! lensnetd did not start"; exit 1; }
+	# once both have taken their titles (an ASan build starts slowly)
+	wait_until 10 pgrep -P "$NETD_PID" -f "lensnetd: $victim"
+	wait_until 10 pgrep -P "$NETD_PID" -f "lensnetd: $other"
 	vpid=$(pgrep -P "$NETD_PID" -f "lensnetd: $victim" | head -n 1)
 	opid=$(pgrep -P "$NETD_PID" -f "lensnetd: $other" | head -n 1)
+	[ -n "$vpid" ] && [ -n "$opid" ] || { echo "Bail out! no $victim or $other child"; exit 1; }
 	kill -STOP "$NETD_PID"
 	kill -KILL "$vpid"
 	wait_until 1 ended "$opid"
