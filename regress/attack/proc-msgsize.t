@@ -18,10 +18,16 @@
 #		the others.  Before the change (a loop of its own) the
 #		parent refused them with "bad READY" and the like, naming
 #		neither type nor size.
-#	lensnetd dns, proxy -> parent, AUDIT and RESOLVE: the parent ends
-#		lensnetd (exit 1) naming peer, type and size, and forwards
-#		nothing.  Before the fix AUDIT carried no length of its own:
-#		a short or long one went on to lensauditd.
+#	lensnetd dns, proxy -> parent, AUDIT: the parent ends lensnetd
+#		(exit 1) naming peer, type and size, and forwards nothing.
+#		Before the fix AUDIT carried no length of its own: a short or
+#		long one went on to lensauditd.
+#	lensnetd proxy -> dns, RESOLVE, and dns -> proxy, RESOLVED and
+#		DNSMAP, on the channel between the two (no longer relayed by
+#		the parent): the receiving child names peer, type and size
+#		and ends, lensnetd exits 1; a RESOLVE never reaches the
+#		upstream, a RESOLVED never opens a connection.  Before the
+#		change the parent refused them (the receiver was the parent).
 #	lensauditd listener -> writer, HELLO and APPEND: the writer ends
 #		the daemon (exit 1, not a crash) naming peer, type and size,
 #		and writes no record.  Before the fix APPEND carried no
@@ -37,6 +43,7 @@
 LENS_REGRESS=$(cd "$(dirname "$0")/.." && pwd)
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../daemon.sh"
+. "$(dirname "$0")/../networld.sh"
 vmm_require
 RVMM=$OBJ/regress/lensvmm
 RAUDITD=$OBJ/regress/lensauditd
@@ -260,17 +267,39 @@ RNETD=$OBJ/regress/lensnetd
 SB=lnms$$
 NETD_INST=nms$$
 at_exit 'netd_stop; ip netns del $SB 2>/dev/null'
+networld_up
 ip netns add "$SB" || { echo "Bail out! ip netns add"; exit 1; }
-printf 'version: 1\nnetwork:\n  defaultVerdict: deny\n  egress:\n    http:\n      - match: "ok.test"\n        verdict: allow\n' \
+printf 'version: 1\nnetwork:\n  defaultVerdict: deny\n  egress:\n    http:\n      - match: "ok.test"\n        verdict: allow\n      - match: "*.ok.test"\n        verdict: allow\n' \
     >"$T/net-policy.yaml"
-for c in dns:4e000109:short:dns dns:4e000109:long:dns \
-    proxy:4e000109:short:deny proxy:4e000109:long:deny \
-    proxy:4e000107:short:ok proxy:4e000107:long:ok; do
+# the same set-up unmangled: the page comes, over dns and proxy (so the
+# checks below can see a RESOLVED that was acted on)
+rm -f "$T/netd.log"
+NETD=$RNETD netd_start "$NW_DNS" || { echo "Bail out! lensnetd did not start"; exit 1; }
+rm -f "$T/hold"; mkfifo "$T/hold"
+"$ATTACH" -P "$T/net-policy.yaml" "$T/netd.sock" "/run/netns/$SB" \
+    <"$T/hold" >"$T/a.out" 2>&1 &
+apid=$!
+exec 3>"$T/hold"
+wait_until 10 grep -q '^attached' "$T/a.out"
+http_proxy=http://10.200.0.1:3128 ip netns exec "$SB" timeout 5 \
+    /bin/busybox wget -q -O - http://rd-ctl.ok.test/ >"$T/w.out" 2>&1
+grep -q ok-web "$T/w.out"
+ok $? "lensnetd unmangled: the sandbox gets the page of rd-ctl.ok.test ($(cat "$T/w.out"))"
+netd_stop
+exec 3>&-
+wait "$apid" 2>/dev/null
+
+# SENDER:TYPE:HOW:WHAT:RECEIVER
+for c in dns:4e000109:short:dns:parent dns:4e000109:long:dns:parent \
+    proxy:4e000109:short:deny:parent proxy:4e000109:long:deny:parent \
+    proxy:4e000107:short:rs:dns proxy:4e000107:long:rs:dns \
+    dns:4e000108:short:rd:proxy dns:4e000108:long:rd:proxy \
+    dns:4e000106:short:dm:proxy dns:4e000106:long:dm:proxy; do
 	role=${c%%:*}; rest=${c#*:}; type=${rest%%:*}; rest=${rest#*:}
-	how=${rest%%:*}; what=${rest#*:}
+	how=${rest%%:*}; rest=${rest#*:}; what=${rest%%:*}; recv=${rest#*:}
 	rm -f "$T/netd.log"	# (netd_start counts its lines)
 	NETD=$RNETD LENS_REGRESS_MSGSIZE=$role:$type:$how \
-	    netd_start 198.18.0.53 || { sed "s/^/#   /" "$T/netd.log"; echo "Bail out! lensnetd did not start"; exit 1; }
+	    netd_start "$NW_DNS" || { sed "s/^/#   /" "$T/netd.log"; echo "Bail out! lensnetd did not start"; exit 1; }
 	rm -f "$T/hold"; mkfifo "$T/hold"
 	"$ATTACH" -P "$T/net-policy.yaml" "$T/netd.sock" "/run/netns/$SB" \
 	    <"$T/hold" >"$T/a.out" 2>&1 &
@@ -283,9 +312,11 @@ for c in dns:4e000109:short:dns dns:4e000109:long:dns \
 	deny)	http_proxy=http://10.200.0.1:3128 ip netns exec "$SB" \
 		    timeout 3 /bin/busybox wget -q -O /dev/null \
 		    http://denied-$how.test/ >/dev/null 2>&1 ;;
-	ok)	http_proxy=http://10.200.0.1:3128 ip netns exec "$SB" \
-		    timeout 3 /bin/busybox wget -q -O /dev/null \
-		    http://ok.test/ >/dev/null 2>&1 ;;
+	rs|rd)	http_proxy=http://10.200.0.1:3128 ip netns exec "$SB" \
+		    timeout 3 /bin/busybox wget -q -O - \
+		    http://$what-$how.ok.test/ >"$T/w.out" 2>&1 ;;
+	dm)	ip netns exec "$SB" timeout 3 /bin/busybox nslookup \
+		    dm-$how.ok.test 10.200.0.1 >/dev/null 2>&1 ;;
 	esac
 	# bounded: a lensnetd that let the message through lives on
 	( sleep 10; kill -TERM "$NETD_PID" 2>/dev/null ) &
@@ -298,11 +329,21 @@ for c in dns:4e000109:short:dns dns:4e000109:long:dns \
 	exec 3>&-
 	wait "$apid" 2>/dev/null
 	[ "$rc" -eq 1 ] &&
-	    grep -q "parent.*$role: bad message 0x$type ([0-9]* bytes)" "$T/netd.log"
+	    grep -q "^$recv\[[0-9]*\]: $role: bad message 0x$type ([0-9]* bytes)" "$T/netd.log"
 	r=$?
-	ok $r "lensnetd: $role's $how 0x$type: the parent names peer, type and size, lensnetd exits 1 (exit $rc)"
+	ok $r "lensnetd: $role's $how 0x$type: $recv names peer, type and size, lensnetd exits 1 (exit $rc)"
 	[ $r -eq 0 ] || sed 's/^/#   /' "$T/netd.log" | tail -n 8
-	! grep -rqs "denied-$how.test" "$T/audit"
-	ok $? "lensnetd: $role's $how 0x$type: nothing of it reaches the audit log"
+	case $what in
+	dns|deny)
+		! grep -rqs "denied-$how.test" "$T/audit"
+		ok $? "lensnetd: $role's $how 0x$type: nothing of it reaches the audit log" ;;
+	rs)	! grep -q "rs-$how.ok.test" "$NW_LOG"
+		ok $? "lensnetd: $role's $how 0x$type: dns asks the upstream nothing" ;;
+	rd)	grep -q "rd-$how.ok.test" "$NW_LOG" && ! grep -q ok-web "$T/w.out"
+		ok $? "lensnetd: $role's $how 0x$type: dns resolved it, the proxy connects nowhere" ;;
+	dm)	grep -q "dm-$how.ok.test" "$NW_LOG" &&
+		    grep -q "proxy (pid [0-9]*) exited with status 1" "$T/netd.log"
+		ok $? "lensnetd: $role's $how 0x$type: the proxy ends (fatal for the channel)" ;;
+	esac
 done
 tap_done
