@@ -195,7 +195,8 @@ client_last(struct exec *e, uint32_t type, const void *data, size_t len)
 	if (!e->attached)
 		return;
 	e->closing = 1;
-	if (e->client.iev.ibuf.wqueued == 0 && TAILQ_EMPTY(&e->client.iev.ibuf.wq))
+	if (e->client.iev.ibuf.wqueued == 0 &&
+	    TAILQ_EMPTY(&e->client.iev.ibuf.wq))
 		client_close(e);
 }
 
