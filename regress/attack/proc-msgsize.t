@@ -18,6 +18,17 @@
 #		the others.  Before the change (a loop of its own) the
 #		parent refused them with "bad READY" and the like, naming
 #		neither type nor size.
+#	lensctl client -> jail process, on an attached exec stream
+#		(STDIN, STDIN_EOF, RESIZE, SIGNAL, an unknown type): the
+#		client is a member of group lens talking to the jail
+#		process directly once its connection was passed on; the jail
+#		process names peer, type and size, detaches that client and
+#		the sandbox runs on.  Before the change (a loop of its own)
+#		it named neither the size nor the peer's channel.
+#	lensvmm parent -> jail process, STOP and FINISH: the jail process
+#		(proc_dispatch) names peer, type and size, kills its sandbox
+#		and exits; lensvmm serves on.  Before the change the sizes of
+#		neither were checked by a table and FINISH's not at all.
 #	lensnetd dns, proxy -> parent, AUDIT: the parent ends lensnetd
 #		(exit 1) naming peer, type and size, and forwards nothing.
 #		Before the fix AUDIT carried no length of its own: a short or
@@ -51,7 +62,7 @@ for b in "$RVMM" "$RAUDITD" "$TOOLS/auditpeer"; do
 	[ -x "$b" ] || { echo "1..0 # SKIP $b not built (make regress-bins)"; exit 0; }
 done
 
-tap_plan 95
+tap_plan 124
 tmpdir_setup
 chmod 0755 "$T"
 
@@ -258,6 +269,61 @@ for t in READY:1 FAILED:2 EXEC_EXIT:4 EXIT:6; do
 		[ $? -eq 0 ]
 		ok $? "lensvmm: jail's $how $name: lensvmm stops cleanly"
 	done
+done
+
+# --- lensctl client -> jail process, on an exec stream
+PEER=$TOOLS/ctlpeer
+vmm_jail_start 0 none
+lctl run -d --name ms-1 $R -- sleep 600 >/dev/null 2>&1 ||
+    { echo "Bail out! no sandbox to aim at"; exit 1; }
+for c in 56000008:0 56000009:1 5600000a:7 5600000a:9 5600000b:7 \
+    5600000b:9 56000fff:0; do
+	type=${c%%:*} len=${c#*:}
+	out=$(timeout 20 "$PEER" "$T/vmm.sock" exec-stream ms-1 "$type" "$len" 2>&1)
+	[ "$out" = closed ] &&
+	    wait_until 10 grep -q "jail.*exec [0-9]* client: bad message 0x$type ($len bytes)" "$T/vmm.log"
+	r=$?
+	ok $r "lensvmm: a client's $len-byte 0x$type on an exec stream: the jail process names peer, type and size and detaches it"
+	[ $r -eq 0 ] || { diag "ctlpeer: $out"; sed 's/^/#   /' "$T/vmm.log" | tail -n 6; }
+	[ "$(sbx_state ms-1)" = running ] &&
+	    [ "$(lctl exec ms-1 echo hello 2>&1)" = hello ]
+	ok $? "lensvmm: a client's $len-byte 0x$type: the sandbox runs on"
+done
+vmm_stop
+
+# --- lensvmm parent -> jail process
+for c in 4a000005:short 4a000005:long 4a000007:long; do
+	type=${c%%:*} how=${c#*:}
+	: >"$T/vmm.log"
+	rm -rf "$T/state"
+	mkdir -p "$T/state"
+	LENS_REGRESS_MSGSIZE=parent:$type:$how "$RVMM" -d \
+	    -s "$T/vmm.sock" -D "$T/state" -a "$T/auditd.sock" \
+	    -i "$LENSINIT" -c "lens-$(basename "$T")" -x "$T/audit" \
+	    >>"$T/vmm.log" 2>&1 &
+	VMM_PID=$!
+	VMM_SOCK=$T/vmm.sock
+	wait_until 20 grep -q -- "$VMM_READY" "$T/vmm.log" ||
+	    { echo "Bail out! lensvmm did not start"; exit 1; }
+	lctl run -d --name ms-1 $R -- sleep 600 >/dev/null 2>&1 ||
+	    { echo "Bail out! no sandbox to aim at"; exit 1; }
+	case $type in
+	4a000005) lctl stop -t 30 ms-1 >/dev/null 2>&1 ;;
+	4a000007) lctl run --name ms-2 $R -- true >/dev/null 2>&1 ;;
+	esac
+	wait_until 10 grep -q "jail.*parent: bad message 0x$type ([0-9]* bytes)" "$T/vmm.log"
+	r=$?
+	ok $r "lensvmm: the parent's $how 0x$type: the jail process names peer, type and size"
+	[ $r -eq 0 ] || sed 's/^/#   /' "$T/vmm.log" | tail -n 6
+	case $type in
+	4a000005) no_jail ms-1 ;;
+	4a000007) no_jail ms-2 && [ "$(sbx_state ms-1)" = running ] ;;
+	esac &&
+	    kill -0 "$VMM_PID" && lctl ps -a >/dev/null
+	r=$?
+	ok $r "lensvmm: the parent's $how 0x$type: that jail process and its sandbox end, lensvmm serves on"
+	[ $r -eq 0 ] || { pgrep -af "lensvmm: jail" | sed "s/^/#   /"; sed 's/^/#   /' "$T/vmm.log" | tail -n 6; }
+	vmm_stop
 done
 
 # --- lensnetd: dns, proxy -> parent
