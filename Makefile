@@ -33,8 +33,9 @@ OBJ	?= obj
 SANFLAGS =
 endif
 
-# each program links only the libraries it uses; libssl only for the
-# unit test that makes real ClientHellos (regress/unit/peek.c)
+# each program links only the libraries it uses: libcrypto for
+# lenscredd's sandbox CAs; libssl only for the tests (real ClientHellos
+# in regress/unit/peek.c, TLS clients in the test tools)
 BASE_PKGS = libseccomp libcap libsodium libevent jansson libbsd-overlay
 AUDITD_PKGS = $(BASE_PKGS)
 LENSCTL_PKGS = libsodium jansson libbsd-overlay yaml-0.1
@@ -42,12 +43,14 @@ VMM_PKGS = $(BASE_PKGS) yaml-0.1
 # lensnetd takes the policy as a binary model: no libyaml (no root
 # process parses YAML, DESIGN.md section 2)
 NETD_PKGS = $(BASE_PKGS) libnftnl libmnl
+CRED_PKGS = $(BASE_PKGS) libcrypto
 TEST_PKGS = $(NETD_PKGS) yaml-0.1 libssl libcrypto
 PKGCFLAGS := $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
 AUDITD_LIBS  := $(shell pkg-config --libs $(AUDITD_PKGS) 2>/dev/null)
 LENSCTL_LIBS := $(shell pkg-config --libs $(LENSCTL_PKGS) 2>/dev/null)
 VMM_LIBS     := $(shell pkg-config --libs $(VMM_PKGS) 2>/dev/null)
 NETD_LIBS    := $(shell pkg-config --libs $(NETD_PKGS) 2>/dev/null)
+CRED_LIBS    := $(shell pkg-config --libs $(CRED_PKGS) 2>/dev/null)
 TEST_LIBS    := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 
 CFLAGS	?= -O2 -g
@@ -75,9 +78,12 @@ DEBS	 = make gcc clang libclang-rt-14-dev pkg-config perl mandoc \
 # peers of lensnetd
 
 COMMON_SRCS = $(sort $(wildcard common/*.c))
-AUDITD_SRCS = lensauditd/lensauditd.c lensauditd/listener.c \
-	   lensauditd/writer.c lensauditd/chain.c
-LENSCTL_SRCS = $(sort $(wildcard lensctl/*.c)) lensauditd/chain.c
+# each program compiles only its own directory; what two programs share
+# (the audit chain and its verifier for lensauditd and lensctl) is in
+# common/ and comes from libcommon.a
+AUDITD_SRCS  = $(sort $(wildcard lensauditd/*.c))
+CRED_SRCS    = $(sort $(wildcard lenscredd/*.c))
+LENSCTL_SRCS = $(sort $(wildcard lensctl/*.c))
 
 VMM_SRCS     = $(sort $(wildcard lensvmm/*.c lensvmm/vm/*.c))
 NETD_SRCS    = $(sort $(wildcard lensnetd/*.c))
@@ -91,15 +97,17 @@ NETD_LIBOBJS = $(filter-out %/lensnetd.o,$(NETD_OBJS))
 # the microVM monitor (lensvmm/vm/*.c) without lensvmm's main, for vmrun
 VMM_LIBOBJS  = $(filter $(OBJ)/o/lensvmm/vm/%.o,$(VMM_OBJS))
 AUDITD_OBJS  = $(AUDITD_SRCS:%.c=$(OBJ)/o/%.o)
+CRED_OBJS    = $(CRED_SRCS:%.c=$(OBJ)/o/%.o)
 LENSCTL_OBJS = $(LENSCTL_SRCS:%.c=$(OBJ)/o/%.o)
 # the regress build: same sources with the test-only hooks (-DREGRESS)
 AUDITD_ROBJS = $(AUDITD_SRCS:%.c=$(OBJ)/r/%.o)
+CRED_ROBJS   = $(CRED_SRCS:%.c=$(OBJ)/r/%.o)
 # common's objects with the hooks (LENS_REGRESS_SIGSYS in
-# common/seccomp_filter.c), for the regress builds of the three daemons
+# common/seccomp_filter.c), for the regress builds of the daemons
 COMMON_ROBJS = $(COMMON_SRCS:%.c=$(OBJ)/r/%.o)
 
 PROGS	 = $(OBJ)/lensauditd $(OBJ)/lensctl $(OBJ)/lensvmm $(OBJ)/lensnetd \
-	   $(OBJ)/lens-init
+	   $(OBJ)/lens-init $(OBJ)/lenscredd
 MANS	 = $(wildcard man/*.[1-9])
 
 UNIT_SRCS = $(sort $(wildcard regress/unit/*.c))
@@ -108,7 +116,8 @@ TOOL_SRCS = $(sort $(wildcard regress/tools/*.c))
 TOOL_BINS = $(TOOL_SRCS:regress/tools/%.c=$(OBJ)/regress/tools/%)
 FUZZ_SRCS = $(sort $(wildcard regress/fuzz/*.c))
 FUZZ_BINS = $(FUZZ_SRCS:regress/fuzz/%.c=$(OBJ)/fuzz/%)
-FUZZ_LIBSRCS = common/log.c common/imsg.c common/canonjson.c lensauditd/chain.c \
+FUZZ_LIBSRCS = common/log.c common/imsg.c common/canonjson.c common/chain.c \
+	   common/verify.c lensauditd/chainwrite.c \
 	   lensvmm/guest/request.c lensvmm/guest/vmconf.c common/seccomp_filter.c \
 	   $(sort $(wildcard lensvmm/vm/*.c)) \
 	   $(wildcard common/policy_*.c) common/grammar.c lensnetd/addr.c lensnetd/attach.c \
@@ -135,6 +144,9 @@ $(OBJ)/r/%.o: %.c
 # every program: its objects, what it uses of libcommon.a, its libraries
 $(OBJ)/lensauditd: $(AUDITD_OBJS) $(OBJ)/libcommon.a
 	$(CC) $(ALLLDFLAGS) -o $@ $^ $(AUDITD_LIBS) $(LDLIBS)
+
+$(OBJ)/lenscredd: $(CRED_OBJS) $(OBJ)/libcommon.a
+	$(CC) $(ALLLDFLAGS) -o $@ $^ $(CRED_LIBS) $(LDLIBS)
 
 $(OBJ)/lensctl: $(LENSCTL_OBJS) $(OBJ)/libcommon.a
 	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LENSCTL_LIBS) $(LDLIBS)
@@ -196,6 +208,10 @@ $(OBJ)/regress/lensauditd: $(AUDITD_ROBJS) $(OBJ)/libcommon-r.a
 	@mkdir -p $(@D)
 	$(CC) $(ALLLDFLAGS) -o $@ $^ $(AUDITD_LIBS) $(LDLIBS)
 
+$(OBJ)/regress/lenscredd: $(CRED_ROBJS) $(OBJ)/libcommon-r.a
+	@mkdir -p $(@D)
+	$(CC) $(ALLLDFLAGS) -o $@ $^ $(CRED_LIBS) $(LDLIBS)
+
 $(OBJ)/regress/lensnetd: $(NETD_OBJS) $(OBJ)/libcommon-r.a
 	@mkdir -p $(@D)
 	$(CC) $(ALLLDFLAGS) -o $@ $^ $(NETD_LIBS) $(LDLIBS)
@@ -212,13 +228,13 @@ $(OBJ)/libcommon.a: $(COMMON_OBJS)
 # depfiles (-MMD) name every header and every source they #include
 # (regress/unit/diskimg.c includes lensvmm/diskimg.c), so an edit of
 # either rebuilds them (and only $< of the sources is compiled)
-$(OBJ)/regress/unit/%: regress/unit/%.c $(OBJ)/o/lensauditd/chain.o \
+$(OBJ)/regress/unit/%: regress/unit/%.c $(OBJ)/o/lensauditd/chainwrite.o \
 	    $(OBJ)/libnetd.a $(OBJ)/libvmm.a $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) $(DEPFLAGS) -Ilensauditd -Ilensnetd $(ALLLDFLAGS) \
 	    -o $@ $< $(filter %.o %.a,$^) $(TEST_LIBS) $(LDLIBS)
 
-$(OBJ)/regress/tools/%: regress/tools/%.c $(OBJ)/o/lensauditd/chain.o \
+$(OBJ)/regress/tools/%: regress/tools/%.c $(OBJ)/o/lensauditd/chainwrite.o \
 	    $(OBJ)/libnetd.a $(OBJ)/libvmm.a $(OBJ)/libcommon.a
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) $(DEPFLAGS) -Ilensauditd -Ilensnetd $(ALLLDFLAGS) \
@@ -243,6 +259,7 @@ $(OBJ)/regress/lensnetd-routes: $(OBJ)/o/lensnetd/lensnetd.o \
 	    regress/netd/routes.c $(filter %.o %.a,$^) $(NETD_LIBS) $(LDLIBS)
 
 regress-bins: all $(OBJ)/regress/lensauditd $(OBJ)/regress/lensnetd \
+	    $(OBJ)/regress/lenscredd \
 	    $(OBJ)/regress/lensvmm $(UNIT_BINS) $(TOOL_BINS) \
 	    $(FUZZ_BINS) $(OBJ)/testguest.bin $(OBJ)/regress/lensnetd-routes
 
@@ -292,6 +309,7 @@ install: all $(if $(DESTDIR),,users)
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 0555 $(OBJ)/lensauditd $(DESTDIR)$(SBINDIR)/lensauditd
 	install -m 0555 $(OBJ)/lensctl $(DESTDIR)$(BINDIR)/lensctl
+	install -m 0555 $(OBJ)/lenscredd $(DESTDIR)$(SBINDIR)/lenscredd
 	[ ! -x $(OBJ)/lensvmm ] || \
 	    install -m 0555 $(OBJ)/lensvmm $(DESTDIR)$(SBINDIR)/lensvmm
 	[ ! -x $(OBJ)/lensnetd ] || \
@@ -307,6 +325,8 @@ install: all $(if $(DESTDIR),,users)
 	[ ! -x $(OBJ)/lensnetd ] || sed 's,/usr/local,$(PREFIX),g' \
 	    etc/lensnetd.service \
 	    >$(DESTDIR)$(PREFIX)/lib/systemd/system/lensnetd.service
+	sed 's,/usr/local,$(PREFIX),g' etc/lenscredd.service \
+	    >$(DESTDIR)$(PREFIX)/lib/systemd/system/lenscredd.service
 	install -d $(DESTDIR)/etc/lens
 	[ -e $(DESTDIR)/etc/lens/lns-policy.yaml ] || install -m 0644 \
 	    etc/policy-examples/minimal.yaml $(DESTDIR)/etc/lens/lns-policy.yaml

@@ -415,6 +415,48 @@ gr_ref(const char *field, const char *s, char *err, size_t errlen)
 }
 
 int
+gr_hostname(const char *field, const char *s, char *err, size_t errlen)
+{
+	struct in_addr	 in;
+	const char	*last;
+	size_t		 i, label = 0;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (i >= GR_HOSTNAME_MAX)
+			return gerr(err, errlen, field, s, "longer than %d "
+			    "bytes", GR_HOSTNAME_MAX);
+		if (s[i] == '.') {
+			if (label == 0 || s[i - 1] == '-')
+				return gerr(err, errlen, field, s, "empty "
+				    "label or a label ending in '-'");
+			label = 0;
+			continue;
+		}
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' &&
+		    s[i] != '_')
+			return gerr(err, errlen, field, s, "not a host name "
+			    "(letters, digits, '-', '_' and dots)");
+		if (s[i] == '-' && label == 0)
+			return gerr(err, errlen, field, s, "a label starts "
+			    "with '-'");
+		if (++label > 63)
+			return gerr(err, errlen, field, s, "a label longer "
+			    "than 63 bytes");
+	}
+	if (i == 0 || label == 0 || s[i - 1] == '-')
+		return gerr(err, errlen, field, s, "empty, or an empty last "
+		    "label, or a label ending in '-'");
+	last = strrchr(s, '.');
+	last = last == NULL ? s : last + 1;
+	for (i = 0; isdigit((unsigned char)last[i]); i++)
+		;
+	if (inet_aton(s, &in) || last[i] == '\0')
+		return gerr(err, errlen, field, s, "an IP address, not a host "
+		    "name");
+	return 0;
+}
+
+int
 gr_id(const char *s)
 {
 	size_t	 i;

@@ -78,6 +78,17 @@ int	gr_name(const char *field, const char *s, char *err, size_t errlen);
  * characters, up to CTL_ID_SIZE - 1) */
 int	gr_ref(const char *field, const char *s, char *err, size_t errlen);
 
+/*
+ * A DNS host name as a certificate or a TLS server name carries it:
+ * labels of 1 to 63 letters, digits, '-' (not first or last) and '_',
+ * separated by single dots, 1 to GR_HOSTNAME_MAX bytes in all, no
+ * trailing dot; never an IP literal (whatever inet_aton(3) takes, or a
+ * numeric last label).
+ */
+#define GR_HOSTNAME_MAX	253
+int	gr_hostname(const char *field, const char *s, char *err,
+	    size_t errlen);
+
 /* a sandbox id: exactly CTL_ID_SIZE - 1 lowercase hex digits; 1 if so */
 int	gr_id(const char *s);
 

@@ -26,10 +26,12 @@
 #include <sys/uio.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "imsg.h"
@@ -481,6 +483,56 @@ imsg_flush(struct imsgbuf *ib)
 			return -1;
 		}
 		/* POLLERR and POLLHUP: the next sendmsg(2) says why */
+	}
+}
+
+int
+imsg_recv_one(struct imsgbuf *ib, int timeout_ms, struct imsg *im)
+{
+	struct pollfd	 pfd;
+	struct timespec	 end, now;
+	long long	 left;
+	ssize_t		 n;
+	int		 r, wait = -1;
+
+	if (timeout_ms >= 0) {
+		clock_gettime(CLOCK_MONOTONIC, &end);
+		end.tv_sec += timeout_ms / 1000;
+		end.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+		if (end.tv_nsec >= 1000000000L) {
+			end.tv_sec++;
+			end.tv_nsec -= 1000000000L;
+		}
+	}
+	for (;;) {
+		if ((r = imsg_get(ib, im)) != 0)
+			return r;
+		if (timeout_ms >= 0) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			left = (long long)(end.tv_sec - now.tv_sec) * 1000 +
+			    (end.tv_nsec - now.tv_nsec) / 1000000;
+			if (left <= 0) {
+				errno = ETIMEDOUT;
+				return -1;
+			}
+			wait = left > INT_MAX ? INT_MAX : (int)left;
+		}
+		pfd.fd = ib->fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if ((r = poll(&pfd, 1, wait)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		if ((n = imsg_read(ib)) == 0)
+			return 0;
+		if (n == -1 && errno != EAGAIN)
+			return -1;
 	}
 }
 

@@ -100,6 +100,13 @@ void	 imsg_abort(struct ibuf *);	/* discard one never closed */
 int	 imsg_write(struct imsgbuf *);
 /* blocking: write until the queue is empty; 0 or -1 */
 int	 imsg_flush(struct imsgbuf *);
+/*
+ * Blocking: the next message, waiting at most timeout_ms in all (-1:
+ * no limit).  1 with *im filled, 0 when the peer closed first, -1 with
+ * errno: ETIMEDOUT, EBADMSG (a bad frame), or what poll(2) or
+ * recvmsg(2) failed with.
+ */
+int	 imsg_recv_one(struct imsgbuf *, int timeout_ms, struct imsg *);
 void	 imsg_free(struct imsg *);	/* closes an untaken fd */
 void	 imsg_clear(struct imsgbuf *);	/* drops queues, closes fds */
 /* -1 with EBADMSG unless the payload is exactly len bytes */

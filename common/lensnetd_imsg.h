@@ -19,6 +19,11 @@
  *    named by a small integer `sbx` the parent assigns (hdr.peerid).
  *    The parent creates every socket inside the sandbox's gateway
  *    namespace and hands it over; children never change namespace.
+ *
+ * 3. dns <-> proxy, directly, on a socketpair the parent makes before
+ *    it forks them and closes (struct netd_role link[]): RESOLVE,
+ *    RESOLVED and DNSMAP, each receiver taking only these, of their
+ *    exact size, without descriptors.  The parent relays none.
  */
 #ifndef LENS_LENSNETD_IMSG_H
 #define LENS_LENSNETD_IMSG_H
@@ -48,9 +53,9 @@ enum lensnetd_imsg {
 					 * in the gateway namespace */
 	/* proxy -> parent */
 	IMSG_NETD_INWARD_REQUEST,	/* struct netd_inward */
-	/* dns -> parent -> proxy: names the sandbox's DNS handed out */
+	/* dns -> proxy (3.): names the sandbox's DNS handed out */
 	IMSG_NETD_DNSMAP,		/* struct netd_dnsmap */
-	/* proxy -> parent -> dns, and back: resolve a name for upstream */
+	/* proxy -> dns (3.), and back: resolve a name for upstream */
 	IMSG_NETD_RESOLVE,		/* struct netd_resolve */
 	IMSG_NETD_RESOLVED,		/* struct netd_resolved */
 	/* dns, proxy -> parent: an audit event to send (canonical JSON) */

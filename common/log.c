@@ -60,7 +60,12 @@ log_tofd(int fd)
 	log_fd = fd;
 }
 
-/* a line from or for a process: one write(2), so that lines don't mix */
+/*
+ * A line of this process (pid -1) or, relayed, of a child (the role the
+ * parent knows it by, its pid, and the name it gave itself in sep when
+ * that differs, else ""): to syslog, or to stderr in one write(2), so
+ * that lines of several processes don't mix.
+ */
 static void
 log_line(int pri, const char *procname, int pid, const char *sep,
     const char *msg)
@@ -69,12 +74,17 @@ log_line(int pri, const char *procname, int pid, const char *sep,
 	int	 n;
 
 	if (!log_debug_mode) {
-		syslog(pri, "%s[%d]: %s%s%s", procname, pid, sep[0] ? sep : "",
-		    sep[0] ? ": " : "", msg);
+		/* syslog adds our own pid (LOG_PID) */
+		if (pid == -1)
+			syslog(pri, "%s: %s%s%s", procname, sep,
+			    sep[0] ? ": " : "", msg);
+		else
+			syslog(pri, "%s[%d]: %s%s%s", procname, pid, sep,
+			    sep[0] ? ": " : "", msg);
 		return;
 	}
-	n = snprintf(line, sizeof(line), "%s[%d]: %s%s%s\n", procname, pid,
-	    sep, sep[0] ? ": " : "", msg);
+	n = snprintf(line, sizeof(line), "%s[%d]: %s%s%s\n", procname,
+	    pid != -1 ? pid : (int)getpid(), sep, sep[0] ? ": " : "", msg);
 	if (n <= 0)
 		return;
 	if ((size_t)n >= sizeof(line)) {
@@ -126,20 +136,7 @@ log_str(int pri, const char *msg)
 			    (size_t)n : sizeof(line) - 1);
 		return;
 	}
-	if (!log_debug_mode) {
-		syslog(pri, "%s: %s", log_procname, msg);
-		return;
-	}
-	/* one write(2) so that lines of several processes don't mix */
-	n = snprintf(line, sizeof(line), "%s[%d]: %s\n", log_procname,
-	    (int)getpid(), msg);
-	if (n <= 0)
-		return;
-	if ((size_t)n >= sizeof(line)) {
-		n = sizeof(line) - 1;
-		line[n - 1] = '\n';
-	}
-	(void)!write(STDERR_FILENO, line, n);
+	log_line(pri, log_procname, -1, "", msg);
 }
 
 void

@@ -366,17 +366,24 @@ proc_dispatch(int fd, short event, void *arg)
 	const struct proc_msg	*m;
 	struct imsg		 im;
 	ssize_t			 n;
-	int			 rc;
+	int			 rc, left = 0;
 
 	(void)fd;
 	if (event & EV_WRITE) {
 		if (imsg_write(&ch->iev.ibuf) == -1 && errno != EAGAIN) {
-			proc_chan_lost(ch, errno == EPIPE ? "gone" :
-			    "write failed");
-			return;
-		}
-		if (ch->wrote != NULL)
+			if (errno != EPIPE) {
+				proc_chan_lost(ch, "write failed");
+				return;
+			}
+			/* the peer left: what it sent before still counts */
+			left = 1;
+			event |= EV_READ;
+		} else if (ch->wrote != NULL) {
 			ch->wrote(ch->arg);
+			/* it closed the channel */
+			if (ch->iev.ibuf.fd == -1)
+				return;
+		}
 	}
 	if (event & EV_READ) {
 		do {
@@ -401,6 +408,11 @@ proc_dispatch(int fd, short event, void *arg)
 				}
 				m->handler(&im, ch->arg);
 				imsg_free(&im);
+				/* the handler refused it: lost() may free ch */
+				if (ch->failed != NULL) {
+					proc_chan_lost(ch, ch->failed);
+					return;
+				}
 				/* the handler closed the channel */
 				if (ch->iev.ibuf.fd == -1)
 					return;
@@ -419,6 +431,10 @@ proc_dispatch(int fd, short event, void *arg)
 		if (ch->done != NULL)
 			ch->done(ch->arg);
 	}
+	if (left) {
+		proc_chan_lost(ch, "gone");
+		return;
+	}
 	imsgev_add(&ch->iev);
 }
 
@@ -430,5 +446,13 @@ proc_chan_init(struct proc_chan *ch, int fd, const char *peer,
 	ch->msgs = msgs;
 	ch->nmsgs = nmsgs;
 	ch->arg = arg;
+	ch->failed = NULL;
 	imsgev_init(&ch->iev, fd, proc_dispatch, ch);
+}
+
+void
+proc_chan_fail(struct proc_chan *ch, const char *why)
+{
+	if (ch->failed == NULL)
+		ch->failed = why;
 }

@@ -125,7 +125,10 @@ struct proc_msg {
  * each read whether to read again at once (batching); done(), if set,
  * runs after the messages of one event were handled, wrote() after a
  * write.  A handler may close the channel (imsgev_clear): the dispatch
- * then ends at once.
+ * then ends at once.  A handler that refuses what a message says calls
+ * proc_chan_fail(): once it returns, the channel ends as for a bad
+ * message, lost() given why (a string that outlives the call), which
+ * may free the channel.
  */
 struct proc_chan {
 	struct imsgev		 iev;
@@ -138,9 +141,12 @@ struct proc_chan {
 	void			 (*wrote)(void *arg);
 	void			 (*lost)(struct proc_chan *, const char *why);
 	int			 (*refused)(struct imsg *, void *arg);
+	const char		*failed;	/* proc_chan_fail() */
 };
 void	proc_chan_init(struct proc_chan *, int fd, const char *peer,
 	    const struct proc_msg *, size_t nmsgs, void *arg);
+/* from a handler of ch: end ch once the handler returns (see above) */
+void	proc_chan_fail(struct proc_chan *ch, const char *why);
 /* the message's entry in msgs[], or NULL after logging why not */
 const struct proc_msg *proc_msg_check(const char *peer,
 	    const struct proc_msg *, size_t nmsgs, const struct imsg *);

@@ -22,7 +22,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "chain.h"
+#include "chainwrite.h"
 #include "lensauditd.h"
 #include "log.h"
 #include "privsep.h"

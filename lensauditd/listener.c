@@ -1,9 +1,9 @@
 /*
  * lensauditd listener: the only process that reads clients' bytes.
  * It authenticates each peer by SO_PEERCRED, checks every frame's type
- * and size, validates names, canonicalizes the details JSON, and hands
- * well-formed events to the writer.  It holds no key and cannot open
- * files.
+ * and size (proc_dispatch, client_msgs[]), validates names,
+ * canonicalizes the details JSON, and hands well-formed events to the
+ * writer.  It holds no key and cannot open files.
  */
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "canonjson.h"
-#include "chain.h"
+#include "chainwrite.h"
 #include "imsgev.h"
 #include "lensauditd.h"
 #include "log.h"
@@ -35,7 +35,8 @@ enum cstate { C_NEW, C_WAIT_WELCOME, C_READY };
 
 struct client {
 	TAILQ_ENTRY(client)	 entry;
-	struct imsgev		 iev;
+	struct proc_chan	 ch;
+	char			 name[96];	/* for log lines */
 	uint32_t		 peerid;
 	uid_t			 uid;
 	pid_t			 pid;
@@ -65,21 +66,26 @@ static const struct sandbox_syscall listener_syscalls[] = {
 	SB_ALLOW(fcntl),
 };
 
-static void	client_dispatch(int, short, void *);
+/* "client 3 (uid 0, pid 42, source lensnet)" */
+static void
+client_name(struct client *c)
+{
+	snprintf(c->name, sizeof(c->name), "client %u (uid %u, pid %d%s%s)",
+	    c->peerid, (unsigned)c->uid, (int)c->pid,
+	    c->source[0] ? ", source " : "", c->source);
+}
 
 static void
 client_close(struct client *c, const char *why)
 {
 	if (why != NULL)
-		log_warnx("client %u (uid %u, pid %d%s%s): %s; disconnected",
-		    c->peerid, (unsigned)c->uid, (int)c->pid,
-		    c->source[0] ? ", source " : "", c->source, why);
+		log_warnx("%s: %s; disconnected", c->name, why);
 	else
 		log_debug("client %u (pid %d) disconnected", c->peerid,
 		    (int)c->pid);
 	TAILQ_REMOVE(&clients, c, entry);
 	nclients--;
-	imsgev_clear(&c->iev);
+	imsgev_clear(&c->ch.iev);
 	free(c);
 	if (nclients < AUDITD_MAXCLIENTS)
 		event_add(&ev_accept, NULL);
@@ -140,12 +146,13 @@ writer_queued(void)
 
 		writer_paused = 1;
 		TAILQ_FOREACH(c, &clients, entry)
-			imsgev_pause(&c->iev, 1);
+			imsgev_pause(&c->ch.iev, 1);
 	}
 }
 
+/* sizes are checked by proc_dispatch() before these run */
 static const char *
-client_hello(struct client *c, struct imsg *im)
+hello(struct client *c, struct imsg *im)
 {
 	struct audit_hello	 h;
 	struct w_hello		 wh;
@@ -153,8 +160,6 @@ client_hello(struct client *c, struct imsg *im)
 
 	if (c->state != C_NEW)
 		return "HELLO sent twice";
-	if (imsg_expect(im, sizeof(h)) == -1)
-		return "HELLO of the wrong size";
 	memcpy(&h, im->data, sizeof(h));
 	if (h.version != AUDIT_PROTO_VERSION)
 		return "unsupported protocol version";
@@ -170,6 +175,7 @@ client_hello(struct client *c, struct imsg *im)
 		    strcmp(o->source, h.source) == 0)
 			return "another connection already uses this source";
 	strlcpy(c->source, h.source, sizeof(c->source));
+	client_name(c);
 	memset(&wh, 0, sizeof(wh));
 	strlcpy(wh.source, h.source, sizeof(wh.source));
 	if (imsg_compose(&writer.ibuf, IMSG_W_HELLO, c->peerid, 0, -1, &wh,
@@ -181,7 +187,7 @@ client_hello(struct client *c, struct imsg *im)
 }
 
 static const char *
-client_append(struct client *c, struct imsg *im)
+append(struct client *c, struct imsg *im)
 {
 	struct audit_append	 a;
 	struct w_append		 wa;
@@ -195,9 +201,6 @@ client_append(struct client *c, struct imsg *im)
 
 	if (c->state != C_READY)
 		return "APPEND before WELCOME";
-	if (im->datalen < sizeof(a) + 2 ||
-	    im->datalen > sizeof(a) + AUDIT_DETAILS_MAX)
-		return "APPEND of the wrong size";
 	memcpy(&a, im->data, sizeof(a));
 	dlen = im->datalen - sizeof(a);
 	if (a.id <= c->last_id)
@@ -263,64 +266,41 @@ client_append(struct client *c, struct imsg *im)
 	return NULL;
 }
 
+/* what hello() or append() refuses ends the client's channel */
 static void
-client_dispatch(int fd, short event, void *arg)
+client_msg(struct imsg *im, void *arg)
 {
 	struct client	*c = arg;
-	struct imsg	 im;
 	const char	*why;
-	ssize_t		 n;
-	int		 rc;
 
-	(void)fd;
-	if (event & EV_WRITE) {
-		if (imsg_write(&c->iev.ibuf) == -1) {
-			client_close(c, errno == EPIPE ? NULL :
-			    "write failed");
-			return;
-		}
-	}
-	if (event & EV_READ) {
-		n = imsg_read(&c->iev.ibuf);
-		if (n == 0) {
-			client_close(c, NULL);
-			return;
-		}
-		if (n == -1 && errno == ECONNRESET) {
-			client_close(c, NULL);
-			return;
-		}
-		if (n == -1 && errno != EAGAIN) {
-			client_close(c, strerror(errno));
-			return;
-		}
-		for (;;) {
-			if ((rc = imsg_get(&c->iev.ibuf, &im)) == -1) {
-				client_close(c, "malformed frame (bad length, "
-				    "flags or descriptor)");
-				return;
-			}
-			if (rc == 0)
-				break;
-			switch (im.hdr.type) {
-			case IMSG_AUDIT_HELLO:
-				why = client_hello(c, &im);
-				break;
-			case IMSG_AUDIT_APPEND:
-				why = client_append(c, &im);
-				break;
-			default:
-				why = "unknown message type";
-				break;
-			}
-			imsg_free(&im);
-			if (why != NULL) {
-				client_close(c, why);
-				return;
-			}
-		}
-	}
-	imsgev_add(&c->iev);
+	why = im->hdr.type == IMSG_AUDIT_HELLO ? hello(c, im) : append(c, im);
+	if (why != NULL)
+		proc_chan_fail(&c->ch, why);
+}
+
+/* a client is any member of the allowed uids: it may send anything */
+static const struct proc_msg client_msgs[] = {
+	PROC_MSG(IMSG_AUDIT_HELLO, sizeof(struct audit_hello), client_msg),
+	PROC_MSGV(IMSG_AUDIT_APPEND, sizeof(struct audit_append) + 2,
+	    sizeof(struct audit_append) + AUDIT_DETAILS_MAX, client_msg),
+};
+
+/*
+ * The client closed, or its channel ended: a bad frame, a message of a
+ * type or size not in client_msgs[] (proc_dispatch logged peer, type
+ * and size), or one its handler refused.
+ */
+static void
+client_lost(struct proc_chan *ch, const char *why)
+{
+	struct client	*c = ch->arg;
+
+	if (strcmp(why, "gone") == 0 ||
+	    (strcmp(why, "read failed") == 0 && errno == ECONNRESET))
+		why = NULL;
+	else if (strcmp(why, "malformed frame") == 0)
+		why = "malformed frame (bad length, flags or descriptor)";
+	client_close(c, why);
 }
 
 static void
@@ -363,9 +343,12 @@ accept_cb(int lfd, short event, void *arg)
 	c->uid = uid;
 	c->pid = pid;
 	c->state = C_NEW;
-	imsgev_init(&c->iev, fd, client_dispatch, c);
+	client_name(c);
+	proc_chan_init(&c->ch, fd, c->name, client_msgs,
+	    sizeof(client_msgs) / sizeof(client_msgs[0]), c);
+	c->ch.lost = client_lost;
 	if (writer_paused)
-		imsgev_pause(&c->iev, 1);
+		imsgev_pause(&c->ch.iev, 1);
 	TAILQ_INSERT_TAIL(&clients, c, entry);
 	if (++nclients >= AUDITD_MAXCLIENTS) {
 		log_warnx("%d clients connected, not accepting more until one "
@@ -376,7 +359,6 @@ accept_cb(int lfd, short event, void *arg)
 	    (unsigned)uid, (int)pid);
 }
 
-/* sizes are checked by proc_dispatch() before these run */
 static void
 msg_welcome(struct imsg *im, void *arg)
 {
@@ -394,7 +376,7 @@ msg_welcome(struct imsg *im, void *arg)
 	}
 	aw.last_id = w.last_id;
 	c->state = C_READY;
-	if (imsgev_compose(&c->iev, IMSG_AUDIT_WELCOME, 0, 0, -1, &aw,
+	if (imsgev_compose(&c->ch.iev, IMSG_AUDIT_WELCOME, 0, 0, -1, &aw,
 	    sizeof(aw)) == -1)
 		client_close(c, "send queue full");
 }
@@ -409,7 +391,7 @@ msg_ack(struct imsg *im, void *arg)
 	memcpy(&ack, im->data, sizeof(ack));
 	if ((c = client_find(im->hdr.peerid)) == NULL)
 		return;
-	if (imsgev_compose(&c->iev, IMSG_AUDIT_ACK, 0, 0, -1, &ack,
+	if (imsgev_compose(&c->ch.iev, IMSG_AUDIT_ACK, 0, 0, -1, &ack,
 	    sizeof(ack)) == -1)
 		client_close(c, "send queue full");
 }
@@ -429,7 +411,7 @@ writer_wrote(void *arg)
 	if (writer_paused && writer.ibuf.wqueued < WRITER_LOWWATER) {
 		writer_paused = 0;
 		TAILQ_FOREACH(c, &clients, entry)
-			imsgev_pause(&c->iev, 0);
+			imsgev_pause(&c->ch.iev, 0);
 	}
 }
 

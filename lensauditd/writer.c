@@ -34,7 +34,7 @@
 #define __unused __attribute__((unused))
 #endif
 
-#include "chain.h"
+#include "chainwrite.h"
 #include "imsgev.h"
 #include "lensauditd.h"
 #include "log.h"

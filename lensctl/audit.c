@@ -34,9 +34,10 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "log.h"
-#include "../lensauditd/chain.h"
+#include "chain.h"
 #include "lensctl.h"
+#include "log.h"
+#include "verify.h"
 
 #define AUDIT_DIR	"/var/lib/lens/audit"
 #define UNSIGNED_GRACE	10	/* seconds past the checkpoint interval */

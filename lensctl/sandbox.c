@@ -649,32 +649,11 @@ conn_send(struct conn *c, uint32_t type, const void *data, size_t len)
 static int
 conn_recv(struct conn *c, struct imsg *im)
 {
-	struct pollfd	 pfd;
-	ssize_t		 n;
-	int		 r;
+	int	 r;
 
-	for (;;) {
-		if ((r = imsg_get(&c->ib, im)) == 1)
-			return 1;
-		if (r == -1) {
-			warn("lensvmm at %s", c->path);
-			return -1;
-		}
-		pfd.fd = c->ib.fd;
-		pfd.events = POLLIN;
-		if (poll(&pfd, 1, -1) == -1) {
-			if (errno == EINTR)
-				continue;
-			warn("poll");
-			return -1;
-		}
-		if ((n = imsg_read(&c->ib)) == 0)
-			return 0;
-		if (n == -1 && errno != EAGAIN) {
-			warn("lensvmm at %s", c->path);
-			return -1;
-		}
-	}
+	if ((r = imsg_recv_one(&c->ib, -1, im)) == -1)
+		warn("lensvmm at %s", c->path);
+	return r;
 }
 
 /* ERROR's message, printed; returns its code */

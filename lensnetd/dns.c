@@ -14,9 +14,9 @@
  * answer is rebuilt with only what may be handed out: no private,
  * loopback, link-local, metadata or host addresses (DNS rebinding), no
  * CNAME to a name the policy denies ("dns.strip" events say what was
- * dropped).  Every address handed out is told to the parent
- * (NETD_DNSMAP) for the proxy, again only once the proxy's copy may
- * have expired.  ANY, AXFR, IXFR, MAILA, MAILB and classes other than
+ * dropped).  Every address handed out is told to the proxy
+ * (NETD_DNSMAP, on the channel between the two), again only once the
+ * proxy's copy may have expired.  ANY, AXFR, IXFR, MAILA, MAILB and classes other than
  * IN are REFUSED; other types for an allowed name are forwarded.
  * NETD_RESOLVE (the proxy's own lookups) gets A and AAAA with the same
  * stripping; its name is not checked against the DNS policy (the proxy
@@ -91,8 +91,8 @@
 #define DENY_GAP_MS	1000
 #define DENY_RATE	20		/* dns.deny events a sandbox a second */
 #define MAP_SLOTS	256		/* DNSMAPs remembered per sandbox */
-#define PARENT_HIGH	(8 * 1024 * 1024)	/* stop reading sandboxes */
-#define PARENT_LOW	(1 * 1024 * 1024)	/* ... until this */
+#define PEER_HIGH	(8 * 1024 * 1024)	/* stop reading sandboxes */
+#define PEER_LOW	(1 * 1024 * 1024)	/* ... until this */
 
 struct sandbox;
 
@@ -208,6 +208,11 @@ struct centry {
 RB_HEAD(ctree, centry);
 
 static struct proc_chan		 pchan;	/* to the parent */
+static struct proc_chan		 xchan;	/* to the proxy (role.link) */
+/* what dns_main() hands proc_start(): the parent's channel, the proxy's */
+struct dns_start {
+	int	 fd, link;
+};
 static struct netd_config	 conf;
 static int			 configured;
 static struct addrset		 hostaddrs;
@@ -229,7 +234,7 @@ static int			 nlookups;
 /* sandboxes with lookups waiting for a slot, served in turn */
 static TAILQ_HEAD(, sandbox)	 rrq = TAILQ_HEAD_INITIALIZER(rrq);
 static int			 dequeue_busy;
-static int			 parent_slow;	/* its queue is too long */
+static int			 peer_slow;	/* a queue is too long */
 static struct ctree		 cache = RB_INITIALIZER(&cache);
 static TAILQ_HEAD(centryq, centry) cache_lru =
 				 TAILQ_HEAD_INITIALIZER(cache_lru);
@@ -317,7 +322,7 @@ sandbox_find(uint32_t sbx)
 static void
 sandbox_listen(struct sandbox *sb)
 {
-	if (parent_slow)
+	if (peer_slow)
 		return;
 	if (sb->udpfd != -1)
 		event_add(&sb->ev_udp, NULL);
@@ -326,20 +331,28 @@ sandbox_listen(struct sandbox *sb)
 }
 
 /*
- * Backpressure: while the parent does not take what is queued for it
- * (DNSMAP, audit), no new query is read from any sandbox.
+ * Backpressure: while the parent (audit) or the proxy (DNSMAP) does not
+ * take what is queued for it, no new query is read from any sandbox.
  */
 static void
-parent_queued(void)
+peer_queued(void)
 {
 	struct sandbox	*sb;
+	struct proc_chan *ch;
 
 	imsgev_add(&pchan.iev);
-	if (parent_slow || pchan.iev.ibuf.wqueued <= PARENT_HIGH)
+	imsgev_add(&xchan.iev);
+	if (peer_slow)
 		return;
-	log_warnx("the parent is %zu bytes behind: queries wait",
-	    pchan.iev.ibuf.wqueued);
-	parent_slow = 1;
+	if (pchan.iev.ibuf.wqueued > PEER_HIGH)
+		ch = &pchan;
+	else if (xchan.iev.ibuf.wqueued > PEER_HIGH)
+		ch = &xchan;
+	else
+		return;
+	log_warnx("the %s is %zu bytes behind: queries wait", ch->peer,
+	    ch->iev.ibuf.wqueued);
+	peer_slow = 1;
 	TAILQ_FOREACH(sb, &sandboxes, entry) {
 		if (sb->udpfd != -1)
 			event_del(&sb->ev_udp);
@@ -349,33 +362,35 @@ parent_queued(void)
 }
 
 static void
-parent_drained(void)
+peer_drained(void)
 {
 	struct sandbox	*sb;
 
-	if (!parent_slow || pchan.iev.ibuf.wqueued >= PARENT_LOW)
+	if (!peer_slow || pchan.iev.ibuf.wqueued >= PEER_LOW ||
+	    xchan.iev.ibuf.wqueued >= PEER_LOW)
 		return;
-	parent_slow = 0;
+	peer_slow = 0;
 	TAILQ_FOREACH(sb, &sandboxes, entry)
 		sandbox_listen(sb);
 }
 
 /* send what is queued now (a connection waits), not on the next turn */
 static void
-parent_push(void)
+proxy_push(void)
 {
 	/* an error shows in the dispatch */
-	(void)imsg_write(&pchan.iev.ibuf);
-	imsgev_add(&pchan.iev);
-	parent_drained();
+	(void)imsg_write(&xchan.iev.ibuf);
+	imsgev_add(&xchan.iev);
+	peer_drained();
 }
 
 static void
-to_parent(uint32_t type, uint32_t peerid, const void *data, size_t len)
+to_proxy(uint32_t type, uint32_t peerid, const void *data, size_t len)
 {
-	if (imsg_compose(&pchan.iev.ibuf, type, peerid, 0, -1, data, len) == -1)
-		fatal("queue for the parent");
-	parent_queued();
+	if (imsg_compose(&xchan.iev.ibuf, type, peerid, 0, -1, data, len) ==
+	    -1)
+		fatal("queue for the proxy");
+	peer_queued();
 }
 
 /* audit */
@@ -403,7 +418,7 @@ audit_json(struct sandbox *sb, const char *type, json_t *j)
 	    imsg_add(b, s, strlen(s)) == -1)
 		fatal("queue an audit event");
 	imsg_close(&pchan.iev.ibuf, b);
-	parent_queued();
+	peer_queued();
 	free(s);
 }
 
@@ -732,7 +747,7 @@ dnsmap_send(struct sandbox *sb, const char *name, const struct dns_result *r)
 		strlcpy(m.name, name, sizeof(m.name));
 		m.addr = r->addrs[i].ss;
 		m.ttl = r->addrs[i].ttl;
-		to_parent(IMSG_NETD_DNSMAP, sb->sbx, &m, sizeof(m));
+		to_proxy(IMSG_NETD_DNSMAP, sb->sbx, &m, sizeof(m));
 	}
 }
 
@@ -747,9 +762,9 @@ resolve_done(struct resolve *r)
 	if (r->out.error != 0 || r->out.ttl == UINT32_MAX)
 		r->out.ttl = 0;
 	r->out.reqid = r->reqid;
-	to_parent(IMSG_NETD_RESOLVED, r->peerid, &r->out, sizeof(r->out));
+	to_proxy(IMSG_NETD_RESOLVED, r->peerid, &r->out, sizeof(r->out));
 	/* a connection waits for it: sent now, not on the next loop turn */
-	parent_push();
+	proxy_push();
 	free(r);
 }
 
@@ -1683,19 +1698,6 @@ msg_resolve(struct imsg *im, void *arg)
 }
 
 static void
-msg_config(struct imsg *im)
-{
-	if (imsg_expect(im, sizeof(conf)) == -1)
-		fatalx("NETD_CONFIG of the wrong size");
-	memcpy(&conf, im->data, sizeof(conf));
-	if (conf.upstream.ss_family != AF_INET &&
-	    conf.upstream.ss_family != AF_INET6)
-		fatalx("NETD_CONFIG: upstream of family %d",
-		    conf.upstream.ss_family);
-	configured = 1;
-}
-
-static void
 msg_config_again(struct imsg *im, void *arg)
 {
 	(void)im;
@@ -1738,14 +1740,22 @@ static const struct proc_msg parent_msgs[] = {
 	PROC_MSG_FD(IMSG_NETD_LISTENER, sizeof(struct netd_listener),
 	    msg_listener),
 	PROC_MSG(IMSG_NETD_SANDBOX_GONE, 0, msg_sandbox_gone),
+};
+
+/*
+ * What the proxy sends on the channel between the two (role.link):
+ * only its own lookups.  Anything else, a bad size or a descriptor
+ * ends it, and this child with it (the parent then stops lensnetd).
+ */
+static const struct proc_msg proxy_msgs[] = {
 	PROC_MSG(IMSG_NETD_RESOLVE, sizeof(struct netd_resolve), msg_resolve),
 };
 
 static void
-parent_wrote(void *arg)
+peer_wrote(void *arg)
 {
 	(void)arg;
-	parent_drained();
+	peer_drained();
 }
 
 static void
@@ -1759,34 +1769,49 @@ parent_lost(struct proc_chan *ch, const char *why)
 	fatalx("parent link: %s", why);
 }
 
-/* NETD_CONFIG, the parent's first message: read before the filter */
 static void
-config_wait(void)
+proxy_lost(struct proc_chan *ch, const char *why)
 {
-	struct pollfd	 pfd;
-	struct imsg	 im;
-	ssize_t		 n;
-	int		 rc;
-
-	pfd.fd = pchan.iev.ibuf.fd;
-	pfd.events = POLLIN;
-	for (;;) {
-		if ((rc = imsg_get(&pchan.iev.ibuf, &im)) == -1)
-			fatal("parent link");
-		if (rc == 1)
-			break;
-		if (poll(&pfd, 1, -1) == -1 && errno != EINTR)
-			fatal("poll");
-		if ((n = imsg_read(&pchan.iev.ibuf)) == 0)
-			fatalx("the parent went away before NETD_CONFIG");
-		if (n == -1 && errno != EAGAIN)
-			fatal("parent link");
+	(void)ch;
+	/* it died (the parent stops lensnetd) or broke the protocol */
+	if (strcmp(why, "gone") == 0) {
+		log_debug("the proxy went away");
+		exit(0);
 	}
-	if (im.hdr.type != IMSG_NETD_CONFIG)
-		fatalx("the parent's first message is %#x, not NETD_CONFIG",
-		    im.hdr.type);
-	msg_config(&im);
-	imsg_free(&im);
+	fatalx("proxy link: %s", why);
+}
+
+/* NETD_CONFIG, the parent's first message; then the whole table */
+static void
+msg_config(struct imsg *im, void *arg)
+{
+	(void)arg;
+	memcpy(&conf, im->data, sizeof(conf));
+	if (conf.upstream.ss_family != AF_INET &&
+	    conf.upstream.ss_family != AF_INET6)
+		fatalx("NETD_CONFIG: upstream of family %d",
+		    conf.upstream.ss_family);
+	configured = 1;
+	pchan.msgs = parent_msgs;
+	pchan.nmsgs = sizeof(parent_msgs) / sizeof(parent_msgs[0]);
+}
+
+static const struct proc_msg config_msgs[] = {
+	PROC_MSG(IMSG_NETD_CONFIG, sizeof(struct netd_config), msg_config),
+};
+
+/* the parent's channel, read until NETD_CONFIG came: before the filter */
+static void
+config_wait(int fd)
+{
+	proc_chan_init(&pchan, fd, "parent", config_msgs,
+	    sizeof(config_msgs) / sizeof(config_msgs[0]), NULL);
+	pchan.wrote = peer_wrote;
+	pchan.lost = parent_lost;
+	pchan.iev.ibuf.maxqueue = 64 * 1024 * 1024;
+	while (!configured)
+		if (event_loop(EVLOOP_ONCE) == -1)
+			fatalx("event_loop");
 }
 
 /*
@@ -1867,13 +1892,15 @@ dns_preinit(void *arg)
 static void
 dns_init(void *arg)
 {
-	proc_chan_init(&pchan, *(int *)arg, "parent", parent_msgs,
-	    sizeof(parent_msgs) / sizeof(parent_msgs[0]), NULL);
-	pchan.wrote = parent_wrote;
-	pchan.lost = parent_lost;
-	pchan.iev.ibuf.maxqueue = 64 * 1024 * 1024;
-	config_wait();
+	const struct dns_start	*ds = arg;
+
+	config_wait(ds->fd);
 	udp_pool();
+	proc_chan_init(&xchan, ds->link, "proxy", proxy_msgs,
+	    sizeof(proxy_msgs) / sizeof(proxy_msgs[0]), NULL);
+	xchan.wrote = peer_wrote;
+	xchan.lost = proxy_lost;
+	xchan.iev.ibuf.maxqueue = 64 * 1024 * 1024;
 }
 
 /*
@@ -1891,6 +1918,7 @@ dns_main(int fd, void *arg)
 		.filter = dns_filter,
 	};
 	const struct netd_role		*nr = arg;
+	struct dns_start		 ds = { fd, nr->link[0] };
 
-	return proc_start(&role, &nr->user, nr->parent, &fd);
+	return proc_start(&role, &nr->user, nr->parent, &ds);
 }

@@ -1,8 +1,10 @@
 /*
  * lensnetd parent: options, the dns and proxy children, the control
  * socket for lensvmm, one gateway namespace per attached sandbox
- * (netns.c, nft.c), every listening socket, the routing of the
- * children's messages, and the audit client.
+ * (netns.c, nft.c), every listening socket, the channel between the
+ * children (a socketpair it makes before forking them: dns and proxy
+ * talk to each other directly, nothing of theirs passes here), and the
+ * audit client.
  *
  * Runs as root with CAP_NET_ADMIN, CAP_SYS_ADMIN (setns, unshare),
  * CAP_NET_BIND_SERVICE and CAP_KILL only, under a deny-list seccomp
@@ -57,7 +59,8 @@ struct sbx {
 	TAILQ_ENTRY(sbx)	 entry;
 	uint32_t		 id;		/* peerid towards the children */
 	char			 sandbox[CTL_ID_SIZE];
-	struct imsgev		 iev;		/* lensvmm's connection */
+	struct proc_chan	 ch;		/* lensvmm's connection */
+	char			 peer[CTL_ID_SIZE + 32];	/* ch.peer */
 	struct event		 ev_timeout;
 	uid_t			 uid;
 	int			 attached;
@@ -369,36 +372,15 @@ upstream_tcp(void)
 
 /*
  * What the children send; sizes and descriptors are checked by
- * proc_dispatch() from the tables below before these run.
+ * proc_dispatch() from the tables below before these run.  DNSMAP,
+ * RESOLVE and RESOLVED are not among them: dns and proxy send those to
+ * each other on a channel of their own (role.link), and a child that
+ * sends one here is refused as any unknown type.
  */
 static void
 msg_audit(struct imsg *im, void *arg)
 {
 	child_audit((int)(intptr_t)arg, im);
-}
-
-static void
-msg_dnsmap(struct imsg *im, void *arg)
-{
-	(void)arg;
-	to_child(PROXY, im->hdr.type, im->hdr.peerid, -1, im->data,
-	    im->datalen);
-}
-
-static void
-msg_resolved(struct imsg *im, void *arg)
-{
-	msg_dnsmap(im, arg);
-	child_push(PROXY);
-}
-
-static void
-msg_resolve(struct imsg *im, void *arg)
-{
-	(void)arg;
-	to_child(DNS, im->hdr.type, im->hdr.peerid, -1, im->data,
-	    im->datalen);
-	child_push(DNS);
 }
 
 static void
@@ -420,15 +402,11 @@ msg_upstream(struct imsg *im, void *arg)
 	    sizeof(struct netd_audit) + 2, IMSG_MAXPAYLOAD, msg_audit)
 static const struct proc_msg dns_msgs[] = {
 	AUDIT_MSG,
-	PROC_MSG(IMSG_NETD_DNSMAP, sizeof(struct netd_dnsmap), msg_dnsmap),
-	PROC_MSG(IMSG_NETD_RESOLVED, sizeof(struct netd_resolved),
-	    msg_resolved),
 	PROC_MSG(IMSG_NETD_UPSTREAM_TCP, sizeof(struct netd_upstream),
 	    msg_upstream),
 };
 static const struct proc_msg proxy_msgs[] = {
 	AUDIT_MSG,
-	PROC_MSG(IMSG_NETD_RESOLVE, sizeof(struct netd_resolve), msg_resolve),
 	PROC_MSG(IMSG_NETD_INWARD_REQUEST, sizeof(struct netd_inward),
 	    msg_inward),
 };
@@ -463,9 +441,9 @@ conn_send_error(struct sbx *sb, const char *fmt, ...)
 	log_warnx("attach from uid %u refused: %s", (unsigned)sb->uid,
 	    ne.msg);
 	/* the first and only thing sent: it fits the socket's buffer */
-	if (imsg_compose(&sb->iev.ibuf, IMSG_NETD_ERROR, 0, 0, -1, &ne,
+	if (imsg_compose(&sb->ch.iev.ibuf, IMSG_NETD_ERROR, 0, 0, -1, &ne,
 	    sizeof(ne)) == 0)
-		(void)imsg_write(&sb->iev.ibuf);
+		(void)imsg_write(&sb->ch.iev.ibuf);
 }
 
 /* a host listener for a published port */
@@ -636,7 +614,7 @@ sbx_attach(struct sbx *sb, struct imsg *im)
 	na.mtu = NETD_MTU;
 	strlcpy(na.ifname, sb->backend == NETD_BACKEND_JAIL ?
 	    NETD_SBX_IFNAME : NETD_TAP_IFNAME, sizeof(na.ifname));
-	if (imsgev_compose(&sb->iev, IMSG_NETD_ATTACHED, 0, 0, sb->gw.tapfd,
+	if (imsgev_compose(&sb->ch.iev, IMSG_NETD_ATTACHED, 0, 0, sb->gw.tapfd,
 	    &na, sizeof(na)) == -1)
 		fatal("compose ATTACHED");
 	sb->gw.tapfd = -1;	/* lensvmm's now */
@@ -653,8 +631,9 @@ fail:
 	return -1;
 }
 
+/* everything of sb but its memory; its channel closed */
 static void
-sbx_free(struct sbx *sb, const char *why)
+sbx_close(struct sbx *sb, const char *why)
 {
 	int	 i;
 
@@ -674,11 +653,40 @@ sbx_free(struct sbx *sb, const char *why)
 		netns_teardown(&sb->gw);
 	if (sb->slot != -1)
 		pool_used[sb->slot] = 0;
-	if (sb->iev.ibuf.fd != -1)
-		imsgev_clear(&sb->iev);
-	free(sb);
+	if (sb->ch.iev.ibuf.fd != -1)
+		imsgev_clear(&sb->ch.iev);
 	if (!shutting_down && nconns < MAXCONNS)
 		event_add(&ev_accept, NULL);
+}
+
+static void
+sbx_free(struct sbx *sb, const char *why)
+{
+	sbx_close(sb, why);
+	free(sb);
+}
+
+static void
+sbx_release(int fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	free(arg);
+}
+
+/*
+ * From a handler of sb's channel: proc_dispatch() looks at the channel
+ * once the handler returns (closed: it stops), so the memory goes on
+ * the next turn of the loop.
+ */
+static void
+sbx_end(struct sbx *sb, const char *why)
+{
+	struct timeval	 now = { 0, 0 };
+
+	sbx_close(sb, why);
+	if (event_once(-1, EV_TIMEOUT, sbx_release, sb, &now) == -1)
+		fatal("event_once");
 }
 
 static void
@@ -693,64 +701,82 @@ conn_timeout(int fd, short ev, void *arg)
 	sbx_free(sb, "timeout");
 }
 
+/*
+ * lensvmm's messages, checked by proc_dispatch() against conn_msgs[]
+ * before these run: one ATTACH, then DETACH (or the connection closes).
+ */
 static void
-conn_dispatch(int fd, short event, void *arg)
+conn_attach(struct imsg *im, void *arg)
 {
 	struct sbx	*sb = arg;
-	struct imsg	 im;
-	ssize_t		 n;
-	int		 rc;
 
-	(void)fd;
-	if (event & EV_WRITE) {
-		if (imsg_write(&sb->iev.ibuf) == -1 && errno != EAGAIN) {
-			sbx_free(sb, "connection lost");
-			return;
-		}
+	if (sb->attached) {
+		log_warnx("%s: ATTACH again; detached", sb->peer);
+		sbx_end(sb, "protocol error");
+		return;
 	}
-	if (event & EV_READ) {
-		n = imsg_read(&sb->iev.ibuf);
-		if (n == 0 || (n == -1 && errno != EAGAIN)) {
-			sbx_free(sb, "connection closed");
-			return;
-		}
-		while ((rc = imsg_get(&sb->iev.ibuf, &im)) == 1) {
-			if (im.hdr.type == IMSG_NETD_ATTACH && !sb->attached) {
-				evtimer_del(&sb->ev_timeout);
-				rc = sbx_attach(sb, &im);
-				imsg_free(&im);
-				if (rc == -1) {
-					sbx_free(sb, "attach failed");
-					return;
-				}
-				continue;
-			}
-			if (im.hdr.type == IMSG_NETD_DETACH && sb->attached &&
-			    im.datalen == 0 && im.fd == -1) {
-				imsg_free(&im);
-				sbx_free(sb, "detach");
-				return;
-			}
-			if (sb->attached)
-				log_warnx("sandbox %s: unexpected message %#x "
-				    "(%zu bytes); detached", sb->sandbox,
-				    im.hdr.type, im.datalen);
-			else
-				conn_send_error(sb, "expected ATTACH, got "
-				    "message %#x (%zu bytes)", im.hdr.type,
-				    im.datalen);
-			imsg_free(&im);
-			sbx_free(sb, "protocol error");
-			return;
-		}
-		if (rc == -1) {
-			log_warnx("connection from uid %u: malformed frame; "
-			    "closed", (unsigned)sb->uid);
-			sbx_free(sb, "malformed frame");
-			return;
-		}
+	evtimer_del(&sb->ev_timeout);
+	if (sbx_attach(sb, im) == -1) {
+		sbx_end(sb, "attach failed");
+		return;
 	}
-	imsgev_add(&sb->iev);
+	snprintf(sb->peer, sizeof(sb->peer), "sandbox %s", sb->sandbox);
+}
+
+static void
+conn_detach(struct imsg *im, void *arg)
+{
+	struct sbx	*sb = arg;
+
+	if (!sb->attached) {
+		conn_send_error(sb, "expected ATTACH, got message %#x (%zu "
+		    "bytes)", im->hdr.type, im->datalen);
+		sbx_end(sb, "protocol error");
+		return;
+	}
+	sbx_end(sb, "detach");
+}
+
+static const struct proc_msg conn_msgs[] = {
+	/* its fields and the policy: attach_parse() */
+	{ IMSG_NETD_ATTACH, sizeof(struct netd_attach), IMSG_MAXPAYLOAD,
+	    conn_attach, 1 },
+	PROC_MSG(IMSG_NETD_DETACH, 0, conn_detach),
+};
+
+/* not in conn_msgs[] (logged, peer, type and size): lensvmm is told */
+static int
+conn_refused(struct imsg *im, void *arg)
+{
+	struct sbx	*sb = arg;
+
+	if (sb->attached)
+		return 0;
+	if (im->hdr.type == IMSG_NETD_ATTACH)
+		conn_send_error(sb, "ATTACH: %zu bytes, need at least %zu",
+		    im->datalen, sizeof(struct netd_attach));
+	else
+		conn_send_error(sb, "expected ATTACH, got message %#x (%zu "
+		    "bytes)", im->hdr.type, im->datalen);
+	return 0;
+}
+
+static void
+conn_lost(struct proc_chan *ch, const char *why)
+{
+	struct sbx	*sb = ch->arg;
+
+	if (strcmp(why, "gone") == 0 || strcmp(why, "read failed") == 0) {
+		sbx_free(sb, "connection closed");
+		return;
+	}
+	if (strcmp(why, "write failed") == 0) {
+		sbx_free(sb, "connection lost");
+		return;
+	}
+	log_warnx("%s: %s; closed", ch->peer, why);
+	sbx_free(sb, strcmp(why, "malformed frame") == 0 ? why :
+	    "protocol error");
 }
 
 static void
@@ -794,7 +820,12 @@ conn_accept(int fd, short event, void *arg)
 	TAILQ_INSERT_TAIL(&sbxs, sb, entry);
 	if (++nconns >= MAXCONNS)
 		event_del(&ev_accept);
-	imsgev_init(&sb->iev, s, conn_dispatch, sb);
+	snprintf(sb->peer, sizeof(sb->peer), "connection from uid %u",
+	    (unsigned)uid);
+	proc_chan_init(&sb->ch, s, sb->peer, conn_msgs,
+	    sizeof(conn_msgs) / sizeof(conn_msgs[0]), sb);
+	sb->ch.refused = conn_refused;
+	sb->ch.lost = conn_lost;
 	evtimer_set(&sb->ev_timeout, conn_timeout, sb);
 	tv.tv_sec = ATTACH_TIMEOUT;
 	tv.tv_usec = 0;
@@ -1046,9 +1077,17 @@ main(int argc, char *argv[])
 	role.parent = getpid();
 	role.debug = debug;
 	role.verbose = verbose;
-	keep[0] = -1;
+	/* dns <-> proxy: each keeps its end, the parent neither, so that
+	 * one sees the end of the channel when the other dies */
+	proc_socketpair(role.link);
+	keep[0] = role.link[0];
+	keep[1] = -1;
 	proc_fork(&children[DNS], dns_main, &role, keep);
+	keep[0] = role.link[1];
 	proc_fork(&children[PROXY], proxy_main, &role, keep);
+	close(role.link[0]);
+	close(role.link[1]);
+	role.link[0] = role.link[1] = -1;
 	proc_title("parent");
 
 	if (event_init() == NULL)

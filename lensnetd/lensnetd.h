@@ -9,7 +9,7 @@
  *	netns.c		gateway namespace, veth/tap, addresses (netlink)
  *	nft.c		the per-sandbox nftables table (libnftnl, one batch)
  *	dns.c		dns child (_lensnet, empty chroot, seccomp): the
- *			filtering resolver
+ *			filtering resolver; talks to proxy directly
  *	dnswire.c	DNS message parsing and building (hostile input)
  *	proxy.c		proxy child (_lensnet, empty chroot, seccomp):
  *			transparent and CONNECT proxy, published ports
@@ -42,6 +42,13 @@ struct netd_role {
 	pid_t			 parent;	/* the lensnetd parent */
 	struct privsep_user	 user;		/* NETD_USER */
 	int			 debug, verbose;
+	/*
+	 * The channel between dns and proxy (proc_socketpair): link[0]
+	 * the dns's end, link[1] the proxy's; each child keeps only its
+	 * own, the parent neither.  Carried: RESOLVE (proxy -> dns),
+	 * RESOLVED and DNSMAP (dns -> proxy).
+	 */
+	int			 link[2];
 };
 int	dns_main(int fd, void *arg);
 int	proxy_main(int fd, void *arg);

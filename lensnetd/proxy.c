@@ -6,7 +6,8 @@
  *    The original destination comes from SO_ORIGINAL_DST.  The first
  *    bytes decide: a ClientHello's SNI or an HTTP Host names the host,
  *    the policy judges the name, and the upstream connection goes to
- *    THE NAME, resolved by lensnetd (NETD_RESOLVE), on the original
+ *    THE NAME, resolved by lensnetd's dns child (NETD_RESOLVE on the
+ *    channel between the two, role.link), on the original
  *    port; never to the address the sandbox chose.  Without a name the
  *    connection is raw TCP: allowed only to an address lensnetd's DNS
  *    handed this sandbox for a name a tcp rule allows on that port, or
@@ -199,6 +200,7 @@ static struct {
 }				 pool[PIPE_POOL];
 static int			 npool;
 static struct proc_chan		 pchan;	/* to the parent */
+static struct proc_chan		 dchan;	/* to the dns child (role.link) */
 static struct netd_config	 config;
 static struct addrset		 hostaddrs;	/* the host's, live */
 static struct proxy_conf	 pconf;
@@ -1431,15 +1433,15 @@ decide_name(struct conn *c, int tcp_too)
 	memset(&r, 0, sizeof(r));
 	r.reqid = c->reqid = next_reqid++;
 	strlcpy(r.name, c->name, sizeof(r.name));
-	if (imsgev_compose(&pchan.iev, IMSG_NETD_RESOLVE, c->sbx->id, 0, -1, &r,
+	if (imsgev_compose(&dchan.iev, IMSG_NETD_RESOLVE, c->sbx->id, 0, -1, &r,
 	    sizeof(r)) == -1) {
 		conn_fail(c, 502, "resolver queue full");
 		return;
 	}
 	/* the connection waits for it: sent now, not on the next turn */
 	/* an error shows in the dispatch */
-	(void)imsg_write(&pchan.iev.ibuf);
-	imsgev_add(&pchan.iev);
+	(void)imsg_write(&dchan.iev.ibuf);
+	imsgev_add(&dchan.iev);
 	c->state = S_RESOLVE;
 	conn_update(c);
 	conn_timer(c, pconf.resolve_ms);
@@ -2110,9 +2112,26 @@ msg_dnsmap(struct imsg *im)
 }
 
 static const char *
-parent_msg(struct imsg *im)
+msg_resolved(struct imsg *im)
 {
 	struct netd_resolved	 r;
+	struct conn		*c;
+
+	memcpy(&r, im->data, sizeof(r));
+	if (r.naddrs > NETD_MAXADDRS)
+		return "NETD_RESOLVED with too many addresses";
+	if ((c = conn_by_reqid(im->hdr.peerid, r.reqid, S_RESOLVE)) != NULL) {
+		evtimer_del(&c->tev);
+		rcache_put(&c->sbx->rc, c->name, r.addrs, r.naddrs,
+		    r.error == 0 ? r.ttl : 0, mono_sec());
+		resolved(c, &r);
+	}
+	return NULL;
+}
+
+static const char *
+parent_msg(struct imsg *im)
+{
 	struct netd_inward	 in;
 	struct conn		*c;
 	struct sbx		*s;
@@ -2135,22 +2154,6 @@ parent_msg(struct imsg *im)
 			return "bad NETD_SANDBOX_GONE size";
 		if ((s = sbx_find(im->hdr.peerid)) != NULL)
 			sbx_gone(s);
-		return NULL;
-	case IMSG_NETD_DNSMAP:
-		return msg_dnsmap(im);
-	case IMSG_NETD_RESOLVED:
-		if (imsg_expect(im, sizeof(r)) == -1)
-			return "bad NETD_RESOLVED size";
-		memcpy(&r, im->data, sizeof(r));
-		if (r.naddrs > NETD_MAXADDRS)
-			return "NETD_RESOLVED with too many addresses";
-		if ((c = conn_by_reqid(im->hdr.peerid, r.reqid, S_RESOLVE))
-		    != NULL) {
-			evtimer_del(&c->tev);
-			rcache_put(&c->sbx->rc, c->name, r.addrs, r.naddrs,
-			    r.error == 0 ? r.ttl : 0, mono_sec());
-			resolved(c, &r);
-		}
 		return NULL;
 	case IMSG_NETD_INWARD_SOCKET:
 		if (imsg_expect(im, sizeof(in)) == -1)
@@ -2193,25 +2196,64 @@ static const struct proc_msg parent_msgs[] = {
 	PROC_MSG_FD(IMSG_NETD_LISTENER, sizeof(struct netd_listener),
 	    msg_parent),
 	PROC_MSG(IMSG_NETD_SANDBOX_GONE, 0, msg_parent),
-	PROC_MSG(IMSG_NETD_DNSMAP, sizeof(struct netd_dnsmap), msg_parent),
-	PROC_MSG(IMSG_NETD_RESOLVED, sizeof(struct netd_resolved),
-	    msg_parent),
 	PROC_MSG_FD(IMSG_NETD_INWARD_SOCKET, sizeof(struct netd_inward),
 	    msg_parent),
 };
 
+/*
+ * What the dns child sends on the channel between the two (role.link),
+ * checked by proc_dispatch() from this table: what its resolver handed
+ * out and the answers to our lookups, nothing else.  A bad size, a
+ * descriptor, another type or a bad entry ends this child (the parent
+ * then stops lensnetd).
+ */
 static void
-proxy_term(int sig, short ev, void *arg)
+msg_dns(struct imsg *im, void *arg)
+{
+	const char	*why;
+
+	(void)arg;
+	why = im->hdr.type == IMSG_NETD_DNSMAP ? msg_dnsmap(im) :
+	    msg_resolved(im);
+	if (why != NULL)
+		fatalx("proxy: from dns, type %#x: %s", im->hdr.type, why);
+}
+
+static const struct proc_msg dns_msgs[] = {
+	PROC_MSG(IMSG_NETD_DNSMAP, sizeof(struct netd_dnsmap), msg_dns),
+	PROC_MSG(IMSG_NETD_RESOLVED, sizeof(struct netd_resolved), msg_dns),
+};
+
+static __attribute__((noreturn)) void
+proxy_stop(void)
 {
 	struct sbx	*s;
 
-	(void)sig;
-	(void)ev;
-	(void)arg;
 	while ((s = TAILQ_FIRST(&sbxs)) != NULL)
 		sbx_gone(s);
 	(void)imsg_flush(&pchan.iev.ibuf);
 	exit(0);
+}
+
+static void
+proxy_term(int sig, short ev, void *arg)
+{
+	(void)sig;
+	(void)ev;
+	(void)arg;
+	proxy_stop();
+}
+
+static void
+dns_lost(struct proc_chan *ch, const char *why)
+{
+	(void)ch;
+	/* it died (the parent stops lensnetd): our connections end audited */
+	if (strcmp(why, "gone") == 0) {
+		log_debug("the dns child went away");
+		proxy_stop();
+	}
+	fatalx("dns link: %s", why);
 }
 
 static void
@@ -2270,16 +2312,21 @@ proxy_preinit(void *arg)
 static void
 proxy_init(void *arg)
 {
+	const int	*fds = arg;	/* the parent's, the dns child's */
 	struct timeval	 tv = { 1, 0 };
 
 	signal_set(&ev_term, SIGTERM, proxy_term, NULL);
 	signal_add(&ev_term, NULL);
 	evtimer_set(&ev_tick, tick, NULL);
 	evtimer_add(&ev_tick, &tv);
-	proc_chan_init(&pchan, *(int *)arg, "parent", parent_msgs,
+	proc_chan_init(&pchan, fds[0], "parent", parent_msgs,
 	    sizeof(parent_msgs) / sizeof(parent_msgs[0]), NULL);
 	pchan.iev.ibuf.maxqueue = 16 * 1024 * 1024;
 	imsgev_add(&pchan.iev);
+	proc_chan_init(&dchan, fds[1], "dns", dns_msgs,
+	    sizeof(dns_msgs) / sizeof(dns_msgs[0]), NULL);
+	dchan.lost = dns_lost;
+	dchan.iev.ibuf.maxqueue = 16 * 1024 * 1024;
 }
 
 /* arg: the struct netd_role the parent hands every role */
@@ -2293,7 +2340,8 @@ proxy_main(int fd, void *arg)
 		.init = proxy_init,
 	};
 	const struct netd_role		*nr = arg;
+	int				 fds[2] = { fd, nr->link[1] };
 
 	log_procinit("proxy");
-	return proc_start(&role, &nr->user, nr->parent, &fd);
+	return proc_start(&role, &nr->user, nr->parent, fds);
 }

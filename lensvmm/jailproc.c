@@ -35,7 +35,8 @@ struct exec {
 	uint32_t		 id;
 	int			 main;
 	int			 attached;	/* client connection open */
-	struct imsgev		 client;
+	struct proc_chan	 client;
+	char			 peer[32];	/* "exec ID client" */
 	int			 done;		/* EXIT or ERROR from init */
 	int			 closing;	/* close once flushed */
 	struct ctl_exit		 exit;
@@ -45,7 +46,7 @@ struct exec {
 
 static TAILQ_HEAD(, exec) execs = TAILQ_HEAD_INITIALIZER(execs);
 static struct jail_conf	*conf;
-static struct imsgev	 parent, init;
+static struct proc_chan	 parent, init;
 static struct event	 ev_console, ev_chld, ev_ready, ev_kill, ev_exit;
 static struct event	 ev_netd;
 static pid_t		 initpid;
@@ -72,7 +73,6 @@ static const struct sandbox_syscall jail_syscalls[] = {
 	 */
 };
 
-static void	client_dispatch(int, short, void *);
 static void	maybe_exit(void);
 static void	console_read(int, short, void *);
 static int	console_fd = -1;
@@ -151,14 +151,14 @@ backpressure(void)
 	size_t		 max = 0;
 
 	TAILQ_FOREACH(e, &execs, entry)
-		if (e->attached && e->client.ibuf.wqueued > max)
-			max = e->client.ibuf.wqueued;
+		if (e->attached && e->client.iev.ibuf.wqueued > max)
+			max = e->client.iev.ibuf.wqueued;
 	if (!init_paused && max > CLIENT_HIGHWATER) {
 		init_paused = 1;
-		imsgev_pause(&init, 1);
+		imsgev_pause(&init.iev, 1);
 	} else if (init_paused && max < CLIENT_LOWWATER) {
 		init_paused = 0;
-		imsgev_pause(&init, 0);
+		imsgev_pause(&init.iev, 0);
 	}
 }
 
@@ -167,7 +167,7 @@ client_close(struct exec *e)
 {
 	if (!e->attached)
 		return;
-	imsgev_clear(&e->client);
+	imsgev_clear(&e->client.iev);
 	e->attached = 0;
 	backpressure();
 	maybe_exit();
@@ -179,7 +179,7 @@ client_send(struct exec *e, uint32_t type, const void *data, size_t len)
 {
 	if (!e->attached || e->closing)
 		return;
-	if (imsgev_compose(&e->client, type, 0, 0, -1, data, len) == -1) {
+	if (imsgev_compose(&e->client.iev, type, 0, 0, -1, data, len) == -1) {
 		log_warnx("exec %u: client too slow, detached", e->id);
 		client_close(e);
 		return;
@@ -195,7 +195,8 @@ client_last(struct exec *e, uint32_t type, const void *data, size_t len)
 	if (!e->attached)
 		return;
 	e->closing = 1;
-	if (e->client.ibuf.wqueued == 0 && TAILQ_EMPTY(&e->client.ibuf.wq))
+	if (e->client.iev.ibuf.wqueued == 0 &&
+	    TAILQ_EMPTY(&e->client.iev.ibuf.wq))
 		client_close(e);
 }
 
@@ -246,7 +247,7 @@ shutdown_sandbox(uint32_t grace_ms)
 	if (!ending) {
 		memset(&sd, 0, sizeof(sd));
 		sd.grace_ms = grace_ms;
-		if (imsgev_compose(&init, IMSG_INIT_SHUTDOWN, 0, 0, -1, &sd,
+		if (imsgev_compose(&init.iev, IMSG_INIT_SHUTDOWN, 0, 0, -1, &sd,
 		    sizeof(sd)) == -1)
 			kill_sandbox();
 	}
@@ -266,9 +267,9 @@ init_broken(const char *why)
 		snprintf(protocol_error, sizeof(protocol_error),
 		    "lens-init: %s", why);
 	}
-	if (init.ibuf.fd != -1) {
-		imsgev_clear(&init);
-		init.ibuf.fd = -1;
+	if (init.iev.ibuf.fd != -1) {
+		imsgev_clear(&init.iev);
+		init.iev.ibuf.fd = -1;
 	}
 	kill_sandbox();
 }
@@ -292,7 +293,7 @@ exec_finished(struct exec *e)
 	je.code = e->failed ? e->error.code : e->exit.code;
 	je.sig = e->failed ? 0 : e->exit.sig;
 	je.err = e->failed ? e->error.code : 0;
-	if (imsgev_compose(&parent, IMSG_J_EXEC_EXIT, e->id, 0, -1, &je,
+	if (imsgev_compose(&parent.iev, IMSG_J_EXEC_EXIT, e->id, 0, -1, &je,
 	    sizeof(je)) == -1)
 		fatal("compose for the parent");
 	if (e->main) {
@@ -327,7 +328,7 @@ init_message(struct imsg *im)
 		return "message for an exec that already ended";
 	switch (im->hdr.type) {
 	case IMSG_INIT_READY:
-		if (ready || e != NULL || imsg_expect(im, sizeof(rd)) == -1)
+		if (ready || e != NULL)
 			return "bad READY";
 		memcpy(&rd, im->data, sizeof(rd));
 		if (rd.version != LENSINIT_PROTO_VERSION)
@@ -342,17 +343,16 @@ init_message(struct imsg *im)
 			jr.gateway = conf->net.gateway;
 			jr.proxyport = conf->net.proxyport;
 		}
-		if (imsgev_compose(&parent, IMSG_J_READY, 0, 0, -1, &jr,
+		if (imsgev_compose(&parent.iev, IMSG_J_READY, 0, 0, -1, &jr,
 		    sizeof(jr)) == -1)
 			fatal("compose for the parent");
 		break;
 	case IMSG_INIT_STARTED:
-		if (e == NULL || imsg_expect(im, sizeof(struct init_started))
-		    == -1)
+		if (e == NULL)
 			return "bad STARTED";
 		break;
 	case IMSG_INIT_ERROR:
-		if (e == NULL || imsg_expect(im, sizeof(ie)) == -1)
+		if (e == NULL)
 			return "bad ERROR";
 		memcpy(&ie, im->data, sizeof(ie));
 		if (memchr(ie.msg, '\0', sizeof(ie.msg)) == NULL)
@@ -365,7 +365,7 @@ init_message(struct imsg *im)
 		break;
 	case IMSG_INIT_STDOUT:
 	case IMSG_INIT_STDERR:
-		if (e == NULL || im->datalen == 0)
+		if (e == NULL)
 			return "bad STDOUT/STDERR";
 		if (e->main)
 			console_append(im->hdr.type == IMSG_INIT_STDOUT ?
@@ -374,7 +374,7 @@ init_message(struct imsg *im)
 		    IMSG_CTL_STDOUT : IMSG_CTL_STDERR, im->data, im->datalen);
 		break;
 	case IMSG_INIT_EXIT:
-		if (e == NULL || imsg_expect(im, sizeof(ix)) == -1)
+		if (e == NULL)
 			return "bad EXIT";
 		memcpy(&ix, im->data, sizeof(ix));
 		if (ix.code < 0 || ix.code > 255 || ix.sig < 0 || ix.sig > 64)
@@ -390,49 +390,41 @@ init_message(struct imsg *im)
 	return NULL;
 }
 
+/* a message from lens-init, its type and size checked (init_msgs[]) */
 static void
-init_dispatch(int fd, short event, void *arg)
+init_msg(struct imsg *im, void *arg)
 {
-	struct imsg	 im;
 	const char	*why;
-	ssize_t		 n;
-	int		 rc;
 
-	(void)fd;
 	(void)arg;
-	if (event & EV_WRITE) {
-		if (imsg_write(&init.ibuf) == -1 && errno != EPIPE) {
-			init_broken("write failed");
-			return;
-		}
+	if ((why = init_message(im)) != NULL)
+		init_broken(why);
+}
+
+static const struct proc_msg init_msgs[] = {
+	PROC_MSG(IMSG_INIT_READY, sizeof(struct init_ready), init_msg),
+	PROC_MSG(IMSG_INIT_STARTED, sizeof(struct init_started), init_msg),
+	PROC_MSG(IMSG_INIT_ERROR, sizeof(struct init_error), init_msg),
+	PROC_MSGV(IMSG_INIT_STDOUT, 1, IMSG_MAXPAYLOAD, init_msg),
+	PROC_MSGV(IMSG_INIT_STDERR, 1, IMSG_MAXPAYLOAD, init_msg),
+	PROC_MSG(IMSG_INIT_EXIT, sizeof(struct init_exit), init_msg),
+};
+
+/*
+ * The lens-init channel ended: lens-init closed it (SIGCHLD says how
+ * it ended), or sent a message of a type or size not in init_msgs[], a
+ * descriptor or a malformed frame (proc_dispatch logged peer, type and
+ * size): the sandbox is killed.
+ */
+static void
+init_lost(struct proc_chan *ch, const char *why)
+{
+	(void)ch;
+	if (strcmp(why, "gone") == 0 || strcmp(why, "read failed") == 0) {
+		imsgev_clear(&init.iev);
+		return;
 	}
-	if (event & EV_READ) {
-		n = imsg_read(&init.ibuf);
-		if (n == 0 || (n == -1 && errno != EAGAIN)) {
-			/* lens-init ended: SIGCHLD says how */
-			imsgev_clear(&init);
-			init.ibuf.fd = -1;
-			return;
-		}
-		while ((rc = imsg_get(&init.ibuf, &im)) == 1) {
-			if (im.fd != -1) {
-				imsg_free(&im);
-				init_broken("a descriptor on the channel");
-				return;
-			}
-			why = init_message(&im);
-			imsg_free(&im);
-			if (why != NULL) {
-				init_broken(why);
-				return;
-			}
-		}
-		if (rc == -1) {
-			init_broken("malformed frame");
-			return;
-		}
-	}
-	imsgev_add(&init);
+	init_broken(why);
 }
 
 static void
@@ -459,48 +451,43 @@ console_read(int fd, short event, void *arg)
 	console_fd = -1;
 }
 
+/* a message from an attached client, its type and size checked
+ * (client_msgs[]) */
 static void
-client_message(struct exec *e, struct imsg *im)
+client_msg(struct imsg *im, void *arg)
 {
+	struct exec		*e = arg;
 	struct ctl_winsize	 ws;
 	struct ctl_signal	 cs;
 	struct init_winsize	 iw;
 	struct init_signal	 is;
 
-	if (e->done || init.ibuf.fd == -1)
+	if (e->done || init.iev.ibuf.fd == -1)
 		return;
 	switch (im->hdr.type) {
 	case IMSG_CTL_STDIN:
-		if (im->datalen == 0)
-			goto bad;
-		imsgev_compose(&init, IMSG_INIT_STDIN, e->id, 0, -1, im->data,
-		    im->datalen);
+		imsgev_compose(&init.iev, IMSG_INIT_STDIN, e->id, 0, -1,
+		    im->data, im->datalen);
 		break;
 	case IMSG_CTL_STDIN_EOF:
-		if (im->datalen != 0)
-			goto bad;
-		imsgev_compose(&init, IMSG_INIT_STDIN_EOF, e->id, 0, -1, NULL,
-		    0);
+		imsgev_compose(&init.iev, IMSG_INIT_STDIN_EOF, e->id, 0, -1,
+		    NULL, 0);
 		break;
 	case IMSG_CTL_RESIZE:
-		if (imsg_expect(im, sizeof(ws)) == -1)
-			goto bad;
 		memcpy(&ws, im->data, sizeof(ws));
 		memset(&iw, 0, sizeof(iw));
 		iw.rows = ws.rows;
 		iw.cols = ws.cols;
-		imsgev_compose(&init, IMSG_INIT_RESIZE, e->id, 0, -1, &iw,
+		imsgev_compose(&init.iev, IMSG_INIT_RESIZE, e->id, 0, -1, &iw,
 		    sizeof(iw));
 		break;
 	case IMSG_CTL_SIGNAL:
-		if (imsg_expect(im, sizeof(cs)) == -1)
-			goto bad;
 		memcpy(&cs, im->data, sizeof(cs));
 		if (cs.sig < 1 || cs.sig > 64)
 			goto bad;
 		memset(&is, 0, sizeof(is));
 		is.sig = cs.sig;
-		imsgev_compose(&init, IMSG_INIT_SIGNAL, e->id, 0, -1, &is,
+		imsgev_compose(&init.iev, IMSG_INIT_SIGNAL, e->id, 0, -1, &is,
 		    sizeof(is));
 		break;
 	default:
@@ -513,73 +500,63 @@ bad:
 	client_close(e);
 }
 
+static const struct proc_msg client_msgs[] = {
+	PROC_MSGV(IMSG_CTL_STDIN, 1, IMSG_MAXPAYLOAD, client_msg),
+	PROC_MSG(IMSG_CTL_STDIN_EOF, 0, client_msg),
+	PROC_MSG(IMSG_CTL_RESIZE, sizeof(struct ctl_winsize), client_msg),
+	PROC_MSG(IMSG_CTL_SIGNAL, sizeof(struct ctl_signal), client_msg),
+};
+
+/* written: closed once its last message went, else the backpressure */
 static void
-client_dispatch(int fd, short event, void *arg)
+client_wrote(void *arg)
 {
 	struct exec	*e = arg;
-	struct imsg	 im;
-	ssize_t		 n;
-	int		 rc;
 
-	(void)fd;
-	if (event & EV_WRITE) {
-		if (imsg_write(&e->client.ibuf) == -1) {
-			client_close(e);
-			return;
-		}
-		if (e->closing && TAILQ_EMPTY(&e->client.ibuf.wq)) {
-			client_close(e);
-			return;
-		}
-		backpressure();
+	if (e->closing && TAILQ_EMPTY(&e->client.iev.ibuf.wq)) {
+		client_close(e);
+		return;
 	}
-	if (event & EV_READ) {
-		n = imsg_read(&e->client.ibuf);
-		if (n == 0 || (n == -1 && errno != EAGAIN)) {
-			/* the client went away; the process goes on */
-			client_close(e);
-			return;
-		}
-		while ((rc = imsg_get(&e->client.ibuf, &im)) == 1) {
-			if (im.fd != -1) {
-				imsg_free(&im);
-				client_close(e);
-				return;
-			}
-			client_message(e, &im);
-			imsg_free(&im);
-			if (!e->attached)
-				return;
-		}
-		if (rc == -1) {
-			client_close(e);
-			return;
-		}
-	}
-	imsgev_add(&e->client);
+	backpressure();
+}
+
+/*
+ * The client went away, or sent a message of a type or size not in
+ * client_msgs[] (logged by proc_dispatch): detached, the process goes
+ * on.
+ */
+static void
+client_lost(struct proc_chan *ch, const char *why)
+{
+	(void)why;
+	client_close(ch->arg);
 }
 
 static void
-parent_exec(struct imsg *im)
+parent_exec(struct imsg *im, void *arg)
 {
-	struct init_exec	 ie;
 	struct exec		*e;
 	struct ctl_error	 ce;
 
-	if (im->datalen < sizeof(ie) || im->hdr.peerid == 0 ||
-	    exec_find(im->hdr.peerid) != NULL)
-		fatalx("bad EXEC from the parent");
+	(void)arg;
+	if (im->hdr.peerid == 0 || exec_find(im->hdr.peerid) != NULL)
+		fatalx("bad EXEC from the parent: exec id %u",
+		    im->hdr.peerid);
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		fatal("calloc");
 	e->id = im->hdr.peerid;
 	e->main = TAILQ_EMPTY(&execs);
 	TAILQ_INSERT_TAIL(&execs, e, entry);
 	if (im->fd != -1) {
-		imsgev_init(&e->client, im->fd, client_dispatch, e);
+		snprintf(e->peer, sizeof(e->peer), "exec %u client", e->id);
+		proc_chan_init(&e->client, im->fd, e->peer, client_msgs,
+		    sizeof(client_msgs) / sizeof(client_msgs[0]), e);
+		e->client.wrote = client_wrote;
+		e->client.lost = client_lost;
 		e->attached = 1;
 		im->fd = -1;
 	}
-	if (ending || ended || init.ibuf.fd == -1) {
+	if (ending || ended || init.iev.ibuf.fd == -1) {
 		memset(&ce, 0, sizeof(ce));
 		ce.code = CTL_EXIT_LENS;
 		strlcpy(ce.msg, "the sandbox is stopping", sizeof(ce.msg));
@@ -587,7 +564,7 @@ parent_exec(struct imsg *im)
 		client_last(e, IMSG_CTL_ERROR, &ce, sizeof(ce));
 		return;
 	}
-	if (imsgev_compose(&init, IMSG_INIT_EXEC, e->id, 0, -1, im->data,
+	if (imsgev_compose(&init.iev, IMSG_INIT_EXEC, e->id, 0, -1, im->data,
 	    im->datalen) == -1)
 		init_broken("channel full");
 }
@@ -610,7 +587,7 @@ exec_killed(struct exec *e)
 	memset(&je, 0, sizeof(je));
 	je.code = e->exit.code;
 	je.sig = e->exit.sig;
-	if (imsgev_compose(&parent, IMSG_J_EXEC_EXIT, e->id, 0, -1, &je,
+	if (imsgev_compose(&parent.iev, IMSG_J_EXEC_EXIT, e->id, 0, -1, &je,
 	    sizeof(je)) == -1)
 		fatal("compose for the parent");
 }
@@ -656,49 +633,43 @@ finish(void)
 }
 
 static void
-parent_dispatch(int fd, short event, void *arg)
+parent_stop(struct imsg *im, void *arg)
 {
-	struct imsg	 im;
 	struct j_stop	 js;
-	ssize_t		 n;
-	int		 rc;
 
-	(void)fd;
 	(void)arg;
-	if (event & EV_WRITE) {
-		if (imsg_write(&parent.ibuf) == -1)
-			fatal("write to the parent");
-	}
-	if (event & EV_READ) {
-		n = imsg_read(&parent.ibuf);
-		if (n == 0 || (n == -1 && errno != EAGAIN)) {
-			kill_sandbox();
-			exit(1);
-		}
-		while ((rc = imsg_get(&parent.ibuf, &im)) == 1) {
-			switch (im.hdr.type) {
-			case IMSG_J_EXEC:
-				parent_exec(&im);
-				break;
-			case IMSG_J_STOP:
-				if (imsg_expect(&im, sizeof(js)) == -1)
-					fatalx("bad STOP from the parent");
-				memcpy(&js, im.data, sizeof(js));
-				shutdown_sandbox(js.grace_ms);
-				break;
-			case IMSG_J_FINISH:
-				finish();
-				break;
-			default:
-				fatalx("unexpected message %#x from the parent",
-				    im.hdr.type);
-			}
-			imsg_free(&im);
-		}
-		if (rc == -1)
-			fatalx("bad frame from the parent");
-	}
-	imsgev_add(&parent);
+	memcpy(&js, im->data, sizeof(js));
+	shutdown_sandbox(js.grace_ms);
+}
+
+static void
+parent_finish(struct imsg *im, void *arg)
+{
+	(void)im;
+	(void)arg;
+	finish();
+}
+
+static const struct proc_msg parent_msgs[] = {
+	{ IMSG_J_EXEC, sizeof(struct init_exec), IMSG_MAXPAYLOAD, parent_exec,
+	    1 },
+	PROC_MSG(IMSG_J_STOP, sizeof(struct j_stop), parent_stop),
+	PROC_MSG(IMSG_J_FINISH, 0, parent_finish),
+};
+
+/*
+ * The parent's channel ended: the parent is gone, or sent a message of
+ * a type or size not in parent_msgs[] (logged by proc_dispatch).  The
+ * sandbox does not outlive it.
+ */
+static void
+parent_lost(struct proc_chan *ch, const char *why)
+{
+	(void)ch;
+	kill_sandbox();
+	if (strcmp(why, "gone") == 0 || strcmp(why, "read failed") == 0)
+		exit(1);
+	fatalx("parent: %s", why);
 }
 
 static void
@@ -760,12 +731,12 @@ on_sigchld(int sig, short ev, void *arg)
 			    WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
 			    protocol_error[0] ? ": " : "", protocol_error,
 			    console_tail[0] ? ": " : "", console_tail);
-			if (imsgev_compose(&parent, IMSG_J_FAILED, 0, 0, -1,
+			if (imsgev_compose(&parent.iev, IMSG_J_FAILED, 0, 0, -1,
 			    &ce, sizeof(ce)) == -1)
 				fatal("compose for the parent");
 			continue;
 		}
-		if (imsgev_compose(&parent, IMSG_J_EXIT, 0, 0, -1,
+		if (imsgev_compose(&parent.iev, IMSG_J_EXIT, 0, 0, -1,
 		    &sandbox_exit, sizeof(sandbox_exit)) == -1)
 			fatal("compose for the parent");
 	}
@@ -821,8 +792,12 @@ jail_init(void *arg)
 
 	fcntl(chan, F_SETFL, fcntl(chan, F_GETFL) | O_NONBLOCK);
 	fcntl(console, F_SETFL, fcntl(console, F_GETFL) | O_NONBLOCK);
-	imsgev_init(&parent, fd, parent_dispatch, NULL);
-	imsgev_init(&init, chan, init_dispatch, NULL);
+	proc_chan_init(&parent, fd, "parent", parent_msgs,
+	    sizeof(parent_msgs) / sizeof(parent_msgs[0]), NULL);
+	parent.lost = parent_lost;
+	proc_chan_init(&init, chan, "lens-init", init_msgs,
+	    sizeof(init_msgs) / sizeof(init_msgs[0]), NULL);
+	init.lost = init_lost;
 	console_fd = console;
 	event_set(&ev_console, console, EV_READ | EV_PERSIST, console_read,
 	    NULL);
@@ -871,12 +846,12 @@ sandbox_main(int fd, void *arg)
 	if ((conf->backend == BACKEND_MICROVM ? microvm_start(conf, &chan,
 	    &console, &initpid, err, sizeof(err)) : jail_start(conf, &chan,
 	    &console, &initpid, err, sizeof(err))) == -1) {
-		imsg_init(&parent.ibuf, fd);
+		imsg_init(&parent.iev.ibuf, fd);
 		memset(&ce, 0, sizeof(ce));
 		ce.code = CTL_EXIT_LENS;
 		strlcpy(ce.msg, err, sizeof(ce.msg));
-		if (imsg_compose(&parent.ibuf, IMSG_J_FAILED, 0, 0, -1, &ce,
-		    sizeof(ce)) == -1 || imsg_flush(&parent.ibuf) == -1)
+		if (imsg_compose(&parent.iev.ibuf, IMSG_J_FAILED, 0, 0, -1, &ce,
+		    sizeof(ce)) == -1 || imsg_flush(&parent.iev.ibuf) == -1)
 			fatal("report to the parent");
 		return 1;
 	}

@@ -14,7 +14,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,9 +36,7 @@ netd_connect(const char *sockpath, const char *id, uint32_t backend,
 	struct imsgbuf		*ibuf = NULL;
 	struct imsg		 im;
 	struct ibuf		*b;
-	struct pollfd		 pfd;
 	size_t			 plen;
-	ssize_t			 n;
 	int			 s = -1, fd = -1, rc;
 	uint32_t		 i;
 	const char		*p;
@@ -93,30 +90,16 @@ netd_connect(const char *sockpath, const char *id, uint32_t backend,
 		snprintf(err, errlen, "lensnetd: send: %s", strerror(errno));
 		goto fail;
 	}
-	for (;;) {
-		pfd.fd = s;
-		pfd.events = POLLIN;
-		if ((rc = poll(&pfd, 1, NETD_TIMEOUT * 1000)) == -1 &&
-		    errno == EINTR)
-			continue;
-		if (rc != 1) {
+	if ((rc = imsg_recv_one(ibuf, NETD_TIMEOUT * 1000, &im)) != 1) {
+		if (rc == -1 && errno == ETIMEDOUT)
 			snprintf(err, errlen, "lensnetd did not answer in %d "
 			    "seconds", NETD_TIMEOUT);
-			goto fail;
-		}
-		if ((n = imsg_read(ibuf)) == -1 && errno == EAGAIN)
-			continue;
-		if (n <= 0) {
+		else if (rc == -1 && errno == EBADMSG)
+			snprintf(err, errlen, "lensnetd: malformed answer");
+		else
 			snprintf(err, errlen, "lensnetd closed the connection "
 			    "without an answer");
-			goto fail;
-		}
-		if ((rc = imsg_get(ibuf, &im)) == -1) {
-			snprintf(err, errlen, "lensnetd: malformed answer");
-			goto fail;
-		}
-		if (rc == 1)
-			break;
+		goto fail;
 	}
 	if (im.hdr.type == IMSG_NETD_ERROR &&
 	    imsg_expect(&im, sizeof(ne)) == 0) {

@@ -4,19 +4,12 @@
 # Every verify failure is checked for the exact record and reason.
 
 . "$(dirname "$0")/lib.sh"
-
-LENSCTL=${LENSCTL:-$OBJ/lensctl}
-MKAUDITLOG=${MKAUDITLOG:-$OBJ/regress/tools/mkauditlog}
+. "$(dirname "$0")/daemon.sh"
 
 tap_plan 47
 tmpdir_setup
 
-for b in "$LENSCTL" "$MKAUDITLOG"; do
-	if [ ! -f "$b" ] || [ ! -x "$b" ]; then
-		echo "Bail out! $b is not built"
-		exit 1
-	fi
-done
+require_built "$LENSCTL" "$MKAUDITLOG"
 
 L=lens-audit.000001.log
 

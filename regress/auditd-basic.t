@@ -8,14 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/daemon.sh"
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "1..0 # skip lensauditd must run as root"
-	exit 0
-fi
-if ! id _lensaudit >/dev/null 2>&1 || ! getent group lens >/dev/null; then
-	echo "1..0 # skip no _lensaudit user or lens group (make users)"
-	exit 0
-fi
+auditd_require
 
 tap_plan 139
 tmpdir_setup
@@ -25,14 +18,8 @@ at_exit 'auditd_stop; try_stop'
 # other users (nobody, _lensnet) must reach the socket inside $T
 chmod 0711 "$T"
 
-MKAUDITLOG=$TOOLS/mkauditlog
-for b in "$AUDITD" "$LENSCTL" "$TOOLS/auditstream" "$TOOLS/auditpeer" \
-    "$MKAUDITLOG"; do
-	if [ ! -f "$b" ] || [ ! -x "$b" ]; then
-		echo "Bail out! $b is not built (make all regress-bins)"
-		exit 1
-	fi
-done
+require_built "$AUDITD" "$LENSCTL" "$TOOLS/auditstream" "$TOOLS/auditpeer" \
+    "$MKAUDITLOG"
 
 A=$T/audit
 SOCK=$T/auditd.sock

@@ -45,12 +45,8 @@ ok $? "clean stop"
 ok $? "$N events in the log, each once ($(wc -l <"$T/ns") lines, $(uniq <"$T/ns" | wc -l) distinct)"
 [ "$(head -n 1 "$T/ns")" -eq 1 ] && [ "$(tail -n 1 "$T/ns")" -eq $N ]
 ok $? "numbered 1 to $N"
-"$LENSCTL" audit verify --quiet --dir "$T/audit" --pubkey "$T/audit.pub" \
-    --witness "$T/audit.witness"
+auditd_verify --quiet
 ok $? "the chain verifies after $KILLS crashes"
-if [ "$_tap_failed" -ne 0 ]; then
-	diag "lensauditd log:"
-	tail -n 40 "$T/auditd.log" | sed 's/^/#   /'
-	sed 's/^/#   /' "$T/stream.err" | tail -n 20
-fi
+log_if_failed "lensauditd log" "$T/auditd.log" 40
+log_if_failed auditstream "$T/stream.err" 20
 tap_done

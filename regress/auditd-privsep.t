@@ -81,8 +81,5 @@ for role in writer listener parent; do
 		;;
 	esac
 done
-if [ "$_tap_failed" -ne 0 ]; then
-	diag "lensauditd log:"
-	sed 's/^/#   /' "$T/auditd.log"
-fi
+log_if_failed "lensauditd log" "$T/auditd.log"
 tap_done

@@ -5,6 +5,7 @@
 AUDITD=${AUDITD:-$OBJ/lensauditd}
 LENSCTL=${LENSCTL:-$OBJ/lensctl}
 TOOLS=$OBJ/regress/tools
+MKAUDITLOG=${MKAUDITLOG:-$TOOLS/mkauditlog}
 
 # wait_until SECONDS CMD...: poll every 50 ms until CMD succeeds
 wait_until() {
@@ -18,26 +19,51 @@ wait_until() {
 	return 1
 }
 
-_auditd_ready_count() {
-	[ -f "$T/auditd.log" ] || { echo 0; return; }
-	grep -c 'ready at seq' "$T/auditd.log"
+# auditd_require: skip the whole test file (TAP plan 1..0) unless this
+# is root and the users exist (make users); call before tap_plan
+auditd_require() {
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "1..0 # skip lensauditd must run as root"
+		exit 0
+	fi
+	if ! id _lensaudit >/dev/null 2>&1 || ! getent group lens >/dev/null; then
+		echo "1..0 # skip no _lensaudit user or lens group (make users)"
+		exit 0
+	fi
+}
+
+# _ready_count LOG PATTERN: how many lines of LOG say PATTERN
+_ready_count() {
+	[ -f "$1" ] || { echo 0; return; }
+	grep -c -- "$2" "$1"
+}
+
+# _ready_wait NAME LOG PATTERN BEFORE: wait until LOG says PATTERN more
+# often than BEFORE times, else print LOG as TAP comments and fail
+_ready_wait() {
+	wait_until 20 sh -c "[ \$(grep -c -- '$3' '$2') -gt $4 ]" && return 0
+	echo "# $1 did not become ready; its log:" >&2
+	sed 's/^/#   /' "$2" >&2
+	return 1
 }
 
 # auditd_start [lensauditd flags]: start on $T/audit and $T/auditd.sock,
 # the trusted key in $T/audit.pub, the witness $T/audit.witness,
 # log to $T/auditd.log, wait until the writer is ready
 auditd_start() {
-	_before=$(_auditd_ready_count)
+	_before=$(_ready_count "$T/auditd.log" 'ready at seq')
 	"$AUDITD" -d -D "$T/audit" -s "$T/auditd.sock" -P "$T/audit.pub" \
 	    -W "$T/audit.witness" "$@" \
 	    >>"$T/auditd.log" 2>&1 &
 	AUDITD_PID=$!
-	if ! wait_until 20 sh -c \
-	    "[ \$(grep -c 'ready at seq' '$T/auditd.log') -gt $_before ]"; then
-		echo "# lensauditd did not become ready; its log:" >&2
-		sed 's/^/#   /' "$T/auditd.log" >&2
-		return 1
-	fi
+	_ready_wait lensauditd "$T/auditd.log" 'ready at seq' "$_before"
+}
+
+# auditd_verify [lensctl audit verify flags]: the log of auditd_start
+# verifies with its trusted key and witness
+auditd_verify() {
+	"$LENSCTL" audit verify --dir "$T/audit" --pubkey "$T/audit.pub" \
+	    --witness "$T/audit.witness" "$@"
 }
 
 # the pid of a child role of the running lensauditd
@@ -82,11 +108,6 @@ vmm_require() {
 	fi
 }
 
-_vmm_ready_count() {
-	[ -f "$T/vmm.log" ] || { echo 0; return; }
-	grep -c -- "$VMM_READY" "$T/vmm.log"
-}
-
 # vmm_start [lensvmm flags]: start lensvmm on $T/vmm.sock with its
 # state in $T/state, logging to $T/vmm.log; lensauditd must run on
 # $T/auditd.sock (it is started here if this test has not started it;
@@ -100,15 +121,14 @@ vmm_start() {
 	fi
 	VMM_SOCK=$T/vmm.sock
 	mkdir -p "$T/state"
-	_before=$(_vmm_ready_count)
+	_before=$(_ready_count "$T/vmm.log" "$VMM_READY")
 	"$VMM" -d -s "$VMM_SOCK" -D "$T/state" -a "$T/auditd.sock" \
 	    -i "$LENSINIT" -c "lens-$(basename "$T")" \
 	    -P "$T/default-policy.yaml" -x "$T/audit" "$@" >>"$T/vmm.log" 2>&1 &
 	VMM_PID=$!
-	if ! wait_until 20 sh -c \
-	    "[ \$(grep -c -- '$VMM_READY' '$T/vmm.log') -gt $_before ]" ||
-	    ! wait_until 10 "$LENSCTL" -s "$VMM_SOCK" ps; then
-		echo "# lensvmm did not become ready; its log:" >&2
+	_ready_wait lensvmm "$T/vmm.log" "$VMM_READY" "$_before" || return 1
+	if ! wait_until 10 "$LENSCTL" -s "$VMM_SOCK" ps; then
+		echo "# lensvmm does not answer ps; its log:" >&2
 		sed 's/^/#   /' "$T/vmm.log" >&2
 		return 1
 	fi
@@ -144,14 +164,40 @@ rootfs_setup() {
 	export ROOTFS
 }
 
-# vmm_setup: the usual start of a sandbox test after tap_plan and
-# tmpdir_setup: $ROOTFS built, lensauditd and lensvmm running, both
-# stopped at exit; bails out if they do not start
+# vmm_setup [lensvmm flags]: the usual start of a sandbox test after
+# tap_plan and tmpdir_setup: $ROOTFS built, lensauditd and lensvmm
+# running, both stopped at exit; bails out if they do not start.  $R:
+# lensctl run's options for a sandbox of $ROOTFS on the jail backend
+# (named: quiet, and a jail on KVM hosts too)
 vmm_setup() {
 	chmod 0755 "$T"		# lensvmm's unprivileged processes use it
 	at_exit 'vmm_stop; auditd_stop'
 	rootfs_setup || { echo "Bail out! cannot build the test rootfs"; exit 1; }
 	vmm_start "$@" || { echo "Bail out! lensvmm did not start"; exit 1; }
+	R="--rootfs $ROOTFS --backend jail"
+}
+
+# netrootfs_setup: $NR, the rootfs with network clients (curl, dig,
+# openssl) of regress/mknetrootfs.sh, built once under $OBJ/regress and
+# reused; bails out if it cannot be built
+netrootfs_setup() {
+	NR=$OBJ/regress/netrootfs
+	sh "${LENS_REGRESS:-$(dirname "$0")}/mknetrootfs.sh" "$NR" >&2 ||
+	    { echo "Bail out! cannot build the network rootfs"; exit 1; }
+}
+
+# netstack_setup [lensvmm flags]: after networld_up, the governed
+# network as it runs in production: lensauditd (user _lensnet may
+# append), lensnetd on the test internet's DNS, lensvmm attaching its
+# sandboxes to lensnetd; all stopped at exit; bails out if one does
+# not start
+netstack_setup() {
+	at_exit 'netd_stop; vmm_stop; auditd_stop'
+	auditd_start -u _lensnet ||
+	    { echo "Bail out! lensauditd did not start"; exit 1; }
+	netd_start "$NW_DNS" ||
+	    { echo "Bail out! lensnetd did not start"; exit 1; }
+	vmm_setup -n "$T/netd.sock" "$@"
 }
 
 # ---- lensnetd (the network)
@@ -198,4 +244,47 @@ netd_kill9() {
 	kill -KILL "$NETD_PID" 2>/dev/null
 	wait "$NETD_PID" 2>/dev/null
 	NETD_PID=
+}
+
+# ---- lenscredd (the sandbox CAs)
+CREDD=${CREDD:-$OBJ/lenscredd}
+
+_credd_ready_count() {
+	[ -f "$T/credd.log" ] || { echo 0; return; }
+	grep -c 'vault.*ready:' "$T/credd.log"
+}
+
+# credd_start [lenscredd flags]: lenscredd on $T/cred.sock with its
+# state in $T/cred, logging to $T/credd.log; waits until the vault
+# says it is ready; 1 (and its log) if it does not
+credd_start() {
+	_before=$(_credd_ready_count)
+	"$CREDD" -d -D "$T/cred" -s "$T/cred.sock" "$@" >>"$T/credd.log" 2>&1 &
+	CREDD_PID=$!
+	if ! wait_until 20 sh -c \
+	    "[ \$(grep -c 'vault.*ready:' '$T/credd.log') -gt $_before ]"; then
+		echo "# lenscredd did not become ready; its log:" >&2
+		sed 's/^/#   /' "$T/credd.log" | tail -n 20 >&2
+		return 1
+	fi
+}
+
+# the pid of a child role of the running lenscredd
+credd_child() {
+	pgrep -P "$CREDD_PID" -f "lenscredd: $1" | head -n 1
+}
+
+credd_stop() {
+	[ -n "${CREDD_PID:-}" ] || return 0
+	kill -TERM "$CREDD_PID" 2>/dev/null
+	wait "$CREDD_PID" 2>/dev/null
+	_rc=$?
+	CREDD_PID=
+	return $_rc
+}
+
+credd_kill9() {
+	kill -KILL "$CREDD_PID" 2>/dev/null
+	wait "$CREDD_PID" 2>/dev/null
+	CREDD_PID=
 }

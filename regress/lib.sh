@@ -6,6 +6,12 @@
 #	ok $? "what was tested"		# pass when the status is 0
 #	check "what" cmd arg ...	# pass when cmd exits 0
 #	tap_done			# exits non-zero if any failed
+#	require_cmds curl dig		# skip the whole file unless found
+#	require_built "$OBJ/lensctl"	# bail out unless built
+#	log_if_failed NAME FILE [N]	# FILE (last N lines) if any failed
+#	deny_policy FILE <<EOF		# a policy: egress denied but for
+#	    http: ...			# the rules on stdin
+#	EOF
 #
 # $OBJ is where make put the binaries (default: obj beside regress/).
 
@@ -16,6 +22,36 @@ _tap_n=0
 _tap_failed=0
 _tap_plan=
 _tap_atexit=
+
+# require_cmds CMD...: skip the whole test file (TAP plan 1..0) unless
+# every CMD is in PATH; call before tap_plan
+require_cmds() {
+	for _c in "$@"; do
+		command -v "$_c" >/dev/null ||
+		    { echo "1..0 # SKIP $_c missing"; exit 0; }
+	done
+}
+
+# require_built FILE...: bail out unless every FILE is an executable
+# that make built
+require_built() {
+	for _b in "$@"; do
+		[ -f "$_b" ] && [ -x "$_b" ] ||
+		    { echo "Bail out! $_b is not built (make regress-bins)"; exit 1; }
+	done
+}
+
+# deny_policy FILE: write FILE, a policy (lns-policy.yaml(5)) whose
+# network egress is denied but for the rules on standard input: YAML
+# indented as egress's own keys ("    http:", "    tcp:"), optionally
+# followed by more top-level keys ("resources: ...")
+deny_policy() {
+	{
+		printf 'version: 1\nnetwork:\n  defaultVerdict: deny\n'
+		printf '  egress:\n'
+		cat
+	} >"$1"
+}
 
 tap_plan() {
 	_tap_plan=$1
@@ -73,6 +109,15 @@ tmpdir_setup() {
 	export T
 	trap _tap_cleanup EXIT
 	trap 'exit 1' HUP INT TERM
+}
+
+# log_if_failed NAME FILE [LINES]: when a test of this file failed,
+# FILE (its last LINES lines) as comments, under "NAME:"
+log_if_failed() {
+	[ "$_tap_failed" -ne 0 ] || return 0
+	diag "$1:"
+	if [ -n "${3:-}" ]; then tail -n "$3" "$2"; else cat "$2"; fi |
+	    sed 's/^/#   /'
 }
 
 tap_done() {

@@ -18,7 +18,7 @@ if [ "$(id -u)" -ne 0 ] || [ ! -x "$NETD" ] || [ ! -x "$ATTACH" ] ||
 	exit 0
 fi
 
-tap_plan 75
+tap_plan 81
 tmpdir_setup
 chmod 0755 "$T"
 SB=lnsb$$
@@ -351,6 +351,38 @@ wait_until 10 sh -c "! ip netns exec $SB ip link show eth0 >/dev/null 2>&1"
 ok $? "... the sandbox's network is gone"
 exec 3>&-
 wait "$ATTACH_PID"
+
+# dns and proxy talk on a channel of their own: when one dies the other
+# sees the channel end and goes too, on its own (the parent is stopped
+# here and cannot act): neither hangs on a dead channel, the parent
+# holds no end of it; once it runs again it exits 1 as for any child
+ended() {	# ended PID: gone, or a zombie its stopped parent cannot reap
+	[ ! -e "/proc/$1/status" ] || grep -q '^State:[[:space:]]*Z' "/proc/$1/status"
+}
+for victim in dns proxy; do
+	other=proxy
+	[ "$victim" = proxy ] && other=dns
+	netd_start 198.18.0.53 || { echo "Bail out! lensnetd did not start"; exit 1; }
+	# once both have taken their titles (an ASan build starts slowly)
+	wait_until 10 pgrep -P "$NETD_PID" -f "lensnetd: $victim"
+	wait_until 10 pgrep -P "$NETD_PID" -f "lensnetd: $other"
+	vpid=$(pgrep -P "$NETD_PID" -f "lensnetd: $victim" | head -n 1)
+	opid=$(pgrep -P "$NETD_PID" -f "lensnetd: $other" | head -n 1)
+	[ -n "$vpid" ] && [ -n "$opid" ] || { echo "Bail out! no $victim or $other child"; exit 1; }
+	kill -STOP "$NETD_PID"
+	kill -KILL "$vpid"
+	wait_until 1 ended "$opid"
+	ok $? "$victim killed, the parent stopped: $other ends within 1 s"
+	kill -CONT "$NETD_PID"
+	wait "$NETD_PID"
+	rc=$?
+	NETD_PID=
+	[ "$rc" -eq 1 ] && grep -q "$victim (pid $vpid) killed by SIGKILL" "$T/netd.log"
+	ok $? "... lensnetd then exits 1, naming how $victim died (exit $rc)"
+	grep -q "$other (pid $opid) exited with status 0" "$T/netd.log"
+	ok $? "... and $other ended of itself (exit 0)"
+	rm -f "/run/lens/$NETD_INST.lock"
+done
 
 netd_start 198.18.0.53
 ok $? "lensnetd starts again"

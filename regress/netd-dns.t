@@ -13,7 +13,7 @@
 # privilege drop.
 . "$(dirname "$0")/lib.sh"
 
-tap_plan 38
+tap_plan 39
 
 if [ "$(id -u)" -ne 0 ] || ! command -v dnsmasq >/dev/null ||
     ! command -v dig >/dev/null || ! command -v ip >/dev/null; then
@@ -68,11 +68,7 @@ ip netns exec $NI dnsmasq --no-resolv --no-hosts --addn-hosts="$T/hosts" \
     --local-ttl=300 --cache-size=0
 at_exit "[ -f $T/dnsmasq.pid ] && kill \$(cat $T/dnsmasq.pid) 2>/dev/null"
 
-cat >"$T/policy.yaml" <<'EOF'
-version: 1
-network:
-  defaultVerdict: deny
-  egress:
+deny_policy "$T/policy.yaml" <<'EOF'
     http:
       - match: ok.test
         verdict: allow
@@ -287,4 +283,13 @@ ok $? "after SANDBOX_GONE its listeners are closed and the child lives on"
 if grep -q '^child' "$T/out" || [ "$_tap_failed" -ne 0 ]; then
 	diag "$(cat "$T/out")" "$(tail -n 20 "$T/err")"
 fi
+
+# the proxy's channel (role.link) takes RESOLVE of its exact size only:
+# one byte short ends the channel and the child (the parent then stops
+# lensnetd), naming peer, type and size; nothing is asked upstream
+echo "xgarbage" >&3
+waitfor '^child '
+grep -q "^child $DPID exited with status 1" "$T/out" &&
+    grep -q 'dns.*proxy: bad message 0x4e000107 (263 bytes): its size is 264' "$T/err"
+ok $? "a RESOLVE one byte short from the proxy: logged (peer, type, size), the child ends ($(grep '^child' "$T/out"))"
 tap_done

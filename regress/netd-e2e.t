@@ -8,28 +8,18 @@
 . "$(dirname "$0")/daemon.sh"
 . "$(dirname "$0")/networld.sh"
 netd_require
-for p in curl dig openssl dnsmasq; do
-	command -v $p >/dev/null || { echo "1..0 # SKIP $p missing"; exit 0; }
-done
+require_cmds curl dig openssl dnsmasq
 
 tap_plan 49
 tmpdir_setup
 chmod 0755 "$T"
 networld_up
-at_exit 'netd_stop'
-
-NR=$OBJ/regress/netrootfs
-sh "$(dirname "$0")/mknetrootfs.sh" "$NR" >&2 ||
-    { echo "Bail out! cannot build the network rootfs"; exit 1; }
+netrootfs_setup
 cp "$NW_CA" "$T/ca.crt"
 chmod 0644 "$T/ca.crt"
 mkdir -p "$T/pki" && chmod 0755 "$T/pki"
 
-cat >"$T/policy.yaml" <<EOF
-version: 1
-network:
-  defaultVerdict: deny
-  egress:
+deny_policy "$T/policy.yaml" <<EOF
     http:
       - {match: ok.test, verdict: allow}
       - {match: other.test, verdict: allow}
@@ -41,9 +31,7 @@ network:
     tcp:
       - {match: "echo.test:2222", verdict: allow}
 EOF
-auditd_start -u _lensnet || { echo "Bail out! lensauditd did not start"; exit 1; }
-netd_start "$NW_DNS" || { echo "Bail out! lensnetd did not start"; exit 1; }
-vmm_setup -n "$T/netd.sock"
+netstack_setup
 RUN="--rootfs $NR -v $T/ca.crt:/ca.crt:ro --policy $T/policy.yaml"
 
 # one sandbox for most cases, commands run with exec

@@ -120,11 +120,7 @@ PIDS="$PIDS $!"
 PIDS="$PIDS $!"
 bg "$I" "$H" echo 0.0.0.0:7 >/dev/null
 
-cat >"$T/policy" <<EOF
-version: 1
-network:
-  defaultVerdict: deny
-  egress:
+deny_policy "$T/policy" <<EOF
     http:
       - {match: ok.test, verdict: allow}
       - {match: "*.web.test", verdict: allow}

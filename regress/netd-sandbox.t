@@ -26,7 +26,6 @@ chmod 0755 "$T"
 auditd_start || { echo "Bail out! lensauditd did not start"; exit 1; }
 netd_start 198.18.0.53 || { echo "Bail out! lensnetd did not start"; exit 1; }
 vmm_setup -n "$T/netd.sock"
-R="--rootfs $ROOTFS --backend jail"	# the jail backend, named: quiet, and a jail on KVM hosts too
 
 lctl run --rm $R -- sh -c 'ip -4 -o addr show dev eth0; ip route' \
     >"$T/out" 2>"$T/err"

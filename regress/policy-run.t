@@ -12,7 +12,6 @@ vmm_require
 tap_plan 20
 tmpdir_setup
 vmm_setup
-R="--rootfs $ROOTFS --backend jail"	# the jail backend, named: quiet, and a jail on KVM hosts too
 
 CG=lens-$(basename "$T")
 cg() {	# cg ID V2FILE V1FILE

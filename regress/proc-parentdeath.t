@@ -11,10 +11,10 @@
 . "$(dirname "$0")/daemon.sh"
 netd_require
 
-tap_plan 11
+tap_plan 13
 tmpdir_setup
 chmod 0755 "$T"
-at_exit 'vmm_stop; netd_stop; auditd_stop'
+at_exit 'vmm_stop; netd_stop; auditd_stop; credd_stop'
 
 # gone_within_1s PID...: every PID has left /proc within a second
 # (zombies count as gone: they run nothing); 50 polls of 20 ms
@@ -90,4 +90,15 @@ netd_kill9
 rm -f "/run/lens/$NETD_INST.lock"
 gone_within_1s $d $p
 ok $? "SIGKILL of lensnetd's parent: dns and proxy gone within 1 s"
+
+# --- lenscredd
+credd_start || { echo "Bail out! lenscredd did not start"; exit 1; }
+l=$(kids "$CREDD_PID" 'lenscredd: listener')
+v=$(kids "$CREDD_PID" 'lenscredd: vault')
+[ -n "$l" ] && [ -n "$v" ]
+ok $? "lenscredd's listener ($l) and vault ($v) run"
+kill -STOP $l $v
+credd_kill9
+gone_within_1s $l $v
+ok $? "SIGKILL of lenscredd's parent: listener and vault gone within 1 s"
 tap_done

@@ -10,7 +10,6 @@ vmm_require
 tap_plan 46
 tmpdir_setup
 vmm_setup
-R="--rootfs $ROOTFS --backend jail"	# the jail backend, named: quiet, and a jail on KVM hosts too
 
 # run EXPECTED-STATUS DESCRIPTION lensctl-run-args...
 status_is() {

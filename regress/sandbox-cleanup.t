@@ -10,7 +10,6 @@ tap_plan 19
 tmpdir_setup
 vmm_setup
 P=c$$-		# names of this run's sandboxes
-R="--rootfs $ROOTFS --backend jail"	# the jail backend, named: quiet, and a jail on KVM hosts too
 
 # what a sandbox of this test could leave, one line per leftover (other
 # tests may run sandboxes on this host at the same time, with the same

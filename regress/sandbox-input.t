@@ -12,7 +12,6 @@ vmm_require
 tap_plan 56
 tmpdir_setup
 vmm_setup
-R="--rootfs $ROOTFS --backend jail"	# the jail backend, named: quiet, and a jail on KVM hosts too
 PEER=$TOOLS/ctlpeer
 
 # refused STATUS PATTERN DESCRIPTION lensctl-args...: exit status,

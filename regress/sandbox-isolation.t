@@ -11,7 +11,6 @@ vmm_require
 tap_plan 21
 tmpdir_setup
 vmm_setup
-R="--rootfs $ROOTFS --backend jail"	# the jail backend, named: quiet, and a jail on KVM hosts too
 UIDBASE=1000000		# VMM_UIDBASE in lensvmm/lensvmm.h
 
 # a host process with a marker

@@ -9,7 +9,6 @@ vmm_require
 tap_plan 11
 tmpdir_setup
 vmm_setup
-R="--rootfs $ROOTFS --backend jail"	# the jail backend, named: quiet, and a jail on KVM hosts too
 
 # the sandboxes' cgroups: NAME/ID, NAME as vmm_start passes it with -c
 CG=lens-$(basename "$T")

@@ -11,7 +11,6 @@ vmm_require
 tap_plan 14
 tmpdir_setup
 vmm_setup
-R="--rootfs $ROOTFS --backend jail"	# the jail backend, named: quiet, and a jail on KVM hosts too
 UIDBASE=1000000
 
 st() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null; }

@@ -13,7 +13,6 @@ NCALLS=$(grep -c '^	P(\|^	probe("' "$(dirname "$0")/sandbox/sysprobe.c")
 tap_plan $((NCALLS * 2 + 5))
 tmpdir_setup
 vmm_setup
-R="--rootfs $ROOTFS --backend jail"	# the jail backend, named: quiet, and a jail on KVM hosts too
 
 mkdir -p "$ROOTFS/usr/local/bin"
 gcc -static -O1 -o "$ROOTFS/usr/local/bin/sysprobe" \

@@ -11,7 +11,6 @@ vmm_require
 tap_plan 18
 tmpdir_setup
 vmm_setup
-R="--rootfs $ROOTFS --backend jail"	# the jail backend, named: quiet, and a jail on KVM hosts too
 
 # stop: a workload that ignores SIGTERM is killed after -t seconds
 lctl run -d --name sig-1 $R -- sh -c 'trap "" TERM; sleep 600 & wait' >/dev/null

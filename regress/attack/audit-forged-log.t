@@ -8,15 +8,11 @@
 # (/etc/lens/audit.pub or --pubkey), print its fingerprint, and fail
 # naming the fingerprints when the key beside the log is another one.
 . "$(dirname "$0")/../lib.sh"
-
-LENSCTL=${LENSCTL:-$OBJ/lensctl}
-MKAUDITLOG=${MKAUDITLOG:-$OBJ/regress/tools/mkauditlog}
+. "$(dirname "$0")/../daemon.sh"
 
 tap_plan 8
 tmpdir_setup
-for b in "$LENSCTL" "$MKAUDITLOG"; do
-	[ -x "$b" ] || { echo "Bail out! $b is not built"; exit 1; }
-done
+require_built "$LENSCTL" "$MKAUDITLOG"
 
 # run ARGS: lensctl; sets $rc, $T/out, $T/err
 run() {

@@ -11,19 +11,14 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../daemon.sh"
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "1..0 # skip lensauditd must run as root"
-	exit 0
-fi
+auditd_require
 tap_plan 12
 tmpdir_setup
 # the client user must reach the socket in $T
 chmod 0711 "$T"
 at_exit 'auditd_stop'
-for b in "$AUDITD" "$LENSCTL" "$TOOLS/auditpeer" "$TOOLS/auditstream" \
-    "$TOOLS/mkauditlog"; do
-	[ -x "$b" ] || { echo "Bail out! $b is not built"; exit 1; }
-done
+require_built "$AUDITD" "$LENSCTL" "$TOOLS/auditpeer" "$TOOLS/auditstream" \
+    "$TOOLS/mkauditlog"
 A=$T/audit
 SOCK=$T/auditd.sock
 L1=lens-audit.000001.log

@@ -11,17 +11,11 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../daemon.sh"
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "1..0 # skip lensauditd must run as root"
-	exit 0
-fi
+auditd_require
 tap_plan 17
 tmpdir_setup
 at_exit 'auditd_stop'
-MKAUDITLOG=$TOOLS/mkauditlog
-for b in "$AUDITD" "$LENSCTL" "$TOOLS/auditstream" "$MKAUDITLOG"; do
-	[ -x "$b" ] || { echo "Bail out! $b is not built"; exit 1; }
-done
+require_built "$AUDITD" "$LENSCTL" "$TOOLS/auditstream" "$MKAUDITLOG"
 A=$T/audit
 L1=lens-audit.000001.log
 

@@ -13,33 +13,21 @@ LENS_REGRESS=$(cd "$(dirname "$0")/.." && pwd)
 . "$LENS_REGRESS/daemon.sh"
 . "$LENS_REGRESS/networld.sh"
 netd_require
-for p in dig dnsmasq; do
-	command -v $p >/dev/null || { echo "1..0 # SKIP $p missing"; exit 0; }
-done
+require_cmds dig dnsmasq
 
 tap_plan 7
 tmpdir_setup
 chmod 0755 "$T"
 networld_up
-at_exit 'netd_stop'
-
-NR=$OBJ/regress/netrootfs
-sh "$LENS_REGRESS/mknetrootfs.sh" "$NR" >&2 ||
-    { echo "Bail out! cannot build the network rootfs"; exit 1; }
+netrootfs_setup
 mkdir -p "$NR/usr/local/bin"
 gcc -static -O1 -o "$NR/usr/local/bin/dnsflood" "$LENS_REGRESS/netd/dnsflood.c"
 ok $? "dnsflood built static into the rootfs"
-cat >"$T/policy.yaml" <<EOF
-version: 1
-network:
-  defaultVerdict: deny
-  egress:
+deny_policy "$T/policy.yaml" <<EOF
     http:
       - {match: ok.test, verdict: allow}
 EOF
-auditd_start -u _lensnet || { echo "Bail out! lensauditd did not start"; exit 1; }
-netd_start "$NW_DNS" || { echo "Bail out! lensnetd did not start"; exit 1; }
-vmm_setup -n "$T/netd.sock"
+netstack_setup
 RUN="--rootfs $NR --policy $T/policy.yaml"
 
 A=$(lctl run -d --name flooder $RUN -- sleep 600)

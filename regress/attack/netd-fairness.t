@@ -58,11 +58,7 @@ SPIDS="$SPIDS $!"
 wait_until 10 test -e "$T/drop.ready" -a -e "$T/slow.ready" ||
     { echo "Bail out! the dropping DNS server or the slow upstream did not start"; exit 1; }
 
-cat >"$T/policy.yaml" <<PEOF
-version: 1
-network:
-  defaultVerdict: deny
-  egress:
+deny_policy "$T/policy.yaml" <<PEOF
     http:
       - {match: ok.test, verdict: allow}
       - {match: "*.ok.test", verdict: allow}

@@ -16,9 +16,7 @@ LENS_REGRESS=$(cd "$(dirname "$0")/.." && pwd)
 . "$(dirname "$0")/../daemon.sh"
 . "$(dirname "$0")/../networld.sh"
 netd_require
-for p in curl dig dnsmasq busybox; do
-	command -v $p >/dev/null || { echo "1..0 # SKIP $p missing"; exit 0; }
-done
+require_cmds curl dig dnsmasq busybox
 
 tap_plan 16
 tmpdir_setup
@@ -27,7 +25,6 @@ HA=198.19.$(( $$ % 200 + 20 )).99
 DUMMY=lnwd$$
 NW_DNSMASQ_ARGS="--host-record=hostaddr.test,$HA,300"
 networld_up
-at_exit 'netd_stop'
 at_exit "ip link del $DUMMY 2>/dev/null"
 # the test internet's own server on that address
 mkdir -p "$T/www-world" "$T/www-host"
@@ -37,20 +34,12 @@ ip -n "$NW_NS" addr add "$HA/32" dev lo ||
     { echo "Bail out! cannot add $HA in the test internet"; exit 1; }
 _nw_bg busybox httpd -f -p "$HA:80" -h "$T/www-world"
 
-NR=$OBJ/regress/netrootfs
-sh "$(dirname "$0")/../mknetrootfs.sh" "$NR" >&2 ||
-    { echo "Bail out! cannot build the network rootfs"; exit 1; }
-cat >"$T/policy.yaml" <<EOF
-version: 1
-network:
-  defaultVerdict: deny
-  egress:
+netrootfs_setup
+deny_policy "$T/policy.yaml" <<EOF
     http:
       - {match: hostaddr.test, verdict: allow}
 EOF
-auditd_start -u _lensnet || { echo "Bail out! lensauditd did not start"; exit 1; }
-netd_start "$NW_DNS" || { echo "Bail out! lensnetd did not start"; exit 1; }
-vmm_setup -n "$T/netd.sock"
+netstack_setup
 
 SB=$(lctl run -d --name hostaddr --rootfs "$NR" --policy "$T/policy.yaml" \
     -- sleep 600)

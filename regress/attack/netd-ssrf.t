@@ -26,9 +26,7 @@ LENS_REGRESS=$(cd "$(dirname "$0")/.." && pwd)
 . "$LENS_REGRESS/daemon.sh"
 . "$LENS_REGRESS/networld.sh"
 netd_require
-for p in curl dig openssl dnsmasq; do
-	command -v $p >/dev/null || { echo "1..0 # SKIP $p missing"; exit 0; }
-done
+require_cmds curl dig openssl dnsmasq
 
 SPELL="127.0.0.1 2130706433 0x7f.1 017700000001 0x7f000001 127.1 0177.0.0.1
     [::ffff:127.0.0.1] [::ffff:7f00:1] [::1] [0:0:0:0:0:0:0:1] localhost
@@ -44,7 +42,6 @@ NW_DNSMASQ_ARGS="--address=/hostown.test/$HLINK --address=/ll.test/169.254.1.1
     --address=/cgnat.test/100.64.0.1 --address=/v4map.test/::ffff:127.0.0.1
     --address=/metaname.test/169.254.169.254"
 networld_up
-at_exit 'netd_stop'
 
 # the host's listener: every connection it accepts is a breach
 HP=$(( 30000 + $$ % 20000 ))
@@ -80,9 +77,7 @@ wait_until 10 test -f "$T/hostsrv.ready" &&
 ok $? "the host serves host-secret on 127.0.0.1, ::1 and $HLINK, port $HP"
 : >"$T/host-hits"
 
-NR=$OBJ/regress/netrootfs
-sh "$LENS_REGRESS/mknetrootfs.sh" "$NR" >&2 ||
-    { echo "Bail out! cannot build the network rootfs"; exit 1; }
+netrootfs_setup
 cp "$NW_CA" "$T/ca.crt" && chmod 0644 "$T/ca.crt"
 cat >"$T/policy.yaml" <<EOF
 version: 1
@@ -92,9 +87,7 @@ network:
     tcp:
       - {match: "0.0.0.0/0:*", verdict: allow}
 EOF
-auditd_start -u _lensnet || { echo "Bail out! lensauditd did not start"; exit 1; }
-netd_start "$NW_DNS" || { echo "Bail out! lensnetd did not start"; exit 1; }
-vmm_setup -n "$T/netd.sock"
+netstack_setup
 
 SB=$(lctl run -d --name ssrf --rootfs "$NR" -v "$T/ca.crt:/ca.crt:ro" \
     --policy "$T/policy.yaml" -- sleep 600)

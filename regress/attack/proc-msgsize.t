@@ -18,18 +18,43 @@
 #		the others.  Before the change (a loop of its own) the
 #		parent refused them with "bad READY" and the like, naming
 #		neither type nor size.
-#	lensnetd dns, proxy -> parent, AUDIT and RESOLVE: the parent ends
-#		lensnetd (exit 1) naming peer, type and size, and forwards
-#		nothing.  Before the fix AUDIT carried no length of its own:
-#		a short or long one went on to lensauditd.
+#	lensctl client -> jail process, on an attached exec stream
+#		(STDIN, STDIN_EOF, RESIZE, SIGNAL, an unknown type): the
+#		client is a member of group lens talking to the jail
+#		process directly once its connection was passed on; the jail
+#		process names peer, type and size, detaches that client and
+#		the sandbox runs on.  Before the change (a loop of its own)
+#		it named neither the size nor the peer's channel.
+#	lensvmm parent -> jail process, STOP and FINISH: the jail process
+#		(proc_dispatch) names peer, type and size, kills its sandbox
+#		and exits; lensvmm serves on.  Before the change the sizes of
+#		neither were checked by a table and FINISH's not at all.
+#	lensnetd dns, proxy -> parent, AUDIT: the parent ends lensnetd
+#		(exit 1) naming peer, type and size, and forwards nothing.
+#		Before the fix AUDIT carried no length of its own: a short or
+#		long one went on to lensauditd.
+#	lensnetd proxy -> dns, RESOLVE, and dns -> proxy, RESOLVED and
+#		DNSMAP, on the channel between the two (no longer relayed by
+#		the parent): the receiving child names peer, type and size
+#		and ends, lensnetd exits 1; a RESOLVE never reaches the
+#		upstream, a RESOLVED never opens a connection.  Before the
+#		change the parent refused them (the receiver was the parent).
 #	lensauditd listener -> writer, HELLO and APPEND: the writer ends
 #		the daemon (exit 1, not a crash) naming peer, type and size,
 #		and writes no record.  Before the fix APPEND carried no
 #		length of its own: a short or long one went on to the
 #		record's formatting, whose failure named none of them.
+#	lensauditd client -> listener, HELLO and APPEND (auditpeer, not a
+#		regress build: a client is any allowed user, e.g. a hostile
+#		member of an audit client's group): the listener names the
+#		client, type and size, ends that connection, writes nothing,
+#		and serves a client that stayed connected meanwhile.  Before
+#		the change (a loop of its own) it said "HELLO of the wrong
+#		size", naming neither type nor size.
 LENS_REGRESS=$(cd "$(dirname "$0")/.." && pwd)
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../daemon.sh"
+. "$(dirname "$0")/../networld.sh"
 vmm_require
 RVMM=$OBJ/regress/lensvmm
 RAUDITD=$OBJ/regress/lensauditd
@@ -37,7 +62,7 @@ for b in "$RVMM" "$RAUDITD" "$TOOLS/auditpeer"; do
 	[ -x "$b" ] || { echo "1..0 # SKIP $b not built (make regress-bins)"; exit 0; }
 done
 
-tap_plan 86
+tap_plan 124
 tmpdir_setup
 chmod 0755 "$T"
 
@@ -64,6 +89,53 @@ for c in 41100001:short 41100001:long 41100003:short 41100003:long; do
 	! grep -rqs 'regress.sizecheck' "$T/audit"
 	ok $? "lensauditd: listener's ${c#*:} 0x${c%%:*}: no record written"
 done
+
+# --- lensauditd: client -> listener
+rm -rf "$T/audit" "$T/audit.pub" "$T/audit.witness"
+auditd_start || { echo "Bail out! lensauditd did not start"; exit 1; }
+rm -f "$T/held.in"; mkfifo "$T/held.in"
+"$TOOLS/auditpeer" "$T/auditd.sock" held keeper <"$T/held.in" \
+    >"$T/held.out" 2>&1 &
+held=$!
+exec 4>"$T/held.in"
+wait_until 10 grep -q '^welcome 0$' "$T/held.out"
+ok $? "lensauditd: a client stays connected (welcomed)"
+# scenario type size expected-size answers
+for c in "hello-short 41000001 35 36 closed" \
+    "hello-long 41000001 37 36 closed" \
+    "append-short 41000002 145 146 to 60144 welcome 0 closed" \
+    "append-long 41000002 60145 146 to 60144 welcome 0 closed"; do
+	set -- $c
+	sc=$1 type=$2 size=$3
+	shift 3
+	case $1 in
+	36) want=36; shift ;;
+	*) want="$1 $2 $3"; shift 3 ;;
+	esac
+	from=$(($(wc -l <"$T/auditd.log") + 1))
+	out=$("$TOOLS/auditpeer" "$T/auditd.sock" "$sc" sizer | tr '\n' ' ')
+	[ "$out" = "$* " ] &&
+	    wait_until 5 sh -c "tail -n +$from '$T/auditd.log' | grep -q \
+	    'listener\[[0-9]*\]: client [0-9]* (uid 0, pid [0-9]*[^)]*): bad message 0x$type ($size bytes): its size is $want\$'"
+	r=$?
+	ok $r "lensauditd: client's $sc (0x$type, $size bytes): refused ('$out'), logged naming client, type and size"
+	[ $r -eq 0 ] || tail -n +$from "$T/auditd.log" | sed 's/^/#   /'
+done
+exec 4>&-
+wait "$held"
+grep -q '^ack 2000000$' "$T/held.out"
+ok $? "lensauditd: the client that stayed connected is still served: $(tr '\n' ' ' <"$T/held.out")"
+kill -0 "$AUDITD_PID" && [ -n "$(auditd_child listener)" ] &&
+    [ -n "$(auditd_child writer)" ]
+ok $? "lensauditd: still runs with both children"
+[ "$("$LENSCTL" audit show --dir "$T/audit" --type test.sized --json |
+    wc -l)" -eq 0 ] &&
+    [ "$("$LENSCTL" audit show --dir "$T/audit" --type test.held --json |
+    wc -l)" -eq 1 ]
+ok $? "lensauditd: no record of a refused message, the held client's written"
+auditd_stop
+ok $? "lensauditd: clean stop"
+rm -rf "$T/audit" "$T/audit.pub" "$T/audit.witness"
 
 # --- lensvmm: control -> parent
 auditd_start || { echo "Bail out! lensauditd did not start"; exit 1; }
@@ -199,6 +271,61 @@ for t in READY:1 FAILED:2 EXEC_EXIT:4 EXIT:6; do
 	done
 done
 
+# --- lensctl client -> jail process, on an exec stream
+PEER=$TOOLS/ctlpeer
+vmm_jail_start 0 none
+lctl run -d --name ms-1 $R -- sleep 600 >/dev/null 2>&1 ||
+    { echo "Bail out! no sandbox to aim at"; exit 1; }
+for c in 56000008:0 56000009:1 5600000a:7 5600000a:9 5600000b:7 \
+    5600000b:9 56000fff:0; do
+	type=${c%%:*} len=${c#*:}
+	out=$(timeout 20 "$PEER" "$T/vmm.sock" exec-stream ms-1 "$type" "$len" 2>&1)
+	[ "$out" = closed ] &&
+	    wait_until 10 grep -q "jail.*exec [0-9]* client: bad message 0x$type ($len bytes)" "$T/vmm.log"
+	r=$?
+	ok $r "lensvmm: a client's $len-byte 0x$type on an exec stream: the jail process names peer, type and size and detaches it"
+	[ $r -eq 0 ] || { diag "ctlpeer: $out"; sed 's/^/#   /' "$T/vmm.log" | tail -n 6; }
+	[ "$(sbx_state ms-1)" = running ] &&
+	    [ "$(lctl exec ms-1 echo hello 2>&1)" = hello ]
+	ok $? "lensvmm: a client's $len-byte 0x$type: the sandbox runs on"
+done
+vmm_stop
+
+# --- lensvmm parent -> jail process
+for c in 4a000005:short 4a000005:long 4a000007:long; do
+	type=${c%%:*} how=${c#*:}
+	: >"$T/vmm.log"
+	rm -rf "$T/state"
+	mkdir -p "$T/state"
+	LENS_REGRESS_MSGSIZE=parent:$type:$how "$RVMM" -d \
+	    -s "$T/vmm.sock" -D "$T/state" -a "$T/auditd.sock" \
+	    -i "$LENSINIT" -c "lens-$(basename "$T")" -x "$T/audit" \
+	    >>"$T/vmm.log" 2>&1 &
+	VMM_PID=$!
+	VMM_SOCK=$T/vmm.sock
+	wait_until 20 grep -q -- "$VMM_READY" "$T/vmm.log" ||
+	    { echo "Bail out! lensvmm did not start"; exit 1; }
+	lctl run -d --name ms-1 $R -- sleep 600 >/dev/null 2>&1 ||
+	    { echo "Bail out! no sandbox to aim at"; exit 1; }
+	case $type in
+	4a000005) lctl stop -t 30 ms-1 >/dev/null 2>&1 ;;
+	4a000007) lctl run --name ms-2 $R -- true >/dev/null 2>&1 ;;
+	esac
+	wait_until 10 grep -q "jail.*parent: bad message 0x$type ([0-9]* bytes)" "$T/vmm.log"
+	r=$?
+	ok $r "lensvmm: the parent's $how 0x$type: the jail process names peer, type and size"
+	[ $r -eq 0 ] || sed 's/^/#   /' "$T/vmm.log" | tail -n 6
+	case $type in
+	4a000005) no_jail ms-1 ;;
+	4a000007) no_jail ms-2 && [ "$(sbx_state ms-1)" = running ] ;;
+	esac &&
+	    kill -0 "$VMM_PID" && lctl ps -a >/dev/null
+	r=$?
+	ok $r "lensvmm: the parent's $how 0x$type: that jail process and its sandbox end, lensvmm serves on"
+	[ $r -eq 0 ] || { pgrep -af "lensvmm: jail" | sed "s/^/#   /"; sed 's/^/#   /' "$T/vmm.log" | tail -n 6; }
+	vmm_stop
+done
+
 # --- lensnetd: dns, proxy -> parent
 vmm_stop
 ATTACH=$OBJ/regress/tools/netdattach
@@ -206,17 +333,39 @@ RNETD=$OBJ/regress/lensnetd
 SB=lnms$$
 NETD_INST=nms$$
 at_exit 'netd_stop; ip netns del $SB 2>/dev/null'
+networld_up
 ip netns add "$SB" || { echo "Bail out! ip netns add"; exit 1; }
-printf 'version: 1\nnetwork:\n  defaultVerdict: deny\n  egress:\n    http:\n      - match: "ok.test"\n        verdict: allow\n' \
+printf 'version: 1\nnetwork:\n  defaultVerdict: deny\n  egress:\n    http:\n      - match: "ok.test"\n        verdict: allow\n      - match: "*.ok.test"\n        verdict: allow\n' \
     >"$T/net-policy.yaml"
-for c in dns:4e000109:short:dns dns:4e000109:long:dns \
-    proxy:4e000109:short:deny proxy:4e000109:long:deny \
-    proxy:4e000107:short:ok proxy:4e000107:long:ok; do
+# the same set-up unmangled: the page comes, over dns and proxy (so the
+# checks below can see a RESOLVED that was acted on)
+rm -f "$T/netd.log"
+NETD=$RNETD netd_start "$NW_DNS" || { echo "Bail out! lensnetd did not start"; exit 1; }
+rm -f "$T/hold"; mkfifo "$T/hold"
+"$ATTACH" -P "$T/net-policy.yaml" "$T/netd.sock" "/run/netns/$SB" \
+    <"$T/hold" >"$T/a.out" 2>&1 &
+apid=$!
+exec 3>"$T/hold"
+wait_until 10 grep -q '^attached' "$T/a.out"
+http_proxy=http://10.200.0.1:3128 ip netns exec "$SB" timeout 5 \
+    /bin/busybox wget -q -O - http://rd-ctl.ok.test/ >"$T/w.out" 2>&1
+grep -q ok-web "$T/w.out"
+ok $? "lensnetd unmangled: the sandbox gets the page of rd-ctl.ok.test ($(cat "$T/w.out"))"
+netd_stop
+exec 3>&-
+wait "$apid" 2>/dev/null
+
+# SENDER:TYPE:HOW:WHAT:RECEIVER
+for c in dns:4e000109:short:dns:parent dns:4e000109:long:dns:parent \
+    proxy:4e000109:short:deny:parent proxy:4e000109:long:deny:parent \
+    proxy:4e000107:short:rs:dns proxy:4e000107:long:rs:dns \
+    dns:4e000108:short:rd:proxy dns:4e000108:long:rd:proxy \
+    dns:4e000106:short:dm:proxy dns:4e000106:long:dm:proxy; do
 	role=${c%%:*}; rest=${c#*:}; type=${rest%%:*}; rest=${rest#*:}
-	how=${rest%%:*}; what=${rest#*:}
+	how=${rest%%:*}; rest=${rest#*:}; what=${rest%%:*}; recv=${rest#*:}
 	rm -f "$T/netd.log"	# (netd_start counts its lines)
 	NETD=$RNETD LENS_REGRESS_MSGSIZE=$role:$type:$how \
-	    netd_start 198.18.0.53 || { sed "s/^/#   /" "$T/netd.log"; echo "Bail out! lensnetd did not start"; exit 1; }
+	    netd_start "$NW_DNS" || { sed "s/^/#   /" "$T/netd.log"; echo "Bail out! lensnetd did not start"; exit 1; }
 	rm -f "$T/hold"; mkfifo "$T/hold"
 	"$ATTACH" -P "$T/net-policy.yaml" "$T/netd.sock" "/run/netns/$SB" \
 	    <"$T/hold" >"$T/a.out" 2>&1 &
@@ -229,9 +378,11 @@ for c in dns:4e000109:short:dns dns:4e000109:long:dns \
 	deny)	http_proxy=http://10.200.0.1:3128 ip netns exec "$SB" \
 		    timeout 3 /bin/busybox wget -q -O /dev/null \
 		    http://denied-$how.test/ >/dev/null 2>&1 ;;
-	ok)	http_proxy=http://10.200.0.1:3128 ip netns exec "$SB" \
-		    timeout 3 /bin/busybox wget -q -O /dev/null \
-		    http://ok.test/ >/dev/null 2>&1 ;;
+	rs|rd)	http_proxy=http://10.200.0.1:3128 ip netns exec "$SB" \
+		    timeout 3 /bin/busybox wget -q -O - \
+		    http://$what-$how.ok.test/ >"$T/w.out" 2>&1 ;;
+	dm)	ip netns exec "$SB" timeout 3 /bin/busybox nslookup \
+		    dm-$how.ok.test 10.200.0.1 >/dev/null 2>&1 ;;
 	esac
 	# bounded: a lensnetd that let the message through lives on
 	( sleep 10; kill -TERM "$NETD_PID" 2>/dev/null ) &
@@ -244,11 +395,21 @@ for c in dns:4e000109:short:dns dns:4e000109:long:dns \
 	exec 3>&-
 	wait "$apid" 2>/dev/null
 	[ "$rc" -eq 1 ] &&
-	    grep -q "parent.*$role: bad message 0x$type ([0-9]* bytes)" "$T/netd.log"
+	    grep -q "^$recv\[[0-9]*\]: $role: bad message 0x$type ([0-9]* bytes)" "$T/netd.log"
 	r=$?
-	ok $r "lensnetd: $role's $how 0x$type: the parent names peer, type and size, lensnetd exits 1 (exit $rc)"
+	ok $r "lensnetd: $role's $how 0x$type: $recv names peer, type and size, lensnetd exits 1 (exit $rc)"
 	[ $r -eq 0 ] || sed 's/^/#   /' "$T/netd.log" | tail -n 8
-	! grep -rqs "denied-$how.test" "$T/audit"
-	ok $? "lensnetd: $role's $how 0x$type: nothing of it reaches the audit log"
+	case $what in
+	dns|deny)
+		! grep -rqs "denied-$how.test" "$T/audit"
+		ok $? "lensnetd: $role's $how 0x$type: nothing of it reaches the audit log" ;;
+	rs)	! grep -q "rs-$how.ok.test" "$NW_LOG"
+		ok $? "lensnetd: $role's $how 0x$type: dns asks the upstream nothing" ;;
+	rd)	grep -q "rd-$how.ok.test" "$NW_LOG" && ! grep -q ok-web "$T/w.out"
+		ok $? "lensnetd: $role's $how 0x$type: dns resolved it, the proxy connects nowhere" ;;
+	dm)	grep -q "dm-$how.ok.test" "$NW_LOG" &&
+		    grep -q "proxy (pid [0-9]*) exited with status 1" "$T/netd.log"
+		ok $? "lensnetd: $role's $how 0x$type: the proxy ends (fatal for the channel)" ;;
+	esac
 done
 tap_done

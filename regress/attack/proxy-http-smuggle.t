@@ -21,11 +21,7 @@ ok $? "namespaces $C $G $I, links, nft redirect"
 
 bg "$I" "$H" httpd $REAL:80 "$T/real.log" >"$T/real.out"
 bg "$I" "$H" httpd $EVIL:80 "$T/evil.log" >"$T/evil.out"
-cat >"$T/policy" <<EOF
-version: 1
-network:
-  defaultVerdict: deny
-  egress:
+deny_policy "$T/policy" <<EOF
     http:
       - {match: ok.test, verdict: allow}
       - {match: bad.test, verdict: deny}

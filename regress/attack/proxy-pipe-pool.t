@@ -25,11 +25,7 @@ mkdir -p "$T/www"
 head -c 33554432 /dev/urandom >"$T/www/big.bin"
 bg "$I" busybox httpd -f -p $REAL:80 -h "$T/www"
 bg "$I" "$H" echo $ECHO:7 >"$T/echo.out"
-cat >"$T/policy" <<EOF
-version: 1
-network:
-  defaultVerdict: deny
-  egress:
+deny_policy "$T/policy" <<EOF
     http:
       - {match: ok.test, verdict: allow}
     tcp:

@@ -15,7 +15,6 @@ vmm_require
 tap_plan 10
 tmpdir_setup
 vmm_setup
-R="--rootfs $ROOTFS --backend jail"
 kb() { du -sk "$T/state" | cut -f1; }
 
 # a sandbox of 64 MiB writes 200 MiB into its root

@@ -32,7 +32,6 @@ NPROBE=$(grep -c '^	forked("' "$LENS_REGRESS/sandbox/escapeprobe.c")
 tap_plan $((NPROBE * 2 + 13))
 tmpdir_setup
 vmm_setup
-R="--rootfs $ROOTFS --backend jail"
 
 mkdir -p "$ROOTFS/usr/local/bin"
 gcc -static -O1 -o "$ROOTFS/usr/local/bin/escapeprobe" \

@@ -14,7 +14,6 @@ vmm_require
 tap_plan 9
 tmpdir_setup
 vmm_setup
-R="--rootfs $ROOTFS --backend jail"
 
 mkdir -p "$ROOTFS/usr/local/bin"
 gcc -static -O1 -o "$ROOTFS/usr/local/bin/pidfdprobe" \

@@ -17,7 +17,6 @@ TRIES=30
 tap_plan 8
 tmpdir_setup
 vmm_setup
-R="--rootfs $ROOTFS --backend jail"
 
 S=$T/shared			# a directory others can write to
 mkdir -p "$S/real" "$S/dir"

@@ -15,7 +15,6 @@ vmm_require
 tap_plan 7
 tmpdir_setup
 vmm_setup
-R="--rootfs $ROOTFS --backend jail"
 PEER=$TOOLS/ctlpeer
 
 mkdir "$T/fake"

@@ -21,6 +21,8 @@
 #include <sodium.h>
 
 #include "chain.h"
+#include "chainwrite.h"
+#include "verify.h"
 
 #define SEED	"lens-fuzz"
 

@@ -7,7 +7,12 @@
  *   auditpeer SOCKET SCENARIO [SOURCE [TYPE]]
  *
  * Scenario "typed" sends HELLO and one APPEND (id 5) of type TYPE,
- * e.g. a forged audit.checkpoint.
+ * e.g. a forged audit.checkpoint.  "hello-short", "hello-long",
+ * "append-short" and "append-long" send a HELLO or an APPEND one byte
+ * below or above the sizes lensauditd accepts, otherwise well-formed.
+ * "held" sends HELLO, prints the WELCOME, waits for end of file on its
+ * standard input, then sends one good APPEND (id 2000000): a client
+ * that stays connected while others misbehave.
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -86,9 +91,38 @@ append(int fd, uint64_t id, const char *sandbox, const char *type,
 	msg(fd, IMSG_AUDIT_APPEND, buf, sizeof(a) + dlen);
 }
 
-/* print every answer until the daemon closes or goes quiet for 1.5 s */
+/* an APPEND of id 5 whose details are a JSON object of dlen bytes */
 static void
-answers(int fd)
+append_sized(int fd, size_t dlen)
+{
+	static uint8_t		 buf[sizeof(struct audit_append) +
+				    AUDIT_DETAILS_MAX + 1];
+	struct audit_append	 a;
+	uint8_t			*d = buf + sizeof(a);
+
+	if (dlen < 1 || dlen > AUDIT_DETAILS_MAX + 1)
+		abort();
+	memset(&a, 0, sizeof(a));
+	a.id = 5;
+	strlcpy(a.type, "test.sized", sizeof(a.type));
+	memcpy(buf, &a, sizeof(a));
+	/* "{" alone, or {"p":"xxx..."} */
+	memset(d, 'x', dlen);
+	d[0] = '{';
+	if (dlen >= 8) {
+		memcpy(d, "{\"p\":\"", 6);
+		memcpy(d + dlen - 2, "\"}", 2);
+	}
+	msg(fd, IMSG_AUDIT_APPEND, buf, sizeof(a) + dlen);
+}
+
+/*
+ * Print every answer until the daemon closes or goes quiet for 1.5 s;
+ * with first, only the first one (waiting up to 10 s for it).  -1 if
+ * the daemon closed or said nothing.
+ */
+static int
+answers(int fd, int first)
 {
 	struct imsgbuf	 ib;
 	struct imsg	 im;
@@ -98,13 +132,13 @@ answers(int fd)
 
 	imsg_init(&ib, fd);
 	for (;;) {
-		if (poll(&pfd, 1, 1500) <= 0) {
+		if (poll(&pfd, 1, first ? 10000 : 1500) <= 0) {
 			printf("open\n");
-			return;
+			return first ? -1 : 0;
 		}
 		if ((n = imsg_read(&ib)) == 0 || (n == -1 && errno != EAGAIN)) {
 			printf("closed\n");
-			return;
+			return -1;
 		}
 		while (imsg_get(&ib, &im) == 1) {
 			memcpy(&v, im.data, im.datalen >= 8 ? 8 : 0);
@@ -115,6 +149,10 @@ answers(int fd)
 			else
 				printf("type %#x\n", im.hdr.type);
 			imsg_free(&im);
+			if (first) {
+				fflush(stdout);
+				return 0;
+			}
 		}
 		fflush(stdout);
 	}
@@ -156,6 +194,36 @@ main(int argc, char *argv[])
 		raw(fd, IMSG_AUDIT_HELLO, IMSG_HDRSZ, 0x8000, 0, NULL, 0);
 	} else if (strcmp(sc, "fd-flag-no-fd") == 0) {
 		raw(fd, IMSG_AUDIT_HELLO, IMSG_HDRSZ, IMSG_F_FD, 0, NULL, 0);
+	} else if (strcmp(sc, "hello-short") == 0 ||
+	    strcmp(sc, "hello-long") == 0) {
+		struct audit_hello	 h;
+		uint8_t			 hb[sizeof(h) + 1];
+
+		memset(hb, 0, sizeof(hb));
+		memset(&h, 0, sizeof(h));
+		h.version = AUDIT_PROTO_VERSION;
+		strlcpy(h.source, source, sizeof(h.source));
+		memcpy(hb, &h, sizeof(h));
+		msg(fd, IMSG_AUDIT_HELLO, hb,
+		    strcmp(sc, "hello-short") == 0 ? sizeof(h) - 1 :
+		    sizeof(h) + 1);
+	} else if (strcmp(sc, "append-short") == 0) {
+		hello(fd, source, AUDIT_PROTO_VERSION);
+		if (answers(fd, 1) == -1)
+			return 1;
+		append_sized(fd, 1);
+	} else if (strcmp(sc, "append-long") == 0) {
+		hello(fd, source, AUDIT_PROTO_VERSION);
+		if (answers(fd, 1) == -1)
+			return 1;
+		append_sized(fd, AUDIT_DETAILS_MAX + 1);
+	} else if (strcmp(sc, "held") == 0) {
+		hello(fd, source, AUDIT_PROTO_VERSION);
+		if (answers(fd, 1) == -1)
+			return 1;
+		while (read(STDIN_FILENO, big, sizeof(big)) > 0)
+			;
+		append(fd, 2000000, "sb-1", "test.held", "{}");
 	} else if (strcmp(sc, "hello-size") == 0) {
 		msg(fd, IMSG_AUDIT_HELLO, "lensvmm", 7);
 	} else if (strcmp(sc, "bad-version") == 0) {
@@ -196,13 +264,13 @@ main(int argc, char *argv[])
 		hello(fd2, source, AUDIT_PROTO_VERSION);
 		usleep(200000);
 		hello(fd, source, AUDIT_PROTO_VERSION);
-		answers(fd);
+		(void)answers(fd, 0);
 		close(fd2);
 		return 0;
 	} else {
 		fprintf(stderr, "auditpeer: unknown scenario %s\n", sc);
 		return 2;
 	}
-	answers(fd);
+	(void)answers(fd, 0);
 	return 0;
 }

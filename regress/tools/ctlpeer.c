@@ -6,6 +6,11 @@
  * connection, "timeout" when it said nothing for 10 seconds.
  *
  *   ctlpeer SOCKET SCENARIO [ROOTFS]
+ *   ctlpeer SOCKET exec-stream SANDBOX TYPE LEN
+ *
+ * exec-stream: an exec of `sleep 30' with stdin attached in SANDBOX,
+ * then on its stream a message of TYPE (hexadecimal) with LEN zero
+ * bytes, as a hostile client would send it to the jail process.
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -143,7 +148,24 @@ main(int argc, char *argv[])
 	rootfs = argc > 3 ? argv[3] : "/";
 	fd = dial(argv[1]);
 	memset(&ps, 0, sizeof(ps));
-	if (strcmp(sc, "garbage") == 0) {
+	if (strcmp(sc, "exec-stream") == 0 && argc == 6) {
+		static uint8_t	 buf[sizeof(struct ctl_exec) + 16];
+		struct ctl_exec	 x;
+		size_t		 len = strtoul(argv[5], NULL, 10);
+		uint8_t		*zero;
+
+		memset(&x, 0, sizeof(x));
+		strlcpy(x.sandbox, argv[3], sizeof(x.sandbox));
+		x.flags = RUN_STDIN;
+		x.argc = 2;
+		memcpy(buf, &x, sizeof(x));
+		memcpy(buf + sizeof(x), "sleep\0" "30", 9);
+		msg(fd, IMSG_CTL_EXEC, buf, sizeof(x) + 9);
+		if ((zero = calloc(1, len + 1)) == NULL)
+			return 1;
+		msg(fd, strtoul(argv[4], NULL, 16), zero, len);
+		free(zero);
+	} else if (strcmp(sc, "garbage") == 0) {
 		for (i = 0; i < sizeof(junk); i++)
 			junk[i] = (uint8_t)(i * 37 + 11);
 		if (send(fd, junk, sizeof(junk), MSG_NOSIGNAL) == -1)

@@ -3,7 +3,9 @@
  * regress suite (regress/netd-dns.t) while the real parent is written.
  * It binds a UDP and a TCP socket on ADDR:PORT, forks dns_main, sends
  * NETD_CONFIG (upstream), NETD_SANDBOX (the policy file's model) and
- * both listeners, then prints what the child sends, one line each:
+ * both listeners, plays the proxy on the channel between dns and proxy
+ * (role.link: RESOLVE to the child, DNSMAP and RESOLVED from it), then
+ * prints what the child sends, one line each:
  *
  *	ready pid=PID
  *	dnsmap sbx=N name=NAME addr=ADDR ttl=TTL
@@ -11,9 +13,10 @@
  *	resolved reqid=N error=E addrs=A,B,...
  *	child PID STATUS		(and exit 1 when it ends)
  *
- * Commands on stdin, one a line: "resolve NAME", "gone" (the sandbox
- * goes away), "policy FILE" (reload), "garbage" (a message of the
- * wrong size to the child: it must die, fail closed).
+ * Commands on stdin, one a line: "resolve NAME" (as the proxy), "gone"
+ * (the sandbox goes away), "policy FILE" (reload), "garbage" (a message
+ * of the wrong size to the child: it must die, fail closed), "xgarbage"
+ * (the same as the proxy: a RESOLVE one byte short).
  *
  *   dnsharness [-H hostaddr] ... -u UPSTREAM[:PORT] -l ADDR:PORT -p POLICY
  */
@@ -43,7 +46,7 @@
 
 #define SBX	1
 
-static struct imsgbuf	 ibuf;
+static struct imsgbuf	 ibuf, lbuf;	/* as the parent, as the proxy */
 static struct proc_child child = { .name = "dns" };
 
 static void
@@ -203,13 +206,21 @@ command(char *line)
 		memset(&r, 0, sizeof(r));
 		r.reqid = ++reqid;
 		strlcpy(r.name, line + 8, sizeof(r.name));
-		send_msg(IMSG_NETD_RESOLVE, -1, &r, sizeof(r));
+		if (imsg_compose(&lbuf, IMSG_NETD_RESOLVE, SBX, 0, -1, &r,
+		    sizeof(r)) == -1 || imsg_flush(&lbuf) == -1)
+			err(1, "send to the child as the proxy");
 	} else if (strcmp(line, "gone") == 0)
 		send_msg(IMSG_NETD_SANDBOX_GONE, -1, NULL, 0);
 	else if (strncmp(line, "policy ", 7) == 0)
 		send_policy(line + 7);
 	else if (strcmp(line, "garbage") == 0)
 		send_msg(IMSG_NETD_CONFIG, -1, junk, sizeof(junk));
+	else if (strcmp(line, "xgarbage") == 0) {
+		memset(&r, 0, sizeof(r));
+		if (imsg_compose(&lbuf, IMSG_NETD_RESOLVE, SBX, 0, -1, &r,
+		    sizeof(r) - 1) == -1 || imsg_flush(&lbuf) == -1)
+			err(1, "send to the child as the proxy");
+	}
 	else if (line[0] != '\0')
 		warnx("unknown command: %s", line);
 }
@@ -229,7 +240,8 @@ main(int argc, char *argv[])
 	struct netd_hostaddr	 hosts[32];
 	struct netd_listener	 nl;
 	struct sockaddr_storage	 la;
-	struct pollfd		 pfd[2];
+	struct pollfd		 pfd[3];
+	struct imsgbuf		*ib;
 	struct imsg		 im;
 	const char		*upstream = NULL, *listen_at = NULL;
 	const char		*policy = NULL;
@@ -240,7 +252,7 @@ main(int argc, char *argv[])
 	socklen_t		 slen;
 	ssize_t			 n;
 	int			 ch, us, ts, one = 1, st, stdin_open = 1;
-	int			 nhosts = 0, i;
+	int			 nhosts = 0, i, link[2], keep[2];
 
 	proc_init(argc, argv);
 	memset(&conf, 0, sizeof(conf));
@@ -288,9 +300,15 @@ main(int argc, char *argv[])
 	if (privsep_user(NETD_USER, &role.user, why, sizeof(why)) == -1)
 		errx(1, "%s", why);
 	role.parent = getpid();
-	proc_fork(&child, dns_main, &role, NULL);
+	proc_socketpair(link);
+	role.link[0] = keep[0] = link[0];
+	role.link[1] = -1;
+	keep[1] = -1;
+	proc_fork(&child, dns_main, &role, keep);
+	close(link[0]);
 	proc_log_fork(&child);
 	imsg_init(&ibuf, child.fd);
+	imsg_init(&lbuf, link[1]);
 	send_msg(IMSG_NETD_CONFIG, -1, &conf, sizeof(conf));
 	for (i = 0; i < nhosts; i++)
 		send_msg(IMSG_NETD_HOSTADDR_ADD, -1, &hosts[i],
@@ -312,7 +330,9 @@ main(int argc, char *argv[])
 		pfd[0].events = POLLIN;
 		pfd[1].fd = stdin_open ? STDIN_FILENO : -1;
 		pfd[1].events = POLLIN;
-		if (poll(pfd, 2, -1) == -1) {
+		pfd[2].fd = lbuf.fd;
+		pfd[2].events = POLLIN;
+		if (poll(pfd, 3, -1) == -1) {
 			if (errno == EINTR)
 				continue;
 			err(1, "poll");
@@ -338,9 +358,13 @@ main(int argc, char *argv[])
 				command(cmd);
 			}
 		}
-		if (!(pfd[0].revents & (POLLIN | POLLHUP)))
+		if (pfd[2].revents & (POLLIN | POLLHUP))
+			ib = &lbuf;
+		else if (pfd[0].revents & (POLLIN | POLLHUP))
+			ib = &ibuf;
+		else
 			continue;
-		if ((n = imsg_read(&ibuf)) == -1 && errno != EAGAIN &&
+		if ((n = imsg_read(ib)) == -1 && errno != EAGAIN &&
 		    errno != ECONNRESET)
 			err(1, "read from the child");
 		if (n == 0 || (n == -1 && errno == ECONNRESET)) {
@@ -352,7 +376,13 @@ main(int argc, char *argv[])
 			fflush(stdout);
 			exit(1);
 		}
-		while ((ch = imsg_get(&ibuf, &im)) == 1) {
+		while ((ch = imsg_get(ib, &im)) == 1) {
+			/* the proxy's channel: DNSMAP and RESOLVED, only */
+			if ((im.hdr.type == IMSG_NETD_DNSMAP ||
+			    im.hdr.type == IMSG_NETD_RESOLVED) != (ib == &lbuf))
+				errx(1, "message %#x on the %s channel",
+				    im.hdr.type, ib == &lbuf ? "proxy's" :
+				    "parent's");
 			print_msg(&im);
 			imsg_free(&im);
 		}

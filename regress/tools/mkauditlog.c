@@ -34,6 +34,7 @@
 #include <sodium.h>
 
 #include "chain.h"
+#include "chainwrite.h"
 
 #define NSOURCES	3
 

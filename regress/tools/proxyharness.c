@@ -2,13 +2,15 @@
  * Test harness for the lensnetd proxy child.
  *
  *   proxyharness run [options]
- *	Plays the lensnetd parent: forks proxy_main() with a socketpair,
- *	sends NETD_CONFIG, NETD_SANDBOX (sandbox 1: struct netd_sandbox
+ *	Plays the lensnetd parent and its dns child: forks proxy_main()
+ *	with a socketpair and the dns's channel (role.link), sends
+ *	NETD_CONFIG, NETD_SANDBOX (sandbox 1: struct netd_sandbox
  *	then the binary model of the policy read from -P, as lensnetd.c sends
  *	it; none means the built-in deny-all policy), the listeners it
- *	creates in its own network namespace, and DNSMAP entries; answers
- *	NETD_RESOLVE from a static table and NETD_INWARD_REQUEST with a
- *	fresh socket; prints every audit event as one line:
+ *	creates in its own network namespace, and (as dns) DNSMAP
+ *	entries; answers NETD_RESOLVE (as dns) from a static table and
+ *	NETD_INWARD_REQUEST with a fresh socket; prints every audit event
+ *	as one line:
  *		audit TYPE {json}
  *	and "ready PID" once the proxy has everything.
  *	-P file		policy, lns-policy.yaml(5)
@@ -205,8 +207,9 @@ send_msg(struct imsgbuf *ib, uint32_t type, uint32_t peerid, int fd,
 		err(1, "imsg_flush");
 }
 
+/* im came on ib: the parent's channel, or lb, the dns's */
 static void
-answer(struct imsgbuf *ib, struct imsg *im)
+answer(struct imsgbuf *ib, struct imsgbuf *lb, struct imsg *im)
 {
 	struct netd_resolve	 rq;
 	struct netd_resolved	 rs;
@@ -214,6 +217,10 @@ answer(struct imsgbuf *ib, struct imsg *im)
 	struct netd_audit	 a;
 	int			 i, fd;
 
+	/* the dns's channel carries RESOLVE only, the parent's never */
+	if ((im->hdr.type == IMSG_NETD_RESOLVE) != (ib == lb))
+		errx(1, "message %#x from the proxy on the %s channel",
+		    im->hdr.type, ib == lb ? "dns's" : "parent's");
 	switch (im->hdr.type) {
 	case IMSG_NETD_AUDIT:
 		if (im->datalen < sizeof(a))
@@ -266,7 +273,7 @@ run(int argc, char **argv)
 	struct proxy_conf	 pc;
 	struct netd_role	 role;
 	struct proc_child	 child = { .name = "proxy" };
-	struct imsgbuf		*ib;
+	struct imsgbuf		*ib, *lb, *rb;
 	struct imsg		 im;
 	struct sockaddr_storage	 ss;
 	char			 policy[POLICY_MODEL_MAXSIZE], err_[256];
@@ -275,9 +282,9 @@ run(int argc, char **argv)
 	void			*m;
 	const char		*tlisten[8], *clisten[8], *publish[8];
 	int			 nt = 0, nc = 0, np = 0, ch, i, fd, r;
-	int			 nhosts = 0;
+	int			 nhosts = 0, link[2], keep[2], eof = 0;
 	size_t			 plen = 0;
-	struct pollfd		 pfd;
+	struct pollfd		 pfd, pfds[2];
 	uint8_t			*msg;
 
 	memset(&cfg, 0, sizeof(cfg));
@@ -372,13 +379,20 @@ run(int argc, char **argv)
 	signal(SIGTERM, on_term);
 	signal(SIGINT, on_term);
 	signal(SIGPIPE, SIG_IGN);
-	proc_fork(&child, proxy_main, &role, NULL);
+	proc_socketpair(link);
+	role.link[0] = -1;
+	role.link[1] = keep[0] = link[1];
+	keep[1] = -1;
+	proc_fork(&child, proxy_main, &role, keep);
+	close(link[1]);
 	proc_log_fork(&child);
 	signal(SIGUSR1, on_usr);
 	signal(SIGUSR2, on_usr);
-	if ((ib = malloc(sizeof(*ib))) == NULL)
+	if ((ib = malloc(sizeof(*ib))) == NULL ||
+	    (lb = malloc(sizeof(*lb))) == NULL)
 		err(1, "malloc");
 	imsg_init(ib, child.fd);
+	imsg_init(lb, link[0]);
 
 	send_msg(ib, IMSG_NETD_CONFIG, 0, -1, &cfg, sizeof(cfg));
 	for (i = 0; i < nhosts; i++)
@@ -395,7 +409,7 @@ run(int argc, char **argv)
 		strlcpy(dm.name, dnsmap[i].name, sizeof(dm.name));
 		dm.addr = dnsmap[i].addr;
 		dm.ttl = 300;
-		send_msg(ib, IMSG_NETD_DNSMAP, 1, -1, &dm, sizeof(dm));
+		send_msg(lb, IMSG_NETD_DNSMAP, 1, -1, &dm, sizeof(dm));
 	}
 	for (i = 0; i < nt + nc + np; i++) {
 		memset(&nl, 0, sizeof(nl));
@@ -430,7 +444,7 @@ run(int argc, char **argv)
 				    sizeof(dm.name));
 				dm.addr = dnsmap2[i].addr;
 				dm.ttl = 300;
-				send_msg(ib, IMSG_NETD_DNSMAP, 1, -1, &dm,
+				send_msg(lb, IMSG_NETD_DNSMAP, 1, -1, &dm,
 				    sizeof(dm));
 			}
 			fprintf(stderr, "harness: %d DNSMAP sent\n", ndnsmap2);
@@ -446,23 +460,31 @@ run(int argc, char **argv)
 			free(msg);
 			fprintf(stderr, "harness: policy sent again\n");
 		}
-		pfd.fd = child.fd;
-		pfd.events = POLLIN;
-		if (poll(&pfd, 1, 500) == -1) {
+		pfds[0].fd = child.fd;
+		pfds[1].fd = lb->fd;
+		pfds[0].events = pfds[1].events = POLLIN;
+		if (poll(pfds, 2, 500) == -1) {
 			if (errno == EINTR)
 				continue;
 			err(1, "poll");
 		}
-		if (!(pfd.revents & (POLLIN | POLLHUP)))
-			continue;
-		if (imsg_read(ib) == 0)
-			break;
-		while ((r = imsg_get(ib, &im)) == 1) {
-			answer(ib, &im);
-			imsg_free(&im);
+		for (i = 0; i < 2 && !eof; i++) {
+			if (!(pfds[i].revents & (POLLIN | POLLHUP)))
+				continue;
+			rb = i == 0 ? ib : lb;
+			if (imsg_read(rb) == 0) {
+				eof = 1;
+				break;
+			}
+			while ((r = imsg_get(rb, &im)) == 1) {
+				answer(rb, lb, &im);
+				imsg_free(&im);
+			}
+			if (r == -1)
+				errx(1, "bad frame from the proxy");
 		}
-		if (r == -1)
-			errx(1, "bad frame from the proxy");
+		if (eof)
+			break;
 	}
 	/* a last look for audit events, then stop the child */
 	kill(child.pid, SIGTERM);
@@ -475,7 +497,7 @@ run(int argc, char **argv)
 			break;
 		while (imsg_get(ib, &im) == 1) {
 			if (im.hdr.type == IMSG_NETD_AUDIT)
-				answer(ib, &im);
+				answer(ib, lb, &im);
 			imsg_free(&im);
 		}
 	}
@@ -483,7 +505,10 @@ run(int argc, char **argv)
 		err(1, "waitpid");
 	printf("proxy %s\n", proc_status(&child));
 	imsg_clear(ib);
+	imsg_clear(lb);
+	close(lb->fd);
 	free(ib);
+	free(lb);
 	(void)ss;
 	return WIFEXITED(child.status) && WEXITSTATUS(child.status) == 0 ?
 	    0 : 1;

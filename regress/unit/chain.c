@@ -1,7 +1,8 @@
 /*
- * Unit tests of lensauditd/chain.c (TAP).  Known answers were computed
- * with independent tools: b2sum -l 256 for BLAKE2b-256 and OpenSSL for
- * Ed25519 with the RFC 8032 test key.
+ * Unit tests of the audit chain (TAP): common/chain.c, common/verify.c,
+ * lensauditd/chainwrite.c.  Known answers were computed with independent
+ * tools: b2sum -l 256 for BLAKE2b-256 and OpenSSL for Ed25519 with the
+ * RFC 8032 test key.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +13,8 @@
 #include <sodium.h>
 
 #include "chain.h"
+#include "chainwrite.h"
+#include "verify.h"
 #include "tap.h"
 
 

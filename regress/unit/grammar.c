@@ -287,6 +287,77 @@ static const struct {
 	    "digits, '_', '-' or '.', starting with a letter or digit)" },
 };
 
+/* gr_hostname: the names a leaf certificate is made for */
+static const struct {
+	const char	*s, *err;
+} hosts[] = {
+	{ "api.example.test", NULL },
+	{ "a", NULL },
+	{ "x-1.y_z.Test", NULL },
+	{ "1.example.test", NULL },	/* a digit label, not the last */
+	{ "", "name \"\": empty, or an empty last label, or a label "
+	    "ending in '-'" },
+	{ "a.", "name a.: empty, or an empty last label, or a label ending "
+	    "in '-'" },
+	{ ".a", "name .a: empty label or a label ending in '-'" },
+	{ "a..b", "name a..b: empty label or a label ending in '-'" },
+	{ "a-.b", "name a-.b: empty label or a label ending in '-'" },
+	{ "b.a-", "name b.a-: empty, or an empty last label, or a label "
+	    "ending in '-'" },
+	{ "-a.b", "name -a.b: a label starts with '-'" },
+	{ "a b", "name \"a b\": not a host name (letters, digits, '-', '_' "
+	    "and dots)" },
+	{ "a*.b", "name a*.b: not a host name (letters, digits, '-', '_' "
+	    "and dots)" },
+	{ "caf\xc3\xa9.test", "name \"caf\\xc3\\xa9.test\": not a host "
+	    "name (letters, digits, '-', '_' and dots)" },
+	{ "1.2.3.4", "name 1.2.3.4: an IP address, not a host name" },
+	{ "0x7f.1", "name 0x7f.1: an IP address, not a host name" },
+	{ "2130706433", "name 2130706433: an IP address, not a host name" },
+	{ "a.b.123", "name a.b.123: an IP address, not a host name" },
+	{ "::1", "name ::1: not a host name (letters, digits, '-', '_' and "
+	    "dots)" },
+};
+#define NHOST	(sizeof(hosts) / sizeof(hosts[0]))
+
+static void
+test_hostnames(void)
+{
+	char	 err[GR_ERRSIZE], what[128], s[300];
+	size_t	 i;
+	int	 r;
+
+	for (i = 0; i < NHOST; i++) {
+		err[0] = '\0';
+		r = gr_hostname("name", hosts[i].s, err, sizeof(err));
+		snprintf(what, sizeof(what), "host name \"%s\" %s",
+		    hosts[i].s, hosts[i].err ? "refused" : "taken");
+		check(what, r, err, hosts[i].err);
+	}
+	memset(s, 'a', 63);
+	s[63] = '\0';
+	ok(gr_hostname("n", s, NULL, 0) == 0, "host name: a label of 63");
+	s[63] = 'a';
+	s[64] = '\0';
+	ok(gr_hostname("n", s, NULL, 0) == -1, "host name: a label of 64 "
+	    "refused");
+	/* 4 labels of 63 and one of 1: 253 */
+	for (i = 0; i < 4; i++) {
+		memset(s + i * 64, 'b', 63);
+		s[i * 64 + 63] = '.';
+	}
+	s[252] = '\0';
+	ok(gr_hostname("n", s, NULL, 0) == 0, "host name: 252 bytes");
+	s[252] = 'c';
+	s[253] = '\0';
+	ok(gr_hostname("n", s, NULL, 0) == 0, "host name: 253 bytes");
+	s[253] = 'c';
+	s[254] = '\0';
+	ok(gr_hostname("n", s, err, sizeof(err)) == -1 &&
+	    strstr(err, "longer than 253 bytes") != NULL,
+	    "host name: 254 bytes refused");
+}
+
 static void
 test_numbers(void)
 {
@@ -479,11 +550,12 @@ int
 main(void)
 {
 	tap_plan(NNUM + NPORT + NPUB + 2 + NVOL + 2 + NNAME +
-	    3 + 6);
+	    3 + 6 + NHOST + 5);
 	test_numbers();
 	test_ports();
 	test_publish();
 	test_volumes();
 	test_names();
+	test_hostnames();
 	return tap_done();
 }

@@ -17,12 +17,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "imsg.h"
 #include "tap.h"
 
-#define NTESTS		63
+#define NTESTS		68
 #define PUMP_TRIES	200000
 
 struct pair {
@@ -955,6 +956,88 @@ test_nosock(void)
 	free(r);
 }
 
+/* imsg_recv_one: a message split in two writes, a timeout, EOF, a bad
+ * frame */
+static void
+test_recv_one(void)
+{
+	struct pair	 p;
+	struct imsg	 im;
+	struct timespec	 t0, t1;
+	char		 payload[5000];
+	long		 ms;
+	int		 rv;
+
+	memset(payload, 'q', sizeof(payload));
+	pair_open(&p, 1);
+	if (imsg_compose(p.w, 42, 7, 0, -1, payload, sizeof(payload)) == -1)
+		err(1, "compose");
+	/* a message whose first part is there: the rest comes later */
+	if (write(p.sv[0], TAILQ_FIRST(&p.w->wq)->buf, 100) != 100)
+		err(1, "write");
+	if (fork() == 0) {
+		usleep(100000);
+		if (write(p.sv[0], TAILQ_FIRST(&p.w->wq)->buf + 100,
+		    IMSG_HDRSZ + sizeof(payload) - 100) !=
+		    (ssize_t)(IMSG_HDRSZ + sizeof(payload) - 100))
+			_exit(1);
+		_exit(0);
+	}
+	rv = imsg_recv_one(p.r, 5000, &im);
+	ok(rv == 1 && im.hdr.type == 42 && im.hdr.peerid == 7 &&
+	    im.datalen == sizeof(payload) &&
+	    memcmp(im.data, payload, sizeof(payload)) == 0,
+	    "recv_one: waits for the whole message");
+	if (rv == 1)
+		imsg_free(&im);
+	else
+		diag("imsg_recv_one", rv);
+	wait(NULL);
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rv = imsg_recv_one(p.r, 200, &im);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) /
+	    1000000;
+	ok(rv == -1 && errno == ETIMEDOUT && ms >= 190 && ms < 2000,
+	    "recv_one: nothing in 200 ms is ETIMEDOUT (%ld ms)", ms);
+
+	/* half a header, then EOF */
+	if (write(p.sv[0], "abc", 3) != 3)
+		err(1, "write");
+	close(p.sv[0]);
+	p.sv[0] = -1;
+	rv = imsg_recv_one(p.r, -1, &im);
+	ok(rv == 0, "recv_one: the peer closed first: 0");
+	pair_close(&p);
+
+	pair_open(&p, 1);
+	{
+		struct imsg_hdr	 h;
+
+		memset(&h, 0, sizeof(h));
+		h.type = 1;
+		h.len = IMSG_HDRSZ + IMSG_MAXPAYLOAD + 1;
+		if (write(p.sv[0], &h, sizeof(h)) != sizeof(h))
+			err(1, "write");
+	}
+	rv = imsg_recv_one(p.r, -1, &im);
+	ok(rv == -1 && errno == EBADMSG, "recv_one: a bad frame is EBADMSG");
+	pair_close(&p);
+
+	/* a message already read: no wait at all, timeout 0 */
+	pair_open(&p, 1);
+	if (imsg_compose(p.w, 43, 0, 0, -1, NULL, 0) == -1 ||
+	    imsg_flush(p.w) == -1 || imsg_read(p.r) <= 0)
+		err(1, "send");
+	rv = imsg_recv_one(p.r, 0, &im);
+	ok(rv == 1 && im.hdr.type == 43, "recv_one: a message read already "
+	    "comes back with timeout 0");
+	if (rv == 1)
+		imsg_free(&im);
+	pair_close(&p);
+}
+
 int
 main(void)
 {
@@ -983,6 +1066,7 @@ main(void)
 	test_expect();
 	test_bad_args();
 	test_nosock();
+	test_recv_one();
 	ok(count_fds() == base, "no descriptor leaked by the whole run");
 
 	return tap_done();

@@ -1,6 +1,8 @@
 /*
- * The audit chain: record format, hashing, checkpoint signatures and
- * offline verification.  Shared by lensauditd's writer and lensctl.
+ * The audit chain: record format, hashing, checkpoints, the head file,
+ * key files, log names (chain.c).  Shared by lensauditd and lensctl;
+ * the offline verifier is verify.h, what only lensauditd's writer does
+ * (signing, writing the head file) lensauditd/chainwrite.h.
  * man/lens-audit.5 is the user-facing description of this format.
  *
  * One record is one line, bytes exactly as below (no whitespace, keys in
@@ -159,27 +161,12 @@ void	chain_ckpt_msg(uint64_t head_seq, const uint8_t head[CHAIN_HASHLEN],
 size_t	chain_ckpt_msg_of(const struct chain_ckpt *c,
 	    uint8_t msg[CHAIN_CKPT_MSGMAX]);
 
-/* 1 if type is reserved to lensauditd ("audit.*") */
-int	chain_type_reserved(const char *type);
-
 /* log id file text ("<32 hex>", optional '\n'); 0 or -1 */
 int	chain_logid_parse(const char *text, size_t len,
 	    uint8_t logid[CHAIN_LOGIDLEN]);
 
 /* hex of the first 8 bytes of BLAKE2b-256(public key) */
 void	chain_keyid(const uint8_t pk[32], char keyid[CHAIN_KEYIDLEN + 1]);
-
-/*
- * Checkpoint details object (see above), signed with sk.  sources is a
- * canonical JSON object ("{}" when empty).  Returns length or -1.
- */
-int	chain_ckpt_details(char *buf, size_t bufsz, uint64_t head_seq,
-	    const uint8_t head[CHAIN_HASHLEN], const uint8_t sk[64],
-	    const char *sources);
-/* the same with a log id (NULL: legacy); fills *c unless c is NULL */
-int	chain_ckpt_details_log(char *buf, size_t bufsz, uint64_t head_seq,
-	    const uint8_t head[CHAIN_HASHLEN], const uint8_t *logid,
-	    const uint8_t sk[64], const char *sources, struct chain_ckpt *c);
 
 /* Parse a checkpoint record's details; 0 or -1 with *why. */
 int	chain_ckpt_parse(const struct chain_rec *, struct chain_ckpt *,
@@ -188,10 +175,9 @@ int	chain_ckpt_parse(const struct chain_rec *, struct chain_ckpt *,
 /* 0 if the checkpoint's signature verifies with pk */
 int	chain_ckpt_verify(const struct chain_ckpt *, const uint8_t pk[32]);
 
-/* key files; on error -1 with a message naming the file in err */
+/* the public key file; on error -1 with a message naming it in err */
 int	chain_pubkey_read(const char *path, uint8_t pk[32], char *err,
 	    size_t errlen);
-int	chain_seckey_parse(const char *text, size_t len, uint8_t sk[64]);
 
 void	chain_tohex(const uint8_t *, size_t, char *out);   /* NUL-ends */
 int	chain_fromhex(const char *hex, size_t hexlen, uint8_t *out);
@@ -202,7 +188,7 @@ void	chain_timefmt(const struct timespec *, char out[CHAIN_TIMELEN + 1]);
 int	chain_timeparse(const char *s, struct timespec *);
 
 /*
- * Additions (the head file, log names, verification).
+ * The head file, log names.
  */
 
 #define CHAIN_LOGNAMEMAX	64
@@ -216,20 +202,12 @@ struct chain_head {
 /* 1 if r is a checkpoint: source CHAIN_SELF_SOURCE, type CHAIN_CKPT_TYPE */
 int	chain_is_ckpt(const struct chain_rec *);
 
-/*
- * The head file line, keys sorted as in the comment at the top, with
- * '\n'.  file is the log file that holds the checkpoint record.
- * Returns the length or -1 (EINVAL bad file name, ENOSPC).
- */
-int	chain_head_format(char *buf, size_t bufsz, const char *file,
-	    const struct chain_ckpt *);
 /* exact layout, one trailing '\n' allowed; 0 or -1 with *why */
 int	chain_head_parse(const char *text, size_t len, struct chain_head *,
 	    const char **why);
 
 /* "lens-audit.NNNNNN.log" (6 or more digits, canonical, >= 1): 0 or -1 */
 int	chain_logname_num(const char *name, uint64_t *num);
-int	chain_logname(char *buf, size_t bufsz, uint64_t num);
 
 /* key file text ("ed25519 <64 hex>", optional '\n'); 0 or -1 */
 int	chain_pubkey_parse(const char *text, size_t len, uint8_t pk[32]);
@@ -248,108 +226,7 @@ int	chain_sources_ok(const char *, size_t);
  */
 int	chain_details_canonical(const char *, size_t, const char **why);
 
-/*
- * Offline verification of a chain of log files, fed in order.  Lines
- * are parsed and hashed in batches by one thread per CPU (unless
- * CHAIN_VSERIAL); the chain itself is followed in order.
- *
- *	v = chain_verify_new(pk, 1, 0);
- *	chain_verify_head(v, "lens-audit.head", text, len);	(optional)
- *	chain_verify_file(v, path, name) for every log, in order;
- *	    stop when it returns -1
- *	chain_verify_end(v, &result);	0 intact, -1 see result.err
- *	chain_verify_free(v);
- *
- * Verification stops at the first bad record.  How a record that does
- * not follow its predecessor L (seq s, hash h) is classified, looking
- * at most one record N ahead:
- *   - its content does not match its hash: edited;
- *   - it has seq s and the same prev as L (two records claim the same
- *     place): if N chains to it, L was inserted, else it was;
- *   - its seq is not above s: inserted (e.g. a copy of an earlier one);
- *   - its seq is s+1 but prev is not h: inserted if N has seq s+1 and
- *     prev h (the chain goes on without it), else edited (rewritten);
- *   - its seq is above s+1: if N has seq s+1, reordered (or inserted
- *     when both it and N claim prev h), else deleted.
- */
-enum chain_verr {
-	CHAIN_VOK = 0,
-	CHAIN_VMALFORMED,	/* a line is not a record */
-	CHAIN_VEDITED,
-	CHAIN_VDELETED,
-	CHAIN_VINSERTED,
-	CHAIN_VREORDERED,
-	CHAIN_VTRUNCATED,	/* torn last line, or ends before the head */
-	CHAIN_VBADSIG,
-	CHAIN_VWRONGKEY,
-	CHAIN_VBADCKPT,		/* checkpoint details bad or inconsistent */
-	CHAIN_VBADHEAD,		/* head file malformed or inconsistent */
-	CHAIN_VIO,		/* a file could not be read: errnum */
-	CHAIN_VLOGID,		/* a checkpoint or head of another log */
-	CHAIN_VWITNESS		/* witness malformed, or the log differs */
-};
-
-#define CHAIN_VSTRICT	0x01	/* chain_details_canonical every record */
-#define CHAIN_VSERIAL	0x02	/* no worker threads */
-
-struct chain_vresult {
-	enum chain_verr	 err;
-	char		 file[256];	/* where, as named by the caller */
-	uint64_t	 line;		/* 1-based; 0: not about one line */
-	uint64_t	 seq;		/* the record's seq there; 0 unknown */
-	int		 errnum;	/* CHAIN_VIO */
-	char		 reason[512];	/* "record edited (...)" */
-	uint64_t	 records;	/* records that verified */
-	uint64_t	 checkpoints;
-	uint64_t	 files;
-	uint64_t	 first_seq, last_seq;	/* 0 if no record */
-	uint64_t	 last_signed_seq;	/* head_seq of the last checkpoint */
-	uint64_t	 unsigned_tail;		/* records after that checkpoint */
-	int		 head;		/* 1 a head file was checked */
-	uint64_t	 head_seq;
-	int		 haslogid;	/* logid is known */
-	uint8_t		 logid[CHAIN_LOGIDLEN];
-	uint64_t	 legacy_ckpts;	/* checkpoints without a log id */
-	int		 last_ckpt_haslog;	/* the last one has a log id */
-	int		 unsigned_time_ok;	/* unsigned_time is set */
-	struct timespec	 unsigned_time;	/* of the first unsigned record */
-	uint64_t	 witnessed;	/* witness entries matched */
-	uint64_t	 witness_seq;	/* head_seq of the last entry */
-};
-
-struct chain_verifier;
-
-/* first_seq: the first record's seq; 1 means prev must be zeros too */
-struct chain_verifier *chain_verify_new(const uint8_t pk[32],
-	    uint64_t first_seq, int flags);
-/* the head file's contents; its errors are reported by chain_verify_end */
-int	chain_verify_head(struct chain_verifier *, const char *name,
-	    const char *text, size_t len);
-/*
- * The log id the checkpoints must carry, and where it comes from (for
- * messages); a second call with another id is a failure reported by
- * chain_verify_end.  Checkpoints without a log id are legacy: they may
- * come only before the first one with a log id.
- */
-void	chain_verify_logid(struct chain_verifier *, const char *from,
-	    const uint8_t logid[CHAIN_LOGIDLEN]);
-/*
- * A witness file: head lines (see the top), in increasing head_seq,
- * each signed with the key.  Every checkpoint it names at or after the
- * first record verified must be in the log, and the log must reach the
- * last one.  Errors are reported by chain_verify_end.
- */
-int	chain_verify_witness(struct chain_verifier *, const char *name,
-	    const char *text, size_t len);
-/* one whole log file in memory; 0, or -1 once the chain is bad */
-int	chain_verify_buf(struct chain_verifier *, const char *name,
-	    const char *buf, size_t len);
-/* the same, read from path (name for messages, NULL: path) */
-int	chain_verify_file(struct chain_verifier *, const char *path,
-	    const char *name);
-int	chain_verify_end(struct chain_verifier *, struct chain_vresult *);
-void	chain_verify_free(struct chain_verifier *);
-/* "edited", "deleted", ... */
-const char *chain_verr_str(enum chain_verr);
+/* the seq a line starts with, even if the rest is not a record; 0 none */
+uint64_t chain_guess_seq(const char *line, size_t len);
 
 #endif

@@ -1,0 +1,380 @@
+/*
+ * lenscredd parent: the state directory, the master key file, the
+ * listening socket, and supervision of the listener and the vault.
+ * It never holds the master key (but for the instant it makes one on
+ * first start): it checks the file and hands the vault the open file.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <event.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "lenscredd.h"
+#include "log.h"
+#include "privsep.h"
+#include "proc.h"
+#include "seccomp_filter.h"
+#include "unixsock.h"
+
+enum { LISTENER, VAULT, NCHILD };
+
+static struct proc_child children[NCHILD] = {
+	{ .name = "listener", .fd = -1 },
+	{ .name = "vault", .fd = -1 },
+};
+static struct event	 ev_child[NCHILD];
+static int		 shutting_down;
+static int		 exit_status;
+
+static const struct sandbox_syscall parent_syscalls[] = {
+	SB_ALLOW(read), SB_ALLOW(write), SB_ALLOW(close), SB_ALLOW(wait4),
+	SB_ALLOW(kill), SB_ALLOW(epoll_wait), SB_ALLOW(epoll_pwait),
+	SB_ALLOW(epoll_ctl), SB_ALLOW(rt_sigprocmask), SB_ALLOW(rt_sigaction),
+	SB_ALLOW(clock_gettime), SB_ALLOW(gettimeofday), SB_ALLOW(getpid),
+	SB_ALLOW(sendto), SB_ALLOW(connect), SB_ALLOW(socket),
+	SB_ALLOW(unlink), SB_ALLOW(brk), SB_ALLOW(mmap), SB_ALLOW(munmap),
+	SB_ALLOW(fstat), SB_ALLOW(newfstatat), SB_ALLOW(lseek),
+};
+
+static __attribute__((noreturn)) void
+usage(void)
+{
+	fprintf(stderr, "usage: lenscredd [-dv] [-D dir] [-L leaves] "
+	    "[-s socket] [-u user,...]\n");
+	exit(2);
+}
+
+static void
+parse_users(struct credd_conf *conf, const char *list)
+{
+	char			*dup, *p, *name, err[256];
+	struct privsep_user	 u;
+
+	if ((dup = strdup(list)) == NULL)
+		fatal("strdup");
+	p = dup;
+	conf->nallowed = 0;
+	while ((name = strsep(&p, ",")) != NULL) {
+		if (*name == '\0')
+			continue;
+		if (conf->nallowed == CRED_MAXALLOWED)
+			fatalx("-u: more than %d users", CRED_MAXALLOWED);
+		if (privsep_user(name, &u, err, sizeof(err)) == -1)
+			fatalx("-u: %s", err);
+		conf->allowed[conf->nallowed++] = u.uid;
+	}
+	free(dup);
+}
+
+/* a directory of the state, owned by the vault's user, 0700 */
+static int
+own_dir(int at, const char *name, const char *path,
+    const struct privsep_user *u)
+{
+	struct stat	 st;
+	int		 fd;
+
+	if (mkdirat(at, name, 0700) == -1 && errno != EEXIST)
+		fatal("mkdir %s", path);
+	if ((fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		fatal("open %s (a directory, not a symbolic link)", path);
+	if (fstat(fd, &st) == -1)
+		fatal("stat %s", path);
+	if (fchown(fd, u->uid, u->gid) == -1 || fchmod(fd, 0700) == -1)
+		fatal("chown/chmod %s", path);
+	return fd;
+}
+
+static int
+dir_empty(int dirfd)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int		 fd, empty = 1;
+
+	if ((fd = dup(dirfd)) == -1 || (d = fdopendir(fd)) == NULL)
+		fatal("read a state directory");
+	while (empty && (de = readdir(d)) != NULL)
+		empty = strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0;
+	closedir(d);
+	return empty;
+}
+
+/* a new master key: 32 random bytes, 0400 _lenscred */
+static void
+make_key(int dirfd, const char *path, const struct privsep_user *u)
+{
+	uint8_t	*key;
+	int	 fd;
+
+	if ((key = sodium_malloc(CRED_MASTERKEY_SIZE)) == NULL)
+		fatal("sodium_malloc");
+	randombytes_buf(key, CRED_MASTERKEY_SIZE);
+	if ((fd = openat(dirfd, CRED_MASTERKEY, O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0400)) == -1)
+		fatal("create %s", path);
+	if (fchown(fd, u->uid, u->gid) == -1 || fchmod(fd, 0400) == -1)
+		fatal("chown/chmod %s", path);
+	if (write(fd, key, CRED_MASTERKEY_SIZE) != CRED_MASTERKEY_SIZE ||
+	    fsync(fd) == -1 || fsync(dirfd) == -1)
+		fatal("write %s", path);
+	close(fd);
+	sodium_free(key);
+	log_info("generated the master key in %s", path);
+}
+
+/*
+ * The state directory and its master key: made on first start; a key
+ * that is missing beside existing CAs, or not a 32-byte regular file
+ * 0400 owned by the vault's user, stops lenscredd.  Returns the key
+ * file, open for the vault.
+ */
+static int
+setup_state(struct credd_conf *conf)
+{
+	char		 path[PATH_MAX + 16], capath[PATH_MAX + 16];
+	struct stat	 st;
+	int		 dirfd, cafd, fd;
+
+	if (conf->dir[0] != '/')
+		fatalx("-D %s: need an absolute path", conf->dir);
+	dirfd = own_dir(AT_FDCWD, conf->dir, conf->dir, &conf->user);
+	snprintf(path, sizeof(path), "%s/%s", conf->dir, CRED_MASTERKEY);
+	snprintf(capath, sizeof(capath), "%s/%s", conf->dir, CRED_CADIR);
+	cafd = own_dir(dirfd, CRED_CADIR, capath, &conf->user);
+
+	if ((fd = openat(dirfd, CRED_MASTERKEY, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		if (errno != ENOENT)
+			fatal("open %s", path);
+		/* a new key would not open the CAs sealed with the old one */
+		if (!dir_empty(cafd))
+			fatalx("%s is missing but %s holds sealed CAs; restore "
+			    "the master key, or move %s aside to start without "
+			    "them", path, capath, capath);
+		make_key(dirfd, path, &conf->user);
+		if ((fd = openat(dirfd, CRED_MASTERKEY, O_RDONLY |
+		    O_NOFOLLOW | O_CLOEXEC)) == -1)
+			fatal("open %s", path);
+	}
+	if (fstat(fd, &st) == -1)
+		fatal("stat %s", path);
+	if (!S_ISREG(st.st_mode))
+		fatalx("%s: not a regular file", path);
+	if (st.st_uid != conf->user.uid)
+		fatalx("%s: owned by uid %u, not %s (uid %u)", path,
+		    (unsigned)st.st_uid, conf->user.name,
+		    (unsigned)conf->user.uid);
+	if ((st.st_mode & 07777) != 0400)
+		fatalx("%s: mode %04o, not 0400", path,
+		    (unsigned)(st.st_mode & 07777));
+	if (st.st_size != CRED_MASTERKEY_SIZE)
+		fatalx("%s: %lld bytes, not %d", path,
+		    (long long)st.st_size, CRED_MASTERKEY_SIZE);
+	close(cafd);
+	close(dirfd);
+	return fd;
+}
+
+static void
+parent_shutdown(void)
+{
+	if (shutting_down)
+		return;
+	shutting_down = 1;
+	proc_kill_all(children, NCHILD, SIGTERM);
+}
+
+static void
+parent_sig(int sig, short ev, void *arg)
+{
+	int	 abnormal = 0;
+	size_t	 i;
+
+	(void)ev;
+	(void)arg;
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		log_info("shutting down on SIG%s", sigabbrev_np(sig));
+		parent_shutdown();
+		break;
+	case SIGHUP:
+		log_info("SIGHUP: nothing to reload");
+		break;
+	case SIGCHLD:
+		proc_reap(children, NCHILD, &abnormal);
+		if (abnormal) {
+			exit_status = 1;
+			shutting_down = 1;
+			/* a CA without its listener or the reverse: stop */
+			proc_kill_all(children, NCHILD, SIGTERM);
+		} else
+			parent_shutdown();
+		for (i = 0; i < NCHILD; i++)
+			if (children[i].pid != 0)
+				return;
+		event_loopexit(NULL);
+		break;
+	}
+}
+
+static void
+parent_child_fd(int fd, short ev, void *arg)
+{
+	struct proc_child	*c = arg;
+	char			 buf[256];
+	ssize_t			 n;
+
+	(void)ev;
+	n = read(fd, buf, sizeof(buf));
+	if (n == -1 && errno == EAGAIN)
+		return;
+	if (n > 0) {
+		log_warnx("unexpected bytes from %s", c->name);
+		return;
+	}
+	/* the child is gone or going; SIGCHLD tells how */
+	event_del(&ev_child[c - children]);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct credd_conf	 conf;
+	struct event		 ev_term, ev_int, ev_hup, ev_chld;
+	const char		*users = CRED_CLIENTS, *errstr;
+	char			 err[256];
+	int			 ch, debug = 0, verbose = 0, keep[4];
+	size_t			 i;
+
+	memset(&conf, 0, sizeof(conf));
+	strlcpy(conf.sock, CRED_SOCKET, sizeof(conf.sock));
+	strlcpy(conf.dir, CRED_DIR, sizeof(conf.dir));
+	conf.leaves_hour = CRED_LEAVES_HOUR;
+	conf.keyfd = -1;
+
+	while ((ch = getopt(argc, argv, "dD:L:s:u:v")) != -1) {
+		switch (ch) {
+		case 'd':
+			debug = 1;
+			break;
+		case 'D':
+			if (optarg[0] != '/' || strlcpy(conf.dir, optarg,
+			    sizeof(conf.dir)) >= sizeof(conf.dir)) {
+				fprintf(stderr, "lenscredd: -D %s: need an "
+				    "absolute path\n", optarg);
+				exit(2);
+			}
+			break;
+		case 'L':
+			conf.leaves_hour = strtonum(optarg, 1, 1000000,
+			    &errstr);
+			if (errstr != NULL) {
+				fprintf(stderr, "lenscredd: -L %s: %s (1 to "
+				    "1000000 leaves per sandbox and hour)\n",
+				    optarg, errstr);
+				exit(2);
+			}
+			break;
+		case 's':
+			if (strlcpy(conf.sock, optarg, sizeof(conf.sock)) >=
+			    sizeof(conf.sock)) {
+				fprintf(stderr, "lenscredd: -s %s: path too "
+				    "long\n", optarg);
+				exit(2);
+			}
+			break;
+		case 'u':
+			users = optarg;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+
+	/* errors before daemonizing go to stderr */
+	log_init(1, LOG_DAEMON);
+	log_setverbose(verbose);
+	log_procinit("parent");
+	if (geteuid() != 0)
+		fatalx("must run as root");
+	if (sodium_init() < 0)
+		fatalx("sodium_init failed");
+	if (privsep_user(CRED_USER, &conf.user, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	parse_users(&conf, users);
+	privsep_emptydir(LENS_EMPTYDIR);
+	conf.keyfd = setup_state(&conf);
+
+	log_init(debug, LOG_DAEMON);
+	if (!debug && daemon(0, 0) == -1)
+		fatal("daemon");
+	proc_init(argc, argv);
+	conf.parent = getpid();
+	conf.listen_fd = unixsock_listen(conf.sock, 0666, (gid_t)-1);
+	proc_socketpair(conf.link);
+
+	/* the listener never sees the key file, the vault never the socket */
+	keep[0] = conf.listen_fd;
+	keep[1] = conf.link[0];
+	keep[2] = -1;
+	proc_fork(&children[LISTENER], listener_main, &conf, keep);
+	keep[0] = conf.link[1];
+	keep[1] = conf.keyfd;
+	keep[2] = -1;
+	proc_fork(&children[VAULT], vault_main, &conf, keep);
+	close(conf.keyfd);
+	close(conf.listen_fd);
+	close(conf.link[0]);
+	close(conf.link[1]);
+	proc_title("parent");
+
+	event_init();
+	signal_set(&ev_term, SIGTERM, parent_sig, NULL);
+	signal_set(&ev_int, SIGINT, parent_sig, NULL);
+	signal_set(&ev_hup, SIGHUP, parent_sig, NULL);
+	signal_set(&ev_chld, SIGCHLD, parent_sig, NULL);
+	signal_add(&ev_term, NULL);
+	signal_add(&ev_int, NULL);
+	signal_add(&ev_hup, NULL);
+	signal_add(&ev_chld, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	for (i = 0; i < NCHILD; i++) {
+		proc_log_watch(&children[i]);
+		event_set(&ev_child[i], children[i].fd, EV_READ | EV_PERSIST,
+		    parent_child_fd, &children[i]);
+		event_add(&ev_child[i], NULL);
+	}
+
+	/* supervising takes only signalling children of another uid */
+	privsep_limit_caps((cap_value_t[]){ CAP_KILL }, 1);
+	sandbox_apply("parent", parent_syscalls,
+	    sizeof(parent_syscalls) / sizeof(parent_syscalls[0]));
+	log_info("started: socket %s, state directory %s", conf.sock,
+	    conf.dir);
+
+	event_dispatch();
+	if (unlink(conf.sock) == -1 && errno != ENOENT)
+		log_warn("unlink %s", conf.sock);
+	log_info("exiting");
+	return exit_status;
+}

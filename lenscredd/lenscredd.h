@@ -1,0 +1,90 @@
+/*
+ * lenscredd: the credential broker and sandbox CA.  Three processes:
+ *
+ *   parent    root, CAP_KILL only once the children run: checks or
+ *             makes the state directory and the master key file (it
+ *             never reads the key: it hands the vault the open file),
+ *             the listening socket; supervises.
+ *   listener  _lenscred, chroot to the empty directory, no file or
+ *             network calls but accept: takes connections, checks
+ *             SO_PEERCRED (root and the -u users only), checks every
+ *             request's type and size, forwards it to the vault and
+ *             the answer back.  Holds no key.
+ *   vault     _lenscred, chroot to the state directory, no socket,
+ *             connect or accept in its seccomp table, not dumpable: the
+ *             master key and the sandbox CA keys (sodium_malloc memory,
+ *             PROT_NONE between uses), the CA files sealed with the
+ *             master key, the signing of leaves.
+ */
+#ifndef LENSCREDD_H
+#define LENSCREDD_H
+
+#include <sys/types.h>
+#include <limits.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "lenscredd_imsg.h"
+#include "privsep.h"
+
+#define CRED_SOCKET		"/run/lens/lenscredd.sock"
+#define CRED_DIR		"/var/lib/lens/cred"
+#define CRED_USER		"_lenscred"
+#define CRED_CLIENTS		"_lensnet"
+#define CRED_MASTERKEY		"master.key"	/* in the state directory */
+#define CRED_CADIR		"ca"		/* ditto: one file a CA */
+#define CRED_MASTERKEY_SIZE	32		/* crypto_secretbox key */
+#define CRED_MAXALLOWED		16
+#define CRED_MAXCLIENTS		64
+#define CRED_MAXINFLIGHT	16	/* requests of one client at the vault */
+#define CRED_MAXCA		256	/* sandboxes with a CA */
+#define CRED_LEAVES_HOUR	1000	/* leaves per sandbox and hour (-L) */
+#define CRED_CA_DAYS		90	/* a CA's validity */
+#define CRED_LEAF_SECS		(24 * 3600)	/* a leaf's, at most */
+#define CRED_SKEW_SECS		300	/* not-before this far back */
+
+struct credd_conf {
+	char			 sock[108];
+	char			 dir[PATH_MAX];
+	struct privsep_user	 user;
+	uid_t			 allowed[CRED_MAXALLOWED];
+	int			 nallowed;
+	unsigned int		 leaves_hour;
+	int			 listen_fd;
+	int			 link[2];	/* listener <-> vault */
+	int			 keyfd;		/* master key, the vault's */
+	pid_t			 parent;
+};
+
+int	listener_main(int parentfd, void *conf);
+int	vault_main(int parentfd, void *conf);
+
+/* ca.c: the X.509 work of the vault (OpenSSL) */
+#define CA_SCALAR_SIZE	32		/* a P-256 private key */
+struct x509_st;
+void	ca_init(void);
+/* the name a leaf is asked for: 0 (lowercased into out, *is_ip), or -1 */
+int	ca_name_check(const char *name, char *out, size_t outlen, int *is_ip,
+	    char *err, size_t errlen);
+/* a new CA: its private scalar into key, its certificate */
+int	ca_make(const char *sandbox, uint8_t key[CA_SCALAR_SIZE],
+	    struct x509_st **cert, char *err, size_t errlen);
+/* does key belong to cert (a CA file read back)? */
+int	ca_check(const uint8_t key[CA_SCALAR_SIZE], struct x509_st *cert);
+/* cert as PEM (malloc'd), its length in *len */
+char	*ca_pem(struct x509_st *cert, size_t *len);
+/*
+ * A leaf for name signed with key/cert: chain PEM (leaf, CA) and the
+ * leaf's key as PKCS#8 PEM, both malloc'd; the key's cleared by the
+ * caller (freezero).  0, or -1 with err.
+ */
+int	ca_leaf(const uint8_t key[CA_SCALAR_SIZE], struct x509_st *cacert,
+	    const char *name, int is_ip, char **chain, size_t *chainlen,
+	    char **keypem, size_t *keylen, time_t *notafter, char *err,
+	    size_t errlen);
+time_t	ca_notafter(struct x509_st *cert);
+/* DER in and out, for the sealed CA files */
+unsigned char *ca_der(struct x509_st *cert, size_t *len);
+struct x509_st *ca_from_der(const unsigned char *, size_t);
+
+#endif

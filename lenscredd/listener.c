@@ -1,0 +1,295 @@
+/*
+ * lenscredd listener: the only process that reads clients' bytes.  It
+ * accepts on the socket, lets in root and the -u users only (by
+ * SO_PEERCRED; a member of group lens is not one of them: a leaf from
+ * a sandbox CA would let its holder read that sandbox's TLS), checks
+ * each request's type and size, and forwards it to the vault; the
+ * vault's answer goes back to the client that asked.  It holds no key
+ * and opens no file.
+ */
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "imsgev.h"
+#include "lenscredd.h"
+#include "log.h"
+#include "privsep.h"
+#include "proc.h"
+#include "seccomp_filter.h"
+
+struct client {
+	TAILQ_ENTRY(client)	 entry;
+	struct proc_chan	 ch;
+	uint32_t		 id;
+	uid_t			 uid;
+	pid_t			 pid;
+	int			 inflight;	/* requests at the vault */
+	char			 peer[64];	/* "client N (uid U, pid P)" */
+};
+
+static TAILQ_HEAD(, client) clients = TAILQ_HEAD_INITIALIZER(clients);
+static int			 nclients;
+static uint32_t			 next_id = 1;
+static struct proc_chan		 vchan;	/* to the vault */
+static struct event		 ev_accept, ev_parent, ev_term;
+static struct credd_conf	*conf;
+
+static const struct sandbox_syscall listener_syscalls[] = {
+	SB_ALLOW(read), SB_ALLOW(write), SB_ALLOW(close),
+	SB_ALLOW(recvmsg), SB_ALLOW(sendmsg), SB_ALLOW(accept4),
+	SB_ALLOW_ARG(getsockopt, 2, SO_PEERCRED),
+	SB_ALLOW(epoll_wait), SB_ALLOW(epoll_pwait), SB_ALLOW(epoll_ctl),
+	SB_ALLOW(poll), SB_ALLOW(rt_sigprocmask), SB_ALLOW(rt_sigaction),
+	SB_ALLOW(clock_gettime), SB_ALLOW(gettimeofday), SB_ALLOW(getpid),
+	SB_ALLOW(brk), SB_ALLOW(mmap), SB_ALLOW(munmap), SB_ALLOW(mremap),
+	/* no socket, connect, sendto, open: it logs through the parent */
+};
+
+static void
+client_close(struct client *c, const char *why)
+{
+	if (why != NULL && strcmp(why, "gone") != 0)
+		log_warnx("%s: %s; disconnected", c->peer, why);
+	else
+		log_debug("%s disconnected", c->peer);
+	TAILQ_REMOVE(&clients, c, entry);
+	nclients--;
+	imsgev_clear(&c->ch.iev);
+	free(c);
+	if (nclients < CRED_MAXCLIENTS)
+		event_add(&ev_accept, NULL);
+}
+
+static void
+client_lost(struct proc_chan *ch, const char *why)
+{
+	client_close(ch->arg, why);
+}
+
+static struct client *
+client_find(uint32_t id)
+{
+	struct client	*c;
+
+	TAILQ_FOREACH(c, &clients, entry)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+static void
+client_error(struct client *c, uint32_t request, const char *msg)
+{
+	struct cred_error	 e;
+
+	memset(&e, 0, sizeof(e));
+	e.request = request;
+	strlcpy(e.msg, msg, sizeof(e.msg));
+	/* a full queue: the client does not read; it is closed by the next */
+	(void)imsgev_compose(&c->ch.iev, IMSG_CRED_ERROR, 0, 0, -1, &e,
+	    sizeof(e));
+}
+
+/* a request of the right type and size: on to the vault */
+static void
+client_request(struct imsg *im, void *arg)
+{
+	struct client	*c = arg;
+
+	if (imsgev_compose(&vchan.iev, im->hdr.type, c->id, 0, -1, im->data,
+	    im->datalen) == -1)
+		fatal("queue for the vault");
+	if (++c->inflight >= CRED_MAXINFLIGHT)
+		imsgev_pause(&c->ch.iev, 1);
+}
+
+static const struct proc_msg client_msgs[] = {
+	PROC_MSG(IMSG_CRED_CA_CREATE, sizeof(struct cred_sandbox),
+	    client_request),
+	PROC_MSG(IMSG_CRED_CA_GET, sizeof(struct cred_sandbox), client_request),
+	PROC_MSG(IMSG_CRED_CA_DESTROY, sizeof(struct cred_sandbox),
+	    client_request),
+	PROC_MSG(IMSG_CRED_LEAF_REQ, sizeof(struct cred_leaf_req),
+	    client_request),
+};
+
+/* the wrong size or an unknown type: answered, dropped, read on */
+static int
+client_refused(struct imsg *im, void *arg)
+{
+	struct client	*c = arg;
+	char		 msg[CRED_ERR_SIZE];
+	size_t		 i, n = sizeof(client_msgs) / sizeof(client_msgs[0]);
+
+	for (i = 0; i < n && client_msgs[i].type != im->hdr.type; i++)
+		;
+	if (i == n)
+		snprintf(msg, sizeof(msg), "bad request %#x (%zu bytes): "
+		    "unknown type", im->hdr.type, im->datalen);
+	else if (im->fd != -1)
+		snprintf(msg, sizeof(msg), "bad request %#x (%zu bytes): a "
+		    "descriptor it does not carry", im->hdr.type, im->datalen);
+	else
+		snprintf(msg, sizeof(msg), "bad request %#x (%zu bytes): its "
+		    "size is %zu", im->hdr.type, im->datalen,
+		    client_msgs[i].min);
+	client_error(c, im->hdr.type, msg);
+	return 1;
+}
+
+
+static int
+allowed_uid(uid_t uid)
+{
+	int	 i;
+
+	if (uid == 0)
+		return 1;
+	for (i = 0; i < conf->nallowed; i++)
+		if (conf->allowed[i] == uid)
+			return 1;
+	return 0;
+}
+
+static void
+accept_cb(int lfd, short event, void *arg)
+{
+	struct client	*c;
+	uid_t		 uid;
+	gid_t		 gid;
+	pid_t		 pid;
+	int		 fd;
+
+	(void)event;
+	(void)arg;
+	if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) ==
+	    -1) {
+		if (errno != EAGAIN && errno != EINTR &&
+		    errno != ECONNABORTED)
+			log_warn("accept");
+		return;
+	}
+	if (imsg_peercred(fd, &uid, &gid, &pid) == -1) {
+		log_warn("SO_PEERCRED");
+		close(fd);
+		return;
+	}
+	if (!allowed_uid(uid)) {
+		log_warnx("refused connection from uid %u gid %u (pid %d): "
+		    "not root or a user lenscredd serves (-u)", (unsigned)uid,
+		    (unsigned)gid, (int)pid);
+		close(fd);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_warn("calloc");
+		close(fd);
+		return;
+	}
+	c->id = next_id++;
+	if (next_id == 0)
+		next_id = 1;
+	c->uid = uid;
+	c->pid = pid;
+	snprintf(c->peer, sizeof(c->peer), "client %u (uid %u, pid %d)",
+	    c->id, (unsigned)uid, (int)pid);
+	proc_chan_init(&c->ch, fd, c->peer, client_msgs,
+	    sizeof(client_msgs) / sizeof(client_msgs[0]), c);
+	c->ch.lost = client_lost;
+	c->ch.refused = client_refused;
+	TAILQ_INSERT_TAIL(&clients, c, entry);
+	if (++nclients >= CRED_MAXCLIENTS) {
+		log_warnx("%d clients connected, not accepting more until one "
+		    "leaves", nclients);
+		event_del(&ev_accept);
+	}
+	log_debug("%s connected", c->peer);
+}
+
+/* the vault's answer: back to the client that asked, if still there */
+static void
+vault_reply(struct imsg *im, void *arg)
+{
+	struct client	*c;
+
+	(void)arg;
+	if ((c = client_find(im->hdr.peerid)) == NULL)
+		return;
+	if (--c->inflight < CRED_MAXINFLIGHT)
+		imsgev_pause(&c->ch.iev, 0);
+	if (imsgev_compose(&c->ch.iev, im->hdr.type, 0, 0, -1, im->data,
+	    im->datalen) == -1)
+		client_close(c, "send queue full");
+}
+
+static const struct proc_msg vault_msgs[] = {
+	PROC_MSGV(IMSG_CRED_CA, sizeof(struct cred_ca),
+	    sizeof(struct cred_ca) + CRED_PEM_MAX, vault_reply),
+	PROC_MSGV(IMSG_CRED_LEAF, sizeof(struct cred_leaf),
+	    sizeof(struct cred_leaf) + CRED_PEM_MAX, vault_reply),
+	PROC_MSG(IMSG_CRED_DESTROYED, sizeof(struct cred_sandbox),
+	    vault_reply),
+	PROC_MSG(IMSG_CRED_ERROR, sizeof(struct cred_error), vault_reply),
+};
+
+static void
+listener_parent(int fd, short event, void *arg)
+{
+	char	 buf[64];
+
+	(void)event;
+	(void)arg;
+	if (read(fd, buf, sizeof(buf)) == -1 && errno == EAGAIN)
+		return;
+	fatalx("parent went away");
+}
+
+static void
+listener_term(int sig, short event, void *arg)
+{
+	(void)sig;
+	(void)event;
+	(void)arg;
+	log_debug("SIGTERM: stopping");
+	exit(0);
+}
+
+static void
+listener_init(void *arg)
+{
+	int	 parentfd = *(int *)arg;
+
+	signal_set(&ev_term, SIGTERM, listener_term, NULL);
+	signal_add(&ev_term, NULL);
+	event_set(&ev_accept, conf->listen_fd, EV_READ | EV_PERSIST,
+	    accept_cb, NULL);
+	event_add(&ev_accept, NULL);
+	event_set(&ev_parent, parentfd, EV_READ | EV_PERSIST,
+	    listener_parent, NULL);
+	event_add(&ev_parent, NULL);
+	/* a vault that sends what it should not, or goes: fatal */
+	proc_chan_init(&vchan, conf->link[0], "vault", vault_msgs,
+	    sizeof(vault_msgs) / sizeof(vault_msgs[0]), NULL);
+	vchan.iev.ibuf.maxqueue = 16 * 1024 * 1024;
+}
+
+int
+listener_main(int parentfd, void *arg)
+{
+	static const struct proc_role	 role = {
+		.name = "listener",
+		PROC_SECCOMP(listener_syscalls),
+		.init = listener_init,
+	};
+
+	conf = arg;
+	return proc_start(&role, &conf->user, conf->parent, &parentfd);
+}
