@@ -11,7 +11,7 @@ if ! command -v nm >/dev/null || ! command -v ldd >/dev/null ||
 	echo "1..0 # SKIP needs nm, ldd, lensnetd, lensauditd, lensvmm's objects"
 	exit 0
 fi
-tap_plan 6
+tap_plan 7
 tmpdir_setup
 
 nm "$OBJ/lensnetd" >"$T/netd.nm"
@@ -28,6 +28,15 @@ nm "$OBJ/lensauditd" >"$T/auditd.nm"
 ok $? "lensauditd has no policy_ or yaml_ symbols ($(tr '\n' ' ' <"$T/bad"))"
 ! ldd "$OBJ/lensauditd" | grep -i yaml
 ok $? "lensauditd is not linked with libyaml"
+
+if [ -x "$OBJ/lenscredd" ]; then
+	nm "$OBJ/lenscredd" >"$T/credd.nm"
+	[ -s "$T/credd.nm" ] && ! ldd "$OBJ/lenscredd" | grep -qi yaml &&
+	    ! grep -E ' [A-Za-z] (yaml_|policy_|pm_|verdict_name)' "$T/credd.nm" >"$T/bad"
+	ok $? "lenscredd has no policy_ or yaml_ symbols nor libyaml ($(tr '\n' ' ' <"$T/bad"))"
+else
+	ok 1 "lenscredd not built # SKIP"
+fi
 
 # the objects of lensvmm's sources of this tree (not stale ones)
 src=$(cd "$(dirname "$0")/.." && pwd)
