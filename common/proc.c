@@ -294,6 +294,115 @@ proc_kill_all(struct proc_child *c, size_t n, int sig)
 			log_warn("kill %s (pid %d)", c[i].name, (int)c[i].pid);
 }
 
+void
+proc_signals(void (*cb)(int, short, void *), void *arg)
+{
+	static struct event	 ev[4];
+	static const int	 sigs[4] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
+	size_t			 i;
+
+	for (i = 0; i < 4; i++) {
+		signal_set(&ev[i], sigs[i], cb, arg);
+		if (signal_add(&ev[i], NULL) == -1)
+			fatal("signal_add %s", sigabbrev_np(sigs[i]));
+	}
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static struct {
+	struct proc_child	*c;
+	struct event		*ev;
+	size_t			 n, nstop;
+	int			 stopping, status;
+} sup;
+
+static void
+sup_stop(void)
+{
+	if (sup.stopping)
+		return;
+	sup.stopping = 1;
+	proc_kill_all(sup.c, sup.nstop, SIGTERM);
+}
+
+static void
+sup_sig(int sig, short ev, void *arg)
+{
+	int	 abnormal = 0;
+	size_t	 i;
+
+	(void)ev;
+	(void)arg;
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		log_info("shutting down on SIG%s", sigabbrev_np(sig));
+		sup_stop();
+		break;
+	case SIGHUP:
+		log_info("SIGHUP: nothing to reload");
+		break;
+	case SIGCHLD:
+		proc_reap(sup.c, sup.n, &abnormal);
+		if (abnormal) {
+			sup.status = 1;
+			sup.stopping = 1;
+			proc_kill_all(sup.c, sup.n, SIGTERM);
+		} else
+			sup_stop();
+		for (i = 0; i < sup.n; i++)
+			if (sup.c[i].pid != 0)
+				return;
+		event_loopexit(NULL);
+		break;
+	}
+}
+
+static void
+sup_child_fd(int fd, short ev, void *arg)
+{
+	struct proc_child	*c = arg;
+	char			 buf[256];
+	ssize_t			 n;
+
+	(void)ev;
+	n = read(fd, buf, sizeof(buf));
+	if (n == -1 && errno == EAGAIN)
+		return;
+	if (n > 0) {
+		log_warnx("unexpected bytes from %s", c->name);
+		return;
+	}
+	/* the child is gone or going; SIGCHLD tells how */
+	event_del(&sup.ev[c - sup.c]);
+}
+
+int
+proc_supervise(struct proc_child *c, size_t n, size_t nstop,
+    void (*ready)(void *), void *arg)
+{
+	size_t	 i;
+
+	sup.c = c;
+	sup.n = n;
+	sup.nstop = nstop;
+	if ((sup.ev = calloc(n, sizeof(*sup.ev))) == NULL)
+		fatal("calloc");
+	if (event_init() == NULL)
+		fatalx("event_init");
+	proc_signals(sup_sig, NULL);
+	for (i = 0; i < n; i++) {
+		proc_log_watch(&c[i]);
+		event_set(&sup.ev[i], c[i].fd, EV_READ | EV_PERSIST,
+		    sup_child_fd, &c[i]);
+		event_add(&sup.ev[i], NULL);
+	}
+	ready(arg);
+	event_dispatch();
+	free(sup.ev);
+	return sup.status;
+}
+
 int
 proc_start(const struct proc_role *r, const struct privsep_user *u,
     pid_t parent, void *arg)

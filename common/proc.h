@@ -69,6 +69,25 @@ const char *proc_status(const struct proc_child *);
 void	proc_kill_all(struct proc_child *, size_t n, int sig);
 
 /*
+ * A parent's signals, from the event loop (event_init() done): SIGTERM,
+ * SIGINT, SIGHUP and SIGCHLD go to cb(sig, 0, arg); SIGPIPE is ignored.
+ */
+void	proc_signals(void (*cb)(int, short, void *), void *arg);
+/*
+ * A parent that only supervises its children (lensauditd, lenscredd):
+ * relays their logs and watches their channels (a child sends its parent
+ * nothing; end of file waits for SIGCHLD).  SIGTERM or SIGINT sends
+ * SIGTERM to the first nstop children (the others end on their own once
+ * those are gone), and so does a child that exits 0.  A child that ends
+ * otherwise takes every other one with it and makes the exit status 1:
+ * a daemon never goes on half-working (DESIGN.md section 2).  ready(arg)
+ * runs before the loop (caps, seccomp).  Returns once every child is
+ * reaped: the parent's exit status.
+ */
+int	proc_supervise(struct proc_child *, size_t n, size_t nstop,
+	    void (*ready)(void *), void *arg);
+
+/*
  * A child role, as a daemon declares it (DESIGN.md section 2).
  * proc_start() runs it, in this order: preinit (as root: what must be
  * read or warmed up before the chroot), chroot to root (NULL: the empty

@@ -36,9 +36,6 @@ static struct proc_child children[NCHILD] = {
 	{ .name = "listener", .fd = -1 },
 	{ .name = "writer", .fd = -1 },
 };
-static struct event	 ev_child[NCHILD];
-static int		 shutting_down;
-static int		 exit_status;
 
 static const struct sandbox_syscall parent_syscalls[] = {
 	SB_ALLOW(read), SB_ALLOW(write), SB_ALLOW(close), SB_ALLOW(wait4),
@@ -341,78 +338,27 @@ setup_dir(struct auditd_conf *conf)
 	close(dirfd);
 }
 
+/* supervising takes only signalling children of another uid */
 static void
-parent_shutdown(void)
+parent_ready(void *arg)
 {
-	if (shutting_down)
-		return;
-	shutting_down = 1;
-	/* the writer checkpoints and exits once the listener is gone */
-	proc_kill_all(&children[LISTENER], 1, SIGTERM);
-}
+	const struct auditd_conf	*conf = arg;
 
-static void
-parent_sig(int sig, short ev, void *arg)
-{
-	int	 abnormal = 0;
-	size_t	 i;
-
-	(void)ev;
-	(void)arg;
-	switch (sig) {
-	case SIGTERM:
-	case SIGINT:
-		log_info("shutting down on SIG%s", sigabbrev_np(sig));
-		parent_shutdown();
-		break;
-	case SIGHUP:
-		log_info("SIGHUP: nothing to reload");
-		break;
-	case SIGCHLD:
-		proc_reap(children, NCHILD, &abnormal);
-		if (abnormal) {
-			exit_status = 1;
-			shutting_down = 1;
-			/* one half-working process is not an audit log */
-			proc_kill_all(children, NCHILD, SIGTERM);
-		} else
-			parent_shutdown();
-		for (i = 0; i < NCHILD; i++)
-			if (children[i].pid != 0)
-				return;
-		event_loopexit(NULL);
-		break;
-	}
-}
-
-static void
-parent_child_fd(int fd, short ev, void *arg)
-{
-	struct proc_child	*c = arg;
-	char			 buf[256];
-	ssize_t			 n;
-
-	(void)ev;
-	n = read(fd, buf, sizeof(buf));
-	if (n == -1 && errno == EAGAIN)
-		return;
-	if (n > 0) {
-		log_warnx("unexpected bytes from %s", c->name);
-		return;
-	}
-	/* the child is gone or going; SIGCHLD tells how */
-	event_del(&ev_child[c - children]);
+	privsep_limit_caps((cap_value_t[]){ CAP_KILL }, 1);
+	sandbox_apply("parent", parent_syscalls,
+	    sizeof(parent_syscalls) / sizeof(parent_syscalls[0]));
+	regress_hook(conf, "parent");
+	log_info("started: socket %s, log directory %s", conf->sock,
+	    conf->dir);
 }
 
 int
 main(int argc, char *argv[])
 {
 	struct auditd_conf	 conf;
-	struct event		 ev_term, ev_int, ev_hup, ev_chld;
 	const char		*users = AUDITD_CLIENTS;
 	char			 err[256];
-	int			 ch, debug = 0, verbose = 0, keep[4];
-	size_t			 i;
+	int			 ch, debug = 0, verbose = 0, keep[4], rc;
 
 	memset(&conf, 0, sizeof(conf));
 	strlcpy(conf.sock, AUDITD_SOCKET, sizeof(conf.sock));
@@ -533,35 +479,12 @@ main(int argc, char *argv[])
 	close(conf.link[1]);
 	proc_title("parent");
 
-	event_init();
-	signal_set(&ev_term, SIGTERM, parent_sig, NULL);
-	signal_set(&ev_int, SIGINT, parent_sig, NULL);
-	signal_set(&ev_hup, SIGHUP, parent_sig, NULL);
-	signal_set(&ev_chld, SIGCHLD, parent_sig, NULL);
-	signal_add(&ev_term, NULL);
-	signal_add(&ev_int, NULL);
-	signal_add(&ev_hup, NULL);
-	signal_add(&ev_chld, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	for (i = 0; i < NCHILD; i++) {
-		proc_log_watch(&children[i]);
-		event_set(&ev_child[i], children[i].fd, EV_READ | EV_PERSIST,
-		    parent_child_fd, &children[i]);
-		event_add(&ev_child[i], NULL);
-	}
-
-	/* supervising takes only signalling children of another uid */
-	privsep_limit_caps((cap_value_t[]){ CAP_KILL }, 1);
-	sandbox_apply("parent", parent_syscalls,
-	    sizeof(parent_syscalls) / sizeof(parent_syscalls[0]));
-	regress_hook(&conf, "parent");
-	log_info("started: socket %s, log directory %s", conf.sock, conf.dir);
-
-	event_dispatch();
+	/* the writer checkpoints and exits once the listener is gone */
+	rc = proc_supervise(children, NCHILD, 1, parent_ready, &conf);
 	if (unlink(conf.sock) == -1 && errno != ENOENT)
 		log_warn("unlink %s", conf.sock);
 	log_info("exiting");
-	return exit_status;
+	return rc;
 }
 
 void

@@ -979,7 +979,7 @@ setup_socket(const char *path)
 int
 main(int argc, char *argv[])
 {
-	struct event	 ev_term, ev_int, ev_hup, ev_chld, ev_hostaddr;
+	struct event	 ev_hostaddr;
 	struct passwd	*pw;
 	char		 err[256], lockpath[sizeof(sockpath) + 64];
 	int		 ch, debug = 0, verbose = 0, keep[2], lockfd, i;
@@ -1092,15 +1092,7 @@ main(int argc, char *argv[])
 
 	if (event_init() == NULL)
 		fatalx("event_init");
-	signal_set(&ev_term, SIGTERM, parent_sig, NULL);
-	signal_set(&ev_int, SIGINT, parent_sig, NULL);
-	signal_set(&ev_hup, SIGHUP, parent_sig, NULL);
-	signal_set(&ev_chld, SIGCHLD, parent_sig, NULL);
-	signal_add(&ev_term, NULL);
-	signal_add(&ev_int, NULL);
-	signal_add(&ev_hup, NULL);
-	signal_add(&ev_chld, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	proc_signals(parent_sig, NULL);
 	for (i = 0; i < NCHILD; i++) {
 		proc_log_watch(&children[i]);
 		if (i == DNS)

@@ -473,7 +473,6 @@ int
 main(int argc, char *argv[])
 {
 	struct control_conf	 cc;
-	struct event		 ev_term, ev_int, ev_hup, ev_chld;
 	struct group		*gr;
 	char			 path[PATH_MAX + 16];
 	char			 cgname[CGROUP_NAME_MAX + 1];
@@ -666,15 +665,7 @@ main(int argc, char *argv[])
 
 	if ((evbase = event_init()) == NULL)
 		fatalx("event_init");
-	signal_set(&ev_term, SIGTERM, parent_sig, NULL);
-	signal_set(&ev_int, SIGINT, parent_sig, NULL);
-	signal_set(&ev_hup, SIGHUP, parent_sig, NULL);
-	signal_set(&ev_chld, SIGCHLD, parent_sig, NULL);
-	signal_add(&ev_term, NULL);
-	signal_add(&ev_int, NULL);
-	signal_add(&ev_hup, NULL);
-	signal_add(&ev_chld, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	proc_signals(parent_sig, NULL);
 	proc_chan_init(&ctl_chan, control.fd, "control", ctl_msgs,
 	    sizeof(ctl_msgs) / sizeof(ctl_msgs[0]), NULL);
 	ctl_chan.refused = ctl_refused;
