@@ -309,6 +309,47 @@ proc_signals(void (*cb)(int, short, void *), void *arg)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+static void	(*watch_stop)(void);
+
+static void
+watch_parent(int fd, short event, void *arg)
+{
+	char	 buf[64];
+
+	(void)event;
+	(void)arg;
+	if (read(fd, buf, sizeof(buf)) == -1 && errno == EAGAIN)
+		return;
+	if (watch_stop != NULL)
+		watch_stop();
+	fatalx("parent went away");
+}
+
+static void
+watch_term(int sig, short event, void *arg)
+{
+	(void)sig;
+	(void)event;
+	(void)arg;
+	if (watch_stop != NULL)
+		watch_stop();
+	log_debug("SIGTERM: stopping");
+	exit(0);
+}
+
+void
+proc_watch_parent(int parentfd, void (*stop)(void))
+{
+	static struct event	 ev_parent, ev_term;
+
+	watch_stop = stop;
+	signal_set(&ev_term, SIGTERM, watch_term, NULL);
+	signal_add(&ev_term, NULL);
+	event_set(&ev_parent, parentfd, EV_READ | EV_PERSIST, watch_parent,
+	    NULL);
+	event_add(&ev_parent, NULL);
+}
+
 static struct {
 	struct proc_child	*c;
 	struct event		*ev;

@@ -74,6 +74,13 @@ void	proc_kill_all(struct proc_child *, size_t n, int sig);
  */
 void	proc_signals(void (*cb)(int, short, void *), void *arg);
 /*
+ * A child whose parent channel carries nothing (lensauditd's and
+ * lenscredd's children): on SIGTERM it calls stop (may be NULL) and
+ * exits 0; when the parent's end closes it calls stop and ends fatally
+ * ("parent went away").  From the role's init (event_init() done).
+ */
+void	proc_watch_parent(int parentfd, void (*stop)(void));
+/*
  * A parent that only supervises its children (lensauditd, lenscredd):
  * relays their logs and watches their channels (a child sends its parent
  * nothing; end of file waits for SIGCHLD).  SIGTERM or SIGINT sends

@@ -50,7 +50,7 @@ static int			 nclients;
 static uint32_t			 next_peerid = 1;
 static struct proc_chan		 wchan;	/* to the writer */
 #define writer	wchan.iev
-static struct event		 ev_accept, ev_parent, ev_term;
+static struct event		 ev_accept;
 static int			 writer_paused;
 static struct auditd_conf	*conf;
 
@@ -416,41 +416,15 @@ writer_wrote(void *arg)
 }
 
 static void
-listener_parent(int fd, short event, void *arg)
-{
-	char	 buf[64];
-
-	(void)event;
-	(void)arg;
-	if (read(fd, buf, sizeof(buf)) == -1 && errno == EAGAIN)
-		return;
-	fatalx("parent went away");
-}
-
-static void
-listener_term(int sig, short event, void *arg)
-{
-	(void)sig;
-	(void)event;
-	(void)arg;
-	/* closing the writer link tells the writer to checkpoint and stop */
-	log_debug("SIGTERM: stopping");
-	exit(0);
-}
-
-static void
 listener_init(void *arg)
 {
 	int	 parentfd = *(int *)arg;
 
-	signal_set(&ev_term, SIGTERM, listener_term, NULL);
-	signal_add(&ev_term, NULL);
 	event_set(&ev_accept, conf->listen_fd, EV_READ | EV_PERSIST,
 	    accept_cb, NULL);
 	event_add(&ev_accept, NULL);
-	event_set(&ev_parent, parentfd, EV_READ | EV_PERSIST,
-	    listener_parent, NULL);
-	event_add(&ev_parent, NULL);
+	/* its exit closes the writer link: the writer checkpoints, stops */
+	proc_watch_parent(parentfd, NULL);
 	proc_chan_init(&wchan, conf->link[0], "writer", writer_msgs,
 	    sizeof(writer_msgs) / sizeof(writer_msgs[0]), NULL);
 	wchan.wrote = writer_wrote;

@@ -39,7 +39,7 @@ static TAILQ_HEAD(, client) clients = TAILQ_HEAD_INITIALIZER(clients);
 static int			 nclients;
 static uint32_t			 next_id = 1;
 static struct proc_chan		 vchan;	/* to the vault */
-static struct event		 ev_accept, ev_parent, ev_term;
+static struct event		 ev_accept;
 static struct credd_conf	*conf;
 
 static const struct sandbox_syscall listener_syscalls[] = {
@@ -241,40 +241,14 @@ static const struct proc_msg vault_msgs[] = {
 };
 
 static void
-listener_parent(int fd, short event, void *arg)
-{
-	char	 buf[64];
-
-	(void)event;
-	(void)arg;
-	if (read(fd, buf, sizeof(buf)) == -1 && errno == EAGAIN)
-		return;
-	fatalx("parent went away");
-}
-
-static void
-listener_term(int sig, short event, void *arg)
-{
-	(void)sig;
-	(void)event;
-	(void)arg;
-	log_debug("SIGTERM: stopping");
-	exit(0);
-}
-
-static void
 listener_init(void *arg)
 {
 	int	 parentfd = *(int *)arg;
 
-	signal_set(&ev_term, SIGTERM, listener_term, NULL);
-	signal_add(&ev_term, NULL);
 	event_set(&ev_accept, conf->listen_fd, EV_READ | EV_PERSIST,
 	    accept_cb, NULL);
 	event_add(&ev_accept, NULL);
-	event_set(&ev_parent, parentfd, EV_READ | EV_PERSIST,
-	    listener_parent, NULL);
-	event_add(&ev_parent, NULL);
+	proc_watch_parent(parentfd, NULL);
 	/* a vault that sends what it should not, or goes: fatal */
 	proc_chan_init(&vchan, conf->link[0], "vault", vault_msgs,
 	    sizeof(vault_msgs) / sizeof(vault_msgs[0]), NULL);

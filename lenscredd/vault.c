@@ -65,7 +65,6 @@ static struct vca		*cas[CRED_MAXCA];
 static int			 ncas;
 static int			 cadirfd = -1;
 static struct proc_chan		 lchan;	/* to the listener */
-static struct event		 ev_parent, ev_term;
 
 static const struct sandbox_syscall vault_syscalls[] = {
 	SB_ALLOW(read), SB_ALLOW(write), SB_ALLOW(close),
@@ -551,30 +550,6 @@ vault_stop(void)
 }
 
 static void
-vault_parent(int fd, short event, void *arg)
-{
-	char	 buf[64];
-
-	(void)event;
-	(void)arg;
-	if (read(fd, buf, sizeof(buf)) == -1 && errno == EAGAIN)
-		return;
-	vault_stop();
-	fatalx("parent went away");
-}
-
-static void
-vault_term(int sig, short event, void *arg)
-{
-	(void)sig;
-	(void)event;
-	(void)arg;
-	vault_stop();
-	log_debug("SIGTERM: keys zeroed, stopping");
-	exit(0);
-}
-
-static void
 vault_lost(struct proc_chan *ch, const char *why)
 {
 	(void)ch;
@@ -614,11 +589,8 @@ vault_init(void *arg)
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		fatal("PR_SET_DUMPABLE");
 	load_all();
-	signal_set(&ev_term, SIGTERM, vault_term, NULL);
-	signal_add(&ev_term, NULL);
-	event_set(&ev_parent, parentfd, EV_READ | EV_PERSIST, vault_parent,
-	    NULL);
-	event_add(&ev_parent, NULL);
+	/* keys zeroed on SIGTERM and when the parent is gone */
+	proc_watch_parent(parentfd, vault_stop);
 	proc_chan_init(&lchan, conf->link[1], "listener", listener_msgs,
 	    sizeof(listener_msgs) / sizeof(listener_msgs[0]), NULL);
 	lchan.lost = vault_lost;
