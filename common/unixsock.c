@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "imsg.h"
 #include "log.h"
 #include "unixsock.h"
 
@@ -74,6 +75,26 @@ unixsock_connect(const char *path, int flags)
 		saved = errno;
 		close(fd);
 		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+int
+unixsock_accept(int lfd, uid_t *uid, gid_t *gid, pid_t *pid)
+{
+	int	 fd;
+
+	if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) ==
+	    -1) {
+		if (errno != EAGAIN && errno != EINTR &&
+		    errno != ECONNABORTED)
+			log_warn("accept");
+		return -1;
+	}
+	if (imsg_peercred(fd, uid, gid, pid) == -1) {
+		log_warn("SO_PEERCRED");
+		close(fd);
 		return -1;
 	}
 	return fd;

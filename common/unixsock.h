@@ -20,5 +20,12 @@ int	unixsock_listen(const char *path, mode_t mode, gid_t gid);
  * socket(2).  -1 with errno set on error (ENAMETOOLONG for a long path).
  */
 int	unixsock_connect(const char *path, int flags);
+/*
+ * Accept a connection on the listening socket lfd (non-blocking,
+ * close-on-exec) and tell its peer's credentials (SO_PEERCRED).  -1
+ * when there is none to accept, or the credentials cannot be read
+ * (logged, the connection closed).
+ */
+int	unixsock_accept(int lfd, uid_t *, gid_t *, pid_t *);
 
 #endif

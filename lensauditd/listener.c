@@ -26,6 +26,7 @@
 #include "log.h"
 #include "privsep.h"
 #include "proc.h"
+#include "unixsock.h"
 #include "seccomp_filter.h"
 
 #define WRITER_HIGHWATER	(8 * 1024 * 1024)
@@ -314,18 +315,8 @@ accept_cb(int lfd, short event, void *arg)
 
 	(void)event;
 	(void)arg;
-	if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) ==
-	    -1) {
-		if (errno != EAGAIN && errno != EINTR &&
-		    errno != ECONNABORTED)
-			log_warn("accept");
+	if ((fd = unixsock_accept(lfd, &uid, &gid, &pid)) == -1)
 		return;
-	}
-	if (imsg_peercred(fd, &uid, &gid, &pid) == -1) {
-		log_warn("SO_PEERCRED");
-		close(fd);
-		return;
-	}
 	if (!allowed_uid(uid)) {
 		log_warnx("refused connection from uid %u (pid %d): not root "
 		    "or an audit client user", (unsigned)uid, (int)pid);

@@ -48,6 +48,7 @@
 #include "policy.h"
 #include "privsep.h"
 #include "proc.h"
+#include "unixsock.h"
 #include "seccomp_filter.h"
 
 #define ATTACH_TIMEOUT	10		/* seconds for the ATTACH message */
@@ -791,17 +792,8 @@ conn_accept(int fd, short event, void *arg)
 
 	(void)event;
 	(void)arg;
-	if ((s = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) ==
-	    -1) {
-		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-			log_warn("accept");
+	if ((s = unixsock_accept(fd, &uid, &gid, &pid)) == -1)
 		return;
-	}
-	if (imsg_peercred(s, &uid, &gid, &pid) == -1) {
-		log_warn("SO_PEERCRED");
-		close(s);
-		return;
-	}
 	if (uid != 0 && uid != vmm_uid) {
 		log_warnx("connection from uid %u (pid %d) refused: only root "
 		    "and %s may attach sandboxes", (unsigned)uid, (int)pid,
