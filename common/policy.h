@@ -68,8 +68,10 @@ const char	*verdict_name(enum verdict);
 
 /*
  * Decisions.  Names are compared case-insensitively without a trailing
- * dot; a rule "*.suffix" matches names strictly below suffix; a rule
- * without ":port" matches every port.
+ * dot; a rule "*.suffix" matches names strictly below suffix; an http
+ * allow or ask rule without ":port" matches ports 80 and 443 only, an
+ * http deny rule without one, and a tcp or udp rule with "*", every
+ * port.
  */
 struct policy_http_decision {
 	enum verdict	verdict;

@@ -156,6 +156,19 @@ name_score(const struct hostpat *hp, unsigned int portspan)
 	    ((long)strlen(hp->name) << 20) | (65536 - portspan);
 }
 
+/*
+ * The ports an http rule covers: the one it names; without one, 80 and
+ * 443 for allow and ask (an HTTP service elsewhere is named, raw TCP
+ * belongs under tcp), every port for deny (a deny never narrows).
+ */
+static int
+http_port_covers(const struct http_rule *r, uint16_t port)
+{
+	if (r->port != 0)
+		return r->port == port;
+	return r->verdict == VERDICT_DENY || port == 80 || port == 443;
+}
+
 void
 policy_http(const struct policy *pol, const char *host, uint16_t port,
     struct policy_http_decision *d)
@@ -173,7 +186,7 @@ policy_http(const struct policy *pol, const char *host, uint16_t port,
 	for (i = 0; i < pol->nhttp; i++) {
 		const struct http_rule *r = &pol->http[i];
 
-		if ((r->port != 0 && r->port != port) ||
+		if (!http_port_covers(r, port) ||
 		    !hostpat_match(&r->host, name))
 			continue;
 		pick_add(&pk, r->verdict, r->match,

@@ -489,6 +489,30 @@ parse_request_line(const uint8_t *p, size_t len, struct peek_http *h,
 	return 0;
 }
 
+/* the Connection options the proxy acts on: close, upgrade */
+static void
+conn_tokens(const uint8_t *p, size_t len, struct peek_http *h)
+{
+	size_t	 s, e, i = 0;
+
+	while (i < len) {
+		while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == ','))
+			i++;
+		s = i;
+		while (i < len && p[i] != ',')
+			i++;
+		e = i;
+		while (e > s && (p[e - 1] == ' ' || p[e - 1] == '\t'))
+			e--;
+		if (e - s == 5 && strncasecmp((const char *)p + s, "close", 5)
+		    == 0)
+			h->conn_close = 1;
+		if (e - s == 7 && strncasecmp((const char *)p + s, "upgrade",
+		    7) == 0)
+			h->conn_upgrade = 1;
+	}
+}
+
 static int
 parse_header(const uint8_t *p, size_t len, struct peek_http *h,
     size_t base, const char **why)
@@ -570,6 +594,25 @@ parse_header(const uint8_t *p, size_t len, struct peek_http *h,
 		}
 		h->chunked = 1;
 	}
+	if (nlen == 6 && strncasecmp((const char *)p, "expect", 6) == 0) {
+		if (h->expect_continue || ve - vs != 12 ||
+		    strncasecmp((const char *)p + vs, "100-continue", 12) != 0) {
+			*why = "Expect other than one 100-continue";
+			return -1;
+		}
+		h->expect_continue = 1;
+	}
+	if (nlen == 7 && strncasecmp((const char *)p, "upgrade", 7) == 0) {
+		if (h->upgrade) {
+			*why = "several Upgrade headers";
+			return -1;
+		}
+		h->upgrade = 1;
+		h->upgrade_websocket = ve - vs == 9 &&
+		    strncasecmp((const char *)p + vs, "websocket", 9) == 0;
+	}
+	if (nlen == 10 && strncasecmp((const char *)p, "connection", 10) == 0)
+		conn_tokens(p + vs, ve - vs, h);
 	return 0;
 }
 
@@ -716,8 +759,25 @@ peek_http_rewrite(const uint8_t *buf, const struct peek_http *h, size_t cut,
 enum {
 	B_DONE, B_FIXED, B_SIZE, B_SIZE_MORE, B_EXT, B_SIZE_LF, B_DATA,
 	B_DATA_CR, B_DATA_LF, B_TRAILER_START, B_TRAILER, B_TRAILER_LF,
-	B_END_LF,
+	B_END_LF, B_EXT_NAME, B_EXT_VAL, B_EXT_TOKEN, B_EXT_QUOTED,
+	B_EXT_QESC, B_EXT_QEND, B_TRAILER_VALUE,
 };
+
+/* trailer fields that would change framing or routing if merged */
+static int
+forbidden_trailer(const char *name)
+{
+	static const char *const bad[] = {
+		"content-length", "transfer-encoding", "host", "connection",
+		"upgrade", "expect",
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (strcasecmp(name, bad[i]) == 0)
+			return 1;
+	return 0;
+}
 
 void
 peek_body_init(struct peek_body *b, const struct peek_http *h)
@@ -790,17 +850,99 @@ peek_body(struct peek_body *b, const uint8_t *buf, size_t len, size_t *used,
 				return PEEK_BAD;
 			}
 			break;
-		case B_EXT:
-		case B_TRAILER:
-			if (c == '\r') {
-				b->state = b->state == B_EXT ? B_SIZE_LF :
-				    B_TRAILER_LF;
+		case B_EXT:		/* after ';': a name */
+		case B_EXT_NAME:
+		case B_EXT_VAL:		/* after '=': a token or "..." */
+		case B_EXT_TOKEN:
+		case B_EXT_QUOTED:
+		case B_EXT_QESC:
+		case B_EXT_QEND:
+			if (++b->line > PEEK_HTTP_MAXLINE) {
+				*why = "chunk line too long";
+				return PEEK_BAD;
+			}
+			if (b->state == B_EXT_QUOTED) {
+				if (c == '"')
+					b->state = B_EXT_QEND;
+				else if (c == '\\')
+					b->state = B_EXT_QESC;
+				else if ((c < 0x20 && c != '\t') || c == 0x7f) {
+					*why = "control character in a chunk "
+					    "extension";
+					return PEEK_BAD;
+				}
 				break;
 			}
-			if (c == '\n' || c == '\0' ||
+			if (b->state == B_EXT_QESC) {
+				if ((c < 0x20 && c != '\t') || c == 0x7f) {
+					*why = "control character in a chunk "
+					    "extension";
+					return PEEK_BAD;
+				}
+				b->state = B_EXT_QUOTED;
+				break;
+			}
+			if (is_tchar(c) && b->state != B_EXT_QEND) {
+				b->state = b->state == B_EXT ? B_EXT_NAME :
+				    b->state == B_EXT_VAL ? B_EXT_TOKEN :
+				    b->state;
+				break;
+			}
+			if (c == '"' && b->state == B_EXT_VAL) {
+				b->state = B_EXT_QUOTED;
+				break;
+			}
+			if (c == '=' && b->state == B_EXT_NAME) {
+				b->state = B_EXT_VAL;
+				break;
+			}
+			if (c == ';' && (b->state == B_EXT_NAME ||
+			    b->state == B_EXT_TOKEN || b->state == B_EXT_QEND)) {
+				b->state = B_EXT;
+				break;
+			}
+			if (c == '\r' && (b->state == B_EXT_NAME ||
+			    b->state == B_EXT_TOKEN || b->state == B_EXT_QEND)) {
+				b->state = B_SIZE_LF;
+				break;
+			}
+			*why = c == '\n' ? "bare LF in the chunked body" :
+			    "bad chunk extension";
+			return PEEK_BAD;
+		case B_TRAILER:		/* the field name */
+			if (++b->line > PEEK_HTTP_MAXLINE) {
+				*why = "chunk line too long";
+				return PEEK_BAD;
+			}
+			if (is_tchar(c)) {
+				if (b->line < sizeof(b->name))
+					b->name[b->line - 1] = c;
+				break;
+			}
+			if (c != ':' || b->line == 1) {
+				*why = "bad trailer field name";
+				return PEEK_BAD;
+			}
+			b->name[b->line - 1 < sizeof(b->name) ? b->line - 1 :
+			    sizeof(b->name) - 1] = '\0';
+			if (b->line - 1 < sizeof(b->name) &&
+			    forbidden_trailer(b->name)) {
+				*why = "framing or routing field in the trailer";
+				return PEEK_BAD;
+			}
+			b->state = B_TRAILER_VALUE;
+			break;
+		case B_TRAILER_VALUE:
+			if (c == '\r') {
+				b->state = B_TRAILER_LF;
+				break;
+			}
+			if ((c < 0x20 && c != '\t') || c == 0x7f ||
 			    ++b->line > PEEK_HTTP_MAXLINE) {
 				*why = c == '\n' ? "bare LF in the chunked body" :
 				    c == '\0' ? "NUL in the chunked body" :
+				    c < 0x20 || c == 0x7f ?
+				    "control character in the trailer" :
 				    "chunk line too long";
 				return PEEK_BAD;
 			}
@@ -838,8 +980,13 @@ peek_body(struct peek_body *b, const uint8_t *buf, size_t len, size_t *used,
 				*why = "obsolete line folding in the trailer";
 				return PEEK_BAD;
 			} else {
+				if (++b->ntrailers > PEEK_HTTP_MAXHEADERS) {
+					*why = "too many trailer fields";
+					return PEEK_BAD;
+				}
 				b->state = B_TRAILER;
 				b->line = 0;
+				memset(b->name, 0, sizeof(b->name));
 				continue;	/* the same byte, as a trailer's */
 			}
 			break;

@@ -61,11 +61,21 @@ struct peek_http {
 	int		chunked;		/* Transfer-Encoding: chunked */
 	int		has_clen;
 	uint64_t	clen;			/* Content-Length */
+	/* what the proxy answers for or decides on */
+	int		expect_continue;	/* Expect: 100-continue */
+	int		conn_close;		/* Connection: close */
+	int		conn_upgrade;		/* Connection: upgrade */
+	int		upgrade;		/* an Upgrade header */
+	int		upgrade_websocket;	/* ... naming only websocket */
 };
 
 /*
  * HTTP: the request head.  FOUND when complete with a Host header,
- * NONE when complete without one (HTTP/1.0), BAD with *why.
+ * NONE when complete without one (HTTP/1.0), BAD with *why.  Strict
+ * (RFC 9112 without its leniencies): CRLF only (bare LF or CR, NUL,
+ * obs-fold refused), one Host, at most one Content-Length (digits) and
+ * one Transfer-Encoding (exactly "chunked", HTTP/1.1 only), never both,
+ * Expect only 100-continue, at most one Upgrade.
  */
 enum peek_result peek_http(const uint8_t *buf, size_t len,
 	    struct peek_http *, const char **why);
@@ -94,12 +104,16 @@ size_t	peek_http_rewrite(const uint8_t *buf, const struct peek_http *,
  * Where a request's body ends, fed as its bytes arrive: a
  * Content-Length body, or chunked to its last chunk and trailers
  * (strict: CRLF only, no obs-fold, no bare CR or LF, sizes in hex
- * below 2^60).  A request with neither has no body.
+ * below 2^60, extensions as ;name[=token|"quoted"] without
+ * whitespace, trailers as "name: value" and never a framing or Host
+ * field).  A request with neither has no body.
  */
 struct peek_body {
 	int		state;
 	uint64_t	left;		/* of the body or of the chunk */
 	size_t		line;		/* bytes of the current line */
+	int		ntrailers;
+	char		name[20];	/* the trailer field's name so far */
 };
 
 void	peek_body_init(struct peek_body *, const struct peek_http *);

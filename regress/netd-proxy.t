@@ -129,6 +129,7 @@ deny_policy "$T/policy" <<EOF
       - {match: meta.test, verdict: allow}
       - {match: mapped.test, verdict: allow}
       - {match: nowhere.test, verdict: allow}
+      - {match: "ok.test:81", verdict: allow}
       - {match: "tt.test:443", verdict: allow, tlsTerminate: true}
     tcp:
       - {match: "echo.test:7", verdict: allow}

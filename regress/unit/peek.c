@@ -499,7 +499,61 @@ test_framing(void)
 	    "obsolete line folding in the trailer");
 	ok(body(CHUNKED "0\r\nT: 1\rX\r\n\r\n", 1, &end) == PEEK_BAD,
 	    "bare CR in the trailer");
+	good = body(CHUNKED "3;a;b=\"x\\\"y\";c=t\r\nabc\r\n0;z\r\n"
+	    "X-Sum: 1 2\r\nY:\r\n\r\n", 1, &end) == PEEK_FOUND;
+	ok(good, "chunk extensions: bare, token, quoted with escape; "
+	    "trailers with and without a value");
+	ok(body(CHUNKED "3;\r\nabc\r\n0\r\n\r\n", 1, &end) == PEEK_BAD,
+	    "empty chunk extension");
+	ok(body(CHUNKED "3; a\r\nabc\r\n0\r\n\r\n", 1, &end) == PEEK_BAD,
+	    "whitespace in a chunk extension");
+	ok(body(CHUNKED "3;a=\r\nabc\r\n0\r\n\r\n", 1, &end) == PEEK_BAD,
+	    "chunk extension without a value after =");
+	ok(body(CHUNKED "3;a=\"x\r\nabc\r\n0\r\n\r\n", 1, &end) ==
+	    PEEK_BAD, "unterminated quoted chunk extension");
+	ok(body(CHUNKED "3;a=\"x\"y\r\nabc\r\n0\r\n\r\n", 1, &end) ==
+	    PEEK_BAD, "junk after a quoted chunk extension");
+	ok(body(CHUNKED "3;a\nabc\r\n0\r\n\r\n", 1, &end) == PEEK_BAD,
+	    "chunk extension ended by a bare LF");
+	ok(body(CHUNKED "0\r\nnocolon\r\n\r\n", 1, &end) == PEEK_BAD,
+	    "trailer without a colon");
+	ok(body(CHUNKED "0\r\n: v\r\n\r\n", 1, &end) == PEEK_BAD,
+	    "trailer without a name");
+	ok(body(CHUNKED "0\r\nContent-Length: 5\r\n\r\n", 1, &end) ==
+	    PEEK_BAD, "Content-Length in the trailer");
+	ok(body(CHUNKED "0\r\ntransfer-encoding: chunked\r\n\r\n", 1,
+	    &end) == PEEK_BAD, "Transfer-Encoding in the trailer");
+	ok(body(CHUNKED "0\r\nHost: b.test\r\n\r\n", 1, &end) == PEEK_BAD,
+	    "Host in the trailer");
+	ok(body(CHUNKED "0\r\nT: a\x01\r\n\r\n", 1, &end) == PEEK_BAD,
+	    "control byte in a trailer value");
+	ok(body(CHUNKED "0\r\nT: 1\n\r\n", 1, &end) == PEEK_BAD,
+	    "trailer ended by a bare LF");
+	ok(body(CHUNKED "fffffffffffffff\r\n", 1, &end) == PEEK_NEED_MORE &&
+	    body(CHUNKED "1fffffffffffffff\r\n", 1, &end) == PEEK_BAD,
+	    "chunk size: 2^60-1 taken, 2^61-1 refused");
 #undef CHUNKED
+
+	/* Expect, Upgrade, Connection */
+	ok(http("POST / HTTP/1.1\r\nHost: a.test\r\nExpect: 100-Continue\r\n"
+	    "Content-Length: 1\r\n\r\n", &h) == PEEK_FOUND &&
+	    h.expect_continue, "Expect: 100-continue noted");
+	ok(http("POST / HTTP/1.1\r\nHost: a.test\r\nExpect: 200-ok\r\n\r\n",
+	    &h) == PEEK_BAD, "other Expect refused");
+	ok(http("POST / HTTP/1.1\r\nHost: a.test\r\nExpect: 100-continue\r\n"
+	    "Expect: 100-continue\r\n\r\n", &h) == PEEK_BAD,
+	    "two Expect headers refused");
+	ok(http("GET / HTTP/1.1\r\nHost: a.test\r\nConnection: keep-alive, "
+	    "Upgrade\r\nUpgrade: WebSocket\r\n\r\n", &h) == PEEK_FOUND &&
+	    h.conn_upgrade && h.upgrade && h.upgrade_websocket &&
+	    !h.conn_close, "websocket upgrade noted");
+	ok(http("GET / HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n"
+	    "Upgrade: h2c\r\n\r\n", &h) == PEEK_FOUND && h.conn_close &&
+	    h.upgrade && !h.upgrade_websocket && !h.conn_upgrade,
+	    "other upgrade and Connection: close noted");
+	ok(http("GET / HTTP/1.1\r\nHost: a.test\r\nUpgrade: websocket\r\n"
+	    "Upgrade: websocket\r\n\r\n", &h) == PEEK_BAD,
+	    "two Upgrade headers refused");
 
 	/* the target */
 	r = "GET http://A.Test:8080/p?q HTTP/1.1\r\nHost: a.test:8080\r\n\r\n";

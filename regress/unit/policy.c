@@ -138,6 +138,15 @@ test_order(void)
 		    "order %d: ask and allow: allow", i);
 		ok(H(pol, "z.test", 443, &rule) == VERDICT_ASK &&
 		    streq(rule, "z.test"), "order %d: ask alone: ask", i);
+		ok(H(pol, "y.test", 80, NULL) == VERDICT_ALLOW &&
+		    H(pol, "y.test", 2222, &rule) == VERDICT_DENY &&
+		    rule == NULL && H(pol, "y.test", 8443, NULL) ==
+		    VERDICT_DENY && H(pol, "z.test", 22, NULL) == VERDICT_DENY,
+		    "order %d: a port-less allow or ask covers 80 and 443 "
+		    "only", i);
+		ok(H(pol, "x.test", 2222, &rule) == VERDICT_DENY &&
+		    streq(rule, "x.test"), "order %d: a port-less deny covers "
+		    "every port", i);
 		ok(H(pol, "v.test", 443, &rule) == VERDICT_DENY &&
 		    rule == NULL, "order %d: nothing: defaultVerdict", i);
 		policy_http(pol, "a.w.test", 443, &d);
