@@ -41,6 +41,7 @@
 #include "lensvmm_imsg.h"
 #include "lensinit_proto.h"
 #include "lensnetd_imsg.h"
+#include "pemcert.h"
 #include "proc.h"
 
 #define VMM_USER		"_lensvmm"
@@ -171,6 +172,8 @@ struct jail_conf {
 	uint32_t	 npublish;
 	int		 netdfd;		/* held for the sandbox's life */
 	struct netd_attached net;		/* when netdfd != -1 */
+	char		 ca[PEMCERT_MAX];	/* the sandbox CA's PEM */
+	size_t		 calen;			/* 0: none */
 	/* microvm */
 	int		 backend;		/* BACKEND_* */
 	char		 guestdir[PATH_MAX];
@@ -203,7 +206,7 @@ const char *control_request_check(struct imsg *im);
 int	netd_connect(const char *sockpath, const char *id, uint32_t backend,
 	    int nsfd, const void *model, size_t modellen,
 	    const char *publish, uint32_t npublish, struct netd_attached *,
-	    int *tapfd, char *err, size_t errlen);
+	    int *tapfd, char *ca, size_t *calen, char *err, size_t errlen);
 /* netd.c: attach the sandbox whose first process is pid to lensnetd
  * (c->netdfd, c->net); -1 with a message in err: the sandbox must not
  * start (fail closed) */
