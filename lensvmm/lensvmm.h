@@ -105,7 +105,7 @@ struct logrec {
 
 /* parent <-> jail process */
 enum vmm_jail_imsg {
-	IMSG_J_READY = 0x4a000001,	/* jail: struct j_ready */
+	IMSG_J_READY = 0x4a000001,	/* jail: struct j_ready + CA PEM */
 	IMSG_J_FAILED,			/* jail: struct ctl_error; setup failed */
 	IMSG_J_EXEC,			/* parent: struct init_exec + strings,
 					 * peerid = exec id, fd = client or none */
@@ -121,6 +121,9 @@ struct j_ready {
 	struct in_addr	addr, gateway;	/* the sandbox's, its gateway's */
 	uint16_t	proxyport;	/* HTTP(S)_PROXY on the gateway */
 	uint16_t	pad[3];
+	uint32_t	calen;		/* bytes of the sandbox CA's PEM that
+					 * follow (pemcert_check), or 0 */
+	uint32_t	pad2;
 };
 
 struct j_exec_exit {
