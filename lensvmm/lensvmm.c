@@ -311,9 +311,14 @@ jail_ready(struct imsg *im, void *arg)
 		return;
 	}
 	memcpy(&jr, im->data, sizeof(jr));
-	if (jr.calen != im->datalen - sizeof(jr) || (jr.calen > 0 &&
-	    (!jr.net || pemcert_check((char *)im->data + sizeof(jr),
-	    jr.calen, err, sizeof(err)) == -1)))
+	if (jr.calen != im->datalen - sizeof(jr)) {
+		/* as proc_msg_check words it: the size is the CA's */
+		log_warnx("%s: bad message %#x (%zu bytes): its size is %zu",
+		    sb->jpeer, im->hdr.type, im->datalen,
+		    sizeof(jr) + (size_t)jr.calen);
+		jail_refuse(sb, "READY of the wrong size");
+	} else if (jr.calen > 0 && (!jr.net || pemcert_check((char *)im->data
+	    + sizeof(jr), jr.calen, err, sizeof(err)) == -1))
 		jail_refuse(sb, "READY with a bad sandbox CA");
 	else if (jr.net && netdsock[0] == '\0')
 		jail_refuse(sb, "READY with a network nobody asked for");
