@@ -19,7 +19,7 @@ if [ ! -x "$NETD" ] || [ ! -x "$CREDD" ] || [ ! -x "$CP" ] ||
 	exit 0
 fi
 
-tap_plan 14
+tap_plan 16
 tmpdir_setup
 NETD_INST=netsc$$
 at_exit 'netd_stop; credd_stop; rm -f /run/lens/$NETD_INST.lock'
@@ -85,3 +85,17 @@ lctl exec ca2 env >"$T/env3" 2>&1
 ! grep -q '^SSL_CERT_FILE=' "$T/env3" && lctl exec ca2 test ! -e /etc/lens/sandbox-ca.pem
 ok $? "no CA variables, no CA file"
 lctl rm -f ca2 >/dev/null 2>&1
+
+# a CA one byte long on its way to lens-init (a compromised jail
+# process): lens-init refuses it, installs nothing
+credd_start || { echo "Bail out! lenscredd did not restart"; exit 1; }
+wait_until 10 sh -c "[ \$(grep -c 'lenscredd: connected' '$T/netd.log') -gt 1 ]"
+vmm_stop
+VMM=$OBJ/regress/lensvmm LENS_REGRESS_MSGSIZE=jail:4900000d:long \
+    vmm_start -n "$T/netd.sock" || { echo "Bail out! lensvmm did not restart"; exit 1; }
+lctl run -d --name ca3 $R -- sleep 60 >"$T/run.out" 2>&1
+lctl exec ca3 test ! -e /etc/lens/sandbox-ca.pem
+ok $? "a CA one byte long: lens-init installs nothing"
+wait_until 10 sh -c "grep -rqs 'sandbox CA not installed: .*END CERTIFICATE' '$T/state'"
+ok $? "and says why in the console log"
+lctl rm -f ca3 >/dev/null 2>&1
