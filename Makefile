@@ -183,10 +183,11 @@ $(OBJ)/lensnetd: $(NETD_OBJS) $(OBJ)/libcommon.a
 # No sanitizers (they need a dynamic runtime), no libbsd.
 INIT_CFLAGS = -std=gnu11 $(WARN) -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -O2 -g \
 	   -fstack-protector-strong -Icommon
-$(OBJ)/lens-init: $(INIT_SRCS) common/imsg.c common/imsg.h \
+$(OBJ)/lens-init: $(INIT_SRCS) common/imsg.c common/imsg.h common/pemcert.c \
 	    common/lensinit_proto.h $(wildcard lensvmm/guest/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(INIT_CFLAGS) -static -o $@ $(INIT_SRCS) common/imsg.c
+	$(CC) $(INIT_CFLAGS) -static -o $@ $(INIT_SRCS) common/imsg.c \
+	    common/pemcert.c
 
 # the microVM guest: kernel and modules from the pinned Debian package,
 # lens-init as the initramfs's /init, a busybox rootfs as an ext4 image

@@ -21,6 +21,10 @@
  *   init -> host  EXIT       it ended; after its last STDOUT/STDERR
  *   host -> init  SHUTDOWN   SIGTERM everything, SIGKILL after grace,
  *                            then lens-init exits (the sandbox ends)
+ *   host -> init  CA         the sandbox CA's certificate (one PEM block,
+ *                            1..PEMCERT_MAX bytes, common/pemcert.h), at
+ *                            most once, before the first EXEC: appended to
+ *                            INIT_CA_BUNDLE, written to INIT_CA_FILE
  *
  * Output flow control: lens-init stops reading a process's pipes while
  * more than LENSINIT_MAXQUEUED bytes wait to be sent to the host.
@@ -49,7 +53,13 @@ enum lensinit_imsg {
 	IMSG_INIT_RESIZE,		/* struct init_winsize */
 	IMSG_INIT_EXIT,			/* struct init_exit */
 	IMSG_INIT_SHUTDOWN,		/* struct init_shutdown */
+	IMSG_INIT_CA,			/* PEM bytes */
 };
+
+/* where lens-init puts the sandbox CA; the host names them in the
+ * workload's environment (SSL_CERT_FILE and friends) */
+#define INIT_CA_BUNDLE	"/etc/ssl/certs/ca-certificates.crt"
+#define INIT_CA_FILE	"/etc/lens/sandbox-ca.pem"
 
 struct init_ready {
 	uint32_t	version;

@@ -9,7 +9,8 @@
  *
  *	lensvmm: NETD_ATTACH (struct netd_attach + policy model; fd: the
  *		 sandbox's network namespace for a jail, none for microvm)
- *	lensnetd: NETD_ATTACHED (struct netd_attached; fd: the tap device
+ *	lensnetd: NETD_ATTACHED (struct netd_attached + the sandbox
+ *		 CA's PEM; fd: the tap device
  *		 for microvm, none for a jail) or NETD_ERROR
  *		 (the tap is IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, in the
  *		 gateway namespace; it lives as long as that descriptor)
@@ -106,6 +107,14 @@ struct netd_attached {
 	uint16_t	proxyport;	/* HTTP(S)_PROXY port on the gateway */
 	uint32_t	mtu;
 	char		ifname[16];	/* inside the sandbox (jail) */
+	uint32_t	calen;		/* bytes of PEM that follow */
+	uint32_t	pad2;
+	/*
+	 * followed by calen bytes (0 to PEMCERT_MAX): the sandbox CA's
+	 * certificate from lenscredd, one PEM block (pemcert_check);
+	 * none when lenscredd could not give one (logged and audited as
+	 * net.ca): the sandbox runs, but no host is intercepted for it
+	 */
 };
 
 struct netd_config {

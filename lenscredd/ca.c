@@ -219,14 +219,15 @@ ca_make(const char *sandbox, uint8_t key[CA_SCALAR_SIZE], X509 **out,
 		ssl_err(err, errlen, "CA key");
 		return -1;
 	}
-	snprintf(cn, sizeof(cn), "Lens sandbox CA %s", sandbox);
+	/* a CN holds 64 characters: the sandbox (a 64-digit id fits) */
+	snprintf(cn, sizeof(cn), "%s", sandbox);
 	if ((x = X509_new()) == NULL || X509_set_version(x, X509_VERSION_3)
 	    != 1 || !set_serial(x) ||
 	    !set_validity(x, now - CRED_SKEW_SECS,
 	    now + (time_t)CRED_CA_DAYS * 86400) ||
 	    (n = X509_get_subject_name(x)) == NULL ||
 	    X509_NAME_add_entry_by_txt(n, "O", MBSTRING_ASC,
-	    (const unsigned char *)"Lens", -1, -1, 0) != 1 ||
+	    (const unsigned char *)"Lens sandbox CA", -1, -1, 0) != 1 ||
 	    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
 	    (const unsigned char *)cn, -1, -1, 0) != 1 ||
 	    X509_set_issuer_name(x, n) != 1 || X509_set_pubkey(x, pk) != 1 ||

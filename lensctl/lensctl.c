@@ -22,6 +22,7 @@
 
 static const struct lensctl_group *const groups[] = {
 	&audit_group,
+	&cred_group,
 	&policy_group,
 	&sandbox_group,
 };

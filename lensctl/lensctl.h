@@ -45,6 +45,15 @@ int	lensctl_policy_read(const char *path, struct policy **,
 int	lensctl_sandbox_policy(const char *sock, const char *ref,
 	    char **text, size_t *len);
 
+/*
+ * lensctl cred ca ID: the sandbox CA's certificate (PEM) lensvmm got
+ * for the sandbox; *pem NULL when it has none.  -1 with the error
+ * printed.
+ */
+int	lensctl_sandbox_ca(const char *sock, const char *ref, char **pem,
+	    size_t *len);
+extern const struct lensctl_group cred_group;
+
 /* usage of one command (or the whole group if cmd is NULL); returns 2 */
 int	lensctl_usage(const struct lensctl_group *, const char *cmd);
 

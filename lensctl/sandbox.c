@@ -1611,6 +1611,56 @@ inspect_policy(const struct imsg *im, void *arg)
 	return rc;
 }
 
+static int
+inspect_ca(const struct imsg *im, void *arg)
+{
+	struct policy_text	*pt = arg;
+	json_t			*j, *c;
+	json_error_t		 jerr;
+	int			 rc = -1;
+
+	if (im->hdr.type != IMSG_CTL_JSON)
+		return -1;
+	if ((j = json_loadb(im->data, im->datalen, 0, &jerr)) == NULL) {
+		warnx("lensvmm sent malformed JSON: %s", jerr.text);
+		return -1;
+	}
+	c = json_object_get(j, "ca");
+	if (c == NULL)
+		rc = 0;			/* none */
+	else if (json_is_string(c) && json_string_length(c) > 0) {
+		pt->len = json_string_length(c);
+		if ((pt->text = malloc(pt->len + 1)) == NULL)
+			warn(NULL);
+		else {
+			memcpy(pt->text, json_string_value(c), pt->len + 1);
+			rc = 0;
+		}
+	} else
+		warnx("lensvmm sent a malformed ca");
+	json_decref(j);
+	return rc;
+}
+
+int
+lensctl_sandbox_ca(const char *sock, const char *ref, char **pem,
+    size_t *len)
+{
+	struct ctl_ref		 r;
+	struct policy_text	 pt = { NULL, 0 };
+
+	if (check_ref(ref, &r) == -1)
+		return -1;
+	if (request(sock, IMSG_CTL_INSPECT, &r, sizeof(r), inspect_ca,
+	    &pt) != LENSCTL_OK) {
+		free(pt.text);
+		return -1;
+	}
+	*pem = pt.text;
+	*len = pt.len;
+	return 0;
+}
+
 int
 lensctl_sandbox_policy(const char *sock, const char *ref, char **text,
     size_t *len)

@@ -42,6 +42,8 @@
 #include <unistd.h>
 
 #include "auditc.h"
+#include "credc.h"
+#include "lenscredd_imsg.h"
 #include "imsgev.h"
 #include "log.h"
 #include "lensnetd.h"
@@ -53,6 +55,7 @@
 
 #define ATTACH_TIMEOUT	10		/* seconds for the ATTACH message */
 #define MAXCONNS	4096
+#define CA_TIMEOUT	5		/* seconds for lenscredd's CA */
 
 enum { DNS, PROXY, NCHILD };
 
@@ -65,6 +68,9 @@ struct sbx {
 	struct event		 ev_timeout;
 	uid_t			 uid;
 	int			 attached;
+	int			 ca_wait;	/* ATTACHED waits for the CA */
+	size_t			 npubs;		/* published ports */
+	struct event		 ev_ca;
 	int			 slot;		/* in the pool, or -1 */
 	uint32_t		 backend;
 	struct netns_gw		 gw;
@@ -79,6 +85,8 @@ static struct proc_chan		 child_ch[NCHILD];
 static struct netd_role		 role;
 static struct netd_config	 config;
 static struct auditc		*audit;
+static struct credc		*cred;
+static char			 credsock[108];
 static struct event		 ev_accept;
 static int			 listen_fd = -1;
 static uid_t			 vmm_uid = (uid_t)-1;
@@ -108,8 +116,8 @@ static __attribute__((noreturn)) void
 usage(void)
 {
 	fprintf(stderr, "usage: lensnetd [-dv] [-a auditsock] [-c conns] "
-	    "[-l lookups] [-n instance]\n"
-	    "\t[-p pool] [-r rate[:burst]] [-s socket] -u upstream[:port]\n");
+	    "[-k credsock] [-l lookups]\n\t[-n instance]"
+	    " [-p pool] [-r rate[:burst]] [-s socket] -u upstream[:port]\n");
 	exit(2);
 }
 
@@ -485,17 +493,90 @@ publish_listener(const struct gr_publish *pp, char *err, size_t errlen)
 	return s;
 }
 
+/*
+ * ATTACHED to lensvmm, with the sandbox's CA certificate (PEM, checked
+ * by credc) or without one: then the sandbox runs, its passthrough
+ * hosts reachable, but no host can be intercepted for it.
+ */
+static void
+sbx_attached(struct sbx *sb, const void *pem, size_t pemlen,
+    const char *why)
+{
+	struct netd_attached	 na;
+	struct ibuf		*b;
+
+	sb->ca_wait = 0;
+	evtimer_del(&sb->ev_ca);
+	if (pem == NULL) {
+		log_warnx("sandbox %s: no sandbox CA: %s; it runs without "
+		    "one, no host is intercepted for it", sb->sandbox, why);
+		(void)audit_json(sb->sandbox, "net.ca", json_pack(
+		    "{s:b, s:s}", "ca", 0, "reason", why));
+		pemlen = 0;
+	} else
+		(void)audit_json(sb->sandbox, "net.ca", json_pack(
+		    "{s:b, s:I}", "ca", 1, "bytes", (json_int_t)pemlen));
+	memset(&na, 0, sizeof(na));
+	na.addr = sb->gw.addr;
+	na.gateway = sb->gw.gw;
+	na.prefixlen = 30;
+	na.proxyport = NETD_PORT_CONNECT;
+	na.mtu = NETD_MTU;
+	strlcpy(na.ifname, sb->backend == NETD_BACKEND_JAIL ?
+	    NETD_SBX_IFNAME : NETD_TAP_IFNAME, sizeof(na.ifname));
+	na.calen = (uint32_t)pemlen;
+	if ((b = imsg_create(&sb->ch.iev.ibuf, IMSG_NETD_ATTACHED, 0, 0,
+	    sizeof(na) + pemlen)) == NULL || imsg_add(b, &na, sizeof(na)) ==
+	    -1 || (pemlen > 0 && imsg_add(b, pem, pemlen) == -1))
+		fatal("compose ATTACHED");
+	b->fd = sb->gw.tapfd;
+	imsg_close(&sb->ch.iev.ibuf, b);
+	imsgev_add(&sb->ch.iev);
+	sb->gw.tapfd = -1;	/* lensvmm's now */
+	log_info("sandbox %s attached (uid %u): %s, address %s, gateway "
+	    "netns net:[%lu], %zu published, %s", sb->sandbox, (unsigned)sb->uid,
+	    sb->backend == NETD_BACKEND_JAIL ? "jail" : "microvm",
+	    inet_ntoa(sb->gw.addr), sb->gw.inode,
+	    sb->npubs, pem != NULL ? "with its CA" : "without a CA");
+}
+
+/* lenscredd's answer to CA_CREATE (credc checked it), or why none */
+static void
+sbx_ca(void *arg, uint32_t type, const void *pem, size_t len,
+    const char *err)
+{
+	struct sbx	*sb = arg;
+
+	if (!sb->ca_wait)
+		return;
+	if (type == IMSG_CRED_CA)
+		sbx_attached(sb, pem, len, NULL);
+	else
+		sbx_attached(sb, NULL, 0, err);
+}
+
+static void
+sbx_ca_timeout(int fd, short ev, void *arg)
+{
+	struct sbx	*sb = arg;
+
+	(void)fd;
+	(void)ev;
+	credc_forget(cred, sb);
+	sbx_attached(sb, NULL, 0, "lenscredd did not answer in time");
+}
+
 static int
 sbx_attach(struct sbx *sb, struct imsg *im)
 {
 	struct attach_req	 req;
 	struct netd_sandbox	 ns;
-	struct netd_attached	 na;
 	struct netd_listener	 nl;
 	struct gr_publish	 pubs[2 * NETD_MAXPUBLISH];
 	struct policy_error	 pe;
 	struct policy		*pol;
 	struct in_addr		 net;
+	struct timeval		 tv;
 	struct ibuf		*b;
 	char			 err[512], perr[256];
 	int			 fds[4 + 2 * NETD_MAXPUBLISH], nfds = 0, i;
@@ -586,6 +667,7 @@ sbx_attach(struct sbx *sb, struct imsg *im)
 
 	sb->id = next_id++;
 	sb->attached = 1;
+	sb->npubs = npubs;
 	memset(&ns, 0, sizeof(ns));
 	strlcpy(ns.sandbox, sb->sandbox, sizeof(ns.sandbox));
 	ns.addr = sb->gw.addr;
@@ -607,22 +689,15 @@ sbx_attach(struct sbx *sb, struct imsg *im)
 		to_child(i < 2 ? DNS : PROXY, IMSG_NETD_LISTENER, sb->id,
 		    fds[i], &nl, sizeof(nl));
 	}
-	memset(&na, 0, sizeof(na));
-	na.addr = sb->gw.addr;
-	na.gateway = sb->gw.gw;
-	na.prefixlen = 30;
-	na.proxyport = NETD_PORT_CONNECT;
-	na.mtu = NETD_MTU;
-	strlcpy(na.ifname, sb->backend == NETD_BACKEND_JAIL ?
-	    NETD_SBX_IFNAME : NETD_TAP_IFNAME, sizeof(na.ifname));
-	if (imsgev_compose(&sb->ch.iev, IMSG_NETD_ATTACHED, 0, 0, sb->gw.tapfd,
-	    &na, sizeof(na)) == -1)
-		fatal("compose ATTACHED");
-	sb->gw.tapfd = -1;	/* lensvmm's now */
-	log_info("sandbox %s attached (uid %u): %s, address %s, gateway "
-	    "netns net:[%lu], %zu published", sb->sandbox, (unsigned)sb->uid,
-	    sb->backend == NETD_BACKEND_JAIL ? "jail" : "microvm",
-	    inet_ntoa(sb->gw.addr), sb->gw.inode, npubs);
+	sb->ca_wait = 1;
+	if (credc_request(cred, IMSG_CRED_CA_CREATE, sb->sandbox, 0, sbx_ca,
+	    sb) == -1) {
+		sbx_ca(sb, 0, NULL, 0, "lenscredd is not connected");
+		return 0;
+	}
+	tv.tv_sec = CA_TIMEOUT;
+	tv.tv_usec = 0;
+	evtimer_add(&sb->ev_ca, &tv);
 	return 0;
 fail:
 	for (i = 0; i < nfds; i++)
@@ -641,7 +716,14 @@ sbx_close(struct sbx *sb, const char *why)
 	TAILQ_REMOVE(&sbxs, sb, entry);
 	nconns--;
 	evtimer_del(&sb->ev_timeout);
+	evtimer_del(&sb->ev_ca);
+	credc_forget(cred, sb);
 	if (sb->attached) {
+		/* kept until lenscredd takes it: no CA outlives its sandbox */
+		if (credc_request(cred, IMSG_CRED_CA_DESTROY, sb->sandbox, 1,
+		    NULL, NULL) == -1)
+			log_warn("sandbox %s: CA_DESTROY not queued",
+			    sb->sandbox);
 		for (i = 0; i < NCHILD; i++)
 			if (children[i].pid > 0)
 				to_child(i, IMSG_NETD_SANDBOX_GONE, sb->id, -1,
@@ -819,6 +901,7 @@ conn_accept(int fd, short event, void *arg)
 	sb->ch.refused = conn_refused;
 	sb->ch.lost = conn_lost;
 	evtimer_set(&sb->ev_timeout, conn_timeout, sb);
+	evtimer_set(&sb->ev_ca, sbx_ca_timeout, sb);
 	tv.tv_sec = ATTACH_TIMEOUT;
 	tv.tv_usec = 0;
 	evtimer_add(&sb->ev_timeout, &tv);
@@ -979,8 +1062,9 @@ main(int argc, char *argv[])
 
 	strlcpy(sockpath, NETD_SOCKET, sizeof(sockpath));
 	strlcpy(auditsock, NETD_AUDITSOCK, sizeof(auditsock));
+	strlcpy(credsock, NETD_CREDSOCK, sizeof(credsock));
 	parse_pool("10.200.0.0/16");
-	while ((ch = getopt(argc, argv, "a:c:dl:n:p:r:s:u:v")) != -1) {
+	while ((ch = getopt(argc, argv, "a:c:dk:l:n:p:r:s:u:v")) != -1) {
 		switch (ch) {
 		case 'a':
 			if (strlcpy(auditsock, optarg, sizeof(auditsock)) >=
@@ -996,6 +1080,11 @@ main(int argc, char *argv[])
 			break;
 		case 'd':
 			debug = 1;
+			break;
+		case 'k':
+			if (strlcpy(credsock, optarg, sizeof(credsock)) >=
+			    sizeof(credsock))
+				errx(2, "-k %s: path too long", optarg);
 			break;
 		case 'n':
 			if (optarg[0] == '\0' || strlen(optarg) >= 24 ||
@@ -1107,15 +1196,18 @@ main(int argc, char *argv[])
 	if ((audit = auditc_new(auditsock, "lensnet", audit_cb, NULL)) ==
 	    NULL)
 		fatal("audit client");
+	if ((cred = credc_new(credsock, NULL, NULL)) == NULL)
+		fatal("lenscredd client");
 	event_set(&ev_accept, listen_fd, EV_READ | EV_PERSIST, conn_accept,
 	    NULL);
 	event_add(&ev_accept, NULL);
 
 	privsep_limit_caps(keep_caps, sizeof(keep_caps) / sizeof(keep_caps[0]));
 	seccomp_parent();
-	log_info("started: instance %s, socket %s, pool %s/%d, audit %s",
-	    instance, sockpath, inet_ntoa((struct in_addr){ htonl(pool_base) }),
-	    pool_bits, auditsock);
+	log_info("started: instance %s, socket %s, pool %s/%d, audit %s, "
+	    "lenscredd %s", instance, sockpath,
+	    inet_ntoa((struct in_addr){ htonl(pool_base) }), pool_bits,
+	    auditsock, credsock);
 	log_info("per sandbox: %u connections, %u new each second (%u at "
 	    "once), %u DNS lookups in flight", netd_limits.conns,
 	    netd_limits.rate, netd_limits.burst, netd_limits.lookups);

@@ -31,6 +31,7 @@
 #define NETD_USER		"_lensnet"
 #define NETD_SOCKET		"/run/lens/lensnetd.sock"
 #define NETD_AUDITSOCK		"/run/lens/lensauditd.sock"
+#define NETD_CREDSOCK		"/run/lens/lenscredd.sock"
 
 /*
  * role entry points, run in the forked child with its socketpair; arg

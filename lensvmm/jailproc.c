@@ -320,6 +320,7 @@ init_message(struct imsg *im)
 	struct init_error	 ie;
 	struct init_exit	 ix;
 	struct j_ready		 jr;
+	struct ibuf		*b;
 	struct exec		*e = NULL;
 
 	if (im->hdr.peerid != 0 && (e = exec_find(im->hdr.peerid)) == NULL)
@@ -342,10 +343,19 @@ init_message(struct imsg *im)
 			jr.addr = conf->net.addr;
 			jr.gateway = conf->net.gateway;
 			jr.proxyport = conf->net.proxyport;
+			jr.calen = (uint32_t)conf->calen;
 		}
-		if (imsgev_compose(&parent.iev, IMSG_J_READY, 0, 0, -1, &jr,
-		    sizeof(jr)) == -1)
+		/* the sandbox CA (checked by netd_connect) before any EXEC */
+		if (jr.calen > 0 && imsgev_compose(&init.iev, IMSG_INIT_CA, 0,
+		    0, -1, conf->ca, conf->calen) == -1)
+			fatal("compose for lens-init");
+		if ((b = imsg_create(&parent.iev.ibuf, IMSG_J_READY, 0, 0,
+		    sizeof(jr) + jr.calen)) == NULL ||
+		    imsg_add(b, &jr, sizeof(jr)) == -1 ||
+		    (jr.calen > 0 && imsg_add(b, conf->ca, jr.calen) == -1))
 			fatal("compose for the parent");
+		imsg_close(&parent.iev.ibuf, b);
+		imsgev_add(&parent.iev);
 		break;
 	case IMSG_INIT_STARTED:
 		if (e == NULL)

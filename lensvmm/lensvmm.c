@@ -304,18 +304,38 @@ jail_ready(struct imsg *im, void *arg)
 {
 	struct sbx	*sb = arg;
 	struct j_ready	 jr;
+	char		 err[160];
 
 	if (sb->state != SANDBOX_CREATED) {
 		jail_refuse(sb, "READY twice");
 		return;
 	}
 	memcpy(&jr, im->data, sizeof(jr));
-	if (jr.net && netdsock[0] == '\0')
+	if (jr.calen != im->datalen - sizeof(jr)) {
+		/* as proc_msg_check words it: the size is the CA's */
+		log_warnx("%s: bad message %#x (%zu bytes): its size is %zu",
+		    sb->jpeer, im->hdr.type, im->datalen,
+		    sizeof(jr) + (size_t)jr.calen);
+		jail_refuse(sb, "READY of the wrong size");
+	} else if (jr.calen > 0 && (!jr.net || pemcert_check((char *)im->data
+	    + sizeof(jr), jr.calen, err, sizeof(err)) == -1))
+		jail_refuse(sb, "READY with a bad sandbox CA");
+	else if (jr.net && netdsock[0] == '\0')
 		jail_refuse(sb, "READY with a network nobody asked for");
 	else if (!jr.net && netdsock[0] != '\0')
 		jail_refuse(sb, "READY without the network of lensnetd");
-	else
+	else {
+		free(sb->ca);
+		sb->ca = NULL;
+		sb->calen = 0;
+		if (jr.calen > 0) {
+			if ((sb->ca = malloc(jr.calen)) == NULL)
+				fatal("malloc");
+			memcpy(sb->ca, (char *)im->data + sizeof(jr), jr.calen);
+			sb->calen = jr.calen;
+		}
 		sbx_ready(sb, &jr);
+	}
 }
 
 static void
@@ -368,7 +388,8 @@ jail_exit(struct imsg *im, void *arg)
 }
 
 static const struct proc_msg jail_msgs[] = {
-	PROC_MSG(IMSG_J_READY, sizeof(struct j_ready), jail_ready),
+	PROC_MSGV(IMSG_J_READY, sizeof(struct j_ready),
+	    sizeof(struct j_ready) + PEMCERT_MAX, jail_ready),
 	PROC_MSG(IMSG_J_FAILED, sizeof(struct ctl_error), jail_failed),
 	PROC_MSG(IMSG_J_EXEC_EXIT, sizeof(struct j_exec_exit),
 	    jail_exec_exit),

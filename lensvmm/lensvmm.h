@@ -41,6 +41,7 @@
 #include "lensvmm_imsg.h"
 #include "lensinit_proto.h"
 #include "lensnetd_imsg.h"
+#include "pemcert.h"
 #include "proc.h"
 
 #define VMM_USER		"_lensvmm"
@@ -104,7 +105,7 @@ struct logrec {
 
 /* parent <-> jail process */
 enum vmm_jail_imsg {
-	IMSG_J_READY = 0x4a000001,	/* jail: struct j_ready */
+	IMSG_J_READY = 0x4a000001,	/* jail: struct j_ready + CA PEM */
 	IMSG_J_FAILED,			/* jail: struct ctl_error; setup failed */
 	IMSG_J_EXEC,			/* parent: struct init_exec + strings,
 					 * peerid = exec id, fd = client or none */
@@ -120,6 +121,9 @@ struct j_ready {
 	struct in_addr	addr, gateway;	/* the sandbox's, its gateway's */
 	uint16_t	proxyport;	/* HTTP(S)_PROXY on the gateway */
 	uint16_t	pad[3];
+	uint32_t	calen;		/* bytes of the sandbox CA's PEM that
+					 * follow (pemcert_check), or 0 */
+	uint32_t	pad2;
 };
 
 struct j_exec_exit {
@@ -171,6 +175,8 @@ struct jail_conf {
 	uint32_t	 npublish;
 	int		 netdfd;		/* held for the sandbox's life */
 	struct netd_attached net;		/* when netdfd != -1 */
+	char		 ca[PEMCERT_MAX];	/* the sandbox CA's PEM */
+	size_t		 calen;			/* 0: none */
 	/* microvm */
 	int		 backend;		/* BACKEND_* */
 	char		 guestdir[PATH_MAX];
@@ -203,7 +209,7 @@ const char *control_request_check(struct imsg *im);
 int	netd_connect(const char *sockpath, const char *id, uint32_t backend,
 	    int nsfd, const void *model, size_t modellen,
 	    const char *publish, uint32_t npublish, struct netd_attached *,
-	    int *tapfd, char *err, size_t errlen);
+	    int *tapfd, char *ca, size_t *calen, char *err, size_t errlen);
 /* netd.c: attach the sandbox whose first process is pid to lensnetd
  * (c->netdfd, c->net); -1 with a message in err: the sandbox must not
  * start (fail closed) */

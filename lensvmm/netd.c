@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "imsg.h"
+#include "pemcert.h"
 #include "lensvmm.h"
 
 #define NETD_TIMEOUT	10	/* seconds for lensnetd's answer */
@@ -27,9 +28,10 @@
 int
 netd_connect(const char *sockpath, const char *id, uint32_t backend,
     int nsfd, const void *model, size_t modellen, const char *publish,
-    uint32_t npublish, struct netd_attached *na, int *tapfd, char *err,
-    size_t errlen)
+    uint32_t npublish, struct netd_attached *na, int *tapfd, char *ca,
+    size_t *calen, char *err, size_t errlen)
 {
+	char			 perr[160];
 	struct sockaddr_un	 sun;
 	struct netd_attach	 a;
 	struct netd_error	 ne;
@@ -43,6 +45,7 @@ netd_connect(const char *sockpath, const char *id, uint32_t backend,
 
 	if (tapfd != NULL)
 		*tapfd = -1;
+	*calen = 0;
 	if ((backend == NETD_BACKEND_JAIL) != (nsfd != -1)) {
 		snprintf(err, errlen, "lensnetd: a jail needs its network "
 		    "namespace, a microvm none");
@@ -111,13 +114,27 @@ netd_connect(const char *sockpath, const char *id, uint32_t backend,
 	}
 	if (im.hdr.type != IMSG_NETD_ATTACHED ||
 	    (im.fd != -1) != (backend == NETD_BACKEND_MICROVM) ||
-	    imsg_expect(&im, sizeof(*na)) == -1) {
+	    IMSG_DATA_SIZE(&im) < sizeof(*na) ||
+	    IMSG_DATA_SIZE(&im) > sizeof(*na) + PEMCERT_MAX) {
 		snprintf(err, errlen, "lensnetd: unexpected answer %#x",
 		    im.hdr.type);
 		imsg_free(&im);
 		goto fail;
 	}
 	memcpy(na, im.data, sizeof(*na));
+	/* the sandbox CA: opaque bytes from lenscredd, framing checked */
+	if (na->calen != IMSG_DATA_SIZE(&im) - sizeof(*na) || (na->calen > 0 &&
+	    pemcert_check((char *)im.data + sizeof(*na), na->calen, perr,
+	    sizeof(perr)) == -1)) {
+		snprintf(err, errlen, "lensnetd: ATTACHED with a bad CA "
+		    "certificate (%u bytes): %s", na->calen, na->calen !=
+		    IMSG_DATA_SIZE(&im) - sizeof(*na) ? "length mismatch" :
+		    perr);
+		imsg_free(&im);
+		goto fail;
+	}
+	memcpy(ca, (char *)im.data + sizeof(*na), na->calen);
+	*calen = na->calen;
 	if (tapfd != NULL) {
 		*tapfd = im.fd;
 		im.fd = -1;
@@ -161,7 +178,7 @@ netd_attach(struct jail_conf *c, pid_t pid, char *err, size_t errlen)
 	}
 	c->netdfd = netd_connect(c->netdsock, c->id, NETD_BACKEND_JAIL, nsfd,
 	    c->model, c->modellen, c->publish, c->npublish, &c->net, NULL,
-	    err, errlen);
+	    c->ca, &c->calen, err, errlen);
 	close(nsfd);
 	return c->netdfd == -1 ? -1 : 0;
 }

@@ -88,6 +88,8 @@ struct sbx {
 	TAILQ_HEAD(, waiter)	 waiters;
 	pid_t			 initpid;
 	struct j_ready		 net;		/* net: attached to lensnetd */
+	char			*ca;		/* its CA's PEM (lenscredd) */
+	size_t			 calen;		/* 0: none */
 	char			 backend[16];	/* "jail" or "microvm" */
 	char			 backend_why[256];
 };

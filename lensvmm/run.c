@@ -246,8 +246,11 @@ env_has(const char *strs, uint32_t argc, uint32_t envc, const char *key)
 }
 
 /*
- * The proxy settings of a sandbox attached to lensnetd, added to the
- * environment of every command unless the command sets them itself:
+ * The proxy settings of a sandbox attached to lensnetd, and the files
+ * of its CA (SSL_CERT_FILE, REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE: the
+ * bundle with the CA; NODE_EXTRA_CA_CERTS: the CA alone, node adds it
+ * to its own), added to the environment of every command unless the
+ * command sets them itself (the user's -e wins):
  * NUL-separated into buf; their count.
  */
 static uint32_t
@@ -256,6 +259,8 @@ proxy_env(const struct sbx *sb, const char *strs, uint32_t argc,
 {
 	static const char *const keys[] = { "HTTP_PROXY", "HTTPS_PROXY",
 	    "http_proxy", "https_proxy", "NO_PROXY", "no_proxy" };
+	static const char *const cakeys[] = { "SSL_CERT_FILE",
+	    "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS" };
 	char		 gw[INET_ADDRSTRLEN];
 	uint32_t	 n = 0;
 	size_t		 i;
@@ -279,6 +284,18 @@ proxy_env(const struct sbx *sb, const char *strs, uint32_t argc,
 		*len += (size_t)w + 1;
 		n++;
 	}
+	/* the sandbox CA lens-init installed (IMSG_INIT_CA) */
+	for (i = 0; sb->calen > 0 && i < sizeof(cakeys) / sizeof(cakeys[0]);
+	    i++) {
+		if (env_has(strs, argc, envc, cakeys[i]))
+			continue;
+		w = snprintf(buf + *len, size - *len, "%s=%s", cakeys[i],
+		    i < 3 ? INIT_CA_BUNDLE : INIT_CA_FILE);
+		if (w < 0 || (size_t)w >= size - *len)
+			break;
+		*len += (size_t)w + 1;
+		n++;
+	}
 	return n;
 }
 
@@ -289,7 +306,7 @@ send_exec(struct sbx *sb, uint32_t id, int fd, uint32_t flags, uint16_t rows,
 {
 	struct ibuf	*b;
 	size_t		 len = strings_len(strs, argc + envc), xlen;
-	char		 extra[512];
+	char		 extra[1024];
 	uint32_t	 nx;
 
 	nx = proxy_env(sb, strs, argc, envc, extra, sizeof(extra), &xlen);

@@ -96,6 +96,9 @@ sbx_json(const struct sbx *sb)
 	    json_string("none (deny everything)") : json_pack("{s:s, s:I, s:s%}",
 	    "sha256", sb->policyhash, "bytes", (json_int_t)sb->policylen,
 	    "text", sb->policy, sb->policylen));
+	/* the sandbox CA's certificate (lenscredd, via lensnetd) */
+	if (sb->calen > 0)
+		json_object_set_new(j, "ca", json_stringn(sb->ca, sb->calen));
 	json_object_set_new(j, "state_dir", json_string(sb->dir));
 	return j;
 }
@@ -263,6 +266,7 @@ sbx_free(struct sbx *sb)
 	free(sb->strings);
 	free(sb->policy);
 	free(sb->model);
+	free(sb->ca);
 	free(sb);
 }
 
@@ -354,7 +358,7 @@ recover(void)
 	json_t		*j;
 	json_error_t	 je;
 	struct sbx	*sb;
-	const char	*s;
+	const char	*s, *cs;
 	size_t		 len;
 
 	recover_mounts();
@@ -434,6 +438,21 @@ recover(void)
 			    json_object_get(j, "_policy")), perr,
 			    sizeof(perr)) == -1)
 				log_warnx("%s: policy: %s", sb->id, perr);
+		}
+		if ((cs = json_string_value(json_object_get(j, "ca"))) !=
+		    NULL) {
+			char	 cerr[160];
+			size_t	 clen = json_string_length(json_object_get(j,
+			    "ca"));
+
+			if (pemcert_check(cs, clen, cerr, sizeof(cerr)) == -1)
+				log_warnx("%s: ca: %s; dropped", sb->id, cerr);
+			else if ((sb->ca = malloc(clen)) == NULL)
+				fatal("malloc");
+			else {
+				memcpy(sb->ca, cs, clen);
+				sb->calen = clen;
+			}
 		}
 		if (strings_len(sb->strings, 0) > len || s == NULL ||
 		    sb->slot < 0 || sb->slot >= VMM_MAXSANDBOXES * 4) {

@@ -47,6 +47,8 @@ void	 ctl_send(struct initctx *, uint32_t type, uint32_t id,
 int	 ctl_backlogged(struct initctx *);
 
 /* exec.c */
+/* cacert.c: install the sandbox CA; -1 with err */
+int	 ca_install(const void *pem, size_t len, char *err, size_t errlen);
 void	 exec_start(struct initctx *, uint32_t id, const void *, size_t);
 void	 exec_stdin(struct initctx *, uint32_t id, const void *, size_t);
 void	 exec_stdin_eof(struct initctx *, uint32_t id);

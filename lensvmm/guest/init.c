@@ -273,6 +273,7 @@ dispatch(struct initctx *c, struct imsg *im)
 	struct init_winsize	 ws;
 	struct init_shutdown	 sd;
 	const char		*bad;
+	char			 err[256];
 	uint32_t		 id = im->hdr.peerid;
 
 	if (im->fd != -1) {
@@ -304,6 +305,16 @@ dispatch(struct initctx *c, struct imsg *im)
 	case IMSG_INIT_RESIZE:
 		memcpy(&ws, im->data, sizeof(ws));
 		exec_resize(c, id, ws.rows, ws.cols);
+		break;
+	case IMSG_INIT_CA:
+		if (id != 0)
+			ilog("CA for exec %u, ignored", id);
+		else if (ca_install(im->data, im->datalen, err,
+		    sizeof(err)) == -1)
+			ilog("sandbox CA not installed: %s", err);
+		else
+			ilog_debug(c, "sandbox CA installed in %s and %s",
+			    INIT_CA_BUNDLE, INIT_CA_FILE);
 		break;
 	case IMSG_INIT_SHUTDOWN:
 		memcpy(&sd, im->data, sizeof(sd));

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "imsg.h"
+#include "pemcert.h"
 #include "request.h"
 
 static int
@@ -190,6 +191,9 @@ init_msg_check(uint32_t type, size_t len)
 	case IMSG_INIT_SHUTDOWN:
 		return len == sizeof(struct init_shutdown) ? NULL :
 		    "SHUTDOWN of the wrong size";
+	case IMSG_INIT_CA:
+		return len >= 1 && len <= PEMCERT_MAX ? NULL :
+		    "CA of the wrong size";
 	default:
 		return "unexpected message type";
 	}

@@ -248,7 +248,7 @@ main(int argc, char *argv[])
 		while ((rc = imsg_get(&ibuf, &im)) == 1) {
 			switch (im.hdr.type) {
 			case IMSG_NETD_ATTACHED:
-				if (imsg_expect(&im, sizeof(na)) == -1) {
+				if (im.datalen < sizeof(na)) {
 					printf("bad ATTACHED\n");
 					return 1;
 				}
@@ -261,6 +261,14 @@ main(int argc, char *argv[])
 				printf("attached %s %s/%u %s %u %u%s\n", addr,
 				    gw, na.prefixlen, na.ifname, na.proxyport,
 				    na.mtu, im.fd != -1 ? " tapfd" : "");
+				if (na.calen != im.datalen - sizeof(na))
+					printf("bad CA length %u\n", na.calen);
+				else if (na.calen > 0)
+					printf("ca %u\n%.*s", na.calen,
+					    (int)na.calen,
+					    (char *)im.data + sizeof(na));
+				else
+					printf("no ca\n");
 				got = 1;
 				/* the tap lives as long as its descriptor */
 				im.fd = -1;
