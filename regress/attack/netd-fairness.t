@@ -61,6 +61,7 @@ wait_until 10 test -e "$T/drop.ready" -a -e "$T/slow.ready" ||
 deny_policy "$T/policy.yaml" <<PEOF
     http:
       - {match: ok.test, verdict: allow}
+      - {match: "*.ok.test:8081", verdict: allow}	# the slow upstream
       - {match: "*.ok.test", verdict: allow}
       - {match: "*.hole.test", verdict: allow}
 PEOF
