@@ -112,12 +112,13 @@ short() { q +short "$@" | sort | tr '\n' ' ' | sed 's/ $//'; }
 status() { q "$@" | sed -n 's/.*status: \([A-Z]*\).*/\1/p'; }
 count() { grep -c -- "$1" "$2" 2>/dev/null; }
 # waitfor PATTERN: until a line of the harness output matches (5 s)
-waitfor() {
+waitfor() {	# waitfor PATTERN [FILE]: what the harness printed, or FILE
+	_f=${2:-$T/out}
 	_i=0
-	while ! grep -q -- "$1" "$T/out" && [ $_i -lt 50 ]; do
+	while ! grep -q -- "$1" "$_f" && [ $_i -lt 50 ]; do
 		sleep 0.1; _i=$((_i + 1))
 	done
-	grep -q -- "$1" "$T/out"
+	grep -q -- "$1" "$_f"
 }
 
 a=$(short ok.test A)
@@ -289,7 +290,8 @@ fi
 # lensnetd), naming peer, type and size; nothing is asked upstream
 echo "xgarbage" >&3
 waitfor '^child '
+# the child's log line is relayed apart from its exit: wait for both
 grep -q "^child $DPID exited with status 1" "$T/out" &&
-    grep -q 'dns.*proxy: bad message 0x4e000107 (263 bytes): its size is 264' "$T/err"
+    waitfor 'dns.*proxy: bad message 0x4e000107 (263 bytes): its size is 264' "$T/err"
 ok $? "a RESOLVE one byte short from the proxy: logged (peer, type, size), the child ends ($(grep '^child' "$T/out"))"
 tap_done
