@@ -1642,42 +1642,38 @@ inspect_ca(const struct imsg *im, void *arg)
 	return rc;
 }
 
-int
-lensctl_sandbox_ca(const char *sock, const char *ref, char **pem,
-    size_t *len)
+/* one field of a sandbox's INSPECT answer, taken out by cb */
+static int
+inspect_text(const char *sock, const char *ref,
+    int (*cb)(const struct imsg *, void *), char **text, size_t *len)
 {
 	struct ctl_ref		 r;
 	struct policy_text	 pt = { NULL, 0 };
 
 	if (check_ref(ref, &r) == -1)
 		return -1;
-	if (request(sock, IMSG_CTL_INSPECT, &r, sizeof(r), inspect_ca,
-	    &pt) != LENSCTL_OK) {
-		free(pt.text);
-		return -1;
-	}
-	*pem = pt.text;
-	*len = pt.len;
-	return 0;
-}
-
-int
-lensctl_sandbox_policy(const char *sock, const char *ref, char **text,
-    size_t *len)
-{
-	struct ctl_ref		 r;
-	struct policy_text	 pt = { NULL, 0 };
-
-	if (check_ref(ref, &r) == -1)
-		return -1;
-	if (request(sock, IMSG_CTL_INSPECT, &r, sizeof(r), inspect_policy,
-	    &pt) != LENSCTL_OK) {
+	if (request(sock, IMSG_CTL_INSPECT, &r, sizeof(r), cb, &pt) !=
+	    LENSCTL_OK) {
 		free(pt.text);
 		return -1;
 	}
 	*text = pt.text;
 	*len = pt.len;
 	return 0;
+}
+
+int
+lensctl_sandbox_ca(const char *sock, const char *ref, char **pem,
+    size_t *len)
+{
+	return inspect_text(sock, ref, inspect_ca, pem, len);
+}
+
+int
+lensctl_sandbox_policy(const char *sock, const char *ref, char **text,
+    size_t *len)
+{
+	return inspect_text(sock, ref, inspect_policy, text, len);
 }
 
 static int
