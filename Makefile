@@ -34,15 +34,16 @@ SANFLAGS =
 endif
 
 # each program links only the libraries it uses: libcrypto for
-# lenscredd's sandbox CAs; libssl only for the tests (real ClientHellos
-# in regress/unit/peek.c, TLS clients in the test tools)
+# lenscredd's sandbox CAs, libssl for lensnetd's TLS interception and
+# the tests (real ClientHellos in regress/unit/peek.c, TLS clients in
+# the test tools)
 BASE_PKGS = libseccomp libcap libsodium libevent jansson libbsd-overlay
 AUDITD_PKGS = $(BASE_PKGS)
 LENSCTL_PKGS = libsodium jansson libbsd-overlay yaml-0.1
 VMM_PKGS = $(BASE_PKGS) yaml-0.1
 # lensnetd takes the policy as a binary model: no libyaml (no root
 # process parses YAML, DESIGN.md section 2)
-NETD_PKGS = $(BASE_PKGS) libnftnl libmnl
+NETD_PKGS = $(BASE_PKGS) libnftnl libmnl libssl libcrypto
 CRED_PKGS = $(BASE_PKGS) libcrypto
 TEST_PKGS = $(NETD_PKGS) yaml-0.1 libssl libcrypto
 PKGCFLAGS := $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
