@@ -88,34 +88,23 @@ bad:
 	exit(2);
 }
 
+/* -u: the users, each with the source name it may use */
 static void
 parse_users(struct auditd_conf *conf, const char *list)
 {
-	char			*dup, *p, *name, err[256];
-	struct privsep_user	 u;
-	struct auditd_allowed	*a;
+	const char	*name;
+	int		 i;
 
-	if ((dup = strdup(list)) == NULL)
-		fatal("strdup");
-	p = dup;
-	conf->nallowed = 0;
-	while ((name = strsep(&p, ",")) != NULL) {
-		if (*name == '\0')
-			continue;
-		if (conf->nallowed == AUDITD_MAXALLOWED)
-			fatalx("-u: more than %d users", AUDITD_MAXALLOWED);
-		if (privsep_user(name, &u, err, sizeof(err)) == -1)
-			fatalx("-u: %s", err);
-		a = &conf->allowed[conf->nallowed++];
-		a->uid = u.uid;
+	sockusers_parse(&conf->users, AUDITD_MAXUSERS, list);
+	for (i = 0; i < conf->users.n; i++) {
 		/* _lensnet may append as source "lensnet" */
-		strlcpy(a->source, name[0] == '_' ? name + 1 : name,
-		    sizeof(a->source));
-		if (!chain_name_ok(a->source, CHAIN_SOURCE))
+		name = conf->users.u[i].name;
+		strlcpy(conf->sources[i], name[0] == '_' ? name + 1 : name,
+		    sizeof(conf->sources[i]));
+		if (!chain_name_ok(conf->sources[i], CHAIN_SOURCE))
 			fatalx("-u: user %s does not make a valid source name "
-			    "(%s)", name, a->source);
+			    "(%s)", name, conf->sources[i]);
 	}
-	free(dup);
 }
 
 static void

@@ -20,20 +20,16 @@
 
 #include "lensauditd_imsg.h"
 #include "privsep.h"
+#include "sockusers.h"
 
 #define AUDITD_SOCKET		"/run/lens/lensauditd.sock"
 #define AUDITD_DIR		"/var/lib/lens/audit"
 #define AUDITD_USER		"_lensaudit"
 #define AUDITD_GROUP		"lens"
 #define AUDITD_CLIENTS		"_lensvmm,_lensnet,_lenscred"
-#define AUDITD_MAXALLOWED	32
+#define AUDITD_MAXUSERS		32	/* -u */
 #define AUDITD_MAXCLIENTS	256
 #define AUDITD_MAXSOURCES	1024
-
-struct auditd_allowed {
-	uid_t	 uid;
-	char	 source[AUDIT_SOURCE_SIZE];	/* the one it may use */
-};
 
 struct auditd_conf {
 	char			 sock[108];
@@ -45,8 +41,9 @@ struct auditd_conf {
 	unsigned int		 ckpt_secs;	/* ... or T seconds */
 	uint64_t		 rotate_size;	/* bytes */
 	struct privsep_user	 user;
-	struct auditd_allowed	 allowed[AUDITD_MAXALLOWED];
-	int			 nallowed;
+	struct sockusers	 users;		/* -u */
+	/* the source each of users may use: its name less a leading _ */
+	char			 sources[AUDITD_MAXUSERS][AUDIT_SOURCE_SIZE];
 	int			 listen_fd;
 	int			 link[2];	/* listener <-> writer */
 	pid_t			 parent;

@@ -26,7 +26,7 @@
 #include "log.h"
 #include "privsep.h"
 #include "proc.h"
-#include "unixsock.h"
+#include "sockusers.h"
 #include "seccomp_filter.h"
 
 #define WRITER_HIGHWATER	(8 * 1024 * 1024)
@@ -110,22 +110,9 @@ allowed_source(uid_t uid, const char *source)
 
 	if (uid == 0)
 		return 1;
-	for (i = 0; i < conf->nallowed; i++)
-		if (conf->allowed[i].uid == uid &&
-		    strcmp(conf->allowed[i].source, source) == 0)
-			return 1;
-	return 0;
-}
-
-static int
-allowed_uid(uid_t uid)
-{
-	int	 i;
-
-	if (uid == 0)
-		return 1;
-	for (i = 0; i < conf->nallowed; i++)
-		if (conf->allowed[i].uid == uid)
+	for (i = 0; i < conf->users.n; i++)
+		if (conf->users.u[i].uid == uid &&
+		    strcmp(conf->sources[i], source) == 0)
 			return 1;
 	return 0;
 }
@@ -315,14 +302,9 @@ accept_cb(int lfd, short event, void *arg)
 
 	(void)event;
 	(void)arg;
-	if ((fd = unixsock_accept(lfd, &uid, &gid, &pid)) == -1)
+	if ((fd = sockusers_accept(&conf->users, lfd, "not root or an audit "
+	    "client user", &uid, &gid, &pid)) == -1)
 		return;
-	if (!allowed_uid(uid)) {
-		log_warnx("refused connection from uid %u (pid %d): not root "
-		    "or an audit client user", (unsigned)uid, (int)pid);
-		close(fd);
-		return;
-	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		log_warn("calloc");
 		close(fd);

@@ -52,28 +52,6 @@ usage(void)
 	exit(2);
 }
 
-static void
-parse_users(struct credd_conf *conf, const char *list)
-{
-	char			*dup, *p, *name, err[256];
-	struct privsep_user	 u;
-
-	if ((dup = strdup(list)) == NULL)
-		fatal("strdup");
-	p = dup;
-	conf->nallowed = 0;
-	while ((name = strsep(&p, ",")) != NULL) {
-		if (*name == '\0')
-			continue;
-		if (conf->nallowed == CRED_MAXALLOWED)
-			fatalx("-u: more than %d users", CRED_MAXALLOWED);
-		if (privsep_user(name, &u, err, sizeof(err)) == -1)
-			fatalx("-u: %s", err);
-		conf->allowed[conf->nallowed++] = u.uid;
-	}
-	free(dup);
-}
-
 /* a directory of the state, owned by the vault's user, 0700 */
 static int
 own_dir(int at, const char *name, const char *path,
@@ -267,7 +245,7 @@ main(int argc, char *argv[])
 		fatalx("sodium_init failed");
 	if (privsep_user(CRED_USER, &conf.user, err, sizeof(err)) == -1)
 		fatalx("%s", err);
-	parse_users(&conf, users);
+	sockusers_parse(&conf.users, CRED_MAXUSERS, users);
 	privsep_emptydir(LENS_EMPTYDIR);
 	conf.keyfd = setup_state(&conf);
 

@@ -26,6 +26,7 @@
 
 #include "lenscredd_imsg.h"
 #include "privsep.h"
+#include "sockusers.h"
 
 #define CRED_SOCKET		"/run/lens/lenscredd.sock"
 #define CRED_DIR		"/var/lib/lens/cred"
@@ -34,7 +35,7 @@
 #define CRED_MASTERKEY		"master.key"	/* in the state directory */
 #define CRED_CADIR		"ca"		/* ditto: one file a CA */
 #define CRED_MASTERKEY_SIZE	32		/* crypto_secretbox key */
-#define CRED_MAXALLOWED		16
+#define CRED_MAXUSERS		16	/* -u */
 #define CRED_MAXCLIENTS		64
 #define CRED_MAXINFLIGHT	16	/* requests of one client at the vault */
 #define CRED_MAXCA		256	/* sandboxes with a CA */
@@ -47,8 +48,7 @@ struct credd_conf {
 	char			 sock[108];
 	char			 dir[PATH_MAX];
 	struct privsep_user	 user;
-	uid_t			 allowed[CRED_MAXALLOWED];
-	int			 nallowed;
+	struct sockusers	 users;		/* -u */
 	unsigned int		 leaves_hour;
 	int			 listen_fd;
 	int			 link[2];	/* listener <-> vault */

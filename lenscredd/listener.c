@@ -23,7 +23,7 @@
 #include "log.h"
 #include "privsep.h"
 #include "proc.h"
-#include "unixsock.h"
+#include "sockusers.h"
 #include "seccomp_filter.h"
 
 struct client {
@@ -147,19 +147,6 @@ client_refused(struct imsg *im, void *arg)
 }
 
 
-static int
-allowed_uid(uid_t uid)
-{
-	int	 i;
-
-	if (uid == 0)
-		return 1;
-	for (i = 0; i < conf->nallowed; i++)
-		if (conf->allowed[i] == uid)
-			return 1;
-	return 0;
-}
-
 static void
 accept_cb(int lfd, short event, void *arg)
 {
@@ -171,15 +158,9 @@ accept_cb(int lfd, short event, void *arg)
 
 	(void)event;
 	(void)arg;
-	if ((fd = unixsock_accept(lfd, &uid, &gid, &pid)) == -1)
+	if ((fd = sockusers_accept(&conf->users, lfd, "not root or a user "
+	    "lenscredd serves (-u)", &uid, &gid, &pid)) == -1)
 		return;
-	if (!allowed_uid(uid)) {
-		log_warnx("refused connection from uid %u gid %u (pid %d): "
-		    "not root or a user lenscredd serves (-u)", (unsigned)uid,
-		    (unsigned)gid, (int)pid);
-		close(fd);
-		return;
-	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		log_warn("calloc");
 		close(fd);

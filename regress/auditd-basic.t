@@ -721,7 +721,7 @@ ok $? "9: ... the listener logs why"
 is "9: default users: nobody is refused" \
     "$(as nobody "$TOOLS/auditpeer" "$SOCK" hello nobody | tr '\n' ' ')" \
     "closed "
-since | grep -q "^listener\[[0-9]*\]: refused connection from uid 65534 (pid [0-9]*): not root or an audit client user\$"
+since | grep -q "^listener\[[0-9]*\]: refused connection from uid 65534 gid [0-9]* (pid [0-9]*): not root or an audit client user\$"
 ok $? "9: ... the listener logs the uid"
 auditd_stop
 auditd_start -u nobody $QUIET
@@ -732,7 +732,7 @@ is "9: -u nobody: nobody may use source nobody" \
 is "9: -u nobody replaces the default list: _lensnet is refused" \
     "$(as _lensnet "$TOOLS/auditpeer" "$SOCK" hello lensnet | tr '\n' ' ')" \
     "closed "
-since | grep -q "^listener\[[0-9]*\]: refused connection from uid $(id -u _lensnet) (pid [0-9]*): not root or an audit client user\$"
+since | grep -q "^listener\[[0-9]*\]: refused connection from uid $(id -u _lensnet) gid [0-9]* (pid [0-9]*): not root or an audit client user\$"
 ok $? "9: ... the listener logs the uid"
 auditd_stop
 
