@@ -6,7 +6,10 @@
  * messages off the front of rbuf.  The unread bytes are
  * rbuf[rpos, rpos + rlen); imsg_get() only moves rpos, imsg_read()
  * moves the remainder to the front before it reads, so every byte is
- * copied at most once however small the messages are.
+ * copied at most once however small the messages are.  What was taken
+ * or moved is zeroed where it was, and so is a message's payload and
+ * queued copy when freed: a secret that travels (lenscredd's credential
+ * values) stays nowhere in a process's memory after it is handled.
  *
  * Writing: every message is one ibuf in wq holding header and payload.
  * imsg_write() hands as many as it can to one sendmsg(2).  A message's
@@ -94,6 +97,9 @@ imsg_read(struct imsgbuf *ib)
 
 	if (ib->rpos > 0) {
 		memmove(ib->rbuf, ib->rbuf + ib->rpos, ib->rlen);
+		/* the part of the old place the move did not overwrite */
+		explicit_bzero(ib->rbuf + (ib->rpos > ib->rlen ? ib->rpos :
+		    ib->rlen), ib->rpos > ib->rlen ? ib->rlen : ib->rpos);
 		ib->rpos = 0;
 	}
 	if (ib->rlen >= sizeof(ib->rbuf)) {
@@ -205,6 +211,7 @@ imsg_get(struct imsgbuf *ib, struct imsg *im)
 		ib->fds[ib->nfds] = -1;
 	}
 
+	explicit_bzero(ib->rbuf + ib->rpos, hdr.len);
 	ib->rpos += hdr.len;
 	ib->rlen -= hdr.len;
 	if (ib->rlen == 0)
@@ -363,6 +370,7 @@ ibuf_free(struct ibuf *b)
 		return;
 	if (b->fd != -1)
 		close(b->fd);
+	explicit_bzero(b->buf, b->size);
 	free(b->buf);
 	free(b);
 }
@@ -539,6 +547,8 @@ imsg_recv_one(struct imsgbuf *ib, int timeout_ms, struct imsg *im)
 void
 imsg_free(struct imsg *im)
 {
+	if (im->data != NULL)
+		explicit_bzero(im->data, im->datalen);
 	free(im->data);
 	im->data = NULL;
 	im->datalen = 0;
