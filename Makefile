@@ -122,7 +122,7 @@ FUZZ_LIBSRCS = common/log.c common/imsg.c common/canonjson.c common/chain.c \
 	   lensvmm/guest/request.c lensvmm/guest/vmconf.c common/seccomp_filter.c \
 	   $(sort $(wildcard lensvmm/vm/*.c)) \
 	   $(wildcard common/policy_*.c) common/grammar.c lensnetd/addr.c lensnetd/attach.c \
-	   lensnetd/dnswire.c lensnetd/peek.c
+	   lensnetd/dnswire.c lensnetd/peek.c lenscredd/seal.c
 REGRESS_TESTS = $(sort $(wildcard regress/*.t)) $(sort $(wildcard regress/attack/*.t))
 FUZZ_SECONDS ?= 10
 
@@ -246,10 +246,10 @@ $(OBJ)/regress/tools/%: regress/tools/%.c $(OBJ)/o/lensauditd/chainwrite.o \
 # rebuilt when any header changes)
 $(OBJ)/fuzz/%: regress/fuzz/%.c $(FUZZ_LIBSRCS) $(wildcard common/*.h \
 	    lensauditd/*.h lensnetd/*.h lensvmm/*.h lensvmm/vm/*.h \
-	    lensvmm/guest/*.h)
+	    lensvmm/guest/*.h lenscredd/*.h)
 	@mkdir -p $(@D)
 	$(FUZZCC) -g -O1 -std=gnu11 -D_GNU_SOURCE -DFUZZING -Icommon \
-	    -Ilensauditd -Ilensnetd $(PKGCFLAGS) \
+	    -Ilensauditd -Ilensnetd -Ilenscredd $(PKGCFLAGS) \
 	    -fsanitize=fuzzer,address,undefined -o $@ $(filter %.c,$^) \
 	    $(TEST_LIBS)
 

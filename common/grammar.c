@@ -415,6 +415,13 @@ gr_ref(const char *field, const char *s, char *err, size_t errlen)
 }
 
 int
+gr_cred(const char *field, const char *s, char *err, size_t errlen)
+{
+	return namechars(field, s, GR_CRED_MAX, "credential name", err,
+	    errlen);
+}
+
+int
 gr_hostname(const char *field, const char *s, char *err, size_t errlen)
 {
 	struct in_addr	 in;

@@ -78,6 +78,11 @@ int	gr_name(const char *field, const char *s, char *err, size_t errlen);
  * characters, up to CTL_ID_SIZE - 1) */
 int	gr_ref(const char *field, const char *s, char *err, size_t errlen);
 
+/* the name of a stored credential (lenscredd's store, a policy's
+ * credentials: id): 1 to GR_CRED_MAX of the same characters */
+#define GR_CRED_MAX	64
+int	gr_cred(const char *field, const char *s, char *err, size_t errlen);
+
 /*
  * A DNS host name as a certificate or a TLS server name carries it:
  * labels of 1 to 63 letters, digits, '-' (not first or last) and '_',

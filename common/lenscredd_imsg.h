@@ -22,6 +22,26 @@
  *		which the caller may hold.  The CA's key never leaves
  *		lenscredd's vault.
  *
+ * The credential store (root only: any other peer, _lensnet too, gets
+ * ERROR and the connection stays; the value of a credential is never
+ * in an answer):
+ *
+ *	STORE_ADD (cred_store + secretlen bytes)  -> STORED (cred_entry):
+ *		a new credential NAME with that value; ERROR if NAME exists
+ *	STORE_ROTATE (cred_store + secretlen)     -> STORED: a new value
+ *		for an existing NAME, created kept, rotated now
+ *	STORE_RM (cred_id)                        -> STORED (the times
+ *		zero): NAME removed; ERROR if there is none
+ *	STORE_LS (no payload)                     -> LIST (cred_list +
+ *		n cred_entry, by name): every credential, and for a record
+ *		the vault cannot open (damaged, truncated, renamed, another
+ *		master key) why, in damaged
+ *
+ * Credential name: 1 to 64 letters, digits, '_', '-', '.', the first a
+ * letter or digit (the id of a policy's credentials: entry, common/
+ * grammar.c gr_cred).  Value: 1 to CRED_SECRET_MAX bytes, any bytes
+ * (NUL too: an HMAC key may be binary).
+ *
  * Sandbox: 1 to 64 letters, digits, '_', '-', '.', the first a letter
  * or digit (a sandbox id or name, common/grammar.c gr_ref).  Name: a
  * DNS host name (LDH labels, at most 253 bytes, lowercased by the
@@ -33,10 +53,15 @@
 
 #include <stdint.h>
 
+#define LENSCREDD_SOCKET	"/run/lens/lenscredd.sock"
 #define CRED_SANDBOX_SIZE	65	/* NUL-padded, at most 64 chars */
 #define CRED_NAME_SIZE		256	/* NUL-padded, at most 253 chars */
 #define CRED_ERR_SIZE		256
 #define CRED_PEM_MAX		16384	/* every reply's PEM, bounded */
+#define CRED_ID_SIZE		65	/* NUL-padded, at most 64 chars */
+#define CRED_SECRET_MAX		32768	/* a credential's value, bytes */
+#define CRED_STORE_MAX		256	/* credentials in the store */
+#define CRED_DAMAGED_SIZE	160
 
 enum lenscredd_imsg {
 	IMSG_CRED_CA_CREATE = 0x43000001,	/* struct cred_sandbox */
@@ -47,6 +72,12 @@ enum lenscredd_imsg {
 	IMSG_CRED_LEAF,		/* struct cred_leaf + chainlen + keylen */
 	IMSG_CRED_DESTROYED,	/* struct cred_sandbox */
 	IMSG_CRED_ERROR,	/* struct cred_error */
+	IMSG_CRED_STORE_ADD,	/* struct cred_store + secretlen bytes */
+	IMSG_CRED_STORE_ROTATE,	/* struct cred_store + secretlen bytes */
+	IMSG_CRED_STORE_RM,	/* struct cred_id */
+	IMSG_CRED_STORE_LS,	/* nothing */
+	IMSG_CRED_STORED,	/* struct cred_entry */
+	IMSG_CRED_LIST,		/* struct cred_list + n struct cred_entry */
 };
 
 struct cred_sandbox {
@@ -81,6 +112,30 @@ struct cred_error {
 	uint32_t	request;	/* the type it answers */
 	char		msg[CRED_ERR_SIZE];	/* NUL-terminated */
 	uint8_t		pad[4];
+};
+
+struct cred_id {
+	char		name[CRED_ID_SIZE];
+	uint8_t		pad[7];
+};
+
+struct cred_store {
+	char		name[CRED_ID_SIZE];
+	uint8_t		pad[3];
+	uint32_t	secretlen;	/* the message's size less this */
+};
+
+struct cred_entry {
+	char		name[CRED_ID_SIZE];
+	uint8_t		pad[7];
+	int64_t		created;	/* time_t */
+	int64_t		rotated;	/* 0: never */
+	char		damaged[CRED_DAMAGED_SIZE];	/* "": sound */
+};
+
+struct cred_list {
+	uint32_t	n;
+	uint32_t	pad;
 };
 
 #endif

@@ -113,7 +113,7 @@ make_key(int dirfd, const char *path, const struct privsep_user *u)
 
 /*
  * The state directory and its master key: made on first start; a key
- * that is missing beside existing CAs, or not a 32-byte regular file
+ * that is missing beside existing CAs or credentials, or not a 32-byte regular file
  * 0400 owned by the vault's user, stops lenscredd.  Returns the key
  * file, open for the vault.
  */
@@ -121,8 +121,9 @@ static int
 setup_state(struct credd_conf *conf)
 {
 	char		 path[PATH_MAX + 16], capath[PATH_MAX + 16];
+	char		 secpath[PATH_MAX + 16];
 	struct stat	 st;
-	int		 dirfd, cafd, fd;
+	int		 dirfd, cafd, secfd, fd;
 
 	if (conf->dir[0] != '/')
 		fatalx("-D %s: need an absolute path", conf->dir);
@@ -130,6 +131,8 @@ setup_state(struct credd_conf *conf)
 	snprintf(path, sizeof(path), "%s/%s", conf->dir, CRED_MASTERKEY);
 	snprintf(capath, sizeof(capath), "%s/%s", conf->dir, CRED_CADIR);
 	cafd = own_dir(dirfd, CRED_CADIR, capath, &conf->user);
+	snprintf(secpath, sizeof(secpath), "%s/%s", conf->dir, CRED_SECDIR);
+	secfd = own_dir(dirfd, CRED_SECDIR, secpath, &conf->user);
 
 	if ((fd = openat(dirfd, CRED_MASTERKEY, O_RDONLY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1) {
@@ -140,6 +143,10 @@ setup_state(struct credd_conf *conf)
 			fatalx("%s is missing but %s holds sealed CAs; restore "
 			    "the master key, or move %s aside to start without "
 			    "them", path, capath, capath);
+		if (!dir_empty(secfd))
+			fatalx("%s is missing but %s holds sealed credentials; "
+			    "restore the master key, or move %s aside to start "
+			    "without them", path, secpath, secpath);
 		make_key(dirfd, path, &conf->user);
 		if ((fd = openat(dirfd, CRED_MASTERKEY, O_RDONLY |
 		    O_NOFOLLOW | O_CLOEXEC)) == -1)
@@ -160,6 +167,7 @@ setup_state(struct credd_conf *conf)
 		fatalx("%s: %lld bytes, not %d", path,
 		    (long long)st.st_size, CRED_MASTERKEY_SIZE);
 	close(cafd);
+	close(secfd);
 	close(dirfd);
 	return fd;
 }

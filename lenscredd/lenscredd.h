@@ -14,7 +14,9 @@
  *             connect or accept in its seccomp table, not dumpable: the
  *             master key and the sandbox CA keys (sodium_malloc memory,
  *             PROT_NONE between uses), the CA files sealed with the
- *             master key, the signing of leaves.
+ *             master key, the signing of leaves; the credential store
+ *             (CRED_SECDIR/NAME, sealed likewise, seal.h), whose values
+ *             are in clear only there, in sodium_malloc memory.
  */
 #ifndef LENSCREDD_H
 #define LENSCREDD_H
@@ -28,12 +30,13 @@
 #include "privsep.h"
 #include "sockusers.h"
 
-#define CRED_SOCKET		"/run/lens/lenscredd.sock"
+#define CRED_SOCKET		LENSCREDD_SOCKET
 #define CRED_DIR		"/var/lib/lens/cred"
 #define CRED_USER		"_lenscred"
 #define CRED_CLIENTS		"_lensnet"
 #define CRED_MASTERKEY		"master.key"	/* in the state directory */
 #define CRED_CADIR		"ca"		/* ditto: one file a CA */
+#define CRED_SECDIR		"secrets"	/* ditto: one a credential */
 #define CRED_MASTERKEY_SIZE	32		/* crypto_secretbox key */
 #define CRED_MAXUSERS		16	/* -u */
 #define CRED_MAXCLIENTS		64

@@ -112,6 +112,30 @@ client_request(struct imsg *im, void *arg)
 		imsgev_pause(&c->ch.iev, 1);
 }
 
+/*
+ * A request that changes or lists the stored credentials: root's only
+ * (by SO_PEERCRED at accept), _lensnet's and -u users' refused; a
+ * value in it is zeroed once forwarded or refused.
+ */
+static void
+client_admin(struct imsg *im, void *arg)
+{
+	struct client	*c = arg;
+	char		 msg[CRED_ERR_SIZE];
+
+	if (c->uid == 0)
+		client_request(im, arg);
+	else {
+		log_warnx("%s: refused request %#x: the credential store is "
+		    "root's only", c->peer, im->hdr.type);
+		snprintf(msg, sizeof(msg), "only root may add, rotate, remove "
+		    "or list stored credentials (this is uid %u)",
+		    (unsigned)c->uid);
+		client_error(c, im->hdr.type, msg);
+	}
+	explicit_bzero(im->data, im->datalen);
+}
+
 static const struct proc_msg client_msgs[] = {
 	PROC_MSG(IMSG_CRED_CA_CREATE, sizeof(struct cred_sandbox),
 	    client_request),
@@ -120,6 +144,12 @@ static const struct proc_msg client_msgs[] = {
 	    client_request),
 	PROC_MSG(IMSG_CRED_LEAF_REQ, sizeof(struct cred_leaf_req),
 	    client_request),
+	PROC_MSGV(IMSG_CRED_STORE_ADD, sizeof(struct cred_store) + 1,
+	    sizeof(struct cred_store) + CRED_SECRET_MAX, client_admin),
+	PROC_MSGV(IMSG_CRED_STORE_ROTATE, sizeof(struct cred_store) + 1,
+	    sizeof(struct cred_store) + CRED_SECRET_MAX, client_admin),
+	PROC_MSG(IMSG_CRED_STORE_RM, sizeof(struct cred_id), client_admin),
+	PROC_MSG(IMSG_CRED_STORE_LS, 0, client_admin),
 };
 
 /* the wrong size or an unknown type: answered, dropped, read on */
@@ -138,10 +168,14 @@ client_refused(struct imsg *im, void *arg)
 	else if (im->fd != -1)
 		snprintf(msg, sizeof(msg), "bad request %#x (%zu bytes): a "
 		    "descriptor it does not carry", im->hdr.type, im->datalen);
-	else
+	else if (client_msgs[i].min == client_msgs[i].max)
 		snprintf(msg, sizeof(msg), "bad request %#x (%zu bytes): its "
 		    "size is %zu", im->hdr.type, im->datalen,
 		    client_msgs[i].min);
+	else
+		snprintf(msg, sizeof(msg), "bad request %#x (%zu bytes): its "
+		    "size is %zu to %zu", im->hdr.type, im->datalen,
+		    client_msgs[i].min, client_msgs[i].max);
 	client_error(c, im->hdr.type, msg);
 	return 1;
 }
@@ -210,6 +244,10 @@ static const struct proc_msg vault_msgs[] = {
 	PROC_MSG(IMSG_CRED_DESTROYED, sizeof(struct cred_sandbox),
 	    vault_reply),
 	PROC_MSG(IMSG_CRED_ERROR, sizeof(struct cred_error), vault_reply),
+	PROC_MSG(IMSG_CRED_STORED, sizeof(struct cred_entry), vault_reply),
+	PROC_MSGV(IMSG_CRED_LIST, sizeof(struct cred_list),
+	    sizeof(struct cred_list) + CRED_STORE_MAX *
+	    sizeof(struct cred_entry), vault_reply),
 };
 
 static void

@@ -8,17 +8,25 @@
  * Keys live in sodium_malloc memory (guard pages, MADV_DONTDUMP,
  * locked as far as RLIMIT_MEMLOCK allows, zeroed on free), PROT_NONE
  * except while one is used.  Each CA is kept in CRED_CADIR/SANDBOX.ca,
- * sealed with the master key (crypto_secretbox): "LENSCA1\n", a
- * random nonce, and the box of the sandbox name (NUL-padded to
- * CRED_SANDBOX_SIZE), the key's scalar and the certificate (DER).  A
- * file the master key does not open stops the vault: it is never
- * replaced by a new CA behind the guest's back.
+ * sealed with the master key (seal.h, "LENSCA1"): the box of the
+ * sandbox name, the key's scalar and the certificate (DER).  A file the
+ * master key does not open stops the vault: it is never replaced by a
+ * new CA behind the guest's back.
+ *
+ * Each stored credential is CRED_SECDIR/NAME, sealed likewise
+ * ("LENSCR1", the kind and the name inside the box): its created and
+ * rotated times (8 bytes each, big-endian) and its value.  The value is
+ * in clear only here, in sodium_malloc memory, and only while a
+ * request needs it; the message that brought it is zeroed.  A record
+ * that does not open is an error of the requests that read it (ls
+ * shows why, naming the file); lenscredd serves on.
  */
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
 #include <dirent.h>
+#include <endian.h>
 #include <errno.h>
 #include <event.h>
 #include <fcntl.h>
@@ -39,14 +47,8 @@
 #include "log.h"
 #include "privsep.h"
 #include "proc.h"
+#include "seal.h"
 #include "seccomp_filter.h"
-
-#define SEAL_MAGIC	"LENSCA1\n"
-#define SEAL_MAGICLEN	8
-#define SEAL_MAXDER	4096
-#define SEAL_PLAIN	(CRED_SANDBOX_SIZE + CA_SCALAR_SIZE)
-#define SEAL_MAXFILE	(SEAL_MAGICLEN + crypto_secretbox_NONCEBYTES + \
-			    crypto_secretbox_MACBYTES + SEAL_PLAIN + SEAL_MAXDER)
 
 struct vca {
 	char		 sandbox[CRED_SANDBOX_SIZE];
@@ -64,6 +66,8 @@ static uint8_t			*master;	/* sodium_malloc, PROT_NONE */
 static struct vca		*cas[CRED_MAXCA];
 static int			 ncas;
 static int			 cadirfd = -1;
+static int			 secdirfd = -1;
+static char			 cadir[PATH_MAX + 16], secdir[PATH_MAX + 16];
 static struct proc_chan		 lchan;	/* to the listener */
 
 static const struct sandbox_syscall vault_syscalls[] = {
@@ -79,6 +83,8 @@ static const struct sandbox_syscall vault_syscalls[] = {
 	/* the sealed CA files, relative to the CA directory */
 	SB_ALLOW(openat), SB_ALLOW(fsync), SB_ALLOW(renameat),
 	SB_ALLOW(unlinkat), SB_ALLOW(fstat), SB_ALLOW(newfstatat),
+	/* and the credential records: cred ls reads their directory */
+	SB_ALLOW(getdents64), SB_ALLOW(fcntl), SB_ALLOW(lseek),
 	/* no socket, connect, accept: it reaches nobody */
 };
 
@@ -151,66 +157,79 @@ fname(char *buf, size_t len, const char *sandbox, const char *ext)
 	snprintf(buf, len, "%s.%s", sandbox, ext);
 }
 
+/* the file of a record of kind k, sealed with the master key */
+static uint8_t *
+seal_master(const struct seal_kind *k, const char *name, const uint8_t *body,
+    size_t bodylen, size_t *len)
+{
+	uint8_t	*file;
+
+	sodium_mprotect_readonly(master);
+	file = seal_make(k, name, body, bodylen, master, len);
+	sodium_mprotect_noaccess(master);
+	if (file == NULL)
+		fatal("seal a %s", k->what);
+	return file;
+}
+
+/*
+ * dir/file (dirfd, dirname) opened as the record name of kind k: 0 with
+ * its body (sodium_malloc; the caller frees it), or -1 with err naming
+ * the file and what is wrong with it.
+ */
+static int
+open_master(const struct seal_kind *k, int dirfd, const char *dirname,
+    const char *file, const char *name, uint8_t **body, size_t *bodylen,
+    char *err, size_t errlen)
+{
+	uint8_t	*buf;
+	char	 why[256];
+	ssize_t	 n;
+	int	 rc;
+
+	if ((buf = malloc(seal_maxfile(k) + 1)) == NULL)
+		fatal("malloc");
+	if ((n = seal_read(dirfd, dirname, file, buf, seal_maxfile(k), err,
+	    errlen)) == -1) {
+		free(buf);
+		return -1;
+	}
+	sodium_mprotect_readonly(master);
+	rc = seal_open(k, name, buf, (size_t)n, master, body, bodylen, why,
+	    sizeof(why));
+	sodium_mprotect_noaccess(master);
+	free(buf);
+	if (rc == -1)
+		snprintf(err, errlen, "%s/%s: %s", dirname, file, why);
+	return rc;
+}
+
 /* seal key and cert into CRED_CADIR/SANDBOX.ca, atomically */
 static int
 seal(const char *sandbox, const uint8_t *key, X509 *cert, char *err,
     size_t errlen)
 {
-	unsigned char	*der, *plain, *file;
-	size_t		 derlen, plen, flen;
+	unsigned char	*der, *body, *file;
+	size_t		 derlen, blen, flen;
 	char		 tmp[CRED_SANDBOX_SIZE + 8], dst[CRED_SANDBOX_SIZE + 8];
-	int		 fd, rc = -1;
+	int		 rc;
 
 	if ((der = ca_der(cert, &derlen)) == NULL || derlen > SEAL_MAXDER) {
 		snprintf(err, errlen, "cannot encode the CA certificate");
 		OPENSSL_free(der);
 		return -1;
 	}
-	plen = SEAL_PLAIN + derlen;
-	flen = SEAL_MAGICLEN + crypto_secretbox_NONCEBYTES +
-	    crypto_secretbox_MACBYTES + plen;
-	if ((plain = sodium_malloc(plen)) == NULL ||
-	    (file = malloc(flen)) == NULL)
-		fatal("seal buffers");
-	memset(plain, 0, CRED_SANDBOX_SIZE);
-	strlcpy((char *)plain, sandbox, CRED_SANDBOX_SIZE);
-	memcpy(plain + CRED_SANDBOX_SIZE, key, CA_SCALAR_SIZE);
-	memcpy(plain + SEAL_PLAIN, der, derlen);
+	blen = CA_SCALAR_SIZE + derlen;
+	if ((body = sodium_malloc(blen)) == NULL)
+		fatal("sodium_malloc");
+	memcpy(body, key, CA_SCALAR_SIZE);
+	memcpy(body + CA_SCALAR_SIZE, der, derlen);
 	OPENSSL_free(der);
-	memcpy(file, SEAL_MAGIC, SEAL_MAGICLEN);
-	randombytes_buf(file + SEAL_MAGICLEN, crypto_secretbox_NONCEBYTES);
-	sodium_mprotect_readonly(master);
-	crypto_secretbox_easy(file + SEAL_MAGICLEN +
-	    crypto_secretbox_NONCEBYTES, plain, plen, file + SEAL_MAGICLEN,
-	    master);
-	sodium_mprotect_noaccess(master);
-	sodium_free(plain);
-
+	file = seal_master(&seal_ca, sandbox, body, blen, &flen);
+	sodium_free(body);
 	fname(tmp, sizeof(tmp), sandbox, "tmp");
 	fname(dst, sizeof(dst), sandbox, "ca");
-	if ((fd = openat(cadirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC |
-	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1) {
-		snprintf(err, errlen, "create %s/%s: %s", CRED_CADIR, tmp,
-		    strerror(errno));
-		goto done;
-	}
-	if (write(fd, file, flen) != (ssize_t)flen || fsync(fd) == -1) {
-		snprintf(err, errlen, "write %s/%s: %s", CRED_CADIR, tmp,
-		    strerror(errno));
-		close(fd);
-		(void)unlinkat(cadirfd, tmp, 0);
-		goto done;
-	}
-	close(fd);
-	if (renameat(cadirfd, tmp, cadirfd, dst) == -1 ||
-	    fsync(cadirfd) == -1) {
-		snprintf(err, errlen, "rename to %s/%s: %s", CRED_CADIR, dst,
-		    strerror(errno));
-		(void)unlinkat(cadirfd, tmp, 0);
-		goto done;
-	}
-	rc = 0;
-done:
+	rc = seal_write(cadirfd, cadir, tmp, dst, file, flen, err, errlen);
 	free(file);
 	return rc;
 }
@@ -219,59 +238,54 @@ done:
 static void
 unseal(const char *name)
 {
-	unsigned char	 file[SEAL_MAXFILE + 1], *plain, *key;
-	char		 sandbox[CRED_SANDBOX_SIZE], err[GR_ERRSIZE];
-	size_t		 plen, nl = strlen(name) - 3;
-	ssize_t		 n;
+	uint8_t		*body, *key;
+	char		 sandbox[CRED_SANDBOX_SIZE], err[512];
+	size_t		 blen, nl = strlen(name) - 3;
 	X509		*cert;
-	int		 fd;
 
 	if (nl >= sizeof(sandbox))
-		fatalx("%s/%s/%s: not a CA file name", conf->dir, CRED_CADIR,
-		    name);
+		fatalx("%s/%s: not a CA file name", cadir, name);
 	memcpy(sandbox, name, nl);
 	sandbox[nl] = '\0';
 	if (gr_ref("sandbox", sandbox, err, sizeof(err)) == -1)
-		fatalx("%s/%s/%s: %s", conf->dir, CRED_CADIR, name, err);
-	if ((fd = openat(cadirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) ==
-	    -1)
-		fatal("open %s/%s/%s", conf->dir, CRED_CADIR, name);
-	n = read(fd, file, sizeof(file));
-	close(fd);
-	if (n < (ssize_t)(SEAL_MAGICLEN + crypto_secretbox_NONCEBYTES +
-	    crypto_secretbox_MACBYTES + SEAL_PLAIN + 1) ||
-	    n > SEAL_MAXFILE || memcmp(file, SEAL_MAGIC, SEAL_MAGICLEN) != 0)
-		fatalx("%s/%s/%s: not a sealed CA file (size %zd)", conf->dir,
-		    CRED_CADIR, name, n);
-	plen = (size_t)n - SEAL_MAGICLEN - crypto_secretbox_NONCEBYTES -
-	    crypto_secretbox_MACBYTES;
-	if ((plain = sodium_malloc(plen)) == NULL ||
-	    (key = sodium_malloc(CA_SCALAR_SIZE)) == NULL)
+		fatalx("%s/%s: %s", cadir, name, err);
+	if (open_master(&seal_ca, cadirfd, cadir, name, sandbox, &body, &blen,
+	    err, sizeof(err)) == -1)
+		fatalx("%s; restore the master key of this state, or move the "
+		    "file aside (sandbox %s then has no CA)", err, sandbox);
+	if ((key = sodium_malloc(CA_SCALAR_SIZE)) == NULL)
 		fatal("sodium_malloc");
-	sodium_mprotect_readonly(master);
-	if (crypto_secretbox_open_easy(plain, file + SEAL_MAGICLEN +
-	    crypto_secretbox_NONCEBYTES, (size_t)n - SEAL_MAGICLEN -
-	    crypto_secretbox_NONCEBYTES, file + SEAL_MAGICLEN, master) != 0)
-		fatalx("%s/%s/%s: the master key does not open it (another "
-		    "master key, or a damaged file); restore the master key "
-		    "of this state, or move the file aside (sandbox %s then "
-		    "has no CA)", conf->dir, CRED_CADIR, name, sandbox);
-	sodium_mprotect_noaccess(master);
-	if (memchr(plain, '\0', CRED_SANDBOX_SIZE) == NULL ||
-	    strcmp((char *)plain, sandbox) != 0)
-		fatalx("%s/%s/%s: sealed for another sandbox", conf->dir,
-		    CRED_CADIR, name);
-	memcpy(key, plain + CRED_SANDBOX_SIZE, CA_SCALAR_SIZE);
-	if ((cert = ca_from_der(plain + SEAL_PLAIN, plen - SEAL_PLAIN)) ==
-	    NULL || !ca_check(key, cert))
-		fatalx("%s/%s/%s: its certificate is not a CA of its key",
-		    conf->dir, CRED_CADIR, name);
-	sodium_free(plain);
+	memcpy(key, body, CA_SCALAR_SIZE);
+	if ((cert = ca_from_der(body + CA_SCALAR_SIZE, blen -
+	    CA_SCALAR_SIZE)) == NULL || !ca_check(key, cert))
+		fatalx("%s/%s: its certificate is not a CA of its key", cadir,
+		    name);
+	sodium_free(body);
 	if (ncas == CRED_MAXCA)
-		fatalx("%s/%s: more than %d CA files", conf->dir, CRED_CADIR,
-		    CRED_MAXCA);
+		fatalx("%s: more than %d CA files", cadir, CRED_MAXCA);
 	if (vca_add(sandbox, key, cert, err, sizeof(err)) == NULL)
-		fatalx("%s/%s/%s: %s", conf->dir, CRED_CADIR, name, err);
+		fatalx("%s/%s: %s", cadir, name, err);
+}
+
+/* a directory of the state (dirfd) to read, fatal if it cannot be */
+static DIR *
+dir_read(int dirfd, const char *dirname)
+{
+	DIR	*d;
+	int	 fd;
+
+	if ((fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1 || (d = fdopendir(fd)) == NULL)
+		fatal("read %s", dirname);
+	return d;
+}
+
+static int
+has_suffix(const char *s, const char *suffix)
+{
+	size_t	 len = strlen(s), slen = strlen(suffix);
+
+	return len > slen && strcmp(s + len - slen, suffix) == 0;
 }
 
 static void
@@ -279,33 +293,165 @@ load_all(void)
 {
 	DIR		*d;
 	struct dirent	*de;
-	size_t		 len;
-	int		 fd;
 
 	if ((cadirfd = open("/" CRED_CADIR, O_RDONLY | O_DIRECTORY |
 	    O_NOFOLLOW | O_CLOEXEC)) == -1)
-		fatal("open %s/%s", conf->dir, CRED_CADIR);
-	if ((fd = dup(cadirfd)) == -1 || (d = fdopendir(fd)) == NULL)
-		fatal("read %s/%s", conf->dir, CRED_CADIR);
+		fatal("open %s", cadir);
+	d = dir_read(cadirfd, cadir);
 	while ((de = readdir(d)) != NULL) {
-		len = strlen(de->d_name);
 		if (de->d_name[0] == '.')
 			continue;
-		if (len > 4 && strcmp(de->d_name + len - 4, ".tmp") == 0) {
+		if (has_suffix(de->d_name, ".tmp")) {
 			/* a CA that was never made: its sealing was torn */
-			log_warnx("removing %s/%s/%s, left by an interrupted "
-			    "CA_CREATE", conf->dir, CRED_CADIR, de->d_name);
+			log_warnx("removing %s/%s, left by an interrupted "
+			    "CA_CREATE", cadir, de->d_name);
 			(void)unlinkat(cadirfd, de->d_name, 0);
 			continue;
 		}
-		if (len > 3 && strcmp(de->d_name + len - 3, ".ca") == 0) {
+		if (has_suffix(de->d_name, ".ca")) {
 			unseal(de->d_name);
 			continue;
 		}
-		fatalx("%s/%s/%s: not a CA file (SANDBOX.ca); move it aside",
-		    conf->dir, CRED_CADIR, de->d_name);
+		fatalx("%s/%s: not a CA file (SANDBOX.ca); move it aside",
+		    cadir, de->d_name);
 	}
 	closedir(d);
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/*
+ * The names of the credential records, sorted, into names (at most
+ * CRED_STORE_MAX); how many.  What an interrupted write left
+ * (.NAME.tmp) is removed; a file that is not named as a credential is
+ * logged and passed over.
+ */
+static int
+crec_names(char (*names)[CRED_ID_SIZE])
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 err[GR_ERRSIZE];
+	int		 n = 0;
+
+	d = dir_read(secdirfd, secdir);
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (de->d_name[0] == '.' && has_suffix(de->d_name, ".tmp")) {
+			log_warnx("removing %s/%s, left by an interrupted "
+			    "write", secdir, de->d_name);
+			(void)unlinkat(secdirfd, de->d_name, 0);
+			continue;
+		}
+		if (gr_cred("credential", de->d_name, err, sizeof(err)) ==
+		    -1) {
+			log_warnx("%s/%s: passed over: %s", secdir,
+			    de->d_name, err);
+			continue;
+		}
+		if (n == CRED_STORE_MAX) {
+			log_warnx("%s: more than %d credentials; %s and "
+			    "others passed over", secdir, CRED_STORE_MAX,
+			    de->d_name);
+			break;
+		}
+		strlcpy(names[n++], de->d_name, CRED_ID_SIZE);
+	}
+	closedir(d);
+	qsort(names, n, CRED_ID_SIZE, name_cmp);
+	return n;
+}
+
+/*
+ * The record of credential name: 0 with its times in e and, if body
+ * is not NULL, the record's body (sodium_malloc: the times, then the
+ * value; the caller frees it); -1 with err naming the file and what is
+ * wrong with it.
+ */
+static int
+crec_open(const char *name, struct cred_entry *e, uint8_t **body,
+    size_t *bodylen, char *err, size_t errlen)
+{
+	uint8_t		*b;
+	uint64_t	 t[2];
+	size_t		 blen;
+
+	memset(e, 0, sizeof(*e));
+	strlcpy(e->name, name, sizeof(e->name));
+	if (open_master(&seal_cred, secdirfd, secdir, name, name, &b, &blen,
+	    err, errlen) == -1)
+		return -1;
+	memcpy(t, b, sizeof(t));
+	e->created = (int64_t)be64toh(t[0]);
+	e->rotated = (int64_t)be64toh(t[1]);
+	if (body != NULL) {
+		*body = b;
+		*bodylen = blen;
+	} else
+		sodium_free(b);
+	return 0;
+}
+
+/* seal e's times and value (len bytes) into CRED_SECDIR/NAME */
+static int
+crec_write(const struct cred_entry *e, const uint8_t *value, size_t len,
+    char *err, size_t errlen)
+{
+	uint8_t		*body, *file;
+	uint64_t	 t[2];
+	size_t		 flen;
+	char		 tmp[CRED_ID_SIZE + 8];
+	int		 rc;
+
+	if ((body = sodium_malloc(SEAL_TIMES + len)) == NULL)
+		fatal("sodium_malloc");
+	t[0] = htobe64((uint64_t)e->created);
+	t[1] = htobe64((uint64_t)e->rotated);
+	memcpy(body, t, sizeof(t));
+	memcpy(body + SEAL_TIMES, value, len);
+	file = seal_master(&seal_cred, e->name, body, SEAL_TIMES + len,
+	    &flen);
+	sodium_free(body);
+	/* a leading dot: never a credential's name */
+	snprintf(tmp, sizeof(tmp), ".%s.tmp", e->name);
+	rc = seal_write(secdirfd, secdir, tmp, e->name, file, flen, err,
+	    errlen);
+	free(file);
+	return rc;
+}
+
+static void
+check_store(void)
+{
+	char			(*names)[CRED_ID_SIZE], err[512];
+	struct cred_entry	 e;
+	int			 i, n, bad = 0;
+
+	if ((secdirfd = open("/" CRED_SECDIR, O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC)) == -1)
+		fatal("open %s", secdir);
+	if ((names = calloc(CRED_STORE_MAX, CRED_ID_SIZE)) == NULL)
+		fatal("calloc");
+	n = crec_names(names);
+	for (i = 0; i < n; i++)
+		if (crec_open(names[i], &e, NULL, NULL, err, sizeof(err)) ==
+		    -1) {
+			/* lenscredd serves on: the others are sound */
+			log_warnx("%s", err);
+			bad++;
+		}
+	free(names);
+	if (bad)
+		log_warnx("%d credential%s in %s, %d of them damaged (above)",
+		    n, n == 1 ? "" : "s", secdir, bad);
+	else
+		log_info("%d credential%s in %s", n, n == 1 ? "" : "s", secdir);
 }
 
 static void
@@ -349,21 +495,29 @@ reply_ca(uint32_t peerid, const struct vca *v, int created)
 	imsgev_add(&lchan.iev);
 }
 
-/* the sandbox field of a request: NUL-terminated and a sandbox name */
+/* a name field of a request (size bytes): NUL-terminated, and check()s */
 static int
-sandbox_ok(const char *f, uint32_t peerid, uint32_t type)
+field_ok(const char *f, size_t size, const char *what,
+    int (*check)(const char *, const char *, char *, size_t),
+    uint32_t peerid, uint32_t type)
 {
 	char	 err[GR_ERRSIZE];
 
-	if (memchr(f, '\0', CRED_SANDBOX_SIZE) == NULL) {
-		reply_error(peerid, type, "sandbox: not NUL-terminated");
+	if (memchr(f, '\0', size) == NULL) {
+		reply_error(peerid, type, "%s: not NUL-terminated", what);
 		return 0;
 	}
-	if (gr_ref("sandbox", f, err, sizeof(err)) == -1) {
+	if (check(what, f, err, sizeof(err)) == -1) {
 		reply_error(peerid, type, "%s", err);
 		return 0;
 	}
 	return 1;
+}
+
+static int
+sandbox_ok(const char *f, uint32_t peerid, uint32_t type)
+{
+	return field_ok(f, CRED_SANDBOX_SIZE, "sandbox", gr_ref, peerid, type);
 }
 
 static void
@@ -530,6 +684,144 @@ msg_leaf(struct imsg *im, void *arg)
 	log_debug("sandbox %s: leaf for %s", v->sandbox, name);
 }
 
+static void
+reply_stored(uint32_t peerid, const struct cred_entry *e)
+{
+	if (imsgev_compose(&lchan.iev, IMSG_CRED_STORED, peerid, 0, -1, e,
+	    sizeof(*e)) == -1)
+		fatal("queue for the listener");
+}
+
+static int
+crec_exists(const char *name)
+{
+	struct stat	 st;
+
+	return fstatat(secdirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+/* STORE_ADD, STORE_ROTATE: a value for name; the message is zeroed */
+static void
+msg_store(struct imsg *im, void *arg)
+{
+	struct cred_store	 r;
+	struct cred_entry	 e;
+	char			(*names)[CRED_ID_SIZE], err[512];
+	const uint8_t		*value = (uint8_t *)im->data + sizeof(r);
+	size_t			 len = im->datalen - sizeof(r);
+	int			 rotate = im->hdr.type == IMSG_CRED_STORE_ROTATE;
+	uint32_t		 id = im->hdr.peerid, type = im->hdr.type;
+
+	(void)arg;
+	memcpy(&r, im->data, sizeof(r));
+	if (!field_ok(r.name, sizeof(r.name), "credential", gr_cred, id, type))
+		goto done;
+	if (r.secretlen != len) {
+		reply_error(id, type, "credential %s: secretlen %u, but %zu "
+		    "bytes follow", r.name, r.secretlen, len);
+		goto done;
+	}
+	if (rotate) {
+		if (!crec_exists(r.name)) {
+			reply_error(id, type, "credential %s does not exist",
+			    r.name);
+			goto done;
+		}
+		if (crec_open(r.name, &e, NULL, NULL, err, sizeof(err)) ==
+		    -1) {
+			reply_error(id, type, "%s; remove it (cred rm) and "
+			    "add it again", err);
+			goto done;
+		}
+		e.rotated = time(NULL);
+	} else {
+		if (crec_exists(r.name)) {
+			reply_error(id, type, "credential %s exists (cred "
+			    "rotate gives it a new value)", r.name);
+			goto done;
+		}
+		if ((names = calloc(CRED_STORE_MAX, CRED_ID_SIZE)) == NULL)
+			fatal("calloc");
+		if (crec_names(names) >= CRED_STORE_MAX) {
+			free(names);
+			reply_error(id, type, "credential %s: the store holds "
+			    "%d, the most it may", r.name, CRED_STORE_MAX);
+			goto done;
+		}
+		free(names);
+		memset(&e, 0, sizeof(e));
+		strlcpy(e.name, r.name, sizeof(e.name));
+		e.created = time(NULL);
+	}
+	if (crec_write(&e, value, len, err, sizeof(err)) == -1) {
+		reply_error(id, type, "credential %s: %s", r.name, err);
+		goto done;
+	}
+	log_info("credential %s %s", e.name, rotate ? "rotated" : "added");
+	reply_stored(id, &e);
+done:
+	explicit_bzero(im->data, im->datalen);
+}
+
+static void
+msg_rm(struct imsg *im, void *arg)
+{
+	struct cred_id		 r;
+	struct cred_entry	 e;
+	uint32_t		 id = im->hdr.peerid, type = im->hdr.type;
+
+	(void)arg;
+	memcpy(&r, im->data, sizeof(r));
+	if (!field_ok(r.name, sizeof(r.name), "credential", gr_cred, id, type))
+		return;
+	if (unlinkat(secdirfd, r.name, 0) == -1) {
+		if (errno == ENOENT)
+			reply_error(id, type, "credential %s does not exist",
+			    r.name);
+		else
+			reply_error(id, type, "credential %s: remove %s/%s: %s",
+			    r.name, secdir, r.name, strerror(errno));
+		return;
+	}
+	(void)fsync(secdirfd);
+	log_info("credential %s removed", r.name);
+	memset(&e, 0, sizeof(e));
+	strlcpy(e.name, r.name, sizeof(e.name));
+	reply_stored(id, &e);
+}
+
+/* STORE_LS: every record's name and times, or why it does not open */
+static void
+msg_ls(struct imsg *im, void *arg)
+{
+	struct cred_list	 l;
+	struct cred_entry	*e;
+	struct ibuf		*b;
+	char			(*names)[CRED_ID_SIZE], err[512];
+	int			 i, n;
+
+	(void)arg;
+	if ((names = calloc(CRED_STORE_MAX, CRED_ID_SIZE)) == NULL ||
+	    (e = calloc(CRED_STORE_MAX, sizeof(*e))) == NULL)
+		fatal("calloc");
+	n = crec_names(names);
+	for (i = 0; i < n; i++)
+		if (crec_open(names[i], &e[i], NULL, NULL, err, sizeof(err)) ==
+		    -1)
+			strlcpy(e[i].damaged, err, sizeof(e[i].damaged));
+	memset(&l, 0, sizeof(l));
+	l.n = (uint32_t)n;
+	if ((b = imsg_create(&lchan.iev.ibuf, IMSG_CRED_LIST, im->hdr.peerid,
+	    0, sizeof(l) + n * sizeof(*e))) == NULL ||
+	    imsg_add(b, &l, sizeof(l)) == -1 ||
+	    imsg_add(b, e, n * sizeof(*e)) == -1)
+		fatal("queue for the listener");
+	imsg_close(&lchan.iev.ibuf, b);
+	imsgev_add(&lchan.iev);
+	free(names);
+	free(e);
+}
+
 /* sizes are checked by proc_dispatch() before these run */
 static const struct proc_msg listener_msgs[] = {
 	PROC_MSG(IMSG_CRED_CA_CREATE, sizeof(struct cred_sandbox), msg_create),
@@ -537,6 +829,12 @@ static const struct proc_msg listener_msgs[] = {
 	PROC_MSG(IMSG_CRED_CA_DESTROY, sizeof(struct cred_sandbox),
 	    msg_destroy),
 	PROC_MSG(IMSG_CRED_LEAF_REQ, sizeof(struct cred_leaf_req), msg_leaf),
+	PROC_MSGV(IMSG_CRED_STORE_ADD, sizeof(struct cred_store) + 1,
+	    sizeof(struct cred_store) + CRED_SECRET_MAX, msg_store),
+	PROC_MSGV(IMSG_CRED_STORE_ROTATE, sizeof(struct cred_store) + 1,
+	    sizeof(struct cred_store) + CRED_SECRET_MAX, msg_store),
+	PROC_MSG(IMSG_CRED_STORE_RM, sizeof(struct cred_id), msg_rm),
+	PROC_MSG(IMSG_CRED_STORE_LS, 0, msg_ls),
 };
 
 static void
@@ -588,14 +886,17 @@ vault_init(void *arg)
 	/* no core, no ptrace by its own uid, /proc/PID owned by root */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		fatal("PR_SET_DUMPABLE");
+	snprintf(cadir, sizeof(cadir), "%s/%s", conf->dir, CRED_CADIR);
+	snprintf(secdir, sizeof(secdir), "%s/%s", conf->dir, CRED_SECDIR);
 	load_all();
+	check_store();
 	/* keys zeroed on SIGTERM and when the parent is gone */
 	proc_watch_parent(parentfd, vault_stop);
 	proc_chan_init(&lchan, conf->link[1], "listener", listener_msgs,
 	    sizeof(listener_msgs) / sizeof(listener_msgs[0]), NULL);
 	lchan.lost = vault_lost;
-	log_info("ready: %d sandbox CA%s in %s/%s", ncas, ncas == 1 ? "" :
-	    "s", conf->dir, CRED_CADIR);
+	log_info("ready: %d sandbox CA%s in %s", ncas, ncas == 1 ? "" : "s",
+	    cadir);
 }
 
 int

@@ -1,20 +1,52 @@
 /*
- * lensctl cred: the credentials of a sandbox.  `ca' prints the
- * certificate of the sandbox's CA (made by lenscredd when the sandbox
- * attached to lensnetd), for tools that want to trust what lensnetd
- * intercepts for that sandbox.
+ * lensctl cred: credentials.
+ *
+ * `ca' prints the certificate of a sandbox's CA (made by lenscredd when
+ * the sandbox attached to lensnetd), for tools that want to trust what
+ * lensnetd intercepts for that sandbox.
+ *
+ * `add', `rotate', `rm' and `ls' work on lenscredd's credential store
+ * (root only, lenscredd_imsg.h).  A value is read from standard input
+ * (with echo off from a terminal) or from the file of --from-file,
+ * never from the command line or the environment: the command line of
+ * any process is public (ps), the environment of a root process is not
+ * much less.  It is sent as read, byte for byte, from memory that is
+ * locked and zeroed when freed (sodium_malloc), with no copy in
+ * between.
  */
+#include <sys/socket.h>
+#include <sys/stat.h>
+
 #include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <readpassphrase.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "grammar.h"
+#include "imsg.h"
+#include "lenscredd_imsg.h"
 #include "lensctl.h"
+#include "unixsock.h"
 
 static int	cred_ca(int, char **);
+static int	cred_add(int, char **);
+static int	cred_rotate(int, char **);
+static int	cred_rm(int, char **);
+static int	cred_ls(int, char **);
 
 static const struct lensctl_cmd cred_cmds[] = {
 	{ "ca", cred_ca, "[-s socket] sandbox" },
+	{ "add", cred_add, "[-k socket] [--from-file path] name" },
+	{ "rotate", cred_rotate, "[-k socket] [--from-file path] name" },
+	{ "rm", cred_rm, "[-k socket] name" },
+	{ "ls", cred_ls, "[-k socket]" },
 	{ NULL, NULL, NULL }
 };
 
@@ -55,4 +87,282 @@ cred_ca(int argc, char *argv[])
 	}
 	free(pem);
 	return LENSCTL_OK;
+}
+
+/* the options of the store commands: -k socket, --from-file (if file) */
+static int
+store_opts(int argc, char *argv[], const char *cmd, const char **sock,
+    const char **file, const char **name)
+{
+	static const struct option longopts[] = {
+		{ "from-file", required_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 }
+	};
+	char	 err[GR_ERRSIZE];
+	int	 ch;
+
+	*sock = LENSCREDD_SOCKET;
+	while ((ch = getopt_long(argc, argv, "k:", file != NULL ? longopts :
+	    longopts + 1, NULL)) != -1) {
+		switch (ch) {
+		case 'k':
+			*sock = optarg;
+			break;
+		case 'f':
+			*file = optarg;
+			break;
+		default:
+			return lensctl_usage(&cred_group, cmd);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != (name != NULL ? 1 : 0))
+		return lensctl_usage(&cred_group, cmd);
+	if (name != NULL) {
+		if (gr_cred("credential", argv[0], err, sizeof(err)) == -1) {
+			warnx("%s", err);
+			return LENSCTL_USAGE;
+		}
+		*name = argv[0];
+	}
+	return LENSCTL_OK;
+}
+
+/*
+ * One request to lenscredd (hdr, then data) and its answer in *im,
+ * which is want or ERROR (printed: LENSCTL_FAIL).  The message is
+ * written as it is, so that the value is copied nowhere.
+ */
+static int
+store_request(const char *sock, uint32_t type, const void *hdr, size_t hlen,
+    const void *data, size_t dlen, uint32_t want, struct imsg *im)
+{
+	struct imsg_hdr		 h;
+	struct imsgbuf		 ib;
+	struct cred_error	 e;
+	struct iovec		 iov[3];
+	struct msghdr		 msg;
+	int			 fd, rc = LENSCTL_FAIL, n;
+
+	if ((fd = unixsock_connect(sock, SOCK_CLOEXEC)) == -1) {
+		warn("cannot connect to lenscredd at %s%s", sock,
+		    errno == ENOENT || errno == ECONNREFUSED ?
+		    " (is lenscredd running?)" : "");
+		return LENSCTL_FAIL;
+	}
+	memset(&h, 0, sizeof(h));
+	h.type = type;
+	h.len = IMSG_HDRSZ + hlen + dlen;
+	iov[0] = (struct iovec){ &h, sizeof(h) };
+	iov[1] = (struct iovec){ (void *)hdr, hlen };
+	iov[2] = (struct iovec){ (void *)data, dlen };
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = iov;
+	msg.msg_iovlen = 3;
+	imsg_init(&ib, fd);
+	if (sendmsg(fd, &msg, MSG_NOSIGNAL) != (ssize_t)h.len)
+		n = errno == EPIPE || errno == ECONNRESET ? 0 : -1;
+	else if ((n = imsg_recv_one(&ib, -1, im)) == -1 && errno == ECONNRESET)
+		n = 0;
+	if (n == 0)
+		warnx("lenscredd at %s closed the connection: it serves root "
+		    "and its -u users only, and the store to root only", sock);
+	else if (n == -1)
+		warn("lenscredd at %s", sock);
+	else if (im->hdr.type == IMSG_CRED_ERROR &&
+	    imsg_expect(im, sizeof(e)) == 0) {
+		memcpy(&e, im->data, sizeof(e));
+		e.msg[sizeof(e.msg) - 1] = '\0';
+		warnx("%s", e.msg);
+		imsg_free(im);
+	} else if (im->hdr.type != want) {
+		warnx("lenscredd sent an unexpected answer (type %#x, %zu "
+		    "bytes)", im->hdr.type, im->datalen);
+		imsg_free(im);
+	} else
+		rc = LENSCTL_OK;
+	imsg_clear(&ib);
+	close(fd);
+	return rc;
+}
+
+/*
+ * The value: file's bytes, or standard input's (a terminal: one line,
+ * echo off).  In buf (sodium_malloc, CRED_SECRET_MAX + 1 bytes), its
+ * length in *len; LENSCTL_OK, or an error printed.
+ */
+static int
+read_value(const char *file, const char *name, uint8_t *buf, size_t *len)
+{
+	char	 prompt[128];
+	ssize_t	 n;
+	int	 fd = STDIN_FILENO;
+
+	*len = 0;
+	if (file == NULL && isatty(STDIN_FILENO)) {
+		snprintf(prompt, sizeof(prompt), "value of %s: ", name);
+		if (readpassphrase(prompt, (char *)buf, CRED_SECRET_MAX + 1,
+		    RPP_REQUIRE_TTY) == NULL) {
+			warn("read the value from the terminal");
+			return LENSCTL_FAIL;
+		}
+		*len = strlen((char *)buf);
+	} else {
+		if (file != NULL && (fd = open(file, O_RDONLY | O_CLOEXEC)) ==
+		    -1) {
+			warn("%s", file);
+			return LENSCTL_USAGE;
+		}
+		while (*len <= CRED_SECRET_MAX && (n = read(fd, buf + *len,
+		    CRED_SECRET_MAX + 1 - *len)) != 0) {
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n == -1) {
+				warn("read %s", file != NULL ? file :
+				    "standard input");
+				if (fd != STDIN_FILENO)
+					close(fd);
+				return LENSCTL_FAIL;
+			}
+			*len += (size_t)n;
+		}
+		if (fd != STDIN_FILENO)
+			close(fd);
+	}
+	if (*len == 0) {
+		warnx("%s: the value is empty", file != NULL ? file :
+		    "standard input");
+		return LENSCTL_USAGE;
+	}
+	if (*len > CRED_SECRET_MAX) {
+		warnx("%s: the value is longer than %d bytes, the most a "
+		    "credential holds", file != NULL ? file : "standard input",
+		    CRED_SECRET_MAX);
+		return LENSCTL_USAGE;
+	}
+	return LENSCTL_OK;
+}
+
+static int
+cred_store(int argc, char *argv[], const char *cmd, uint32_t type)
+{
+	struct cred_store	 r;
+	struct imsg		 im;
+	const char		*sock, *file = NULL, *name;
+	uint8_t			*buf;
+	size_t			 len;
+	int			 rc;
+
+	if ((rc = store_opts(argc, argv, cmd, &sock, &file, &name)) !=
+	    LENSCTL_OK)
+		return rc;
+	if (sodium_init() < 0)
+		errx(LENSCTL_FAIL, "sodium_init failed");
+	if ((buf = sodium_malloc(CRED_SECRET_MAX + 1)) == NULL)
+		err(LENSCTL_FAIL, "sodium_malloc");
+	if ((rc = read_value(file, name, buf, &len)) == LENSCTL_OK) {
+		memset(&r, 0, sizeof(r));
+		strlcpy(r.name, name, sizeof(r.name));
+		r.secretlen = (uint32_t)len;
+		rc = store_request(sock, type, &r, sizeof(r), buf, len,
+		    IMSG_CRED_STORED, &im);
+		if (rc == LENSCTL_OK)
+			imsg_free(&im);
+	}
+	sodium_free(buf);	/* zeroes it */
+	return rc;
+}
+
+static int
+cred_add(int argc, char *argv[])
+{
+	return cred_store(argc, argv, "add", IMSG_CRED_STORE_ADD);
+}
+
+static int
+cred_rotate(int argc, char *argv[])
+{
+	return cred_store(argc, argv, "rotate", IMSG_CRED_STORE_ROTATE);
+}
+
+static int
+cred_rm(int argc, char *argv[])
+{
+	struct cred_id	 r;
+	struct imsg	 im;
+	const char	*sock, *name;
+	int		 rc;
+
+	if ((rc = store_opts(argc, argv, "rm", &sock, NULL, &name)) !=
+	    LENSCTL_OK)
+		return rc;
+	memset(&r, 0, sizeof(r));
+	strlcpy(r.name, name, sizeof(r.name));
+	if ((rc = store_request(sock, IMSG_CRED_STORE_RM, &r, sizeof(r), NULL,
+	    0, IMSG_CRED_STORED, &im)) == LENSCTL_OK)
+		imsg_free(&im);
+	return rc;
+}
+
+static void
+utc(char *buf, size_t len, int64_t t)
+{
+	time_t		 tt = (time_t)t;
+	struct tm	 tm;
+
+	if (t <= 0 || gmtime_r(&tt, &tm) == NULL)
+		strlcpy(buf, "-", len);
+	else
+		strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* NAME CREATED ROTATED; a record that does not open: why, and exit 1 */
+static int
+cred_ls(int argc, char *argv[])
+{
+	struct cred_list	 l;
+	struct cred_entry	 e;
+	struct imsg		 im;
+	const char		*sock;
+	char			 c[32], r[32];
+	uint32_t		 i;
+	int			 rc;
+
+	if ((rc = store_opts(argc, argv, "ls", &sock, NULL, NULL)) !=
+	    LENSCTL_OK)
+		return rc;
+	if ((rc = store_request(sock, IMSG_CRED_STORE_LS, NULL, 0, NULL, 0,
+	    IMSG_CRED_LIST, &im)) != LENSCTL_OK)
+		return rc;
+	memcpy(&l, im.data, sizeof(l));
+	if (im.datalen < sizeof(l) || l.n > CRED_STORE_MAX ||
+	    im.datalen != sizeof(l) + l.n * sizeof(e)) {
+		warnx("lenscredd sent a LIST of %zu bytes", im.datalen);
+		imsg_free(&im);
+		return LENSCTL_FAIL;
+	}
+	printf("%-32s %-20s %s\n", "NAME", "CREATED", "ROTATED");
+	for (i = 0; i < l.n; i++) {
+		memcpy(&e, (uint8_t *)im.data + sizeof(l) + i * sizeof(e),
+		    sizeof(e));
+		e.name[sizeof(e.name) - 1] = '\0';
+		e.damaged[sizeof(e.damaged) - 1] = '\0';
+		if (e.damaged[0] != '\0') {
+			printf("%-32s %-20s %s\n", e.name, "-", "-");
+			warnx("credential %s cannot be used: %s", e.name,
+			    e.damaged);
+			rc = LENSCTL_FAIL;
+			continue;
+		}
+		utc(c, sizeof(c), e.created);
+		utc(r, sizeof(r), e.rotated);
+		printf("%-32s %-20s %s\n", e.name, c, r);
+	}
+	imsg_free(&im);
+	if (fflush(stdout) == EOF) {
+		warn("stdout");
+		return LENSCTL_FAIL;
+	}
+	return rc;
 }

@@ -254,6 +254,32 @@ _credd_ready_count() {
 	grep -c 'vault.*ready:' "$T/credd.log"
 }
 
+# credd_require BINARY...: skip the whole test file (TAP plan 1..0)
+# unless this is root, the Lens users exist and the binaries are built;
+# call before tap_plan
+credd_require() {
+	if [ "$(id -u)" -ne 0 ] || ! id _lenscred >/dev/null 2>&1 ||
+	    ! id _lensnet >/dev/null 2>&1 || ! getent group lens >/dev/null; then
+		echo "1..0 # SKIP needs root and the Lens users (make users)"
+		exit 0
+	fi
+	for _b in "$@"; do
+		[ -x "$_b" ] || { echo "1..0 # SKIP $_b not built (make regress-bins)"; exit 0; }
+	done
+}
+
+# credd_as USER GROUP [SUPPLEMENTARY] CMD...: CMD with that uid and gid
+# (and supplementary group), no others
+credd_as() {
+	_u=$1 _g=$2 _sg=$3
+	shift 3
+	if [ -n "$_sg" ]; then
+		setpriv --reuid="$_u" --regid="$_g" --groups="$_sg" "$@"
+	else
+		setpriv --reuid="$_u" --regid="$_g" --clear-groups "$@"
+	fi
+}
+
 # credd_start [lenscredd flags]: lenscredd on $T/cred.sock with its
 # state in $T/cred, logging to $T/credd.log; waits until the vault
 # says it is ready; 1 (and its log) if it does not

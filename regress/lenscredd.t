@@ -12,14 +12,7 @@
 . "$(dirname "$0")/daemon.sh"
 CREDD=$OBJ/regress/lenscredd	# the SIGSYS and MSGSIZE hooks
 CP=$TOOLS/credpeer
-if [ "$(id -u)" -ne 0 ] || ! id _lenscred >/dev/null 2>&1 ||
-    ! id _lensnet >/dev/null 2>&1 || ! getent group lens >/dev/null; then
-	echo "1..0 # SKIP needs root and the Lens users (make users)"
-	exit 0
-fi
-for b in "$CREDD" "$CP"; do
-	[ -x "$b" ] || { echo "1..0 # SKIP $b not built (make regress-bins)"; exit 0; }
-done
+credd_require "$CREDD" "$CP"
 command -v openssl >/dev/null || { echo "1..0 # SKIP no openssl"; exit 0; }
 
 tap_plan 76
@@ -34,16 +27,6 @@ field() {	# field PID NAME
 }
 cp_() {		# credpeer on this lenscredd
 	"$CP" "$S" "$@"
-}
-# as USER GROUP [SUPPLEMENTARY] CMD...: with that uid and gid
-as() {
-	_u=$1 _g=$2 _sg=$3
-	shift 3
-	if [ -n "$_sg" ]; then
-		setpriv --reuid="$_u" --regid="$_g" --groups="$_sg" "$@"
-	else
-		setpriv --reuid="$_u" --regid="$_g" --clear-groups "$@"
-	fi
 }
 # epoch DATE-LINE: "notBefore=..." to seconds
 epoch() {
@@ -207,16 +190,16 @@ echo "$out" | grep -q '^leaf sb2 '
 ok $? "... another sandbox's leaves are counted apart ($out)"
 
 # ---- who may connect
-out=$(as _lensnet _lensnet '' "$CP" "$S" create sb-net 2>&1)
+out=$(credd_as _lensnet _lensnet '' "$CP" "$S" create sb-net 2>&1)
 echo "$out" | grep -q '^ca created sb-net '
 ok $? "_lensnet may use lenscredd ($out)"
-out=$(as nobody nogroup lens "$CP" "$S" leaf sb1 api.example.test 2>&1)
+out=$(credd_as nobody nogroup lens "$CP" "$S" leaf sb1 api.example.test 2>&1)
 [ "$out" = closed ]
 ok $? "uid nobody in group lens (supplementary) is refused ($out)"
-out=$(as nobody lens '' "$CP" "$S" get sb1 2>&1)
+out=$(credd_as nobody lens '' "$CP" "$S" get sb1 2>&1)
 [ "$out" = closed ]
 ok $? "uid nobody with primary group lens is refused ($out)"
-out=$(as _lenscred _lenscred '' "$CP" "$S" get sb1 2>&1)
+out=$(credd_as _lenscred _lenscred '' "$CP" "$S" get sb1 2>&1)
 [ "$out" = closed ]
 ok $? "lenscredd's own user _lenscred is refused too ($out)"
 wait_until 5 grep -q "refused connection from uid $(id -u nobody) gid $(getent group lens | cut -d: -f3) (pid [0-9]*): not root or a user lenscredd serves" "$T/credd.log"

@@ -17,11 +17,15 @@
  *   credpeer SOCKET badframe		a header whose length is short
  *   credpeer cakey MASTERKEY CAFILE	the CA's private scalar (hex) of a
  *					sealed CA file (lenscredd/vault.c)
+ *   credpeer credval MASTERKEY FILE	a credential record opened by the
+ *					format of lenscredd/seal.h, read here
+ *					anew: "NAME CREATED ROTATED HEXVALUE"
  *   credpeer memscan PID HEX		how often the bytes HEX are in the
  *					memory of PID (/proc/PID/mem)
  */
 #include <sys/socket.h>
 
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -127,6 +131,12 @@ answer(struct imsgbuf *ib, const char *out1, const char *out2, int quiet)
 		if (out2 != NULL)
 			put_file(out2, (char *)im.data + sizeof(lf) +
 			    lf.chainlen, lf.keylen, 0600);
+		break;
+	case IMSG_CRED_STORED:
+		printf("stored\n");
+		break;
+	case IMSG_CRED_LIST:
+		printf("list\n");
 		break;
 	case IMSG_CRED_DESTROYED:
 		memcpy(&sb, im.data, sizeof(sb));
@@ -286,6 +296,52 @@ cakey(const char *keyfile, const char *cafile)
 	return 0;
 }
 
+/* a credential record: LENSCR1, nonce, box(LENSCR1, name, times, value) */
+static int
+credval(const char *keyfile, const char *file)
+{
+	uint8_t		 key[crypto_secretbox_KEYBYTES], *buf, *plain;
+	uint64_t	 t[2];
+	size_t		 hdr = 8 + crypto_secretbox_NONCEBYTES, i, pre;
+	ssize_t		 n;
+	int		 fd;
+
+	if (sodium_init() < 0)
+		return 1;
+	pre = 8 + CRED_ID_SIZE + sizeof(t);
+	if ((fd = open(keyfile, O_RDONLY)) == -1 ||
+	    read(fd, key, sizeof(key)) != sizeof(key)) {
+		perror(keyfile);
+		return 1;
+	}
+	close(fd);
+	if ((buf = malloc(2 * CRED_SECRET_MAX)) == NULL ||
+	    (plain = malloc(2 * CRED_SECRET_MAX)) == NULL)
+		return 1;
+	if ((fd = open(file, O_RDONLY)) == -1 ||
+	    (n = read(fd, buf, 2 * CRED_SECRET_MAX)) < (ssize_t)(hdr +
+	    crypto_secretbox_MACBYTES + pre) || memcmp(buf, "LENSCR1\n", 8)) {
+		fprintf(stderr, "credpeer: %s: not a record\n", file);
+		return 1;
+	}
+	close(fd);
+	if (crypto_secretbox_open_easy(plain, buf + hdr, n - hdr, buf + 8,
+	    key) != 0 || memcmp(plain, "LENSCR1\n", 8) != 0) {
+		fprintf(stderr, "credpeer: %s: does not open\n", file);
+		return 1;
+	}
+	memcpy(t, plain + 8 + CRED_ID_SIZE, sizeof(t));
+	printf("%.64s %llu %llu ", (char *)plain + 8,
+	    (unsigned long long)be64toh(t[0]),
+	    (unsigned long long)be64toh(t[1]));
+	for (i = pre; i < n - hdr - crypto_secretbox_MACBYTES; i++)
+		printf("%02x", plain[i]);
+	printf("\n");
+	free(buf);
+	free(plain);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -300,6 +356,8 @@ main(int argc, char *argv[])
 		return memscan(argv[2], argv[3]);
 	if (argc == 4 && strcmp(argv[1], "cakey") == 0)
 		return cakey(argv[2], argv[3]);
+	if (argc == 4 && strcmp(argv[1], "credval") == 0)
+		return credval(argv[2], argv[3]);
 	if (argc < 3)
 		goto usage;
 	op = argv[2];
