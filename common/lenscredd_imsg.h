@@ -24,7 +24,8 @@
  *
  * The credential store (root only: any other peer, _lensnet too, gets
  * ERROR and the connection stays; the value of a credential is never
- * in an answer):
+ * in an answer; ADD, ROTATE and RM are audited, and refused with ERROR
+ * while lensauditd is not reachable):
  *
  *	STORE_ADD (cred_store + secretlen bytes)  -> STORED (cred_entry):
  *		a new credential NAME with that value; ERROR if NAME exists

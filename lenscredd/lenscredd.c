@@ -20,6 +20,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "auditc.h"
+#include "grammar.h"
 #include "lenscredd.h"
 #include "log.h"
 #include "privsep.h"
@@ -42,13 +44,19 @@ static const struct sandbox_syscall parent_syscalls[] = {
 	SB_ALLOW(sendto), SB_ALLOW(connect), SB_ALLOW(socket),
 	SB_ALLOW(unlink), SB_ALLOW(brk), SB_ALLOW(mmap), SB_ALLOW(munmap),
 	SB_ALLOW(fstat), SB_ALLOW(newfstatat), SB_ALLOW(lseek),
+	/* lensauditd (common/auditc.c) and the vault's audit link */
+	SB_ALLOW(sendmsg), SB_ALLOW(recvmsg), SB_ALLOW(poll),
+	SB_ALLOW(mremap),
 };
+
+static struct auditc	*audit;
+static struct proc_chan	 achan;		/* the vault's audit link */
 
 static __attribute__((noreturn)) void
 usage(void)
 {
-	fprintf(stderr, "usage: lenscredd [-dv] [-D dir] [-L leaves] "
-	    "[-s socket] [-u user,...]\n");
+	fprintf(stderr, "usage: lenscredd [-dv] [-a auditsock] [-D dir] "
+	    "[-L leaves] [-s socket] [-u user,...]\n");
 	exit(2);
 }
 
@@ -172,17 +180,78 @@ setup_state(struct credd_conf *conf)
 	return fd;
 }
 
+/* the vault learns whether its changes can be audited */
+static void
+audit_cb(struct auditc *ac, enum auditc_note n, void *arg)
+{
+	struct credd_audit_state	 st;
+
+	(void)arg;
+	if (n == AUDITC_ACKED)
+		return;
+	if (n == AUDITC_READY)
+		log_info("audit: connected to lensauditd");
+	else
+		log_warnx("audit: lost lensauditd; the credential store is "
+		    "read-only until it is back");
+	st.ready = auditc_ready(ac);
+	if (imsgev_compose(&achan.iev, IMSG_CREDD_AUDIT_STATE, 0, 0, -1, &st,
+	    sizeof(st)) == -1)
+		fatal("queue for the vault");
+}
+
+/* a change the vault made: to lensauditd, kept until acknowledged */
+static void
+vault_audit(struct imsg *im, void *arg)
+{
+	struct credd_audit	 a;
+	char			 details[160], err[GR_ERRSIZE];
+
+	(void)arg;
+	memcpy(&a, im->data, sizeof(a));
+	if (memchr(a.type, '\0', sizeof(a.type)) == NULL ||
+	    strncmp(a.type, "cred.", 5) != 0 ||
+	    memchr(a.name, '\0', sizeof(a.name)) == NULL ||
+	    gr_cred("credential", a.name, err, sizeof(err)) == -1)
+		fatalx("vault: a bad AUDIT message");
+	/* the name's grammar needs no JSON escaping */
+	snprintf(details, sizeof(details), "{\"credential\":\"%s\","
+	    "\"pid\":%u,\"uid\":0}", a.name, a.pid);
+	if (auditc_event(audit, "", a.type, details, strlen(details)) == -1)
+		log_warn("audit: %s of credential %s not queued", a.type,
+		    a.name);
+}
+
+static const struct proc_msg vault_msgs[] = {
+	PROC_MSG(IMSG_CREDD_AUDIT, sizeof(struct credd_audit), vault_audit),
+};
+
+/* the vault ended: SIGCHLD says how, and proc_supervise acts */
+static void
+vault_lost(struct proc_chan *ch, const char *why)
+{
+	log_debug("vault audit link: %s", why);
+	imsgev_clear(&ch->iev);
+}
+
 /* supervising takes only signalling children of another uid */
 static void
 parent_ready(void *arg)
 {
 	const struct credd_conf	*conf = arg;
 
+	proc_chan_init(&achan, conf->alink[0], "vault", vault_msgs,
+	    sizeof(vault_msgs) / sizeof(vault_msgs[0]), NULL);
+	achan.lost = vault_lost;
+	if ((audit = auditc_new(conf->auditsock, CRED_AUDIT_SOURCE, audit_cb,
+	    NULL)) == NULL)
+		fatal("audit client");
+
 	privsep_limit_caps((cap_value_t[]){ CAP_KILL }, 1);
 	sandbox_apply("parent", parent_syscalls,
 	    sizeof(parent_syscalls) / sizeof(parent_syscalls[0]));
-	log_info("started: socket %s, state directory %s", conf->sock,
-	    conf->dir);
+	log_info("started: socket %s, state directory %s, audit %s",
+	    conf->sock, conf->dir, conf->auditsock);
 }
 
 int
@@ -196,11 +265,20 @@ main(int argc, char *argv[])
 	memset(&conf, 0, sizeof(conf));
 	strlcpy(conf.sock, CRED_SOCKET, sizeof(conf.sock));
 	strlcpy(conf.dir, CRED_DIR, sizeof(conf.dir));
+	strlcpy(conf.auditsock, CRED_AUDITSOCK, sizeof(conf.auditsock));
 	conf.leaves_hour = CRED_LEAVES_HOUR;
 	conf.keyfd = -1;
 
-	while ((ch = getopt(argc, argv, "dD:L:s:u:v")) != -1) {
+	while ((ch = getopt(argc, argv, "a:dD:L:s:u:v")) != -1) {
 		switch (ch) {
+		case 'a':
+			if (strlcpy(conf.auditsock, optarg,
+			    sizeof(conf.auditsock)) >= sizeof(conf.auditsock)) {
+				fprintf(stderr, "lenscredd: -a %s: path too "
+				    "long\n", optarg);
+				exit(2);
+			}
+			break;
 		case 'd':
 			debug = 1;
 			break;
@@ -264,6 +342,7 @@ main(int argc, char *argv[])
 	conf.parent = getpid();
 	conf.listen_fd = unixsock_listen(conf.sock, 0666, (gid_t)-1);
 	proc_socketpair(conf.link);
+	proc_socketpair(conf.alink);
 
 	/* the listener never sees the key file, the vault never the socket */
 	keep[0] = conf.listen_fd;
@@ -272,8 +351,10 @@ main(int argc, char *argv[])
 	proc_fork(&children[LISTENER], listener_main, &conf, keep);
 	keep[0] = conf.link[1];
 	keep[1] = conf.keyfd;
-	keep[2] = -1;
+	keep[2] = conf.alink[1];
+	keep[3] = -1;
 	proc_fork(&children[VAULT], vault_main, &conf, keep);
+	close(conf.alink[1]);
 	close(conf.keyfd);
 	close(conf.listen_fd);
 	close(conf.link[0]);

@@ -4,7 +4,10 @@
  *   parent    root, CAP_KILL only once the children run: checks or
  *             makes the state directory and the master key file (it
  *             never reads the key: it hands the vault the open file),
- *             the listening socket; supervises.
+ *             the listening socket; supervises; sends the vault's
+ *             audit events (cred.add, cred.rotate, cred.rm: names,
+ *             never values) to lensauditd and tells the vault whether
+ *             it is reachable: no change to the store without it.
  *   listener  _lenscred, chroot to the empty directory, no file or
  *             network calls but accept: takes connections, checks
  *             SO_PEERCRED (root and the -u users only), checks every
@@ -31,6 +34,8 @@
 #include "sockusers.h"
 
 #define CRED_SOCKET		LENSCREDD_SOCKET
+#define CRED_AUDITSOCK		"/run/lens/lensauditd.sock"
+#define CRED_AUDIT_SOURCE	"lenscred"
 #define CRED_DIR		"/var/lib/lens/cred"
 #define CRED_USER		"_lenscred"
 #define CRED_CLIENTS		"_lensnet"
@@ -56,7 +61,26 @@ struct credd_conf {
 	int			 listen_fd;
 	int			 link[2];	/* listener <-> vault */
 	int			 keyfd;		/* master key, the vault's */
+	char			 auditsock[108];
+	int			 alink[2];	/* parent <-> vault: audit */
 	pid_t			 parent;
+};
+
+/* parent <-> vault over alink */
+enum credd_imsg {
+	IMSG_CREDD_AUDIT = 0x43100001,	/* vault: struct credd_audit */
+	IMSG_CREDD_AUDIT_STATE,		/* parent: struct credd_audit_state */
+};
+
+struct credd_audit {
+	char		 type[16];	/* "cred.add", NUL-terminated */
+	char		 name[CRED_ID_SIZE];
+	uint8_t		 pad[3];
+	uint32_t	 pid;		/* of the client that asked */
+};
+
+struct credd_audit_state {
+	uint32_t	 ready;		/* lensauditd welcomed lenscredd */
 };
 
 int	listener_main(int parentfd, void *conf);

@@ -105,8 +105,9 @@ client_request(struct imsg *im, void *arg)
 {
 	struct client	*c = arg;
 
-	if (imsgev_compose(&vchan.iev, im->hdr.type, c->id, 0, -1, im->data,
-	    im->datalen) == -1)
+	/* the pid: for the audit events of the credential store */
+	if (imsgev_compose(&vchan.iev, im->hdr.type, c->id, c->pid, -1,
+	    im->data, im->datalen) == -1)
 		fatal("queue for the vault");
 	if (++c->inflight >= CRED_MAXINFLIGHT)
 		imsgev_pause(&c->ch.iev, 1);

@@ -69,6 +69,8 @@ static int			 cadirfd = -1;
 static int			 secdirfd = -1;
 static char			 cadir[PATH_MAX + 16], secdir[PATH_MAX + 16];
 static struct proc_chan		 lchan;	/* to the listener */
+static struct proc_chan		 achan;	/* to the parent: audit */
+static int			 audit_ready;	/* lensauditd reachable */
 
 static const struct sandbox_syscall vault_syscalls[] = {
 	SB_ALLOW(read), SB_ALLOW(write), SB_ALLOW(close),
@@ -692,6 +694,32 @@ reply_stored(uint32_t peerid, const struct cred_entry *e)
 		fatal("queue for the listener");
 }
 
+/* no change to the store that cannot be audited */
+static int
+can_audit(uint32_t peerid, uint32_t type, const char *name)
+{
+	if (!audit_ready)
+		reply_error(peerid, type, "credential %s: lensauditd is not "
+		    "reachable: no change to the credential store without an "
+		    "audit log", name);
+	return audit_ready;
+}
+
+/* type ("cred.add") of name, asked by pid: to lensauditd via the parent */
+static void
+audit(const char *type, const char *name, pid_t pid)
+{
+	struct credd_audit	 a;
+
+	memset(&a, 0, sizeof(a));
+	strlcpy(a.type, type, sizeof(a.type));
+	strlcpy(a.name, name, sizeof(a.name));
+	a.pid = (uint32_t)pid;
+	if (imsgev_compose(&achan.iev, IMSG_CREDD_AUDIT, 0, 0, -1, &a,
+	    sizeof(a)) == -1)
+		fatal("queue for the parent");
+}
+
 static int
 crec_exists(const char *name)
 {
@@ -721,6 +749,8 @@ msg_store(struct imsg *im, void *arg)
 		    "bytes follow", r.name, r.secretlen, len);
 		goto done;
 	}
+	if (!can_audit(id, type, r.name))
+		goto done;
 	if (rotate) {
 		if (!crec_exists(r.name)) {
 			reply_error(id, type, "credential %s does not exist",
@@ -758,6 +788,7 @@ msg_store(struct imsg *im, void *arg)
 		goto done;
 	}
 	log_info("credential %s %s", e.name, rotate ? "rotated" : "added");
+	audit(rotate ? "cred.rotate" : "cred.add", e.name, im->hdr.pid);
 	reply_stored(id, &e);
 done:
 	explicit_bzero(im->data, im->datalen);
@@ -772,7 +803,8 @@ msg_rm(struct imsg *im, void *arg)
 
 	(void)arg;
 	memcpy(&r, im->data, sizeof(r));
-	if (!field_ok(r.name, sizeof(r.name), "credential", gr_cred, id, type))
+	if (!field_ok(r.name, sizeof(r.name), "credential", gr_cred, id,
+	    type) || !can_audit(id, type, r.name))
 		return;
 	if (unlinkat(secdirfd, r.name, 0) == -1) {
 		if (errno == ENOENT)
@@ -785,6 +817,7 @@ msg_rm(struct imsg *im, void *arg)
 	}
 	(void)fsync(secdirfd);
 	log_info("credential %s removed", r.name);
+	audit("cred.rm", r.name, im->hdr.pid);
 	memset(&e, 0, sizeof(e));
 	strlcpy(e.name, r.name, sizeof(e.name));
 	reply_stored(id, &e);
@@ -859,6 +892,29 @@ vault_lost(struct proc_chan *ch, const char *why)
 }
 
 static void
+msg_audit_state(struct imsg *im, void *arg)
+{
+	struct credd_audit_state	 st;
+
+	(void)arg;
+	memcpy(&st, im->data, sizeof(st));
+	audit_ready = st.ready != 0;
+}
+
+static const struct proc_msg parent_msgs[] = {
+	PROC_MSG(IMSG_CREDD_AUDIT_STATE, sizeof(struct credd_audit_state),
+	    msg_audit_state),
+};
+
+static void
+parent_lost(struct proc_chan *ch, const char *why)
+{
+	(void)ch;
+	vault_stop();
+	fatalx("parent went away (audit link: %s)", why);
+}
+
+static void
 vault_preinit(void *arg)
 {
 	uint8_t	 extra;
@@ -895,6 +951,9 @@ vault_init(void *arg)
 	proc_chan_init(&lchan, conf->link[1], "listener", listener_msgs,
 	    sizeof(listener_msgs) / sizeof(listener_msgs[0]), NULL);
 	lchan.lost = vault_lost;
+	proc_chan_init(&achan, conf->alink[1], "parent", parent_msgs,
+	    sizeof(parent_msgs) / sizeof(parent_msgs[0]), NULL);
+	achan.lost = parent_lost;
 	log_info("ready: %d sandbox CA%s in %s", ncas, ncas == 1 ? "" : "s",
 	    cadir);
 }

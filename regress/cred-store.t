@@ -1,7 +1,8 @@
 #!/bin/sh
 # lenscredd's credential store through lensctl cred add/ls/rotate/rm:
 # the value read from standard input or --from-file only (never argv,
-# never the environment), sealed one record a file (0600 _lenscred,
+# never the environment), audited (cred.add/rotate/rm, names only; no
+# change while lensauditd is away), sealed one record a file (0600 _lenscred,
 # never in clear, a nonce each, the name bound inside), root's only
 # (_lensnet and a group-lens user refused), a tampered, renamed,
 # truncated, re-versioned or foreign record refused naming the file
@@ -13,11 +14,12 @@ CREDD=$OBJ/regress/lenscredd
 CP=$TOOLS/credpeer
 credd_require "$CREDD" "$CP" "$LENSCTL"
 command -v python3 >/dev/null || { echo "1..0 # SKIP no python3"; exit 0; }
+auditd_require
 
-tap_plan 51
+tap_plan 58
 tmpdir_setup
 chmod 0755 "$T"
-at_exit 'credd_stop; [ -n "${LP:-}" ] && kill $LP 2>/dev/null'
+at_exit 'credd_stop; auditd_stop; [ -n "${LP:-}" ] && kill $LP 2>/dev/null'
 S=$T/cred.sock
 C=$T/cred
 D=$C/secrets
@@ -44,8 +46,19 @@ rnd() {
 	printf 'lens-secret-%s' "$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 }
 V1=$(rnd) V2=$(rnd) V3=$(rnd) V4=$(rnd)
+# credd_audited BEFORE: lenscredd said "audit: connected" more than
+# BEFORE times (its changes are refused until then)
+credd_audited() {
+	wait_until 20 sh -c "[ \$(grep -c 'parent.*audit: connected to lensauditd' \
+	    '$T/credd.log') -gt $1 ]"
+}
+audit_show() {
+	"$LENSCTL" audit show --dir "$T/audit" 2>&1
+}
 
+auditd_start || { echo "Bail out! lensauditd did not start"; exit 1; }
 credd_start || { echo "Bail out! lenscredd did not start"; exit 1; }
+credd_audited 0 || { echo "Bail out! lenscredd did not reach lensauditd"; exit 1; }
 [ "$(stat -c '%U %a' "$D")" = "_lenscred 700" ]
 ok $? "secrets/ is 0700 _lenscred"
 
@@ -148,6 +161,37 @@ out=$(cred rm max 2>&1)
 [ $? -eq 1 ] && [ "$out" = "lensctl: credential max does not exist" ]
 ok $? "rm of a missing name is an error: $out"
 
+# ---- audit: names and the client's pid, never a value
+audit_show >"$T/audit.out"
+grep -q ' lenscred - cred\.add {"credential":"api-token","pid":[0-9]*,"uid":0}$' "$T/audit.out" &&
+    grep -q ' lenscred - cred\.add {"credential":"file-token",' "$T/audit.out" &&
+    grep -q ' lenscred - cred\.rotate {"credential":"api-token",' "$T/audit.out" &&
+    grep -q ' lenscred - cred\.rm {"credential":"max",' "$T/audit.out"
+ok $? "audited: cred.add, cred.rotate, cred.rm with the name ($(grep -c 'cred\.' "$T/audit.out") events)"
+# 5 adds, 1 rotate, 1 rm succeeded; the rest was refused
+[ "$(grep -c ' lenscred - cred\.' "$T/audit.out")" -eq 7 ] &&
+    [ "$(grep -c 'cred\.add {"credential":"api-token"' "$T/audit.out")" -eq 1 ] &&
+    ! grep -q '"credential":"\(empty\|big\|nosuch\|argv-token\)"' "$T/audit.out"
+ok $? "... exactly the 7 changes made, nothing for what was refused"
+! grep -raF -e "$V1" -e "$V2" -e "$V3" -e "$V4" "$T/audit" "$T/audit.out"
+ok $? "no value in the audit log"
+# lensauditd away: the store is read-only
+c=$(grep -c 'parent.*audit: connected to lensauditd' "$T/credd.log")
+auditd_stop
+wait_until 10 grep -q 'parent.*audit: lost lensauditd' "$T/credd.log"
+out=$(printf x | cred add unaudited 2>&1)
+[ $? -eq 1 ] && echo "$out" | grep -q 'lensauditd is not reachable: no change to the credential store without an audit log' &&
+    [ ! -e "$D/unaudited" ]
+ok $? "lensauditd away: add refused, nothing stored: $out"
+out=$(cred rm api-token 2>&1)
+[ $? -eq 1 ] && echo "$out" | grep -q 'lensauditd is not reachable' && [ -e "$D/api-token" ]
+ok $? "lensauditd away: rm refused, the record kept"
+cred ls >/dev/null
+ok $? "lensauditd away: ls still works"
+auditd_start || { echo "Bail out! lensauditd did not restart"; exit 1; }
+credd_audited "$c" && printf x | cred add audited-again && cred rm audited-again
+ok $? "lensauditd back: changes are made again"
+
 # ---- who may: root only
 for cmd in ls "rm api-token"; do
 	out=$(credd_as _lensnet _lensnet '' "$LENSCTL" cred $cmd -k "$S" 2>&1)
@@ -219,7 +263,9 @@ ok $? "after add: the value in no process of lenscredd (vault $n0, listener $n1,
 cred ls >"$T/ls-before"
 credd_stop
 ok $? "SIGTERM: lenscredd exits 0"
+c=$(grep -c 'parent.*audit: connected to lensauditd' "$T/credd.log")
 credd_start || { echo "Bail out! lenscredd did not restart"; exit 1; }
+credd_audited "$c"
 cred ls >"$T/ls-after" && cmp -s "$T/ls-before" "$T/ls-after" &&
     [ "$(val api-token)" = "$(hex "$V3")" ]
 ok $? "restart: the same credentials and times, values intact"

@@ -281,11 +281,14 @@ credd_as() {
 }
 
 # credd_start [lenscredd flags]: lenscredd on $T/cred.sock with its
-# state in $T/cred, logging to $T/credd.log; waits until the vault
-# says it is ready; 1 (and its log) if it does not
+# state in $T/cred, its audit to $T/auditd.sock (a private path: where
+# auditd_start puts lensauditd; -a in the flags overrides it), logging
+# to $T/credd.log; waits until the vault says it is ready; 1 (and its
+# log) if it does not
 credd_start() {
 	_before=$(_credd_ready_count)
-	"$CREDD" -d -D "$T/cred" -s "$T/cred.sock" "$@" >>"$T/credd.log" 2>&1 &
+	"$CREDD" -d -D "$T/cred" -s "$T/cred.sock" -a "$T/auditd.sock" "$@" \
+	    >>"$T/credd.log" 2>&1 &
 	CREDD_PID=$!
 	if ! wait_until 20 sh -c \
 	    "[ \$(grep -c 'vault.*ready:' '$T/credd.log') -gt $_before ]"; then

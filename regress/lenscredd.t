@@ -317,7 +317,7 @@ credd_stop
 for how in short long; do
 	: >"$T/credd.log"
 	LENS_REGRESS_MSGSIZE=listener:43000004:$how "$CREDD" -d -D "$C" -s "$S" \
-	    >>"$T/credd.log" 2>&1 &
+	    -a "$T/auditd.sock" >>"$T/credd.log" 2>&1 &
 	CREDD_PID=$!
 	wait_until 20 grep -q 'vault.*ready:' "$T/credd.log"
 	out=$(cp_ leaf sb2 api.example.test)
@@ -339,8 +339,8 @@ done
 for call in socket-unix connect; do
 	: >"$T/credd.log"
 	# bounded: a vault that survives the call serves on
-	LENS_REGRESS_SIGSYS=vault:$call timeout 20 "$CREDD" -d -D "$C" -s "$S" \
-	    >>"$T/credd.log" 2>&1
+	LENS_REGRESS_SIGSYS=vault:$call timeout 20 "$CREDD" -d -D "$C" \
+	    -s "$S" -a "$T/auditd.sock" >>"$T/credd.log" 2>&1
 	rc=$?
 	sc=${call%-unix}
 	[ "$rc" -eq 1 ] &&
