@@ -2,6 +2,7 @@
  * Records sealed with the master key (seal.h): the one format of the
  * CA files and the credential records, and their atomic write.
  */
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <ctype.h>
@@ -192,14 +193,22 @@ ssize_t
 seal_read(int dirfd, const char *dirname, const char *name, uint8_t *buf,
     size_t max, char *err, size_t errlen)
 {
-	size_t	 len = 0;
-	ssize_t	 n;
-	int	 fd;
+	struct stat	 st;
+	size_t		 len = 0;
+	ssize_t		 n;
+	int		 fd;
 
-	if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) ==
-	    -1) {
+	/* O_NONBLOCK: a FIFO put there does not hang the reader */
+	if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) == -1) {
 		snprintf(err, errlen, "open %s/%s: %s", dirname, name,
 		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s/%s: not a regular file", dirname,
+		    name);
+		close(fd);
 		return -1;
 	}
 	/* max + 1: a longer file is seen as one */

@@ -86,7 +86,7 @@ static const struct sandbox_syscall vault_syscalls[] = {
 	SB_ALLOW(openat), SB_ALLOW(fsync), SB_ALLOW(renameat),
 	SB_ALLOW(unlinkat), SB_ALLOW(fstat), SB_ALLOW(newfstatat),
 	/* and the credential records: cred ls reads their directory */
-	SB_ALLOW(getdents64), SB_ALLOW(fcntl), SB_ALLOW(lseek),
+	SB_ALLOW(getdents64), SB_ALLOW(fcntl),
 	/* no socket, connect, accept: it reaches nobody */
 };
 

@@ -16,7 +16,7 @@ credd_require "$CREDD" "$CP" "$LENSCTL"
 command -v python3 >/dev/null || { echo "1..0 # SKIP no python3"; exit 0; }
 auditd_require
 
-tap_plan 58
+tap_plan 59
 tmpdir_setup
 chmod 0755 "$T"
 at_exit 'credd_stop; auditd_stop; [ -n "${LP:-}" ] && kill $LP 2>/dev/null'
@@ -245,6 +245,11 @@ ok $? "a record renamed to another name: $(echo "$out" | grep cannot)"
 out=$(cred ls 2>&1)
 echo "$out" | grep -q "$D/sb1: sealed as another kind of record, not a credential record"
 ok $? "a CA file relabelled as a credential: $(echo "$out" | grep 'sb1 cannot')"
+mkfifo "$D/fifo" && chown _lenscred "$D/fifo"
+out=$(cred ls 2>&1)
+echo "$out" | grep -q "credential fifo cannot be used: $D/fifo: not a regular file"
+ok $? "a FIFO among the records: refused, the vault does not hang: $(echo "$out" | grep 'fifo cannot')"
+rm -f "$D/fifo"
 kill -0 "$CREDD_PID" && [ "$(val file-token)" = "$(hex "$V2")" ] &&
     cred ls 2>/dev/null | grep -q '^file-token .*Z'
 ok $? "lenscredd serves on; the restored record is sound again"
