@@ -134,7 +134,8 @@ client_admin(struct imsg *im, void *arg)
 		    (unsigned)c->uid);
 		client_error(c, im->hdr.type, msg);
 	}
-	explicit_bzero(im->data, im->datalen);
+	if (im->data != NULL)	/* LS has none */
+		explicit_bzero(im->data, im->datalen);
 }
 
 static const struct proc_msg client_msgs[] = {
