@@ -527,6 +527,14 @@ test_names(void)
 	s[CTL_NAME_SIZE] = 'a';
 	s[CTL_NAME_SIZE + 1] = '\0';
 	ok(gr_ref("r", s, NULL, 0) == -1, "reference: 65 characters refused");
+	ok(gr_cred("c", s, NULL, 0) == -1 && (s[GR_CRED_MAX] = '\0',
+	    gr_cred("c", s, NULL, 0) == 0), "credential name: 64 characters "
+	    "taken, 65 refused");
+	ok(gr_cred("c", "api.token_2-x", NULL, 0) == 0 &&
+	    gr_cred("c", "_x", NULL, 0) == -1 &&
+	    gr_cred("c", "a/b", NULL, 0) == -1 &&
+	    gr_cred("c", "", NULL, 0) == -1, "credential name: the grammar "
+	    "of a sandbox name");
 
 	memset(s, 'f', sizeof(s));
 	s[CTL_ID_SIZE - 1] = '\0';
@@ -550,7 +558,7 @@ int
 main(void)
 {
 	tap_plan(NNUM + NPORT + NPUB + 2 + NVOL + 2 + NNAME +
-	    3 + 6 + NHOST + 5);
+	    3 + 2 + 6 + NHOST + 5);
 	test_numbers();
 	test_ports();
 	test_publish();

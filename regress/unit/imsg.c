@@ -23,7 +23,7 @@
 #include "imsg.h"
 #include "tap.h"
 
-#define NTESTS		68
+#define NTESTS		72
 #define PUMP_TRIES	200000
 
 struct pair {
@@ -1038,6 +1038,72 @@ test_recv_one(void)
 	pair_close(&p);
 }
 
+/* how often mark is in the read buffer of ib */
+static int
+rbuf_count(const struct imsgbuf *ib, const char *mark)
+{
+	const uint8_t	*p = ib->rbuf, *end = ib->rbuf + sizeof(ib->rbuf);
+	size_t		 n = strlen(mark);
+	int		 found = 0;
+
+	while (p < end && (p = memmem(p, end - p, mark, n)) != NULL) {
+		found++;
+		p += n;
+	}
+	return found;
+}
+
+/*
+ * What was taken from the read buffer, or moved within it, is zeroed
+ * where it was: a secret that travelled stays nowhere once handled.
+ */
+static void
+test_wipe(void)
+{
+	static const char	 a[] = "mark-A-0123456789", b[] = "mark-B-9876543210";
+	struct pair		 p;
+	struct imsg_hdr		 h;
+	struct imsg		 im;
+	int			 rv, ra, rb;
+
+	pair_open(&p, 0);
+	/* A whole, then B's header and the first half of its payload */
+	if (imsg_compose(p.w, 1, 0, 0, -1, a, sizeof(a)) == -1 ||
+	    imsg_flush(p.w) == -1)
+		err(2, "compose");
+	memset(&h, 0, sizeof(h));
+	h.type = 2;
+	h.len = IMSG_HDRSZ + sizeof(b);
+	if (write(p.sv[0], &h, sizeof(h)) != sizeof(h) ||
+	    write(p.sv[0], b, 10) != 10)
+		err(2, "write");
+	while (p.r->rlen < 2 * IMSG_HDRSZ + sizeof(a) + 10)
+		if (imsg_read(p.r) <= 0)
+			err(2, "imsg_read");
+	rv = imsg_get(p.r, &im);
+	ok(rv == 1 && im.datalen == sizeof(a) && memcmp(im.data, a,
+	    sizeof(a)) == 0 && rbuf_count(p.r, a) == 0,
+	    "wipe: a message taken is no longer in the read buffer");
+	if (rv == 1)
+		imsg_free(&im);
+	ok(imsg_get(p.r, &im) == 0, "wipe: the half message waits");
+	if (write(p.sv[0], b + 10, sizeof(b) - 10) != (ssize_t)sizeof(b) - 10)
+		err(2, "write");
+	/* imsg_read moves B's first half to the front, then reads on */
+	if (imsg_read(p.r) <= 0)
+		err(2, "imsg_read");
+	ra = rbuf_count(p.r, "mark-B-987");
+	rv = imsg_get(p.r, &im);
+	rb = rbuf_count(p.r, "mark-B-987");
+	ok(ra == 1, "wipe: a moved message is in the read buffer once "
+	    "(%d), not also where it was", ra);
+	ok(rv == 1 && memcmp(im.data, b, sizeof(b)) == 0 && rb == 0,
+	    "wipe: ... and gone once taken (%d)", rb);
+	if (rv == 1)
+		imsg_free(&im);
+	pair_close(&p);
+}
+
 int
 main(void)
 {
@@ -1067,6 +1133,7 @@ main(void)
 	test_bad_args();
 	test_nosock();
 	test_recv_one();
+	test_wipe();
 	ok(count_fds() == base, "no descriptor leaked by the whole run");
 
 	return tap_done();
