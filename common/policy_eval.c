@@ -265,7 +265,7 @@ pct_byte(const char *s)
  * An escape a server may decode into something a rule did not see: an
  * unreserved character (%41 for 'A', %2E for '.'), NUL, an overlong
  * UTF-8 lead (%C0%AE), an escaped escape (%252E), and in a path the
- * separators / and \.  None of them is needed: RFC 3986 says not to
+ * separators / and \ and the parameter mark ;.  None of them is needed: RFC 3986 says not to
  * escape unreserved characters, and the others are not in a normal
  * target.
  */
@@ -280,16 +280,16 @@ pct_abnormal(const char *s, char sep)
 		return 1;
 	if (b == '%' && hexval(s[3]) != -1 && hexval(s[4]) != -1)
 		return 1;
-	return sep == '/' && (b == '/' || b == '\\');
+	return sep == '/' && (b == '/' || b == '\\' || b == ';');
 }
 
 /*
  * Is s (a request's path, or a rule's path pattern) a normal path?
  * It starts with '/', holds printable ASCII only without space, '?',
- * '#' or '\', has only the escapes pct_abnormal accepts (in upper
- * case in a pattern), no empty segment but the last (no "//") and no
- * segment "." or ".." (also before a ";parameter", as some servers
- * read "/..;/").  A normal path reaches the resource it names on any
+ * '#', '\' or ';' (servers that strip ";parameters" read
+ * "/admin;x/" as "/admin/" and "/..;/" as "/../"), has only the escapes
+ * pct_abnormal accepts (in upper case in a pattern), no empty segment
+ * but the last (no "//") and no segment "." or "..".  A normal path reaches the resource it names on any
  * server; others may be read differently upstream than here.
  */
 const char *
@@ -310,6 +310,8 @@ path_abnormal(const char *s, size_t len, int pattern)
 			    "under query:)" : "has a ? or #";
 		if (ch == '\\')
 			return "has a backslash";
+		if (ch == ';')
+			return "has a ; (a path parameter)";
 		if (ch == '%') {
 			if (i + 2 >= len || pct_byte(s + i) == -1)
 				return "has a % not followed by two hex digits";
@@ -318,16 +320,15 @@ path_abnormal(const char *s, size_t len, int pattern)
 				return "has a percent-escape in lower case "
 				    "(write %2F, not %2f)";
 			if (pct_abnormal(s + i, '/'))
-				return "escapes an unreserved character, / or "
-				    "\\, NUL or %";
+				return "escapes an unreserved character, / \\ "
+				    "or ;, NUL or %";
 		}
 	}
 	for (i = 1; i <= len; i++) {
 		if (i < len && s[i] != '/')
 			continue;
-		for (sl = 0; seg + sl < i && s[seg + sl] != ';'; sl++)
-			;
-		if (i - seg == 0 && i < len)
+		sl = i - seg;
+		if (sl == 0 && i < len)
 			return "has an empty segment (//)";
 		if ((sl == 1 && s[seg] == '.') ||
 		    (sl == 2 && s[seg] == '.' && s[seg + 1] == '.'))
@@ -376,12 +377,13 @@ pm_query_abnormal(const char *s, size_t len)
 
 /*
  * Does s (len bytes) match the glob pat?  '*' matches any bytes but
- * sep (a path segment, a query parameter), "**" any bytes at all,
+ * the separators in seps (a path segment: "/"; a query parameter: "&;",
+ * as some servers split at ';' too), "**" any bytes at all,
  * every other byte itself.  Over the rows of a table: time
  * strlen(pat) * len, whatever the pattern; no backtracking.
  */
 static int
-glob_match(const char *pat, const char *s, size_t len, char sep)
+glob_match(const char *pat, const char *s, size_t len, const char *seps)
 {
 	uint8_t		 row[POLICY_MAXTARGET + 1];
 	size_t		 j;
@@ -398,7 +400,8 @@ glob_match(const char *pat, const char *s, size_t len, char sep)
 			pat += 2;
 		} else if (pat[0] == '*') {
 			for (j = 1; j <= len; j++)
-				if (row[j - 1] && s[j - 1] != sep)
+				if (row[j - 1] &&
+				    strchr(seps, s[j - 1]) == NULL)
 					row[j] = 1;
 			pat++;
 		} else {
@@ -530,7 +533,7 @@ policy_http_request(const struct policy *pol, const char *host,
 			if (strcmp(sb->method, "*") != 0 &&
 			    strcmp(sb->method, method) != 0)
 				continue;
-			if (!glob_match(sb->path, cpath, plen, '/'))
+			if (!glob_match(sb->path, cpath, plen, "/"))
 				continue;
 			if (sb->query != NULL) {
 				if (qstate == 0) {
@@ -545,7 +548,7 @@ policy_http_request(const struct policy *pol, const char *host,
 					d->why = "query not normal";
 					return;
 				}
-				if (!glob_match(sb->query, cquery, qlen, '&'))
+				if (!glob_match(sb->query, cquery, qlen, "&;"))
 					continue;
 			}
 			/* websocket first, then the longer patterns */

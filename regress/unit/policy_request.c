@@ -172,8 +172,11 @@ static const struct rcase {
 	    "GET /v1/**", 0, NULL, "\"...\" is a name, not a dot segment" },
 	{ "api.test", 443, "GET", "/v1/a%20b", NULL, A, "api.test",
 	    "GET /v1/**", 0, NULL, "an escaped space is normal" },
-	{ "api.test", 443, "GET", "/v1/items;v=1", NULL, A, "api.test",
-	    "GET /v1/**", 0, NULL, "a ;parameter on a name is normal" },
+	{ "api.test", 443, "GET", "/v1/admin;x/users", NULL, D, "api.test",
+	    NULL, 0, "path not normal",
+	    "/v1/admin;x/users (read as /v1/admin/users by some)" },
+	{ "api.test", 443, "GET", "/v1/admin%3Bx/users", NULL, D, "api.test",
+	    NULL, 0, "path not normal", "an escaped ; (%3B)" },
 
 	/* the method is case-sensitive */
 	{ "api.test", 443, "get", "/v1/items", NULL, D, "api.test", NULL, 0,
@@ -269,6 +272,9 @@ static const struct rcase {
 	{ "api.test", 443, "GET", "/search", "q=cats&admin=1", D, "api.test",
 	    NULL, 0, "no request rule matches",
 	    "* in a query does not cross &" },
+	{ "api.test", 443, "GET", "/search", "q=cats;admin=1", D, "api.test",
+	    NULL, 0, "no request rule matches",
+	    "* in a query does not cross ; (a separator to some)" },
 	{ "api.test", 443, "GET", "/search", "admin=1&q=x", D, "api.test",
 	    NULL, 0, "no request rule matches", "q=* is the whole query" },
 	{ "api.test", 443, "GET", "/search", "", A, "api.test",
