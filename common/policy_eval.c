@@ -2,7 +2,9 @@
  * Decisions on the policy model: a matching deny wins, then a matching
  * allow, then a matching ask, then defaultVerdict; the rule reported
  * for audit is the most specific one of the winning verdict, so rule
- * order never changes anything.
+ * order never changes anything.  Requests (policy_http_request) are
+ * decided the same way by the request rules of the allow rules that
+ * decided their host, on normal targets only.
  *
  * policy_tcp_addr/policy_udp_addr consult only CIDR rules (an address
  * literal in a rule is a /32 or /128).  When none matches they return
@@ -440,11 +442,29 @@ struct rpick {
 	long			 score;
 };
 
+/* an order of request rules for ties: host rule, path, method, query */
+static int
+sub_cmp(const struct http_rule *ra, int a, const struct http_rule *rb, int b)
+{
+	const struct http_sub	*sa, *sb;
+	int			 c;
+
+	if ((c = strcmp(ra->match, rb->match)) != 0 || a < 0 || b < 0)
+		return c != 0 ? c : (a < 0) - (b < 0);
+	sa = &ra->subs[a];
+	sb = &rb->subs[b];
+	if ((c = strcmp(sa->path, sb->path)) != 0 ||
+	    (c = strcmp(sa->method, sb->method)) != 0)
+		return c;
+	return strcmp(sa->query ? sa->query : "", sb->query ? sb->query : "");
+}
+
+/* the most specific request rule of a verdict, whatever the order */
 static void
 rpick_add(struct rpick *rp, const struct http_rule *r, int sub, long score)
 {
 	if (!rp->any || score > rp->score || (score == rp->score &&
-	    strcmp(r->match, rp->r->match) < 0)) {
+	    sub_cmp(r, sub, rp->r, rp->sub) < 0)) {
 		rp->r = r;
 		rp->sub = sub;
 		rp->score = score;

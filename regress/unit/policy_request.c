@@ -62,6 +62,8 @@ static const char *const texts[2] = {
     "          - {method: GET, path: \"/both\", websocket: true, "
     "verdict: allow}\n"
     "          - {method: GET, path: \"/both\", verdict: allow}\n"
+    "          - {method: GET, path: \"/t/*a\", verdict: allow}\n"
+    "          - {method: GET, path: \"/t/a*\", verdict: allow}\n"
     "      - {match: \"*.wild.test\", verdict: allow}\n"
     "      - match: x.wild.test\n"
     "        verdict: allow\n"
@@ -99,6 +101,8 @@ static const char *const texts[2] = {
     "        tlsTerminate: true\n"
     "        caFile: private-ca.pem\n"
     "        rules:\n"
+    "          - {method: GET, path: \"/t/a*\", verdict: allow}\n"
+    "          - {method: GET, path: \"/t/*a\", verdict: allow}\n"
     "          - {method: GET, path: \"/both\", verdict: allow}\n"
     "          - {method: GET, path: \"/both\", websocket: true, "
     "verdict: allow}\n"
@@ -322,6 +326,10 @@ static const struct rcase {
 	{ "api.test", 443, "GET", "/both", NULL, A, "api.test",
 	    "GET /both ws", 1, NULL,
 	    "two allow rules, one with websocket: websocket" },
+
+	{ "api.test", 443, "GET", "/t/aa", NULL, A, "api.test", "GET /t/*a",
+	    0, NULL, "two rules as specific: the same one reported in both "
+	    "orders" },
 
 	/* host decisions */
 	{ "denied.test", 443, "GET", "/", NULL, D, "denied.test", NULL, 0,
