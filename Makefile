@@ -123,7 +123,8 @@ FUZZ_LIBSRCS = common/log.c common/imsg.c common/canonjson.c common/chain.c \
 	   lensvmm/guest/request.c lensvmm/guest/vmconf.c common/seccomp_filter.c \
 	   $(sort $(wildcard lensvmm/vm/*.c)) \
 	   $(wildcard common/policy_*.c) common/grammar.c lensnetd/addr.c lensnetd/attach.c \
-	   lensnetd/dnswire.c lensnetd/peek.c lenscredd/seal.c
+	   lensnetd/dnswire.c lensnetd/peek.c lenscredd/seal.c common/phscan.c \
+	   lenscredd/sign.c
 REGRESS_TESTS = $(sort $(wildcard regress/*.t)) $(sort $(wildcard regress/attack/*.t))
 FUZZ_SECONDS ?= 10
 

@@ -282,6 +282,10 @@ sign_query(const char *query, const char *param, const char *value,
 	if (!is_token(param))
 		return why_set(why, whylen, "query: parameter name is not a "
 		    "token");
+	for (p = query != NULL ? query : ""; *p != '\0'; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '#')
+			return why_set(why, whylen, "query: a space, control "
+			    "character or '#' in the query");
 	for (p = query != NULL ? query : ""; *p != '\0'; p = amp + (*amp != 0)) {
 		if ((amp = strchr(p, '&')) == NULL)
 			amp = p + strlen(p);
@@ -319,6 +323,7 @@ sign_basic(const char *user, const char *secret, size_t slen, char **out,
 {
 	struct sb	 b = { 0 }, r = { 0 };
 	const char	*u;
+	char		*e;
 	size_t		 b64len;
 
 	for (u = user; *u != '\0'; u++)
@@ -334,14 +339,17 @@ sign_basic(const char *user, const char *secret, size_t slen, char **out,
 	}
 	b64len = sodium_base64_encoded_len(b.len,
 	    sodium_base64_VARIANT_ORIGINAL);
-	sb_adds(&r, "Basic ");
-	sb_addn(&r, b.p, b64len);	/* room, overwritten below */
-	if (!r.err)
-		sodium_bin2base64(r.p + 6, b64len, (unsigned char *)b.p, b.len,
-		    sodium_base64_VARIANT_ORIGINAL);
+	if ((e = malloc(b64len)) == NULL) {
+		sb_free(&b);
+		return why_set(why, whylen, "basic: out of memory");
+	}
+	sodium_bin2base64(e, b64len, (unsigned char *)b.p, b.len,
+	    sodium_base64_VARIANT_ORIGINAL);
 	sb_free(&b);
-	if (!r.err)
-		r.len = strlen(r.p);
+	sb_adds(&r, "Basic ");
+	sb_adds(&r, e);
+	explicit_bzero(e, b64len);
+	free(e);
 	return sb_take(&r, out, why, whylen);
 }
 
@@ -599,17 +607,15 @@ aws_query(struct sb *b, const char *q)
 		sb_addn(&e, "", 0);
 		if (e.err || (v[nv].k = strdup(e.p)) == NULL)
 			goto out;
+		nv++;			/* its v freed at out, if any */
 		sb_free(&d);
 		if (eq != NULL && pct_decode(&d, eq + 1, n - kn - 1) == -1)
 			goto out;
 		sb_free(&e);
 		aws_encode(&e, d.p != NULL ? d.p : "", d.len, 0);
 		sb_addn(&e, "", 0);
-		if (e.err || (v[nv].v = strdup(e.p)) == NULL) {
-			free(v[nv].k);
+		if (e.err || (v[nv - 1].v = strdup(e.p)) == NULL)
 			goto out;
-		}
-		nv++;
 	}
 	qsort(v, nv, sizeof(*v), cmpq);
 	for (i = 0; i < nv; i++) {

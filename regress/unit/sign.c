@@ -196,6 +196,8 @@ main(void)
 	    rc == 0 ? o : why);
 	if (rc == 0)
 		free(o);
+	ok(sign_query("a=1\r\nX: y", "k", "v", 1, &o, why, sizeof(why)) == -1,
+	    "query: the sandbox's query with CR LF (%s)", why);
 	ok(sign_query("a=1", "k=y", "v", 1, &o, why, sizeof(why)) == -1,
 	    "query: a parameter name that is not a token (%s)", why);
 
