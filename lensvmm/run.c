@@ -515,8 +515,9 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 	char			 err[512], path[PATH_MAX + 32], why[256];
 	uint8_t			 rnd[32];
 	int			 i, initfd = -1, consolefd = -1, oomfd = -1;
-	int			 rootfd = -1;
+	int			 rootfd = -1, rc;
 	int			 cgprocs[4] = { -1, -1, -1, -1 };
+	char			*phwire = NULL;
 	json_t			*d;
 
 	memcpy(&run, im->data, sizeof(run));
@@ -706,6 +707,15 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 	jc.modellen = sb->modellen;
 	jc.publish = sb->strings + strings_len(sb->strings, run.argc +
 	    run.envc + run.nvolumes);
+	/* the placeholders as lensnetd takes them (PH_SIZE each) */
+	if (sb->nph > 0 && (phwire = calloc(sb->nph, PH_SIZE)) == NULL) {
+		reply_error(r, CTL_EXIT_LENS, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < (int)sb->nph; i++)
+		memcpy(phwire + (size_t)i * PH_SIZE, sb->ph[i].ph, PH_SIZE);
+	jc.ph = phwire;
+	jc.nph = (uint32_t)sb->nph;
 	if (strcmp(sb->backend, "microvm") == 0) {
 		jc.backend = BACKEND_MICROVM;
 		strlcpy(jc.guestdir, guestdir, sizeof(jc.guestdir));
@@ -718,7 +728,9 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 		jc.boot_timeout = boot_timeout;
 		strlcpy(jc.kernel_args, kernel_args, sizeof(jc.kernel_args));
 	}
-	if (jail_fork(sb, &jc) == -1) {
+	rc = jail_fork(sb, &jc);
+	free(phwire);			/* the jail process has its copy */
+	if (rc == -1) {
 		reply_error(r, CTL_EXIT_LENS, "fork the jail process: %s",
 		    strerror(errno));
 		audit_event(sb, "sandbox.destroy", json_pack("{s:s}",
