@@ -4,9 +4,11 @@
 # lensnetd's parent keeps them (logged at attach) and refuses an attach
 # whose placeholders do not match the policy (too few, too many, none
 # for a policy without credentials but one), are malformed, repeat, or
-# are counted beyond the message.  netdattach plays lensvmm.
+# are counted beyond the message.  netdattach plays lensvmm; then
+# lensvmm itself attaches a sandbox with the credentials' placeholders.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/daemon.sh"
+vmm_require
 
 ATTACH=$OBJ/regress/tools/netdattach
 if [ "$(id -u)" -ne 0 ] || [ ! -x "$NETD" ] || [ ! -x "$ATTACH" ] ||
@@ -15,7 +17,7 @@ if [ "$(id -u)" -ne 0 ] || [ ! -x "$NETD" ] || [ ! -x "$ATTACH" ] ||
 	exit 0
 fi
 
-tap_plan 8
+tap_plan 10
 tmpdir_setup
 chmod 0755 "$T"
 SB=lnph$$
@@ -83,4 +85,12 @@ ok $? "counted beyond the message: $(cat "$T/count.out")"
 
 kill -0 "$NETD_PID"
 ok $? "lensnetd still runs"
+
+# lensvmm sends the placeholders its sandbox sees
+vmm_setup -n "$T/netd.sock"
+lctl run --rm --policy "$T/p.yaml" $R -- env >"$T/env" 2>"$T/err"
+ok $? "lensvmm: a sandbox with two credentials runs with lensnetd ($(cat "$T/err"))"
+grep -q '^OPENAI_API_KEY=lens-ph-[a-z2-7]\{32\}$' "$T/env" &&
+    grep -q 'attached (uid 0): jail, .* 2 credential placeholders' "$T/netd.log"
+ok $? "... lensnetd took its two placeholders"
 tap_done
