@@ -65,10 +65,19 @@ static int
 match(const struct phset *set, const unsigned char *p, size_t n,
     size_t *which)
 {
-	size_t	 i, j, k;
-	int	 c0;
+	unsigned char	 first[256];
+	size_t		 i, j, k;
+	int		 c0;
 
+	/* the bytes a placeholder's random part starts with, any case */
+	memset(first, 0, sizeof(first));
+	for (k = 0; k < set->n; k++) {
+		first[(unsigned char)set->body[k][0]] = 1;
+		first[toupper((unsigned char)set->body[k][0])] = 1;
+	}
 	for (i = 0; i + PH_RANDLEN <= n; i++) {
+		if (!first[p[i]])
+			continue;
 		c0 = tolower(p[i]);
 		for (k = 0; k < set->n; k++) {
 			if (set->body[k][0] != c0)
