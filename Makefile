@@ -69,14 +69,15 @@ DEBS	 = make gcc clang libclang-rt-14-dev pkg-config perl mandoc \
 	   procps psmisc iproute2 util-linux passwd \
 	   libseccomp-dev libcap-dev libssl-dev libnftnl-dev libmnl-dev \
 	   libyaml-dev libbsd-dev libsodium-dev libevent-dev libjansson-dev \
-	   python3-jsonschema python3-yaml \
+	   python3-jsonschema python3-yaml python3-botocore \
 	   dnsmasq-base bind9-dnsutils \
 	   qemu-system-x86 cpio e2fsprogs erofs-utils binutils \
 	   squid tinyproxy
 # dnsmasq, dig: the test internet's DNS (regress/networld.sh) and the
 # client; qemu and the image tools: the microVM guest (make guest) and
 # the nested KVM of regress/vmkvm.sh; squid, tinyproxy: make bench's
-# peers of lensnetd
+# peers of lensnetd; python3-botocore: the SigV4 signer of
+# regress/sign-botocore.t
 
 COMMON_SRCS = $(sort $(wildcard common/*.c))
 # each program compiles only its own directory; what two programs share
@@ -122,7 +123,8 @@ FUZZ_LIBSRCS = common/log.c common/imsg.c common/canonjson.c common/chain.c \
 	   lensvmm/guest/request.c lensvmm/guest/vmconf.c common/seccomp_filter.c \
 	   $(sort $(wildcard lensvmm/vm/*.c)) \
 	   $(wildcard common/policy_*.c) common/grammar.c lensnetd/addr.c lensnetd/attach.c \
-	   lensnetd/dnswire.c lensnetd/peek.c lenscredd/seal.c
+	   lensnetd/dnswire.c lensnetd/peek.c lenscredd/seal.c common/phscan.c \
+	   lenscredd/sign.c
 REGRESS_TESTS = $(sort $(wildcard regress/*.t)) $(sort $(wildcard regress/attack/*.t))
 FUZZ_SECONDS ?= 10
 

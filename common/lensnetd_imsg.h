@@ -90,12 +90,15 @@ struct netd_attach {
 	uint32_t	backend;		/* NETD_BACKEND_* */
 	uint32_t	npublish;		/* -p entries, after the policy */
 	uint32_t	policylen;		/* bytes of policy model */
-	uint32_t	pad2;
+	uint32_t	nplaceholder;		/* one a credential */
 	/*
 	 * followed by policylen bytes of the binary policy model
 	 * (policy_encode, at most POLICY_MODEL_MAXSIZE; 0: the default
-	 * policy), checked by policy_decode on receipt, and npublish
-	 * NUL-terminated "-p" strings
+	 * policy), checked by policy_decode on receipt, npublish
+	 * NUL-terminated "-p" strings, and nplaceholder placeholders of
+	 * PH_SIZE bytes each (common/phscan.h: ph_valid, NUL-terminated,
+	 * all different), one for each of the policy's credentials in
+	 * its order (the parent checks the count against the policy)
 	 */
 };
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "grammar.h"
+#include "phscan.h"
 #include "lensnetd.h"
 #include "policy.h"
 
@@ -52,8 +53,11 @@ attach_parse(const void *data, size_t len, int has_fd,
 	if (!gr_id(req->a.sandbox))
 		return aerr(err, errlen, "ATTACH: sandbox id is not 64 "
 		    "lowercase hex digits");
-	if (!zero(req->a.pad, sizeof(req->a.pad)) || req->a.pad2 != 0)
+	if (!zero(req->a.pad, sizeof(req->a.pad)))
 		return aerr(err, errlen, "ATTACH: padding not zero");
+	if (req->a.nplaceholder > PHSCAN_MAXSET)
+		return aerr(err, errlen, "ATTACH: %u placeholders, at most %d",
+		    req->a.nplaceholder, PHSCAN_MAXSET);
 	switch (req->a.backend) {
 	case NETD_BACKEND_JAIL:
 		if (!has_fd)
@@ -95,6 +99,23 @@ attach_parse(const void *data, size_t len, int has_fd,
 		p = nul + 1;
 	}
 	req->npublish = req->a.npublish;
+	if ((size_t)(end - p) < (size_t)req->a.nplaceholder * PH_SIZE)
+		return aerr(err, errlen, "ATTACH: %u placeholders beyond the "
+		    "message", req->a.nplaceholder);
+	for (i = 0; i < req->a.nplaceholder; i++, p += PH_SIZE) {
+		size_t	 j;
+
+		if (p[PH_LEN] != '\0' || !ph_valid(p, strnlen(p, PH_LEN)))
+			return aerr(err, errlen, "ATTACH: placeholder %zu is "
+			    "not lens-ph- and %d base32 characters", i + 1,
+			    PH_RANDLEN);
+		for (j = 0; j < i; j++)
+			if (memcmp(req->placeholder[j], p, PH_LEN) == 0)
+				return aerr(err, errlen, "ATTACH: placeholder "
+				    "%zu repeats %zu", i + 1, j + 1);
+		req->placeholder[i] = p;
+	}
+	req->nplaceholder = req->a.nplaceholder;
 	if (p != end)
 		return aerr(err, errlen, "ATTACH: %zu bytes after the last "
 		    "field", (size_t)(end - p));

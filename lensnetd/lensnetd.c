@@ -46,6 +46,7 @@
 #include "lenscredd_imsg.h"
 #include "imsgev.h"
 #include "log.h"
+#include "credvars.h"
 #include "lensnetd.h"
 #include "policy.h"
 #include "privsep.h"
@@ -74,6 +75,7 @@ struct sbx {
 	int			 slot;		/* in the pool, or -1 */
 	uint32_t		 backend;
 	struct netns_gw		 gw;
+	struct phset		 phs;		/* its credentials' placeholders */
 };
 
 static TAILQ_HEAD(, sbx)	 sbxs = TAILQ_HEAD_INITIALIZER(sbxs);
@@ -534,10 +536,11 @@ sbx_attached(struct sbx *sb, const void *pem, size_t pemlen,
 	imsgev_add(&sb->ch.iev);
 	sb->gw.tapfd = -1;	/* lensvmm's now */
 	log_info("sandbox %s attached (uid %u): %s, address %s, gateway "
-	    "netns net:[%lu], %zu published, %s", sb->sandbox, (unsigned)sb->uid,
+	    "netns net:[%lu], %zu published, %zu credential placeholders, %s",
+	    sb->sandbox, (unsigned)sb->uid,
 	    sb->backend == NETD_BACKEND_JAIL ? "jail" : "microvm",
-	    inet_ntoa(sb->gw.addr), sb->gw.inode,
-	    sb->npubs, pem != NULL ? "with its CA" : "without a CA");
+	    inet_ntoa(sb->gw.addr), sb->gw.inode, sb->npubs, sb->phs.n,
+	    pem != NULL ? "with its CA" : "without a CA");
 }
 
 /* lenscredd's answer to CA_CREATE (credc checked it), or why none */
@@ -575,6 +578,8 @@ sbx_attach(struct sbx *sb, struct imsg *im)
 	struct gr_publish	 pubs[2 * NETD_MAXPUBLISH];
 	struct policy_error	 pe;
 	struct policy		*pol;
+	struct credvar		*cv;
+	size_t			 ncv;
 	struct in_addr		 net;
 	struct timeval		 tv;
 	struct ibuf		*b;
@@ -617,7 +622,23 @@ sbx_attach(struct sbx *sb, struct imsg *im)
 	}
 	for (k = 0; k < policy_npublish(pol) && npubs < NETD_MAXPUBLISH; k++)
 		pubs[npubs++] = *policy_publish_at(pol, k);
+	/* a placeholder for each credential, none for anything else */
+	if (policy_credvars(pol, &cv, &ncv) == -1) {
+		policy_free(pol);
+		conn_send_error(sb, "policy: cannot list its credentials");
+		return -1;
+	}
+	free(cv);
 	policy_free(pol);
+	if (ncv != req.nplaceholder) {
+		conn_send_error(sb, "ATTACH: %u placeholders for a policy of "
+		    "%zu credentials", req.nplaceholder, ncv);
+		return -1;
+	}
+	memset(&sb->phs, 0, sizeof(sb->phs));
+	for (k = 0; k < req.nplaceholder; k++)
+		if (phset_add(&sb->phs, req.placeholder[k]) == -1)
+			fatalx("placeholder %zu passed attach_parse", k);
 	for (k = 0; k < req.npublish; k++)
 		if (gr_publish("-p", req.publish[k], &pubs[npubs++], perr,
 		    sizeof(perr)) == -1) {

@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "lensnetd_imsg.h"
+#include "phscan.h"
 #include "privsep.h"
 
 #define NETD_USER		"_lensnet"
@@ -141,6 +142,8 @@ struct attach_req {
 	size_t			 policylen;
 	const char		*publish[NETD_MAXPUBLISH];
 	uint32_t		 npublish;
+	const char		*placeholder[PHSCAN_MAXSET];
+	uint32_t		 nplaceholder;
 };
 int	attach_parse(const void *data, size_t len, int has_fd,
 	    struct attach_req *, char *err, size_t errlen);

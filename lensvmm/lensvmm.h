@@ -173,6 +173,8 @@ struct jail_conf {
 	size_t		 modellen;
 	const char	*publish;		/* npublish strings */
 	uint32_t	 npublish;
+	const char	*ph;			/* nph placeholders of PH_SIZE */
+	uint32_t	 nph;			/* (common/phscan.h) bytes */
 	int		 netdfd;		/* held for the sandbox's life */
 	struct netd_attached net;		/* when netdfd != -1 */
 	char		 ca[PEMCERT_MAX];	/* the sandbox CA's PEM */
@@ -208,7 +210,8 @@ const char *control_request_check(struct imsg *im);
  */
 int	netd_connect(const char *sockpath, const char *id, uint32_t backend,
 	    int nsfd, const void *model, size_t modellen,
-	    const char *publish, uint32_t npublish, struct netd_attached *,
+	    const char *publish, uint32_t npublish, const char *ph,
+	    uint32_t nph, struct netd_attached *,
 	    int *tapfd, char *ca, size_t *calen, char *err, size_t errlen);
 /* netd.c: attach the sandbox whose first process is pid to lensnetd
  * (c->netdfd, c->net); -1 with a message in err: the sandbox must not

@@ -153,7 +153,8 @@ microvm_start(struct jail_conf *c, int *chan, int *console, pid_t *pidp,
 	if (c->netdsock[0] != '\0') {
 		c->netdfd = netd_connect(c->netdsock, c->id,
 		    NETD_BACKEND_MICROVM, -1, c->model, c->modellen,
-		    c->publish, c->npublish, &c->net, &tapfd, c->ca, &c->calen,
+		    c->publish, c->npublish, c->ph, c->nph, &c->net, &tapfd,
+		    c->ca, &c->calen,
 		    err, errlen);
 		if (c->netdfd == -1)
 			goto fail;

@@ -21,6 +21,7 @@
 
 #include "imsg.h"
 #include "pemcert.h"
+#include "phscan.h"
 #include "lensvmm.h"
 
 #define NETD_TIMEOUT	10	/* seconds for lensnetd's answer */
@@ -28,7 +29,8 @@
 int
 netd_connect(const char *sockpath, const char *id, uint32_t backend,
     int nsfd, const void *model, size_t modellen, const char *publish,
-    uint32_t npublish, struct netd_attached *na, int *tapfd, char *ca,
+    uint32_t npublish, const char *ph, uint32_t nph,
+    struct netd_attached *na, int *tapfd, char *ca,
     size_t *calen, char *err, size_t errlen)
 {
 	char			 perr[160];
@@ -75,14 +77,17 @@ netd_connect(const char *sockpath, const char *id, uint32_t backend,
 	a.backend = backend;
 	a.npublish = npublish;
 	a.policylen = (uint32_t)modellen;	/* 0: the default policy */
+	a.nplaceholder = nph;
 	for (i = 0, p = publish, plen = 0; i < npublish; i++) {
 		plen += strlen(p) + 1;
 		p += strlen(p) + 1;
 	}
 	if ((b = imsg_create(ibuf, IMSG_NETD_ATTACH, 0, 0, sizeof(a) +
-	    modellen + plen)) == NULL || imsg_add(b, &a, sizeof(a)) == -1 ||
+	    modellen + plen + (size_t)nph * PH_SIZE)) == NULL ||
+	    imsg_add(b, &a, sizeof(a)) == -1 ||
 	    (modellen > 0 && imsg_add(b, model, modellen) == -1) ||
-	    (plen > 0 && imsg_add(b, publish, plen) == -1)) {
+	    (plen > 0 && imsg_add(b, publish, plen) == -1) ||
+	    (nph > 0 && imsg_add(b, ph, (size_t)nph * PH_SIZE) == -1)) {
 		snprintf(err, errlen, "lensnetd: request too large");
 		goto fail;
 	}
@@ -177,7 +182,8 @@ netd_attach(struct jail_conf *c, pid_t pid, char *err, size_t errlen)
 		return -1;
 	}
 	c->netdfd = netd_connect(c->netdsock, c->id, NETD_BACKEND_JAIL, nsfd,
-	    c->model, c->modellen, c->publish, c->npublish, &c->net, NULL,
+	    c->model, c->modellen, c->publish, c->npublish, c->ph, c->nph,
+	    &c->net, NULL,
 	    c->ca, &c->calen, err, errlen);
 	close(nsfd);
 	return c->netdfd == -1 ? -1 : 0;

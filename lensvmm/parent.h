@@ -31,7 +31,9 @@
 #include <stdint.h>
 
 #include "auditc.h"
+#include "credvars.h"
 #include "imsgev.h"
+#include "phscan.h"
 #include "lensvmm.h"
 #include "proc.h"
 
@@ -53,6 +55,13 @@ struct waiter {
 	struct reply		*r;
 };
 
+/* a credential's placeholder (placeholder.c) */
+struct sbx_ph {
+	char			 id[CREDVAR_ID_SIZE];
+	char			 envvar[CREDVAR_ENV_SIZE];
+	char			 ph[PH_SIZE];
+};
+
 struct sbx {
 	TAILQ_ENTRY(sbx)	 entry;
 	char			 id[CTL_ID_SIZE];
@@ -71,6 +80,8 @@ struct sbx {
 	void			*model;		/* its binary model */
 	size_t			 modellen;
 	char			 policyhash[65];
+	struct sbx_ph		*ph;		/* one a credential, in the */
+	size_t			 nph;		/* policy's order */
 	size_t			 stringslen;
 	char			 dir[PATH_MAX];
 	struct cgroup		 cg;
@@ -95,6 +106,14 @@ struct sbx {
 };
 
 TAILQ_HEAD(sbxlist, sbx);
+
+/* placeholder.c: a sandbox's credential placeholders */
+struct policy;
+int	ph_take(struct sbx *, const struct policy *, char *err, size_t errlen);
+int	ph_env_refuse(const struct sbx *, const char *strs, uint32_t argc,
+	    uint32_t envc, char *err, size_t errlen);
+json_t	*ph_json(const struct sbx *);
+void	ph_restore(struct sbx *, json_t *);
 
 /* state.c: the sandbox table */
 extern struct sbxlist		 sandboxes;

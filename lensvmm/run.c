@@ -267,9 +267,18 @@ proxy_env(const struct sbx *sb, const char *strs, uint32_t argc,
 	int		 w;
 
 	*len = 0;
+	/* the credentials' placeholders (their -e refused before) */
+	for (i = 0; i < sb->nph; i++) {
+		w = snprintf(buf + *len, size - *len, "%s=%s",
+		    sb->ph[i].envvar, sb->ph[i].ph);
+		if (w < 0 || (size_t)w >= size - *len)
+			return n;
+		*len += (size_t)w + 1;
+		n++;
+	}
 	if (!sb->net.net || inet_ntop(AF_INET, &sb->net.gateway, gw,
 	    sizeof(gw)) == NULL)
-		return 0;
+		return n;
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		if (env_has(strs, argc, envc, keys[i]))
 			continue;
@@ -305,22 +314,29 @@ send_exec(struct sbx *sb, uint32_t id, int fd, uint32_t flags, uint16_t rows,
     uint32_t envc, const char *strs)
 {
 	struct ibuf	*b;
-	size_t		 len = strings_len(strs, argc + envc), xlen;
-	char		 extra[1024];
+	size_t		 len = strings_len(strs, argc + envc), xlen, xsize;
+	char		*extra;
 	uint32_t	 nx;
 
-	nx = proxy_env(sb, strs, argc, envc, extra, sizeof(extra), &xlen);
-	if (sizeof(struct init_exec) + len + xlen > IMSG_MAXPAYLOAD)
+	/* the proxy's and the CA's variables, and the placeholders */
+	xsize = 1024 + sb->nph * (CREDVAR_ENV_SIZE + PH_SIZE + 1);
+	if ((extra = malloc(xsize)) == NULL)
 		return -1;
-	if ((b = imsg_create(&sb->jch.iev.ibuf, IMSG_J_EXEC, id, 0,
-	    sizeof(struct init_exec) + len + xlen)) == NULL)
+	nx = proxy_env(sb, strs, argc, envc, extra, xsize, &xlen);
+	if (sizeof(struct init_exec) + len + xlen > IMSG_MAXPAYLOAD ||
+	    (b = imsg_create(&sb->jch.iev.ibuf, IMSG_J_EXEC, id, 0,
+	    sizeof(struct init_exec) + len + xlen)) == NULL) {
+		free(extra);
 		return -1;
+	}
 	init_exec_build(b, flags, rows, cols, user, cwd, argc, envc + nx);
 	if (imsg_add(b, strs, len) == -1 ||
 	    (xlen > 0 && imsg_add(b, extra, xlen) == -1)) {
+		free(extra);
 		imsg_abort(b);
 		return -1;
 	}
+	free(extra);
 	b->fd = fd;
 	imsg_close(&sb->jch.iev.ibuf, b);
 	imsgev_add(&sb->jch.iev);
@@ -347,6 +363,12 @@ policy_take(struct sbx *sb, const char *name, const char *text, size_t len,
 	    &sb->modellen, err, errlen) == -1)
 		return -1;
 	strlcpy(sb->policyhash, policy_hash(pol), sizeof(sb->policyhash));
+	if (ph_take(sb, pol, err, errlen) == -1) {
+		policy_free(pol);
+		free(sb->model);
+		sb->model = NULL;
+		return -1;
+	}
 	pr = policy_resources(pol);	/* lensctl's options win */
 	if (sb->run.memory == 0)
 		sb->run.memory = pr->memory;
@@ -493,8 +515,9 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 	char			 err[512], path[PATH_MAX + 32], why[256];
 	uint8_t			 rnd[32];
 	int			 i, initfd = -1, consolefd = -1, oomfd = -1;
-	int			 rootfd = -1;
+	int			 rootfd = -1, rc;
 	int			 cgprocs[4] = { -1, -1, -1, -1 };
+	char			*phwire = NULL;
 	json_t			*d;
 
 	memcpy(&run, im->data, sizeof(run));
@@ -556,6 +579,11 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 	if ((run.policylen > 0 ? policy_take(sb, "policy", (char *)im->data +
 	    sizeof(run) + sb->stringslen, run.policylen, err, sizeof(err)) :
 	    policy_default_take(sb, err, sizeof(err))) == -1) {
+		reply_error(r, CTL_EXIT_LENS, "%s", err);
+		goto fail_mem;
+	}
+	if (ph_env_refuse(sb, sb->strings, run.argc, run.envc, err,
+	    sizeof(err)) == -1) {
 		reply_error(r, CTL_EXIT_LENS, "%s", err);
 		goto fail_mem;
 	}
@@ -679,6 +707,15 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 	jc.modellen = sb->modellen;
 	jc.publish = sb->strings + strings_len(sb->strings, run.argc +
 	    run.envc + run.nvolumes);
+	/* the placeholders as lensnetd takes them (PH_SIZE each) */
+	if (sb->nph > 0 && (phwire = calloc(sb->nph, PH_SIZE)) == NULL) {
+		reply_error(r, CTL_EXIT_LENS, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < (int)sb->nph; i++)
+		memcpy(phwire + (size_t)i * PH_SIZE, sb->ph[i].ph, PH_SIZE);
+	jc.ph = phwire;
+	jc.nph = (uint32_t)sb->nph;
 	if (strcmp(sb->backend, "microvm") == 0) {
 		jc.backend = BACKEND_MICROVM;
 		strlcpy(jc.guestdir, guestdir, sizeof(jc.guestdir));
@@ -691,7 +728,9 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 		jc.boot_timeout = boot_timeout;
 		strlcpy(jc.kernel_args, kernel_args, sizeof(jc.kernel_args));
 	}
-	if (jail_fork(sb, &jc) == -1) {
+	rc = jail_fork(sb, &jc);
+	free(phwire);			/* the jail process has its copy */
+	if (rc == -1) {
 		reply_error(r, CTL_EXIT_LENS, "fork the jail process: %s",
 		    strerror(errno));
 		audit_event(sb, "sandbox.destroy", json_pack("{s:s}",
@@ -732,6 +771,7 @@ fail_mem:
 	free(sb->strings);
 	free(sb->policy);
 	free(sb->model);
+	free(sb->ph);
 	free(sb);
 }
 
@@ -754,9 +794,13 @@ req_exec(struct reply *r, struct imsg *im, uid_t by)
 		    sb->name);
 		return;
 	}
+	strs = (const char *)im->data + sizeof(x);
+	if (ph_env_refuse(sb, strs, x.argc, x.envc, err, sizeof(err)) == -1) {
+		reply_error(r, CTL_EXIT_LENS, "%s", err);
+		return;
+	}
 	if (audit_refuses(r))
 		return;
-	strs = (const char *)im->data + sizeof(x);
 	id = ++sb->next_exec;
 	if (send_exec(sb, id, r->iev.ibuf.fd, x.flags, x.rows, x.cols, x.user,
 	    x.cwd, x.argc, x.envc, strs) == -1) {

@@ -100,6 +100,8 @@ sbx_json(const struct sbx *sb)
 	if (sb->calen > 0)
 		json_object_set_new(j, "ca", json_stringn(sb->ca, sb->calen));
 	json_object_set_new(j, "state_dir", json_string(sb->dir));
+	/* not secrets (placeholder.c): inspect shows them */
+	json_object_set_new(j, "placeholders", ph_json(sb));
 	return j;
 }
 
@@ -266,6 +268,7 @@ sbx_free(struct sbx *sb)
 	free(sb->strings);
 	free(sb->policy);
 	free(sb->model);
+	free(sb->ph);
 	free(sb->ca);
 	free(sb);
 }
@@ -438,6 +441,9 @@ recover(void)
 			    json_object_get(j, "_policy")), perr,
 			    sizeof(perr)) == -1)
 				log_warnx("%s: policy: %s", sb->id, perr);
+			else
+				ph_restore(sb, json_object_get(j,
+				    "placeholders"));
 		}
 		if ((cs = json_string_value(json_object_get(j, "ca"))) !=
 		    NULL) {

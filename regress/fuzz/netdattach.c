@@ -36,8 +36,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	if (strlen(req.a.sandbox) != CTL_ID_SIZE - 1 ||
 	    req.npublish > NETD_MAXPUBLISH ||
 	    (req.a.backend == NETD_BACKEND_JAIL) != (data[0] & 1) ||
-	    req.policy < p || req.policy + req.policylen > end)
+	    req.policy < p || req.policy + req.policylen > end ||
+	    req.nplaceholder > PHSCAN_MAXSET)
 		abort();
+	for (i = 0; i < req.nplaceholder; i++)	/* in the message, valid */
+		if (req.placeholder[i] < p ||
+		    req.placeholder[i] + PH_SIZE > end ||
+		    !ph_valid(req.placeholder[i], strlen(req.placeholder[i])))
+			abort();
 	for (i = 0; i < req.npublish; i++) {
 		if (req.publish[i] < p || req.publish[i] >= end ||
 		    memchr(req.publish[i], '\0', end - req.publish[i]) == NULL ||

@@ -7,15 +7,17 @@
  * lensnetd dropped the connection without a word, then "detached" when
  * it lets go.
  *
- *   netdattach [-dm] [-b bad] [-i id] [-M model | -P policyfile]
- *       [-p spec]... socket netns|-
+ *   netdattach [-dm] [-b bad] [-H placeholder]... [-i id]
+ *       [-M model | -P policyfile] [-p spec]... socket netns|-
  *
  *   -m		microvm: no namespace, expect a tap descriptor back
  *   -d		send DETACH (instead of closing) on stdin EOF
  *   -P file	the policy (lns-policy.yaml), sent as its binary model
  *   -M file	these bytes as the binary model, unchecked
+ *   -H ph	a credential placeholder (PH_SIZE bytes on the wire)
  *   -b bad	a bad request: short, nofd, fd-microvm, id, pad, trailing,
- *		policylen, frame, twice, type, notns
+ *		policylen, frame, twice, type, notns, phcount (one more
+ *		placeholder counted than sent)
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -32,6 +34,7 @@
 
 #include "imsg.h"
 #include "lensnetd_imsg.h"
+#include "phscan.h"
 #include "policy.h"
 
 static int
@@ -54,7 +57,7 @@ dial(const char *path)
 static __attribute__((noreturn)) void
 usage(void)
 {
-	fprintf(stderr, "usage: netdattach [-dm] [-b bad] [-i id] "
+	fprintf(stderr, "usage: netdattach [-dm] [-b bad] [-H ph]... [-i id] "
 	    "[-M model | -P policyfile] [-p spec]... socket netns|-\n");
 	exit(2);
 }
@@ -69,7 +72,8 @@ main(int argc, char *argv[])
 	struct netd_error	 ne;
 	struct pollfd		 pfd[2];
 	char			 gw[INET_ADDRSTRLEN], addr[INET_ADDRSTRLEN];
-	char			*pubs[32], policy[65536];
+	char			*pubs[32], policy[65536], *phs[8];
+	size_t			 nph = 0;
 	const char		*bad = "", *id = NULL, *policyfile = NULL;
 	const char		*modelfile = NULL;
 	uint8_t			 buf[sizeof(a) + sizeof(policy) + 4096];
@@ -78,10 +82,15 @@ main(int argc, char *argv[])
 	int			 npub = 0, i, rc, got = 0;
 	ssize_t			 n;
 
-	while ((ch = getopt(argc, argv, "b:di:M:mP:p:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:dH:i:M:mP:p:")) != -1) {
 		switch (ch) {
 		case 'b':
 			bad = optarg;
+			break;
+		case 'H':
+			if (nph == 8 || strlen(optarg) >= PH_SIZE)
+				usage();
+			phs[nph++] = optarg;
 			break;
 		case 'd':
 			detach = 1;
@@ -154,8 +163,11 @@ main(int argc, char *argv[])
 	a.policylen = (uint32_t)plen;
 	if (strcmp(bad, "id") == 0)
 		memcpy(a.sandbox, "../../etc", 10);
+	a.nplaceholder = (uint32_t)nph;
 	if (strcmp(bad, "pad") == 0)
-		a.pad2 = 7;
+		a.pad[1] = 7;
+	if (strcmp(bad, "phcount") == 0)
+		a.nplaceholder++;
 	if (strcmp(bad, "policylen") == 0)
 		a.policylen = 1000000;
 	if (strcmp(bad, "nofd") == 0 && nsfd != -1) {
@@ -177,6 +189,11 @@ main(int argc, char *argv[])
 	for (i = 0; i < npub; i++) {
 		memcpy(buf + len, pubs[i], strlen(pubs[i]) + 1);
 		len += strlen(pubs[i]) + 1;
+	}
+	for (i = 0; i < (int)nph; i++) {
+		memset(buf + len, 0, PH_SIZE);
+		memcpy(buf + len, phs[i], strlen(phs[i]));
+		len += PH_SIZE;
 	}
 	if (strcmp(bad, "short") == 0)
 		len = sizeof(a) - 8;
