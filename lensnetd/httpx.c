@@ -130,15 +130,6 @@ struct httpx {
 	struct hreq	 r;
 };
 
-/* the decision on one request */
-struct hx_decision {
-	enum verdict	 verdict;
-	const char	*rule;		/* host rule; NULL: defaultVerdict */
-	int		 sub;		/* request rule, -1: none */
-	int		 websocket;
-	const char	*why;		/* when not allowed */
-};
-
 static int	hx_pump(struct httpx *);
 
 /* buffers */
@@ -345,29 +336,6 @@ hx_closing(struct httpx *hx, const char *why)
 		strlcpy(hx->why, why, sizeof(hx->why));
 }
 
-/* the decision: host rule, then (when it has some) request rules */
-
-static void
-hx_decide(struct httpx *hx, const char *method, const char *path,
-    const char *query, struct hx_decision *d)
-{
-	struct conn		*c = hx->c;
-	struct policy_http_decision hd;
-
-	(void)method;
-	(void)path;
-	(void)query;
-	memset(&hd, 0, sizeof(hd));
-	policy_http(c->sbx->pol, c->name, c->port, &hd);
-	d->verdict = hd.verdict;
-	d->rule = hd.rule;
-	d->sub = -1;
-	d->websocket = 0;
-	d->why = hd.verdict == VERDICT_ASK ?
-	    "policy: ask (no approval channel yet)" :
-	    "policy: name not allowed";
-}
-
 /* local answers */
 
 static const char *
@@ -436,7 +404,8 @@ hx_target(struct hreq *r, const char *tgt, size_t len, char *full,
 		*q = full + (qm - full) + 1;
 	} else
 		*q = NULL;
-	strlcpy(r->path, full, sizeof(r->path));
+	/* "http://host" and "http://host?q" go on as "/" and "/?q" */
+	strlcpy(r->path, full[0] != '\0' ? full : "/", sizeof(r->path));
 	if (*q != NULL) {
 		qlen = strlen(*q);
 		r->query_cut = qlen > max;
@@ -453,7 +422,7 @@ hx_head(struct httpx *hx, const struct peek_http *h)
 {
 	struct conn	*c = hx->c;
 	struct hreq	*r = &hx->r;
-	struct hx_decision d;
+	struct policy_request_decision d;
 	const uint8_t	*b = hb_data(&hx->cin);
 	uint8_t		 head[PEEK_MAX + 64];
 	char		 host[NETD_NAME_SIZE], why[700];
@@ -511,13 +480,16 @@ hx_head(struct httpx *hx, const struct peek_http *h)
 		code = 403;
 	}
 	if (code == 0) {
-		hx_decide(hx, h->method, full, query, &d);
+		/* host rule, then (when it has some) its request rules */
+		memset(&d, 0, sizeof(d));
+		policy_http_request(c->sbx->pol, c->name, c->port, h->method,
+		    full[0] != '\0' ? full : "/", query, &d);
 		if (d.rule != NULL)
 			strlcpy(r->rule, d.rule, sizeof(r->rule));
 		r->sub = d.sub;
 		if (d.verdict != VERDICT_ALLOW) {
-			strlcpy(why, d.why != NULL ? d.why : "policy: denied",
-			    sizeof(why));
+			snprintf(why, sizeof(why), "policy: %s",
+			    d.why != NULL ? d.why : "denied");
 			code = 403;
 		} else if (h->upgrade && h->upgrade_websocket &&
 		    h->conn_upgrade) {
