@@ -271,8 +271,9 @@ hx_audit_req(struct httpx *hx)
 	if (r->verdict == NULL)
 		r->verdict = "allow";
 	deny = strcmp(r->verdict, "allow") != 0;
-	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:I,s:I,s:I,s:s}",
+	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:I,s:I,s:I,s:s}",
 	    "sandbox", c->sbx->sandbox, "name", c->name,
+	    "listener", c->kind == NETD_L_CONNECT ? "connect" : "transparent",
 	    "method", r->method, "path", r->path, "verdict", r->verdict,
 	    "port", (int)c->port, "status", r->status,
 	    "bytes_out", (json_int_t)r->out, "bytes_in", (json_int_t)r->in,
