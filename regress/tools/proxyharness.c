@@ -22,6 +22,8 @@
  *	-m name=addr	DNSMAP entry
  *	-H addr		a host address (refused as destination)
  *	-T ms		peek-first timeout; -I ms idle timeout; -B n audit burst
+ *	-K ms		HTTP keep-alive idle timeout between requests
+ *	-Q n		query bytes in a net.http event (lensnetd -q)
  *	-C ms		connect timeout
  *	-L s		TTL of the RESOLVED answers (default 0: the proxy
  *			keeps none); each RESOLVE is logged to stderr as
@@ -315,7 +317,7 @@ run(int argc, char **argv)
 	memset(&role, 0, sizeof(role));
 	strlcpy(sb.sandbox, "0123456789abcdef0123456789abcdef"
 	    "0123456789abcdef0123456789abcdef", sizeof(sb.sandbox));
-	while ((ch = getopt(argc, argv, "B:bC:c:H:I:L:M:m:O:P:p:r:S:T:t:")) !=
+	while ((ch = getopt(argc, argv, "B:bC:c:H:I:K:L:M:m:O:P:p:Q:r:S:T:t:")) !=
 	    -1) {
 		switch (ch) {
 		case 'b':
@@ -346,6 +348,12 @@ run(int argc, char **argv)
 			break;
 		case 'I':
 			pc.idle_ms = atoi(optarg);
+			break;
+		case 'K':
+			pc.http_idle_ms = atoi(optarg);
+			break;
+		case 'Q':
+			pc.audit_query_max = atoi(optarg);
 			break;
 		case 'm':
 			add_ent(dnsmap, &ndnsmap, optarg);
@@ -733,6 +741,7 @@ writeall(int fd, const void *p, size_t n)
 /* a connection's input: bytes read and not yet used */
 struct hin {
 	int	 fd, logfd;
+	int	 timeout;	/* ms a read may wait, 0: no limit */
 	uint8_t	*b;
 	size_t	 len, size;
 };
@@ -747,6 +756,14 @@ hin_more(struct hin *in)
 		in->size = in->size ? in->size * 2 : 65536;
 		if ((in->b = realloc(in->b, in->size)) == NULL)
 			err(1, NULL);
+	}
+	if (in->timeout > 0) {
+		struct pollfd	 pfd = { .fd = in->fd, .events = POLLIN };
+
+		if (poll(&pfd, 1, in->timeout) != 1) {
+			printf("\n[timeout]\n");
+			exit(1);
+		}
 	}
 	if ((r = read(in->fd, in->b + in->len, in->size - in->len)) <= 0)
 		return 0;
@@ -1064,6 +1081,7 @@ seq(const char *where, int n, char **reqs)
 	memset(&in, 0, sizeof(in));
 	in.fd = tcp_connect(where);
 	in.logfd = -1;
+	in.timeout = 10000;
 	for (i = 0; i < n; i++) {
 		len = unescape(reqs[i], req, sizeof(req));
 		head = strncmp(req, "HEAD ", 5) == 0;
