@@ -388,7 +388,7 @@ audit_conn(struct conn *c, const char *verdict, const char *reason)
 		json_object_set_new(o, "rule", json_string(c->rule));
 	if (reason != NULL)
 		json_object_set_new(o, "reason", json_string(reason));
-	if (c->tls_terminate)
+	if (c->tls_terminate && !c->http)
 		json_object_set_new(o, "tls", json_string("passthrough"));
 	if (c->hx != NULL)
 		httpx_audit_conn(c, o);

@@ -14,7 +14,7 @@
 
 pw_need || exit 0
 command -v curl >/dev/null || { echo "1..0 # skip needs curl"; exit 0; }
-tap_plan 29
+tap_plan 30
 tmpdir_setup
 
 pw_setup
@@ -169,6 +169,15 @@ inc "$H" seq $REAL:80 "GET /q?$q HTTP/1.1\r\nHost: ok.test\r\n\r\n" >/dev/null
 audit_has 'net.http' '"path":"/q"' "\"query\":\"$(printf 'x%.0s' $(seq 1 128))\"" \
     '"query_cut":true'
 ok $? "audit: path /q, query cut at 128 bytes"
+
+# 12. 1001 requests pipelined on one connection: 1000 served, the last
+# with Connection: close, the rest never read as requests
+reqs=$(for i in $(seq 1 1001); do printf 'GET /m HTTP/1.1\\r\\nHost: ok.test\\r\\n\\r\\n'; done)
+out=$(inc "$H" send $REAL:80 "$reqs")
+[ "$(printf '%s\n' "$out" | grep -c '^HTTP/1.1 200')" = 1000 ] &&
+    [ "$(printf '%s\n' "$out" | grep -c '^Connection: close')" = 1 ] &&
+    [ "$(got /m)" = 1000 ]
+ok $? "1001 pipelined requests: 1000 served, then Connection: close"
 
 kill -0 "$PROXY" && ! grep -q Sanitizer "$T/h.err"
 ok $? "the proxy still runs, no sanitizer report"
