@@ -14,7 +14,7 @@
 
 pw_need || exit 0
 command -v curl >/dev/null || { echo "1..0 # skip needs curl"; exit 0; }
-tap_plan 30
+tap_plan 31
 tmpdir_setup
 
 pw_setup
@@ -178,6 +178,10 @@ out=$(inc "$H" send $REAL:80 "$reqs")
     [ "$(printf '%s\n' "$out" | grep -c '^Connection: close')" = 1 ] &&
     [ "$(got /m)" = 1000 ]
 ok $? "1001 pipelined requests: 1000 served, then Connection: close"
+n=$(grep -c '^audit net.http .*"path":"/m"' "$T/h.out")
+audit_has 'net.connect.summary' '"requests_allowed":' &&
+    [ "$n" -lt 1000 ] && [ "$n" -ge 1 ]
+ok $? "the audit burst bounds a request flood: $n net.http events, the rest in a summary"
 
 kill -0 "$PROXY" && ! grep -q Sanitizer "$T/h.err"
 ok $? "the proxy still runs, no sanitizer report"
