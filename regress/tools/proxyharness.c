@@ -1003,6 +1003,8 @@ badhttpd_conn(int fd, int logfd)
 {
 	static const char inj[] = "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n"
 	    "\r\ninjected\n";
+	static const char pad[] = "X-Pad: 0123456789012345678901234567890"
+	    "123456789012345678901234567890\r\n";
 	struct hin	 in = { .fd = fd, .logfd = logfd };
 	struct peek_http h;
 	char		 buf[32768];
@@ -1047,8 +1049,7 @@ badhttpd_conn(int fd, int logfd)
 		} else if (strcmp(badmode, "bighead") == 0) {
 			writeall(fd, "HTTP/1.1 200 OK\r\n", 17);
 			for (i = 0; i < 400; i++)
-				writeall(fd, "X-Pad: 0123456789012345678901234"
-				    "56789012345678901234567890\r\n", 72);
+				writeall(fd, pad, sizeof(pad) - 1);
 			snprintf(buf, sizeof(buf), "Content-Length: 3\r\n\r\n"
 			    "ok\n%s", inj);
 		} else
@@ -1096,6 +1097,7 @@ seq(const char *where, int n, char **reqs)
 				goto eof;
 		if (r == PEEK_BAD) {
 			printf("[bad response: %s]\n", why);
+			free(in.b);
 			return 1;
 		}
 		printf("status %d\n", resp.status);
@@ -1121,6 +1123,7 @@ seq(const char *where, int n, char **reqs)
 			if ((r = peek_body(&pb, in.b, in.len, &used, &why)) ==
 			    PEEK_BAD) {
 				printf("[bad body: %s]\n", why);
+				free(in.b);
 				return 1;
 			}
 			if (r == PEEK_NEED_MORE)
@@ -1134,9 +1137,11 @@ seq(const char *where, int n, char **reqs)
 		fflush(stdout);
 	}
 	printf("[done]\n");
+	free(in.b);
 	return 0;
  eof:
 	printf("\n[eof]\n");
+	free(in.b);
 	return 0;
 }
 
