@@ -152,7 +152,9 @@ void		 proxy_audit(struct sbx *, const char *type, json_t *o,
  * c->cs and c->us ready (plain: their fd is taken from cfd/ufd; TLS:
  * ssl set, handshakes done), c->up's held bytes the client's first,
  * c->down's held bytes due to the client first (a CONNECT's 200).
- * May close c.
+ * May close c.  For TLS, the SSLs need SSL_MODE_ENABLE_PARTIAL_WRITE
+ * and SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER: a write retried after
+ * EAGAIN may come from a moved (compacted) buffer with more bytes.
  */
 void		 http_start(struct conn *);
 void		 httpx_event(struct conn *, int fd, short ev);
