@@ -109,7 +109,6 @@ static struct proc_chan		 pchan;	/* to the parent */
 static struct proc_chan		 dchan;	/* to the dns child (role.link) */
 static struct netd_config	 config;
 static struct addrset		 hostaddrs;	/* the host's, live */
-struct proxy_conf		 pconf;
 static struct event		 ev_term, ev_tick;
 static uint64_t			 next_reqid = 1;
 static long			 nconns, maxconns;
@@ -2044,12 +2043,6 @@ limits(void)
 		    "the %ld this proxy can hold, %u instead",
 		    netd_limits.conns, maxconns, sbx_maxconns);
 	}
-}
-
-void
-proxy_tune(const struct proxy_conf *pc)
-{
-	pconf = *pc;
 }
 
 /* as root, before the chroot */
