@@ -43,6 +43,7 @@
 
 #include "auditc.h"
 #include "credc.h"
+#include "proxy.h"
 #include "lenscredd_imsg.h"
 #include "imsgev.h"
 #include "log.h"
@@ -117,7 +118,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: lensnetd [-dv] [-a auditsock] [-c conns] "
 	    "[-k credsock] [-l lookups]\n\t[-n instance]"
-	    " [-p pool] [-r rate[:burst]] [-s socket] -u upstream[:port]\n");
+	    " [-p pool] [-r rate[:burst]] [-s socket] [-T trustfile]\n"
+	    "\t-u upstream[:port]\n");
 	exit(2);
 }
 
@@ -407,6 +409,100 @@ msg_upstream(struct imsg *im, void *arg)
 	child_push(DNS);
 }
 
+/*
+ * A leaf for the proxy (lensnetd_imsg.h, 4.): asked of lenscredd for
+ * the sandbox the proxy names by its sbx, answered by sbx and reqid.
+ * A bounded number wait at once: the proxy asks once per name and
+ * sandbox, so more means a proxy gone wrong.
+ */
+#define LEAF_PENDING_MAX	1024
+
+struct leafq {
+	uint32_t	 sbx;
+	uint64_t	 reqid;
+};
+static int		 nleafq;
+
+static void
+leaf_reply(uint32_t sbx, uint64_t reqid, const struct cred_leaf *cl,
+    const char *chain, const char *key, const char *err)
+{
+	struct netd_leaf	 nl;
+	struct ibuf		*b;
+
+	memset(&nl, 0, sizeof(nl));
+	nl.reqid = reqid;
+	if (cl != NULL) {
+		nl.notafter = cl->notafter;
+		nl.chainlen = cl->chainlen;
+		nl.keylen = cl->keylen;
+	} else
+		strlcpy(nl.error, err, sizeof(nl.error));
+	if ((b = imsg_create(&child_ch[PROXY].iev.ibuf, IMSG_NETD_LEAF, sbx, 0,
+	    sizeof(nl) + nl.chainlen + nl.keylen)) == NULL ||
+	    imsg_add(b, &nl, sizeof(nl)) == -1 ||
+	    (nl.chainlen > 0 && imsg_add(b, chain, nl.chainlen) == -1) ||
+	    (nl.keylen > 0 && imsg_add(b, key, nl.keylen) == -1))
+		fatalx("proxy does not read its messages (LEAF)");
+	imsg_close(&child_ch[PROXY].iev.ibuf, b);
+	child_push(PROXY);
+}
+
+/* lenscredd's answer (credc checked its framing) */
+static void
+leaf_answer(void *arg, uint32_t type, const void *data, size_t len,
+    const char *err)
+{
+	struct leafq		*q = arg;
+	struct cred_leaf	 cl;
+	const char		*p = data;
+
+	nleafq--;
+	if (type == IMSG_CRED_LEAF && len >= sizeof(cl)) {
+		memcpy(&cl, data, sizeof(cl));
+		leaf_reply(q->sbx, q->reqid, &cl, p + sizeof(cl),
+		    p + sizeof(cl) + cl.chainlen, NULL);
+	} else
+		leaf_reply(q->sbx, q->reqid, NULL, NULL, NULL,
+		    err != NULL ? err : "lenscredd gave no leaf");
+	free(q);
+}
+
+static void
+msg_leafreq(struct imsg *im, void *arg)
+{
+	struct netd_leaf_req	 lr;
+	struct leafq		*q;
+	struct sbx		*sb;
+
+	(void)arg;
+	memcpy(&lr, im->data, sizeof(lr));
+	if (memchr(lr.name, '\0', sizeof(lr.name)) == NULL)
+		child_bad(PROXY, im, "LEAF_REQ name not NUL-terminated");
+	if ((sb = sbx_by_id(im->hdr.peerid)) == NULL) {
+		leaf_reply(im->hdr.peerid, lr.reqid, NULL, NULL, NULL,
+		    "no such sandbox");
+		return;
+	}
+	if (nleafq >= LEAF_PENDING_MAX) {
+		leaf_reply(im->hdr.peerid, lr.reqid, NULL, NULL, NULL,
+		    "too many leaf requests waiting for lenscredd");
+		return;
+	}
+	if ((q = calloc(1, sizeof(*q))) == NULL)
+		fatal("calloc");
+	q->sbx = im->hdr.peerid;
+	q->reqid = lr.reqid;
+	if (credc_leaf(cred, sb->sandbox, lr.name, leaf_answer, q) == -1) {
+		leaf_reply(q->sbx, q->reqid, NULL, NULL, NULL, errno ==
+		    ENOTCONN ? "lenscredd is not connected" :
+		    "cannot ask lenscredd");
+		free(q);
+		return;
+	}
+	nleafq++;
+}
+
 #define AUDIT_MSG	PROC_MSGV(IMSG_NETD_AUDIT, \
 	    sizeof(struct netd_audit) + 2, IMSG_MAXPAYLOAD, msg_audit)
 static const struct proc_msg dns_msgs[] = {
@@ -418,6 +514,8 @@ static const struct proc_msg proxy_msgs[] = {
 	AUDIT_MSG,
 	PROC_MSG(IMSG_NETD_INWARD_REQUEST, sizeof(struct netd_inward),
 	    msg_inward),
+	PROC_MSG(IMSG_NETD_LEAF_REQ, sizeof(struct netd_leaf_req),
+	    msg_leafreq),
 };
 
 /* a child gone (SIGCHLD says how), or what it sent: the end */
@@ -1055,6 +1153,7 @@ int
 main(int argc, char *argv[])
 {
 	struct event	 ev_hostaddr;
+	struct proxy_conf pconf;
 	struct passwd	*pw;
 	char		 err[256], lockpath[sizeof(sockpath) + 64];
 	int		 ch, debug = 0, verbose = 0, keep[2], lockfd, i;
@@ -1064,7 +1163,8 @@ main(int argc, char *argv[])
 	strlcpy(auditsock, NETD_AUDITSOCK, sizeof(auditsock));
 	strlcpy(credsock, NETD_CREDSOCK, sizeof(credsock));
 	parse_pool("10.200.0.0/16");
-	while ((ch = getopt(argc, argv, "a:c:dk:l:n:p:r:s:u:v")) != -1) {
+	memset(&pconf, 0, sizeof(pconf));
+	while ((ch = getopt(argc, argv, "a:c:dk:l:n:p:r:s:T:u:v")) != -1) {
 		switch (ch) {
 		case 'a':
 			if (strlcpy(auditsock, optarg, sizeof(auditsock)) >=
@@ -1104,6 +1204,11 @@ main(int argc, char *argv[])
 			    sizeof(sockpath))
 				errx(2, "-s %s: path too long", optarg);
 			break;
+		case 'T':
+			if (access(optarg, R_OK) == -1)
+				errx(2, "-T %s: %s", optarg, strerror(errno));
+			pconf.trust = optarg;
+			break;
 		case 'u':
 			parse_upstream(optarg, &config.upstream);
 			have_upstream = 1;
@@ -1117,6 +1222,7 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
+	proxy_tune(&pconf);
 	if (!have_upstream)
 		errx(2, "-u is required: the DNS upstream the dns child "
 		    "forwards allowed names to");

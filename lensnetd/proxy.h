@@ -15,6 +15,7 @@
 #define PROXY_RESOLVE_MS	10000
 #define PROXY_CONNECT_MS	10000
 #define PROXY_IDLE_MS		(15 * 60 * 1000)
+#define PROXY_TLS_MS		10000	/* leaf and both handshakes */
 #define PROXY_BUFSZ		(256 * 1024)	/* each way */
 
 struct proxy_conf {
@@ -22,6 +23,10 @@ struct proxy_conf {
 	unsigned int		 connect_ms, idle_ms;	/* 0: default */
 	unsigned int		 audit_burst;	/* events/s per sandbox */
 	int			 buffered;	/* 1: never splice(2) */
+	unsigned int		 tls_ms;	/* 0: default */
+	const char		*trust;		/* upstream trust store
+						 * (PEM file); NULL: the
+						 * system's bundle */
 };
 
 void	proxy_tune(const struct proxy_conf *);
