@@ -43,7 +43,6 @@
 
 #include "auditc.h"
 #include "credc.h"
-#include "proxy.h"
 #include "lenscredd_imsg.h"
 #include "imsgev.h"
 #include "log.h"
@@ -1153,7 +1152,6 @@ int
 main(int argc, char *argv[])
 {
 	struct event	 ev_hostaddr;
-	struct proxy_conf pconf;
 	struct passwd	*pw;
 	char		 err[256], lockpath[sizeof(sockpath) + 64];
 	int		 ch, debug = 0, verbose = 0, keep[2], lockfd, i;
@@ -1163,7 +1161,6 @@ main(int argc, char *argv[])
 	strlcpy(auditsock, NETD_AUDITSOCK, sizeof(auditsock));
 	strlcpy(credsock, NETD_CREDSOCK, sizeof(credsock));
 	parse_pool("10.200.0.0/16");
-	memset(&pconf, 0, sizeof(pconf));
 	while ((ch = getopt(argc, argv, "a:c:dk:l:n:p:r:s:T:u:v")) != -1) {
 		switch (ch) {
 		case 'a':
@@ -1207,7 +1204,7 @@ main(int argc, char *argv[])
 		case 'T':
 			if (access(optarg, R_OK) == -1)
 				errx(2, "-T %s: %s", optarg, strerror(errno));
-			pconf.trust = optarg;
+			role.trust = optarg;
 			break;
 		case 'u':
 			parse_upstream(optarg, &config.upstream);
@@ -1222,7 +1219,6 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
-	proxy_tune(&pconf);
 	if (!have_upstream)
 		errx(2, "-u is required: the DNS upstream the dns child "
 		    "forwards allowed names to");

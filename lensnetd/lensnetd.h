@@ -50,6 +50,9 @@ struct netd_role {
 	 * RESOLVED and DNSMAP (dns -> proxy).
 	 */
 	int			 link[2];
+	/* the proxy's trust store for intercepted upstreams (-T), a PEM
+	 * file read before its chroot; NULL: the system's bundle */
+	const char		*trust;
 };
 int	dns_main(int fd, void *arg);
 int	proxy_main(int fd, void *arg);

@@ -2089,8 +2089,9 @@ tls_start(struct conn *c)
 		}
 		c->up.off += c->consumed;
 		c->up.len -= c->consumed;
-		c->up.bytes -= c->consumed;
 	}
+	/* from now on: what goes through the TLS streams, decrypted */
+	c->up.bytes = c->down.bytes = 0;
 	if ((c->ussl = tlsx_connect(c->ufd, c->name, NULL)) == NULL) {
 		tls_alert_close(c, "error", "cannot make the upstream TLS "
 		    "connection");
@@ -2731,6 +2732,9 @@ proxy_main(int fd, void *arg)
 	};
 	const struct netd_role		*nr = arg;
 	int				 fds[2] = { fd, nr->link[1] };
+
+	if (pconf.trust == NULL)
+		pconf.trust = nr->trust;
 
 	log_procinit("proxy");
 	return proc_start(&role, &nr->user, nr->parent, fds);

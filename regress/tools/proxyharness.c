@@ -28,6 +28,14 @@
  *			"harness: resolve NAME: N addresses"
  *	-M name=addr	DNSMAP entry sent on SIGUSR1 (repeatable)
  *	-b		the proxy never splices (struct proxy_conf buffered)
+ *	-K sock		answer NETD_LEAF_REQ as lensnetd's parent does: ask
+ *			the lenscredd on sock (a connection per request,
+ *			for the sandbox of the id below), "lenscredd is not
+ *			connected" when it cannot be reached; each answer
+ *			is logged to stderr as "harness: leaf NAME: ok|ERR"
+ *	-A file		the proxy's upstream trust store (-T of lensnetd)
+ *	-G ms		the TLS handshake timeout (proxy_conf tls_ms)
+ *	The sandbox's id is 0123456789abcdef four times.
  *	-O X=VALUE	a per-sandbox limit, as lensnetd -X VALUE (c, l, r)
  *	SIGUSR2 sends NETD_SANDBOX with the same policy again (a reload).
  *   proxyharness echo addr:port
@@ -81,11 +89,13 @@
 #include <unistd.h>
 
 #include "imsg.h"
+#include "lenscredd_imsg.h"
 #include "lensnetd.h"
 #include "log.h"
 #include "policy.h"
 #include "proc.h"
 #include "proxy.h"
+#include "unixsock.h"
 
 #define MAXENT	64
 
@@ -97,6 +107,8 @@ struct ent {
 static struct ent	 resolv[MAXENT], dnsmap[MAXENT], dnsmap2[MAXENT];
 static int		 nresolv, ndnsmap, ndnsmap2;
 static uint32_t		 resolve_ttl;
+static const char	*credsock;
+static char		 sandbox_id[CTL_ID_SIZE + 1];
 static volatile sig_atomic_t quit, usr1, usr2;
 
 static void
@@ -207,6 +219,83 @@ send_msg(struct imsgbuf *ib, uint32_t type, uint32_t peerid, int fd,
 		err(1, "imsg_flush");
 }
 
+/*
+ * A leaf from lenscredd, as lensnetd's parent asks for it (credc):
+ * the answer for the proxy, its error set when there is none.
+ */
+static void
+leaf_answer(struct imsgbuf *ib, struct imsg *im)
+{
+	struct netd_leaf_req	 lr;
+	struct netd_leaf	 nl;
+	struct cred_leaf_req	 cr;
+	struct cred_leaf	 cl;
+	struct cred_error	 ce;
+	struct imsgbuf		 cb;
+	struct imsg		 cm;
+	struct ibuf		*b;
+	ssize_t			 n;
+	int			 fd, r = 0, got = 0;
+
+	if (imsg_expect(im, sizeof(lr)) == -1)
+		errx(1, "bad LEAF_REQ");
+	memcpy(&lr, im->data, sizeof(lr));
+	if (memchr(lr.name, '\0', sizeof(lr.name)) == NULL)
+		errx(1, "LEAF_REQ name not terminated");
+	memset(&nl, 0, sizeof(nl));
+	nl.reqid = lr.reqid;
+	memset(&cm, 0, sizeof(cm));
+	if (credsock == NULL || (fd = unixsock_connect(credsock, 0)) == -1) {
+		strlcpy(nl.error, "lenscredd is not connected",
+		    sizeof(nl.error));
+		goto reply;
+	}
+	memset(&cr, 0, sizeof(cr));
+	strlcpy(cr.sandbox, sandbox_id, sizeof(cr.sandbox));
+	strlcpy(cr.name, lr.name, sizeof(cr.name));
+	imsg_init(&cb, fd);
+	if (imsg_compose(&cb, IMSG_CRED_LEAF_REQ, 0, 0, -1, &cr,
+	    sizeof(cr)) == -1 || imsg_flush(&cb) == -1)
+		err(1, "to lenscredd");
+	while ((r = imsg_get(&cb, &cm)) == 0)
+		if ((n = imsg_read(&cb)) == 0 || (n == -1 && errno != EAGAIN))
+			break;
+	if (r == 1)
+		got = 1;
+	if (got && cm.hdr.type == IMSG_CRED_LEAF && cm.datalen >= sizeof(cl)) {
+		memcpy(&cl, cm.data, sizeof(cl));
+		if (cm.datalen != sizeof(cl) + (size_t)cl.chainlen + cl.keylen)
+			errx(1, "bad LEAF from lenscredd");
+		nl.notafter = cl.notafter;
+		nl.chainlen = cl.chainlen;
+		nl.keylen = cl.keylen;
+	} else if (got && cm.hdr.type == IMSG_CRED_ERROR &&
+	    cm.datalen == sizeof(ce)) {
+		memcpy(&ce, cm.data, sizeof(ce));
+		ce.msg[sizeof(ce.msg) - 1] = '\0';
+		snprintf(nl.error, sizeof(nl.error), "lenscredd: %.200s",
+		    ce.msg);
+	} else
+		strlcpy(nl.error, "lenscredd connection lost before its "
+		    "answer", sizeof(nl.error));
+	imsg_clear(&cb);
+	close(fd);
+ reply:
+	fprintf(stderr, "harness: leaf %s: %s\n", lr.name,
+	    nl.chainlen > 0 ? "ok" : nl.error);
+	if ((b = imsg_create(ib, IMSG_NETD_LEAF, im->hdr.peerid, 0,
+	    sizeof(nl) + nl.chainlen + nl.keylen)) == NULL ||
+	    imsg_add(b, &nl, sizeof(nl)) == -1 ||
+	    (nl.chainlen + nl.keylen > 0 && imsg_add(b, (char *)cm.data +
+	    sizeof(cl), nl.chainlen + nl.keylen) == -1))
+		err(1, "LEAF");
+	imsg_close(ib, b);
+	if (imsg_flush(ib) == -1)
+		err(1, "imsg_flush");
+	if (got)
+		imsg_free(&cm);
+}
+
 /* im came on ib: the parent's channel, or lb, the dns's */
 static void
 answer(struct imsgbuf *ib, struct imsgbuf *lb, struct imsg *im)
@@ -247,6 +336,9 @@ answer(struct imsgbuf *ib, struct imsgbuf *lb, struct imsg *im)
 		    rq.name, rs.naddrs);
 		send_msg(ib, IMSG_NETD_RESOLVED, im->hdr.peerid, -1, &rs,
 		    sizeof(rs));
+		break;
+	case IMSG_NETD_LEAF_REQ:
+		leaf_answer(ib, im);
 		break;
 	case IMSG_NETD_INWARD_REQUEST:
 		if (imsg_expect(im, sizeof(in)) == -1)
@@ -293,11 +385,20 @@ run(int argc, char **argv)
 	memset(&role, 0, sizeof(role));
 	strlcpy(sb.sandbox, "0123456789abcdef0123456789abcdef"
 	    "0123456789abcdef0123456789abcdef", sizeof(sb.sandbox));
-	while ((ch = getopt(argc, argv, "B:bC:c:H:I:L:M:m:O:P:p:r:S:T:t:")) !=
+	while ((ch = getopt(argc, argv, "A:B:bC:c:G:H:I:K:L:M:m:O:P:p:r:S:T:t:")) !=
 	    -1) {
 		switch (ch) {
+		case 'A':
+			pc.trust = optarg;
+			break;
 		case 'b':
 			pc.buffered = 1;
+			break;
+		case 'G':
+			pc.tls_ms = atoi(optarg);
+			break;
+		case 'K':
+			credsock = optarg;
 			break;
 		case 'L':
 			resolve_ttl = atoi(optarg);
@@ -372,6 +473,7 @@ run(int argc, char **argv)
 	if (privsep_user(NETD_USER, &role.user, err_, sizeof(err_)) == -1)
 		errx(1, "%s", err_);
 	role.parent = getpid();
+	strlcpy(sandbox_id, sb.sandbox, sizeof(sandbox_id));
 	proxy_tune(&pc);
 	sb.policylen = plen;
 
