@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "grammar.h"
 #include "peek.h"
 
 #define TLS_REC_HANDSHAKE	22
@@ -44,56 +45,17 @@ peek_proto(const uint8_t *buf, size_t len)
 	return i < PEEK_METHOD_SIZE ? PEEK_P_UNKNOWN : PEEK_P_OTHER;
 }
 
-static int
-looks_like_ip(const char *name)
-{
-	struct in_addr	 in;
-	const char	*last;
-	size_t		 i;
-
-	/* every spelling inet_aton takes: 1.2.3.4, 0x7f.1, 2130706433 */
-	if (inet_aton(name, &in))
-		return 1;
-	/* no top-level domain is numeric */
-	last = strrchr(name, '.');
-	last = last == NULL ? name : last + 1;
-	if (*last == '\0')
-		return 0;
-	for (i = 0; last[i] != '\0'; i++)
-		if (!isdigit((unsigned char)last[i]))
-			return 0;
-	return 1;
-}
-
+/* grammar.c's gr_hostname (a name a certificate is made for), on len bytes */
 int
 peek_valid_hostname(const char *s, size_t len)
 {
 	char	 tmp[NETD_NAME_SIZE];
-	size_t	 i, label = 0;
 
-	if (len == 0 || len > 253)
-		return 0;
-	for (i = 0; i < len; i++) {
-		unsigned char c = s[i];
-
-		if (c == '.') {
-			if (label == 0 || s[i - 1] == '-')
-				return 0;
-			label = 0;
-			continue;
-		}
-		if (!(isalnum(c) || c == '-' || c == '_'))
-			return 0;
-		if (c == '-' && label == 0)
-			return 0;
-		if (++label > 63)
-			return 0;
-	}
-	if (label == 0 || s[len - 1] == '-')
+	if (len == 0 || len >= sizeof(tmp) || memchr(s, '\0', len) != NULL)
 		return 0;
 	memcpy(tmp, s, len);
 	tmp[len] = '\0';
-	return !looks_like_ip(tmp);
+	return gr_hostname("host", tmp, NULL, 0) == 0;
 }
 
 static void

@@ -133,7 +133,7 @@ enum peek_result peek_body(struct peek_body *, const uint8_t *buf,
 int	peek_hostport(const char *s, size_t len, int needport, char *host,
 	    size_t hostsize, uint16_t *port, int *is_ip, const char **why);
 
-/* a DNS host name: LDH labels of 1-63, 1-253 in all, no IP literal */
+/* a DNS host name as gr_hostname() (grammar.h) takes it, of len bytes */
 int	peek_valid_hostname(const char *, size_t len);
 
 #endif
