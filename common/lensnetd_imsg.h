@@ -87,6 +87,8 @@ enum lensnetd_imsg {
 	/* proxy -> parent, and back (4.) */
 	IMSG_NETD_LEAF_REQ = 0x4e000300,	/* struct netd_leaf_req */
 	IMSG_NETD_LEAF,		/* struct netd_leaf + chainlen + keylen */
+	/* parent -> proxy, after SANDBOX: a rule's caFile, read by root */
+	IMSG_NETD_CAFILE,	/* struct netd_cafile + pemlen */
 };
 
 struct netd_error {
@@ -206,6 +208,22 @@ struct netd_leaf {
 	uint32_t	keylen;		/* PKCS#8 PEM of the leaf's key */
 	char		error[256];	/* why none, when chainlen is 0 */
 	/* followed by chainlen + keylen bytes */
+};
+
+/*
+ * A caFile (lns-policy.yaml(5)) of the sandbox's policy, read from
+ * /etc/lens/ca by the parent at attach: its certificates, each a PEM
+ * block pemcert_check accepts, one after another.  The proxy trusts
+ * them, besides the system's, for the upstreams of the rules naming
+ * the file.
+ */
+#define NETD_CAFILE_NAME	132	/* NUL-terminated, PM_CAFILE at most */
+#define NETD_CAFILE_MAX		32768	/* bytes of PEM */
+
+struct netd_cafile {
+	char		name[NETD_CAFILE_NAME];
+	uint32_t	pemlen;
+	/* followed by pemlen bytes */
 };
 
 struct netd_audit {

@@ -32,6 +32,7 @@
 #define NETD_SOCKET		"/run/lens/lensnetd.sock"
 #define NETD_AUDITSOCK		"/run/lens/lensauditd.sock"
 #define NETD_CREDSOCK		"/run/lens/lenscredd.sock"
+#define NETD_CADIR		"/etc/lens/ca"	/* the policies' caFiles */
 
 /*
  * role entry points, run in the forked child with its socketpair; arg

@@ -135,6 +135,7 @@ struct conn {
 	const char		*proto;		/* "tls", "http", "tcp" */
 	const char		*rule;
 	int			 tls_terminate;
+	const char		*cafile;	/* the rule's, or NULL */
 	struct sockaddr_storage	 addrs[NETD_MAXADDRS];
 	int			 naddrs, curaddr;
 	struct sockaddr_storage	 dst;		/* connected to */
@@ -160,6 +161,15 @@ struct conn {
 	int			 cdone, udone;	/* handshakes finished */
 	short			 cwant, uwant;
 	char			*ufail;		/* the upstream refused: why */
+};
+
+/* a caFile of the sandbox's policy (NETD_CAFILE): the system's trust
+ * and its certificates; st NULL when they did not load (why in err) */
+struct sbxca {
+	TAILQ_ENTRY(sbxca)	 entry;
+	char			 name[NETD_CAFILE_NAME];
+	X509_STORE		*st;
+	char			 err[200];
 };
 
 /* a leaf asked of the parent for one name of a sandbox */
@@ -210,6 +220,7 @@ struct sbx {
 	struct tbucket		 rate;		/* new egress connections */
 	uint64_t		 refused[LIM_N];	/* this second */
 	TAILQ_HEAD(, leafwait)	 leafwaits;	/* one per name at most */
+	TAILQ_HEAD(, sbxca)	 cafiles;
 	int			 nleafwaits;
 };
 
@@ -1449,6 +1460,7 @@ decide_name(struct conn *c, int tcp_too)
 	if (d.verdict == VERDICT_ALLOW) {
 		c->rule = d.rule;
 		c->tls_terminate = d.tls_terminate;
+		c->cafile = d.cafile;
 		/* a tunnel allowed as HTTP(S): its TLS must name the same host */
 		c->sni_check = c->kind == NETD_L_CONNECT && !c->forward;
 	} else if (tcp_too && policy_tcp_name(c->sbx->pol, c->name, c->port,
@@ -2074,6 +2086,8 @@ static int
 tls_start(struct conn *c)
 {
 	static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+	struct sbxca	*ca;
+	X509_STORE	*st = NULL;
 
 	/* plain HTTP (transparent or forwarded) has nothing to terminate */
 	if (c->kind == NETD_L_CONNECT ? c->forward :
@@ -2092,7 +2106,21 @@ tls_start(struct conn *c)
 	}
 	/* from now on: what goes through the TLS streams, decrypted */
 	c->up.bytes = c->down.bytes = 0;
-	if ((c->ussl = tlsx_connect(c->ufd, c->name, NULL)) == NULL) {
+	if (c->cafile != NULL) {
+		char	 reason[400];
+
+		TAILQ_FOREACH(ca, &c->sbx->cafiles, entry)
+			if (strcmp(ca->name, c->cafile) == 0)
+				break;
+		if (ca == NULL || ca->st == NULL) {
+			snprintf(reason, sizeof(reason), "caFile %s: %s",
+			    c->cafile, ca == NULL ? "not loaded" : ca->err);
+			tls_alert_close(c, "error", reason);
+			return 0;
+		}
+		st = ca->st;
+	}
+	if ((c->ussl = tlsx_connect(c->ufd, c->name, st)) == NULL) {
 		tls_alert_close(c, "error", "cannot make the upstream TLS "
 		    "connection");
 		return 0;
@@ -2192,6 +2220,38 @@ tls_step(struct conn *c)
 		return;
 	}
 	conn_update(c);
+}
+
+/* NETD_CAFILE: a caFile the sandbox's rules name, for their upstreams */
+static const char *
+msg_cafile(struct imsg *im)
+{
+	struct netd_cafile	 nc;
+	struct sbxca		*ca;
+	struct sbx		*s;
+
+	memcpy(&nc, im->data, sizeof(nc));
+	if (nc.pemlen != im->datalen - sizeof(nc))
+		return "NETD_CAFILE length disagrees with its size";
+	if (memchr(nc.name, '\0', sizeof(nc.name)) == NULL)
+		return "NETD_CAFILE name not terminated";
+	if ((s = sbx_find(im->hdr.peerid)) == NULL)
+		return "NETD_CAFILE for an unknown sandbox";
+	TAILQ_FOREACH(ca, &s->cafiles, entry)
+		if (strcmp(ca->name, nc.name) == 0)
+			break;
+	if (ca == NULL) {
+		if ((ca = calloc(1, sizeof(*ca))) == NULL)
+			fatal("calloc");
+		strlcpy(ca->name, nc.name, sizeof(ca->name));
+		TAILQ_INSERT_TAIL(&s->cafiles, ca, entry);
+	}
+	X509_STORE_free(ca->st);
+	if ((ca->st = tlsx_store((const char *)im->data + sizeof(nc),
+	    nc.pemlen, ca->err, sizeof(ca->err))) == NULL)
+		log_warnx("sandbox %s: caFile %s: %s", s->sandbox, ca->name,
+		    ca->err);
+	return NULL;
 }
 
 /* NETD_LEAF: the parent's answer for one name of a sandbox */
@@ -2331,6 +2391,7 @@ sbx_gone(struct sbx *s)
 	struct dnsmap	*m;
 	struct conn	*c;
 	struct leafwait	*w;
+	struct sbxca	*ca;
 
 	while ((c = TAILQ_FIRST(&s->conns)) != NULL)
 		conn_close(c, "sandbox gone");
@@ -2353,6 +2414,11 @@ sbx_gone(struct sbx *s)
 		free(w);
 	}
 	tlsx_cache_drop(s->id);
+	while ((ca = TAILQ_FIRST(&s->cafiles)) != NULL) {
+		TAILQ_REMOVE(&s->cafiles, ca, entry);
+		X509_STORE_free(ca->st);
+		free(ca);
+	}
 	TAILQ_REMOVE(&sbxs, s, entry);
 	policy_free(s->pol);
 	free(s);
@@ -2397,6 +2463,7 @@ msg_sandbox(struct imsg *im)
 		TAILQ_INIT(&s->conns);
 		TAILQ_INIT(&s->dnsmap);
 		TAILQ_INIT(&s->leafwaits);
+		TAILQ_INIT(&s->cafiles);
 		rcache_init(&s->rc, RCACHE_MAX);
 		TAILQ_INSERT_TAIL(&sbxs, s, entry);
 	} else {
@@ -2550,6 +2617,8 @@ parent_msg(struct imsg *im)
 		return NULL;
 	case IMSG_NETD_LEAF:
 		return msg_leaf(im);
+	case IMSG_NETD_CAFILE:
+		return msg_cafile(im);
 	default:
 		return "unexpected message type";
 	}
@@ -2582,6 +2651,8 @@ static const struct proc_msg parent_msgs[] = {
 	    msg_parent),
 	PROC_MSGV(IMSG_NETD_LEAF, sizeof(struct netd_leaf),
 	    sizeof(struct netd_leaf) + 2 * NETD_LEAF_PEM_MAX, msg_parent),
+	PROC_MSGV(IMSG_NETD_CAFILE, sizeof(struct netd_cafile),
+	    sizeof(struct netd_cafile) + NETD_CAFILE_MAX, msg_parent),
 };
 
 /*

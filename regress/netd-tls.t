@@ -14,6 +14,8 @@
 #  - a passthrough host shows the upstream's own certificate;
 #  - an upstream with a certificate for another name, expired,
 #    self-signed: refused (502 naming the verify error), audited;
+#  - a rule's caFile (-F, as lensnetd -C) lets a private CA's upstream
+#    verify; the same upstream under a rule without it is refused;
 #  - leaves are cached: one LEAF request per name;
 #  - lenscredd killed: a new intercepted name fails closed with an
 #    alert and an audit event, passthrough still works; restarted, it
@@ -33,7 +35,7 @@ if [ ! -x "$CREDD" ] || [ ! -x "$CP" ] || ! id _lenscred >/dev/null 2>&1 ||
 	exit 0
 fi
 
-tap_plan 34
+tap_plan 38
 tmpdir_setup
 chmod 0755 "$T"
 SBX=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
@@ -58,6 +60,12 @@ srv() {	# srv ADDR CERTBASE
 srv $REAL good
 srv $EVIL expired
 srv $ECHO self
+(cd "$T/www" && bg "$I" openssl s_server -quiet -WWW -accept "$REAL:8443" \
+    -cert "$T/pki/private.crt" -key "$T/pki/private.key" >>"$T/srv.log" 2>&1)
+(cd "$T/www" && bg "$I" openssl s_server -quiet -WWW -accept "$REAL:9443" \
+    -cert "$T/pki/private.crt" -key "$T/pki/private.key" >>"$T/srv.log" 2>&1)
+mkdir -p "$T/ca"
+cp "$T/pki/pca.crt" "$T/ca/corp.pem"
 deny_policy "$T/policy" <<EOF
     http:
       - {match: good.test, verdict: allow, tlsTerminate: true}
@@ -67,15 +75,19 @@ deny_policy "$T/policy" <<EOF
       - {match: expired.test, verdict: allow, tlsTerminate: true}
       - {match: self.test, verdict: allow, tlsTerminate: true}
       - {match: pass.test, verdict: allow}
+      - {match: "private.test:8443", verdict: allow, tlsTerminate: true, caFile: corp.pem}
+      - {match: "private.test:9443", verdict: allow, tlsTerminate: true}
 EOF
-pw_proxy "$T/policy" -K "$T/cred.sock" -A "$T/pki/ca.crt" \
+pw_proxy "$T/policy" -K "$T/cred.sock" -A "$T/pki/ca.crt" -F "$T/ca" \
     -r good.test=$REAL -r good2.test=$REAL -r good3.test=$REAL \
     -r wrong.test=$REAL -r pass.test=$REAL -r expired.test=$EVIL \
-    -r self.test=$ECHO
+    -r self.test=$ECHO -r private.test=$REAL
 ok $? "harness started the proxy (pid $PROXY)"
 wait_for sh -c "ip netns exec $I ss -ltn | grep -q '$REAL:443 ' &&
     ip netns exec $I ss -ltn | grep -q '$EVIL:443 ' &&
-    ip netns exec $I ss -ltn | grep -q '$ECHO:443 '"
+    ip netns exec $I ss -ltn | grep -q '$ECHO:443 ' &&
+    ip netns exec $I ss -ltn | grep -q '$REAL:8443 ' &&
+    ip netns exec $I ss -ltn | grep -q '$REAL:9443 '"
 ok $? "upstreams: $REAL (good, pass, wrong), $EVIL (expired), $ECHO (self-signed)"
 
 # the sandbox's view: its CA is all it trusts
@@ -173,6 +185,22 @@ bad() {	# bad NAME ADDR VERIFY-ERROR
 bad wrong.test $REAL 'hostname mismatch'
 bad expired.test $EVIL 'certificate has expired'
 bad self.test $ECHO 'self-signed certificate'
+
+# 5b. a private CA through the rule's caFile
+mark
+out=$(sx curl -sS --max-time 10 --resolve private.test:8443:$REAL \
+    https://private.test:8443/index.html 2>&1)
+[ "$out" = "hello through interception" ]
+ok $? "private.test:8443, rule with caFile corp.pem: verified ($out)"
+audit_has '"name":"private.test"' '"port":8443' '"tls":"intercepted"' '"verdict":"allow"'
+ok $? "audited as intercepted and allowed"
+mark
+out=$(sx curl -sS --max-time 10 --resolve private.test:9443:$REAL \
+    -w '%{http_code}' https://private.test:9443/index.html 2>&1)
+case $out in *"certificate verify failed: unable to get local issuer certificate"*502) true ;; *) false ;; esac
+ok $? "private.test:9443, the same upstream, rule without caFile: refused ($(echo "$out" | tail -n 1))"
+audit_has '"port":9443' '"verdict":"deny"' 'unable to get local issuer certificate'
+ok $? "audited with the verify error"
 
 # 6. the CA's key is not in the proxy's memory
 key=$("$CP" cakey "$T/cred/master.key" "$T/cred/ca/$SBX.ca")

@@ -35,6 +35,9 @@
  *			is logged to stderr as "harness: leaf NAME: ok|ERR"
  *	-A file		the proxy's upstream trust store (-T of lensnetd)
  *	-G ms		the TLS handshake timeout (proxy_conf tls_ms)
+ *	-F dir		where the policy's caFiles are (default
+ *			/etc/lens/ca): each is sent after NETD_SANDBOX as
+ *			NETD_CAFILE, as lensnetd's parent does
  *	The sandbox's id is 0123456789abcdef four times.
  *	-O X=VALUE	a per-sandbox limit, as lensnetd -X VALUE (c, l, r)
  *	SIGUSR2 sends NETD_SANDBOX with the same policy again (a reload).
@@ -94,6 +97,7 @@
 #include "log.h"
 #include "policy.h"
 #include "proc.h"
+#include "pemcert.h"
 #include "proxy.h"
 #include "unixsock.h"
 
@@ -108,6 +112,9 @@ static struct ent	 resolv[MAXENT], dnsmap[MAXENT], dnsmap2[MAXENT];
 static int		 nresolv, ndnsmap, ndnsmap2;
 static uint32_t		 resolve_ttl;
 static const char	*credsock;
+static const char	*cadir = NETD_CADIR;
+static char		*cafiles[16];
+static int		 ncafiles;
 static char		 sandbox_id[CTL_ID_SIZE + 1];
 static volatile sig_atomic_t quit, usr1, usr2;
 
@@ -354,6 +361,31 @@ answer(struct imsgbuf *ib, struct imsgbuf *lb, struct imsg *im)
 	}
 }
 
+/* a caFile as lensnetd's parent reads and sends it */
+static void
+send_cafile(struct imsgbuf *ib, const char *name)
+{
+	struct netd_cafile	 nc;
+	char			 path[1024], e[200];
+	uint8_t			 buf[sizeof(nc) + NETD_CAFILE_MAX];
+	ssize_t			 n;
+	int			 fd;
+
+	snprintf(path, sizeof(path), "%s/%s", cadir, name);
+	if ((fd = open(path, O_RDONLY)) == -1)
+		err(1, "caFile %s", path);
+	if ((n = read(fd, buf + sizeof(nc), NETD_CAFILE_MAX)) == -1)
+		err(1, "caFile %s", path);
+	close(fd);
+	if (pemcert_bundle_check(buf + sizeof(nc), n, e, sizeof(e)) == -1)
+		errx(1, "caFile %s: %s", path, e);
+	memset(&nc, 0, sizeof(nc));
+	strlcpy(nc.name, name, sizeof(nc.name));
+	nc.pemlen = n;
+	memcpy(buf, &nc, sizeof(nc));
+	send_msg(ib, IMSG_NETD_CAFILE, 1, -1, buf, sizeof(nc) + n);
+}
+
 static int
 run(int argc, char **argv)
 {
@@ -385,7 +417,7 @@ run(int argc, char **argv)
 	memset(&role, 0, sizeof(role));
 	strlcpy(sb.sandbox, "0123456789abcdef0123456789abcdef"
 	    "0123456789abcdef0123456789abcdef", sizeof(sb.sandbox));
-	while ((ch = getopt(argc, argv, "A:B:bC:c:G:H:I:K:L:M:m:O:P:p:r:S:T:t:")) !=
+	while ((ch = getopt(argc, argv, "A:B:bC:c:F:G:H:I:K:L:M:m:O:P:p:r:S:T:t:")) !=
 	    -1) {
 		switch (ch) {
 		case 'A':
@@ -393,6 +425,9 @@ run(int argc, char **argv)
 			break;
 		case 'b':
 			pc.buffered = 1;
+			break;
+		case 'F':
+			cadir = optarg;
 			break;
 		case 'G':
 			pc.tls_ms = atoi(optarg);
@@ -446,6 +481,11 @@ run(int argc, char **argv)
 				errx(1, "%s: no model", optarg);
 			memcpy(policy, m, plen);
 			free(m);
+			for (i = 0; i < 16 && policy_cafile_at(pol, i) != NULL;
+			    i++)
+				if ((cafiles[ncafiles++] = strdup(
+				    policy_cafile_at(pol, i))) == NULL)
+					err(1, "strdup");
 			policy_free(pol);
 			break;
 		case 'p':
@@ -506,6 +546,8 @@ run(int argc, char **argv)
 	memcpy(msg + sizeof(sb), policy, plen);
 	send_msg(ib, IMSG_NETD_SANDBOX, 1, -1, msg, sizeof(sb) + plen);
 	free(msg);
+	for (i = 0; i < ncafiles; i++)
+		send_cafile(ib, cafiles[i]);
 	for (i = 0; i < ndnsmap; i++) {
 		memset(&dm, 0, sizeof(dm));
 		strlcpy(dm.name, dnsmap[i].name, sizeof(dm.name));
