@@ -1284,7 +1284,9 @@ main(int argc, char *argv[])
 				errx(2, "-a %s: path too long", optarg);
 			break;
 		case 'C':
-			cadir = optarg;
+			/* argv is the process title's later */
+			if ((cadir = strdup(optarg)) == NULL)
+				errx(2, "out of memory");
 			break;
 		case 'c':
 		case 'l':
@@ -1322,7 +1324,8 @@ main(int argc, char *argv[])
 		case 'T':
 			if (access(optarg, R_OK) == -1)
 				errx(2, "-T %s: %s", optarg, strerror(errno));
-			role.trust = optarg;
+			if ((role.trust = strdup(optarg)) == NULL)
+				errx(2, "out of memory");
 			break;
 		case 'u':
 			parse_upstream(optarg, &config.upstream);
