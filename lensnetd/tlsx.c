@@ -64,8 +64,13 @@ tlsx_preinit(const char *trust, char *err, size_t errlen)
 	const char	*file = trust;
 	X509_STORE	*st;
 
-	/* its configuration, providers and seed: all before the chroot */
-	if (OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG, NULL) != 1 ||
+	/*
+	 * its configuration, providers and seed: all before the chroot;
+	 * no cleanup at exit (its locks would want futex(2), which the
+	 * seccomp filter does not allow: there is nothing to clean)
+	 */
+	if (OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG |
+	    OPENSSL_INIT_NO_ATEXIT, NULL) != 1 ||
 	    RAND_status() != 1) {
 		ssl_err(err, errlen, "OpenSSL initialisation");
 		return -1;

@@ -35,7 +35,7 @@ if [ ! -x "$CREDD" ] || [ ! -x "$CP" ] || ! id _lenscred >/dev/null 2>&1 ||
 	exit 0
 fi
 
-tap_plan 38
+tap_plan 39
 tmpdir_setup
 chmod 0755 "$T"
 SBX=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
@@ -83,6 +83,7 @@ pw_proxy "$T/policy" -K "$T/cred.sock" -A "$T/pki/ca.crt" -F "$T/ca" \
     -r wrong.test=$REAL -r pass.test=$REAL -r expired.test=$EVIL \
     -r self.test=$ECHO -r private.test=$REAL
 ok $? "harness started the proxy (pid $PROXY)"
+HPID=${PIDS##* }
 wait_for sh -c "ip netns exec $I ss -ltn | grep -q '$REAL:443 ' &&
     ip netns exec $I ss -ltn | grep -q '$EVIL:443 ' &&
     ip netns exec $I ss -ltn | grep -q '$ECHO:443 ' &&
@@ -244,5 +245,11 @@ n=$(grep -l 'Verify return code: 0 (ok)' "$T"/m*.out | wc -l)
 [ "$n" -eq 6 ] && [ "$(leaves good3.test)" -eq 1 ]
 ok $? "6 connections to good3.test at once: all intercepted ($n), one leaf asked ($(leaves good3.test))"
 
-kill -0 "$PROXY"
-ok $? "the proxy runs on"
+kill -0 "$PROXY" && [ "$(awk '$1 == "Seccomp:" { print $2 }' "/proc/$PROXY/status")" = 2 ]
+ok $? "the proxy runs on, under seccomp"
+# the harness's SIGTERM stops the proxy
+kill "$HPID"
+wait_for grep -q '^proxy ' "$T/h.out"
+grep -q '^proxy exited with status 0$' "$T/h.out" &&
+    ! grep -q -e SIGSYS -e fatal "$T/h.err"
+ok $? "proxy stopped on SIGTERM, no seccomp trap: $(grep '^proxy ' "$T/h.out")"
