@@ -81,6 +81,9 @@ tlsx_preinit(const char *trust, char *err, size_t errlen)
 		return -1;
 	}
 	SSL_CTX_set_verify(client_ctx, SSL_VERIFY_PEER, NULL);
+	/* the relay retries a write from a buffer it may have compacted */
+	SSL_CTX_set_mode(client_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_CTX_set_session_cache_mode(client_ctx, SSL_SESS_CACHE_OFF);
 	if (file == NULL && (file = getenv(X509_get_default_cert_file_env()))
 	    == NULL)
@@ -220,6 +223,8 @@ tlsx_leaf_new(const char *name, const char *chain, size_t chainlen,
 		goto fail;
 	}
 	SSL_CTX_set_session_cache_mode(l->ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_mode(l->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_CTX_set_options(l->ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION);
 	(void)SSL_CTX_set_num_tickets(l->ctx, 0);
 	SSL_CTX_set_tlsext_servername_callback(l->ctx, leaf_servername);
