@@ -53,6 +53,7 @@
 #include "privsep.h"
 #include "proc.h"
 #include "unixsock.h"
+#include "proxy.h"
 #include "seccomp_filter.h"
 
 #define ATTACH_TIMEOUT	10		/* seconds for the ATTACH message */
@@ -134,7 +135,7 @@ usage(void)
 	fprintf(stderr, "usage: lensnetd [-dv] [-a auditsock] [-C cadir] "
 	    "[-c conns] "
 	    "[-k credsock] [-l lookups]\n\t[-n instance]"
-	    " [-p pool] [-r rate[:burst]] [-s socket] [-T trustfile]\n"
+	    " [-p pool] [-q qlen] [-r rate[:burst]] [-s socket] [-T trustfile]\n"
 	    "\t-u upstream[:port]\n");
 	exit(2);
 }
@@ -1271,12 +1272,15 @@ main(int argc, char *argv[])
 	char		 err[256], lockpath[sizeof(sockpath) + 64];
 	int		 ch, debug = 0, verbose = 0, keep[2], lockfd, i;
 	int		 have_upstream = 0, hostaddr_fd;
+	struct proxy_conf pc;
+	const char	*errstr;
 
+	memset(&pc, 0, sizeof(pc));
 	strlcpy(sockpath, NETD_SOCKET, sizeof(sockpath));
 	strlcpy(auditsock, NETD_AUDITSOCK, sizeof(auditsock));
 	strlcpy(credsock, NETD_CREDSOCK, sizeof(credsock));
 	parse_pool("10.200.0.0/16");
-	while ((ch = getopt(argc, argv, "a:C:c:dk:l:n:p:r:s:T:u:v")) != -1) {
+	while ((ch = getopt(argc, argv, "a:C:c:dk:l:n:p:q:r:s:T:u:v")) != -1) {
 		switch (ch) {
 		case 'a':
 			if (strlcpy(auditsock, optarg, sizeof(auditsock)) >=
@@ -1316,6 +1320,12 @@ main(int argc, char *argv[])
 			free(pool_used);
 			parse_pool(optarg);
 			break;
+		case 'q':
+			pc.audit_query_max = strtonum(optarg, 1, 8192, &errstr);
+			if (errstr != NULL)
+				errx(2, "-q %s: query bytes audited: %s (1 to "
+				    "8192)", optarg, errstr);
+			break;
 		case 's':
 			if (strlcpy(sockpath, optarg, sizeof(sockpath)) >=
 			    sizeof(sockpath))
@@ -1340,6 +1350,8 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
+	/* the proxy child's defaults, but for what was given */
+	proxy_tune(&pc);
 	if (!have_upstream)
 		errx(2, "-u is required: the DNS upstream the dns child "
 		    "forwards allowed names to");

@@ -1,7 +1,7 @@
 #!/bin/sh
 # TLS interception in lensnetd's proxy, with real TLS on both sides:
 # the harness plays lensnetd's parent and asks a real lenscredd for
-# the leaves (-K), the upstreams are openssl s_server in the test
+# the leaves (-k), the upstreams are openssl s_server in the test
 # internet with certificates of a test CA the proxy trusts (-A, as
 # lensnetd -T), the sandbox trusts its sandbox CA only (SSL_CERT_FILE,
 # CURL_CA_BUNDLE: what lens-init sets in a sandbox).
@@ -78,7 +78,7 @@ deny_policy "$T/policy" <<EOF
       - {match: "private.test:8443", verdict: allow, tlsTerminate: true, caFile: corp.pem}
       - {match: "private.test:9443", verdict: allow, tlsTerminate: true}
 EOF
-pw_proxy "$T/policy" -K "$T/cred.sock" -A "$T/pki/ca.crt" -F "$T/ca" \
+pw_proxy "$T/policy" -k "$T/cred.sock" -A "$T/pki/ca.crt" -F "$T/ca" \
     -r good.test=$REAL -r good2.test=$REAL -r good3.test=$REAL \
     -r wrong.test=$REAL -r pass.test=$REAL -r expired.test=$EVIL \
     -r self.test=$ECHO -r private.test=$REAL
