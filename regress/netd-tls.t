@@ -35,7 +35,7 @@ if [ ! -x "$CREDD" ] || [ ! -x "$CP" ] || ! id _lenscred >/dev/null 2>&1 ||
 	exit 0
 fi
 
-tap_plan 39
+tap_plan 40
 tmpdir_setup
 chmod 0755 "$T"
 SBX=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
@@ -70,7 +70,12 @@ deny_policy "$T/policy" <<EOF
     http:
       - {match: good.test, verdict: allow, tlsTerminate: true}
       - {match: good2.test, verdict: allow, tlsTerminate: true}
-      - {match: good3.test, verdict: allow, tlsTerminate: true}
+      - match: good3.test
+        verdict: allow
+        tlsTerminate: true
+        rules:
+          - {method: GET, path: "/**", verdict: allow}
+          - {method: POST, path: "/**", verdict: deny}
       - {match: wrong.test, verdict: allow, tlsTerminate: true}
       - {match: expired.test, verdict: allow, tlsTerminate: true}
       - {match: self.test, verdict: allow, tlsTerminate: true}
@@ -244,6 +249,15 @@ wait $mp
 n=$(grep -l 'Verify return code: 0 (ok)' "$T"/m*.out | wc -l)
 [ "$n" -eq 6 ] && [ "$(leaves good3.test)" -eq 1 ]
 ok $? "6 connections to good3.test at once: all intercepted ($n), one leaf asked ($(leaves good3.test))"
+
+# 9. per request over interception (httpx.c): GET allowed, POST
+# denied on the same keep-alive TLS connection
+o="-sS --max-time 10 --resolve good3.test:443:$REAL -w %{http_code}\n -o /dev/null"
+out=$(sx curl $o https://good3.test/index.html --next $o -d x \
+    https://good3.test/index.html --next $o https://good3.test/index.html \
+    2>&1 | tr '\n' ' ')
+[ "$out" = "200 403 200 " ]
+ok $? "good3.test intercepted: GET 200, POST 403, GET 200 ($out)"
 
 kill -0 "$PROXY" && [ "$(awk '$1 == "Seccomp:" { print $2 }' "/proc/$PROXY/status")" = 2 ]
 ok $? "the proxy runs on, under seccomp"
