@@ -25,6 +25,14 @@
  *    it forks them and closes (struct netd_role link[]): RESOLVE,
  *    RESOLVED and DNSMAP, each receiver taking only these, of their
  *    exact size, without descriptors.  The parent relays none.
+ *
+ * 4. proxy -> parent -> lenscredd and back: a leaf certificate for an
+ *    intercepted name (LEAF_REQ, hdr.peerid the sandbox).  The proxy
+ *    cannot reach lenscredd itself (no AF_UNIX socket in its seccomp
+ *    table); the parent asks it (credc) for the sandbox it knows by
+ *    that sbx and answers LEAF: the chain and the leaf's key, or why
+ *    none (lenscredd away, its ERROR).  The sandbox CA's key never
+ *    leaves lenscredd.
  */
 #ifndef LENS_LENSNETD_IMSG_H
 #define LENS_LENSNETD_IMSG_H
@@ -75,6 +83,12 @@ enum lensnetd_imsg {
 	 * same, with the connecting socket, or without when it failed
 	 */
 	IMSG_NETD_UPSTREAM_TCP,			/* struct netd_upstream */
+
+	/* proxy -> parent, and back (4.) */
+	IMSG_NETD_LEAF_REQ = 0x4e000300,	/* struct netd_leaf_req */
+	IMSG_NETD_LEAF,		/* struct netd_leaf + chainlen + keylen */
+	/* parent -> proxy, after SANDBOX: a rule's caFile, read by root */
+	IMSG_NETD_CAFILE,	/* struct netd_cafile + pemlen */
 };
 
 struct netd_error {
@@ -180,6 +194,39 @@ struct netd_resolved {
 					 * not keep it) */
 	uint32_t	pad;
 	struct sockaddr_storage	addrs[NETD_MAXADDRS];	/* port 0 */
+};
+
+struct netd_leaf_req {
+	uint64_t	reqid;
+	char		name[NETD_NAME_SIZE];	/* NUL-terminated */
+};
+
+/* at most this much PEM each way (lenscredd's CRED_PEM_MAX) */
+#define NETD_LEAF_PEM_MAX	16384
+
+struct netd_leaf {
+	uint64_t	reqid;
+	int64_t		notafter;	/* time_t of the leaf */
+	uint32_t	chainlen;	/* leaf PEM then the CA's; 0: none */
+	uint32_t	keylen;		/* PKCS#8 PEM of the leaf's key */
+	char		error[256];	/* why none, when chainlen is 0 */
+	/* followed by chainlen + keylen bytes */
+};
+
+/*
+ * A caFile (lns-policy.yaml(5)) of the sandbox's policy, read from
+ * /etc/lens/ca by the parent at attach: its certificates, each a PEM
+ * block pemcert_check accepts, one after another.  The proxy trusts
+ * them, besides the system's, for the upstreams of the rules naming
+ * the file.
+ */
+#define NETD_CAFILE_NAME	132	/* NUL-terminated, PM_CAFILE at most */
+#define NETD_CAFILE_MAX		32768	/* bytes of PEM */
+
+struct netd_cafile {
+	char		name[NETD_CAFILE_NAME];
+	uint32_t	pemlen;
+	/* followed by pemlen bytes */
 };
 
 struct netd_audit {

@@ -61,3 +61,28 @@ pemcert_check(const void *buf, size_t len, char *err, size_t errlen)
 	}
 	return 0;
 }
+
+int
+pemcert_bundle_check(const void *buf, size_t len, char *err, size_t errlen)
+{
+	const unsigned char	*p = buf, *e;
+	size_t			 elen = strlen(PEM_END), n = 0, one;
+	char			 why[160];
+
+	while (len > 0) {
+		n++;
+		e = memmem(p, len, PEM_END, elen);
+		one = e == NULL ? len : (size_t)(e - p) + elen;
+		if (pemcert_check(p, one, why, sizeof(why)) == -1) {
+			snprintf(err, errlen, "certificate %zu: %s", n, why);
+			return -1;
+		}
+		p += one;
+		len -= one;
+	}
+	if (n == 0) {
+		snprintf(err, errlen, "no certificate in it");
+		return -1;
+	}
+	return 0;
+}

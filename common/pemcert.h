@@ -17,5 +17,12 @@
  * before or after.  -1 with err naming what was wrong.
  */
 int	pemcert_check(const void *buf, size_t len, char *err, size_t errlen);
+/*
+ * 0 when buf[0..len) is one or more such blocks one after another (a
+ * caFile's certificates), nothing else; -1 with err naming the first
+ * bad one.
+ */
+int	pemcert_bundle_check(const void *buf, size_t len, char *err,
+	    size_t errlen);
 
 #endif

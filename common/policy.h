@@ -140,6 +140,8 @@ size_t	policy_npublish(const struct policy *);
 /* the publish: entries, parsed by gr_publish() (grammar.h) */
 const struct gr_publish *policy_publish_at(const struct policy *,
 	    size_t);
+/* the i-th distinct caFile its http rules name, or NULL past the last */
+const char	*policy_cafile_at(const struct policy *, size_t);
 
 struct policy_resources {
 	uint32_t	cpu_millis;	/* 0 = not set */

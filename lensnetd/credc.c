@@ -30,6 +30,7 @@ struct creq {
 	TAILQ_ENTRY(creq)	 entry;
 	uint32_t		 type;
 	struct cred_sandbox	 cs;
+	char			 name[CRED_NAME_SIZE];	/* LEAF_REQ */
 	int			 sent;
 	credc_cb		 cb;
 	void			*cbarg;
@@ -47,6 +48,8 @@ struct credc {
 };
 
 static void	credc_connect(int, short, void *);
+static int	credc_ask(struct credc *, uint32_t, const char *, const char *,
+		    int, credc_cb, void *);
 
 static void
 credc_retry(struct credc *cc)
@@ -98,7 +101,16 @@ credc_down(struct credc *cc, const char *why)
 static int
 creq_send(struct credc *cc, struct creq *r)
 {
-	if (imsgev_compose(&cc->ch.iev, r->type, 0, 0, -1, &r->cs,
+	struct cred_leaf_req	 lr;
+
+	if (r->type == IMSG_CRED_LEAF_REQ) {
+		memset(&lr, 0, sizeof(lr));
+		memcpy(lr.sandbox, r->cs.sandbox, sizeof(lr.sandbox));
+		memcpy(lr.name, r->name, sizeof(lr.name));
+		if (imsgev_compose(&cc->ch.iev, r->type, 0, 0, -1, &lr,
+		    sizeof(lr)) == -1)
+			return -1;
+	} else if (imsgev_compose(&cc->ch.iev, r->type, 0, 0, -1, &r->cs,
 	    sizeof(r->cs)) == -1)
 		return -1;
 	r->sent = 1;
@@ -158,6 +170,73 @@ msg_ca(struct imsg *im, void *arg)
 	proc_chan_fail(&cc->ch, "a reply that failed its check");
 }
 
+/*
+ * A leaf: the struct, then chainlen bytes of chain (two PEM blocks,
+ * each checked by pemcert_check: the leaf, then the CA), then keylen
+ * bytes of the key, which must look like one PKCS#8 PEM block.  What
+ * they say is for the proxy's libssl to judge, not this process's.
+ */
+static const char *
+leaf_check(const struct cred_leaf *l, const char *p, size_t len,
+    char *err, size_t errlen)
+{
+	static const char kb[] = "-----BEGIN PRIVATE KEY-----\n";
+	static const char ke[] = "-----END PRIVATE KEY-----\n";
+	static const char ce[] = "-----END CERTIFICATE-----\n";
+	const char	*end;
+	char		 e[160];
+	size_t		 first;
+
+	if ((uint64_t)l->chainlen + l->keylen != len)
+		return "LEAF: chainlen and keylen disagree with its size";
+	if (l->chainlen > CRED_PEM_MAX || l->keylen > CRED_PEM_MAX)
+		return "LEAF: PEM too long";
+	if ((end = memmem(p, l->chainlen, ce, sizeof(ce) - 1)) == NULL)
+		return "LEAF: no certificate in the chain";
+	first = end - p + sizeof(ce) - 1;
+	if (pemcert_check(p, first, e, sizeof(e)) == -1 ||
+	    pemcert_check(p + first, l->chainlen - first, e, sizeof(e)) ==
+	    -1) {
+		snprintf(err, errlen, "LEAF chain: %s", e);
+		return err;
+	}
+	p += l->chainlen;
+	if (l->keylen < sizeof(kb) + sizeof(ke) ||
+	    memcmp(p, kb, sizeof(kb) - 1) != 0 ||
+	    memcmp(p + l->keylen - (sizeof(ke) - 1), ke, sizeof(ke) - 1) != 0 ||
+	    memmem(p + sizeof(kb) - 1, l->keylen - (sizeof(kb) - 1) -
+	    (sizeof(ke) - 1), "-----", 5) != NULL)
+		return "LEAF: the key is not one PKCS#8 PEM block";
+	return NULL;
+}
+
+static void
+msg_leaf(struct imsg *im, void *arg)
+{
+	struct credc	*cc = arg;
+	struct creq	*r;
+	struct cred_leaf l;
+	const char	*why;
+	char		 err[200], msg[256];
+
+	if ((r = credc_head(cc, im)) == NULL)
+		return;
+	memcpy(&l, im->data, sizeof(l));
+	if (r->type != IMSG_CRED_LEAF_REQ)
+		why = "LEAF in answer to another request";
+	else if (!sandbox_is(l.sandbox, sizeof(l.sandbox), r))
+		why = "LEAF for another sandbox";
+	else if ((why = leaf_check(&l, (const char *)im->data + sizeof(l),
+	    im->datalen - sizeof(l), err, sizeof(err))) == NULL) {
+		creq_done(cc, r, IMSG_CRED_LEAF, im->data, im->datalen, NULL);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "%s", why);
+	log_warnx("lenscredd: refused reply: %s", msg);
+	creq_done(cc, r, 0, NULL, 0, msg);
+	proc_chan_fail(&cc->ch, "a reply that failed its check");
+}
+
 static void
 msg_destroyed(struct imsg *im, void *arg)
 {
@@ -200,6 +279,8 @@ msg_error(struct imsg *im, void *arg)
 static const struct proc_msg credd_msgs[] = {
 	PROC_MSGV(IMSG_CRED_CA, sizeof(struct cred_ca),
 	    sizeof(struct cred_ca) + PEMCERT_MAX, msg_ca),
+	PROC_MSGV(IMSG_CRED_LEAF, sizeof(struct cred_leaf),
+	    sizeof(struct cred_leaf) + 2 * CRED_PEM_MAX, msg_leaf),
 	PROC_MSG(IMSG_CRED_DESTROYED, sizeof(struct cred_sandbox),
 	    msg_destroyed),
 	PROC_MSG(IMSG_CRED_ERROR, sizeof(struct cred_error), msg_error),
@@ -275,6 +356,20 @@ int
 credc_request(struct credc *cc, uint32_t type, const char *sandbox,
     int keep, credc_cb cb, void *cbarg)
 {
+	return credc_ask(cc, type, sandbox, NULL, keep, cb, cbarg);
+}
+
+int
+credc_leaf(struct credc *cc, const char *sandbox, const char *name,
+    credc_cb cb, void *cbarg)
+{
+	return credc_ask(cc, IMSG_CRED_LEAF_REQ, sandbox, name, 0, cb, cbarg);
+}
+
+static int
+credc_ask(struct credc *cc, uint32_t type, const char *sandbox,
+    const char *name, int keep, credc_cb cb, void *cbarg)
+{
 	struct creq	*r;
 
 	if (!cc->up && !keep) {
@@ -285,6 +380,12 @@ credc_request(struct credc *cc, uint32_t type, const char *sandbox,
 		return -1;
 	if (strlcpy(r->cs.sandbox, sandbox, sizeof(r->cs.sandbox)) >=
 	    sizeof(r->cs.sandbox)) {
+		free(r);
+		errno = EINVAL;
+		return -1;
+	}
+	if (name != NULL && strlcpy(r->name, name, sizeof(r->name)) >=
+	    sizeof(r->name)) {
 		free(r);
 		errno = EINVAL;
 		return -1;

@@ -16,7 +16,9 @@ struct credc;
 
 /*
  * The answer to one request: type IMSG_CRED_CA (data: the PEM, len its
- * size, checked), IMSG_CRED_DESTROYED (no data), or 0 with err set:
+ * size, checked), IMSG_CRED_LEAF (data: the whole message, struct
+ * cred_leaf then chain and key, their lengths and PEM framing checked),
+ * IMSG_CRED_DESTROYED (no data), or 0 with err set:
  * lenscredd's ERROR, a reply that failed a check, or the connection
  * lost before the answer came.
  */
@@ -35,6 +37,10 @@ int		 credc_ready(const struct credc *);
  */
 int		 credc_request(struct credc *, uint32_t type,
 		    const char *sandbox, int keep, credc_cb cb, void *cbarg);
+/* a leaf for name from sandbox's CA; -1 with errno ENOTCONN when not
+ * connected (never kept for later: the proxy's connection waits) */
+int		 credc_leaf(struct credc *, const char *sandbox,
+		    const char *name, credc_cb cb, void *cbarg);
 /* cbarg is going away: its pending requests get no callback */
 void		 credc_forget(struct credc *, void *cbarg);
 

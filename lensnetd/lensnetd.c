@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <event.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <jansson.h>
 #include <pwd.h>
 #include <sched.h>
@@ -43,6 +44,7 @@
 
 #include "auditc.h"
 #include "credc.h"
+#include "pemcert.h"
 #include "lenscredd_imsg.h"
 #include "imsgev.h"
 #include "log.h"
@@ -61,6 +63,14 @@
 
 enum { DNS, PROXY, NCHILD };
 
+/* a caFile of the sandbox's policy, read from cadir */
+struct cafile {
+	char		 name[NETD_CAFILE_NAME];
+	char		*pem;
+	size_t		 len;
+};
+#define NETD_MAXCAFILES	16
+
 struct sbx {
 	TAILQ_ENTRY(sbx)	 entry;
 	uint32_t		 id;		/* peerid towards the children */
@@ -77,6 +87,8 @@ struct sbx {
 	uint32_t		 backend;
 	struct netns_gw		 gw;
 	struct phset		 phs;		/* its credentials' placeholders */
+	struct cafile		*cafs;		/* read at attach, sent */
+	size_t			 ncafs;
 };
 
 static TAILQ_HEAD(, sbx)	 sbxs = TAILQ_HEAD_INITIALIZER(sbxs);
@@ -90,6 +102,7 @@ static struct netd_config	 config;
 static struct auditc		*audit;
 static struct credc		*cred;
 static char			 credsock[108];
+static const char		*cadir = NETD_CADIR;
 static struct event		 ev_accept;
 static int			 listen_fd = -1;
 static uid_t			 vmm_uid = (uid_t)-1;
@@ -113,14 +126,18 @@ static const cap_value_t keep_caps[] = {
 
 static void	sbx_free(struct sbx *, const char *why);
 static void	to_child(int, uint32_t, uint32_t, int, const void *, size_t);
+static void	sbx_cafs_free(struct sbx *);
+static int	sbx_cafs_read(struct sbx *, const struct policy *, char *,
+		    size_t);
 static void	child_push(int);
 
 static __attribute__((noreturn)) void
 usage(void)
 {
-	fprintf(stderr, "usage: lensnetd [-dv] [-a auditsock] [-c conns] "
+	fprintf(stderr, "usage: lensnetd [-dv] [-a auditsock] [-C cadir] "
+	    "[-c conns] "
 	    "[-k credsock] [-l lookups]\n\t[-n instance]"
-	    " [-p pool] [-q qlen] [-r rate[:burst]] [-s socket]\n"
+	    " [-p pool] [-q qlen] [-r rate[:burst]] [-s socket] [-T trustfile]\n"
 	    "\t-u upstream[:port]\n");
 	exit(2);
 }
@@ -411,6 +428,100 @@ msg_upstream(struct imsg *im, void *arg)
 	child_push(DNS);
 }
 
+/*
+ * A leaf for the proxy (lensnetd_imsg.h, 4.): asked of lenscredd for
+ * the sandbox the proxy names by its sbx, answered by sbx and reqid.
+ * A bounded number wait at once: the proxy asks once per name and
+ * sandbox, so more means a proxy gone wrong.
+ */
+#define LEAF_PENDING_MAX	1024
+
+struct leafq {
+	uint32_t	 sbx;
+	uint64_t	 reqid;
+};
+static int		 nleafq;
+
+static void
+leaf_reply(uint32_t sbx, uint64_t reqid, const struct cred_leaf *cl,
+    const char *chain, const char *key, const char *err)
+{
+	struct netd_leaf	 nl;
+	struct ibuf		*b;
+
+	memset(&nl, 0, sizeof(nl));
+	nl.reqid = reqid;
+	if (cl != NULL) {
+		nl.notafter = cl->notafter;
+		nl.chainlen = cl->chainlen;
+		nl.keylen = cl->keylen;
+	} else
+		strlcpy(nl.error, err, sizeof(nl.error));
+	if ((b = imsg_create(&child_ch[PROXY].iev.ibuf, IMSG_NETD_LEAF, sbx, 0,
+	    sizeof(nl) + nl.chainlen + nl.keylen)) == NULL ||
+	    imsg_add(b, &nl, sizeof(nl)) == -1 ||
+	    (nl.chainlen > 0 && imsg_add(b, chain, nl.chainlen) == -1) ||
+	    (nl.keylen > 0 && imsg_add(b, key, nl.keylen) == -1))
+		fatalx("proxy does not read its messages (LEAF)");
+	imsg_close(&child_ch[PROXY].iev.ibuf, b);
+	child_push(PROXY);
+}
+
+/* lenscredd's answer (credc checked its framing) */
+static void
+leaf_answer(void *arg, uint32_t type, const void *data, size_t len,
+    const char *err)
+{
+	struct leafq		*q = arg;
+	struct cred_leaf	 cl;
+	const char		*p = data;
+
+	nleafq--;
+	if (type == IMSG_CRED_LEAF && len >= sizeof(cl)) {
+		memcpy(&cl, data, sizeof(cl));
+		leaf_reply(q->sbx, q->reqid, &cl, p + sizeof(cl),
+		    p + sizeof(cl) + cl.chainlen, NULL);
+	} else
+		leaf_reply(q->sbx, q->reqid, NULL, NULL, NULL,
+		    err != NULL ? err : "lenscredd gave no leaf");
+	free(q);
+}
+
+static void
+msg_leafreq(struct imsg *im, void *arg)
+{
+	struct netd_leaf_req	 lr;
+	struct leafq		*q;
+	struct sbx		*sb;
+
+	(void)arg;
+	memcpy(&lr, im->data, sizeof(lr));
+	if (memchr(lr.name, '\0', sizeof(lr.name)) == NULL)
+		child_bad(PROXY, im, "LEAF_REQ name not NUL-terminated");
+	if ((sb = sbx_by_id(im->hdr.peerid)) == NULL) {
+		leaf_reply(im->hdr.peerid, lr.reqid, NULL, NULL, NULL,
+		    "no such sandbox");
+		return;
+	}
+	if (nleafq >= LEAF_PENDING_MAX) {
+		leaf_reply(im->hdr.peerid, lr.reqid, NULL, NULL, NULL,
+		    "too many leaf requests waiting for lenscredd");
+		return;
+	}
+	if ((q = calloc(1, sizeof(*q))) == NULL)
+		fatal("calloc");
+	q->sbx = im->hdr.peerid;
+	q->reqid = lr.reqid;
+	if (credc_leaf(cred, sb->sandbox, lr.name, leaf_answer, q) == -1) {
+		leaf_reply(q->sbx, q->reqid, NULL, NULL, NULL, errno ==
+		    ENOTCONN ? "lenscredd is not connected" :
+		    "cannot ask lenscredd");
+		free(q);
+		return;
+	}
+	nleafq++;
+}
+
 #define AUDIT_MSG	PROC_MSGV(IMSG_NETD_AUDIT, \
 	    sizeof(struct netd_audit) + 2, IMSG_MAXPAYLOAD, msg_audit)
 static const struct proc_msg dns_msgs[] = {
@@ -422,6 +533,8 @@ static const struct proc_msg proxy_msgs[] = {
 	AUDIT_MSG,
 	PROC_MSG(IMSG_NETD_INWARD_REQUEST, sizeof(struct netd_inward),
 	    msg_inward),
+	PROC_MSG(IMSG_NETD_LEAF_REQ, sizeof(struct netd_leaf_req),
+	    msg_leafreq),
 };
 
 /* a child gone (SIGCHLD says how), or what it sent: the end */
@@ -631,6 +744,11 @@ sbx_attach(struct sbx *sb, struct imsg *im)
 		return -1;
 	}
 	free(cv);
+	if (sbx_cafs_read(sb, pol, err, sizeof(err)) == -1) {
+		policy_free(pol);
+		conn_send_error(sb, "%s", err);
+		return -1;
+	}
 	policy_free(pol);
 	if (ncv != req.nplaceholder) {
 		conn_send_error(sb, "ATTACH: %u placeholders for a policy of "
@@ -705,6 +823,21 @@ sbx_attach(struct sbx *sb, struct imsg *im)
 		imsg_close(&child_ch[i].iev.ibuf, b);
 		imsgev_add(&child_ch[i].iev);
 	}
+	for (k = 0; k < sb->ncafs; k++) {
+		struct netd_cafile	 nc;
+
+		memset(&nc, 0, sizeof(nc));
+		strlcpy(nc.name, sb->cafs[k].name, sizeof(nc.name));
+		nc.pemlen = sb->cafs[k].len;
+		if ((b = imsg_create(&child_ch[PROXY].iev.ibuf,
+		    IMSG_NETD_CAFILE, sb->id, 0, sizeof(nc) + nc.pemlen)) ==
+		    NULL || imsg_add(b, &nc, sizeof(nc)) == -1 ||
+		    imsg_add(b, sb->cafs[k].pem, nc.pemlen) == -1)
+			fatal("CAFILE for the proxy");
+		imsg_close(&child_ch[PROXY].iev.ibuf, b);
+		imsgev_add(&child_ch[PROXY].iev);
+	}
+	sbx_cafs_free(sb);
 	for (i = 0; i < nfds; i++) {
 		memset(&nl, 0, sizeof(nl));
 		nl.kind = i < 4 ? (uint32_t)kinds[i] : NETD_L_PUBLISH;
@@ -727,6 +860,83 @@ fail:
 		close(fds[i]);
 	conn_send_error(sb, "sandbox %s: %s", sb->sandbox, err);
 	netns_teardown(&sb->gw);
+	return -1;
+}
+
+static void
+sbx_cafs_free(struct sbx *sb)
+{
+	size_t	 i;
+
+	for (i = 0; i < sb->ncafs; i++)
+		free(sb->cafs[i].pem);
+	free(sb->cafs);
+	sb->cafs = NULL;
+	sb->ncafs = 0;
+}
+
+/*
+ * The caFiles pol names, read from cadir as root, each checked to be
+ * PEM certificates and nothing else (pemcert_bundle_check): into sb,
+ * for the proxy.  -1 with err naming the file and what was wrong.
+ */
+static int
+sbx_cafs_read(struct sbx *sb, const struct policy *pol, char *err,
+    size_t errlen)
+{
+	struct cafile	*cf;
+	struct stat	 st;
+	const char	*f;
+	char		 path[PATH_MAX], why[200];
+	ssize_t		 n;
+	size_t		 k;
+	int		 fd;
+
+	for (k = 0; (f = policy_cafile_at(pol, k)) != NULL; k++)
+		;
+	if (k == 0)
+		return 0;
+	if (k > NETD_MAXCAFILES) {
+		snprintf(err, errlen, "policy: %zu caFiles, at most %d", k,
+		    NETD_MAXCAFILES);
+		return -1;
+	}
+	if ((sb->cafs = calloc(k, sizeof(*sb->cafs))) == NULL)
+		fatal("calloc");
+	for (k = 0; (f = policy_cafile_at(pol, k)) != NULL; k++) {
+		cf = &sb->cafs[sb->ncafs++];
+		strlcpy(cf->name, f, sizeof(cf->name));
+		snprintf(path, sizeof(path), "%s/%s", cadir, f);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) ==
+		    -1 || fstat(fd, &st) == -1) {
+			snprintf(why, sizeof(why), "%s", strerror(errno));
+			goto bad;
+		}
+		if (!S_ISREG(st.st_mode) || st.st_size > NETD_CAFILE_MAX) {
+			snprintf(why, sizeof(why), "not a regular file of at "
+			    "most %d bytes", NETD_CAFILE_MAX);
+			goto bad;
+		}
+		if ((cf->pem = malloc(st.st_size + 1)) == NULL)
+			fatal("malloc");
+		if ((n = read(fd, cf->pem, st.st_size + 1)) != st.st_size) {
+			snprintf(why, sizeof(why), "%s", n == -1 ?
+			    strerror(errno) : "changed while read");
+			goto bad;
+		}
+		cf->len = n;
+		close(fd);
+		fd = -1;
+		if (pemcert_bundle_check(cf->pem, cf->len, why, sizeof(why)) ==
+		    -1)
+			goto bad;
+	}
+	return 0;
+ bad:
+	if (fd != -1)
+		close(fd);
+	snprintf(err, errlen, "caFile %.128s (%.200s): %.150s", f, path, why);
+	sbx_cafs_free(sb);
 	return -1;
 }
 
@@ -757,6 +967,7 @@ sbx_close(struct sbx *sb, const char *why)
 		    "reason", why));
 	} else if (sb->gw.nsfd != -1)
 		netns_teardown(&sb->gw);
+	sbx_cafs_free(sb);
 	if (sb->slot != -1)
 		pool_used[sb->slot] = 0;
 	if (sb->ch.iev.ibuf.fd != -1)
@@ -1090,12 +1301,17 @@ main(int argc, char *argv[])
 	strlcpy(auditsock, NETD_AUDITSOCK, sizeof(auditsock));
 	strlcpy(credsock, NETD_CREDSOCK, sizeof(credsock));
 	parse_pool("10.200.0.0/16");
-	while ((ch = getopt(argc, argv, "a:c:dk:l:n:p:q:r:s:u:v")) != -1) {
+	while ((ch = getopt(argc, argv, "a:C:c:dk:l:n:p:q:r:s:T:u:v")) != -1) {
 		switch (ch) {
 		case 'a':
 			if (strlcpy(auditsock, optarg, sizeof(auditsock)) >=
 			    sizeof(auditsock))
 				errx(2, "-a %s: path too long", optarg);
+			break;
+		case 'C':
+			/* argv is the process title's later */
+			if ((cadir = strdup(optarg)) == NULL)
+				errx(2, "out of memory");
 			break;
 		case 'c':
 		case 'l':
@@ -1135,6 +1351,12 @@ main(int argc, char *argv[])
 			if (strlcpy(sockpath, optarg, sizeof(sockpath)) >=
 			    sizeof(sockpath))
 				errx(2, "-s %s: path too long", optarg);
+			break;
+		case 'T':
+			if (access(optarg, R_OK) == -1)
+				errx(2, "-T %s: %s", optarg, strerror(errno));
+			if ((role.trust = strdup(optarg)) == NULL)
+				errx(2, "out of memory");
 			break;
 		case 'u':
 			parse_upstream(optarg, &config.upstream);

@@ -33,6 +33,7 @@
 #define NETD_SOCKET		"/run/lens/lensnetd.sock"
 #define NETD_AUDITSOCK		"/run/lens/lensauditd.sock"
 #define NETD_CREDSOCK		"/run/lens/lenscredd.sock"
+#define NETD_CADIR		"/etc/lens/ca"	/* the policies' caFiles */
 
 /*
  * role entry points, run in the forked child with its socketpair; arg
@@ -51,6 +52,9 @@ struct netd_role {
 	 * RESOLVED and DNSMAP (dns -> proxy).
 	 */
 	int			 link[2];
+	/* the proxy's trust store for intercepted upstreams (-T), a PEM
+	 * file read before its chroot; NULL: the system's bundle */
+	const char		*trust;
 };
 int	dns_main(int fd, void *arg);
 int	proxy_main(int fd, void *arg);

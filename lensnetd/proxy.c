@@ -46,6 +46,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "imsgev.h"
 #include "lensnetd.h"
 #include "log.h"
@@ -57,6 +60,8 @@
 #include "proxy_int.h"
 #include "rcache.h"
 #include "seccomp_filter.h"
+#include "stream.h"
+#include "tlsx.h"
 
 #ifndef SO_ORIGINAL_DST
 #define SO_ORIGINAL_DST		80	/* linux/netfilter_ipv4.h */
@@ -116,15 +121,8 @@ static unsigned int		 sbx_maxconns;	/* netd_limits.conns, or
 						 * less: half of maxconns */
 static int			 accept_paused;
 
-/*
- * TLS interception seam.  When set, an allowed connection whose rule
- * says tlsTerminate (c->tls_terminate) is handed to this function
- * after the upstream name is known and instead of the pass-through
- * relay; it returns 0 when it took the connection over.  Nothing sets
- * it yet: such hosts are passed through and audited "tls":
- * "passthrough".
- */
-static int	(*tls_intercept)(struct conn *) = NULL;
+#define LEAFWAIT_MAX		64	/* names asked at once per sandbox */
+
 
 static const struct sandbox_syscall proxy_syscalls[] = {
 	SB_ALLOW(read), SB_ALLOW(write), SB_ALLOW(close),
@@ -148,6 +146,8 @@ static const struct sandbox_syscall proxy_syscalls[] = {
 	SB_ALLOW(brk), SB_ALLOW(mmap), SB_ALLOW(munmap), SB_ALLOW(mremap),
 	SB_ALLOW(madvise), SB_ALLOW(sendto), SB_ALLOW(fcntl),
 	SB_ALLOW(pipe2), SB_ALLOW(splice), SB_ALLOW_ARG(ioctl, 1, FIONREAD),
+	/* OpenSSL's DRBG reseeds from the kernel: TLS interception */
+	SB_ALLOW(getrandom),
 };
 
 static void	conn_event(int, short, void *);
@@ -160,6 +160,8 @@ static int	conns_room(long);
 static void	accept_pause(int);
 static int	tunnel_sni(struct conn *);
 static int	tunnel_http(struct conn *);
+static int	tls_start(struct conn *);
+static void	tls_step(struct conn *);
 
 uint64_t
 ms_since(const struct timespec *t)
@@ -387,8 +389,9 @@ audit_conn(struct conn *c, const char *verdict, const char *reason)
 		json_object_set_new(o, "rule", json_string(c->rule));
 	if (reason != NULL)
 		json_object_set_new(o, "reason", json_string(reason));
-	if (c->tls_terminate && !c->http)
-		json_object_set_new(o, "tls", json_string("passthrough"));
+	if (c->tls_terminate && (c->intercept || !c->http))
+		json_object_set_new(o, "tls", json_string(c->intercept ?
+		    "intercepted" : "passthrough"));
 	if (c->hx != NULL)
 		httpx_audit_conn(c, o);
  send:
@@ -622,6 +625,8 @@ conn_close(struct conn *c, const char *reason)
 		event_del(&c->uev);
 	evtimer_del(&c->tev);
 	httpx_free(c);
+	tlsx_leaf_unref(c->leaf);
+	free(c->ufail);
 	/* the streams own the sockets (and TLS state, when intercepted) */
 	c->cs.fd = c->cfd;
 	c->us.fd = c->ufd;
@@ -729,6 +734,12 @@ conn_update(struct conn *c)
 	case S_CONNECT:
 		uw = EV_WRITE;
 		break;
+	case S_TLS:
+		if (c->cs.ssl != NULL && !c->cdone)
+			cw = c->cwant;
+		if (c->us.ssl != NULL && !c->udone && c->ufail == NULL)
+			uw = c->uwant;
+		break;
 	case S_RELAY:
 		if (!c->up.eof && c->up.len < dir_cap(&c->up) && !c->up.full)
 			cw |= EV_READ;
@@ -754,7 +765,7 @@ static void
 conn_relay(struct conn *c)
 {
 	c->state = S_RELAY;
-	if (c->tls_terminate && tls_intercept != NULL && tls_intercept(c) == 0)
+	if (c->tls_terminate && tls_start(c) == 0)
 		return;
 	if (c->http) {
 		/* plain HTTP: every request decided (httpx.c) */
@@ -1161,6 +1172,7 @@ decide_name(struct conn *c, int tcp_too)
 	if (d.verdict == VERDICT_ALLOW) {
 		c->rule = d.rule;
 		c->tls_terminate = d.tls_terminate;
+		c->cafile = d.cafile;
 		/* a tunnel allowed as HTTP(S): its TLS must name the same host */
 		c->sni_check = c->kind == NETD_L_CONNECT && !c->forward;
 	} else if (tcp_too && policy_tcp_name(c->sbx->pol, c->name, c->port,
@@ -1526,6 +1538,9 @@ conn_event(int fd, short ev, void *arg)
 	case S_CONNECT:
 		conn_connected(c);
 		return;
+	case S_TLS:
+		tls_step(c);
+		return;
 	case S_RELAY:
 		if (conn_relay_event(c, fd, ev) == -1)
 			return;
@@ -1568,6 +1583,12 @@ conn_timeout(int fd, short ev, void *arg)
 		c->timedout = 1;
 		c->curaddr++;
 		conn_connect_next(c);
+		return;
+	case S_TLS:
+		conn_close(c, c->ufail != NULL ? c->ufail : c->cs.ssl != NULL ?
+		    "TLS handshake with the sandbox timed out" : c->leaf_wait ?
+		    "no leaf certificate from lenscredd in time" :
+		    "upstream TLS handshake timed out");
 		return;
 	case S_RELAY:
 		conn_close(c, "idle timeout");
@@ -1710,6 +1731,298 @@ inward_socket(struct conn *c, int fd)
 	conn_timer(c, pconf.connect_ms);
 }
 
+/*
+ * TLS interception (tlsx.h).  A connection whose rule says
+ * tlsTerminate, its upstream connected, is not passed through: the
+ * proxy speaks TLS to the upstream itself (the name, verified) and to
+ * the sandbox with a leaf for the name from the sandbox's CA, which
+ * lenscredd signs (NETD_LEAF_REQ through the parent; kept per sandbox
+ * and name by tlsx).  Both handshakes run at once; the client's ends
+ * first only when it is the upstream that failed: the sandbox then
+ * reads a 502 saying why.  Without a leaf (lenscredd away, no CA for
+ * the sandbox) the client gets a TLS alert: fail closed, audited.
+ */
+
+/* a fatal internal_error alert, as a TLS 1.2 record: before any handshake */
+static void
+tls_alert_close(struct conn *c, const char *verdict, const char *reason)
+{
+	static const uint8_t	 alert[] = { 0x15, 0x03, 0x03, 0x00, 0x02,
+	    0x02, 0x50 };
+
+	if (c->cs.ssl == NULL && write(c->cfd, alert, sizeof(alert)) !=
+	    (ssize_t)sizeof(alert))
+		log_debug("proxy: alert not sent");
+	c->verdict = verdict;
+	conn_close(c, reason);
+}
+
+/* ask the parent for a leaf for c->name, once per sandbox and name */
+static void
+tls_leaf(struct conn *c)
+{
+	struct sbx		*s = c->sbx;
+	struct leafwait		*w;
+	struct netd_leaf_req	 lr;
+
+	if ((c->leaf = tlsx_cache_get(s->id, c->name, time(NULL))) != NULL)
+		return;
+	c->leaf_wait = 1;
+	TAILQ_FOREACH(w, &s->leafwaits, entry)
+		if (strcasecmp(w->name, c->name) == 0)
+			return;		/* asked already: it waits too */
+	if (s->nleafwaits >= LEAFWAIT_MAX) {
+		c->leaf_wait = 0;
+		return;
+	}
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		c->leaf_wait = 0;
+		return;
+	}
+	memset(&lr, 0, sizeof(lr));
+	w->reqid = lr.reqid = next_reqid++;
+	strlcpy(w->name, c->name, sizeof(w->name));
+	strlcpy(lr.name, c->name, sizeof(lr.name));
+	if (imsgev_compose(&pchan.iev, IMSG_NETD_LEAF_REQ, s->id, 0, -1, &lr,
+	    sizeof(lr)) == -1) {
+		free(w);
+		c->leaf_wait = 0;
+		return;
+	}
+	(void)imsg_write(&pchan.iev.ibuf);
+	imsgev_add(&pchan.iev);
+	TAILQ_INSERT_TAIL(&s->leafwaits, w, entry);
+	s->nleafwaits++;
+}
+
+/* -1 when it keeps the connection as it was (not TLS to intercept) */
+static int
+tls_start(struct conn *c)
+{
+	static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+	struct sbxca	*ca;
+	X509_STORE	*st = NULL;
+
+	/* plain HTTP (transparent or forwarded) has nothing to terminate */
+	if (c->kind == NETD_L_CONNECT ? c->forward :
+	    c->proto == NULL || strcmp(c->proto, "tls") != 0)
+		return -1;
+	c->intercept = 1;
+	c->state = S_TLS;
+	if (c->kind == NETD_L_CONNECT) {
+		/* a fresh socket's send buffer takes it */
+		if (write(c->cfd, ok, sizeof(ok) - 1) != sizeof(ok) - 1) {
+			conn_close(c, "cannot answer the CONNECT");
+			return 0;
+		}
+		c->up.off += c->consumed;
+		c->up.len -= c->consumed;
+	}
+	/* from now on: what goes through the TLS streams, decrypted */
+	c->up.bytes = c->down.bytes = 0;
+	if (c->cafile != NULL) {
+		char	 reason[400];
+
+		TAILQ_FOREACH(ca, &c->sbx->cafiles, entry)
+			if (strcmp(ca->name, c->cafile) == 0)
+				break;
+		if (ca == NULL || ca->st == NULL) {
+			snprintf(reason, sizeof(reason), "caFile %s: %s",
+			    c->cafile, ca == NULL ? "not loaded" : ca->err);
+			tls_alert_close(c, "error", reason);
+			return 0;
+		}
+		st = ca->st;
+	}
+	if ((c->us.ssl = tlsx_connect(c->ufd, c->name, st)) == NULL) {
+		tls_alert_close(c, "error", "cannot make the upstream TLS "
+		    "connection");
+		return 0;
+	}
+	tls_leaf(c);
+	conn_timer(c, pconf.tls_ms);
+	tls_step(c);
+	return 0;
+}
+
+static void
+tls_step(struct conn *c)
+{
+	char		 err[300], reason[700], body[800];
+	const char	*sni;
+	int		 r, n;
+
+	if (c->us.ssl != NULL && !c->udone && c->ufail == NULL) {
+		r = tlsx_handshake(c->us.ssl, &c->uwant, err, sizeof(err));
+		if (r == 1)
+			c->udone = 1;
+		else if (r == -1) {
+			snprintf(reason, sizeof(reason), "upstream %s: %s",
+			    c->name, err);
+			if ((c->ufail = strdup(reason)) == NULL) {
+				conn_close(c, reason);
+				return;
+			}
+		}
+	}
+	if (c->leaf == NULL && !c->leaf_wait) {
+		snprintf(reason, sizeof(reason), "no leaf certificate for %s "
+		    "(too many asked at once)%s%s", c->name,
+		    c->ufail != NULL ? "; " : "", c->ufail != NULL ?
+		    c->ufail : "");
+		tls_alert_close(c, "error", reason);
+		return;
+	}
+	if (c->leaf != NULL && c->cs.ssl == NULL) {
+		c->cs.ssl = tlsx_accept(c->leaf, c->cfd, c->name, c->up.len > 0 ?
+		    c->up.buf + c->up.off : NULL, c->up.len);
+		if (c->cs.ssl == NULL) {
+			tls_alert_close(c, "error", "cannot make the sandbox's "
+			    "TLS connection");
+			return;
+		}
+		/* the peeked bytes are the SSL's now */
+		c->up.off = c->up.len = 0;
+		dir_free(&c->up);
+	}
+	if (c->cs.ssl != NULL && !c->cdone) {
+		r = tlsx_handshake(c->cs.ssl, &c->cwant, err, sizeof(err));
+		if (r == -1) {
+			sni = SSL_get_servername(c->cs.ssl,
+			    TLSEXT_NAMETYPE_host_name);
+			c->verdict = "deny";
+			if (sni == NULL)
+				snprintf(reason, sizeof(reason), "intercepted "
+				    "host %s: ClientHello without SNI (%s)",
+				    c->name, err);
+			else if (strcasecmp(sni, c->name) != 0)
+				snprintf(reason, sizeof(reason), "SNI %s in a "
+				    "connection to %s", sni, c->name);
+			else {
+				c->verdict = "error";
+				snprintf(reason, sizeof(reason), "TLS handshake "
+				    "with the sandbox: %s", err);
+			}
+			conn_close(c, reason);
+			return;
+		}
+		if (r == 1)
+			c->cdone = 1;
+	}
+	if (c->cdone && c->ufail != NULL) {
+		/* the upstream was refused: the sandbox is told why */
+		snprintf(body, sizeof(body), "lens proxy: %s\n", c->ufail);
+		n = snprintf(reason, sizeof(reason), "HTTP/1.1 502 Bad Gateway"
+		    "\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
+		    "Connection: close\r\n\r\n%s", strlen(body), body);
+		ERR_clear_error();
+		if (n > 0 && (size_t)n < sizeof(reason))
+			(void)SSL_write(c->cs.ssl, reason, n);
+		(void)SSL_shutdown(c->cs.ssl);
+		ERR_clear_error();
+		c->verdict = "deny";
+		conn_close(c, c->ufail);
+		return;
+	}
+	if (c->cdone && c->udone) {
+		evtimer_del(&c->tev);
+		c->state = S_RELAY;
+		c->cs.fd = c->cfd;
+		c->us.fd = c->ufd;
+		/* every request decided, over both TLS streams (httpx.c) */
+		c->http = 1;
+		http_start(c);
+		return;
+	}
+	conn_update(c);
+}
+
+/* NETD_CAFILE: a caFile the sandbox's rules name, for their upstreams */
+static const char *
+msg_cafile(struct imsg *im)
+{
+	struct netd_cafile	 nc;
+	struct sbxca		*ca;
+	struct sbx		*s;
+
+	memcpy(&nc, im->data, sizeof(nc));
+	if (nc.pemlen != im->datalen - sizeof(nc))
+		return "NETD_CAFILE length disagrees with its size";
+	if (memchr(nc.name, '\0', sizeof(nc.name)) == NULL)
+		return "NETD_CAFILE name not terminated";
+	if ((s = sbx_find(im->hdr.peerid)) == NULL)
+		return "NETD_CAFILE for an unknown sandbox";
+	TAILQ_FOREACH(ca, &s->cafiles, entry)
+		if (strcmp(ca->name, nc.name) == 0)
+			break;
+	if (ca == NULL) {
+		if ((ca = calloc(1, sizeof(*ca))) == NULL)
+			fatal("calloc");
+		strlcpy(ca->name, nc.name, sizeof(ca->name));
+		TAILQ_INSERT_TAIL(&s->cafiles, ca, entry);
+	}
+	X509_STORE_free(ca->st);
+	if ((ca->st = tlsx_store((const char *)im->data + sizeof(nc),
+	    nc.pemlen, ca->err, sizeof(ca->err))) == NULL)
+		log_warnx("sandbox %s: caFile %s: %s", s->sandbox, ca->name,
+		    ca->err);
+	return NULL;
+}
+
+/* NETD_LEAF: the parent's answer for one name of a sandbox */
+static const char *
+msg_leaf(struct imsg *im)
+{
+	struct netd_leaf	 nl;
+	struct leafwait		*w;
+	struct tlsx_leaf	*leaf = NULL;
+	struct conn		*c, *t;
+	struct sbx		*s;
+	const char		*p = (const char *)im->data + sizeof(nl);
+	char			 err[300], reason[700];
+
+	memcpy(&nl, im->data, sizeof(nl));
+	if ((uint64_t)nl.chainlen + nl.keylen != im->datalen - sizeof(nl) ||
+	    nl.chainlen > NETD_LEAF_PEM_MAX || nl.keylen > NETD_LEAF_PEM_MAX)
+		return "NETD_LEAF lengths disagree with its size";
+	if ((s = sbx_find(im->hdr.peerid)) == NULL)
+		return NULL;	/* raced with SANDBOX_GONE */
+	TAILQ_FOREACH(w, &s->leafwaits, entry)
+		if (w->reqid == nl.reqid)
+			break;
+	if (w == NULL)
+		return "NETD_LEAF for no request";
+	TAILQ_REMOVE(&s->leafwaits, w, entry);
+	s->nleafwaits--;
+	if (nl.chainlen == 0) {
+		nl.error[sizeof(nl.error) - 1] = '\0';
+		snprintf(err, sizeof(err), "%s", nl.error);
+	} else if ((leaf = tlsx_leaf_new(w->name, p, nl.chainlen,
+	    p + nl.chainlen, nl.keylen, (time_t)nl.notafter, err,
+	    sizeof(err))) != NULL)
+		tlsx_cache_put(s->id, leaf, time(NULL));
+	TAILQ_FOREACH_SAFE(c, &s->conns, sentry, t) {
+		if (c->state != S_TLS || !c->leaf_wait ||
+		    strcasecmp(c->name, w->name) != 0)
+			continue;
+		c->leaf_wait = 0;
+		if (leaf == NULL) {
+			snprintf(reason, sizeof(reason), "no leaf certificate "
+			    "for %s: %s", c->name, err);
+			tls_alert_close(c, "error", reason);
+			continue;
+		}
+		c->leaf = tlsx_leaf_ref(leaf);
+		tls_step(c);
+	}
+	if (leaf == NULL)
+		log_warnx("sandbox %s: no leaf for %s: %s", s->sandbox,
+		    w->name, err);
+	tlsx_leaf_unref(leaf);
+	free(w);
+	return NULL;
+}
+
 /* the parent */
 
 static void
@@ -1718,6 +2031,8 @@ sbx_gone(struct sbx *s)
 	struct listener	*l;
 	struct dnsmap	*m;
 	struct conn	*c;
+	struct leafwait	*w;
+	struct sbxca	*ca;
 
 	while ((c = TAILQ_FIRST(&s->conns)) != NULL)
 		conn_close(c, "sandbox gone");
@@ -1735,6 +2050,16 @@ sbx_gone(struct sbx *s)
 		free(m);
 	}
 	rcache_clear(&s->rc);
+	while ((w = TAILQ_FIRST(&s->leafwaits)) != NULL) {
+		TAILQ_REMOVE(&s->leafwaits, w, entry);
+		free(w);
+	}
+	tlsx_cache_drop(s->id);
+	while ((ca = TAILQ_FIRST(&s->cafiles)) != NULL) {
+		TAILQ_REMOVE(&s->cafiles, ca, entry);
+		X509_STORE_free(ca->st);
+		free(ca);
+	}
 	TAILQ_REMOVE(&sbxs, s, entry);
 	policy_free(s->pol);
 	free(s);
@@ -1778,6 +2103,8 @@ msg_sandbox(struct imsg *im)
 		TAILQ_INIT(&s->listeners);
 		TAILQ_INIT(&s->conns);
 		TAILQ_INIT(&s->dnsmap);
+		TAILQ_INIT(&s->leafwaits);
+		TAILQ_INIT(&s->cafiles);
 		rcache_init(&s->rc, RCACHE_MAX);
 		TAILQ_INSERT_TAIL(&sbxs, s, entry);
 	} else {
@@ -1929,6 +2256,10 @@ parent_msg(struct imsg *im)
 		inward_socket(c, im->fd);
 		im->fd = -1;
 		return NULL;
+	case IMSG_NETD_LEAF:
+		return msg_leaf(im);
+	case IMSG_NETD_CAFILE:
+		return msg_cafile(im);
 	default:
 		return "unexpected message type";
 	}
@@ -1959,6 +2290,10 @@ static const struct proc_msg parent_msgs[] = {
 	PROC_MSG(IMSG_NETD_SANDBOX_GONE, 0, msg_parent),
 	PROC_MSG_FD(IMSG_NETD_INWARD_SOCKET, sizeof(struct netd_inward),
 	    msg_parent),
+	PROC_MSGV(IMSG_NETD_LEAF, sizeof(struct netd_leaf),
+	    sizeof(struct netd_leaf) + 2 * NETD_LEAF_PEM_MAX, msg_parent),
+	PROC_MSGV(IMSG_NETD_CAFILE, sizeof(struct netd_cafile),
+	    sizeof(struct netd_cafile) + NETD_CAFILE_MAX, msg_parent),
 };
 
 /*
@@ -2056,6 +2391,7 @@ proxy_preinit(void *arg)
 	DEF(resolve_ms, PROXY_RESOLVE_MS);
 	DEF(connect_ms, PROXY_CONNECT_MS);
 	DEF(idle_ms, PROXY_IDLE_MS);
+	DEF(tls_ms, PROXY_TLS_MS);
 	DEF(audit_burst, AUDIT_BURST);
 	DEF(http_idle_ms, PROXY_HTTP_IDLE_MS);
 	DEF(http_max_requests, PROXY_HTTP_MAXREQ);
@@ -2065,6 +2401,12 @@ proxy_preinit(void *arg)
 	limits();
 	/* jansson reads /dev/urandom on first use otherwise, inside the chroot */
 	json_object_seed(arc4random() | 1);
+	{
+		char	 err[300];
+
+		if (tlsx_preinit(pconf.trust, err, sizeof(err)) == -1)
+			fatalx("proxy: TLS: %s", err);
+	}
 }
 
 static void
@@ -2099,6 +2441,9 @@ proxy_main(int fd, void *arg)
 	};
 	const struct netd_role		*nr = arg;
 	int				 fds[2] = { fd, nr->link[1] };
+
+	if (pconf.trust == NULL)
+		pconf.trust = nr->trust;
 
 	log_procinit("proxy");
 	return proc_start(&role, &nr->user, nr->parent, fds);

@@ -15,6 +15,7 @@
 #define PROXY_RESOLVE_MS	10000
 #define PROXY_CONNECT_MS	10000
 #define PROXY_IDLE_MS		(15 * 60 * 1000)
+#define PROXY_TLS_MS		10000	/* leaf and both handshakes */
 #define PROXY_BUFSZ		(256 * 1024)	/* each way */
 #define PROXY_HTTP_IDLE_MS	(120 * 1000)	/* between HTTP requests */
 #define PROXY_HTTP_MAXREQ	1000		/* per HTTP connection */
@@ -28,6 +29,10 @@ struct proxy_conf {
 	unsigned int		 http_idle_ms;	/* keep-alive between requests */
 	unsigned int		 http_max_requests;	/* per connection */
 	unsigned int		 audit_query_max;	/* of a query audited */
+	unsigned int		 tls_ms;	/* 0: default */
+	const char		*trust;		/* upstream trust store
+						 * (PEM file); NULL: the
+						 * system's bundle */
 };
 
 void	proxy_tune(const struct proxy_conf *);

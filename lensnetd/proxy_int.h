@@ -27,12 +27,14 @@
 #include "proxy.h"
 #include "rcache.h"
 #include "stream.h"
+#include "tlsx.h"
 
 enum cstate {
 	S_PEEK,			/* reading the first bytes */
 	S_RESOLVE,		/* waiting for NETD_RESOLVED */
 	S_INWARD,		/* waiting for NETD_INWARD_SOCKET */
 	S_CONNECT,		/* non-blocking connect upstream */
+	S_TLS,			/* interception: leaf, both handshakes */
 	S_RELAY,		/* bytes both ways (struct dir) */
 	S_HTTP,			/* the HTTP exchange (httpx.c) */
 	S_DONE,
@@ -100,6 +102,30 @@ struct conn {
 	struct timespec		 start, peekstart;
 	int			 timedout;
 	const char		*verdict;	/* set by conn_fail */
+	/* interception (tls_start): the SSLs are cs.ssl and us.ssl */
+	const char		*cafile;	/* the rule's, or NULL */
+	struct tlsx_leaf	*leaf;
+	int			 intercept;	/* tls_start took it */
+	int			 leaf_wait;	/* a LEAF_REQ for c->name */
+	int			 cdone, udone;	/* handshakes finished */
+	short			 cwant, uwant;
+	char			*ufail;		/* the upstream refused: why */
+};
+
+/* a caFile of the sandbox's policy (NETD_CAFILE): the system's trust
+ * and its certificates; st NULL when they did not load (why in err) */
+struct sbxca {
+	TAILQ_ENTRY(sbxca)	 entry;
+	char			 name[NETD_CAFILE_NAME];
+	X509_STORE		*st;
+	char			 err[200];
+};
+
+/* a leaf asked of the parent for one name of a sandbox */
+struct leafwait {
+	TAILQ_ENTRY(leafwait)	 entry;
+	uint64_t		 reqid;
+	char			 name[NETD_NAME_SIZE];
 };
 
 struct auditagg {
@@ -128,6 +154,9 @@ struct sbx {
 	int			 nconns[2];
 	struct tbucket		 rate;		/* new egress connections */
 	uint64_t		 refused[LIM_N];	/* this second */
+	TAILQ_HEAD(, leafwait)	 leafwaits;	/* one per name at most */
+	TAILQ_HEAD(, sbxca)	 cafiles;
+	int			 nleafwaits;
 };
 
 extern struct proxy_conf	 pconf;

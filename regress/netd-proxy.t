@@ -228,14 +228,15 @@ out=$($CURL --resolve ok.test:80:$UNMAPPED http://ok.test/id.txt)
 [ "$out" = real-server ]
 ok $? "HTTP to an address nobody listens on still reaches ok.test"
 
-# tlsTerminate hosts: passed through until interception exists
+# a tlsTerminate host is intercepted (regress/netd-tls.t); this harness
+# has no lenscredd (-K): no leaf, so it fails closed, never passed through
 mark
-out=$($CURL -k --resolve tt.test:443:$EVIL https://tt.test/id.txt)
-[ "$out" = real-server ]
-ok $? "a tlsTerminate host is passed through today: $out"
-audit_has '"verdict":"allow"' '"name":"tt.test"' '"tls":"passthrough"' \
-    '"rule":"tt.test:443"'
-ok $? "audit: says passthrough"
+out=$($CURL -k --resolve tt.test:443:$EVIL https://tt.test/id.txt 2>&1)
+[ "$out" != real-server ]
+ok $? "a tlsTerminate host without a leaf is not passed through: $out"
+audit_has '"verdict":"error"' '"name":"tt.test"' '"tls":"intercepted"' \
+    '"rule":"tt.test:443"' 'lenscredd is not connected'
+ok $? "audit: intercepted, no leaf, why"
 
 # 32 MiB through a client reading at 8 MB/s: backpressure, not buffering
 # (plain HTTP: framed by the proxy's HTTP exchange in bounded buffers)

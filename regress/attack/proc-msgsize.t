@@ -39,6 +39,11 @@
 #		and ends, lensnetd exits 1; a RESOLVE never reaches the
 #		upstream, a RESOLVED never opens a connection.  Before the
 #		change the parent refused them (the receiver was the parent).
+#	lensnetd proxy -> parent, LEAF_REQ (TLS interception): the parent
+#		names peer, type and size and lensnetd exits 1; nothing is
+#		asked of lenscredd and the sandbox gets no certificate.
+#		New with the message (sized by the parent's table from the
+#		start).
 #	lensauditd listener -> writer, HELLO and APPEND: the writer ends
 #		the daemon (exit 1, not a crash) naming peer, type and size,
 #		and writes no record.  Before the fix APPEND carried no
@@ -62,7 +67,7 @@ for b in "$RVMM" "$RAUDITD" "$TOOLS/auditpeer"; do
 	[ -x "$b" ] || { echo "1..0 # SKIP $b not built (make regress-bins)"; exit 0; }
 done
 
-tap_plan 124
+tap_plan 128
 tmpdir_setup
 chmod 0755 "$T"
 
@@ -335,7 +340,7 @@ NETD_INST=nms$$
 at_exit 'netd_stop; ip netns del $SB 2>/dev/null'
 networld_up
 ip netns add "$SB" || { echo "Bail out! ip netns add"; exit 1; }
-printf 'version: 1\nnetwork:\n  defaultVerdict: deny\n  egress:\n    http:\n      - match: "ok.test"\n        verdict: allow\n      - match: "*.ok.test"\n        verdict: allow\n' \
+printf 'version: 1\nnetwork:\n  defaultVerdict: deny\n  egress:\n    http:\n      - match: "ok.test"\n        verdict: allow\n      - match: "*.ok.test"\n        verdict: allow\n      - match: "*.tls.ok.test"\n        verdict: allow\n        tlsTerminate: true\n' \
     >"$T/net-policy.yaml"
 # the same set-up unmangled: the page comes, over dns and proxy (so the
 # checks below can see a RESOLVED that was acted on)
@@ -360,7 +365,8 @@ for c in dns:4e000109:short:dns:parent dns:4e000109:long:dns:parent \
     proxy:4e000109:short:deny:parent proxy:4e000109:long:deny:parent \
     proxy:4e000107:short:rs:dns proxy:4e000107:long:rs:dns \
     dns:4e000108:short:rd:proxy dns:4e000108:long:rd:proxy \
-    dns:4e000106:short:dm:proxy dns:4e000106:long:dm:proxy; do
+    dns:4e000106:short:dm:proxy dns:4e000106:long:dm:proxy \
+    proxy:4e000300:short:leaf:parent proxy:4e000300:long:leaf:parent; do
 	role=${c%%:*}; rest=${c#*:}; type=${rest%%:*}; rest=${rest#*:}
 	how=${rest%%:*}; rest=${rest#*:}; what=${rest%%:*}; recv=${rest#*:}
 	rm -f "$T/netd.log"	# (netd_start counts its lines)
@@ -383,6 +389,9 @@ for c in dns:4e000109:short:dns:parent dns:4e000109:long:dns:parent \
 		    http://$what-$how.ok.test/ >"$T/w.out" 2>&1 ;;
 	dm)	ip netns exec "$SB" timeout 3 /bin/busybox nslookup \
 		    dm-$how.ok.test 10.200.0.1 >/dev/null 2>&1 ;;
+	leaf)	echo | ip netns exec "$SB" timeout 3 openssl s_client \
+		    -connect "$NW_OK:443" -servername "lf-$how.tls.ok.test" \
+		    >"$T/w.out" 2>&1 ;;
 	esac
 	# bounded: a lensnetd that let the message through lives on
 	( sleep 10; kill -TERM "$NETD_PID" 2>/dev/null ) &
@@ -410,6 +419,8 @@ for c in dns:4e000109:short:dns:parent dns:4e000109:long:dns:parent \
 	dm)	grep -q "dm-$how.ok.test" "$NW_LOG" &&
 		    grep -q "proxy (pid [0-9]*) exited with status 1" "$T/netd.log"
 		ok $? "lensnetd: $role's $how 0x$type: the proxy ends (fatal for the channel)" ;;
+	leaf)	grep -q 'no peer certificate available' "$T/w.out"
+		ok $? "lensnetd: $role's $how 0x$type: the sandbox gets no certificate" ;;
 	esac
 done
 tap_done

@@ -14,6 +14,10 @@
 #		its upstream socket
 #	jail	socket(AF_UNIX), connect(2) (the host's network namespace)
 #	control, listener, writer	socket(AF_UNIX), connect(2)
+#	lenscredd vault	socket(AF_UNIX), socket(AF_INET), connect(2): the
+#		process holding the sandbox CAs' keys has no network
+#		syscall at all (issue 12); the parent names the call and
+#		lenscredd ends
 #
 # And -d: a child's stdin, stdout and stderr are /dev/null, not the
 # daemon's log; its lines reach the log through the parent.
@@ -24,11 +28,12 @@ vmm_require
 RNETD=$OBJ/regress/lensnetd
 RVMM=$OBJ/regress/lensvmm
 RAUDITD=$OBJ/regress/lensauditd
-for b in "$RNETD" "$RVMM" "$RAUDITD"; do
+RCREDD=$OBJ/regress/lenscredd
+for b in "$RNETD" "$RVMM" "$RAUDITD" "$RCREDD"; do
 	[ -x "$b" ] || { echo "1..0 # SKIP $b not built (make regress-bins)"; exit 0; }
 done
 
-tap_plan 33
+tap_plan 39
 tmpdir_setup
 chmod 0755 "$T"
 
@@ -112,6 +117,20 @@ for c in listener:socket-unix:socket writer:socket-unix:socket \
 	ok $? "lensauditd $role: $call kills it, the parent names $sys"
 	[ "$rc" -eq 1 ]
 	ok $? "lensauditd $role: lensauditd ends (exit $rc)"
+done
+
+# --- lenscredd: the vault
+for c in socket-unix:socket socket-inet:socket connect:connect; do
+	call=${c%%:*}; sys=${c#*:}
+	: >"$T/credd.log"
+	rm -rf "$T/cred"
+	LENS_REGRESS_SIGSYS=vault:$call timeout 20 "$RCREDD" -d -D "$T/cred" \
+	    -s "$T/cred.sock" >>"$T/credd.log" 2>&1
+	rc=$?
+	died vault "$call" "$sys" "$T/credd.log"
+	ok $? "lenscredd vault: $call kills it, the parent names $sys"
+	[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ]
+	ok $? "lenscredd ends (exit $rc)"
 done
 
 # --- lensvmm: control, then the jail process of a sandbox

@@ -30,6 +30,17 @@
  *			"harness: resolve NAME: N addresses"
  *	-M name=addr	DNSMAP entry sent on SIGUSR1 (repeatable)
  *	-b		the proxy never splices (struct proxy_conf buffered)
+ *	-k sock		answer NETD_LEAF_REQ as lensnetd's parent does: ask
+ *			the lenscredd on sock (a connection per request,
+ *			for the sandbox of the id below), "lenscredd is not
+ *			connected" when it cannot be reached; each answer
+ *			is logged to stderr as "harness: leaf NAME: ok|ERR"
+ *	-A file		the proxy's upstream trust store (-T of lensnetd)
+ *	-G ms		the TLS handshake timeout (proxy_conf tls_ms)
+ *	-F dir		where the policy's caFiles are (default
+ *			/etc/lens/ca): each is sent after NETD_SANDBOX as
+ *			NETD_CAFILE, as lensnetd's parent does
+ *	The sandbox's id is 0123456789abcdef four times.
  *	-O X=VALUE	a per-sandbox limit, as lensnetd -X VALUE (c, l, r)
  *	SIGUSR2 sends NETD_SANDBOX with the same policy again (a reload).
  *   proxyharness echo addr:port
@@ -104,12 +115,15 @@
 #include <openssl/evp.h>
 
 #include "imsg.h"
+#include "lenscredd_imsg.h"
 #include "lensnetd.h"
 #include "log.h"
 #include "peek.h"
 #include "policy.h"
 #include "proc.h"
+#include "pemcert.h"
 #include "proxy.h"
+#include "unixsock.h"
 
 #define MAXENT	64
 
@@ -121,6 +135,11 @@ struct ent {
 static struct ent	 resolv[MAXENT], dnsmap[MAXENT], dnsmap2[MAXENT];
 static int		 nresolv, ndnsmap, ndnsmap2;
 static uint32_t		 resolve_ttl;
+static const char	*credsock;
+static const char	*cadir = NETD_CADIR;
+static char		*cafiles[16];
+static int		 ncafiles;
+static char		 sandbox_id[CTL_ID_SIZE + 1];
 static volatile sig_atomic_t quit, usr1, usr2;
 
 static void
@@ -231,6 +250,83 @@ send_msg(struct imsgbuf *ib, uint32_t type, uint32_t peerid, int fd,
 		err(1, "imsg_flush");
 }
 
+/*
+ * A leaf from lenscredd, as lensnetd's parent asks for it (credc):
+ * the answer for the proxy, its error set when there is none.
+ */
+static void
+leaf_answer(struct imsgbuf *ib, struct imsg *im)
+{
+	struct netd_leaf_req	 lr;
+	struct netd_leaf	 nl;
+	struct cred_leaf_req	 cr;
+	struct cred_leaf	 cl;
+	struct cred_error	 ce;
+	struct imsgbuf		 cb;
+	struct imsg		 cm;
+	struct ibuf		*b;
+	ssize_t			 n;
+	int			 fd, r = 0, got = 0;
+
+	if (imsg_expect(im, sizeof(lr)) == -1)
+		errx(1, "bad LEAF_REQ");
+	memcpy(&lr, im->data, sizeof(lr));
+	if (memchr(lr.name, '\0', sizeof(lr.name)) == NULL)
+		errx(1, "LEAF_REQ name not terminated");
+	memset(&nl, 0, sizeof(nl));
+	nl.reqid = lr.reqid;
+	memset(&cm, 0, sizeof(cm));
+	if (credsock == NULL || (fd = unixsock_connect(credsock, 0)) == -1) {
+		strlcpy(nl.error, "lenscredd is not connected",
+		    sizeof(nl.error));
+		goto reply;
+	}
+	memset(&cr, 0, sizeof(cr));
+	strlcpy(cr.sandbox, sandbox_id, sizeof(cr.sandbox));
+	strlcpy(cr.name, lr.name, sizeof(cr.name));
+	imsg_init(&cb, fd);
+	if (imsg_compose(&cb, IMSG_CRED_LEAF_REQ, 0, 0, -1, &cr,
+	    sizeof(cr)) == -1 || imsg_flush(&cb) == -1)
+		err(1, "to lenscredd");
+	while ((r = imsg_get(&cb, &cm)) == 0)
+		if ((n = imsg_read(&cb)) == 0 || (n == -1 && errno != EAGAIN))
+			break;
+	if (r == 1)
+		got = 1;
+	if (got && cm.hdr.type == IMSG_CRED_LEAF && cm.datalen >= sizeof(cl)) {
+		memcpy(&cl, cm.data, sizeof(cl));
+		if (cm.datalen != sizeof(cl) + (size_t)cl.chainlen + cl.keylen)
+			errx(1, "bad LEAF from lenscredd");
+		nl.notafter = cl.notafter;
+		nl.chainlen = cl.chainlen;
+		nl.keylen = cl.keylen;
+	} else if (got && cm.hdr.type == IMSG_CRED_ERROR &&
+	    cm.datalen == sizeof(ce)) {
+		memcpy(&ce, cm.data, sizeof(ce));
+		ce.msg[sizeof(ce.msg) - 1] = '\0';
+		snprintf(nl.error, sizeof(nl.error), "lenscredd: %.200s",
+		    ce.msg);
+	} else
+		strlcpy(nl.error, "lenscredd connection lost before its "
+		    "answer", sizeof(nl.error));
+	imsg_clear(&cb);
+	close(fd);
+ reply:
+	fprintf(stderr, "harness: leaf %s: %s\n", lr.name,
+	    nl.chainlen > 0 ? "ok" : nl.error);
+	if ((b = imsg_create(ib, IMSG_NETD_LEAF, im->hdr.peerid, 0,
+	    sizeof(nl) + nl.chainlen + nl.keylen)) == NULL ||
+	    imsg_add(b, &nl, sizeof(nl)) == -1 ||
+	    (nl.chainlen + nl.keylen > 0 && imsg_add(b, (char *)cm.data +
+	    sizeof(cl), nl.chainlen + nl.keylen) == -1))
+		err(1, "LEAF");
+	imsg_close(ib, b);
+	if (imsg_flush(ib) == -1)
+		err(1, "imsg_flush");
+	if (got)
+		imsg_free(&cm);
+}
+
 /* im came on ib: the parent's channel, or lb, the dns's */
 static void
 answer(struct imsgbuf *ib, struct imsgbuf *lb, struct imsg *im)
@@ -272,6 +368,9 @@ answer(struct imsgbuf *ib, struct imsgbuf *lb, struct imsg *im)
 		send_msg(ib, IMSG_NETD_RESOLVED, im->hdr.peerid, -1, &rs,
 		    sizeof(rs));
 		break;
+	case IMSG_NETD_LEAF_REQ:
+		leaf_answer(ib, im);
+		break;
 	case IMSG_NETD_INWARD_REQUEST:
 		if (imsg_expect(im, sizeof(in)) == -1)
 			errx(1, "bad INWARD_REQUEST");
@@ -284,6 +383,31 @@ answer(struct imsgbuf *ib, struct imsgbuf *lb, struct imsg *im)
 	default:
 		errx(1, "unexpected message %#x from the proxy", im->hdr.type);
 	}
+}
+
+/* a caFile as lensnetd's parent reads and sends it */
+static void
+send_cafile(struct imsgbuf *ib, const char *name)
+{
+	struct netd_cafile	 nc;
+	char			 path[1024], e[200];
+	uint8_t			 buf[sizeof(nc) + NETD_CAFILE_MAX];
+	ssize_t			 n;
+	int			 fd;
+
+	snprintf(path, sizeof(path), "%s/%s", cadir, name);
+	if ((fd = open(path, O_RDONLY)) == -1)
+		err(1, "caFile %s", path);
+	if ((n = read(fd, buf + sizeof(nc), NETD_CAFILE_MAX)) == -1)
+		err(1, "caFile %s", path);
+	close(fd);
+	if (pemcert_bundle_check(buf + sizeof(nc), n, e, sizeof(e)) == -1)
+		errx(1, "caFile %s: %s", path, e);
+	memset(&nc, 0, sizeof(nc));
+	strlcpy(nc.name, name, sizeof(nc.name));
+	nc.pemlen = n;
+	memcpy(buf, &nc, sizeof(nc));
+	send_msg(ib, IMSG_NETD_CAFILE, 1, -1, buf, sizeof(nc) + n);
 }
 
 static int
@@ -317,11 +441,23 @@ run(int argc, char **argv)
 	memset(&role, 0, sizeof(role));
 	strlcpy(sb.sandbox, "0123456789abcdef0123456789abcdef"
 	    "0123456789abcdef0123456789abcdef", sizeof(sb.sandbox));
-	while ((ch = getopt(argc, argv, "B:bC:c:H:I:K:L:M:m:O:P:p:Q:r:S:T:t:")) !=
-	    -1) {
+	while ((ch = getopt(argc, argv,
+	    "A:B:bC:c:F:G:H:I:K:k:L:M:m:O:P:p:Q:r:S:T:t:")) != -1) {
 		switch (ch) {
+		case 'A':
+			pc.trust = optarg;
+			break;
 		case 'b':
 			pc.buffered = 1;
+			break;
+		case 'F':
+			cadir = optarg;
+			break;
+		case 'G':
+			pc.tls_ms = atoi(optarg);
+			break;
+		case 'k':
+			credsock = optarg;
 			break;
 		case 'L':
 			resolve_ttl = atoi(optarg);
@@ -375,6 +511,11 @@ run(int argc, char **argv)
 				errx(1, "%s: no model", optarg);
 			memcpy(policy, m, plen);
 			free(m);
+			for (i = 0; i < 16 && policy_cafile_at(pol, i) != NULL;
+			    i++)
+				if ((cafiles[ncafiles++] = strdup(
+				    policy_cafile_at(pol, i))) == NULL)
+					err(1, "strdup");
 			policy_free(pol);
 			break;
 		case 'p':
@@ -402,6 +543,7 @@ run(int argc, char **argv)
 	if (privsep_user(NETD_USER, &role.user, err_, sizeof(err_)) == -1)
 		errx(1, "%s", err_);
 	role.parent = getpid();
+	strlcpy(sandbox_id, sb.sandbox, sizeof(sandbox_id));
 	proxy_tune(&pc);
 	sb.policylen = plen;
 
@@ -434,6 +576,8 @@ run(int argc, char **argv)
 	memcpy(msg + sizeof(sb), policy, plen);
 	send_msg(ib, IMSG_NETD_SANDBOX, 1, -1, msg, sizeof(sb) + plen);
 	free(msg);
+	for (i = 0; i < ncafiles; i++)
+		send_cafile(ib, cafiles[i]);
 	for (i = 0; i < ndnsmap; i++) {
 		memset(&dm, 0, sizeof(dm));
 		strlcpy(dm.name, dnsmap[i].name, sizeof(dm.name));
