@@ -28,7 +28,8 @@
 #                TLS connections/s (full handshake, one request, close).
 #                Sides: lensnetd intercepting (bench.test:443, a rule
 #                with tlsTerminate: the client verifies with the sandbox
-#                CA of lenscredd, /etc/lens/sandbox-ca.pem), lensnetd
+#                CA of lenscredd, /etc/lens/sandbox-ca.pem; lensnetd
+#                verifies the upstream with the test CA, -T), lensnetd
 #                passing through (bench.test:8443, verified with the
 #                test CA), mitmproxy (mitmdump, regular mode, its own CA
 #                in the scratch directory, the upstream verified with
@@ -57,9 +58,6 @@
 #                        (default 8)
 #   BENCH_NET_PARTS      the measurements to run (default all: get conn
 #                        dns idle tls); the others print "skipped"
-#   LENS_CA_DIR          where lensnetd reads a rule's caFile (default
-#                        /etc/lens/ca): the test CA is put there as
-#                        lens-bench-PID.pem for the run, then removed
 #   VMM_NETD_FLAG        lensvmm's option naming lensnetd's socket
 #                        (default "-n $T/netd.sock")
 #   LENSCTL_RUN_POLICY   how `lensctl run` gets the sandbox's policy
@@ -82,7 +80,6 @@ IDLE=${BENCH_NET_IDLE:-10000}
 TLSSECS=${BENCH_NET_TLS_SECONDS:-5}
 TLSCONNS=${BENCH_NET_TLS_CONNS:-8}
 PARTS=${BENCH_NET_PARTS:-get conn dns idle tls}
-LENS_CA_DIR=${LENS_CA_DIR:-/etc/lens/ca}
 NETBENCH=$OBJ/regress/tools/netbench
 BENCHPORT=8080
 
@@ -374,13 +371,21 @@ lens_start() {
 	else
 		why lensi "lenscredd did not start: $(tail -n 1 "$T/credd.log")"
 	fi
+	# the upstreams of intercepted hosts verified with the test CA, in
+	# place of the system's bundle (-T)
+	_trustflag=
+	if "$OBJ/lensnetd" -h 2>&1 | grep -q -- '-T trustfile'; then
+		_trustflag="-T $T/pki/ca.crt"
+	else
+		why lensi "lensnetd has no -T (a trust file for the test CA)"
+	fi
 	NETD_INST=bench$$
 	# one sandbox measured at capacity (BENCH_NET_IDLE connections):
 	# the per-sandbox limits as high as they go
 	# shellcheck disable=SC2086
 	"$OBJ/lensnetd" -d -n "$NETD_INST" -s "$T/netd.sock" \
 	    -a "$T/auditd.sock" -u "$NW_DNS" -c 65536 -l 256 \
-	    -r 100000:1000000 $_credflag >>"$T/netd.log" 2>&1 &
+	    -r 100000:1000000 $_credflag $_trustflag >>"$T/netd.log" 2>&1 &
 	NETD_PID=$!
 	if ! wait_until 20 test -S "$T/netd.sock"; then
 		why lens "lensnetd did not start: $(tail -n 1 "$T/netd.log")"
@@ -398,16 +403,9 @@ lens_start() {
 		cp "$T/pki/ca.crt" \
 		    "$OBJ/regress/netbench-rootfs/usr/local/share/netbench/test-ca.pem"
 	fi
-	# bench.test:443 intercepted, its upstream verified with the test
-	# CA (caFile, a file in LENS_CA_DIR); a port-less rule covers only
-	# 80 and 443, so the other ports are named
-	CAFILE=lens-bench-$$.pem
-	if install -d -m 0755 "$LENS_CA_DIR" &&
-	    install -m 0644 "$T/pki/ca.crt" "$LENS_CA_DIR/$CAFILE"; then
-		at_exit 'rm -f "$LENS_CA_DIR/$CAFILE"'
-	else
-		why lensi "cannot put the test CA in $LENS_CA_DIR"
-	fi
+	# bench.test:443 intercepted (its upstream verified with the test
+	# CA, lensnetd -T); a port-less rule covers only 80 and 443, so the
+	# other ports are named
 	policy_write "$T/policy.yaml" 1
 	SBX=
 	if ! "$LENSCTL" policy check "$T/policy.yaml" >"$T/pcheck.out" 2>&1
@@ -447,7 +445,7 @@ lens_start() {
 }
 sbx() { "$LENSCTL" -s "$VMM_SOCK" exec "$SBX" -- "$@"; }
 # policy_write FILE INTERCEPT: the sandbox's policy; with INTERCEPT 1
-# the bench.test:443 rule has tlsTerminate and caFile
+# the bench.test:443 rule has tlsTerminate
 policy_write() {
 	cat >"$1" <<-EOF
 	version: 1
@@ -462,8 +460,7 @@ policy_write() {
 	      - match: bench.test:443
 	        verdict: allow
 	EOF
-	[ "$2" = 1 ] && printf '%s\n' "        tlsTerminate: true" \
-	    "        caFile: $CAFILE" >>"$1"
+	[ "$2" = 1 ] && printf '%s\n' "        tlsTerminate: true" >>"$1"
 	return 0
 }
 lens_stop() {
