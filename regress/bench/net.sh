@@ -53,6 +53,8 @@
 #                        CACHE_ENTRIES of lensnetd/dns.c, else 8192)
 #   BENCH_NET_IDLE       idle connections (default 10000)
 #   BENCH_NET_TLS_SECONDS  seconds per HTTPS run (default 5)
+#   BENCH_NET_TLS_ROUNDS HTTPS rounds, the sides alternated in each,
+#                        the median of each figure taken (default 3)
 #   BENCH_NET_TLS_CONNS  keep-alive connections (and threads) of the
 #                        HTTPS throughput and new-connection runs
 #                        (default 8)
@@ -79,6 +81,7 @@ DNSCACHE=${BENCH_NET_DNS_CACHE:-${DNSCACHE:-8192}}
 IDLE=${BENCH_NET_IDLE:-10000}
 TLSSECS=${BENCH_NET_TLS_SECONDS:-5}
 TLSCONNS=${BENCH_NET_TLS_CONNS:-8}
+TLSROUNDS=${BENCH_NET_TLS_ROUNDS:-3}
 PARTS=${BENCH_NET_PARTS:-get conn dns idle tls}
 NETBENCH=$OBJ/regress/tools/netbench
 BENCHPORT=8080
@@ -88,7 +91,7 @@ die() { printf 'bench: net: %s\n' "$*" >&2; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || die "must run as root"
 [ -x "$NETBENCH" ] || die "$NETBENCH is not built (run make bench)"
-for v in BYTES ROUNDS CONNS DNSSECS DNSCACHE IDLE TLSSECS TLSCONNS; do
+for v in BYTES ROUNDS CONNS DNSSECS DNSCACHE IDLE TLSSECS TLSCONNS TLSROUNDS; do
 	eval "_v=\$$v"
 	case $_v in
 	''|*[!0-9]*) die "$v=$_v: not a number" ;;
@@ -628,9 +631,8 @@ tls_side() {
 	measure "$_side" tlsconn $_pre tlsconn -c "$TLSCONNS" $_args \
 	    "$TLSSECS"
 }
-if ! part tls; then
-	why tls "not selected (BENCH_NET_PARTS)"
-elif [ $TLS_OK = 1 ]; then
+r=0
+while part tls && [ $TLS_OK = 1 ] && [ $r -lt "$TLSROUNDS" ]; do
 	tls_side direct "incl $NB" "-C $T/pki/ca.crt -S bench.test $NW_BENCH 443"
 	[ $MP_OK = 1 ] && tls_side mitm "$NB" "-x 127.0.0.1:$MP_PORT \
 	    -C $T/mitm/mitmproxy-ca-cert.pem -S bench.test $NW_BENCH 443"
@@ -641,13 +643,20 @@ elif [ $TLS_OK = 1 ]; then
 		[ -z "${WHY_lensi:-}" ] && tls_side lensi "sbx $SNB" \
 		    "-C /etc/lens/sandbox-ca.pem -H bench.test bench.test 443"
 	fi
-fi
+	r=$((r + 1))
+done
+part tls || why tls "not selected (BENCH_NET_PARTS)"
 [ $LENS_OK = 1 ] || why lensp "${WHY_lens:-lensnetd did not start}"
 [ $LENS_OK = 1 ] || why lensi "${WHY_lens:-lensnetd did not start}"
 [ $TLS_OK = 1 ] || for _s in direct mitm lensp lensi; do
 	why $_s "${WHY_tls:-no HTTPS upstream}"
 done
-tkv() { [ -s "$T/$1.$2" ] && kv "$3" "$T/$1.$2"; }
+# the median over the rounds of KEY in SIDE's WHAT runs
+tkv() {
+	[ -s "$T/$1.$2" ] || return 0
+	sed -n "s/.*\\<$3=\\([0-9.]*\\).*/\\1/p" "$T/$1.$2" >"$T/$1.$2.$3"
+	median "$T/$1.$2.$3"
+}
 for _s in direct mitm lensp lensi; do
 	eval "TR_$_s=\$(tkv $_s tlsreq rps) TC_$_s=\$(tkv $_s tlsconn cps)"
 	eval "T50_$_s=\$(tkv $_s tlslat p50_us) T99_$_s=\$(tkv $_s tlslat p99_us)"
@@ -825,7 +834,7 @@ say "Latency: connect() to the last byte of GET /, 10 warm-up connections"
 say "not counted.  Memory: PSS growth of the proxy process over $NIDLE idle"
 say "keep-alive connections, per connection and scaled to 10,000."
 say "HTTPS: netbench tlsreq/tlsconn, $TLSSECS s per run after 10 warm-up"
-say "requests per connection; intercepted = bench.test:443 under a rule"
+say "requests per thread, median of $TLSROUNDS; intercepted = bench.test:443 under a rule"
 say "with tlsTerminate (verified with the sandbox CA), passthrough ="
 say "bench.test:8443 (verified with the test CA), both from the sandbox;"
 say "mitmproxy $(mitmdump --version 2>/dev/null | awk '/^Mitmproxy/ { print $2 }')" \
