@@ -620,7 +620,8 @@ tls_side() {
 		# certificate did not intercept
 		if [ "$_side" = lensi ] &&
 		    grep -q 'issuer /CN=lens test CA' "$T/run.err"; then
-			WHY_lensi="not intercepted: the client got bench.test's own certificate (issuer lens test CA), not one of the sandbox CA"
+			WHY_lensi="not intercepted (the client saw the upstream certificate of bench.test, issuer lens test CA, not one from the sandbox CA)"
+			WHY_lensi_tlslat=$WHY_lensi
 		fi
 		eval "why $_side \"\${WHY_${_side}_tlslat}\""
 		return 1
@@ -785,7 +786,7 @@ fi
 # path did not intercept (or failed); the reason in full below
 notmeasured() {
 	_r=$(reason "$1")
-	[ ${#_r} -le 40 ] || _r="$(echo "$_r" | cut -c 1-36)..."
+	[ ${#_r} -le 48 ] || _r="$(echo "$_r" | cut -c 1-44)..."
 	echo "not measured: $_r"
 }
 # tlsrow LABEL LSIDE_WHAT LVAL PSIDE_WHAT PVAL OP TARGET TTEXT KIND:
