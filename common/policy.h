@@ -75,12 +75,51 @@ const char	*verdict_name(enum verdict);
  */
 struct policy_http_decision {
 	enum verdict	verdict;
-	int		tls_terminate;	/* the matching allow rule says so */
+	int		tls_terminate;	/* a matching allow rule says so, or
+					   has request rules (rules:) */
 	const char	*rule;		/* the rule's match text, for audit */
+	const char	*cafile;	/* file name under /etc/lens/ca, NULL:
+					   none (most specific allow rule
+					   naming one) */
 };
 /* HTTP(S) by SNI or Host */
 void	policy_http(const struct policy *, const char *host, uint16_t port,
 	    struct policy_http_decision *);
+
+/*
+ * One HTTP request on a connection to host:port: method as sent (case
+ * matters), path as sent without the query ("/a/b", origin-form,
+ * escapes not decoded), query the bytes after '?' ("" or NULL: none).
+ *
+ * The host is decided as policy_http() does; a deny or ask there is the
+ * answer.  When allow won and a matching allow rule has request rules
+ * (rules:), the request rules of every matching allow rule are asked:
+ * a matching deny wins, then a matching allow, then a matching ask; a
+ * matching allow rule without request rules allows every request; when
+ * nothing matches, deny ("no request rule matches").  A path or query
+ * that is not normal (lns-policy.yaml(5): "//", "." or ".." segments,
+ * escapes of unreserved characters, of / or \, of NUL, '#', ...) or
+ * longer than POLICY_MAXTARGET bytes is denied then, as it could be
+ * read differently upstream.  Ask behaves as deny until approvals
+ * exist.  websocket: the request may carry Upgrade: websocket, only
+ * ever set by an allow request rule with websocket: true.
+ */
+#define POLICY_MAXTARGET	8192	/* bytes of a path, of a query */
+struct policy_request_decision {
+	enum verdict	verdict;
+	const char	*rule;		/* the host rule's match text; NULL:
+					   defaultVerdict decided */
+	int		sub;		/* index of the request rule (in
+					   rule's rules:) that decided; -1:
+					   none did */
+	int		websocket;	/* the deciding request rule allows
+					   Upgrade: websocket */
+	const char	*why;		/* short static reason when the
+					   verdict is deny or ask */
+};
+void	policy_http_request(const struct policy *, const char *host,
+	    uint16_t port, const char *method, const char *path,
+	    const char *query, struct policy_request_decision *);
 /* raw TCP to a name lensnetd resolved (tcp rules, then http rules do not apply) */
 enum verdict	policy_tcp_name(const struct policy *, const char *name,
 		    uint16_t port, const char **rule);

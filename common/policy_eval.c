@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 
 #include <ctype.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "policy.h"
@@ -169,6 +170,43 @@ http_port_covers(const struct http_rule *r, uint16_t port)
 	return r->verdict == VERDICT_DENY || port == 80 || port == 443;
 }
 
+/* is r an http rule of verdict v that covers name (normalized) and port? */
+static int
+http_rule_matches(const struct http_rule *r, enum verdict v, const char *name,
+    uint16_t port)
+{
+	return r->verdict == v && http_port_covers(r, port) &&
+	    hostpat_match(&r->host, name);
+}
+
+/*
+ * The caFile of the most specific matching allow rule that names one
+ * (the same order as the reported rule: exact names, longer suffixes,
+ * a named port, then the smaller match text), NULL when none does.
+ */
+static const char *
+http_cafile(const struct policy *pol, const char *name, uint16_t port)
+{
+	const struct http_rule	*best = NULL;
+	long			 score, bscore = 0;
+	size_t			 i;
+
+	for (i = 0; i < pol->nhttp; i++) {
+		const struct http_rule *r = &pol->http[i];
+
+		if (r->cafile == NULL ||
+		    !http_rule_matches(r, VERDICT_ALLOW, name, port))
+			continue;
+		score = name_score(&r->host, r->port ? 1 : 65535);
+		if (best == NULL || score > bscore || (score == bscore &&
+		    strcmp(r->match, best->match) < 0)) {
+			best = r;
+			bscore = score;
+		}
+	}
+	return best ? best->cafile : NULL;
+}
+
 void
 policy_http(const struct policy *pol, const char *host, uint16_t port,
     struct policy_http_decision *d)
@@ -186,13 +224,360 @@ policy_http(const struct policy *pol, const char *host, uint16_t port,
 	for (i = 0; i < pol->nhttp; i++) {
 		const struct http_rule *r = &pol->http[i];
 
-		if (!http_port_covers(r, port) ||
-		    !hostpat_match(&r->host, name))
+		if (!http_rule_matches(r, r->verdict, name, port))
 			continue;
+		/* request rules can only be enforced on an intercepted host */
 		pick_add(&pk, r->verdict, r->match,
-		    name_score(&r->host, r->port ? 1 : 65535), r->tls);
+		    name_score(&r->host, r->port ? 1 : 65535),
+		    r->tls || r->nsubs > 0);
 	}
 	d->verdict = pick_result(pol, &pk, &d->rule, &d->tls_terminate);
+	if (d->verdict == VERDICT_ALLOW && d->rule != NULL)
+		d->cafile = http_cafile(pol, name, port);
+}
+
+/* ---- requests ---- */
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+pct_byte(const char *s)
+{
+	int	 hi, lo;
+
+	if (s[0] != '%' || (hi = hexval(s[1])) == -1 ||
+	    (lo = hexval(s[2])) == -1)
+		return -1;
+	return hi << 4 | lo;
+}
+
+/*
+ * An escape a server may decode into something a rule did not see: an
+ * unreserved character (%41 for 'A', %2E for '.'), NUL, an overlong
+ * UTF-8 lead (%C0%AE), an escaped escape (%252E), and in a path the
+ * separators / and \ and the parameter mark ;.  None of them is needed: RFC 3986 says not to
+ * escape unreserved characters, and the others are not in a normal
+ * target.
+ */
+int
+pct_abnormal(const char *s, char sep)
+{
+	int	 b = pct_byte(s);
+
+	if (b <= 0 || b == 0xc0 || b == 0xc1)
+		return 1;
+	if (isalnum(b) || strchr("-._~", b) != NULL)
+		return 1;
+	if (b == '%' && hexval(s[3]) != -1 && hexval(s[4]) != -1)
+		return 1;
+	return sep == '/' && (b == '/' || b == '\\' || b == ';');
+}
+
+/*
+ * Is s (a request's path, or a rule's path pattern) a normal path?
+ * It starts with '/', holds printable ASCII only without space, '?',
+ * '#', '\' or ';' (servers that strip ";parameters" read
+ * "/admin;x/" as "/admin/" and "/..;/" as "/../"), has only the escapes
+ * pct_abnormal accepts (in upper case in a pattern), no empty segment
+ * but the last (no "//") and no segment "." or "..".  A normal path reaches the resource it names on any
+ * server; others may be read differently upstream than here.
+ */
+const char *
+path_abnormal(const char *s, size_t len, int pattern)
+{
+	size_t		 i, seg = 1, sl;
+	unsigned char	 ch;
+
+	if (len == 0 || s[0] != '/')
+		return "does not start with /";
+	for (i = 0; i < len; i++) {
+		ch = s[i];
+		if (ch <= ' ' || ch >= 0x7f)
+			return "has a control character, space or non-ASCII "
+			    "byte";
+		if (ch == '?' || ch == '#')
+			return pattern ? "has a ? or # (write the query "
+			    "under query:)" : "has a ? or #";
+		if (ch == '\\')
+			return "has a backslash";
+		if (ch == ';')
+			return "has a ; (a path parameter)";
+		if (ch == '%') {
+			if (i + 2 >= len || pct_byte(s + i) == -1)
+				return "has a % not followed by two hex digits";
+			if (pattern && (islower((unsigned char)s[i + 1]) ||
+			    islower((unsigned char)s[i + 2])))
+				return "has a percent-escape in lower case "
+				    "(write %2F, not %2f)";
+			if (pct_abnormal(s + i, '/'))
+				return "escapes an unreserved character, / \\ "
+				    "or ;, NUL or %";
+		}
+	}
+	for (i = 1; i <= len; i++) {
+		if (i < len && s[i] != '/')
+			continue;
+		sl = i - seg;
+		if (sl == 0 && i < len)
+			return "has an empty segment (//)";
+		if ((sl == 1 && s[seg] == '.') ||
+		    (sl == 2 && s[seg] == '.' && s[seg + 1] == '.'))
+			return "has a . or .. segment";
+		seg = i + 1;
+	}
+	return NULL;
+}
+
+/* a query (pattern) as path_abnormal judges a path; "" is normal */
+static const char *
+query_abnormal(const char *s, size_t len, int pattern)
+{
+	size_t		 i;
+	unsigned char	 ch;
+
+	for (i = 0; i < len; i++) {
+		ch = s[i];
+		if (ch <= ' ' || ch >= 0x7f)
+			return "has a control character, space or non-ASCII "
+			    "byte";
+		if (ch == '#')
+			return "has a #";
+		if (ch == '\\')
+			return "has a backslash";
+		if (ch == '%') {
+			if (i + 2 >= len || pct_byte(s + i) == -1)
+				return "has a % not followed by two hex digits";
+			if (pattern && (islower((unsigned char)s[i + 1]) ||
+			    islower((unsigned char)s[i + 2])))
+				return "has a percent-escape in lower case "
+				    "(write %2F, not %2f)";
+			if (pct_abnormal(s + i, '&'))
+				return "escapes an unreserved character, NUL or "
+				    "%";
+		}
+	}
+	return NULL;
+}
+
+const char *
+pm_query_abnormal(const char *s, size_t len)
+{
+	return query_abnormal(s, len, 1);
+}
+
+/*
+ * Does s (len bytes) match the glob pat?  '*' matches any bytes but
+ * the separators in seps (a path segment: "/"; a query parameter: "&;",
+ * as some servers split at ';' too), "**" any bytes at all,
+ * every other byte itself.  Over the rows of a table: time
+ * strlen(pat) * len, whatever the pattern; no backtracking.
+ */
+static int
+glob_match(const char *pat, const char *s, size_t len, const char *seps)
+{
+	uint8_t		 row[POLICY_MAXTARGET + 1];
+	size_t		 j;
+	int		 any;
+
+	if (len > POLICY_MAXTARGET)
+		return 0;
+	memset(row, 0, len + 1);
+	row[0] = 1;
+	while (*pat != '\0') {
+		if (pat[0] == '*' && pat[1] == '*') {
+			for (j = 1; j <= len; j++)
+				row[j] |= row[j - 1];
+			pat += 2;
+		} else if (pat[0] == '*') {
+			for (j = 1; j <= len; j++)
+				if (row[j - 1] &&
+				    strchr(seps, s[j - 1]) == NULL)
+					row[j] = 1;
+			pat++;
+		} else {
+			for (any = 0, j = len; j > 0; j--)
+				any |= row[j] = row[j - 1] &&
+				    s[j - 1] == *pat;
+			row[0] = 0;
+			if (!any)
+				return 0;
+			pat++;
+		}
+	}
+	return row[len];
+}
+
+/* a target into out with the hex digits of its escapes in upper case */
+static void
+upper_escapes(const char *s, size_t len, char *out)
+{
+	size_t	 i;
+
+	memcpy(out, s, len);
+	out[len] = '\0';
+	for (i = 0; i + 2 < len; i++)
+		if (out[i] == '%') {
+			out[i + 1] = toupper((unsigned char)out[i + 1]);
+			out[i + 2] = toupper((unsigned char)out[i + 2]);
+			i += 2;
+		}
+}
+
+struct rpick {
+	int			 any;
+	const struct http_rule	*r;
+	int			 sub;
+	long			 score;
+};
+
+static void
+rpick_add(struct rpick *rp, const struct http_rule *r, int sub, long score)
+{
+	if (!rp->any || score > rp->score || (score == rp->score &&
+	    strcmp(r->match, rp->r->match) < 0)) {
+		rp->r = r;
+		rp->sub = sub;
+		rp->score = score;
+	}
+	rp->any = 1;
+}
+
+void
+policy_http_request(const struct policy *pol, const char *host,
+    uint16_t port, const char *method, const char *path, const char *query,
+    struct policy_request_decision *d)
+{
+	static const enum verdict order[] = { VERDICT_DENY, VERDICT_ALLOW,
+	    VERDICT_ASK };
+	struct policy_http_decision	 hd;
+	struct rpick			 rp[3];
+	char				 name[MAXNAME + 1];
+	char				 cpath[POLICY_MAXTARGET + 1];
+	char				 cquery[POLICY_MAXTARGET + 1];
+	size_t				 i, j, plen, qlen, nsubs = 0;
+	int				 qstate = 0;	/* 1 normal, -1 not */
+
+	memset(d, 0, sizeof(*d));
+	d->sub = -1;
+	policy_http(pol, host, port, &hd);
+	d->rule = hd.rule;
+	d->verdict = hd.verdict;
+	if (hd.verdict == VERDICT_DENY) {
+		d->why = "name not allowed";
+		return;
+	}
+	if (hd.verdict == VERDICT_ASK) {
+		d->why = "ask: no approval channel yet";
+		return;
+	}
+	if (hd.rule == NULL)		/* defaultVerdict allow */
+		return;
+	(void)norm_name(host, strlen(host), name);	/* policy_http did */
+
+	/* the allow rules that decided: a rule without rules allows all */
+	memset(rp, 0, sizeof(rp));
+	for (i = 0; i < pol->nhttp; i++) {
+		const struct http_rule *r = &pol->http[i];
+
+		if (!http_rule_matches(r, VERDICT_ALLOW, name, port))
+			continue;
+		if (r->nsubs == 0)
+			rpick_add(&rp[VERDICT_ALLOW], r, -1,
+			    name_score(&r->host, r->port ? 1 : 65535) -
+			    (1L << 50));
+		nsubs += r->nsubs;
+	}
+	if (nsubs == 0) {
+		d->rule = rp[VERDICT_ALLOW].r->match;
+		return;
+	}
+
+	/* request rules apply: only a normal target can be judged */
+	d->verdict = VERDICT_DENY;
+	if (method == NULL || *method == '\0' || path == NULL) {
+		d->why = "no method or path";
+		return;
+	}
+	if (query == NULL)
+		query = "";
+	if ((plen = strlen(path)) > POLICY_MAXTARGET) {
+		d->why = "path too long";
+		return;
+	}
+	if (path_abnormal(path, plen, 0) != NULL) {
+		d->why = "path not normal";
+		return;
+	}
+	upper_escapes(path, plen, cpath);
+	qlen = strlen(query);
+	for (i = 0; i < pol->nhttp; i++) {
+		const struct http_rule *r = &pol->http[i];
+
+		if (r->nsubs == 0 ||
+		    !http_rule_matches(r, VERDICT_ALLOW, name, port))
+			continue;
+		for (j = 0; j < r->nsubs; j++) {
+			const struct http_sub *sb = &r->subs[j];
+			long score;
+
+			if (strcmp(sb->method, "*") != 0 &&
+			    strcmp(sb->method, method) != 0)
+				continue;
+			if (!glob_match(sb->path, cpath, plen, "/"))
+				continue;
+			if (sb->query != NULL) {
+				if (qstate == 0) {
+					qstate = qlen <= POLICY_MAXTARGET &&
+					    query_abnormal(query, qlen, 0) ==
+					    NULL ? 1 : -1;
+					if (qstate == 1)
+						upper_escapes(query, qlen,
+						    cquery);
+				}
+				if (qstate == -1) {
+					d->why = "query not normal";
+					return;
+				}
+				if (!glob_match(sb->query, cquery, qlen, "&;"))
+					continue;
+			}
+			/* websocket first, then the longer patterns */
+			score = (long)(sb->verdict == VERDICT_ALLOW &&
+			    sb->websocket) << 40 |
+			    (long)(strlen(sb->path) + (sb->query ?
+			    strlen(sb->query) + 1 : 0)) << 8 |
+			    (strcmp(sb->method, "*") != 0);
+			rpick_add(&rp[sb->verdict], r, j, score);
+		}
+	}
+	for (i = 0; i < 3; i++) {
+		const struct rpick *w = &rp[order[i]];
+
+		if (!w->any)
+			continue;
+		d->verdict = order[i];
+		d->rule = w->r->match;
+		d->sub = w->sub;
+		if (order[i] == VERDICT_ALLOW)
+			d->websocket = w->sub >= 0 &&
+			    w->r->subs[w->sub].websocket;
+		else
+			d->why = order[i] == VERDICT_DENY ?
+			    "denied by a request rule" :
+			    "ask: no approval channel yet";
+		return;
+	}
+	d->why = "no request rule matches";
 }
 
 static enum verdict

@@ -23,6 +23,8 @@
 #define PM_HTTP_MATCH	(MAXNAME + 8)
 #define PM_NET_MATCH	(MAXNAME + 16)
 #define PM_SUB_PATH	MAXSTR
+#define PM_SUB_QUERY	MAXSTR
+#define PM_CAFILE	128		/* a file name under /etc/lens/ca */
 #define PM_PUBLISH	128
 #define PM_CRED_ID	64
 #define PM_ENVVAR	128
@@ -46,6 +48,8 @@ struct cidr {
 struct http_sub {
 	char		*method;
 	char		*path;
+	char		*query;			/* NULL: any query; may be "" */
+	int		 websocket;		/* may carry Upgrade: websocket */
 	enum verdict	 verdict;
 };
 
@@ -55,6 +59,7 @@ struct http_rule {
 	uint16_t	 port;			/* 0: every port */
 	enum verdict	 verdict;
 	int		 tls;
+	char		*cafile;		/* NULL when not given */
 	struct http_sub	*subs;
 	size_t		 nsubs;
 };
@@ -126,6 +131,8 @@ int	pm_hostport(const char *s, struct hostpat *, uint16_t *port,
 	    char *why, size_t);
 int	pm_net_match(const char *s, struct net_rule *, char *why, size_t);
 int	pm_sub_path(const char *s, char *why, size_t);
+int	pm_sub_query(const char *s, char *why, size_t);
+int	pm_cafile(const char *s, char *why, size_t);
 int	pm_cred_id(const char *s, char *why, size_t);
 int	pm_envvar(const char *s, char *why, size_t);
 int	pm_inj_name(const char *s, char *why, size_t);
@@ -142,5 +149,17 @@ long	pm_envvar_dup(const struct policy *, size_t i, const char *envvar);
 int	norm_name(const char *s, size_t len, char *out);
 int	hostpat_parse(const char *s, size_t len, struct hostpat *);
 int	cidr_parse(const char *s, size_t len, struct cidr *, const char **);
+/*
+ * Request targets (policy_eval.c), also used by the builders: the byte
+ * a percent-escape at s stands for (s[0] is '%'), -1 when s does not
+ * start with '%' and two hex digits; and whether it is one that no
+ * normal target carries (an unreserved character, RFC 3986 2.3, a
+ * separator, NUL, '%' followed by hex digits, an overlong UTF-8 lead).
+ * path_abnormal: NULL when path is normal, else what is wrong with it.
+ */
+int	pct_byte(const char *s);
+int	pct_abnormal(const char *s, char sep);
+const char *path_abnormal(const char *s, size_t len, int pattern);
+const char *pm_query_abnormal(const char *s, size_t len);	/* a pattern */
 
 #endif

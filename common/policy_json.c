@@ -93,10 +93,14 @@ json_model(const struct policy *pol)
 		if ((subs = json_array()) == NULL)
 			goto fail;
 		for (j = 0; j < r->nsubs; j++) {
-			s = json_pack("{s:s, s:s, s:s}", "method",
+			s = json_pack("{s:s, s:s, s:b, s:s}", "method",
 			    r->subs[j].method, "path", r->subs[j].path,
+			    "websocket", r->subs[j].websocket,
 			    "verdict", verdict_name(r->subs[j].verdict));
-			if (s == NULL || json_array_append_new(subs, s) == -1) {
+			if (s == NULL || (r->subs[j].query != NULL &&
+			    json_object_set_new(s, "query",
+			    json_string(r->subs[j].query)) == -1) ||
+			    json_array_append_new(subs, s) == -1) {
 				json_decref(subs);
 				goto fail;
 			}
@@ -106,7 +110,9 @@ json_model(const struct policy *pol)
 		    "tlsTerminate", r->tls, "rules", subs,
 		    "host", r->host.name, "wildcard", r->host.wildcard,
 		    "port", r->port);
-		if (o == NULL || json_array_append_new(http, o) == -1)
+		if (o == NULL || (r->cafile != NULL && json_object_set_new(o,
+		    "caFile", json_string(r->cafile)) == -1) ||
+		    json_array_append_new(http, o) == -1)
 			goto fail;
 	}
 	for (i = 0; i < pol->npublish; i++) {

@@ -205,9 +205,11 @@ policy_free(struct policy *pol)
 		for (j = 0; j < pol->http[i].nsubs; j++) {
 			free(pol->http[i].subs[j].method);
 			free(pol->http[i].subs[j].path);
+			free(pol->http[i].subs[j].query);
 		}
 		free(pol->http[i].subs);
 		free(pol->http[i].match);
+		free(pol->http[i].cafile);
 	}
 	free(pol->http);
 	free_rules(pol->tcp, pol->ntcp);
@@ -409,21 +411,56 @@ pm_net_match(const char *s, struct net_rule *r, char *why, size_t whylen)
 	return 0;
 }
 
+/*
+ * A request rule's path pattern: a normal path (path_abnormal, the
+ * same test a request's path must pass) with * and ** in it.
+ */
 int
 pm_sub_path(const char *s, char *why, size_t whylen)
 {
-	size_t	 i;
+	const char	*w;
 
-	if (s[0] != '/')
-		return why_set(why, whylen, " does not start with /");
-	for (i = 0; s[i] != '\0'; i++)
-		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f)
-			return why_set(why, whylen, ": only printable ASCII "
-			    "without spaces");
+	if ((w = path_abnormal(s, strlen(s), 1)) != NULL)
+		return why_set(why, whylen, ": %s", w);
 	if (strstr(s, "***") != NULL)
 		return why_set(why, whylen, ": use * (one segment) or ** (any "
 		    "depth), not ***");
 	return 0;
+}
+
+/* a request rule's query pattern: may be "" (no query at all) */
+int
+pm_sub_query(const char *s, char *why, size_t whylen)
+{
+	const char	*w;
+
+	if ((w = pm_query_abnormal(s, strlen(s))) != NULL)
+		return why_set(why, whylen, ": %s", w);
+	if (strstr(s, "***") != NULL)
+		return why_set(why, whylen, ": use * (one parameter) or ** "
+		    "(anything), not ***");
+	return 0;
+}
+
+/* a file name (not a path) under /etc/lens/ca */
+int
+pm_cafile(const char *s, char *why, size_t whylen)
+{
+	size_t	 i;
+
+	if (!isalnum((unsigned char)s[0]))
+		goto bad;
+	for (i = 1; s[i] != '\0'; i++)
+		if (!isalnum((unsigned char)s[i]) &&
+		    strchr("._-", s[i]) == NULL)
+			goto bad;
+	if (i > PM_CAFILE || strstr(s, "..") != NULL)
+		goto bad;
+	return 0;
+ bad:
+	return why_set(why, whylen, " is not a file name in /etc/lens/ca "
+	    "(letters, digits, . _ -, starting with a letter or digit, no "
+	    "\"..\", at most %d bytes)", PM_CAFILE);
 }
 
 static int

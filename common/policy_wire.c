@@ -6,14 +6,17 @@
  * Every integer is big-endian; a string is a 16-bit length and that
  * many bytes (no NUL); a length of 0 is an absent optional string.
  *
- *	"LNSP" version:16 (1) flags:16 (0) sha256:32 defaultVerdict:8
- *	nhttp:16   { match verdict:8 tls:8 nsubs:16
- *		     { method:8 path verdict:8 }... }...
+ *	"LNSP" version:16 (2) flags:16 (0) sha256:32 defaultVerdict:8
+ *	nhttp:16   { match verdict:8 tls:8 caFile nsubs:16
+ *		     { method:8 path verdict:8 subflags:8 [query] }... }...
  *	ntcp:16    { match verdict:8 }...
  *	nudp:16    { match verdict:8 }...
  *	npublish:16 { addr hostport:16 port:16 }...
  *	ncreds:16  { id envVar ninj:16 { type:8 host name value }... }...
  *	cpuMillis:32 memory:64 pids:32
+ *
+ * subflags: 1 websocket, 2 a query pattern follows (it may be empty,
+ * which is a pattern too: no query); no other bit.
  *
  * Only what the policy's author wrote travels; what is derived from it
  * (host patterns, CIDRs, port ranges) is derived again on receipt by
@@ -40,8 +43,10 @@
 #include "policy_int.h"
 
 #define WIRE_MAGIC	"LNSP"
-#define WIRE_VERSION	1
+#define WIRE_VERSION	2	/* 2: caFile, query, websocket */
 #define HASHLEN		32
+#define SUB_WEBSOCKET	0x01
+#define SUB_QUERY	0x02
 
 /* ---- encoding ---- */
 
@@ -133,6 +138,7 @@ policy_encode(const struct policy *pol, void *buf, size_t size)
 		putstr(&w, r->match);
 		put8(&w, r->verdict);
 		put8(&w, r->tls ? 1 : 0);
+		putstr(&w, r->cafile);
 		put16(&w, r->nsubs);
 		for (j = 0; j < r->nsubs; j++) {
 			unsigned int m;
@@ -143,6 +149,10 @@ policy_encode(const struct policy *pol, void *buf, size_t size)
 			put8(&w, m);
 			putstr(&w, r->subs[j].path);
 			put8(&w, r->subs[j].verdict);
+			put8(&w, (r->subs[j].websocket ? SUB_WEBSOCKET : 0) |
+			    (r->subs[j].query ? SUB_QUERY : 0));
+			if (r->subs[j].query != NULL)
+				putstr(&w, r->subs[j].query);
 		}
 	}
 	put_net(&w, pol->tcp, pol->ntcp);
@@ -403,7 +413,7 @@ get_http(struct rd *r, struct policy *pol)
 	unsigned int	 x;
 
 	fieldf(r, "network.egress.http");
-	if (get_count(r, 7, &n) == -1)
+	if (get_count(r, 9, &n) == -1)
 		return -1;
 	if (n > 0 && (pol->http = calloc(n, sizeof(*pol->http))) == NULL)
 		return rerr(r, r->off, "out of memory");
@@ -427,8 +437,14 @@ get_http(struct rd *r, struct policy *pol)
 		if (x > 1)
 			return rerr(r, at, "%u is not 0 or 1", x);
 		h->tls = x;
+		fieldf(r, "network.egress.http[%zu].caFile", i);
+		if (get_str(r, PM_CAFILE, 1, &h->cafile, &at) == -1)
+			return -1;
+		if (h->cafile != NULL && pm_cafile(h->cafile, why,
+		    sizeof(why)) == -1)
+			return berr(r, at, h->cafile, why);
 		fieldf(r, "network.egress.http[%zu].rules", i);
-		if (get_count(r, 5, &h->nsubs) == -1)
+		if (get_count(r, 6, &h->nsubs) == -1)
 			return -1;
 		if (h->nsubs > 0 && (h->subs = calloc(h->nsubs,
 		    sizeof(*h->subs))) == NULL) {
@@ -458,6 +474,27 @@ get_http(struct rd *r, struct policy *pol)
 			    "verdict", i, j);
 			if (get_verdict(r, &s->verdict) == -1)
 				return -1;
+			fieldf(r, "network.egress.http[%zu].rules[%zu]."
+			    "websocket", i, j);
+			at = r->off;
+			if (get8(r, &x) == -1)
+				return -1;
+			if (x & ~(SUB_WEBSOCKET | SUB_QUERY))
+				return rerr(r, at, "flags 0x%02x, only 0x01 "
+				    "(websocket) and 0x02 (query) are defined",
+				    x);
+			s->websocket = (x & SUB_WEBSOCKET) != 0;
+			if (!(x & SUB_QUERY))
+				continue;
+			fieldf(r, "network.egress.http[%zu].rules[%zu].query",
+			    i, j);
+			if (get_str(r, PM_SUB_QUERY, 1, &s->query, &at) == -1)
+				return -1;
+			if (s->query == NULL &&		/* "": no query */
+			    (s->query = strdup("")) == NULL)
+				return rerr(r, at, "out of memory");
+			if (pm_sub_query(s->query, why, sizeof(why)) == -1)
+				return berr(r, at, s->query, why);
 		}
 	}
 	return 0;

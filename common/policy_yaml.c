@@ -676,8 +676,8 @@ static int
 parse_http_sub(struct pctx *c, const struct ynode *n, const char *path,
     struct http_sub *sub)
 {
-	static const char *const keys[] = { "method", "path", "verdict",
-	    NULL };
+	static const char *const keys[] = { "method", "path", "query",
+	    "websocket", "verdict", NULL };
 	const struct ynode	*v;
 	const char		*s;
 	char			 p[192], why[PM_WHY];
@@ -697,6 +697,22 @@ parse_http_sub(struct pctx *c, const struct ynode *n, const char *path,
 		return berr(c, v, p, why);
 	if ((sub->path = xstrdup(c, s)) == NULL ||
 	    (sub->method = xstrdup(c, pm_methods[m])) == NULL)
+		return -1;
+	pathf(p, sizeof(p), "%s.query", path);
+	if ((v = mget(n, "query")) != NULL) {
+		/* "" is a query pattern: no query at all */
+		if (want(c, v, p, Y_SCALAR) == -1)
+			return -1;
+		if (v->len > 0 && get_str(c, v, p, PM_SUB_QUERY, &s) == -1)
+			return -1;
+		if (pm_sub_query(v->str, why, sizeof(why)) == -1)
+			return berr(c, v, p, why);
+		if ((sub->query = xstrdup(c, v->str)) == NULL)
+			return -1;
+	}
+	pathf(p, sizeof(p), "%s.websocket", path);
+	if ((v = mget(n, "websocket")) != NULL &&
+	    get_bool(c, v, p, &sub->websocket) == -1)
 		return -1;
 	pathf(p, sizeof(p), "%s.verdict", path);
 	if (require(c, n, path, "verdict", &v) == -1 ||
@@ -725,9 +741,10 @@ parse_http_rule(struct pctx *c, const struct ynode *n, const char *path,
     struct http_rule *r)
 {
 	static const char *const keys[] = { "match", "verdict",
-	    "tlsTerminate", "rules", NULL };
+	    "tlsTerminate", "caFile", "rules", NULL };
 	const struct ynode	*v;
-	char			 p[192];
+	const char		*s;
+	char			 p[192], why[PM_WHY];
 	size_t			 i;
 
 	if (want(c, n, path, Y_MAP) == -1 || check_keys(c, n, path, keys))
@@ -746,6 +763,15 @@ parse_http_rule(struct pctx *c, const struct ynode *n, const char *path,
 	if ((v = mget(n, "tlsTerminate")) != NULL &&
 	    get_bool(c, v, p, &r->tls) == -1)
 		return -1;
+	pathf(p, sizeof(p), "%s.caFile", path);
+	if ((v = mget(n, "caFile")) != NULL) {
+		if (get_str(c, v, p, PM_CAFILE, &s) == -1)
+			return -1;
+		if (pm_cafile(s, why, sizeof(why)) == -1)
+			return berr(c, v, p, why);
+		if ((r->cafile = xstrdup(c, s)) == NULL)
+			return -1;
+	}
 	pathf(p, sizeof(p), "%s.rules", path);
 	if ((v = mget(n, "rules")) != NULL) {
 		if (want_seq(c, v, p) == -1)

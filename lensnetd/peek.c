@@ -431,18 +431,18 @@ next_line(const uint8_t *buf, size_t len, size_t pos, size_t *llen,
 			return -1;
 		}
 		if (buf[i] == '\0') {
-			*why = "NUL in request head";
+			*why = "NUL in the head";
 			return -1;
 		}
 		if (buf[i] == '\n') {
-			*why = "bare LF in request head";
+			*why = "bare LF in the head";
 			return -1;
 		}
 		if (buf[i] == '\r') {
 			if (i + 1 == len)
 				return 0;
 			if (buf[i + 1] != '\n') {
-				*why = "bare CR in request head";
+				*why = "bare CR in the head";
 				return -1;
 			}
 			*llen = i - pos;
@@ -489,11 +489,21 @@ parse_request_line(const uint8_t *p, size_t len, struct peek_http *h,
 	return 0;
 }
 
-/* the Connection options the proxy acts on: close, upgrade */
-static void
-conn_tokens(const uint8_t *p, size_t len, struct peek_http *h)
+/*
+ * The Connection options: close, keep-alive and upgrade noted; a
+ * header it names is dropped on the way (hop-by-hop), so naming one
+ * that frames or routes the message (the next hop would frame it
+ * otherwise than the proxy did) is refused, and so are more than
+ * PEEK_HTTP_MAXCONNOPT options.  -1 with *why.
+ */
+static int
+conn_tokens(const uint8_t *p, size_t len, int *nopt, int *close_,
+    int *keepalive, int *upgrade, const char **why)
 {
-	size_t	 s, e, i = 0;
+	static const char *const framing[] = {
+		"content-length", "transfer-encoding", "host",
+	};
+	size_t	 s, e, i = 0, k;
 
 	while (i < len) {
 		while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == ','))
@@ -504,20 +514,47 @@ conn_tokens(const uint8_t *p, size_t len, struct peek_http *h)
 		e = i;
 		while (e > s && (p[e - 1] == ' ' || p[e - 1] == '\t'))
 			e--;
+		if (e == s)
+			continue;
+		for (k = s; k < e; k++)
+			if (!is_tchar(p[k])) {
+				*why = "bad Connection option";
+				return -1;
+			}
+		if (++*nopt > PEEK_HTTP_MAXCONNOPT) {
+			*why = "too many Connection options";
+			return -1;
+		}
+		for (k = 0; k < sizeof(framing) / sizeof(framing[0]); k++)
+			if (e - s == strlen(framing[k]) && strncasecmp(
+			    (const char *)p + s, framing[k], e - s) == 0) {
+				*why = "Connection names a framing or routing "
+				    "field";
+				return -1;
+			}
 		if (e - s == 5 && strncasecmp((const char *)p + s, "close", 5)
 		    == 0)
-			h->conn_close = 1;
+			*close_ = 1;
+		if (e - s == 10 && strncasecmp((const char *)p + s,
+		    "keep-alive", 10) == 0)
+			*keepalive = 1;
 		if (e - s == 7 && strncasecmp((const char *)p + s, "upgrade",
 		    7) == 0)
-			h->conn_upgrade = 1;
+			*upgrade = 1;
 	}
+	return 0;
 }
 
+/*
+ * A header line (len bytes without CRLF): its name is p[0..*nlen),
+ * its value p[*vs..*ve) without the surrounding whitespace.  -1 with
+ * *why for obs-fold, a bad name or a control character in the value.
+ */
 static int
-parse_header(const uint8_t *p, size_t len, struct peek_http *h,
-    size_t base, const char **why)
+split_header(const uint8_t *p, size_t len, size_t *nlen, size_t *vs,
+    size_t *ve, const char **why)
 {
-	size_t	 i = 0, vs, ve, nlen;
+	size_t	 i = 0;
 
 	if (p[0] == ' ' || p[0] == '\t') {
 		*why = "obsolete line folding";
@@ -529,19 +566,81 @@ parse_header(const uint8_t *p, size_t len, struct peek_http *h,
 		*why = "bad header name";
 		return -1;
 	}
-	nlen = i;
-	vs = i + 1;
-	while (vs < len && (p[vs] == ' ' || p[vs] == '\t'))
-		vs++;
-	ve = len;
-	while (ve > vs && (p[ve - 1] == ' ' || p[ve - 1] == '\t'))
-		ve--;
-	for (i = vs; i < ve; i++)
+	*nlen = i;
+	*vs = i + 1;
+	while (*vs < len && (p[*vs] == ' ' || p[*vs] == '\t'))
+		(*vs)++;
+	*ve = len;
+	while (*ve > *vs && (p[*ve - 1] == ' ' || p[*ve - 1] == '\t'))
+		(*ve)--;
+	for (i = *vs; i < *ve; i++)
 		if ((p[i] < 0x20 && p[i] != '\t') || p[i] == 0x7f) {
 			*why = "control character in a header value";
 			return -1;
 		}
-	if (nlen == 4 && strncasecmp((const char *)p, "host", 4) == 0) {
+	return 0;
+}
+
+/* Content-Length: one, digits only, below 10^18 */
+static int
+parse_clen(const uint8_t *p, size_t vs, size_t ve, int *has, uint64_t *clen,
+    const char **why)
+{
+	size_t	 i;
+
+	if (*has) {
+		*why = "several Content-Length headers";
+		return -1;
+	}
+	*has = 1;
+	if (ve == vs || ve - vs > 18) {
+		*why = "bad Content-Length";
+		return -1;
+	}
+	for (i = vs; i < ve; i++) {
+		if (!isdigit(p[i])) {
+			*why = "bad Content-Length";
+			return -1;
+		}
+		*clen = *clen * 10 + (p[i] - '0');
+	}
+	return 0;
+}
+
+/* Transfer-Encoding: one, exactly "chunked" */
+static int
+parse_te(const uint8_t *p, size_t vs, size_t ve, int *chunked,
+    const char **why)
+{
+	if (*chunked) {
+		*why = "several Transfer-Encoding headers";
+		return -1;
+	}
+	if (ve - vs != 7 || strncasecmp((const char *)p + vs, "chunked", 7)
+	    != 0) {
+		*why = "Transfer-Encoding other than chunked";
+		return -1;
+	}
+	*chunked = 1;
+	return 0;
+}
+
+static int
+is_header(const uint8_t *p, size_t nlen, const char *name)
+{
+	return nlen == strlen(name) && strncasecmp((const char *)p, name,
+	    nlen) == 0;
+}
+
+static int
+parse_header(const uint8_t *p, size_t len, struct peek_http *h,
+    size_t base, const char **why)
+{
+	size_t	 vs, ve, nlen;
+
+	if (split_header(p, len, &nlen, &vs, &ve, why) == -1)
+		return -1;
+	if (is_header(p, nlen, "host")) {
 		if (h->has_host) {
 			*why = "several Host headers";
 			return -1;
@@ -562,39 +661,13 @@ parse_header(const uint8_t *p, size_t len, struct peek_http *h,
 		    sizeof(h->host), &h->host_port, &h->host_is_ip, why) == -1)
 			return -1;
 	}
-	if (nlen == 14 &&
-	    strncasecmp((const char *)p, "content-length", 14) == 0) {
-		if (h->has_clen) {
-			*why = "several Content-Length headers";
-			return -1;
-		}
-		h->has_clen = 1;
-		if (ve == vs || ve - vs > 18) {
-			*why = "bad Content-Length";
-			return -1;
-		}
-		for (i = vs; i < ve; i++) {
-			if (!isdigit(p[i])) {
-				*why = "bad Content-Length";
-				return -1;
-			}
-			h->clen = h->clen * 10 + (p[i] - '0');
-		}
-	}
-	if (nlen == 17 &&
-	    strncasecmp((const char *)p, "transfer-encoding", 17) == 0) {
-		if (h->chunked) {
-			*why = "several Transfer-Encoding headers";
-			return -1;
-		}
-		if (ve - vs != 7 ||
-		    strncasecmp((const char *)p + vs, "chunked", 7) != 0) {
-			*why = "Transfer-Encoding other than chunked";
-			return -1;
-		}
-		h->chunked = 1;
-	}
-	if (nlen == 6 && strncasecmp((const char *)p, "expect", 6) == 0) {
+	if (is_header(p, nlen, "content-length") &&
+	    parse_clen(p, vs, ve, &h->has_clen, &h->clen, why) == -1)
+		return -1;
+	if (is_header(p, nlen, "transfer-encoding") &&
+	    parse_te(p, vs, ve, &h->chunked, why) == -1)
+		return -1;
+	if (is_header(p, nlen, "expect")) {
 		if (h->expect_continue || ve - vs != 12 ||
 		    strncasecmp((const char *)p + vs, "100-continue", 12) != 0) {
 			*why = "Expect other than one 100-continue";
@@ -602,7 +675,7 @@ parse_header(const uint8_t *p, size_t len, struct peek_http *h,
 		}
 		h->expect_continue = 1;
 	}
-	if (nlen == 7 && strncasecmp((const char *)p, "upgrade", 7) == 0) {
+	if (is_header(p, nlen, "upgrade")) {
 		if (h->upgrade) {
 			*why = "several Upgrade headers";
 			return -1;
@@ -611,8 +684,10 @@ parse_header(const uint8_t *p, size_t len, struct peek_http *h,
 		h->upgrade_websocket = ve - vs == 9 &&
 		    strncasecmp((const char *)p + vs, "websocket", 9) == 0;
 	}
-	if (nlen == 10 && strncasecmp((const char *)p, "connection", 10) == 0)
-		conn_tokens(p + vs, ve - vs, h);
+	if (is_header(p, nlen, "connection") &&
+	    conn_tokens(p + vs, ve - vs, &h->nconnopt, &h->conn_close,
+	    &h->conn_keepalive, &h->conn_upgrade, why) == -1)
+		return -1;
 	return 0;
 }
 
@@ -707,29 +782,71 @@ peek_http_target(const uint8_t *buf, const struct peek_http *h, char *host,
 	return 1;
 }
 
+/*
+ * Is the header line p (n bytes with its CRLF) one that ends at this
+ * hop: Connection, Keep-Alive, Proxy-Connection, TE, Upgrade (unless
+ * keep_upgrade), or a field a Connection header of the head names?
+ */
 static int
-is_hop_header(const uint8_t *p, size_t len)
+is_hop_header(const uint8_t *head, size_t first, size_t headlen,
+    const uint8_t *p, size_t n, int keep_upgrade)
 {
 	static const char *const hop[] = {
-		"connection", "keep-alive", "proxy-connection",
+		"connection", "keep-alive", "proxy-connection", "te",
 	};
-	size_t	 i, n;
+	size_t	 i, nlen, vs, ve, pos, eol, s, e, cn, cvs, cve;
+	const char *why;
 
-	for (i = 0; i < sizeof(hop) / sizeof(hop[0]); i++) {
-		n = strlen(hop[i]);
-		if (len > n && p[n] == ':' &&
-		    strncasecmp((const char *)p, hop[i], n) == 0)
+	for (nlen = 0; nlen < n && p[nlen] != ':'; nlen++)
+		;
+	for (i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
+		if (is_header(p, nlen, hop[i]))
 			return 1;
+	if (is_header(p, nlen, "upgrade"))
+		return !keep_upgrade;
+	/* named by a Connection header (already checked by the parser) */
+	for (pos = first; pos < headlen - 2; pos = eol + 2) {
+		for (eol = pos; head[eol] != '\r'; eol++)
+			;
+		if (split_header(head + pos, eol - pos, &cn, &cvs, &cve,
+		    &why) == -1 || !is_header(head + pos, cn, "connection"))
+			continue;
+		vs = pos + cvs;
+		ve = pos + cve;
+		for (i = vs; i < ve; ) {
+			while (i < ve && (head[i] == ' ' || head[i] == '\t' ||
+			    head[i] == ','))
+				i++;
+			s = i;
+			while (i < ve && head[i] != ',')
+				i++;
+			e = i;
+			while (e > s && (head[e - 1] == ' ' ||
+			    head[e - 1] == '\t'))
+				e--;
+			if (e > s &&
+			    e - s == nlen && strncasecmp((const char *)head + s,
+			    (const char *)p, nlen) == 0)
+				return !(keep_upgrade && nlen == 7 &&
+				    strncasecmp((const char *)p, "upgrade", 7)
+				    == 0);
+		}
 	}
 	return 0;
 }
 
-size_t
-peek_http_rewrite(const uint8_t *buf, const struct peek_http *h, size_t cut,
-    uint8_t *out, size_t outsize)
+/*
+ * Copy the head's first line (from 0, or from the target's first cut
+ * bytes removed) and its headers but the hop-by-hop ones, then
+ * "Connection: connection" when given, then the empty line.  Its
+ * length, or 0 when out is too small.
+ */
+static size_t
+rewrite_head(const uint8_t *buf, size_t first, size_t headlen,
+    int keep_upgrade, const char *connection, uint8_t *out, size_t outsize,
+    size_t o)
 {
-	static const char close_hdr[] = "Connection: close\r\n\r\n";
-	size_t	 o = 0, pos, eol, n, tend = h->target_off + h->target_len;
+	size_t	 pos, eol, n;
 
 #define PUT(src, len) do {						\
 	if ((len) > outsize - o)					\
@@ -737,23 +854,193 @@ peek_http_rewrite(const uint8_t *buf, const struct peek_http *h, size_t cut,
 	memcpy(out + o, (src), (len));					\
 	o += (len);							\
 } while (0)
-	if (cut > h->target_len)
-		return 0;
-	PUT(buf, h->target_off);
-	if (cut > 0 && (cut == h->target_len || buf[h->target_off + cut] != '/'))
-		PUT("/", 1);
-	PUT(buf + h->target_off + cut, h->target_len - cut);
-	/* the rest of the request line, then each header but hop-by-hop */
-	for (pos = tend; pos < h->headlen - 2; pos = eol + 2) {
+	for (pos = first; pos < headlen - 2; pos = eol + 2) {
 		for (eol = pos; buf[eol] != '\r'; eol++)
 			;
 		n = eol + 2 - pos;
-		if (pos == tend || !is_hop_header(buf + pos, n))
+		if (!is_hop_header(buf, first, headlen, buf + pos, n,
+		    keep_upgrade))
 			PUT(buf + pos, n);
 	}
-	PUT(close_hdr, sizeof(close_hdr) - 1);
+	if (connection != NULL) {
+		PUT("Connection: ", 12);
+		PUT(connection, strlen(connection));
+		PUT("\r\n", 2);
+	}
+	PUT("\r\n", 2);
 #undef PUT
 	return o;
+}
+
+size_t
+peek_http_rewrite(const uint8_t *buf, const struct peek_http *h, size_t cut,
+    const char *connection, uint8_t *out, size_t outsize)
+{
+	size_t	 o = 0, tend = h->target_off + h->target_len, eol;
+	int	 up = connection != NULL && strcmp(connection, "upgrade") == 0;
+
+	if (cut > h->target_len || h->headlen < 4 || outsize < h->target_off)
+		return 0;
+	memcpy(out, buf, h->target_off);
+	o = h->target_off;
+	if (cut > 0 && (cut == h->target_len || buf[h->target_off + cut] != '/')) {
+		if (o == outsize)
+			return 0;
+		out[o++] = '/';
+	}
+	if (h->target_len - cut > outsize - o)
+		return 0;
+	memcpy(out + o, buf + h->target_off + cut, h->target_len - cut);
+	o += h->target_len - cut;
+	/* the rest of the request line: " HTTP/1.x\r\n" */
+	for (eol = tend; buf[eol] != '\r'; eol++)
+		;
+	if (eol + 2 - tend > outsize - o)
+		return 0;
+	memcpy(out + o, buf + tend, eol + 2 - tend);
+	o += eol + 2 - tend;
+	return rewrite_head(buf, eol + 2, h->headlen, up, connection, out,
+	    outsize, o);
+}
+
+static int
+parse_status_line(const uint8_t *p, size_t len, struct peek_response *r,
+    const char **why)
+{
+	size_t	 i;
+
+	if (len < 12 || memcmp(p, "HTTP/1.", 7) != 0 || !isdigit(p[7]) ||
+	    p[8] != ' ' || !isdigit(p[9]) || !isdigit(p[10]) ||
+	    !isdigit(p[11]) || (len > 12 && p[12] != ' ')) {
+		*why = "bad status line";
+		return -1;
+	}
+	r->minor = p[7] - '0';
+	r->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+	if (r->status < 100 || r->status > 599) {
+		*why = "status code out of range";
+		return -1;
+	}
+	for (i = 13; i < len; i++)
+		if ((p[i] < 0x20 && p[i] != '\t') || p[i] == 0x7f) {
+			*why = "control character in the reason phrase";
+			return -1;
+		}
+	return 0;
+}
+
+static int
+parse_resp_header(const uint8_t *p, size_t len, struct peek_response *r,
+    const char **why)
+{
+	size_t	 vs, ve, nlen;
+
+	if (split_header(p, len, &nlen, &vs, &ve, why) == -1)
+		return -1;
+	if (is_header(p, nlen, "content-length") &&
+	    parse_clen(p, vs, ve, &r->has_clen, &r->clen, why) == -1)
+		return -1;
+	if (is_header(p, nlen, "transfer-encoding") &&
+	    parse_te(p, vs, ve, &r->chunked, why) == -1)
+		return -1;
+	if (is_header(p, nlen, "upgrade")) {
+		if (r->upgrade) {
+			*why = "several Upgrade headers";
+			return -1;
+		}
+		r->upgrade = 1;
+		r->upgrade_websocket = ve - vs == 9 &&
+		    strncasecmp((const char *)p + vs, "websocket", 9) == 0;
+	}
+	if (is_header(p, nlen, "connection") &&
+	    conn_tokens(p + vs, ve - vs, &r->nconnopt, &r->conn_close,
+	    &r->conn_keepalive, &r->conn_upgrade, why) == -1)
+		return -1;
+	return 0;
+}
+
+enum peek_result
+peek_http_response(const uint8_t *buf, size_t len, struct peek_response *r,
+    const char **why)
+{
+	size_t	 pos, llen = 0;
+	int	 nheaders = 0, rv;
+
+	*why = NULL;
+	memset(r, 0, sizeof(*r));
+	if (len > PEEK_MAX)
+		len = PEEK_MAX;
+	rv = next_line(buf, len, 0, &llen, why);
+	if (rv == 0)
+		goto more;
+	if (rv == -1)
+		return PEEK_BAD;
+	if (parse_status_line(buf, llen, r, why) == -1)
+		return PEEK_BAD;
+	pos = llen + 2;
+	for (;;) {
+		rv = next_line(buf, len, pos, &llen, why);
+		if (rv == 0)
+			goto more;
+		if (rv == -1)
+			return PEEK_BAD;
+		if (llen == 0)
+			break;
+		if (++nheaders > PEEK_HTTP_MAXHEADERS) {
+			*why = "too many headers";
+			return PEEK_BAD;
+		}
+		if (parse_resp_header(buf + pos, llen, r, why) == -1)
+			return PEEK_BAD;
+		pos += llen + 2;
+	}
+	r->headlen = pos + 2;
+	if (r->chunked && r->has_clen) {
+		*why = "Transfer-Encoding with Content-Length";
+		return PEEK_BAD;
+	}
+	if (r->chunked && r->minor == 0) {
+		*why = "Transfer-Encoding in HTTP/1.0";
+		return PEEK_BAD;
+	}
+	return PEEK_FOUND;
+ more:
+	if (len >= PEEK_MAX) {
+		*why = "response head longer than the proxy reads";
+		return PEEK_BAD;
+	}
+	return PEEK_NEED_MORE;
+}
+
+size_t
+peek_response_rewrite(const uint8_t *buf, const struct peek_response *r,
+    const char *connection, uint8_t *out, size_t outsize)
+{
+	size_t	 eol;
+	int	 up = connection != NULL && strcmp(connection, "upgrade") == 0;
+
+	if (r->headlen < 4)
+		return 0;
+	for (eol = 0; buf[eol] != '\r'; eol++)
+		;
+	if (eol + 2 > outsize)
+		return 0;
+	memcpy(out, buf, eol + 2);
+	return rewrite_head(buf, eol + 2, r->headlen, up, connection, out,
+	    outsize, eol + 2);
+}
+
+/* a response's body as peek_body frames it (the caller knows when none) */
+void
+peek_body_init_response(struct peek_body *b, const struct peek_response *r)
+{
+	struct peek_http h;
+
+	memset(&h, 0, sizeof(h));
+	h.chunked = r->chunked;
+	h.has_clen = r->has_clen;
+	h.clen = r->clen;
+	peek_body_init(b, &h);
 }
 
 enum {

@@ -16,6 +16,7 @@
 #define PEEK_MAX		(16 * 1024)	/* never look further */
 #define PEEK_HTTP_MAXLINE	8192		/* request line or header */
 #define PEEK_HTTP_MAXHEADERS	100
+#define PEEK_HTTP_MAXCONNOPT	16		/* Connection options */
 
 enum peek_result {
 	PEEK_NEED_MORE,		/* consistent so far, not complete */
@@ -64,7 +65,9 @@ struct peek_http {
 	/* what the proxy answers for or decides on */
 	int		expect_continue;	/* Expect: 100-continue */
 	int		conn_close;		/* Connection: close */
+	int		conn_keepalive;		/* Connection: keep-alive */
 	int		conn_upgrade;		/* Connection: upgrade */
+	int		nconnopt;		/* Connection options */
 	int		upgrade;		/* an Upgrade header */
 	int		upgrade_websocket;	/* ... naming only websocket */
 };
@@ -75,7 +78,10 @@ struct peek_http {
  * (RFC 9112 without its leniencies): CRLF only (bare LF or CR, NUL,
  * obs-fold refused), one Host, at most one Content-Length (digits) and
  * one Transfer-Encoding (exactly "chunked", HTTP/1.1 only), never both,
- * Expect only 100-continue, at most one Upgrade.
+ * Expect only 100-continue, at most one Upgrade, Connection options
+ * that are tokens, at most PEEK_HTTP_MAXCONNOPT, none of them
+ * Content-Length, Transfer-Encoding or Host (the next hop would drop
+ * the field and frame the message otherwise).
  */
 enum peek_result peek_http(const uint8_t *buf, size_t len,
 	    struct peek_http *, const char **why);
@@ -94,11 +100,43 @@ int	peek_http_target(const uint8_t *buf, const struct peek_http *,
 /*
  * The head as the proxy sends it upstream: the first cut bytes of the
  * target removed (absolute to origin form, "/" when no path is left),
- * Connection, Keep-Alive and Proxy-Connection headers dropped and
- * "Connection: close" added.  Its length, or 0 when out is too small.
+ * the hop-by-hop headers dropped (Connection, Keep-Alive,
+ * Proxy-Connection, TE, Upgrade, and every field a Connection header
+ * names), then "Connection: " connection when not NULL; with
+ * connection "upgrade" the Upgrade header stays.  Its length, or 0
+ * when out is too small.
  */
 size_t	peek_http_rewrite(const uint8_t *buf, const struct peek_http *,
-	    size_t cut, uint8_t *out, size_t outsize);
+	    size_t cut, const char *connection, uint8_t *out, size_t outsize);
+
+/* an upstream's response head (hostile input as much as a request) */
+struct peek_response {
+	int		minor;			/* HTTP/1.minor */
+	int		status;			/* 100-599 */
+	size_t		headlen;		/* through the empty line */
+	int		chunked;		/* Transfer-Encoding: chunked */
+	int		has_clen;
+	uint64_t	clen;			/* Content-Length */
+	int		conn_close, conn_keepalive, conn_upgrade, nconnopt;
+	int		upgrade, upgrade_websocket;
+};
+
+/*
+ * The status line "HTTP/1.x NNN[ reason]" and the headers, as strict
+ * as peek_http: CRLF only, no NUL, obs-fold or control characters, at
+ * most PEEK_MAX bytes and PEEK_HTTP_MAXHEADERS headers, one
+ * Content-Length (digits), one Transfer-Encoding (exactly "chunked",
+ * not in HTTP/1.0), never both, at most one Upgrade, Connection options
+ * as in requests.  FOUND when complete, NEED_MORE, BAD with *why.
+ * How the body is framed (1xx, 204, 304 and answers to HEAD have none;
+ * otherwise chunked, Content-Length, or until the upstream closes) is
+ * the caller's: it knows the request.
+ */
+enum peek_result peek_http_response(const uint8_t *buf, size_t len,
+	    struct peek_response *, const char **why);
+/* the response head as the proxy sends it on: as peek_http_rewrite */
+size_t	peek_response_rewrite(const uint8_t *buf, const struct peek_response *,
+	    const char *connection, uint8_t *out, size_t outsize);
 
 /*
  * Where a request's body ends, fed as its bytes arrive: a
@@ -117,6 +155,9 @@ struct peek_body {
 };
 
 void	peek_body_init(struct peek_body *, const struct peek_http *);
+/* a response's body: chunked or Content-Length (else none) */
+void	peek_body_init_response(struct peek_body *,
+	    const struct peek_response *);
 /*
  * NEED_MORE: all len bytes belong to the body, which goes on; FOUND:
  * the body ended after the first *used bytes (what follows is another

@@ -15,9 +15,8 @@
  *  - CONNECT listener: an explicit HTTP proxy; the same decision on the
  *    request's host:port.
  *  - plain HTTP (transparent, absolute-form through the CONNECT listener,
- *    or in a tunnel an http rule allows) carries one request: the one
- *    decided.  Its body is framed and what follows it never goes
- *    upstream (http_frame).
+ *    or in a tunnel an http rule allows) is decided request by request
+ *    once connected: httpx.c (http_start) carries the exchange.
  *  - published ports: the host side accepts, the parent gives us a
  *    socket in the gateway namespace (NETD_INWARD_SOCKET) and we
  *    connect it to the sandbox.
@@ -55,6 +54,7 @@
 #include "privsep.h"
 #include "proc.h"
 #include "proxy.h"
+#include "proxy_int.h"
 #include "rcache.h"
 #include "seccomp_filter.h"
 
@@ -74,80 +74,6 @@
 #define PIPE_SIZE		(256 * 1024)	/* asked, per pipe */
 #define PIPE_POOL		16	/* empty pipes kept for reuse */
 
-enum cstate {
-	S_PEEK,			/* reading the first bytes */
-	S_RESOLVE,		/* waiting for NETD_RESOLVED */
-	S_INWARD,		/* waiting for NETD_INWARD_SOCKET */
-	S_CONNECT,		/* non-blocking connect upstream */
-	S_RELAY,
-	S_DONE,
-};
-
-/*
- * One way of a relay.  Its bytes are held either in buf (the userspace
- * path: peeking, rewriting, a tunnel's SNI check, TLS interception
- * later) or in a pipe (the splice(2) path, once the connection is
- * decided and buf is empty), never both: len counts what is held in
- * the one in use.  Both are taken on the first data and given back
- * when empty: an idle connection holds neither (pipes go back to a
- * small pool, so a busy one does not make a pipe per chunk).
- */
-struct dir {
-	uint8_t		*buf;		/* PROXY_BUFSZ, while holding data */
-	size_t		 off, len;
-	int		 pipe[2];	/* splice path, or -1 */
-	size_t		 cap;		/* of the pipe */
-	int		 full;		/* the pipe took nothing: its slots
-					 * are used up before cap bytes */
-	int		 eof;		/* source said EOF */
-	int		 shut;		/* shutdown(SHUT_WR) sent to dest */
-	uint64_t	 bytes;
-};
-
-struct sbx;
-
-/* the limits a sandbox's new connection may be refused by */
-enum { LIM_CONNS, LIM_PUBLISHED, LIM_RATE, LIM_N };
-static const char *const lim_names[LIM_N] = {
-	"connections", "published-connections", "connection-rate",
-};
-
-struct conn {
-	TAILQ_ENTRY(conn)	 entry;		/* in conns */
-	TAILQ_ENTRY(conn)	 sentry;	/* in sbx->conns */
-	struct sbx		*sbx;
-	uint32_t		 kind;		/* NETD_L_* */
-	enum cstate		 state;
-	uint64_t		 reqid;		/* RESOLVE or INWARD */
-	int			 cfd, ufd;	/* client, upstream */
-	struct event		 cev, uev, tev;
-	short			 cflags, uflags;
-	struct sockaddr_storage	 peer;		/* who connected */
-	struct sockaddr_storage	 orig;		/* where it meant to go */
-	uint16_t		 port;		/* destination port */
-	char			 name[NETD_NAME_SIZE];
-	const char		*proto;		/* "tls", "http", "tcp" */
-	const char		*rule;
-	int			 tls_terminate;
-	struct sockaddr_storage	 addrs[NETD_MAXADDRS];
-	int			 naddrs, curaddr;
-	struct sockaddr_storage	 dst;		/* connected to */
-	int			 have_dst;
-	struct dir		 up, down;	/* up: client to upstream */
-	size_t			 consumed;	/* CONNECT head, not forwarded */
-	int			 forward;	/* plain HTTP through the proxy port */
-	int			 sni_check;	/* tunnel: hold bytes until the SNI is seen */
-	int			 http_once;	/* one plain HTTP request, framed */
-	struct peek_body	 body;		/* where its body ends */
-	int			 req_done;	/* all of it went upstream */
-	uint64_t		 refused;	/* client bytes after it, dropped */
-	int			 splice;	/* relay may use pipes */
-	int			 cached;	/* addresses from the rcache */
-	struct timespec		 start, peekstart;
-	int			 timedout;
-	const char		*verdict;	/* set by conn_fail */
-};
-
 struct dnsmap {
 	TAILQ_ENTRY(dnsmap)	 entry;
 	char			 name[NETD_NAME_SIZE];
@@ -166,28 +92,8 @@ struct listener {
 	int			 active;
 };
 
-struct auditagg {
-	time_t		 window;		/* second of the window */
-	unsigned int	 sent;			/* events sent in it */
-	uint64_t	 allow, deny, bytes_out, bytes_in;	/* not sent */
-};
-
-struct sbx {
-	TAILQ_ENTRY(sbx)	 entry;
-	uint32_t		 id;
-	char			 sandbox[CTL_ID_SIZE + 1];
-	struct in_addr		 addr, gateway;
-	struct policy		*pol;
-	TAILQ_HEAD(, listener)	 listeners;
-	TAILQ_HEAD(, conn)	 conns;
-	TAILQ_HEAD(, dnsmap)	 dnsmap;
-	int			 ndnsmap;
-	struct rcache		 rc;		/* NETD_RESOLVED answers */
-	struct auditagg		 agg;
-	/* per-sandbox limits (netd_limits): [0] egress, [1] published */
-	int			 nconns[2];
-	struct tbucket		 rate;		/* new egress connections */
-	uint64_t		 refused[LIM_N];	/* this second */
+static const char *const lim_names[LIM_N] = {
+	"connections", "published-connections", "connection-rate",
 };
 
 static TAILQ_HEAD(, sbx)	 sbxs = TAILQ_HEAD_INITIALIZER(sbxs);
@@ -203,7 +109,7 @@ static struct proc_chan		 pchan;	/* to the parent */
 static struct proc_chan		 dchan;	/* to the dns child (role.link) */
 static struct netd_config	 config;
 static struct addrset		 hostaddrs;	/* the host's, live */
-static struct proxy_conf	 pconf;
+struct proxy_conf		 pconf;
 static struct event		 ev_term, ev_tick;
 static uint64_t			 next_reqid = 1;
 static long			 nconns, maxconns;
@@ -247,7 +153,6 @@ static const struct sandbox_syscall proxy_syscalls[] = {
 
 static void	conn_event(int, short, void *);
 static void	conn_timeout(int, short, void *);
-static void	conn_close(struct conn *, const char *reason);
 static void	conn_update(struct conn *);
 static void	conn_connect_next(struct conn *);
 static void	listener_accept(int, short, void *);
@@ -257,7 +162,7 @@ static void	accept_pause(int);
 static int	tunnel_sni(struct conn *);
 static int	tunnel_http(struct conn *);
 
-static uint64_t
+uint64_t
 ms_since(const struct timespec *t)
 {
 	struct timespec	 now;
@@ -399,44 +304,65 @@ audit_flush(struct sbx *s)
 	struct auditagg	*g = &s->agg;
 	json_t		*o;
 
-	if (g->allow + g->deny == 0)
+	if (g->allow + g->deny + g->req_allow + g->req_deny == 0)
 		return;
-	o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:s}",
+	o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:s}",
 	    "sandbox", s->sandbox, "allowed", (json_int_t)g->allow,
 	    "denied", (json_int_t)g->deny,
+	    "requests_allowed", (json_int_t)g->req_allow,
+	    "requests_denied", (json_int_t)g->req_deny,
 	    "bytes_out", (json_int_t)g->bytes_out,
 	    "bytes_in", (json_int_t)g->bytes_in,
 	    "reason", "flood: events aggregated");
 	if (o != NULL && audit_send(s, "net.connect.summary", o) == 0)
-		g->allow = g->deny = g->bytes_out = g->bytes_in = 0;
+		g->allow = g->deny = g->bytes_out = g->bytes_in =
+		    g->req_allow = g->req_deny = 0;
 	json_decref(o);
 }
 
-static void
-audit_conn(struct conn *c, const char *verdict, const char *reason)
+void
+proxy_audit(struct sbx *s, const char *type, json_t *o, int request,
+    int deny, uint64_t out, uint64_t in)
 {
-	struct sbx	*s = c->sbx;
 	struct auditagg	*g = &s->agg;
-	char		 addr[INET6_ADDRSTRLEN], peer[INET6_ADDRSTRLEN];
-	json_t		*o;
 	time_t		 now = time(NULL);
-	int		 deny = strcmp(verdict, "allow") != 0;	/* or error */
 
 	if (now != g->window) {
 		audit_flush(s);
 		g->window = now;
 		g->sent = 0;
 	}
-	if (g->sent >= pconf.audit_burst) {
- aggregate:
-		if (deny)
-			g->deny++;
-		else
-			g->allow++;
-		g->bytes_out += c->up.bytes;
-		g->bytes_in += c->down.bytes;
+	if (o != NULL && g->sent < pconf.audit_burst &&
+	    audit_send(s, type, o) == 0) {
+		g->sent++;
+		json_decref(o);
 		return;
 	}
+	json_decref(o);
+	if (request) {
+		/* its bytes are the connection's too: counted there */
+		if (deny)
+			g->req_deny++;
+		else
+			g->req_allow++;
+		return;
+	}
+	if (deny)
+		g->deny++;
+	else
+		g->allow++;
+	g->bytes_out += out;
+	g->bytes_in += in;
+}
+
+static void
+audit_conn(struct conn *c, const char *verdict, const char *reason)
+{
+	struct sbx	*s = c->sbx;
+	char		 addr[INET6_ADDRSTRLEN], peer[INET6_ADDRSTRLEN];
+	json_t		*o;
+	int		 deny = strcmp(verdict, "allow") != 0;	/* or error */
+
 	o = json_pack("{s:s,s:s,s:s,s:i,s:I,s:I,s:I}",
 	    "sandbox", s->sandbox, "verdict", verdict,
 	    "listener", kind_name(c->kind), "port", (int)c->port,
@@ -444,7 +370,7 @@ audit_conn(struct conn *c, const char *verdict, const char *reason)
 	    "bytes_in", (json_int_t)c->down.bytes,
 	    "duration_ms", (json_int_t)ms_since(&c->start));
 	if (o == NULL)
-		goto aggregate;
+		goto send;
 	if (c->name[0] != '\0')
 		json_object_set_new(o, "name", json_string(c->name));
 	if (c->proto != NULL)
@@ -464,13 +390,11 @@ audit_conn(struct conn *c, const char *verdict, const char *reason)
 		json_object_set_new(o, "reason", json_string(reason));
 	if (c->tls_terminate)
 		json_object_set_new(o, "tls", json_string("passthrough"));
-	if (audit_send(s, c->kind == NETD_L_PUBLISH ? "net.publish" :
-	    "net.connect", o) == -1) {
-		json_decref(o);
-		goto aggregate;
-	}
-	json_decref(o);
-	g->sent++;
+	if (c->hx != NULL)
+		httpx_audit_conn(c, o);
+ send:
+	proxy_audit(s, c->kind == NETD_L_PUBLISH ? "net.publish" :
+	    "net.connect", o, 0, deny, c->up.bytes, c->down.bytes);
 }
 
 /* one net.limit event per limit that refused something this second */
@@ -631,8 +555,7 @@ dir_piped(struct conn *c, struct dir *d)
 
 	if (d->pipe[0] != -1)
 		return 1;
-	if (!c->splice || d->len > 0 ||
-	    (d == &c->up && (c->sni_check || c->http_once)))
+	if (!c->splice || d->len > 0 || c->sni_check)
 		return 0;
 	while (npool > 0) {
 		npool--;
@@ -687,21 +610,24 @@ dir_space(struct dir *d)
 	return 0;
 }
 
-static void
+void
 conn_close(struct conn *c, const char *reason)
 {
 	if (c->state != S_DONE)
 		audit_conn(c, c->verdict != NULL ? c->verdict :
-		    c->state == S_RELAY ? "allow" : "error", reason);
+		    c->state == S_RELAY || c->state == S_HTTP ? "allow" :
+		    "error", reason);
 	if (event_initialized(&c->cev))
 		event_del(&c->cev);
 	if (event_initialized(&c->uev))
 		event_del(&c->uev);
 	evtimer_del(&c->tev);
-	if (c->cfd != -1)
-		close(c->cfd);
-	if (c->ufd != -1)
-		close(c->ufd);
+	httpx_free(c);
+	/* the streams own the sockets (and TLS state, when intercepted) */
+	c->cs.fd = c->cfd;
+	c->us.fd = c->ufd;
+	stream_close(&c->cs);
+	stream_close(&c->us);
 	/* unpiped while the counts still say what the pipes hold */
 	dir_unpipe(&c->up);
 	dir_unpipe(&c->down);
@@ -715,7 +641,7 @@ conn_close(struct conn *c, const char *reason)
 		accept_pause(0);
 }
 
-static void
+void
 conn_timer(struct conn *c, unsigned int ms)
 {
 	struct timeval	 tv;
@@ -776,7 +702,7 @@ conn_fail(struct conn *c, int code, const char *reason)
 	conn_respond(c, code, text, body, reason);
 }
 
-static void
+void
 conn_setev(struct conn *c, int fd, struct event *ev, short *cur,
     short want)
 {
@@ -796,6 +722,8 @@ conn_update(struct conn *c)
 	short	 cw = 0, uw = 0;
 
 	switch (c->state) {
+	case S_HTTP:
+		return;		/* httpx.c sets its events */
 	case S_PEEK:
 		cw = EV_READ;
 		break;
@@ -829,6 +757,11 @@ conn_relay(struct conn *c)
 	c->state = S_RELAY;
 	if (c->tls_terminate && tls_intercept != NULL && tls_intercept(c) == 0)
 		return;
+	if (c->http) {
+		/* plain HTTP: every request decided (httpx.c) */
+		http_start(c);
+		return;
+	}
 	/* the bytes are not looked at any more: straight through pipes */
 	c->splice = !pconf.buffered;
 	if (c->kind == NETD_L_CONNECT && !c->forward) {
@@ -862,181 +795,23 @@ conn_relay(struct conn *c)
 }
 
 /*
- * Bytes the client sent after its one request: never sent upstream.
- * The first ones are audited as a refusal, naming the host of the
- * request they carry when a whole head is among them.
- */
-static void
-http_refuse(struct conn *c, const uint8_t *p, size_t n)
-{
-	struct peek_http h;
-	const char	*why;
-	char		 reason[400], host[NETD_NAME_SIZE];
-	uint16_t	 port;
-	size_t		 cut;
-	int		 isip;
-
-	if (n == 0)
-		return;
-	if (c->refused == 0) {
-		if (peek_http(p, n, &h, &why) == PEEK_FOUND) {
-			if (peek_http_target(p, &h, host, &port, &isip, &cut,
-			    &why) != 1)
-				strlcpy(host, h.host, sizeof(host));
-			snprintf(reason, sizeof(reason), "pipelined request "
-			    "for %s after the first refused: one request "
-			    "per plain HTTP connection", host);
-		} else
-			snprintf(reason, sizeof(reason), "%zu bytes after the "
-			    "first request refused: one request per plain "
-			    "HTTP connection", n);
-		audit_conn(c, "deny", reason);
-	}
-	c->refused += n;
-}
-
-/*
- * The last n bytes c->up holds came from the client: the rest of the
- * request's body, or what follows it (dropped).  -1 with *why when the
- * body cannot be framed.
- */
-static int
-http_body(struct conn *c, size_t n, const char **why)
-{
-	uint8_t	*p = c->up.buf + c->up.off + c->up.len - n;
-	size_t	 used = 0;
-
-	if (!c->req_done) {
-		switch (peek_body(&c->body, p, n, &used, why)) {
-		case PEEK_BAD:
-			return -1;
-		case PEEK_FOUND:
-			c->req_done = 1;
-			break;
-		default:
-			return 0;
-		}
-	}
-	http_refuse(c, p + used, n - used);
-	c->up.len -= n - used;
-	c->up.bytes -= n - used;
-	return 0;
-}
-
-/*
- * One plain HTTP request per connection (transparent, forwarded, or in
- * a tunnel an http rule allows): only the request that was decided goes
- * upstream.  Its head, at the start of what c->up holds, is rewritten
- * (origin form when cut > 0; Connection, Keep-Alive, Proxy-Connection
- * replaced by "Connection: close"), its body framed, and what the
- * client sends after it is refused.  -1 with *why.
- */
-static int
-http_frame(struct conn *c, const struct peek_http *h, size_t cut,
-    const char **why)
-{
-	uint8_t		 head[PEEK_MAX + 64];
-	uint8_t		*b = c->up.buf + c->up.off;
-	size_t		 nlen, rest = c->up.len - h->headlen;
-
-	if ((nlen = peek_http_rewrite(b, h, cut, head, sizeof(head))) == 0 ||
-	    c->up.off + nlen + rest > PROXY_BUFSZ) {
-		*why = "no room to rewrite the request";
-		return -1;
-	}
-	memmove(b + nlen, b + h->headlen, rest);
-	memcpy(b, head, nlen);
-	c->up.len = nlen + rest;
-	c->http_once = 1;
-	peek_body_init(&c->body, h);
-	return http_body(c, rest, why);
-}
-
-/*
- * A request names one host: its absolute-form target (http:// only)
- * and its Host header must agree, host and port (80 when not given);
- * in origin form without Host it names deflt (NULL: refused).  The
- * name in host, its port in *port (0: none given), 4 or 6 when it is
- * an address in *isip; *cut as peek_http_target.  -1 with *why.
- */
-static int
-http_host(const uint8_t *b, const struct peek_http *h, const char *deflt,
-    char *host, uint16_t *port, int *isip, size_t *cut, const char **why)
-{
-	int	 r;
-
-	if ((r = peek_http_target(b, h, host, port, isip, cut, why)) == -1)
-		return -1;
-	if (r == 0) {
-		if (!h->has_host && deflt == NULL) {
-			*why = "no host named";
-			return -1;
-		}
-		if (!h->has_host) {
-			strlcpy(host, deflt, NETD_NAME_SIZE);
-			*port = 0;
-			*isip = 0;
-			return 0;
-		}
-		strlcpy(host, h->host, NETD_NAME_SIZE);
-		*port = h->host_port;
-		*isip = h->host_is_ip;
-		return 0;
-	}
-	if (h->has_host && (strcmp(h->host, host) != 0 ||
-	    (h->host_port != 0 ? h->host_port : 80) !=
-	    (*port != 0 ? *port : 80))) {
-		*why = "Host header disagrees with the URL";
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Plain HTTP in a tunnel an http rule allows: the request must name
- * the tunnel's host, and it is the only one (http_frame).  -1 when
- * the connection was closed.
+ * Plain HTTP in a tunnel an http rule allows: once its first head is
+ * complete (or the client stops), every request is decided on its own
+ * (httpx.c: each must name the tunnel's host).  -1: the relay does not
+ * go on (the exchange took the connection, or closed it).
  */
 static int
 tunnel_http(struct conn *c)
 {
 	struct peek_http h;
-	const uint8_t	*b = c->up.buf + c->up.off;
 	const char	*why = NULL;
-	char		 host[NETD_NAME_SIZE], reason[600];
-	uint16_t	 port;
-	size_t		 cut;
-	int		 isip;
 
-	switch (peek_http(b, c->up.len, &h, &why)) {
-	case PEEK_NEED_MORE:
-		if (!c->up.eof)
-			return 0;
-		why = "request head ended early";
-		break;
-	case PEEK_BAD:
-		break;
-	case PEEK_NONE:
-	case PEEK_FOUND:
-		if (http_host(b, &h, c->name, host, &port, &isip, &cut,
-		    &why) == -1)
-			break;
-		if (strcmp(host, c->name) != 0) {
-			snprintf(reason, sizeof(reason), "HTTP request for "
-			    "%s in a tunnel to %s", host, c->name);
-			c->verdict = "deny";
-			conn_close(c, reason);
-			return -1;
-		}
-		c->sni_check = 0;
-		if (http_frame(c, &h, cut, &why) == 0)
-			return 0;
-		break;
-	}
-	snprintf(reason, sizeof(reason), "bad HTTP request in the tunnel: %s",
-	    why != NULL ? why : "malformed");
-	c->verdict = "deny";
-	conn_close(c, reason);
+	if (peek_http(c->up.buf + c->up.off, c->up.len, &h, &why) ==
+	    PEEK_NEED_MORE && !c->up.eof)
+		return 0;
+	c->sni_check = 0;
+	c->http = 1;
+	http_start(c);
 	return -1;
 }
 
@@ -1149,25 +924,6 @@ dir_read(struct conn *c, struct dir *d, int from, int to)
 	}
 	d->len += n;
 	d->bytes += n;
-	if (d == &c->up && c->http_once) {
-		const char	*why = NULL;
-		char		 reason[300];
-
-		if (http_body(c, n, &why) == -1) {
-			snprintf(reason, sizeof(reason), "bad request body: %s",
-			    why);
-			c->verdict = "deny";
-			conn_close(c, reason);
-			return -1;
-		}
-		/* a client that goes on sending after its request: enough */
-		if (c->refused > PROXY_BUFSZ) {
-			conn_close(c, "too many bytes after the request");
-			return -1;
-		}
-		if (d->len == 0)
-			dir_free(d);
-	}
 	return 0;
 }
 
@@ -1604,15 +1360,14 @@ peek_decide(struct conn *c, int timedout)
 				return;
 			}
 			/*
-			 * plain HTTP through the proxy port: to origin form,
-			 * one request (http_frame)
+			 * plain HTTP through the proxy port: each request
+			 * decided, sent on in origin form (httpx.c)
 			 */
 			rv = http_host(b, &h, NULL, host, &c->port, &isip,
 			    &cut, &why);
 			if (rv == 0 && !isip)
-				/* named in a refusal http_frame audits */
 				strlcpy(c->name, host, sizeof(c->name));
-			if (rv == -1 || http_frame(c, &h, cut, &why) == -1) {
+			if (rv == -1) {
 				snprintf(reason, sizeof(reason), "bad forward "
 				    "request: %s", why);
 				conn_fail(c, 400, reason);
@@ -1621,6 +1376,7 @@ peek_decide(struct conn *c, int timedout)
 			if (c->port == 0)
 				c->port = 80;
 			c->forward = 1;
+			c->http = 1;
 		} else {
 			if (peek_hostport(tgt, h.target_len, 1, host,
 			    sizeof(host), &c->port, &isip, &why) == -1) {
@@ -1710,12 +1466,13 @@ peek_decide(struct conn *c, int timedout)
 			/* Host and an absolute-form target agree */
 			strlcpy(c->name, h.host, sizeof(c->name));
 			if (http_host(b, &h, NULL, host, &hport, &isip, &cut,
-			    &why) == -1 || http_frame(c, &h, cut, &why) == -1) {
+			    &why) == -1) {
 				snprintf(reason, sizeof(reason), "bad request: "
 				    "%s", why);
 				conn_fail(c, 400, reason);
 				return;
 			}
+			c->http = 1;
 			evtimer_del(&c->tev);
 			decide_name(c, 0);
 			return;
@@ -1776,12 +1533,13 @@ conn_event(int fd, short ev, void *arg)
 		if (c->sni_check && tunnel_sni(c) == -1)
 			return;
 		break;
+	case S_HTTP:
+		httpx_event(c, fd, ev);
+		return;
 	default:
 		return;
 	}
-	/* one request: done when its response is */
-	if (conn_finished(c) || (c->http_once && c->req_done &&
-	    c->down.eof && c->down.len == 0)) {
+	if (conn_finished(c)) {
 		conn_close(c, NULL);
 		return;
 	}
@@ -1815,6 +1573,9 @@ conn_timeout(int fd, short ev, void *arg)
 	case S_RELAY:
 		conn_close(c, "idle timeout");
 		return;
+	case S_HTTP:
+		httpx_timeout(c);
+		return;
 	default:
 		return;
 	}
@@ -1833,6 +1594,7 @@ conn_new(struct listener *l, int fd)
 	c->kind = l->kind;
 	c->cfd = fd;
 	c->ufd = -1;
+	c->cs.fd = c->us.fd = -1;
 	clock_gettime(CLOCK_MONOTONIC, &c->start);
 	evtimer_set(&c->tev, conn_timeout, c);
 	TAILQ_INSERT_TAIL(&conns, c, entry);
@@ -2302,6 +2064,9 @@ proxy_preinit(void *arg)
 	DEF(connect_ms, PROXY_CONNECT_MS);
 	DEF(idle_ms, PROXY_IDLE_MS);
 	DEF(audit_burst, AUDIT_BURST);
+	DEF(http_idle_ms, PROXY_HTTP_IDLE_MS);
+	DEF(http_max_requests, PROXY_HTTP_MAXREQ);
+	DEF(audit_query_max, PROXY_QUERY_MAX);
 #undef DEF
 	signal(SIGPIPE, SIG_IGN);
 	limits();

@@ -1,5 +1,5 @@
 /*
- * The proxy child's timeouts and audit burst.  proxy_main(fd, arg)
+ * The proxy child's timeouts, audit burst and HTTP bounds.  proxy_main(fd, arg)
  * takes a struct netd_role like every lensnetd role; a test harness
  * may call proxy_tune() before it forks the child to shorten the
  * timeouts.  0 in a field keeps the default.
@@ -16,12 +16,18 @@
 #define PROXY_CONNECT_MS	10000
 #define PROXY_IDLE_MS		(15 * 60 * 1000)
 #define PROXY_BUFSZ		(256 * 1024)	/* each way */
+#define PROXY_HTTP_IDLE_MS	(120 * 1000)	/* between HTTP requests */
+#define PROXY_HTTP_MAXREQ	1000		/* per HTTP connection */
+#define PROXY_QUERY_MAX		128		/* query bytes in net.http */
 
 struct proxy_conf {
 	unsigned int		 peek_first_ms, peek_ms, resolve_ms;
 	unsigned int		 connect_ms, idle_ms;	/* 0: default */
 	unsigned int		 audit_burst;	/* events/s per sandbox */
 	int			 buffered;	/* 1: never splice(2) */
+	unsigned int		 http_idle_ms;	/* keep-alive between requests */
+	unsigned int		 http_max_requests;	/* per connection */
+	unsigned int		 audit_query_max;	/* of a query audited */
 };
 
 void	proxy_tune(const struct proxy_conf *);

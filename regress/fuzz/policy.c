@@ -27,6 +27,7 @@ decisions(const struct policy *pol)
 	    "a.b.pypi.org", "pypi.org", "GitHub.COM.", "", "x..y",
 	    "localhost", "example.test" };
 	struct policy_http_decision	 d;
+	struct policy_request_decision	 rd;
 	struct sockaddr_in		 sin;
 	struct sockaddr_in6		 sin6;
 	const char			*rule;
@@ -41,6 +42,12 @@ decisions(const struct policy *pol)
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		policy_http(pol, names[i], 443, &d);
 		if (d.verdict > VERDICT_ASK)
+			abort();
+		policy_http_request(pol, names[i], 443, "GET", "/v1/x",
+		    "q=1&page=2", &rd);
+		if (rd.verdict > VERDICT_ASK || (rd.verdict == VERDICT_ALLOW &&
+		    d.verdict != VERDICT_ALLOW) || (rd.websocket &&
+		    rd.sub < 0))
 			abort();
 		if (policy_tcp_name(pol, names[i], 22, &rule) > VERDICT_ASK ||
 		    policy_dns(pol, names[i]) > VERDICT_ASK)

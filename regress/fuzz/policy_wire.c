@@ -100,14 +100,25 @@ yaml(const struct policy *pol)
 
 		emit(&o, "      - match: ");
 		q(&o, r->match);
-		emit(&o, "\n        verdict: %s\n        tlsTerminate: %s\n"
-		    "        rules:\n", verdict_name(r->verdict),
-		    r->tls ? "true" : "false");
+		emit(&o, "\n        verdict: %s\n        tlsTerminate: %s\n",
+		    verdict_name(r->verdict), r->tls ? "true" : "false");
+		if (r->cafile) {
+			emit(&o, "        caFile: ");
+			q(&o, r->cafile);
+			emit(&o, "\n");
+		}
+		emit(&o, "        rules:\n");
 		for (j = 0; j < r->nsubs; j++) {
 			emit(&o, "          - method: ");
 			q(&o, r->subs[j].method);
 			emit(&o, "\n            path: ");
 			q(&o, r->subs[j].path);
+			if (r->subs[j].query) {
+				emit(&o, "\n            query: ");
+				q(&o, r->subs[j].query);
+			}
+			emit(&o, "\n            websocket: %s",
+			    r->subs[j].websocket ? "true" : "false");
 			emit(&o, "\n            verdict: %s\n",
 			    verdict_name(r->subs[j].verdict));
 		}
@@ -171,10 +182,16 @@ decisions(const struct policy *pol)
 {
 	static const char *const names[] = { "api.github.com",
 	    "a.b.pypi.org", "pypi.org", "GitHub.COM.", "", "x..y" };
+	static const char *const paths[] = { "/", "/repos/a/b", "/v1/../x",
+	    "/a%2Fb", "//x", "/search" };
+	static const char *const queries[] = { NULL, "", "q=1&page=2",
+	    "%00", "a=%41" };
+	static const char *const methods[] = { "GET", "POST", "get", "" };
 	struct policy_http_decision	 d;
+	struct policy_request_decision	 rd;
 	struct sockaddr_in		 sin;
 	const char			*rule;
-	size_t				 i;
+	size_t				 i, j;
 
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
@@ -185,6 +202,18 @@ decisions(const struct policy *pol)
 		    policy_tcp_name(pol, names[i], 22, &rule) > VERDICT_ASK ||
 		    policy_dns(pol, names[i]) > VERDICT_ASK)
 			abort();
+		/* a request decision never allows more than its host's */
+		for (j = 0; j < sizeof(paths) / sizeof(paths[0]); j++) {
+			policy_http_request(pol, names[i], 443,
+			    methods[(i + j) % 4], paths[j], queries[j % 5],
+			    &rd);
+			if (rd.verdict > VERDICT_ASK ||
+			    (rd.verdict == VERDICT_ALLOW &&
+			    d.verdict != VERDICT_ALLOW) ||
+			    (rd.verdict != VERDICT_ALLOW && rd.why == NULL) ||
+			    (rd.websocket && rd.sub < 0))
+				abort();
+		}
 	}
 	if (policy_tcp_addr(pol, (struct sockaddr *)&sin, 5432, &rule) >
 	    VERDICT_ASK)

@@ -34,6 +34,14 @@ T = {
     "method": "version: 1\nnetwork:\n  egress:\n    http:\n"
               "      - {{match: a.test, verdict: allow, rules: "
               "[{{method: {v}, path: /, verdict: deny}}]}}\n",
+    "cafile": "version: 1\nnetwork:\n  egress:\n    http:\n"
+              "      - {{match: a.test, verdict: allow, caFile: {v}}}\n",
+    "query": "version: 1\nnetwork:\n  egress:\n    http:\n"
+             "      - {{match: a.test, verdict: allow, rules: "
+             "[{{method: GET, path: /, query: {v}, verdict: deny}}]}}\n",
+    "ws": "version: 1\nnetwork:\n  egress:\n    http:\n"
+          "      - {{match: a.test, verdict: allow, rules: "
+          "[{{method: GET, path: /, websocket: {v}, verdict: allow}}]}}\n",
     "credid": "version: 1\ncredentials:\n  - {{id: {v}, envVar: A, "
               "injections: [{{type: sigv4, host: a.test}}]}}\n",
     "env": "version: 1\ncredentials:\n  - {{id: a, envVar: {v}, "
@@ -98,7 +106,22 @@ V = {
             "~", "[1]", ("+1", S), "0"],
     "path": ["/", "'/a/**'", "a", "'/***'", "'/a b'", "'/\u00e4'",
              "'/**/x/*'", "''", "\"/a\\tb\"", "\"/\\x7f\"", "~",
-             "'/' ", "\"/\\0\"", "/" + "a" * 1023, "/" + "a" * 1024],
+             "'/' ", "\"/\\0\"", "/" + "a" * 1023, "/" + "a" * 1024,
+             "'/a/../b'", "'//a'", "'/a/./b'", "'/a/.'", "'/a/..'",
+             "'/a?b'", "'/a#b'", "'/%2E'", "'/%2e'", "'/%20'", "'/a;x'",
+             "'/..;/a'", "'/a/'", "'/%C0%AE'", "'/a%2Fb'", "'/a%25'",
+             "'/a%252E'", "'/a%'", "'/a%4'", "'/a\\b'", "'/a%5C'",
+             "'/...'", "'/a.b/c..d'"],
+    "cafile": ["a.pem", "'A_b-c.1'", "'../a'", "'/etc/x'", "'a..b'",
+               "'.a'", "'-a'", "a" * 128, "a" * 129, "''", "~", "true",
+               "'a b'", "1", "'1'", "[a]", "'a/b'", "'a.'"],
+    "query": ["'q=*'", "''", "'**'", "'a=1&b=*'", "'a#b'", "'a b'",
+              "'%7E'", "'%2F'", "'%2f'", "'%zz'", "'%'", "'***'", "~",
+              "true", "'a\\b'", "'a=%00'", "'x=%252F'", "'/?/'",
+              "'x=%25'", "'q=%C1'", "'&&'", "1", "'q' ", "x" * 1024,
+              "x" * 1025],
+    "ws": ["true", "false", "True", ("yes", S), ("off", S), "'true'",
+           "1", "~", "[true]"],
     "method": ["GET", "get", "'*'", "FOO", "POST", "~", "''", "DELETE",
                "TRACE"],
     "credid": ["a", "A-b.c_1", "-a", "'.a'", "''", "a" * 64, "a" * 65,

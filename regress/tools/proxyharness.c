@@ -51,10 +51,29 @@
  *	more; on SIGUSR1 resets the connection (SO_LINGER 0) and prints
  *	"reset".
  *   proxyharness httpd addr:port LOG
- *	A keep-alive HTTP/1.1 server that records everything it receives
- *	in LOG (appended) and answers every request head (each empty line
- *	ending one) with a 200 of three bytes, whatever the request says
- *	about Connection: an upstream that keeps connections open.
+ *	A keep-alive HTTP/1.1 server (a process per connection) that
+ *	records everything it receives in LOG (appended) and answers every
+ *	request, framed by its Content-Length or chunked body, whatever it
+ *	says about Connection (an upstream that keeps connections open):
+ *	a 200 "ok\n"; to HEAD the same head without body; to a request
+ *	with a body, the sha256 of the body (chunked decoded) in hex; to
+ *	GET /big/N, N bytes of the blast pattern, chunked; 100 Continue
+ *	first when the request expects it; to an Upgrade: websocket, a 101
+ *	and then an echo of every byte.
+ *   proxyharness badhttpd addr:port MODE
+ *	A hostile upstream: answers each request head with what MODE says
+ *	(extra: a response then a second one no request asked for; clcl,
+ *	tecl, barelf, chunkbad: a response framed ambiguously or wrongly
+ *	with an "injected" response behind it; flood: 1000 102 Processing
+ *	then a 200; switch: a 101 nobody asked for; bighead: a head longer
+ *	than the proxy reads).
+ *   proxyharness seq addr:port REQ...
+ *	One keep-alive connection: each request (\r \n escapes) sent after
+ *	the response to the one before ended (framed as the proxy frames
+ *	it); prints "status N" and the body of each, "[eof]" when the
+ *	connection ended early, "[done]" after the last.
+ *   proxyharness pattern N
+ *	Writes N bytes of the blast pattern to stdout.
  *   proxyharness converse addr:port DATA1 DATA2
  *	Sends DATA1, waits for the first byte of the answer, sends DATA2
  *	(when the connection still takes it), shuts its write side down
@@ -80,9 +99,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "imsg.h"
 #include "lensnetd.h"
 #include "log.h"
+#include "peek.h"
 #include "policy.h"
 #include "proc.h"
 #include "proxy.h"
@@ -692,75 +714,430 @@ stall(const char *where, const char *data)
 	return 0;
 }
 
-struct hconn {
-	int	 fd;
-	int	 match;		/* of "\r\n\r\n" seen so far */
+static uint8_t	pattern(uint64_t);
+
+static void
+writeall(int fd, const void *p, size_t n)
+{
+	const uint8_t	*b = p;
+	ssize_t		 r;
+
+	while (n > 0) {
+		if ((r = write(fd, b, n)) <= 0)
+			exit(0);	/* the proxy went away */
+		b += r;
+		n -= r;
+	}
+}
+
+/* a connection's input: bytes read and not yet used */
+struct hin {
+	int	 fd, logfd;
+	uint8_t	*b;
+	size_t	 len, size;
 };
+
+/* more bytes; 0 at EOF */
+static int
+hin_more(struct hin *in)
+{
+	ssize_t	 r;
+
+	if (in->len == in->size) {
+		in->size = in->size ? in->size * 2 : 65536;
+		if ((in->b = realloc(in->b, in->size)) == NULL)
+			err(1, NULL);
+	}
+	if ((r = read(in->fd, in->b + in->len, in->size - in->len)) <= 0)
+		return 0;
+	if (in->logfd != -1 && write(in->logfd, in->b + in->len, r) != r)
+		err(1, "log");
+	in->len += r;
+	return 1;
+}
+
+static void
+hin_drop(struct hin *in, size_t n)
+{
+	memmove(in->b, in->b + n, in->len - n);
+	in->len -= n;
+}
+
+/* a request head at the start of in (0: EOF or a bad head) */
+static int
+hin_head(struct hin *in, struct peek_http *h)
+{
+	const char	*why;
+
+	for (;;) {
+		switch (peek_http(in->b, in->len, h, &why)) {
+		case PEEK_FOUND:
+		case PEEK_NONE:
+			return 1;
+		case PEEK_BAD:
+			warnx("httpd: bad request: %s", why);
+			return 0;
+		default:
+			if (!hin_more(in))
+				return 0;
+		}
+	}
+}
+
+/* the body of h, decoded, into its sha256 (hex in out) */
+static int
+hin_body(struct hin *in, const struct peek_http *h, char *out)
+{
+	struct peek_body pb;
+	EVP_MD_CTX	*md;
+	uint8_t		 dig[32];
+	const char	*why;
+	size_t		 used, pos, i;
+	unsigned int	 dl;
+	uint64_t	 left = 0;
+	int		 st = 0;	/* 0 size, 1 data, 2 crlf, 3 trailers */
+	enum peek_result r;
+
+	peek_body_init(&pb, h);
+	if ((md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+		errx(1, "sha256");
+	for (;;) {
+		if (in->len == 0 && !hin_more(in))
+			return 0;
+		r = peek_body(&pb, in->b, in->len, &used, &why);
+		if (r == PEEK_BAD) {
+			warnx("httpd: bad body: %s", why);
+			return 0;
+		}
+		if (r == PEEK_NEED_MORE)
+			used = in->len;
+		if (!h->chunked)
+			EVP_DigestUpdate(md, in->b, used);
+		else {
+			/* decode what peek_body accepted */
+			for (pos = 0; pos < used; ) {
+				if (st == 1) {
+					size_t n = used - pos < left ?
+					    used - pos : left;
+					EVP_DigestUpdate(md, in->b + pos, n);
+					pos += n;
+					if ((left -= n) == 0)
+						st = 2;
+					continue;
+				}
+				if (st == 0) {
+					int c = in->b[pos++];
+					if (c >= '0' && c <= '9')
+						left = left * 16 + c - '0';
+					else if (c >= 'a' && c <= 'f')
+						left = left * 16 + c - 'a' + 10;
+					else if (c >= 'A' && c <= 'F')
+						left = left * 16 + c - 'A' + 10;
+					else if (c == '\n')
+						st = left > 0 ? 1 : 3;
+					else
+						st = st == 0 ? 4 : st;
+					continue;
+				}
+				if (st == 4) {		/* extension */
+					if (in->b[pos++] == '\n')
+						st = left > 0 ? 1 : 3;
+					continue;
+				}
+				if (st == 2) {		/* CRLF after data */
+					if (in->b[pos++] == '\n') {
+						st = 0;
+						left = 0;
+					}
+					continue;
+				}
+				pos++;			/* trailers */
+			}
+		}
+		hin_drop(in, used);
+		if (r == PEEK_FOUND)
+			break;
+	}
+	EVP_DigestFinal_ex(md, dig, &dl);
+	EVP_MD_CTX_free(md);
+	for (i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", dig[i]);
+	return 1;
+}
+
+static void
+httpd_big(int fd, uint64_t n, int head)
+{
+	static const char hd[] = "HTTP/1.1 200 OK\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n";
+	uint8_t		 buf[70000];
+	uint64_t	 sent = 0, i;
+	size_t		 c, k = 0;
+	int		 l;
+
+	writeall(fd, hd, sizeof(hd) - 1);
+	if (head)
+		return;
+	while (sent < n) {
+		c = 1 + (k++ * 7919) % 65000;
+		if (c > n - sent)
+			c = n - sent;
+		l = snprintf((char *)buf, 32, "%zx\r\n", c);
+		for (i = 0; i < c; i++)
+			buf[l + i] = pattern(sent + i);
+		memcpy(buf + l + c, "\r\n", 2);
+		writeall(fd, buf, l + c + 2);
+		sent += c;
+	}
+	writeall(fd, "0\r\n\r\n", 5);
+}
+
+static void
+httpd_conn(int fd, int logfd)
+{
+	static const char	 ok[] = "HTTP/1.1 200 OK\r\n"
+	    "Content-Length: 3\r\n\r\nok\n";
+	struct hin		 in = { .fd = fd, .logfd = logfd };
+	struct peek_http	 h;
+	char			 hex[65], resp[256], tgt[64];
+	uint8_t			 buf[65536];
+	ssize_t			 r;
+	int			 head, n;
+
+	while (hin_head(&in, &h)) {
+		head = strcmp(h.method, "HEAD") == 0;
+		n = h.target_len < sizeof(tgt) ? (int)h.target_len : 0;
+		memcpy(tgt, in.b + h.target_off, n);
+		tgt[n] = '\0';
+		if (h.upgrade_websocket && h.conn_upgrade) {
+			static const char sw[] = "HTTP/1.1 101 Switching "
+			    "Protocols\r\nUpgrade: websocket\r\n"
+			    "Connection: Upgrade\r\n\r\n";
+
+			hin_drop(&in, h.headlen);
+			writeall(fd, sw, sizeof(sw) - 1);
+			if (in.len > 0)
+				writeall(fd, in.b, in.len);
+			while ((r = read(fd, buf, sizeof(buf))) > 0)
+				writeall(fd, buf, r);
+			exit(0);
+		}
+		hin_drop(&in, h.headlen);
+		if (h.expect_continue)
+			writeall(fd, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+		if (h.chunked || (h.has_clen && h.clen > 0)) {
+			if (!hin_body(&in, &h, hex))
+				break;
+			n = snprintf(resp, sizeof(resp), "HTTP/1.1 200 OK\r\n"
+			    "Content-Length: 65\r\n\r\n%s\n", hex);
+			writeall(fd, resp, n);
+		} else if (strncmp(tgt, "/big/", 5) == 0)
+			httpd_big(fd, strtoull(tgt + 5, NULL, 10), head);
+		else
+			writeall(fd, ok, sizeof(ok) - 1 - (head ? 3 : 0));
+	}
+	exit(0);
+}
+
+/* accept, a process per connection */
+static int
+serve(const char *where, const char *what, void (*fn)(int, int),
+    int logfd)
+{
+	int	 lfd, fd;
+
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGCHLD, SIG_IGN);
+	lfd = listen_on(where);
+	printf("%s listening\n", what);
+	fflush(stdout);
+	for (;;) {
+		if ((fd = accept(lfd, NULL, NULL)) == -1)
+			continue;
+		switch (fork()) {
+		case -1:
+			err(1, "fork");
+		case 0:
+			close(lfd);
+			fn(fd, logfd);
+			exit(0);
+		default:
+			close(fd);
+		}
+	}
+}
 
 static int
 httpd(const char *where, const char *logpath)
 {
-	static const char	 ok[] = "HTTP/1.1 200 OK\r\n"
-	    "Content-Length: 3\r\n\r\nok\n";
-	static const char	 end[] = "\r\n\r\n";
-	struct hconn		*cl = NULL;
-	struct pollfd		*pf = NULL;
-	char			 buf[65536];
-	int			 lfd, logfd, n = 0, i, fd;
-	ssize_t			 r, j;
+	int	 logfd;
 
-	signal(SIGPIPE, SIG_IGN);
 	if ((logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
 	    0644)) == -1)
 		err(1, "%s", logpath);
-	lfd = listen_on(where);
-	printf("httpd listening\n");
-	fflush(stdout);
-	for (;;) {
-		if ((pf = reallocarray(pf, n + 1, sizeof(*pf))) == NULL)
-			err(1, NULL);
-		pf[0].fd = lfd;
-		pf[0].events = POLLIN;
-		for (i = 0; i < n; i++) {
-			pf[i + 1].fd = cl[i].fd;
-			pf[i + 1].events = POLLIN;
+	return serve(where, "httpd", httpd_conn, logfd);
+}
+
+static const char	*badmode;
+
+static void
+badhttpd_conn(int fd, int logfd)
+{
+	static const char inj[] = "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n"
+	    "\r\ninjected\n";
+	struct hin	 in = { .fd = fd, .logfd = logfd };
+	struct peek_http h;
+	char		 buf[32768];
+	int		 i, n = 0;
+
+	while (hin_head(&in, &h)) {
+		hin_drop(&in, h.headlen);
+		if (n++ > 0) {
+			/* a request after the first (if the proxy sends one) */
+			writeall(fd, "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n"
+			    "\r\nsecond\n", 45);
+			continue;
 		}
-		if (poll(pf, n + 1, -1) == -1)
-			err(1, "poll");
-		for (i = n - 1; i >= 0; i--) {
-			if ((pf[i + 1].revents & (POLLIN | POLLHUP |
-			    POLLERR)) == 0)
-				continue;
-			if ((r = read(cl[i].fd, buf, sizeof(buf))) <= 0) {
-				close(cl[i].fd);
-				cl[i] = cl[--n];
-				continue;
-			}
-			if (write(logfd, buf, r) != r)
-				err(1, "%s", logpath);
-			for (j = 0; j < r; j++) {
-				if (buf[j] == end[cl[i].match])
-					cl[i].match++;
-				else
-					cl[i].match = buf[j] == '\r';
-				if (cl[i].match == 4) {
-					cl[i].match = 0;
-					if (write(cl[i].fd, ok, sizeof(ok) -
-					    1) == -1)
-						warn("httpd: write");
-				}
-			}
-		}
-		if (pf[0].revents & POLLIN) {
-			if ((fd = accept(lfd, NULL, NULL)) == -1)
-				continue;
-			if ((cl = reallocarray(cl, n + 1, sizeof(*cl))) ==
-			    NULL)
-				err(1, NULL);
-			cl[n].fd = fd;
-			cl[n++].match = 0;
-		}
+		if (strcmp(badmode, "extra") == 0)
+			snprintf(buf, sizeof(buf), "HTTP/1.1 200 OK\r\n"
+			    "Content-Length: 3\r\n\r\nok\n%s", inj);
+		else if (strcmp(badmode, "clcl") == 0)
+			snprintf(buf, sizeof(buf), "HTTP/1.1 200 OK\r\n"
+			    "Content-Length: 3\r\nContent-Length: 48\r\n\r\n"
+			    "ok\n%s", inj);
+		else if (strcmp(badmode, "tecl") == 0)
+			snprintf(buf, sizeof(buf), "HTTP/1.1 200 OK\r\n"
+			    "Content-Length: 48\r\nTransfer-Encoding: chunked"
+			    "\r\n\r\n3\r\nok\n\r\n0\r\n\r\n%s", inj);
+		else if (strcmp(badmode, "barelf") == 0)
+			snprintf(buf, sizeof(buf), "HTTP/1.1 200 OK\n"
+			    "Content-Length: 3\n\nok\n%s", inj);
+		else if (strcmp(badmode, "chunkbad") == 0)
+			snprintf(buf, sizeof(buf), "HTTP/1.1 200 OK\r\n"
+			    "Transfer-Encoding: chunked\r\n\r\n2\r\nok\n"
+			    "\r\n0\r\n\r\n%s", inj);
+		else if (strcmp(badmode, "switch") == 0)
+			snprintf(buf, sizeof(buf), "HTTP/1.1 101 Switching "
+			    "Protocols\r\nUpgrade: websocket\r\nConnection: "
+			    "Upgrade\r\n\r\n%s", inj);
+		else if (strcmp(badmode, "flood") == 0) {
+			for (i = 0; i < 1000; i++)
+				writeall(fd, "HTTP/1.1 102 Processing\r\n\r\n",
+				    27);
+			snprintf(buf, sizeof(buf), "HTTP/1.1 200 OK\r\n"
+			    "Content-Length: 3\r\n\r\nok\n");
+		} else if (strcmp(badmode, "bighead") == 0) {
+			writeall(fd, "HTTP/1.1 200 OK\r\n", 17);
+			for (i = 0; i < 400; i++)
+				writeall(fd, "X-Pad: 0123456789012345678901234"
+				    "56789012345678901234567890\r\n", 72);
+			snprintf(buf, sizeof(buf), "Content-Length: 3\r\n\r\n"
+			    "ok\n%s", inj);
+		} else
+			errx(1, "badhttpd: mode %s", badmode);
+		writeall(fd, buf, strlen(buf));
 	}
+	exit(0);
+}
+
+static int
+badhttpd(const char *where, const char *mode)
+{
+	badmode = mode;
+	return serve(where, "badhttpd", badhttpd_conn, -1);
+}
+
+/* keep-alive client: each request after the response before it */
+static int
+seq(const char *where, int n, char **reqs)
+{
+	struct peek_response resp;
+	struct peek_body pb;
+	struct hin	 in;
+	char		 req[65536];
+	const char	*why;
+	size_t		 len, used;
+	int		 i, head, r;
+
+	signal(SIGPIPE, SIG_IGN);
+	memset(&in, 0, sizeof(in));
+	in.fd = tcp_connect(where);
+	in.logfd = -1;
+	for (i = 0; i < n; i++) {
+		len = unescape(reqs[i], req, sizeof(req));
+		head = strncmp(req, "HEAD ", 5) == 0;
+		if (write(in.fd, req, len) != (ssize_t)len) {
+			printf("[write: %s]\n", strerror(errno));
+			break;
+		}
+ again:
+		while ((r = peek_http_response(in.b, in.len, &resp, &why)) ==
+		    PEEK_NEED_MORE)
+			if (!hin_more(&in))
+				goto eof;
+		if (r == PEEK_BAD) {
+			printf("[bad response: %s]\n", why);
+			return 1;
+		}
+		printf("status %d\n", resp.status);
+		fwrite(in.b, 1, resp.headlen, stdout);
+		hin_drop(&in, resp.headlen);
+		if (resp.status < 200 && resp.status != 101)
+			goto again;
+		if (head || resp.status == 204 || resp.status == 304 ||
+		    resp.status == 101)
+			continue;
+		if (!resp.chunked && !resp.has_clen) {
+			for (;;) {
+				fwrite(in.b, 1, in.len, stdout);
+				in.len = 0;
+				if (!hin_more(&in))
+					goto eof;
+			}
+		}
+		peek_body_init_response(&pb, &resp);
+		for (;;) {
+			if (in.len == 0 && !hin_more(&in))
+				goto eof;
+			if ((r = peek_body(&pb, in.b, in.len, &used, &why)) ==
+			    PEEK_BAD) {
+				printf("[bad body: %s]\n", why);
+				return 1;
+			}
+			if (r == PEEK_NEED_MORE)
+				used = in.len;
+			fwrite(in.b, 1, used, stdout);
+			hin_drop(&in, used);
+			if (r == PEEK_FOUND)
+				break;
+		}
+		printf("\n");
+		fflush(stdout);
+	}
+	printf("[done]\n");
+	return 0;
+ eof:
+	printf("\n[eof]\n");
+	return 0;
+}
+
+static int
+patternout(uint64_t n)
+{
+	uint8_t		 buf[65536];
+	uint64_t	 i, off = 0;
+	size_t		 c;
+
+	while (off < n) {
+		c = n - off < sizeof(buf) ? n - off : sizeof(buf);
+		for (i = 0; i < c; i++)
+			buf[i] = pattern(off + i);
+		if (fwrite(buf, 1, c, stdout) != c)
+			err(1, "stdout");
+		off += c;
+	}
+	return 0;
 }
 
 static int
@@ -929,6 +1306,12 @@ main(int argc, char **argv)
 		return stall(argv[2], argv[3]);
 	if (strcmp(argv[1], "httpd") == 0 && argc == 4)
 		return httpd(argv[2], argv[3]);
+	if (strcmp(argv[1], "badhttpd") == 0 && argc == 4)
+		return badhttpd(argv[2], argv[3]);
+	if (strcmp(argv[1], "seq") == 0 && argc >= 4)
+		return seq(argv[2], argc - 3, argv + 3);
+	if (strcmp(argv[1], "pattern") == 0 && argc == 3)
+		return patternout(strtoull(argv[2], NULL, 10));
 	if (strcmp(argv[1], "converse") == 0 && argc == 5)
 		return converse(argv[2], argv[3], argv[4]);
 	if (strcmp(argv[1], "blast") == 0 && argc == 4)

@@ -584,14 +584,111 @@ test_framing(void)
 	    "\r\nConnectionX: 1\r\n\r\nBODY";
 	ok(http(r, &h) == PEEK_FOUND && peek_http_target((const uint8_t *)r,
 	    &h, host, &port, &isip, &cut, &why) == 1 &&
-	    (n = peek_http_rewrite((const uint8_t *)r, &h, cut, out,
+	    (n = peek_http_rewrite((const uint8_t *)r, &h, cut, "close", out,
 	    sizeof(out))) > 0 && n == strlen("GET /?x HTTP/1.1\r\nHost: "
 	    "a.test\r\nConnectionX: 1\r\nConnection: close\r\n\r\n") &&
 	    memcmp(out, "GET /?x HTTP/1.1\r\nHost: a.test\r\nConnectionX: 1\r\n"
 	    "Connection: close\r\n\r\n", n) == 0,
 	    "rewrite: origin form, hop-by-hop headers replaced");
-	ok(peek_http_rewrite((const uint8_t *)r, &h, cut, out, 20) == 0,
-	    "rewrite: too small an output");
+	ok(peek_http_rewrite((const uint8_t *)r, &h, cut, "close", out, 20) ==
+	    0, "rewrite: too small an output");
+	r = "GET / HTTP/1.1\r\nHost: a.test\r\nConnection: X-Hop, keep-alive"
+	    "\r\nX-Hop: 1\r\nX-Hop2: 2\r\nTE: trailers\r\nUpgrade: h2c\r\n\r\n";
+	ok(http(r, &h) == PEEK_FOUND && (n = peek_http_rewrite((const uint8_t *)
+	    r, &h, 0, NULL, out, sizeof(out))) > 0 && n == strlen(
+	    "GET / HTTP/1.1\r\nHost: a.test\r\nX-Hop2: 2\r\n\r\n") &&
+	    memcmp(out, "GET / HTTP/1.1\r\nHost: a.test\r\nX-Hop2: 2\r\n\r\n",
+	    n) == 0, "rewrite: keep-alive, Connection-listed, TE, Upgrade "
+	    "dropped, no Connection added");
+	r = "GET /ws HTTP/1.1\r\nHost: a.test\r\nConnection: Upgrade\r\n"
+	    "Upgrade: websocket\r\n\r\n";
+	ok(http(r, &h) == PEEK_FOUND && (n = peek_http_rewrite((const uint8_t *)
+	    r, &h, 0, "upgrade", out, sizeof(out))) > 0 && n == strlen(
+	    "GET /ws HTTP/1.1\r\nHost: a.test\r\nUpgrade: websocket\r\n"
+	    "Connection: upgrade\r\n\r\n") && memcmp(out, "GET /ws HTTP/1.1"
+	    "\r\nHost: a.test\r\nUpgrade: websocket\r\nConnection: upgrade"
+	    "\r\n\r\n", n) == 0, "rewrite: an allowed upgrade keeps Upgrade");
+	r = "POST / HTTP/1.1\r\nHost: a.test\r\nConnection: content-length\r\n"
+	    "Content-Length: 5\r\n\r\n";
+	ok(http(r, &h) == PEEK_BAD, "Connection naming Content-Length refused");
+	r = "POST / HTTP/1.1\r\nHost: a.test\r\nConnection: close, "
+	    "Transfer-Encoding\r\nTransfer-Encoding: chunked\r\n\r\n";
+	ok(http(r, &h) == PEEK_BAD, "Connection naming Transfer-Encoding "
+	    "refused");
+	r = "GET / HTTP/1.1\r\nHost: a.test\r\nConnection: host\r\n\r\n";
+	ok(http(r, &h) == PEEK_BAD, "Connection naming Host refused");
+}
+
+static enum peek_result
+resp(const char *s, struct peek_response *r)
+{
+	const char	*why;
+	enum peek_result rv = peek_http_response((const uint8_t *)s, strlen(s),
+	    r, &why);
+
+	if (rv == PEEK_BAD) {
+		if (why == NULL)
+			return (enum peek_result)-1;
+		printf("# BAD: %s\n", why);
+	}
+	return rv;
+}
+
+static void
+test_response(void)
+{
+	struct peek_response r;
+	uint8_t		 out[512];
+	const char	*s;
+	size_t		 n;
+
+	s = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc";
+	ok(resp(s, &r) == PEEK_FOUND && r.status == 200 && r.minor == 1 &&
+	    r.has_clen && r.clen == 3 && r.headlen == strlen(s) - 3,
+	    "response: status, Content-Length, head length");
+	ok(resp("HTTP/1.1 204\r\n\r\n", &r) == PEEK_FOUND && r.status == 204,
+	    "response: no reason phrase");
+	ok(resp("HTTP/1.1 200 OK\r\nContent-Le", &r) == PEEK_NEED_MORE,
+	    "response: incomplete head");
+	ok(resp("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+	    "Content-Length: 3\r\n\r\n", &r) == PEEK_BAD,
+	    "response: chunked and Content-Length refused");
+	ok(resp("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n"
+	    "Content-Length: 3\r\n\r\n", &r) == PEEK_BAD,
+	    "response: two Content-Length refused");
+	ok(resp("HTTP/1.1 200 OK\r\nContent-Length: 3\n\r\n", &r) ==
+	    PEEK_BAD, "response: bare LF refused");
+	ok(resp("HTTP/1.1 200 OK\r\nX: a\r\n b\r\n\r\n", &r) == PEEK_BAD,
+	    "response: obs-fold refused");
+	ok(resp("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n"
+	    "\r\n", &r) == PEEK_BAD, "response: other codings refused");
+	ok(resp("HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+	    &r) == PEEK_BAD, "response: chunked in HTTP/1.0 refused");
+	ok(resp("HTTP/1.1 99 Low\r\n\r\n", &r) == PEEK_BAD &&
+	    resp("HTTP/1.1 600 High\r\n\r\n", &r) == PEEK_BAD &&
+	    resp("HTTP/2 200 OK\r\n\r\n", &r) == PEEK_BAD &&
+	    resp("HTTP/1.1 2000 OK\r\n\r\n", &r) == PEEK_BAD &&
+	    resp("HTTP/1.1 200 O\x01K\r\n\r\n", &r) == PEEK_BAD,
+	    "response: bad status lines refused");
+	ok(resp("HTTP/1.1 200 OK\r\nConnection: content-length\r\n"
+	    "Content-Length: 3\r\n\r\n", &r) == PEEK_BAD,
+	    "response: Connection naming Content-Length refused");
+	s = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+	    "Connection: Upgrade\r\nKeep-Alive: 5\r\n\r\n";
+	ok(resp(s, &r) == PEEK_FOUND && r.status == 101 && r.upgrade_websocket &&
+	    r.conn_upgrade && (n = peek_response_rewrite((const uint8_t *)s, &r,
+	    "upgrade", out, sizeof(out))) > 0 && n == strlen(
+	    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+	    "Connection: upgrade\r\n\r\n"), "response: 101 rewritten");
+	s = "HTTP/1.1 200 OK\r\nConnection: keep-alive, X-A\r\nX-A: 1\r\n"
+	    "Content-Length: 0\r\n\r\n";
+	ok(resp(s, &r) == PEEK_FOUND && r.conn_keepalive &&
+	    (n = peek_response_rewrite((const uint8_t *)s, &r, "close", out,
+	    sizeof(out))) > 0 && n == strlen("HTTP/1.1 200 OK\r\n"
+	    "Content-Length: 0\r\nConnection: close\r\n\r\n") &&
+	    memcmp(out, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
+	    "Connection: close\r\n\r\n", n) == 0,
+	    "response: hop-by-hop dropped, Connection: close added");
 }
 
 int
@@ -600,5 +697,6 @@ main(void)
 	test_tls();
 	test_http();
 	test_framing();
+	test_response();
 	return tap_done();
 }

@@ -192,8 +192,13 @@ static const char full[] =
     "      - match: api.github.com\n"
     "        verdict: allow\n"
     "        tlsTerminate: true\n"
+    "        caFile: ca-bundle.pem\n"
     "        rules:\n"
     "          - {method: GET, path: /repos/**, verdict: allow}\n"
+    "          - {method: GET, path: /ws, websocket: true, verdict: allow}\n"
+    "          - {method: GET, path: /search, query: \"page=*\", "
+    "verdict: allow}\n"
+    "          - {method: GET, path: /empty, query: \"\", verdict: deny}\n"
     "    tcp:\n"
     "      - {match: \"10.0.5.0/24:5432\", verdict: allow}\n"
     "    udp:\n"
@@ -242,7 +247,9 @@ hostile(void)
 
 	/* header */
 	poke(b, len, 0, 'X', "not a policy model", "magic");
-	poke(b, len, 5, 2, "version: 2 is not supported", "version 2");
+	poke(b, len, 5, 1, "version: 1 is not supported (only 2)", "version 1 "
+	    "(before caFile, query, websocket)");
+	poke(b, len, 5, 3, "version: 3 is not supported", "version 3");
 	poke(b, len, 7, 1, "flags: 0x0001", "a flag");
 	/* 4 + 2 + 2 + 32: defaultVerdict */
 	poke(b, len, 40, 3, "network.defaultVerdict: verdict 3", "verdict 3");
@@ -256,8 +263,8 @@ hostile(void)
 	refused(c, len, "4096 entries cannot fit", "nhttp 4096");
 	free(c);
 	off = at(b, len, "/repos/**") - 2 - 1 - 2;	/* nsubs */
-	poke(b, len, off, 0xff, "http[0].rules: 65281 entries, more than",
-	    "nsubs 65281");
+	poke(b, len, off, 0xff, "http[0].rules: 65284 entries, more than",
+	    "nsubs 65284");
 
 	/* strings */
 	swap(b, len, "api.github.com", "api.gith\0" "b.com",
@@ -268,6 +275,47 @@ hostile(void)
 	    "http[0].match: \"api.git hub.co\" is not a host name");
 	swap(b, len, "/repos/**", "/rep os**", "rules[0].path: \"/rep os**\"");
 	swap(b, len, "/repos/**", "/repos***", "not ***");
+	swap(b, len, "/repos/**", "/r/../x**", "rules[0].path: \"/r/../x**\": "
+	    "has a . or .. segment");
+	swap(b, len, "/repos/**", "/r%2e/x**", "rules[0].path: \"/r%2e/x**\": "
+	    "has a percent-escape in lower case");
+	swap(b, len, "/repos/**", "/r%2E/x**", "rules[0].path: \"/r%2E/x**\": "
+	    "escapes an unreserved character");
+	swap(b, len, "/repos/**", "/r?x=1/**", "write the query under query:");
+
+	/* caFile: a file name under /etc/lens/ca, nothing else */
+	swap(b, len, "ca-bundle.pem", "../bundle.pem", "http[0].caFile: "
+	    "\"../bundle.pem\" is not a file name in /etc/lens/ca");
+	swap(b, len, "ca-bundle.pem", "/etc/shadow.x", "http[0].caFile: "
+	    "\"/etc/shadow.x\" is not a file name");
+	swap(b, len, "ca-bundle.pem", "ca/bundle.pem", "is not a file name");
+	swap(b, len, "ca-bundle.pem", ".a-bundle.pem", "is not a file name");
+	swap(b, len, "ca-bundle.pem", "ca-bundle..em", "is not a file name");
+	swap(b, len, "ca-bundle.pem", "ca-bundle.pe\0", "http[0].caFile: "
+	    "contains a NUL byte");
+	swap(b, len, "ca-bundle.pem", "ca bundle.pem", "is not a file name");
+	off = at(b, len, "ca-bundle.pem") - 2;		/* its length */
+	poke(b, len, off, 0x01, "http[0].caFile: 269 bytes, longer than 128",
+	    "caFile of 269 bytes");
+
+	/* the request rules' flags and queries */
+	off = at(b, len, "/ws") + 3 + 1;		/* after verdict */
+	poke(b, len, off, 0x04, "rules[1].websocket: flags 0x04, only 0x01 "
+	    "(websocket) and 0x02 (query) are defined", "flag 0x04");
+	poke(b, len, off, 0x81, "rules[1].websocket: flags 0x81", "flag 0x81");
+	swap(b, len, "page=*", "pa#e=*", "rules[2].query: \"pa#e=*\": has a #");
+	swap(b, len, "page=*", "pa e=*", "rules[2].query: \"pa e=*\": has a "
+	    "control character, space");
+	swap(b, len, "page=*", "p%61=*", "rules[2].query: \"p%61=*\": escapes "
+	    "an unreserved character");
+	swap(b, len, "page=*", "p%zz=*", "not followed by two hex digits");
+	swap(b, len, "page=*", "p***=x", "not ***");
+	swap(b, len, "page=*", "pag\0=*", "rules[2].query: contains a NUL byte");
+	off = at(b, len, "page=*") - 2 - 1;		/* flags of rules[2] */
+	poke(b, len, off, 0x00, "", "query flag cleared: its bytes are left "
+	    "over");
+	off = at(b, len, "/empty") + 6 + 1;		/* flags of rules[3] */
+	poke(b, len, off, 0x00, "", "empty query flag cleared: refused");
 	swap(b, len, "10.0.5.0/24:5432", "10.0.5.1/24:5432",
 	    "host bits set beyond the prefix length");
 	swap(b, len, "10.0.5.0/24:5432", "10.0.5.0/24:99x9",

@@ -1,0 +1,1148 @@
+/*
+ * The HTTP/1.1 exchange of the proxy child: every request on a plain
+ * HTTP connection (transparent, absolute-form through the CONNECT
+ * listener, in a tunnel an http rule allows) or an intercepted TLS one
+ * is decided on its own, not only the first.
+ *
+ * One exchange at a time per connection: a request's head is read
+ * from the client, judged (its host must be the connection's, then
+ * the policy on method and path), and either answered here (403 with
+ * a short reason, 400 for a malformed or ambiguous one) or sent
+ * upstream in origin form with its hop-by-hop headers dropped and its
+ * body framed (Content-Length, or chunked to its last chunk).  The
+ * response head is parsed as strictly as the request (peek.c), its body
+ * framed by the request (HEAD), the status (1xx, 204, 304),
+ * Transfer-Encoding, Content-Length or the upstream's close.  The next
+ * request is looked at only when this response has ended: pipelined
+ * requests wait in the client's buffer, responses come in order, a 403
+ * for request N+1 only after response N.  Nothing the upstream sends
+ * outside a response (before a request, after a response's end, past
+ * its framing) is relayed: the connection closes after what was framed,
+ * so a hostile upstream cannot answer a request it was never sent.
+ *
+ * The connection keeps its upstream connection while both sides
+ * allow it; when the upstream closes (Connection: close, HTTP/1.0, a
+ * body delimited by its close) or misbehaves, the client's connection
+ * closes after the response (with Connection: close when known in
+ * time): a new connection from the client is decided again.
+ *
+ * All I/O goes through struct stream (stream.h): the same code serves
+ * plain TCP and TLS.  A call that returns EAGAIN marks its way blocked
+ * with the readiness it wants (TLS may read to write); only then is the
+ * descriptor watched for it.  Reads go on until EAGAIN, a full buffer or
+ * EOF, so bytes TLS holds decrypted (stream_pending) are taken without
+ * the descriptor becoming readable.
+ *
+ * Bounds: four buffers of HX_BUFSZ (taken while holding bytes, freed
+ * when empty), heads of at most PEEK_MAX, pconf.http_max_requests per
+ * connection, pconf.http_idle_ms between requests, pconf.peek_ms for a
+ * head, pconf.idle_ms without progress within an exchange, HX_MAX_INTERIM
+ * 1xx responses per request, HX_SKIP_MAX bytes of a denied request's
+ * body read and dropped before the connection is closed instead.
+ *
+ * Audit: one "net.http" event per request (proxy_audit: within the
+ * sandbox's burst, else counted in net.connect.summary); the
+ * connection's net.connect event at its end says how many.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <event.h>
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lensnetd.h"
+#include "log.h"
+#include "peek.h"
+#include "policy.h"
+#include "proxy.h"
+#include "proxy_int.h"
+#include "stream.h"
+
+#define HX_BUFSZ	(64 * 1024)	/* each of the four */
+#define HX_MAX_INTERIM	16		/* 1xx responses per request */
+#define HX_SKIP_MAX	(1024 * 1024)	/* denied body read and dropped */
+#define HX_LINGER_MS	2000		/* reading after our last byte */
+#define HX_PATH_AUDIT	1024		/* of a path in the audit */
+#define HX_LOCAL_MAX	1024		/* a response of ours */
+
+struct hbuf {
+	uint8_t		*b;
+	size_t		 size, off, len;
+};
+
+enum { RQ_HEAD, RQ_BODY, RQ_DONE };		/* the request's side */
+enum { RS_NONE, RS_HEAD, RS_BODY, RS_DONE };	/* the response's */
+enum { RB_NONE, RB_FRAMED, RB_CLOSE };		/* the response body */
+
+/* one end of the connection */
+struct hside {
+	struct stream	*s;
+	int		 rblk, wblk;	/* the last call said EAGAIN */
+	short		 rwant, wwant;	/* then: the readiness it needs */
+	int		 eof, shut;
+};
+
+/* the exchange under way */
+struct hreq {
+	int		 active;
+	char		 method[PEEK_METHOD_SIZE];
+	char		 path[HX_PATH_AUDIT + 1];
+	char		*query;		/* what the audit shows, malloc'd */
+	int		 query_cut;
+	int		 minor;		/* the client's HTTP/1.minor */
+	int		 head;		/* HEAD: no body in the response */
+	int		 ws;		/* a websocket upgrade, allowed */
+	int		 expect;	/* Expect: 100-continue */
+	int		 skip;		/* denied: its body is dropped */
+	uint64_t	 skipped;
+	struct peek_body body;		/* the request's */
+	const char	*verdict;
+	char		 rule[256];	/* the host rule; "" none */
+	int		 sub;		/* the request rule, -1 none */
+	char		 why[300];	/* "" none */
+	int		 status;	/* the final status sent, 0 none */
+	int		 ninterim;
+	int		 rbody;		/* RB_* */
+	struct peek_body rframe;	/* the response's */
+	uint64_t	 out, in;	/* bytes sent up, to the client */
+	struct timespec	 start;
+};
+
+struct httpx {
+	struct conn	*c;
+	struct hbuf	 cin, cout, uin, uout;
+	struct hside	 cl, up;
+	int		 rq, rs;
+	int		 tunnel;	/* after a 101: bytes both ways */
+	int		 ubad;		/* upstream not read any more */
+	int		 closing;	/* no request after this exchange */
+	int		 linger;	/* ours sent: reading to EOF */
+	int		 head_timer;	/* a head has begun */
+	unsigned int	 nreq;
+	char		 why[300];	/* for the connection's event */
+	struct hreq	 r;
+};
+
+static int	hx_pump(struct httpx *);
+
+/* buffers */
+
+static void
+hb_free(struct hbuf *h)
+{
+	free(h->b);
+	h->b = NULL;
+	h->size = h->off = h->len = 0;
+}
+
+/* room for more bytes, the held ones moved to the front */
+static size_t
+hb_room(const struct hbuf *h)
+{
+	return (h->b != NULL ? h->size : HX_BUFSZ) - h->len;
+}
+
+/* the tail where a read goes, 0 bytes long when full; -1 out of memory */
+static ssize_t
+hb_tail(struct hbuf *h)
+{
+	if (h->b == NULL) {
+		if ((h->b = malloc(HX_BUFSZ)) == NULL)
+			return -1;
+		h->size = HX_BUFSZ;
+		h->off = h->len = 0;
+	}
+	if (h->off > 0 && h->off + h->len == h->size) {
+		memmove(h->b, h->b + h->off, h->len);
+		h->off = 0;
+	}
+	return h->size - h->off - h->len;
+}
+
+static uint8_t *
+hb_data(const struct hbuf *h)
+{
+	return h->b + h->off;
+}
+
+static void
+hb_consume(struct hbuf *h, size_t n)
+{
+	h->off += n;
+	h->len -= n;
+	if (h->len == 0)
+		hb_free(h);
+}
+
+/* the caller checked hb_room(h) >= n; -1 out of memory */
+static int
+hb_put(struct hbuf *h, const void *p, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (hb_tail(h) == -1)
+		return -1;
+	if (h->size - h->off - h->len < n) {
+		memmove(h->b, h->b + h->off, h->len);
+		h->off = 0;
+	}
+	memcpy(h->b + h->off + h->len, p, n);
+	h->len += n;
+	return 0;
+}
+
+/* I/O through the streams */
+
+/* 1 progress (bytes or EOF), 0 none now, -1 the stream failed */
+static int
+hx_read(struct hside *sd, struct hbuf *h, uint64_t *count)
+{
+	ssize_t	 room, n;
+
+	if (sd->eof || sd->rblk)
+		return 0;
+	if ((room = hb_tail(h)) == -1)
+		return -1;
+	if (room == 0)
+		return 0;
+	n = stream_read(sd->s, h->b + h->off + h->len, room);
+	if (n > 0) {
+		h->len += n;
+		*count += n;
+		return 1;
+	}
+	if (h->len == 0)
+		hb_free(h);
+	if (n == 0) {
+		sd->eof = 1;
+		return 1;
+	}
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+		sd->rblk = 1;
+		sd->rwant = sd->s->want;
+		return 0;
+	}
+	return -1;
+}
+
+static int
+hx_write(struct hside *sd, struct hbuf *h)
+{
+	ssize_t	 n;
+	int	 progress = 0;
+
+	while (h->len > 0 && !sd->wblk) {
+		n = stream_write(sd->s, hb_data(h), h->len);
+		if (n > 0) {
+			hb_consume(h, n);
+			progress = 1;
+			continue;
+		}
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+			sd->wblk = 1;
+			sd->wwant = sd->s->want;
+			break;
+		}
+		return -1;
+	}
+	return progress;
+}
+
+/* audit */
+
+static void
+hx_audit_req(struct httpx *hx)
+{
+	struct conn	*c = hx->c;
+	struct hreq	*r = &hx->r;
+	json_t		*o;
+	int		 deny;
+
+	if (!r->active)
+		return;
+	r->active = 0;
+	if (r->verdict == NULL)
+		r->verdict = "allow";
+	deny = strcmp(r->verdict, "allow") != 0;
+	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:I,s:I,s:I,s:s}",
+	    "sandbox", c->sbx->sandbox, "name", c->name,
+	    "listener", c->kind == NETD_L_CONNECT ? "connect" : "transparent",
+	    "method", r->method, "path", r->path, "verdict", r->verdict,
+	    "port", (int)c->port, "status", r->status,
+	    "bytes_out", (json_int_t)r->out, "bytes_in", (json_int_t)r->in,
+	    "duration_ms", (json_int_t)ms_since(&r->start),
+	    "proto", c->cs.ssl != NULL ? "https" : "http");
+	if (o != NULL) {
+		if (r->query != NULL)
+			json_object_set_new(o, "query",
+			    json_string(r->query));
+		if (r->query_cut)
+			json_object_set_new(o, "query_cut", json_true());
+		if (r->rule[0] != '\0')
+			json_object_set_new(o, "rule", json_string(r->rule));
+		if (r->sub >= 0)
+			json_object_set_new(o, "request_rule",
+			    json_integer(r->sub));
+		if (r->why[0] != '\0')
+			json_object_set_new(o, "reason", json_string(r->why));
+		if (r->ws)
+			json_object_set_new(o, "upgrade",
+			    json_string("websocket"));
+	}
+	proxy_audit(c->sbx, "net.http", o, 1, deny, r->out, r->in);
+	free(r->query);
+	r->query = NULL;
+}
+
+void
+httpx_audit_conn(struct conn *c, json_t *o)
+{
+	struct httpx	*hx = c->hx;
+
+	if (hx == NULL)
+		return;
+	/* a request cut short by the connection's end */
+	if (hx->r.active && hx->r.why[0] == '\0')
+		strlcpy(hx->r.why, hx->why[0] != '\0' ? hx->why :
+		    "connection closed", sizeof(hx->r.why));
+	hx_audit_req(hx);
+	json_object_set_new(o, "requests", json_integer(hx->nreq));
+	if (hx->tunnel)
+		json_object_set_new(o, "upgrade", json_string("websocket"));
+}
+
+/* close the connection now; -1 for the callers to return */
+static int
+hx_close(struct httpx *hx, const char *why)
+{
+	if (why != NULL && hx->why[0] == '\0')
+		strlcpy(hx->why, why, sizeof(hx->why));
+	conn_close(hx->c, hx->why[0] != '\0' ? hx->why : NULL);
+	return -1;
+}
+
+/* no request after this exchange */
+static void
+hx_closing(struct httpx *hx, const char *why)
+{
+	hx->closing = 1;
+	if (why != NULL && hx->why[0] == '\0')
+		strlcpy(hx->why, why, sizeof(hx->why));
+}
+
+/* local answers */
+
+static const char *
+status_text(int code)
+{
+	switch (code) {
+	case 400:
+		return "Bad Request";
+	case 403:
+		return "Forbidden";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 504:
+		return "Gateway Timeout";
+	}
+	return "Bad Gateway";
+}
+
+/*
+ * The exchange's answer from the proxy: code, a short reason as the
+ * body, Connection: close when closing.  -1 out of memory.
+ */
+static int
+hx_local(struct httpx *hx, int code, const char *why)
+{
+	struct hreq	*r = &hx->r;
+	char		 buf[HX_LOCAL_MAX];
+	int		 n, body;
+
+	strlcpy(r->why, why, sizeof(r->why));
+	r->verdict = code == 400 || code == 403 || code == 405 ? "deny" :
+	    "error";
+	r->status = code;
+	body = (int)strlen("lens proxy: \n") + (int)strnlen(why, 400);
+	n = snprintf(buf, sizeof(buf), "HTTP/1.1 %d %s\r\n"
+	    "Content-Type: text/plain\r\nContent-Length: %d\r\n%s\r\n"
+	    "lens proxy: %.400s\n", code, status_text(code), body,
+	    hx->closing ? "Connection: close\r\n" : "", why);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return -1;
+	if (r->head)
+		n -= body;	/* the same head, no body */
+	if (hb_put(&hx->cout, buf, n) == -1)
+		return -1;
+	r->in += n;
+	hx->rs = RS_DONE;
+	return 0;
+}
+
+/* requests */
+
+/* where the audit's path and query come from: the origin-form target */
+static void
+hx_target(struct hreq *r, const char *tgt, size_t len, char *full,
+    char **q)
+{
+	const char	*qm;
+	size_t		 qlen, max = pconf.audit_query_max;
+
+	memcpy(full, tgt, len);
+	full[len] = '\0';
+	if ((qm = memchr(full, '?', len)) != NULL) {
+		full[qm - full] = '\0';
+		*q = full + (qm - full) + 1;
+	} else
+		*q = NULL;
+	/* "http://host" and "http://host?q" go on as "/" and "/?q" */
+	strlcpy(r->path, full[0] != '\0' ? full : "/", sizeof(r->path));
+	if (*q != NULL) {
+		qlen = strlen(*q);
+		r->query_cut = qlen > max;
+		r->query = strndup(*q, qlen > max ? max : qlen);
+	}
+}
+
+/*
+ * A complete request head h at the start of cin.  1 when it was dealt
+ * with, 0 when it waits for room, -1 when the connection was closed.
+ */
+static int
+hx_head(struct httpx *hx, const struct peek_http *h)
+{
+	struct conn	*c = hx->c;
+	struct hreq	*r = &hx->r;
+	struct policy_request_decision d;
+	const uint8_t	*b = hb_data(&hx->cin);
+	uint8_t		 head[PEEK_MAX + 64];
+	char		 host[NETD_NAME_SIZE], why[700];
+	char		 full[PEEK_HTTP_MAXLINE + 2], *query;
+	const char	*w = NULL, *connection = NULL;
+	size_t		 cut, n;
+	uint16_t	 port;
+	int		 isip, hasbody, code = 0;
+
+	/* the head sent on (or our answer) must fit behind what is held */
+	if (hb_room(&hx->uout) < h->headlen + 64 ||
+	    hb_room(&hx->cout) < HX_LOCAL_MAX)
+		return 0;
+	memset(r, 0, sizeof(*r));
+	r->active = 1;
+	r->sub = -1;
+	clock_gettime(CLOCK_MONOTONIC, &r->start);
+	strlcpy(r->method, h->method, sizeof(r->method));
+	r->minor = h->minor;
+	r->head = strcmp(h->method, "HEAD") == 0;
+	r->expect = h->expect_continue;
+	hx->nreq++;
+	hx->head_timer = 0;
+	hasbody = h->chunked || (h->has_clen && h->clen > 0);
+	if (h->conn_close || h->minor == 0)
+		hx_closing(hx, "client closes");
+	if (hx->nreq >= pconf.http_max_requests)
+		hx_closing(hx, "requests per connection");
+
+	if (http_host(b, h, c->name, host, &port, &isip, &cut, &w) == -1) {
+		snprintf(why, sizeof(why), "bad request: %s", w);
+		code = 400;
+	} else if (c->forward && cut == 0) {
+		strlcpy(why, "bad request: origin form to the proxy port",
+		    sizeof(why));
+		code = 400;
+	}
+	if (code == 0)
+		hx_target(r, (const char *)b + h->target_off + cut,
+		    h->target_len - cut, full, &query);
+	else
+		strlcpy(r->path, "-", sizeof(r->path));
+	if (code == 0 && strcmp(h->method, "CONNECT") == 0) {
+		strlcpy(why, "CONNECT inside an HTTP connection", sizeof(why));
+		code = 405;
+	} else if (code == 0 && strcmp(host, c->name) != 0) {
+		snprintf(why, sizeof(why), "request for %s on a connection to "
+		    "%s", host, c->name);
+		code = 403;
+	} else if (code == 0 && c->forward &&
+	    (port != 0 ? port : 80) != c->port) {
+		snprintf(why, sizeof(why), "request for %s:%u on a connection "
+		    "to %s:%u", host, port != 0 ? port : 80, c->name,
+		    c->port);
+		code = 403;
+	}
+	if (code == 0) {
+		/* host rule, then (when it has some) its request rules */
+		memset(&d, 0, sizeof(d));
+		policy_http_request(c->sbx->pol, c->name, c->port, h->method,
+		    full[0] != '\0' ? full : "/", query, &d);
+		if (d.rule != NULL)
+			strlcpy(r->rule, d.rule, sizeof(r->rule));
+		r->sub = d.sub;
+		if (d.verdict != VERDICT_ALLOW) {
+			snprintf(why, sizeof(why), "policy: %s",
+			    d.why != NULL ? d.why : "denied");
+			code = 403;
+		} else if (h->upgrade && h->upgrade_websocket &&
+		    h->conn_upgrade) {
+			if (!d.websocket) {
+				strlcpy(why, "policy: websocket not allowed",
+				    sizeof(why));
+				code = 403;
+			} else
+				r->ws = 1;
+		}
+	}
+
+	if (code != 0) {
+		/* answered here; the request's body (if any) is dropped */
+		if (code == 400)
+			hx_closing(hx, why);
+		else if (hasbody && h->expect_continue)
+			/* the client may send the body or not: never guessed */
+			hx_closing(hx, "denied request with Expect: "
+			    "100-continue");
+		else if (h->has_clen && h->clen > HX_SKIP_MAX)
+			hx_closing(hx, "denied request's body too long to "
+			    "skip");
+		if (hx_local(hx, code, why) == -1)
+			return hx_close(hx, "out of memory");
+		if (hx->closing) {
+			hx->rq = RQ_DONE;
+			return 1;
+		}
+		hb_consume(&hx->cin, h->headlen);
+		peek_body_init(&r->body, h);
+		r->skip = 1;
+		hx->rq = hasbody ? RQ_BODY : RQ_DONE;
+		return 1;
+	}
+
+	r->verdict = "allow";
+	connection = r->ws ? "upgrade" : hx->closing ? "close" : NULL;
+	if ((n = peek_http_rewrite(b, h, cut, connection, head,
+	    sizeof(head))) == 0 || n > hb_room(&hx->uout))
+		return hx_close(hx, "no room to rewrite the request");
+	if (hb_put(&hx->uout, head, n) == -1)
+		return hx_close(hx, "out of memory");
+	r->out += n;
+	hb_consume(&hx->cin, h->headlen);
+	peek_body_init(&r->body, h);
+	hx->rq = hasbody ? RQ_BODY : RQ_DONE;
+	hx->rs = RS_HEAD;
+	return 1;
+}
+
+/* the request's side: 1 progress, 0 none, -1 closed */
+static int
+hx_requests(struct httpx *hx)
+{
+	struct hreq	*r = &hx->r;
+	struct peek_http h;
+	const char	*why = NULL;
+	char		 reason[400];
+	size_t		 n, used;
+	int		 progress = 0, rv;
+
+	for (;;) {
+		switch (hx->rq) {
+		case RQ_HEAD:
+			if (hx->rs != RS_NONE || hx->closing || hx->r.active)
+				return progress;
+			if (hx->cin.len == 0)
+				return progress;
+			if (!hx->head_timer) {
+				/* the whole head within peek_ms */
+				conn_timer(hx->c, pconf.peek_ms);
+				hx->head_timer = 1;
+			}
+			rv = peek_http(hb_data(&hx->cin), hx->cin.len, &h, &why);
+			if (rv == PEEK_NEED_MORE && !hx->cl.eof)
+				return progress;
+			if (rv == PEEK_NEED_MORE || rv == PEEK_BAD) {
+				if (hb_room(&hx->cout) < HX_LOCAL_MAX)
+					return progress;
+				memset(r, 0, sizeof(*r));
+				r->active = 1;
+				r->sub = -1;
+				clock_gettime(CLOCK_MONOTONIC, &r->start);
+				strlcpy(r->method, "-", sizeof(r->method));
+				strlcpy(r->path, "-", sizeof(r->path));
+				hx->nreq++;
+				snprintf(reason, sizeof(reason), "bad request: "
+				    "%s", rv == PEEK_BAD ? why :
+				    "request head ended early");
+				hx_closing(hx, reason);
+				if (hx_local(hx, 400, reason) == -1)
+					return hx_close(hx, "out of memory");
+				hx->rq = RQ_DONE;
+				return 1;
+			}
+			if ((rv = hx_head(hx, &h)) != 1)
+				return rv == -1 ? -1 : progress;
+			progress = 1;
+			continue;
+		case RQ_BODY:
+			if (hx->cin.len == 0) {
+				if (hx->cl.eof)
+					return hx_close(hx, "client ended the "
+					    "request body early");
+				return progress;
+			}
+			n = hx->cin.len;
+			if (!r->skip && n > hb_room(&hx->uout))
+				n = hb_room(&hx->uout);
+			if (n == 0)
+				return progress;
+			switch (peek_body(&r->body, hb_data(&hx->cin), n, &used,
+			    &why)) {
+			case PEEK_BAD:
+				snprintf(reason, sizeof(reason), "bad request "
+				    "body: %s", why);
+				strlcpy(r->why, reason, sizeof(r->why));
+				r->verdict = "deny";
+				return hx_close(hx, reason);
+			case PEEK_FOUND:
+				hx->rq = RQ_DONE;
+				break;
+			default:
+				used = n;
+				break;
+			}
+			if (r->skip) {
+				r->skipped += used;
+				if (r->skipped > HX_SKIP_MAX && hx->rq != RQ_DONE) {
+					hx_closing(hx, "denied request's body "
+					    "too long to skip");
+					hx->rq = RQ_DONE;
+				}
+			} else {
+				if (hb_put(&hx->uout, hb_data(&hx->cin), used) ==
+				    -1)
+					return hx_close(hx, "out of memory");
+				r->out += used;
+			}
+			hb_consume(&hx->cin, used);
+			progress = 1;
+			continue;
+		default:
+			return progress;
+		}
+	}
+}
+
+/* responses */
+
+/*
+ * The upstream cannot be trusted with another byte: what it sent is
+ * dropped, it is read no more, and the client's connection closes
+ * after what was framed (with a 502 when no response began).
+ * 1, or -1 when closed.
+ */
+static int
+hx_upstream_bad(struct httpx *hx, const char *why)
+{
+	struct hreq	*r = &hx->r;
+
+	hx->ubad = 1;
+	hb_free(&hx->uin);
+	hx_closing(hx, why);
+	if (r->active && hx->rs != RS_DONE) {
+		if (hx->rs == RS_HEAD && r->status == 0) {
+			if (hx_local(hx, 502, why) == -1)
+				return hx_close(hx, "out of memory");
+			r->verdict = "allow";	/* the policy allowed it */
+		} else
+			strlcpy(r->why, why, sizeof(r->why));
+		hx->rs = RS_DONE;
+	} else if (r->active && r->why[0] == '\0')
+		strlcpy(r->why, why, sizeof(r->why));
+	/* what the client still sends of the request goes nowhere */
+	if (r->active)
+		hx->rq = RQ_DONE;
+	hb_free(&hx->uout);
+	return 1;
+}
+
+/* a response head resp at the start of uin; 1, 0 (no room), -1 closed */
+static int
+hx_response_head(struct httpx *hx, const struct peek_response *resp)
+{
+	struct hreq	*r = &hx->r;
+	uint8_t		 head[PEEK_MAX + 64];
+	const char	*connection = NULL;
+	size_t		 n;
+
+	if (hb_room(&hx->cout) < resp->headlen + 64)
+		return 0;
+	if (resp->status == 101) {
+		if (!r->ws || !resp->upgrade_websocket || !resp->conn_upgrade)
+			return hx_upstream_bad(hx, "upstream switched "
+			    "protocols unasked");
+		connection = "upgrade";
+	} else if (resp->status < 200) {
+		if (++r->ninterim > HX_MAX_INTERIM)
+			return hx_upstream_bad(hx, "too many 1xx responses "
+			    "from upstream");
+		if (r->minor == 0) {
+			/* an HTTP/1.0 client is not sent 1xx */
+			hb_consume(&hx->uin, resp->headlen);
+			return 1;
+		}
+	} else {
+		r->status = resp->status;
+		if (r->head || resp->status == 204 || resp->status == 304)
+			r->rbody = RB_NONE;
+		else if (resp->chunked || resp->has_clen) {
+			r->rbody = RB_FRAMED;
+			peek_body_init_response(&r->rframe, resp);
+		} else {
+			r->rbody = RB_CLOSE;
+			hx_closing(hx, "response delimited by the upstream's "
+			    "close");
+		}
+		if (resp->conn_close || (resp->minor == 0 &&
+		    !resp->conn_keepalive))
+			hx_closing(hx, "upstream closes");
+		/* the client may or may not send the body it announced */
+		if (r->expect && hx->rq != RQ_DONE)
+			hx_closing(hx, "final response before an expected "
+			    "body");
+		if (hx->closing)
+			connection = "close";
+	}
+	if ((n = peek_response_rewrite(hb_data(&hx->uin), resp, connection,
+	    head, sizeof(head))) == 0)
+		return hx_upstream_bad(hx, "no room to rewrite the response");
+	if (hb_put(&hx->cout, head, n) == -1)
+		return hx_close(hx, "out of memory");
+	r->in += n;
+	hb_consume(&hx->uin, resp->headlen);
+	if (resp->status == 101) {
+		r->status = 101;
+		hx->tunnel = 1;
+		hx->rs = RS_DONE;
+		hx->rq = RQ_DONE;
+	} else if (resp->status >= 200)
+		hx->rs = r->rbody == RB_NONE ? RS_DONE : RS_BODY;
+	return 1;
+}
+
+/* the response's side: 1 progress, 0 none, -1 closed */
+static int
+hx_responses(struct httpx *hx)
+{
+	struct hreq	*r = &hx->r;
+	struct peek_response resp;
+	const char	*why = NULL;
+	char		 reason[400];
+	size_t		 n, used;
+	int		 progress = 0, rv;
+
+	for (;;) {
+		if (hx->ubad || hx->tunnel)
+			return progress;
+		switch (hx->rs) {
+		case RS_NONE:
+		case RS_DONE:
+			if (hx->uin.len > 0)
+				return hx_upstream_bad(hx, hx->rs == RS_NONE &&
+				    !r->active ? "upstream sent bytes no "
+				    "request asked for" : "upstream sent bytes "
+				    "after its response");
+			if (hx->up.eof && !hx->closing) {
+				hx_closing(hx, "upstream closed");
+				return 1;
+			}
+			return progress;
+		case RS_HEAD:
+			if (hx->uin.len == 0) {
+				if (hx->up.eof)
+					return hx_upstream_bad(hx, "upstream "
+					    "closed before its response");
+				return progress;
+			}
+			rv = peek_http_response(hb_data(&hx->uin), hx->uin.len,
+			    &resp, &why);
+			if (rv == PEEK_NEED_MORE) {
+				if (hx->up.eof)
+					return hx_upstream_bad(hx, "upstream "
+					    "response head ended early");
+				return progress;
+			}
+			if (rv == PEEK_BAD) {
+				snprintf(reason, sizeof(reason), "bad response "
+				    "from upstream: %s", why);
+				return hx_upstream_bad(hx, reason);
+			}
+			if ((rv = hx_response_head(hx, &resp)) != 1)
+				return rv == -1 ? -1 : progress;
+			progress = 1;
+			continue;
+		case RS_BODY:
+			if (hx->uin.len == 0) {
+				if (!hx->up.eof)
+					return progress;
+				if (r->rbody == RB_CLOSE) {
+					hx->rs = RS_DONE;
+					return 1;
+				}
+				return hx_upstream_bad(hx, "upstream ended the "
+				    "response early");
+			}
+			n = hx->uin.len;
+			if (n > hb_room(&hx->cout))
+				n = hb_room(&hx->cout);
+			if (n == 0)
+				return progress;
+			used = n;
+			if (r->rbody == RB_FRAMED) {
+				switch (peek_body(&r->rframe, hb_data(&hx->uin),
+				    n, &used, &why)) {
+				case PEEK_BAD:
+					snprintf(reason, sizeof(reason),
+					    "bad response body from upstream: "
+					    "%s", why);
+					return hx_upstream_bad(hx, reason);
+				case PEEK_FOUND:
+					hx->rs = RS_DONE;
+					break;
+				default:
+					used = n;
+					break;
+				}
+			}
+			if (hb_put(&hx->cout, hb_data(&hx->uin), used) == -1)
+				return hx_close(hx, "out of memory");
+			r->in += used;
+			hb_consume(&hx->uin, used);
+			progress = 1;
+			continue;
+		}
+		return progress;
+	}
+}
+
+/* after a 101: bytes both ways, each end shut when the other's is */
+static int
+hx_tunnel(struct hbuf *from, struct hbuf *to)
+{
+	size_t	 n = from->len;
+
+	if (n > hb_room(to))
+		n = hb_room(to);
+	if (n == 0)
+		return 0;
+	if (hb_put(to, hb_data(from), n) == -1)
+		return -1;
+	hb_consume(from, n);
+	return 1;
+}
+
+/* the end of an exchange, of the connection; 1 progress, -1 closed */
+static int
+hx_ends(struct httpx *hx)
+{
+	struct conn	*c = hx->c;
+
+	if (hx->tunnel) {
+		if (hx->r.active)
+			hx_audit_req(hx);
+		if (hx->cl.eof && hx->cin.len == 0 && hx->uout.len == 0 &&
+		    !hx->up.shut) {
+			stream_shutdown(&c->us);
+			hx->up.shut = 1;
+		}
+		if (hx->up.eof && hx->uin.len == 0 && hx->cout.len == 0 &&
+		    !hx->cl.shut) {
+			stream_shutdown(&c->cs);
+			hx->cl.shut = 1;
+		}
+		if (hx->up.shut && hx->cl.shut)
+			return hx_close(hx, NULL);
+		return 0;
+	}
+	if (hx->r.active && hx->rq == RQ_DONE && hx->rs == RS_DONE) {
+		hx_audit_req(hx);
+		hx->rq = RQ_HEAD;
+		hx->rs = RS_NONE;
+		return 1;
+	}
+	if (hx->r.active)
+		return 0;
+	/* between requests */
+	if (hx->cl.eof && hx->cin.len == 0 && !hx->closing)
+		hx_closing(hx, NULL);
+	if (hx->closing && !hx->linger && hx->cout.len == 0) {
+		/*
+		 * ours all sent: shut our side, then read what the client
+		 * still sends until it closes (a close with unread bytes
+		 * would reset the connection and may lose our last bytes)
+		 */
+		stream_shutdown(&c->cs);
+		hx->cl.shut = 1;
+		hx->linger = 1;
+		hb_free(&hx->cin);
+		conn_timer(c, HX_LINGER_MS);
+		return 1;
+	}
+	return 0;
+}
+
+/* may the client's stream be read now? */
+static int
+hx_want_client(const struct httpx *hx)
+{
+	return !hx->cl.eof && hb_room(&hx->cin) > 0;
+}
+
+static int
+hx_want_upstream(const struct httpx *hx)
+{
+	return !hx->up.eof && !hx->ubad && hb_room(&hx->uin) > 0;
+}
+
+static void
+hx_setev(struct httpx *hx)
+{
+	struct conn	*c = hx->c;
+	short		 cw = 0, uw = 0;
+
+	if (hx_want_client(hx))
+		cw |= hx->cl.rblk ? hx->cl.rwant : EV_READ;
+	if (hx->cout.len > 0)
+		cw |= hx->cl.wblk ? hx->cl.wwant : EV_WRITE;
+	if (!hx->linger) {
+		if (hx_want_upstream(hx))
+			uw |= hx->up.rblk ? hx->up.rwant : EV_READ;
+		if (hx->uout.len > 0)
+			uw |= hx->up.wblk ? hx->up.wwant : EV_WRITE;
+	}
+	conn_setev(c, c->cfd, &c->cev, &c->cflags, cw);
+	conn_setev(c, c->ufd, &c->uev, &c->uflags, uw);
+}
+
+/* drop what the client sends after our last byte, until it closes */
+static int
+hx_linger(struct httpx *hx)
+{
+	uint8_t	 buf[4096];
+	ssize_t	 n;
+	size_t	 total = 0;
+
+	for (;;) {
+		n = stream_read(&hx->c->cs, buf, sizeof(buf));
+		if (n > 0) {
+			hx->c->up.bytes += n;
+			if ((total += n) > PROXY_BUFSZ)
+				return hx_close(hx, NULL);
+			continue;
+		}
+		if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+			hx->cl.rblk = 1;
+			hx->cl.rwant = hx->c->cs.want;
+			return 0;
+		}
+		return hx_close(hx, NULL);
+	}
+}
+
+/* move every byte that can move; -1 when the connection was closed */
+static int
+hx_pump(struct httpx *hx)
+{
+	struct conn	*c = hx->c;
+	int		 progress, any = 0, rv;
+
+	do {
+		if (hx->linger) {
+			if (hx_linger(hx) == -1)
+				return -1;
+			break;
+		}
+		progress = 0;
+		if (hx_want_client(hx)) {
+			if ((rv = hx_read(&hx->cl, &hx->cin, &c->up.bytes)) ==
+			    -1)
+				return hx_close(hx, "client reset");
+			progress |= rv;
+		}
+		if (hx->tunnel)
+			rv = hx_tunnel(&hx->cin, &hx->uout);
+		else
+			rv = hx_requests(hx);
+		if (rv == -1)
+			return -1;
+		progress |= rv;
+		if (!hx->ubad) {
+			if ((rv = hx_write(&hx->up, &hx->uout)) == -1)
+				return hx_close(hx, "upstream reset");
+			progress |= rv;
+		}
+		if (hx_want_upstream(hx)) {
+			if ((rv = hx_read(&hx->up, &hx->uin, &c->down.bytes)) ==
+			    -1)
+				return hx_close(hx, "upstream reset");
+			progress |= rv;
+		}
+		if (hx->tunnel)
+			rv = hx_tunnel(&hx->uin, &hx->cout);
+		else
+			rv = hx_responses(hx);
+		if (rv == -1)
+			return -1;
+		progress |= rv;
+		if ((rv = hx_write(&hx->cl, &hx->cout)) == -1)
+			return hx_close(hx, "client reset");
+		progress |= rv;
+		if ((rv = hx_ends(hx)) == -1)
+			return -1;
+		progress |= rv;
+		any |= progress;
+	} while (progress);
+
+	if (any && !hx->linger) {
+		if (hx->tunnel || hx->r.active)
+			conn_timer(c, pconf.idle_ms);
+		else if (hx->cin.len == 0)
+			conn_timer(c, pconf.http_idle_ms);
+		/* else: a head under way, on its peek_ms timer */
+	}
+	hx_setev(hx);
+	return 0;
+}
+
+void
+httpx_event(struct conn *c, int fd, short ev)
+{
+	struct httpx	*hx = c->hx;
+	struct hside	*sd = fd == c->cfd ? &hx->cl : &hx->up;
+
+	if (ev & sd->rwant)
+		sd->rblk = 0;
+	if (ev & sd->wwant)
+		sd->wblk = 0;
+	(void)hx_pump(hx);
+}
+
+void
+httpx_timeout(struct conn *c)
+{
+	struct httpx	*hx = c->hx;
+
+	if (hx->linger)
+		(void)hx_close(hx, NULL);
+	else if (hx->tunnel || hx->r.active)
+		(void)hx_close(hx, "idle timeout");
+	else if (hx->cin.len > 0)
+		(void)hx_close(hx, "timed out reading a request head");
+	else
+		(void)hx_close(hx, hx->nreq > 0 ? "idle between requests" :
+		    "idle before a request");
+}
+
+void
+httpx_free(struct conn *c)
+{
+	struct httpx	*hx = c->hx;
+
+	if (hx == NULL)
+		return;
+	hb_free(&hx->cin);
+	hb_free(&hx->cout);
+	hb_free(&hx->uin);
+	hb_free(&hx->uout);
+	free(hx->r.query);
+	free(hx);
+	c->hx = NULL;
+}
+
+/* take over a way's buffer, bytes and all */
+static void
+hx_adopt(struct hbuf *h, struct dir *d)
+{
+	if (d->buf != NULL && d->len > 0) {
+		h->b = d->buf;
+		h->size = PROXY_BUFSZ;
+		h->off = d->off;
+		h->len = d->len;
+	} else
+		free(d->buf);
+	d->buf = NULL;
+	d->off = d->len = 0;
+}
+
+void
+http_start(struct conn *c)
+{
+	struct httpx	*hx;
+
+	if ((hx = calloc(1, sizeof(*hx))) == NULL) {
+		conn_close(c, "out of memory");
+		return;
+	}
+	c->hx = hx;
+	hx->c = c;
+	c->state = S_HTTP;
+	c->splice = 0;
+	c->cs.fd = c->cfd;
+	c->us.fd = c->ufd;
+	hx->cl.s = &c->cs;
+	hx->up.s = &c->us;
+	hx->cl.rwant = hx->up.rwant = EV_READ;
+	hx->cl.wwant = hx->up.wwant = EV_WRITE;
+	if (c->down.bytes > 0 || c->up.pipe[0] != -1 ||
+	    c->down.pipe[0] != -1) {
+		(void)hx_close(hx, "upstream spoke before the first request");
+		return;
+	}
+	hx_adopt(&hx->cin, &c->up);
+	hx_adopt(&hx->cout, &c->down);	/* a CONNECT's 200 */
+	hx->cl.eof = c->up.eof;
+	hx->rq = RQ_HEAD;
+	hx->rs = RS_NONE;
+	conn_timer(c, pconf.http_idle_ms);
+	(void)hx_pump(hx);
+}
+
+int
+http_host(const uint8_t *b, const struct peek_http *h, const char *deflt,
+    char *host, uint16_t *port, int *isip, size_t *cut, const char **why)
+{
+	int	 r;
+
+	if ((r = peek_http_target(b, h, host, port, isip, cut, why)) == -1)
+		return -1;
+	if (r == 0) {
+		if (!h->has_host && deflt == NULL) {
+			*why = "no host named";
+			return -1;
+		}
+		if (!h->has_host) {
+			strlcpy(host, deflt, NETD_NAME_SIZE);
+			*port = 0;
+			*isip = 0;
+			return 0;
+		}
+		strlcpy(host, h->host, NETD_NAME_SIZE);
+		*port = h->host_port;
+		*isip = h->host_is_ip;
+		return 0;
+	}
+	if (h->has_host && (strcmp(h->host, host) != 0 ||
+	    (h->host_port != 0 ? h->host_port : 80) !=
+	    (*port != 0 ? *port : 80))) {
+		*why = "Host header disagrees with the URL";
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,174 @@
+/*
+ * Inside the proxy child: what proxy.c (listeners, decisions,
+ * connecting, the byte relay) shares with httpx.c (the per-request
+ * HTTP/1.1 exchange) and, for TLS interception, tlsx.c.  Nothing else
+ * includes it.
+ *
+ * A connection is a struct conn.  Once it is decided and connected, it
+ * is either relayed as bytes (S_RELAY: struct dir, splice) or, for
+ * HTTP, handed to http_start() (S_HTTP): from then on httpx.c owns its
+ * events (conn_setev on cfd and ufd, the timer tev) and its bytes, all
+ * through the two streams cs and us.  conn_close() ends either.
+ */
+#ifndef LENSNETD_PROXY_INT_H
+#define LENSNETD_PROXY_INT_H
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <event.h>
+#include <jansson.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "lensnetd.h"
+#include "peek.h"
+#include "proxy.h"
+#include "rcache.h"
+#include "stream.h"
+
+enum cstate {
+	S_PEEK,			/* reading the first bytes */
+	S_RESOLVE,		/* waiting for NETD_RESOLVED */
+	S_INWARD,		/* waiting for NETD_INWARD_SOCKET */
+	S_CONNECT,		/* non-blocking connect upstream */
+	S_RELAY,		/* bytes both ways (struct dir) */
+	S_HTTP,			/* the HTTP exchange (httpx.c) */
+	S_DONE,
+};
+
+/*
+ * One way of a relay.  Its bytes are held either in buf (the userspace
+ * path: peeking, rewriting, a tunnel's SNI check, TLS interception
+ * later) or in a pipe (the splice(2) path, once the connection is
+ * decided and buf is empty), never both: len counts what is held in
+ * the one in use.  Both are taken on the first data and given back
+ * when empty: an idle connection holds neither (pipes go back to a
+ * small pool, so a busy one does not make a pipe per chunk).
+ */
+struct dir {
+	uint8_t		*buf;		/* PROXY_BUFSZ, while holding data */
+	size_t		 off, len;
+	int		 pipe[2];	/* splice path, or -1 */
+	size_t		 cap;		/* of the pipe */
+	int		 full;		/* the pipe took nothing: its slots
+					 * are used up before cap bytes */
+	int		 eof;		/* source said EOF */
+	int		 shut;		/* shutdown(SHUT_WR) sent to dest */
+	uint64_t	 bytes;
+};
+
+struct sbx;
+struct httpx;
+
+struct conn {
+	TAILQ_ENTRY(conn)	 entry;		/* in conns */
+	TAILQ_ENTRY(conn)	 sentry;	/* in sbx->conns */
+	struct sbx		*sbx;
+	uint32_t		 kind;		/* NETD_L_* */
+	enum cstate		 state;
+	uint64_t		 reqid;		/* RESOLVE or INWARD */
+	int			 cfd, ufd;	/* client, upstream */
+	/*
+	 * the same two sockets as streams, for S_HTTP (and TLS: ssl set
+	 * by the interception before http_start); conn_close closes
+	 * through them
+	 */
+	struct stream		 cs, us;
+	struct event		 cev, uev, tev;
+	short			 cflags, uflags;
+	struct sockaddr_storage	 peer;		/* who connected */
+	struct sockaddr_storage	 orig;		/* where it meant to go */
+	uint16_t		 port;		/* destination port */
+	char			 name[NETD_NAME_SIZE];
+	const char		*proto;		/* "tls", "http", "tcp" */
+	const char		*rule;
+	int			 tls_terminate;
+	struct sockaddr_storage	 addrs[NETD_MAXADDRS];
+	int			 naddrs, curaddr;
+	struct sockaddr_storage	 dst;		/* connected to */
+	int			 have_dst;
+	struct dir		 up, down;	/* up: client to upstream */
+	size_t			 consumed;	/* CONNECT head, not forwarded */
+	int			 forward;	/* plain HTTP through the proxy port */
+	int			 sni_check;	/* tunnel: hold bytes until the SNI is seen */
+	int			 http;		/* the exchange once connected */
+	struct httpx		*hx;		/* S_HTTP */
+	int			 splice;	/* relay may use pipes */
+	int			 cached;	/* addresses from the rcache */
+	struct timespec		 start, peekstart;
+	int			 timedout;
+	const char		*verdict;	/* set by conn_fail */
+};
+
+struct auditagg {
+	time_t		 window;		/* second of the window */
+	unsigned int	 sent;			/* events sent in it */
+	uint64_t	 allow, deny, bytes_out, bytes_in;	/* not sent */
+	uint64_t	 req_allow, req_deny;	/* net.http not sent */
+};
+
+/* the limits a sandbox's new connection may be refused by */
+enum { LIM_CONNS, LIM_PUBLISHED, LIM_RATE, LIM_N };
+
+struct sbx {
+	TAILQ_ENTRY(sbx)	 entry;
+	uint32_t		 id;
+	char			 sandbox[CTL_ID_SIZE + 1];
+	struct in_addr		 addr, gateway;
+	struct policy		*pol;
+	TAILQ_HEAD(, listener)	 listeners;
+	TAILQ_HEAD(, conn)	 conns;
+	TAILQ_HEAD(, dnsmap)	 dnsmap;
+	int			 ndnsmap;
+	struct rcache		 rc;		/* NETD_RESOLVED answers */
+	struct auditagg		 agg;
+	/* per-sandbox limits (netd_limits): [0] egress, [1] published */
+	int			 nconns[2];
+	struct tbucket		 rate;		/* new egress connections */
+	uint64_t		 refused[LIM_N];	/* this second */
+};
+
+extern struct proxy_conf	 pconf;
+
+/* proxy.c */
+void		 conn_close(struct conn *, const char *reason);
+void		 conn_timer(struct conn *, unsigned int ms);
+void		 conn_setev(struct conn *, int fd, struct event *, short *cur,
+		    short want);
+uint64_t	 ms_since(const struct timespec *);
+/*
+ * One audit event of the sandbox, within its burst per second; beyond
+ * it, counted into the next net.connect.summary instead (request: a
+ * net.http event; deny: its verdict was not allow).  Takes o.
+ */
+void		 proxy_audit(struct sbx *, const char *type, json_t *o,
+		    int request, int deny, uint64_t out, uint64_t in);
+
+/* httpx.c */
+/*
+ * The per-request exchange on a decided, connected HTTP connection:
+ * c->cs and c->us ready (plain: their fd is taken from cfd/ufd; TLS:
+ * ssl set, handshakes done), c->up's held bytes the client's first,
+ * c->down's held bytes due to the client first (a CONNECT's 200).
+ * May close c.
+ */
+void		 http_start(struct conn *);
+void		 httpx_event(struct conn *, int fd, short ev);
+void		 httpx_timeout(struct conn *);
+void		 httpx_free(struct conn *);
+/* what the per-connection event says of the exchange (requests, ...) */
+void		 httpx_audit_conn(struct conn *, json_t *);
+/*
+ * A request names one host: its absolute-form target (http:// only)
+ * and its Host header must agree, host and port (80 when not given);
+ * in origin form without Host it names deflt (NULL: refused).  The
+ * name in host, its port in *port (0: none given), 4 or 6 when it is
+ * an address in *isip; *cut as peek_http_target.  -1 with *why.
+ */
+int		 http_host(const uint8_t *, const struct peek_http *,
+		    const char *deflt, char *host, uint16_t *port, int *isip,
+		    size_t *cut, const char **why);
+
+#endif
