@@ -5,6 +5,7 @@
 #   make check            unit tests, the regress suite, short fuzz runs
 #   make SANITIZE=1 check the same under ASan+UBSan (objects in obj-san/)
 #   make bench            benchmarks, each printed beside its peer
+#   make bench-deps       the peers only make bench uses (mitmproxy)
 #   make guest            the microVM guest: Debian cloud kernel (pinned in
 #                         lensvmm/guest/kernel.pin), initramfs, test rootfs
 #   make guest-pin        move kernel.pin to the archive's current kernel
@@ -78,6 +79,9 @@ DEBS	 = make gcc clang libclang-rt-14-dev pkg-config perl mandoc \
 # the nested KVM of regress/vmkvm.sh; squid, tinyproxy: make bench's
 # peers of lensnetd; python3-botocore: the SigV4 signer of
 # regress/sign-botocore.t
+# make bench's alone (make bench-deps; not in deps, which the test
+# command installs): mitmproxy, the peer of lensnetd's TLS interception
+BENCH_DEBS = mitmproxy
 
 COMMON_SRCS = $(sort $(wildcard common/*.c))
 # each program compiles only its own directory; what two programs share
@@ -128,7 +132,8 @@ FUZZ_LIBSRCS = common/log.c common/imsg.c common/canonjson.c common/chain.c \
 REGRESS_TESTS = $(sort $(wildcard regress/*.t)) $(sort $(wildcard regress/attack/*.t))
 FUZZ_SECONDS ?= 10
 
-.PHONY: all deps users install check regress-bins bench clean manlint demo \
+.PHONY: all deps bench-deps users install check regress-bins bench clean \
+	manlint demo \
 	fuzz-long guest guest-pin regress-vm-tcg regress-vm-nested
 
 all: $(PROGS)
@@ -270,6 +275,10 @@ regress-bins: all $(OBJ)/regress/lensauditd $(OBJ)/regress/lensnetd \
 deps:
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEBS)
+
+bench-deps:
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BENCH_DEBS)
 
 users:
 	sh etc/lens-users.sh

@@ -20,6 +20,23 @@
 #                (capped by the open file limit: a proxy holds two
 #                descriptors per connection); PSS of lensnetd's proxy
 #                and of squid before and after (/proc/PID/smaps_rollup).
+#   HTTPS        netbench tlsreq and tlsconn against netbench serve -c
+#                on bench.test:443 and :8443 (an ECDSA P-256 certificate
+#                from the test CA), 1 KiB answers: keep-alive requests/s
+#                with BENCH_NET_TLS_CONNS connections, p50/p99 per
+#                request on one connection ("added" = minus direct), new
+#                TLS connections/s (full handshake, one request, close).
+#                Sides: lensnetd intercepting (bench.test:443, a rule
+#                with tlsTerminate: the client verifies with the sandbox
+#                CA of lenscredd, /etc/lens/sandbox-ca.pem; lensnetd
+#                verifies the upstream with the test CA, -T), lensnetd
+#                passing through (bench.test:8443, verified with the
+#                test CA), mitmproxy (mitmdump, regular mode, its own CA
+#                in the scratch directory, the upstream verified with
+#                the test CA) and direct.  When the proxy does not
+#                intercept (the client sees the upstream's certificate,
+#                or the connection fails), the row says "not measured"
+#                and why; no figure is made up.
 #
 # The lensnetd rows need $OBJ/lensnetd, lensvmm and lens-init; without
 # them they say "skipped" and why.  A peer that cannot start is skipped
@@ -35,6 +52,14 @@
 #   BENCH_NET_DNS_CACHE  dnsmasq --cache-size for the peer (default:
 #                        CACHE_ENTRIES of lensnetd/dns.c, else 8192)
 #   BENCH_NET_IDLE       idle connections (default 10000)
+#   BENCH_NET_TLS_SECONDS  seconds per HTTPS run (default 5)
+#   BENCH_NET_TLS_ROUNDS HTTPS rounds, the sides alternated in each,
+#                        the median of each figure taken (default 3)
+#   BENCH_NET_TLS_CONNS  keep-alive connections (and threads) of the
+#                        HTTPS throughput and new-connection runs
+#                        (default 8)
+#   BENCH_NET_PARTS      the measurements to run (default all: get conn
+#                        dns idle tls); the others print "skipped"
 #   VMM_NETD_FLAG        lensvmm's option naming lensnetd's socket
 #                        (default "-n $T/netd.sock")
 #   LENSCTL_RUN_POLICY   how `lensctl run` gets the sandbox's policy
@@ -54,6 +79,10 @@ DNSCACHE=$(sed -n 's/^#define[[:space:]]*CACHE_ENTRIES[[:space:]]*\([0-9]*\).*/\
     "$HERE/../lensnetd/dns.c" 2>/dev/null)
 DNSCACHE=${BENCH_NET_DNS_CACHE:-${DNSCACHE:-8192}}
 IDLE=${BENCH_NET_IDLE:-10000}
+TLSSECS=${BENCH_NET_TLS_SECONDS:-5}
+TLSCONNS=${BENCH_NET_TLS_CONNS:-8}
+TLSROUNDS=${BENCH_NET_TLS_ROUNDS:-3}
+PARTS=${BENCH_NET_PARTS:-get conn dns idle tls}
 NETBENCH=$OBJ/regress/tools/netbench
 BENCHPORT=8080
 
@@ -62,7 +91,7 @@ die() { printf 'bench: net: %s\n' "$*" >&2; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || die "must run as root"
 [ -x "$NETBENCH" ] || die "$NETBENCH is not built (run make bench)"
-for v in BYTES ROUNDS CONNS DNSSECS DNSCACHE IDLE; do
+for v in BYTES ROUNDS CONNS DNSSECS DNSCACHE IDLE TLSSECS TLSCONNS TLSROUNDS; do
 	eval "_v=\$$v"
 	case $_v in
 	''|*[!0-9]*) die "$v=$_v: not a number" ;;
@@ -88,6 +117,33 @@ NW_NETBENCH=$NETBENCH
 NW_DNSMASQ_ARGS=--local=/bench.test/
 # (says "Bail out!" and exits 1 when it cannot)
 networld_up
+
+# ---- HTTPS on bench.test: :443 (intercepted by lensnetd) and :8443
+# (passed through), one certificate for bench.test from the test CA
+part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
+TLS_OK=0
+tls_up() {
+	( cd "$T/pki" &&
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -subj /CN=bench.test -keyout bench.key -out bench.csr &&
+	printf 'subjectAltName=DNS:bench.test\n' >bench.ext &&
+	openssl x509 -req -in bench.csr -CA ca.crt -CAkey ca.key \
+	    -CAcreateserial -days 2 -extfile bench.ext -out bench.crt &&
+	chmod 0644 bench.crt ) >"$T/tlspki.out" 2>&1 ||
+	    { why tls "cannot make bench.test's certificate:" \
+	    "$(tail -n 1 "$T/tlspki.out")"; return 1; }
+	for _p in 443 8443; do
+		_nw_bg "$NETBENCH" serve -w 2 -c "$T/pki/bench.crt" \
+		    -k "$T/pki/bench.key" "$NW_BENCH:$_p"
+	done
+	wait_until 10 sh -c "ip netns exec $NW_NS ss -ltn >'$T/tls.ss' &&
+	    grep -q '$NW_BENCH:443 ' '$T/tls.ss' &&
+	    grep -q '$NW_BENCH:8443 ' '$T/tls.ss'" ||
+	    { why tls "netbench serve -c did not start:" \
+	    "$(tail -n 1 "$T/networld.log")"; return 1; }
+	TLS_OK=1
+}
+part tls && tls_up
 
 # ---- the direct client: its own namespace, a veth pair straight into
 # the test internet; the far end also carries the dnsmasq peer
@@ -151,6 +207,9 @@ why() {
 measure() {
 	_s=$1 _w=$2
 	shift 2
+	case $_w in tls*) _pt=tls ;; *) _pt=$_w ;; esac
+	part "$_pt" ||
+	    { why "${_s}_$_w" "not selected (BENCH_NET_PARTS)"; return 1; }
 	[ -f "$T/$_s.$_w.failed" ] && return 1
 	if "$@" >"$T/run.out" 2>"$T/run.err"; then
 		cat "$T/run.out" >>"$T/$_s.$_w"
@@ -250,7 +309,35 @@ tinyproxy_start() {
 	fi
 }
 
-# ---- lensnetd: lensauditd, lensnetd, lensvmm using it, one sandbox
+# mitmproxy: mitmdump in its regular (CONNECT) mode on 127.0.0.1, its
+# own CA made in its confdir on first start, the upstream's certificate
+# verified with the test CA, no flow output
+MP_PID= MP_PORT=
+at_exit 'stop_pid "$MP_PID"'
+mitm_start() {
+	command -v mitmdump >/dev/null ||
+	    { why mitm "mitmproxy not installed (make bench-deps)"; return 1; }
+	MP_PORT=$(pick_port 38080)
+	mkdir -p "$T/mitm"
+	mitmdump -q --listen-host 127.0.0.1 --listen-port "$MP_PORT" \
+	    --set confdir="$T/mitm" \
+	    --set ssl_verify_upstream_trusted_ca="$T/pki/ca.crt" \
+	    --set flow_detail=0 --set termlog_verbosity=error \
+	    >"$T/mitm.out" 2>&1 &
+	MP_PID=$!
+	wait_until 60 sh -c "ss -Hltn 'sport = :$MP_PORT' | grep -q . ||
+	    ! kill -0 $MP_PID"
+	if ! listening "$MP_PORT" || [ ! -s "$T/mitm/mitmproxy-ca-cert.pem" ]
+	then
+		why mitm "mitmdump did not start: $(tail -n 1 "$T/mitm.out")"
+		stop_pid "$MP_PID"
+		MP_PID=
+		return 1
+	fi
+}
+
+# ---- lensnetd: lensauditd, lenscredd (the sandbox CA and the leaves
+# of intercepted hosts), lensnetd, lensvmm using it, one sandbox
 # allowed to reach bench.test
 NETD_PID= SBX= LENS_OK=0 GW=
 lens_start() {
@@ -275,12 +362,33 @@ lens_start() {
 	# as _lensnet, which lensauditd must accept
 	auditd_start -u _lensnet >/dev/null 2>&1 ||
 	    { why lens "lensauditd did not start"; return 1; }
+	# lenscredd: without it the sandbox runs without a CA and only the
+	# interception rows are missing
+	_credflag=
+	if [ ! -x "$CREDD" ]; then
+		why lensi "lenscredd not built"
+	elif ! id _lenscred >/dev/null 2>&1; then
+		why lensi "no _lenscred user (make users)"
+	elif credd_start >/dev/null 2>&1; then
+		_credflag="-k $T/cred.sock"
+	else
+		why lensi "lenscredd did not start: $(tail -n 1 "$T/credd.log")"
+	fi
+	# the upstreams of intercepted hosts verified with the test CA, in
+	# place of the system's bundle (-T)
+	_trustflag=
+	if "$OBJ/lensnetd" -h 2>&1 | grep -q -- '-T trustfile'; then
+		_trustflag="-T $T/pki/ca.crt"
+	else
+		why lensi "lensnetd has no -T (a trust file for the test CA)"
+	fi
 	NETD_INST=bench$$
 	# one sandbox measured at capacity (BENCH_NET_IDLE connections):
 	# the per-sandbox limits as high as they go
+	# shellcheck disable=SC2086
 	"$OBJ/lensnetd" -d -n "$NETD_INST" -s "$T/netd.sock" \
 	    -a "$T/auditd.sock" -u "$NW_DNS" -c 65536 -l 256 \
-	    -r 100000:1000000 >>"$T/netd.log" 2>&1 &
+	    -r 100000:1000000 $_credflag $_trustflag >>"$T/netd.log" 2>&1 &
 	NETD_PID=$!
 	if ! wait_until 20 test -S "$T/netd.sock"; then
 		why lens "lensnetd did not start: $(tail -n 1 "$T/netd.log")"
@@ -292,21 +400,40 @@ lens_start() {
 		    "$(tail -n 1 "$T/vmm.log")"
 		return 1
 	fi
-	cat >"$T/policy.yaml" <<-EOF
-	version: 1
-	network:
-	  defaultVerdict: deny
-	  egress:
-	    http:
-	      - match: bench.test
-	        verdict: allow
-	EOF
-	# shellcheck disable=SC2086
-	SBX=$("$LENSCTL" -s "$VMM_SOCK" run -d --rootfs \
-	    "$OBJ/regress/netbench-rootfs" $LENSCTL_RUN_POLICY \
-	    --name "netbench$$" -- sleep 1000000 2>"$T/run.err") ||
-	    { why lens "lensctl run $LENSCTL_RUN_POLICY: $(head -n 1 \
-	    "$T/run.err")"; SBX=; return 1; }
+	# the test CA in the sandbox, for the passthrough client
+	if [ -s "$T/pki/ca.crt" ]; then
+		mkdir -p "$OBJ/regress/netbench-rootfs/usr/local/share/netbench"
+		cp "$T/pki/ca.crt" \
+		    "$OBJ/regress/netbench-rootfs/usr/local/share/netbench/test-ca.pem"
+	fi
+	# bench.test:443 intercepted (its upstream verified with the test
+	# CA, lensnetd -T); a port-less rule covers only 80 and 443, so the
+	# other ports are named
+	policy_write "$T/policy.yaml" 1
+	SBX=
+	if ! "$LENSCTL" policy check "$T/policy.yaml" >"$T/pcheck.out" 2>&1
+	then
+		why lensi "the interception policy is refused: $(grep . \
+		    "$T/pcheck.out" | tail -n 1)"
+	else
+		# shellcheck disable=SC2086
+		SBX=$("$LENSCTL" -s "$VMM_SOCK" run -d --rootfs \
+		    "$OBJ/regress/netbench-rootfs" $LENSCTL_RUN_POLICY \
+		    --name "netbench$$" -- sleep 1000000 2>"$T/run.err") ||
+		    { why lensi "lensctl run with the interception policy:" \
+		    "$(grep . "$T/run.err" | tail -n 1)"; SBX=; }
+	fi
+	if [ -z "$SBX" ]; then
+		# a policy this lensctl does not take (no interception yet):
+		# the rest is measured without it
+		policy_write "$T/policy.yaml" 0
+		# shellcheck disable=SC2086
+		SBX=$("$LENSCTL" -s "$VMM_SOCK" run -d --rootfs \
+		    "$OBJ/regress/netbench-rootfs" $LENSCTL_RUN_POLICY \
+		    --name "netbench$$" -- sleep 1000000 2>"$T/run.err") ||
+		    { why lens "lensctl run $LENSCTL_RUN_POLICY: $(head -n 1 \
+		    "$T/run.err")"; SBX=; return 1; }
+	fi
 	# the gateway: the sandbox's resolver, else its HTTP_PROXY
 	GW=$(sbx cat /etc/resolv.conf 2>/dev/null |
 	    awk '$1 == "nameserver" { print $2; exit }')
@@ -320,6 +447,25 @@ lens_start() {
 	LENS_OK=1
 }
 sbx() { "$LENSCTL" -s "$VMM_SOCK" exec "$SBX" -- "$@"; }
+# policy_write FILE INTERCEPT: the sandbox's policy; with INTERCEPT 1
+# the bench.test:443 rule has tlsTerminate
+policy_write() {
+	cat >"$1" <<-EOF
+	version: 1
+	network:
+	  defaultVerdict: deny
+	  egress:
+	    http:
+	      - match: bench.test:$BENCHPORT
+	        verdict: allow
+	      - match: bench.test:8443
+	        verdict: allow
+	      - match: bench.test:443
+	        verdict: allow
+	EOF
+	[ "$2" = 1 ] && printf '%s\n' "        tlsTerminate: true" >>"$1"
+	return 0
+}
 lens_stop() {
 	[ -n "$SBX" ] && "$LENSCTL" -s "$VMM_SOCK" rm -f "$SBX" >/dev/null 2>&1
 	vmm_stop
@@ -329,10 +475,16 @@ lens_stop() {
 		rm -f "/run/lens/$NETD_INST.lock"
 	fi
 	auditd_stop
+	credd_stop
 }
 
 squid_start && SQ_OK=1 || SQ_OK=0
 tinyproxy_start && TP_OK=1 || TP_OK=0
+if part tls && [ $TLS_OK = 1 ]; then
+	mitm_start && MP_OK=1 || MP_OK=0
+else
+	MP_OK=0
+fi
 lens_start >"$T/lens.out" 2>&1 || LENS_OK=0
 [ $LENS_OK = 1 ] || why lensc "${WHY_lens:-lensnetd did not start}"
 
@@ -419,6 +571,8 @@ _cap=$(( (NOFILE - 256) / 2 ))
 idle_pss() {
 	_s=$1 _pid=$2
 	shift 2
+	part idle ||
+	    { why "${_s}_idle" "not selected (BENCH_NET_PARTS)"; return 1; }
 	_b=$(pss "$_pid")
 	"$@" >"$T/$_s.idle" 2>"$T/$_s.idle.err" &
 	_ip=$!
@@ -450,6 +604,69 @@ per10k() { [ -s "$T/$1.pss" ] && awk -v n="$NIDLE" '{ printf "%.1f",
     ($2 - $1) / n * 10000 / 1024 }' "$T/$1.pss"; }
 M_S=$(perconn squid) M_L=$(perconn lens)
 M10_S=$(per10k squid) M10_L=$(per10k lens)
+
+# ---- 5. HTTPS, 1 KiB answers: keep-alive requests/s (TLSCONNS
+# connections), latency per request (one connection), new TLS
+# connections/s; through lensnetd intercepting (lensi) and passing
+# through (lensp), through mitmproxy (mitm), and direct
+# tls_side SIDE PREFIX ARGS: the three runs, PREFIX the command up to
+# netbench's mode, ARGS its options and ADDR PORT; the first failure
+# is the reason of the side's missing figures
+tls_side() {
+	_side=$1 _pre=$2 _args=$3
+	# shellcheck disable=SC2086
+	if ! measure "$_side" tlslat $_pre tlsreq -c 1 $_args "$TLSSECS"; then
+		# the interception path that handed over the upstream's own
+		# certificate did not intercept
+		if [ "$_side" = lensi ] &&
+		    grep -q 'issuer /CN=lens test CA' "$T/run.err"; then
+			WHY_lensi="not intercepted (the client saw the upstream certificate of bench.test, issuer lens test CA, not one from the sandbox CA)"
+			WHY_lensi_tlslat=$WHY_lensi
+		fi
+		eval "why $_side \"\${WHY_${_side}_tlslat}\""
+		return 1
+	fi
+	# shellcheck disable=SC2086
+	measure "$_side" tlsreq $_pre tlsreq -c "$TLSCONNS" $_args "$TLSSECS"
+	# shellcheck disable=SC2086
+	measure "$_side" tlsconn $_pre tlsconn -c "$TLSCONNS" $_args \
+	    "$TLSSECS"
+}
+r=0
+while part tls && [ $TLS_OK = 1 ] && [ $r -lt "$TLSROUNDS" ]; do
+	tls_side direct "incl $NB" "-C $T/pki/ca.crt -S bench.test $NW_BENCH 443"
+	[ $MP_OK = 1 ] && tls_side mitm "$NB" "-x 127.0.0.1:$MP_PORT \
+	    -C $T/mitm/mitmproxy-ca-cert.pem -S bench.test $NW_BENCH 443"
+	if [ $LENS_OK = 1 ]; then
+		tls_side lensp "sbx $SNB" "-C \
+		    /usr/local/share/netbench/test-ca.pem -H bench.test \
+		    bench.test 8443"
+		[ -z "${WHY_lensi:-}" ] && tls_side lensi "sbx $SNB" \
+		    "-C /etc/lens/sandbox-ca.pem -H bench.test bench.test 443"
+	fi
+	r=$((r + 1))
+done
+part tls || why tls "not selected (BENCH_NET_PARTS)"
+[ $LENS_OK = 1 ] || why lensp "${WHY_lens:-lensnetd did not start}"
+[ $LENS_OK = 1 ] || why lensi "${WHY_lens:-lensnetd did not start}"
+[ $TLS_OK = 1 ] || for _s in direct mitm lensp lensi; do
+	why $_s "${WHY_tls:-no HTTPS upstream}"
+done
+# the median over the rounds of KEY in SIDE's WHAT runs
+tkv() {
+	[ -s "$T/$1.$2" ] || return 0
+	sed -n "s/.*\\<$3=\\([0-9.]*\\).*/\\1/p" "$T/$1.$2" >"$T/$1.$2.$3"
+	median "$T/$1.$2.$3"
+}
+for _s in direct mitm lensp lensi; do
+	eval "TR_$_s=\$(tkv $_s tlsreq rps) TC_$_s=\$(tkv $_s tlsconn cps)"
+	eval "T50_$_s=\$(tkv $_s tlslat p50_us) T99_$_s=\$(tkv $_s tlslat p99_us)"
+done
+# added per request: minus direct's
+for _s in mitm lensp lensi; do
+	eval "TA50_$_s=\$(added \"\$T50_$_s\" \"\$T50_direct\")"
+	eval "TA99_$_s=\$(added \"\$T99_$_s\" \"\$T99_direct\")"
+done
 
 # ---- the table
 # compare NAME LVALUE PVALUE OP TARGET TARGETTEXT [PEERSIDE]: one row
@@ -504,6 +721,15 @@ say "  dnsmasq    forwarder (cache $DNSCACHE) ${Q_DM:--} queries/s;" \
 if isnum "$M10_S"; then
 	say "  squid      $M10_S MiB PSS per 10k idle connections"
 fi
+tlsalone() { # LABEL SIDE
+	eval "_r=\$TR_$2 _c=\$TC_$2 _5=\$T50_$2 _9=\$T99_$2"
+	say "  $1 HTTPS 1 KiB: $(num0 "$_r") requests/s ($TLSCONNS" \
+	    "keep-alive connections), per request p50/p99 ${_5:--}/${_9:--}" \
+	    "us (one connection), $(num0 "$_c") new TLS connections/s"
+}
+tlsalone "direct    " direct
+tlsalone "mitmproxy " mitm
+tlsalone "lens pass " lensp
 say ""
 row "metric" "lensnetd" "peer" "ratio" "target" "result"
 row "----------------------------------------" "----------" "----------" \
@@ -556,6 +782,47 @@ else
 	row "PSS MiB per 10k idle conns, peer squid" "${M10_L:--}" \
 	    "${M10_S:--}" "-" "-" "$(skipwhy lens_idle "$M10_L" squid_idle)"
 fi
+# HTTPS: the interception rows say "not measured" and why when the
+# path did not intercept (or failed); the reason in full below
+notmeasured() {
+	_r=$(reason "$1")
+	[ ${#_r} -le 48 ] || _r="$(echo "$_r" | cut -c 1-44)..."
+	echo "not measured: $_r"
+}
+# tlsrow LABEL LSIDE_WHAT LVAL PSIDE_WHAT PVAL OP TARGET TTEXT KIND:
+# KIND ratio compares LVAL/PVAL with TARGET; KIND abs compares LVAL
+# itself; TARGET - is an info row
+tlsrow() {
+	if ! isnum "$3"; then
+		row "$1" - "$(num0 "$5")" - "$8" "$(notmeasured "$2")"
+	elif ! isnum "$5"; then
+		row "$1" "$(fmt1 "$3")" - - "$8" "$(skipwhy "$2" "$3" "$4")"
+	elif [ "$7" = - ] && [ "$9" = abs ]; then
+		inforow "$1" "$(fmt1 "$3")" "$(fmt1 "$5")"
+	elif [ "$7" = - ]; then
+		inforow "$1" "$(fmt0 "$3")" "$(fmt0 "$5")" "$(ratio "$3" "$5")"
+	elif [ "$9" = abs ]; then
+		row "$1" "$(fmt1 "$3")" "$(fmt1 "$5")" - "$8" \
+		    "$(verdict "$3" "$6" "$7")"
+	else
+		row "$1" "$(fmt0 "$3")" "$(fmt0 "$5")" "$(ratio "$3" "$5")" \
+		    "$8" "$(verdict "$(ratio "$3" "$5")" "$6" "$7")"
+	fi
+}
+tlsrow "HTTPS req/s intercepted, peer mitmproxy" lensi_tlsreq "$TR_lensi" \
+    mitm_tlsreq "$TR_mitm" ">=" 5 ">= 5 x mitmproxy" ratio
+tlsrow "added p50 us/req intercepted, peer mitm" lensi_tlslat \
+    "$TA50_lensi" mitm_tlslat "$TA50_mitm" "<=" 1000 "<= 1000 us" abs
+tlsrow "added p99 us/req intercepted, peer mitm" lensi_tlslat \
+    "$TA99_lensi" mitm_tlslat "$TA99_mitm" - - - abs
+tlsrow "new TLS conns/s intercepted, peer mitm" lensi_tlsconn \
+    "$TC_lensi" mitm_tlsconn "$TC_mitm" - - - ratio
+tlsrow "HTTPS req/s passthrough, peer direct" lensp_tlsreq "$TR_lensp" \
+    direct_tlsreq "$TR_direct" - - - ratio
+tlsrow "added p50 us/req passthrough, peer mitm" lensp_tlslat \
+    "$TA50_lensp" mitm_tlslat "$TA50_mitm" - - - abs
+tlsrow "new TLS conns/s passthrough, peer direct" lensp_tlsconn \
+    "$TC_lensp" direct_tlsconn "$TC_direct" - - - ratio
 say ""
 say "ratio = lensnetd / peer.  lensnetd runs are netbench inside a jail"
 say "sandbox (lensctl exec; transparent: connect to bench.test, redirected"
@@ -567,5 +834,13 @@ say "CONNECT proxies on 127.0.0.1 in the host namespace (no cache)."
 say "Latency: connect() to the last byte of GET /, 10 warm-up connections"
 say "not counted.  Memory: PSS growth of the proxy process over $NIDLE idle"
 say "keep-alive connections, per connection and scaled to 10,000."
+say "HTTPS: netbench tlsreq/tlsconn, $TLSSECS s per run after 10 warm-up"
+say "requests per thread, median of $TLSROUNDS; intercepted = bench.test:443 under a rule"
+say "with tlsTerminate (verified with the sandbox CA), passthrough ="
+say "bench.test:8443 (verified with the test CA), both from the sandbox;"
+say "mitmproxy $(mitmdump --version 2>/dev/null | awk '/^Mitmproxy/ { print $2 }')" \
+    "= mitmdump's CONNECT mode on 127.0.0.1 with its own"
+say "CA, the upstream verified with the test CA; direct from the client"
+say "namespace."
 set | sed -n "s/^WHY_\([a-z_]*\)='*\(.*[^']\)'*\$/skipped or failed, \1: \2/p"
 exit 0

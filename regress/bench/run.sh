@@ -5,7 +5,7 @@
 # fdatasync per batch, at the batch size lensauditd actually used), and
 # the speed of `lensctl audit verify`.  Prints one table; then
 # regress/bench/sandbox.sh and regress/bench/net.sh (lensnetd beside
-# direct, squid, tinyproxy and dnsmasq) print theirs.
+# direct, squid, tinyproxy, dnsmasq and mitmproxy) print theirs.
 #
 # Run as root with $OBJ set (make bench does both).  No timed assertion:
 # a missed target is printed as "missed" and the exit status stays 0; a

@@ -4,11 +4,14 @@
  * figures on standard output and exits 0, or names what went wrong on
  * standard error and exits 1 (2 for a usage error).
  *
- *	netbench serve ADDR:PORT
+ *	netbench serve [-c CERT -k KEY] [-w WORKERS] ADDR:PORT
  *	    HTTP/1.1 server.  "GET /bytes/N" answers 200 with N bytes,
  *	    "GET /" a small body, anything else 404; keep-alive unless the
- *	    client asks to close.  Prints "listening ADDR:PORT" when ready
- *	    and serves until killed.
+ *	    client asks to close.  Prints "listening ADDR:PORT" (and " tls")
+ *	    when ready and serves until killed.  -c and -k: HTTPS with
+ *	    that certificate chain and key (TLS 1.2 and up, no session
+ *	    tickets or cache: every handshake a full one).  -w: that many
+ *	    processes accepting on the one socket (they end with it).
  *	netbench get [-x PROXY:PORT] [-H HOST] ADDR PORT BYTES
  *	    one connection, "GET /bytes/BYTES", body read and discarded:
  *	    "bytes=N seconds=S mbps=M" (megabits per second, timed from the
@@ -28,6 +31,22 @@
  *	    replies with at least one record, errors the other replies,
  *	    lost the queries unanswered after a second, and qps is
  *	    answers per second.
+ *	netbench tlsreq -C CAFILE [-S NAME] [-b BYTES] [-c CONNS]
+ *	    [-x PROXY:PORT] [-H HOST] ADDR PORT SECONDS
+ *	    CONNS (default 1) threads, each with one keep-alive HTTPS
+ *	    connection sending "GET /bytes/BYTES" (default 1024) one after
+ *	    the other for SECONDS (after 10 uncounted ones each):
+ *	    "conns=C requests=N seconds=S rps=X p50_us=A p99_us=B
+ *	    mean_us=M", times from the request to the last byte of its
+ *	    answer.  The server's certificate must verify with CAFILE for
+ *	    NAME (default HOST, else ADDR), the name also sent as SNI; a
+ *	    certificate that does not is an error naming its subject and
+ *	    issuer.
+ *	netbench tlsconn (the same options and operands)
+ *	    the same with a new connection for every request: connect
+ *	    (and CONNECT with -x), a full TLS handshake (no resumption),
+ *	    one GET with "Connection: close", close: "conns=C
+ *	    connections=N seconds=S cps=X p50_us=A p99_us=B mean_us=M".
  *
  * -x goes through an HTTP CONNECT proxy: the tunnel is asked for
  * HOST:PORT when -H is given (the proxy resolves the name), else for
@@ -36,6 +55,7 @@
  * serve address are numeric (IPv6 in brackets).
  */
 #include <sys/types.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -51,6 +71,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -59,6 +80,10 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #define HEAD_MAX	8192		/* request or response head */
 #define BODY_CHUNK	(1024 * 1024)	/* static body buffer, recv buffer */
@@ -78,11 +103,14 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: netbench serve ADDR:PORT\n"
+	    "usage: netbench serve [-c CERT -k KEY] [-w WORKERS] ADDR:PORT\n"
 	    "       netbench get [-x PROXY:PORT] [-H HOST] ADDR PORT BYTES\n"
 	    "       netbench conn [-x PROXY:PORT] [-H HOST] ADDR PORT N\n"
 	    "       netbench idle [-p] [-x PROXY:PORT] [-H HOST] ADDR PORT N\n"
-	    "       netbench dns SERVER[:PORT] NAME SECONDS [WINDOW]\n");
+	    "       netbench dns SERVER[:PORT] NAME SECONDS [WINDOW]\n"
+	    "       netbench tlsreq|tlsconn -C CAFILE [-S NAME] [-b BYTES] "
+	    "[-c CONNS]\n"
+	    "                [-x PROXY:PORT] [-H HOST] ADDR PORT SECONDS\n");
 	exit(2);
 }
 
@@ -245,14 +273,40 @@ struct target {
 	char			 host[300];	/* Host header */
 };
 
+/* a client connection: plain TCP, or TLS over it when ssl is set */
+struct cio {
+	int	 fd;
+	SSL	*ssl;
+};
+
+/* the reason of the last failed TLS call, for a message */
+static const char *
+tls_why(void)
+{
+	static char	 buf[256];
+	unsigned long	 e;
+
+	if ((e = ERR_peek_last_error()) == 0)
+		return errno != 0 ? strerror(errno) : "connection closed";
+	ERR_error_string_n(e, buf, sizeof(buf));
+	ERR_clear_error();
+	return buf;
+}
+
 static void
-send_all(int fd, const char *what, const void *buf, size_t len)
+send_all(struct cio *io, const char *what, const void *buf, size_t len)
 {
 	const char	*p = buf;
 	ssize_t		 n;
+	int		 w;
 
 	while (len > 0) {
-		if ((n = send(fd, p, len, MSG_NOSIGNAL)) == -1) {
+		if (io->ssl != NULL) {
+			errno = 0;
+			if ((w = SSL_write(io->ssl, p, len)) <= 0)
+				errx(1, "%s: TLS write: %s", what, tls_why());
+			n = w;
+		} else if ((n = send(io->fd, p, len, MSG_NOSIGNAL)) == -1) {
 			if (errno == EINTR)
 				continue;
 			err(1, "%s: send", what);
@@ -262,12 +316,38 @@ send_all(int fd, const char *what, const void *buf, size_t len)
 	}
 }
 
+/* recv(2) or SSL_read: bytes read, 0 at the end, -1 with errno set */
+static ssize_t
+cio_recv(struct cio *io, const char *what, void *buf, size_t len)
+{
+	int	 n;
+
+	if (io->ssl == NULL)
+		return recv(io->fd, buf, len, 0);
+	errno = 0;
+	if ((n = SSL_read(io->ssl, buf, len)) > 0)
+		return n;
+	switch (SSL_get_error(io->ssl, n)) {
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	case SSL_ERROR_SYSCALL:
+		if (errno == 0)
+			return 0;	/* closed without close_notify */
+		if (errno == EINTR)
+			errno = EIO;	/* not restartable as recv is */
+		return -1;
+	default:
+		errx(1, "%s: TLS read: %s", what, tls_why());
+	}
+}
+
 /*
  * Read a response head into buf (NUL-terminated); returns the head's
  * length; *got is how many bytes were read in all (the rest is body).
  */
 static size_t
-read_head(int fd, const char *what, char *buf, size_t size, size_t *got)
+read_head(struct cio *io, const char *what, char *buf, size_t size,
+    size_t *got)
 {
 	char	*end;
 	ssize_t	 n;
@@ -277,7 +357,7 @@ read_head(int fd, const char *what, char *buf, size_t size, size_t *got)
 		if (len == size - 1)
 			errx(1, "%s: response head longer than %zu bytes", what,
 			    size - 1);
-		n = recv(fd, buf + len, size - 1 - len, 0);
+		n = cio_recv(io, what, buf + len, size - 1 - len);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1)
@@ -335,6 +415,7 @@ dial(const struct target *t, const char *what)
 {
 	const struct sockaddr_storage *sa;
 	struct timeval	 tv = { IO_TIMEOUT, 0 };
+	struct cio	 io = { -1, NULL };
 	char		 buf[HEAD_MAX], req[700];
 	size_t		 hlen, got;
 	socklen_t	 salen;
@@ -356,8 +437,9 @@ dial(const struct target *t, const char *what)
 		return fd;
 	snprintf(req, sizeof(req), "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n",
 	    t->tunnel, t->tunnel);
-	send_all(fd, what, req, strlen(req));
-	hlen = read_head(fd, what, buf, sizeof(buf), &got);
+	io.fd = fd;
+	send_all(&io, what, req, strlen(req));
+	hlen = read_head(&io, what, buf, sizeof(buf), &got);
 	check_status(what, buf);
 	if (got != hlen)
 		errx(1, "%s: the proxy sent %zu bytes after its CONNECT "
@@ -367,19 +449,23 @@ dial(const struct target *t, const char *what)
 
 /* one request on fd: its head, the body read to its end; returns size */
 static uint64_t
-request(int fd, const struct target *t, const char *what, const char *path,
-    int keepalive)
+request(struct cio *io, const struct target *t, const char *what,
+    const char *path, int keepalive)
 {
-	char		 buf[HEAD_MAX], req[700];
-	size_t		 hlen, got;
+	char		 buf[HEAD_MAX], req[700], small[16384], *body;
+	size_t		 hlen, got, bodylen;
 	uint64_t	 cl, left;
 	ssize_t		 n;
+
+	/* threads of the TLS modes read small bodies into their stack */
+	body = io->ssl != NULL ? small : bodybuf;
+	bodylen = io->ssl != NULL ? sizeof(small) : sizeof(bodybuf);
 
 	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\n"
 	    "User-Agent: netbench\r\n%s\r\n", path, t->host,
 	    keepalive ? "" : "Connection: close\r\n");
-	send_all(fd, what, req, strlen(req));
-	hlen = read_head(fd, what, buf, sizeof(buf), &got);
+	send_all(io, what, req, strlen(req));
+	hlen = read_head(io, what, buf, sizeof(buf), &got);
 	check_status(what, buf);
 	cl = content_length(what, buf);
 	if (got - hlen > cl)
@@ -387,8 +473,7 @@ request(int fd, const struct target *t, const char *what, const char *path,
 		    got - hlen - (size_t)cl, (unsigned long long)cl);
 	left = cl - (got - hlen);
 	while (left > 0) {
-		n = recv(fd, bodybuf, left < sizeof(bodybuf) ? left :
-		    sizeof(bodybuf), 0);
+		n = cio_recv(io, what, body, left < bodylen ? left : bodylen);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1)
@@ -404,17 +489,44 @@ request(int fd, const struct target *t, const char *what, const char *path,
 	return cl;
 }
 
-/* the options and operands of get, conn and idle; returns the count */
+/* the options of tlsreq and tlsconn */
+struct tlsopt {
+	const char	*cafile;	/* -C */
+	const char	*sni;		/* -S, else -H, else ADDR */
+	unsigned int	 conns;		/* -c */
+	uint64_t	 bytes;		/* -b */
+};
+
+/*
+ * The options and operands of get, conn, idle (partial set) and the
+ * TLS modes (to set); returns the count.
+ */
 static uint64_t
 client_args(int argc, char *argv[], struct target *t, const char *count,
-    uint64_t max, int *partial)
+    uint64_t max, int *partial, struct tlsopt *to)
 {
 	const char	*proxy = NULL, *host = NULL;
 	int		 ch;
 
 	memset(t, 0, sizeof(*t));
-	while ((ch = getopt(argc, argv, partial ? "H:px:" : "H:x:")) != -1) {
+	while ((ch = getopt(argc, argv, partial ? "H:px:" : to != NULL ?
+	    "C:H:S:b:c:x:" : "H:x:")) != -1) {
 		switch (ch) {
+		case 'C':
+			to->cafile = optarg;
+			break;
+		case 'S':
+			if (*optarg == '\0' || strlen(optarg) > 253 ||
+			    strpbrk(optarg, " \t\r\n/:[]") != NULL)
+				errx(2, "-S %s: not a host name", optarg);
+			to->sni = optarg;
+			break;
+		case 'b':
+			to->bytes = num("-b", optarg, 0, 1 << 20);
+			break;
+		case 'c':
+			to->conns = num("-c", optarg, 1, 1024);
+			break;
 		case 'H':
 			if (host != NULL)
 				errx(2, "-H given twice");
@@ -449,6 +561,17 @@ client_args(int argc, char *argv[], struct target *t, const char *count,
 			errx(2, "ADDR %s: not a host name or address", argv[0]);
 		host = argv[0];
 	}
+	if (to != NULL) {
+		if (to->cafile == NULL)
+			errx(2, "no -C CAFILE to verify the server with");
+		if (to->sni == NULL)
+			to->sni = host;
+		if (strlen(to->sni) > 253 ||
+		    strspn(to->sni, "0123456789.") == strlen(to->sni) ||
+		    strchr(to->sni, ':') != NULL)
+			errx(2, "%s: not a name to verify the server by "
+			    "(give -S NAME)", to->sni);
+	}
 	if (strchr(host, ':') != NULL) {
 		snprintf(t->host, sizeof(t->host), "[%s]:%s", host, argv[1]);
 		snprintf(t->tunnel, sizeof(t->tunnel), "[%s]:%s", host,
@@ -457,6 +580,9 @@ client_args(int argc, char *argv[], struct target *t, const char *count,
 		snprintf(t->host, sizeof(t->host), "%s:%s", host, argv[1]);
 		snprintf(t->tunnel, sizeof(t->tunnel), "%s:%s", host, argv[1]);
 	}
+	/* as a browser says it: https's own port left out */
+	if (to != NULL && strcmp(argv[1], "443") == 0)
+		*strrchr(t->host, ':') = '\0';
 	return num(count, argv[2], 1, max);
 }
 
@@ -464,18 +590,19 @@ static int
 cmd_get(int argc, char *argv[])
 {
 	struct target	 t;
+	struct cio	 io = { -1, NULL };
 	uint64_t	 bytes, got;
 	char		 path[64];
 	double		 t0, s;
-	int		 fd;
 
-	bytes = client_args(argc, argv, &t, "BYTES", MAX_BYTES, NULL);
+	bytes = client_args(argc, argv, &t, "BYTES", MAX_BYTES, NULL,
+	    NULL);
 	snprintf(path, sizeof(path), "/bytes/%llu", (unsigned long long)bytes);
-	fd = dial(&t, "get");
+	io.fd = dial(&t, "get");
 	t0 = now();
-	got = request(fd, &t, "get", path, 0);
+	got = request(&io, &t, "get", path, 0);
 	s = now() - t0;
-	close(fd);
+	close(io.fd);
 	if (got != bytes)
 		errx(1, "get: asked for %llu bytes, the answer had %llu",
 		    (unsigned long long)bytes, (unsigned long long)got);
@@ -496,22 +623,22 @@ static int
 cmd_conn(int argc, char *argv[])
 {
 	struct target	 t;
+	struct cio	 io = { -1, NULL };
 	double		*us, t0, sum = 0;
 	uint64_t	 n, i;
 	size_t		 p50, p99;
 	char		 what[64];
-	int		 fd;
 
-	n = client_args(argc, argv, &t, "N", MAX_CONNS, NULL);
+	n = client_args(argc, argv, &t, "N", MAX_CONNS, NULL, NULL);
 	if ((us = calloc(n, sizeof(*us))) == NULL)
 		err(1, NULL);
 	for (i = 0; i < n + CONN_WARMUP; i++) {
 		snprintf(what, sizeof(what), "connection %llu",
 		    (unsigned long long)i + 1);
 		t0 = now();
-		fd = dial(&t, what);
-		request(fd, &t, what, "/", 0);
-		close(fd);
+		io.fd = dial(&t, what);
+		request(&io, &t, what, "/", 0);
+		close(io.fd);
 		if (i >= CONN_WARMUP)
 			us[i - CONN_WARMUP] = (now() - t0) * 1e6;
 	}
@@ -530,22 +657,24 @@ static int
 cmd_idle(int argc, char *argv[])
 {
 	struct target	 t;
+	struct cio	 io = { -1, NULL };
 	uint64_t	 n, i;
 	char		 what[64], req[400];
-	int		 fd, partial = 0;
+	int		 partial = 0;
 
-	n = client_args(argc, argv, &t, "N", MAX_CONNS, &partial);
+	n = client_args(argc, argv, &t, "N", MAX_CONNS, &partial,
+	    NULL);
 	raise_nofile(n + 64, 1);
 	snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: %s\r\n"
 	    "User-Agent: netbench\r\n", t.host);
 	for (i = 0; i < n; i++) {
 		snprintf(what, sizeof(what), "connection %llu of %llu",
 		    (unsigned long long)i + 1, (unsigned long long)n);
-		fd = dial(&t, what);
+		io.fd = dial(&t, what);
 		if (partial)
-			send_all(fd, what, req, strlen(req));
+			send_all(&io, what, req, strlen(req));
 		else
-			request(fd, &t, what, "/", 1);
+			request(&io, &t, what, "/", 1);
 		/* fd stays open: that is the point */
 	}
 	printf("established=%llu\n", (unsigned long long)n);
@@ -554,15 +683,236 @@ cmd_idle(int argc, char *argv[])
 		pause();
 }
 
+/* ---- TLS clients ---------------------------------------------------- */
+
+#define TLS_WARMUP	10	/* uncounted requests of each thread */
+
+struct tlsrun {
+	const struct target	*t;
+	const struct tlsopt	*to;
+	SSL_CTX			*ctx;
+	pthread_barrier_t	*barrier;
+	const char		*path;
+	int			 newconn;	/* tlsconn */
+	unsigned int		 id;
+	pthread_t		 th;
+	float			*us;		/* microseconds per request */
+	size_t			 n, cap;
+	double			 last;		/* when its last one ended */
+};
+
+static double	 run_end;		/* set between the two barriers */
+/* the subject and issuer of the certificate that failed, per thread */
+static __thread char	 bad_subject[256], bad_issuer[256];
+
+static int
+tls_verify_cb(int ok, X509_STORE_CTX *xs)
+{
+	X509	*x;
+
+	if (!ok && bad_subject[0] == '\0' &&
+	    (x = X509_STORE_CTX_get_current_cert(xs)) != NULL) {
+		X509_NAME_oneline(X509_get_subject_name(x), bad_subject,
+		    sizeof(bad_subject));
+		X509_NAME_oneline(X509_get_issuer_name(x), bad_issuer,
+		    sizeof(bad_issuer));
+	}
+	return ok;
+}
+
+/* dial (through the proxy of -x), then the TLS handshake, verified */
+static void
+tls_open(const struct tlsrun *r, struct cio *io, const char *what)
+{
+	long		 v;
+
+	io->fd = dial(r->t, what);
+	if ((io->ssl = SSL_new(r->ctx)) == NULL ||
+	    SSL_set_fd(io->ssl, io->fd) != 1 ||
+	    SSL_set_tlsext_host_name(io->ssl, r->to->sni) != 1 ||
+	    SSL_set1_host(io->ssl, r->to->sni) != 1)
+		errx(1, "%s: TLS setup: %s", what, tls_why());
+	errno = 0;
+	if (SSL_connect(io->ssl) == 1)
+		return;
+	if ((v = SSL_get_verify_result(io->ssl)) != X509_V_OK)
+		errx(1, "%s: the certificate presented for %s does not "
+		    "verify with %s: %s (subject %s, issuer %s)", what,
+		    r->to->sni, r->to->cafile,
+		    X509_verify_cert_error_string(v),
+		    bad_subject[0] ? bad_subject : "?",
+		    bad_issuer[0] ? bad_issuer : "?");
+	errx(1, "%s: TLS handshake for %s: %s", what, r->to->sni, tls_why());
+}
+
+static void
+tls_close(struct cio *io)
+{
+	SSL_free(io->ssl);
+	close(io->fd);
+	io->ssl = NULL;
+	io->fd = -1;
+}
+
+/* one GET of -b bytes: keep-alive, or a new connection closed after */
+static void
+tls_one(struct tlsrun *r, struct cio *io, const char *what)
+{
+	uint64_t	 got;
+
+	if (r->newconn)
+		tls_open(r, io, what);
+	if ((got = request(io, r->t, what, r->path, !r->newconn)) !=
+	    r->to->bytes)
+		errx(1, "%s: asked for %llu bytes, the answer had %llu", what,
+		    (unsigned long long)r->to->bytes, (unsigned long long)got);
+	if (r->newconn)
+		tls_close(io);
+}
+
+static void *
+tls_thread(void *arg)
+{
+	struct tlsrun	*r = arg;
+	struct cio	 io = { -1, NULL };
+	char		 what[64];
+	double		 t0, t1;
+	float		*p;
+	unsigned int	 i;
+
+	snprintf(what, sizeof(what), "thread %u", r->id + 1);
+	if (!r->newconn)
+		tls_open(r, &io, what);
+	for (i = 0; i < TLS_WARMUP; i++)
+		tls_one(r, &io, what);
+	pthread_barrier_wait(r->barrier);	/* all warm */
+	pthread_barrier_wait(r->barrier);	/* run_end is set */
+	for (;;) {
+		if ((t0 = now()) >= run_end)
+			break;
+		tls_one(r, &io, what);
+		t1 = now();
+		if (r->n == r->cap) {
+			r->cap = r->cap ? r->cap * 2 : 65536;
+			if ((p = reallocarray(r->us, r->cap, sizeof(*p))) ==
+			    NULL)
+				err(1, NULL);
+			r->us = p;
+		}
+		r->us[r->n++] = (t1 - t0) * 1e6;
+		r->last = t1;
+	}
+	if (!r->newconn)
+		tls_close(&io);
+	return NULL;
+}
+
+static int
+cmpf(const void *a, const void *b)
+{
+	float	 x = *(const float *)a, y = *(const float *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* tlsreq (newconn 0) and tlsconn (newconn 1) */
+static int
+cmd_tls(int argc, char *argv[], int newconn)
+{
+	static const unsigned char alpn[] = "\x08http/1.1";
+	struct target	 t;
+	struct tlsopt	 to = { NULL, NULL, 1, 1024 };
+	struct tlsrun	*r;
+	pthread_barrier_t barrier;
+	SSL_CTX		*ctx;
+	char		 path[64];
+	float		*all;
+	double		 start, end = 0, sum = 0;
+	size_t		 n = 0, i, k, p50, p99;
+	uint64_t	 secs;
+	int		 e;
+
+	secs = client_args(argc, argv, &t, "SECONDS", 3600, NULL, &to);
+	signal(SIGPIPE, SIG_IGN);
+	raise_nofile(to.conns * 2 + 64, 1);
+	snprintf(path, sizeof(path), "/bytes/%llu",
+	    (unsigned long long)to.bytes);
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
+	    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+	    SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn) - 1) != 0)
+		errx(1, "TLS client setup: %s", tls_why());
+	if (SSL_CTX_load_verify_locations(ctx, to.cafile, NULL) != 1)
+		errx(1, "-C %s: %s", to.cafile, tls_why());
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, tls_verify_cb);
+	/* every connection a full handshake: no resumption */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	if ((r = calloc(to.conns, sizeof(*r))) == NULL)
+		err(1, NULL);
+	if ((e = pthread_barrier_init(&barrier, NULL, to.conns + 1)) != 0)
+		errc(1, e, "pthread_barrier_init");
+	for (i = 0; i < to.conns; i++) {
+		r[i].t = &t;
+		r[i].to = &to;
+		r[i].ctx = ctx;
+		r[i].barrier = &barrier;
+		r[i].path = path;
+		r[i].newconn = newconn;
+		r[i].id = i;
+		if ((e = pthread_create(&r[i].th, NULL, tls_thread, &r[i])) !=
+		    0)
+			errc(1, e, "pthread_create");
+	}
+	pthread_barrier_wait(&barrier);
+	start = now();
+	run_end = start + secs;
+	pthread_barrier_wait(&barrier);
+	for (i = 0; i < to.conns; i++) {
+		if ((e = pthread_join(r[i].th, NULL)) != 0)
+			errc(1, e, "pthread_join");
+		n += r[i].n;
+		if (r[i].last > end)
+			end = r[i].last;
+	}
+	if (n == 0)
+		errx(1, "no request finished in %llu seconds",
+		    (unsigned long long)secs);
+	if ((all = calloc(n, sizeof(*all))) == NULL)
+		err(1, NULL);
+	for (i = 0, k = 0; i < to.conns; i++) {
+		memcpy(all + k, r[i].us, r[i].n * sizeof(*all));
+		k += r[i].n;
+		free(r[i].us);
+	}
+	for (i = 0; i < n; i++)
+		sum += all[i];
+	qsort(all, n, sizeof(*all), cmpf);
+	p50 = (n * 50 + 99) / 100;
+	p99 = (n * 99 + 99) / 100;
+	printf("conns=%u %s=%zu seconds=%.3f %s=%.0f p50_us=%.1f p99_us=%.1f "
+	    "mean_us=%.1f\n", to.conns, newconn ? "connections" : "requests",
+	    n, end - start, newconn ? "cps" : "rps", n / (end - start),
+	    all[p50 - 1], all[p99 - 1], sum / n);
+	free(all);
+	free(r);
+	pthread_barrier_destroy(&barrier);
+	SSL_CTX_free(ctx);
+	return 0;
+}
+
 /* ---- serve ---------------------------------------------------------- */
 
 struct sconn {
 	int		 fd;
+	SSL		*ssl;		/* serve -c: TLS */
+	short		 block;		/* what the last TLS call waits for */
 	struct event	*ev;
 	char		 in[HEAD_MAX];
 	size_t		 inlen;
 	char		 head[256];
 	size_t		 headlen, headoff;
+	char		 out[16384];	/* TLS: head and body in one record */
+	size_t		 outlen;	/* being written (retried as it is) */
 	const char	*small;		/* body from memory, NULL: bodybuf */
 	uint64_t	 bodyleft;
 	int		 keepalive;	/* parsing: -1 close, 1 keep-alive */
@@ -571,6 +921,7 @@ struct sconn {
 };
 
 static struct event_base *sbase;
+static SSL_CTX		*sctx;		/* serve -c */
 
 static void	sconn_cb(int, short, void *);
 
@@ -578,6 +929,7 @@ static void
 sconn_free(struct sconn *c)
 {
 	event_free(c->ev);
+	SSL_free(c->ssl);
 	close(c->fd);
 	free(c);
 }
@@ -666,6 +1018,57 @@ sconn_request(struct sconn *c, size_t hlen)
 	return 0;
 }
 
+/* a failed TLS call: -1 with errno EAGAIN and c->block set, or EIO */
+static int
+sconn_tlserr(struct sconn *c, int n)
+{
+	switch (SSL_get_error(c->ssl, n)) {
+	case SSL_ERROR_WANT_READ:
+		c->block = EV_READ;
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_WANT_WRITE:
+		c->block = EV_WRITE;
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	default:
+		ERR_clear_error();
+		errno = EIO;
+		return -1;
+	}
+}
+
+/* the TLS side of sconn_write: the answer through c->out */
+static int
+sconn_write_tls(struct sconn *c)
+{
+	size_t		 k, b;
+	int		 n;
+
+	for (;;) {
+		if (c->outlen == 0) {
+			/* the rest of the head, then what fits of the body */
+			k = c->headlen - c->headoff;
+			memcpy(c->out, c->head + c->headoff, k);
+			c->headoff = c->headlen;
+			b = sizeof(c->out) - k;
+			if (b > c->bodyleft)
+				b = c->bodyleft;
+			memcpy(c->out + k, c->small != NULL ? c->small +
+			    strlen(c->small) - c->bodyleft : bodybuf, b);
+			c->bodyleft -= b;
+			if ((c->outlen = k + b) == 0)
+				return 1;
+		}
+		if ((n = SSL_write(c->ssl, c->out, c->outlen)) <= 0)
+			return sconn_tlserr(c, n) == -1 && errno == EAGAIN ?
+			    0 : -1;
+		c->outlen = 0;
+	}
+}
+
 /* write what can be written; 1 when the answer is complete */
 static int
 sconn_write(struct sconn *c)
@@ -675,6 +1078,8 @@ sconn_write(struct sconn *c)
 	ssize_t		 n;
 	int		 cnt;
 
+	if (c->ssl != NULL)
+		return sconn_write_tls(c);
 	for (;;) {
 		cnt = 0;
 		if (c->headoff < c->headlen) {
@@ -728,10 +1133,14 @@ sconn_cb(int fd, short what, void *arg)
 				return;
 			}
 			if (r == 0) {
-				sconn_want(c, EV_WRITE);
+				sconn_want(c, c->ssl != NULL ? c->block :
+				    EV_WRITE);
 				return;
 			}
 			if (!c->keepalive) {
+				/* (best effort: the answer is complete) */
+				if (c->ssl != NULL)
+					SSL_shutdown(c->ssl);
 				shutdown(fd, SHUT_WR);
 				sconn_free(c);
 				return;
@@ -754,12 +1163,21 @@ sconn_cb(int fd, short what, void *arg)
 			sconn_free(c);		/* head too long */
 			return;
 		}
-		n = recv(fd, c->in + c->inlen, sizeof(c->in) - 1 - c->inlen,
-		    0);
+		if (c->ssl != NULL) {
+			ERR_clear_error();
+			if ((n = SSL_read(c->ssl, c->in + c->inlen,
+			    sizeof(c->in) - 1 - c->inlen)) <= 0)
+				n = sconn_tlserr(c, n);
+		} else
+			n = recv(fd, c->in + c->inlen,
+			    sizeof(c->in) - 1 - c->inlen, 0);
 		if (n == -1 && errno == EINTR)
 			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (c->ssl != NULL)
+				sconn_want(c, c->block);
 			return;
+		}
 		if (n <= 0 || memchr(c->in + c->inlen, '\0', n) != NULL) {
 			sconn_free(c);
 			return;
@@ -792,6 +1210,11 @@ accept_cb(int lfd, short what, void *arg)
 		if ((c = calloc(1, sizeof(*c))) == NULL)
 			err(1, NULL);
 		c->fd = fd;
+		if (sctx != NULL && ((c->ssl = SSL_new(sctx)) == NULL ||
+		    SSL_set_fd(c->ssl, fd) != 1))
+			errx(1, "serve: SSL_new: %s", tls_why());
+		if (c->ssl != NULL)
+			SSL_set_accept_state(c->ssl);
 		c->evmode = EV_READ;
 		if ((c->ev = event_new(sbase, fd, EV_READ | EV_PERSIST,
 		    sconn_cb, c)) == NULL || event_add(c->ev, NULL) == -1)
@@ -804,12 +1227,47 @@ cmd_serve(int argc, char *argv[])
 {
 	struct sockaddr_storage ss;
 	struct event	*ev;
+	const char	*cert = NULL, *key = NULL;
 	socklen_t	 len;
-	int		 fd, one = 1;
+	pid_t		 parent = getpid();
+	int		 fd, one = 1, ch, workers = 1;
 
-	if (argc != 2)
+	while ((ch = getopt(argc, argv, "c:k:w:")) != -1) {
+		switch (ch) {
+		case 'c':
+			cert = optarg;
+			break;
+		case 'k':
+			key = optarg;
+			break;
+		case 'w':
+			workers = num("-w", optarg, 1, 64);
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 1)
 		usage();
-	len = parse_hostport("serve", argv[1], 0, &ss);
+	if ((cert == NULL) != (key == NULL))
+		errx(2, "serve: -c and -k go together");
+	if (cert != NULL) {
+		if ((sctx = SSL_CTX_new(TLS_server_method())) == NULL ||
+		    SSL_CTX_set_min_proto_version(sctx, TLS1_2_VERSION) != 1)
+			errx(1, "serve: TLS setup: %s", tls_why());
+		if (SSL_CTX_use_certificate_chain_file(sctx, cert) != 1)
+			errx(1, "serve: -c %s: %s", cert, tls_why());
+		if (SSL_CTX_use_PrivateKey_file(sctx, key, SSL_FILETYPE_PEM) !=
+		    1 || SSL_CTX_check_private_key(sctx) != 1)
+			errx(1, "serve: -k %s: %s", key, tls_why());
+		/* no tickets: a client's handshakes stay full ones */
+		SSL_CTX_set_options(sctx, SSL_OP_NO_TICKET);
+		SSL_CTX_set_num_tickets(sctx, 0);
+		SSL_CTX_set_session_cache_mode(sctx, SSL_SESS_CACHE_OFF);
+	}
+	len = parse_hostport("serve", argv[0], 0, &ss);
 	raise_nofile(65536, 0);
 	memset(bodybuf, 'x', sizeof(bodybuf));
 	signal(SIGPIPE, SIG_IGN);
@@ -819,15 +1277,33 @@ cmd_serve(int argc, char *argv[])
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1)
 		err(1, "setsockopt SO_REUSEADDR");
 	if (bind(fd, (struct sockaddr *)&ss, len) == -1)
-		err(1, "bind %s", argv[1]);
+		err(1, "bind %s", argv[0]);
 	if (listen(fd, 4096) == -1)
-		err(1, "listen %s", argv[1]);
+		err(1, "listen %s", argv[0]);
+	/* -w: more processes on the same socket, ending with this one */
+	while (--workers > 0) {
+		switch (fork()) {
+		case -1:
+			err(1, "fork");
+		case 0:
+			if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
+				err(1, "prctl");
+			if (getppid() != parent)
+				_exit(0);
+			workers = 0;
+			break;
+		}
+		if (workers == 0)
+			break;
+	}
 	if ((sbase = event_base_new()) == NULL)
 		errx(1, "event_base_new");
 	if ((ev = event_new(sbase, fd, EV_READ | EV_PERSIST, accept_cb,
 	    NULL)) == NULL || event_add(ev, NULL) == -1)
 		errx(1, "serve: cannot add the listener");
-	printf("listening %s\n", sastr(&ss));
+	if (getpid() == parent)
+		printf("listening %s%s\n", sastr(&ss), sctx != NULL ?
+		    " tls" : "");
 	fflush(stdout);
 	event_base_dispatch(sbase);
 	errx(1, "serve: the event loop ended");
@@ -1003,6 +1479,10 @@ main(int argc, char *argv[])
 		return cmd_idle(argc - 1, argv + 1);
 	if (strcmp(argv[1], "dns") == 0)
 		return cmd_dns(argc - 1, argv + 1);
+	if (strcmp(argv[1], "tlsreq") == 0)
+		return cmd_tls(argc - 1, argv + 1, 0);
+	if (strcmp(argv[1], "tlsconn") == 0)
+		return cmd_tls(argc - 1, argv + 1, 1);
 	warnx("%s: unknown mode", argv[1]);
 	usage();
 }
