@@ -410,6 +410,27 @@ content_length(const char *what, const char *head)
 	errx(1, "%s: no Content-Length in the answer", what);
 }
 
+/* does the answer's head end the connection (Connection: close)? */
+static int
+says_close(const char *head)
+{
+	const char	*p = head;
+	size_t		 n;
+
+	while ((p = strstr(p, "\r\n")) != NULL) {
+		p += 2;
+		if (strncasecmp(p, "Connection:", 11) != 0)
+			continue;
+		for (p += 11; *p != '\r' && *p != '\0'; p += n) {
+			p += strspn(p, " \t,");
+			n = strcspn(p, " \t,\r");
+			if (n == 5 && strncasecmp(p, "close", 5) == 0)
+				return 1;
+		}
+	}
+	return 0;
+}
+
 static int
 dial(const struct target *t, const char *what)
 {
@@ -447,10 +468,13 @@ dial(const struct target *t, const char *what)
 	return fd;
 }
 
-/* one request on fd: its head, the body read to its end; returns size */
+/*
+ * one request on fd: its head, the body read to its end; returns size;
+ * *closing (when not NULL) says whether the server ends the connection
+ */
 static uint64_t
 request(struct cio *io, const struct target *t, const char *what,
-    const char *path, int keepalive)
+    const char *path, int keepalive, int *closing)
 {
 	char		 buf[HEAD_MAX], req[700], small[16384], *body;
 	size_t		 hlen, got, bodylen;
@@ -467,6 +491,8 @@ request(struct cio *io, const struct target *t, const char *what,
 	send_all(io, what, req, strlen(req));
 	hlen = read_head(io, what, buf, sizeof(buf), &got);
 	check_status(what, buf);
+	if (closing != NULL)
+		*closing = says_close(buf);
 	cl = content_length(what, buf);
 	if (got - hlen > cl)
 		errx(1, "%s: %zu bytes after a body of %llu", what,
@@ -600,7 +626,7 @@ cmd_get(int argc, char *argv[])
 	snprintf(path, sizeof(path), "/bytes/%llu", (unsigned long long)bytes);
 	io.fd = dial(&t, "get");
 	t0 = now();
-	got = request(&io, &t, "get", path, 0);
+	got = request(&io, &t, "get", path, 0, NULL);
 	s = now() - t0;
 	close(io.fd);
 	if (got != bytes)
@@ -637,7 +663,7 @@ cmd_conn(int argc, char *argv[])
 		    (unsigned long long)i + 1);
 		t0 = now();
 		io.fd = dial(&t, what);
-		request(&io, &t, what, "/", 0);
+		request(&io, &t, what, "/", 0, NULL);
 		close(io.fd);
 		if (i >= CONN_WARMUP)
 			us[i - CONN_WARMUP] = (now() - t0) * 1e6;
@@ -674,7 +700,7 @@ cmd_idle(int argc, char *argv[])
 		if (partial)
 			send_all(&io, what, req, strlen(req));
 		else
-			request(&io, &t, what, "/", 1);
+			request(&io, &t, what, "/", 1, NULL);
 		/* fd stays open: that is the point */
 	}
 	printf("established=%llu\n", (unsigned long long)n);
@@ -754,19 +780,25 @@ tls_close(struct cio *io)
 	io->fd = -1;
 }
 
-/* one GET of -b bytes: keep-alive, or a new connection closed after */
+/*
+ * One GET of -b bytes: keep-alive, or a new connection closed after.
+ * A keep-alive connection the server ends (Connection: close, as
+ * lensnetd and nginx do after 1000 requests) is opened again as a
+ * client would: the handshake counts in the next request's time.
+ */
 static void
 tls_one(struct tlsrun *r, struct cio *io, const char *what)
 {
 	uint64_t	 got;
+	int		 closing;
 
-	if (r->newconn)
+	if (r->newconn || io->ssl == NULL)
 		tls_open(r, io, what);
-	if ((got = request(io, r->t, what, r->path, !r->newconn)) !=
-	    r->to->bytes)
+	if ((got = request(io, r->t, what, r->path, !r->newconn,
+	    &closing)) != r->to->bytes)
 		errx(1, "%s: asked for %llu bytes, the answer had %llu", what,
 		    (unsigned long long)r->to->bytes, (unsigned long long)got);
-	if (r->newconn)
+	if (r->newconn || closing)
 		tls_close(io);
 }
 
@@ -802,7 +834,7 @@ tls_thread(void *arg)
 		r->us[r->n++] = (t1 - t0) * 1e6;
 		r->last = t1;
 	}
-	if (!r->newconn)
+	if (io.ssl != NULL)
 		tls_close(&io);
 	return NULL;
 }
