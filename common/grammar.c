@@ -464,6 +464,18 @@ gr_hostname(const char *field, const char *s, char *err, size_t errlen)
 }
 
 int
+gr_hexdigit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
 gr_id(const char *s)
 {
 	size_t	 i;

@@ -94,6 +94,9 @@ int	gr_cred(const char *field, const char *s, char *err, size_t errlen);
 int	gr_hostname(const char *field, const char *s, char *err,
 	    size_t errlen);
 
+/* the value of a hex digit (either case), -1 for any other byte */
+int	gr_hexdigit(int c);
+
 /* a sandbox id: exactly CTL_ID_SIZE - 1 lowercase hex digits; 1 if so */
 int	gr_id(const char *s);
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grammar.h"
 #include "phscan.h"
 
 static const char b32[] = "abcdefghijklmnopqrstuvwxyz234567";
@@ -98,17 +99,6 @@ match(const struct phset *set, const unsigned char *p, size_t n,
 static int	scan(const struct phset *, const unsigned char *, size_t, int,
 		    size_t *);
 
-static int
-hexv(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* %XX decoded (other bytes as they are): the layer below, if any */
 static int
@@ -124,8 +114,9 @@ layer_percent(const struct phset *set, const unsigned char *p, size_t n,
 	if ((d = malloc(n)) == NULL)
 		return -1;
 	for (i = 0; i < n; i++) {
-		if (p[i] == '%' && i + 2 < n && (h = hexv(p[i + 1])) >= 0 &&
-		    (l = hexv(p[i + 2])) >= 0) {
+		if (p[i] == '%' && i + 2 < n &&
+		    (h = gr_hexdigit(p[i + 1])) >= 0 &&
+		    (l = gr_hexdigit(p[i + 2])) >= 0) {
 			d[m++] = (unsigned char)(h << 4 | l);
 			i += 2;
 		} else
@@ -175,7 +166,7 @@ layer_escape(const struct phset *set, const unsigned char *p, size_t n,
 		    p[i + 1] == 'x')) {
 			k = p[i + 1] == 'u' ? 4 : 2;
 			for (j = 0; j < k && i + 2 + j < n &&
-			    (v = hexv(p[i + 2 + j])) >= 0; j++)
+			    (v = gr_hexdigit(p[i + 2 + j])) >= 0; j++)
 				c = c << 4 | (unsigned long)v;
 			if (j == k) {
 				m += utf8(d + m, c);	/* <= 3 < 6 bytes in */
@@ -190,7 +181,8 @@ layer_escape(const struct phset *set, const unsigned char *p, size_t n,
 				base = 16;
 				j++;
 			}
-			for (k = 0; j < n && k < 7 && (v = hexv(p[j])) >= 0 &&
+			for (k = 0; j < n && k < 7 &&
+			    (v = gr_hexdigit(p[j])) >= 0 &&
 			    (unsigned long)v < base; j++, k++)
 				c = c * base + (unsigned long)v;
 			if (k > 0 && j < n && p[j] == ';' && c < 0x10000 &&
@@ -296,15 +288,15 @@ layer_hex(const struct phset *set, const unsigned char *p, size_t n,
 	if ((d = malloc(n / 2 + 1)) == NULL)
 		return -1;
 	for (i = 0; i < n && rc == 0; i = s + 1) {
-		for (s = i; s < n && hexv(p[s]) >= 0; s++)
+		for (s = i; s < n && gr_hexdigit(p[s]) >= 0; s++)
 			;
 		if (s - i < 2 * PH_RANDLEN)
 			continue;
 		for (j = 0; j < 2 && rc == 0; j++) {
 			m = 0;
 			for (k = i + j; k + 1 < s; k += 2)
-				d[m++] = (unsigned char)(hexv(p[k]) << 4 |
-				    hexv(p[k + 1]));
+				d[m++] = (unsigned char)(gr_hexdigit(p[k]) << 4 |
+				    gr_hexdigit(p[k + 1]));
 			rc = scan(set, d, m, depth, which);
 		}
 	}

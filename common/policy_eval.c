@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "grammar.h"
 #include "policy.h"
 #include "policy_int.h"
 
@@ -240,25 +241,14 @@ policy_http(const struct policy *pol, const char *host, uint16_t port,
 
 /* ---- requests ---- */
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 int
 pct_byte(const char *s)
 {
 	int	 hi, lo;
 
-	if (s[0] != '%' || (hi = hexval(s[1])) == -1 ||
-	    (lo = hexval(s[2])) == -1)
+	if (s[0] != '%' || (hi = gr_hexdigit(s[1])) == -1 ||
+	    (lo = gr_hexdigit(s[2])) == -1)
 		return -1;
 	return hi << 4 | lo;
 }
@@ -280,7 +270,7 @@ pct_abnormal(const char *s, char sep)
 		return 1;
 	if (isalnum(b) || strchr("-._~", b) != NULL)
 		return 1;
-	if (b == '%' && hexval(s[3]) != -1 && hexval(s[4]) != -1)
+	if (b == '%' && gr_hexdigit(s[3]) != -1 && gr_hexdigit(s[4]) != -1)
 		return 1;
 	return sep == '/' && (b == '/' || b == '\\' || b == ';');
 }

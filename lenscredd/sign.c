@@ -11,6 +11,7 @@
 
 #include <sodium.h>
 
+#include "grammar.h"
 #include "sign.h"
 
 /* a growing buffer: what it drops is zeroed, an error sticks */
@@ -168,17 +169,6 @@ is_ctl(unsigned char c)
 	return (c < 0x20 && c != '\t') || c == 0x7f;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* n bytes of s percent-decoded into b; -1 on a '%' without two hex */
 static int
@@ -194,8 +184,8 @@ pct_decode(struct sb *b, const char *s, size_t n)
 		}
 		if (i + 2 >= n)
 			return -1;
-		if ((h = hexval((unsigned char)s[i + 1])) < 0 ||
-		    (l = hexval((unsigned char)s[i + 2])) < 0)
+		if ((h = gr_hexdigit((unsigned char)s[i + 1])) < 0 ||
+		    (l = gr_hexdigit((unsigned char)s[i + 2])) < 0)
 			return -1;
 		sb_addc(b, (char)(h << 4 | l));
 		i += 2;

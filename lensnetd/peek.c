@@ -1041,17 +1041,6 @@ peek_body_init(struct peek_body *b, const struct peek_http *h)
 		b->state = B_DONE;
 }
 
-static int
-hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 enum peek_result
 peek_body(struct peek_body *b, const uint8_t *buf, size_t len, size_t *used,
@@ -1076,7 +1065,7 @@ peek_body(struct peek_body *b, const uint8_t *buf, size_t len, size_t *used,
 			continue;
 		case B_SIZE:
 		case B_SIZE_MORE:
-			if ((v = hexval(c)) != -1) {
+			if ((v = gr_hexdigit(c)) != -1) {
 				if (b->left >> 56 != 0) {
 					*why = "chunk size too large";
 					return PEEK_BAD;

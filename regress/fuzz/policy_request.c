@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grammar.h"
 #include "policy.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -35,17 +36,6 @@ static const char text[] =
     "verdict: deny}\n"
     "          - {method: GET, path: \"/s\", verdict: allow}\n";
 
-static int
-hexv(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* every %XX decoded, in place; overlong UTF-8 '.' and '/' too */
 static void
@@ -55,8 +45,8 @@ decode(char *s)
 	int	 h, l;
 
 	while (*s != '\0') {
-		if (s[0] == '%' && (h = hexv(s[1])) != -1 &&
-		    (l = hexv(s[2])) != -1) {
+		if (s[0] == '%' && (h = gr_hexdigit(s[1])) != -1 &&
+		    (l = gr_hexdigit(s[2])) != -1) {
 			*o++ = (char)(h << 4 | l);
 			s += 3;
 		} else
