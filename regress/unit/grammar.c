@@ -6,6 +6,7 @@
  * 65536), published ports (IPv4, IPv6, /udp), volumes (modes, paths
  * into /proc and /dev however spelt) and names, references and ids.
  */
+#include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -554,16 +555,37 @@ test_names(void)
 	ok(!gr_id(""), "id: empty is refused");
 }
 
+/* every byte: its hex value, or -1; a negative char too */
+static void
+test_hexdigit(void)
+{
+	const char	*digits = "0123456789abcdef", *d;
+	int		 c, want, bad = -1000;
+
+	for (c = 0; c < 256; c++) {
+		d = c != 0 ? strchr(digits, tolower(c)) : NULL;
+		want = d != NULL ? d - digits : -1;
+		if (gr_hexdigit(c) != want && bad == -1000)
+			bad = c;
+	}
+	for (c = -128; c < 0; c++)
+		if (gr_hexdigit(c) != -1 && bad == -1000)
+			bad = c;
+	ok(bad == -1000, "hex digit: 0-9, a-f and A-F have their values, "
+	    "every other byte (negative too) -1 (first wrong: %d)", bad);
+}
+
 int
 main(void)
 {
 	tap_plan(NNUM + NPORT + NPUB + 2 + NVOL + 2 + NNAME +
-	    3 + 2 + 6 + NHOST + 5);
+	    3 + 2 + 6 + NHOST + 5 + 1);
 	test_numbers();
 	test_ports();
 	test_publish();
 	test_volumes();
 	test_names();
 	test_hostnames();
+	test_hexdigit();
 	return tap_done();
 }
