@@ -1053,6 +1053,12 @@ hexval(uint8_t c)
 	return -1;
 }
 
+uint64_t
+peek_body_data(const struct peek_body *b)
+{
+	return b->state == B_FIXED || b->state == B_DATA ? b->left : 0;
+}
+
 enum peek_result
 peek_body(struct peek_body *b, const uint8_t *buf, size_t len, size_t *used,
     const char **why)
