@@ -413,14 +413,15 @@ hx_ph_plain(const struct phset *set, size_t which, const uint8_t *p,
 
 /*
  * A placeholder was found (where: "url", "header NAME", "header lines
- * (split)", "body"; plain or encoded): the request is refused, and
+ * (split)", "body"; enc: "plain" as it is, "encoded" in one of
+ * phscan's encodings, "split" over header lines): the request is refused, and
  * audited as cred.leak_attempt unless its host is bound to a
  * credential (then the exchange, not yet there, would be its way).
  * Never the placeholder itself in the audit: a path or query holding
  * one is not shown.  The reason in why.
  */
 static void
-hx_leak(struct httpx *hx, const char *where, int plain, char *why,
+hx_leak(struct httpx *hx, const char *where, const char *enc, char *why,
     size_t whylen)
 {
 	struct conn	*c = hx->c;
@@ -443,7 +444,7 @@ hx_leak(struct httpx *hx, const char *where, int plain, char *why,
 	o = json_pack("{s:s,s:s,s:i,s:s,s:s,s:s,s:s,s:s}",
 	    "sandbox", c->sbx->sandbox, "host", c->name, "port", (int)c->port,
 	    "method", r->method, "path", r->path, "where", where,
-	    "encoding", plain ? "plain" : "encoded",
+	    "encoding", enc,
 	    "proto", c->cs.ssl != NULL ? "https" : "http");
 	proxy_audit(c->sbx, "cred.leak_attempt", o, 0, 1, 0, 0);
 }
@@ -489,7 +490,8 @@ hx_leak_head(struct httpx *hx, const uint8_t *b, const struct peek_http *h,
 			break;
 		}
 	}
-	hx_leak(hx, where, plain, why, whylen);
+	hx_leak(hx, where, strcmp(where, "header lines (split)") == 0 ? "split" :
+	    plain ? "plain" : "encoded", why, whylen);
 	return 1;
 }
 
@@ -790,8 +792,8 @@ hx_requests(struct httpx *hx)
 			rv = hx_body(hx, hb_data(&hx->cin), n, &used, &why,
 			    &found, &plain);
 			if (found) {
-				hx_leak(hx, "body", plain, reason,
-				    sizeof(reason));
+				hx_leak(hx, "body", plain ? "plain" : "encoded",
+				    reason, sizeof(reason));
 				return hx_leak_cut(hx, reason);
 			}
 			switch (rv) {
