@@ -465,7 +465,8 @@ hx_leak_head(struct httpx *hx, const uint8_t *b, const struct peek_http *h,
 	/* out of memory (-1) is taken as found */
 	if ((rv = phscan_head(set, b, h->headlen, &which)) == 0)
 		return 0;
-	strlcpy(where, "header lines (split)", sizeof(where));
+	strlcpy(where, rv == -1 ? "head (not scanned: out of memory)" :
+	    "header lines (split)", sizeof(where));
 	if (rv == 1 && phscan_buf(set, b + h->target_off, h->target_len,
 	    NULL) != 0) {
 		strlcpy(where, "url", sizeof(where));
