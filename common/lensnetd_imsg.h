@@ -89,6 +89,12 @@ enum lensnetd_imsg {
 	IMSG_NETD_LEAF,		/* struct netd_leaf + chainlen + keylen */
 	/* parent -> proxy, after SANDBOX: a rule's caFile, read by root */
 	IMSG_NETD_CAFILE,	/* struct netd_cafile + pemlen */
+	/*
+	 * parent -> proxy, after SANDBOX, before any LISTENER: the
+	 * sandbox's credential placeholders, n * PH_SIZE bytes (0 to
+	 * PHSCAN_MAXSET of them; each ph_valid, NUL-terminated)
+	 */
+	IMSG_NETD_PLACEHOLDERS,
 };
 
 struct netd_error {

@@ -82,6 +82,13 @@ struct policy_http_decision {
 					   none (most specific allow rule
 					   naming one) */
 };
+/*
+ * Is host:port bound to a credential (a credentials[].injections[].host
+ * matches it; one without ":port" every port)?  policy_http says
+ * tls_terminate for an allowed bound host: it is always intercepted.
+ */
+int	policy_cred_bound(const struct policy *, const char *host,
+	    uint16_t port);
 /* HTTP(S) by SNI or Host */
 void	policy_http(const struct policy *, const char *host, uint16_t port,
 	    struct policy_http_decision *);

@@ -210,6 +210,28 @@ http_cafile(const struct policy *pol, const char *name, uint16_t port)
 	return best ? best->cafile : NULL;
 }
 
+int
+policy_cred_bound(const struct policy *pol, const char *host, uint16_t port)
+{
+	char		 name[MAXNAME + 1], why[64];
+	struct hostpat	 hp;
+	uint16_t	 ip;
+	size_t		 i, j;
+
+	if (host == NULL || norm_name(host, strlen(host), name) == -1)
+		return 0;
+	for (i = 0; i < pol->ncreds; i++)
+		for (j = 0; j < pol->creds[i].ninj; j++) {
+			/* checked by the loader: a bad one binds nothing */
+			if (pm_hostport(pol->creds[i].inj[j].host, &hp, &ip,
+			    why, sizeof(why)) == -1)
+				continue;
+			if ((ip == 0 || ip == port) && hostpat_match(&hp, name))
+				return 1;
+		}
+	return 0;
+}
+
 void
 policy_http(const struct policy *pol, const char *host, uint16_t port,
     struct policy_http_decision *d)
@@ -237,6 +259,9 @@ policy_http(const struct policy *pol, const char *host, uint16_t port,
 	d->verdict = pick_result(pol, &pk, &d->rule, &d->tls_terminate);
 	if (d->verdict == VERDICT_ALLOW && d->rule != NULL)
 		d->cafile = http_cafile(pol, name, port);
+	/* a host a credential is bound to is always intercepted */
+	if (d->verdict == VERDICT_ALLOW && policy_cred_bound(pol, name, port))
+		d->tls_terminate = 1;
 }
 
 /* ---- requests ---- */

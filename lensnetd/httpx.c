@@ -60,6 +60,7 @@
 #include "lensnetd.h"
 #include "log.h"
 #include "peek.h"
+#include "phscan.h"
 #include "policy.h"
 #include "proxy.h"
 #include "proxy_int.h"
@@ -113,6 +114,8 @@ struct hreq {
 	struct peek_body rframe;	/* the response's */
 	uint64_t	 out, in;	/* bytes sent up, to the client */
 	struct timespec	 start;
+	/* the body as sent (trailers too) and its data alone (de-chunked) */
+	struct phstream	 ph_raw, ph_data;
 };
 
 struct httpx {
@@ -388,6 +391,188 @@ hx_local(struct httpx *hx, int code, const char *why)
 	return 0;
 }
 
+
+/* credential placeholders (issue 13) */
+
+#define HX_LEAK_BOUND	"credential exchange not available"
+#define HX_LEAK_WHY	"credential placeholder for a host it is not bound to"
+
+/* does p hold placeholder which as it is (no encoding)? */
+static int
+hx_ph_plain(const struct phset *set, size_t which, const uint8_t *p,
+    size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i + PH_RANDLEN <= n; i++)
+		if (strncasecmp((const char *)p + i, set->body[which],
+		    PH_RANDLEN) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * A placeholder was found (where: "url", "header NAME", "header lines
+ * (split)", "body"; enc: "plain" as it is, "encoded" in one of
+ * phscan's encodings, "split" over header lines): the request is refused, and
+ * audited as cred.leak_attempt unless its host is bound to a
+ * credential (then the exchange, not yet there, would be its way).
+ * Never the placeholder itself in the audit: a path or query holding
+ * one is not shown.  The reason in why.
+ */
+static void
+hx_leak(struct httpx *hx, const char *where, const char *enc, char *why,
+    size_t whylen)
+{
+	struct conn	*c = hx->c;
+	struct hreq	*r = &hx->r;
+	json_t		*o;
+
+	if (r->query != NULL && phscan_buf(&c->sbx->phs, r->query,
+	    strlen(r->query), NULL) != 0) {
+		free(r->query);
+		r->query = NULL;
+		r->query_cut = 1;
+	}
+	if (phscan_buf(&c->sbx->phs, r->path, strlen(r->path), NULL) != 0)
+		strlcpy(r->path, "-", sizeof(r->path));
+	if (policy_cred_bound(c->sbx->pol, c->name, c->port)) {
+		strlcpy(why, HX_LEAK_BOUND, whylen);
+		return;
+	}
+	strlcpy(why, HX_LEAK_WHY, whylen);
+	o = json_pack("{s:s,s:s,s:i,s:s,s:s,s:s,s:s,s:s}",
+	    "sandbox", c->sbx->sandbox, "host", c->name, "port", (int)c->port,
+	    "method", r->method, "path", r->path, "where", where,
+	    "encoding", enc,
+	    "proto", c->cs.ssl != NULL ? "https" : "http");
+	proxy_audit(c->sbx, "cred.leak_attempt", o, 0, 1, 0, 0);
+}
+
+/* a placeholder in the head b of h: 1 (refused, why set), 0 none */
+static int
+hx_leak_head(struct httpx *hx, const uint8_t *b, const struct peek_http *h,
+    char *why, size_t whylen)
+{
+	const struct phset *set = &hx->c->sbx->phs;
+	const uint8_t	*line, *end, *colon, *v, *e;
+	char		 where[80];
+	size_t		 which = 0;
+	int		 rv, plain = 0;
+
+	if (set->n == 0)
+		return 0;
+	/* out of memory (-1) is taken as found */
+	if ((rv = phscan_head(set, b, h->headlen, &which)) == 0)
+		return 0;
+	strlcpy(where, rv == -1 ? "head (not scanned: out of memory)" :
+	    "header lines (split)", sizeof(where));
+	if (rv == 1 && phscan_buf(set, b + h->target_off, h->target_len,
+	    NULL) != 0) {
+		strlcpy(where, "url", sizeof(where));
+		plain = hx_ph_plain(set, which, b + h->target_off,
+		    h->target_len);
+	} else if (rv == 1) {
+		line = memchr(b, '\n', h->headlen);
+		for (line = line + 1; line < b + h->headlen; line = end + 1) {
+			end = memchr(line, '\n', b + h->headlen - line);
+			if (end == NULL || end - line <= 1)
+				break;
+			e = end - 1;	/* CRLF only (peek_http) */
+			if ((colon = memchr(line, ':', e - line)) == NULL)
+				continue;
+			v = colon + 1;
+			if (phscan_buf(set, v, e - v, NULL) == 0)
+				continue;
+			snprintf(where, sizeof(where), "header %.*s",
+			    (int)(colon - line > 64 ? 64 : colon - line),
+			    (const char *)line);
+			plain = hx_ph_plain(set, which, v, e - v);
+			break;
+		}
+	}
+	hx_leak(hx, where, strcmp(where, "header lines (split)") == 0 ? "split" :
+	    plain ? "plain" : "encoded", why, whylen);
+	return 1;
+}
+
+/*
+ * peek_body on the request body's n bytes at p, each piece scanned
+ * for a placeholder before it may go upstream: its data de-chunked
+ * (a placeholder across chunks) and the bytes as sent (trailers,
+ * extensions), each with phscan's window of the pieces before.  *found
+ * (and *plain) when one is: then none of these bytes may be sent.
+ */
+static enum peek_result
+hx_body(struct httpx *hx, const uint8_t *p, size_t n, size_t *used,
+    const char **why, int *found, int *plain)
+{
+	struct hreq	*r = &hx->r;
+	const struct phset *set = &hx->c->sbx->phs;
+	enum peek_result rv = PEEK_NEED_MORE;
+	size_t		 i = 0, k, u, which = 0;
+	uint64_t	 d;
+	int		 rc;
+
+	*found = *plain = 0;
+	if (r->skip || set->n == 0)
+		return peek_body(&r->body, p, n, used, why);
+	while (i < n) {
+		/* data as a whole, the framing byte by byte */
+		d = peek_body_data(&r->body);
+		k = d == 0 ? 1 : d < n - i ? (size_t)d : n - i;
+		rv = peek_body(&r->body, p + i, k, &u, why);
+		if (rv == PEEK_BAD)
+			return rv;
+		if (rv != PEEK_FOUND)
+			u = k;
+		if (d > 0 && !*found && (rc = phscan_chunk(set, &r->ph_data,
+		    p + i, u, &which)) != 0) {
+			*found = 1;
+			*plain = rc == 1 && hx_ph_plain(set, which, p + i, u);
+		}
+		i += u;
+		if (rv == PEEK_FOUND)
+			break;
+	}
+	if (!*found && (rc = phscan_chunk(set, &r->ph_raw, p, i, &which)) !=
+	    0) {
+		*found = 1;
+		*plain = rc == 1 && hx_ph_plain(set, which, p, i);
+	}
+	*used = i;
+	return rv == PEEK_FOUND ? PEEK_FOUND : PEEK_NEED_MORE;
+}
+
+/*
+ * A placeholder in the request body, whose head (and the body up to
+ * this piece) may have gone upstream: the upstream connection is cut
+ * now (what it holds unsent dropped, shutdown(2) both ways, never read
+ * again), so nothing from this piece on is sent; the client gets a
+ * 403 when no final response head began, else its connection closes.
+ * 1, or -1 when closed.
+ */
+static int
+hx_leak_cut(struct httpx *hx, const char *why)
+{
+	struct hreq	*r = &hx->r;
+
+	hx->ubad = 1;
+	hb_free(&hx->uout);
+	hb_free(&hx->uin);
+	(void)shutdown(hx->c->ufd, SHUT_RDWR);
+	hx->rq = RQ_DONE;
+	hx_closing(hx, why);
+	if (hx->rs == RS_HEAD && hb_room(&hx->cout) >= HX_LOCAL_MAX) {
+		if (hx_local(hx, 403, why) == -1)
+			return hx_close(hx, "out of memory");
+		return 1;
+	}
+	strlcpy(r->why, why, sizeof(r->why));
+	r->verdict = "deny";
+	return hx_close(hx, why);
+}
+
 /* requests */
 
 /* where the audit's path and query come from: the origin-form target */
@@ -480,6 +665,8 @@ hx_head(struct httpx *hx, const struct peek_http *h)
 		    c->port);
 		code = 403;
 	}
+	if (code == 0 && hx_leak_head(hx, b, h, why, sizeof(why)))
+		code = 403;
 	if (code == 0) {
 		/* host rule, then (when it has some) its request rules */
 		memset(&d, 0, sizeof(d));
@@ -551,7 +738,7 @@ hx_requests(struct httpx *hx)
 	const char	*why = NULL;
 	char		 reason[400];
 	size_t		 n, used;
-	int		 progress = 0, rv;
+	int		 progress = 0, rv, found, plain;
 
 	for (;;) {
 		switch (hx->rq) {
@@ -603,8 +790,14 @@ hx_requests(struct httpx *hx)
 				n = hb_room(&hx->uout);
 			if (n == 0)
 				return progress;
-			switch (peek_body(&r->body, hb_data(&hx->cin), n, &used,
-			    &why)) {
+			rv = hx_body(hx, hb_data(&hx->cin), n, &used, &why,
+			    &found, &plain);
+			if (found) {
+				hx_leak(hx, "body", plain ? "plain" : "encoded",
+				    reason, sizeof(reason));
+				return hx_leak_cut(hx, reason);
+			}
+			switch (rv) {
 			case PEEK_BAD:
 				snprintf(reason, sizeof(reason), "bad request "
 				    "body: %s", why);

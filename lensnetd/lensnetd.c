@@ -838,6 +838,16 @@ sbx_attach(struct sbx *sb, struct imsg *im)
 		imsgev_add(&child_ch[PROXY].iev);
 	}
 	sbx_cafs_free(sb);
+	{
+		char	 ph[PHSCAN_MAXSET][PH_SIZE];
+
+		memset(ph, 0, sizeof(ph));
+		for (k = 0; k < sb->phs.n; k++)
+			snprintf(ph[k], PH_SIZE, "%s%.*s", PH_PREFIX,
+			    PH_RANDLEN, sb->phs.body[k]);
+		to_child(PROXY, IMSG_NETD_PLACEHOLDERS, sb->id, -1, ph,
+		    sb->phs.n * PH_SIZE);
+	}
 	for (i = 0; i < nfds; i++) {
 		memset(&nl, 0, sizeof(nl));
 		nl.kind = i < 4 ? (uint32_t)kinds[i] : NETD_L_PUBLISH;

@@ -1042,6 +1042,12 @@ peek_body_init(struct peek_body *b, const struct peek_http *h)
 }
 
 
+uint64_t
+peek_body_data(const struct peek_body *b)
+{
+	return b->state == B_FIXED || b->state == B_DATA ? b->left : 0;
+}
+
 enum peek_result
 peek_body(struct peek_body *b, const uint8_t *buf, size_t len, size_t *used,
     const char **why)

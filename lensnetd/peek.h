@@ -155,6 +155,8 @@ struct peek_body {
 };
 
 void	peek_body_init(struct peek_body *, const struct peek_http *);
+/* how many of the next bytes are the body's data (not chunk framing) */
+uint64_t peek_body_data(const struct peek_body *);
 /* a response's body: chunked or Content-Length (else none) */
 void	peek_body_init_response(struct peek_body *,
 	    const struct peek_response *);

@@ -2065,6 +2065,30 @@ sbx_gone(struct sbx *s)
 	free(s);
 }
 
+/* the sandbox's credential placeholders, replacing any it had */
+static const char *
+msg_placeholders(struct imsg *im)
+{
+	const char	*p = im->data;
+	struct sbx	*s;
+	size_t		 k, n;
+
+	if (im->datalen % PH_SIZE != 0)
+		return "NETD_PLACEHOLDERS not a whole number of placeholders";
+	n = im->datalen / PH_SIZE;
+	for (k = 0; k < n; k++)
+		if (p[k * PH_SIZE + PH_LEN] != '\0' ||
+		    !ph_valid(p + k * PH_SIZE, PH_LEN))
+			return "NETD_PLACEHOLDERS: not a placeholder";
+	if ((s = sbx_find(im->hdr.peerid)) == NULL)
+		return NULL;	/* raced with SANDBOX_GONE */
+	memset(&s->phs, 0, sizeof(s->phs));
+	for (k = 0; k < n; k++)
+		if (phset_add(&s->phs, p + k * PH_SIZE) == -1)
+			return "NETD_PLACEHOLDERS: not a placeholder";
+	return NULL;
+}
+
 static const char *
 msg_sandbox(struct imsg *im)
 {
@@ -2260,6 +2284,8 @@ parent_msg(struct imsg *im)
 		return msg_leaf(im);
 	case IMSG_NETD_CAFILE:
 		return msg_cafile(im);
+	case IMSG_NETD_PLACEHOLDERS:
+		return msg_placeholders(im);
 	default:
 		return "unexpected message type";
 	}
@@ -2278,6 +2304,8 @@ msg_parent(struct imsg *im, void *arg)
 }
 
 static const struct proc_msg parent_msgs[] = {
+	PROC_MSGV(IMSG_NETD_PLACEHOLDERS, 0, PHSCAN_MAXSET * PH_SIZE,
+	    msg_parent),
 	PROC_MSG(IMSG_NETD_CONFIG, sizeof(struct netd_config), msg_parent),
 	PROC_MSG(IMSG_NETD_HOSTADDR_ADD, sizeof(struct netd_hostaddr),
 	    msg_parent),

@@ -157,6 +157,7 @@ struct sbx {
 	TAILQ_HEAD(, leafwait)	 leafwaits;	/* one per name at most */
 	TAILQ_HEAD(, sbxca)	 cafiles;
 	int			 nleafwaits;
+	struct phset		 phs;		/* NETD_PLACEHOLDERS */
 };
 
 extern struct proxy_conf	 pconf;

@@ -42,6 +42,10 @@
  *			NETD_CAFILE, as lensnetd's parent does
  *	The sandbox's id is 0123456789abcdef four times.
  *	-O X=VALUE	a per-sandbox limit, as lensnetd -X VALUE (c, l, r)
+ *	-x PH		a credential placeholder of the sandbox (repeatable):
+ *			all sent after NETD_SANDBOX (and its CAFILEs) as
+ *			NETD_PLACEHOLDERS, PH_SIZE bytes each, as
+ *			lensnetd's parent does
  *	SIGUSR2 sends NETD_SANDBOX with the same policy again (a reload).
  *   proxyharness echo addr:port
  *	An echo server (poll, non-blocking); on EOF it flushes and shuts
@@ -434,6 +438,8 @@ run(int argc, char **argv)
 	size_t			 plen = 0;
 	struct pollfd		 pfd, pfds[2];
 	uint8_t			*msg;
+	static char		 ph[PHSCAN_MAXSET][PH_SIZE];
+	size_t			 nph = 0;
 
 	memset(&cfg, 0, sizeof(cfg));
 	memset(&sb, 0, sizeof(sb));
@@ -442,8 +448,14 @@ run(int argc, char **argv)
 	strlcpy(sb.sandbox, "0123456789abcdef0123456789abcdef"
 	    "0123456789abcdef0123456789abcdef", sizeof(sb.sandbox));
 	while ((ch = getopt(argc, argv,
-	    "A:B:bC:c:F:G:H:I:K:k:L:M:m:O:P:p:Q:r:S:T:t:")) != -1) {
+	    "A:B:bC:c:F:G:H:I:K:k:L:M:m:O:P:p:Q:r:S:T:t:x:")) != -1) {
 		switch (ch) {
+		case 'x':
+			if (nph >= PHSCAN_MAXSET)
+				errx(1, "-x: too many placeholders");
+			/* as given: the proxy checks them */
+			strncpy(ph[nph++], optarg, PH_SIZE - 1);
+			break;
 		case 'A':
 			pc.trust = optarg;
 			break;
@@ -578,6 +590,8 @@ run(int argc, char **argv)
 	free(msg);
 	for (i = 0; i < ncafiles; i++)
 		send_cafile(ib, cafiles[i]);
+	if (nph > 0)
+		send_msg(ib, IMSG_NETD_PLACEHOLDERS, 1, -1, ph, nph * PH_SIZE);
 	for (i = 0; i < ndnsmap; i++) {
 		memset(&dm, 0, sizeof(dm));
 		strlcpy(dm.name, dnsmap[i].name, sizeof(dm.name));

@@ -176,6 +176,44 @@ test_order(void)
 	}
 }
 
+/* a host a credential is bound to is always intercepted (issue 13) */
+static void
+test_cred_bound(void)
+{
+	struct policy_http_decision	 d;
+	struct policy			*pol;
+
+	pol = P(HEAD "  egress:\n    http:\n"
+	    "      - {match: api.test, verdict: allow}\n"
+	    "      - {match: \"*.s3.test\", verdict: allow}\n"
+	    "      - {match: other.test, verdict: allow}\n"
+	    "      - {match: gone.test, verdict: deny}\n"
+	    "credentials:\n"
+	    "  - id: k\n    envVar: K\n    injections:\n"
+	    "      - {type: header, host: api.test, name: Authorization, "
+	    "value: \"Bearer {secret}\"}\n"
+	    "      - {type: query, host: \"*.s3.test:8443\", name: key, value: \"{secret}\"}\n"
+	    "      - {type: query, host: gone.test, name: key, value: \"{secret}\"}\n");
+	policy_http(pol, "API.test.", 443, &d);
+	ok(d.verdict == VERDICT_ALLOW && d.tls_terminate &&
+	    policy_cred_bound(pol, "api.test", 443),
+	    "bound host: allowed and intercepted without tlsTerminate");
+	policy_http(pol, "other.test", 443, &d);
+	ok(d.verdict == VERDICT_ALLOW && !d.tls_terminate &&
+	    !policy_cred_bound(pol, "other.test", 443),
+	    "an unbound host: not intercepted");
+	policy_http(pol, "b.s3.test", 443, &d);
+	ok(!d.tls_terminate && !policy_cred_bound(pol, "b.s3.test", 443) &&
+	    policy_cred_bound(pol, "b.s3.test", 8443) &&
+	    !policy_cred_bound(pol, "s3.test", 8443),
+	    "a bound host:port binds that port, *.suffix strictly below");
+	policy_http(pol, "gone.test", 443, &d);
+	ok(d.verdict == VERDICT_DENY && !d.tls_terminate &&
+	    policy_cred_bound(pol, "gone.test", 443),
+	    "a denied bound host stays denied");
+	policy_free(pol);
+}
+
 static void
 test_names(void)
 {
@@ -636,6 +674,7 @@ int
 main(void)
 {
 	test_order();
+	test_cred_bound();
 	test_names();
 	test_ports();
 	test_cidr();
