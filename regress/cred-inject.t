@@ -1,0 +1,190 @@
+#!/bin/sh
+# Credentials at the boundary, end to end (issue 13): real lensauditd,
+# lenscredd, lensnetd and lensvmm; jail sandboxes whose policies bind
+# credentials from lenscredd's store to HTTPS APIs of the test internet
+# (credupstream.py: *.api.test, a certificate of the test CA, trusted
+# through the rule's caFile), which log what they receive and echo it
+# back.  A sandbox sends only its placeholders; for each injection form
+# (header, query, basic, uriPlaceholder, hmac, sigv4) the upstream
+# receives the real value (the hmac recomputed from lenscredd(8)'s
+# canonical string, the SigV4 signature recomputed by botocore), the
+# sandbox's copy of the echo shows the placeholder and never the
+# secret, and each use is audited cred.use (sandbox, credential, host,
+# method, path, injection; never the value).  An upstream that echoes
+# the Authorization header in a header and 2000 times in a body chunked
+# every 7 bytes: the sandbox sees the placeholder every time.  No
+# upstream ever sees a placeholder; the audit never holds a secret.
+# lenscredd down: a credentialed request fails closed (502), nothing
+# goes upstream, the failure is audited.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/daemon.sh"
+. "$(dirname "$0")/networld.sh"
+. "$(dirname "$0")/credworld.sh"
+cw_need
+
+tap_plan 36
+tmpdir_setup
+chmod 0755 "$T"
+
+HDR=$(cw_secret) QRY=$(cw_secret) BAS=$(cw_secret) URI=$(cw_secret)
+MAC=$(cw_secret) AWSS=$(cw_secret)
+AKID=AKIA$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n' | tr a-f A-F)
+SECRETS="$HDR $QRY $BAS $URI $MAC $AWSS"
+BASIC64=$(printf 'me:%s' "$BAS" | base64 -w0)
+printf '{"hmac_key":"%s","hmac_header":"X-Signature","aws_akid":"%s","aws_secret":"%s"}\n' \
+    "$MAC" "$AKID" "$AWSS" >"$T/secrets.json"
+
+cw_up
+for c in hdr:$HDR qry:$QRY bas:$BAS uri:$URI mac:$MAC aws:$AKID:$AWSS; do
+	cw_store "${c%%:*}" "${c#*:}" >>"$T/store.out" 2>&1 ||
+	    { echo "Bail out! cred add ${c%%:*}: $(cat "$T/store.out")"; exit 1; }
+done
+
+# cw1: forms the policy of main knew; cw2: the fields issue 13 added
+deny_policy "$T/p1.yaml" <<'EOF'
+    http:
+      - {match: "*.api.test", verdict: allow, caFile: testca.pem}
+credentials:
+  - id: hdr
+    envVar: HDR_KEY
+    injections:
+      - {type: header, host: hdr.api.test, name: Authorization, value: "Bearer {secret}"}
+      - {type: header, host: echo.api.test, name: Authorization, value: "Bearer {secret}"}
+  - id: qry
+    envVar: QRY_KEY
+    injections:
+      - {type: query, host: qry.api.test, name: key, value: "{secret}"}
+  - id: mac
+    envVar: MAC_KEY
+    injections:
+      - {type: hmac, host: hmac.api.test, name: X-Signature}
+EOF
+deny_policy "$T/p2.yaml" <<'EOF'
+    http:
+      - {match: "*.api.test", verdict: allow, caFile: testca.pem}
+credentials:
+  - id: bas
+    envVar: BASIC_PASSWORD
+    injections:
+      - {type: basic, host: basic.api.test, user: me}
+  - id: uri
+    envVar: BOT_TOKEN
+    injections:
+      - {type: uriPlaceholder, host: uri.api.test}
+  - id: aws
+    envVar: AWS_ACCESS_KEY_ID
+    injections:
+      - {type: sigv4, host: sig.api.test, region: eu-west-3, service: execute-api}
+EOF
+cw_run cw1 "$T/p1.yaml"
+ok $? "sandbox cw1 (header, query, hmac) runs" || diag "$(cat "$T/run-cw1.out")"
+ID1=$CW_ID
+cw_run cw2 "$T/p2.yaml"
+ok $? "sandbox cw2 (basic, uriPlaceholder, sigv4) runs" || diag "$(cat "$T/run-cw2.out")"
+ID2=$CW_ID
+PHS=
+for v in cw1:HDR_KEY cw1:QRY_KEY cw1:MAC_KEY cw2:BASIC_PASSWORD cw2:BOT_TOKEN \
+    cw2:AWS_ACCESS_KEY_ID; do
+	PHS="$PHS $(cw_ph "${v%%:*}" "${v#*:}")"
+done
+set -- $PHS
+[ $# -eq 6 ] && ! printf '%s\n' "$PHS" | tr ' ' '\n' | grep -v '^lens-ph-[a-z2-7]\{32\}$' | grep -q .
+ok $? "each credential's envVar holds a placeholder ($#)"
+PH_HDR=$1 PH_QRY=$2 PH_MAC=$3 PH_BAS=$4 PH_URI=$5 PH_AWS=$6
+
+# call SANDBOX NAME SCRIPT: the script's output (the response) in
+# $T/resp-NAME; true when the last line says code=200
+call() {
+	cw_sh "$1" "$3" >"$T/resp-$2" 2>&1
+	[ "$(tail -n 1 "$T/resp-$2")" = "code=200" ]
+}
+C='curl -sS --max-time 20 -w "\ncode=%{http_code}\n"'
+# clean NAME PLACEHOLDER: the sandbox's response has the placeholder
+# ("" for none) and none of the secrets
+clean() {
+	for _s in $SECRETS $BASIC64; do
+		grep -aqF -- "$_s" "$T/resp-$1" && { diag "$1: a secret in the response"; return 1; }
+	done
+	[ -z "$2" ] || grep -aqF -- "$2" "$T/resp-$1"
+}
+# form NAME SANDBOX-ID CREDENTIAL HOST METHOD PATH INJECTION PH PYEXPR
+form() {
+	call "$2" "$1" "$3"
+	ok $? "$1: the sandbox's request answered 200" || diag "$(tail -n 5 "$T/resp-$1")"
+	[ -n "$(cw_log "$9")" ]
+	ok $? "$1: the upstream received the real value" ||
+	    diag "$(tail -n 1 "$CW_LOG" | cut -c 1-600)"
+	clean "$1" "$8"
+	ok $? "$1: the sandbox's copy of the echo shows the placeholder, no secret"
+	cw_audit '"type":"cred.use"' "\"sandbox\":\"$4\"" \
+	    "\"credential\":\"$5\"" "\"host\":\"$6\"" "\"method\":\"$7\"" \
+	    "\"path\":\"${10}\"" "\"injection\":\"${11}\""
+	ok $? "$1: audited cred.use ($5, $6, $7 ${10}, ${11})"
+}
+# form NAME SANDBOX SCRIPT SANDBOX-ID CREDENTIAL HOST METHOD PH PYEXPR PATH INJECTION
+form header cw1 "$C -H \"Authorization: Bearer \$HDR_KEY\" https://hdr.api.test/v1/h" \
+    "$ID1" hdr hdr.api.test GET "Bearer $PH_HDR" \
+    "r['target'] == '/v1/h' and ['Authorization', 'Bearer $HDR'] in r['headers']" \
+    /v1/h header
+form query cw1 "$C \"https://qry.api.test/v1/q?key=\$QRY_KEY&x=1\"" \
+    "$ID1" qry qry.api.test GET "$PH_QRY" \
+    "r['target'].startswith('/v1/q?') and sorted(r['target'].split('?')[1].split('&')) == ['key=$QRY', 'x=1']" \
+    /v1/q query
+form hmac cw1 "$C -X POST -H \"X-Signature: \$MAC_KEY\" --data-binary '{\"n\":1}' \"https://hmac.api.test/v1/m?b=2&a=1\"" \
+    "$ID1" mac hmac.api.test POST "" \
+    "r['target'].startswith('/v1/m?') and r['body'] == '{\"n\":1}' and r['checks'].get('hmac') == 'ok'" \
+    /v1/m hmac
+form basic cw2 "$C -u \"me:\$BASIC_PASSWORD\" https://basic.api.test/v1/b" \
+    "$ID2" bas basic.api.test GET "" \
+    "r['target'] == '/v1/b' and ['Authorization', 'Basic $BASIC64'] in r['headers']" \
+    /v1/b basic
+form uri cw2 "$C \"https://uri.api.test/bot\$BOT_TOKEN/getMe\"" \
+    "$ID2" uri uri.api.test GET "$PH_URI" \
+    "r['target'] == '/bot$URI/getMe'" \
+    "/bot$PH_URI/getMe" uriPlaceholder
+form sigv4 cw2 "D=\$(date -u +%Y%m%dT%H%M%SZ); $C -X POST -H \"X-Amz-Date: \$D\" -H \"Authorization: AWS4-HMAC-SHA256 Credential=\$AWS_ACCESS_KEY_ID/\${D%T*}/eu-west-3/execute-api/aws4_request, SignedHeaders=host;x-amz-date, Signature=0000\" --data-binary 'Action=List&Version=1' \"https://sig.api.test/v1/s?p=1\"" \
+    "$ID2" aws sig.api.test POST "" \
+    "r['target'] == '/v1/s?p=1' and r['checks'].get('sigv4') == 'ok'" \
+    /v1/s sigv4
+grep -q '"sigv4": "bad' "$CW_LOG" && diag "$(grep -o '"sigv4": "bad[^"]*"' "$CW_LOG" | head -n 2)"
+grep -q '"hmac": "bad' "$CW_LOG" && diag "$(grep -o '"hmac": "bad[^"]*"' "$CW_LOG" | head -n 2)"
+
+# 2. echo scrubbing: the Authorization echoed in a header and 2000
+# times in a body chunked every 7 bytes (the secret split everywhere)
+cw_sh cw1 "curl -sS --max-time 20 -D /tmp/echo.h -o /tmp/echo.b -H \"Authorization: Bearer \$HDR_KEY\" --data-binary 'tail-of-the-body' https://echo.api.test/echo-chunked; cat /tmp/echo.h; echo ====; cat /tmp/echo.b" \
+    >"$T/resp-echo" 2>&1
+tr -d '\r' <"$T/resp-echo" | grep -qx "X-Echo-Auth: Bearer $PH_HDR" &&
+    [ "$(sed '1,/^====$/d' "$T/resp-echo" | grep -aoF "Bearer $PH_HDR|" | wc -l)" -eq 2000 ] &&
+    [ "$(sed '1,/^====$/d' "$T/resp-echo" | tail -c 16)" = "tail-of-the-body" ]
+ok $? "echo: the header and the 2000 echoes in the chunked body show the placeholder" ||
+    diag "$(head -c 600 "$T/resp-echo")"
+[ "$(cw_log "r['target'] == '/echo-chunked' and ['Authorization', 'Bearer $HDR'] in r['headers']" | wc -l)" -eq 1 ]
+ok $? "echo: the upstream received the real Authorization"
+clean echo "Bearer $PH_HDR"
+ok $? "echo: no secret anywhere in what the sandbox got"
+
+! grep -aq 'lens-ph-' "$CW_LOG"
+ok $? "no upstream ever received a placeholder" ||
+    diag "$(grep -a 'lens-ph-' "$CW_LOG" | head -n 2 | cut -c 1-400)"
+leak=0
+for s in $SECRETS; do
+	grep -raqF -- "$s" "$T/audit" && leak=1
+done
+"$LENSCTL" audit show --json --dir "$T/audit" >"$T/audit.json" 2>&1
+[ $leak = 0 ] && ! grep -qF -e "$HDR" -e "$AWSS" -e "$BASIC64" "$T/audit.json"
+ok $? "the audit never holds a secret"
+
+# 4. lenscredd down: fail closed
+credd_stop
+call cw1 down "$C -H \"Authorization: Bearer \$HDR_KEY\" https://hdr.api.test/v1/down"
+[ "$(tail -n 1 "$T/resp-down")" = "code=502" ]
+ok $? "lenscredd down: the credentialed request fails closed ($(tail -n 1 "$T/resp-down"))"
+[ -z "$(cw_log "r['target'] == '/v1/down'")" ]
+ok $? "lenscredd down: nothing reached the upstream"
+cw_audit '"type":"net.http"' '"path":"/v1/down"' '"status":502' "$ID1"
+ok $? "lenscredd down: the failure is audited (net.http 502)"
+kill -0 "$NETD_PID"
+ok $? "lensnetd runs on"
+log_if_failed lensnetd "$T/netd.log" 30
+log_if_failed lenscredd "$T/credd.log" 30
+tap_done

@@ -1,0 +1,231 @@
+#!/usr/bin/python3
+"""A test upstream API for the credential tests (regress/credworld.sh).
+
+    credupstream.py ADDR CERT KEY LOG SECRETS CTLDIR
+
+HTTPS on ADDR:443 with CERT/KEY, one thread a connection, HTTP/1.1
+keep-alive.  Every request it receives becomes one JSON line of LOG,
+written before it answers:
+
+    {"sni", "method", "target", "headers": [[name, value], ...],
+     "body": latin-1 text, "checks": {"hmac": ..., "sigv4": ...}}
+
+checks verifies what lenscredd wrote with the secrets of SECRETS (a
+JSON file the test wrote: hmac_key, hmac_header, aws_akid, aws_secret):
+"hmac" for a request with X-Lens-Timestamp, recomputing the canonical
+string of lenscredd(8) ("ok" or why not); "sigv4" for an Authorization
+of AWS4-HMAC-SHA256, signing the same request again with botocore
+("ok" or why not).
+
+Answers, by path:
+    /hold/NAME      waits until the file CTLDIR/NAME exists, then as below
+    /echo-chunked   the Authorization it got in the X-Echo-Auth header and
+                    its body chunked in 7-byte chunks: 2000 times
+                    "<Authorization>|" then the body it got
+    anything else   200, the JSON of its log line (an echo of every
+                    header and of the body), with a Content-Length
+"""
+import base64
+import datetime
+import hashlib
+import hmac
+import json
+import os
+import socket
+import ssl
+import sys
+import threading
+import time
+from unittest import mock
+
+ADDR, CERT, KEY, LOG, SECRETS, CTL = sys.argv[1:7]
+LOCK = threading.Lock()
+
+
+def secrets():
+    with open(SECRETS) as f:
+        return json.load(f)
+
+
+def check_hmac(s, method, target, hdrs, body):
+    ts = [v for n, v in hdrs if n.lower() == 'x-lens-timestamp']
+    if not ts:
+        return None
+    name = s.get('hmac_header', 'X-Signature').lower()
+    sig = [v for n, v in hdrs if n.lower() == name]
+    if len(ts) != 1 or len(sig) != 1:
+        return 'bad: %d timestamps, %d signatures' % (len(ts), len(sig))
+    if abs(time.time() - int(ts[0])) > 300:
+        return 'bad: timestamp %s too far from now' % ts[0]
+    path, _, query = target.partition('?')
+    q = '&'.join(sorted(p for p in query.split('&') if p))
+    canon = '\n'.join(['LENS-HMAC-SHA256', method, path, q, ts[0],
+                       hashlib.sha256(body).hexdigest()])
+    want = hmac.new(s['hmac_key'].encode(), canon.encode(),
+                    hashlib.sha256).hexdigest()
+    return 'ok' if hmac.compare_digest(want, sig[0]) else \
+        'bad: got %s, want %s over %r' % (sig[0], want, canon)
+
+
+def check_sigv4(s, method, target, hdrs, body):
+    auth = [v for n, v in hdrs if n.lower() == 'authorization']
+    if len(auth) != 1 or not auth[0].startswith('AWS4-HMAC-SHA256 '):
+        return None
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    try:
+        f = dict(p.strip().split('=', 1)
+                 for p in auth[0][len('AWS4-HMAC-SHA256 '):].split(','))
+        akid, date, region, service, term = f['Credential'].split('/')
+        signed = f['SignedHeaders'].split(';')
+    except (ValueError, KeyError) as e:
+        return 'bad: Authorization %r: %s' % (auth[0], e)
+    if akid != s['aws_akid']:
+        return 'bad: access key id %s' % akid
+    h = {}
+    for n, v in hdrs:
+        if n.lower() in signed:
+            v = ' '.join(v.split())
+            h[n.lower()] = h[n.lower()] + ',' + v if n.lower() in h else v
+    if set(h) != set(signed) or 'host' not in h or 'x-amz-date' not in h:
+        return 'bad: signed headers %s, present %s' % (signed, sorted(h))
+    amzdate = h['x-amz-date']
+    req = AWSRequest(method=method, url='https://' + h['host'] + target,
+                     headers=h, data=body)
+    a = SigV4Auth(Credentials(akid, s['aws_secret']), service, region)
+    dt = datetime.datetime.strptime(amzdate, '%Y%m%dT%H%M%SZ')
+    with mock.patch('botocore.auth.datetime') as m:
+        m.datetime.utcnow.return_value = dt
+        m.datetime.strptime = datetime.datetime.strptime
+        a.add_auth(req)
+    want = req.headers['Authorization']
+    return 'ok' if want == auth[0] else 'bad: got %s, want %s' % (auth[0], want)
+
+
+class Conn:
+    def __init__(self, t):
+        self.t = t
+        self.buf = b''
+
+    def line(self):
+        while b'\r\n' not in self.buf:
+            d = self.t.recv(65536)
+            if not d:
+                raise EOFError
+            self.buf += d
+        ln, self.buf = self.buf.split(b'\r\n', 1)
+        return ln.decode('latin-1')
+
+    def read(self, n):
+        while len(self.buf) < n:
+            d = self.t.recv(65536)
+            if not d:
+                raise EOFError
+            self.buf += d
+        r, self.buf = self.buf[:n], self.buf[n:]
+        return r
+
+
+def request(c, sni):
+    method, target, _ = c.line().split(' ', 2)
+    hdrs = []
+    while True:
+        ln = c.line()
+        if not ln:
+            break
+        n, _, v = ln.partition(':')
+        hdrs.append([n, v.strip()])
+    low = {n.lower(): v for n, v in hdrs}
+    body = b''
+    if low.get('transfer-encoding', '').lower() == 'chunked':
+        while True:
+            n = int(c.line().split(';')[0], 16)
+            if n == 0:
+                while c.line():
+                    pass
+                break
+            body += c.read(n)
+            c.read(2)
+    elif 'content-length' in low:
+        body = c.read(int(low['content-length']))
+    s = secrets()
+    rec = {'sni': sni, 'method': method, 'target': target,
+           'headers': hdrs, 'body': body.decode('latin-1'), 'checks': {}}
+    for k, f in (('hmac', check_hmac), ('sigv4', check_sigv4)):
+        try:
+            r = f(s, method, target, hdrs, body)
+        except Exception as e:    # a verifier that breaks says so
+            r = 'bad: %s: %s' % (type(e).__name__, e)
+        if r is not None:
+            rec['checks'][k] = r
+    line = json.dumps(rec, sort_keys=True)
+    with LOCK, open(LOG, 'a') as f:
+        f.write(line + '\n')
+        f.flush()
+    return method, target, low, body, line, low.get('connection') == 'close'
+
+
+def answer(c, method, target, low, body, line):
+    if target.startswith('/hold/'):
+        name = target[len('/hold/'):].split('?')[0]
+        while not os.path.exists(os.path.join(CTL, os.path.basename(name))):
+            time.sleep(0.02)
+    if target.startswith('/echo-chunked'):
+        auth = low.get('authorization', '')
+        data = ((auth + '|') * 2000).encode('latin-1') + body
+        head = ('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n'
+                'X-Echo-Auth: %s\r\nTransfer-Encoding: chunked\r\n\r\n' % auth)
+        out = [head.encode('latin-1')]
+        for i in range(0, len(data), 7):
+            piece = data[i:i + 7]
+            out.append(b'%x\r\n%s\r\n' % (len(piece), piece))
+        out.append(b'0\r\n\r\n')
+        c.t.sendall(b''.join(out))
+        return
+    data = line.encode() + b'\n'
+    c.t.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n'
+                b'Content-Length: %d\r\n\r\n%s' % (len(data), data))
+
+
+def serve(sock, ctx):
+    sni = []
+    ctx2 = ctx
+
+    def cb(s, name, _):
+        sni.append(name)
+    ctx2.sni_callback = cb
+    try:
+        t = ctx2.wrap_socket(sock, server_side=True)
+    except (OSError, ssl.SSLError):
+        sock.close()
+        return
+    c = Conn(t)
+    try:
+        while True:
+            m, tg, low, body, line, close = request(c, sni[0] if sni else None)
+            answer(c, m, tg, low, body, line)
+            if close:
+                break
+    except (EOFError, OSError, ValueError):
+        pass
+    try:
+        t.close()
+    except OSError:
+        pass
+
+
+def main():
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((ADDR, 443))
+    ls.listen(64)
+    print('listening', flush=True)
+    while True:
+        s, _ = ls.accept()
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(CERT, KEY)
+        threading.Thread(target=serve, args=(s, ctx), daemon=True).start()
+
+
+main()
