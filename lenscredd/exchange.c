@@ -1669,8 +1669,9 @@ exchange_preinit(void *arg)
 	char	 err[512];
 
 	(void)arg;
-	if (tlsx_preinit(conf->trust, err, sizeof(err)) == -1)
-		fatalx("trust store %s: %s", conf->trust != NULL ?
+	if (tlsx_preinit(conf->trust[0] != '\0' ? conf->trust : NULL, err,
+	    sizeof(err)) == -1)
+		fatalx("trust store %s: %s", conf->trust[0] != '\0' ?
 		    conf->trust : "(the system's)", err);
 }
 
@@ -1693,7 +1694,7 @@ exchange_init(void *arg)
 	    sizeof(parent_msgs) / sizeof(parent_msgs[0]), NULL);
 	achan.lost = link_lost;
 	log_info("ready: at most %d exchanges, trust %s", EXCHANGE_MAX,
-	    conf->trust != NULL ? conf->trust : "the system's bundle");
+	    conf->trust[0] != '\0' ? conf->trust : "the system's bundle");
 }
 
 int

@@ -308,6 +308,8 @@ parent_ready(void *arg)
 	    NULL)) == NULL)
 		fatal("audit client");
 
+	/* jansson seeds its hash once, from /dev/urandom: before seccomp */
+	json_object_seed(0);
 	privsep_limit_caps((cap_value_t[]){ CAP_KILL }, 1);
 	sandbox_apply("parent", parent_syscalls,
 	    sizeof(parent_syscalls) / sizeof(parent_syscalls[0]));
@@ -375,7 +377,12 @@ main(int argc, char *argv[])
 				    "absolute path\n", optarg);
 				exit(2);
 			}
-			conf.trust = optarg;
+			if (strlcpy(conf.trust, optarg, sizeof(conf.trust)) >=
+			    sizeof(conf.trust)) {
+				fprintf(stderr, "lenscredd: -T %s: path too "
+				    "long\n", optarg);
+				exit(2);
+			}
 			break;
 		case 'u':
 			users = optarg;
