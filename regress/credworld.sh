@@ -6,7 +6,9 @@
 # needs $T.
 #
 #	cw_need			skip the test file unless all is there
-#	cw_up			networld_up, the API upstream, the daemons
+#	cw_up			cw_net, then cw_daemons:
+#	cw_net			networld_up and the API upstream
+#	cw_daemons		the sandbox rootfs and the daemons
 #	cw_secret		a fresh random secret (hex, never on argv)
 #	cw_store NAME VALUE	lensctl cred add NAME, VALUE on stdin
 #	cw_run NAME POLICY	a jail sandbox NAME under POLICY (sleep 600);
@@ -45,6 +47,12 @@ cw_secret() {
 }
 
 cw_up() {
+	cw_net
+	cw_daemons
+}
+
+# the test internet and the API upstream (no daemons)
+cw_net() {
 	CW_ADDR=198.19.$(( $$ % 200 + 20 )).30
 	NW_DNSMASQ_ARGS="--address=/api.test/$CW_ADDR"
 	networld_up
@@ -76,7 +84,11 @@ cw_up() {
 		cat "$T/upstream.out"
 		exit 1
 	}
+}
 
+# the sandbox rootfs, lensauditd, lenscredd, lensnetd (-k, -C $T/ca) and
+# lensvmm, stopped at exit
+cw_daemons() {
 	NR=$OBJ/regress/netrootfs
 	sh "$(dirname "$0")/mknetrootfs.sh" "$NR" >&2 ||
 	    { echo "Bail out! cannot build the network rootfs"; exit 1; }
