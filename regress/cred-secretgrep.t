@@ -45,18 +45,18 @@ PH=$(cw_ph sg API_KEY)
 # the sandbox uses the credential, keeps the echoes in files and in the
 # memory of a process that stays (its variable R), and the canary too
 C='curl -sS --max-time 20 -H "Authorization: Bearer $API_KEY"'
-lctl exec sg sh -c "$C -o /root/resp1 -w '%{http_code}' https://hdr.api.test/v1/a; \
+lctl exec sg sh -c "$C -o /var/tmp/resp1 -w '%{http_code}' https://hdr.api.test/v1/a; \
     $C -o /tmp/resp2 https://hdr.api.test/v1/b; \
-    echo \$CANARY >/root/canary; echo \$CANARY >/tmp/canary" >"$T/code" 2>&1
-lctl exec sg sh -c "R=\$($C https://hdr.api.test/v1/c); C2=\$(cat /root/canary); \
-    echo \"\$R\" >/root/resp3; echo held; sleep 600" >"$T/keeper.out" 2>&1 &
+    echo \$CANARY >/var/tmp/canary; echo \$CANARY >/tmp/canary" >"$T/code" 2>&1
+lctl exec sg sh -c "R=\$($C https://hdr.api.test/v1/c); C2=\$(cat /var/tmp/canary); \
+    echo \"\$R\" >/var/tmp/resp3; echo held; sleep 600" >"$T/keeper.out" 2>&1 &
 KEEPER=$!
 wait_until 30 grep -q held "$T/keeper.out"
 [ "$(cat "$T/code")" = 200 ] &&
     [ "$(cw_log "['Authorization', 'Bearer $S'] in r['headers']" | wc -l)" -eq 3 ] &&
     grep -q held "$T/keeper.out"
 ok $? "three requests with the placeholder answered, the upstream got the secret each time ($(cat "$T/code"))"
-lctl exec sg cat /root/resp1 >"$T/resp1" 2>&1
+lctl exec sg cat /var/tmp/resp1 >"$T/resp1" 2>&1
 grep -qF "Bearer $PH" "$T/resp1" && ! grep -qF "$S" "$T/resp1"
 ok $? "the sandbox's copy of the echo has the placeholder, not the secret"
 
@@ -111,10 +111,10 @@ nf=$(wc -l <"$T/files")
 tr '\n' '\0' <"$T/files" | xargs -0 grep -laF -e "$CAN" -- 2>/dev/null |
     sed "s|^/proc/$R/root||" | sort >"$T/can.files"
 tr '\n' '\0' <"$T/files" | xargs -0 grep -laF -e "$S" -- 2>/dev/null >"$T/s.files"
-grep -qx /root/canary "$T/can.files" && grep -qx /tmp/canary "$T/can.files"
+grep -qx /var/tmp/canary "$T/can.files" && grep -qx /tmp/canary "$T/can.files"
 ok $? "the grep of files finds the canary: $(tr '\n' ' ' <"$T/can.files")"
-[ ! -s "$T/s.files" ] && grep -q "/root/resp1$" "$T/files" &&
-    grep -q "/tmp/resp2$" "$T/files" && grep -q "/root/resp3$" "$T/files"
+[ ! -s "$T/s.files" ] && grep -q "/var/tmp/resp1$" "$T/files" &&
+    grep -q "/tmp/resp2$" "$T/files" && grep -q "/var/tmp/resp3$" "$T/files"
 ok $? "the secret is in none of the $nf files (the responses among them)" ||
     diag "$(cat "$T/s.files")"
 
