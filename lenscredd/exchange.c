@@ -891,7 +891,8 @@ build_request(struct xch *x)
 		if (buf_printf(&x->out, "%s: %s\r\n", h[i].name,
 		    h[i].value) == -1)
 			goto oom;
-	if (x->buffered || m->body == EXCH_BODY_LENGTH) {
+	if (m->body == EXCH_BODY_LENGTH ||
+	    (x->buffered && m->body == EXCH_BODY_STREAM)) {
 		if (buf_printf(&x->out, "Content-Length: %llu\r\n",
 		    (unsigned long long)(x->buffered ? x->body.len :
 		    m->length)) == -1)
@@ -1510,11 +1511,13 @@ v_value(struct imsg *im, void *arg)
 		    "this lenscredd", x->req.cred);
 		return;
 	}
-	if ((x->value = sodium_malloc(v.len)) == NULL) {
+	/* NUL-terminated too: sigv4 takes its secret as a string */
+	if ((x->value = sodium_malloc(v.len + 1)) == NULL) {
 		x_fail(x, 502, "out of memory");
 		return;
 	}
 	memcpy(x->value, (uint8_t *)im->data + sizeof(v), v.len);
+	x->value[v.len] = '\0';
 	x->vlen = v.len;
 	x->have_value = 1;
 	x_start(x);
