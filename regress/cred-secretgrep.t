@@ -45,7 +45,7 @@ PH=$(cw_ph sg API_KEY)
 # the sandbox uses the credential, keeps the echoes in files and in the
 # memory of a process that stays (its variable R), and the canary too
 C='curl -sS --max-time 20 -H "Authorization: Bearer $API_KEY"'
-lctl exec sg sh -c "$C -o /var/tmp/resp1 -w '%{http_code}' https://hdr.api.test/v1/a; \
+lctl exec -e "CANARY=$CAN" sg sh -c "$C -o /var/tmp/resp1 -w '%{http_code}' https://hdr.api.test/v1/a; \
     $C -o /tmp/resp2 https://hdr.api.test/v1/b; \
     echo \$CANARY >/var/tmp/canary; echo \$CANARY >/tmp/canary" >"$T/code" 2>&1
 lctl exec sg sh -c "R=\$($C https://hdr.api.test/v1/c); C2=\$(cat /var/tmp/canary); \
