@@ -22,7 +22,7 @@
 . "$(dirname "$0")/credworld.sh"
 cw_need
 
-tap_plan 36
+tap_plan 37
 tmpdir_setup
 chmod 0755 "$T"
 
@@ -151,8 +151,24 @@ form sigv4 cw2 "D=\$(date -u +%Y%m%dT%H%M%SZ); $C -X POST -H \"X-Amz-Date: \$D\"
     "$ID2" aws sig.api.test POST "" \
     "r['target'] == '/v1/s?p=1' and r['checks'].get('sigv4') == 'ok'" \
     /v1/s awsSigv4
-grep -q '"sigv4": "bad' "$CW_LOG" && diag "$(grep -o '"sigv4": "bad[^"]*"' "$CW_LOG" | head -n 2)"
-grep -q '"hmac": "bad' "$CW_LOG" && diag "$(grep -o '"hmac": "bad[^"]*"' "$CW_LOG" | head -n 2)"
+# the verifiers can say no: signatures made without the secrets, sent
+# straight to the upstream from the host
+D=$(date -u +%Y%m%dT%H%M%SZ)
+direct() {
+	_h=$1
+	shift
+	ip netns exec "$NW_NS" curl -sS --max-time 10 -o /dev/null \
+	    --cacert "$T/pki/ca.crt" --resolve "$_h:443:$CW_ADDR" "$@" >&2
+}
+direct hmac.api.test -H "X-Lens-Timestamp: $(date +%s)" \
+    -H "X-Signature: $(printf %064d 0)" https://hmac.api.test/forged/m
+direct sig.api.test -H "X-Amz-Date: $D" -H "Authorization: AWS4-HMAC-SHA256 Credential=$AKID/${D%T*}/eu-west-3/execute-api/aws4_request, SignedHeaders=host;x-amz-date, Signature=$(printf %064d 0)" \
+    https://sig.api.test/forged/s
+[ -n "$(cw_log "r['target'] == '/forged/m' and r['checks'].get('hmac', '').startswith('bad: got')")" ] &&
+    [ -n "$(cw_log "r['target'] == '/forged/s' and r['checks'].get('sigv4', '').startswith('bad: got')")" ]
+ok $? "the upstream's hmac and SigV4 verifiers refuse signatures made without the secrets"
+grep -v '/forged/' "$CW_LOG" | grep -q '"sigv4": "bad' && diag "$(grep -o '"sigv4": "bad[^"]*"' "$CW_LOG" | head -n 2)"
+grep -v '/forged/' "$CW_LOG" | grep -q '"hmac": "bad' && diag "$(grep -o '"hmac": "bad[^"]*"' "$CW_LOG" | head -n 2)"
 
 # 2. echo scrubbing: the Authorization echoed in a header and 2000
 # times in a body chunked every 7 bytes (the secret split everywhere)
