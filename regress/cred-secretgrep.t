@@ -77,18 +77,7 @@ wait $HELD
 
 # the processes of the sandbox: those in the pid namespace of the one
 # that has the canary in its environment
-ns=
-for p in $(pgrep -x sleep); do
-	if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "CANARY=$CAN"; then
-		ns=$(readlink "/proc/$p/ns/pid")
-		break
-	fi
-done
-PIDS=
-for d in /proc/[0-9]*; do
-	[ -n "$ns" ] && [ "$(readlink "$d/ns/pid" 2>/dev/null)" = "$ns" ] &&
-	    PIDS="$PIDS ${d#/proc/}"
-done
+PIDS=$(cw_pids "CANARY=$CAN")
 set -- $PIDS
 [ $# -ge 3 ]
 ok $? "the sandbox's processes: $# ($PIDS)"

@@ -18,6 +18,9 @@
 #	cw_log PYEXPR		the upstream's log lines (each as `r`, a dict)
 #				for which PYEXPR is true, one JSON a line
 #	cw_audit PATTERN...	wait for an audit event (JSON) with them all
+#	cw_pids VAR=VALUE	the processes of the sandbox whose main
+#				command (sleep) has VAR=VALUE in its environ:
+#				every process of its pid namespace
 #
 #	CW_ADDR			the upstream's address (*.api.test -> it)
 #	CW_LOG			its log: one JSON line a request
@@ -140,4 +143,20 @@ cw_audit() {
 	fi
 	diag "no audit event with: $_w"
 	return 1
+}
+
+cw_pids() {
+	_ns=
+	for _p in $(pgrep -x sleep); do
+		if tr '\0' '\n' <"/proc/$_p/environ" 2>/dev/null | grep -qxF "$1"; then
+			_ns=$(readlink "/proc/$_p/ns/pid")
+			break
+		fi
+	done
+	[ -n "$_ns" ] || return 1
+	for _d in /proc/[0-9]*; do
+		[ "$(readlink "$_d/ns/pid" 2>/dev/null)" = "$_ns" ] &&
+		    printf '%s ' "${_d#/proc/}"
+	done
+	echo
 }
