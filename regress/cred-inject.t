@@ -14,6 +14,8 @@
 # the Authorization header in a header and 2000 times in a body chunked
 # every 7 bytes: the sandbox sees the placeholder every time.  No
 # upstream ever sees a placeholder; the audit never holds a secret.
+# A placeholder where its injection does not put the secret (another
+# header, another credential's host): 403, nothing sent upstream.
 # lenscredd down: a credentialed request fails closed (502), nothing
 # goes upstream, the failure is audited.
 . "$(dirname "$0")/lib.sh"
@@ -22,7 +24,7 @@
 . "$(dirname "$0")/credworld.sh"
 cw_need
 
-tap_plan 37
+tap_plan 39
 tmpdir_setup
 chmod 0755 "$T"
 
@@ -198,6 +200,19 @@ uses=$(grep -c '"type":"cred.use"' "$T/audit.json")
 [ $leak = 0 ] && [ "$uses" -ge 7 ] &&
     ! grep -qF -e "$HDR" -e "$AWSS" -e "$BASIC64" "$T/audit.json"
 ok $? "the audit has the $uses uses and never a secret"
+
+# the placeholder where its injection does not put the secret: in
+# another header to its own host, or to the host of another credential
+call cw1 other "$C -H \"Authorization: Bearer \$HDR_KEY\" -H \"X-Copy: \$HDR_KEY\" https://hdr.api.test/v1/copy"
+[ "$(tail -n 1 "$T/resp-other")" = "code=403" ] &&
+    grep -q 'placeholder outside its injection' "$T/resp-other" &&
+    [ -z "$(cw_log "r['target'] == '/v1/copy'")" ]
+ok $? "the placeholder also in another header: 403, nothing upstream ($(head -n 1 "$T/resp-other"))"
+call cw1 cross "$C -H \"X-Api-Key: \$HDR_KEY\" \"https://qry.api.test/v1/cross?key=\$QRY_KEY\""
+[ "$(tail -n 1 "$T/resp-cross")" = "code=403" ] &&
+    [ -z "$(cw_log "r['target'].startswith('/v1/cross')")" ] &&
+    cw_audit '"type":"cred.leak_attempt"' '"host":"qry.api.test"' "$ID1"
+ok $? "hdr's placeholder to qry's host: 403, audited cred.leak_attempt, nothing upstream"
 
 # 4. lenscredd down: fail closed
 credd_stop
