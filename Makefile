@@ -128,7 +128,7 @@ FUZZ_LIBSRCS = common/log.c common/imsg.c common/canonjson.c common/chain.c \
 	   $(sort $(wildcard lensvmm/vm/*.c)) \
 	   $(wildcard common/policy_*.c) common/grammar.c lensnetd/addr.c lensnetd/attach.c \
 	   lensnetd/dnswire.c lensnetd/peek.c lenscredd/seal.c common/phscan.c \
-	   lenscredd/sign.c
+	   lenscredd/sign.c lenscredd/oauth.c
 REGRESS_TESTS = $(sort $(wildcard regress/*.t)) $(sort $(wildcard regress/attack/*.t))
 FUZZ_SECONDS ?= 10
 
