@@ -45,7 +45,7 @@ VMM_PKGS = $(BASE_PKGS) yaml-0.1
 # lensnetd takes the policy as a binary model: no libyaml (no root
 # process parses YAML, DESIGN.md section 2)
 NETD_PKGS = $(BASE_PKGS) libnftnl libmnl libssl libcrypto
-CRED_PKGS = $(BASE_PKGS) libcrypto
+CRED_PKGS = $(BASE_PKGS) libssl libcrypto
 TEST_PKGS = $(NETD_PKGS) yaml-0.1 libssl libcrypto
 PKGCFLAGS := $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
 AUDITD_LIBS  := $(shell pkg-config --libs $(AUDITD_PKGS) 2>/dev/null)
@@ -127,8 +127,9 @@ FUZZ_LIBSRCS = common/log.c common/imsg.c common/canonjson.c common/chain.c \
 	   lensvmm/guest/request.c lensvmm/guest/vmconf.c common/seccomp_filter.c \
 	   $(sort $(wildcard lensvmm/vm/*.c)) \
 	   $(wildcard common/policy_*.c) common/grammar.c lensnetd/addr.c lensnetd/attach.c \
-	   lensnetd/dnswire.c lensnetd/peek.c lenscredd/seal.c common/phscan.c \
-	   lenscredd/sign.c lenscredd/oauth.c
+	   lensnetd/dnswire.c common/peek.c lenscredd/seal.c common/phscan.c \
+	   lenscredd/sign.c common/lensexch.c \
+	   lenscredd/oauth.c
 REGRESS_TESTS = $(sort $(wildcard regress/*.t)) $(sort $(wildcard regress/attack/*.t))
 FUZZ_SECONDS ?= 10
 

@@ -38,6 +38,24 @@
  *		the vault cannot open (damaged, truncated, renamed, another
  *		master key) why, in damaged
  *
+ * The credential exchange (root only, lensnetd's parent: any other
+ * peer gets ERROR and the passed descriptor is closed):
+ *
+ *	EXCHANGE (cred_exchange + calen PEM bytes, with one end of a
+ *		socketpair)  -> EXCHANGE_OK (cred_exchange_ok, exch_id
+ *		echoed): lenscredd's exchange child has the descriptor and
+ *		speaks common/lensexch.h on it; what fails from then on (the
+ *		credential not stored, lensauditd not reachable, the
+ *		upstream, its certificate) is an EXCH_ERROR on the stream.
+ *		ERROR (request EXCHANGE) when the request is malformed
+ *		(exch_cred_check), has no descriptor, or EXCHANGE_MAX
+ *		exchanges are running; the descriptor is closed.  The
+ *		exchange connects to addr:port itself (lenscredd resolves
+ *		no names), verifies host (SNI) against its trust store and
+ *		the caFile PEM that came with the request, and audits
+ *		cred.use.  The value of a credential never leaves
+ *		lenscredd's vault and exchange.
+ *
  * Credential name: 1 to 64 letters, digits, '_', '-', '.', the first a
  * letter or digit (the id of a policy's credentials: entry, common/
  * grammar.c gr_cred).  Value: 1 to CRED_SECRET_MAX bytes, any bytes
@@ -79,6 +97,47 @@ enum lenscredd_imsg {
 	IMSG_CRED_STORE_LS,	/* nothing */
 	IMSG_CRED_STORED,	/* struct cred_entry */
 	IMSG_CRED_LIST,		/* struct cred_list + n struct cred_entry */
+	IMSG_CRED_EXCHANGE,	/* struct cred_exchange + calen PEM, fd */
+	IMSG_CRED_EXCHANGE_OK,	/* struct cred_exchange_ok */
+};
+
+#define CRED_INJ_NAME		128
+#define CRED_INJ_VALUE		512
+#define CRED_INJ_URL		512
+#define CRED_INJ_SIGV4		64
+#define CRED_PH_SIZE		41	/* common/phscan.h PH_SIZE */
+#define EXCHANGE_MAX		64	/* exchanges running at once */
+
+struct cred_exchange {
+	char		sandbox[CRED_SANDBOX_SIZE];	/* gr_ref */
+	char		cred[CRED_ID_SIZE];	/* stored credential, gr_cred */
+	char		placeholder[CRED_PH_SIZE];	/* ph_valid */
+	char		host[CRED_NAME_SIZE];	/* SNI, the name verified */
+	uint8_t		pad0;
+	uint16_t	port;
+	uint8_t		family;		/* AF_INET or AF_INET6 */
+	uint8_t		inj_type;	/* enum inj_type (policy_int.h) */
+	uint8_t		addr[16];	/* upstream address, network order */
+	/* header, query parameter, basic user, hmac header name */
+	char		inj_name[CRED_INJ_NAME];
+	char		inj_value[CRED_INJ_VALUE];	/* "Bearer {secret}" */
+	char		region[CRED_INJ_SIGV4];		/* sigv4 */
+	char		service[CRED_INJ_SIGV4];	/* sigv4 */
+	char		token_url[CRED_INJ_URL];	/* oauth2: https URL */
+	char		client_id[CRED_INJ_NAME];	/* oauth2, may be "" */
+	/* oauth2: token_url's host as lensnetd's parent resolved it */
+	uint8_t		token_family;
+	uint8_t		token_addr[16];
+	uint8_t		pad1;
+	uint16_t	token_port;
+	uint32_t	calen;		/* caFile PEM after the struct, 0 none */
+	uint32_t	exch_id;	/* the sender's, echoed in OK */
+	uint8_t		pad2[4];
+};
+
+struct cred_exchange_ok {
+	uint32_t	exch_id;
+	uint32_t	pad;
 };
 
 struct cred_sandbox {

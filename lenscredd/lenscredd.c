@@ -20,20 +20,24 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "auditc.h"
 #include "grammar.h"
 #include "lenscredd.h"
 #include "log.h"
+#include "policy_int.h"
 #include "privsep.h"
 #include "proc.h"
 #include "seccomp_filter.h"
 #include "unixsock.h"
 
-enum { LISTENER, VAULT, NCHILD };
+enum { LISTENER, VAULT, EXCHANGE, NCHILD };
 
 static struct proc_child children[NCHILD] = {
 	{ .name = "listener", .fd = -1 },
 	{ .name = "vault", .fd = -1 },
+	{ .name = "exchange", .fd = -1 },
 };
 
 static const struct sandbox_syscall parent_syscalls[] = {
@@ -51,12 +55,13 @@ static const struct sandbox_syscall parent_syscalls[] = {
 
 static struct auditc	*audit;
 static struct proc_chan	 achan;		/* the vault's audit link */
+static struct proc_chan	 xchan;		/* the exchange's audit link */
 
 static __attribute__((noreturn)) void
 usage(void)
 {
 	fprintf(stderr, "usage: lenscredd [-dv] [-a auditsock] [-D dir] "
-	    "[-L leaves] [-s socket] [-u user,...]\n");
+	    "[-L leaves] [-s socket] [-T trustfile] [-u user,...]\n");
 	exit(2);
 }
 
@@ -198,6 +203,9 @@ audit_cb(struct auditc *ac, enum auditc_note n, void *arg)
 	if (imsgev_compose(&achan.iev, IMSG_CREDD_AUDIT_STATE, 0, 0, -1, &st,
 	    sizeof(st)) == -1)
 		fatal("queue for the vault");
+	if (imsgev_compose(&xchan.iev, IMSG_CREDD_AUDIT_STATE, 0, 0, -1, &st,
+	    sizeof(st)) == -1)
+		fatal("queue for the exchange");
 }
 
 /* a change the vault made: to lensauditd, kept until acknowledged */
@@ -226,6 +234,56 @@ static const struct proc_msg vault_msgs[] = {
 	PROC_MSG(IMSG_CREDD_AUDIT, sizeof(struct credd_audit), vault_audit),
 };
 
+/* a NUL-terminated field of size bytes, or why not */
+static int
+field(const char *s, size_t size)
+{
+	return memchr(s, '\0', size) != NULL;
+}
+
+/*
+ * cred.use from the exchange: sandbox, credential, host, port, method,
+ * path, injection; never a value.  Built here with jansson from fields
+ * checked again (the exchange talks to upstreams: it is not trusted
+ * with the log's JSON).
+ */
+static void
+exchange_use(struct imsg *im, void *arg)
+{
+	struct credd_use	 u;
+	json_t			*o;
+	char			*details, err[GR_ERRSIZE];
+	size_t			 ntypes;
+
+	(void)arg;
+	memcpy(&u, im->data, sizeof(u));
+	for (ntypes = 0; pm_inj_names[ntypes] != NULL; ntypes++)
+		;
+	if (!field(u.sandbox, sizeof(u.sandbox)) ||
+	    !field(u.cred, sizeof(u.cred)) || !field(u.host, sizeof(u.host)) ||
+	    !field(u.method, sizeof(u.method)) ||
+	    !field(u.path, sizeof(u.path)) || u.inj_type >= ntypes ||
+	    gr_ref("sandbox", u.sandbox, err, sizeof(err)) == -1 ||
+	    gr_cred("credential", u.cred, err, sizeof(err)) == -1)
+		fatalx("exchange: a bad USE message");
+	o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "credential", u.cred,
+	    "host", u.host, "port", (int)u.port, "method", u.method,
+	    "path", u.path, "injection", pm_inj_names[u.inj_type]);
+	if (o == NULL || (details = json_dumps(o, JSON_COMPACT |
+	    JSON_ENSURE_ASCII)) == NULL)
+		fatalx("cred.use: cannot make its details");
+	json_decref(o);
+	if (auditc_event(audit, u.sandbox, "cred.use", details,
+	    strlen(details)) == -1)
+		log_warn("audit: cred.use of credential %s by sandbox %s not "
+		    "queued", u.cred, u.sandbox);
+	free(details);
+}
+
+static const struct proc_msg exchange_msgs[] = {
+	PROC_MSG(IMSG_CREDD_USE, sizeof(struct credd_use), exchange_use),
+};
+
 /* the vault ended: SIGCHLD says how, and proc_supervise acts */
 static void
 vault_lost(struct proc_chan *ch, const char *why)
@@ -243,10 +301,15 @@ parent_ready(void *arg)
 	proc_chan_init(&achan, conf->alink[0], "vault", vault_msgs,
 	    sizeof(vault_msgs) / sizeof(vault_msgs[0]), NULL);
 	achan.lost = vault_lost;
+	proc_chan_init(&xchan, conf->xalink[0], "exchange", exchange_msgs,
+	    sizeof(exchange_msgs) / sizeof(exchange_msgs[0]), NULL);
+	xchan.lost = vault_lost;
 	if ((audit = auditc_new(conf->auditsock, CRED_AUDIT_SOURCE, audit_cb,
 	    NULL)) == NULL)
 		fatal("audit client");
 
+	/* jansson seeds its hash once, from /dev/urandom: before seccomp */
+	json_object_seed(0);
 	privsep_limit_caps((cap_value_t[]){ CAP_KILL }, 1);
 	sandbox_apply("parent", parent_syscalls,
 	    sizeof(parent_syscalls) / sizeof(parent_syscalls[0]));
@@ -260,7 +323,7 @@ main(int argc, char *argv[])
 	struct credd_conf	 conf;
 	const char		*users = CRED_CLIENTS, *errstr;
 	char			 err[256];
-	int			 ch, debug = 0, verbose = 0, keep[4], rc;
+	int			 ch, debug = 0, verbose = 0, keep[5], rc;
 
 	memset(&conf, 0, sizeof(conf));
 	strlcpy(conf.sock, CRED_SOCKET, sizeof(conf.sock));
@@ -269,7 +332,7 @@ main(int argc, char *argv[])
 	conf.leaves_hour = CRED_LEAVES_HOUR;
 	conf.keyfd = -1;
 
-	while ((ch = getopt(argc, argv, "a:dD:L:s:u:v")) != -1) {
+	while ((ch = getopt(argc, argv, "a:dD:L:s:T:u:v")) != -1) {
 		switch (ch) {
 		case 'a':
 			if (strlcpy(conf.auditsock, optarg,
@@ -304,6 +367,19 @@ main(int argc, char *argv[])
 			if (strlcpy(conf.sock, optarg, sizeof(conf.sock)) >=
 			    sizeof(conf.sock)) {
 				fprintf(stderr, "lenscredd: -s %s: path too "
+				    "long\n", optarg);
+				exit(2);
+			}
+			break;
+		case 'T':
+			if (optarg[0] != '/') {
+				fprintf(stderr, "lenscredd: -T %s: need an "
+				    "absolute path\n", optarg);
+				exit(2);
+			}
+			if (strlcpy(conf.trust, optarg, sizeof(conf.trust)) >=
+			    sizeof(conf.trust)) {
+				fprintf(stderr, "lenscredd: -T %s: path too "
 				    "long\n", optarg);
 				exit(2);
 			}
@@ -343,22 +419,40 @@ main(int argc, char *argv[])
 	conf.listen_fd = unixsock_listen(conf.sock, 0666, (gid_t)-1);
 	proc_socketpair(conf.link);
 	proc_socketpair(conf.alink);
+	proc_socketpair(conf.xlink);
+	proc_socketpair(conf.vxlink);
+	proc_socketpair(conf.xalink);
 
-	/* the listener never sees the key file, the vault never the socket */
+	/*
+	 * the listener never sees the key file, the vault never the
+	 * socket, the exchange neither (it gets values one at a time)
+	 */
 	keep[0] = conf.listen_fd;
 	keep[1] = conf.link[0];
-	keep[2] = -1;
+	keep[2] = conf.xlink[0];
+	keep[3] = -1;
 	proc_fork(&children[LISTENER], listener_main, &conf, keep);
 	keep[0] = conf.link[1];
 	keep[1] = conf.keyfd;
 	keep[2] = conf.alink[1];
-	keep[3] = -1;
+	keep[3] = conf.vxlink[0];
+	keep[4] = -1;
 	proc_fork(&children[VAULT], vault_main, &conf, keep);
+	keep[0] = conf.xlink[1];
+	keep[1] = conf.vxlink[1];
+	keep[2] = conf.xalink[1];
+	keep[3] = -1;
+	proc_fork(&children[EXCHANGE], exchange_main, &conf, keep);
 	close(conf.alink[1]);
+	close(conf.xalink[1]);
 	close(conf.keyfd);
 	close(conf.listen_fd);
 	close(conf.link[0]);
 	close(conf.link[1]);
+	close(conf.xlink[0]);
+	close(conf.xlink[1]);
+	close(conf.vxlink[0]);
+	close(conf.vxlink[1]);
 	proc_title("parent");
 
 	/* SIGTERM stops both; either one failing stops the other */

@@ -19,7 +19,17 @@
  *             PROT_NONE between uses), the CA files sealed with the
  *             master key, the signing of leaves; the credential store
  *             (CRED_SECDIR/NAME, sealed likewise, seal.h), whose values
- *             are in clear only there, in sodium_malloc memory.
+ *             are in clear only there, in sodium_malloc memory, and
+ *             given to the exchange alone (VALUE_REQ on its own link).
+ *   exchange  _lenscred, chroot to the empty directory, not dumpable,
+ *             TCP sockets and connect but no file: the credential
+ *             exchange (common/lensexch.h).  Takes each request and
+ *             its socketpair end from the listener, the value from the
+ *             vault, opens its own verified TLS connection upstream
+ *             (the trust store loaded before the chroot), writes the
+ *             request with the value injected, relays the response with
+ *             echoes of the value scrubbed; audits cred.use through the
+ *             parent.  The value is zeroed when the exchange ends.
  */
 #ifndef LENSCREDD_H
 #define LENSCREDD_H
@@ -63,13 +73,51 @@ struct credd_conf {
 	int			 keyfd;		/* master key, the vault's */
 	char			 auditsock[108];
 	int			 alink[2];	/* parent <-> vault: audit */
+	int			 xlink[2];	/* listener <-> exchange */
+	int			 vxlink[2];	/* vault <-> exchange */
+	int			 xalink[2];	/* parent <-> exchange: audit */
+	char			 trust[PATH_MAX];	/* -T, "": the system's */
 	pid_t			 parent;
 };
 
-/* parent <-> vault over alink */
+/*
+ * parent <-> vault over alink, parent <-> exchange over xalink (AUDIT
+ * state, USE), vault <-> exchange over vxlink (VALUE_REQ, VALUE); the
+ * listener forwards IMSG_CRED_EXCHANGE (with its descriptor) to the
+ * exchange over xlink and relays EXCHANGE_OK or ERROR back.
+ */
 enum credd_imsg {
 	IMSG_CREDD_AUDIT = 0x43100001,	/* vault: struct credd_audit */
 	IMSG_CREDD_AUDIT_STATE,		/* parent: struct credd_audit_state */
+	IMSG_CREDD_VALUE_REQ,		/* exchange: struct credd_value_req */
+	IMSG_CREDD_VALUE,		/* vault: credd_value + len bytes */
+	IMSG_CREDD_USE,			/* exchange: struct credd_use */
+};
+
+#define CREDD_USE_PATH	1024		/* a path audited, at most */
+
+struct credd_value_req {
+	uint32_t	 id;		/* the exchange's, echoed */
+	char		 name[CRED_ID_SIZE];
+	uint8_t		 pad[3];
+};
+
+struct credd_value {
+	uint32_t	 id;
+	uint32_t	 len;		/* the value's bytes that follow */
+	char		 err[CRED_ERR_SIZE];	/* len 0: why there is none */
+};
+
+/* cred.use: never the value */
+struct credd_use {
+	char		 sandbox[CRED_SANDBOX_SIZE];
+	char		 cred[CRED_ID_SIZE];
+	char		 host[CRED_NAME_SIZE];
+	char		 method[33];	/* EXCH_METHOD_MAX + 1 */
+	uint8_t		 inj_type;
+	uint16_t	 port;
+	char		 path[CREDD_USE_PATH];	/* cut at a '?' or the size */
+	uint8_t		 pad[2];
 };
 
 struct credd_audit {
@@ -85,6 +133,7 @@ struct credd_audit_state {
 
 int	listener_main(int parentfd, void *conf);
 int	vault_main(int parentfd, void *conf);
+int	exchange_main(int parentfd, void *conf);
 
 /* ca.c: the X.509 work of the vault (OpenSSL) */
 #define CA_SCALAR_SIZE	32		/* a P-256 private key */

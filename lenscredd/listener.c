@@ -4,8 +4,9 @@
  * SO_PEERCRED; a member of group lens is not one of them: a leaf from
  * a sandbox CA would let its holder read that sandbox's TLS), checks
  * each request's type and size, and forwards it to the vault; the
- * vault's answer goes back to the client that asked.  It holds no key
- * and opens no file.
+ * vault's answer goes back to the client that asked.  An exchange
+ * request (root's only) goes with its descriptor to the exchange child,
+ * whose answer goes back likewise.  It holds no key and opens no file.
  */
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -20,6 +21,7 @@
 
 #include "imsgev.h"
 #include "lenscredd.h"
+#include "lensexch.h"
 #include "log.h"
 #include "privsep.h"
 #include "proc.h"
@@ -40,6 +42,7 @@ static TAILQ_HEAD(, client) clients = TAILQ_HEAD_INITIALIZER(clients);
 static int			 nclients;
 static uint32_t			 next_id = 1;
 static struct proc_chan		 vchan;	/* to the vault */
+static struct proc_chan		 xchan;	/* to the exchange */
 static struct event		 ev_accept;
 static struct credd_conf	*conf;
 
@@ -138,6 +141,44 @@ client_admin(struct imsg *im, void *arg)
 		explicit_bzero(im->data, im->datalen);
 }
 
+/*
+ * IMSG_CRED_EXCHANGE: root's only (lensnetd's parent; the proxy's user
+ * may ask for leaves, never for a credential's use); checked, then on
+ * to the exchange with its descriptor.  Refused: the descriptor closed.
+ */
+static void
+client_exchange(struct imsg *im, void *arg)
+{
+	struct client	*c = arg;
+	char		 why[CRED_ERR_SIZE - 32], msg[CRED_ERR_SIZE];
+
+	if (c->uid != 0) {
+		log_warnx("%s: refused an exchange request: root's only",
+		    c->peer);
+		snprintf(msg, sizeof(msg), "only root may ask for a "
+		    "credential exchange (this is uid %u)", (unsigned)c->uid);
+		client_error(c, im->hdr.type, msg);
+		return;
+	}
+	if (im->fd == -1) {
+		client_error(c, im->hdr.type, "an exchange request without "
+		    "its descriptor");
+		return;
+	}
+	if (exch_cred_check(im->data, im->datalen, why, sizeof(why)) == -1) {
+		log_warnx("%s: refused an exchange request: %s", c->peer, why);
+		snprintf(msg, sizeof(msg), "bad exchange request: %s", why);
+		client_error(c, im->hdr.type, msg);
+		return;
+	}
+	if (imsgev_compose(&xchan.iev, im->hdr.type, c->id, c->pid, im->fd,
+	    im->data, im->datalen) == -1)
+		fatal("queue for the exchange");
+	im->fd = -1;	/* the queue's now */
+	if (++c->inflight >= CRED_MAXINFLIGHT)
+		imsgev_pause(&c->ch.iev, 1);
+}
+
 static const struct proc_msg client_msgs[] = {
 	PROC_MSG(IMSG_CRED_CA_CREATE, sizeof(struct cred_sandbox),
 	    client_request),
@@ -152,6 +193,8 @@ static const struct proc_msg client_msgs[] = {
 	    sizeof(struct cred_store) + CRED_SECRET_MAX, client_admin),
 	PROC_MSG(IMSG_CRED_STORE_RM, sizeof(struct cred_id), client_admin),
 	PROC_MSG(IMSG_CRED_STORE_LS, 0, client_admin),
+	{ IMSG_CRED_EXCHANGE, sizeof(struct cred_exchange),
+	    sizeof(struct cred_exchange) + CRED_PEM_MAX, client_exchange, 1 },
 };
 
 /* the wrong size or an unknown type: answered, dropped, read on */
@@ -222,7 +265,7 @@ accept_cb(int lfd, short event, void *arg)
 	log_debug("%s connected", c->peer);
 }
 
-/* the vault's answer: back to the client that asked, if still there */
+/* the vault's or exchange's answer: back to the client that asked */
 static void
 vault_reply(struct imsg *im, void *arg)
 {
@@ -252,6 +295,12 @@ static const struct proc_msg vault_msgs[] = {
 	    sizeof(struct cred_entry), vault_reply),
 };
 
+static const struct proc_msg exchange_msgs[] = {
+	PROC_MSG(IMSG_CRED_EXCHANGE_OK, sizeof(struct cred_exchange_ok),
+	    vault_reply),
+	PROC_MSG(IMSG_CRED_ERROR, sizeof(struct cred_error), vault_reply),
+};
+
 static void
 listener_init(void *arg)
 {
@@ -265,6 +314,9 @@ listener_init(void *arg)
 	proc_chan_init(&vchan, conf->link[0], "vault", vault_msgs,
 	    sizeof(vault_msgs) / sizeof(vault_msgs[0]), NULL);
 	vchan.iev.ibuf.maxqueue = 16 * 1024 * 1024;
+	/* an exchange child that sends what it should not, or goes: fatal */
+	proc_chan_init(&xchan, conf->xlink[0], "exchange", exchange_msgs,
+	    sizeof(exchange_msgs) / sizeof(exchange_msgs[0]), NULL);
 }
 
 int

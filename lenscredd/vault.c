@@ -17,7 +17,10 @@
  * ("LENSCR1", the kind and the name inside the box): its created and
  * rotated times (8 bytes each, big-endian) and its value.  The value is
  * in clear only here, in sodium_malloc memory, and only while a
- * request needs it; the message that brought it is zeroed.  A record
+ * request needs it; the message that brought it is zeroed.  Only the
+ * exchange child asks for a value (VALUE_REQ on its own link: the
+ * listener has no such message), and gets it for a name that exists and
+ * opens, else why not.  A record
  * that does not open is an error of the requests that read it (ls
  * shows why, naming the file); lenscredd serves on.
  */
@@ -70,6 +73,7 @@ static int			 secdirfd = -1;
 static char			 cadir[PATH_MAX + 16], secdir[PATH_MAX + 16];
 static struct proc_chan		 lchan;	/* to the listener */
 static struct proc_chan		 achan;	/* to the parent: audit */
+static struct proc_chan		 xchan;	/* to the exchange: values */
 static int			 audit_ready;	/* lensauditd reachable */
 
 static const struct sandbox_syscall vault_syscalls[] = {
@@ -89,6 +93,8 @@ static const struct sandbox_syscall vault_syscalls[] = {
 	SB_ALLOW(getdents64), SB_ALLOW(fcntl),
 	/* no socket, connect, accept: it reaches nobody */
 };
+
+static void	vault_stop(void);
 
 static struct vca *
 vca_find(const char *sandbox)
@@ -855,6 +861,62 @@ msg_ls(struct imsg *im, void *arg)
 	free(e);
 }
 
+/* the exchange asks for the value of a credential it injects */
+static void
+msg_value_req(struct imsg *im, void *arg)
+{
+	struct credd_value_req	 r;
+	struct credd_value	 v;
+	struct cred_entry	 e;
+	struct ibuf		*b;
+	uint8_t			*body = NULL;
+	size_t			 blen = 0;
+	char			 err[GR_ERRSIZE + 256];
+
+	(void)arg;
+	memcpy(&r, im->data, sizeof(r));
+	memset(&v, 0, sizeof(v));
+	v.id = r.id;
+	if (memchr(r.name, '\0', sizeof(r.name)) == NULL ||
+	    gr_cred("credential", r.name, err, sizeof(err)) == -1) {
+		fatalx("exchange: a VALUE_REQ for a bad name");
+	} else if (!crec_exists(r.name))
+		snprintf(v.err, sizeof(v.err), "credential %s is not stored",
+		    r.name);
+	else if (crec_open(r.name, &e, &body, &blen, err, sizeof(err)) == -1)
+		strlcpy(v.err, err, sizeof(v.err));
+	else if (blen <= SEAL_TIMES)
+		snprintf(v.err, sizeof(v.err), "credential %s: no value",
+		    r.name);
+	else
+		v.len = (uint32_t)(blen - SEAL_TIMES);
+	if ((b = imsg_create(&xchan.iev.ibuf, IMSG_CREDD_VALUE, 0, 0,
+	    sizeof(v) + v.len)) == NULL || imsg_add(b, &v, sizeof(v)) == -1 ||
+	    (v.len > 0 && imsg_add(b, body + SEAL_TIMES, v.len) == -1))
+		fatal("queue for the exchange");
+	imsg_close(&xchan.iev.ibuf, b);	/* zeroed by imsg once sent */
+	imsgev_add(&xchan.iev);
+	if (body != NULL)
+		sodium_free(body);
+	log_debug("credential %s: value to the exchange%s", r.name,
+	    v.len == 0 ? " refused" : "");
+}
+
+static const struct proc_msg exchange_msgs[] = {
+	PROC_MSG(IMSG_CREDD_VALUE_REQ, sizeof(struct credd_value_req),
+	    msg_value_req),
+};
+
+static void
+exchange_lost(struct proc_chan *ch, const char *why)
+{
+	(void)ch;
+	vault_stop();
+	if (strcmp(why, "gone") == 0)
+		exit(0);
+	fatalx("exchange: %s", why);
+}
+
 /* sizes are checked by proc_dispatch() before these run */
 static const struct proc_msg listener_msgs[] = {
 	PROC_MSG(IMSG_CRED_CA_CREATE, sizeof(struct cred_sandbox), msg_create),
@@ -954,6 +1016,9 @@ vault_init(void *arg)
 	proc_chan_init(&achan, conf->alink[1], "parent", parent_msgs,
 	    sizeof(parent_msgs) / sizeof(parent_msgs[0]), NULL);
 	achan.lost = parent_lost;
+	proc_chan_init(&xchan, conf->vxlink[0], "exchange", exchange_msgs,
+	    sizeof(exchange_msgs) / sizeof(exchange_msgs[0]), NULL);
+	xchan.lost = exchange_lost;
 	log_info("ready: %d sandbox CA%s in %s", ncas, ncas == 1 ? "" : "s",
 	    cadir);
 }

@@ -1,11 +1,9 @@
 /*
  * TLS interception in the proxy child: the OpenSSL side of it.
  *
- *  - the upstream context (client): TLS 1.2+, peer verification on,
- *    the trust store loaded before the chroot (the system's bundle or
- *    the file lensnetd -T names), optionally plus a rule's caFile
- *    (tlsx_store); SNI and host name verification for the name the
- *    decision was made on;
+ *  - the upstream context (client): common/tlsup.h, shared with
+ *    lenscredd's exchange; SNI and host name verification for the
+ *    name the decision was made on;
  *  - leaves (server): one context per (sandbox, name) from the chain
  *    and key lenscredd signed (NETD_LEAF), kept in a bounded cache
  *    until shortly before the leaf's notAfter.  A ClientHello whose
@@ -25,18 +23,9 @@
 
 #include <openssl/ssl.h>
 
+#include "tlsup.h"	/* the upstream side */
+
 struct tlsx_leaf;
-
-/* as root, before the chroot; trust NULL: the system's bundle */
-int		 tlsx_preinit(const char *trust, char *err, size_t errlen);
-
-/*
- * The system's trust plus the certificates of a caFile (PEM, already
- * read; checked again here), for SSL_set1_verify_cert_store; NULL
- * with err.  Free with X509_STORE_free.
- */
-X509_STORE	*tlsx_store(const char *pem, size_t len, char *err,
-		    size_t errlen);
 
 /* a leaf for name from lenscredd's chain and key; NULL with err */
 struct tlsx_leaf *tlsx_leaf_new(const char *name, const char *chain,
@@ -61,14 +50,4 @@ size_t		 tlsx_cache_count(void);
  */
 SSL		*tlsx_accept(struct tlsx_leaf *, int fd, const char *name,
 		    const void *pre, size_t prelen);
-/* the upstream side: a client SSL on fd for name; store NULL: system */
-SSL		*tlsx_connect(int fd, const char *name, X509_STORE *store);
-
-/*
- * One step of a handshake: 1 done, 0 in progress (*want EV_READ or
- * EV_WRITE of the SSL's fd), -1 failed with err (for an upstream, the
- * certificate's verification error when that was why).
- */
-int		 tlsx_handshake(SSL *, short *want, char *err, size_t errlen);
-
 #endif

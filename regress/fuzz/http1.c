@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for lensnetd/peek.c's HTTP/1.1 request parser and
+ * libFuzzer target for common/peek.c's HTTP/1.1 request parser and
  * chunked decoder, as the proxy uses them on a keep-alive connection:
  * the first input byte picks how the rest is cut into reads; each
  * request head is parsed, its body fed piece by piece to peek_body,

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for lensnetd/peek.c's HTTP/1.1 response parser
+ * libFuzzer target for common/peek.c's HTTP/1.1 response parser
  * (peek_http_response), the response head rewrite and the response
  * body framing, as the proxy uses them on a keep-alive upstream: the
  * first input byte says how the rest is cut into reads and whether the

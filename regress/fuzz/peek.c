@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for lensnetd/peek.c: the ClientHello SNI parser,
+ * libFuzzer target for common/peek.c: the ClientHello SNI parser,
  * the HTTP request head parser and host:port splitting, each on every
  * input.  Checks what a FOUND result promises: a valid lowercased name,
  * offsets inside the input.

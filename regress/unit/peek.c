@@ -1,5 +1,5 @@
 /*
- * Unit test of lensnetd/peek.c: ClientHellos made by real OpenSSL
+ * Unit test of common/peek.c: ClientHellos made by real OpenSSL
  * (SSL_connect into a memory BIO), re-framed and hand-broken ones, and
  * HTTP request heads good and bad.  TAP output.
  */
