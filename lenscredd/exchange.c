@@ -45,6 +45,7 @@
 #include "lenscredd.h"
 #include "lensexch.h"
 #include "log.h"
+#include "oauthx.h"
 #include "peek.h"
 #include "phscan.h"
 #include "policy_int.h"
@@ -109,6 +110,7 @@ struct xch {
 	struct phstream		 phst;
 	uint8_t			*value;		/* sodium_malloc */
 	size_t			 vlen;
+	struct oauth_waiter	*ow;		/* oauth2Refresh: waiting */
 	struct needle		 nd[X_NEEDLES];
 	size_t			 nnd, ndmax;
 	/* upstream */
@@ -360,6 +362,8 @@ x_close(struct xch *x)
 
 	TAILQ_REMOVE(&xchs, x, entry);
 	nxchs--;
+	if (x->ow != NULL)
+		oauthx_cancel(x->ow);
 	if (x->ev_set)
 		event_del(&x->ev);
 	evtimer_del(&x->tmo);
@@ -1488,6 +1492,57 @@ up_event(int fd, short ev, void *arg)
 
 /* ---- the value, from the vault (the seam of the token forms) ---- */
 
+/* what is injected: the stored value, or an oauth2 access token */
+static void
+x_value(struct xch *x, const uint8_t *val, size_t len)
+{
+	/* NUL-terminated too: sigv4 takes its secret as a string */
+	if ((x->value = sodium_malloc(len + 1)) == NULL) {
+		x_fail(x, 502, "out of memory");
+		return;
+	}
+	memcpy(x->value, val, len);
+	x->value[len] = '\0';
+	x->vlen = len;
+	x->have_value = 1;
+	x_start(x);
+}
+
+/* oauth2Refresh: the refresh ended (oauthx.c) */
+static void
+x_token(void *arg, const char *access, const char *why)
+{
+	struct xch	*x = arg;
+
+	x->ow = NULL;
+	if (x->state != X_WAIT)
+		return;
+	if (access == NULL)
+		x_fail(x, 502, "credential refresh failed: %s", why);
+	else
+		x_value(x, (const uint8_t *)access, strlen(access));
+}
+
+/* oauth2Refresh: value is the refresh token; the access token goes in */
+static void
+v_oauth(struct xch *x, const uint8_t *value, size_t len)
+{
+	char			*tok, why[256];
+	enum oauth_state	 s;
+
+	if ((tok = sodium_malloc(OAUTH_TOKEN_MAX + 1)) == NULL) {
+		x_fail(x, 502, "out of memory");
+		return;
+	}
+	s = oauthx_get(&x->req, value, len, tok, x_token, x, &x->ow, why,
+	    sizeof(why));
+	if (s == OAUTH_HAVE)
+		x_value(x, (const uint8_t *)tok, strlen(tok));
+	else if (s == OAUTH_FAILED)
+		x_fail(x, 502, "credential refresh failed: %s", why);
+	sodium_free(tok);
+}
+
 static void
 v_value(struct imsg *im, void *arg)
 {
@@ -1507,20 +1562,11 @@ v_value(struct imsg *im, void *arg)
 		return;
 	}
 	if (x->kind == K_OAUTH2) {
-		x_fail(x, 502, "credential %s: oauth2Refresh is not served by "
-		    "this lenscredd", x->req.cred);
+		v_oauth(x, (uint8_t *)im->data + sizeof(v), v.len);
+		explicit_bzero(im->data, im->datalen);
 		return;
 	}
-	/* NUL-terminated too: sigv4 takes its secret as a string */
-	if ((x->value = sodium_malloc(v.len + 1)) == NULL) {
-		x_fail(x, 502, "out of memory");
-		return;
-	}
-	memcpy(x->value, (uint8_t *)im->data + sizeof(v), v.len);
-	x->value[v.len] = '\0';
-	x->vlen = v.len;
-	x->have_value = 1;
-	x_start(x);
+	x_value(x, (uint8_t *)im->data + sizeof(v), v.len);
 }
 
 static const struct proc_msg vault_msgs[] = {
@@ -1655,6 +1701,7 @@ exchange_stop(void)
 {
 	while (!TAILQ_EMPTY(&xchs))
 		x_close(TAILQ_FIRST(&xchs));
+	oauthx_stop();
 }
 
 static void
@@ -1696,6 +1743,7 @@ exchange_init(void *arg)
 	proc_chan_init(&achan, conf->xalink[1], "parent", parent_msgs,
 	    sizeof(parent_msgs) / sizeof(parent_msgs[0]), NULL);
 	achan.lost = link_lost;
+	oauthx_init(&vchan.iev, &achan.iev);
 	log_info("ready: at most %d exchanges, trust %s", EXCHANGE_MAX,
 	    conf->trust[0] != '\0' ? conf->trust : "the system's bundle");
 }
