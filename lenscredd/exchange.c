@@ -1538,6 +1538,9 @@ v_oauth(struct xch *x, const uint8_t *value, size_t len)
 	    sizeof(why));
 	if (s == OAUTH_HAVE)
 		x_value(x, (const uint8_t *)tok, strlen(tok));
+	else if (s == OAUTH_WAIT)
+		log_debug("%s: waits for the refresh of credential %s",
+		    x->peer, x->req.cred);
 	else if (s == OAUTH_FAILED)
 		x_fail(x, 502, "credential refresh failed: %s", why);
 	sodium_free(tok);

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <event.h>
+#include <jansson.h>
 #include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -485,6 +486,11 @@ oauthx_init(struct imsgev *vault, struct imsgev *parent)
 
 	vault_iev = vault;
 	parent_iev = parent;
+	/*
+	 * jansson (the token responses) seeds its hash once, from
+	 * /dev/urandom unless given a seed: there is no open here
+	 */
+	json_object_seed(randombytes_random() | 1);
 	if ((cache = oauth_cache_new(&ops)) == NULL)
 		fatal("oauth cache");
 }

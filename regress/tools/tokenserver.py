@@ -33,6 +33,7 @@ import ssl
 import threading
 import time
 import urllib.parse
+import socketserver
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 lock = threading.RLock()
@@ -157,9 +158,16 @@ class Api(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = any
 
 
+class Server(ThreadingHTTPServer):
+    def server_bind(self):
+        # no getfqdn(): the test internet has no reverse DNS to wait for
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+
 def serve(hp, handler, ctx):
     addr, port = hp.rsplit(":", 1)
-    s = ThreadingHTTPServer((addr, int(port)), handler)
+    s = Server((addr, int(port)), handler)
     s.daemon_threads = True
     s.socket = ctx.wrap_socket(s.socket, server_side=True)
     t = threading.Thread(target=s.serve_forever, daemon=True)
