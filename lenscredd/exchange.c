@@ -60,6 +60,12 @@
 #define X_OUT_HIGH	(256 * 1024)	/* upstream bytes queued: pause */
 #define X_PROXY_HIGH	(1024 * 1024)	/* proxy bytes queued: pause */
 #define X_MAX_INTERIM	8		/* 1xx responses skipped */
+/*
+ * A body up to this long is read whole before anything goes upstream
+ * (a placeholder in it: 403 with nothing sent); a longer one streams,
+ * scanned as it goes, the connection cut at a placeholder.
+ */
+#define X_PREBUF	(1024 * 1024)
 #define X_MAXHDR	(EXCH_MAXHDR + 4)
 #define X_NEEDLES	4
 
@@ -171,46 +177,59 @@ static void	up_event(int, short, void *);
 
 /* buffers: whatever passed through may have held the value */
 static int
-buf_add(struct buf *b, const void *p, size_t n)
+buf_reserve(struct buf *b, size_t n)
 {
 	uint8_t	*np;
 	size_t	 cap;
 
+	if (b->len + n <= b->cap)
+		return 0;
+	cap = b->cap == 0 ? 4096 : b->cap;
+	while (cap < b->len + n)
+		cap *= 2;
+	if ((np = malloc(cap)) == NULL)
+		return -1;
+	if (b->p != NULL) {
+		memcpy(np, b->p, b->len);
+		freezero(b->p, b->cap);
+	}
+	b->p = np;
+	b->cap = cap;
+	return 0;
+}
+
+static int
+buf_add(struct buf *b, const void *p, size_t n)
+{
 	if (n == 0)
 		return 0;
-	if (b->len + n > b->cap) {
-		cap = b->cap == 0 ? 4096 : b->cap;
-		while (cap < b->len + n)
-			cap *= 2;
-		if ((np = malloc(cap)) == NULL)
-			return -1;
-		if (b->p != NULL) {
-			memcpy(np, b->p, b->len);
-			freezero(b->p, b->cap);
-		}
-		b->p = np;
-		b->cap = cap;
-	}
+	if (buf_reserve(b, n) == -1)
+		return -1;
 	memcpy(b->p + b->len, p, n);
 	b->len += n;
 	return 0;
 }
 
+/*
+ * Formatted straight into the buffer: vasprintf(3) would leave copies
+ * of what it grew (a header line with the value) in freed memory.
+ */
 static int
 buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list	 ap;
-	char	*s;
-	int	 n, rc;
+	int	 n;
 
 	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
+	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (n == -1)
+	if (n < 0 || buf_reserve(b, (size_t)n + 1) == -1)
 		return -1;
-	rc = buf_add(b, s, n);
-	freezero(s, n);
-	return rc;
+	va_start(ap, fmt);
+	vsnprintf((char *)b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += n;
+	return 0;
 }
 
 static void
@@ -480,19 +499,25 @@ p_body(struct imsg *im, void *arg)
 		    EXCH_BUFFER_MAX);
 		return;
 	}
-	if (x->state == X_WAIT || x->state == X_CONNECT ||
-	    x->state == X_TLS) {
-		if (x->state == X_WAIT ? buf_add(&x->body, im->data,
-		    im->datalen) : body_out(x, im->data, im->datalen)) {
+	if (x->state == X_WAIT) {
+		if (buf_add(&x->body, im->data, im->datalen) == -1) {
 			x_fail(x, 502, "out of memory");
 			return;
 		}
-	} else if (body_out(x, im->data, im->datalen) == -1) {
+		x_idle(x);
+		if (!x->buffered && x->body.len > X_PREBUF) {
+			/* no value yet: wait for it before reading on */
+			imsgev_pause(&x->pc.iev, 1);
+			x_start(x);
+		}
+		return;
+	}
+	if (body_out(x, im->data, im->datalen) == -1) {
 		x_fail(x, 502, "out of memory");
 		return;
 	}
 	x_idle(x);
-	if (!x->buffered && (x->body.len + x->out.len) > X_OUT_HIGH)
+	if (x->out.len > X_OUT_HIGH)
 		imsgev_pause(&x->pc.iev, 1);
 	if (x->state == X_RUN)
 		up_arm(x);
@@ -767,10 +792,11 @@ build_request(struct xch *x)
 		if (sign_query(q, x->req.inj_name, val, x->vlen, &v, why,
 		    sizeof(why)) == -1)
 			goto fail;
-		if (asprintf(&path, "%s?%s", target, v) == -1) {
-			path = NULL;
+		/* not asprintf(3): no copy of the value left behind */
+		if ((path = malloc(strlen(target) + strlen(v) + 2)) == NULL)
 			goto oom;
-		}
+		snprintf(path, strlen(target) + strlen(v) + 2, "%s?%s",
+		    target, v);
 		freezero(target, strlen(target));
 		target = path;
 		path = NULL;
@@ -1010,8 +1036,11 @@ x_start(struct xch *x)
 	socklen_t		 sl;
 	char			 err[256];
 
-	if (x->state != X_WAIT || !x->have_value || !x->have_head ||
-	    (x->buffered && !x->have_end))
+	if (x->state != X_WAIT || !x->have_value || !x->have_head)
+		return;
+	/* the whole body first: to sign it, or to scan it (X_PREBUF) */
+	if (!x->have_end && (x->buffered ||
+	    (x->head->body != EXCH_BODY_NONE && x->body.len <= X_PREBUF)))
 		return;
 	if (build_request(x) == -1)
 		return;
@@ -1467,6 +1496,8 @@ up_event(int fd, short ev, void *arg)
 			    x->hostport);
 			return;
 		}
+		/* what was read is zeroed once taken: it may echo the value */
+		SSL_set_options(x->ssl, SSL_OP_CLEANSE_PLAINTEXT);
 		x->state = X_TLS;
 	}
 	if (x->state == X_TLS) {

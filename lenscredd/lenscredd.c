@@ -270,7 +270,7 @@ exchange_use(struct imsg *im, void *arg)
 	    "host", u.host, "port", (int)u.port, "method", u.method,
 	    "path", u.path, "injection", pm_inj_names[u.inj_type]);
 	if (o == NULL || (details = json_dumps(o, JSON_COMPACT |
-	    JSON_ENSURE_ASCII)) == NULL)
+	    JSON_ENSURE_ASCII | JSON_SORT_KEYS)) == NULL)
 		fatalx("cred.use: cannot make its details");
 	json_decref(o);
 	if (auditc_event(audit, u.sandbox, "cred.use", details,
