@@ -128,7 +128,8 @@ FUZZ_LIBSRCS = common/log.c common/imsg.c common/canonjson.c common/chain.c \
 	   $(sort $(wildcard lensvmm/vm/*.c)) \
 	   $(wildcard common/policy_*.c) common/grammar.c lensnetd/addr.c lensnetd/attach.c \
 	   lensnetd/dnswire.c common/peek.c lenscredd/seal.c common/phscan.c \
-	   lenscredd/sign.c common/lensexch.c
+	   lenscredd/sign.c common/lensexch.c \
+	   lenscredd/oauth.c
 REGRESS_TESTS = $(sort $(wildcard regress/*.t)) $(sort $(wildcard regress/attack/*.t))
 FUZZ_SECONDS ?= 10
 

@@ -45,6 +45,7 @@
 #include "lenscredd.h"
 #include "lensexch.h"
 #include "log.h"
+#include "oauthx.h"
 #include "peek.h"
 #include "phscan.h"
 #include "policy_int.h"
@@ -59,6 +60,12 @@
 #define X_OUT_HIGH	(256 * 1024)	/* upstream bytes queued: pause */
 #define X_PROXY_HIGH	(1024 * 1024)	/* proxy bytes queued: pause */
 #define X_MAX_INTERIM	8		/* 1xx responses skipped */
+/*
+ * A body up to this long is read whole before anything goes upstream
+ * (a placeholder in it: 403 with nothing sent); a longer one streams,
+ * scanned as it goes, the connection cut at a placeholder.
+ */
+#define X_PREBUF	(1024 * 1024)
 #define X_MAXHDR	(EXCH_MAXHDR + 4)
 #define X_NEEDLES	4
 
@@ -109,6 +116,7 @@ struct xch {
 	struct phstream		 phst;
 	uint8_t			*value;		/* sodium_malloc */
 	size_t			 vlen;
+	struct oauth_waiter	*ow;		/* oauth2Refresh: waiting */
 	struct needle		 nd[X_NEEDLES];
 	size_t			 nnd, ndmax;
 	/* upstream */
@@ -169,46 +177,59 @@ static void	up_event(int, short, void *);
 
 /* buffers: whatever passed through may have held the value */
 static int
-buf_add(struct buf *b, const void *p, size_t n)
+buf_reserve(struct buf *b, size_t n)
 {
 	uint8_t	*np;
 	size_t	 cap;
 
+	if (b->len + n <= b->cap)
+		return 0;
+	cap = b->cap == 0 ? 4096 : b->cap;
+	while (cap < b->len + n)
+		cap *= 2;
+	if ((np = malloc(cap)) == NULL)
+		return -1;
+	if (b->p != NULL) {
+		memcpy(np, b->p, b->len);
+		freezero(b->p, b->cap);
+	}
+	b->p = np;
+	b->cap = cap;
+	return 0;
+}
+
+static int
+buf_add(struct buf *b, const void *p, size_t n)
+{
 	if (n == 0)
 		return 0;
-	if (b->len + n > b->cap) {
-		cap = b->cap == 0 ? 4096 : b->cap;
-		while (cap < b->len + n)
-			cap *= 2;
-		if ((np = malloc(cap)) == NULL)
-			return -1;
-		if (b->p != NULL) {
-			memcpy(np, b->p, b->len);
-			freezero(b->p, b->cap);
-		}
-		b->p = np;
-		b->cap = cap;
-	}
+	if (buf_reserve(b, n) == -1)
+		return -1;
 	memcpy(b->p + b->len, p, n);
 	b->len += n;
 	return 0;
 }
 
+/*
+ * Formatted straight into the buffer: vasprintf(3) would leave copies
+ * of what it grew (a header line with the value) in freed memory.
+ */
 static int
 buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list	 ap;
-	char	*s;
-	int	 n, rc;
+	int	 n;
 
 	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
+	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (n == -1)
+	if (n < 0 || buf_reserve(b, (size_t)n + 1) == -1)
 		return -1;
-	rc = buf_add(b, s, n);
-	freezero(s, n);
-	return rc;
+	va_start(ap, fmt);
+	vsnprintf((char *)b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += n;
+	return 0;
 }
 
 static void
@@ -360,6 +381,8 @@ x_close(struct xch *x)
 
 	TAILQ_REMOVE(&xchs, x, entry);
 	nxchs--;
+	if (x->ow != NULL)
+		oauthx_cancel(x->ow);
 	if (x->ev_set)
 		event_del(&x->ev);
 	evtimer_del(&x->tmo);
@@ -476,19 +499,25 @@ p_body(struct imsg *im, void *arg)
 		    EXCH_BUFFER_MAX);
 		return;
 	}
-	if (x->state == X_WAIT || x->state == X_CONNECT ||
-	    x->state == X_TLS) {
-		if (x->state == X_WAIT ? buf_add(&x->body, im->data,
-		    im->datalen) : body_out(x, im->data, im->datalen)) {
+	if (x->state == X_WAIT) {
+		if (buf_add(&x->body, im->data, im->datalen) == -1) {
 			x_fail(x, 502, "out of memory");
 			return;
 		}
-	} else if (body_out(x, im->data, im->datalen) == -1) {
+		x_idle(x);
+		if (!x->buffered && x->body.len > X_PREBUF) {
+			/* no value yet: wait for it before reading on */
+			imsgev_pause(&x->pc.iev, 1);
+			x_start(x);
+		}
+		return;
+	}
+	if (body_out(x, im->data, im->datalen) == -1) {
 		x_fail(x, 502, "out of memory");
 		return;
 	}
 	x_idle(x);
-	if (!x->buffered && (x->body.len + x->out.len) > X_OUT_HIGH)
+	if (x->out.len > X_OUT_HIGH)
 		imsgev_pause(&x->pc.iev, 1);
 	if (x->state == X_RUN)
 		up_arm(x);
@@ -763,10 +792,11 @@ build_request(struct xch *x)
 		if (sign_query(q, x->req.inj_name, val, x->vlen, &v, why,
 		    sizeof(why)) == -1)
 			goto fail;
-		if (asprintf(&path, "%s?%s", target, v) == -1) {
-			path = NULL;
+		/* not asprintf(3): no copy of the value left behind */
+		if ((path = malloc(strlen(target) + strlen(v) + 2)) == NULL)
 			goto oom;
-		}
+		snprintf(path, strlen(target) + strlen(v) + 2, "%s?%s",
+		    target, v);
 		freezero(target, strlen(target));
 		target = path;
 		path = NULL;
@@ -1006,8 +1036,11 @@ x_start(struct xch *x)
 	socklen_t		 sl;
 	char			 err[256];
 
-	if (x->state != X_WAIT || !x->have_value || !x->have_head ||
-	    (x->buffered && !x->have_end))
+	if (x->state != X_WAIT || !x->have_value || !x->have_head)
+		return;
+	/* the whole body first: to sign it, or to scan it (X_PREBUF) */
+	if (!x->have_end && (x->buffered ||
+	    (x->head->body != EXCH_BODY_NONE && x->body.len <= X_PREBUF)))
 		return;
 	if (build_request(x) == -1)
 		return;
@@ -1463,6 +1496,8 @@ up_event(int fd, short ev, void *arg)
 			    x->hostport);
 			return;
 		}
+		/* what was read is zeroed once taken: it may echo the value */
+		SSL_set_options(x->ssl, SSL_OP_CLEANSE_PLAINTEXT);
 		x->state = X_TLS;
 	}
 	if (x->state == X_TLS) {
@@ -1488,6 +1523,60 @@ up_event(int fd, short ev, void *arg)
 
 /* ---- the value, from the vault (the seam of the token forms) ---- */
 
+/* what is injected: the stored value, or an oauth2 access token */
+static void
+x_value(struct xch *x, const uint8_t *val, size_t len)
+{
+	/* NUL-terminated too: sigv4 takes its secret as a string */
+	if ((x->value = sodium_malloc(len + 1)) == NULL) {
+		x_fail(x, 502, "out of memory");
+		return;
+	}
+	memcpy(x->value, val, len);
+	x->value[len] = '\0';
+	x->vlen = len;
+	x->have_value = 1;
+	x_start(x);
+}
+
+/* oauth2Refresh: the refresh ended (oauthx.c) */
+static void
+x_token(void *arg, const char *access, const char *why)
+{
+	struct xch	*x = arg;
+
+	x->ow = NULL;
+	if (x->state != X_WAIT)
+		return;
+	if (access == NULL)
+		x_fail(x, 502, "credential refresh failed: %s", why);
+	else
+		x_value(x, (const uint8_t *)access, strlen(access));
+}
+
+/* oauth2Refresh: value is the refresh token; the access token goes in */
+static void
+v_oauth(struct xch *x, const uint8_t *value, size_t len)
+{
+	char			*tok, why[256];
+	enum oauth_state	 s;
+
+	if ((tok = sodium_malloc(OAUTH_TOKEN_MAX + 1)) == NULL) {
+		x_fail(x, 502, "out of memory");
+		return;
+	}
+	s = oauthx_get(&x->req, value, len, tok, x_token, x, &x->ow, why,
+	    sizeof(why));
+	if (s == OAUTH_HAVE)
+		x_value(x, (const uint8_t *)tok, strlen(tok));
+	else if (s == OAUTH_WAIT)
+		log_debug("%s: waits for the refresh of credential %s",
+		    x->peer, x->req.cred);
+	else if (s == OAUTH_FAILED)
+		x_fail(x, 502, "credential refresh failed: %s", why);
+	sodium_free(tok);
+}
+
 static void
 v_value(struct imsg *im, void *arg)
 {
@@ -1507,20 +1596,11 @@ v_value(struct imsg *im, void *arg)
 		return;
 	}
 	if (x->kind == K_OAUTH2) {
-		x_fail(x, 502, "credential %s: oauth2Refresh is not served by "
-		    "this lenscredd", x->req.cred);
+		v_oauth(x, (uint8_t *)im->data + sizeof(v), v.len);
+		explicit_bzero(im->data, im->datalen);
 		return;
 	}
-	/* NUL-terminated too: sigv4 takes its secret as a string */
-	if ((x->value = sodium_malloc(v.len + 1)) == NULL) {
-		x_fail(x, 502, "out of memory");
-		return;
-	}
-	memcpy(x->value, (uint8_t *)im->data + sizeof(v), v.len);
-	x->value[v.len] = '\0';
-	x->vlen = v.len;
-	x->have_value = 1;
-	x_start(x);
+	x_value(x, (uint8_t *)im->data + sizeof(v), v.len);
 }
 
 static const struct proc_msg vault_msgs[] = {
@@ -1655,6 +1735,7 @@ exchange_stop(void)
 {
 	while (!TAILQ_EMPTY(&xchs))
 		x_close(TAILQ_FIRST(&xchs));
+	oauthx_stop();
 }
 
 static void
@@ -1696,6 +1777,7 @@ exchange_init(void *arg)
 	proc_chan_init(&achan, conf->xalink[1], "parent", parent_msgs,
 	    sizeof(parent_msgs) / sizeof(parent_msgs[0]), NULL);
 	achan.lost = link_lost;
+	oauthx_init(&vchan.iev, &achan.iev);
 	log_info("ready: at most %d exchanges, trust %s", EXCHANGE_MAX,
 	    conf->trust[0] != '\0' ? conf->trust : "the system's bundle");
 }

@@ -270,7 +270,7 @@ exchange_use(struct imsg *im, void *arg)
 	    "host", u.host, "port", (int)u.port, "method", u.method,
 	    "path", u.path, "injection", pm_inj_names[u.inj_type]);
 	if (o == NULL || (details = json_dumps(o, JSON_COMPACT |
-	    JSON_ENSURE_ASCII)) == NULL)
+	    JSON_ENSURE_ASCII | JSON_SORT_KEYS)) == NULL)
 		fatalx("cred.use: cannot make its details");
 	json_decref(o);
 	if (auditc_event(audit, u.sandbox, "cred.use", details,
@@ -280,8 +280,49 @@ exchange_use(struct imsg *im, void *arg)
 	free(details);
 }
 
+/*
+ * cred.refresh from the exchange: an oauth2Refresh credential's access
+ * token renewed (expires_in, whether the refresh token rotated) or not
+ * (why); never a token.  The why is the exchange's (it read a hostile
+ * endpoint): jansson escapes it.
+ */
+static void
+exchange_refresh(struct imsg *im, void *arg)
+{
+	struct credd_refresh	 r;
+	json_t			*o;
+	char			*details, err[GR_ERRSIZE];
+
+	(void)arg;
+	memcpy(&r, im->data, sizeof(r));
+	if (!field(r.sandbox, sizeof(r.sandbox)) ||
+	    !field(r.cred, sizeof(r.cred)) || !field(r.why, sizeof(r.why)) ||
+	    r.ok > 1 || r.rotated > 1 ||
+	    gr_ref("sandbox", r.sandbox, err, sizeof(err)) == -1 ||
+	    gr_cred("credential", r.cred, err, sizeof(err)) == -1)
+		fatalx("exchange: a bad REFRESH message");
+	if (r.ok)
+		o = json_pack("{s:s, s:s, s:i, s:b}", "credential", r.cred,
+		    "result", "ok", "expires_in", (int)r.expires_in,
+		    "rotated", (int)r.rotated);
+	else
+		o = json_pack("{s:s, s:s, s:s%}", "credential", r.cred,
+		    "result", "failed", "why", r.why, strlen(r.why));
+	if (o == NULL || (details = json_dumps(o, JSON_COMPACT |
+	    JSON_ENSURE_ASCII)) == NULL)
+		fatalx("cred.refresh: cannot make its details");
+	json_decref(o);
+	if (auditc_event(audit, r.sandbox, "cred.refresh", details,
+	    strlen(details)) == -1)
+		log_warn("audit: cred.refresh of credential %s not queued",
+		    r.cred);
+	free(details);
+}
+
 static const struct proc_msg exchange_msgs[] = {
 	PROC_MSG(IMSG_CREDD_USE, sizeof(struct credd_use), exchange_use),
+	PROC_MSG(IMSG_CREDD_REFRESH, sizeof(struct credd_refresh),
+	    exchange_refresh),
 };
 
 /* the vault ended: SIGCHLD says how, and proc_supervise acts */

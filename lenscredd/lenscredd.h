@@ -82,7 +82,8 @@ struct credd_conf {
 
 /*
  * parent <-> vault over alink, parent <-> exchange over xalink (AUDIT
- * state, USE), vault <-> exchange over vxlink (VALUE_REQ, VALUE); the
+ * state, USE, REFRESH), vault <-> exchange over vxlink (VALUE_REQ,
+ * VALUE, ROTATE: an oauth2Refresh credential's new refresh token); the
  * listener forwards IMSG_CRED_EXCHANGE (with its descriptor) to the
  * exchange over xlink and relays EXCHANGE_OK or ERROR back.
  */
@@ -92,6 +93,8 @@ enum credd_imsg {
 	IMSG_CREDD_VALUE_REQ,		/* exchange: struct credd_value_req */
 	IMSG_CREDD_VALUE,		/* vault: credd_value + len bytes */
 	IMSG_CREDD_USE,			/* exchange: struct credd_use */
+	IMSG_CREDD_REFRESH,		/* exchange: struct credd_refresh */
+	IMSG_CREDD_ROTATE,		/* exchange: credd_rotate + len bytes */
 };
 
 #define CREDD_USE_PATH	1024		/* a path audited, at most */
@@ -118,6 +121,23 @@ struct credd_use {
 	uint16_t	 port;
 	char		 path[CREDD_USE_PATH];	/* cut at a '?' or the size */
 	uint8_t		 pad[2];
+};
+
+/* cred.refresh: never a token */
+struct credd_refresh {
+	char		 sandbox[CRED_SANDBOX_SIZE];	/* whose request */
+	char		 cred[CRED_ID_SIZE];
+	uint8_t		 ok;		/* 1: a token, 0: failed, why */
+	uint8_t		 rotated;	/* a new refresh token came */
+	uint32_t	 expires_in;
+	char		 why[CRED_ERR_SIZE];
+};
+
+/* the refresh token the token endpoint rotated to, [LF client secret] */
+struct credd_rotate {
+	char		 name[CRED_ID_SIZE];
+	uint8_t		 pad[3];
+	uint32_t	 len;		/* the value's bytes that follow */
 };
 
 struct credd_audit {

@@ -902,9 +902,51 @@ msg_value_req(struct imsg *im, void *arg)
 	    v.len == 0 ? " refused" : "");
 }
 
+/*
+ * oauth2Refresh: the token endpoint rotated the refresh token; the
+ * exchange sends the new value ([LF client secret] kept) for the
+ * credential it just used.  Written like cred rotate (created kept,
+ * rotated now); audited by the exchange's cred.refresh ("rotated").
+ * A name that is not stored is refused: the exchange never makes one.
+ */
+static void
+msg_rotate(struct imsg *im, void *arg)
+{
+	struct credd_rotate	 r;
+	struct cred_entry	 e;
+	char			 err[GR_ERRSIZE + 256];
+	size_t			 len = im->datalen - sizeof(r);
+
+	(void)arg;
+	memcpy(&r, im->data, sizeof(r));
+	if (memchr(r.name, '\0', sizeof(r.name)) == NULL ||
+	    gr_cred("credential", r.name, err, sizeof(err)) == -1 ||
+	    r.len != len || len == 0)
+		fatalx("exchange: a bad ROTATE message");
+	if (!crec_exists(r.name))
+		log_warnx("credential %s: the refresh token it rotated to is "
+		    "dropped: the credential was removed", r.name);
+	else if (crec_open(r.name, &e, NULL, NULL, err, sizeof(err)) == -1)
+		log_warnx("credential %s: the rotated refresh token is not "
+		    "stored: %s", r.name, err);
+	else {
+		e.rotated = time(NULL);
+		if (crec_write(&e, (uint8_t *)im->data + sizeof(r), len, err,
+		    sizeof(err)) == -1)
+			log_warnx("credential %s: the rotated refresh token "
+			    "is not stored: %s", r.name, err);
+		else
+			log_info("credential %s: refresh token rotated by its "
+			    "token endpoint", r.name);
+	}
+	explicit_bzero(im->data, im->datalen);
+}
+
 static const struct proc_msg exchange_msgs[] = {
 	PROC_MSG(IMSG_CREDD_VALUE_REQ, sizeof(struct credd_value_req),
 	    msg_value_req),
+	PROC_MSGV(IMSG_CREDD_ROTATE, sizeof(struct credd_rotate) + 1,
+	    sizeof(struct credd_rotate) + CRED_SECRET_MAX, msg_rotate),
 };
 
 static void

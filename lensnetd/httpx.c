@@ -505,7 +505,7 @@ hx_leak_head(struct httpx *hx, const uint8_t *b, const struct peek_http *h,
 	struct phset	 rest;
 	const uint8_t	*line, *end, *colon, *v, *e;
 	char		 where[80];
-	size_t		 which = 0, k, other;
+	size_t		 which = 0, k, other, cred_of;
 	int		 rv, plain = 0;
 
 	if (set->n == 0)
@@ -527,8 +527,17 @@ hx_leak_head(struct httpx *hx, const uint8_t *b, const struct peek_http *h,
 		if (rv == 1)
 			which = other + (other >= which);
 	}
+	cred_of = rv == 1 ? which : set->n;
 	strlcpy(where, rv == -1 ? "head (not scanned: out of memory)" :
 	    "header lines (split)", sizeof(where));
+	/* where that credential's placeholder is */
+	memset(&rest, 0, sizeof(rest));
+	if (rv == 1) {
+		memcpy(rest.body[0], set->body[which], PH_RANDLEN);
+		rest.n = 1;
+		set = &rest;
+		which = 0;
+	}
 	if (rv == 1 && phscan_buf(set, b + h->target_off, h->target_len,
 	    NULL) != 0) {
 		strlcpy(where, "url", sizeof(where));
@@ -554,7 +563,7 @@ hx_leak_head(struct httpx *hx, const uint8_t *b, const struct peek_http *h,
 		}
 	}
 	hx_leak(hx, where, strcmp(where, "header lines (split)") == 0 ? "split" :
-	    plain ? "plain" : "encoded", rv == 1 ? which : set->n, why, whylen);
+	    plain ? "plain" : "encoded", cred_of, why, whylen);
 	return 1;
 }
 

@@ -23,7 +23,8 @@
  * (a length body; -S: until END, in messages of at most 7 bytes, so
  * that every split is tried); -n N sends N requests on one connection,
  * holding every stream open without a head, and prints "N ok" and the
- * first error.
+ * first error.  oauth2Refresh: -u the tokenUrl, -i the clientId, -a the
+ * address the token endpoint's host resolves to, ADDR:PORT.
  */
 #include <sys/socket.h>
 
@@ -47,7 +48,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: exchpeer [-b body] [-c cafile] [-H hdr]... "
 	    "[-m method] [-n nhold] [-o out] [-r region] [-s service] [-S] "
-	    "[-t target] SOCKET SANDBOX CRED PLACEHOLDER HOST PORT ADDR "
+	    "[-t target] [-u tokenurl -a tokenaddr:port [-i clientid]] SOCKET SANDBOX CRED PLACEHOLDER HOST PORT ADDR "
 	    "INJECTION NAME VALUE\n");
 	exit(2);
 }
@@ -113,17 +114,27 @@ main(int argc, char *argv[])
 	struct imsg		 im;
 	const char		*body = NULL, *cafile = NULL, *out = NULL;
 	const char		*method = "GET", *target = "/", *region = "";
-	const char		*service = "";
+	const char		*service = "", *turl = "", *tcid = "";
+	char			*taddr = NULL, *tport;
 	char			*hv[EXCH_MAXHDR], *ca = NULL, *bd = NULL;
 	char			 why[256];
 	size_t			 nh = 0, calen = 0, blen = 0, i, got = 0;
 	int			 ch, fd, sv[2], stream = 0, nhold = 0, t, ofd = -1;
 	uint8_t			*msg;
 
-	while ((ch = getopt(argc, argv, "b:c:H:m:n:o:r:s:St:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:b:c:H:i:m:n:o:r:s:St:u:")) != -1) {
 		switch (ch) {
+		case 'a':
+			taddr = optarg;
+			break;
 		case 'b':
 			body = optarg;
+			break;
+		case 'i':
+			tcid = optarg;
+			break;
+		case 'u':
+			turl = optarg;
 			break;
 		case 'c':
 			cafile = optarg;
@@ -184,6 +195,20 @@ main(int argc, char *argv[])
 	strlcpy(req.region, region, sizeof(req.region));
 	strlcpy(req.service, service, sizeof(req.service));
 	req.exch_id = 4242;
+	strlcpy(req.token_url, turl, sizeof(req.token_url));
+	strlcpy(req.client_id, tcid, sizeof(req.client_id));
+	if (taddr != NULL) {
+		if ((tport = strrchr(taddr, ':')) == NULL)
+			usage();
+		*tport++ = '\0';
+		req.token_port = atoi(tport);
+		if (inet_pton(AF_INET, taddr, req.token_addr) == 1)
+			req.token_family = AF_INET;
+		else if (inet_pton(AF_INET6, taddr, req.token_addr) == 1)
+			req.token_family = AF_INET6;
+		else
+			usage();
+	}
 	if (cafile != NULL)
 		ca = slurp(cafile, &calen);
 	req.calen = calen;

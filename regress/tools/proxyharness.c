@@ -35,6 +35,12 @@
  *			for the sandbox of the id below), "lenscredd is not
  *			connected" when it cannot be reached; each answer
  *			is logged to stderr as "harness: leaf NAME: ok|ERR"
+ *			It answers NETD_EXCH_REQ as lensnetd's parent does
+ *			too (exch_req_build against the -P policy and the
+ *			-x placeholders, the rule's caFile from -F, then
+ *			IMSG_CRED_EXCHANGE with one end of a socketpair to
+ *			that lenscredd, kept connected); each answer is
+ *			logged as "harness: exchange HOST: ok|ERR"
  *	-A file		the proxy's upstream trust store (-T of lensnetd)
  *	-G ms		the TLS handshake timeout (proxy_conf tls_ms)
  *	-F dir		where the policy's caFiles are (default
@@ -331,6 +337,100 @@ leaf_answer(struct imsgbuf *ib, struct imsg *im)
 		imsg_free(&cm);
 }
 
+static struct policy	*hpol;		/* -P, for the exchange */
+static struct phset	 hphs;		/* -x, in order */
+
+/*
+ * A credential exchange, as lensnetd's parent makes it (exchreq.c):
+ * the stream's other end for the proxy, or why none.
+ */
+static void
+exch_answer(struct imsgbuf *ib, struct imsg *im)
+{
+	struct netd_exch_req	 req;
+	struct netd_exch	 ne;
+	struct netd_exch_fail	 nf;
+	struct cred_exchange	 ex;
+	struct cred_error	 ce;
+	struct imsgbuf		 cb;
+	struct imsg		 cm;
+	const char		*cafile;
+	char			 path[1024], *buf = NULL;
+	size_t			 pemlen = 0;
+	ssize_t			 n;
+	int			 fd = -1, sv[2] = { -1, -1 }, r = 0, pfd;
+
+	if (imsg_expect(im, sizeof(req)) == -1)
+		errx(1, "bad EXCH_REQ");
+	memcpy(&req, im->data, sizeof(req));
+	memset(&nf, 0, sizeof(nf));
+	nf.reqid = req.reqid;
+	if (hpol == NULL || exch_req_build(hpol, sandbox_id, &hphs, &req, &ex,
+	    &cafile, nf.why, sizeof(nf.why)) == -1) {
+		if (hpol == NULL)
+			strlcpy(nf.why, "no policy", sizeof(nf.why));
+		goto fail;
+	}
+	if ((buf = calloc(1, sizeof(ex) + CRED_PEM_MAX)) == NULL)
+		err(1, "calloc");
+	if (cafile != NULL) {
+		snprintf(path, sizeof(path), "%s/%s", cadir, cafile);
+		if ((pfd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
+		    (n = read(pfd, buf + sizeof(ex), CRED_PEM_MAX)) <= 0)
+			err(1, "%s", path);
+		pemlen = n;
+		close(pfd);
+	}
+	if (credsock == NULL || (fd = unixsock_connect(credsock, 0)) == -1) {
+		strlcpy(nf.why, "lenscredd is not connected", sizeof(nf.why));
+		goto fail;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+	    sv) == -1)
+		err(1, "socketpair");
+	ex.exch_id = 1;
+	ex.calen = pemlen;
+	memcpy(buf, &ex, sizeof(ex));
+	imsg_init(&cb, fd);
+	if (imsg_compose(&cb, IMSG_CRED_EXCHANGE, 0, 0, sv[0], buf,
+	    sizeof(ex) + pemlen) == -1 || imsg_flush(&cb) == -1)
+		err(1, "to lenscredd");
+	sv[0] = -1;
+	while ((r = imsg_get(&cb, &cm)) == 0)
+		if ((n = imsg_read(&cb)) == 0 || (n == -1 && errno != EAGAIN))
+			break;
+	if (r == 1 && cm.hdr.type == IMSG_CRED_EXCHANGE_OK) {
+		imsg_free(&cm);
+		/* lenscredd's connection stays: the exchange runs on */
+		memset(&ne, 0, sizeof(ne));
+		ne.reqid = req.reqid;
+		fprintf(stderr, "harness: exchange %s: ok\n", req.host);
+		send_msg(ib, IMSG_NETD_EXCH, im->hdr.peerid, sv[1], &ne,
+		    sizeof(ne));
+		free(buf);
+		return;
+	}
+	if (r == 1 && cm.hdr.type == IMSG_CRED_ERROR &&
+	    cm.datalen == sizeof(ce)) {
+		memcpy(&ce, cm.data, sizeof(ce));
+		ce.msg[sizeof(ce.msg) - 1] = '\0';
+		snprintf(nf.why, sizeof(nf.why), "lenscredd: %.200s", ce.msg);
+	} else
+		strlcpy(nf.why, "lenscredd connection lost before its answer",
+		    sizeof(nf.why));
+	if (r == 1)
+		imsg_free(&cm);
+	imsg_clear(&cb);
+ fail:
+	if (fd != -1)
+		close(fd);
+	if (sv[1] != -1)
+		close(sv[1]);
+	free(buf);
+	fprintf(stderr, "harness: exchange %s: %s\n", req.host, nf.why);
+	send_msg(ib, IMSG_NETD_EXCH_FAIL, im->hdr.peerid, -1, &nf, sizeof(nf));
+}
+
 /* im came on ib: the parent's channel, or lb, the dns's */
 static void
 answer(struct imsgbuf *ib, struct imsgbuf *lb, struct imsg *im)
@@ -374,6 +474,9 @@ answer(struct imsgbuf *ib, struct imsgbuf *lb, struct imsg *im)
 		break;
 	case IMSG_NETD_LEAF_REQ:
 		leaf_answer(ib, im);
+		break;
+	case IMSG_NETD_EXCH_REQ:
+		exch_answer(ib, im);
 		break;
 	case IMSG_NETD_INWARD_REQUEST:
 		if (imsg_expect(im, sizeof(in)) == -1)
@@ -455,6 +558,7 @@ run(int argc, char **argv)
 				errx(1, "-x: too many placeholders");
 			/* as given: the proxy checks them */
 			strncpy(ph[nph++], optarg, PH_SIZE - 1);
+			(void)phset_add(&hphs, optarg);
 			break;
 		case 'A':
 			pc.trust = optarg;
@@ -528,7 +632,8 @@ run(int argc, char **argv)
 				if ((cafiles[ncafiles++] = strdup(
 				    policy_cafile_at(pol, i))) == NULL)
 					err(1, "strdup");
-			policy_free(pol);
+			policy_free(hpol);
+			hpol = pol;	/* the parent's copy */
 			break;
 		case 'p':
 			if (np < 8)
