@@ -12,7 +12,8 @@
 # secret, and each use is audited cred.use (sandbox, credential, host,
 # method, path, injection; never the value).  An upstream that echoes
 # the Authorization header in a header and 2000 times in a body chunked
-# every 7 bytes: the sandbox sees the placeholder every time.  No
+# every 7 bytes, as the reason phrase and in a header's name: the
+# sandbox sees the placeholder every time.  No
 # upstream ever sees a placeholder; the audit never holds a secret.
 # A placeholder where its injection does not put the secret (another
 # header, another credential's host): 403, nothing sent upstream.
@@ -24,7 +25,7 @@
 . "$(dirname "$0")/credworld.sh"
 cw_need
 
-tap_plan 39
+tap_plan 41
 tmpdir_setup
 chmod 0755 "$T"
 
@@ -187,6 +188,21 @@ ok $r "echo: the header and the 2000 echoes in the chunked body show the placeho
 ok $? "echo: the upstream received the real Authorization"
 clean echo "Bearer $PH_HDR"
 ok $? "echo: no secret anywhere in what the sandbox got"
+
+# ... as the reason phrase and in a header's name
+cw_sh cw1 "curl -sS --max-time 20 -D - -o /dev/null -H \"Authorization: Bearer \$HDR_KEY\" https://echo.api.test/echo-reason; echo code=200" \
+    >"$T/resp-reason" 2>&1
+tr -d '\r' <"$T/resp-reason" | grep -q "^HTTP/1.1 200 Bearer $PH_HDR\$" &&
+    clean reason ""
+r=$?
+ok $r "echo: the reason phrase shows the placeholder; no secret in a header's name"
+[ $r = 0 ] || diag "$(head -n 5 "$T/resp-reason")"
+
+# answers without a body (an API's 204, an empty 200)
+call cw1 e204 "$C -H \"Authorization: Bearer \$HDR_KEY\" https://hdr.api.test/status/204"
+call cw1 e200 "$C -H \"Authorization: Bearer \$HDR_KEY\" https://hdr.api.test/status/200"
+[ "$(tail -n 1 "$T/resp-e204")" = code=204 ] && [ "$(tail -n 1 "$T/resp-e200")" = code=200 ]
+ok $? "a 204 and an empty 200 (Content-Length: 0) reach the sandbox ($(tail -qn 1 "$T/resp-e204" "$T/resp-e200" | tr '\n' ' '))"
 
 ! grep -aq 'lens-ph-' "$CW_LOG"
 ok $? "no upstream ever received a placeholder" ||

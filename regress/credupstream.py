@@ -19,6 +19,9 @@ of AWS4-HMAC-SHA256, signing the same request again with botocore
 
 Answers, by path:
     /hold/NAME      waits until the file CTLDIR/NAME exists, then as below
+    /status/NNN     NNN with no body (Content-Length: 0, none for 204)
+    /echo-reason    the Authorization it got as its reason phrase, and its
+                    last word in the name of a header X-WORD
     /echo-chunked   the Authorization it got in the X-Echo-Auth header and
                     its body chunked in 7-byte chunks: 2000 times
                     "<Authorization>|" then the body it got
@@ -171,6 +174,16 @@ def answer(c, method, target, low, body, line):
         name = target[len('/hold/'):].split('?')[0]
         while not os.path.exists(os.path.join(CTL, os.path.basename(name))):
             time.sleep(0.02)
+    if target.startswith('/status/'):
+        code = int(target[len('/status/'):].split('?')[0])
+        c.t.sendall(b'HTTP/1.1 %d Status\r\n%s\r\n' % (
+            code, b'' if code == 204 else b'Content-Length: 0\r\n'))
+        return
+    if target.startswith('/echo-reason'):
+        auth = low.get('authorization', '')
+        c.t.sendall(('HTTP/1.1 200 %s\r\nX-%s: 1\r\nContent-Length: 2\r\n\r\nok'
+                     % (auth, auth.split(' ')[-1])).encode('latin-1'))
+        return
     if target.startswith('/echo-chunked'):
         auth = low.get('authorization', '')
         data = ((auth + '|') * 2000).encode('latin-1') + body
