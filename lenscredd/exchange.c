@@ -1336,7 +1336,9 @@ resp_input(struct xch *x)
 			return;
 		buf_consume(&x->in, r.headlen);
 		x->rs = R_BODY;
-		if (x->rbody == RB_NONE) {
+		/* no body, or Content-Length: 0: no byte will end it */
+		if (x->rbody == RB_NONE || (x->rbody == RB_FRAMED &&
+		    !r.chunked && r.clen == 0)) {
 			resp_end(x);
 			return;
 		}
