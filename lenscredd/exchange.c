@@ -766,6 +766,8 @@ build_request(struct xch *x)
 		}
 		n++;
 	}
+	/* an encoded answer could not be scrubbed: ask for none */
+	hl_del(h, &n, "Accept-Encoding");
 	if (needle_add(x, x->value, x->vlen, x->req.placeholder,
 	    PH_LEN) == -1)
 		goto oom;
@@ -1177,6 +1179,17 @@ opt_named(const char *opts, size_t olen, const char *name, size_t nlen)
 	return 0;
 }
 
+/* a Content-Encoding value (from p to end) that is "identity" or empty */
+static int
+identity(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	return end == p || (end - p == 8 && strncasecmp(p, "identity", 8) == 0);
+}
+
 /* the head peek_http_response took, to the proxy as RESP_HEAD */
 static int
 resp_head(struct xch *x, const struct peek_response *r)
@@ -1212,6 +1225,14 @@ resp_head(struct xch *x, const struct peek_response *r)
 		    10) == 0 && nconn < PEEK_HTTP_MAXHEADERS) {
 			conn[nconn] = colon + 1;
 			connlen[nconn++] = eol - colon - 1;
+		}
+		/* an echo inside a compressed body cannot be scrubbed */
+		if (colon - line == 16 && strncasecmp(line,
+		    "Content-Encoding", 16) == 0 && !identity(colon + 1, eol)) {
+			x_fail(x, 502, "upstream %s: an encoded answer "
+			    "(Content-Encoding) cannot be scrubbed",
+			    x->hostport);
+			goto done;
 		}
 	}
 	for (line = first, n = 0; line < end; line = eol + 2) {

@@ -13,7 +13,8 @@
 # method, path, injection; never the value).  An upstream that echoes
 # the Authorization header in a header and 2000 times in a body chunked
 # every 7 bytes, as the reason phrase and in a header's name: the
-# sandbox sees the placeholder every time.  No
+# sandbox sees the placeholder every time; a compressed echo (which
+# could not be scrubbed; the exchange asks for none) is refused, 502.  No
 # upstream ever sees a placeholder; the audit never holds a secret.
 # A placeholder where its injection does not put the secret (another
 # header, another credential's host): 403, nothing sent upstream.
@@ -25,7 +26,7 @@
 . "$(dirname "$0")/credworld.sh"
 cw_need
 
-tap_plan 41
+tap_plan 42
 tmpdir_setup
 chmod 0755 "$T"
 
@@ -197,6 +198,14 @@ tr -d '\r' <"$T/resp-reason" | grep -q "^HTTP/1.1 200 Bearer $PH_HDR\$" &&
 r=$?
 ok $r "echo: the reason phrase shows the placeholder; no secret in a header's name"
 [ $r = 0 ] || diag "$(head -n 5 "$T/resp-reason")"
+
+# ... compressed (Content-Encoding: gzip): the sandbox decodes it
+call cw1 gzip "$C --compressed -H \"Authorization: Bearer \$HDR_KEY\" https://echo.api.test/echo-gzip"
+[ "$(tail -n 1 "$T/resp-gzip")" = code=502 ] &&
+    grep -q 'Content-Encoding) cannot be scrubbed' "$T/resp-gzip" &&
+    ! grep -aqF "$HDR" "$T/resp-gzip" &&
+    [ -n "$(cw_log "r['target'] == '/echo-gzip' and not [h for h in r['headers'] if h[0].lower() == 'accept-encoding']")" ]
+ok $? "echo: gzip'd (not asked for: no Accept-Encoding upstream), refused 502, never the secret ($(head -n 1 "$T/resp-gzip"))"
 
 # answers without a body (an API's 204, an empty 200)
 call cw1 e204 "$C -H \"Authorization: Bearer \$HDR_KEY\" https://hdr.api.test/status/204"
