@@ -310,7 +310,7 @@ fuzz-long: $(FUZZ_BINS)
 bench: all $(OBJ)/regress/lensauditd $(TOOL_BINS) $(OBJ)/testguest.bin users
 	OBJ=$(abspath $(OBJ)) sh regress/bench/run.sh
 
-demo: all users
+demo: all $(OBJ)/regress/tools/credpeer users
 	OBJ=$(abspath $(OBJ)) sh regress/demo.sh
 
 manlint:

@@ -18,6 +18,10 @@
 #	cw_log PYEXPR		the upstream's log lines (each as `r`, a dict)
 #				for which PYEXPR is true, one JSON a line
 #	cw_audit PATTERN...	wait for an audit event (JSON) with them all
+#	cw_memscan TEXT PID...	how often TEXT is in the memory of each PID
+#				(credpeer memscan: every mapping), "PID N" a
+#				line; 0 when found, 1 when in none, 2 when
+#				one could not be read or there is no PID
 #	cw_pids VAR=VALUE	the processes of the sandbox whose main
 #				command (sleep) has VAR=VALUE in its environ:
 #				every process of its pid namespace
@@ -38,9 +42,10 @@ CW_PY=/usr/bin/python3
 cw_need() {
 	netd_require
 	require_cmds curl openssl dnsmasq
-	if [ ! -x "$CREDD" ] || ! id _lenscred >/dev/null 2>&1 ||
+	if [ ! -x "$CREDD" ] || [ ! -x "$TOOLS/credpeer" ] ||
+	    ! id _lenscred >/dev/null 2>&1 ||
 	    ! $CW_PY -c 'import botocore.auth' 2>/dev/null; then
-		echo "1..0 # SKIP needs lenscredd, _lenscred, $CW_PY with botocore"
+		echo "1..0 # SKIP needs lenscredd, credpeer, _lenscred, $CW_PY with botocore"
 		exit 0
 	fi
 }
@@ -159,4 +164,18 @@ cw_pids() {
 		    printf '%s ' "${_d#/proc/}"
 	done
 	echo
+}
+
+cw_memscan() {
+	_hex=$(printf '%s' "$1" | od -An -tx1 | tr -d ' \n')
+	shift
+	[ $# -gt 0 ] || return 2
+	_rc=1
+	for _p in "$@"; do
+		_n=$("$TOOLS/credpeer" memscan "$_p" "$_hex" 2>&1) &&
+		    [ "$_n" -ge 0 ] 2>/dev/null || { echo "$_p unreadable: $_n"; return 2; }
+		echo "$_p $_n"
+		[ "$_n" -gt 0 ] && _rc=0
+	done
+	return $_rc
 }

@@ -117,11 +117,11 @@ tr '\n' '\0' <"$T/files" | xargs -0 grep -lF -e "$TOKEN" -- 2>/dev/null &&
     die "the token is in a file of the sandbox"
 grep -q '/var/tmp/answer$' "$T/files" || die "the sandbox's answer is not among its files"
 echo "$f files (its answer /var/tmp/answer among them): not there"
-echo "memgrep.py: PID found|absent BYTES MAPPINGS UNREADABLE"
-$CW_PY "$HERE/memgrep.py" "$TOKEN" $P
+echo "its memory, how often the token is in each process (credpeer memscan):"
+cw_memscan "$TOKEN" $P
 [ $? -eq 1 ] || die "the token is in the memory of the sandbox"
-echo "(the same grep for the placeholder the sandbox sent:)"
-$CW_PY "$HERE/memgrep.py" "$(lctl exec demo-cred sh -c 'echo $API_TOKEN')" $P
+echo "(the same for the placeholder the sandbox sent:)"
+cw_memscan "$(lctl exec demo-cred sh -c 'echo $API_TOKEN')" $P
 lctl rm -f demo-cred >/dev/null
 
 say "stopping the daemons (lensauditd signs a final checkpoint)"
