@@ -25,11 +25,14 @@ Answers, by path:
     /echo-chunked   the Authorization it got in the X-Echo-Auth header and
                     its body chunked in 7-byte chunks: 2000 times
                     "<Authorization>|" then the body it got
+    /echo-gzip      as below, gzip'd (Content-Encoding: gzip, whatever
+                    the request accepts: httpbin's /gzip does the same)
     anything else   200, the JSON of its log line (an echo of every
                     header and of the body), with a Content-Length
 """
 import base64
 import datetime
+import gzip
 import hashlib
 import hmac
 import json
@@ -197,8 +200,12 @@ def answer(c, method, target, low, body, line):
         c.t.sendall(b''.join(out))
         return
     data = line.encode() + b'\n'
+    enc = b''
+    if target.startswith('/echo-gzip'):
+        data = gzip.compress(data)
+        enc = b'Content-Encoding: gzip\r\n'
     c.t.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n'
-                b'Content-Length: %d\r\n\r\n%s' % (len(data), data))
+                b'%sContent-Length: %d\r\n\r\n%s' % (enc, len(data), data))
 
 
 def serve(sock, ctx):
