@@ -21,7 +21,7 @@
 . "$(dirname "$0")/attack/proxyworld.sh"
 
 pw_need || exit 0
-tap_plan 17
+tap_plan 18
 tmpdir_setup
 chmod 0755 "$T"
 PH=lens-ph-abcdefghijklmnopqrstuvwxyz234567
@@ -126,7 +126,17 @@ grep -q '^HTTP/1.1 200 OK$' "$T/head.out" &&
     ! grep -q '^method' "$T/head.out"
 ok $? "HEAD: the head only" || diag "$out"
 
-# 7. what the upstream received
+# 7. a body far beyond the proxy's queue (64 KiB): streamed through it
+head -c 600000 /dev/urandom >"$T/big"
+inc curl -s --max-time 30 -H "Host: good.test" -H "X-Key: $PH" \
+    -H 'Content-Type: application/octet-stream' --data-binary @"$T/big" \
+    -o "$T/big.out" -w '%{http_code}' http://$REAL/length >"$T/big.code"
+# the stub's prefix is the head's lines, then the body as received
+[ "$(cat "$T/big.code")" = 200 ] &&
+    tail -c 600000 "$T/big.out" | cmp -s - "$T/big"
+ok $? "a 600000-byte body: through the bounded queue to the exchange and back whole ($(cat "$T/big.code"), $(wc -c <"$T/big.out") bytes)"
+
+# 8. what the upstream received
 tr -d '\r' <"$T/up.log" | grep -q '^GET /clean ' &&
     tr -d '\r' <"$T/up.log" | grep -q '^GET /clean2 '
 ok $? "the clean requests reached the upstream"

@@ -368,7 +368,7 @@ stub_exchange(int fd)
 	imsg_init(&xb, fd);
 	while (!done) {
 		if ((n = imsg_recv_one(&xb, 10000, &im)) != 1)
-			errx(1, "stub: the stream ended (%d)", n);
+			err(1, "stub: the stream ended (%d)", n);
 		switch (im.hdr.type) {
 		case EXCH_REQ_HEAD:
 			if (exch_get_head(im.data, im.datalen, h, why,
@@ -506,6 +506,7 @@ exch_answer(struct imsgbuf *ib, struct imsg *im)
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) ==
 		    -1)
 			err(1, "socketpair");
+		/* blocking: the proxy makes its end non-blocking itself */
 		stub_start(sv);
 		memset(&ne, 0, sizeof(ne));
 		ne.reqid = req.reqid;
