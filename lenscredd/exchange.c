@@ -1517,7 +1517,16 @@ up_event(int fd, short ev, void *arg)
 		up_arm(x);
 }
 
-/* ---- the value, from the vault (the seam of the token forms) ---- */
+/*
+ * ---- the value to inject ----
+ *
+ * The vault answers VALUE_REQ with the stored value.  For the static
+ * forms that is what is injected: it goes into x->value (NUL-terminated
+ * sodium_malloc memory, vlen bytes) and x_start() goes on.  The token
+ * forms (oauth2Refresh) hook in here: the stored value is their refresh
+ * token, and what must reach x->value before x_start() is the access
+ * token it is exchanged for; until that is in, they fail closed.
+ */
 
 static void
 v_value(struct imsg *im, void *arg)
