@@ -59,6 +59,12 @@
 #define X_OUT_HIGH	(256 * 1024)	/* upstream bytes queued: pause */
 #define X_PROXY_HIGH	(1024 * 1024)	/* proxy bytes queued: pause */
 #define X_MAX_INTERIM	8		/* 1xx responses skipped */
+/*
+ * A body up to this long is read whole before anything goes upstream
+ * (a placeholder in it: 403 with nothing sent); a longer one streams,
+ * scanned as it goes, the connection cut at a placeholder.
+ */
+#define X_PREBUF	(1024 * 1024)
 #define X_MAXHDR	(EXCH_MAXHDR + 4)
 #define X_NEEDLES	4
 
@@ -169,46 +175,59 @@ static void	up_event(int, short, void *);
 
 /* buffers: whatever passed through may have held the value */
 static int
-buf_add(struct buf *b, const void *p, size_t n)
+buf_reserve(struct buf *b, size_t n)
 {
 	uint8_t	*np;
 	size_t	 cap;
 
+	if (b->len + n <= b->cap)
+		return 0;
+	cap = b->cap == 0 ? 4096 : b->cap;
+	while (cap < b->len + n)
+		cap *= 2;
+	if ((np = malloc(cap)) == NULL)
+		return -1;
+	if (b->p != NULL) {
+		memcpy(np, b->p, b->len);
+		freezero(b->p, b->cap);
+	}
+	b->p = np;
+	b->cap = cap;
+	return 0;
+}
+
+static int
+buf_add(struct buf *b, const void *p, size_t n)
+{
 	if (n == 0)
 		return 0;
-	if (b->len + n > b->cap) {
-		cap = b->cap == 0 ? 4096 : b->cap;
-		while (cap < b->len + n)
-			cap *= 2;
-		if ((np = malloc(cap)) == NULL)
-			return -1;
-		if (b->p != NULL) {
-			memcpy(np, b->p, b->len);
-			freezero(b->p, b->cap);
-		}
-		b->p = np;
-		b->cap = cap;
-	}
+	if (buf_reserve(b, n) == -1)
+		return -1;
 	memcpy(b->p + b->len, p, n);
 	b->len += n;
 	return 0;
 }
 
+/*
+ * Formatted straight into the buffer: vasprintf(3) would leave copies
+ * of what it grew (a header line with the value) in freed memory.
+ */
 static int
 buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list	 ap;
-	char	*s;
-	int	 n, rc;
+	int	 n;
 
 	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
+	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (n == -1)
+	if (n < 0 || buf_reserve(b, (size_t)n + 1) == -1)
 		return -1;
-	rc = buf_add(b, s, n);
-	freezero(s, n);
-	return rc;
+	va_start(ap, fmt);
+	vsnprintf((char *)b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += n;
+	return 0;
 }
 
 static void
@@ -476,19 +495,25 @@ p_body(struct imsg *im, void *arg)
 		    EXCH_BUFFER_MAX);
 		return;
 	}
-	if (x->state == X_WAIT || x->state == X_CONNECT ||
-	    x->state == X_TLS) {
-		if (x->state == X_WAIT ? buf_add(&x->body, im->data,
-		    im->datalen) : body_out(x, im->data, im->datalen)) {
+	if (x->state == X_WAIT) {
+		if (buf_add(&x->body, im->data, im->datalen) == -1) {
 			x_fail(x, 502, "out of memory");
 			return;
 		}
-	} else if (body_out(x, im->data, im->datalen) == -1) {
+		x_idle(x);
+		if (!x->buffered && x->body.len > X_PREBUF) {
+			/* no value yet: wait for it before reading on */
+			imsgev_pause(&x->pc.iev, 1);
+			x_start(x);
+		}
+		return;
+	}
+	if (body_out(x, im->data, im->datalen) == -1) {
 		x_fail(x, 502, "out of memory");
 		return;
 	}
 	x_idle(x);
-	if (!x->buffered && (x->body.len + x->out.len) > X_OUT_HIGH)
+	if (x->out.len > X_OUT_HIGH)
 		imsgev_pause(&x->pc.iev, 1);
 	if (x->state == X_RUN)
 		up_arm(x);
@@ -763,10 +788,11 @@ build_request(struct xch *x)
 		if (sign_query(q, x->req.inj_name, val, x->vlen, &v, why,
 		    sizeof(why)) == -1)
 			goto fail;
-		if (asprintf(&path, "%s?%s", target, v) == -1) {
-			path = NULL;
+		/* not asprintf(3): no copy of the value left behind */
+		if ((path = malloc(strlen(target) + strlen(v) + 2)) == NULL)
 			goto oom;
-		}
+		snprintf(path, strlen(target) + strlen(v) + 2, "%s?%s",
+		    target, v);
 		freezero(target, strlen(target));
 		target = path;
 		path = NULL;
@@ -891,7 +917,8 @@ build_request(struct xch *x)
 		if (buf_printf(&x->out, "%s: %s\r\n", h[i].name,
 		    h[i].value) == -1)
 			goto oom;
-	if (x->buffered || m->body == EXCH_BODY_LENGTH) {
+	if (m->body == EXCH_BODY_LENGTH ||
+	    (x->buffered && m->body == EXCH_BODY_STREAM)) {
 		if (buf_printf(&x->out, "Content-Length: %llu\r\n",
 		    (unsigned long long)(x->buffered ? x->body.len :
 		    m->length)) == -1)
@@ -1005,8 +1032,11 @@ x_start(struct xch *x)
 	socklen_t		 sl;
 	char			 err[256];
 
-	if (x->state != X_WAIT || !x->have_value || !x->have_head ||
-	    (x->buffered && !x->have_end))
+	if (x->state != X_WAIT || !x->have_value || !x->have_head)
+		return;
+	/* the whole body first: to sign it, or to scan it (X_PREBUF) */
+	if (!x->have_end && (x->buffered ||
+	    (x->head->body != EXCH_BODY_NONE && x->body.len <= X_PREBUF)))
 		return;
 	if (build_request(x) == -1)
 		return;
@@ -1462,6 +1492,8 @@ up_event(int fd, short ev, void *arg)
 			    x->hostport);
 			return;
 		}
+		/* what was read is zeroed once taken: it may echo the value */
+		SSL_set_options(x->ssl, SSL_OP_CLEANSE_PLAINTEXT);
 		x->state = X_TLS;
 	}
 	if (x->state == X_TLS) {
@@ -1485,7 +1517,16 @@ up_event(int fd, short ev, void *arg)
 		up_arm(x);
 }
 
-/* ---- the value, from the vault (the seam of the token forms) ---- */
+/*
+ * ---- the value to inject ----
+ *
+ * The vault answers VALUE_REQ with the stored value.  For the static
+ * forms that is what is injected: it goes into x->value (NUL-terminated
+ * sodium_malloc memory, vlen bytes) and x_start() goes on.  The token
+ * forms (oauth2Refresh) hook in here: the stored value is their refresh
+ * token, and what must reach x->value before x_start() is the access
+ * token it is exchanged for; until that is in, they fail closed.
+ */
 
 static void
 v_value(struct imsg *im, void *arg)
@@ -1510,11 +1551,13 @@ v_value(struct imsg *im, void *arg)
 		    "this lenscredd", x->req.cred);
 		return;
 	}
-	if ((x->value = sodium_malloc(v.len)) == NULL) {
+	/* NUL-terminated too: sigv4 takes its secret as a string */
+	if ((x->value = sodium_malloc(v.len + 1)) == NULL) {
 		x_fail(x, 502, "out of memory");
 		return;
 	}
 	memcpy(x->value, (uint8_t *)im->data + sizeof(v), v.len);
+	x->value[v.len] = '\0';
 	x->vlen = v.len;
 	x->have_value = 1;
 	x_start(x);
@@ -1669,8 +1712,9 @@ exchange_preinit(void *arg)
 	char	 err[512];
 
 	(void)arg;
-	if (tlsx_preinit(conf->trust, err, sizeof(err)) == -1)
-		fatalx("trust store %s: %s", conf->trust != NULL ?
+	if (tlsx_preinit(conf->trust[0] != '\0' ? conf->trust : NULL, err,
+	    sizeof(err)) == -1)
+		fatalx("trust store %s: %s", conf->trust[0] != '\0' ?
 		    conf->trust : "(the system's)", err);
 }
 
@@ -1693,7 +1737,7 @@ exchange_init(void *arg)
 	    sizeof(parent_msgs) / sizeof(parent_msgs[0]), NULL);
 	achan.lost = link_lost;
 	log_info("ready: at most %d exchanges, trust %s", EXCHANGE_MAX,
-	    conf->trust != NULL ? conf->trust : "the system's bundle");
+	    conf->trust[0] != '\0' ? conf->trust : "the system's bundle");
 }
 
 int

@@ -270,7 +270,7 @@ exchange_use(struct imsg *im, void *arg)
 	    "host", u.host, "port", (int)u.port, "method", u.method,
 	    "path", u.path, "injection", pm_inj_names[u.inj_type]);
 	if (o == NULL || (details = json_dumps(o, JSON_COMPACT |
-	    JSON_ENSURE_ASCII)) == NULL)
+	    JSON_ENSURE_ASCII | JSON_SORT_KEYS)) == NULL)
 		fatalx("cred.use: cannot make its details");
 	json_decref(o);
 	if (auditc_event(audit, u.sandbox, "cred.use", details,
@@ -308,6 +308,8 @@ parent_ready(void *arg)
 	    NULL)) == NULL)
 		fatal("audit client");
 
+	/* jansson seeds its hash once, from /dev/urandom: before seccomp */
+	json_object_seed(0);
 	privsep_limit_caps((cap_value_t[]){ CAP_KILL }, 1);
 	sandbox_apply("parent", parent_syscalls,
 	    sizeof(parent_syscalls) / sizeof(parent_syscalls[0]));
@@ -375,7 +377,12 @@ main(int argc, char *argv[])
 				    "absolute path\n", optarg);
 				exit(2);
 			}
-			conf.trust = optarg;
+			if (strlcpy(conf.trust, optarg, sizeof(conf.trust)) >=
+			    sizeof(conf.trust)) {
+				fprintf(stderr, "lenscredd: -T %s: path too "
+				    "long\n", optarg);
+				exit(2);
+			}
 			break;
 		case 'u':
 			users = optarg;

@@ -76,7 +76,7 @@ struct credd_conf {
 	int			 xlink[2];	/* listener <-> exchange */
 	int			 vxlink[2];	/* vault <-> exchange */
 	int			 xalink[2];	/* parent <-> exchange: audit */
-	const char		*trust;		/* -T, NULL: the system's */
+	char			 trust[PATH_MAX];	/* -T, "": the system's */
 	pid_t			 parent;
 };
 
