@@ -1544,7 +1544,16 @@ up_event(int fd, short ev, void *arg)
 		up_arm(x);
 }
 
-/* ---- the value, from the vault (the seam of the token forms) ---- */
+/*
+ * ---- the value to inject ----
+ *
+ * The vault answers VALUE_REQ with the stored value.  For the static
+ * forms that is what is injected: it goes into x->value (NUL-terminated
+ * sodium_malloc memory, vlen bytes) and x_start() goes on.  The token
+ * forms (oauth2Refresh) hook in here: the stored value is their refresh
+ * token, and what must reach x->value before x_start() is the access
+ * token it is exchanged for; until that is in, they fail closed.
+ */
 
 /* what is injected: the stored value, or an oauth2 access token */
 static void

@@ -262,11 +262,17 @@ ok $? "exchange (pid $X): NoNewPrivs 1, Seccomp 2, CapEff 0, uid _lenscred"
 [ "$(readlink "/proc/$X/root")" = /var/lib/lens/empty ] &&
     [ "$(stat -c %U "/proc/$X/status")" = root ]
 ok $? "exchange: chrooted to the empty directory, not dumpable (root $(readlink "/proc/$X/root"), /proc/$X/status owned by $(stat -c %U "/proc/$X/status"))"
-[ "$(ls -l "/proc/$X/fd" | grep -- '-> /' | grep -vc -- '-> /dev/null$')" -eq 0 ]
-ok $? "exchange: no file open but /dev/null (sockets, pipes, epoll)"
-out=$("$OBJ/regress/tools/credpeer" memscan "$X" "$(printf '%s' "$V" | od -An -tx1 | tr -d ' \n')")
-[ "$out" = 0 ]
-ok $? "exchange: the value is not in its memory once the exchanges ended ($out)"
+if ldd "$CREDD" | grep -q libasan; then
+	# its stderr stays open on the log, and the runtime keeps copies
+	# of its own (fake stacks, the quarantine)
+	skip 2 "a sanitizer build"
+else
+	[ "$(ls -l "/proc/$X/fd" | grep -- '-> /' | grep -vc -- '-> /dev/null$')" -eq 0 ]
+	ok $? "exchange: no file open but /dev/null (sockets, pipes, epoll)"
+	out=$("$OBJ/regress/tools/credpeer" memscan "$X" "$(printf '%s' "$V" | od -An -tx1 | tr -d ' \n')")
+	[ "$out" = 0 ]
+	ok $? "exchange: the value is not in its memory once the exchanges ended ($out)"
+fi
 
 # ---- at most 64 exchanges at once
 g0=$(grep -c 'proxy: gone; exchange ended' "$T/credd.log")

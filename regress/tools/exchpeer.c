@@ -43,6 +43,13 @@
 #include "policy_int.h"
 #include "unixsock.h"
 
+/* kept in statics: reachable to the end, whichever way main returns */
+static struct exch_msg_head	*h;
+static struct exch_msg_resp	*r;
+static uint8_t			*msg;
+static char			*ca, *bd;
+static struct imsgbuf		 cb, xb;
+
 static void __attribute__((noreturn))
 usage(void)
 {
@@ -107,20 +114,16 @@ int
 main(int argc, char *argv[])
 {
 	struct cred_exchange	 req;
-	struct exch_msg_head	*h;
-	struct exch_msg_resp	*r;
 	struct exch_error	 ee;
-	struct imsgbuf		 cb, xb;
 	struct imsg		 im;
 	const char		*body = NULL, *cafile = NULL, *out = NULL;
 	const char		*method = "GET", *target = "/", *region = "";
 	const char		*service = "", *turl = "", *tcid = "";
 	char			*taddr = NULL, *tport;
-	char			*hv[EXCH_MAXHDR], *ca = NULL, *bd = NULL;
+	char			*hv[EXCH_MAXHDR];
 	char			 why[256];
 	size_t			 nh = 0, calen = 0, blen = 0, i, got = 0;
 	int			 ch, fd, sv[2], stream = 0, nhold = 0, t, ofd = -1;
-	uint8_t			*msg;
 
 	while ((ch = getopt(argc, argv, "a:b:c:H:i:m:n:o:r:s:St:u:")) != -1) {
 		switch (ch) {
@@ -343,6 +346,7 @@ main(int argc, char *argv[])
 			break;
 		case EXCH_RESP_END:
 			printf("body %zu\nend\n", got);
+			imsg_free(&im);
 			return 0;
 		case EXCH_ERROR:
 			if (exch_get_error(im.data, im.datalen, &ee, why,
@@ -351,6 +355,7 @@ main(int argc, char *argv[])
 				return 1;
 			}
 			printf("exch-error %u %s\n", ee.status, ee.msg);
+			imsg_free(&im);
 			return 0;
 		default:
 			printf("unexpected %#x\n", im.hdr.type);
