@@ -106,7 +106,8 @@ grep -q "^header X-Echo-Auth: Bearer $PH\$" "$T/o1"
 ok $? "header: the echoed header is scrubbed back to the placeholder"
 ! grep -q "$V" "$T/o1" "$T/b1" && grep -q "Authorization: Bearer $PH" "$T/b1"
 ok $? "header: the echoed body holds the placeholder, never the value"
-! grep -qi '^header \(connection\|content-length\|transfer-encoding\):' "$T/o1"
+grep -q '^header ' "$T/o1" &&
+    ! grep -qi '^header \(connection\|content-length\|transfer-encoding\):' "$T/o1"
 ok $? "header: no framing or hop-by-hop header comes back"
 
 # ---- a chunked echo of a body streamed in 7-byte messages
@@ -146,7 +147,7 @@ else
 	xp -t "/echo/$PH/items" -o "$T/b5" tok good.test 8443 uriPlaceholder '' '' >"$T/o5"
 	grep -q '^end$' "$T/o5" && grep -q "^GET /echo/$V/items HTTP/1.1" "$LOG"
 	ok $? "uriPlaceholder: the value in the path upstream ($(tr '\n' '|' <"$T/o5"))"
-	! grep -q "$V" "$T/o5" "$T/b5"
+	grep -q '^end$' "$T/o5" && ! grep -q "$V" "$T/o5" "$T/b5"
 	ok $? "uriPlaceholder: the echo scrubbed"
 fi
 
@@ -220,7 +221,8 @@ printf 'abc %s' "$PH" >"$T/body4"
 xp -b "$T/body4" -m POST -t /echo hk good.test 8443 hmac X-Signature '' >"$T/o16"
 grep -q '^exch-error 403 placeholder outside its injection (in the body)' "$T/o16"
 ok $? "a placeholder in a body to sign: 403"
-[ "$(grep -c '^===' "$LOG")" -eq "$c0" ]
+[ "$(cat "$T/o12" "$T/o13" "$T/o14" "$T/o15" "$T/o16" | grep -c '^exch-error 403 ')" -eq 5 ] &&
+    [ "$(grep -c '^===' "$LOG")" -eq "$c0" ]
 ok $? "none of these reached the upstream, not even a handshake ($c0: $(grep "^===" "$LOG" | tr "\n" "|"))"
 
 # ---- what lenscredd refuses
@@ -250,7 +252,8 @@ ok $? "cred.use audited: sandbox, credential, host, method, path, injection"
 grep 'cred.use' "$T/audit.txt" | grep -q '"path":"/echo","port":8443' ||
     grep 'cred.use' "$T/audit.txt" | grep -q '"injection":"query"'
 ok $? "cred.use of the query form audited (path without the query)"
-! grep -rq "$V" "$T/audit" && ! grep -rq "$HK" "$T/audit" && ! grep -rq "$SK" "$T/audit"
+grep -q cred.use "$T/audit.txt" && ! grep -rq "$V" "$T/audit" &&
+    ! grep -rq "$HK" "$T/audit" && ! grep -rq "$SK" "$T/audit"
 ok $? "no value in the audit log"
 
 # ---- privilege separation of the exchange
@@ -267,7 +270,8 @@ if ldd "$CREDD" | grep -q libasan; then
 	# of its own (fake stacks, the quarantine)
 	skip 2 "a sanitizer build"
 else
-	[ "$(ls -l "/proc/$X/fd" | grep -- '-> /' | grep -vc -- '-> /dev/null$')" -eq 0 ]
+	[ -n "$X" ] && ls -l "/proc/$X/fd" >"$T/fds" &&
+	    [ "$(grep -- '-> /' "$T/fds" | grep -vc -- '-> /dev/null$')" -eq 0 ]
 	ok $? "exchange: no file open but /dev/null (sockets, pipes, epoll)"
 	out=$("$OBJ/regress/tools/credpeer" memscan "$X" "$(printf '%s' "$V" | od -An -tx1 | tr -d ' \n')")
 	[ "$out" = 0 ]
