@@ -188,7 +188,7 @@ EOF
 ok $? "hmac: X-Signature is the HMAC-SHA256 of lenscredd(8)'s canonical string under the value"
 
 # ---- sigv4: the sandbox's signature replaced
-xp -t /echo -H "X-Amz-Date: 20000101T000000Z"  -H "X-Amz-Content-SHA256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"  -H "Authorization: AWS4-HMAC-SHA256 Credential=$PH/x" -o "$T/b7"  -r us-east-1 -s s3 aws good.test 8443 sigv4 '' '' >"$T/o7"
+xp -t /echo -H "X-Amz-Date: 20000101T000000Z"  -H "X-Amz-Content-SHA256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"  -H "Authorization: AWS4-HMAC-SHA256 Credential=$PH/x" -o "$T/b7"  -r us-east-1 -s s3 aws good.test 8443 awsSigv4 '' '' >"$T/o7"
 grep -q '^end$' "$T/o7" &&
     grep -q "^Authorization: AWS4-HMAC-SHA256 Credential=$AKID/[0-9]\{8\}/us-east-1/s3/aws4_request, SignedHeaders=.*, Signature=[0-9a-f]\{64\}" "$LOG" &&
     ! grep -q '^X-Amz-Date: 20000101T000000Z' "$LOG" && ! grep -q "Credential=$PH" "$LOG"
