@@ -33,6 +33,20 @@
  *    that sbx and answers LEAF: the chain and the leaf's key, or why
  *    none (lenscredd away, its ERROR).  The sandbox CA's key never
  *    leaves lenscredd.
+ *
+ * 5. proxy -> parent -> lenscredd and back: the credential exchange
+ *    (DESIGN section 6, common/lensexch.h).  A request to a host bound
+ *    to the credential whose placeholder it carries: EXCH_REQ names the
+ *    credential by its index in the sandbox's policy, the host, port
+ *    and address the proxy connected to.  The parent checks it against
+ *    its own copy of the policy (index, host:port bound to that
+ *    credential; the injection is the first of the credential's whose
+ *    host matches), makes a socketpair, hands one end to lenscredd
+ *    (IMSG_CRED_EXCHANGE with the rule's caFile PEM) and, on its
+ *    EXCHANGE_OK, the other to the proxy in EXCH; else EXCH_FAIL says
+ *    why (the proxy answers 502 and sends nothing upstream).  A proxy
+ *    that names a credential or host its policy does not bind gets
+ *    EXCH_FAIL: it never reaches lenscredd.
  */
 #ifndef LENS_LENSNETD_IMSG_H
 #define LENS_LENSNETD_IMSG_H
@@ -95,6 +109,11 @@ enum lensnetd_imsg {
 	 * PHSCAN_MAXSET of them; each ph_valid, NUL-terminated)
 	 */
 	IMSG_NETD_PLACEHOLDERS,
+
+	/* proxy -> parent, and back (5.) */
+	IMSG_NETD_EXCH_REQ = 0x4e000400,	/* struct netd_exch_req */
+	IMSG_NETD_EXCH,		/* struct netd_exch + fd: the stream */
+	IMSG_NETD_EXCH_FAIL,	/* struct netd_exch_fail */
 };
 
 struct netd_error {
@@ -233,6 +252,25 @@ struct netd_cafile {
 	char		name[NETD_CAFILE_NAME];
 	uint32_t	pemlen;
 	/* followed by pemlen bytes */
+};
+
+struct netd_exch_req {
+	uint64_t	reqid;		/* the proxy's, echoed */
+	uint32_t	cred;		/* index in the policy's credentials */
+	uint16_t	port;		/* the request's host and port */
+	uint8_t		family;		/* AF_INET or AF_INET6 */
+	uint8_t		pad;
+	uint8_t		addr[16];	/* where the proxy connected */
+	char		host[NETD_NAME_SIZE];	/* NUL-terminated */
+};
+
+struct netd_exch {
+	uint64_t	reqid;
+};
+
+struct netd_exch_fail {
+	uint64_t	reqid;
+	char		why[256];	/* NUL-terminated */
 };
 
 struct netd_audit {

@@ -89,6 +89,23 @@ struct policy_http_decision {
  */
 int	policy_cred_bound(const struct policy *, const char *host,
 	    uint16_t port);
+/*
+ * What a request to host:port carrying the placeholder of the policy's
+ * i-th credential gets: the first of that credential's injections whose
+ * host matches (the strings are the policy's; NULL when not given;
+ * type is enum inj_type of policy_int.h).  -1 with why when there is
+ * no credential i, or it is not bound to host:port.
+ */
+struct policy_injection {
+	const char	*cred;		/* the credential's id */
+	int		 type;
+	const char	*type_name;	/* as lns-policy.yaml(5) spells it */
+	const char	*name, *value, *user, *region, *service;
+	const char	*token_url, *client_id;
+};
+int	policy_cred_injection(const struct policy *, size_t i,
+	    const char *host, uint16_t port, struct policy_injection *,
+	    char *why, size_t whylen);
 /* HTTP(S) by SNI or Host */
 void	policy_http(const struct policy *, const char *host, uint16_t port,
 	    struct policy_http_decision *);

@@ -18,6 +18,7 @@
 
 #include <ctype.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "grammar.h"
@@ -210,25 +211,72 @@ http_cafile(const struct policy *pol, const char *name, uint16_t port)
 	return best ? best->cafile : NULL;
 }
 
+/* the first injection of credential i binding name:port, or NULL */
+static const struct injection *
+cred_inj(const struct policy *pol, size_t i, const char *name, uint16_t port)
+{
+	char		 why[64];
+	struct hostpat	 hp;
+	uint16_t	 ip;
+	size_t		 j;
+
+	for (j = 0; j < pol->creds[i].ninj; j++) {
+		/* checked by the loader: a bad one binds nothing */
+		if (pm_hostport(pol->creds[i].inj[j].host, &hp, &ip, why,
+		    sizeof(why)) == -1)
+			continue;
+		if ((ip == 0 || ip == port) && hostpat_match(&hp, name))
+			return &pol->creds[i].inj[j];
+	}
+	return NULL;
+}
+
 int
 policy_cred_bound(const struct policy *pol, const char *host, uint16_t port)
 {
-	char		 name[MAXNAME + 1], why[64];
-	struct hostpat	 hp;
-	uint16_t	 ip;
-	size_t		 i, j;
+	char		 name[MAXNAME + 1];
+	size_t		 i;
 
 	if (host == NULL || norm_name(host, strlen(host), name) == -1)
 		return 0;
 	for (i = 0; i < pol->ncreds; i++)
-		for (j = 0; j < pol->creds[i].ninj; j++) {
-			/* checked by the loader: a bad one binds nothing */
-			if (pm_hostport(pol->creds[i].inj[j].host, &hp, &ip,
-			    why, sizeof(why)) == -1)
-				continue;
-			if ((ip == 0 || ip == port) && hostpat_match(&hp, name))
-				return 1;
-		}
+		if (cred_inj(pol, i, name, port) != NULL)
+			return 1;
+	return 0;
+}
+
+int
+policy_cred_injection(const struct policy *pol, size_t i, const char *host,
+    uint16_t port, struct policy_injection *pi, char *why, size_t whylen)
+{
+	const struct injection	*in;
+	char			 name[MAXNAME + 1];
+
+	memset(pi, 0, sizeof(*pi));
+	if (i >= pol->ncreds) {
+		snprintf(why, whylen, "the policy has no credential %zu (it "
+		    "has %zu)", i, pol->ncreds);
+		return -1;
+	}
+	if (host == NULL || norm_name(host, strlen(host), name) == -1) {
+		snprintf(why, whylen, "not a host name");
+		return -1;
+	}
+	if (port == 0 || (in = cred_inj(pol, i, name, port)) == NULL) {
+		snprintf(why, whylen, "credential %s is not bound to %s:%u",
+		    pol->creds[i].id, name, port);
+		return -1;
+	}
+	pi->cred = pol->creds[i].id;
+	pi->type = in->type;
+	pi->type_name = pm_inj_names[in->type];
+	pi->name = in->f[IF_NAME];
+	pi->value = in->f[IF_VALUE];
+	pi->user = in->f[IF_USER];
+	pi->region = in->f[IF_REGION];
+	pi->service = in->f[IF_SERVICE];
+	pi->token_url = in->f[IF_TOKENURL];
+	pi->client_id = in->f[IF_CLIENTID];
 	return 0;
 }
 

@@ -29,8 +29,11 @@
 #define PM_CRED_ID	64
 #define PM_ENVVAR	128
 #define PM_INJ_HOST	(MAXNAME + 8)
-#define PM_INJ_NAME	128
-#define PM_INJ_VALUE	MAXSTR
+/* an injection's fields fit the exchange's request (lenscredd_imsg.h) */
+#define PM_INJ_NAME	127
+#define PM_INJ_VALUE	511
+#define PM_INJ_AWS	63		/* region, service */
+#define PM_INJ_URL	511
 
 #define PM_WHY		256		/* a builder's reason */
 
@@ -73,17 +76,26 @@ struct net_rule {				/* tcp: and udp: */
 	enum verdict	 verdict;
 };
 
+/* the numbers travel (policy_wire.c, struct cred_exchange): append only */
 enum inj_type {
-	INJ_HEADER, INJ_QUERY, INJ_BASIC, INJ_HMAC, INJ_SIGV4, INJ_OAUTH2
+	INJ_HEADER, INJ_QUERY, INJ_BASIC, INJ_HMAC, INJ_SIGV4, INJ_OAUTH2,
+	INJ_URIPH
 };
+#define INJ_LAST	INJ_URIPH
 extern const char *const pm_inj_names[];	/* by enum inj_type, NULL */
 extern const char *const pm_methods[];		/* the rules' methods, NULL */
+
+/* an injection's fields besides type and host, in wire order */
+enum inj_field {
+	IF_NAME, IF_VALUE, IF_USER, IF_REGION, IF_SERVICE, IF_TOKENURL,
+	IF_CLIENTID, IF_N
+};
+extern const char *const pm_inj_fields[];	/* their keys, NULL */
 
 struct injection {
 	enum inj_type	 type;
 	char		*host;
-	char		*name;			/* NULL when not given */
-	char		*value;			/* NULL when not given */
+	char		*f[IF_N];		/* NULL when not given */
 };
 
 struct credential {
@@ -135,11 +147,23 @@ int	pm_sub_query(const char *s, char *why, size_t);
 int	pm_cafile(const char *s, char *why, size_t);
 int	pm_cred_id(const char *s, char *why, size_t);
 int	pm_envvar(const char *s, char *why, size_t);
-int	pm_inj_name(const char *s, char *why, size_t);
-int	pm_inj_value(const char *s, char *why, size_t);
-/* does type t need a name, a value? */
-int	pm_inj_needs_name(enum inj_type);
-int	pm_inj_needs_value(enum inj_type);
+/*
+ * An injection's field k: what type t makes of it (PM_INJ_NO: the type
+ * takes no such key, PM_INJ_OPT, PM_INJ_REQ), its longest value, and
+ * its check.
+ */
+#define PM_INJ_NO	0
+#define PM_INJ_OPT	1
+#define PM_INJ_REQ	2
+int	pm_inj_takes(enum inj_type t, enum inj_field k);
+size_t	pm_inj_max(enum inj_field k);
+int	pm_inj_field(enum inj_field k, const char *s, char *why, size_t);
+/*
+ * A tokenUrl split: host (lower case, no final dot, a name or an
+ * address), port (443 unless given); -1 when s is not one.
+ */
+int	pm_token_url(const char *s, char host[MAXNAME + 1], uint16_t *port,
+	    char *why, size_t);
 /* the index of an earlier entry this one repeats, or -1 */
 long	pm_publish_dup(const struct policy *, size_t i);
 long	pm_cred_id_dup(const struct policy *, size_t i, const char *id);

@@ -63,7 +63,7 @@ static json_t *
 json_model(const struct policy *pol)
 {
 	json_t	*top, *http, *o, *subs, *s, *pub, *creds, *inj, *res;
-	size_t	 i, j;
+	size_t	 i, j, k;
 
 	top = json_pack("{s:i, s:{s:s, s:{s:[], s:o*, s:o*}, s:[]}, "
 	    "s:[], s:{}}",
@@ -132,11 +132,14 @@ json_model(const struct policy *pol)
 
 			s = json_pack("{s:s, s:s}", "type",
 			    pm_inj_names[in->type], "host", in->host);
-			if (s == NULL || (in->name && json_object_set_new(s,
-			    "name", json_string(in->name)) == -1) ||
-			    (in->value && json_object_set_new(s, "value",
-			    json_string(in->value)) == -1) ||
-			    json_array_append_new(inj, s) == -1) {
+			for (k = 0; s != NULL && k < IF_N; k++)
+				if (in->f[k] != NULL && json_object_set_new(s,
+				    pm_inj_fields[k],
+				    json_string(in->f[k])) == -1) {
+					json_decref(s);
+					s = NULL;
+				}
+			if (s == NULL || json_array_append_new(inj, s) == -1) {
 				json_decref(inj);
 				goto fail;
 			}

@@ -23,7 +23,31 @@
 #include "policy_int.h"
 
 const char *const pm_inj_names[] = {
-	"header", "query", "basic", "hmac", "sigv4", "oauth2", NULL
+	"header", "query", "basic", "hmac", "awsSigv4", "oauth2Refresh",
+	"uriPlaceholder", NULL
+};
+
+const char *const pm_inj_fields[] = {
+	"name", "value", "user", "region", "service", "tokenUrl", "clientId",
+	NULL
+};
+
+/* by type, by field: what each injection form takes */
+static const unsigned char inj_takes[INJ_LAST + 1][IF_N] = {
+#define N	PM_INJ_NO
+#define O	PM_INJ_OPT
+#define R	PM_INJ_REQ
+	/*		name value user region service tokenUrl clientId */
+	[INJ_HEADER] =	{ R,   R,    N,   N,     N,      N,       N },
+	[INJ_QUERY] =	{ R,   R,    N,   N,     N,      N,       N },
+	[INJ_BASIC] =	{ N,   N,    R,   N,     N,      N,       N },
+	[INJ_HMAC] =	{ R,   N,    N,   N,     N,      N,       N },
+	[INJ_SIGV4] =	{ N,   N,    N,   R,     R,      N,       N },
+	[INJ_OAUTH2] =	{ N,   N,    N,   N,     N,      R,       O },
+	[INJ_URIPH] =	{ N,   N,    N,   N,     N,      N,       N },
+#undef N
+#undef O
+#undef R
 };
 
 const char *const pm_methods[] = {
@@ -197,7 +221,7 @@ free_rules(struct net_rule *r, size_t n)
 void
 policy_free(struct policy *pol)
 {
-	size_t	 i, j;
+	size_t	 i, j, k;
 
 	if (pol == NULL)
 		return;
@@ -218,8 +242,8 @@ policy_free(struct policy *pol)
 	for (i = 0; i < pol->ncreds; i++) {
 		for (j = 0; j < pol->creds[i].ninj; j++) {
 			free(pol->creds[i].inj[j].host);
-			free(pol->creds[i].inj[j].name);
-			free(pol->creds[i].inj[j].value);
+			for (k = 0; k < IF_N; k++)
+				free(pol->creds[i].inj[j].f[k]);
 		}
 		free(pol->creds[i].inj);
 		free(pol->creds[i].id);
@@ -497,8 +521,8 @@ pm_envvar(const char *s, char *why, size_t whylen)
 }
 
 /* an HTTP token (header or query parameter name) */
-int
-pm_inj_name(const char *s, char *why, size_t whylen)
+static int
+inj_name(const char *s, char *why, size_t whylen)
 {
 	for (; *s != '\0'; s++)
 		if (!isalnum((unsigned char)*s) &&
@@ -508,8 +532,8 @@ pm_inj_name(const char *s, char *why, size_t whylen)
 	return 0;
 }
 
-int
-pm_inj_value(const char *s, char *why, size_t whylen)
+static int
+inj_value(const char *s, char *why, size_t whylen)
 {
 	if (strpbrk(s, "\r\n") != NULL)
 		return why_set(why, whylen, " contains a line break");
@@ -518,16 +542,116 @@ pm_inj_value(const char *s, char *why, size_t whylen)
 	return 0;
 }
 
-int
-pm_inj_needs_name(enum inj_type t)
+/* printable ASCII, no space; none of the bytes of refuse */
+static int
+inj_visible(const char *s, const char *refuse)
 {
-	return t == INJ_HEADER || t == INJ_QUERY || t == INJ_HMAC;
+	for (; *s != '\0'; s++)
+		if (*s <= ' ' || *s >= 0x7f || strchr(refuse, *s) != NULL)
+			return 0;
+	return 1;
+}
+
+/* an AWS region or service: lower-case letters, digits and '-' */
+static int
+inj_aws(const char *s, char *why, size_t whylen)
+{
+	if (strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(s))
+		return why_set(why, whylen, ": lower-case letters, digits "
+		    "and - only");
+	return 0;
 }
 
 int
-pm_inj_needs_value(enum inj_type t)
+pm_token_url(const char *s, char host[MAXNAME + 1], uint16_t *port,
+    char *why, size_t whylen)
 {
-	return t == INJ_HEADER || t == INJ_QUERY;
+	const char	*a, *e, *colon;
+	int		 pt;
+
+	if (strncmp(s, "https://", 8) != 0)
+		return why_set(why, whylen, " is not an https:// URL");
+	a = s + 8;
+	e = a + strcspn(a, "/?#");
+	if (*e == '#' || strchr(e, '#') != NULL)
+		return why_set(why, whylen, ": a fragment is not sent");
+	if (memchr(a, '@', e - a) != NULL)
+		return why_set(why, whylen, ": no user information in a "
+		    "token URL");
+	*port = 443;
+	if ((colon = memchr(a, ':', e - a)) != NULL) {
+		if ((pt = gr_port(colon + 1, e - colon - 1)) == -1)
+			return why_set(why, whylen, ": port \"%.*s\" is not a "
+			    "number from 1 to 65535", (int)(e - colon - 1),
+			    colon + 1);
+		*port = pt;
+	} else
+		colon = e;
+	if (norm_name(a, colon - a, host) == -1)
+		return why_set(why, whylen, ": \"%.*s\" is not a host name",
+		    (int)(colon - a), a);
+	if (*e != '\0' && *e != '/')
+		return why_set(why, whylen, ": the path must start with /");
+	if (!inj_visible(e, ""))
+		return why_set(why, whylen, ": a space or control character "
+		    "in the path");
+	return 0;
+}
+
+int
+pm_inj_takes(enum inj_type t, enum inj_field k)
+{
+	if ((unsigned int)t > INJ_LAST || (unsigned int)k >= IF_N)
+		return PM_INJ_NO;
+	return inj_takes[t][k];
+}
+
+size_t
+pm_inj_max(enum inj_field k)
+{
+	switch (k) {
+	case IF_VALUE:
+		return PM_INJ_VALUE;
+	case IF_REGION:
+	case IF_SERVICE:
+		return PM_INJ_AWS;
+	case IF_TOKENURL:
+		return PM_INJ_URL;
+	default:
+		return PM_INJ_NAME;
+	}
+}
+
+int
+pm_inj_field(enum inj_field k, const char *s, char *why, size_t whylen)
+{
+	char		 host[MAXNAME + 1];
+	uint16_t	 port;
+
+	switch (k) {
+	case IF_NAME:
+		return inj_name(s, why, whylen);
+	case IF_VALUE:
+		return inj_value(s, why, whylen);
+	case IF_USER:
+		if (!inj_visible(s, ":"))
+			return why_set(why, whylen, ": no ':', space or "
+			    "control character in a basic user");
+		return 0;
+	case IF_REGION:
+	case IF_SERVICE:
+		return inj_aws(s, why, whylen);
+	case IF_TOKENURL:
+		return pm_token_url(s, host, &port, why, whylen);
+	case IF_CLIENTID:
+		if (!inj_visible(s, ""))
+			return why_set(why, whylen, ": no space or control "
+			    "character in a client id");
+		return 0;
+	case IF_N:
+		break;
+	}
+	return why_set(why, whylen, ": no such field");
 }
 
 long

@@ -12,7 +12,8 @@
  *	ntcp:16    { match verdict:8 }...
  *	nudp:16    { match verdict:8 }...
  *	npublish:16 { addr hostport:16 port:16 }...
- *	ncreds:16  { id envVar ninj:16 { type:8 host name value }... }...
+ *	ncreds:16  { id envVar ninj:16 { type:8 host name value user region
+ *		     service tokenUrl clientId }... }...
  *	cpuMillis:32 memory:64 pids:32
  *
  * subflags: 1 websocket, 2 a query pattern follows (it may be empty,
@@ -43,7 +44,9 @@
 #include "policy_int.h"
 
 #define WIRE_MAGIC	"LNSP"
-#define WIRE_VERSION	2	/* 2: caFile, query, websocket */
+#define WIRE_VERSION	3	/* 2: caFile, query, websocket; 3: user,
+				   region, service, tokenUrl, clientId,
+				   type uriPlaceholder */
 #define HASHLEN		32
 #define SUB_WEBSOCKET	0x01
 #define SUB_QUERY	0x02
@@ -121,7 +124,7 @@ policy_encode(const struct policy *pol, void *buf, size_t size)
 {
 	struct wr	 w = { buf, size, 0 };
 	uint8_t		 md[HASHLEN];
-	size_t		 i, j;
+	size_t		 i, j, k;
 
 	memset(md, 0, sizeof(md));
 	(void)sodium_hex2bin(md, sizeof(md), pol->hash, strlen(pol->hash),
@@ -173,8 +176,8 @@ policy_encode(const struct policy *pol, void *buf, size_t size)
 		for (j = 0; j < cr->ninj; j++) {
 			put8(&w, cr->inj[j].type);
 			putstr(&w, cr->inj[j].host);
-			putstr(&w, cr->inj[j].name);
-			putstr(&w, cr->inj[j].value);
+			for (k = 0; k < IF_N; k++)
+				putstr(&w, cr->inj[j].f[k]);
 		}
 	}
 	put32(&w, pol->res.cpu_millis);
@@ -556,37 +559,37 @@ get_inj(struct rd *r, struct injection *in, const char *path)
 	uint16_t	 port;
 	unsigned int	 t;
 	size_t		 at;
+	int		 k;
 
 	fieldf(r, "%s.type", path);
 	at = r->off;
 	if (get8(r, &t) == -1)
 		return -1;
-	if (t > INJ_OAUTH2)
+	if (t > INJ_LAST)
 		return rerr(r, at, "type %u is not one of the %d", t,
-		    INJ_OAUTH2 + 1);
+		    INJ_LAST + 1);
 	in->type = t;
 	fieldf(r, "%s.host", path);
 	if (get_str(r, PM_INJ_HOST, 0, &in->host, &at) == -1)
 		return -1;
 	if (pm_hostport(in->host, &hpat, &port, why, sizeof(why)) == -1)
 		return berr(r, at, in->host, why);
-	fieldf(r, "%s.name", path);
-	if (get_str(r, PM_INJ_NAME, 1, &in->name, &at) == -1)
-		return -1;
-	if (in->name == NULL && pm_inj_needs_name(in->type))
-		return rerr(r, at, "missing (needed by type %s)",
-		    pm_inj_names[in->type]);
-	if (in->name != NULL && pm_inj_name(in->name, why, sizeof(why)) == -1)
-		return berr(r, at, in->name, why);
-	fieldf(r, "%s.value", path);
-	if (get_str(r, PM_INJ_VALUE, 1, &in->value, &at) == -1)
-		return -1;
-	if (in->value == NULL && pm_inj_needs_value(in->type))
-		return rerr(r, at, "missing (needed by type %s)",
-		    pm_inj_names[in->type]);
-	if (in->value != NULL && pm_inj_value(in->value, why,
-	    sizeof(why)) == -1)
-		return berr(r, at, in->value, why);
+	for (k = 0; k < IF_N; k++) {
+		fieldf(r, "%s.%s", path, pm_inj_fields[k]);
+		if (get_str(r, pm_inj_max(k), 1, &in->f[k], &at) == -1)
+			return -1;
+		if (in->f[k] == NULL) {
+			if (pm_inj_takes(in->type, k) == PM_INJ_REQ)
+				return rerr(r, at, "missing (needed by type "
+				    "%s)", pm_inj_names[in->type]);
+			continue;
+		}
+		if (pm_inj_takes(in->type, k) == PM_INJ_NO)
+			return rerr(r, at, "type %s takes no %s",
+			    pm_inj_names[in->type], pm_inj_fields[k]);
+		if (pm_inj_field(k, in->f[k], why, sizeof(why)) == -1)
+			return berr(r, at, in->f[k], why);
+	}
 	return 0;
 }
 

@@ -920,13 +920,13 @@ parse_injection(struct pctx *c, const struct ynode *n, const char *path,
     struct injection *in)
 {
 	static const char *const keys[] = { "type", "host", "name", "value",
-	    NULL };
+	    "user", "region", "service", "tokenUrl", "clientId", NULL };
 	const struct ynode	*v;
 	const char		*s;
 	char			 p[192], why[PM_WHY];
 	struct hostpat		 hp;
 	uint16_t		 port;
-	int			 t;
+	int			 t, k;
 
 	if (want(c, n, path, Y_MAP) == -1 || check_keys(c, n, path, keys))
 		return -1;
@@ -940,28 +940,25 @@ parse_injection(struct pctx *c, const struct ynode *n, const char *path,
 	    parse_hostport(c, v, p, &hp, &port) == -1 ||
 	    (in->host = xstrdup(c, v->str)) == NULL)
 		return -1;
-	pathf(p, sizeof(p), "%s.name", path);
-	if ((v = mget(n, "name")) != NULL) {
-		if (get_str(c, v, p, PM_INJ_NAME, &s) == -1)
+	for (k = 0; k < IF_N; k++) {
+		pathf(p, sizeof(p), "%s.%s", path, pm_inj_fields[k]);
+		if ((v = mget(n, pm_inj_fields[k])) == NULL) {
+			if (pm_inj_takes(t, k) == PM_INJ_REQ)
+				return perr(c, n, path, "missing key \"%s\" "
+				    "(needed by type %s)", pm_inj_fields[k],
+				    pm_inj_names[t]);
+			continue;
+		}
+		if (pm_inj_takes(t, k) == PM_INJ_NO)
+			return perr(c, v, p, "type %s takes no %s",
+			    pm_inj_names[t], pm_inj_fields[k]);
+		if (get_str(c, v, p, pm_inj_max(k), &s) == -1)
 			return -1;
-		if (pm_inj_name(s, why, sizeof(why)) == -1)
+		if (pm_inj_field(k, s, why, sizeof(why)) == -1)
 			return berr(c, v, p, why);
-		if ((in->name = xstrdup(c, s)) == NULL)
+		if ((in->f[k] = xstrdup(c, s)) == NULL)
 			return -1;
-	} else if (pm_inj_needs_name(t))
-		return perr(c, n, path, "missing key \"name\" (needed by "
-		    "type %s)", pm_inj_names[t]);
-	pathf(p, sizeof(p), "%s.value", path);
-	if ((v = mget(n, "value")) != NULL) {
-		if (get_str(c, v, p, PM_INJ_VALUE, &s) == -1)
-			return -1;
-		if (pm_inj_value(s, why, sizeof(why)) == -1)
-			return berr(c, v, p, why);
-		if ((in->value = xstrdup(c, s)) == NULL)
-			return -1;
-	} else if (pm_inj_needs_value(t))
-		return perr(c, n, path, "missing key \"value\" (needed by "
-		    "type %s)", pm_inj_names[t]);
+	}
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <event.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,8 @@ struct creq {
 	uint32_t		 type;
 	struct cred_sandbox	 cs;
 	char			 name[CRED_NAME_SIZE];	/* LEAF_REQ */
+	struct cred_exchange	*ex;		/* EXCHANGE: then calen bytes */
+	int			 exfd;		/* its end until sent, or -1 */
 	int			 sent;
 	credc_cb		 cb;
 	void			*cbarg;
@@ -64,13 +67,22 @@ credc_retry(struct credc *cc)
 }
 
 static void
+creq_free(struct creq *r)
+{
+	if (r->exfd != -1)
+		close(r->exfd);
+	free(r->ex);
+	free(r);
+}
+
+static void
 creq_done(struct credc *cc, struct creq *r, uint32_t type, const void *data,
     size_t len, const char *err)
 {
 	TAILQ_REMOVE(&cc->queue, r, entry);
 	if (r->cb != NULL)
 		r->cb(r->cbarg, type, data, len, err);
-	free(r);
+	creq_free(r);
 }
 
 static void
@@ -103,7 +115,13 @@ creq_send(struct credc *cc, struct creq *r)
 {
 	struct cred_leaf_req	 lr;
 
-	if (r->type == IMSG_CRED_LEAF_REQ) {
+	if (r->type == IMSG_CRED_EXCHANGE) {
+		/* the descriptor goes with it (imsg closes it once sent) */
+		if (imsgev_compose(&cc->ch.iev, r->type, 0, 0, r->exfd, r->ex,
+		    sizeof(*r->ex) + r->ex->calen) == -1)
+			return -1;
+		r->exfd = -1;
+	} else if (r->type == IMSG_CRED_LEAF_REQ) {
 		memset(&lr, 0, sizeof(lr));
 		memcpy(lr.sandbox, r->cs.sandbox, sizeof(lr.sandbox));
 		memcpy(lr.name, r->name, sizeof(lr.name));
@@ -257,6 +275,26 @@ msg_destroyed(struct imsg *im, void *arg)
 }
 
 static void
+msg_exchange_ok(struct imsg *im, void *arg)
+{
+	struct credc		*cc = arg;
+	struct creq		*r;
+	struct cred_exchange_ok	 ok;
+
+	if ((r = credc_head(cc, im)) == NULL)
+		return;
+	memcpy(&ok, im->data, sizeof(ok));
+	if (r->type != IMSG_CRED_EXCHANGE || ok.exch_id != r->ex->exch_id ||
+	    ok.pad != 0) {
+		creq_done(cc, r, 0, NULL, 0, "EXCHANGE_OK not for this "
+		    "request");
+		proc_chan_fail(&cc->ch, "EXCHANGE_OK not for the request");
+		return;
+	}
+	creq_done(cc, r, IMSG_CRED_EXCHANGE_OK, NULL, 0, NULL);
+}
+
+static void
 msg_error(struct imsg *im, void *arg)
 {
 	struct credc		*cc = arg;
@@ -284,6 +322,8 @@ static const struct proc_msg credd_msgs[] = {
 	PROC_MSG(IMSG_CRED_DESTROYED, sizeof(struct cred_sandbox),
 	    msg_destroyed),
 	PROC_MSG(IMSG_CRED_ERROR, sizeof(struct cred_error), msg_error),
+	PROC_MSG(IMSG_CRED_EXCHANGE_OK, sizeof(struct cred_exchange_ok),
+	    msg_exchange_ok),
 };
 
 static void
@@ -378,6 +418,7 @@ credc_ask(struct credc *cc, uint32_t type, const char *sandbox,
 	}
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return -1;
+	r->exfd = -1;
 	if (strlcpy(r->cs.sandbox, sandbox, sizeof(r->cs.sandbox)) >=
 	    sizeof(r->cs.sandbox)) {
 		free(r);
@@ -395,6 +436,44 @@ credc_ask(struct credc *cc, uint32_t type, const char *sandbox,
 	r->cbarg = cbarg;
 	if (cc->up && creq_send(cc, r) == -1) {
 		free(r);
+		return -1;
+	}
+	TAILQ_INSERT_TAIL(&cc->queue, r, entry);
+	return 0;
+}
+
+int
+credc_exchange(struct credc *cc, const struct cred_exchange *ex,
+    const void *ca, size_t calen, int fd, credc_cb cb, void *cbarg)
+{
+	struct creq	*r;
+
+	if (!cc->up) {
+		errno = ENOTCONN;
+		return -1;
+	}
+	if (calen > CRED_PEM_MAX) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return -1;
+	if ((r->ex = malloc(sizeof(*ex) + calen)) == NULL) {
+		free(r);
+		return -1;
+	}
+	memcpy(r->ex, ex, sizeof(*ex));
+	r->ex->calen = calen;
+	if (calen > 0)
+		memcpy((char *)r->ex + sizeof(*ex), ca, calen);
+	strlcpy(r->cs.sandbox, ex->sandbox, sizeof(r->cs.sandbox));
+	r->type = IMSG_CRED_EXCHANGE;
+	r->cb = cb;
+	r->cbarg = cbarg;
+	r->exfd = fd;
+	if (creq_send(cc, r) == -1) {
+		r->exfd = -1;		/* the caller's still */
+		creq_free(r);
 		return -1;
 	}
 	TAILQ_INSERT_TAIL(&cc->queue, r, entry);

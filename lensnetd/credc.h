@@ -18,7 +18,8 @@ struct credc;
  * The answer to one request: type IMSG_CRED_CA (data: the PEM, len its
  * size, checked), IMSG_CRED_LEAF (data: the whole message, struct
  * cred_leaf then chain and key, their lengths and PEM framing checked),
- * IMSG_CRED_DESTROYED (no data), or 0 with err set:
+ * IMSG_CRED_DESTROYED (no data), IMSG_CRED_EXCHANGE_OK (no data: its
+ * exch_id was the request's), or 0 with err set:
  * lenscredd's ERROR, a reply that failed a check, or the connection
  * lost before the answer came.
  */
@@ -41,6 +42,17 @@ int		 credc_request(struct credc *, uint32_t type,
  * connected (never kept for later: the proxy's connection waits) */
 int		 credc_leaf(struct credc *, const char *sandbox,
 		    const char *name, credc_cb cb, void *cbarg);
+/*
+ * An exchange (lenscredd_imsg.h): ex (its calen ignored) with calen
+ * bytes of caFile PEM, and fd, one end of the stream socketpair, which
+ * is credc's from then on (closed once sent, or when the connection is
+ * lost first) unless -1 is returned: -1 with errno ENOTCONN when not
+ * connected (never kept for later).
+ */
+struct cred_exchange;
+int		 credc_exchange(struct credc *, const struct cred_exchange *,
+		    const void *ca, size_t calen, int fd, credc_cb cb,
+		    void *cbarg);
 /* cbarg is going away: its pending requests get no callback */
 void		 credc_forget(struct credc *, void *cbarg);
 

@@ -50,13 +50,18 @@
 
 #include <errno.h>
 #include <event.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "imsg.h"
+#include "lensexch.h"
 #include "lensnetd.h"
 #include "log.h"
 #include "peek.h"
@@ -116,6 +121,25 @@ struct hreq {
 	struct timespec	 start;
 	/* the body as sent (trailers too) and its data alone (de-chunked) */
 	struct phstream	 ph_raw, ph_data;
+	int		 exch;		/* through the credential exchange */
+};
+
+/*
+ * The credential exchange of one request (lensnetd_imsg.h, 5.,
+ * common/lensexch.h): its stream, queued before the parent hands over
+ * the descriptor; the response relayed with this proxy's framing.
+ */
+enum { X_NONE, X_WAIT, X_RUN };
+struct hexch {
+	int		 state;
+	uint64_t	 id;
+	struct imsgbuf	 ib;		/* fd -1 until NETD_EXCH */
+	struct event	 ev;
+	short		 flags;
+	int		 eof;
+	int		 chunked;	/* the response to the client */
+	int		 body;		/* enum exch_body of the response */
+	uint64_t	 left;		/* EXCH_BODY_LENGTH: bytes to come */
 };
 
 struct httpx {
@@ -131,9 +155,15 @@ struct httpx {
 	unsigned int	 nreq;
 	char		 why[300];	/* for the connection's event */
 	struct hreq	 r;
+	struct hexch	*x;		/* the exchange under way, or NULL */
 };
 
 static int	hx_pump(struct httpx *);
+static void	hx_exch_free(struct httpx *);
+static int	hx_exch_start(struct httpx *, const struct peek_http *,
+		    const uint8_t *, size_t, size_t, int);
+static int	hx_exch_responses(struct httpx *);
+static int	hx_exch_write(struct httpx *);
 
 /* buffers */
 
@@ -298,6 +328,8 @@ hx_audit_req(struct httpx *hx)
 		if (r->ws)
 			json_object_set_new(o, "upgrade",
 			    json_string("websocket"));
+		if (r->exch)
+			json_object_set_new(o, "via", json_string("exchange"));
 	}
 	proxy_audit(c->sbx, "net.http", o, 1, deny, r->out, r->in);
 	free(r->query);
@@ -394,8 +426,20 @@ hx_local(struct httpx *hx, int code, const char *why)
 
 /* credential placeholders (issue 13) */
 
-#define HX_LEAK_BOUND	"credential exchange not available"
+#define HX_LEAK_BOUND	"credential placeholder where the exchange does not " \
+			"take it (the request head's)"
 #define HX_LEAK_WHY	"credential placeholder for a host it is not bound to"
+
+/* is the sandbox's credential which bound to the connection's host? */
+static int
+hx_cred_bound(struct conn *c, size_t which)
+{
+	struct policy_injection	 pi;
+	char			 w[200];
+
+	return policy_cred_injection(c->sbx->pol, which, c->name, c->port,
+	    &pi, w, sizeof(w)) == 0;
+}
 
 /* does p hold placeholder which as it is (no encoding)? */
 static int
@@ -414,15 +458,15 @@ hx_ph_plain(const struct phset *set, size_t which, const uint8_t *p,
 /*
  * A placeholder was found (where: "url", "header NAME", "header lines
  * (split)", "body"; enc: "plain" as it is, "encoded" in one of
- * phscan's encodings, "split" over header lines): the request is refused, and
- * audited as cred.leak_attempt unless its host is bound to a
- * credential (then the exchange, not yet there, would be its way).
+ * phscan's encodings, "split" over header lines) where the exchange
+ * does not take it: the request is refused, and audited as
+ * cred.leak_attempt unless its credential (which) is bound to the host.
  * Never the placeholder itself in the audit: a path or query holding
  * one is not shown.  The reason in why.
  */
 static void
-hx_leak(struct httpx *hx, const char *where, const char *enc, char *why,
-    size_t whylen)
+hx_leak(struct httpx *hx, const char *where, const char *enc, size_t which,
+    char *why, size_t whylen)
 {
 	struct conn	*c = hx->c;
 	struct hreq	*r = &hx->r;
@@ -436,7 +480,7 @@ hx_leak(struct httpx *hx, const char *where, const char *enc, char *why,
 	}
 	if (phscan_buf(&c->sbx->phs, r->path, strlen(r->path), NULL) != 0)
 		strlcpy(r->path, "-", sizeof(r->path));
-	if (policy_cred_bound(c->sbx->pol, c->name, c->port)) {
+	if (hx_cred_bound(c, which)) {
 		strlcpy(why, HX_LEAK_BOUND, whylen);
 		return;
 	}
@@ -449,15 +493,20 @@ hx_leak(struct httpx *hx, const char *where, const char *enc, char *why,
 	proxy_audit(c->sbx, "cred.leak_attempt", o, 0, 1, 0, 0);
 }
 
-/* a placeholder in the head b of h: 1 (refused, why set), 0 none */
+/*
+ * A placeholder in the head b of h: 2 when it goes to the exchange
+ * (*cred: the credential, bound to the connection's host, and no other
+ * credential's placeholder in the head), 1 refused (why set), 0 none.
+ */
 static int
 hx_leak_head(struct httpx *hx, const uint8_t *b, const struct peek_http *h,
-    char *why, size_t whylen)
+    size_t *cred, char *why, size_t whylen)
 {
 	const struct phset *set = &hx->c->sbx->phs;
+	struct phset	 rest;
 	const uint8_t	*line, *end, *colon, *v, *e;
 	char		 where[80];
-	size_t		 which = 0;
+	size_t		 which = 0, k, other, cred_of;
 	int		 rv, plain = 0;
 
 	if (set->n == 0)
@@ -465,8 +514,31 @@ hx_leak_head(struct httpx *hx, const uint8_t *b, const struct peek_http *h,
 	/* out of memory (-1) is taken as found */
 	if ((rv = phscan_head(set, b, h->headlen, &which)) == 0)
 		return 0;
+	if (rv == 1 && hx_cred_bound(hx->c, which)) {
+		memset(&rest, 0, sizeof(rest));
+		for (k = 0; k < set->n; k++)
+			if (k != which)
+				memcpy(rest.body[rest.n++], set->body[k],
+				    PH_RANDLEN);
+		if ((rv = phscan_head(&rest, b, h->headlen, &other)) == 0) {
+			*cred = which;
+			return 2;
+		}
+		/* another credential's too: refused for that one */
+		if (rv == 1)
+			which = other + (other >= which);
+	}
+	cred_of = rv == 1 ? which : set->n;
 	strlcpy(where, rv == -1 ? "head (not scanned: out of memory)" :
 	    "header lines (split)", sizeof(where));
+	/* where that credential's placeholder is */
+	memset(&rest, 0, sizeof(rest));
+	if (rv == 1) {
+		memcpy(rest.body[0], set->body[which], PH_RANDLEN);
+		rest.n = 1;
+		set = &rest;
+		which = 0;
+	}
 	if (rv == 1 && phscan_buf(set, b + h->target_off, h->target_len,
 	    NULL) != 0) {
 		strlcpy(where, "url", sizeof(where));
@@ -492,7 +564,7 @@ hx_leak_head(struct httpx *hx, const uint8_t *b, const struct peek_http *h,
 		}
 	}
 	hx_leak(hx, where, strcmp(where, "header lines (split)") == 0 ? "split" :
-	    plain ? "plain" : "encoded", why, whylen);
+	    plain ? "plain" : "encoded", cred_of, why, whylen);
 	return 1;
 }
 
@@ -505,7 +577,7 @@ hx_leak_head(struct httpx *hx, const uint8_t *b, const struct peek_http *h,
  */
 static enum peek_result
 hx_body(struct httpx *hx, const uint8_t *p, size_t n, size_t *used,
-    const char **why, int *found, int *plain)
+    const char **why, int *found, int *plain, size_t *pwhich)
 {
 	struct hreq	*r = &hx->r;
 	const struct phset *set = &hx->c->sbx->phs;
@@ -513,14 +585,17 @@ hx_body(struct httpx *hx, const uint8_t *p, size_t n, size_t *used,
 	size_t		 i = 0, k, u, which = 0;
 	uint64_t	 d;
 	int		 rc;
+	char		 w[160];
 
 	*found = *plain = 0;
-	if (r->skip || set->n == 0)
+	if (r->skip || (set->n == 0 && !r->exch))
 		return peek_body(&r->body, p, n, used, why);
 	while (i < n) {
 		/* data as a whole, the framing byte by byte */
 		d = peek_body_data(&r->body);
 		k = d == 0 ? 1 : d < n - i ? (size_t)d : n - i;
+		if (r->exch && k > EXCH_BODY_MAX)
+			k = EXCH_BODY_MAX;
 		rv = peek_body(&r->body, p + i, k, &u, why);
 		if (rv == PEEK_BAD)
 			return rv;
@@ -531,6 +606,13 @@ hx_body(struct httpx *hx, const uint8_t *p, size_t n, size_t *used,
 			*found = 1;
 			*plain = rc == 1 && hx_ph_plain(set, which, p + i, u);
 		}
+		/* the decoded data goes to the exchange (none after a find) */
+		if (d > 0 && !*found && r->exch && u > 0 &&
+		    exch_put_body(&hx->x->ib, EXCH_REQ_BODY, p + i, u, w,
+		    sizeof(w)) == -1) {
+			*why = "the exchange's queue refused the body";
+			return PEEK_BAD;
+		}
 		i += u;
 		if (rv == PEEK_FOUND)
 			break;
@@ -540,6 +622,7 @@ hx_body(struct httpx *hx, const uint8_t *p, size_t n, size_t *used,
 		*found = 1;
 		*plain = rc == 1 && hx_ph_plain(set, which, p, i);
 	}
+	*pwhich = which;
 	*used = i;
 	return rv == PEEK_FOUND ? PEEK_FOUND : PEEK_NEED_MORE;
 }
@@ -561,6 +644,7 @@ hx_leak_cut(struct httpx *hx, const char *why)
 	hb_free(&hx->uout);
 	hb_free(&hx->uin);
 	(void)shutdown(hx->c->ufd, SHUT_RDWR);
+	hx_exch_free(hx);	/* the exchange never gets its END */
 	hx->rq = RQ_DONE;
 	hx_closing(hx, why);
 	if (hx->rs == RS_HEAD && hb_room(&hx->cout) >= HX_LOCAL_MAX) {
@@ -614,9 +698,9 @@ hx_head(struct httpx *hx, const struct peek_http *h)
 	char		 host[NETD_NAME_SIZE], why[700];
 	char		 full[PEEK_HTTP_MAXLINE + 2], *query;
 	const char	*w = NULL, *connection = NULL;
-	size_t		 cut, n;
+	size_t		 cut, n, cred = 0;
 	uint16_t	 port;
-	int		 isip, hasbody, code = 0;
+	int		 isip, hasbody, code = 0, leak = 0;
 
 	/* the head sent on (or our answer) must fit behind what is held */
 	if (hb_room(&hx->uout) < h->headlen + 64 ||
@@ -665,7 +749,8 @@ hx_head(struct httpx *hx, const struct peek_http *h)
 		    c->port);
 		code = 403;
 	}
-	if (code == 0 && hx_leak_head(hx, b, h, why, sizeof(why)))
+	if (code == 0 && (leak = hx_leak_head(hx, b, h, &cred, why,
+	    sizeof(why))) == 1)
 		code = 403;
 	if (code == 0) {
 		/* host rule, then (when it has some) its request rules */
@@ -715,6 +800,8 @@ hx_head(struct httpx *hx, const struct peek_http *h)
 	}
 
 	r->verdict = "allow";
+	if (leak == 2)
+		return hx_exch_start(hx, h, b, cut, cred, hasbody);
 	connection = r->ws ? "upgrade" : hx->closing ? "close" : NULL;
 	if ((n = peek_http_rewrite(b, h, cut, connection, head,
 	    sizeof(head))) == 0 || n > hb_room(&hx->uout))
@@ -737,7 +824,7 @@ hx_requests(struct httpx *hx)
 	struct peek_http h;
 	const char	*why = NULL;
 	char		 reason[400];
-	size_t		 n, used;
+	size_t		 n, used, which = 0;
 	int		 progress = 0, rv, found, plain;
 
 	for (;;) {
@@ -786,15 +873,20 @@ hx_requests(struct httpx *hx)
 				return progress;
 			}
 			n = hx->cin.len;
-			if (!r->skip && n > hb_room(&hx->uout))
+			if (!r->skip && r->exch) {
+				/* bounded: what the exchange has not taken */
+				if (hx->x == NULL ||
+				    hx->x->ib.wqueued >= HX_BUFSZ)
+					return progress;
+			} else if (!r->skip && n > hb_room(&hx->uout))
 				n = hb_room(&hx->uout);
 			if (n == 0)
 				return progress;
 			rv = hx_body(hx, hb_data(&hx->cin), n, &used, &why,
-			    &found, &plain);
+			    &found, &plain, &which);
 			if (found) {
 				hx_leak(hx, "body", plain ? "plain" : "encoded",
-				    reason, sizeof(reason));
+				    which, reason, sizeof(reason));
 				return hx_leak_cut(hx, reason);
 			}
 			switch (rv) {
@@ -806,6 +898,10 @@ hx_requests(struct httpx *hx)
 				return hx_close(hx, reason);
 			case PEEK_FOUND:
 				hx->rq = RQ_DONE;
+				if (!r->skip && r->exch && exch_put_end(
+				    &hx->x->ib, EXCH_REQ_END, reason,
+				    sizeof(reason)) == -1)
+					return hx_close(hx, reason);
 				break;
 			default:
 				used = n;
@@ -818,7 +914,9 @@ hx_requests(struct httpx *hx)
 					    "too long to skip");
 					hx->rq = RQ_DONE;
 				}
-			} else {
+			} else if (r->exch)
+				r->out += used;	/* queued by hx_body */
+			else {
 				if (hb_put(&hx->uout, hb_data(&hx->cin), used) ==
 				    -1)
 					return hx_close(hx, "out of memory");
@@ -941,6 +1039,8 @@ hx_responses(struct httpx *hx)
 	size_t		 n, used;
 	int		 progress = 0, rv;
 
+	if (r->exch && hx->x != NULL)
+		return hx_exch_responses(hx);
 	for (;;) {
 		if (hx->ubad || hx->tunnel)
 			return progress;
@@ -1023,6 +1123,401 @@ hx_responses(struct httpx *hx)
 		}
 		return progress;
 	}
+}
+
+/* the credential exchange (lensnetd_imsg.h, 5.) */
+
+static uint64_t	 exch_next_id = 1;
+
+static void
+hx_exch_free(struct httpx *hx)
+{
+	struct hexch	*x = hx->x;
+
+	if (x == NULL)
+		return;
+	if (event_initialized(&x->ev))
+		event_del(&x->ev);
+	imsg_clear(&x->ib);
+	if (x->ib.fd != -1)
+		close(x->ib.fd);
+	free(x);
+	hx->x = NULL;
+}
+
+/*
+ * The exchange failed or misbehaved: it is closed; the client gets
+ * status (502 unless the exchange said) and why when no response head
+ * was sent, else its connection is cut.  What it still sends of the
+ * request is dropped (within HX_SKIP_MAX).  1, or -1 when closed.
+ */
+static int
+hx_exch_fail(struct httpx *hx, int status, const char *why)
+{
+	struct hreq	*r = &hx->r;
+	char		 msg[400];
+
+	hx_exch_free(hx);
+	snprintf(msg, sizeof(msg), "credential exchange: %s", why);
+	if (hx->rs != RS_HEAD)
+		return hx_close(hx, msg);
+	if (hx->rq == RQ_BODY) {
+		r->skip = 1;
+		if (r->expect)
+			hx_closing(hx, "exchange failed before an expected "
+			    "body");
+	}
+	if (hx_local(hx, status, msg) == -1)
+		return hx_close(hx, "out of memory");
+	r->verdict = "error";
+	return 1;
+}
+
+/* the request head as the exchange takes it; 1, or -1 when closed */
+static int
+hx_exch_start(struct httpx *hx, const struct peek_http *h, const uint8_t *b,
+    size_t cut, size_t cred, int hasbody)
+{
+	struct hreq		*r = &hx->r;
+	struct exch_msg_head	*m;
+	const uint8_t		*line, *end, *colon, *v, *e;
+	char			 w[300];
+
+	if ((hx->x = calloc(1, sizeof(*hx->x))) == NULL ||
+	    (m = calloc(1, sizeof(*m))) == NULL)
+		return hx_close(hx, "out of memory");
+	imsg_init(&hx->x->ib, -1);
+	hx->x->id = exch_next_id++;
+	r->exch = 1;
+	m->method = h->method;
+	m->mlen = strlen(h->method);
+	m->target = (const char *)b + h->target_off + cut;
+	m->tlen = h->target_len - cut;
+	if (m->tlen == 0) {		/* "http://host" */
+		m->target = "/";
+		m->tlen = 1;
+	}
+	/* the headers as sent, but hop-by-hop, framing and Expect */
+	line = memchr(b, '\n', h->headlen);
+	for (line = line + 1; line < b + h->headlen; line = end + 1) {
+		end = memchr(line, '\n', b + h->headlen - line);
+		if (end == NULL || end - line <= 1)
+			break;
+		e = end - 1;		/* CRLF only (peek_http) */
+		if ((colon = memchr(line, ':', e - line)) == NULL)
+			continue;
+		if (exch_hopbyhop((const char *)line, colon - line) ||
+		    (colon - line == 6 && strncasecmp((const char *)line,
+		    "Expect", 6) == 0))
+			continue;
+		if (m->nhdr == EXCH_MAXHDR) {
+			free(m);
+			return hx_exch_fail(hx, 400, "more headers than the "
+			    "exchange takes");
+		}
+		for (v = colon + 1; v < e && (*v == ' ' || *v == '\t'); v++)
+			;
+		while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		m->hdr[m->nhdr].name = (const char *)line;
+		m->hdr[m->nhdr].nlen = colon - line;
+		m->hdr[m->nhdr].value = (const char *)v;
+		m->hdr[m->nhdr].vlen = e - v;
+		m->nhdr++;
+	}
+	m->body = h->chunked ? EXCH_BODY_STREAM : hasbody ? EXCH_BODY_LENGTH :
+	    EXCH_BODY_NONE;
+	m->length = m->body == EXCH_BODY_LENGTH ? h->clen : 0;
+	if (exch_put_head(&hx->x->ib, m, w, sizeof(w)) == -1 ||
+	    (!hasbody && exch_put_end(&hx->x->ib, EXCH_REQ_END, w,
+	    sizeof(w)) == -1)) {
+		free(m);
+		hb_consume(&hx->cin, h->headlen);
+		peek_body_init(&r->body, h);
+		hx->rq = hasbody ? RQ_BODY : RQ_DONE;
+		hx->rs = RS_HEAD;
+		return hx_exch_fail(hx, 400, w);
+	}
+	free(m);
+	r->out += h->headlen;
+	hb_consume(&hx->cin, h->headlen);
+	peek_body_init(&r->body, h);
+	hx->rq = hasbody ? RQ_BODY : RQ_DONE;
+	hx->rs = RS_HEAD;
+	/* the exchange answers the expectation itself: the body comes */
+	if (hasbody && r->expect && r->minor > 0 &&
+	    hb_put(&hx->cout, "HTTP/1.1 100 Continue\r\n\r\n", 25) == -1)
+		return hx_close(hx, "out of memory");
+	if (proxy_exch_req(hx->c, cred, hx->x->id) == -1)
+		return hx_exch_fail(hx, 502, "cannot ask lensnetd's parent");
+	hx->x->state = X_WAIT;
+	return 1;
+}
+
+/* what is queued for the exchange, written; 1 progress, 0, -1 closed */
+static int
+hx_exch_write(struct httpx *hx)
+{
+	struct hexch	*x = hx->x;
+	size_t		 before;
+
+	if (x == NULL || x->state != X_RUN || x->ib.wqueued == 0)
+		return 0;
+	before = x->ib.wqueued;
+	if (imsg_write(&x->ib) == -1) {
+		if (hx_exch_fail(hx, 502, "its stream closed while the "
+		    "request was sent") == -1)
+			return -1;
+		return 1;
+	}
+	return x->ib.wqueued != before;
+}
+
+/* framing bytes into the client's buffer (room was checked) */
+static int
+hx_exch_put(struct httpx *hx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+hx_exch_put(struct httpx *hx, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 buf[64];
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(buf) ||
+	    hb_put(&hx->cout, buf, n) == -1)
+		return -1;
+	hx->r.in += n;
+	return 0;
+}
+
+static int
+hx_exch_bytes(struct httpx *hx, const void *p, size_t n)
+{
+	if (hb_put(&hx->cout, p, n) == -1)
+		return -1;
+	hx->r.in += n;
+	return 0;
+}
+
+/* the response head from the exchange, in this proxy's framing */
+static int
+hx_exch_head(struct httpx *hx, const void *data, size_t len, char *why,
+    size_t whylen)
+{
+	struct hreq		*r = &hx->r;
+	struct hexch		*x = hx->x;
+	struct exch_msg_resp	*m;
+	size_t			 i;
+	int			 nobody, rv = -1;
+
+	if ((m = malloc(sizeof(*m))) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return -1;
+	}
+	if (exch_get_resp(data, len, m, why, whylen) == -1)
+		goto out;
+	nobody = r->head || m->status == 204 || m->status == 304;
+	x->body = m->body;
+	x->left = m->length;
+	x->chunked = !nobody && m->body == EXCH_BODY_STREAM && r->minor > 0;
+	if (!nobody && m->body == EXCH_BODY_STREAM && r->minor == 0)
+		hx_closing(hx, "response delimited by the close");
+	r->status = m->status;
+	if (hx_exch_put(hx, "HTTP/1.1 %d ", m->status) == -1 ||
+	    hx_exch_bytes(hx, m->reason, m->rlen) == -1 ||
+	    hx_exch_bytes(hx, "\r\n", 2) == -1)
+		goto oom;
+	for (i = 0; i < m->nhdr; i++)
+		if (hx_exch_bytes(hx, m->hdr[i].name, m->hdr[i].nlen) == -1 ||
+		    hx_exch_bytes(hx, ": ", 2) == -1 ||
+		    hx_exch_bytes(hx, m->hdr[i].value, m->hdr[i].vlen) == -1 ||
+		    hx_exch_bytes(hx, "\r\n", 2) == -1)
+			goto oom;
+	if (m->status != 204 && m->status != 304) {
+		if (m->body == EXCH_BODY_LENGTH || (m->body ==
+		    EXCH_BODY_NONE && !r->head)) {
+			if (hx_exch_put(hx, "Content-Length: %llu\r\n",
+			    (unsigned long long)m->length) == -1)
+				goto oom;
+		} else if (x->chunked && hx_exch_put(hx, "Transfer-Encoding: "
+		    "chunked\r\n") == -1)
+			goto oom;
+	}
+	if (hx->closing && hx_exch_put(hx, "Connection: close\r\n") == -1)
+		goto oom;
+	if (hx_exch_bytes(hx, "\r\n", 2) == -1)
+		goto oom;
+	hx->rs = RS_BODY;
+	rv = 0;
+	goto out;
+ oom:
+	snprintf(why, whylen, "out of memory");
+ out:
+	free(m);
+	return rv;
+}
+
+/* one message of the exchange: 0, -1 with why (a bad one) */
+static int
+hx_exch_msg(struct httpx *hx, struct imsg *im, char *why, size_t whylen)
+{
+	struct hreq		*r = &hx->r;
+	struct hexch		*x = hx->x;
+	struct exch_error	 e;
+	int			 drop;
+
+	if (im->fd != -1) {
+		snprintf(why, whylen, "a descriptor on its stream");
+		return -1;
+	}
+	drop = r->head || r->status == 204 || r->status == 304;
+	switch (im->hdr.type) {
+	case EXCH_RESP_HEAD:
+		if (hx->rs != RS_HEAD) {
+			snprintf(why, whylen, "a second response head");
+			return -1;
+		}
+		return hx_exch_head(hx, im->data, im->datalen, why, whylen);
+	case EXCH_RESP_BODY:
+		if (hx->rs != RS_BODY) {
+			snprintf(why, whylen, "a body before its head");
+			return -1;
+		}
+		if (exch_get_body(im->data, im->datalen, why, whylen) == -1)
+			return -1;
+		if (x->body == EXCH_BODY_NONE || (x->body == EXCH_BODY_LENGTH &&
+		    im->datalen > x->left)) {
+			snprintf(why, whylen, "more body than its head said");
+			return -1;
+		}
+		x->left -= x->body == EXCH_BODY_LENGTH ? im->datalen : 0;
+		if (drop)
+			return 0;
+		if ((x->chunked && hx_exch_put(hx, "%zx\r\n", im->datalen) ==
+		    -1) || hx_exch_bytes(hx, im->data, im->datalen) == -1 ||
+		    (x->chunked && hx_exch_bytes(hx, "\r\n", 2) == -1)) {
+			snprintf(why, whylen, "out of memory");
+			return -1;
+		}
+		return 0;
+	case EXCH_RESP_END:
+		if (hx->rs != RS_BODY || exch_get_end(im->data, im->datalen,
+		    why, whylen) == -1) {
+			if (hx->rs != RS_BODY)
+				snprintf(why, whylen, "an end before its head");
+			return -1;
+		}
+		if (x->body == EXCH_BODY_LENGTH && x->left != 0) {
+			snprintf(why, whylen, "a body shorter than its head "
+			    "said");
+			return -1;
+		}
+		if (x->chunked && hx_exch_bytes(hx, "0\r\n\r\n", 5) == -1) {
+			snprintf(why, whylen, "out of memory");
+			return -1;
+		}
+		hx->rs = RS_DONE;
+		hx_exch_free(hx);
+		/* what the client still sends of the request goes nowhere */
+		if (hx->rq != RQ_DONE) {
+			r->skip = 1;
+			hx_closing(hx, "response before the request's end");
+		}
+		return 0;
+	case EXCH_ERROR:
+		if (exch_get_error(im->data, im->datalen, &e, why, whylen) ==
+		    -1)
+			return -1;
+		e.msg[sizeof(e.msg) - 1] = '\0';
+		return hx_exch_fail(hx, e.status, e.msg) == -1 ? -2 : 0;
+	}
+	snprintf(why, whylen, "message type %#x", im->hdr.type);
+	return -1;
+}
+
+/* the exchange's side: 1 progress, 0 none, -1 closed */
+static int
+hx_exch_responses(struct httpx *hx)
+{
+	struct hexch	*x = hx->x;
+	struct imsg	 im;
+	char		 why[300];
+	ssize_t		 rd;
+	int		 n, rv, progress = 0;
+
+	while ((x = hx->x) != NULL && x->state == X_RUN) {
+		/* a head or a chunk with its framing fits */
+		if (hb_room(&hx->cout) < EXCH_HEAD_MAX + 512)
+			return progress;
+		if ((n = imsg_get(&x->ib, &im)) == -1)
+			return hx_exch_fail(hx, 502, "a bad frame");
+		if (n == 0) {
+			if (x->eof)
+				return hx_exch_fail(hx, 502, "it ended before "
+				    "its response did");
+			rd = imsg_read(&x->ib);
+			if (rd == -1 && (errno == EAGAIN || errno == EINTR))
+				return progress;
+			if (rd == -1)
+				return hx_exch_fail(hx, 502, "its stream "
+				    "failed");
+			if (rd == 0)
+				x->eof = 1;
+			progress = 1;
+			continue;
+		}
+		rv = hx_exch_msg(hx, &im, why, sizeof(why));
+		imsg_free(&im);
+		if (rv == -2)
+			return -1;
+		if (rv == -1)
+			return hx_exch_fail(hx, 502, why);
+		progress = 1;
+	}
+	return progress;
+}
+
+/* NETD_EXCH (fd) or NETD_EXCH_FAIL (fd -1, why) for request id of s */
+void
+httpx_exch(struct sbx *s, uint64_t id, int fd, const char *why)
+{
+	struct conn	*c;
+	struct httpx	*hx;
+
+	TAILQ_FOREACH(c, &s->conns, sentry)
+		if (c->state == S_HTTP && (hx = c->hx) != NULL &&
+		    hx->x != NULL && hx->x->id == id &&
+		    hx->x->state == X_WAIT)
+			break;
+	if (c == NULL) {
+		/* the request is gone (client away, timeout) */
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	if (fd == -1) {
+		(void)hx_exch_fail(hx, 502, why);
+		if (c->hx != NULL)
+			(void)hx_pump(hx);
+		return;
+	}
+	/* never blocks the proxy, whatever the descriptor came as */
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1) {
+		close(fd);
+		(void)hx_exch_fail(hx, 502, "its stream cannot be made "
+		    "non-blocking");
+		if (c->hx != NULL)
+			(void)hx_pump(hx);
+		return;
+	}
+	hx->x->ib.fd = fd;
+	hx->x->state = X_RUN;
+	(void)hx_pump(hx);
 }
 
 /* after a 101: bytes both ways, each end shut when the other's is */
@@ -1122,6 +1617,10 @@ hx_setev(struct httpx *hx)
 	}
 	conn_setev(c, c->cfd, &c->cev, &c->cflags, cw);
 	conn_setev(c, c->ufd, &c->uev, &c->uflags, uw);
+	if (hx->x != NULL && hx->x->ib.fd != -1)
+		conn_setev(c, hx->x->ib.fd, &hx->x->ev, &hx->x->flags,
+		    (!hx->x->eof ? EV_READ : 0) |
+		    (hx->x->ib.wqueued > 0 ? EV_WRITE : 0));
 }
 
 /* drop what the client sends after our last byte, until it closes */
@@ -1176,6 +1675,9 @@ hx_pump(struct httpx *hx)
 		if (rv == -1)
 			return -1;
 		progress |= rv;
+		if ((rv = hx_exch_write(hx)) == -1)
+			return -1;
+		progress |= rv;
 		if (!hx->ubad) {
 			if ((rv = hx_write(&hx->up, &hx->uout)) == -1)
 				return hx_close(hx, "upstream reset");
@@ -1220,6 +1722,11 @@ httpx_event(struct conn *c, int fd, short ev)
 	struct httpx	*hx = c->hx;
 	struct hside	*sd = fd == c->cfd ? &hx->cl : &hx->up;
 
+	if (hx->x != NULL && fd == hx->x->ib.fd) {
+		(void)hx_pump(hx);
+		return;
+	}
+
 	if (ev & sd->rwant)
 		sd->rblk = 0;
 	if (ev & sd->wwant)
@@ -1254,6 +1761,7 @@ httpx_free(struct conn *c)
 	hb_free(&hx->cout);
 	hb_free(&hx->uin);
 	hb_free(&hx->uout);
+	hx_exch_free(hx);
 	free(hx->r.query);
 	free(hx);
 	c->hx = NULL;

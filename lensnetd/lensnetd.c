@@ -87,8 +87,9 @@ struct sbx {
 	uint32_t		 backend;
 	struct netns_gw		 gw;
 	struct phset		 phs;		/* its credentials' placeholders */
-	struct cafile		*cafs;		/* read at attach, sent */
-	size_t			 ncafs;
+	struct cafile		*cafs;		/* read at attach, kept for */
+	size_t			 ncafs;		/* the exchange */
+	struct policy		*pol;		/* its policy: exchanges */
 };
 
 static TAILQ_HEAD(, sbx)	 sbxs = TAILQ_HEAD_INITIALIZER(sbxs);
@@ -522,6 +523,130 @@ msg_leafreq(struct imsg *im, void *arg)
 	nleafq++;
 }
 
+/*
+ * The credential exchange for the proxy (lensnetd_imsg.h, 5.): checked
+ * against this process's policy of the sandbox (exchreq.c), then one
+ * end of a new socketpair to lenscredd, the other to the proxy once
+ * lenscredd took it.  A bounded number wait for lenscredd at once.
+ */
+#define EXCH_PENDING_MAX	256
+
+struct exchq {
+	uint32_t	 sbx;
+	uint64_t	 reqid;
+	int		 fd;		/* the proxy's end */
+};
+static int		 nexchq;
+static uint32_t		 next_exch_id = 1;
+
+static void
+exch_fail(uint32_t sbx, uint64_t reqid, const char *why)
+{
+	struct netd_exch_fail	 nf;
+
+	memset(&nf, 0, sizeof(nf));
+	nf.reqid = reqid;
+	strlcpy(nf.why, why, sizeof(nf.why));
+	to_child(PROXY, IMSG_NETD_EXCH_FAIL, sbx, -1, &nf, sizeof(nf));
+	child_push(PROXY);
+}
+
+/* lenscredd's answer: EXCHANGE_OK (credc checked its exch_id) or why not */
+static void
+exch_answer(void *arg, uint32_t type, const void *data, size_t len,
+    const char *err)
+{
+	struct exchq		*q = arg;
+	struct netd_exch	 ne;
+
+	(void)data;
+	(void)len;
+	nexchq--;
+	if (type == IMSG_CRED_EXCHANGE_OK) {
+		memset(&ne, 0, sizeof(ne));
+		ne.reqid = q->reqid;
+		to_child(PROXY, IMSG_NETD_EXCH, q->sbx, q->fd, &ne,
+		    sizeof(ne));
+		child_push(PROXY);
+	} else {
+		close(q->fd);
+		exch_fail(q->sbx, q->reqid, err != NULL ? err :
+		    "lenscredd refused the exchange");
+	}
+	free(q);
+}
+
+static void
+msg_exchreq(struct imsg *im, void *arg)
+{
+	struct netd_exch_req	 req;
+	struct cred_exchange	 ex;
+	struct exchq		*q;
+	struct sbx		*sb;
+	const char		*cafile;
+	const char		*pem = NULL;
+	size_t			 pemlen = 0, k;
+	char			 why[300];
+	int			 sv[2];
+
+	(void)arg;
+	memcpy(&req, im->data, sizeof(req));
+	sb = sbx_by_id(im->hdr.peerid);
+	if (exch_req_build(sb != NULL ? sb->pol : NULL, sb != NULL ?
+	    sb->sandbox : "", sb != NULL ? &sb->phs : NULL, &req, &ex,
+	    &cafile, why, sizeof(why)) == -1) {
+		/* what a sound proxy never asks: said loudly */
+		log_warnx("proxy: exchange refused for sandbox %s: %s",
+		    sb != NULL ? sb->sandbox : "(none)", why);
+		exch_fail(im->hdr.peerid, req.reqid, why);
+		return;
+	}
+	for (k = 0; cafile != NULL && k < sb->ncafs; k++)
+		if (strcmp(sb->cafs[k].name, cafile) == 0) {
+			pem = sb->cafs[k].pem;
+			pemlen = sb->cafs[k].len;
+		}
+	if (cafile != NULL && pem == NULL) {
+		exch_fail(im->hdr.peerid, req.reqid, "the rule's caFile was "
+		    "not read at attach");
+		return;
+	}
+	if (pemlen > CRED_PEM_MAX) {
+		snprintf(why, sizeof(why), "caFile %s: more than the %d bytes "
+		    "of PEM an exchange carries", cafile, CRED_PEM_MAX);
+		exch_fail(im->hdr.peerid, req.reqid, why);
+		return;
+	}
+	if (nexchq >= EXCH_PENDING_MAX) {
+		exch_fail(im->hdr.peerid, req.reqid, "too many exchanges "
+		    "waiting for lenscredd");
+		return;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+	    sv) == -1) {
+		log_warn("socketpair for an exchange");
+		exch_fail(im->hdr.peerid, req.reqid, "no socketpair");
+		return;
+	}
+	if ((q = calloc(1, sizeof(*q))) == NULL)
+		fatal("calloc");
+	q->sbx = im->hdr.peerid;
+	q->reqid = req.reqid;
+	q->fd = sv[1];
+	ex.exch_id = next_exch_id++;
+	if (credc_exchange(cred, &ex, pem, pemlen, sv[0], exch_answer, q) ==
+	    -1) {
+		close(sv[0]);
+		close(sv[1]);
+		exch_fail(q->sbx, q->reqid, errno == ENOTCONN ? "lenscredd is "
+		    "not connected" : "cannot ask lenscredd");
+		free(q);
+		return;
+	}
+	explicit_bzero(&ex, sizeof(ex));
+	nexchq++;
+}
+
 #define AUDIT_MSG	PROC_MSGV(IMSG_NETD_AUDIT, \
 	    sizeof(struct netd_audit) + 2, IMSG_MAXPAYLOAD, msg_audit)
 static const struct proc_msg dns_msgs[] = {
@@ -535,6 +660,8 @@ static const struct proc_msg proxy_msgs[] = {
 	    msg_inward),
 	PROC_MSG(IMSG_NETD_LEAF_REQ, sizeof(struct netd_leaf_req),
 	    msg_leafreq),
+	PROC_MSG(IMSG_NETD_EXCH_REQ, sizeof(struct netd_exch_req),
+	    msg_exchreq),
 };
 
 /* a child gone (SIGCHLD says how), or what it sent: the end */
@@ -749,7 +876,8 @@ sbx_attach(struct sbx *sb, struct imsg *im)
 		conn_send_error(sb, "%s", err);
 		return -1;
 	}
-	policy_free(pol);
+	/* kept: the proxy's exchange requests are checked against it */
+	sb->pol = pol;
 	if (ncv != req.nplaceholder) {
 		conn_send_error(sb, "ATTACH: %u placeholders for a policy of "
 		    "%zu credentials", req.nplaceholder, ncv);
@@ -837,7 +965,6 @@ sbx_attach(struct sbx *sb, struct imsg *im)
 		imsg_close(&child_ch[PROXY].iev.ibuf, b);
 		imsgev_add(&child_ch[PROXY].iev);
 	}
-	sbx_cafs_free(sb);
 	{
 		char	 ph[PHSCAN_MAXSET][PH_SIZE];
 
@@ -978,6 +1105,8 @@ sbx_close(struct sbx *sb, const char *why)
 	} else if (sb->gw.nsfd != -1)
 		netns_teardown(&sb->gw);
 	sbx_cafs_free(sb);
+	policy_free(sb->pol);
+	sb->pol = NULL;
 	if (sb->slot != -1)
 		pool_used[sb->slot] = 0;
 	if (sb->ch.iev.ibuf.fd != -1)

@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lenscredd_imsg.h"
 #include "lensnetd_imsg.h"
 #include "phscan.h"
 #include "privsep.h"
@@ -192,5 +193,17 @@ void	hostaddr_replay(void (*cb)(const struct sockaddr *, int add));
 
 /* numeric text of an address without port, into buf (INET6_ADDRSTRLEN) */
 const char *addr_str(const struct sockaddr *, char *buf, size_t len);
+
+/*
+ * exchreq.c: lenscredd's IMSG_CRED_EXCHANGE for the proxy's req, from
+ * the parent's policy of the sandbox (NULL: no such sandbox) and its
+ * placeholders; *cafile the name of the caFile the host's rule names
+ * (or NULL).  -1 with why when the policy does not bind the request's
+ * credential to its host and port, or does not allow it.
+ */
+struct policy;
+int	exch_req_build(const struct policy *, const char *sandbox,
+	    const struct phset *, const struct netd_exch_req *,
+	    struct cred_exchange *, const char **cafile, char *why, size_t);
 
 #endif

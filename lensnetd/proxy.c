@@ -1795,6 +1795,33 @@ tls_leaf(struct conn *c)
 	s->nleafwaits++;
 }
 
+int
+proxy_exch_req(struct conn *c, size_t cred, uint64_t id)
+{
+	struct netd_exch_req	 er;
+
+	memset(&er, 0, sizeof(er));
+	er.reqid = id;
+	er.cred = (uint32_t)cred;
+	er.port = c->port;
+	strlcpy(er.host, c->name, sizeof(er.host));
+	if (c->dst.ss_family == AF_INET) {
+		er.family = AF_INET;
+		memcpy(er.addr, &((struct sockaddr_in *)&c->dst)->sin_addr, 4);
+	} else if (c->dst.ss_family == AF_INET6) {
+		er.family = AF_INET6;
+		memcpy(er.addr, &((struct sockaddr_in6 *)&c->dst)->sin6_addr,
+		    16);
+	} else
+		return -1;
+	if (imsgev_compose(&pchan.iev, IMSG_NETD_EXCH_REQ, c->sbx->id, 0, -1,
+	    &er, sizeof(er)) == -1)
+		return -1;
+	(void)imsg_write(&pchan.iev.ibuf);
+	imsgev_add(&pchan.iev);
+	return 0;
+}
+
 /* -1 when it keeps the connection as it was (not TLS to intercept) */
 static int
 tls_start(struct conn *c)
@@ -2244,6 +2271,8 @@ msg_resolved(struct imsg *im)
 static const char *
 parent_msg(struct imsg *im)
 {
+	struct netd_exch	 ne;
+	struct netd_exch_fail	 nf;
 	struct netd_inward	 in;
 	struct conn		*c;
 	struct sbx		*s;
@@ -2282,6 +2311,21 @@ parent_msg(struct imsg *im)
 		return NULL;
 	case IMSG_NETD_LEAF:
 		return msg_leaf(im);
+	case IMSG_NETD_EXCH:
+		memcpy(&ne, im->data, sizeof(ne));
+		if (im->fd == -1)
+			return "NETD_EXCH without its stream";
+		if ((s = sbx_find(im->hdr.peerid)) == NULL)
+			return NULL;	/* raced with SANDBOX_GONE; fd closed */
+		httpx_exch(s, ne.reqid, im->fd, NULL);
+		im->fd = -1;
+		return NULL;
+	case IMSG_NETD_EXCH_FAIL:
+		memcpy(&nf, im->data, sizeof(nf));
+		nf.why[sizeof(nf.why) - 1] = '\0';
+		if ((s = sbx_find(im->hdr.peerid)) != NULL)
+			httpx_exch(s, nf.reqid, -1, nf.why);
+		return NULL;
 	case IMSG_NETD_CAFILE:
 		return msg_cafile(im);
 	case IMSG_NETD_PLACEHOLDERS:
@@ -2322,6 +2366,9 @@ static const struct proc_msg parent_msgs[] = {
 	    sizeof(struct netd_leaf) + 2 * NETD_LEAF_PEM_MAX, msg_parent),
 	PROC_MSGV(IMSG_NETD_CAFILE, sizeof(struct netd_cafile),
 	    sizeof(struct netd_cafile) + NETD_CAFILE_MAX, msg_parent),
+	PROC_MSG_FD(IMSG_NETD_EXCH, sizeof(struct netd_exch), msg_parent),
+	PROC_MSG(IMSG_NETD_EXCH_FAIL, sizeof(struct netd_exch_fail),
+	    msg_parent),
 };
 
 /*

@@ -176,6 +176,13 @@ uint64_t	 ms_since(const struct timespec *);
 void		 proxy_audit(struct sbx *, const char *type, json_t *o,
 		    int request, int deny, uint64_t out, uint64_t in);
 
+/*
+ * Ask the parent for a credential exchange of c's request (NETD_EXCH_REQ:
+ * the policy's credential cred, c's name, port and upstream address);
+ * the answer comes to httpx_exch by id.  -1 when it cannot be queued.
+ */
+int		 proxy_exch_req(struct conn *, size_t cred, uint64_t id);
+
 /* httpx.c */
 /*
  * The per-request exchange on a decided, connected HTTP connection:
@@ -190,6 +197,8 @@ void		 http_start(struct conn *);
 void		 httpx_event(struct conn *, int fd, short ev);
 void		 httpx_timeout(struct conn *);
 void		 httpx_free(struct conn *);
+/* the parent's answer to proxy_exch_req: the stream fd, or -1 and why */
+void		 httpx_exch(struct sbx *, uint64_t id, int fd, const char *why);
 /* what the per-connection event says of the exchange (requests, ...) */
 void		 httpx_audit_conn(struct conn *, json_t *);
 /*

@@ -10,10 +10,16 @@
 # upstream (which logs every byte it receives) never sees it; a request
 # without one on the same keep-alive connection still works.  A host
 # the credential is bound to is intercepted without tlsTerminate, and a
-# placeholder to it is refused too ("credential exchange not
-# available": nothing goes upstream with a placeholder).  The harness
-# plays lensnetd's parent and sends the placeholders (NETD_PLACEHOLDERS);
-# one that is not a placeholder ends the proxy.
+# request carrying its placeholder in the head goes to lenscredd's
+# exchange, never upstream: here lenscredd does not hold the credential
+# (502, "credential exchange: ..."), then lenscredd is down (502,
+# "lenscredd is not connected"); either way nothing reaches the
+# upstream.  To the bound host, a second credential's placeholder in
+# the same head is a leak attempt for that one, and the bound one's in
+# the body is refused (the exchange takes it in the head only).  The
+# harness plays lensnetd's parent (NETD_PLACEHOLDERS, NETD_EXCH_REQ
+# through exchreq.c and the real lenscredd); a placeholder that is not
+# one ends the proxy.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../daemon.sh"
 . "$(dirname "$0")/proxyworld.sh"
@@ -27,7 +33,7 @@ if [ ! -x "$CREDD" ] || [ ! -x "$CP" ] || ! id _lenscred >/dev/null 2>&1 ||
 	echo "1..0 # SKIP needs lenscredd, credpeer, _lenscred, openssl, curl, python3-cryptography"
 	exit 0
 fi
-tap_plan 34
+tap_plan 40
 tmpdir_setup
 chmod 0755 "$T"
 SBX=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
@@ -194,20 +200,46 @@ audit_has 'audit cred.leak_attempt' '"host":"good2.test"' '"where":"body"'
 ok $? "https body: audited"
 
 # 3. good.test, the host the credential is bound to: intercepted without
-# tlsTerminate; a placeholder is not sent on ("exchange not available")
+# tlsTerminate; a placeholder in the head goes to the exchange, which
+# refuses (lenscredd holds no credential "api"): 502, nothing upstream
 o="-s --max-time 10 --resolve good.test:443:$REAL -w %{http_code}\n"
 mark
 out=$(sx curl $o -o "$T/bound.body" -H "Authorization: Bearer $PH" \
     https://good.test/bound --next $o -o /dev/null https://good.test/bclean \
     2>&1 | tr '\n' ' ')
-[ "$out" = "403 200 " ] &&
-    grep -q 'credential exchange not available' "$T/bound.body"
-ok $? "bound host: placeholder 403 'credential exchange not available', clean 200 ($out)"
+[ "$out" = "502 200 " ] &&
+    grep -q 'lens proxy: credential exchange: ' "$T/bound.body"
+ok $? "bound host: placeholder to the exchange, which refused: 502, clean 200 ($out)" ||
+    diag "$(cat "$T/bound.body")"
 audit_has '"name":"good.test"' '"tls":"intercepted"'
 ok $? "bound host: intercepted though its rule has no tlsTerminate"
-audit_has 'net.http' '"path":"/bound"' '"status":403' \
-    '"reason":"credential exchange not available"'
-ok $? "bound host: the refusal is audited (net.http)"
+audit_has 'net.http' '"path":"/bound"' '"status":502' '"via":"exchange"' \
+    '"reason":"credential exchange: '
+ok $? "bound host: the exchange's refusal is audited (net.http via exchange)"
+# another credential's placeholder in the same head: a leak for that one
+mark
+out=$(sx curl $o -o "$T/two.body" -H "Authorization: Bearer $PH" \
+    -H "X-Other: $PH2" https://good.test/two 2>&1 | tr '\n' ' ')
+[ "$out" = "403 " ] && grep -q "$(printf '%s' 'not bound to')" "$T/two.body"
+ok $? "bound host: a second, unbound credential's placeholder too: 403 ($out)"
+audit_has 'audit cred.leak_attempt' '"host":"good.test"' \
+    '"where":"header X-Other"'
+ok $? "bound host: audited cred.leak_attempt for the other credential"
+# the bound credential's placeholder in the body only: not the exchange's
+out=$(sx curl $o -o "$T/body.body" --data-binary "k=$PH" \
+    https://good.test/inbody 2>&1 | tr '\n' ' ')
+[ "$out" = "403 " ] && grep -q 'where the exchange does not take it' \
+    "$T/body.body"
+ok $? "bound host: its placeholder in the body: 403 ($out)"
+# lenscredd down: fail closed, nothing upstream
+credd_stop
+mark
+out=$(sx curl $o -o "$T/down.body" -H "Authorization: Bearer $PH" \
+    https://good.test/down 2>&1 | tr '\n' ' ')
+[ "$out" = "502 " ] && grep -q 'lenscredd is not connected' "$T/down.body"
+ok $? "lenscredd down: 502 'lenscredd is not connected' ($out)"
+audit_has 'net.http' '"path":"/down"' '"status":502' '"via":"exchange"'
+ok $? "lenscredd down: audited"
 
 # 4. what the upstreams received
 tr -d '\r' <"$T/plain.log" | grep -q '^GET /clean-split' &&
@@ -224,6 +256,9 @@ done
 ! tr -d '\r' <"$T/plain.log" | grep -aq -e '^GET /h ' -e '^GET /q?' \
     -e '^GET /p?' -e '^GET /b ' -e '^GET /s '
 ok $? "plain upstream: no request with a placeholder in its head or body was sent on"
+! tr -d '\r' <"$T/tls.log" | grep -aq -e '^GET /bound' -e '^GET /two' \
+    -e '^GET /down'
+ok $? "TLS upstream: no request that went to the exchange reached it"
 ! grep -a "^audit" "$T/h.out" | grep -aiq -e "$RND" -e "${PH2#lens-ph-}" -e "$PCT"
 ok $? "the audit never holds the placeholder"
 

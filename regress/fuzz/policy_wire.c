@@ -89,7 +89,7 @@ static char *
 yaml(const struct policy *pol)
 {
 	struct out	 o = { NULL, 0, 4096 };
-	size_t		 i, j;
+	size_t		 i, j, k;
 
 	if ((o.buf = malloc(o.size)) == NULL)
 		abort();
@@ -150,13 +150,11 @@ yaml(const struct policy *pol)
 			emit(&o, "      - type: %s\n        host: ",
 			    pm_inj_names[cr->inj[j].type]);
 			q(&o, cr->inj[j].host);
-			if (cr->inj[j].name) {
-				emit(&o, "\n        name: ");
-				q(&o, cr->inj[j].name);
-			}
-			if (cr->inj[j].value) {
-				emit(&o, "\n        value: ");
-				q(&o, cr->inj[j].value);
+			for (k = 0; k < IF_N; k++) {
+				if (cr->inj[j].f[k] == NULL)
+					continue;
+				emit(&o, "\n        %s: ", pm_inj_fields[k]);
+				q(&o, cr->inj[j].f[k]);
 			}
 			emit(&o, "\n");
 		}

@@ -43,9 +43,9 @@ T = {
           "      - {{match: a.test, verdict: allow, rules: "
           "[{{method: GET, path: /, websocket: {v}, verdict: allow}}]}}\n",
     "credid": "version: 1\ncredentials:\n  - {{id: {v}, envVar: A, "
-              "injections: [{{type: sigv4, host: a.test}}]}}\n",
+              "injections: [{{type: awsSigv4, host: a.test, region: r, service: s}}]}}\n",
     "env": "version: 1\ncredentials:\n  - {{id: a, envVar: {v}, "
-           "injections: [{{type: sigv4, host: a.test}}]}}\n",
+           "injections: [{{type: awsSigv4, host: a.test, region: r, service: s}}]}}\n",
     "injtype": "version: 1\ncredentials:\n  - {{id: a, envVar: A, "
                "injections: [{v}]}}\n",
     "injname": "version: 1\ncredentials:\n  - {{id: a, envVar: A, "
@@ -55,7 +55,7 @@ T = {
               "injections: [{{type: header, host: a.test, name: X, "
               "value: {v}}}]}}\n",
     "injhost": "version: 1\ncredentials:\n  - {{id: a, envVar: A, "
-               "injections: [{{type: sigv4, host: {v}}}]}}\n",
+               "injections: [{{type: awsSigv4, host: {v}, region: r, service: s}}]}}\n",
     "top": "{v}\n",
 }
 V = {
@@ -133,16 +133,61 @@ V = {
                 "{type: query, host: a.test, name: k, value: '{secret}'}",
                 "{type: query, host: a.test, name: k}",
                 "{type: basic, host: a.test}",
+                "{type: basic, host: a.test, user: robot}",
                 "{type: basic, host: a.test, value: 'u:{secret}'}",
-                "{type: basic, host: a.test, value: 'u:x'}",
+                "{type: basic, host: a.test, user: 'a:b'}",
+                "{type: basic, host: a.test, user: 'a b'}",
+                "{type: basic, host: a.test, user: ''}",
+                "{type: basic, host: a.test, user: %s}" % ("u" * 127),
+                "{type: basic, host: a.test, user: %s}" % ("u" * 128),
                 "{type: hmac, host: a.test}",
                 "{type: hmac, host: a.test, name: X-Sig}",
-                "{type: sigv4, host: a.test, name: X, value: '{secret}'}",
-                "{type: oauth2}", "{host: a.test}",
-                "{type: oauth2, host: a.test, extra: 1}",
+                "{type: hmac, host: a.test, name: X-Sig, user: u}",
+                "{type: awsSigv4, host: a.test, name: X, value: '{secret}'}",
+                "{type: awsSigv4, host: a.test, region: us-east-1}",
+                "{type: awsSigv4, host: a.test, service: s3}",
+                "{type: awsSigv4, host: a.test, region: us-east-1, "
+                "service: s3}",
+                "{type: awsSigv4, host: a.test, region: US-EAST-1, "
+                "service: s3}",
+                "{type: awsSigv4, host: a.test, region: 'eu_1', "
+                "service: s3}",
+                "{type: awsSigv4, host: a.test, region: %s, service: s3}"
+                % ("r" * 63),
+                "{type: awsSigv4, host: a.test, region: %s, service: s3}"
+                % ("r" * 64),
+                "{type: sigv4, host: a.test}",
+                "{type: oauth2Refresh, host: a.test}",
+                "{type: oauth2Refresh, host: a.test, "
+                "tokenUrl: 'https://t.test/token'}",
+                "{type: oauth2Refresh, host: a.test, "
+                "tokenUrl: 'https://t.test:8443/o/token?x=1', clientId: c1}",
+                "{type: oauth2Refresh, host: a.test, "
+                "tokenUrl: 'http://t.test/token'}",
+                "{type: oauth2Refresh, host: a.test, "
+                "tokenUrl: 'https://t.test'}",
+                ("{type: oauth2Refresh, host: a.test, "
+                 "tokenUrl: 'https://u@t.test/token'}"),
+                ("{type: oauth2Refresh, host: a.test, "
+                 "tokenUrl: 'https://t.test:0/token'}"),
+                ("{type: oauth2Refresh, host: a.test, "
+                 "tokenUrl: 'https://t.test/a b'}"),
+                ("{type: oauth2Refresh, host: a.test, "
+                 "tokenUrl: 'https://t.test/t#f'}"),
+                ("{type: oauth2Refresh, host: a.test, "
+                 "tokenUrl: 'https://t..test/t'}"),
+                "{type: oauth2Refresh, host: a.test, "
+                "tokenUrl: 'https://t.test/token', clientId: 'a b'}",
+                "{type: oauth2Refresh, host: a.test, clientId: c1}",
+                "{type: oauth2Refresh, host: a.test, "
+                "tokenUrl: 'https://t.test/token', name: X}",
+                "{type: uriPlaceholder, host: a.test}",
+                "{type: uriPlaceholder, host: a.test, value: '{secret}'}",
+                "{type: oauth2}", "{type: oauth2Refresh}", "{host: a.test}",
+                "{type: uriPlaceholder, host: a.test, extra: 1}",
                 "{type: Header, host: a.test, name: X, value: '{secret}'}"],
     "injname": ["X", "Authorization", "'k=v'", "'a b'", "''",
-                "'X!#$%&*+.^_`|~-'", "1", "x" * 128, "x" * 129],
+                "'X!#$%&*+.^_`|~-'", "1", "x" * 127, "x" * 128],
     "injval": ["'{secret}'", "'Bearer {secret}'", "'{secre}'",
                "\"a\\n{secret}\"", "\"a\\r{secret}\"", "''",
                "\"{secret}\\0\"", "'\u00e9{secret}'"],
@@ -165,8 +210,8 @@ V = {
             "version: 1\ncredentials: [{id: a, envVar: A}]",
             "version: 1\ncredentials: [{id: a, envVar: A, injections: []}]",
             ("version: 1\ncredentials: [{id: a, envVar: A, injections: "
-             "[{type: sigv4, host: a.test}]}, {id: b, envVar: A, "
-             "injections: [{type: sigv4, host: a.test}]}]", S)],
+             "[{type: awsSigv4, host: a.test, region: r, service: s}]}, {id: b, envVar: A, "
+             "injections: [{type: awsSigv4, host: a.test, region: r, service: s}]}]", S)],
 }
 
 

@@ -35,6 +35,19 @@
  *			for the sandbox of the id below), "lenscredd is not
  *			connected" when it cannot be reached; each answer
  *			is logged to stderr as "harness: leaf NAME: ok|ERR"
+ *			It answers NETD_EXCH_REQ as lensnetd's parent does
+ *			too (exch_req_build against the -P policy and the
+ *			-x placeholders, the rule's caFile from -F, then
+ *			IMSG_CRED_EXCHANGE with one end of a socketpair to
+ *			that lenscredd, kept connected); each answer is
+ *			logged as "harness: exchange HOST: ok|ERR"
+ *	-E stub		answer NETD_EXCH_REQ (after the parent's check) with a
+ *			stub exchange instead of lenscredd, by the target:
+ *			200 with a streamed body "method M target T", a line
+ *			"h NAME: VALUE" per header, "body " and the body as
+ *			received; for /length... the same with its length
+ *			known; /error... EXCH_ERROR 504 after the head;
+ *			/bad... a body before any head
  *	-A file		the proxy's upstream trust store (-T of lensnetd)
  *	-G ms		the TLS handshake timeout (proxy_conf tls_ms)
  *	-F dir		where the policy's caFiles are (default
@@ -120,6 +133,7 @@
 
 #include "imsg.h"
 #include "lenscredd_imsg.h"
+#include "lensexch.h"
 #include "lensnetd.h"
 #include "log.h"
 #include "peek.h"
@@ -331,6 +345,227 @@ leaf_answer(struct imsgbuf *ib, struct imsg *im)
 		imsg_free(&cm);
 }
 
+static struct policy	*hpol;		/* -P, for the exchange */
+static const char	*stub;		/* -E */
+
+/* the stub exchange on fd (a grandchild of the harness) */
+static void __attribute__((noreturn))
+stub_exchange(int fd)
+{
+	struct imsgbuf		 xb;
+	struct imsg		 im;
+	struct exch_msg_head	*h;
+	struct exch_msg_resp	*r;
+	char			*out, why[300];
+	const char		*mode = "echo";
+	size_t			 len = 0, i, max = 1 << 20;
+	int			 n, done = 0;
+
+	if ((h = calloc(1, sizeof(*h))) == NULL ||
+	    (r = calloc(1, sizeof(*r))) == NULL ||
+	    (out = malloc(max)) == NULL)
+		err(1, "stub");
+	imsg_init(&xb, fd);
+	while (!done) {
+		if ((n = imsg_recv_one(&xb, 10000, &im)) != 1)
+			err(1, "stub: the stream ended (%d)", n);
+		switch (im.hdr.type) {
+		case EXCH_REQ_HEAD:
+			if (exch_get_head(im.data, im.datalen, h, why,
+			    sizeof(why)) == -1)
+				errx(1, "stub: head: %s", why);
+			len += snprintf(out + len, max - len, "method %s "
+			    "target %s\n", h->method, h->target);
+			for (i = 0; i < h->nhdr; i++)
+				len += snprintf(out + len, max - len, "h %s: "
+				    "%s\n", h->hdr[i].name, h->hdr[i].value);
+			len += snprintf(out + len, max - len, "body ");
+			if (strncmp(h->target, "/error", 6) == 0)
+				mode = "error";
+			else if (strncmp(h->target, "/bad", 4) == 0)
+				mode = "bad";
+			else if (strncmp(h->target, "/length", 7) == 0)
+				mode = "length";
+			if (strcmp(mode, "error") == 0) {
+				if (exch_put_error(&xb, 504, "stub timed out",
+				    why, sizeof(why)) == -1)
+					errx(1, "stub: %s", why);
+				(void)imsg_flush(&xb);
+				_exit(0);
+			}
+			break;
+		case EXCH_REQ_BODY:
+			if (im.datalen > max - len)
+				errx(1, "stub: too much body");
+			memcpy(out + len, im.data, im.datalen);
+			len += im.datalen;
+			break;
+		case EXCH_REQ_END:
+			done = 1;
+			break;
+		default:
+			errx(1, "stub: type %#x", im.hdr.type);
+		}
+		imsg_free(&im);
+	}
+	if (strcmp(mode, "bad") == 0) {
+		(void)exch_put_body(&xb, EXCH_RESP_BODY, "x", 1, why,
+		    sizeof(why));
+		(void)imsg_flush(&xb);
+		_exit(0);
+	}
+	r->status = 200;
+	r->reason = "OK";
+	r->rlen = 2;
+	r->hdr[0].name = "X-Stub";
+	r->hdr[0].nlen = 6;
+	r->hdr[0].value = mode;
+	r->hdr[0].vlen = strlen(mode);
+	r->nhdr = 1;
+	r->body = strcmp(mode, "length") == 0 ? EXCH_BODY_LENGTH :
+	    EXCH_BODY_STREAM;
+	r->length = r->body == EXCH_BODY_LENGTH ? len : 0;
+	if (exch_put_resp(&xb, r, why, sizeof(why)) == -1)
+		errx(1, "stub: resp: %s", why);
+	/* in pieces of at most 1000 bytes: the framing is the proxy's */
+	for (i = 0; i < len; i += 1000)
+		if (exch_put_body(&xb, EXCH_RESP_BODY, out + i, len - i > 1000 ?
+		    1000 : len - i, why, sizeof(why)) == -1 ||
+		    imsg_flush(&xb) == -1)
+			errx(1, "stub: body: %s", why);
+	if (exch_put_end(&xb, EXCH_RESP_END, why, sizeof(why)) == -1 ||
+	    imsg_flush(&xb) == -1)
+		errx(1, "stub: end");
+	_exit(0);
+}
+
+/* a stub exchange on one end of sv; the other is the proxy's */
+static void
+stub_start(int sv[2])
+{
+	pid_t	 pid;
+	int	 st;
+
+	if ((pid = fork()) == -1)
+		err(1, "fork");
+	if (pid == 0) {
+		if (fork() == 0) {
+			close(sv[1]);
+			stub_exchange(sv[0]);
+		}
+		_exit(0);
+	}
+	(void)waitpid(pid, &st, 0);
+	close(sv[0]);
+	sv[0] = -1;
+}
+static struct phset	 hphs;		/* -x, in order */
+
+/*
+ * A credential exchange, as lensnetd's parent makes it (exchreq.c):
+ * the stream's other end for the proxy, or why none.
+ */
+static void
+exch_answer(struct imsgbuf *ib, struct imsg *im)
+{
+	struct netd_exch_req	 req;
+	struct netd_exch	 ne;
+	struct netd_exch_fail	 nf;
+	struct cred_exchange	 ex;
+	struct cred_error	 ce;
+	struct imsgbuf		 cb;
+	struct imsg		 cm;
+	const char		*cafile;
+	char			 path[1024], *buf = NULL;
+	size_t			 pemlen = 0;
+	ssize_t			 n;
+	int			 fd = -1, sv[2] = { -1, -1 }, r = 0, pfd;
+
+	if (imsg_expect(im, sizeof(req)) == -1)
+		errx(1, "bad EXCH_REQ");
+	memcpy(&req, im->data, sizeof(req));
+	memset(&nf, 0, sizeof(nf));
+	nf.reqid = req.reqid;
+	if (hpol == NULL || exch_req_build(hpol, sandbox_id, &hphs, &req, &ex,
+	    &cafile, nf.why, sizeof(nf.why)) == -1) {
+		if (hpol == NULL)
+			strlcpy(nf.why, "no policy", sizeof(nf.why));
+		goto fail;
+	}
+	if ((buf = calloc(1, sizeof(ex) + CRED_PEM_MAX)) == NULL)
+		err(1, "calloc");
+	if (cafile != NULL) {
+		snprintf(path, sizeof(path), "%s/%s", cadir, cafile);
+		if ((pfd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
+		    (n = read(pfd, buf + sizeof(ex), CRED_PEM_MAX)) <= 0)
+			err(1, "%s", path);
+		pemlen = n;
+		close(pfd);
+	}
+	if (stub != NULL) {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) ==
+		    -1)
+			err(1, "socketpair");
+		/* blocking: the proxy makes its end non-blocking itself */
+		stub_start(sv);
+		memset(&ne, 0, sizeof(ne));
+		ne.reqid = req.reqid;
+		fprintf(stderr, "harness: exchange %s: stub\n", req.host);
+		send_msg(ib, IMSG_NETD_EXCH, im->hdr.peerid, sv[1], &ne,
+		    sizeof(ne));
+		free(buf);
+		return;
+	}
+	if (credsock == NULL || (fd = unixsock_connect(credsock, 0)) == -1) {
+		strlcpy(nf.why, "lenscredd is not connected", sizeof(nf.why));
+		goto fail;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+	    sv) == -1)
+		err(1, "socketpair");
+	ex.exch_id = 1;
+	ex.calen = pemlen;
+	memcpy(buf, &ex, sizeof(ex));
+	imsg_init(&cb, fd);
+	if (imsg_compose(&cb, IMSG_CRED_EXCHANGE, 0, 0, sv[0], buf,
+	    sizeof(ex) + pemlen) == -1 || imsg_flush(&cb) == -1)
+		err(1, "to lenscredd");
+	sv[0] = -1;
+	while ((r = imsg_get(&cb, &cm)) == 0)
+		if ((n = imsg_read(&cb)) == 0 || (n == -1 && errno != EAGAIN))
+			break;
+	if (r == 1 && cm.hdr.type == IMSG_CRED_EXCHANGE_OK) {
+		imsg_free(&cm);
+		/* lenscredd's connection stays: the exchange runs on */
+		memset(&ne, 0, sizeof(ne));
+		ne.reqid = req.reqid;
+		fprintf(stderr, "harness: exchange %s: ok\n", req.host);
+		send_msg(ib, IMSG_NETD_EXCH, im->hdr.peerid, sv[1], &ne,
+		    sizeof(ne));
+		free(buf);
+		return;
+	}
+	if (r == 1 && cm.hdr.type == IMSG_CRED_ERROR &&
+	    cm.datalen == sizeof(ce)) {
+		memcpy(&ce, cm.data, sizeof(ce));
+		ce.msg[sizeof(ce.msg) - 1] = '\0';
+		snprintf(nf.why, sizeof(nf.why), "lenscredd: %.200s", ce.msg);
+	} else
+		strlcpy(nf.why, "lenscredd connection lost before its answer",
+		    sizeof(nf.why));
+	if (r == 1)
+		imsg_free(&cm);
+	imsg_clear(&cb);
+ fail:
+	if (fd != -1)
+		close(fd);
+	if (sv[1] != -1)
+		close(sv[1]);
+	free(buf);
+	fprintf(stderr, "harness: exchange %s: %s\n", req.host, nf.why);
+	send_msg(ib, IMSG_NETD_EXCH_FAIL, im->hdr.peerid, -1, &nf, sizeof(nf));
+}
+
 /* im came on ib: the parent's channel, or lb, the dns's */
 static void
 answer(struct imsgbuf *ib, struct imsgbuf *lb, struct imsg *im)
@@ -374,6 +609,9 @@ answer(struct imsgbuf *ib, struct imsgbuf *lb, struct imsg *im)
 		break;
 	case IMSG_NETD_LEAF_REQ:
 		leaf_answer(ib, im);
+		break;
+	case IMSG_NETD_EXCH_REQ:
+		exch_answer(ib, im);
 		break;
 	case IMSG_NETD_INWARD_REQUEST:
 		if (imsg_expect(im, sizeof(in)) == -1)
@@ -448,13 +686,14 @@ run(int argc, char **argv)
 	strlcpy(sb.sandbox, "0123456789abcdef0123456789abcdef"
 	    "0123456789abcdef0123456789abcdef", sizeof(sb.sandbox));
 	while ((ch = getopt(argc, argv,
-	    "A:B:bC:c:F:G:H:I:K:k:L:M:m:O:P:p:Q:r:S:T:t:x:")) != -1) {
+	    "A:B:bC:c:E:F:G:H:I:K:k:L:M:m:O:P:p:Q:r:S:T:t:x:")) != -1) {
 		switch (ch) {
 		case 'x':
 			if (nph >= PHSCAN_MAXSET)
 				errx(1, "-x: too many placeholders");
 			/* as given: the proxy checks them */
 			strncpy(ph[nph++], optarg, PH_SIZE - 1);
+			(void)phset_add(&hphs, optarg);
 			break;
 		case 'A':
 			pc.trust = optarg;
@@ -470,6 +709,9 @@ run(int argc, char **argv)
 			break;
 		case 'k':
 			credsock = optarg;
+			break;
+		case 'E':
+			stub = optarg;
 			break;
 		case 'L':
 			resolve_ttl = atoi(optarg);
@@ -528,7 +770,8 @@ run(int argc, char **argv)
 				if ((cafiles[ncafiles++] = strdup(
 				    policy_cafile_at(pol, i))) == NULL)
 					err(1, "strdup");
-			policy_free(pol);
+			policy_free(hpol);
+			hpol = pol;	/* the parent's copy */
 			break;
 		case 'p':
 			if (np < 8)

@@ -212,6 +212,62 @@ test_cred_bound(void)
 	    policy_cred_bound(pol, "gone.test", 443),
 	    "a denied bound host stays denied");
 	policy_free(pol);
+
+	/*
+	 * lensnetd's parent asks which injection a request gets before it
+	 * asks lenscredd for an exchange: the proxy's word (credential
+	 * index, host, port) is checked against the policy
+	 */
+	pol = P("version: 1\ncredentials:\n"
+	    "  - id: k\n    envVar: K\n    injections:\n"
+	    "      - {type: header, host: \"*.api.test\", name: X-Key, "
+	    "value: \"{secret}\"}\n"
+	    "      - {type: basic, host: \"a.api.test:8443\", user: robot}\n"
+	    "  - id: aws\n    envVar: AWS\n    injections:\n"
+	    "      - {type: awsSigv4, host: \"s3.test\", region: eu-west-1, "
+	    "service: s3}\n"
+	    "  - id: g\n    envVar: G\n    injections:\n"
+	    "      - {type: oauth2Refresh, host: g.test, tokenUrl: "
+	    "\"https://tok.test:8443/t\"}\n");
+	{
+		struct policy_injection	 pi;
+		char			 w[200];
+
+		ok(policy_cred_injection(pol, 0, "A.api.test.", 8443, &pi, w,
+		    sizeof(w)) == 0 && strcmp(pi.cred, "k") == 0 &&
+		    strcmp(pi.type_name, "header") == 0 &&
+		    strcmp(pi.name, "X-Key") == 0 && pi.user == NULL,
+		    "exchange: the first matching injection (header before "
+		    "basic)");
+		ok(policy_cred_injection(pol, 1, "s3.test", 443, &pi, w,
+		    sizeof(w)) == 0 && strcmp(pi.type_name, "awsSigv4") == 0 &&
+		    strcmp(pi.region, "eu-west-1") == 0 &&
+		    strcmp(pi.service, "s3") == 0,
+		    "exchange: awsSigv4 with its region and service");
+		ok(policy_cred_injection(pol, 2, "g.test", 443, &pi, w,
+		    sizeof(w)) == 0 && strcmp(pi.token_url,
+		    "https://tok.test:8443/t") == 0 && pi.client_id == NULL,
+		    "exchange: oauth2Refresh with its tokenUrl");
+		ok(policy_cred_injection(pol, 3, "s3.test", 443, &pi, w,
+		    sizeof(w)) == -1 && strcmp(w, "the policy has no "
+		    "credential 3 (it has 3)") == 0,
+		    "exchange: a credential index past the policy's: %s", w);
+		ok(policy_cred_injection(pol, 1, "a.api.test", 443, &pi, w,
+		    sizeof(w)) == -1 && strcmp(w, "credential aws is not "
+		    "bound to a.api.test:443") == 0,
+		    "exchange: a host bound to another credential: %s", w);
+		ok(policy_cred_injection(pol, 0, "api.test", 443, &pi, w,
+		    sizeof(w)) == -1,
+		    "exchange: *.api.test does not bind api.test");
+		ok(policy_cred_injection(pol, 2, "g.test", 0, &pi, w,
+		    sizeof(w)) == -1 && policy_cred_injection(pol, 2,
+		    "g test", 443, &pi, w, sizeof(w)) == -1,
+		    "exchange: port 0, a host that is not a name");
+		ok(policy_cred_injection(pol, 2, "tok.test", 8443, &pi, w,
+		    sizeof(w)) == -1,
+		    "exchange: the token endpoint is not a bound host");
+	}
+	policy_free(pol);
 }
 
 static void
@@ -604,9 +660,53 @@ test_errors(void)
 	    "t.yaml:3:71: credentials[0].injections[0].name: \"k=v\" is not a "
 	    "header or parameter name");
 	bad("version: 1\ncredentials:\n  - {id: a, envVar: A, injections: "
-	    "[{type: basic, host: q.test, value: \"a\\n{secret}\"}]}\n",
-	    "t.yaml:3:72: credentials[0].injections[0].value: \"a\\x0a{secret}\" "
+	    "[{type: query, host: q.test, name: k, value: \"a\\n{secret}\"}]}"
+	    "\n",
+	    "t.yaml:3:81: credentials[0].injections[0].value: \"a\\x0a{secret}\" "
 	    "contains a line break");
+	/* each injection form takes its own fields and no other */
+	bad("version: 1\ncredentials:\n  - {id: a, envVar: A, injections: "
+	    "[{type: basic, host: q.test, value: \"u:{secret}\"}]}\n",
+	    "t.yaml:3:72: credentials[0].injections[0].value: type basic "
+	    "takes no value");
+	bad("version: 1\ncredentials:\n  - {id: a, envVar: A, injections: "
+	    "[{type: basic, host: q.test, user: \"a:b\"}]}\n",
+	    "t.yaml:3:71: credentials[0].injections[0].user: \"a:b\": no "
+	    "':', space or control character in a basic user");
+	bad("version: 1\ncredentials:\n  - {id: a, envVar: A, injections: "
+	    "[{type: awsSigv4, host: s3.test, region: us-east-1}]}\n",
+	    "t.yaml:3:37: credentials[0].injections[0]: missing key "
+	    "\"service\" (needed by type awsSigv4)");
+	bad("version: 1\ncredentials:\n  - {id: a, envVar: A, injections: "
+	    "[{type: awsSigv4, host: s3.test, region: us-east-1, service: "
+	    "S3}]}\n",
+	    "t.yaml:3:97: credentials[0].injections[0].service: \"S3\": "
+	    "lower-case letters, digits and - only");
+	bad("version: 1\ncredentials:\n  - {id: a, envVar: A, injections: "
+	    "[{type: oauth2Refresh, host: api.test}]}\n",
+	    "t.yaml:3:37: credentials[0].injections[0]: missing key "
+	    "\"tokenUrl\" (needed by type oauth2Refresh)");
+	bad("version: 1\ncredentials:\n  - {id: a, envVar: A, injections: "
+	    "[{type: oauth2Refresh, host: api.test, tokenUrl: "
+	    "\"http://t.test/token\"}]}\n",
+	    "t.yaml:3:85: credentials[0].injections[0].tokenUrl: "
+	    "\"http://t.test/token\" is not an https:// URL");
+	bad("version: 1\ncredentials:\n  - {id: a, envVar: A, injections: "
+	    "[{type: oauth2Refresh, host: api.test, tokenUrl: "
+	    "\"https://t.test:99999/token\"}]}\n",
+	    "t.yaml:3:85: credentials[0].injections[0].tokenUrl: "
+	    "\"https://t.test:99999/token\": port \"99999\" is not a "
+	    "number from 1 to 65535");
+	bad("version: 1\ncredentials:\n  - {id: a, envVar: A, injections: "
+	    "[{type: oauth2Refresh, host: api.test, tokenUrl: "
+	    "\"https://me@t.test/token\"}]}\n",
+	    "t.yaml:3:85: credentials[0].injections[0].tokenUrl: "
+	    "\"https://me@t.test/token\": no user information in a token "
+	    "URL");
+	bad("version: 1\ncredentials:\n  - {id: a, envVar: A, injections: "
+	    "[{type: uriPlaceholder, host: api.test, name: X}]}\n",
+	    "t.yaml:3:82: credentials[0].injections[0].name: type "
+	    "uriPlaceholder takes no name");
 	bad("version: 1\nnetwork: {egress: {http: [{match: a.test, verdict: "
 	    "allow, rules: [{method: GET, path: \"/a/***\", verdict: deny}]}]}}"
 	    "\n",

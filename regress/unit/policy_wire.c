@@ -247,9 +247,11 @@ hostile(void)
 
 	/* header */
 	poke(b, len, 0, 'X', "not a policy model", "magic");
-	poke(b, len, 5, 1, "version: 1 is not supported (only 2)", "version 1 "
+	poke(b, len, 5, 2, "version: 2 is not supported (only 3)", "version 2 "
+	    "(before the injection fields, uriPlaceholder)");
+	poke(b, len, 5, 1, "version: 1 is not supported (only 3)", "version 1 "
 	    "(before caFile, query, websocket)");
-	poke(b, len, 5, 3, "version: 3 is not supported", "version 3");
+	poke(b, len, 5, 4, "version: 4 is not supported", "version 4");
 	poke(b, len, 7, 1, "flags: 0x0001", "a flag");
 	/* 4 + 2 + 2 + 32: defaultVerdict */
 	poke(b, len, 40, 3, "network.defaultVerdict: verdict 3", "verdict 3");
@@ -347,12 +349,17 @@ hostile(void)
 
 	/* credentials: a header without a name, an id twice */
 	b = model("version: 1\ncredentials:\n  - {id: aa, envVar: AA, "
-	    "injections: [{type: basic, host: h.test}]}\n  - {id: bb, envVar: "
-	    "BB, injections: [{type: basic, host: h.test}]}\n", &len);
+	    "injections: [{type: basic, host: h.test, user: robot}]}\n"
+	    "  - {id: bb, envVar: BB, injections: [{type: basic, host: "
+	    "h.test, user: robot}]}\n", &len);
 	poke(b, len, at(b, len, "h.test") - 3, 0, "injections[0].name: "
 	    "missing (needed by type header)", "type header without name");
-	poke(b, len, at(b, len, "h.test") - 3, 6, "type 6 is not one of",
-	    "type 6");
+	poke(b, len, at(b, len, "h.test") - 3, 7, "type 7 is not one of "
+	    "the 7", "type 7");
+	poke(b, len, at(b, len, "h.test") - 3, 6, "injections[0].user: type "
+	    "uriPlaceholder takes no user", "a field the type does not take");
+	swap(b, len, "robot", "ro:ot", "no ':', space or control character "
+	    "in a basic user");
 	swap(b, len, "bb", "aa", "credentials[1].id: already the id of "
 	    "credentials[0]");
 	swap(b, len, "BB", "AA", "credentials[1].envVar: already the envVar "
@@ -364,6 +371,29 @@ hostile(void)
 	c[n + 1] = 0;
 	refused(c, len, "injections: needs at least one injection",
 	    "no injection");
+	free(c);
+	free(b);
+
+	/* awsSigv4 and oauth2Refresh fields, checked as the YAML is */
+	b = model("version: 1\ncredentials:\n  - {id: aws, envVar: AK, "
+	    "injections: [{type: awsSigv4, host: s3.test, region: us-east-1, "
+	    "service: s3}]}\n  - {id: g, envVar: G, injections: [{type: "
+	    "oauth2Refresh, host: api.test, tokenUrl: \"https://t.test/tok\","
+	    " clientId: cid}]}\n", &len);
+	swap(b, len, "us-east-1", "US-east-1", "injections[0].region: "
+	    "\"US-east-1\": lower-case letters, digits and - only");
+	swap(b, len, "https://", "httpx://", "injections[0].tokenUrl: "
+	    "\"httpx://t.test/tok\" is not an https:// URL");
+	swap(b, len, "t.test/tok", "t.test/t k", "a space or control "
+	    "character in the path");
+	swap(b, len, "cid", "c d", "injections[0].clientId: \"c d\": no space");
+	n = at(b, len, "us-east-1") - 2;	/* region's length */
+	c = malloc(len);
+	memcpy(c, b, len);
+	c[n] = 0;
+	c[n + 1] = 0;
+	refused(c, len, "injections[0].region: missing (needed by type "
+	    "awsSigv4)", "awsSigv4 without a region");
 	free(c);
 	free(b);
 
