@@ -23,7 +23,7 @@ command -v python3 >/dev/null &&
     { echo "1..0 # SKIP no python3 with cryptography"; exit 0; }
 auditd_require
 
-tap_plan 47
+tap_plan 49
 tmpdir_setup
 chmod 0755 "$T"
 at_exit 'log_if_failed lenscredd "$T/credd.log" 60; log_if_failed upstream "$LOG" 60
@@ -150,6 +150,16 @@ else
 	grep -q '^end$' "$T/o5" && ! grep -q "$V" "$T/o5" "$T/b5"
 	ok $? "uriPlaceholder: the echo scrubbed"
 fi
+
+# ---- the response: interim answers skipped, a bad head refused
+xp -t /interim -H "Authorization: Bearer $PH" -o "$T/b18" tok good.test 8443 \
+    header Authorization 'Bearer {secret}' >"$T/o18"
+grep -q '^status 200 Echo$' "$T/o18" && grep -q '^end$' "$T/o18" && ! grep -q "$V" "$T/b18"
+ok $? "a 100 Continue first: skipped, the 200 relayed ($(tr '\n' '|' <"$T/o18"))"
+xp -t /bad -H "Authorization: Bearer $PH" tok good.test 8443 \
+    header Authorization 'Bearer {secret}' >"$T/o19"
+grep -q '^exch-error 502 upstream good.test:8443: bad response: ' "$T/o19" && ! grep -q '^status' "$T/o19"
+ok $? "a response with two Content-Length headers: 502, nothing relayed ($(tr '\n' '|' <"$T/o19"))"
 
 # ---- hmac: the signature checked here from what the upstream got
 printf '{"amount":12}' >"$T/body2"

@@ -192,6 +192,11 @@ main(int argc, char *argv[])
 	for (t = 0; pm_inj_names[t] != NULL &&
 	    strcmp(pm_inj_names[t], argv[7]) != 0; t++)
 		;
+	/* the policy model's spelling, before or after it changed */
+	if (pm_inj_names[t] == NULL && strcmp(argv[7], "awsSigv4") == 0)
+		for (t = 0; pm_inj_names[t] != NULL &&
+		    strcmp(pm_inj_names[t], "sigv4") != 0; t++)
+			;
 	req.inj_type = pm_inj_names[t] != NULL ? t : 255;
 	strlcpy(req.inj_name, argv[8], sizeof(req.inj_name));
 	strlcpy(req.inj_value, argv[9], sizeof(req.inj_value));
