@@ -127,6 +127,21 @@ struct policy_request_decision {
 void	policy_http_request(const struct policy *, const char *host,
 	    uint16_t port, const char *method, const char *path,
 	    const char *query, struct policy_request_decision *);
+
+/*
+ * The body of a request policy_http_request said needs_body for, as the
+ * proxy read it (whole, de-chunked, within its bound).
+ */
+struct policy_body {			/* what the proxy read */
+	const char	*ctype;		/* Content-Type, NULL: none */
+	const char	*data;		/* the whole body, NUL after it */
+	size_t		 len;
+	/* header lookup for rules that check headers (MCP: Mcp-Method,
+	   Mcp-Name): the idx-th value of name, NULL past the last */
+	const char	*(*header)(void *arg, const char *name, size_t idx);
+	void		*arg;
+};
+
 /* raw TCP to a name lensnetd resolved (tcp rules, then http rules do not apply) */
 enum verdict	policy_tcp_name(const struct policy *, const char *name,
 		    uint16_t port, const char **rule);

@@ -615,6 +615,12 @@ policy_http_request(const struct policy *pol, const char *host,
 	d->why = "no request rule matches";
 }
 
+int
+pm_glob(const char *pat, const char *s, size_t len, const char *seps)
+{
+	return glob_match(pat, s, len, seps);
+}
+
 static enum verdict
 net_name(const struct policy *pol, const struct net_rule *rules, size_t n,
     const char *name, uint16_t port, const char **rule)

@@ -32,6 +32,9 @@
 #define PM_INJ_NAME	128
 #define PM_INJ_VALUE	MAXSTR
 
+#define PM_MCP_GLOB	MAXSTR		/* mcp: method, tool, uri, glob */
+#define PM_MCP_POINTER	MAXSTR		/* mcp: arguments[].pointer */
+
 #define PM_WHY		256		/* a builder's reason */
 
 struct hostpat {
@@ -45,12 +48,36 @@ struct cidr {
 	unsigned int	 plen;
 };
 
+/*
+ * mcp: under a request rule (policy_mcp.c): the JSON-RPC requests of
+ * MCP's Streamable HTTP transport it covers.  An entry covers a request
+ * by itself (its conditions all hold); entries never combine.
+ */
+struct mcp_arg {
+	char		*pointer;		/* RFC 6901, into params.arguments */
+	char		*glob;			/* over the scalar found there */
+};
+
+struct mcp_entry {
+	char		*method;		/* glob over method */
+	char		*tool;			/* glob over params.name, NULL: any */
+	char		*uri;			/* glob over params.uri, NULL: any */
+	struct mcp_arg	*args;
+	size_t		 nargs;
+};
+
+struct mcp_rule {
+	struct mcp_entry *e;
+	size_t		 n;			/* at least 1 */
+};
+
 struct http_sub {
 	char		*method;
 	char		*path;
 	char		*query;			/* NULL: any query; may be "" */
 	int		 websocket;		/* may carry Upgrade: websocket */
 	enum verdict	 verdict;
+	struct mcp_rule	*mcp;			/* NULL: no mcp: section */
 };
 
 struct http_rule {
@@ -145,6 +172,16 @@ long	pm_publish_dup(const struct policy *, size_t i);
 long	pm_cred_id_dup(const struct policy *, size_t i, const char *id);
 long	pm_envvar_dup(const struct policy *, size_t i, const char *envvar);
 
+/*
+ * mcp: builders (policy_mcp.c): a glob (method, tool, uri or an
+ * argument's) and a JSON pointer.  pm_mcp_free frees a rule.
+ */
+int	pm_mcp_glob(const char *s, char *why, size_t);
+int	pm_mcp_pointer(const char *s, char *why, size_t);
+/* the method of a request rule with mcp: (POST or *) */
+int	pm_mcp_method(const char *method, char *why, size_t);
+void	pm_mcp_free(struct mcp_rule *);
+
 /* evaluation's name helpers (policy_eval.c), also used by builders */
 int	norm_name(const char *s, size_t len, char *out);
 int	hostpat_parse(const char *s, size_t len, struct hostpat *);
@@ -161,5 +198,22 @@ int	pct_byte(const char *s);
 int	pct_abnormal(const char *s, char sep);
 const char *path_abnormal(const char *s, size_t len, int pattern);
 const char *pm_query_abnormal(const char *s, size_t len);	/* a pattern */
+
+/* glob_match of policy_eval.c: '*' not over seps, "**" over all */
+int	pm_glob(const char *pat, const char *s, size_t len, const char *seps);
+
+/*
+ * MCP (policy_mcp.c): body is the request's strict JSON, b what the
+ * proxy read (its Mcp-Method and Mcp-Name headers are checked against
+ * the body).  1 one entry of the rule covers the request, 0 none does,
+ * -1 it cannot be judged (why set: not one JSON-RPC 2.0 request, a
+ * batch, a header that disagrees, a value too long to judge).  audit:
+ * the request's detail, {"mcp":{...}} ("" when it is not JSON-RPC).
+ */
+struct json_t;
+struct policy_body;
+int	pm_mcp_match(const struct mcp_rule *, const struct json_t *body,
+	    const struct policy_body *b, char *audit, size_t auditlen,
+	    char *why, size_t whylen);
 
 #endif

@@ -59,6 +59,42 @@ json_rules(const struct net_rule *rules, size_t n)
 	return NULL;
 }
 
+/* mcp: as written, optional fields only when given */
+static json_t *
+json_mcp(const struct mcp_rule *m)
+{
+	json_t	*a, *o, *args, *x;
+	size_t	 i, j;
+
+	if ((a = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < m->n; i++) {
+		const struct mcp_entry *e = &m->e[i];
+
+		if ((o = json_pack("{s:s}", "method", e->method)) == NULL ||
+		    json_array_append_new(a, o) == -1)
+			goto fail;
+		if ((e->tool != NULL && json_object_set_new(o, "tool",
+		    json_string(e->tool)) == -1) || (e->uri != NULL &&
+		    json_object_set_new(o, "uri", json_string(e->uri)) == -1))
+			goto fail;
+		if (e->nargs == 0)
+			continue;
+		if ((args = json_array()) == NULL ||
+		    json_object_set_new(o, "arguments", args) == -1)
+			goto fail;
+		for (j = 0; j < e->nargs; j++)
+			if ((x = json_pack("{s:s, s:s}", "pointer",
+			    e->args[j].pointer, "glob", e->args[j].glob)) ==
+			    NULL || json_array_append_new(args, x) == -1)
+				goto fail;
+	}
+	return a;
+ fail:
+	json_decref(a);
+	return NULL;
+}
+
 static json_t *
 json_model(const struct policy *pol)
 {
@@ -100,6 +136,9 @@ json_model(const struct policy *pol)
 			if (s == NULL || (r->subs[j].query != NULL &&
 			    json_object_set_new(s, "query",
 			    json_string(r->subs[j].query)) == -1) ||
+			    (r->subs[j].mcp != NULL &&
+			    json_object_set_new(s, "mcp",
+			    json_mcp(r->subs[j].mcp)) == -1) ||
 			    json_array_append_new(subs, s) == -1) {
 				json_decref(subs);
 				goto fail;

@@ -672,12 +672,109 @@ want_seq(struct pctx *c, const struct ynode *n, const char *path)
 	return 0;
 }
 
+/* a glob of an mcp: entry (method, tool, uri, an argument's) */
+static int
+parse_mcp_glob(struct pctx *c, const struct ynode *v, const char *p,
+    char **out)
+{
+	const char	*s;
+	char		 why[PM_WHY];
+
+	if (get_str(c, v, p, PM_MCP_GLOB, &s) == -1)
+		return -1;
+	if (pm_mcp_glob(s, why, sizeof(why)) == -1)
+		return berr(c, v, p, why);
+	return (*out = xstrdup(c, s)) == NULL ? -1 : 0;
+}
+
+static int
+parse_mcp_entry(struct pctx *c, const struct ynode *n, const char *path,
+    struct mcp_entry *e)
+{
+	static const char *const keys[] = { "method", "tool", "uri",
+	    "arguments", NULL };
+	static const char *const akeys[] = { "pointer", "glob", NULL };
+	const struct ynode	*v, *a, *pv;
+	const char		*s;
+	char			 p[192], pp[192], why[PM_WHY];
+	size_t			 i;
+
+	if (want(c, n, path, Y_MAP) == -1 || check_keys(c, n, path, keys))
+		return -1;
+	pathf(p, sizeof(p), "%s.method", path);
+	if (require(c, n, path, "method", &v) == -1 ||
+	    parse_mcp_glob(c, v, p, &e->method) == -1)
+		return -1;
+	pathf(p, sizeof(p), "%s.tool", path);
+	if ((v = mget(n, "tool")) != NULL &&
+	    parse_mcp_glob(c, v, p, &e->tool) == -1)
+		return -1;
+	pathf(p, sizeof(p), "%s.uri", path);
+	if ((v = mget(n, "uri")) != NULL &&
+	    parse_mcp_glob(c, v, p, &e->uri) == -1)
+		return -1;
+	pathf(p, sizeof(p), "%s.arguments", path);
+	if ((v = mget(n, "arguments")) == NULL)
+		return 0;
+	if (want_seq(c, v, p) == -1)
+		return -1;
+	if (v->nkids == 0)
+		return perr(c, v, p, "needs at least one condition (leave "
+		    "arguments out for any)");
+	if ((e->args = calloc(v->nkids, sizeof(*e->args))) == NULL)
+		return perr(c, NULL, "", "out of memory");
+	for (i = 0; i < v->nkids; i++) {
+		a = v->kids[i];
+		pathf(p, sizeof(p), "%s.arguments[%zu]", path, i);
+		e->nargs++;
+		if (want(c, a, p, Y_MAP) == -1 || check_keys(c, a, p, akeys))
+			return -1;
+		pathf(pp, sizeof(pp), "%s.pointer", p);
+		if (require(c, a, p, "pointer", &pv) == -1 ||
+		    get_str(c, pv, pp, PM_MCP_POINTER, &s) == -1)
+			return -1;
+		if (pm_mcp_pointer(s, why, sizeof(why)) == -1)
+			return berr(c, pv, pp, why);
+		if ((e->args[i].pointer = xstrdup(c, s)) == NULL)
+			return -1;
+		pathf(pp, sizeof(pp), "%s.glob", p);
+		if (require(c, a, p, "glob", &pv) == -1 ||
+		    parse_mcp_glob(c, pv, pp, &e->args[i].glob) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* mcp: a list of entries, each covering requests by itself */
+static int
+parse_mcp(struct pctx *c, const struct ynode *v, const char *path,
+    struct http_sub *sub)
+{
+	char	 p[192];
+	size_t	 i;
+
+	if (want_seq(c, v, path) == -1)
+		return -1;
+	if (v->nkids == 0)
+		return perr(c, v, path, "needs at least one entry");
+	if ((sub->mcp = calloc(1, sizeof(*sub->mcp))) == NULL ||
+	    (sub->mcp->e = calloc(v->nkids, sizeof(*sub->mcp->e))) == NULL)
+		return perr(c, NULL, "", "out of memory");
+	for (i = 0; i < v->nkids; i++) {
+		pathf(p, sizeof(p), "%s[%zu]", path, i);
+		sub->mcp->n++;
+		if (parse_mcp_entry(c, v->kids[i], p, &sub->mcp->e[i]) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 parse_http_sub(struct pctx *c, const struct ynode *n, const char *path,
     struct http_sub *sub)
 {
 	static const char *const keys[] = { "method", "path", "query",
-	    "websocket", "verdict", NULL };
+	    "websocket", "mcp", "verdict", NULL };
 	const struct ynode	*v;
 	const char		*s;
 	char			 p[192], why[PM_WHY];
@@ -714,6 +811,13 @@ parse_http_sub(struct pctx *c, const struct ynode *n, const char *path,
 	if ((v = mget(n, "websocket")) != NULL &&
 	    get_bool(c, v, p, &sub->websocket) == -1)
 		return -1;
+	pathf(p, sizeof(p), "%s.mcp", path);
+	if ((v = mget(n, "mcp")) != NULL) {
+		if (pm_mcp_method(sub->method, why, sizeof(why)) == -1)
+			return perr(c, v, p, "%s", why);
+		if (parse_mcp(c, v, p, sub) == -1)
+			return -1;
+	}
 	pathf(p, sizeof(p), "%s.verdict", path);
 	if (require(c, n, path, "verdict", &v) == -1 ||
 	    get_verdict(c, v, p, &sub->verdict) == -1)
