@@ -206,6 +206,7 @@ policy_free(struct policy *pol)
 			free(pol->http[i].subs[j].method);
 			free(pol->http[i].subs[j].path);
 			free(pol->http[i].subs[j].query);
+			pm_graphql_free(pol->http[i].subs[j].graphql);
 		}
 		free(pol->http[i].subs);
 		free(pol->http[i].match);
