@@ -71,12 +71,31 @@ struct mcp_rule {
 	size_t		 n;			/* at least 1 */
 };
 
+/*
+ * graphql: under a request rule (policy_graphql.c): which operations of
+ * a GraphQL request's document it covers.  Each list empty: any.
+ */
+#define PM_GQL_QUERY		0x01
+#define PM_GQL_MUTATION		0x02
+#define PM_GQL_SUBSCRIPTION	0x04
+#define PM_GQL_NAME		128	/* an operationNames glob */
+#define PM_GQL_FIELD		128	/* a field name */
+#define PM_GQL_MAXLIST		256	/* entries of each list */
+struct graphql_rule {
+	unsigned int	 ops;			/* PM_GQL_*, 0: any */
+	char		**names;		/* operationNames globs */
+	size_t		 nnames;
+	char		**fields;		/* top-level fields */
+	size_t		 nfields;
+};
+
 struct http_sub {
 	char		*method;
 	char		*path;
 	char		*query;			/* NULL: any query; may be "" */
 	int		 websocket;		/* may carry Upgrade: websocket */
 	enum verdict	 verdict;
+	struct graphql_rule *graphql;		/* NULL: none */
 	struct mcp_rule	*mcp;			/* NULL: no mcp: section */
 };
 
@@ -203,6 +222,19 @@ const char *pm_query_abnormal(const char *s, size_t len);	/* a pattern */
 int	pm_glob(const char *pat, const char *s, size_t len, const char *seps);
 
 /*
+ * The matchers of request rules that read bodies, each given the body's
+ * strict JSON: 1 the body matches the rule, 0 it does not, -1 it cannot
+ * be judged (why set).  deny: the rule's verdict is deny (a batch
+ * matches when one element does, else when every one does).  audit: the request's detail for the audit
+ * event, a JSON object's text ("" none).
+ */
+struct json_t;
+int	pm_graphql_match(const struct graphql_rule *, int deny,
+	    const struct json_t *, const char *urlquery, char *audit,
+	    size_t auditlen, char *why, size_t whylen);
+void	pm_graphql_free(struct graphql_rule *);
+
+/*
  * MCP (policy_mcp.c): body is the request's strict JSON, b what the
  * proxy read (its Mcp-Method and Mcp-Name headers are checked against
  * the body).  1 one entry of the rule covers the request, 0 none does,
@@ -210,7 +242,6 @@ int	pm_glob(const char *pat, const char *s, size_t len, const char *seps);
  * batch, a header that disagrees, a value too long to judge).  audit:
  * the request's detail, {"mcp":{...}} ("" when it is not JSON-RPC).
  */
-struct json_t;
 struct policy_body;
 int	pm_mcp_match(const struct mcp_rule *, const struct json_t *body,
 	    const struct policy_body *b, char *audit, size_t auditlen,

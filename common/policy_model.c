@@ -207,6 +207,7 @@ policy_free(struct policy *pol)
 			free(pol->http[i].subs[j].path);
 			free(pol->http[i].subs[j].query);
 			pm_mcp_free(pol->http[i].subs[j].mcp);
+			pm_graphql_free(pol->http[i].subs[j].graphql);
 		}
 		free(pol->http[i].subs);
 		free(pol->http[i].match);
