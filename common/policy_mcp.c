@@ -86,8 +86,8 @@ int
 pm_mcp_method(const char *method, char *why, size_t whylen)
 {
 	if (strcmp(method, "POST") != 0 && strcmp(method, "*") != 0)
-		return why_set(why, whylen, "method %s reads no JSON-RPC "
-		    "body: mcp: needs method POST or *", method);
+		return why_set(why, whylen, "needs method POST or *, not %s "
+		    "(MCP's requests are POSTs)", method);
 	return 0;
 }
 
