@@ -50,7 +50,10 @@
  *
  * Audit: one "net.http" event per request (proxy_audit: within the
  * sandbox's burst, else counted in net.connect.summary); the
- * connection's net.connect event at its end says how many.
+ * connection's net.connect event at its end says how many.  A request
+ * an mcp: rule read as JSON-RPC (every MCP tool call) is a "net.mcp"
+ * event instead: the same fields and the rule's "mcp" detail (method,
+ * tool, uri, the arguments' SHA-256, never the arguments).
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -358,6 +361,7 @@ hx_audit_req(struct httpx *hx)
 	struct conn	*c = hx->c;
 	struct hreq	*r = &hx->r;
 	json_t		*o;
+	const char	*type = "net.http";
 	int		 deny;
 
 	if (!r->active)
@@ -391,8 +395,10 @@ hx_audit_req(struct httpx *hx)
 			json_object_set_new(o, "upgrade",
 			    json_string("websocket"));
 		hx_audit_body(o, r->bodyaudit);
+		if (json_object_get(o, "mcp") != NULL)
+			type = "net.mcp";
 	}
-	proxy_audit(c->sbx, "net.http", o, 1, deny, r->out, r->in);
+	proxy_audit(c->sbx, type, o, 1, deny, r->out, r->in);
 	hx_req_free(r);
 }
 
