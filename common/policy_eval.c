@@ -735,7 +735,9 @@ http_request_eval(const struct policy *pol, const char *host,
 			    "ask: no approval channel yet";
 		return;
 	}
-	d->why = "no request rule matches";
+	/* a body rule that did not match says what it read */
+	d->why = bd != NULL && bd->whybuf[0] != '\0' ? bd->whybuf :
+	    "no request rule matches";
 }
 
 void
