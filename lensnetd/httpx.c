@@ -939,7 +939,8 @@ hx_head(struct httpx *hx, const struct peek_http *h)
 		if (d.rule != NULL)
 			strlcpy(r->rule, d.rule, sizeof(r->rule));
 		r->sub = d.sub;
-		if (d.verdict != VERDICT_ALLOW) {
+		/* with needs_body the verdict waits for the body */
+		if (d.verdict != VERDICT_ALLOW && !d.needs_body) {
 			snprintf(why, sizeof(why), "policy: %s",
 			    d.why != NULL ? d.why : "denied");
 			code = 403;
