@@ -7,8 +7,8 @@
 # deny entry names, an argument outside its glob, a resources/read
 # outside the uri glob, a batch, a duplicate key, an Mcp-Name header
 # that names another tool (plain and base64), a JSON-RPC response, and
-# a GET on the endpoint are each refused with 403, the reason in the
-# audit, and never reach the server.  Every request read as JSON-RPC is
+# a GET on the endpoint (though a GET rule allows every path) are each
+# refused with 403, the reason in the audit, and never reach the server.  Every request read as JSON-RPC is
 # a net.mcp event with its tool and the SHA-256 of its arguments'
 # canonical JSON, never the arguments.
 . "$(dirname "$0")/../lib.sh"
@@ -67,6 +67,7 @@ deny_policy "$T/policy" <<EOF
             verdict: deny
             mcp:
               - {method: tools/call, tool: "delete_*"}
+          - {method: GET, path: "/**", verdict: allow}
 EOF
 pw_proxy "$T/policy" -k "$T/cred.sock" -A "$T/pki/ca.crt" -B 1000 \
     -r good3.test=$REAL
