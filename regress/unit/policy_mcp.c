@@ -147,7 +147,7 @@ main(void)
 	void			*model;
 	size_t			 len;
 
-	tap_plan(52);
+	tap_plan(56);
 	if ((pol = policy_parse("mcp", text, strlen(text), &err)) == NULL) {
 		printf("Bail out! %s\n", err.msg);
 		return 1;
@@ -352,6 +352,46 @@ main(void)
 	}
 	judge("[1]", NULL);
 	ok(audit[0] == '\0', "audit: nothing for what is not JSON-RPC");
+
+	/* through the policy's decisions */
+	{
+		struct policy_request_decision	 d;
+		struct policy_body_decision	 bd;
+		struct policy_body		 b;
+		static const char init[] = "{\"jsonrpc\":\"2.0\",\"id\":1,"
+		    "\"method\":\"initialize\"}";
+		static const char list[] = "{\"jsonrpc\":\"2.0\",\"id\":1,"
+		    "\"method\":\"tools/list\"}";
+
+		policy_http_request(pol, "mcp.test", 443, "GET", "/mcp", NULL,
+		    &d);
+		ok(d.verdict == VERDICT_DENY && d.why != NULL &&
+		    strstr(d.why, "mcp: GET") != NULL && d.sub == 0,
+		    "GET on the endpoint: refused (%s)", d.why);
+		policy_http_request(pol, "mcp.test", 443, "POST", "/mcp", NULL,
+		    &d);
+		ok(d.needs_body, "POST on the endpoint: the body is needed");
+		memset(&b, 0, sizeof(b));
+		b.ctype = "application/json";
+		b.data = init;
+		b.len = strlen(init);
+		b.header = header;
+		hdrs = NULL;
+		policy_http_body(pol, "mcp.test", 443, "POST", "/mcp", NULL, &b,
+		    &bd);
+		ok(bd.verdict == VERDICT_ALLOW && bd.sub == 0 &&
+		    strcmp(bd.audit, "{\"mcp\":{\"method\":\"initialize\"}}") ==
+		    0, "policy_http_body: initialize allowed, audited (%s)",
+		    bd.audit);
+		b.data = list;
+		b.len = strlen(list);
+		policy_http_body(pol, "mcp.test", 443, "POST", "/mcp", NULL, &b,
+		    &bd);
+		ok(bd.verdict == VERDICT_DENY && bd.why != NULL &&
+		    strcmp(bd.why, "mcp: no entry covers tools/list") == 0,
+		    "policy_http_body: tools/list denied, the reason says why "
+		    "(%s)", bd.why);
+	}
 
 	policy_free(pol);
 	return tap_done();
