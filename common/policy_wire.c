@@ -16,7 +16,9 @@
  *	cpuMillis:32 memory:64 pids:32
  *
  * subflags: 1 websocket, 2 a query pattern follows (it may be empty,
- * which is a pattern too: no query); no other bit.
+ * which is a pattern too: no query), 4 a graphql: section follows (after
+ * the query):  ops:8 nnames:16 { name }... nfields:16 { field }...;
+ * no other bit.
  *
  * Only what the policy's author wrote travels; what is derived from it
  * (host patterns, CIDRs, port ranges) is derived again on receipt by
@@ -43,10 +45,11 @@
 #include "policy_int.h"
 
 #define WIRE_MAGIC	"LNSP"
-#define WIRE_VERSION	2	/* 2: caFile, query, websocket */
+#define WIRE_VERSION	3	/* 2: caFile, query, websocket; 3: graphql */
 #define HASHLEN		32
 #define SUB_WEBSOCKET	0x01
 #define SUB_QUERY	0x02
+#define SUB_GRAPHQL	0x04
 
 /* ---- encoding ---- */
 
@@ -105,6 +108,20 @@ putstr(struct wr *w, const char *s)
 }
 
 static void
+put_graphql(struct wr *w, const struct graphql_rule *g)
+{
+	size_t	 i;
+
+	put8(w, g->ops);
+	put16(w, g->nnames);
+	for (i = 0; i < g->nnames; i++)
+		putstr(w, g->names[i]);
+	put16(w, g->nfields);
+	for (i = 0; i < g->nfields; i++)
+		putstr(w, g->fields[i]);
+}
+
+static void
 put_net(struct wr *w, const struct net_rule *r, size_t n)
 {
 	size_t	 i;
@@ -150,9 +167,12 @@ policy_encode(const struct policy *pol, void *buf, size_t size)
 			putstr(&w, r->subs[j].path);
 			put8(&w, r->subs[j].verdict);
 			put8(&w, (r->subs[j].websocket ? SUB_WEBSOCKET : 0) |
-			    (r->subs[j].query ? SUB_QUERY : 0));
+			    (r->subs[j].query ? SUB_QUERY : 0) |
+			    (r->subs[j].graphql ? SUB_GRAPHQL : 0));
 			if (r->subs[j].query != NULL)
 				putstr(&w, r->subs[j].query);
+			if (r->subs[j].graphql != NULL)
+				put_graphql(&w, r->subs[j].graphql);
 		}
 	}
 	put_net(&w, pol->tcp, pol->ntcp);
@@ -405,6 +425,8 @@ nmethods(void)
 	return n;
 }
 
+static int	get_graphql(struct rd *, size_t, size_t, struct http_sub *);
+
 static int
 get_http(struct rd *r, struct policy *pol)
 {
@@ -479,24 +501,90 @@ get_http(struct rd *r, struct policy *pol)
 			at = r->off;
 			if (get8(r, &x) == -1)
 				return -1;
-			if (x & ~(SUB_WEBSOCKET | SUB_QUERY))
+			if (x & ~(SUB_WEBSOCKET | SUB_QUERY | SUB_GRAPHQL))
 				return rerr(r, at, "flags 0x%02x, only 0x01 "
-				    "(websocket) and 0x02 (query) are defined",
-				    x);
+				    "(websocket), 0x02 (query) and 0x04 "
+				    "(graphql) are defined", x);
 			s->websocket = (x & SUB_WEBSOCKET) != 0;
-			if (!(x & SUB_QUERY))
-				continue;
-			fieldf(r, "network.egress.http[%zu].rules[%zu].query",
-			    i, j);
-			if (get_str(r, PM_SUB_QUERY, 1, &s->query, &at) == -1)
+			if (x & SUB_QUERY) {
+				fieldf(r, "network.egress.http[%zu].rules[%zu]."
+				    "query", i, j);
+				if (get_str(r, PM_SUB_QUERY, 1, &s->query,
+				    &at) == -1)
+					return -1;
+				if (s->query == NULL &&	/* "": no query */
+				    (s->query = strdup("")) == NULL)
+					return rerr(r, at, "out of memory");
+				if (pm_sub_query(s->query, why, sizeof(why)) ==
+				    -1)
+					return berr(r, at, s->query, why);
+			}
+			if ((x & SUB_GRAPHQL) && get_graphql(r, i, j, s) == -1)
 				return -1;
-			if (s->query == NULL &&		/* "": no query */
-			    (s->query = strdup("")) == NULL)
-				return rerr(r, at, "out of memory");
-			if (pm_sub_query(s->query, why, sizeof(why)) == -1)
-				return berr(r, at, s->query, why);
 		}
 	}
+	return 0;
+}
+
+/* a list of graphql: names or fields, as parse_gql_list checks it */
+static int
+get_gql_list(struct rd *r, const char *fmt, size_t i, size_t j,
+    int (*check)(const char *, char *, size_t), char ***out, size_t *nout)
+{
+	char	 why[PM_WHY];
+	size_t	 n, k, l, at;
+
+	fieldf(r, fmt, i, j);
+	at = r->off;
+	if (get_count(r, 3, &n) == -1)
+		return -1;
+	if (n > PM_GQL_MAXLIST)
+		return rerr(r, at, "%zu entries, more than %d", n,
+		    PM_GQL_MAXLIST);
+	if (n == 0)
+		return 0;
+	if ((*out = calloc(n, sizeof(**out))) == NULL)
+		return rerr(r, at, "out of memory");
+	for (k = 0; k < n; k++) {
+		if (get_str(r, PM_GQL_NAME, 0, &(*out)[k], &at) == -1)
+			return -1;
+		*nout = k + 1;
+		if (check((*out)[k], why, sizeof(why)) == -1)
+			return berr(r, at, (*out)[k], why);
+		for (l = 0; l < k; l++)
+			if (strcmp((*out)[l], (*out)[k]) == 0)
+				return rerr(r, at, "%s given twice",
+				    (*out)[k]);
+	}
+	return 0;
+}
+
+static int
+get_graphql(struct rd *r, size_t i, size_t j, struct http_sub *s)
+{
+	struct graphql_rule	*g;
+	char			 why[PM_WHY];
+	unsigned int		 x;
+	size_t			 at;
+
+	fieldf(r, "network.egress.http[%zu].rules[%zu].graphql", i, j);
+	if ((g = s->graphql = calloc(1, sizeof(*g))) == NULL)
+		return rerr(r, r->off, "out of memory");
+	at = r->off;
+	if (get8(r, &x) == -1)
+		return -1;
+	g->ops = x;
+	if (get_gql_list(r, "network.egress.http[%zu].rules[%zu].graphql."
+	    "operationNames", i, j, pm_gql_name, &g->names, &g->nnames) ==
+	    -1 || get_gql_list(r, "network.egress.http[%zu].rules[%zu]."
+	    "graphql.fields", i, j, pm_gql_field, &g->fields, &g->nfields) ==
+	    -1)
+		return -1;
+	fieldf(r, "network.egress.http[%zu].rules[%zu].graphql", i, j);
+	if (pm_gql_check(s, why, sizeof(why)) == -1)
+		return rerr(r, at, "%s", why);
+	if (g->ops == 0 && g->nnames == 0 && g->nfields == 0)
+		return rerr(r, at, "empty graphql: section");
 	return 0;
 }
 
