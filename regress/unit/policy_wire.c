@@ -247,9 +247,11 @@ hostile(void)
 
 	/* header */
 	poke(b, len, 0, 'X', "not a policy model", "magic");
-	poke(b, len, 5, 1, "version: 1 is not supported (only 2)", "version 1 "
+	poke(b, len, 5, 1, "version: 1 is not supported (only 3)", "version 1 "
 	    "(before caFile, query, websocket)");
-	poke(b, len, 5, 3, "version: 3 is not supported", "version 3");
+	poke(b, len, 5, 2, "version: 2 is not supported (only 3)", "version 2 "
+	    "(before graphql)");
+	poke(b, len, 5, 4, "version: 4 is not supported", "version 4");
 	poke(b, len, 7, 1, "flags: 0x0001", "a flag");
 	/* 4 + 2 + 2 + 32: defaultVerdict */
 	poke(b, len, 40, 3, "network.defaultVerdict: verdict 3", "verdict 3");
@@ -300,8 +302,9 @@ hostile(void)
 
 	/* the request rules' flags and queries */
 	off = at(b, len, "/ws") + 3 + 1;		/* after verdict */
-	poke(b, len, off, 0x04, "rules[1].websocket: flags 0x04, only 0x01 "
-	    "(websocket) and 0x02 (query) are defined", "flag 0x04");
+	poke(b, len, off, 0x08, "rules[1].websocket: flags 0x08, only 0x01 "
+	    "(websocket), 0x02 (query) and 0x04 (graphql) are defined",
+	    "flag 0x08");
 	poke(b, len, off, 0x81, "rules[1].websocket: flags 0x81", "flag 0x81");
 	swap(b, len, "page=*", "pa#e=*", "rules[2].query: \"pa#e=*\": has a #");
 	swap(b, len, "page=*", "pa e=*", "rules[2].query: \"pa e=*\": has a "
