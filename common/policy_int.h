@@ -233,6 +233,12 @@ int	pm_graphql_match(const struct graphql_rule *, int deny,
 	    const struct json_t *, const char *urlquery, char *audit,
 	    size_t auditlen, char *why, size_t whylen);
 void	pm_graphql_free(struct graphql_rule *);
+/* builders of graphql: (policy_model.c) */
+extern const char *const pm_gql_ops[];	/* "query", ... by bit, NULL */
+int	pm_gql_name(const char *s, char *why, size_t);	/* a glob */
+int	pm_gql_field(const char *s, char *why, size_t);	/* a glob */
+/* the graphql: of a request rule as a whole (websocket, empty) */
+int	pm_gql_check(const struct http_sub *, char *why, size_t);
 
 /*
  * MCP (policy_mcp.c): body is the request's strict JSON, b what the

@@ -96,6 +96,48 @@ json_mcp(const struct mcp_rule *m)
 }
 
 static json_t *
+json_strlist(char **v, size_t n)
+{
+	json_t	*a;
+	size_t	 i;
+
+	if ((a = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (json_array_append_new(a, json_string(v[i])) == -1) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+/* graphql: as written, each list only when given */
+static json_t *
+json_graphql(const struct graphql_rule *g)
+{
+	json_t	*o, *ops;
+	size_t	 i;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	if (g->ops != 0) {
+		ops = json_array();
+		for (i = 0; pm_gql_ops[i] != NULL; i++)
+			if (g->ops & (1U << i))
+				json_array_append_new(ops,
+				    json_string(pm_gql_ops[i]));
+		json_object_set_new(o, "operations", ops);
+	}
+	if (g->nnames > 0)
+		json_object_set_new(o, "operationNames",
+		    json_strlist(g->names, g->nnames));
+	if (g->nfields > 0)
+		json_object_set_new(o, "fields",
+		    json_strlist(g->fields, g->nfields));
+	return o;
+}
+
+static json_t *
 json_model(const struct policy *pol)
 {
 	json_t	*top, *http, *o, *subs, *s, *pub, *creds, *inj, *res;
@@ -139,6 +181,9 @@ json_model(const struct policy *pol)
 			    (r->subs[j].mcp != NULL &&
 			    json_object_set_new(s, "mcp",
 			    json_mcp(r->subs[j].mcp)) == -1) ||
+			    (r->subs[j].graphql != NULL &&
+			    json_object_set_new(s, "graphql",
+			    json_graphql(r->subs[j].graphql)) == -1) ||
 			    json_array_append_new(subs, s) == -1) {
 				json_decref(subs);
 				goto fail;

@@ -745,6 +745,45 @@ parse_mcp_entry(struct pctx *c, const struct ynode *n, const char *path,
 	return 0;
 }
 
+/* a list of GraphQL names or globs, none twice */
+static int
+parse_gql_list(struct pctx *c, const struct ynode *n, const char *path,
+    int (*check)(const char *, char *, size_t), char ***out, size_t *nout)
+{
+	const struct ynode	*e;
+	const char		*s;
+	char			 p[224], why[PM_WHY];
+	size_t			 i, j;
+
+	if (want_seq(c, n, path) == -1)
+		return -1;
+	if (n->nkids == 0)
+		return perr(c, n, path, "must not be empty (leave it out "
+		    "for any)");
+	if (n->nkids > PM_GQL_MAXLIST)
+		return perr(c, n, path, "more than %d entries",
+		    PM_GQL_MAXLIST);
+	if ((*out = calloc(n->nkids, sizeof(**out))) == NULL) {
+		seterr(c->err, c->name, 0, 0, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < n->nkids; i++) {
+		e = n->kids[i];
+		pathf(p, sizeof(p), "%s[%zu]", path, i);
+		if (get_str(c, e, p, PM_GQL_NAME, &s) == -1)
+			return -1;
+		if (check(s, why, sizeof(why)) == -1)
+			return berr(c, e, p, why);
+		for (j = 0; j < i; j++)
+			if (strcmp((*out)[j], s) == 0)
+				return perr(c, e, p, "%s given twice", s);
+		if (((*out)[i] = xstrdup(c, s)) == NULL)
+			return -1;
+		*nout = i + 1;
+	}
+	return 0;
+}
+
 /* mcp: a list of entries, each covering requests by itself */
 static int
 parse_mcp(struct pctx *c, const struct ynode *v, const char *path,
@@ -769,12 +808,68 @@ parse_mcp(struct pctx *c, const struct ynode *v, const char *path,
 	return 0;
 }
 
+/* graphql: under a request rule */
+static int
+parse_graphql(struct pctx *c, const struct ynode *n, const char *path,
+    struct http_sub *sub)
+{
+	static const char *const keys[] = { "operations", "operationNames",
+	    "fields", NULL };
+	struct graphql_rule	*g;
+	const struct ynode	*v;
+	char			 p[200];
+	size_t			 i;
+	int			 op;
+
+	if (n->type == Y_SCALAR && n->len == 0)
+		return perr(c, n, path, "must not be empty (say operations:, "
+		    "operationNames: or fields:)");
+	if (want(c, n, path, Y_MAP) == -1 || check_keys(c, n, path, keys))
+		return -1;
+	if ((g = sub->graphql = calloc(1, sizeof(*g))) == NULL) {
+		seterr(c->err, c->name, 0, 0, "out of memory");
+		return -1;
+	}
+	if (n->nkids == 0)
+		return perr(c, n, path, "must not be empty (say operations:, "
+		    "operationNames: or fields:)");
+	pathf(p, sizeof(p), "%s.operations", path);
+	if ((v = mget(n, "operations")) != NULL) {
+		if (want_seq(c, v, p) == -1)
+			return -1;
+		if (v->nkids == 0)
+			return perr(c, v, p, "must not be empty (leave it "
+			    "out for any)");
+		for (i = 0; i < v->nkids; i++) {
+			char pp[224];
+
+			pathf(pp, sizeof(pp), "%s[%zu]", p, i);
+			if (get_enum(c, v->kids[i], pp, pm_gql_ops, &op) == -1)
+				return -1;
+			if (g->ops & (1U << op))
+				return perr(c, v->kids[i], pp, "%s given "
+				    "twice", pm_gql_ops[op]);
+			g->ops |= 1U << op;
+		}
+	}
+	pathf(p, sizeof(p), "%s.operationNames", path);
+	if ((v = mget(n, "operationNames")) != NULL &&
+	    parse_gql_list(c, v, p, pm_gql_name, &g->names, &g->nnames) == -1)
+		return -1;
+	pathf(p, sizeof(p), "%s.fields", path);
+	if ((v = mget(n, "fields")) != NULL &&
+	    parse_gql_list(c, v, p, pm_gql_field, &g->fields, &g->nfields) ==
+	    -1)
+		return -1;
+	return 0;
+}
+
 static int
 parse_http_sub(struct pctx *c, const struct ynode *n, const char *path,
     struct http_sub *sub)
 {
 	static const char *const keys[] = { "method", "path", "query",
-	    "websocket", "mcp", "verdict", NULL };
+	    "websocket", "mcp", "verdict", "graphql", NULL };
 	const struct ynode	*v;
 	const char		*s;
 	char			 p[192], why[PM_WHY];
@@ -822,6 +917,16 @@ parse_http_sub(struct pctx *c, const struct ynode *n, const char *path,
 	if (require(c, n, path, "verdict", &v) == -1 ||
 	    get_verdict(c, v, p, &sub->verdict) == -1)
 		return -1;
+	pathf(p, sizeof(p), "%s.graphql", path);
+	if ((v = mget(n, "graphql")) != NULL) {
+		if (parse_graphql(c, v, p, sub) == -1)
+			return -1;
+		if (pm_gql_check(sub, why, sizeof(why)) == -1)
+			return perr(c, v, p, "%s", why);
+	}
+	if (sub->graphql != NULL && sub->mcp != NULL)
+		return perr(c, n, path, "graphql: and mcp: cannot both judge "
+		    "one request rule");
 	return 0;
 }
 

@@ -31,6 +31,8 @@ struct out {
 static void
 emit(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+static void	q(struct out *, const char *);
+
 static void
 emit(struct out *o, const char *fmt, ...)
 {
@@ -85,6 +87,39 @@ net(struct out *o, const char *name, const struct net_rule *r, size_t n)
 		emit(o, "      []\n");
 }
 
+/* graphql: as YAML, each list only when there is one */
+static void
+graphql(struct out *o, const struct graphql_rule *g)
+{
+	size_t	 i;
+
+	emit(o, "            graphql:\n");
+	if (g->ops != 0) {
+		emit(o, "              operations:\n");
+		for (i = 0; pm_gql_ops[i] != NULL; i++)
+			if (g->ops & (1U << i))
+				emit(o, "                - %s\n", pm_gql_ops[i]);
+	}
+	if (g->nnames > 0) {
+		emit(o, "              operationNames:\n");
+		for (i = 0; i < g->nnames; i++) {
+			emit(o, "                - ");
+			q(o, g->names[i]);
+			emit(o, "\n");
+		}
+	}
+	if (g->nfields > 0) {
+		emit(o, "              fields:\n");
+		for (i = 0; i < g->nfields; i++) {
+			emit(o, "                - ");
+			q(o, g->fields[i]);
+			emit(o, "\n");
+		}
+	}
+	if (g->ops == 0 && g->nnames == 0 && g->nfields == 0)
+		emit(o, "              {}\n");
+}
+
 static char *
 yaml(const struct policy *pol)
 {
@@ -121,6 +156,8 @@ yaml(const struct policy *pol)
 			    r->subs[j].websocket ? "true" : "false");
 			emit(&o, "\n            verdict: %s\n",
 			    verdict_name(r->subs[j].verdict));
+			if (r->subs[j].graphql != NULL)
+				graphql(&o, r->subs[j].graphql);
 		}
 		if (r->nsubs == 0)
 			emit(&o, "          []\n");

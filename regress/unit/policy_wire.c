@@ -250,7 +250,7 @@ hostile(void)
 	poke(b, len, 5, 1, "version: 1 is not supported (only 3)", "version 1 "
 	    "(before caFile, query, websocket)");
 	poke(b, len, 5, 2, "version: 2 is not supported (only 3)", "version 2 "
-	    "(before mcp)");
+	    "(before graphql, mcp)");
 	poke(b, len, 5, 4, "version: 4 is not supported", "version 4");
 	poke(b, len, 7, 1, "flags: 0x0001", "a flag");
 	/* 4 + 2 + 2 + 32: defaultVerdict */
@@ -302,9 +302,9 @@ hostile(void)
 
 	/* the request rules' flags and queries */
 	off = at(b, len, "/ws") + 3 + 1;		/* after verdict */
-	poke(b, len, off, 0x04, "rules[1].websocket: flags 0x04, only 0x01 "
-	    "(websocket), 0x02 (query) and 0x08 (mcp) are defined",
-	    "flag 0x04");
+	poke(b, len, off, 0x10, "rules[1].websocket: flags 0x10, only 0x01 "
+	    "(websocket), 0x02 (query), 0x04 (graphql) and 0x08 (mcp) are "
+	    "defined", "flag 0x10");
 	poke(b, len, off, 0x81, "rules[1].websocket: flags 0x81", "flag 0x81");
 	swap(b, len, "page=*", "pa#e=*", "rules[2].query: \"pa#e=*\": has a #");
 	swap(b, len, "page=*", "pa e=*", "rules[2].query: \"pa e=*\": has a "
