@@ -126,9 +126,9 @@ struct policy_request_decision {
 	int		needs_body;	/* some candidate request rule reads
 					   the body (graphql:, mcp:): the
 					   caller must read it (bounded) and
-					   call policy_http_body() before
-					   deciding; verdict is then only
-					   what the other rules say */
+					   call policy_http_body(), whose
+					   verdict is the answer (verdict
+					   here is not) */
 };
 void	policy_http_request(const struct policy *, const char *host,
 	    uint16_t port, const char *method, const char *path,

@@ -939,10 +939,14 @@ hx_head(struct httpx *hx, const struct peek_http *h)
 		if (d.rule != NULL)
 			strlcpy(r->rule, d.rule, sizeof(r->rule));
 		r->sub = d.sub;
-		/* with needs_body the verdict waits for the body */
+		/* needs_body: the body decides (hx_judge), not d.verdict */
 		if (d.verdict != VERDICT_ALLOW && !d.needs_body) {
 			snprintf(why, sizeof(why), "policy: %s",
 			    d.why != NULL ? d.why : "denied");
+			code = 403;
+		} else if (d.needs_body && h->upgrade) {
+			strlcpy(why, "policy: an upgrade where a rule reads "
+			    "the body", sizeof(why));
 			code = 403;
 		} else if (d.needs_body && h->has_clen &&
 		    h->clen > pconf.body_max) {
