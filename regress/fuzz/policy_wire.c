@@ -120,6 +120,37 @@ graphql(struct out *o, const struct graphql_rule *g)
 		emit(o, "              {}\n");
 }
 
+/* mcp: as YAML, optional keys only when given */
+static void
+mcp(struct out *o, const struct mcp_rule *m)
+{
+	size_t	 i, j;
+
+	emit(o, "            mcp:\n");
+	for (i = 0; i < m->n; i++) {
+		emit(o, "              - method: ");
+		q(o, m->e[i].method);
+		if (m->e[i].tool != NULL) {
+			emit(o, "\n                tool: ");
+			q(o, m->e[i].tool);
+		}
+		if (m->e[i].uri != NULL) {
+			emit(o, "\n                uri: ");
+			q(o, m->e[i].uri);
+		}
+		emit(o, "\n");
+		if (m->e[i].nargs > 0)
+			emit(o, "                arguments:\n");
+		for (j = 0; j < m->e[i].nargs; j++) {
+			emit(o, "                  - pointer: ");
+			q(o, m->e[i].args[j].pointer);
+			emit(o, "\n                    glob: ");
+			q(o, m->e[i].args[j].glob);
+			emit(o, "\n");
+		}
+	}
+}
+
 static char *
 yaml(const struct policy *pol)
 {
@@ -158,6 +189,8 @@ yaml(const struct policy *pol)
 			    verdict_name(r->subs[j].verdict));
 			if (r->subs[j].graphql != NULL)
 				graphql(&o, r->subs[j].graphql);
+			if (r->subs[j].mcp != NULL)
+				mcp(&o, r->subs[j].mcp);
 		}
 		if (r->nsubs == 0)
 			emit(&o, "          []\n");
