@@ -246,7 +246,8 @@ int	pm_gql_check(const struct http_sub *, char *why, size_t);
  * the body).  1 one entry of the rule covers the request, 0 none does,
  * -1 it cannot be judged (why set: not one JSON-RPC 2.0 request, a
  * batch, a header that disagrees, a value too long to judge).  audit:
- * the request's detail, {"mcp":{...}} ("" when it is not JSON-RPC).
+ * the request's detail, {"mcp":{...}}, made only when audit does not
+ * hold one already (the same body judged by another mcp: rule).
  */
 struct policy_body;
 int	pm_mcp_match(const struct mcp_rule *, const struct json_t *body,

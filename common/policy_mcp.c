@@ -491,11 +491,11 @@ pm_mcp_match(const struct mcp_rule *m, const json_t *body,
 	size_t		 i;
 	int		 rv, refused = 0;
 
-	if (audit != NULL && auditlen > 0)
-		audit[0] = '\0';
 	if (mcp_request(body, &rq, why, whylen) == -1)
 		return -1;
-	if (audit != NULL && auditlen > 0)
+	/* the same body for every mcp: rule: its detail made once */
+	if (audit != NULL && auditlen > 0 &&
+	    strncmp(audit, "{\"mcp\":", 7) != 0)
 		mcp_audit(&rq, audit, auditlen);
 	if (headers_agree(b, &rq, why, whylen) == -1)
 		return -1;

@@ -42,7 +42,7 @@ judge(const struct mcp_rule *m, const json_t *j, const char *body,
 {
 	struct policy_body	 b = { "application/json", body, len, header,
 				    NULL };
-	char			 why[256] = "", audit[512];
+	char			 why[256] = "", audit[512] = "";
 	json_t			*a;
 	int			 rv;
 

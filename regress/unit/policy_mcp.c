@@ -83,6 +83,7 @@ judge(const char *body, const char *const *h)
 	b.header = header;
 	hdrs = h;
 	why[0] = '\0';
+	audit[0] = '\0';
 	rv = pm_mcp_match(rule, j, &b, audit, sizeof(audit), why,
 	    sizeof(why));
 	json_decref(j);
