@@ -137,7 +137,8 @@ struct hreq {
 	int		 hold;
 	struct bbuf	 bhead;		/* the head as it goes upstream */
 	struct bbuf	 braw;		/* the body as sent */
-	struct bbuf	 bdata;		/* its data, de-chunked */
+	struct bbuf	 bdata;		/* its data, de-chunked (chunked) */
+	int		 bchunked;	/* else the data is braw */
 	size_t		 bsent;		/* of bhead + braw, in RQ_SEND */
 	char		*bpath, *bquery;	/* as judged */
 	char		*hcopy;		/* the head's fields, NUL-split */
@@ -767,6 +768,7 @@ hx_hold(struct httpx *hx, const struct peek_http *h, const uint8_t *head,
 		return hx_close(hx, "out of memory");
 	hb_consume(&hx->cin, h->headlen);
 	peek_body_init(&r->body, h);
+	r->bchunked = h->chunked;
 	if (hasbody && r->expect && r->minor >= 1) {
 		/* room: hx_head saw HX_LOCAL_MAX free */
 		if (hb_put(&hx->cout, cont, sizeof(cont) - 1) == -1)
@@ -790,6 +792,7 @@ hx_judge(struct httpx *hx)
 	struct hreq	*r = &hx->r;
 	struct policy_body_decision bd;
 	struct policy_body pb;
+	struct bbuf	*data;
 	char		 why[300];
 
 	memset(&pb, 0, sizeof(pb));
@@ -801,8 +804,9 @@ hx_judge(struct httpx *hx)
 		bd.why = "two Content-Type headers";
 		bd.audit[0] = '\0';
 	} else {
-		pb.data = r->bdata.b != NULL ? r->bdata.b : "";
-		pb.len = r->bdata.len;
+		data = r->bchunked ? &r->bdata : &r->braw;
+		pb.data = data->b != NULL ? data->b : "";
+		pb.len = data->len;
 		pb.header = hx_hdr;
 		pb.arg = r;
 		policy_http_body(c->sbx->pol, c->name, c->port, r->method,
@@ -1069,7 +1073,8 @@ hx_requests(struct httpx *hx)
 			if (n == 0)
 				return progress;
 			rv = hx_body(hx, hb_data(&hx->cin), n, &used, &why,
-			    &found, &plain, r->hold ? &r->bdata : NULL);
+			    &found, &plain, r->hold && r->bchunked ? &r->bdata :
+			    NULL);
 			if (found) {
 				hx_leak(hx, "body", plain ? "plain" : "encoded",
 				    reason, sizeof(reason));
@@ -1095,9 +1100,11 @@ hx_requests(struct httpx *hx)
 					return hx_close(hx, "out of memory");
 				hb_consume(&hx->cin, used);
 				progress = 1;
-				if (r->bdata.len > pconf.body_max ||
-				    r->braw.len > 2 * (size_t)pconf.body_max +
-				    HX_BUFSZ) {
+				/* the data, and chunk framing within
+				   HX_BUFSZ of it */
+				if ((r->bchunked ? r->bdata.len : r->braw.len) >
+				    pconf.body_max || r->braw.len >
+				    (size_t)pconf.body_max + HX_BUFSZ) {
 					/* the rest is never read */
 					snprintf(reason, sizeof(reason),
 					    "request body over the %u bytes "

@@ -42,6 +42,9 @@ T = {
     "ws": "version: 1\nnetwork:\n  egress:\n    http:\n"
           "      - {{match: a.test, verdict: allow, rules: "
           "[{{method: GET, path: /, websocket: {v}, verdict: allow}}]}}\n",
+    "gql": "version: 1\nnetwork:\n  egress:\n    http:\n"
+           "      - {{match: a.test, verdict: allow, rules: "
+           "[{{method: POST, path: /, verdict: allow, graphql: {v}}}]}}\n",
     "credid": "version: 1\ncredentials:\n  - {{id: {v}, envVar: A, "
               "injections: [{{type: sigv4, host: a.test}}]}}\n",
     "env": "version: 1\ncredentials:\n  - {{id: a, envVar: {v}, "
@@ -124,6 +127,15 @@ V = {
            "1", "~", "[true]"],
     "method": ["GET", "get", "'*'", "FOO", "POST", "~", "''", "DELETE",
                "TRACE"],
+    "gql": ["{operations: [query]}", "{operations: [query, mutation, "
+            "subscription]}", "{operations: [Query]}", "{operations: []}",
+            "{}", "~", "{operations: [query, query]}",
+            "{operationNames: ['Get*', '*']}", "{operationNames: ['1a']}",
+            "{operationNames: ['a-b']}", "{fields: [viewer, __typename]}",
+            "{fields: ['']}", "{fields: [a, a]}", "{foo: [a]}",
+            "{fields: viewer}", "[query]", "{fields: [" + "a" * 128 + "]}",
+            "{fields: [" + "a" * 129 + "]}", "{operations: query}",
+            "{operationNames: [~]}", "{fields: [1]}", "{fields: ['a b']}"],
     "credid": ["a", "A-b.c_1", "-a", "'.a'", "''", "a" * 64, "a" * 65,
                "1", "'1'", "'a b'", "yes"],
     "env": ["A", "_a1", "1A", "'A-B'", "''", "A" * 128, "A" * 129, "on"],
