@@ -126,7 +126,8 @@ FUZZ_LIBSRCS = common/log.c common/imsg.c common/canonjson.c common/chain.c \
 	   common/verify.c lensauditd/chainwrite.c \
 	   lensvmm/guest/request.c lensvmm/guest/vmconf.c common/seccomp_filter.c \
 	   $(sort $(wildcard lensvmm/vm/*.c)) \
-	   $(wildcard common/policy_*.c) common/grammar.c lensnetd/addr.c lensnetd/attach.c \
+	   $(wildcard common/policy_*.c) common/grammar.c common/jsonstrict.c common/graphql.c \
+	   lensnetd/addr.c lensnetd/attach.c \
 	   lensnetd/dnswire.c common/peek.c lenscredd/seal.c common/phscan.c \
 	   lenscredd/sign.c common/lensexch.c \
 	   lenscredd/oauth.c

@@ -140,10 +140,51 @@ struct policy_request_decision {
 					   Upgrade: websocket */
 	const char	*why;		/* short static reason when the
 					   verdict is deny or ask */
+	int		needs_body;	/* some candidate request rule reads
+					   the body (graphql:, mcp:): the
+					   caller must read it (bounded) and
+					   call policy_http_body(), whose
+					   verdict is the answer (verdict
+					   here is not) */
 };
 void	policy_http_request(const struct policy *, const char *host,
 	    uint16_t port, const char *method, const char *path,
 	    const char *query, struct policy_request_decision *);
+
+/*
+ * The body of a request policy_http_request said needs_body for, as the
+ * proxy read it (whole, de-chunked, within its bound): the request is
+ * decided again with the request rules that read bodies judging it.
+ * The body is parsed once, strictly (jsonstrict.h); a rule that must
+ * read it but cannot (not JSON, duplicate keys, trailing data, too
+ * deep, the wrong Content-Type, a batch its kind refuses, a persisted
+ * query without its document, ...) refuses the request: deny with that
+ * reason, never passed unread.  A matching deny wins, then allow, then
+ * ask, as for requests.
+ */
+struct policy_body {			/* what the proxy read */
+	const char	*ctype;		/* Content-Type, NULL: none */
+	const char	*data;		/* the whole body, NUL after it */
+	size_t		 len;
+	/* header lookup for rules that check headers (MCP: Mcp-Method,
+	   Mcp-Name): the idx-th value of name, NULL past the last */
+	const char	*(*header)(void *arg, const char *name, size_t idx);
+	void		*arg;
+};
+struct policy_body_decision {
+	enum verdict	 verdict;
+	int		 sub;		/* deciding request rule, -1 none */
+	const char	*why;		/* static or in whybuf */
+	char		 whybuf[256];
+	char		 audit[512];	/* kind-specific detail for the audit
+					   event, a JSON object's text
+					   ({"graphql":{...}}), "" none */
+};
+void	policy_http_body(const struct policy *, const char *host,
+	    uint16_t port, const char *method, const char *path,
+	    const char *query, const struct policy_body *,
+	    struct policy_body_decision *);
+
 /* raw TCP to a name lensnetd resolved (tcp rules, then http rules do not apply) */
 enum verdict	policy_tcp_name(const struct policy *, const char *name,
 		    uint16_t port, const char **rule);

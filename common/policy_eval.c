@@ -21,7 +21,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <stdio.h>
+
+#include <jansson.h>
+
 #include "grammar.h"
+#include "jsonstrict.h"
 #include "policy.h"
 #include "policy_int.h"
 
@@ -535,10 +540,97 @@ rpick_add(struct rpick *rp, const struct http_rule *r, int sub, long score)
 	rp->any = 1;
 }
 
-void
-policy_http_request(const struct policy *pol, const char *host,
+/*
+ * The body, read once for every request rule that reads it: Content-
+ * Type absent or JSON (application/json, application/...+json, with
+ * parameters), then the strict parse.  NULL with why set when it cannot
+ * be read.
+ */
+struct bodyctx {
+	const struct policy_body *b;
+	json_t			*json;
+	int			 tried;
+	char			 why[200];
+};
+
+static int
+ctype_json(const char *ct)
+{
+	size_t	 n;
+
+	if (ct == NULL)
+		return 1;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	n = strcspn(ct, "; \t");
+	if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
+		return 1;
+	return n > 17 && strncasecmp(ct, "application/", 12) == 0 &&
+	    strncasecmp(ct + n - 5, "+json", 5) == 0 &&
+	    memchr(ct + 12, '/', n - 12) == NULL;
+}
+
+static const json_t *
+body_json(struct bodyctx *bc)
+{
+	char	 w[160];
+
+	if (bc->tried)
+		return bc->json;
+	bc->tried = 1;
+	if (!ctype_json(bc->b->ctype)) {
+		snprintf(bc->why, sizeof(bc->why), "request body: Content-"
+		    "Type %.60s is not JSON", bc->b->ctype);
+		return NULL;
+	}
+	if ((bc->json = jsonstrict_parse(bc->b->data, bc->b->len,
+	    JSONSTRICT_MAXDEPTH, w, sizeof(w))) == NULL)
+		snprintf(bc->why, sizeof(bc->why), "request body: %s", w);
+	return bc->json;
+}
+
+/* does this request rule read the body? */
+static int
+sub_reads_body(const struct http_sub *sb)
+{
+	return sb->graphql != NULL || sb->mcp != NULL;
+}
+
+/*
+ * A request rule that reads the body, its method and path matched: 1
+ * it matches the body, 0 it does not, -1 the body cannot be judged
+ * (why set).  Each kind in its own matcher.
+ */
+static int
+sub_body_match(const struct http_sub *sb, const char *query,
+    struct bodyctx *bc, struct policy_body_decision *bd)
+{
+	const json_t	*j;
+
+	if ((j = body_json(bc)) == NULL) {
+		strlcpy(bd->whybuf, bc->why, sizeof(bd->whybuf));
+		return -1;
+	}
+	if (sb->graphql != NULL)
+		return pm_graphql_match(sb->graphql, sb->verdict ==
+		    VERDICT_DENY, j, query, bd->audit,
+		    sizeof(bd->audit), bd->whybuf, sizeof(bd->whybuf));
+	if (sb->mcp != NULL)
+		return pm_mcp_match(sb->mcp, j, bc->b, bd->audit,
+		    sizeof(bd->audit), bd->whybuf, sizeof(bd->whybuf));
+	return 0;
+}
+
+/*
+ * policy_http_request, and with bc (the body) policy_http_body: the
+ * request rules that read the body match only when it matches them;
+ * without bc they are left out and needs_body says one matched.
+ */
+static void
+http_request_eval(const struct policy *pol, const char *host,
     uint16_t port, const char *method, const char *path, const char *query,
-    struct policy_request_decision *d)
+    struct bodyctx *bc, struct policy_request_decision *d,
+    struct policy_body_decision *bd)
 {
 	static const enum verdict order[] = { VERDICT_DENY, VERDICT_ALLOW,
 	    VERDICT_ASK };
@@ -549,6 +641,7 @@ policy_http_request(const struct policy *pol, const char *host,
 	char				 cquery[POLICY_MAXTARGET + 1];
 	size_t				 i, j, plen, qlen, nsubs = 0;
 	int				 qstate = 0;	/* 1 normal, -1 not */
+	int				 rv;
 
 	memset(d, 0, sizeof(*d));
 	d->sub = -1;
@@ -613,6 +706,15 @@ policy_http_request(const struct policy *pol, const char *host,
 			const struct http_sub *sb = &r->subs[j];
 			long score;
 
+			if (sb->mcp != NULL && strcmp(method, "GET") == 0 &&
+			    glob_match(sb->path, cpath, plen, "/")) {
+				/* the old server-to-client stream: unjudged */
+				d->rule = r->match;
+				d->sub = j;
+				d->why = "mcp: GET (a server-to-client stream) "
+				    "is refused on an MCP endpoint";
+				return;
+			}
 			if (strcmp(sb->method, "*") != 0 &&
 			    strcmp(sb->method, method) != 0)
 				continue;
@@ -634,15 +736,36 @@ policy_http_request(const struct policy *pol, const char *host,
 				if (!glob_match(sb->query, cquery, qlen, "&;"))
 					continue;
 			}
-			/* websocket first, then the longer patterns */
+			if (sub_reads_body(sb)) {
+				if (bc == NULL) {
+					d->needs_body = 1;
+					continue;
+				}
+				if ((rv = sub_body_match(sb, query, bc,
+				    bd)) == -1) {
+					/* refused: never passed unread */
+					d->rule = r->match;
+					d->sub = j;
+					d->why = bd->whybuf;
+					return;
+				}
+				if (rv == 0)
+					continue;
+			}
+			/* websocket first, then the longer patterns, then
+			   a rule that read the body */
 			score = (long)(sb->verdict == VERDICT_ALLOW &&
 			    sb->websocket) << 40 |
 			    (long)(strlen(sb->path) + (sb->query ?
 			    strlen(sb->query) + 1 : 0)) << 8 |
+			    (long)sub_reads_body(sb) << 1 |
 			    (strcmp(sb->method, "*") != 0);
 			rpick_add(&rp[sb->verdict], r, j, score);
 		}
 	}
+	/* a deny that needs no body wins whatever the body says */
+	if (rp[VERDICT_DENY].any)
+		d->needs_body = 0;
 	for (i = 0; i < 3; i++) {
 		const struct rpick *w = &rp[order[i]];
 
@@ -660,7 +783,50 @@ policy_http_request(const struct policy *pol, const char *host,
 			    "ask: no approval channel yet";
 		return;
 	}
-	d->why = "no request rule matches";
+	/* a body rule that did not match says what it read */
+	d->why = bd != NULL && bd->whybuf[0] != '\0' ? bd->whybuf :
+	    "no request rule matches";
+}
+
+void
+policy_http_request(const struct policy *pol, const char *host,
+    uint16_t port, const char *method, const char *path, const char *query,
+    struct policy_request_decision *d)
+{
+	http_request_eval(pol, host, port, method, path, query, NULL, d,
+	    NULL);
+}
+
+void
+policy_http_body(const struct policy *pol, const char *host, uint16_t port,
+    const char *method, const char *path, const char *query,
+    const struct policy_body *body, struct policy_body_decision *bd)
+{
+	struct policy_request_decision	 d;
+	struct bodyctx			 bc;
+
+	memset(bd, 0, sizeof(*bd));
+	memset(&bc, 0, sizeof(bc));
+	bc.b = body;
+	http_request_eval(pol, host, port, method, path, query, &bc, &d, bd);
+	json_decref(bc.json);
+	bd->verdict = d.verdict;
+	bd->sub = d.sub;
+	if (d.verdict == VERDICT_ALLOW)
+		bd->why = NULL;
+	else if (d.why == bd->whybuf)
+		bd->why = bd->whybuf;
+	else {
+		strlcpy(bd->whybuf, d.why != NULL ? d.why : "denied",
+		    sizeof(bd->whybuf));
+		bd->why = bd->whybuf;
+	}
+}
+
+int
+pm_glob(const char *pat, const char *s, size_t len, const char *seps)
+{
+	return glob_match(pat, s, len, seps);
 }
 
 static enum verdict

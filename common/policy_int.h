@@ -35,6 +35,9 @@
 #define PM_INJ_AWS	63		/* region, service */
 #define PM_INJ_URL	511
 
+#define PM_MCP_GLOB	MAXSTR		/* mcp: method, tool, uri, glob */
+#define PM_MCP_POINTER	MAXSTR		/* mcp: arguments[].pointer */
+
 #define PM_WHY		256		/* a builder's reason */
 
 struct hostpat {
@@ -48,12 +51,55 @@ struct cidr {
 	unsigned int	 plen;
 };
 
+/*
+ * mcp: under a request rule (policy_mcp.c): the JSON-RPC requests of
+ * MCP's Streamable HTTP transport it covers.  An entry covers a request
+ * by itself (its conditions all hold); entries never combine.
+ */
+struct mcp_arg {
+	char		*pointer;		/* RFC 6901, into params.arguments */
+	char		*glob;			/* over the scalar found there */
+};
+
+struct mcp_entry {
+	char		*method;		/* glob over method */
+	char		*tool;			/* glob over params.name, NULL: any */
+	char		*uri;			/* glob over params.uri, NULL: any */
+	struct mcp_arg	*args;
+	size_t		 nargs;
+};
+
+struct mcp_rule {
+	struct mcp_entry *e;
+	size_t		 n;			/* at least 1 */
+};
+
+/*
+ * graphql: under a request rule (policy_graphql.c): which operations of
+ * a GraphQL request's document it covers.  Each list empty: any.
+ */
+#define PM_GQL_QUERY		0x01
+#define PM_GQL_MUTATION		0x02
+#define PM_GQL_SUBSCRIPTION	0x04
+#define PM_GQL_NAME		128	/* an operationNames glob */
+#define PM_GQL_FIELD		128	/* a field name */
+#define PM_GQL_MAXLIST		256	/* entries of each list */
+struct graphql_rule {
+	unsigned int	 ops;			/* PM_GQL_*, 0: any */
+	char		**names;		/* operationNames globs */
+	size_t		 nnames;
+	char		**fields;		/* top-level fields */
+	size_t		 nfields;
+};
+
 struct http_sub {
 	char		*method;
 	char		*path;
 	char		*query;			/* NULL: any query; may be "" */
 	int		 websocket;		/* may carry Upgrade: websocket */
 	enum verdict	 verdict;
+	struct graphql_rule *graphql;		/* NULL: none */
+	struct mcp_rule	*mcp;			/* NULL: no mcp: section */
 };
 
 struct http_rule {
@@ -169,6 +215,16 @@ long	pm_publish_dup(const struct policy *, size_t i);
 long	pm_cred_id_dup(const struct policy *, size_t i, const char *id);
 long	pm_envvar_dup(const struct policy *, size_t i, const char *envvar);
 
+/*
+ * mcp: builders (policy_mcp.c): a glob (method, tool, uri or an
+ * argument's) and a JSON pointer.  pm_mcp_free frees a rule.
+ */
+int	pm_mcp_glob(const char *s, char *why, size_t);
+int	pm_mcp_pointer(const char *s, char *why, size_t);
+/* the method of a request rule with mcp: (POST or *) */
+int	pm_mcp_method(const char *method, char *why, size_t);
+void	pm_mcp_free(struct mcp_rule *);
+
 /* evaluation's name helpers (policy_eval.c), also used by builders */
 int	norm_name(const char *s, size_t len, char *out);
 int	hostpat_parse(const char *s, size_t len, struct hostpat *);
@@ -185,5 +241,41 @@ int	pct_byte(const char *s);
 int	pct_abnormal(const char *s, char sep);
 const char *path_abnormal(const char *s, size_t len, int pattern);
 const char *pm_query_abnormal(const char *s, size_t len);	/* a pattern */
+
+/* glob_match of policy_eval.c: '*' not over seps, "**" over all */
+int	pm_glob(const char *pat, const char *s, size_t len, const char *seps);
+
+/*
+ * The matchers of request rules that read bodies, each given the body's
+ * strict JSON: 1 the body matches the rule, 0 it does not, -1 it cannot
+ * be judged (why set).  deny: the rule's verdict is deny (a batch
+ * matches when one element does, else when every one does).  audit: the request's detail for the audit
+ * event, a JSON object's text ("" none).
+ */
+struct json_t;
+int	pm_graphql_match(const struct graphql_rule *, int deny,
+	    const struct json_t *, const char *urlquery, char *audit,
+	    size_t auditlen, char *why, size_t whylen);
+void	pm_graphql_free(struct graphql_rule *);
+/* builders of graphql: (policy_model.c) */
+extern const char *const pm_gql_ops[];	/* "query", ... by bit, NULL */
+int	pm_gql_name(const char *s, char *why, size_t);	/* a glob */
+int	pm_gql_field(const char *s, char *why, size_t);	/* a glob */
+/* the graphql: of a request rule as a whole (websocket, empty) */
+int	pm_gql_check(const struct http_sub *, char *why, size_t);
+
+/*
+ * MCP (policy_mcp.c): body is the request's strict JSON, b what the
+ * proxy read (its Mcp-Method and Mcp-Name headers are checked against
+ * the body).  1 one entry of the rule covers the request, 0 none does,
+ * -1 it cannot be judged (why set: not one JSON-RPC 2.0 request, a
+ * batch, a header that disagrees, a value too long to judge).  audit:
+ * the request's detail, {"mcp":{...}}, made only when audit does not
+ * hold one already (the same body judged by another mcp: rule).
+ */
+struct policy_body;
+int	pm_mcp_match(const struct mcp_rule *, const struct json_t *body,
+	    const struct policy_body *b, char *audit, size_t auditlen,
+	    char *why, size_t whylen);
 
 #endif

@@ -59,6 +59,84 @@ json_rules(const struct net_rule *rules, size_t n)
 	return NULL;
 }
 
+/* mcp: as written, optional fields only when given */
+static json_t *
+json_mcp(const struct mcp_rule *m)
+{
+	json_t	*a, *o, *args, *x;
+	size_t	 i, j;
+
+	if ((a = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < m->n; i++) {
+		const struct mcp_entry *e = &m->e[i];
+
+		if ((o = json_pack("{s:s}", "method", e->method)) == NULL ||
+		    json_array_append_new(a, o) == -1)
+			goto fail;
+		if ((e->tool != NULL && json_object_set_new(o, "tool",
+		    json_string(e->tool)) == -1) || (e->uri != NULL &&
+		    json_object_set_new(o, "uri", json_string(e->uri)) == -1))
+			goto fail;
+		if (e->nargs == 0)
+			continue;
+		if ((args = json_array()) == NULL ||
+		    json_object_set_new(o, "arguments", args) == -1)
+			goto fail;
+		for (j = 0; j < e->nargs; j++)
+			if ((x = json_pack("{s:s, s:s}", "pointer",
+			    e->args[j].pointer, "glob", e->args[j].glob)) ==
+			    NULL || json_array_append_new(args, x) == -1)
+				goto fail;
+	}
+	return a;
+ fail:
+	json_decref(a);
+	return NULL;
+}
+
+static json_t *
+json_strlist(char **v, size_t n)
+{
+	json_t	*a;
+	size_t	 i;
+
+	if ((a = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (json_array_append_new(a, json_string(v[i])) == -1) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+/* graphql: as written, each list only when given */
+static json_t *
+json_graphql(const struct graphql_rule *g)
+{
+	json_t	*o, *ops;
+	size_t	 i;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	if (g->ops != 0) {
+		ops = json_array();
+		for (i = 0; pm_gql_ops[i] != NULL; i++)
+			if (g->ops & (1U << i))
+				json_array_append_new(ops,
+				    json_string(pm_gql_ops[i]));
+		json_object_set_new(o, "operations", ops);
+	}
+	if (g->nnames > 0)
+		json_object_set_new(o, "operationNames",
+		    json_strlist(g->names, g->nnames));
+	if (g->nfields > 0)
+		json_object_set_new(o, "fields",
+		    json_strlist(g->fields, g->nfields));
+	return o;
+}
+
 static json_t *
 json_model(const struct policy *pol)
 {
@@ -100,6 +178,12 @@ json_model(const struct policy *pol)
 			if (s == NULL || (r->subs[j].query != NULL &&
 			    json_object_set_new(s, "query",
 			    json_string(r->subs[j].query)) == -1) ||
+			    (r->subs[j].mcp != NULL &&
+			    json_object_set_new(s, "mcp",
+			    json_mcp(r->subs[j].mcp)) == -1) ||
+			    (r->subs[j].graphql != NULL &&
+			    json_object_set_new(s, "graphql",
+			    json_graphql(r->subs[j].graphql)) == -1) ||
 			    json_array_append_new(subs, s) == -1) {
 				json_decref(subs);
 				goto fail;

@@ -230,6 +230,8 @@ policy_free(struct policy *pol)
 			free(pol->http[i].subs[j].method);
 			free(pol->http[i].subs[j].path);
 			free(pol->http[i].subs[j].query);
+			pm_mcp_free(pol->http[i].subs[j].mcp);
+			pm_graphql_free(pol->http[i].subs[j].graphql);
 		}
 		free(pol->http[i].subs);
 		free(pol->http[i].match);
@@ -686,4 +688,67 @@ pm_envvar_dup(const struct policy *pol, size_t i, const char *envvar)
 		if (strcmp(pol->creds[j].envvar, envvar) == 0)
 			return (long)j;
 	return -1;
+}
+
+/* graphql: (policy_graphql.c) */
+
+const char *const pm_gql_ops[] = { "query", "mutation", "subscription",
+    NULL };
+
+/* a GraphQL name (spec 2.1.9) with '*' for globs */
+static int
+gql_glob(const char *s, size_t max, const char *what, char *why,
+    size_t whylen)
+{
+	size_t	 i, n = strlen(s);
+
+	if (n == 0 || n > max) {
+		why_set(why, whylen, ": %s must be 1 to %zu bytes", what, max);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned char ch = s[i];
+
+		if (ch != '_' && ch != '*' && !(ch >= 'a' && ch <= 'z') &&
+		    !(ch >= 'A' && ch <= 'Z') && !(i > 0 && ch >= '0' &&
+		    ch <= '9')) {
+			why_set(why, whylen, ": not a GraphQL %s (letters, "
+			    "digits, '_', not a digit first, '*' as a glob)",
+			    what);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+pm_gql_name(const char *s, char *why, size_t whylen)
+{
+	return gql_glob(s, PM_GQL_NAME, "operation name", why, whylen);
+}
+
+int
+pm_gql_field(const char *s, char *why, size_t whylen)
+{
+	return gql_glob(s, PM_GQL_FIELD, "field name", why, whylen);
+}
+
+int
+pm_gql_check(const struct http_sub *sb, char *why, size_t whylen)
+{
+	const struct graphql_rule *g = sb->graphql;
+
+	if (g == NULL)
+		return 0;
+	if (sb->websocket) {
+		why_set(why, whylen, "with websocket: true: GraphQL "
+		    "over a websocket is not judged");
+		return -1;
+	}
+	if (g->ops & ~(unsigned int)(PM_GQL_QUERY | PM_GQL_MUTATION |
+	    PM_GQL_SUBSCRIPTION)) {
+		why_set(why, whylen, "unknown operation type bits");
+		return -1;
+	}
+	return 0;
 }

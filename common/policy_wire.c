@@ -8,7 +8,7 @@
  *
  *	"LNSP" version:16 (2) flags:16 (0) sha256:32 defaultVerdict:8
  *	nhttp:16   { match verdict:8 tls:8 caFile nsubs:16
- *		     { method:8 path verdict:8 subflags:8 [query] }... }...
+ *		     { method:8 path verdict:8 subflags:8 [query] [mcp] }... }...
  *	ntcp:16    { match verdict:8 }...
  *	nudp:16    { match verdict:8 }...
  *	npublish:16 { addr hostport:16 port:16 }...
@@ -17,7 +17,11 @@
  *	cpuMillis:32 memory:64 pids:32
  *
  * subflags: 1 websocket, 2 a query pattern follows (it may be empty,
- * which is a pattern too: no query); no other bit.
+ * which is a pattern too: no query), 4 a graphql: section follows (after
+ * the query):  ops:8 nnames:16 { name }... nfields:16 { field }..., 8
+ * an mcp: section follows (after those): nentries:16 { method tool uri
+ * nargs:16 { pointer glob }... }... (tool, uri empty: absent); no other
+ * bit.
  *
  * Only what the policy's author wrote travels; what is derived from it
  * (host patterns, CIDRs, port ranges) is derived again on receipt by
@@ -46,10 +50,12 @@
 #define WIRE_MAGIC	"LNSP"
 #define WIRE_VERSION	3	/* 2: caFile, query, websocket; 3: user,
 				   region, service, tokenUrl, clientId,
-				   type uriPlaceholder */
+				   type uriPlaceholder; graphql, mcp */
 #define HASHLEN		32
 #define SUB_WEBSOCKET	0x01
 #define SUB_QUERY	0x02
+#define SUB_GRAPHQL	0x04
+#define SUB_MCP		0x08
 
 /* ---- encoding ---- */
 
@@ -108,6 +114,38 @@ putstr(struct wr *w, const char *s)
 }
 
 static void
+put_mcp(struct wr *w, const struct mcp_rule *m)
+{
+	size_t	 i, j;
+
+	put16(w, m->n);
+	for (i = 0; i < m->n; i++) {
+		putstr(w, m->e[i].method);
+		putstr(w, m->e[i].tool);
+		putstr(w, m->e[i].uri);
+		put16(w, m->e[i].nargs);
+		for (j = 0; j < m->e[i].nargs; j++) {
+			putstr(w, m->e[i].args[j].pointer);
+			putstr(w, m->e[i].args[j].glob);
+		}
+	}
+}
+
+static void
+put_graphql(struct wr *w, const struct graphql_rule *g)
+{
+	size_t	 i;
+
+	put8(w, g->ops);
+	put16(w, g->nnames);
+	for (i = 0; i < g->nnames; i++)
+		putstr(w, g->names[i]);
+	put16(w, g->nfields);
+	for (i = 0; i < g->nfields; i++)
+		putstr(w, g->fields[i]);
+}
+
+static void
 put_net(struct wr *w, const struct net_rule *r, size_t n)
 {
 	size_t	 i;
@@ -153,9 +191,15 @@ policy_encode(const struct policy *pol, void *buf, size_t size)
 			putstr(&w, r->subs[j].path);
 			put8(&w, r->subs[j].verdict);
 			put8(&w, (r->subs[j].websocket ? SUB_WEBSOCKET : 0) |
-			    (r->subs[j].query ? SUB_QUERY : 0));
+			    (r->subs[j].query ? SUB_QUERY : 0) |
+			    (r->subs[j].graphql ? SUB_GRAPHQL : 0) |
+			    (r->subs[j].mcp ? SUB_MCP : 0));
 			if (r->subs[j].query != NULL)
 				putstr(&w, r->subs[j].query);
+			if (r->subs[j].graphql != NULL)
+				put_graphql(&w, r->subs[j].graphql);
+			if (r->subs[j].mcp != NULL)
+				put_mcp(&w, r->subs[j].mcp);
 		}
 	}
 	put_net(&w, pol->tcp, pol->ntcp);
@@ -398,6 +442,82 @@ get_net(struct rd *r, const char *list, struct net_rule **out, size_t *nout)
 	return 0;
 }
 
+/* a glob of an mcp: entry; optional ones may be absent */
+static int
+get_mcp_glob(struct rd *r, int optional, char **out)
+{
+	char	 why[PM_WHY];
+	size_t	 at;
+
+	if (get_str(r, PM_MCP_GLOB, optional, out, &at) == -1)
+		return -1;
+	if (*out != NULL && pm_mcp_glob(*out, why, sizeof(why)) == -1)
+		return berr(r, at, *out, why);
+	return 0;
+}
+
+/* the mcp: section of request rule path (its method is checked) */
+static int
+get_mcp(struct rd *r, struct http_sub *s, const char *path)
+{
+	struct mcp_rule	*m;
+	char		 why[PM_WHY];
+	size_t		 i, j, at;
+
+	fieldf(r, "%s.mcp", path);
+	at = r->off;
+	if (pm_mcp_method(s->method, why, sizeof(why)) == -1)
+		return rerr(r, at, "%s", why);
+	if ((s->mcp = m = calloc(1, sizeof(*m))) == NULL)
+		return rerr(r, at, "out of memory");
+	if (get_count(r, 9, &m->n) == -1)
+		return -1;
+	if (m->n == 0)
+		return rerr(r, at, "needs at least one entry");
+	if ((m->e = calloc(m->n, sizeof(*m->e))) == NULL) {
+		m->n = 0;
+		return rerr(r, at, "out of memory");
+	}
+	for (i = 0; i < m->n; i++) {
+		struct mcp_entry *e = &m->e[i];
+
+		fieldf(r, "%s.mcp[%zu].method", path, i);
+		if (get_mcp_glob(r, 0, &e->method) == -1)
+			return -1;
+		fieldf(r, "%s.mcp[%zu].tool", path, i);
+		if (get_mcp_glob(r, 1, &e->tool) == -1)
+			return -1;
+		fieldf(r, "%s.mcp[%zu].uri", path, i);
+		if (get_mcp_glob(r, 1, &e->uri) == -1)
+			return -1;
+		fieldf(r, "%s.mcp[%zu].arguments", path, i);
+		at = r->off;
+		if (get_count(r, 6, &e->nargs) == -1)
+			return -1;
+		if (e->nargs == 0)
+			continue;
+		if ((e->args = calloc(e->nargs, sizeof(*e->args))) == NULL) {
+			e->nargs = 0;
+			return rerr(r, at, "out of memory");
+		}
+		for (j = 0; j < e->nargs; j++) {
+			fieldf(r, "%s.mcp[%zu].arguments[%zu].pointer", path,
+			    i, j);
+			if (get_str(r, PM_MCP_POINTER, 0, &e->args[j].pointer,
+			    &at) == -1)
+				return -1;
+			if (pm_mcp_pointer(e->args[j].pointer, why,
+			    sizeof(why)) == -1)
+				return berr(r, at, e->args[j].pointer, why);
+			fieldf(r, "%s.mcp[%zu].arguments[%zu].glob", path, i,
+			    j);
+			if (get_mcp_glob(r, 0, &e->args[j].glob) == -1)
+				return -1;
+		}
+	}
+	return 0;
+}
+
 static unsigned int
 nmethods(void)
 {
@@ -407,6 +527,8 @@ nmethods(void)
 		;
 	return n;
 }
+
+static int	get_graphql(struct rd *, size_t, size_t, struct http_sub *);
 
 static int
 get_http(struct rd *r, struct policy *pol)
@@ -482,24 +604,102 @@ get_http(struct rd *r, struct policy *pol)
 			at = r->off;
 			if (get8(r, &x) == -1)
 				return -1;
-			if (x & ~(SUB_WEBSOCKET | SUB_QUERY))
+			if (x & ~(SUB_WEBSOCKET | SUB_QUERY | SUB_GRAPHQL |
+			    SUB_MCP))
 				return rerr(r, at, "flags 0x%02x, only 0x01 "
-				    "(websocket) and 0x02 (query) are defined",
-				    x);
+				    "(websocket), 0x02 (query), 0x04 (graphql) "
+				    "and 0x08 (mcp) are defined", x);
+			if ((x & SUB_GRAPHQL) && (x & SUB_MCP))
+				return rerr(r, at, "graphql and mcp in one "
+				    "request rule");
 			s->websocket = (x & SUB_WEBSOCKET) != 0;
-			if (!(x & SUB_QUERY))
-				continue;
-			fieldf(r, "network.egress.http[%zu].rules[%zu].query",
-			    i, j);
-			if (get_str(r, PM_SUB_QUERY, 1, &s->query, &at) == -1)
+			if (x & SUB_QUERY) {
+				fieldf(r, "network.egress.http[%zu].rules[%zu]."
+				    "query", i, j);
+				if (get_str(r, PM_SUB_QUERY, 1, &s->query,
+				    &at) == -1)
+					return -1;
+				if (s->query == NULL &&	/* "": no query */
+				    (s->query = strdup("")) == NULL)
+					return rerr(r, at, "out of memory");
+				if (pm_sub_query(s->query, why, sizeof(why)) ==
+				    -1)
+					return berr(r, at, s->query, why);
+			}
+			if ((x & SUB_GRAPHQL) && get_graphql(r, i, j, s) == -1)
 				return -1;
-			if (s->query == NULL &&		/* "": no query */
-			    (s->query = strdup("")) == NULL)
-				return rerr(r, at, "out of memory");
-			if (pm_sub_query(s->query, why, sizeof(why)) == -1)
-				return berr(r, at, s->query, why);
+			if (x & SUB_MCP) {
+				char sp[96];
+
+				snprintf(sp, sizeof(sp), "network.egress.http"
+				    "[%zu].rules[%zu]", i, j);
+				if (get_mcp(r, s, sp) == -1)
+					return -1;
+			}
 		}
 	}
+	return 0;
+}
+
+/* a list of graphql: names or fields, as parse_gql_list checks it */
+static int
+get_gql_list(struct rd *r, const char *fmt, size_t i, size_t j,
+    int (*check)(const char *, char *, size_t), char ***out, size_t *nout)
+{
+	char	 why[PM_WHY];
+	size_t	 n, k, l, at;
+
+	fieldf(r, fmt, i, j);
+	at = r->off;
+	if (get_count(r, 3, &n) == -1)
+		return -1;
+	if (n > PM_GQL_MAXLIST)
+		return rerr(r, at, "%zu entries, more than %d", n,
+		    PM_GQL_MAXLIST);
+	if (n == 0)
+		return 0;
+	if ((*out = calloc(n, sizeof(**out))) == NULL)
+		return rerr(r, at, "out of memory");
+	for (k = 0; k < n; k++) {
+		if (get_str(r, PM_GQL_NAME, 0, &(*out)[k], &at) == -1)
+			return -1;
+		*nout = k + 1;
+		if (check((*out)[k], why, sizeof(why)) == -1)
+			return berr(r, at, (*out)[k], why);
+		for (l = 0; l < k; l++)
+			if (strcmp((*out)[l], (*out)[k]) == 0)
+				return rerr(r, at, "%s given twice",
+				    (*out)[k]);
+	}
+	return 0;
+}
+
+static int
+get_graphql(struct rd *r, size_t i, size_t j, struct http_sub *s)
+{
+	struct graphql_rule	*g;
+	char			 why[PM_WHY];
+	unsigned int		 x;
+	size_t			 at;
+
+	fieldf(r, "network.egress.http[%zu].rules[%zu].graphql", i, j);
+	if ((g = s->graphql = calloc(1, sizeof(*g))) == NULL)
+		return rerr(r, r->off, "out of memory");
+	at = r->off;
+	if (get8(r, &x) == -1)
+		return -1;
+	g->ops = x;
+	if (get_gql_list(r, "network.egress.http[%zu].rules[%zu].graphql."
+	    "operationNames", i, j, pm_gql_name, &g->names, &g->nnames) ==
+	    -1 || get_gql_list(r, "network.egress.http[%zu].rules[%zu]."
+	    "graphql.fields", i, j, pm_gql_field, &g->fields, &g->nfields) ==
+	    -1)
+		return -1;
+	fieldf(r, "network.egress.http[%zu].rules[%zu].graphql", i, j);
+	if (pm_gql_check(s, why, sizeof(why)) == -1)
+		return rerr(r, at, "%s", why);
+	if (g->ops == 0 && g->nnames == 0 && g->nfields == 0)
+		return rerr(r, at, "empty graphql: section");
 	return 0;
 }
 

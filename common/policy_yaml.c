@@ -672,12 +672,204 @@ want_seq(struct pctx *c, const struct ynode *n, const char *path)
 	return 0;
 }
 
+/* a glob of an mcp: entry (method, tool, uri, an argument's) */
+static int
+parse_mcp_glob(struct pctx *c, const struct ynode *v, const char *p,
+    char **out)
+{
+	const char	*s;
+	char		 why[PM_WHY];
+
+	if (get_str(c, v, p, PM_MCP_GLOB, &s) == -1)
+		return -1;
+	if (pm_mcp_glob(s, why, sizeof(why)) == -1)
+		return berr(c, v, p, why);
+	return (*out = xstrdup(c, s)) == NULL ? -1 : 0;
+}
+
+static int
+parse_mcp_entry(struct pctx *c, const struct ynode *n, const char *path,
+    struct mcp_entry *e)
+{
+	static const char *const keys[] = { "method", "tool", "uri",
+	    "arguments", NULL };
+	static const char *const akeys[] = { "pointer", "glob", NULL };
+	const struct ynode	*v, *a, *pv;
+	const char		*s;
+	char			 p[192], pp[192], why[PM_WHY];
+	size_t			 i;
+
+	if (want(c, n, path, Y_MAP) == -1 || check_keys(c, n, path, keys))
+		return -1;
+	pathf(p, sizeof(p), "%s.method", path);
+	if (require(c, n, path, "method", &v) == -1 ||
+	    parse_mcp_glob(c, v, p, &e->method) == -1)
+		return -1;
+	pathf(p, sizeof(p), "%s.tool", path);
+	if ((v = mget(n, "tool")) != NULL &&
+	    parse_mcp_glob(c, v, p, &e->tool) == -1)
+		return -1;
+	pathf(p, sizeof(p), "%s.uri", path);
+	if ((v = mget(n, "uri")) != NULL &&
+	    parse_mcp_glob(c, v, p, &e->uri) == -1)
+		return -1;
+	pathf(p, sizeof(p), "%s.arguments", path);
+	if ((v = mget(n, "arguments")) == NULL)
+		return 0;
+	if (want_seq(c, v, p) == -1)
+		return -1;
+	if (v->nkids == 0)
+		return perr(c, v, p, "needs at least one condition (leave "
+		    "arguments out for any)");
+	if ((e->args = calloc(v->nkids, sizeof(*e->args))) == NULL)
+		return perr(c, NULL, "", "out of memory");
+	for (i = 0; i < v->nkids; i++) {
+		a = v->kids[i];
+		pathf(p, sizeof(p), "%s.arguments[%zu]", path, i);
+		e->nargs++;
+		if (want(c, a, p, Y_MAP) == -1 || check_keys(c, a, p, akeys))
+			return -1;
+		pathf(pp, sizeof(pp), "%s.pointer", p);
+		if (require(c, a, p, "pointer", &pv) == -1 ||
+		    get_str(c, pv, pp, PM_MCP_POINTER, &s) == -1)
+			return -1;
+		if (pm_mcp_pointer(s, why, sizeof(why)) == -1)
+			return berr(c, pv, pp, why);
+		if ((e->args[i].pointer = xstrdup(c, s)) == NULL)
+			return -1;
+		pathf(pp, sizeof(pp), "%s.glob", p);
+		if (require(c, a, p, "glob", &pv) == -1 ||
+		    parse_mcp_glob(c, pv, pp, &e->args[i].glob) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* a list of GraphQL names or globs, none twice */
+static int
+parse_gql_list(struct pctx *c, const struct ynode *n, const char *path,
+    int (*check)(const char *, char *, size_t), char ***out, size_t *nout)
+{
+	const struct ynode	*e;
+	const char		*s;
+	char			 p[224], why[PM_WHY];
+	size_t			 i, j;
+
+	if (want_seq(c, n, path) == -1)
+		return -1;
+	if (n->nkids == 0)
+		return perr(c, n, path, "must not be empty (leave it out "
+		    "for any)");
+	if (n->nkids > PM_GQL_MAXLIST)
+		return perr(c, n, path, "more than %d entries",
+		    PM_GQL_MAXLIST);
+	if ((*out = calloc(n->nkids, sizeof(**out))) == NULL) {
+		seterr(c->err, c->name, 0, 0, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < n->nkids; i++) {
+		e = n->kids[i];
+		pathf(p, sizeof(p), "%s[%zu]", path, i);
+		if (get_str(c, e, p, PM_GQL_NAME, &s) == -1)
+			return -1;
+		if (check(s, why, sizeof(why)) == -1)
+			return berr(c, e, p, why);
+		for (j = 0; j < i; j++)
+			if (strcmp((*out)[j], s) == 0)
+				return perr(c, e, p, "%s given twice", s);
+		if (((*out)[i] = xstrdup(c, s)) == NULL)
+			return -1;
+		*nout = i + 1;
+	}
+	return 0;
+}
+
+/* mcp: a list of entries, each covering requests by itself */
+static int
+parse_mcp(struct pctx *c, const struct ynode *v, const char *path,
+    struct http_sub *sub)
+{
+	char	 p[192];
+	size_t	 i;
+
+	if (want_seq(c, v, path) == -1)
+		return -1;
+	if (v->nkids == 0)
+		return perr(c, v, path, "needs at least one entry");
+	if ((sub->mcp = calloc(1, sizeof(*sub->mcp))) == NULL ||
+	    (sub->mcp->e = calloc(v->nkids, sizeof(*sub->mcp->e))) == NULL)
+		return perr(c, NULL, "", "out of memory");
+	for (i = 0; i < v->nkids; i++) {
+		pathf(p, sizeof(p), "%s[%zu]", path, i);
+		sub->mcp->n++;
+		if (parse_mcp_entry(c, v->kids[i], p, &sub->mcp->e[i]) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* graphql: under a request rule */
+static int
+parse_graphql(struct pctx *c, const struct ynode *n, const char *path,
+    struct http_sub *sub)
+{
+	static const char *const keys[] = { "operations", "operationNames",
+	    "fields", NULL };
+	struct graphql_rule	*g;
+	const struct ynode	*v;
+	char			 p[200];
+	size_t			 i;
+	int			 op;
+
+	if (n->type == Y_SCALAR && n->len == 0)
+		return perr(c, n, path, "must not be empty (say operations:, "
+		    "operationNames: or fields:)");
+	if (want(c, n, path, Y_MAP) == -1 || check_keys(c, n, path, keys))
+		return -1;
+	if ((g = sub->graphql = calloc(1, sizeof(*g))) == NULL) {
+		seterr(c->err, c->name, 0, 0, "out of memory");
+		return -1;
+	}
+	if (n->nkids == 0)
+		return perr(c, n, path, "must not be empty (say operations:, "
+		    "operationNames: or fields:)");
+	pathf(p, sizeof(p), "%s.operations", path);
+	if ((v = mget(n, "operations")) != NULL) {
+		if (want_seq(c, v, p) == -1)
+			return -1;
+		if (v->nkids == 0)
+			return perr(c, v, p, "must not be empty (leave it "
+			    "out for any)");
+		for (i = 0; i < v->nkids; i++) {
+			char pp[224];
+
+			pathf(pp, sizeof(pp), "%s[%zu]", p, i);
+			if (get_enum(c, v->kids[i], pp, pm_gql_ops, &op) == -1)
+				return -1;
+			if (g->ops & (1U << op))
+				return perr(c, v->kids[i], pp, "%s given "
+				    "twice", pm_gql_ops[op]);
+			g->ops |= 1U << op;
+		}
+	}
+	pathf(p, sizeof(p), "%s.operationNames", path);
+	if ((v = mget(n, "operationNames")) != NULL &&
+	    parse_gql_list(c, v, p, pm_gql_name, &g->names, &g->nnames) == -1)
+		return -1;
+	pathf(p, sizeof(p), "%s.fields", path);
+	if ((v = mget(n, "fields")) != NULL &&
+	    parse_gql_list(c, v, p, pm_gql_field, &g->fields, &g->nfields) ==
+	    -1)
+		return -1;
+	return 0;
+}
+
 static int
 parse_http_sub(struct pctx *c, const struct ynode *n, const char *path,
     struct http_sub *sub)
 {
 	static const char *const keys[] = { "method", "path", "query",
-	    "websocket", "verdict", NULL };
+	    "websocket", "mcp", "verdict", "graphql", NULL };
 	const struct ynode	*v;
 	const char		*s;
 	char			 p[192], why[PM_WHY];
@@ -714,10 +906,27 @@ parse_http_sub(struct pctx *c, const struct ynode *n, const char *path,
 	if ((v = mget(n, "websocket")) != NULL &&
 	    get_bool(c, v, p, &sub->websocket) == -1)
 		return -1;
+	pathf(p, sizeof(p), "%s.mcp", path);
+	if ((v = mget(n, "mcp")) != NULL) {
+		if (pm_mcp_method(sub->method, why, sizeof(why)) == -1)
+			return perr(c, v, p, "%s", why);
+		if (parse_mcp(c, v, p, sub) == -1)
+			return -1;
+	}
 	pathf(p, sizeof(p), "%s.verdict", path);
 	if (require(c, n, path, "verdict", &v) == -1 ||
 	    get_verdict(c, v, p, &sub->verdict) == -1)
 		return -1;
+	pathf(p, sizeof(p), "%s.graphql", path);
+	if ((v = mget(n, "graphql")) != NULL) {
+		if (parse_graphql(c, v, p, sub) == -1)
+			return -1;
+		if (pm_gql_check(sub, why, sizeof(why)) == -1)
+			return perr(c, v, p, "%s", why);
+	}
+	if (sub->graphql != NULL && sub->mcp != NULL)
+		return perr(c, n, path, "graphql: and mcp: cannot both judge "
+		    "one request rule");
 	return 0;
 }
 

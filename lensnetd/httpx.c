@@ -40,9 +40,20 @@
  * 1xx responses per request, HX_SKIP_MAX bytes of a denied request's
  * body read and dropped before the connection is closed instead.
  *
+ * Request bodies that rules read (policy_http_request says needs_body:
+ * graphql:, mcp:): the head is held, the body read whole (Content-
+ * Length or chunked, de-chunked for the rules, at most pconf.body_max
+ * bytes of data; Expect: 100-continue answered by the proxy) and
+ * judged by policy_http_body(); only when allowed do head and body go
+ * upstream, as they were sent.  A body over the bound is refused with
+ * 413, never cut; a denied one with 403 and the reason.
+ *
  * Audit: one "net.http" event per request (proxy_audit: within the
  * sandbox's burst, else counted in net.connect.summary); the
- * connection's net.connect event at its end says how many.
+ * connection's net.connect event at its end says how many.  A request
+ * an mcp: rule read as JSON-RPC (every MCP tool call) is a "net.mcp"
+ * event instead: the same fields and the rule's "mcp" detail (method,
+ * tool, uri, the arguments' SHA-256, never the arguments).
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -83,7 +94,13 @@ struct hbuf {
 	size_t		 size, off, len;
 };
 
-enum { RQ_HEAD, RQ_BODY, RQ_DONE };		/* the request's side */
+/* a growing buffer of a held request */
+struct bbuf {
+	char		*b;
+	size_t		 len, size;
+};
+
+enum { RQ_HEAD, RQ_BODY, RQ_SEND, RQ_DONE };	/* the request's side */
 enum { RS_NONE, RS_HEAD, RS_BODY, RS_DONE };	/* the response's */
 enum { RB_NONE, RB_FRAMED, RB_CLOSE };		/* the response body */
 
@@ -121,6 +138,19 @@ struct hreq {
 	struct timespec	 start;
 	/* the body as sent (trailers too) and its data alone (de-chunked) */
 	struct phstream	 ph_raw, ph_data;
+	/* a body rules read: held until judged (RQ_BODY), then sent */
+	int		 hold;
+	struct bbuf	 bhead;		/* the head as it goes upstream */
+	struct bbuf	 braw;		/* the body as sent */
+	struct bbuf	 bdata;		/* its data, de-chunked (chunked) */
+	int		 bchunked;	/* else the data is braw */
+	size_t		 bsent;		/* of bhead + braw, in RQ_SEND */
+	char		*bpath, *bquery;	/* as judged */
+	char		*hcopy;		/* the head's fields, NUL-split */
+	size_t		 nhdr;
+	char		*hname[PEEK_HTTP_MAXHEADERS + 1];
+	char		*hval[PEEK_HTTP_MAXHEADERS + 1];
+	char		*bodyaudit;	/* the rule's detail, JSON text */
 	int		 exch;		/* through the credential exchange */
 };
 
@@ -140,6 +170,7 @@ struct hexch {
 	int		 chunked;	/* the response to the client */
 	int		 body;		/* enum exch_body of the response */
 	uint64_t	 left;		/* EXCH_BODY_LENGTH: bytes to come */
+	size_t		 cred;		/* the credential, until asked for */
 };
 
 struct httpx {
@@ -161,9 +192,11 @@ struct httpx {
 static int	hx_pump(struct httpx *);
 static void	hx_exch_free(struct httpx *);
 static int	hx_exch_start(struct httpx *, const struct peek_http *,
-		    const uint8_t *, size_t, size_t, int);
+		    const uint8_t *, size_t, size_t, int, int);
+static int	hx_exch_ask(struct httpx *);
 static int	hx_exch_responses(struct httpx *);
 static int	hx_exch_write(struct httpx *);
+static int	hx_judge(struct httpx *);
 
 /* buffers */
 
@@ -288,6 +321,71 @@ hx_write(struct hside *sd, struct hbuf *h)
 	return progress;
 }
 
+/* a held request's buffers */
+
+static void
+bb_free(struct bbuf *bb)
+{
+	free(bb->b);
+	memset(bb, 0, sizeof(*bb));
+}
+
+/* n bytes more, NUL after them; -1 out of memory */
+static int
+bb_add(struct bbuf *bb, const void *p, size_t n)
+{
+	size_t	 sz;
+	char	*nb;
+
+	if (bb->len + n + 1 > bb->size) {
+		sz = bb->size ? bb->size : 4096;
+		while (sz < bb->len + n + 1)
+			sz *= 2;
+		if ((nb = realloc(bb->b, sz)) == NULL)
+			return -1;
+		bb->b = nb;
+		bb->size = sz;
+	}
+	memcpy(bb->b + bb->len, p, n);
+	bb->len += n;
+	bb->b[bb->len] = '\0';
+	return 0;
+}
+
+/* what an exchange holds beyond its struct */
+static void
+hx_req_free(struct hreq *r)
+{
+	free(r->query);
+	r->query = NULL;
+	bb_free(&r->bhead);
+	bb_free(&r->braw);
+	bb_free(&r->bdata);
+	free(r->bpath);
+	free(r->bquery);
+	free(r->hcopy);
+	free(r->bodyaudit);
+	r->bpath = r->bquery = r->hcopy = r->bodyaudit = NULL;
+	r->nhdr = 0;
+	r->hold = 0;
+}
+
+/* the body rule's detail (a JSON object's text) into the event */
+static void
+hx_audit_body(json_t *o, const char *detail)
+{
+	json_t		*d;
+	const char	*k;
+	json_t		*v;
+
+	if (detail == NULL || *detail == '\0' ||
+	    (d = json_loads(detail, 0, NULL)) == NULL)
+		return;
+	json_object_foreach(d, k, v)
+		json_object_set(o, k, v);
+	json_decref(d);
+}
+
 /* audit */
 
 static void
@@ -296,6 +394,7 @@ hx_audit_req(struct httpx *hx)
 	struct conn	*c = hx->c;
 	struct hreq	*r = &hx->r;
 	json_t		*o;
+	const char	*type = "net.http";
 	int		 deny;
 
 	if (!r->active)
@@ -330,10 +429,12 @@ hx_audit_req(struct httpx *hx)
 			    json_string("websocket"));
 		if (r->exch)
 			json_object_set_new(o, "via", json_string("exchange"));
+		hx_audit_body(o, r->bodyaudit);
+		if (json_object_get(o, "mcp") != NULL)
+			type = "net.mcp";
 	}
-	proxy_audit(c->sbx, "net.http", o, 1, deny, r->out, r->in);
-	free(r->query);
-	r->query = NULL;
+	proxy_audit(c->sbx, type, o, 1, deny, r->out, r->in);
+	hx_req_free(r);
 }
 
 void
@@ -384,6 +485,8 @@ status_text(int code)
 		return "Forbidden";
 	case 405:
 		return "Method Not Allowed";
+	case 413:
+		return "Content Too Large";
 	case 408:
 		return "Request Timeout";
 	case 504:
@@ -404,8 +507,8 @@ hx_local(struct httpx *hx, int code, const char *why)
 	int		 n, body;
 
 	strlcpy(r->why, why, sizeof(r->why));
-	r->verdict = code == 400 || code == 403 || code == 405 ? "deny" :
-	    "error";
+	r->verdict = code == 400 || code == 403 || code == 405 ||
+	    code == 413 ? "deny" : "error";
 	r->status = code;
 	body = (int)strlen("lens proxy: \n") + (int)strnlen(why, 400);
 	n = snprintf(buf, sizeof(buf), "HTTP/1.1 %d %s\r\n"
@@ -577,7 +680,8 @@ hx_leak_head(struct httpx *hx, const uint8_t *b, const struct peek_http *h,
  */
 static enum peek_result
 hx_body(struct httpx *hx, const uint8_t *p, size_t n, size_t *used,
-    const char **why, int *found, int *plain, size_t *pwhich)
+    const char **why, int *found, int *plain, size_t *pwhich,
+    struct bbuf *data)
 {
 	struct hreq	*r = &hx->r;
 	const struct phset *set = &hx->c->sbx->phs;
@@ -588,7 +692,7 @@ hx_body(struct httpx *hx, const uint8_t *p, size_t n, size_t *used,
 	char		 w[160];
 
 	*found = *plain = 0;
-	if (r->skip || (set->n == 0 && !r->exch))
+	if (r->skip || (set->n == 0 && !r->exch && data == NULL))
 		return peek_body(&r->body, p, n, used, why);
 	while (i < n) {
 		/* data as a whole, the framing byte by byte */
@@ -601,8 +705,12 @@ hx_body(struct httpx *hx, const uint8_t *p, size_t n, size_t *used,
 			return rv;
 		if (rv != PEEK_FOUND)
 			u = k;
-		if (d > 0 && !*found && (rc = phscan_chunk(set, &r->ph_data,
-		    p + i, u, &which)) != 0) {
+		if (d > 0 && data != NULL && bb_add(data, p + i, u) == -1) {
+			*why = "out of memory";
+			return PEEK_BAD;
+		}
+		if (d > 0 && !*found && set->n > 0 && (rc = phscan_chunk(set,
+		    &r->ph_data, p + i, u, &which)) != 0) {
 			*found = 1;
 			*plain = rc == 1 && hx_ph_plain(set, which, p + i, u);
 		}
@@ -617,8 +725,8 @@ hx_body(struct httpx *hx, const uint8_t *p, size_t n, size_t *used,
 		if (rv == PEEK_FOUND)
 			break;
 	}
-	if (!*found && (rc = phscan_chunk(set, &r->ph_raw, p, i, &which)) !=
-	    0) {
+	if (!*found && set->n > 0 && (rc = phscan_chunk(set, &r->ph_raw, p,
+	    i, &which)) != 0) {
 		*found = 1;
 		*plain = rc == 1 && hx_ph_plain(set, which, p, i);
 	}
@@ -647,7 +755,8 @@ hx_leak_cut(struct httpx *hx, const char *why)
 	hx_exch_free(hx);	/* the exchange never gets its END */
 	hx->rq = RQ_DONE;
 	hx_closing(hx, why);
-	if (hx->rs == RS_HEAD && hb_room(&hx->cout) >= HX_LOCAL_MAX) {
+	if ((hx->rs == RS_HEAD || r->hold) &&
+	    hb_room(&hx->cout) >= HX_LOCAL_MAX) {
 		if (hx_local(hx, 403, why) == -1)
 			return hx_close(hx, "out of memory");
 		return 1;
@@ -683,6 +792,181 @@ hx_target(struct hreq *r, const char *tgt, size_t len, char *full,
 	}
 }
 
+/* the idx-th value of header name in a held request, NULL past the last */
+static const char *
+hx_hdr(void *arg, const char *name, size_t idx)
+{
+	struct hreq	*r = arg;
+	size_t		 i;
+
+	for (i = 0; i < r->nhdr; i++)
+		if (strcasecmp(r->hname[i], name) == 0 && idx-- == 0)
+			return r->hval[i];
+	return NULL;
+}
+
+/* the head's fields, split for hx_hdr (peek_http checked their form) */
+static int
+hx_split_head(struct hreq *r, const uint8_t *b, size_t len)
+{
+	char	*p, *e, *colon, *v, *ve;
+
+	if ((r->hcopy = malloc(len + 1)) == NULL)
+		return -1;
+	memcpy(r->hcopy, b, len);
+	r->hcopy[len] = '\0';
+	if ((p = strstr(r->hcopy, "\r\n")) == NULL)
+		return 0;
+	for (p += 2; (e = strstr(p, "\r\n")) != NULL && e > p; p = e + 2) {
+		*e = '\0';
+		if ((colon = strchr(p, ':')) == NULL ||
+		    r->nhdr >= PEEK_HTTP_MAXHEADERS)
+			continue;
+		*colon = '\0';
+		for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
+			;
+		for (ve = v + strlen(v); ve > v && (ve[-1] == ' ' ||
+		    ve[-1] == '\t'); ve--)
+			;
+		*ve = '\0';
+		r->hname[r->nhdr] = p;
+		r->hval[r->nhdr++] = v;
+	}
+	return 0;
+}
+
+/*
+ * The body is judged before anything goes upstream: the head (as it
+ * will go, n bytes) is held, the client told to go on (Expect), the
+ * body read (RQ_BODY, hx->rs stays RS_NONE) and judged by hx_judge().
+ */
+static int
+hx_hold(struct httpx *hx, const struct peek_http *h, const uint8_t *head,
+    size_t n, const char *path, const char *query, int hasbody)
+{
+	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	struct hreq	*r = &hx->r;
+
+	r->hold = 1;
+	if (bb_add(&r->bhead, head, n) == -1 ||
+	    (r->bpath = strdup(path)) == NULL ||
+	    (query != NULL && (r->bquery = strdup(query)) == NULL) ||
+	    hx_split_head(r, hb_data(&hx->cin), h->headlen) == -1)
+		return hx_close(hx, "out of memory");
+	hb_consume(&hx->cin, h->headlen);
+	peek_body_init(&r->body, h);
+	r->bchunked = h->chunked;
+	if (hasbody && r->expect && r->minor >= 1) {
+		/* room: hx_head saw HX_LOCAL_MAX free */
+		if (hb_put(&hx->cout, cont, sizeof(cont) - 1) == -1)
+			return hx_close(hx, "out of memory");
+		r->in += sizeof(cont) - 1;
+	}
+	hx->rq = RQ_BODY;
+	if (!hasbody)
+		return hx_judge(hx);
+	return 1;
+}
+
+/*
+ * A held request's body is whole: judged, then answered here (403) or
+ * sent upstream (RQ_SEND).  1, or -1 when closed.
+ */
+static int
+hx_judge(struct httpx *hx)
+{
+	struct conn	*c = hx->c;
+	struct hreq	*r = &hx->r;
+	struct policy_body_decision bd;
+	struct policy_body pb;
+	struct bbuf	*data;
+	char		 why[300];
+
+	memset(&pb, 0, sizeof(pb));
+	pb.ctype = hx_hdr(r, "Content-Type", 0);
+	if (hx_hdr(r, "Content-Type", 1) != NULL) {
+		/* which one the upstream takes: never guessed */
+		bd.verdict = VERDICT_DENY;
+		bd.sub = r->sub;
+		bd.why = "two Content-Type headers";
+		bd.audit[0] = '\0';
+	} else {
+		data = r->bchunked ? &r->bdata : &r->braw;
+		pb.data = data->b != NULL ? data->b : "";
+		pb.len = data->len;
+		pb.header = hx_hdr;
+		pb.arg = r;
+		policy_http_body(c->sbx->pol, c->name, c->port, r->method,
+		    r->bpath, r->bquery, &pb, &bd);
+	}
+	r->sub = bd.sub;
+	if (bd.audit[0] != '\0' && (r->bodyaudit = strdup(bd.audit)) ==
+	    NULL)
+		return hx_close(hx, "out of memory");
+	bb_free(&r->bdata);
+	if (bd.verdict != VERDICT_ALLOW) {
+		snprintf(why, sizeof(why), "policy: %s", bd.why != NULL ?
+		    bd.why : "denied");
+		bb_free(&r->braw);
+		if (r->exch) {
+			/* never asked for: nothing left this proxy */
+			hx_exch_free(hx);
+			r->exch = 0;
+		}
+		hx->rq = RQ_DONE;
+		if (hx_local(hx, 403, why) == -1)
+			return hx_close(hx, "out of memory");
+		return 1;
+	}
+	r->bsent = 0;
+	r->expect = 0;		/* the client has sent the body */
+	hx->rs = RS_HEAD;
+	if (r->exch) {
+		/* head and body are queued for the exchange */
+		r->out += r->braw.len;
+		bb_free(&r->bhead);
+		bb_free(&r->braw);
+		hx->rq = RQ_DONE;
+		return hx_exch_ask(hx);
+	}
+	hx->rq = RQ_SEND;
+	return 1;
+}
+
+/* a held request, allowed: head and body upstream as they fit */
+static int
+hx_send_held(struct httpx *hx)
+{
+	struct hreq	*r = &hx->r;
+	struct bbuf	*bb;
+	size_t		 off, n;
+	int		 progress = 0;
+
+	while (hx->rq == RQ_SEND && hb_room(&hx->uout) > 0) {
+		off = r->bsent;
+		bb = &r->bhead;
+		if (off >= bb->len) {
+			off -= bb->len;
+			bb = &r->braw;
+		}
+		if (off >= bb->len) {
+			hx->rq = RQ_DONE;
+			bb_free(&r->bhead);
+			bb_free(&r->braw);
+			return 1;
+		}
+		n = bb->len - off;
+		if (n > hb_room(&hx->uout))
+			n = hb_room(&hx->uout);
+		if (hb_put(&hx->uout, bb->b + off, n) == -1)
+			return hx_close(hx, "out of memory");
+		r->out += n;
+		r->bsent += n;
+		progress = 1;
+	}
+	return progress;
+}
+
 /*
  * A complete request head h at the start of cin.  1 when it was dealt
  * with, 0 when it waits for room, -1 when the connection was closed.
@@ -700,7 +984,7 @@ hx_head(struct httpx *hx, const struct peek_http *h)
 	const char	*w = NULL, *connection = NULL;
 	size_t		 cut, n, cred = 0;
 	uint16_t	 port;
-	int		 isip, hasbody, code = 0, leak = 0;
+	int		 isip, hasbody, code = 0, leak = 0, rv;
 
 	/* the head sent on (or our answer) must fit behind what is held */
 	if (hb_room(&hx->uout) < h->headlen + 64 ||
@@ -760,10 +1044,21 @@ hx_head(struct httpx *hx, const struct peek_http *h)
 		if (d.rule != NULL)
 			strlcpy(r->rule, d.rule, sizeof(r->rule));
 		r->sub = d.sub;
-		if (d.verdict != VERDICT_ALLOW) {
+		/* needs_body: the body decides (hx_judge), not d.verdict */
+		if (d.verdict != VERDICT_ALLOW && !d.needs_body) {
 			snprintf(why, sizeof(why), "policy: %s",
 			    d.why != NULL ? d.why : "denied");
 			code = 403;
+		} else if (d.needs_body && h->upgrade) {
+			strlcpy(why, "policy: an upgrade where a rule reads "
+			    "the body", sizeof(why));
+			code = 403;
+		} else if (d.needs_body && h->has_clen &&
+		    h->clen > pconf.body_max) {
+			snprintf(why, sizeof(why), "request body of %llu "
+			    "bytes over the %u rules read",
+			    (unsigned long long)h->clen, pconf.body_max);
+			code = 413;
 		} else if (h->upgrade && h->upgrade_websocket &&
 		    h->conn_upgrade) {
 			if (!d.websocket) {
@@ -800,12 +1095,24 @@ hx_head(struct httpx *hx, const struct peek_http *h)
 	}
 
 	r->verdict = "allow";
-	if (leak == 2)
-		return hx_exch_start(hx, h, b, cut, cred, hasbody);
+	if (leak == 2) {
+		/*
+		 * To the exchange; a body that rules read is queued for it
+		 * while it is held, and the exchange is asked for only once
+		 * the body was judged (hx_judge)
+		 */
+		rv = hx_exch_start(hx, h, b, cut, cred, hasbody,
+		    d.needs_body);
+		if (rv != 1 || !d.needs_body || hx->x == NULL)
+			return rv;
+	}
 	connection = r->ws ? "upgrade" : hx->closing ? "close" : NULL;
 	if ((n = peek_http_rewrite(b, h, cut, connection, head,
 	    sizeof(head))) == 0 || n > hb_room(&hx->uout))
 		return hx_close(hx, "no room to rewrite the request");
+	if (d.needs_body)
+		return hx_hold(hx, h, head, n, full[0] != '\0' ? full : "/",
+		    query, hasbody);
 	if (hb_put(&hx->uout, head, n) == -1)
 		return hx_close(hx, "out of memory");
 	r->out += n;
@@ -873,17 +1180,19 @@ hx_requests(struct httpx *hx)
 				return progress;
 			}
 			n = hx->cin.len;
-			if (!r->skip && r->exch) {
+			if (!r->skip && r->exch && !r->hold) {
 				/* bounded: what the exchange has not taken */
 				if (hx->x == NULL ||
 				    hx->x->ib.wqueued >= HX_BUFSZ)
 					return progress;
-			} else if (!r->skip && n > hb_room(&hx->uout))
+			} else if (!r->skip && !r->hold &&
+			    n > hb_room(&hx->uout))
 				n = hb_room(&hx->uout);
 			if (n == 0)
 				return progress;
 			rv = hx_body(hx, hb_data(&hx->cin), n, &used, &why,
-			    &found, &plain, &which);
+			    &found, &plain, &which, r->hold && r->bchunked ?
+			    &r->bdata : NULL);
 			if (found) {
 				hx_leak(hx, "body", plain ? "plain" : "encoded",
 				    which, reason, sizeof(reason));
@@ -907,6 +1216,41 @@ hx_requests(struct httpx *hx)
 				used = n;
 				break;
 			}
+			if (r->hold) {
+				if (bb_add(&r->braw, hb_data(&hx->cin), used) ==
+				    -1)
+					return hx_close(hx, "out of memory");
+				hb_consume(&hx->cin, used);
+				progress = 1;
+				/* the data, and chunk framing within
+				   HX_BUFSZ of it */
+				if ((r->bchunked ? r->bdata.len : r->braw.len) >
+				    pconf.body_max || r->braw.len >
+				    (size_t)pconf.body_max + HX_BUFSZ) {
+					/* the rest is never read */
+					snprintf(reason, sizeof(reason),
+					    "request body over the %u bytes "
+					    "rules read", pconf.body_max);
+					hx_closing(hx, reason);
+					bb_free(&r->braw);
+					bb_free(&r->bdata);
+					if (r->exch) {
+						hx_exch_free(hx);
+						r->exch = 0;
+					}
+					hx->rq = RQ_DONE;
+					if (hx_local(hx, 413, reason) == -1)
+						return hx_close(hx, "out of "
+						    "memory");
+					return 1;
+				}
+				if (hx->rq == RQ_DONE) {
+					hx->rq = RQ_BODY;
+					if (hx_judge(hx) == -1)
+						return -1;
+				}
+				continue;
+			}
 			if (r->skip) {
 				r->skipped += used;
 				if (r->skipped > HX_SKIP_MAX && hx->rq != RQ_DONE) {
@@ -924,6 +1268,13 @@ hx_requests(struct httpx *hx)
 			}
 			hb_consume(&hx->cin, used);
 			progress = 1;
+			continue;
+		case RQ_SEND:
+			if ((rv = hx_send_held(hx)) == -1)
+				return -1;
+			progress |= rv;
+			if (hx->rq == RQ_SEND)
+				return progress;
 			continue;
 		default:
 			return progress;
@@ -1176,7 +1527,7 @@ hx_exch_fail(struct httpx *hx, int status, const char *why)
 /* the request head as the exchange takes it; 1, or -1 when closed */
 static int
 hx_exch_start(struct httpx *hx, const struct peek_http *h, const uint8_t *b,
-    size_t cut, size_t cred, int hasbody)
+    size_t cut, size_t cred, int hasbody, int hold)
 {
 	struct hreq		*r = &hx->r;
 	struct exch_msg_head	*m;
@@ -1188,6 +1539,7 @@ hx_exch_start(struct httpx *hx, const struct peek_http *h, const uint8_t *b,
 		return hx_close(hx, "out of memory");
 	imsg_init(&hx->x->ib, -1);
 	hx->x->id = exch_next_id++;
+	hx->x->cred = cred;
 	r->exch = 1;
 	m->method = h->method;
 	m->mlen = strlen(h->method);
@@ -1240,6 +1592,8 @@ hx_exch_start(struct httpx *hx, const struct peek_http *h, const uint8_t *b,
 	}
 	free(m);
 	r->out += h->headlen;
+	if (hold)
+		return 1;	/* the caller holds it (hx_hold) */
 	hb_consume(&hx->cin, h->headlen);
 	peek_body_init(&r->body, h);
 	hx->rq = hasbody ? RQ_BODY : RQ_DONE;
@@ -1248,7 +1602,14 @@ hx_exch_start(struct httpx *hx, const struct peek_http *h, const uint8_t *b,
 	if (hasbody && r->expect && r->minor > 0 &&
 	    hb_put(&hx->cout, "HTTP/1.1 100 Continue\r\n\r\n", 25) == -1)
 		return hx_close(hx, "out of memory");
-	if (proxy_exch_req(hx->c, cred, hx->x->id) == -1)
+	return hx_exch_ask(hx);
+}
+
+/* the request is queued for the exchange: the parent is asked for it */
+static int
+hx_exch_ask(struct httpx *hx)
+{
+	if (proxy_exch_req(hx->c, hx->x->cred, hx->x->id) == -1)
 		return hx_exch_fail(hx, 502, "cannot ask lensnetd's parent");
 	hx->x->state = X_WAIT;
 	return 1;
@@ -1762,7 +2123,7 @@ httpx_free(struct conn *c)
 	hb_free(&hx->uin);
 	hb_free(&hx->uout);
 	hx_exch_free(hx);
-	free(hx->r.query);
+	hx_req_free(&hx->r);
 	free(hx);
 	c->hx = NULL;
 }

@@ -135,8 +135,8 @@ static void	child_push(int);
 static __attribute__((noreturn)) void
 usage(void)
 {
-	fprintf(stderr, "usage: lensnetd [-dv] [-a auditsock] [-C cadir] "
-	    "[-c conns] "
+	fprintf(stderr, "usage: lensnetd [-dv] [-a auditsock] [-B bodymax] "
+	    "[-C cadir] [-c conns] "
 	    "[-k credsock] [-l lookups]\n\t[-n instance]"
 	    " [-p pool] [-q qlen] [-r rate[:burst]] [-s socket] [-T trustfile]\n"
 	    "\t-u upstream[:port]\n");
@@ -1440,12 +1440,20 @@ main(int argc, char *argv[])
 	strlcpy(auditsock, NETD_AUDITSOCK, sizeof(auditsock));
 	strlcpy(credsock, NETD_CREDSOCK, sizeof(credsock));
 	parse_pool("10.200.0.0/16");
-	while ((ch = getopt(argc, argv, "a:C:c:dk:l:n:p:q:r:s:T:u:v")) != -1) {
+	while ((ch = getopt(argc, argv, "a:B:C:c:dk:l:n:p:q:r:s:T:u:v")) != -1) {
 		switch (ch) {
 		case 'a':
 			if (strlcpy(auditsock, optarg, sizeof(auditsock)) >=
 			    sizeof(auditsock))
 				errx(2, "-a %s: path too long", optarg);
+			break;
+		case 'B':
+			pc.body_max = strtonum(optarg, 1, PROXY_BODY_LIMIT,
+			    &errstr);
+			if (errstr != NULL)
+				errx(2, "-B %s: request body bytes rules read: "
+				    "%s (1 to %d)", optarg, errstr,
+				    PROXY_BODY_LIMIT);
 			break;
 		case 'C':
 			/* argv is the process title's later */

@@ -2471,6 +2471,7 @@ proxy_preinit(void *arg)
 	DEF(http_idle_ms, PROXY_HTTP_IDLE_MS);
 	DEF(http_max_requests, PROXY_HTTP_MAXREQ);
 	DEF(audit_query_max, PROXY_QUERY_MAX);
+	DEF(body_max, PROXY_BODY_MAX);
 #undef DEF
 	signal(SIGPIPE, SIG_IGN);
 	limits();

@@ -20,6 +20,8 @@
 #define PROXY_HTTP_IDLE_MS	(120 * 1000)	/* between HTTP requests */
 #define PROXY_HTTP_MAXREQ	1000		/* per HTTP connection */
 #define PROXY_QUERY_MAX		128		/* query bytes in net.http */
+#define PROXY_BODY_MAX		(1024 * 1024)	/* a body rules read */
+#define PROXY_BODY_LIMIT	(64 * 1024 * 1024)	/* -B at most */
 
 struct proxy_conf {
 	unsigned int		 peek_first_ms, peek_ms, resolve_ms;
@@ -29,6 +31,8 @@ struct proxy_conf {
 	unsigned int		 http_idle_ms;	/* keep-alive between requests */
 	unsigned int		 http_max_requests;	/* per connection */
 	unsigned int		 audit_query_max;	/* of a query audited */
+	unsigned int		 body_max;	/* bytes of a request body
+						   that rules read */
 	unsigned int		 tls_ms;	/* 0: default */
 	const char		*trust;		/* upstream trust store
 						 * (PEM file); NULL: the

@@ -463,7 +463,18 @@ policy_write() {
 	      - match: bench.test:443
 	        verdict: allow
 	EOF
-	[ "$2" = 1 ] && printf '%s\n' "        tlsTerminate: true" >>"$1"
+	# intercepted: request rules, one of them judging GraphQL bodies
+	# (the judged-request row: POST /gql/bytes/N vs POST /bytes/N)
+	[ "$2" = 1 ] && cat >>"$1" <<-EOF
+	        tlsTerminate: true
+	        rules:
+	          - {method: GET, path: "/**", verdict: allow}
+	          - {method: POST, path: "/bytes/*", verdict: allow}
+	          - method: POST
+	            path: "/gql/bytes/*"
+	            verdict: allow
+	            graphql: {operations: [query], fields: [viewer]}
+	EOF
 	return 0
 }
 lens_stop() {
@@ -643,6 +654,13 @@ while part tls && [ $TLS_OK = 1 ] && [ $r -lt "$TLSROUNDS" ]; do
 		    bench.test 8443"
 		[ -z "${WHY_lensi:-}" ] && tls_side lensi "sbx $SNB" \
 		    "-C /etc/lens/sandbox-ca.pem -H bench.test bench.test 443"
+		# a judged request (a graphql: rule reads its 1 KiB JSON
+		# body) against the same POST unjudged, one connection each
+		[ -z "${WHY_lensi:-}" ] && measure lensi tlspost sbx $SNB \
+		    tlsreq -c 1 -j -C /etc/lens/sandbox-ca.pem -H bench.test \
+		    bench.test 443 "$TLSSECS" && measure lensi tlsgql sbx $SNB \
+		    tlsreq -c 1 -j -P /gql -C /etc/lens/sandbox-ca.pem \
+		    -H bench.test bench.test 443 "$TLSSECS"
 	fi
 	r=$((r + 1))
 done
@@ -662,6 +680,8 @@ for _s in direct mitm lensp lensi; do
 	eval "TR_$_s=\$(tkv $_s tlsreq rps) TC_$_s=\$(tkv $_s tlsconn cps)"
 	eval "T50_$_s=\$(tkv $_s tlslat p50_us) T99_$_s=\$(tkv $_s tlslat p99_us)"
 done
+TP50=$(tkv lensi tlspost p50_us) TG50=$(tkv lensi tlsgql p50_us)
+TGA50=$(added "$TG50" "$TP50")
 # added per request: minus direct's
 for _s in mitm lensp lensi; do
 	eval "TA50_$_s=\$(added \"\$T50_$_s\" \"\$T50_direct\")"
@@ -815,6 +835,8 @@ tlsrow "added p50 us/req intercepted, peer mitm" lensi_tlslat \
     "$TA50_lensi" mitm_tlslat "$TA50_mitm" "<=" 1000 "<= 1000 us" abs
 tlsrow "added p99 us/req intercepted, peer mitm" lensi_tlslat \
     "$TA99_lensi" mitm_tlslat "$TA99_mitm" - - - abs
+tlsrow "added p50 us/judged req (1 KiB graphql)" lensi_tlsgql \
+    "$TGA50" lensi_tlspost "$TP50" "<=" 100 "<= 100 us" abs
 tlsrow "new TLS conns/s intercepted, peer mitm" lensi_tlsconn \
     "$TC_lensi" mitm_tlsconn "$TC_mitm" - - - ratio
 tlsrow "HTTPS req/s passthrough, peer direct" lensp_tlsreq "$TR_lensp" \
@@ -836,8 +858,11 @@ say "not counted.  Memory: PSS growth of the proxy process over $NIDLE idle"
 say "keep-alive connections, per connection and scaled to 10,000."
 say "HTTPS: netbench tlsreq/tlsconn, $TLSSECS s per run after 10 warm-up"
 say "requests per thread, median of $TLSROUNDS; intercepted = bench.test:443 under a rule"
-say "with tlsTerminate (verified with the sandbox CA), passthrough ="
-say "bench.test:8443 (verified with the test CA), both from the sandbox;"
+say "with tlsTerminate (verified with the sandbox CA) and request rules,"
+say "passthrough = bench.test:8443 (verified with the test CA), both from"
+say "the sandbox; judged = POST of a 1 KiB GraphQL JSON body that a graphql:"
+say "rule reads (held, parsed, judged), minus the same POST under a rule"
+say "that reads no body (the peer column: that POST's p50 us);"
 say "mitmproxy $(mitmdump --version 2>/dev/null | awk '/^Mitmproxy/ { print $2 }')" \
     "= mitmdump's CONNECT mode on 127.0.0.1 with its own"
 say "CA, the upstream verified with the test CA; direct from the client"

@@ -31,6 +31,8 @@ struct out {
 static void
 emit(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+static void	q(struct out *, const char *);
+
 static void
 emit(struct out *o, const char *fmt, ...)
 {
@@ -85,6 +87,70 @@ net(struct out *o, const char *name, const struct net_rule *r, size_t n)
 		emit(o, "      []\n");
 }
 
+/* graphql: as YAML, each list only when there is one */
+static void
+graphql(struct out *o, const struct graphql_rule *g)
+{
+	size_t	 i;
+
+	emit(o, "            graphql:\n");
+	if (g->ops != 0) {
+		emit(o, "              operations:\n");
+		for (i = 0; pm_gql_ops[i] != NULL; i++)
+			if (g->ops & (1U << i))
+				emit(o, "                - %s\n", pm_gql_ops[i]);
+	}
+	if (g->nnames > 0) {
+		emit(o, "              operationNames:\n");
+		for (i = 0; i < g->nnames; i++) {
+			emit(o, "                - ");
+			q(o, g->names[i]);
+			emit(o, "\n");
+		}
+	}
+	if (g->nfields > 0) {
+		emit(o, "              fields:\n");
+		for (i = 0; i < g->nfields; i++) {
+			emit(o, "                - ");
+			q(o, g->fields[i]);
+			emit(o, "\n");
+		}
+	}
+	if (g->ops == 0 && g->nnames == 0 && g->nfields == 0)
+		emit(o, "              {}\n");
+}
+
+/* mcp: as YAML, optional keys only when given */
+static void
+mcp(struct out *o, const struct mcp_rule *m)
+{
+	size_t	 i, j;
+
+	emit(o, "            mcp:\n");
+	for (i = 0; i < m->n; i++) {
+		emit(o, "              - method: ");
+		q(o, m->e[i].method);
+		if (m->e[i].tool != NULL) {
+			emit(o, "\n                tool: ");
+			q(o, m->e[i].tool);
+		}
+		if (m->e[i].uri != NULL) {
+			emit(o, "\n                uri: ");
+			q(o, m->e[i].uri);
+		}
+		emit(o, "\n");
+		if (m->e[i].nargs > 0)
+			emit(o, "                arguments:\n");
+		for (j = 0; j < m->e[i].nargs; j++) {
+			emit(o, "                  - pointer: ");
+			q(o, m->e[i].args[j].pointer);
+			emit(o, "\n                    glob: ");
+			q(o, m->e[i].args[j].glob);
+			emit(o, "\n");
+		}
+	}
+}
+
 static char *
 yaml(const struct policy *pol)
 {
@@ -121,6 +187,10 @@ yaml(const struct policy *pol)
 			    r->subs[j].websocket ? "true" : "false");
 			emit(&o, "\n            verdict: %s\n",
 			    verdict_name(r->subs[j].verdict));
+			if (r->subs[j].graphql != NULL)
+				graphql(&o, r->subs[j].graphql);
+			if (r->subs[j].mcp != NULL)
+				mcp(&o, r->subs[j].mcp);
 		}
 		if (r->nsubs == 0)
 			emit(&o, "          []\n");

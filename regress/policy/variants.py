@@ -42,6 +42,12 @@ T = {
     "ws": "version: 1\nnetwork:\n  egress:\n    http:\n"
           "      - {{match: a.test, verdict: allow, rules: "
           "[{{method: GET, path: /, websocket: {v}, verdict: allow}}]}}\n",
+    "gql": "version: 1\nnetwork:\n  egress:\n    http:\n"
+           "      - {{match: a.test, verdict: allow, rules: "
+           "[{{method: POST, path: /, verdict: allow, graphql: {v}}}]}}\n",
+    "mcp": "version: 1\nnetwork:\n  egress:\n    http:\n"
+           "      - {{match: a.test, verdict: allow, rules: "
+           "[{{method: POST, path: /, verdict: allow, mcp: {v}}}]}}\n",
     "credid": "version: 1\ncredentials:\n  - {{id: {v}, envVar: A, "
               "injections: [{{type: awsSigv4, host: a.test, region: r, service: s}}]}}\n",
     "env": "version: 1\ncredentials:\n  - {{id: a, envVar: {v}, "
@@ -124,6 +130,27 @@ V = {
            "1", "~", "[true]"],
     "method": ["GET", "get", "'*'", "FOO", "POST", "~", "''", "DELETE",
                "TRACE"],
+    "gql": ["{operations: [query]}", "{operations: [query, mutation, "
+            "subscription]}", "{operations: [Query]}", "{operations: []}",
+            "{}", "~", "{operations: [query, query]}",
+            "{operationNames: ['Get*', '*']}", "{operationNames: ['1a']}",
+            "{operationNames: ['a-b']}", "{fields: [viewer, __typename]}",
+            "{fields: ['']}", "{fields: [a, a]}", "{foo: [a]}",
+            "{fields: viewer}", "[query]", "{fields: [" + "a" * 128 + "]}",
+            "{fields: [" + "a" * 129 + "]}", "{operations: query}",
+            "{operationNames: [~]}", "{fields: [1]}", "{fields: ['a b']}"],
+    "mcp": ["[{method: tools/call}]", "[{method: '**', tool: 'read_*', "
+            "uri: 'file:///**'}]", "[]", "~", "{method: tools/call}",
+            "[{tool: a}]", "[{method: ''}]", "[{method: 'a***'}]",
+            "[{method: 1}]", "[{method: a, name: b}]",
+            "[{method: a, arguments: []}]",
+            "[{method: a, arguments: [{pointer: /a, glob: '*'}]}]",
+            "[{method: a, arguments: [{pointer: a, glob: '*'}]}]",
+            "[{method: a, arguments: [{pointer: /a~2, glob: '*'}]}]",
+            "[{method: a, arguments: [{pointer: '/a~0~1/0'}]}]",
+            "[{method: a, arguments: [{pointer: '/a~0~1/0', glob: x}]}]",
+            "[{method: '" + "a" * 1024 + "'}]",
+            "[{method: '" + "a" * 1025 + "'}]"],
     "credid": ["a", "A-b.c_1", "-a", "'.a'", "''", "a" * 64, "a" * 65,
                "1", "'1'", "'a b'", "yes"],
     "env": ["A", "_a1", "1A", "'A-B'", "''", "A" * 128, "A" * 129, "on"],

@@ -42,6 +42,10 @@
  *	    NAME (default HOST, else ADDR), the name also sent as SNI; a
  *	    certificate that does not is an error naming its subject and
  *	    issuer.
+ *	    -P PREFIX: the path is PREFIX/bytes/BYTES (the server takes
+ *	    any PREFIX of letters); -j: each request a POST with a 1 KiB
+ *	    GraphQL request as its JSON body ({"query": ..., "pad": ...},
+ *	    Content-Length), the body a graphql: rule reads.
  *	netbench tlsconn (the same options and operands)
  *	    the same with a new connection for every request: connect
  *	    (and CONNECT with -x), a full TLS handshake (no resumption),
@@ -474,9 +478,9 @@ dial(const struct target *t, const char *what)
  */
 static uint64_t
 request(struct cio *io, const struct target *t, const char *what,
-    const char *path, int keepalive, int *closing)
+    const char *path, int keepalive, int *closing, const char *post)
 {
-	char		 buf[HEAD_MAX], req[700], small[16384], *body;
+	char		 buf[HEAD_MAX], req[2048], small[16384], *body;
 	size_t		 hlen, got, bodylen;
 	uint64_t	 cl, left;
 	ssize_t		 n;
@@ -485,9 +489,16 @@ request(struct cio *io, const struct target *t, const char *what,
 	body = io->ssl != NULL ? small : bodybuf;
 	bodylen = io->ssl != NULL ? sizeof(small) : sizeof(bodybuf);
 
-	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\n"
-	    "User-Agent: netbench\r\n%s\r\n", path, t->host,
-	    keepalive ? "" : "Connection: close\r\n");
+	if (post != NULL)
+		snprintf(req, sizeof(req), "POST %s HTTP/1.1\r\nHost: %s\r\n"
+		    "User-Agent: netbench\r\nContent-Type: application/json\r\n"
+		    "Content-Length: %zu\r\n%s\r\n%s", path, t->host,
+		    strlen(post), keepalive ? "" : "Connection: close\r\n",
+		    post);
+	else
+		snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\n"
+		    "User-Agent: netbench\r\n%s\r\n", path, t->host,
+		    keepalive ? "" : "Connection: close\r\n");
 	send_all(io, what, req, strlen(req));
 	hlen = read_head(io, what, buf, sizeof(buf), &got);
 	check_status(what, buf);
@@ -521,7 +532,12 @@ struct tlsopt {
 	const char	*sni;		/* -S, else -H, else ADDR */
 	unsigned int	 conns;		/* -c */
 	uint64_t	 bytes;		/* -b */
+	const char	*prefix;	/* -P */
+	int		 json;		/* -j */
 };
+
+#define JSON_BODY	1024		/* netbench tlsreq -j */
+static char	 jsonbody[JSON_BODY + 1];
 
 /*
  * The options and operands of get, conn, idle (partial set) and the
@@ -536,8 +552,18 @@ client_args(int argc, char *argv[], struct target *t, const char *count,
 
 	memset(t, 0, sizeof(*t));
 	while ((ch = getopt(argc, argv, partial ? "H:px:" : to != NULL ?
-	    "C:H:S:b:c:x:" : "H:x:")) != -1) {
+	    "C:H:P:S:b:c:jx:" : "H:x:")) != -1) {
 		switch (ch) {
+		case 'P':
+			if (optarg[0] != '/' || strlen(optarg) > 32 ||
+			    strspn(optarg + 1, "abcdefghijklmnopqrstuvwxyz") !=
+			    strlen(optarg) - 1)
+				errx(2, "-P %s: not /letters", optarg);
+			to->prefix = optarg;
+			break;
+		case 'j':
+			to->json = 1;
+			break;
 		case 'C':
 			to->cafile = optarg;
 			break;
@@ -626,7 +652,7 @@ cmd_get(int argc, char *argv[])
 	snprintf(path, sizeof(path), "/bytes/%llu", (unsigned long long)bytes);
 	io.fd = dial(&t, "get");
 	t0 = now();
-	got = request(&io, &t, "get", path, 0, NULL);
+	got = request(&io, &t, "get", path, 0, NULL, NULL);
 	s = now() - t0;
 	close(io.fd);
 	if (got != bytes)
@@ -663,7 +689,7 @@ cmd_conn(int argc, char *argv[])
 		    (unsigned long long)i + 1);
 		t0 = now();
 		io.fd = dial(&t, what);
-		request(&io, &t, what, "/", 0, NULL);
+		request(&io, &t, what, "/", 0, NULL, NULL);
 		close(io.fd);
 		if (i >= CONN_WARMUP)
 			us[i - CONN_WARMUP] = (now() - t0) * 1e6;
@@ -700,7 +726,7 @@ cmd_idle(int argc, char *argv[])
 		if (partial)
 			send_all(&io, what, req, strlen(req));
 		else
-			request(&io, &t, what, "/", 1, NULL);
+			request(&io, &t, what, "/", 1, NULL, NULL);
 		/* fd stays open: that is the point */
 	}
 	printf("established=%llu\n", (unsigned long long)n);
@@ -795,7 +821,7 @@ tls_one(struct tlsrun *r, struct cio *io, const char *what)
 	if (r->newconn || io->ssl == NULL)
 		tls_open(r, io, what);
 	if ((got = request(io, r->t, what, r->path, !r->newconn,
-	    &closing)) != r->to->bytes)
+	    &closing, r->to->json ? jsonbody : NULL)) != r->to->bytes)
 		errx(1, "%s: asked for %llu bytes, the answer had %llu", what,
 		    (unsigned long long)r->to->bytes, (unsigned long long)got);
 	if (r->newconn || closing)
@@ -853,7 +879,7 @@ cmd_tls(int argc, char *argv[], int newconn)
 {
 	static const unsigned char alpn[] = "\x08http/1.1";
 	struct target	 t;
-	struct tlsopt	 to = { NULL, NULL, 1, 1024 };
+	struct tlsopt	 to = { NULL, NULL, 1, 1024, NULL, 0 };
 	struct tlsrun	*r;
 	pthread_barrier_t barrier;
 	SSL_CTX		*ctx;
@@ -867,8 +893,15 @@ cmd_tls(int argc, char *argv[], int newconn)
 	secs = client_args(argc, argv, &t, "SECONDS", 3600, NULL, &to);
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile(to.conns * 2 + 64, 1);
-	snprintf(path, sizeof(path), "/bytes/%llu",
-	    (unsigned long long)to.bytes);
+	snprintf(path, sizeof(path), "%s/bytes/%llu",
+	    to.prefix != NULL ? to.prefix : "", (unsigned long long)to.bytes);
+	if (to.json) {
+		/* a GraphQL query padded to JSON_BODY bytes */
+		k = snprintf(jsonbody, sizeof(jsonbody), "{\"query\":\"query "
+		    "Bench { viewer { login } }\",\"pad\":\"");
+		memset(jsonbody + k, 'x', JSON_BODY - 2 - k);
+		memcpy(jsonbody + JSON_BODY - 2, "\"}", 3);
+	}
 	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
 	    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
 	    SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn) - 1) != 0)
@@ -987,15 +1020,17 @@ sconn_request(struct sconn *c, size_t hlen)
 {
 	char		 head[HEAD_MAX], *eol, *path, *vers, *end, *h;
 	const char	*status = "200 OK";
-	unsigned long long n = 0;
+	unsigned long long n = 0, clen = 0;
 	int		 closing;
 
 	memcpy(head, c->in, hlen);
 	head[hlen] = '\0';
-	/* the headers: only Connection matters */
+	/* the headers: Connection, and Content-Length (a POST's body) */
 	eol = strstr(head, "\r\n");
 	for (h = eol; h != NULL; h = strstr(h, "\r\n")) {
 		h += 2;
+		if (strncasecmp(h, "Content-Length:", 15) == 0)
+			clen = strtoull(h + 15, NULL, 10);
 		if (strncasecmp(h, "Connection:", 11) != 0)
 			continue;
 		h += 11 + strspn(h + 11, " \t");
@@ -1004,6 +1039,11 @@ sconn_request(struct sconn *c, size_t hlen)
 		else if (strncasecmp(h, "keep-alive", 10) == 0)
 			c->keepalive = 1;
 	}
+	/* the whole body buffered first (it is small: HEAD_MAX) */
+	if (clen > sizeof(c->in) - 1 - hlen)
+		return -1;
+	if (c->inlen < hlen + clen)
+		return 1;
 	/* the request line: METHOD SP PATH SP VERSION */
 	*eol = '\0';
 	if ((path = strchr(head, ' ')) == NULL ||
@@ -1019,9 +1059,15 @@ sconn_request(struct sconn *c, size_t hlen)
 		return -1;
 	c->keepalive = !closing;
 	c->small = NULL;
-	if (strcmp(head, "GET") != 0) {
+	/* a prefix of letters: the same (tlsreq -P) */
+	if (path[0] == '/' && (h = strchr(path + 1, '/')) != NULL &&
+	    strncmp(h, "/bytes/", 7) == 0 &&
+	    strspn(path + 1, "abcdefghijklmnopqrstuvwxyz") ==
+	    (size_t)(h - path - 1))
+		path = h;
+	if (strcmp(head, "GET") != 0 && strcmp(head, "POST") != 0) {
 		status = "405 Method Not Allowed";
-		c->small = "GET only\n";
+		c->small = "GET or POST only\n";
 	} else if (strcmp(path, "/") == 0)
 		c->small = SMALL_BODY;
 	else if (strncmp(path, "/bytes/", 7) == 0) {
@@ -1044,7 +1090,8 @@ sconn_request(struct sconn *c, size_t hlen)
 	    "Content-Length: %llu\r\n%s\r\n", status, n,
 	    c->keepalive ? "" : "Connection: close\r\n");
 	c->headoff = 0;
-	/* the request is consumed */
+	/* the request and its body are consumed */
+	hlen += clen;
 	memmove(c->in, c->in + hlen, c->inlen - hlen);
 	c->inlen -= hlen;
 	return 0;
@@ -1184,12 +1231,14 @@ sconn_cb(int fd, short what, void *arg)
 		/* a complete request already buffered? */
 		c->in[c->inlen] = '\0';
 		if ((end = strstr(c->in, "\r\n\r\n")) != NULL) {
-			if (sconn_request(c, end + 4 - c->in) == -1) {
+			if ((r = sconn_request(c, end + 4 - c->in)) == -1) {
 				sconn_free(c);
 				return;
 			}
-			c->writing = 1;
-			continue;
+			if (r == 0) {
+				c->writing = 1;
+				continue;
+			}
 		}
 		if (c->inlen >= sizeof(c->in) - 1) {
 			sconn_free(c);		/* head too long */

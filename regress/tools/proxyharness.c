@@ -24,6 +24,7 @@
  *	-T ms		peek-first timeout; -I ms idle timeout; -B n audit burst
  *	-K ms		HTTP keep-alive idle timeout between requests
  *	-Q n		query bytes in a net.http event (lensnetd -q)
+ *	-D n		request body bytes rules read (lensnetd -B)
  *	-C ms		connect timeout
  *	-L s		TTL of the RESOLVED answers (default 0: the proxy
  *			keeps none); each RESOLVE is logged to stderr as
@@ -686,7 +687,7 @@ run(int argc, char **argv)
 	strlcpy(sb.sandbox, "0123456789abcdef0123456789abcdef"
 	    "0123456789abcdef0123456789abcdef", sizeof(sb.sandbox));
 	while ((ch = getopt(argc, argv,
-	    "A:B:bC:c:E:F:G:H:I:K:k:L:M:m:O:P:p:Q:r:S:T:t:x:")) != -1) {
+	    "A:B:bC:c:D:E:F:G:H:I:K:k:L:M:m:O:P:p:Q:r:S:T:t:x:")) != -1) {
 		switch (ch) {
 		case 'x':
 			if (nph >= PHSCAN_MAXSET)
@@ -721,6 +722,9 @@ run(int argc, char **argv)
 			break;
 		case 'B':
 			pc.audit_burst = atoi(optarg);
+			break;
+		case 'D':
+			pc.body_max = atoi(optarg);
 			break;
 		case 'C':
 			pc.connect_ms = atoi(optarg);

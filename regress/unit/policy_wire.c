@@ -248,7 +248,7 @@ hostile(void)
 	/* header */
 	poke(b, len, 0, 'X', "not a policy model", "magic");
 	poke(b, len, 5, 2, "version: 2 is not supported (only 3)", "version 2 "
-	    "(before the injection fields, uriPlaceholder)");
+	    "(before the injection fields, uriPlaceholder, graphql, mcp)");
 	poke(b, len, 5, 1, "version: 1 is not supported (only 3)", "version 1 "
 	    "(before caFile, query, websocket)");
 	poke(b, len, 5, 4, "version: 4 is not supported", "version 4");
@@ -302,8 +302,9 @@ hostile(void)
 
 	/* the request rules' flags and queries */
 	off = at(b, len, "/ws") + 3 + 1;		/* after verdict */
-	poke(b, len, off, 0x04, "rules[1].websocket: flags 0x04, only 0x01 "
-	    "(websocket) and 0x02 (query) are defined", "flag 0x04");
+	poke(b, len, off, 0x10, "rules[1].websocket: flags 0x10, only 0x01 "
+	    "(websocket), 0x02 (query), 0x04 (graphql) and 0x08 (mcp) are "
+	    "defined", "flag 0x10");
 	poke(b, len, off, 0x81, "rules[1].websocket: flags 0x81", "flag 0x81");
 	swap(b, len, "page=*", "pa#e=*", "rules[2].query: \"pa#e=*\": has a #");
 	swap(b, len, "page=*", "pa e=*", "rules[2].query: \"pa e=*\": has a "
