@@ -23,7 +23,7 @@ command -v python3 >/dev/null &&
     { echo "1..0 # SKIP no python3 with cryptography"; exit 0; }
 auditd_require
 
-tap_plan 50
+tap_plan 51
 tmpdir_setup
 chmod 0755 "$T"
 at_exit 'log_if_failed lenscredd "$T/credd.log" 60; log_if_failed upstream "$LOG" 60
@@ -114,14 +114,24 @@ ok $? "header: no framing or hop-by-hop header comes back"
 printf 'a streamed body, no secret in it\n' >"$T/body1"
 xp -S -b "$T/body1" -m POST -t /echo-chunked -H "Authorization: Bearer $PH"  -o "$T/b2" tok good.test 8443 header Authorization 'Bearer {secret}' >"$T/o2"
 grep -q '^end$' "$T/o2" && grep -q 'a streamed body, no secret in it' "$LOG" &&
-    grep -q '^Transfer-Encoding: chunked' "$LOG"
-ok $? "stream: the body went upstream chunked, whole ($(tr '\n' '|' <"$T/o2"))"
+    grep -q "^Content-Length: $(wc -c <"$T/body1")" "$LOG"
+ok $? "stream: the body, read whole first, went upstream with its length ($(tr '\n' '|' <"$T/o2"))"
 ! grep -q "$V" "$T/o2" "$T/b2" && grep -q "Authorization: Bearer $PH" "$T/b2"
 ok $? "stream: an echo split over 5-byte chunks is scrubbed"
 python3 -c 'import sys
 b = open(sys.argv[1], "rb").read()
 sys.exit(0 if b.count(b"a streamed body") == 1 else 1)' "$T/b2"
 ok $? "stream: the de-chunked body comes back whole"
+
+# ---- a body longer than the exchange reads first: streamed chunked
+python3 -c 'import sys
+sys.stdout.write("".join("line %07d of a long body\n" % i for i in range(60000)))' >"$T/big"
+xp -S -C 16384 -b "$T/big" -m PUT -t /echo -H "Authorization: Bearer $PH" \
+    -o "$T/bbig" tok good.test 8443 header Authorization 'Bearer {secret}' >"$T/obig"
+grep -q '^end$' "$T/obig" && grep -q '^Transfer-Encoding: chunked' "$LOG" &&
+    grep -q '^line 0059999 of a long body$' "$T/bbig" &&
+    [ "$(grep -c '^line ' "$T/bbig")" -eq 60000 ]
+ok $? "stream: $(wc -c <"$T/big") bytes went upstream chunked and came back whole ($(tr '\n' '|' <"$T/obig"))"
 
 # ---- query
 xp -t "/echo?a=1&key=$PH&z=2" -o "$T/b3" tok good.test 8443 query key '' >"$T/o3"

@@ -21,7 +21,7 @@
  * INJECTION is a name of pm_inj_names (header, query, basic, ...); NAME
  * and VALUE its name and template ("" for none).  -b sends the body
  * (a length body; -S: until END, in messages of at most 7 bytes, so
- * that every split is tried); -n N sends N requests on one connection,
+ * that every split is tried, or -C bytes); -n N sends N requests on one connection,
  * holding every stream open without a head, and prints "N ok" and the
  * first error.
  */
@@ -122,9 +122,15 @@ main(int argc, char *argv[])
 	char			 why[256];
 	size_t			 nh = 0, calen = 0, blen = 0, i, got = 0;
 	int			 ch, fd, sv[2], stream = 0, nhold = 0, t, ofd = -1;
+	size_t			 piece = 7;
 
-	while ((ch = getopt(argc, argv, "b:c:H:m:n:o:r:s:St:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:C:c:H:m:n:o:r:s:St:")) != -1) {
 		switch (ch) {
+		case 'C':
+			piece = strtoul(optarg, NULL, 10);
+			if (piece == 0 || piece > EXCH_BODY_MAX)
+				usage();
+			break;
 		case 'b':
 			body = optarg;
 			break;
@@ -272,8 +278,8 @@ main(int argc, char *argv[])
 	}
 	for (i = 0; i < blen; i += got) {
 		got = blen - i;
-		if (stream && got > 7)
-			got = 7;
+		if (stream && got > piece)
+			got = piece;
 		if (got > EXCH_BODY_MAX)
 			got = EXCH_BODY_MAX;
 		if (exch_put_body(&xb, EXCH_REQ_BODY, bd + i, got, why,
