@@ -23,7 +23,7 @@ command -v python3 >/dev/null &&
     { echo "1..0 # SKIP no python3 with cryptography"; exit 0; }
 auditd_require
 
-tap_plan 51
+tap_plan 52
 tmpdir_setup
 chmod 0755 "$T"
 at_exit 'log_if_failed lenscredd "$T/credd.log" 60; log_if_failed upstream "$LOG" 60
@@ -43,9 +43,15 @@ for p in 8443:good 8444:self 8445:private; do
 	    >>"$T/up.err" 2>&1 &
 	UPIDS="$UPIDS $!"
 done
+# 8446: takes connections and says nothing (a stalled handshake)
+ip netns exec "$NW_NS" python3 -c 'import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], 8446)); s.listen(8); held = []
+while True: held.append(s.accept())' "$A" >>"$T/up.err" 2>&1 &
+UPIDS="$UPIDS $!"
 wait_until 10 sh -c "ip netns exec $NW_NS ss -ltn >'$T/ss' &&
     grep -q '$A:8443 ' '$T/ss' && grep -q '$A:8444 ' '$T/ss' &&
-    grep -q '$A:8445 ' '$T/ss'" ||
+    grep -q '$A:8445 ' '$T/ss' && grep -q '$A:8446 ' '$T/ss'" ||
     { echo "Bail out! the upstreams did not start"; cat "$T/up.err"; exit 1; }
 
 rnd() {
@@ -220,6 +226,14 @@ ok $? "the same with its caFile in the request: verified, sent ($(tr '\n' '|' <"
 xp -t / -H "Authorization: Bearer $PH" tok other.test 8443 header Authorization 'Bearer {secret}' >"$T/o11"
 grep -q '^exch-error 502 .*certificate verify failed' "$T/o11" && [ "$(requests)" -eq $((n0 + 1)) ]
 ok $? "a certificate for another name: 502, nothing sent ($(tr '\n' '|' <"$T/o11"))"
+
+# ---- an upstream that never answers the handshake: 504 after 10 s
+t0=$(date +%s)
+xp -t / -H "Authorization: Bearer $PH" tok good.test 8446 header Authorization 'Bearer {secret}' >"$T/o20"
+t1=$(date +%s)
+grep -q '^exch-error 504 upstream good.test:8446: no connection in 10 s' "$T/o20" &&
+    [ $((t1 - t0)) -ge 9 ] && [ $((t1 - t0)) -le 20 ]
+ok $? "a silent upstream: 504 after $((t1 - t0)) s ($(tr '\n' '|' <"$T/o20"))"
 
 # ---- placeholders outside their injection: 403, no connection at all
 # (the upstream logs the three failed handshakes above on its own time)
