@@ -923,11 +923,12 @@ build_request(struct xch *x)
 		if (buf_printf(&x->out, "%s: %s\r\n", h[i].name,
 		    h[i].value) == -1)
 			goto oom;
+	/* a streamed body read whole (X_PREBUF, signed) has a length */
 	if (m->body == EXCH_BODY_LENGTH ||
-	    (x->buffered && m->body == EXCH_BODY_STREAM)) {
+	    (m->body == EXCH_BODY_STREAM && x->have_end)) {
 		if (buf_printf(&x->out, "Content-Length: %llu\r\n",
-		    (unsigned long long)(x->buffered ? x->body.len :
-		    m->length)) == -1)
+		    (unsigned long long)(m->body == EXCH_BODY_STREAM ?
+		    x->body.len : m->length)) == -1)
 			goto oom;
 	} else if (m->body == EXCH_BODY_STREAM) {
 		x->chunked = 1;

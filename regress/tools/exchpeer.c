@@ -21,8 +21,9 @@
  * INJECTION is a name of pm_inj_names (header, query, basic, ...); NAME
  * and VALUE its name and template ("" for none).  -b sends the body
  * (a length body; -S: until END, in messages of at most 7 bytes, so
- * that every split is tried); -n N sends N requests on one connection,
- * holding every stream open without a head, and prints "N ok" and the
+ * that every split is tried, or -C bytes); -n N sends N requests on
+ * one connection, holding every stream open without a head, and prints
+ * "N ok" and the
  * first error.  oauth2Refresh: -u the tokenUrl, -i the clientId, -a the
  * address the token endpoint's host resolves to, ADDR:PORT.
  */
@@ -53,9 +54,10 @@ static struct imsgbuf		 cb, xb;
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: exchpeer [-b body] [-c cafile] [-H hdr]... "
-	    "[-m method] [-n nhold] [-o out] [-r region] [-s service] [-S] "
-	    "[-t target] [-u tokenurl -a tokenaddr:port [-i clientid]] SOCKET SANDBOX CRED PLACEHOLDER HOST PORT ADDR "
+	fprintf(stderr, "usage: exchpeer [-b body] [-C piece] [-c cafile] "
+	    "[-H hdr]... [-m method] [-n nhold] [-o out] [-r region] "
+	    "[-s service] [-S] [-t target] [-u tokenurl -a tokenaddr:port "
+	    "[-i clientid]] SOCKET SANDBOX CRED PLACEHOLDER HOST PORT ADDR "
 	    "INJECTION NAME VALUE\n");
 	exit(2);
 }
@@ -124,11 +126,17 @@ main(int argc, char *argv[])
 	char			 why[256];
 	size_t			 nh = 0, calen = 0, blen = 0, i, got = 0;
 	int			 ch, fd, sv[2], stream = 0, nhold = 0, t, ofd = -1;
+	size_t			 piece = 7;
 
-	while ((ch = getopt(argc, argv, "a:b:c:H:i:m:n:o:r:s:St:u:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:b:C:c:H:i:m:n:o:r:s:St:u:")) != -1) {
 		switch (ch) {
 		case 'a':
 			taddr = optarg;
+			break;
+		case 'C':
+			piece = strtoul(optarg, NULL, 10);
+			if (piece == 0 || piece > EXCH_BODY_MAX)
+				usage();
 			break;
 		case 'b':
 			body = optarg;
@@ -297,8 +305,8 @@ main(int argc, char *argv[])
 	}
 	for (i = 0; i < blen; i += got) {
 		got = blen - i;
-		if (stream && got > 7)
-			got = 7;
+		if (stream && got > piece)
+			got = piece;
 		if (got > EXCH_BODY_MAX)
 			got = EXCH_BODY_MAX;
 		if (exch_put_body(&xb, EXCH_REQ_BODY, bd + i, got, why,
