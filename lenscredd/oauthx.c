@@ -23,6 +23,7 @@
 #include <event.h>
 #include <jansson.h>
 #include <limits.h>
+#include <malloc.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -479,6 +480,16 @@ ox_fetch(void *arg, struct oauth_entry *e, const struct oauth_key *k,
 	return -1;
 }
 
+/* jansson's own buffers held a token response: zeroed when freed */
+static void
+ox_jfree(void *p)
+{
+	if (p != NULL) {
+		explicit_bzero(p, malloc_usable_size(p));
+		free(p);
+	}
+}
+
 void
 oauthx_init(struct imsgev *vault, struct imsgev *parent)
 {
@@ -491,6 +502,7 @@ oauthx_init(struct imsgev *vault, struct imsgev *parent)
 	 * /dev/urandom unless given a seed: there is no open here
 	 */
 	json_object_seed(randombytes_random() | 1);
+	json_set_alloc_funcs(malloc, ox_jfree);
 	if ((cache = oauth_cache_new(&ops)) == NULL)
 		fatal("oauth cache");
 }
