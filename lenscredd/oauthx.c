@@ -365,6 +365,8 @@ ox_event(int fd, short ev, void *arg)
 			    f->host);
 			return;
 		}
+		/* what OpenSSL decrypted (tokens) is zeroed once read */
+		SSL_set_options(f->ssl, SSL_OP_CLEANSE_PLAINTEXT);
 		f->state = OX_TLS;
 	}
 	if (f->state == OX_TLS) {
