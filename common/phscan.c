@@ -2,6 +2,8 @@
  * Credential placeholders and the scanner that finds them in any of the
  * encodings phscan.h lists.  Pure but for ph_make's getrandom(2):
  * nothing here logs or dies, every input is taken (regress/fuzz/phscan.c).
+ * Every scratch copy is zeroed when freed: lenscredd's exchange scans
+ * the request it writes, the credential's value in it.
  */
 #include <sys/random.h>
 
@@ -123,7 +125,7 @@ layer_percent(const struct phset *set, const unsigned char *p, size_t n,
 			d[m++] = p[i];
 	}
 	rc = m < n ? scan(set, d, m, depth, which) : 0;
-	free(d);
+	freezero(d, n);
 	return rc;
 }
 
@@ -196,7 +198,7 @@ layer_escape(const struct phset *set, const unsigned char *p, size_t n,
 		d[m++] = p[i];
 	}
 	rc = any ? scan(set, d, m, depth, which) : 0;
-	free(d);
+	freezero(d, n);
 	return rc;
 }
 
@@ -256,7 +258,7 @@ layer_base64(const struct phset *set, const unsigned char *p, size_t n,
 	if ((v = malloc(n)) == NULL)
 		return -1;
 	if ((d = malloc(n)) == NULL) {
-		free(v);
+		freezero(v, n);
 		return -1;
 	}
 	for (i = 0; i <= n && rc == 0; i++) {
@@ -271,8 +273,8 @@ layer_base64(const struct phset *set, const unsigned char *p, size_t n,
 			rc = b64_run(set, v, nv, d, depth, which);
 		nv = 0;
 	}
-	free(v);
-	free(d);
+	freezero(v, n);
+	freezero(d, n);
 	return rc;
 }
 
@@ -300,7 +302,7 @@ layer_hex(const struct phset *set, const unsigned char *p, size_t n,
 			rc = scan(set, d, m, depth, which);
 		}
 	}
-	free(d);
+	freezero(d, n / 2 + 1);
 	return rc;
 }
 
@@ -379,7 +381,7 @@ phscan_head(const struct phset *set, const void *head, size_t n,
 		m += (size_t)(e - v);
 	}
 	rc = scan(set, d, m, PHSCAN_DEPTH, which);
-	free(d);
+	freezero(d, n + 1);
 	return rc;
 }
 
@@ -402,6 +404,6 @@ phscan_chunk(const struct phset *set, struct phstream *st, const void *p,
 	keep = m < PHSCAN_WINDOW ? m : PHSCAN_WINDOW;
 	memcpy(st->tail, d + m - keep, keep);
 	st->ntail = keep;
-	free(d);
+	freezero(d, m ? m : 1);
 	return rc;
 }

@@ -921,11 +921,12 @@ build_request(struct xch *x)
 		if (buf_printf(&x->out, "%s: %s\r\n", h[i].name,
 		    h[i].value) == -1)
 			goto oom;
+	/* a streamed body read whole (X_PREBUF, signed) has a length */
 	if (m->body == EXCH_BODY_LENGTH ||
-	    (x->buffered && m->body == EXCH_BODY_STREAM)) {
+	    (m->body == EXCH_BODY_STREAM && x->have_end)) {
 		if (buf_printf(&x->out, "Content-Length: %llu\r\n",
-		    (unsigned long long)(x->buffered ? x->body.len :
-		    m->length)) == -1)
+		    (unsigned long long)(m->body == EXCH_BODY_STREAM ?
+		    x->body.len : m->length)) == -1)
 			goto oom;
 	} else if (m->body == EXCH_BODY_STREAM) {
 		x->chunked = 1;
@@ -1521,7 +1522,16 @@ up_event(int fd, short ev, void *arg)
 		up_arm(x);
 }
 
-/* ---- the value, from the vault (the seam of the token forms) ---- */
+/*
+ * ---- the value to inject ----
+ *
+ * The vault answers VALUE_REQ with the stored value.  For the static
+ * forms that is what is injected: it goes into x->value (NUL-terminated
+ * sodium_malloc memory, vlen bytes) and x_start() goes on.  The token
+ * forms (oauth2Refresh) hook in here: the stored value is their refresh
+ * token, and what must reach x->value before x_start() is the access
+ * token it is exchanged for; until that is in, they fail closed.
+ */
 
 /* what is injected: the stored value, or an oauth2 access token */
 static void

@@ -50,6 +50,7 @@
 
 #include <errno.h>
 #include <event.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -1501,6 +1502,15 @@ httpx_exch(struct sbx *s, uint64_t id, int fd, const char *why)
 	}
 	if (fd == -1) {
 		(void)hx_exch_fail(hx, 502, why);
+		if (c->hx != NULL)
+			(void)hx_pump(hx);
+		return;
+	}
+	/* never blocks the proxy, whatever the descriptor came as */
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1) {
+		close(fd);
+		(void)hx_exch_fail(hx, 502, "its stream cannot be made "
+		    "non-blocking");
 		if (c->hx != NULL)
 			(void)hx_pump(hx);
 		return;

@@ -23,7 +23,7 @@ command -v python3 >/dev/null &&
     { echo "1..0 # SKIP no python3 with cryptography"; exit 0; }
 auditd_require
 
-tap_plan 47
+tap_plan 52
 tmpdir_setup
 chmod 0755 "$T"
 at_exit 'log_if_failed lenscredd "$T/credd.log" 60; log_if_failed upstream "$LOG" 60
@@ -43,9 +43,15 @@ for p in 8443:good 8444:self 8445:private; do
 	    >>"$T/up.err" 2>&1 &
 	UPIDS="$UPIDS $!"
 done
+# 8446: takes connections and says nothing (a stalled handshake)
+ip netns exec "$NW_NS" python3 -c 'import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], 8446)); s.listen(8); held = []
+while True: held.append(s.accept())' "$A" >>"$T/up.err" 2>&1 &
+UPIDS="$UPIDS $!"
 wait_until 10 sh -c "ip netns exec $NW_NS ss -ltn >'$T/ss' &&
     grep -q '$A:8443 ' '$T/ss' && grep -q '$A:8444 ' '$T/ss' &&
-    grep -q '$A:8445 ' '$T/ss'" ||
+    grep -q '$A:8445 ' '$T/ss' && grep -q '$A:8446 ' '$T/ss'" ||
     { echo "Bail out! the upstreams did not start"; cat "$T/up.err"; exit 1; }
 
 rnd() {
@@ -106,21 +112,32 @@ grep -q "^header X-Echo-Auth: Bearer $PH\$" "$T/o1"
 ok $? "header: the echoed header is scrubbed back to the placeholder"
 ! grep -q "$V" "$T/o1" "$T/b1" && grep -q "Authorization: Bearer $PH" "$T/b1"
 ok $? "header: the echoed body holds the placeholder, never the value"
-! grep -qi '^header \(connection\|content-length\|transfer-encoding\):' "$T/o1"
+grep -q '^header ' "$T/o1" &&
+    ! grep -qi '^header \(connection\|content-length\|transfer-encoding\):' "$T/o1"
 ok $? "header: no framing or hop-by-hop header comes back"
 
 # ---- a chunked echo of a body streamed in 7-byte messages
 printf 'a streamed body, no secret in it\n' >"$T/body1"
 xp -S -b "$T/body1" -m POST -t /echo-chunked -H "Authorization: Bearer $PH"  -o "$T/b2" tok good.test 8443 header Authorization 'Bearer {secret}' >"$T/o2"
 grep -q '^end$' "$T/o2" && grep -q 'a streamed body, no secret in it' "$LOG" &&
-    grep -q '^Transfer-Encoding: chunked' "$LOG"
-ok $? "stream: the body went upstream chunked, whole ($(tr '\n' '|' <"$T/o2"))"
+    grep -q "^Content-Length: $(wc -c <"$T/body1")" "$LOG"
+ok $? "stream: the body, read whole first, went upstream with its length ($(tr '\n' '|' <"$T/o2"))"
 ! grep -q "$V" "$T/o2" "$T/b2" && grep -q "Authorization: Bearer $PH" "$T/b2"
 ok $? "stream: an echo split over 5-byte chunks is scrubbed"
 python3 -c 'import sys
 b = open(sys.argv[1], "rb").read()
 sys.exit(0 if b.count(b"a streamed body") == 1 else 1)' "$T/b2"
 ok $? "stream: the de-chunked body comes back whole"
+
+# ---- a body longer than the exchange reads first: streamed chunked
+python3 -c 'import sys
+sys.stdout.write("".join("line %07d of a long body\n" % i for i in range(60000)))' >"$T/big"
+xp -S -C 16384 -b "$T/big" -m PUT -t /echo -H "Authorization: Bearer $PH" \
+    -o "$T/bbig" tok good.test 8443 header Authorization 'Bearer {secret}' >"$T/obig"
+grep -q '^end$' "$T/obig" && grep -q '^Transfer-Encoding: chunked' "$LOG" &&
+    grep -q '^line 0059999 of a long body$' "$T/bbig" &&
+    [ "$(grep -c '^line ' "$T/bbig")" -eq 60000 ]
+ok $? "stream: $(wc -c <"$T/big") bytes went upstream chunked and came back whole ($(tr '\n' '|' <"$T/obig"))"
 
 # ---- query
 xp -t "/echo?a=1&key=$PH&z=2" -o "$T/b3" tok good.test 8443 query key '' >"$T/o3"
@@ -141,14 +158,25 @@ ok $? "basic: the echoed base64 is that of alice:placeholder"
 # ---- uriPlaceholder (when the policy model has it)
 if "$XP" "$S" sb1 tok "$PH" good.test 8443 "$A" uriPlaceholder '' '' 2>&1 |
     grep -q 'injection type 255'; then
-	skip 2 "uriPlaceholder: not in this policy model"
+	skip "uriPlaceholder: not in this policy model"
+	skip "uriPlaceholder: not in this policy model"
 else
 	xp -t "/echo/$PH/items" -o "$T/b5" tok good.test 8443 uriPlaceholder '' '' >"$T/o5"
 	grep -q '^end$' "$T/o5" && grep -q "^GET /echo/$V/items HTTP/1.1" "$LOG"
 	ok $? "uriPlaceholder: the value in the path upstream ($(tr '\n' '|' <"$T/o5"))"
-	! grep -q "$V" "$T/o5" "$T/b5"
+	grep -q '^end$' "$T/o5" && ! grep -q "$V" "$T/o5" "$T/b5"
 	ok $? "uriPlaceholder: the echo scrubbed"
 fi
+
+# ---- the response: interim answers skipped, a bad head refused
+xp -t /interim -H "Authorization: Bearer $PH" -o "$T/b18" tok good.test 8443 \
+    header Authorization 'Bearer {secret}' >"$T/o18"
+grep -q '^status 200 Echo$' "$T/o18" && grep -q '^end$' "$T/o18" && ! grep -q "$V" "$T/b18"
+ok $? "a 100 Continue first: skipped, the 200 relayed ($(tr '\n' '|' <"$T/o18"))"
+xp -t /bad -H "Authorization: Bearer $PH" tok good.test 8443 \
+    header Authorization 'Bearer {secret}' >"$T/o19"
+grep -q '^exch-error 502 upstream good.test:8443: bad response: ' "$T/o19" && ! grep -q '^status' "$T/o19"
+ok $? "a response with two Content-Length headers: 502, nothing relayed ($(tr '\n' '|' <"$T/o19"))"
 
 # ---- hmac: the signature checked here from what the upstream got
 printf '{"amount":12}' >"$T/body2"
@@ -177,7 +205,7 @@ EOF
 ok $? "hmac: X-Signature is the HMAC-SHA256 of lenscredd(8)'s canonical string under the value"
 
 # ---- sigv4: the sandbox's signature replaced
-xp -t /echo -H "X-Amz-Date: 20000101T000000Z"  -H "X-Amz-Content-SHA256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"  -H "Authorization: AWS4-HMAC-SHA256 Credential=$PH/x" -o "$T/b7"  -r us-east-1 -s s3 aws good.test 8443 sigv4 '' '' >"$T/o7"
+xp -t /echo -H "X-Amz-Date: 20000101T000000Z"  -H "X-Amz-Content-SHA256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"  -H "Authorization: AWS4-HMAC-SHA256 Credential=$PH/x" -o "$T/b7"  -r us-east-1 -s s3 aws good.test 8443 awsSigv4 '' '' >"$T/o7"
 grep -q '^end$' "$T/o7" &&
     grep -q "^Authorization: AWS4-HMAC-SHA256 Credential=$AKID/[0-9]\{8\}/us-east-1/s3/aws4_request, SignedHeaders=.*, Signature=[0-9a-f]\{64\}" "$LOG" &&
     ! grep -q '^X-Amz-Date: 20000101T000000Z' "$LOG" && ! grep -q "Credential=$PH" "$LOG"
@@ -198,6 +226,14 @@ ok $? "the same with its caFile in the request: verified, sent ($(tr '\n' '|' <"
 xp -t / -H "Authorization: Bearer $PH" tok other.test 8443 header Authorization 'Bearer {secret}' >"$T/o11"
 grep -q '^exch-error 502 .*certificate verify failed' "$T/o11" && [ "$(requests)" -eq $((n0 + 1)) ]
 ok $? "a certificate for another name: 502, nothing sent ($(tr '\n' '|' <"$T/o11"))"
+
+# ---- an upstream that never answers the handshake: 504 after 10 s
+t0=$(date +%s)
+xp -t / -H "Authorization: Bearer $PH" tok good.test 8446 header Authorization 'Bearer {secret}' >"$T/o20"
+t1=$(date +%s)
+grep -q '^exch-error 504 upstream good.test:8446: no connection in 10 s' "$T/o20" &&
+    [ $((t1 - t0)) -ge 9 ] && [ $((t1 - t0)) -le 20 ]
+ok $? "a silent upstream: 504 after $((t1 - t0)) s ($(tr '\n' '|' <"$T/o20"))"
 
 # ---- placeholders outside their injection: 403, no connection at all
 # (the upstream logs the three failed handshakes above on its own time)
@@ -220,7 +256,8 @@ printf 'abc %s' "$PH" >"$T/body4"
 xp -b "$T/body4" -m POST -t /echo hk good.test 8443 hmac X-Signature '' >"$T/o16"
 grep -q '^exch-error 403 placeholder outside its injection (in the body)' "$T/o16"
 ok $? "a placeholder in a body to sign: 403"
-[ "$(grep -c '^===' "$LOG")" -eq "$c0" ]
+[ "$(cat "$T/o12" "$T/o13" "$T/o14" "$T/o15" "$T/o16" | grep -c '^exch-error 403 ')" -eq 5 ] &&
+    [ "$(grep -c '^===' "$LOG")" -eq "$c0" ]
 ok $? "none of these reached the upstream, not even a handshake ($c0: $(grep "^===" "$LOG" | tr "\n" "|"))"
 
 # ---- what lenscredd refuses
@@ -250,7 +287,8 @@ ok $? "cred.use audited: sandbox, credential, host, method, path, injection"
 grep 'cred.use' "$T/audit.txt" | grep -q '"path":"/echo","port":8443' ||
     grep 'cred.use' "$T/audit.txt" | grep -q '"injection":"query"'
 ok $? "cred.use of the query form audited (path without the query)"
-! grep -rq "$V" "$T/audit" && ! grep -rq "$HK" "$T/audit" && ! grep -rq "$SK" "$T/audit"
+grep -q cred.use "$T/audit.txt" && ! grep -rq "$V" "$T/audit" &&
+    ! grep -rq "$HK" "$T/audit" && ! grep -rq "$SK" "$T/audit"
 ok $? "no value in the audit log"
 
 # ---- privilege separation of the exchange
@@ -262,11 +300,19 @@ ok $? "exchange (pid $X): NoNewPrivs 1, Seccomp 2, CapEff 0, uid _lenscred"
 [ "$(readlink "/proc/$X/root")" = /var/lib/lens/empty ] &&
     [ "$(stat -c %U "/proc/$X/status")" = root ]
 ok $? "exchange: chrooted to the empty directory, not dumpable (root $(readlink "/proc/$X/root"), /proc/$X/status owned by $(stat -c %U "/proc/$X/status"))"
-[ "$(ls -l "/proc/$X/fd" | grep -- '-> /' | grep -vc -- '-> /dev/null$')" -eq 0 ]
-ok $? "exchange: no file open but /dev/null (sockets, pipes, epoll)"
-out=$("$OBJ/regress/tools/credpeer" memscan "$X" "$(printf '%s' "$V" | od -An -tx1 | tr -d ' \n')")
-[ "$out" = 0 ]
-ok $? "exchange: the value is not in its memory once the exchanges ended ($out)"
+if ldd "$CREDD" | grep -q libasan; then
+	# its stderr stays open on the log, and the runtime keeps copies
+	# of its own (fake stacks, the quarantine)
+	skip "a sanitizer build"
+	skip "a sanitizer build"
+else
+	[ -n "$X" ] && ls -l "/proc/$X/fd" >"$T/fds" &&
+	    [ "$(grep -- '-> /' "$T/fds" | grep -vc -- '-> /dev/null$')" -eq 0 ]
+	ok $? "exchange: no file open but /dev/null (sockets, pipes, epoll)"
+	out=$("$OBJ/regress/tools/credpeer" memscan "$X" "$(printf '%s' "$V" | od -An -tx1 | tr -d ' \n')")
+	[ "$out" = 0 ]
+	ok $? "exchange: the value is not in its memory once the exchanges ended ($out)"
+fi
 
 # ---- at most 64 exchanges at once
 g0=$(grep -c 'proxy: gone; exchange ended' "$T/credd.log")

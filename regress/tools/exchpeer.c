@@ -21,7 +21,7 @@
  * INJECTION is a name of pm_inj_names (header, query, basic, ...); NAME
  * and VALUE its name and template ("" for none).  -b sends the body
  * (a length body; -S: until END, in messages of at most 7 bytes, so
- * that every split is tried); -n N sends N requests on one connection,
+ * that every split is tried, or -C bytes); -n N sends N requests on one connection,
  * holding every stream open without a head, and prints "N ok" and the
  * first error.  oauth2Refresh: -u the tokenUrl, -i the clientId, -a the
  * address the token endpoint's host resolves to, ADDR:PORT.
@@ -42,6 +42,13 @@
 #include "lensexch.h"
 #include "policy_int.h"
 #include "unixsock.h"
+
+/* kept in statics: reachable to the end, whichever way main returns */
+static struct exch_msg_head	*h;
+static struct exch_msg_resp	*r;
+static uint8_t			*msg;
+static char			*ca, *bd;
+static struct imsgbuf		 cb, xb;
 
 static void __attribute__((noreturn))
 usage(void)
@@ -107,25 +114,27 @@ int
 main(int argc, char *argv[])
 {
 	struct cred_exchange	 req;
-	struct exch_msg_head	*h;
-	struct exch_msg_resp	*r;
 	struct exch_error	 ee;
-	struct imsgbuf		 cb, xb;
 	struct imsg		 im;
 	const char		*body = NULL, *cafile = NULL, *out = NULL;
 	const char		*method = "GET", *target = "/", *region = "";
 	const char		*service = "", *turl = "", *tcid = "";
 	char			*taddr = NULL, *tport;
-	char			*hv[EXCH_MAXHDR], *ca = NULL, *bd = NULL;
+	char			*hv[EXCH_MAXHDR];
 	char			 why[256];
 	size_t			 nh = 0, calen = 0, blen = 0, i, got = 0;
 	int			 ch, fd, sv[2], stream = 0, nhold = 0, t, ofd = -1;
-	uint8_t			*msg;
+	size_t			 piece = 7;
 
-	while ((ch = getopt(argc, argv, "a:b:c:H:i:m:n:o:r:s:St:u:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:b:C:c:H:i:m:n:o:r:s:St:u:")) != -1) {
 		switch (ch) {
 		case 'a':
 			taddr = optarg;
+			break;
+		case 'C':
+			piece = strtoul(optarg, NULL, 10);
+			if (piece == 0 || piece > EXCH_BODY_MAX)
+				usage();
 			break;
 		case 'b':
 			body = optarg;
@@ -189,6 +198,11 @@ main(int argc, char *argv[])
 	for (t = 0; pm_inj_names[t] != NULL &&
 	    strcmp(pm_inj_names[t], argv[7]) != 0; t++)
 		;
+	/* the policy model's spelling, before or after it changed */
+	if (pm_inj_names[t] == NULL && strcmp(argv[7], "awsSigv4") == 0)
+		for (t = 0; pm_inj_names[t] != NULL &&
+		    strcmp(pm_inj_names[t], "sigv4") != 0; t++)
+			;
 	req.inj_type = pm_inj_names[t] != NULL ? t : 255;
 	strlcpy(req.inj_name, argv[8], sizeof(req.inj_name));
 	strlcpy(req.inj_value, argv[9], sizeof(req.inj_value));
@@ -289,8 +303,8 @@ main(int argc, char *argv[])
 	}
 	for (i = 0; i < blen; i += got) {
 		got = blen - i;
-		if (stream && got > 7)
-			got = 7;
+		if (stream && got > piece)
+			got = piece;
 		if (got > EXCH_BODY_MAX)
 			got = EXCH_BODY_MAX;
 		if (exch_put_body(&xb, EXCH_REQ_BODY, bd + i, got, why,
@@ -343,6 +357,7 @@ main(int argc, char *argv[])
 			break;
 		case EXCH_RESP_END:
 			printf("body %zu\nend\n", got);
+			imsg_free(&im);
 			return 0;
 		case EXCH_ERROR:
 			if (exch_get_error(im.data, im.datalen, &ee, why,
@@ -351,6 +366,7 @@ main(int argc, char *argv[])
 				return 1;
 			}
 			printf("exch-error %u %s\n", ee.status, ee.msg);
+			imsg_free(&im);
 			return 0;
 		default:
 			printf("unexpected %#x\n", im.hdr.type);

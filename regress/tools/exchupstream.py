@@ -12,6 +12,7 @@ it arrived, between "=== request N" and "=== end N" lines.  The answer:
                  echo of a value is split across chunks), else with a
                  Content-Length
     /interim...  a 100 Continue first, then as /echo
+    /bad         a head with two Content-Length headers
     anything     200 "hello\\n"
 
 One request per connection (the exchange says Connection: close).
@@ -70,7 +71,10 @@ def serve(conn):
         path = head.split(b' ')[1]
         if path.startswith(b'/interim'):
             f.write(b'HTTP/1.1 100 Continue\r\n\r\n')
-        if path.startswith(b'/echo') or path.startswith(b'/interim'):
+        if path.startswith(b'/bad'):
+            out = (b'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n'
+                   b'Content-Length: 6\r\n\r\nhello\n')
+        elif path.startswith(b'/echo') or path.startswith(b'/interim'):
             echo = head + body
             auth = hdrs.get(b'authorization', b'none')
             out = (b'HTTP/1.1 200 Echo\r\nX-Echo-Auth: ' + auth +

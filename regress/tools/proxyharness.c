@@ -41,6 +41,13 @@
  *			IMSG_CRED_EXCHANGE with one end of a socketpair to
  *			that lenscredd, kept connected); each answer is
  *			logged as "harness: exchange HOST: ok|ERR"
+ *	-E stub		answer NETD_EXCH_REQ (after the parent's check) with a
+ *			stub exchange instead of lenscredd, by the target:
+ *			200 with a streamed body "method M target T", a line
+ *			"h NAME: VALUE" per header, "body " and the body as
+ *			received; for /length... the same with its length
+ *			known; /error... EXCH_ERROR 504 after the head;
+ *			/bad... a body before any head
  *	-A file		the proxy's upstream trust store (-T of lensnetd)
  *	-G ms		the TLS handshake timeout (proxy_conf tls_ms)
  *	-F dir		where the policy's caFiles are (default
@@ -126,6 +133,7 @@
 
 #include "imsg.h"
 #include "lenscredd_imsg.h"
+#include "lensexch.h"
 #include "lensnetd.h"
 #include "log.h"
 #include "peek.h"
@@ -338,6 +346,119 @@ leaf_answer(struct imsgbuf *ib, struct imsg *im)
 }
 
 static struct policy	*hpol;		/* -P, for the exchange */
+static const char	*stub;		/* -E */
+
+/* the stub exchange on fd (a grandchild of the harness) */
+static void __attribute__((noreturn))
+stub_exchange(int fd)
+{
+	struct imsgbuf		 xb;
+	struct imsg		 im;
+	struct exch_msg_head	*h;
+	struct exch_msg_resp	*r;
+	char			*out, why[300];
+	const char		*mode = "echo";
+	size_t			 len = 0, i, max = 1 << 20;
+	int			 n, done = 0;
+
+	if ((h = calloc(1, sizeof(*h))) == NULL ||
+	    (r = calloc(1, sizeof(*r))) == NULL ||
+	    (out = malloc(max)) == NULL)
+		err(1, "stub");
+	imsg_init(&xb, fd);
+	while (!done) {
+		if ((n = imsg_recv_one(&xb, 10000, &im)) != 1)
+			err(1, "stub: the stream ended (%d)", n);
+		switch (im.hdr.type) {
+		case EXCH_REQ_HEAD:
+			if (exch_get_head(im.data, im.datalen, h, why,
+			    sizeof(why)) == -1)
+				errx(1, "stub: head: %s", why);
+			len += snprintf(out + len, max - len, "method %s "
+			    "target %s\n", h->method, h->target);
+			for (i = 0; i < h->nhdr; i++)
+				len += snprintf(out + len, max - len, "h %s: "
+				    "%s\n", h->hdr[i].name, h->hdr[i].value);
+			len += snprintf(out + len, max - len, "body ");
+			if (strncmp(h->target, "/error", 6) == 0)
+				mode = "error";
+			else if (strncmp(h->target, "/bad", 4) == 0)
+				mode = "bad";
+			else if (strncmp(h->target, "/length", 7) == 0)
+				mode = "length";
+			if (strcmp(mode, "error") == 0) {
+				if (exch_put_error(&xb, 504, "stub timed out",
+				    why, sizeof(why)) == -1)
+					errx(1, "stub: %s", why);
+				(void)imsg_flush(&xb);
+				_exit(0);
+			}
+			break;
+		case EXCH_REQ_BODY:
+			if (im.datalen > max - len)
+				errx(1, "stub: too much body");
+			memcpy(out + len, im.data, im.datalen);
+			len += im.datalen;
+			break;
+		case EXCH_REQ_END:
+			done = 1;
+			break;
+		default:
+			errx(1, "stub: type %#x", im.hdr.type);
+		}
+		imsg_free(&im);
+	}
+	if (strcmp(mode, "bad") == 0) {
+		(void)exch_put_body(&xb, EXCH_RESP_BODY, "x", 1, why,
+		    sizeof(why));
+		(void)imsg_flush(&xb);
+		_exit(0);
+	}
+	r->status = 200;
+	r->reason = "OK";
+	r->rlen = 2;
+	r->hdr[0].name = "X-Stub";
+	r->hdr[0].nlen = 6;
+	r->hdr[0].value = mode;
+	r->hdr[0].vlen = strlen(mode);
+	r->nhdr = 1;
+	r->body = strcmp(mode, "length") == 0 ? EXCH_BODY_LENGTH :
+	    EXCH_BODY_STREAM;
+	r->length = r->body == EXCH_BODY_LENGTH ? len : 0;
+	if (exch_put_resp(&xb, r, why, sizeof(why)) == -1)
+		errx(1, "stub: resp: %s", why);
+	/* in pieces of at most 1000 bytes: the framing is the proxy's */
+	for (i = 0; i < len; i += 1000)
+		if (exch_put_body(&xb, EXCH_RESP_BODY, out + i, len - i > 1000 ?
+		    1000 : len - i, why, sizeof(why)) == -1 ||
+		    imsg_flush(&xb) == -1)
+			errx(1, "stub: body: %s", why);
+	if (exch_put_end(&xb, EXCH_RESP_END, why, sizeof(why)) == -1 ||
+	    imsg_flush(&xb) == -1)
+		errx(1, "stub: end");
+	_exit(0);
+}
+
+/* a stub exchange on one end of sv; the other is the proxy's */
+static void
+stub_start(int sv[2])
+{
+	pid_t	 pid;
+	int	 st;
+
+	if ((pid = fork()) == -1)
+		err(1, "fork");
+	if (pid == 0) {
+		if (fork() == 0) {
+			close(sv[1]);
+			stub_exchange(sv[0]);
+		}
+		_exit(0);
+	}
+	(void)waitpid(pid, &st, 0);
+	close(sv[0]);
+	sv[0] = -1;
+}
 static struct phset	 hphs;		/* -x, in order */
 
 /*
@@ -380,6 +501,20 @@ exch_answer(struct imsgbuf *ib, struct imsg *im)
 			err(1, "%s", path);
 		pemlen = n;
 		close(pfd);
+	}
+	if (stub != NULL) {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) ==
+		    -1)
+			err(1, "socketpair");
+		/* blocking: the proxy makes its end non-blocking itself */
+		stub_start(sv);
+		memset(&ne, 0, sizeof(ne));
+		ne.reqid = req.reqid;
+		fprintf(stderr, "harness: exchange %s: stub\n", req.host);
+		send_msg(ib, IMSG_NETD_EXCH, im->hdr.peerid, sv[1], &ne,
+		    sizeof(ne));
+		free(buf);
+		return;
 	}
 	if (credsock == NULL || (fd = unixsock_connect(credsock, 0)) == -1) {
 		strlcpy(nf.why, "lenscredd is not connected", sizeof(nf.why));
@@ -551,7 +686,7 @@ run(int argc, char **argv)
 	strlcpy(sb.sandbox, "0123456789abcdef0123456789abcdef"
 	    "0123456789abcdef0123456789abcdef", sizeof(sb.sandbox));
 	while ((ch = getopt(argc, argv,
-	    "A:B:bC:c:F:G:H:I:K:k:L:M:m:O:P:p:Q:r:S:T:t:x:")) != -1) {
+	    "A:B:bC:c:E:F:G:H:I:K:k:L:M:m:O:P:p:Q:r:S:T:t:x:")) != -1) {
 		switch (ch) {
 		case 'x':
 			if (nph >= PHSCAN_MAXSET)
@@ -574,6 +709,9 @@ run(int argc, char **argv)
 			break;
 		case 'k':
 			credsock = optarg;
+			break;
+		case 'E':
+			stub = optarg;
 			break;
 		case 'L':
 			resolve_ttl = atoi(optarg);
