@@ -46,7 +46,9 @@
  *    EXCHANGE_OK, the other to the proxy in EXCH; else EXCH_FAIL says
  *    why (the proxy answers 502 and sends nothing upstream).  A proxy
  *    that names a credential or host its policy does not bind gets
- *    EXCH_FAIL: it never reaches lenscredd.
+ *    EXCH_FAIL: it never reaches lenscredd.  For oauth2Refresh the
+ *    proxy first resolves the tokenUrl's host (RESOLVE, as for an
+ *    upstream) and sends the address along.
  */
 #ifndef LENS_LENSNETD_IMSG_H
 #define LENS_LENSNETD_IMSG_H
@@ -262,6 +264,15 @@ struct netd_exch_req {
 	uint8_t		pad;
 	uint8_t		addr[16];	/* where the proxy connected */
 	char		host[NETD_NAME_SIZE];	/* NUL-terminated */
+	/*
+	 * oauth2Refresh: where the tokenUrl's host resolved to, by the
+	 * dns child as every upstream name (the parent has no resolver,
+	 * the exchange is chrooted without one); family 0 otherwise.  The
+	 * exchange verifies the token endpoint's certificate there.
+	 */
+	uint8_t		token_family;
+	uint8_t		pad2[7];
+	uint8_t		token_addr[16];
 };
 
 struct netd_exch {

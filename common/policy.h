@@ -102,6 +102,8 @@ struct policy_injection {
 	const char	*type_name;	/* as lns-policy.yaml(5) spells it */
 	const char	*name, *value, *user, *region, *service;
 	const char	*token_url, *client_id;
+	char		 token_host[256];	/* token_url's, lower case */
+	uint16_t	 token_port;		/* token_url's, 443 if none */
 };
 int	policy_cred_injection(const struct policy *, size_t i,
 	    const char *host, uint16_t port, struct policy_injection *,

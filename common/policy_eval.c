@@ -250,7 +250,7 @@ policy_cred_injection(const struct policy *pol, size_t i, const char *host,
     uint16_t port, struct policy_injection *pi, char *why, size_t whylen)
 {
 	const struct injection	*in;
-	char			 name[MAXNAME + 1];
+	char			 name[MAXNAME + 1], w[PM_WHY];
 
 	memset(pi, 0, sizeof(*pi));
 	if (i >= pol->ncreds) {
@@ -277,6 +277,11 @@ policy_cred_injection(const struct policy *pol, size_t i, const char *host,
 	pi->service = in->f[IF_SERVICE];
 	pi->token_url = in->f[IF_TOKENURL];
 	pi->client_id = in->f[IF_CLIENTID];
+	if (pi->token_url != NULL && pm_token_url(pi->token_url,
+	    pi->token_host, &pi->token_port, w, sizeof(w)) == -1) {
+		snprintf(why, whylen, "tokenUrl: %s", w);	/* checked */
+		return -1;
+	}
 	return 0;
 }
 

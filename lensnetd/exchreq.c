@@ -4,8 +4,9 @@
  * the sandbox's policy, and lenscredd's IMSG_CRED_EXCHANGE is made from
  * the policy, not from the proxy's words.  The proxy chooses only
  * which credential (an index, which the policy must bind to the host
- * and port) and where it connected (an address: the exchange verifies
- * the host's certificate there, so a wrong one only fails).
+ * and port), where it connected and, for oauth2Refresh, where the
+ * tokenUrl's host resolved (addresses: the exchange verifies each
+ * certificate there, so a wrong one only fails).
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -57,14 +58,10 @@ exch_req_build(const struct policy *pol, const char *sandbox,
 		    req->host, req->port);
 		return -1;
 	}
-	if (pi.token_url != NULL) {
-		/*
-		 * The exchange is chrooted without a resolver and this
-		 * process has none: the tokenUrl's address is not known here.
-		 */
-		snprintf(why, whylen, "credential %s: %s needs the token "
-		    "endpoint's address, which lensnetd does not resolve",
-		    pi.cred, pi.type_name);
+	if (pi.token_url != NULL && req->token_family != AF_INET &&
+	    req->token_family != AF_INET6) {
+		snprintf(why, whylen, "credential %s: %s without the token "
+		    "endpoint's address", pi.cred, pi.type_name);
 		return -1;
 	}
 	if (strlcpy(ex->sandbox, sandbox, sizeof(ex->sandbox)) >=
@@ -99,6 +96,14 @@ exch_req_build(const struct policy *pol, const char *sandbox,
 	    sizeof(ex->region));
 	strlcpy(ex->service, pi.service != NULL ? pi.service : "",
 	    sizeof(ex->service));
+	if (pi.token_url != NULL) {
+		strlcpy(ex->token_url, pi.token_url, sizeof(ex->token_url));
+		strlcpy(ex->client_id, pi.client_id != NULL ? pi.client_id :
+		    "", sizeof(ex->client_id));
+		ex->token_family = req->token_family;
+		memcpy(ex->token_addr, req->token_addr, sizeof(ex->token_addr));
+		ex->token_port = pi.token_port;
+	}
 	*cafile = d.cafile;
 	return 0;
 }

@@ -129,7 +129,7 @@ struct hreq {
  * common/lensexch.h): its stream, queued before the parent hands over
  * the descriptor; the response relayed with this proxy's framing.
  */
-enum { X_NONE, X_WAIT, X_RUN };
+enum { X_NONE, X_RESOLVE, X_WAIT, X_RUN };
 struct hexch {
 	int		 state;
 	uint64_t	 id;
@@ -140,6 +140,7 @@ struct hexch {
 	int		 chunked;	/* the response to the client */
 	int		 body;		/* enum exch_body of the response */
 	uint64_t	 left;		/* EXCH_BODY_LENGTH: bytes to come */
+	size_t		 cred;
 };
 
 struct httpx {
@@ -1127,6 +1128,8 @@ hx_responses(struct httpx *hx)
 
 /* the credential exchange (lensnetd_imsg.h, 5.) */
 
+/* apart from proxy.c's connection reqids (a RESOLVE shares their space) */
+#define EXCH_ID_BIT	(1ULL << 63)
 static uint64_t	 exch_next_id = 1;
 
 static void
@@ -1180,6 +1183,7 @@ hx_exch_start(struct httpx *hx, const struct peek_http *h, const uint8_t *b,
 {
 	struct hreq		*r = &hx->r;
 	struct exch_msg_head	*m;
+	struct policy_injection	 pi;
 	const uint8_t		*line, *end, *colon, *v, *e;
 	char			 w[300];
 
@@ -1187,7 +1191,8 @@ hx_exch_start(struct httpx *hx, const struct peek_http *h, const uint8_t *b,
 	    (m = calloc(1, sizeof(*m))) == NULL)
 		return hx_close(hx, "out of memory");
 	imsg_init(&hx->x->ib, -1);
-	hx->x->id = exch_next_id++;
+	hx->x->id = EXCH_ID_BIT | exch_next_id++;
+	hx->x->cred = cred;
 	r->exch = 1;
 	m->method = h->method;
 	m->mlen = strlen(h->method);
@@ -1248,9 +1253,49 @@ hx_exch_start(struct httpx *hx, const struct peek_http *h, const uint8_t *b,
 	if (hasbody && r->expect && r->minor > 0 &&
 	    hb_put(&hx->cout, "HTTP/1.1 100 Continue\r\n\r\n", 25) == -1)
 		return hx_close(hx, "out of memory");
-	if (proxy_exch_req(hx->c, cred, hx->x->id) == -1)
+	/* oauth2Refresh: the token endpoint's address first */
+	if (policy_cred_injection(hx->c->sbx->pol, cred, hx->c->name,
+	    hx->c->port, &pi, w, sizeof(w)) == 0 && pi.token_url != NULL) {
+		if (proxy_resolve(hx->c, pi.token_host, hx->x->id) == -1)
+			return hx_exch_fail(hx, 502, "cannot resolve the token "
+			    "endpoint");
+		hx->x->state = X_RESOLVE;
+		return 1;
+	}
+	if (proxy_exch_req(hx->c, cred, hx->x->id, NULL) == -1)
 		return hx_exch_fail(hx, 502, "cannot ask lensnetd's parent");
 	hx->x->state = X_WAIT;
+	return 1;
+}
+
+/* the token endpoint's addresses for exchange id (proxy.c's RESOLVED) */
+int
+httpx_exch_resolved(struct sbx *s, uint64_t id,
+    const struct netd_resolved *r)
+{
+	struct conn	*c;
+	struct httpx	*hx;
+	char		 why[80];
+
+	if ((id & EXCH_ID_BIT) == 0)
+		return 0;
+	TAILQ_FOREACH(c, &s->conns, sentry)
+		if (c->state == S_HTTP && (hx = c->hx) != NULL &&
+		    hx->x != NULL && hx->x->id == id &&
+		    hx->x->state == X_RESOLVE)
+			break;
+	if (c == NULL)
+		return 1;	/* gone meanwhile */
+	if (r->error != 0 || r->naddrs == 0) {
+		snprintf(why, sizeof(why), "the token endpoint does not "
+		    "resolve");
+		(void)hx_exch_fail(hx, 502, why);
+	} else if (proxy_exch_req(c, hx->x->cred, id, &r->addrs[0]) == -1)
+		(void)hx_exch_fail(hx, 502, "cannot ask lensnetd's parent");
+	else
+		hx->x->state = X_WAIT;
+	if (c->hx != NULL)
+		(void)hx_pump(hx);
 	return 1;
 }
 

@@ -1796,7 +1796,24 @@ tls_leaf(struct conn *c)
 }
 
 int
-proxy_exch_req(struct conn *c, size_t cred, uint64_t id)
+proxy_resolve(struct conn *c, const char *name, uint64_t reqid)
+{
+	struct netd_resolve	 r;
+
+	memset(&r, 0, sizeof(r));
+	r.reqid = reqid;
+	if (strlcpy(r.name, name, sizeof(r.name)) >= sizeof(r.name) ||
+	    imsgev_compose(&dchan.iev, IMSG_NETD_RESOLVE, c->sbx->id, 0, -1,
+	    &r, sizeof(r)) == -1)
+		return -1;
+	(void)imsg_write(&dchan.iev.ibuf);
+	imsgev_add(&dchan.iev);
+	return 0;
+}
+
+int
+proxy_exch_req(struct conn *c, size_t cred, uint64_t id,
+    const struct sockaddr_storage *token)
 {
 	struct netd_exch_req	 er;
 
@@ -1813,6 +1830,16 @@ proxy_exch_req(struct conn *c, size_t cred, uint64_t id)
 		memcpy(er.addr, &((struct sockaddr_in6 *)&c->dst)->sin6_addr,
 		    16);
 	} else
+		return -1;
+	if (token != NULL && token->ss_family == AF_INET) {
+		er.token_family = AF_INET;
+		memcpy(er.token_addr, &((const struct sockaddr_in *)token)->
+		    sin_addr, 4);
+	} else if (token != NULL && token->ss_family == AF_INET6) {
+		er.token_family = AF_INET6;
+		memcpy(er.token_addr, &((const struct sockaddr_in6 *)token)->
+		    sin6_addr, 16);
+	} else if (token != NULL)
 		return -1;
 	if (imsgev_compose(&pchan.iev, IMSG_NETD_EXCH_REQ, c->sbx->id, 0, -1,
 	    &er, sizeof(er)) == -1)
@@ -2255,6 +2282,7 @@ msg_resolved(struct imsg *im)
 {
 	struct netd_resolved	 r;
 	struct conn		*c;
+	struct sbx		*s;
 
 	memcpy(&r, im->data, sizeof(r));
 	if (r.naddrs > NETD_MAXADDRS)
@@ -2264,7 +2292,8 @@ msg_resolved(struct imsg *im)
 		rcache_put(&c->sbx->rc, c->name, r.addrs, r.naddrs,
 		    r.error == 0 ? r.ttl : 0, mono_sec());
 		resolved(c, &r);
-	}
+	} else if ((s = sbx_find(im->hdr.peerid)) != NULL)
+		(void)httpx_exch_resolved(s, r.reqid, &r);
 	return NULL;
 }
 

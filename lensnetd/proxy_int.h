@@ -178,10 +178,15 @@ void		 proxy_audit(struct sbx *, const char *type, json_t *o,
 
 /*
  * Ask the parent for a credential exchange of c's request (NETD_EXCH_REQ:
- * the policy's credential cred, c's name, port and upstream address);
+ * the policy's credential cred, c's name, port and upstream address,
+ * the token endpoint's address or NULL);
  * the answer comes to httpx_exch by id.  -1 when it cannot be queued.
  */
-int		 proxy_exch_req(struct conn *, size_t cred, uint64_t id);
+int		 proxy_exch_req(struct conn *, size_t cred, uint64_t id,
+		    const struct sockaddr_storage *token);
+/* a name resolved for c's sandbox by the dns child: NETD_RESOLVED
+ * with reqid comes to httpx_exch_resolved; -1 when not queued */
+int		 proxy_resolve(struct conn *, const char *name, uint64_t reqid);
 
 /* httpx.c */
 /*
@@ -199,6 +204,9 @@ void		 httpx_timeout(struct conn *);
 void		 httpx_free(struct conn *);
 /* the parent's answer to proxy_exch_req: the stream fd, or -1 and why */
 void		 httpx_exch(struct sbx *, uint64_t id, int fd, const char *why);
+/* 1 when reqid was an exchange's (token endpoint) lookup, else 0 */
+int		 httpx_exch_resolved(struct sbx *, uint64_t reqid,
+		    const struct netd_resolved *);
 /* what the per-connection event says of the exchange (requests, ...) */
 void		 httpx_audit_conn(struct conn *, json_t *);
 /*

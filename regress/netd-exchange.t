@@ -21,7 +21,7 @@
 . "$(dirname "$0")/attack/proxyworld.sh"
 
 pw_need || exit 0
-tap_plan 18
+tap_plan 20
 tmpdir_setup
 chmod 0755 "$T"
 PH=lens-ph-abcdefghijklmnopqrstuvwxyz234567
@@ -32,13 +32,20 @@ bg "$I" "$H" httpd $REAL:80 "$T/up.log" >"$T/up.out"
 deny_policy "$T/policy" <<EOF
     http:
       - {match: good.test, verdict: allow}
+      - {match: g.test, verdict: allow}
 credentials:
   - id: api
     envVar: API_KEY
     injections:
       - {type: header, host: good.test, name: Authorization, value: "Bearer {secret}"}
+  - id: goog
+    envVar: GOOG
+    injections:
+      - {type: oauth2Refresh, host: g.test, tokenUrl: "https://tok.test:8443/t"}
 EOF
-pw_proxy "$T/policy" -E stub -r good.test=$REAL -x $PH
+PH2=lens-ph-222222abcdefghijklmnopqrstuvwxyz
+pw_proxy "$T/policy" -E stub -r good.test=$REAL -r g.test=$REAL \
+    -r tok.test=$EVIL -x $PH -x $PH2
 ok $? "harness started the proxy with a stub exchange (pid $PROXY)"
 wait_for grep -q listening "$T/up.out"
 ok $? "logging upstream on $REAL:80"
@@ -135,6 +142,15 @@ inc curl -s --max-time 30 -H "Host: good.test" -H "X-Key: $PH" \
 [ "$(cat "$T/big.code")" = 200 ] &&
     tail -c 600000 "$T/big.out" | cmp -s - "$T/big"
 ok $? "a 600000-byte body: through the bounded queue to the exchange and back whole ($(cat "$T/big.code"), $(wc -c <"$T/big.out") bytes)"
+
+# 7b. oauth2Refresh: the token endpoint resolved as upstreams are
+out=$(inc "$H" seq $REAL:80 \
+    "GET /tok HTTP/1.1\r\nHost: g.test\r\nAuthorization: Bearer $PH2\r\n\r\n")
+printf '%s\n' "$out" | grep -q '^status 200' &&
+    printf '%s\n' "$out" | grep -q '^method GET target /tok$'
+ok $? "oauth2Refresh: to the exchange ($(printf '%s' "$out" | head -1))"
+grep -q "harness: exchange g.test: stub, token $EVIL:8443" "$T/h.err"
+ok $? "oauth2Refresh: the tokenUrl's host resolved by the dns side, its port, sent along"
 
 # 8. what the upstream received
 tr -d '\r' <"$T/up.log" | grep -q '^GET /clean ' &&

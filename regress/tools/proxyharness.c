@@ -510,7 +510,14 @@ exch_answer(struct imsgbuf *ib, struct imsg *im)
 		stub_start(sv);
 		memset(&ne, 0, sizeof(ne));
 		ne.reqid = req.reqid;
-		fprintf(stderr, "harness: exchange %s: stub\n", req.host);
+		if (ex.token_family == AF_INET)
+			fprintf(stderr, "harness: exchange %s: stub, token "
+			    "%u.%u.%u.%u:%u\n", req.host, ex.token_addr[0],
+			    ex.token_addr[1], ex.token_addr[2],
+			    ex.token_addr[3], ex.token_port);
+		else
+			fprintf(stderr, "harness: exchange %s: stub\n",
+			    req.host);
 		send_msg(ib, IMSG_NETD_EXCH, im->hdr.peerid, sv[1], &ne,
 		    sizeof(ne));
 		free(buf);

@@ -144,8 +144,23 @@ main(void)
 	    "the policy does not allow blocked.test:443",
 	    "a bound host the policy denies");
 	refused(pol, &phs, req(2, "g.test", 443),
-	    "needs the token endpoint's address",
+	    "oauth2Refresh without the token endpoint's address",
 	    "oauth2Refresh: no token address, no exchange");
+	r = req(2, "g.test", 443);
+	r.token_family = AF_INET;
+	r.token_addr[0] = 198;
+	r.token_addr[3] = 7;
+	ok(exch_req_build(pol, "sbx1", &phs, &r, &ex, &ca, why,
+	    sizeof(why)) == 0 && strcmp(ex.token_url,
+	    "https://t.test/token") == 0 && ex.client_id[0] == '\0' &&
+	    ex.token_family == AF_INET && ex.token_addr[0] == 198 &&
+	    ex.token_addr[3] == 7 && ex.token_port == 443 &&
+	    ex.inj_type == 5,
+	    "oauth2Refresh: the tokenUrl, its port and the address the "
+	    "proxy resolved");
+	ex.exch_id = 2;
+	ok(exch_cred_check(&ex, sizeof(ex), why, sizeof(why)) == 0,
+	    "lenscredd's check takes it (%s)", why);
 	r = req(0, "api.test", 443);
 	memset(r.host, 'a', sizeof(r.host));
 	refused(pol, &phs, r, "host not NUL-terminated", "a host without NUL");
