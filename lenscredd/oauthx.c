@@ -414,14 +414,6 @@ ox_fetch(void *arg, struct oauth_entry *e, const struct oauth_key *k,
 	(void)arg;
 	if (q == NULL)
 		fatalx("oauth: a refresh with no exchange asking");
-	if (oauth_url(k->token_url, &u, why, whylen) == -1 ||
-	    oauth_value(cur_value, cur_vlen, &v, why, whylen) == -1)
-		return -1;
-	if (q->token_family != AF_INET && q->token_family != AF_INET6) {
-		snprintf(why, whylen, "no address for the token endpoint %s",
-		    u.host);
-		return -1;
-	}
 	if ((f = calloc(1, sizeof(*f))) == NULL ||
 	    (f->in = malloc(OX_INMAX)) == NULL) {
 		free(f);
@@ -434,7 +426,16 @@ ox_fetch(void *arg, struct oauth_entry *e, const struct oauth_key *k,
 	evtimer_set(&f->tmo, ox_timeout, f);
 	strlcpy(f->sandbox, q->sandbox, sizeof(f->sandbox));
 	strlcpy(f->cred, k->cred, sizeof(f->cred));
+	/* a bad tokenUrl or stored value is a failed refresh too */
+	if (oauth_url(k->token_url, &u, why, whylen) == -1 ||
+	    oauth_value(cur_value, cur_vlen, &v, why, whylen) == -1)
+		goto fail;
 	strlcpy(f->host, u.host, sizeof(f->host));
+	if (q->token_family != AF_INET && q->token_family != AF_INET6) {
+		snprintf(why, whylen, "no address for the token endpoint %s",
+		    u.host);
+		goto fail;
+	}
 	if (v.secret != NULL) {
 		if ((f->secret = malloc(v.slen)) == NULL)
 			goto oom;
