@@ -23,6 +23,7 @@
 #include <event.h>
 #include <jansson.h>
 #include <limits.h>
+#include <malloc.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -364,6 +365,8 @@ ox_event(int fd, short ev, void *arg)
 			    f->host);
 			return;
 		}
+		/* what OpenSSL decrypted (tokens) is zeroed once read */
+		SSL_set_options(f->ssl, SSL_OP_CLEANSE_PLAINTEXT);
 		f->state = OX_TLS;
 	}
 	if (f->state == OX_TLS) {
@@ -411,14 +414,6 @@ ox_fetch(void *arg, struct oauth_entry *e, const struct oauth_key *k,
 	(void)arg;
 	if (q == NULL)
 		fatalx("oauth: a refresh with no exchange asking");
-	if (oauth_url(k->token_url, &u, why, whylen) == -1 ||
-	    oauth_value(cur_value, cur_vlen, &v, why, whylen) == -1)
-		return -1;
-	if (q->token_family != AF_INET && q->token_family != AF_INET6) {
-		snprintf(why, whylen, "no address for the token endpoint %s",
-		    u.host);
-		return -1;
-	}
 	if ((f = calloc(1, sizeof(*f))) == NULL ||
 	    (f->in = malloc(OX_INMAX)) == NULL) {
 		free(f);
@@ -431,7 +426,16 @@ ox_fetch(void *arg, struct oauth_entry *e, const struct oauth_key *k,
 	evtimer_set(&f->tmo, ox_timeout, f);
 	strlcpy(f->sandbox, q->sandbox, sizeof(f->sandbox));
 	strlcpy(f->cred, k->cred, sizeof(f->cred));
+	/* a bad tokenUrl or stored value is a failed refresh too */
+	if (oauth_url(k->token_url, &u, why, whylen) == -1 ||
+	    oauth_value(cur_value, cur_vlen, &v, why, whylen) == -1)
+		goto fail;
 	strlcpy(f->host, u.host, sizeof(f->host));
+	if (q->token_family != AF_INET && q->token_family != AF_INET6) {
+		snprintf(why, whylen, "no address for the token endpoint %s",
+		    u.host);
+		goto fail;
+	}
 	if (v.secret != NULL) {
 		if ((f->secret = malloc(v.slen)) == NULL)
 			goto oom;
@@ -479,6 +483,16 @@ ox_fetch(void *arg, struct oauth_entry *e, const struct oauth_key *k,
 	return -1;
 }
 
+/* jansson's own buffers held a token response: zeroed when freed */
+static void
+ox_jfree(void *p)
+{
+	if (p != NULL) {
+		explicit_bzero(p, malloc_usable_size(p));
+		free(p);
+	}
+}
+
 void
 oauthx_init(struct imsgev *vault, struct imsgev *parent)
 {
@@ -491,6 +505,7 @@ oauthx_init(struct imsgev *vault, struct imsgev *parent)
 	 * /dev/urandom unless given a seed: there is no open here
 	 */
 	json_object_seed(randombytes_random() | 1);
+	json_set_alloc_funcs(malloc, ox_jfree);
 	if ((cache = oauth_cache_new(&ops)) == NULL)
 		fatal("oauth cache");
 }

@@ -24,7 +24,7 @@ command -v python3 >/dev/null &&
     { echo "1..0 # SKIP no python3 with cryptography"; exit 0; }
 auditd_require
 
-tap_plan 20
+tap_plan 21
 tmpdir_setup
 chmod 0755 "$T"
 at_exit 'log_if_failed lenscredd "$T/credd.log" 60; log_if_failed tokenserver "$ST/log" 40
@@ -160,3 +160,14 @@ ok $? "cred.refresh result failed audited with why"
 ok $? "no access or refresh token in the audit log or lenscredd's log"
 [ "$(grep -c '^refresh ' "$ST/log")" -eq 4 ]
 ok $? "four refreshes asked in all: one per expiry, one per 5 s when failing ($(grep -c '^refresh ' "$ST/log"))"
+
+# ---- no refresh token left in the exchange's memory
+X=$(credd_child exchange)
+hex() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
+found=
+for rt in "$RT0" $(sed -n 's/.* rotated to \(rt-[0-9a-f-]*\)$/\1/p' "$ST/log"); do
+	n=$("$OBJ/regress/tools/credpeer" memscan "$X" "$(hex "$rt")")
+	[ "$n" = 0 ] || found="$found $rt:$n"
+done
+[ -n "$X" ] && [ -z "$found" ]
+ok $? "exchange (pid $X): no refresh token in its memory once the refreshes ended${found:+ (found$found)}"

@@ -20,6 +20,12 @@ API (any method and path): 200 "api ok" when the request's
 Authorization is "Bearer T" for an access token T issued and not yet
 expired, else 401.
 
+While DIR/evil exists, every token request is answered by the hostile
+answer it names (one word): crlf (an access token with CR LF and a
+header after it), type (token_type "mac"), expiry (expires_in 0), dup
+(access_token twice), trailing (JSON and then more), huge (a 70000-byte
+body), html (200 with an HTML page), chunkbad (a malformed chunked body).
+
 DIR/log: one line per request, "refresh N rt=RT client_id=ID -> at-N..."
 or "refresh N ... -> invalid_grant (why)", "api METHOD PATH
 authorization=VALUE -> 200|401"; DIR/refreshes: the number of token
@@ -70,9 +76,43 @@ class Token(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def evil(self, kind):
+        at = "at-evil-" + secrets.token_hex(8)
+        bodies = {
+            "crlf": '{"access_token":"%s\\r\\nX-Injected: 1",'
+                    '"token_type":"Bearer","expires_in":60}' % at,
+            "type": '{"access_token":"%s","token_type":"mac",'
+                    '"expires_in":60}' % at,
+            "expiry": '{"access_token":"%s","token_type":"Bearer",'
+                      '"expires_in":0}' % at,
+            "dup": '{"access_token":"x","access_token":"%s",'
+                   '"token_type":"Bearer"}' % at,
+            "trailing": '{"access_token":"%s","token_type":"Bearer"}'
+                        '{"x":1}' % at,
+            "huge": '{"access_token":"%s","token_type":"Bearer",'
+                    '"pad":"%s"}' % (at, "p" * 70000),
+            "html": "<html>%s</html>" % at,
+        }
+        log("refresh evil %s -> %s" % (kind, at))
+        if kind == "chunkbad":
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked"
+                             b"\r\nConnection: close\r\n\r\nzz\r\n{}\r\n")
+            return
+        body = bodies[kind].encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+
     def do_POST(self):
         n = int(self.headers.get("Content-Length", "0"))
         raw = self.rfile.read(n).decode("ascii", "replace")
+        ev = os.path.join(opts.state, "evil")
+        if os.path.exists(ev):
+            with open(ev) as f:
+                return self.evil(f.read().strip())
         ctype = self.headers.get("Content-Type", "")
         form = urllib.parse.parse_qs(raw, keep_blank_values=True)
         one = {k: v[0] for k, v in form.items() if len(v) == 1}
