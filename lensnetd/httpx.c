@@ -534,6 +534,44 @@ hx_local(struct httpx *hx, int code, const char *why)
 #define HX_LEAK_WHY	"credential placeholder for a host it is not bound to"
 
 /* is the sandbox's credential which bound to the connection's host? */
+/*
+ * The next header field of a whole request head b of len bytes
+ * (peek_http checked it: CRLF lines, a name and ':' in each): *pos 0
+ * at first; 1 and the field (its value without the blanks around it),
+ * or 0 at the head's end.
+ */
+static int
+hx_field(const uint8_t *b, size_t len, size_t *pos, struct exch_hdr *f)
+{
+	const uint8_t	*line, *end, *e, *colon, *v;
+
+	if (*pos == 0) {
+		if ((line = memchr(b, '\n', len)) == NULL)
+			return 0;
+		*pos = line + 1 - b;		/* after the request line */
+	}
+	while (*pos < len) {
+		line = b + *pos;
+		if ((end = memchr(line, '\n', len - *pos)) == NULL ||
+		    end - line <= 1)
+			return 0;
+		*pos = end + 1 - b;
+		e = end - 1;			/* CRLF only */
+		if ((colon = memchr(line, ':', e - line)) == NULL)
+			continue;
+		for (v = colon + 1; v < e && (*v == ' ' || *v == '\t'); v++)
+			;
+		while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		f->name = (const char *)line;
+		f->nlen = colon - line;
+		f->value = (const char *)v;
+		f->vlen = e - v;
+		return 1;
+	}
+	return 0;
+}
+
 static int
 hx_cred_bound(struct conn *c, size_t which)
 {
@@ -607,9 +645,9 @@ hx_leak_head(struct httpx *hx, const uint8_t *b, const struct peek_http *h,
 {
 	const struct phset *set = &hx->c->sbx->phs;
 	struct phset	 rest;
-	const uint8_t	*line, *end, *colon, *v, *e;
+	struct exch_hdr	 f;
 	char		 where[80];
-	size_t		 which = 0, k, other, cred_of;
+	size_t		 which = 0, k, other, cred_of, pos = 0;
 	int		 rv, plain = 0;
 
 	if (set->n == 0)
@@ -648,21 +686,13 @@ hx_leak_head(struct httpx *hx, const uint8_t *b, const struct peek_http *h,
 		plain = hx_ph_plain(set, which, b + h->target_off,
 		    h->target_len);
 	} else if (rv == 1) {
-		line = memchr(b, '\n', h->headlen);
-		for (line = line + 1; line < b + h->headlen; line = end + 1) {
-			end = memchr(line, '\n', b + h->headlen - line);
-			if (end == NULL || end - line <= 1)
-				break;
-			e = end - 1;	/* CRLF only (peek_http) */
-			if ((colon = memchr(line, ':', e - line)) == NULL)
-				continue;
-			v = colon + 1;
-			if (phscan_buf(set, v, e - v, NULL) == 0)
+		while (hx_field(b, h->headlen, &pos, &f)) {
+			if (phscan_buf(set, f.value, f.vlen, NULL) == 0)
 				continue;
 			snprintf(where, sizeof(where), "header %.*s",
-			    (int)(colon - line > 64 ? 64 : colon - line),
-			    (const char *)line);
-			plain = hx_ph_plain(set, which, v, e - v);
+			    (int)(f.nlen > 64 ? 64 : f.nlen), f.name);
+			plain = hx_ph_plain(set, which,
+			    (const uint8_t *)f.value, f.vlen);
 			break;
 		}
 	}
@@ -809,28 +839,20 @@ hx_hdr(void *arg, const char *name, size_t idx)
 static int
 hx_split_head(struct hreq *r, const uint8_t *b, size_t len)
 {
-	char	*p, *e, *colon, *v, *ve;
+	struct exch_hdr	 f;
+	size_t		 pos = 0;
+	char		*p;
 
-	if ((r->hcopy = malloc(len + 1)) == NULL)
+	/* each field's line holds its name, ':', value and CRLF */
+	if ((p = r->hcopy = malloc(len + 1)) == NULL)
 		return -1;
-	memcpy(r->hcopy, b, len);
-	r->hcopy[len] = '\0';
-	if ((p = strstr(r->hcopy, "\r\n")) == NULL)
-		return 0;
-	for (p += 2; (e = strstr(p, "\r\n")) != NULL && e > p; p = e + 2) {
-		*e = '\0';
-		if ((colon = strchr(p, ':')) == NULL ||
-		    r->nhdr >= PEEK_HTTP_MAXHEADERS)
-			continue;
-		*colon = '\0';
-		for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
-			;
-		for (ve = v + strlen(v); ve > v && (ve[-1] == ' ' ||
-		    ve[-1] == '\t'); ve--)
-			;
-		*ve = '\0';
-		r->hname[r->nhdr] = p;
-		r->hval[r->nhdr++] = v;
+	while (r->nhdr < PEEK_HTTP_MAXHEADERS && hx_field(b, len, &pos, &f)) {
+		r->hname[r->nhdr] = memcpy(p, f.name, f.nlen);
+		p += f.nlen;
+		*p++ = '\0';
+		r->hval[r->nhdr++] = memcpy(p, f.value, f.vlen);
+		p += f.vlen;
+		*p++ = '\0';
 	}
 	return 0;
 }
@@ -1533,7 +1555,8 @@ hx_exch_start(struct httpx *hx, const struct peek_http *h, const uint8_t *b,
 {
 	struct hreq		*r = &hx->r;
 	struct exch_msg_head	*m;
-	const uint8_t		*line, *end, *colon, *v, *e;
+	struct exch_hdr		 f;
+	size_t			 pos = 0;
 	char			 w[300];
 
 	if ((hx->x = calloc(1, sizeof(*hx->x))) == NULL ||
@@ -1552,32 +1575,16 @@ hx_exch_start(struct httpx *hx, const struct peek_http *h, const uint8_t *b,
 		m->tlen = 1;
 	}
 	/* the headers as sent, but hop-by-hop, framing and Expect */
-	line = memchr(b, '\n', h->headlen);
-	for (line = line + 1; line < b + h->headlen; line = end + 1) {
-		end = memchr(line, '\n', b + h->headlen - line);
-		if (end == NULL || end - line <= 1)
-			break;
-		e = end - 1;		/* CRLF only (peek_http) */
-		if ((colon = memchr(line, ':', e - line)) == NULL)
-			continue;
-		if (exch_hopbyhop((const char *)line, colon - line) ||
-		    (colon - line == 6 && strncasecmp((const char *)line,
-		    "Expect", 6) == 0))
+	while (hx_field(b, h->headlen, &pos, &f)) {
+		if (exch_hopbyhop(f.name, f.nlen) || (f.nlen == 6 &&
+		    strncasecmp(f.name, "Expect", 6) == 0))
 			continue;
 		if (m->nhdr == EXCH_MAXHDR) {
 			free(m);
 			return hx_exch_fail(hx, 400, "more headers than the "
 			    "exchange takes");
 		}
-		for (v = colon + 1; v < e && (*v == ' ' || *v == '\t'); v++)
-			;
-		while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
-			e--;
-		m->hdr[m->nhdr].name = (const char *)line;
-		m->hdr[m->nhdr].nlen = colon - line;
-		m->hdr[m->nhdr].value = (const char *)v;
-		m->hdr[m->nhdr].vlen = e - v;
-		m->nhdr++;
+		m->hdr[m->nhdr++] = f;
 	}
 	m->body = h->chunked ? EXCH_BODY_STREAM : hasbody ? EXCH_BODY_LENGTH :
 	    EXCH_BODY_NONE;
