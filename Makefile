@@ -251,16 +251,25 @@ $(OBJ)/regress/tools/%: regress/tools/%.c $(OBJ)/o/lensauditd/chainwrite.o \
 	$(CC) $(ALLCFLAGS) $(DEPFLAGS) -Ilensauditd -Ilensnetd $(ALLLDFLAGS) \
 	    -o $@ $< $(filter %.o %.a,$^) $(TEST_LIBS) $(LDLIBS)
 
-# libFuzzer targets: clang, ASan+UBSan, the parsers compiled in (and
-# rebuilt when any header changes)
-$(OBJ)/fuzz/%: regress/fuzz/%.c $(FUZZ_LIBSRCS) $(wildcard common/*.h \
-	    lensauditd/*.h lensnetd/*.h lensvmm/*.h lensvmm/vm/*.h \
-	    lensvmm/guest/*.h lenscredd/*.h)
+# libFuzzer targets: clang, ASan+UBSan; the parsers compiled once into
+# libfuzz.a (instrumented, not linked with libFuzzer's main), each
+# target linked against it (all rebuilt when any header changes)
+FUZZ_HDRS = $(wildcard common/*.h lensauditd/*.h lensnetd/*.h lensvmm/*.h \
+	    lensvmm/vm/*.h lensvmm/guest/*.h lenscredd/*.h)
+FUZZ_CFLAGS = -g -O1 -std=gnu11 -D_GNU_SOURCE -DFUZZING -Icommon \
+	    -Ilensauditd -Ilensnetd -Ilenscredd $(PKGCFLAGS)
+FUZZ_OBJS = $(FUZZ_LIBSRCS:%.c=$(OBJ)/fuzzo/%.o)
+$(OBJ)/fuzzo/%.o: %.c $(FUZZ_HDRS)
 	@mkdir -p $(@D)
-	$(FUZZCC) -g -O1 -std=gnu11 -D_GNU_SOURCE -DFUZZING -Icommon \
-	    -Ilensauditd -Ilensnetd -Ilenscredd $(PKGCFLAGS) \
-	    -fsanitize=fuzzer,address,undefined -o $@ $(filter %.c,$^) \
-	    $(TEST_LIBS)
+	$(FUZZCC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined \
+	    -c -o $@ $<
+$(OBJ)/libfuzz.a: $(FUZZ_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $(FUZZ_OBJS)
+$(OBJ)/fuzz/%: regress/fuzz/%.c $(OBJ)/libfuzz.a $(FUZZ_HDRS)
+	@mkdir -p $(@D)
+	$(FUZZCC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	    -o $@ $< $(OBJ)/libfuzz.a $(TEST_LIBS)
 
 # lensnetd with test roles instead of dns.c and proxy.c (netd-routes.t)
 $(OBJ)/regress/lensnetd-routes: $(OBJ)/o/lensnetd/lensnetd.o \
