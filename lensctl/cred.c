@@ -341,14 +341,21 @@ ls_bindings(json_t *bindings, const char *name, int json, json_t *out)
 			n++;
 			inj = json_object_get(cr, "injections");
 			if (json) {
-				b = json_pack("{s:O, s:O, s:O, s:O}",
+				b = json_pack("{s:O, s:O, s:O, s:[]}",
 				    "sandbox_id", json_object_get(sb, "id"),
 				    "sandbox_name", json_object_get(sb, "name"),
 				    "envVar", json_object_get(cr, "envVar"),
-				    "injections", inj);
+				    "injections");
 				if (b == NULL || json_array_append_new(out,
 				    b) == -1)
 					return -1;
+				json_array_foreach(inj, m, in)	/* type, host */
+					if (json_array_append_new(
+					    json_object_get(b, "injections"),
+					    json_pack("{s:O, s:O}", "type",
+					    json_object_get(in, "type"), "host",
+					    json_object_get(in, "host"))) == -1)
+						return -1;
 				continue;
 			}
 			printf("  %s (%.12s) %s:",

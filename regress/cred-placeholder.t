@@ -86,9 +86,9 @@ ok $? "after a lensvmm restart: the same placeholder"
 ! grep -q "placeholder.*new ones made" "$T/vmm.log"
 ok $? "... taken from the state, not made anew"
 
-# cred ls: openai stored, maps not; ph-run and ph-two bind them
+# cred ls: openai stored, maps not; ph-one and ph-two bind them
+id=$(lctl run -d --name ph-one --policy "$T/p.yaml" $R -- sleep 600)
 at_exit 'credd_stop'
-auditd_start || { echo "Bail out! lensauditd did not start"; exit 1; }
 credd_start || { echo "Bail out! lenscredd did not start"; exit 1; }
 wait_until 20 grep -q 'parent.*audit: connected to lensauditd' "$T/credd.log" ||
     { echo "Bail out! lenscredd did not reach lensauditd"; exit 1; }
@@ -116,14 +116,14 @@ cat "$T/ls" "$T/lserr" | sed 's/^/# /'
 ok $? "cred ls: stored, unbound and missing credentials, exit $rc for the missing one"
 # the lines under each credential, in order
 b=$(sed -n '/^openai /,/^[a-z]/{/^  /p}' "$T/ls")
-echo "$b" | grep -qx "  ph-run (${id%"${id#????????????}"}) OPENAI_API_KEY: header api.openai.test" &&
+echo "$b" | grep -qx "  ph-one (${id%"${id#????????????}"}) OPENAI_API_KEY: header api.openai.test" &&
     echo "$b" | grep -qx "  ph-two (${id2%"${id2#????????????}"}) OAI: basic a.openai.test, query b.openai.test:8443" &&
     [ "$(echo "$b" | wc -l)" -eq 2 ]
-ok $? "openai: bound in ph-run and ph-two, envVar, each injection's type and host"
+ok $? "openai: bound in ph-one and ph-two, envVar, each injection's type and host"
 [ -z "$(sed -n '/^unbound /,/^[a-z]/{/^  /p}' "$T/ls")" ]
 ok $? "unbound: no bindings"
-sed -n '/^maps /,/^[a-z]/{/^  /p}' "$T/ls" | grep -qx "  ph-run (${id%"${id#????????????}"}) MAPS_KEY: query maps.example.test"
-ok $? "maps (missing): bound in ph-run"
+sed -n '/^maps /,/^[a-z]/{/^  /p}' "$T/ls" | grep -qx "  ph-one (${id%"${id#????????????}"}) MAPS_KEY: query maps.example.test"
+ok $? "maps (missing): bound in ph-one"
 ! grep -q -e "$SECRET" -e "$ai" -e 'lens-ph-' "$T/ls" "$T/lserr"
 ok $? "no value and no placeholder in the output"
 
@@ -139,24 +139,24 @@ o = rows["openai"]
 assert o["status"] == "stored" and o["created_unix"] > 0, o
 assert sorted((b["sandbox_id"], b["sandbox_name"], b["envVar"],
     json.dumps(b["injections"], sort_keys=True)) for b in o["bindings"]) == sorted([
-    (i1, "ph-run", "OPENAI_API_KEY", json.dumps([{"host": "api.openai.test", "type": "header"}], sort_keys=True)),
+    (i1, "ph-one", "OPENAI_API_KEY", json.dumps([{"host": "api.openai.test", "type": "header"}], sort_keys=True)),
     (i2, "ph-two", "OAI", json.dumps([{"host": "a.openai.test", "type": "basic"},
         {"host": "b.openai.test:8443", "type": "query"}], sort_keys=True))]), o
 assert rows["unbound"]["bindings"] == [] and rows["unbound"]["status"] == "stored"
 m = rows["maps"]
 assert m["status"] == "missing" and m["created_unix"] == 0, m
-assert [b["sandbox_name"] for b in m["bindings"]] == ["ph-run"], m
+assert [b["sandbox_name"] for b in m["bindings"]] == ["ph-one"], m
 assert set(rows) == {"openai", "unbound", "maps"}, rows
 PY
 ok $? "cred ls --json: the same, one object a line"
 
 # a sandbox removed: its bindings go; maps no longer missing
-lctl rm -f ph-run >/dev/null
+lctl rm -f ph-run ph-one >/dev/null
 lctl cred ls -k "$T/cred.sock" >"$T/ls2" 2>"$T/lserr2"
 rc=$?
-[ "$rc" -eq 0 ] && ! grep -q -e '^maps' -e 'ph-run' "$T/ls2" && [ ! -s "$T/lserr2" ] &&
+[ "$rc" -eq 0 ] && ! grep -q -e '^maps' -e 'ph-one' "$T/ls2" && [ ! -s "$T/lserr2" ] &&
     grep -q '^  ph-two' "$T/ls2"
-ok $? "ph-run removed: its bindings and the missing maps gone, exit $rc"
+ok $? "ph-one removed: its bindings and the missing maps gone, exit $rc"
 
 # lensvmm away: the store still listed, the gap said
 vmm_stop
