@@ -467,7 +467,8 @@ cred_ls(int argc, char *argv[])
 		warn(NULL);
 		return LENSCTL_FAIL;
 	}
-	memcpy(e, (uint8_t *)im.data + sizeof(l), l.n * sizeof(*e));
+	if (l.n > 0)
+		memcpy(e, (uint8_t *)im.data + sizeof(l), l.n * sizeof(*e));
 	imsg_free(&im);
 	if ((b = lensctl_sandbox_creds(vsock)) == NULL)
 		warnx("bindings not shown: lensvmm did not answer (the store "
