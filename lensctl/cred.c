@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <readpassphrase.h>
+#include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +47,7 @@ static const struct lensctl_cmd cred_cmds[] = {
 	{ "add", cred_add, "[-k socket] [--from-file path] name" },
 	{ "rotate", cred_rotate, "[-k socket] [--from-file path] name" },
 	{ "rm", cred_rm, "[-k socket] name" },
-	{ "ls", cred_ls, "[-k socket]" },
+	{ "ls", cred_ls, "[--json] [-k socket] [-s socket]" },
 	{ NULL, NULL, NULL }
 };
 
@@ -317,49 +318,198 @@ utc(char *buf, size_t len, int64_t t)
 		strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* NAME CREATED ROTATED; a record that does not open: why, and exit 1 */
+/*
+ * A binding: a sandbox lensvmm lists whose policy names credential
+ * NAME.  Text: "  SANDBOX (ID) ENVVAR: TYPE HOST, ..." under the
+ * credential's row; JSON: {sandbox_id, sandbox_name, envVar,
+ * injections}.  bindings NULL: lensvmm did not answer.
+ */
+static int
+ls_bindings(json_t *bindings, const char *name, int json, json_t *out)
+{
+	json_t		*sb, *cr, *in, *crs, *inj, *b;
+	const char	*id;
+	size_t		 i, k, m;
+	int		 n = 0;
+
+	json_array_foreach(bindings, i, sb) {
+		crs = json_object_get(sb, "credentials");
+		json_array_foreach(crs, k, cr) {
+			if ((id = json_string_value(json_object_get(cr,
+			    "id"))) == NULL || strcmp(id, name) != 0)
+				continue;
+			n++;
+			inj = json_object_get(cr, "injections");
+			if (json) {
+				b = json_pack("{s:O, s:O, s:O, s:[]}",
+				    "sandbox_id", json_object_get(sb, "id"),
+				    "sandbox_name", json_object_get(sb, "name"),
+				    "envVar", json_object_get(cr, "envVar"),
+				    "injections");
+				if (b == NULL || json_array_append_new(out,
+				    b) == -1)
+					return -1;
+				json_array_foreach(inj, m, in)	/* type, host */
+					if (json_array_append_new(
+					    json_object_get(b, "injections"),
+					    json_pack("{s:O, s:O}", "type",
+					    json_object_get(in, "type"), "host",
+					    json_object_get(in, "host"))) == -1)
+						return -1;
+				continue;
+			}
+			printf("  %s (%.12s) %s:",
+			    json_string_value(json_object_get(sb, "name")),
+			    json_string_value(json_object_get(sb, "id")),
+			    json_string_value(json_object_get(cr, "envVar")));
+			json_array_foreach(inj, m, in)
+				printf("%s %s %s", m > 0 ? "," : "",
+				    json_string_value(json_object_get(in,
+				    "type")),
+				    json_string_value(json_object_get(in,
+				    "host")));
+			printf("\n");
+		}
+	}
+	return n;
+}
+
+/* one credential: its row (or JSON line) and its bindings */
+static int
+ls_one(const char *name, const char *status, int64_t created,
+    int64_t rotated, const char *damaged, json_t *bindings, int json)
+{
+	char	 c[32], r[32], *str;
+	json_t	*j, *b = NULL;
+	int	 rc = -1;
+
+	utc(c, sizeof(c), created);
+	utc(r, sizeof(r), rotated);
+	if (!json) {
+		printf("%-32s %-20s %-20s %s\n", name, c, r, status);
+		if (bindings != NULL)
+			(void)ls_bindings(bindings, name, 0, NULL);
+		return 0;
+	}
+	if (bindings != NULL && ((b = json_array()) == NULL ||
+	    ls_bindings(bindings, name, 1, b) == -1)) {
+		json_decref(b);
+		warnx("cannot make JSON for %s", name);
+		return -1;
+	}
+	j = json_pack("{s:s, s:s, s:s, s:I, s:s, s:I, s:o}", "name", name,
+	    "status", status, "created", c, "created_unix",
+	    (json_int_t)created, "rotated", r, "rotated_unix",
+	    (json_int_t)rotated, "bindings", b != NULL ? b : json_null());
+	if (j != NULL && damaged != NULL)
+		json_object_set_new(j, "damaged", json_string(damaged));
+	if (j != NULL && (str = json_dumps(j, JSON_COMPACT)) != NULL) {
+		printf("%s\n", str);
+		free(str);
+		rc = 0;
+	} else
+		warnx("cannot make JSON for %s", name);
+	json_decref(j);
+	return rc;
+}
+
+/*
+ * NAME CREATED ROTATED STATUS, each credential's bindings under it; a
+ * record that does not open: why, and exit 1; a credential a sandbox's
+ * policy names that is not in the store: "missing", and exit 1
+ */
 static int
 cred_ls(int argc, char *argv[])
 {
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 }
+	};
 	struct cred_list	 l;
-	struct cred_entry	 e;
+	struct cred_entry	*e = NULL;
 	struct imsg		 im;
-	const char		*sock;
-	char			 c[32], r[32];
+	const char		*sock = LENSCREDD_SOCKET, *vsock = NULL;
+	const char		*id;
+	json_t			*b, *sb, *cr, *seen = NULL;
 	uint32_t		 i;
-	int			 rc;
+	size_t			 k, m;
+	int			 rc = LENSCTL_OK, json = 0, ch;
 
-	if ((rc = store_opts(argc, argv, "ls", &sock, NULL, NULL)) !=
-	    LENSCTL_OK)
-		return rc;
+	while ((ch = getopt_long(argc, argv, "k:s:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'k':
+			sock = optarg;
+			break;
+		case 's':
+			vsock = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		default:
+			return lensctl_usage(&cred_group, "ls");
+		}
+	}
+	if (optind != argc)
+		return lensctl_usage(&cred_group, "ls");
 	if ((rc = store_request(sock, IMSG_CRED_STORE_LS, NULL, 0, NULL, 0,
 	    IMSG_CRED_LIST, &im)) != LENSCTL_OK)
 		return rc;
 	memcpy(&l, im.data, sizeof(l));
 	if (im.datalen < sizeof(l) || l.n > CRED_STORE_MAX ||
-	    im.datalen != sizeof(l) + l.n * sizeof(e)) {
+	    im.datalen != sizeof(l) + l.n * sizeof(*e)) {
 		warnx("lenscredd sent a LIST of %zu bytes", im.datalen);
 		imsg_free(&im);
 		return LENSCTL_FAIL;
 	}
-	printf("%-32s %-20s %s\n", "NAME", "CREATED", "ROTATED");
-	for (i = 0; i < l.n; i++) {
-		memcpy(&e, (uint8_t *)im.data + sizeof(l) + i * sizeof(e),
-		    sizeof(e));
-		e.name[sizeof(e.name) - 1] = '\0';
-		e.damaged[sizeof(e.damaged) - 1] = '\0';
-		if (e.damaged[0] != '\0') {
-			printf("%-32s %-20s %s\n", e.name, "-", "-");
-			warnx("credential %s cannot be used: %s", e.name,
-			    e.damaged);
-			rc = LENSCTL_FAIL;
-			continue;
-		}
-		utc(c, sizeof(c), e.created);
-		utc(r, sizeof(r), e.rotated);
-		printf("%-32s %-20s %s\n", e.name, c, r);
+	if (l.n > 0 && (e = calloc(l.n, sizeof(*e))) == NULL) {
+		imsg_free(&im);
+		warn(NULL);
+		return LENSCTL_FAIL;
 	}
+	if (l.n > 0)
+		memcpy(e, (uint8_t *)im.data + sizeof(l), l.n * sizeof(*e));
 	imsg_free(&im);
+	if ((b = lensctl_sandbox_creds(vsock)) == NULL)
+		warnx("bindings not shown: lensvmm did not answer (the store "
+		    "is listed without them)");
+	if (!json)
+		printf("%-32s %-20s %-20s %s\n", "NAME", "CREATED", "ROTATED",
+		    "STATUS");
+	if ((seen = json_object()) == NULL)
+		err(LENSCTL_FAIL, NULL);
+	for (i = 0; i < l.n; i++) {
+		e[i].name[sizeof(e[i].name) - 1] = '\0';
+		e[i].damaged[sizeof(e[i].damaged) - 1] = '\0';
+		json_object_set_new(seen, e[i].name, json_true());
+		if (e[i].damaged[0] != '\0') {
+			warnx("credential %s cannot be used: %s", e[i].name,
+			    e[i].damaged);
+			rc = LENSCTL_FAIL;
+		}
+		if (ls_one(e[i].name, e[i].damaged[0] != '\0' ? "damaged" :
+		    "stored", e[i].damaged[0] != '\0' ? 0 : e[i].created,
+		    e[i].damaged[0] != '\0' ? 0 : e[i].rotated,
+		    e[i].damaged[0] != '\0' ? e[i].damaged : NULL, b,
+		    json) == -1)
+			rc = LENSCTL_FAIL;
+	}
+	/* what running policies name but the store does not hold */
+	json_array_foreach(b, k, sb)
+		json_array_foreach(json_object_get(sb, "credentials"), m, cr) {
+			id = json_string_value(json_object_get(cr, "id"));
+			if (id == NULL || json_object_get(seen, id) != NULL)
+				continue;
+			json_object_set_new(seen, id, json_true());
+			warnx("credential %s is named by a sandbox's policy "
+			    "but is not in the store", id);
+			rc = LENSCTL_FAIL;
+			if (ls_one(id, "missing", 0, 0, NULL, b, json) == -1)
+				rc = LENSCTL_FAIL;
+		}
+	json_decref(seen);
+	json_decref(b);
+	free(e);
 	if (fflush(stdout) == EOF) {
 		warn("stdout");
 		return LENSCTL_FAIL;

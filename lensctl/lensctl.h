@@ -52,6 +52,14 @@ int	lensctl_sandbox_policy(const char *sock, const char *ref,
  */
 int	lensctl_sandbox_ca(const char *sock, const char *ref, char **pem,
 	    size_t *len);
+/*
+ * lensctl cred ls: the sandboxes lensvmm on sock lists (as ps does),
+ * each {id, name, credentials} with credentials the public model of its
+ * policy's (policy_json: [{id, envVar, injections: [{type, host}]}]).
+ * NULL with the error printed.
+ */
+struct json_t;
+struct json_t	*lensctl_sandbox_creds(const char *sock);
 extern const struct lensctl_group cred_group;
 
 /* usage of one command (or the whole group if cmd is NULL); returns 2 */

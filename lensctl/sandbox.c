@@ -1708,3 +1708,95 @@ sb_inspect(int argc, char *argv[])
 	}
 	return rc;
 }
+
+/*
+ * lensctl cred ls: what the sandboxes lensvmm lists (ps) bind, read
+ * from the policy each one got (INSPECT) as the policy's public model
+ * (policy_json: ids, envVars, injection types and hosts; no values).
+ */
+static int
+creds_entry(const struct imsg *im, void *arg)
+{
+	json_t			*a = arg;
+	struct ctl_sandbox	 s;
+	char			 id[CTL_ID_SIZE], name[CTL_NAME_SIZE];
+
+	if (im->hdr.type != IMSG_CTL_PS_ENTRY ||
+	    imsg_expect(im, sizeof(s)) == -1)
+		return -1;
+	memcpy(&s, im->data, sizeof(s));
+	field(id, sizeof(id), s.id, sizeof(s.id));
+	field(name, sizeof(name), s.name, sizeof(s.name));
+	if (json_array_append_new(a, json_pack("{s:s, s:s, s:[]}", "id", id,
+	    "name", name, "credentials")) == -1) {
+		warnx("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* sb's credentials: those of the policy lensvmm has for it */
+static int
+creds_of(const char *sock, json_t *sb)
+{
+	struct policy		*pol;
+	struct policy_error	 perr;
+	const char		*id = json_string_value(json_object_get(sb,
+				    "id"));
+	char			*text = NULL, *model, why[512];
+	size_t			 len = 0;
+	json_t			*j, *c;
+	int			 rc = -1;
+
+	if (lensctl_sandbox_policy(sock, id, &text, &len) == -1)
+		return -1;
+	if (text == NULL)			/* the default policy: none */
+		return 0;
+	if ((pol = policy_parse(id, text, len, &perr)) == NULL) {
+		policy_strerror(&perr, why, sizeof(why));
+		warnx("the policy lensvmm has for sandbox %s: %s", id, why);
+		free(text);
+		return -1;
+	}
+	free(text);
+	if ((model = policy_json(pol)) != NULL &&
+	    (j = json_loads(model, 0, NULL)) != NULL) {
+		c = json_object_get(j, "credentials");
+		if (c == NULL || json_is_array(c)) {
+			if (c != NULL)
+				json_object_set(sb, "credentials", c);
+			rc = 0;
+		}
+		json_decref(j);
+	}
+	if (rc == -1)
+		warnx("cannot read the credentials of sandbox %s's policy", id);
+	free(model);
+	policy_free(pol);
+	return rc;
+}
+
+json_t *
+lensctl_sandbox_creds(const char *sock)
+{
+	struct ctl_ps	 p;
+	json_t		*a, *sb;
+	size_t		 i;
+
+	memset(&p, 0, sizeof(p));
+	if ((a = json_array()) == NULL) {
+		warnx("out of memory");
+		return NULL;
+	}
+	if (request(sock, IMSG_CTL_PS, &p, sizeof(p), creds_entry, a) !=
+	    LENSCTL_OK) {
+		json_decref(a);
+		return NULL;
+	}
+	json_array_foreach(a, i, sb)
+		if (creds_of(sock, sb) == -1) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
