@@ -20,6 +20,7 @@
 . "$(dirname "$0")/../networld.sh"
 . "$(dirname "$0")/../credworld.sh"
 NETD=$OBJ/regress/lensnetd
+LENS_REGRESS=$(cd "$(dirname "$0")/.." && pwd)
 cw_need
 [ -x "$NETD" ] || { echo "1..0 # SKIP $NETD not built (make regress-bins)"; exit 0; }
 
@@ -34,7 +35,7 @@ nonul:502:nonul:host not NUL-terminated
 nosandbox:none:sandbox=999:no such sandbox
 othersandbox:none:sandbox+1:credential k2 is not bound to hdr.api.test:443'
 N=$(printf '%s\n' "$CASES" | wc -l)
-tap_plan $((N * 4 + 6))
+tap_plan $((N * 4 + 7))
 tmpdir_setup
 chmod 0755 "$T"
 
@@ -54,7 +55,7 @@ credentials:
   - id: k
     envVar: K_KEY
     injections:
-      - {type: header, host: hdr.api.test, name: Authorization, value: "Bearer {secret}"}
+      - {type: header, host: "hdr.api.test:443", name: Authorization, value: "Bearer {secret}"}
       - {type: header, host: d.api.test, name: Authorization, value: "Bearer {secret}"}
 EOF2
 deny_policy "$T/p2.yaml" <<'EOF2'
