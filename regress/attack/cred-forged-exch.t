@@ -14,7 +14,12 @@
 # sandbox gets 502 naming it; nothing reaches lenscredd's exchange (no
 # cred.use, nothing upstream); lensnetd serves on, and the last,
 # unforged request goes through the exchange (cred.use, the upstream
-# gets the real value).
+# gets the real value).  With exchreq.c's family and policy_http checks
+# disabled, the denied and family forgeries reach lenscredd (cred.use):
+# tests 15-22 and 39 fail.  What no check can refuse: a proxy naming
+# another sandbox AND a credential that sandbox's policy binds to the
+# host (the proxy carries every sandbox's traffic); the parent bounds
+# it to that sandbox's policy.  A wrong size is proc-msgsize.t's class.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../daemon.sh"
 . "$(dirname "$0")/../networld.sh"
