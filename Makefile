@@ -108,6 +108,7 @@ LENSCTL_OBJS = $(LENSCTL_SRCS:%.c=$(OBJ)/o/%.o)
 # the regress build: same sources with the test-only hooks (-DREGRESS)
 AUDITD_ROBJS = $(AUDITD_SRCS:%.c=$(OBJ)/r/%.o)
 CRED_ROBJS   = $(CRED_SRCS:%.c=$(OBJ)/r/%.o)
+NETD_ROBJS   = $(NETD_SRCS:%.c=$(OBJ)/r/%.o)
 # common's objects with the hooks (LENS_REGRESS_SIGSYS in
 # common/seccomp_filter.c), for the regress builds of the daemons
 COMMON_ROBJS = $(COMMON_SRCS:%.c=$(OBJ)/r/%.o)
@@ -223,7 +224,7 @@ $(OBJ)/regress/lenscredd: $(CRED_ROBJS) $(OBJ)/libcommon-r.a
 	@mkdir -p $(@D)
 	$(CC) $(ALLLDFLAGS) -o $@ $^ $(CRED_LIBS) $(LDLIBS)
 
-$(OBJ)/regress/lensnetd: $(NETD_OBJS) $(OBJ)/libcommon-r.a
+$(OBJ)/regress/lensnetd: $(NETD_ROBJS) $(OBJ)/libcommon-r.a
 	@mkdir -p $(@D)
 	$(CC) $(ALLLDFLAGS) -o $@ $^ $(NETD_LIBS) $(LDLIBS)
 

@@ -1811,11 +1811,64 @@ proxy_resolve(struct conn *c, const char *name, uint64_t reqid)
 	return 0;
 }
 
+#ifdef REGRESS
+/*
+ * Test-only (-DREGRESS): LENS_REGRESS_EXCHREQ=F1,F2,... makes the proxy
+ * forge its n-th NETD_EXCH_REQ as Fn says, as a compromised proxy
+ * would; "-" or the list's end: sent as is.  Fn is cred=N, host=NAME,
+ * port=N, family=N, nonul (host without its NUL), sandbox=N (the
+ * peer id: lensnetd's sandbox number), sandbox+N (the sender's + N).
+ * The parent must refuse each (exchreq.c).
+ */
+static int
+exch_req_regress_forge(struct netd_exch_req *er, uint32_t *peer)
+{
+	static unsigned int	 nreq;
+	const char		*want, *f;
+	char			 one[300];
+	size_t			 len;
+	unsigned int		 k;
+
+	if ((want = getenv("LENS_REGRESS_EXCHREQ")) == NULL)
+		return 0;
+	for (f = want, k = 0; k < nreq && f != NULL; k++)
+		if ((f = strchr(f, ',')) != NULL)
+			f++;
+	nreq++;
+	if (f == NULL)
+		return 0;
+	len = strcspn(f, ",");
+	if (len >= sizeof(one))
+		return -1;
+	memcpy(one, f, len);
+	one[len] = '\0';
+	if (strncmp(one, "cred=", 5) == 0)
+		er->cred = strtoul(one + 5, NULL, 10);
+	else if (strncmp(one, "host=", 5) == 0)
+		strlcpy(er->host, one + 5, sizeof(er->host));
+	else if (strncmp(one, "port=", 5) == 0)
+		er->port = strtoul(one + 5, NULL, 10);
+	else if (strncmp(one, "family=", 7) == 0)
+		er->family = strtoul(one + 7, NULL, 10);
+	else if (strcmp(one, "nonul") == 0)
+		memset(er->host, 'a', sizeof(er->host));
+	else if (strncmp(one, "sandbox=", 8) == 0)
+		*peer = strtoul(one + 8, NULL, 10);
+	else if (strncmp(one, "sandbox+", 8) == 0)
+		*peer += strtoul(one + 8, NULL, 10);
+	else if (strcmp(one, "-") != 0)
+		return -1;
+	log_info("regress: proxy forges exchange request %u: %s", nreq, one);
+	return 0;
+}
+#endif
+
 int
 proxy_exch_req(struct conn *c, size_t cred, uint64_t id,
     const struct sockaddr_storage *token)
 {
 	struct netd_exch_req	 er;
+	uint32_t		 peer = c->sbx->id;
 
 	memset(&er, 0, sizeof(er));
 	er.reqid = id;
@@ -1841,7 +1894,11 @@ proxy_exch_req(struct conn *c, size_t cred, uint64_t id,
 		    sin6_addr, 16);
 	} else if (token != NULL)
 		return -1;
-	if (imsgev_compose(&pchan.iev, IMSG_NETD_EXCH_REQ, c->sbx->id, 0, -1,
+#ifdef REGRESS
+	if (exch_req_regress_forge(&er, &peer) == -1)
+		return -1;
+#endif
+	if (imsgev_compose(&pchan.iev, IMSG_NETD_EXCH_REQ, peer, 0, -1,
 	    &er, sizeof(er)) == -1)
 		return -1;
 	(void)imsg_write(&pchan.iev.ibuf);

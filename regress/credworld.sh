@@ -83,7 +83,7 @@ cw_net() {
 	: >"$CW_LOG"
 	[ -f "$CW_SECRETS" ] || echo '{}' >"$CW_SECRETS"
 	chmod 0600 "$CW_SECRETS"
-	ip netns exec "$NW_NS" $CW_PY "$(dirname "$0")/credupstream.py" \
+	ip netns exec "$NW_NS" $CW_PY "${LENS_REGRESS:-$(dirname "$0")}/credupstream.py" \
 	    "$CW_ADDR" "$T/pki/api.crt" "$T/pki/api.key" "$CW_LOG" \
 	    "$CW_SECRETS" "$CW_CTL" >"$T/upstream.out" 2>&1 &
 	echo $! >>"$T/networld.pids"
@@ -98,7 +98,7 @@ cw_net() {
 # lensvmm, stopped at exit
 cw_daemons() {
 	NR=$OBJ/regress/netrootfs
-	sh "$(dirname "$0")/mknetrootfs.sh" "$NR" >&2 ||
+	sh "${LENS_REGRESS:-$(dirname "$0")}/mknetrootfs.sh" "$NR" >&2 ||
 	    { echo "Bail out! cannot build the network rootfs"; exit 1; }
 	at_exit 'vmm_stop; netd_stop; credd_stop; auditd_stop'
 	auditd_start -u _lensnet || { echo "Bail out! lensauditd did not start"; exit 1; }
