@@ -74,10 +74,12 @@ inns curl -sv http://127.0.0.1:8080/ http://127.0.0.1:8080/bytes/3 \
 [ "$(cat "$T/body")" = "netbench
 xxx" ] && grep -qi 're-using existing connection' "$T/curl"
 ok $? "two requests on one keep-alive connection"
-[ "$(inns curl -s -X POST -w ' %{http_code}' http://127.0.0.1:8080/)" = \
-    "GET only
- 405" ]
-ok $? "POST: 405"
+[ "$(inns curl -s -X PUT -w ' %{http_code}' http://127.0.0.1:8080/)" = \
+    "GET or POST only
+ 405" ] &&
+    [ "$(inns curl -s --data-binary 'x=1' -w ' %{http_code}' \
+    http://127.0.0.1:8080/bytes/3)" = "xxx 200" ]
+ok $? "PUT: 405; POST (its body read) answered as GET"
 
 # ---- get, conn, idle
 inns "$NB" get 127.0.0.1 8080 10485760 >"$T/get" 2>&1
