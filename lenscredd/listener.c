@@ -301,6 +301,19 @@ static const struct proc_msg exchange_msgs[] = {
 	PROC_MSG(IMSG_CRED_ERROR, sizeof(struct cred_error), vault_reply),
 };
 
+/*
+ * The vault or the exchange went: on SIGTERM it may go before this one
+ * stops (the parent stops all three), and when it died the parent sees
+ * how and stops lenscredd with an error; either way, nothing to serve.
+ */
+static void
+link_lost(struct proc_chan *ch, const char *why)
+{
+	if (strcmp(why, "gone") == 0)
+		exit(0);
+	fatalx("%s: %s", ch->peer, why);
+}
+
 static void
 listener_init(void *arg)
 {
@@ -310,13 +323,14 @@ listener_init(void *arg)
 	    accept_cb, NULL);
 	event_add(&ev_accept, NULL);
 	proc_watch_parent(parentfd, NULL);
-	/* a vault that sends what it should not, or goes: fatal */
+	/* a vault or exchange that sends what it should not: fatal */
 	proc_chan_init(&vchan, conf->link[0], "vault", vault_msgs,
 	    sizeof(vault_msgs) / sizeof(vault_msgs[0]), NULL);
 	vchan.iev.ibuf.maxqueue = 16 * 1024 * 1024;
-	/* an exchange child that sends what it should not, or goes: fatal */
+	vchan.lost = link_lost;
 	proc_chan_init(&xchan, conf->xlink[0], "exchange", exchange_msgs,
 	    sizeof(exchange_msgs) / sizeof(exchange_msgs[0]), NULL);
+	xchan.lost = link_lost;
 }
 
 int
