@@ -486,3 +486,8 @@ gr_id(const char *s)
 			return 0;
 	return i == CTL_ID_SIZE - 1;
 }
+
+const char *const gr_inj_names[] = {
+	"header", "query", "basic", "hmac", "awsSigv4", "oauth2Refresh",
+	"uriPlaceholder", NULL
+};

@@ -80,6 +80,17 @@ int	gr_ref(const char *field, const char *s, char *err, size_t errlen);
 
 /* the name of a stored credential (lenscredd's store, a policy's
  * credentials: id): 1 to GR_CRED_MAX of the same characters */
+/*
+ * A credential injection's type (policy credentials: injections[].type,
+ * lenscredd's exchange), and its name in policies and audit events.
+ */
+enum inj_type {
+	INJ_HEADER, INJ_QUERY, INJ_BASIC, INJ_HMAC, INJ_SIGV4, INJ_OAUTH2,
+	INJ_URIPH
+};
+#define INJ_LAST	INJ_URIPH
+extern const char *const gr_inj_names[];	/* by enum inj_type, NULL */
+
 #define GR_CRED_MAX	64
 int	gr_cred(const char *field, const char *s, char *err, size_t errlen);
 

@@ -116,7 +116,7 @@ struct cred_exchange {
 	uint8_t		pad0;
 	uint16_t	port;
 	uint8_t		family;		/* AF_INET or AF_INET6 */
-	uint8_t		inj_type;	/* enum inj_type (policy_int.h) */
+	uint8_t		inj_type;	/* enum inj_type (grammar.h) */
 	uint8_t		addr[16];	/* upstream address, network order */
 	/* header, query parameter, basic user, hmac header name */
 	char		inj_name[CRED_INJ_NAME];

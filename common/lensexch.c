@@ -17,7 +17,6 @@
 #include "grammar.h"
 #include "lensexch.h"
 #include "phscan.h"
-#include "policy_int.h"
 
 _Static_assert(sizeof(struct exch_head) == 24, "exch_head layout");
 _Static_assert(sizeof(struct exch_resp) == 16, "exch_resp layout");
@@ -606,7 +605,7 @@ exch_cred_check(const void *p, size_t len, char *why, size_t wlen)
 	if (!addr_ok(c.family, c.addr))
 		return fail(why, wlen, "upstream address: family %u or the "
 		    "address not valid", c.family);
-	for (ntypes = 0; pm_inj_names[ntypes] != NULL; ntypes++)
+	for (ntypes = 0; gr_inj_names[ntypes] != NULL; ntypes++)
 		;
 	if (c.inj_type >= ntypes)
 		return fail(why, wlen, "injection type %u unknown",

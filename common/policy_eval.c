@@ -274,7 +274,7 @@ policy_cred_injection(const struct policy *pol, size_t i, const char *host,
 	}
 	pi->cred = pol->creds[i].id;
 	pi->type = in->type;
-	pi->type_name = pm_inj_names[in->type];
+	pi->type_name = gr_inj_names[in->type];
 	pi->name = in->f[IF_NAME];
 	pi->value = in->f[IF_VALUE];
 	pi->user = in->f[IF_USER];

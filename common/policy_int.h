@@ -123,12 +123,7 @@ struct net_rule {				/* tcp: and udp: */
 };
 
 /* the numbers travel (policy_wire.c, struct cred_exchange): append only */
-enum inj_type {
-	INJ_HEADER, INJ_QUERY, INJ_BASIC, INJ_HMAC, INJ_SIGV4, INJ_OAUTH2,
-	INJ_URIPH
-};
-#define INJ_LAST	INJ_URIPH
-extern const char *const pm_inj_names[];	/* by enum inj_type, NULL */
+/* enum inj_type and its names (gr_inj_names): common/grammar.h */
 extern const char *const pm_methods[];		/* the rules' methods, NULL */
 
 /* an injection's fields besides type and host, in wire order */

@@ -215,7 +215,7 @@ json_model(const struct policy *pol)
 			const struct injection *in = &cr->inj[j];
 
 			s = json_pack("{s:s, s:s}", "type",
-			    pm_inj_names[in->type], "host", in->host);
+			    gr_inj_names[in->type], "host", in->host);
 			for (k = 0; s != NULL && k < IF_N; k++)
 				if (in->f[k] != NULL && json_object_set_new(s,
 				    pm_inj_fields[k],

@@ -22,11 +22,6 @@
 #include "policy.h"
 #include "policy_int.h"
 
-const char *const pm_inj_names[] = {
-	"header", "query", "basic", "hmac", "awsSigv4", "oauth2Refresh",
-	"uriPlaceholder", NULL
-};
-
 const char *const pm_inj_fields[] = {
 	"name", "value", "user", "region", "service", "tokenUrl", "clientId",
 	NULL

@@ -781,12 +781,12 @@ get_inj(struct rd *r, struct injection *in, const char *path)
 		if (in->f[k] == NULL) {
 			if (pm_inj_takes(in->type, k) == PM_INJ_REQ)
 				return rerr(r, at, "missing (needed by type "
-				    "%s)", pm_inj_names[in->type]);
+				    "%s)", gr_inj_names[in->type]);
 			continue;
 		}
 		if (pm_inj_takes(in->type, k) == PM_INJ_NO)
 			return rerr(r, at, "type %s takes no %s",
-			    pm_inj_names[in->type], pm_inj_fields[k]);
+			    gr_inj_names[in->type], pm_inj_fields[k]);
 		if (pm_inj_field(k, in->f[k], why, sizeof(why)) == -1)
 			return berr(r, at, in->f[k], why);
 	}

@@ -1141,7 +1141,7 @@ parse_injection(struct pctx *c, const struct ynode *n, const char *path,
 		return -1;
 	pathf(p, sizeof(p), "%s.type", path);
 	if (require(c, n, path, "type", &v) == -1 ||
-	    get_enum(c, v, p, pm_inj_names, &t) == -1)
+	    get_enum(c, v, p, gr_inj_names, &t) == -1)
 		return -1;
 	in->type = t;
 	pathf(p, sizeof(p), "%s.host", path);
@@ -1155,12 +1155,12 @@ parse_injection(struct pctx *c, const struct ynode *n, const char *path,
 			if (pm_inj_takes(t, k) == PM_INJ_REQ)
 				return perr(c, n, path, "missing key \"%s\" "
 				    "(needed by type %s)", pm_inj_fields[k],
-				    pm_inj_names[t]);
+				    gr_inj_names[t]);
 			continue;
 		}
 		if (pm_inj_takes(t, k) == PM_INJ_NO)
 			return perr(c, v, p, "type %s takes no %s",
-			    pm_inj_names[t], pm_inj_fields[k]);
+			    gr_inj_names[t], pm_inj_fields[k]);
 		if (get_str(c, v, p, pm_inj_max(k), &s) == -1)
 			return -1;
 		if (pm_inj_field(k, s, why, sizeof(why)) == -1)

@@ -48,7 +48,6 @@
 #include "oauthx.h"
 #include "peek.h"
 #include "phscan.h"
-#include "policy_int.h"
 #include "privsep.h"
 #include "proc.h"
 #include "seccomp_filter.h"
@@ -279,12 +278,12 @@ inj_kind(uint8_t t)
 	};
 	size_t	 i, n;
 
-	for (n = 0; pm_inj_names[n] != NULL; n++)
+	for (n = 0; gr_inj_names[n] != NULL; n++)
 		;
 	if (t >= n)
 		return K_UNKNOWN;
 	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (strcmp(pm_inj_names[t], map[i].name) == 0)
+		if (strcmp(gr_inj_names[t], map[i].name) == 0)
 			return map[i].k;
 	return K_UNKNOWN;
 }
@@ -753,7 +752,7 @@ build_request(struct xch *x)
 	if (x->req.inj_name[0] == '\0' && (x->kind == K_QUERY ||
 	    x->kind == K_BASIC || x->kind == K_HMAC)) {
 		snprintf(why, sizeof(why), "injection %s without a name",
-		    pm_inj_names[x->req.inj_type]);
+		    gr_inj_names[x->req.inj_type]);
 		goto fail;
 	}
 	for (i = 0; i < m->nhdr; i++) {
@@ -1740,7 +1739,7 @@ l_exchange(struct imsg *im, void *arg)
 	    0, -1, &ok, sizeof(ok)) == -1)
 		fatal("queue for the listener");
 	log_debug("%s: started, injection %s", x->peer,
-	    pm_inj_names[x->req.inj_type]);
+	    gr_inj_names[x->req.inj_type]);
 }
 
 static const struct proc_msg listener_msgs[] = {

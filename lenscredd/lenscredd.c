@@ -26,7 +26,6 @@
 #include "grammar.h"
 #include "lenscredd.h"
 #include "log.h"
-#include "policy_int.h"
 #include "privsep.h"
 #include "proc.h"
 #include "seccomp_filter.h"
@@ -257,7 +256,7 @@ exchange_use(struct imsg *im, void *arg)
 
 	(void)arg;
 	memcpy(&u, im->data, sizeof(u));
-	for (ntypes = 0; pm_inj_names[ntypes] != NULL; ntypes++)
+	for (ntypes = 0; gr_inj_names[ntypes] != NULL; ntypes++)
 		;
 	if (!field(u.sandbox, sizeof(u.sandbox)) ||
 	    !field(u.cred, sizeof(u.cred)) || !field(u.host, sizeof(u.host)) ||
@@ -268,7 +267,7 @@ exchange_use(struct imsg *im, void *arg)
 		fatalx("exchange: a bad USE message");
 	o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "credential", u.cred,
 	    "host", u.host, "port", (int)u.port, "method", u.method,
-	    "path", u.path, "injection", pm_inj_names[u.inj_type]);
+	    "path", u.path, "injection", gr_inj_names[u.inj_type]);
 	if (o == NULL || (details = json_dumps(o, JSON_COMPACT |
 	    JSON_ENSURE_ASCII | JSON_SORT_KEYS)) == NULL)
 		fatalx("cred.use: cannot make its details");

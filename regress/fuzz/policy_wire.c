@@ -218,7 +218,7 @@ yaml(const struct policy *pol)
 		emit(&o, "\n    injections:\n");
 		for (j = 0; j < cr->ninj; j++) {
 			emit(&o, "      - type: %s\n        host: ",
-			    pm_inj_names[cr->inj[j].type]);
+			    gr_inj_names[cr->inj[j].type]);
 			q(&o, cr->inj[j].host);
 			for (k = 0; k < IF_N; k++) {
 				if (cr->inj[j].f[k] == NULL)

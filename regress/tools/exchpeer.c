@@ -18,7 +18,7 @@
  *	[-n nhold] [-o out] [-r region] [-s service] [-S] [-t target]
  *	SOCKET SANDBOX CRED PLACEHOLDER HOST PORT ADDR INJECTION NAME VALUE
  *
- * INJECTION is a name of pm_inj_names (header, query, basic, ...); NAME
+ * INJECTION is a name of gr_inj_names (header, query, basic, ...); NAME
  * and VALUE its name and template ("" for none).  -b sends the body
  * (a length body; -S: until END, in messages of at most 7 bytes, so
  * that every split is tried, or -C bytes); -n N sends N requests on
@@ -197,15 +197,15 @@ main(int argc, char *argv[])
 		req.family = AF_INET6;
 	else
 		usage();
-	for (t = 0; pm_inj_names[t] != NULL &&
-	    strcmp(pm_inj_names[t], argv[7]) != 0; t++)
+	for (t = 0; gr_inj_names[t] != NULL &&
+	    strcmp(gr_inj_names[t], argv[7]) != 0; t++)
 		;
 	/* the policy model's spelling, before or after it changed */
-	if (pm_inj_names[t] == NULL && strcmp(argv[7], "awsSigv4") == 0)
-		for (t = 0; pm_inj_names[t] != NULL &&
-		    strcmp(pm_inj_names[t], "sigv4") != 0; t++)
+	if (gr_inj_names[t] == NULL && strcmp(argv[7], "awsSigv4") == 0)
+		for (t = 0; gr_inj_names[t] != NULL &&
+		    strcmp(gr_inj_names[t], "sigv4") != 0; t++)
 			;
-	req.inj_type = pm_inj_names[t] != NULL ? t : 255;
+	req.inj_type = gr_inj_names[t] != NULL ? t : 255;
 	strlcpy(req.inj_name, argv[8], sizeof(req.inj_name));
 	strlcpy(req.inj_value, argv[9], sizeof(req.inj_value));
 	strlcpy(req.region, region, sizeof(req.region));
