@@ -351,7 +351,8 @@ rm -f "$T/hold"; mkfifo "$T/hold"
     <"$T/hold" >"$T/a.out" 2>&1 &
 apid=$!
 exec 3>"$T/hold"
-wait_until 10 grep -q '^attached' "$T/a.out"
+wait_until 30 grep -q '^attached' "$T/a.out" ||
+    { sed 's/^/#   /' "$T/a.out" "$T/netd.log"; echo "Bail out! the sandbox was not attached"; exit 1; }
 http_proxy=http://10.200.0.1:3128 ip netns exec "$SB" timeout 5 \
     /bin/busybox wget -q -O - http://rd-ctl.ok.test/ >"$T/w.out" 2>&1
 grep -q ok-web "$T/w.out"
@@ -377,7 +378,15 @@ for c in dns:4e000109:short:dns:parent dns:4e000109:long:dns:parent \
 	    <"$T/hold" >"$T/a.out" 2>&1 &
 	apid=$!
 	exec 3>"$T/hold"
-	wait_until 10 grep -q '^attached' "$T/a.out"
+	# a sandbox not attached yet has no way to the gateway: its query
+	# would go nowhere and the check below would wait for nothing
+	wait_until 30 grep -q '^attached' "$T/a.out" ||
+	    { sed 's/^/#   /' "$T/a.out" "$T/netd.log"; echo "Bail out! the sandbox was not attached"; exit 1; }
+	# provoke the message until lensnetd ends (what the check wants)
+	# or 30 s pass (a lensnetd that let the message through lives on)
+	tries=0
+	while kill -0 "$NETD_PID" 2>/dev/null && [ $tries -lt 10 ]; do
+	tries=$((tries + 1))
 	case $what in
 	dns)	ip netns exec "$SB" timeout 3 /bin/busybox nslookup \
 		    denied-$how.test 10.200.0.1 >/dev/null 2>&1 ;;
@@ -393,12 +402,13 @@ for c in dns:4e000109:short:dns:parent dns:4e000109:long:dns:parent \
 		    -connect "$NW_OK:443" -servername "lf-$how.tls.ok.test" \
 		    >"$T/w.out" 2>&1 ;;
 	esac
-	# bounded: a lensnetd that let the message through lives on
-	( sleep 10; kill -TERM "$NETD_PID" 2>/dev/null ) &
-	guard=$!
+	# the message is sent by now if it was going to be: give lensnetd
+	# 2 s to act on it before the next try
+	wait_until 2 sh -c "! kill -0 $NETD_PID"
+	done
+	kill -TERM "$NETD_PID" 2>/dev/null
 	wait "$NETD_PID"
 	rc=$?
-	kill "$guard" 2>/dev/null
 	NETD_PID=
 	rm -f "/run/lens/$NETD_INST.lock"
 	exec 3>&-
@@ -407,7 +417,7 @@ for c in dns:4e000109:short:dns:parent dns:4e000109:long:dns:parent \
 	    grep -q "^$recv\[[0-9]*\]: $role: bad message 0x$type ([0-9]* bytes)" "$T/netd.log"
 	r=$?
 	ok $r "lensnetd: $role's $how 0x$type: $recv names peer, type and size, lensnetd exits 1 (exit $rc)"
-	[ $r -eq 0 ] || sed 's/^/#   /' "$T/netd.log" | tail -n 8
+	[ $r -eq 0 ] || { echo "#   $tries tries"; sed 's/^/#   /' "$T/netd.log"; }
 	case $what in
 	dns|deny)
 		! grep -rqs "denied-$how.test" "$T/audit"
