@@ -91,7 +91,7 @@ ok $? "lensnetd starts"
 # --- attach ----------------------------------------------------------
 attach_bg a1
 exec 3>"$T/a1.hold"
-wait_until 10 grep -q '^attached' "$T/a1.out"
+wait_until 30 grep -q '^attached' "$T/a1.out"
 ok $? "ATTACH is answered"
 grep -q '^attached 10.200.0.2 10.200.0.1/30 eth0 3128 1500$' "$T/a1.out"
 ok $? "ATTACHED: address 10.200.0.2, gateway 10.200.0.1/30, eth0, proxy 3128 ($(cat "$T/a1.out"))"
@@ -308,7 +308,7 @@ ok $? "after the bad requests: lensnetd runs, nothing left behind"
     >"$T/p.out" 2>&1 &
 ATTACH_PID=$!
 exec 3>"$T/a2.hold"
-wait_until 10 grep -q '^attached' "$T/p.out"
+wait_until 30 grep -q '^attached' "$T/p.out"
 ok $? "attach with -p 127.0.0.1:$port:80"
 grep -q 'attached (uid 0): jail, address 10.200.0.2, gateway netns net:\[[0-9]*\], 1 published' "$T/netd.log"
 ok $? "... one port published"

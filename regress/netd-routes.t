@@ -45,7 +45,7 @@ mkfifo "$T/hold"
 "$ATTACH" -i "$ID" "$T/netd.sock" "/run/netns/$SB" <"$T/hold" >"$T/a.out" 2>&1 &
 APID=$!
 exec 3>"$T/hold"
-wait_until 10 grep -q '^attached' "$T/a.out"
+wait_until 30 grep -q '^attached' "$T/a.out"
 ok $? "attached ($(cat "$T/a.out"))"
 wait_until 5 grep -q "dns: got SANDBOX 1 $ID addr 10.200.0.2 policy 0 bytes" "$T/netd.log" &&
     grep -q "proxy: got SANDBOX 1 $ID addr 10.200.0.2 policy 0 bytes" "$T/netd.log"

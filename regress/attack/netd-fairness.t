@@ -81,7 +81,7 @@ attach() {	# attach NETNS ID: attached while a holder keeps its fifo open
 	APIDS="${APIDS:-} $!"
 	sleep 3600 >"$T/$1.hold" &
 	APIDS="$APIDS $!"
-	wait_until 10 grep -q '^attached' "$T/$1.out"
+	wait_until 30 grep -q '^attached' "$T/$1.out"
 }
 attach "$HOS" "$HID" && attach "$VIC" "$VID"
 ok $? "two sandboxes attached ($(cat "$T/$HOS.out") / $(cat "$T/$VIC.out"))"
