@@ -525,10 +525,11 @@ wsg_error(struct wsbuf *b, unsigned int proto, const char *id,
     const char *msg)
 {
 	json_t	*e, *o;
-	char	*s;
+	char	*s, m[400];
 	int	 rv;
 
-	e = json_pack("{s:s}", "message", msg);
+	snprintf(m, sizeof(m), "lens proxy: %s", msg);
+	e = json_pack("{s:s}", "message", m);
 	if (e != NULL && proto != WSG_LEGACY)
 		e = json_pack("[o]", e);
 	if (e == NULL || (o = json_pack("{s:s,s:s,s:o}", "id", id, "type",
