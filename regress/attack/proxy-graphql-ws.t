@@ -51,7 +51,7 @@ at_exit '[ "$_tap_failed" -eq 0 ] || diag "server log:" "$(tail -n 20 "$T/ws.log
 # cl SCENARIO: the client's view, one line per event
 cl() { inc python3 "$WS" client $REAL:80 gql.test "$1" 2>&1; }
 has() { printf '%s\n' "$1" | grep -qF -- "$2"; }
-nlog() { grep -c "$1" "$T/ws.log"; }
+nlog() { grep -c "^$1 " "$T/ws.log"; }
 
 mark
 out=$(cl allowed)
