@@ -1135,6 +1135,14 @@ hx_head(struct httpx *hx, const struct peek_http *h)
 		}
 	}
 
+	if (code == 0 && r->wsg != 0 && leak == 2) {
+		/* the exchange would take the head, not this proxy */
+		strlcpy(why, "policy: a credential for the exchange in a "
+		    "judged websocket upgrade", sizeof(why));
+		code = 403;
+		r->ws = 0;
+		r->wsg = 0;
+	}
 	if (code != 0) {
 		/* answered here; the request's body (if any) is dropped */
 		if (code == 400)
@@ -2045,6 +2053,11 @@ hx_ws_offer(const uint8_t *b, const struct peek_http *h, int hasbody,
 	size_t		 pos = 0;
 
 	*bits = 0;
+	if (strcmp(h->method, "GET") != 0) {
+		snprintf(why, whylen, "policy: a websocket upgrade that is "
+		    "not a GET");
+		return -1;
+	}
 	if (hasbody) {
 		snprintf(why, whylen, "policy: a websocket upgrade with a "
 		    "body");
