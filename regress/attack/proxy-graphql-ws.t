@@ -8,7 +8,7 @@
 # read differently: unmasked, a control frame over 125 bytes, a text
 # frame that is not UTF-8, a binary frame, a reserved bit, a
 # permessage-deflate the proxy must not let be agreed, a subprotocol it
-# does not judge.  A denied subscribe gets an "error" message from the
+# does not judge; a server agreeing to what was never offered.  A denied subscribe gets an "error" message from the
 # proxy and reaches nobody, the second closes with 4403; a frame it
 # cannot parse closes the socket (1002, 1003, 1007, 4403).  Allowed
 # subscriptions reach the python3 server whole and their events come
@@ -18,7 +18,7 @@
 
 pw_need || exit 0
 command -v python3 >/dev/null || { echo "1..0 # skip needs python3"; exit 0; }
-tap_plan 23
+tap_plan 25
 tmpdir_setup
 WS="$(dirname "$0")/wsgql.py"
 
@@ -112,6 +112,13 @@ ok $? "subprotocol chat on a judged endpoint: 403"
 out=$(cl noproto)
 has "$out" "status 403"
 ok $? "no subprotocol on a judged endpoint: 403"
+
+out=$(cl evil-ext)
+has "$out" "status 502"
+ok $? "a 101 agreeing to an extension the proxy stripped: 502 ($out)"
+out=$(cl evil-noproto)
+has "$out" "status 502"
+ok $? "a 101 picking no subprotocol: 502 ($out)"
 
 ! grep -q 'deleteRepo\|mutation' "$T/ws.log"
 ok $? "no denied operation ever reached the server"

@@ -105,8 +105,11 @@ def serve(addr, log):
             r = ("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                  "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n"
                  % acc.decode())
-            if proto:
+            evil = hdr.get("x-evil", [""])[0]
+            if proto and evil != "noproto":
                 r += "Sec-WebSocket-Protocol: %s\r\n" % proto
+            if evil == "ext":
+                r += "Sec-WebSocket-Extensions: permessage-deflate\r\n"
             s.sendall((r + "\r\n").encode())
             msg, mop = b"", 0
             while True:
@@ -158,7 +161,7 @@ def serve(addr, log):
 
 # the client
 
-def connect(addr, host, protos="graphql-transport-ws", ext=True):
+def connect(addr, host, protos="graphql-transport-ws", ext=True, evil=None):
     a, p = addr.rsplit(":", 1)
     s = socket.create_connection((a, int(p)), timeout=10)
     key = base64.b64encode(os.urandom(16)).decode()
@@ -167,6 +170,8 @@ def connect(addr, host, protos="graphql-transport-ws", ext=True):
            "Sec-WebSocket-Version: 13\r\n" % (host, key))
     if protos:
         req += "Sec-WebSocket-Protocol: %s\r\n" % protos
+    if evil:
+        req += "X-Evil: %s\r\n" % evil
     if ext:
         req += ("Sec-WebSocket-Extensions: permessage-deflate; "
                 "client_max_window_bits\r\n")
@@ -218,6 +223,11 @@ def client(addr, host, scenario):
         return
     if scenario == "noproto":
         connect(addr, host, protos=None)
+        return
+    if scenario in ("evil-ext", "evil-noproto"):
+        # the server agrees to an extension never offered, or picks
+        # no subprotocol
+        connect(addr, host, evil=scenario[5:])
         return
     s = connect(addr, host, protos="graphql-ws" if scenario == "legacy"
                 else "graphql-transport-ws")
