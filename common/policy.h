@@ -148,6 +148,11 @@ struct policy_request_decision {
 					   call policy_http_body(), whose
 					   verdict is the answer (verdict
 					   here is not) */
+	int		ws_body;	/* with needs_body: an allow request
+					   rule that reads the body (graphql:)
+					   allows Upgrade: websocket; each
+					   message is judged as a body
+					   (lensnetd/wsframe.h) */
 };
 void	policy_http_request(const struct policy *, const char *host,
 	    uint16_t port, const char *method, const char *path,

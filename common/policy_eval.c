@@ -744,6 +744,10 @@ http_request_eval(const struct policy *pol, const char *host,
 			if (sub_reads_body(sb)) {
 				if (bc == NULL) {
 					d->needs_body = 1;
+					if (sb->graphql != NULL &&
+					    sb->websocket &&
+					    sb->verdict == VERDICT_ALLOW)
+						d->ws_body = 1;
 					continue;
 				}
 				if ((rv = sub_body_match(sb, query, bc,
@@ -770,7 +774,7 @@ http_request_eval(const struct policy *pol, const char *host,
 	}
 	/* a deny that needs no body wins whatever the body says */
 	if (rp[VERDICT_DENY].any)
-		d->needs_body = 0;
+		d->needs_body = d->ws_body = 0;
 	for (i = 0; i < 3; i++) {
 		const struct rpick *w = &rp[order[i]];
 

@@ -735,11 +735,6 @@ pm_gql_check(const struct http_sub *sb, char *why, size_t whylen)
 
 	if (g == NULL)
 		return 0;
-	if (sb->websocket) {
-		why_set(why, whylen, "with websocket: true: GraphQL "
-		    "over a websocket is not judged");
-		return -1;
-	}
 	if (g->ops & ~(unsigned int)(PM_GQL_QUERY | PM_GQL_MUTATION |
 	    PM_GQL_SUBSCRIPTION)) {
 		why_set(why, whylen, "unknown operation type bits");

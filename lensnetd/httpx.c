@@ -71,6 +71,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "held.h"
 #include "imsg.h"
 #include "lensexch.h"
 #include "lensnetd.h"
@@ -81,6 +82,7 @@
 #include "proxy.h"
 #include "proxy_int.h"
 #include "stream.h"
+#include "wsframe.h"
 
 #define HX_BUFSZ	(64 * 1024)	/* each of the four */
 #define HX_MAX_INTERIM	16		/* 1xx responses per request */
@@ -152,6 +154,18 @@ struct hreq {
 	char		*hval[PEEK_HTTP_MAXHEADERS + 1];
 	char		*bodyaudit;	/* the rule's detail, JSON text */
 	int		 exch;		/* through the credential exchange */
+	uint64_t	 held;		/* of the proxy's budget (held.h) */
+	unsigned int	 wsg;		/* a judged websocket: the
+					   subprotocols offered (WSG_*) */
+};
+
+/* a judged websocket after its 101 (wsframe.h) */
+struct hws {
+	struct wsj	 j;
+	char		*path, *query;	/* of the upgrade, for the rules */
+	char		 apath[HX_PATH_AUDIT + 1];
+	char		 rule[256];
+	uint64_t	 held;
 };
 
 /*
@@ -187,6 +201,7 @@ struct httpx {
 	char		 why[300];	/* for the connection's event */
 	struct hreq	 r;
 	struct hexch	*x;		/* the exchange under way, or NULL */
+	struct hws	*ws;		/* a judged websocket, or NULL */
 };
 
 static int	hx_pump(struct httpx *);
@@ -197,6 +212,13 @@ static int	hx_exch_ask(struct httpx *);
 static int	hx_exch_responses(struct httpx *);
 static int	hx_exch_write(struct httpx *);
 static int	hx_judge(struct httpx *);
+static int	hx_held_over(struct httpx *);
+static int	hx_ws_offer(const uint8_t *, const struct peek_http *, int,
+		    unsigned int *, char *, size_t);
+static int	hx_ws_accept(struct httpx *, const struct peek_response *);
+static int	hx_ws_up(struct httpx *);
+static int	hx_ws_down(struct httpx *);
+static void	hx_ws_free(struct httpx *);
 
 /* buffers */
 
@@ -368,6 +390,7 @@ hx_req_free(struct hreq *r)
 	r->bpath = r->bquery = r->hcopy = r->bodyaudit = NULL;
 	r->nhdr = 0;
 	r->hold = 0;
+	held_drop(&r->held);
 }
 
 /* the body rule's detail (a JSON object's text) into the event */
@@ -487,6 +510,8 @@ status_text(int code)
 		return "Method Not Allowed";
 	case 413:
 		return "Content Too Large";
+	case 503:
+		return "Service Unavailable";
 	case 408:
 		return "Request Timeout";
 	case 504:
@@ -930,6 +955,7 @@ hx_judge(struct httpx *hx)
 		snprintf(why, sizeof(why), "policy: %s", bd.why != NULL ?
 		    bd.why : "denied");
 		bb_free(&r->braw);
+		held_drop(&r->held);
 		if (r->exch) {
 			/* never asked for: nothing left this proxy */
 			hx_exch_free(hx);
@@ -948,6 +974,7 @@ hx_judge(struct httpx *hx)
 		r->out += r->braw.len;
 		bb_free(&r->bhead);
 		bb_free(&r->braw);
+		held_drop(&r->held);
 		hx->rq = RQ_DONE;
 		return hx_exch_ask(hx);
 	}
@@ -975,6 +1002,7 @@ hx_send_held(struct httpx *hx)
 			hx->rq = RQ_DONE;
 			bb_free(&r->bhead);
 			bb_free(&r->braw);
+			held_drop(&r->held);
 			return 1;
 		}
 		n = bb->len - off;
@@ -1071,16 +1099,31 @@ hx_head(struct httpx *hx, const struct peek_http *h)
 			snprintf(why, sizeof(why), "policy: %s",
 			    d.why != NULL ? d.why : "denied");
 			code = 403;
-		} else if (d.needs_body && h->upgrade) {
+		} else if (d.needs_body && h->upgrade && (!d.ws_body ||
+		    !h->upgrade_websocket || !h->conn_upgrade)) {
 			strlcpy(why, "policy: an upgrade where a rule reads "
 			    "the body", sizeof(why));
 			code = 403;
+		} else if (d.needs_body && h->upgrade) {
+			/* GraphQL over WebSocket: each message judged */
+			if (hx_ws_offer(b, h, hasbody, &r->wsg, why,
+			    sizeof(why)) == -1)
+				code = 403;
+			else
+				r->ws = 1;
 		} else if (d.needs_body && h->has_clen &&
 		    h->clen > pconf.body_max) {
 			snprintf(why, sizeof(why), "request body of %llu "
 			    "bytes over the %u rules read",
 			    (unsigned long long)h->clen, pconf.body_max);
 			code = 413;
+		} else if (d.needs_body && h->has_clen &&
+		    held_set(&r->held, h->clen) == -1) {
+			snprintf(why, sizeof(why), "request bodies held for "
+			    "rules over the proxy's budget of %llu bytes",
+			    pconf.held_max);
+			hx_closing(hx, why);
+			code = 503;
 		} else if (h->upgrade && h->upgrade_websocket &&
 		    h->conn_upgrade) {
 			if (!d.websocket) {
@@ -1092,6 +1135,14 @@ hx_head(struct httpx *hx, const struct peek_http *h)
 		}
 	}
 
+	if (code == 0 && r->wsg != 0 && leak == 2) {
+		/* the exchange would take the head, not this proxy */
+		strlcpy(why, "policy: a credential for the exchange in a "
+		    "judged websocket upgrade", sizeof(why));
+		code = 403;
+		r->ws = 0;
+		r->wsg = 0;
+	}
 	if (code != 0) {
 		/* answered here; the request's body (if any) is dropped */
 		if (code == 400)
@@ -1132,7 +1183,14 @@ hx_head(struct httpx *hx, const struct peek_http *h)
 	if ((n = peek_http_rewrite(b, h, cut, connection, head,
 	    sizeof(head))) == 0 || n > hb_room(&hx->uout))
 		return hx_close(hx, "no room to rewrite the request");
-	if (d.needs_body)
+	if (r->wsg != 0) {
+		/* no extension: the frames are judged as sent */
+		n = ws_strip_field(head, n, "Sec-WebSocket-Extensions");
+		if ((r->bpath = strdup(full[0] != '\0' ? full : "/")) ==
+		    NULL || (query != NULL &&
+		    (r->bquery = strdup(query)) == NULL))
+			return hx_close(hx, "out of memory");
+	} else if (d.needs_body)
 		return hx_hold(hx, h, head, n, full[0] != '\0' ? full : "/",
 		    query, hasbody);
 	if (hb_put(&hx->uout, head, n) == -1)
@@ -1244,6 +1302,9 @@ hx_requests(struct httpx *hx)
 					return hx_close(hx, "out of memory");
 				hb_consume(&hx->cin, used);
 				progress = 1;
+				if (held_set(&r->held, r->braw.len +
+				    r->bdata.len) == -1)
+					return hx_held_over(hx);
 				/* the data, and chunk framing within
 				   HX_BUFSZ of it */
 				if ((r->bchunked ? r->bdata.len : r->braw.len) >
@@ -1345,6 +1406,7 @@ hx_response_head(struct httpx *hx, const struct peek_response *resp)
 	uint8_t		 head[PEEK_MAX + 64];
 	const char	*connection = NULL;
 	size_t		 n;
+	int		 rv;
 
 	if (hb_room(&hx->cout) < resp->headlen + 64)
 		return 0;
@@ -1352,6 +1414,8 @@ hx_response_head(struct httpx *hx, const struct peek_response *resp)
 		if (!r->ws || !resp->upgrade_websocket || !resp->conn_upgrade)
 			return hx_upstream_bad(hx, "upstream switched "
 			    "protocols unasked");
+		if (r->wsg != 0 && (rv = hx_ws_accept(hx, resp)) != 0)
+			return rv;
 		connection = "upgrade";
 	} else if (resp->status < 200) {
 		if (++r->ninterim > HX_MAX_INTERIM)
@@ -1951,6 +2015,256 @@ hx_tunnel(struct hbuf *from, struct hbuf *to)
 	return 1;
 }
 
+/* held bodies over the proxy's budget (held.h); 1, or -1 when closed */
+static int
+hx_held_over(struct httpx *hx)
+{
+	struct hreq	*r = &hx->r;
+	char		 why[200];
+
+	snprintf(why, sizeof(why), "request bodies held for rules over the "
+	    "proxy's budget of %llu bytes", pconf.held_max);
+	hx_closing(hx, why);	/* the rest is never read */
+	bb_free(&r->braw);
+	bb_free(&r->bdata);
+	held_drop(&r->held);
+	if (r->exch) {
+		hx_exch_free(hx);
+		r->exch = 0;
+	}
+	hx->rq = RQ_DONE;
+	if (hx_local(hx, 503, why) == -1)
+		return hx_close(hx, "out of memory");
+	return 1;
+}
+
+/*
+ * GraphQL over WebSocket (wsframe.h): the upgrade where a graphql:
+ * rule with websocket: true applies offers only the subprotocols
+ * judged, and no body; the 101 picks one of them and no extension;
+ * then the client's messages are judged one by one, each subscribe
+ * audited as a net.http event with its graphql detail.
+ */
+static int
+hx_ws_offer(const uint8_t *b, const struct peek_http *h, int hasbody,
+    unsigned int *bits, char *why, size_t whylen)
+{
+	struct exch_hdr	 f;
+	size_t		 pos = 0;
+
+	*bits = 0;
+	if (strcmp(h->method, "GET") != 0) {
+		snprintf(why, whylen, "policy: a websocket upgrade that is "
+		    "not a GET");
+		return -1;
+	}
+	if (hasbody) {
+		snprintf(why, whylen, "policy: a websocket upgrade with a "
+		    "body");
+		return -1;
+	}
+	while (hx_field(b, h->headlen, &pos, &f))
+		if (f.nlen == 22 && strncasecmp(f.name,
+		    "Sec-WebSocket-Protocol", 22) == 0 &&
+		    ws_subprotocols(f.value, f.vlen, bits, why, whylen) == -1)
+			return -1;
+	if (*bits == 0) {
+		snprintf(why, whylen, "policy: a GraphQL websocket without "
+		    "subprotocol graphql-transport-ws or graphql-ws");
+		return -1;
+	}
+	return 0;
+}
+
+/* a subscribe judged as a GraphQL request body: 1 allow, 0 deny */
+static int
+hx_ws_judge(void *arg, const char *id, const char *payload, char *why,
+    size_t whylen)
+{
+	struct httpx	*hx = arg;
+	struct conn	*c = hx->c;
+	struct hws	*ws = hx->ws;
+	struct policy_body pb;
+	struct policy_body_decision bd;
+	json_t		*o;
+	int		 allow;
+
+	memset(&pb, 0, sizeof(pb));
+	pb.ctype = "application/json";
+	pb.data = payload;
+	pb.len = strlen(payload);
+	pb.header = hx_hdr;
+	pb.arg = &hx->r;	/* no headers: the request is gone */
+	policy_http_body(c->sbx->pol, c->name, c->port, "GET", ws->path,
+	    ws->query, &pb, &bd);
+	allow = bd.verdict == VERDICT_ALLOW;
+	if (!allow)
+		snprintf(why, whylen, "policy: %s", bd.why != NULL ? bd.why :
+		    "denied");
+	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:s}",
+	    "sandbox", c->sbx->sandbox, "name", c->name,
+	    "listener", c->kind == NETD_L_CONNECT ? "connect" : "transparent",
+	    "method", "GET", "path", ws->apath,
+	    "verdict", allow ? "allow" : "deny", "port", (int)c->port,
+	    "proto", c->cs.ssl != NULL ? "https" : "http",
+	    "upgrade", "websocket", "ws_id", id);
+	if (o != NULL) {
+		if (ws->rule[0] != '\0')
+			json_object_set_new(o, "rule", json_string(ws->rule));
+		if (bd.sub >= 0)
+			json_object_set_new(o, "request_rule",
+			    json_integer(bd.sub));
+		if (!allow)
+			json_object_set_new(o, "reason", json_string(why));
+		hx_audit_body(o, bd.audit);
+	}
+	proxy_audit(c->sbx, "net.http", o, 1, !allow, 0, 0);
+	return allow;
+}
+
+/* the 101 of a judged websocket: 0 taken, 1 refused (hx_upstream_bad),
+   -1 closed */
+static int
+hx_ws_accept(struct httpx *hx, const struct peek_response *resp)
+{
+	struct hreq	*r = &hx->r;
+	struct hws	*ws;
+	struct exch_hdr	 f;
+	size_t		 pos = 0;
+	unsigned int	 pick = 0;
+	int		 n = 0;
+	char		 w[200];
+
+	while (hx_field(hb_data(&hx->uin), resp->headlen, &pos, &f)) {
+		if (f.nlen == 24 && strncasecmp(f.name,
+		    "Sec-WebSocket-Extensions", 24) == 0)
+			return hx_upstream_bad(hx, "upstream agreed to a "
+			    "websocket extension not offered");
+		if (f.nlen == 22 && strncasecmp(f.name,
+		    "Sec-WebSocket-Protocol", 22) == 0) {
+			n++;
+			if (ws_subprotocols(f.value, f.vlen, &pick, w,
+			    sizeof(w)) == -1)
+				n = 99;
+		}
+	}
+	if (n != 1 || (pick != WSG_TRANSPORT && pick != WSG_LEGACY) ||
+	    (pick & r->wsg) == 0)
+		return hx_upstream_bad(hx, "upstream picked no websocket "
+		    "subprotocol the client offered");
+	if ((ws = calloc(1, sizeof(*ws))) == NULL ||
+	    (ws->path = strdup(r->bpath)) == NULL ||
+	    (r->bquery != NULL && (ws->query = strdup(r->bquery)) == NULL)) {
+		if (ws != NULL) {
+			free(ws->path);
+			free(ws);
+		}
+		return hx_close(hx, "out of memory");
+	}
+	strlcpy(ws->apath, r->path, sizeof(ws->apath));
+	strlcpy(ws->rule, r->rule, sizeof(ws->rule));
+	ws->j.in.max = pconf.body_max;
+	ws->j.proto = pick;
+	ws->j.judge = hx_ws_judge;
+	ws->j.arg = hx;
+	hx->ws = ws;
+	return 0;
+}
+
+/* the client's frames, judged; 1 progress, 0 none */
+static int
+hx_ws_up(struct httpx *hx)
+{
+	struct hws	*ws = hx->ws;
+	struct wsj	*j = &ws->j;
+	size_t		 n, used;
+	int		 progress = 0, rv;
+
+	for (;;) {
+		/* what was judged goes first, as it was sent */
+		n = j->up.len < hb_room(&hx->uout) ? j->up.len :
+		    hb_room(&hx->uout);
+		if (n > 0) {
+			if (hb_put(&hx->uout, j->up.b + j->up.off, n) == -1)
+				return hx_close(hx, "out of memory");
+			wsbuf_consume(&j->up, n);
+			progress = 1;
+		}
+		if (j->up.len > 0 || j->dead || hx->cin.len == 0)
+			break;
+		rv = wsj_client(j, hb_data(&hx->cin), hx->cin.len, &used);
+		if (used > 0) {
+			hb_consume(&hx->cin, used);
+			progress = 1;
+		}
+		if (!j->dead && held_set(&ws->held, j->in.raw.len +
+		    j->in.data.len + j->up.len) == -1)
+			(void)wsj_fail(j, 1013, "request bytes held for rules "
+			    "over the proxy's budget");
+		if (rv == -1 || used == 0)
+			break;
+	}
+	if (j->dead) {
+		/* the rest of the client's bytes go nowhere */
+		hb_free(&hx->cin);
+		hb_free(&hx->uout);
+		held_drop(&ws->held);
+		progress = 1;
+	}
+	return progress;
+}
+
+/* the server's frames as they come, the proxy's between two; 1, 0 */
+static int
+hx_ws_down(struct httpx *hx)
+{
+	struct wsj	*j = &hx->ws->j;
+	size_t		 n, k;
+	int		 progress = 0;
+
+	if (!hx->ubad) {
+		n = hx->uin.len < hb_room(&hx->cout) ? hx->uin.len :
+		    hb_room(&hx->cout);
+		k = wsout_pass(&j->out, hb_data(&hx->uin), n, j->down.len > 0);
+		/* a frame cut by the upstream's end goes as it is */
+		if (k == 0 && hx->up.eof && j->down.len == 0)
+			k = n;
+		if (k > 0) {
+			if (hb_put(&hx->cout, hb_data(&hx->uin), k) == -1)
+				return hx_close(hx, "out of memory");
+			hb_consume(&hx->uin, k);
+			progress = 1;
+		}
+	}
+	if (j->down.len > 0 && wsout_between(&j->out) &&
+	    hb_room(&hx->cout) >= j->down.len) {
+		if (hb_put(&hx->cout, j->down.b + j->down.off, j->down.len) ==
+		    -1)
+			return hx_close(hx, "out of memory");
+		wsbuf_free(&j->down);
+		progress = 1;
+		if (j->dead) {
+			/* the close went: the upstream is done with */
+			hx->ubad = 1;
+			hb_free(&hx->uin);
+		}
+	}
+	return progress;
+}
+
+static void
+hx_ws_free(struct httpx *hx)
+{
+	if (hx->ws == NULL)
+		return;
+	wsj_free(&hx->ws->j);
+	held_drop(&hx->ws->held);
+	free(hx->ws->path);
+	free(hx->ws->query);
+	free(hx->ws);
+	hx->ws = NULL;
+}
+
 /* the end of an exchange, of the connection; 1 progress, -1 closed */
 static int
 hx_ends(struct httpx *hx)
@@ -1960,7 +2274,11 @@ hx_ends(struct httpx *hx)
 	if (hx->tunnel) {
 		if (hx->r.active)
 			hx_audit_req(hx);
+		if (hx->ws != NULL && hx->ws->j.dead &&
+		    hx->ws->j.down.len == 0 && hx->cout.len == 0)
+			return hx_close(hx, hx->ws->j.why);
 		if (hx->cl.eof && hx->cin.len == 0 && hx->uout.len == 0 &&
+		    (hx->ws == NULL || hx->ws->j.up.len == 0) &&
 		    !hx->up.shut) {
 			stream_shutdown(&c->us);
 			hx->up.shut = 1;
@@ -2083,7 +2401,9 @@ hx_pump(struct httpx *hx)
 				return hx_close(hx, "client reset");
 			progress |= rv;
 		}
-		if (hx->tunnel)
+		if (hx->ws != NULL)
+			rv = hx_ws_up(hx);
+		else if (hx->tunnel)
 			rv = hx_tunnel(&hx->cin, &hx->uout);
 		else
 			rv = hx_requests(hx);
@@ -2104,7 +2424,9 @@ hx_pump(struct httpx *hx)
 				return hx_close(hx, "upstream reset");
 			progress |= rv;
 		}
-		if (hx->tunnel)
+		if (hx->ws != NULL)
+			rv = hx_ws_down(hx);
+		else if (hx->tunnel)
 			rv = hx_tunnel(&hx->uin, &hx->cout);
 		else
 			rv = hx_responses(hx);
@@ -2178,6 +2500,7 @@ httpx_free(struct conn *c)
 	hb_free(&hx->uout);
 	hx_exch_free(hx);
 	hx_req_free(&hx->r);
+	hx_ws_free(hx);
 	free(hx);
 	c->hx = NULL;
 }

@@ -1440,7 +1440,7 @@ main(int argc, char *argv[])
 	strlcpy(auditsock, NETD_AUDITSOCK, sizeof(auditsock));
 	strlcpy(credsock, NETD_CREDSOCK, sizeof(credsock));
 	parse_pool("10.200.0.0/16");
-	while ((ch = getopt(argc, argv, "a:B:C:c:dk:l:n:p:q:r:s:T:u:v")) != -1) {
+	while ((ch = getopt(argc, argv, "a:B:b:C:c:dk:l:n:p:q:r:s:T:u:v")) != -1) {
 		switch (ch) {
 		case 'a':
 			if (strlcpy(auditsock, optarg, sizeof(auditsock)) >=
@@ -1454,6 +1454,14 @@ main(int argc, char *argv[])
 				errx(2, "-B %s: request body bytes rules read: "
 				    "%s (1 to %d)", optarg, errstr,
 				    PROXY_BODY_LIMIT);
+			break;
+		case 'b':
+			pc.held_max = strtonum(optarg, 1, PROXY_HELD_LIMIT,
+			    &errstr);
+			if (errstr != NULL)
+				errx(2, "-b %s: request bytes held for rules, "
+				    "all connections: %s (1 to %llu)", optarg,
+				    errstr, (unsigned long long)PROXY_HELD_LIMIT);
 			break;
 		case 'C':
 			/* argv is the process title's later */

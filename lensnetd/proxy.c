@@ -2558,6 +2558,7 @@ proxy_preinit(void *arg)
 	DEF(http_max_requests, PROXY_HTTP_MAXREQ);
 	DEF(audit_query_max, PROXY_QUERY_MAX);
 	DEF(body_max, PROXY_BODY_MAX);
+	DEF(held_max, PROXY_HELD_MAX);
 #undef DEF
 	signal(SIGPIPE, SIG_IGN);
 	limits();

@@ -22,6 +22,9 @@
 #define PROXY_QUERY_MAX		128		/* query bytes in net.http */
 #define PROXY_BODY_MAX		(1024 * 1024)	/* a body rules read */
 #define PROXY_BODY_LIMIT	(64 * 1024 * 1024)	/* -B at most */
+#define PROXY_HELD_MAX		(64ULL * 1024 * 1024)	/* held, all
+							   connections */
+#define PROXY_HELD_LIMIT	(16ULL * 1024 * 1024 * 1024)	/* -b */
 
 struct proxy_conf {
 	unsigned int		 peek_first_ms, peek_ms, resolve_ms;
@@ -34,6 +37,8 @@ struct proxy_conf {
 	unsigned int		 body_max;	/* bytes of a request body
 						   that rules read */
 	unsigned int		 tls_ms;	/* 0: default */
+	unsigned long long	 held_max;	/* request bytes held for
+						   rules, all connections */
 	const char		*trust;		/* upstream trust store
 						 * (PEM file); NULL: the
 						 * system's bundle */

@@ -680,6 +680,7 @@ run(int argc, char **argv)
 	void			*m;
 	const char		*tlisten[8], *clisten[8], *publish[8];
 	int			 nt = 0, nc = 0, np = 0, ch, i, fd, r;
+	int			 verbose = 0;
 	int			 nhosts = 0, link[2], keep[2], eof = 0;
 	size_t			 plen = 0;
 	struct pollfd		 pfd, pfds[2];
@@ -694,7 +695,7 @@ run(int argc, char **argv)
 	strlcpy(sb.sandbox, "0123456789abcdef0123456789abcdef"
 	    "0123456789abcdef0123456789abcdef", sizeof(sb.sandbox));
 	while ((ch = getopt(argc, argv,
-	    "A:B:bC:c:D:E:F:G:H:I:K:k:L:M:m:O:P:p:Q:r:S:T:t:x:")) != -1) {
+	    "A:B:bC:c:D:E:F:G:H:I:J:K:k:L:M:m:O:P:p:Q:r:S:T:t:Vx:")) != -1) {
 		switch (ch) {
 		case 'x':
 			if (nph >= PHSCAN_MAXSET)
@@ -732,6 +733,12 @@ run(int argc, char **argv)
 			break;
 		case 'D':
 			pc.body_max = atoi(optarg);
+			break;
+		case 'J':
+			pc.held_max = strtoull(optarg, NULL, 10);
+			break;
+		case 'V':
+			verbose = 1;
 			break;
 		case 'C':
 			pc.connect_ms = atoi(optarg);
@@ -814,6 +821,7 @@ run(int argc, char **argv)
 	sb.policylen = plen;
 
 	log_init(1, 0);
+	log_setverbose(verbose);
 	signal(SIGTERM, on_term);
 	signal(SIGINT, on_term);
 	signal(SIGPIPE, SIG_IGN);

@@ -120,7 +120,9 @@ static const char policy_text[] =
     "             graphql: {operations: [mutation]}}\n"
     "          - {method: \"*\", path: /admin, verdict: deny}\n"
     "          - {method: POST, path: /admin, verdict: allow,\n"
-    "             graphql: {operations: [query]}}\n";
+    "             graphql: {operations: [query]}}\n"
+    "          - {method: GET, path: /ws, verdict: allow, websocket: true,\n"
+    "             graphql: {operations: [subscription]}}\n";
 
 /* a request to the policy: body, verdict, reason's words (deny) */
 struct rcase {
@@ -339,8 +341,24 @@ main(void)
 	ok(!d.needs_body && d.verdict == VERDICT_DENY,
 	    "no graphql rule for GET: no body needed");
 	policy_http_request(pol, "gql.test", 443, "POST", "/open", NULL, &d);
-	ok(d.needs_body && d.verdict == VERDICT_ALLOW,
+	ok(d.needs_body && d.verdict == VERDICT_ALLOW && !d.ws_body,
 	    "an allow beside a deny that reads the body: the body is needed");
+	policy_http_request(pol, "gql.test", 443, "GET", "/ws", NULL, &d);
+	ok(d.needs_body && d.ws_body, "graphql: with websocket: true: the "
+	    "upgrade is judged per message");
+	memset(&b, 0, sizeof(b));
+	b.ctype = J;
+	b.data = "{\"query\":\"subscription { tick }\"}";
+	b.len = strlen(b.data);
+	b.header = hdr_none;
+	policy_http_body(pol, "gql.test", 443, "GET", "/ws", NULL, &b, &bd);
+	ok_detail(bd.verdict == VERDICT_ALLOW, "a subscribe's payload "
+	    "allowed", bd.why != NULL ? bd.why : bd.audit);
+	b.data = "{\"query\":\"mutation { x }\"}";
+	b.len = strlen(b.data);
+	policy_http_body(pol, "gql.test", 443, "GET", "/ws", NULL, &b, &bd);
+	ok_detail(bd.verdict == VERDICT_DENY, "a mutation as a subscribe's "
+	    "payload denied", bd.why != NULL ? bd.why : bd.audit);
 	for (i = 0; i < sizeof(rcases) / sizeof(rcases[0]); i++) {
 		const struct rcase *c = &rcases[i];
 
