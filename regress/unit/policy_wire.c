@@ -247,11 +247,13 @@ hostile(void)
 
 	/* header */
 	poke(b, len, 0, 'X', "not a policy model", "magic");
-	poke(b, len, 5, 2, "version: 2 is not supported (only 3)", "version 2 "
+	poke(b, len, 5, 3, "version: 3 is not supported (only 4)", "version 3 "
+	    "(before llm)");
+	poke(b, len, 5, 2, "version: 2 is not supported (only 4)", "version 2 "
 	    "(before the injection fields, uriPlaceholder, graphql, mcp)");
-	poke(b, len, 5, 1, "version: 1 is not supported (only 3)", "version 1 "
+	poke(b, len, 5, 1, "version: 1 is not supported (only 4)", "version 1 "
 	    "(before caFile, query, websocket)");
-	poke(b, len, 5, 4, "version: 4 is not supported", "version 4");
+	poke(b, len, 5, 5, "version: 5 is not supported", "version 5");
 	poke(b, len, 7, 1, "flags: 0x0001", "a flag");
 	/* 4 + 2 + 2 + 32: defaultVerdict */
 	poke(b, len, 40, 3, "network.defaultVerdict: verdict 3", "verdict 3");
@@ -398,13 +400,13 @@ hostile(void)
 	free(c);
 	free(b);
 
-	/* resources: cpus 4, memory 8, pids 4 bytes at the end */
+	/* resources: cpus 4, memory 8, pids 4 bytes, then llm: two counts */
 	b = model("version: 1\nresources: {cpus: 1, memory: 4m, pids: 1}\n",
 	    &len);
-	poke(b, len, len - 16, 0x10, "resources.cpus: ", "cpus too many");
-	poke(b, len, len - 7, 1, "resources.memory: 65536 bytes is out of "
+	poke(b, len, len - 20, 0x10, "resources.cpus: ", "cpus too many");
+	poke(b, len, len - 11, 1, "resources.memory: 65536 bytes is out of "
 	    "range", "memory 64k");
-	poke(b, len, len - 4, 0x7f, "resources.pids: ", "pids too many");
+	poke(b, len, len - 8, 0x7f, "resources.pids: ", "pids too many");
 	free(b);
 }
 
