@@ -240,6 +240,11 @@ int	policy_llm_applies(const struct policy *, const char *host,
 int	policy_llm_decide(const struct policy *, const char *host,
 	    uint16_t port, const char *path, const char *model,
 	    struct policy_llm_decision *);
+/* "passthrough", "route", "deny" */
+const char *policy_llm_action_name(int action);
+/* the first credential bound to host:port (an llm backend's), -1 none */
+long	policy_llm_cred(const struct policy *, const char *host,
+	    uint16_t port);
 /* is host the domain of some llm route (it is intercepted then)? */
 int	policy_llm_host(const struct policy *, const char *host);
 

@@ -348,3 +348,25 @@ policy_llm_decide(const struct policy *pol, const char *host, uint16_t port,
 	return why_set(d->why, sizeof(d->why), "llm: backend %s serves no "
 	    "model for \"%.64s\"", b->name, model);
 }
+
+long
+policy_llm_cred(const struct policy *pol, const char *host, uint16_t port)
+{
+	struct policy_injection	 pi;
+	char			 w[PM_WHY];
+	size_t			 i;
+
+	for (i = 0; i < pol->ncreds; i++)
+		if (policy_cred_injection(pol, i, host, port, &pi, w,
+		    sizeof(w)) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+policy_llm_action_name(int action)
+{
+	if (action < 0 || action > POLICY_LLM_DENY)
+		return "?";
+	return pm_llm_actions[action];
+}
