@@ -132,6 +132,7 @@ FUZZ_LIBSRCS = common/log.c common/imsg.c common/canonjson.c common/chain.c \
 	   lensnetd/dnswire.c common/peek.c lenscredd/seal.c common/phscan.c \
 	   lenscredd/sign.c common/lensexch.c \
 	   lenscredd/oauth.c
+FUZZ_LIBSRCS += lensnetd/llm.c
 REGRESS_TESTS = $(sort $(wildcard regress/*.t)) $(sort $(wildcard regress/attack/*.t))
 FUZZ_SECONDS ?= 10
 

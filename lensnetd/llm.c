@@ -401,12 +401,12 @@ a2o(const json_t *in, const char *served, char *why, size_t whylen)
 				    i);
 				goto bad;
 			}
-			if (push(tools, json_pack("{s:s, s:{s:s, s:s, s:O}}",
+			if (push(tools, json_pack("{s:s, s:{s:s, s:s, s:o}}",
 			    "type", "function", "function", "name",
 			    str(e, "name"), "description",
 			    str(e, "description") ? str(e, "description") : "",
 			    "parameters", json_object_get(e, "input_schema") ?
-			    json_object_get(e, "input_schema") :
+			    json_incref(json_object_get(e, "input_schema")) :
 			    json_object())) == -1)
 				goto bad;
 		}
@@ -676,9 +676,9 @@ o2a(const json_t *in, const char *served, char *why, size_t whylen)
 				    "translation", i);
 				goto bad;
 			}
-			o = json_pack("{s:s, s:O}", "name", str(f, "name"),
+			o = json_pack("{s:s, s:o}", "name", str(f, "name"),
 			    "input_schema", json_object_get(f, "parameters") ?
-			    json_object_get(f, "parameters") :
+			    json_incref(json_object_get(f, "parameters")) :
 			    json_pack("{s:s}", "type", "object"));
 			if (o != NULL && str(f, "description") != NULL &&
 			    set(o, "description",
