@@ -64,31 +64,71 @@ cw_run ll "$T/p.yaml"
 ok $? "sandbox ll runs" || diag "$(cat "$T/run-ll.out")"
 ID=$CW_ID
 
-# ask NAME BODY: the body POSTed to the Messages API from the sandbox,
-# the response in $T/resp-NAME, its status in $code
-ask() {
-	cw_sh ll "cat >/tmp/$1.json <<'XEOF'
+# q NAME BODY: a request of the batch that one `lctl exec` runs
+# (asks), each POSTed to the Messages API from the sandbox; then the
+# response of NAME in $T/resp-NAME, its body in $T/body-NAME, its status
+# in $T/code-NAME
+SCRIPT=
+q() {
+	SCRIPT="$SCRIPT
+cat >/tmp/$1.json <<'XEOF'
 $2
 XEOF
+echo '=== $1'
 curl -sS -N --max-time 20 -w '\ncode=%{http_code}\n' \
     -H 'Content-Type: application/json' -H 'x-api-key: sk-ant-sandbox' \
     -H 'anthropic-version: 2023-06-01' --data-binary @/tmp/$1.json \
-    https://anthropic.api.test/v1/messages" >"$T/resp-$1" 2>&1
-	code=$(sed -n 's/^code=//p' "$T/resp-$1" | tail -n 1)
-	sed '$d' "$T/resp-$1" >"$T/body-$1"
+    https://anthropic.api.test/v1/messages 2>&1"
+}
+asks() {
+	cw_sh ll "$SCRIPT" >"$T/asks.out" 2>&1
+	$CW_PY -c 'import sys, re
+t, name, cur = sys.argv[1], None, []
+def flush():
+    if name is None:
+        return
+    txt = "".join(cur)
+    open(t + "/resp-" + name, "w").write(txt)
+    m = re.search(r"\ncode=(\d+)\n?$", "\n" + txt)
+    open(t + "/code-" + name, "w").write(m.group(1) if m else "none")
+    open(t + "/body-" + name, "w").write(txt[:m.start()] if m else txt)
+for ln in open(t + "/asks.out"):
+    if ln.startswith("=== "):
+        flush()
+        name, cur = ln[4:].strip(), []
+    else:
+        cur.append(ln)
+flush()' "$T"
+}
+code() {
+	cat "$T/code-$1" 2>/dev/null
 }
 nreq() {
 	cw_log "r['target'] == '/v1/chat/completions'" | wc -l
 }
+# the backend's log never has TEXT
+backend_never() {
+	[ -z "$(cw_log "r['target'] == '/v1/chat/completions' and '$1' in r['body']")" ]
+}
 
-ask plain '{"model":"claude-3-test","max_tokens":64,"system":"be brief","messages":[{"role":"user","content":"hello"}]}'
-[ "$code" = 200 ] && $CW_PY -c 'import json, sys
+q plain '{"model":"claude-3-test","max_tokens":64,"system":"be brief","messages":[{"role":"user","content":"hello"}]}'
+q stream '{"model":"claude-3-test","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hello"}]}'
+q malformed '{"model":"claude-3-test","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"MALFORMED"}]}'
+q tools '{"model":"claude-3-test","max_tokens":64,"tools":[{"name":"get_weather","input_schema":{"type":"object"}}],"messages":[{"role":"user","content":"weather?"}]}'
+q image '{"model":"claude-3-test","max_tokens":64,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBORw0KGgo="}},{"type":"text","text":"what is it?"}]}]}'
+q block '{"model":"claude-3-test","max_tokens":64,"messages":[{"role":"user","content":[{"type":"text","text":"read this"},{"type":"document","source":{"type":"text","media_type":"text/plain","data":"x"}}]}]}'
+q denied '{"model":"claude-bad-1","max_tokens":64,"messages":[{"role":"user","content":"hello"}]}'
+q unrouted '{"model":"gpt-4o","max_tokens":64,"messages":[{"role":"user","content":"hello"}]}'
+q notjson '{"model":"claude-3-test","model":"claude-bad-1","messages":[]}'
+asks
+
+[ "$(code plain)" = 200 ] && $CW_PY -c 'import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["type"] == "message" and r["role"] == "assistant", r
 assert r["content"] == [{"type": "text", "text": "served gpt-test"}], r
 assert r["stop_reason"] == "end_turn", r
 assert r["usage"] == {"input_tokens": 11, "output_tokens": 7}, r' "$T/body-plain" 2>"$T/py.err"
-ok $? "routed: an Anthropic message back with the backend's answer and usage ($code)" ||
+ok $? "routed: an Anthropic message back with the backend's answer and usage ($(code plain))" ||
     diag "$(cat "$T/resp-plain" "$T/py.err")"
 
 cw_log "r['target'] == '/v1/chat/completions'" >"$T/got-plain"
@@ -107,8 +147,7 @@ assert "x-api-key" not in h and "anthropic-version" not in h, h' \
 ok $? "the backend got Chat Completions, model gpt-test, the real key, not the sandbox's" ||
     diag "$(cat "$T/got-plain" "$T/py.err")"
 
-ask stream '{"model":"claude-3-test","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hello"}]}'
-[ "$code" = 200 ] && $CW_PY -c 'import json, sys
+[ "$(code stream)" = 200 ] && $CW_PY -c 'import json, sys
 ev, name, data = [], None, []
 for ln in open(sys.argv[1]).read().split("\n"):
     if ln.startswith("event: "):
@@ -130,46 +169,40 @@ assert text == "served gpt-test", text
 md = ev[5]
 assert md["delta"]["stop_reason"] == "end_turn", md
 assert md["usage"]["output_tokens"] == 7, md' "$T/body-stream" 2>"$T/py.err"
-ok $? "streamed: the OpenAI SSE arrives as Anthropic SSE, event by event ($code)" ||
+ok $? "streamed: the OpenAI SSE arrives as Anthropic SSE, event by event ($(code stream))" ||
     diag "$(cat "$T/resp-stream" "$T/py.err")"
 cw_log "'\"stream\": true' in r['body'] or '\"stream\":true' in r['body']" |
     grep -q include_usage
 ok $? "the streamed request asked the backend for usage"
 
-ask malformed '{"model":"claude-3-test","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"MALFORMED"}]}'
-[ "$code" = 200 ] && [ "$(grep -c '^event: error$' "$T/body-malformed")" = 1 ] &&
+[ "$(code malformed)" = 200 ] && [ "$(grep -c '^event: error$' "$T/body-malformed")" = 1 ] &&
     ! grep -q message_stop "$T/body-malformed" &&
     grep -q 'not a JSON object' "$T/body-malformed"
 ok $? "a malformed backend stream ends in one clean error event" ||
     diag "$(cat "$T/resp-malformed")"
 
-n0=$(nreq)
-ask tools '{"model":"claude-3-test","max_tokens":64,"tools":[{"name":"get_weather","input_schema":{"type":"object"}}],"messages":[{"role":"user","content":"weather?"}]}'
-[ "$code" = 400 ] && grep -q 'no tools capability' "$T/body-tools"
-ok $? "tools to a tools: false backend: 400 with the reason ($code)" ||
+[ "$(code tools)" = 400 ] && grep -q 'no tools capability' "$T/body-tools"
+ok $? "tools to a tools: false backend: 400 with the reason ($(code tools))" ||
     diag "$(cat "$T/resp-tools")"
-ask image '{"model":"claude-3-test","max_tokens":64,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBORw0KGgo="}},{"type":"text","text":"what is it?"}]}]}'
-[ "$code" = 400 ] && grep -q 'no images capability' "$T/body-image"
-ok $? "an image to an images: false backend: 400 with the reason ($code)" ||
+[ "$(code image)" = 400 ] && grep -q 'no images capability' "$T/body-image"
+ok $? "an image to an images: false backend: 400 with the reason ($(code image))" ||
     diag "$(cat "$T/resp-image")"
-ask block '{"model":"claude-3-test","max_tokens":64,"messages":[{"role":"user","content":[{"type":"text","text":"read this"},{"type":"document","source":{"type":"text","media_type":"text/plain","data":"x"}}]}]}'
-[ "$code" = 400 ] && grep -q 'content block "document" has no translation' "$T/body-block"
-ok $? "an unknown content block: 400 naming it, not dropped ($code)" ||
+[ "$(code block)" = 400 ] && grep -q 'content block "document" has no translation' "$T/body-block"
+ok $? "an unknown content block: 400 naming it, not dropped ($(code block))" ||
     diag "$(cat "$T/resp-block")"
-ask denied '{"model":"claude-bad-1","max_tokens":64,"messages":[{"role":"user","content":"hello"}]}'
-[ "$code" = 403 ] && grep -q 'denied by route 0' "$T/body-denied"
-ok $? "a deny route: 403 with the reason ($code)" || diag "$(cat "$T/resp-denied")"
-ask unrouted '{"model":"gpt-4o","max_tokens":64,"messages":[{"role":"user","content":"hello"}]}'
-[ "$code" = 403 ] && grep -q 'no route covers model "gpt-4o"' "$T/body-unrouted"
-ok $? "a model no route covers: 403 ($code)" || diag "$(cat "$T/resp-unrouted")"
-ask notjson '{"model":"claude-3-test","model":"claude-bad-1","messages":[]}'
-[ "$code" = 400 ] && grep -q 'not strict JSON' "$T/body-notjson"
-ok $? "a duplicate model key: 400, never guessed ($code)" || diag "$(cat "$T/resp-notjson")"
-[ "$(nreq)" = "$n0" ]
-ok $? "none of the refused requests reached the backend ($(nreq) vs $n0)"
+[ "$(code denied)" = 403 ] && grep -q 'denied by route 0' "$T/body-denied"
+ok $? "a deny route: 403 with the reason ($(code denied))" || diag "$(cat "$T/resp-denied")"
+[ "$(code unrouted)" = 403 ] && grep -q 'no route covers model "gpt-4o"' "$T/body-unrouted"
+ok $? "a model no route covers: 403 ($(code unrouted))" || diag "$(cat "$T/resp-unrouted")"
+[ "$(code notjson)" = 400 ] && grep -q 'not strict JSON' "$T/body-notjson"
+ok $? "a duplicate model key: 400, never guessed ($(code notjson))" || diag "$(cat "$T/resp-notjson")"
+backend_never get_weather && backend_never iVBORw0KGgo &&
+    backend_never 'read this' && backend_never claude-bad-1 &&
+    backend_never gpt-4o && [ "$(nreq)" = 3 ]
+ok $? "none of the refused requests reached the backend ($(nreq) did: plain, stream, malformed)"
 
-! lctl exec ll env | grep -qF -- "$KEY" &&
-    lctl exec ll env | grep -q '^BACKEND_KEY=lens-ph-'
+lctl exec ll env >"$T/env" 2>&1
+! grep -qF -- "$KEY" "$T/env" && grep -q '^BACKEND_KEY=lens-ph-' "$T/env"
 ok $? "the sandbox's environment holds a placeholder, never the key"
 ! cat "$T"/resp-* | grep -qF -- "$KEY"
 ok $? "no response the sandbox got holds the key"
