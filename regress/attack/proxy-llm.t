@@ -17,7 +17,10 @@
 #   - tools to a tools: false backend, an image to an images: false one,
 #     an unknown content block: 400 naming it, nothing sent
 #   - a deny route: 403 with the reason, nothing sent
-#   - the key in neither the environment nor any response
+#   - the key in neither the environment nor any response; the backend
+#     itself, its host allowed for the exchange but every request of the
+#     sandbox denied, not reachable around the routes with the key's
+#     placeholder
 #   - audit: net.llm with model asked, model served, backend, tokens
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../daemon.sh"
@@ -26,7 +29,7 @@
 LENS_REGRESS=$(cd "$(dirname "$0")/.." && pwd)
 cw_need
 
-tap_plan 17
+tap_plan 18
 tmpdir_setup
 chmod 0755 "$T"
 
@@ -44,6 +47,8 @@ deny_policy "$T/p.yaml" <<'EOF'
       - match: openai-backend.api.test
         verdict: allow
         caFile: testca.pem
+        rules:
+          - {method: "*", path: "/**", verdict: deny}
 credentials:
   - id: backendkey
     envVar: BACKEND_KEY
@@ -120,6 +125,12 @@ q block '{"model":"claude-3-test","max_tokens":64,"messages":[{"role":"user","co
 q denied '{"model":"claude-bad-1","max_tokens":64,"messages":[{"role":"user","content":"hello"}]}'
 q unrouted '{"model":"gpt-4o","max_tokens":64,"messages":[{"role":"user","content":"hello"}]}'
 q notjson '{"model":"claude-3-test","model":"claude-bad-1","messages":[]}'
+SCRIPT="$SCRIPT
+echo '=== direct'
+curl -sS --max-time 20 -w '\ncode=%{http_code}\n' \
+    -H \"Authorization: Bearer \$BACKEND_KEY\" -H 'Content-Type: application/json' \
+    --data '{\"model\":\"gpt-direct\",\"messages\":[]}' \
+    https://openai-backend.api.test/v1/chat/completions 2>&1"
 asks
 
 [ "$(code plain)" = 200 ] && $CW_PY -c 'import json, sys
@@ -201,6 +212,9 @@ backend_never get_weather && backend_never iVBORw0KGgo &&
     backend_never gpt-4o && [ "$(nreq)" = 3 ]
 ok $? "none of the refused requests reached the backend ($(nreq) did: plain, stream, malformed)"
 
+[ "$(code direct)" = 403 ] && backend_never gpt-direct
+ok $? "the sandbox calling the backend around the routes with the key's placeholder: 403 ($(code direct))" ||
+    diag "$(cat "$T/resp-direct")"
 lctl exec ll env >"$T/env" 2>&1
 ! grep -qF -- "$KEY" "$T/env" && grep -q '^BACKEND_KEY=lens-ph-' "$T/env"
 ok $? "the sandbox's environment holds a placeholder, never the key"
