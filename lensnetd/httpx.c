@@ -1909,8 +1909,12 @@ hx_exch_responses(struct httpx *hx)
 
 	while ((x = hx->x) != NULL && x->state == X_RUN) {
 		/* re-framed bytes of an llm: route first */
-		if (hx->r.llm_routed && (hx_llm_drain(hx, &n) == -1 || n))
-			return progress;
+		if (hx->r.llm_routed) {
+			if (hx_llm_drain(hx, &n) == -1)
+				return -1;
+			if (n)
+				return progress;
+		}
 		/* a head or a chunk with its framing fits */
 		if (hb_room(&hx->cout) < EXCH_HEAD_MAX + 512)
 			return progress;

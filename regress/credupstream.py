@@ -34,7 +34,8 @@ Answers, by path:
                     when stream_options.include_usage, [DONE]), else one
                     chat.completion; usage 11 in, 7 out.  A last user
                     message with MALFORMED: the stream's second event is
-                    not JSON; a body that is not JSON: 400
+                    not JSON; with LONG: the text is 30000 pieces of 10
+                    bytes (300 kB); a body that is not JSON: 400
     anything else   200, the JSON of its log line (an echo of every
                     header and of the body), with a Content-Length
 """
@@ -194,12 +195,15 @@ def llm(c, body):
         return
     usage = {'prompt_tokens': 11, 'completion_tokens': 7,
              'total_tokens': 18}
+    text = ['served ', model]
+    if 'LONG' in last:      # more than the proxy's buffers hold
+        text = ['0123456789'] * 30000
     if not req.get('stream'):
         data = json.dumps({
             'id': 'chatcmpl-1', 'object': 'chat.completion',
             'created': 1, 'model': model, 'usage': usage,
             'choices': [{'index': 0, 'finish_reason': 'stop', 'message': {
-                'role': 'assistant', 'content': 'served ' + model}}]}
+                'role': 'assistant', 'content': ''.join(text)}}]}
         ).encode()
         c.t.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json'
                     b'\r\nContent-Length: %d\r\n\r\n%s' % (len(data), data))
@@ -212,10 +216,8 @@ def llm(c, body):
                           'finish_reason': finish}]}
         d.update(kw)
         return 'data: ' + json.dumps(d) + '\n\n'
-    ev = [chunk({'role': 'assistant', 'content': ''}),
-          chunk({'content': 'served '}),
-          chunk({'content': model}),
-          chunk({}, 'stop')]
+    ev = [chunk({'role': 'assistant', 'content': ''})] + \
+        [chunk({'content': t}) for t in text] + [chunk({}, 'stop')]
     if 'MALFORMED' in last:
         ev[1] = 'data: {"choices": [\n\n'
     if (req.get('stream_options') or {}).get('include_usage'):

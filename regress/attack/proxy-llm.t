@@ -29,7 +29,7 @@
 LENS_REGRESS=$(cd "$(dirname "$0")/.." && pwd)
 cw_need
 
-tap_plan 18
+tap_plan 19
 tmpdir_setup
 chmod 0755 "$T"
 
@@ -119,6 +119,8 @@ backend_never() {
 q plain '{"model":"claude-3-test","max_tokens":64,"system":"be brief","messages":[{"role":"user","content":"hello"}]}'
 q stream '{"model":"claude-3-test","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hello"}]}'
 q malformed '{"model":"claude-3-test","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"MALFORMED"}]}'
+q long '{"model":"claude-3-test","max_tokens":64,"messages":[{"role":"user","content":"LONG"}]}'
+q longstream '{"model":"claude-3-test","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"LONG"}]}'
 q tools '{"model":"claude-3-test","max_tokens":64,"tools":[{"name":"get_weather","input_schema":{"type":"object"}}],"messages":[{"role":"user","content":"weather?"}]}'
 q image '{"model":"claude-3-test","max_tokens":64,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBORw0KGgo="}},{"type":"text","text":"what is it?"}]}]}'
 q block '{"model":"claude-3-test","max_tokens":64,"messages":[{"role":"user","content":[{"type":"text","text":"read this"},{"type":"document","source":{"type":"text","media_type":"text/plain","data":"x"}}]}]}'
@@ -192,6 +194,20 @@ ok $? "the streamed request asked the backend for usage"
 ok $? "a malformed backend stream ends in one clean error event" ||
     diag "$(cat "$T/resp-malformed")"
 
+[ "$(code long)" = 200 ] && [ "$(code longstream)" = 200 ] && $CW_PY -c 'import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["content"][0]["text"] == "0123456789" * 30000
+n, text, last = 0, [], None
+for ln in open(sys.argv[2]).read().split("\n"):
+    if ln.startswith("data: "):
+        d = json.loads(ln[6:])
+        last = d["type"]
+        if d["type"] == "content_block_delta":
+            text.append(d["delta"]["text"])
+assert "".join(text) == "0123456789" * 30000 and last == "message_stop"' \
+    "$T/body-long" "$T/body-longstream" 2>"$T/py.err"
+ok $? "300 kB answers, whole and streamed (30000 events), past the proxy's 64 kB buffers" ||
+    diag "$(head -c 300 "$T/resp-long")" "$(tail -n 5 "$T/resp-longstream")" "$(cat "$T/py.err")"
 [ "$(code tools)" = 400 ] && grep -q 'no tools capability' "$T/body-tools"
 ok $? "tools to a tools: false backend: 400 with the reason ($(code tools))" ||
     diag "$(cat "$T/resp-tools")"
@@ -209,8 +225,8 @@ ok $? "a model no route covers: 403 ($(code unrouted))" || diag "$(cat "$T/resp-
 ok $? "a duplicate model key: 400, never guessed ($(code notjson))" || diag "$(cat "$T/resp-notjson")"
 backend_never get_weather && backend_never iVBORw0KGgo &&
     backend_never 'read this' && backend_never claude-bad-1 &&
-    backend_never gpt-4o && [ "$(nreq)" = 3 ]
-ok $? "none of the refused requests reached the backend ($(nreq) did: plain, stream, malformed)"
+    backend_never gpt-4o && [ "$(nreq)" = 5 ]
+ok $? "none of the refused requests reached the backend ($(nreq) did: plain, stream, malformed, long ones)"
 
 [ "$(code direct)" = 403 ] && backend_never gpt-direct
 ok $? "the sandbox calling the backend around the routes with the key's placeholder: 403 ($(code direct))" ||
