@@ -942,7 +942,7 @@ get_llm(struct rd *r, struct policy *pol)
 {
 	char		 why[PM_WHY];
 	unsigned int	 x;
-	size_t		 i, j, n, at;
+	size_t		 i, j, k, n, at;
 
 	fieldf(r, "llm.backends");
 	if (get_count(r, 8, &n) == -1)
@@ -997,6 +997,11 @@ get_llm(struct rd *r, struct policy *pol)
 			if (strchr(b->models[j].served, '*') != NULL)
 				return rerr(r, r->off, "a served model is a "
 				    "glob");
+			for (k = 0; k < j; k++)
+				if (strcmp(b->models[k].glob,
+				    b->models[j].glob) == 0)
+					return rerr(r, r->off, "a duplicate "
+					    "model glob");
 		}
 	}
 	fieldf(r, "llm.routes");
