@@ -133,6 +133,7 @@ FUZZ_LIBSRCS = common/log.c common/imsg.c common/canonjson.c common/chain.c \
 	   lenscredd/sign.c common/lensexch.c \
 	   lenscredd/oauth.c
 FUZZ_LIBSRCS += lensnetd/wsframe.c
+FUZZ_LIBSRCS += lensnetd/llm.c
 REGRESS_TESTS = $(sort $(wildcard regress/*.t)) $(sort $(wildcard regress/attack/*.t))
 FUZZ_SECONDS ?= 10
 

@@ -208,6 +208,51 @@ enum verdict	policy_udp_addr(const struct policy *, const struct sockaddr *,
  */
 enum verdict	policy_dns(const struct policy *, const char *name);
 
+/*
+ * LLM routing (the llm: section, lns-policy.yaml(5)).  A request whose
+ * host matches a route's domain and whose path its path glob is an LLM
+ * request: policy_llm_applies says so (the proxy then reads its body,
+ * and the host is intercepted); policy_llm_decide takes the body's
+ * model and picks the route: a matching deny wins, then the first
+ * matching route or passthrough in the order written; no route
+ * matching the model is a deny.  For a route, the backend (a view of
+ * the policy's strings) and the model it serves (the first glob of its
+ * models: matching the model asked; none: the request is refused).
+ */
+#define POLICY_LLM_API_ANTHROPIC	0	/* Messages, /v1/messages */
+#define POLICY_LLM_API_OPENAI		1	/* Chat Completions */
+#define POLICY_LLM_PASSTHROUGH		0
+#define POLICY_LLM_ROUTE		1
+#define POLICY_LLM_DENY			2
+struct policy_llm_backend {
+	const char	*name, *url, *host, *base;
+	uint16_t	 port;
+	int		 api;			/* POLICY_LLM_API_* */
+	int		 tools, images;
+};
+struct policy_llm_decision {
+	int		 action;		/* POLICY_LLM_* */
+	int		 route;			/* index, -1 none matched */
+	int		 api;			/* the request's API */
+	int		 translate;
+	struct policy_llm_backend be;		/* route */
+	const char	*served;		/* route: the model sent */
+	char		 why[256];		/* deny, or a refused route */
+};
+int	policy_llm_applies(const struct policy *, const char *host,
+	    uint16_t port, const char *method, const char *path);
+/* -1: the request is refused (why), also for a deny; 0 decided */
+int	policy_llm_decide(const struct policy *, const char *host,
+	    uint16_t port, const char *path, const char *model,
+	    struct policy_llm_decision *);
+/* "passthrough", "route", "deny" */
+const char *policy_llm_action_name(int action);
+/* the first credential bound to host:port (an llm backend's), -1 none */
+long	policy_llm_cred(const struct policy *, const char *host,
+	    uint16_t port);
+/* is host the domain of some llm route (it is intercepted then)? */
+int	policy_llm_host(const struct policy *, const char *host);
+
 size_t	policy_npublish(const struct policy *);
 /* the publish: entries, parsed by gr_publish() (grammar.h) */
 const struct gr_publish *policy_publish_at(const struct policy *,

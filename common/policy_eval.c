@@ -320,6 +320,9 @@ policy_http(const struct policy *pol, const char *host, uint16_t port,
 	/* a host a credential is bound to is always intercepted */
 	if (d->verdict == VERDICT_ALLOW && policy_cred_bound(pol, name, port))
 		d->tls_terminate = 1;
+	/* so is the domain of an llm: route: its requests are read */
+	if (d->verdict == VERDICT_ALLOW && policy_llm_host(pol, name))
+		d->tls_terminate = 1;
 }
 
 /* ---- requests ---- */

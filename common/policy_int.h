@@ -146,6 +146,42 @@ struct credential {
 	size_t		 ninj;
 };
 
+/*
+ * llm: (policy_llm.c): backends an LLM request may be sent to, and the
+ * routes that decide which requests go where.
+ */
+#define PM_LLM_NAME	64		/* a backend's name */
+#define PM_LLM_URL	512		/* a backend's url */
+#define PM_LLM_GLOB	256		/* model and path globs, served names */
+#define PM_LLM_MAXLIST	256		/* backends, routes, models each */
+struct llm_model {
+	char		*glob;			/* over the model asked */
+	char		*served;		/* the backend's name for it */
+};
+
+struct llm_backend {
+	char		*name;
+	char		*url;			/* as written */
+	char		 host[MAXNAME + 1];	/* derived from url */
+	uint16_t	 port;
+	char		 base[PM_LLM_URL + 1];	/* url's path, no final / */
+	int		 api;			/* POLICY_LLM_API_* */
+	int		 tools, images;		/* capabilities */
+	struct llm_model *models;
+	size_t		 nmodels;
+};
+
+struct llm_route {
+	char		*domain;		/* as written: host or *.suffix */
+	struct hostpat	 host;
+	char		*path;			/* glob, '*' not across / */
+	char		*model;			/* glob */
+	int		 action;		/* POLICY_LLM_* */
+	char		*backend;		/* route: a backend's name */
+	int		 api;			/* what the agent speaks */
+	int		 translate;
+};
+
 struct policy {
 	char		 hash[2 * 32 + 1];
 	enum verdict	 defverdict;
@@ -158,6 +194,10 @@ struct policy {
 	struct credential *creds;
 	size_t		 ncreds;
 	struct policy_resources res;
+	struct llm_backend *llmb;
+	size_t		 nllmb;
+	struct llm_route *llmr;
+	size_t		 nllmr;
 };
 
 /* errors: "file:line:column: msg" (line 0: "file: msg") */
@@ -272,5 +312,26 @@ struct policy_body;
 int	pm_mcp_match(const struct mcp_rule *, const struct json_t *body,
 	    const struct policy_body *b, char *audit, size_t auditlen,
 	    char *why, size_t whylen);
+
+/*
+ * llm: builders (policy_llm.c).  pm_llm_url splits a backend's url
+ * (https://host[:port][/base]) into b; pm_llm_name checks a backend's
+ * name, pm_llm_glob a model or path glob or a served model name.
+ * pm_llm_route_check: route i against the backends (named backend
+ * exists, translate between different APIs only), -1 with why.
+ * pm_llm_free frees the section.
+ */
+int	pm_llm_url(const char *s, struct llm_backend *b, char *why, size_t);
+int	pm_llm_name(const char *s, char *why, size_t);
+int	pm_llm_glob(const char *s, char *why, size_t);
+int	pm_llm_domain(const char *s, struct llm_route *, char *why, size_t);
+/* the API a path implies (.../messages, .../chat/completions), -1 none */
+int	pm_llm_path_api(const char *path);
+long	pm_llm_backend_dup(const struct policy *, size_t i);
+int	pm_llm_route_check(const struct policy *, size_t i, char *why,
+	    size_t);
+void	pm_llm_free(struct policy *);
+extern const char *const pm_llm_apis[];		/* by POLICY_LLM_API_* */
+extern const char *const pm_llm_actions[];	/* by POLICY_LLM_* */
 
 #endif

@@ -138,6 +138,54 @@ json_graphql(const struct graphql_rule *g)
 }
 
 static json_t *
+json_llm(const struct policy *pol)
+{
+	json_t	*o, *bs, *rs, *m, *e;
+	size_t	 i, j;
+
+	if ((o = json_pack("{s:[], s:[]}", "backends", "routes")) == NULL)
+		return NULL;
+	bs = json_object_get(o, "backends");
+	rs = json_object_get(o, "routes");
+	for (i = 0; i < pol->nllmb; i++) {
+		const struct llm_backend *b = &pol->llmb[i];
+
+		if ((m = json_object()) == NULL)
+			goto fail;
+		for (j = 0; j < b->nmodels; j++)
+			if (json_object_set_new(m, b->models[j].glob,
+			    json_string(b->models[j].served)) == -1) {
+				json_decref(m);
+				goto fail;
+			}
+		e = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:{s:b, s:b}, "
+		    "s:o}", "name", b->name, "url", b->url, "api",
+		    pm_llm_apis[b->api], "host", b->host, "port", b->port,
+		    "base", b->base, "capabilities", "tools", b->tools,
+		    "images", b->images, "models", m);
+		if (e == NULL || json_array_append_new(bs, e) == -1)
+			goto fail;
+	}
+	for (i = 0; i < pol->nllmr; i++) {
+		const struct llm_route *r = &pol->llmr[i];
+
+		e = json_pack("{s:s, s:s, s:s, s:s, s:b}", "domain", r->domain,
+		    "path", r->path, "model", r->model, "action",
+		    pm_llm_actions[r->action], "translate", r->translate);
+		if (e == NULL || (r->backend != NULL && json_object_set_new(e,
+		    "backend", json_string(r->backend)) == -1) ||
+		    (r->api >= 0 && json_object_set_new(e, "api",
+		    json_string(pm_llm_apis[r->api])) == -1) ||
+		    json_array_append_new(rs, e) == -1)
+			goto fail;
+	}
+	return o;
+ fail:
+	json_decref(o);
+	return NULL;
+}
+
+static json_t *
 json_model(const struct policy *pol)
 {
 	json_t	*top, *http, *o, *subs, *s, *pub, *creds, *inj, *res;
@@ -239,6 +287,9 @@ json_model(const struct policy *pol)
 	    json_integer(pol->res.memory)) == -1) ||
 	    (pol->res.pids && json_object_set_new(res, "pids",
 	    json_integer(pol->res.pids)) == -1))
+		goto fail;
+	if ((pol->nllmb > 0 || pol->nllmr > 0) &&
+	    json_object_set_new(top, "llm", json_llm(pol)) == -1)
 		goto fail;
 	return top;
  fail:

@@ -247,6 +247,7 @@ policy_free(struct policy *pol)
 		free(pol->creds[i].envvar);
 	}
 	free(pol->creds);
+	pm_llm_free(pol);
 	free(pol);
 }
 

@@ -15,6 +15,11 @@
  *	ncreds:16  { id envVar ninj:16 { type:8 host name value user region
  *		     service tokenUrl clientId }... }...
  *	cpuMillis:32 memory:64 pids:32
+ *	nbackends:16 { name url api:8 caps:8 nmodels:16 { glob served }... }...
+ *	nroutes:16 { domain path model action:8 backend api:8 translate:8 }...
+ *
+ * caps: 1 tools, 2 images; a route's api 255: its path does not say one,
+ * backend empty: none.
  *
  * subflags: 1 websocket, 2 a query pattern follows (it may be empty,
  * which is a pattern too: no query), 4 a graphql: section follows (after
@@ -48,9 +53,10 @@
 #include "policy_int.h"
 
 #define WIRE_MAGIC	"LNSP"
-#define WIRE_VERSION	3	/* 2: caFile, query, websocket; 3: user,
+#define WIRE_VERSION	4	/* 2: caFile, query, websocket; 3: user,
 				   region, service, tokenUrl, clientId,
-				   type uriPlaceholder; graphql, mcp */
+				   type uriPlaceholder; graphql, mcp;
+				   4: llm */
 #define HASHLEN		32
 #define SUB_WEBSOCKET	0x01
 #define SUB_QUERY	0x02
@@ -227,6 +233,32 @@ policy_encode(const struct policy *pol, void *buf, size_t size)
 	put32(&w, pol->res.cpu_millis);
 	put64(&w, pol->res.memory);
 	put32(&w, pol->res.pids);
+	put16(&w, pol->nllmb);
+	for (i = 0; i < pol->nllmb; i++) {
+		const struct llm_backend *b = &pol->llmb[i];
+
+		putstr(&w, b->name);
+		putstr(&w, b->url);
+		put8(&w, b->api);
+		put8(&w, (b->tools ? 1 : 0) | (b->images ? 2 : 0));
+		put16(&w, b->nmodels);
+		for (j = 0; j < b->nmodels; j++) {
+			putstr(&w, b->models[j].glob);
+			putstr(&w, b->models[j].served);
+		}
+	}
+	put16(&w, pol->nllmr);
+	for (i = 0; i < pol->nllmr; i++) {
+		const struct llm_route *r = &pol->llmr[i];
+
+		putstr(&w, r->domain);
+		putstr(&w, r->path);
+		putstr(&w, r->model);
+		put8(&w, r->action);
+		putstr(&w, r->backend);
+		put8(&w, r->api < 0 ? 255 : r->api);
+		put8(&w, r->translate ? 1 : 0);
+	}
 	return w.off;
 }
 
@@ -877,6 +909,157 @@ get_resources(struct rd *r, struct policy *pol)
 	return 0;
 }
 
+/* a string an llm: builder checks */
+static int
+get_llm_str(struct rd *r, size_t max, int optional, char **out,
+    int (*check)(const char *, char *, size_t))
+{
+	char	 why[PM_WHY];
+	size_t	 at;
+
+	if (get_str(r, max, optional, out, &at) == -1)
+		return -1;
+	if (*out != NULL && check != NULL && check(*out, why,
+	    sizeof(why)) == -1)
+		return berr(r, at, *out, why);
+	return 0;
+}
+
+static int
+get_enum8(struct rd *r, unsigned int max, unsigned int *v)
+{
+	size_t	 at = r->off;
+
+	if (get8(r, v) == -1)
+		return -1;
+	if (*v > max)
+		return rerr(r, at, "%u is out of range (0 to %u)", *v, max);
+	return 0;
+}
+
+static int
+get_llm(struct rd *r, struct policy *pol)
+{
+	char		 why[PM_WHY];
+	unsigned int	 x;
+	size_t		 i, j, k, n, at;
+
+	fieldf(r, "llm.backends");
+	if (get_count(r, 8, &n) == -1)
+		return -1;
+	if (n > PM_LLM_MAXLIST)
+		return rerr(r, r->off, "more than %d backends", PM_LLM_MAXLIST);
+	if (n > 0 && (pol->llmb = calloc(n, sizeof(*pol->llmb))) == NULL)
+		return rerr(r, r->off, "out of memory");
+	for (i = 0; i < n; i++) {
+		struct llm_backend *b = &pol->llmb[i];
+
+		pol->nllmb++;
+		fieldf(r, "llm.backends[%zu].name", i);
+		at = r->off;
+		if (get_llm_str(r, PM_LLM_NAME, 0, &b->name, pm_llm_name) == -1)
+			return -1;
+		if (pm_llm_backend_dup(pol, i) != -1)
+			return rerr(r, at, "a second backend of that name");
+		fieldf(r, "llm.backends[%zu].url", i);
+		at = r->off;
+		if (get_llm_str(r, PM_LLM_URL, 0, &b->url, NULL) == -1)
+			return -1;
+		if (pm_llm_url(b->url, b, why, sizeof(why)) == -1)
+			return berr(r, at, b->url, why);
+		fieldf(r, "llm.backends[%zu].api", i);
+		if (get_enum8(r, POLICY_LLM_API_OPENAI, &x) == -1)
+			return -1;
+		b->api = x;
+		fieldf(r, "llm.backends[%zu].capabilities", i);
+		if (get_enum8(r, 3, &x) == -1)
+			return -1;
+		b->tools = (x & 1) != 0;
+		b->images = (x & 2) != 0;
+		fieldf(r, "llm.backends[%zu].models", i);
+		at = r->off;
+		if (get_count(r, 4, &b->nmodels) == -1)
+			return -1;
+		if (b->nmodels == 0 || b->nmodels > PM_LLM_MAXLIST)
+			return rerr(r, at, "%zu models (1 to %d)", b->nmodels,
+			    PM_LLM_MAXLIST);
+		if ((b->models = calloc(b->nmodels, sizeof(*b->models))) ==
+		    NULL) {
+			b->nmodels = 0;
+			return rerr(r, at, "out of memory");
+		}
+		for (j = 0; j < b->nmodels; j++) {
+			fieldf(r, "llm.backends[%zu].models[%zu]", i, j);
+			if (get_llm_str(r, PM_LLM_GLOB, 0, &b->models[j].glob,
+			    pm_llm_glob) == -1 || get_llm_str(r, PM_LLM_GLOB,
+			    0, &b->models[j].served, pm_llm_glob) == -1)
+				return -1;
+			if (strchr(b->models[j].served, '*') != NULL)
+				return rerr(r, r->off, "a served model is a "
+				    "glob");
+			for (k = 0; k < j; k++)
+				if (strcmp(b->models[k].glob,
+				    b->models[j].glob) == 0)
+					return rerr(r, r->off, "a duplicate "
+					    "model glob");
+		}
+	}
+	fieldf(r, "llm.routes");
+	if (get_count(r, 13, &n) == -1)
+		return -1;
+	if (n > PM_LLM_MAXLIST)
+		return rerr(r, r->off, "more than %d routes", PM_LLM_MAXLIST);
+	if (n > 0 && (pol->llmr = calloc(n, sizeof(*pol->llmr))) == NULL)
+		return rerr(r, r->off, "out of memory");
+	for (i = 0; i < n; i++) {
+		struct llm_route *rt = &pol->llmr[i];
+
+		pol->nllmr++;
+		fieldf(r, "llm.routes[%zu].domain", i);
+		at = r->off;
+		if (get_llm_str(r, MAXNAME + 2, 0, &rt->domain, NULL) == -1)
+			return -1;
+		if (pm_llm_domain(rt->domain, rt, why, sizeof(why)) == -1)
+			return berr(r, at, rt->domain, why);
+		fieldf(r, "llm.routes[%zu].path", i);
+		at = r->off;
+		if (get_llm_str(r, PM_LLM_GLOB, 0, &rt->path, pm_llm_glob) ==
+		    -1)
+			return -1;
+		if (rt->path[0] != '/')
+			return berr(r, at, rt->path, " does not start with /");
+		fieldf(r, "llm.routes[%zu].model", i);
+		if (get_llm_str(r, PM_LLM_GLOB, 0, &rt->model, pm_llm_glob) ==
+		    -1)
+			return -1;
+		fieldf(r, "llm.routes[%zu].action", i);
+		if (get_enum8(r, POLICY_LLM_DENY, &x) == -1)
+			return -1;
+		rt->action = x;
+		fieldf(r, "llm.routes[%zu].backend", i);
+		if (get_llm_str(r, PM_LLM_NAME, 1, &rt->backend,
+		    pm_llm_name) == -1)
+			return -1;
+		fieldf(r, "llm.routes[%zu].api", i);
+		at = r->off;
+		if (get8(r, &x) == -1)
+			return -1;
+		if (x != 255 && x > POLICY_LLM_API_OPENAI)
+			return rerr(r, at, "%u is not an API", x);
+		rt->api = x == 255 ? -1 : (int)x;
+		if (rt->api == -1 && pm_llm_path_api(rt->path) != -1)
+			return rerr(r, at, "no API where the path says one");
+		fieldf(r, "llm.routes[%zu].translate", i);
+		if (get_enum8(r, 1, &x) == -1)
+			return -1;
+		rt->translate = x;
+		at = r->off;
+		if (pm_llm_route_check(pol, i, why, sizeof(why)) == -1)
+			return rerr(r, at, "%s", why);
+	}
+	return 0;
+}
+
 static int
 get_model(struct rd *r, struct policy *pol)
 {
@@ -913,7 +1096,7 @@ get_model(struct rd *r, struct policy *pol)
 	    get_net(r, "tcp", &pol->tcp, &pol->ntcp) == -1 ||
 	    get_net(r, "udp", &pol->udp, &pol->nudp) == -1 ||
 	    get_publish(r, pol) == -1 || get_creds(r, pol) == -1 ||
-	    get_resources(r, pol) == -1)
+	    get_resources(r, pol) == -1 || get_llm(r, pol) == -1)
 		return -1;
 	fieldf(r, "end");
 	if (r->off != r->len)

@@ -1304,11 +1304,215 @@ parse_resources(struct pctx *c, struct policy *pol, const struct ynode *n)
 	return 0;
 }
 
+/* ---- llm: ---- */
+
+static int
+parse_llm_str(struct pctx *c, const struct ynode *e, const char *p,
+    const char *key, int (*check)(const char *, char *, size_t), size_t max,
+    int required, char **out)
+{
+	const struct ynode	*v;
+	const char		*s;
+	char			 pp[192], why[PM_WHY];
+
+	pathf(pp, sizeof(pp), "%s.%s", p, key);
+	if ((v = mget(e, key)) == NULL) {
+		if (required)
+			return perr(c, e, p, "missing key \"%s\"", key);
+		return 0;
+	}
+	if (get_str(c, v, pp, max, &s) == -1)
+		return -1;
+	if (check != NULL && check(s, why, sizeof(why)) == -1)
+		return berr(c, v, pp, why);
+	if ((*out = xstrdup(c, s)) == NULL)
+		return -1;
+	return 0;
+}
+
+static int
+parse_llm_backend(struct pctx *c, struct policy *pol, size_t i,
+    const struct ynode *e)
+{
+	static const char *const keys[] = { "name", "url", "api", "models",
+	    "capabilities", NULL };
+	static const char *const ckeys[] = { "tools", "images", NULL };
+	struct llm_backend	*b = &pol->llmb[i];
+	const struct ynode	*v, *m;
+	char			 p[64], pp[192], why[PM_WHY], q[128];
+	const char		*s;
+	size_t			 j, k;
+	long			 d;
+
+	pathf(p, sizeof(p), "llm.backends[%zu]", i);
+	if (want(c, e, p, Y_MAP) == -1 || check_keys(c, e, p, keys) == -1 ||
+	    parse_llm_str(c, e, p, "name", pm_llm_name, PM_LLM_NAME, 1,
+	    &b->name) == -1)
+		return -1;
+	if ((d = pm_llm_backend_dup(pol, i)) != -1)
+		return perr(c, mget(e, "name"), p, "name \"%s\" is already "
+		    "llm.backends[%ld]'s", b->name, d);
+	if (parse_llm_str(c, e, p, "url", NULL, PM_LLM_URL, 1, &b->url) == -1)
+		return -1;
+	if (pm_llm_url(b->url, b, why, sizeof(why)) == -1)
+		return berr(c, mget(e, "url"), p, why);
+	pathf(pp, sizeof(pp), "%s.api", p);
+	if (require(c, e, p, "api", &v) == -1 ||
+	    get_enum(c, v, pp, pm_llm_apis, &b->api) == -1)
+		return -1;
+	if ((v = mget(e, "capabilities")) != NULL) {
+		pathf(pp, sizeof(pp), "%s.capabilities", p);
+		if (want(c, v, pp, Y_MAP) == -1 ||
+		    check_keys(c, v, pp, ckeys) == -1)
+			return -1;
+		pathf(pp, sizeof(pp), "%s.capabilities.tools", p);
+		if ((m = mget(v, "tools")) != NULL &&
+		    get_bool(c, m, pp, &b->tools) == -1)
+			return -1;
+		pathf(pp, sizeof(pp), "%s.capabilities.images", p);
+		if ((m = mget(v, "images")) != NULL &&
+		    get_bool(c, m, pp, &b->images) == -1)
+			return -1;
+	}
+	pathf(pp, sizeof(pp), "%s.models", p);
+	if (require(c, e, p, "models", &v) == -1 ||
+	    want(c, v, pp, Y_MAP) == -1)
+		return -1;
+	if (v->nkids == 0)
+		return perr(c, v, pp, "needs at least one model");
+	if (v->nkids / 2 > PM_LLM_MAXLIST)
+		return perr(c, v, pp, "more than %d models", PM_LLM_MAXLIST);
+	if ((b->models = calloc(v->nkids / 2, sizeof(*b->models))) == NULL)
+		return perr(c, NULL, "", "out of memory");
+	for (j = 0; j < v->nkids; j += 2) {
+		m = v->kids[j];
+		if (get_str(c, m, pp, PM_LLM_GLOB, &s) == -1)
+			return -1;
+		if (pm_llm_glob(s, why, sizeof(why)) == -1)
+			return berr(c, m, pp, why);
+		for (k = 0; k < j; k += 2)
+			if (strcmp(v->kids[k]->str, s) == 0)
+				return perr(c, m, pp, "duplicate model %s",
+				    qv(m, q, sizeof(q)));
+		if ((b->models[b->nmodels].glob = xstrdup(c, s)) == NULL)
+			return -1;
+		b->nmodels++;
+		m = v->kids[j + 1];
+		pathf(pp, sizeof(pp), "%s.models.%s", p, s);
+		if (get_str(c, m, pp, PM_LLM_GLOB, &s) == -1)
+			return -1;
+		why[0] = '\0';
+		if (pm_llm_glob(s, why, sizeof(why)) == -1 ||
+		    strchr(s, '*') != NULL)
+			return berr(c, m, pp, why[0] ? why : " is a glob, "
+			    "not a model name");
+		if ((b->models[b->nmodels - 1].served = xstrdup(c, s)) == NULL)
+			return -1;
+		pathf(pp, sizeof(pp), "%s.models", p);
+	}
+	return 0;
+}
+
+static int
+parse_llm_route(struct pctx *c, struct policy *pol, size_t i,
+    const struct ynode *e)
+{
+	static const char *const keys[] = { "domain", "path", "model",
+	    "action", "backend", "translate", "api", NULL };
+	struct llm_route	*r = &pol->llmr[i];
+	const struct ynode	*v;
+	char			 p[64], pp[192], why[PM_WHY];
+
+	pathf(p, sizeof(p), "llm.routes[%zu]", i);
+	if (want(c, e, p, Y_MAP) == -1 || check_keys(c, e, p, keys) == -1 ||
+	    parse_llm_str(c, e, p, "domain", NULL, MAXNAME + 2, 1,
+	    &r->domain) == -1)
+		return -1;
+	if (pm_llm_domain(r->domain, r, why, sizeof(why)) == -1)
+		return berr(c, mget(e, "domain"), p, why);
+	if (parse_llm_str(c, e, p, "path", pm_llm_glob, PM_LLM_GLOB, 1,
+	    &r->path) == -1)
+		return -1;
+	if (r->path[0] != '/')
+		return berr(c, mget(e, "path"), p, " does not start with /");
+	if (parse_llm_str(c, e, p, "model", pm_llm_glob, PM_LLM_GLOB, 0,
+	    &r->model) == -1)
+		return -1;
+	if (r->model == NULL && (r->model = xstrdup(c, "**")) == NULL)
+		return -1;
+	pathf(pp, sizeof(pp), "%s.action", p);
+	if (require(c, e, p, "action", &v) == -1 ||
+	    get_enum(c, v, pp, pm_llm_actions, &r->action) == -1)
+		return -1;
+	if (parse_llm_str(c, e, p, "backend", pm_llm_name, PM_LLM_NAME, 0,
+	    &r->backend) == -1)
+		return -1;
+	pathf(pp, sizeof(pp), "%s.translate", p);
+	if ((v = mget(e, "translate")) != NULL &&
+	    get_bool(c, v, pp, &r->translate) == -1)
+		return -1;
+	r->api = pm_llm_path_api(r->path);
+	pathf(pp, sizeof(pp), "%s.api", p);
+	if ((v = mget(e, "api")) != NULL &&
+	    get_enum(c, v, pp, pm_llm_apis, &r->api) == -1)
+		return -1;
+	if (pm_llm_route_check(pol, i, why, sizeof(why)) == -1) {
+		if ((v = mget(e, "translate")) == NULL &&
+		    (v = mget(e, "backend")) == NULL)
+			v = e;
+		return perr(c, v, p, "%s", why);
+	}
+	return 0;
+}
+
+static int
+parse_llm(struct pctx *c, struct policy *pol, const struct ynode *n)
+{
+	static const char *const keys[] = { "backends", "routes", NULL };
+	const struct ynode	*v;
+	size_t			 i;
+
+	if (want(c, n, "llm", Y_MAP) == -1 ||
+	    check_keys(c, n, "llm", keys) == -1)
+		return -1;
+	if ((v = mget(n, "backends")) != NULL) {
+		if (want_seq(c, v, "llm.backends") == -1)
+			return -1;
+		if (v->nkids > PM_LLM_MAXLIST)
+			return perr(c, v, "llm.backends", "more than %d "
+			    "entries", PM_LLM_MAXLIST);
+		if (v->nkids > 0 && (pol->llmb = calloc(v->nkids,
+		    sizeof(*pol->llmb))) == NULL)
+			return perr(c, NULL, "", "out of memory");
+		for (i = 0; i < v->nkids; i++) {
+			pol->nllmb++;
+			if (parse_llm_backend(c, pol, i, v->kids[i]) == -1)
+				return -1;
+		}
+	}
+	if ((v = mget(n, "routes")) != NULL) {
+		if (want_seq(c, v, "llm.routes") == -1)
+			return -1;
+		if (v->nkids > PM_LLM_MAXLIST)
+			return perr(c, v, "llm.routes", "more than %d "
+			    "entries", PM_LLM_MAXLIST);
+		if (v->nkids > 0 && (pol->llmr = calloc(v->nkids,
+		    sizeof(*pol->llmr))) == NULL)
+			return perr(c, NULL, "", "out of memory");
+		for (i = 0; i < v->nkids; i++) {
+			pol->nllmr++;
+			if (parse_llm_route(c, pol, i, v->kids[i]) == -1)
+				return -1;
+		}
+	}
+	return 0;
+}
+
 static int
 parse_top(struct pctx *c, struct policy *pol, const struct ynode *root)
 {
 	static const char *const keys[] = { "version", "network",
-	    "credentials", "resources", NULL };
+	    "credentials", "resources", "llm", NULL };
 	const struct ynode	*v;
 	unsigned long long	 ver;
 
@@ -1330,6 +1534,8 @@ parse_top(struct pctx *c, struct policy *pol, const struct ynode *root)
 		return -1;
 	if ((v = mget(root, "resources")) != NULL &&
 	    parse_resources(c, pol, v) == -1)
+		return -1;
+	if ((v = mget(root, "llm")) != NULL && parse_llm(c, pol, v) == -1)
 		return -1;
 	return 0;
 }

@@ -54,6 +54,12 @@
  * an mcp: rule read as JSON-RPC (every MCP tool call) is a "net.mcp"
  * event instead: the same fields and the rule's "mcp" detail (method,
  * tool, uri, the arguments' SHA-256, never the arguments).
+ *
+ * LLM routing (policy_llm_applies: an llm: route's domain and path) is
+ * in httpx_llm.inc, included at the end: the body is held as for body
+ * rules and the route decides: passthrough, 403, or the request
+ * translated for the backend and sent through the credential exchange
+ * to the backend's host; its response translated back ("net.llm").
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -73,8 +79,10 @@
 
 #include "held.h"
 #include "imsg.h"
+#include "jsonstrict.h"
 #include "lensexch.h"
 #include "lensnetd.h"
+#include "llm.h"
 #include "log.h"
 #include "peek.h"
 #include "phscan.h"
@@ -157,6 +165,9 @@ struct hreq {
 	uint64_t	 held;		/* of the proxy's budget (held.h) */
 	unsigned int	 wsg;		/* a judged websocket: the
 					   subprotocols offered (WSG_*) */
+	int		 llm_on;	/* an llm: route's domain and path */
+	int		 llm_routed;	/* sent to a backend */
+	struct hllm	*llm;		/* httpx_llm.inc */
 };
 
 /* a judged websocket after its 101 (wsframe.h) */
@@ -173,7 +184,7 @@ struct hws {
  * common/lensexch.h): its stream, queued before the parent hands over
  * the descriptor; the response relayed with this proxy's framing.
  */
-enum { X_NONE, X_RESOLVE, X_WAIT, X_RUN };
+enum { X_NONE, X_RESOLVE, X_WAIT, X_RUN, X_LRESOLVE };
 struct hexch {
 	int		 state;
 	uint64_t	 id;
@@ -219,6 +230,14 @@ static int	hx_ws_accept(struct httpx *, const struct peek_response *);
 static int	hx_ws_up(struct httpx *);
 static int	hx_ws_down(struct httpx *);
 static void	hx_ws_free(struct httpx *);
+/* httpx_llm.inc */
+struct hllm;
+static int	hx_llm_judge(struct httpx *, const struct bbuf *);
+static int	hx_llm_msg(struct httpx *, struct imsg *, char *, size_t);
+static int	hx_llm_drain(struct httpx *, int *);
+static int	hx_llm_resolved(struct httpx *, const struct netd_resolved *);
+static const char *hx_llm_audit(struct hreq *, json_t *);
+static void	hx_llm_free(struct hreq *);
 
 /* buffers */
 
@@ -391,6 +410,7 @@ hx_req_free(struct hreq *r)
 	r->nhdr = 0;
 	r->hold = 0;
 	held_drop(&r->held);
+	hx_llm_free(r);
 }
 
 /* the body rule's detail (a JSON object's text) into the event */
@@ -455,6 +475,8 @@ hx_audit_req(struct httpx *hx)
 		hx_audit_body(o, r->bodyaudit);
 		if (json_object_get(o, "mcp") != NULL)
 			type = "net.mcp";
+		if (r->llm_on)
+			type = hx_llm_audit(r, o);
 	}
 	proxy_audit(c->sbx, type, o, 1, deny, r->out, r->in);
 	hx_req_free(r);
@@ -950,6 +972,13 @@ hx_judge(struct httpx *hx)
 	if (bd.audit[0] != '\0' && (r->bodyaudit = strdup(bd.audit)) ==
 	    NULL)
 		return hx_close(hx, "out of memory");
+	if (bd.verdict == VERDICT_ALLOW && r->llm_on)
+		switch (hx_llm_judge(hx, r->bchunked ? &r->bdata : &r->braw)) {
+		case -1:
+			return -1;
+		case 1:
+			return 1;	/* answered, or routed */
+		}
 	bb_free(&r->bdata);
 	if (bd.verdict != VERDICT_ALLOW) {
 		snprintf(why, sizeof(why), "policy: %s", bd.why != NULL ?
@@ -1094,6 +1123,11 @@ hx_head(struct httpx *hx, const struct peek_http *h)
 		if (d.rule != NULL)
 			strlcpy(r->rule, d.rule, sizeof(r->rule));
 		r->sub = d.sub;
+		/* an llm: route reads the body as body rules do */
+		if ((d.verdict == VERDICT_ALLOW || d.needs_body) &&
+		    (r->llm_on = policy_llm_applies(c->sbx->pol, c->name,
+		    c->port, h->method, full[0] != '\0' ? full : "/")))
+			d.needs_body = 1;
 		/* needs_body: the body decides (hx_judge), not d.verdict */
 		if (d.verdict != VERDICT_ALLOW && !d.needs_body) {
 			snprintf(why, sizeof(why), "policy: %s",
@@ -1716,10 +1750,16 @@ httpx_exch_resolved(struct sbx *s, uint64_t id,
 	TAILQ_FOREACH(c, &s->conns, sentry)
 		if (c->state == S_HTTP && (hx = c->hx) != NULL &&
 		    hx->x != NULL && hx->x->id == id &&
-		    hx->x->state == X_RESOLVE)
+		    (hx->x->state == X_RESOLVE || hx->x->state == X_LRESOLVE))
 			break;
 	if (c == NULL)
 		return 1;	/* gone meanwhile */
+	if (hx->x->state == X_LRESOLVE) {
+		(void)hx_llm_resolved(hx, r);
+		if (c->hx != NULL)
+			(void)hx_pump(hx);
+		return 1;
+	}
 	if (r->error != 0 || r->naddrs == 0) {
 		snprintf(why, sizeof(why), "the token endpoint does not "
 		    "resolve");
@@ -1855,6 +1895,8 @@ hx_exch_msg(struct httpx *hx, struct imsg *im, char *why, size_t whylen)
 		return -1;
 	}
 	drop = r->head || r->status == 204 || r->status == 304;
+	if (r->llm_routed && im->hdr.type != EXCH_ERROR)
+		return hx_llm_msg(hx, im, why, whylen);
 	switch (im->hdr.type) {
 	case EXCH_RESP_HEAD:
 		if (hx->rs != RS_HEAD) {
@@ -1930,6 +1972,13 @@ hx_exch_responses(struct httpx *hx)
 	int		 n, rv, progress = 0;
 
 	while ((x = hx->x) != NULL && x->state == X_RUN) {
+		/* re-framed bytes of an llm: route first */
+		if (hx->r.llm_routed) {
+			if (hx_llm_drain(hx, &n) == -1)
+				return -1;
+			if (n)
+				return progress;
+		}
 		/* a head or a chunk with its framing fits */
 		if (hb_room(&hx->cout) < EXCH_HEAD_MAX + 512)
 			return progress;
@@ -2433,6 +2482,9 @@ hx_pump(struct httpx *hx)
 		if (rv == -1)
 			return -1;
 		progress |= rv;
+		if (hx->r.llm_routed && (rv = hx_llm_drain(hx, NULL)) == -1)
+			return -1;
+		progress |= rv;
 		if ((rv = hx_write(&hx->cl, &hx->cout)) == -1)
 			return hx_close(hx, "client reset");
 		progress |= rv;
@@ -2585,3 +2637,5 @@ http_host(const uint8_t *b, const struct peek_http *h, const char *deflt,
 	}
 	return 0;
 }
+
+#include "httpx_llm.inc"

@@ -1867,21 +1867,32 @@ int
 proxy_exch_req(struct conn *c, size_t cred, uint64_t id,
     const struct sockaddr_storage *token)
 {
+	return proxy_exch_req_to(c, c->name, c->port, &c->dst, cred, id,
+	    token);
+}
+
+int
+proxy_exch_req_to(struct conn *c, const char *host, uint16_t port,
+    const struct sockaddr_storage *dst, size_t cred, uint64_t id,
+    const struct sockaddr_storage *token)
+{
 	struct netd_exch_req	 er;
 	uint32_t		 peer = c->sbx->id;
 
 	memset(&er, 0, sizeof(er));
 	er.reqid = id;
 	er.cred = (uint32_t)cred;
-	er.port = c->port;
-	strlcpy(er.host, c->name, sizeof(er.host));
-	if (c->dst.ss_family == AF_INET) {
+	er.port = port;
+	if (strlcpy(er.host, host, sizeof(er.host)) >= sizeof(er.host))
+		return -1;
+	if (dst->ss_family == AF_INET) {
 		er.family = AF_INET;
-		memcpy(er.addr, &((struct sockaddr_in *)&c->dst)->sin_addr, 4);
-	} else if (c->dst.ss_family == AF_INET6) {
+		memcpy(er.addr, &((const struct sockaddr_in *)dst)->sin_addr,
+		    4);
+	} else if (dst->ss_family == AF_INET6) {
 		er.family = AF_INET6;
-		memcpy(er.addr, &((struct sockaddr_in6 *)&c->dst)->sin6_addr,
-		    16);
+		memcpy(er.addr, &((const struct sockaddr_in6 *)dst)->
+		    sin6_addr, 16);
 	} else
 		return -1;
 	if (token != NULL && token->ss_family == AF_INET) {

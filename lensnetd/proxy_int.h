@@ -184,6 +184,11 @@ void		 proxy_audit(struct sbx *, const char *type, json_t *o,
  */
 int		 proxy_exch_req(struct conn *, size_t cred, uint64_t id,
 		    const struct sockaddr_storage *token);
+/* the same for another host, port and address (an llm: backend) */
+int		 proxy_exch_req_to(struct conn *, const char *host,
+		    uint16_t port, const struct sockaddr_storage *dst,
+		    size_t cred, uint64_t id,
+		    const struct sockaddr_storage *token);
 /* a name resolved for c's sandbox by the dns child: NETD_RESOLVED
  * with reqid comes to httpx_exch_resolved; -1 when not queued */
 int		 proxy_resolve(struct conn *, const char *name, uint64_t reqid);

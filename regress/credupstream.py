@@ -27,6 +27,15 @@ Answers, by path:
                     "<Authorization>|" then the body it got
     /echo-gzip      as below, gzip'd (Content-Encoding: gzip, whatever
                     the request accepts: httpbin's /gzip does the same)
+    .../chat/completions
+                    an OpenAI-compatible LLM backend (proxy-llm.t): the
+                    answer's text is "served <model>"; with "stream": true
+                    SSE chunks (role, two text pieces, the finish, usage
+                    when stream_options.include_usage, [DONE]), else one
+                    chat.completion; usage 11 in, 7 out.  A last user
+                    message with MALFORMED: the stream's second event is
+                    not JSON; with LONG: the text is 30000 pieces of 10
+                    bytes (300 kB); a body that is not JSON: 400
     anything else   200, the JSON of its log line (an echo of every
                     header and of the body), with a Content-Length
 """
@@ -172,7 +181,64 @@ def request(c, sni):
     return method, target, low, body, line, low.get('connection') == 'close'
 
 
+def llm(c, body):
+    """An OpenAI Chat Completions backend."""
+    try:
+        req = json.loads(body)
+        model = req['model']
+        last = json.dumps(req['messages'][-1])
+    except (ValueError, KeyError, IndexError, TypeError):
+        data = b'{"error":{"message":"bad request"}}'
+        c.t.sendall(b'HTTP/1.1 400 Bad Request\r\nContent-Type: '
+                    b'application/json\r\nContent-Length: %d\r\n\r\n%s'
+                    % (len(data), data))
+        return
+    usage = {'prompt_tokens': 11, 'completion_tokens': 7,
+             'total_tokens': 18}
+    text = ['served ', model]
+    if 'LONG' in last:      # more than the proxy's buffers hold
+        text = ['0123456789'] * 30000
+    if not req.get('stream'):
+        data = json.dumps({
+            'id': 'chatcmpl-1', 'object': 'chat.completion',
+            'created': 1, 'model': model, 'usage': usage,
+            'choices': [{'index': 0, 'finish_reason': 'stop', 'message': {
+                'role': 'assistant', 'content': ''.join(text)}}]}
+        ).encode()
+        c.t.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json'
+                    b'\r\nContent-Length: %d\r\n\r\n%s' % (len(data), data))
+        return
+
+    def chunk(delta, finish=None, **kw):
+        d = {'id': 'chatcmpl-1', 'object': 'chat.completion.chunk',
+             'created': 1, 'model': model,
+             'choices': [{'index': 0, 'delta': delta,
+                          'finish_reason': finish}]}
+        d.update(kw)
+        return 'data: ' + json.dumps(d) + '\n\n'
+    ev = [chunk({'role': 'assistant', 'content': ''})] + \
+        [chunk({'content': t}) for t in text] + [chunk({}, 'stop')]
+    if 'MALFORMED' in last:
+        ev[1] = 'data: {"choices": [\n\n'
+    if (req.get('stream_options') or {}).get('include_usage'):
+        ev.append('data: ' + json.dumps({
+            'id': 'chatcmpl-1', 'object': 'chat.completion.chunk',
+            'created': 1, 'model': model, 'choices': [],
+            'usage': usage}) + '\n\n')
+    ev.append('data: [DONE]\n\n')
+    out = [b'HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n'
+           b'Transfer-Encoding: chunked\r\n\r\n']
+    for e in ev:
+        e = e.encode()
+        out.append(b'%x\r\n%s\r\n' % (len(e), e))
+    out.append(b'0\r\n\r\n')
+    c.t.sendall(b''.join(out))
+
+
 def answer(c, method, target, low, body, line):
+    if target.split('?')[0].endswith('/chat/completions'):
+        llm(c, body)
+        return
     if target.startswith('/hold/'):
         name = target[len('/hold/'):].split('?')[0]
         while not os.path.exists(os.path.join(CTL, os.path.basename(name))):

@@ -242,6 +242,49 @@ yaml(const struct policy *pol)
 		emit(&o, "  pids: %u\n", pol->res.pids);
 	if (!pol->res.cpu_millis && !pol->res.memory && !pol->res.pids)
 		emit(&o, "  {}\n");
+	emit(&o, "llm:\n  backends:\n");
+	for (i = 0; i < pol->nllmb; i++) {
+		const struct llm_backend *b = &pol->llmb[i];
+
+		emit(&o, "    - name: ");
+		q(&o, b->name);
+		emit(&o, "\n      url: ");
+		q(&o, b->url);
+		emit(&o, "\n      api: %s\n      capabilities: {tools: %s, "
+		    "images: %s}\n      models:\n", pm_llm_apis[b->api],
+		    b->tools ? "true" : "false", b->images ? "true" : "false");
+		for (j = 0; j < b->nmodels; j++) {
+			emit(&o, "        ");
+			q(&o, b->models[j].glob);
+			emit(&o, ": ");
+			q(&o, b->models[j].served);
+			emit(&o, "\n");
+		}
+	}
+	if (pol->nllmb == 0)
+		emit(&o, "    []\n");
+	emit(&o, "  routes:\n");
+	for (i = 0; i < pol->nllmr; i++) {
+		const struct llm_route *r = &pol->llmr[i];
+
+		emit(&o, "    - domain: ");
+		q(&o, r->domain);
+		emit(&o, "\n      path: ");
+		q(&o, r->path);
+		emit(&o, "\n      model: ");
+		q(&o, r->model);
+		emit(&o, "\n      action: %s\n      translate: %s\n",
+		    pm_llm_actions[r->action], r->translate ? "true" : "false");
+		if (r->api >= 0)
+			emit(&o, "      api: %s\n", pm_llm_apis[r->api]);
+		if (r->backend != NULL) {
+			emit(&o, "      backend: ");
+			q(&o, r->backend);
+			emit(&o, "\n");
+		}
+	}
+	if (pol->nllmr == 0)
+		emit(&o, "    []\n");
 	return o.buf;
 }
 

@@ -760,7 +760,7 @@ test_misc(void)
 	    err.column == 1, "no name: \"(policy)\"");
 	policy_strerror(&err, buf, sizeof(buf));
 	ok(strcmp(buf, "(policy):1:1: unknown key \"x\" (expected version, "
-	    "network, credentials, resources)") == 0, "policy_strerror: %s",
+	    "network, credentials, resources, llm)") == 0, "policy_strerror: %s",
 	    buf);
 	ok(policy_parse("n", "version: 2\n", 11, NULL) == NULL &&
 	    policy_parse("n", "\xff", 1, NULL) == NULL,

@@ -247,11 +247,13 @@ hostile(void)
 
 	/* header */
 	poke(b, len, 0, 'X', "not a policy model", "magic");
-	poke(b, len, 5, 2, "version: 2 is not supported (only 3)", "version 2 "
+	poke(b, len, 5, 3, "version: 3 is not supported (only 4)", "version 3 "
+	    "(before llm)");
+	poke(b, len, 5, 2, "version: 2 is not supported (only 4)", "version 2 "
 	    "(before the injection fields, uriPlaceholder, graphql, mcp)");
-	poke(b, len, 5, 1, "version: 1 is not supported (only 3)", "version 1 "
+	poke(b, len, 5, 1, "version: 1 is not supported (only 4)", "version 1 "
 	    "(before caFile, query, websocket)");
-	poke(b, len, 5, 4, "version: 4 is not supported", "version 4");
+	poke(b, len, 5, 5, "version: 5 is not supported", "version 5");
 	poke(b, len, 7, 1, "flags: 0x0001", "a flag");
 	/* 4 + 2 + 2 + 32: defaultVerdict */
 	poke(b, len, 40, 3, "network.defaultVerdict: verdict 3", "verdict 3");
@@ -398,13 +400,51 @@ hostile(void)
 	free(c);
 	free(b);
 
-	/* resources: cpus 4, memory 8, pids 4 bytes at the end */
+	/* resources: cpus 4, memory 8, pids 4 bytes, then llm: two counts */
 	b = model("version: 1\nresources: {cpus: 1, memory: 4m, pids: 1}\n",
 	    &len);
-	poke(b, len, len - 16, 0x10, "resources.cpus: ", "cpus too many");
-	poke(b, len, len - 7, 1, "resources.memory: 65536 bytes is out of "
+	poke(b, len, len - 20, 0x10, "resources.cpus: ", "cpus too many");
+	poke(b, len, len - 11, 1, "resources.memory: 65536 bytes is out of "
 	    "range", "memory 64k");
-	poke(b, len, len - 4, 0x7f, "resources.pids: ", "pids too many");
+	poke(b, len, len - 8, 0x7f, "resources.pids: ", "pids too many");
+	free(b);
+
+	/* llm: every value checked as the YAML loader checks it */
+	b = model("version: 1\nllm:\n  backends:\n    - {name: bk, url: "
+	    "\"https://b.test/v1\", api: openai, capabilities: {tools: true},"
+	    " models: {\"claude-*\": gpt-x}}\n  routes:\n    - {domain: "
+	    "a.test, path: /v1/messages, model: \"claude-*\", action: route, "
+	    "backend: bk, translate: true}\n", &len);
+	swap(b, len, "https://b", "http://bb", "llm.backends[0].url: "
+	    "\"http://bb.test/v1\" is not an https:// url");
+	swap(b, len, "gpt-x", "gpt-*", "a served model is a glob");
+	swap(b, len, "bk", "b ", "llm.backends[0].name: ");
+	swap(b, len, "/v1/messages", "v1/messages/", "does not start with /");
+	n = at(b, len, "https://b.test/v1") + 17;	/* api, caps */
+	poke(b, len, n, 2, "llm.backends[0].api: 2 is out of range", "api 2");
+	poke(b, len, n + 1, 4, "llm.backends[0].capabilities: 4 is out of "
+	    "range", "a capability bit");
+	poke(b, len, n, 0, "translate: true between the same API",
+	    "translate between the same API");
+	/* the route's backend name: "bk" again after its model glob */
+	c = malloc(len);
+	memcpy(c, b, len);
+	memcpy(c + len - 4, "bz", 2);	/* backend:16 "bk" api:8 tr:8 */
+	refused(c, len, "backend \"bz\" is not one of llm.backends",
+	    "a route to no backend");
+	c[len - 1] = 0;
+	memcpy(c + len - 4, "bk", 2);
+	refused(c, len, "speaks openai, the route anthropic: write translate",
+	    "translate: false between different APIs");
+	c[len - 1] = 2;
+	refused(c, len, "llm.routes[0].translate: 2 is out of range",
+	    "translate 2");
+	c[len - 1] = 1;
+	c[len - 2] = 7;
+	refused(c, len, "llm.routes[0].api: 7 is not an API", "api 7");
+	c[len - 2] = 255;
+	refused(c, len, "no API where the path says one", "no api");
+	free(c);
 	free(b);
 }
 
