@@ -42,6 +42,8 @@ BASE_PKGS = libseccomp libcap libsodium libevent jansson libbsd-overlay
 AUDITD_PKGS = $(BASE_PKGS)
 LENSCTL_PKGS = libsodium jansson libbsd-overlay yaml-0.1
 VMM_PKGS = $(BASE_PKGS) yaml-0.1
+# image layers (lensvmm/layer.c): libarchive reads gzip, zstd and tar
+VMM_PKGS += libarchive
 # lensnetd takes the policy as a binary model: no libyaml (no root
 # process parses YAML, DESIGN.md section 2)
 NETD_PKGS = $(BASE_PKGS) libnftnl libmnl libssl libcrypto
@@ -54,6 +56,7 @@ VMM_LIBS     := $(shell pkg-config --libs $(VMM_PKGS) 2>/dev/null)
 NETD_LIBS    := $(shell pkg-config --libs $(NETD_PKGS) 2>/dev/null)
 CRED_LIBS    := $(shell pkg-config --libs $(CRED_PKGS) 2>/dev/null)
 TEST_LIBS    := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
+TEST_LIBS    += $(shell pkg-config --libs libarchive 2>/dev/null)
 
 CFLAGS	?= -O2 -g
 WARN	 = -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
@@ -82,6 +85,8 @@ DEBS	 = make gcc clang libclang-rt-14-dev pkg-config perl mandoc \
 # make bench's alone (make bench-deps; not in deps, which the test
 # command installs): mitmproxy, the peer of lensnetd's TLS interception
 BENCH_DEBS = mitmproxy
+# image layers (libarchive) and the Debian image of regress/image-run.t
+DEBS += libarchive-dev mmdebstrap
 
 COMMON_SRCS = $(sort $(wildcard common/*.c))
 # each program compiles only its own directory; what two programs share
@@ -132,6 +137,7 @@ FUZZ_LIBSRCS = common/log.c common/imsg.c common/canonjson.c common/chain.c \
 	   lensnetd/dnswire.c common/peek.c lenscredd/seal.c common/phscan.c \
 	   lenscredd/sign.c common/lensexch.c \
 	   lenscredd/oauth.c
+FUZZ_LIBSRCS += lensvmm/tarpolicy.c
 REGRESS_TESTS = $(sort $(wildcard regress/*.t)) $(sort $(wildcard regress/attack/*.t))
 FUZZ_SECONDS ?= 10
 
@@ -251,6 +257,10 @@ $(OBJ)/regress/tools/%: regress/tools/%.c $(OBJ)/o/lensauditd/chainwrite.o \
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) $(DEPFLAGS) -Ilensauditd -Ilensnetd $(ALLLDFLAGS) \
 	    -o $@ $< $(filter %.o %.a,$^) $(TEST_LIBS) $(LDLIBS)
+
+# the layer unpacker without the image child around it
+$(OBJ)/regress/tools/layerunpack: $(OBJ)/o/lensvmm/layer.o \
+	    $(OBJ)/o/lensvmm/tarpolicy.o
 
 # libFuzzer targets: clang, ASan+UBSan; the parsers compiled once into
 # libfuzz.a (instrumented, not linked with libFuzzer's main), each
