@@ -21,7 +21,7 @@
 #define IMG_PROGRESS	(1024 * 1024)	/* report every MiB */
 
 static void __attribute__((format(printf, 3, 4)))
-seterr(char *err, size_t errlen, const char *fmt, ...)
+store_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list	 ap;
 
@@ -185,7 +185,7 @@ imgstore_begin(int blobsfd, const char *digest, uint64_t size,
 	memset(w, 0, sizeof(*w));
 	w->fd = w->lockfd = -1;
 	if (!ocispec_digest_ok(digest)) {
-		seterr(err, errlen, "not a sha256 digest");
+		store_err(err, errlen, "not a sha256 digest");
 		return -1;
 	}
 	hex = OCI_DIGEST_HEX(digest);
@@ -195,13 +195,13 @@ imgstore_begin(int blobsfd, const char *digest, uint64_t size,
 	snprintf(path, sizeof(path), "tmp/%s.lock", hex);
 	if ((w->lockfd = openat(blobsfd, path, O_RDWR | O_CREAT | O_NOFOLLOW |
 	    O_CLOEXEC, 0600)) == -1) {
-		seterr(err, errlen, "blob %s: lock: %s", digest,
+		store_err(err, errlen, "blob %s: lock: %s", digest,
 		    strerror(errno));
 		return -1;
 	}
 	while (flock(w->lockfd, LOCK_EX) == -1)
 		if (errno != EINTR) {
-			seterr(err, errlen, "blob %s: lock: %s", digest,
+			store_err(err, errlen, "blob %s: lock: %s", digest,
 			    strerror(errno));
 			imgstore_abort(w);
 			return -1;
@@ -213,7 +213,7 @@ imgstore_begin(int blobsfd, const char *digest, uint64_t size,
 	snprintf(path, sizeof(path), "tmp/%s.partial", hex);
 	if ((w->fd = openat(blobsfd, path, O_WRONLY | O_CREAT | O_TRUNC |
 	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1) {
-		seterr(err, errlen, "blob %s: %s: %s", digest, path,
+		store_err(err, errlen, "blob %s: %s: %s", digest, path,
 		    strerror(errno));
 		imgstore_abort(w);
 		return -1;
@@ -230,7 +230,7 @@ imgstore_write(struct img_writer *w, const void *buf, size_t len, char *err,
 	ssize_t		 n;
 
 	if (len > w->size - w->have) {
-		seterr(err, errlen, "blob %s: more than its %llu bytes",
+		store_err(err, errlen, "blob %s: more than its %llu bytes",
 		    w->digest, (unsigned long long)w->size);
 		return -1;
 	}
@@ -240,7 +240,7 @@ imgstore_write(struct img_writer *w, const void *buf, size_t len, char *err,
 		if ((n = write(w->fd, p, len)) == -1) {
 			if (errno == EINTR)
 				continue;
-			seterr(err, errlen, "blob %s: write: %s", w->digest,
+			store_err(err, errlen, "blob %s: write: %s", w->digest,
 			    strerror(errno));
 			return -1;
 		}
@@ -271,7 +271,7 @@ imgstore_commit(struct img_writer *w, char *err, size_t errlen)
 	const char	*hex = OCI_DIGEST_HEX(w->digest);
 
 	if (w->have != w->size) {
-		seterr(err, errlen, "blob %s: %llu bytes, not the %llu its "
+		store_err(err, errlen, "blob %s: %llu bytes, not the %llu its "
 		    "descriptor says", w->digest, (unsigned long long)w->have,
 		    (unsigned long long)w->size);
 		goto fail;
@@ -279,19 +279,19 @@ imgstore_commit(struct img_writer *w, char *err, size_t errlen)
 	crypto_hash_sha256_final(&w->st, h);
 	hexstr(h, sizeof(h), got);
 	if (strcmp(got, hex) != 0) {
-		seterr(err, errlen, "blob %s: its content hashes to sha256:%s",
+		store_err(err, errlen, "blob %s: its content hashes to sha256:%s",
 		    w->digest, got);
 		goto fail;
 	}
 	if (fchmod(w->fd, 0444) == -1 || fsync(w->fd) == -1) {
-		seterr(err, errlen, "blob %s: %s", w->digest, strerror(errno));
+		store_err(err, errlen, "blob %s: %s", w->digest, strerror(errno));
 		goto fail;
 	}
 	snprintf(tmp, sizeof(tmp), "tmp/%s.partial", hex);
 	snprintf(dst, sizeof(dst), "sha256/%s", hex);
 	if (renameat(w->blobsfd, tmp, w->blobsfd, dst) == -1 ||
 	    fsync_dir(w->blobsfd, "sha256") == -1) {
-		seterr(err, errlen, "blob %s: store: %s", w->digest,
+		store_err(err, errlen, "blob %s: store: %s", w->digest,
 		    strerror(errno));
 		goto fail;
 	}
@@ -334,7 +334,7 @@ imgstore_put(int blobsfd, const char *digest, uint64_t size, int fd,
 	    0)
 		return rc;
 	if ((buf = malloc(IMG_COPYBUF)) == NULL) {
-		seterr(err, errlen, "out of memory");
+		store_err(err, errlen, "out of memory");
 		imgstore_abort(&w);
 		return -1;
 	}
@@ -342,7 +342,7 @@ imgstore_put(int blobsfd, const char *digest, uint64_t size, int fd,
 		if ((n = read(fd, buf, IMG_COPYBUF)) == -1) {
 			if (errno == EINTR)
 				continue;
-			seterr(err, errlen, "blob %s: read: %s", digest,
+			store_err(err, errlen, "blob %s: read: %s", digest,
 			    strerror(errno));
 			goto fail;
 		}
@@ -382,24 +382,24 @@ imgstore_read(int blobsfd, const char *digest, uint64_t max, void **bufp,
 	*bufp = NULL;
 	*lenp = 0;
 	if (!ocispec_digest_ok(digest)) {
-		seterr(err, errlen, "not a sha256 digest");
+		store_err(err, errlen, "not a sha256 digest");
 		return -1;
 	}
 	snprintf(path, sizeof(path), "sha256/%s", OCI_DIGEST_HEX(digest));
 	if ((fd = openat(blobsfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) ==
 	    -1) {
-		seterr(err, errlen, "blob %s: %s", digest, errno == ENOENT ?
+		store_err(err, errlen, "blob %s: %s", digest, errno == ENOENT ?
 		    "not in the store" : strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
 	    (uint64_t)st.st_size > max) {
-		seterr(err, errlen, "blob %s: not a regular file of at most "
+		store_err(err, errlen, "blob %s: not a regular file of at most "
 		    "%llu bytes", digest, (unsigned long long)max);
 		goto fail;
 	}
 	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		seterr(err, errlen, "out of memory");
+		store_err(err, errlen, "out of memory");
 		goto fail;
 	}
 	while (have < (size_t)st.st_size) {
@@ -407,7 +407,7 @@ imgstore_read(int blobsfd, const char *digest, uint64_t max, void **bufp,
 		    -1 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			seterr(err, errlen, "blob %s: read: %s", digest,
+			store_err(err, errlen, "blob %s: read: %s", digest,
 			    n == 0 ? "short" : strerror(errno));
 			goto fail;
 		}
@@ -416,7 +416,7 @@ imgstore_read(int blobsfd, const char *digest, uint64_t max, void **bufp,
 	crypto_hash_sha256(h, buf, have);
 	hexstr(h, sizeof(h), got);
 	if (strcmp(got, OCI_DIGEST_HEX(digest)) != 0) {
-		seterr(err, errlen, "blob %s: the stored file hashes to "
+		store_err(err, errlen, "blob %s: the stored file hashes to "
 		    "sha256:%s", digest, got);
 		goto fail;
 	}
@@ -469,11 +469,11 @@ imgstore_meta_set(int blobsfd, const char *digest, const char *config,
 	int	 rc;
 
 	if (!ocispec_digest_ok(digest) || !ocispec_digest_ok(config)) {
-		seterr(err, errlen, "meta: not a digest");
+		store_err(err, errlen, "meta: not a digest");
 		return -1;
 	}
 	if ((buf = malloc(max)) == NULL) {
-		seterr(err, errlen, "out of memory");
+		store_err(err, errlen, "out of memory");
 		return -1;
 	}
 	len += (size_t)snprintf(buf, max, "%s\n", config);
@@ -486,7 +486,7 @@ imgstore_meta_set(int blobsfd, const char *digest, const char *config,
 		rc = write_atomic(blobsfd, "meta", OCI_DIGEST_HEX(digest),
 		    buf, len);
 	if (rc == -1)
-		seterr(err, errlen, "meta of %s: %s", digest, strerror(errno));
+		store_err(err, errlen, "meta of %s: %s", digest, strerror(errno));
 	free(buf);
 	return rc;
 }
@@ -504,18 +504,18 @@ imgstore_meta_get(int blobsfd, const char *digest,
 	*dp = NULL;
 	*np = 0;
 	if (!ocispec_digest_ok(digest)) {
-		seterr(err, errlen, "meta: not a digest");
+		store_err(err, errlen, "meta: not a digest");
 		return -1;
 	}
 	snprintf(path, sizeof(path), "meta/%s", OCI_DIGEST_HEX(digest));
 	if ((fd = openat(blobsfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) ==
 	    -1) {
-		seterr(err, errlen, "meta of %s: %s", digest, strerror(errno));
+		store_err(err, errlen, "meta of %s: %s", digest, strerror(errno));
 		return -1;
 	}
 	if ((buf = malloc(max + 1)) == NULL ||
 	    (d = calloc(OCI_MAXLAYERS + 1, sizeof(*d))) == NULL) {
-		seterr(err, errlen, "out of memory");
+		store_err(err, errlen, "out of memory");
 		goto fail;
 	}
 	while ((r = read(fd, buf + have, max + 1 - have)) > 0)
@@ -537,7 +537,7 @@ imgstore_meta_get(int blobsfd, const char *digest,
 	*np = n - 1;
 	return 0;
  bad:
-	seterr(err, errlen, "meta of %s: not digest lines", digest);
+	store_err(err, errlen, "meta of %s: not digest lines", digest);
  fail:
 	close(fd);
 	free(buf);
@@ -555,18 +555,18 @@ imgstore_ref_set(int refsfd, const char *ref, const char *digest, char *err,
 
 	if (imgstore_ref_file(ref, name, sizeof(name)) == -1 ||
 	    !ocispec_digest_ok(digest)) {
-		seterr(err, errlen, "bad reference or digest");
+		store_err(err, errlen, "bad reference or digest");
 		return -1;
 	}
 	snprintf(tmp, sizeof(tmp), ".tmp.%ld.%s", (long)getpid(), name);
 	len = snprintf(line, sizeof(line), "%s\n", digest);
 	if ((fd = openat(refsfd, tmp, O_WRONLY | O_CREAT | O_TRUNC |
 	    O_NOFOLLOW | O_CLOEXEC, 0644)) == -1) {
-		seterr(err, errlen, "ref %s: %s", ref, strerror(errno));
+		store_err(err, errlen, "ref %s: %s", ref, strerror(errno));
 		return -1;
 	}
 	if (write(fd, line, (size_t)len) != len || fsync(fd) == -1) {
-		seterr(err, errlen, "ref %s: write: %s", ref, strerror(errno));
+		store_err(err, errlen, "ref %s: write: %s", ref, strerror(errno));
 		close(fd);
 		(void)unlinkat(refsfd, tmp, 0);
 		return -1;
@@ -574,7 +574,7 @@ imgstore_ref_set(int refsfd, const char *ref, const char *digest, char *err,
 	close(fd);
 	if (renameat(refsfd, tmp, refsfd, name) == -1 ||
 	    fsync_dir(refsfd, ".") == -1) {
-		seterr(err, errlen, "ref %s: %s", ref, strerror(errno));
+		store_err(err, errlen, "ref %s: %s", ref, strerror(errno));
 		(void)unlinkat(refsfd, tmp, 0);
 		return -1;
 	}
@@ -590,25 +590,25 @@ imgstore_ref_get(int refsfd, const char *ref, char digest[OCI_DIGEST_SIZE],
 	int	 fd;
 
 	if (imgstore_ref_file(ref, name, sizeof(name)) == -1) {
-		seterr(err, errlen, "\"%.64s\" is not NAME[:TAG]", ref);
+		store_err(err, errlen, "\"%.64s\" is not NAME[:TAG]", ref);
 		return -1;
 	}
 	if ((fd = openat(refsfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) ==
 	    -1) {
 		if (errno == ENOENT)
 			return 1;
-		seterr(err, errlen, "ref %s: %s", ref, strerror(errno));
+		store_err(err, errlen, "ref %s: %s", ref, strerror(errno));
 		return -1;
 	}
 	n = read(fd, line, sizeof(line) - 1);
 	close(fd);
 	if (n != OCI_DIGEST_SIZE) {	/* 71 + '\n' */
-		seterr(err, errlen, "ref %s: not a digest line", ref);
+		store_err(err, errlen, "ref %s: not a digest line", ref);
 		return -1;
 	}
 	line[n - 1] = '\0';
 	if (!ocispec_digest_ok(line)) {
-		seterr(err, errlen, "ref %s: not a digest line", ref);
+		store_err(err, errlen, "ref %s: not a digest line", ref);
 		return -1;
 	}
 	memcpy(digest, line, OCI_DIGEST_SIZE);
@@ -629,7 +629,7 @@ imgstore_lookup(const char *statedir, const char *ref, struct img_entry *e,
 	    (int)sizeof(path) ||
 	    (blobsfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
 	    -1) {
-		seterr(err, errlen, "the image store %s: %s", path,
+		store_err(err, errlen, "the image store %s: %s", path,
 		    strerror(errno));
 		goto done;
 	}
@@ -637,20 +637,20 @@ imgstore_lookup(const char *statedir, const char *ref, struct img_entry *e,
 		strlcpy(e->digest, ref, sizeof(e->digest));
 	else {
 		if (imgstore_ref_norm(ref, e->ref, sizeof(e->ref)) == -1) {
-			seterr(err, errlen, "\"%.64s\" is neither NAME[:TAG] "
+			store_err(err, errlen, "\"%.64s\" is neither NAME[:TAG] "
 			    "nor sha256:<64 hex>", ref);
 			goto done;
 		}
 		snprintf(path, sizeof(path), "%s/" IMG_REFDIR, statedir);
 		if ((refsfd = open(path, O_RDONLY | O_DIRECTORY |
 		    O_CLOEXEC)) == -1) {
-			seterr(err, errlen, "the image store %s: %s", path,
+			store_err(err, errlen, "the image store %s: %s", path,
 			    strerror(errno));
 			goto done;
 		}
 		if ((r = imgstore_ref_get(refsfd, e->ref, e->digest, err,
 		    errlen)) == 1)
-			seterr(err, errlen, "no image %s (lensctl pull it)",
+			store_err(err, errlen, "no image %s (lensctl pull it)",
 			    e->ref);
 		if (r != 0)
 			goto done;
@@ -660,7 +660,7 @@ imgstore_lookup(const char *statedir, const char *ref, struct img_entry *e,
 		goto done;
 	if (ocispec_manifest_parse(buf, len, &e->manifest, e2, sizeof(e2)) ==
 	    -1) {
-		seterr(err, errlen, "image %s: %s", e->digest, e2);
+		store_err(err, errlen, "image %s: %s", e->digest, e2);
 		goto done;
 	}
 	free(buf);
@@ -671,7 +671,7 @@ imgstore_lookup(const char *statedir, const char *ref, struct img_entry *e,
 	if (ocispec_config_parse(buf, len, &e->config, e2, sizeof(e2)) ==
 	    -1 || ocispec_config_matches(&e->manifest, &e->config, e2,
 	    sizeof(e2)) == -1) {
-		seterr(err, errlen, "image %s: %s", e->digest, e2);
+		store_err(err, errlen, "image %s: %s", e->digest, e2);
 		goto done;
 	}
 	rc = 0;

@@ -247,8 +247,13 @@ pull_done(struct pull *p)
 	}
 	if (!WIFEXITED(p->status) || WEXITSTATUS(p->status) != 0 ||
 	    strncmp(p->buf, "OK\n", 3) != 0 || strlen(p->buf) != p->have) {
-		log_warnx("pull %s: the fetch process %s", p->source,
-		    WIFSIGNALED(p->status) ? "was killed" : "failed");
+		if (WIFSIGNALED(p->status))
+			log_warnx("pull %s: the fetch process was killed by "
+			    "SIG%s", p->source,
+			    sigabbrev_np(WTERMSIG(p->status)));
+		else
+			log_warnx("pull %s: the fetch process failed",
+			    p->source);
 		reply_error(r, CTL_EXIT_LENS, "pull %s: the fetch process "
 		    "failed%s", p->source, WIFSIGNALED(p->status) ?
 		    " (killed by a signal)" : "");
