@@ -137,6 +137,9 @@ FUZZ_LIBSRCS = common/log.c common/imsg.c common/canonjson.c common/chain.c \
 	   lensnetd/dnswire.c common/peek.c lenscredd/seal.c common/phscan.c \
 	   lenscredd/sign.c common/lensexch.c \
 	   lenscredd/oauth.c
+# issue 14: the image JSON parser (regress/fuzz/ocispec.c)
+FUZZ_LIBSRCS += lensvmm/ocispec.c
+# issue 14: the tar entry policy (regress/fuzz/tarpolicy.c)
 FUZZ_LIBSRCS += lensvmm/tarpolicy.c
 REGRESS_TESTS = $(sort $(wildcard regress/*.t)) $(sort $(wildcard regress/attack/*.t))
 FUZZ_SECONDS ?= 10

@@ -37,6 +37,7 @@
 #include "lensvmm.h"
 #include "parent.h"
 #include "privsep.h"
+#include "pull.h"
 #include "seccomp_filter.h"
 #include "unixsock.h"
 
@@ -207,6 +208,30 @@ ctl_inspect(struct imsg *im, void *arg)
 		req_inspect(r, im);
 }
 
+static void
+ctl_image(struct imsg *im, void *arg)
+{
+	struct reply	*r;
+
+	(void)arg;
+	if ((r = ctl_request(im)) == NULL)
+		return;
+	switch (im->hdr.type) {
+	case IMSG_CTL_PULL:
+		req_pull(r, im, im->hdr.peerid);
+		break;
+	case IMSG_CTL_IMAGES:
+		req_images(r, im);
+		break;
+	case IMSG_CTL_RMI:
+		req_rmi(r, im, im->hdr.peerid);
+		break;
+	case IMSG_CTL_PRUNE:
+		req_prune(r, im, im->hdr.peerid);
+		break;
+	}
+}
+
 static const struct proc_msg ctl_msgs[] = {
 	{ IMSG_CTL_RUN, sizeof(struct ctl_run), IMSG_MAXPAYLOAD, ctl_run, 1 },
 	{ IMSG_CTL_EXEC, sizeof(struct ctl_exec), IMSG_MAXPAYLOAD, ctl_exec,
@@ -216,6 +241,10 @@ static const struct proc_msg ctl_msgs[] = {
 	PROC_MSG_FD(IMSG_CTL_RM, sizeof(struct ctl_rm), ctl_rm),
 	PROC_MSG_FD(IMSG_CTL_LOGS, sizeof(struct ctl_logs), ctl_logs),
 	PROC_MSG_FD(IMSG_CTL_INSPECT, sizeof(struct ctl_ref), ctl_inspect),
+	PROC_MSG_FD(IMSG_CTL_PULL, sizeof(struct ctl_pull), ctl_image),
+	PROC_MSG_FD(IMSG_CTL_IMAGES, sizeof(struct ctl_images), ctl_image),
+	PROC_MSG_FD(IMSG_CTL_RMI, sizeof(struct ctl_rmi), ctl_image),
+	PROC_MSG_FD(IMSG_CTL_PRUNE, sizeof(struct ctl_images), ctl_image),
 };
 
 /*
@@ -454,6 +483,8 @@ parent_sig(int sig, short ev, void *arg)
 		break;
 	case SIGCHLD:
 		while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+			if (pull_reaped(pid, st))
+				continue;
 			if (pid == control.pid) {
 				proc_log_relay(&control);
 				control.pid = 0;
@@ -667,6 +698,7 @@ main(int argc, char *argv[])
 	if (mkdir(imagedir, 0700) == -1 && errno != EEXIST)
 		fatal("mkdir %s", imagedir);
 	(void)diskimg_cache_clean(imagedir, imagecache);
+	pull_init();
 
 	/* the socket: group lens may connect */
 	cc.listen_fd = unixsock_listen(sockpath, 0660,
