@@ -11,3 +11,6 @@ done
 # lensvmm's fetch process (image pulls) and the owner of its image store
 getent passwd _lensfetch >/dev/null || useradd --system --no-create-home \
     --home-dir /nonexistent --shell /usr/sbin/nologin --user-group _lensfetch
+# lensvmm's image child (unpacks layers into the layer cache)
+getent passwd _lensimg >/dev/null || useradd --system --no-create-home \
+    --home-dir /nonexistent --shell /usr/sbin/nologin --user-group _lensimg

@@ -105,4 +105,23 @@ void	layer_clean_tmp(int layersfd);
 /* remove the tree name under dirfd without following symbolic links */
 int	layer_rmtree(int dirfd, const char *name);
 
+/* --- the image child (imagechild.c), from the parent -------------------- */
+
+#define VMM_IMAGE_USER		"_lensimg"
+
+extern struct layer_limits layer_limits;	/* -L, -E, -F */
+/* the layer cache's directories, the image child forked (event_init done) */
+void	image_start(void);
+/* SIGCHLD: 1 if pid was the image child (fatal unless quiet) */
+int	image_reaped(pid_t pid, int status, int quiet);
+void	image_stop(void);
+int	image_running(void);
+/*
+ * Unpack every layer of the stored image ref (NAME[:TAG] or manifest
+ * digest) not yet in the cache, one after another in the image child;
+ * then done(arg, NULL), or done(arg, why) at the first that fails.
+ */
+void	image_unpack(const char *ref, void (*done)(void *, const char *),
+	    void *arg);
+
 #endif

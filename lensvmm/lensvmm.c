@@ -34,6 +34,7 @@
 #include "grammar.h"
 #include "imsgev.h"
 #include "log.h"
+#include "layer.h"
 #include "lensvmm.h"
 #include "parent.h"
 #include "privsep.h"
@@ -81,8 +82,10 @@ usage(void)
 {
 	fprintf(stderr, "usage: lensvmm [-dv] [-a auditsock] [-C cachesize] "
 	    "[-c cgroup] [-D statedir]\n"
-	    "\t[-g guestdir] [-i lens-init] [-k kernel-args] [-n netdsock] "
-	    "[-P policy]\n\t[-s socket] [-T boot-timeout] [-x statedir]\n");
+	    "\t[-E layer-entries] [-F layer-file-size] [-g guestdir] "
+	    "[-i lens-init]\n\t[-k kernel-args] [-L layer-size] "
+	    "[-n netdsock] [-P policy] [-s socket]\n"
+	    "\t[-T boot-timeout] [-x statedir]\n");
 	exit(2);
 }
 
@@ -477,6 +480,7 @@ parent_sig(int sig, short ev, void *arg)
 			stop_sandbox(sb, 2000);
 		if (control.pid > 0)
 			kill(control.pid, SIGTERM);
+		image_stop();
 		break;
 	case SIGHUP:
 		log_info("SIGHUP: nothing to reload");
@@ -484,6 +488,8 @@ parent_sig(int sig, short ev, void *arg)
 	case SIGCHLD:
 		while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 			if (pull_reaped(pid, st))
+				continue;
+			if (image_reaped(pid, st, shutting_down))
 				continue;
 			if (pid == control.pid) {
 				proc_log_relay(&control);
@@ -514,7 +520,7 @@ parent_sig(int sig, short ev, void *arg)
 			TAILQ_FOREACH(sb, &sandboxes, entry)
 				if (sb->child.pid != 0)
 					return;
-			if (control.pid == 0)
+			if (control.pid == 0 && !image_running())
 				event_loopexit(NULL);
 		}
 		break;
@@ -537,7 +543,7 @@ main(int argc, char *argv[])
 	strlcpy(cgname, VMM_CGROUP, sizeof(cgname));
 	strlcpy(guestdir, VMM_GUESTDIR, sizeof(guestdir));
 	strlcpy(defpolicy, VMM_POLICY, sizeof(defpolicy));
-	while ((ch = getopt(argc, argv, "a:C:c:dD:g:i:k:n:P:s:T:vx:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:C:c:dD:E:F:g:i:k:L:n:P:s:T:vx:")) != -1) {
 		switch (ch) {
 		case 'x':
 			if (optarg[0] != '/' || nprotect == (int)(sizeof(protect) /
@@ -585,6 +591,21 @@ main(int argc, char *argv[])
 
 				if (gr_size("-C", optarg, 0, UINT64_MAX,
 				    &imagecache, why, sizeof(why)) == -1)
+					errx(2, "%s", why);
+			}
+			break;
+		case 'L':
+		case 'E':
+		case 'F':
+			{
+				char	 why[GR_ERRSIZE];
+				char	 flag[3] = { '-', (char)ch, '\0' };
+
+				if (gr_size(flag, optarg, 1, UINT64_MAX, ch == 'L' ?
+				    &layer_limits.max_bytes : ch == 'E' ?
+				    &layer_limits.max_entries :
+				    &layer_limits.max_file, why,
+				    sizeof(why)) == -1)
 					errx(2, "%s", why);
 			}
 			break;
@@ -724,6 +745,7 @@ main(int argc, char *argv[])
 	ctl_chan.refused = ctl_refused;
 	ctl_chan.lost = ctl_lost;
 	proc_log_watch(&control);
+	image_start();
 	if ((audit = auditc_new(auditsock, "lensvmm", audit_cb, NULL)) == NULL)
 		fatal("audit client");
 	recover();

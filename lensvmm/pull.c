@@ -28,6 +28,7 @@
 #include "log.h"
 #include "parent.h"
 #include "privsep.h"
+#include "layer.h"
 #include "pull.h"
 
 #define PULL_MAX	8	/* fetch processes at once */
@@ -229,6 +230,41 @@ pull_audit(const char *type, json_t *d)
 	free(s);
 }
 
+/* the layers of a pull unpacked (or not): the answer */
+struct pulled {
+	struct reply		*r;
+	struct ctl_pulled	 pd;
+};
+
+static void
+pulled_done(void *arg, const char *err)
+{
+	struct pulled	*pp = arg;
+
+	if (err != NULL)
+		reply_error(pp->r, CTL_EXIT_LENS, "pull %s: %s", pp->pd.ref,
+		    err);
+	else {
+		reply_send(pp->r, IMSG_CTL_PULLED, &pp->pd, sizeof(pp->pd));
+		reply_ok(pp->r);
+	}
+	free(pp);
+}
+
+static void
+pulled_unpack(struct reply *r, const struct ctl_pulled *pd)
+{
+	struct pulled	*pp;
+
+	if ((pp = calloc(1, sizeof(*pp))) == NULL) {
+		reply_error(r, CTL_EXIT_LENS, "out of memory");
+		return;
+	}
+	pp->r = r;
+	pp->pd = *pd;
+	image_unpack(pd->digest, pulled_done, pp);
+}
+
 /* the fetch process ended and said all: check its result, answer */
 static void
 pull_done(struct pull *p)
@@ -296,8 +332,8 @@ pull_done(struct pull *p)
 	    "config", config, "layers", layers, "uid", (json_int_t)p->by));
 	log_info("pulled %s as %s (%s, %u layers)", p->source, ref, digest,
 	    pd.nlayers);
-	reply_send(r, IMSG_CTL_PULLED, &pd, sizeof(pd));
-	reply_ok(r);
+	/* its layers unpacked (the image child) before the answer */
+	pulled_unpack(r, &pd);
 	goto out;
  bad:
 	log_warnx("pull %s: the fetch process sent a malformed result",
