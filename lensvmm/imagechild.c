@@ -63,7 +63,7 @@ static const struct sandbox_syscall image_syscalls[] = {
 	SB_ALLOW(poll), SB_ALLOW(rt_sigprocmask), SB_ALLOW(rt_sigaction),
 	SB_ALLOW(clock_gettime), SB_ALLOW(gettimeofday), SB_ALLOW(getpid),
 	SB_ALLOW(brk), SB_ALLOW(mmap), SB_ALLOW(munmap), SB_ALLOW(mremap),
-	SB_ALLOW(madvise),
+	SB_ALLOW(madvise), SB_ALLOW(futex), SB_ALLOW(getrandom),
 	SB_ALLOW(fcntl), SB_ALLOW(fstat), SB_ALLOW(newfstatat), SB_ALLOW(dup),
 	/* the layer tree: no socket, connect, mknod, chown */
 	SB_ALLOW(openat), SB_ALLOW(openat2), SB_ALLOW(mkdirat),

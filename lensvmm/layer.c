@@ -442,10 +442,12 @@ make_whiteout(struct unpack *u, int pfd, const char *leaf, char *err,
 
 	if (replace(pfd, leaf, err, errlen) == -1)
 		return -1;
+	/* user.* xattrs need write permission, even the owner's */
 	if ((fd = openat(pfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0000)) == -1)
+	    O_CLOEXEC, 0600)) == -1)
 		return lerr(err, errlen, "create: %s", strerror(errno));
-	if (fsetxattr(fd, LAYER_XATTR_WHITEOUT, "", 0, 0) == -1) {
+	if (fsetxattr(fd, LAYER_XATTR_WHITEOUT, "", 0, 0) == -1 ||
+	    fchmod(fd, 0) == -1) {
 		close(fd);
 		return lerr(err, errlen, "set %s: %s", LAYER_XATTR_WHITEOUT,
 		    strerror(errno));

@@ -3,6 +3,7 @@
 
     mklayer.py KIND OUT [COMPRESSION]
     mklayer.py -a DIR
+    mklayer.py -o DIR [-t TAG] [-c CONFIG-JSON] KIND|dir:PATH...
 
 Writes the layer blob OUT (COMPRESSION gzip, the default, zstd, none,
 or a compressor's command) and prints its diff id (sha256 of the
@@ -10,6 +11,10 @@ uncompressed tar).  KIND names a layer of entries(), or 'sparse',
 'many', 'bomb', 'trailer-bomb' (built without tarfile).  With -a: every
 KIND as DIR/KIND.blob and its diff id in DIR/KIND.diffid, and 'good'
 also as good-none, good-zstd and good-bzip2 (one python start-up).
+With -o: an OCI image layout in DIR (index.json, tag TAG, default
+latest) of those layers in order, gzip'd, dir:PATH the tree at PATH
+(owners 0), its config's "config" object CONFIG-JSON; prints the
+manifest digest.
 """
 import gzip
 import hashlib
@@ -59,6 +64,7 @@ def entries(kind):
                    ('dev/sda', C, b'', 0o666, '', None),
                    ('dev/fifo', F, b'', 0o666, '', None),
                    ('ok', R, b'ok', 0o644, '', None)],
+        'ten': [('f%d' % i, R, b'', 0o644, '', None) for i in range(10)],
         'setuid': [('su', R, b'#!/bin/sh\n', 0o6755, '', None),
                    ('tmp', D, b'', 0o3777, '', None)],
     }[kind]
@@ -143,7 +149,65 @@ KINDS = ['good', 'dotdot', 'absolute', 'symlink-etc', 'symlink-up',
          'many', 'bomb', 'trailer-bomb']
 
 
+def tree_tar(path):
+    buf = io.BytesIO()
+    t = tarfile.open(fileobj=buf, mode='w', format=tarfile.PAX_FORMAT)
+
+    def owner0(ti):
+        ti.uid = ti.gid = 0
+        ti.uname = ti.gname = 'root'
+        return ti
+    t.add(path, arcname='.', filter=owner0)
+    t.close()
+    return buf.getvalue()
+
+
+def oci(args):
+    import json
+    import os
+    d, tag, cfg = args[0], 'latest', {}
+    args = args[1:]
+    while args and args[0] in ('-t', '-c'):
+        if args[0] == '-t':
+            tag = args[1]
+        else:
+            cfg = json.loads(args[1])
+        args = args[2:]
+    os.makedirs(d + '/blobs/sha256', exist_ok=True)
+
+    def put(data):
+        h = hashlib.sha256(data).hexdigest()
+        with open('%s/blobs/sha256/%s' % (d, h), 'wb') as f:
+            f.write(data)
+        return {'digest': 'sha256:' + h, 'size': len(data)}
+    layers, diffs = [], []
+    for k in args:
+        raw = tree_tar(k[4:]) if k.startswith('dir:') else tar_of(k)
+        diffs.append('sha256:' + hashlib.sha256(raw).hexdigest())
+        desc = put(gzip.compress(raw, 1, mtime=0))
+        desc['mediaType'] = 'application/vnd.oci.image.layer.v1.tar+gzip'
+        layers.append(desc)
+    config = {'architecture': 'amd64', 'os': 'linux', 'config': cfg,
+              'rootfs': {'type': 'layers', 'diff_ids': diffs}}
+    cdesc = put(json.dumps(config).encode())
+    cdesc['mediaType'] = 'application/vnd.oci.image.config.v1+json'
+    man = {'schemaVersion': 2,
+           'mediaType': 'application/vnd.oci.image.manifest.v1+json',
+           'config': cdesc, 'layers': layers}
+    mdesc = put(json.dumps(man).encode())
+    mdesc['mediaType'] = 'application/vnd.oci.image.manifest.v1+json'
+    mdesc['annotations'] = {'org.opencontainers.image.ref.name': tag}
+    with open(d + '/index.json', 'w') as f:
+        json.dump({'schemaVersion': 2, 'manifests': [mdesc]}, f)
+    with open(d + '/oci-layout', 'w') as f:
+        json.dump({'imageLayoutVersion': '1.0.0'}, f)
+    print(mdesc['digest'])
+
+
 def main():
+    if sys.argv[1] == '-o':
+        oci(sys.argv[2:])
+        return
     if sys.argv[1] == '-a':
         d = sys.argv[2]
         todo = [(k, k, 'gzip') for k in KINDS] + [
