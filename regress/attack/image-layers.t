@@ -15,7 +15,7 @@ UNPACK=$OBJ/regress/tools/layerunpack
 MK=$LENS_REGRESS/image/mklayer.py
 require_built "$UNPACK"
 
-tap_plan 37
+tap_plan 39
 tmpdir_setup
 S=$T/store
 mkdir -p "$S"
@@ -90,6 +90,17 @@ d=$(cat "$B/good.diffid")
 [ $? = 1 ] && grep -q "layer content is $d, not sha256:0000" "$T/wrong.out" &&
     [ -z "$(ls -A "$S/sha256")" ] && [ -z "$(ls -A "$S/tmp")" ]
 ok $? "a layer whose content is not its diff id: refused, nothing kept"
+
+# the whiteouts as overlayfs reads them: base and top as lower layers
+unpacked base && LB=$L && unpacked top && LT=$L &&
+    mkdir -p "$T/ov/u" "$T/ov/w" "$T/ov/m" &&
+    mount -t overlay lens-test -o "userxattr,lowerdir=$LT:$LB,upperdir=$T/ov/u,workdir=$T/ov/w" "$T/ov/m"
+ok $? "overlayfs (userxattr) of two unpacked layers mounted"
+[ ! -e "$T/ov/m/etc/passwd" ] && [ "$(cat "$T/ov/m/etc/keep")" = kept ] &&
+    [ "$(ls "$T/ov/m/var")" = new ]
+ok $? "the top layer's whiteout hides etc/passwd, its opaque var/ hides var/old ($(ls "$T/ov/m/etc" "$T/ov/m/var" | tr '\n' ' '))"
+umount "$T/ov/m" 2>/dev/null
+rm -rf "$LB" "$LT"
 
 # 2. out of the layer
 refused dotdot "entry a/\.\./.*: a '\.\.' component in the path"

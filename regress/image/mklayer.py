@@ -64,6 +64,13 @@ def entries(kind):
                    ('dev/sda', C, b'', 0o666, '', None),
                    ('dev/fifo', F, b'', 0o666, '', None),
                    ('ok', R, b'ok', 0o644, '', None)],
+        'base': [('etc/passwd', R, b'root:x:0:0::/:/bin/sh\n', 0o644, '',
+                   None),
+                  ('etc/keep', R, b'kept', 0o644, '', None),
+                  ('var/old', R, b'old', 0o644, '', None)],
+        'top': [('etc/.wh.passwd', R, b'', 0o644, '', None),
+                ('var/.wh..wh..opq', R, b'', 0o644, '', None),
+                ('var/new', R, b'new', 0o644, '', None)],
         'ten': [('f%d' % i, R, b'', 0o644, '', None) for i in range(10)],
         'setuid': [('su', R, b'#!/bin/sh\n', 0o6755, '', None),
                    ('tmp', D, b'', 0o3777, '', None)],
@@ -143,7 +150,7 @@ def many(out):
     return 'sha256:' + h.hexdigest()
 
 
-KINDS = ['good', 'dotdot', 'absolute', 'symlink-etc', 'symlink-up',
+KINDS = ['good', 'base', 'top', 'dotdot', 'absolute', 'symlink-etc', 'symlink-up',
          'hardlink-out', 'hardlink-abs', 'hardlink-via-symlink',
          'whiteout-dotdot', 'whiteout-dot', 'device', 'setuid', 'sparse',
          'many', 'bomb', 'trailer-bomb']
