@@ -241,6 +241,7 @@ pulled_done(void *arg, const char *err)
 {
 	struct pulled	*pp = arg;
 
+	imsgev_pause(&pp->r->iev, 0);
 	if (err != NULL)
 		reply_error(pp->r, CTL_EXIT_LENS, "pull %s: %s", pp->pd.ref,
 		    err);
@@ -262,6 +263,12 @@ pulled_unpack(struct reply *r, const struct ctl_pulled *pd)
 	}
 	pp->r = r;
 	pp->pd = *pd;
+	/*
+	 * Not read until the answer: a client that leaves would have r
+	 * freed under the unpack (reply_dispatch); nothing is queued to
+	 * it meanwhile, so no write can fail and free it either.
+	 */
+	imsgev_pause(&r->iev, 1);
 	image_unpack(pd->digest, pulled_done, pp);
 }
 
