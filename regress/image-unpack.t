@@ -10,10 +10,14 @@
 vmm_require
 require_cmds python3
 
-tap_plan 14
+tap_plan 15
 tmpdir_setup
 chmod 0755 "$T"
 at_exit 'vmm_stop; auditd_stop'
+# what a crash mid-unpack left: removed when the image child starts
+mkdir -p "$T/state/layers/tmp/0123.99/a/b"
+chmod 0555 "$T/state/layers/tmp/0123.99/a"
+chown -R _lensimg "$T/state/layers"
 vmm_start -E 9 || { echo "Bail out! lensvmm did not start"; exit 1; }
 MK="python3 $(dirname "$0")/image/mklayer.py"
 S=$T/state
@@ -26,6 +30,9 @@ imgpid() {
 	done
 	return 1
 }
+
+wait_until 10 test ! -e "$T/state/layers/tmp/0123.99"
+ok $? "an unpack's leftover in layers/tmp removed at start"
 
 # 1. a good image: pulled, its layers unpacked
 $MK -o "$T/good" -t v1 good setuid >/dev/null
