@@ -186,6 +186,7 @@ struct layer_limits		 layer_limits = { LAYER_MAX_BYTES,
 				    LAYER_MAX_ENTRIES, LAYER_MAX_FILE };
 
 static void	job_next(void);
+static void	image_fork(void);
 
 static void
 job_end(struct image_job *j, const char *err)
@@ -302,7 +303,6 @@ image_start(void)
 {
 	struct privsep_user	 u;
 	char			 err[256];
-	int			 keep[1] = { -1 };
 
 	if (privsep_user(VMM_IMAGE_USER, &u, err, sizeof(err)) == -1) {
 		log_warnx("%s: no image is unpacked (make users)", err);
@@ -315,24 +315,52 @@ image_start(void)
 	    statedir, LAYER_DIR) >= sizeof(iconf.root))
 		fatalx("state directory path too long");
 	iconf.parent = getpid();
+	image_fork();
+	have_image = 1;
+}
+
+static void
+image_fork(void)
+{
+	int	 keep[1] = { -1 };
+
 	proc_fork(&imgproc, image_main, &iconf, keep);
 	proc_chan_init(&ichan, imgproc.fd, "image", parent_msgs,
 	    sizeof(parent_msgs) / sizeof(parent_msgs[0]), NULL);
 	ichan.lost = parent_lost;
 	proc_log_watch(&imgproc);
-	have_image = 1;
 }
 
+/*
+ * The image child ended.  Idle, it is fatal (a daemon never goes on
+ * half-working); in the middle of a layer, that layer killed it (a
+ * libarchive crash, a syscall its filter forbids): that image fails,
+ * naming the layer, and a new child takes the next one.
+ */
 int
 image_reaped(pid_t pid, int status, int quiet)
 {
+	struct image_job	*j = TAILQ_FIRST(&jobs);
+	char			 err[300];
+
 	if (imgproc.pid == 0 || pid != imgproc.pid)
 		return 0;
 	proc_log_relay(&imgproc);
+	proc_log_unwatch(&imgproc);
 	imgproc.pid = 0;
 	imgproc.status = status;
-	if (!quiet)
+	imsgev_clear(&ichan.iev);
+	if (quiet)
+		return 1;
+	if (j == NULL || j->id == 0)
 		fatalx("image %s", proc_status(&imgproc));
+	log_warnx("image %s unpacking layer %s; starting another",
+	    proc_status(&imgproc), j->e.manifest.layers[j->next].digest);
+	snprintf(err, sizeof(err), "layer %s: the image child %s",
+	    j->e.manifest.layers[j->next].digest, proc_status(&imgproc));
+	j->id = 0;
+	image_fork();
+	job_end(j, err);
 	return 1;
 }
 

@@ -10,7 +10,7 @@
 vmm_require
 require_cmds python3
 
-tap_plan 15
+tap_plan 19
 tmpdir_setup
 chmod 0755 "$T"
 at_exit 'vmm_stop; auditd_stop'
@@ -67,6 +67,26 @@ lctl pull -q oci:"$T/ten":v1 >"$T/out" 2>"$T/err"
 ok $? "lensvmm -E 9: a layer of 10 entries refused ($(tail -c 60 "$T/err"))"
 lctl ps >/dev/null
 ok $? "lensvmm serves on"
+
+# the image child killed in the middle of a layer: that pull fails,
+# naming the layer; another child takes over, lensvmm serves on
+$MK -o "$T/slow" -t v1 slow >/dev/null
+old=$(imgpid)
+lctl pull -q oci:"$T/slow":v1 >"$T/out" 2>"$T/err" &
+pullpid=$!
+wait_until 60 sh -c "ls -A '$S/layers/tmp' | grep -q ."
+ok $? "a slow layer is being unpacked"
+kill -KILL "$old"
+wait $pullpid
+rc=$?
+diag "$(cat "$T/err")"
+[ $rc != 0 ] && grep -q "pull slow:v1: layer sha256:[0-9a-f]*: the image child killed by SIGKILL" "$T/err"
+ok $? "that pull fails, naming the layer and the signal"
+new=$(imgpid)
+[ -n "$new" ] && [ "$new" != "$old" ] && lctl pull -q oci:"$T/good":v1 >/dev/null 2>&1
+ok $? "a new image child ($old, then $new); a pull after it succeeds"
+wait_until 10 test -z "$(ls -A "$S/layers/tmp")"
+ok $? "what the killed child left in layers/tmp is removed"
 
 # 3. privilege separation
 P=$(imgpid)

@@ -13,7 +13,8 @@ KIND as DIR/KIND.blob and its diff id in DIR/KIND.diffid, and 'good'
 also as good-none, good-zstd and good-bzip2 (one python start-up).
 With -o: an OCI image layout in DIR (index.json, tag TAG, default
 latest) of those layers in order, gzip'd, dir:PATH the tree at PATH
-(owners 0), its config's "config" object CONFIG-JSON; prints the
+(owners 0), 'slow' 1 GiB of zeros with a wrong diff id (for a test
+that kills the unpack), its config's "config" object CONFIG-JSON; prints the
 manifest digest.
 """
 import gzip
@@ -189,6 +190,17 @@ def oci(args):
         return {'digest': 'sha256:' + h, 'size': len(data)}
     layers, diffs = [], []
     for k in args:
+        if k == 'slow':
+            # 1 GiB of zeros in one file, slow to unpack: its diff id is
+            # the header's alone (wrong), the test kills the unpack first
+            z = zlib.compressobj(9, zlib.DEFLATED, 31)
+            member = z.compress(b'\0' * (16 << 20)) + z.flush()
+            head = header(b'zeros', 1 << 30)
+            diffs.append('sha256:' + hashlib.sha256(head).hexdigest())
+            desc = put(gzip.compress(head, 1) + member * 64)
+            desc['mediaType'] = 'application/vnd.oci.image.layer.v1.tar+gzip'
+            layers.append(desc)
+            continue
         raw = tree_tar(k[4:]) if k.startswith('dir:') else tar_of(k)
         diffs.append('sha256:' + hashlib.sha256(raw).hexdigest())
         desc = put(gzip.compress(raw, 1, mtime=0))
