@@ -621,7 +621,8 @@ unpack_stream(struct unpack *u, int blobfd, const char *diffid, char *err,
 	if (strcmp(hex, diffid + 7) != 0)
 		return lerr(err, errlen, "layer content is sha256:%s, not %s",
 		    hex, diffid);
-	qsort(u->dirs, u->ndirs, sizeof(*u->dirs), cmp_dirs);
+	if (u->ndirs > 0)
+		qsort(u->dirs, u->ndirs, sizeof(*u->dirs), cmp_dirs);
 	return finish_dirs(u, err, errlen);
 bad:
 	if (u->overflow)
