@@ -13,6 +13,8 @@
 #   make regress-vm-nested the KVM tests (test guest, Linux under lensvmm)
 #                         under a nested KVM in QEMU TCG where /dev/kvm is
 #                         missing: slow, not in check
+#   make regress-images-slow a Debian bookworm layer (mmdebstrap, minutes
+#                         the first time) through lensvmm's unpacker
 #   make install          PREFIX, DESTDIR honoured; the guest of make guest
 #                         (if built) into PREFIX/share/lens/guest
 
@@ -146,7 +148,8 @@ FUZZ_SECONDS ?= 10
 
 .PHONY: all deps bench-deps users install check regress-bins bench clean \
 	manlint demo \
-	fuzz-long guest guest-pin regress-vm-tcg regress-vm-nested
+	fuzz-long guest guest-pin regress-vm-tcg regress-vm-nested \
+	regress-images-slow
 
 all: $(PROGS)
 
@@ -326,6 +329,11 @@ regress-vm-nested: regress-bins guest
 	OBJ=$(abspath $(OBJ)) VM_NESTED=1 prove -v --exec '' \
 	    regress/vm-testguest.t regress/vm-linux.t regress/vm-sandbox.t \
 	    regress/vm-net.t
+
+# a real layer: Debian bookworm by mmdebstrap (minutes; cached in
+# obj/regress/bookworm.tar), unpacked by lensvmm's unpacker; not in check
+regress-images-slow: $(OBJ)/regress/tools/layerunpack
+	OBJ=$(abspath $(OBJ)) prove -v --exec '' regress/image/debian.t
 
 fuzz-long: $(FUZZ_BINS)
 	OBJ=$(abspath $(OBJ)) FUZZ_SECONDS=$${FUZZ_SECONDS:-600} \
