@@ -10,6 +10,8 @@
 #                         lensvmm/guest/kernel.pin), initramfs, test rootfs
 #   make guest-pin        move kernel.pin to the archive's current kernel
 #   make regress-vm-tcg   only the guest test under QEMU TCG (also in check)
+#   make regress-images-slow the image store's crash test (pulls
+#                         SIGKILLed at random moments): slow, not in check
 #   make regress-vm-nested the KVM tests (test guest, Linux under lensvmm)
 #                         under a nested KVM in QEMU TCG where /dev/kvm is
 #                         missing: slow, not in check
@@ -139,7 +141,8 @@ FUZZ_SECONDS ?= 10
 
 .PHONY: all deps bench-deps users install check regress-bins bench clean \
 	manlint demo \
-	fuzz-long guest guest-pin regress-vm-tcg regress-vm-nested
+	fuzz-long guest guest-pin regress-vm-tcg regress-vm-nested \
+	regress-images-slow
 
 all: $(PROGS)
 
@@ -307,6 +310,11 @@ check: regress-bins users manlint
 		echo "check: a test wrote /etc/lens/audit.pub on the host"; \
 		rm -f /etc/lens/audit.pub; rc=1; \
 	fi; exit $$rc
+
+# issue 14: the image store's crash test (20 pulls SIGKILLed, ~60 s):
+# slow, not in check
+regress-images-slow: all users
+	OBJ=$(abspath $(OBJ)) prove -v --exec '' regress/images/*.t
 
 regress-vm-tcg: $(OBJ)/lens-init $(OBJ)/regress/tools/initdrive guest
 	OBJ=$(abspath $(OBJ)) prove -v --exec '' regress/vm-guest-tcg.t
