@@ -137,12 +137,14 @@ pull_msg(const struct imsg *im, void *arg)
 		return 0;
 	case PROGRESS_DONE:
 	case PROGRESS_CACHED:
-		fprintf(stderr, "%s%-12s %.19s %s %s%s%s/s%s\n", v->tty ? "\r" :
-		    "", label, d + 7, p.state == PROGRESS_CACHED ?
-		    "already stored" : "verified", b,
-		    p.state == PROGRESS_CACHED ? "" : " at ",
-		    p.state == PROGRESS_CACHED ? "" : rate,
-		    v->tty ? "\033[K" : "");
+		if (p.state == PROGRESS_CACHED)
+			fprintf(stderr, "%s%-12s %.19s already stored, %s%s\n",
+			    v->tty ? "\r" : "", label, d + 7, b,
+			    v->tty ? "\033[K" : "");
+		else
+			fprintf(stderr, "%s%-12s %.19s verified, %s at %s/s%s\n",
+			    v->tty ? "\r" : "", label, d + 7, b, rate,
+			    v->tty ? "\033[K" : "");
 		return 0;
 	default:
 		return -1;

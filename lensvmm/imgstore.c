@@ -210,8 +210,16 @@ imgstore_begin(int blobsfd, const char *digest, uint64_t size,
 		imgstore_abort(w);
 		return 1;
 	}
+	/* what a writer killed before us left (maybe read-only already:
+	 * killed between its fchmod and its rename) goes first */
 	snprintf(path, sizeof(path), "tmp/%s.partial", hex);
-	if ((w->fd = openat(blobsfd, path, O_WRONLY | O_CREAT | O_TRUNC |
+	if (unlinkat(blobsfd, path, 0) == -1 && errno != ENOENT) {
+		store_err(err, errlen, "blob %s: %s: %s", digest, path,
+		    strerror(errno));
+		imgstore_abort(w);
+		return -1;
+	}
+	if ((w->fd = openat(blobsfd, path, O_WRONLY | O_CREAT | O_EXCL |
 	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1) {
 		store_err(err, errlen, "blob %s: %s: %s", digest, path,
 		    strerror(errno));

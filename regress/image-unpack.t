@@ -19,7 +19,7 @@ mkdir -p "$T/state/layers/tmp/0123.99/a/b"
 chmod 0555 "$T/state/layers/tmp/0123.99/a"
 chown -R _lensimg "$T/state/layers"
 vmm_start -E 9 || { echo "Bail out! lensvmm did not start"; exit 1; }
-MK="python3 $(dirname "$0")/image/mklayer.py"
+MK="python3 $(dirname "$0")/images/mklayer.py"
 S=$T/state
 
 # the image child: the child of lensvmm whose title says image

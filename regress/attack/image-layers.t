@@ -7,12 +7,12 @@
 # here by regress/tools/layerunpack as root, more than the image
 # child has) refuses each with the entry named, or neutralises it, and
 # leaves nothing: no layer, no temp directory, no file anywhere else.
-# Every layer is made by regress/image/mklayer.py.
+# Every layer is made by regress/images/mklayer.py.
 LENS_REGRESS=$(cd "$(dirname "$0")/.." && pwd)
 . "$LENS_REGRESS/lib.sh"
 require_cmds python3 zstd
 UNPACK=$OBJ/regress/tools/layerunpack
-MK=$LENS_REGRESS/image/mklayer.py
+MK=$LENS_REGRESS/images/mklayer.py
 require_built "$UNPACK"
 
 tap_plan 39

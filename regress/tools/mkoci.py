@@ -2,7 +2,7 @@
 """Build an OCI image layout for the image tests.
 
 mkoci.py DIR [--tag T] [--layers N] [--platforms os/arch,...] [--corrupt]
-         [--symlink-blob] [--size-lie] [--seed S]
+         [--symlink-blob] [--size-lie] [--seed S] [--noise BYTES]
 
 Each layer is a gzip'd tar of one file whose content depends on the
 seed and the layer number (so images differ); with --platforms the
@@ -22,10 +22,11 @@ def blob(d, data):
         f.write(data)
     return "sha256:" + h, len(data)
 
-def layer(seed, i, big):
+def layer(seed, i, big, noise):
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as t:
         data = (f"layer {i} of image {seed}\n" * (1 + big)).encode()
+        data += os.urandom(noise)
         ti = tarfile.TarInfo(f"file{i}.txt")
         ti.size = len(data)
         ti.mtime = 0
@@ -36,7 +37,7 @@ def layer(seed, i, big):
 def image(d, a, osname, arch):
     layers, diffs = [], []
     for i in range(a.layers):
-        gz, diff = layer(f"{a.seed}-{osname}-{arch}", i, a.big)
+        gz, diff = layer(f"{a.seed}-{osname}-{arch}", i, a.big, a.noise)
         dg, sz = blob(d, gz)
         layers.append({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
                        "digest": dg, "size": sz - (1 if a.size_lie and i == 0 else 0)})
@@ -74,6 +75,8 @@ def main():
     ap.add_argument("--size-lie", action="store_true")
     ap.add_argument("--seed", default="0")
     ap.add_argument("--big", type=int, default=0)
+    ap.add_argument("--noise", type=int, default=0,
+                    help="random bytes per layer (incompressible)")
     a = ap.parse_args()
     d = a.dir
     os.makedirs(os.path.join(d, "blobs", "sha256"), exist_ok=True)
