@@ -10,6 +10,10 @@
 #                         lensvmm/guest/kernel.pin), initramfs, test rootfs
 #   make guest-pin        move kernel.pin to the archive's current kernel
 #   make regress-vm-tcg   only the guest test under QEMU TCG (also in check)
+#   make regress-images-slow the image store's crash test (pulls
+#                         SIGKILLed at random moments) and a Debian
+#                         bookworm layer (mmdebstrap, minutes the first
+#                         time) through lensvmm's unpacker: not in check
 #   make regress-vm-nested the KVM tests (test guest, Linux under lensvmm)
 #                         under a nested KVM in QEMU TCG where /dev/kvm is
 #                         missing: slow, not in check
@@ -42,6 +46,8 @@ BASE_PKGS = libseccomp libcap libsodium libevent jansson libbsd-overlay
 AUDITD_PKGS = $(BASE_PKGS)
 LENSCTL_PKGS = libsodium jansson libbsd-overlay yaml-0.1
 VMM_PKGS = $(BASE_PKGS) yaml-0.1
+# image layers (lensvmm/layer.c): libarchive reads gzip, zstd and tar
+VMM_PKGS += libarchive
 # lensnetd takes the policy as a binary model: no libyaml (no root
 # process parses YAML, DESIGN.md section 2)
 NETD_PKGS = $(BASE_PKGS) libnftnl libmnl libssl libcrypto
@@ -54,6 +60,7 @@ VMM_LIBS     := $(shell pkg-config --libs $(VMM_PKGS) 2>/dev/null)
 NETD_LIBS    := $(shell pkg-config --libs $(NETD_PKGS) 2>/dev/null)
 CRED_LIBS    := $(shell pkg-config --libs $(CRED_PKGS) 2>/dev/null)
 TEST_LIBS    := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
+TEST_LIBS    += $(shell pkg-config --libs libarchive 2>/dev/null)
 
 CFLAGS	?= -O2 -g
 WARN	 = -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
@@ -82,6 +89,8 @@ DEBS	 = make gcc clang libclang-rt-14-dev pkg-config perl mandoc \
 # make bench's alone (make bench-deps; not in deps, which the test
 # command installs): mitmproxy, the peer of lensnetd's TLS interception
 BENCH_DEBS = mitmproxy
+# image layers (libarchive) and the Debian image of regress/image-run.t
+DEBS += libarchive-dev mmdebstrap
 
 COMMON_SRCS = $(sort $(wildcard common/*.c))
 # each program compiles only its own directory; what two programs share
@@ -134,12 +143,17 @@ FUZZ_LIBSRCS = common/log.c common/imsg.c common/canonjson.c common/chain.c \
 	   lenscredd/oauth.c
 FUZZ_LIBSRCS += lensnetd/wsframe.c
 FUZZ_LIBSRCS += lensnetd/llm.c
+# issue 14: the image JSON parser (regress/fuzz/ocispec.c)
+FUZZ_LIBSRCS += lensvmm/ocispec.c
+# issue 14: the tar entry policy (regress/fuzz/tarpolicy.c)
+FUZZ_LIBSRCS += lensvmm/tarpolicy.c
 REGRESS_TESTS = $(sort $(wildcard regress/*.t)) $(sort $(wildcard regress/attack/*.t))
 FUZZ_SECONDS ?= 10
 
 .PHONY: all deps bench-deps users install check regress-bins bench clean \
 	manlint demo \
-	fuzz-long guest guest-pin regress-vm-tcg regress-vm-nested
+	fuzz-long guest guest-pin regress-vm-tcg regress-vm-nested \
+	regress-images-slow
 
 all: $(PROGS)
 
@@ -254,6 +268,10 @@ $(OBJ)/regress/tools/%: regress/tools/%.c $(OBJ)/o/lensauditd/chainwrite.o \
 	$(CC) $(ALLCFLAGS) $(DEPFLAGS) -Ilensauditd -Ilensnetd $(ALLLDFLAGS) \
 	    -o $@ $< $(filter %.o %.a,$^) $(TEST_LIBS) $(LDLIBS)
 
+# the layer unpacker without the image child around it
+$(OBJ)/regress/tools/layerunpack: $(OBJ)/o/lensvmm/layer.o \
+	    $(OBJ)/o/lensvmm/tarpolicy.o
+
 # libFuzzer targets: clang, ASan+UBSan; the parsers compiled once into
 # libfuzz.a (instrumented, not linked with libFuzzer's main), each
 # target linked against it (all rebuilt when any header changes)
@@ -308,6 +326,11 @@ check: regress-bins users manlint
 		rm -f /etc/lens/audit.pub; rc=1; \
 	fi; exit $$rc
 
+# issue 14: the image store's crash test (20 pulls SIGKILLed, ~60 s):
+# slow, not in check
+regress-images-slow: all users
+	OBJ=$(abspath $(OBJ)) prove -v --exec '' regress/images/*.t
+
 regress-vm-tcg: $(OBJ)/lens-init $(OBJ)/regress/tools/initdrive guest
 	OBJ=$(abspath $(OBJ)) prove -v --exec '' regress/vm-guest-tcg.t
 
@@ -315,6 +338,10 @@ regress-vm-nested: regress-bins guest
 	OBJ=$(abspath $(OBJ)) VM_NESTED=1 prove -v --exec '' \
 	    regress/vm-testguest.t regress/vm-linux.t regress/vm-sandbox.t \
 	    regress/vm-net.t
+
+# regress/images/debian.t: a real layer, Debian bookworm by mmdebstrap
+# (cached in obj/regress/bookworm.tar), through lensvmm's unpacker
+regress-images-slow: $(OBJ)/regress/tools/layerunpack
 
 fuzz-long: $(FUZZ_BINS)
 	OBJ=$(abspath $(OBJ)) FUZZ_SECONDS=$${FUZZ_SECONDS:-600} \

@@ -176,4 +176,75 @@ struct ctl_error {
 	char		msg[512];
 };
 
+/*
+ * Images (lensctl pull, images, rmi, image prune): numbered apart from
+ * the sandbox requests above.  PULL is answered by PROGRESS messages,
+ * then PULLED and OK (or ERROR); IMAGES by IMAGE_ENTRY messages and OK;
+ * RMI and PRUNE by IMAGE_REMOVED messages and OK.
+ */
+enum lensvmm_image_imsg {
+	IMSG_CTL_PULL = 0x56000100,	/* struct ctl_pull */
+	IMSG_CTL_IMAGES,		/* struct ctl_images */
+	IMSG_CTL_RMI,			/* struct ctl_rmi */
+	IMSG_CTL_PRUNE,			/* struct ctl_images (unused: 0) */
+	IMSG_CTL_PROGRESS,		/* struct ctl_progress */
+	IMSG_CTL_PULLED,		/* struct ctl_pulled */
+	IMSG_CTL_IMAGE_ENTRY,		/* struct ctl_image */
+	IMSG_CTL_IMAGE_REMOVED,		/* struct ctl_removed */
+};
+
+#define CTL_IMGREF_SIZE	384		/* NAME:TAG + NUL */
+#define CTL_DIGEST_SIZE	72		/* sha256:<64 hex> + NUL */
+
+struct ctl_pull {
+	char		source[CTL_PATH_SIZE];	/* oci:DIR[:TAG] */
+	char		platform[64];		/* "" = linux/amd64 */
+	uint32_t	flags;			/* 0 */
+	uint32_t	pad;
+};
+
+#define PROGRESS_START	1		/* a blob begins: total known */
+#define PROGRESS_BYTES	2
+#define PROGRESS_DONE	3		/* verified and stored */
+#define PROGRESS_CACHED	4		/* was in the store */
+struct ctl_progress {
+	char		digest[CTL_DIGEST_SIZE];
+	char		what[16];		/* "manifest", "config", "layer" */
+	uint64_t	done, total;
+	uint32_t	state;			/* PROGRESS_* */
+	uint32_t	index;			/* layers: 0.., count of them */
+	uint32_t	count;
+	uint32_t	pad;
+};
+
+struct ctl_pulled {
+	char		ref[CTL_IMGREF_SIZE];
+	char		digest[CTL_DIGEST_SIZE];
+	uint32_t	nlayers;
+	uint32_t	pad;
+};
+
+struct ctl_images {
+	uint32_t	flags;			/* 0 */
+	uint32_t	pad;
+};
+
+struct ctl_image {
+	char		ref[CTL_IMGREF_SIZE];	/* "" for a dangling manifest */
+	char		digest[CTL_DIGEST_SIZE];
+	uint64_t	size;			/* manifest + config + layers */
+	int64_t		created;		/* the ref's mtime, unix s */
+	uint32_t	nlayers;
+	uint32_t	pad;
+};
+
+struct ctl_rmi {
+	char		ref[CTL_IMGREF_SIZE];	/* NAME[:TAG] or sha256: */
+};
+
+struct ctl_removed {
+	char		what[16];		/* "ref", "blob", "partial" */
+	char		name[CTL_IMGREF_SIZE];
+};
+
 #endif

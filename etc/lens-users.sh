@@ -8,3 +8,9 @@ for u in _lensvmm _lensnet _lenscred _lensaudit; do
 	useradd --system --no-create-home --home-dir /nonexistent \
 	    --shell /usr/sbin/nologin --user-group "$u"
 done
+# lensvmm's fetch process (image pulls) and the owner of its image store
+getent passwd _lensfetch >/dev/null || useradd --system --no-create-home \
+    --home-dir /nonexistent --shell /usr/sbin/nologin --user-group _lensfetch
+# lensvmm's image child (unpacks layers into the layer cache)
+getent passwd _lensimg >/dev/null || useradd --system --no-create-home \
+    --home-dir /nonexistent --shell /usr/sbin/nologin --user-group _lensimg

@@ -23,6 +23,7 @@
 static const struct lensctl_group *const groups[] = {
 	&audit_group,
 	&cred_group,
+	&image_group,
 	&policy_group,
 	&sandbox_group,
 };
@@ -31,6 +32,7 @@ static const struct lensctl_group *const groups[] = {
 /* groups whose commands are also top-level ones */
 static const struct lensctl_group *const toplevel[] = {
 	&sandbox_group,
+	&image_group,
 };
 #define NTOPLEVEL (sizeof(toplevel) / sizeof(toplevel[0]))
 

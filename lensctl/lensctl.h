@@ -11,6 +11,7 @@
 #ifndef LENSCTL_H
 #define LENSCTL_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #define LENSCTL_OK	0
@@ -61,6 +62,16 @@ int	lensctl_sandbox_ca(const char *sock, const char *ref, char **pem,
 struct json_t;
 struct json_t	*lensctl_sandbox_creds(const char *sock);
 extern const struct lensctl_group cred_group;
+
+/*
+ * One request to lensvmm on sock (NULL: the default): each data message
+ * to fn (returns 0, or -1: unexpected) until OK; LENSCTL_OK, or
+ * LENSCTL_FAIL with the error printed.
+ */
+struct imsg;
+int	lensctl_vmm_request(const char *sock, uint32_t type, const void *data,
+	    size_t len, int (*fn)(const struct imsg *, void *), void *arg);
+extern const struct lensctl_group image_group;	/* also top-level */
 
 /* usage of one command (or the whole group if cmd is NULL); returns 2 */
 int	lensctl_usage(const struct lensctl_group *, const char *cmd);

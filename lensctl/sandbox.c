@@ -1281,6 +1281,14 @@ request(const char *sock, uint32_t type, const void *data, size_t len,
 	return rc;
 }
 
+/* the same for the other command files (lensctl.h) */
+int
+lensctl_vmm_request(const char *sock, uint32_t type, const void *data,
+    size_t len, int (*fn)(const struct imsg *, void *), void *arg)
+{
+	return request(sock, type, data, len, fn, arg);
+}
+
 static const char *
 state_name(uint32_t st)
 {

@@ -27,6 +27,7 @@
 #include "imsgev.h"
 #include "log.h"
 #include "lensvmm.h"
+#include "pull.h"
 #include "policy.h"
 #include "privsep.h"
 #include "seccomp_filter.h"
@@ -321,7 +322,7 @@ check_request(struct imsg *im)
 		memcpy(&rf, im->data, sizeof(rf));
 		return ref_ok(&rf) ? NULL : "bad sandbox reference";
 	default:
-		return "not a request";
+		return image_request_check(im);
 	}
 }
 

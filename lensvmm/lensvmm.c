@@ -34,9 +34,11 @@
 #include "grammar.h"
 #include "imsgev.h"
 #include "log.h"
+#include "layer.h"
 #include "lensvmm.h"
 #include "parent.h"
 #include "privsep.h"
+#include "pull.h"
 #include "seccomp_filter.h"
 #include "unixsock.h"
 
@@ -80,8 +82,10 @@ usage(void)
 {
 	fprintf(stderr, "usage: lensvmm [-dv] [-a auditsock] [-C cachesize] "
 	    "[-c cgroup] [-D statedir]\n"
-	    "\t[-g guestdir] [-i lens-init] [-k kernel-args] [-n netdsock] "
-	    "[-P policy]\n\t[-s socket] [-T boot-timeout] [-x statedir]\n");
+	    "\t[-E layer-entries] [-F layer-file-size] [-g guestdir] "
+	    "[-i lens-init]\n\t[-k kernel-args] [-L layer-size] "
+	    "[-n netdsock] [-P policy] [-s socket]\n"
+	    "\t[-T boot-timeout] [-x statedir]\n");
 	exit(2);
 }
 
@@ -207,6 +211,30 @@ ctl_inspect(struct imsg *im, void *arg)
 		req_inspect(r, im);
 }
 
+static void
+ctl_image(struct imsg *im, void *arg)
+{
+	struct reply	*r;
+
+	(void)arg;
+	if ((r = ctl_request(im)) == NULL)
+		return;
+	switch (im->hdr.type) {
+	case IMSG_CTL_PULL:
+		req_pull(r, im, im->hdr.peerid);
+		break;
+	case IMSG_CTL_IMAGES:
+		req_images(r, im);
+		break;
+	case IMSG_CTL_RMI:
+		req_rmi(r, im, im->hdr.peerid);
+		break;
+	case IMSG_CTL_PRUNE:
+		req_prune(r, im, im->hdr.peerid);
+		break;
+	}
+}
+
 static const struct proc_msg ctl_msgs[] = {
 	{ IMSG_CTL_RUN, sizeof(struct ctl_run), IMSG_MAXPAYLOAD, ctl_run, 1 },
 	{ IMSG_CTL_EXEC, sizeof(struct ctl_exec), IMSG_MAXPAYLOAD, ctl_exec,
@@ -216,6 +244,10 @@ static const struct proc_msg ctl_msgs[] = {
 	PROC_MSG_FD(IMSG_CTL_RM, sizeof(struct ctl_rm), ctl_rm),
 	PROC_MSG_FD(IMSG_CTL_LOGS, sizeof(struct ctl_logs), ctl_logs),
 	PROC_MSG_FD(IMSG_CTL_INSPECT, sizeof(struct ctl_ref), ctl_inspect),
+	PROC_MSG_FD(IMSG_CTL_PULL, sizeof(struct ctl_pull), ctl_image),
+	PROC_MSG_FD(IMSG_CTL_IMAGES, sizeof(struct ctl_images), ctl_image),
+	PROC_MSG_FD(IMSG_CTL_RMI, sizeof(struct ctl_rmi), ctl_image),
+	PROC_MSG_FD(IMSG_CTL_PRUNE, sizeof(struct ctl_images), ctl_image),
 };
 
 /*
@@ -448,12 +480,17 @@ parent_sig(int sig, short ev, void *arg)
 			stop_sandbox(sb, 2000);
 		if (control.pid > 0)
 			kill(control.pid, SIGTERM);
+		image_stop();
 		break;
 	case SIGHUP:
 		log_info("SIGHUP: nothing to reload");
 		break;
 	case SIGCHLD:
 		while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+			if (pull_reaped(pid, st))
+				continue;
+			if (image_reaped(pid, st, shutting_down))
+				continue;
 			if (pid == control.pid) {
 				proc_log_relay(&control);
 				control.pid = 0;
@@ -483,7 +520,7 @@ parent_sig(int sig, short ev, void *arg)
 			TAILQ_FOREACH(sb, &sandboxes, entry)
 				if (sb->child.pid != 0)
 					return;
-			if (control.pid == 0)
+			if (control.pid == 0 && !image_running())
 				event_loopexit(NULL);
 		}
 		break;
@@ -506,7 +543,7 @@ main(int argc, char *argv[])
 	strlcpy(cgname, VMM_CGROUP, sizeof(cgname));
 	strlcpy(guestdir, VMM_GUESTDIR, sizeof(guestdir));
 	strlcpy(defpolicy, VMM_POLICY, sizeof(defpolicy));
-	while ((ch = getopt(argc, argv, "a:C:c:dD:g:i:k:n:P:s:T:vx:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:C:c:dD:E:F:g:i:k:L:n:P:s:T:vx:")) != -1) {
 		switch (ch) {
 		case 'x':
 			if (optarg[0] != '/' || nprotect == (int)(sizeof(protect) /
@@ -554,6 +591,21 @@ main(int argc, char *argv[])
 
 				if (gr_size("-C", optarg, 0, UINT64_MAX,
 				    &imagecache, why, sizeof(why)) == -1)
+					errx(2, "%s", why);
+			}
+			break;
+		case 'L':
+		case 'E':
+		case 'F':
+			{
+				char	 why[GR_ERRSIZE];
+				char	 flag[3] = { '-', (char)ch, '\0' };
+
+				if (gr_size(flag, optarg, 1, UINT64_MAX, ch == 'L' ?
+				    &layer_limits.max_bytes : ch == 'E' ?
+				    &layer_limits.max_entries :
+				    &layer_limits.max_file, why,
+				    sizeof(why)) == -1)
 					errx(2, "%s", why);
 			}
 			break;
@@ -667,6 +719,7 @@ main(int argc, char *argv[])
 	if (mkdir(imagedir, 0700) == -1 && errno != EEXIST)
 		fatal("mkdir %s", imagedir);
 	(void)diskimg_cache_clean(imagedir, imagecache);
+	pull_init();
 
 	/* the socket: group lens may connect */
 	cc.listen_fd = unixsock_listen(sockpath, 0660,
@@ -692,6 +745,7 @@ main(int argc, char *argv[])
 	ctl_chan.refused = ctl_refused;
 	ctl_chan.lost = ctl_lost;
 	proc_log_watch(&control);
+	image_start();
 	if ((audit = auditc_new(auditsock, "lensvmm", audit_cb, NULL)) == NULL)
 		fatal("audit client");
 	recover();

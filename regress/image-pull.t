@@ -1,0 +1,141 @@
+#!/bin/sh
+# lensctl pull oci:DIR[:TAG] through lensvmm's fetch process: blobs
+# verified and stored once, refs, images, rmi, prune; a layout that
+# lies about a digest or a size, or plants a symbolic link, is refused
+# and leaves nothing in the store; every stored blob matches its name.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/daemon.sh"
+vmm_require
+
+tap_plan 32
+tmpdir_setup
+chmod 0755 "$T"
+at_exit 'vmm_stop; auditd_stop'
+vmm_start || { echo "Bail out! lensvmm did not start"; exit 1; }
+MK="python3 $(dirname "$0")/tools/mkoci.py"
+S=$T/state
+
+# every blob in the store hashes to its name
+store_consistent() {
+	for _b in "$S"/blobs/sha256/*; do
+		[ -e "$_b" ] || continue
+		[ "$(sha256sum <"$_b" | cut -d' ' -f1)" = "$(basename "$_b")" ] ||
+		    return 1
+	done
+	return 0
+}
+nblobs() { ls "$S/blobs/sha256" | wc -l; }
+
+D=$($MK "$T/busy" --tag v1 --layers 3)
+lctl pull -q oci:"$T/busy":v1 >"$T/out" 2>"$T/err"
+ok $? "pull oci:DIR:TAG ($(cat "$T/err"))"
+grep -q "^busy:v1 $D\$" "$T/out"
+ok $? "pull names the ref and the manifest digest ($(cat "$T/out"))"
+[ "$(nblobs)" -eq 5 ]
+ok $? "manifest, config and 3 layers stored ($(nblobs))"
+store_consistent
+ok $? "every stored blob matches its name"
+[ "$(cat "$S/refs/busy%3Av1")" = "$D" ]
+ok $? "refs/busy:v1 holds the manifest digest"
+[ "$(stat -c %a "$S/blobs/sha256/${D#sha256:}")" = 444 ]
+ok $? "blobs are read-only"
+grep -q '"image.pull"' "$T/audit"/* 2>/dev/null ||
+    grep -rq 'image.pull' "$T/audit" 2>/dev/null
+ok $? "image.pull audited"
+
+lctl pull oci:"$T/busy":v1 >"$T/out" 2>"$T/err"
+ok $? "a second pull"
+grep -c 'already stored' "$T/err" | grep -qx 5
+ok $? "takes every blob from the store ($(grep -c 'already stored' "$T/err"))"
+
+lctl images --json >"$T/images.json"
+python3 -c '
+import json,sys
+a=json.load(open(sys.argv[1]))
+assert len(a)==1 and a[0]["reference"]=="busy:v1" and a[0]["digest"]==sys.argv[2] and a[0]["layers"]==3, a
+' "$T/images.json" "$D"
+ok $? "images --json lists busy:v1 with 3 layers"
+lctl images | grep -q '^busy:v1 '
+ok $? "images lists it"
+
+# a multi-platform index: linux/amd64 by default, --platform otherwise
+M=$($MK "$T/multi" --tag m --platforms linux/amd64,linux/arm64 --seed 7)
+lctl pull -q oci:"$T/multi":m >"$T/out" 2>"$T/err"
+ok $? "pull of a multi-platform index ($(cat "$T/err"))"
+grep -q "^multi:m $M\$" "$T/out"
+ok $? "linux/amd64 chosen by default"
+lctl pull -q --platform linux/arm64 oci:"$T/multi":m >"$T/out" 2>"$T/err"
+ok $? "--platform linux/arm64"
+! grep -q "$M" "$T/out"
+ok $? "another manifest for arm64 ($(cat "$T/out"))"
+lctl pull -q --platform linux/s390x oci:"$T/multi":m >/dev/null 2>"$T/err"
+[ $? -ne 0 ] && grep -q 'no manifest.*linux/s390x' "$T/err"
+ok $? "a platform the index lacks is named ($(cat "$T/err"))"
+
+# hostile layouts: nothing stored
+before=$(nblobs)
+$MK "$T/liar" --tag x --corrupt --seed 3 >/dev/null
+lctl pull -q oci:"$T/liar":x >/dev/null 2>"$T/err"
+[ $? -ne 0 ] && grep -q 'layer blob sha256:[0-9a-f]*: its content hashes to' "$T/err"
+ok $? "a blob that does not match its digest is refused, named ($(cat "$T/err"))"
+[ ! -e "$S/refs/liar%3Ax" ]
+ok $? "no ref for it"
+ls "$S/blobs/tmp" | grep -q partial
+[ $? -ne 0 ]
+ok $? "no partial left behind"
+store_consistent
+ok $? "the store holds only blobs that match their names"
+
+$MK "$T/short" --tag x --size-lie --seed 4 >/dev/null
+lctl pull -q oci:"$T/short":x >/dev/null 2>"$T/err"
+[ $? -ne 0 ] && grep -q 'more than its' "$T/err"
+ok $? "a blob longer than its descriptor is refused ($(cat "$T/err"))"
+
+$MK "$T/link" --tag x --symlink-blob --seed 5 >/dev/null
+lctl pull -q oci:"$T/link":x >/dev/null 2>"$T/err"
+[ $? -ne 0 ] && grep -q 'symbolic link' "$T/err"
+ok $? "a symbolic link in the layout is not followed ($(cat "$T/err"))"
+
+lctl pull -q oci:"$T/busy":nope >/dev/null 2>"$T/err"
+[ $? -ne 0 ] && grep -q 'no manifest tagged "nope"' "$T/err"
+ok $? "an unknown tag is named ($(cat "$T/err"))"
+lctl pull -q oci:"$T/none" >/dev/null 2>"$T/err"
+[ $? -ne 0 ] && grep -qi 'no such file' "$T/err"
+ok $? "a missing directory is named ($(cat "$T/err"))"
+printf '{"schemaVersion":2,"manifests":[],"manifests":[]}' >"$T/busy/index.json.bad"
+mkdir -p "$T/dup" && cp -r "$T/busy/blobs" "$T/dup/" &&
+    cp "$T/busy/index.json.bad" "$T/dup/index.json"
+lctl pull -q oci:"$T/dup" >/dev/null 2>"$T/err"
+[ $? -ne 0 ] && grep -qi 'duplicate' "$T/err"
+ok $? "an index with a duplicate key is refused ($(cat "$T/err"))"
+
+# the layout is read as the caller (nobody, in group lens): a blob the
+# caller cannot read is refused, though lensvmm could read it
+LENSGID=$(getent group lens | cut -d: -f3)
+asnobody() {
+	setpriv --reuid=nobody --regid=nogroup --groups="$LENSGID" \
+	    --inh-caps=-all "$LENSCTL" -s "$VMM_SOCK" "$@"
+}
+$MK "$T/mine" --tag p --seed 9 >/dev/null && chmod -R a+rX "$T/mine"
+asnobody pull -q oci:"$T/mine":p >/dev/null 2>"$T/err"
+ok $? "a member of group lens pulls a layout it can read ($(cat "$T/err"))"
+$MK "$T/theirs" --tag p --seed 10 >/dev/null && chmod -R a+rX "$T/theirs"
+chmod 0600 "$T"/theirs/blobs/sha256/*
+asnobody pull -q oci:"$T/theirs":p >/dev/null 2>"$T/err"
+[ $? -ne 0 ] && grep -q 'Permission denied' "$T/err"
+ok $? "a blob the caller cannot read is not read for it ($(cat "$T/err"))"
+
+# rmi and prune
+n=$(nblobs)
+lctl rmi multi:m >"$T/out" 2>"$T/err"
+ok $? "rmi multi:m ($(cat "$T/err"))"
+[ "$(nblobs)" -lt "$n" ] && [ -e "$S/blobs/sha256/${D#sha256:}" ]
+ok $? "its blobs removed, busy:v1's kept ($n -> $(nblobs))"
+lctl rmi multi:m >/dev/null 2>"$T/err"
+[ $? -ne 0 ] && grep -q 'no image multi:m' "$T/err"
+ok $? "rmi of a missing image is named"
+lctl image prune >/dev/null 2>"$T/err"
+ok $? "image prune ($(cat "$T/err"))"
+lctl pull -q oci:"$T/busy":v1 >/dev/null && store_consistent &&
+    [ "$(lctl images --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" -ge 1 ]
+ok $? "busy:v1 intact after prune"
