@@ -792,6 +792,14 @@ load_key(void)
 		    want, CHAIN_KEYFILE, have, CHAIN_NEXTKEYFILE, nhave);
 	sodium_memzero(w.nsk, crypto_sign_SECRETKEYBYTES);
 	sodium_memzero(text, sizeof(text));
+}
+
+static void
+load_logid(void)
+{
+	char	 text[128];
+	ssize_t	 n;
+	int	 fd;
 
 	if ((fd = openat(w.dirfd, CHAIN_LOGIDFILE, O_RDONLY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1)
@@ -1141,10 +1149,12 @@ writer_init(void *arg)
 		fatal("open %s", LOCKFILE);
 	if (flock(lockfd, LOCK_EX) == -1)
 		fatal("lock %s", LOCKFILE);
+	load_logid();
 	recover(w.torn, sizeof(w.torn));
-	load_key();
 	recover_head();
 	recover_witness();
+	/* after those: a log cut back is named as such, not as a key */
+	load_key();
 
 	signal_set(&ev_term, SIGTERM, writer_term, NULL);
 	signal_add(&ev_term, NULL);
