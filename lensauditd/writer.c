@@ -763,10 +763,9 @@ load_key(void)
 		if (next || faccessat(w.dirfd, CHAIN_NEXTKEYFILE, F_OK,
 		    AT_SYMLINK_NOFOLLOW) == 0) {
 			key_erase(CHAIN_NEXTKEYFILE);
-			log_warnx("key step after seq %llu not reached: %s "
+			log_warnx("key step at seq %llu not reached: %s "
 			    "(key %s) erased", (unsigned long long)
-			    (w.lastck_file ? w.lastck.head_seq + 1 : 0),
-			    CHAIN_NEXTKEYFILE, nhave);
+			    (w.seq + 1), CHAIN_NEXTKEYFILE, nhave);
 		}
 	} else if (next && strcmp(nhave, want) == 0) {
 		/* the checkpoint naming it is durable: finish the step */
