@@ -12,9 +12,9 @@
  *
  * Forward security: every checkpoint is signed with the current key
  * k_i and names the public key of a fresh k_{i+1}.  The step is
- *   1. k_{i+1} written to CHAIN_NEXTKEYFILE (temp file, fsync, rename,
- *      directory fsync);
- *   2. the checkpoint naming it appended and fdatasync'd;
+ *   1. k_{i+1} written to CHAIN_NEXTKEYFILE (file and directory fsync);
+ *   2. the checkpoint naming it appended and fdatasync'd with its batch
+ *      (acknowledgements wait for the end of the step);
  *   3. CHAIN_KEYFILE (k_i) overwritten with zeros and fsync'd;
  *   4. CHAIN_NEXTKEYFILE renamed onto CHAIN_KEYFILE, directory fsync'd,
  *      k_i zeroed in memory.
@@ -56,7 +56,6 @@
 
 #define BATCH_MAX	(4 * 1024 * 1024)	/* stop reading, commit */
 #define HEADTMP		CHAIN_HEADFILE ".tmp"
-#define KEYTMP		CHAIN_KEYFILE ".tmp"
 #define LOCKFILE	"lens-audit.lock"
 
 struct source {
@@ -104,6 +103,7 @@ static struct {
 	uint8_t			*nsk;		/* the next, during a step */
 	char			 keyid[CHAIN_KEYIDLEN + 1];
 	uint64_t		 steps;		/* key steps since start */
+	int			 steppending;	/* k_i erased at the commit */
 	uint8_t			 logid[CHAIN_LOGIDLEN];
 	struct chain_ckpt	 lastck;	/* recovery: the last checkpoint */
 	unsigned int		 lastck_file;	/* 0: none */
@@ -132,6 +132,7 @@ static const struct sandbox_syscall writer_syscalls[] = {
 static void	writer_commit(void);
 static void	write_all(int, const char *, size_t, const char *);
 static void	batch_flush(void);
+static void	key_step_finish(void);
 
 #ifdef REGRESS
 /* test-only: die (as a crash would) at one point of the first key step */
@@ -303,27 +304,28 @@ witness_add(const char *line)
 	w.witlen += len;
 }
 
-/* a secret key file, durably: temp file, fsync, rename, dir fsync */
+/* a secret key file, durably: file and directory fsync'd */
 static void
 key_write(const char *name, const uint8_t sk[64])
 {
 	char	 hex[129], line[160];
 	int	 fd;
 
-	(void)unlinkat(w.dirfd, KEYTMP, 0);
-	if ((fd = openat(w.dirfd, KEYTMP, O_WRONLY | O_CREAT | O_EXCL |
+	/*
+	 * No temporary file: a torn one is not a key, and recovery
+	 * erases it, as nothing can name it before this returns.
+	 */
+	if ((fd = openat(w.dirfd, name, O_WRONLY | O_CREAT | O_TRUNC |
 	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
-		fatal("create %s", KEYTMP);
+		fatal("create %s", name);
 	chain_tohex(sk, 64, hex);
 	snprintf(line, sizeof(line), "ed25519-secret %s\n", hex);
-	write_all(fd, line, strlen(line), KEYTMP);
+	write_all(fd, line, strlen(line), name);
 	sodium_memzero(hex, sizeof(hex));
 	sodium_memzero(line, sizeof(line));
 	if (fsync(fd) == -1)
-		fatal("fsync %s", KEYTMP);
+		fatal("fsync %s", name);
 	close(fd);
-	if (renameat(w.dirfd, KEYTMP, w.dirfd, name) == -1)
-		fatal("rename %s to %s", KEYTMP, name);
 	if (fsync(w.dirfd) == -1)
 		fatal("fsync log directory");
 }
@@ -381,11 +383,16 @@ writer_checkpoint(void)
 	static char	 details[sizeof(sources) + 1024];
 	struct chain_ckpt ck;
 	char		 file[CHAIN_LOGNAMEMAX + 1];
-	uint8_t		 npk[crypto_sign_PUBLICKEYBYTES], *t;
+	uint8_t		 npk[crypto_sign_PUBLICKEYBYTES];
 	int		 n;
 
 	if (sources_json(sources, sizeof(sources)) == -1)
 		fatalx("sources do not fit in a checkpoint");
+	/* two steps in one batch: the first must be durable and done */
+	if (w.steppending) {
+		batch_flush();
+		key_step_finish();
+	}
 	/* 1: k_{i+1} durable before anything names it */
 	crypto_sign_keypair(npk, w.nsk);
 	key_write(CHAIN_NEXTKEYFILE, w.nsk);
@@ -400,8 +407,18 @@ writer_checkpoint(void)
 	w.headpending = 1;
 	witness_add(w.headline);
 	writer_record("", CHAIN_SELF_SOURCE, 0, CHAIN_CKPT_TYPE, details, n);
-	/* 2: the checkpoint naming k_{i+1} durable */
-	batch_flush();
+	w.steppending = 1;
+}
+
+/* after the commit that made the checkpoint naming k_{i+1} durable */
+static void
+key_step_finish(void)
+{
+	uint8_t	*t;
+
+	if (!w.steppending)
+		return;
+	w.steppending = 0;
 	regress_crash(2);
 	/* 3, 4: k_i erased from disk, then from memory */
 	if (key_zero(CHAIN_KEYFILE) == -1)
@@ -529,6 +546,7 @@ writer_commit(void)
 		rotating = 1;
 	}
 	batch_flush();
+	key_step_finish();
 	if (w.headpending)
 		write_head();
 	/* only now is the batch durable: acknowledge it */
@@ -745,7 +763,6 @@ load_key(void)
 			fatalx("%s: not a public key", CHAIN_PUBFILE);
 	}
 	chain_keyid(pk, want);
-	key_erase(KEYTMP);
 	cur = key_read(CHAIN_KEYFILE, w.sk) == 0;
 	next = key_read(CHAIN_NEXTKEYFILE, w.nsk) == 0;
 	strlcpy(have, "none", sizeof(have));
