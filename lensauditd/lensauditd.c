@@ -369,7 +369,7 @@ main(int argc, char *argv[])
 	strlcpy(conf.pubfile, CHAIN_TRUSTED_PUB, sizeof(conf.pubfile));
 	conf.witness_fd = -1;
 	conf.ckpt_records = 10000;
-	conf.ckpt_secs = 60;
+	conf.ckpt_secs = 5;
 	conf.rotate_size = 64ULL << 20;
 
 	while ((ch = getopt(argc, argv, "dD:n:P:r:s:t:u:vW:")) != -1) {
