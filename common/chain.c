@@ -28,6 +28,7 @@
 #define HASHTAILLEN	75	/* ,"hash":"<64>"} */
 #define CKPT_MAGIC	"lens-audit-ckpt1"
 #define CKPT_MAGIC2	"lens-audit-ckpt2"
+#define CKPT_MAGIC3	"lens-audit-ckpt3"
 
 #define LIT(p, end, s)	((size_t)((end) - (p)) >= sizeof(s) - 1 && \
 			    memcmp((p), (s), sizeof(s) - 1) == 0)
@@ -695,11 +696,14 @@ chain_ckpt_msg_of(const struct chain_ckpt *c, uint8_t msg[CHAIN_CKPT_MSGMAX])
 		chain_ckpt_msg(c->head_seq, c->head, msg);
 		return CHAIN_CKPT_MSGLEN;
 	}
-	memcpy(msg, CKPT_MAGIC2, 16);
+	memcpy(msg, c->hasnext ? CKPT_MAGIC3 : CKPT_MAGIC2, 16);
 	memcpy(msg + 16, c->logid, CHAIN_LOGIDLEN);
 	for (i = 0; i < 8; i++)
 		msg[32 + i] = (uint8_t)(c->head_seq >> (56 - 8 * i));
 	memcpy(msg + 40, c->head, CHAIN_HASHLEN);
+	if (!c->hasnext)
+		return CHAIN_CKPT_MSGLOG;
+	memcpy(msg + 72, c->next, 32);
 	return CHAIN_CKPT_MSGMAX;
 }
 
@@ -804,6 +808,16 @@ scan_ckpt_fields(const char **pp, const char *end, struct chain_ckpt *c)
 			return "log: not 32 lowercase hex digits";
 		c->haslog = 1;
 		p += CHAIN_LOGIDHEXLEN;
+	}
+	c->hasnext = 0;
+	memset(c->next, 0, sizeof(c->next));
+	if (c->haslog && LIT(p, end, "\",\"next\":\"")) {
+		p += 10;
+		if (end - p < CHAIN_HEXLEN ||
+		    chain_fromhex(p, CHAIN_HEXLEN, c->next) == -1)
+			return "next: not 64 lowercase hex digits";
+		c->hasnext = 1;
+		p += CHAIN_HEXLEN;
 	}
 	if (!LIT(p, end, "\",\"sig\":\""))
 		return "\"sig\" missing or misplaced";

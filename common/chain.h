@@ -29,16 +29,23 @@
  *
  * Checkpoint: a record with source "lensauditd", id 0, sandbox "",
  * type "audit.checkpoint" and details
- *   {"head":"P","head_seq":S-1,"key":"K","log":"L","sig":"G",
+ *   {"head":"P","head_seq":S-1,"key":"K","log":"L","next":"N","sig":"G",
  *    "sources":{...}}
  * where head/head_seq name the record just before the checkpoint (so
  * head equals the checkpoint's own prev), K is the signer's key id
  * (chain_keyid), L the log id (32 lowercase hex: 128 random bits made
- * when the chain was started, CHAIN_LOGIDFILE) and G is the 128-hex
- * Ed25519 detached signature of chain_ckpt_msg_of(): "lens-audit-ckpt2"
- * || L (16 bytes) || be64(head_seq) || head.  Checkpoints written
- * before log ids existed have no "log" and sign "lens-audit-ckpt1" ||
- * be64(head_seq) || head (legacy).  "sources" maps each source name to
+ * when the chain was started, CHAIN_LOGIDFILE), N (64 hex) the public
+ * key that signs the next checkpoint, and G is the 128-hex Ed25519
+ * detached signature of chain_ckpt_msg_of(): "lens-audit-ckpt3" || L
+ * (16 bytes) || be64(head_seq) || head || N (32 bytes).  Forward
+ * security: the writer erases the secret key of each step once the
+ * checkpoint naming the next one is durable; the first checkpoint is
+ * signed with the key of CHAIN_PUBFILE (the pinned key), each later one
+ * with the key its predecessor names.  Older formats: no "next" signs
+ * "lens-audit-ckpt2" || L || be64(head_seq) || head with the pinned key
+ * (one key for the log's life); no "log" either signs
+ * "lens-audit-ckpt1" || be64(head_seq) || head (legacy).  Either may
+ * only come before the first checkpoint with "next".  "sources" maps each source name to
  * the highest event id lensauditd has written for it (used for
  * deduplication after restart, not by verification).
  *
@@ -48,8 +55,8 @@
  * The head file (CHAIN_HEADFILE, beside the logs) holds the latest
  * checkpoint, one line:
  *   {"file":"lens-audit.000001.log","head":"P","head_seq":N,"key":"K",
- *    "log":"L","sig":"G"}
- * ("log" absent for a legacy checkpoint).  It is replaced atomically
+ *    "log":"L","next":"N","sig":"G"}
+ * ("log", "next" absent for older checkpoints).  It is replaced atomically
  * after the checkpoint is durable; a log that ends before head_seq has
  * been truncated.  A witness file (outside the log directory) gets the
  * same line appended for every checkpoint.
@@ -57,8 +64,11 @@
  * Log files are CHAIN_LOGPREFIX NNNNNN CHAIN_LOGSUFFIX, numbered from
  * 000001; the first record of a file chains to the last of the file
  * before.  The public key is CHAIN_PUBFILE, one line
- * "ed25519 <64 hex>\n"; the secret key CHAIN_KEYFILE, one line
- * "ed25519-secret <128 hex>\n" (libsodium's 64-byte secret key).
+ * "ed25519 <64 hex>\n": the first step's, pinned for the log's life;
+ * the secret key CHAIN_KEYFILE, one line "ed25519-secret <128 hex>\n"
+ * (libsodium's 64-byte secret key): the current step's.  During a
+ * step the next key is CHAIN_NEXTKEYFILE; which of the two is current
+ * is decided by the log's last checkpoint (lensauditd/writer.c).
  */
 #ifndef LENS_CHAIN_H
 #define LENS_CHAIN_H
@@ -77,7 +87,8 @@
 #define CHAIN_TYPEMAX		63
 #define CHAIN_MAXLINE		(256 * 1024)	/* including '\n' */
 #define CHAIN_CKPT_MSGLEN	56	/* legacy: no log id */
-#define CHAIN_CKPT_MSGMAX	72	/* with the log id */
+#define CHAIN_CKPT_MSGLOG	72	/* with the log id */
+#define CHAIN_CKPT_MSGMAX	104	/* with the log id and the next key */
 #define CHAIN_LOGIDLEN		16	/* bytes */
 #define CHAIN_LOGIDHEXLEN	32
 #define CHAIN_RESERVED_PREFIX	"audit."	/* types only lensauditd writes */
@@ -89,6 +100,7 @@
 #define CHAIN_HEADFILE		"lens-audit.head"
 #define CHAIN_PUBFILE		"audit.pub"
 #define CHAIN_KEYFILE		"audit.key"
+#define CHAIN_NEXTKEYFILE	"audit.key.next"
 #define CHAIN_LOGIDFILE		"audit.logid"	/* "<32 hex>\n" */
 #define CHAIN_TRUSTED_PUB	"/etc/lens/audit.pub"
 
@@ -126,6 +138,8 @@ struct chain_ckpt {
 	char		 keyid[CHAIN_KEYIDLEN + 1];
 	int		 haslog;	/* 0: legacy, no log id */
 	uint8_t		 logid[CHAIN_LOGIDLEN];
+	int		 hasnext;	/* 0: the key does not evolve */
+	uint8_t		 next[32];	/* public key of the next step */
 	uint8_t		 sig[64];
 };
 

@@ -53,8 +53,13 @@ struct vpre {
 #define VMAXTHREADS	8
 
 struct chain_verifier {
-	uint8_t		 pk[32];
+	uint8_t		 pk[32];		/* the key of the next checkpoint */
 	char		 keyid[CHAIN_KEYIDLEN + 1];
+	uint8_t		 pk0[32];		/* the trusted (pinned) key */
+	char		 keyid0[CHAIN_KEYIDLEN + 1];
+	int		 evolving;	/* pk was named by a checkpoint ... */
+	uint64_t	 keyfrom;	/* ... at this seq */
+	uint64_t	 steps;		/* checkpoints that named a next key */
 	uint64_t	 first_seq;
 	int		 flags;
 
@@ -91,6 +96,7 @@ struct chain_verifier {
 	char		 logid_reason[512];
 
 	struct chain_head *wit;		/* witness entries */
+	unsigned char	*witok;		/* its signature verified */
 	size_t		 nwit, wnext;
 	char		 witname[256];
 	int		 wit_bad;
@@ -159,6 +165,8 @@ chain_verify_new(const uint8_t pk[32], uint64_t first_seq, int flags)
 		return NULL;
 	memcpy(v->pk, pk, sizeof(v->pk));
 	chain_keyid(pk, v->keyid);
+	memcpy(v->pk0, pk, sizeof(v->pk0));
+	memcpy(v->keyid0, v->keyid, sizeof(v->keyid0));
 	v->first_seq = first_seq;
 	v->flags = flags;
 	v->headrec_file = SIZE_MAX;
@@ -186,6 +194,7 @@ chain_verify_free(struct chain_verifier *v)
 	free(v->filenum);
 	free(v->pre);
 	free(v->wit);
+	free(v->witok);
 	free(v);
 }
 
@@ -202,6 +211,16 @@ chain_verify_head(struct chain_verifier *v, const char *name,
 		snprintf(v->head_reason, sizeof(v->head_reason),
 		    "malformed head file (%s)", why);
 		return -1;
+	}
+	if (v->head.ckpt.hasnext &&
+	    strcmp(v->head.ckpt.keyid, v->keyid0) != 0) {
+		/*
+		 * Signed with an evolved key: only the chain names it.  The
+		 * checkpoint it names must be in the log, signed alike.
+		 */
+		v->head_state = 2;
+		chain_verify_logid(v, v->headname, v->head.ckpt.logid);
+		return 0;
 	}
 	if (strcmp(v->head.ckpt.keyid, v->keyid) != 0) {
 		v->head_err = CHAIN_VWRONGKEY;
@@ -267,8 +286,15 @@ chain_verify_witness(struct chain_verifier *v, const char *name,
 {
 	const char	*p = text, *end = text + len, *nl, *why;
 	struct chain_head h, *nw;
+	unsigned char	*nok;
 	uint64_t	 line = 0;
-	char		 from[300];
+	char		 from[300], wkeyid[CHAIN_KEYIDLEN + 1];
+	uint8_t		 wpk[32];
+	int		 known = 1, okay;
+
+	/* the witness is a key chain of its own from the trusted key */
+	memcpy(wpk, v->pk0, sizeof(wpk));
+	memcpy(wkeyid, v->keyid0, sizeof(wkeyid));
 
 	strlcpy(v->witname, name, sizeof(v->witname));
 	while (p < end && !v->wit_bad) {
@@ -283,17 +309,26 @@ chain_verify_witness(struct chain_verifier *v, const char *name,
 			    (unsigned long long)line, why);
 			break;
 		}
+		okay = 0;
+		if (known && strcmp(h.ckpt.keyid, wkeyid) != 0 &&
+		    h.ckpt.hasnext)
+			known = 0;	/* a gap: checked against the log */
 		if (!h.ckpt.haslog)
 			wbad(v, "witness malformed (%s:%llu: no log id)", name,
 			    (unsigned long long)line);
-		else if (strcmp(h.ckpt.keyid, v->keyid) != 0)
-			wbad(v, "wrong key (%s:%llu: signed by key %s, the "
-			    "trusted key is %s)", name,
-			    (unsigned long long)line, h.ckpt.keyid, v->keyid);
-		else if (chain_ckpt_verify(&h.ckpt, v->pk) == -1)
+		else if (known && strcmp(h.ckpt.keyid, wkeyid) != 0)
+			wbad(v, "wrong key (%s:%llu: signed by key %s, %s %s)",
+			    name, (unsigned long long)line, h.ckpt.keyid,
+			    v->nwit == 0 ? "the trusted key is" :
+			    "the line before names key", wkeyid);
+		else if (known && chain_ckpt_verify(&h.ckpt, wpk) == -1)
 			wbad(v, "bad signature (%s:%llu: does not verify with "
 			    "key %s)", name, (unsigned long long)line,
-			    v->keyid);
+			    wkeyid);
+		else if (known && v->nwit > 0 && v->wit[v->nwit - 1].ckpt.hasnext
+		    && !h.ckpt.hasnext)
+			wbad(v, "witness malformed (%s:%llu: no next key after "
+			    "a line with one)", name, (unsigned long long)line);
 		else if (v->nwit > 0 &&
 		    h.ckpt.head_seq <= v->wit[v->nwit - 1].ckpt.head_seq)
 			wbad(v, "witness malformed (%s:%llu: seq %llu after "
@@ -304,12 +339,25 @@ chain_verify_witness(struct chain_verifier *v, const char *name,
 			    v->wit[v->nwit - 1].ckpt.head_seq);
 		if (v->wit_bad)
 			break;
+		if (known) {
+			okay = 1;
+			if (h.ckpt.hasnext) {
+				memcpy(wpk, h.ckpt.next, sizeof(wpk));
+				chain_keyid(wpk, wkeyid);
+			}
+		}
 		if ((nw = reallocarray(v->wit, v->nwit + 1,
 		    sizeof(*nw))) == NULL) {
 			wbad(v, "%s: %s", name, strerror(errno));
 			break;
 		}
 		v->wit = nw;
+		if ((nok = realloc(v->witok, v->nwit + 1)) == NULL) {
+			wbad(v, "%s: %s", name, strerror(errno));
+			break;
+		}
+		v->witok = nok;
+		v->witok[v->nwit] = (unsigned char)okay;
 		v->wit[v->nwit++] = h;
 		snprintf(from, sizeof(from), "witness %s", name);
 		chain_verify_logid(v, from, h.ckpt.logid);
@@ -343,7 +391,8 @@ vwitness(struct chain_verifier *v, const struct vrec *r,
 			return -1;
 		}
 		if (memcmp(c->head, e->head, CHAIN_HASHLEN) != 0 ||
-		    c->haslog != e->haslog ||
+		    c->haslog != e->haslog || c->hasnext != e->hasnext ||
+		    memcmp(c->next, e->next, sizeof(c->next)) != 0 ||
 		    memcmp(c->logid, e->logid, CHAIN_LOGIDLEN) != 0 ||
 		    memcmp(c->sig, e->sig, sizeof(c->sig)) != 0) {
 			vfail(v, CHAIN_VWITNESS, r->file, r->line, r->seq,
@@ -524,6 +573,33 @@ vtime(const struct vpre *p, struct timespec *ts)
 	return chain_timeparse(t, ts);
 }
 
+/*
+ * A log that starts after seq 1 (older files removed): the key of its
+ * first checkpoint is named by a witness line before it whose own
+ * signature was verified from the trusted key.
+ */
+static void
+vwitkey(struct chain_verifier *v, const struct vrec *r, const char *keyid)
+{
+	char	 id[CHAIN_KEYIDLEN + 1];
+	size_t	 i;
+
+	for (i = v->nwit; i > 0; i--) {
+		const struct chain_ckpt *e = &v->wit[i - 1].ckpt;
+
+		if (!v->witok[i - 1] || !e->hasnext || e->head_seq + 1 >= r->seq)
+			continue;
+		chain_keyid(e->next, id);
+		if (strcmp(id, keyid) != 0)
+			continue;
+		memcpy(v->pk, e->next, sizeof(v->pk));
+		memcpy(v->keyid, id, sizeof(v->keyid));
+		v->evolving = 1;
+		v->keyfrom = e->head_seq + 1;
+		return;
+	}
+}
+
 /* checks of a record that chains; 0 or -1 (v->done) */
 static int
 vaccept(struct chain_verifier *v, const struct vrec *r,
@@ -549,24 +625,49 @@ vaccept(struct chain_verifier *v, const struct vrec *r,
 			    "before it)");
 			return -1;
 		}
+		if (strcmp(c.keyid, v->keyid) != 0 && v->ckpts == 0)
+			vwitkey(v, r, c.keyid);
 		if (strcmp(c.keyid, v->keyid) != 0) {
-			vfail(v, CHAIN_VWRONGKEY, r->file, r->line, r->seq,
-			    "wrong key (checkpoint signed by key %s, public "
-			    "key is %s)", c.keyid, v->keyid);
+			if (v->evolving)
+				vfail(v, CHAIN_VWRONGKEY, r->file, r->line,
+				    r->seq, "wrong key (checkpoint signed by "
+				    "key %s; the checkpoint at seq %llu named "
+				    "key %s for it)", c.keyid,
+				    (unsigned long long)v->keyfrom, v->keyid);
+			else
+				vfail(v, CHAIN_VWRONGKEY, r->file, r->line,
+				    r->seq, "wrong key (checkpoint signed by "
+				    "key %s, public key is %s)", c.keyid,
+				    v->keyid);
 			return -1;
 		}
 		if (chain_ckpt_verify(&c, v->pk) == -1) {
-			vfail(v, CHAIN_VBADSIG, r->file, r->line, r->seq,
-			    "bad signature (checkpoint signature does not "
-			    "verify with key %s)", v->keyid);
+			if (v->evolving)
+				vfail(v, CHAIN_VBADSIG, r->file, r->line,
+				    r->seq, "bad signature (checkpoint "
+				    "signature does not verify with key %s, "
+				    "named by the checkpoint at seq %llu)",
+				    v->keyid, (unsigned long long)v->keyfrom);
+			else
+				vfail(v, CHAIN_VBADSIG, r->file, r->line,
+				    r->seq, "bad signature (checkpoint "
+				    "signature does not verify with key %s)",
+				    v->keyid);
 			return -1;
 		}
 		if (vlogid(v, r, &c) == -1)
 			return -1;
+		if (!c.hasnext && v->steps > 0) {
+			vfail(v, CHAIN_VBADCKPT, r->file, r->line, r->seq,
+			    "bad checkpoint (no next key, after the "
+			    "checkpoint at seq %llu began key evolution)",
+			    (unsigned long long)v->keyfrom);
+			return -1;
+		}
 	}
 	if (vwitness(v, r, ckpt ? &c : NULL) == -1)
 		return -1;
-	if (v->head_state == 1) {
+	if (v->head_state >= 1) {
 		if (r->seq == v->head.ckpt.head_seq) {
 			if (memcmp(r->hash, v->head.ckpt.head,
 			    CHAIN_HASHLEN) != 0) {
@@ -585,6 +686,16 @@ vaccept(struct chain_verifier *v, const struct vrec *r,
 				    "cut and written again)", v->headname);
 				return -1;
 			}
+			if (v->head_state == 2 && (!c.hasnext ||
+			    memcmp(c.next, v->head.ckpt.next, 32) != 0 ||
+			    memcmp(c.sig, v->head.ckpt.sig, 64) != 0 ||
+			    strcmp(c.keyid, v->head.ckpt.keyid) != 0)) {
+				vfail(v, CHAIN_VBADHEAD, r->file, r->line,
+				    r->seq, "head file mismatch (%s is not "
+				    "signed as this checkpoint is)",
+				    v->headname);
+				return -1;
+			}
 			if (strcmp(basename_of(v->files[r->file]),
 			    v->head.file) != 0 &&
 			    (v->headrec_file == SIZE_MAX ||
@@ -599,6 +710,14 @@ vaccept(struct chain_verifier *v, const struct vrec *r,
 		}
 	}
 	if (ckpt) {
+		if (c.hasnext) {
+			/* the key of the next step, whose secret is live */
+			memcpy(v->pk, c.next, sizeof(v->pk));
+			chain_keyid(v->pk, v->keyid);
+			v->evolving = 1;
+			v->keyfrom = r->seq;
+			v->steps++;
+		}
 		v->ckpts++;
 		v->last_ckpt_seq = r->seq;
 		v->last_signed = r->seq - 1;
@@ -913,7 +1032,7 @@ chain_verify_end(struct chain_verifier *v, struct chain_vresult *res)
 		vfail(v, CHAIN_VLOGID, SIZE_MAX, 0, 0, "%s", v->logid_reason);
 		strlcpy(v->res.file, v->logid_badfrom, sizeof(v->res.file));
 	}
-	if (!v->done && v->head_state == 1 && (!v->have_last ||
+	if (!v->done && v->head_state >= 1 && (!v->have_last ||
 	    v->last.seq < v->head.ckpt.head_seq + 1)) {
 		f = v->have_last ? v->last.file : v->nfiles - 1;
 		vfail(v, CHAIN_VTRUNCATED, f, v->have_last ? v->last.line : 0,
@@ -950,8 +1069,10 @@ chain_verify_end(struct chain_verifier *v, struct chain_vresult *res)
 	v->res.last_signed_seq = v->last_signed;
 	v->res.unsigned_tail = !v->have_last ? 0 : v->ckpts == 0 ?
 	    v->records : v->last.seq - v->last_ckpt_seq;
-	v->res.head = v->head_state == 1;
-	v->res.head_seq = v->head_state == 1 ? v->head.ckpt.head_seq : 0;
+	v->res.head = v->head_state >= 1;
+	v->res.head_seq = v->head_state >= 1 ? v->head.ckpt.head_seq : 0;
+	v->res.key_steps = v->steps;
+	memcpy(v->res.keyid_now, v->keyid, sizeof(v->res.keyid_now));
 	*res = v->res;
 	return v->done ? -1 : 0;
 }

@@ -78,6 +78,8 @@ struct chain_vresult {
 	struct timespec	 unsigned_time;	/* of the first unsigned record */
 	uint64_t	 witnessed;	/* witness entries matched */
 	uint64_t	 witness_seq;	/* head_seq of the last entry */
+	uint64_t	 key_steps;	/* checkpoints that named a next key */
+	char		 keyid_now[CHAIN_KEYIDLEN + 1];	/* the live key */
 };
 
 struct chain_verifier;

@@ -36,15 +36,26 @@ chain_ckpt_details_log(char *buf, size_t bufsz, uint64_t head_seq,
     const uint8_t head[CHAIN_HASHLEN], const uint8_t *logid,
     const uint8_t sk[64], const char *sources, struct chain_ckpt *out)
 {
+	return chain_ckpt_details_next(buf, bufsz, head_seq, head, logid,
+	    NULL, sk, sources, out);
+}
+
+int
+chain_ckpt_details_next(char *buf, size_t bufsz, uint64_t head_seq,
+    const uint8_t head[CHAIN_HASHLEN], const uint8_t *logid,
+    const uint8_t *next, const uint8_t sk[64], const char *sources,
+    struct chain_ckpt *out)
+{
 	struct chain_ckpt c;
 	uint8_t		 msg[CHAIN_CKPT_MSGMAX], pk[32];
 	char		 headhex[CHAIN_HEXLEN + 1], sighex[CHAIN_SIGHEXLEN + 1];
 	char		 loghex[CHAIN_LOGIDHEXLEN + 1];
+	char		 nexthex[CHAIN_HEXLEN + 16];
 	size_t		 mlen;
 	int		 n;
 
 	if (sources == NULL || !chain_sources_ok(sources, strlen(sources)) ||
-	    head_seq == UINT64_MAX) {
+	    head_seq == UINT64_MAX || (next != NULL && logid == NULL)) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -54,6 +65,14 @@ chain_ckpt_details_log(char *buf, size_t bufsz, uint64_t head_seq,
 	if (logid != NULL) {
 		c.haslog = 1;
 		memcpy(c.logid, logid, CHAIN_LOGIDLEN);
+	}
+	nexthex[0] = '\0';
+	if (next != NULL) {
+		c.hasnext = 1;
+		memcpy(c.next, next, 32);
+		memcpy(nexthex, ",\"next\":\"", 9);
+		chain_tohex(next, 32, nexthex + 9);
+		strlcat(nexthex, "\"", sizeof(nexthex));
 	}
 	mlen = chain_ckpt_msg_of(&c, msg);
 	if (crypto_sign_detached(c.sig, NULL, msg, mlen, sk) != 0 ||
@@ -67,9 +86,9 @@ chain_ckpt_details_log(char *buf, size_t bufsz, uint64_t head_seq,
 	if (c.haslog) {
 		chain_tohex(c.logid, CHAIN_LOGIDLEN, loghex);
 		n = snprintf(buf, bufsz, "{\"head\":\"%s\",\"head_seq\":%llu,"
-		    "\"key\":\"%s\",\"log\":\"%s\",\"sig\":\"%s\","
+		    "\"key\":\"%s\",\"log\":\"%s\"%s,\"sig\":\"%s\","
 		    "\"sources\":%s}", headhex, (unsigned long long)head_seq,
-		    c.keyid, loghex, sighex, sources);
+		    c.keyid, loghex, nexthex, sighex, sources);
 	} else
 		n = snprintf(buf, bufsz, "{\"head\":\"%s\",\"head_seq\":%llu,"
 		    "\"key\":\"%s\",\"sig\":\"%s\",\"sources\":%s}",
@@ -107,7 +126,7 @@ chain_head_format(char *buf, size_t bufsz, const char *file,
     const struct chain_ckpt *c)
 {
 	char	 headhex[CHAIN_HEXLEN + 1], sighex[CHAIN_SIGHEXLEN + 1];
-	char	 log[CHAIN_LOGIDHEXLEN + 10];
+	char	 log[CHAIN_LOGIDHEXLEN + CHAIN_HEXLEN + 24];
 	uint64_t num;
 	int	 n;
 
@@ -124,6 +143,11 @@ chain_head_format(char *buf, size_t bufsz, const char *file,
 		memcpy(log, ",\"log\":\"", 8);
 		chain_tohex(c->logid, CHAIN_LOGIDLEN, log + 8);
 		strlcat(log, "\"", sizeof(log));
+		if (c->hasnext) {
+			strlcat(log, ",\"next\":\"", sizeof(log));
+			chain_tohex(c->next, 32, log + strlen(log));
+			strlcat(log, "\"", sizeof(log));
+		}
 	}
 	n = snprintf(buf, bufsz, "{\"file\":\"%s\",\"head\":\"%s\","
 	    "\"head_seq\":%llu,\"key\":\"%s\"%s,\"sig\":\"%s\"}\n", file,

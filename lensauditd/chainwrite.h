@@ -27,6 +27,15 @@ int	chain_ckpt_details_log(char *buf, size_t bufsz, uint64_t head_seq,
 	    const uint8_t sk[64], const char *sources, struct chain_ckpt *c);
 
 /*
+ * the same with the public key of the next step (NULL: none, the key
+ * does not evolve); next needs a log id
+ */
+int	chain_ckpt_details_next(char *buf, size_t bufsz, uint64_t head_seq,
+	    const uint8_t head[CHAIN_HASHLEN], const uint8_t *logid,
+	    const uint8_t *next, const uint8_t sk[64], const char *sources,
+	    struct chain_ckpt *c);
+
+/*
  * The head file line, keys sorted as described in chain.h, with
  * '\n'.  file is the log file that holds the checkpoint record.
  * Returns the length or -1 (EINVAL bad file name, ENOSPC).

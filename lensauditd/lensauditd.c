@@ -180,11 +180,11 @@ publish_trusted(const struct auditd_conf *conf, const char *line)
 		n = read(fd, text, sizeof(text));
 		close(fd);
 		if (n != (ssize_t)strlen(line) || memcmp(text, line, n) != 0)
-			fatalx("%s does not match the signing key in %s/%s: "
-			    "the log directory or the trusted key was "
-			    "replaced; find out which, and move the wrong "
-			    "one aside", conf->pubfile, conf->dir,
-			    CHAIN_KEYFILE);
+			fatalx("%s does not match %s/%s (the log's first "
+			    "public key): the log directory or the trusted "
+			    "key was replaced; find out which, and move the "
+			    "wrong one aside", conf->pubfile, conf->dir,
+			    CHAIN_PUBFILE);
 		return;
 	}
 	if (errno != ENOENT)
@@ -254,6 +254,7 @@ setup_dir(struct auditd_conf *conf)
 	char		 line[2 * crypto_sign_SECRETKEYBYTES + 32];
 	char		 keytext[512];
 	ssize_t		 n;
+	int		 restore = 0;
 
 	gid = (gr = getgrnam(AUDITD_GROUP)) != NULL ? gr->gr_gid :
 	    conf->user.gid;
@@ -283,7 +284,7 @@ setup_dir(struct auditd_conf *conf)
 		chain_tohex(sk, sizeof(sk), hex);
 		snprintf(line, sizeof(line), "ed25519-secret %s\n", hex);
 		(void)unlinkat(dirfd, CHAIN_PUBFILE, 0);
-		write_file(dirfd, CHAIN_KEYFILE, 0400, line, strlen(line));
+		write_file(dirfd, CHAIN_KEYFILE, 0600, line, strlen(line));
 		if (fchownat(dirfd, CHAIN_KEYFILE, conf->user.uid,
 		    conf->user.gid, AT_SYMLINK_NOFOLLOW) == -1)
 			fatal("chown %s", CHAIN_KEYFILE);
@@ -291,37 +292,50 @@ setup_dir(struct auditd_conf *conf)
 		explicit_bzero(hex, sizeof(hex));
 		log_info("generated the audit signing key in %s/%s",
 		    conf->dir, CHAIN_KEYFILE);
-	} else {
-		n = read(fd, keytext, sizeof(keytext) - 1);
-		close(fd);
-		if (n < 0)
-			fatal("read %s/%s", conf->dir, CHAIN_KEYFILE);
-		if (chain_seckey_parse(keytext, n, sk) == -1)
-			fatalx("%s/%s: not an \"ed25519-secret <128 hex>\" "
-			    "line", conf->dir, CHAIN_KEYFILE);
-		explicit_bzero(keytext, sizeof(keytext));
-		crypto_sign_ed25519_sk_to_pk(pk, sk);
-		if (fchmod(dirfd, 02750) == -1)
-			fatal("chmod %s", conf->dir);
-	}
-	explicit_bzero(sk, sizeof(sk));
-
-	/* publish (or re-publish) the public key beside the log */
-	chain_tohex(pk, sizeof(pk), hex);
-	snprintf(line, sizeof(line), "ed25519 %s\n", hex);
-	if ((fd = openat(dirfd, CHAIN_PUBFILE, O_RDONLY | O_NOFOLLOW |
-	    O_CLOEXEC)) != -1) {
-		n = read(fd, keytext, sizeof(keytext) - 1);
-		close(fd);
-		if (n != (ssize_t)strlen(line) || memcmp(keytext, line, n) != 0)
-			fatalx("%s/%s does not match the signing key in %s; "
-			    "move the wrong one aside", conf->dir,
-			    CHAIN_PUBFILE, CHAIN_KEYFILE);
-	} else {
+		chain_tohex(pk, sizeof(pk), hex);
+		snprintf(line, sizeof(line), "ed25519 %s\n", hex);
 		write_file(dirfd, CHAIN_PUBFILE, 0444, line, strlen(line));
 		if (fsync(dirfd) == -1)
 			fatal("fsync %s", conf->dir);
+	} else {
+		/*
+		 * The key evolves (writer.c): audit.key is the current
+		 * step's, audit.pub the first step's, pinned for the log's
+		 * life.  The parent never reads the secret key again.
+		 */
+		close(fd);
+		if (fchmod(dirfd, 02750) == -1)
+			fatal("chmod %s", conf->dir);
+		if ((fd = openat(dirfd, CHAIN_PUBFILE, O_RDONLY | O_NOFOLLOW |
+		    O_CLOEXEC)) == -1) {
+			if (errno != ENOENT)
+				fatal("open %s/%s", conf->dir, CHAIN_PUBFILE);
+			/* lost beside the log: the trusted copy is the same */
+			if ((fd = open(conf->pubfile, O_RDONLY | O_NOFOLLOW |
+			    O_CLOEXEC)) == -1)
+				fatal("%s/%s is missing (the log's first "
+				    "public key) and so is the trusted copy %s",
+				    conf->dir, CHAIN_PUBFILE, conf->pubfile);
+			restore = 1;
+		}
+		n = read(fd, keytext, sizeof(keytext) - 1);
+		close(fd);
+		if (n < 0 || chain_pubkey_parse(keytext, (size_t)n, pk) == -1)
+			fatalx("%s: not an \"ed25519 <64 hex>\" line",
+			    restore ? conf->pubfile : CHAIN_PUBFILE);
+		chain_tohex(pk, sizeof(pk), hex);
+		snprintf(line, sizeof(line), "ed25519 %s\n", hex);
+		if (restore) {
+			write_file(dirfd, CHAIN_PUBFILE, 0444, line,
+			    strlen(line));
+			if (fsync(dirfd) == -1)
+				fatal("fsync %s", conf->dir);
+			log_warnx("%s/%s was missing: restored from the "
+			    "trusted key %s", conf->dir, CHAIN_PUBFILE,
+			    conf->pubfile);
+		}
 	}
+	explicit_bzero(sk, sizeof(sk));
 	publish_trusted(conf, line);
 	setup_logid(dirfd, conf, !has_logs(dirfd));
 	close(dirfd);
@@ -355,7 +369,7 @@ main(int argc, char *argv[])
 	strlcpy(conf.pubfile, CHAIN_TRUSTED_PUB, sizeof(conf.pubfile));
 	conf.witness_fd = -1;
 	conf.ckpt_records = 10000;
-	conf.ckpt_secs = 60;
+	conf.ckpt_secs = 5;
 	conf.rotate_size = 64ULL << 20;
 
 	while ((ch = getopt(argc, argv, "dD:n:P:r:s:t:u:vW:")) != -1) {
@@ -444,6 +458,8 @@ main(int argc, char *argv[])
 	    (conf.regress_sigsys = strdup(getenv("LENS_REGRESS_SIGSYS"))) ==
 	    NULL)
 		fatal("strdup");
+	if (getenv("LENS_REGRESS_KEYCRASH") != NULL)
+		conf.regress_keycrash = atoi(getenv("LENS_REGRESS_KEYCRASH"));
 #endif
 	log_init(debug, LOG_DAEMON);
 	if (!debug && daemon(0, 0) == -1)

@@ -48,6 +48,7 @@ struct auditd_conf {
 	int			 link[2];	/* listener <-> writer */
 	pid_t			 parent;
 	const char		*regress_sigsys;	/* -DREGRESS only */
+	int			 regress_keycrash;	/* -DREGRESS only */
 };
 
 /* listener <-> writer; peerid is the listener's connection number */

@@ -9,6 +9,18 @@
  * checkpoint before the next one starts), and on start recovers the
  * tail: a torn last line is reported and cut off, anything else that
  * does not verify stops the writer.
+ *
+ * Forward security: every checkpoint is signed with the current key
+ * k_i and names the public key of a fresh k_{i+1}.  The step is
+ *   1. k_{i+1} written to CHAIN_NEXTKEYFILE (file and directory fsync);
+ *   2. the checkpoint naming it appended and fdatasync'd with its batch
+ *      (acknowledgements wait for the end of the step);
+ *   3. CHAIN_KEYFILE (k_i) overwritten with zeros and fsync'd;
+ *   4. CHAIN_NEXTKEYFILE renamed onto CHAIN_KEYFILE, directory fsync'd,
+ *      k_i zeroed in memory.
+ * After a crash anywhere in it, recovery reads the log's last
+ * checkpoint: the key file whose public half it names (the pinned key
+ * if there is none) is the one usable key, the other is erased.
  */
 #include <sys/file.h>
 #include <sys/mman.h>
@@ -87,8 +99,11 @@ static struct {
 	size_t			 witlen, witcap;
 	struct sources		 sources;
 	int			 nsources;
-	uint8_t			*sk;		/* sodium_malloc'd */
+	uint8_t			*sk;		/* sodium_malloc'd: k_i */
+	uint8_t			*nsk;		/* the next, during a step */
 	char			 keyid[CHAIN_KEYIDLEN + 1];
+	uint64_t		 steps;		/* key steps since start */
+	int			 steppending;	/* k_i erased at the commit */
 	uint8_t			 logid[CHAIN_LOGIDLEN];
 	struct chain_ckpt	 lastck;	/* recovery: the last checkpoint */
 	unsigned int		 lastck_file;	/* 0: none */
@@ -110,10 +125,28 @@ static const struct sandbox_syscall writer_syscalls[] = {
 	SB_ALLOW(rt_sigprocmask), SB_ALLOW(rt_sigaction),
 	SB_ALLOW(clock_gettime), SB_ALLOW(gettimeofday), SB_ALLOW(getpid),
 	SB_ALLOW(brk), SB_ALLOW(mmap), SB_ALLOW(munmap), SB_ALLOW(mremap),
+	SB_ALLOW(getrandom), SB_ALLOW(unlinkat),	/* key steps */
 	/* no socket, connect, sendto: it logs through the parent */
 };
 
 static void	writer_commit(void);
+static void	write_all(int, const char *, size_t, const char *);
+static void	batch_flush(void);
+static void	key_step_finish(void);
+
+#ifdef REGRESS
+/* test-only: die (as a crash would) at one point of the first key step */
+static void
+regress_crash(int step)
+{
+	if (w.conf->regress_keycrash == step && w.steps == 0 && !w.stopping) {
+		log_warnx("regress: crash at key step %d", step);
+		_exit(99);
+	}
+}
+#else
+#define regress_crash(step)	do { } while (0)
+#endif
 
 static struct source *
 source_get(const char *name, int create)
@@ -271,6 +304,78 @@ witness_add(const char *line)
 	w.witlen += len;
 }
 
+/* a secret key file, durably: file and directory fsync'd */
+static void
+key_write(const char *name, const uint8_t sk[64])
+{
+	char	 hex[129], line[160];
+	int	 fd;
+
+	/*
+	 * No temporary file: a torn one is not a key, and recovery
+	 * erases it, as nothing can name it before this returns.
+	 */
+	if ((fd = openat(w.dirfd, name, O_WRONLY | O_CREAT | O_TRUNC |
+	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
+		fatal("create %s", name);
+	chain_tohex(sk, 64, hex);
+	snprintf(line, sizeof(line), "ed25519-secret %s\n", hex);
+	write_all(fd, line, strlen(line), name);
+	sodium_memzero(hex, sizeof(hex));
+	sodium_memzero(line, sizeof(line));
+	if (fsync(fd) == -1)
+		fatal("fsync %s", name);
+	close(fd);
+	if (fsync(w.dirfd) == -1)
+		fatal("fsync log directory");
+}
+
+/* overwrite a key file's bytes with zeros on disk; 0, or -1 if none */
+static int
+key_zero(const char *name)
+{
+	static const char zeros[256];
+	struct stat	 st;
+	int		 fd;
+
+	if ((fd = openat(w.dirfd, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC))
+	    == -1) {
+		if (errno == ENOENT)
+			return -1;
+		fatal("open %s", name);
+	}
+	if (fstat(fd, &st) == -1)
+		fatal("stat %s", name);
+	if (st.st_size > (off_t)sizeof(zeros))
+		st.st_size = sizeof(zeros);
+	write_all(fd, zeros, (size_t)st.st_size, name);
+	if (fsync(fd) == -1)
+		fatal("fsync %s", name);
+	close(fd);
+	return 0;
+}
+
+/* overwritten and removed */
+static void
+key_erase(const char *name)
+{
+	if (key_zero(name) == -1)
+		return;
+	if (unlinkat(w.dirfd, name, 0) == -1)
+		fatal("remove %s", name);
+	if (fsync(w.dirfd) == -1)
+		fatal("fsync log directory");
+}
+
+static void
+set_keyid(void)
+{
+	uint8_t	 pk[crypto_sign_PUBLICKEYBYTES];
+
+	crypto_sign_ed25519_sk_to_pk(pk, w.sk);
+	chain_keyid(pk, w.keyid);
+}
+
 static void
 writer_checkpoint(void)
 {
@@ -278,13 +383,23 @@ writer_checkpoint(void)
 	static char	 details[sizeof(sources) + 1024];
 	struct chain_ckpt ck;
 	char		 file[CHAIN_LOGNAMEMAX + 1];
+	uint8_t		 npk[crypto_sign_PUBLICKEYBYTES];
 	int		 n;
 
 	if (sources_json(sources, sizeof(sources)) == -1)
 		fatalx("sources do not fit in a checkpoint");
+	/* two steps in one batch: the first must be durable and done */
+	if (w.steppending) {
+		batch_flush();
+		key_step_finish();
+	}
+	/* 1: k_{i+1} durable before anything names it */
+	crypto_sign_keypair(npk, w.nsk);
+	key_write(CHAIN_NEXTKEYFILE, w.nsk);
+	regress_crash(1);
 	/* the head file and the witness carry the same signature */
-	if ((n = chain_ckpt_details_log(details, sizeof(details), w.seq,
-	    w.last, w.logid, w.sk, sources, &ck)) == -1)
+	if ((n = chain_ckpt_details_next(details, sizeof(details), w.seq,
+	    w.last, w.logid, npk, w.sk, sources, &ck)) == -1)
 		fatalx("cannot build checkpoint details");
 	chain_logname(file, sizeof(file), w.fileno);
 	if (chain_head_format(w.headline, sizeof(w.headline), file, &ck) == -1)
@@ -292,6 +407,34 @@ writer_checkpoint(void)
 	w.headpending = 1;
 	witness_add(w.headline);
 	writer_record("", CHAIN_SELF_SOURCE, 0, CHAIN_CKPT_TYPE, details, n);
+	w.steppending = 1;
+}
+
+/* after the commit that made the checkpoint naming k_{i+1} durable */
+static void
+key_step_finish(void)
+{
+	uint8_t	*t;
+
+	if (!w.steppending)
+		return;
+	w.steppending = 0;
+	regress_crash(2);
+	/* 3, 4: k_i erased from disk, then from memory */
+	if (key_zero(CHAIN_KEYFILE) == -1)
+		fatalx("%s vanished during a key step", CHAIN_KEYFILE);
+	regress_crash(3);
+	if (renameat(w.dirfd, CHAIN_NEXTKEYFILE, w.dirfd, CHAIN_KEYFILE) == -1)
+		fatal("rename %s to %s", CHAIN_NEXTKEYFILE, CHAIN_KEYFILE);
+	if (fsync(w.dirfd) == -1)
+		fatal("fsync log directory");
+	sodium_memzero(w.sk, crypto_sign_SECRETKEYBYTES);
+	t = w.sk;
+	w.sk = w.nsk;
+	w.nsk = t;
+	set_keyid();
+	regress_crash(4);
+	w.steps++;
 }
 
 static void
@@ -375,6 +518,20 @@ rotate(void)
 	    (unsigned long long)w.seq);
 }
 
+/* the batch so far onto the log, durably (acknowledged by the commit) */
+static void
+batch_flush(void)
+{
+	if (w.len == 0)
+		return;
+	write_all(w.logfd, w.buf, w.len, "audit log");
+	if (fdatasync(w.logfd) == -1)
+		fatal("fdatasync audit log");
+	w.filesize += w.len;
+	w.len = 0;
+	w.ncommits++;
+}
+
 static void
 writer_commit(void)
 {
@@ -388,14 +545,8 @@ writer_commit(void)
 			writer_checkpoint();
 		rotating = 1;
 	}
-	if (w.len > 0) {
-		write_all(w.logfd, w.buf, w.len, "audit log");
-		if (fdatasync(w.logfd) == -1)
-			fatal("fdatasync audit log");
-		w.filesize += w.len;
-		w.len = 0;
-		w.ncommits++;
-	}
+	batch_flush();
+	key_step_finish();
 	if (w.headpending)
 		write_head();
 	/* only now is the batch durable: acknowledge it */
@@ -560,30 +711,111 @@ writer_term(int sig, short event, void *arg)
 	writer_stop("SIGTERM");
 }
 
-static void
-load_key(void)
+/* a secret key file into sk; 0, or -1 if missing or not a key */
+static int
+key_read(const char *name, uint8_t sk[64])
 {
 	char	 text[512];
-	uint8_t	 pk[crypto_sign_PUBLICKEYBYTES];
 	ssize_t	 n;
-	int	 fd;
+	int	 fd, rc;
 
-	if ((w.sk = sodium_malloc(crypto_sign_SECRETKEYBYTES)) == NULL)
-		fatal("sodium_malloc");
-	if ((fd = openat(w.dirfd, CHAIN_KEYFILE, O_RDONLY | O_NOFOLLOW |
-	    O_CLOEXEC)) == -1)
-		fatal("open %s", CHAIN_KEYFILE);
+	if ((fd = openat(w.dirfd, name, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			return -1;
+		fatal("open %s", name);
+	}
 	n = read(fd, text, sizeof(text) - 1);
 	close(fd);
 	if (n < 0)
-		fatal("read %s", CHAIN_KEYFILE);
-	if (chain_seckey_parse(text, n, w.sk) == -1)
-		fatalx("%s: not a secret key", CHAIN_KEYFILE);
-	explicit_bzero(text, sizeof(text));
-	if (sodium_mprotect_readonly(w.sk) == -1)
-		fatal("sodium_mprotect_readonly");
-	crypto_sign_ed25519_sk_to_pk(pk, w.sk);
-	chain_keyid(pk, w.keyid);
+		fatal("read %s", name);
+	rc = chain_seckey_parse(text, n, sk);
+	sodium_memzero(text, sizeof(text));
+	return rc;
+}
+
+/*
+ * The one usable key: the one the log's last checkpoint names (the
+ * pinned key of CHAIN_PUBFILE before any names one).  A key step cut
+ * short by a crash is finished or undone here.
+ */
+static void
+load_key(void)
+{
+	char	 text[512], want[CHAIN_KEYIDLEN + 1], have[CHAIN_KEYIDLEN + 1];
+	char	 nhave[CHAIN_KEYIDLEN + 1];
+	uint8_t	 pk[crypto_sign_PUBLICKEYBYTES], npk[crypto_sign_PUBLICKEYBYTES];
+	ssize_t	 n;
+	int	 fd, cur, next;
+
+	if ((w.sk = sodium_malloc(crypto_sign_SECRETKEYBYTES)) == NULL ||
+	    (w.nsk = sodium_malloc(crypto_sign_SECRETKEYBYTES)) == NULL)
+		fatal("sodium_malloc");
+	if (w.lastck_file != 0 && w.lastck.hasnext)
+		memcpy(pk, w.lastck.next, sizeof(pk));
+	else {
+		if ((fd = openat(w.dirfd, CHAIN_PUBFILE, O_RDONLY |
+		    O_NOFOLLOW | O_CLOEXEC)) == -1)
+			fatal("open %s", CHAIN_PUBFILE);
+		n = read(fd, text, sizeof(text));
+		close(fd);
+		if (n < 0 || chain_pubkey_parse(text, (size_t)n, pk) == -1)
+			fatalx("%s: not a public key", CHAIN_PUBFILE);
+	}
+	chain_keyid(pk, want);
+	cur = key_read(CHAIN_KEYFILE, w.sk) == 0;
+	next = key_read(CHAIN_NEXTKEYFILE, w.nsk) == 0;
+	strlcpy(have, "none", sizeof(have));
+	strlcpy(nhave, "none", sizeof(nhave));
+	if (cur) {
+		set_keyid();
+		strlcpy(have, w.keyid, sizeof(have));
+	}
+	if (next) {
+		crypto_sign_ed25519_sk_to_pk(npk, w.nsk);
+		chain_keyid(npk, nhave);
+	}
+	if (cur && strcmp(have, want) == 0) {
+		/* a step that never reached its checkpoint: undone */
+		if (next || faccessat(w.dirfd, CHAIN_NEXTKEYFILE, F_OK,
+		    AT_SYMLINK_NOFOLLOW) == 0) {
+			key_erase(CHAIN_NEXTKEYFILE);
+			log_warnx("key step at seq %llu not reached: %s "
+			    "(key %s) erased", (unsigned long long)
+			    (w.seq + 1), CHAIN_NEXTKEYFILE, nhave);
+		}
+	} else if (next && strcmp(nhave, want) == 0) {
+		/* the checkpoint naming it is durable: finish the step */
+		(void)key_zero(CHAIN_KEYFILE);
+		if (renameat(w.dirfd, CHAIN_NEXTKEYFILE, w.dirfd,
+		    CHAIN_KEYFILE) == -1)
+			fatal("rename %s to %s", CHAIN_NEXTKEYFILE,
+			    CHAIN_KEYFILE);
+		if (fsync(w.dirfd) == -1)
+			fatal("fsync log directory");
+		memcpy(w.sk, w.nsk, crypto_sign_SECRETKEYBYTES);
+		set_keyid();
+		log_warnx("key step at seq %llu finished: key %s erased, "
+		    "key %s current", (unsigned long long)
+		    (w.lastck.head_seq + 1), have, w.keyid);
+	} else
+		fatalx("no secret key for the next checkpoint: the log's last "
+		    "checkpoint %s key %s, but %s holds key %s and %s key %s: "
+		    "the key files were replaced or lost; the log cannot be "
+		    "continued (move it aside to start a new chain)",
+		    w.lastck_file && w.lastck.hasnext ? "names" :
+		    "is older than key evolution; " CHAIN_PUBFILE " has",
+		    want, CHAIN_KEYFILE, have, CHAIN_NEXTKEYFILE, nhave);
+	sodium_memzero(w.nsk, crypto_sign_SECRETKEYBYTES);
+	sodium_memzero(text, sizeof(text));
+}
+
+static void
+load_logid(void)
+{
+	char	 text[128];
+	ssize_t	 n;
+	int	 fd;
 
 	if ((fd = openat(w.dirfd, CHAIN_LOGIDFILE, O_RDONLY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1)
@@ -933,10 +1165,12 @@ writer_init(void *arg)
 		fatal("open %s", LOCKFILE);
 	if (flock(lockfd, LOCK_EX) == -1)
 		fatal("lock %s", LOCKFILE);
-	load_key();
+	load_logid();
 	recover(w.torn, sizeof(w.torn));
 	recover_head();
 	recover_witness();
+	/* after those: a log cut back is named as such, not as a key */
+	load_key();
 
 	signal_set(&ev_term, SIGTERM, writer_term, NULL);
 	signal_add(&ev_term, NULL);

@@ -752,6 +752,11 @@ audit_verify(int argc, char *argv[])
 		printf("head file matches: checkpoint after seq %llu\n",
 		    (unsigned long long)res.head_seq);
 	printf("trusted key %s: fingerprint %s\n", pubkey, keyid);
+	if (res.key_steps > 0)
+		printf("forward-secure: %llu key step%s from it; the next "
+		    "checkpoint's key is %s\n",
+		    (unsigned long long)res.key_steps,
+		    res.key_steps == 1 ? "" : "s", res.keyid_now);
 	if (res.haslogid) {
 		chain_tohex(res.logid, CHAIN_LOGIDLEN, hex);
 		printf("log id %s\n", hex);

@@ -232,8 +232,8 @@ WPID=$(auditd_child writer)
 
 is "1: state directory setgid, _lensaudit:lens, 2750" \
     "$(stat -c '%a %U %G' "$A")" "2750 _lensaudit lens"
-is "1: audit.key 0400, owned by _lensaudit" \
-    "$(stat -c '%a %U %G' "$A/audit.key")" "400 _lensaudit _lensaudit"
+is "1: audit.key 0600 (overwritten at each key step), owned by _lensaudit" \
+    "$(stat -c '%a %U %G' "$A/audit.key")" "600 _lensaudit _lensaudit"
 grep -Eqx 'ed25519-secret [0-9a-f]{128}' "$A/audit.key" &&
     [ "$(wc -c <"$A/audit.key")" -eq 144 ]
 ok $? "1: audit.key is one \"ed25519-secret <128 hex>\" line"
@@ -315,11 +315,13 @@ is "2: SIGTERM wrote a final checkpoint at seq 28, after seq 27" \
     "28|lensauditd|audit.checkpoint|$(rec 27 8)"
 sig=$(last 6 | sed -n 's/.*"sig":"\([0-9a-f]\{128\}\)".*/\1/p')
 LOGID=$(cat "$A/audit.logid")
-is "2: checkpoint details: head, head_seq, key, log id, sig, sources" "$(last 6)" \
-    "{\"head\":\"$(rec 27 8)\",\"head_seq\":27,\"key\":\"$KEYID\",\"log\":\"$LOGID\",\"sig\":\"$sig\",\"sources\":{\"lensnet\":25,\"peer\":1000000}}"
+# the first checkpoint is signed with the pinned key and names the next
+NEXT=$(cut -d' ' -f2 "$A/audit.key" | cut -c65-128)
+is "2: checkpoint details: head, head_seq, key, log id, next key, sig, sources" "$(last 6)" \
+    "{\"head\":\"$(rec 27 8)\",\"head_seq\":27,\"key\":\"$KEYID\",\"log\":\"$LOGID\",\"next\":\"$NEXT\",\"sig\":\"$sig\",\"sources\":{\"lensnet\":25,\"peer\":1000000}}"
 is "2: head file names seq 27, its hash, the file, key, log id and signature" \
     "$(cat "$A/$HEAD")" \
-    "{\"file\":\"$L1\",\"head\":\"$(rec 27 8)\",\"head_seq\":27,\"key\":\"$KEYID\",\"log\":\"$LOGID\",\"sig\":\"$sig\"}"
+    "{\"file\":\"$L1\",\"head\":\"$(rec 27 8)\",\"head_seq\":27,\"key\":\"$KEYID\",\"log\":\"$LOGID\",\"next\":\"$NEXT\",\"sig\":\"$sig\"}"
 is "2: the witness has the same line" "$(cat "$T/audit.witness")" \
     "$(cat "$A/$HEAD")"
 is "2: head file 0640, _lensaudit:lens" \
@@ -355,8 +357,10 @@ bad=$(awk -F'\t' '$5 == "audit.checkpoint" && (index($6, "{\"head\":\"" ph \
 is "3: every checkpoint signs the record just before it (head, head_seq)" \
     "$bad" ""
 sig=$(last 6 | sed -n 's/.*"sig":"\([0-9a-f]\{128\}\)".*/\1/p')
+ckey=$(last 6 | sed -n 's/.*"key":"\([0-9a-f]\{16\}\)".*/\1/p')
+NEXT=$(cut -d' ' -f2 "$A/audit.key" | cut -c65-128)
 is "3: head file: the stop checkpoint, after seq 46" "$(cat "$A/$HEAD")" \
-    "{\"file\":\"$L1\",\"head\":\"$(rec 46 8)\",\"head_seq\":46,\"key\":\"$KEYID\",\"log\":\"$(cat "$A/audit.logid")\",\"sig\":\"$sig\"}"
+    "{\"file\":\"$L1\",\"head\":\"$(rec 46 8)\",\"head_seq\":46,\"key\":\"$ckey\",\"log\":\"$(cat "$A/audit.logid")\",\"next\":\"$NEXT\",\"sig\":\"$sig\"}"
 verify_ok "3: -n 7: verify passes" "$A" \
     "audit chain intact: 47 records (seq 1 to 47) in 1 file, 6 checkpoints"
 # restart: audit.start and 6 events make 7, so the last record is a
@@ -583,7 +587,7 @@ is "6: the writer logs the torn record it removed" \
 show "$A"
 is "6: audit.start details: key, pid, torn file, offset and bytes" \
     "$(rec $((R + 1)) 5)|$(rec $((R + 1)) 6)" \
-    "audit.start|{\"key\":\"$KEYID\",\"pid\":$WPID,\"torn\":{\"bytes\":9,\"file\":\"$L1\",\"offset\":$off}}"
+    "audit.start|{\"key\":\"$(sed -n 's/.*"next":"\([0-9a-f]*\)".*/ed25519 \1/p' "$A/$HEAD" >"$T/cur.pub"; keyid "$T/cur.pub")\",\"pid\":$WPID,\"torn\":{\"bytes\":9,\"file\":\"$L1\",\"offset\":$off}}"
 tail -c "+$((off + 1))" "$A/$L1" | head -n 1 |
     grep -q "^{\"seq\":$((R + 1)),\"time\":\"[^\"]*\",\"sandbox\":\"\",\"source\":\"lensauditd\",\"id\":0,\"type\":\"audit.start\","
 ok $? "6: the partial bytes are gone: audit.start begins at offset $off"
@@ -666,7 +670,7 @@ cp "$T/otherkey/audit.pub" "$A/audit.pub"
 try_fail "$A" $QUIET
 is "8: mismatched audit.pub: exit 1" "$rc" 1
 is "8: ... with a message naming both files" "$(cat "$T/try.log")" \
-    "parent[$(cat "$T/try.pid")]: $A/audit.pub does not match the signing key in audit.key; move the wrong one aside"
+    "parent[$(cat "$T/try.pid")]: $T/audit.pub does not match $A/audit.pub (the log's first public key): the log directory or the trusted key was replaced; find out which, and move the wrong one aside"
 cmp -s "$A/$L1" "$T/l1.saved" && cmp -s "$A/audit.pub" "$T/otherkey/audit.pub"
 ok $? "8: ... the log and the wrong audit.pub are left alone"
 rm "$A/audit.pub"
@@ -675,12 +679,14 @@ is "8: audit.pub missing: starts" "$rc" running
 try_stop
 cmp -s "$A/audit.pub" "$T/pub.saved" &&
     [ "$(stat -c '%a %U %G' "$A/audit.pub")" = "444 root lens" ]
-ok $? "8: ... and publishes the same public key again, 0444"
+ok $? "8: ... and publishes the same public key again (from the trusted copy), 0444"
+# that run stepped the key: the saved one is erased history now
+cp "$A/audit.key" "$T/key.saved"
 echo garbage >"$A/audit.key"
 try_fail "$A" $QUIET
 is "8: malformed audit.key: exit 1" "$rc" 1
-grep -qx "parent\[[0-9]*\]: $A/audit.key: not an \"ed25519-secret <128 hex>\" line" "$T/try.log"
-ok $? "8: ... message names the file and the expected format"
+grep -q "^writer\[[0-9]*\]: no secret key for the next checkpoint: the log's last checkpoint names key [0-9a-f]*, but audit.key holds key none and audit.key.next key none" "$T/try.log"
+ok $? "8: ... the writer names the key the log wants and the files it has"
 cp "$T/key.saved" "$A/audit.key"
 # the secret key lost while a log exists: a new key would orphan the
 # log's signatures, so lensauditd refuses and leaves everything alone

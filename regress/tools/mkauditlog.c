@@ -4,7 +4,7 @@
  * tamper tests and the verification benchmark.  The content is
  * deterministic: the same options give the same bytes (with -e).
  *
- *	mkauditlog -d DIR [-kHL] [-e SEED] [-n RECORDS] [-c INTERVAL]
+ *	mkauditlog -d DIR [-kFHL] [-e SEED] [-n RECORDS] [-c INTERVAL]
  *	    [-f FILES] [-s DETAILSIZE] [-u UNSIGNED] [-t START]
  *	    [-l LOGID] [-W WITNESS]
  *	mkauditlog -K -d DIR [-e SEED]
@@ -16,7 +16,9 @@
  *
  * The log id is -l (32 hex), else the one in DIR/audit.logid, else one
  * derived from SEED (random without -e), written to DIR/audit.logid;
- * -L writes legacy checkpoints without a log id.  -W appends every
+ * -L writes legacy checkpoints without a log id; -F forward-secure
+ * ones: each names the next key (derived from the current one:
+ * BLAKE2b-256 of its seed) and the next is signed with it.  -W appends every
  * checkpoint's head line to WITNESS, as lensauditd -W does.
  */
 #include <sys/types.h>
@@ -57,6 +59,7 @@ struct gen {
 	char		*line;
 	size_t		 linesz;
 	const uint8_t	*logid;		/* NULL: legacy */
+	int		 evolve;	/* -F: forward-secure checkpoints */
 	FILE		*witness;
 };
 
@@ -262,8 +265,19 @@ checkpoint(struct gen *g)
 		    (unsigned long long)g->srcid[s]);
 	}
 	strlcat(sources, "}", sizeof(sources));
-	if (chain_ckpt_details_log(details, sizeof(details), g->seq, g->prev,
-	    g->logid, g->sk, sources, NULL) == -1)
+	if (g->evolve && g->logid != NULL) {
+		uint8_t	 seed[32], npk[32], nsk[64];
+
+		/* the next key, derived from this one: deterministic */
+		crypto_generichash(seed, sizeof(seed), g->sk, 32, NULL, 0);
+		crypto_sign_seed_keypair(npk, nsk, seed);
+		if (chain_ckpt_details_next(details, sizeof(details), g->seq,
+		    g->prev, g->logid, npk, g->sk, sources, NULL) == -1)
+			err(1, "chain_ckpt_details");
+		memcpy(g->sk, nsk, sizeof(g->sk));
+		explicit_bzero(nsk, sizeof(nsk));
+	} else if (chain_ckpt_details_log(details, sizeof(details), g->seq,
+	    g->prev, g->logid, g->sk, sources, NULL) == -1)
 		err(1, "chain_ckpt_details");
 	emit(g, "", CHAIN_SELF_SOURCE, 0, CHAIN_CKPT_TYPE, details);
 	/* what the head file will say */
@@ -402,7 +416,7 @@ main(int argc, char *argv[])
 	if (sodium_init() == -1)
 		errx(1, "sodium_init");
 	memset(&g, 0, sizeof(g));
-	while ((ch = getopt(argc, argv, "c:d:e:f:HKkLl:n:R:s:t:u:W:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:d:e:Ff:HKkLl:n:R:s:t:u:W:")) != -1) {
 		switch (ch) {
 		case 'c':
 			interval = num(optarg, "-c");
@@ -422,6 +436,9 @@ main(int argc, char *argv[])
 			break;
 		case 'K':
 			keyonly = keygen = 1;
+			break;
+		case 'F':
+			g.evolve = 1;
 			break;
 		case 'k':
 			keygen = 1;

@@ -843,7 +843,7 @@ test_logid(void)
 	    "legacy checkpoint message: 56 bytes, ckpt1");
 	c.haslog = 1;
 	memcpy(c.logid, id, sizeof(id));
-	ok(chain_ckpt_msg_of(&c, msg) == CHAIN_CKPT_MSGMAX &&
+	ok(chain_ckpt_msg_of(&c, msg) == CHAIN_CKPT_MSGLOG &&
 	    memcmp(msg, "lens-audit-ckpt2", 16) == 0 && msg[16] == 0xab &&
 	    msg[31] == 0xab && msg[32] == 0 && msg[39] == 5 &&
 	    msg[40] == 0x11 && msg[71] == 0x11,
