@@ -21,6 +21,7 @@
 #include "lensctl.h"
 
 static const struct lensctl_group *const groups[] = {
+	&approval_group,
 	&audit_group,
 	&cred_group,
 	&policy_group,
@@ -31,6 +32,7 @@ static const struct lensctl_group *const groups[] = {
 /* groups whose commands are also top-level ones */
 static const struct lensctl_group *const toplevel[] = {
 	&sandbox_group,
+	&approval_group,
 };
 #define NTOPLEVEL (sizeof(toplevel) / sizeof(toplevel[0]))
 
