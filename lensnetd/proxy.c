@@ -1185,6 +1185,7 @@ decide_name(struct conn *c, int tcp_too)
 	struct netd_resolved	 rr;
 	const struct rcache_entry *e;
 	const char		*rule = NULL;
+	enum verdict		 tv = VERDICT_DENY;
 
 	memset(&d, 0, sizeof(d));
 	policy_http(c->sbx->pol, c->name, c->port, &d);
@@ -1197,15 +1198,17 @@ decide_name(struct conn *c, int tcp_too)
 		c->cafile = d.cafile;
 		/* a tunnel allowed as HTTP(S): its TLS must name the same host */
 		c->sni_check = c->kind == NETD_L_CONNECT && !c->forward;
-	} else if (tcp_too && policy_tcp_name(c->sbx->pol, c->name, c->port,
-	    &rule) == VERDICT_ALLOW) {
+	} else if (tcp_too && ((tv = policy_tcp_name(c->sbx->pol, c->name,
+	    c->port, &rule)) == VERDICT_ALLOW || (tv == VERDICT_ASK &&
+	    c->approved))) {
 		c->rule = rule;
-	} else if (d.verdict == VERDICT_ASK) {
-		c->rule = d.rule;
+	} else if (d.verdict == VERDICT_ASK || tv == VERDICT_ASK) {
+		/* held until an operator answers (approval.c) */
+		c->rule = d.verdict == VERDICT_ASK ? d.rule : rule;
 		c->ask_tcp = tcp_too;
-		conn_ask(c, c->proto != NULL && strcmp(c->proto, "tls") == 0 ?
-		    NETD_ASK_TLS : c->proto != NULL && strcmp(c->proto,
-		    "http") == 0 ? NETD_ASK_HTTP : NETD_ASK_TCP, d.rule, "");
+		conn_ask(c, d.verdict != VERDICT_ASK ? NETD_ASK_TCP :
+		    c->proto != NULL && strcmp(c->proto, "tls") == 0 ?
+		    NETD_ASK_TLS : NETD_ASK_HTTP, c->rule, "");
 		return;
 	} else {
 		c->rule = d.rule;
