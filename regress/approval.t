@@ -36,13 +36,14 @@ network:
 # the end
 EOF
 chmod 0640 "$P"
-NETD_FLAGS="-A $T/appr.sock -w 6"
+NETD_FLAGS="-A $T/appr.sock -w 15"
 at_exit 'netd_stop; vmm_stop; auditd_stop'
 auditd_start -u _lensnet || { echo "Bail out! lensauditd"; exit 1; }
 # shellcheck disable=SC2086
 netd_start "$NW_DNS" $NETD_FLAGS || { echo "Bail out! lensnetd"; exit 1; }
 vmm_setup -n "$T/netd.sock"
 A="$LENSCTL -s $VMM_SOCK"
+at_exit 'log_if_failed lensnetd "$T/netd.log" 80'
 export LENS_APPROVE_SOCKET=$T/appr.sock
 
 SB=$(lctl run -d --name appr --pids 3000 --rootfs "$NR" --policy "$P" -- \
@@ -106,14 +107,14 @@ wait $cpid
 grep -q 'lens proxy: policy: ask denied by the operator' "$T/c2"
 ok $? "the denied connection is refused ($(cat "$T/c2"))"
 
-# --- timeout: -w 6
-x curl -sS --noproxy '*' --max-time 20 --cacert /dev/null https://other.test/ >"$T/c3" 2>&1 &
+# --- timeout: -w 15
+x curl -sS --noproxy "*" --max-time 30 --cacert /dev/null https://other.test/ >"$T/c3" 2>&1 &
 cpid=$!
 id3=$(pending other.test)
 ok $? "a TLS connection asks ($id3)"
 wait $cpid
 audit approval.timeout "\"id\":\"$id3\".*\"kind\":\"tls\""
-ok $? "unanswered for 6 s: approval.timeout, denied"
+ok $? "unanswered for 15 s: approval.timeout, denied"
 [ "$(npending)" -eq 0 ]
 ok $? "... and no longer pending"
 
@@ -149,8 +150,11 @@ ok $? "the next connection is allowed without asking ($out)"
 x sh -c 'echo ping | busybox nc echo.test 2222' >"$T/c5" 2>&1 &
 cpid=$!
 id5=$(pending echo.test)
-$LENSCTL approvals --json | grep -q '"kind": "tcp"'
-ok $? "raw TCP asks ($id5, kind tcp)"
+$A approvals --json >"$T/l5"
+grep -q '"kind": "tcp"' "$T/l5"
+r=$?
+ok $r "raw TCP asks ($id5, kind tcp)"
+[ $r -eq 0 ] || sed 's/^/# /' "$T/l5"
 $A deny --always "$id5" >"$T/out" 2>&1
 ok $? "deny --always $id5"
 wait $cpid
@@ -176,10 +180,11 @@ $A deny "$id6"
 wait $cpid
 
 # --- live reload under traffic
-x curl -sS --max-time 60 --limit-rate 4M -o /dev/null -w '%{size_download}' \
-    http://ok.test/big >"$T/dl" 2>&1 &
+x curl -sS --max-time 60 --limit-rate 4M -o /tmp/big http://ok.test/big \
+    >"$T/dl" 2>&1 &
 dpid=$!
-wait_until 10 sh -c "'$LENSCTL' audit show --json --dir '$T/audit' 2>/dev/null | grep -q 'ok.test'" || true
+# the download runs: its first bytes are in the sandbox
+wait_until 10 x test -s /tmp/big
 cp "$P" "$T/p.before-reload"
 sed -i 's/{match: ok.test, verdict: allow}/{match: ok.test, verdict: deny}/' "$P"
 $A policy reload appr >"$T/out" 2>&1
@@ -190,8 +195,9 @@ out=$(x curl -sS --max-time 5 http://ok.test/ 2>&1)
 echo "$out" | grep -q 'name not allowed'
 ok $? "a newly denied host is refused on the next connection"
 wait $dpid
-[ "$(cat "$T/dl")" = $((16 * 1048576)) ]
-ok $? "the running download kept going to its end ($(cat "$T/dl") bytes)"
+size=$(x stat -c %s /tmp/big)
+[ "$size" = $((16 * 1048576)) ] && [ ! -s "$T/dl" ]
+ok $? "the running download kept going to its end ($size bytes $(cat "$T/dl"))"
 
 printf 'version: 1\nnetwork:\n  egress: {bogus: 1}\n' >"$P"
 $A policy reload appr >"$T/out" 2>&1
