@@ -242,7 +242,10 @@ appr_list(int argc, char *argv[])
 		if (arr != NULL)
 			json_array_append_new(arr, entry_json(&e));
 		else if (json) {
-			json_dumpf(entry_json(&e), stdout, JSON_COMPACT);
+			json_t *o = entry_json(&e);
+
+			json_dumpf(o, stdout, JSON_COMPACT);
+			json_decref(o);
 			putchar('\n');
 		} else
 			entry_print(&e, l.follow);

@@ -12,7 +12,7 @@
 netd_require
 require_cmds curl python3 dnsmasq
 
-tap_plan 35
+tap_plan 36
 tmpdir_setup
 chmod 0755 "$T"
 networld_up
@@ -74,6 +74,8 @@ npending() {
 }
 
 # --- once
+$A approvals -f --json >"$T/follow" 2>&1 &
+fol=$!
 x curl -sS --max-time 20 http://other.test/ >"$T/c1" 2>&1 &
 cpid=$!
 id=$(pending other.test)
@@ -92,6 +94,12 @@ wait $cpid
 ok $? "the held connection proceeds ($(cat "$T/c1"))"
 audit approval.decision "\"id\":\"$id\".*\"scope\":\"once\".*\"uid\":0,\"user\":\"root\""
 ok $? "approval.decision audited: once, uid 0, root"
+wait_until 5 grep -q "\"id\":\"$id\".*\"state\":\"allowed\"" "$T/follow"
+r=$?
+grep -q "\"id\":\"$id\".*\"state\":\"pending\"" "$T/follow" && [ $r -eq 0 ]
+ok $? "approvals -f --json followed it: pending, then allowed"
+kill $fol
+wait $fol 2>/dev/null
 $A approve "$id" 2>"$T/err"
 [ $? -eq 1 ] && grep -q "no pending approval $id" "$T/err"
 ok $? "an id answers once ($(cat "$T/err"))"
