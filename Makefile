@@ -392,3 +392,7 @@ clean:
 	rm -rf obj obj-san
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
+
+# approvals under stress (1025 pending, kill -9 of lensctl mid-write): slow
+regress-approval-slow: regress-bins users
+	OBJ=$(abspath $(OBJ)) prove -v --exec '' regress/slow/approval-stress.t

@@ -116,6 +116,10 @@ enum lensnetd_imsg {
 	IMSG_NETD_EXCH_REQ = 0x4e000400,	/* struct netd_exch_req */
 	IMSG_NETD_EXCH,		/* struct netd_exch + fd: the stream */
 	IMSG_NETD_EXCH_FAIL,	/* struct netd_exch_fail */
+
+	/* proxy -> parent, and back (6.): a held ask, then its answer */
+	IMSG_NETD_ASK = 0x4e000500,	/* struct netd_ask */
+	IMSG_NETD_ANSWER,		/* struct netd_answer */
 };
 
 struct netd_error {
@@ -288,6 +292,39 @@ struct netd_audit {
 	char		type[64];	/* "net.connect", "dns.deny", ... */
 	uint32_t	detailslen;	/* the message's exact size, less this */
 	/* followed by detailslen bytes of canonical JSON details */
+};
+
+/*
+ * 6. proxy -> parent -> lensctl and back: a connection or request whose
+ *    verdict is ask is held by the proxy (accepted, nothing forwarded)
+ *    and named to the parent in ASK; the parent makes it a pending
+ *    approval (lensnetd/approval.c, common/lensapprove_imsg.h) and
+ *    ANSWERs it once an operator decided, it timed out, or the audit
+ *    log could not take it (deny).
+ */
+#define NETD_ASK_TCP		1	/* raw TCP to name:port */
+#define NETD_ASK_TLS		2	/* a TLS host (SNI) */
+#define NETD_ASK_HTTP		3	/* an HTTP host */
+#define NETD_ASK_REQUEST	4	/* an intercepted request: what */
+#define NETD_ASK_DNS		5	/* a DNS name */
+#define NETD_ASK_MAX		5
+#define NETD_ASK_WHAT		512
+
+struct netd_ask {
+	uint64_t	reqid;		/* the proxy's, echoed */
+	uint32_t	kind;		/* NETD_ASK_* */
+	uint16_t	port;		/* 0 for DNS */
+	uint16_t	pad;
+	char		name[NETD_NAME_SIZE];	/* NUL-terminated */
+	char		rule[NETD_NAME_SIZE];	/* the ask rule's match, or "" */
+	char		what[NETD_ASK_WHAT];	/* "GET /path", or "" */
+};
+
+struct netd_answer {
+	uint64_t	reqid;
+	uint32_t	allow;		/* 1 allow, 0 deny */
+	uint32_t	pad;
+	char		why[128];	/* NUL-terminated */
 };
 
 #endif

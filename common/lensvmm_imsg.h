@@ -69,6 +69,9 @@ struct ctl_run {
 	uint32_t	npublish;		/* -p, 0 = none */
 	uint32_t	policylen;		/* --policy: bytes, 0 = none */
 	uint32_t	pad;
+	/* --policy's file, absolute ("" none): lensctl policy reload and
+	 * approve --always find it here (NUL-terminated) */
+	char		policypath[CTL_PATH_SIZE];
 	/*
 	 * followed by argc, envc, nvolumes NUL-terminated strings
 	 * ("SRC:DST[:ro]"), then npublish ("[ADDR:]HOSTPORT:PORT[/tcp]"),

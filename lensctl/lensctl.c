@@ -21,6 +21,7 @@
 #include "lensctl.h"
 
 static const struct lensctl_group *const groups[] = {
+	&approval_group,
 	&audit_group,
 	&cred_group,
 	&image_group,
@@ -33,6 +34,7 @@ static const struct lensctl_group *const groups[] = {
 static const struct lensctl_group *const toplevel[] = {
 	&sandbox_group,
 	&image_group,
+	&approval_group,
 };
 #define NTOPLEVEL (sizeof(toplevel) / sizeof(toplevel[0]))
 

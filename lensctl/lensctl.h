@@ -61,6 +61,11 @@ int	lensctl_sandbox_ca(const char *sock, const char *ref, char **pem,
  */
 struct json_t;
 struct json_t	*lensctl_sandbox_creds(const char *sock);
+/* lensctl inspect's JSON of one sandbox; NULL with the error printed */
+struct json_t	*lensctl_sandbox_inspect(const char *sock, const char *ref);
+/* approval.c: approvals, approve, deny; policy reload */
+extern const struct lensctl_group approval_group;
+int	lensctl_policy_reload(int argc, char *argv[]);
 extern const struct lensctl_group cred_group;
 
 /*

@@ -27,6 +27,7 @@ static int	policy_show(int, char **);
 static const struct lensctl_cmd policy_cmds[] = {
 	{ "check", policy_check, "file ..." },
 	{ "show", policy_show, "[-s socket] file | id" },
+	{ "reload", lensctl_policy_reload, "[-A apprsock] [-s socket] id" },
 	{ NULL, NULL, NULL }
 };
 

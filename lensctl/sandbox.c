@@ -112,6 +112,7 @@ struct runopts {
 	struct policy	*policy;
 	char		*policytext;
 	size_t		 policylen;
+	char		*policypath;	/* absolute: reload, --always */
 };
 
 /* the connection to lensvmm */
@@ -532,6 +533,10 @@ parse_runopts(int argc, char *argv[], int isrun, struct runopts *o)
 			if (lensctl_policy_read(optarg, &o->policy,
 			    &o->policytext, &o->policylen) == -1)
 				return -1;
+			if ((o->policypath = realpath(optarg, NULL)) == NULL) {
+				warn("--policy %s", optarg);
+				return -1;
+			}
 			break;
 		default:
 			return -2;	/* getopt said why */
@@ -590,6 +595,7 @@ runopts_free(struct runopts *o)
 	free(o->pubs.v);
 	policy_free(o->policy);
 	free(o->policytext);
+	free(o->policypath);
 }
 
 /*
@@ -1121,6 +1127,11 @@ sb_run(int argc, char *argv[])
 	if ((c = conn_open(o.socket)) == NULL)
 		goto done;
 	r.policylen = (uint32_t)o.policylen;
+	if (o.policypath != NULL && strlcpy(r.policypath, o.policypath,
+	    sizeof(r.policypath)) >= sizeof(r.policypath)) {
+		warnx("--policy %s: path too long", o.policypath);
+		goto done;
+	}
 	if (queue_request(c, IMSG_CTL_RUN, &r, sizeof(r), lists, 4,
 	    o.policytext, o.policylen) == -1)
 		goto done;
@@ -1682,6 +1693,37 @@ lensctl_sandbox_policy(const char *sock, const char *ref, char **text,
     size_t *len)
 {
 	return inspect_text(sock, ref, inspect_policy, text, len);
+}
+
+static int
+inspect_whole(const struct imsg *im, void *arg)
+{
+	json_t		**jp = arg;
+	json_error_t	 jerr;
+
+	if (im->hdr.type != IMSG_CTL_JSON)
+		return -1;
+	if ((*jp = json_loadb(im->data, im->datalen, 0, &jerr)) == NULL) {
+		warnx("lensvmm sent malformed JSON: %s", jerr.text);
+		return -1;
+	}
+	return 0;
+}
+
+json_t *
+lensctl_sandbox_inspect(const char *sock, const char *ref)
+{
+	struct ctl_ref	 r;
+	json_t		*j = NULL;
+
+	if (check_ref(ref, &r) == -1)
+		return NULL;
+	if (request(sock, IMSG_CTL_INSPECT, &r, sizeof(r), inspect_whole,
+	    &j) != LENSCTL_OK) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
 }
 
 static int

@@ -1120,6 +1120,9 @@ hx_head(struct httpx *hx, const struct peek_http *h)
 		memset(&d, 0, sizeof(d));
 		policy_http_request(c->sbx->pol, c->name, c->port, h->method,
 		    full[0] != '\0' ? full : "/", query, &d);
+		/* the host's ask, answered allow for this connection */
+		if (d.verdict == VERDICT_ASK && d.sub < 0 && c->approved)
+			d.verdict = VERDICT_ALLOW;
 		if (d.rule != NULL)
 			strlcpy(r->rule, d.rule, sizeof(r->rule));
 		r->sub = d.sub;

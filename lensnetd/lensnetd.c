@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "auditc.h"
+#include "lensapprove_imsg.h"
 #include "credc.h"
 #include "pemcert.h"
 #include "lenscredd_imsg.h"
@@ -109,6 +110,8 @@ static int			 listen_fd = -1;
 static uid_t			 vmm_uid = (uid_t)-1;
 static char			 sockpath[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static char			 auditsock[sizeof(sockpath)];
+static char			 apprsock[sizeof(sockpath)];
+static unsigned int		 appr_timeout = APPR_TIMEOUT;
 static char			 instance[32] = "lensnetd";
 static uint32_t			 pool_base;	/* host order */
 static int			 pool_bits;
@@ -135,9 +138,10 @@ static void	child_push(int);
 static __attribute__((noreturn)) void
 usage(void)
 {
-	fprintf(stderr, "usage: lensnetd [-dv] [-a auditsock] [-B bodymax] "
+	fprintf(stderr, "usage: lensnetd [-dv] [-a auditsock] [-B bodymax] [-b heldmax] "
 	    "[-C cadir] [-c conns] "
-	    "[-k credsock] [-l lookups]\n\t[-n instance]"
+	    "[-k credsock] [-l lookups]\n\t[-A apprsock] [-w seconds] "
+	    "[-n instance]"
 	    " [-p pool] [-q qlen] [-r rate[:burst]] [-s socket] [-T trustfile]\n"
 	    "\t-u upstream[:port]\n");
 	exit(2);
@@ -284,6 +288,18 @@ audit_json(const char *sandbox, const char *type, json_t *details)
 		log_warn("audit: %s event for %s not queued", type, sandbox);
 	free(s);
 	return rc;
+}
+
+int
+netd_audit(const char *sandbox, const char *type, json_t *details)
+{
+	return audit_json(sandbox, type, details);
+}
+
+int
+netd_audit_ready(void)
+{
+	return auditc_ready(audit);
 }
 
 /* --- the children ------------------------------------------------------ */
@@ -647,6 +663,120 @@ msg_exchreq(struct imsg *im, void *arg)
 	nexchq++;
 }
 
+/* a held ask of the proxy (lensnetd_imsg.h, 6.): approval.c takes it */
+static void
+msg_ask(struct imsg *im, void *arg)
+{
+	struct netd_ask		 ask;
+	struct netd_answer	 a;
+	struct sbx		*sb;
+
+	memcpy(&ask, im->data, sizeof(ask));
+	if (memchr(ask.name, '\0', sizeof(ask.name)) == NULL ||
+	    memchr(ask.rule, '\0', sizeof(ask.rule)) == NULL ||
+	    memchr(ask.what, '\0', sizeof(ask.what)) == NULL ||
+	    ask.kind == 0 || ask.kind > NETD_ASK_MAX)
+		child_bad((int)(intptr_t)arg, im, "ASK malformed");
+	if ((sb = sbx_by_id(im->hdr.peerid)) == NULL) {
+		memset(&a, 0, sizeof(a));
+		a.reqid = ask.reqid;
+		strlcpy(a.why, "sandbox gone", sizeof(a.why));
+		netd_answer(im->hdr.peerid, &a);
+		return;
+	}
+	approval_ask(sb->id, sb->sandbox, &ask);
+}
+
+void
+netd_answer(uint32_t sbx, const struct netd_answer *a)
+{
+	to_child(PROXY, IMSG_NETD_ANSWER, sbx, -1, a, sizeof(*a));
+	child_push(PROXY);
+}
+
+/*
+ * A sandbox's new policy from the approvals socket (lensctl policy
+ * reload, approve --always): checked as at attach, then kept and handed
+ * to both children, which judge new connections, queries and requests
+ * by it.  Its credentials must stay those the sandbox was started with
+ * (their placeholders are in its environment).
+ */
+int
+netd_policy_set(const char *sandbox, const void *model, size_t len,
+    const char *path, const char *sha256, uid_t uid, char *err,
+    size_t errlen)
+{
+	struct policy_error	 pe;
+	struct netd_sandbox	 ns;
+	struct policy		*pol;
+	struct credvar		*cv;
+	struct ibuf		*b;
+	struct sbx		*sb;
+	size_t			 ncv, k;
+	char			 perr[256];
+	int			 i;
+
+	TAILQ_FOREACH(sb, &sbxs, entry)
+		if (sb->attached && strcmp(sb->sandbox, sandbox) == 0)
+			break;
+	if (sb == NULL) {
+		snprintf(err, errlen, "sandbox %s is not attached to this "
+		    "lensnetd", sandbox);
+		return -1;
+	}
+	if ((pol = policy_decode(path, model, len, &pe)) == NULL) {
+		policy_strerror(&pe, perr, sizeof(perr));
+		snprintf(err, errlen, "policy refused: %s", perr);
+		return -1;
+	}
+	if (policy_credvars(pol, &cv, &ncv) == -1) {
+		policy_free(pol);
+		snprintf(err, errlen, "policy: cannot list its credentials");
+		return -1;
+	}
+	free(cv);
+	for (k = 0; policy_cafile_at(pol, k) != NULL; k++)
+		if (k >= sb->ncafs || strcmp(policy_cafile_at(pol, k),
+		    sb->cafs[k].name) != 0)
+			break;
+	if (ncv != sb->phs.n || policy_cafile_at(pol, k) != NULL ||
+	    k != sb->ncafs) {
+		policy_free(pol);
+		snprintf(err, errlen, "policy refused: its credentials or "
+		    "caFiles differ from those sandbox %s started with "
+		    "(restart it for those)", sandbox);
+		return -1;
+	}
+	if (audit_json(sandbox, "policy.reload", json_pack("{s:s, s:s, s:s, "
+	    "s:s, s:i}", "file", path, "sha256", sha256, "before",
+	    policy_hash(sb->pol), "after", policy_hash(pol), "uid",
+	    (int)uid)) == -1) {
+		policy_free(pol);
+		snprintf(err, errlen, "the audit log refused the event: "
+		    "policy not changed");
+		return -1;
+	}
+	policy_free(sb->pol);
+	sb->pol = pol;
+	memset(&ns, 0, sizeof(ns));
+	strlcpy(ns.sandbox, sb->sandbox, sizeof(ns.sandbox));
+	ns.addr = sb->gw.addr;
+	ns.gateway = sb->gw.gw;
+	ns.policylen = (uint32_t)len;
+	for (i = 0; i < NCHILD; i++) {
+		if ((b = imsg_create(&child_ch[i].iev.ibuf, IMSG_NETD_SANDBOX,
+		    sb->id, 0, sizeof(ns) + len)) == NULL ||
+		    imsg_add(b, &ns, sizeof(ns)) == -1 ||
+		    imsg_add(b, model, len) == -1)
+			fatal("SANDBOX for %s", children[i].name);
+		imsg_close(&child_ch[i].iev.ibuf, b);
+		child_push(i);
+	}
+	log_info("sandbox %s: policy reloaded from %s (%s) by uid %u",
+	    sandbox, path, sha256, (unsigned)uid);
+	return 0;
+}
+
 #define AUDIT_MSG	PROC_MSGV(IMSG_NETD_AUDIT, \
 	    sizeof(struct netd_audit) + 2, IMSG_MAXPAYLOAD, msg_audit)
 static const struct proc_msg dns_msgs[] = {
@@ -662,6 +792,7 @@ static const struct proc_msg proxy_msgs[] = {
 	    msg_leafreq),
 	PROC_MSG(IMSG_NETD_EXCH_REQ, sizeof(struct netd_exch_req),
 	    msg_exchreq),
+	PROC_MSG(IMSG_NETD_ASK, sizeof(struct netd_ask), msg_ask),
 };
 
 /* a child gone (SIGCHLD says how), or what it sent: the end */
@@ -1098,6 +1229,7 @@ sbx_close(struct sbx *sb, const char *why)
 			if (children[i].pid > 0)
 				to_child(i, IMSG_NETD_SANDBOX_GONE, sb->id, -1,
 				    NULL, 0);
+		approval_sbx_gone(sb->id);
 		netns_teardown(&sb->gw);
 		log_info("sandbox %s detached: %s", sb->sandbox, why);
 		(void)audit_json(sb->sandbox, "net.detach", json_pack("{s:s}",
@@ -1438,10 +1570,22 @@ main(int argc, char *argv[])
 	memset(&pc, 0, sizeof(pc));
 	strlcpy(sockpath, NETD_SOCKET, sizeof(sockpath));
 	strlcpy(auditsock, NETD_AUDITSOCK, sizeof(auditsock));
+	strlcpy(apprsock, APPR_SOCKET, sizeof(apprsock));
 	strlcpy(credsock, NETD_CREDSOCK, sizeof(credsock));
 	parse_pool("10.200.0.0/16");
-	while ((ch = getopt(argc, argv, "a:B:b:C:c:dk:l:n:p:q:r:s:T:u:v")) != -1) {
+	while ((ch = getopt(argc, argv, "A:a:B:b:C:c:dk:l:n:p:q:r:s:T:u:vw:")) != -1) {
 		switch (ch) {
+		case 'A':
+			if (strlcpy(apprsock, optarg, sizeof(apprsock)) >=
+			    sizeof(apprsock))
+				errx(2, "-A %s: path too long", optarg);
+			break;
+		case 'w':
+			appr_timeout = strtonum(optarg, 1, 86400, &errstr);
+			if (errstr != NULL)
+				errx(2, "-w %s: seconds an approval waits: %s "
+				    "(1 to 86400)", optarg, errstr);
+			break;
 		case 'a':
 			if (strlcpy(auditsock, optarg, sizeof(auditsock)) >=
 			    sizeof(auditsock))
@@ -1560,6 +1704,7 @@ main(int argc, char *argv[])
 	}
 	hostaddr_fd = hostaddr_init(hostaddr_changed);
 	listen_fd = setup_socket(sockpath);
+	(void)approval_listen(apprsock);
 
 	log_init(debug, LOG_DAEMON);
 	if (!debug && daemon(0, 0) == -1)
@@ -1612,6 +1757,7 @@ main(int argc, char *argv[])
 	event_set(&ev_accept, listen_fd, EV_READ | EV_PERSIST, conn_accept,
 	    NULL);
 	event_add(&ev_accept, NULL);
+	approval_start(appr_timeout);
 
 	privsep_limit_caps(keep_caps, sizeof(keep_caps) / sizeof(keep_caps[0]));
 	seccomp_parent();
@@ -1625,6 +1771,8 @@ main(int argc, char *argv[])
 	event_dispatch();
 	if (unlink(sockpath) == -1 && errno != ENOENT)
 		log_warn("unlink %s", sockpath);
+	if (unlink(apprsock) == -1 && errno != ENOENT)
+		log_warn("unlink %s", apprsock);
 	log_info("exiting");
 	return exit_status;
 }

@@ -206,4 +206,25 @@ int	exch_req_build(const struct policy *, const char *sandbox,
 	    const struct phset *, const struct netd_exch_req *,
 	    struct cred_exchange *, const char **cafile, char *why, size_t);
 
+/*
+ * approval.c: pending approvals and the approvals socket
+ * (common/lensapprove_imsg.h), in the parent.  approval_listen() before
+ * the daemon drops anything (its socket, 0660 root:lens), then
+ * approval_start() in the event loop with the seconds an approval waits.
+ */
+struct netd_ask;
+struct netd_answer;
+int	approval_listen(const char *path);
+void	approval_start(unsigned int timeout);
+void	approval_ask(uint32_t sbx, const char *sandbox, const struct netd_ask *);
+void	approval_sbx_gone(uint32_t sbx);
+/* lensnetd.c, for approval.c */
+void	netd_answer(uint32_t sbx, const struct netd_answer *);
+struct json_t;
+int	netd_audit(const char *sandbox, const char *type, struct json_t *);
+int	netd_audit_ready(void);
+int	netd_policy_set(const char *sandbox, const void *model, size_t len,
+	    const char *path, const char *sha256, uid_t uid, char *err,
+	    size_t errlen);
+
 #endif

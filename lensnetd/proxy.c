@@ -77,6 +77,7 @@
 #define RCACHE_MAX		1024	/* resolved names kept per sandbox */
 #define SPLICE_ROUNDS		4	/* pipe fills per event and way */
 #define PIPE_SIZE		(256 * 1024)	/* asked, per pipe */
+#define ASK_BACKSTOP_MS		(25 * 3600 * 1000)	/* > lensnetd -w */
 #define PIPE_POOL		16	/* empty pipes kept for reuse */
 
 struct dnsmap {
@@ -154,6 +155,9 @@ static void	conn_event(int, short, void *);
 static void	conn_timeout(int, short, void *);
 static void	conn_update(struct conn *);
 static void	conn_connect_next(struct conn *);
+static void	oldpols_prune(struct sbx *);
+static void	conn_ask(struct conn *, uint32_t, const char *, const char *);
+static struct conn *conn_by_reqid(uint32_t, uint64_t, enum cstate);
 static void	listener_accept(int, short, void *);
 static void	resolved(struct conn *, const struct netd_resolved *);
 static int	conns_room(long);
@@ -640,6 +644,7 @@ conn_close(struct conn *c, const char *reason)
 	TAILQ_REMOVE(&conns, c, entry);
 	TAILQ_REMOVE(&c->sbx->conns, c, sentry);
 	c->sbx->nconns[c->kind == NETD_L_PUBLISH]--;
+	oldpols_prune(c->sbx);
 	free(c);
 	if (--nconns, conns_room(FD_RESERVE))
 		accept_pause(0);
@@ -1121,18 +1126,24 @@ static void
 decide_addr(struct conn *c)
 {
 	struct dnsmap	*m = NULL;
-	const char	*why, *rule = NULL;
-	char		 reason[128];
+	const char	*why, *rule = NULL, *askrule = NULL;
+	char		 reason[128], askname[NETD_NAME_SIZE] = "";
 	int		 allowed = 0;
+	enum verdict	 v;
 
 	c->proto = c->proto == NULL ? "tcp" : c->proto;
 	while ((m = dnsmap_lookup(c->sbx, &c->orig, m)) != NULL) {
-		if (policy_tcp_name(c->sbx->pol, m->name, c->port, &rule) ==
-		    VERDICT_ALLOW) {
+		v = policy_tcp_name(c->sbx->pol, m->name, c->port, &rule);
+		if (v == VERDICT_ALLOW || (v == VERDICT_ASK && c->approved &&
+		    strcmp(m->name, c->name) == 0)) {
 			strlcpy(c->name, m->name, sizeof(c->name));
 			c->rule = rule;
 			allowed = 1;
 			break;
+		}
+		if (v == VERDICT_ASK && askname[0] == '\0') {
+			strlcpy(askname, m->name, sizeof(askname));
+			askrule = rule;
 		}
 	}
 	if (!allowed && policy_tcp_addr(c->sbx->pol,
@@ -1140,6 +1151,14 @@ decide_addr(struct conn *c)
 	    VERDICT_ALLOW) {
 		c->rule = rule;
 		allowed = 1;
+	}
+	if (!allowed && askname[0] != '\0' && !c->approved) {
+		/* held until an operator answers (approval.c) */
+		strlcpy(c->name, askname, sizeof(c->name));
+		c->rule = askrule;
+		c->ask_tcp = -1;	/* answered: decide_addr again */
+		conn_ask(c, NETD_ASK_TCP, askrule, "");
+		return;
 	}
 	if (!allowed) {
 		conn_fail(c, 403, "policy: address not handed out by lensnetd "
@@ -1166,23 +1185,34 @@ decide_name(struct conn *c, int tcp_too)
 	struct netd_resolved	 rr;
 	const struct rcache_entry *e;
 	const char		*rule = NULL;
+	enum verdict		 tv = VERDICT_DENY;
 
 	memset(&d, 0, sizeof(d));
 	policy_http(c->sbx->pol, c->name, c->port, &d);
+	/* answered allow once: the ask is this connection's allow */
+	if (d.verdict == VERDICT_ASK && c->approved)
+		d.verdict = VERDICT_ALLOW;
 	if (d.verdict == VERDICT_ALLOW) {
 		c->rule = d.rule;
 		c->tls_terminate = d.tls_terminate;
 		c->cafile = d.cafile;
 		/* a tunnel allowed as HTTP(S): its TLS must name the same host */
 		c->sni_check = c->kind == NETD_L_CONNECT && !c->forward;
-	} else if (tcp_too && policy_tcp_name(c->sbx->pol, c->name, c->port,
-	    &rule) == VERDICT_ALLOW) {
+	} else if (tcp_too && ((tv = policy_tcp_name(c->sbx->pol, c->name,
+	    c->port, &rule)) == VERDICT_ALLOW || (tv == VERDICT_ASK &&
+	    c->approved))) {
 		c->rule = rule;
+	} else if (d.verdict == VERDICT_ASK || tv == VERDICT_ASK) {
+		/* held until an operator answers (approval.c) */
+		c->rule = d.verdict == VERDICT_ASK ? d.rule : rule;
+		c->ask_tcp = tcp_too;
+		conn_ask(c, d.verdict != VERDICT_ASK ? NETD_ASK_TCP :
+		    c->proto != NULL && strcmp(c->proto, "tls") == 0 ?
+		    NETD_ASK_TLS : NETD_ASK_HTTP, c->rule, "");
+		return;
 	} else {
 		c->rule = d.rule;
-		conn_fail(c, 403, d.verdict == VERDICT_ASK ?
-		    "policy: ask (no approval channel yet)" :
-		    "policy: name not allowed");
+		conn_fail(c, 403, "policy: name not allowed");
 		return;
 	}
 	/*
@@ -1596,6 +1626,9 @@ conn_timeout(int fd, short ev, void *arg)
 	case S_HTTP:
 		httpx_timeout(c);
 		return;
+	case S_ASK:
+		conn_fail(c, 403, "policy: ask unanswered");
+		return;
 	default:
 		return;
 	}
@@ -1615,6 +1648,7 @@ conn_new(struct listener *l, int fd)
 	c->cfd = fd;
 	c->ufd = -1;
 	c->cs.fd = c->us.fd = -1;
+	c->polgen = l->sbx->polgen;
 	clock_gettime(CLOCK_MONOTONIC, &c->start);
 	evtimer_set(&c->tev, conn_timeout, c);
 	TAILQ_INSERT_TAIL(&conns, c, entry);
@@ -1690,6 +1724,84 @@ listener_accept(int fd, short ev, void *arg)
 		conn_timer(c, pconf.connect_ms);
 		break;
 	}
+}
+
+/* free the replaced policies no connection of s can point into */
+static void
+oldpols_prune(struct sbx *s)
+{
+	struct oldpol	*o;
+	struct conn	*c;
+	uint64_t	 min = s->polgen;
+
+	if (TAILQ_EMPTY(&s->oldpols))
+		return;
+	TAILQ_FOREACH(c, &s->conns, sentry)
+		if (c->polgen < min)
+			min = c->polgen;
+	while ((o = TAILQ_FIRST(&s->oldpols)) != NULL && o->gen < min) {
+		TAILQ_REMOVE(&s->oldpols, o, entry);
+		policy_free(o->pol);
+		free(o);
+	}
+}
+
+/*
+ * Hold c (nothing read, nothing forwarded) and ask the parent: an
+ * operator answers through lensctl (lensnetd/approval.c); NETD_ANSWER
+ * comes back by c->reqid.  The parent always answers (decision,
+ * timeout, audit down, sandbox gone); the timer is a backstop.
+ */
+static void
+conn_ask(struct conn *c, uint32_t kind, const char *rule, const char *what)
+{
+	struct netd_ask	 a;
+
+	memset(&a, 0, sizeof(a));
+	a.reqid = c->reqid = next_reqid++;
+	a.kind = kind;
+	a.port = c->port;
+	strlcpy(a.name, c->name, sizeof(a.name));
+	if (rule != NULL)
+		strlcpy(a.rule, rule, sizeof(a.rule));
+	strlcpy(a.what, what, sizeof(a.what));
+	if (imsgev_compose(&pchan.iev, IMSG_NETD_ASK, c->sbx->id, 0, -1, &a,
+	    sizeof(a)) == -1) {
+		conn_fail(c, 403, "policy: ask, and the parent cannot take it");
+		return;
+	}
+	c->state = S_ASK;
+	c->verdict = "ask";
+	conn_update(c);
+	conn_timer(c, ASK_BACKSTOP_MS);
+}
+
+static const char *
+msg_answer(struct imsg *im)
+{
+	struct netd_answer	 a;
+	struct conn		*c;
+	char			 why[sizeof(a.why) + 16];
+
+	memcpy(&a, im->data, sizeof(a));
+	if (a.allow > 1 || memchr(a.why, '\0', sizeof(a.why)) == NULL)
+		return "NETD_ANSWER malformed";
+	if ((c = conn_by_reqid(im->hdr.peerid, a.reqid, S_ASK)) == NULL)
+		return NULL;	/* closed meanwhile */
+	evtimer_del(&c->tev);
+	c->verdict = NULL;
+	if (!a.allow) {
+		snprintf(why, sizeof(why), "policy: %s", a.why);
+		conn_fail(c, 403, why);
+		return NULL;
+	}
+	c->approved = 1;
+	/* judged again by the policy as it is now: a deny since wins */
+	if (c->ask_tcp == -1)
+		decide_addr(c);
+	else
+		decide_name(c, c->ask_tcp);
+	return NULL;
 }
 
 static struct conn *
@@ -2184,6 +2296,8 @@ sbx_gone(struct sbx *s)
 	}
 	TAILQ_REMOVE(&sbxs, s, entry);
 	policy_free(s->pol);
+	s->polgen = UINT64_MAX;
+	oldpols_prune(s);
 	free(s);
 }
 
@@ -2251,10 +2365,19 @@ msg_sandbox(struct imsg *im)
 		TAILQ_INIT(&s->dnsmap);
 		TAILQ_INIT(&s->leafwaits);
 		TAILQ_INIT(&s->cafiles);
+		TAILQ_INIT(&s->oldpols);
 		rcache_init(&s->rc, RCACHE_MAX);
 		TAILQ_INSERT_TAIL(&sbxs, s, entry);
 	} else {
-		policy_free(s->pol);
+		struct oldpol	*o;
+
+		/* a reload: kept while connections of its time live */
+		if ((o = calloc(1, sizeof(*o))) == NULL)
+			fatal("calloc");
+		o->pol = s->pol;
+		o->gen = s->polgen++;
+		TAILQ_INSERT_TAIL(&s->oldpols, o, entry);
+		oldpols_prune(s);
 		/* the dns resolves CNAME targets by the sandbox's policy */
 		rcache_clear(&s->rc);
 	}
@@ -2427,6 +2550,8 @@ parent_msg(struct imsg *im)
 		return msg_cafile(im);
 	case IMSG_NETD_PLACEHOLDERS:
 		return msg_placeholders(im);
+	case IMSG_NETD_ANSWER:
+		return msg_answer(im);
 	default:
 		return "unexpected message type";
 	}
@@ -2466,6 +2591,7 @@ static const struct proc_msg parent_msgs[] = {
 	PROC_MSG_FD(IMSG_NETD_EXCH, sizeof(struct netd_exch), msg_parent),
 	PROC_MSG(IMSG_NETD_EXCH_FAIL, sizeof(struct netd_exch_fail),
 	    msg_parent),
+	PROC_MSG(IMSG_NETD_ANSWER, sizeof(struct netd_answer), msg_parent),
 };
 
 /*

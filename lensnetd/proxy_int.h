@@ -37,6 +37,7 @@ enum cstate {
 	S_TLS,			/* interception: leaf, both handshakes */
 	S_RELAY,		/* bytes both ways (struct dir) */
 	S_HTTP,			/* the HTTP exchange (httpx.c) */
+	S_ASK,			/* held: NETD_ASK sent, NETD_ANSWER awaited */
 	S_DONE,
 };
 
@@ -110,6 +111,17 @@ struct conn {
 	int			 cdone, udone;	/* handshakes finished */
 	short			 cwant, uwant;
 	char			*ufail;		/* the upstream refused: why */
+	int			 approved;	/* an ask answered allow once */
+	int			 ask_tcp;	/* decide_name's tcp_too */
+	uint64_t		 polgen;	/* sbx->polgen when accepted */
+};
+
+/* a policy replaced by a reload, kept while connections of its time
+ * live: their rule and caFile strings point into it */
+struct oldpol {
+	TAILQ_ENTRY(oldpol)	 entry;
+	struct policy		*pol;
+	uint64_t		 gen;
 };
 
 /* a caFile of the sandbox's policy (NETD_CAFILE): the system's trust
@@ -144,6 +156,8 @@ struct sbx {
 	char			 sandbox[CTL_ID_SIZE + 1];
 	struct in_addr		 addr, gateway;
 	struct policy		*pol;
+	uint64_t		 polgen;	/* reloads so far */
+	TAILQ_HEAD(, oldpol)	 oldpols;
 	TAILQ_HEAD(, listener)	 listeners;
 	TAILQ_HEAD(, conn)	 conns;
 	TAILQ_HEAD(, dnsmap)	 dnsmap;

@@ -226,6 +226,10 @@ check_run(struct imsg *im)
 	if (r.policylen > POLICY_MAXSIZE ||
 	    r.policylen > im->datalen - sizeof(r))
 		return "bad policy length";
+	if (memchr(r.policypath, '\0', sizeof(r.policypath)) == NULL ||
+	    !printable(r.policypath) || (r.policypath[0] != '\0' &&
+	    (r.policypath[0] != '/' || r.policylen == 0)))
+		return "bad policy path";
 	p = (const char *)im->data + sizeof(r);
 	end = (const char *)im->data + im->datalen - r.policylen;
 	if ((why = strings_ok(p, end, r.argc, 0, &p)) != NULL ||

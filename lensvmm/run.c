@@ -498,6 +498,7 @@ policy_default_take(struct sbx *sb, char *err, size_t errlen)
 		return -1;
 	}
 	n = policy_take(sb, defpolicy, text, n, err, errlen);
+	strlcpy(sb->run.policypath, defpolicy, sizeof(sb->run.policypath));
 	free(text);
 	return n;
 }

@@ -93,9 +93,10 @@ sbx_json(const struct sbx *sb)
 		json_object_set_new(j, "network", json_string(
 		    netdsock[0] ? "lensnetd" : "none (loopback only)"));
 	json_object_set_new(j, "policy", sb->policy == NULL ?
-	    json_string("none (deny everything)") : json_pack("{s:s, s:I, s:s%}",
-	    "sha256", sb->policyhash, "bytes", (json_int_t)sb->policylen,
-	    "text", sb->policy, sb->policylen));
+	    json_string("none (deny everything)") : json_pack("{s:s, s:I, s:s%, "
+	    "s:s}", "sha256", sb->policyhash, "bytes",
+	    (json_int_t)sb->policylen, "text", sb->policy, sb->policylen,
+	    "path", sb->run.policypath));
 	/* the sandbox CA's certificate (lenscredd, via lensnetd) */
 	if (sb->calen > 0)
 		json_object_set_new(j, "ca", json_stringn(sb->ca, sb->calen));
@@ -437,6 +438,11 @@ recover(void)
 		    NULL) {
 			char	 perr[512];
 
+			s = json_string_value(json_object_get(json_object_get(
+			    j, "policy"), "path"));
+			strlcpy(sb->run.policypath, s != NULL ? s : "",
+			    sizeof(sb->run.policypath));
+			s = json_string_value(json_object_get(j, "_policy"));
 			if (policy_take(sb, "policy", s, json_string_length(
 			    json_object_get(j, "_policy")), perr,
 			    sizeof(perr)) == -1)
