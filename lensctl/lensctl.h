@@ -21,11 +21,13 @@ struct lensctl_cmd {
 	const char	*name;
 	int		(*main)(int argc, char *argv[]);
 	const char	*synopsis;	/* options and arguments, for usage */
+	const char	*descr;		/* one line for help, or NULL */
 };
 
 struct lensctl_group {
 	const char			*name;
 	const struct lensctl_cmd	*cmds;	/* ends with a NULL name */
+	const char			*descr;	/* one line, or NULL */
 };
 
 extern const struct lensctl_group audit_group;

@@ -25,12 +25,15 @@ static int	policy_check(int, char **);
 static int	policy_show(int, char **);
 
 static const struct lensctl_cmd policy_cmds[] = {
-	{ "check", policy_check, "file ..." },
-	{ "show", policy_show, "[-s socket] file | id" },
-	{ NULL, NULL, NULL }
+	{ "check", policy_check, "[--strict] file ...",
+	    "validate policy files; warn on what this version does not enforce" },
+	{ "show", policy_show, "[-s socket] file | id",
+	    "print a policy file's or a running sandbox's policy as JSON" },
+	{ NULL, NULL, NULL, NULL }
 };
 
-const struct lensctl_group policy_group = { "policy", policy_cmds };
+const struct lensctl_group policy_group = { "policy", policy_cmds,
+    "sandbox policy files" };
 
 /* the error exactly as the parser words it: "file:line:col: msg" */
 static void

@@ -75,18 +75,26 @@ static const struct lensctl_cmd sandbox_cmds[] = {
 	    "[--backend jail|microvm|auto] [-e key[=value]] [-w dir] "
 	    "[-u user] [-v src:dst[:ro]] [-p [addr:]hostport:port[/tcp]] "
 	    "[--memory size] [--cpus n] [--pids n] [--policy file] "
-	    "[-s socket] -- command [arg ...]" },
+	    "[-s socket] -- command [arg ...]",
+	    "run a command in a new sandbox" },
 	{ "exec", sb_exec, "[-it] [-e key[=value]] [-u user] [-w dir] "
-	    "[-s socket] id -- command [arg ...]" },
-	{ "ps", sb_ps, "[-a] [--json] [-s socket]" },
-	{ "stop", sb_stop, "[-t secs] [-s socket] id ..." },
-	{ "rm", sb_rm, "[-f] [-s socket] id ..." },
-	{ "logs", sb_logs, "[-f] [-s socket] id" },
-	{ "inspect", sb_inspect, "[-s socket] id ..." },
-	{ NULL, NULL, NULL }
+	    "[-s socket] id -- command [arg ...]",
+	    "run another command in a running sandbox" },
+	{ "ps", sb_ps, "[-a] [--json] [-s socket]",
+	    "list the running sandboxes (-a: and the stopped ones)" },
+	{ "stop", sb_stop, "[-t secs] [-s socket] id ...",
+	    "stop sandboxes: SIGTERM, then SIGKILL after secs" },
+	{ "rm", sb_rm, "[-f] [-s socket] id ...",
+	    "remove stopped sandboxes (-f: stop them first)" },
+	{ "logs", sb_logs, "[-f] [-s socket] id",
+	    "print a sandbox's output (-f: and follow it)" },
+	{ "inspect", sb_inspect, "[-s socket] id ...",
+	    "print what lensvmm knows of sandboxes as JSON" },
+	{ NULL, NULL, NULL, NULL }
 };
 
-const struct lensctl_group sandbox_group = { "sandbox", sandbox_cmds };
+const struct lensctl_group sandbox_group = { "sandbox", sandbox_cmds,
+    "sandboxes (also top-level commands: lensctl run, lensctl ps, ...)" };
 
 /* a growing list of strings (not owned) */
 struct strv {
@@ -852,9 +860,10 @@ attach_output(struct attach *a, int fd, const struct imsg *im)
 }
 
 /*
- * RUN's first answer: the backend and why.  Said on stderr when lensvmm
- * chose it (auto), so that a fallback to the jail is never silent;
- * quiet when --backend named it.
+ * RUN's first answer: the backend and why.  Said on stderr with -v when
+ * lensvmm chose it (auto): a fallback to the jail is visible there and
+ * in ps and inspect, without a line on every run; quiet when --backend
+ * named it (a --backend lensvmm cannot give is an ERROR instead).
  */
 static int
 backend_note(const struct imsg *im)
@@ -868,8 +877,7 @@ backend_note(const struct imsg *im)
 	memcpy(&b, im->data, sizeof(b));
 	field(name, sizeof(name), b.backend, sizeof(b.backend));
 	field(why, sizeof(why), b.why, sizeof(b.why));
-	log_debug("backend %s (%s)", name, why);
-	if (!b.chosen) {
+	if (!b.chosen && log_getverbose() > 0) {
 		fprintf(stderr, "lensctl: backend %s (%s)\n", name, why);
 		fflush(stderr);
 	}
