@@ -57,7 +57,7 @@ static void
 print_usage(FILE *fp, const struct lensctl_group *g,
     const struct lensctl_cmd *c, const char *prefix)
 {
-	fprintf(fp, "%s lensctl %s%s%s %s\n", prefix,
+	fprintf(fp, "%s lensctl [-v] %s%s%s %s\n", prefix,
 	    is_toplevel(g) ? "" : g->name, is_toplevel(g) ? "" : " ",
 	    c->name, c->synopsis);
 }

@@ -35,7 +35,7 @@ for c in run exec ps stop rm logs inspect "audit show" "audit verify" \
 	if [ $ra -ne 0 ] || [ $rb -ne 0 ] || [ $rc -ne 0 ] ||
 	    [ -s "$T/ae" ] || [ -s "$T/be" ] || ! cmp -s "$T/a" "$T/b" ||
 	    ! cmp -s "$T/a" "$T/c" ||
-	    ! grep -q "^usage: lensctl $c " "$T/a" ||
+	    ! grep -q "^usage: lensctl \[-v\] $c " "$T/a" ||
 	    ! grep -q '^[A-Z].*\.$' "$T/a"; then
 		bad="$bad [$c: $ra $rb $rc $(head -n 1 "$T/a")]"
 	fi
@@ -44,7 +44,7 @@ done
 ok $? "COMMAND --help = help COMMAND: synopsis and description, exit 0$bad"
 
 "$L" run --name x --help >"$T/out" 2>"$T/err"
-[ $? -eq 0 ] && grep -q '^usage: lensctl run ' "$T/out"
+[ $? -eq 0 ] && grep -q '^usage: lensctl \[-v\] run ' "$T/out"
 ok $? "run --name x --help: help after an option and its value"
 "$L" -s "$NOSOCK" run --name --help -- true >"$T/out" 2>"$T/err"
 [ $? -eq 125 ] && grep -q -- '--name --help: not a sandbox name' "$T/err" && [ ! -s "$T/out" ]
@@ -96,7 +96,7 @@ for c in ps stop rm logs inspect "audit show" "audit verify" "cred ca" \
 	n=$((n + 1))
 	"$L" -s "$NOSOCK" $c --bogus >"$T/out" 2>"$T/err"
 	r=$?
-	[ $r -eq 2 ] && grep -q "^usage: lensctl $c" "$T/err" ||
+	[ $r -eq 2 ] && grep -q "^usage: lensctl \[-v\] $c" "$T/err" ||
 	    bad="$bad [$c: $r]"
 done
 [ -z "$bad" ] && [ $n -eq 14 ]
@@ -107,7 +107,7 @@ for c in "stop" "rm" "logs" "inspect" "cred ca" "cred add" "cred rm" \
 	n=$((n + 1))
 	"$L" -s "$NOSOCK" $c >"$T/out" 2>"$T/err"
 	r=$?
-	[ $r -eq 2 ] && grep -q "^usage: lensctl $c" "$T/err" ||
+	[ $r -eq 2 ] && grep -q "^usage: lensctl \[-v\] $c" "$T/err" ||
 	    bad="$bad [$c: $r]"
 done
 [ -z "$bad" ]
