@@ -72,9 +72,11 @@ static int	sb_inspect(int, char **);
 
 static const struct lensctl_cmd sandbox_cmds[] = {
 	{ "run", sb_run, "[-dit] [--name name] [--rm] [--rootfs dir] "
-	    "[--backend jail|microvm|auto] [-e key[=value]] [-w dir] "
-	    "[-u user] [-v src:dst[:ro]] [-p [addr:]hostport:port[/tcp]] "
-	    "[--memory size] [--cpus n] [--pids n] [--policy file] "
+	    "[--backend jail|microvm|auto] [-e key[=value]] "
+	    "[--env-file file] [-w dir] [-u user] [-v src:dst[:ro]] "
+	    "[--mount type=bind,source=src,target=dst[,readonly]] "
+	    "[-p [addr:]hostport:port[/tcp]] [-m size] [--memory size] "
+	    "[--cpus n] [--pids n] [--policy file] "
 	    "[-s socket] -- command [arg ...]",
 	    "run a command in a new sandbox" },
 	{ "exec", sb_exec, "[-it] [-e key[=value]] [-u user] [-w dir] "
@@ -387,8 +389,211 @@ is_root(const char *u)
 
 enum {
 	OPT_NAME = 256, OPT_RM, OPT_ROOTFS, OPT_BACKEND, OPT_MEMORY,
-	OPT_CPUS, OPT_PIDS, OPT_JSON, OPT_POLICY
+	OPT_CPUS, OPT_PIDS, OPT_JSON, OPT_POLICY, OPT_ENVFILE, OPT_MOUNT,
+	OPT_PRIVILEGED, OPT_CAPADD, OPT_DEVICE, OPT_NETWORK
 };
+
+/* a string kept until runopts_free (o->heap) */
+static const char *
+keep_heap(struct runopts *o, char *s)
+{
+	char	**heap;
+
+	if ((heap = reallocarray(o->heap, o->nheap + 1,
+	    sizeof(*heap))) == NULL) {
+		warn(NULL);
+		free(s);
+		return NULL;
+	}
+	o->heap = heap;
+	o->heap[o->nheap++] = s;
+	return s;
+}
+
+#define ENVFILE_MAX	(256 * 1024)
+
+/*
+ * --env-file FILE: docker's format.  Each line is K=V (V taken as it
+ * is, quotes and all) or K alone (K's value here, as -e K); blank lines
+ * and lines starting with '#' are skipped.  A bad line is named by
+ * file and line number and nothing runs.
+ */
+static int
+add_envfile(struct runopts *o, const char *path)
+{
+	FILE		*fp;
+	char		*line = NULL, *k, *kv, *eq;
+	size_t		 cap = 0, total = 0, len;
+	ssize_t		 n;
+	unsigned int	 lineno = 0;
+	int		 rc = -1;
+
+	if ((fp = fopen(path, "re")) == NULL) {
+		warn("--env-file %s", path);
+		return -1;
+	}
+	while ((n = getline(&line, &cap, fp)) != -1) {
+		lineno++;
+		if ((total += n) > ENVFILE_MAX) {
+			warnx("--env-file %s: larger than %d bytes", path,
+			    ENVFILE_MAX);
+			goto done;
+		}
+		len = n;
+		if (memchr(line, '\0', len) != NULL) {
+			warnx("--env-file %s:%u: a NUL byte", path, lineno);
+			goto done;
+		}
+		while (len > 0 && (line[len - 1] == '\n' ||
+		    line[len - 1] == '\r'))
+			line[--len] = '\0';
+		k = line + strspn(line, " \t");
+		if (*k == '\0' || *k == '#')
+			continue;
+		eq = strchr(k, '=');
+		if (eq == k || strcspn(k, " \t") < (size_t)(eq != NULL ?
+		    eq - k : (ssize_t)strlen(k))) {
+			warnx("--env-file %s:%u: \"%.40s\" is not K=V or K "
+			    "(a name without blanks)", path, lineno, k);
+			goto done;
+		}
+		if (eq == NULL && getenv(k) == NULL) {
+			warnx("--env-file %s:%u: no '=' and %s is not set here",
+			    path, lineno, k);
+			goto done;
+		}
+		if (eq == NULL) {
+			if (asprintf(&kv, "%s=%s", k, getenv(k)) == -1)
+				kv = NULL;
+		} else
+			kv = strdup(k);
+		if (kv == NULL) {
+			warn(NULL);
+			goto done;
+		}
+		if (keep_heap(o, kv) == NULL || strv_add(&o->env, kv) == -1) {
+			warn(NULL);
+			goto done;
+		}
+	}
+	if (ferror(fp)) {
+		warn("--env-file %s", path);
+		goto done;
+	}
+	rc = 0;
+ done:
+	free(line);
+	fclose(fp);
+	return rc;
+}
+
+/*
+ * --mount type=bind,source=SRC,target=DST[,readonly]: the long form of
+ * -v SRC:DST[:ro], made into that form and checked as -v is.
+ */
+static int
+add_mount(struct runopts *o, const char *spec)
+{
+	char		*copy, *p, *kv, *val, *v;
+	const char	*type = NULL, *src = NULL, *dst = NULL;
+	int		 ro = 0, rc = -1;
+
+	if ((copy = strdup(spec)) == NULL) {
+		warn(NULL);
+		return -1;
+	}
+	for (p = copy; (kv = strsep(&p, ",")) != NULL;) {
+		if ((val = strchr(kv, '=')) != NULL)
+			*val++ = '\0';
+		if (strcmp(kv, "type") == 0 && val != NULL)
+			type = val;
+		else if ((strcmp(kv, "source") == 0 ||
+		    strcmp(kv, "src") == 0) && val != NULL)
+			src = val;
+		else if ((strcmp(kv, "target") == 0 ||
+		    strcmp(kv, "destination") == 0 ||
+		    strcmp(kv, "dst") == 0) && val != NULL)
+			dst = val;
+		else if ((strcmp(kv, "readonly") == 0 ||
+		    strcmp(kv, "ro") == 0) && (val == NULL ||
+		    strcmp(val, "true") == 0 || strcmp(val, "1") == 0))
+			ro = 1;
+		else if ((strcmp(kv, "readonly") == 0 ||
+		    strcmp(kv, "ro") == 0) && (strcmp(val, "false") == 0 ||
+		    strcmp(val, "0") == 0))
+			ro = 0;
+		else {
+			warnx("--mount %s: unknown or malformed field \"%s\" "
+			    "(type=bind,source=SRC,target=DST[,readonly])",
+			    spec, kv);
+			goto done;
+		}
+	}
+	if (type == NULL || strcmp(type, "bind") != 0) {
+		warnx("--mount %s: type %s is not supported (only type=bind: "
+		    "a host directory; Lens has no named volumes)", spec,
+		    type != NULL ? type : "missing");
+		goto done;
+	}
+	if (src == NULL || dst == NULL) {
+		warnx("--mount %s: needs source= and target=", spec);
+		goto done;
+	}
+	if (asprintf(&v, "%s:%s%s", src, dst, ro ? ":ro" : "") == -1) {
+		warn(NULL);
+		goto done;
+	}
+	if (keep_heap(o, v) == NULL)
+		goto done;
+	if (check_volume(v) == -1)
+		goto done;
+	if (strv_add(&o->vols, v) == -1) {
+		warn(NULL);
+		goto done;
+	}
+	rc = 0;
+ done:
+	free(copy);
+	return rc;
+}
+
+/*
+ * docker options that would break the sandbox model: refused, saying
+ * why, rather than ignored
+ */
+static int
+refuse_opt(int ch, const char *arg)
+{
+	switch (ch) {
+	case OPT_PRIVILEGED:
+		warnx("--privileged: refused: a Lens sandbox never gets the "
+		    "host's privileges (its root is an unprivileged user of "
+		    "the host, under seccomp, without host devices)");
+		break;
+	case OPT_CAPADD:
+		warnx("--cap-add %s: refused: the sandbox's capabilities are "
+		    "fixed by lensvmm and hold only inside its own "
+		    "namespaces; adding one would widen what a hostile "
+		    "workload can reach", arg);
+		break;
+	case OPT_DEVICE:
+		warnx("--device %s: refused: host devices are outside the "
+		    "sandbox (it gets null, zero, full, random, urandom and "
+		    "tty of its own)", arg);
+		break;
+	case OPT_NETWORK:
+		if (strcmp(arg, "host") == 0)
+			warnx("--network host: refused: a sandbox's traffic "
+			    "goes through lensnetd and its policy; the "
+			    "host's network would bypass both");
+		else
+			warnx("--network %s: refused: a sandbox has its own "
+			    "network, mediated by lensnetd (see --policy); "
+			    "there is no other to choose", arg);
+		break;
+	}
+	return -1;
+}
 
 static const struct option run_longopts[] = {
 	{ "detach",	no_argument,		NULL, 'd' },
@@ -404,10 +609,17 @@ static const struct option run_longopts[] = {
 	{ "rm",		no_argument,		NULL, OPT_RM },
 	{ "rootfs",	required_argument,	NULL, OPT_ROOTFS },
 	{ "backend",	required_argument,	NULL, OPT_BACKEND },
-	{ "memory",	required_argument,	NULL, OPT_MEMORY },
+	{ "memory",	required_argument,	NULL, 'm' },
 	{ "cpus",	required_argument,	NULL, OPT_CPUS },
 	{ "pids",	required_argument,	NULL, OPT_PIDS },
 	{ "policy",	required_argument,	NULL, OPT_POLICY },
+	{ "env-file",	required_argument,	NULL, OPT_ENVFILE },
+	{ "mount",	required_argument,	NULL, OPT_MOUNT },
+	{ "privileged",	no_argument,		NULL, OPT_PRIVILEGED },
+	{ "cap-add",	required_argument,	NULL, OPT_CAPADD },
+	{ "device",	required_argument,	NULL, OPT_DEVICE },
+	{ "network",	required_argument,	NULL, OPT_NETWORK },
+	{ "net",	required_argument,	NULL, OPT_NETWORK },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -436,7 +648,7 @@ parse_runopts(int argc, char *argv[], int isrun, struct runopts *o)
 
 	memset(o, 0, sizeof(*o));
 	while ((ch = getopt_long(argc, argv,
-	    isrun ? "+de:ip:s:tu:v:w:" : "+e:is:tu:w:",
+	    isrun ? "+de:im:p:s:tu:v:w:" : "+e:is:tu:w:",
 	    isrun ? run_longopts : exec_longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
@@ -516,7 +728,20 @@ parse_runopts(int argc, char *argv[], int isrun, struct runopts *o)
 			}
 			o->backend = optarg;
 			break;
-		case OPT_MEMORY:
+		case OPT_ENVFILE:
+			if (add_envfile(o, optarg) == -1)
+				return -1;
+			break;
+		case OPT_MOUNT:
+			if (add_mount(o, optarg) == -1)
+				return -1;
+			break;
+		case OPT_PRIVILEGED:
+		case OPT_CAPADD:
+		case OPT_DEVICE:
+		case OPT_NETWORK:
+			return refuse_opt(ch, optarg);
+		case 'm':
 			if (gr_size("--memory", optarg, GR_MEMORY_MIN,
 			    GR_MEMORY_MAX, &o->memory, err, sizeof(err)) == -1) {
 				warnx("%s", err);
