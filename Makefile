@@ -161,6 +161,8 @@ $(OBJ)/lenscredd: $(CRED_OBJS) $(OBJ)/libcommon.a
 
 $(OBJ)/lensctl: $(LENSCTL_OBJS) $(OBJ)/libcommon.a
 	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LENSCTL_LIBS) $(LDLIBS)
+# lensctl doctor asks lensvmm's own microVM probe
+$(OBJ)/lensctl: $(OBJ)/o/lensvmm/probe.o
 
 $(OBJ)/lensvmm: $(VMM_OBJS) $(OBJ)/libcommon.a
 	$(CC) $(ALLLDFLAGS) -o $@ $^ $(VMM_LIBS) $(LDLIBS)

@@ -32,12 +32,14 @@ static const struct lensctl_group *const groups[] = {
 	&cred_group,
 	&policy_group,
 	&sandbox_group,
+	&system_group,
 };
 #define NGROUPS	(sizeof(groups) / sizeof(groups[0]))
 
 /* groups whose commands are also top-level ones */
 static const struct lensctl_group *const toplevel[] = {
 	&sandbox_group,
+	&system_group,
 };
 #define NTOPLEVEL (sizeof(toplevel) / sizeof(toplevel[0]))
 

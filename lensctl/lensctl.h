@@ -33,6 +33,7 @@ struct lensctl_group {
 extern const struct lensctl_group audit_group;
 extern const struct lensctl_group policy_group;
 extern const struct lensctl_group sandbox_group;	/* also top-level */
+extern const struct lensctl_group system_group;		/* also top-level */
 
 struct policy;
 /* lensctl run --policy: read and validate; -1 with the error printed */

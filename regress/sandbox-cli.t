@@ -3,12 +3,14 @@
 # --env-file, --mount type=bind (the long form of -v), -m (--memory);
 # and the docker options that would break the sandbox model
 # (--privileged, --cap-add, --device, --network host) refused with a
-# sentence saying why, before anything starts (exit 125).
+# sentence saying why, before anything starts (exit 125).  lensctl
+# doctor on this working setup (exit 0), and on a broken one: a socket
+# that does not exist is a failure with its fix (exit 1).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/daemon.sh"
 vmm_require
 
-tap_plan 19
+tap_plan 24
 tmpdir_setup
 vmm_setup
 
@@ -89,4 +91,32 @@ for o in "--privileged:the host's privileges" \
 done
 [ "$(lctl ps -a | wc -l)" = "$n0" ]
 ok $? "no sandbox was created by the refused runs"
+# doctor: this test's daemons are up, so nothing required is missing
+"$LENSCTL" doctor -s "$VMM_SOCK" -a "$T/auditd.sock" -P "$T/audit.pub" \
+    -D "$T" -n "$T/no-netd.sock" -k "$T/no-credd.sock" -g "$T/no-guest" \
+    >"$T/doc" 2>"$T/doc.err"
+rc=$?
+[ $rc -eq 0 ] && grep -q "^ok    lensvmm        $VMM_SOCK: accepting" "$T/doc" &&
+    grep -q "^ok    lensauditd     $T/auditd.sock: accepting" "$T/doc" &&
+    grep -q '^ok    cgroup         v[12]' "$T/doc" &&
+    grep -q '^ok    user-ns ' "$T/doc" && grep -q '^0 failed, ' "$T/doc"
+ok $? "doctor, working setup: exit $rc, lensvmm, lensauditd, cgroup, user-ns ok ($(tail -n 1 "$T/doc"))"
+fp=$("$LENSCTL" audit verify --dir "$T/audit" --pubkey "$T/audit.pub" 2>&1 |
+    sed -n 's/.*fingerprint \([^ ]*\).*/\1/p' | head -n 1)
+[ -n "$fp" ] && grep -q "^ok    audit-key      $T/audit.pub: fingerprint $fp\$" "$T/doc"
+ok $? "doctor: the audit key's fingerprint is audit verify's ($fp)"
+grep -q "^warn  backend        jail (.*$T/no-guest" "$T/doc" ||
+    grep -q "^warn  backend        jail (microvm unavailable: no /dev/kvm)" "$T/doc" ||
+    grep -q "^warn  backend        jail (/dev/kvm without vmx or svm" "$T/doc"
+ok $? "doctor: the backend this host can run and why ($(grep backend "$T/doc"))"
+grep -q "^warn  lensnetd       $T/no-netd.sock: No such file" "$T/doc" &&
+    grep -q 'fix: start lensnetd' "$T/doc"
+ok $? "doctor: a missing lensnetd is a warning with the fix"
+"$LENSCTL" doctor -s "$T/none.sock" -a "$T/auditd.sock" -P "$T/audit.pub" \
+    -D "$T" >"$T/doc" 2>&1
+rc=$?
+[ $rc -eq 1 ] && grep -q "^FAIL  lensvmm        $T/none.sock: No such file or directory" "$T/doc" &&
+    grep -q 'fix: start lensvmm (systemctl start lensvmm), or name its socket with -s' "$T/doc" &&
+    grep -q '^1 failed, ' "$T/doc"
+ok $? "doctor, broken setup (no lensvmm socket): exit $rc, FAIL with the fix"
 tap_done
