@@ -357,6 +357,9 @@ install: all $(if $(DESTDIR),,users)
 	install -d $(DESTDIR)/etc/lens
 	[ -e $(DESTDIR)/etc/lens/lns-policy.yaml ] || install -m 0644 \
 	    etc/policy-examples/minimal.yaml $(DESTDIR)/etc/lens/lns-policy.yaml
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 0444 etc/lensctl.bash-completion \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/lensctl
 	for m in $(MANS); do \
 	    s=$${m##*.}; install -m 0444 $$m $(DESTDIR)$(MANDIR)/man$$s/; \
 	done

@@ -9,8 +9,9 @@
 . "$(dirname "$0")/lib.sh"
 
 L=$OBJ/lensctl
+R=$(cd "$(dirname "$0")/.." && pwd)
 require_built "$L"
-tap_plan 25
+tap_plan 29
 tmpdir_setup
 NOSOCK=$T/no.sock
 
@@ -117,4 +118,23 @@ usage2 2 logs a b
 usage2 125 run --bogus -- true
 usage2 125 exec --bogus sb -- true
 usage2 125 exec
+
+# bash completion (etc/lensctl.bash-completion): from lensctl's own help
+comp() {	# comp WORD...: the completions of the last word
+	PATH=$OBJ:$PATH bash -c '. "$1"; shift; COMP_WORDS=("$@")
+	    COMP_CWORD=$(($# - 1)); _lensctl; printf "%s\n" "${COMPREPLY[@]}"' \
+	    sh "$R/etc/lensctl.bash-completion" "$@" 2>/dev/null | sort | tr '\n' ' '
+}
+c=$(comp lensctl "")
+case $c in *"doctor "*"exec "*"policy "*"run "*) true ;; *) false ;; esac
+ok $? "completion: the commands ($c)"
+c=$(comp lensctl audit "")
+[ "$c" = "show verify " ]
+ok $? "completion: a group's commands ($c)"
+c=$(comp lensctl run --env)
+[ "$c" = "--env-file " ]
+ok $? "completion: run's options from its synopsis ($c)"
+c=$(comp lensctl run --backend "")
+[ "$c" = "auto jail microvm " ]
+ok $? "completion: --backend's values ($c)"
 tap_done
