@@ -10,7 +10,7 @@
 . "$(dirname "$0")/daemon.sh"
 vmm_require
 
-tap_plan 24
+tap_plan 28
 tmpdir_setup
 vmm_setup
 
@@ -91,6 +91,25 @@ for o in "--privileged:the host's privileges" \
 done
 [ "$(lctl ps -a | wc -l)" = "$n0" ]
 ok $? "no sandbox was created by the refused runs"
+# exec inherits run's -e, -w and -u unless it gives its own
+id=$(lctl run -d $R -e A=1 -e B=run -w /tmp -u 1234 -- sleep 60)
+lctl exec "$id" -- sh -c 'echo "$A|$B|$(pwd)|$(id -u)"' >"$T/out" 2>"$T/err"
+[ $? -eq 0 ] && [ "$(cat "$T/out")" = "1|run|/tmp|1234" ]
+ok $? "exec without -e/-w/-u: run's ($(cat "$T/out" "$T/err"))"
+lctl exec -e B=exec -e C=3 -w / -u 4321 "$id" -- \
+    sh -c 'echo "$A|$B|$C|$(pwd)|$(id -u)"' >"$T/out" 2>"$T/err"
+[ $? -eq 0 ] && [ "$(cat "$T/out")" = "1|exec|3|/|4321" ]
+ok $? "exec -e B=exec -w / -u 4321: exec's win, run's A stays ($(cat "$T/out" "$T/err"))"
+lctl exec -u root "$id" -- id -u >"$T/out" 2>"$T/err"
+[ $? -eq 0 ] && [ "$(cat "$T/out")" = 0 ]
+ok $? "exec -u root in a sandbox run as 1234: root ($(cat "$T/out" "$T/err"))"
+lctl rm -f "$id" >/dev/null 2>&1
+id=$(lctl run -d $R -u root -- sleep 60)
+lctl exec "$id" -- id -u >"$T/out" 2>"$T/err"
+[ $? -eq 0 ] && [ "$(cat "$T/out")" = 0 ]
+ok $? "exec in a sandbox run -u root: root too ($(cat "$T/out" "$T/err"))"
+lctl rm -f "$id" >/dev/null 2>&1
+
 # doctor: this test's daemons are up, so nothing required is missing
 "$LENSCTL" doctor -s "$VMM_SOCK" -a "$T/auditd.sock" -P "$T/audit.pub" \
     -D "$T" -n "$T/no-netd.sock" -k "$T/no-credd.sock" -g "$T/no-guest" \
