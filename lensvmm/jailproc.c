@@ -442,14 +442,29 @@ console_read(int fd, short event, void *arg)
 {
 	char	 buf[16384];
 	ssize_t	 n;
+	size_t	 i;
 
 	(void)event;
 	(void)arg;
 	n = read(fd, buf, sizeof(buf));
-	if (n > 0) {
+	if (n > 0 && !ready) {
+		/* lens-init's own words before the command: why it failed */
 		console_append(LOG_STDERR, buf, (size_t)n);
-		if (!ready)
-			tail_keep(buf, (size_t)n);
+		tail_keep(buf, (size_t)n);
+		return;
+	}
+	if (n > 0) {
+		/*
+		 * After READY lens-init speaks only of an exec that failed
+		 * (its client got the error): lensvmm's log, not the
+		 * console log, which is the main command's output
+		 */
+		while (n > 0 && buf[n - 1] == '\n')
+			n--;
+		for (i = 0; i < (size_t)n; i++)
+			if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+				buf[i] = ' ';
+		log_info("%.*s", (int)n, buf);
 		return;
 	}
 	if (n == -1 && errno == EINTR)

@@ -10,7 +10,7 @@
 . "$(dirname "$0")/daemon.sh"
 vmm_require
 
-tap_plan 28
+tap_plan 29
 tmpdir_setup
 vmm_setup
 
@@ -108,6 +108,18 @@ id=$(lctl run -d $R -u root -- sleep 60)
 lctl exec "$id" -- id -u >"$T/out" 2>"$T/err"
 [ $? -eq 0 ] && [ "$(cat "$T/out")" = 0 ]
 ok $? "exec in a sandbox run -u root: root too ($(cat "$T/out" "$T/err"))"
+lctl rm -f "$id" >/dev/null 2>&1
+
+# logs: the main command's output only, not a failed exec's lens-init
+# error (which its client got, and lensvmm's log keeps)
+id=$(lctl run -d $R -- sh -c 'echo main-out; echo main-err >&2; sleep 60')
+wait_until 10 sh -c "'$LENSCTL' -s '$VMM_SOCK' logs $id 2>&1 | grep -q main-err"
+lctl exec -u nosuchuser "$id" -- true >"$T/out" 2>"$T/exec.err"
+lctl exec "$id" -- /no/such/command >"$T/out" 2>>"$T/exec.err"
+lctl logs "$id" >"$T/lout" 2>"$T/lerr"
+[ "$(cat "$T/lout")" = main-out ] && [ "$(cat "$T/lerr")" = main-err ] &&
+    grep -q nosuchuser "$T/exec.err"
+ok $? "logs after two failed execs: only main-out and main-err ($(tr '\n' '|' <"$T/lerr"))"
 lctl rm -f "$id" >/dev/null 2>&1
 
 # doctor: this test's daemons are up, so nothing required is missing
