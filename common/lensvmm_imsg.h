@@ -115,8 +115,14 @@ struct ctl_rm {
 struct ctl_logs {
 	struct ctl_ref	ref;
 	uint32_t	follow;
+	uint32_t	flags;		/* LOGS_* */
+	uint32_t	tail;		/* LOGS_TAIL: the last tail lines */
 	uint32_t	pad;
+	int64_t		since_ms;	/* LOGS_SINCE: records from then */
 };
+#define LOGS_TIMESTAMPS	0x1	/* STDOUT/STDERR: int64 ms, then bytes */
+#define LOGS_TAIL	0x2
+#define LOGS_SINCE	0x4
 
 struct ctl_winsize {
 	uint16_t	rows, cols;

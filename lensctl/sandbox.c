@@ -10,7 +10,7 @@
  *	lensctl ps [-a] [--json]
  *	lensctl stop [-t SECS] ID ...
  *	lensctl rm [-f] ID ...
- *	lensctl logs [-f] ID
+ *	lensctl logs [-ft] [-n|--tail N] [--since TIME] ID
  *	lensctl inspect ID ...
  *
  * Every command takes -s SOCKET; without it LENS_VMM_SOCKET, then
@@ -54,6 +54,7 @@
 #include "lensvmm_imsg.h"
 #include "policy.h"
 #include "grammar.h"
+#include "chain.h"
 #include "lensctl.h"
 #include "unixsock.h"
 
@@ -88,7 +89,8 @@ static const struct lensctl_cmd sandbox_cmds[] = {
 	    "stop sandboxes: SIGTERM, then SIGKILL after secs" },
 	{ "rm", sb_rm, "[-f] [-s socket] id ...",
 	    "remove stopped sandboxes (-f: stop them first)" },
-	{ "logs", sb_logs, "[-f] [-s socket] id",
+	{ "logs", sb_logs, "[-ft] [-n lines] [--tail lines] "
+	    "[--since time] [-s socket] id",
 	    "print a sandbox's output (-f: and follow it)" },
 	{ "inspect", sb_inspect, "[-s socket] id ...",
 	    "print what lensvmm knows of sandboxes as JSON" },
@@ -1732,11 +1734,36 @@ sb_rm(int argc, char *argv[])
 	return sb_stop_rm(argc, argv, 0);
 }
 
+struct logsopts {
+	int	 dead[3];
+	int	 timestamps;
+	int	 midline[3];	/* fd 1 or 2: the last byte was no '\n' */
+};
+
+/* "2026-12-07T20:46:38.123Z " */
+static void
+logs_stamp(char *buf, size_t sz, int64_t ms)
+{
+	struct tm	 tm;
+	time_t		 t = (time_t)(ms / 1000);
+
+	if (ms <= 0 || gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, sz, "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		snprintf(buf, sz, "-");
+	else
+		snprintf(buf + strlen(buf), sz - strlen(buf), ".%03dZ",
+		    (int)(ms % 1000));
+}
+
 static int
 logs_data(const struct imsg *im, void *arg)
 {
-	int	*dead = arg;
-	int	 fd;
+	struct logsopts		*lo = arg;
+	const unsigned char	*p = im->data, *nl;
+	size_t			 len = im->datalen, n;
+	char			 stamp[64];
+	int64_t			 ms;
+	int			 fd;
 
 	if (im->hdr.type == IMSG_CTL_STDOUT)
 		fd = STDOUT_FILENO;
@@ -1744,30 +1771,126 @@ logs_data(const struct imsg *im, void *arg)
 		fd = STDERR_FILENO;
 	else
 		return -1;
-	if (dead[fd] || im->datalen == 0)
-		return 0;
-	if (write_all(fd, im->data, im->datalen) == -1) {
-		dead[fd] = 1;
-		if (fd == STDOUT_FILENO) {
-			warn("standard output");
+	if (lo->timestamps) {
+		/* each message: when its record was written, then bytes */
+		if (len < sizeof(ms))
 			return -1;
-		}
+		memcpy(&ms, p, sizeof(ms));
+		p += sizeof(ms);
+		len -= sizeof(ms);
+		logs_stamp(stamp, sizeof(stamp), ms);
+		strlcat(stamp, " ", sizeof(stamp));
+	}
+	if (lo->dead[fd] || len == 0)
+		return 0;
+	while (len > 0) {
+		if (lo->timestamps && !lo->midline[fd] &&
+		    write_all(fd, stamp, strlen(stamp)) == -1)
+			goto fail;
+		nl = memchr(p, '\n', len);
+		n = nl != NULL ? (size_t)(nl + 1 - p) : len;
+		if (write_all(fd, p, n) == -1)
+			goto fail;
+		lo->midline[fd] = nl == NULL;
+		p += n;
+		len -= n;
 	}
 	return 0;
+ fail:
+	lo->dead[fd] = 1;
+	if (fd == STDOUT_FILENO) {
+		warn("standard output");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * --since: RFC 3339, seconds since the epoch, or a duration before now
+ * (10s, 5m, 2h, 1d) as docker takes it
+ */
+static int
+parse_since(const char *s, int64_t *ms)
+{
+	struct timespec	 ts;
+	const char	*errstr;
+	char		 num[32], unit;
+	long long	 v, mult;
+	size_t		 n = strlen(s);
+
+	if (chain_timeparse(s, &ts) == 0) {
+		*ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		return 0;
+	}
+	if (n >= 2 && n < sizeof(num) && strchr("smhd", s[n - 1]) != NULL) {
+		unit = s[n - 1];
+		memcpy(num, s, n - 1);
+		num[n - 1] = '\0';
+		v = strtonum(num, 0, 100LL * 365 * 86400, &errstr);
+		if (errstr == NULL) {
+			mult = unit == 's' ? 1 : unit == 'm' ? 60 :
+			    unit == 'h' ? 3600 : 86400;
+			if (clock_gettime(CLOCK_REALTIME, &ts) == -1)
+				return -1;
+			*ms = ((int64_t)ts.tv_sec - v * mult) * 1000 +
+			    ts.tv_nsec / 1000000;
+			return 0;
+		}
+	}
+	v = strtonum(s, 0, 1LL << 40, &errstr);
+	if (errstr == NULL) {
+		*ms = (int64_t)v * 1000;
+		return 0;
+	}
+	warnx("--since %s: not an RFC 3339 time, seconds since the epoch, "
+	    "or a duration like 10m (s, m, h, d)", s);
+	return -1;
 }
 
 static int
 sb_logs(int argc, char *argv[])
 {
+	static const struct option longopts[] = {
+		{ "follow",	no_argument,		NULL, 'f' },
+		{ "timestamps",	no_argument,		NULL, 't' },
+		{ "tail",	required_argument,	NULL, 'n' },
+		{ "since",	required_argument,	NULL, 'S' },
+		{ "socket",	required_argument,	NULL, 's' },
+		{ NULL, 0, NULL, 0 }
+	};
 	struct ctl_logs	 l;
+	struct logsopts	 lo;
 	const char	*sock = NULL;
-	int		 ch, dead[3] = { 0, 0, 0 };
+	uint64_t	 v;
+	int		 ch;
 
 	memset(&l, 0, sizeof(l));
-	while ((ch = getopt(argc, argv, "fs:")) != -1) {
+	memset(&lo, 0, sizeof(lo));
+	while ((ch = getopt_long(argc, argv, "fn:s:t", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			l.follow = 1;
+			break;
+		case 't':
+			l.flags |= LOGS_TIMESTAMPS;
+			lo.timestamps = 1;
+			break;
+		case 'n':
+			if (strcmp(optarg, "all") == 0) {
+				l.flags &= ~LOGS_TAIL;
+				break;
+			}
+			if (parse_uint("--tail", optarg, 0, UINT32_MAX,
+			    &v) == -1)
+				return LENSCTL_USAGE;
+			l.flags |= LOGS_TAIL;
+			l.tail = (uint32_t)v;
+			break;
+		case 'S':
+			if (parse_since(optarg, &l.since_ms) == -1)
+				return LENSCTL_USAGE;
+			l.flags |= LOGS_SINCE;
 			break;
 		case 's':
 			sock = optarg;
@@ -1783,7 +1906,7 @@ sb_logs(int argc, char *argv[])
 	if (check_ref(argv[0], &l.ref) == -1)
 		return LENSCTL_USAGE;
 	signal(SIGPIPE, SIG_IGN);
-	return request(sock, IMSG_CTL_LOGS, &l, sizeof(l), logs_data, dead);
+	return request(sock, IMSG_CTL_LOGS, &l, sizeof(l), logs_data, &lo);
 }
 
 static int

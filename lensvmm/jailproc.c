@@ -108,11 +108,14 @@ console_append(int stream, const void *buf, size_t len)
 {
 	static const char	 note[] = "\n[lensvmm: console log full]\n";
 	struct logrec		 rec;
-	struct iovec		 iov[2];
+	struct iovec		 iov[3];
+	struct timespec		 ts;
+	int64_t			 ms;
 
 	if (console_written >= VMM_CONSOLE_MAX || len == 0)
 		return;
-	if (console_written + sizeof(rec) + len > VMM_CONSOLE_MAX) {
+	if (console_written + sizeof(rec) + sizeof(ms) + len >
+	    VMM_CONSOLE_MAX) {
 		console_written = VMM_CONSOLE_MAX;
 		stream = LOG_STDERR;
 		buf = note;
@@ -120,15 +123,23 @@ console_append(int stream, const void *buf, size_t len)
 	}
 	memset(&rec, 0, sizeof(rec));
 	rec.stream = stream;
+	rec.timed = LOGREC_TIMED;
 	rec.len = len;
+	if (clock_gettime(CLOCK_REALTIME, &ts) == -1)
+		ms = 0;
+	else
+		ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	iov[0].iov_base = &rec;
 	iov[0].iov_len = sizeof(rec);
-	iov[1].iov_base = (void *)buf;
-	iov[1].iov_len = len;
+	iov[1].iov_base = &ms;
+	iov[1].iov_len = sizeof(ms);
+	iov[2].iov_base = (void *)buf;
+	iov[2].iov_len = len;
 	/* O_APPEND: one writev is one record, whole or failed */
-	if (writev(conf->consolefd, iov, 2) == (ssize_t)(sizeof(rec) + len)) {
+	if (writev(conf->consolefd, iov, 3) ==
+	    (ssize_t)(sizeof(rec) + sizeof(ms) + len)) {
 		if (console_written < VMM_CONSOLE_MAX)
-			console_written += sizeof(rec) + len;
+			console_written += sizeof(rec) + sizeof(ms) + len;
 	} else
 		log_warn("console log");
 }

@@ -10,7 +10,7 @@
 . "$(dirname "$0")/daemon.sh"
 vmm_require
 
-tap_plan 29
+tap_plan 35
 tmpdir_setup
 vmm_setup
 
@@ -120,6 +120,37 @@ lctl logs "$id" >"$T/lout" 2>"$T/lerr"
 [ "$(cat "$T/lout")" = main-out ] && [ "$(cat "$T/lerr")" = main-err ] &&
     grep -q nosuchuser "$T/exec.err"
 ok $? "logs after two failed execs: only main-out and main-err ($(tr '\n' '|' <"$T/lerr"))"
+lctl rm -f "$id" >/dev/null 2>&1
+
+# logs --tail, --timestamps, --since (four lines, the last 2 s later)
+id=$(lctl run -d $R -- sh -c 'echo one; echo two; echo three; sleep 2; echo four; sleep 60')
+wait_until 15 sh -c "'$LENSCTL' -s '$VMM_SOCK' logs $id | grep -q four"
+lctl logs --tail 2 "$id" >"$T/out" 2>"$T/err"
+[ $? -eq 0 ] && [ "$(tr '\n' ' ' <"$T/out")" = "three four " ]
+ok $? "logs --tail 2: the last two lines ($(tr '\n' ' ' <"$T/out"))"
+lctl logs -n 0 "$id" >"$T/out" 2>"$T/err"
+[ $? -eq 0 ] && [ ! -s "$T/out" ]
+ok $? "logs -n 0: nothing"
+lctl logs -t "$id" >"$T/out" 2>"$T/err"
+now=$(date -u +%s)
+ok_t=1
+while read -r ts line; do
+	t=$(date -u -d "$ts" +%s 2>/dev/null) || { ok_t=0; break; }
+	[ $((now - t)) -ge 0 ] && [ $((now - t)) -lt 120 ] || ok_t=0
+done <"$T/out"
+[ $ok_t = 1 ] && [ "$(cut -d' ' -f2 "$T/out" | tr '\n' ' ')" = "one two three four " ] &&
+    grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z four$' "$T/out"
+ok $? "logs -t: each line after the time it was written ($(tail -n 1 "$T/out"))"
+t4=$(sed -n 's/ four$//p' "$T/out")
+lctl logs --since "$t4" "$id" >"$T/out" 2>"$T/err"
+[ $? -eq 0 ] && [ "$(cat "$T/out")" = four ]
+ok $? "logs --since $t4: only what was written from then ($(tr '\n' ' ' <"$T/out"))"
+lctl logs --since 1h --tail 3 "$id" >"$T/out" 2>"$T/err"
+[ $? -eq 0 ] && [ "$(tr '\n' ' ' <"$T/out")" = "two three four " ]
+ok $? "logs --since 1h --tail 3 ($(tr '\n' ' ' <"$T/out"))"
+lctl logs --since yesterday "$id" >"$T/out" 2>"$T/err"
+[ $? -eq 2 ] && grep -q -- '--since yesterday: not an RFC 3339 time' "$T/err"
+ok $? "logs --since yesterday: exit 2, said why"
 lctl rm -f "$id" >/dev/null 2>&1
 
 # doctor: this test's daemons are up, so nothing required is missing
