@@ -54,6 +54,8 @@ enum lensvmm_imsg {
 #define RUN_RM		0x08	/* --rm */
 #define RUN_ROOT	0x10	/* -u root */
 
+#define CTL_HOSTNAME_SIZE	64		/* HOST_NAME_MAX + 1 */
+
 struct ctl_run {
 	uint32_t	flags;
 	uint16_t	rows, cols;
@@ -65,6 +67,7 @@ struct ctl_run {
 	uint32_t	pids;			/* 0 = default */
 	char		user[CTL_USER_SIZE];	/* "" = 1000 */
 	char		cwd[CTL_CWD_SIZE];
+	char		hostname[CTL_HOSTNAME_SIZE];	/* "" = the name */
 	uint32_t	argc, envc, nvolumes;
 	uint32_t	npublish;		/* -p, 0 = none */
 	uint32_t	policylen;		/* --policy: bytes, 0 = none */

@@ -74,7 +74,8 @@ static int	sb_inspect(int, char **);
 static const struct lensctl_cmd sandbox_cmds[] = {
 	{ "run", sb_run, "[-dit] [--name name] [--rm] [--rootfs dir] "
 	    "[--backend jail|microvm|auto] [-e key[=value]] "
-	    "[--env-file file] [-w dir] [-u user] [-v src:dst[:ro]] "
+	    "[--env-file file] [-h hostname] [-w dir] [-u user] "
+	    "[-v src:dst[:ro]] "
 	    "[--mount type=bind,source=src,target=dst[,readonly]] "
 	    "[-p [addr:]hostport:port[/tcp]] [-m size] [--memory size] "
 	    "[--cpus n] [--pids n] [--policy file] "
@@ -108,7 +109,7 @@ struct strv {
 
 struct runopts {
 	int		 detach, interactive, tty, rm;
-	const char	*name, *backend, *user, *cwd, *socket;
+	const char	*name, *backend, *user, *cwd, *socket, *hostname;
 	char		 rootfs[PATH_MAX];
 	uint64_t	 memory;
 	uint32_t	 cpu_millis, pids;
@@ -616,6 +617,7 @@ static const struct option run_longopts[] = {
 	{ "pids",	required_argument,	NULL, OPT_PIDS },
 	{ "policy",	required_argument,	NULL, OPT_POLICY },
 	{ "env-file",	required_argument,	NULL, OPT_ENVFILE },
+	{ "hostname",	required_argument,	NULL, 'h' },
 	{ "mount",	required_argument,	NULL, OPT_MOUNT },
 	{ "privileged",	no_argument,		NULL, OPT_PRIVILEGED },
 	{ "cap-add",	required_argument,	NULL, OPT_CAPADD },
@@ -650,7 +652,7 @@ parse_runopts(int argc, char *argv[], int isrun, struct runopts *o)
 
 	memset(o, 0, sizeof(*o));
 	while ((ch = getopt_long(argc, argv,
-	    isrun ? "+de:im:p:s:tu:v:w:" : "+e:is:tu:w:",
+	    isrun ? "+de:h:im:p:s:tu:v:w:" : "+e:is:tu:w:",
 	    isrun ? run_longopts : exec_longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
@@ -729,6 +731,19 @@ parse_runopts(int argc, char *argv[], int isrun, struct runopts *o)
 				return -1;
 			}
 			o->backend = optarg;
+			break;
+		case 'h':
+			if (strlen(optarg) >= CTL_HOSTNAME_SIZE) {
+				warnx("--hostname %s: longer than %d bytes",
+				    optarg, CTL_HOSTNAME_SIZE - 1);
+				return -1;
+			}
+			if (gr_hostname("--hostname", optarg, err,
+			    sizeof(err)) == -1) {
+				warnx("%s", err);
+				return -1;
+			}
+			o->hostname = optarg;
 			break;
 		case OPT_ENVFILE:
 			if (add_envfile(o, optarg) == -1)
@@ -1343,6 +1358,8 @@ sb_run(int argc, char *argv[])
 		(void)copystr(r.user, sizeof(r.user), o.user);
 	if (o.cwd != NULL)
 		(void)copystr(r.cwd, sizeof(r.cwd), o.cwd);
+	if (o.hostname != NULL)
+		(void)copystr(r.hostname, sizeof(r.hostname), o.hostname);
 	r.argc = argc;
 	r.envc = o.env.n;
 	r.nvolumes = o.vols.n;

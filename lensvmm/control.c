@@ -196,8 +196,12 @@ check_run(struct imsg *im)
 		return "unknown RUN flags";
 	if (!field(r.name, sizeof(r.name)) || !field(r.rootfs,
 	    sizeof(r.rootfs)) || !field(r.backend, sizeof(r.backend)) ||
-	    !field(r.user, sizeof(r.user)) || !field(r.cwd, sizeof(r.cwd)))
+	    !field(r.user, sizeof(r.user)) || !field(r.cwd, sizeof(r.cwd)) ||
+	    !field(r.hostname, sizeof(r.hostname)))
 		return "RUN fields not NUL-terminated";
+	if (r.hostname[0] != '\0' && gr_hostname("hostname", r.hostname,
+	    namewhy, sizeof(namewhy)) == -1)
+		return namewhy;
 	if (r.name[0] != '\0' && gr_name("name", r.name, namewhy,
 	    sizeof(namewhy)) == -1)
 		return namewhy;

@@ -156,6 +156,7 @@ struct volume {
 struct jail_conf {
 	char		 id[CTL_ID_SIZE];
 	char		 name[CTL_NAME_SIZE];
+	char		 hostname[CTL_HOSTNAME_SIZE];	/* run --hostname, or name */
 	char		 dir[PATH_MAX];		/* STATEDIR/sandboxes/ID */
 	char		 rootfs[PATH_MAX];
 	int		 rootfd;		/* O_PATH, opened as the caller */

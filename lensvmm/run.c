@@ -684,6 +684,8 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 	memset(&jc, 0, sizeof(jc));
 	strlcpy(jc.id, sb->id, sizeof(jc.id));
 	strlcpy(jc.name, sb->name, sizeof(jc.name));
+	strlcpy(jc.hostname, run.hostname[0] != '\0' ? run.hostname :
+	    sb->name, sizeof(jc.hostname));
 	strlcpy(jc.dir, sb->dir, sizeof(jc.dir));
 	strlcpy(jc.rootfs, run.rootfs, sizeof(jc.rootfs));
 	jc.rootfd = rootfd;

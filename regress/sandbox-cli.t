@@ -10,7 +10,7 @@
 . "$(dirname "$0")/daemon.sh"
 vmm_require
 
-tap_plan 35
+tap_plan 39
 tmpdir_setup
 vmm_setup
 
@@ -61,6 +61,20 @@ for m in "type=volume,source=x,target=/x:type volume is not supported" \
 	[ $? -eq 125 ] && grep -q -- "$want" "$T/err"
 	ok $? "--mount $spec: refused ($(cat "$T/err"))"
 done
+
+# --hostname (-h): the sandbox's UTS name; by default its name
+lctl run --rm $R --hostname web-1.test -- hostname >"$T/out" 2>"$T/err"
+[ $? -eq 0 ] && [ "$(cat "$T/out")" = web-1.test ]
+ok $? "--hostname web-1.test: hostname says so ($(cat "$T/out" "$T/err"))"
+lctl run --rm $R -h h2 -- cat /proc/sys/kernel/hostname >"$T/out" 2>"$T/err"
+[ $? -eq 0 ] && [ "$(cat "$T/out")" = h2 ]
+ok $? "-h h2: the kernel's too ($(cat "$T/out" "$T/err"))"
+lctl run --rm $R --name named-sb -- hostname >"$T/out" 2>"$T/err"
+[ $? -eq 0 ] && [ "$(cat "$T/out")" = named-sb ]
+ok $? "no --hostname: the sandbox's name ($(cat "$T/out"))"
+lctl run --rm $R --hostname -bad -- hostname >"$T/out" 2>"$T/err"
+[ $? -eq 125 ] && grep -q -- '--hostname -bad: .*starts with' "$T/err"
+ok $? "--hostname -bad: refused ($(cat "$T/err"))"
 
 # -m is --memory: the cgroup's limit
 lctl run --rm $R -m 64m -- cat /sys/fs/cgroup/memory.max >"$T/out" 2>"$T/err"
