@@ -71,11 +71,11 @@ struct ctl_run {
 	uint32_t	argc, envc, nvolumes;
 	uint32_t	npublish;		/* -p, 0 = none */
 	uint32_t	policylen;		/* --policy: bytes, 0 = none */
-	uint32_t	pad;
+	uint32_t	nlabels;		/* --label, 0 = none */
 	/*
 	 * followed by argc, envc, nvolumes NUL-terminated strings
 	 * ("SRC:DST[:ro]"), then npublish ("[ADDR:]HOSTPORT:PORT[/tcp]"),
-	 * then policylen bytes of policy (lns-policy.yaml text), exactly
+	 * then nlabels ("KEY=VALUE"), then policylen bytes of policy (lns-policy.yaml text), exactly
 	 * filling the payload
 	 */
 };
@@ -98,9 +98,12 @@ struct ctl_ref {
 	uint8_t		pad[7];
 };
 
+#define CTL_LABEL_SIZE	256
+#define CTL_MAXLABELS	64
 struct ctl_ps {
 	uint32_t	all;			/* -a: stopped ones too */
 	uint32_t	pad;
+	char		label[CTL_LABEL_SIZE];	/* "KEY[=VALUE]", "" = all */
 };
 
 struct ctl_stop {

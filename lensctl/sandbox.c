@@ -77,14 +77,16 @@ static const struct lensctl_cmd sandbox_cmds[] = {
 	    "[--env-file file] [-h hostname] [-w dir] [-u user] "
 	    "[-v src:dst[:ro]] "
 	    "[--mount type=bind,source=src,target=dst[,readonly]] "
-	    "[-p [addr:]hostport:port[/tcp]] [-m size] [--memory size] "
+	    "[-p [addr:]hostport:port[/tcp]] [--label key[=value]] "
+	    "[-m size] [--memory size] "
 	    "[--cpus n] [--pids n] [--policy file] "
 	    "[-s socket] -- command [arg ...]",
 	    "run a command in a new sandbox" },
 	{ "exec", sb_exec, "[-it] [-e key[=value]] [-u user] [-w dir] "
 	    "[-s socket] id -- command [arg ...]",
 	    "run another command in a running sandbox" },
-	{ "ps", sb_ps, "[-a] [--json] [-s socket]",
+	{ "ps", sb_ps, "[-a] [--filter label=key[=value]] [--json] "
+	    "[-s socket]",
 	    "list the running sandboxes (-a: and the stopped ones)" },
 	{ "stop", sb_stop, "[-t secs] [-s socket] id ...",
 	    "stop sandboxes: SIGTERM, then SIGKILL after secs" },
@@ -113,7 +115,7 @@ struct runopts {
 	char		 rootfs[PATH_MAX];
 	uint64_t	 memory;
 	uint32_t	 cpu_millis, pids;
-	struct strv	 env, vols, pubs;
+	struct strv	 env, vols, pubs, labels;
 	char		**heap;		/* "K=V" built from -e K */
 	size_t		 nheap;
 	/*
@@ -393,7 +395,8 @@ is_root(const char *u)
 enum {
 	OPT_NAME = 256, OPT_RM, OPT_ROOTFS, OPT_BACKEND, OPT_MEMORY,
 	OPT_CPUS, OPT_PIDS, OPT_JSON, OPT_POLICY, OPT_ENVFILE, OPT_MOUNT,
-	OPT_PRIVILEGED, OPT_CAPADD, OPT_DEVICE, OPT_NETWORK
+	OPT_PRIVILEGED, OPT_CAPADD, OPT_DEVICE, OPT_NETWORK, OPT_LABEL,
+	OPT_FILTER
 };
 
 /* a string kept until runopts_free (o->heap) */
@@ -618,6 +621,7 @@ static const struct option run_longopts[] = {
 	{ "policy",	required_argument,	NULL, OPT_POLICY },
 	{ "env-file",	required_argument,	NULL, OPT_ENVFILE },
 	{ "hostname",	required_argument,	NULL, 'h' },
+	{ "label",	required_argument,	NULL, OPT_LABEL },
 	{ "mount",	required_argument,	NULL, OPT_MOUNT },
 	{ "privileged",	no_argument,		NULL, OPT_PRIVILEGED },
 	{ "cap-add",	required_argument,	NULL, OPT_CAPADD },
@@ -745,6 +749,34 @@ parse_runopts(int argc, char *argv[], int isrun, struct runopts *o)
 			}
 			o->hostname = optarg;
 			break;
+		case OPT_LABEL: {
+			char	*kv;
+
+			if (*optarg == '=' || *optarg == '\0' ||
+			    strlen(optarg) >= CTL_LABEL_SIZE - 1) {
+				warnx("--label %s: not KEY[=VALUE] of at most "
+				    "%d bytes", optarg, CTL_LABEL_SIZE - 2);
+				return -1;
+			}
+			for (kv = optarg; *kv != '\0'; kv++)
+				if (!isprint((unsigned char)*kv)) {
+					warnx("--label: not printable");
+					return -1;
+				}
+			if (o->labels.n == CTL_MAXLABELS) {
+				warnx("--label %s: at most %d labels", optarg,
+				    CTL_MAXLABELS);
+				return -1;
+			}
+			if (asprintf(&kv, "%s%s", optarg,
+			    strchr(optarg, '=') == NULL ? "=" : "") == -1 ||
+			    keep_heap(o, kv) == NULL ||
+			    strv_add(&o->labels, kv) == -1) {
+				warn(NULL);
+				return -1;
+			}
+			break;
+		}
 		case OPT_ENVFILE:
 			if (add_envfile(o, optarg) == -1)
 				return -1;
@@ -838,6 +870,7 @@ runopts_free(struct runopts *o)
 	free(o->env.v);
 	free(o->vols.v);
 	free(o->pubs.v);
+	free(o->labels.v);
 	policy_free(o->policy);
 	free(o->policytext);
 }
@@ -1320,7 +1353,7 @@ sb_run(int argc, char *argv[])
 {
 	struct runopts	 o;
 	struct ctl_run	 r;
-	struct strv	 lists[4];
+	struct strv	 lists[5];
 	struct conn	*c = NULL;
 	struct imsg	 im;
 	struct ctl_created cr;
@@ -1364,16 +1397,18 @@ sb_run(int argc, char *argv[])
 	r.envc = o.env.n;
 	r.nvolumes = o.vols.n;
 	r.npublish = o.pubs.n;
+	r.nlabels = o.labels.n;
 	lists[0].v = (const char **)argv;
 	lists[0].n = argc;
 	lists[1] = o.env;
 	lists[2] = o.vols;
 	lists[3] = o.pubs;
+	lists[4] = o.labels;
 
 	if ((c = conn_open(o.socket)) == NULL)
 		goto done;
 	r.policylen = (uint32_t)o.policylen;
-	if (queue_request(c, IMSG_CTL_RUN, &r, sizeof(r), lists, 4,
+	if (queue_request(c, IMSG_CTL_RUN, &r, sizeof(r), lists, 5,
 	    o.policytext, o.policylen) == -1)
 		goto done;
 	if (!o.detach) {
@@ -1635,6 +1670,7 @@ ps_entry(const struct imsg *im, void *arg)
 
 static const struct option ps_longopts[] = {
 	{ "all",	no_argument,		NULL, 'a' },
+	{ "filter",	required_argument,	NULL, OPT_FILTER },
 	{ "json",	no_argument,		NULL, OPT_JSON },
 	{ "socket",	required_argument,	NULL, 's' },
 	{ NULL, 0, NULL, 0 }
@@ -1660,6 +1696,16 @@ sb_ps(int argc, char *argv[])
 			break;
 		case OPT_JSON:
 			po.json = 1;
+			break;
+		case OPT_FILTER:
+			if (strncmp(optarg, "label=", 6) != 0 ||
+			    optarg[6] == '\0' || optarg[6] == '=' ||
+			    copystr(p.label, sizeof(p.label), optarg + 6) ==
+			    -1) {
+				warnx("--filter %s: only label=KEY or "
+				    "label=KEY=VALUE", optarg);
+				return LENSCTL_USAGE;
+			}
 			break;
 		default:
 			return lensctl_usage(&sandbox_group, "ps");

@@ -175,6 +175,12 @@ strings_ok(const char *p, const char *end, uint32_t n, int kind,
 		if (kind == 3 && gr_publish("-p", p, &pub, why,
 		    sizeof(why)) == -1)
 			return why;
+		if (kind == 4 && ((eq = strchr(p, '=')) == NULL || eq == p ||
+		    nul - p >= CTL_LABEL_SIZE || !printable(p))) {
+			snprintf(why, sizeof(why), "bad label \"%.64s\": not "
+			    "KEY=VALUE of printable characters", p);
+			return why;
+		}
 		p = nul + 1;
 	}
 	*next = p;
@@ -222,10 +228,12 @@ check_run(struct imsg *im)
 	if (!printable(r.user) || !printable(r.cwd) ||
 	    (r.cwd[0] != '\0' && r.cwd[0] != '/'))
 		return "bad user or working directory";
-	nstr = (uint64_t)r.argc + r.envc + r.nvolumes + r.npublish;
+	nstr = (uint64_t)r.argc + r.envc + r.nvolumes + r.npublish +
+	    r.nlabels;
 	if (r.argc < 1 || nstr > CTL_MAXSTRINGS ||
-	    r.nvolumes > VMM_MAXVOLUMES || r.npublish > CTL_MAXPUBLISH)
-		return "bad argument, environment, volume or -p counts";
+	    r.nvolumes > VMM_MAXVOLUMES || r.npublish > CTL_MAXPUBLISH ||
+	    r.nlabels > CTL_MAXLABELS)
+		return "bad argument, environment, volume, -p or label counts";
 	if (r.policylen > POLICY_MAXSIZE ||
 	    r.policylen > im->datalen - sizeof(r))
 		return "bad policy length";
@@ -234,7 +242,8 @@ check_run(struct imsg *im)
 	if ((why = strings_ok(p, end, r.argc, 0, &p)) != NULL ||
 	    (why = strings_ok(p, end, r.envc, 1, &p)) != NULL ||
 	    (why = strings_ok(p, end, r.nvolumes, 2, &p)) != NULL ||
-	    (why = strings_ok(p, end, r.npublish, 3, &p)) != NULL)
+	    (why = strings_ok(p, end, r.npublish, 3, &p)) != NULL ||
+	    (why = strings_ok(p, end, r.nlabels, 4, &p)) != NULL)
 		return why;
 	if (p != end)
 		return "bytes after the last string";
@@ -296,6 +305,9 @@ check_request(struct imsg *im)
 		if (imsg_expect(im, sizeof(ps)) == -1)
 			return "PS of the wrong size";
 		memcpy(&ps, im->data, sizeof(ps));
+		if (!field(ps.label, sizeof(ps.label)) ||
+		    !printable(ps.label))
+			return "bad PS label filter";
 		return ps.all > 1 ? "bad PS flag" : NULL;
 	case IMSG_CTL_STOP:
 		if (imsg_expect(im, sizeof(st)) == -1)

@@ -69,6 +69,7 @@ struct sbx_ph {
 };
 
 struct sbx {
+	json_t			*labels;	/* run --label: {KEY: VALUE} */
 	TAILQ_ENTRY(sbx)	 entry;
 	char			 id[CTL_ID_SIZE];
 	char			 name[CTL_NAME_SIZE];

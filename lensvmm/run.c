@@ -576,6 +576,29 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 		return;
 	}
 	memcpy(sb->strings, (char *)im->data + sizeof(run), sb->stringslen);
+	if ((sb->labels = json_object()) == NULL) {
+		reply_error(r, CTL_EXIT_LENS, "out of memory");
+		goto fail_mem;
+	}
+	{
+		/* control checked them: KEY=VALUE, after the -p strings */
+		const char	*p = sb->strings + strings_len(sb->strings,
+				    run.argc + run.envc + run.nvolumes +
+				    run.npublish), *eq;
+		char		 key[CTL_LABEL_SIZE];
+		uint32_t	 k;
+
+		for (k = 0; k < run.nlabels; k++, p += strlen(p) + 1) {
+			eq = strchr(p, '=');
+			memcpy(key, p, eq - p);
+			key[eq - p] = '\0';
+			if (json_object_set_new(sb->labels, key,
+			    json_string(eq + 1)) == -1) {
+				reply_error(r, CTL_EXIT_LENS, "out of memory");
+				goto fail_mem;
+			}
+		}
+	}
 	if ((run.policylen > 0 ? policy_take(sb, "policy", (char *)im->data +
 	    sizeof(run) + sb->stringslen, run.policylen, err, sizeof(err)) :
 	    policy_default_take(sb, err, sizeof(err))) == -1) {
@@ -771,6 +794,7 @@ fail_mem:
 	close(rootfd);
 	volumes_close(vols, VMM_MAXVOLUMES);
 	free(sb->strings);
+	json_decref(sb->labels);
 	free(sb->policy);
 	free(sb->model);
 	free(sb->ph);

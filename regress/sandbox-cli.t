@@ -10,7 +10,7 @@
 . "$(dirname "$0")/daemon.sh"
 vmm_require
 
-tap_plan 39
+tap_plan 44
 tmpdir_setup
 vmm_setup
 
@@ -75,6 +75,25 @@ ok $? "no --hostname: the sandbox's name ($(cat "$T/out"))"
 lctl run --rm $R --hostname -bad -- hostname >"$T/out" 2>"$T/err"
 [ $? -eq 125 ] && grep -q -- '--hostname -bad: .*starts with' "$T/err"
 ok $? "--hostname -bad: refused ($(cat "$T/err"))"
+
+# --label, ps --filter label=KEY[=VALUE], inspect's labels
+a=$(lctl run -d $R --name lab-a --label tier=web --label team -- sleep 60)
+b=$(lctl run -d $R --name lab-b --label tier=db -- sleep 60)
+lctl ps --filter label=tier=web >"$T/out" 2>"$T/err"
+[ $? -eq 0 ] && grep -q lab-a "$T/out" && ! grep -q lab-b "$T/out"
+ok $? "ps --filter label=tier=web: only lab-a ($(tail -n +2 "$T/out" | awk '{print $2}' | tr '\n' ' '))"
+lctl ps --filter label=tier >"$T/out" 2>"$T/err"
+[ $? -eq 0 ] && grep -q lab-a "$T/out" && grep -q lab-b "$T/out"
+ok $? "ps --filter label=tier: both"
+lctl ps --filter label=team= >"$T/out" 2>"$T/err"
+[ $? -eq 0 ] && grep -q lab-a "$T/out" && ! grep -q lab-b "$T/out"
+ok $? "--label team (no value): label=team= matches it"
+lctl inspect lab-a | python3 -c 'import json,sys; j=json.load(sys.stdin); assert j["labels"] == {"tier": "web", "team": ""}, j["labels"]' 2>"$T/err"
+ok $? "inspect: labels {tier: web, team: ''} $(cat "$T/err")"
+lctl ps --filter status=running >"$T/out" 2>"$T/err"
+[ $? -eq 2 ] && grep -q -- '--filter status=running: only label=KEY or label=KEY=VALUE' "$T/err"
+ok $? "ps --filter status=running: exit 2, said what is supported"
+lctl rm -f lab-a lab-b >/dev/null 2>&1
 
 # -m is --memory: the cgroup's limit
 lctl run --rm $R -m 64m -- cat /sys/fs/cgroup/memory.max >"$T/out" 2>"$T/err"
