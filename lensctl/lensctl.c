@@ -157,7 +157,7 @@ help_all(void)
 	    "  -s socket        lensvmm's control socket\n"
 	    "  --help           this help; COMMAND --help for a command's\n"
 	    "  --version        print the version\n"
-	    "\nSandboxes:\n");
+	    "\nCommands:\n");
 	for (i = 0; i < NTOPLEVEL; i++)
 		help_group_cmds(toplevel[i]);
 	for (i = 0; i < NGROUPS; i++) {
