@@ -177,6 +177,8 @@ $(OBJ)/lenscredd: $(CRED_OBJS) $(OBJ)/libcommon.a
 
 $(OBJ)/lensctl: $(LENSCTL_OBJS) $(OBJ)/libcommon.a
 	$(CC) $(ALLLDFLAGS) -o $@ $^ $(LENSCTL_LIBS) $(LDLIBS)
+# lensctl doctor asks lensvmm's own microVM probe
+$(OBJ)/lensctl: $(OBJ)/o/lensvmm/probe.o
 
 $(OBJ)/lensvmm: $(VMM_OBJS) $(OBJ)/libcommon.a
 	$(CC) $(ALLLDFLAGS) -o $@ $^ $(VMM_LIBS) $(LDLIBS)
@@ -384,6 +386,9 @@ install: all $(if $(DESTDIR),,users)
 	install -d $(DESTDIR)/etc/lens
 	[ -e $(DESTDIR)/etc/lens/lns-policy.yaml ] || install -m 0644 \
 	    etc/policy-examples/minimal.yaml $(DESTDIR)/etc/lens/lns-policy.yaml
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 0444 etc/lensctl.bash-completion \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/lensctl
 	for m in $(MANS); do \
 	    s=$${m##*.}; install -m 0444 $$m $(DESTDIR)$(MANDIR)/man$$s/; \
 	done

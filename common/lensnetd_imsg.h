@@ -223,8 +223,15 @@ struct netd_resolved {
 	uint32_t	naddrs;
 	uint32_t	ttl;		/* seconds the answer holds (0: do
 					 * not keep it) */
-	uint32_t	pad;
+	uint32_t	nstripped;	/* addresses refused by their class */
 	struct sockaddr_storage	addrs[NETD_MAXADDRS];	/* port 0 */
+	/*
+	 * the first address refused (addr_forbidden: private,
+	 * documentation, ...) and its class, so that a name that resolves
+	 * only to such addresses is refused saying so, not as unresolved
+	 */
+	struct sockaddr_storage	stripped;
+	char		stripped_why[32];
 };
 
 struct netd_leaf_req {

@@ -54,6 +54,8 @@ enum lensvmm_imsg {
 #define RUN_RM		0x08	/* --rm */
 #define RUN_ROOT	0x10	/* -u root */
 
+#define CTL_HOSTNAME_SIZE	64		/* HOST_NAME_MAX + 1 */
+
 struct ctl_run {
 	uint32_t	flags;
 	uint16_t	rows, cols;
@@ -65,17 +67,18 @@ struct ctl_run {
 	uint32_t	pids;			/* 0 = default */
 	char		user[CTL_USER_SIZE];	/* "" = 1000 */
 	char		cwd[CTL_CWD_SIZE];
+	char		hostname[CTL_HOSTNAME_SIZE];	/* "" = the name */
 	uint32_t	argc, envc, nvolumes;
 	uint32_t	npublish;		/* -p, 0 = none */
 	uint32_t	policylen;		/* --policy: bytes, 0 = none */
-	uint32_t	pad;
+	uint32_t	nlabels;		/* --label, 0 = none */
 	/* --policy's file, absolute ("" none): lensctl policy reload and
 	 * approve --always find it here (NUL-terminated) */
 	char		policypath[CTL_PATH_SIZE];
 	/*
 	 * followed by argc, envc, nvolumes NUL-terminated strings
 	 * ("SRC:DST[:ro]"), then npublish ("[ADDR:]HOSTPORT:PORT[/tcp]"),
-	 * then policylen bytes of policy (lns-policy.yaml text), exactly
+	 * then nlabels ("KEY=VALUE"), then policylen bytes of policy (lns-policy.yaml text), exactly
 	 * filling the payload
 	 */
 };
@@ -98,9 +101,12 @@ struct ctl_ref {
 	uint8_t		pad[7];
 };
 
+#define CTL_LABEL_SIZE	256
+#define CTL_MAXLABELS	64
 struct ctl_ps {
 	uint32_t	all;			/* -a: stopped ones too */
 	uint32_t	pad;
+	char		label[CTL_LABEL_SIZE];	/* "KEY[=VALUE]", "" = all */
 };
 
 struct ctl_stop {
@@ -118,8 +124,14 @@ struct ctl_rm {
 struct ctl_logs {
 	struct ctl_ref	ref;
 	uint32_t	follow;
+	uint32_t	flags;		/* LOGS_* */
+	uint32_t	tail;		/* LOGS_TAIL: the last tail lines */
 	uint32_t	pad;
+	int64_t		since_ms;	/* LOGS_SINCE: records from then */
 };
+#define LOGS_TIMESTAMPS	0x1	/* STDOUT/STDERR: int64 ms, then bytes */
+#define LOGS_TAIL	0x2
+#define LOGS_SINCE	0x4
 
 struct ctl_winsize {
 	uint16_t	rows, cols;

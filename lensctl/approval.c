@@ -51,14 +51,18 @@ static int	appr_approve(int, char **);
 static int	appr_deny(int, char **);
 
 static const struct lensctl_cmd approval_cmds[] = {
-	{ "approvals", appr_list, "[-f] [--json] [-A apprsock]" },
+	{ "approvals", appr_list, "[-f] [--json] [-A apprsock]",
+	    "list (-f: and follow) the pending approvals" },
 	{ "approve", appr_approve,
-	    "[-A apprsock] [-s socket] [--always] id" },
-	{ "deny", appr_deny, "[-A apprsock] [-s socket] [--always] id" },
-	{ NULL, NULL, NULL }
+	    "[-A apprsock] [-s socket] [--always] id",
+	    "allow a held connection (--always: add the rule to its policy)" },
+	{ "deny", appr_deny, "[-A apprsock] [-s socket] [--always] id",
+	    "deny a held connection (--always: add the rule to its policy)" },
+	{ NULL, NULL, NULL, NULL }
 };
 
-const struct lensctl_group approval_group = { "approval", approval_cmds };
+const struct lensctl_group approval_group = { "approval", approval_cmds,
+    "answer the connections a policy's ask holds" };
 
 static const char *
 appr_path(const char *opt)

@@ -47,14 +47,17 @@ static int	audit_verify(int, char **);
 
 static const struct lensctl_cmd audit_cmds[] = {
 	{ "show", audit_show, "[--dir dir] [--sandbox id] [--type type] "
-	    "[--since time] [--json] [log ...]" },
+	    "[--since time] [--json] [log ...]",
+	    "print the audit records, or only those of a sandbox or type" },
 	{ "verify", audit_verify, "[--dir dir] [--pubkey file] "
 	    "[--witness file] [--lenient]\n\t[--interval seconds] [--quiet] "
-	    "[--strict] [--first-seq seq] [--no-head] [log ...]" },
-	{ NULL, NULL, NULL }
+	    "[--strict] [--first-seq seq] [--no-head] [log ...]",
+	    "check the audit log's hash chain and signatures" },
+	{ NULL, NULL, NULL, NULL }
 };
 
-const struct lensctl_group audit_group = { "audit", audit_cmds };
+const struct lensctl_group audit_group = { "audit", audit_cmds,
+    "the signed audit log of lensauditd" };
 
 /* the logs to read: paths to open, names for messages */
 struct logs {

@@ -43,15 +43,21 @@ static int	cred_rm(int, char **);
 static int	cred_ls(int, char **);
 
 static const struct lensctl_cmd cred_cmds[] = {
-	{ "ca", cred_ca, "[-s socket] sandbox" },
-	{ "add", cred_add, "[-k socket] [--from-file path] name" },
-	{ "rotate", cred_rotate, "[-k socket] [--from-file path] name" },
-	{ "rm", cred_rm, "[-k socket] name" },
-	{ "ls", cred_ls, "[--json] [-k socket] [-s socket]" },
-	{ NULL, NULL, NULL }
+	{ "ca", cred_ca, "[-s socket] sandbox",
+	    "print the CA certificate a sandbox trusts" },
+	{ "add", cred_add, "[-k socket] [--from-file path] name",
+	    "store a credential in lenscredd (value from stdin or a file)" },
+	{ "rotate", cred_rotate, "[-k socket] [--from-file path] name",
+	    "replace a stored credential's value" },
+	{ "rm", cred_rm, "[-k socket] name",
+	    "remove a stored credential" },
+	{ "ls", cred_ls, "[--json] [-k socket] [-s socket]",
+	    "list stored credentials and the sandboxes that bind them" },
+	{ NULL, NULL, NULL, NULL }
 };
 
-const struct lensctl_group cred_group = { "cred", cred_cmds };
+const struct lensctl_group cred_group = { "cred", cred_cmds,
+    "credentials kept by lenscredd" };
 
 static int
 cred_ca(int argc, char *argv[])

@@ -26,13 +26,18 @@ static int	im_prune(int, char **);
 
 static const struct lensctl_cmd image_cmds[] = {
 	{ "pull", im_pull, "[-q] [--platform OS/ARCH[/VARIANT]] [-s socket] "
-	    "oci:DIR[:TAG]" },
-	{ "images", im_images, "[--json] [-s socket]" },
-	{ "rmi", im_rmi, "[-s socket] NAME[:TAG] ..." },
-	{ "prune", im_prune, "[-s socket]" },
-	{ NULL, NULL, NULL },
+	    "oci:DIR[:TAG]",
+	    "fetch an image into the store, every blob checked by digest" },
+	{ "images", im_images, "[--json] [-s socket]",
+	    "list the images in the store" },
+	{ "rmi", im_rmi, "[-s socket] NAME[:TAG] ...",
+	    "remove image references" },
+	{ "prune", im_prune, "[-s socket]",
+	    "remove the blobs no image refers to" },
+	{ NULL, NULL, NULL, NULL },
 };
-const struct lensctl_group image_group = { "image", image_cmds };
+const struct lensctl_group image_group = { "image", image_cmds,
+    "OCI images: pull, list, remove" };
 
 enum { OPT_PLATFORM = 256, OPT_JSON, OPT_QUIET };
 

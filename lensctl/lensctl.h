@@ -22,16 +22,19 @@ struct lensctl_cmd {
 	const char	*name;
 	int		(*main)(int argc, char *argv[]);
 	const char	*synopsis;	/* options and arguments, for usage */
+	const char	*descr;		/* one line for help, or NULL */
 };
 
 struct lensctl_group {
 	const char			*name;
 	const struct lensctl_cmd	*cmds;	/* ends with a NULL name */
+	const char			*descr;	/* one line, or NULL */
 };
 
 extern const struct lensctl_group audit_group;
 extern const struct lensctl_group policy_group;
 extern const struct lensctl_group sandbox_group;	/* also top-level */
+extern const struct lensctl_group system_group;		/* also top-level */
 
 struct policy;
 /* lensctl run --policy: read and validate; -1 with the error printed */

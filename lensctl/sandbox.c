@@ -10,7 +10,7 @@
  *	lensctl ps [-a] [--json]
  *	lensctl stop [-t SECS] ID ...
  *	lensctl rm [-f] ID ...
- *	lensctl logs [-f] ID
+ *	lensctl logs [-ft] [-n|--tail N] [--since TIME] ID
  *	lensctl inspect ID ...
  *
  * Every command takes -s SOCKET; without it LENS_VMM_SOCKET, then
@@ -54,6 +54,7 @@
 #include "lensvmm_imsg.h"
 #include "policy.h"
 #include "grammar.h"
+#include "chain.h"
 #include "lensctl.h"
 #include "unixsock.h"
 
@@ -72,21 +73,35 @@ static int	sb_inspect(int, char **);
 
 static const struct lensctl_cmd sandbox_cmds[] = {
 	{ "run", sb_run, "[-dit] [--name name] [--rm] [--rootfs dir] "
-	    "[--backend jail|microvm|auto] [-e key[=value]] [-w dir] "
-	    "[-u user] [-v src:dst[:ro]] [-p [addr:]hostport:port[/tcp]] "
-	    "[--memory size] [--cpus n] [--pids n] [--policy file] "
-	    "[-s socket] -- command [arg ...]" },
+	    "[--backend jail|microvm|auto] [-e key[=value]] "
+	    "[--env-file file] [-h hostname] [-w dir] [-u user] "
+	    "[-v src:dst[:ro]] "
+	    "[--mount type=bind,source=src,target=dst[,readonly]] "
+	    "[-p [addr:]hostport:port[/tcp]] [--label key[=value]] "
+	    "[-m size] [--memory size] "
+	    "[--cpus n] [--pids n] [--policy file] "
+	    "[-s socket] -- command [arg ...]",
+	    "run a command in a new sandbox" },
 	{ "exec", sb_exec, "[-it] [-e key[=value]] [-u user] [-w dir] "
-	    "[-s socket] id -- command [arg ...]" },
-	{ "ps", sb_ps, "[-a] [--json] [-s socket]" },
-	{ "stop", sb_stop, "[-t secs] [-s socket] id ..." },
-	{ "rm", sb_rm, "[-f] [-s socket] id ..." },
-	{ "logs", sb_logs, "[-f] [-s socket] id" },
-	{ "inspect", sb_inspect, "[-s socket] id ..." },
-	{ NULL, NULL, NULL }
+	    "[-s socket] id -- command [arg ...]",
+	    "run another command in a running sandbox" },
+	{ "ps", sb_ps, "[-a] [--filter label=key[=value]] [--json] "
+	    "[-s socket]",
+	    "list the running sandboxes (-a: and the stopped ones)" },
+	{ "stop", sb_stop, "[-t secs] [-s socket] id ...",
+	    "stop sandboxes: SIGTERM, then SIGKILL after secs" },
+	{ "rm", sb_rm, "[-f] [-s socket] id ...",
+	    "remove stopped sandboxes (-f: stop them first)" },
+	{ "logs", sb_logs, "[-ft] [-n lines] [--tail lines] "
+	    "[--since time] [-s socket] id",
+	    "print a sandbox's output (-f: and follow it)" },
+	{ "inspect", sb_inspect, "[-s socket] id ...",
+	    "print what lensvmm knows of sandboxes as JSON" },
+	{ NULL, NULL, NULL, NULL }
 };
 
-const struct lensctl_group sandbox_group = { "sandbox", sandbox_cmds };
+const struct lensctl_group sandbox_group = { "sandbox", sandbox_cmds,
+    "sandboxes (also top-level commands: lensctl run, lensctl ps, ...)" };
 
 /* a growing list of strings (not owned) */
 struct strv {
@@ -96,11 +111,11 @@ struct strv {
 
 struct runopts {
 	int		 detach, interactive, tty, rm;
-	const char	*name, *backend, *user, *cwd, *socket;
+	const char	*name, *backend, *user, *cwd, *socket, *hostname;
 	char		 rootfs[PATH_MAX];
 	uint64_t	 memory;
 	uint32_t	 cpu_millis, pids;
-	struct strv	 env, vols, pubs;
+	struct strv	 env, vols, pubs, labels;
 	char		**heap;		/* "K=V" built from -e K */
 	size_t		 nheap;
 	/*
@@ -380,8 +395,212 @@ is_root(const char *u)
 
 enum {
 	OPT_NAME = 256, OPT_RM, OPT_ROOTFS, OPT_BACKEND, OPT_MEMORY,
-	OPT_CPUS, OPT_PIDS, OPT_JSON, OPT_POLICY
+	OPT_CPUS, OPT_PIDS, OPT_JSON, OPT_POLICY, OPT_ENVFILE, OPT_MOUNT,
+	OPT_PRIVILEGED, OPT_CAPADD, OPT_DEVICE, OPT_NETWORK, OPT_LABEL,
+	OPT_FILTER
 };
+
+/* a string kept until runopts_free (o->heap) */
+static const char *
+keep_heap(struct runopts *o, char *s)
+{
+	char	**heap;
+
+	if ((heap = reallocarray(o->heap, o->nheap + 1,
+	    sizeof(*heap))) == NULL) {
+		warn(NULL);
+		free(s);
+		return NULL;
+	}
+	o->heap = heap;
+	o->heap[o->nheap++] = s;
+	return s;
+}
+
+#define ENVFILE_MAX	(256 * 1024)
+
+/*
+ * --env-file FILE: docker's format.  Each line is K=V (V taken as it
+ * is, quotes and all) or K alone (K's value here, as -e K); blank lines
+ * and lines starting with '#' are skipped.  A bad line is named by
+ * file and line number and nothing runs.
+ */
+static int
+add_envfile(struct runopts *o, const char *path)
+{
+	FILE		*fp;
+	char		*line = NULL, *k, *kv, *eq;
+	size_t		 cap = 0, total = 0, len;
+	ssize_t		 n;
+	unsigned int	 lineno = 0;
+	int		 rc = -1;
+
+	if ((fp = fopen(path, "re")) == NULL) {
+		warn("--env-file %s", path);
+		return -1;
+	}
+	while ((n = getline(&line, &cap, fp)) != -1) {
+		lineno++;
+		if ((total += n) > ENVFILE_MAX) {
+			warnx("--env-file %s: larger than %d bytes", path,
+			    ENVFILE_MAX);
+			goto done;
+		}
+		len = n;
+		if (memchr(line, '\0', len) != NULL) {
+			warnx("--env-file %s:%u: a NUL byte", path, lineno);
+			goto done;
+		}
+		while (len > 0 && (line[len - 1] == '\n' ||
+		    line[len - 1] == '\r'))
+			line[--len] = '\0';
+		k = line + strspn(line, " \t");
+		if (*k == '\0' || *k == '#')
+			continue;
+		eq = strchr(k, '=');
+		if (eq == k || strcspn(k, " \t") < (size_t)(eq != NULL ?
+		    eq - k : (ssize_t)strlen(k))) {
+			warnx("--env-file %s:%u: \"%.40s\" is not K=V or K "
+			    "(a name without blanks)", path, lineno, k);
+			goto done;
+		}
+		if (eq == NULL && getenv(k) == NULL) {
+			warnx("--env-file %s:%u: no '=' and %s is not set here",
+			    path, lineno, k);
+			goto done;
+		}
+		if (eq == NULL) {
+			if (asprintf(&kv, "%s=%s", k, getenv(k)) == -1)
+				kv = NULL;
+		} else
+			kv = strdup(k);
+		if (kv == NULL) {
+			warn(NULL);
+			goto done;
+		}
+		if (keep_heap(o, kv) == NULL || strv_add(&o->env, kv) == -1) {
+			warn(NULL);
+			goto done;
+		}
+	}
+	if (ferror(fp)) {
+		warn("--env-file %s", path);
+		goto done;
+	}
+	rc = 0;
+ done:
+	free(line);
+	fclose(fp);
+	return rc;
+}
+
+/*
+ * --mount type=bind,source=SRC,target=DST[,readonly]: the long form of
+ * -v SRC:DST[:ro], made into that form and checked as -v is.
+ */
+static int
+add_mount(struct runopts *o, const char *spec)
+{
+	char		*copy, *p, *kv, *val, *v;
+	const char	*type = NULL, *src = NULL, *dst = NULL;
+	int		 ro = 0, rc = -1;
+
+	if ((copy = strdup(spec)) == NULL) {
+		warn(NULL);
+		return -1;
+	}
+	for (p = copy; (kv = strsep(&p, ",")) != NULL;) {
+		if ((val = strchr(kv, '=')) != NULL)
+			*val++ = '\0';
+		if (strcmp(kv, "type") == 0 && val != NULL)
+			type = val;
+		else if ((strcmp(kv, "source") == 0 ||
+		    strcmp(kv, "src") == 0) && val != NULL)
+			src = val;
+		else if ((strcmp(kv, "target") == 0 ||
+		    strcmp(kv, "destination") == 0 ||
+		    strcmp(kv, "dst") == 0) && val != NULL)
+			dst = val;
+		else if ((strcmp(kv, "readonly") == 0 ||
+		    strcmp(kv, "ro") == 0) && (val == NULL ||
+		    strcmp(val, "true") == 0 || strcmp(val, "1") == 0))
+			ro = 1;
+		else if ((strcmp(kv, "readonly") == 0 ||
+		    strcmp(kv, "ro") == 0) && (strcmp(val, "false") == 0 ||
+		    strcmp(val, "0") == 0))
+			ro = 0;
+		else {
+			warnx("--mount %s: unknown or malformed field \"%s\" "
+			    "(type=bind,source=SRC,target=DST[,readonly])",
+			    spec, kv);
+			goto done;
+		}
+	}
+	if (type == NULL || strcmp(type, "bind") != 0) {
+		warnx("--mount %s: type %s is not supported (only type=bind: "
+		    "a host directory; Lens has no named volumes)", spec,
+		    type != NULL ? type : "missing");
+		goto done;
+	}
+	if (src == NULL || dst == NULL) {
+		warnx("--mount %s: needs source= and target=", spec);
+		goto done;
+	}
+	if (asprintf(&v, "%s:%s%s", src, dst, ro ? ":ro" : "") == -1) {
+		warn(NULL);
+		goto done;
+	}
+	if (keep_heap(o, v) == NULL)
+		goto done;
+	if (check_volume(v) == -1)
+		goto done;
+	if (strv_add(&o->vols, v) == -1) {
+		warn(NULL);
+		goto done;
+	}
+	rc = 0;
+ done:
+	free(copy);
+	return rc;
+}
+
+/*
+ * docker options that would break the sandbox model: refused, saying
+ * why, rather than ignored
+ */
+static int
+refuse_opt(int ch, const char *arg)
+{
+	switch (ch) {
+	case OPT_PRIVILEGED:
+		warnx("--privileged: refused: a Lens sandbox never gets the "
+		    "host's privileges (its root is an unprivileged user of "
+		    "the host, under seccomp, without host devices)");
+		break;
+	case OPT_CAPADD:
+		warnx("--cap-add %s: refused: the sandbox's capabilities are "
+		    "fixed by lensvmm and hold only inside its own "
+		    "namespaces; adding one would widen what a hostile "
+		    "workload can reach", arg);
+		break;
+	case OPT_DEVICE:
+		warnx("--device %s: refused: host devices are outside the "
+		    "sandbox (it gets null, zero, full, random, urandom and "
+		    "tty of its own)", arg);
+		break;
+	case OPT_NETWORK:
+		if (strcmp(arg, "host") == 0)
+			warnx("--network host: refused: a sandbox's traffic "
+			    "goes through lensnetd and its policy; the "
+			    "host's network would bypass both");
+		else
+			warnx("--network %s: refused: a sandbox has its own "
+			    "network, mediated by lensnetd (see --policy); "
+			    "there is no other to choose", arg);
+		break;
+	}
+	return -1;
+}
 
 static const struct option run_longopts[] = {
 	{ "detach",	no_argument,		NULL, 'd' },
@@ -397,10 +616,19 @@ static const struct option run_longopts[] = {
 	{ "rm",		no_argument,		NULL, OPT_RM },
 	{ "rootfs",	required_argument,	NULL, OPT_ROOTFS },
 	{ "backend",	required_argument,	NULL, OPT_BACKEND },
-	{ "memory",	required_argument,	NULL, OPT_MEMORY },
+	{ "memory",	required_argument,	NULL, 'm' },
 	{ "cpus",	required_argument,	NULL, OPT_CPUS },
 	{ "pids",	required_argument,	NULL, OPT_PIDS },
 	{ "policy",	required_argument,	NULL, OPT_POLICY },
+	{ "env-file",	required_argument,	NULL, OPT_ENVFILE },
+	{ "hostname",	required_argument,	NULL, 'h' },
+	{ "label",	required_argument,	NULL, OPT_LABEL },
+	{ "mount",	required_argument,	NULL, OPT_MOUNT },
+	{ "privileged",	no_argument,		NULL, OPT_PRIVILEGED },
+	{ "cap-add",	required_argument,	NULL, OPT_CAPADD },
+	{ "device",	required_argument,	NULL, OPT_DEVICE },
+	{ "network",	required_argument,	NULL, OPT_NETWORK },
+	{ "net",	required_argument,	NULL, OPT_NETWORK },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -429,7 +657,7 @@ parse_runopts(int argc, char *argv[], int isrun, struct runopts *o)
 
 	memset(o, 0, sizeof(*o));
 	while ((ch = getopt_long(argc, argv,
-	    isrun ? "+de:ip:s:tu:v:w:" : "+e:is:tu:w:",
+	    isrun ? "+de:h:im:p:s:tu:v:w:" : "+e:is:tu:w:",
 	    isrun ? run_longopts : exec_longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
@@ -509,7 +737,61 @@ parse_runopts(int argc, char *argv[], int isrun, struct runopts *o)
 			}
 			o->backend = optarg;
 			break;
-		case OPT_MEMORY:
+		case 'h':
+			if (strlen(optarg) >= CTL_HOSTNAME_SIZE) {
+				warnx("--hostname %s: longer than %d bytes",
+				    optarg, CTL_HOSTNAME_SIZE - 1);
+				return -1;
+			}
+			if (gr_hostname("--hostname", optarg, err,
+			    sizeof(err)) == -1) {
+				warnx("%s", err);
+				return -1;
+			}
+			o->hostname = optarg;
+			break;
+		case OPT_LABEL: {
+			char	*kv;
+
+			if (*optarg == '=' || *optarg == '\0' ||
+			    strlen(optarg) >= CTL_LABEL_SIZE - 1) {
+				warnx("--label %s: not KEY[=VALUE] of at most "
+				    "%d bytes", optarg, CTL_LABEL_SIZE - 2);
+				return -1;
+			}
+			for (kv = optarg; *kv != '\0'; kv++)
+				if (!isprint((unsigned char)*kv)) {
+					warnx("--label: not printable");
+					return -1;
+				}
+			if (o->labels.n == CTL_MAXLABELS) {
+				warnx("--label %s: at most %d labels", optarg,
+				    CTL_MAXLABELS);
+				return -1;
+			}
+			if (asprintf(&kv, "%s%s", optarg,
+			    strchr(optarg, '=') == NULL ? "=" : "") == -1 ||
+			    keep_heap(o, kv) == NULL ||
+			    strv_add(&o->labels, kv) == -1) {
+				warn(NULL);
+				return -1;
+			}
+			break;
+		}
+		case OPT_ENVFILE:
+			if (add_envfile(o, optarg) == -1)
+				return -1;
+			break;
+		case OPT_MOUNT:
+			if (add_mount(o, optarg) == -1)
+				return -1;
+			break;
+		case OPT_PRIVILEGED:
+		case OPT_CAPADD:
+		case OPT_DEVICE:
+		case OPT_NETWORK:
+			return refuse_opt(ch, optarg);
+		case 'm':
 			if (gr_size("--memory", optarg, GR_MEMORY_MIN,
 			    GR_MEMORY_MAX, &o->memory, err, sizeof(err)) == -1) {
 				warnx("%s", err);
@@ -593,6 +875,7 @@ runopts_free(struct runopts *o)
 	free(o->env.v);
 	free(o->vols.v);
 	free(o->pubs.v);
+	free(o->labels.v);
 	policy_free(o->policy);
 	free(o->policytext);
 	free(o->policypath);
@@ -858,9 +1141,10 @@ attach_output(struct attach *a, int fd, const struct imsg *im)
 }
 
 /*
- * RUN's first answer: the backend and why.  Said on stderr when lensvmm
- * chose it (auto), so that a fallback to the jail is never silent;
- * quiet when --backend named it.
+ * RUN's first answer: the backend and why.  Said on stderr with -v when
+ * lensvmm chose it (auto): a fallback to the jail is visible there and
+ * in ps and inspect, without a line on every run; quiet when --backend
+ * named it (a --backend lensvmm cannot give is an ERROR instead).
  */
 static int
 backend_note(const struct imsg *im)
@@ -874,8 +1158,7 @@ backend_note(const struct imsg *im)
 	memcpy(&b, im->data, sizeof(b));
 	field(name, sizeof(name), b.backend, sizeof(b.backend));
 	field(why, sizeof(why), b.why, sizeof(b.why));
-	log_debug("backend %s (%s)", name, why);
-	if (!b.chosen) {
+	if (!b.chosen && log_getverbose() > 0) {
 		fprintf(stderr, "lensctl: backend %s (%s)\n", name, why);
 		fflush(stderr);
 	}
@@ -1076,7 +1359,7 @@ sb_run(int argc, char *argv[])
 {
 	struct runopts	 o;
 	struct ctl_run	 r;
-	struct strv	 lists[4];
+	struct strv	 lists[5];
 	struct conn	*c = NULL;
 	struct imsg	 im;
 	struct ctl_created cr;
@@ -1114,15 +1397,19 @@ sb_run(int argc, char *argv[])
 		(void)copystr(r.user, sizeof(r.user), o.user);
 	if (o.cwd != NULL)
 		(void)copystr(r.cwd, sizeof(r.cwd), o.cwd);
+	if (o.hostname != NULL)
+		(void)copystr(r.hostname, sizeof(r.hostname), o.hostname);
 	r.argc = argc;
 	r.envc = o.env.n;
 	r.nvolumes = o.vols.n;
 	r.npublish = o.pubs.n;
+	r.nlabels = o.labels.n;
 	lists[0].v = (const char **)argv;
 	lists[0].n = argc;
 	lists[1] = o.env;
 	lists[2] = o.vols;
 	lists[3] = o.pubs;
+	lists[4] = o.labels;
 
 	if ((c = conn_open(o.socket)) == NULL)
 		goto done;
@@ -1132,7 +1419,7 @@ sb_run(int argc, char *argv[])
 		warnx("--policy %s: path too long", o.policypath);
 		goto done;
 	}
-	if (queue_request(c, IMSG_CTL_RUN, &r, sizeof(r), lists, 4,
+	if (queue_request(c, IMSG_CTL_RUN, &r, sizeof(r), lists, 5,
 	    o.policytext, o.policylen) == -1)
 		goto done;
 	if (!o.detach) {
@@ -1402,6 +1689,7 @@ ps_entry(const struct imsg *im, void *arg)
 
 static const struct option ps_longopts[] = {
 	{ "all",	no_argument,		NULL, 'a' },
+	{ "filter",	required_argument,	NULL, OPT_FILTER },
 	{ "json",	no_argument,		NULL, OPT_JSON },
 	{ "socket",	required_argument,	NULL, 's' },
 	{ NULL, 0, NULL, 0 }
@@ -1427,6 +1715,16 @@ sb_ps(int argc, char *argv[])
 			break;
 		case OPT_JSON:
 			po.json = 1;
+			break;
+		case OPT_FILTER:
+			if (strncmp(optarg, "label=", 6) != 0 ||
+			    optarg[6] == '\0' || optarg[6] == '=' ||
+			    copystr(p.label, sizeof(p.label), optarg + 6) ==
+			    -1) {
+				warnx("--filter %s: only label=KEY or "
+				    "label=KEY=VALUE", optarg);
+				return LENSCTL_USAGE;
+			}
 			break;
 		default:
 			return lensctl_usage(&sandbox_group, "ps");
@@ -1518,11 +1816,36 @@ sb_rm(int argc, char *argv[])
 	return sb_stop_rm(argc, argv, 0);
 }
 
+struct logsopts {
+	int	 dead[3];
+	int	 timestamps;
+	int	 midline[3];	/* fd 1 or 2: the last byte was no '\n' */
+};
+
+/* "2026-12-07T20:46:38.123Z " */
+static void
+logs_stamp(char *buf, size_t sz, int64_t ms)
+{
+	struct tm	 tm;
+	time_t		 t = (time_t)(ms / 1000);
+
+	if (ms <= 0 || gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, sz, "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		snprintf(buf, sz, "-");
+	else
+		snprintf(buf + strlen(buf), sz - strlen(buf), ".%03dZ",
+		    (int)(ms % 1000));
+}
+
 static int
 logs_data(const struct imsg *im, void *arg)
 {
-	int	*dead = arg;
-	int	 fd;
+	struct logsopts		*lo = arg;
+	const unsigned char	*p = im->data, *nl;
+	size_t			 len = im->datalen, n;
+	char			 stamp[64];
+	int64_t			 ms;
+	int			 fd;
 
 	if (im->hdr.type == IMSG_CTL_STDOUT)
 		fd = STDOUT_FILENO;
@@ -1530,30 +1853,126 @@ logs_data(const struct imsg *im, void *arg)
 		fd = STDERR_FILENO;
 	else
 		return -1;
-	if (dead[fd] || im->datalen == 0)
-		return 0;
-	if (write_all(fd, im->data, im->datalen) == -1) {
-		dead[fd] = 1;
-		if (fd == STDOUT_FILENO) {
-			warn("standard output");
+	if (lo->timestamps) {
+		/* each message: when its record was written, then bytes */
+		if (len < sizeof(ms))
 			return -1;
-		}
+		memcpy(&ms, p, sizeof(ms));
+		p += sizeof(ms);
+		len -= sizeof(ms);
+		logs_stamp(stamp, sizeof(stamp), ms);
+		strlcat(stamp, " ", sizeof(stamp));
+	}
+	if (lo->dead[fd] || len == 0)
+		return 0;
+	while (len > 0) {
+		if (lo->timestamps && !lo->midline[fd] &&
+		    write_all(fd, stamp, strlen(stamp)) == -1)
+			goto fail;
+		nl = memchr(p, '\n', len);
+		n = nl != NULL ? (size_t)(nl + 1 - p) : len;
+		if (write_all(fd, p, n) == -1)
+			goto fail;
+		lo->midline[fd] = nl == NULL;
+		p += n;
+		len -= n;
 	}
 	return 0;
+ fail:
+	lo->dead[fd] = 1;
+	if (fd == STDOUT_FILENO) {
+		warn("standard output");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * --since: RFC 3339, seconds since the epoch, or a duration before now
+ * (10s, 5m, 2h, 1d) as docker takes it
+ */
+static int
+parse_since(const char *s, int64_t *ms)
+{
+	struct timespec	 ts;
+	const char	*errstr;
+	char		 num[32], unit;
+	long long	 v, mult;
+	size_t		 n = strlen(s);
+
+	if (chain_timeparse(s, &ts) == 0) {
+		*ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		return 0;
+	}
+	if (n >= 2 && n < sizeof(num) && strchr("smhd", s[n - 1]) != NULL) {
+		unit = s[n - 1];
+		memcpy(num, s, n - 1);
+		num[n - 1] = '\0';
+		v = strtonum(num, 0, 100LL * 365 * 86400, &errstr);
+		if (errstr == NULL) {
+			mult = unit == 's' ? 1 : unit == 'm' ? 60 :
+			    unit == 'h' ? 3600 : 86400;
+			if (clock_gettime(CLOCK_REALTIME, &ts) == -1)
+				return -1;
+			*ms = ((int64_t)ts.tv_sec - v * mult) * 1000 +
+			    ts.tv_nsec / 1000000;
+			return 0;
+		}
+	}
+	v = strtonum(s, 0, 1LL << 40, &errstr);
+	if (errstr == NULL) {
+		*ms = (int64_t)v * 1000;
+		return 0;
+	}
+	warnx("--since %s: not an RFC 3339 time, seconds since the epoch, "
+	    "or a duration like 10m (s, m, h, d)", s);
+	return -1;
 }
 
 static int
 sb_logs(int argc, char *argv[])
 {
+	static const struct option longopts[] = {
+		{ "follow",	no_argument,		NULL, 'f' },
+		{ "timestamps",	no_argument,		NULL, 't' },
+		{ "tail",	required_argument,	NULL, 'n' },
+		{ "since",	required_argument,	NULL, 'S' },
+		{ "socket",	required_argument,	NULL, 's' },
+		{ NULL, 0, NULL, 0 }
+	};
 	struct ctl_logs	 l;
+	struct logsopts	 lo;
 	const char	*sock = NULL;
-	int		 ch, dead[3] = { 0, 0, 0 };
+	uint64_t	 v;
+	int		 ch;
 
 	memset(&l, 0, sizeof(l));
-	while ((ch = getopt(argc, argv, "fs:")) != -1) {
+	memset(&lo, 0, sizeof(lo));
+	while ((ch = getopt_long(argc, argv, "fn:s:t", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			l.follow = 1;
+			break;
+		case 't':
+			l.flags |= LOGS_TIMESTAMPS;
+			lo.timestamps = 1;
+			break;
+		case 'n':
+			if (strcmp(optarg, "all") == 0) {
+				l.flags &= ~LOGS_TAIL;
+				break;
+			}
+			if (parse_uint("--tail", optarg, 0, UINT32_MAX,
+			    &v) == -1)
+				return LENSCTL_USAGE;
+			l.flags |= LOGS_TAIL;
+			l.tail = (uint32_t)v;
+			break;
+		case 'S':
+			if (parse_since(optarg, &l.since_ms) == -1)
+				return LENSCTL_USAGE;
+			l.flags |= LOGS_SINCE;
 			break;
 		case 's':
 			sock = optarg;
@@ -1569,7 +1988,7 @@ sb_logs(int argc, char *argv[])
 	if (check_ref(argv[0], &l.ref) == -1)
 		return LENSCTL_USAGE;
 	signal(SIGPIPE, SIG_IGN);
-	return request(sock, IMSG_CTL_LOGS, &l, sizeof(l), logs_data, dead);
+	return request(sock, IMSG_CTL_LOGS, &l, sizeof(l), logs_data, &lo);
 }
 
 static int

@@ -805,6 +805,13 @@ waiter_answer(struct waiter *w, const struct dns_msg *msg, uint32_t age)
 				    res.addrs[i].ss;
 			if (res.denied[0] != '\0')
 				r->out.error = EAI_NONAME;
+			if (res.naddrstripped > 0 &&
+			    r->out.stripped.ss_family == 0) {
+				r->out.stripped = res.stripped;
+				strlcpy(r->out.stripped_why, res.stripped_why,
+				    sizeof(r->out.stripped_why));
+			}
+			r->out.nstripped += res.naddrstripped;
 			if (r->rcode == -1 || res.rcode == DNS_NOERROR)
 				r->rcode = res.rcode;
 		} else {

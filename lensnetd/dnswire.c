@@ -607,6 +607,10 @@ dns_filter_msg(const struct dns_question *q, const struct dns_msg *msg,
 			    f->hostaddrs, f->nhostaddrs);
 			if (why != NULL) {
 				note_strip(res, rr, why);
+				if (res->naddrstripped++ == 0) {
+					res->stripped = ss;
+					res->stripped_why = why;
+				}
 				continue;
 			}
 		}

@@ -123,6 +123,9 @@ struct dns_result {
 	int		rcode;		/* what the client gets */
 	size_t		nkept, nstripped;	/* records */
 	char		why[128];	/* first reason a record was dropped */
+	size_t		naddrstripped;	/* A/AAAA refused by class */
+	struct sockaddr_storage stripped;	/* the first of them */
+	const char	*stripped_why;	/* its class (addr_forbidden) */
 	char		denied[DNS_TEXTSIZE];	/* CNAME target denied, or "" */
 	size_t		naddrs;
 	struct dns_addr	addrs[DNS_MAXRR];	/* A/AAAA kept */

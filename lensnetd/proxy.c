@@ -1252,6 +1252,35 @@ resolved(struct conn *c, const struct netd_resolved *r)
 	uint32_t	 i;
 
 	c->naddrs = 0;
+	if (r->naddrs == 0 && r->nstripped > 0 &&
+	    (r->stripped.ss_family == AF_INET ||
+	    r->stripped.ss_family == AF_INET6) &&
+	    memchr(r->stripped_why, '\0', sizeof(r->stripped_why)) != NULL &&
+	    r->stripped_why[0] != '\0' && r->stripped_why[strspn(
+	    r->stripped_why, "abcdefghijklmnopqrstuvwxyz0123456789-")] ==
+	    '\0') {
+		/*
+		 * every address it had was refused by lensnetd's resolver:
+		 * say which and why (the class is addr_forbidden's word,
+		 * checked to be one before it goes into a body)
+		 */
+		struct sockaddr_storage a = r->stripped;
+		char host[INET6_ADDRSTRLEN], more[48] = "";
+
+		if (inet_ntop(a.ss_family, a.ss_family == AF_INET ?
+		    (void *)&((struct sockaddr_in *)&a)->sin_addr :
+		    (void *)&((struct sockaddr_in6 *)&a)->sin6_addr, host,
+		    sizeof(host)) == NULL)
+			strlcpy(host, "?", sizeof(host));
+		if (r->nstripped > 1)
+			snprintf(more, sizeof(more), " and %u more refused "
+			    "address%s", r->nstripped - 1,
+			    r->nstripped > 2 ? "es" : "");
+		snprintf(reason, sizeof(reason), "%s resolves only to %s (%s "
+		    "range)%s, refused", c->name, host, r->stripped_why, more);
+		conn_fail(c, 502, reason);
+		return;
+	}
 	if (r->error != 0 || r->naddrs == 0) {
 		snprintf(reason, sizeof(reason), "cannot resolve %s (%d)",
 		    c->name, (int)r->error);

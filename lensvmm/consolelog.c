@@ -18,32 +18,95 @@
 #include "lensvmm.h"
 #include "parent.h"
 
-#define LOGBUF_SIZE	(sizeof(struct logrec) + LOG_RECMAX + 32768)
+#define LOGBUF_SIZE	(sizeof(struct logrec) + sizeof(int64_t) + LOG_RECMAX + \
+			    32768)
+
+/* one record's bytes to the client, with its time if asked for */
+static void
+logs_send(struct reply *r, uint32_t type, int64_t ms, const unsigned char *p,
+    size_t len)
+{
+	unsigned char	 buf[IMSG_MAXPAYLOAD];
+	size_t		 n;
+
+	if (!(r->logflags & LOGS_TIMESTAMPS)) {
+		reply_send(r, type, p, len);
+		return;
+	}
+	while (len > 0) {
+		n = len < sizeof(buf) - sizeof(ms) ? len :
+		    sizeof(buf) - sizeof(ms);
+		memcpy(buf, &ms, sizeof(ms));
+		memcpy(buf + sizeof(ms), p, n);
+		reply_send(r, type, buf, sizeof(ms) + n);
+		p += n;
+		len -= n;
+	}
+}
 
 /*
- * Send every whole record of console.log read so far.  Returns 0, or
+ * One record: counted (the first pass of --tail), or sent past the
+ * lines --tail skips
+ */
+static void
+logs_record(struct reply *r, const struct logrec *rec, int64_t ms,
+    const unsigned char *p)
+{
+	const unsigned char	*nl;
+	size_t			 len = rec->len;
+
+	if ((r->logflags & LOGS_SINCE) && ms < r->since_ms)
+		return;
+	if (r->counting) {
+		for (nl = p; (nl = memchr(nl, '\n', p + len - nl)) != NULL;
+		    nl++)
+			r->lines++;
+		r->partial = p[len - 1] != '\n';
+		return;
+	}
+	while (r->lines > 0 && len > 0) {
+		if ((nl = memchr(p, '\n', len)) == NULL)
+			return;			/* all of it skipped */
+		len -= nl + 1 - p;
+		p = nl + 1;
+		r->lines--;
+	}
+	if (len > 0)
+		logs_send(r, rec->stream == LOG_STDOUT ? IMSG_CTL_STDOUT :
+		    IMSG_CTL_STDERR, ms, p, len);
+}
+
+/*
+ * Handle every whole record of console.log read so far.  Returns 0, or
  * -1 after replying with an error when a record header is impossible.
  */
 static int
 logs_records(struct reply *r)
 {
 	struct logrec	 rec;
-	size_t		 off = 0;
+	int64_t		 ms;
+	size_t		 off = 0, hlen;
 
 	while (r->loghave - off >= sizeof(rec)) {
 		memcpy(&rec, r->logbuf + off, sizeof(rec));
 		if ((rec.stream != LOG_STDOUT && rec.stream != LOG_STDERR) ||
+		    (rec.timed != 0 && rec.timed != LOGREC_TIMED) ||
+		    rec.pad[0] != 0 || rec.pad[1] != 0 ||
 		    rec.len == 0 || rec.len > LOG_RECMAX) {
 			reply_error(r, CTL_EXIT_LENS, "console.log: bad record "
 			    "at offset %lld (stream %u, length %u)",
 			    (long long)(r->logoff + off), rec.stream, rec.len);
 			return -1;
 		}
-		if (r->loghave - off - sizeof(rec) < rec.len)
+		hlen = sizeof(rec) + (rec.timed ? sizeof(ms) : 0);
+		if (r->loghave - off < hlen ||
+		    r->loghave - off - hlen < rec.len)
 			break;
-		reply_send(r, rec.stream == LOG_STDOUT ? IMSG_CTL_STDOUT :
-		    IMSG_CTL_STDERR, r->logbuf + off + sizeof(rec), rec.len);
-		off += sizeof(rec) + rec.len;
+		ms = 0;
+		if (rec.timed)
+			memcpy(&ms, r->logbuf + off + sizeof(rec), sizeof(ms));
+		logs_record(r, &rec, ms, r->logbuf + off + hlen);
+		off += hlen + rec.len;
 	}
 	memmove(r->logbuf, r->logbuf + off, r->loghave - off);
 	r->loghave -= off;
@@ -89,6 +152,25 @@ logs_pump(int fd, short ev, void *arg)
 	(void)ev;
 	if ((end = logs_read(r)) == -1)
 		return;
+	if (end && r->counting) {
+		/* --tail: counted; now from the start, past all but tail */
+		if (r->loghave != 0) {
+			reply_error(r, CTL_EXIT_LENS, "console.log: truncated "
+			    "record at offset %lld", (long long)r->logoff);
+			return;
+		}
+		r->lines += r->partial;
+		r->lines = r->lines > r->tail ? r->lines - r->tail : 0;
+		r->counting = 0;
+		if (lseek(r->logfd, 0, SEEK_SET) == -1) {
+			reply_error(r, CTL_EXIT_LENS, "console.log: %s",
+			    strerror(errno));
+			return;
+		}
+		r->logoff = 0;
+		if ((end = logs_read(r)) == -1)
+			return;
+	}
 	sb = sbx_find(r->id, err, sizeof(err));
 	if (end && (!r->follow || sb == NULL ||
 	    sb->state == SANDBOX_STOPPED)) {
@@ -130,6 +212,10 @@ req_logs(struct reply *r, struct imsg *im)
 		return;
 	}
 	r->follow = lg.follow;
+	r->logflags = lg.flags;
+	r->since_ms = lg.since_ms;
+	r->tail = lg.tail;
+	r->counting = (lg.flags & LOGS_TAIL) != 0;
 	strlcpy(r->id, sb->id, sizeof(r->id));
 	evtimer_set(&r->ev_poll, logs_pump, r);
 	logs_pump(-1, 0, r);

@@ -176,6 +176,12 @@ strings_ok(const char *p, const char *end, uint32_t n, int kind,
 		if (kind == 3 && gr_publish("-p", p, &pub, why,
 		    sizeof(why)) == -1)
 			return why;
+		if (kind == 4 && ((eq = strchr(p, '=')) == NULL || eq == p ||
+		    nul - p >= CTL_LABEL_SIZE || !printable(p))) {
+			snprintf(why, sizeof(why), "bad label \"%.64s\": not "
+			    "KEY=VALUE of printable characters", p);
+			return why;
+		}
 		p = nul + 1;
 	}
 	*next = p;
@@ -197,8 +203,12 @@ check_run(struct imsg *im)
 		return "unknown RUN flags";
 	if (!field(r.name, sizeof(r.name)) || !field(r.rootfs,
 	    sizeof(r.rootfs)) || !field(r.backend, sizeof(r.backend)) ||
-	    !field(r.user, sizeof(r.user)) || !field(r.cwd, sizeof(r.cwd)))
+	    !field(r.user, sizeof(r.user)) || !field(r.cwd, sizeof(r.cwd)) ||
+	    !field(r.hostname, sizeof(r.hostname)))
 		return "RUN fields not NUL-terminated";
+	if (r.hostname[0] != '\0' && gr_hostname("hostname", r.hostname,
+	    namewhy, sizeof(namewhy)) == -1)
+		return namewhy;
 	if (r.name[0] != '\0' && gr_name("name", r.name, namewhy,
 	    sizeof(namewhy)) == -1)
 		return namewhy;
@@ -219,10 +229,12 @@ check_run(struct imsg *im)
 	if (!printable(r.user) || !printable(r.cwd) ||
 	    (r.cwd[0] != '\0' && r.cwd[0] != '/'))
 		return "bad user or working directory";
-	nstr = (uint64_t)r.argc + r.envc + r.nvolumes + r.npublish;
+	nstr = (uint64_t)r.argc + r.envc + r.nvolumes + r.npublish +
+	    r.nlabels;
 	if (r.argc < 1 || nstr > CTL_MAXSTRINGS ||
-	    r.nvolumes > VMM_MAXVOLUMES || r.npublish > CTL_MAXPUBLISH)
-		return "bad argument, environment, volume or -p counts";
+	    r.nvolumes > VMM_MAXVOLUMES || r.npublish > CTL_MAXPUBLISH ||
+	    r.nlabels > CTL_MAXLABELS)
+		return "bad argument, environment, volume, -p or label counts";
 	if (r.policylen > POLICY_MAXSIZE ||
 	    r.policylen > im->datalen - sizeof(r))
 		return "bad policy length";
@@ -235,7 +247,8 @@ check_run(struct imsg *im)
 	if ((why = strings_ok(p, end, r.argc, 0, &p)) != NULL ||
 	    (why = strings_ok(p, end, r.envc, 1, &p)) != NULL ||
 	    (why = strings_ok(p, end, r.nvolumes, 2, &p)) != NULL ||
-	    (why = strings_ok(p, end, r.npublish, 3, &p)) != NULL)
+	    (why = strings_ok(p, end, r.npublish, 3, &p)) != NULL ||
+	    (why = strings_ok(p, end, r.nlabels, 4, &p)) != NULL)
 		return why;
 	if (p != end)
 		return "bytes after the last string";
@@ -297,6 +310,9 @@ check_request(struct imsg *im)
 		if (imsg_expect(im, sizeof(ps)) == -1)
 			return "PS of the wrong size";
 		memcpy(&ps, im->data, sizeof(ps));
+		if (!field(ps.label, sizeof(ps.label)) ||
+		    !printable(ps.label))
+			return "bad PS label filter";
 		return ps.all > 1 ? "bad PS flag" : NULL;
 	case IMSG_CTL_STOP:
 		if (imsg_expect(im, sizeof(st)) == -1)

@@ -647,7 +647,7 @@ child_main(struct jail_conf *c, int syncfd, int initfd, int confd)
 		child_fail(syncfd, "PR_SET_PDEATHSIG");
 	if (unshare(CLONE_NEWCGROUP) == -1)
 		child_fail(syncfd, "cgroup namespace");
-	if (sethostname(c->name, strlen(c->name)) == -1)
+	if (sethostname(c->hostname, strlen(c->hostname)) == -1)
 		child_fail(syncfd, "sethostname");
 	if ((s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
 		child_fail(syncfd, "socket");

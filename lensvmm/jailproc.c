@@ -108,11 +108,14 @@ console_append(int stream, const void *buf, size_t len)
 {
 	static const char	 note[] = "\n[lensvmm: console log full]\n";
 	struct logrec		 rec;
-	struct iovec		 iov[2];
+	struct iovec		 iov[3];
+	struct timespec		 ts;
+	int64_t			 ms;
 
 	if (console_written >= VMM_CONSOLE_MAX || len == 0)
 		return;
-	if (console_written + sizeof(rec) + len > VMM_CONSOLE_MAX) {
+	if (console_written + sizeof(rec) + sizeof(ms) + len >
+	    VMM_CONSOLE_MAX) {
 		console_written = VMM_CONSOLE_MAX;
 		stream = LOG_STDERR;
 		buf = note;
@@ -120,15 +123,23 @@ console_append(int stream, const void *buf, size_t len)
 	}
 	memset(&rec, 0, sizeof(rec));
 	rec.stream = stream;
+	rec.timed = LOGREC_TIMED;
 	rec.len = len;
+	if (clock_gettime(CLOCK_REALTIME, &ts) == -1)
+		ms = 0;
+	else
+		ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	iov[0].iov_base = &rec;
 	iov[0].iov_len = sizeof(rec);
-	iov[1].iov_base = (void *)buf;
-	iov[1].iov_len = len;
+	iov[1].iov_base = &ms;
+	iov[1].iov_len = sizeof(ms);
+	iov[2].iov_base = (void *)buf;
+	iov[2].iov_len = len;
 	/* O_APPEND: one writev is one record, whole or failed */
-	if (writev(conf->consolefd, iov, 2) == (ssize_t)(sizeof(rec) + len)) {
+	if (writev(conf->consolefd, iov, 3) ==
+	    (ssize_t)(sizeof(rec) + sizeof(ms) + len)) {
 		if (console_written < VMM_CONSOLE_MAX)
-			console_written += sizeof(rec) + len;
+			console_written += sizeof(rec) + sizeof(ms) + len;
 	} else
 		log_warn("console log");
 }
@@ -442,14 +453,29 @@ console_read(int fd, short event, void *arg)
 {
 	char	 buf[16384];
 	ssize_t	 n;
+	size_t	 i;
 
 	(void)event;
 	(void)arg;
 	n = read(fd, buf, sizeof(buf));
-	if (n > 0) {
+	if (n > 0 && !ready) {
+		/* lens-init's own words before the command: why it failed */
 		console_append(LOG_STDERR, buf, (size_t)n);
-		if (!ready)
-			tail_keep(buf, (size_t)n);
+		tail_keep(buf, (size_t)n);
+		return;
+	}
+	if (n > 0) {
+		/*
+		 * After READY lens-init speaks only of an exec that failed
+		 * (its client got the error): lensvmm's log, not the
+		 * console log, which is the main command's output
+		 */
+		while (n > 0 && buf[n - 1] == '\n')
+			n--;
+		for (i = 0; i < (size_t)n; i++)
+			if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+				buf[i] = ' ';
+		log_info("%.*s", (int)n, buf);
 		return;
 	}
 	if (n == -1 && errno == EINTR)

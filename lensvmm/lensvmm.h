@@ -93,9 +93,16 @@
 #define LOG_RECMAX		65536
 struct logrec {
 	uint8_t		stream;		/* LOG_STDOUT or LOG_STDERR */
-	uint8_t		pad[3];
+	uint8_t		timed;		/* LOGREC_TIMED: a logtime follows */
+	uint8_t		pad[2];
 	uint32_t	len;		/* 1..LOG_RECMAX */
 };
+/*
+ * A record written since lensctl logs --timestamps/--since: the header,
+ * then when it was written (int64 ms since the epoch, CLOCK_REALTIME),
+ * then its bytes.  Records of older logs have timed 0 and no time.
+ */
+#define LOGREC_TIMED		1
 #define VMM_READY_TIMEOUT	10		/* seconds for lens-init */
 #define VMM_MAXVOLUMES		64
 #define VMM_MAXGROUPMEMBERS	256
@@ -149,6 +156,7 @@ struct volume {
 struct jail_conf {
 	char		 id[CTL_ID_SIZE];
 	char		 name[CTL_NAME_SIZE];
+	char		 hostname[CTL_HOSTNAME_SIZE];	/* run --hostname, or name */
 	char		 dir[PATH_MAX];		/* STATEDIR/sandboxes/ID */
 	char		 rootfs[PATH_MAX];
 	int		 rootfd;		/* O_PATH, opened as the caller */

@@ -142,7 +142,7 @@ microvm_start(struct jail_conf *c, int *chan, int *console, pid_t *pidp,
 	    VMM_GUEST_KERNEL);
 	snprintf(initrd, sizeof(initrd), "%s/%s", c->guestdir,
 	    VMM_GUEST_INITRD);
-	hostname(c->name, host, sizeof(host));
+	hostname(c->hostname, host, sizeof(host));
 	snprintf(cmdline, sizeof(cmdline), "console=ttyS0 quiet panic=-1 "
 	    "reboot=k lens.rootfstype=%s lens.hostname=%s", c->fstype, host);
 	if (c->kernel_args[0] != '\0') {

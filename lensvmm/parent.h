@@ -46,6 +46,12 @@ struct reply {
 	size_t			 loghave;
 	unsigned char		*logbuf;	/* a record and a read's worth */
 	int			 follow;
+	uint32_t		 logflags;	/* LOGS_* */
+	int64_t			 since_ms;
+	int			 counting;	/* LOGS_TAIL: first pass */
+	uint32_t		 tail;
+	uint64_t		 lines;		/* counted, or to skip */
+	int			 partial;	/* the last line has no \n */
 	char			 id[CTL_ID_SIZE];
 	struct event		 ev_poll;
 };
@@ -63,6 +69,7 @@ struct sbx_ph {
 };
 
 struct sbx {
+	json_t			*labels;	/* run --label: {KEY: VALUE} */
 	TAILQ_ENTRY(sbx)	 entry;
 	char			 id[CTL_ID_SIZE];
 	char			 name[CTL_NAME_SIZE];

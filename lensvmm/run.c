@@ -577,6 +577,29 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 		return;
 	}
 	memcpy(sb->strings, (char *)im->data + sizeof(run), sb->stringslen);
+	if ((sb->labels = json_object()) == NULL) {
+		reply_error(r, CTL_EXIT_LENS, "out of memory");
+		goto fail_mem;
+	}
+	{
+		/* control checked them: KEY=VALUE, after the -p strings */
+		const char	*p = sb->strings + strings_len(sb->strings,
+				    run.argc + run.envc + run.nvolumes +
+				    run.npublish), *eq;
+		char		 key[CTL_LABEL_SIZE];
+		uint32_t	 k;
+
+		for (k = 0; k < run.nlabels; k++, p += strlen(p) + 1) {
+			eq = strchr(p, '=');
+			memcpy(key, p, eq - p);
+			key[eq - p] = '\0';
+			if (json_object_set_new(sb->labels, key,
+			    json_string(eq + 1)) == -1) {
+				reply_error(r, CTL_EXIT_LENS, "out of memory");
+				goto fail_mem;
+			}
+		}
+	}
 	if ((run.policylen > 0 ? policy_take(sb, "policy", (char *)im->data +
 	    sizeof(run) + sb->stringslen, run.policylen, err, sizeof(err)) :
 	    policy_default_take(sb, err, sizeof(err))) == -1) {
@@ -685,6 +708,8 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 	memset(&jc, 0, sizeof(jc));
 	strlcpy(jc.id, sb->id, sizeof(jc.id));
 	strlcpy(jc.name, sb->name, sizeof(jc.name));
+	strlcpy(jc.hostname, run.hostname[0] != '\0' ? run.hostname :
+	    sb->name, sizeof(jc.hostname));
 	strlcpy(jc.dir, sb->dir, sizeof(jc.dir));
 	strlcpy(jc.rootfs, run.rootfs, sizeof(jc.rootfs));
 	jc.rootfd = rootfd;
@@ -770,10 +795,53 @@ fail_mem:
 	close(rootfd);
 	volumes_close(vols, VMM_MAXVOLUMES);
 	free(sb->strings);
+	json_decref(sb->labels);
 	free(sb->policy);
 	free(sb->model);
 	free(sb->ph);
 	free(sb);
+}
+
+/*
+ * exec's strings as docker makes them: its arguments, then the
+ * variables of run's -e that exec's own -e does not set, then exec's.
+ * Malloc'ed; *envc their count.  NULL when out of memory.
+ */
+static char *
+exec_strings(const struct sbx *sb, const char *strs, uint32_t argc,
+    uint32_t envc, uint32_t *nenv, size_t *lenp)
+{
+	const char	*renv = sb->strings + strings_len(sb->strings,
+			    sb->run.argc), *p;
+	size_t		 alen = strings_len(strs, argc + envc);
+	size_t		 rlen = strings_len(renv, sb->run.envc), len = 0, n;
+	char		*out, key[256];
+	uint32_t	 i;
+
+	if ((out = malloc(alen + rlen + 1)) == NULL)
+		return NULL;
+	n = strings_len(strs, argc);
+	memcpy(out, strs, n);
+	len = n;
+	*nenv = 0;
+	for (i = 0, p = renv; i < sb->run.envc; i++, p += strlen(p) + 1) {
+		n = strcspn(p, "=");
+		if (n < sizeof(key)) {
+			memcpy(key, p, n);
+			key[n] = '\0';
+			if (env_has(strs, argc, envc, key))
+				continue;	/* exec's -e wins */
+		}
+		memcpy(out + len, p, strlen(p) + 1);
+		len += strlen(p) + 1;
+		(*nenv)++;
+	}
+	n = alen - strings_len(strs, argc);
+	memcpy(out + len, strs + strings_len(strs, argc), n);
+	len += n;
+	*nenv += envc;
+	*lenp = len;
+	return out;
 }
 
 void
@@ -781,9 +849,10 @@ req_exec(struct reply *r, struct imsg *im, uid_t by)
 {
 	struct ctl_exec	 x;
 	struct sbx	*sb;
-	char		 err[256];
-	const char	*strs;
-	uint32_t	 id;
+	char		 err[256], *merged;
+	const char	*strs, *user, *cwd;
+	uint32_t	 id, flags, nenv;
+	size_t		 mlen;
 
 	memcpy(&x, im->data, sizeof(x));
 	if ((sb = sbx_find(x.sandbox, err, sizeof(err))) == NULL) {
@@ -802,12 +871,27 @@ req_exec(struct reply *r, struct imsg *im, uid_t by)
 	}
 	if (audit_refuses(r))
 		return;
+	/* run's -u, -w and -e unless exec gives its own (docker's way) */
+	flags = x.flags;
+	user = x.user;
+	if (x.user[0] == '\0') {
+		user = sb->run.user;
+		flags = (flags & ~RUN_ROOT) | (sb->run.flags & RUN_ROOT);
+	}
+	cwd = x.cwd[0] != '\0' ? x.cwd : sb->run.cwd;
+	if ((merged = exec_strings(sb, strs, x.argc, x.envc, &nenv,
+	    &mlen)) == NULL) {
+		reply_error(r, CTL_EXIT_LENS, "out of memory");
+		return;
+	}
 	id = ++sb->next_exec;
-	if (send_exec(sb, id, r->iev.ibuf.fd, x.flags, x.rows, x.cols, x.user,
-	    x.cwd, x.argc, x.envc, strs) == -1) {
+	if (send_exec(sb, id, r->iev.ibuf.fd, flags, x.rows, x.cols, user,
+	    cwd, x.argc, nenv, merged) == -1) {
+		free(merged);
 		reply_error(r, CTL_EXIT_LENS, "command too long");
 		return;
 	}
+	free(merged);
 	audit_exec(sb, id, by, strs, x.argc, 0);
 	/* the connection now belongs to the jail process */
 	event_del(&r->iev.ev);

@@ -75,6 +75,8 @@ sbx_json(const struct sbx *sb)
 	if (j == NULL)
 		fatalx("json_pack");
 	json_object_set_new(j, "cgroup", json_string(sb->cg.paths[0]));
+	json_object_set_new(j, "labels", sb->labels != NULL ?
+	    json_incref(sb->labels) : json_object());
 	if (sb->backend_why[0] != '\0')
 		json_object_set_new(j, "backend_reason",
 		    json_string(sb->backend_why));
@@ -205,6 +207,19 @@ req_ps(struct reply *r, struct imsg *im)
 	TAILQ_FOREACH(sb, &sandboxes, entry) {
 		if (sb->removed || (!ps.all && sb->state == SANDBOX_STOPPED))
 			continue;
+		if (ps.label[0] != '\0') {
+			/* --filter label=KEY or label=KEY=VALUE */
+			char		 key[CTL_LABEL_SIZE], *eq;
+			const char	*v;
+
+			strlcpy(key, ps.label, sizeof(key));
+			if ((eq = strchr(key, '=')) != NULL)
+				*eq++ = '\0';
+			v = json_string_value(json_object_get(sb->labels,
+			    key));
+			if (v == NULL || (eq != NULL && strcmp(v, eq) != 0))
+				continue;
+		}
 		memset(&cs, 0, sizeof(cs));
 		strlcpy(cs.id, sb->id, sizeof(cs.id));
 		strlcpy(cs.name, sb->name, sizeof(cs.name));
@@ -267,6 +282,7 @@ sbx_free(struct sbx *sb)
 	slot_unlock(sb);
 	TAILQ_REMOVE(&sandboxes, sb, entry);
 	free(sb->strings);
+	json_decref(sb->labels);
 	free(sb->policy);
 	free(sb->model);
 	free(sb->ph);
@@ -428,6 +444,16 @@ recover(void)
 		    json_object_get(j, "resources"), "pids"));
 		s = json_string_value(json_object_get(j, "cwd"));
 		strlcpy(sb->run.cwd, s ? s : "", sizeof(sb->run.cwd));
+		{
+			json_t		*l = json_object_get(j, "labels"), *v;
+			const char	*k;
+
+			if ((sb->labels = json_object()) == NULL)
+				fatalx("json_object");
+			json_object_foreach(l, k, v)
+				if (json_is_string(v))
+					json_object_set(sb->labels, k, v);
+		}
 		s = json_string_value(json_object_get(j, "_strings"));
 		len = json_string_length(json_object_get(j, "_strings"));
 		if ((sb->strings = malloc(len + 1)) == NULL)

@@ -54,8 +54,8 @@ sed 's/^/E1: /' e1
 echo "R2: \$?"
 sed 's/^/O2: /' o2
 sed 's/^/E2: /' e2
-# auto, detached: it runs until stopped
-id=\$(\$C run -d --name vmbox --cpus 2 --memory 300m \$R -- sleep 3600 2>e3)
+# auto, detached, lensctl -v: it runs until stopped and says its backend
+id=\$(\$C -v run -d --name vmbox --cpus 2 --memory 300m \$R -- sleep 3600 2>e3)
 echo "R3: \$? \$id"
 sed 's/^/E3: /' e3
 \$C inspect vmbox >insp
@@ -81,7 +81,7 @@ echo "SBDIR: \$W/state/sandboxes/\$id/root"
 \$C run --rm --backend microvm -v /tmp:/mnt \$R -- true >/dev/null 2>e4
 echo "R4: \$?"
 sed 's/^/E4: /' e4
-timeout 60 \$C run --rm -v /tmp:/mnt \$R -- true >/dev/null 2>e5
+timeout 60 \$C -v run --rm -v /tmp:/mnt \$R -- true >/dev/null 2>e5
 sed -n 1p e5 | sed 's/^/E5: /'
 echo "IMAGES: \$(ls \$W/state/images | grep -c 'erofs\$\\|ext4\$')"
 grep -c 'cached image' vmm.log | sed 's/^/CACHED: /'

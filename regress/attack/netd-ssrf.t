@@ -33,14 +33,14 @@ SPELL="127.0.0.1 2130706433 0x7f.1 017700000001 0x7f000001 127.1 0177.0.0.1
     LOCALHOST localhost. rebind.test REBIND.TEST rebind.test. v4map.test
     hostown.test"
 NSPELL=$(echo $SPELL | wc -w)
-tap_plan $((NSPELL * 3 + 24))
+tap_plan $((NSPELL * 3 + 27))
 tmpdir_setup
 chmod 0755 "$T"
 O=$(( $$ % 200 + 20 ))
 HLINK=198.18.$O.1	# the host's end of the test internet (networld.sh)
 NW_DNSMASQ_ARGS="--address=/hostown.test/$HLINK --address=/ll.test/169.254.1.1
     --address=/cgnat.test/100.64.0.1 --address=/v4map.test/::ffff:127.0.0.1
-    --address=/metaname.test/169.254.169.254"
+    --address=/metaname.test/169.254.169.254 --address=/doc.test/203.0.113.80"
 networld_up
 
 # the host's listener: every connection it accepts is a breach
@@ -128,14 +128,26 @@ for h in $SPELL; do
 done
 
 # the host's own address by IP and by name, metadata, link-local, CGNAT
-# (a name whose every address is forbidden has none left: 502, "cannot
-# resolve"; an address: 403)
+# (a name whose every address is forbidden has none left: 502, "NAME
+# resolves only to ADDR (CLASS range), refused"; an address: 403)
 for h in "$HLINK" metaname.test ll.test cgnat.test 169.254.169.254; do
 	out=$(raw "$PH" "$PP" "CONNECT $h:80 HTTP/1.1\r\nHost: $h:80\r\n\r\n")
 	case $out in "HTTP/1.1 403 "*"lens proxy: "*|"HTTP/1.1 502 "*"lens proxy: "*) true ;;
 	*) false ;; esac
 	ok $? "CONNECT $h:80: refused by the proxy, no tunnel ($(echo "$out" | tail -n 1))"
 done
+# and it says why, in terms the user can act on: not "cannot resolve"
+out=$(raw "$PH" "$PP" "CONNECT doc.test:80 HTTP/1.1\r\nHost: doc.test:80\r\n\r\n")
+case $out in "HTTP/1.1 502 "*"lens proxy: doc.test resolves only to 203.0.113.80 (documentation range), refused"*) true ;;
+*) false ;; esac
+ok $? "CONNECT doc.test:80: 502, resolves only to 203.0.113.80 (documentation range) ($(echo "$out" | tail -n 1))"
+out=$(x curl -sS --max-time 10 http://metaname.test/ 2>&1)
+[ "$out" = "lens proxy: metaname.test resolves only to 169.254.169.254 (metadata range), refused" ]
+ok $? "GET http://metaname.test/ through HTTP_PROXY: the body says why ($out)"
+wait_until 10 sh -c "'$LENSCTL' audit show --dir '$T/audit' --json |
+    grep -F '\"reason\":\"doc.test resolves only to 203.0.113.80 (documentation range), refused\"' |
+    grep -q '\"verdict\":\"error\"'"
+ok $? "the audit record of doc.test has the same reason"
 # an address in Host is not a name: the connection stays raw TCP to the
 # address the sandbox dialled (here an allowed one), never to the Host's
 out=$(raw "$NW_OK" 80 "GET /index.html HTTP/1.1\r\nHost: 169.254.169.254\r\nConnection: close\r\n\r\n")
