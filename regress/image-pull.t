@@ -7,7 +7,7 @@
 . "$(dirname "$0")/daemon.sh"
 vmm_require
 
-tap_plan 32
+tap_plan 33
 tmpdir_setup
 chmod 0755 "$T"
 at_exit 'vmm_stop; auditd_stop'
@@ -124,6 +124,29 @@ chmod 0600 "$T"/theirs/blobs/sha256/*
 asnobody pull -q oci:"$T/theirs":p >/dev/null 2>"$T/err"
 [ $? -ne 0 ] && grep -q 'Permission denied' "$T/err"
 ok $? "a blob the caller cannot read is not read for it ($(cat "$T/err"))"
+
+# the fetch process's privileges, from /proc/PID/status mid-pull
+fetch_pid() {
+	for _p in $(ps -o pid= --ppid "$VMM_PID"); do
+		case $(cat /proc/"$_p"/cmdline 2>/dev/null | tr '\0' ' ') in
+		*fetch*) echo "$_p"; return 0 ;;
+		esac
+	done
+	return 1
+}
+$MK "$T/slow" --tag s --layers 2 --noise $((32 << 20)) --seed 11 >/dev/null
+lctl pull -q oci:"$T/slow":s >/dev/null 2>&1 &
+cpid=$!
+wait_until 20 fetch_pid
+fp=$(fetch_pid) && cat /proc/"$fp"/status >"$T/status" 2>/dev/null
+wait "$cpid"
+FU=$(id -u _lensfetch)
+grep -q "^Uid:[[:space:]]*$FU[[:space:]]$FU[[:space:]]$FU[[:space:]]$FU\$" "$T/status" &&
+    grep -q '^NoNewPrivs:[[:space:]]*1$' "$T/status" &&
+    grep -q '^Seccomp:[[:space:]]*2$' "$T/status" &&
+    grep -q '^CapEff:[[:space:]]*0000000000000000$' "$T/status" &&
+    grep -q '^CapPrm:[[:space:]]*0000000000000000$' "$T/status"
+ok $? "the fetch process: uid _lensfetch, no capabilities, NoNewPrivs, seccomp ($(grep -E '^(Uid|CapEff|NoNewPrivs|Seccomp):' "$T/status" | tr '\t\n' '  '))"
 
 # rmi and prune
 n=$(nblobs)
