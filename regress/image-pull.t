@@ -7,7 +7,7 @@
 . "$(dirname "$0")/daemon.sh"
 vmm_require
 
-tap_plan 33
+tap_plan 35
 tmpdir_setup
 chmod 0755 "$T"
 at_exit 'vmm_stop; auditd_stop'
@@ -134,7 +134,7 @@ fetch_pid() {
 	done
 	return 1
 }
-$MK "$T/slow" --tag s --layers 2 --noise $((32 << 20)) --seed 11 >/dev/null
+$MK "$T/slow" --tag s --layers 2 --noise $((32 << 20)) --seed 11 >"$T/slowdigest"
 lctl pull -q oci:"$T/slow":s >/dev/null 2>&1 &
 cpid=$!
 wait_until 20 fetch_pid
@@ -147,6 +147,20 @@ grep -q "^Uid:[[:space:]]*$FU[[:space:]]$FU[[:space:]]$FU[[:space:]]$FU\$" "$T/s
     grep -q '^CapEff:[[:space:]]*0000000000000000$' "$T/status" &&
     grep -q '^CapPrm:[[:space:]]*0000000000000000$' "$T/status"
 ok $? "the fetch process: uid _lensfetch, no capabilities, NoNewPrivs, seccomp ($(grep -E '^(Uid|CapEff|NoNewPrivs|Seccomp):' "$T/status" | tr '\t\n' '  '))"
+
+# two pulls of one image at once: each blob written once (the second
+# waits on the blob's lock, then finds it stored)
+lctl rmi slow:s >/dev/null && [ ! -e "$S/blobs/meta/$(sed 's/^sha256://' "$T/slowdigest")" ]
+ok $? "rmi slow:s removes its blobs"
+lctl pull oci:"$T/slow":s >"$T/p1.out" 2>"$T/p1.err" &
+c1=$!
+lctl pull oci:"$T/slow":s >"$T/p2.out" 2>"$T/p2.err" &
+c2=$!
+wait "$c1"; r1=$?
+wait "$c2"; r2=$?
+nv=$(cat "$T/p1.err" "$T/p2.err" | grep -c 'verified')
+[ $r1 -eq 0 ] && [ $r2 -eq 0 ] && [ "$nv" -le 4 ] && store_consistent
+ok $? "two pulls at once: both succeed, the 4 blobs written $nv times in all"
 
 # rmi and prune
 n=$(nblobs)
