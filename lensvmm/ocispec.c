@@ -124,7 +124,7 @@ parse(const void *buf, size_t len, const char *what, char *err,
 	}
 	if ((root = jsonstrict_parse(buf, len, OCI_JSON_DEPTH, why,
 	    sizeof(why))) == NULL)
-		seterr(err, errlen, "%s: not strict JSON: %s", what, why);
+		seterr(err, errlen, "%s: %s", what, why);
 	return root;
 }
 
