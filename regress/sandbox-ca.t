@@ -96,6 +96,6 @@ VMM=$OBJ/regress/lensvmm LENS_REGRESS_MSGSIZE=jail:4900000d:long \
 lctl run -d --name ca3 $R -- sleep 60 >"$T/run.out" 2>&1
 lctl exec ca3 test ! -e /etc/lens/sandbox-ca.pem
 ok $? "a CA one byte long: lens-init installs nothing"
-wait_until 10 sh -c "grep -rqs 'sandbox CA not installed: .*END CERTIFICATE' '$T/state'"
-ok $? "and says why in the console log"
+wait_until 10 sh -c "grep -rqs 'sandbox CA not installed: .*END CERTIFICATE' '$T/state' '$T/vmm.log'"
+ok $? "and says why (lens-init, after READY: in lensvmm's log)"
 lctl rm -f ca3 >/dev/null 2>&1

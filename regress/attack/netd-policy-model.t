@@ -77,7 +77,7 @@ refused() {
 	ok $? "$1: refused, logged, nothing attached ($(cat "$T/$1.out"))"
 }
 
-refused short "byte [0-9]*, resources.pids: truncated"
+refused short "byte [0-9]*, llm.routes: truncated"
 refused long "byte [0-9]*, end: 1 bytes after the model"
 refused count "byte 41, network.egress.http: 65535 entries, more than 4096"
 refused verdict "byte 40, network.defaultVerdict: verdict 7 is not one of"
