@@ -133,6 +133,7 @@ FUZZ_LIBSRCS = common/log.c common/imsg.c common/canonjson.c common/chain.c \
 	   lenscredd/sign.c common/lensexch.c \
 	   lenscredd/oauth.c
 REGRESS_TESTS = $(sort $(wildcard regress/*.t)) $(sort $(wildcard regress/attack/*.t))
+FUZZ_LIBSRCS += common/lensconf.c
 FUZZ_SECONDS ?= 10
 
 .PHONY: all deps bench-deps users install check regress-bins bench clean \

@@ -33,6 +33,7 @@
 #include "auditc.h"
 #include "grammar.h"
 #include "imsgev.h"
+#include "lensconf.h"
 #include "log.h"
 #include "lensvmm.h"
 #include "parent.h"
@@ -506,8 +507,11 @@ main(int argc, char *argv[])
 	strlcpy(cgname, VMM_CGROUP, sizeof(cgname));
 	strlcpy(guestdir, VMM_GUESTDIR, sizeof(guestdir));
 	strlcpy(defpolicy, VMM_POLICY, sizeof(defpolicy));
-	while ((ch = getopt(argc, argv, "a:C:c:dD:g:i:k:n:P:s:T:vx:")) != -1) {
+	lensconf_init("lensvmm", "a:C:c:dD:g:i:k:n:P:s:T:vx:", &argc, &argv);
+	while ((ch = getopt(argc, argv, "a:C:c:dD:g:i:k:n:P:s:T:vx:f:")) != -1) {
 		switch (ch) {
+		case 'f':	/* lensconf_init's */
+			break;
 		case 'x':
 			if (optarg[0] != '/' || nprotect == (int)(sizeof(protect) /
 			    sizeof(protect[0])))
@@ -675,7 +679,7 @@ main(int argc, char *argv[])
 	log_init(debug, LOG_DAEMON);
 	if (!debug && daemon(0, 0) == -1)
 		fatal("daemon");
-	proc_init(argc, argv);
+	proc_init(lensconf_argc, lensconf_argv);
 	parent_pid = getpid();
 	cc.parent = parent_pid;
 	keep[0] = cc.listen_fd;
