@@ -604,9 +604,11 @@ conn_open(const char *sockopt)
 	int			 fd;
 
 	if ((fd = unixsock_connect(path, SOCK_CLOEXEC)) == -1) {
-		warn("cannot connect to lensvmm at %s%s", path,
-		    errno == ENOENT || errno == ECONNREFUSED ?
-		    " (is lensvmm running?)" : "");
+		if (errno == ENOENT || errno == ECONNREFUSED)
+			warnx("lensvmm is not running: cannot connect to %s "
+			    "(%s)", path, strerror(errno));
+		else
+			warn("cannot connect to lensvmm at %s", path);
 		return NULL;
 	}
 	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1) {

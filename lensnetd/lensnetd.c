@@ -1643,6 +1643,9 @@ main(int argc, char *argv[])
 	event_dispatch();
 	if (unlink(sockpath) == -1 && errno != ENOENT)
 		log_warn("unlink %s", sockpath);
+	/* still locked: a lensnetd starting now waits for no stale file */
+	if (unlink(lockpath) == -1 && errno != ENOENT)
+		log_warn("unlink %s", lockpath);
 	log_info("exiting");
 	return exit_status;
 }

@@ -495,6 +495,7 @@ int
 main(int argc, char *argv[])
 {
 	struct control_conf	 cc;
+	struct stat		 sock_st;
 	struct group		*gr;
 	char			 path[PATH_MAX + 16];
 	char			 cgname[CGROUP_NAME_MAX + 1];
@@ -675,6 +676,8 @@ main(int argc, char *argv[])
 	/* the socket: group lens may connect */
 	cc.listen_fd = unixsock_listen(sockpath, 0660,
 	    cc.lens_gid == (gid_t)-1 ? 0 : cc.lens_gid);
+	if (stat(sockpath, &sock_st) == -1)
+		fatal("stat %s", sockpath);
 
 	log_init(debug, LOG_DAEMON);
 	if (!debug && daemon(0, 0) == -1)
@@ -718,6 +721,15 @@ main(int argc, char *argv[])
 	}
 	event_dispatch();
 	cgroup_fini();
+	/* the socket, if it is still ours: the next lensctl is told that
+	 * lensvmm is not running, not "Connection refused" */
+	{
+		struct stat	 st;
+
+		if (stat(sockpath, &st) == 0 && st.st_dev == sock_st.st_dev &&
+		    st.st_ino == sock_st.st_ino && unlink(sockpath) == -1)
+			log_warn("unlink %s", sockpath);
+	}
 	log_info("exiting");
 	return 0;
 }
