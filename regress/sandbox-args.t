@@ -63,6 +63,6 @@ LENS_SET_X=1 "$LENSCTL" -s "$NOSOCK" run $R --memory 2t --cpus 1.5 \
 [ $? -eq 125 ] && grep -q "lensvmm is not running: cannot connect to $NOSOCK" "$T/err"
 ok $? "good arguments get as far as connecting ($(cat "$T/err"))"
 LENS_VMM_SOCKET=$NOSOCK "$LENSCTL" ps 2>"$T/err"
-[ $? -eq 1 ] && grep -q "at $NOSOCK" "$T/err"
+[ $? -eq 1 ] && grep -q "connect to $NOSOCK" "$T/err"
 ok $? "LENS_VMM_SOCKET names the socket ($(cat "$T/err"))"
 tap_done
