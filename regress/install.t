@@ -67,15 +67,18 @@ ok $? "the installed lens.conf (defaults commented out) parses"
 cmp -s "$SRC/etc/lns-policy.schema.json" "$P/share/lens/lns-policy.schema.json"
 ok $? "the policy schema is in share/lens"
 
-# the command line of an installed unit, its paths in the DESTDIR
+# the command line of an installed unit, its paths in the DESTDIR and
+# its sockets in $T
 unitcmd() {
 	sed -n 's/^ExecStart=//p' "$P/lib/systemd/system/$1.service" |
-	    sed "s,/usr/local/,$P/,g"
+	    sed -e "s,/usr/local/,$P/,g" -e "s,/run/lens/,$T/,g"
 }
-for u in lensauditd lenscredd lensnetd lensvmm; do
+for u in lensauditd lenscredd lensnetd; do
 	[ "$(unitcmd $u)" = "$P/sbin/$u -d" ]
 	ok $? "$u.service runs $(unitcmd $u)"
 done
+[ "$(unitcmd lensvmm)" = "$P/sbin/lensvmm -d -n $T/lensnetd.sock" ]
+ok $? "lensvmm.service runs $(unitcmd lensvmm): lensnetd's socket given"
 
 networld_up
 netrootfs_setup
@@ -93,7 +96,7 @@ INST=inst$$
 	echo "audit-socket $T/auditd.sock"
 	echo "[lensnetd]"
 	echo "instance $INST"
-	echo "socket $T/netd.sock"
+	echo "socket $T/lensnetd.sock"
 	echo "audit-socket $T/auditd.sock"
 	echo "cred-socket $T/cred.sock"
 	echo "verbose yes"
@@ -101,8 +104,7 @@ INST=inst$$
 	echo "state-dir $T/state"
 	echo "socket $T/vmm.sock"
 	echo "audit-socket $T/auditd.sock"
-	echo "netd-socket $T/netd.sock"
-	echo "lens-init $P/libexec/lens/lens-init"
+		echo "lens-init $P/libexec/lens/lens-init"
 	echo "cgroup lens-$(basename "$T")"
 	echo "policy $T/default-policy.yaml"
 	echo "protect $T/audit"
@@ -149,7 +151,7 @@ ok $? "lensvmm stops cleanly and removes its socket (exit $rc)"
 grep -q "lensvmm is not running" "$T/err"
 ok $? "the next lensctl says so: $(cat "$T/err")"
 kill -TERM $NP; wait $NP; rc=$?
-[ $rc -eq 0 ] && [ ! -e "$T/netd.sock" ] && [ ! -e "/run/lens/$INST.lock" ]
+[ $rc -eq 0 ] && [ ! -e "$T/lensnetd.sock" ] && [ ! -e "/run/lens/$INST.lock" ]
 ok $? "lensnetd stops cleanly, removes its socket and /run/lens/$INST.lock (exit $rc)"
 ! grep -q 'teardown:' "$T/netd.log"
 ok $? "no teardown warning for a sandbox that ended normally"
