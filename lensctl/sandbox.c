@@ -1376,7 +1376,8 @@ ps_entry(const struct imsg *im, void *arg)
 		snprintf(status, sizeof(status), "exited (%d)",
 		    (int)s.exit_code);
 	else
-		snprintf(status, sizeof(status), "%s", state_name(s.state));
+		snprintf(status, sizeof(status), "%s%s", state_name(s.state),
+		    s.net_lost ? " (network lost)" : "");
 	ago(when, sizeof(when), s.created);
 	printf("%-12.12s  %-20s  %-8s  %-12s  %-16s  %s\n", id, name,
 	    backend, status, when, cmd);

@@ -822,6 +822,9 @@ netd_gone(int fd, short ev, void *arg)
 	event_del(&ev_netd);
 	close(fd);
 	conf->netdfd = -1;
+	if (imsgev_compose(&parent.iev, IMSG_J_NETLOST, 0, 0, -1, NULL, 0) ==
+	    -1)
+		fatal("compose for the parent");
 }
 
 static void

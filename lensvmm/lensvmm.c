@@ -388,7 +388,28 @@ jail_exit(struct imsg *im, void *arg)
 	sbx_stopped(sb);
 }
 
+/*
+ * lensnetd closed the sandbox's connection (it stopped or died): the
+ * sandbox runs on with loopback only, fail closed.  ps and inspect say
+ * so, and the audit has it.
+ */
+static void
+jail_netlost(struct imsg *im, void *arg)
+{
+	struct sbx	*sb = arg;
+
+	(void)im;
+	if (sb->state != SANDBOX_RUNNING || sb->exited || sb->net_lost)
+		return;
+	sb->net_lost = 1;
+	log_warnx("sandbox %s: network lost (lensnetd closed its "
+	    "connection)", sb->name);
+	audit_event(sb, "sandbox.network_lost", json_pack("{s:s}", "reason",
+	    "lensnetd closed the connection"));
+}
+
 static const struct proc_msg jail_msgs[] = {
+	PROC_MSG(IMSG_J_NETLOST, 0, jail_netlost),
 	PROC_MSGV(IMSG_J_READY, sizeof(struct j_ready),
 	    sizeof(struct j_ready) + PEMCERT_MAX, jail_ready),
 	PROC_MSG(IMSG_J_FAILED, sizeof(struct ctl_error), jail_failed),
