@@ -148,9 +148,10 @@ FUZZ_LIBSRCS += lensvmm/ocispec.c
 # issue 14: the tar entry policy (regress/fuzz/tarpolicy.c)
 FUZZ_LIBSRCS += lensvmm/tarpolicy.c
 REGRESS_TESTS = $(sort $(wildcard regress/*.t)) $(sort $(wildcard regress/attack/*.t))
+FUZZ_LIBSRCS += common/lensconf.c
 FUZZ_SECONDS ?= 10
 
-.PHONY: all deps bench-deps users install check regress-bins bench clean \
+.PHONY: all deps bench-deps users install install-hooks check regress-bins bench clean \
 	manlint demo \
 	fuzz-long guest guest-pin regress-vm-tcg regress-vm-nested \
 	regress-images-slow
@@ -359,39 +360,52 @@ manlint:
 	mandoc -Tlint -Wwarning $(MANS)
 
 # with DESTDIR (a package build) no users are made on the build host:
-# the package's postinst runs etc/lens-users.sh (or make users)
+# the package's postinst (or the units' ExecStartPre) runs lens-setup
+UNITS	 = lensauditd.service lenscredd.service lensnetd.service \
+	   lensvmm.service lens.target
+DAEMONS	 = lensauditd lenscredd lensnetd lensvmm
+UNITDIR	 = $(PREFIX)/lib/systemd/system
+SHAREDIR = $(PREFIX)/share/lens
 install: all $(if $(DESTDIR),,users)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
-	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
-	install -m 0555 $(OBJ)/lensauditd $(DESTDIR)$(SBINDIR)/lensauditd
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)/etc/init.d \
+	    $(DESTDIR)$(SHAREDIR)/policy-examples $(DESTDIR)$(PREFIX)/libexec/lens
+	for d in $(DAEMONS); do \
+	    install -m 0555 $(OBJ)/$$d $(DESTDIR)$(SBINDIR)/$$d || exit 1; \
+	    sed 's,/usr/local,$(PREFIX),g' etc/init.d/$$d \
+	        >$(DESTDIR)/etc/init.d/$$d && chmod 0755 $(DESTDIR)/etc/init.d/$$d || exit 1; \
+	done
 	install -m 0555 $(OBJ)/lensctl $(DESTDIR)$(BINDIR)/lensctl
-	install -m 0555 $(OBJ)/lenscredd $(DESTDIR)$(SBINDIR)/lenscredd
-	[ ! -x $(OBJ)/lensvmm ] || \
-	    install -m 0555 $(OBJ)/lensvmm $(DESTDIR)$(SBINDIR)/lensvmm
-	[ ! -x $(OBJ)/lensnetd ] || \
-	    install -m 0555 $(OBJ)/lensnetd $(DESTDIR)$(SBINDIR)/lensnetd
-	[ ! -x $(OBJ)/lens-init ] || { install -d $(DESTDIR)$(PREFIX)/libexec/lens && \
-	    install -m 0555 $(OBJ)/lens-init $(DESTDIR)$(PREFIX)/libexec/lens/; }
-	[ ! -f $(GUEST)/.built ] || { install -d $(DESTDIR)$(PREFIX)/share/lens/guest && \
+	install -m 0555 etc/lens-users.sh $(DESTDIR)$(SBINDIR)/lens-setup
+	install -m 0555 $(OBJ)/lens-init $(DESTDIR)$(PREFIX)/libexec/lens/
+	[ ! -f $(GUEST)/.built ] || { install -d $(DESTDIR)$(SHAREDIR)/guest && \
 	    install -m 0444 $(GUEST)/vmlinuz $(GUEST)/initramfs.cpio \
-	    $(GUEST)/kernel.release $(DESTDIR)$(PREFIX)/share/lens/guest/; }
-	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
-	sed 's,/usr/local,$(PREFIX),g' etc/lensauditd.service \
-	    >$(DESTDIR)$(PREFIX)/lib/systemd/system/lensauditd.service
-	[ ! -x $(OBJ)/lensnetd ] || sed 's,/usr/local,$(PREFIX),g' \
-	    etc/lensnetd.service \
-	    >$(DESTDIR)$(PREFIX)/lib/systemd/system/lensnetd.service
-	sed 's,/usr/local,$(PREFIX),g' etc/lenscredd.service \
-	    >$(DESTDIR)$(PREFIX)/lib/systemd/system/lenscredd.service
-	install -d $(DESTDIR)/etc/lens
+	    $(GUEST)/kernel.release $(DESTDIR)$(SHAREDIR)/guest/; }
+	for u in $(UNITS); do \
+	    sed 's,/usr/local,$(PREFIX),g' etc/$$u >$(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	install -m 0444 etc/lns-policy.schema.json etc/lns-policy.yaml \
+	    $(DESTDIR)$(SHAREDIR)/
+	install -m 0444 etc/policy-examples/*.yaml $(DESTDIR)$(SHAREDIR)/policy-examples/
+	install -d -m 0755 $(DESTDIR)/etc/lens $(DESTDIR)/var/lib/lens
+	install -d -m 0750 $(DESTDIR)/var/log/lens
 	[ -e $(DESTDIR)/etc/lens/lns-policy.yaml ] || install -m 0644 \
 	    etc/policy-examples/minimal.yaml $(DESTDIR)/etc/lens/lns-policy.yaml
 	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 0444 etc/lensctl.bash-completion \
 	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/lensctl
+	[ -e $(DESTDIR)/etc/lens/lens.conf ] || sed 's,/usr/local,$(PREFIX),g' \
+	    etc/lens.conf >$(DESTDIR)/etc/lens/lens.conf
 	for m in $(MANS); do \
 	    s=$${m##*.}; install -m 0444 $$m $(DESTDIR)$(MANDIR)/man$$s/; \
 	done
+	$(MAKE) --no-print-directory install-hooks
+
+# what other parts install (shell completion): add a rule
+#   install-hooks:: ...
+# of your own; make install runs them all after the files above
+install-hooks::
 
 clean:
 	rm -rf obj obj-san

@@ -173,7 +173,8 @@ struct ctl_sandbox {
 	char		id[CTL_ID_SIZE];
 	char		name[CTL_NAME_SIZE];
 	char		backend[16];
-	uint8_t		pad[7];
+	uint8_t		net_lost;	/* lensnetd closed its connection */
+	uint8_t		pad[6];
 	uint32_t	state;
 	int32_t		exit_code;
 	int64_t		created;	/* unix seconds */

@@ -24,6 +24,7 @@
 
 #include "chainwrite.h"
 #include "lensauditd.h"
+#include "lensconf.h"
 #include "log.h"
 #include "privsep.h"
 #include "proc.h"
@@ -372,8 +373,11 @@ main(int argc, char *argv[])
 	conf.ckpt_secs = 5;
 	conf.rotate_size = 64ULL << 20;
 
-	while ((ch = getopt(argc, argv, "dD:n:P:r:s:t:u:vW:")) != -1) {
+	lensconf_init("lensauditd", "dD:n:P:r:s:t:u:vW:", &argc, &argv);
+	while ((ch = getopt(argc, argv, "dD:n:P:r:s:t:u:vW:f:")) != -1) {
 		switch (ch) {
+		case 'f':	/* lensconf_init's */
+			break;
 		case 'd':
 			debug = 1;
 			break;
@@ -464,7 +468,7 @@ main(int argc, char *argv[])
 	log_init(debug, LOG_DAEMON);
 	if (!debug && daemon(0, 0) == -1)
 		fatal("daemon");
-	proc_init(argc, argv);
+	proc_init(lensconf_argc, lensconf_argv);
 	conf.parent = getpid();
 	conf.listen_fd = unixsock_listen(conf.sock, 0666, (gid_t)-1);
 	proc_socketpair(conf.link);

@@ -25,6 +25,7 @@
 #include "auditc.h"
 #include "grammar.h"
 #include "lenscredd.h"
+#include "lensconf.h"
 #include "log.h"
 #include "privsep.h"
 #include "proc.h"
@@ -372,8 +373,11 @@ main(int argc, char *argv[])
 	conf.leaves_hour = CRED_LEAVES_HOUR;
 	conf.keyfd = -1;
 
-	while ((ch = getopt(argc, argv, "a:dD:L:s:T:u:v")) != -1) {
+	lensconf_init("lenscredd", "a:dD:L:s:T:u:v", &argc, &argv);
+	while ((ch = getopt(argc, argv, "a:dD:L:s:T:u:vf:")) != -1) {
 		switch (ch) {
+		case 'f':	/* lensconf_init's */
+			break;
 		case 'a':
 			if (strlcpy(conf.auditsock, optarg,
 			    sizeof(conf.auditsock)) >= sizeof(conf.auditsock)) {
@@ -454,7 +458,7 @@ main(int argc, char *argv[])
 	log_init(debug, LOG_DAEMON);
 	if (!debug && daemon(0, 0) == -1)
 		fatal("daemon");
-	proc_init(argc, argv);
+	proc_init(lensconf_argc, lensconf_argv);
 	conf.parent = getpid();
 	conf.listen_fd = unixsock_listen(conf.sock, 0666, (gid_t)-1);
 	proc_socketpair(conf.link);

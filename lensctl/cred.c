@@ -153,9 +153,11 @@ store_request(const char *sock, uint32_t type, const void *hdr, size_t hlen,
 	int			 fd, rc = LENSCTL_FAIL, n;
 
 	if ((fd = unixsock_connect(sock, SOCK_CLOEXEC)) == -1) {
-		warn("cannot connect to lenscredd at %s%s", sock,
-		    errno == ENOENT || errno == ECONNREFUSED ?
-		    " (is lenscredd running?)" : "");
+		if (errno == ENOENT || errno == ECONNREFUSED)
+			warnx("lenscredd is not running: cannot connect to %s "
+			    "(%s)", sock, strerror(errno));
+		else
+			warn("cannot connect to lenscredd at %s", sock);
 		return LENSCTL_FAIL;
 	}
 	memset(&h, 0, sizeof(h));

@@ -893,9 +893,11 @@ conn_open(const char *sockopt)
 	int			 fd;
 
 	if ((fd = unixsock_connect(path, SOCK_CLOEXEC)) == -1) {
-		warn("cannot connect to lensvmm at %s%s", path,
-		    errno == ENOENT || errno == ECONNREFUSED ?
-		    " (is lensvmm running?)" : "");
+		if (errno == ENOENT || errno == ECONNREFUSED)
+			warnx("lensvmm is not running: cannot connect to %s "
+			    "(%s)", path, strerror(errno));
+		else
+			warn("cannot connect to lensvmm at %s", path);
 		return NULL;
 	}
 	if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1) {
@@ -1680,7 +1682,8 @@ ps_entry(const struct imsg *im, void *arg)
 		snprintf(status, sizeof(status), "exited (%d)",
 		    (int)s.exit_code);
 	else
-		snprintf(status, sizeof(status), "%s", state_name(s.state));
+		snprintf(status, sizeof(status), "%s%s", state_name(s.state),
+		    s.net_lost ? " (network lost)" : "");
 	ago(when, sizeof(when), s.created);
 	printf("%-12.12s  %-20s  %-8s  %-12s  %-16s  %s\n", id, name,
 	    backend, status, when, cmd);

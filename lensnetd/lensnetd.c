@@ -48,6 +48,7 @@
 #include "pemcert.h"
 #include "lenscredd_imsg.h"
 #include "imsgev.h"
+#include "lensconf.h"
 #include "log.h"
 #include "credvars.h"
 #include "lensnetd.h"
@@ -222,6 +223,21 @@ parse_pool(const char *s)
 bad:
 	errx(2, "-p %s: need an IPv4 network A.B.C.D/LEN with LEN from 14 "
 	    "to 30", s);
+}
+
+/* resolv.conf's nameservers lensnetd may not forward to: its own side */
+static int
+in_pool(const char *addr, void *arg)
+{
+	struct in_addr	 a;
+	uint32_t	 mask = 0xffffffffu << (32 - pool_bits);
+
+	(void)arg;
+	if (strchr(addr, '%') != NULL)
+		return 1;	/* a link-local scope parse_upstream refuses */
+	if (inet_pton(AF_INET, addr, &a) != 1)
+		return 0;
+	return (ntohl(a.s_addr) & mask) == pool_base;
 }
 
 static int
@@ -1573,8 +1589,12 @@ main(int argc, char *argv[])
 	strlcpy(apprsock, APPR_SOCKET, sizeof(apprsock));
 	strlcpy(credsock, NETD_CREDSOCK, sizeof(credsock));
 	parse_pool("10.200.0.0/16");
-	while ((ch = getopt(argc, argv, "A:a:B:b:C:c:dk:l:n:p:q:r:s:T:u:vw:")) != -1) {
+	lensconf_init("lensnetd", "A:a:B:b:C:c:dk:l:n:p:q:r:s:T:u:vw:", &argc,
+	    &argv);
+	while ((ch = getopt(argc, argv, "A:a:B:b:C:c:dk:l:n:p:q:r:s:T:u:vw:f:")) != -1) {
 		switch (ch) {
+		case 'f':	/* lensconf_init's */
+			break;
 		case 'A':
 			if (strlcpy(apprsock, optarg, sizeof(apprsock)) >=
 			    sizeof(apprsock))
@@ -1672,9 +1692,15 @@ main(int argc, char *argv[])
 		usage();
 	/* the proxy child's defaults, but for what was given */
 	proxy_tune(&pc);
-	if (!have_upstream)
-		errx(2, "-u is required: the DNS upstream the dns child "
-		    "forwards allowed names to");
+	if (!have_upstream) {
+		char	 ns[INET6_ADDRSTRLEN + 16];
+
+		/* the host's resolver, unless it is a sandbox's side */
+		if (lensconf_resolv_file(NETD_RESOLVCONF, in_pool, NULL, ns,
+		    sizeof(ns), err, sizeof(err)) == -1)
+			errx(2, "no -u upstream and %s", err);
+		parse_upstream(ns, &config.upstream);
+	}
 
 	log_init(1, LOG_DAEMON);
 	log_setverbose(verbose);
@@ -1709,7 +1735,7 @@ main(int argc, char *argv[])
 	log_init(debug, LOG_DAEMON);
 	if (!debug && daemon(0, 0) == -1)
 		fatal("daemon");
-	proc_init(argc, argv);
+	proc_init(lensconf_argc, lensconf_argv);
 	netns_init();
 	role.parent = getpid();
 	role.debug = debug;
@@ -1773,6 +1799,9 @@ main(int argc, char *argv[])
 		log_warn("unlink %s", sockpath);
 	if (unlink(apprsock) == -1 && errno != ENOENT)
 		log_warn("unlink %s", apprsock);
+	/* still locked: a lensnetd starting now waits for no stale file */
+	if (unlink(lockpath) == -1 && errno != ENOENT)
+		log_warn("unlink %s", lockpath);
 	log_info("exiting");
 	return exit_status;
 }

@@ -32,6 +32,7 @@
 
 #define NETD_USER		"_lensnet"
 #define NETD_SOCKET		"/run/lens/lensnetd.sock"
+#define NETD_RESOLVCONF		"/etc/resolv.conf"	/* the upstream without -u */
 #define NETD_AUDITSOCK		"/run/lens/lensauditd.sock"
 #define NETD_CREDSOCK		"/run/lens/lenscredd.sock"
 #define NETD_CADIR		"/etc/lens/ca"	/* the policies' caFiles */

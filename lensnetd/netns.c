@@ -490,7 +490,10 @@ netns_teardown(struct netns_gw *gw)
 	else {
 		if (nft_teardown(err, sizeof(err)) == -1)
 			log_warnx("teardown: %s", err);
-		if (rtnl_open(&r) == -1 || link_del(&r, gw->ifname) == -1)
+		/* ENODEV: the sandbox's namespace went first and took the
+		 * veth pair with it, the normal end of a sandbox */
+		if ((rtnl_open(&r) == -1 || link_del(&r, gw->ifname) == -1) &&
+		    errno != ENODEV)
 			log_warn("teardown: delete %s", gw->ifname);
 		rtnl_close(&r);
 		netns_leave();

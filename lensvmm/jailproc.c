@@ -51,6 +51,11 @@ static struct event	 ev_console, ev_chld, ev_ready, ev_kill, ev_exit;
 static struct event	 ev_netd;
 static pid_t		 initpid;
 static int		 ready, ending, ended, finishing, init_paused;
+/* lens-init reaped, its status; its channel is read to the end first */
+#define INIT_DRAIN_MS	2000
+static int		 init_reaped, init_status;
+static struct event	 ev_drain;
+static void		 sandbox_ended(int);
 static uint64_t		 console_written;
 static struct ctl_exit	 sandbox_exit;
 static int		 main_done;
@@ -443,6 +448,9 @@ init_lost(struct proc_chan *ch, const char *why)
 	(void)ch;
 	if (strcmp(why, "gone") == 0 || strcmp(why, "read failed") == 0) {
 		imsgev_clear(&init.iev);
+		/* everything it said is read: now its end counts */
+		if (init_reaped && !ended)
+			sandbox_ended(init_status);
 		return;
 	}
 	init_broken(why);
@@ -708,74 +716,117 @@ parent_lost(struct proc_chan *ch, const char *why)
 	fatalx("parent: %s", why);
 }
 
+/*
+ * lens-init reaped: its end is the sandbox's, but only once its channel
+ * is read to the end.  Its last messages (the main command's output and
+ * EXIT) are in the socket when SIGCHLD comes, and libevent may run the
+ * signal first: deciding then took the exit status of lens-init itself
+ * (0) for the main command's and dropped what it said last (a loaded
+ * machine: sandbox-signals.t's SIGTERM test got 0 instead of 9).  So
+ * the end waits for EOF on the channel (init_lost), bounded by
+ * INIT_DRAIN_MS for a channel that never ends.
+ */
+
+static void
+drain_timeout(int fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	if (ended)
+		return;
+	log_warnx("lens-init's channel did not end %d ms after it did; "
+	    "its last messages are lost", INIT_DRAIN_MS);
+	if (init.iev.ibuf.fd != -1)
+		imsgev_clear(&init.iev);
+	sandbox_ended(init_status);
+}
+
 static void
 on_sigchld(int sig, short ev, void *arg)
 {
+	struct timeval	 tv;
 	int		 st;
 	pid_t		 pid;
-	uint64_t	 ooms;
 
 	(void)sig;
 	(void)ev;
 	(void)arg;
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		if (pid != initpid || ended)
+		if (pid != initpid || ended || init_reaped)
 			continue;
-		ended = 1;
-		evtimer_del(&ev_kill);
-		evtimer_del(&ev_ready);
-		memset(&sandbox_exit, 0, sizeof(sandbox_exit));
-		ooms = cgroup_oom_count(conf->oomfd);
-		if (main_done)
-			sandbox_exit = main_exit;
-		else if (WIFSIGNALED(st)) {
-			sandbox_exit.sig = WTERMSIG(st);
-			sandbox_exit.code = 128 + WTERMSIG(st);
-		} else if (WIFEXITED(st))
-			sandbox_exit.code = ready ? WEXITSTATUS(st) :
-			    CTL_EXIT_LENS;
-		/* the vm process shares our report page (seccomp_filter.h) */
-		if (conf->backend == BACKEND_MICROVM && WIFSIGNALED(st) &&
-		    WTERMSIG(st) == SIGSYS && protocol_error[0] == '\0') {
-			int	 nr = sandbox_reported();
-
-			snprintf(protocol_error, sizeof(protocol_error),
-			    "the vm process was killed by SIGSYS: forbidden "
-			    "syscall %s (%d)", nr == -1 ? "unknown" :
-			    sandbox_syscall_name(nr), nr);
-			log_warnx("%s", protocol_error);
-			if (!main_done)
-				sandbox_exit.sig = 0;
-		}
-		if (protocol_error[0] != '\0' && !main_done)
-			sandbox_exit.code = CTL_EXIT_LENS;
-		sandbox_exit.oom = ooms > 0;
-		log_info("sandbox ended: code %d, signal %d%s",
-		    sandbox_exit.code, sandbox_exit.sig,
-		    sandbox_exit.oom ? ", OOM" : "");
-		if (!ready) {
-			struct ctl_error	 ce;
-
-			memset(&ce, 0, sizeof(ce));
-			ce.code = CTL_EXIT_LENS;
-			/* what it said last */
-			while (console_fd != -1)
-				console_read(console_fd, EV_READ, NULL);
-			snprintf(ce.msg, sizeof(ce.msg), "lens-init ended "
-			    "before it was ready (%s %d)%s%s%s%s",
-			    WIFSIGNALED(st) ? "signal" : "status",
-			    WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
-			    protocol_error[0] ? ": " : "", protocol_error,
-			    console_tail[0] ? ": " : "", console_tail);
-			if (imsgev_compose(&parent.iev, IMSG_J_FAILED, 0, 0, -1,
-			    &ce, sizeof(ce)) == -1)
-				fatal("compose for the parent");
+		init_reaped = 1;
+		init_status = st;
+		if (init.iev.ibuf.fd == -1) {
+			sandbox_ended(st);
 			continue;
 		}
-		if (imsgev_compose(&parent.iev, IMSG_J_EXIT, 0, 0, -1,
-		    &sandbox_exit, sizeof(sandbox_exit)) == -1)
-			fatal("compose for the parent");
+		tv.tv_sec = INIT_DRAIN_MS / 1000;
+		tv.tv_usec = (INIT_DRAIN_MS % 1000) * 1000;
+		evtimer_add(&ev_drain, &tv);
 	}
+}
+
+static void
+sandbox_ended(int st)
+{
+	uint64_t	 ooms;
+
+	ended = 1;
+	evtimer_del(&ev_drain);
+	evtimer_del(&ev_kill);
+	evtimer_del(&ev_ready);
+	memset(&sandbox_exit, 0, sizeof(sandbox_exit));
+	ooms = cgroup_oom_count(conf->oomfd);
+	if (main_done)
+		sandbox_exit = main_exit;
+	else if (WIFSIGNALED(st)) {
+		sandbox_exit.sig = WTERMSIG(st);
+		sandbox_exit.code = 128 + WTERMSIG(st);
+	} else if (WIFEXITED(st))
+		sandbox_exit.code = ready ? WEXITSTATUS(st) :
+		    CTL_EXIT_LENS;
+	/* the vm process shares our report page (seccomp_filter.h) */
+	if (conf->backend == BACKEND_MICROVM && WIFSIGNALED(st) &&
+	    WTERMSIG(st) == SIGSYS && protocol_error[0] == '\0') {
+		int	 nr = sandbox_reported();
+
+		snprintf(protocol_error, sizeof(protocol_error),
+		    "the vm process was killed by SIGSYS: forbidden "
+		    "syscall %s (%d)", nr == -1 ? "unknown" :
+		    sandbox_syscall_name(nr), nr);
+		log_warnx("%s", protocol_error);
+		if (!main_done)
+			sandbox_exit.sig = 0;
+	}
+	if (protocol_error[0] != '\0' && !main_done)
+		sandbox_exit.code = CTL_EXIT_LENS;
+	sandbox_exit.oom = ooms > 0;
+	log_info("sandbox ended: code %d, signal %d%s",
+	    sandbox_exit.code, sandbox_exit.sig,
+	    sandbox_exit.oom ? ", OOM" : "");
+	if (!ready) {
+		struct ctl_error	 ce;
+
+		memset(&ce, 0, sizeof(ce));
+		ce.code = CTL_EXIT_LENS;
+		/* what it said last */
+		while (console_fd != -1)
+			console_read(console_fd, EV_READ, NULL);
+		snprintf(ce.msg, sizeof(ce.msg), "lens-init ended "
+		    "before it was ready (%s %d)%s%s%s%s",
+		    WIFSIGNALED(st) ? "signal" : "status",
+		    WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
+		    protocol_error[0] ? ": " : "", protocol_error,
+		    console_tail[0] ? ": " : "", console_tail);
+		if (imsgev_compose(&parent.iev, IMSG_J_FAILED, 0, 0, -1,
+		    &ce, sizeof(ce)) == -1)
+			fatal("compose for the parent");
+		return;
+	}
+	if (imsgev_compose(&parent.iev, IMSG_J_EXIT, 0, 0, -1,
+	    &sandbox_exit, sizeof(sandbox_exit)) == -1)
+		fatal("compose for the parent");
 }
 
 /*
@@ -797,6 +848,9 @@ netd_gone(int fd, short ev, void *arg)
 	event_del(&ev_netd);
 	close(fd);
 	conf->netdfd = -1;
+	if (imsgev_compose(&parent.iev, IMSG_J_NETLOST, 0, 0, -1, NULL, 0) ==
+	    -1)
+		fatal("compose for the parent");
 }
 
 static void
@@ -850,6 +904,7 @@ jail_init(void *arg)
 	evtimer_set(&ev_ready, ready_timeout, NULL);
 	evtimer_set(&ev_kill, kill_timeout, NULL);
 	evtimer_set(&ev_exit, exit_timeout, NULL);
+	evtimer_set(&ev_drain, drain_timeout, NULL);
 	/* a microVM boots a kernel first */
 	tv.tv_sec = conf->backend == BACKEND_MICROVM ? conf->boot_timeout :
 	    VMM_READY_TIMEOUT;

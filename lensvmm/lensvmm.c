@@ -33,6 +33,7 @@
 #include "auditc.h"
 #include "grammar.h"
 #include "imsgev.h"
+#include "lensconf.h"
 #include "log.h"
 #include "layer.h"
 #include "lensvmm.h"
@@ -419,7 +420,28 @@ jail_exit(struct imsg *im, void *arg)
 	sbx_stopped(sb);
 }
 
+/*
+ * lensnetd closed the sandbox's connection (it stopped or died): the
+ * sandbox runs on with loopback only, fail closed.  ps and inspect say
+ * so, and the audit has it.
+ */
+static void
+jail_netlost(struct imsg *im, void *arg)
+{
+	struct sbx	*sb = arg;
+
+	(void)im;
+	if (sb->state != SANDBOX_RUNNING || sb->exited || sb->net_lost)
+		return;
+	sb->net_lost = 1;
+	log_warnx("sandbox %s: network lost (lensnetd closed its "
+	    "connection)", sb->name);
+	audit_event(sb, "sandbox.network_lost", json_pack("{s:s}", "reason",
+	    "lensnetd closed the connection"));
+}
+
 static const struct proc_msg jail_msgs[] = {
+	PROC_MSG(IMSG_J_NETLOST, 0, jail_netlost),
 	PROC_MSGV(IMSG_J_READY, sizeof(struct j_ready),
 	    sizeof(struct j_ready) + PEMCERT_MAX, jail_ready),
 	PROC_MSG(IMSG_J_FAILED, sizeof(struct ctl_error), jail_failed),
@@ -531,6 +553,7 @@ int
 main(int argc, char *argv[])
 {
 	struct control_conf	 cc;
+	struct stat		 sock_st;
 	struct group		*gr;
 	char			 path[PATH_MAX + 16];
 	char			 cgname[CGROUP_NAME_MAX + 1];
@@ -543,8 +566,11 @@ main(int argc, char *argv[])
 	strlcpy(cgname, VMM_CGROUP, sizeof(cgname));
 	strlcpy(guestdir, VMM_GUESTDIR, sizeof(guestdir));
 	strlcpy(defpolicy, VMM_POLICY, sizeof(defpolicy));
-	while ((ch = getopt(argc, argv, "a:C:c:dD:E:F:g:i:k:L:n:P:s:T:vx:")) != -1) {
+	lensconf_init("lensvmm", "a:C:c:dD:E:F:g:i:k:L:n:P:s:T:vx:", &argc, &argv);
+	while ((ch = getopt(argc, argv, "a:C:c:dD:E:F:g:i:k:L:n:P:s:T:vx:f:")) != -1) {
 		switch (ch) {
+		case 'f':	/* lensconf_init's */
+			break;
 		case 'x':
 			if (optarg[0] != '/' || nprotect == (int)(sizeof(protect) /
 			    sizeof(protect[0])))
@@ -724,11 +750,13 @@ main(int argc, char *argv[])
 	/* the socket: group lens may connect */
 	cc.listen_fd = unixsock_listen(sockpath, 0660,
 	    cc.lens_gid == (gid_t)-1 ? 0 : cc.lens_gid);
+	if (stat(sockpath, &sock_st) == -1)
+		fatal("stat %s", sockpath);
 
 	log_init(debug, LOG_DAEMON);
 	if (!debug && daemon(0, 0) == -1)
 		fatal("daemon");
-	proc_init(argc, argv);
+	proc_init(lensconf_argc, lensconf_argv);
 	parent_pid = getpid();
 	cc.parent = parent_pid;
 	keep[0] = cc.listen_fd;
@@ -768,6 +796,15 @@ main(int argc, char *argv[])
 	}
 	event_dispatch();
 	cgroup_fini();
+	/* the socket, if it is still ours: the next lensctl is told that
+	 * lensvmm is not running, not "Connection refused" */
+	{
+		struct stat	 st;
+
+		if (stat(sockpath, &st) == 0 && st.st_dev == sock_st.st_dev &&
+		    st.st_ino == sock_st.st_ino && unlink(sockpath) == -1)
+			log_warn("unlink %s", sockpath);
+	}
 	log_info("exiting");
 	return 0;
 }

@@ -120,6 +120,8 @@ enum vmm_jail_imsg {
 	IMSG_J_STOP,			/* parent: struct j_stop */
 	IMSG_J_EXIT,			/* jail: struct ctl_exit; sandbox ended */
 	IMSG_J_FINISH,			/* parent: empty; answer clients, exit */
+	IMSG_J_NETLOST,			/* jail: empty; lensnetd closed the
+					 * sandbox's connection */
 };
 
 struct j_ready {

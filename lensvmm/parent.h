@@ -79,6 +79,7 @@ struct sbx {
 	int			 state;
 	int32_t			 exit_code, exit_sig;
 	int			 oom;
+	int			 net_lost;	/* J_NETLOST: lensnetd went */
 	int64_t			 created, started, finished;
 	struct ctl_run		 run;
 	char			*strings;	/* argv, env, volumes */

@@ -88,9 +88,10 @@ sbx_json(const struct sbx *sb)
 
 		inet_ntop(AF_INET, &sb->net.addr, a, sizeof(a));
 		inet_ntop(AF_INET, &sb->net.gateway, g, sizeof(g));
-		json_object_set_new(j, "network", json_pack("{s:s, s:s, s:i}",
-		    "address", a, "gateway", g, "proxy_port",
-		    (int)sb->net.proxyport));
+		json_object_set_new(j, "network", json_pack(
+		    "{s:s, s:s, s:i, s:s}", "address", a, "gateway", g, "proxy_port",
+		    (int)sb->net.proxyport, "state", sb->net_lost ? "lost" :
+		    "attached"));
 	} else
 		json_object_set_new(j, "network", json_string(
 		    netdsock[0] ? "lensnetd" : "none (loopback only)"));
@@ -225,6 +226,7 @@ req_ps(struct reply *r, struct imsg *im)
 		strlcpy(cs.name, sb->name, sizeof(cs.name));
 		strlcpy(cs.backend, sb->backend, sizeof(cs.backend));
 		cs.state = (uint32_t)sb->state;
+		cs.net_lost = sb->net_lost != 0;
 		cs.exit_code = sb->exit_code;
 		cs.created = sb->created;
 		for (i = 0, p = sb->strings; i < sb->run.argc; i++) {

@@ -75,7 +75,14 @@ badopt() {	# badopt EXPECTED-TEXT lensnetd-args...
 	    { diag "lensnetd $*: exit $_rc: $(cat "$T/opt.out")"; return 1; }
 }
 r=0
-badopt '-u is required' || r=1
+# no -u: /etc/resolv.conf's first nameserver outside the pool; here
+# (a mount namespace's own resolv.conf) there is none
+printf 'nameserver 10.200.0.1\n' >"$T/resolv.pool"
+unshare -m sh -c 'mount --bind "$1" /etc/resolv.conf && shift && exec "$@"' \
+    sh "$T/resolv.pool" "$NETD" -d -n "$INST" -s "$T/netd.sock" \
+    >"$T/opt.out" 2>&1
+[ $? -eq 2 ] && grep -q 'no -u upstream and /etc/resolv.conf: no nameserver' \
+    "$T/opt.out" || { diag "lensnetd without -u: $(cat "$T/opt.out")"; r=1; }
 badopt '-u 300.1.2.3: need ADDRESS' -u 300.1.2.3 || r=1
 badopt '-u 198.18.0.53:0: need ADDRESS' -u 198.18.0.53:0 || r=1
 badopt '-p 10.200.0.1/16: host bits set' -u 198.18.0.53 -p 10.200.0.1/16 || r=1

@@ -60,9 +60,9 @@ LENS_SET_X=1 "$LENSCTL" -s "$NOSOCK" run $R --memory 2t --cpus 1.5 \
     --pids 64 -v /tmp:/mnt:ro -p '[::1]:8080:80/tcp' -e A=1 -e LENS_SET_X \
     -w /tmp -u bob \
     --backend jail --name ok-1 -- true 2>"$T/err"
-[ $? -eq 125 ] && grep -q "cannot connect to lensvmm at $NOSOCK" "$T/err"
+[ $? -eq 125 ] && grep -q "lensvmm is not running: cannot connect to $NOSOCK" "$T/err"
 ok $? "good arguments get as far as connecting ($(cat "$T/err"))"
 LENS_VMM_SOCKET=$NOSOCK "$LENSCTL" ps 2>"$T/err"
-[ $? -eq 1 ] && grep -q "at $NOSOCK" "$T/err"
+[ $? -eq 1 ] && grep -q "connect to $NOSOCK" "$T/err"
 ok $? "LENS_VMM_SOCKET names the socket ($(cat "$T/err"))"
 tap_done
