@@ -94,7 +94,12 @@ static const struct {
 	{ "lensvmm", vmm_keys },
 };
 #define NSECTIONS	(sizeof(sections) / sizeof(sections[0]))
-#define MAXKEYS		16
+#define MAXKEYS		32	/* of a section: lensconf_parse's seen[] */
+#define NKEYS(k)	(sizeof(k) / sizeof((k)[0]) - 1)
+_Static_assert(NKEYS(auditd_keys) <= MAXKEYS, "auditd_keys");
+_Static_assert(NKEYS(credd_keys) <= MAXKEYS, "credd_keys");
+_Static_assert(NKEYS(netd_keys) <= MAXKEYS, "netd_keys");
+_Static_assert(NKEYS(vmm_keys) <= MAXKEYS, "vmm_keys");
 
 const struct lensconf_key *
 lensconf_keys(const char *section)

@@ -116,13 +116,13 @@ grep -q 'lens proxy: policy: ask denied by the operator' "$T/c2"
 ok $? "the denied connection is refused ($(cat "$T/c2"))"
 
 # --- timeout: -w 15
-x curl -sS --noproxy "*" --max-time 30 --cacert /dev/null https://other.test/ >"$T/c3" 2>&1 &
+x curl -sS --noproxy "*" --max-time 30 --insecure https://other.test/ >"$T/c3" 2>&1 &
 cpid=$!
 id3=$(pending other.test)
 ok $? "a TLS connection asks ($id3)"
 wait $cpid
 audit approval.timeout "\"id\":\"$id3\".*\"kind\":\"tls\""
-ok $? "unanswered for 15 s: approval.timeout, denied"
+ok $? "unanswered for 15 s: approval.timeout, denied ($(tr "\n" " " <"$T/c3"))"
 [ "$(npending)" -eq 0 ]
 ok $? "... and no longer pending"
 
