@@ -250,6 +250,13 @@ const char *policy_llm_action_name(int action);
 /* the first credential bound to host:port (an llm backend's), -1 none */
 long	policy_llm_cred(const struct policy *, const char *host,
 	    uint16_t port);
+/*
+ * is host:port an llm backend's?  A request of the sandbox's own to it
+ * that no llm route covers is denied: the backend's credential serves
+ * the routes, never a way around them.
+ */
+int	policy_llm_backend_at(const struct policy *, const char *host,
+	    uint16_t port);
 /* is host the domain of some llm route (it is intercepted then)? */
 int	policy_llm_host(const struct policy *, const char *host);
 

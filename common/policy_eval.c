@@ -664,6 +664,13 @@ http_request_eval(const struct policy *pol, const char *host,
 		d->why = "ask: no approval channel yet";
 		return;
 	}
+	if (policy_llm_backend_at(pol, host, port) && (method == NULL ||
+	    path == NULL || !policy_llm_applies(pol, host, port, method,
+	    path))) {
+		d->verdict = VERDICT_DENY;
+		d->why = "an llm backend is reached only through llm routes";
+		return;
+	}
 	if (hd.rule == NULL)		/* defaultVerdict allow */
 		return;
 	(void)norm_name(host, strlen(host), name);	/* policy_http did */

@@ -273,6 +273,22 @@ policy_llm_host(const struct policy *pol, const char *host)
 }
 
 int
+policy_llm_backend_at(const struct policy *pol, const char *host,
+    uint16_t port)
+{
+	char	 name[MAXNAME + 1];
+	size_t	 i;
+
+	if (pol->nllmb == 0 || !norm(host, name))
+		return 0;
+	for (i = 0; i < pol->nllmb; i++)
+		if (pol->llmb[i].port == port &&
+		    strcmp(pol->llmb[i].host, name) == 0)
+			return 1;
+	return 0;
+}
+
+int
 policy_llm_applies(const struct policy *pol, const char *host,
     uint16_t port, const char *method, const char *path)
 {

@@ -44,11 +44,11 @@ deny_policy "$T/p.yaml" <<'EOF'
       - match: anthropic.api.test
         verdict: allow
         caFile: testca.pem
+      # no request rules: lensnetd itself refuses the sandbox's own
+      # requests to an llm backend (the key serves the routes only)
       - match: openai-backend.api.test
         verdict: allow
         caFile: testca.pem
-        rules:
-          - {method: "*", path: "/**", verdict: deny}
 credentials:
   - id: backendkey
     envVar: BACKEND_KEY
