@@ -49,7 +49,7 @@ VMM_PKGS = $(BASE_PKGS) yaml-0.1
 # image layers (lensvmm/layer.c): libarchive reads gzip, zstd and tar
 VMM_PKGS += libarchive
 # lensnetd takes the policy as a binary model: no libyaml (no root
-# process parses YAML, DESIGN.md section 2)
+# process parses YAML, doc/DESIGN.md, Processes)
 NETD_PKGS = $(BASE_PKGS) libnftnl libmnl libssl libcrypto
 CRED_PKGS = $(BASE_PKGS) libssl libcrypto
 TEST_PKGS = $(NETD_PKGS) yaml-0.1 libssl libcrypto

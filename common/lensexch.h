@@ -1,5 +1,5 @@
 /*
- * The credential exchange's stream (issue 13, DESIGN section 6): one
+ * The credential exchange's stream (issue 13, doc/DESIGN.md, Network): one
  * request and its response between lensnetd's proxy and lenscredd's
  * exchange child over a socketpair that lensnetd's parent made and
  * lenscredd's listener handed on.  imsg framing (common/imsg.h); one

@@ -35,7 +35,7 @@
  *    leaves lenscredd.
  *
  * 5. proxy -> parent -> lenscredd and back: the credential exchange
- *    (DESIGN section 6, common/lensexch.h).  A request to a host bound
+ *    (doc/DESIGN.md, Network; common/lensexch.h).  A request to a host bound
  *    to the credential whose placeholder it carries: EXCH_REQ names the
  *    credential by its index in the sandbox's policy, the host, port
  *    and address the proxy connected to.  The parent checks it against

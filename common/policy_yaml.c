@@ -13,7 +13,7 @@
  * (policy_model.c), which the binary model's decoder shares.
  *
  * Only unprivileged processes call this (lensctl, lensvmm's policy
- * child): no root process parses YAML (DESIGN.md section 2).
+ * child): no root process parses YAML (doc/DESIGN.md, Processes).
  */
 #include <sys/types.h>
 #include <sys/stat.h>

@@ -1,6 +1,7 @@
 /*
- * Dropping privileges, in the order DESIGN.md §2 prescribes: chroot,
- * setgroups/setresgid/setresuid, capabilities, PR_SET_NO_NEW_PRIVS.
+ * Dropping privileges, in the order doc/DESIGN.md (Processes)
+ * prescribes: chroot, setgroups/setresgid/setresuid, capabilities,
+ * PR_SET_NO_NEW_PRIVS.
  * The seccomp filter (seccomp_filter.h) comes last, loaded by the caller.
  */
 #ifndef LENS_PRIVSEP_H

@@ -87,7 +87,7 @@ void	proc_watch_parent(int parentfd, void (*stop)(void));
  * SIGTERM to the first nstop children (the others end on their own once
  * those are gone), and so does a child that exits 0.  A child that ends
  * otherwise takes every other one with it and makes the exit status 1:
- * a daemon never goes on half-working (DESIGN.md section 2).  ready(arg)
+ * a daemon never goes on half-working (doc/DESIGN.md, Processes).  ready(arg)
  * runs before the loop (caps, seccomp).  Returns once every child is
  * reaped: the parent's exit status.
  */
@@ -95,7 +95,7 @@ int	proc_supervise(struct proc_child *, size_t n, size_t nstop,
 	    void (*ready)(void *), void *arg);
 
 /*
- * A child role, as a daemon declares it (DESIGN.md section 2).
+ * A child role, as a daemon declares it (doc/DESIGN.md, Processes).
  * proc_start() runs it, in this order: preinit (as root: what must be
  * read or warmed up before the chroot), chroot to root (NULL: the empty
  * directory), setgroups/setresgid/setresuid to user, only caps[] kept,

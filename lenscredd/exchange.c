@@ -1,5 +1,5 @@
 /*
- * lenscredd exchange: the credentialed requests (DESIGN.md section 6,
+ * lenscredd exchange: the credentialed requests (doc/DESIGN.md, Network;
  * common/lensexch.h).  _lenscred, chrooted to the empty directory, not
  * dumpable; its seccomp table has TCP sockets and connect, and no open:
  * the trust store is read before the chroot (tlsx_preinit).

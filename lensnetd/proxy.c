@@ -1055,7 +1055,7 @@ dnsmap_lookup(struct sbx *s, const struct sockaddr_storage *a,
  * The text is as in lns-policy.yaml(5): "a.b.c.d[/len]:PORTS" or
  * "[v6addr[/len]]:PORTS", an address without len being a /32 or /128.
  * A rule such as 0.0.0.0/0 matches every address but names no private
- * range (DESIGN.md section 5: only a rule naming the CIDR explicitly):
+ * range (doc/DESIGN.md, Network: only a rule naming the CIDR explicitly):
  * it must not open loopback or metadata.
  */
 static int

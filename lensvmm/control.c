@@ -348,7 +348,7 @@ check_request(struct imsg *im)
 
 /*
  * The same checks, made again by the parent on what this child sent
- * it: the parent trusts no child (DESIGN.md section 3).
+ * it: the parent trusts no child (doc/DESIGN.md, IPC).
  */
 const char *
 control_request_check(struct imsg *im)

@@ -1,6 +1,6 @@
 /*
  * lensvmm parent: what its files share.  One process role, split by
- * concern (DESIGN.md section 10):
+ * concern (doc/DESIGN.md, Layout):
  *
  *	lensvmm.c	options, start-up, signals, and the channels to
  *			control and to the jail processes (their message

@@ -1,7 +1,7 @@
 /*
  * lensvmm's policy process: the only place lensvmm parses a policy's
  * YAML (the text of --policy, the operator's default file, a recovered
- * sandbox's), so that no root process does (DESIGN.md section 2).
+ * sandbox's), so that no root process does (doc/DESIGN.md, Processes).
  *
  * For each policy the parent forks one short-lived process that keeps
  * only a pipe back, becomes _lensvmm in the empty directory with no

@@ -6,7 +6,7 @@
  *	- /dev/kvm opens read-write and speaks KVM API version 12;
  *	- /proc/cpuinfo's flags have vmx or svm: a /dev/kvm without them
  *	  is a software-nested one (PVM here) that runs small guests but
- *	  cannot boot a Linux kernel (DESIGN.md §4);
+ *	  cannot boot a Linux kernel (doc/DESIGN.md, Sandboxes);
  *	- the guest directory has the kernel (vmlinuz) and the initramfs
  *	  (initramfs.cpio) that `make guest' builds.
  * Runs in the parent; paths are arguments so that the unit test can

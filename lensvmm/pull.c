@@ -4,7 +4,7 @@
  * the request, opens an OCI layout directory as the caller (hostpath.c)
  * and hands the fetch process the store's directories, then reads its
  * result, checks it, audits image.pull and answers the client.  The
- * parent never parses an image's JSON (DESIGN.md section 2).
+ * parent never parses an image's JSON (doc/DESIGN.md, Processes).
  */
 #include <sys/file.h>
 #include <sys/stat.h>

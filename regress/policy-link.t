@@ -1,5 +1,5 @@
 #!/bin/sh
-# Which programs can parse a policy's YAML (DESIGN.md section 2: no root
+# Which programs can parse a policy's YAML (doc/DESIGN.md, Processes: no root
 # process does): lensnetd links neither libyaml nor the YAML loader (it
 # decodes binary models), lensauditd no policy code at all, and in
 # lensvmm only the policy process (lensvmm/policy.c) calls the parser.

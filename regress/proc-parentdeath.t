@@ -1,7 +1,7 @@
 #!/bin/sh
 # SIGKILL of a daemon's parent takes every child with it within a
 # second (the parent-death signal, armed after the uid change that
-# clears it, DESIGN.md section 2): lensauditd's listener and writer,
+# clears it, doc/DESIGN.md, Processes): lensauditd's listener and writer,
 # lensvmm's control and the jail process of a running sandbox (and its
 # lens-init), lensnetd's dns and proxy.  Each child is stopped
 # (SIGSTOP) first, as a busy or wedged one would be: the end of its

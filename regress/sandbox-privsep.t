@@ -1,6 +1,6 @@
 #!/bin/sh
 # The per-sandbox host processes pass the privsep checks of the
-# daemons (DESIGN.md section 2): the jail process ("lensvmm: jail
+# daemons (doc/DESIGN.md, Processes): the jail process ("lensvmm: jail
 # NAME") and lens-init run as the sandbox's unprivileged host uid,
 # with NoNewPrivs 1, Seccomp 2 and no effective capabilities; the
 # control child as _lensvmm; the parent under seccomp.

@@ -2,7 +2,7 @@
 # A compromised child sends its parent (or its peer) a message one
 # byte short or one byte long: the receiver checks the exact size for
 # the type before any handler runs, logs the peer, type and size, and
-# never acts on it (DESIGN.md section 3: a parent trusts no child).
+# never acts on it (doc/DESIGN.md, IPC: a parent trusts no child).
 # The regress builds (LENS_REGRESS_MSGSIZE=ROLE:TYPE:short|long,
 # common/imsg.c) make the named role mangle every message of TYPE.
 #
