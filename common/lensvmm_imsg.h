@@ -259,7 +259,7 @@ struct ctl_rmi {
 };
 
 struct ctl_removed {
-	char		what[16];		/* "ref", "blob", "partial" */
+	char		what[16];		/* "ref", "blob", "partial", "layer" */
 	char		name[CTL_IMGREF_SIZE];
 };
 

@@ -1,9 +1,11 @@
 /*
  * lensvmm parent: images, rmi and image prune on the store (imgstore.h).
- * The parent reads only ref files and meta files (digest lines, each
- * checked), never an image's JSON.  A blob is needed while a ref names
+ * images and rmi read only ref files and meta files (digest lines, each
+ * checked).  A blob is needed while a ref names
  * its manifest, or the manifest's meta names it; prune removes every
- * other blob, meta file and abandoned partial download.  Prune waits
+ * other blob, meta file and abandoned partial download, and every
+ * unpacked layer no ref's config names (it reads those configs, checked
+ * against their digests, as image_unpack does).  Prune waits
  * for no pull: it refuses to run while one is in progress (the blobs
  * of a pull have no ref until its end).
  */
@@ -15,12 +17,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "imsg.h"
+#include "layer.h"
 #include "log.h"
 #include "parent.h"
 #include "pull.h"
@@ -164,6 +168,7 @@ req_images(struct reply *r, struct imsg *im)
 
 struct need_arg {
 	struct need	*nd;
+	struct need	*layers;	/* diff ids of unpacked layers */
 	int		 blobsfd;
 	char		*err;
 	size_t		 errlen;
@@ -173,7 +178,8 @@ static int
 need_ref(const char *ref, const char *digest, int64_t mtime, void *a)
 {
 	struct need_arg	*na = a;
-	char		 (*d)[OCI_DIGEST_SIZE];
+	struct img_entry e;
+	char		 (*d)[OCI_DIGEST_SIZE], e2[512];
 	size_t		 n, i;
 
 	(void)mtime;
@@ -190,6 +196,24 @@ need_ref(const char *ref, const char *digest, int64_t mtime, void *a)
 		if (need_add(na->nd, d[i]) == -1)
 			goto oom;
 	free(d);
+	d = NULL;
+	/*
+	 * Its layers' diff ids, from the manifest and config read from the
+	 * store and checked against their digests (as image_unpack does):
+	 * one that cannot be read keeps every layer directory.
+	 */
+	if (imgstore_lookup(statedir, digest, &e, na->err, na->errlen) == -1) {
+		snprintf(e2, sizeof(e2), "%s", na->err);
+		snprintf(na->err, na->errlen, "image %s: %s: nothing pruned",
+		    ref, e2);
+		return -1;
+	}
+	for (i = 0; i < e.config.ndiffids; i++)
+		if (need_add(na->layers, e.config.diffids[i]) == -1) {
+			img_entry_free(&e);
+			goto oom;
+		}
+	img_entry_free(&e);
 	return 0;
  oom:
 	free(d);
@@ -214,12 +238,68 @@ hex64(const char *s)
 	return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
 }
 
-/* remove what no ref needs; -1 with err (then nothing was removed) */
-static int
-prune(struct reply *r, int blobsfd, int refsfd, char *err, size_t errlen)
+/*
+ * Remove the unpacked layers (layers/sha256/<hex>) no ref needs: each
+ * first renamed to layers/tmp/<hex>.prune.<pid>, then its tree removed,
+ * so that a crash in the middle leaves no partial layer under its name
+ * (the image child empties tmp/ when it starts).  The count removed.
+ */
+static unsigned
+prune_layers(struct reply *r, const struct need *layers)
 {
-	struct need	 nd = { NULL, 0, 0 };
-	struct need_arg	 na = { &nd, blobsfd, err, errlen };
+	DIR		*dir;
+	struct dirent	*de;
+	char		 path[PATH_MAX], from[128], to[128];
+	int		 lfd, fd;
+	unsigned	 n = 0;
+
+	if (snprintf(path, sizeof(path), "%s/" LAYER_DIR, statedir) >=
+	    (int)sizeof(path) ||
+	    (lfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return 0;	/* no layer cache: nothing unpacked */
+	if ((fd = openat(lfd, "sha256", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1 || (dir = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		close(lfd);
+		return 0;
+	}
+	while ((de = readdir(dir)) != NULL) {
+		if (!hex64(de->d_name) || need_has(layers, de->d_name))
+			continue;
+		snprintf(from, sizeof(from), "sha256/%s", de->d_name);
+		snprintf(to, sizeof(to), "tmp/%s.prune.%ld", de->d_name,
+		    (long)getpid());
+		(void)layer_rmtree(lfd, to);
+		if (renameat(lfd, from, lfd, to) == -1) {
+			log_warn("prune: rename layer %s", de->d_name);
+			continue;
+		}
+		if (layer_rmtree(lfd, to) == -1)
+			log_warn("prune: remove layer %s (in layers/tmp)",
+			    de->d_name);
+		snprintf(path, sizeof(path), "sha256:%s", de->d_name);
+		removed(r, "layer", path);
+		n++;
+	}
+	closedir(dir);
+	(void)fsync(lfd);
+	close(lfd);
+	return n;
+}
+
+/*
+ * Remove what no ref needs: blobs, meta files, abandoned partials and
+ * unpacked layers (*nlayers of them); -1 with err (then nothing was
+ * removed).
+ */
+static int
+prune(struct reply *r, int blobsfd, int refsfd, unsigned *nlayers,
+    char *err, size_t errlen)
+{
+	struct need	 nd = { NULL, 0, 0 }, ld = { NULL, 0, 0 };
+	struct need_arg	 na = { &nd, &ld, blobsfd, err, errlen };
 	DIR		*dir;
 	struct dirent	*de;
 	char		 path[300], name[256];
@@ -231,10 +311,14 @@ prune(struct reply *r, int blobsfd, int refsfd, char *err, size_t errlen)
 		snprintf(err, errlen, "a pull is in progress: nothing pruned");
 		return -1;
 	}
+	*nlayers = 0;
 	if (refs_each(refsfd, need_ref, &na, err, errlen) == -1) {
 		free(nd.d);
+		free(ld.d);
 		return -1;
 	}
+	*nlayers = prune_layers(r, &ld);
+	free(ld.d);
 	for (k = 0; k < sizeof(subs) / sizeof(subs[0]); k++) {
 		if ((fd = openat(blobsfd, subs[k], O_RDONLY | O_DIRECTORY |
 		    O_NOFOLLOW | O_CLOEXEC)) == -1 ||
@@ -307,17 +391,18 @@ open_both(struct reply *r, int *blobsfd, int *refsfd)
 void
 req_prune(struct reply *r, struct imsg *im, uid_t by)
 {
-	char	 err[512];
-	int	 blobsfd, refsfd;
+	char		 err[512];
+	int		 blobsfd, refsfd;
+	unsigned	 nlayers;
 
 	(void)im;
 	if (open_both(r, &blobsfd, &refsfd) == -1)
 		return;
-	if (prune(r, blobsfd, refsfd, err, sizeof(err)) == -1)
+	if (prune(r, blobsfd, refsfd, &nlayers, err, sizeof(err)) == -1)
 		reply_error(r, CTL_EXIT_LENS, "%s", err);
 	else {
-		pull_audit("image.prune", json_pack("{s:I}", "uid",
-		    (json_int_t)by));
+		pull_audit("image.prune", json_pack("{s:I, s:I}", "uid",
+		    (json_int_t)by, "layers", (json_int_t)nlayers));
 		reply_ok(r);
 	}
 	close(blobsfd);
@@ -331,6 +416,7 @@ req_rmi(struct reply *r, struct imsg *im, uid_t by)
 	char		 ref[IMG_REF_SIZE], file[IMG_REF_SIZE * 3];
 	char		 digest[OCI_DIGEST_SIZE], err[512];
 	int		 blobsfd, refsfd, rc;
+	unsigned	 nlayers;
 
 	memcpy(&cr, im->data, sizeof(cr));
 	if (imgstore_ref_norm(cr.ref, ref, sizeof(ref)) == -1 ||
@@ -360,8 +446,11 @@ req_rmi(struct reply *r, struct imsg *im, uid_t by)
 	removed(r, "ref", ref);
 	/* the blobs it alone needed: a prune that cannot run is no error
 	 * of the rmi (prune says why) */
-	if (prune(r, blobsfd, refsfd, err, sizeof(err)) == -1)
+	if (prune(r, blobsfd, refsfd, &nlayers, err, sizeof(err)) == -1)
 		log_warnx("rmi %s: %s", ref, err);
+	else if (nlayers > 0)
+		pull_audit("image.prune", json_pack("{s:I, s:I}", "uid",
+		    (json_int_t)by, "layers", (json_int_t)nlayers));
 	reply_ok(r);
  done:
 	close(blobsfd);

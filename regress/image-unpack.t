@@ -10,7 +10,7 @@
 vmm_require
 require_cmds python3
 
-tap_plan 19
+tap_plan 22
 tmpdir_setup
 chmod 0755 "$T"
 at_exit 'vmm_stop; auditd_stop'
@@ -87,6 +87,31 @@ new=$(imgpid)
 ok $? "a new image child ($old, then $new); a pull after it succeeds"
 wait_until 10 test -z "$(ls -A "$S/layers/tmp")"
 ok $? "what the killed child left in layers/tmp is removed"
+
+# prune: the unpacked layers of an image removed go, another's stay
+$MK -o "$T/other" -t v1 base top >/dev/null
+ls "$S/layers/sha256" | sort >"$T/before"
+lctl pull -q oci:"$T/other":v1 >"$T/out" 2>"$T/err" &&
+    ls "$S/layers/sha256" | sort >"$T/after" &&
+    comm -13 "$T/before" "$T/after" >"$T/new" && [ "$(wc -l <"$T/new")" = 2 ]
+ok $? "a second image, no layer shared: 2 more layer directories ($(cat "$T/err"))"
+{ lctl rmi other:v1 && lctl image prune; } >"$T/out" 2>"$T/err"
+rc=$?
+diag "$(cat "$T/out" "$T/err")"
+gone=1
+for h in $(cat "$T/new"); do
+	[ ! -e "$S/layers/sha256/$h" ] &&
+	    grep -q "removed layer sha256:$h" "$T/out" || gone=0
+done
+kept=1
+for h in $(cat "$T/before"); do [ -d "$S/layers/sha256/$h" ] || kept=0; done
+[ $rc = 0 ] && [ $gone = 1 ] && [ $kept = 1 ] &&
+    [ -z "$(ls -A "$S/layers/tmp")" ] &&
+    grep -rqE '"image.prune".*"layers": ?2' "$T/audit"
+ok $? "rmi and prune: its 2 layer directories removed (audited), the others kept, layers/tmp empty"
+[ -f "$L/bin/hello" ] && lctl pull -q oci:"$T/good":v1 >"$T/out" 2>"$T/err" &&
+    [ "$(stat -c %U "$L/bin/hello")" = _lensimg ]
+ok $? "the image kept still has its layers and pulls ($(cat "$T/err"))"
 
 # 3. privilege separation
 P=$(imgpid)
