@@ -183,6 +183,7 @@ void
 proc_fork(struct proc_child *c, int (*run)(int, void *), void *arg,
     const int *keepfds)
 {
+	sigset_t	 all, old;
 	int		 sp[2], lp[2];
 	void		*page;
 	pid_t		 pid;
@@ -196,6 +197,16 @@ proc_fork(struct proc_child *c, int (*run)(int, void *), void *arg,
 	proc_socketpair(sp);
 	proc_logpair(lp);
 
+	/*
+	 * Signals wait until the child has its own dispositions: one that
+	 * came before would run the parent's handler in the child, which
+	 * hands it to the parent's event loop (libevent's socket pair) and
+	 * the child never sees it (a SIGTERM right after start was lost
+	 * so, and the child outlived its parent's shutdown).
+	 */
+	sigfillset(&all);
+	if (sigprocmask(SIG_BLOCK, &all, &old) == -1)
+		fatal("sigprocmask");
 	switch ((pid = fork())) {
 	case -1:
 		fatal("fork %s", c->name);
@@ -215,8 +226,12 @@ proc_fork(struct proc_child *c, int (*run)(int, void *), void *arg,
 		signal(SIGHUP, SIG_IGN);
 		signal(SIGINT, SIG_IGN);
 		signal(SIGPIPE, SIG_IGN);
+		if (sigprocmask(SIG_SETMASK, &old, NULL) == -1)
+			fatal("sigprocmask");
 		_exit(run(sp[1], arg));
 	}
+	if (sigprocmask(SIG_SETMASK, &old, NULL) == -1)
+		fatal("sigprocmask");
 	close(sp[1]);
 	close(lp[1]);
 	c->pid = pid;
