@@ -390,6 +390,17 @@ lensconf_args(const char *section, const char *optstring, int *argc,
 	return 0;
 }
 
+void
+lensconf_args_free(char **argv, int oldargc, int newargc)
+{
+	int	 i;
+
+	/* the file's flags, strdup'ed, come right after argv[0] */
+	for (i = 1; i <= newargc - oldargc; i++)
+		free(argv[i]);
+	free(argv);
+}
+
 int	  lensconf_argc;
 char	**lensconf_argv;
 

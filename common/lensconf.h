@@ -62,6 +62,9 @@ int	lensconf_parse(const char *name, const char *buf, size_t len,
 int	lensconf_args(const char *section, const char *optstring, int *argc,
 	    char ***argv, char *err, size_t errlen);
 
+/* free what lensconf_args made of an argv of oldargc, now newargc */
+void	lensconf_args_free(char **argv, int oldargc, int newargc);
+
 /*
  * lensconf_args() for a daemon's main: exits 2 with the error on
  * stderr.  The command line it was given stays in lensconf_argc and

@@ -150,6 +150,8 @@ main(void)
 	    strcmp(av[5], "-n") == 0 && strcmp(av[7], "-f") == 0 &&
 	    strcmp(av[9], "-d") == 0 && av[10] == NULL,
 	    "file's flags, then the command line's (%d args)", ac);
+	if (rc == 0)
+		lensconf_args_free(av, 4, ac);
 	av = av0;
 	ac = 4;
 	av0[1] = "-s/other.sock";
@@ -160,12 +162,16 @@ main(void)
 	ok(rc == 0 && ac == 8 && strcmp(av[3], "-n") == 0 &&
 	    strcmp(av[5], "-s/other.sock") == 0,
 	    "-s on the command line drops the file's socket (%d args)", ac);
+	if (rc == 0)
+		lensconf_args_free(av, 4, ac);
 	av = av0;
 	ac = 4;
 	rc = lensconf_args("lensvmm", "a:C:c:dD:g:i:k:n:P:s:T:vx:", &ac, &av,
 	    err, sizeof(err));
 	ok(rc == 0 && ac == 5 && strcmp(av[1], "-v") == 0,
 	    "verbose yes is -v");
+	if (rc == 0)
+		lensconf_args_free(av, 4, ac);
 	unlink(path);
 	av = av0;
 	ac = 4;
