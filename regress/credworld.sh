@@ -61,7 +61,8 @@ cw_up() {
 
 # the test internet and the API upstream (no daemons)
 cw_net() {
-	CW_ADDR=198.19.$(( $$ % 200 + 20 )).30
+	networld_octet
+	CW_ADDR=198.19.$NW_O.30
 	NW_DNSMASQ_ARGS="--address=/api.test/$CW_ADDR"
 	networld_up
 	ip -n "$NW_NS" addr add "$CW_ADDR/32" dev lo ||

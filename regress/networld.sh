@@ -8,6 +8,15 @@
 #
 #	networld_up		sets the NW_* variables below, registers
 #				its teardown with at_exit
+#	networld_octet		sets NW_O, the third octet of this test
+#				internet's addresses (198.19.NW_O.0/24,
+#				link 198.18.NW_O.0/30): the first from
+#				$$ % 200 + 20 on that no route on this host
+#				uses yet, so that a test killed before its
+#				teardown (its routes left behind) does not
+#				fail the next test its pid maps to.
+#				networld_up calls it; call it first when
+#				NW_DNSMASQ_ARGS needs an address.
 #
 #	NW_NS			the namespace
 #	NW_DNS			dnsmasq, the upstream for lensnetd -u
@@ -26,8 +35,21 @@
 # echo.test, rebind.test (-> 127.0.0.1), private.test (-> NW_PRIVATE),
 # mixed.test (-> NW_OK and 10.0.0.1), meta.test (-> 169.254.169.254).
 
+networld_octet() {
+	[ -n "${NW_O:-}" ] && return 0
+	_i=0
+	while [ $_i -lt 200 ]; do
+		NW_O=$(( ($$ + _i) % 200 + 20 ))
+		ip route show | grep -q "^198\.1[89]\.$NW_O\." || return 0
+		_i=$((_i + 1))
+	done
+	echo "Bail out! every 198.19.N.0/24 of the test internet is routed on this host"
+	exit 1
+}
+
 networld_up() {
-	_o=$(( $$ % 200 + 20 ))
+	networld_octet
+	_o=$NW_O
 	NW_NS=lensnw$$
 	_hif=lnw$$h
 	_nif=lnw$$n
@@ -40,12 +62,10 @@ networld_up() {
 	NW_PRIVATE=10.$_o.77.1
 	NW_BENCH=198.19.$_o.80
 	NW_LOG=$T/dnsmasq.log
-	if [ -n "$(ip route show "198.19.$_o.0/24")" ] ||
-	    [ -n "$(ip route show "198.18.$_o.0/30")" ]; then
-		echo "Bail out! 198.19.$_o.0/24 is already routed on this host"
-		exit 1
-	fi
 	at_exit networld_down
+	# names of a dead test that had our pid (killed before its teardown)
+	ip link del "$_hif" 2>/dev/null
+	ip netns del "$NW_NS" 2>/dev/null
 	ip netns add "$NW_NS" &&
 	ip link add "$_hif" type veth peer name "$_nif" &&
 	ip link set "$_nif" netns "$NW_NS" &&
@@ -148,7 +168,7 @@ networld_down() {
 		xargs kill 2>/dev/null <"$T/networld.pids"
 	fi
 	ip netns pids "$NW_NS" 2>/dev/null | xargs -r kill -9 2>/dev/null
-	ip route del "198.19.$(( $$ % 200 + 20 )).0/24" 2>/dev/null
+	ip route del "198.19.$NW_O.0/24" 2>/dev/null
 	ip link del "lnw$$h" 2>/dev/null
 	ip netns del "$NW_NS" 2>/dev/null
 	NW_NS=

@@ -21,7 +21,8 @@ require_cmds curl dig dnsmasq busybox
 tap_plan 16
 tmpdir_setup
 chmod 0755 "$T"
-HA=198.19.$(( $$ % 200 + 20 )).99
+networld_octet
+HA=198.19.$NW_O.99
 DUMMY=lnwd$$
 NW_DNSMASQ_ARGS="--host-record=hostaddr.test,$HA,300"
 networld_up

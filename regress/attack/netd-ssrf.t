@@ -36,8 +36,8 @@ NSPELL=$(echo $SPELL | wc -w)
 tap_plan $((NSPELL * 3 + 27))
 tmpdir_setup
 chmod 0755 "$T"
-O=$(( $$ % 200 + 20 ))
-HLINK=198.18.$O.1	# the host's end of the test internet (networld.sh)
+networld_octet
+HLINK=198.18.$NW_O.1	# the host's end of the test internet (networld.sh)
 NW_DNSMASQ_ARGS="--address=/hostown.test/$HLINK --address=/ll.test/169.254.1.1
     --address=/cgnat.test/100.64.0.1 --address=/v4map.test/::ffff:127.0.0.1
     --address=/metaname.test/169.254.169.254 --address=/doc.test/203.0.113.80"

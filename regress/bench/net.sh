@@ -147,12 +147,11 @@ part tls && tls_up
 
 # ---- the direct client: its own namespace, a veth pair straight into
 # the test internet; the far end also carries the dnsmasq peer
-_o=$(( $$ % 200 + 20 ))
 CL_NS=lensnbc$$
 CL_IF=lnb$$c
 CL_FAR=lnb$$w
-CL_GW=198.18.$_o.5
-CL_ADDR=198.18.$_o.6
+CL_GW=198.18.$NW_O.5
+CL_ADDR=198.18.$NW_O.6
 at_exit 'ip netns del "$CL_NS" 2>/dev/null'
 ip netns add "$CL_NS" &&
 ip link add "$CL_IF" type veth peer name "$CL_FAR" &&
