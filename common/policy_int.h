@@ -222,6 +222,8 @@ void	pm_hash_source(struct policy *, const void *, size_t);
  */
 int	pm_hostport(const char *s, struct hostpat *, uint16_t *port,
 	    char *why, size_t);
+int	pm_why(char *why, size_t, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
 int	pm_net_match(const char *s, struct net_rule *, char *why, size_t);
 int	pm_sub_path(const char *s, char *why, size_t);
 int	pm_sub_query(const char *s, char *why, size_t);

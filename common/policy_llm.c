@@ -17,7 +17,6 @@
  */
 #include <sys/types.h>
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,23 +32,6 @@ const char *const pm_llm_apis[] = { "anthropic", "openai", NULL };
 const char *const pm_llm_actions[] = { "passthrough", "route", "deny",
     NULL };
 
-static int
-why_set(char *why, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-why_set(char *why, size_t size, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	if (why != NULL && size > 0) {
-		va_start(ap, fmt);
-		vsnprintf(why, size, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 /* ---- builders ---- */
 
 int
@@ -58,7 +40,7 @@ pm_llm_name(const char *s, char *why, size_t whylen)
 	char	 e[GR_ERRSIZE];
 
 	if (gr_cred("name", s, e, sizeof(e)) == -1)
-		return why_set(why, whylen, " is not a name (1 to 64 letters, "
+		return pm_why(why, whylen, " is not a name (1 to 64 letters, "
 		    "digits, '_', '-', '.', the first a letter or digit)");
 	return 0;
 }
@@ -69,16 +51,16 @@ pm_llm_glob(const char *s, char *why, size_t whylen)
 	const unsigned char *p;
 
 	if (*s == '\0')
-		return why_set(why, whylen, " is empty");
+		return pm_why(why, whylen, " is empty");
 	if (strlen(s) > PM_LLM_GLOB)
-		return why_set(why, whylen, " is longer than %d bytes",
+		return pm_why(why, whylen, " is longer than %d bytes",
 		    PM_LLM_GLOB);
 	for (p = (const unsigned char *)s; *p != '\0'; p++)
 		if (*p < 0x21 || *p == 0x7f)
-			return why_set(why, whylen, " holds a space or a "
+			return pm_why(why, whylen, " holds a space or a "
 			    "control character");
 	if (strstr(s, "***") != NULL)
-		return why_set(why, whylen, ": use * (not across /) or ** "
+		return pm_why(why, whylen, ": use * (not across /) or ** "
 		    "(anything), not ***");
 	return 0;
 }
@@ -87,7 +69,7 @@ int
 pm_llm_domain(const char *s, struct llm_route *r, char *why, size_t whylen)
 {
 	if (hostpat_parse(s, strlen(s), &r->host) == -1)
-		return why_set(why, whylen, " is not a host name or "
+		return pm_why(why, whylen, " is not a host name or "
 		    "*.suffix");
 	return 0;
 }
@@ -101,10 +83,10 @@ pm_llm_url(const char *s, struct llm_backend *b, char *why, size_t whylen)
 	size_t		 hl;
 
 	if (strlen(s) > PM_LLM_URL)
-		return why_set(why, whylen, " is longer than %d bytes",
+		return pm_why(why, whylen, " is longer than %d bytes",
 		    PM_LLM_URL);
 	if (strncmp(s, "https://", 8) != 0)
-		return why_set(why, whylen, " is not an https:// url (the "
+		return pm_why(why, whylen, " is not an https:// url (the "
 		    "backend's key must not travel in clear)");
 	h = s + 8;
 	slash = strchr(h, '/');
@@ -113,27 +95,27 @@ pm_llm_url(const char *s, struct llm_backend *b, char *why, size_t whylen)
 		port = strtoul(colon + 1, &end, 10);
 		if (end != e || colon + 1 == e || port == 0 || port > 65535 ||
 		    colon[1] == '0')
-			return why_set(why, whylen, " has a bad port");
+			return pm_why(why, whylen, " has a bad port");
 		hl = colon - h;
 	} else
 		hl = e - h;
 	if (hl == 0 || hl > MAXNAME || norm_name(h, hl, b->host) == -1)
-		return why_set(why, whylen, " has no host name");
+		return pm_why(why, whylen, " has no host name");
 	b->port = port;
 	if (slash == NULL)
 		slash = "";
 	if (strpbrk(slash, "?#%\\ ") != NULL || strstr(slash, "//") != NULL ||
 	    strstr(slash, "/./") != NULL || strstr(slash, "/../") != NULL)
-		return why_set(why, whylen, ": its path must be plain (no "
+		return pm_why(why, whylen, ": its path must be plain (no "
 		    "query, fragment, escapes, empty or dot segments)");
 	strlcpy(b->base, slash, sizeof(b->base));
 	hl = strlen(b->base);
 	while (hl > 0 && b->base[hl - 1] == '/')
 		b->base[--hl] = '\0';
 	if (hl >= 2 && strcmp(b->base + hl - 2, "/.") == 0)
-		return why_set(why, whylen, ": its path must be plain");
+		return pm_why(why, whylen, ": its path must be plain");
 	if (hl >= 3 && strcmp(b->base + hl - 3, "/..") == 0)
-		return why_set(why, whylen, ": its path must be plain");
+		return pm_why(why, whylen, ": its path must be plain");
 	return 0;
 }
 
@@ -186,27 +168,27 @@ pm_llm_route_check(const struct policy *pol, size_t i, char *why,
 
 	if (r->action != POLICY_LLM_ROUTE) {
 		if (r->backend != NULL)
-			return why_set(why, whylen, "backend is only for "
+			return pm_why(why, whylen, "backend is only for "
 			    "action route");
 		if (r->translate)
-			return why_set(why, whylen, "translate is only for "
+			return pm_why(why, whylen, "translate is only for "
 			    "action route");
 		return 0;
 	}
 	if (r->backend == NULL)
-		return why_set(why, whylen, "action route needs a backend");
+		return pm_why(why, whylen, "action route needs a backend");
 	if ((b = backend_named(pol, r->backend)) == NULL)
-		return why_set(why, whylen, "backend \"%.64s\" is not one of "
+		return pm_why(why, whylen, "backend \"%.64s\" is not one of "
 		    "llm.backends", r->backend);
 	if (r->api < 0)
-		return why_set(why, whylen, "path \"%.64s\" does not say the "
+		return pm_why(why, whylen, "path \"%.64s\" does not say the "
 		    "API (.../messages or .../chat/completions): write api",
 		    r->path);
 	if (r->translate && b->api == r->api)
-		return why_set(why, whylen, "translate: true between the same "
+		return pm_why(why, whylen, "translate: true between the same "
 		    "API (%s)", pm_llm_apis[b->api]);
 	if (!r->translate && b->api != r->api)
-		return why_set(why, whylen, "backend \"%.64s\" speaks %s, the "
+		return pm_why(why, whylen, "backend \"%.64s\" speaks %s, the "
 		    "route %s: write translate: true", b->name,
 		    pm_llm_apis[b->api], pm_llm_apis[r->api]);
 	return 0;
@@ -321,7 +303,7 @@ policy_llm_decide(const struct policy *pol, const char *host, uint16_t port,
 	d->route = -1;
 	d->api = pm_llm_path_api(path);
 	if (!norm(host, name))
-		return why_set(d->why, sizeof(d->why), "llm: not a host name");
+		return pm_why(d->why, sizeof(d->why), "llm: not a host name");
 	for (i = 0; i < pol->nllmr; i++) {
 		r = &pol->llmr[i];
 		if (!host_matches(&r->host, name) ||
@@ -330,7 +312,7 @@ policy_llm_decide(const struct policy *pol, const char *host, uint16_t port,
 			continue;
 		if (r->action == POLICY_LLM_DENY) {
 			d->route = i;
-			return why_set(d->why, sizeof(d->why), "llm: model "
+			return pm_why(d->why, sizeof(d->why), "llm: model "
 			    "\"%.64s\" denied by route %zu", model, i);
 		}
 		if (first == NULL) {
@@ -339,7 +321,7 @@ policy_llm_decide(const struct policy *pol, const char *host, uint16_t port,
 		}
 	}
 	if (first == NULL)
-		return why_set(d->why, sizeof(d->why), "llm: no route covers "
+		return pm_why(d->why, sizeof(d->why), "llm: no route covers "
 		    "model \"%.64s\"", model);
 	d->action = first->action;
 	d->api = first->api;
@@ -347,7 +329,7 @@ policy_llm_decide(const struct policy *pol, const char *host, uint16_t port,
 	if (first->action == POLICY_LLM_PASSTHROUGH)
 		return 0;
 	if ((b = backend_named(pol, first->backend)) == NULL)
-		return why_set(d->why, sizeof(d->why), "llm: no backend");
+		return pm_why(d->why, sizeof(d->why), "llm: no backend");
 	d->be.name = b->name;
 	d->be.url = b->url;
 	d->be.host = b->host;
@@ -361,7 +343,7 @@ policy_llm_decide(const struct policy *pol, const char *host, uint16_t port,
 			d->served = b->models[i].served;
 			return 0;
 		}
-	return why_set(d->why, sizeof(d->why), "llm: backend %s serves no "
+	return pm_why(d->why, sizeof(d->why), "llm: backend %s serves no "
 	    "model for \"%.64s\"", b->name, model);
 }
 

@@ -24,7 +24,6 @@
  */
 #include <sys/types.h>
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,30 +36,13 @@
 
 #define MCP_SEPS	"/"		/* what '*' does not cross */
 
-static int
-why_set(char *why, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-why_set(char *why, size_t size, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	if (why != NULL && size > 0) {
-		va_start(ap, fmt);
-		vsnprintf(why, size, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 /* ---- the builders ---- */
 
 int
 pm_mcp_glob(const char *s, char *why, size_t whylen)
 {
 	if (strstr(s, "***") != NULL)
-		return why_set(why, whylen, ": use * (not across /) or ** "
+		return pm_why(why, whylen, ": use * (not across /) or ** "
 		    "(anything), not ***");
 	return 0;
 }
@@ -72,11 +54,11 @@ pm_mcp_pointer(const char *s, char *why, size_t whylen)
 	const char	*t;
 
 	if (s[0] != '/')
-		return why_set(why, whylen, " is not a JSON pointer (it "
+		return pm_why(why, whylen, " is not a JSON pointer (it "
 		    "starts with /, RFC 6901)");
 	for (t = s; (t = strchr(t, '~')) != NULL; t++)
 		if (t[1] != '0' && t[1] != '1')
-			return why_set(why, whylen, ": ~ is written ~0 and / "
+			return pm_why(why, whylen, ": ~ is written ~0 and / "
 			    "~1 in a JSON pointer");
 	return 0;
 }
@@ -86,7 +68,7 @@ int
 pm_mcp_method(const char *method, char *why, size_t whylen)
 {
 	if (strcmp(method, "POST") != 0 && strcmp(method, "*") != 0)
-		return why_set(why, whylen, "needs method POST or *, not %s "
+		return pm_why(why, whylen, "needs method POST or *, not %s "
 		    "(MCP's requests are POSTs)", method);
 	return 0;
 }
@@ -149,10 +131,10 @@ mcp_request(const json_t *body, struct mcp_req *rq, char *why,
 
 	memset(rq, 0, sizeof(*rq));
 	if (json_is_array(body))
-		return why_set(why, whylen, "mcp: a JSON-RPC batch is "
+		return pm_why(why, whylen, "mcp: a JSON-RPC batch is "
 		    "refused (one message per request)");
 	if (!json_is_object(body))
-		return why_set(why, whylen, "mcp: the body is not a JSON-RPC "
+		return pm_why(why, whylen, "mcp: the body is not a JSON-RPC "
 		    "object");
 	for (it = json_object_iter((json_t *)body); it != NULL;
 	    it = json_object_iter_next((json_t *)body, it)) {
@@ -161,39 +143,39 @@ mcp_request(const json_t *body, struct mcp_req *rq, char *why,
 		    strcmp(key, "id") != 0 && strcmp(key, "params") != 0) {
 			if (strcmp(key, "result") == 0 ||
 			    strcmp(key, "error") == 0)
-				return why_set(why, whylen, "mcp: a JSON-RPC "
+				return pm_why(why, whylen, "mcp: a JSON-RPC "
 				    "response, not a request");
-			return why_set(why, whylen, "mcp: member \"%.40s\" is "
+			return pm_why(why, whylen, "mcp: member \"%.40s\" is "
 			    "not one of a JSON-RPC request", key);
 		}
 	}
 	if (member_str(body, "jsonrpc", &s) != 1 || strcmp(s, "2.0") != 0)
-		return why_set(why, whylen, "mcp: jsonrpc is not \"2.0\"");
+		return pm_why(why, whylen, "mcp: jsonrpc is not \"2.0\"");
 	switch (member_str(body, "method", &rq->method)) {
 	case 0:
-		return why_set(why, whylen, "mcp: no method");
+		return pm_why(why, whylen, "mcp: no method");
 	case -1:
-		return why_set(why, whylen, "mcp: method is not a string");
+		return pm_why(why, whylen, "mcp: method is not a string");
 	}
 	if ((v = json_object_get(body, "id")) != NULL) {
 		if (!json_is_integer(v) && !(json_is_string(v) &&
 		    strlen(json_string_value(v)) == json_string_length(v)))
-			return why_set(why, whylen, "mcp: id is not a string "
+			return pm_why(why, whylen, "mcp: id is not a string "
 			    "or an integer");
 		rq->id = v;
 	}
 	if ((params = json_object_get(body, "params")) == NULL)
 		return 0;
 	if (!json_is_object(params))
-		return why_set(why, whylen, "mcp: params is not an object");
+		return pm_why(why, whylen, "mcp: params is not an object");
 	if (member_str(params, "name", &rq->name) == -1)
-		return why_set(why, whylen, "mcp: params.name is not a "
+		return pm_why(why, whylen, "mcp: params.name is not a "
 		    "string");
 	if (member_str(params, "uri", &rq->uri) == -1)
-		return why_set(why, whylen, "mcp: params.uri is not a string");
+		return pm_why(why, whylen, "mcp: params.uri is not a string");
 	if ((v = json_object_get(params, "arguments")) != NULL) {
 		if (!json_is_object(v))
-			return why_set(why, whylen, "mcp: params.arguments is "
+			return pm_why(why, whylen, "mcp: params.arguments is "
 			    "not an object");
 		rq->args = v;
 	}
@@ -270,16 +252,16 @@ header_agrees(const struct policy_body *b, const char *hname,
 	    (v = b->header(b->arg, hname, 0)) == NULL)
 		return 0;
 	if (b->header(b->arg, hname, 1) != NULL)
-		return why_set(why, whylen, "mcp: more than one %s header",
+		return pm_why(why, whylen, "mcp: more than one %s header",
 		    hname);
 	if ((d = header_value(v, buf, sizeof(buf), &len)) == NULL)
-		return why_set(why, whylen, "mcp: %s header: bad base64 or "
+		return pm_why(why, whylen, "mcp: %s header: bad base64 or "
 		    "too long", hname);
 	if (want == NULL)
-		return why_set(why, whylen, "mcp: %s header but the body has "
+		return pm_why(why, whylen, "mcp: %s header but the body has "
 		    "no %s", hname, field);
 	if (strlen(want) != len || memcmp(want, d, len) != 0)
-		return why_set(why, whylen, "mcp: %s header does not agree "
+		return pm_why(why, whylen, "mcp: %s header does not agree "
 		    "with %s", hname, field);
 	return 0;
 }
@@ -311,7 +293,7 @@ vglob(const char *pat, const char *s, size_t len, const char *what,
     char *why, size_t whylen)
 {
 	if (len > POLICY_MAXTARGET)
-		return why_set(why, whylen, "mcp: %s longer than %d bytes "
+		return pm_why(why, whylen, "mcp: %s longer than %d bytes "
 		    "cannot be judged", what, POLICY_MAXTARGET);
 	return pm_glob(pat, s, len, MCP_SEPS);
 }
@@ -512,12 +494,12 @@ pm_mcp_match(const struct mcp_rule *m, const json_t *body,
 	if (refused)
 		return -1;
 	if (rq.name != NULL)
-		why_set(why, whylen, "mcp: no entry covers %.40s \"%.60s\"",
+		pm_why(why, whylen, "mcp: no entry covers %.40s \"%.60s\"",
 		    rq.method, rq.name);
 	else if (rq.uri != NULL)
-		why_set(why, whylen, "mcp: no entry covers %.40s \"%.60s\"",
+		pm_why(why, whylen, "mcp: no entry covers %.40s \"%.60s\"",
 		    rq.method, rq.uri);
 	else
-		why_set(why, whylen, "mcp: no entry covers %.60s", rq.method);
+		pm_why(why, whylen, "mcp: no entry covers %.60s", rq.method);
 	return 0;
 }

@@ -154,18 +154,17 @@ pm_utf8_bad(const unsigned char *s, size_t len)
 	return len;
 }
 
-static int
-why_set(char *why, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-why_set(char *why, size_t size, const char *fmt, ...)
+/* pm_why: the reason into why (when given), for the parsers' "return -1" */
+int
+pm_why(char *why, size_t size, const char *fmt, ...)
 {
 	va_list	 ap;
 
-	va_start(ap, fmt);
-	vsnprintf(why, size, fmt, ap);
-	va_end(ap);
+	if (why != NULL && size > 0) {
+		va_start(ap, fmt);
+		vsnprintf(why, size, fmt, ap);
+		va_end(ap);
+	}
 	return -1;
 }
 
@@ -353,15 +352,15 @@ pm_hostport(const char *s, struct hostpat *hp, uint16_t *port, char *why,
 	if ((colon = strrchr(s, ':')) != NULL) {
 		hl = colon - s;
 		if ((pt = gr_port(colon + 1, strlen(colon + 1))) == -1)
-			return why_set(why, whylen, ": port \"%s\" is not a "
+			return pm_why(why, whylen, ": port \"%s\" is not a "
 			    "number from 1 to 65535", colon + 1);
 		*port = pt;
 	}
 	if (hl == 1 && s[0] == '*')
-		return why_set(why, whylen, ": a bare * is not a rule, use "
+		return pm_why(why, whylen, ": a bare * is not a rule, use "
 		    "defaultVerdict");
 	if (hostpat_parse(s, hl, hp) == -1)
-		return why_set(why, whylen, " is not a host name or *.suffix");
+		return pm_why(why, whylen, " is not a host name or *.suffix");
 	return 0;
 }
 
@@ -380,40 +379,40 @@ pm_net_match(const char *s, struct net_rule *r, char *why, size_t whylen)
 		const char *rb = strchr(s, ']');
 
 		if (rb == NULL || rb[1] != ':')
-			return why_set(why, whylen, ": expected "
+			return pm_why(why, whylen, ": expected "
 			    "[IPv6/len]:port");
 		hs = s + 1;
 		hl = rb - hs;
 		ps = rb + 2;
 		if (cidr_parse(hs, hl, &r->cidr, &w) == -1 ||
 		    r->cidr.af != AF_INET6)
-			return why_set(why, whylen, ": \"%.*s\" %s", (int)hl,
+			return pm_why(why, whylen, ": \"%.*s\" %s", (int)hl,
 			    hs, r->cidr.af == AF_INET ?
 			    "is not an IPv6 address" : w);
 		r->is_cidr = 1;
 	} else {
 		if ((colon = strrchr(s, ':')) == NULL)
-			return why_set(why, whylen, ": expected HOST:PORT, "
+			return pm_why(why, whylen, ": expected HOST:PORT, "
 			    "CIDR:PORT or [IPv6/len]:PORT (PORT may be N, "
 			    "N-M or *)");
 		hs = s;
 		hl = colon - s;
 		ps = colon + 1;
 		if (memchr(hs, ':', hl) != NULL)
-			return why_set(why, whylen, ": write IPv6 addresses "
+			return pm_why(why, whylen, ": write IPv6 addresses "
 			    "in brackets: [2001:db8::/32]:443");
 		if (hl > 0 && (isdigit((unsigned char)hs[hl - 1]) ||
 		    memchr(hs, '/', hl) != NULL) &&
 		    strspn(hs, "0123456789./") >= hl) {
 			if (cidr_parse(hs, hl, &r->cidr, &w) == -1)
-				return why_set(why, whylen, ": \"%.*s\" %s",
+				return pm_why(why, whylen, ": \"%.*s\" %s",
 				    (int)hl, hs, w);
 			r->is_cidr = 1;
 		} else if (hl == 1 && hs[0] == '*')
-			return why_set(why, whylen, ": a bare * is not a "
+			return pm_why(why, whylen, ": a bare * is not a "
 			    "rule, use defaultVerdict");
 		else if (hostpat_parse(hs, hl, &r->host) == -1)
-			return why_set(why, whylen, ": \"%.*s\" is not a host "
+			return pm_why(why, whylen, ": \"%.*s\" is not a host "
 			    "name, *.suffix or CIDR", (int)hl, hs);
 	}
 	if (strcmp(ps, "*") == 0) {
@@ -423,10 +422,10 @@ pm_net_match(const char *s, struct net_rule *r, char *why, size_t whylen)
 		lo = gr_port(ps, dash - ps);
 		hi = gr_port(dash + 1, strlen(dash + 1));
 		if (lo == -1 || hi == -1 || lo > hi)
-			return why_set(why, whylen, ": port range \"%s\" is "
+			return pm_why(why, whylen, ": port range \"%s\" is "
 			    "not LOW-HIGH with 1 <= LOW <= HIGH <= 65535", ps);
 	} else if ((lo = hi = gr_port(ps, strlen(ps))) == -1)
-		return why_set(why, whylen, ": port \"%s\" is not a number "
+		return pm_why(why, whylen, ": port \"%s\" is not a number "
 		    "from 1 to 65535, a range N-M or *", ps);
 	r->lo = lo;
 	r->hi = hi;
@@ -443,9 +442,9 @@ pm_sub_path(const char *s, char *why, size_t whylen)
 	const char	*w;
 
 	if ((w = path_abnormal(s, strlen(s), 1)) != NULL)
-		return why_set(why, whylen, ": %s", w);
+		return pm_why(why, whylen, ": %s", w);
 	if (strstr(s, "***") != NULL)
-		return why_set(why, whylen, ": use * (one segment) or ** (any "
+		return pm_why(why, whylen, ": use * (one segment) or ** (any "
 		    "depth), not ***");
 	return 0;
 }
@@ -457,9 +456,9 @@ pm_sub_query(const char *s, char *why, size_t whylen)
 	const char	*w;
 
 	if ((w = pm_query_abnormal(s, strlen(s))) != NULL)
-		return why_set(why, whylen, ": %s", w);
+		return pm_why(why, whylen, ": %s", w);
 	if (strstr(s, "***") != NULL)
-		return why_set(why, whylen, ": use * (one parameter) or ** "
+		return pm_why(why, whylen, ": use * (one parameter) or ** "
 		    "(anything), not ***");
 	return 0;
 }
@@ -480,7 +479,7 @@ pm_cafile(const char *s, char *why, size_t whylen)
 		goto bad;
 	return 0;
  bad:
-	return why_set(why, whylen, " is not a file name in /etc/lens/ca "
+	return pm_why(why, whylen, " is not a file name in /etc/lens/ca "
 	    "(letters, digits, . _ -, starting with a letter or digit, no "
 	    "\"..\", at most %d bytes)", PM_CAFILE);
 }
@@ -504,7 +503,7 @@ int
 pm_cred_id(const char *s, char *why, size_t whylen)
 {
 	if (!valid_ident(s, 0))
-		return why_set(why, whylen, ": letters, digits, _ - . only, "
+		return pm_why(why, whylen, ": letters, digits, _ - . only, "
 		    "starting with a letter or digit");
 	return 0;
 }
@@ -513,7 +512,7 @@ int
 pm_envvar(const char *s, char *why, size_t whylen)
 {
 	if (!valid_ident(s, 1))
-		return why_set(why, whylen, " is not an environment variable "
+		return pm_why(why, whylen, " is not an environment variable "
 		    "name ([A-Za-z_][A-Za-z0-9_]*)");
 	return 0;
 }
@@ -525,7 +524,7 @@ inj_name(const char *s, char *why, size_t whylen)
 	for (; *s != '\0'; s++)
 		if (!isalnum((unsigned char)*s) &&
 		    strchr("!#$%&'*+.^_`|~-", *s) == NULL)
-			return why_set(why, whylen, " is not a header or "
+			return pm_why(why, whylen, " is not a header or "
 			    "parameter name");
 	return 0;
 }
@@ -534,9 +533,9 @@ static int
 inj_value(const char *s, char *why, size_t whylen)
 {
 	if (strpbrk(s, "\r\n") != NULL)
-		return why_set(why, whylen, " contains a line break");
+		return pm_why(why, whylen, " contains a line break");
 	if (strstr(s, "{secret}") == NULL)
-		return why_set(why, whylen, " does not contain {secret}");
+		return pm_why(why, whylen, " does not contain {secret}");
 	return 0;
 }
 
@@ -555,7 +554,7 @@ static int
 inj_aws(const char *s, char *why, size_t whylen)
 {
 	if (strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(s))
-		return why_set(why, whylen, ": lower-case letters, digits "
+		return pm_why(why, whylen, ": lower-case letters, digits "
 		    "and - only");
 	return 0;
 }
@@ -568,30 +567,30 @@ pm_token_url(const char *s, char host[MAXNAME + 1], uint16_t *port,
 	int		 pt;
 
 	if (strncmp(s, "https://", 8) != 0)
-		return why_set(why, whylen, " is not an https:// URL");
+		return pm_why(why, whylen, " is not an https:// URL");
 	a = s + 8;
 	e = a + strcspn(a, "/?#");
 	if (*e == '#' || strchr(e, '#') != NULL)
-		return why_set(why, whylen, ": a fragment is not sent");
+		return pm_why(why, whylen, ": a fragment is not sent");
 	if (memchr(a, '@', e - a) != NULL)
-		return why_set(why, whylen, ": no user information in a "
+		return pm_why(why, whylen, ": no user information in a "
 		    "token URL");
 	*port = 443;
 	if ((colon = memchr(a, ':', e - a)) != NULL) {
 		if ((pt = gr_port(colon + 1, e - colon - 1)) == -1)
-			return why_set(why, whylen, ": port \"%.*s\" is not a "
+			return pm_why(why, whylen, ": port \"%.*s\" is not a "
 			    "number from 1 to 65535", (int)(e - colon - 1),
 			    colon + 1);
 		*port = pt;
 	} else
 		colon = e;
 	if (norm_name(a, colon - a, host) == -1)
-		return why_set(why, whylen, ": \"%.*s\" is not a host name",
+		return pm_why(why, whylen, ": \"%.*s\" is not a host name",
 		    (int)(colon - a), a);
 	if (*e != '\0' && *e != '/')
-		return why_set(why, whylen, ": the path must start with /");
+		return pm_why(why, whylen, ": the path must start with /");
 	if (!inj_visible(e, ""))
-		return why_set(why, whylen, ": a space or control character "
+		return pm_why(why, whylen, ": a space or control character "
 		    "in the path");
 	return 0;
 }
@@ -633,7 +632,7 @@ pm_inj_field(enum inj_field k, const char *s, char *why, size_t whylen)
 		return inj_value(s, why, whylen);
 	case IF_USER:
 		if (!inj_visible(s, ":"))
-			return why_set(why, whylen, ": no ':', space or "
+			return pm_why(why, whylen, ": no ':', space or "
 			    "control character in a basic user");
 		return 0;
 	case IF_REGION:
@@ -643,13 +642,13 @@ pm_inj_field(enum inj_field k, const char *s, char *why, size_t whylen)
 		return pm_token_url(s, host, &port, why, whylen);
 	case IF_CLIENTID:
 		if (!inj_visible(s, ""))
-			return why_set(why, whylen, ": no space or control "
+			return pm_why(why, whylen, ": no space or control "
 			    "character in a client id");
 		return 0;
 	case IF_N:
 		break;
 	}
-	return why_set(why, whylen, ": no such field");
+	return pm_why(why, whylen, ": no such field");
 }
 
 long
@@ -699,7 +698,7 @@ gql_glob(const char *s, size_t max, const char *what, char *why,
 	size_t	 i, n = strlen(s);
 
 	if (n == 0 || n > max) {
-		why_set(why, whylen, ": %s must be 1 to %zu bytes", what, max);
+		pm_why(why, whylen, ": %s must be 1 to %zu bytes", what, max);
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
@@ -708,7 +707,7 @@ gql_glob(const char *s, size_t max, const char *what, char *why,
 		if (ch != '_' && ch != '*' && !(ch >= 'a' && ch <= 'z') &&
 		    !(ch >= 'A' && ch <= 'Z') && !(i > 0 && ch >= '0' &&
 		    ch <= '9')) {
-			why_set(why, whylen, ": not a GraphQL %s (letters, "
+			pm_why(why, whylen, ": not a GraphQL %s (letters, "
 			    "digits, '_', not a digit first, '*' as a glob)",
 			    what);
 			return -1;
@@ -738,7 +737,7 @@ pm_gql_check(const struct http_sub *sb, char *why, size_t whylen)
 		return 0;
 	if (g->ops & ~(unsigned int)(PM_GQL_QUERY | PM_GQL_MUTATION |
 	    PM_GQL_SUBSCRIPTION)) {
-		why_set(why, whylen, "unknown operation type bits");
+		pm_why(why, whylen, "unknown operation type bits");
 		return -1;
 	}
 	return 0;
