@@ -323,7 +323,7 @@ users:
 check: regress-bins users manlint
 	@had=0; [ -e /etc/lens/audit.pub ] && had=1; \
 	OBJ=$(abspath $(OBJ)) FUZZ_SECONDS=$(FUZZ_SECONDS) \
-	    prove -v --exec '' $(UNIT_BINS) $(REGRESS_TESTS); rc=$$?; \
+	    prove -v --timer --exec '' $(UNIT_BINS) $(REGRESS_TESTS); rc=$$?; \
 	if [ $$had = 0 ] && [ -e /etc/lens/audit.pub ]; then \
 		echo "check: a test wrote /etc/lens/audit.pub on the host"; \
 		rm -f /etc/lens/audit.pub; rc=1; \
