@@ -131,7 +131,11 @@ UNIT_BINS = $(UNIT_SRCS:regress/unit/%.c=$(OBJ)/regress/unit/%)
 TOOL_SRCS = $(sort $(wildcard regress/tools/*.c))
 TOOL_BINS = $(TOOL_SRCS:regress/tools/%.c=$(OBJ)/regress/tools/%)
 FUZZ_SRCS = $(sort $(wildcard regress/fuzz/*.c))
-FUZZ_BINS = $(FUZZ_SRCS:regress/fuzz/%.c=$(OBJ)/fuzz/%)
+# the fuzz targets are ASan+UBSan builds either way: both halves of the
+# README's test command share one build (in obj/); the SANITIZE half
+# runs them briefly from fresh random seeds
+FUZZOBJ ?= obj
+FUZZ_BINS = $(FUZZ_SRCS:regress/fuzz/%.c=$(FUZZOBJ)/fuzz/%)
 FUZZ_LIBSRCS = common/log.c common/imsg.c common/canonjson.c common/chain.c \
 	   common/verify.c lensauditd/chainwrite.c \
 	   lensvmm/guest/request.c lensvmm/guest/vmconf.c common/seccomp_filter.c \
@@ -149,7 +153,11 @@ FUZZ_LIBSRCS += lensvmm/ocispec.c
 FUZZ_LIBSRCS += lensvmm/tarpolicy.c
 REGRESS_TESTS = $(sort $(wildcard regress/*.t)) $(sort $(wildcard regress/attack/*.t))
 FUZZ_LIBSRCS += common/lensconf.c
+ifeq ($(SANITIZE),1)
+FUZZ_SECONDS ?= 2
+else
 FUZZ_SECONDS ?= 10
+endif
 
 .PHONY: all deps bench-deps users install install-hooks check regress-bins bench clean \
 	manlint demo \
@@ -282,18 +290,18 @@ FUZZ_HDRS = $(wildcard common/*.h lensauditd/*.h lensnetd/*.h lensvmm/*.h \
 	    lensvmm/vm/*.h lensvmm/guest/*.h lenscredd/*.h)
 FUZZ_CFLAGS = -g -O1 -std=gnu11 -D_GNU_SOURCE -DFUZZING -Icommon \
 	    -Ilensauditd -Ilensnetd -Ilenscredd $(PKGCFLAGS)
-FUZZ_OBJS = $(FUZZ_LIBSRCS:%.c=$(OBJ)/fuzzo/%.o)
-$(OBJ)/fuzzo/%.o: %.c $(FUZZ_HDRS)
+FUZZ_OBJS = $(FUZZ_LIBSRCS:%.c=$(FUZZOBJ)/fuzzo/%.o)
+$(FUZZOBJ)/fuzzo/%.o: %.c $(FUZZ_HDRS)
 	@mkdir -p $(@D)
 	$(FUZZCC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined \
 	    -c -o $@ $<
-$(OBJ)/libfuzz.a: $(FUZZ_OBJS)
+$(FUZZOBJ)/libfuzz.a: $(FUZZ_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $(FUZZ_OBJS)
-$(OBJ)/fuzz/%: regress/fuzz/%.c $(OBJ)/libfuzz.a $(FUZZ_HDRS)
+$(FUZZOBJ)/fuzz/%: regress/fuzz/%.c $(FUZZOBJ)/libfuzz.a $(FUZZ_HDRS)
 	@mkdir -p $(@D)
 	$(FUZZCC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined \
-	    -o $@ $< $(OBJ)/libfuzz.a $(TEST_LIBS)
+	    -o $@ $< $(FUZZOBJ)/libfuzz.a $(TEST_LIBS)
 
 # lensnetd with test roles instead of dns.c and proxy.c (netd-routes.t)
 $(OBJ)/regress/lensnetd-routes: $(OBJ)/o/lensnetd/lensnetd.o \
@@ -322,7 +330,8 @@ users:
 # the host's /etc/lens where there was none fails (and takes it away).
 check: regress-bins users manlint
 	@had=0; [ -e /etc/lens/audit.pub ] && had=1; \
-	OBJ=$(abspath $(OBJ)) FUZZ_SECONDS=$(FUZZ_SECONDS) \
+	OBJ=$(abspath $(OBJ)) FUZZOBJ=$(abspath $(FUZZOBJ)) \
+	    FUZZ_SECONDS=$(FUZZ_SECONDS) \
 	    prove -v --timer --exec '' $(UNIT_BINS) $(REGRESS_TESTS); rc=$$?; \
 	if [ $$had = 0 ] && [ -e /etc/lens/audit.pub ]; then \
 		echo "check: a test wrote /etc/lens/audit.pub on the host"; \
@@ -347,7 +356,8 @@ regress-vm-nested: regress-bins guest
 regress-images-slow: $(OBJ)/regress/tools/layerunpack
 
 fuzz-long: $(FUZZ_BINS)
-	OBJ=$(abspath $(OBJ)) FUZZ_SECONDS=$${FUZZ_SECONDS:-600} \
+	OBJ=$(abspath $(OBJ)) FUZZOBJ=$(abspath $(FUZZOBJ)) \
+	    FUZZ_SECONDS=$${FUZZ_SECONDS:-600} \
 	    prove -v --exec '' regress/fuzz.t
 
 bench: all $(OBJ)/regress/lensauditd $(TOOL_BINS) $(OBJ)/testguest.bin users
