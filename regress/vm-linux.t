@@ -23,6 +23,7 @@ tmpdir_setup
 # the host in an earlier run, so /init also writes its report to vdb,
 # where the host reads it.
 VMRUN=$OBJ/regress/tools/vmrun
+KVM_LINUX=1	# boots Linux: nested where /dev/kvm is PVM (vmkvm.sh)
 mode=$(kvm_mode)
 [ -x "$VMRUN" ] || mode="none: $VMRUN not built (make regress-bins)"
 if [ "$mode" = direct ] && ! grep -qw -e vmx -e svm /proc/cpuinfo; then

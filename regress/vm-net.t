@@ -27,6 +27,7 @@ tmpdir_setup
 chmod 0755 "$T"
 
 GUEST=${GUEST:-$OBJ/guest}
+KVM_LINUX=1	# boots Linux: nested where /dev/kvm is PVM (vmkvm.sh)
 mode=$(kvm_linux_mode "$GUEST" "$OBJ/lensvmm" "$OBJ/lensauditd" \
     "$OBJ/lensctl" "$OBJ/lens-init" "$OBJ/lensnetd")
 IPROUTE=$(command -v ip 2>/dev/null)

@@ -21,6 +21,7 @@ tmpdir_setup
 chmod 0755 "$T"
 
 GUEST=${GUEST:-$OBJ/guest}
+KVM_LINUX=1	# boots Linux: nested where /dev/kvm is PVM (vmkvm.sh)
 mode=$(kvm_linux_mode "$GUEST" "$OBJ/lensvmm" "$OBJ/lensauditd" \
     "$OBJ/lensctl" "$OBJ/lens-init")
 case $mode in

@@ -1,7 +1,9 @@
 # Helpers for tests that need real KVM (sourced after lib.sh).
 #
 #	kvm_mode		prints "direct" (a usable /dev/kvm here),
-#				"nested" (no /dev/kvm, VM_NESTED=1, and QEMU
+#				"nested" (VM_NESTED=1, and no /dev/kvm or
+#				one without vmx/svm (PVM) while KVM_LINUX=1
+#				says the test boots Linux, and QEMU
 #				TCG with an emulated AMD-V and a Debian cloud
 #				kernel can give us one) or "none: REASON".
 #				Nested runs take many minutes on two cores,
@@ -78,10 +80,14 @@ _kvm_kernel() {
 
 kvm_mode() {
 	if [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
-		echo direct
-		return
-	fi
-	if [ "${VM_NESTED:-0}" != 1 ]; then
+		# a PVM /dev/kvm runs small guests, not Linux: a test that
+		# boots Linux (KVM_LINUX=1) takes the nested path when asked
+		if [ "${KVM_LINUX:-0}" != 1 ] || [ "${VM_NESTED:-0}" != 1 ] ||
+		    grep -qw -e vmx -e svm /proc/cpuinfo; then
+			echo direct
+			return
+		fi
+	elif [ "${VM_NESTED:-0}" != 1 ]; then
 		echo "none: no /dev/kvm here (make regress-vm-nested runs this under a nested KVM in QEMU TCG)"
 		return
 	fi
@@ -265,6 +271,8 @@ kvm_run() {
 	for _b in $KVM_BINS; do
 		_kvm_copy_bin "$_r" "$_b"
 	done
+	# binaries keep their host paths (a checkout may be under /tmp):
+	# the initramfs's root is writable already, so /tmp is no mount
 	cp -R "$_dir/." "$_r/kvmwork/"
 	cp "$_script" "$_r/kvmwork/.kvm-script"
 	cat >"$_r/init" <<-'EOI'
@@ -273,7 +281,6 @@ kvm_run() {
 	mount -t proc proc /proc
 	mount -t sysfs sys /sys
 	mount -t devtmpfs dev /dev
-	mount -t tmpfs tmp /tmp
 	for m in irqbypass kvm kvm-amd tun; do
 		[ ! -f /mod/$m.ko ] || insmod /mod/$m.ko ||
 		    echo "KVMRUN: insmod $m failed"

@@ -85,6 +85,7 @@ END {
 
 # ---- 2. start to first exec and memory, beside QEMU -M microvm
 GUEST=${GUEST:-$OBJ/guest}
+KVM_LINUX=1
 mode=$(kvm_linux_mode "$GUEST" "$OBJ/lensvmm" "$OBJ/lensauditd" \
     "$OBJ/lensctl" "$OBJ/lens-init" "$OBJ/regress/tools/firstout" \
     "$OBJ/regress/tools/initdrive")
