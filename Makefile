@@ -44,6 +44,8 @@ endif
 # the test tools)
 BASE_PKGS = libseccomp libcap libsodium libevent jansson libbsd-overlay
 AUDITD_PKGS = $(BASE_PKGS)
+# the remote witness's TLS (lensauditd/witness.c)
+AUDITD_PKGS += libssl libcrypto
 LENSCTL_PKGS = libsodium jansson libbsd-overlay yaml-0.1
 VMM_PKGS = $(BASE_PKGS) yaml-0.1
 # image layers (lensvmm/layer.c): libarchive reads gzip, zstd and tar
