@@ -61,6 +61,7 @@ static struct {
 	SSL			*ssl;
 	struct event		 ev_sock, ev_retry, ev_drain;
 	long			 backoff;	/* ms */
+	long			 backoffmax;
 	char			*q[WIT_QMAX];	/* framed messages */
 	size_t			 qlen[WIT_QMAX];
 	size_t			 qhead, qn, qmax, off;
@@ -145,7 +146,7 @@ wit_down(const char *fmt, ...)
 	tv.tv_sec = wt.backoff / 1000;
 	tv.tv_usec = (wt.backoff % 1000) * 1000;
 	evtimer_add(&wt.ev_retry, &tv);
-	wt.backoff = wt.backoff * 2 > WIT_BACKOFFMAX ? WIT_BACKOFFMAX :
+	wt.backoff = wt.backoff * 2 > wt.backoffmax ? wt.backoffmax :
 	    wt.backoff * 2;
 }
 
@@ -461,7 +462,13 @@ witness_main(int parentfd, void *arg)
 	wt.fd = -1;
 	wt.backoff = WIT_BACKOFF0;
 	wt.qmax = WIT_QMAX;
+	wt.backoffmax = WIT_BACKOFFMAX;
 #ifdef REGRESS
+	/* test-only: a collector back is seen sooner */
+	if (getenv("LENS_REGRESS_WITNESS_BACKOFF") != NULL)
+		wt.backoffmax = atol(getenv("LENS_REGRESS_WITNESS_BACKOFF"));
+	if (wt.backoffmax < WIT_BACKOFF0 || wt.backoffmax > WIT_BACKOFFMAX)
+		wt.backoffmax = WIT_BACKOFFMAX;
 	/* test-only: a small queue, to see it overflow */
 	if (getenv("LENS_REGRESS_WITNESSQ") != NULL) {
 		wt.qmax = strtoul(getenv("LENS_REGRESS_WITNESSQ"), NULL, 10);
