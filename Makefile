@@ -151,6 +151,8 @@ FUZZ_LIBSRCS += lensvmm/ocispec.c
 FUZZ_LIBSRCS += lensvmm/tarpolicy.c
 REGRESS_TESTS = $(sort $(wildcard regress/*.t)) $(sort $(wildcard regress/attack/*.t))
 FUZZ_LIBSRCS += common/lensconf.c
+# issue 20: the remote witness's lines (regress/fuzz/witness.c)
+FUZZ_LIBSRCS += common/syslogwit.c
 FUZZ_SECONDS ?= 10
 
 .PHONY: all deps bench-deps users install install-hooks check regress-bins bench clean \
