@@ -54,9 +54,8 @@ static __attribute__((noreturn)) void
 usage(void)
 {
 	fprintf(stderr, "usage: lensauditd [-dv] [-C cafile] [-D dir] "
-	    "[-n records] [-P pubfile]\n\t[-r size] [-s socket] "
-	    "[-t seconds] [-u user,...] [-W witness]\n\t"
-	    "[-w host:port]\n");
+	    "[-n records] [-P pubfile] [-r size] [-s socket] [-t seconds] "
+	    "[-u user,...] [-W witness] [-w host:port]\n");
 	exit(2);
 }
 

@@ -7,59 +7,10 @@
         (flushed at once) and creates READY once it listens.  A torn
         frame at the end of a connection is dropped, as a collector
         does; a malformed frame ends the connection.
-    syslogrecv.py certs DIR IP
-        writes DIR/ca.crt, DIR/srv.crt and DIR/srv.key (a server
-        certificate for IP signed by ca) and DIR/other.crt (another CA).
 """
-import datetime
-import ipaddress
-import os
 import socket
 import ssl
 import sys
-
-
-def certs(d, ip):
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    now = datetime.datetime.now(datetime.timezone.utc)
-    day = datetime.timedelta(days=1)
-
-    def name(cn):
-        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-    def make(subject, skey, issuer, ikey, ca, san=None):
-        b = (x509.CertificateBuilder().subject_name(name(subject))
-             .issuer_name(name(issuer)).public_key(skey.public_key())
-             .serial_number(x509.random_serial_number())
-             .not_valid_before(now - day).not_valid_after(now + 2 * day)
-             .add_extension(x509.BasicConstraints(ca=ca, path_length=None),
-                            critical=True))
-        if san:
-            b = b.add_extension(x509.SubjectAlternativeName(san),
-                                critical=False)
-        return b.sign(ikey, hashes.SHA256())
-
-    def pem(path, c):
-        with open(path, "wb") as f:
-            f.write(c.public_bytes(serialization.Encoding.PEM))
-
-    cakey, okey, skey = (ec.generate_private_key(ec.SECP256R1())
-                         for _ in range(3))
-    pem(os.path.join(d, "ca.crt"),
-        make("witness test CA", cakey, "witness test CA", cakey, True))
-    pem(os.path.join(d, "other.crt"),
-        make("another CA", okey, "another CA", okey, True))
-    pem(os.path.join(d, "srv.crt"),
-        make(ip, skey, "witness test CA", cakey, False,
-             [x509.IPAddress(ipaddress.ip_address(ip))]))
-    with open(os.path.join(d, "srv.key"), "wb") as f:
-        f.write(skey.private_bytes(serialization.Encoding.PEM,
-                                   serialization.PrivateFormat.PKCS8,
-                                   serialization.NoEncryption()))
 
 
 def frames(conn, out):
@@ -127,7 +78,4 @@ def serve(args):
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "certs":
-        certs(sys.argv[2], sys.argv[3])
-    else:
-        serve(sys.argv[2:])
+    serve(sys.argv[2:])
