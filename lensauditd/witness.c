@@ -238,15 +238,19 @@ wit_send(short *want)
 	return 1;
 }
 
-/* the collector sends nothing: anything read is its end (or noise) */
+/*
+ * The collector sends nothing: anything read is its end, or noise that
+ * is thrown away (a bounded amount per event: a collector that floods
+ * cannot keep the witness from its writer).
+ */
 static int
 wit_read(void)
 {
 	char	 buf[512];
 	ssize_t	 n;
-	int	 r;
+	int	 r, i;
 
-	for (;;) {
+	for (i = 0; i < 64; i++) {
 		if (wt.ssl != NULL) {
 			ERR_clear_error();
 			if ((r = SSL_read(wt.ssl, buf, sizeof(buf))) > 0)
@@ -273,6 +277,7 @@ wit_read(void)
 			wit_down("read: %s", strerror(errno));
 		return -1;
 	}
+	return 0;
 }
 
 static void
