@@ -45,6 +45,8 @@ endif
 # the test tools)
 BASE_PKGS = libseccomp libcap libsodium libevent jansson libbsd-overlay
 AUDITD_PKGS = $(BASE_PKGS)
+# the remote witness's TLS (lensauditd/witness.c)
+AUDITD_PKGS += libssl libcrypto
 LENSCTL_PKGS = libsodium jansson libbsd-overlay yaml-0.1
 VMM_PKGS = $(BASE_PKGS) yaml-0.1
 # image layers (lensvmm/layer.c): libarchive reads gzip, zstd and tar
@@ -154,6 +156,8 @@ FUZZ_LIBSRCS += lensvmm/ocispec.c
 FUZZ_LIBSRCS += lensvmm/tarpolicy.c
 REGRESS_TESTS = $(sort $(wildcard regress/*.t)) $(sort $(wildcard regress/attack/*.t))
 FUZZ_LIBSRCS += common/lensconf.c
+# issue 20: the remote witness's lines (regress/fuzz/witness.c)
+FUZZ_LIBSRCS += common/syslogwit.c
 ifeq ($(SANITIZE),1)
 FUZZ_SECONDS ?= 2
 else

@@ -29,6 +29,8 @@ static const struct lensconf_key auditd_keys[] = {
 	{ "users", 'u', LC_WORD, 0 },
 	{ "verbose", 'v', LC_BOOL, 0 },
 	{ "witness", 'W', LC_PATH, 0 },
+	{ "witness-ca", 'C', LC_PATH, 0 },
+	{ "witness-collector", 'w', LC_WORD, 0 },
 	{ NULL, 0, 0, 0 }
 };
 

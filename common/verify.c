@@ -1049,10 +1049,12 @@ chain_verify_end(struct chain_verifier *v, struct chain_vresult *res)
 		vfail(v, CHAIN_VTRUNCATED, f, v->have_last ? v->last.line : 0,
 		    v->have_last ? v->last.seq : 0, "log truncated (it ends "
 		    "at seq %llu; the witness %s names the checkpoint after "
-		    "seq %llu)",
+		    "seq %llu; the first witnessed checkpoint missing is the "
+		    "one after seq %llu)",
 		    (unsigned long long)(v->have_last ? v->last.seq : 0),
 		    v->witname,
-		    (unsigned long long)v->wit[v->nwit - 1].ckpt.head_seq);
+		    (unsigned long long)v->wit[v->nwit - 1].ckpt.head_seq,
+		    (unsigned long long)v->wit[v->wnext].ckpt.head_seq);
 		if (!v->have_last && v->nfiles == 0)
 			strlcpy(v->res.file, v->witname, sizeof(v->res.file));
 	}

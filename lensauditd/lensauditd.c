@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <netdb.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -31,11 +32,12 @@
 #include "seccomp_filter.h"
 #include "unixsock.h"
 
-enum { LISTENER, WRITER, NCHILD };
+enum { LISTENER, WRITER, WITNESS, NCHILD };
 
 static struct proc_child children[NCHILD] = {
 	{ .name = "listener", .fd = -1 },
 	{ .name = "writer", .fd = -1 },
+	{ .name = "witness", .fd = -1 },	/* with -w only */
 };
 
 static const struct sandbox_syscall parent_syscalls[] = {
@@ -51,9 +53,9 @@ static const struct sandbox_syscall parent_syscalls[] = {
 static __attribute__((noreturn)) void
 usage(void)
 {
-	fprintf(stderr, "usage: lensauditd [-dv] [-D dir] [-n records] "
-	    "[-P pubfile] [-r size] [-s socket] [-t seconds] [-u user,...] "
-	    "[-W witness]\n");
+	fprintf(stderr, "usage: lensauditd [-dv] [-C cafile] [-D dir] "
+	    "[-n records] [-P pubfile] [-r size] [-s socket] [-t seconds] "
+	    "[-u user,...] [-W witness] [-w host:port]\n");
 	exit(2);
 }
 
@@ -86,6 +88,60 @@ bad:
 	    "%llu%s\n", opt, s, (unsigned long long)min,
 	    (unsigned long long)max, sizes ? " (k, m, g suffixes allowed)" :
 	    "");
+	exit(2);
+}
+
+/*
+ * -w host:port ([v6 address]:port): the collector, resolved once here
+ * (the witness child has no resolver in its empty directory)
+ */
+static void
+parse_collector(struct auditd_conf *conf, const char *arg)
+{
+	struct addrinfo	 hints, *res;
+	char		 host[256], *port;
+	int		 e;
+
+	/* it goes into audit records as is: no quotes, no escapes */
+	if (strspn(arg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789.:_[]-") != strlen(arg) ||
+	    strlcpy(conf->collector, arg, sizeof(conf->collector)) >=
+	    sizeof(conf->collector) || strlcpy(host, arg, sizeof(host)) >=
+	    sizeof(host))
+		goto bad;
+	if (host[0] == '[') {
+		if ((port = strchr(host, ']')) == NULL || port[1] != ':')
+			goto bad;
+		*port = '\0';
+		port += 2;
+		memmove(host, host + 1, strlen(host + 1) + 1);
+	} else {
+		if ((port = strrchr(host, ':')) == NULL ||
+		    strchr(host, ':') != port)
+			goto bad;
+		*port++ = '\0';
+	}
+	if (host[0] == '\0' || port[0] == '\0' ||
+	    strspn(port, "0123456789") != strlen(port) || atoi(port) < 1 ||
+	    atoi(port) > 65535)
+		goto bad;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	if ((e = getaddrinfo(host, port, &hints, &res)) != 0) {
+		fprintf(stderr, "lensauditd: -w %s: %s\n", arg,
+		    gai_strerror(e));
+		exit(2);
+	}
+	memcpy(&conf->coll_addr, res->ai_addr, res->ai_addrlen);
+	conf->coll_len = res->ai_addrlen;
+	freeaddrinfo(res);
+	strlcpy(conf->coll_host, host, sizeof(conf->coll_host));
+	return;
+bad:
+	fprintf(stderr, "lensauditd: -w %s: expected host:port or "
+	    "[address]:port\n", arg);
 	exit(2);
 }
 
@@ -373,10 +429,21 @@ main(int argc, char *argv[])
 	conf.ckpt_secs = 5;
 	conf.rotate_size = 64ULL << 20;
 
-	lensconf_init("lensauditd", "dD:n:P:r:s:t:u:vW:", &argc, &argv);
-	while ((ch = getopt(argc, argv, "dD:n:P:r:s:t:u:vW:f:")) != -1) {
+	lensconf_init("lensauditd", "C:dD:n:P:r:s:t:u:vW:w:", &argc, &argv);
+	while ((ch = getopt(argc, argv, "C:dD:n:P:r:s:t:u:vW:w:f:")) != -1) {
 		switch (ch) {
 		case 'f':	/* lensconf_init's */
+			break;
+		case 'C':
+			if (optarg[0] != '/' || strlcpy(conf.coll_ca, optarg,
+			    sizeof(conf.coll_ca)) >= sizeof(conf.coll_ca)) {
+				fprintf(stderr, "lensauditd: -C %s: need an "
+				    "absolute path\n", optarg);
+				exit(2);
+			}
+			break;
+		case 'w':
+			parse_collector(&conf, optarg);
 			break;
 		case 'd':
 			debug = 1;
@@ -430,6 +497,11 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
+	if (conf.coll_ca[0] != '\0' && conf.collector[0] == '\0') {
+		fprintf(stderr, "lensauditd: -C needs -w (the collector it "
+		    "authenticates)\n");
+		exit(2);
+	}
 
 	/* errors before daemonizing go to stderr */
 	log_init(1, LOG_DAEMON);
@@ -472,15 +544,30 @@ main(int argc, char *argv[])
 	conf.parent = getpid();
 	conf.listen_fd = unixsock_listen(conf.sock, 0666, (gid_t)-1);
 	proc_socketpair(conf.link);
+	conf.wlink[0] = conf.wlink[1] = -1;
+	if (conf.collector[0] != '\0')
+		proc_socketpair(conf.wlink);
 
 	keep[0] = conf.listen_fd;
 	keep[1] = conf.link[0];
 	keep[2] = -1;
 	proc_fork(&children[LISTENER], listener_main, &conf, keep);
 	keep[0] = conf.link[1];
-	keep[1] = conf.witness_fd;
-	keep[2] = -1;
+	keep[1] = conf.wlink[0];
+	keep[2] = conf.witness_fd;
+	keep[3] = -1;
+	if (keep[1] == -1) {
+		keep[1] = keep[2];
+		keep[2] = -1;
+	}
 	proc_fork(&children[WRITER], writer_main, &conf, keep);
+	if (conf.collector[0] != '\0') {
+		keep[0] = conf.wlink[1];
+		keep[1] = -1;
+		proc_fork(&children[WITNESS], witness_main, &conf, keep);
+		close(conf.wlink[0]);
+		close(conf.wlink[1]);
+	}
 	if (conf.witness_fd != -1)
 		close(conf.witness_fd);
 	close(conf.listen_fd);
@@ -489,7 +576,8 @@ main(int argc, char *argv[])
 	proc_title("parent");
 
 	/* the writer checkpoints and exits once the listener is gone */
-	rc = proc_supervise(children, NCHILD, 1, parent_ready, &conf);
+	rc = proc_supervise(children, conf.collector[0] != '\0' ? NCHILD :
+	    NCHILD - 1, 1, parent_ready, &conf);
 	if (unlink(conf.sock) == -1 && errno != ENOENT)
 		log_warn("unlink %s", conf.sock);
 	log_info("exiting");

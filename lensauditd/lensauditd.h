@@ -14,6 +14,7 @@
 #ifndef LENSAUDITD_H
 #define LENSAUDITD_H
 
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <limits.h>
 #include <stdint.h>
@@ -37,6 +38,13 @@ struct auditd_conf {
 	char			 pubfile[PATH_MAX];	/* trusted copy (-P) */
 	char			 witness[PATH_MAX];	/* -W, "" none */
 	int			 witness_fd;		/* the writer's */
+	/* the remote witness (-w, -C): "" none */
+	char			 collector[300];	/* host:port */
+	char			 coll_host[256];	/* TLS name */
+	char			 coll_ca[PATH_MAX];	/* "" plain TCP */
+	struct sockaddr_storage	 coll_addr;
+	socklen_t		 coll_len;
+	int			 wlink[2];	/* writer <-> witness */
 	uint64_t		 ckpt_records;	/* checkpoint every N ... */
 	unsigned int		 ckpt_secs;	/* ... or T seconds */
 	uint64_t		 rotate_size;	/* bytes */
@@ -57,6 +65,18 @@ enum auditd_imsg {
 	IMSG_W_WELCOME,			/* struct w_welcome */
 	IMSG_W_APPEND,			/* struct w_append + details */
 	IMSG_W_ACK,			/* struct audit_ack */
+};
+
+/* writer <-> witness */
+enum witness_imsg {
+	IMSG_WIT_CKPT = 0x41100011,	/* a durable checkpoint's head line */
+	IMSG_WIT_DROPPED,		/* struct wit_dropped */
+};
+#define WITNESS_LINEMAX		1024
+
+struct wit_dropped {
+	uint64_t	 dropped;	/* since the last report */
+	uint64_t	 total;		/* since the witness started */
 };
 
 struct w_hello {
@@ -81,6 +101,7 @@ struct w_append {
 
 int	listener_main(int parentfd, void *conf);
 int	writer_main(int parentfd, void *conf);
+int	witness_main(int parentfd, void *conf);
 void	regress_hook(const struct auditd_conf *, const char *role);
 
 #endif

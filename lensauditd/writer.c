@@ -109,9 +109,11 @@ static struct {
 	unsigned int		 lastck_file;	/* 0: none */
 	int			 stopping;
 	uint64_t		 ncommits, nrecords;	/* for the stop line */
+	uint64_t		 wit_lost;	/* not handed to the witness */
 } w;
 
 static struct proc_chan	 lchan;	/* to the listener */
+static struct proc_chan	 wchan;	/* to the witness child (-w) */
 #define listener	lchan.iev
 static struct event	 ev_parent, ev_term, ev_timer;
 
@@ -289,7 +291,7 @@ witness_add(const char *line)
 	char	*nbuf;
 
 	log_info("checkpoint %.*s", (int)len - 1, line);
-	if (w.conf->witness_fd == -1)
+	if (w.conf->witness_fd == -1 && w.conf->collector[0] == '\0')
 		return;
 	if (w.witcap - w.witlen < len) {
 		ncap = w.witcap ? w.witcap : 4096;
@@ -461,13 +463,59 @@ write_all(int fd, const char *buf, size_t len, const char *what)
 static void
 write_witness(void)
 {
+	const char	*p, *end, *nl;
+
 	if (w.witlen == 0)
 		return;
-	write_all(w.conf->witness_fd, w.witbuf, w.witlen, "witness");
-	if (fsync(w.conf->witness_fd) == -1)
-		fatal("fsync witness");
+	if (w.conf->witness_fd != -1) {
+		write_all(w.conf->witness_fd, w.witbuf, w.witlen, "witness");
+		if (fsync(w.conf->witness_fd) == -1)
+			fatal("fsync witness");
+	}
+	/* the remote witness (witness.c): handed over, never waited for */
+	for (p = w.witbuf, end = p + w.witlen; w.conf->collector[0] != '\0' &&
+	    p < end; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (imsgev_compose(&wchan.iev, IMSG_WIT_CKPT, 0, 0, -1, p,
+		    (size_t)(nl - p)) == -1)
+			w.wit_lost++;	/* audited by writer_timer */
+	}
 	w.witlen = 0;
 }
+
+/* checkpoints the witness could not keep, on the record */
+static void
+witness_audit(uint64_t dropped, uint64_t total, const char *where)
+{
+	char	 details[512];
+
+	/* lensauditd.c allows only [A-Za-z0-9.:_[]-] in the collector */
+	snprintf(details, sizeof(details), "{\"collector\":\"%s\","
+	    "\"dropped\":%llu,\"total\":%llu,\"where\":\"%s\"}",
+	    w.conf->collector, (unsigned long long)dropped,
+	    (unsigned long long)total, where);
+	log_warnx("witness: %llu checkpoint%s for %s dropped (%s)",
+	    (unsigned long long)dropped, dropped == 1 ? "" : "s",
+	    w.conf->collector, where);
+	writer_record("", CHAIN_SELF_SOURCE, 0, "audit.witness", details,
+	    strlen(details));
+	writer_commit();
+	imsgev_add(&listener);
+}
+
+static void
+msg_wdropped(struct imsg *im, void *arg)
+{
+	struct wit_dropped	 d;
+
+	(void)arg;
+	memcpy(&d, im->data, sizeof(d));
+	witness_audit(d.dropped, d.total, "queue");
+}
+
+static const struct proc_msg wit_msgs[] = {
+	PROC_MSG(IMSG_WIT_DROPPED, sizeof(struct wit_dropped), msg_wdropped),
+};
 
 static void
 write_head(void)
@@ -680,6 +728,14 @@ writer_timer(int fd, short event, void *arg)
 	(void)fd;
 	(void)event;
 	(void)arg;
+	if (w.wit_lost > 0) {
+		static uint64_t	 lost;
+		uint64_t	 n = w.wit_lost;
+
+		lost += n;
+		w.wit_lost = 0;
+		witness_audit(n, lost, "writer");
+	}
 	if (w.since_ckpt > 0) {
 		writer_checkpoint();
 		writer_commit();
@@ -1187,6 +1243,12 @@ writer_init(void *arg)
 	lchan.done = link_done;
 	lchan.lost = link_lost;
 	listener.ibuf.maxqueue = 64 * 1024 * 1024;
+	if (w.conf->collector[0] != '\0') {
+		proc_chan_init(&wchan, w.conf->wlink[0], "witness", wit_msgs,
+		    sizeof(wit_msgs) / sizeof(wit_msgs[0]), NULL);
+		/* bounded: a stuck witness costs checkpoints, not the log */
+		wchan.iev.ibuf.maxqueue = 4 * 1024 * 1024;
+	}
 	/* under the syscall filter, from the event loop */
 	evtimer_set(&ev_start, writer_started, NULL);
 	evtimer_add(&ev_start, &now);

@@ -37,6 +37,7 @@
 #include "chain.h"
 #include "lensctl.h"
 #include "log.h"
+#include "syslogwit.h"
 #include "verify.h"
 
 #define AUDIT_DIR	"/var/lib/lens/audit"
@@ -657,6 +658,21 @@ audit_verify(int argc, char *argv[])
 	}
 	if (witness != NULL && (wbuf = read_all(witness, &wlen)) == NULL)
 		return LENSCTL_USAGE;
+	/* a remote collector's file: its messages' head lines */
+	if (witness != NULL && syslogwit_is_syslog(wbuf, wlen)) {
+		char	*heads, why[256];
+		size_t	 hlen;
+
+		if (syslogwit_extract(wbuf, wlen, &heads, &hlen, why,
+		    sizeof(why)) == -1) {
+			warnx("%s: witness malformed (%s)", witness, why);
+			free(wbuf);
+			return LENSCTL_FAIL;
+		}
+		free(wbuf);
+		wbuf = heads;
+		wlen = hlen;
+	}
 	if (logs_get(&l, ldir, argc, argv) == -1) {
 		free(wbuf);
 		return LENSCTL_USAGE;

@@ -790,10 +790,10 @@ is "9: -s with a path too long: exit 2, named" "$?|$(cat "$T/err")" \
     "2|lensauditd: -s $long: path too long"
 timeout 10 "$AUDITD" -d -D "$T/opt" -s "$T/opt.sock" -x >"$T/out" 2>"$T/err"
 is "9: unknown option: exit 2 and the usage" "$?|$(tail -n 1 "$T/err")" \
-    "2|usage: lensauditd [-dv] [-D dir] [-n records] [-P pubfile] [-r size] [-s socket] [-t seconds] [-u user,...] [-W witness]"
+    "2|usage: lensauditd [-dv] [-C cafile] [-D dir] [-n records] [-P pubfile] [-r size] [-s socket] [-t seconds] [-u user,...] [-W witness] [-w host:port]"
 timeout 10 "$AUDITD" -d -D "$T/opt" -s "$T/opt.sock" extra >"$T/out" 2>"$T/err"
 is "9: an operand: exit 2 and the usage" "$?|$(cat "$T/err")" \
-    "2|usage: lensauditd [-dv] [-D dir] [-n records] [-P pubfile] [-r size] [-s socket] [-t seconds] [-u user,...] [-W witness]"
+    "2|usage: lensauditd [-dv] [-C cafile] [-D dir] [-n records] [-P pubfile] [-r size] [-s socket] [-t seconds] [-u user,...] [-W witness] [-w host:port]"
 [ ! -e "$T/opt" ] && [ ! -e "$T/opt.sock" ]
 ok $? "9: option errors create nothing"
 

@@ -30,6 +30,7 @@
 #				to the netbench binary, `netbench serve` on
 #				:8080 (regress/bench/net.sh)
 #	NW_DNSMASQ_ARGS		(in) more dnsmasq options, split on blanks
+#	NW_BARE			(in) set: no PKI, no servers, no dnsmasq
 #
 # Names in dnsmasq: ok.test, other.test, denied.test (-> NW_OTHER),
 # echo.test, rebind.test (-> 127.0.0.1), private.test (-> NW_PRIVATE),
@@ -92,6 +93,12 @@ networld_up() {
 		exit 1
 	}
 
+	# NW_BARE: the namespace and its addresses only (a test that runs
+	# its own servers there)
+	if [ -n "${NW_BARE:-}" ]; then
+		export NW_NS NW_OK NW_OTHER NW_ECHO
+		return 0
+	fi
 	_networld_pki || { echo "Bail out! cannot make the test CA"; exit 1; }
 	for _w in ok other private; do
 		mkdir -p "$T/www-$_w"

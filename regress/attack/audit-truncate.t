@@ -55,6 +55,7 @@ ok $? "the intact log verifies against its witness"
 
 # cut back to the third checkpoint, head rewritten from its own fields
 C3=$(grep -n '"type":"audit.checkpoint"' "$A/$L1" | sed -n '3s/:.*//p')
+C4=$(grep -n '"type":"audit.checkpoint"' "$A/$L1" | sed -n '4s/:.*//p')
 LAST=$(wc -l <"$A/$L1")
 sed -i "$((C3 + 1)),\$d" "$A/$L1"
 sed -n "${C3}p" "$A/$L1" | sed 's/.*"details":{\("head".*"sig":"[0-9a-f]*"\),"sources".*/{"file":"'$L1'",\1}/' \
@@ -62,7 +63,7 @@ sed -n "${C3}p" "$A/$L1" | sed 's/.*"details":{\("head".*"sig":"[0-9a-f]*"\),"so
 run audit verify --dir "$A" --pubkey "$T/audit.pub"
 ok $rc "cut back to a checkpoint, head rewritten: the log alone cannot tell"
 expect "... the witness can: log truncated, named" \
-    "lensctl: $L1:$C3: seq $C3: log truncated (it ends at seq $C3; the witness $T/audit.witness names the checkpoint after seq $((LAST - 1)))" \
+    "lensctl: $L1:$C3: seq $C3: log truncated (it ends at seq $C3; the witness $T/audit.witness names the checkpoint after seq $((LAST - 1)); the first witnessed checkpoint missing is the one after seq $((C4 - 1)))" \
     audit verify --dir "$A" --pubkey "$T/audit.pub" --witness "$T/audit.witness"
 
 # lensauditd does not write on behind its witness
