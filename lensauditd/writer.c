@@ -34,6 +34,7 @@
 #include <errno.h>
 #include <event.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <jansson.h>
 #include <limits.h>
 #include <signal.h>
@@ -62,7 +63,7 @@
  * Free space a retry waits for beyond the held batch (and keepFree):
  * the key step's file, the head file, the audit.disk_full record.
  */
-#define RESUME_MARGIN	(256 * 1024)
+#define RESUME_MARGIN	(2 * CHAIN_MAXLINE)	/* above what stops it */
 #define POLL_MIN_MS	10
 #define POLL_MAX_MS	1000
 
@@ -125,6 +126,7 @@ static struct {
 	uint64_t		 full_free;	/* free bytes then */
 	uint64_t		 full_need;	/* free bytes it waits for */
 	uint64_t		 full_held;	/* records held */
+	uint64_t		 durable_seq;	/* last record on disk */
 	struct timespec		 full_since;
 	unsigned int		 poll_ms;
 	uint64_t		 budget;	/* bytes a batch may take */
@@ -154,6 +156,7 @@ static void	write_all(int, const char *, size_t, const char *);
 static int	write_some(int, const char *, size_t);
 static int	batch_flush(void);
 static void	key_step_finish(void);
+static void	writer_stop(const char *);
 
 #ifdef REGRESS
 /* test-only: die (as a crash would) at one point of the first key step */
@@ -642,13 +645,14 @@ disk_full(const char *why)
 	w.full_why = why;
 	w.full_free = free;
 	w.full_need = w.len + RESUME_MARGIN + w.conf->keep_free;
-	w.full_held = w.nacks;
+	w.full_held = w.seq - w.durable_seq;
 	clock_gettime(CLOCK_MONOTONIC, &w.full_since);
 	imsgev_pause(&listener, 1);
 	log_warnx("disk full (%s): %llu bytes free, waiting for %llu; "
-	    "%zu bytes of records held unacknowledged, clients keep theirs",
-	    why, (unsigned long long)free,
-	    (unsigned long long)w.full_need, w.len);
+	    "%llu records (%zu bytes) held unacknowledged, clients keep "
+	    "theirs", why, (unsigned long long)free,
+	    (unsigned long long)w.full_need,
+	    (unsigned long long)w.full_held, w.len);
 	w.poll_ms = POLL_MIN_MS;
 	space_poll_arm();
 }
@@ -680,6 +684,7 @@ batch_flush(void)
 	w.filesize += w.len;
 	w.len = 0;
 	w.ncommits++;
+	w.durable_seq = w.seq;
 	return 0;
 }
 
@@ -782,11 +787,19 @@ writer_resumed(void)
 static void
 space_poll(int fd, short event, void *arg)
 {
+	struct pollfd	 pfd;
+
 	(void)fd;
 	(void)event;
 	(void)arg;
 	if (!w.full)
 		return;
+	/* not reading the listener: its end is seen here */
+	pfd.fd = listener.ibuf.fd;
+	pfd.events = POLLRDHUP;
+	if (poll(&pfd, 1, 0) == 1 &&
+	    (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+		writer_stop("the listener is gone");
 	if (space_free() >= w.len + RESUME_MARGIN + w.conf->keep_free) {
 		/* the held batch first, then the record of the episode */
 		w.nospace = 0;
@@ -1403,6 +1416,7 @@ writer_init(void *arg)
 		fatal("lock %s", LOCKFILE);
 	load_logid();
 	recover(w.torn, sizeof(w.torn));
+	w.durable_seq = w.seq;
 	recover_head();
 	recover_witness();
 	/* after those: a log cut back is named as such, not as a key */
