@@ -24,7 +24,6 @@ static const struct lensconf_key auditd_keys[] = {
 	{ "checkpoint-records", 'n', LC_NUM, 0 },
 	{ "keep-free", 'F', LC_SIZE, 0 },
 	{ "log-dir", 'D', LC_PATH, 0 },
-	{ "max-use", 'M', LC_SIZE, 0 },
 	{ "pubfile", 'P', LC_PATH, 0 },
 	{ "rotate-size", 'r', LC_SIZE, 0 },
 	{ "socket", 's', LC_PATH, 0 },

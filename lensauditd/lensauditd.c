@@ -52,7 +52,7 @@ static __attribute__((noreturn)) void
 usage(void)
 {
 	fprintf(stderr, "usage: lensauditd [-dv] [-D dir] [-F keepfree] "
-	    "[-M maxuse] [-n records] [-P pubfile] [-r size] [-s socket] [-t seconds] [-u user,...] "
+	    "[-n records] [-P pubfile] [-r size] [-s socket] [-t seconds] [-u user,...] "
 	    "[-W witness]\n");
 	exit(2);
 }
@@ -373,8 +373,8 @@ main(int argc, char *argv[])
 	conf.ckpt_secs = 5;
 	conf.rotate_size = 64ULL << 20;
 
-	lensconf_init("lensauditd", "dD:F:M:n:P:r:s:t:u:vW:", &argc, &argv);
-	while ((ch = getopt(argc, argv, "dD:F:M:n:P:r:s:t:u:vW:f:")) != -1) {
+	lensconf_init("lensauditd", "dD:F:n:P:r:s:t:u:vW:", &argc, &argv);
+	while ((ch = getopt(argc, argv, "dD:F:n:P:r:s:t:u:vW:f:")) != -1) {
 		switch (ch) {
 		case 'f':	/* lensconf_init's */
 			break;
@@ -391,10 +391,6 @@ main(int argc, char *argv[])
 			break;
 		case 'F':
 			conf.keep_free = parse_number("F", optarg, 0,
-			    1ULL << 50, 1);
-			break;
-		case 'M':
-			conf.max_use = parse_number("M", optarg, 0,
 			    1ULL << 50, 1);
 			break;
 		case 'n':
