@@ -84,8 +84,10 @@ sleep 2
 rss2=$(rss)
 kill "$FP" 2>/dev/null; wait "$FP" 2>/dev/null; FP=
 diag "lensauditd RSS: ${rss0} KiB at start, full ${rssf} KiB, 3 s of flood later ${rss1} KiB, 5 s ${rss2} KiB"
-[ "$rss2" -lt $((rss0 + 48 * 1024)) ] && [ "$rss2" -le $((rssf + 16 * 1024)) ] &&
-    [ "$rss2" -le $((rss1 + 1024)) ]
+# 9 MB/s offered: unbounded, 45 MB would pile up; bounded, it stops
+# growing at the listener's 8 MiB queue and the writer's batch (more
+# under ASan, which keeps freed memory in quarantine)
+[ "$rss2" -lt $((rss0 + 64 * 1024)) ] && [ "$rss2" -le $((rss1 + 4 * 1024)) ]
 ok $? "a flood while the disk is full leaves lensauditd's memory bounded"
 [ "$(grep -c 'disk full' "$T/auditd.log")" -eq 1 ]
 ok $? "the full disk was logged once"
