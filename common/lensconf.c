@@ -22,6 +22,7 @@
 static const struct lensconf_key auditd_keys[] = {
 	{ "checkpoint-interval", 't', LC_NUM, 0 },
 	{ "checkpoint-records", 'n', LC_NUM, 0 },
+	{ "keep-free", 'F', LC_SIZE, 0 },
 	{ "log-dir", 'D', LC_PATH, 0 },
 	{ "pubfile", 'P', LC_PATH, 0 },
 	{ "rotate-size", 'r', LC_SIZE, 0 },

@@ -54,8 +54,8 @@ static __attribute__((noreturn)) void
 usage(void)
 {
 	fprintf(stderr, "usage: lensauditd [-dv] [-C cafile] [-D dir] "
-	    "[-n records] [-P pubfile] [-r size] [-s socket] [-t seconds] "
-	    "[-u user,...] [-W witness] [-w host:port]\n");
+	    "[-F keepfree] [-n records] [-P pubfile] [-r size] [-s socket] "
+	    "[-t seconds] [-u user,...] [-W witness] [-w host:port]\n");
 	exit(2);
 }
 
@@ -429,8 +429,8 @@ main(int argc, char *argv[])
 	conf.ckpt_secs = 5;
 	conf.rotate_size = 64ULL << 20;
 
-	lensconf_init("lensauditd", "C:dD:n:P:r:s:t:u:vW:w:", &argc, &argv);
-	while ((ch = getopt(argc, argv, "C:dD:n:P:r:s:t:u:vW:w:f:")) != -1) {
+	lensconf_init("lensauditd", "C:dD:F:n:P:r:s:t:u:vW:w:", &argc, &argv);
+	while ((ch = getopt(argc, argv, "C:dD:F:n:P:r:s:t:u:vW:w:f:")) != -1) {
 		switch (ch) {
 		case 'f':	/* lensconf_init's */
 			break;
@@ -455,6 +455,10 @@ main(int argc, char *argv[])
 				    "absolute path\n", optarg);
 				exit(2);
 			}
+			break;
+		case 'F':
+			conf.keep_free = parse_number("F", optarg, 0,
+			    1ULL << 50, 1);
 			break;
 		case 'n':
 			conf.ckpt_records = parse_number("n", optarg, 1,

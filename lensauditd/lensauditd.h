@@ -48,6 +48,7 @@ struct auditd_conf {
 	uint64_t		 ckpt_records;	/* checkpoint every N ... */
 	unsigned int		 ckpt_secs;	/* ... or T seconds */
 	uint64_t		 rotate_size;	/* bytes */
+	uint64_t		 keep_free;	/* -F: bytes left free, 0 none */
 	struct privsep_user	 user;
 	struct sockusers	 users;		/* -u */
 	/* the source each of users may use: its name less a leading _ */

@@ -26,6 +26,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/tree.h>
 #include <sys/types.h>
 
@@ -33,6 +34,7 @@
 #include <errno.h>
 #include <event.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <jansson.h>
 #include <limits.h>
 #include <signal.h>
@@ -57,6 +59,13 @@
 #define BATCH_MAX	(4 * 1024 * 1024)	/* stop reading, commit */
 #define HEADTMP		CHAIN_HEADFILE ".tmp"
 #define LOCKFILE	"lens-audit.lock"
+/*
+ * Free space a retry waits for beyond the held batch (and keepFree):
+ * the key step's file, the head file, the audit.disk_full record.
+ */
+#define RESUME_MARGIN	(2 * CHAIN_MAXLINE)	/* above what stops it */
+#define POLL_MIN_MS	10
+#define POLL_MAX_MS	1000
 
 struct source {
 	RB_ENTRY(source)	 entry;
@@ -110,12 +119,24 @@ static struct {
 	int			 stopping;
 	uint64_t		 ncommits, nrecords;	/* for the stop line */
 	uint64_t		 wit_lost;	/* not handed to the witness */
+	/* disk full: nothing acknowledged, nothing read, space polled */
+	int			 full;		/* since the failed write */
+	int			 full_recorded;	/* audit.disk_full is held */
+	int			 nospace;	/* this batch hit ENOSPC */
+	const char		*full_why;	/* "ENOSPC", "keepFree" */
+	uint64_t		 full_free;	/* free bytes then */
+	uint64_t		 full_need;	/* free bytes it waits for */
+	uint64_t		 full_held;	/* records held */
+	uint64_t		 durable_seq;	/* last record on disk */
+	struct timespec		 full_since;
+	unsigned int		 poll_ms;
+	uint64_t		 budget;	/* bytes a batch may take */
 } w;
 
 static struct proc_chan	 lchan;	/* to the listener */
 static struct proc_chan	 wchan;	/* to the witness child (-w) */
 #define listener	lchan.iev
-static struct event	 ev_parent, ev_term, ev_timer;
+static struct event	 ev_parent, ev_term, ev_timer, ev_space;
 
 static const struct sandbox_syscall writer_syscalls[] = {
 	SB_ALLOW(read), SB_ALLOW(write), SB_ALLOW(pread64), SB_ALLOW(close),
@@ -128,13 +149,18 @@ static const struct sandbox_syscall writer_syscalls[] = {
 	SB_ALLOW(clock_gettime), SB_ALLOW(gettimeofday), SB_ALLOW(getpid),
 	SB_ALLOW(brk), SB_ALLOW(mmap), SB_ALLOW(munmap), SB_ALLOW(mremap),
 	SB_ALLOW(getrandom), SB_ALLOW(unlinkat),	/* key steps */
+	SB_ALLOW(fstatfs),				/* disk full */
 	/* no socket, connect, sendto: it logs through the parent */
 };
 
-static void	writer_commit(void);
+static int	writer_commit(void);
 static void	write_all(int, const char *, size_t, const char *);
-static void	batch_flush(void);
+static int	write_some(int, const char *, size_t);
+static int	batch_flush(void);
 static void	key_step_finish(void);
+static void	writer_stop(const char *);
+static int	space_budget(void);
+static int	space_budget(void);
 
 #ifdef REGRESS
 /* test-only: die (as a crash would) at one point of the first key step */
@@ -247,7 +273,7 @@ ack_add(uint32_t peerid, uint64_t id)
 	w.nacks++;
 }
 
-static void	writer_checkpoint(void);
+static int	writer_checkpoint(void);
 
 /* format one record onto the batch and advance the chain */
 static void
@@ -279,8 +305,9 @@ writer_record(const char *sandbox, const char *source, uint64_t id,
 	if (strcmp(type, CHAIN_CKPT_TYPE) == 0 &&
 	    strcmp(source, CHAIN_SELF_SOURCE) == 0)
 		w.since_ckpt = 0;
-	else if (++w.since_ckpt >= w.conf->ckpt_records)
-		writer_checkpoint();
+	else if (++w.since_ckpt >= w.conf->ckpt_records && !w.nospace &&
+	    writer_checkpoint() == -1)
+		w.nospace = 1;	/* the checkpoint waits for space */
 }
 
 /* every checkpoint goes to the witness, not only a batch's last */
@@ -306,30 +333,52 @@ witness_add(const char *line)
 	w.witlen += len;
 }
 
-/* a secret key file, durably: file and directory fsync'd */
-static void
+static int
+nospace(int err)
+{
+	return err == ENOSPC || err == EDQUOT;
+}
+
+/*
+ * a secret key file, durably: file and directory fsync'd; 0, or -1
+ * (nothing left of it) when the disk is full
+ */
+static int
 key_write(const char *name, const uint8_t sk[64])
 {
 	char	 hex[129], line[160];
-	int	 fd;
+	int	 fd, rc = 0, err;
 
 	/*
 	 * No temporary file: a torn one is not a key, and recovery
 	 * erases it, as nothing can name it before this returns.
 	 */
 	if ((fd = openat(w.dirfd, name, O_WRONLY | O_CREAT | O_TRUNC |
-	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
+	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1) {
+		if (nospace(errno))
+			return -1;
 		fatal("create %s", name);
+	}
 	chain_tohex(sk, 64, hex);
 	snprintf(line, sizeof(line), "ed25519-secret %s\n", hex);
-	write_all(fd, line, strlen(line), name);
+	if (write_some(fd, line, strlen(line)) == -1 || fsync(fd) == -1) {
+		if (!nospace(errno))
+			fatal("write %s", name);
+		rc = -1;
+	}
 	sodium_memzero(hex, sizeof(hex));
 	sodium_memzero(line, sizeof(line));
-	if (fsync(fd) == -1)
-		fatal("fsync %s", name);
 	close(fd);
+	if (rc == -1) {
+		/* the torn key is no key: recovery would erase it too */
+		err = errno;
+		if (unlinkat(w.dirfd, name, 0) == -1)
+			fatal("remove %s", name);
+		errno = err;
+	}
 	if (fsync(w.dirfd) == -1)
 		fatal("fsync log directory");
+	return rc;
 }
 
 /* overwrite a key file's bytes with zeros on disk; 0, or -1 if none */
@@ -378,7 +427,8 @@ set_keyid(void)
 	chain_keyid(pk, w.keyid);
 }
 
-static void
+/* 0, or -1 when the disk is full: nothing written, the step not begun */
+static int
 writer_checkpoint(void)
 {
 	static char	 sources[AUDITD_MAXSOURCES * 64 + 16];
@@ -392,12 +442,16 @@ writer_checkpoint(void)
 		fatalx("sources do not fit in a checkpoint");
 	/* two steps in one batch: the first must be durable and done */
 	if (w.steppending) {
-		batch_flush();
+		if (batch_flush() == -1)
+			return -1;
 		key_step_finish();
 	}
 	/* 1: k_{i+1} durable before anything names it */
 	crypto_sign_keypair(npk, w.nsk);
-	key_write(CHAIN_NEXTKEYFILE, w.nsk);
+	if (key_write(CHAIN_NEXTKEYFILE, w.nsk) == -1) {
+		sodium_memzero(w.nsk, crypto_sign_SECRETKEYBYTES);
+		return -1;
+	}
 	regress_crash(1);
 	/* the head file and the witness carry the same signature */
 	if ((n = chain_ckpt_details_next(details, sizeof(details), w.seq,
@@ -410,6 +464,7 @@ writer_checkpoint(void)
 	witness_add(w.headline);
 	writer_record("", CHAIN_SELF_SOURCE, 0, CHAIN_CKPT_TYPE, details, n);
 	w.steppending = 1;
+	return 0;
 }
 
 /* after the commit that made the checkpoint naming k_{i+1} durable */
@@ -439,8 +494,9 @@ key_step_finish(void)
 	w.steps++;
 }
 
-static void
-write_all(int fd, const char *buf, size_t len, const char *what)
+/* 0, or -1 with errno; a short write goes on until one fails */
+static int
+write_some(int fd, const char *buf, size_t len)
 {
 	ssize_t	 n;
 
@@ -448,11 +504,19 @@ write_all(int fd, const char *buf, size_t len, const char *what)
 		if ((n = write(fd, buf, len)) == -1) {
 			if (errno == EINTR)
 				continue;
-			fatal("write %s", what);
+			return -1;
 		}
 		buf += n;
 		len -= n;
 	}
+	return 0;
+}
+
+static void
+write_all(int fd, const char *buf, size_t len, const char *what)
+{
+	if (write_some(fd, buf, len) == -1)
+		fatal("write %s", what);
 }
 
 /*
@@ -499,7 +563,9 @@ witness_audit(uint64_t dropped, uint64_t total, const char *where)
 	    w.conf->collector, where);
 	writer_record("", CHAIN_SELF_SOURCE, 0, "audit.witness", details,
 	    strlen(details));
-	writer_commit();
+	/* a full disk holds it with the rest of the batch */
+	if (!w.full && writer_commit() == 0)
+		(void)space_budget();
 	imsgev_add(&listener);
 }
 
@@ -517,24 +583,35 @@ static const struct proc_msg wit_msgs[] = {
 	PROC_MSG(IMSG_WIT_DROPPED, sizeof(struct wit_dropped), msg_wdropped),
 };
 
-static void
+/* 0, or -1 when the disk is full (the old head file stays) */
+static int
 write_head(void)
 {
 	int	 fd;
 
 	write_witness();
 	if ((fd = openat(w.dirfd, HEADTMP, O_WRONLY | O_CREAT | O_TRUNC |
-	    O_NOFOLLOW | O_CLOEXEC, 0640)) == -1)
+	    O_NOFOLLOW | O_CLOEXEC, 0640)) == -1) {
+		if (nospace(errno))
+			return -1;
 		fatal("create %s", HEADTMP);
-	write_all(fd, w.headline, strlen(w.headline), HEADTMP);
-	if (fsync(fd) == -1)
-		fatal("fsync %s", HEADTMP);
+	}
+	if (write_some(fd, w.headline, strlen(w.headline)) == -1 ||
+	    fsync(fd) == -1) {
+		if (!nospace(errno))
+			fatal("write %s", HEADTMP);
+		close(fd);
+		if (unlinkat(w.dirfd, HEADTMP, 0) == -1)
+			fatal("remove %s", HEADTMP);
+		return -1;
+	}
 	close(fd);
 	if (renameat(w.dirfd, HEADTMP, w.dirfd, CHAIN_HEADFILE) == -1)
 		fatal("rename %s", HEADTMP);
 	if (fsync(w.dirfd) == -1)
 		fatal("fsync log directory");
 	w.headpending = 0;
+	return 0;
 }
 
 static void
@@ -557,30 +634,114 @@ static void
 rotate(void)
 {
 	char	 name[CHAIN_LOGNAMEMAX + 1];
+	int	 fd;
 
+	chain_logname(name, sizeof(name), w.fileno + 1);
+	if ((fd = openat(w.dirfd, name, O_RDWR | O_APPEND | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0640)) == -1) {
+		/* no room for a new file: this one grows until there is */
+		if (nospace(errno))
+			return;
+		fatal("open %s", name);
+	}
+	if (fsync(w.dirfd) == -1)
+		fatal("fsync log directory");
 	close(w.logfd);
-	open_log(w.fileno + 1, 1);
+	w.logfd = fd;
+	w.fileno++;
 	w.filesize = 0;
-	chain_logname(name, sizeof(name), w.fileno);
 	log_info("rotated to %s at seq %llu", name,
 	    (unsigned long long)w.seq);
 }
 
-/* the batch so far onto the log, durably (acknowledged by the commit) */
-static void
-batch_flush(void)
+/* free bytes for the writer on the log's filesystem */
+static uint64_t
+space_free(void)
 {
-	if (w.len == 0)
-		return;
-	write_all(w.logfd, w.buf, w.len, "audit log");
-	if (fdatasync(w.logfd) == -1)
-		fatal("fdatasync audit log");
-	w.filesize += w.len;
-	w.len = 0;
-	w.ncommits++;
+	struct statvfs	 sv;
+
+	if (fstatvfs(w.dirfd, &sv) == -1)
+		fatal("statvfs log directory");
+	return (uint64_t)sv.f_bavail * sv.f_frsize;
 }
 
 static void
+space_poll_arm(void)
+{
+	struct timeval	 tv;
+
+	tv.tv_sec = w.poll_ms / 1000;
+	tv.tv_usec = (w.poll_ms % 1000) * 1000;
+	evtimer_add(&ev_space, &tv);
+}
+
+/*
+ * Stop: read nothing more from the listener (it stops reading its
+ * clients once its queue to us is full; they keep their events), hold
+ * the batch and its acknowledgements, and poll for space.  Logged once
+ * per episode; audited once, when space is back (writer_resumed).
+ */
+static void
+disk_full(const char *why)
+{
+	uint64_t	 free = space_free();
+
+	w.nospace = 1;
+	if (w.full) {	/* a retry found it full again: back off */
+		w.poll_ms = w.poll_ms * 2 > POLL_MAX_MS ? POLL_MAX_MS :
+		    w.poll_ms * 2;
+		space_poll_arm();
+		return;
+	}
+	w.full = 1;
+	w.full_why = why;
+	w.full_free = free;
+	w.full_need = w.len + RESUME_MARGIN + w.conf->keep_free;
+	w.full_held = w.seq - w.durable_seq;
+	clock_gettime(CLOCK_MONOTONIC, &w.full_since);
+	imsgev_pause(&listener, 1);
+	log_warnx("disk full (%s): %llu bytes free, waiting for %llu; "
+	    "%llu records (%zu bytes) held unacknowledged, clients keep "
+	    "theirs", why, (unsigned long long)free,
+	    (unsigned long long)w.full_need,
+	    (unsigned long long)w.full_held, w.len);
+	w.poll_ms = POLL_MIN_MS;
+	space_poll_arm();
+}
+
+/*
+ * The batch so far onto the log, durably (acknowledged by the commit);
+ * 0, or -1 when the disk is full: then the file is cut back to its last
+ * complete record and the batch stays to be written again.
+ */
+static int
+batch_flush(void)
+{
+	int	 err;
+
+	if (w.len == 0)
+		return 0;
+	if (write_some(w.logfd, w.buf, w.len) == -1 ||
+	    fdatasync(w.logfd) == -1) {
+		if (!nospace(err = errno))
+			fatal("write audit log");
+		if (ftruncate(w.logfd, (off_t)w.filesize) == -1 ||
+		    fsync(w.logfd) == -1)
+			fatal("cut the audit log back to its last complete "
+			    "record (%llu bytes)",
+			    (unsigned long long)w.filesize);
+		errno = err;
+		return -1;
+	}
+	w.filesize += w.len;
+	w.len = 0;
+	w.ncommits++;
+	w.durable_seq = w.seq;
+	return 0;
+}
+
+/* 0 when all is durable and acknowledged, -1 when the disk is full */
+static int
 writer_commit(void)
 {
 	struct audit_ack	 ack;
@@ -589,14 +750,17 @@ writer_commit(void)
 
 	if (w.filesize + w.len >= w.conf->rotate_size && w.len > 0) {
 		/* a file ends with a checkpoint before the next begins */
-		if (w.since_ckpt > 0)
-			writer_checkpoint();
-		rotating = 1;
+		rotating = w.since_ckpt == 0 || writer_checkpoint() == 0;
 	}
-	batch_flush();
+	if (batch_flush() == -1) {
+		disk_full("ENOSPC");
+		return -1;
+	}
 	key_step_finish();
-	if (w.headpending)
-		write_head();
+	if (w.headpending && write_head() == -1) {
+		disk_full("ENOSPC");
+		return -1;
+	}
 	/* only now is the batch durable: acknowledge it */
 	for (i = 0; i < w.nacks; i++) {
 		ack.id = w.acks[i].id;
@@ -612,6 +776,92 @@ writer_commit(void)
 		w.buf = NULL;
 		w.cap = 0;
 	}
+	w.nospace = 0;
+	return 0;
+}
+
+/*
+ * After a commit: with keepFree, what the next batch may take; below
+ * it, stop as for a full disk.  0, or -1 when stopped.
+ */
+static int
+space_budget(void)
+{
+	uint64_t	 free;
+
+	w.budget = UINT64_MAX;
+	if (w.conf->keep_free == 0)
+		return 0;
+	free = space_free();
+	if (free < w.conf->keep_free + CHAIN_MAXLINE) {
+		disk_full("keepFree");
+		return -1;
+	}
+	w.budget = free - w.conf->keep_free - CHAIN_MAXLINE;
+	return 0;
+}
+
+/* space is back and everything held is durable: on the record, go on */
+static void
+writer_resumed(void)
+{
+	struct timespec	 now;
+	char		 details[512];
+	uint64_t	 ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (uint64_t)(now.tv_sec - w.full_since.tv_sec) * 1000 +
+	    (now.tv_nsec - w.full_since.tv_nsec) / 1000000;
+	if (w.full_recorded)
+		goto commit;
+	snprintf(details, sizeof(details), "{\"free\":%llu,\"held\":%llu,"
+	    "\"keep_free\":%llu,\"ms\":%llu,\"needed\":%llu,"
+	    "\"reason\":\"%s\"}", (unsigned long long)w.full_free,
+	    (unsigned long long)w.full_held,
+	    (unsigned long long)w.conf->keep_free, (unsigned long long)ms,
+	    (unsigned long long)w.full_need, w.full_why);
+	writer_record("", CHAIN_SELF_SOURCE, 0, "audit.disk_full", details,
+	    strlen(details));
+	w.full_recorded = 1;
+ commit:
+	/* if this fails the episode goes on, its record held with the rest */
+	w.nospace = 0;
+	if (writer_commit() == -1 || space_budget() == -1)
+		return;
+	w.full = w.full_recorded = 0;
+	log_info("disk space back after %llu ms: %llu bytes free; "
+	    "accepting again at seq %llu", (unsigned long long)ms,
+	    (unsigned long long)space_free(), (unsigned long long)w.seq);
+	imsgev_pause(&listener, 0);
+}
+
+/* the disk-full poll: backoff up to POLL_MAX_MS, then try again */
+static void
+space_poll(int fd, short event, void *arg)
+{
+	struct pollfd	 pfd;
+
+	(void)fd;
+	(void)event;
+	(void)arg;
+	if (!w.full)
+		return;
+	/* not reading the listener: its end is seen here */
+	pfd.fd = listener.ibuf.fd;
+	pfd.events = POLLRDHUP;
+	if (poll(&pfd, 1, 0) == 1 &&
+	    (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+		writer_stop("the listener is gone");
+	if (space_free() >= w.len + RESUME_MARGIN + w.conf->keep_free) {
+		/* the held batch first, then the record of the episode */
+		w.nospace = 0;
+		if (writer_commit() == 0 && space_budget() == 0)
+			writer_resumed();
+		/* else disk_full() backed off and polls again */
+		return;
+	}
+	w.poll_ms = w.poll_ms * 2 > POLL_MAX_MS ? POLL_MAX_MS : w.poll_ms * 2;
+	space_poll_arm();
 }
 
 static void
@@ -621,9 +871,9 @@ writer_stop(const char *why)
 		return;
 	w.stopping = 1;
 	log_debug("stopping: %s", why);
-	if (w.since_ckpt > 0)
-		writer_checkpoint();
-	writer_commit();
+	/* a full disk: what is held was never acknowledged */
+	if (!w.full && (w.since_ckpt == 0 || writer_checkpoint() == 0))
+		(void)writer_commit();
 	log_info("stopped at seq %llu (%s): %llu records in %llu commits, "
 	    "%.1f records per fdatasync", (unsigned long long)w.seq, why,
 	    (unsigned long long)w.nrecords, (unsigned long long)w.ncommits,
@@ -701,14 +951,15 @@ static int
 link_more(void *arg)
 {
 	(void)arg;
-	return w.len < BATCH_MAX;
+	return !w.full && !w.nospace && w.len < BATCH_MAX && w.len < w.budget;
 }
 
 static void
 link_done(void *arg)
 {
 	(void)arg;
-	writer_commit();
+	if (!w.full && writer_commit() == 0)
+		(void)space_budget();
 }
 
 static void
@@ -736,9 +987,11 @@ writer_timer(int fd, short event, void *arg)
 		w.wit_lost = 0;
 		witness_audit(n, lost, "writer");
 	}
-	if (w.since_ckpt > 0) {
-		writer_checkpoint();
-		writer_commit();
+	if (w.since_ckpt > 0 && !w.full) {
+		if (writer_checkpoint() == -1)
+			disk_full("ENOSPC");
+		else if (writer_commit() == 0)
+			(void)space_budget();
 		imsgev_add(&listener);
 	}
 	tv.tv_sec = w.conf->ckpt_secs;
@@ -1223,6 +1476,7 @@ writer_init(void *arg)
 		fatal("lock %s", LOCKFILE);
 	load_logid();
 	recover(w.torn, sizeof(w.torn));
+	w.durable_seq = w.seq;
 	recover_head();
 	recover_witness();
 	/* after those: a log cut back is named as such, not as a key */
@@ -1234,6 +1488,7 @@ writer_init(void *arg)
 	    NULL);
 	event_add(&ev_parent, NULL);
 	evtimer_set(&ev_timer, writer_timer, NULL);
+	evtimer_set(&ev_space, space_poll, NULL);
 	tv.tv_sec = w.conf->ckpt_secs;
 	tv.tv_usec = 0;
 	evtimer_add(&ev_timer, &tv);
@@ -1268,7 +1523,8 @@ writer_started(int fd, short event, void *arg)
 	    w.torn[0] ? w.torn : "");
 	writer_record("", CHAIN_SELF_SOURCE, 0, "audit.start", details,
 	    strlen(details));
-	writer_commit();
+	if (writer_commit() == 0)
+		(void)space_budget();
 	log_info("ready at seq %llu, file %06u", (unsigned long long)w.seq,
 	    w.fileno);
 }
