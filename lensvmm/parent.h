@@ -111,6 +111,10 @@ struct sbx {
 	size_t			 calen;		/* 0: none */
 	char			 backend[16];	/* "jail" or "microvm" */
 	char			 backend_why[256];
+	struct caller		 owner;		/* who ran it: reload.c */
+	int			 owned;		/* owner known */
+	int			 polwd;		/* inotify watch, or 0 */
+	int			 reload_due;
 };
 
 TAILQ_HEAD(sbxlist, sbx);
@@ -191,6 +195,14 @@ void	sbx_stopped(struct sbx *);
 int	slot_lock(int slot);
 void	slot_unlock(struct sbx *);
 int	slot_alloc(int *fd);
+
+/* reload.c: live policy reload (inotify, SIGHUP) */
+extern char			 apprsock[108];
+void	reload_init(void);
+void	reload_watch(struct sbx *);
+void	reload_unwatch(struct sbx *);
+void	reload_sandbox(struct sbx *, const char *trigger, int force);
+void	reload_all(const char *trigger);
 
 /* consolelog.c */
 void	req_logs(struct reply *, struct imsg *);
