@@ -19,12 +19,12 @@
 . "$(dirname "$0")/credworld.sh"
 cw_need
 
-tap_plan 24
+tap_plan 25
 tmpdir_setup
 chmod 0755 "$T"
 cw_net
-# 8 MiB at 2 MiB/s: a download that lasts while the policy changes
-head -c 8388608 /dev/urandom >"$T/www-ok/big"
+# 12 MiB at 2 MiB/s: a download that lasts while the policy changes
+head -c 12582912 /dev/urandom >"$T/www-ok/big"
 BIGSUM=$(sha256sum "$T/www-ok/big" | cut -c1-64)
 
 # the daemons of cw_daemons, lensnetd's approvals socket private
@@ -95,6 +95,8 @@ pol deny allow >"$P.new"
 cat "$P.new" >"$P"
 reloaded "file changed"
 ok $? "an in-place write is reloaded without any lensctl command"
+x test ! -e /tmp/dl.rc
+ok $? "the download is still running after the reload"
 cw_audit '"type":"policy.reload"' "\"before\":\"$before\"" \
     "\"after\":\"$(sum "$P")\"" "\"file\":\"$P\""
 ok $? "policy.reload audited with the sha256s before and after"
@@ -102,8 +104,6 @@ denied ok.test
 ok $? "the next connection to the newly denied ok.test is refused"
 [ "$(get http://other.test/)" = other-web ]
 ok $? "... and other.test is still allowed"
-x test ! -e /tmp/dl.rc
-ok $? "the download is still running after the reload"
 wait $dpid
 [ "$(x cat /tmp/dl.rc)" = 0 ] && [ "$(x sha256sum /tmp/big | cut -c1-64)" = "$BIGSUM" ]
 ok $? "... and completes intact (sha256 $BIGSUM; curl: $(x cat /tmp/dl.err))"
@@ -120,12 +120,10 @@ ok $? "ok.test allowed again, other.test denied"
 sed -i '/host: hdr.api.test/d' "$P"
 reloaded "file changed"
 ok $? "the binding of hdr to hdr.api.test removed: reloaded"
-out=$(cw_sh rl "$C -H \"Authorization: Bearer \$HDR_KEY\" https://hdr.api.test/v1/after")
+out=$(cw_sh rl "$C -H \"Authorization: Bearer \$HDR_KEY\" https://hdr.api.test/v1/after" 2>&1)
 [ "$(echo "$out" | tail -n 1)" != code=200 ] &&
-    [ -z "$(cw_log "r['target'] == '/v1/after'")" ] &&
-    ! grep -qF "$HDR" "$CW_LOG"
-r=$?
-ok $r "the next request to hdr.api.test gets no credential, nothing upstream ($(echo "$out" | tr '\n' ' '))"
+    [ -z "$(cw_log "r['target'] == '/v1/after'")" ]
+ok $? "the next request to hdr.api.test gets no credential, nothing upstream ($(echo "$out" | tr '\n' ' '))"
 out=$(cw_sh rl "$C -H \"Authorization: Bearer \$HDR_KEY\" https://echo.api.test/v1/echo")
 [ "$(echo "$out" | tail -n 1)" = code=200 ] &&
     [ -n "$(cw_log "r['target'] == '/v1/echo' and ['Authorization', 'Bearer $HDR'] in r['headers']")" ]
