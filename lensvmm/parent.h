@@ -115,6 +115,7 @@ struct sbx {
 	int			 owned;		/* owner known */
 	int			 polwd;		/* inotify watch, or 0 */
 	int			 reload_due;
+	char			 polexposed[256];	/* why no reload */
 };
 
 TAILQ_HEAD(sbxlist, sbx);
@@ -199,7 +200,7 @@ int	slot_alloc(int *fd);
 /* reload.c: live policy reload (inotify, SIGHUP) */
 extern char			 apprsock[108];
 void	reload_init(void);
-void	reload_watch(struct sbx *);
+void	reload_watch(struct sbx *, const struct volume *, int);
 void	reload_unwatch(struct sbx *);
 void	reload_sandbox(struct sbx *, const char *trigger, int force);
 void	reload_all(const char *trigger);

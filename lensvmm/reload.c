@@ -323,6 +323,10 @@ reload_sandbox(struct sbx *sb, const char *trigger, int force)
 	if (sb->state != SANDBOX_RUNNING || sb->run.policypath[0] == '\0' ||
 	    sb->policy == NULL)
 		return;
+	if (sb->polexposed[0] != '\0') {
+		reload_failed(sb, trigger, sb->polexposed);
+		return;
+	}
 	/* the operator's default is root's, as when it was taken */
 	if (strcmp(sb->run.policypath, defpolicy) == 0) {
 		memset(&root, 0, sizeof(root));
@@ -469,11 +473,67 @@ reload_init(void)
 	evtimer_set(&ev_debounce, debounce_cb, NULL);
 }
 
-/* watch the directory of sb's policy file (a sandbox that has one) */
+static int
+same(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/*
+ * Is the policy file (its directory dir) writable by the sandbox through
+ * one of its volumes: a writable volume that is the file, or holds it
+ * (walking up from dir through ".."), or a file with other hard links
+ * (which could be in one)?  Its source, or NULL.
+ */
+static const char *
+exposed_by(const char *path, const char *dir, const struct volume *vols,
+    int nvols)
+{
+	struct stat	 st, vst[VMM_MAXVOLUMES], cur, up;
+	const char	*hit = NULL;
+	int		 i, fd, next, n = 0, idx[VMM_MAXVOLUMES];
+
+	if (lstat(path, &st) == -1 || !S_ISREG(st.st_mode) || st.st_nlink != 1)
+		return "(the file has other hard links)";
+	for (i = 0; i < nvols && i < VMM_MAXVOLUMES; i++) {
+		if (vols[i].ro || vols[i].fd == -1 ||
+		    fstat(vols[i].fd, &vst[n]) == -1)
+			continue;
+		if (same(&st, &vst[n]))
+			return vols[i].src;
+		idx[n++] = i;
+	}
+	if (n == 0 || (fd = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return n == 0 ? NULL : dir;
+	while (hit == NULL && fstat(fd, &cur) == 0) {
+		for (i = 0; i < n; i++)
+			if (same(&cur, &vst[i]))
+				hit = vols[idx[i]].src;
+		if ((next = openat(fd, "..", O_PATH | O_DIRECTORY |
+		    O_CLOEXEC)) == -1)
+			break;
+		if (fstat(next, &up) == -1 || same(&cur, &up)) {
+			close(next);
+			break;
+		}
+		close(fd);
+		fd = next;
+	}
+	close(fd);
+	return hit;
+}
+
+/*
+ * Watch the directory of sb's policy file (a sandbox that has one),
+ * unless the sandbox could write that file through a volume: then
+ * nothing reloads it but lensctl policy reload.
+ */
 void
-reload_watch(struct sbx *sb)
+reload_watch(struct sbx *sb, const struct volume *vols, int nvols)
 {
 	struct watch	*w;
+	const char	*v;
 	char		 dir[sizeof(sb->run.policypath)];
 	char		*s;
 	size_t		 i;
@@ -487,6 +547,14 @@ reload_watch(struct sbx *sb)
 		s[1] = '\0';
 	else
 		*s = '\0';
+	if ((v = exposed_by(sb->run.policypath, dir, vols, nvols)) != NULL) {
+		snprintf(sb->polexposed, sizeof(sb->polexposed), "the sandbox "
+		    "may write it through its volume %.150s: only lensctl "
+		    "policy reload reloads it", v);
+		log_warnx("sandbox %s: policy %s: %s", sb->name,
+		    sb->run.policypath, sb->polexposed);
+		return;
+	}
 	if ((wd = inotify_add_watch(ino_fd, dir, RELOAD_MASK)) == -1) {
 		log_warn("sandbox %s: cannot watch %s (no reload on change; "
 		    "SIGHUP or lensctl policy reload still work)", sb->name,

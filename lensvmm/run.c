@@ -642,7 +642,7 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 	sb->owner = who;
 	sb->owned = 1;
 	TAILQ_INSERT_TAIL(&sandboxes, sb, entry);
-	reload_watch(sb);
+	reload_watch(sb, vols, (int)run.nvolumes);
 
 	/* state directory: lower, root and (jail: its tmpfs writable
 	 * layer) upper are mount points in the sandbox's namespace */

@@ -12,14 +12,15 @@
 # replaced by a symbolic link and one made unreadable are refused
 # (logged and audited policy.reload_failed, with file:line:column for
 # the first) and the old policy stays enforced.  The sandbox cannot
-# see, let alone write, its policy file.
+# see, let alone write, its policy file; one it could write through a
+# volume is never reloaded by a change or SIGHUP.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/daemon.sh"
 . "$(dirname "$0")/networld.sh"
 . "$(dirname "$0")/credworld.sh"
 cw_need
 
-tap_plan 25
+tap_plan 28
 tmpdir_setup
 chmod 0755 "$T"
 cw_net
@@ -177,7 +178,24 @@ x sh -c "mkdir -p '$T/pol' && echo 'version: 1' >'$P'" 2>/dev/null
 [ "$(stat -c %a "$P")" = 0 ] && [ "$(wc -l <"$P")" -gt 3 ]
 ok $? "writing its path inside changes only the sandbox's own file system"
 
-lctl rm -f rl >/dev/null
+# a policy file the sandbox could write through a volume: never
+# reloaded but by lensctl policy reload
+mkdir -p "$T/vol"
+chmod 0777 "$T/vol"
+pol deny allow nohdr >"$T/vol/policy.yaml"
+lctl run -d --name rv --rootfs "$NR" --backend jail -v "$T/vol:/mnt" \
+    --policy "$T/vol/policy.yaml" -- sleep 600 >"$T/run-rv.out" 2>&1
+grep -qF "policy $T/vol/policy.yaml: the sandbox may write it through its volume $T/vol" "$T/vmm.log"
+ok $? "a policy file inside a writable volume: lensvmm says it will not reload it"
+lctl exec rv -- sh -c 'sed s/deny/allow/ /mnt/policy.yaml >/mnt/p && mv /mnt/p /mnt/policy.yaml'
+grep -q 'ok.test, verdict: allow' "$T/vol/policy.yaml"
+ok $? "... the sandbox rewrites it to allow ok.test"
+kill -HUP "$VMM_PID"
+wait_until 10 grep -qF "policy $T/vol/policy.yaml not reloaded (SIGHUP): the sandbox may write it" "$T/vmm.log" &&
+    lctl exec rv -- curl -sS --max-time 10 http://ok.test/ 2>&1 | grep -q 'name not allowed'
+ok $? "... and neither the change nor SIGHUP reloads it: ok.test still denied"
+
+lctl rm -f rl rv >/dev/null
 auditd_verify >"$T/verify" 2>&1
 ok $? "the audit log verifies"
 tap_done
