@@ -15,6 +15,7 @@
  *	stop.c		stop and rm, and the end of a sandbox
  *	slots.c		uid slots (host-wide flocks)
  *	consolelog.c	logs: console.log records to a client
+ *	reload.c	live policy reload: inotify, SIGHUP
  *
  * Not for the other roles (control.c, jailproc.c, ...): the parent's
  * globals live here only.
