@@ -68,6 +68,7 @@ static const struct lensconf_key netd_keys[] = {
 };
 
 static const struct lensconf_key vmm_keys[] = {
+	{ "approval-socket", 'A', LC_PATH, 0 },
 	{ "audit-socket", 'a', LC_PATH, 0 },
 	{ "boot-timeout", 'T', LC_NUM, 0 },
 	{ "cgroup", 'c', LC_WORD, 0 },

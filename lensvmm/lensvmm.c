@@ -81,10 +81,10 @@ static const cap_value_t keep_caps[] = {
 static __attribute__((noreturn)) void
 usage(void)
 {
-	fprintf(stderr, "usage: lensvmm [-dv] [-a auditsock] [-C cachesize] "
-	    "[-c cgroup] [-D statedir]\n"
-	    "\t[-E layer-entries] [-F layer-file-size] [-g guestdir] "
-	    "[-i lens-init]\n\t[-k kernel-args] [-L layer-size] "
+	fprintf(stderr, "usage: lensvmm [-dv] [-A apprsock] [-a auditsock] "
+	    "[-C cachesize]\n\t[-c cgroup] [-D statedir] "
+	    "[-E layer-entries] [-F layer-file-size]\n\t[-g guestdir] "
+	    "[-i lens-init] [-k kernel-args] [-L layer-size] "
 	    "[-n netdsock] [-P policy] [-s socket]\n"
 	    "\t[-T boot-timeout] [-x statedir]\n");
 	exit(2);
@@ -505,7 +505,8 @@ parent_sig(int sig, short ev, void *arg)
 		image_stop();
 		break;
 	case SIGHUP:
-		log_info("SIGHUP: nothing to reload");
+		if (!shutting_down)
+			reload_all("SIGHUP");
 		break;
 	case SIGCHLD:
 		while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
@@ -566,8 +567,8 @@ main(int argc, char *argv[])
 	strlcpy(cgname, VMM_CGROUP, sizeof(cgname));
 	strlcpy(guestdir, VMM_GUESTDIR, sizeof(guestdir));
 	strlcpy(defpolicy, VMM_POLICY, sizeof(defpolicy));
-	lensconf_init("lensvmm", "a:C:c:dD:E:F:g:i:k:L:n:P:s:T:vx:", &argc, &argv);
-	while ((ch = getopt(argc, argv, "a:C:c:dD:E:F:g:i:k:L:n:P:s:T:vx:f:")) != -1) {
+	lensconf_init("lensvmm", "A:a:C:c:dD:E:F:g:i:k:L:n:P:s:T:vx:", &argc, &argv);
+	while ((ch = getopt(argc, argv, "A:a:C:c:dD:E:F:g:i:k:L:n:P:s:T:vx:f:")) != -1) {
 		switch (ch) {
 		case 'f':	/* lensconf_init's */
 			break;
@@ -605,6 +606,12 @@ main(int argc, char *argv[])
 					errx(2, "-T %s: seconds %s", optarg,
 					    errstr);
 			}
+			break;
+		case 'A':
+			if (optarg[0] != '/' || strlcpy(apprsock, optarg,
+			    sizeof(apprsock)) >= sizeof(apprsock))
+				errx(2, "-A %s: need an absolute path of at most "
+				    "%zu bytes", optarg, sizeof(apprsock) - 1);
 			break;
 		case 'a':
 			if (strlcpy(auditsock, optarg, sizeof(auditsock)) >=
@@ -773,6 +780,7 @@ main(int argc, char *argv[])
 	ctl_chan.refused = ctl_refused;
 	ctl_chan.lost = ctl_lost;
 	proc_log_watch(&control);
+	reload_init();
 	image_start();
 	if ((audit = auditc_new(auditsock, "lensvmm", audit_cb, NULL)) == NULL)
 		fatal("audit client");

@@ -15,6 +15,7 @@
  *	stop.c		stop and rm, and the end of a sandbox
  *	slots.c		uid slots (host-wide flocks)
  *	consolelog.c	logs: console.log records to a client
+ *	reload.c	live policy reload: inotify, SIGHUP
  *
  * Not for the other roles (control.c, jailproc.c, ...): the parent's
  * globals live here only.
@@ -111,6 +112,11 @@ struct sbx {
 	size_t			 calen;		/* 0: none */
 	char			 backend[16];	/* "jail" or "microvm" */
 	char			 backend_why[256];
+	struct caller		 owner;		/* who ran it: reload.c */
+	int			 owned;		/* owner known */
+	int			 polwd;		/* inotify watch, or 0 */
+	int			 reload_due;
+	char			 polexposed[256];	/* why no reload */
 };
 
 TAILQ_HEAD(sbxlist, sbx);
@@ -191,6 +197,14 @@ void	sbx_stopped(struct sbx *);
 int	slot_lock(int slot);
 void	slot_unlock(struct sbx *);
 int	slot_alloc(int *fd);
+
+/* reload.c: live policy reload (inotify, SIGHUP) */
+extern char			 apprsock[108];
+void	reload_init(void);
+void	reload_watch(struct sbx *, const struct volume *, int);
+void	reload_unwatch(struct sbx *);
+void	reload_sandbox(struct sbx *, const char *trigger, int force);
+void	reload_all(const char *trigger);
 
 /* consolelog.c */
 void	req_logs(struct reply *, struct imsg *);

@@ -639,7 +639,10 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 	sb->created = time(NULL);
 	sb->state = SANDBOX_CREATED;
 	sb->next_exec = 1;
+	sb->owner = who;
+	sb->owned = 1;
 	TAILQ_INSERT_TAIL(&sandboxes, sb, entry);
+	reload_watch(sb, vols, (int)run.nvolumes);
 
 	/* state directory: lower, root and (jail: its tmpfs writable
 	 * layer) upper are mount points in the sandbox's namespace */

@@ -282,6 +282,7 @@ sbx_free(struct sbx *sb)
 		munmap((void *)sb->child.sigsys, sizeof(int32_t));
 	proc_log_unwatch(&sb->child);
 	slot_unlock(sb);
+	reload_unwatch(sb);
 	TAILQ_REMOVE(&sandboxes, sb, entry);
 	free(sb->strings);
 	json_decref(sb->labels);
