@@ -16,6 +16,16 @@
  *		 gateway namespace; it lives as long as that descriptor)
  *	lensvmm: NETD_DETACH (empty) or close
  *
+ *    The socket's owner is checked too: lensvmm sends nothing to a
+ *    listener whose SO_PEERCRED uid is not 0.  A lensnetd that died
+ *    took its gateways with it; lensvmm re-attaches each running jail
+ *    sandbox to the lensnetd it finds on the socket again: the same
+ *    ATTACH with reattach (the address the sandbox keeps) and instance
+ *    (the -n of the lensnetd it had) set.  lensnetd refuses it unless
+ *    it is that instance and the address is a free sandbox address of
+ *    its pool; it removes whatever link of the dead instance is left in
+ *    the sandbox's namespace and builds a fresh gateway.
+ *
  * 2. lensnetd parent <-> its children (socketpairs).  Sandboxes are
  *    named by a small integer `sbx` the parent assigns (hdr.peerid).
  *    The parent creates every socket inside the sandbox's gateway
@@ -60,6 +70,7 @@
 #include "lensvmm_imsg.h"	/* CTL_ID_SIZE */
 
 #define NETD_NAME_SIZE	256		/* DNS name, NUL-terminated */
+#define NETD_INSTANCE_SIZE 24		/* lensnetd -n, NUL-terminated */
 
 enum lensnetd_imsg {
 	/* lensvmm <-> lensnetd */
@@ -136,6 +147,11 @@ struct netd_attach {
 	uint32_t	npublish;		/* -p entries, after the policy */
 	uint32_t	policylen;		/* bytes of policy model */
 	uint32_t	nplaceholder;		/* one a credential */
+	struct in_addr	reattach;		/* 0, or the address a running
+						 * sandbox keeps (re-attach) */
+	char		instance[NETD_INSTANCE_SIZE];	/* re-attach: the
+						 * lensnetd instance it had;
+						 * else empty, NUL-padded */
 	/*
 	 * followed by policylen bytes of the binary policy model
 	 * (policy_encode, at most POLICY_MODEL_MAXSIZE; 0: the default
@@ -155,6 +171,7 @@ struct netd_attached {
 	uint16_t	proxyport;	/* HTTP(S)_PROXY port on the gateway */
 	uint32_t	mtu;
 	char		ifname[16];	/* inside the sandbox (jail) */
+	char		instance[NETD_INSTANCE_SIZE];	/* lensnetd -n */
 	uint32_t	calen;		/* bytes of PEM that follow */
 	uint32_t	pad2;
 	/*

@@ -55,6 +55,17 @@ attach_parse(const void *data, size_t len, int has_fd,
 		    "lowercase hex digits");
 	if (!zero(req->a.pad, sizeof(req->a.pad)))
 		return aerr(err, errlen, "ATTACH: padding not zero");
+	if (memchr(req->a.instance, '\0', sizeof(req->a.instance)) == NULL ||
+	    !zero((const uint8_t *)req->a.instance +
+	    strlen(req->a.instance), sizeof(req->a.instance) -
+	    strlen(req->a.instance)))
+		return aerr(err, errlen, "ATTACH: instance not NUL-padded");
+	if ((req->a.reattach.s_addr != 0) != (req->a.instance[0] != '\0'))
+		return aerr(err, errlen, "ATTACH: a re-attach names both its "
+		    "address and its lensnetd instance, a new sandbox neither");
+	if (req->a.reattach.s_addr != 0 &&
+	    req->a.backend != NETD_BACKEND_JAIL)
+		return aerr(err, errlen, "ATTACH: only a jail is re-attached");
 	if (req->a.nplaceholder > PHSCAN_MAXSET)
 		return aerr(err, errlen, "ATTACH: %u placeholders, at most %d",
 		    req->a.nplaceholder, PHSCAN_MAXSET);

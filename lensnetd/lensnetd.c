@@ -82,6 +82,7 @@ struct sbx {
 	struct event		 ev_timeout;
 	uid_t			 uid;
 	int			 attached;
+	int			 reattach;	/* a running sandbox's again */
 	int			 ca_wait;	/* ATTACHED waits for the CA */
 	size_t			 npubs;		/* published ports */
 	struct event		 ev_ca;
@@ -113,7 +114,7 @@ static char			 sockpath[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static char			 auditsock[sizeof(sockpath)];
 static char			 apprsock[sizeof(sockpath)];
 static unsigned int		 appr_timeout = APPR_TIMEOUT;
-static char			 instance[32] = "lensnetd";
+static char			 instance[NETD_INSTANCE_SIZE] = "lensnetd";
 static uint32_t			 pool_base;	/* host order */
 static int			 pool_bits;
 static uint8_t			*pool_used;
@@ -252,6 +253,39 @@ pool_alloc(struct in_addr *net)
 			return (int)i;
 		}
 	return -1;
+}
+
+/*
+ * A re-attach's address, taken if it is a free sandbox address (.2 of
+ * a /30) of the pool: its slot, or -1 with why not.
+ */
+static int
+pool_take(struct in_addr addr, struct in_addr *net, char *err,
+    size_t errlen)
+{
+	uint32_t	 h = ntohl(addr.s_addr), off;
+	char		 a[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &addr, a, sizeof(a));
+	off = h - pool_base;
+	if ((h & (0xffffffffu << (32 - pool_bits))) != pool_base) {
+		snprintf(err, errlen, "address %s is not in this lensnetd's "
+		    "pool %s/%d", a, inet_ntoa((struct in_addr){
+		    htonl(pool_base) }), pool_bits);
+		return -1;
+	}
+	if (off % 4 != 2) {
+		snprintf(err, errlen, "address %s is not a sandbox's (.2 of "
+		    "a /30)", a);
+		return -1;
+	}
+	if (pool_used[off / 4]) {
+		snprintf(err, errlen, "address %s is another sandbox's", a);
+		return -1;
+	}
+	pool_used[off / 4] = 1;
+	net->s_addr = htonl(h - 2);
+	return (int)(off / 4);
 }
 
 /* the host's own addresses, to both children: refused as DNS answers
@@ -915,6 +949,7 @@ sbx_attached(struct sbx *sb, const void *pem, size_t pemlen,
 	na.mtu = NETD_MTU;
 	strlcpy(na.ifname, sb->backend == NETD_BACKEND_JAIL ?
 	    NETD_SBX_IFNAME : NETD_TAP_IFNAME, sizeof(na.ifname));
+	strlcpy(na.instance, instance, sizeof(na.instance));
 	na.calen = (uint32_t)pemlen;
 	if ((b = imsg_create(&sb->ch.iev.ibuf, IMSG_NETD_ATTACHED, 0, 0,
 	    sizeof(na) + pemlen)) == NULL || imsg_add(b, &na, sizeof(na)) ==
@@ -924,9 +959,9 @@ sbx_attached(struct sbx *sb, const void *pem, size_t pemlen,
 	imsg_close(&sb->ch.iev.ibuf, b);
 	imsgev_add(&sb->ch.iev);
 	sb->gw.tapfd = -1;	/* lensvmm's now */
-	log_info("sandbox %s attached (uid %u): %s, address %s, gateway "
+	log_info("sandbox %s %sattached (uid %u): %s, address %s, gateway "
 	    "netns net:[%lu], %zu published, %zu credential placeholders, %s",
-	    sb->sandbox, (unsigned)sb->uid,
+	    sb->sandbox, sb->reattach ? "re-" : "", (unsigned)sb->uid,
 	    sb->backend == NETD_BACKEND_JAIL ? "jail" : "microvm",
 	    inet_ntoa(sb->gw.addr), sb->gw.inode, sb->npubs, sb->phs.n,
 	    pem != NULL ? "with its CA" : "without a CA");
@@ -1045,7 +1080,26 @@ sbx_attach(struct sbx *sb, struct imsg *im)
 		    "namespace");
 		return -1;
 	}
-	if ((sb->slot = pool_alloc(&net)) == -1) {
+	if (req.a.reattach.s_addr != 0) {
+		/* a running sandbox keeps its address, from its lensnetd */
+		if (strcmp(req.a.instance, instance) != 0) {
+			conn_send_error(sb, "sandbox %s was attached to "
+			    "lensnetd instance %s, this is instance %s",
+			    req.a.sandbox, req.a.instance, instance);
+			return -1;
+		}
+		if ((sb->slot = pool_take(req.a.reattach, &net, err,
+		    sizeof(err))) == -1) {
+			conn_send_error(sb, "re-attach of sandbox %s: %s",
+			    req.a.sandbox, err);
+			return -1;
+		}
+		if (netns_sandbox_clean(im->fd, err, sizeof(err)) == -1) {
+			conn_send_error(sb, "re-attach of sandbox %s: %s",
+			    req.a.sandbox, err);
+			return -1;
+		}
+	} else if ((sb->slot = pool_alloc(&net)) == -1) {
 		conn_send_error(sb, "address pool exhausted");
 		return -1;
 	}
@@ -1071,11 +1125,12 @@ sbx_attach(struct sbx *sb, struct imsg *im)
 		}
 	/* audited before anything is handed out (fail closed) */
 	if (audit_json(sb->sandbox, "net.attach", json_pack(
-	    "{s:s, s:s, s:s, s:s, s:I}", "backend",
+	    "{s:s, s:s, s:s, s:s, s:I, s:b}", "backend",
 	    sb->backend == NETD_BACKEND_JAIL ? "jail" : "microvm",
 	    "address", inet_ntoa(sb->gw.addr), "gateway",
 	    inet_ntop(AF_INET, &sb->gw.gw, perr, sizeof(perr)) ? perr : "?",
-	    "interface", sb->gw.ifname, "published", (json_int_t)npubs)) ==
+	    "interface", sb->gw.ifname, "published", (json_int_t)npubs,
+	    "reattach", req.a.reattach.s_addr != 0)) ==
 	    -1) {
 		snprintf(err, sizeof(err), "the audit queue refused the event");
 		goto fail;
@@ -1083,6 +1138,7 @@ sbx_attach(struct sbx *sb, struct imsg *im)
 
 	sb->id = next_id++;
 	sb->attached = 1;
+	sb->reattach = req.a.reattach.s_addr != 0;
 	sb->npubs = npubs;
 	memset(&ns, 0, sizeof(ns));
 	strlcpy(ns.sandbox, sb->sandbox, sizeof(ns.sandbox));

@@ -124,6 +124,8 @@ void	netns_leave(void);
  * (microvm: a tap); -1 with a message in err, nothing left behind */
 int	netns_gateway(struct netns_gw *, int sbxnsfd, char *err,
 	    size_t errlen);
+/* re-attach: remove a stale sandbox-side link (NETD_SBX_IFNAME) */
+int	netns_sandbox_clean(int sbxnsfd, char *err, size_t errlen);
 /* listening sockets in the gateway (kind NETD_L_*), -1 on error */
 int	netns_listener(const struct netns_gw *, int kind, char *err,
 	    size_t errlen);

@@ -305,6 +305,34 @@ out:
 	return rc;
 }
 
+/*
+ * Before a re-attach: a link of a dead lensnetd's veth pair may still
+ * be in the sandbox's namespace (the kernel frees a namespace, and its
+ * veth pairs, after the last reference goes, not at once), or one the
+ * workload made under that name.  Removed; none is fine.
+ */
+int
+netns_sandbox_clean(int sbxnsfd, char *err, size_t errlen)
+{
+	struct rtnl	 r;
+	int		 rc = 0;
+
+	memset(&r, 0, sizeof(r));
+	if (netns_enter(sbxnsfd) == -1)
+		return nerr(err, errlen, "enter the sandbox's namespace");
+	if (rtnl_open(&r) == -1)
+		rc = nerr(err, errlen, "sandbox: rtnetlink");
+	else if (link_del(&r, NETD_SBX_IFNAME) == 0)
+		log_info("removed a stale %s from the sandbox's namespace",
+		    NETD_SBX_IFNAME);
+	else if (errno != ENODEV)
+		rc = nerr(err, errlen, "sandbox: delete a stale %s",
+		    NETD_SBX_IFNAME);
+	rtnl_close(&r);
+	netns_leave();
+	return rc;
+}
+
 /* --- the gateway ------------------------------------------------------- */
 
 static int

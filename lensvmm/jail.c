@@ -755,7 +755,7 @@ jail_start(struct jail_conf *c, int *chan, int *console, pid_t *initpid,
 	struct pollfd	 pfd;
 
 	*chan = *console = -1;
-	c->netdfd = -1;
+	c->netdfd = c->netnsfd = -1;
 	if (clone_trees(c, trees, err, errlen) == -1)
 		return -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) == -1 ||
@@ -878,6 +878,10 @@ fail:
 	if (c->netdfd != -1) {
 		close(c->netdfd);
 		c->netdfd = -1;
+	}
+	if (c->netnsfd != -1) {
+		close(c->netnsfd);
+		c->netnsfd = -1;
 	}
 	return -1;
 }

@@ -360,6 +360,8 @@ init_message(struct imsg *im)
 			jr.gateway = conf->net.gateway;
 			jr.proxyport = conf->net.proxyport;
 			jr.calen = (uint32_t)conf->calen;
+			strlcpy(jr.instance, conf->net.instance,
+			    sizeof(jr.instance));
 		}
 		/* the sandbox CA (checked by netd_connect) before any EXEC */
 		if (jr.calen > 0 && imsgev_compose(&init.iev, IMSG_INIT_CA, 0,
@@ -370,6 +372,9 @@ init_message(struct imsg *im)
 		    imsg_add(b, &jr, sizeof(jr)) == -1 ||
 		    (jr.calen > 0 && imsg_add(b, conf->ca, jr.calen) == -1))
 			fatal("compose for the parent");
+		/* its network namespace: the parent re-attaches it */
+		b->fd = conf->netnsfd;
+		conf->netnsfd = -1;
 		imsg_close(&parent.iev.ibuf, b);
 		imsgev_add(&parent.iev);
 		break;

@@ -357,7 +357,15 @@ jail_ready(struct imsg *im, void *arg)
 		jail_refuse(sb, "READY with a network nobody asked for");
 	else if (!jr.net && netdsock[0] != '\0')
 		jail_refuse(sb, "READY without the network of lensnetd");
+	else if ((im->fd != -1) != (jr.net && strcmp(sb->backend, "jail") ==
+	    0) || memchr(jr.instance, '\0', sizeof(jr.instance)) == NULL)
+		jail_refuse(sb, "READY without the sandbox's network "
+		    "namespace, or with one not asked for");
+	else if (im->fd != -1 && netd_sbx_netns(sb, im->fd, jr.initpid) == -1)
+		jail_refuse(sb, "READY with a descriptor that is not the "
+		    "sandbox's network namespace");
 	else {
+		im->fd = -1;		/* sb->netnsfd */
 		free(sb->ca);
 		sb->ca = NULL;
 		sb->calen = 0;
@@ -422,8 +430,9 @@ jail_exit(struct imsg *im, void *arg)
 
 /*
  * lensnetd closed the sandbox's connection (it stopped or died): the
- * sandbox runs on with loopback only, fail closed.  ps and inspect say
- * so, and the audit has it.
+ * sandbox runs on with loopback only, fail closed, until the parent
+ * re-attaches it (reattach.c).  ps and inspect say so, and the audit
+ * has it.
  */
 static void
 jail_netlost(struct imsg *im, void *arg)
@@ -431,19 +440,13 @@ jail_netlost(struct imsg *im, void *arg)
 	struct sbx	*sb = arg;
 
 	(void)im;
-	if (sb->state != SANDBOX_RUNNING || sb->exited || sb->net_lost)
-		return;
-	sb->net_lost = 1;
-	log_warnx("sandbox %s: network lost (lensnetd closed its "
-	    "connection)", sb->name);
-	audit_event(sb, "sandbox.network_lost", json_pack("{s:s}", "reason",
-	    "lensnetd closed the connection"));
+	netd_lost(sb, "lensnetd closed the connection");
 }
 
 static const struct proc_msg jail_msgs[] = {
 	PROC_MSG(IMSG_J_NETLOST, 0, jail_netlost),
-	PROC_MSGV(IMSG_J_READY, sizeof(struct j_ready),
-	    sizeof(struct j_ready) + PEMCERT_MAX, jail_ready),
+	{ IMSG_J_READY, sizeof(struct j_ready), sizeof(struct j_ready) +
+	    PEMCERT_MAX, jail_ready, 1 },
 	PROC_MSG(IMSG_J_FAILED, sizeof(struct ctl_error), jail_failed),
 	PROC_MSG(IMSG_J_EXEC_EXIT, sizeof(struct j_exec_exit),
 	    jail_exec_exit),

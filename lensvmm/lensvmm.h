@@ -112,7 +112,9 @@ struct logrec {
 
 /* parent <-> jail process */
 enum vmm_jail_imsg {
-	IMSG_J_READY = 0x4a000001,	/* jail: struct j_ready + CA PEM */
+	IMSG_J_READY = 0x4a000001,	/* jail: struct j_ready + CA PEM;
+					 * fd: the sandbox's network
+					 * namespace (jail with a network) */
 	IMSG_J_FAILED,			/* jail: struct ctl_error; setup failed */
 	IMSG_J_EXEC,			/* parent: struct init_exec + strings,
 					 * peerid = exec id, fd = client or none */
@@ -133,6 +135,7 @@ struct j_ready {
 	uint32_t	calen;		/* bytes of the sandbox CA's PEM that
 					 * follow (pemcert_check), or 0 */
 	uint32_t	pad2;
+	char		instance[NETD_INSTANCE_SIZE];	/* lensnetd's -n */
 };
 
 struct j_exec_exit {
@@ -186,6 +189,8 @@ struct jail_conf {
 	const char	*ph;			/* nph placeholders of PH_SIZE */
 	uint32_t	 nph;			/* (common/phscan.h) bytes */
 	int		 netdfd;		/* held for the sandbox's life */
+	int		 netnsfd;		/* jail: its network namespace,
+						 * to the parent on READY */
 	struct netd_attached net;		/* when netdfd != -1 */
 	char		 ca[PEMCERT_MAX];	/* the sandbox CA's PEM */
 	size_t		 calen;			/* 0: none */
@@ -223,8 +228,21 @@ int	netd_connect(const char *sockpath, const char *id, uint32_t backend,
 	    const char *publish, uint32_t npublish, const char *ph,
 	    uint32_t nph, struct netd_attached *,
 	    int *tapfd, char *ca, size_t *calen, char *err, size_t errlen);
+/* netd.c, the pieces of netd_connect (the parent's re-attach uses
+ * them too): the socket, connected, its listener checked to be root;
+ * the ATTACH queued on ibuf (reattach 0 and instance NULL for a new
+ * sandbox); the answer checked, the CA copied (PEMCERT_MAX) */
+int	netd_dial(const char *sockpath, char *err, size_t errlen);
+struct imsgbuf;
+int	netd_request(struct imsgbuf *, const char *id, uint32_t backend,
+	    int nsfd, const void *model, size_t modellen, const char *publish,
+	    uint32_t npublish, const char *ph, uint32_t nph,
+	    struct in_addr reattach, const char *instance, char *err,
+	    size_t errlen);
+int	netd_answer(struct imsg *, uint32_t backend, struct netd_attached *,
+	    int *tapfd, char *ca, size_t *calen, char *err, size_t errlen);
 /* netd.c: attach the sandbox whose first process is pid to lensnetd
- * (c->netdfd, c->net); -1 with a message in err: the sandbox must not
+ * (c->netdfd, c->net, c->netnsfd); -1 with a message in err: the sandbox must not
  * start (fail closed) */
 int	netd_attach(struct jail_conf *c, pid_t pid, char *err, size_t errlen);
 

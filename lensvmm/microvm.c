@@ -111,7 +111,7 @@ microvm_start(struct jail_conf *c, int *chan, int *console, pid_t *pidp,
 	pid_t		 pid, self = getpid();
 	size_t		 i;
 
-	c->netdfd = -1;
+	c->netdfd = c->netnsfd = -1;
 	/*
 	 * The rootfs the parent opened as the caller, never its path
 	 * again: through our descriptor, which the image tools inherit

@@ -81,6 +81,16 @@ struct sbx {
 	int32_t			 exit_code, exit_sig;
 	int			 oom;
 	int			 net_lost;	/* J_NETLOST: lensnetd went */
+	/* reattach.c: its network namespace (jail with a network, from
+	 * READY), the connection of a re-attach */
+	int			 netnsfd;	/* or -1 */
+	struct proc_chan	 nch;
+	int			 nch_open;
+	int			 reattaching;	/* its answer awaited */
+	char			 npeer[CTL_NAME_SIZE + 24];
+	struct event		 ev_nto;
+	int64_t			 lost_ms;
+	char			 reattach_err[256];	/* the last failure */
 	int64_t			 created, started, finished;
 	struct ctl_run		 run;
 	char			*strings;	/* argv, env, volumes */
@@ -185,6 +195,11 @@ void	sbx_free(struct sbx *);
 void	req_ps(struct reply *, struct imsg *);
 void	req_inspect(struct reply *, struct imsg *);
 void	recover(void);
+
+/* reattach.c */
+void	netd_lost(struct sbx *, const char *why);
+int	netd_sbx_netns(struct sbx *, int fd, pid_t initpid);
+void	netd_sbx_end(struct sbx *);
 
 /* stop.c */
 void	stop_sandbox(struct sbx *, uint32_t grace_ms);

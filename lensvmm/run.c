@@ -568,6 +568,7 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 	sb->child.fd = -1;
 	sb->child.logfd = -1;
 	sb->slotfd = -1;
+	sb->netnsfd = -1;
 	/* its lengths were checked on receipt (ctl_msgs[], ctl_request) */
 	sb->stringslen = im->datalen - sizeof(run) - run.policylen;
 	if ((sb->strings = malloc(sb->stringslen + 1)) == NULL) {
@@ -729,7 +730,7 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 	jc.cgv2 = sb->cg.v2;
 	jc.memory = sb->run.memory;	/* jail: bounds the writable layer */
 	jc.parent = parent_pid;
-	jc.netdfd = -1;
+	jc.netdfd = jc.netnsfd = -1;
 	strlcpy(jc.netdsock, netdsock, sizeof(jc.netdsock));
 	jc.npublish = run.npublish;
 	jc.model = sb->model;

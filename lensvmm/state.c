@@ -89,9 +89,12 @@ sbx_json(const struct sbx *sb)
 		inet_ntop(AF_INET, &sb->net.addr, a, sizeof(a));
 		inet_ntop(AF_INET, &sb->net.gateway, g, sizeof(g));
 		json_object_set_new(j, "network", json_pack(
-		    "{s:s, s:s, s:i, s:s}", "address", a, "gateway", g, "proxy_port",
-		    (int)sb->net.proxyport, "state", sb->net_lost ? "lost" :
-		    "attached"));
+		    "{s:s, s:s, s:i, s:s, s:s}", "address", a, "gateway", g,
+		    "proxy_port", (int)sb->net.proxyport, "state", sb->net_lost ?
+		    "lost" : "attached", "lensnetd", sb->net.instance));
+		if (sb->net_lost && sb->reattach_err[0] != '\0')
+			json_object_set_new(json_object_get(j, "network"),
+			    "reattach_error", json_string(sb->reattach_err));
 	} else
 		json_object_set_new(j, "network", json_string(
 		    netdsock[0] ? "lensnetd" : "none (loopback only)"));
@@ -278,6 +281,7 @@ sbx_free(struct sbx *sb)
 	}
 	if (sb->jail_open)
 		imsgev_clear(&sb->jch.iev);
+	netd_sbx_end(sb);
 	if (sb->child.sigsys != NULL)
 		munmap((void *)sb->child.sigsys, sizeof(int32_t));
 	proc_log_unwatch(&sb->child);
@@ -414,6 +418,7 @@ recover(void)
 		sb->child.fd = -1;
 		sb->child.logfd = -1;
 		sb->slotfd = -1;
+		sb->netnsfd = -1;
 		strlcpy(sb->id, de->d_name, sizeof(sb->id));
 		if ((size_t)snprintf(sb->dir, sizeof(sb->dir),
 		    "%s/sandboxes/%s", statedir, sb->id) >= sizeof(sb->dir))

@@ -125,6 +125,7 @@ sbx_stopped(struct sbx *sb)
 	sb->state = SANDBOX_STOPPED;
 	sb->finished = time(NULL);
 	sb->initpid = 0;
+	netd_sbx_end(sb);
 	if (sb->cg.n > 0) {
 		(void)cgroup_kill(&sb->cg);
 		(void)cgroup_destroy(&sb->cg);

@@ -19,14 +19,16 @@
 # A placeholder where its injection does not put the secret (another
 # header, another credential's host): 403, nothing sent upstream.
 # lenscredd down: a credentialed request fails closed (502), nothing
-# goes upstream, the failure is audited.
+# goes upstream, the failure is audited; lenscredd killed -9 and
+# started again: injection resumes for the running sandbox, with no
+# part for lensvmm (lensnetd reconnects; the sandbox CA is kept).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/daemon.sh"
 . "$(dirname "$0")/networld.sh"
 . "$(dirname "$0")/credworld.sh"
 cw_need
 
-tap_plan 42
+tap_plan 45
 tmpdir_setup
 chmod 0755 "$T"
 
@@ -250,6 +252,25 @@ cw_audit '"type":"net.http"' '"path":"/v1/down"' '"status":502' "$ID1"
 ok $? "lenscredd down: the failure is audited (net.http 502)"
 kill -0 "$NETD_PID"
 ok $? "lensnetd runs on"
+
+# 5. lenscredd back (killed -9 this time): it needs nothing from
+# lensvmm.  lensnetd reconnects, injection resumes for the running
+# sandbox, its CA is the one it trusts (kept in lenscredd's state),
+# and lensvmm saw no network loss
+credd_start || { echo "Bail out! lenscredd did not restart"; exit 1; }
+CAFILE_SUM=$(sha256sum "$T/cred/ca/$ID1.ca" | cut -d' ' -f1)
+credd_kill9
+credd_start || { echo "Bail out! lenscredd did not restart"; exit 1; }
+wait_until 10 sh -c "[ \$(grep -c 'lenscredd: connected' '$T/netd.log') -gt 2 ]"
+call cw1 back "$C -H \"Authorization: Bearer \$HDR_KEY\" https://hdr.api.test/v1/back" &&
+    [ -n "$(cw_log "r['target'] == '/v1/back' and ['Authorization', 'Bearer $HDR'] in r['headers']")" ]
+ok $? "lenscredd killed and back: the running sandbox's credential is injected again"
+[ -n "$CAFILE_SUM" ] && [ "$(sha256sum "$T/cred/ca/$ID1.ca" | cut -d' ' -f1)" = "$CAFILE_SUM" ] &&
+    [ "$(grep -c 'ready: 2 sandbox CAs' "$T/credd.log")" -ge 2 ]
+ok $? "the sandbox CA the sandbox trusts is kept (the same sealed file, loaded again)"
+! grep -q 'network lost\|re-attach' "$T/vmm.log" &&
+    lctl ps | grep ' cw1 ' | grep -v 'network lost' | grep -q running
+ok $? "lensvmm took no part: no network lost, no re-attach"
 log_if_failed lensnetd "$T/netd.log" 30
 log_if_failed lenscredd "$T/credd.log" 30
 tap_done

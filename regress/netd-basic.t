@@ -18,7 +18,7 @@ if [ "$(id -u)" -ne 0 ] || [ ! -x "$NETD" ] || [ ! -x "$ATTACH" ] ||
 	exit 0
 fi
 
-tap_plan 81
+tap_plan 82
 tmpdir_setup
 chmod 0755 "$T"
 SB=lnsb$$
@@ -273,7 +273,7 @@ badcase() {	# badcase BAD EXPECTED-ERROR-TEXT
 	    grep -q "attach from uid 0 refused: .*$2" "$T/netd.log"
 }
 r=0
-for c in "short:ATTACH: 76 bytes, need at least 84" \
+for c in "short:ATTACH: 104 bytes, need at least 112" \
     "nofd:needs the sandbox's network namespace as descriptor" \
     "fd-microvm:backend microvm takes no descriptor" \
     "id:sandbox id is not 64 lowercase hex digits" \
@@ -284,6 +284,27 @@ for c in "short:ATTACH: 76 bytes, need at least 84" \
 	badcase "${c%%:*}" "${c#*:}" || { r=1; diag "bad case ${c%%:*}: $(cat "$T/bad.out")"; }
 done
 ok $r "bad ATTACH requests are refused with a clear error, logged"
+# re-attach requests (lensvmm's after a restart of lensnetd) that this
+# lensnetd must not take
+rebad() {	# rebad EXPECTED-ERROR-TEXT netdattach-flags...
+	_e=$1
+	shift
+	"$ATTACH" "$@" "$T/netd.sock" "/run/netns/$SB" </dev/null >"$T/bad.out" 2>&1
+	grep -q "^error .*$_e" "$T/bad.out" &&
+	    grep -q "attach from uid 0 refused: .*$_e" "$T/netd.log"
+}
+r=0
+rebad "instance not NUL-padded" -b instpad || r=1
+rebad "names both its address and its lensnetd instance" -R 10.200.0.2 || r=1
+rebad "names both its address and its lensnetd instance" -I "$NETD_INST" || r=1
+rebad "only a jail is re-attached" -m -R 10.200.0.2 -I "$NETD_INST" || r=1
+rebad "was attached to lensnetd instance other, this is instance $NETD_INST" \
+    -R 10.200.0.2 -I other || r=1
+rebad "address 192.0.2.2 is not in this lensnetd's pool 10.200.0.0/16" \
+    -R 192.0.2.2 -I "$NETD_INST" || r=1
+rebad "address 10.200.0.5 is not a sandbox's" -R 10.200.0.5 -I "$NETD_INST" || r=1
+[ $r = 0 ] || diag "$(cat "$T/bad.out")"
+ok $r "re-attaches of another instance, outside the pool, not a sandbox address, half-named: refused"
 "$ATTACH" -b frame "$T/netd.sock" "/run/netns/$SB" </dev/null >"$T/bad.out" 2>&1
 grep -q '^closed' "$T/bad.out" &&
     grep -q 'connection from uid 0: malformed frame; closed' "$T/netd.log"

@@ -2,8 +2,9 @@
 # lensnetd killed under a running sandbox: the sandbox stays fail closed
 # (no network), and lensvmm notices: `ps` says "running (network
 # lost)", `inspect` says network state "lost", the audit has a
-# sandbox.network_lost event.  (Re-attaching the sandbox to a restarted
-# lensnetd is not done yet.)
+# sandbox.network_lost event.  No lensnetd comes back here: the
+# sandbox stays lost until it is stopped.  Re-attaching it to a
+# restarted lensnetd is regress/netd-restart.t.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/daemon.sh"
 . "$(dirname "$0")/networld.sh"

@@ -8,16 +8,20 @@
  * it lets go.
  *
  *   netdattach [-dm] [-b bad] [-H placeholder]... [-i id]
- *       [-M model | -P policyfile] [-p spec]... socket netns|-
+ *       [-I instance -R address] [-M model | -P policyfile] [-p spec]...
+ *       socket netns|-
  *
  *   -m		microvm: no namespace, expect a tap descriptor back
  *   -d		send DETACH (instead of closing) on stdin EOF
  *   -P file	the policy (lns-policy.yaml), sent as its binary model
  *   -M file	these bytes as the binary model, unchecked
  *   -H ph	a credential placeholder (PH_SIZE bytes on the wire)
+ *   -R addr	a re-attach keeping this address, of lensnetd -n instance
+ *		-I (either may be given alone, as a bad request)
  *   -b bad	a bad request: short, nofd, fd-microvm, id, pad, trailing,
  *		policylen, frame, twice, type, notns, phcount (one more
- *		placeholder counted than sent)
+ *		placeholder counted than sent), instpad (bytes after the
+ *		instance's NUL)
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -58,7 +62,8 @@ static __attribute__((noreturn)) void
 usage(void)
 {
 	fprintf(stderr, "usage: netdattach [-dm] [-b bad] [-H ph]... [-i id] "
-	    "[-M model | -P policyfile] [-p spec]... socket netns|-\n");
+	    "[-I instance] [-R address] [-M model | -P policyfile] "
+	    "[-p spec]... socket netns|-\n");
 	exit(2);
 }
 
@@ -75,14 +80,15 @@ main(int argc, char *argv[])
 	char			*pubs[32], policy[65536], *phs[8];
 	size_t			 nph = 0;
 	const char		*bad = "", *id = NULL, *policyfile = NULL;
-	const char		*modelfile = NULL;
+	const char		*modelfile = NULL, *inst = NULL;
+	struct in_addr		 reattach = { 0 };
 	uint8_t			 buf[sizeof(a) + sizeof(policy) + 4096];
 	size_t			 len, plen = 0;
 	int			 ch, fd, nsfd = -1, micro = 0, detach = 0;
 	int			 npub = 0, i, rc, got = 0;
 	ssize_t			 n;
 
-	while ((ch = getopt(argc, argv, "b:dH:i:M:mP:p:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:dH:I:i:M:mP:p:R:")) != -1) {
 		switch (ch) {
 		case 'b':
 			bad = optarg;
@@ -97,6 +103,13 @@ main(int argc, char *argv[])
 			break;
 		case 'i':
 			id = optarg;
+			break;
+		case 'I':
+			inst = optarg;
+			break;
+		case 'R':
+			if (inet_pton(AF_INET, optarg, &reattach) != 1)
+				usage();
 			break;
 		case 'M':
 			modelfile = optarg;
@@ -166,6 +179,11 @@ main(int argc, char *argv[])
 	a.nplaceholder = (uint32_t)nph;
 	if (strcmp(bad, "pad") == 0)
 		a.pad[1] = 7;
+	a.reattach = reattach;
+	if (inst != NULL)
+		strlcpy(a.instance, inst, sizeof(a.instance));
+	if (strcmp(bad, "instpad") == 0)
+		a.instance[sizeof(a.instance) - 1] = 'x';
 	if (strcmp(bad, "phcount") == 0)
 		a.nplaceholder++;
 	if (strcmp(bad, "policylen") == 0)
