@@ -30,6 +30,7 @@
 #include "proc.h"
 #include "seccomp_filter.h"
 #include "unixsock.h"
+#include "version.h"
 
 enum { LISTENER, WRITER, NCHILD };
 
@@ -51,7 +52,7 @@ static const struct sandbox_syscall parent_syscalls[] = {
 static __attribute__((noreturn)) void
 usage(void)
 {
-	fprintf(stderr, "usage: lensauditd [-dv] [-D dir] [-n records] "
+	fprintf(stderr, "usage: lensauditd [-dVv] [-D dir] [-n records] "
 	    "[-P pubfile] [-r size] [-s socket] [-t seconds] [-u user,...] "
 	    "[-W witness]\n");
 	exit(2);
@@ -374,7 +375,7 @@ main(int argc, char *argv[])
 	conf.rotate_size = 64ULL << 20;
 
 	lensconf_init("lensauditd", "dD:n:P:r:s:t:u:vW:", &argc, &argv);
-	while ((ch = getopt(argc, argv, "dD:n:P:r:s:t:u:vW:f:")) != -1) {
+	while ((ch = getopt(argc, argv, "dD:n:P:r:s:t:u:vW:f:V")) != -1) {
 		switch (ch) {
 		case 'f':	/* lensconf_init's */
 			break;
@@ -424,6 +425,9 @@ main(int argc, char *argv[])
 		case 'v':
 			verbose++;
 			break;
+		case 'V':	/* lensctl doctor asks the binary */
+			printf("%s %s\n", "lensauditd", LENS_VERSION);
+			exit(0);
 		default:
 			usage();
 		}

@@ -484,6 +484,12 @@ choose_backend(const struct ctl_run *run, struct ctl_backend *cb,
 	if (ok && run->nvolumes > 0) {
 		ok = 0;
 		strlcpy(why, "-v volumes need the jail", sizeof(why));
+	} else if (ok && ((run->flags & RUN_READONLY) || run->ntmpfs > 0 ||
+	    run->nulimits > 0)) {
+		/* the guest's lens-init does not take them yet */
+		ok = 0;
+		strlcpy(why, "--read-only, --tmpfs and --ulimit need the jail",
+		    sizeof(why));
 	} else if (ok && run->memory != 0 && run->memory < VMM_VM_MIN_MEMORY) {
 		ok = 0;
 		snprintf(why, sizeof(why), "--memory %llu MiB is too small "
