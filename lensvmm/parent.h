@@ -165,7 +165,7 @@ int	audit_refuses(struct reply *);
 /* run.c */
 size_t	strings_len(const char *p, uint32_t n);
 /* the first --tmpfs string (the --ulimit ones follow): the last
- * ntmpfs + nulimits strings of sb->strings */
+ * ntmpfs + nulimits strings of sb->strings; NULL if there are fewer */
 const char *runopt_strings(const struct sbx *);
 /* --tmpfs and --ulimit as the jail takes them (sizes resolved against
  * the memory); -1 with err naming the value */

@@ -240,6 +240,8 @@ runopt_strings(const struct sbx *sb)
 
 	for (; p < end; p += strlen(p) + 1)
 		n++;
+	if ((uint64_t)sb->run.ntmpfs + sb->run.nulimits > n)
+		return NULL;
 	skip = n - (sb->run.ntmpfs + sb->run.nulimits);
 	return sb->strings + strings_len(sb->strings, skip);
 }
@@ -255,6 +257,10 @@ runopts_parse(const struct sbx *sb, struct gr_tmpfs *tm, int *ntm,
 	int		 k;
 
 	*ntm = *nul = 0;
+	if (p == NULL) {
+		snprintf(err, errlen, "fewer strings than --tmpfs and --ulimit");
+		return -1;
+	}
 	for (i = 0; i < sb->run.ntmpfs; i++, p += strlen(p) + 1) {
 		if (gr_tmpfs("--tmpfs", p, &tm[i], err, errlen) == -1)
 			return -1;
