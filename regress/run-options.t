@@ -93,8 +93,8 @@ ok $? "--tmpfs size above -m refused ($rc $out)"
 
 # 14: bad --tmpfs values, each refused naming the value
 bad=0
-for v in data / /proc /proc/x /sys/fs /a/../b /a//b /a/ /a/./b \
-    /x:size=abc /x:size=1k /x:mode=8 /x:mode=17777 /x:foo=1 /x:ro; do
+# (every case of the grammar: regress/unit/grammar.c)
+for v in data / /proc/x /sys/fs /a/../b /a//b /x:size=1k /x:mode=8 /x:ro; do
 	out=$(lctl run --rm --tmpfs "$v" $R -- true 2>&1)
 	rc=$?
 	if [ "$rc" != 125 ] || ! echo "$out" | grep -qF -- "--tmpfs $v"; then
@@ -143,8 +143,7 @@ ok $? "nor in the image's tree (the sandbox wrote to its own layers)"
 
 # 19-20: bad --ulimit values; a hard limit above lensvmm's own
 bad=0
-for v in foo=1 nofile nofile=abc nofile=10:5 nofile=-2 nofile=1:2:3 \
-    NOFILE=1 rss=1 nofile=18446744073709551616; do
+for v in rss=1 nofile nofile=abc nofile=10:5 nofile=18446744073709551616; do
 	out=$(lctl run --rm --ulimit "$v" $R -- true 2>&1)
 	rc=$?
 	if [ "$rc" != 125 ] || ! echo "$out" | grep -qF -- "--ulimit $v"; then
