@@ -188,7 +188,7 @@ lctl rm -f "$id" >/dev/null 2>&1
 
 # doctor: this test's daemons are up, so nothing required is missing
 "$LENSCTL" doctor -s "$VMM_SOCK" -a "$T/auditd.sock" -P "$T/audit.pub" \
-    -D "$T" -n "$T/no-netd.sock" -k "$T/no-credd.sock" -g "$T/no-guest" \
+    -D "$T" -n "$T/no-netd.sock" -k "$T/no-credd.sock" -g "$T/no-guest" -S "$OBJ" \
     >"$T/doc" 2>"$T/doc.err"
 rc=$?
 [ $rc -eq 0 ] && grep -q "^ok    lensvmm        $VMM_SOCK: accepting" "$T/doc" &&
