@@ -15,7 +15,8 @@
  *
  * Each daemon's version: the running one (the binary of the process
  * behind its socket, SO_PEERCRED's pid, asked with -V; readable for
- * root only) and the installed one (sbindir/NAME -V); either one not
+ * root only, and run only when the peer is root or this user) and the
+ * installed one (sbindir/NAME -V); either one not
  * lensctl's own is a warning.
  *
  * The microVM probe is lensvmm's own (lensvmm/probe.c), so that doctor
@@ -376,6 +377,11 @@ check_socket(struct doctor *d, const char *what, const char *path,
 	if (uc.pid <= 0) {
 		rok = -1;
 		snprintf(run, sizeof(run), "no peer pid");
+	} else if (uc.uid != 0 && uc.uid != geteuid()) {
+		/* never run a binary another user chose */
+		rok = -1;
+		snprintf(run, sizeof(run), "not asked: the socket is uid "
+		    "%u's", (unsigned)uc.uid);
 	} else
 		rok = ask_version(exe, what, run, sizeof(run));
 	snprintf(inst, sizeof(inst), "%s/%s", sbindir, what);

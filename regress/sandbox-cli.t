@@ -10,7 +10,7 @@
 . "$(dirname "$0")/daemon.sh"
 vmm_require
 
-tap_plan 46
+tap_plan 47
 tmpdir_setup
 vmm_setup
 
@@ -228,6 +228,20 @@ rc=$?
     grep -q "^ok    lensvmm        $VMM_SOCK: accepting connections, version $v (installed: $T/sbin/lensvmm -V answered no version)\$" "$T/doc" &&
     grep -A1 '^warn  lensauditd' "$T/doc" | grep -q 'fix: install this version'
 ok $? "doctor: an installed daemon of another version is a warning with the fix (exit $rc; $(grep -A1 '^warn  lensauditd' "$T/doc" | tr '\n' ' '))"
+# a socket another user listens on: its binary is never run by root
+mkdir -m 0777 "$T/nob"
+setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(4)
+time.sleep(60)' "$T/nob/netd.sock" &
+NOB=$!
+at_exit "kill $NOB 2>/dev/null"
+wait_until 10 test -S "$T/nob/netd.sock"
+"$LENSCTL" doctor -s "$VMM_SOCK" -a "$T/auditd.sock" -P "$T/audit.pub" \
+    -D "$T" -S "$T/none" -n "$T/nob/netd.sock" >"$T/doc" 2>&1
+kill $NOB 2>/dev/null
+grep -q "^warn  lensnetd       $T/nob/netd.sock: accepting connections, version unknown (not asked: the socket is uid 65534's; " "$T/doc"
+ok $? "doctor: a socket of another user: its binary is not run ($(grep '^warn  lensnetd' "$T/doc"))"
 "$LENSCTL" doctor -s "$T/none.sock" -a "$T/auditd.sock" -P "$T/audit.pub" \
     -D "$T" >"$T/doc" 2>&1
 rc=$?
