@@ -1,15 +1,18 @@
 /*
  * The small input grammars: see grammar.h.
  */
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "grammar.h"
@@ -377,6 +380,130 @@ gr_volume(const char *field, const char *spec, struct gr_volume *v,
 	    under(v->dst, "/dev"))
 		return gerr(err, errlen, field, spec, "sandbox path \"%.64s\" "
 		    "is /, or in /proc or /dev", v->dst);
+	return 0;
+}
+
+/* ---- run --tmpfs and --ulimit ---- */
+
+int
+gr_tmpfs(const char *field, const char *spec, struct gr_tmpfs *t,
+    char *err, size_t errlen)
+{
+	const char	*colon, *why, *o, *next;
+	char		 opt[64], *end;
+	size_t		 plen, n;
+	unsigned long	 mode;
+
+	memset(t, 0, sizeof(*t));
+	t->mode = 01777;
+	if (has_ctrl(spec))
+		return gerr(err, errlen, field, spec, "a control character");
+	colon = strchr(spec, ':');
+	plen = colon != NULL ? (size_t)(colon - spec) : strlen(spec);
+	if ((why = abspath(spec, plen, t->path)) != NULL)
+		return gerr(err, errlen, field, spec, "path %s", why);
+	if (strlen(t->path) != plen || strncmp(t->path, spec, plen) != 0)
+		return gerr(err, errlen, field, spec, "path is not in normal "
+		    "form (%.64s)", t->path);
+	if (strcmp(t->path, "/") == 0 || under(t->path, "/proc") ||
+	    under(t->path, "/sys"))
+		return gerr(err, errlen, field, spec, "path is /, or in /proc "
+		    "or /sys");
+	for (o = colon != NULL ? colon + 1 : NULL; o != NULL; o = next) {
+		n = strcspn(o, ",");
+		next = o[n] == ',' ? o + n + 1 : NULL;
+		if (n >= sizeof(opt))
+			return gerr(err, errlen, field, spec, "option too "
+			    "long");
+		memcpy(opt, o, n);
+		opt[n] = '\0';
+		if (strncmp(opt, "size=", 5) == 0) {
+			char	 e2[GR_ERRSIZE];
+
+			if (gr_size("size", opt + 5, 4096, GR_MEMORY_MAX,
+			    &t->size, e2, sizeof(e2)) == -1)
+				return gerr(err, errlen, field, spec, "%s", e2);
+		} else if (strncmp(opt, "mode=", 5) == 0) {
+			errno = 0;
+			mode = strtoul(opt + 5, &end, 8);
+			if (opt[5] < '0' || opt[5] > '7' || *end != '\0' ||
+			    errno != 0 || mode > 07777)
+				return gerr(err, errlen, field, spec, "mode "
+				    "\"%s\" is not octal up to 7777", opt + 5);
+			t->mode = (unsigned int)mode;
+		} else
+			return gerr(err, errlen, field, spec, "unknown option "
+			    "\"%s\" (size=SIZE, mode=OCTAL)", opt);
+	}
+	return 0;
+}
+
+static const struct {
+	const char	*name;
+	int		 resource;
+} ulimit_names[] = {
+	{ "nofile", RLIMIT_NOFILE }, { "nproc", RLIMIT_NPROC },
+	{ "core", RLIMIT_CORE }, { "stack", RLIMIT_STACK },
+	{ "fsize", RLIMIT_FSIZE }, { "memlock", RLIMIT_MEMLOCK },
+	{ "as", RLIMIT_AS }, { "cpu", RLIMIT_CPU },
+};
+
+/* a limit: decimal, "unlimited" or -1 */
+static int
+ulimit_value(const char *s, size_t len, uint64_t *out)
+{
+	const char	*p;
+	char		 buf[24];
+
+	if ((len == 9 && strncmp(s, "unlimited", 9) == 0) ||
+	    (len == 2 && strncmp(s, "-1", 2) == 0)) {
+		*out = RLIM_INFINITY;
+		return 0;
+	}
+	if (len == 0 || len >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	p = buf;
+	if (digits(&p, out) != 0 || *p != '\0' || *out == RLIM_INFINITY)
+		return -1;
+	return 0;
+}
+
+int
+gr_ulimit(const char *field, const char *spec, struct gr_ulimit *u,
+    char *err, size_t errlen)
+{
+	const char	*eq, *colon;
+	size_t		 i, n;
+
+	memset(u, 0, sizeof(*u));
+	if (has_ctrl(spec))
+		return gerr(err, errlen, field, spec, "a control character");
+	if ((eq = strchr(spec, '=')) == NULL)
+		return gerr(err, errlen, field, spec, "not NAME=SOFT[:HARD]");
+	n = eq - spec;
+	for (i = 0; i < sizeof(ulimit_names) / sizeof(ulimit_names[0]); i++)
+		if (strlen(ulimit_names[i].name) == n &&
+		    strncmp(ulimit_names[i].name, spec, n) == 0)
+			break;
+	if (i == sizeof(ulimit_names) / sizeof(ulimit_names[0]))
+		return gerr(err, errlen, field, spec, "unknown limit \"%.*s\" "
+		    "(nofile, nproc, core, stack, fsize, memlock, as, cpu)",
+		    (int)(n > 32 ? 32 : n), spec);
+	u->name = ulimit_names[i].name;
+	u->resource = ulimit_names[i].resource;
+	colon = strchr(eq + 1, ':');
+	if (ulimit_value(eq + 1, colon != NULL ? (size_t)(colon - eq - 1) :
+	    strlen(eq + 1), &u->soft) == -1 || (colon != NULL &&
+	    ulimit_value(colon + 1, strlen(colon + 1), &u->hard) == -1))
+		return gerr(err, errlen, field, spec, "a value is not a number, "
+		    "unlimited or -1");
+	if (colon == NULL)
+		u->hard = u->soft;
+	if (u->soft > u->hard)
+		return gerr(err, errlen, field, spec, "the soft limit is above "
+		    "the hard one");
 	return 0;
 }
 

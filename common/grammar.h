@@ -70,6 +70,39 @@ struct gr_volume {
 int	gr_volume(const char *field, const char *spec, struct gr_volume *,
 	    char *err, size_t errlen);
 
+/*
+ * "PATH[:OPT,...]" (run --tmpfs): PATH absolute and in normal form (no
+ * ".", "..", repeated or trailing slash), printable, not / and not in
+ * /proc or /sys; OPT size=SIZE (gr_size, 4k to GR_MEMORY_MAX) or
+ * mode=OCTAL (at most 07777).  size 0 when not given (the default is
+ * lensvmm's: GR_TMPFS_SIZE, at most the sandbox's memory); mode 01777
+ * when not given.
+ */
+#define GR_TMPFS_SIZE	(64ULL << 20)
+#define GR_MAXTMPFS	16
+struct gr_tmpfs {
+	char		path[CTL_PATH_SIZE];
+	uint64_t	size;		/* 0: the default */
+	unsigned int	mode;
+};
+int	gr_tmpfs(const char *field, const char *spec, struct gr_tmpfs *,
+	    char *err, size_t errlen);
+
+/*
+ * "NAME=SOFT[:HARD]" (run --ulimit), docker's names: nofile, nproc,
+ * core, stack, fsize, memlock, as, cpu; each value a decimal or
+ * "unlimited" (or -1), HARD defaults to SOFT and is not below it.
+ * resource is the RLIMIT_* number, RLIM_INFINITY for unlimited.
+ */
+#define GR_MAXULIMITS	8
+struct gr_ulimit {
+	const char	*name;		/* static */
+	int		 resource;
+	uint64_t	 soft, hard;
+};
+int	gr_ulimit(const char *field, const char *spec, struct gr_ulimit *,
+	    char *err, size_t errlen);
+
 /* a sandbox name: 1 to CTL_NAME_SIZE - 1 letters, digits, '_', '-' and
  * '.', the first a letter or digit */
 int	gr_name(const char *field, const char *s, char *err, size_t errlen);

@@ -53,6 +53,7 @@ enum lensvmm_imsg {
 #define RUN_TTY		0x04	/* -t */
 #define RUN_RM		0x08	/* --rm */
 #define RUN_ROOT	0x10	/* -u root */
+#define RUN_READONLY	0x20	/* --read-only: the root file system */
 
 #define CTL_HOSTNAME_SIZE	64		/* HOST_NAME_MAX + 1 */
 
@@ -75,10 +76,14 @@ struct ctl_run {
 	/* --policy's file, absolute ("" none): lensctl policy reload and
 	 * approve --always find it here (NUL-terminated) */
 	char		policypath[CTL_PATH_SIZE];
+	uint32_t	ntmpfs;			/* --tmpfs, 0 = none */
+	uint32_t	nulimits;		/* --ulimit, 0 = none */
 	/*
 	 * followed by argc, envc, nvolumes NUL-terminated strings
 	 * ("SRC:DST[:ro]"), then npublish ("[ADDR:]HOSTPORT:PORT[/tcp]"),
-	 * then nlabels ("KEY=VALUE"), then policylen bytes of policy (lns-policy.yaml text), exactly
+	 * then nlabels ("KEY=VALUE"), then ntmpfs ("PATH[:size=N,mode=M]",
+	 * grammar.h gr_tmpfs), then nulimits ("NAME=SOFT[:HARD]",
+	 * gr_ulimit), then policylen bytes of policy (lns-policy.yaml text), exactly
 	 * filling the payload
 	 */
 };

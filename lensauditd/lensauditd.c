@@ -31,6 +31,7 @@
 #include "proc.h"
 #include "seccomp_filter.h"
 #include "unixsock.h"
+#include "version.h"
 
 enum { LISTENER, WRITER, WITNESS, NCHILD };
 
@@ -53,7 +54,7 @@ static const struct sandbox_syscall parent_syscalls[] = {
 static __attribute__((noreturn)) void
 usage(void)
 {
-	fprintf(stderr, "usage: lensauditd [-dv] [-C cafile] [-D dir] "
+	fprintf(stderr, "usage: lensauditd [-dVv] [-C cafile] [-D dir] "
 	    "[-F keepfree] [-n records] [-P pubfile] [-r size] [-s socket] "
 	    "[-t seconds] [-u user,...] [-W witness] [-w host:port]\n");
 	exit(2);
@@ -430,7 +431,7 @@ main(int argc, char *argv[])
 	conf.rotate_size = 64ULL << 20;
 
 	lensconf_init("lensauditd", "C:dD:F:n:P:r:s:t:u:vW:w:", &argc, &argv);
-	while ((ch = getopt(argc, argv, "C:dD:F:n:P:r:s:t:u:vW:w:f:")) != -1) {
+	while ((ch = getopt(argc, argv, "C:dD:F:n:P:r:s:t:u:vW:w:f:V")) != -1) {
 		switch (ch) {
 		case 'f':	/* lensconf_init's */
 			break;
@@ -495,6 +496,9 @@ main(int argc, char *argv[])
 		case 'v':
 			verbose++;
 			break;
+		case 'V':	/* lensctl doctor asks the binary */
+			printf("%s %s\n", "lensauditd", LENS_VERSION);
+			exit(0);
 		default:
 			usage();
 		}

@@ -31,6 +31,7 @@
 #include "proc.h"
 #include "seccomp_filter.h"
 #include "unixsock.h"
+#include "version.h"
 
 enum { LISTENER, VAULT, EXCHANGE, NCHILD };
 
@@ -60,7 +61,7 @@ static struct proc_chan	 xchan;		/* the exchange's audit link */
 static __attribute__((noreturn)) void
 usage(void)
 {
-	fprintf(stderr, "usage: lenscredd [-dv] [-a auditsock] [-D dir] "
+	fprintf(stderr, "usage: lenscredd [-dVv] [-a auditsock] [-D dir] "
 	    "[-L leaves] [-s socket] [-T trustfile] [-u user,...]\n");
 	exit(2);
 }
@@ -374,7 +375,7 @@ main(int argc, char *argv[])
 	conf.keyfd = -1;
 
 	lensconf_init("lenscredd", "a:dD:L:s:T:u:v", &argc, &argv);
-	while ((ch = getopt(argc, argv, "a:dD:L:s:T:u:vf:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:dD:L:s:T:u:vf:V")) != -1) {
 		switch (ch) {
 		case 'f':	/* lensconf_init's */
 			break;
@@ -434,6 +435,9 @@ main(int argc, char *argv[])
 		case 'v':
 			verbose++;
 			break;
+		case 'V':	/* lensctl doctor asks the binary */
+			printf("%s %s\n", "lenscredd", LENS_VERSION);
+			exit(0);
 		default:
 			usage();
 		}

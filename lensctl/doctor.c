@@ -2,7 +2,7 @@
  * lensctl doctor: can this host run Lens, and is it running?
  *
  *	lensctl doctor [-s socket] [-a socket] [-n socket] [-k socket]
- *	    [-g guestdir] [-D statedir] [-P pubkey]
+ *	    [-g guestdir] [-D statedir] [-P pubkey] [-S sbindir]
  *
  * (also lensctl system doctor)
  *
@@ -13,11 +13,18 @@
  * jail is used without it), nftables and lensnetd (sandboxes without a
  * network), lenscredd, overlayfs, a full state directory.
  *
+ * Each daemon's version: the running one (the binary of the process
+ * behind its socket, SO_PEERCRED's pid, asked with -V; readable for
+ * root only, and run only when the peer is root or this user) and the
+ * installed one (sbindir/NAME -V); either one not
+ * lensctl's own is a warning.
+ *
  * The microVM probe is lensvmm's own (lensvmm/probe.c), so that doctor
  * and lensvmm's `auto' cannot disagree.
  */
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netlink.h>
@@ -26,7 +33,11 @@
 
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -52,7 +63,7 @@ static int	doctor_main(int, char **);
 
 static const struct lensctl_cmd system_cmds[] = {
 	{ "doctor", doctor_main, "[-s socket] [-a socket] [-n socket] "
-	    "[-k socket] [-g guestdir] [-D statedir] [-P pubkey]",
+	    "[-k socket] [-g guestdir] [-D statedir] [-P pubkey] [-S sbindir]",
 	    "check what this host can run and what of Lens is running" },
 	{ NULL, NULL, NULL, NULL }
 };
@@ -271,20 +282,130 @@ check_kernel_features(struct doctor *d)
 	}
 }
 
-/* a daemon's socket: connect; required ones FAIL */
+#define VERSION_TIMEOUT_MS	5000
+
+/*
+ * "NAME VERSION" from `binary -V' into ver; -1 (ver says why) when it
+ * does not run, is slow or answers something else
+ */
+static int
+ask_version(const char *binary, const char *name, char *ver, size_t verlen)
+{
+	char		 buf[128], *sp;
+	struct pollfd	 pfd;
+	size_t		 n = 0;
+	ssize_t		 r;
+	pid_t		 pid;
+	int		 p[2], st, rc = -1;
+
+	if (access(binary, X_OK) == -1) {
+		snprintf(ver, verlen, "%s: %s", binary, strerror(errno));
+		return -1;
+	}
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		snprintf(ver, verlen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	if ((pid = fork()) == -1) {
+		snprintf(ver, verlen, "fork: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		int	 null = open("/dev/null", O_RDWR);
+
+		if (dup2(p[1], STDOUT_FILENO) == -1 || (null != -1 &&
+		    (dup2(null, STDIN_FILENO) == -1 ||
+		    dup2(null, STDERR_FILENO) == -1)))
+			_exit(127);
+		execl(binary, name, "-V", (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	pfd.fd = p[0];
+	pfd.events = POLLIN;
+	while (n < sizeof(buf) - 1) {
+		if (poll(&pfd, 1, VERSION_TIMEOUT_MS) != 1)
+			break;
+		if ((r = read(p[0], buf + n, sizeof(buf) - 1 - n)) <= 0)
+			break;
+		n += (size_t)r;
+	}
+	close(p[0]);
+	(void)kill(pid, SIGKILL);
+	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+		;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if ((sp = strchr(buf, ' ')) != NULL && (size_t)(sp - buf) ==
+	    strlen(name) && strncmp(buf, name, sp - buf) == 0 &&
+	    sp[1] != '\0' && strlen(sp + 1) < 32 &&
+	    strspn(sp + 1, "0123456789.-abcdefghijklmnopqrstuvwxyz") ==
+	    strlen(sp + 1)) {
+		snprintf(ver, verlen, "%s", sp + 1);
+		rc = 0;
+	} else
+		snprintf(ver, verlen, "%s -V answered no version", binary);
+	return rc;
+}
+
+/*
+ * a daemon's socket: connect; required ones FAIL.  Then the versions
+ * of the daemon behind it and of the installed binary.
+ */
 static void
 check_socket(struct doctor *d, const char *what, const char *path,
-    int required, const char *fix)
+    int required, const char *fix, const char *sbindir)
 {
-	int	 fd;
+	struct ucred	 uc;
+	socklen_t	 ulen = sizeof(uc);
+	char		 exe[64], inst[PATH_MAX], run[160], ins[160];
+	char		 line[400];
+	int		 fd, rok, iok, level = 0;
 
 	if ((fd = unixsock_connect(path, SOCK_CLOEXEC)) == -1) {
 		say(d, required ? 2 : 1, what, fix, "%s: %s", path,
 		    strerror(errno));
 		return;
 	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &ulen) == -1)
+		uc.pid = 0;
 	close(fd);
-	say(d, 0, what, NULL, "%s: accepting connections", path);
+	/* the running binary: /proc/PID/exe (root can exec it) */
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)uc.pid);
+	if (uc.pid <= 0) {
+		rok = -1;
+		snprintf(run, sizeof(run), "no peer pid");
+	} else if (uc.uid != 0 && uc.uid != geteuid()) {
+		/* never run a binary another user chose */
+		rok = -1;
+		snprintf(run, sizeof(run), "not asked: the socket is uid "
+		    "%u's", (unsigned)uc.uid);
+	} else
+		rok = ask_version(exe, what, run, sizeof(run));
+	snprintf(inst, sizeof(inst), "%s/%s", sbindir, what);
+	iok = ask_version(inst, what, ins, sizeof(ins));
+	if (rok == 0 && iok == 0)
+		snprintf(line, sizeof(line), "version %s, installed %s", run,
+		    ins);
+	else if (rok == 0)
+		snprintf(line, sizeof(line), "version %s (installed: %s)",
+		    run, ins);
+	else if (iok == 0)
+		snprintf(line, sizeof(line), "installed version %s (running: "
+		    "%s)", ins, run);
+	else
+		snprintf(line, sizeof(line), "version unknown (%s; %s)", run,
+		    ins);
+	if ((rok == 0 && strcmp(run, LENS_VERSION) != 0) ||
+	    (iok == 0 && strcmp(ins, LENS_VERSION) != 0) ||
+	    (rok == -1 && iok == -1))
+		level = 1;
+	say(d, level, what, level ? "install this version of Lens everywhere "
+	    "(make install) and restart the daemon" : NULL,
+	    "%s: accepting connections, %s%s%s", path, line,
+	    level ? ", lensctl " : "", level ? LENS_VERSION : "");
 }
 
 static void
@@ -335,11 +456,12 @@ doctor_main(int argc, char *argv[])
 	const char	*auditd = "/run/lens/lensauditd.sock";
 	const char	*guest = VMM_PREFIX "/share/lens/guest";
 	const char	*state = "/var/lib/lens", *pub = CHAIN_TRUSTED_PUB;
+	const char	*sbindir = VMM_PREFIX "/sbin";
 	int		 ch;
 
 	if (vmm == NULL || *vmm == '\0')
 		vmm = "/run/lens/lensvmm.sock";
-	while ((ch = getopt_long(argc, argv, "a:D:g:k:n:P:s:", longopts,
+	while ((ch = getopt_long(argc, argv, "a:D:g:k:n:P:S:s:", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'a':
@@ -363,6 +485,9 @@ doctor_main(int argc, char *argv[])
 		case 's':
 			vmm = optarg;
 			break;
+		case 'S':
+			sbindir = optarg;
+			break;
 		default:
 			return lensctl_usage(&system_group, "doctor");
 		}
@@ -376,13 +501,15 @@ doctor_main(int argc, char *argv[])
 	check_userns(&d);
 	check_kernel_features(&d);
 	check_socket(&d, "lensvmm", vmm, 1, "start lensvmm (systemctl start "
-	    "lensvmm), or name its socket with -s");
+	    "lensvmm), or name its socket with -s", sbindir);
 	check_socket(&d, "lensauditd", auditd, 1, "start lensauditd "
-	    "(systemctl start lensauditd), or name its socket with -a");
+	    "(systemctl start lensauditd), or name its socket with -a",
+	    sbindir);
 	check_socket(&d, "lensnetd", netd, 0, "start lensnetd (systemctl "
-	    "start lensnetd): without it sandboxes have no network");
+	    "start lensnetd): without it sandboxes have no network", sbindir);
 	check_socket(&d, "lenscredd", credd, 0, "start lenscredd (systemctl "
-	    "start lenscredd): without it no credential is injected");
+	    "start lenscredd): without it no credential is injected",
+	    sbindir);
 	check_auditkey(&d, pub);
 	check_space(&d, state);
 	printf("%d failed, %d warning%s\n", d.fails, d.warns,

@@ -5,7 +5,8 @@
  *	lensctl run [-d] [-i] [-t] [--name N] [--rm] [--rootfs DIR]
  *	    [--backend jail|microvm|auto] [-e K[=V]] [-w DIR] [-u USER]
  *	    [-v SRC:DST[:ro]] [-p [ADDR:]HOSTPORT:PORT[/tcp]] [--memory SIZE]
- *	    [--cpus N] [--pids N] [--policy FILE] -- CMD ...
+ *	    [--cpus N] [--pids N] [--policy FILE] [--read-only]
+ *	    [--tmpfs PATH[:size=N,mode=M]] [--ulimit NAME=SOFT[:HARD]] -- CMD ...
  *	lensctl exec [-i] [-t] [-e K[=V]] [-u USER] [-w DIR] ID -- CMD ...
  *	lensctl ps [-a] [--json]
  *	lensctl stop [-t SECS] ID ...
@@ -79,7 +80,8 @@ static const struct lensctl_cmd sandbox_cmds[] = {
 	    "[--mount type=bind,source=src,target=dst[,readonly]] "
 	    "[-p [addr:]hostport:port[/tcp]] [--label key[=value]] "
 	    "[-m size] [--memory size] "
-	    "[--cpus n] [--pids n] [--policy file] "
+	    "[--cpus n] [--pids n] [--policy file] [--read-only] "
+	    "[--tmpfs path[:size=n,mode=m]] [--ulimit name=soft[:hard]] "
 	    "[-s socket] -- command [arg ...]",
 	    "run a command in a new sandbox" },
 	{ "exec", sb_exec, "[-it] [-e key[=value]] [-u user] [-w dir] "
@@ -110,12 +112,12 @@ struct strv {
 };
 
 struct runopts {
-	int		 detach, interactive, tty, rm;
+	int		 detach, interactive, tty, rm, readonly;
 	const char	*name, *backend, *user, *cwd, *socket, *hostname;
 	char		 rootfs[PATH_MAX];
 	uint64_t	 memory;
 	uint32_t	 cpu_millis, pids;
-	struct strv	 env, vols, pubs, labels;
+	struct strv	 env, vols, pubs, labels, tmpfs, ulimits;
 	char		**heap;		/* "K=V" built from -e K */
 	size_t		 nheap;
 	/*
@@ -397,7 +399,7 @@ enum {
 	OPT_NAME = 256, OPT_RM, OPT_ROOTFS, OPT_BACKEND, OPT_MEMORY,
 	OPT_CPUS, OPT_PIDS, OPT_JSON, OPT_POLICY, OPT_ENVFILE, OPT_MOUNT,
 	OPT_PRIVILEGED, OPT_CAPADD, OPT_DEVICE, OPT_NETWORK, OPT_LABEL,
-	OPT_FILTER
+	OPT_FILTER, OPT_READONLY, OPT_TMPFS, OPT_ULIMIT
 };
 
 /* a string kept until runopts_free (o->heap) */
@@ -565,6 +567,63 @@ add_mount(struct runopts *o, const char *spec)
 }
 
 /*
+ * --tmpfs PATH[:size=N,mode=M] (grammar.h): one per path, at most
+ * GR_MAXTMPFS; its size is checked against -m once all options are in
+ */
+static int
+add_tmpfs(struct runopts *o, const char *spec)
+{
+	struct gr_tmpfs	 t, u;
+	char		 err[GR_ERRSIZE];
+	size_t		 i;
+
+	if (gr_tmpfs("--tmpfs", spec, &t, err, sizeof(err)) == -1) {
+		warnx("%s", err);
+		return -1;
+	}
+	if (o->tmpfs.n == GR_MAXTMPFS) {
+		warnx("--tmpfs %s: at most %d", spec, GR_MAXTMPFS);
+		return -1;
+	}
+	for (i = 0; i < o->tmpfs.n; i++)
+		if (gr_tmpfs("--tmpfs", o->tmpfs.v[i], &u, NULL, 0) == 0 &&
+		    strcmp(u.path, t.path) == 0) {
+			warnx("--tmpfs %s: %s given twice", spec, t.path);
+			return -1;
+		}
+	if (strv_add(&o->tmpfs, spec) == -1) {
+		warn(NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/* --ulimit NAME=SOFT[:HARD] (grammar.h): one per name */
+static int
+add_ulimit(struct runopts *o, const char *spec)
+{
+	struct gr_ulimit u, w;
+	char		 err[GR_ERRSIZE];
+	size_t		 i;
+
+	if (gr_ulimit("--ulimit", spec, &u, err, sizeof(err)) == -1) {
+		warnx("%s", err);
+		return -1;
+	}
+	for (i = 0; i < o->ulimits.n; i++)
+		if (gr_ulimit("--ulimit", o->ulimits.v[i], &w, NULL, 0) == 0 &&
+		    w.resource == u.resource) {
+			warnx("--ulimit %s: %s given twice", spec, u.name);
+			return -1;
+		}
+	if (strv_add(&o->ulimits, spec) == -1) {
+		warn(NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * docker options that would break the sandbox model: refused, saying
  * why, rather than ignored
  */
@@ -629,6 +688,9 @@ static const struct option run_longopts[] = {
 	{ "device",	required_argument,	NULL, OPT_DEVICE },
 	{ "network",	required_argument,	NULL, OPT_NETWORK },
 	{ "net",	required_argument,	NULL, OPT_NETWORK },
+	{ "read-only",	no_argument,		NULL, OPT_READONLY },
+	{ "tmpfs",	required_argument,	NULL, OPT_TMPFS },
+	{ "ulimit",	required_argument,	NULL, OPT_ULIMIT },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -786,6 +848,17 @@ parse_runopts(int argc, char *argv[], int isrun, struct runopts *o)
 			if (add_mount(o, optarg) == -1)
 				return -1;
 			break;
+		case OPT_READONLY:
+			o->readonly = 1;
+			break;
+		case OPT_TMPFS:
+			if (add_tmpfs(o, optarg) == -1)
+				return -1;
+			break;
+		case OPT_ULIMIT:
+			if (add_ulimit(o, optarg) == -1)
+				return -1;
+			break;
 		case OPT_PRIVILEGED:
 		case OPT_CAPADD:
 		case OPT_DEVICE:
@@ -830,6 +903,18 @@ parse_runopts(int argc, char *argv[], int isrun, struct runopts *o)
 	}
 	if (!isrun)
 		return 0;
+	/* a tmpfs's pages are the sandbox's memory */
+	for (v = 0; v < o->tmpfs.n; v++) {
+		struct gr_tmpfs	 t;
+
+		if (gr_tmpfs("--tmpfs", o->tmpfs.v[v], &t, NULL, 0) == 0 &&
+		    o->memory != 0 && t.size > o->memory) {
+			warnx("--tmpfs %s: size above the sandbox's memory "
+			    "(--memory %" PRIu64 " bytes)", o->tmpfs.v[v],
+			    o->memory);
+			return -1;
+		}
+	}
 	if (stat(rootfs, &st) == -1) {
 		warn("--rootfs %s", rootfs);
 		return -1;
@@ -876,6 +961,8 @@ runopts_free(struct runopts *o)
 	free(o->vols.v);
 	free(o->pubs.v);
 	free(o->labels.v);
+	free(o->tmpfs.v);
+	free(o->ulimits.v);
 	policy_free(o->policy);
 	free(o->policytext);
 	free(o->policypath);
@@ -1361,7 +1448,7 @@ sb_run(int argc, char *argv[])
 {
 	struct runopts	 o;
 	struct ctl_run	 r;
-	struct strv	 lists[5];
+	struct strv	 lists[7];
 	struct conn	*c = NULL;
 	struct imsg	 im;
 	struct ctl_created cr;
@@ -1384,7 +1471,8 @@ sb_run(int argc, char *argv[])
 	memset(&r, 0, sizeof(r));
 	r.flags = (o.detach ? RUN_DETACH : 0) |
 	    (o.interactive ? RUN_STDIN : 0) | (o.tty ? RUN_TTY : 0) |
-	    (o.rm ? RUN_RM : 0) | (is_root(o.user) ? RUN_ROOT : 0);
+	    (o.rm ? RUN_RM : 0) | (is_root(o.user) ? RUN_ROOT : 0) |
+	    (o.readonly ? RUN_READONLY : 0);
 	if (o.tty)
 		winsize(&r.rows, &r.cols);
 	if (o.name != NULL)
@@ -1412,6 +1500,10 @@ sb_run(int argc, char *argv[])
 	lists[2] = o.vols;
 	lists[3] = o.pubs;
 	lists[4] = o.labels;
+	r.ntmpfs = o.tmpfs.n;
+	r.nulimits = o.ulimits.n;
+	lists[5] = o.tmpfs;
+	lists[6] = o.ulimits;
 
 	if ((c = conn_open(o.socket)) == NULL)
 		goto done;
@@ -1421,7 +1513,7 @@ sb_run(int argc, char *argv[])
 		warnx("--policy %s: path too long", o.policypath);
 		goto done;
 	}
-	if (queue_request(c, IMSG_CTL_RUN, &r, sizeof(r), lists, 5,
+	if (queue_request(c, IMSG_CTL_RUN, &r, sizeof(r), lists, 7,
 	    o.policytext, o.policylen) == -1)
 		goto done;
 	if (!o.detach) {

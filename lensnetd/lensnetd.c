@@ -58,6 +58,7 @@
 #include "unixsock.h"
 #include "proxy.h"
 #include "seccomp_filter.h"
+#include "version.h"
 
 #define ATTACH_TIMEOUT	10		/* seconds for the ATTACH message */
 #define MAXCONNS	4096
@@ -140,7 +141,7 @@ static void	child_push(int);
 static __attribute__((noreturn)) void
 usage(void)
 {
-	fprintf(stderr, "usage: lensnetd [-dv] [-a auditsock] [-B bodymax] [-b heldmax] "
+	fprintf(stderr, "usage: lensnetd [-dVv] [-a auditsock] [-B bodymax] [-b heldmax] "
 	    "[-C cadir] [-c conns] "
 	    "[-k credsock] [-l lookups]\n\t[-A apprsock] [-w seconds] "
 	    "[-n instance]"
@@ -1647,7 +1648,7 @@ main(int argc, char *argv[])
 	parse_pool("10.200.0.0/16");
 	lensconf_init("lensnetd", "A:a:B:b:C:c:dk:l:n:p:q:r:s:T:u:vw:", &argc,
 	    &argv);
-	while ((ch = getopt(argc, argv, "A:a:B:b:C:c:dk:l:n:p:q:r:s:T:u:vw:f:")) != -1) {
+	while ((ch = getopt(argc, argv, "A:a:B:b:C:c:dk:l:n:p:q:r:s:T:u:vw:f:V")) != -1) {
 		switch (ch) {
 		case 'f':	/* lensconf_init's */
 			break;
@@ -1740,6 +1741,9 @@ main(int argc, char *argv[])
 		case 'v':
 			verbose++;
 			break;
+		case 'V':	/* lensctl doctor asks the binary */
+			printf("%s %s\n", "lensnetd", LENS_VERSION);
+			exit(0);
 		default:
 			usage();
 		}

@@ -148,7 +148,7 @@ path_ok(const char *p, int colon_ok)
 /*
  * n NUL-terminated strings exactly filling [p, end); returns the
  * message of the first problem or NULL.  kind: 0 argv, 1 env, 2 volume,
- * 3 published port (grammar.h)
+ * 3 published port, 4 label, 5 tmpfs, 6 ulimit (grammar.h)
  */
 static const char *
 strings_ok(const char *p, const char *end, uint32_t n, int kind,
@@ -157,6 +157,8 @@ strings_ok(const char *p, const char *end, uint32_t n, int kind,
 	static char		 why[GR_ERRSIZE];
 	struct gr_volume	 vol;
 	struct gr_publish	 pub;
+	struct gr_tmpfs		 tmp;
+	struct gr_ulimit	 ul;
 	const char		*nul, *eq;
 	uint32_t		 i;
 
@@ -174,6 +176,12 @@ strings_ok(const char *p, const char *end, uint32_t n, int kind,
 		    sizeof(why)) == -1)
 			return why;
 		if (kind == 3 && gr_publish("-p", p, &pub, why,
+		    sizeof(why)) == -1)
+			return why;
+		if (kind == 5 && gr_tmpfs("--tmpfs", p, &tmp, why,
+		    sizeof(why)) == -1)
+			return why;
+		if (kind == 6 && gr_ulimit("--ulimit", p, &ul, why,
 		    sizeof(why)) == -1)
 			return why;
 		if (kind == 4 && ((eq = strchr(p, '=')) == NULL || eq == p ||
@@ -199,7 +207,8 @@ check_run(struct imsg *im)
 	if (im->datalen < sizeof(r))
 		return "RUN request too short";
 	memcpy(&r, im->data, sizeof(r));
-	if (r.flags & ~(RUN_DETACH | RUN_STDIN | RUN_TTY | RUN_RM | RUN_ROOT))
+	if (r.flags & ~(RUN_DETACH | RUN_STDIN | RUN_TTY | RUN_RM | RUN_ROOT |
+	    RUN_READONLY))
 		return "unknown RUN flags";
 	if (!field(r.name, sizeof(r.name)) || !field(r.rootfs,
 	    sizeof(r.rootfs)) || !field(r.backend, sizeof(r.backend)) ||
@@ -230,11 +239,13 @@ check_run(struct imsg *im)
 	    (r.cwd[0] != '\0' && r.cwd[0] != '/'))
 		return "bad user or working directory";
 	nstr = (uint64_t)r.argc + r.envc + r.nvolumes + r.npublish +
-	    r.nlabels;
+	    r.nlabels + r.ntmpfs + r.nulimits;
 	if (r.argc < 1 || nstr > CTL_MAXSTRINGS ||
 	    r.nvolumes > VMM_MAXVOLUMES || r.npublish > CTL_MAXPUBLISH ||
-	    r.nlabels > CTL_MAXLABELS)
-		return "bad argument, environment, volume, -p or label counts";
+	    r.nlabels > CTL_MAXLABELS || r.ntmpfs > GR_MAXTMPFS ||
+	    r.nulimits > GR_MAXULIMITS)
+		return "bad argument, environment, volume, -p, label, tmpfs or "
+		    "ulimit counts";
 	if (r.policylen > POLICY_MAXSIZE ||
 	    r.policylen > im->datalen - sizeof(r))
 		return "bad policy length";
@@ -248,7 +259,9 @@ check_run(struct imsg *im)
 	    (why = strings_ok(p, end, r.envc, 1, &p)) != NULL ||
 	    (why = strings_ok(p, end, r.nvolumes, 2, &p)) != NULL ||
 	    (why = strings_ok(p, end, r.npublish, 3, &p)) != NULL ||
-	    (why = strings_ok(p, end, r.nlabels, 4, &p)) != NULL)
+	    (why = strings_ok(p, end, r.nlabels, 4, &p)) != NULL ||
+	    (why = strings_ok(p, end, r.ntmpfs, 5, &p)) != NULL ||
+	    (why = strings_ok(p, end, r.nulimits, 6, &p)) != NULL)
 		return why;
 	if (p != end)
 		return "bytes after the last string";

@@ -433,6 +433,30 @@ setup_mounts(struct jail_conf *c, int usernsfd, const int *trees, char *err,
 	}
 	close(fd);
 
+	/*
+	 * --tmpfs: each at its path resolved inside the root (a symlink
+	 * of the image cannot send it out), owned by the sandbox's root;
+	 * before the volumes, so that a volume may go inside one
+	 */
+	for (i = 0; i < c->ntmpfs; i++) {
+		if ((fd = path_in_root(rootfd, c->tmpfs[i].path, 1,
+		    c->base)) == -1) {
+			jerr(err, errlen, "--tmpfs %s", c->tmpfs[i].path);
+			goto fail;
+		}
+		snprintf(opts, sizeof(opts), "mode=%04o,size=%llu,uid=%u,"
+		    "gid=%u", c->tmpfs[i].mode,
+		    (unsigned long long)c->tmpfs[i].size, (unsigned)c->base,
+		    (unsigned)c->base);
+		if (mount_at_fd("tmpfs", fd, "tmpfs", MS_NOSUID | MS_NODEV,
+		    opts) == -1) {
+			close(fd);
+			jerr(err, errlen, "--tmpfs %s: mount", c->tmpfs[i].path);
+			goto fail;
+		}
+		close(fd);
+	}
+
 	/* lensnetd's resolver, replacing whatever the image has there */
 	if (c->netdfd != -1 && write_resolv(c, rootfd, err, errlen) == -1)
 		goto fail;
@@ -466,6 +490,21 @@ setup_mounts(struct jail_conf *c, int usernsfd, const int *trees, char *err,
 			goto fail;
 		}
 		close(fd);
+	}
+	/*
+	 * --read-only: the root itself (the overlay mount alone; /dev,
+	 * /tmp, tmpfs and volumes are mounts of their own), once every
+	 * mount point above is made; nosuid and nodev stay
+	 */
+	if (c->readonly) {
+		memset(&attr, 0, sizeof(attr));
+		attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+		    MOUNT_ATTR_NODEV;
+		if (sys_mount_setattr(rootfd, "", AT_EMPTY_PATH, &attr) ==
+		    -1) {
+			jerr(err, errlen, "--read-only: remount the root");
+			goto fail;
+		}
 	}
 	close(rootfd);
 	return 0;
@@ -625,6 +664,17 @@ child_fail(int syncfd, const char *fmt, ...)
 	_exit(125);
 }
 
+static int
+ulimit_given(const struct jail_conf *c, int resource)
+{
+	int	 i;
+
+	for (i = 0; i < c->nulimits; i++)
+		if (c->ulimits[i].resource == resource)
+			return 1;
+	return 0;
+}
+
 static void __attribute__((noreturn))
 child_main(struct jail_conf *c, int syncfd, int initfd, int confd)
 {
@@ -694,16 +744,27 @@ child_main(struct jail_conf *c, int syncfd, int initfd, int confd)
 	if (close_range(6, ~0U, 0) == -1)
 		child_fail(syncfd, "close_range");
 
-	rl.rlim_cur = 0;
-	rl.rlim_max = 0;
-	(void)setrlimit(RLIMIT_CORE, &rl);
-	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
-		child_fail(syncfd, "RLIMIT_NOFILE");
-	if (rl.rlim_max > 65536)
-		rl.rlim_max = 65536;
-	rl.rlim_cur = rl.rlim_max < 1024 ? rl.rlim_max : 1024;
-	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
-		child_fail(syncfd, "RLIMIT_NOFILE");
+	/* the defaults (no core files, 1024 descriptors), then --ulimit */
+	if (!ulimit_given(c, RLIMIT_CORE)) {
+		rl.rlim_cur = 0;
+		rl.rlim_max = 0;
+		(void)setrlimit(RLIMIT_CORE, &rl);
+	}
+	if (!ulimit_given(c, RLIMIT_NOFILE)) {
+		if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+			child_fail(syncfd, "RLIMIT_NOFILE");
+		if (rl.rlim_max > 65536)
+			rl.rlim_max = 65536;
+		rl.rlim_cur = rl.rlim_max < 1024 ? rl.rlim_max : 1024;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			child_fail(syncfd, "RLIMIT_NOFILE");
+	}
+	for (i = 0; i < c->nulimits; i++) {
+		rl.rlim_cur = (rlim_t)c->ulimits[i].soft;
+		rl.rlim_max = (rlim_t)c->ulimits[i].hard;
+		if (setrlimit(c->ulimits[i].resource, &rl) == -1)
+			child_fail(syncfd, "--ulimit %s", c->ulimits[i].name);
+	}
 	for (i = 0; i <= CAP_LAST_CAP; i++) {
 		int	 keepcap = 0;
 

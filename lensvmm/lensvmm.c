@@ -42,6 +42,7 @@
 #include "pull.h"
 #include "seccomp_filter.h"
 #include "unixsock.h"
+#include "version.h"
 
 static struct proc_child	 control = { .name = "control", .fd = -1 };
 static struct proc_chan		 ctl_chan;
@@ -81,7 +82,7 @@ static const cap_value_t keep_caps[] = {
 static __attribute__((noreturn)) void
 usage(void)
 {
-	fprintf(stderr, "usage: lensvmm [-dv] [-A apprsock] [-a auditsock] "
+	fprintf(stderr, "usage: lensvmm [-dVv] [-A apprsock] [-a auditsock] "
 	    "[-C cachesize]\n\t[-c cgroup] [-D statedir] "
 	    "[-E layer-entries] [-F layer-file-size]\n\t[-g guestdir] "
 	    "[-i lens-init] [-k kernel-args] [-L layer-size] "
@@ -571,7 +572,7 @@ main(int argc, char *argv[])
 	strlcpy(guestdir, VMM_GUESTDIR, sizeof(guestdir));
 	strlcpy(defpolicy, VMM_POLICY, sizeof(defpolicy));
 	lensconf_init("lensvmm", "A:a:C:c:dD:E:F:g:i:k:L:n:P:s:T:vx:", &argc, &argv);
-	while ((ch = getopt(argc, argv, "A:a:C:c:dD:E:F:g:i:k:L:n:P:s:T:vx:f:")) != -1) {
+	while ((ch = getopt(argc, argv, "A:a:C:c:dD:E:F:g:i:k:L:n:P:s:T:vx:f:V")) != -1) {
 		switch (ch) {
 		case 'f':	/* lensconf_init's */
 			break;
@@ -687,6 +688,9 @@ main(int argc, char *argv[])
 		case 'v':
 			verbose++;
 			break;
+		case 'V':	/* lensctl doctor asks the binary */
+			printf("%s %s\n", "lensvmm", LENS_VERSION);
+			exit(0);
 		default:
 			usage();
 		}

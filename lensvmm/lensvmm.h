@@ -38,6 +38,7 @@
 #include <stdint.h>
 #include <limits.h>
 
+#include "grammar.h"
 #include "lensvmm_imsg.h"
 #include "lensinit_proto.h"
 #include "lensnetd_imsg.h"
@@ -177,6 +178,12 @@ struct jail_conf {
 	int		 cgv2;
 	uint64_t	 memory;
 	uint32_t	 pids;
+	/* run --read-only, --tmpfs (sizes resolved), --ulimit */
+	int		 readonly;
+	struct gr_tmpfs	 tmpfs[GR_MAXTMPFS];
+	int		 ntmpfs;
+	struct gr_ulimit ulimits[GR_MAXULIMITS];
+	int		 nulimits;
 	pid_t		 parent;
 	volatile int32_t *sigsys;
 	/* lensnetd: socket ("" none), the policy's binary model (NULL:

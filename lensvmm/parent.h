@@ -180,6 +180,13 @@ int	audit_refuses(struct reply *);
 
 /* run.c */
 size_t	strings_len(const char *p, uint32_t n);
+/* the first --tmpfs string (the --ulimit ones follow): the last
+ * ntmpfs + nulimits strings of sb->strings; NULL if there are fewer */
+const char *runopt_strings(const struct sbx *);
+/* --tmpfs and --ulimit as the jail takes them (sizes resolved against
+ * the memory); -1 with err naming the value */
+int	runopts_parse(const struct sbx *, struct gr_tmpfs *, int *,
+	    struct gr_ulimit *, int *, char *err, size_t errlen);
 int	policy_take(struct sbx *, const char *name, const char *text,
 	    size_t len, char *err, size_t errlen);
 void	req_run(struct reply *, struct imsg *, uid_t by);

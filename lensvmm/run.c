@@ -5,6 +5,7 @@
  * command starts; exec starts another command in a running sandbox.
  */
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -231,6 +232,83 @@ strings_len(const char *p, uint32_t n)
 	return (size_t)(p - s);
 }
 
+const char *
+runopt_strings(const struct sbx *sb)
+{
+	const char	*p = sb->strings, *end = sb->strings + sb->stringslen;
+	uint32_t	 n = 0, skip;
+
+	for (; p < end; p += strlen(p) + 1)
+		n++;
+	if ((uint64_t)sb->run.ntmpfs + sb->run.nulimits > n)
+		return NULL;
+	skip = n - (sb->run.ntmpfs + sb->run.nulimits);
+	return sb->strings + strings_len(sb->strings, skip);
+}
+
+int
+runopts_parse(const struct sbx *sb, struct gr_tmpfs *tm, int *ntm,
+    struct gr_ulimit *ul, int *nul, char *err, size_t errlen)
+{
+	const char	*p = runopt_strings(sb);
+	struct rlimit	 own;
+	uint64_t	 mem = sb->run.memory;
+	uint32_t	 i;
+	int		 k;
+
+	*ntm = *nul = 0;
+	if (p == NULL) {
+		snprintf(err, errlen, "fewer strings than --tmpfs and --ulimit");
+		return -1;
+	}
+	for (i = 0; i < sb->run.ntmpfs; i++, p += strlen(p) + 1) {
+		if (gr_tmpfs("--tmpfs", p, &tm[i], err, errlen) == -1)
+			return -1;
+		for (k = 0; k < (int)i; k++)
+			if (strcmp(tm[k].path, tm[i].path) == 0) {
+				snprintf(err, errlen, "--tmpfs %s: %s given "
+				    "twice", p, tm[i].path);
+				return -1;
+			}
+		/* its pages are the sandbox's memory */
+		if (tm[i].size == 0)
+			tm[i].size = mem != 0 && mem < GR_TMPFS_SIZE ? mem :
+			    GR_TMPFS_SIZE;
+		else if (mem != 0 && tm[i].size > mem) {
+			snprintf(err, errlen, "--tmpfs %s: size above the "
+			    "sandbox's memory (%llu bytes)", p,
+			    (unsigned long long)mem);
+			return -1;
+		}
+		(*ntm)++;
+	}
+	for (i = 0; i < sb->run.nulimits; i++, p += strlen(p) + 1) {
+		if (gr_ulimit("--ulimit", p, &ul[i], err, errlen) == -1)
+			return -1;
+		for (k = 0; k < (int)i; k++)
+			if (ul[k].resource == ul[i].resource) {
+				snprintf(err, errlen, "--ulimit %s: %s given "
+				    "twice", p, ul[i].name);
+				return -1;
+			}
+		/* the sandbox cannot raise a hard limit above lensvmm's */
+		if (getrlimit(ul[i].resource, &own) == -1) {
+			snprintf(err, errlen, "--ulimit %s: getrlimit: %s", p,
+			    strerror(errno));
+			return -1;
+		}
+		if (own.rlim_max != RLIM_INFINITY && ul[i].hard >
+		    (uint64_t)own.rlim_max) {
+			snprintf(err, errlen, "--ulimit %s: hard limit above "
+			    "lensvmm's own hard limit of %s (%llu)", p,
+			    ul[i].name, (unsigned long long)own.rlim_max);
+			return -1;
+		}
+		(*nul)++;
+	}
+	return 0;
+}
+
 /* does the environment strs (after argc arguments) set key? */
 static int
 env_has(const char *strs, uint32_t argc, uint32_t envc, const char *key)
@@ -412,6 +490,12 @@ choose_backend(const struct ctl_run *run, struct ctl_backend *cb,
 	if (ok && run->nvolumes > 0) {
 		ok = 0;
 		strlcpy(why, "-v volumes need the jail", sizeof(why));
+	} else if (ok && ((run->flags & RUN_READONLY) || run->ntmpfs > 0 ||
+	    run->nulimits > 0)) {
+		/* the guest's lens-init does not take them yet */
+		ok = 0;
+		strlcpy(why, "--read-only, --tmpfs and --ulimit need the jail",
+		    sizeof(why));
 	} else if (ok && run->memory != 0 && run->memory < VMM_VM_MIN_MEMORY) {
 		ok = 0;
 		snprintf(why, sizeof(why), "--memory %llu MiB is too small "
@@ -509,6 +593,9 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 	struct sbx		*sb;
 	struct jail_conf	 jc;
 	struct volume		 vols[VMM_MAXVOLUMES];
+	struct gr_tmpfs		 tmpfs[GR_MAXTMPFS];
+	struct gr_ulimit	 ulimits[GR_MAXULIMITS];
+	int			 ntmpfs, nulimits;
 	struct caller		 who;
 	struct timespec		 deadline;
 	struct ctl_run		 run;
@@ -625,6 +712,11 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 		    (unsigned long long)(VMM_VM_MIN_MEMORY >> 20));
 		goto fail_mem;
 	}
+	if (runopts_parse(sb, tmpfs, &ntmpfs, ulimits, &nulimits, err,
+	    sizeof(err)) == -1) {
+		reply_error(r, CTL_EXIT_LENS, "%s", err);
+		goto fail_mem;
+	}
 	arc4random_buf(rnd, sizeof(rnd));
 	sodium_bin2hex(sb->id, sizeof(sb->id), rnd, sizeof(rnd));
 	if (run.name[0] != '\0')
@@ -729,6 +821,11 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 	jc.oomfd = oomfd;
 	jc.cgv2 = sb->cg.v2;
 	jc.memory = sb->run.memory;	/* jail: bounds the writable layer */
+	jc.readonly = (run.flags & RUN_READONLY) != 0;
+	memcpy(jc.tmpfs, tmpfs, sizeof(jc.tmpfs));
+	jc.ntmpfs = ntmpfs;
+	memcpy(jc.ulimits, ulimits, sizeof(jc.ulimits));
+	jc.nulimits = nulimits;
 	jc.parent = parent_pid;
 	jc.netdfd = jc.netnsfd = -1;
 	strlcpy(jc.netdsock, netdsock, sizeof(jc.netdsock));

@@ -5,6 +5,7 @@
  * previous lensvmm left (state directories, cgroups, mounts).
  */
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -77,6 +78,37 @@ sbx_json(const struct sbx *sb)
 	json_object_set_new(j, "cgroup", json_string(sb->cg.paths[0]));
 	json_object_set_new(j, "labels", sb->labels != NULL ?
 	    json_incref(sb->labels) : json_object());
+	json_object_set_new(j, "read_only", json_boolean(sb->run.flags &
+	    RUN_READONLY));
+	{
+		/* --tmpfs and --ulimit as the sandbox got them */
+		struct gr_tmpfs	 tm[GR_MAXTMPFS];
+		struct gr_ulimit ul[GR_MAXULIMITS];
+		char		 err[GR_ERRSIZE], mode[8];
+		json_t		*a, *u;
+		int		 ntm, nul, k;
+
+		a = json_array();
+		u = json_array();
+		if (runopts_parse(sb, tm, &ntm, ul, &nul, err,
+		    sizeof(err)) == -1)
+			ntm = nul = 0;
+		for (k = 0; k < ntm; k++) {
+			snprintf(mode, sizeof(mode), "%04o", tm[k].mode);
+			json_array_append_new(a, json_pack("{s:s, s:I, s:s}",
+			    "path", tm[k].path, "size",
+			    (json_int_t)tm[k].size, "mode", mode));
+		}
+		for (k = 0; k < nul; k++)
+			json_array_append_new(u, json_pack("{s:s, s:I, s:I}",
+			    "name", ul[k].name, "soft", ul[k].soft ==
+			    RLIM_INFINITY ? (json_int_t)-1 :
+			    (json_int_t)ul[k].soft, "hard", ul[k].hard ==
+			    RLIM_INFINITY ? (json_int_t)-1 :
+			    (json_int_t)ul[k].hard));
+		json_object_set_new(j, "tmpfs", a);
+		json_object_set_new(j, "ulimits", u);
+	}
 	if (sb->backend_why[0] != '\0')
 		json_object_set_new(j, "backend_reason",
 		    json_string(sb->backend_why));
@@ -443,6 +475,10 @@ recover(void)
 		    "env"));
 		sb->run.nvolumes = (uint32_t)json_array_size(json_object_get(j,
 		    "volumes"));
+		sb->run.ntmpfs = (uint32_t)json_array_size(json_object_get(j,
+		    "tmpfs"));
+		sb->run.nulimits = (uint32_t)json_array_size(json_object_get(j,
+		    "ulimits"));
 		sb->run.memory = (uint64_t)json_integer_value(json_object_get(
 		    json_object_get(j, "resources"), "memory"));
 		sb->run.cpu_millis = (uint32_t)json_integer_value(

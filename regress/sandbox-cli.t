@@ -10,7 +10,7 @@
 . "$(dirname "$0")/daemon.sh"
 vmm_require
 
-tap_plan 44
+tap_plan 47
 tmpdir_setup
 vmm_setup
 
@@ -188,7 +188,7 @@ lctl rm -f "$id" >/dev/null 2>&1
 
 # doctor: this test's daemons are up, so nothing required is missing
 "$LENSCTL" doctor -s "$VMM_SOCK" -a "$T/auditd.sock" -P "$T/audit.pub" \
-    -D "$T" -n "$T/no-netd.sock" -k "$T/no-credd.sock" -g "$T/no-guest" \
+    -D "$T" -n "$T/no-netd.sock" -k "$T/no-credd.sock" -g "$T/no-guest" -S "$OBJ" \
     >"$T/doc" 2>"$T/doc.err"
 rc=$?
 [ $rc -eq 0 ] && grep -q "^ok    lensvmm        $VMM_SOCK: accepting" "$T/doc" &&
@@ -207,6 +207,41 @@ ok $? "doctor: the backend this host can run and why ($(grep backend "$T/doc"))"
 grep -q "^warn  lensnetd       $T/no-netd.sock: No such file" "$T/doc" &&
     grep -q 'fix: start lensnetd' "$T/doc"
 ok $? "doctor: a missing lensnetd is a warning with the fix"
+# doctor: each daemon's version, running (as root: the binary behind
+# its socket) and installed (-S: here the build's), lensctl's own
+v=$("$LENSCTL" --version | sed 's/^lensctl //')
+"$LENSCTL" doctor -s "$VMM_SOCK" -a "$T/auditd.sock" -P "$T/audit.pub" \
+    -D "$T" -S "$OBJ" >"$T/doc" 2>&1
+grep -q "^ok    lensvmm        $VMM_SOCK: accepting connections, version $v, installed $v\$" "$T/doc" &&
+    grep -q "^ok    lensauditd     $T/auditd.sock: accepting connections, version $v, installed $v\$" "$T/doc"
+ok $? "doctor: lensvmm and lensauditd $v, running and installed ($(grep '^ok    lens' "$T/doc" | tr '\n' ' '))"
+# an installed lensauditd of another version, and one that says nothing
+mkdir "$T/sbin"
+printf '#!/bin/sh\necho "lensauditd 0.1"\n' >"$T/sbin/lensauditd"
+printf '#!/bin/sh\necho "hello"\n' >"$T/sbin/lensvmm"
+chmod 755 "$T/sbin/lensauditd" "$T/sbin/lensvmm"
+"$LENSCTL" doctor -s "$VMM_SOCK" -a "$T/auditd.sock" -P "$T/audit.pub" \
+    -D "$T" -S "$T/sbin" >"$T/doc" 2>&1
+rc=$?
+[ $rc -eq 0 ] &&
+    grep -q "^warn  lensauditd     $T/auditd.sock: accepting connections, version $v, installed 0.1, lensctl $v\$" "$T/doc" &&
+    grep -q "^ok    lensvmm        $VMM_SOCK: accepting connections, version $v (installed: $T/sbin/lensvmm -V answered no version)\$" "$T/doc" &&
+    grep -A1 '^warn  lensauditd' "$T/doc" | grep -q 'fix: install this version'
+ok $? "doctor: an installed daemon of another version is a warning with the fix (exit $rc; $(grep -A1 '^warn  lensauditd' "$T/doc" | tr '\n' ' '))"
+# a socket another user listens on: its binary is never run by root
+mkdir -m 0777 "$T/nob"
+setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(4)
+time.sleep(60)' "$T/nob/netd.sock" &
+NOB=$!
+at_exit "kill $NOB 2>/dev/null"
+wait_until 10 test -S "$T/nob/netd.sock"
+"$LENSCTL" doctor -s "$VMM_SOCK" -a "$T/auditd.sock" -P "$T/audit.pub" \
+    -D "$T" -S "$T/none" -n "$T/nob/netd.sock" >"$T/doc" 2>&1
+kill $NOB 2>/dev/null
+grep -q "^warn  lensnetd       $T/nob/netd.sock: accepting connections, version unknown (not asked: the socket is uid 65534's; " "$T/doc"
+ok $? "doctor: a socket of another user: its binary is not run ($(grep '^warn  lensnetd' "$T/doc"))"
 "$LENSCTL" doctor -s "$T/none.sock" -a "$T/auditd.sock" -P "$T/audit.pub" \
     -D "$T" >"$T/doc" 2>&1
 rc=$?

@@ -6,6 +6,7 @@
  * 65536), published ports (IPv4, IPv6, /udp), volumes (modes, paths
  * into /proc and /dev however spelt) and names, references and ids.
  */
+#include <sys/resource.h>
 #include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -434,6 +435,83 @@ volume(const char *spec, char *out, size_t outlen, char *err,
 	return 0;
 }
 
+static const struct spec tmpfss[] = {
+	{ "/data", "/data 0 1777", NULL },
+	{ "/var/cache:size=1m,mode=0700", "/var/cache 1048576 700", NULL },
+	{ "/x:mode=755,size=4k", "/x 4096 755", NULL },
+	{ "data", NULL, "--tmpfs data: path is not absolute" },
+	{ "/", NULL, "--tmpfs /: path is /, or in /proc or /sys" },
+	{ "/proc", NULL, "--tmpfs /proc: path is /, or in /proc or /sys" },
+	{ "/sys/fs", NULL, "--tmpfs /sys/fs: path is /, or in /proc or /sys" },
+	{ "/procx", "/procx 0 1777", NULL },
+	{ "/a/../b", NULL, "--tmpfs /a/../b: path has a . or .. component" },
+	{ "/a//b", NULL, "--tmpfs /a//b: path is not in normal form (/a/b)" },
+	{ "/a/", NULL, "--tmpfs /a/: path is not in normal form (/a)" },
+	{ "/x:size=1k", NULL, "--tmpfs /x:size=1k: size 1k: too small (at "
+	    "least 4k)" },
+	{ "/x:mode=8", NULL, "--tmpfs /x:mode=8: mode \"8\" is not octal up "
+	    "to 7777" },
+	{ "/x:mode=17777", NULL, "--tmpfs /x:mode=17777: mode \"17777\" is "
+	    "not octal up to 7777" },
+	{ "/x:ro", NULL, "--tmpfs /x:ro: unknown option \"ro\" (size=SIZE, "
+	    "mode=OCTAL)" },
+	{ "/x:", NULL, "--tmpfs /x:: unknown option \"\" (size=SIZE, "
+	    "mode=OCTAL)" },
+};
+#define NTMPFS	(sizeof(tmpfss) / sizeof(tmpfss[0]))
+
+static int
+tmpfs(const char *spec, char *out, size_t outlen, char *err, size_t errlen)
+{
+	struct gr_tmpfs	 t;
+
+	if (gr_tmpfs("--tmpfs", spec, &t, err, errlen) == -1)
+		return -1;
+	snprintf(out, outlen, "%.100s %llu %o", t.path,
+	    (unsigned long long)t.size, t.mode);
+	return 0;
+}
+
+static const struct spec ulimits[] = {
+	{ "nofile=512:1024", "nofile 512 1024", NULL },
+	{ "core=0", "core 0 0", NULL },
+	{ "cpu=unlimited", "cpu -1 -1", NULL },
+	{ "stack=8388608:-1", "stack 8388608 -1", NULL },
+	{ "foo=1", NULL, "--ulimit foo=1: unknown limit \"foo\" (nofile, "
+	    "nproc, core, stack, fsize, memlock, as, cpu)" },
+	{ "nofile", NULL, "--ulimit nofile: not NAME=SOFT[:HARD]" },
+	{ "nofile=10:5", NULL, "--ulimit nofile=10:5: the soft limit is above "
+	    "the hard one" },
+	{ "nofile=unlimited:5", NULL, "--ulimit nofile=unlimited:5: the soft "
+	    "limit is above the hard one" },
+	{ "nofile=", NULL, "--ulimit nofile=: a value is not a number, "
+	    "unlimited or -1" },
+	{ "nofile=01", NULL, "--ulimit nofile=01: a value is not a number, "
+	    "unlimited or -1" },
+	{ "nofile=1:2:3", NULL, "--ulimit nofile=1:2:3: a value is not a "
+	    "number, unlimited or -1" },
+	{ "nofile=18446744073709551616", NULL, "--ulimit "
+	    "nofile=18446744073709551616: a value is not a number, unlimited "
+	    "or -1" },
+	{ "nofile=18446744073709551615", NULL, "--ulimit "
+	    "nofile=18446744073709551615: a value is not a number, unlimited "
+	    "or -1" },
+};
+#define NULIMIT	(sizeof(ulimits) / sizeof(ulimits[0]))
+
+static int
+ulimit(const char *spec, char *out, size_t outlen, char *err, size_t errlen)
+{
+	struct gr_ulimit u;
+
+	if (gr_ulimit("--ulimit", spec, &u, err, errlen) == -1)
+		return -1;
+	snprintf(out, outlen, "%s %lld %lld", u.name, u.soft == RLIM_INFINITY ?
+	    -1LL : (long long)u.soft, u.hard == RLIM_INFINITY ? -1LL :
+	    (long long)u.hard);
+	return 0;
+}
+
 static void
 test_specs(const char *kind, const struct spec *t, size_t n,
     int (*parse)(const char *, char *, size_t, char *, size_t))
@@ -579,7 +657,7 @@ int
 main(void)
 {
 	tap_plan(NNUM + NPORT + NPUB + 2 + NVOL + 2 + NNAME +
-	    3 + 2 + 6 + NHOST + 5 + 1);
+	    3 + 2 + 6 + NHOST + 5 + 1 + NTMPFS + NULIMIT);
 	test_numbers();
 	test_ports();
 	test_publish();
@@ -587,5 +665,7 @@ main(void)
 	test_names();
 	test_hostnames();
 	test_hexdigit();
+	test_specs("tmpfs", tmpfss, NTMPFS, tmpfs);
+	test_specs("ulimit", ulimits, NULIMIT, ulimit);
 	return tap_done();
 }
