@@ -1167,6 +1167,7 @@ hx_head(struct httpx *hx, const struct peek_http *h)
 				} else {
 					hx->ask = HXA_WAIT;
 					r->verdict = "ask";
+					conn_timer(c, HX_ASK_BACKSTOP_MS);
 					return 0;
 				}
 			}
@@ -2584,6 +2585,11 @@ httpx_timeout(struct conn *c)
 {
 	struct httpx	*hx = c->hx;
 
+	if (hx->ask == HXA_WAIT) {
+		/* a timer of before the hold: the parent always answers */
+		conn_timer(c, HX_ASK_BACKSTOP_MS);
+		return;
+	}
 	if (hx->linger)
 		(void)hx_close(hx, NULL);
 	else if (hx->tunnel || hx->r.active)
