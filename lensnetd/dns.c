@@ -27,8 +27,8 @@
  * NETD_ASK to the parent, NETD_ANSWER back).  Allowed once, that query
  * is resolved as an allowed one; denied or timed out, it is answered as
  * a denied name.  A retransmit (same id, type, name and client: UDP
- * address and port, or TCP connection) joins the held query and makes
- * no new approval.  A held query counts as one of the sandbox's client
+ * address and port, or TCP connection) joins the held query: no answer
+ * of its own, no new approval, even when the sandbox is at its limit.  A held query counts as one of the sandbox's client
  * queries in flight; they go with the sandbox.
  *
  * Limits: 2 tries of 2 s upstream (then SERVFAIL), 512 lookups in
@@ -1332,6 +1332,20 @@ hold_same(const struct waiter *a, const struct waiter *b)
 	    memcmp(&a->from, &b->from, a->fromlen) == 0;
 }
 
+/* the held query w (its client set, not yet its query) repeats */
+static struct dhold *
+hold_find(struct sandbox *sb, struct waiter *w, const struct dns_query *dq)
+{
+	struct dhold	*h;
+
+	w->id = dq->id;
+	w->q = dq->q;
+	TAILQ_FOREACH(h, &sb->holds, entry)
+		if (hold_same(h->w, w))
+			return h;
+	return NULL;
+}
+
 /* w's name is asked about: held, and the parent told (NETD_ASK) */
 static void
 hold(struct sandbox *sb, struct waiter *w)
@@ -1340,15 +1354,6 @@ hold(struct sandbox *sb, struct waiter *w)
 	struct dhold	*h;
 	char		 tbuf[16];
 
-	TAILQ_FOREACH(h, &sb->holds, entry)
-		if (hold_same(h->w, w)) {
-			/* a retransmit: the held one's answer is its own */
-			log_debug("sandbox %u: %s: a retransmit of a held "
-			    "query", sb->sbx, w->q.name);
-			sb->npending--;
-			free(w);
-			return;
-		}
 	if ((h = calloc(1, sizeof(*h))) == NULL) {
 		hold_deny(sb, w, "ask: out of memory");
 		return;
@@ -1443,6 +1448,11 @@ query(struct sandbox *sb, const uint8_t *pkt, size_t len, struct waiter *w,
 		deny_note(sb, "dns.deny", dq.q.name, dq.q.qtype,
 		    sb->pol == NULL ? "no policy" : "policy");
 		rcode = DNS_NXDOMAIN;
+	} else if (v == VERDICT_ASK && hold_find(sb, w, &dq) != NULL) {
+		/* a retransmit: the held one's answer is its own */
+		log_debug("sandbox %u: %s: a retransmit of a held query",
+		    sb->sbx, dq.q.name);
+		return 0;
 	} else if (!configured || sb->npending >= MAX_PENDING)
 		rcode = DNS_SERVFAIL;
 	if (rcode != -1) {
