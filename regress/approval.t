@@ -145,10 +145,10 @@ idd=$(pending other.test dns)
 ok $? "a DNS query for a name only defaultVerdict ask covers is held ($idd)"
 ! grep -q . "$T/d1" && [ "$(npending)" -eq 1 ]
 ok $? "... unanswered, one approval"
-audit approval.request "\"id\":\"$idd\",\"kind\":\"dns\",\"name\":\"other.test\""
-ok $? "approval.request audited: kind dns, the name"
 $A approve "$idd"
 wait $dpid
+audit approval.request "\"id\":\"$idd\",\"kind\":\"dns\",\"name\":\"other.test\""
+ok $? "approval.request audited: kind dns, the name"
 grep -q 'status: NOERROR' "$T/d1" &&
     grep -Eq "^other\.test\.[[:space:]]+[0-9]+[[:space:]]+IN[[:space:]]+A[[:space:]]+$NW_OTHER\$" "$T/d1"
 r=$?
