@@ -430,3 +430,4 @@ clean:
 # approvals under stress (1025 pending, kill -9 of lensctl mid-write): slow
 regress-approval-slow: regress-bins users
 	OBJ=$(abspath $(OBJ)) prove -v --exec '' regress/slow/approval-stress.t
+	OBJ=$(abspath $(OBJ)) prove -v --exec '' regress/slow/approval-dns-flood.t

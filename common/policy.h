@@ -204,7 +204,9 @@ enum verdict	policy_udp_addr(const struct policy *, const struct sockaddr *,
  * DNS: may this name be resolved?  ALLOW when any http or tcp rule
  * with verdict allow or ask could match the name on some port and no
  * port-less deny rule matches it; with defaultVerdict allow, every name
- * not denied.  Otherwise DENY (answered NXDOMAIN).
+ * not denied.  A name no rule matches under defaultVerdict ask is ASK
+ * (lensnetd holds the query until an operator answers).  Otherwise DENY
+ * (answered NXDOMAIN).
  */
 enum verdict	policy_dns(const struct policy *, const char *name);
 

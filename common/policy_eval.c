@@ -965,8 +965,8 @@ policy_dns(const struct policy *pol, const char *name)
 	dns_scan(pol->udp, pol->nudp, nm, &deny, &allow);
 	if (deny)
 		return VERDICT_DENY;
-	if (allow || pol->defverdict != VERDICT_DENY)
+	if (allow || pol->defverdict == VERDICT_ALLOW)
 		return VERDICT_ALLOW;
-	return VERDICT_DENY;
+	return pol->defverdict;
 }
 

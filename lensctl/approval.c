@@ -683,6 +683,189 @@ insert_rule(const char *text, size_t len, const char *section,
 	return out;
 }
 
+/*
+ * A request rule goes into the rules: sequence of the http rule whose
+ * match: is the host rule that decided (network.egress.http[i].rules).
+ * Depths on that path: 0 the root, 1 network, 2 egress (mappings), 3
+ * the http sequence, 4 one of its rules (a mapping), 5 its rules:.
+ */
+struct rwalk {
+	yaml_parser_t	 p;
+	const char	*host;		/* the host rule's match: */
+	struct spot	 cur;		/* rules: of the rule being read */
+	struct spot	 s;		/* ... of the one whose match: is host */
+	int		 found;		/* how many rules say match: host */
+	size_t		 lastend;
+	int		 error;
+};
+
+static int
+rnext(struct rwalk *w, yaml_event_t *ev)
+{
+	if (!yaml_parser_parse(&w->p, ev)) {
+		w->error = 1;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+rwalk_node(struct rwalk *w, yaml_event_t *ev, int depth)
+{
+	static const char *const keys[] = { "network", "egress", "http" };
+	yaml_event_t	 k, v;
+	int		 child, matched = 0;
+
+	switch (ev->type) {
+	case YAML_SCALAR_EVENT:
+	case YAML_ALIAS_EVENT:
+		w->lastend = ev->end_mark.index;
+		return 0;
+	case YAML_SEQUENCE_START_EVENT:
+		if (depth == 5) {
+			memset(&w->cur, 0, sizeof(w->cur));
+			w->cur.exists = w->cur.seq = 1;
+			w->cur.flow = ev->data.sequence_start.style ==
+			    YAML_FLOW_SEQUENCE_STYLE;
+			w->cur.col = ev->start_mark.column;
+		}
+		for (;;) {
+			if (rnext(w, &v) == -1)
+				return -1;
+			if (v.type == YAML_SEQUENCE_END_EVENT) {
+				if (depth == 5) {
+					w->cur.endidx = v.start_mark.index;
+					w->cur.lastend = w->lastend;
+				}
+				if (v.start_mark.index != v.end_mark.index &&
+				    ev->data.sequence_start.style ==
+				    YAML_FLOW_SEQUENCE_STYLE)
+					w->lastend = v.end_mark.index;
+				yaml_event_delete(&v);
+				return 0;
+			}
+			if (depth == 5)
+				w->cur.nitems++;
+			if (rwalk_node(w, &v, depth == 3 ? 4 : -1) == -1) {
+				yaml_event_delete(&v);
+				return -1;
+			}
+			yaml_event_delete(&v);
+		}
+	case YAML_MAPPING_START_EVENT:
+		if (depth == 4)
+			memset(&w->cur, 0, sizeof(w->cur));
+		for (;;) {
+			if (rnext(w, &k) == -1)
+				return -1;
+			if (k.type == YAML_MAPPING_END_EVENT) {
+				if (ev->data.mapping_start.style ==
+				    YAML_FLOW_MAPPING_STYLE)
+					w->lastend = k.end_mark.index;
+				yaml_event_delete(&k);
+				if (depth == 4 && matched && w->cur.exists) {
+					w->s = w->cur;
+					w->found++;
+				}
+				return 0;
+			}
+			child = -1;
+			if (k.type == YAML_SCALAR_EVENT && depth >= 0 &&
+			    depth < 3 && strcmp((char *)k.data.scalar.value,
+			    keys[depth]) == 0)
+				child = depth + 1;
+			else if (k.type == YAML_SCALAR_EVENT && depth == 4 &&
+			    strcmp((char *)k.data.scalar.value, "rules") == 0)
+				child = 5;
+			if (rwalk_node(w, &k, -1) == -1 || rnext(w, &v) == -1) {
+				if (k.type == YAML_SCALAR_EVENT)
+					yaml_event_delete(&k);
+				return -1;
+			}
+			if (depth == 4 && k.type == YAML_SCALAR_EVENT &&
+			    strcmp((char *)k.data.scalar.value, "match") == 0 &&
+			    v.type == YAML_SCALAR_EVENT &&
+			    strcmp((char *)v.data.scalar.value, w->host) == 0)
+				matched = 1;
+			yaml_event_delete(&k);
+			if (child > 0 && v.type != (child >= 3 ?
+			    YAML_SEQUENCE_START_EVENT :
+			    YAML_MAPPING_START_EVENT))
+				child = -1;
+			if (rwalk_node(w, &v, child) == -1) {
+				yaml_event_delete(&v);
+				return -1;
+			}
+			yaml_event_delete(&v);
+		}
+	default:
+		w->error = 1;
+		return -1;
+	}
+}
+
+/*
+ * text with the request rule inserted at the end of the rules: of the
+ * http rule whose match: is host; NULL with why when there is not
+ * exactly one such place
+ */
+static char *
+insert_request_rule(const char *text, size_t len, const char *host,
+    const char *rule, char *why, size_t whylen)
+{
+	struct rwalk	 w;
+	yaml_event_t	 ev;
+	char		*out = NULL;
+	size_t		 at;
+	int		 k, rc = -1;
+
+	memset(&w, 0, sizeof(w));
+	w.host = host;
+	if (!yaml_parser_initialize(&w.p)) {
+		snprintf(why, whylen, "libyaml: out of memory");
+		return NULL;
+	}
+	yaml_parser_set_input_string(&w.p, (const unsigned char *)text, len);
+	for (k = 0; k < 3; k++) {
+		if (rnext(&w, &ev) == -1)
+			break;
+		if (ev.type == YAML_STREAM_START_EVENT ||
+		    ev.type == YAML_DOCUMENT_START_EVENT) {
+			yaml_event_delete(&ev);
+			continue;
+		}
+		rc = rwalk_node(&w, &ev, ev.type == YAML_MAPPING_START_EVENT ?
+		    0 : -1);
+		yaml_event_delete(&ev);
+		break;
+	}
+	yaml_parser_delete(&w.p);
+	if (rc == -1 || w.error) {
+		snprintf(why, whylen, "not a YAML mapping libyaml reads");
+		return NULL;
+	}
+	if (w.found != 1) {
+		snprintf(why, whylen, "%s http rules with match: %.128s and "
+		    "rules: (one is needed)", w.found == 0 ? "no" : "several",
+		    host);
+		return NULL;
+	}
+	if (w.s.flow) {
+		at = w.s.endidx;
+		k = asprintf(&out, "%.*s%s%s%.*s", (int)at, text,
+		    w.s.nitems ? ", " : "", rule, (int)(len - at), text + at);
+	} else {
+		for (at = w.s.lastend; at < len && text[at] != '\n'; at++)
+			;
+		k = asprintf(&out, "%.*s\n%*s- %s%.*s%s", (int)at, text,
+		    (int)w.s.col, "", rule, (int)(len - at), text + at,
+		    at == len ? "\n" : "");
+	}
+	if (k == -1)
+		err(LENSCTL_FAIL, NULL);
+	return out;
+}
+
 /* replace path by text atomically, keeping mode and owner; -1 printed */
 static int
 write_atomic(const struct pfile *pf, const char *text, size_t len)
@@ -752,9 +935,28 @@ entry_verdict(const struct policy *pol, const struct appr_entry *e,
     const char **rule)
 {
 	struct policy_http_decision	 d;
+	struct policy_request_decision	 rd;
+	char				 method[32], *path, *q;
 
 	if (e->kind == NETD_ASK_TCP)
 		return policy_tcp_name(pol, e->name, e->port, rule);
+	if (e->kind == NETD_ASK_REQUEST) {
+		/* "METHOD /path?query" */
+		if ((path = strchr(e->what, ' ')) == NULL ||
+		    (size_t)(path - e->what) >= sizeof(method))
+			return VERDICT_DENY;
+		memcpy(method, e->what, path - e->what);
+		method[path - e->what] = '\0';
+		if ((path = strdup(path + 1)) == NULL)
+			err(LENSCTL_FAIL, NULL);
+		if ((q = strchr(path, '?')) != NULL)
+			*q++ = '\0';
+		policy_http_request(pol, e->name, e->port, method, path, q,
+		    &rd);
+		free(path);
+		*rule = rd.sub >= 0 ? rd.rule : NULL;
+		return rd.verdict;
+	}
 	memset(&d, 0, sizeof(d));
 	policy_http(pol, e->name, e->port, &d);
 	*rule = d.rule;
@@ -767,9 +969,11 @@ always(const char *asock, const char *vsock, const struct appr_entry *e,
 {
 	struct pfile	 pf, np;
 	struct policy_error perr;
-	const char	*rule = NULL;
-	char		 ytext[NETD_NAME_SIZE + 64], why[256], *out;
-	int		 rc = -1;
+	const char	*rule = NULL, *sp;
+	char		 ytext[NETD_NAME_SIZE + NETD_ASK_WHAT + 64], why[256];
+	char		*out;
+	int		 rc = -1, req = e->kind == NETD_ASK_REQUEST;
+	size_t		 ml;
 
 	if (e->kind == NETD_ASK_DNS) {
 		warnx("approval %s: a DNS name has no rule of its own to "
@@ -780,6 +984,17 @@ always(const char *asock, const char *vsock, const struct appr_entry *e,
 	    strlen(e->name) || e->name[0] == '\0') {
 		warnx("approval %s: %s is no name a rule can match", e->id,
 		    e->name);
+		return -1;
+	}
+	/* a request: "METHOD /path" as matched, nothing YAML would read
+	   otherwise; the query is not part of a rule */
+	if (req && ((sp = strchr(e->what, ' ')) == NULL ||
+	    (ml = sp - e->what) == 0 || ml > 16 ||
+	    strspn(e->what, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != ml ||
+	    sp[1] != '/' || strcspn(sp + 1, "\"\\?#*") != strlen(sp + 1) ||
+	    strlen(e->what) >= NETD_ASK_WHAT - 1 || e->rule[0] == '\0')) {
+		warnx("approval %s: \"%s\" is no request a rule can be "
+		    "written for; answer it once", e->id, e->what);
 		return -1;
 	}
 	if (sandbox_pfile(vsock, e->sandbox, &pf) == -1)
@@ -794,10 +1009,21 @@ always(const char *asock, const char *vsock, const struct appr_entry *e,
 		    "deny always wins", pf.path, rule, e->name, e->port);
 		goto done;
 	}
-	snprintf(ytext, sizeof(ytext), "{match: \"%s:%u\", verdict: %s}",
-	    e->name, e->port, allow ? "allow" : "deny");
-	if ((out = insert_rule(pf.text, pf.len, e->kind == NETD_ASK_TCP ?
-	    "tcp" : "http", ytext, why, sizeof(why))) == NULL) {
+	if (req) {
+		sp = strchr(e->what, ' ');
+		snprintf(ytext, sizeof(ytext), "{method: %.*s, path: \"%s\", "
+		    "verdict: %s}", (int)(sp - e->what), e->what, sp + 1,
+		    allow ? "allow" : "deny");
+		out = insert_request_rule(pf.text, pf.len, e->rule, ytext, why,
+		    sizeof(why));
+	} else {
+		snprintf(ytext, sizeof(ytext), "{match: \"%s:%u\", "
+		    "verdict: %s}", e->name, e->port, allow ? "allow" :
+		    "deny");
+		out = insert_rule(pf.text, pf.len, e->kind == NETD_ASK_TCP ?
+		    "tcp" : "http", ytext, why, sizeof(why));
+	}
+	if (out == NULL) {
 		warnx("%s: cannot add the rule: %s", pf.path, why);
 		goto done;
 	}
@@ -834,8 +1060,9 @@ always(const char *asock, const char *vsock, const struct appr_entry *e,
 		free(out);
 		goto done;
 	}
-	printf("%s: %s %s:%u always (%s -> %s)\n", pf.path, allow ? "allow" :
-	    "deny", e->name, e->port, before, after);
+	printf("%s: %s %s:%u%s%s always (%s -> %s)\n", pf.path, allow ?
+	    "allow" : "deny", e->name, e->port, req ? " " : "", req ? e->what :
+	    "", before, after);
 	policy_free(np.pol);
 	free(out);
 	rc = 0;

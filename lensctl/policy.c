@@ -116,8 +116,9 @@ unenforced_warn(const char *file, const char *path, const char *what,
 }
 
 /*
- * every request rule's "verdict": "ask" under j, path its place: the
- * approval flow holds connections, not single requests yet
+ * every "verdict": "ask" of a request rule that reads the body
+ * (graphql:, mcp:) under j, path its place: the approval flow holds
+ * connections and requests by method and path, not judged bodies
  */
 static void
 unenforced_ask(const char *file, json_t *j, const char *path, int *n)
@@ -141,7 +142,9 @@ unenforced_ask(const char *file, json_t *j, const char *path, int *n)
 		if ((strcmp(k, "verdict") == 0 ||
 		    strcmp(k, "defaultVerdict") == 0) && json_is_string(v) &&
 		    strcmp(json_string_value(v), "ask") == 0 &&
-		    strstr(sub, ".rules[") != NULL) {
+		    strstr(sub, ".rules[") != NULL &&
+		    (json_object_get(j, "graphql") != NULL ||
+		    json_object_get(j, "mcp") != NULL)) {
 			const char *m = json_string_value(json_object_get(j,
 			    "match"));
 			char	    where[300];
@@ -150,8 +153,9 @@ unenforced_ask(const char *file, json_t *j, const char *path, int *n)
 			    m != NULL ? " (" : "", m != NULL ? m : "",
 			    m != NULL ? ")" : "");
 			unenforced_warn(file, where, "ask in a request rule "
-			    "is not held for approval by lens " LENS_VERSION
-			    " (hosts and connections are): it denies", n);
+			    "that reads the body is not held for approval by "
+			    "lens " LENS_VERSION " (hosts, connections and "
+			    "requests by method and path are): it denies", n);
 		} else
 			unenforced_ask(file, v, sub, n);
 	}

@@ -109,7 +109,7 @@ pending_end(struct pending *p, int allow, const char *why, uint32_t state)
 	a.reqid = p->reqid;
 	a.allow = allow;
 	strlcpy(a.why, why, sizeof(a.why));
-	netd_answer(p->sbx, &a);
+	netd_answer(p->sbx, p->e.kind, &a);
 	p->e.state = state;
 	tell_followers(&p->e);
 	evtimer_del(&p->ev);
@@ -159,7 +159,7 @@ approval_ask(uint32_t sbx, const char *sandbox, const struct netd_ask *ask)
 	a.reqid = ask->reqid;
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		strlcpy(a.why, "out of memory", sizeof(a.why));
-		netd_answer(sbx, &a);
+		netd_answer(sbx, ask->kind, &a);
 		return;
 	}
 	p->sbx = sbx;
@@ -187,7 +187,7 @@ approval_ask(uint32_t sbx, const char *sandbox, const struct netd_ask *ask)
 		    APPR_MAX);
 		snprintf(a.why, sizeof(a.why), "ask: %d approvals pending "
 		    "already", APPR_MAX);
-		netd_answer(sbx, &a);
+		netd_answer(sbx, ask->kind, &a);
 		free(p);
 		return;
 	}
@@ -200,7 +200,7 @@ approval_ask(uint32_t sbx, const char *sandbox, const struct netd_ask *ask)
 		    ask->name);
 		strlcpy(a.why, "ask: the audit log is unreachable",
 		    sizeof(a.why));
-		netd_answer(sbx, &a);
+		netd_answer(sbx, ask->kind, &a);
 		free(p);
 		return;
 	}

@@ -22,6 +22,15 @@
  * stripping; its name is not checked against the DNS policy (the proxy
  * decided), CNAME targets are when the sandbox is known.
  *
+ * A name whose verdict is ask (defaultVerdict: ask, no rule names it)
+ * is held: no answer until an operator decided (lensnetd/approval.c,
+ * NETD_ASK to the parent, NETD_ANSWER back).  Allowed once, that query
+ * is resolved as an allowed one; denied or timed out, it is answered as
+ * a denied name.  A retransmit (same id, type, name and client: UDP
+ * address and port, or TCP connection) joins the held query: no answer
+ * of its own, no new approval, even when the sandbox is at its limit.  A held query counts as one of the sandbox's client
+ * queries in flight; they go with the sandbox.
+ *
  * Limits: 2 tries of 2 s upstream (then SERVFAIL), 512 lookups in
  * flight, 256 client queries in flight and 32 TCP connections (10 s
  * idle) per sandbox, a cache of 8192 answers or 8 MiB with TTLs held
@@ -95,6 +104,7 @@
 #define PEER_LOW	(1 * 1024 * 1024)	/* ... until this */
 
 struct sandbox;
+struct waiter;
 
 struct tconn {
 	TAILQ_ENTRY(tconn)	 entry;
@@ -152,9 +162,18 @@ struct sandbox {
 	/* dns.deny events this second; beyond DENY_RATE, summed */
 	uint64_t		 deny_window;	/* ms, start of the second */
 	uint32_t		 deny_sent;
+	/* queries whose name is asked about, in NETD_ASK order */
+	TAILQ_HEAD(, dhold)	 holds;
 	uint64_t		 flood_count;	/* refusals not in an event */
 	uint64_t		 flood_events;	/* events they would have been */
 	char			 flood_last[DNS_TEXTSIZE];
+};
+
+/* a query held for an approval (NETD_ASK reqid) */
+struct dhold {
+	TAILQ_ENTRY(dhold)	 entry;
+	uint64_t		 reqid;
+	struct waiter		*w;
 };
 
 struct resolve {
@@ -240,6 +259,7 @@ static TAILQ_HEAD(centryq, centry) cache_lru =
 				 TAILQ_HEAD_INITIALIZER(cache_lru);
 static size_t			 cache_n, cache_bytes;
 static uint64_t			 next_connid = 1;
+static uint64_t			 next_askid = 1;
 static struct dns_msg		 scratch_msg;	/* one parse at a time */
 static uint8_t			 pktbuf[2 + DNS_TCPMAX];
 
@@ -1283,6 +1303,111 @@ lookup_dequeue(void)
 
 /* queries from sandboxes */
 
+/* answer w as a denied name is answered, and free it */
+static void
+hold_deny(struct sandbox *sb, struct waiter *w, const char *why)
+{
+	uint8_t	 out[DNS_UDPMIN];
+	size_t	 len;
+
+	sb->npending--;
+	deny_note(sb, "dns.deny", w->q.name, w->q.qtype, why);
+	len = dns_build_error(out, sizeof(out), w->id, w->flags, &w->q,
+	    DNS_NXDOMAIN, w->edns);
+	if (len > 0)
+		client_send(sb, w, out, len);
+	free(w);
+}
+
+static int
+hold_same(const struct waiter *a, const struct waiter *b)
+{
+	if (a->kind != b->kind || a->id != b->id ||
+	    a->q.qtype != b->q.qtype || a->q.qclass != b->q.qclass ||
+	    strcmp(a->q.name, b->q.name) != 0)
+		return 0;
+	if (a->kind == W_TCP)
+		return a->connid == b->connid;
+	return a->fromlen == b->fromlen &&
+	    memcmp(&a->from, &b->from, a->fromlen) == 0;
+}
+
+/* the held query w (its client set, not yet its query) repeats */
+static struct dhold *
+hold_find(struct sandbox *sb, struct waiter *w, const struct dns_query *dq)
+{
+	struct dhold	*h;
+
+	w->id = dq->id;
+	w->q = dq->q;
+	TAILQ_FOREACH(h, &sb->holds, entry)
+		if (hold_same(h->w, w))
+			return h;
+	return NULL;
+}
+
+/* w's name is asked about: held, and the parent told (NETD_ASK) */
+static void
+hold(struct sandbox *sb, struct waiter *w)
+{
+	struct netd_ask	 a;
+	struct dhold	*h;
+	char		 tbuf[16];
+
+	if ((h = calloc(1, sizeof(*h))) == NULL) {
+		hold_deny(sb, w, "ask: out of memory");
+		return;
+	}
+	memset(&a, 0, sizeof(a));
+	a.reqid = h->reqid = next_askid++;
+	a.kind = NETD_ASK_DNS;
+	strlcpy(a.name, w->q.name, sizeof(a.name));
+	strlcpy(a.rule, "defaultVerdict", sizeof(a.rule));
+	strlcpy(a.what, dns_type_str(w->q.qtype, tbuf, sizeof(tbuf)),
+	    sizeof(a.what));
+	if (imsg_compose(&pchan.iev.ibuf, IMSG_NETD_ASK, sb->sbx, 0, -1, &a,
+	    sizeof(a)) == -1) {
+		free(h);
+		hold_deny(sb, w, "ask, and the parent cannot take it");
+		return;
+	}
+	peer_queued();
+	h->w = w;
+	TAILQ_INSERT_TAIL(&sb->holds, h, entry);
+	log_debug("sandbox %u: %s %s held for an approval", sb->sbx,
+	    w->q.name, a.what);
+}
+
+/* the parent's answer to a held query */
+static void
+msg_answer(struct imsg *im, void *arg)
+{
+	struct netd_answer	 a;
+	struct sandbox		*sb;
+	struct dhold		*h;
+	struct waiter		*w;
+
+	(void)arg;
+	memcpy(&a, im->data, sizeof(a));
+	if (a.allow > 1 || memchr(a.why, '\0', sizeof(a.why)) == NULL)
+		fatalx("NETD_ANSWER malformed");
+	if ((sb = sandbox_find(im->hdr.peerid)) == NULL)
+		return;
+	TAILQ_FOREACH(h, &sb->holds, entry)
+		if (h->reqid == a.reqid)
+			break;
+	if (h == NULL)
+		return;
+	TAILQ_REMOVE(&sb->holds, h, entry);
+	w = h->w;
+	free(h);
+	if (a.allow) {
+		log_debug("sandbox %u: %s approved once", sb->sbx, w->q.name);
+		resolve(w);
+	} else
+		hold_deny(sb, w, a.why);
+}
+
 /*
  * The answer to pkt, or 0 when it is dropped or forwarded; *taken says
  * whether w went to resolve() (which frees it).
@@ -1296,6 +1421,7 @@ query(struct sandbox *sb, const uint8_t *pkt, size_t len, struct waiter *w,
 	enum dns_perr		 perr;
 	char			 tbuf[16];
 	int			 rcode;
+	enum verdict		 v = VERDICT_DENY;
 
 	*taken = 0;
 	perr = dns_parse_query(pkt, len, &dq, &why);
@@ -1317,10 +1443,16 @@ query(struct sandbox *sb, const uint8_t *pkt, size_t len, struct waiter *w,
 	    dq.q.qtype == 251 || dq.q.qtype == DNS_T_MAILA ||
 	    dq.q.qtype == DNS_T_MAILB || dq.q.qtype == DNS_T_OPT)
 		rcode = DNS_REFUSED;
-	else if (!name_allowed(sb, dq.q.name)) {
+	else if (sb->pol == NULL || (v = policy_dns(sb->pol, dq.q.name)) ==
+	    VERDICT_DENY) {
 		deny_note(sb, "dns.deny", dq.q.name, dq.q.qtype,
 		    sb->pol == NULL ? "no policy" : "policy");
 		rcode = DNS_NXDOMAIN;
+	} else if (v == VERDICT_ASK && hold_find(sb, w, &dq) != NULL) {
+		/* a retransmit: the held one's answer is its own */
+		log_debug("sandbox %u: %s: a retransmit of a held query",
+		    sb->sbx, dq.q.name);
+		return 0;
 	} else if (!configured || sb->npending >= MAX_PENDING)
 		rcode = DNS_SERVFAIL;
 	if (rcode != -1) {
@@ -1337,7 +1469,10 @@ query(struct sandbox *sb, const uint8_t *pkt, size_t len, struct waiter *w,
 	w->q = dq.q;
 	sb->npending++;
 	*taken = 1;
-	resolve(w);
+	if (v == VERDICT_ASK)
+		hold(sb, w);
+	else
+		resolve(w);
 	return 0;
 }
 
@@ -1397,9 +1532,17 @@ tconn_close(struct tconn *c)
 static void
 tconn_idle(int fd, short ev, void *arg)
 {
+	struct tconn	*c = arg;
+	struct timeval	 tv = { TCP_IDLE, 0 };
+
 	(void)fd;
 	(void)ev;
-	tconn_close(arg);
+	/* a query of it is held or resolving: not idle */
+	if (c->busy) {
+		evtimer_add(&c->ev_idle, &tv);
+		return;
+	}
+	tconn_close(c);
 }
 
 static void
@@ -1547,6 +1690,7 @@ sandbox_gone(struct sandbox *sb)
 	struct tconn	*c;
 	struct lookup	*l;
 	struct waiter	*w, *wn;
+	struct dhold	*h;
 
 	/* its clients get no answer; RESOLVE requests do */
 	TAILQ_FOREACH(l, &lookups, entry) {
@@ -1567,6 +1711,11 @@ sandbox_gone(struct sandbox *sb)
 		free(w);
 	}
 	sb->nqueued = 0;
+	while ((h = TAILQ_FIRST(&sb->holds)) != NULL) {
+		TAILQ_REMOVE(&sb->holds, h, entry);
+		free(h->w);
+		free(h);
+	}
 	deny_flush(sb, 1);
 	evtimer_del(&sb->ev_flush);
 	sandbox_close_listeners(sb, 0);
@@ -1621,6 +1770,7 @@ msg_sandbox(struct imsg *im, void *arg)
 	sb->udpfd = sb->tcpfd = -1;
 	TAILQ_INIT(&sb->conns);
 	TAILQ_INIT(&sb->queued);
+	TAILQ_INIT(&sb->holds);
 	RB_INIT(&sb->denies);
 	evtimer_set(&sb->ev_flush, deny_timer, sb);
 	TAILQ_INSERT_TAIL(&sandboxes, sb, entry);
@@ -1747,6 +1897,7 @@ static const struct proc_msg parent_msgs[] = {
 	PROC_MSG_FD(IMSG_NETD_LISTENER, sizeof(struct netd_listener),
 	    msg_listener),
 	PROC_MSG(IMSG_NETD_SANDBOX_GONE, 0, msg_sandbox_gone),
+	PROC_MSG(IMSG_NETD_ANSWER, sizeof(struct netd_answer), msg_answer),
 };
 
 /*

@@ -48,6 +48,15 @@
  * upstream, as they were sent.  A body over the bound is refused with
  * 413, never cut; a denied one with 403 and the reason.
  *
+ * A request whose request rule says ask (not a body rule's) is held:
+ * its head (and what came of its body) stays in the client's buffer,
+ * counted in the proxy's held-bytes budget (held.h), nothing more is
+ * read from the client and nothing goes upstream, while the parent
+ * asks an operator (proxy_ask, NETD_ASK_REQUEST "METHOD /path").
+ * Allowed once, the request is decided again by the policy as it is
+ * then, the ask taken as this request's allow (a deny since wins); the
+ * next request asks again.  Denied or timed out: 403 with the reason.
+ *
  * Audit: one "net.http" event per request (proxy_audit: within the
  * sandbox's burst, else counted in net.connect.summary); the
  * connection's net.connect event at its end says how many.  A request
@@ -98,6 +107,9 @@
 #define HX_LINGER_MS	2000		/* reading after our last byte */
 #define HX_PATH_AUDIT	1024		/* of a path in the audit */
 #define HX_LOCAL_MAX	1024		/* a response of ours */
+#define HX_ASK_BACKSTOP_MS (25 * 3600 * 1000)	/* > lensnetd -w */
+
+enum { HXA_NONE, HXA_WAIT, HXA_ALLOW, HXA_DENY };	/* a request's ask */
 
 struct hbuf {
 	uint8_t		*b;
@@ -213,6 +225,8 @@ struct httpx {
 	struct hreq	 r;
 	struct hexch	*x;		/* the exchange under way, or NULL */
 	struct hws	*ws;		/* a judged websocket, or NULL */
+	int		 ask;		/* HXA_*: the request held, answered */
+	char		 askwhy[128];	/* HXA_DENY: the parent's reason */
 };
 
 static int	hx_pump(struct httpx *);
@@ -1061,14 +1075,17 @@ hx_head(struct httpx *hx, const struct peek_http *h)
 	char		 host[NETD_NAME_SIZE], why[700];
 	char		 full[PEEK_HTTP_MAXLINE + 2], *query;
 	const char	*w = NULL, *connection = NULL;
+	char		 what[NETD_ASK_WHAT];
 	size_t		 cut, n, cred = 0;
 	uint16_t	 port;
-	int		 isip, hasbody, code = 0, leak = 0, rv;
+	int		 isip, hasbody, code = 0, leak = 0, rv, ask;
 
 	/* the head sent on (or our answer) must fit behind what is held */
 	if (hb_room(&hx->uout) < h->headlen + 64 ||
 	    hb_room(&hx->cout) < HX_LOCAL_MAX)
 		return 0;
+	ask = hx->ask;		/* an answer to this request's ask */
+	hx->ask = HXA_NONE;
 	memset(r, 0, sizeof(*r));
 	r->active = 1;
 	r->sub = -1;
@@ -1123,6 +1140,38 @@ hx_head(struct httpx *hx, const struct peek_http *h)
 		/* the host's ask, answered allow for this connection */
 		if (d.verdict == VERDICT_ASK && d.sub < 0 && c->approved)
 			d.verdict = VERDICT_ALLOW;
+		/* a request rule's ask: answered, or held until it is */
+		if (d.verdict == VERDICT_ASK && d.sub >= 0 && !d.needs_body) {
+			if (ask == HXA_ALLOW)
+				d.verdict = VERDICT_ALLOW;
+			else if (ask == HXA_DENY)
+				d.why = hx->askwhy;
+			else {
+				strlcpy(what, h->method, sizeof(what));
+				strlcat(what, " ", sizeof(what));
+				strlcat(what, full[0] != '\0' ? full : "/",
+				    sizeof(what));
+				if (held_set(&r->held, hx->cin.len) == -1) {
+					snprintf(why, sizeof(why), "a request "
+					    "held for an approval over the "
+					    "proxy's budget of %llu bytes",
+					    (unsigned long long)
+					    pconf.held_max);
+					hx_closing(hx, why);
+					code = 503;
+				} else if (proxy_ask(c, NETD_ASK_REQUEST,
+				    d.rule, what) == -1) {
+					held_drop(&r->held);
+					d.why = "ask, and the parent cannot "
+					    "take it";
+				} else {
+					hx->ask = HXA_WAIT;
+					r->verdict = "ask";
+					conn_timer(c, HX_ASK_BACKSTOP_MS);
+					return 0;
+				}
+			}
+		}
 		if (d.rule != NULL)
 			strlcpy(r->rule, d.rule, sizeof(r->rule));
 		r->sub = d.sub;
@@ -1132,7 +1181,9 @@ hx_head(struct httpx *hx, const struct peek_http *h)
 		    c->port, h->method, full[0] != '\0' ? full : "/")))
 			d.needs_body = 1;
 		/* needs_body: the body decides (hx_judge), not d.verdict */
-		if (d.verdict != VERDICT_ALLOW && !d.needs_body) {
+		if (code != 0) {
+			/* the held request over the budget: 503 below */
+		} else if (d.verdict != VERDICT_ALLOW && !d.needs_body) {
 			snprintf(why, sizeof(why), "policy: %s",
 			    d.why != NULL ? d.why : "denied");
 			code = 403;
@@ -2375,7 +2426,8 @@ hx_ends(struct httpx *hx)
 static int
 hx_want_client(const struct httpx *hx)
 {
-	return !hx->cl.eof && hb_room(&hx->cin) > 0;
+	/* a held request: what is held is what was read */
+	return !hx->cl.eof && hb_room(&hx->cin) > 0 && hx->ask != HXA_WAIT;
 }
 
 static int
@@ -2498,7 +2550,9 @@ hx_pump(struct httpx *hx)
 	} while (progress);
 
 	if (any && !hx->linger) {
-		if (hx->tunnel || hx->r.active)
+		if (hx->ask == HXA_WAIT)	/* the parent always answers */
+			conn_timer(c, HX_ASK_BACKSTOP_MS);
+		else if (hx->tunnel || hx->r.active)
 			conn_timer(c, pconf.idle_ms);
 		else if (hx->cin.len == 0)
 			conn_timer(c, pconf.http_idle_ms);
@@ -2531,6 +2585,11 @@ httpx_timeout(struct conn *c)
 {
 	struct httpx	*hx = c->hx;
 
+	if (hx->ask == HXA_WAIT) {
+		/* a timer of before the hold: the parent always answers */
+		conn_timer(c, HX_ASK_BACKSTOP_MS);
+		return;
+	}
 	if (hx->linger)
 		(void)hx_close(hx, NULL);
 	else if (hx->tunnel || hx->r.active)
@@ -2540,6 +2599,23 @@ httpx_timeout(struct conn *c)
 	else
 		(void)hx_close(hx, hx->nreq > 0 ? "idle between requests" :
 		    "idle before a request");
+}
+
+void
+httpx_answer(struct conn *c, int allow, const char *why)
+{
+	struct httpx	*hx = c->hx;
+
+	if (hx == NULL || hx->ask != HXA_WAIT)
+		return;
+	hx->ask = allow ? HXA_ALLOW : HXA_DENY;
+	strlcpy(hx->askwhy, why, sizeof(hx->askwhy));
+	/* the head is decided again (hx_head), as a new one */
+	hx_req_free(&hx->r);
+	hx->r.active = 0;
+	hx->nreq--;
+	conn_timer(c, pconf.peek_ms);
+	(void)hx_pump(hx);
 }
 
 void

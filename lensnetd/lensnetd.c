@@ -714,7 +714,11 @@ msg_exchreq(struct imsg *im, void *arg)
 	nexchq++;
 }
 
-/* a held ask of the proxy (lensnetd_imsg.h, 6.): approval.c takes it */
+/*
+ * a held ask of the proxy or the dns (lensnetd_imsg.h, 6.): approval.c
+ * takes it.  The dns asks for DNS names only, the proxy for the rest:
+ * the answer goes back to the child that asked by the kind.
+ */
 static void
 msg_ask(struct imsg *im, void *arg)
 {
@@ -726,23 +730,26 @@ msg_ask(struct imsg *im, void *arg)
 	if (memchr(ask.name, '\0', sizeof(ask.name)) == NULL ||
 	    memchr(ask.rule, '\0', sizeof(ask.rule)) == NULL ||
 	    memchr(ask.what, '\0', sizeof(ask.what)) == NULL ||
-	    ask.kind == 0 || ask.kind > NETD_ASK_MAX)
+	    ask.kind == 0 || ask.kind > NETD_ASK_MAX ||
+	    ((ask.kind == NETD_ASK_DNS) != ((int)(intptr_t)arg == DNS)))
 		child_bad((int)(intptr_t)arg, im, "ASK malformed");
 	if ((sb = sbx_by_id(im->hdr.peerid)) == NULL) {
 		memset(&a, 0, sizeof(a));
 		a.reqid = ask.reqid;
 		strlcpy(a.why, "sandbox gone", sizeof(a.why));
-		netd_answer(im->hdr.peerid, &a);
+		netd_answer(im->hdr.peerid, ask.kind, &a);
 		return;
 	}
 	approval_ask(sb->id, sb->sandbox, &ask);
 }
 
 void
-netd_answer(uint32_t sbx, const struct netd_answer *a)
+netd_answer(uint32_t sbx, uint32_t kind, const struct netd_answer *a)
 {
-	to_child(PROXY, IMSG_NETD_ANSWER, sbx, -1, a, sizeof(*a));
-	child_push(PROXY);
+	int	c = kind == NETD_ASK_DNS ? DNS : PROXY;
+
+	to_child(c, IMSG_NETD_ANSWER, sbx, -1, a, sizeof(*a));
+	child_push(c);
 }
 
 /*
@@ -834,6 +841,7 @@ static const struct proc_msg dns_msgs[] = {
 	AUDIT_MSG,
 	PROC_MSG(IMSG_NETD_UPSTREAM_TCP, sizeof(struct netd_upstream),
 	    msg_upstream),
+	PROC_MSG(IMSG_NETD_ASK, sizeof(struct netd_ask), msg_ask),
 };
 static const struct proc_msg proxy_msgs[] = {
 	AUDIT_MSG,

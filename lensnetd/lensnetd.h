@@ -222,7 +222,7 @@ void	approval_start(unsigned int timeout);
 void	approval_ask(uint32_t sbx, const char *sandbox, const struct netd_ask *);
 void	approval_sbx_gone(uint32_t sbx);
 /* lensnetd.c, for approval.c */
-void	netd_answer(uint32_t sbx, const struct netd_answer *);
+void	netd_answer(uint32_t sbx, uint32_t kind, const struct netd_answer *);
 struct json_t;
 int	netd_audit(const char *sandbox, const char *type, struct json_t *);
 int	netd_audit_ready(void);

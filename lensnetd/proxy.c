@@ -1781,8 +1781,8 @@ oldpols_prune(struct sbx *s)
  * comes back by c->reqid.  The parent always answers (decision,
  * timeout, audit down, sandbox gone); the timer is a backstop.
  */
-static void
-conn_ask(struct conn *c, uint32_t kind, const char *rule, const char *what)
+int
+proxy_ask(struct conn *c, uint32_t kind, const char *rule, const char *what)
 {
 	struct netd_ask	 a;
 
@@ -1794,8 +1794,14 @@ conn_ask(struct conn *c, uint32_t kind, const char *rule, const char *what)
 	if (rule != NULL)
 		strlcpy(a.rule, rule, sizeof(a.rule));
 	strlcpy(a.what, what, sizeof(a.what));
-	if (imsgev_compose(&pchan.iev, IMSG_NETD_ASK, c->sbx->id, 0, -1, &a,
-	    sizeof(a)) == -1) {
+	return imsgev_compose(&pchan.iev, IMSG_NETD_ASK, c->sbx->id, 0, -1,
+	    &a, sizeof(a));
+}
+
+static void
+conn_ask(struct conn *c, uint32_t kind, const char *rule, const char *what)
+{
+	if (proxy_ask(c, kind, rule, what) == -1) {
 		conn_fail(c, 403, "policy: ask, and the parent cannot take it");
 		return;
 	}
@@ -1815,8 +1821,13 @@ msg_answer(struct imsg *im)
 	memcpy(&a, im->data, sizeof(a));
 	if (a.allow > 1 || memchr(a.why, '\0', sizeof(a.why)) == NULL)
 		return "NETD_ANSWER malformed";
-	if ((c = conn_by_reqid(im->hdr.peerid, a.reqid, S_ASK)) == NULL)
-		return NULL;	/* closed meanwhile */
+	if ((c = conn_by_reqid(im->hdr.peerid, a.reqid, S_ASK)) == NULL) {
+		/* a request held on an HTTP exchange (httpx.c), or gone */
+		if ((c = conn_by_reqid(im->hdr.peerid, a.reqid, S_HTTP)) !=
+		    NULL)
+			httpx_answer(c, a.allow, a.why);
+		return NULL;
+	}
 	evtimer_del(&c->tev);
 	c->verdict = NULL;
 	if (!a.allow) {

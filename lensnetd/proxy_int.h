@@ -207,6 +207,14 @@ int		 proxy_exch_req_to(struct conn *, const char *host,
  * with reqid comes to httpx_exch_resolved; -1 when not queued */
 int		 proxy_resolve(struct conn *, const char *name, uint64_t reqid);
 
+/*
+ * NETD_ASK to the parent for c (its name and port): kind, the rule that
+ * asked, what ("GET /path" or ""); c->reqid is the answer's.  -1 when
+ * it cannot be queued.
+ */
+int		 proxy_ask(struct conn *, uint32_t kind, const char *rule,
+		    const char *what);
+
 /* httpx.c */
 /*
  * The per-request exchange on a decided, connected HTTP connection:
@@ -221,6 +229,8 @@ void		 http_start(struct conn *);
 void		 httpx_event(struct conn *, int fd, short ev);
 void		 httpx_timeout(struct conn *);
 void		 httpx_free(struct conn *);
+/* the parent's answer to the request c holds for an approval */
+void		 httpx_answer(struct conn *, int allow, const char *why);
 /* the parent's answer to proxy_exch_req: the stream fd, or -1 and why */
 void		 httpx_exch(struct sbx *, uint64_t id, int fd, const char *why);
 /* 1 when reqid was an exchange's (token endpoint) lookup, else 0 */

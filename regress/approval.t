@@ -12,7 +12,7 @@
 netd_require
 require_cmds curl python3 dnsmasq
 
-tap_plan 36
+tap_plan 53
 tmpdir_setup
 chmod 0755 "$T"
 networld_up
@@ -54,15 +54,17 @@ audit() {	# audit TYPE PATTERN: an event of TYPE whose line matches
 	wait_until 5 sh -c "'$LENSCTL' audit show --json --dir '$T/audit' \
 	    2>/dev/null | grep '\"type\":\"$1\"' | grep -q -- '$2'"
 }
-# pending NAME: the id of the first pending approval for NAME, waited for
+# pending NAME [KIND]: the id of the first pending approval for NAME
+# (of KIND), waited for
 pending() {
 	_i=0
 	while [ $_i -lt 200 ]; do
 		_id=$($A approvals --json 2>/dev/null | python3 -c '
 import json, sys
 for e in json.load(sys.stdin):
-    if e["name"] == sys.argv[1] and e["state"] == "pending":
-        print(e["id"]); break' "$1")
+    if e["name"] == sys.argv[1] and e["state"] == "pending" and \
+       sys.argv[2] in ("", e["kind"]):
+        print(e["id"]); break' "$1" "${2:-}")
 		[ -n "$_id" ] && { echo "$_id"; return 0; }
 		sleep 0.05
 		_i=$((_i + 1))
@@ -115,14 +117,107 @@ wait $cpid
 grep -q 'lens proxy: policy: ask denied by the operator' "$T/c2"
 ok $? "the denied connection is refused ($(cat "$T/c2"))"
 
-# --- timeout: -w 15
+# --- a second sandbox: defaultVerdict ask (a name no rule lists is held
+# at its DNS query), and a request rule that asks
+Q=$T/pol/askd.yaml
+cat >"$Q" <<'EOF'
+version: 1
+network:
+  defaultVerdict: ask
+  egress:
+    http:
+      - match: ok.test
+        verdict: allow
+        rules:
+          - {method: GET, path: "/", verdict: allow}
+          - {method: GET, path: "/asked", verdict: ask}
+EOF
+chmod 0640 "$Q"
+echo asked-web >"$T/www-ok/asked"
+lctl run -d --name askd --rootfs "$NR" --policy "$Q" -- sleep 600 >/dev/null
+ok $? "a sandbox with defaultVerdict ask and a request rule's ask"
+y() { lctl exec askd -- "$@"; }
+dq() { y dig +tries=1 +time=25 other.test A; }
+
+dq >"$T/d1" 2>&1 &
+dpid=$!
+idd=$(pending other.test dns)
+r=$?
+! grep -q . "$T/d1"
+r2=$?
+# answered at once: -w 15 runs from the query's arrival
+$A approve "$idd"
+ok $r "a DNS query for a name only defaultVerdict ask covers is held ($idd)"
+ok $r2 "... unanswered until approved"
+wait $dpid
+audit approval.request "\"id\":\"$idd\",\"kind\":\"dns\",\"name\":\"other.test\""
+ok $? "approval.request audited: kind dns, the name"
+grep -q 'status: NOERROR' "$T/d1" &&
+    grep -Eq "^other\.test\.[[:space:]]+[0-9]+[[:space:]]+IN[[:space:]]+A[[:space:]]+$NW_OTHER\$" "$T/d1"
+r=$?
+ok $r "approved once: answered with the upstream's address ($NW_OTHER)"
+[ $r -eq 0 ] || sed 's/^/# /' "$T/d1"
+dq >"$T/d2" 2>&1 &
+dpid=$!
+idd2=$(pending other.test dns)
+[ -n "$idd2" ] && [ "$idd2" != "$idd" ] && [ "$(npending)" -eq 1 ]
+ok $? "a second query asks again, one approval ($idd2)"
+$A deny "$idd2"
+wait $dpid
+grep -q 'status: NXDOMAIN' "$T/d2"
+ok $? "denied: answered NXDOMAIN, as a denied name"
+audit dns.deny '"name":"other.test".*ask denied by the operator'
+ok $? "... and dns.deny audited with the reason"
+
+# a request rule's ask
+y curl -sS --max-time 20 http://ok.test/asked >"$T/r1" 2>&1 &
+rp=$!
+idr=$(pending ok.test request)
+ok $? "a request whose request rule asks is held ($idr)"
+$A approvals --json >"$T/lr"
+grep -q '"request": "GET /asked"' "$T/lr" && grep -q '"rule": "ok.test"' "$T/lr" && ! grep -q . "$T/r1"
+ok $? "... listed with its method and path, and its rule; unanswered"
+$A approve "$idr"
+wait $rp
+[ "$(cat "$T/r1")" = asked-web ]
+ok $? "approved once: forwarded, 200 ($(cat "$T/r1"))"
+y curl -sS --max-time 20 -w ' %{http_code}' http://ok.test/asked >"$T/r2" 2>&1 &
+rp=$!
+idr2=$(pending ok.test request)
+[ -n "$idr2" ] && [ "$idr2" != "$idr" ]
+ok $? "the next identical request asks again ($idr2)"
+$A deny "$idr2"
+wait $rp
+[ "$(tr '\n' ' ' <"$T/r2")" = "lens proxy: policy: ask denied by the operator  403" ]
+ok $? "denied: 403 with the reason ($(cat "$T/r2"))"
+y curl -sS --max-time 20 http://ok.test/asked >"$T/r3" 2>&1 &
+rp=$!
+idr3=$(pending ok.test request)
+$A approve --always "$idr3" >"$T/out" 2>&1
+ok $? "approve --always $idr3 ($(cat "$T/out"))"
+wait $rp
+grep -q '^          - {method: GET, path: "/asked", verdict: allow}$' "$Q" &&
+    [ "$(cat "$T/r3")" = asked-web ]
+ok $? "the request rule is in the host rule's rules; the request passed"
+out=$(y curl -sS --max-time 10 http://ok.test/asked)
+[ "$out" = asked-web ] && [ "$(npending)" -eq 0 ]
+ok $? "the next request passes without asking ($out)"
+
+# --- timeout: -w 15, a TLS connection and a DNS query at once
 x curl -sS --noproxy "*" --max-time 30 --insecure https://other.test/ >"$T/c3" 2>&1 &
 cpid=$!
-id3=$(pending other.test)
+dq >"$T/d3" 2>&1 &
+dpid=$!
+id3=$(pending other.test tls)
 ok $? "a TLS connection asks ($id3)"
+idd3=$(pending other.test dns)
 wait $cpid
 audit approval.timeout "\"id\":\"$id3\".*\"kind\":\"tls\""
 ok $? "unanswered for 15 s: approval.timeout, denied ($(tr "\n" " " <"$T/c3"))"
+wait $dpid
+audit approval.timeout "\"id\":\"$idd3\".*\"kind\":\"dns\"" &&
+    grep -q 'status: NXDOMAIN' "$T/d3"
+ok $? "a held DNS query unanswered: approval.timeout, NXDOMAIN"
 [ "$(npending)" -eq 0 ]
 ok $? "... and no longer pending"
 

@@ -485,10 +485,13 @@ test_dns(void)
 	policy_free(pol);
 
 	pol = P(HEAD "  defaultVerdict: ask\n  egress:\n    http:\n"
-	    "      - {match: no.test, verdict: deny}\n");
-	ok(policy_dns(pol, "any.test") == VERDICT_ALLOW &&
-	    policy_dns(pol, "no.test") == VERDICT_DENY,
-	    "dns with defaultVerdict ask: resolves (asking needs the name)");
+	    "      - {match: no.test, verdict: deny}\n"
+	    "      - {match: \"asked.test:8080\", verdict: ask}\n");
+	ok(policy_dns(pol, "any.test") == VERDICT_ASK &&
+	    policy_dns(pol, "no.test") == VERDICT_DENY &&
+	    policy_dns(pol, "asked.test") == VERDICT_ALLOW,
+	    "dns with defaultVerdict ask: a name no rule matches is asked "
+	    "(held), a name a rule names resolves (its connection asks)");
 	ok(H(pol, "any.test", 443, NULL) == VERDICT_ASK,
 	    "http with defaultVerdict ask: ask");
 	policy_free(pol);
