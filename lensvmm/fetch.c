@@ -35,10 +35,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "imsg.h"
 #include "log.h"
 #include "privsep.h"
 #include "pull.h"
+#include "registry.h"
 #include "seccomp_filter.h"
 
 /* the reader's answer for a file that is not a regular one */
@@ -140,7 +143,21 @@ reader(int s, int dirfd, const struct caller *c)
 		how.flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC;
 		how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
 		    RESOLVE_NO_MAGICLINKS;
-		if (!layout_name_ok(name))
+		if (strcmp(name, "ca") == 0) {
+			/* --ca-file: the parent's O_PATH descriptor
+			 * reopened for reading, as the caller */
+			snprintf(name, sizeof(name), "/proc/self/fd/%d", dirfd);
+			how.flags = O_RDONLY | O_CLOEXEC;
+			how.resolve = 0;
+			if ((fd = (int)syscall(SYS_openat2, AT_FDCWD, name,
+			    &how, sizeof(how))) == -1)
+				e = errno;
+			else if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+				e = EFTYPE_NOTREG;
+				close(fd);
+				fd = -1;
+			}
+		} else if (!layout_name_ok(name))
 			e = EINVAL;
 		else if ((fd = (int)syscall(SYS_openat2, dirfd, name, &how,
 		    sizeof(how))) == -1)
@@ -289,12 +306,17 @@ store_blob(struct fetch *f, const struct oci_descriptor *d, const char *what,
 	int	 fd, rc;
 
 	progress(f, d, what, PROGRESS_START, 0, index, count);
-	snprintf(name, sizeof(name), "blobs/sha256/%s",
-	    OCI_DIGEST_HEX(d->digest));
-	fd = layout_open(f, name);
-	rc = imgstore_put(f->c->blobsfd, d->digest, d->size, fd,
-	    progress_bytes, f, f->err, sizeof(f->err));
-	close(fd);
+	if (f->c->kind == FETCH_REGISTRY)
+		rc = registry_blob(d, progress_bytes, f, f->err,
+		    sizeof(f->err));
+	else {
+		snprintf(name, sizeof(name), "blobs/sha256/%s",
+		    OCI_DIGEST_HEX(d->digest));
+		fd = layout_open(f, name);
+		rc = imgstore_put(f->c->blobsfd, d->digest, d->size, fd,
+		    progress_bytes, f, f->err, sizeof(f->err));
+		close(fd);
+	}
 	if (rc == -1)
 		fail(f, "%s %s", what, f->err);
 	progress(f, d, what, rc == 1 ? PROGRESS_CACHED : PROGRESS_DONE,
@@ -339,20 +361,21 @@ read_small(struct fetch *f, int fd, const char *name, void **bufp,
 	*lenp = have;
 }
 
+static void __attribute__((noreturn)) pull_manifest(struct fetch *,
+    const char *, void *, size_t, const char *, int, const char *,
+    const char *);
+
 static void __attribute__((noreturn))
 pull_oci(struct fetch *f)
 {
 	struct fetch_conf	*c = f->c;
 	struct oci_index	 idx, sub;
-	struct oci_manifest	 m;
-	struct oci_config	 cfg;
 	struct oci_descriptor	 md;
 	char			 os[OCI_PLATFORM_SIZE], arch[OCI_PLATFORM_SIZE];
 	char			 variant[OCI_PLATFORM_SIZE];
 	char			 ref[IMG_REF_SIZE], e2[400];
-	char			*out;
 	void			*buf;
-	size_t			 len, i, olen;
+	size_t			 len;
 	int			 fd, k, byplatform;
 
 	if (ocispec_platform(c->platform, os, arch, variant, e2,
@@ -394,8 +417,24 @@ pull_oci(struct fetch *f)
 		fail(f, "\"%s\" is not a reference the store takes: name the "
 		    "tag (oci:DIR:TAG; letters, digits, _ . -)", ref);
 	json_blob(f, &md, "manifest", &buf, &len);
+	pull_manifest(f, md.digest, buf, len, ref, byplatform, os, arch);
+}
+
+/* the manifest stored (buf, freed here): its config and layers, the
+ * meta file, the ref, the result; never returns */
+static void __attribute__((noreturn))
+pull_manifest(struct fetch *f, const char *mdigest, void *buf, size_t len,
+    const char *ref, int byplatform, const char *os, const char *arch)
+{
+	struct fetch_conf	*c = f->c;
+	struct oci_manifest	 m;
+	struct oci_config	 cfg;
+	char			 e2[400];
+	char			*out;
+	size_t			 i, olen;
+
 	if (ocispec_manifest_parse(buf, len, &m, e2, sizeof(e2)) == -1)
-		fail(f, "manifest %s: %s", md.digest, e2);
+		fail(f, "manifest %s: %s", mdigest, e2);
 	free(buf);
 	json_blob(f, &m.config, "config", &buf, &len);
 	if (ocispec_config_parse(buf, len, &cfg, e2, sizeof(e2)) == -1 ||
@@ -409,16 +448,16 @@ pull_oci(struct fetch *f)
 	for (i = 0; i < m.nlayers; i++)
 		store_blob(f, &m.layers[i], "layer", (uint32_t)i,
 		    (uint32_t)m.nlayers);
-	if (imgstore_meta_set(c->blobsfd, md.digest, m.config.digest,
+	if (imgstore_meta_set(c->blobsfd, mdigest, m.config.digest,
 	    m.layers, m.nlayers, f->err, sizeof(f->err)) == -1 ||
-	    imgstore_ref_set(c->refsfd, ref, md.digest, f->err,
+	    imgstore_ref_set(c->refsfd, ref, mdigest, f->err,
 	    sizeof(f->err)) == -1)
 		fail(f, "%s", f->err);
 	olen = 3 + 2 * OCI_DIGEST_SIZE + strlen(ref) + 2 +
 	    m.nlayers * OCI_DIGEST_SIZE;
 	if ((out = malloc(olen)) == NULL)
 		fail(f, "out of memory");
-	len = (size_t)snprintf(out, olen, "OK\n%s\n%s\n%s\n", md.digest,
+	len = (size_t)snprintf(out, olen, "OK\n%s\n%s\n%s\n", mdigest,
 	    ref, m.config.digest);
 	for (i = 0; i < m.nlayers; i++)
 		len += (size_t)snprintf(out + len, olen - len, "%s\n",
@@ -433,6 +472,156 @@ pull_oci(struct fetch *f)
 		i += (size_t)n;
 	}
 	_exit(0);
+}
+
+/* a registry: the manifest (or the index, then the manifest for the
+ * platform) fetched by reference, then as a layout's */
+static void __attribute__((noreturn))
+pull_registry(struct fetch *f, int resolver, void *ca, size_t calen)
+{
+	struct fetch_conf	*c = f->c;
+	struct oci_index	 idx;
+	struct oci_descriptor	 md;
+	char			 os[OCI_PLATFORM_SIZE], arch[OCI_PLATFORM_SIZE];
+	char			 variant[OCI_PLATFORM_SIZE];
+	char			 ref[IMG_REF_SIZE], e2[400];
+	char			 digest[OCI_DIGEST_SIZE];
+	void			*buf;
+	size_t			 len;
+	int			 k, kind, byplatform = 0;
+
+	if (ocispec_platform(c->platform, os, arch, variant, e2,
+	    sizeof(e2)) == -1)
+		fail(f, "%s", e2);
+	if ((size_t)snprintf(ref, sizeof(ref), "%s:%s", c->name, c->tag[0] ?
+	    c->tag : "latest") >= sizeof(ref) || !imgstore_ref_ok(ref))
+		fail(f, "\"%s\" is not a reference the store takes", ref);
+	if (registry_open(c, resolver, ca, calen, f->err, sizeof(f->err)) ==
+	    -1)
+		fail(f, "%s", f->err);
+	explicit_bzero(c->auth, sizeof(c->auth));
+	free(ca);
+	if (registry_manifest(c->reference, &buf, &len, digest, &kind,
+	    f->err, sizeof(f->err)) == -1)
+		fail(f, "%s", f->err);
+	memset(&md, 0, sizeof(md));
+	strlcpy(md.digest, digest, sizeof(md.digest));
+	md.size = len;
+	if (kind == OCI_KIND_INDEX) {
+		progress(f, &md, "index", PROGRESS_DONE, len, 0, 0);
+		if (ocispec_index_parse(buf, len, &idx, e2, sizeof(e2)) == -1)
+			fail(f, "index %s: %s", digest, e2);
+		free(buf);
+		if ((k = ocispec_select(&idx, NULL, os, arch, variant, e2,
+		    sizeof(e2))) == -1)
+			fail(f, "index %s: %s", digest, e2);
+		md = idx.manifests[k];
+		ocispec_index_free(&idx);
+		if (md.kind != OCI_KIND_MANIFEST)
+			fail(f, "index %s: an index inside the index", digest);
+		byplatform = 1;
+		if (registry_manifest(md.digest, &buf, &len, digest, &kind,
+		    f->err, sizeof(f->err)) == -1)
+			fail(f, "%s", f->err);
+		if (kind != OCI_KIND_MANIFEST || len != md.size)
+			fail(f, "manifest %s: not the image manifest of %llu "
+			    "bytes its index says", md.digest,
+			    (unsigned long long)md.size);
+	}
+	progress(f, &md, "manifest", PROGRESS_DONE, len, 0, 0);
+	pull_manifest(f, digest, buf, len, ref, byplatform, os, arch);
+}
+
+/* the fetch process's network: TCP over IPv4 and IPv6 (libcurl), the
+ * socketpair libcurl wakes itself with; no other socket family */
+static const struct sandbox_syscall fetch_net_syscalls[] = {
+	SB_ALLOW_ARG(socket, 0, AF_INET), SB_ALLOW_ARG(socket, 0, AF_INET6),
+	SB_ALLOW_ARG(socketpair, 0, AF_UNIX),
+	SB_ALLOW(connect), SB_ALLOW(getsockopt), SB_ALLOW(setsockopt),
+	SB_ALLOW(getsockname), SB_ALLOW(getpeername), SB_ALLOW(recvfrom),
+	SB_ALLOW(fcntl), SB_ALLOW(ioctl), SB_ALLOW(pipe2), SB_ALLOW(mprotect),
+	SB_ALLOW(shutdown), SB_ALLOW(epoll_create1),
+};
+
+/* a trust store into memory: *buf to free; fail */
+static void
+read_ca(struct fetch *f, int fd, const char *name, void **bufp,
+    size_t *lenp)
+{
+	uint8_t	*buf;
+	size_t	 have = 0;
+	ssize_t	 n;
+
+	if ((buf = malloc(REG_CA_MAX + 1)) == NULL)
+		fail(f, "out of memory");
+	while ((n = read(fd, buf + have, REG_CA_MAX + 1 - have)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			fail(f, "%s: %s", name, strerror(errno));
+		if ((have += (size_t)n) > REG_CA_MAX)
+			fail(f, "%s: above %u bytes", name, REG_CA_MAX);
+	}
+	*bufp = buf;
+	*lenp = have;
+}
+
+static void __attribute__((noreturn))
+fetch_registry(struct fetch *f)
+{
+	struct fetch_conf	*c = f->c;
+	struct privsep_user	 u;
+	void			*ca;
+	size_t			 calen;
+	int			 sp[2], fd;
+	pid_t			 pid;
+
+	if (c->srcfd != -1) {
+		/* --ca-file, read as the caller by the reader */
+		fd = layout_open(f, "ca");
+		read_ca(f, fd, "--ca-file", &ca, &calen);
+		close(fd);
+		close(f->rd);
+		f->rd = -1;
+	} else {
+		if ((fd = open("/etc/ssl/certs/ca-certificates.crt", O_RDONLY |
+		    O_CLOEXEC)) == -1)
+			fail(f, "/etc/ssl/certs/ca-certificates.crt: %s",
+			    strerror(errno));
+		read_ca(f, fd, "/etc/ssl/certs/ca-certificates.crt", &ca,
+		    &calen);
+		close(fd);
+	}
+	if (privsep_user(VMM_FETCH_USER, &u, f->err, sizeof(f->err)) == -1)
+		fail(f, "%s", f->err);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1)
+		fail(f, "socketpair: %s", strerror(errno));
+	if ((pid = fork()) == -1)
+		fail(f, "fork the resolver: %s", strerror(errno));
+	if (pid == 0) {
+		/* the resolver: _lensfetch, not chrooted (it reads the
+		 * resolver configuration), nothing but its socket */
+		close(sp[0]);
+		if (close_except(&sp[1], 1) == -1 ||
+		    prctl(PR_SET_DUMPABLE, 0) == -1 ||
+		    setgroups(1, &u.gid) == -1 ||
+		    setresgid(u.gid, u.gid, u.gid) == -1 ||
+		    setresuid(u.uid, u.uid, u.uid) == -1 ||
+		    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+			_exit(1);
+		privsep_pdeathsig(getppid());
+		registry_resolver(sp[1]);
+	}
+	close(sp[1]);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		fail(f, "curl_global_init failed");
+	privsep_drop(NULL, &u, NULL, 0);
+	privsep_pdeathsig(c->parent);
+	sandbox_apply2("fetch", fetch_syscalls,
+	    sizeof(fetch_syscalls) / sizeof(fetch_syscalls[0]),
+	    fetch_net_syscalls,
+	    sizeof(fetch_net_syscalls) / sizeof(fetch_net_syscalls[0]));
+	pull_registry(f, sp[0], ca, calen);
 }
 
 void
@@ -453,6 +642,9 @@ fetch_main(struct fetch_conf *c)
 	keep[nkeep++] = c->refsfd;
 	if (close_except(keep, nkeep) == -1)
 		_exit(1);
+	f.rd = -1;
+	if (c->kind == FETCH_REGISTRY && c->srcfd == -1)
+		fetch_registry(&f);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1)
 		fail(&f, "socketpair: %s", strerror(errno));
 	if ((pid = fork()) == -1)
@@ -465,6 +657,8 @@ fetch_main(struct fetch_conf *c)
 	close(c->srcfd);
 	c->srcfd = -1;
 	f.rd = sp[0];
+	if (c->kind == FETCH_REGISTRY)
+		fetch_registry(&f);
 	if (privsep_user(VMM_FETCH_USER, &u, f.err, sizeof(f.err)) == -1)
 		fail(&f, "%s", f.err);
 	privsep_drop(NULL, &u, NULL, 0);
