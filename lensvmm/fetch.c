@@ -576,7 +576,7 @@ fetch_registry(struct fetch *f)
 	int			 sp[2], fd;
 	pid_t			 pid;
 
-	if (c->srcfd != -1) {
+	if (f->rd != -1) {
 		/* --ca-file, read as the caller by the reader */
 		fd = layout_open(f, "ca");
 		read_ca(f, fd, "--ca-file", &ca, &calen);

@@ -333,6 +333,7 @@ struct reg {
 	char			 serr[400];
 	char			 cerr[CURL_ERROR_SIZE];
 };
+#define SINK_NONE	0
 #define SINK_MEM	1
 #define SINK_BLOB	2
 
@@ -346,7 +347,7 @@ reg_write(char *p, size_t sz, size_t nmemb, void *arg)
 	long		 code = 0;
 
 	curl_easy_getinfo(r->h, CURLINFO_RESPONSE_CODE, &code);
-	if (code != 200) {
+	if (code != 200 || r->sink == SINK_NONE) {
 		r->junk += len;
 		return r->junk > REG_JUNK ? 0 : len;
 	}
@@ -723,8 +724,7 @@ registry_open(const struct fetch_conf *c, int resolver, const void *ca,
 	    sizeof(host), port, sizeof(port), err, errlen) == -1)
 		return -1;
 	/* the API's version check: 200, or 401 and how to authenticate */
-	r->sink = SINK_MEM;
-	r->max = 0;
+	r->sink = SINK_NONE;
 	code = reg_get(r, url, NULL, NULL, r->origin, 60, err, errlen);
 	if (code == 200)
 		return 0;
@@ -743,6 +743,7 @@ registry_open(const struct fetch_conf *c, int resolver, const void *ca,
 			return -1;
 		}
 		snprintf(r->authz, sizeof(r->authz), "Basic %s", c->auth);
+		r->sink = SINK_NONE;
 		code = reg_get(r, url, NULL, r->authz, r->origin, 60, err,
 		    errlen);
 		if (code == 200)
