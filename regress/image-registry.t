@@ -25,12 +25,12 @@ REGPY=$(cd "$(dirname "$0")" && pwd)/tools/registry.py
 
 # registry.test and blobs.test: one certificate of the test CA
 ( cd "$T/pki" &&
-  openssl req -newkey rsa:2048 -nodes -subj "/CN=registry.test" \
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=registry.test" \
       -keyout reg.key -out reg.csr >/dev/null 2>&1 &&
   printf 'subjectAltName=DNS:registry.test,DNS:blobs.test\n' >reg.ext &&
   openssl x509 -req -in reg.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
       -days 2 -extfile reg.ext -out reg.crt >/dev/null 2>&1 &&
-  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=other CA" \
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=other CA" \
       -keyout other-ca.key -out other-ca.crt >/dev/null 2>&1 &&
   chmod 0644 ./*.crt ) || { echo "Bail out! no certificates"; exit 1; }
 
@@ -39,7 +39,7 @@ REG=registry.test
 _nw_bg python3 "$REGPY" "$T/layout" "$T/pki/reg.crt" "$T/pki/reg.key" \
     "$T/reg.log" alice:s3cret "$NW_OK:5000:anon" "$NW_OK:5001:bearer" \
     "$NW_OK:5002:basic" "$NW_OTHER:5003:blobs"
-wait_until 10 sh -c "ip netns exec $NW_NS ss -ltn | grep -q '$NW_OK:5002 ' &&
+wait_until 30 sh -c "ip netns exec $NW_NS ss -ltn | grep -q '$NW_OK:5002 ' &&
     ip netns exec $NW_NS ss -ltn | grep -q '$NW_OTHER:5003 '" ||
     { echo "Bail out! the registry did not start"; cat "$T/networld.log"; exit 1; }
 

@@ -34,8 +34,11 @@ first_layer = None
 
 def blob(d):
     p = os.path.join(layout, "blobs", "sha256", d[7:])
-    with open(p, "rb") as f:
-        return f.read()
+    try:
+        with open(p, "rb") as f:
+            return f.read()
+    except OSError:
+        return None
 
 
 def mediatype(data):
@@ -100,12 +103,16 @@ class H(http.server.BaseHTTPRequestHandler):
                 else:
                     return self.send(404)
             data = blob(ref)
+            if data is None:
+                return self.send(404, b'{"errors":[]}')
             return self.send(200, data, mediatype(data))
         if kind == "blobs":
             if repo == "redir":
                 return self.send(307, hdrs=[("Location", "%s/blobs/%s" %
                                             (blobs_url, ref))])
             data = blob(ref)
+            if data is None:
+                return self.send(404, b'{"errors":[]}')
             if repo == "lie" and mediatype(data) == "application/octet-stream" \
                     and data[:2] == b"\x1f\x8b":
                 data = data[:20] + bytes([data[20] ^ 1]) + data[21:]
