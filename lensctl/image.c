@@ -27,7 +27,7 @@ static int	im_prune(int, char **);
 static const struct lensctl_cmd image_cmds[] = {
 	{ "pull", im_pull, "[-q] [--platform OS/ARCH[/VARIANT]] [--ca-file FILE] "
 	    "[--insecure-registry] [-s socket] oci:DIR[:TAG] | "
-	    "REGISTRY/REPO[:TAG|@sha256:HEX]",
+	    "docker-archive:FILE | REGISTRY/REPO[:TAG|@sha256:HEX]",
 	    "fetch an image into the store, every blob checked by digest" },
 	{ "images", im_images, "[--json] [-s socket]",
 	    "list the images in the store" },
@@ -215,9 +215,10 @@ im_pull(int argc, char *argv[])
 	if (optind + 1 != argc)
 		return lensctl_usage(&image_group, "pull");
 	src = argv[optind];
-	if (strncmp(src, "oci:", 4) != 0 && strchr(src, '/') == NULL) {
-		warnx("%s: not an image source Lens pulls from: oci:DIR[:TAG] "
-		    "or REGISTRY/REPO[:TAG|@sha256:HEX] (no default registry "
+	if (strncmp(src, "oci:", 4) != 0 && strncmp(src, "docker-archive:",
+	    15) != 0 && strchr(src, '/') == NULL) {
+		warnx("%s: not an image source Lens pulls from: oci:DIR[:TAG], "
+		    "docker-archive:FILE or REGISTRY/REPO[:TAG|@sha256:HEX] (no default registry "
 		    "is assumed: docker.io/library/%s for Docker Hub's)", src,
 		    src);
 		return LENSCTL_USAGE;
@@ -227,11 +228,14 @@ im_pull(int argc, char *argv[])
 		    "http, nothing authenticates the registry or protects "
 		    "its credentials\n");
 	/* a relative DIR is the caller's: lensvmm gets it absolute */
-	if (strncmp(src, "oci:", 4) == 0 && src[4] != '/') {
+	if ((strncmp(src, "oci:", 4) == 0 && src[4] != '/') ||
+	    (strncmp(src, "docker-archive:", 15) == 0 && src[15] != '/')) {
+		size_t	 k = src[0] == 'o' ? 4 : 15;
+
 		if (getcwd(cwd, sizeof(cwd)) == NULL)
 			err(LENSCTL_FAIL, "getcwd");
-		if ((size_t)snprintf(abs, sizeof(abs), "oci:%s/%s", cwd,
-		    src + 4) >= sizeof(abs)) {
+		if ((size_t)snprintf(abs, sizeof(abs), "%.*s%s/%s", (int)k,
+		    src, cwd, src + k) >= sizeof(abs)) {
 			warnx("%s: path too long", src);
 			return LENSCTL_USAGE;
 		}

@@ -35,7 +35,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <curl/curl.h>
+#include <jansson.h>
 
 #include "imsg.h"
 #include "log.h"
@@ -143,9 +146,10 @@ reader(int s, int dirfd, const struct caller *c)
 		how.flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC;
 		how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
 		    RESOLVE_NO_MAGICLINKS;
-		if (strcmp(name, "ca") == 0) {
-			/* --ca-file: the parent's O_PATH descriptor
-			 * reopened for reading, as the caller */
+		if (strcmp(name, "self") == 0) {
+			/* --ca-file or docker-archive:FILE: the
+			 * parent's O_PATH descriptor reopened for
+			 * reading, as the caller */
 			snprintf(name, sizeof(name), "/proc/self/fd/%d", dirfd);
 			how.flags = O_RDONLY | O_CLOEXEC;
 			how.resolve = 0;
@@ -305,6 +309,19 @@ store_blob(struct fetch *f, const struct oci_descriptor *d, const char *what,
 	char	 name[96];
 	int	 fd, rc;
 
+	if (f->c->kind == FETCH_DARCHIVE) {
+		/* stored while the archive was read (pull_docker_archive) */
+		struct img_writer	 w;
+
+		if ((rc = imgstore_begin(f->c->blobsfd, d->digest, d->size,
+		    &w, f->err, sizeof(f->err))) == 0) {
+			imgstore_abort(&w);
+			fail(f, "%s %s: not stored", what, d->digest);
+		}
+		if (rc == -1)
+			fail(f, "%s %s", what, f->err);
+		return;
+	}
 	progress(f, d, what, PROGRESS_START, 0, index, count);
 	if (f->c->kind == FETCH_REGISTRY)
 		rc = registry_blob(d, progress_bytes, f, f->err,
@@ -474,6 +491,237 @@ pull_manifest(struct fetch *f, const char *mdigest, void *buf, size_t len,
 	_exit(0);
 }
 
+
+/* --- docker-archive:FILE (a `docker save` tar) --------------------------- */
+
+static struct archive *
+da_open(struct fetch *f, int fd)
+{
+	struct archive	*a;
+
+	if (lseek(fd, 0, SEEK_SET) == -1)
+		fail(f, "docker-archive: seek: %s", strerror(errno));
+	if ((a = archive_read_new()) == NULL)
+		fail(f, "out of memory");
+	archive_read_support_format_tar(a);
+	if (archive_read_open_fd(a, fd, 64 * 1024) != ARCHIVE_OK)
+		fail(f, "docker-archive: %s", archive_error_string(a));
+	return a;
+}
+
+static const char *
+da_path(struct archive_entry *e)
+{
+	const char	*p = archive_entry_pathname(e);
+
+	if (p == NULL)
+		return "";
+	while (strncmp(p, "./", 2) == 0)
+		p += 2;
+	return p;
+}
+
+/* the regular file name of the archive into memory (at most max bytes) */
+static void
+da_read(struct fetch *f, int fd, const char *name, void **bufp, size_t *lenp)
+{
+	struct archive		*a = da_open(f, fd);
+	struct archive_entry	*e;
+	uint8_t			*buf;
+	la_ssize_t		 n;
+	size_t			 have = 0;
+	int			 r;
+
+	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK)
+		if (archive_entry_filetype(e) == AE_IFREG &&
+		    strcmp(da_path(e), name) == 0)
+			break;
+	if (r == ARCHIVE_EOF)
+		fail(f, "docker-archive: no %s in it", name);
+	if (r != ARCHIVE_OK)
+		fail(f, "docker-archive: %s", archive_error_string(a));
+	if ((buf = malloc(OCI_JSON_MAX)) == NULL)
+		fail(f, "out of memory");
+	while ((n = archive_read_data(a, buf + have, OCI_JSON_MAX - have)) >
+	    0)
+		if ((have += (size_t)n) == OCI_JSON_MAX)
+			fail(f, "docker-archive: %s: %u bytes or more", name,
+			    OCI_JSON_MAX);
+	if (n < 0)
+		fail(f, "docker-archive: %s: %s", name, archive_error_string(a));
+	archive_read_free(a);
+	*bufp = buf;
+	*lenp = have;
+}
+
+/* bytes into the store as digest: fail unless they hash to it */
+static void
+da_store_mem(struct fetch *f, const void *buf, size_t len, char *digest)
+{
+	struct img_writer	 w;
+	uint8_t			 h[crypto_hash_sha256_BYTES];
+	size_t			 i;
+	int			 rc;
+
+	crypto_hash_sha256(h, buf, len);
+	memcpy(digest, "sha256:", 7);
+	for (i = 0; i < sizeof(h); i++)
+		snprintf(digest + 7 + 2 * i, 3, "%02x", h[i]);
+	if ((rc = imgstore_begin(f->c->blobsfd, digest, len, &w, f->err,
+	    sizeof(f->err))) == -1)
+		fail(f, "%s", f->err);
+	if (rc == 0 && (imgstore_write(&w, buf, len, f->err,
+	    sizeof(f->err)) == -1 || imgstore_commit(&w, f->err,
+	    sizeof(f->err)) == -1)) {
+		imgstore_abort(&w);
+		fail(f, "%s", f->err);
+	}
+}
+
+static void __attribute__((noreturn))
+pull_docker_archive(struct fetch *f, int fd)
+{
+	struct fetch_conf	*c = f->c;
+	struct oci_config	 cfg;
+	struct oci_descriptor	 d;
+	struct archive		*a;
+	struct archive_entry	*e;
+	struct img_writer	 w;
+	json_t			*root, *img, *v, *layers, *ml;
+	json_error_t		 je;
+	const char		*cfgname;
+	char			 cdigest[OCI_DIGEST_SIZE], mdigest[OCI_DIGEST_SIZE];
+	char			 ref[IMG_REF_SIZE], e2[400], *mj;
+	uint8_t			*buf;
+	void			*b;
+	size_t			 len, i, nl, ndone = 0, cfglen;
+	uint64_t		*sizes;
+	la_ssize_t		 n;
+	int			 r, rc, *done;
+
+	da_read(f, fd, "manifest.json", &b, &len);
+	if ((root = json_loadb(b, len, JSON_REJECT_DUPLICATES, &je)) == NULL)
+		fail(f, "docker-archive: manifest.json: line %d: %s", je.line,
+		    je.text);
+	free(b);
+	if (!json_is_array(root) || json_array_size(root) != 1)
+		fail(f, "docker-archive: manifest.json holds %zu images, not "
+		    "one", json_is_array(root) ? json_array_size(root) : 0);
+	img = json_array_get(root, 0);
+	if ((v = json_object_get(img, "Config")) == NULL ||
+	    (cfgname = json_string_value(v)) == NULL)
+		fail(f, "docker-archive: manifest.json: no Config");
+	layers = json_object_get(img, "Layers");
+	if (!json_is_array(layers) || (nl = json_array_size(layers)) == 0 ||
+	    nl > OCI_MAXLAYERS)
+		fail(f, "docker-archive: manifest.json: Layers is not a list "
+		    "of 1 to %d names", OCI_MAXLAYERS);
+	for (i = 0; i < nl; i++)
+		if (json_string_value(json_array_get(layers, i)) == NULL)
+			fail(f, "docker-archive: manifest.json: Layers[%zu] is "
+			    "not a name", i);
+	v = json_array_get(json_object_get(img, "RepoTags"), 0);
+	if (json_string_value(v) == NULL || imgstore_ref_norm(
+	    json_string_value(v), ref, sizeof(ref)) == -1)
+		fail(f, "docker-archive: manifest.json: RepoTags[0] is not a "
+		    "reference the store takes (NAME:TAG)");
+
+	/* the config: into memory, hashed, stored, parsed */
+	da_read(f, fd, cfgname, &b, &len);
+	if (ocispec_config_parse(b, len, &cfg, e2, sizeof(e2)) == -1)
+		fail(f, "docker-archive: %s: %s", cfgname, e2);
+	if (cfg.ndiffids != nl)
+		fail(f, "docker-archive: %s: %zu diff_ids for %zu layers",
+		    cfgname, cfg.ndiffids, nl);
+	da_store_mem(f, b, len, cdigest);
+	cfglen = len;
+	memset(&d, 0, sizeof(d));
+	strlcpy(d.digest, cdigest, sizeof(d.digest));
+	d.size = len;
+	progress(f, &d, "config", PROGRESS_DONE, len, 0, 0);
+	free(b);
+
+	/* the layers, in archive order: layer i is its diff_id */
+	if ((done = calloc(nl, sizeof(*done))) == NULL ||
+	    (sizes = calloc(nl, sizeof(*sizes))) == NULL ||
+	    (buf = malloc(256 * 1024)) == NULL)
+		fail(f, "out of memory");
+	a = da_open(f, fd);
+	while (ndone < nl && (r = archive_read_next_header(a, &e)) ==
+	    ARCHIVE_OK) {
+		if (archive_entry_filetype(e) != AE_IFREG)
+			continue;
+		for (i = 0; i < nl; i++)
+			if (!done[i] && strcmp(da_path(e), json_string_value(
+			    json_array_get(layers, i))) == 0)
+				break;
+		if (i == nl)
+			continue;
+		memset(&d, 0, sizeof(d));
+		strlcpy(d.digest, cfg.diffids[i], sizeof(d.digest));
+		d.size = (uint64_t)archive_entry_size(e);
+		progress(f, &d, "layer", PROGRESS_START, 0, (uint32_t)i,
+		    (uint32_t)nl);
+		if ((rc = imgstore_begin(c->blobsfd, d.digest, d.size, &w,
+		    f->err, sizeof(f->err))) == -1)
+			fail(f, "layer %s", f->err);
+		while (rc == 0 && (n = archive_read_data(a, buf, 256 * 1024)) >
+		    0) {
+			if (imgstore_write(&w, buf, (size_t)n, f->err,
+			    sizeof(f->err)) == -1) {
+				imgstore_abort(&w);
+				fail(f, "layer %s", f->err);
+			}
+			progress_bytes(f, w.have);
+		}
+		if (rc == 0 && n < 0) {
+			imgstore_abort(&w);
+			fail(f, "docker-archive: %s: %s", da_path(e),
+			    archive_error_string(a));
+		}
+		if (rc == 0 && imgstore_commit(&w, f->err, sizeof(f->err)) ==
+		    -1)
+			fail(f, "docker-archive: %s: layer %s", da_path(e),
+			    f->err);
+		progress(f, &d, "layer", rc == 1 ? PROGRESS_CACHED :
+		    PROGRESS_DONE, d.size, (uint32_t)i, (uint32_t)nl);
+		done[i] = 1;
+		sizes[i] = d.size;
+		ndone++;
+	}
+	for (i = 0; i < nl; i++)
+		if (!done[i])
+			fail(f, "docker-archive: layer %s is not in it",
+			    json_string_value(json_array_get(layers, i)));
+	archive_read_free(a);
+	free(buf);
+	free(done);
+
+	/* the OCI manifest of what was stored (uncompressed layers) */
+	ml = json_array();
+	for (i = 0; i < nl; i++)
+		json_array_append_new(ml, json_pack("{s:s, s:s, s:I}",
+		    "mediaType", "application/vnd.oci.image.layer.v1.tar",
+		    "digest", cfg.diffids[i], "size", (json_int_t)sizes[i]));
+	v = json_pack("{s:i, s:s, s:{s:s, s:s, s:I}, s:o}", "schemaVersion",
+	    2, "mediaType", MT_OCI_MANIFEST, "config", "mediaType",
+	    MT_OCI_CONFIG, "digest", cdigest, "size", (json_int_t)cfglen,
+	    "layers", ml);
+	if (v == NULL || (mj = json_dumps(v, JSON_COMPACT |
+	    JSON_SORT_KEYS)) == NULL)
+		fail(f, "out of memory");
+	json_decref(v);
+	json_decref(root);
+	free(sizes);
+	ocispec_config_free(&cfg);
+	da_store_mem(f, mj, strlen(mj), mdigest);
+	memset(&d, 0, sizeof(d));
+	strlcpy(d.digest, mdigest, sizeof(d.digest));
+	d.size = strlen(mj);
+	progress(f, &d, "manifest", PROGRESS_DONE, d.size, 0, 0);
+	pull_manifest(f, mdigest, mj, strlen(mj), ref, 0, "", "");
+}
+
 /* a registry: the manifest (or the index, then the manifest for the
  * platform) fetched by reference, then as a layout's */
 static void __attribute__((noreturn))
@@ -578,7 +826,7 @@ fetch_registry(struct fetch *f)
 
 	if (f->rd != -1) {
 		/* --ca-file, read as the caller by the reader */
-		fd = layout_open(f, "ca");
+		fd = layout_open(f, "self");
 		read_ca(f, fd, "--ca-file", &ca, &calen);
 		close(fd);
 		close(f->rd);
@@ -659,6 +907,21 @@ fetch_main(struct fetch_conf *c)
 	f.rd = sp[0];
 	if (c->kind == FETCH_REGISTRY)
 		fetch_registry(&f);
+	if (c->kind == FETCH_DARCHIVE) {
+		/* the archive, opened by the reader as the caller */
+		int	 afd = layout_open(&f, "self");
+
+		close(f.rd);
+		f.rd = -1;
+		if (privsep_user(VMM_FETCH_USER, &u, f.err,
+		    sizeof(f.err)) == -1)
+			fail(&f, "%s", f.err);
+		privsep_drop(NULL, &u, NULL, 0);
+		privsep_pdeathsig(c->parent);
+		sandbox_apply("fetch", fetch_syscalls,
+		    sizeof(fetch_syscalls) / sizeof(fetch_syscalls[0]));
+		pull_docker_archive(&f, afd);
+	}
 	if (privsep_user(VMM_FETCH_USER, &u, f.err, sizeof(f.err)) == -1)
 		fail(&f, "%s", f.err);
 	privsep_drop(NULL, &u, NULL, 0);

@@ -431,7 +431,17 @@ req_pull(struct reply *r, struct imsg *im, uid_t by)
 		    "again later", PULL_MAX);
 		return;
 	}
-	if (strncmp(cp.source, "oci:", 4) != 0) {
+	if (strncmp(cp.source, "docker-archive:", 15) == 0) {
+		if (cp.cafile[0] != '\0' || cp.flags != 0 ||
+		    cp.source[15] != '/') {
+			reply_error(r, CTL_EXIT_LENS, "docker-archive:FILE: "
+			    "FILE must be an absolute path (and --ca-file, "
+			    "--insecure-registry are for registries)");
+			return;
+		}
+		strlcpy(dir, cp.source + 15, sizeof(dir));
+		fc.kind = FETCH_DARCHIVE;
+	} else if (strncmp(cp.source, "oci:", 4) != 0) {
 		/* a registry (registry.c) */
 		if (registry_source(cp.source, &fc, err, sizeof(err)) == -1 ||
 		    registry_creds(regcreds, fc.host, fc.auth,
@@ -479,6 +489,21 @@ req_pull(struct reply *r, struct imsg *im, uid_t by)
 			reply_error(r, CTL_EXIT_LENS, "--ca-file %s: %s",
 			    cp.cafile, fc.srcfd == -1 ? err :
 			    "not a regular file");
+			goto fail;
+		}
+	} else if (fc.kind == FETCH_DARCHIVE) {
+		if ((fc.srcfd = hostpath_open(&fc.caller, dir,
+		    HOSTPATH_VOLUME, HOSTPATH_TIMEOUT * 1000, err,
+		    sizeof(err))) == -1 || hostpath_check(&fc.caller,
+		    fc.srcfd, HOSTPATH_VOLUME, protect, nprotect, err,
+		    sizeof(err)) == -1) {
+			reply_error(r, CTL_EXIT_LENS, "docker-archive:%s: %s",
+			    dir, err);
+			goto fail;
+		}
+		if (fstat(fc.srcfd, &st) == -1 || !S_ISREG(st.st_mode)) {
+			reply_error(r, CTL_EXIT_LENS, "docker-archive:%s: not "
+			    "a regular file", dir);
 			goto fail;
 		}
 	} else if ((fc.srcfd = hostpath_open(&fc.caller, dir, HOSTPATH_VOLUME,

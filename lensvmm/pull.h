@@ -44,6 +44,7 @@ int	pull_source_oci(const char *source, char *dir, size_t dirlen,
 /* fetch.c: what the fetch process gets (forked by the parent) */
 #define FETCH_OCI	0
 #define FETCH_REGISTRY	1
+#define FETCH_DARCHIVE	2	/* docker-archive:FILE, srcfd its O_PATH */
 #define REG_AUTH_SIZE	1024
 struct fetch_conf {
 	int		 kind;		/* FETCH_* */

@@ -14,7 +14,7 @@
 vmm_require
 require_cmds python3 openssl unshare
 
-tap_plan 22
+tap_plan 25
 tmpdir_setup
 chmod 0755 "$T"
 networld_up
@@ -34,7 +34,7 @@ REGPY=$(cd "$(dirname "$0")" && pwd)/tools/registry.py
       -keyout other-ca.key -out other-ca.crt >/dev/null 2>&1 &&
   chmod 0644 ./*.crt ) || { echo "Bail out! no certificates"; exit 1; }
 
-D=$($MK "$T/layout" --tag v1 --layers 2)
+D=$($MK "$T/layout" --tag v1 --layers 2 --docker-archive "$T/busy.tar")
 REG=registry.test
 _nw_bg python3 "$REGPY" "$T/layout" "$T/pki/reg.crt" "$T/pki/reg.key" \
     "$T/reg.log" alice:s3cret "$NW_OK:5000:anon" "$NW_OK:5001:bearer" \
@@ -153,6 +153,24 @@ ok $? "and by the system trust store ($(cat "$T/err"))"
 lctl pull -q --insecure-registry $CA $REG:5000/lens/busy:v1 >/dev/null 2>"$T/err"
 [ $? -ne 0 ] && grep -q 'WARNING: --insecure-registry' "$T/err"
 ok $? "--insecure-registry warns and speaks http (this registry is https only) ($(tail -1 "$T/err"))"
+
+# the same image as `docker save` wrote it (manifest.json last)
+chmod 0644 "$T/busy.tar"
+lctl pull -q docker-archive:"$T/busy.tar" >"$T/out" 2>"$T/err"
+ok $? "docker-archive pull ($(cat "$T/err"))"
+DM=$(sed -n 's/^lens\/busy:v1 //p' "$T/out")
+[ -n "$DM" ] && [ "$(cat "$S/refs/lens%2Fbusy%3Av1")" = "$DM" ]
+ok $? "stored as its RepoTags, lens/busy:v1 ($(cat "$T/out"))"
+python3 -c '
+import json, sys
+b = lambda d: json.load(open(sys.argv[1] + "/blobs/sha256/" + d[7:]))
+reg, arc = b(sys.argv[2]), b(sys.argv[3])
+assert reg["config"]["digest"] == arc["config"]["digest"], "config"
+diffs = b(arc["config"]["digest"])["rootfs"]["diff_ids"]
+assert [l["digest"] for l in arc["layers"]] == diffs, "layers"
+assert len(diffs) == len(reg["layers"]) == 2
+' "$S" "$D" "$DM" && store_consistent
+ok $? "the same config as the registry's, the layers its diff_ids (uncompressed)"
 
 ! grep -q 'SIGSYS\|killed by' "$T/vmm.log"
 ok $? "no fetch or resolver process died of its seccomp filter"
