@@ -689,6 +689,8 @@ pull_docker_archive(struct fetch *f, int fd)
 		sizes[i] = d.size;
 		ndone++;
 	}
+	if (ndone < nl && r != ARCHIVE_EOF)
+		fail(f, "docker-archive: %s", archive_error_string(a));
 	for (i = 0; i < nl; i++)
 		if (!done[i])
 			fail(f, "docker-archive: layer %s is not in it",
