@@ -14,7 +14,8 @@ Repositories (any name/REPO works; the last component decides):
   .../lie    the first layer's bytes altered (its digest lies)
   .../big    manifests of 5 MiB
   .../redir  blobs answered by a 307 to the blobs port (--blobs URL)
-Every request is logged to LOG: "PORT MODE METHOD PATH auth=yes|no".
+Every request is logged to LOG: "PORT MODE METHOD PATH auth=yes|no";
+LOG.ready is created once every port listens.
 """
 import base64, http.server, json, os, socketserver, ssl, sys, threading
 
@@ -135,5 +136,6 @@ for l in listens:
     t = threading.Thread(target=s.serve_forever, daemon=True)
     t.start()
     threads.append(t)
+open(logf + ".ready", "w").close()   # every port listens
 for t in threads:
     t.join()
