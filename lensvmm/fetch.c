@@ -13,8 +13,9 @@
  * directory with no capabilities, NO_NEW_PRIVS and its own allow-list
  * filter, parses the JSON (ocispec.c), copies every blob into the store
  * verifying its digest while it streams (imgstore.c), sets the ref and
- * writes the result for the parent: "OK\n" DIGEST "\n" REF "\n" and one
- * layer digest a line, or "E" and the error.
+ * writes the meta file (imgstore.h: all the parent ever reads of an
+ * image) and the result for the parent (fetch_finish), or "E" and the
+ * error.
  */
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -378,6 +379,49 @@ read_small(struct fetch *f, int fd, const char *name, void **bufp,
 	*lenp = have;
 }
 
+/*
+ * The end of every pull, its blobs stored and its JSON checked: the
+ * meta file (what the parent needs, so that it parses no JSON), the ref,
+ * and the result for the parent: "OK\n" MANIFEST "\n" REF "\n" CONFIG
+ * "\n" and "LAYER DIFFID\n" a layer.
+ */
+static void __attribute__((noreturn))
+fetch_finish(struct fetch *f, const char *ref, const char *manifest,
+    const struct oci_manifest *m, const struct oci_config *cfg)
+{
+	struct fetch_conf	*c = f->c;
+	char			*out, *meta;
+	size_t			 i, len, olen, mlen;
+
+	if (imgstore_meta_make(manifest, m, cfg, &meta, &mlen, f->err,
+	    sizeof(f->err)) == -1 ||
+	    imgstore_meta_set(c->blobsfd, manifest, meta, mlen, f->err,
+	    sizeof(f->err)) == -1 ||
+	    imgstore_ref_set(c->refsfd, ref, manifest, f->err,
+	    sizeof(f->err)) == -1)
+		fail(f, "%s", f->err);
+	free(meta);
+	olen = 3 + 2 * OCI_DIGEST_SIZE + strlen(ref) + 2 +
+	    m->nlayers * 2 * OCI_DIGEST_SIZE;
+	if ((out = malloc(olen)) == NULL)
+		fail(f, "out of memory");
+	len = (size_t)snprintf(out, olen, "OK\n%s\n%s\n%s\n", manifest,
+	    ref, m->config.digest);
+	for (i = 0; i < m->nlayers; i++)
+		len += (size_t)snprintf(out + len, olen - len, "%s %s\n",
+		    m->layers[i].digest, cfg->diffids[i]);
+	for (i = 0; i < len; ) {
+		ssize_t n = write(c->resfd, out + i, len - i);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			_exit(1);
+		i += (size_t)n;
+	}
+	_exit(0);
+}
+
 static void __attribute__((noreturn)) pull_manifest(struct fetch *,
     const char *, void *, size_t, const char *, int, const char *,
     const char *);
@@ -443,12 +487,10 @@ static void __attribute__((noreturn))
 pull_manifest(struct fetch *f, const char *mdigest, void *buf, size_t len,
     const char *ref, int byplatform, const char *os, const char *arch)
 {
-	struct fetch_conf	*c = f->c;
 	struct oci_manifest	 m;
 	struct oci_config	 cfg;
 	char			 e2[400];
-	char			*out;
-	size_t			 i, olen;
+	size_t			 i;
 
 	if (ocispec_manifest_parse(buf, len, &m, e2, sizeof(e2)) == -1)
 		fail(f, "manifest %s: %s", mdigest, e2);
@@ -465,30 +507,7 @@ pull_manifest(struct fetch *f, const char *mdigest, void *buf, size_t len,
 	for (i = 0; i < m.nlayers; i++)
 		store_blob(f, &m.layers[i], "layer", (uint32_t)i,
 		    (uint32_t)m.nlayers);
-	if (imgstore_meta_set(c->blobsfd, mdigest, m.config.digest,
-	    m.layers, m.nlayers, f->err, sizeof(f->err)) == -1 ||
-	    imgstore_ref_set(c->refsfd, ref, mdigest, f->err,
-	    sizeof(f->err)) == -1)
-		fail(f, "%s", f->err);
-	olen = 3 + 2 * OCI_DIGEST_SIZE + strlen(ref) + 2 +
-	    m.nlayers * OCI_DIGEST_SIZE;
-	if ((out = malloc(olen)) == NULL)
-		fail(f, "out of memory");
-	len = (size_t)snprintf(out, olen, "OK\n%s\n%s\n%s\n", mdigest,
-	    ref, m.config.digest);
-	for (i = 0; i < m.nlayers; i++)
-		len += (size_t)snprintf(out + len, olen - len, "%s\n",
-		    m.layers[i].digest);
-	for (i = 0; i < len; ) {
-		ssize_t n = write(c->resfd, out + i, len - i);
-
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			_exit(1);
-		i += (size_t)n;
-	}
-	_exit(0);
+	fetch_finish(f, ref, mdigest, &m, &cfg);
 }
 
 

@@ -281,8 +281,8 @@ static void
 pull_done(struct pull *p)
 {
 	struct ctl_pulled	 pd;
-	char			*line, *next, *digest, *ref, *config;
-	json_t			*layers;
+	char			*line, *next, *digest, *ref, *config, *sp;
+	json_t			*layers, *diffids;
 	struct reply		*r = p->r;
 
 	imsgev_pause(&r->iev, 0);
@@ -322,25 +322,33 @@ pull_done(struct pull *p)
 	    !ocispec_digest_ok(config))
 		goto bad;
 	layers = json_array();
+	diffids = json_array();
 	for (line = next; *line != '\0'; line = next) {
-		if ((next = strchr(line, '\n')) == NULL) {
+		if ((next = strchr(line, '\n')) == NULL ||
+		    (sp = strchr(line, ' ')) == NULL || sp > next ||
+		    json_array_size(layers) >= OCI_MAXLAYERS) {
 			json_decref(layers);
+			json_decref(diffids);
 			goto bad;
 		}
 		*next++ = '\0';
-		if (!ocispec_digest_ok(line)) {
+		*sp++ = '\0';
+		if (!ocispec_digest_ok(line) || !ocispec_digest_ok(sp)) {
 			json_decref(layers);
+			json_decref(diffids);
 			goto bad;
 		}
 		json_array_append_new(layers, json_string(line));
+		json_array_append_new(diffids, json_string(sp));
 	}
 	memset(&pd, 0, sizeof(pd));
 	strlcpy(pd.ref, ref, sizeof(pd.ref));
 	strlcpy(pd.digest, digest, sizeof(pd.digest));
 	pd.nlayers = (uint32_t)json_array_size(layers);
-	pull_audit("image.pull", json_pack("{s:s, s:s, s:s, s:s, s:o, s:I}",
-	    "source", p->source, "reference", ref, "digest", digest,
-	    "config", config, "layers", layers, "uid", (json_int_t)p->by));
+	pull_audit("image.pull", json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, "
+	    "s:I}", "source", p->source, "reference", ref, "digest", digest,
+	    "config", config, "layers", layers, "diff_ids", diffids, "uid",
+	    (json_int_t)p->by));
 	log_info("pulled %s as %s (%s, %u layers)", p->source, ref, digest,
 	    pd.nlayers);
 	/* its layers unpacked (the image child) before the answer */
