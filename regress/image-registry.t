@@ -39,7 +39,7 @@ REG=registry.test
 _nw_bg python3 "$REGPY" "$T/layout" "$T/pki/reg.crt" "$T/pki/reg.key" \
     "$T/reg.log" alice:s3cret "$NW_OK:5000:anon" "$NW_OK:5001:bearer" \
     "$NW_OK:5002:basic" "$NW_OTHER:5003:blobs"
-wait_until 30 test -e "$T/reg.log.ready" ||
+wait_until 60 test -e "$T/reg.log.ready" ||
     { echo "Bail out! the registry did not start"; cat "$T/networld.log"; exit 1; }
 
 # lensvmm with its own /etc/hosts (a private mount namespace)
