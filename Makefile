@@ -51,6 +51,7 @@ LENSCTL_PKGS = libsodium jansson libbsd-overlay yaml-0.1
 VMM_PKGS = $(BASE_PKGS) yaml-0.1
 # image layers (lensvmm/layer.c): libarchive reads gzip, zstd and tar
 VMM_PKGS += libarchive
+VMM_PKGS += libcurl
 # lensnetd takes the policy as a binary model: no libyaml (no root
 # process parses YAML, doc/DESIGN.md, Processes)
 NETD_PKGS = $(BASE_PKGS) libnftnl libmnl libssl libcrypto
@@ -94,6 +95,7 @@ DEBS	 = make gcc clang libclang-rt-14-dev pkg-config perl mandoc \
 BENCH_DEBS = mitmproxy
 # image layers (libarchive) and the Debian image of regress/image-run.t
 DEBS += libarchive-dev mmdebstrap
+DEBS += libcurl4-openssl-dev
 
 COMMON_SRCS = $(sort $(wildcard common/*.c))
 # each program compiles only its own directory; what two programs share

@@ -218,11 +218,14 @@ enum lensvmm_image_imsg {
 #define CTL_DIGEST_SIZE	72		/* sha256:<64 hex> + NUL */
 
 struct ctl_pull {
-	char		source[CTL_PATH_SIZE];	/* oci:DIR[:TAG] */
+	char		source[CTL_PATH_SIZE];	/* oci:DIR[:TAG] or a registry's
+						 * HOST/REPO[:TAG|@DIGEST] */
 	char		platform[64];		/* "" = linux/amd64 */
-	uint32_t	flags;			/* 0 */
+	char		cafile[CTL_PATH_SIZE];	/* registry: "" system store */
+	uint32_t	flags;			/* CTL_PULL_* */
 	uint32_t	pad;
 };
+#define CTL_PULL_INSECURE	0x1	/* --insecure-registry: http allowed */
 
 #define PROGRESS_START	1		/* a blob begins: total known */
 #define PROGRESS_BYTES	2

@@ -25,8 +25,9 @@ static int	im_rmi(int, char **);
 static int	im_prune(int, char **);
 
 static const struct lensctl_cmd image_cmds[] = {
-	{ "pull", im_pull, "[-q] [--platform OS/ARCH[/VARIANT]] [-s socket] "
-	    "oci:DIR[:TAG]",
+	{ "pull", im_pull, "[-q] [--platform OS/ARCH[/VARIANT]] [--ca-file FILE] "
+	    "[--insecure-registry] [-s socket] oci:DIR[:TAG] | "
+	    "docker-archive:FILE | REGISTRY/REPO[:TAG|@sha256:HEX]",
 	    "fetch an image into the store, every blob checked by digest" },
 	{ "images", im_images, "[--json] [-s socket]",
 	    "list the images in the store" },
@@ -39,7 +40,7 @@ static const struct lensctl_cmd image_cmds[] = {
 const struct lensctl_group image_group = { "image", image_cmds,
     "OCI images: pull, list, remove" };
 
-enum { OPT_PLATFORM = 256, OPT_JSON, OPT_QUIET };
+enum { OPT_PLATFORM = 256, OPT_JSON, OPT_QUIET, OPT_CAFILE, OPT_INSECURE };
 
 /* a printable copy of a fixed-size field from lensvmm */
 static void
@@ -162,6 +163,8 @@ im_pull(int argc, char *argv[])
 	static const struct option longopts[] = {
 		{ "platform", required_argument, NULL, OPT_PLATFORM },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "ca-file", required_argument, NULL, OPT_CAFILE },
+		{ "insecure-registry", no_argument, NULL, OPT_INSECURE },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ctl_pull		 cp;
@@ -180,6 +183,24 @@ im_pull(int argc, char *argv[])
 		case 's':
 			sock = optarg;
 			break;
+		case OPT_CAFILE:
+			if (optarg[0] != '/' && optarg[0] != '\0') {
+				if (getcwd(cwd, sizeof(cwd)) == NULL)
+					err(LENSCTL_FAIL, "getcwd");
+				rc = snprintf(cp.cafile, sizeof(cp.cafile),
+				    "%s/%s", cwd, optarg);
+			} else
+				rc = snprintf(cp.cafile, sizeof(cp.cafile),
+				    "%s", optarg);
+			if (rc < 0 || (size_t)rc >= sizeof(cp.cafile) ||
+			    optarg[0] == '\0') {
+				warnx("--ca-file: empty or too long");
+				return LENSCTL_USAGE;
+			}
+			break;
+		case OPT_INSECURE:
+			cp.flags |= CTL_PULL_INSECURE;
+			break;
 		case OPT_PLATFORM:
 			if (strlcpy(cp.platform, optarg, sizeof(cp.platform)) >=
 			    sizeof(cp.platform)) {
@@ -194,17 +215,27 @@ im_pull(int argc, char *argv[])
 	if (optind + 1 != argc)
 		return lensctl_usage(&image_group, "pull");
 	src = argv[optind];
-	if (strncmp(src, "oci:", 4) != 0) {
-		warnx("%s: not an image source Lens pulls from (oci:DIR[:TAG])",
+	if (strncmp(src, "oci:", 4) != 0 && strncmp(src, "docker-archive:",
+	    15) != 0 && strchr(src, '/') == NULL) {
+		warnx("%s: not an image source Lens pulls from: oci:DIR[:TAG], "
+		    "docker-archive:FILE or REGISTRY/REPO[:TAG|@sha256:HEX] (no default registry "
+		    "is assumed: docker.io/library/%s for Docker Hub's)", src,
 		    src);
 		return LENSCTL_USAGE;
 	}
+	if (cp.flags & CTL_PULL_INSECURE)
+		fprintf(stderr, "lensctl: WARNING: --insecure-registry: plain "
+		    "http, nothing authenticates the registry or protects "
+		    "its credentials\n");
 	/* a relative DIR is the caller's: lensvmm gets it absolute */
-	if (src[4] != '/') {
+	if ((strncmp(src, "oci:", 4) == 0 && src[4] != '/') ||
+	    (strncmp(src, "docker-archive:", 15) == 0 && src[15] != '/')) {
+		size_t	 k = src[0] == 'o' ? 4 : 15;
+
 		if (getcwd(cwd, sizeof(cwd)) == NULL)
 			err(LENSCTL_FAIL, "getcwd");
-		if ((size_t)snprintf(abs, sizeof(abs), "oci:%s/%s", cwd,
-		    src + 4) >= sizeof(abs)) {
+		if ((size_t)snprintf(abs, sizeof(abs), "%.*s%s/%s", (int)k,
+		    src, cwd, src + k) >= sizeof(abs)) {
 			warnx("%s: path too long", src);
 			return LENSCTL_USAGE;
 		}

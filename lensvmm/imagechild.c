@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <event.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,28 @@
 enum image_imsg {
 	IMSG_IMG_UNPACK = 0x49000001,	/* parent: struct img_unpack, fd blob */
 	IMSG_IMG_DONE,			/* image: struct img_done */
+	IMSG_IMG_MANIFEST,		/* parent: struct img_verify, fd */
+	IMSG_IMG_CONFIG,		/* parent: struct img_verify, fd */
+	IMSG_IMG_VERIFIED,		/* image: struct img_verified */
+};
+
+/*
+ * Before its layers, an image's manifest and config blobs are read by
+ * the child, checked against their digests and parsed; it answers the
+ * SHA-256 of the meta text they make (imgstore_meta_make), which the
+ * parent compares with its meta file's: the meta the fetch process
+ * wrote is what the blobs say, and the parent parsed no JSON.
+ */
+struct img_verify {
+	uint32_t		 id;
+	char			 digest[OCI_DIGEST_SIZE];
+};
+
+struct img_verified {
+	uint32_t		 id;
+	int32_t			 ok;
+	uint8_t			 hash[32];
+	char			 msg[600];
 };
 
 struct img_unpack {
@@ -106,6 +129,92 @@ child_unpack(struct imsg *im, void *arg)
 		fatal("compose");
 }
 
+static struct oci_manifest	 vman;
+static char			 vmdigest[OCI_DIGEST_SIZE];
+static uint32_t			 vid;
+static char			 verr[600];
+
+static void
+child_manifest(struct imsg *im, void *arg)
+{
+	struct img_verify	 v;
+	void			*buf = NULL;
+	size_t			 len;
+	char			 e2[512];
+	int			 fd = im->fd;
+
+	(void)arg;
+	im->fd = -1;
+	memcpy(&v, im->data, sizeof(v));
+	v.digest[sizeof(v.digest) - 1] = '\0';
+	ocispec_manifest_free(&vman);
+	memset(&vman, 0, sizeof(vman));
+	vid = 0;
+	strlcpy(vmdigest, v.digest, sizeof(vmdigest));
+	if (fd == -1)
+		snprintf(e2, sizeof(e2), "no manifest blob");
+	else if (imgstore_read_fd(fd, v.digest, OCI_JSON_MAX, &buf, &len, e2,
+	    sizeof(e2)) == 0) {
+		if (ocispec_manifest_parse(buf, len, &vman, e2,
+		    sizeof(e2)) == 0)
+			vid = v.id;
+	}
+	free(buf);
+	if (fd != -1)
+		close(fd);
+	if (vid == 0)
+		snprintf(verr, sizeof(verr), "manifest %s: %s", v.digest, e2);
+}
+
+static void
+child_config(struct imsg *im, void *arg)
+{
+	struct img_verify	 v;
+	static struct img_verified vd;
+	struct oci_config	 cfg;
+	void			*buf = NULL;
+	char			*text;
+	size_t			 len;
+	int			 fd = im->fd;
+
+	(void)arg;
+	im->fd = -1;
+	memcpy(&v, im->data, sizeof(v));
+	v.digest[sizeof(v.digest) - 1] = '\0';
+	memset(&vd, 0, sizeof(vd));
+	memset(&cfg, 0, sizeof(cfg));
+	vd.id = v.id;
+	if (vid != v.id || fd == -1)
+		strlcpy(vd.msg, vid != v.id ? verr : "no config blob",
+		    sizeof(vd.msg));
+	else if (strcmp(v.digest, vman.config.digest) != 0)
+		snprintf(vd.msg, sizeof(vd.msg), "manifest %s names config %s, "
+		    "not %s", vmdigest, vman.config.digest, v.digest);
+	else if (imgstore_read_fd(fd, v.digest, OCI_JSON_MAX, &buf, &len,
+	    vd.msg, sizeof(vd.msg)) == 0) {
+		char	 e2[512];
+
+		if (ocispec_config_parse(buf, len, &cfg, e2, sizeof(e2)) ==
+		    -1 || ocispec_config_matches(&vman, &cfg, e2,
+		    sizeof(e2)) == -1)
+			snprintf(vd.msg, sizeof(vd.msg), "config %s: %s",
+			    v.digest, e2);
+		else if (imgstore_meta_make(vmdigest, &vman, &cfg, &text, &len,
+		    vd.msg, sizeof(vd.msg)) == 0) {
+			crypto_hash_sha256(vd.hash, (uint8_t *)text, len);
+			free(text);
+			vd.ok = 1;
+		}
+	}
+	free(buf);
+	ocispec_config_free(&cfg);
+	if (fd != -1)
+		close(fd);
+	if (imsgev_compose(&pchan.iev, IMSG_IMG_VERIFIED, 0, 0, -1, &vd,
+	    sizeof(vd)) == -1)
+		fatal("compose");
+}
+
 static void
 child_lost(struct proc_chan *ch, const char *why)
 {
@@ -117,6 +226,9 @@ child_lost(struct proc_chan *ch, const char *why)
 
 static const struct proc_msg child_msgs[] = {
 	PROC_MSG_FD(IMSG_IMG_UNPACK, sizeof(struct img_unpack), child_unpack),
+	PROC_MSG_FD(IMSG_IMG_MANIFEST, sizeof(struct img_verify),
+	    child_manifest),
+	PROC_MSG_FD(IMSG_IMG_CONFIG, sizeof(struct img_verify), child_config),
 };
 
 static void
@@ -125,6 +237,7 @@ image_preinit(void *arg)
 	(void)arg;
 	if (sodium_init() == -1)
 		fatalx("sodium_init");
+	json_object_seed(0);	/* /dev/urandom, before the chroot */
 }
 
 static void
@@ -169,7 +282,10 @@ image_main(int fd, void *arg)
 
 struct image_job {
 	TAILQ_ENTRY(image_job)	 entry;
-	struct img_entry	 e;
+	char			 ref[IMG_REF_SIZE];
+	struct img_meta		 mt;		/* never image JSON */
+	uint8_t			 raw[32];	/* its meta file's hash */
+	int			 verified;	/* the child said so */
 	size_t			 next;		/* layer in the child */
 	uint32_t		 id;
 	void			(*done)(void *, const char *);
@@ -193,9 +309,61 @@ job_end(struct image_job *j, const char *err)
 {
 	TAILQ_REMOVE(&jobs, j, entry);
 	j->done(j->arg, err);
-	img_entry_free(&j->e);
+	img_meta_free(&j->mt);
 	free(j);
 	job_next();
+}
+
+/* a blob of the store opened, or -1 with err */
+static int
+blob_open(const char *digest, char *err, size_t errlen)
+{
+	char	 path[PATH_MAX + 128];
+	int	 fd;
+
+	if (imgstore_blob_path(statedir, digest, path, sizeof(path)) == -1 ||
+	    (fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "blob %s: %s", digest, strerror(errno));
+		return -1;
+	}
+	return fd;
+}
+
+static uint32_t
+job_id(struct image_job *j)
+{
+	if (++nextid == 0)
+		nextid = 1;
+	return j->id = nextid;
+}
+
+/* the first job's manifest and config to the child, to verify */
+static void
+job_verify(struct image_job *j)
+{
+	struct img_verify	 v;
+	char			 err[600];
+	int			 mfd, cfd;
+
+	if ((mfd = blob_open(j->mt.manifest, err, sizeof(err))) == -1) {
+		job_end(j, err);
+		return;
+	}
+	if ((cfd = blob_open(j->mt.config, err, sizeof(err))) == -1) {
+		close(mfd);
+		job_end(j, err);
+		return;
+	}
+	memset(&v, 0, sizeof(v));
+	v.id = job_id(j);
+	strlcpy(v.digest, j->mt.manifest, sizeof(v.digest));
+	if (imsgev_compose(&ichan.iev, IMSG_IMG_MANIFEST, 0, 0, mfd, &v,
+	    sizeof(v)) == -1)
+		fatal("image: compose");
+	strlcpy(v.digest, j->mt.config, sizeof(v.digest));
+	if (imsgev_compose(&ichan.iev, IMSG_IMG_CONFIG, 0, 0, cfd, &v,
+	    sizeof(v)) == -1)
+		fatal("image: compose");
 }
 
 /* send the first job's next layer, or end it when all are unpacked */
@@ -204,32 +372,66 @@ job_next(void)
 {
 	struct image_job	*j;
 	struct img_unpack	 u;
-	char			 path[PATH_MAX + 128], err[600];
+	char			 err[600];
 	int			 fd;
 
 	if ((j = TAILQ_FIRST(&jobs)) == NULL || j->id != 0)
-		return;		/* idle, or a layer in the child */
-	if (j->next == j->e.manifest.nlayers) {
+		return;		/* idle, or a request in the child */
+	if (!j->verified) {
+		job_verify(j);
+		return;
+	}
+	if (j->next == j->mt.nlayers) {
 		job_end(j, NULL);
 		return;
 	}
-	if (imgstore_blob_path(statedir, j->e.manifest.layers[j->next].digest,
-	    path, sizeof(path)) == -1 || (fd = open(path, O_RDONLY |
-	    O_NOFOLLOW | O_CLOEXEC)) == -1) {
-		snprintf(err, sizeof(err), "layer %s: %s",
-		    j->e.manifest.layers[j->next].digest, strerror(errno));
+	if ((fd = blob_open(j->mt.layers[j->next].digest, err,
+	    sizeof(err))) == -1) {
 		job_end(j, err);
 		return;
 	}
 	memset(&u, 0, sizeof(u));
-	strlcpy(u.diffid, j->e.config.diffids[j->next], sizeof(u.diffid));
+	strlcpy(u.diffid, j->mt.layers[j->next].diffid, sizeof(u.diffid));
 	u.lim = layer_limits;
-	if (++nextid == 0)
-		nextid = 1;
-	u.id = j->id = nextid;
+	u.id = job_id(j);
 	if (imsgev_compose(&ichan.iev, IMSG_IMG_UNPACK, 0, 0, fd, &u,
 	    sizeof(u)) == -1)
 		fatal("image: compose");
+}
+
+static void
+parent_verified(struct imsg *im, void *arg)
+{
+	struct image_job	*j = TAILQ_FIRST(&jobs);
+	static struct img_verified vd;
+	char			 err[sizeof(vd.msg) + 200];
+
+	(void)arg;
+	memcpy(&vd, im->data, sizeof(vd));
+	vd.msg[sizeof(vd.msg) - 1] = '\0';
+	if (j == NULL || j->id == 0 || j->verified || vd.id != j->id) {
+		proc_chan_fail(&ichan, "an answer to nothing it was asked");
+		return;
+	}
+	j->id = 0;
+	if (!vd.ok) {
+		snprintf(err, sizeof(err), "image %s: %s", j->mt.manifest,
+		    vd.msg);
+		log_warnx("%s", err);
+		job_end(j, err);
+		return;
+	}
+	if (sodium_memcmp(vd.hash, j->raw, sizeof(j->raw)) != 0) {
+		snprintf(err, sizeof(err), "image %s: its meta file "
+		    "blobs/meta/%s is not what its manifest and config say "
+		    "(pull it again)", j->mt.manifest,
+		    OCI_DIGEST_HEX(j->mt.manifest));
+		log_warnx("%s", err);
+		job_end(j, err);
+		return;
+	}
+	j->verified = 1;
+	job_next();
 }
 
 static void
@@ -243,16 +445,16 @@ parent_done(struct imsg *im, void *arg)
 	memcpy(&d, im->data, sizeof(d));
 	d.diffid[sizeof(d.diffid) - 1] = '\0';
 	d.msg[sizeof(d.msg) - 1] = '\0';
-	if (j == NULL || j->id == 0 || d.id != j->id || strcmp(d.diffid,
-	    j->e.config.diffids[j->next]) != 0) {
+	if (j == NULL || j->id == 0 || !j->verified || d.id != j->id ||
+	    strcmp(d.diffid, j->mt.layers[j->next].diffid) != 0) {
 		proc_chan_fail(&ichan, "an answer to nothing it was asked");
 		return;
 	}
 	j->id = 0;
 	if (!d.ok) {
 		snprintf(err, sizeof(err), "layer %s (diff id %s): %s",
-		    j->e.manifest.layers[j->next].digest, d.diffid, d.msg);
-		log_warnx("image %s: %s", j->e.digest, err);
+		    j->mt.layers[j->next].digest, d.diffid, d.msg);
+		log_warnx("image %s: %s", j->mt.manifest, err);
 		job_end(j, err);
 		return;
 	}
@@ -266,6 +468,8 @@ parent_done(struct imsg *im, void *arg)
 
 static const struct proc_msg parent_msgs[] = {
 	PROC_MSG(IMSG_IMG_DONE, sizeof(struct img_done), parent_done),
+	PROC_MSG(IMSG_IMG_VERIFIED, sizeof(struct img_verified),
+	    parent_verified),
 };
 
 static void
@@ -354,10 +558,14 @@ image_reaped(pid_t pid, int status, int quiet)
 		return 1;
 	if (j == NULL || j->id == 0)
 		fatalx("image %s", proc_status(&imgproc));
-	log_warnx("image %s unpacking layer %s; starting another",
-	    proc_status(&imgproc), j->e.manifest.layers[j->next].digest);
-	snprintf(err, sizeof(err), "layer %s: the image child %s",
-	    j->e.manifest.layers[j->next].digest, proc_status(&imgproc));
+	if (!j->verified)
+		snprintf(err, sizeof(err), "image %s: the image child %s "
+		    "reading its manifest and config", j->mt.manifest,
+		    proc_status(&imgproc));
+	else
+		snprintf(err, sizeof(err), "layer %s: the image child %s",
+		    j->mt.layers[j->next].digest, proc_status(&imgproc));
+	log_warnx("%s; starting another", err);
 	j->id = 0;
 	image_fork();
 	job_end(j, err);
@@ -393,15 +601,10 @@ image_unpack(const char *ref, void (*done)(void *, const char *), void *arg)
 		done(arg, "out of memory");
 		return;
 	}
-	if (imgstore_lookup(statedir, ref, &j->e, err, sizeof(err)) == -1) {
+	if (imgstore_meta_find(statedir, ref, j->ref, &j->mt, j->raw, err,
+	    sizeof(err)) == -1) {
 		free(j);
 		done(arg, err);
-		return;
-	}
-	if (j->e.config.ndiffids != j->e.manifest.nlayers) {
-		img_entry_free(&j->e);
-		free(j);
-		done(arg, "the config's diff ids do not match the layers");
 		return;
 	}
 	j->done = done;

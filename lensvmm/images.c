@@ -1,11 +1,10 @@
 /*
  * lensvmm parent: images, rmi and image prune on the store (imgstore.h).
- * images and rmi read only ref files and meta files (digest lines, each
- * checked).  A blob is needed while a ref names
- * its manifest, or the manifest's meta names it; prune removes every
- * other blob, meta file and abandoned partial download, and every
- * unpacked layer no ref's config names (it reads those configs, checked
- * against their digests, as image_unpack does).  Prune waits
+ * images, rmi and prune read only ref files and meta files (the strict
+ * line parser of imgstore.c; never image JSON).  A blob is needed while
+ * a ref names its manifest, or the manifest's meta names it; prune
+ * removes every other blob, meta file and abandoned partial download,
+ * and every unpacked layer whose diff id no ref's meta names.  Prune waits
  * for no pull: it refuses to run while one is in progress (the blobs
  * of a pull have no ref until its end).
  */
@@ -16,7 +15,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
+#include <jansson.h>	/* audit details only */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,7 +64,7 @@ static uint64_t
 blob_size(int blobsfd, const char *digest)
 {
 	struct stat	 st;
-	char		 path[96];
+	char		 path[96 + OCI_DIGEST_SIZE * 2];
 
 	snprintf(path, sizeof(path), "sha256/%s", OCI_DIGEST_HEX(digest));
 	if (fstatat(blobsfd, path, &st, AT_SYMLINK_NOFOLLOW) == -1)
@@ -122,21 +121,24 @@ image_entry(const char *ref, const char *digest, int64_t mtime, void *a)
 {
 	struct images_arg	*ia = a;
 	struct ctl_image	 ci;
-	char			 (*d)[OCI_DIGEST_SIZE], err[256];
-	size_t			 n, i;
+	struct img_meta		 mt;
+	char			 err[256];
+	size_t			 i;
 
 	memset(&ci, 0, sizeof(ci));
 	strlcpy(ci.ref, ref, sizeof(ci.ref));
 	strlcpy(ci.digest, digest, sizeof(ci.digest));
 	ci.created = mtime;
 	ci.size = blob_size(ia->blobsfd, digest);
-	if (imgstore_meta_get(ia->blobsfd, digest, &d, &n, err,
+	if (imgstore_meta_get(ia->blobsfd, digest, &mt, NULL, err,
 	    sizeof(err)) == 0) {
-		for (i = 0; i <= n; i++)
-			ci.size += blob_size(ia->blobsfd, d[i]);
-		ci.nlayers = (uint32_t)n;
-		free(d);
-	}
+		ci.size += blob_size(ia->blobsfd, mt.config);
+		for (i = 0; i < mt.nlayers; i++)
+			ci.size += blob_size(ia->blobsfd, mt.layers[i].digest);
+		ci.nlayers = (uint32_t)mt.nlayers;
+		img_meta_free(&mt);
+	} else
+		log_warnx("image %s: %s", ref, err);
 	reply_send(ia->r, IMSG_CTL_IMAGE_ENTRY, &ci, sizeof(ci));
 	return 0;
 }
@@ -178,45 +180,29 @@ static int
 need_ref(const char *ref, const char *digest, int64_t mtime, void *a)
 {
 	struct need_arg	*na = a;
-	struct img_entry e;
-	char		 (*d)[OCI_DIGEST_SIZE], e2[512];
-	size_t		 n, i;
+	struct img_meta	 mt;
+	char		 e2[512];
+	size_t		 i;
 
 	(void)mtime;
-	if (imgstore_meta_get(na->blobsfd, digest, &d, &n, na->err,
-	    na->errlen) == -1) {
-		/* what it needs is unknown: remove nothing */
-		snprintf(na->err, na->errlen, "image %s: no meta file for %s: "
-		    "nothing pruned (pull it again)", ref, digest);
-		return -1;
-	}
-	if (need_add(na->nd, digest) == -1)
-		goto oom;
-	for (i = 0; i <= n; i++)
-		if (need_add(na->nd, d[i]) == -1)
-			goto oom;
-	free(d);
-	d = NULL;
-	/*
-	 * Its layers' diff ids, from the manifest and config read from the
-	 * store and checked against their digests (as image_unpack does):
-	 * one that cannot be read keeps every layer directory.
-	 */
-	if (imgstore_lookup(statedir, digest, &e, na->err, na->errlen) == -1) {
-		snprintf(e2, sizeof(e2), "%s", na->err);
+	/* what it needs is unknown: remove nothing */
+	if (imgstore_meta_get(na->blobsfd, digest, &mt, NULL, e2,
+	    sizeof(e2)) == -1) {
 		snprintf(na->err, na->errlen, "image %s: %s: nothing pruned",
 		    ref, e2);
 		return -1;
 	}
-	for (i = 0; i < e.config.ndiffids; i++)
-		if (need_add(na->layers, e.config.diffids[i]) == -1) {
-			img_entry_free(&e);
+	if (need_add(na->nd, digest) == -1 || need_add(na->nd, mt.config) ==
+	    -1)
+		goto oom;
+	for (i = 0; i < mt.nlayers; i++)
+		if (need_add(na->nd, mt.layers[i].digest) == -1 ||
+		    need_add(na->layers, mt.layers[i].diffid) == -1)
 			goto oom;
-		}
-	img_entry_free(&e);
+	img_meta_free(&mt);
 	return 0;
  oom:
-	free(d);
+	img_meta_free(&mt);
 	snprintf(na->err, na->errlen, "out of memory");
 	return -1;
 }

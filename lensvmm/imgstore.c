@@ -376,16 +376,64 @@ imgstore_put(int blobsfd, const char *digest, uint64_t size, int fd,
 }
 
 int
-imgstore_read(int blobsfd, const char *digest, uint64_t max, void **bufp,
+imgstore_read_fd(int fd, const char *digest, uint64_t max, void **bufp,
     size_t *lenp, char *err, size_t errlen)
 {
 	uint8_t		 h[crypto_hash_sha256_BYTES];
 	struct stat	 st;
-	char		 path[96], got[65];
+	char		 got[65];
 	uint8_t		*buf = NULL;
 	size_t		 have = 0;
 	ssize_t		 n;
-	int		 fd;
+
+	*bufp = NULL;
+	*lenp = 0;
+	if (!ocispec_digest_ok(digest)) {
+		store_err(err, errlen, "not a sha256 digest");
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size > max) {
+		store_err(err, errlen, "blob %s: not a regular file of at most "
+		    "%llu bytes", digest, (unsigned long long)max);
+		return -1;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+		store_err(err, errlen, "out of memory");
+		return -1;
+	}
+	while (have < (size_t)st.st_size) {
+		if ((n = read(fd, buf + have, (size_t)st.st_size - have)) ==
+		    -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			store_err(err, errlen, "blob %s: read: %s", digest,
+			    n == 0 ? "short" : strerror(errno));
+			free(buf);
+			return -1;
+		}
+		have += (size_t)n;
+	}
+	crypto_hash_sha256(h, buf, have);
+	hexstr(h, sizeof(h), got);
+	if (strcmp(got, OCI_DIGEST_HEX(digest)) != 0) {
+		store_err(err, errlen, "blob %s: the stored file hashes to "
+		    "sha256:%s", digest, got);
+		free(buf);
+		return -1;
+	}
+	buf[have] = '\0';
+	*bufp = buf;
+	*lenp = have;
+	return 0;
+}
+
+int
+imgstore_read(int blobsfd, const char *digest, uint64_t max, void **bufp,
+    size_t *lenp, char *err, size_t errlen)
+{
+	char	 path[96];
+	int	 fd, rc;
 
 	*bufp = NULL;
 	*lenp = 0;
@@ -400,43 +448,9 @@ imgstore_read(int blobsfd, const char *digest, uint64_t max, void **bufp,
 		    "not in the store" : strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (uint64_t)st.st_size > max) {
-		store_err(err, errlen, "blob %s: not a regular file of at most "
-		    "%llu bytes", digest, (unsigned long long)max);
-		goto fail;
-	}
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		store_err(err, errlen, "out of memory");
-		goto fail;
-	}
-	while (have < (size_t)st.st_size) {
-		if ((n = read(fd, buf + have, (size_t)st.st_size - have)) ==
-		    -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			store_err(err, errlen, "blob %s: read: %s", digest,
-			    n == 0 ? "short" : strerror(errno));
-			goto fail;
-		}
-		have += (size_t)n;
-	}
-	crypto_hash_sha256(h, buf, have);
-	hexstr(h, sizeof(h), got);
-	if (strcmp(got, OCI_DIGEST_HEX(digest)) != 0) {
-		store_err(err, errlen, "blob %s: the stored file hashes to "
-		    "sha256:%s", digest, got);
-		goto fail;
-	}
+	rc = imgstore_read_fd(fd, digest, max, bufp, lenp, err, errlen);
 	close(fd);
-	buf[have] = '\0';
-	*bufp = buf;
-	*lenp = have;
-	return 0;
- fail:
-	free(buf);
-	close(fd);
-	return -1;
+	return rc;
 }
 
 /* a small file written whole: temporary, fsync, rename, fsync dir */
@@ -467,90 +481,511 @@ write_atomic(int dirfd, const char *sub, const char *name, const char *data,
 	return 0;
 }
 
-int
-imgstore_meta_set(int blobsfd, const char *digest, const char *config,
-    const struct oci_descriptor *layers, size_t nlayers, char *err,
-    size_t errlen)
-{
-	char	*buf;
-	size_t	 i, len = 0, max = (nlayers + 1) * OCI_DIGEST_SIZE + 1;
-	int	 rc;
+/* --- meta files (imgstore.h) ---------------------------------------------- */
 
-	if (!ocispec_digest_ok(digest) || !ocispec_digest_ok(config)) {
-		store_err(err, errlen, "meta: not a digest");
-		return -1;
-	}
-	if ((buf = malloc(max)) == NULL) {
-		store_err(err, errlen, "out of memory");
-		return -1;
-	}
-	len += (size_t)snprintf(buf, max, "%s\n", config);
-	for (i = 0; i < nlayers; i++)
-		len += (size_t)snprintf(buf + len, max - len, "%s\n",
-		    layers[i].digest);
-	if (mkdirat(blobsfd, "meta", 0711) == -1 && errno != EEXIST)
-		rc = -1;
+struct sbuf {
+	char	*b;
+	size_t	 len, cap;
+	int	 full;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+sb_printf(struct sbuf *sb, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n;
+
+	if (sb->full)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(sb->b + sb->len, sb->cap - sb->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sb->cap - sb->len)
+		sb->full = 1;
 	else
-		rc = write_atomic(blobsfd, "meta", OCI_DIGEST_HEX(digest),
-		    buf, len);
-	if (rc == -1)
-		store_err(err, errlen, "meta of %s: %s", digest, strerror(errno));
-	free(buf);
-	return rc;
+		sb->len += (size_t)n;
+}
+
+/* "KEY STRING\n", STRING escaped */
+static void
+sb_string(struct sbuf *sb, const char *key, const char *v)
+{
+	const unsigned char	*p;
+
+	sb_printf(sb, "%s ", key);
+	for (p = (const unsigned char *)v; *p != '\0' && !sb->full; p++)
+		if (*p < 0x21 || *p == 0x7f || *p == '%')
+			sb_printf(sb, "%%%02X", *p);
+		else
+			sb_printf(sb, "%c", *p);
+	sb_printf(sb, "\n");
 }
 
 int
-imgstore_meta_get(int blobsfd, const char *digest,
-    char (**dp)[OCI_DIGEST_SIZE], size_t *np, char *err, size_t errlen)
+imgstore_meta_make(const char *manifest, const struct oci_manifest *m,
+    const struct oci_config *c, char **text, size_t *len, char *err,
+    size_t errlen)
 {
-	char	 path[96], (*d)[OCI_DIGEST_SIZE] = NULL;
-	char	*buf, *line, *nl;
-	size_t	 max = (OCI_MAXLAYERS + 1) * OCI_DIGEST_SIZE, have = 0, n = 0;
-	ssize_t	 r;
-	int	 fd;
+	struct sbuf	 sb;
+	size_t		 i;
 
-	*dp = NULL;
-	*np = 0;
+	*text = NULL;
+	*len = 0;
+	if (!ocispec_digest_ok(manifest) || m->nlayers > OCI_MAXLAYERS ||
+	    c->ndiffids != m->nlayers) {
+		store_err(err, errlen, "meta: not a checked manifest");
+		return -1;
+	}
+	memset(&sb, 0, sizeof(sb));
+	sb.cap = IMG_META_MAX + 1;
+	if ((sb.b = malloc(sb.cap)) == NULL) {
+		store_err(err, errlen, "out of memory");
+		return -1;
+	}
+	sb_printf(&sb, "lens-image-meta 1\nmanifest %s\nconfig %s\n",
+	    manifest, m->config.digest);
+	for (i = 0; i < m->nlayers; i++)
+		sb_printf(&sb, "layer %s %llu %s\n", m->layers[i].digest,
+		    (unsigned long long)m->layers[i].size, c->diffids[i]);
+	for (i = 0; i < c->nentrypoint; i++)
+		sb_string(&sb, "entrypoint", c->entrypoint[i]);
+	for (i = 0; i < c->ncmd; i++)
+		sb_string(&sb, "cmd", c->cmd[i]);
+	for (i = 0; i < c->nenv; i++)
+		sb_string(&sb, "env", c->env[i]);
+	if (c->workingdir != NULL)
+		sb_string(&sb, "workdir", c->workingdir);
+	if (c->user != NULL)
+		sb_string(&sb, "user", c->user);
+	sb_printf(&sb, "end\n");
+	if (sb.full || sb.len > IMG_META_MAX) {
+		free(sb.b);
+		store_err(err, errlen, "config %s: Entrypoint, Cmd, Env, "
+		    "WorkingDir and User take more than %u bytes",
+		    m->config.digest, IMG_META_MAX);
+		return -1;
+	}
+	*text = sb.b;
+	*len = sb.len;
+	return 0;
+}
+
+int
+imgstore_meta_set(int blobsfd, const char *manifest, const char *text,
+    size_t len, char *err, size_t errlen)
+{
+	int	 rc;
+
+	if (!ocispec_digest_ok(manifest)) {
+		store_err(err, errlen, "meta: not a digest");
+		return -1;
+	}
+	if (mkdirat(blobsfd, "meta", 0711) == -1 && errno != EEXIST)
+		rc = -1;
+	else
+		rc = write_atomic(blobsfd, "meta", OCI_DIGEST_HEX(manifest),
+		    text, len);
+	if (rc == -1)
+		store_err(err, errlen, "meta of %s: %s", manifest,
+		    strerror(errno));
+	return rc;
+}
+
+static int
+metav_add(char ***v, size_t *n, char *s)
+{
+	char	**nv;
+
+	if ((nv = reallocarray(*v, *n + 2, sizeof(**v))) == NULL)
+		return -1;
+	nv[(*n)++] = s;
+	nv[*n] = NULL;
+	*v = nv;
+	return 0;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* STRING unescaped; NULL if not one (or out of memory: *oom) */
+static char *
+meta_string(const char *v, size_t n, int *oom)
+{
+	char	*out, *o;
+	size_t	 i;
+	int	 hi, lo;
+
+	if ((out = malloc(n + 1)) == NULL) {
+		*oom = 1;
+		return NULL;
+	}
+	for (i = 0, o = out; i < n; i++) {
+		unsigned char	 c = (unsigned char)v[i];
+
+		if (c < 0x21 || c == 0x7f)
+			goto bad;
+		if (c == '%') {
+			if (i + 2 >= n)
+				goto bad;
+			if ((hi = hexval(v[i + 1])) == -1 ||
+			    (lo = hexval(v[i + 2])) == -1)
+				goto bad;
+			c = (unsigned char)(hi << 4 | lo);
+			if (c == '\0' || !(c < 0x21 || c == 0x7f || c == '%'))
+				goto bad;	/* one way to write each */
+			i += 2;
+		}
+		*o++ = (char)c;
+	}
+	*o = '\0';
+	if ((size_t)(o - out) > OCI_MAXSTRING)
+		goto bad;
+	return out;
+ bad:
+	free(out);
+	return NULL;
+}
+
+static int
+meta_u64(const char *s, size_t n, uint64_t *out)
+{
+	uint64_t	 v = 0;
+	size_t		 i;
+
+	if (n == 0 || n > 20 || (n > 1 && s[0] == '0'))
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9' ||
+		    v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* a digest of exactly n bytes into d */
+static int
+meta_digest(const char *s, size_t n, char d[OCI_DIGEST_SIZE])
+{
+	if (n != OCI_DIGEST_SIZE - 1)
+		return -1;
+	memcpy(d, s, n);
+	d[n] = '\0';
+	return ocispec_digest_ok(d) ? 0 : -1;
+}
+
+int
+imgstore_meta_parse(const char *buf, size_t len, const char *name,
+    struct img_meta *mt, char *err, size_t errlen)
+{
+	/* the order of the keys; a key's state may repeat for lists */
+	static const char *const keys[] = { "lens-image-meta", "manifest",
+	    "config", "layer", "entrypoint", "cmd", "env", "workdir",
+	    "user", "end" };
+	enum { K_MAGIC, K_MANIFEST, K_CONFIG, K_LAYER, K_EP, K_CMD, K_ENV,
+	    K_WORKDIR, K_USER, K_END, K_N };
+	const char	*line = buf, *nl, *sp, *v;
+	size_t		 ln = 0, n, vn, nstr = 0, k;
+	int		 state = -1, oom = 0;
+	char		*str, *why = "not a meta line";
+	struct img_layer *l;
+
+	memset(mt, 0, sizeof(*mt));
+	if (len > IMG_META_MAX) {
+		store_err(err, errlen, "%s: above %u bytes", name,
+		    IMG_META_MAX);
+		return -1;
+	}
+	while ((size_t)(line - buf) < len) {
+		ln++;
+		n = len - (size_t)(line - buf);
+		if ((nl = memchr(line, '\n', n)) == NULL) {
+			why = "no newline at the end";
+			goto bad;
+		}
+		n = (size_t)(nl - line);
+		if (n > IMG_META_LINE) {
+			why = "line too long";
+			goto bad;
+		}
+		if (state == K_END) {
+			why = "a line after \"end\"";
+			goto bad;
+		}
+		if ((sp = memchr(line, ' ', n)) == NULL)
+			sp = nl;
+		for (k = 0; k < K_N; k++)
+			if (strlen(keys[k]) == (size_t)(sp - line) &&
+			    memcmp(keys[k], line, (size_t)(sp - line)) == 0)
+				break;
+		v = sp < nl ? sp + 1 : nl;
+		vn = (size_t)(nl - v);
+		if (k == K_N) {
+			why = "unknown key";
+			goto bad;
+		}
+		if ((int)k < state || ((int)k == state && k != K_LAYER &&
+		    k != K_EP && k != K_CMD && k != K_ENV)) {
+			why = "a key out of order or repeated";
+			goto bad;
+		}
+		if ((int)k > state + 1 && (state < K_CONFIG || k <= K_CONFIG)) {
+			why = "a line missing before it";
+			goto bad;
+		}
+		state = (int)k;
+		switch (k) {
+		case K_MAGIC:
+			if (vn != 1 || v[0] != '1') {
+				why = "not version 1";
+				goto bad;
+			}
+			break;
+		case K_END:
+			if (sp != nl) {
+				why = "\"end\" with a value";
+				goto bad;
+			}
+			break;
+		case K_MANIFEST:
+		case K_CONFIG:
+			if (meta_digest(v, vn, k == K_MANIFEST ? mt->manifest :
+			    mt->config) == -1) {
+				why = "not sha256:<64 lowercase hex>";
+				goto bad;
+			}
+			break;
+		case K_LAYER: {
+			const char	*s1, *s2;
+			void		*p;
+
+			if (mt->nlayers >= OCI_MAXLAYERS) {
+				why = "too many layers";
+				goto bad;
+			}
+			if ((p = reallocarray(mt->layers, mt->nlayers + 1,
+			    sizeof(*mt->layers))) == NULL) {
+				oom = 1;
+				goto bad;
+			}
+			mt->layers = p;
+			l = &mt->layers[mt->nlayers];
+			why = "not \"layer DIGEST SIZE DIFFID\"";
+			if ((s1 = memchr(v, ' ', vn)) == NULL ||
+			    (s2 = memchr(s1 + 1, ' ', (size_t)(nl - s1 - 1))) ==
+			    NULL ||
+			    meta_digest(v, (size_t)(s1 - v), l->digest) == -1 ||
+			    meta_u64(s1 + 1, (size_t)(s2 - s1 - 1), &l->size) ==
+			    -1 ||
+			    meta_digest(s2 + 1, (size_t)(nl - s2 - 1),
+			    l->diffid) == -1)
+				goto bad;
+			mt->nlayers++;
+			break;
+		}
+		default:
+			if (++nstr > OCI_MAXSTRINGS) {
+				why = "too many strings";
+				goto bad;
+			}
+			if (sp == nl || (str = meta_string(v, vn, &oom)) ==
+			    NULL) {
+				why = "not an escaped string of at most 8192 "
+				    "bytes";
+				goto bad;
+			}
+			if (k == K_ENV && (str[0] == '=' ||
+			    strchr(str, '=') == NULL)) {
+				free(str);
+				why = "env is not NAME=VALUE";
+				goto bad;
+			}
+			if (k == K_WORKDIR)
+				mt->workdir = str;
+			else if (k == K_USER)
+				mt->user = str;
+			else if (metav_add(k == K_EP ? &mt->entrypoint :
+			    k == K_CMD ? &mt->cmd : &mt->env, k == K_EP ?
+			    &mt->nentrypoint : k == K_CMD ? &mt->ncmd :
+			    &mt->nenv, str) == -1) {
+				free(str);
+				oom = 1;
+				goto bad;
+			}
+			break;
+		}
+		line = nl + 1;
+	}
+	if (state != K_END) {
+		ln++;
+		why = "no \"end\" line (truncated)";
+		goto bad;
+	}
+	/* empty vectors: NULL-terminated all the same */
+	if ((mt->entrypoint == NULL && (mt->entrypoint = calloc(1,
+	    sizeof(char *))) == NULL) || (mt->cmd == NULL && (mt->cmd =
+	    calloc(1, sizeof(char *))) == NULL) || (mt->env == NULL &&
+	    (mt->env = calloc(1, sizeof(char *))) == NULL)) {
+		oom = 1;
+		goto bad;
+	}
+	return 0;
+ bad:
+	if (oom)
+		store_err(err, errlen, "%s: out of memory", name);
+	else
+		store_err(err, errlen, "%s:%zu: %s", name, ln, why);
+	img_meta_free(mt);
+	return -1;
+}
+
+static void
+metav_free(char **v, size_t n)
+{
+	size_t	 i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void
+img_meta_free(struct img_meta *mt)
+{
+	free(mt->layers);
+	metav_free(mt->entrypoint, mt->nentrypoint);
+	metav_free(mt->cmd, mt->ncmd);
+	metav_free(mt->env, mt->nenv);
+	free(mt->workdir);
+	free(mt->user);
+	memset(mt, 0, sizeof(*mt));
+}
+
+int
+imgstore_meta_get(int blobsfd, const char *digest, struct img_meta *mt,
+    uint8_t raw[32], char *err, size_t errlen)
+{
+	struct stat	 st;
+	char		 path[96], name[96];
+	char		*buf;
+	size_t		 have = 0;
+	ssize_t		 r;
+	int		 fd, rc;
+
+	memset(mt, 0, sizeof(*mt));
 	if (!ocispec_digest_ok(digest)) {
 		store_err(err, errlen, "meta: not a digest");
 		return -1;
 	}
 	snprintf(path, sizeof(path), "meta/%s", OCI_DIGEST_HEX(digest));
-	if ((fd = openat(blobsfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) ==
-	    -1) {
-		store_err(err, errlen, "meta of %s: %s", digest, strerror(errno));
+	snprintf(name, sizeof(name), "blobs/meta/%s",
+	    OCI_DIGEST_HEX(digest));
+	if ((fd = openat(blobsfd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) == -1) {
+		store_err(err, errlen, "meta of %s: %s", digest,
+		    errno == ENOENT ? "none (pull the image again)" :
+		    strerror(errno));
 		return -1;
 	}
-	if ((buf = malloc(max + 1)) == NULL ||
-	    (d = calloc(OCI_MAXLAYERS + 1, sizeof(*d))) == NULL) {
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > IMG_META_MAX) {
+		store_err(err, errlen, "%s: not a regular file of at most %u "
+		    "bytes", name, IMG_META_MAX);
+		close(fd);
+		return -1;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
 		store_err(err, errlen, "out of memory");
-		goto fail;
+		close(fd);
+		return -1;
 	}
-	while ((r = read(fd, buf + have, max + 1 - have)) > 0)
-		if ((have += (size_t)r) > max)
-			break;
-	if (r == -1 || have > max || have == 0 || buf[have - 1] != '\n')
-		goto bad;
-	buf[have] = '\0';
-	for (line = buf; *line != '\0'; line = nl + 1) {
-		nl = strchr(line, '\n');
-		*nl = '\0';
-		if (!ocispec_digest_ok(line) || n > OCI_MAXLAYERS)
-			goto bad;
-		memcpy(d[n++], line, OCI_DIGEST_SIZE);
+	while (have <= (size_t)st.st_size && (r = read(fd, buf + have,
+	    (size_t)st.st_size + 1 - have)) != 0) {
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			store_err(err, errlen, "%s: %s", name,
+			    strerror(errno));
+			free(buf);
+			close(fd);
+			return -1;
+		}
+		have += (size_t)r;
 	}
 	close(fd);
+	if (have != (size_t)st.st_size) {
+		store_err(err, errlen, "%s: changed while read", name);
+		free(buf);
+		return -1;
+	}
+	if (raw != NULL)
+		crypto_hash_sha256(raw, (uint8_t *)buf, have);
+	rc = imgstore_meta_parse(buf, have, name, mt, err, errlen);
 	free(buf);
-	*dp = d;
-	*np = n - 1;
-	return 0;
- bad:
-	store_err(err, errlen, "meta of %s: not digest lines", digest);
- fail:
-	close(fd);
-	free(buf);
-	free(d);
-	return -1;
+	if (rc == 0 && strcmp(mt->manifest, digest) != 0) {
+		store_err(err, errlen, "%s:2: names manifest %s", name,
+		    mt->manifest);
+		img_meta_free(mt);
+		return -1;
+	}
+	return rc;
+}
+
+int
+imgstore_meta_find(const char *statedir, const char *ref, char *refout,
+    struct img_meta *mt, uint8_t raw[32], char *err, size_t errlen)
+{
+	char	 path[PATH_MAX], digest[OCI_DIGEST_SIZE];
+	int	 blobsfd = -1, refsfd = -1, rc = -1, r;
+
+	memset(mt, 0, sizeof(*mt));
+	refout[0] = '\0';
+	if (ocispec_digest_ok(ref))
+		strlcpy(digest, ref, sizeof(digest));
+	else {
+		if (imgstore_ref_norm(ref, refout, IMG_REF_SIZE) == -1) {
+			store_err(err, errlen, "\"%.64s\" is neither NAME[:TAG] "
+			    "nor sha256:<64 hex>", ref);
+			goto done;
+		}
+		if (snprintf(path, sizeof(path), "%s/" IMG_REFDIR, statedir) >=
+		    (int)sizeof(path) || (refsfd = open(path, O_RDONLY |
+		    O_DIRECTORY | O_CLOEXEC)) == -1) {
+			store_err(err, errlen, "the image store %s: %s", path,
+			    strerror(errno));
+			goto done;
+		}
+		if ((r = imgstore_ref_get(refsfd, refout, digest, err,
+		    errlen)) == 1)
+			store_err(err, errlen, "no image %s (lensctl pull it)",
+			    refout);
+		if (r != 0)
+			goto done;
+	}
+	if (snprintf(path, sizeof(path), "%s/" IMG_BLOBDIR, statedir) >=
+	    (int)sizeof(path) || (blobsfd = open(path, O_RDONLY |
+	    O_DIRECTORY | O_CLOEXEC)) == -1) {
+		store_err(err, errlen, "the image store %s: %s", path,
+		    strerror(errno));
+		goto done;
+	}
+	rc = imgstore_meta_get(blobsfd, digest, mt, raw, err, errlen);
+ done:
+	if (blobsfd != -1)
+		close(blobsfd);
+	if (refsfd != -1)
+		close(refsfd);
+	return rc;
 }
 
 int

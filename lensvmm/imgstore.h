@@ -5,9 +5,8 @@
  *				always holds the bytes its name hashes to
  *	blobs/tmp/<hex>.partial	a download in progress (one writer: the
  *	blobs/tmp/<hex>.lock	holder of this flock)
- *	blobs/meta/<hex>	what manifest <hex> needs: its config's and
- *				layers' digests, a line each (written
- *				before any ref names the manifest)
+ *	blobs/meta/<hex>	what the parent knows of manifest <hex>
+ *				(below; written before any ref names it)
  *	refs/<name>		"sha256:<hex>\n", the manifest digest of
  *				reference NAME:TAG (name: the reference
  *				with '%', '/' and ':' percent-encoded)
@@ -81,14 +80,80 @@ int	imgstore_put(int blobsfd, const char *digest, uint64_t size, int fd,
  * again; *buf to free; -1 with err */
 int	imgstore_read(int blobsfd, const char *digest, uint64_t max,
 	    void **buf, size_t *len, char *err, size_t errlen);
+/* the same from an open blob */
+int	imgstore_read_fd(int fd, const char *digest, uint64_t max,
+	    void **buf, size_t *len, char *err, size_t errlen);
 
-/* the meta file of manifest digest (config, then nlayers layers) */
-int	imgstore_meta_set(int blobsfd, const char *digest, const char *config,
-	    const struct oci_descriptor *layers, size_t nlayers, char *err,
+/*
+ * The meta file of a manifest, blobs/meta/<hex>: what the parent needs
+ * of an image, written by the fetch process (which parsed and verified
+ * the JSON) so that the root parent never parses image JSON.  Lines,
+ * in this order, each at most IMG_META_LINE bytes, the file at most
+ * IMG_META_MAX:
+ *
+ *	lens-image-meta 1
+ *	manifest sha256:<hex>
+ *	config sha256:<hex>
+ *	layer sha256:<blob hex> <size> sha256:<diff id hex>	(0..256)
+ *	entrypoint STRING	(each element of Entrypoint, in order)
+ *	cmd STRING		(Cmd)
+ *	env STRING		(Env, NAME=VALUE)
+ *	workdir STRING		(WorkingDir, at most once)
+ *	user STRING		(User, at most once)
+ *	end
+ *
+ * STRING has every byte below 0x21, 0x7f and '%' written %XX (upper
+ * case hex); NUL is never one.  imgstore_meta_parse refuses anything
+ * else naming the file and line.
+ */
+#define IMG_META_MAX	(1u << 20)
+#define IMG_META_LINE	(3 * OCI_MAXSTRING + 16)
+
+struct img_layer {
+	char		 digest[OCI_DIGEST_SIZE];	/* the blob */
+	uint64_t	 size;
+	char		 diffid[OCI_DIGEST_SIZE];	/* the tar stream */
+};
+
+struct img_meta {
+	char		 manifest[OCI_DIGEST_SIZE];
+	char		 config[OCI_DIGEST_SIZE];
+	struct img_layer *layers;
+	size_t		 nlayers;
+	char		**entrypoint;	/* NULL-terminated, never NULL */
+	size_t		 nentrypoint;
+	char		**cmd;
+	size_t		 ncmd;
+	char		**env;
+	size_t		 nenv;
+	char		*workdir;	/* NULL: none */
+	char		*user;		/* NULL: none */
+};
+
+/* the meta text of a parsed manifest and config (*text to free) */
+int	imgstore_meta_make(const char *manifest, const struct oci_manifest *,
+	    const struct oci_config *, char **text, size_t *len, char *err,
 	    size_t errlen);
-/* *digests (to free): 1 + *n digests, config first; -1 with err */
-int	imgstore_meta_get(int blobsfd, const char *digest,
-	    char (**digests)[OCI_DIGEST_SIZE], size_t *n, char *err,
+/* written as blobs/meta/<hex of manifest> (temporary, fsync, rename) */
+int	imgstore_meta_set(int blobsfd, const char *manifest, const char *text,
+	    size_t len, char *err, size_t errlen);
+/* the strict parse; name for errors ("NAME:LINE: what") */
+int	imgstore_meta_parse(const char *buf, size_t len, const char *name,
+	    struct img_meta *, char *err, size_t errlen);
+/*
+ * blobs/meta/<hex> read and parsed; *raw (if not NULL) the SHA-256 of
+ * its bytes.  -1 with err
+ */
+int	imgstore_meta_get(int blobsfd, const char *manifest, struct img_meta *,
+	    uint8_t raw[32], char *err, size_t errlen);
+void	img_meta_free(struct img_meta *);
+/*
+ * An image by reference (NAME[:TAG], ":latest" when no tag) or manifest
+ * digest, from its ref and meta file only (no JSON): for the parent.
+ * ref (IMG_REF_SIZE, "" by digest) filled.  -1 with err.
+ */
+int	imgstore_meta_find(const char *statedir, const char *ref,
+	    char *refout, struct img_meta *, uint8_t raw[32], char *err,
 	    size_t errlen);
 
 /* refs: refsfd is STATEDIR/refs */
@@ -99,7 +164,8 @@ int	imgstore_ref_get(int refsfd, const char *ref,
 	    char digest[OCI_DIGEST_SIZE], char *err, size_t errlen);
 
 /*
- * An image by reference (NAME[:TAG], ":latest" when no tag) or by its
+ * For unprivileged processes only (the parent parses no image JSON):
+ * an image by reference (NAME[:TAG], ":latest" when no tag) or by its
  * manifest digest (sha256:<hex>): the manifest digest and the parsed
  * manifest and config, both read from the store and checked against
  * their digests again.  -1 with err ("no image NAME:TAG").

@@ -40,6 +40,7 @@
 #include "parent.h"
 #include "privsep.h"
 #include "pull.h"
+#include "registry.h"
 #include "seccomp_filter.h"
 #include "unixsock.h"
 #include "version.h"
@@ -57,6 +58,7 @@ const char			*protect[4 + VMM_MAXPROTECT] = {
 int				 nprotect = 4;
 char				 auditsock[108], initpath[PATH_MAX];
 char				 emptydir[PATH_MAX];
+char				 regcreds[PATH_MAX] = REG_CREDS_FILE;
 char				 netdsock[108];	/* "" without lensnetd */
 char				 guestdir[PATH_MAX];	/* microvm: kernel, initramfs */
 char				 imagedir[PATH_MAX];	/* microvm: image cache */
@@ -86,8 +88,8 @@ usage(void)
 	    "[-C cachesize]\n\t[-c cgroup] [-D statedir] "
 	    "[-E layer-entries] [-F layer-file-size]\n\t[-g guestdir] "
 	    "[-i lens-init] [-k kernel-args] [-L layer-size] "
-	    "[-n netdsock] [-P policy] [-s socket]\n"
-	    "\t[-T boot-timeout] [-x statedir]\n");
+	    "[-n netdsock] [-P policy]\n\t[-R registries.json] [-s socket] "
+	    "[-T boot-timeout] [-x statedir]\n");
 	exit(2);
 }
 
@@ -571,10 +573,15 @@ main(int argc, char *argv[])
 	strlcpy(cgname, VMM_CGROUP, sizeof(cgname));
 	strlcpy(guestdir, VMM_GUESTDIR, sizeof(guestdir));
 	strlcpy(defpolicy, VMM_POLICY, sizeof(defpolicy));
-	lensconf_init("lensvmm", "A:a:C:c:dD:E:F:g:i:k:L:n:P:s:T:vx:", &argc, &argv);
-	while ((ch = getopt(argc, argv, "A:a:C:c:dD:E:F:g:i:k:L:n:P:s:T:vx:f:V")) != -1) {
+	lensconf_init("lensvmm", "A:a:C:c:dD:E:F:g:i:k:L:n:P:R:s:T:vx:", &argc, &argv);
+	while ((ch = getopt(argc, argv, "A:a:C:c:dD:E:F:g:i:k:L:n:P:R:s:T:vx:f:V")) != -1) {
 		switch (ch) {
 		case 'f':	/* lensconf_init's */
+			break;
+		case 'R':
+			if (optarg[0] != '/' || strlcpy(regcreds, optarg,
+			    sizeof(regcreds)) >= sizeof(regcreds))
+				errx(2, "-R %s: need an absolute path", optarg);
 			break;
 		case 'x':
 			if (optarg[0] != '/' || nprotect == (int)(sizeof(protect) /

@@ -146,6 +146,7 @@ extern struct sbxlist		 sandboxes;
 extern struct event_base	*evbase;
 extern struct auditc		*audit;
 extern char			 statedir[PATH_MAX];
+extern char			 regcreds[PATH_MAX];	/* -R */
 extern const char		*protect[4 + VMM_MAXPROTECT];
 extern int			 nprotect;
 extern char			 auditsock[108], initpath[PATH_MAX];

@@ -30,6 +30,7 @@
 #include "privsep.h"
 #include "layer.h"
 #include "pull.h"
+#include "registry.h"
 
 #define PULL_MAX	8	/* fetch processes at once */
 
@@ -85,7 +86,10 @@ image_request_check(struct imsg *im)
 			return "bad image source";
 		if (!cfield(p.platform, sizeof(p.platform)))
 			return "bad platform";
-		return p.flags != 0 || p.pad != 0 ? "bad PULL flags" : NULL;
+		if (!cfield(p.cafile, sizeof(p.cafile)))
+			return "bad CA file";
+		return (p.flags & ~CTL_PULL_INSECURE) != 0 || p.pad != 0 ?
+		    "bad PULL flags" : NULL;
 	case IMSG_CTL_IMAGES:
 	case IMSG_CTL_PRUNE:
 		if (imsg_expect(im, sizeof(ims)) == -1)
@@ -277,8 +281,8 @@ static void
 pull_done(struct pull *p)
 {
 	struct ctl_pulled	 pd;
-	char			*line, *next, *digest, *ref, *config;
-	json_t			*layers;
+	char			*line, *next, *digest, *ref, *config, *sp;
+	json_t			*layers, *diffids;
 	struct reply		*r = p->r;
 
 	imsgev_pause(&r->iev, 0);
@@ -318,25 +322,33 @@ pull_done(struct pull *p)
 	    !ocispec_digest_ok(config))
 		goto bad;
 	layers = json_array();
+	diffids = json_array();
 	for (line = next; *line != '\0'; line = next) {
-		if ((next = strchr(line, '\n')) == NULL) {
+		if ((next = strchr(line, '\n')) == NULL ||
+		    (sp = strchr(line, ' ')) == NULL || sp > next ||
+		    json_array_size(layers) >= OCI_MAXLAYERS) {
 			json_decref(layers);
+			json_decref(diffids);
 			goto bad;
 		}
 		*next++ = '\0';
-		if (!ocispec_digest_ok(line)) {
+		*sp++ = '\0';
+		if (!ocispec_digest_ok(line) || !ocispec_digest_ok(sp)) {
 			json_decref(layers);
+			json_decref(diffids);
 			goto bad;
 		}
 		json_array_append_new(layers, json_string(line));
+		json_array_append_new(diffids, json_string(sp));
 	}
 	memset(&pd, 0, sizeof(pd));
 	strlcpy(pd.ref, ref, sizeof(pd.ref));
 	strlcpy(pd.digest, digest, sizeof(pd.digest));
 	pd.nlayers = (uint32_t)json_array_size(layers);
-	pull_audit("image.pull", json_pack("{s:s, s:s, s:s, s:s, s:o, s:I}",
-	    "source", p->source, "reference", ref, "digest", digest,
-	    "config", config, "layers", layers, "uid", (json_int_t)p->by));
+	pull_audit("image.pull", json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, "
+	    "s:I}", "source", p->source, "reference", ref, "digest", digest,
+	    "config", config, "layers", layers, "diff_ids", diffids, "uid",
+	    (json_int_t)p->by));
 	log_info("pulled %s as %s (%s, %u layers)", p->source, ref, digest,
 	    pd.nlayers);
 	/* its layers unpacked (the image child) before the answer */
@@ -427,7 +439,33 @@ req_pull(struct reply *r, struct imsg *im, uid_t by)
 		    "again later", PULL_MAX);
 		return;
 	}
-	if (pull_source_oci(cp.source, dir, sizeof(dir), fc.tag,
+	if (strncmp(cp.source, "docker-archive:", 15) == 0) {
+		if (cp.cafile[0] != '\0' || cp.flags != 0 ||
+		    cp.source[15] != '/') {
+			reply_error(r, CTL_EXIT_LENS, "docker-archive:FILE: "
+			    "FILE must be an absolute path (and --ca-file, "
+			    "--insecure-registry are for registries)");
+			return;
+		}
+		strlcpy(dir, cp.source + 15, sizeof(dir));
+		fc.kind = FETCH_DARCHIVE;
+	} else if (strncmp(cp.source, "oci:", 4) != 0) {
+		/* a registry (registry.c) */
+		if (registry_source(cp.source, &fc, err, sizeof(err)) == -1 ||
+		    registry_creds(regcreds, fc.host, fc.auth,
+		    sizeof(fc.auth), err, sizeof(err)) == -1) {
+			reply_error(r, CTL_EXIT_LENS, "%s", err);
+			return;
+		}
+		fc.insecure = (cp.flags & CTL_PULL_INSECURE) != 0;
+		if (fc.insecure)
+			log_warnx("pull %s: --insecure-registry: plain http, "
+			    "nothing authenticates the registry", cp.source);
+	} else if (cp.cafile[0] != '\0' || cp.flags != 0) {
+		reply_error(r, CTL_EXIT_LENS, "--ca-file and "
+		    "--insecure-registry are for registries, not oci:DIR");
+		return;
+	} else if (pull_source_oci(cp.source, dir, sizeof(dir), fc.tag,
 	    sizeof(fc.tag), fc.name, sizeof(fc.name), err, sizeof(err)) ==
 	    -1) {
 		reply_error(r, CTL_EXIT_LENS, "%s", err);
@@ -449,14 +487,40 @@ req_pull(struct reply *r, struct imsg *im, uid_t by)
 		    strerror(errno));
 		return;
 	}
-	if ((fc.srcfd = hostpath_open(&fc.caller, dir, HOSTPATH_VOLUME,
+	if (fc.kind == FETCH_REGISTRY) {
+		/* --ca-file: reached as the caller here, read as the
+		 * caller by the fetch process's reader */
+		if (cp.cafile[0] != '\0' && ((fc.srcfd = hostpath_open(
+		    &fc.caller, cp.cafile, HOSTPATH_VOLUME, HOSTPATH_TIMEOUT *
+		    1000, err, sizeof(err))) == -1 || fstat(fc.srcfd, &st) ==
+		    -1 || !S_ISREG(st.st_mode))) {
+			reply_error(r, CTL_EXIT_LENS, "--ca-file %s: %s",
+			    cp.cafile, fc.srcfd == -1 ? err :
+			    "not a regular file");
+			goto fail;
+		}
+	} else if (fc.kind == FETCH_DARCHIVE) {
+		if ((fc.srcfd = hostpath_open(&fc.caller, dir,
+		    HOSTPATH_VOLUME, HOSTPATH_TIMEOUT * 1000, err,
+		    sizeof(err))) == -1 || hostpath_check(&fc.caller,
+		    fc.srcfd, HOSTPATH_VOLUME, protect, nprotect, err,
+		    sizeof(err)) == -1) {
+			reply_error(r, CTL_EXIT_LENS, "docker-archive:%s: %s",
+			    dir, err);
+			goto fail;
+		}
+		if (fstat(fc.srcfd, &st) == -1 || !S_ISREG(st.st_mode)) {
+			reply_error(r, CTL_EXIT_LENS, "docker-archive:%s: not "
+			    "a regular file", dir);
+			goto fail;
+		}
+	} else if ((fc.srcfd = hostpath_open(&fc.caller, dir, HOSTPATH_VOLUME,
 	    HOSTPATH_TIMEOUT * 1000, err, sizeof(err))) == -1 ||
 	    hostpath_check(&fc.caller, fc.srcfd, HOSTPATH_VOLUME, protect,
 	    nprotect, err, sizeof(err)) == -1) {
 		reply_error(r, CTL_EXIT_LENS, "oci:%s: %s", dir, err);
 		goto fail;
-	}
-	if (fstat(fc.srcfd, &st) == -1 || !S_ISDIR(st.st_mode)) {
+	} else if (fstat(fc.srcfd, &st) == -1 || !S_ISDIR(st.st_mode)) {
 		reply_error(r, CTL_EXIT_LENS, "oci:%s: not a directory", dir);
 		goto fail;
 	}
@@ -500,9 +564,11 @@ req_pull(struct reply *r, struct imsg *im, uid_t by)
 	imsgev_pause(&r->iev, 1);
 	event_set(&p->ev, p->resfd, EV_READ | EV_PERSIST, pull_read, p);
 	event_add(&p->ev, NULL);
-	close(fc.srcfd);
+	if (fc.srcfd != -1)
+		close(fc.srcfd);
 	close(fc.blobsfd);
 	close(fc.refsfd);
+	explicit_bzero(fc.auth, sizeof(fc.auth));
 	return;
  fail:
 	if (rp[0] != -1)
@@ -515,4 +581,5 @@ req_pull(struct reply *r, struct imsg *im, uid_t by)
 		close(fc.blobsfd);
 	if (fc.refsfd != -1)
 		close(fc.refsfd);
+	explicit_bzero(fc.auth, sizeof(fc.auth));
 }

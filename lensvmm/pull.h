@@ -42,7 +42,12 @@ int	pull_source_oci(const char *source, char *dir, size_t dirlen,
 	    size_t errlen);
 
 /* fetch.c: what the fetch process gets (forked by the parent) */
+#define FETCH_OCI	0
+#define FETCH_REGISTRY	1
+#define FETCH_DARCHIVE	2	/* docker-archive:FILE, srcfd its O_PATH */
+#define REG_AUTH_SIZE	1024
 struct fetch_conf {
+	int		 kind;		/* FETCH_* */
 	int		 resfd;		/* the result, to the parent */
 	int		 clientfd;	/* PROGRESS to lensctl */
 	int		 srcfd;		/* oci: the layout directory, O_PATH */
@@ -52,6 +57,12 @@ struct fetch_conf {
 	char		 tag[IMG_TAG_MAX + 1];
 	char		 platform[64];
 	pid_t		 parent;
+	/* FETCH_REGISTRY: srcfd is --ca-file's O_PATH descriptor or -1 */
+	int		 insecure;
+	char		 host[256];	/* HOST[:PORT] of the API */
+	char		 repo[256];
+	char		 reference[80];	/* the tag or the digest pulled */
+	char		 auth[REG_AUTH_SIZE];	/* base64 USER:PASS, "" */
 };
 void	fetch_main(struct fetch_conf *) __attribute__((noreturn));
 

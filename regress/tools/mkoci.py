@@ -64,6 +64,23 @@ def image(d, a, osname, arch):
     md, ms = blob(d, man)
     return md, ms
 
+def docker_archive(d, md, out, tag):
+    rd = lambda dg: open(os.path.join(d, "blobs", "sha256", dg[7:]), "rb").read()
+    m = json.loads(rd(md))
+    with tarfile.open(out, "w") as t:
+        def add(name, data):
+            ti = tarfile.TarInfo(name)
+            ti.size = len(data)
+            t.addfile(ti, io.BytesIO(data))
+        names = []
+        for i, l in enumerate(m["layers"]):
+            names.append("%d/layer.tar" % i)
+            add(names[-1], gzip.decompress(rd(l["digest"])))
+        cfg = m["config"]["digest"][7:] + ".json"
+        add(cfg, rd(m["config"]["digest"]))
+        add("manifest.json", json.dumps([{"Config": cfg, "Layers": names,
+            "RepoTags": ["lens/busy:" + tag]}]).encode())
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("dir")
@@ -75,6 +92,8 @@ def main():
     ap.add_argument("--size-lie", action="store_true")
     ap.add_argument("--seed", default="0")
     ap.add_argument("--big", type=int, default=0)
+    ap.add_argument("--docker-archive", default="",
+                    help="also write the image as a `docker save` tar there")
     ap.add_argument("--noise", type=int, default=0,
                     help="random bytes per layer (incompressible)")
     a = ap.parse_args()
@@ -105,6 +124,8 @@ def main():
                 "digest": first, "size": sz, "annotations": ann}]
     with open(os.path.join(d, "index.json"), "w") as f:
         json.dump({"schemaVersion": 2, "manifests": top}, f)
+    if a.docker_archive:
+        docker_archive(d, first, a.docker_archive, a.tag)
     print(first)
 
 main()

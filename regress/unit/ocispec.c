@@ -298,9 +298,23 @@ main(void)
 	imgstore_put(blobsfd, md, strlen(man), p[0], NULL, NULL, err,
 	    sizeof(err));
 	close(p[0]);
-	ok(imgstore_meta_set(blobsfd, md, cd, NULL, 0, err, sizeof(err)) ==
-	    0 && imgstore_ref_set(refsfd, "t/img:v1", md, err, sizeof(err)) ==
-	    0, "meta and ref set (%s)", err);
+	{
+		struct oci_manifest	 mm;
+		struct oci_config	 mc;
+		char			*mtext = NULL;
+		size_t			 mlen;
+
+		ok(ocispec_manifest_parse(man, strlen(man), &mm, err,
+		    sizeof(err)) == 0 && ocispec_config_parse(cfg, strlen(cfg),
+		    &mc, err, sizeof(err)) == 0 && imgstore_meta_make(md, &mm,
+		    &mc, &mtext, &mlen, err, sizeof(err)) == 0 &&
+		    imgstore_meta_set(blobsfd, md, mtext, mlen, err,
+		    sizeof(err)) == 0 && imgstore_ref_set(refsfd, "t/img:v1",
+		    md, err, sizeof(err)) == 0, "meta and ref set (%s)", err);
+		free(mtext);
+		ocispec_manifest_free(&mm);
+		ocispec_config_free(&mc);
+	}
 	ok(imgstore_ref_get(refsfd, "t/img:v1", digest, err, sizeof(err)) ==
 	    0 && strcmp(digest, md) == 0, "the ref reads back");
 	ok(imgstore_lookup(tmpl, "t/img:v1", &e, err, sizeof(err)) == 0 &&
