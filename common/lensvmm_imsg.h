@@ -53,6 +53,8 @@ enum lensvmm_imsg {
 #define RUN_TTY		0x04	/* -t */
 #define RUN_RM		0x08	/* --rm */
 #define RUN_ROOT	0x10	/* -u root */
+#define RUN_IMAGE	0x20	/* rootfs is an image reference (run IMAGE) */
+#define RUN_ENTRYPOINT	0x40	/* --entrypoint: argv is the whole command */
 
 #define CTL_HOSTNAME_SIZE	64		/* HOST_NAME_MAX + 1 */
 
