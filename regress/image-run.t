@@ -7,14 +7,15 @@
 # image's /etc/passwd, a User "../../etc" and a WorkingDir "../.."
 # (contained: resolved inside the sandbox); an image whose config blob
 # changed in the store after the pull, or whose meta file lies, is
-# refused by the image child's check.  Images: busybox-static made by
+# refused by the image child's check, and prune, which reads only meta
+# files, refuses a hostile one naming file:line.  Images: busybox-static made by
 # regress/tools/mkimage.py from the test rootfs.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/daemon.sh"
 vmm_require
 require_cmds python3
 
-tap_plan 20
+tap_plan 25
 tmpdir_setup
 vmm_setup
 MK="python3 $(dirname "$0")/tools/mkimage.py"
@@ -99,6 +100,31 @@ sed -i 's/^cmd meta$/cmd pwned/' "$S/blobs/meta/$ML"
 lctl run --rm liar >"$T/out" 2>"$T/err"
 [ $? != 0 ] && grep -q "is not what its manifest and config say" "$T/err" && [ ! -s "$T/out" ]
 ok $? "a meta file that lies about Cmd: refused before anything runs ($(cat "$T/err"))"
+
+# the root parent parses no image JSON: prune works from the meta
+# files with corrupt's config unreadable, and refuses a hostile meta
+# file (what a compromised fetch process could write), naming file:line
+lctl image prune >"$T/out" 2>"$T/err"
+ok $? "prune works from the meta files, a config corrupted ($(cat "$T/err"))"
+MF=$S/blobs/meta/$ML
+sed -i 's/^cmd pwned$/cmd meta/' "$MF"
+cp "$MF" "$T/meta.good"
+sed 's/^config sha256:\(.\)/config sha256:..\/\1/' "$T/meta.good" >"$MF"
+lctl image prune >"$T/out" 2>"$T/err"
+[ $? != 0 ] && grep -q "image liar:latest: blobs/meta/$ML:3: not sha256:<64 lowercase hex>: nothing pruned" "$T/err"
+ok $? "a meta file with a bad digest: prune refuses, naming file:line ($(cat "$T/err"))"
+{ head -3 "$T/meta.good"; i=0; while [ $i -lt 257 ]; do
+	sed -n 4p "$T/meta.good"; i=$((i + 1)); done; echo end; } >"$MF"
+lctl image prune >"$T/out" 2>"$T/err"
+[ $? != 0 ] && grep -q "blobs/meta/$ML:260: too many layers" "$T/err"
+ok $? "257 layers: refused at line 260 ($(cat "$T/err"))"
+{ head -3 "$T/meta.good"; python3 -c 'print("cmd " + "a" * 30000)'; echo end; } >"$MF"
+lctl image prune >"$T/out" 2>"$T/err"
+[ $? != 0 ] && grep -q "blobs/meta/$ML:4: line too long" "$T/err"
+ok $? "an overlong line: refused at line 4 ($(cat "$T/err"))"
+cp "$T/meta.good" "$MF"
+lctl rmi corrupt >"$T/out" 2>"$T/err" && [ ! -e "$S/blobs/meta/$MC" ]
+ok $? "rmi of the image with the corrupt config ($(cat "$T/err"))"
 
 lctl run --rm --backend microvm busy true >"$T/out" 2>"$T/err"
 [ $? != 0 ] && grep -q "run IMAGE: microvm backend not supported yet, use --backend jail" "$T/err"
