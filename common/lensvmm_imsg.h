@@ -54,6 +54,8 @@ enum lensvmm_imsg {
 #define RUN_RM		0x08	/* --rm */
 #define RUN_ROOT	0x10	/* -u root */
 #define RUN_READONLY	0x20	/* --read-only: the root file system */
+#define RUN_IMAGE	0x40	/* rootfs is an image reference (run IMAGE) */
+#define RUN_ENTRYPOINT	0x80	/* --entrypoint: argv is the whole command */
 
 #define CTL_HOSTNAME_SIZE	64		/* HOST_NAME_MAX + 1 */
 

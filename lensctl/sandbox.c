@@ -82,7 +82,8 @@ static const struct lensctl_cmd sandbox_cmds[] = {
 	    "[-m size] [--memory size] "
 	    "[--cpus n] [--pids n] [--policy file] [--read-only] "
 	    "[--tmpfs path[:size=n,mode=m]] [--ulimit name=soft[:hard]] "
-	    "[-s socket] -- command [arg ...]",
+	    "[-s socket] [--entrypoint cmd] image | --rootfs dir | -- "
+	    "[command [arg ...]]",
 	    "run a command in a new sandbox" },
 	{ "exec", sb_exec, "[-it] [-e key[=value]] [-u user] [-w dir] "
 	    "[-s socket] id -- command [arg ...]",
@@ -115,6 +116,8 @@ struct runopts {
 	int		 detach, interactive, tty, rm, readonly;
 	const char	*name, *backend, *user, *cwd, *socket, *hostname;
 	char		 rootfs[PATH_MAX];
+	int		 image;		/* the first operand is an image */
+	const char	*entrypoint;	/* --entrypoint, NULL none */
 	uint64_t	 memory;
 	uint32_t	 cpu_millis, pids;
 	struct strv	 env, vols, pubs, labels, tmpfs, ulimits;
@@ -399,7 +402,7 @@ enum {
 	OPT_NAME = 256, OPT_RM, OPT_ROOTFS, OPT_BACKEND, OPT_MEMORY,
 	OPT_CPUS, OPT_PIDS, OPT_JSON, OPT_POLICY, OPT_ENVFILE, OPT_MOUNT,
 	OPT_PRIVILEGED, OPT_CAPADD, OPT_DEVICE, OPT_NETWORK, OPT_LABEL,
-	OPT_FILTER, OPT_READONLY, OPT_TMPFS, OPT_ULIMIT
+	OPT_FILTER, OPT_READONLY, OPT_TMPFS, OPT_ULIMIT, OPT_ENTRYPOINT
 };
 
 /* a string kept until runopts_free (o->heap) */
@@ -674,6 +677,7 @@ static const struct option run_longopts[] = {
 	{ "name",	required_argument,	NULL, OPT_NAME },
 	{ "rm",		no_argument,		NULL, OPT_RM },
 	{ "rootfs",	required_argument,	NULL, OPT_ROOTFS },
+	{ "entrypoint",	required_argument,	NULL, OPT_ENTRYPOINT },
 	{ "backend",	required_argument,	NULL, OPT_BACKEND },
 	{ "memory",	required_argument,	NULL, 'm' },
 	{ "cpus",	required_argument,	NULL, OPT_CPUS },
@@ -715,7 +719,7 @@ parse_runopts(int argc, char *argv[], int isrun, struct runopts *o)
 	struct stat	 st;
 	uint64_t	 v;
 	char		 err[GR_ERRSIZE];
-	int		 ch;
+	int		 ch, rootfs_given = 0;
 
 	memset(o, 0, sizeof(*o));
 	while ((ch = getopt_long(argc, argv,
@@ -788,6 +792,10 @@ parse_runopts(int argc, char *argv[], int isrun, struct runopts *o)
 			break;
 		case OPT_ROOTFS:
 			rootfs = optarg;
+			rootfs_given = 1;
+			break;
+		case OPT_ENTRYPOINT:
+			o->entrypoint = optarg;
 			break;
 		case OPT_BACKEND:
 			if (strcmp(optarg, "jail") != 0 &&
@@ -915,6 +923,18 @@ parse_runopts(int argc, char *argv[], int isrun, struct runopts *o)
 			return -1;
 		}
 	}
+	/*
+	 * run IMAGE [COMMAND]: without --rootfs the first operand is the
+	 * image, unless "--" came first (the default rootfs, COMMAND).
+	 */
+	o->image = !rootfs_given && optind < argc &&
+	    strcmp(argv[optind - 1], "--") != 0;
+	if (o->entrypoint != NULL && !o->image) {
+		warnx("--entrypoint: only with an image");
+		return -2;
+	}
+	if (o->image)
+		return 0;
 	if (stat(rootfs, &st) == -1) {
 		warn("--rootfs %s", rootfs);
 		return -1;
@@ -1464,12 +1484,33 @@ sb_run(int argc, char *argv[])
 	rc = CTL_EXIT_LENS;
 	argc -= optind;
 	argv += optind;
-	if (argc < 1) {
-		warnx("run: no command given");
-		goto usage;
-	}
 	memset(&r, 0, sizeof(r));
-	r.flags = (o.detach ? RUN_DETACH : 0) |
+	if (o.image) {
+		/* the image's Entrypoint and Cmd are lensvmm's to apply;
+		 * --entrypoint E: E and COMMAND, the image's Cmd dropped */
+		if (copystr(r.rootfs, sizeof(r.rootfs), argv[0]) == -1) {
+			warnx("run: image reference %.64s too long", argv[0]);
+			goto done;
+		}
+		r.flags |= RUN_IMAGE;
+		argc--;
+		argv++;
+		if (o.entrypoint != NULL) {
+			r.flags |= RUN_ENTRYPOINT;
+			if (o.entrypoint[0] != '\0') {
+				argc++;
+				argv--;
+				argv[0] = (char *)o.entrypoint;
+			}
+		}
+	} else {
+		if (argc < 1) {
+			warnx("run: no command given");
+			goto usage;
+		}
+		(void)copystr(r.rootfs, sizeof(r.rootfs), o.rootfs);
+	}
+	r.flags |= (o.detach ? RUN_DETACH : 0) |
 	    (o.interactive ? RUN_STDIN : 0) | (o.tty ? RUN_TTY : 0) |
 	    (o.rm ? RUN_RM : 0) | (is_root(o.user) ? RUN_ROOT : 0) |
 	    (o.readonly ? RUN_READONLY : 0);
@@ -1477,7 +1518,6 @@ sb_run(int argc, char *argv[])
 		winsize(&r.rows, &r.cols);
 	if (o.name != NULL)
 		(void)copystr(r.name, sizeof(r.name), o.name);
-	(void)copystr(r.rootfs, sizeof(r.rootfs), o.rootfs);
 	(void)copystr(r.backend, sizeof(r.backend),
 	    o.backend != NULL ? o.backend : "auto");
 	r.memory = o.memory;

@@ -208,7 +208,8 @@ check_run(struct imsg *im)
 		return "RUN request too short";
 	memcpy(&r, im->data, sizeof(r));
 	if (r.flags & ~(RUN_DETACH | RUN_STDIN | RUN_TTY | RUN_RM | RUN_ROOT |
-	    RUN_READONLY))
+	    RUN_READONLY | RUN_IMAGE | RUN_ENTRYPOINT) ||
+	    ((r.flags & RUN_ENTRYPOINT) && !(r.flags & RUN_IMAGE)))
 		return "unknown RUN flags";
 	if (!field(r.name, sizeof(r.name)) || !field(r.rootfs,
 	    sizeof(r.rootfs)) || !field(r.backend, sizeof(r.backend)) ||
@@ -221,9 +222,16 @@ check_run(struct imsg *im)
 	if (r.name[0] != '\0' && gr_name("name", r.name, namewhy,
 	    sizeof(namewhy)) == -1)
 		return namewhy;
-	if (r.rootfs[0] == '\0')
+	if (r.flags & RUN_IMAGE) {
+		char	 ref[IMG_REF_SIZE];
+
+		if (!ocispec_digest_ok(r.rootfs) && imgstore_ref_norm(r.rootfs,
+		    ref, sizeof(ref)) == -1)
+			return "the image is neither NAME[:TAG] nor "
+			    "sha256:<64 hex>";
+	} else if (r.rootfs[0] == '\0')
 		return "no rootfs given (--rootfs DIR)";
-	if (!path_ok(r.rootfs, 0) || strcmp(r.rootfs, "/") == 0)
+	else if (!path_ok(r.rootfs, 0) || strcmp(r.rootfs, "/") == 0)
 		return "rootfs must be an absolute path (not /, no \"..\")";
 	if (r.backend[0] != '\0' && strcmp(r.backend, "jail") &&
 	    strcmp(r.backend, "auto") && strcmp(r.backend, "microvm"))
@@ -240,7 +248,7 @@ check_run(struct imsg *im)
 		return "bad user or working directory";
 	nstr = (uint64_t)r.argc + r.envc + r.nvolumes + r.npublish +
 	    r.nlabels + r.ntmpfs + r.nulimits;
-	if (r.argc < 1 || nstr > CTL_MAXSTRINGS ||
+	if ((r.argc < 1 && !(r.flags & RUN_IMAGE)) || nstr > CTL_MAXSTRINGS ||
 	    r.nvolumes > VMM_MAXVOLUMES || r.npublish > CTL_MAXPUBLISH ||
 	    r.nlabels > CTL_MAXLABELS || r.ntmpfs > GR_MAXTMPFS ||
 	    r.nulimits > GR_MAXULIMITS)

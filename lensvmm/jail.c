@@ -55,6 +55,7 @@
 #include "log.h"
 #include "seccomp_filter.h"
 #include "lensvmm.h"
+#include "layer.h"
 
 #define NS_FLAGS	(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | \
 			 CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET)
@@ -256,7 +257,8 @@ clone_trees(struct jail_conf *c, int *trees, char *err, size_t errlen)
 
 	for (i = 0; i <= c->nvolumes; i++)
 		trees[i] = -1;
-	if ((trees[0] = sys_open_tree(c->rootfd, "", OPEN_TREE_CLONE |
+	if (c->layers == NULL && (trees[0] = sys_open_tree(c->rootfd, "",
+	    OPEN_TREE_CLONE |
 	    OPEN_TREE_CLOEXEC | AT_EMPTY_PATH)) == -1) {
 		jerr(err, errlen, "rootfs %s", c->rootfs);
 		goto fail;
@@ -325,6 +327,18 @@ setup_mounts(struct jail_conf *c, int usernsfd, const int *trees, char *err,
 	    mkdir(work, 0700) == -1 || chown(work, c->base, c->base) == -1)
 		return jerr(err, errlen, "writable layer %s", upper);
 
+	/* run IMAGE: the cached layers, read-only (imagerun.c) */
+	if (c->layers != NULL) {
+		if (image_lowers(c, lower, opts, sizeof(opts), err, errlen) ==
+		    -1)
+			return -1;
+		if (strlen(opts) >= PATH_MAX) {
+			errno = E2BIG;
+			return jerr(err, errlen, "%u layers", c->nlayers);
+		}
+		strlcpy(lower, opts, sizeof(lower));
+		goto overlay;
+	}
 	/* the rootfs, read-only, its uids shifted into the sandbox's range */
 	tree = trees[0];
 	memset(&attr, 0, sizeof(attr));
@@ -343,8 +357,10 @@ setup_mounts(struct jail_conf *c, int usernsfd, const int *trees, char *err,
 	if (sys_move_mount(tree, "", AT_FDCWD, lower,
 	    MOVE_MOUNT_F_EMPTY_PATH) == -1)
 		return jerr(err, errlen, "mount rootfs on %s", lower);
+ overlay:
 	if ((size_t)snprintf(opts, sizeof(opts),
-	    "lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work) >=
+	    "lowerdir=%s,upperdir=%s,workdir=%s%s", lower, upper, work,
+	    c->layers != NULL ? ",userxattr" : "") >=
 	    sizeof(opts) || strpbrk(c->dir, ",:") != NULL) {
 		errno = 0;
 		return jerr(err, errlen, "state directory %s: path unusable "

@@ -124,4 +124,10 @@ int	image_running(void);
 void	image_unpack(const char *ref, void (*done)(void *, const char *),
 	    void *arg);
 
+/* imagerun.c, the jail process: the layers of c mounted (idmapped,
+ * read-only) under lower; opt the overlayfs lowerdir list, top first */
+struct jail_conf;
+int	image_lowers(const struct jail_conf *c, const char *lower, char *opt,
+	    size_t optlen, char *err, size_t errlen);
+
 #endif

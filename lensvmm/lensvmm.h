@@ -166,6 +166,9 @@ struct jail_conf {
 	char		 dir[PATH_MAX];		/* STATEDIR/sandboxes/ID */
 	char		 rootfs[PATH_MAX];
 	int		 rootfd;		/* O_PATH, opened as the caller */
+	const char	*layers;	/* run IMAGE (rootfd -1): nlayers diff
+					 * ids 72 bytes apart, bottom first */
+	uint32_t	 nlayers;
 	char		 emptydir[PATH_MAX];
 	uid_t		 base;			/* host uid of sandbox root */
 	uint32_t	 flags;			/* RUN_* */

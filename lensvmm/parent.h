@@ -191,6 +191,11 @@ int	runopts_parse(const struct sbx *, struct gr_tmpfs *, int *,
 int	policy_take(struct sbx *, const char *name, const char *text,
 	    size_t len, char *err, size_t errlen);
 void	req_run(struct reply *, struct imsg *, uid_t by);
+void	run_start(struct reply *, struct imsg *, uid_t by, const char *layers,
+	    uint32_t nlayers);
+/* imagerun.c: run IMAGE's layers unpacked, its config applied, then
+ * run_start */
+void	image_run(struct reply *, struct imsg *, uid_t by);
 void	req_exec(struct reply *, struct imsg *, uid_t by);
 void	sbx_ready(struct sbx *, const struct j_ready *);
 

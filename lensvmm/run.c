@@ -590,6 +590,22 @@ policy_default_take(struct sbx *sb, char *err, size_t errlen)
 void
 req_run(struct reply *r, struct imsg *im, uid_t by)
 {
+	struct ctl_run	 run;
+
+	memcpy(&run, im->data, sizeof(run));
+	if (run.flags & RUN_IMAGE) {
+		if (audit_refuses(r))
+			return;
+		image_run(r, im, by);	/* then run_start (imagerun.c) */
+	} else
+		run_start(r, im, by, NULL, 0);
+}
+
+/* layers: run IMAGE, nlayers diff ids (OCI_DIGEST_SIZE apart) */
+void
+run_start(struct reply *r, struct imsg *im, uid_t by, const char *layers,
+    uint32_t nlayers)
+{
 	struct sbx		*sb;
 	struct jail_conf	 jc;
 	struct volume		 vols[VMM_MAXVOLUMES];
@@ -634,7 +650,9 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += HOSTPATH_TIMEOUT;
-	if ((rootfd = hostpath_open(&who, run.rootfs, HOSTPATH_DIR,
+	if (layers != NULL)
+		rootfd = -1;		/* the image's layers instead */
+	else if ((rootfd = hostpath_open(&who, run.rootfs, HOSTPATH_DIR,
 	    ms_left(&deadline), why, sizeof(why))) == -1 ||
 	    hostpath_check(&who, rootfd, HOSTPATH_DIR,
 	    protect, nprotect, why, sizeof(why)) == -1) {
@@ -809,6 +827,8 @@ req_run(struct reply *r, struct imsg *im, uid_t by)
 	strlcpy(jc.dir, sb->dir, sizeof(jc.dir));
 	strlcpy(jc.rootfs, run.rootfs, sizeof(jc.rootfs));
 	jc.rootfd = rootfd;
+	jc.layers = layers;
+	jc.nlayers = nlayers;
 	strlcpy(jc.emptydir, emptydir, sizeof(jc.emptydir));
 	jc.base = sb->base;
 	jc.flags = run.flags;
