@@ -11,6 +11,7 @@ naming the method and tool it saw; a notification with 202; anything
 else with 400.  Prints "listening" when it is.
 """
 import http.server
+import socketserver
 import json
 import ssl
 import sys
@@ -64,6 +65,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
 class Server(http.server.ThreadingHTTPServer):
     allow_reuse_address = True
     daemon_threads = True
+
+    def server_bind(self):
+        # no getfqdn(): the test internet has no reverse DNS to wait for
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
 
 
 srv = Server((ADDR, int(PORT)), Handler)
